@@ -1,0 +1,75 @@
+/**
+ * The only module that touches sockets. A `Transport` sends datagrams and
+ * hands received ones to a callback; servers and clients are built on it and
+ * tests can replace it with an in-memory network.
+ *
+ * @example
+ * ```ts
+ * const t = await bindUdp({ host: "127.0.0.1", port: 0 }, (bytes, from) => {});
+ * t.send(new TextEncoder().encode("login\n1\nbob\n"), { host: "127.0.0.1", port: 7001 });
+ * await t.close();
+ * ```
+ */
+import dgram from "node:dgram";
+import type { Address } from "./servers_file.ts";
+
+export type { Address };
+
+export type OnDatagram = (bytes: Uint8Array, from: Address) => void;
+
+export interface Transport {
+  /** Where this transport is bound (the real port when 0 was asked for). */
+  readonly address: Address;
+  /** Sends one datagram; failures are counted, never thrown (UDP may drop anyway). */
+  send(bytes: Uint8Array, to: Address): void;
+  /** Datagrams that could not be sent. */
+  readonly sendErrors: number;
+  close(): Promise<void>;
+}
+
+export type UdpOptions = {
+  /** Join this IPv4 multicast group on the bound port (server network fan-out). */
+  multicastGroup?: string;
+  /** Socket buffer sizes in bytes; the OS may cap them. */
+  recvBufferSize?: number;
+  sendBufferSize?: number;
+};
+
+/** Binds a UDP socket; rejects with the OS error (e.g. EADDRINUSE) when it cannot. */
+export function bindUdp(at: Address, onDatagram: OnDatagram, options: UdpOptions = {}): Promise<Transport> {
+  const socket = dgram.createSocket({ type: at.host.includes(":") ? "udp6" : "udp4", reuseAddr: !!options.multicastGroup });
+  let sendErrors = 0;
+  return new Promise((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind(at.port, at.host, () => {
+      socket.off("error", reject);
+      socket.on("error", () => sendErrors++);
+      try {
+        if (options.recvBufferSize) socket.setRecvBufferSize(options.recvBufferSize);
+        if (options.sendBufferSize) socket.setSendBufferSize(options.sendBufferSize);
+        if (options.multicastGroup) {
+          socket.addMembership(options.multicastGroup, at.host === "0.0.0.0" ? undefined : at.host);
+          socket.setMulticastLoopback(true);
+        }
+      } catch (e) {
+        socket.close();
+        reject(e);
+        return;
+      }
+      socket.on("message", (msg, rinfo) => onDatagram(msg, { host: rinfo.address, port: rinfo.port }));
+      const bound = socket.address();
+      resolve({
+        address: { host: bound.address, port: bound.port },
+        send(bytes, to) {
+          socket.send(bytes, to.port, to.host, (err) => {
+            if (err) sendErrors++;
+          });
+        },
+        get sendErrors() {
+          return sendErrors;
+        },
+        close: () => new Promise<void>((done) => socket.close(() => done())),
+      });
+    });
+  });
+}
