@@ -196,9 +196,9 @@ function peg$parse(input, options) {
   const peg$c26 = "touch";
   const peg$c27 = "join";
   const peg$c28 = "msg";
-  const peg$c29 = "0";
-  const peg$c30 = "=";
-  const peg$c31 = ",";
+  const peg$c29 = ",";
+  const peg$c30 = "0";
+  const peg$c31 = "=";
   const peg$c32 = "1";
   const peg$c33 = "\\";
   const peg$c34 = "n";
@@ -262,9 +262,9 @@ function peg$parse(input, options) {
   const peg$e44 = peg$otherExpectation("message id");
   const peg$e45 = peg$otherExpectation("cursor");
   const peg$e46 = peg$otherExpectation("vector timestamp");
-  const peg$e47 = peg$literalExpectation("0", false);
-  const peg$e48 = peg$literalExpectation("=", false);
-  const peg$e49 = peg$literalExpectation(",", false);
+  const peg$e47 = peg$literalExpectation(",", false);
+  const peg$e48 = peg$literalExpectation("0", false);
+  const peg$e49 = peg$literalExpectation("=", false);
   const peg$e50 = peg$otherExpectation("more flag");
   const peg$e51 = peg$literalExpectation("1", false);
   const peg$e52 = peg$otherExpectation("integer");
@@ -310,8 +310,8 @@ function peg$parse(input, options) {
   function peg$f29(deps, at, session, tag, groupName, userName, msg) {    return { kind: "msg", deps, at, session, tag, groupName, userName, msg };  }
   function peg$f30(origin, seq) {    return { origin, seq };  }
   function peg$f31(origin, n) {    return { origin, n };  }
-  function peg$f32() {    return [];  }
-  function peg$f33(head, tail) {    return [head, ...tail];  }
+  function peg$f32(head, tail) {    return [head, ...tail];  }
+  function peg$f33() {    return [];  }
   function peg$f34(origin, n) {    return [origin, n];  }
   function peg$f35() {    return false;  }
   function peg$f36() {    return true;  }
@@ -3003,53 +3003,38 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.charCodeAt(peg$currPos) === 48) {
-      s1 = peg$c29;
-      peg$currPos++;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
-    }
+    s1 = peg$parseVectorEntry();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      if (input.charCodeAt(peg$currPos) === 61) {
-        s3 = peg$c30;
+      s2 = [];
+      s3 = peg$currPos;
+      if (input.charCodeAt(peg$currPos) === 44) {
+        s4 = peg$c29;
         peg$currPos++;
       } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      }
+      if (s4 !== peg$FAILED) {
+        s5 = peg$parseVectorEntry();
+        if (s5 !== peg$FAILED) {
+          s3 = s5;
+        } else {
+          peg$currPos = s3;
+          s3 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s3;
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e48); }
       }
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        peg$savedPos = s0;
-        s0 = peg$f32();
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    if (s0 === peg$FAILED) {
-      s0 = peg$currPos;
-      s1 = peg$parseVectorEntry();
-      if (s1 !== peg$FAILED) {
-        s2 = [];
+      while (s3 !== peg$FAILED) {
+        s2.push(s3);
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 44) {
-          s4 = peg$c31;
+          s4 = peg$c29;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e49); }
+          if (peg$silentFails === 0) { peg$fail(peg$e47); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseVectorEntry();
@@ -3063,35 +3048,27 @@ function peg$parse(input, options) {
           peg$currPos = s3;
           s3 = peg$FAILED;
         }
-        while (s3 !== peg$FAILED) {
-          s2.push(s3);
-          s3 = peg$currPos;
-          if (input.charCodeAt(peg$currPos) === 44) {
-            s4 = peg$c31;
-            peg$currPos++;
-          } else {
-            s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e49); }
-          }
-          if (s4 !== peg$FAILED) {
-            s5 = peg$parseVectorEntry();
-            if (s5 !== peg$FAILED) {
-              s3 = s5;
-            } else {
-              peg$currPos = s3;
-              s3 = peg$FAILED;
-            }
-          } else {
-            peg$currPos = s3;
-            s3 = peg$FAILED;
-          }
-        }
-        peg$savedPos = s0;
-        s0 = peg$f33(s1, s2);
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
       }
+      peg$savedPos = s0;
+      s0 = peg$f32(s1, s2);
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      if (input.charCodeAt(peg$currPos) === 48) {
+        s1 = peg$c30;
+        peg$currPos++;
+      } else {
+        s1 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      }
+      if (s1 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s1 = peg$f33();
+      }
+      s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
@@ -3109,11 +3086,11 @@ function peg$parse(input, options) {
     s1 = peg$parseServerId();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 61) {
-        s2 = peg$c30;
+        s2 = peg$c31;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e48); }
+        if (peg$silentFails === 0) { peg$fail(peg$e49); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
@@ -3142,11 +3119,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 48) {
-      s1 = peg$c29;
+      s1 = peg$c30;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;

@@ -1,0 +1,134 @@
+/**
+ * lib/servers_file.ts: servers.txt (PROTOCOL.md "servers.txt"). Good files
+ * parse to entries in file order; each bad one stops with one error that
+ * names the file and the line.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  formatAddress,
+  parseAddress,
+  parseServers,
+  readServers,
+  ServersFileError,
+} from "../lib/servers_file.ts";
+
+const FILE = "conf/servers.txt";
+
+test("parses servers in file order", () => {
+  const s = parseServers("a 127.0.0.1:7001 127.0.0.1:7101\nb localhost:7002 10.0.0.2:7102\n", FILE);
+  assert.equal(s, [
+    { id: "a", client: { host: "127.0.0.1", port: 7001 }, peer: { host: "127.0.0.1", port: 7101 } },
+    { id: "b", client: { host: "localhost", port: 7002 }, peer: { host: "10.0.0.2", port: 7102 } },
+  ]);
+});
+
+test("comments, blank lines, CRLF, tabs and surrounding spaces are ignored", () => {
+  const text = [
+    "# DistChat cluster",
+    "",
+    "   ",
+    "a 127.0.0.1:7001 127.0.0.1:7101   # first",
+    "\t b\t127.0.0.1:7002  127.0.0.1:7102\t",
+    "#c 127.0.0.1:7003 127.0.0.1:7103",
+    "c-2_x 127.0.0.1:7003 127.0.0.1:7103#no space before the comment",
+    "",
+  ].join("\r\n");
+  const s = parseServers(text, FILE);
+  assert.equal(s.map((e) => e.id), ["a", "b", "c-2_x"]);
+  assert.equal(s[2].peer, { host: "127.0.0.1", port: 7103 });
+});
+
+test("a file without a final newline parses", () => {
+  assert.is(parseServers("a 127.0.0.1:7001 127.0.0.1:7101", FILE).length, 1);
+});
+
+test("IPv6 addresses in brackets; formatAddress brackets them again", () => {
+  const [s] = parseServers("v6 [::1]:7001 [fe80::1]:7101\n", FILE);
+  assert.equal(s.client, { host: "::1", port: 7001 });
+  assert.is(formatAddress(s.client), "[::1]:7001");
+  assert.is(formatAddress(s.peer), "[fe80::1]:7101");
+  assert.is(formatAddress(parseAddress("example.org:1")), "example.org:1");
+});
+
+test("ports 1 and 65535 are the bounds", () => {
+  const [s] = parseServers("a h:1 h:65535\n", FILE);
+  assert.is(s.client.port, 1);
+  assert.is(s.peer.port, 65535);
+});
+
+test("the repository's servers.txt parses", () => {
+  const s = readServers(fileURLToPath(new URL("../servers.txt", import.meta.url)));
+  assert.ok(s.length >= 1);
+  assert.is(new Set(s.map((e) => e.id)).size, s.length);
+});
+
+/** Each bad file: its text, the line the error must name, and what the message must say. */
+const bad: [name: string, text: string, line: number, says: RegExp][] = [
+  ["bad id: upper case", "# x\nA 127.0.0.1:7001 127.0.0.1:7101\n", 2, /bad server id "A"/],
+  ["bad id: starts with -", "-a 127.0.0.1:7001 127.0.0.1:7101\n", 1, /bad server id "-a"/],
+  ["bad id: 17 characters", "a".repeat(17) + " h:1 h:2\n", 1, /bad server id/],
+  ["bad id: a dot", "a.b h:1 h:2\n", 1, /bad server id "a\.b"/],
+  ["repeated id", "a h:1 h:2\n\nb h:3 h:4\na h:5 h:6\n", 4, /repeats server id "a"/],
+  ["repeated id, CRLF", "a h:1 h:2\r\n# c\r\na h:5 h:6\r\n", 3, /repeats server id "a"/],
+  ["port 0", "a 127.0.0.1:0 127.0.0.1:7101\n", 1, /bad address: port 0 is outside 1\.\.65535/],
+  ["port 65536", "a h:1 h:2\nb h:65536 h:3\n", 2, /bad address: port 65536/],
+  ["port not a number", "a h:70x1 h:2\n", 1, /bad address: "h:70x1" is not host:port/],
+  ["no port", "a 127.0.0.1 127.0.0.1:7101\n", 1, /bad address: "127\.0\.0\.1" is not host:port/],
+  ["empty port", "a h: h:2\n", 1, /bad address/],
+  ["six-digit port", "a h:100000 h:2\n", 1, /bad address/],
+  ["bad peer address", "a h:1 h:2\nb h:3 nope\n", 2, /bad address: "nope"/],
+  ["unbracketed IPv6", "a ::1:7001 h:2\n", 1, /bad address/],
+  ["two fields", "a 127.0.0.1:7001\n", 1, /has 2 fields; expected "serverId clientAddress peerAddress"/],
+  ["one field", "# x\n\na\n", 3, /has 1 fields/],
+  ["four fields", "a h:1 h:2 h:3\n", 1, /has 4 fields/],
+  ["fields after a good line", "a h:1 h:2\r\nb h:3 h:4 extra\r\n", 2, /has 4 fields/],
+];
+
+for (const [name, text, line, says] of bad) {
+  test(`bad file: ${name} → names file and line ${line}`, () => {
+    try {
+      parseServers(text, FILE);
+    } catch (e) {
+      assert.instance(e, ServersFileError);
+      assert.instance(e, SyntaxError);
+      const message = (e as Error).message;
+      assert.ok(message.startsWith(`Cannot read ${FILE}: line ${line} `), message);
+      assert.match(message, says);
+      assert.not.match(message, /\n/);
+      return;
+    }
+    assert.unreachable("parsed a bad file");
+  });
+}
+
+test("a file with no servers names the file", () => {
+  for (const text of ["", "# only a comment\n\n", "\r\n  \r\n"]) {
+    assert.throws(() => parseServers(text, FILE), (e: Error) => e.message === `Cannot read ${FILE}: it lists no servers`);
+  }
+});
+
+test("readServers: a missing file names the file and the reason", () => {
+  const dir = mkdtempSync(join(tmpdir(), "distchat-servers-"));
+  try {
+    const missing = join(dir, "missing.txt");
+    assert.throws(() => readServers(missing), (e: Error) => e.message === `Cannot read ${missing}: ENOENT`);
+    const file = join(dir, "servers.txt");
+    writeFileSync(file, "a h:1 h:2\nb h:3\n");
+    assert.throws(() => readServers(file), (e: Error) => e.message.startsWith(`Cannot read ${file}: line 2 has 2 fields`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("parseAddress: wrong shape is a SyntaxError, port out of range a RangeError", () => {
+  assert.throws(() => parseAddress("h"), SyntaxError);
+  assert.throws(() => parseAddress("h:0"), RangeError);
+  assert.equal(parseAddress("[::ffff:127.0.0.1]:9"), { host: "::ffff:127.0.0.1", port: 9 });
+});
+
+test.run();
