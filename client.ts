@@ -1,0 +1,91 @@
+/**
+ * DistChat terminal client.
+ *
+ *   client.ts --user NAME [--servers FILE] [--room ROOM] [--wait-ms MS]
+ *
+ * In a terminal: a prompt showing the room you type into; lines starting
+ * with / are commands (/help). With stdin a pipe or file: each line is a
+ * message or command, each received message is one stdout line, status goes
+ * to stderr, and at EOF the client waits for its messages to be stored,
+ * logs out and exits.
+ */
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { readServers } from "./lib/servers_file.ts";
+import type { ServerEntry } from "./lib/servers_file.ts";
+import { bindUdp } from "./lib/udp.ts";
+import { runClient } from "./lib/client/app.ts";
+import { roomNameProblem, userNameProblem } from "./lib/client/commands.ts";
+import { MAX_WAIT_MS } from "./lib/messages.ts";
+
+const USAGE = "usage: client.ts --user NAME [--servers FILE] [--room ROOM] [--wait-ms MS]";
+
+function die(line: string, code = 2): never {
+  process.stderr.write(`client: ${line}\n`);
+  process.exit(code);
+}
+
+let flags;
+try {
+  flags = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      user: { type: "string", short: "u" },
+      servers: { type: "string", short: "s", default: "servers.txt" },
+      room: { type: "string", short: "r" },
+      "wait-ms": { type: "string", default: "25000" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+    allowPositionals: false,
+  }).values;
+} catch (e) {
+  die(`${(e as Error).message.split("\n")[0]}; ${USAGE}`);
+}
+if (flags.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+if (flags.user === undefined) die(`--user NAME is required; ${USAGE}`);
+const nameProblem = userNameProblem(flags.user);
+if (nameProblem) die(`--user: ${nameProblem}`);
+if (flags.room !== undefined) {
+  const problem = roomNameProblem(flags.room);
+  if (problem) die(`--room: ${problem}`);
+}
+const waitMs = Number(flags["wait-ms"]);
+if (!/^\d+$/.test(flags["wait-ms"]) || waitMs < 1 || waitMs > MAX_WAIT_MS) {
+  die(`--wait-ms must be an integer from 1 to ${MAX_WAIT_MS}`);
+}
+
+let servers: ServerEntry[];
+try {
+  servers = readServers(flags.servers);
+} catch (e) {
+  die((e as Error).message);
+}
+
+/** Loopback servers: a loopback socket; otherwise any address of their family. */
+const bindHost = servers.every((s) => s.client.host.startsWith("127.") || s.client.host === "localhost")
+  ? "127.0.0.1"
+  : servers.some((s) => s.client.host.includes(":"))
+  ? "::"
+  : "0.0.0.0";
+
+const tty = !!process.stdin.isTTY && !!process.stdout.isTTY;
+const color = tty && !process.env.NO_COLOR;
+
+const code = await runClient({
+  userName: flags.user,
+  servers,
+  room: flags.room ?? null,
+  waitMs,
+  bind: (on) => bindUdp({ host: bindHost, port: 0 }, on),
+  io: { input: process.stdin, output: process.stdout, errors: process.stderr, tty, color },
+  onStop: (stop) => {
+    process.on("SIGTERM", stop);
+    process.on("SIGHUP", stop);
+    if (!tty) process.on("SIGINT", stop); // in a terminal, readline reports Ctrl-C
+  },
+});
+process.exit(code);

@@ -1,0 +1,128 @@
+/**
+ * The chat client put together: a Session over a Connection, driven by the
+ * lines of a Terminal. client.ts only reads flags and calls runClient.
+ *
+ * @example
+ * ```ts
+ * const code = await runClient({ userName: "bob", servers, room: "lobby", waitMs: 25000, bind, io });
+ * ```
+ */
+import type { ServerEntry } from "../servers_file.ts";
+import type { OnDatagram, Transport } from "../udp.ts";
+import { HELP, parseLine } from "./commands.ts";
+import type { Command } from "./commands.ts";
+import { Connection } from "./connection.ts";
+import type { Timing } from "./connection.ts";
+import { LoginError, Session } from "./session.ts";
+import { openTerminal } from "./terminal.ts";
+import type { TerminalOptions } from "./terminal.ts";
+
+export type ClientOptions = {
+  userName: string;
+  servers: ServerEntry[];
+  room: string | null;
+  waitMs: number;
+  bind: (onDatagram: OnDatagram) => Promise<Transport>;
+  io: TerminalOptions;
+  timing?: Partial<Timing>;
+  /** Registers `stop` for the signals that should end the client (log out, exit). */
+  onStop?: (stop: () => void) => void;
+};
+
+/** On EOF or /quit, how long unacknowledged messages may take. */
+const FLUSH_MS = 10_000;
+/** How long to wait for the logout answer. */
+const LOGOUT_MS = 3_000;
+
+/** Runs the client until /quit, EOF or Ctrl-C; resolves with the exit code. */
+export async function runClient(o: ClientOptions): Promise<number> {
+  const term = openTerminal(o.io);
+  const conn = await Connection.open({ servers: o.servers, bind: o.bind, notice: (t) => term.notice(t), timing: o.timing });
+  const session = new Session(conn, term, { userName: o.userName, waitMs: o.waitMs });
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((r) => (finish = r));
+  let ending = false;
+
+  async function end(flushMs: number): Promise<void> {
+    if (ending) return;
+    ending = true;
+    let code = 0;
+    if (!(await session.flush(flushMs))) {
+      term.error(`${session.unsent} message(s) not acknowledged by any server; giving up`);
+      code = 1;
+    }
+    await session.logout(LOGOUT_MS);
+    term.close();
+    await conn.close();
+    finish(code);
+  }
+
+  async function run(c: Command): Promise<void> {
+    switch (c.kind) {
+      case "none":
+        return;
+      case "invalid":
+        return term.error(c.message);
+      case "say":
+        session.say(c.text);
+        return;
+      case "create":
+        await session.join(c.room, { open: true });
+        return;
+      case "join":
+        await session.join(c.room);
+        return;
+      case "leave":
+        return session.leave(c.room);
+      case "switch":
+        return session.switchTo(c.room);
+      case "rooms":
+        return session.listRooms();
+      case "who":
+        return session.who(c.room);
+      case "help":
+        for (const l of HELP) term.output(l);
+        return;
+      case "quit":
+        return end(FLUSH_MS);
+    }
+  }
+
+  // Lines run one after another, after login; messages only queue.
+  let chain: Promise<void> = session.login().then(
+    async () => {
+      if (ending) return;
+      term.notice(`logged in as ${o.userName} on server ${conn.server.id}`);
+      if (o.room !== null) await session.join(o.room, { create: true });
+      else term.notice("join a room with /join ROOM or /create ROOM; /help lists the commands");
+    },
+    async (e) => {
+      ending = true;
+      term.error(e instanceof LoginError ? e.message : `cannot log in: ${(e as Error).message}`);
+      term.close();
+      await conn.close();
+      finish(1);
+    },
+  );
+  const later = (f: () => Promise<void> | void) => {
+    chain = chain.then(() => (ending ? undefined : f())).catch((e) => term.error(`internal error: ${(e as Error).stack ?? e}`));
+  };
+
+  term.onLine(
+    (line) => {
+      const c = parseLine(line);
+      if (c.kind === "say" && session.currentRoom !== null) term.eraseEntered(line);
+      later(() => run(c));
+      return c.kind !== "quit";
+    },
+    (reason) => (reason === "eof" ? later(() => end(FLUSH_MS)) : interrupt()),
+  );
+  o.onStop?.(interrupt);
+  return finished;
+
+  /** Ctrl-C or a signal: do not wait for a command in progress; twice: leave at once. */
+  function interrupt(): void {
+    if (ending) return finish(130);
+    void end(2000);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Input lines: slash commands and plain messages. Pure.
+ *
+ * @example
+ * ```ts
+ * parseLine("/join lobby"); // { kind: "join", room: "lobby" }
+ * parseLine("hello");       // { kind: "say", text: "hello" }
+ * parseLine("//not a cmd"); // { kind: "say", text: "/not a cmd" }
+ * ```
+ */
+
+/** PROTOCOL.md "Names and values". */
+export const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+export const ROOM_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export type Command =
+  | { kind: "say"; text: string }
+  | { kind: "create" | "join" | "switch"; room: string }
+  | { kind: "leave" | "who"; room: string | null }
+  | { kind: "rooms" | "quit" | "help" }
+  | { kind: "none" }
+  | { kind: "invalid"; message: string };
+
+export const HELP = [
+  "/create ROOM    create a room and join it",
+  "/join ROOM      join a room (it becomes the one you type into)",
+  "/leave [ROOM]   leave a room (default: the current one)",
+  "/switch ROOM    type into another room you have joined",
+  "/rooms          list every room",
+  "/who [ROOM]     list who is in a room (default: the current one)",
+  "/quit           log out and exit",
+  "/help           this list",
+  "Any other line is a message to the current room; start it with // to send a leading /.",
+];
+
+type Arity = "room" | "optional-room" | "none";
+const COMMANDS: Record<string, { kind: Command["kind"]; arity: Arity }> = {
+  create: { kind: "create", arity: "room" },
+  open: { kind: "create", arity: "room" },
+  join: { kind: "join", arity: "room" },
+  leave: { kind: "leave", arity: "optional-room" },
+  part: { kind: "leave", arity: "optional-room" },
+  switch: { kind: "switch", arity: "room" },
+  rooms: { kind: "rooms", arity: "none" },
+  list: { kind: "rooms", arity: "none" },
+  who: { kind: "who", arity: "optional-room" },
+  quit: { kind: "quit", arity: "none" },
+  exit: { kind: "quit", arity: "none" },
+  help: { kind: "help", arity: "none" },
+};
+
+/** Checks a room name; returns why it is bad, or null. */
+export function roomNameProblem(room: string): string | null {
+  if (ROOM_NAME.test(room)) return null;
+  return `"${room}" is not a valid room name: 1 to 64 letters, digits, . _ - starting with a letter or digit`;
+}
+
+/** Checks a user name; returns why it is bad, or null. */
+export function userNameProblem(name: string): string | null {
+  if (USER_NAME.test(name)) return null;
+  return `"${name}" is not a valid user name: 1 to 32 letters, digits, . _ - starting with a letter or digit`;
+}
+
+/** Parses one input line (without its line end). */
+export function parseLine(raw: string): Command {
+  const line = raw.replace(/\r$/, "");
+  if (line.trim() === "") return { kind: "none" };
+  if (line.startsWith("//")) return { kind: "say", text: line.slice(1) };
+  if (!line.startsWith("/")) return { kind: "say", text: line };
+  const [word, ...args] = line.slice(1).trim().split(/\s+/);
+  const spec = COMMANDS[word.toLowerCase()];
+  if (!spec) return { kind: "invalid", message: `unknown command /${word}; type /help for the list` };
+  const name = `/${word.toLowerCase()}`;
+  const max = spec.arity === "none" ? 0 : 1;
+  const min = spec.arity === "room" ? 1 : 0;
+  if (args.length > max || args.length < min) {
+    const usage = spec.arity === "none" ? name : spec.arity === "room" ? `${name} ROOM` : `${name} [ROOM]`;
+    return { kind: "invalid", message: `usage: ${usage}` };
+  }
+  const room = args[0] ?? null;
+  if (room !== null) {
+    const problem = roomNameProblem(room);
+    if (problem) return { kind: "invalid", message: problem };
+  }
+  switch (spec.kind) {
+    case "create":
+    case "join":
+    case "switch":
+      return { kind: spec.kind, room: room as string };
+    case "leave":
+    case "who":
+      return { kind: spec.kind, room };
+    default:
+      return { kind: spec.kind } as Command;
+  }
+}

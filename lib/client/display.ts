@@ -1,0 +1,131 @@
+/**
+ * What the client prints: message lines, notices, and the neutralizing of
+ * every character that could take over a terminal. Pure: time zone, colors
+ * and mode come in as options.
+ *
+ * @example
+ * ```ts
+ * formatMessage("lobby", { msgId: { origin: "a", n: 1 }, userName: "bob", sentAt: 0, msg: "hi\x1b[2J" },
+ *   { tty: false, color: false });
+ * // "01:00:00 [lobby] bob: hi\x1b[2J" (time in the local zone, ESC shown as the four characters \x1b)
+ * ```
+ */
+import { escapeText } from "../codec.ts";
+import type { ErrorCode, PollEntry } from "../messages.ts";
+
+/**
+ * Characters that never reach the terminal raw: C0 controls, DEL, C1
+ * controls (C1 0x9b is a one-byte CSI), bidi embeddings/overrides/isolates
+ * and marks, and the Unicode line/paragraph separators.
+ */
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+
+function escapeChar(c: string): string {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+}
+
+/**
+ * Replaces unsafe characters with visible escapes (`\x1b`, `\u202e`);
+ * with `keepNewlines`, line feeds stay.
+ *
+ * @example
+ * ```ts
+ * sanitize("a\x1b[31mb"); // "a\\x1b[31mb"
+ * ```
+ */
+export function sanitize(s: string, keepNewlines = false): string {
+  return s.replace(UNSAFE, (c) => (keepNewlines && c === "\n" ? c : escapeChar(c)));
+}
+
+/**
+ * One-line form of message text: escaped as on the wire (`\\`, `\n`, `\r`),
+ * then every other unsafe character made visible.
+ */
+export function oneLine(text: string): string {
+  return sanitize(escapeText(text));
+}
+
+/** `HH:MM:SS` of `ms` in the local time zone. */
+export function clock(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
+// --- Colors ------------------------------------------------------------------
+
+const SGR = (code: string) => (s: string) => `\x1b[${code}m${s}\x1b[0m`;
+export const dim = SGR("2");
+export const bold = SGR("1");
+export const red = SGR("31");
+export const yellow = SGR("33");
+const NAME_COLORS = ["31", "32", "33", "34", "35", "36", "91", "92", "93", "94", "95", "96"];
+
+/** A stable color for a user name (case-insensitive, as names compare). */
+export function nameColor(name: string): string {
+  let h = 0;
+  for (const c of name.toLowerCase()) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return NAME_COLORS[h % NAME_COLORS.length];
+}
+
+export type DisplayOptions = {
+  /** Terminal mode: multi-line messages are shown on indented lines. */
+  tty: boolean;
+  /** ANSI colors (only in terminal mode and without NO_COLOR). */
+  color: boolean;
+};
+
+/**
+ * The display form of one message: `HH:MM:SS [room] sender: text`.
+ * Without `tty` it is exactly one line with the text escaped as on the
+ * wire; with `tty`, each further line of a multi-line message is indented
+ * under the text's first character. No trailing newline.
+ */
+export function formatMessage(room: string, e: PollEntry, o: DisplayOptions): string {
+  const time = clock(e.sentAt);
+  const r = sanitize(room), u = sanitize(e.userName);
+  if (!o.tty) return `${time} [${r}] ${u}: ${oneLine(e.msg)}`;
+  const plain = `${time} [${r}] ${u}: `;
+  const head = o.color ? `${dim(time)} ${dim(`[${r}]`)} ${SGR(nameColor(e.userName))(u)}: ` : plain;
+  const [first, ...rest] = sanitize(e.msg, true).split("\n");
+  const indent = " ".repeat(plain.length);
+  return [head + first, ...rest.map((l) => indent + l)].join("\n");
+}
+
+/** A status line (`* text`), dimmed or red in color mode. */
+export function formatNotice(text: string, o: DisplayOptions, isError = false): string {
+  const line = `* ${text}`;
+  if (!o.color) return line;
+  return isError ? red(line) : yellow(line);
+}
+
+// --- Error codes -------------------------------------------------------------
+
+const HUMAN: Record<ErrorCode, string> = {
+  "bad-request": "the server did not understand the request",
+  "too-large": "the request is too large",
+  "bad-name": "that name is not allowed (a letter or digit, then letters, digits, . _ -)",
+  "name-taken": "that user name is in use",
+  "bad-token": "the session is unknown or expired",
+  "no-room": "no such room",
+  "room-exists": "that room already exists",
+  "not-member": "you are not in that room",
+  "rate-limited": "too many requests; slow down",
+  "unavailable": "the server cannot serve this right now",
+  "internal": "the server failed",
+};
+
+/**
+ * Human wording of an error reply, with the server's own message.
+ *
+ * @example
+ * ```ts
+ * describeError("no-room", "no room named x"); // 'no such room (server: "no room named x")'
+ * ```
+ */
+export function describeError(code: string, message: string): string {
+  const human = (HUMAN as Record<string, string>)[code] ?? `error ${sanitize(code)}`;
+  const m = sanitize(message.trim());
+  return m === "" ? human : `${human} (server: "${m}")`;
+}

@@ -1,0 +1,398 @@
+/**
+ * A chat session over a Connection: login (and login again when a server
+ * answers `bad-token`), rooms and their long-polls, the queue of messages
+ * to send (one add in flight at a time, so a user's messages keep their
+ * order), and the paged lists. What it shows goes through a `SessionUi`.
+ *
+ * @example
+ * ```ts
+ * const s = new Session(conn, ui, { userName: "bob", waitMs: 25000 });
+ * await s.login();
+ * await s.join("lobby", { create: true });
+ * s.say("hi");
+ * ```
+ */
+import type { PollEntry, Reply, Request } from "../messages.ts";
+import { MAX_MSG_BYTES } from "../messages.ts";
+import { utf8Length } from "../_utf8.ts";
+import type { Connection } from "./connection.ts";
+import { describeError } from "./display.ts";
+import { RoomFeed } from "./feed.ts";
+
+export type SessionUi = {
+  /** A chat message, shown once. */
+  message(room: string, entry: PollEntry): void;
+  /** A status line (connection, session, confirmations). */
+  notice(text: string): void;
+  /** Something the user asked for failed. */
+  error(text: string): void;
+  /** Output the user asked for (/rooms, /who). */
+  output(text: string): void;
+  /** The room typed into changed (null: none). */
+  currentRoom?(room: string | null): void;
+};
+
+export type SessionOptions = {
+  userName: string;
+  /** How long the server may hold a long-poll. */
+  waitMs: number;
+  /** Waits `ms`; tests may shorten it. */
+  sleep?: (ms: number) => Promise<void>;
+};
+
+/** The first login failed for a reason retrying cannot fix. */
+export class LoginError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LoginError";
+  }
+}
+
+type Room = { name: string; feed: RoomFeed; pollTag: string | null };
+type Outgoing = { room: string; text: string };
+type ErrorReply = Extract<Reply, { verb: "error" }>;
+
+const key = (room: string) => room.toLowerCase();
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Errors after which the same request may succeed later. */
+const TRANSIENT = new Set(["rate-limited", "unavailable", "internal"]);
+/** Pages of /rooms or /who read at most. */
+const MAX_PAGES = 1000;
+
+export class Session {
+  readonly userName: string;
+  #conn: Connection;
+  #ui: SessionUi;
+  #waitMs: number;
+  #sleep: (ms: number) => Promise<void>;
+  #token: string | null = null;
+  #loggingIn: Promise<void> | null = null;
+  #rooms = new Map<string, Room>();
+  #current: string | null = null;
+  #outbox: Outgoing[] = [];
+  #sending = false;
+  #idle: (() => void)[] = [];
+  #closed = false;
+
+  constructor(conn: Connection, ui: SessionUi, o: SessionOptions) {
+    this.#conn = conn;
+    this.#ui = ui;
+    this.userName = o.userName;
+    this.#waitMs = o.waitMs;
+    this.#sleep = o.sleep ?? realSleep;
+  }
+
+  /** The room plain lines go to, as the server names it. */
+  get currentRoom(): string | null {
+    return this.#current === null ? null : this.#rooms.get(this.#current)?.name ?? null;
+  }
+
+  /** Names of the joined rooms. */
+  get joinedRooms(): string[] {
+    return [...this.#rooms.values()].map((r) => r.name);
+  }
+
+  /** Messages accepted by say() and not yet acknowledged. */
+  get unsent(): number {
+    return this.#outbox.length;
+  }
+
+  // --- Login -------------------------------------------------------------------
+
+  /** First login; throws LoginError when the name is refused. */
+  async login(): Promise<void> {
+    this.#loggingIn ??= this.#login(false).finally(() => (this.#loggingIn = null));
+    await this.#loggingIn;
+  }
+
+  /** Logs in again after `bad-token` (once for all requests that got it). */
+  #relogin(stale: string | null): Promise<void> {
+    if (this.#token !== stale) return Promise.resolve(); // someone already did
+    this.#loggingIn ??= this.#login(true).finally(() => (this.#loggingIn = null));
+    return this.#loggingIn;
+  }
+
+  async #login(again: boolean): Promise<void> {
+    this.#token = null;
+    for (let attempt = 0; !this.#closed; attempt++) {
+      const reply = await this.#conn.request((tag) => ({ verb: "login", tag, userName: this.userName })).reply;
+      if (reply === null) return;
+      if (reply.verb === "ok" && reply.kind === "login") {
+        this.#token = reply.token;
+        // Keep the session alive: a poll refreshes it well within its ttl.
+        if (reply.ttl > 0) this.#waitMs = Math.min(this.#waitMs, Math.max(1000, (reply.ttl * 1000) / 3));
+        break;
+      }
+      const e = reply as ErrorReply;
+      if (!again && (e.code === "name-taken" || e.code === "bad-name" || e.code === "bad-request")) {
+        throw new LoginError(`cannot log in as ${this.userName}: ${describeError(e.code, e.message)}`);
+      }
+      if (attempt === 0 || attempt % 10 === 0) {
+        this.#ui.notice(`cannot log in as ${this.userName} on server ${this.#conn.server.id}: ${describeError(e.code, e.message)}; retrying`);
+      }
+      await this.#sleep(Math.min(500 * 2 ** attempt, 5000));
+    }
+    if (!again || this.#token === null) return;
+    const rejoined: string[] = [];
+    for (const room of this.#rooms.values()) {
+      if (await this.#enter(room.name, true)) rejoined.push(room.name);
+    }
+    const rooms = rejoined.length ? `; rejoined ${rejoined.join(", ")}` : "";
+    this.#ui.notice(`session unknown to server ${this.#conn.server.id}; logged in again as ${this.userName}${rooms}`);
+  }
+
+  /** connect, or open when the room does not exist; true when a member. */
+  async #enter(room: string, createIfMissing: boolean): Promise<boolean> {
+    for (let i = 0; i < 3; i++) {
+      const token = this.#token;
+      if (token === null) return false;
+      const r = await this.#conn.request((tag) => ({ verb: "connect", tag, token, groupName: room })).reply;
+      if (r === null) return false;
+      if (r.verb === "ok") return true;
+      if (r.verb !== "error" || r.code !== "no-room" || !createIfMissing) return false;
+      const o = await this.#conn.request((tag) => ({ verb: "open", tag, token, groupName: room })).reply;
+      if (o === null) return false;
+      if (o.verb === "ok") return true;
+      if (o.verb !== "error" || o.code !== "room-exists") return false; // else someone created it meanwhile: connect again
+    }
+    return false;
+  }
+
+  /**
+   * Sends a request built with the session's token; on `bad-token` logs in
+   * again and sends it anew. Null when the session is closing.
+   */
+  async #call(build: (tag: string, token: string) => Request): Promise<Reply | null> {
+    let reply: Reply | null = null;
+    for (let attempt = 0; attempt < 5 && !this.#closed; attempt++) {
+      if (this.#loggingIn) await this.#loggingIn;
+      const token = this.#token;
+      if (token === null) return null; // closing, or the first login failed
+      reply = await this.#conn.request((tag) => build(tag, token)).reply;
+      if (reply?.verb !== "error" || reply.code !== "bad-token") return reply;
+      await this.#relogin(token);
+    }
+    return reply;
+  }
+
+  // --- Rooms -----------------------------------------------------------------
+
+  /** /join (or /create with `open`); with `create`, opens a missing room. */
+  async join(room: string, o: { open?: boolean; create?: boolean } = {}): Promise<boolean> {
+    let reply = await this.#call((tag, token) => ({ verb: o.open ? "open" : "connect", tag, token, groupName: room }));
+    if (reply?.verb === "error" && reply.code === "no-room" && o.create) {
+      reply = await this.#call((tag, token) => ({ verb: "open", tag, token, groupName: room }));
+      if (reply?.verb === "error" && reply.code === "room-exists") {
+        reply = await this.#call((tag, token) => ({ verb: "connect", tag, token, groupName: room }));
+      }
+    }
+    if (reply === null) return false;
+    if (reply.verb !== "ok" || !("groupName" in reply)) {
+      const e = reply as ErrorReply;
+      const hint = e.code === "no-room" ? `; create it with /create ${room}` : e.code === "room-exists" ? `; join it with /join ${room}` : "";
+      this.#ui.error(`cannot ${o.open ? "create" : "join"} ${room}: ${describeError(e.code, e.message)}${hint}`);
+      return false;
+    }
+    const name = reply.groupName;
+    const k = key(name);
+    const known = this.#rooms.get(k);
+    if (known) known.name = name;
+    else {
+      const r: Room = { name, feed: new RoomFeed(), pollTag: null };
+      this.#rooms.set(k, r);
+      void this.#pollLoop(r);
+    }
+    this.#setCurrent(k);
+    this.#ui.notice(`${reply.kind === "open" ? "created" : "joined"} ${name}${known ? " (already a member)" : ""}; you are typing into ${name}`);
+    return true;
+  }
+
+  /** /leave [ROOM]. */
+  async leave(room: string | null): Promise<void> {
+    const target = room ?? this.currentRoom;
+    if (target === null) return this.#ui.error("you are in no room; /leave ROOM");
+    const reply = await this.#call((tag, token) => ({ verb: "leave", tag, token, groupName: target }));
+    if (reply === null) return;
+    if (reply.verb === "error" && reply.code !== "not-member") {
+      return this.#ui.error(`cannot leave ${target}: ${describeError(reply.code, reply.message)}`);
+    }
+    const r = this.#rooms.get(key(target));
+    this.#forget(key(target));
+    if (reply.verb === "error" && !r) {
+      return this.#ui.error(`cannot leave ${target}: ${describeError(reply.code, reply.message)}`);
+    }
+    const now = this.currentRoom;
+    this.#ui.notice(`left ${r?.name ?? target}${now ? `; you are typing into ${now}` : "; join a room with /join ROOM"}`);
+  }
+
+  /** /switch ROOM: only to a joined room. */
+  switchTo(room: string): void {
+    const r = this.#rooms.get(key(room));
+    if (!r) return this.#ui.error(`you are not in ${room}; /join ${room} first`);
+    this.#setCurrent(key(room));
+    this.#ui.notice(`you are typing into ${r.name}`);
+  }
+
+  #setCurrent(k: string | null): void {
+    this.#current = k;
+    this.#ui.currentRoom?.(this.currentRoom);
+  }
+
+  #forget(k: string): void {
+    const r = this.#rooms.get(k);
+    if (!r) return;
+    this.#rooms.delete(k);
+    if (r.pollTag) this.#conn.cancel(r.pollTag);
+    if (this.#current === k) this.#setCurrent(this.#rooms.keys().next().value ?? null);
+  }
+
+  // --- Polling ---------------------------------------------------------------
+
+  async #pollLoop(room: Room): Promise<void> {
+    const alive = () => !this.#closed && this.#rooms.get(key(room.name)) === room;
+    let failures = 0;
+    while (alive()) {
+      const reply = await this.#call((tag, token) => {
+        room.pollTag = tag;
+        return { verb: "request", tag, token, groupName: room.name, cursor: room.feed.cursor, waitMs: this.#waitMs };
+      });
+      room.pollTag = null;
+      if (reply === null) return; // cancelled: left the room, or closing
+      if (!alive()) return;
+      if (reply.verb === "poll") {
+        failures = 0;
+        for (const e of room.feed.accept(reply)) this.#ui.message(room.name, e);
+        continue;
+      }
+      if (reply.verb === "error" && reply.code === "not-member" && failures === 0) {
+        // Membership lost (e.g. the session was replaced): join again once.
+        failures++;
+        if (await this.#enter(room.name, true)) continue;
+      }
+      failures++;
+      if (reply.verb === "error" && !TRANSIENT.has(reply.code) && failures > 3) {
+        this.#ui.error(`stopped reading ${room.name}: ${describeError(reply.code, reply.message)}`);
+        this.#forget(key(room.name));
+        return;
+      }
+      await this.#sleep(Math.min(500 * 2 ** failures, 10000));
+    }
+  }
+
+  // --- Sending ---------------------------------------------------------------
+
+  /** Queues a message to the current room; false (and says why) when it cannot. */
+  say(text: string): boolean {
+    const room = this.currentRoom;
+    if (room === null) {
+      this.#ui.error("you are in no room: /join ROOM or /create ROOM first");
+      return false;
+    }
+    const bytes = utf8Length(text);
+    if (bytes > MAX_MSG_BYTES) {
+      this.#ui.error(`message not sent: it is ${bytes} bytes; the limit is ${MAX_MSG_BYTES}`);
+      return false;
+    }
+    this.#outbox.push({ room, text });
+    void this.#pump();
+    return true;
+  }
+
+  /** Sends the outbox one add at a time, in order. */
+  async #pump(): Promise<void> {
+    if (this.#sending) return;
+    this.#sending = true;
+    let failures = 0;
+    while (this.#outbox.length > 0 && !this.#closed) {
+      const m = this.#outbox[0];
+      const reply = await this.#call((tag, token) => ({ verb: "add", tag, token, msg: m.text, groupName: m.room }));
+      if (reply === null) break;
+      if (reply.verb === "error" && TRANSIENT.has(reply.code) && failures < 8) {
+        if (failures === 0) this.#ui.notice(`message to ${m.room} delayed: ${describeError(reply.code, reply.message)}; retrying`);
+        await this.#sleep(Math.min(500 * 2 ** failures++, 10000));
+        continue;
+      }
+      if (reply.verb === "error") {
+        this.#ui.error(`message to ${m.room} not sent: ${describeError(reply.code, reply.message)}`);
+      }
+      failures = 0;
+      this.#outbox.shift();
+    }
+    this.#sending = false;
+    for (const wake of this.#idle.splice(0)) wake();
+  }
+
+  /** Resolves true once every queued message is acknowledged, false after `ms`. */
+  flush(ms: number): Promise<boolean> {
+    if (this.#outbox.length === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.#idle.push(() => {
+        clearTimeout(timer);
+        resolve(this.#outbox.length === 0);
+      });
+    });
+  }
+
+  // --- Lists -------------------------------------------------------------------
+
+  /** /rooms: every room, paging with `after` while more=1. */
+  async listRooms(): Promise<void> {
+    const names: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const from: string | null = after;
+      const reply = await this.#call((tag, token) => ({ verb: "rooms", tag, token, after: from }));
+      if (reply === null) return;
+      if (reply.verb !== "ok" || reply.kind !== "rooms") {
+        const e = reply as ErrorReply;
+        return this.#ui.error(`cannot list rooms: ${describeError(e.code, e.message)}`);
+      }
+      names.push(...reply.names);
+      if (!reply.more || reply.names.length === 0) break;
+      after = reply.names[reply.names.length - 1];
+    }
+    const mark = (n: string) => (this.#rooms.has(key(n)) ? `${n}*` : n);
+    this.#ui.output(`rooms (${names.length}): ${names.map(mark).join(", ") || "none yet; /create ROOM"}`);
+  }
+
+  /** /who [ROOM]: members of a room, paged like /rooms. */
+  async who(room: string | null): Promise<void> {
+    const target = room ?? this.currentRoom;
+    if (target === null) return this.#ui.error("you are in no room; /who ROOM");
+    const names: string[] = [];
+    let shown = target;
+    let after: string | null = null;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const from: string | null = after;
+      const reply = await this.#call((tag, token) => ({ verb: "who", tag, token, groupName: target, after: from }));
+      if (reply === null) return;
+      if (reply.verb !== "ok" || reply.kind !== "who") {
+        const e = reply as ErrorReply;
+        return this.#ui.error(`cannot list who is in ${target}: ${describeError(e.code, e.message)}`);
+      }
+      shown = reply.groupName;
+      names.push(...reply.names);
+      if (!reply.more || reply.names.length === 0) break;
+      after = reply.names[reply.names.length - 1];
+    }
+    this.#ui.output(`in ${shown} (${names.length}): ${names.join(", ") || "nobody"}`);
+  }
+
+  // --- Ending ------------------------------------------------------------------
+
+  /** Logs out (waiting at most `ms` for the answer) and stops everything. */
+  async logout(ms: number): Promise<void> {
+    const token = this.#token;
+    this.#closed = true;
+    for (const k of [...this.#rooms.keys()]) {
+      const r = this.#rooms.get(k);
+      if (r?.pollTag) this.#conn.cancel(r.pollTag);
+    }
+    if (token === null) return;
+    const call = this.#conn.request((tag) => ({ verb: "logout", tag, token }));
+    const timer = setTimeout(() => this.#conn.cancel(call.tag), ms);
+    await call.reply;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The client's pure parts: display and sanitizing, command parsing, tags,
+ * and the per-room feed (cursor echo, each message shown once).
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { clock, describeError, formatMessage, nameColor, oneLine, sanitize } from "../lib/client/display.ts";
+import { parseLine, roomNameProblem, userNameProblem } from "../lib/client/commands.ts";
+import { makeTagger } from "../lib/client/tags.ts";
+import { RoomFeed } from "../lib/client/feed.ts";
+import type { PollEntry } from "../lib/messages.ts";
+import { formatVector, fromEntries } from "../lib/vector.ts";
+
+const entry = (msg: string, userName = "bob", origin = "a", n = 1): PollEntry => ({
+  msgId: { origin, n },
+  userName,
+  sentAt: new Date(2024, 0, 2, 12, 3, 4).getTime(),
+  msg,
+});
+const pipe = { tty: false, color: false };
+const tty = { tty: true, color: false };
+
+// --- Display -------------------------------------------------------------------
+
+test("a message line: local HH:MM:SS, room, sender, text", () => {
+  assert.is(formatMessage("lobby", entry("hi"), pipe), "12:03:04 [lobby] bob: hi");
+  assert.is(formatMessage("lobby", entry("hi"), tty), "12:03:04 [lobby] bob: hi");
+  assert.is(clock(new Date(2024, 5, 6, 7, 8, 9).getTime()), "07:08:09");
+});
+
+test("pipe mode: exactly one line, text escaped as on the wire", () => {
+  const line = formatMessage("lobby", entry("one\ntwo\\three\r"), pipe);
+  assert.is(line, "12:03:04 [lobby] bob: one\\ntwo\\\\three\\r");
+  assert.not.match(line, /[\n\r]/);
+});
+
+test("tty mode: further lines of a multi-line message are indented under the text", () => {
+  const out = formatMessage("lobby", entry("one\ntwo\nthree"), tty);
+  const pad = " ".repeat("12:03:04 [lobby] bob: ".length);
+  assert.is(out, `12:03:04 [lobby] bob: one\n${pad}two\n${pad}three`);
+});
+
+const HOSTILE: [string, string][] = [
+  ["\x1b[2J\x1b[H", "\\x1b[2J\\x1b[H"], // clear screen, home
+  ["\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07"], // OSC window title, BEL
+  ["a\x00b\x08c\td", "a\\x00b\\x08c\\x09d"], // NUL, backspace, tab
+  ["x\x7fy", "x\\x7fy"], // DEL
+  ["\x9b31m\x85", "\\x9b31m\\x85"], // C1 CSI, NEL
+  ["abc\u202edcba\u2066\u2069\u200f", "abc\\u202edcba\\u2066\\u2069\\u200f"], // bidi
+  ["l1\u2028l2", "l1\\u2028l2"], // line separator
+  ["héllo 世界 🎉", "héllo 世界 🎉"], // ordinary text is left alone
+];
+
+test("control characters, ANSI escapes and bidi overrides are made visible", () => {
+  for (const [raw, shown] of HOSTILE) {
+    assert.is(sanitize(raw), shown, JSON.stringify(raw));
+    for (const mode of [pipe, tty, { tty: true, color: true }]) {
+      const out = formatMessage("lobby", entry(raw), mode).replace(/\x1b\[[0-9;]*m/g, ""); // our own colors only
+      assert.not.match(out, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/, JSON.stringify([raw, mode]));
+    }
+  }
+});
+
+test("tty mode keeps line feeds but not carriage returns", () => {
+  assert.is(sanitize("a\nb\rc", true), "a\nb\\x0dc");
+  assert.is(oneLine("a\nb\rc\x1b"), "a\\nb\\rc\\x1b");
+});
+
+test("room and user names are sanitized too", () => {
+  const out = formatMessage("lo\x1bby", entry("hi", "b\u202eob"), pipe);
+  assert.is(out, "12:03:04 [lo\\x1bby] b\\u202eob: hi");
+});
+
+test("colors: a stable color per name, case-insensitive; only sender, time and room styled", () => {
+  assert.is(nameColor("Bob"), nameColor("bob"));
+  const out = formatMessage("lobby", entry("hi"), { tty: true, color: true });
+  assert.match(out, /\x1b\[\d+mbob\x1b\[0m: hi$/);
+});
+
+test("error codes get human wording plus the server's message, sanitized", () => {
+  assert.is(describeError("no-room", "no room named x"), 'no such room (server: "no room named x")');
+  assert.is(describeError("not-member", ""), "you are not in that room");
+  assert.match(describeError("weird", "\x1b[31m"), /^error weird \(server: "\\x1b\[31m"\)$/);
+});
+
+// --- Commands ------------------------------------------------------------------
+
+test("slash commands parse with their arguments", () => {
+  assert.equal(parseLine("/create general"), { kind: "create", room: "general" });
+  assert.equal(parseLine("/join lobby"), { kind: "join", room: "lobby" });
+  assert.equal(parseLine("/JOIN lobby\r"), { kind: "join", room: "lobby" });
+  assert.equal(parseLine("/leave"), { kind: "leave", room: null });
+  assert.equal(parseLine("/leave lobby"), { kind: "leave", room: "lobby" });
+  assert.equal(parseLine("/who"), { kind: "who", room: null });
+  assert.equal(parseLine("/who  x.y-z_1 "), { kind: "who", room: "x.y-z_1" });
+  assert.equal(parseLine("/switch b"), { kind: "switch", room: "b" });
+  assert.equal(parseLine("/rooms"), { kind: "rooms" });
+  assert.equal(parseLine("/quit"), { kind: "quit" });
+  assert.equal(parseLine("/help"), { kind: "help" });
+});
+
+test("plain lines are messages; // escapes a leading slash; blank lines are nothing", () => {
+  assert.equal(parseLine("hello there"), { kind: "say", text: "hello there" });
+  assert.equal(parseLine("  spaced  "), { kind: "say", text: "  spaced  " });
+  assert.equal(parseLine("//shrug"), { kind: "say", text: "/shrug" });
+  assert.equal(parseLine("   "), { kind: "none" });
+  assert.equal(parseLine(""), { kind: "none" });
+});
+
+test("bad commands say what is wrong", () => {
+  const invalid = (line: string) => {
+    const c = parseLine(line);
+    assert.is(c.kind, "invalid", line);
+    return (c as { message: string }).message;
+  };
+  assert.match(invalid("/frobnicate"), "unknown command /frobnicate");
+  assert.match(invalid("/join"), "usage: /join ROOM");
+  assert.match(invalid("/join a b"), "usage: /join ROOM");
+  assert.match(invalid("/rooms x"), "usage: /rooms");
+  assert.match(invalid("/join -bad"), "not a valid room name");
+  assert.match(invalid("/create " + "x".repeat(65)), "not a valid room name");
+  assert.is(roomNameProblem("x".repeat(64)), null);
+  assert.is(userNameProblem("bob.smith_2"), null);
+  assert.ok(userNameProblem("x".repeat(33)));
+  assert.ok(userNameProblem("_bob"));
+});
+
+// --- Tags ----------------------------------------------------------------------
+
+test("tags are fresh, alphanumeric, at most 16 characters", () => {
+  const next = makeTagger();
+  const seen = new Set<string>();
+  for (let i = 0; i < 5000; i++) {
+    const t = next();
+    assert.match(t, /^[A-Za-z0-9]{1,16}$/);
+    assert.not.ok(seen.has(t), t);
+    seen.add(t);
+  }
+  const a = makeTagger(() => 0.1)(), b = makeTagger(() => 0.9)();
+  assert.is.not(a, b, "the random prefix tells runs apart");
+});
+
+// --- Feed ----------------------------------------------------------------------
+
+const poll = (cursor: [string, number][], entries: PollEntry[]) => ({ cursor: fromEntries(cursor), entries });
+
+test("feed: echoes the server's cursor and shows each message once", () => {
+  const feed = new RoomFeed();
+  assert.is(formatVector(feed.cursor), "0");
+  const first = feed.accept(poll([["a", 2]], [entry("1", "bob", "a", 1), entry("2", "bob", "a", 2)]));
+  assert.equal(first.map((e) => e.msg), ["1", "2"]);
+  assert.is(formatVector(feed.cursor), "a=2");
+  // The same reply again (e.g. a retransmitted poll answered twice): nothing new.
+  assert.equal(feed.accept(poll([["a", 2]], [entry("1", "bob", "a", 1), entry("2", "bob", "a", 2)])), []);
+  // Another server after failover lists an old one again plus new ones from two origins.
+  const next = feed.accept(poll([["a", 3], ["b", 1]], [
+    entry("2", "bob", "a", 2),
+    entry("b1", "amy", "b", 1),
+    entry("3", "bob", "a", 3),
+  ]));
+  assert.equal(next.map((e) => e.msg), ["b1", "3"]);
+  assert.is(formatVector(feed.cursor), "a=3,b=1");
+});
+
+test("feed: the cursor is whatever the server sent, unknown origins included", () => {
+  const feed = new RoomFeed();
+  feed.accept(poll([["a", 5], ["zz", 9]], []));
+  assert.is(formatVector(feed.cursor), "a=5,zz=9");
+});
+
+test.run();
