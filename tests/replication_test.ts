@@ -1,0 +1,271 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { decodePeer, opText } from "../lib/codec.ts";
+import type { Op, PeerDatagram } from "../lib/messages.ts";
+import { MAX_DATAGRAM } from "../lib/messages.ts";
+import { createPeerAuth } from "../lib/peer_auth.ts";
+import { mulberry32, randomBytes } from "../lib/prng.ts";
+import { Replicator } from "../lib/replication.ts";
+import type { Outgoing, ReplicatorOptions } from "../lib/replication.ts";
+import type { Vector } from "../lib/vector.ts";
+import { EMPTY, formatVector, fromEntries } from "../lib/vector.ts";
+import { MemoryLog, nextOpHead } from "./_memory_log.ts";
+
+const SESSION = "5e".repeat(32);
+const prng = mulberry32(3);
+
+/** An op of `origin` number `seq` with `deps`. */
+function op(origin: string, seq: number, deps: Vector = EMPTY): Op {
+  return {
+    origin,
+    seq,
+    deps,
+    at: 1,
+    session: SESSION,
+    kind: "msg",
+    tag: `t${seq}`,
+    groupName: "lobby",
+    userName: "bob",
+    msg: `${origin}${seq}`,
+  };
+}
+
+/** Makes `n` local ops at `log` of `self`, with `msg` as text. */
+function makeOps(log: MemoryLog, self: string, n: number, msg = (i: number) => `hello ${i}`): Op[] {
+  const out: Op[] = [];
+  for (let i = 0; i < n; i++) {
+    const o: Op = {
+      ...nextOpHead(log.vector(), self, 1, SESSION),
+      kind: "msg",
+      tag: `t${i}`,
+      groupName: "lobby",
+      userName: "bob",
+      msg: msg(i),
+    };
+    log.appendLocal(o);
+    out.push(o);
+  }
+  return out;
+}
+
+const auth = createPeerAuth({
+  key: new TextEncoder().encode("k"),
+  peers: ["a", "b", "c", "long-server-id-x"],
+  now: () => 1_700_000_000_000,
+  random: (n) => randomBytes(prng, n),
+});
+
+/** Sends through the real codec with a real mac: what arrives at `to`, in order. */
+function wire(out: Outgoing[], to: string): PeerDatagram[] {
+  const got: PeerDatagram[] = [];
+  for (const o of out) {
+    if (!o.to.includes(to)) continue;
+    const bytes = auth.seal(o.datagram);
+    assert.ok(bytes.length <= MAX_DATAGRAM, `a datagram of ${bytes.length} bytes`);
+    const r = decodePeer(bytes);
+    if (!r.ok) throw new Error(r.error.message);
+    got.push(r.value.datagram);
+  }
+  return got;
+}
+
+function node(self: string, peers: string[], log = new MemoryLog(), options?: ReplicatorOptions) {
+  return { log, r: new Replicator({ self, peers, log, options }) };
+}
+
+// --- causal buffer -----------------------------------------------------------------
+
+test("ops arriving out of order are buffered and delivered in causal order", () => {
+  const { log, r } = node("c", ["a", "b"]);
+  const d = (ops: Op[]): PeerDatagram => ({ verb: "add", from: "a", nonce: "-", vector: EMPTY, ops });
+  const b1 = op("b", 1, fromEntries([["a", 2]]));
+  r.receive(d([op("a", 3), b1, op("a", 2)]), 0);
+  assert.is(log.ops.length, 0);
+  assert.is(r.status(0).buffered, 3);
+  r.receive(d([op("a", 1)]), 1);
+  assert.equal(log.ops.map((o) => `${o.origin}.${o.seq}`), ["a.1", "a.2", "a.3", "b.1"]);
+  assert.is(r.status(1).buffered, 0);
+  r.receive(d([op("a", 2), op("b", 1)]), 2);
+  assert.is(r.status(2).dropped["duplicate-op"], 2);
+  assert.is(log.ops.length, 4);
+});
+
+test("a duplicate of a buffered op and an op depending on itself are dropped", () => {
+  const { r } = node("c", ["a"]);
+  const d = (ops: Op[]): PeerDatagram => ({ verb: "add", from: "a", nonce: "-", vector: EMPTY, ops });
+  r.receive(d([op("a", 2), op("a", 2), op("a", 1, fromEntries([["a", 1]]))]), 0);
+  const s = r.status(0);
+  assert.is(s.buffered, 1);
+  assert.equal(s.dropped, { "duplicate-op": 1, "bad-op": 1 });
+});
+
+test("the buffer is bounded", () => {
+  const { log, r } = node("c", ["a"], new MemoryLog(), { maxBuffered: 3 });
+  r.receive({ verb: "add", from: "a", nonce: "-", vector: EMPTY, ops: [2, 3, 4, 5, 6].map((n) => op("a", n)) }, 0);
+  assert.is(r.status(0).buffered, 3);
+  assert.is(r.status(0).dropped["buffer-full"], 2);
+  r.receive({ verb: "add", from: "a", nonce: "-", vector: EMPTY, ops: [op("a", 1)] }, 1);
+  assert.is(log.vector().get("a"), 4, "the ready op is delivered even when the buffer is full");
+});
+
+test("datagrams from a server that is not a peer are dropped", () => {
+  const { r } = node("c", ["a"]);
+  assert.equal(r.receive({ verb: "ask", from: "x", nonce: "-", vector: EMPTY }, 0), []);
+  assert.equal(r.status(0).dropped, { "unknown-peer": 1 });
+  assert.is(r.status(0).received, 0);
+});
+
+// --- batching ------------------------------------------------------------------------
+
+test("worst-case ops never make a datagram larger than 8192 bytes", () => {
+  const ids = ["long-server-id-x", "b", "c"];
+  const { log, r } = node(ids[0], ids.slice(1));
+  // Deps with 16-digit counters (the largest safe integers), and the longest fields there are.
+  const deps = new Map([["b", Number.MAX_SAFE_INTEGER], ["c", Number.MAX_SAFE_INTEGER - 1]]);
+  const big = (i: number): Op => ({
+    origin: ids[0],
+    seq: 1_000_000_000_000_000 + i,
+    deps,
+    at: Number.MAX_SAFE_INTEGER,
+    session: SESSION,
+    kind: "msg",
+    tag: "T".repeat(16),
+    groupName: "g".repeat(64),
+    userName: "u".repeat(32),
+    msg: i % 2 ? "\n".repeat(2000) : "😀".repeat(500), // 4000 bytes once escaped / 2000 bytes of 4-byte chars
+  });
+  const ops = Array.from({ length: 40 }, (_, i) => big(i));
+  void log;
+  const out = r.localOps(ops, 0);
+  const got = wire(out, "b");
+  assert.equal(got.flatMap((d) => (d.verb === "add" ? d.ops : [])).map(opText), ops.map(opText));
+  assert.ok(got.length >= 20, `${got.length} datagrams`);
+  for (const o of out) assert.equal([...o.to], ["b", "c"]);
+});
+
+test("small ops are packed densely", () => {
+  const { log, r } = node("a", ["b"]);
+  const ops = makeOps(log, "a", 1000);
+  const out = r.localOps(ops, 0);
+  const sizes = out.map((o) => auth.seal(o.datagram).length);
+  assert.ok(sizes.every((n) => n <= MAX_DATAGRAM));
+  assert.ok(sizes.slice(0, -1).every((n) => n > MAX_DATAGRAM - 200), `sizes ${sizes}`);
+  assert.is(wire(out, "b").reduce((n, d) => n + (d.verb === "add" ? d.ops.length : 0), 0), 1000);
+});
+
+// --- asking and answering --------------------------------------------------------------
+
+test("ask/ok paging: a catch-up runs one round trip per answer until done", () => {
+  const a = node("a", ["b"]);
+  const b = node("b", ["a"]);
+  makeOps(a.log, "a", 5000, (i) => `message ${i} ${"x".repeat(i % 50)}`);
+  let now = 0;
+  // b learns a's vector from a's heartbeat, then asks once the gap grace passed.
+  for (const d of wire(a.r.tick(now), "b")) b.r.receive(d, now);
+  now += 25;
+  let toA = wire(b.r.tick(now), "a");
+  let rounds = 0, datagrams = 0;
+  while (toA.length > 0) {
+    const asks = toA.filter((d) => d.verb === "ask");
+    assert.is(asks.length, 1, "one ask at a time");
+    rounds++;
+    const answer = wire(a.r.receive(asks[0], now), "b").filter((d) => d.verb === "ok");
+    assert.ok(answer.length <= 16, `${answer.length} datagrams in one answer`);
+    datagrams += answer.length;
+    const vectors = new Set(answer.map((d) => (d.verb === "ok" ? formatVector(d.vector) : "")));
+    assert.is(vectors.size, 1, "every datagram of an answer carries the same vector");
+    toA = answer.flatMap((d) => wire(b.r.receive(d, now), "a"));
+    now += 1;
+  }
+  assert.is(b.log.vector().get("a"), 5000);
+  assert.ok(rounds >= 5 && rounds <= 12, `${rounds} rounds`);
+  assert.equal(b.r.status(now).dropped, {});
+});
+
+test("a lost answer datagram is asked for again after askRetryMs, not before", () => {
+  const a = node("a", ["b"]);
+  const b = node("b", ["a"]);
+  makeOps(a.log, "a", 600);
+  const ask = wire(b.r.receive(wire(a.r.tick(0), "b")[0], 0), "a").filter((d) => d.verb === "ask");
+  assert.equal(ask, [], "no ask within the gap grace");
+  const [q] = wire(b.r.tick(20), "a").filter((d) => d.verb === "ask");
+  assert.is(q?.verb, "ask");
+  const answer = wire(a.r.receive(q, 20), "b").filter((d) => d.verb === "ok");
+  assert.ok(answer.length >= 2);
+  // The first datagram is lost.
+  for (const d of answer.slice(1)) assert.equal(wire(b.r.receive(d, 21), "a"), []);
+  assert.ok(b.r.status(21).buffered > 0);
+  assert.equal(wire(b.r.tick(119), "a"), [], "still waiting for the answer");
+  const [again] = wire(b.r.tick(120), "a");
+  assert.is(again?.verb, "ask");
+  for (const d of wire(a.r.receive(again, 120), "b")) b.r.receive(d, 121);
+  assert.is(b.log.vector().get("a"), 600);
+  assert.is(b.r.status(121).buffered, 0);
+});
+
+test("a duplicated ask is answered once; an ask for nothing gets no answer", () => {
+  const a = node("a", ["b"]);
+  makeOps(a.log, "a", 10);
+  const q: PeerDatagram = { verb: "ask", from: "b", nonce: "-", vector: fromEntries([["a", 4]]) };
+  const first = a.r.receive(q, 0).filter((o) => o.datagram.verb === "ok");
+  assert.is(first.length, 1);
+  assert.equal(first[0].datagram.verb === "ok" && first[0].datagram.ops.map((o) => o.seq), [5, 6, 7, 8, 9, 10]);
+  assert.equal(a.r.receive(q, 10).filter((o) => o.datagram.verb === "ok"), []);
+  assert.is(a.r.receive(q, 200).filter((o) => o.datagram.verb === "ok").length, 1, "a real re-ask is answered");
+  const full: PeerDatagram = { verb: "ask", from: "b", nonce: "-", vector: fromEntries([["a", 10]]) };
+  assert.equal(a.r.receive(full, 300).filter((o) => o.datagram.verb === "ok"), []);
+});
+
+test("a gap known to several peers is asked of one of them", () => {
+  const { r } = node("d", ["a", "b", "c"]);
+  const v = fromEntries([["a", 3]]);
+  for (const from of ["a", "b", "c"]) r.receive({ verb: "add", from, nonce: "-", vector: v, ops: [] }, 0);
+  const asks = r.tick(30).filter((o) => o.datagram.verb === "ask");
+  assert.is(asks.length, 1);
+  assert.is(r.status(30).asksSent, 1);
+});
+
+test("a peer that does not answer yields to another that has the same ops", () => {
+  const { r } = node("d", ["a", "b"]);
+  const v = fromEntries([["a", 3]]);
+  for (const from of ["a", "b"]) r.receive({ verb: "add", from, nonce: "-", vector: v, ops: [] }, 0);
+  const asked = (out: Outgoing[]) => out.filter((o) => o.datagram.verb === "ask").flatMap((o) => o.to);
+  const first = asked(r.tick(30));
+  assert.is(first.length, 1);
+  assert.equal(asked(r.tick(100)), [], "within askRetryMs");
+  const second = asked(r.tick(130));
+  assert.is(second.length, 1);
+  assert.is.not(second[0], first[0]);
+});
+
+test("heartbeats go to every peer once per period; a long-silent peer gets one at once", () => {
+  const { r } = node("a", ["b", "c"], new MemoryLog(), { antiEntropyMs: 1000 });
+  const beats = (out: Outgoing[]) => out.filter((o) => o.datagram.verb === "add").flatMap((o) => o.to);
+  assert.equal(beats(r.tick(0)), ["b", "c"]);
+  assert.equal(beats(r.tick(500)), []);
+  assert.equal(beats(r.tick(1000)), ["b", "c"]);
+  // b was never heard from: its first datagram is answered with a heartbeat.
+  assert.equal(beats(r.receive({ verb: "add", from: "b", nonce: "-", vector: EMPTY, ops: [] }, 1100)), ["b"]);
+  assert.equal(beats(r.receive({ verb: "add", from: "b", nonce: "-", vector: EMPTY, ops: [] }, 1200)), []);
+});
+
+test("status: vector, last heard, counters", () => {
+  const a = node("a", ["b"]);
+  const b = node("b", ["a"]);
+  const ops = makeOps(a.log, "a", 3);
+  for (const d of wire(a.r.localOps(ops, 0), "b")) b.r.receive(d, 10);
+  const s = b.r.status(250);
+  assert.is(formatVector(s.vector), "a=3");
+  assert.equal(s.peers.map((p) => [p.id, p.lastHeardMsAgo, formatVector(p.vector), p.ahead]), [[
+    "a",
+    240,
+    "a=3",
+    false,
+  ]]);
+  assert.is(s.received, 1);
+  assert.is(s.opsDelivered, 3);
+  assert.is(a.r.status(0).sent, 1);
+  assert.is(a.r.status(0).opsSent, 3);
+});
+
+test.run();
