@@ -15,6 +15,7 @@
  */
 import { bindUdp } from "./udp.ts";
 import type { Address, Transport } from "./udp.ts";
+import { mulberry32 } from "./prng.ts";
 
 export type ProxyOptions = {
   listen: Address;
@@ -39,20 +40,8 @@ export type UdpProxy = {
   close(): Promise<void>;
 };
 
-/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export async function startUdpProxy(o: ProxyOptions): Promise<UdpProxy> {
-  const random = prng(o.seed ?? 1);
+  const random = mulberry32(o.seed ?? 1);
   let loss = o.loss ?? 0, duplicate = o.duplicate ?? 0, jitterMs = o.jitterMs ?? 0, isCut = false;
   const stats: ProxyStats = { forwarded: 0, dropped: 0, duplicated: 0 };
   const upstreams = new Map<string, Promise<Transport>>();
