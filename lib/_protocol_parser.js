@@ -191,20 +191,22 @@ function peg$parse(input, options) {
   const peg$c21 = "unavailable";
   const peg$c22 = "internal";
   const peg$c23 = "ask";
-  const peg$c24 = "-";
-  const peg$c25 = ".";
-  const peg$c26 = "touch";
-  const peg$c27 = "join";
-  const peg$c28 = "msg";
-  const peg$c29 = ",";
-  const peg$c30 = "0";
-  const peg$c31 = "=";
-  const peg$c32 = "1";
-  const peg$c33 = "\\";
-  const peg$c34 = "n";
-  const peg$c35 = "r";
-  const peg$c36 = "\r";
-  const peg$c37 = "\n";
+  const peg$c24 = "stat";
+  const peg$c25 = "state";
+  const peg$c26 = "-";
+  const peg$c27 = ".";
+  const peg$c28 = "touch";
+  const peg$c29 = "join";
+  const peg$c30 = "msg";
+  const peg$c31 = ",";
+  const peg$c32 = "0";
+  const peg$c33 = "=";
+  const peg$c34 = "1";
+  const peg$c35 = "\\";
+  const peg$c36 = "n";
+  const peg$c37 = "r";
+  const peg$c38 = "\r";
+  const peg$c39 = "\n";
 
   const peg$r0 = /^[^\r\n]/;
   const peg$r1 = /^[0-9a-f]/;
@@ -242,41 +244,43 @@ function peg$parse(input, options) {
   const peg$e24 = peg$classExpectation(["\r", "\n"], true, false, false);
   const peg$e25 = peg$anyExpectation();
   const peg$e26 = peg$literalExpectation("ask", false);
-  const peg$e27 = peg$otherExpectation("nonce");
-  const peg$e28 = peg$literalExpectation("-", false);
-  const peg$e29 = peg$literalExpectation(".", false);
-  const peg$e30 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
-  const peg$e31 = peg$otherExpectation("mac");
-  const peg$e32 = peg$literalExpectation("touch", false);
-  const peg$e33 = peg$literalExpectation("join", false);
-  const peg$e34 = peg$literalExpectation("msg", false);
-  const peg$e35 = peg$otherExpectation("operation id");
-  const peg$e36 = peg$otherExpectation("session id");
-  const peg$e37 = peg$otherExpectation("tag");
-  const peg$e38 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e39 = peg$otherExpectation("token");
-  const peg$e40 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e41 = peg$otherExpectation("server id");
-  const peg$e42 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e43 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e44 = peg$otherExpectation("message id");
-  const peg$e45 = peg$otherExpectation("cursor");
-  const peg$e46 = peg$otherExpectation("vector timestamp");
-  const peg$e47 = peg$literalExpectation(",", false);
-  const peg$e48 = peg$literalExpectation("0", false);
-  const peg$e49 = peg$literalExpectation("=", false);
-  const peg$e50 = peg$otherExpectation("more flag");
-  const peg$e51 = peg$literalExpectation("1", false);
-  const peg$e52 = peg$otherExpectation("integer");
-  const peg$e53 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e54 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
-  const peg$e55 = peg$literalExpectation("\\", false);
-  const peg$e56 = peg$literalExpectation("n", false);
-  const peg$e57 = peg$literalExpectation("r", false);
-  const peg$e58 = peg$otherExpectation("newline");
-  const peg$e59 = peg$literalExpectation("\r", false);
-  const peg$e60 = peg$literalExpectation("\n", false);
-  const peg$e61 = peg$otherExpectation("end of datagram");
+  const peg$e27 = peg$literalExpectation("stat", false);
+  const peg$e28 = peg$literalExpectation("state", false);
+  const peg$e29 = peg$otherExpectation("nonce");
+  const peg$e30 = peg$literalExpectation("-", false);
+  const peg$e31 = peg$literalExpectation(".", false);
+  const peg$e32 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
+  const peg$e33 = peg$otherExpectation("mac");
+  const peg$e34 = peg$literalExpectation("touch", false);
+  const peg$e35 = peg$literalExpectation("join", false);
+  const peg$e36 = peg$literalExpectation("msg", false);
+  const peg$e37 = peg$otherExpectation("operation id");
+  const peg$e38 = peg$otherExpectation("session id");
+  const peg$e39 = peg$otherExpectation("tag");
+  const peg$e40 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e41 = peg$otherExpectation("token");
+  const peg$e42 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e43 = peg$otherExpectation("server id");
+  const peg$e44 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e45 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e46 = peg$otherExpectation("message id");
+  const peg$e47 = peg$otherExpectation("cursor");
+  const peg$e48 = peg$otherExpectation("vector timestamp");
+  const peg$e49 = peg$literalExpectation(",", false);
+  const peg$e50 = peg$literalExpectation("0", false);
+  const peg$e51 = peg$literalExpectation("=", false);
+  const peg$e52 = peg$otherExpectation("more flag");
+  const peg$e53 = peg$literalExpectation("1", false);
+  const peg$e54 = peg$otherExpectation("integer");
+  const peg$e55 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e56 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
+  const peg$e57 = peg$literalExpectation("\\", false);
+  const peg$e58 = peg$literalExpectation("n", false);
+  const peg$e59 = peg$literalExpectation("r", false);
+  const peg$e60 = peg$otherExpectation("newline");
+  const peg$e61 = peg$literalExpectation("\r", false);
+  const peg$e62 = peg$literalExpectation("\n", false);
+  const peg$e63 = peg$otherExpectation("end of datagram");
 
   function peg$f0(tag, userName) {    return { verb: "login", tag, userName };  }
   function peg$f1(tag, token, groupName) {    return { verb: "open", tag, token, groupName };  }
@@ -301,24 +305,26 @@ function peg$parse(input, options) {
   function peg$f20(head, vector, count, ops, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, signed: input.slice(0, signedEnd), mac };  }
   function peg$f21(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
   function peg$f22(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f23(from, nonce) {    return { from, nonce };  }
-  function peg$f24() {    return location().start.offset;  }
-  function peg$f25(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
-  function peg$f26(deps, at, session, userName, ttl) {    return { kind: "login", deps, at, session, userName, ttl };  }
-  function peg$f27(kind, deps, at, session) {    return { kind, deps, at, session };  }
-  function peg$f28(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
-  function peg$f29(deps, at, session, tag, groupName, userName, msg) {    return { kind: "msg", deps, at, session, tag, groupName, userName, msg };  }
-  function peg$f30(origin, seq) {    return { origin, seq };  }
-  function peg$f31(origin, n) {    return { origin, n };  }
-  function peg$f32(head, tail) {    return [head, ...tail];  }
-  function peg$f33() {    return [];  }
-  function peg$f34(origin, n) {    return [origin, n];  }
-  function peg$f35() {    return false;  }
-  function peg$f36() {    return true;  }
-  function peg$f37(digits) {    return Number(digits);  }
-  function peg$f38(parts) {    return parts.join("");  }
-  function peg$f39() {    return "\n";  }
-  function peg$f40() {    return "\r";  }
+  function peg$f23(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f24(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f25(from, nonce) {    return { from, nonce };  }
+  function peg$f26() {    return location().start.offset;  }
+  function peg$f27(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
+  function peg$f28(deps, at, session, userName, ttl) {    return { kind: "login", deps, at, session, userName, ttl };  }
+  function peg$f29(kind, deps, at, session) {    return { kind, deps, at, session };  }
+  function peg$f30(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
+  function peg$f31(deps, at, session, tag, groupName, userName, msg) {    return { kind: "msg", deps, at, session, tag, groupName, userName, msg };  }
+  function peg$f32(origin, seq) {    return { origin, seq };  }
+  function peg$f33(origin, n) {    return { origin, n };  }
+  function peg$f34(head, tail) {    return [head, ...tail];  }
+  function peg$f35() {    return [];  }
+  function peg$f36(origin, n) {    return [origin, n];  }
+  function peg$f37() {    return false;  }
+  function peg$f38() {    return true;  }
+  function peg$f39(digits) {    return Number(digits);  }
+  function peg$f40(parts) {    return parts.join("");  }
+  function peg$f41() {    return "\n";  }
+  function peg$f42() {    return "\r";  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -1897,6 +1903,12 @@ function peg$parse(input, options) {
       s1 = peg$parsePeerAsk();
       if (s1 === peg$FAILED) {
         s1 = peg$parsePeerOk();
+        if (s1 === peg$FAILED) {
+          s1 = peg$parsePeerStat();
+          if (s1 === peg$FAILED) {
+            s1 = peg$parsePeerState();
+          }
+        }
       }
     }
     if (s1 !== peg$FAILED) {
@@ -2122,6 +2134,95 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parsePeerStat() {
+    let s0, s1, s2, s3, s4, s5;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c24) {
+      s1 = peg$c24;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parsePeerHead();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseHere();
+        s4 = peg$parseMac();
+        if (s4 !== peg$FAILED) {
+          s5 = peg$parseNL();
+          if (s5 !== peg$FAILED) {
+            peg$savedPos = s0;
+            s0 = peg$f23(s2, s3, s4);
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parsePeerState() {
+    let s0, s1, s2, s3, s4, s5, s6, s7;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 5) === peg$c25) {
+      s1 = peg$c25;
+      peg$currPos += 5;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e28); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parsePeerHead();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseText();
+        s4 = peg$parseNL();
+        if (s4 !== peg$FAILED) {
+          s5 = peg$parseHere();
+          s6 = peg$parseMac();
+          if (s6 !== peg$FAILED) {
+            s7 = peg$parseNL();
+            if (s7 !== peg$FAILED) {
+              peg$savedPos = s0;
+              s0 = peg$f24(s2, s3, s5, s6);
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
   function peg$parsePeerHead() {
     let s0, s1, s2, s3, s4, s5;
 
@@ -2137,7 +2238,7 @@ function peg$parse(input, options) {
             s5 = peg$parseNL();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f23(s2, s4);
+              s0 = peg$f25(s2, s4);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2168,7 +2269,7 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = '';
     peg$savedPos = s0;
-    s1 = peg$f24();
+    s1 = peg$f26();
     s0 = s1;
 
     return s0;
@@ -2179,11 +2280,11 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c24;
+      s0 = peg$c26;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e28); }
+      if (peg$silentFails === 0) { peg$fail(peg$e30); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -2191,11 +2292,11 @@ function peg$parse(input, options) {
       s2 = peg$parseDigits();
       if (s2 !== peg$FAILED) {
         if (input.charCodeAt(peg$currPos) === 46) {
-          s3 = peg$c25;
+          s3 = peg$c27;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e29); }
+          if (peg$silentFails === 0) { peg$fail(peg$e31); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$currPos;
@@ -2205,7 +2306,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e30); }
+            if (peg$silentFails === 0) { peg$fail(peg$e32); }
           }
           while (s6 !== peg$FAILED) {
             s5.push(s6);
@@ -2217,7 +2318,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s6 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e30); }
+                if (peg$silentFails === 0) { peg$fail(peg$e32); }
               }
             }
           }
@@ -2251,7 +2352,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      if (peg$silentFails === 0) { peg$fail(peg$e29); }
     }
 
     return s0;
@@ -2262,11 +2363,11 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c24;
+      s0 = peg$c26;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e28); }
+      if (peg$silentFails === 0) { peg$fail(peg$e30); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -2277,7 +2378,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e30); }
+        if (peg$silentFails === 0) { peg$fail(peg$e32); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -2289,7 +2390,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e30); }
+            if (peg$silentFails === 0) { peg$fail(peg$e32); }
           }
         }
       }
@@ -2308,7 +2409,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e33); }
     }
 
     return s0;
@@ -2325,7 +2426,7 @@ function peg$parse(input, options) {
         s3 = peg$parseOpBody();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f25(s1, s3);
+          s0 = peg$f27(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2376,7 +2477,7 @@ function peg$parse(input, options) {
                         s12 = peg$parseNL();
                         if (s12 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f26(s3, s5, s7, s9, s11);
+                          s0 = peg$f28(s3, s5, s7, s9, s11);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -2432,12 +2533,12 @@ function peg$parse(input, options) {
         if (peg$silentFails === 0) { peg$fail(peg$e8); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 5) === peg$c26) {
-          s2 = peg$c26;
+        if (input.substr(peg$currPos, 5) === peg$c28) {
+          s2 = peg$c28;
           peg$currPos += 5;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e32); }
+          if (peg$silentFails === 0) { peg$fail(peg$e34); }
         }
       }
       if (s2 !== peg$FAILED) {
@@ -2461,7 +2562,7 @@ function peg$parse(input, options) {
                     s8 = peg$parseNL();
                     if (s8 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f27(s1, s3, s5, s7);
+                      s0 = peg$f29(s1, s3, s5, s7);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -2505,12 +2606,12 @@ function peg$parse(input, options) {
           if (peg$silentFails === 0) { peg$fail(peg$e1); }
         }
         if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 4) === peg$c27) {
-            s2 = peg$c27;
+          if (input.substr(peg$currPos, 4) === peg$c29) {
+            s2 = peg$c29;
             peg$currPos += 4;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e33); }
+            if (peg$silentFails === 0) { peg$fail(peg$e35); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 5) === peg$c5) {
@@ -2546,7 +2647,7 @@ function peg$parse(input, options) {
                         s10 = peg$parseNL();
                         if (s10 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f28(s1, s3, s5, s7, s9);
+                          s0 = peg$f30(s1, s3, s5, s7, s9);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -2585,12 +2686,12 @@ function peg$parse(input, options) {
         }
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          if (input.substr(peg$currPos, 3) === peg$c28) {
-            s1 = peg$c28;
+          if (input.substr(peg$currPos, 3) === peg$c30) {
+            s1 = peg$c30;
             peg$currPos += 3;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e34); }
+            if (peg$silentFails === 0) { peg$fail(peg$e36); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parseNL();
@@ -2621,7 +2722,7 @@ function peg$parse(input, options) {
                                   s16 = peg$parseNL();
                                   if (s16 !== peg$FAILED) {
                                     peg$savedPos = s0;
-                                    s0 = peg$f29(s3, s5, s7, s9, s11, s13, s15);
+                                    s0 = peg$f31(s3, s5, s7, s9, s11, s13, s15);
                                   } else {
                                     peg$currPos = s0;
                                     s0 = peg$FAILED;
@@ -2689,17 +2790,17 @@ function peg$parse(input, options) {
     s1 = peg$parseServerId();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c25;
+        s2 = peg$c27;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e29); }
+        if (peg$silentFails === 0) { peg$fail(peg$e31); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f30(s1, s3);
+          s0 = peg$f32(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2715,7 +2816,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      if (peg$silentFails === 0) { peg$fail(peg$e37); }
     }
 
     return s0;
@@ -2733,7 +2834,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e30); }
+      if (peg$silentFails === 0) { peg$fail(peg$e32); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -2745,7 +2846,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e30); }
+          if (peg$silentFails === 0) { peg$fail(peg$e32); }
         }
       }
     }
@@ -2763,7 +2864,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e38); }
     }
 
     return s0;
@@ -2781,7 +2882,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e40); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -2793,82 +2894,11 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e38); }
-        }
-      }
-    }
-    if (s2.length < 1) {
-      peg$currPos = s1;
-      s1 = peg$FAILED;
-    } else {
-      s1 = s2;
-    }
-    if (s1 !== peg$FAILED) {
-      s0 = input.substring(s0, peg$currPos);
-    } else {
-      s0 = s1;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseReplyTag() {
-    let s0, s1;
-
-    peg$silentFails++;
-    s0 = peg$parseTag();
-    if (s0 === peg$FAILED) {
-      if (input.charCodeAt(peg$currPos) === 45) {
-        s0 = peg$c24;
-        peg$currPos++;
-      } else {
-        s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e28); }
-      }
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseToken() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$currPos;
-    s2 = [];
-    s3 = input.charAt(peg$currPos);
-    if (peg$r3.test(s3)) {
-      peg$currPos++;
-    } else {
-      s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e40); }
-    }
-    while (s3 !== peg$FAILED) {
-      s2.push(s3);
-      if (s2.length >= 128) {
-        s3 = peg$FAILED;
-      } else {
-        s3 = input.charAt(peg$currPos);
-        if (peg$r3.test(s3)) {
-          peg$currPos++;
-        } else {
-          s3 = peg$FAILED;
           if (peg$silentFails === 0) { peg$fail(peg$e40); }
         }
       }
     }
-    if (s2.length < 16) {
+    if (s2.length < 1) {
       peg$currPos = s1;
       s1 = peg$FAILED;
     } else {
@@ -2888,6 +2918,77 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseReplyTag() {
+    let s0, s1;
+
+    peg$silentFails++;
+    s0 = peg$parseTag();
+    if (s0 === peg$FAILED) {
+      if (input.charCodeAt(peg$currPos) === 45) {
+        s0 = peg$c26;
+        peg$currPos++;
+      } else {
+        s0 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e30); }
+      }
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseToken() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r3.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 128) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r3.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e42); }
+        }
+      }
+    }
+    if (s2.length < 16) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e41); }
+    }
+
+    return s0;
+  }
+
   function peg$parseServerId() {
     let s0, s1, s2, s3, s4;
 
@@ -2899,7 +3000,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
@@ -2908,7 +3009,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e43); }
+        if (peg$silentFails === 0) { peg$fail(peg$e45); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -2920,7 +3021,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e43); }
+            if (peg$silentFails === 0) { peg$fail(peg$e45); }
           }
         }
       }
@@ -2938,7 +3039,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e41); }
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
     }
 
     return s0;
@@ -2952,17 +3053,17 @@ function peg$parse(input, options) {
     s1 = peg$parseServerId();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c25;
+        s2 = peg$c27;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e29); }
+        if (peg$silentFails === 0) { peg$fail(peg$e31); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f31(s1, s3);
+          s0 = peg$f33(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2978,7 +3079,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
     }
 
     return s0;
@@ -2992,7 +3093,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
 
     return s0;
@@ -3008,11 +3109,11 @@ function peg$parse(input, options) {
       s2 = [];
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 44) {
-        s4 = peg$c29;
+        s4 = peg$c31;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e47); }
+        if (peg$silentFails === 0) { peg$fail(peg$e49); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$parseVectorEntry();
@@ -3030,11 +3131,11 @@ function peg$parse(input, options) {
         s2.push(s3);
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 44) {
-          s4 = peg$c29;
+          s4 = peg$c31;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e47); }
+          if (peg$silentFails === 0) { peg$fail(peg$e49); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseVectorEntry();
@@ -3050,7 +3151,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f32(s1, s2);
+      s0 = peg$f34(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3058,22 +3159,22 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 48) {
-        s1 = peg$c30;
+        s1 = peg$c32;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e48); }
+        if (peg$silentFails === 0) { peg$fail(peg$e50); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f33();
+        s1 = peg$f35();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
     }
 
     return s0;
@@ -3086,17 +3187,17 @@ function peg$parse(input, options) {
     s1 = peg$parseServerId();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 61) {
-        s2 = peg$c31;
+        s2 = peg$c33;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e49); }
+        if (peg$silentFails === 0) { peg$fail(peg$e51); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f34(s1, s3);
+          s0 = peg$f36(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3119,36 +3220,36 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 48) {
-      s1 = peg$c30;
+      s1 = peg$c32;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f35();
+      s1 = peg$f37();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 49) {
-        s1 = peg$c32;
+        s1 = peg$c34;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e51); }
+        if (peg$silentFails === 0) { peg$fail(peg$e53); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f36();
+        s1 = peg$f38();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+      if (peg$silentFails === 0) { peg$fail(peg$e52); }
     }
 
     return s0;
@@ -3162,13 +3263,13 @@ function peg$parse(input, options) {
     s1 = peg$parseDigits();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f37(s1);
+      s1 = peg$f39(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e54); }
     }
 
     return s0;
@@ -3185,7 +3286,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -3197,7 +3298,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e53); }
+          if (peg$silentFails === 0) { peg$fail(peg$e55); }
         }
       }
     }
@@ -3234,7 +3335,7 @@ function peg$parse(input, options) {
       }
     }
     peg$savedPos = s0;
-    s1 = peg$f38(s1);
+    s1 = peg$f40(s1);
     s0 = s1;
     peg$silentFails--;
 
@@ -3251,7 +3352,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e54); }
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
     }
     if (s2 !== peg$FAILED) {
       while (s2 !== peg$FAILED) {
@@ -3261,7 +3362,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e54); }
+          if (peg$silentFails === 0) { peg$fail(peg$e56); }
         }
       }
     } else {
@@ -3281,46 +3382,46 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c33;
+      s1 = peg$c35;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      if (peg$silentFails === 0) { peg$fail(peg$e57); }
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c33;
+        s2 = peg$c35;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e55); }
+        if (peg$silentFails === 0) { peg$fail(peg$e57); }
       }
       if (s2 === peg$FAILED) {
         s2 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 110) {
-          s3 = peg$c34;
+          s3 = peg$c36;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e56); }
+          if (peg$silentFails === 0) { peg$fail(peg$e58); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s2;
-          s3 = peg$f39();
+          s3 = peg$f41();
         }
         s2 = s3;
         if (s2 === peg$FAILED) {
           s2 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 114) {
-            s3 = peg$c35;
+            s3 = peg$c37;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e57); }
+            if (peg$silentFails === 0) { peg$fail(peg$e59); }
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s2;
-            s3 = peg$f40();
+            s3 = peg$f42();
           }
           s2 = s3;
         }
@@ -3403,21 +3504,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 13) {
-      s1 = peg$c36;
+      s1 = peg$c38;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e59); }
+      if (peg$silentFails === 0) { peg$fail(peg$e61); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
     }
     if (input.charCodeAt(peg$currPos) === 10) {
-      s2 = peg$c37;
+      s2 = peg$c39;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e62); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -3429,7 +3530,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
     }
 
     return s0;
@@ -3458,7 +3559,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
 
     return s0;

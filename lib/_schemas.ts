@@ -101,6 +101,15 @@ const peer = v.variant("verb", [
   counted(v.object({ verb: v.literal("add"), ...peerHead, count, ops: v.array(op) }), "ops"),
   v.object({ verb: v.literal("ask"), ...peerHead }),
   counted(v.object({ verb: v.literal("ok"), ...peerHead, more: v.boolean(), count, ops: v.array(op) }), "ops"),
+  v.object({ verb: v.literal("stat"), from: v.string(), nonce: v.string(), signed: v.string(), mac: v.string() }),
+  v.object({
+    verb: v.literal("state"),
+    from: v.string(),
+    nonce: v.string(),
+    json: v.pipe(v.string(), v.minLength(2, "state must be JSON")),
+    signed: v.string(),
+    mac: v.string(),
+  }),
 ]);
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; nameOnly: boolean; message: string };

@@ -198,6 +198,8 @@ export function opText(op: Op): string {
 
 /** Wire text of a peer datagram up to (not including) its mac line. */
 export function peerSignedText(d: PeerDatagram): string {
+  if (d.verb === "stat") return lines([d.verb, d.from, d.nonce]);
+  if (d.verb === "state") return lines([d.verb, d.from, d.nonce, d.json.replace(/[\r\n]+/g, " ")]);
   const top = lines([d.verb, d.from, d.nonce, formatVector(d.vector)]);
   switch (d.verb) {
     case "ask":

@@ -124,7 +124,9 @@ type PeerHead = {
 export type PeerDatagram =
   | PeerHead & { verb: "add"; vector: Vector; ops: Op[] }
   | PeerHead & { verb: "ask"; vector: Vector }
-  | PeerHead & { verb: "ok"; vector: Vector; more: boolean; ops: Op[] };
+  | PeerHead & { verb: "ok"; vector: Vector; more: boolean; ops: Op[] }
+  | PeerHead & { verb: "stat" }
+  | PeerHead & { verb: "state"; json: string };
 
 /** A decoded peer datagram with what its MAC covers. */
 export type SignedPeerDatagram = {

@@ -393,6 +393,13 @@ peer("peer ok, every op kind, more", lines("ok", "a", NONCE, "a=7,b=2,c=7", 1, 7
   more: true,
   ops: [...opsValue],
 });
+peer("peer stat, signed", lines("stat", "b", NONCE, MAC), { verb: "stat", from: "b", nonce: NONCE });
+peer("peer state", lines("state", "a", "-", '{"id":"a","vector":"a=3"}', "-"), {
+  verb: "state",
+  from: "a",
+  nonce: "-",
+  json: '{"id":"a","vector":"a=3"}',
+});
 peer("peer ok, nothing lacking", lines("ok", "0a", "-", "0a=3", 0, 0, "-"), {
   verb: "ok",
   from: "0a",
@@ -448,6 +455,8 @@ test("the table covers every request verb, reply kind, error code and op kind", 
     "peer add",
     "peer ask",
     "peer ok",
+    "peer stat",
+    "peer state",
     ..."login logout touch open join leave msg".split(" ").map((k) => `op ${k}`),
   ];
   for (const w of want) assert.ok(seen.has(w), `no fixture for ${w}`);
@@ -661,6 +670,8 @@ badPeer("peer mac upper-case hex", lines("ask", "b", NONCE, "0", MAC.toUpperCase
 badPeer("peer nonce with 15 hex digits", lines("ask", "b", "1732400000000.0123456789abcde", "0", MAC), "bad-request");
 badPeer("peer nonce without ms", lines("ask", "b", ".0123456789abcdef", "0", MAC), "bad-request");
 badPeer("peer bad from", lines("ask", "B", "-", "0", "-"), "bad-request");
+badPeer("peer stat with a field", lines("stat", "b", "-", "0", "-"), "bad-request");
+badPeer("peer state without json", lines("state", "b", "-", "-"), "bad-request");
 badPeer("peer unknown verb", lines("get", "b", "-", "0", "-"), "bad-request");
 badPeer("peer duplicate vector origin", lines("ask", "b", "-", "a=1,a=2", "-"), "bad-request");
 badPeer("peer add count mismatch", lines("add", "a", "-", "a=1", 2, ...opsWire.slice(0, 7), "-"), "bad-request");
