@@ -1,0 +1,57 @@
+/**
+ * `npm run status [-- --servers FILE --cluster-key FILE]`: asks every server
+ * of servers.txt for its state over the peer protocol (`stat`) and prints a
+ * health table. Exits 1 when a server is down.
+ */
+import { parseArgs } from "node:util";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { decodePeer, encodePeer } from "../lib/codec.ts";
+import { peerMac } from "../lib/peer_auth.ts";
+import { readServers } from "../lib/servers_file.ts";
+import { formatStatusTable, parseReport, type StatusReport } from "../lib/status.ts";
+import { bindUdp } from "../lib/udp.ts";
+
+const { values } = parseArgs({
+  options: {
+    servers: { type: "string", default: "servers.txt" },
+    "cluster-key": { type: "string" },
+    "timeout-ms": { type: "string", default: "1500" },
+  },
+});
+let servers;
+let key: Uint8Array | null = null;
+try {
+  servers = readServers(values.servers!);
+  if (values["cluster-key"]) key = readFileSync(values["cluster-key"]);
+} catch (e) {
+  console.error(`status: ${(e as Error).message}`);
+  process.exit(2);
+}
+
+const reports = new Map<string, StatusReport>();
+const udp = await bindUdp({ host: "127.0.0.1", port: 0 }, (bytes) => {
+  const d = decodePeer(bytes);
+  if (!d.ok || d.value.datagram.verb !== "state") return;
+  if (key && d.value.mac !== peerMac(key, d.value.signed)) return;
+  const r = parseReport(d.value.datagram.json);
+  if (r) reports.set(r.id, r);
+});
+
+function ask(): void {
+  for (const s of servers!) {
+    if (reports.has(s.id)) continue;
+    const nonce = key ? `${Date.now()}.${randomBytes(8).toString("hex")}` : "-";
+    udp.send(encodePeer({ verb: "stat", from: "status", nonce }, (signed) => (key ? peerMac(key, signed) : "-")), s.peer);
+  }
+}
+
+const timeout = Number(values["timeout-ms"]);
+for (let i = 0; i < 3 && reports.size < servers!.length; i++) {
+  ask();
+  const end = Date.now() + timeout / 3;
+  while (Date.now() < end && reports.size < servers!.length) await new Promise((r) => setTimeout(r, 20));
+}
+await udp.close();
+console.log(formatStatusTable(servers!, reports));
+process.exitCode = reports.size === servers!.length ? 0 : 1;

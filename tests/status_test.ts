@@ -1,0 +1,42 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { formatStatusTable, parseReport, type StatusReport } from "../lib/status.ts";
+import { parseServers } from "../lib/servers_file.ts";
+
+const servers = parseServers("a 127.0.0.1:7001 127.0.0.1:7101\nb 127.0.0.1:7002 127.0.0.1:7102\n", "servers.txt");
+const report = (id: string, vector: string): StatusReport => ({
+  id,
+  runtime: "node 24",
+  uptimeMs: 12_300,
+  vector,
+  messages: 3,
+  sessions: 1,
+  heldPolls: 0,
+  gapsPending: 0,
+  peers: { b: { lastHeardMsAgo: 400, vector } },
+  dropped: { "bad-mac": 2, stale: 0 },
+  sent: 10,
+  received: 9,
+  fanout: "unicast",
+  keyed: true,
+});
+
+test("a down server is marked DOWN and counted", () => {
+  const out = formatStatusTable(servers, new Map([["a", report("a", "a=3")]]));
+  assert.match(out, /^a\s+127\.0\.0\.1:7101\s+up 12\.3s\s+a=3\s+3\s+1\s+0\s+0\s+b:0\.4s\s+bad-mac=2$/m);
+  assert.match(out, /^b\s+127\.0\.0\.1:7102\s+DOWN/m);
+  assert.match(out, /1\/2 up; all hold the same messages$/);
+});
+
+test("differing vectors are called out", () => {
+  const out = formatStatusTable(servers, new Map([["a", report("a", "a=3")], ["b", report("b", "a=2")]]));
+  assert.match(out, /2\/2 up; vectors differ/);
+});
+
+test("parseReport rejects what is not a report", () => {
+  assert.is(parseReport("{"), null);
+  assert.is(parseReport('{"id":1}'), null);
+  assert.ok(parseReport(JSON.stringify(report("a", "0"))));
+});
+
+test.run();
