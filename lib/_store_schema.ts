@@ -1,0 +1,105 @@
+/**
+ * The SQLite schema of lib/store.ts and how a database is opened. Private to
+ * the store.
+ *
+ * - `ops`: the operation log; rowid = local application order (causal).
+ * - `sessions`, `rooms`, `members`, `messages`: tables derived from the log.
+ * - `replies`: answers of state-changing requests, for retransmissions.
+ *
+ * Keys of names are case-folded (`lower()`); `ksum`/`korigin` hold the
+ * conflict key `(sum(VT), origin)` of the op that set a row (ARCHITECTURE.md).
+ */
+import { DatabaseSync } from "node:sqlite";
+
+export const SCHEMA_VERSION = 1;
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ops (
+  aseq INTEGER PRIMARY KEY,
+  origin TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  deps TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  session TEXT NOT NULL,
+  room TEXT,
+  user TEXT,
+  tag TEXT,
+  msg TEXT,
+  ttl INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ops_id ON ops (origin, seq);
+CREATE TABLE IF NOT EXISTS sessions (
+  id TEXT PRIMARY KEY,
+  user TEXT NOT NULL,
+  ukey TEXT NOT NULL,
+  ttl INTEGER NOT NULL,
+  born INTEGER NOT NULL,
+  last_active INTEGER NOT NULL,
+  ended INTEGER NOT NULL DEFAULT 0,
+  ksum INTEGER NOT NULL,
+  korigin TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_ukey ON sessions (ukey) WHERE ended = 0;
+CREATE TABLE IF NOT EXISTS rooms (
+  rkey TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  ksum INTEGER NOT NULL,
+  korigin TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS members (
+  rkey TEXT NOT NULL,
+  session TEXT NOT NULL,
+  PRIMARY KEY (rkey, session)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS members_session ON members (session);
+CREATE TABLE IF NOT EXISTS messages (
+  rkey TEXT NOT NULL,
+  dseq INTEGER NOT NULL,
+  origin TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  session TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  hidden INTEGER NOT NULL DEFAULT 0,
+  ksum INTEGER NOT NULL,
+  PRIMARY KEY (rkey, dseq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS messages_origin ON messages (rkey, origin, seq);
+CREATE INDEX IF NOT EXISTS messages_session_tag ON messages (session, tag);
+CREATE TABLE IF NOT EXISTS replies (
+  k TEXT PRIMARY KEY,
+  at INTEGER NOT NULL,
+  body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS replies_at ON replies (at);
+`;
+
+/** How hard a commit waits for the disk: FULL survives power loss, NORMAL a process crash. */
+export type SyncMode = "full" | "normal";
+
+/**
+ * Opens (creating if needed) a DistChat database in WAL mode and checks it
+ * is one. Throws an Error whose message names the path and the problem.
+ */
+export function openDatabase(path: string, sync: SyncMode): DatabaseSync {
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(path);
+    db.exec("PRAGMA busy_timeout = 2000");
+    const mode = db.prepare("PRAGMA journal_mode = WAL").get() as { journal_mode: string };
+    if (mode.journal_mode !== "wal") throw new Error(`journal mode is ${mode.journal_mode}, WAL is needed`);
+    db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
+    db.exec("PRAGMA foreign_keys = OFF");
+    db.exec(DDL);
+    const row = db.prepare("SELECT v FROM meta WHERE k = 'schema'").get() as { v: string } | undefined;
+    if (!row) db.prepare("INSERT INTO meta (k, v) VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
+    else if (row.v !== String(SCHEMA_VERSION)) throw new Error(`schema version ${row.v}, expected ${SCHEMA_VERSION}`);
+    return db;
+  } catch (e) {
+    try {
+      db?.close();
+    } catch { /* already broken */ }
+    throw new Error(`Cannot open database ${path}: ${(e as Error).message}`);
+  }
+}

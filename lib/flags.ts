@@ -1,0 +1,93 @@
+/**
+ * Command-line flags of server.ts (node:util parseArgs), checked into one
+ * typed value. Bad flags throw a FlagError with one line a user can act on.
+ *
+ * @example
+ * ```ts
+ * const f = parseServerFlags(["--id", "a", "--servers", "servers.txt"]);
+ * f.db; // "data/a.sqlite"
+ * ```
+ */
+import { parseArgs } from "node:util";
+import type { Address } from "./servers_file.ts";
+import { parseAddress } from "./servers_file.ts";
+
+export class FlagError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "FlagError";
+  }
+}
+
+export type ServerFlags = {
+  id: string;
+  servers: string;
+  db: string;
+  /** Idle lifetime of sessions, seconds. */
+  sessionTtl: number;
+  listen: Address | null;
+  peerListen: Address | null;
+  /** Requests per second per source; 0 = off. */
+  rateLimit: number;
+  sync: "full" | "normal";
+};
+
+export const SERVER_USAGE =
+  "usage: server.ts --id ID --servers FILE [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
+  "[--peer-listen HOST:PORT] [--rate-limit N] [--sync full|normal]";
+
+function integer(name: string, text: string | undefined, fallback: number, min: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text))) {
+    throw new FlagError(`--${name} must be an integer ≥ ${min}, got "${text}"`);
+  }
+  return Number(text);
+}
+
+function address(name: string, text: string | undefined): Address | null {
+  if (text === undefined) return null;
+  try {
+    return parseAddress(text);
+  } catch (e) {
+    throw new FlagError(`--${name}: ${(e as Error).message}`);
+  }
+}
+
+/** Parses server flags; throws FlagError. */
+export function parseServerFlags(argv: string[]): ServerFlags {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        id: { type: "string" },
+        servers: { type: "string" },
+        db: { type: "string" },
+        "session-ttl": { type: "string" },
+        listen: { type: "string" },
+        "peer-listen": { type: "string" },
+        "rate-limit": { type: "string" },
+        sync: { type: "string" },
+      },
+    }).values;
+  } catch (e) {
+    throw new FlagError(`${(e as Error).message.split("\n")[0]}; ${SERVER_USAGE}`);
+  }
+  if (!values.id) throw new FlagError(`--id is required; ${SERVER_USAGE}`);
+  if (!/^[a-z0-9][a-z0-9_-]{0,15}$/.test(values.id)) throw new FlagError(`--id "${values.id}" is not a server id`);
+  if (!values.servers) throw new FlagError(`--servers is required; ${SERVER_USAGE}`);
+  const sync = values.sync ?? "full";
+  if (sync !== "full" && sync !== "normal") throw new FlagError(`--sync must be full or normal, got "${sync}"`);
+  return {
+    id: values.id,
+    servers: values.servers,
+    db: values.db ?? `data/${values.id}.sqlite`,
+    sessionTtl: integer("session-ttl", values["session-ttl"], 300, 1),
+    listen: address("listen", values.listen),
+    peerListen: address("peer-listen", values["peer-listen"]),
+    rateLimit: integer("rate-limit", values["rate-limit"], 20000, 0),
+    sync,
+  };
+}

@@ -1,0 +1,305 @@
+/**
+ * Test harness shared by black-box tests: starts real server processes (each
+ * in its own process group, on free loopback ports, under the runtime running
+ * the tests), talks raw UDP to them, and always cleans up — servers still
+ * running when the test process exits are killed.
+ *
+ * @example
+ * ```ts
+ * const srv = await startServer({ id: "a" });
+ * const c = await udpClient();
+ * try {
+ *   const reply = await c.request(srv.clientAddr, "login\n1\nbob\n"); // "ok\n1\nlogin\nbob\n<token>\n300\n"
+ * } finally {
+ *   c.close();
+ *   await srv.stop();
+ *   srv.cleanup();
+ * }
+ * ```
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import dgram from "node:dgram";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { scriptCommand } from "../lib/runtime.ts";
+import type { Address } from "../lib/servers_file.ts";
+import { formatAddress, parseAddress } from "../lib/servers_file.ts";
+import { bindUdp } from "../lib/udp.ts";
+
+export type { Address };
+
+/** The repository root (where server.ts lives). */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+const LOOPBACK = "127.0.0.1";
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+// --- Temporary files and ports ----------------------------------------------
+
+const tempDirs = new Set<string>();
+
+/** A fresh temporary directory, removed by `removeTempDirs()` or at exit. */
+export function tempDir(prefix = "distchat-test-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/** Removes every directory `tempDir` made. */
+export function removeTempDirs(): void {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+/** A UDP port on 127.0.0.1 that was free a moment ago (bind 0, read, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket("udp4");
+    s.once("error", reject);
+    s.bind(0, LOOPBACK, () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export type ClusterEntry = { id: string; client: Address; peer: Address };
+
+/** Free client and peer addresses for each id, written as a servers.txt in `dir`. */
+export async function makeCluster(ids: string[], dir = tempDir()): Promise<{ file: string; entries: ClusterEntry[] }> {
+  const entries: ClusterEntry[] = [];
+  const used = new Set<number>();
+  const port = async () => {
+    for (let i = 0; i < 50; i++) {
+      const p = await freePort();
+      if (!used.has(p)) {
+        used.add(p);
+        return p;
+      }
+    }
+    throw new Error("no free port");
+  };
+  for (const id of ids) {
+    entries.push({ id, client: { host: LOOPBACK, port: await port() }, peer: { host: LOOPBACK, port: await port() } });
+  }
+  const file = join(dir, "servers.txt");
+  writeFileSync(
+    file,
+    "# written by tests/_harness.ts\n" +
+      entries.map((e) => `${e.id} ${formatAddress(e.client)} ${formatAddress(e.peer)}`).join("\n") + "\n",
+  );
+  return { file, entries };
+}
+
+// --- Server processes ---------------------------------------------------------
+
+const live = new Set<ChildProcess>();
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch { /* gone */ }
+  }
+}
+
+process.on("exit", () => {
+  for (const c of live) killGroup(c, "SIGKILL");
+  removeTempDirs();
+});
+
+export type Exit = { code: number | null; signal: string | null };
+
+export type ServerHandle = {
+  id: string;
+  pid: number;
+  /** Where clients reach it (from the startup line). */
+  clientAddr: Address;
+  peerAddr: Address;
+  db: string;
+  /** The servers file it was started with. */
+  servers: string;
+  /** Everything it printed so far (stdout then stderr). */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when the process has exited. */
+  exited: Promise<Exit>;
+  /** SIGTERM to its process group, SIGKILL after `timeoutMs`; resolves with the exit. */
+  stop(timeoutMs?: number): Promise<Exit>;
+  /** SIGKILL to its process group (a crash). */
+  kill9(): Promise<Exit>;
+};
+
+export type StartOptions = {
+  id?: string;
+  /** A servers file; default: a new one-server file with free ports. */
+  servers?: string;
+  /** Database path; default: `<temp dir>/<id>.sqlite`. */
+  db?: string;
+  /** --session-ttl in seconds. */
+  ttl?: number;
+  extraArgs?: string[];
+  /** How long to wait for the startup line. Default 30 s. */
+  readyTimeoutMs?: number;
+};
+
+type Spawned = { child: ChildProcess; out: string[]; err: string[]; exited: Promise<Exit> };
+
+function spawnScript(script: string, args: string[]): Spawned {
+  const [cmd, ...rest] = scriptCommand(join(ROOT, script), args);
+  const child = spawn(cmd, rest, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  live.add(child);
+  const out: string[] = [];
+  const err: string[] = [];
+  child.stdout?.on("data", (d: Uint8Array) => out.push(dec.decode(d)));
+  child.stderr?.on("data", (d: Uint8Array) => err.push(dec.decode(d)));
+  const exited = new Promise<Exit>((resolve) => {
+    child.once("exit", (code, signal) => {
+      live.delete(child);
+      resolve({ code, signal });
+    });
+    child.once("error", () => {
+      live.delete(child);
+      resolve({ code: null, signal: "spawn-error" });
+    });
+  });
+  return { child, out, err, exited };
+}
+
+function timeout<T>(ms: number, value: T): Promise<T> {
+  return new Promise((r) => setTimeout(() => r(value), ms));
+}
+
+/** Starts server.ts and waits for its startup line. Throws (after killing it) if it does not come. */
+export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
+  const id = o.id ?? "a";
+  const servers = o.servers ?? (await makeCluster([id])).file;
+  const db = o.db ?? join(tempDir(), `${id}.sqlite`);
+  const args = ["--id", id, "--servers", servers, "--db", db];
+  if (o.ttl !== undefined) args.push("--session-ttl", String(o.ttl));
+  args.push(...(o.extraArgs ?? []));
+  const p = spawnScript("server.ts", args);
+  const readyBy = Date.now() + (o.readyTimeoutMs ?? 30_000);
+  let line: RegExpExecArray | null = null;
+  let gone = false;
+  p.exited.then(() => (gone = true));
+  while (!line && !gone && Date.now() < readyBy) {
+    await timeout(20, null);
+    line = /clients (\S+), peers (\S+), database/.exec(p.out.join(""));
+  }
+  if (!line) {
+    killGroup(p.child, "SIGKILL");
+    await p.exited;
+    throw new Error(`server ${id} did not start: ${p.err.join("").trim() || "no startup line"}`);
+  }
+  const stop = async (timeoutMs = 10_000): Promise<Exit> => {
+    if (live.has(p.child)) killGroup(p.child, "SIGTERM");
+    const done = await Promise.race([p.exited, timeout(timeoutMs, null)]);
+    if (done) return done;
+    killGroup(p.child, "SIGKILL");
+    return p.exited;
+  };
+  return {
+    id,
+    pid: p.child.pid as number,
+    clientAddr: parseAddress(line[1]),
+    peerAddr: parseAddress(line[2].replace(/,$/, "")),
+    db,
+    servers,
+    stdout: () => p.out.join(""),
+    stderr: () => p.err.join(""),
+    exited: p.exited,
+    stop,
+    kill9: () => {
+      killGroup(p.child, "SIGKILL");
+      return p.exited;
+    },
+  };
+}
+
+/** Runs server.ts with `args` until it exits (for bad-configuration tests); kills it after `timeoutMs`. */
+export async function runServerToExit(
+  args: string[],
+  timeoutMs = 20_000,
+): Promise<Exit & { stdout: string; stderr: string; timedOut: boolean }> {
+  const p = spawnScript("server.ts", args);
+  const done = await Promise.race([p.exited, timeout(timeoutMs, null)]);
+  if (!done) {
+    killGroup(p.child, "SIGKILL");
+    const e = await p.exited;
+    return { ...e, stdout: p.out.join(""), stderr: p.err.join(""), timedOut: true };
+  }
+  return { ...done, stdout: p.out.join(""), stderr: p.err.join(""), timedOut: false };
+}
+
+// --- A raw UDP client ------------------------------------------------------------
+
+export type Datagram = { text: string; bytes: Uint8Array; from: Address };
+
+export type UdpClient = {
+  address: Address;
+  /** Sends text or bytes as one datagram. */
+  send(to: Address, data: string | Uint8Array): void;
+  /** The next datagram received (queued ones first), or null after `timeoutMs`. */
+  next(timeoutMs?: number): Promise<Datagram | null>;
+  /**
+   * Sends a request and resolves with the first reply whose tag (second line)
+   * is the request's; other datagrams stay queued. Rejects after `timeoutMs`.
+   */
+  request(to: Address, data: string | Uint8Array, timeoutMs?: number): Promise<string>;
+  close(): Promise<void>;
+};
+
+/** A UDP socket on 127.0.0.1 with a receive queue. */
+export async function udpClient(): Promise<UdpClient> {
+  const inbox: Datagram[] = [];
+  const wakers = new Set<() => void>();
+  const t = await bindUdp({ host: LOOPBACK, port: 0 }, (bytes, from) => {
+    inbox.push({ bytes: bytes.slice(), text: dec.decode(bytes), from });
+    for (const w of [...wakers]) w();
+  });
+  const waitFor = async (pick: (d: Datagram) => boolean, timeoutMs: number): Promise<Datagram | null> => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const i = inbox.findIndex(pick);
+      if (i >= 0) return inbox.splice(i, 1)[0];
+      const left = until - Date.now();
+      if (left <= 0) return null;
+      await new Promise<void>((r) => {
+        const done = () => {
+          clearTimeout(timer);
+          wakers.delete(done);
+          r();
+        };
+        const timer = setTimeout(done, left);
+        wakers.add(done);
+      });
+    }
+  };
+  const send = (to: Address, data: string | Uint8Array) => t.send(typeof data === "string" ? enc.encode(data) : data, to);
+  return {
+    address: t.address,
+    send,
+    next: (timeoutMs = 5000) => waitFor(() => true, timeoutMs),
+    async request(to, data, timeoutMs = 10_000) {
+      const text = typeof data === "string" ? data : dec.decode(data.subarray(0, 200));
+      const tag = text.split(/\r?\n/)[1] ?? "-";
+      send(to, data);
+      const d = await waitFor((x) => x.text.split("\n")[1] === tag, timeoutMs);
+      if (!d) throw new Error(`no reply to ${JSON.stringify(text.slice(0, 60))} from ${formatAddress(to)} in ${timeoutMs} ms`);
+      return d.text;
+    },
+    close: () => t.close(),
+  };
+}
+
+/** Joins fields into a datagram's text: each line ends with "\n". */
+export function lines(...fields: (string | number)[]): string {
+  return fields.map(String).join("\n") + "\n";
+}

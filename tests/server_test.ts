@@ -1,0 +1,339 @@
+/**
+ * Black-box tests of one server process over raw UDP: every verb, every
+ * error code a single server produces, cursors, paging, long polls,
+ * duplicates, limits, session expiry and restarts (PROTOCOL.md).
+ *
+ * Not reachable from outside and so not tested here: `internal` (a handler
+ * fault; lib/server_app.ts answers it and logs) and `unavailable` (answered
+ * while the server is shutting down, a window too short to hit reliably).
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { decodeReply } from "../lib/codec.ts";
+import type { PollReply } from "../lib/messages.ts";
+import {
+  type Address,
+  lines,
+  makeCluster,
+  removeTempDirs,
+  runServerToExit,
+  type ServerHandle,
+  startServer,
+  tempDir,
+  type UdpClient,
+  udpClient,
+} from "./_harness.ts";
+import { join } from "node:path";
+import { writeFileSync } from "node:fs";
+
+let srv: ServerHandle;
+let short: ServerHandle; // --session-ttl 1 --rate-limit 5
+let c: UdpClient;
+let c2: UdpClient;
+let tagNo = 0;
+const tag = () => `t${++tagNo}`;
+
+test.before(async () => {
+  c = await udpClient();
+  c2 = await udpClient();
+  const [a, b] = await Promise.all([
+    startServer({ id: "a" }),
+    startServer({ id: "s", ttl: 1, extraArgs: ["--rate-limit", "5"] }),
+  ]);
+  srv = a;
+  short = b;
+});
+
+test.after(async () => {
+  await Promise.all([srv?.stop(), short?.stop()]);
+  await c?.close();
+  await c2?.close();
+  removeTempDirs();
+});
+
+/** Sends and returns the reply, checking it decodes and fits 8192 bytes. */
+async function ask(text: string | Uint8Array, to: Address = srv.clientAddr, client = c): Promise<string> {
+  const reply = await client.request(to, text);
+  const bytes = new TextEncoder().encode(reply);
+  assert.ok(bytes.length <= 8192, `reply of ${bytes.length} bytes`);
+  const d = decodeReply(bytes);
+  assert.ok(d.ok, `reply does not decode: ${JSON.stringify(reply.slice(0, 200))} ${d.ok ? "" : d.error.message}`);
+  return reply;
+}
+
+const code = (reply: string) => (reply.startsWith("error\n") ? reply.split("\n")[2] : "ok");
+
+async function login(name: string, to: Address = srv.clientAddr, client = c): Promise<string> {
+  const r = await ask(lines("login", tag(), name), to, client);
+  assert.ok(r.startsWith("ok\n"), r);
+  return r.split("\n")[4];
+}
+
+function poll(reply: string): PollReply {
+  const d = decodeReply(new TextEncoder().encode(reply));
+  if (!d.ok || d.value.verb !== "poll") throw new Error(`not a poll: ${reply}`);
+  return d.value;
+}
+
+const cursorText = (p: PollReply) => reply2cursor(p);
+function reply2cursor(p: PollReply): string {
+  const keys = [...p.cursor.keys()].sort();
+  return keys.length ? keys.map((k) => `${k}=${p.cursor.get(k)}`).join(",") : "0";
+}
+
+test("login: token, ttl; name-taken case-insensitively; bad-name", async () => {
+  const t = tag();
+  const r = await ask(lines("login", t, "Alice"));
+  const f = r.split("\n");
+  assert.equal(f.slice(0, 4), ["ok", t, "login", "Alice"]);
+  assert.match(f[4], /^[A-Za-z0-9_-]{43}$/);
+  assert.is(f[5], "300");
+  assert.is(code(await ask(lines("login", tag(), "ALICE"))), "name-taken");
+  assert.is(code(await ask(lines("login", tag(), "-alice"))), "bad-name");
+  assert.is(code(await ask(lines("open", tag(), f[4], "bad name!"))), "bad-name");
+});
+
+test("malformed datagrams: bad-request; too-large; reply verbs never answered", async () => {
+  const tok = await login("mal");
+  assert.is(code(await ask("login\nm1\nbob")), "bad-request"); // no final newline
+  assert.is(code(await ask(lines("hello", "m2"))), "bad-request");
+  assert.is(code(await ask(lines("logout", "m3", tok, "extra"))), "bad-request");
+  assert.is(code(await ask(lines("add", "m4", tok, "bad\\escape", "r"))), "bad-request");
+  c.send(srv.clientAddr, lines("rooms", "bad-tag!", tok));
+  const untagged = await c.next(5000);
+  assert.equal(untagged?.text.split("\n").slice(0, 3), ["error", "-", "bad-request"]);
+  const big = lines("add", "big1", tok, "x".repeat(9000), "r");
+  const r = await ask(big);
+  assert.equal(r.split("\n").slice(0, 3), ["error", "big1", "too-large"]);
+  c.send(srv.clientAddr, lines("ok", "q1", "logout"));
+  c.send(srv.clientAddr, lines("error", "q2", "internal", "x"));
+  c.send(srv.clientAddr, lines("poll", "q3", "r", "0", "0", "0"));
+  assert.is(await c.next(700), null);
+});
+
+test("bad-token for unknown tokens", async () => {
+  assert.is(code(await ask(lines("rooms", tag(), "A".repeat(43)))), "bad-token");
+  assert.is(code(await ask(lines("add", tag(), "A".repeat(43), "hi", "r"))), "bad-token");
+});
+
+test("open, connect, leave, who, rooms and their errors", async () => {
+  const a = await login("ann");
+  const b = await login("ben");
+  assert.equal((await ask(lines("open", "o1", a, "Garden"))).split("\n"), ["ok", "o1", "open", "Garden", ""]);
+  assert.is(code(await ask(lines("open", tag(), b, "garden"))), "room-exists");
+  assert.is(code(await ask(lines("connect", tag(), b, "nowhere"))), "no-room");
+  assert.is(code(await ask(lines("add", tag(), b, "hi", "garden"))), "not-member");
+  assert.is(code(await ask(lines("request", tag(), b, "garden", "0"))), "not-member");
+  assert.is(code(await ask(lines("leave", tag(), b, "garden"))), "not-member");
+  assert.is(code(await ask(lines("who", tag(), b, "nowhere"))), "no-room");
+  assert.equal((await ask(lines("connect", "c1", b, "GARDEN"))).split("\n"), ["ok", "c1", "connect", "Garden", ""]);
+  assert.is(code(await ask(lines("connect", tag(), b, "garden"))), "ok"); // twice is fine
+  assert.equal((await ask(lines("who", "w1", b, "garden"))).split("\n"), ["ok", "w1", "who", "Garden", "0", "2", "ann", "ben", ""]);
+  assert.equal((await ask(lines("who", "w2", b, "garden", "Ann"))).split("\n").slice(4), ["0", "1", "ben", ""]);
+  assert.equal((await ask(lines("leave", "l1", b, "garden"))).split("\n"), ["ok", "l1", "leave", "Garden", ""]);
+  assert.equal((await ask(lines("who", "w3", a, "garden"))).split("\n").slice(4), ["0", "1", "ann", ""]);
+  const rooms = (await ask(lines("rooms", "r1", a))).split("\n");
+  assert.equal(rooms.slice(0, 3), ["ok", "r1", "rooms"]);
+  assert.ok(rooms.includes("Garden"));
+  assert.equal((await ask(lines("logout", "x1", a))).split("\n"), ["ok", "x1", "logout", ""]);
+  assert.is(code(await ask(lines("rooms", tag(), a))), "bad-token");
+  assert.equal((await ask(lines("who", "w4", b, "garden"))).split("\n").slice(4), ["0", "0", ""]); // membership ended with the session
+  assert.ok((await login("ann")).length > 0, "name free after logout");
+});
+
+test("rooms: sorted case-insensitively, paged with more/after", async () => {
+  const t = await login("roomer");
+  const names: string[] = [];
+  for (let i = 0; i < 140; i++) names.push(`${i % 2 ? "P" : "p"}${String(i).padStart(3, "0")}${"x".repeat(56)}`);
+  for (let i = 0; i < names.length; i += 20) {
+    await Promise.all(names.slice(i, i + 20).map((n) => ask(lines("open", tag(), t, n))));
+  }
+  const got: string[] = [];
+  let after: string | null = "p";
+  let pages = 0;
+  for (let more = true; more && pages < 10; pages++) {
+    const f: string[] = (await ask(after === null ? lines("rooms", tag(), t) : lines("rooms", tag(), t, after))).split("\n");
+    more = f[3] === "1";
+    const page: string[] = f.slice(5, 5 + Number(f[4]));
+    got.push(...page);
+    after = page[page.length - 1];
+  }
+  const mine = got.filter((n) => /^p\d{3}x/i.test(n));
+  assert.ok(pages >= 2, "needed several pages");
+  assert.equal(mine, [...names].sort((x, y) => x.toLowerCase() < y.toLowerCase() ? -1 : 1));
+});
+
+test("add and request: msgIDs, escapes, cursors, unknown origins kept", async () => {
+  const t = await login("writer");
+  await ask(lines("open", tag(), t, "Cursors"));
+  const text = "line1\\nline2 \\\\ back\\r ünï 😀";
+  const ack = (await ask(lines("add", "a1", t, text, "cursors"))).split("\n");
+  assert.equal(ack.slice(0, 5), ["ok", "a1", "add", text, "Cursors"]);
+  assert.match(ack[5], /^a\.\d+$/);
+  const second = (await ask(lines("add", "a2", t, "two", "cursors"))).split("\n")[5];
+  const p1 = poll(await ask(lines("request", "p1", t, "cursors", "0")));
+  assert.is(p1.groupName, "Cursors");
+  assert.equal(p1.entries.map((e) => `${e.msgId.origin}.${e.msgId.n}`), [ack[5], second]);
+  assert.is(p1.entries[0].msg, "line1\nline2 \\ back\r ünï 😀");
+  assert.is(p1.entries[0].userName, "writer");
+  assert.ok(Math.abs(p1.entries[0].sentAt - Date.now()) < 60_000);
+  assert.is(reply2cursor(p1), `a=${second.split(".")[1]}`);
+  const p2 = poll(await ask(lines("request", "p2", t, "cursors", `${reply2cursor(p1)},zz=7`)));
+  assert.is(p2.entries.length, 0);
+  assert.is(reply2cursor(p2), `${reply2cursor(p1)},zz=7`);
+  const third = (await ask(lines("add", "a3", t, "three", "cursors"))).split("\n")[5];
+  const p3 = poll(await ask(lines("request", "p3", t, "cursors", cursorText(p2))));
+  assert.equal(p3.entries.map((e) => `${e.msgId.origin}.${e.msgId.n}`), [third]);
+  assert.ok(reply2cursor(p3).endsWith(",zz=7"));
+});
+
+test("more: a full room is read in several polls, each message once, in order", async () => {
+  const t = await login("filler");
+  await ask(lines("open", tag(), t, "Full"));
+  const sent: string[] = [];
+  for (let i = 0; i < 30; i += 10) {
+    const batch = Array.from({ length: 10 }, (_, k) => `${String(i + k).padStart(2, "0")} ${"é".repeat(700)}`);
+    sent.push(...batch);
+    // Sequential within a batch keeps the order known.
+    for (const m of batch) await ask(lines("add", tag(), t, m, "full"));
+  }
+  const got: string[] = [];
+  let cursor = "0";
+  let polls = 0;
+  for (let more = true; more && polls < 40; polls++) {
+    const p = poll(await ask(lines("request", tag(), t, "full", cursor)));
+    got.push(...p.entries.map((e) => e.msg));
+    cursor = reply2cursor(p);
+    more = p.more;
+    if (more) assert.ok(p.entries.length > 0);
+  }
+  assert.ok(polls >= 5, `${polls} polls`);
+  assert.equal(got, sent);
+});
+
+test("long poll: answered when a message arrives; empty poll at expiry; one answer for a duplicate", async () => {
+  const a = await login("waiter");
+  const b = await login("poster", srv.clientAddr, c2);
+  await ask(lines("open", tag(), a, "Lp"));
+  await ask(lines("connect", tag(), b, "lp"), srv.clientAddr, c2);
+  const p0 = poll(await ask(lines("request", tag(), a, "lp", "0")));
+  const cur = reply2cursor(p0);
+  const hold = lines("request", "lp1", a, "lp", cur, 20000);
+  c.send(srv.clientAddr, hold);
+  await new Promise((r) => setTimeout(r, 300));
+  c.send(srv.clientAddr, hold); // retransmission while held
+  await new Promise((r) => setTimeout(r, 200));
+  await ask(lines("add", tag(), b, "wake up", "lp"), srv.clientAddr, c2);
+  const got = await c.next(10_000);
+  assert.ok(got, "held poll answered");
+  const p = poll(got!.text);
+  assert.is(p.tag, "lp1");
+  assert.equal(p.entries.map((e) => e.msg), ["wake up"]);
+  assert.is(await c.next(500), null, "no second answer");
+  // The same request again is answered from the cache, identically.
+  assert.is(await ask(hold), got!.text);
+  const started = Date.now();
+  const empty = poll(await ask(lines("request", "lp2", a, "lp", reply2cursor(p), 400)));
+  assert.is(empty.entries.length, 0);
+  assert.ok(Date.now() - started >= 350, "held until expiry");
+});
+
+test("duplicates: identical bytes back, no second effect", async () => {
+  const client = c2;
+  const loginText = lines("login", "d1", "dupe");
+  const l1 = await ask(loginText, srv.clientAddr, client);
+  const l2 = await ask(loginText, srv.clientAddr, client);
+  assert.is(l2, l1);
+  const t = l1.split("\n")[4];
+  const openText = lines("open", "d2", t, "Dups");
+  assert.is(await ask(openText, srv.clientAddr, client), await ask(openText, srv.clientAddr, client));
+  const add = lines("add", "d3", t, "once", "dups");
+  const r1 = await ask(add, srv.clientAddr, client);
+  const r2 = await ask(add, srv.clientAddr, client);
+  assert.is(r2, r1);
+  const leave1 = await ask(lines("leave", "d4", t, "dups"), srv.clientAddr, client);
+  assert.is(await ask(lines("leave", "d4", t, "dups"), srv.clientAddr, client), leave1, "not not-member");
+  await ask(lines("connect", tag(), t, "dups"), srv.clientAddr, client);
+  const p = poll(await ask(lines("request", tag(), t, "dups", "0"), srv.clientAddr, client));
+  assert.equal(p.entries.map((e) => e.msg), ["once"]);
+  const err = lines("open", "d5", t, "dups");
+  assert.is(code(await ask(err, srv.clientAddr, client)), "room-exists");
+  assert.is(await ask(err, srv.clientAddr, client), await ask(err, srv.clientAddr, client));
+});
+
+test("rate-limited beyond --rate-limit", async () => {
+  const client = await udpClient();
+  try {
+    for (let i = 0; i < 40; i++) client.send(short.clientAddr, lines("login", `r${i}`, `rl${i}`));
+    const codes: string[] = [];
+    for (let d = await client.next(3000); d; d = await client.next(1000)) codes.push(code(d.text));
+    assert.ok(codes.includes("rate-limited"), codes.join(","));
+    assert.ok(codes.includes("ok"));
+  } finally {
+    await client.close();
+  }
+});
+
+test("session expiry: bad-token after ttl idle, name free, not listed", async () => {
+  const client = await udpClient();
+  const to = short.clientAddr;
+  try {
+    const l = (await ask(lines("login", "e1", "sleepy"), to, client)).split("\n");
+    assert.is(l[5], "1");
+    const awake = (await ask(lines("login", "e2", "awake"), to, client)).split("\n")[4];
+    await ask(lines("open", "e3", l[4], "Naps"), to, client);
+    await ask(lines("connect", "e4", awake, "naps"), to, client);
+    // Keep "awake" active while "sleepy" idles past its 1 s ttl.
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 450));
+      await ask(lines("rooms", `e5x${i}`, awake), to, client);
+    }
+    assert.equal((await ask(lines("who", "e6", awake, "naps"), to, client)).split("\n").slice(4), ["0", "1", "awake", ""]);
+    assert.is(code(await ask(lines("rooms", "e7", l[4]), to, client)), "bad-token");
+    assert.is(code(await ask(lines("login", "e8", "SLEEPY"), to, client)), "ok");
+  } finally {
+    await client.close();
+  }
+});
+
+test("restart on the same database keeps sessions, rooms, members, messages and replies", async () => {
+  const t = await login("keeper");
+  const open = lines("open", "k1", t, "Vault");
+  const openReply = await ask(open);
+  const add = lines("add", "k2", t, "safe", "vault");
+  const addReply = await ask(add);
+  const loginText = lines("login", "k3", "keeper2");
+  const loginReply = await ask(loginText);
+  const exit = await srv.stop();
+  assert.is(exit.code, 0, `clean exit: ${srv.stderr()}`);
+  srv = await startServer({ id: "a", servers: srv.servers, db: srv.db });
+  assert.is(await ask(open), openReply);
+  assert.is(await ask(add), addReply);
+  assert.is(await ask(loginText), loginReply, "login answered as before, same token");
+  const p = poll(await ask(lines("request", tag(), t, "vault", "0")));
+  assert.equal(p.entries.map((e) => e.msg), ["safe"]);
+  assert.equal((await ask(lines("who", "k4", t, "vault"))).split("\n").slice(4), ["0", "1", "keeper", ""]);
+  assert.is(code(await ask(lines("login", tag(), "keeper"))), "name-taken");
+});
+
+test("bad flags or configuration: one line on stderr, non-zero exit", async () => {
+  const dir = tempDir();
+  const { file } = await makeCluster(["a"], dir);
+  const noId = await runServerToExit(["--servers", file]);
+  assert.ok(noId.code !== 0 && !noId.timedOut);
+  assert.match(noId.stderr, /--id is required/);
+  assert.is(noId.stderr.trim().split("\n").length, 1);
+  const wrongId = await runServerToExit(["--id", "zz", "--servers", file, "--db", join(dir, "z.sqlite")]);
+  assert.ok(wrongId.code !== 0);
+  assert.match(wrongId.stderr, /no line for server id "zz"/);
+  const bad = join(dir, "bad.txt");
+  writeFileSync(bad, "a 127.0.0.1 127.0.0.1:1\n");
+  const badFile = await runServerToExit(["--id", "a", "--servers", bad]);
+  assert.ok(badFile.code !== 0);
+  assert.match(badFile.stderr, /line 1/);
+  const ttl = await runServerToExit(["--id", "a", "--servers", file, "--session-ttl", "soon"]);
+  assert.ok(ttl.code !== 0);
+  assert.match(ttl.stderr, /--session-ttl/);
+});
+
+test.run();

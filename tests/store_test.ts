@@ -1,0 +1,176 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { join } from "node:path";
+import type { Op } from "../lib/messages.ts";
+import { isLive, Store } from "../lib/store.ts";
+import { formatVector, fromEntries } from "../lib/vector.ts";
+import { removeTempDirs, tempDir } from "./_harness.ts";
+
+const T0 = 1_700_000_000_000;
+const stores: Store[] = [];
+
+function open(self: string, path = join(tempDir("distchat-store-"), `${self}.sqlite`)): Store {
+  const s = Store.open(path, self, { sync: "normal" });
+  stores.push(s);
+  return s;
+}
+
+/** Applies ops in one transaction. */
+function applyAll(s: Store, ops: Op[]): void {
+  s.begin();
+  for (const op of ops) s.applyRemote(op);
+  s.commit();
+}
+
+function local(s: Store, fn: () => void): void {
+  s.begin();
+  fn();
+  s.commit();
+}
+
+test.after.each(() => {
+  for (const s of stores.splice(0)) {
+    try {
+      s.close();
+    } catch { /* closed */ }
+  }
+});
+test.after(() => removeTempDirs());
+
+test("appendLocal numbers ops per origin and takes deps from the vector minus self", () => {
+  const a = open("a");
+  const remote: Op = { origin: "b", seq: 1, deps: fromEntries([]), at: T0, session: "sb", kind: "login", userName: "bea", ttl: 60 };
+  applyAll(a, [remote]);
+  let op1: Op | undefined, op2: Op | undefined;
+  local(a, () => {
+    op1 = a.appendLocal({ kind: "login", session: "sa", userName: "al", ttl: 60 }, T0 + 1);
+    op2 = a.appendLocal({ kind: "open", session: "sa", groupName: "Lobby" }, T0 + 2);
+  });
+  assert.is(op1!.seq, 1);
+  assert.is(op2!.seq, 2);
+  assert.is(formatVector(op2!.deps), "b=1");
+  assert.is(formatVector(a.vector()), "a=2,b=1");
+  assert.ok(a.hasOp("a", 2) && a.hasOp("b", 1) && !a.hasOp("a", 3));
+  assert.equal(a.takeLocalOps().map((o) => o.seq), [1, 2]);
+});
+
+test("opsAfter lists what a vector lacks in a causal order, limited", () => {
+  const a = open("a");
+  local(a, () => {
+    a.appendLocal({ kind: "login", session: "s1", userName: "u1", ttl: 60 }, T0);
+    a.appendLocal({ kind: "open", session: "s1", groupName: "r" }, T0);
+  });
+  applyAll(a, [{ origin: "b", seq: 1, deps: fromEntries([["a", 2]]), at: T0, session: "s2", kind: "login", userName: "u2", ttl: 60 }]);
+  local(a, () => void a.appendLocal({ kind: "msg", session: "s1", tag: "t", groupName: "r", userName: "u1", msg: "x" }, T0));
+  const all = a.opsAfter(fromEntries([]), 100).map((o) => `${o.origin}.${o.seq}`);
+  assert.equal(all, ["a.1", "a.2", "b.1", "a.3"]);
+  assert.equal(a.opsAfter(fromEntries([["a", 2]]), 100).map((o) => `${o.origin}.${o.seq}`), ["b.1", "a.3"]);
+  assert.equal(a.opsAfter(fromEntries([]), 2).length, 2);
+  const msg = a.opsAfter(fromEntries([["a", 2], ["b", 1]]), 10)[0];
+  assert.equal({ ...msg, deps: formatVector(msg.deps) }, {
+    origin: "a",
+    seq: 3,
+    deps: "b=1",
+    at: T0,
+    session: "s1",
+    kind: "msg",
+    tag: "t",
+    groupName: "r",
+    userName: "u1",
+    msg: "x",
+  });
+});
+
+// Concurrent ops made at a and b (neither saw the other): deps empty.
+const loginA: Op = { origin: "a", seq: 1, deps: fromEntries([]), at: T0, session: "sa", kind: "login", userName: "Eve", ttl: 60 };
+const loginB: Op = { origin: "b", seq: 1, deps: fromEntries([]), at: T0 + 5, session: "sb", kind: "login", userName: "eve", ttl: 60 };
+
+test("name conflict: the login with the smaller key wins, in either order", () => {
+  for (const order of [[loginA, loginB], [loginB, loginA]]) {
+    const s = open("c");
+    applyAll(s, order);
+    assert.ok(isLive(s.session("sa")!, T0 + 10), "a's claim (key 1,a) wins");
+    assert.not.ok(isLive(s.session("sb")!, T0 + 10), "b's claim loses");
+    assert.is(s.liveHolder("EVE", T0 + 10)?.id, "sa");
+  }
+});
+
+test("no conflict when the earlier claim had expired", () => {
+  const s = open("c");
+  applyAll(s, [loginA, { ...loginB, at: T0 + 61_000 }]);
+  assert.ok(isLive(s.session("sb")!, T0 + 61_000));
+});
+
+test("concurrent room creation: one room, named by the smaller key, members of both", () => {
+  const openA: Op = { origin: "a", seq: 2, deps: fromEntries([]), at: T0, session: "sa", kind: "open", groupName: "Lobby" };
+  const openB: Op = { origin: "b", seq: 1, deps: fromEntries([]), at: T0, session: "sb", kind: "open", groupName: "LOBBY" };
+  const la: Op = { ...loginA, userName: "al" };
+  const lb: Op = { ...loginB, seq: 2, userName: "bo" };
+  // b's open has key (1, b) < a's (2, a).
+  for (const order of [[la, openA, openB, lb], [openB, la, lb, openA]]) {
+    const s = open("c");
+    applyAll(s, order);
+    assert.is(s.roomName("lobby"), "LOBBY");
+    assert.equal(s.roomsAfter(null, 10), ["LOBBY"]);
+    assert.ok(s.isMember("Lobby", "sa") && s.isMember("lobby", "sb"));
+  }
+});
+
+test("msg (session, tag) duplicates: the smaller key is the visible one, in either order", () => {
+  const setup: Op[] = [
+    { ...loginA, userName: "al" },
+    { origin: "a", seq: 2, deps: fromEntries([]), at: T0, session: "sa", kind: "open", groupName: "r" },
+  ];
+  const m = { session: "sa", kind: "msg", tag: "7", groupName: "r", userName: "al", msg: "hello" } as const;
+  const onA: Op = { ...m, origin: "a", seq: 3, deps: fromEntries([]), at: T0 };
+  const onB: Op = { ...m, origin: "b", seq: 1, deps: fromEntries([["a", 2]]), at: T0 }; // key (3, b) > (3, a)
+  for (const order of [[onA, onB], [onB, onA]]) {
+    const s = open("c");
+    applyAll(s, [...setup, ...order]);
+    const seen = [...s.uncovered("r", fromEntries([]))].map((e) => `${e.origin}.${e.seq}`);
+    assert.equal(seen, ["a.3"]);
+    assert.is(s.addByTag("sa", "7")?.origin, "a");
+  }
+});
+
+test("uncovered: per-origin suffixes in delivery order; unknown origins ignored", () => {
+  const s = open("a");
+  local(s, () => {
+    s.appendLocal({ kind: "login", session: "s1", userName: "u1", ttl: 60 }, T0);
+    s.appendLocal({ kind: "open", session: "s1", groupName: "r" }, T0);
+    s.appendLocal({ kind: "msg", session: "s1", tag: "1", groupName: "r", userName: "u1", msg: "a3" }, T0);
+  });
+  applyAll(s, [
+    { origin: "b", seq: 1, deps: fromEntries([["a", 3]]), at: T0, session: "s1", kind: "msg", tag: "2", groupName: "r", userName: "u1", msg: "b1" },
+  ]);
+  local(s, () => void s.appendLocal({ kind: "msg", session: "s1", tag: "3", groupName: "r", userName: "u1", msg: "a4" }, T0));
+  const texts = (c: string) =>
+    [...s.uncovered("R", fromEntries(c === "" ? [] : c.split(",").map((p) => [p.split("=")[0], Number(p.split("=")[1])])))]
+      .map((e) => e.msg);
+  assert.equal(texts(""), ["a3", "b1", "a4"]);
+  assert.equal(texts("a=3"), ["b1", "a4"]);
+  assert.equal(texts("b=1"), ["a3", "a4"]);
+  assert.equal(texts("a=4,b=1,zz=9"), []);
+});
+
+test("state survives reopening; logout ends memberships", () => {
+  const path = join(tempDir("distchat-store-"), "a.sqlite");
+  const s = open("a", path);
+  local(s, () => {
+    s.appendLocal({ kind: "login", session: "s1", userName: "u1", ttl: 60 }, T0);
+    s.appendLocal({ kind: "open", session: "s1", groupName: "Room" }, T0);
+    s.appendLocal({ kind: "msg", session: "s1", tag: "1", groupName: "Room", userName: "u1", msg: "kept" }, T0);
+    s.saveReply("k", "ok\n1\nopen\nRoom\n", T0);
+  });
+  s.close();
+  const t = open("a", path);
+  assert.is(formatVector(t.vector()), "a=3");
+  assert.ok(t.isMember("room", "s1"));
+  assert.equal([...t.uncovered("room", fromEntries([]))].map((e) => e.msg), ["kept"]);
+  assert.is(t.savedReply("k"), "ok\n1\nopen\nRoom\n");
+  local(t, () => void t.appendLocal({ kind: "logout", session: "s1" }, T0 + 1));
+  assert.not.ok(t.isMember("room", "s1"));
+  assert.not.ok(isLive(t.session("s1")!, T0 + 2));
+});
+
+test.run();
