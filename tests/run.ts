@@ -22,7 +22,7 @@ const DEADLINE_MS = Number(process.env.TEST_DEADLINE_MS ?? 20 * 60_000);
 const here = dirname(fileURLToPath(import.meta.url));
 const filters = process.argv.slice(2);
 const files = readdirSync(here)
-  .filter((f) => f.endsWith("_test.ts"))
+  .filter((f) => f.endsWith("_test.ts") && !f.startsWith("_"))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 
