@@ -61,9 +61,13 @@ export function bindUdp(at: Address, onDatagram: OnDatagram, options: UdpOptions
       resolve({
         address: { host: bound.address, port: bound.port },
         send(bytes, to) {
-          socket.send(bytes, to.port, to.host, (err) => {
-            if (err) sendErrors++;
-          });
+          try {
+            socket.send(bytes, to.port, to.host, (err) => {
+              if (err) sendErrors++;
+            });
+          } catch {
+            sendErrors++; // closed socket or bad address: counted, never thrown
+          }
         },
         get sendErrors() {
           return sendErrors;
