@@ -1,0 +1,182 @@
+/**
+ * One side of a limits measurement, run as a child process under the runtime
+ * being measured (Node or Deno). Prints JSON lines on stdout, takes commands
+ * on stdin, exits when stdin closes (or after 10 minutes in any case).
+ *
+ *   echo TRANSPORT                 echo server; prints {"port"}
+ *   ping TRANSPORT PORT COUNT      sequential round trips; prints {"p50","p99",...} in µs
+ *   sink TRANSPORT RCVBUF          counts datagrams per burst; prints {"port"};
+ *                                  stdin "count ID" → {"id","count"}
+ *   blast TRANSPORT PORT           stdin "burst ID RATE N" → sends N 100-byte
+ *                                  datagrams at RATE/s; prints {"id","sent","ms","errors"}
+ *   sqlite DIR SYNC BATCH ROWS SECONDS   inserts; prints {"rows","ms","perSecond"}
+ *
+ * TRANSPORT is "dgram" (node:dgram, lib/udp.ts) or "deno" (Deno.listenDatagram, lib/udp_deno.ts).
+ */
+import { join } from "node:path";
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { setImmediate } from "node:timers";
+import { bindUdp } from "../lib/udp.ts";
+import type { Address, OnDatagram, Transport, UdpOptions } from "../lib/udp.ts";
+
+const LOOPBACK = "127.0.0.1";
+const DATAGRAM_BYTES = 100;
+
+setTimeout(() => process.exit(3), 600_000).unref();
+
+function out(value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + "\n");
+}
+
+async function bind(kind: string, onDatagram: OnDatagram, options: UdpOptions = {}): Promise<Transport> {
+  const at = { host: LOOPBACK, port: 0 };
+  if (kind === "dgram") return bindUdp(at, onDatagram, options);
+  if (kind === "deno") {
+    const { bindDenoUdp } = await import("../lib/udp_deno.ts");
+    return bindDenoUdp(at, onDatagram, options);
+  }
+  throw new RangeError(`transport "${kind}" is not dgram or deno`);
+}
+
+/** Calls `handle` for each stdin line; exits when stdin closes. */
+function commands(handle: (words: string[]) => Promise<void> | void, onEnd: () => Promise<void>): void {
+  const rl = createInterface({ input: process.stdin });
+  let queue = Promise.resolve();
+  rl.on("line", (line) => {
+    queue = queue.then(() => handle(line.trim().split(/\s+/))).catch((e) => out({ error: String(e) }));
+  });
+  rl.on("close", () => {
+    queue.then(onEnd).finally(() => process.exit(0));
+  });
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function echo(kind: string): Promise<void> {
+  const t: Transport = await bind(kind, (bytes, from) => t.send(bytes, from));
+  out({ port: t.address.port });
+  commands(() => {}, () => t.close());
+}
+
+async function ping(kind: string, port: number, count: number): Promise<void> {
+  const to: Address = { host: LOOPBACK, port };
+  let answer: (() => void) | null = null;
+  const t = await bind(kind, () => answer?.());
+  const payload = new Uint8Array(DATAGRAM_BYTES).fill(0x61);
+  const once = () =>
+    new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        answer = null;
+        resolve(false);
+      }, 1000);
+      answer = () => {
+        clearTimeout(timer);
+        answer = null;
+        resolve(true);
+      };
+      t.send(payload, to);
+    });
+  const warmup = Math.min(500, count);
+  for (let i = 0; i < warmup; i++) await once();
+  const rtts: number[] = [];
+  let lost = 0;
+  const deadline = performance.now() + 60_000;
+  for (let i = 0; i < count && performance.now() < deadline; i++) {
+    const t0 = performance.now();
+    if (await once()) rtts.push((performance.now() - t0) * 1000);
+    else lost++;
+  }
+  rtts.sort((a, b) => a - b);
+  const at = (p: number) => rtts[Math.max(0, Math.ceil((p / 100) * rtts.length) - 1)];
+  out({ count: rtts.length, lost, p50: at(50), p99: at(99), mean: rtts.reduce((a, b) => a + b, 0) / rtts.length });
+  await t.close();
+  process.exit(0);
+}
+
+async function sink(kind: string, rcvbuf: number): Promise<void> {
+  const counts = new Map<number, number>();
+  const t = await bind(kind, (bytes) => {
+    if (bytes.length < 4) return;
+    const id = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0);
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }, rcvbuf > 0 ? { recvBufferSize: rcvbuf } : {});
+  out({ port: t.address.port });
+  commands((words) => {
+    if (words[0] !== "count") throw new SyntaxError(`unknown command ${words[0]}`);
+    const id = Number(words[1]);
+    out({ id, count: counts.get(id) ?? 0 });
+    counts.delete(id);
+  }, () => t.close());
+}
+
+async function blast(kind: string, port: number): Promise<void> {
+  const to: Address = { host: LOOPBACK, port };
+  const t = await bind(kind, () => {});
+  commands(async (words) => {
+    if (words[0] !== "burst") throw new SyntaxError(`unknown command ${words[0]}`);
+    const [id, rate, n] = words.slice(1).map(Number);
+    const payload = new Uint8Array(DATAGRAM_BYTES).fill(0x62);
+    new DataView(payload.buffer).setUint32(0, id);
+    const errorsBefore = t.sendErrors;
+    const t0 = performance.now();
+    let sent = 0;
+    while (sent < n) {
+      const due = Math.min(n, Math.ceil(((performance.now() - t0) * rate) / 1000) + 1);
+      while (sent < due) {
+        t.send(payload, to);
+        sent++;
+      }
+      await tick();
+    }
+    const ms = performance.now() - t0;
+    await sleep(20); // let send callbacks report errors
+    out({ id, sent, ms, errors: t.sendErrors - errorsBefore });
+  }, () => t.close());
+}
+
+async function sqlite(dir: string, sync: string, batch: number, rows: number, seconds: number): Promise<void> {
+  if (sync !== "NORMAL" && sync !== "FULL") throw new RangeError(`synchronous ${sync} is not NORMAL or FULL`);
+  const { DatabaseSync } = await import("node:sqlite");
+  const db = new DatabaseSync(join(dir, `bench-${sync}-${batch}.sqlite`));
+  db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=${sync};`);
+  db.exec("CREATE TABLE m (id INTEGER PRIMARY KEY, room TEXT NOT NULL, body TEXT NOT NULL)");
+  const insert = db.prepare("INSERT INTO m (room, body) VALUES (?, ?)");
+  const body = "x".repeat(100);
+  const t0 = performance.now();
+  const until = t0 + seconds * 1000;
+  let done = 0;
+  while (done < rows && performance.now() < until) {
+    db.exec("BEGIN");
+    for (let i = 0; i < batch; i++) insert.run("lobby", body);
+    db.exec("COMMIT");
+    done += batch;
+  }
+  const ms = performance.now() - t0;
+  const mode = (db.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
+  db.close();
+  out({ rows: done, ms, perSecond: (done / ms) * 1000, journal: mode });
+}
+
+const [role, ...args] = process.argv.slice(2);
+switch (role) {
+  case "echo":
+    await echo(args[0]);
+    break;
+  case "ping":
+    await ping(args[0], Number(args[1]), Number(args[2]));
+    break;
+  case "sink":
+    await sink(args[0], Number(args[1] ?? 0));
+    break;
+  case "blast":
+    await blast(args[0], Number(args[1]));
+    break;
+  case "sqlite":
+    await sqlite(args[0], args[1], Number(args[2]), Number(args[3]), Number(args[4]));
+    break;
+  default:
+    console.error(`Unknown role "${role}": echo, ping, sink, blast or sqlite`);
+    process.exit(2);
+}
