@@ -1,16 +1,21 @@
 /**
  * DistChat terminal client.
  *
- *   client.ts --user NAME [--servers FILE] [--room ROOM] [--wait-ms MS]
+ *   client.ts --user NAME [--servers FILE] [--room ROOM] [--key-file FILE] [--wait-ms MS]
  *
  * In a terminal: a prompt showing the room you type into; lines starting
  * with / are commands (/help). With stdin a pipe or file: each line is a
  * message or command, each received message is one stdout line, status goes
  * to stderr, and at EOF the client waits for its messages to be stored,
  * logs out and exits.
+ *
+ * Rooms with a passphrase (typed hidden with /key, or from --key-file) get
+ * sealed messages, end to end (docs/CLIENT.md, docs/SEALED_FORMAT.md).
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
+import { readKeyFile } from "./lib/key_file.ts";
+import type { KeyFile } from "./lib/key_file.ts";
 import { readServers } from "./lib/servers_file.ts";
 import type { ServerEntry } from "./lib/servers_file.ts";
 import { bindUdp } from "./lib/udp.ts";
@@ -18,7 +23,7 @@ import { runClient } from "./lib/client/app.ts";
 import { roomNameProblem, userNameProblem } from "./lib/client/commands.ts";
 import { MAX_WAIT_MS } from "./lib/messages.ts";
 
-const USAGE = "usage: client.ts --user NAME [--servers FILE] [--room ROOM] [--wait-ms MS]";
+const USAGE = "usage: client.ts --user NAME [--servers FILE] [--room ROOM] [--key-file FILE] [--wait-ms MS]";
 
 function die(line: string, code = 2): never {
   process.stderr.write(`client: ${line}\n`);
@@ -33,6 +38,7 @@ try {
       user: { type: "string", short: "u" },
       servers: { type: "string", short: "s", default: "servers.txt" },
       room: { type: "string", short: "r" },
+      "key-file": { type: "string", short: "k" },
       "wait-ms": { type: "string", default: "25000" },
       help: { type: "boolean", short: "h" },
     },
@@ -65,6 +71,16 @@ try {
   die((e as Error).message);
 }
 
+let keyFile: KeyFile | null = null;
+if (flags["key-file"] !== undefined) {
+  try {
+    keyFile = readKeyFile(flags["key-file"]);
+  } catch (e) {
+    die((e as Error).message);
+  }
+  for (const w of keyFile.warnings) process.stderr.write(`client: warning: ${w}\n`);
+}
+
 /** Loopback servers: a loopback socket; otherwise any address of their family. */
 const bindHost = servers.every((s) => s.client.host.startsWith("127.") || s.client.host === "localhost")
   ? "127.0.0.1"
@@ -80,6 +96,7 @@ const code = await runClient({
   servers,
   room: flags.room ?? null,
   waitMs,
+  keyFile,
   bind: (on) => bindUdp({ host: bindHost, port: 0 }, on),
   io: { input: process.stdin, output: process.stdout, errors: process.stderr, tty, color },
   onStop: (stop) => {

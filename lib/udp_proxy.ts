@@ -27,6 +27,11 @@ export type ProxyOptions = {
   /** Up to this many ms of random extra delay (reorders datagrams). */
   jitterMs?: number;
   seed?: number;
+  /**
+   * Called with every datagram the proxy receives, before faults are
+   * applied: "forward" from a sender to the target, "back" from the target.
+   */
+  onDatagram?: (bytes: Uint8Array, direction: "forward" | "back") => void;
 };
 
 export type ProxyStats = { forwarded: number; dropped: number; duplicated: number };
@@ -75,10 +80,14 @@ export async function startUdpProxy(o: ProxyOptions): Promise<UdpProxy> {
     const key = `${from.host}:${from.port}`;
     let up = upstreams.get(key);
     if (!up) {
-      up = bindUdp({ host: o.target.host, port: 0 }, (reply) => pass(front, reply, from));
+      up = bindUdp({ host: o.target.host, port: 0 }, (reply) => {
+        o.onDatagram?.(new Uint8Array(reply), "back");
+        pass(front, reply, from);
+      });
       upstreams.set(key, up);
     }
     const data = new Uint8Array(bytes);
+    o.onDatagram?.(new Uint8Array(data), "forward");
     up.then((t) => pass(t, data, o.target), () => stats.dropped++);
   });
 

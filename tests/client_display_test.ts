@@ -77,6 +77,22 @@ test("colors: a stable color per name, case-insensitive; only sender, time and r
   assert.match(out, /\x1b\[\d+mbob\x1b\[0m: hi$/);
 });
 
+test("sealed rooms: a mark right before the text; placeholders in its place", () => {
+  const e = entry("dc1:xyz", "alice");
+  const sealed = { kind: "sealed", text: "hi\nthere" } as const;
+  assert.is(formatMessage("lobby", e, pipe, sealed), "12:03:04 [lobby] alice: [sealed] hi\\nthere");
+  const pad = " ".repeat("12:03:04 [lobby] alice: ".length + 3); // the lock is two columns wide
+  assert.is(formatMessage("lobby", e, tty, sealed), `12:03:04 [lobby] alice: 🔒 hi\n${pad}there`);
+  assert.is(formatMessage("lobby", e, pipe, { kind: "plain", text: "hi", marked: true }), "12:03:04 [lobby] alice: [plain] hi");
+  assert.is(formatMessage("lobby", e, pipe, { kind: "plain", text: "hi" }), "12:03:04 [lobby] alice: hi");
+  const locked = { kind: "locked", text: "[sealed message: wrong passphrase]" } as const;
+  assert.is(formatMessage("lobby", e, pipe, locked), "12:03:04 [lobby] alice: [sealed message: wrong passphrase]");
+  const colored = formatMessage("lobby", e, { tty: true, color: true }, { kind: "tampered", text: "[tampered sealed message]" });
+  assert.match(colored, /: \x1b\[31m\[tampered sealed message\]\x1b\[0m$/);
+  // Opened text is sanitized like any other.
+  assert.is(formatMessage("lobby", e, pipe, { kind: "sealed", text: "a\x1b[2Jb" }), "12:03:04 [lobby] alice: [sealed] a\\x1b[2Jb");
+});
+
 test("error codes get human wording plus the server's message, sanitized", () => {
   assert.is(describeError("no-room", "no room named x"), 'no such room (server: "no room named x")');
   assert.is(describeError("not-member", ""), "you are not in that room");
@@ -97,6 +113,10 @@ test("slash commands parse with their arguments", () => {
   assert.equal(parseLine("/rooms"), { kind: "rooms" });
   assert.equal(parseLine("/quit"), { kind: "quit" });
   assert.equal(parseLine("/help"), { kind: "help" });
+  assert.equal(parseLine("/key"), { kind: "key", room: null });
+  assert.equal(parseLine("/key Lobby"), { kind: "key", room: "Lobby" });
+  assert.equal(parseLine("/unkey"), { kind: "unkey", room: null });
+  assert.equal(parseLine("/UNKEY lobby"), { kind: "unkey", room: "lobby" });
 });
 
 test("plain lines are messages; // escapes a leading slash; blank lines are nothing", () => {
@@ -117,6 +137,8 @@ test("bad commands say what is wrong", () => {
   assert.match(invalid("/join"), "usage: /join ROOM");
   assert.match(invalid("/join a b"), "usage: /join ROOM");
   assert.match(invalid("/rooms x"), "usage: /rooms");
+  assert.match(invalid("/key my secret"), "usage: /key [ROOM]"); // never a passphrase on the command line
+  assert.match(invalid("/key -x"), "not a valid room name");
   assert.match(invalid("/join -bad"), "not a valid room name");
   assert.match(invalid("/create " + "x".repeat(65)), "not a valid room name");
   assert.is(roomNameProblem("x".repeat(64)), null);

@@ -4,8 +4,6 @@
  * sessions; then client.ts itself through a pipe against real server
  * processes (when server.ts exists).
  */
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -18,7 +16,8 @@ import { Connection } from "../lib/client/connection.ts";
 import { Session } from "../lib/client/session.ts";
 import type { SessionUi } from "../lib/client/session.ts";
 import { get } from "../lib/vector.ts";
-import { scriptCommand } from "../lib/runtime.ts";
+import { startClient, until } from "./_client_proc.ts";
+import type { ClientProc } from "./_client_proc.ts";
 
 // --- A fake cluster in memory -------------------------------------------------
 
@@ -242,14 +241,6 @@ async function client(net: Net, servers: FakeServer[], user: string) {
   return { seen, conn, session };
 }
 
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const fake = (name: string, body: (net: Net) => Promise<void>) =>
   test(`fake network: ${name}`, async () => {
     const net = new Net();
@@ -369,61 +360,6 @@ const HAVE_SERVER = existsSync(join(ROOT, "server.ts")) && existsSync(join(ROOT,
 type Harness = typeof import("./_harness.ts");
 const harness = HAVE_SERVER ? await import("./_harness.ts") as Harness : null;
 
-type ClientProc = {
-  child: ChildProcess;
-  out(): string;
-  err(): string;
-  /** The message lines on stdout (`HH:MM:SS [room] sender: text`), without the time. */
-  messages(): string[];
-  send(line: string): void;
-  /** Waits until stdout+stderr match `re`. */
-  waitFor(re: RegExp, ms?: number): Promise<void>;
-  /** Closes stdin and waits for the exit code (kills it after `ms`). */
-  end(ms?: number): Promise<number | null>;
-  kill(): void;
-};
-
-const running = new Set<ChildProcess>();
-const killGroup = (c: ChildProcess) => {
-  try {
-    process.kill(-(c.pid as number), "SIGKILL");
-  } catch { /* gone */ }
-};
-process.on("exit", () => {
-  for (const c of running) killGroup(c);
-});
-
-function startClient(args: string[]): ClientProc {
-  const [cmd, ...rest] = scriptCommand(join(ROOT, "client.ts"), args);
-  const child = spawn(cmd, rest, { cwd: ROOT, detached: true, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
-  running.add(child);
-  let out = "", err = "";
-  child.stdout?.setEncoding("utf8").on("data", (d: string) => (out += d));
-  child.stderr?.setEncoding("utf8").on("data", (d: string) => (err += d));
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => {
-    running.delete(child);
-    r(code);
-  }));
-  return {
-    child,
-    out: () => out,
-    err: () => err,
-    messages: () => out.split("\n").filter((l) => /^\d\d:\d\d:\d\d \[/.test(l)).map((l) => l.slice(9)),
-    send: (line) => void child.stdin?.write(line + "\n"),
-    async waitFor(re, ms = 30_000) {
-      await until(`${re} in client output:\n${out}\n${err}`, () => re.test(out + err), ms);
-    },
-    async end(ms = 30_000) {
-      child.stdin?.end();
-      const timer = setTimeout(() => killGroup(child), ms);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-    kill: () => killGroup(child),
-  };
-}
-
 const real = (name: string, body: (h: Harness, clients: ClientProc[], stops: (() => Promise<unknown>)[]) => Promise<void>) =>
   test(`real servers: ${name}`, async () => {
     if (!harness) return console.log(`(skipped: no server.ts yet) ${name}`);
@@ -441,7 +377,14 @@ const real = (name: string, body: (h: Harness, clients: ClientProc[], stops: (()
 const WAIT = ["--wait-ms", "2000"];
 
 real("bad flags: one clear line, non-zero exit", async () => {
-  for (const args of [["--bogus"], [], ["--user", "no spaces"], ["--user", "bob", "--servers", "/nonexistent/servers.txt"]]) {
+  const bad = [
+    ["--bogus"],
+    [],
+    ["--user", "no spaces"],
+    ["--user", "bob", "--servers", "/nonexistent/servers.txt"],
+    ["--user", "bob", "--key-file", "/nonexistent/keys.txt"],
+  ];
+  for (const args of bad) {
     const c = startClient(args);
     const code = await c.end();
     assert.ok(code !== 0 && code !== null, `${args.join(" ")} exits non-zero`);

@@ -7,13 +7,17 @@
  * const code = await runClient({ userName: "bob", servers, room: "lobby", waitMs: 25000, bind, io });
  * ```
  */
+import type { KeyFile } from "../key_file.ts";
+import type { RoomKeys } from "../seal.ts";
 import type { ServerEntry } from "../servers_file.ts";
 import type { OnDatagram, Transport } from "../udp.ts";
 import { HELP, parseLine } from "./commands.ts";
 import type { Command } from "./commands.ts";
 import { Connection } from "./connection.ts";
 import type { Timing } from "./connection.ts";
+import { Keyring } from "./keyring.ts";
 import { LoginError, Session } from "./session.ts";
+import type { SessionUi } from "./session.ts";
 import { openTerminal } from "./terminal.ts";
 import type { TerminalOptions } from "./terminal.ts";
 
@@ -24,6 +28,10 @@ export type ClientOptions = {
   waitMs: number;
   bind: (onDatagram: OnDatagram) => Promise<Transport>;
   io: TerminalOptions;
+  /** Room passphrases from `--key-file`. */
+  keyFile?: KeyFile | null;
+  /** The room keys (tests inject a fast key derivation). */
+  keys?: RoomKeys;
   timing?: Partial<Timing>;
   /** Registers `stop` for the signals that should end the client (log out, exit). */
   onStop?: (stop: () => void) => void;
@@ -38,7 +46,23 @@ const LOGOUT_MS = 3_000;
 export async function runClient(o: ClientOptions): Promise<number> {
   const term = openTerminal(o.io);
   const conn = await Connection.open({ servers: o.servers, bind: o.bind, notice: (t) => term.notice(t), timing: o.timing });
-  const session = new Session(conn, term, { userName: o.userName, waitMs: o.waitMs });
+  const keyring = new Keyring({ file: o.keyFile, keys: o.keys });
+  const announced = new Set<string>();
+  const ui: SessionUi = {
+    message: (room, e) => term.message(room, e, keyring.view(room, e, o.io)),
+    notice: (t) => term.notice(t),
+    error: (t) => term.error(t),
+    output: (t) => term.output(t),
+    currentRoom(room) {
+      const sealed = room !== null && keyring.has(room);
+      term.currentRoom(room, sealed);
+      if (sealed && !announced.has(room.toLowerCase())) {
+        announced.add(room.toLowerCase());
+        term.notice(`${room} has a passphrase: messages you send there are sealed`);
+      }
+    },
+  };
+  const session = new Session(conn, ui, { userName: o.userName, waitMs: o.waitMs });
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
   let ending = false;
@@ -64,8 +88,11 @@ export async function runClient(o: ClientOptions): Promise<number> {
       case "invalid":
         return term.error(c.message);
       case "say":
-        session.say(c.text);
-        return;
+        return say(c.text);
+      case "key":
+        return setKey(c.room);
+      case "unkey":
+        return unsetKey(c.room);
       case "create":
         await session.join(c.room, { open: true });
         return;
@@ -86,6 +113,61 @@ export async function runClient(o: ClientOptions): Promise<number> {
       case "quit":
         return end(FLUSH_MS);
     }
+  }
+
+  /** A line typed into the current room: sealed there when the room has a passphrase. */
+  function say(text: string): void {
+    const room = session.currentRoom;
+    if (room === null) return void session.say(text); // it says what to do
+    const out = keyring.outgoing(room, o.userName, text);
+    if (!out.ok) return term.error(out.message);
+    session.say(out.text);
+  }
+
+  /** /key [ROOM]: the passphrase typed twice, hidden; only in a terminal. */
+  async function setKey(room: string | null): Promise<void> {
+    if (!o.io.tty) {
+      return term.error(
+        "/key is refused: stdin is not a terminal, so the passphrase cannot be typed hidden; " +
+          "start the client with --key-file FILE instead (docs/CLIENT.md)",
+      );
+    }
+    const target = room ?? session.currentRoom;
+    if (target === null) return term.error("you are in no room; /key ROOM");
+    let first: string, again: string;
+    try {
+      first = await term.readSecret(`Passphrase for ${target} (not shown): `);
+      if (first === "") return term.notice(`empty passphrase; nothing changed for ${target}`);
+      again = await term.readSecret(`The same passphrase again: `);
+    } catch (e) {
+      return term.notice(`passphrase for ${target} not changed (${(e as Error).message})`);
+    }
+    if (first !== again) return term.error(`the two passphrases differ; passphrase for ${target} not changed`);
+    const result = keyring.set(target, first);
+    refreshPrompt();
+    if (result === "unchanged") return term.notice(`passphrase for ${target} unchanged (the same as before)`);
+    announced.add(target.toLowerCase());
+    term.notice(
+      result === "set"
+        ? `passphrase set for ${target}: messages you send there are sealed`
+        : `passphrase for ${target} changed: messages you send there are sealed with it; ` +
+          "messages sealed with the old one show as wrong passphrase",
+    );
+  }
+
+  /** /unkey [ROOM]. */
+  function unsetKey(room: string | null): void {
+    const target = room ?? session.currentRoom;
+    if (target === null) return term.error("you are in no room; /unkey ROOM");
+    if (!keyring.forget(target)) return term.error(`no passphrase for ${target} to forget`);
+    announced.delete(target.toLowerCase());
+    refreshPrompt();
+    term.notice(`forgot the passphrase for ${target}: messages you send there are NOT sealed now`);
+  }
+
+  function refreshPrompt(): void {
+    const room = session.currentRoom;
+    term.currentRoom(room, room !== null && keyring.has(room));
   }
 
   // Lines run one after another, after login; messages only queue.

@@ -6,6 +6,7 @@
  * parseLine("/join lobby"); // { kind: "join", room: "lobby" }
  * parseLine("hello");       // { kind: "say", text: "hello" }
  * parseLine("//not a cmd"); // { kind: "say", text: "/not a cmd" }
+ * parseLine("/key");        // { kind: "key", room: null } (the current room)
  * ```
  */
 
@@ -16,7 +17,7 @@ export const ROOM_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export type Command =
   | { kind: "say"; text: string }
   | { kind: "create" | "join" | "switch"; room: string }
-  | { kind: "leave" | "who"; room: string | null }
+  | { kind: "leave" | "who" | "key" | "unkey"; room: string | null }
   | { kind: "rooms" | "quit" | "help" }
   | { kind: "none" }
   | { kind: "invalid"; message: string };
@@ -28,6 +29,8 @@ export const HELP = [
   "/switch ROOM    type into another room you have joined",
   "/rooms          list every room",
   "/who [ROOM]     list who is in a room (default: the current one)",
+  "/key [ROOM]     set or change a room's passphrase (typed hidden); messages sent there are sealed",
+  "/unkey [ROOM]   forget a room's passphrase; messages sent there are no longer sealed",
   "/quit           log out and exit",
   "/help           this list",
   "Any other line is a message to the current room; start it with // to send a leading /.",
@@ -44,6 +47,8 @@ const COMMANDS: Record<string, { kind: Command["kind"]; arity: Arity }> = {
   rooms: { kind: "rooms", arity: "none" },
   list: { kind: "rooms", arity: "none" },
   who: { kind: "who", arity: "optional-room" },
+  key: { kind: "key", arity: "optional-room" },
+  unkey: { kind: "unkey", arity: "optional-room" },
   quit: { kind: "quit", arity: "none" },
   exit: { kind: "quit", arity: "none" },
   help: { kind: "help", arity: "none" },
@@ -89,6 +94,8 @@ export function parseLine(raw: string): Command {
       return { kind: spec.kind, room: room as string };
     case "leave":
     case "who":
+    case "key":
+    case "unkey":
       return { kind: spec.kind, room };
     default:
       return { kind: spec.kind } as Command;

@@ -77,20 +77,46 @@ export type DisplayOptions = {
 };
 
 /**
+ * How a message's text is shown: as sent (`plain`; `marked` puts `[plain]`
+ * before it), opened from a sealed message (`sealed`: a lock mark before it),
+ * or replaced by a placeholder (`locked`, `tampered`: a sealed message this
+ * client cannot or must not show). lib/client/keyring.ts makes these.
+ */
+export type MessageView =
+  | { kind: "plain"; text: string; marked?: boolean }
+  | { kind: "sealed"; text: string }
+  | { kind: "locked" | "tampered"; text: string };
+
+/** Mark before an opened sealed text: a lock in a terminal, stable ASCII for scripts. */
+export const SEALED_MARK = { tty: "🔒", pipe: "[sealed]" } as const;
+/** Mark before a plain text where it could be mistaken for a sealed one. */
+export const PLAIN_MARK = "[plain]";
+
+/**
  * The display form of one message: `HH:MM:SS [room] sender: text`.
  * Without `tty` it is exactly one line with the text escaped as on the
  * wire; with `tty`, each further line of a multi-line message is indented
- * under the text's first character. No trailing newline.
+ * under the text's first character. No trailing newline. `view` (default:
+ * the text as sent) adds the marks of sealed rooms right before the text:
+ * `[sealed] text` (`🔒 text` in a terminal), `[plain] text`, or a placeholder.
  */
-export function formatMessage(room: string, e: PollEntry, o: DisplayOptions): string {
+export function formatMessage(room: string, e: PollEntry, o: DisplayOptions, view?: MessageView): string {
+  const v: MessageView = view ?? { kind: "plain", text: e.msg };
   const time = clock(e.sentAt);
   const r = sanitize(room), u = sanitize(e.userName);
-  if (!o.tty) return `${time} [${r}] ${u}: ${oneLine(e.msg)}`;
+  const mark = v.kind === "sealed" ? (o.tty ? SEALED_MARK.tty : SEALED_MARK.pipe) : v.kind === "plain" && v.marked ? PLAIN_MARK : "";
+  const lead = mark === "" ? "" : `${mark} `;
+  if (!o.tty) return `${time} [${r}] ${u}: ${lead}${oneLine(v.text)}`;
   const plain = `${time} [${r}] ${u}: `;
   const head = o.color ? `${dim(time)} ${dim(`[${r}]`)} ${SGR(nameColor(e.userName))(u)}: ` : plain;
-  const [first, ...rest] = sanitize(e.msg, true).split("\n");
-  const indent = " ".repeat(plain.length);
-  return [head + first, ...rest.map((l) => indent + l)].join("\n");
+  const [first, ...rest] = sanitize(v.text, true).split("\n");
+  // The lock is two columns wide; the other marks are ASCII.
+  const indent = " ".repeat(plain.length + (v.kind === "sealed" ? 3 : lead.length));
+  let shown = lead + first;
+  if (o.color && v.kind === "plain" && v.marked) shown = `${dim(PLAIN_MARK)} ${first}`;
+  if (o.color && v.kind === "locked") shown = yellow(first);
+  if (o.color && v.kind === "tampered") shown = red(first);
+  return [head + shown, ...rest.map((l) => indent + l)].join("\n");
 }
 
 /** A status line (`* text`), dimmed or red in color mode. */

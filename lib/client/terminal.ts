@@ -14,8 +14,10 @@
 import readline from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import type { PollEntry } from "../messages.ts";
-import type { DisplayOptions } from "./display.ts";
-import { bold, formatMessage, formatNotice, sanitize } from "./display.ts";
+import { readHiddenLine } from "../hidden_input.ts";
+import type { HiddenInput } from "../hidden_input.ts";
+import type { DisplayOptions, MessageView } from "./display.ts";
+import { bold, formatMessage, formatNotice, sanitize, SEALED_MARK } from "./display.ts";
 import type { SessionUi } from "./session.ts";
 
 export type TerminalOptions = DisplayOptions & {
@@ -25,6 +27,16 @@ export type TerminalOptions = DisplayOptions & {
 };
 
 export type Terminal = SessionUi & {
+  /** A chat message; `view` says how a sealed room shows it (lib/client/keyring.ts). */
+  message(room: string, entry: PollEntry, view?: MessageView): void;
+  /** The room typed into changed; `sealed`: it has a passphrase (a lock in the prompt). */
+  currentRoom(room: string | null, sealed?: boolean): void;
+  /**
+   * Reads one line without echo (a passphrase) in terminal mode; lines to
+   * print meanwhile wait until it is entered. Rejects when cancelled
+   * (Ctrl-C, Ctrl-D) and outside terminal mode.
+   */
+  readSecret(prompt: string): Promise<string>;
   /**
    * Calls `handler` with each input line (returning false: no new prompt);
    * `end` once input ends (EOF, Ctrl-D) or on Ctrl-C.
@@ -44,15 +56,23 @@ export function openTerminal(o: TerminalOptions): Terminal {
   });
   let closed = false;
   let room: string | null = null;
+  let sealed = false;
+  /** Lines to print once the passphrase prompt is done (null: print at once). */
+  let held: string[] | null = null;
   const promptText = () => {
     const r = room === null ? "(no room)" : sanitize(room);
-    return o.color ? `${bold(r)}> ` : `${r}> `;
+    const lock = sealed ? `${SEALED_MARK.tty} ` : "";
+    return o.color ? `${lock}${bold(r)}> ` : `${lock}${r}> `;
   };
 
   /** Writes whole lines above the prompt, then redraws prompt and input. */
   function above(text: string): void {
     if (!o.tty || closed) {
       o.output.write(text + "\n");
+      return;
+    }
+    if (held) {
+      held.push(text);
       return;
     }
     const { rows } = rl.getCursorPos();
@@ -84,17 +104,44 @@ export function openTerminal(o: TerminalOptions): Terminal {
     rl.prompt();
   }
 
+  async function readSecret(prompt: string): Promise<string> {
+    if (!o.tty || closed) throw new Error("passphrases are read only in a terminal");
+    if (held) throw new Error("already reading a passphrase");
+    held = [];
+    // readline must not see the keystrokes: detach its keypress handlers meanwhile.
+    const keypress = o.input.listeners("keypress") as ((...a: unknown[]) => void)[];
+    o.input.removeAllListeners("keypress");
+    readline.cursorTo(o.output, 0);
+    readline.clearScreenDown(o.output);
+    try {
+      return await readHiddenLine(sanitize(prompt), { input: o.input as HiddenInput, output: o.output });
+    } finally {
+      for (const l of keypress) o.input.on("keypress", l);
+      const lines = held;
+      held = null;
+      if (!closed) {
+        for (const l of lines) o.output.write(l + "\n");
+        rl.setPrompt(promptText());
+        o.input.resume(); // readHiddenLine paused it; rl.resume() would not, rl was never paused
+        redraw();
+      }
+    }
+  }
+
   return {
-    message(r: string, e: PollEntry) {
-      above(formatMessage(r, e, o));
+    message(r: string, e: PollEntry, view?: MessageView) {
+      above(formatMessage(r, e, o, view));
     },
+    readSecret,
     notice: (text) => status(text, false),
     error: (text) => status(text, true),
     output(text) {
       above(formatNotice(text, o));
     },
-    currentRoom(r) {
+    currentRoom(r: string | null, isSealed?: boolean) {
       room = r;
+      sealed = r !== null && isSealed === true;
+      if (held) return;
       if (!o.tty || closed) return;
       rl.setPrompt(promptText());
       rl.prompt(true);
@@ -111,7 +158,7 @@ export function openTerminal(o: TerminalOptions): Terminal {
     },
     eraseEntered(line) {
       if (!o.tty || closed) return;
-      const columns = o.output.columns ?? 80;
+      const columns = o.output.columns || 80; // 0 on a terminal of unknown size
       const rows = Math.max(1, Math.ceil((promptText().replace(/\x1b\[[0-9;]*m/g, "").length + line.length) / columns));
       readline.moveCursor(o.output, 0, -rows);
       readline.cursorTo(o.output, 0);
