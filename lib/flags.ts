@@ -30,11 +30,15 @@ export type ServerFlags = {
   /** Requests per second per source; 0 = off. */
   rateLimit: number;
   sync: "full" | "normal";
+  /** File whose bytes are the cluster HMAC key, or null (peers not authenticated). */
+  clusterKey: string | null;
+  /** IPv4 multicast group and port for fan-out to peers, or null (unicast). */
+  multicast: Address | null;
 };
 
 export const SERVER_USAGE =
   "usage: server.ts --id ID --servers FILE [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
-  "[--peer-listen HOST:PORT] [--rate-limit N] [--sync full|normal]";
+  "[--peer-listen HOST:PORT] [--rate-limit N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT]";
 
 function integer(name: string, text: string | undefined, fallback: number, min: number): number {
   if (text === undefined) return fallback;
@@ -51,6 +55,18 @@ function address(name: string, text: string | undefined): Address | null {
   } catch (e) {
     throw new FlagError(`--${name}: ${(e as Error).message}`);
   }
+}
+
+/** An IPv4 multicast group (224.0.0.0/4) and a port ≥ 1. */
+function multicast(text: string | undefined): Address | null {
+  const a = address("multicast", text);
+  if (a === null) return null;
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(a.host);
+  if (!m || m.slice(1).some((x) => Number(x) > 255) || Number(m[1]) < 224 || Number(m[1]) > 239) {
+    throw new FlagError(`--multicast: ${a.host} is not an IPv4 multicast group (224.0.0.0 to 239.255.255.255)`);
+  }
+  if (a.port === 0) throw new FlagError("--multicast needs a port other than 0");
+  return a;
 }
 
 /** Parses server flags; throws FlagError. */
@@ -70,6 +86,8 @@ export function parseServerFlags(argv: string[]): ServerFlags {
         "peer-listen": { type: "string" },
         "rate-limit": { type: "string" },
         sync: { type: "string" },
+        "cluster-key": { type: "string" },
+        multicast: { type: "string" },
       },
     }).values;
   } catch (e) {
@@ -89,5 +107,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     peerListen: address("peer-listen", values["peer-listen"]),
     rateLimit: integer("rate-limit", values["rate-limit"], 20000, 0),
     sync,
+    clusterKey: values["cluster-key"] ?? null,
+    multicast: multicast(values.multicast),
   };
 }

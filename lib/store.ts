@@ -46,6 +46,12 @@ export type SessionRecord = {
   savedActive: number;
   /** Newest activity recorded by an op of this session. */
   loggedActive: number;
+  /**
+   * Newest activity learnt from an op made at another server (0: none). Such
+   * activity is logged at most every ttl/10 there, so it may lag the real
+   * one: `isLive` allows `remoteSlack` for it.
+   */
+  remoteActive: number;
 };
 
 /** A visible message of a room, as polls list it. */
@@ -74,9 +80,25 @@ export function keyLess(a: readonly [number, string], b: readonly [number, strin
 /** Case-folded key of a user or room name. */
 export const nameKey = (name: string): string => name.toLowerCase();
 
-/** True while a session is not ended and `now ≤ lastActive + ttl`. */
+/**
+ * Extra lifetime allowed for activity seen at another server, ms: that server
+ * logs activity (touch ops) at most every ttl/10, so its last logged activity
+ * may be up to ttl/10 (plus replication delay) older than the real one.
+ */
+export function remoteSlack(ttlSeconds: number): number {
+  return Math.ceil(ttlSeconds * 100) + 1000;
+}
+
+/**
+ * True while a session is not ended and `now ≤ lastActive + ttl` — or, for
+ * activity last seen at another server, `now ≤ remoteActive + ttl + ttl/10 + 1 s`
+ * (a live session is never expired early here because its activity there was
+ * logged late).
+ */
 export function isLive(s: SessionRecord, now: number): boolean {
-  return !s.ended && now <= s.lastActive + s.ttl * 1000;
+  if (s.ended) return false;
+  const ttl = s.ttl * 1000;
+  return now <= s.lastActive + ttl || (s.remoteActive > 0 && now <= s.remoteActive + ttl + remoteSlack(s.ttl));
 }
 
 const SCAN_BATCH = 64;
@@ -111,7 +133,7 @@ export class Store {
       opsFrom: p("SELECT * FROM ops WHERE aseq >= ? ORDER BY aseq LIMIT ?"),
       session: p("SELECT * FROM sessions WHERE id = ?"),
       sessionsOfName: p("SELECT id FROM sessions WHERE ukey = ? AND ended = 0"),
-      liveSessions: p("SELECT * FROM sessions WHERE ended = 0 AND last_active + ttl * 1000 >= ?"),
+      liveSessions: p("SELECT * FROM sessions WHERE ended = 0 AND last_active + ttl * 1100 + 1000 >= ?"),
       insertSession: p(
         "INSERT OR IGNORE INTO sessions (id, user, ukey, ttl, born, last_active, ended, ksum, korigin) VALUES (?,?,?,?,?,?,0,?,?)",
       ),
@@ -144,6 +166,7 @@ export class Store {
       reply: p("SELECT body FROM replies WHERE k = ?"),
       saveReply: p("INSERT OR REPLACE INTO replies (k, at, body) VALUES (?, ?, ?)"),
       pruneReplies: p("DELETE FROM replies WHERE at < ?"),
+      messageCount: p("SELECT count(*) AS n FROM messages WHERE hidden = 0"),
     };
     const rows = this.#s.vector.all() as { origin: string; n: number }[];
     this.#vector = fromEntries(rows.map((r) => [r.origin, r.n]));
@@ -273,7 +296,7 @@ export class Store {
         this.#message(op, aseq, ksum, korigin);
         break;
     }
-    this.#activity(op.session, op.at, op.kind === "touch");
+    this.#activity(op.session, op.at, op.kind === "touch", op.origin !== this.self);
   }
 
   #login(op: Op & { kind: "login" }, ksum: number, korigin: string): void {
@@ -287,7 +310,8 @@ export class Store {
       if (!other || other.ended) continue;
       // A conflict only if the earlier claim was still live when the later one was made.
       const [first, second] = other.born <= mine.born ? [other, mine] : [mine, other];
-      if (!isLive(first, second.born)) continue;
+      // Without the remote slack of isLive: the slack depends on where an op was made, this must not.
+      if (first.ended || second.born > first.lastActive + first.ttl * 1000) continue;
       const loser: SessionRecord = keyLess([mine.ksum, mine.korigin], [other.ksum, other.korigin]) ? other : mine;
       this.#end(loser.id);
       if (loser === mine) return;
@@ -316,10 +340,11 @@ export class Store {
   }
 
   /** Every op of a session counts as activity at its time. */
-  #activity(session: string, at: number, force: boolean): void {
+  #activity(session: string, at: number, force: boolean, remote: boolean): void {
     const s = this.session(session);
     if (!s) return;
     if (at > s.lastActive) s.lastActive = at;
+    if (remote && at > s.remoteActive) s.remoteActive = at;
     if (at > s.loggedActive) s.loggedActive = at;
     if (at > s.savedActive && (force || at - s.savedActive >= this.touchEvery(s))) {
       this.#s.saveActive.run(at, session);
@@ -364,6 +389,8 @@ export class Store {
       korigin: row.korigin,
       savedActive: row.last_active,
       loggedActive: row.last_active,
+      // The table does not say where that activity happened: allow the slack.
+      remoteActive: row.last_active,
     };
     this.#sessions.set(id, rec);
     return rec;
@@ -391,7 +418,7 @@ export class Store {
   /** Drops ended and long-expired sessions from memory (they stay on disk). */
   forgetIdle(now: number): void {
     for (const [id, s] of this.#sessions) {
-      if (s.ended || now > s.lastActive + s.ttl * 1000 + 60_000) {
+      if (s.ended || now > s.lastActive + s.ttl * 1000 + remoteSlack(s.ttl) + 60_000) {
         if (s.lastActive > s.savedActive) {
           this.#s.saveActive.run(s.lastActive, id);
           s.savedActive = s.lastActive;
@@ -490,6 +517,18 @@ export class Store {
   /** Forgets saved replies older than `before`. */
   pruneReplies(before: number): void {
     this.#s.pruneReplies.run(before);
+  }
+
+  /** Live sessions among those in memory (status reports). */
+  liveSessionCount(now: number): number {
+    let n = 0;
+    for (const s of this.#sessions.values()) if (isLive(s, now)) n++;
+    return n;
+  }
+
+  /** Visible chat messages stored (status reports). */
+  messageCount(): number {
+    return Number((this.#s.messageCount.get() as { n: number }).n);
   }
 
   /** Sessions that may be live at `now` (loaded into memory; e.g. at start). */
