@@ -21,6 +21,8 @@ import { type Address, formatAddress, readServers, type ServerEntry } from "./li
 import { Store } from "./lib/store.ts";
 import { DatabaseFileGuard } from "./lib/_store_guard.ts";
 import { bindUdp, type OnDatagram, type Transport, type UdpOptions } from "./lib/udp.ts";
+import { bindTransport } from "./lib/transport.ts";
+import { runtimeName } from "./lib/runtime.ts";
 
 function die(line: string, code = 1): never {
   console.error(line);
@@ -96,6 +98,9 @@ app.replication = node.hooks;
 
 /** Binds with the buffer sizes asked for, or without them when the runtime refuses them. */
 async function bindWithBuffers(at: Address, on: OnDatagram, extra: UdpOptions = {}): Promise<Transport> {
+  // Under Deno, Deno.listenDatagram takes about twice the rate of node:dgram,
+  // whose receive buffer setting slows it tenfold (BENCHMARKS.md).
+  if (runtimeName() === "deno" && !extra.multicastGroup) return await bindTransport(at, on);
   try {
     return await bindUdp(at, on, { ...buffers, ...extra });
   } catch (e) {
