@@ -1,0 +1,209 @@
+/**
+ * Helpers for cluster tests and benchmarks of real server processes:
+ * a cluster whose peer addresses in servers.txt are fault-injecting UDP
+ * proxies (lib/udp_proxy.ts) in front of the servers' real peer ports, and a
+ * few client requests (login, open/connect, add, read a whole room).
+ *
+ * @example
+ * ```ts
+ * const fc = await startFaultyCluster(["a", "b", "c"], { loss: 0.2, duplicate: 0.05, seed: 1 });
+ * const u = await udpClient();
+ * const tok = await login(u, fc.servers.a.clientAddr, "alice");
+ * await enter(u, fc.servers.a.clientAddr, tok, "lobby");
+ * await add(u, fc.servers.a.clientAddr, tok, "lobby", "hi");
+ * (await readAll(u, fc.servers.b.clientAddr, tok, "lobby")).ids; // eventually ["a.1"]
+ * await fc.stop();
+ * ```
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { decodeReply, escapeText } from "../lib/codec.ts";
+import type { PollReply } from "../lib/messages.ts";
+import { formatAddress } from "../lib/servers_file.ts";
+import { startUdpProxy, type UdpProxy } from "../lib/udp_proxy.ts";
+import { type Address, freePort, lines, type ServerHandle, startServer, tempDir, type UdpClient } from "./_harness.ts";
+
+const LOOPBACK = "127.0.0.1";
+let tagNo = 0;
+/** A fresh request tag. */
+export const tag = (): string => `f${(++tagNo).toString(36)}`;
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export type Faults = { loss: number; duplicate: number; jitterMs?: number; seed: number };
+
+export type FaultyCluster = {
+  ids: string[];
+  file: string;
+  dir: string;
+  servers: Record<string, ServerHandle>;
+  /** The proxy in front of each server's peer port (what servers.txt names). */
+  proxies: Record<string, UdpProxy>;
+  /** Each server's real peer address (--peer-listen). */
+  peerListen: Record<string, Address>;
+  clientAddr: Record<string, Address>;
+  /** Starts (or restarts, on the same database) server `id`. */
+  start(id: string): Promise<ServerHandle>;
+  stop(): Promise<void>;
+};
+
+async function distinctPorts(n: number): Promise<number[]> {
+  const out = new Set<number>();
+  for (let i = 0; out.size < n && i < n * 20; i++) out.add(await freePort());
+  if (out.size < n) throw new Error("no free ports");
+  return [...out];
+}
+
+/**
+ * Starts one proxy per server (listening where servers.txt says the server's
+ * peer port is, forwarding to its real one) and the servers, each bound with
+ * `--peer-listen` to its real peer port.
+ */
+export async function startFaultyCluster(
+  ids: string[],
+  faults: Faults,
+  extraArgs: string[] = [],
+): Promise<FaultyCluster> {
+  const dir = tempDir("distchat-faults-");
+  const ports = await distinctPorts(ids.length * 3);
+  const clientAddr: Record<string, Address> = {};
+  const proxyAddr: Record<string, Address> = {};
+  const peerListen: Record<string, Address> = {};
+  ids.forEach((id, i) => {
+    clientAddr[id] = { host: LOOPBACK, port: ports[3 * i] };
+    proxyAddr[id] = { host: LOOPBACK, port: ports[3 * i + 1] };
+    peerListen[id] = { host: LOOPBACK, port: ports[3 * i + 2] };
+  });
+  const file = join(dir, "servers.txt");
+  writeFileSync(
+    file,
+    "# peers behind fault-injecting proxies (tests/_cluster_ops.ts)\n" +
+      ids.map((id) => `${id} ${formatAddress(clientAddr[id])} ${formatAddress(proxyAddr[id])}`).join("\n") + "\n",
+  );
+  const proxies: Record<string, UdpProxy> = {};
+  const servers: Record<string, ServerHandle> = {};
+  const fc: FaultyCluster = {
+    ids,
+    file,
+    dir,
+    servers,
+    proxies,
+    peerListen,
+    clientAddr,
+    async start(id) {
+      servers[id] = await startServer({
+        id,
+        servers: file,
+        db: join(dir, `${id}.sqlite`),
+        extraArgs: ["--peer-listen", formatAddress(peerListen[id]), "--sync", "normal", ...extraArgs],
+      });
+      return servers[id];
+    },
+    async stop() {
+      await Promise.all(Object.values(servers).map((s) => s.stop()));
+      await Promise.all(Object.values(proxies).map((p) => p.close()));
+    },
+  };
+  try {
+    for (const [i, id] of ids.entries()) {
+      proxies[id] = await startUdpProxy({
+        listen: proxyAddr[id],
+        target: peerListen[id],
+        loss: faults.loss,
+        duplicate: faults.duplicate,
+        jitterMs: faults.jitterMs ?? 0,
+        seed: faults.seed * 31 + i,
+      });
+    }
+    await Promise.all(ids.map((id) => fc.start(id)));
+  } catch (e) {
+    await fc.stop();
+    throw e;
+  }
+  return fc;
+}
+
+// --- client requests ------------------------------------------------------------
+
+function failIfError(reply: string, what: string): string {
+  if (!reply.startsWith("ok\n") && !reply.startsWith("poll\n")) throw new Error(`${what}: ${reply.replace(/\n/g, " | ")}`);
+  return reply;
+}
+
+export async function login(u: UdpClient, to: Address, user: string): Promise<string> {
+  const r = failIfError(await u.request(to, lines("login", tag(), user)), `login ${user}`);
+  return r.split("\n")[4];
+}
+
+/** Opens the room, or connects to it when it exists. */
+export async function enter(u: UdpClient, to: Address, token: string, room: string): Promise<void> {
+  const r = await u.request(to, lines("open", tag(), token, room));
+  if (r.startsWith("error\n") && r.split("\n")[2] === "room-exists") {
+    failIfError(await u.request(to, lines("connect", tag(), token, room)), `connect ${room}`);
+  } else failIfError(r, `open ${room}`);
+}
+
+/** Connects, retrying (fresh tags) until the room has reached this server. */
+export async function connectWhenThere(u: UdpClient, to: Address, token: string, room: string, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const r = await u.request(to, lines("connect", tag(), token, room));
+    if (r.startsWith("ok\n")) return;
+    if (Date.now() > until) throw new Error(`connect ${room}: ${r.replace(/\n/g, " | ")}`);
+    await sleep(30);
+  }
+}
+
+/** Adds a message; resolves with its msgID ("a.17") once acked. Retransmits (same tag) on silence. */
+export async function add(u: UdpClient, to: Address, token: string, room: string, msg: string): Promise<string> {
+  const t = tag();
+  const text = lines("add", t, token, escapeText(msg), room);
+  for (let i = 0;; i++) {
+    try {
+      const r = failIfError(await u.request(to, text, 2000), `add ${msg}`);
+      return r.split("\n")[5];
+    } catch (e) {
+      if (i >= 4 || !/no reply/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+export function parsePoll(reply: string): PollReply {
+  const d = decodeReply(new TextEncoder().encode(reply));
+  if (!d.ok || d.value.verb !== "poll") throw new Error(`not a poll: ${reply.slice(0, 200)}`);
+  return d.value;
+}
+
+export function cursorText(p: PollReply): string {
+  const keys = [...p.cursor.keys()].sort();
+  return keys.length ? keys.map((k) => `${k}=${p.cursor.get(k)}`).join(",") : "0";
+}
+
+export type Listed = { ids: string[]; msgs: string[]; cursor: string };
+
+/** Every message of a room on a server, from cursor 0 while `more`. */
+export async function readAll(u: UdpClient, to: Address, token: string, room: string, cursor = "0"): Promise<Listed> {
+  const out: Listed = { ids: [], msgs: [], cursor };
+  for (let pages = 0; pages < 100_000; pages++) {
+    const p = parsePoll(await u.request(to, lines("request", tag(), token, room, out.cursor), 5000));
+    for (const e of p.entries) {
+      out.ids.push(`${e.msgId.origin}.${e.msgId.n}`);
+      out.msgs.push(e.msg);
+    }
+    out.cursor = cursorText(p);
+    if (!p.more) return out;
+  }
+  throw new Error("readAll: too many pages");
+}
+
+/**
+ * Polls `check` every `stepMs` until it returns true; resolves with the ms
+ * waited, or null after `ms`.
+ */
+export async function within(ms: number, check: () => Promise<boolean>, stepMs = 50): Promise<number | null> {
+  const start = performance.now();
+  for (;;) {
+    if (await check()) return Math.round(performance.now() - start);
+    if (performance.now() - start > ms) return null;
+    await sleep(stepMs);
+  }
+}
