@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { displayCommand, killAllChildren, ROOT, runtimePath } from "./_child.ts";
 import { ircAnchors } from "./irc.ts";
 import { limits } from "./limits.ts";
+import { distchatSingle, remembered } from "./distchat_single.ts";
 import type { Context, Measurement, Result } from "./_report.ts";
 import { renderSection } from "./_report.ts";
 
@@ -31,8 +32,10 @@ import { renderSection } from "./_report.ts";
  */
 const MEASUREMENTS: Measurement[] = [
   limits("node"),
-  limits("deno"),
+  remembered(limits("deno")),
   ircAnchors,
+  distchatSingle("node"),
+  distchatSingle("deno"),
 ];
 
 const { values: flags } = parseArgs({

@@ -1,0 +1,119 @@
+/**
+ * One DistChat server (server.ts) under Node or Deno for the benchmarks: own
+ * process group, free loopback ports, a fresh database in a temp dir; its
+ * resident memory read from /proc; always stopped (the whole group).
+ *
+ * @example
+ * ```ts
+ * const srv = await startBenchServer("deno", dir, ["--rate-limit", "0"]);
+ * srv.rss(); // { rssKiB, hwmKiB, pid }
+ * await srv.stop();
+ * ```
+ */
+import { spawn } from "node:child_process";
+import dgram from "node:dgram";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import type { Runtime } from "./_child.ts";
+import { displayCommand, ROOT, runtimeCommand } from "./_child.ts";
+
+const live = new Set<number>();
+process.on("exit", () => {
+  for (const pid of live) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch { /* gone */ }
+  }
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket("udp4");
+    s.once("error", reject);
+    s.bind(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export type BenchServer = {
+  pid: number;
+  port: number;
+  db: string;
+  /** The command as a reader would type it (temp paths as TMPDIR). */
+  shown: string;
+  /** VmRSS and VmHWM (KiB) of the largest process of the server's group. */
+  rss(): { rssKiB: number; hwmKiB: number; pid: number };
+  stop(): Promise<void>;
+};
+
+/** Starts server.ts under `runtime` with its database in `dir` (db file `a.sqlite` unless it exists already). */
+export async function startBenchServer(runtime: Runtime, dir: string, extra: string[] = []): Promise<BenchServer> {
+  const port = await freePort();
+  let peer = await freePort();
+  if (peer === port) peer = await freePort();
+  const servers = join(dir, "servers.txt");
+  writeFileSync(servers, `a 127.0.0.1:${port} 127.0.0.1:${peer}\n`);
+  const db = join(dir, "a.sqlite");
+  const argv = runtimeCommand(runtime, "server.ts", ["--id", "a", "--servers", servers, "--db", db, ...extra]);
+  const proc = spawn(argv[0], argv.slice(1), { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const pid = proc.pid!;
+  live.add(pid);
+  let text = "";
+  proc.stdout!.setEncoding("utf8").on("data", (d: string) => text.length < 20_000 && (text += d));
+  proc.stderr!.setEncoding("utf8").on("data", (d: string) => text.length < 20_000 && (text += d));
+  let exited = false;
+  const exit = new Promise<void>((r) => proc.on("exit", () => (exited = true, live.delete(pid), r())));
+  const group = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch { /* gone */ }
+  };
+  const stop = async () => {
+    if (exited) return;
+    group("SIGTERM");
+    const t = setTimeout(() => group("SIGKILL"), 5000);
+    await exit;
+    clearTimeout(t);
+  };
+  const until = Date.now() + 30_000;
+  while (!/clients \S+, peers/.test(text)) {
+    if (exited || Date.now() > until) {
+      await stop();
+      throw new Error(`server did not start: ${text.trim().slice(-500)}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    pid,
+    port,
+    db,
+    shown: displayCommand(argv).replaceAll(dir, "TMPDIR"),
+    rss: () => groupRss(pid),
+    stop,
+  };
+}
+
+function statusKiB(status: string, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
+  return m ? Number(m[1]) : 0;
+}
+
+/** The member of process group `pgid` with the largest VmRSS (the runtime, not a launcher). */
+export function groupRss(pgid: number): { rssKiB: number; hwmKiB: number; pid: number } {
+  let best = { rssKiB: 0, hwmKiB: 0, pid: -1 };
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== pgid) continue; // field 5: pgrp
+      const status = readFileSync(`/proc/${name}/status`, "utf8");
+      const rssKiB = statusKiB(status, "VmRSS");
+      if (rssKiB > best.rssKiB) best = { rssKiB, hwmKiB: statusKiB(status, "VmHWM"), pid: Number(name) };
+    } catch { /* gone meanwhile */ }
+  }
+  return best;
+}

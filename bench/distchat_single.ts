@@ -1,0 +1,336 @@
+/**
+ * DistChat on one server (issue 5, items 2, 5, 6), the server under Node or
+ * Deno (`--rate-limit 0`, fresh temp database, default `--sync full`), load
+ * from separate Node processes (bench/_distchat_load.ts):
+ *
+ * - acked durable adds/s and ack latency with 1, 8 and 64 clients;
+ * - fan-out: one message to 1,000 long-polling sessions in one room;
+ * - memory: server RSS with 1,000,000 stored messages and 10,000 live sessions.
+ *
+ * @example
+ * ```ts
+ * const m = distchatSingle("deno"); // a Measurement for bench/run.ts
+ * ```
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Child, Runtime } from "./_child.ts";
+import { displayCommand, runtimeCommand, startChild } from "./_child.ts";
+import type { Context, Measurement, Result, Table } from "./_report.ts";
+import { formatNumber, formatSummary, percentile, summarize } from "./_stats.ts";
+import { rateSearch } from "./limits.ts";
+import { type BenchServer, startBenchServer } from "./_distchat_server.ts";
+import { Endpoint, lines, nowMs } from "./_distchat_udp.ts";
+
+const LOAD = "bench/_distchat_load.ts";
+const SERVER_ARGS = ["--rate-limit", "0"];
+const WINDOW = 16;
+const NODE_GOAL_ADDS = 25_000;
+const DENO_GOAL_SHARE = 0.8;
+const FANOUT_GOAL_P99 = 50;
+const RSS_GOAL_MIB = 150;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// --- Results of other measurements of the same run (the limits-deno rate) -----
+
+const recorded = new Map<string, Result>();
+
+/** Wraps a measurement so that its result can be read by later ones (e.g. limits-deno). */
+export function remembered(m: Measurement): Measurement {
+  return {
+    ...m,
+    async run(ctx) {
+      const r = await m.run(ctx);
+      recorded.set(m.name, r);
+      return r;
+    },
+  };
+}
+
+/** The Deno.listenDatagram 0-loss rate of limits-deno in this run, if it ran. */
+function denoReceiveRate(): number | null {
+  const r = recorded.get("limits-deno");
+  for (const t of r?.tables ?? []) {
+    const row = t.rows.find((x) => x[0] === "Deno.listenDatagram" && x.length === 2);
+    if (row) return Number(row[1].split(" ")[0].replaceAll(",", ""));
+  }
+  return null;
+}
+
+// --- Helpers -------------------------------------------------------------------
+
+async function stopAll(children: Child[]): Promise<void> {
+  await Promise.all(children.map((c) => c.stop()));
+}
+
+function load(args: string[], commands: string[], port: number): Child {
+  const argv = runtimeCommand("node", LOAD, args);
+  commands.push(displayCommand(argv).replace(` ${port} `, " PORT "));
+  return startChild(argv);
+}
+
+const ms2 = (v: number) => formatNumber(v, 2);
+const ratio = (measured: number, goal: number, higherIsBetter: boolean) => {
+  const r = higherIsBetter ? measured / goal : goal / measured;
+  return `${r.toFixed(2)}× ${r >= 1 ? "met" : "missed"}`;
+};
+
+// --- 1. Acked adds ---------------------------------------------------------------
+
+type AddsRun = { rate: number; p50: number; p99: number; retransmits: number };
+
+async function addsOnce(port: number, clients: number, seconds: number, room: string, commands: string[]): Promise<AddsRun> {
+  const procs = clients >= 64 ? 2 : 1;
+  const children: Child[] = [];
+  try {
+    for (let p = 0; p < procs; p++) {
+      const n = Math.floor(clients / procs) + (p < clients % procs ? 1 : 0);
+      children.push(load(["adds", String(port), String(n), String(WINDOW), String(seconds), room, String(p)], commands, port));
+    }
+    for (const c of children) await c.next<{ ready: boolean }>(60_000);
+    for (const c of children) c.send("go");
+    const results = await Promise.all(children.map((c) =>
+      c.next<{ acked: number; seconds: number; lat: number[]; retransmits: number }>(seconds * 1000 + 30_000)
+    ));
+    const lat = results.flatMap((r) => r.lat);
+    return {
+      rate: results.reduce((a, r) => a + r.acked, 0) / seconds,
+      p50: percentile(lat, 50),
+      p99: percentile(lat, 99),
+      retransmits: results.reduce((a, r) => a + r.retransmits, 0),
+    };
+  } finally {
+    await stopAll(children);
+  }
+}
+
+async function addsTable(runtime: Runtime, ctx: Context, dir: string, commands: string[], shown: Set<string>): Promise<{ table: Table; at8: number }> {
+  const seconds = ctx.quick ? 1.5 : 4;
+  const counts = [1, 8, 64];
+  const runs = new Map<number, AddsRun[]>(counts.map((c) => [c, []]));
+  const nRuns = ctx.quick ? 1 : ctx.runs;
+  for (let run = 0; run < nRuns; run++) {
+    const runDir = mkdtempSync(join(dir, "adds-"));
+    const srv = await startBenchServer(runtime, runDir, SERVER_ARGS);
+    shown.add(srv.shown);
+    try {
+      await addsOnce(srv.port, 8, 0.5, `warmup${run}`, []); // JIT warm-up, not reported
+      for (const clients of counts) {
+        const r = await addsOnce(srv.port, clients, seconds, `adds${clients}r${run}`, commands);
+        runs.get(clients)!.push(r);
+        ctx.log(`  ${runtime} adds, ${clients} client(s): ${r.rate.toFixed(0)}/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`);
+      }
+    } finally {
+      await srv.stop();
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  }
+  let goalText = "";
+  const at8 = summarize(runs.get(8)!.map((r) => r.rate)).median;
+  if (runtime === "node") goalText = `≥ ${formatNumber(NODE_GOAL_ADDS)}/s: ${ratio(at8, NODE_GOAL_ADDS, true)}`;
+  else {
+    const recv = denoReceiveRate();
+    goalText = recv === null
+      ? "limits-deno did not run"
+      : `≥ 80% of ${formatNumber(recv)} = ${formatNumber(recv * DENO_GOAL_SHARE)}/s: ${ratio(at8, recv * DENO_GOAL_SHARE, true)}`;
+  }
+  const rows = counts.map((c) => {
+    const rs = runs.get(c)!;
+    return [
+      String(c),
+      String(WINDOW),
+      formatSummary(summarize(rs.map((r) => r.rate))),
+      formatSummary(summarize(rs.map((r) => r.p50)), 2),
+      formatSummary(summarize(rs.map((r) => r.p99)), 2),
+      formatNumber(summarize(rs.map((r) => r.retransmits)).median),
+      c === 8 ? goalText : "",
+    ];
+  });
+  return {
+    at8,
+    table: {
+      caption: `Acked durable adds (${seconds} s per client count, ${WINDOW} adds in flight per client, each client its own socket and session, all in one room; adds/s and ack latency in ms, median of ${nRuns} run(s), min–max):`,
+      head: ["clients", "window", "acked adds/s", "ack p50 ms", "ack p99 ms", "retransmits", "goal"],
+      rows,
+    },
+  };
+}
+
+// --- 2. Fan-out ------------------------------------------------------------------
+
+async function fanoutTable(runtime: Runtime, ctx: Context, dir: string, commands: string[], shown: Set<string>): Promise<{ table: Table; p99: number }> {
+  const SESSIONS = 1000, PROCS = 2, SOCKETS = 10;
+  const rounds = ctx.quick ? 3 : 10;
+  const runs = ctx.quick ? 1 : ctx.runs;
+  const p50s: number[] = [], p99s: number[] = [], maxes: number[] = [];
+  let missingTotal = 0;
+  for (let run = 0; run < runs; run++) {
+    const runDir = mkdtempSync(join(dir, "fanout-"));
+    const srv = await startBenchServer(runtime, runDir, SERVER_ARGS);
+    shown.add(srv.shown);
+    const children: Child[] = [];
+    const writer = await Endpoint.open();
+    try {
+      const to = { host: "127.0.0.1", port: srv.port };
+      const wtoken = await writer.login(to, `writer${run}`);
+      await writer.join(to, wtoken, "fan");
+      for (let p = 0; p < PROCS; p++) {
+        children.push(load(["fanout", String(srv.port), String(SESSIONS / PROCS), String(SOCKETS), "fan", String(p)], commands, srv.port));
+      }
+      for (const c of children) await c.next<{ ready: boolean }>(60_000);
+      await sleep(300); // let the server hold every poll
+      const samples: number[] = [];
+      for (let r = 1; r <= rounds; r++) {
+        for (const c of children) c.send(`round ${r}`);
+        await sleep(200);
+        const tag = writer.tag();
+        const t0 = nowMs();
+        const ack = await writer.request(to, tag, lines("add", tag, wtoken, `fan-out round ${r}`, "fan"));
+        if (!ack.startsWith("ok")) throw new Error(`add: ${ack}`);
+        for (const c of children) c.send(`collect ${r} 5000`);
+        for (const c of children) {
+          const got = await c.next<{ times: number[]; missing: number }>(15_000);
+          missingTotal += got.missing;
+          for (const t of got.times) samples.push(t - t0);
+        }
+        await sleep(100); // every session re-arms its poll
+      }
+      p50s.push(percentile(samples, 50));
+      p99s.push(percentile(samples, 99));
+      maxes.push(Math.max(...samples));
+      ctx.log(`  ${runtime} fan-out to ${SESSIONS}: p50 ${p50s.at(-1)!.toFixed(2)} ms, p99 ${p99s.at(-1)!.toFixed(2)} ms`);
+      for (const c of children) c.send("stop");
+    } finally {
+      await writer.close();
+      await stopAll(children);
+      await srv.stop();
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  }
+  const p99 = summarize(p99s).median;
+  return {
+    p99,
+    table: {
+      caption: `Fan-out: ${SESSIONS} sessions in one room each hold a long poll (${PROCS} load processes × ${SOCKETS} sockets, ${SESSIONS / (PROCS * SOCKETS)} sessions per socket); one message is added; time from sending the add to each session's poll reply (ms; per-client delivery times pooled over ${rounds} rounds per run, median of ${runs} run(s), min–max):`,
+      head: ["measurement", "value", "goal"],
+      rows: [
+        ["delivery p50 ms", formatSummary(summarize(p50s), 2), ""],
+        ["delivery p99 ms", formatSummary(summarize(p99s), 2), `≤ ${FANOUT_GOAL_P99} ms: ${ratio(p99, FANOUT_GOAL_P99, false)}`],
+        ["delivery max ms", formatSummary(summarize(maxes), 2), ""],
+        ["sessions that missed a message (all rounds, all runs)", String(missingTotal), "0"],
+      ],
+    },
+  };
+}
+
+// --- 3. Memory -------------------------------------------------------------------
+
+async function memoryTable(runtime: Runtime, ctx: Context, dir: string, commands: string[], shown: Set<string>): Promise<{ table: Table; notes: string[]; mib: number }> {
+  const messages = ctx.quick ? 100_000 : 1_000_000;
+  const SESSIONS = 10_000, HOLD = 1000, PROCS = 2, SOCKETS = 20;
+  const runDir = mkdtempSync(join(dir, "memory-"));
+  let srv: BenchServer | null = null;
+  const children: Child[] = [];
+  try {
+    // The server makes its database and key, stops; the messages go in directly.
+    srv = await startBenchServer(runtime, runDir, SERVER_ARGS);
+    shown.add(srv.shown);
+    await srv.stop();
+    const fillArgv = runtimeCommand("node", LOAD, ["fill", join(runDir, "a.sqlite"), String(messages)]);
+    commands.push(displayCommand(fillArgv).replace(runDir, "TMPDIR"));
+    const filler = startChild(fillArgv);
+    children.push(filler);
+    const filled = await filler.next<{ ms: number; rows: number }>(300_000);
+    await filler.stop();
+    if (filled.rows !== messages) throw new Error(`fill wrote ${filled.rows} messages, not ${messages}`);
+    ctx.log(`  ${runtime} memory: ${formatNumber(messages)} messages written in ${(filled.ms / 1000).toFixed(1)} s`);
+
+    srv = await startBenchServer(runtime, runDir, SERVER_ARGS);
+    await sleep(500);
+    const idle = srv.rss();
+    const t0 = performance.now();
+    for (let p = 0; p < PROCS; p++) {
+      children.push(load(["sessions", String(srv.port), String(SESSIONS / PROCS), String(SOCKETS), "big", String(HOLD / PROCS), String(p)], commands, srv.port));
+    }
+    let entries = 0;
+    for (const c of children.slice(1)) entries += (await c.next<{ ready: boolean; entries: number }>(180_000)).entries;
+    const loginSeconds = (performance.now() - t0) / 1000;
+    await sleep(1000);
+    const loaded = srv.rss();
+    ctx.log(`  ${runtime} memory: RSS idle ${(idle.rssKiB / 1024).toFixed(0)} MiB, with sessions ${(loaded.rssKiB / 1024).toFixed(0)} MiB`);
+    const mib = loaded.rssKiB / 1024;
+    const mb = (k: number) => formatNumber(k / 1024, 0);
+    return {
+      mib,
+      table: {
+        caption: `Memory of the server process with ${formatNumber(messages)} stored messages in one room${ctx.quick ? " (quick mode: 100,000, not 1,000,000)" : ""} (one run; MiB from /proc/PID/status of the runtime process):`,
+        head: ["state", "VmRSS MiB", "VmHWM (peak) MiB", "goal"],
+        rows: [
+          ["started on the filled database, idle", mb(idle.rssKiB), mb(idle.hwmKiB), ""],
+          [
+            `+ ${formatNumber(SESSIONS)} live sessions (each joined the room and polled once), ${formatNumber(HOLD)} long polls held`,
+            mb(loaded.rssKiB),
+            mb(loaded.hwmKiB),
+            `≤ ${RSS_GOAL_MIB} MiB: ${ratio(mib, RSS_GOAL_MIB, false)}`,
+          ],
+        ],
+      },
+      notes: [
+        `Memory: the server created its database, was stopped, and ${formatNumber(messages)} messages (about 100 bytes of text each) were inserted with node:sqlite in the server's schema (ops + messages rows as lib/store.ts writes them on a one-server cluster; ${(filled.ms / 1000).toFixed(1)} s); then it was started again and ${formatNumber(SESSIONS)} sessions logged in, 200 at a time from ${PROCS} processes (${loginSeconds.toFixed(1)} s with the first poll of each; those polls returned ${formatNumber(entries)} entries in all).`,
+      ],
+    };
+  } finally {
+    for (const c of children) c.send("stop");
+    await stopAll(children);
+    await srv?.stop();
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+// --- The measurement -------------------------------------------------------------
+
+/** DistChat one-server adds/s, fan-out and memory with the server under `runtime`. */
+export function distchatSingle(runtime: Runtime): Measurement {
+  const label = runtime === "node" ? "Node" : "Deno";
+  return {
+    name: `distchat-single-${runtime}`,
+    title: `DistChat, one server under ${label}: adds, fan-out, memory`,
+    async run(ctx: Context): Promise<Result> {
+      const commands: string[] = [];
+      const shown = new Set<string>();
+      const dir = mkdtempSync(join(ctx.tmp, `distchat-${runtime}-`));
+      const tables: Table[] = [];
+      const notes: string[] = [];
+      try {
+        if (runtime === "deno" && denoReceiveRate() === null) {
+          // limits-deno is not part of this run: measure Deno's receive rate here, the same way.
+          const found: number[] = [];
+          for (let run = 0; run < Math.min(ctx.runs, 3); run++) {
+            found.push((await rateSearch("deno", { transport: "deno", rcvbuf: 0 }, { runtime: "node", transport: "dgram" }, ctx.quick ? 0.15 : 0.5, commands)).rate);
+          }
+          recorded.set("limits-deno", {
+            commands: [],
+            tables: [{ head: [], rows: [["Deno.listenDatagram", formatNumber(summarize(found).median)]] }],
+          });
+          notes.push(`limits-deno did not run in this bench run; Deno's 0-loss receive rate was measured here the same way (bench/limits.ts rateSearch, ${found.length} runs): ${formatNumber(summarize(found).median)} datagrams/s.`);
+        }
+        const adds = await addsTable(runtime, ctx, dir, commands, shown);
+        tables.push(adds.table);
+        const fan = await fanoutTable(runtime, ctx, dir, commands, shown);
+        tables.push(fan.table);
+        const mem = await memoryTable(runtime, ctx, dir, commands, shown);
+        tables.push(mem.table);
+        notes.push(
+          `Adds: an add counts when its ack arrives within the timed interval; latency is from the first send of the add to its ack (a lost datagram is resent with the same tag after 250 ms, so retransmitted adds include that wait). One load process per 32 clients; each client logs in and joins the room before the timed interval. A fresh server and database per run; 0.5 s of warm-up load first.`,
+          `Fan-out: each of the 1,000 sessions has its own long poll (waitMs 30000) and re-arms it on every reply; delivery times are measured against the moment the writer (in the bench process) sent the add, so they include the durable commit of the add.`,
+          ...mem.notes,
+          `Server: ${[...shown][0] ?? ""} (--sync full is the default: every commit is synced to disk).`,
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      return { commands: [...shown, ...commands], tables, notes };
+    },
+  };
+}
