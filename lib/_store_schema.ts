@@ -11,7 +11,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
@@ -39,9 +39,14 @@ CREATE TABLE IF NOT EXISTS sessions (
   last_active INTEGER NOT NULL,
   ended INTEGER NOT NULL DEFAULT 0,
   ksum INTEGER NOT NULL,
-  korigin TEXT NOT NULL
+  korigin TEXT NOT NULL,
+  -- full vector timestamp of the login op (what its origin had seen)
+  login_vt TEXT NOT NULL DEFAULT '0',
+  -- "origin.seq" of every logout op of the session, comma-separated
+  logouts TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_ukey ON sessions (ukey) WHERE ended = 0;
+CREATE INDEX IF NOT EXISTS sessions_ukey_all ON sessions (ukey);
 CREATE TABLE IF NOT EXISTS rooms (
   rkey TEXT PRIMARY KEY,
   name TEXT NOT NULL,
@@ -75,6 +80,22 @@ CREATE TABLE IF NOT EXISTS replies (
 CREATE INDEX IF NOT EXISTS replies_at ON replies (at);
 `;
 
+/**
+ * Version 1 lacked what the order-independent name rule needs: each login's
+ * vector timestamp and each session's logouts (filled in from the op log).
+ */
+function migrateFrom1(db: DatabaseSync): void {
+  db.exec(`
+    BEGIN;
+    ALTER TABLE sessions ADD COLUMN login_vt TEXT NOT NULL DEFAULT '0';
+    ALTER TABLE sessions ADD COLUMN logouts TEXT NOT NULL DEFAULT '';
+    UPDATE sessions SET logouts = COALESCE((SELECT group_concat(o.origin || '.' || o.seq) FROM ops o
+      WHERE o.kind = 'logout' AND o.session = sessions.id), '');
+    UPDATE meta SET v = '2' WHERE k = 'schema';
+    COMMIT;
+  `);
+}
+
 /** How hard a commit waits for the disk: FULL survives power loss, NORMAL a process crash. */
 export type SyncMode = "full" | "normal";
 
@@ -91,10 +112,15 @@ export function openDatabase(path: string, sync: SyncMode): DatabaseSync {
     if (mode.journal_mode !== "wal") throw new Error(`journal mode is ${mode.journal_mode}, WAL is needed`);
     db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
     db.exec("PRAGMA foreign_keys = OFF");
+    const row = db.prepare("SELECT name FROM sqlite_master WHERE name = 'meta'").get()
+      ? db.prepare("SELECT v FROM meta WHERE k = 'schema'").get() as { v: string } | undefined
+      : undefined;
+    if (row?.v === "1") migrateFrom1(db);
     db.exec(DDL);
-    const row = db.prepare("SELECT v FROM meta WHERE k = 'schema'").get() as { v: string } | undefined;
-    if (!row) db.prepare("INSERT INTO meta (k, v) VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
-    else if (row.v !== String(SCHEMA_VERSION)) throw new Error(`schema version ${row.v}, expected ${SCHEMA_VERSION}`);
+    if (!row) db.prepare("INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
+    else if (row.v !== "1" && row.v !== String(SCHEMA_VERSION)) {
+      throw new Error(`schema version ${row.v}, expected ${SCHEMA_VERSION}`);
+    }
     return db;
   } catch (e) {
     try {

@@ -22,7 +22,7 @@ import type { Op } from "./messages.ts";
 import type { Vector } from "./vector.ts";
 import { advance, formatVector, fromEntries, get, sum } from "./vector.ts";
 import { openDatabase, type SyncMode } from "./_store_schema.ts";
-import { opFromRow, type OpRow, opToParams } from "./_store_ops.ts";
+import { opFromRow, type OpRow, opToParams, parseVectorText } from "./_store_ops.ts";
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -135,10 +135,12 @@ export class Store {
       sessionsOfName: p("SELECT id FROM sessions WHERE ukey = ? AND ended = 0"),
       liveSessions: p("SELECT * FROM sessions WHERE ended = 0 AND last_active + ttl * 1100 + 1000 >= ?"),
       insertSession: p(
-        "INSERT OR IGNORE INTO sessions (id, user, ukey, ttl, born, last_active, ended, ksum, korigin) VALUES (?,?,?,?,?,?,0,?,?)",
+        "INSERT OR IGNORE INTO sessions (id, user, ukey, ttl, born, last_active, ended, ksum, korigin, login_vt) VALUES (?,?,?,?,?,?,0,?,?,?)",
       ),
       saveActive: p("UPDATE sessions SET last_active = max(last_active, ?) WHERE id = ?"),
       endSession: p("UPDATE sessions SET ended = 1 WHERE id = ?"),
+      addLogout: p("UPDATE sessions SET logouts = logouts || (CASE logouts WHEN '' THEN '' ELSE ',' END) || ? WHERE id = ?"),
+      namesakes: p("SELECT id, ksum, korigin, login_vt, logouts, born FROM sessions WHERE ukey = ?"),
       dropMemberships: p("DELETE FROM members WHERE session = ?"),
       room: p("SELECT rkey, name, ksum, korigin FROM rooms WHERE rkey = ?"),
       insertRoom: p("INSERT INTO rooms (rkey, name, ksum, korigin) VALUES (?,?,?,?)"),
@@ -274,6 +276,7 @@ export class Store {
         this.#login(op, ksum, korigin);
         break;
       case "logout":
+        this.#s.addLogout.run(`${op.origin}.${op.seq}`, op.session);
         this.#end(op.session);
         break;
       case "touch":
@@ -301,21 +304,47 @@ export class Store {
 
   #login(op: Op & { kind: "login" }, ksum: number, korigin: string): void {
     const ukey = nameKey(op.userName);
-    this.#s.insertSession.run(op.session, op.userName, ukey, op.ttl, op.at, op.at, ksum, korigin);
-    const mine = this.session(op.session);
-    if (!mine) return;
-    for (const { id } of this.#s.sessionsOfName.all(ukey) as { id: string }[]) {
-      if (id === op.session) continue;
-      const other = this.session(id);
-      if (!other || other.ended) continue;
-      // A conflict only if the earlier claim was still live when the later one was made.
-      const [first, second] = other.born <= mine.born ? [other, mine] : [mine, other];
-      // Without the remote slack of isLive: the slack depends on where an op was made, this must not.
-      if (first.ended || second.born > first.lastActive + first.ttl * 1000) continue;
-      const loser: SessionRecord = keyLess([mine.ksum, mine.korigin], [other.ksum, other.korigin]) ? other : mine;
-      this.#end(loser.id);
-      if (loser === mine) return;
+    const vt = formatVector(advance(op.deps, op.origin, op.seq));
+    this.#s.insertSession.run(op.session, op.userName, ukey, op.ttl, op.at, op.at, ksum, korigin, vt);
+    this.#settleName(ukey);
+  }
+
+  /**
+   * Settles the claims of one name so that every server ends up with the
+   * same holder, whatever order the ops arrived in: the claims are taken in
+   * key order (a total order consistent with causality); each either becomes
+   * the holder — when there is none, when it was made knowing of a logout of
+   * the holder, or after the holder had expired — or loses and is ended.
+   * The outcome depends only on the set of logins and on each login's own
+   * vector, never on which logouts happen to have arrived here already;
+   * a claim applied later can only end sessions, never revive one.
+   */
+  #settleName(ukey: string): void {
+    type Claim = { id: string; ksum: number; korigin: string; login_vt: string; logouts: string; born: number };
+    const claims = (this.#s.namesakes.all(ukey) as Claim[])
+      .sort((x, y) => (keyLess([x.ksum, x.korigin], [y.ksum, y.korigin]) ? -1 : 1));
+    let holder: Claim | null = null;
+    for (const c of claims) {
+      if (holder !== null && !this.#follows(c, holder)) {
+        if (!this.session(c.id)?.ended) this.#end(c.id);
+        continue;
+      }
+      holder = c;
     }
+  }
+
+  /** True when claim `c` was made after `holder` ended: it saw a logout of it, or it had expired. */
+  #follows(c: { login_vt: string; born: number }, holder: { id: string; logouts: string }): boolean {
+    if (holder.logouts !== "") {
+      const seen = parseVectorText(c.login_vt);
+      for (const id of holder.logouts.split(",")) {
+        const dot = id.lastIndexOf(".");
+        if (get(seen, id.slice(0, dot)) >= Number(id.slice(dot + 1))) return true;
+      }
+    }
+    const h = this.session(holder.id);
+    // Without the remote slack of isLive: the slack depends on where an op was made, this must not.
+    return h !== null && c.born > h.lastActive + h.ttl * 1000;
   }
 
   #end(session: string): void {
