@@ -52,6 +52,9 @@ export type PeerNodeOptions = {
 };
 
 const STAT_WINDOW_MS = 30_000;
+/** At most this many `stat`s answered per second, and keyed stat nonces remembered. */
+const STATS_PER_SECOND = 20;
+const MAX_STAT_NONCES = 1000;
 const NONCE = /^(\d{1,16})\.[0-9a-f]{16}$/;
 
 export class PeerNode {
@@ -63,6 +66,9 @@ export class PeerNode {
   #peer: Transport | null = null;
   #group: Transport | null = null;
   #timer: ReturnType<typeof setInterval> | null = null;
+  #statWindowStart = 0;
+  #statsAnswered = 0;
+  #statNonces = new Map<string, number>();
   #allPeers: string[];
 
   constructor(o: PeerNodeOptions) {
@@ -163,6 +169,17 @@ export class PeerNode {
 
   /** Answers `stat` to its source address; with a key its mac (and a fresh nonce) must check. */
   #answerStat(signed: string, mac: string, nonce: string, to: Address): void {
+    const now = this.#now();
+    // A state reply is far larger than a stat: answer a bounded number per
+    // second so a forged source address cannot turn a server into an amplifier.
+    if (now - this.#statWindowStart >= 1000) {
+      this.#statWindowStart = now;
+      this.#statsAnswered = 0;
+    }
+    if (this.#statsAnswered >= STATS_PER_SECOND) {
+      this.replicator.noteDropped("stat-rate");
+      return;
+    }
     const key = this.#o.key;
     if (key !== null) {
       const m = NONCE.exec(nonce);
@@ -176,11 +193,21 @@ export class PeerNode {
         this.replicator.noteDropped("bad-mac");
         return;
       }
-      if (Math.abs(this.#now() - Number(m[1])) > STAT_WINDOW_MS) {
+      if (Math.abs(now - Number(m[1])) > STAT_WINDOW_MS) {
         this.replicator.noteDropped("stale");
         return;
       }
+      if (this.#statNonces.has(nonce)) {
+        this.replicator.noteDropped("replay");
+        return;
+      }
+      this.#statNonces.set(nonce, now);
+      for (const [n, at] of this.#statNonces) {
+        if (now - at <= STAT_WINDOW_MS && this.#statNonces.size <= MAX_STAT_NONCES) break;
+        this.#statNonces.delete(n);
+      }
     }
+    this.#statsAnswered++;
     const json = JSON.stringify(this.status());
     this.#peer?.send(this.#o.auth.seal({ verb: "state", from: this.#o.self, nonce: "-", json }), to);
   }

@@ -300,6 +300,25 @@ test("keyed cluster: replication works; forged and unkeyed datagrams are dropped
     assert.is(r.keyed, true);
     assert.ok((r.dropped["bad-mac"] ?? 0) >= 1, JSON.stringify(r.dropped));
     assert.ok((r.dropped["unauthenticated"] ?? 0) >= 2, JSON.stringify(r.dropped));
+    // A recorded keyed stat replayed gets no second answer.
+    const recorded = encodePeer(
+      { verb: "stat", from: "status", nonce: `${Date.now()}.${randomBytes(8).toString("hex")}` },
+      (signed) => peerMac(key, signed),
+    );
+    c.send(ks[1].peerAddr, recorded);
+    assert.ok(await c.next(1000), "first stat answered");
+    c.send(ks[1].peerAddr, recorded);
+    assert.is(await c.next(500), null, "a replayed stat is not answered");
+    // A burst of stats gets a bounded number of answers (no amplifier).
+    for (let i = 0; i < 60; i++) {
+      c.send(ks[1].peerAddr, encodePeer(
+        { verb: "stat", from: "status", nonce: `${Date.now()}.${randomBytes(8).toString("hex")}` },
+        (signed) => peerMac(key, signed),
+      ));
+    }
+    let answers = 0;
+    while (await c.next(300)) answers++;
+    assert.ok(answers > 0 && answers <= 40, `answers to 60 stats: ${answers}`);
   } finally {
     await Promise.all(ks.map((s) => s.stop()));
   }
