@@ -186,4 +186,22 @@ test("client.ts fails over from a killed a to b: each line once, in order", asyn
   }
 });
 
+test("an idle client notices its dead server by probing, long before its poll times out", async () => {
+  // With --wait-ms 30000 a held poll counts as lost only after 34 s: a switch
+  // within 25 s can only come from the probe (5 s of silence, then ~3 s of resends).
+  let carol: ClientProc | null = null;
+  try {
+    carol = startClient(["--user", "carol", "--servers", fc.file, "--room", "idle", "--wait-ms", "30000"]);
+    await carol.waitFor(/created idle|joined idle/).catch((e) => {
+      throw new Error(`${e.message}\nstderr: ${carol?.err()}\nstdout: ${carol?.out()}`);
+    });
+    await new Promise((r) => setTimeout(r, 500)); // its long poll is now held by a
+    await fc.servers.a.kill9();
+    await carol.waitFor(/switched to b/, 25_000);
+  } finally {
+    carol?.kill();
+    await fc.start("a").catch(() => {});
+  }
+});
+
 test.run();

@@ -31,6 +31,12 @@ export type Timing = {
   pollGraceMs: number;
   /** Largest factor the timeouts grow by while no server answers at all. */
   maxBackoff: number;
+  /**
+   * Silence (ms) from the current server after which a probe is sent while
+   * long polls are held, so a dead server is noticed in seconds rather than
+   * when a poll times out. 0 turns probing off.
+   */
+  probeAfterMs: number;
 };
 
 export const DEFAULT_TIMING: Timing = {
@@ -39,6 +45,7 @@ export const DEFAULT_TIMING: Timing = {
   failoverSends: 3,
   pollGraceMs: 4000,
   maxBackoff: 8,
+  probeAfterMs: 5000,
 };
 
 export type ConnectionOptions = {
@@ -93,6 +100,10 @@ export class Connection {
   #silentSwitches = 0;
   #backoff = 1;
   #closed = false;
+  /** Builds a cheap request that proves the server is alive (set by the session). */
+  #probe: ((tag: string) => Request) | null = null;
+  #probing = false;
+  #probeTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(o: ConnectionOptions) {
     if (o.servers.length === 0) throw new RangeError("Connection needs at least one server");
@@ -109,6 +120,29 @@ export class Connection {
     const c = new Connection(o);
     c.#transport = await o.bind((bytes, from) => c.#receive(bytes, from));
     return c;
+  }
+
+  /**
+   * Sets the probe: while long polls are held and the current server has
+   * been silent for `probeAfterMs`, one such request is sent; it is
+   * retransmitted and fails over like any other, taking the polls along.
+   */
+  setProbe(build: ((tag: string) => Request) | null): void {
+    this.#probe = build;
+    clearInterval(this.#probeTimer);
+    this.#probeTimer = undefined;
+    const every = this.#timing.probeAfterMs;
+    if (build === null || every <= 0 || this.#closed) return;
+    this.#probeTimer = setInterval(() => this.#maybeProbe(), Math.max(100, every / 2));
+    (this.#probeTimer as { unref?: () => void }).unref?.();
+  }
+
+  #maybeProbe(): void {
+    if (this.#closed || this.#probing || this.#probe === null) return;
+    if (this.#now() - this.#heardAt < this.#timing.probeAfterMs) return;
+    if (![...this.#pending.values()].some((p) => p.waitMs > 0)) return;
+    this.#probing = true;
+    this.request(this.#probe).reply.finally(() => (this.#probing = false));
   }
 
   /** The server requests go to now. */
@@ -160,6 +194,7 @@ export class Connection {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#probeTimer);
     for (const tag of [...this.#pending.keys()]) this.cancel(tag);
     await this.#transport?.close();
   }

@@ -58,6 +58,8 @@ const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const TRANSIENT = new Set(["rate-limited", "unavailable", "internal"]);
 /** Pages of /rooms or /who read at most. */
 const MAX_PAGES = 1000;
+/** The largest room name: a `rooms` page after it is empty (or nearly). */
+const PROBE_AFTER = "z".repeat(64);
 
 export class Session {
   readonly userName: string;
@@ -119,6 +121,9 @@ export class Session {
       if (reply === null) return;
       if (reply.verb === "ok" && reply.kind === "login") {
         this.#token = reply.token;
+        const token = reply.token;
+        // The probe: a `rooms` page past the last possible name — tiny, and it refreshes the session.
+        this.#conn.setProbe((tag) => ({ verb: "rooms", tag, token, after: PROBE_AFTER }));
         // Keep the session alive: a poll refreshes it well within its ttl.
         if (reply.ttl > 0) this.#waitMs = Math.min(this.#waitMs, Math.max(1000, (reply.ttl * 1000) / 3));
         break;
