@@ -18,6 +18,7 @@ import { displayCommand, killAllChildren, ROOT, runtimePath } from "./_child.ts"
 import { ircAnchors } from "./irc.ts";
 import { limits } from "./limits.ts";
 import { distchatSingle, remembered } from "./distchat_single.ts";
+import { distchatCluster, recordIrc } from "./distchat_cluster.ts";
 import type { Context, Measurement, Result } from "./_report.ts";
 import { renderSection } from "./_report.ts";
 
@@ -33,9 +34,11 @@ import { renderSection } from "./_report.ts";
 const MEASUREMENTS: Measurement[] = [
   limits("node"),
   remembered(limits("deno")),
-  ircAnchors,
+  recordIrc(ircAnchors),
   distchatSingle("node"),
   distchatSingle("deno"),
+  distchatCluster("node"),
+  distchatCluster("deno"),
 ];
 
 const { values: flags } = parseArgs({

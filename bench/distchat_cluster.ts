@@ -1,0 +1,508 @@
+/**
+ * DistChat clusters (issue 5, items 3, 4, 7, 8), servers under Node or Deno
+ * (`--rate-limit 0 --sync normal`, fresh temp databases), load from separate
+ * Node processes (bench/_distchat_load.ts, bench/_distchat_cluster_load.ts),
+ * probes and long pollers in the bench process:
+ *
+ * - 3, 5 and 7 servers: messages/s stored on every server under saturating
+ *   load spread over all servers (counted when every server's `stat` vector
+ *   is the same), peer datagrams sent/received per chat message (the
+ *   servers' `sent`/`received` counters), delivery latency from an add's
+ *   ack on a to a long poller on b (200/s alone, and 200/s during the
+ *   saturating load), fan-out to 1,000 long pollers on b of a message
+ *   added on a;
+ * - catch-up: c killed, N messages added on a and b, c restarted on its
+ *   database; time until c's vector covers theirs (10,000 and 100,000);
+ * - netsplit: bench/_scenarios.ts netsplit (as for IRC), c cut off from a
+ *   and b (a lib/udp_proxy.ts per ordered pair of servers) and healed.
+ *
+ * @example
+ * ```ts
+ * const m = distchatCluster("node"); // a Measurement for bench/run.ts
+ * ```
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { escapeText } from "../lib/codec.ts";
+import type { Address } from "../lib/udp.ts";
+import { cursorText, parsePoll } from "../tests/_cluster_ops.ts";
+import type { Child, Runtime } from "./_child.ts";
+import { displayCommand, runtimeCommand, startChild } from "./_child.ts";
+import { type BenchCluster, startBenchCluster, statsUntil } from "./_distchat_cluster_net.ts";
+import { Endpoint, lines, nowMs } from "./_distchat_udp.ts";
+import { allOf, udpLink } from "./_proxy.ts";
+import type { Context, Measurement, Result, Table } from "./_report.ts";
+import { type ChatEndpoint, netsplit } from "./_scenarios.ts";
+import { formatNumber, formatSummary, percentile, summarize } from "./_stats.ts";
+
+const SERVER_ARGS = ["--rate-limit", "0", "--sync", "normal"];
+const GOAL_STORED = 15_000;
+const GOAL_P50 = 0.5, GOAL_P99 = 2;
+const GOAL_CATCHUP: Record<number, number> = { 10_000: 1000, 100_000: 5000 };
+const PROBE_RATE = 200;
+const LOAD_CLIENTS = 2, LOAD_WINDOW = 16;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const ratio = (measured: number, goal: number, higherIsBetter: boolean) => {
+  if (Number.isNaN(measured)) return "–";
+  const r = higherIsBetter ? measured / goal : goal / Math.max(measured, 1e-9);
+  return `${r.toFixed(2)}× ${r >= 1 ? "met" : "missed"}`;
+};
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+// --- The IRC anchor of the same run ------------------------------------------------
+
+let ircResult: Result | null = null;
+
+/** Wraps the IRC anchor so its figures can stand beside DistChat's. */
+export function recordIrc(m: Measurement): Measurement {
+  return { ...m, run: async (ctx) => (ircResult = await m.run(ctx)) };
+}
+
+/** The value of the IRC anchor's row starting with `label` in this run, or "not run". */
+function ircFigure(label: string): string {
+  for (const t of ircResult?.tables ?? []) {
+    const row = t.rows.find((r) => r[0].startsWith(label));
+    if (row) return row[1];
+  }
+  return "not run";
+}
+
+// --- Chat users in the bench process -------------------------------------------------
+
+type Chat = { ep: Endpoint; to: Address; token: string; room: string };
+
+async function chatUser(to: Address, room: string): Promise<Chat> {
+  const ep = await Endpoint.open();
+  const token = await ep.login(to, `u${randomBytes(4).toString("hex")}`);
+  await ep.join(to, token, room);
+  return { ep, to, token, room };
+}
+
+async function addText(c: Chat, text: string): Promise<void> {
+  const tag = c.ep.tag();
+  const r = await c.ep.request(c.to, tag, lines("add", tag, c.token, escapeText(text), c.room), 250);
+  if (!r.startsWith("ok")) throw new Error(`add: ${r.replaceAll("\n", " ")}`);
+}
+
+/** A long poller of one room: every message text goes to the handlers with its arrival time. */
+class Reader {
+  handlers = new Set<(text: string, at: number) => void>();
+  #stopped = false;
+  #loop: Promise<void> = Promise.resolve();
+  readonly c: Chat;
+  constructor(c: Chat) {
+    this.c = c;
+  }
+
+  async start(): Promise<void> {
+    let cursor = "0";
+    for (let pages = 0; pages < 100_000; pages++) {
+      const tag = this.c.ep.tag();
+      const p = parsePoll(await this.c.ep.request(this.c.to, tag, lines("request", tag, this.c.token, this.c.room, cursor), 250));
+      cursor = cursorText(p);
+      if (!p.more) break;
+    }
+    this.#loop = (async () => {
+      // Bounded: each long poll ends within 1 s; the loop ends at stop().
+      while (!this.#stopped) {
+        const tag = this.c.ep.tag();
+        let text: string;
+        try {
+          text = await this.c.ep.request(this.c.to, tag, lines("request", tag, this.c.token, this.c.room, cursor, 1000), 3000);
+        } catch {
+          if (this.#stopped) return;
+          continue;
+        }
+        const at = performance.now();
+        const p = parsePoll(text);
+        for (const e of p.entries) for (const h of this.handlers) h(e.msg, at);
+        cursor = cursorText(p);
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#loop;
+  }
+
+  endpoint(): ChatEndpoint {
+    return { send: () => {}, onText: (cb) => void this.handlers.add((text) => cb(text)) };
+  }
+}
+
+/** Adds `count` lines at `rate`/s on `w`; delivery to `r`, from each add's ack and from its send (ms). */
+async function probeLatency(w: Chat, r: Reader, rate: number, count: number) {
+  const t = `p${randomBytes(3).toString("hex")}`;
+  const sent: number[] = [], acked: number[] = [], arrived: number[] = [];
+  const h = (text: string, at: number) => {
+    const [k, i] = text.split(" ");
+    if (k === t) arrived[Number(i)] ??= at;
+  };
+  r.handlers.add(h);
+  const pending: Promise<void>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const due = t0 + (i * 1000) / rate;
+    if (due > performance.now()) await sleep(due - performance.now());
+    sent[i] = performance.now();
+    pending.push(addText(w, `${t} ${i}`).then(() => void (acked[i] = performance.now()), () => {}));
+  }
+  await Promise.all(pending);
+  const end = performance.now() + 3000;
+  while (performance.now() < end && arrived.filter((x) => x !== undefined).length < count) await sleep(10);
+  r.handlers.delete(h);
+  const fromAck: number[] = [], fromSend: number[] = [];
+  let early = 0;
+  for (let i = 0; i < count; i++) {
+    if (arrived[i] === undefined || acked[i] === undefined) continue;
+    if (arrived[i] < acked[i]) early++;
+    fromAck.push(Math.max(0, arrived[i] - acked[i]));
+    fromSend.push(arrived[i] - sent[i]);
+  }
+  return { fromAck, fromSend, lost: count - fromAck.length, early };
+}
+
+type Vec = Map<string, number>;
+const parseVec = (s: string): Vec => new Map(s.split(",").filter((x) => x.includes("=")).map((x) => [x.split("=")[0], Number(x.split("=")[1])]));
+const covers = (v: Vec, target: Vec) => [...target].every(([k, n]) => (v.get(k) ?? 0) >= n);
+
+async function stopAll(children: Child[]): Promise<void> {
+  await Promise.all(children.map((c) => c.stop()));
+}
+
+// --- 1 + 3. One cluster: throughput, datagrams, latency, fan-out ----------------------
+
+type SizeRun = {
+  stored: number;
+  acked: number;
+  sentPerMsg: number;
+  receivedPerMsg: number;
+  quietSentPerMsg: number;
+  quiet: { p50: number; p99: number; lost: number; sendP50: number };
+  busy: { p50: number; p99: number; lost: number; sendP50: number };
+  fan: { p50: number; p99: number; max: number; missing: number };
+};
+
+function latencySummary(r: Awaited<ReturnType<typeof probeLatency>>) {
+  return { p50: percentile(r.fromAck, 50), p99: percentile(r.fromAck, 99), lost: r.lost, sendP50: percentile(r.fromSend, 50) };
+}
+
+async function sizeRun(c: BenchCluster, ctx: Context, commands: string[], run: number): Promise<SizeRun> {
+  const seconds = ctx.quick ? 1.5 : 3;
+  const a = c.servers.a, b = c.servers.b;
+  const writer = await chatUser(a.client, "probe");
+  const poller = new Reader(await chatUser(b.client, "probe"));
+  const children: Child[] = [];
+  try {
+    await poller.start();
+    await probeLatency(writer, poller, PROBE_RATE, 100); // warm-up, not reported
+
+    // Saturating load on every server, 200/s probes a -> b alongside.
+    for (const id of c.ids) {
+      const argv = runtimeCommand("node", "bench/_distchat_load.ts", [
+        "adds", String(c.servers[id].client.port), String(LOAD_CLIENTS), String(LOAD_WINDOW), String(seconds), `tp${id}r${run}`, id,
+      ]);
+      commands.push(displayCommand(argv).replace(` ${c.servers[id].client.port} `, " PORT ").replace(/ tp\w+ \w+$/, " ROOM ID"));
+      children.push(startChild(argv));
+    }
+    for (const ch of children) await ch.next<{ ready: boolean }>(60_000);
+    const same = (rs: { vector: string; gapsPending: number }[]) => rs.every((r) => r.vector === rs[0].vector && r.gapsPending === 0);
+    const before = await statsUntil(c, same, 20_000);
+    if (!before) throw new Error("servers did not agree before the load");
+    const tGo = performance.now();
+    for (const ch of children) ch.send("go");
+    const busyProbe = probeLatency(writer, poller, PROBE_RATE, Math.round(PROBE_RATE * seconds * 0.8));
+    const results = await Promise.all(children.map((ch) => ch.next<{ acked: number }>(seconds * 1000 + 60_000)));
+    const busy = await busyProbe;
+    const after = await statsUntil(c, same, 60_000, 10);
+    if (!after) throw new Error("servers did not converge within 60 s of the load");
+    const msgs = after.reports[0].messages - before.reports[0].messages;
+    const sent = sum(after.reports.map((r) => r.sent)) - sum(before.reports.map((r) => r.sent));
+    const received = sum(after.reports.map((r) => r.received)) - sum(before.reports.map((r) => r.received));
+    const stored = msgs / ((after.at - tGo) / 1000);
+    await stopAll(children.splice(0));
+
+    // 200/s alone (peer datagrams per message at this rate too: heartbeats included).
+    const quietBefore = await c.stats();
+    const quietCount = ctx.quick ? 400 : 1000;
+    const quiet = await probeLatency(writer, poller, PROBE_RATE, quietCount);
+    const quietAfter = await statsUntil(c, same, 10_000, 10);
+    if (!quietAfter) throw new Error("servers did not converge after the 200/s probe");
+    const quietSent = (sum(quietAfter.reports.map((r) => r.sent)) - sum(quietBefore.map((r) => r.sent))) / quietCount;
+
+    // Fan-out: 1,000 long pollers on b, the message added on a.
+    const fan = await fanout(c, ctx, commands, run);
+    return {
+      stored,
+      acked: sum(results.map((r) => r.acked)) / seconds,
+      sentPerMsg: sent / msgs,
+      receivedPerMsg: received / msgs,
+      quietSentPerMsg: quietSent,
+      quiet: latencySummary(quiet),
+      busy: latencySummary(busy),
+      fan,
+    };
+  } finally {
+    await stopAll(children);
+    await poller.stop();
+    await writer.ep.close();
+    await poller.c.ep.close();
+  }
+}
+
+async function fanout(c: BenchCluster, ctx: Context, commands: string[], run: number) {
+  const SESSIONS = 1000, PROCS = 2, SOCKETS = 10;
+  const rounds = ctx.quick ? 3 : 5;
+  const room = `fan${run}`;
+  const writer = await chatUser(c.servers.a.client, room);
+  const children: Child[] = [];
+  const samples: number[] = [];
+  let missing = 0;
+  try {
+    const port = c.servers.b.client.port;
+    for (let p = 0; p < PROCS; p++) {
+      const argv = runtimeCommand("node", "bench/_distchat_load.ts", ["fanout", String(port), String(SESSIONS / PROCS), String(SOCKETS), room, String(p)]);
+      commands.push(displayCommand(argv).replace(` ${port} `, " PORT_B ").replace(` ${room} `, " ROOM "));
+      children.push(startChild(argv));
+    }
+    for (const ch of children) await ch.next<{ ready: boolean }>(60_000);
+    await sleep(300);
+    for (let r = 1; r <= rounds; r++) {
+      for (const ch of children) ch.send(`round ${r}`);
+      await sleep(200);
+      const t0 = nowMs();
+      await addText(writer, `fan-out round ${r}`);
+      for (const ch of children) ch.send(`collect ${r} 5000`);
+      for (const ch of children) {
+        const got = await ch.next<{ times: number[]; missing: number }>(15_000);
+        missing += got.missing;
+        for (const t of got.times) samples.push(t - t0);
+      }
+      await sleep(100);
+    }
+    for (const ch of children) ch.send("stop");
+  } finally {
+    await stopAll(children);
+    await writer.ep.close();
+  }
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99), max: Math.max(...samples), missing };
+}
+
+// --- 2. Catch-up ---------------------------------------------------------------------
+
+async function catchUp(runtime: Runtime, dir: string, n: number, commands: string[], shown: Set<string>) {
+  const c = await startBenchCluster(runtime, mkdtempSync(join(dir, "catch-")), 3, { pairProxies: false, args: SERVER_ARGS });
+  shown.add(c.shown);
+  const children: Child[] = [];
+  try {
+    await c.stop("c", "SIGKILL");
+    for (const id of ["a", "b"]) {
+      const argv = runtimeCommand("node", "bench/_distchat_cluster_load.ts", ["count", String(c.servers[id].client.port), String(n / 2), "4", "16", "catch", id]);
+      commands.push(displayCommand(argv).replace(` ${c.servers[id].client.port} `, " PORT ").replace(/ catch \w+$/, " catch ID"));
+      children.push(startChild(argv));
+    }
+    for (const ch of children) await ch.next<{ ready: boolean }>(60_000);
+    const t0 = performance.now();
+    for (const ch of children) ch.send("go");
+    for (const ch of children) await ch.next<{ acked: number }>(300_000);
+    const fillMs = performance.now() - t0;
+    const ab = await statsUntil(c, (rs) => rs.every((r) => r.vector === rs[0].vector), 60_000, 20, ["a", "b"]);
+    if (!ab) throw new Error("a and b did not agree after the fill");
+    const target = parseVec(ab.reports[0].vector);
+    const restarted = performance.now();
+    const startupMs = await c.start("c");
+    const done = await statsUntil(c, (rs) => covers(parseVec(rs[0].vector), target), 120_000, 10, ["c"]);
+    return { fillMs, startupMs, ms: done ? done.at - restarted : NaN, messages: done?.reports[0].messages ?? NaN };
+  } finally {
+    await stopAll(children);
+    await c.close();
+  }
+}
+
+// --- 4. Netsplit -----------------------------------------------------------------------
+
+async function split(runtime: Runtime, dir: string, quick: boolean, shown: Set<string>) {
+  const c = await startBenchCluster(runtime, mkdtempSync(join(dir, "split-")), 3, { pairProxies: true, args: SERVER_ARGS });
+  shown.add(c.shown);
+  const users: Chat[] = [];
+  const readers: Reader[] = [];
+  try {
+    const sender = await chatUser(c.servers.a.client, "split");
+    users.push(sender);
+    await sleep(200);
+    for (const id of ["c", "b"]) {
+      const u = await chatUser(c.servers[id].client, "split");
+      users.push(u);
+      const r = new Reader(u);
+      readers.push(r);
+      await r.start();
+    }
+    const links = [...c.proxies].filter(([k]) => k.includes("c")).map(([, p]) => udpLink(p));
+    const o = { rate: 200, seconds: quick ? 12 : 16, cutAt: 2, restoreAt: 4 };
+    const s = await netsplit({ send: (text) => addText(sender, text), onText: () => {} }, readers[0].endpoint(), readers[1].endpoint(), allOf(links), o);
+    return { ...s, o };
+  } finally {
+    for (const r of readers) await r.stop();
+    for (const u of users) await u.ep.close();
+    await c.close();
+  }
+}
+
+// --- The measurement ---------------------------------------------------------------------
+
+/** DistChat cluster figures with every server under `runtime`. */
+export function distchatCluster(runtime: Runtime): Measurement {
+  const label = runtime === "node" ? "Node" : "Deno";
+  return {
+    name: `distchat-cluster-${runtime}`,
+    title: `DistChat cluster under ${label}: throughput, delivery, fan-out, scaling, catch-up, netsplit`,
+    async run(ctx: Context): Promise<Result> {
+      const commands: string[] = [];
+      const shown = new Set<string>();
+      const dir = mkdtempSync(join(ctx.tmp, `cluster-${runtime}-`));
+      const tables: Table[] = [];
+      const notes: string[] = [];
+      try {
+        // Figures 1 and 3, per cluster size.
+        const sizes = [3, 5, 7];
+        const bySize = new Map<number, SizeRun[]>();
+        for (const n of sizes) {
+          const runs = ctx.quick ? 1 : n === 3 ? Math.min(ctx.runs, 3) : Math.min(ctx.runs, 2);
+          bySize.set(n, []);
+          for (let run = 0; run < runs; run++) {
+            const c = await startBenchCluster(runtime, mkdtempSync(join(dir, `n${n}-`)), n, { pairProxies: false, args: SERVER_ARGS });
+            shown.add(c.shown);
+            try {
+              const r = await sizeRun(c, ctx, commands, run);
+              bySize.get(n)!.push(r);
+              ctx.log(
+                `  ${runtime} ${n} servers: stored on all ${r.stored.toFixed(0)}/s (acked ${r.acked.toFixed(0)}/s), ${r.sentPerMsg.toFixed(2)} datagrams sent/msg; ` +
+                  `a->b p50 ${r.quiet.p50.toFixed(2)} p99 ${r.quiet.p99.toFixed(2)} ms, loaded p50 ${r.busy.p50.toFixed(2)} p99 ${r.busy.p99.toFixed(2)} ms; ` +
+                  `fan-out p50 ${r.fan.p50.toFixed(1)} p99 ${r.fan.p99.toFixed(1)} ms`,
+              );
+            } finally {
+              await c.close();
+            }
+          }
+        }
+        const S = (n: number, f: (r: SizeRun) => number, digits = 0) => formatSummary(summarize(bySize.get(n)!.map(f)), digits);
+        const med = (n: number, f: (r: SizeRun) => number) => summarize(bySize.get(n)!.map(f)).median;
+        const nRuns = (n: number) => bySize.get(n)!.length;
+        const seconds = ctx.quick ? 1.5 : 3;
+        tables.push({
+          caption: `Throughput: saturating load on every server for ${seconds} s (one Node load process per server, ${LOAD_CLIENTS} clients × ${LOAD_WINDOW} adds in flight, each server its own room); a message counts when every server holds it (all servers' \`stat\` vectors equal, read every 10 ms), from the start of the load. Peer datagrams: the servers' \`sent\` / \`received\` counters over the same interval, per chat message (median of the runs given, min–max):`,
+          head: ["servers", "runs", "stored on all, msgs/s", "acked during the load, adds/s", "peer datagrams sent / msg", "received / msg", `sent / msg at ${PROBE_RATE}/s`, "goal"],
+          rows: sizes.map((n) => [
+            String(n),
+            String(nRuns(n)),
+            S(n, (r) => r.stored),
+            S(n, (r) => r.acked),
+            S(n, (r) => r.sentPerMsg, 2),
+            S(n, (r) => r.receivedPerMsg, 2),
+            S(n, (r) => r.quietSentPerMsg, 2),
+            n === 3 ? `≥ ${formatNumber(GOAL_STORED)}/s: ${ratio(med(3, (r) => r.stored), GOAL_STORED, true)}` : "",
+          ]),
+        });
+        const goalNote = runtime === "node" ? "" : " (goal set for Node)";
+        const latRows: string[][] = [];
+        for (const n of sizes) {
+          latRows.push([
+            `${n}: ${PROBE_RATE}/s alone`,
+            S(n, (r) => r.quiet.p50, 2),
+            S(n, (r) => r.quiet.p99, 2),
+            S(n, (r) => r.quiet.sendP50, 2),
+            S(n, (r) => r.quiet.lost),
+            n === 3 ? `p50 ≤ ${GOAL_P50}: ${ratio(med(3, (r) => r.quiet.p50), GOAL_P50, false)}; p99 ≤ ${GOAL_P99}: ${ratio(med(3, (r) => r.quiet.p99), GOAL_P99, false)}${goalNote}` : "",
+          ]);
+          latRows.push([
+            `${n}: ${PROBE_RATE}/s during the saturating load`,
+            S(n, (r) => r.busy.p50, 2),
+            S(n, (r) => r.busy.p99, 2),
+            S(n, (r) => r.busy.sendP50, 2),
+            S(n, (r) => r.busy.lost),
+            "",
+          ]);
+        }
+        latRows.push([
+          "ngircd, s1 → s2, 200/s (anchor, this run; from the send)",
+          ircFigure("latency p50"),
+          ircFigure("latency p99"),
+          ircFigure("latency p50"),
+          ircFigure("lines lost"),
+          "",
+        ]);
+        tables.push({
+          caption: `Cross-server delivery: a client adds on server a at ${PROBE_RATE}/s (${ctx.quick ? 400 : 1000} adds alone; during the load, for 80% of its duration); a client on server b holds a long poll on the same room; time from the add's ack on a to the message's arrival at b's poller, in the bench process (ms; negative times, arrival before the ack, count as 0):`,
+          head: ["servers: load", "p50 ms (from ack)", "p99 ms (from ack)", "p50 ms (from send)", "lost", "goal"],
+          rows: latRows,
+        });
+        tables.push({
+          caption: `Fan-out across servers: 1,000 sessions on server b each hold a long poll on one room (2 load processes × 10 sockets); a client on server a adds one message; time from sending the add on a to each session's poll reply (ms; pooled over ${ctx.quick ? 3 : 5} rounds per run, median of the runs, min–max):`,
+          head: ["servers", "p50 ms", "p99 ms", "max ms", "sessions that missed a message"],
+          rows: sizes.map((n) => [String(n), S(n, (r) => r.fan.p50, 1), S(n, (r) => r.fan.p99, 1), S(n, (r) => r.fan.max, 1), S(n, (r) => r.fan.missing)]),
+        });
+
+        // Figure 2: catch-up.
+        const catchRows: string[][] = [];
+        for (const n of [10_000, 100_000]) {
+          const runs = n === 100_000 ? 1 : ctx.quick ? 1 : Math.min(ctx.runs, 3);
+          const rs: Awaited<ReturnType<typeof catchUp>>[] = [];
+          for (let run = 0; run < runs; run++) {
+            const r = await catchUp(runtime, dir, n, commands, shown);
+            rs.push(r);
+            ctx.log(`  ${runtime} catch-up ${n}: ${r.ms.toFixed(0)} ms after restart (start ${r.startupMs.toFixed(0)} ms; fill ${(r.fillMs / 1000).toFixed(1)} s)`);
+          }
+          const ms = summarize(rs.map((r) => r.ms)).median;
+          catchRows.push([
+            formatNumber(n),
+            String(runs),
+            formatSummary(summarize(rs.map((r) => r.fillMs / 1000)), 1),
+            formatSummary(summarize(rs.map((r) => r.startupMs))),
+            formatSummary(summarize(rs.map((r) => r.ms))),
+            formatSummary(summarize(rs.map((r) => r.ms - r.startupMs))),
+            `≤ ${formatNumber(GOAL_CATCHUP[n])} ms: ${ratio(ms, GOAL_CATCHUP[n], false)}`,
+          ]);
+        }
+        tables.push({
+          caption: "Catch-up of a restarted server: 3 servers; c is killed (SIGKILL), N messages are added on a and b (half each, 2 load processes × 4 clients × 16 in flight), then c is restarted on its database; time from starting c's process until its `stat` vector covers a's (read every 10 ms):",
+          head: ["missed messages", "runs", "fill s", "process start ms", "catch-up ms after restart", "… after the startup line", "goal"],
+          rows: catchRows,
+        });
+
+        // Figure 4: netsplit beside IRC.
+        const splits: Awaited<ReturnType<typeof split>>[] = [];
+        const splitRuns = ctx.quick ? 1 : Math.min(ctx.runs, 2);
+        for (let run = 0; run < splitRuns; run++) {
+          const s = await split(runtime, dir, ctx.quick, shown);
+          splits.push(s);
+          ctx.log(`  ${runtime} netsplit: ${s.lostSplit}/${s.sent} lost on c, ${s.lostSenderSide} on b; heal ${s.healMs.toFixed(0)} ms`);
+        }
+        const o = splits[0].o;
+        const N = (f: (s: (typeof splits)[0]) => number) => formatSummary(summarize(splits.map(f)));
+        tables.push({
+          caption: `Netsplit (bench/_scenarios.ts, the same scenario as the IRC anchor): ${o.rate} lines/s added on a for ${o.seconds} s; every peer datagram between c and a or b goes through a lib/udp_proxy.ts (one per ordered pair of servers), all four cut at ${o.cutAt} s and healed at ${o.restoreAt} s; clients long-poll on c (split side) and b (sender's side) (DistChat: median of ${splitRuns} run(s), min–max; ngircd: its table above):`,
+          head: ["measurement", "ngircd (s3 split off)", `DistChat under ${label} (c split off)`, "goal"],
+          rows: [
+            ["lines sent", ircFigure("lines sent"), N((s) => s.sent), ""],
+            ["lost at a client on the split side", ircFigure("lost at a client on s3"), N((s) => s.lostSplit), `0: ${summarize(splits.map((s) => s.lostSplit)).median === 0 ? "met" : "missed"}`],
+            ["lost at a client on the sender's side", ircFigure("lost at a client on s2"), N((s) => s.lostSenderSide), "0"],
+            ["link down (ms)", ircFigure("link down"), N((s) => s.splitMs), ""],
+            ["restore → split side receives again (ms)", ircFigure("restore → s3"), N((s) => s.healMs), ""],
+          ],
+        });
+        notes.push(
+          `Servers: ${[...shown][0] ?? ""} (and the same for every id; \`--sync normal\`: the WAL is synced at checkpoints, not every commit). All servers, load processes and the bench process share the machine's cores, so larger clusters also mean less CPU per server.`,
+          "Throughput and latency clusters list the servers' real peer ports in servers.txt (no proxy); catch-up likewise; the netsplit cluster has a servers file per server whose peer addresses are the proxies for that server's outgoing datagrams. `stat` goes straight to each server's peer port.",
+          "Delivery latency uses a separate room from the load; its poller and writer run in the bench process, whose timers share the loaded CPUs.",
+          "Catch-up: 100,000 runs once per bench run (its fill takes the longest).",
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      return { commands: [...shown, ...new Set(commands)], tables, notes };
+    },
+  };
+}
