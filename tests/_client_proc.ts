@@ -33,10 +33,10 @@ export type ClientProc = {
 };
 
 /** Polls `cond` every 10 ms; throws naming `what` after `ms`. */
-export async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+export async function until(what: string | (() => string), cond: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -72,7 +72,7 @@ export function startClient(args: string[]): ClientProc {
     messages: () => out.split("\n").filter((l) => /^\d\d:\d\d:\d\d \[/.test(l)).map((l) => l.slice(9)),
     send: (line) => void child.stdin?.write(line + "\n"),
     async waitFor(re, ms = 30_000) {
-      await until(`${re} in client output:\n${out}\n${err}`, () => re.test(out + err), ms);
+      await until(() => `${re} in client output:\n${out}\n${err}`, () => re.test(out + err), ms);
     },
     async end(ms = 30_000) {
       child.stdin?.end();

@@ -55,6 +55,17 @@ export function openTerminal(o: TerminalOptions): Terminal {
     historySize: o.tty ? 200 : 0,
   });
   let closed = false;
+  // readline reads as soon as it exists: keep what arrives before onLine()
+  // (a script's first lines, or its EOF) instead of losing it.
+  const early: string[] = [];
+  let endedEarly = false;
+  const keepEarly = (line: string) => void early.push(line);
+  const closeEarly = () => {
+    closed = true;
+    endedEarly = true;
+  };
+  rl.on("line", keepEarly);
+  rl.once("close", closeEarly);
   let room: string | null = null;
   let sealed = false;
   /** Lines to print once the passphrase prompt is done (null: print at once). */
@@ -147,14 +158,19 @@ export function openTerminal(o: TerminalOptions): Terminal {
       rl.prompt(true);
     },
     onLine(handler, end) {
-      rl.on("line", (line) => {
+      rl.off("line", keepEarly);
+      rl.off("close", closeEarly);
+      const take = (line: string) => {
         if (handler(line) !== false && o.tty && !closed) rl.prompt();
-      });
+      };
+      rl.on("line", take);
       rl.on("SIGINT", () => end("interrupt"));
       rl.on("close", () => {
         closed = true;
         end("eof");
       });
+      for (const line of early.splice(0)) take(line);
+      if (endedEarly) end("eof");
     },
     eraseEntered(line) {
       if (!o.tty || closed) return;
