@@ -33,6 +33,7 @@ import { formatAddress } from "./servers_file.ts";
 import type { SessionRecord, Store } from "./store.ts";
 import { isLive } from "./store.ts";
 import type { Vector } from "./vector.ts";
+import { formatVector } from "./vector.ts";
 import { ReplyCache } from "./chat/reply_cache.ts";
 import { openReply, sealReply } from "./chat/reply_seal.ts";
 import { fitNames, fitPoll } from "./chat/fit.ts";
@@ -58,11 +59,21 @@ export type ChatOptions = {
   /** Idle lifetime of new sessions, seconds. */
   sessionTtl?: number;
   cache?: ReplyCache;
+  /** Recent poll replies (default: at most 4,096 replies and 1 MB of text). */
+  pollCache?: ReplyCache;
 };
+
+/** The last token hashed and its id: one request asks for its session id up to four times. */
+let memoToken = "";
+let memoId = "";
 
 /** SHA-256 of a token, hex: the session id (tokens themselves are never stored). */
 export function sessionId(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
+  if (token === memoToken && memoId !== "") return memoId;
+  const id = createHash("sha256").update(token).digest("hex");
+  memoToken = token;
+  memoId = id;
+  return id;
 }
 
 /** Verbs whose successful replies are saved in the database. */
@@ -87,12 +98,22 @@ export class Chat {
   readonly store: Store;
   readonly sessionTtl: number;
   readonly cache: ReplyCache;
+  /**
+   * Poll replies, kept apart and small: a poll reply is up to 8 KB and every
+   * session polls all the time, so caching them all would hold ~8 KB per
+   * session. A retransmitted `request` whose reply was evicted is answered
+   * afresh from the same cursor: the same messages from the same start, plus
+   * any that arrived since (a cursor-based reply never loses or repeats a
+   * message, so the client ends up in the same state).
+   */
+  readonly pollCache: ReplyCache;
   #replyKey: Uint8Array;
 
   constructor(options: ChatOptions) {
     this.store = options.store;
     this.sessionTtl = options.sessionTtl ?? 300;
     this.cache = options.cache ?? new ReplyCache();
+    this.pollCache = options.pollCache ?? new ReplyCache(4096, 1 << 20);
     this.#replyKey = options.replyKey;
   }
 
@@ -117,7 +138,8 @@ export class Chat {
       outcome = { text: replyText({ verb: "error", tag: req.tag, code: e.code, message: e.message }) };
     }
     if ("text" in outcome) {
-      this.cache.set(key, outcome.text);
+      if (req.verb === "request") this.pollCache.set(key, outcome.text);
+      else this.cache.set(key, outcome.text);
       if (SAVED.has(req.verb) && outcome.text.startsWith("ok\n")) {
         const body = req.verb === "login" ? sealReply(this.#replyKey, outcome.text) : outcome.text;
         this.store.saveReply(key, body, now);
@@ -128,7 +150,7 @@ export class Chat {
 
   /** The reply already given to this request, if any. */
   #answered(req: Request, key: string): string | null {
-    const cached = this.cache.get(key);
+    const cached = req.verb === "request" ? this.pollCache.get(key) : this.cache.get(key);
     if (cached !== undefined) return cached;
     if (req.verb === "add") {
       const stored = this.store.addByTag(sessionId(req.token), req.tag);
@@ -301,20 +323,50 @@ export class Chat {
 
   /**
    * The poll reply for a held or new request: null when nothing is new and
-   * `orEmpty` is false. A reply is remembered for retransmissions.
+   * `orEmpty` is false. A reply is remembered (briefly: `pollCache`) for retransmissions.
    */
   poll(w: Waiter, orEmpty: boolean): string | null {
-    const fit = fitPoll(w.tag, w.groupName, w.cursor, this.store.uncovered(w.groupName, w.cursor));
-    if (fit.entries.length === 0 && !orEmpty) return null;
-    const text = replyText({
-      verb: "poll",
-      tag: w.tag,
-      groupName: w.groupName,
-      cursor: fit.cursor,
-      more: fit.more,
-      entries: fit.entries,
-    });
-    this.cache.set(w.key, text);
-    return text;
+    return this.pollMany([w], orEmpty)[0];
+  }
+
+  /**
+   * Poll replies for several waiters, in order (null: nothing new and not
+   * `orEmpty`). Waiters of the same room with the same cursor and tag length
+   * get the same entries, so those are read (one SQLite range scan per
+   * origin) and formatted once per distinct cursor; the texts differ only in
+   * the tag line. A fan-out to 1,000 polls of one cursor is one read.
+   */
+  pollMany(ws: readonly Waiter[], orEmpty: boolean): (string | null)[] {
+    const out: (string | null)[] = new Array(ws.length).fill(null);
+    const groups = new Map<string, number[]>();
+    for (let i = 0; i < ws.length; i++) {
+      const w = ws[i];
+      const k = `${w.groupName.length}:${w.groupName} ${w.tag.length} ${formatVector(w.cursor)}`;
+      const g = groups.get(k);
+      if (g) g.push(i);
+      else groups.set(k, [i]);
+    }
+    for (const idx of groups.values()) {
+      const first = ws[idx[0]];
+      const fit = fitPoll(first.tag, first.groupName, first.cursor, this.store.uncovered(first.groupName, first.cursor));
+      if (fit.entries.length === 0 && !orEmpty) continue;
+      const text = replyText({
+        verb: "poll",
+        tag: first.tag,
+        groupName: first.groupName,
+        cursor: fit.cursor,
+        more: fit.more,
+        entries: fit.entries,
+      });
+      // "poll\n<tag>\n<rest>": the rest is the same for every waiter of the group.
+      const rest = text.slice(6 + first.tag.length);
+      for (const i of idx) {
+        const w = ws[i];
+        const t = i === idx[0] ? text : `poll\n${w.tag}\n${rest}`;
+        this.pollCache.set(w.key, t);
+        out[i] = t;
+      }
+    }
+    return out;
   }
 }

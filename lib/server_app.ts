@@ -22,6 +22,7 @@ import type { Store } from "./store.ts";
 import { nameKey } from "./store.ts";
 import { Chat, type Waiter } from "./chat.ts";
 import { RateLimiter } from "./chat/rate_limit.ts";
+import { heapSlack, trimHeap } from "./chat/heap_trim.ts";
 
 /** What replication plugs in (issue: replication is wired later). */
 export type ReplicationHooks = {
@@ -45,11 +46,18 @@ export type ServerAppOptions = {
   log?(line: string): void;
   /** Returns a description of what is wrong with the database file, or null (lib/_store_guard.ts). */
   checkDatabase?(): string | null;
+  /** Give idle heap back to the OS after a busy period (lib/chat/heap_trim.ts). Default true. */
+  trimHeapWhenIdle?: boolean;
 };
 
 /** Largest group-commit batch, in requests, and longest wait for one, in ms. */
 const MAX_BATCH = 1024;
 const MAX_BATCH_MS = 2;
+
+/** Idle check period, requests that make a period "busy", and heap slack worth trimming. */
+const TRIM_CHECK_MS = 250;
+const TRIM_AFTER_REQUESTS = 2000;
+const TRIM_SLACK_BYTES = 24 << 20;
 
 type Held = Waiter & { to: Address; timer: ReturnType<typeof setTimeout> };
 
@@ -83,6 +91,11 @@ export class ServerApp {
   #heldByRoom = new Map<string, Set<Held>>();
   #housekeeping: ReturnType<typeof setInterval>;
   #watch: ReturnType<typeof setInterval>;
+  #trim: ReturnType<typeof setInterval> | null = null;
+  /** Client datagrams ever, at the last idle check, and since the last trim. */
+  #datagrams = 0;
+  #datagramsAtCheck = 0;
+  #sinceTrim = 0;
 
   constructor(o: ServerAppOptions) {
     this.store = o.store;
@@ -100,12 +113,24 @@ export class ServerApp {
       const problem = this.#checkDatabase();
       if (problem) this.#fail(problem);
     }, 500);
+    if (o.trimHeapWhenIdle ?? true) this.#trim = setInterval(() => this.#trimIfIdle(), TRIM_CHECK_MS);
+  }
+
+  /** After a busy period, once a check period passes without a client datagram, trims the heap. */
+  #trimIfIdle(): void {
+    const n = this.#datagrams - this.#datagramsAtCheck;
+    this.#datagramsAtCheck = this.#datagrams;
+    this.#sinceTrim += n;
+    if (n > 0 || this.#sinceTrim < TRIM_AFTER_REQUESTS || this.#scheduled) return;
+    this.#sinceTrim = 0;
+    if (heapSlack() >= TRIM_SLACK_BYTES) trimHeap();
   }
 
   /** Handles one datagram from the client port. Bound: pass it as a callback. */
   onClientDatagram = (bytes: Uint8Array, from: Address): void => {
     if (this.#failed) return;
     this.#arrived++;
+    this.#datagrams++;
     const now = this.#now();
     const decoded = decodeRequest(bytes);
     if (!decoded.ok) {
@@ -257,22 +282,27 @@ export class ServerApp {
   #answerExpired(): void {
     this.#expired = false;
     const now = this.#now();
-    for (const h of [...this.#held.values()]) {
-      if (h.deadline > now) continue;
-      this.#release(h);
-      this.#sendNow(this.chat.poll(h, true) as string, h.to);
-    }
+    const due = [...this.#held.values()].filter((h) => h.deadline <= now);
+    for (const h of due) this.#release(h);
+    const texts = this.chat.pollMany(due, true);
+    for (let i = 0; i < due.length; i++) this.#sendNow(texts[i] as string, due[i].to);
   }
 
+  /**
+   * Answers the held polls of rooms with new messages: one read of the
+   * messages per distinct cursor (Chat.pollMany), then all the sends.
+   */
   #wake(rooms: Set<string>): void {
     for (const rkey of rooms) {
       const set = this.#heldByRoom.get(rkey);
       if (!set) continue;
-      for (const h of [...set]) {
-        const text = this.chat.poll(h, false);
+      const held = [...set];
+      const texts = this.chat.pollMany(held, false);
+      for (let i = 0; i < held.length; i++) {
+        const text = texts[i];
         if (text === null) continue;
-        this.#release(h);
-        this.#sendNow(text, h.to);
+        this.#release(held[i]);
+        this.#sendNow(text, held[i].to);
       }
     }
   }
@@ -304,6 +334,7 @@ export class ServerApp {
   #stopTimers(): void {
     clearInterval(this.#housekeeping);
     clearInterval(this.#watch);
+    if (this.#trim) clearInterval(this.#trim);
     for (const h of this.#held.values()) clearTimeout(h.timer);
   }
 

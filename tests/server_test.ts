@@ -238,6 +238,58 @@ test("long poll: answered when a message arrives; empty poll at expiry; one answ
   assert.ok(Date.now() - started >= 350, "held until expiry");
 });
 
+test("fan-out: one add answers every held poll of the room, each with its own tag; a burst of polls is not dropped", async () => {
+  const poster = await login("fanposter", srv.clientAddr, c2);
+  await ask(lines("open", tag(), poster, "Fan"), srv.clientAddr, c2);
+  await ask(lines("add", tag(), poster, "before", "fan"), srv.clientAddr, c2);
+  const N = 400, FUTURE = 40; // FUTURE of them poll with a cursor past every message
+  const clients = await Promise.all([udpClient(), udpClient(), udpClient(), udpClient()]);
+  try {
+    const tokens: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const cl = clients[i % clients.length];
+      const t = await login(`fan${i}`, srv.clientAddr, cl);
+      assert.is(code(await ask(lines("connect", tag(), t, "fan"), srv.clientAddr, cl)), "ok");
+      tokens.push(t);
+    }
+    const cur = reply2cursor(poll(await ask(lines("request", tag(), tokens[0], "fan", "0"))));
+    const tags = tokens.map((_, i) => `f${"x".repeat(i % 5)}${i}`); // several tag lengths
+    const future = (i: number) => i < FUTURE;
+    for (let i = 0; i < N; i++) {
+      const wait = future(i) ? 1500 : 20000;
+      clients[i % clients.length].send(srv.clientAddr, lines("request", tags[i], tokens[i], "fan", future(i) ? "a=999999" : cur, wait));
+    }
+    await new Promise((r) => setTimeout(r, 400));
+    for (const cl of clients) assert.is(await cl.next(0), null, "nothing new: every poll is held");
+    await ask(lines("add", tag(), poster, "wake all", "fan"), srv.clientAddr, c2);
+    const got = new Map<string, PollReply>();
+    const until = Date.now() + 10_000;
+    while (got.size < N && Date.now() < until) {
+      for (const cl of clients) {
+        for (let d = await cl.next(5); d; d = await cl.next(0)) {
+          const p = poll(d.text);
+          assert.not.ok(got.has(p.tag), `one answer for ${p.tag}`);
+          got.set(p.tag, p);
+        }
+      }
+    }
+    assert.is(got.size, N, "every held poll answered (the woken at once, the others at expiry)");
+    for (let i = 0; i < N; i++) {
+      const p = got.get(tags[i])!;
+      assert.is(p.groupName, "Fan");
+      if (future(i)) {
+        assert.is(p.entries.length, 0, "a cursor past every message: empty reply at expiry");
+      } else {
+        assert.equal(p.entries.map((e) => e.msg), ["wake all"], tags[i]);
+        assert.is(p.entries[0].userName, "fanposter");
+        assert.is.not(reply2cursor(p), cur);
+      }
+    }
+  } finally {
+    await Promise.all(clients.map((cl) => cl.close()));
+  }
+});
+
 test("duplicates: identical bytes back, no second effect", async () => {
   const client = c2;
   const loginText = lines("login", "d1", "dupe");
