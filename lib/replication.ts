@@ -24,7 +24,7 @@
  *   re-asked after `askRetryMs` (`antiEntropyMs` for a peer not heard from).
  * - `ok vector more ops` — the answer to an ask: the ops the asker lacks,
  *   from the log in this node's delivery order (which is causal, so each
- *   answer delivers at once), in up to `answerDatagrams` datagrams of at
+ *   answer delivers at once), in up to `answerDatagrams` (64) datagrams of at
  *   most MAX_DATAGRAM bytes. Every datagram of one answer carries the same
  *   `vector`: the asker's vector plus all ops of the answer, i.e. what the
  *   asker has once the whole answer arrived; `more` = 1 when the answerer
@@ -142,7 +142,7 @@ const DEFAULTS: Required<ReplicatorOptions> = {
   antiEntropyMs: 1000,
   askRetryMs: 100,
   gapGraceMs: 20,
-  answerDatagrams: 16,
+  answerDatagrams: 64,
   answerOps: 4096,
   fetchOps: 256,
   maxBuffered: 100_000,

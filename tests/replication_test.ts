@@ -156,8 +156,9 @@ test("small ops are packed densely", () => {
 // --- asking and answering --------------------------------------------------------------
 
 test("ask/ok paging: a catch-up runs one round trip per answer until done", () => {
-  const a = node("a", ["b"]);
-  const b = node("b", ["a"]);
+  // Small answers (16 datagrams, not the default 64) so the catch-up takes several rounds.
+  const a = node("a", ["b"], undefined, { answerDatagrams: 16 });
+  const b = node("b", ["a"], undefined, { answerDatagrams: 16 });
   makeOps(a.log, "a", 5000, (i) => `message ${i} ${"x".repeat(i % 50)}`);
   let now = 0;
   // b learns a's vector from a's heartbeat, then asks once the gap grace passed.
