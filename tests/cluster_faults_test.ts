@@ -117,7 +117,8 @@ test("one lost fan-out: c's proxy cut for one add, healed; with no more traffic 
   const ms = await within(10_000, async () => (await differences("f1", want, ["c"])).length === 0, 20);
   assert.ok(ms !== null, `c did not get ${id} within 10 s of the heal`);
   console.log(`    one lost datagram repaired ${Math.round(performance.now() - healed)} ms after the heal`);
-  assert.equal(await differences("f1", want), []);
+  // a and b see 20% loss too: the one add may still be on its way to b (repaired by heartbeat).
+  assert.ok((await converge("f1", want, 10_000)) !== null, (await differences("f1", want)).join("\n"));
 });
 
 test("c killed -9 during traffic and restarted on its database ends with everything", async () => {
