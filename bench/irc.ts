@@ -217,7 +217,7 @@ export const ircAnchors: Measurement = {
     const q = ctx.quick;
     const lat = { count: q ? 1000 : 5000, rate: 200 };
     const tp = { count: q ? 20_000 : 100_000, seconds: q ? 2 : 8 };
-    const split = { rate: 200, seconds: q ? 12 : 16, cutAt: 2, restoreAt: 4 };
+    const split = { rate: 200, seconds: q ? 8 : 16, cutAt: 2, restoreAt: 4 };
     const splitRuns = q ? 1 : ctx.runs;
     const p50: number[] = [], p99: number[] = [], latLost: number[] = [], perSecond: number[] = [];
     const splits: Awaited<ReturnType<typeof netsplit>>[] = [];

@@ -50,7 +50,7 @@ const { values: flags } = parseArgs({
   },
 });
 const quick = flags.quick!;
-const runs = Number(flags.runs ?? (quick ? 3 : 5));
+const runs = Number(flags.runs ?? (quick ? 1 : 5));
 if (!Number.isInteger(runs) || runs < 1 || runs > 50) {
   console.error(`--runs ${flags.runs}: give a whole number from 1 to 50`);
   process.exit(2);
