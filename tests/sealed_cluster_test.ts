@@ -13,8 +13,8 @@
 import { Buffer } from "node:buffer";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { test } from "uvu";
+import { flipFirstSealedText } from "./_tamper.ts";
 import * as assert from "uvu/assert";
 import { formatAddress } from "../lib/servers_file.ts";
 import type { Address } from "../lib/servers_file.ts";
@@ -159,17 +159,7 @@ test("sealed room through a 3-server cluster: no plaintext in databases or datag
     // Alter alice's first sealed text in c's database: shown as tampered on c, still fine on a.
     await srv.get("c")!.stop();
     srv.delete("c");
-    const sql = new DatabaseSync(db("c"));
-    try {
-      const row = sql.prepare(
-        "SELECT aseq, msg FROM ops WHERE kind = 'msg' AND user = 'alice' AND msg LIKE 'dc1:%' ORDER BY aseq LIMIT 1",
-      ).get() as { aseq: number; msg: string };
-      const at = 4 + 48 + 3; // past salt, check and nonce: inside the ciphertext
-      const flipped = row.msg.slice(0, at) + (row.msg[at] === "A" ? "B" : "A") + row.msg.slice(at + 1);
-      sql.prepare("UPDATE ops SET msg = ? WHERE aseq = ?").run(flipped, row.aseq);
-    } finally {
-      sql.close();
-    }
+    flipFirstSealedText(db("c"), "alice");
     srv.set("c", await start("c"));
     const erin = client("erin", "c", "--key-file", keys);
     const frank = client("frank", "a", "--key-file", keys);

@@ -12,8 +12,8 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { DatabaseSync } from "node:sqlite";
 import { test } from "uvu";
+import { flipFirstSealedText } from "./_tamper.ts";
 import * as assert from "uvu/assert";
 import { Keyring, placeholder } from "../lib/client/keyring.ts";
 import { openTerminal } from "../lib/client/terminal.ts";
@@ -287,17 +287,7 @@ test("real server: sealed room end to end — wire and database hold no plaintex
     // Flip one base64 character of alice's first sealed text, restart, look.
     await srv.stop();
     srv = null;
-    const sql = new DatabaseSync(db);
-    try {
-      const row = sql.prepare(
-        "SELECT aseq, msg FROM ops WHERE kind = 'msg' AND user = 'alice' AND msg LIKE 'dc1:%' ORDER BY aseq LIMIT 1",
-      ).get() as { aseq: number; msg: string };
-      const at = 4 + 48 + 3; // past salt, check and nonce: inside the ciphertext
-      const flipped = row.msg.slice(0, at) + (row.msg[at] === "A" ? "B" : "A") + row.msg.slice(at + 1);
-      sql.prepare("UPDATE ops SET msg = ? WHERE aseq = ?").run(flipped, row.aseq);
-    } finally {
-      sql.close();
-    }
+    flipFirstSealedText(db, "alice");
     srv = await startServer({ id: "a", servers: file, db, extraArgs: ["--listen", listen] });
     const erin = client("erin", "--key-file", right);
     await erin.waitFor(/bob: \[sealed\] héllo wörld/);
