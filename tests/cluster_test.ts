@@ -14,6 +14,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodePeer, decodeReply, encodePeer } from "../lib/codec.ts";
 import type { PollReply } from "../lib/messages.ts";
+import { formatVector } from "../lib/vector.ts";
 import { peerMac } from "../lib/peer_auth.ts";
 import type { StatusReport } from "../lib/status.ts";
 import {
@@ -86,8 +87,7 @@ function poll(reply: string): PollReply {
 }
 
 function cursorText(p: PollReply): string {
-  const keys = [...p.cursor.keys()].sort();
-  return keys.length ? keys.map((k) => `${k}=${p.cursor.get(k)}`).join(",") : "0";
+  return formatVector(p.cursor);
 }
 
 /** Every message of a room on server s after `cursor`, paging while `more`. */

@@ -11,6 +11,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { decodeReply } from "../lib/codec.ts";
 import type { PollReply } from "../lib/messages.ts";
+import { formatVector } from "../lib/vector.ts";
 import {
   type Address,
   lines,
@@ -75,11 +76,9 @@ function poll(reply: string): PollReply {
   return d.value;
 }
 
-const cursorText = (p: PollReply) => reply2cursor(p);
-function reply2cursor(p: PollReply): string {
-  const keys = [...p.cursor.keys()].sort();
-  return keys.length ? keys.map((k) => `${k}=${p.cursor.get(k)}`).join(",") : "0";
-}
+/** The wire form of a poll reply's cursor. */
+const reply2cursor = (p: PollReply): string => formatVector(p.cursor);
+const cursorText = reply2cursor;
 
 test("login: token, ttl; name-taken case-insensitively; bad-name", async () => {
   const t = tag();
