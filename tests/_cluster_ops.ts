@@ -19,6 +19,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeReply, escapeText } from "../lib/codec.ts";
 import type { PollReply } from "../lib/messages.ts";
+import { formatVector } from "../lib/vector.ts";
 import { formatAddress } from "../lib/servers_file.ts";
 import { startUdpProxy, type UdpProxy } from "../lib/udp_proxy.ts";
 import { type Address, freePort, lines, type ServerHandle, startServer, tempDir, type UdpClient } from "./_harness.ts";
@@ -174,8 +175,7 @@ export function parsePoll(reply: string): PollReply {
 }
 
 export function cursorText(p: PollReply): string {
-  const keys = [...p.cursor.keys()].sort();
-  return keys.length ? keys.map((k) => `${k}=${p.cursor.get(k)}`).join(",") : "0";
+  return formatVector(p.cursor);
 }
 
 export type Listed = { ids: string[]; msgs: string[]; cursor: string };
