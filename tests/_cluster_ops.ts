@@ -17,12 +17,12 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodeReply, escapeText } from "../lib/codec.ts";
+import { escapeText } from "../lib/codec.ts";
 import type { PollReply } from "../lib/messages.ts";
 import { formatVector } from "../lib/vector.ts";
 import { formatAddress } from "../lib/servers_file.ts";
 import { startUdpProxy, type UdpProxy } from "../lib/udp_proxy.ts";
-import { type Address, freePort, lines, type ServerHandle, startServer, tempDir, type UdpClient } from "./_harness.ts";
+import { type Address, freePort, lines, parsePoll, type ServerHandle, startServer, tempDir, type UdpClient } from "./_harness.ts";
 
 const LOOPBACK = "127.0.0.1";
 let tagNo = 0;
@@ -168,11 +168,6 @@ export async function add(u: UdpClient, to: Address, token: string, room: string
   }
 }
 
-export function parsePoll(reply: string): PollReply {
-  const d = decodeReply(new TextEncoder().encode(reply));
-  if (!d.ok || d.value.verb !== "poll") throw new Error(`not a poll: ${reply.slice(0, 200)}`);
-  return d.value;
-}
 
 export function cursorText(p: PollReply): string {
   return formatVector(p.cursor);

@@ -27,6 +27,8 @@ import { scriptCommand } from "../lib/runtime.ts";
 import type { Address } from "../lib/servers_file.ts";
 import { formatAddress, parseAddress } from "../lib/servers_file.ts";
 import { bindUdp } from "../lib/udp.ts";
+import { decodeReply } from "../lib/codec.ts";
+import type { PollReply } from "../lib/messages.ts";
 
 export type { Address };
 
@@ -302,4 +304,11 @@ export async function udpClient(): Promise<UdpClient> {
 /** Joins fields into a datagram's text: each line ends with "\n". */
 export function lines(...fields: (string | number)[]): string {
   return fields.map(String).join("\n") + "\n";
+}
+
+/** Decodes a reply that must be a poll; throws (naming the reply) otherwise. */
+export function parsePoll(reply: string): PollReply {
+  const d = decodeReply(new TextEncoder().encode(reply));
+  if (!d.ok || d.value.verb !== "poll") throw new Error(`not a poll: ${reply.slice(0, 200)}`);
+  return d.value;
 }

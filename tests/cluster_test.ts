@@ -12,12 +12,13 @@ import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodePeer, decodeReply, encodePeer } from "../lib/codec.ts";
+import { decodePeer, encodePeer } from "../lib/codec.ts";
 import type { PollReply } from "../lib/messages.ts";
 import { formatVector } from "../lib/vector.ts";
 import { peerMac } from "../lib/peer_auth.ts";
 import type { StatusReport } from "../lib/status.ts";
 import {
+  parsePoll as poll,
   type Address,
   type ClusterEntry,
   freePort,
@@ -80,11 +81,6 @@ async function login(s: ServerHandle, name: string): Promise<string> {
   return r.split("\n")[4];
 }
 
-function poll(reply: string): PollReply {
-  const d = decodeReply(new TextEncoder().encode(reply));
-  if (!d.ok || d.value.verb !== "poll") throw new Error(`not a poll: ${reply}`);
-  return d.value;
-}
 
 function cursorText(p: PollReply): string {
   return formatVector(p.cursor);

@@ -13,6 +13,7 @@ import { decodeReply } from "../lib/codec.ts";
 import type { PollReply } from "../lib/messages.ts";
 import { formatVector } from "../lib/vector.ts";
 import {
+  parsePoll as poll,
   type Address,
   lines,
   makeCluster,
@@ -70,11 +71,6 @@ async function login(name: string, to: Address = srv.clientAddr, client = c): Pr
   return r.split("\n")[4];
 }
 
-function poll(reply: string): PollReply {
-  const d = decodeReply(new TextEncoder().encode(reply));
-  if (!d.ok || d.value.verb !== "poll") throw new Error(`not a poll: ${reply}`);
-  return d.value;
-}
 
 /** The wire form of a poll reply's cursor. */
 const reply2cursor = (p: PollReply): string => formatVector(p.cursor);
