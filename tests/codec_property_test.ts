@@ -8,6 +8,7 @@
  * A failing property prints its seed and path; replay with
  * `fc.assert(prop, { seed, path })`.
  */
+import { Buffer } from "node:buffer";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
@@ -314,13 +315,7 @@ function splitLines(b: Uint8Array): Uint8Array[] {
 }
 
 function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 function mutate(b: Uint8Array, m: Mutation): Uint8Array {

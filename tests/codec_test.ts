@@ -5,6 +5,7 @@
  * docs/PEER_PROTOCOL.md; a second table lists malformed datagrams with the
  * error code and tag they must be answered with.
  */
+import { Buffer } from "node:buffer";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
@@ -40,16 +41,8 @@ const bytes = (s: string): Uint8Array => utf8.encode(s);
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 const crlf = (s: string): string => s.replace(/\n/g, "\r\n");
 const vec = (...pairs: [string, number][]): Vector => fromEntries(pairs);
-const cat = (...parts: (string | Uint8Array)[]): Uint8Array => {
-  const chunks = parts.map((p) => (typeof p === "string" ? bytes(p) : p));
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-};
+const cat = (...parts: (string | Uint8Array)[]): Uint8Array =>
+  new Uint8Array(Buffer.concat(parts.map((p) => (typeof p === "string" ? bytes(p) : p))));
 
 const TOK = "Qm9iLXNlc3Npb24tdG9rZW4";
 const SESSION = "0123456789abcdef".repeat(4);
