@@ -54,14 +54,11 @@ function fail<T>(bytes: Uint8Array, code: ProtocolError["code"], message: string
   return { ok: false, error: { code, tag: h.tag, message, silent: REPLY_VERBS.has(h.verb) } };
 }
 
-/** Parses with one start rule; a SyntaxError becomes a readable message. */
+/** Parses with one start rule (size already checked by decodeWith); a SyntaxError becomes a readable message. */
 function parseText(bytes: Uint8Array, rule: StartRule): { ok: true; ast: unknown } | {
   ok: false;
   message: string;
 } {
-  if (bytes.length > MAX_DATAGRAM) {
-    return { ok: false, message: `datagram of ${bytes.length} bytes exceeds ${MAX_DATAGRAM}` };
-  }
   let text: string;
   try {
     text = strictUtf8.decode(bytes);
