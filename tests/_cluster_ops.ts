@@ -24,6 +24,9 @@ import { formatAddress } from "../lib/servers_file.ts";
 import { startUdpProxy, type UdpProxy } from "../lib/udp_proxy.ts";
 import { type Address, freePort, lines, parsePoll, type ServerHandle, startServer, tempDir, type UdpClient } from "./_harness.ts";
 
+/** Re-exported for the cluster benchmarks, which read polls the same way. */
+export { parsePoll };
+
 const LOOPBACK = "127.0.0.1";
 let tagNo = 0;
 /** A fresh request tag. */
