@@ -19,6 +19,7 @@ import { PeerNode } from "./lib/peer_node.ts";
 import { ServerApp } from "./lib/server_app.ts";
 import { type Address, formatAddress, readServers, type ServerEntry } from "./lib/servers_file.ts";
 import { Store } from "./lib/store.ts";
+import { startCheckpointer } from "./lib/checkpointer.ts";
 import { DatabaseFileGuard } from "./lib/_store_guard.ts";
 import { bindUdp, type OnDatagram, type Transport, type UdpOptions } from "./lib/udp.ts";
 import { bindTransport } from "./lib/transport.ts";
@@ -71,6 +72,8 @@ try {
 } catch (e) {
   die(`${name}: ${(e as Error).message}`);
 }
+
+const checkpointer = startCheckpointer(store, flags.db, (line) => console.error(`${name}: ${line}`));
 
 const buffers = { recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 };
 let client: Transport | undefined;
@@ -143,6 +146,7 @@ let stopping = false;
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
+  await checkpointer.stop();
   try {
     node.stop();
     app.close();

@@ -73,7 +73,7 @@ function ircFigure(label: string): string {
 
 type Chat = { ep: Endpoint; to: Address; token: string; room: string };
 
-async function chatUser(to: Address, room: string): Promise<Chat> {
+export async function chatUser(to: Address, room: string): Promise<Chat> {
   const ep = await Endpoint.open();
   const token = await ep.login(to, `u${randomBytes(4).toString("hex")}`);
   await ep.join(to, token, room);
@@ -87,7 +87,7 @@ async function addText(c: Chat, text: string): Promise<void> {
 }
 
 /** A long poller of one room: every message text goes to the handlers with its arrival time. */
-class Reader {
+export class Reader {
   handlers = new Set<(text: string, at: number) => void>();
   #stopped = false;
   #loop: Promise<void> = Promise.resolve();
@@ -134,7 +134,7 @@ class Reader {
 }
 
 /** Adds `count` lines at `rate`/s on `w`; delivery to `r`, from each add's ack and from its send (ms). */
-async function probeLatency(w: Chat, r: Reader, rate: number, count: number) {
+export async function probeLatency(w: Chat, r: Reader, rate: number, count: number) {
   const t = `p${randomBytes(3).toString("hex")}`;
   const sent: number[] = [], acked: number[] = [], arrived: number[] = [];
   const h = (text: string, at: number) => {

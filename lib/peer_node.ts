@@ -164,6 +164,7 @@ export class PeerNode {
         out = this.replicator.receive(d, this.#now());
       },
       () => this.#send(out),
+      true,
     );
   }
 

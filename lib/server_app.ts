@@ -84,6 +84,8 @@ export class ServerApp {
   #batchSize = 0;
   #arrived = 0;
   #batchStart = 0;
+  /** Whether the open batch holds writes that must reach the disk before its replies go out. */
+  #mustSync = false;
   #expired = false;
   #failed = false;
   #closed = false;
@@ -179,8 +181,11 @@ export class ServerApp {
    * Runs `fn` inside the open transaction (opening it); the batch commits on
    * the next turn of the event loop, then replies go out, held polls of rooms
    * with new messages are answered and `afterCommit` callbacks run.
+   * `durableElsewhere`: `fn` writes only ops already durable at their origin
+   * (from peers), so a batch of nothing else commits without waiting for the
+   * disk (Store.commit); any other write in the batch makes it wait.
    */
-  batch(fn: () => void, afterCommit?: () => void): void {
+  batch(fn: () => void, afterCommit?: () => void, durableElsewhere = false): void {
     if (this.#failed) return;
     try {
       this.store.begin();
@@ -190,6 +195,7 @@ export class ServerApp {
       return;
     }
     if (afterCommit) this.#afterCommit.push(afterCommit);
+    if (!durableElsewhere) this.#mustSync = true;
     this.#batchSize++;
     this.#schedule();
   }
@@ -225,9 +231,11 @@ export class ServerApp {
   flush(): void {
     this.#scheduled = false;
     this.#batchSize = 0;
+    const sync = this.#mustSync;
+    this.#mustSync = false;
     if (this.#failed) return;
     try {
-      this.store.commit();
+      this.store.commit(sync);
     } catch (e) {
       this.#fail(`database commit failed: ${(e as Error).message}`);
       return;

@@ -17,6 +17,7 @@
  * op.seq; // 1
  * ```
  */
+import { closeSync, fsyncSync, openSync } from "node:fs";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Op } from "./messages.ts";
 import type { Vector } from "./vector.ts";
@@ -63,6 +64,8 @@ export type StoredAdd = { origin: string; seq: number; rkey: string; msg: string
 export type StoreOptions = {
   /** "full" (default) survives power loss; "normal" only a process crash. */
   sync?: SyncMode;
+  /** Flushes a file to disk (tests count the calls). Default: fsyncSync. */
+  syncFile?: (fd: number) => void;
   /** Session activity is logged (touch op, table write) at most this often, ms. Default: ttl/10, ≤ 30 s. */
   touchEveryMs?: number;
 };
@@ -112,10 +115,30 @@ export class Store {
   #dirtyRooms = new Set<string>();
   #localOps: Op[] = [];
   #s: Record<string, StatementSync>;
+  /** The write-ahead log, which `commit` syncs itself under --sync full (see `open`); null: SQLite's setting rules. */
+  #wal: { fd: number; sync: (fd: number) => void } | null = null;
 
-  /** Opens or creates the database at `path` for server `self`; throws a readable Error. */
+  /**
+   * Opens or creates the database at `path` for server `self`; throws a
+   * readable Error. With sync "full", SQLite runs at NORMAL and `commit`
+   * syncs the write-ahead log itself: then a commit that holds only ops
+   * already durable at their origin may skip the wait (`commit(false)`);
+   * SQLite alone cannot choose per transaction.
+   */
   static open(path: string, self: string, options: StoreOptions = {}): Store {
-    return new Store(openDatabase(path, options.sync ?? "full"), self, options);
+    const sync = options.sync ?? "full";
+    const db = openDatabase(path, sync);
+    const store = new Store(db, self, options);
+    if (sync === "full") {
+      try {
+        const fd = openSync(`${path}-wal`, "r");
+        db.exec("PRAGMA synchronous = NORMAL");
+        store.#wal = { fd, sync: options.syncFile ?? fsyncSync };
+      } catch {
+        // No log file to hold: SQLite keeps syncing every commit (FULL).
+      }
+    }
+    return store;
   }
 
   constructor(db: DatabaseSync, self: string, options: StoreOptions = {}) {
@@ -181,9 +204,21 @@ export class Store {
     if (!this.db.isTransaction) this.db.exec("BEGIN");
   }
 
-  /** Commits the open transaction, if any. Throws what SQLite throws. */
-  commit(): void {
-    if (this.db.isTransaction) this.db.exec("COMMIT");
+  /**
+   * Commits the open transaction, if any, and (under --sync full) waits for
+   * the disk. `sync` false: the writes are already durable elsewhere (ops
+   * from peers), so the wait is skipped; the next synced commit or
+   * checkpoint syncs them too. Throws what SQLite or the sync throws.
+   */
+  commit(sync = true): void {
+    if (!this.db.isTransaction) return;
+    this.db.exec("COMMIT");
+    if (sync && this.#wal) this.#wal.sync(this.#wal.fd);
+  }
+
+  /** Sets SQLite's auto-checkpoint size, in pages (lib/checkpointer.ts raises it). */
+  setAutoCheckpoint(pages: number): void {
+    this.db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.trunc(pages))}`);
   }
 
   /** Writes the in-memory session activity to the table and closes the database. */
@@ -195,6 +230,10 @@ export class Store {
       }
       this.commit();
       this.db.close();
+    }
+    if (this.#wal) {
+      closeSync(this.#wal.fd);
+      this.#wal = null;
     }
   }
 
