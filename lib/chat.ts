@@ -314,8 +314,8 @@ export class Chat {
 
   /** The room's display name when `s` is a member; `not-member` otherwise. */
   #memberRoom(groupName: string, s: SessionRecord): string {
-    const name = this.store.roomName(groupName);
-    if (name === null || !this.store.isMember(name, s.id)) {
+    const name = this.store.memberRoom(groupName, s.id);
+    if (name === null) {
       refuse("not-member", `not a member of ${groupName}`);
     }
     return name as string;

@@ -113,6 +113,8 @@ export class Store {
   #sessions = new Map<string, SessionRecord>();
   #touchEveryMs: number | undefined;
   #dirtyRooms = new Set<string>();
+  /** (session, tag) that the last addByTag found no visible message for; cleared by any message written since. */
+  #noTwin: { session: string; tag: string } | null = null;
   #localOps: Op[] = [];
   #s: Record<string, StatementSync>;
   /** The write-ahead log, which `commit` syncs itself under --sync full (see `open`); null: SQLite's setting rules. */
@@ -170,6 +172,7 @@ export class Store {
       renameRoom: p("UPDATE rooms SET name = ?, ksum = ?, korigin = ? WHERE rkey = ?"),
       roomsAfter: p("SELECT name FROM rooms WHERE rkey > ? ORDER BY rkey LIMIT ?"),
       isMember: p("SELECT 1 AS x FROM members WHERE rkey = ? AND session = ?"),
+      memberRoom: p("SELECT r.name FROM rooms r JOIN members m ON m.rkey = r.rkey WHERE r.rkey = ? AND m.session = ?"),
       join: p("INSERT OR IGNORE INTO members (rkey, session) VALUES (?, ?)"),
       leave: p("DELETE FROM members WHERE rkey = ? AND session = ?"),
       membersAfter: p(
@@ -396,9 +399,12 @@ export class Store {
   #message(op: Op & { kind: "msg" }, dseq: number, ksum: number, korigin: string): void {
     const rkey = nameKey(op.groupName);
     let hidden = 0;
-    const twin = this.#s.visibleByTag.get(op.session, op.tag) as
-      | { rkey: string; dseq: number; origin: string; ksum: number }
-      | undefined;
+    // A local add right after addByTag found no visible message of its (session, tag) has no twin.
+    const known = this.#noTwin;
+    this.#noTwin = null;
+    const twin = op.origin === this.self && known?.session === op.session && known.tag === op.tag
+      ? undefined
+      : this.#s.visibleByTag.get(op.session, op.tag) as { rkey: string; dseq: number; origin: string; ksum: number } | undefined;
     if (twin) {
       if (keyLess([ksum, korigin], [twin.ksum, twin.origin])) this.#s.hideMessage.run(twin.rkey, twin.dseq);
       else hidden = 1;
@@ -514,6 +520,12 @@ export class Store {
     return this.#s.isMember.get(nameKey(groupName), session) !== undefined;
   }
 
+  /** The display name of the room if `session` is a member of it, else null (one query for roomName + isMember). */
+  memberRoom(groupName: string, session: string): string | null {
+    const row = this.#s.memberRoom.get(nameKey(groupName), session) as { name: string } | undefined;
+    return row ? row.name : null;
+  }
+
   /** Not-ended member sessions of a room sorted by case-folded user name after `after`. */
   membersAfter(groupName: string, after: string | null, limit: number): SessionRecord[] {
     const rows = this.#s.membersAfter.all(nameKey(groupName), after === null ? "" : nameKey(after), limit) as {
@@ -527,6 +539,7 @@ export class Store {
   /** The visible message a session added with `tag`, or null. */
   addByTag(session: string, tag: string): StoredAdd | null {
     const row = this.#s.addByTag.get(session, tag) as StoredAdd | undefined;
+    this.#noTwin = row ? null : { session, tag };
     return row ? { origin: row.origin, seq: row.seq, rkey: row.rkey, msg: row.msg } : null;
   }
 

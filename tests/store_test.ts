@@ -133,6 +133,21 @@ test("msg (session, tag) duplicates: the smaller key is the visible one, in eith
   }
 });
 
+test("a local add still finds a twin that arrived after addByTag found none", () => {
+  // addByTag lets the next local add of the same (session, tag) skip the twin query;
+  // a message written in between must cancel that.
+  const s = open("c");
+  applyAll(s, [
+    { ...loginA, userName: "al" },
+    { origin: "a", seq: 2, deps: fromEntries([]), at: T0, session: "sa", kind: "open", groupName: "r" },
+  ]);
+  const m = { session: "sa", kind: "msg", tag: "7", groupName: "r", userName: "al", msg: "hello" } as const;
+  assert.is(s.addByTag("sa", "7"), null);
+  applyAll(s, [{ ...m, origin: "a", seq: 3, deps: fromEntries([]), at: T0 }]);
+  local(s, () => void s.appendLocal(m, T0));
+  assert.equal([...s.uncovered("r", fromEntries([]))].map((e) => `${e.origin}.${e.seq}`), ["a.3"]);
+});
+
 test("uncovered: per-origin suffixes in delivery order; unknown origins ignored", () => {
   const s = open("a");
   local(s, () => {
