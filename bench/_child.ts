@@ -12,7 +12,7 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -39,6 +39,17 @@ export function runtimeCommand(runtime: Runtime, script: string, args: readonly 
 /** A command as a reader would type it from the repo root. */
 export function displayCommand(argv: readonly string[]): string {
   return argv.map((a) => (a.startsWith(ROOT + "/") ? relative(ROOT, a) : a)).join(" ");
+}
+
+/** CPU seconds (user + system, all threads) process `pid` has used; NaN when it is gone (Linux /proc). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
+  } catch {
+    return NaN;
+  }
 }
 
 export type Child = {

@@ -6,6 +6,9 @@
  *       each client: own socket and session, WINDOW adds in flight (same-tag
  *       retransmission after 250 ms); prints {ready}, runs on "go", prints
  *       {acked, seconds, lat (ms), retransmits}
+ *   node bench/_distchat_load.ts echoes PORT CLIENTS WINDOW SECONDS
+ *       the same load against an echo server (bench/_limits_worker.ts echo):
+ *       no login; any reply with the tag counts
  *   node bench/_distchat_load.ts fanout PORT SESSIONS SOCKETS ROOM ID
  *       SESSIONS sessions over SOCKETS sockets, each holding its own long
  *       poll; prints {ready}; "round R" arms a round, "collect R MS" prints
@@ -44,44 +47,82 @@ async function nextCommand(): Promise<string> {
 const [mode, ...args] = process.argv.slice(2);
 const server = (port: string): Address => ({ host: "127.0.0.1", port: Number(port) });
 
-async function adds(): Promise<void> {
-  const [port, clientsArg, windowArg, secondsArg, room, id] = args;
-  const to = server(port);
-  const clients = Number(clientsArg), window = Number(windowArg), seconds = Number(secondsArg);
-  const eps: Endpoint[] = [];
-  const tokens: string[] = [];
-  for (let i = 0; i < clients; i++) {
-    const ep = await Endpoint.open();
-    eps.push(ep);
-    tokens.push(await ep.login(to, `add${id}c${i}r${randomBytes(3).toString("hex")}`));
-    await ep.join(to, tokens[i], room);
-  }
+/**
+ * Runs WINDOW lanes per endpoint for `seconds` after "go": each lane sends
+ * `text(tag, …)` and waits for the reply with that tag; prints {acked,
+ * seconds, lat (ms), retransmits}.
+ */
+async function lanes(
+  to: Address,
+  eps: Endpoint[],
+  window: number,
+  seconds: number,
+  text: (tag: string, c: number, l: number, n: number) => string,
+  accept: (reply: string) => boolean,
+): Promise<void> {
   out({ ready: true });
   if ((await nextCommand()) !== "go") return;
   const start = performance.now();
   const stopAt = start + seconds * 1000;
   const lat: number[] = [];
   let acked = 0;
-  const lane = async (ep: Endpoint, token: string, c: number, l: number) => {
+  const lane = async (ep: Endpoint, c: number, l: number) => {
     let n = 0;
     while (performance.now() < stopAt) {
       const tag = ep.tag();
       const t0 = performance.now();
-      const reply = await ep.request(to, tag, lines("add", tag, token, `message ${n++} lane ${l} client ${c} from load ${id}`, room), 250);
+      const reply = await ep.request(to, tag, text(tag, c, l, n++), 250);
       const t1 = performance.now();
-      if (!reply.startsWith("ok")) throw new Error(`add: ${reply.replaceAll("\n", " ")}`);
+      if (!accept(reply)) throw new Error(`unexpected reply: ${reply.replaceAll("\n", " ")}`);
       if (t1 <= stopAt) {
         acked++;
         lat.push(Math.round((t1 - t0) * 1000) / 1000);
       }
     }
   };
-  const lanes: Promise<void>[] = [];
-  for (let c = 0; c < clients; c++) for (let l = 0; l < window; l++) lanes.push(lane(eps[c], tokens[c], c, l));
-  await Promise.all(lanes);
+  const all: Promise<void>[] = [];
+  for (let c = 0; c < eps.length; c++) for (let l = 0; l < window; l++) all.push(lane(eps[c], c, l));
+  await Promise.all(all);
   const retransmits = eps.reduce((a, e) => a + e.retransmits, 0);
   out({ acked, seconds, lat, retransmits });
   for (const ep of eps) await ep.close();
+}
+
+async function adds(): Promise<void> {
+  const [port, clientsArg, windowArg, secondsArg, room, id] = args;
+  const to = server(port);
+  const eps: Endpoint[] = [];
+  const tokens: string[] = [];
+  for (let i = 0; i < Number(clientsArg); i++) {
+    const ep = await Endpoint.open();
+    eps.push(ep);
+    tokens.push(await ep.login(to, `add${id}c${i}r${randomBytes(3).toString("hex")}`));
+    await ep.join(to, tokens[i], room);
+  }
+  await lanes(
+    to,
+    eps,
+    Number(windowArg),
+    Number(secondsArg),
+    (tag, c, l, n) => lines("add", tag, tokens[c], `message ${n} lane ${l} client ${c} from load ${id}`, room),
+    (reply) => reply.startsWith("ok"),
+  );
+}
+
+/** The adds load against an echo server (the I/O ceiling): the same datagrams, any reply with the tag counts. */
+async function echoes(): Promise<void> {
+  const [port, clientsArg, windowArg, secondsArg] = args;
+  const token = randomBytes(32).toString("base64url");
+  const eps: Endpoint[] = [];
+  for (let i = 0; i < Number(clientsArg); i++) eps.push(await Endpoint.open());
+  await lanes(
+    server(port),
+    eps,
+    Number(windowArg),
+    Number(secondsArg),
+    (tag, c, l, n) => lines("add", tag, token, `message ${n} lane ${l} client ${c} from load 0`, "echo"),
+    () => true,
+  );
 }
 
 async function fanout(): Promise<void> {
@@ -214,7 +255,7 @@ async function fill(): Promise<void> {
   out({ ms: performance.now() - t0, rows });
 }
 
-const modes: Record<string, () => Promise<void>> = { adds, fanout, sessions: sessionsMode, fill };
+const modes: Record<string, () => Promise<void>> = { adds, echoes, fanout, sessions: sessionsMode, fill };
 if (!modes[mode]) {
   console.error(`unknown mode ${mode}`);
   process.exit(2);

@@ -3,7 +3,7 @@
  * being measured (Node or Deno). Prints JSON lines on stdout, takes commands
  * on stdin, exits when stdin closes (or after 10 minutes in any case).
  *
- *   echo TRANSPORT                 echo server; prints {"port"}
+ *   echo TRANSPORT [BUF]           echo server (socket buffers of BUF bytes); prints {"port"}
  *   ping TRANSPORT PORT COUNT      sequential round trips; prints {"p50","p99",...} in µs
  *   sink TRANSPORT RCVBUF          counts datagrams per burst; prints {"port"};
  *                                  stdin "count ID" → {"id","count"}
@@ -54,8 +54,9 @@ function commands(handle: (words: string[]) => Promise<void> | void, onEnd: () =
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function echo(kind: string): Promise<void> {
-  const t: Transport = await bind(kind, (bytes, from) => t.send(bytes, from));
+async function echo(kind: string, buf: number): Promise<void> {
+  const options = buf > 0 ? { recvBufferSize: buf, sendBufferSize: buf } : {};
+  const t: Transport = await bind(kind, (bytes, from) => t.send(bytes, from), options);
   out({ port: t.address.port });
   commands(() => {}, () => t.close());
 }
@@ -162,7 +163,7 @@ async function sqlite(dir: string, sync: string, batch: number, rows: number, se
 const [role, ...args] = process.argv.slice(2);
 switch (role) {
   case "echo":
-    await echo(args[0]);
+    await echo(args[0], Number(args[1] ?? 0));
     break;
   case "ping":
     await ping(args[0], Number(args[1]), Number(args[2]));

@@ -5,7 +5,7 @@
  * does. Prints µs per add: decode (grammar + checks), handle (lib/chat.ts
  * and the store), commit.
  *
- *   node bench/add_cost.ts [N]        deno run -A bench/add_cost.ts [N]
+ *   node bench/add_cost.ts [N] [--json]        deno run -A bench/add_cost.ts [N] [--json]
  */
 import process from "node:process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -31,7 +31,8 @@ const out = chat.handle(dec("login\n1\nalice\n"), from, now) as {
 const token = out.text.split("\n")[4];
 chat.handle(dec(`open\n2\n${token}\nroom1\n`), from, now);
 store.commit();
-const N = Number(process.argv[2] ?? 100000);
+const N = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 100000);
+const json = process.argv.includes("--json");
 const dgs = Array.from(
   { length: N },
   (_, i) =>
@@ -59,11 +60,13 @@ for (let i = 0; i < N; i++) {
 }
 store.commit();
 const el = performance.now() - t0;
-const us = (x: number) => (x / N * 1000).toFixed(2);
-console.log(
-  `${N} adds: ${us(el)} us each; decode ${us(phase.decode)} handle ${
-    us(phase.handle)
-  } commit ${us(phase.commit)}`,
-);
+const us = (x: number) => Math.round((x / N) * 100_000) / 100;
+const figures = { adds: N, total: us(el), decode: us(phase.decode), handle: us(phase.handle), commit: us(phase.commit) };
+if (json) console.log(JSON.stringify(figures));
+else {
+  console.log(
+    `${N} adds: ${figures.total} µs each; decode ${figures.decode}, handle ${figures.handle}, commit ${figures.commit}`,
+  );
+}
 store.close();
 rmSync(dir, { recursive: true, force: true });

@@ -15,7 +15,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Child, Runtime } from "./_child.ts";
-import { displayCommand, runtimeCommand, startChild } from "./_child.ts";
+import { cpuSeconds, displayCommand, runtimeCommand, startChild } from "./_child.ts";
 import type { Context, Measurement, Result, Table } from "./_report.ts";
 import { formatNumber, formatSummary, percentile, summarize } from "./_stats.ts";
 import { rateSearch } from "./limits.ts";
@@ -78,34 +78,60 @@ const ratio = (measured: number, goal: number, higherIsBetter: boolean) => {
 
 // --- 1. Acked adds ---------------------------------------------------------------
 
-type AddsRun = { rate: number; p50: number; p99: number; retransmits: number };
+/** One timed load: rate, ack latency, and the CPU (in cores) the server and the load processes used meanwhile. */
+type AddsRun = { rate: number; p50: number; p99: number; retransmits: number; serverCores: number; loadCores: number };
 
-async function addsOnce(port: number, clients: number, seconds: number, room: string, commands: string[]): Promise<AddsRun> {
+/** The adds load (or, with mode "echoes", the same datagrams against an echo server) on `port`, whose process is `serverPid`. */
+async function addsOnce(
+  port: number,
+  serverPid: number,
+  clients: number,
+  seconds: number,
+  room: string,
+  commands: string[],
+  mode: "adds" | "echoes" = "adds",
+): Promise<AddsRun> {
   const procs = clients >= 64 ? 2 : 1;
   const children: Child[] = [];
   try {
     for (let p = 0; p < procs; p++) {
       const n = Math.floor(clients / procs) + (p < clients % procs ? 1 : 0);
-      children.push(load(["adds", String(port), String(n), String(WINDOW), String(seconds), room, String(p)], commands, port));
+      const args = mode === "adds"
+        ? ["adds", String(port), String(n), String(WINDOW), String(seconds), room, String(p)]
+        : ["echoes", String(port), String(n), String(WINDOW), String(seconds)];
+      children.push(load(args, commands, port));
     }
     for (const c of children) await c.next<{ ready: boolean }>(60_000);
+    const cpu = () => [cpuSeconds(serverPid), children.reduce((a, c) => a + cpuSeconds(c.pid), 0)];
+    const before = cpu();
+    const t0 = performance.now();
     for (const c of children) c.send("go");
     const results = await Promise.all(children.map((c) =>
       c.next<{ acked: number; seconds: number; lat: number[]; retransmits: number }>(seconds * 1000 + 30_000)
     ));
+    const after = cpu();
+    const wall = (performance.now() - t0) / 1000;
     const lat = results.flatMap((r) => r.lat);
     return {
       rate: results.reduce((a, r) => a + r.acked, 0) / seconds,
       p50: percentile(lat, 50),
       p99: percentile(lat, 99),
       retransmits: results.reduce((a, r) => a + r.retransmits, 0),
+      serverCores: (after[0] - before[0]) / wall,
+      loadCores: (after[1] - before[1]) / wall,
     };
   } finally {
     await stopAll(children);
   }
 }
 
-async function addsTable(runtime: Runtime, ctx: Context, dir: string, commands: string[], shown: Set<string>): Promise<{ table: Table; at8: number }> {
+async function addsTable(
+  runtime: Runtime,
+  ctx: Context,
+  dir: string,
+  commands: string[],
+  shown: Set<string>,
+): Promise<{ table: Table; at8: number; runs8: AddsRun[] }> {
   const seconds = ctx.quick ? 1.5 : 4;
   const counts = [1, 8, 64];
   const runs = new Map<number, AddsRun[]>(counts.map((c) => [c, []]));
@@ -115,9 +141,9 @@ async function addsTable(runtime: Runtime, ctx: Context, dir: string, commands: 
     const srv = await startBenchServer(runtime, runDir, SERVER_ARGS);
     shown.add(srv.shown);
     try {
-      await addsOnce(srv.port, 8, 0.5, `warmup${run}`, []); // JIT warm-up, not reported
+      await addsOnce(srv.port, srv.pid, 8, 0.5, `warmup${run}`, []); // JIT warm-up, not reported
       for (const clients of counts) {
-        const r = await addsOnce(srv.port, clients, seconds, `adds${clients}r${run}`, commands);
+        const r = await addsOnce(srv.port, srv.pid, clients, seconds, `adds${clients}r${run}`, commands);
         runs.get(clients)!.push(r);
         ctx.log(`  ${runtime} adds, ${clients} client(s): ${r.rate.toFixed(0)}/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`);
       }
@@ -149,11 +175,72 @@ async function addsTable(runtime: Runtime, ctx: Context, dir: string, commands: 
   });
   return {
     at8,
+    runs8: runs.get(8)!,
     table: {
       caption: `Acked durable adds (${seconds} s per client count, ${WINDOW} adds in flight per client, each client its own socket and session, all in one room; adds/s and ack latency in ms, median of ${nRuns} run(s), min–max):`,
       head: ["clients", "window", "acked adds/s", "ack p50 ms", "ack p99 ms", "retransmits", "goal"],
       rows,
     },
+  };
+}
+
+// --- 1b. Where an add's time goes --------------------------------------------------
+
+/**
+ * What limits the adds rate: the CPU the server and the load used in the
+ * 8-client runs; the same load against an echo server of the same runtime,
+ * transport and socket buffers (the datagram I/O alone); and the in-process
+ * cost of one add (bench/add_cost.ts: decode, handle, commit).
+ */
+async function costTable(runtime: Runtime, ctx: Context, runs8: AddsRun[], commands: string[]): Promise<Table> {
+  const seconds = ctx.quick ? 1.5 : 4;
+  const nRuns = ctx.quick ? 1 : Math.min(ctx.runs, 3);
+  const transport = runtime === "deno" ? "deno" : "dgram";
+  const echoRuns: AddsRun[] = [];
+  for (let run = 0; run < nRuns; run++) {
+    const argv = runtimeCommand(runtime, "bench/_limits_worker.ts", ["echo", transport, String(4 << 20)]);
+    if (run === 0) commands.push(displayCommand(argv));
+    const echo = startChild(argv);
+    try {
+      const { port } = await echo.next<{ port: number }>(30_000);
+      await addsOnce(port, echo.pid, 8, 0.5, "", [], "echoes"); // warm-up
+      echoRuns.push(await addsOnce(port, echo.pid, 8, seconds, "", run === 0 ? commands : [], "echoes"));
+    } finally {
+      await echo.stop();
+    }
+  }
+  const costArgv = runtimeCommand(runtime, "bench/add_cost.ts", ["50000", "--json"]);
+  commands.push(displayCommand(costArgv));
+  const costs: { total: number; decode: number; handle: number; commit: number }[] = [];
+  for (let run = 0; run < nRuns; run++) {
+    const c = startChild(costArgv);
+    try {
+      costs.push(await c.next(120_000));
+    } finally {
+      await c.stop();
+    }
+  }
+  const med = (xs: number[]) => summarize(xs).median;
+  const echoRate = med(echoRuns.map((r) => r.rate));
+  const rate8 = med(runs8.map((r) => r.rate));
+  const cost = (k: "total" | "decode" | "handle" | "commit") => formatSummary(summarize(costs.map((c) => c[k])), 2);
+  const total = med(costs.map((c) => c.total));
+  return {
+    caption: `Where an add's time goes under ${runtime === "node" ? "Node" : "Deno"} (8 clients × ${WINDOW} in flight; CPU in cores of this machine's 2, from /proc over the timed interval; median of ${nRuns} run(s) for the echo server and bench/add_cost.ts, of the adds runs above for DistChat):`,
+    head: ["measurement", "value"],
+    rows: [
+      ["DistChat server CPU, 8 clients (cores)", formatSummary(summarize(runs8.map((r) => r.serverCores)), 2)],
+      ["its load process CPU (cores)", formatSummary(summarize(runs8.map((r) => r.loadCores)), 2)],
+      [`echo server, same runtime, transport and 4 MiB buffers, same load: replies/s`, formatSummary(summarize(echoRuns.map((r) => r.rate)))],
+      ["echo server CPU (cores)", formatSummary(summarize(echoRuns.map((r) => r.serverCores)), 2)],
+      ["DistChat's 8-client adds/s ÷ echo replies/s", `${(rate8 / echoRate).toFixed(2)}×`],
+      ["in-process µs per add, all (bench/add_cost.ts)", cost("total")],
+      ["… decode (grammar + valibot)", cost("decode")],
+      ["… handle (lib/chat.ts + SQLite statements)", cost("handle")],
+      ["… commit, per add (128 per commit, no sync)", cost("commit")],
+      ["server µs per add at the 8-client rate (1 s ÷ adds/s, one thread)", formatNumber(1e6 / rate8, 1)],
+      ["in-process cost alone would allow (adds/s on one core)", formatNumber(1e6 / total)],
+    ],
   };
 }
 
@@ -295,7 +382,7 @@ export function distchatSingle(runtime: Runtime): Measurement {
   const label = runtime === "node" ? "Node" : "Deno";
   return {
     name: `distchat-single-${runtime}`,
-    title: `DistChat, one server under ${label}: adds, fan-out, memory`,
+    title: `DistChat, one server under ${label}: adds, where their time goes, fan-out, memory`,
     async run(ctx: Context): Promise<Result> {
       const commands: string[] = [];
       const shown = new Set<string>();
@@ -317,6 +404,7 @@ export function distchatSingle(runtime: Runtime): Measurement {
         }
         const adds = await addsTable(runtime, ctx, dir, commands, shown);
         tables.push(adds.table);
+        tables.push(await costTable(runtime, ctx, adds.runs8, commands));
         const fan = await fanoutTable(runtime, ctx, dir, commands, shown);
         tables.push(fan.table);
         const mem = await memoryTable(runtime, ctx, dir, commands, shown);
@@ -324,6 +412,7 @@ export function distchatSingle(runtime: Runtime): Measurement {
         notes.push(
           `Adds: an add counts when its ack arrives within the timed interval; latency is from the first send of the add to its ack (a lost datagram is resent with the same tag after 250 ms, so retransmitted adds include that wait). One load process per 32 clients; each client logs in and joins the room before the timed interval. A fresh server and database per run; 0.5 s of warm-up load first.`,
           `Fan-out: each of the 1,000 sessions has its own long poll (waitMs 30000) and re-arms it on every reply; delivery times are measured against the moment the writer (in the bench process) sent the add, so they include the durable commit of the add.`,
+          `Where the time goes: the server does its work on one thread (SQLite, the grammar, the handlers and the datagram I/O; only checkpoints run on a worker thread), so a server CPU near 1 core means the adds rate is what one core does. The echo server is the same load answered by a process that does nothing but echo (bench/_limits_worker.ts echo): the datagram I/O alone. The server's µs per add minus the in-process cost is the datagram I/O and event loop.`,
           ...mem.notes,
           `Server: ${[...shown][0] ?? ""} (--sync full is the default: every commit is synced to disk).`,
         );
