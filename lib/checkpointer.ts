@@ -33,28 +33,33 @@ export function startCheckpointer(store: Store, path: string, log: (line: string
   const worker = new Worker(new URL("./_checkpoint_worker.ts", import.meta.url), { workerData: { path, everyMs } });
   (worker as { unref?: () => void }).unref?.();
   store.setAutoCheckpoint(AUTOCHECKPOINT_PAGES);
-  let stopped = false;
+  /** Checkpoints are ours no more (stopping, or the worker failed); the worker thread has ended. */
+  let handedBack = false;
+  let ended = false;
   const fail = (why: string) => {
-    if (stopped) return;
+    if (handedBack) return;
+    handedBack = true;
     log(`background checkpoints stopped (${why}); checkpointing after commits instead`);
-    store.setAutoCheckpoint(SQLITE_DEFAULT_PAGES);
+    try {
+      store.setAutoCheckpoint(SQLITE_DEFAULT_PAGES);
+    } catch { /* the store is closed: nothing left to checkpoint */ }
   };
   const done = new Promise<void>((resolve) => {
     worker.on("message", (m: "stopped" | { failed: string }) => {
       if (m === "stopped") resolve();
       else fail(m.failed);
     });
-    worker.on("error", (e) => {
-      fail((e as Error).message);
+    worker.on("error", (e) => fail((e as Error).message));
+    worker.on("exit", () => {
+      ended = true;
+      fail("its thread ended");
       resolve();
     });
-    worker.on("exit", () => resolve());
   });
   return {
     async stop() {
-      if (stopped) return;
-      stopped = true;
-      worker.postMessage("stop");
+      handedBack = true;
+      if (!ended) worker.postMessage("stop");
       await done;
       await worker.terminate();
     },
