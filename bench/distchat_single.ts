@@ -203,13 +203,13 @@ async function costTable(runtime: Runtime, ctx: Context, runs8: AddsRun[], comma
     const echo = startChild(argv);
     try {
       const { port } = await echo.next<{ port: number }>(30_000);
-      await addsOnce(port, echo.pid, 8, 0.5, "", [], "echoes"); // warm-up
+      if (!ctx.quick) await addsOnce(port, echo.pid, 8, 0.5, "", [], "echoes"); // warm-up
       echoRuns.push(await addsOnce(port, echo.pid, 8, seconds, "", run === 0 ? commands : [], "echoes"));
     } finally {
       await echo.stop();
     }
   }
-  const costArgv = runtimeCommand(runtime, "bench/add_cost.ts", ["50000", "--json"]);
+  const costArgv = runtimeCommand(runtime, "bench/add_cost.ts", [ctx.quick ? "20000" : "50000", "--json"]);
   commands.push(displayCommand(costArgv));
   const costs: { total: number; decode: number; handle: number; commit: number }[] = [];
   for (let run = 0; run < nRuns; run++) {

@@ -215,7 +215,7 @@ export const ircAnchors: Measurement = {
   async run(ctx: Context): Promise<Result> {
     const { path, version } = ensureNgircd(ctx.log);
     const q = ctx.quick;
-    const lat = { count: q ? 1000 : 2000, rate: 200 };
+    const lat = { count: q ? 600 : 2000, rate: 200 };
     const tp = { count: q ? 20_000 : 100_000, seconds: q ? 2 : 8 };
     const split = { rate: 200, seconds: q ? 8 : 16, cutAt: 2, restoreAt: 4 };
     const splitRuns = q ? 1 : ctx.runs;
