@@ -22,9 +22,8 @@ const CLIENT = { host: "127.0.0.1", port: 40000 };
 
 type Event = "sync" | `send ${string}`;
 
-function setup(sync: "full" | "normal" = "full") {
+function setup(sync: "full" | "normal" = "full", path = join(tempDir("distchat-durability-"), "a.sqlite")) {
   const events: Event[] = [];
-  const path = join(tempDir("distchat-durability-"), "a.sqlite");
   const store = Store.open(path, "a", { sync, syncFile: () => void events.push("sync") });
   const chat = new Chat({ store, replyKey: new Uint8Array(32) });
   const app = new ServerApp({
@@ -54,6 +53,19 @@ test("a client's write is synced before its reply is sent", () => {
   const { events, app } = setup();
   try {
     app.onClientDatagram(encodeText(lines("login", 1, "alice")), CLIENT);
+    app.flush();
+    assert.equal(events, ["sync", "send ok"]);
+  } finally {
+    app.close();
+  }
+});
+
+test("a database reopened after a clean close still syncs its log itself", () => {
+  const first = setup();
+  first.app.close();
+  const { events, app } = setup("full", first.path);
+  try {
+    app.onClientDatagram(encodeText(lines("login", 2, "carol")), CLIENT);
     app.flush();
     assert.equal(events, ["sync", "send ok"]);
   } finally {
