@@ -14,7 +14,6 @@
  * ```
  */
 import { spawn } from "node:child_process";
-import dgram from "node:dgram";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
@@ -24,6 +23,7 @@ import { type Address, bindUdp, type Transport } from "../lib/udp.ts";
 import { startUdpProxy, type UdpProxy } from "../lib/udp_proxy.ts";
 import type { Runtime } from "./_child.ts";
 import { displayCommand, ROOT, runtimeCommand } from "./_child.ts";
+import { freePort } from "../tests/_harness.ts";
 
 const LOOPBACK = "127.0.0.1";
 const IDS = "abcdefghijklmnop";
@@ -38,16 +38,6 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
   } catch { /* gone */ }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket("udp4");
-    s.once("error", reject);
-    s.bind(0, LOOPBACK, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function distinctPorts(n: number): Promise<number[]> {
   const out = new Set<number>();

@@ -11,12 +11,12 @@
  * ```
  */
 import { spawn } from "node:child_process";
-import dgram from "node:dgram";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import type { Runtime } from "./_child.ts";
 import { displayCommand, ROOT, runtimeCommand } from "./_child.ts";
+import { freePort } from "../tests/_harness.ts";
 
 const live = new Set<number>();
 process.on("exit", () => {
@@ -27,16 +27,6 @@ process.on("exit", () => {
   }
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket("udp4");
-    s.once("error", reject);
-    s.bind(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export type BenchServer = {
   pid: number;

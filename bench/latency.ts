@@ -5,6 +5,7 @@
  * arrival, per round.
  *
  *   node bench/latency.ts [--runtime node|deno] [--count 1000] [--rounds 3] [-- SERVER FLAGS]
+ *   LAT_DEBUG=1 node bench/latency.ts   also lists each slow (> 1 ms) delivery as "ms into the round:ms"
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
