@@ -14,7 +14,7 @@ const { path, everyMs } = workerData as { path: string; everyMs: number };
 const PASSES = 4;
 
 function start(): () => void {
-  const db = new DatabaseSync(path, { open: true });
+  const db = new DatabaseSync(path);
   db.exec("PRAGMA busy_timeout = 0");
   // NORMAL and FULL both sync the log before a checkpoint and the database after it.
   db.exec("PRAGMA synchronous = NORMAL");

@@ -402,9 +402,9 @@ export class Store {
     // A local add right after addByTag found no visible message of its (session, tag) has no twin.
     const known = this.#noTwin;
     this.#noTwin = null;
-    const twin = op.origin === this.self && known?.session === op.session && known.tag === op.tag
-      ? undefined
-      : this.#s.visibleByTag.get(op.session, op.tag) as { rkey: string; dseq: number; origin: string; ksum: number } | undefined;
+    type Twin = { rkey: string; dseq: number; origin: string; ksum: number };
+    const checked = op.origin === this.self && known?.session === op.session && known.tag === op.tag;
+    const twin = checked ? undefined : this.#s.visibleByTag.get(op.session, op.tag) as Twin | undefined;
     if (twin) {
       if (keyLess([ksum, korigin], [twin.ksum, twin.origin])) this.#s.hideMessage.run(twin.rkey, twin.dseq);
       else hidden = 1;
