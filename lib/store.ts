@@ -68,7 +68,15 @@ export type StoreOptions = {
   syncFile?: (fd: number) => void;
   /** Session activity is logged (touch op, table write) at most this often, ms. Default: ttl/10, ≤ 30 s. */
   touchEveryMs?: number;
+  /** Remember where each name's claims were settled (default true); false: every login reads all claims (tests compare). */
+  rememberSettlements?: boolean;
 };
+
+/** A claim of a user name: the session row fields that settling reads. */
+type Claim = { id: string; ksum: number; korigin: string; login_vt: string; logouts: string; born: number };
+
+/** Names whose settlement is remembered at most (the oldest is forgotten first). */
+const SETTLED_NAMES = 4096;
 
 /** Conflict key of an op: (sum of its full timestamp, origin); smaller wins. */
 export function opKey(op: Pick<Op, "deps" | "seq" | "origin">): [number, string] {
@@ -117,6 +125,12 @@ export class Store {
   #noTwin: { session: string; tag: string } | null = null;
   #localOps: Op[] = [];
   #s: Record<string, StatementSync>;
+  /**
+   * Per name (case-folded): the key of its newest claim settled and the
+   * holder its chain ended with, kept while no earlier claim changes (see
+   * #settleName); null when not remembered at all.
+   */
+  #settled: Map<string, { key: [number, string]; holder: string }> | null;
   /** The write-ahead log, which `commit` syncs itself under --sync full (see `open`); null: SQLite's setting rules. */
   #wal: { fd: number; sync: (fd: number) => void } | null = null;
 
@@ -147,6 +161,7 @@ export class Store {
     this.db = db;
     this.self = self;
     this.#touchEveryMs = options.touchEveryMs;
+    this.#settled = options.rememberSettlements === false ? null : new Map();
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
       vector: p("SELECT origin, max(seq) AS n FROM ops GROUP BY origin"),
@@ -166,6 +181,7 @@ export class Store {
       endSession: p("UPDATE sessions SET ended = 1 WHERE id = ?"),
       addLogout: p("UPDATE sessions SET logouts = logouts || (CASE logouts WHEN '' THEN '' ELSE ',' END) || ? WHERE id = ?"),
       namesakes: p("SELECT id, ksum, korigin, login_vt, logouts, born FROM sessions WHERE ukey = ?"),
+      claim: p("SELECT id, ksum, korigin, login_vt, logouts, born FROM sessions WHERE id = ?"),
       dropMemberships: p("DELETE FROM members WHERE session = ?"),
       room: p("SELECT rkey, name, ksum, korigin FROM rooms WHERE rkey = ?"),
       insertRoom: p("INSERT INTO rooms (rkey, name, ksum, korigin) VALUES (?,?,?,?)"),
@@ -317,10 +333,15 @@ export class Store {
       case "login":
         this.#login(op, ksum, korigin);
         break;
-      case "logout":
+      case "logout": {
         this.#s.addLogout.run(`${op.origin}.${op.seq}`, op.session);
         this.#end(op.session);
+        // (Cannot change an earlier judgement — a claim that saw this logout
+        // arrives after it — but a logout is rare and forgetting is cheap.)
+        const s = this.session(op.session);
+        if (s) this.#claimChanged(s);
         break;
+      }
       case "touch":
         break;
       case "open":
@@ -348,7 +369,7 @@ export class Store {
     const ukey = nameKey(op.userName);
     const vt = formatVector(advance(op.deps, op.origin, op.seq));
     this.#s.insertSession.run(op.session, op.userName, ukey, op.ttl, op.at, op.at, ksum, korigin, vt);
-    this.#settleName(ukey);
+    this.#settleName(ukey, { id: op.session, ksum, korigin, login_vt: vt, logouts: "", born: op.at });
   }
 
   /**
@@ -361,8 +382,22 @@ export class Store {
    * vector, never on which logouts happen to have arrived here already;
    * a claim applied later can only end sessions, never revive one.
    */
-  #settleName(ukey: string): void {
-    type Claim = { id: string; ksum: number; korigin: string; login_vt: string; logouts: string; born: number };
+  #settleName(ukey: string, claim: Claim): void {
+    // The common case, a claim newer than every claim settled before (a
+    // local login always is), when no earlier claim has changed since (a
+    // logout or newer activity of any but the holder forgets the name,
+    // #claimChanged): the chain so far is the same, and only the holder
+    // it ended with judges the new claim. A constant cost however many
+    // sessions the name has had.
+    const known = this.#settled?.get(ukey);
+    const key: [number, string] = [claim.ksum, claim.korigin];
+    if (known && keyLess(known.key, key)) {
+      const holder = this.#s.claim.get(known.holder) as Claim | undefined;
+      known.key = key;
+      if (holder && !this.#follows(claim, holder)) this.#end(claim.id);
+      else known.holder = claim.id;
+      return;
+    }
     const claims = (this.#s.namesakes.all(ukey) as Claim[])
       .sort((x, y) => (keyLess([x.ksum, x.korigin], [y.ksum, y.korigin]) ? -1 : 1));
     let holder: Claim | null = null;
@@ -373,6 +408,17 @@ export class Store {
       }
       holder = c;
     }
+    const last = claims[claims.length - 1];
+    if (this.#settled && holder && last) {
+      this.#settled.delete(ukey);
+      this.#settled.set(ukey, { key: [last.ksum, last.korigin], holder: holder.id });
+      if (this.#settled.size > SETTLED_NAMES) this.#settled.delete(this.#settled.keys().next().value as string);
+    }
+  }
+
+  /** A claim's logouts or activity changed: unless it is the holder a remembered chain ended with, forget the chain. */
+  #claimChanged(s: SessionRecord): void {
+    if (this.#settled?.get(s.ukey)?.holder !== s.id) this.#settled?.delete(s.ukey);
   }
 
   /** True when claim `c` was made after `holder` ended: it saw a logout of it, or it had expired. */
@@ -417,7 +463,10 @@ export class Store {
   #activity(session: string, at: number, force: boolean, remote: boolean): void {
     const s = this.session(session);
     if (!s) return;
-    if (at > s.lastActive) s.lastActive = at;
+    if (at > s.lastActive) {
+      s.lastActive = at;
+      this.#claimChanged(s);
+    }
     if (remote && at > s.remoteActive) s.remoteActive = at;
     if (at > s.loggedActive) s.loggedActive = at;
     if (at > s.savedActive && (force || at - s.savedActive >= this.touchEvery(s))) {
@@ -475,7 +524,10 @@ export class Store {
    * activity was last logged long enough ago. Returns the op if one was made.
    */
   refresh(s: SessionRecord, now: number): Op | null {
-    if (now > s.lastActive) s.lastActive = now;
+    if (now > s.lastActive) {
+      s.lastActive = now;
+      this.#claimChanged(s);
+    }
     if (now - s.loggedActive < this.touchEvery(s)) return null;
     return this.appendLocal({ kind: "touch", session: s.id }, now);
   }
