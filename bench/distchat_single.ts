@@ -414,7 +414,7 @@ export function distchatSingle(runtime: Runtime): Measurement {
           `Fan-out: each of the 1,000 sessions has its own long poll (waitMs 30000) and re-arms it on every reply; delivery times are measured against the moment the writer (in the bench process) sent the add, so they include the durable commit of the add.`,
           `Where the time goes: the server does its work on one thread (SQLite, the grammar, the handlers and the datagram I/O; only checkpoints run on a worker thread), so a server CPU near 1 core means the adds rate is what one core does. The echo server is the same load answered by a process that does nothing but echo (bench/_limits_worker.ts echo): the datagram I/O alone. The server's µs per add minus the in-process cost is the datagram I/O and event loop.`,
           ...mem.notes,
-          `Server: ${[...shown][0] ?? ""} (--sync full is the default: every commit is synced to disk).`,
+          `Server: ${[...shown][0] ?? ""} (--sync full is the default: every commit holding a client's write is synced to disk before its replies go out).`,
         );
       } finally {
         rmSync(dir, { recursive: true, force: true });
