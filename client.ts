@@ -14,14 +14,14 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { readKeyFile } from "./lib/key_file.ts";
-import type { KeyFile } from "./lib/key_file.ts";
-import { readServers } from "./lib/servers_file.ts";
-import type { ServerEntry } from "./lib/servers_file.ts";
-import { bindUdp } from "./lib/udp.ts";
+import { readKeyFile } from "./lib/client/key_file.ts";
+import type { KeyFile } from "./lib/client/key_file.ts";
+import { readServers } from "./lib/config/servers_file.ts";
+import type { ServerEntry } from "./lib/config/servers_file.ts";
+import { bindUdp } from "./lib/net/udp_node.ts";
 import { runClient } from "./lib/client/app.ts";
-import { roomNameProblem, userNameProblem } from "./lib/client/commands.ts";
-import { MAX_WAIT_MS } from "./lib/messages.ts";
+import { roomNameProblem, userNameProblem } from "./lib/wire/names.ts";
+import { MAX_WAIT_MS } from "./lib/wire/messages.ts";
 
 const USAGE = "usage: client.ts --user NAME [--servers FILE] [--room ROOM] [--key-file FILE] [--wait-ms MS]";
 

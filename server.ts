@@ -1,42 +1,51 @@
 /**
  * The DistChat server entry script: reads flags and servers.txt, opens the
- * database, binds the client and peer ports, and handles signals. No
- * protocol logic lives here (lib/server_app.ts, lib/chat.ts, lib/store.ts).
+ * database, wires the group commit and its two ports (client and peer),
+ * binds their sockets, and handles signals. No protocol logic lives here
+ * (lib/server/, lib/store/, lib/replication/).
  *
- *   node server.ts --id a --servers servers.txt [--db data/a.sqlite] [--session-ttl 300]
- *                  [--listen HOST:PORT] [--peer-listen HOST:PORT] [--rate-limit N] [--sync full|normal]
- *                  [--cluster-key FILE] [--multicast GROUP:PORT]
+ *   npm run server -- --id a [--db data/a.sqlite] [flags]     (--help lists them)
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import process from "node:process";
-import { Chat } from "./lib/chat.ts";
-import { readOrCreateKey } from "./lib/chat/reply_seal.ts";
-import { parseServerFlags } from "./lib/flags.ts";
-import { createPeerAuth } from "./lib/peer_auth.ts";
-import { PeerNode } from "./lib/peer_node.ts";
-import { ServerApp } from "./lib/server_app.ts";
-import { type Address, formatAddress, readServers, type ServerEntry } from "./lib/servers_file.ts";
-import { Store } from "./lib/store.ts";
-import { startCheckpointer } from "./lib/checkpointer.ts";
-import { DatabaseFileGuard } from "./lib/_store_guard.ts";
-import { bindUdp, type OnDatagram, type Transport, type UdpOptions } from "./lib/udp.ts";
-import { bindTransport } from "./lib/transport.ts";
-import { runtimeName } from "./lib/runtime.ts";
+import { parseServerFlags, SERVER_HELP } from "./lib/config/server_flags.ts";
+import { readServers, type ServerEntry } from "./lib/config/servers_file.ts";
+import { type Address, formatAddress } from "./lib/net/address.ts";
+import { bindServerTransport, type NamedTransport } from "./lib/net/bind.ts";
+import { bindProblem } from "./lib/platform/port_owner.ts";
+import { createPeerAuth } from "./lib/replication/peer_auth.ts";
+import { startCheckpointer } from "./lib/store/checkpointer.ts";
+import { DatabaseFileGuard } from "./lib/store/file_guard.ts";
+import { Store } from "./lib/store/store.ts";
+import { Answers } from "./lib/server/answers.ts";
+import { Chat } from "./lib/server/chat.ts";
+import { ClientPort } from "./lib/server/client_port.ts";
+import { systemClock as clock } from "./lib/server/clock.ts";
+import { GroupCommit } from "./lib/server/commit.ts";
+import { startHousekeeping } from "./lib/server/housekeeping.ts";
+import { PeerPort } from "./lib/server/peer_port.ts";
+import { readOrCreateKey } from "./lib/server/reply_seal.ts";
 
 function die(line: string, code = 1): never {
   console.error(line);
   process.exit(code);
 }
 
+const argv = process.argv.slice(2);
+if (argv.includes("--help") || argv.includes("-h")) {
+  console.log(SERVER_HELP);
+  process.exit(0);
+}
 let flags;
 try {
-  flags = parseServerFlags(process.argv.slice(2));
+  flags = parseServerFlags(argv);
 } catch (e) {
   die(`distchat server: ${(e as Error).message}`, 2);
 }
 const name = `distchat server ${flags.id}`;
+const log = (line: string) => console.error(`${name}: ${line}`);
 
 let me;
 let all: ServerEntry[] = [];
@@ -46,18 +55,20 @@ try {
 } catch (e) {
   die(`${name}: ${(e as Error).message}`, 2);
 }
-if (!me) die(`${name}: ${flags.servers} has no line for server id "${flags.id}"`, 2);
+if (!me) die(`${name}: ${flags.servers} has no line for server id "${flags.id}" (it lists ${all.map((s) => s.id).join(", ")})`, 2);
 
 let clusterKey: Uint8Array | null = null;
 if (flags.clusterKey !== null) {
   try {
     clusterKey = readFileSync(flags.clusterKey);
   } catch (e) {
-    die(`${name}: cannot read cluster key ${flags.clusterKey}: ${(e as { code?: string }).code ?? (e as Error).message}`, 2);
+    const code = (e as { code?: string }).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message;
+    die(`${name}: cannot read the cluster key ${flags.clusterKey} (--cluster-key): ${why}`, 2);
   }
   if (clusterKey.length === 0) die(`${name}: cluster key file ${flags.clusterKey} is empty`, 2);
 } else if (all.length > 1) {
-  console.error(`${name}: warning: no --cluster-key; peers are not authenticated`);
+  log("warning: no --cluster-key; peers are not authenticated");
 }
 
 let store: Store;
@@ -68,77 +79,83 @@ try {
   store = Store.open(flags.db, flags.id, { sync: flags.sync });
   guard = new DatabaseFileGuard(flags.db);
   replyKey = readOrCreateKey(`${flags.db}.key`);
-  store.loadLiveSessions(Date.now());
+  store.sessions.loadLive(clock.now());
 } catch (e) {
   die(`${name}: ${(e as Error).message}`);
 }
 
-const checkpointer = startCheckpointer(store, flags.db, (line) => console.error(`${name}: ${line}`));
+const checkpointer = startCheckpointer(store, flags.db, log);
 
-const buffers = { recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 };
-let client: Transport | undefined;
-let peer: Transport | undefined;
-const app = new ServerApp({
+const commit = new GroupCommit({
   store,
-  chat: new Chat({ store, replyKey, sessionTtl: flags.sessionTtl }),
-  send: (bytes, to) => client?.send(bytes, to),
-  rateLimit: flags.rateLimit,
+  clock,
   checkDatabase: () => guard.problem(),
   onFatal: (problem) => die(`${name}: database failure, exiting: ${problem}`),
-  log: (line) => console.error(`${name}: ${line}`),
 });
-
+let client: NamedTransport | undefined;
+let peer: NamedTransport | undefined;
+let group: NamedTransport | undefined;
+const clientPort = new ClientPort({
+  commit,
+  clock,
+  chat: new Chat({ store, random: (n) => randomBytes(n), sessionTtl: flags.sessionTtl }),
+  answers: new Answers({ replies: store.replies, replyKey }),
+  send: (bytes, to) => client?.send(bytes, to),
+  rateLimit: flags.rateLimit,
+  log,
+});
 const peerAddresses = new Map<string, Address>(all.filter((s) => s.id !== flags.id).map((s) => [s.id, s.peer]));
-const node = new PeerNode({
-  app,
+const random = (n: number) => randomBytes(n);
+const peerPort = new PeerPort({
+  commit,
+  store,
+  clock,
   self: flags.id,
   peers: peerAddresses,
-  auth: createPeerAuth({ key: clusterKey, peers: peerAddresses.keys(), now: Date.now, random: (n) => randomBytes(n) }),
-  key: clusterKey,
-  multicast: flags.multicast,
+  auth: createPeerAuth({ key: clusterKey, peers: peerAddresses.keys(), now: clock.now, random }),
+  statAuth: createPeerAuth({ key: clusterKey, peers: "any", now: clock.now, random, maxNonces: 1000 }),
+  send: (bytes, to) => peer?.send(bytes, to),
+  multicast: flags.multicast && { group: flags.multicast, send: (bytes, to) => group?.send(bytes, to) },
+  localStatus: () => ({ heldPolls: clientPort.heldPolls }),
 });
-app.replication = node.hooks;
+const stopHousekeeping = startHousekeeping({ clock, commit, store, limiter: clientPort.limiter, checkDatabase: () => guard.problem() });
 
-/** Binds with the buffer sizes asked for, or without them when the runtime refuses them. */
-async function bindWithBuffers(at: Address, on: OnDatagram, extra: UdpOptions = {}): Promise<Transport> {
-  // Under Deno, Deno.listenDatagram takes about twice the rate of node:dgram,
-  // whose receive buffer setting slows it tenfold (BENCHMARKS.md).
-  if (runtimeName() === "deno" && !extra.multicastGroup) return await bindTransport(at, on);
-  try {
-    return await bindUdp(at, on, { ...buffers, ...extra });
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") throw e;
-    return await bindUdp(at, on, extra);
-  }
+async function closeAll(): Promise<void> {
+  stopHousekeeping();
+  peerPort.stop();
+  clientPort.close();
+  await checkpointer.stop();
+  commit.close();
+  guard.close();
+  await Promise.all([client?.close(), peer?.close(), group?.close()]);
 }
 
 const listen = flags.listen ?? me.client;
 const peerListen = flags.peerListen ?? me.peer;
-let group: Transport | null = null;
-try {
-  client = await bindWithBuffers(listen, app.onClientDatagram);
-  peer = await bindWithBuffers(peerListen, app.onPeerDatagram);
-} catch (e) {
-  await client?.close();
-  app.close();
-  die(`${name}: cannot bind ${formatAddress(client ? peerListen : listen)}: ${(e as Error).message}`);
+for (const [at, on, flag] of [[listen, clientPort.onDatagram, "--listen"], [peerListen, peerPort.onDatagram, "--peer-listen"]] as const) {
+  try {
+    const t = await bindServerTransport(at, on);
+    if (flag === "--listen") client = t;
+    else peer = t;
+  } catch (e) {
+    await closeAll();
+    die(`${name}: ${bindProblem(formatAddress(at), at.port, e, flag)}`);
+  }
 }
 if (flags.multicast) {
   const m = flags.multicast;
   try {
-    group = await bindWithBuffers({ host: "0.0.0.0", port: m.port }, node.onMulticastDatagram, { multicastGroup: m.host });
+    group = await bindServerTransport({ host: "0.0.0.0", port: m.port }, peerPort.onDatagram, m.host);
   } catch (e) {
-    await Promise.all([client.close(), peer.close()]);
-    app.close();
-    die(`${name}: cannot join multicast group ${formatAddress(m)}: ${(e as Error).message}`);
+    await closeAll();
+    die(`${name}: cannot join multicast group ${formatAddress(m)} (--multicast): ${(e as Error).message}`);
   }
 }
-node.attach(peer, group);
+peerPort.start();
 
 console.log(
-  `${name}: clients ${formatAddress(client.address)}, peers ${formatAddress(peer.address)}, database ${flags.db}, ` +
-    `fan-out ${node.fanout}, ${clusterKey ? "peers authenticated" : "peers NOT authenticated"}, ` +
+  `${name}: clients ${formatAddress(client!.address)}, peers ${formatAddress(peer!.address)}, database ${flags.db}, ` +
+    `fan-out ${peerPort.fanout}, ${clusterKey ? "peers authenticated" : "peers NOT authenticated"}, ` +
     `${peerAddresses.size} peer${peerAddresses.size === 1 ? "" : "s"}`,
 );
 
@@ -146,15 +163,11 @@ let stopping = false;
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
-  await checkpointer.stop();
   try {
-    node.stop();
-    app.close();
-    guard.close();
+    await closeAll();
   } catch (e) {
     die(`${name}: database failure while closing: ${(e as Error).message}`);
   }
-  await Promise.all([client?.close(), peer?.close(), group?.close()]);
   process.exit(0);
 }
 process.on("SIGINT", stop);

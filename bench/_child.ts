@@ -1,7 +1,7 @@
 /**
  * Child processes for the benchmarks: a script under Node or Deno (or any
- * program) in its own process group, spoken to in lines of JSON over
- * stdin/stdout, and always stopped (the whole group) when done.
+ * program) spoken to in lines of JSON over stdin/stdout, on the process
+ * groups of testing/processes.ts (always stopped, the whole group).
  *
  * @example
  * ```ts
@@ -10,12 +10,11 @@
  * await child.stop();
  * ```
  */
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { killAll, startProcess } from "../testing/processes.ts";
 
 /** The repository root (bench/..). */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -67,72 +66,51 @@ export type Child = {
   stop(graceMs?: number): Promise<void>;
 };
 
-const live = new Set<ChildProcess>();
-
 /** Starts argv in its own process group (stdout: JSON lines). */
 export function startChild(argv: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): Child {
-  const proc = spawn(argv[0], argv.slice(1), {
-    cwd: options.cwd ?? ROOT,
-    env: { ...process.env, NO_COLOR: "1", ...options.env },
-    detached: true,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  live.add(proc);
   const lines: string[] = [];
   const waiters: ((line: string | null) => void)[] = [];
-  let ended = false;
   let partial = "";
-  let errText = "";
-  proc.stdout!.setEncoding("utf8");
-  proc.stdout!.on("data", (chunk: string) => {
-    partial += chunk;
-    let nl;
-    while ((nl = partial.indexOf("\n")) >= 0) {
-      const line = partial.slice(0, nl).trim();
-      partial = partial.slice(nl + 1);
-      if (!line) continue;
-      const w = waiters.shift();
-      if (w) w(line);
-      else lines.push(line);
-    }
+  const p = startProcess(argv, {
+    cwd: options.cwd ?? ROOT,
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: "pipe",
+    maxStderr: 20_000,
+    onStdout(chunk) {
+      partial += chunk;
+      let nl;
+      while ((nl = partial.indexOf("\n")) >= 0) {
+        const line = partial.slice(0, nl).trim();
+        partial = partial.slice(nl + 1);
+        if (!line) continue;
+        const w = waiters.shift();
+        if (w) w(line);
+        else lines.push(line);
+      }
+    },
   });
-  proc.stderr!.setEncoding("utf8");
-  proc.stderr!.on("data", (chunk: string) => {
-    if (errText.length < 20_000) errText += chunk;
-  });
-  proc.stdin!.on("error", () => {});
-  const exited = new Promise<number | null>((resolve) => {
-    proc.on("exit", (code) => {
-      ended = true;
-      live.delete(proc);
-      for (const w of waiters.splice(0)) w(null);
-      resolve(code);
-    });
-    proc.on("error", (e) => {
-      errText += String(e);
-      ended = true;
-      live.delete(proc);
-      for (const w of waiters.splice(0)) w(null);
-      resolve(null);
-    });
+  const exited = p.exited.then((e) => {
+    for (const w of waiters.splice(0)) w(null);
+    return e.code;
   });
   const shown = displayCommand(argv);
+  const errText = () => p.stderr();
   return {
-    pid: proc.pid ?? -1,
+    pid: p.pid,
     argv,
     next<T>(timeoutMs: number): Promise<T> {
       const ready = lines.shift();
       if (ready !== undefined) return Promise.resolve(JSON.parse(ready) as T);
-      if (ended) return Promise.reject(new Error(`${shown} ended: ${errText.trim().slice(-500)}`));
+      if (p.ended) return Promise.reject(new Error(`${shown} ended: ${errText().trim().slice(-500)}`));
       return new Promise<T>((resolve, reject) => {
         const timer = setTimeout(() => {
           const i = waiters.indexOf(take);
           if (i >= 0) waiters.splice(i, 1);
-          reject(new Error(`${shown}: no answer in ${timeoutMs} ms ${errText.trim().slice(-500)}`));
+          reject(new Error(`${shown}: no answer in ${timeoutMs} ms ${errText().trim().slice(-500)}`));
         }, timeoutMs);
         const take = (line: string | null) => {
           clearTimeout(timer);
-          if (line === null) reject(new Error(`${shown} ended: ${errText.trim().slice(-500)}`));
+          if (line === null) reject(new Error(`${shown} ended: ${errText().trim().slice(-500)}`));
           else {
             try {
               resolve(JSON.parse(line) as T);
@@ -144,31 +122,14 @@ export function startChild(argv: readonly string[], options: { cwd?: string; env
         waiters.push(take);
       });
     },
-    send(line) {
-      if (!ended) proc.stdin!.write(line + "\n");
-    },
-    stderr: () => errText,
+    send: (line) => p.write(line + "\n"),
+    stderr: errText,
     exited,
     async stop(graceMs = 1000) {
-      if (ended) return;
-      signalGroup(proc, "SIGTERM");
-      const timer = setTimeout(() => signalGroup(proc, "SIGKILL"), graceMs);
-      await exited;
-      clearTimeout(timer);
+      if (!p.ended) await p.stop(graceMs);
     },
   };
 }
 
-function signalGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
-  if (proc.pid === undefined) return;
-  try {
-    process.kill(-proc.pid, signal);
-  } catch {
-    // the group is gone already
-  }
-}
-
 /** SIGKILLs every child still running (for exit and signal handlers). */
-export function killAllChildren(): void {
-  for (const proc of live) signalGroup(proc, "SIGKILL");
-}
+export const killAllChildren = killAll;

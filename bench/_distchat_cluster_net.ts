@@ -13,31 +13,22 @@
  * await c.close();
  * ```
  */
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { decodePeer, encodePeer } from "../lib/codec.ts";
-import { parseReport, type StatusReport } from "../lib/status.ts";
-import { type Address, bindUdp, type Transport } from "../lib/udp.ts";
-import { startUdpProxy, type UdpProxy } from "../lib/udp_proxy.ts";
+import { decodePeer, encodePeer } from "../lib/wire/codec.ts";
+import { parseReport, type StatusReport } from "../lib/server/status.ts";
+import { bindUdp } from "../lib/net/udp_node.ts";
+import { type Address } from "../lib/net/address.ts";
+import { type Transport } from "../lib/net/transport.ts";
+import { startUdpProxy, type UdpProxy } from "../testing/udp_proxy.ts";
 import type { Runtime } from "./_child.ts";
 import { displayCommand, ROOT, runtimeCommand } from "./_child.ts";
 import { freePort } from "../tests/_harness.ts";
+import { type Proc, startProcess } from "../testing/processes.ts";
 
 const LOOPBACK = "127.0.0.1";
 const IDS = "abcdefghijklmnop";
-const live = new Set<number>();
-process.on("exit", () => {
-  for (const pid of live) signalGroup(pid, "SIGKILL");
-});
-
-function signalGroup(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, sig);
-  } catch { /* gone */ }
-}
-
 
 async function distinctPorts(n: number): Promise<number[]> {
   const out = new Set<number>();
@@ -134,6 +125,7 @@ export async function startBenchCluster(runtime: Runtime, dir: string, n: number
   const files: Record<string, string> = {};
   const statClient = await StatClient.open();
   const exits = new Map<string, Promise<void>>();
+  const procs = new Map<string, Proc>();
   let shown = "";
   try {
     for (const id of ids) {
@@ -165,21 +157,17 @@ export async function startBenchCluster(runtime: Runtime, dir: string, n: number
     ]);
     shown ||= displayCommand(argv).replaceAll(dir, "TMPDIR").replace(`--peer-listen ${fmt(s.peer)}`, "--peer-listen PEER_ADDRESS");
     const t0 = performance.now();
-    const proc = spawn(argv[0], argv.slice(1), { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    const pid = proc.pid!;
-    live.add(pid);
-    s.pid = pid;
+    const proc = startProcess(argv, { cwd: ROOT, maxStderr: 20_000 });
+    procs.set(id, proc);
+    s.pid = proc.pid;
     s.running = true;
-    let text = "";
-    proc.stdout!.setEncoding("utf8").on("data", (d: string) => text.length < 20_000 && (text += d));
-    proc.stderr!.setEncoding("utf8").on("data", (d: string) => text.length < 20_000 && (text += d));
-    exits.set(id, new Promise<void>((r) => proc.on("exit", () => (live.delete(pid), s.running = false, r()))));
+    exits.set(id, proc.exited.then(() => void (s.running = false)));
+    const text = () => (proc.stdout() + proc.stderr()).slice(0, 20_000);
     const until = Date.now() + 30_000;
-    while (!/clients \S+, peers/.test(text)) {
+    while (!/clients \S+, peers/.test(text())) {
       if (!s.running || Date.now() > until) {
-        signalGroup(pid, "SIGKILL");
-        await exits.get(id);
-        throw new Error(`server ${id} did not start: ${text.trim().slice(-500)}`);
+        await proc.kill9();
+        throw new Error(`server ${id} did not start: ${text().trim().slice(-500)}`);
       }
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -189,8 +177,9 @@ export async function startBenchCluster(runtime: Runtime, dir: string, n: number
   const stop = async (id: string, signal: NodeJS.Signals = "SIGTERM"): Promise<void> => {
     const s = servers[id];
     if (!s.running) return;
-    signalGroup(s.pid, signal);
-    const t = setTimeout(() => signalGroup(s.pid, "SIGKILL"), 5000);
+    const proc = procs.get(id)!;
+    proc.signal(signal);
+    const t = setTimeout(() => proc.signal("SIGKILL"), 5000);
     await exits.get(id);
     clearTimeout(t);
   };

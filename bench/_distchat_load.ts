@@ -25,7 +25,7 @@
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { randomBytes } from "node:crypto";
-import type { Address } from "../lib/udp.ts";
+import type { Address } from "../lib/net/address.ts";
 import { Endpoint, lines, nowMs, pool } from "./_distchat_udp.ts";
 
 const out = (v: unknown) => process.stdout.write(JSON.stringify(v) + "\n");
@@ -215,7 +215,7 @@ async function sessionsMode(): Promise<void> {
 async function fill(): Promise<void> {
   const [db, countArg] = args;
   const count = Number(countArg);
-  const { Store } = await import("../lib/store.ts");
+  const { Store } = await import("../lib/store/store.ts");
   const t0 = performance.now();
   const store = Store.open(db, "a", { sync: "normal" });
   const session = randomBytes(32).toString("hex");

@@ -10,23 +10,12 @@
  * await srv.stop();
  * ```
  */
-import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import process from "node:process";
 import type { Runtime } from "./_child.ts";
 import { displayCommand, ROOT, runtimeCommand } from "./_child.ts";
 import { freePort } from "../tests/_harness.ts";
-
-const live = new Set<number>();
-process.on("exit", () => {
-  for (const pid of live) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch { /* gone */ }
-  }
-});
-
+import { startProcess } from "../testing/processes.ts";
 
 export type BenchServer = {
   pid: number;
@@ -48,31 +37,17 @@ export async function startBenchServer(runtime: Runtime, dir: string, extra: str
   writeFileSync(servers, `a 127.0.0.1:${port} 127.0.0.1:${peer}\n`);
   const db = join(dir, "a.sqlite");
   const argv = runtimeCommand(runtime, "server.ts", ["--id", "a", "--servers", servers, "--db", db, ...extra]);
-  const proc = spawn(argv[0], argv.slice(1), { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  const pid = proc.pid!;
-  live.add(pid);
-  let text = "";
-  proc.stdout!.setEncoding("utf8").on("data", (d: string) => text.length < 20_000 && (text += d));
-  proc.stderr!.setEncoding("utf8").on("data", (d: string) => text.length < 20_000 && (text += d));
-  let exited = false;
-  const exit = new Promise<void>((r) => proc.on("exit", () => (exited = true, live.delete(pid), r())));
-  const group = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, sig);
-    } catch { /* gone */ }
-  };
+  const proc = startProcess(argv, { cwd: ROOT, maxStderr: 20_000 });
+  const pid = proc.pid;
   const stop = async () => {
-    if (exited) return;
-    group("SIGTERM");
-    const t = setTimeout(() => group("SIGKILL"), 5000);
-    await exit;
-    clearTimeout(t);
+    if (!proc.ended) await proc.stop(5000);
   };
+  const text = () => (proc.stdout() + proc.stderr()).slice(0, 20_000);
   const until = Date.now() + 30_000;
-  while (!/clients \S+, peers/.test(text)) {
-    if (exited || Date.now() > until) {
+  while (!/clients \S+, peers/.test(text())) {
+    if (proc.ended || Date.now() > until) {
       await stop();
-      throw new Error(`server did not start: ${text.trim().slice(-500)}`);
+      throw new Error(`server did not start: ${text().trim().slice(-500)}`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }

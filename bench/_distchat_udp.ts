@@ -10,8 +10,9 @@
  * ep.close();
  * ```
  */
-import type { Address } from "../lib/udp.ts";
-import { bindUdp, type Transport } from "../lib/udp.ts";
+import type { Address } from "../lib/net/address.ts";
+import { bindUdp } from "../lib/net/udp_node.ts";
+import { type Transport } from "../lib/net/transport.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

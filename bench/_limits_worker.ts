@@ -17,8 +17,9 @@ import { join } from "node:path";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { setImmediate } from "node:timers";
-import { bindUdp } from "../lib/udp.ts";
-import type { Address, OnDatagram, Transport, UdpOptions } from "../lib/udp.ts";
+import { bindUdp } from "../lib/net/udp_node.ts";
+import type { Address } from "../lib/net/address.ts";
+import type { OnDatagram, Transport, UdpOptions } from "../lib/net/transport.ts";
 
 const LOOPBACK = "127.0.0.1";
 const DATAGRAM_BYTES = 100;
@@ -33,7 +34,7 @@ async function bind(kind: string, onDatagram: OnDatagram, options: UdpOptions = 
   const at = { host: LOOPBACK, port: 0 };
   if (kind === "dgram") return bindUdp(at, onDatagram, options);
   if (kind === "deno") {
-    const { bindDenoUdp } = await import("../lib/udp_deno.ts");
+    const { bindDenoUdp } = await import("../lib/net/udp_deno.ts");
     return bindDenoUdp(at, onDatagram, options);
   }
   throw new RangeError(`transport "${kind}" is not dgram or deno`);

@@ -12,8 +12,8 @@
  * ```
  */
 import net from "node:net";
-import type { Address } from "../lib/udp.ts";
-import type { UdpProxy } from "../lib/udp_proxy.ts";
+import type { Address } from "../lib/net/address.ts";
+import type { UdpProxy } from "../testing/udp_proxy.ts";
 
 export type Link = {
   /** Where the proxy listens: give this address to the peer instead of the target. */

@@ -2,8 +2,9 @@
  * What one add costs the server in-process, without sockets (not a test):
  * a store (--sync normal, so no disk waits), one session in one room, N add
  * datagrams decoded and handled 128 per transaction, as the group commit
- * does. Prints µs per add: decode (grammar + checks), handle (lib/chat.ts
- * and the store), commit.
+ * does. Prints µs per add: decode (grammar + checks), handle (what the
+ * client port does with a decoded request: lib/server/answers.ts,
+ * lib/server/chat.ts, the store, encoding the reply), commit.
  *
  *   node bench/add_cost.ts [N] [--json]        deno run -A bench/add_cost.ts [N] [--json]
  */
@@ -11,25 +12,37 @@ import process from "node:process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { Chat } from "../lib/chat.ts";
-import { decodeRequest, encodeText } from "../lib/codec.ts";
-import { Store } from "../lib/store.ts";
+import { randomBytes } from "node:crypto";
+import { Answers } from "../lib/server/answers.ts";
+import { Chat } from "../lib/server/chat.ts";
+import type { Request } from "../lib/wire/messages.ts";
+import { decodeRequest, encodeText, replyText } from "../lib/wire/codec.ts";
+import { Store } from "../lib/store/store.ts";
 const dir = mkdtempSync(join(os.tmpdir(), "distchat-add-cost-"));
 const store = Store.open(join(dir, "a.sqlite"), "a", { sync: "normal" });
-const chat = new Chat({ store, replyKey: new Uint8Array(32) });
+const chat = new Chat({ store, random: randomBytes });
+const answers = new Answers({ replies: store.replies, replyKey: new Uint8Array(32) });
 const from = { host: "127.0.0.1", port: 1 };
 const now = Date.now();
+/** What lib/server/client_port.ts does with a decoded request that is not a poll. */
+const handle = (req: Request, at: number): string => {
+  const key = Answers.key(req, from);
+  const seen = answers.lookup(req, key);
+  if (seen !== null) return seen;
+  const out = chat.handle(req, at, key);
+  if (!("reply" in out)) throw new Error("not a reply");
+  const text = replyText(out.reply);
+  answers.remember(req, key, text, out.reply.verb !== "error", at);
+  return text;
+};
 const dec = (s: string) => {
   const d = decodeRequest(encodeText(s));
   if (!d.ok) throw new Error(d.error.message);
   return d.value;
 };
 store.begin();
-const out = chat.handle(dec("login\n1\nalice\n"), from, now) as {
-  text: string;
-};
-const token = out.text.split("\n")[4];
-chat.handle(dec(`open\n2\n${token}\nroom1\n`), from, now);
+const token = handle(dec("login\n1\nalice\n"), now).split("\n")[4];
+handle(dec(`open\n2\n${token}\nroom1\n`), now);
 store.commit();
 const N = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 100000);
 const json = process.argv.includes("--json");
@@ -48,7 +61,7 @@ for (let i = 0; i < N; i++) {
   const r = decodeRequest(dgs[i]);
   const b = performance.now();
   if (!r.ok) throw new Error("bad");
-  chat.handle(r.value, from, now + i);
+  handle(r.value, now + i);
   const c = performance.now();
   phase.decode += b - a;
   phase.handle += c - b;

@@ -16,7 +16,7 @@
  *   BENCH_SEED=3 ...               another proxy seed
  */
 import process from "node:process";
-import { runtimeVersion } from "../lib/runtime.ts";
+import { runtimeVersion } from "../lib/platform/runtime.ts";
 import { lines, removeTempDirs, udpClient, type UdpClient } from "../tests/_harness.ts";
 import {
   add,

@@ -24,8 +24,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { escapeText } from "../lib/codec.ts";
-import type { Address } from "../lib/udp.ts";
+import { escapeText } from "../lib/wire/codec.ts";
+import type { Address } from "../lib/net/address.ts";
 import { cursorText, parsePoll } from "../tests/_cluster_ops.ts";
 import type { Child, Runtime } from "./_child.ts";
 import { displayCommand, runtimeCommand, startChild } from "./_child.ts";

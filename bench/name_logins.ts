@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { Store } from "../lib/store.ts";
+import { Store } from "../lib/store/store.ts";
 
 const N = Number(process.argv[2] ?? 2000);
 const dir = mkdtempSync(join(os.tmpdir(), "distchat-name-logins-"));

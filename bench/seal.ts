@@ -7,8 +7,8 @@
  */
 import process from "node:process";
 import { randomBytes } from "node:crypto";
-import { deriveRoomKey, RoomKeys } from "../lib/seal.ts";
-import { runtimeVersion } from "../lib/runtime.ts";
+import { deriveRoomKey, RoomKeys } from "../lib/client/seal.ts";
+import { runtimeVersion } from "../lib/platform/runtime.ts";
 
 const messages = Number(process.argv[2] ?? 10_000);
 const derivations = 10;

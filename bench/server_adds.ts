@@ -10,9 +10,9 @@
  */
 import { parseArgs } from "node:util";
 import { lines, removeTempDirs, startServer, udpClient, type UdpClient } from "../tests/_harness.ts";
-import type { Address } from "../lib/udp.ts";
-import { bindUdp } from "../lib/udp.ts";
-import { runtimeVersion } from "../lib/runtime.ts";
+import type { Address } from "../lib/net/address.ts";
+import { bindUdp } from "../lib/net/udp_node.ts";
+import { runtimeVersion } from "../lib/platform/runtime.ts";
 
 const { values } = parseArgs({
   options: {

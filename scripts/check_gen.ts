@@ -1,5 +1,5 @@
 /**
- * Fails when lib/_protocol_parser.js is stale: regenerates it from
+ * Fails when lib/wire/_protocol_parser.js is stale: regenerates it from
  * protocol.peggy into a temporary folder and compares. `npm run gen` fixes it.
  */
 import { execFileSync } from "node:child_process";
@@ -20,7 +20,7 @@ try {
     return readFileSync(join(dir, f), "utf8") !== readFileSync(committed, "utf8");
   });
   if (stale.length > 0) {
-    console.error(`lib/_protocol_parser is stale (${stale.join(", ")}): run npm run gen and commit it`);
+    console.error(`lib/wire/_protocol_parser is stale (${stale.join(", ")}): run npm run gen and commit it`);
     process.exit(1);
   }
   console.log("generated parser is up to date");

@@ -13,10 +13,10 @@ import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import process from "node:process";
 import readline from "node:readline";
 import { parseArgs } from "node:util";
-import { scriptCommand } from "../lib/runtime.ts";
-import { readServers } from "../lib/servers_file.ts";
-import type { ServerEntry } from "../lib/servers_file.ts";
-import { userNameProblem } from "../lib/client/commands.ts";
+import { scriptCommand } from "../lib/platform/runtime.ts";
+import { readServers } from "../lib/config/servers_file.ts";
+import type { ServerEntry } from "../lib/config/servers_file.ts";
+import { userNameProblem } from "../lib/wire/names.ts";
 
 const SERVERS = "servers.txt";
 const START_TIMEOUT_MS = 30_000;

@@ -6,11 +6,11 @@
 import { parseArgs } from "node:util";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { decodePeer, encodePeer } from "../lib/codec.ts";
-import { peerMac } from "../lib/peer_auth.ts";
-import { readServers } from "../lib/servers_file.ts";
-import { formatStatusTable, parseReport, type StatusReport } from "../lib/status.ts";
-import { bindUdp } from "../lib/udp.ts";
+import { decodePeer, encodePeer } from "../lib/wire/codec.ts";
+import { peerMac } from "../lib/replication/peer_auth.ts";
+import { readServers } from "../lib/config/servers_file.ts";
+import { formatStatusTable, parseReport, type StatusReport } from "../lib/server/status.ts";
+import { bindUdp } from "../lib/net/udp_node.ts";
 
 const { values } = parseArgs({
   options: {

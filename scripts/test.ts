@@ -25,7 +25,7 @@ function step(title: string, cmd: string, args: string[]): string {
 }
 
 step("generated parser", process.execPath, ["scripts/check_gen.ts"]);
-const checked = ["server.ts", "client.ts", "lib", "tests", "scripts", "bench"].filter((f) => existsSync(f));
+const checked = ["server.ts", "client.ts", "lib", "testing", "tests", "scripts", "bench"].filter((f) => existsSync(f));
 step("type check", bin("deno"), ["check", "--quiet", ...checked]);
 step("tests under Node", process.execPath, ["tests/run.ts", ...filters]);
 step("tests under Deno", bin("deno"), ["run", "-A", "tests/run.ts", ...filters]);

@@ -10,11 +10,10 @@
  * assert.is(await bob.end(), 0);
  * ```
  */
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import process from "node:process";
-import { scriptCommand } from "../lib/runtime.ts";
+import { scriptCommand } from "../lib/platform/runtime.ts";
+import { startProcess } from "../testing/processes.ts";
 
 const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 
@@ -41,46 +40,26 @@ export async function until(what: string | (() => string), cond: () => boolean, 
   }
 }
 
-const running = new Set<ChildProcess>();
-const killGroup = (c: ChildProcess) => {
-  try {
-    process.kill(-(c.pid as number), "SIGKILL");
-  } catch { /* gone */ }
-};
-process.on("exit", () => {
-  for (const c of running) killGroup(c);
-});
-
 /** Starts client.ts with `args` (NO_COLOR set). */
 export function startClient(args: string[]): ClientProc {
-  const [cmd, ...rest] = scriptCommand(join(ROOT, "client.ts"), args);
-  const child = spawn(cmd, rest, { cwd: ROOT, detached: true, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
-  running.add(child);
-  let out = "", err = "";
-  child.stdout?.setEncoding("utf8").on("data", (d: string) => (out += d));
-  child.stderr?.setEncoding("utf8").on("data", (d: string) => (err += d));
-  const exited = new Promise<number | null>((r) =>
-    child.once("exit", (code) => {
-      running.delete(child);
-      r(code);
-    })
-  );
+  const p = startProcess(scriptCommand(join(ROOT, "client.ts"), args), { cwd: ROOT, stdin: "pipe", env: { NO_COLOR: "1" } });
+  const text = () => p.stdout() + p.stderr();
   return {
-    child,
-    out: () => out,
-    err: () => err,
-    messages: () => out.split("\n").filter((l) => /^\d\d:\d\d:\d\d \[/.test(l)).map((l) => l.slice(9)),
-    send: (line) => void child.stdin?.write(line + "\n"),
+    child: p.child,
+    out: p.stdout,
+    err: p.stderr,
+    messages: () => p.stdout().split("\n").filter((l) => /^\d\d:\d\d:\d\d \[/.test(l)).map((l) => l.slice(9)),
+    send: (line) => p.write(line + "\n"),
     async waitFor(re, ms = 30_000) {
-      await until(() => `${re} in client output:\n${out}\n${err}`, () => re.test(out + err), ms);
+      await until(() => `${re} in client output:\n${p.stdout()}\n${p.stderr()}`, () => re.test(text()), ms);
     },
     async end(ms = 30_000) {
-      child.stdin?.end();
-      const timer = setTimeout(() => killGroup(child), ms);
-      const code = await exited;
+      p.endInput();
+      const timer = setTimeout(() => p.signal("SIGKILL"), ms);
+      const { code } = await p.exited;
       clearTimeout(timer);
       return code;
     },
-    kill: () => killGroup(child),
+    kill: () => p.signal("SIGKILL"),
   };
 }

@@ -17,11 +17,11 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { escapeText } from "../lib/codec.ts";
-import type { PollReply } from "../lib/messages.ts";
-import { formatVector } from "../lib/vector.ts";
-import { formatAddress } from "../lib/servers_file.ts";
-import { startUdpProxy, type UdpProxy } from "../lib/udp_proxy.ts";
+import { escapeText } from "../lib/wire/codec.ts";
+import type { PollReply } from "../lib/wire/messages.ts";
+import { formatVector } from "../lib/wire/vector.ts";
+import { formatAddress } from "../lib/net/address.ts";
+import { startUdpProxy, type UdpProxy } from "../testing/udp_proxy.ts";
 import { type Address, freePort, lines, parsePoll, type ServerHandle, startServer, tempDir, type UdpClient } from "./_harness.ts";
 
 /** Re-exported for the cluster benchmarks, which read polls the same way. */

@@ -17,18 +17,18 @@
  * }
  * ```
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import dgram from "node:dgram";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { scriptCommand } from "../lib/runtime.ts";
-import type { Address } from "../lib/servers_file.ts";
-import { formatAddress, parseAddress } from "../lib/servers_file.ts";
-import { bindUdp } from "../lib/udp.ts";
-import { decodeReply } from "../lib/codec.ts";
-import type { PollReply } from "../lib/messages.ts";
+import { scriptCommand } from "../lib/platform/runtime.ts";
+import { type Exit, type Proc, startProcess } from "../testing/processes.ts";
+import type { Address } from "../lib/net/address.ts";
+import { formatAddress, parseAddress } from "../lib/net/address.ts";
+import { bindUdp } from "../lib/net/udp_node.ts";
+import { decodeReply } from "../lib/wire/codec.ts";
+import type { PollReply } from "../lib/wire/messages.ts";
 
 export type { Address };
 
@@ -98,25 +98,9 @@ export async function makeCluster(ids: string[], dir = tempDir()): Promise<{ fil
 
 // --- Server processes ---------------------------------------------------------
 
-const live = new Set<ChildProcess>();
+process.on("exit", () => removeTempDirs());
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    try {
-      child.kill(signal);
-    } catch { /* gone */ }
-  }
-}
-
-process.on("exit", () => {
-  for (const c of live) killGroup(c, "SIGKILL");
-  removeTempDirs();
-});
-
-export type Exit = { code: number | null; signal: string | null };
+export type { Exit };
 
 export type ServerHandle = {
   id: string;
@@ -151,31 +135,12 @@ export type StartOptions = {
   readyTimeoutMs?: number;
 };
 
-type Spawned = { child: ChildProcess; out: string[]; err: string[]; exited: Promise<Exit> };
-
-function spawnScript(script: string, args: string[]): Spawned {
-  const [cmd, ...rest] = scriptCommand(join(ROOT, script), args);
-  const child = spawn(cmd, rest, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  live.add(child);
-  const out: string[] = [];
-  const err: string[] = [];
-  child.stdout?.on("data", (d: Uint8Array) => out.push(dec.decode(d)));
-  child.stderr?.on("data", (d: Uint8Array) => err.push(dec.decode(d)));
-  const exited = new Promise<Exit>((resolve) => {
-    child.once("exit", (code, signal) => {
-      live.delete(child);
-      resolve({ code, signal });
-    });
-    child.once("error", () => {
-      live.delete(child);
-      resolve({ code: null, signal: "spawn-error" });
-    });
-  });
-  return { child, out, err, exited };
+function spawnScript(script: string, args: string[]): Proc {
+  return startProcess(scriptCommand(join(ROOT, script), args), { cwd: ROOT });
 }
 
 function timeout<T>(ms: number, value: T): Promise<T> {
-  return new Promise((r) => setTimeout(() => r(value), ms));
+  return new Promise((r) => setTimeout(r, ms, value));
 }
 
 /** Starts server.ts and waits for its startup line. Throws (after killing it) if it does not come. */
@@ -193,35 +158,24 @@ export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
   p.exited.then(() => (gone = true));
   while (!line && !gone && Date.now() < readyBy) {
     await timeout(20, null);
-    line = /clients (\S+), peers (\S+), database/.exec(p.out.join(""));
+    line = /clients (\S+), peers (\S+), database/.exec(p.stdout());
   }
   if (!line) {
-    killGroup(p.child, "SIGKILL");
-    await p.exited;
-    throw new Error(`server ${id} did not start: ${p.err.join("").trim() || "no startup line"}`);
+    await p.kill9();
+    throw new Error(`server ${id} did not start: ${p.stderr().trim() || "no startup line"}`);
   }
-  const stop = async (timeoutMs = 10_000): Promise<Exit> => {
-    if (live.has(p.child)) killGroup(p.child, "SIGTERM");
-    const done = await Promise.race([p.exited, timeout(timeoutMs, null)]);
-    if (done) return done;
-    killGroup(p.child, "SIGKILL");
-    return p.exited;
-  };
   return {
     id,
-    pid: p.child.pid as number,
+    pid: p.pid,
     clientAddr: parseAddress(line[1]),
     peerAddr: parseAddress(line[2].replace(/,$/, "")),
     db,
     servers,
-    stdout: () => p.out.join(""),
-    stderr: () => p.err.join(""),
+    stdout: p.stdout,
+    stderr: p.stderr,
     exited: p.exited,
-    stop,
-    kill9: () => {
-      killGroup(p.child, "SIGKILL");
-      return p.exited;
-    },
+    stop: (timeoutMs = 10_000) => p.stop(timeoutMs),
+    kill9: p.kill9,
   };
 }
 
@@ -232,12 +186,8 @@ export async function runServerToExit(
 ): Promise<Exit & { stdout: string; stderr: string; timedOut: boolean }> {
   const p = spawnScript("server.ts", args);
   const done = await Promise.race([p.exited, timeout(timeoutMs, null)]);
-  if (!done) {
-    killGroup(p.child, "SIGKILL");
-    const e = await p.exited;
-    return { ...e, stdout: p.out.join(""), stderr: p.err.join(""), timedOut: true };
-  }
-  return { ...done, stdout: p.out.join(""), stderr: p.err.join(""), timedOut: false };
+  const e = done ?? await p.kill9();
+  return { ...e, stdout: p.stdout(), stderr: p.stderr(), timedOut: !done };
 }
 
 // --- A raw UDP client ------------------------------------------------------------

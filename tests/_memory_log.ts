@@ -12,10 +12,10 @@
  * log.opsAfter(EMPTY, 10); // [op]
  * ```
  */
-import type { Op } from "../lib/messages.ts";
-import type { OpLog } from "../lib/replication.ts";
-import type { Vector } from "../lib/vector.ts";
-import { advance, covers, EMPTY, get } from "../lib/vector.ts";
+import type { Op } from "../lib/wire/messages.ts";
+import type { OpLog } from "../lib/replication/replicator.ts";
+import type { Vector } from "../lib/wire/vector.ts";
+import { advance, covers, EMPTY, get } from "../lib/wire/vector.ts";
 
 /** The fields every op has, as a server fills them for its next op. */
 export type OpHead = { origin: string; seq: number; deps: Vector; at: number; session: string };

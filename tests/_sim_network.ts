@@ -14,17 +14,17 @@
  * c.problems(); // [] when every node holds the same ops in causal order
  * ```
  */
-import { decodePeer } from "../lib/codec.ts";
-import type { Op } from "../lib/messages.ts";
-import { MAX_DATAGRAM } from "../lib/messages.ts";
-import { createPeerAuth } from "../lib/peer_auth.ts";
-import type { PeerAuth } from "../lib/peer_auth.ts";
-import type { Prng } from "../lib/prng.ts";
-import { mulberry32, pick, randomBytes, randomInt } from "../lib/prng.ts";
-import { Replicator } from "../lib/replication.ts";
-import type { OpLog, Outgoing, ReplicatorOptions } from "../lib/replication.ts";
-import { covers, EMPTY, equals, formatVector, get } from "../lib/vector.ts";
-import { opText } from "../lib/codec.ts";
+import { decodePeer } from "../lib/wire/codec.ts";
+import type { Op } from "../lib/wire/messages.ts";
+import { MAX_DATAGRAM } from "../lib/wire/messages.ts";
+import { createPeerAuth } from "../lib/replication/peer_auth.ts";
+import type { PeerAuth } from "../lib/replication/peer_auth.ts";
+import type { Prng } from "../testing/prng.ts";
+import { mulberry32, pick, randomBytes, randomInt } from "../testing/prng.ts";
+import { Replicator } from "../lib/replication/replicator.ts";
+import type { OpLog, Outgoing, ReplicatorOptions } from "../lib/replication/replicator.ts";
+import { covers, EMPTY, equals, formatVector, get } from "../lib/wire/vector.ts";
+import { opText } from "../lib/wire/codec.ts";
 import { nextOpHead } from "./_memory_log.ts";
 import type { OpHead } from "./_memory_log.ts";
 

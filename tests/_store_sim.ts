@@ -5,13 +5,15 @@
  * crashes, and the checks of the chat state once healed.
  */
 import { join } from "node:path";
-import type { Op } from "../lib/messages.ts";
-import type { Prng } from "../lib/prng.ts";
-import { mulberry32, pick, randomInt } from "../lib/prng.ts";
-import { isLive, nameKey, Store } from "../lib/store.ts";
-import type { OpInput } from "../lib/store.ts";
-import type { Vector } from "../lib/vector.ts";
-import { EMPTY, equals, formatVector, get } from "../lib/vector.ts";
+import type { Op } from "../lib/wire/messages.ts";
+import type { Prng } from "../testing/prng.ts";
+import { mulberry32, pick, randomInt } from "../testing/prng.ts";
+import { Store } from "../lib/store/store.ts";
+import { isLive } from "../lib/store/rules.ts";
+import { nameKey } from "../lib/wire/names.ts";
+import type { OpInput } from "../lib/store/store.ts";
+import type { Vector } from "../lib/wire/vector.ts";
+import { EMPTY, equals, formatVector, get } from "../lib/wire/vector.ts";
 import { tempDir } from "./_harness.ts";
 import type { OpHead } from "./_memory_log.ts";
 import { SimCluster } from "./_sim_network.ts";
@@ -80,7 +82,7 @@ class StoreLog implements SimLog {
   restart(now: number): void {
     if (this.store !== null) return;
     this.store = Store.open(this.path, this.self, { sync: "normal" });
-    this.store.loadLiveSessions(now);
+    this.store.sessions.loadLive(now);
   }
 
   close(): void {
@@ -138,7 +140,7 @@ export function runSeed(
   let tagNo = 0;
 
   const login = (id: string, user: string): void => {
-    if (store(id).liveHolder(user, now()) !== null) return; // name-taken
+    if (store(id).sessions.liveHolder(user, now()) !== null) return; // name-taken
     const s = { id: newSession(seed), user };
     sessions.push(s);
     make(id, s.id, (h) => ({ ...h, kind: "login", userName: user, ttl: TTL }));
@@ -146,7 +148,7 @@ export function runSeed(
   const caseOf = (name: string) =>
     [...name].map((ch) => (prng() < 0.5 ? ch.toUpperCase() : ch)).join("");
   const open = (id: string, s: Session, room: string): void => {
-    if (store(id).roomName(room) !== null) return; // room-exists
+    if (store(id).rooms.name(room) !== null) return; // room-exists
     make(id, s.id, (h) => ({ ...h, kind: "open", groupName: room }));
   };
 
@@ -163,7 +165,7 @@ export function runSeed(
       // The same name claimed on two servers at once.
       const user = pick(prng, NAMES);
       const [x, y] = [...live].sort(() => prng() - 0.5);
-      if (store(x).liveHolder(user, now()) === null && store(y).liveHolder(user, now()) === null) {
+      if (store(x).sessions.liveHolder(user, now()) === null && store(y).sessions.liveHolder(user, now()) === null) {
         counts.nameRaces++;
         login(x, user);
         login(y, user.toUpperCase());
@@ -185,7 +187,7 @@ export function runSeed(
       const room = pick(prng, ROOMS);
       const [x, y] = [...live].sort(() => prng() - 0.5);
       const sy = liveAt(y);
-      if (sy.length > 0 && store(x).roomName(room) === null && store(y).roomName(room) === null) {
+      if (sy.length > 0 && store(x).rooms.name(room) === null && store(y).rooms.name(room) === null) {
         counts.roomRaces++;
         open(x, s.id && liveAt(x).length > 0 ? pick(prng, liveAt(x)) : s, caseOf(room));
         open(y, pick(prng, sy), room.toUpperCase());
@@ -194,12 +196,12 @@ export function runSeed(
     }
     if (r < 0.4) {
       const room = pick(prng, ROOMS);
-      if (store(id).roomName(room) === null) return; // no-room
+      if (store(id).rooms.name(room) === null) return; // no-room
       make(id, s.id, (h) => ({ ...h, kind: "join", groupName: room }));
       return;
     }
     if (r < 0.95) {
-      const rooms = ROOMS.filter((room) => store(id).isMember(room, s.id));
+      const rooms = ROOMS.filter((room) => store(id).rooms.isMember(room, s.id));
       if (rooms.length === 0) return; // not-member
       const room = pick(prng, rooms);
       const tag = `m${++tagNo}`;
@@ -210,8 +212,8 @@ export function runSeed(
         // Failover: the client resends the same add (same token and tag) to another server
         // that has not got the first copy yet, and that server stores it too.
         const others = live.filter((x) =>
-          x !== id && liveAt(x).some((t) => t.id === s.id) && store(x).isMember(room, s.id) &&
-          store(x).addByTag(s.id, tag) === null
+          x !== id && liveAt(x).some((t) => t.id === s.id) && store(x).rooms.isMember(room, s.id) &&
+          store(x).messages.byTag(s.id, tag) === null
         );
         if (others.length > 0) {
           counts.failoverTwins++;
@@ -292,9 +294,9 @@ export function stateProblems(
   const first = ids[0];
 
   // Rooms: the same display names everywhere.
-  const rooms = store(first).roomsAfter(null, 10_000);
+  const rooms = store(first).rooms.after(null, 10_000);
   for (const id of ids.slice(1)) {
-    const r = store(id).roomsAfter(null, 10_000);
+    const r = store(id).rooms.after(null, 10_000);
     if (JSON.stringify(r) !== JSON.stringify(rooms)) out.push(`rooms differ: ${first} ${rooms.join(",")} vs ${id} ${r.join(",")}`);
   }
 

@@ -5,11 +5,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { clock, describeError, formatMessage, nameColor, oneLine, sanitize } from "../lib/client/display.ts";
-import { parseLine, roomNameProblem, userNameProblem } from "../lib/client/commands.ts";
+import { parseLine } from "../lib/client/commands.ts";
+import { roomNameProblem, userNameProblem } from "../lib/wire/names.ts";
 import { makeTagger } from "../lib/client/tags.ts";
 import { RoomFeed } from "../lib/client/feed.ts";
-import type { PollEntry } from "../lib/messages.ts";
-import { formatVector, fromEntries } from "../lib/vector.ts";
+import type { PollEntry } from "../lib/wire/messages.ts";
+import { formatVector, fromEntries } from "../lib/wire/vector.ts";
 
 const entry = (msg: string, userName = "bob", origin = "a", n = 1): PollEntry => ({
   msgId: { origin, n },

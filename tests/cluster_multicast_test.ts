@@ -9,7 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { scriptCommand } from "../lib/runtime.ts";
+import { scriptCommand } from "../lib/platform/runtime.ts";
 import { ROOT } from "./_harness.ts";
 
 const SETUP = "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && exec \"$@\"";

@@ -12,11 +12,11 @@ import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodePeer, encodePeer } from "../lib/codec.ts";
-import type { PollReply } from "../lib/messages.ts";
-import { formatVector } from "../lib/vector.ts";
-import { peerMac } from "../lib/peer_auth.ts";
-import type { StatusReport } from "../lib/status.ts";
+import { decodePeer, encodePeer } from "../lib/wire/codec.ts";
+import type { PollReply } from "../lib/wire/messages.ts";
+import { formatVector } from "../lib/wire/vector.ts";
+import { peerMac } from "../lib/replication/peer_auth.ts";
+import type { StatusReport } from "../lib/server/status.ts";
 import {
   parsePoll as poll,
   type Address,

@@ -22,11 +22,11 @@ import {
   MAX_DATAGRAM,
   peerSignedText,
   utf8Length,
-} from "../lib/codec.ts";
-import type { Op, PeerDatagram, PollEntry, Reply, Request, Result } from "../lib/messages.ts";
-import { ERROR_CODES, MAX_MSG_BYTES } from "../lib/messages.ts";
-import { fromEntries } from "../lib/vector.ts";
-import type { Vector } from "../lib/vector.ts";
+} from "../lib/wire/codec.ts";
+import type { Op, PeerDatagram, PollEntry, Reply, Request, Result } from "../lib/wire/messages.ts";
+import { ERROR_CODES, MAX_MSG_BYTES } from "../lib/wire/messages.ts";
+import { fromEntries } from "../lib/wire/vector.ts";
+import type { Vector } from "../lib/wire/vector.ts";
 
 // --- Arbitraries of valid values (PROTOCOL.md "Names and values") ----------------
 

@@ -19,7 +19,7 @@ import {
   escapeText,
   MAX_DATAGRAM,
   utf8Length,
-} from "../lib/codec.ts";
+} from "../lib/wire/codec.ts";
 import type {
   ErrorCode,
   PeerDatagram,
@@ -28,11 +28,11 @@ import type {
   Request,
   Result,
   SignedPeerDatagram,
-} from "../lib/messages.ts";
-import { ERROR_CODES, MAX_MSG_BYTES } from "../lib/messages.ts";
-import { peerMac } from "../lib/peer_auth.ts";
-import { EMPTY, fromEntries, formatVector } from "../lib/vector.ts";
-import type { Vector } from "../lib/vector.ts";
+} from "../lib/wire/messages.ts";
+import { ERROR_CODES, MAX_MSG_BYTES } from "../lib/wire/messages.ts";
+import { peerMac } from "../lib/replication/peer_auth.ts";
+import { EMPTY, fromEntries, formatVector } from "../lib/wire/vector.ts";
+import type { Vector } from "../lib/wire/vector.ts";
 
 // --- Helpers -----------------------------------------------------------------
 

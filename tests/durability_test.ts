@@ -2,19 +2,23 @@
  * When the server waits for the disk (--sync full): every commit holding a
  * client's write is synced before its reply goes out; a batch holding only
  * ops from peers (durable at their origin) is not waited for. And the
- * background checkpointer (lib/checkpointer.ts) copies the log into the
+ * background checkpointer (lib/store/checkpointer.ts) copies the log into the
  * database file without the server's thread.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { Chat } from "../lib/chat.ts";
-import { encodeText } from "../lib/codec.ts";
-import { startCheckpointer } from "../lib/checkpointer.ts";
-import type { Op } from "../lib/messages.ts";
-import { ServerApp } from "../lib/server_app.ts";
-import { Store } from "../lib/store.ts";
+import { randomBytes } from "node:crypto";
+import { Answers } from "../lib/server/answers.ts";
+import { Chat } from "../lib/server/chat.ts";
+import { ClientPort } from "../lib/server/client_port.ts";
+import { GroupCommit } from "../lib/server/commit.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
+import { encodeText } from "../lib/wire/codec.ts";
+import { startCheckpointer } from "../lib/store/checkpointer.ts";
+import type { Op } from "../lib/wire/messages.ts";
+import { Store } from "../lib/store/store.ts";
 import { lines, removeTempDirs, tempDir } from "./_harness.ts";
 
 const T0 = 1_700_000_000_000;
@@ -25,14 +29,25 @@ type Event = "sync" | `send ${string}`;
 function setup(sync: "full" | "normal" = "full", path = join(tempDir("distchat-durability-"), "a.sqlite")) {
   const events: Event[] = [];
   const store = Store.open(path, "a", { sync, syncFile: () => void events.push("sync") });
-  const chat = new Chat({ store, replyKey: new Uint8Array(32) });
-  const app = new ServerApp({
-    store,
-    chat,
-    now: () => T0,
-    trimHeapWhenIdle: false,
+  const clock = new ManualClock(T0);
+  const commit = new GroupCommit({ store, clock });
+  const port = new ClientPort({
+    commit,
+    clock,
+    chat: new Chat({ store, random: randomBytes }),
+    answers: new Answers({ replies: store.replies, replyKey: new Uint8Array(32) }),
     send: (bytes) => void events.push(`send ${new TextDecoder().decode(bytes).split("\n")[0]}`),
   });
+  const app = {
+    onClientDatagram: port.onDatagram,
+    batch: (fn: () => void, after: (() => void) | undefined, durableElsewhere: boolean) =>
+      commit.batch(fn, { after, durableElsewhere }),
+    flush: () => commit.flush(),
+    close: () => {
+      port.close();
+      commit.close();
+    },
+  };
   return { events, path, store, app };
 }
 

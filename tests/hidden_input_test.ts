@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { PassThrough } from "node:stream";
-import { applyKeys, type HiddenInput, readHiddenLine } from "../lib/hidden_input.ts";
+import { applyKeys, type HiddenInput, readHiddenLine } from "../lib/client/hidden_input.ts";
 
 test("applyKeys on a terminal: edit keys, escape sequences, end, cancel", () => {
   assert.equal(applyKeys("", "abc\x7fd\r", true), { line: "abd", end: "done", rest: "" });

@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KeyFileError, parseKeyFile, readKeyFile } from "../lib/key_file.ts";
+import { KeyFileError, parseKeyFile, readKeyFile } from "../lib/client/key_file.ts";
 
 test("room lines, * for the rest, comments and blank lines", () => {
   const keys = parseKeyFile("# keys\n\nLobby  correct horse battery staple  \r\n* hunter2\nannex x\n", "k");

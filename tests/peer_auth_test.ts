@@ -1,12 +1,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decodePeer, encodePeer } from "../lib/codec.ts";
-import type { PeerDatagram, SignedPeerDatagram } from "../lib/messages.ts";
-import { createPeerAuth, peerMac } from "../lib/peer_auth.ts";
-import type { PeerAuthOptions } from "../lib/peer_auth.ts";
-import { mulberry32, randomBytes } from "../lib/prng.ts";
-import { Replicator } from "../lib/replication.ts";
-import { EMPTY, fromEntries } from "../lib/vector.ts";
+import { decodePeer, encodePeer } from "../lib/wire/codec.ts";
+import type { PeerDatagram, SignedPeerDatagram } from "../lib/wire/messages.ts";
+import { createPeerAuth, peerMac } from "../lib/replication/peer_auth.ts";
+import type { PeerAuthOptions } from "../lib/replication/peer_auth.ts";
+import { mulberry32, randomBytes } from "../testing/prng.ts";
+import { Replicator } from "../lib/replication/replicator.ts";
+import { EMPTY, fromEntries } from "../lib/wire/vector.ts";
 import { MemoryLog } from "./_memory_log.ts";
 
 const KEY = new TextEncoder().encode("correct horse battery staple, a cluster key");

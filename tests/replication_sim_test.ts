@@ -11,7 +11,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mulberry32, pick } from "../lib/prng.ts";
+import { mulberry32, pick } from "../testing/prng.ts";
 import { MemoryLog } from "./_memory_log.ts";
 import { FAULTS_END, NO_FAULTS, runScenario, SimCluster } from "./_sim_network.ts";
 import type { Faults } from "./_sim_network.ts";

@@ -1,14 +1,14 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decodePeer, opText } from "../lib/codec.ts";
-import type { Op, PeerDatagram } from "../lib/messages.ts";
-import { MAX_DATAGRAM } from "../lib/messages.ts";
-import { createPeerAuth } from "../lib/peer_auth.ts";
-import { mulberry32, randomBytes } from "../lib/prng.ts";
-import { Replicator } from "../lib/replication.ts";
-import type { Outgoing, ReplicatorOptions } from "../lib/replication.ts";
-import type { Vector } from "../lib/vector.ts";
-import { EMPTY, formatVector, fromEntries } from "../lib/vector.ts";
+import { decodePeer, opText } from "../lib/wire/codec.ts";
+import type { Op, PeerDatagram } from "../lib/wire/messages.ts";
+import { MAX_DATAGRAM } from "../lib/wire/messages.ts";
+import { createPeerAuth } from "../lib/replication/peer_auth.ts";
+import { mulberry32, randomBytes } from "../testing/prng.ts";
+import { Replicator } from "../lib/replication/replicator.ts";
+import type { Outgoing, ReplicatorOptions } from "../lib/replication/replicator.ts";
+import type { Vector } from "../lib/wire/vector.ts";
+import { EMPTY, formatVector, fromEntries } from "../lib/wire/vector.ts";
 import { MemoryLog, nextOpHead } from "./_memory_log.ts";
 
 const SESSION = "5e".repeat(32);

@@ -9,7 +9,7 @@
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { runtimeName } from "../lib/runtime.ts";
+import { runtimeName } from "../lib/platform/runtime.ts";
 
 type SuiteRun = () => Promise<[string | true, number, number, number]>;
 const g = globalThis as unknown as { UVU_DEFER: number; UVU_QUEUE: (string | SuiteRun)[][]; UVU_INDEX: number };

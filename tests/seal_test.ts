@@ -12,10 +12,10 @@ import {
   RoomKeys,
   SEAL_OVERHEAD,
   sealedLength,
-} from "../lib/seal.ts";
-import { escapeText } from "../lib/codec.ts";
-import { MAX_MSG_BYTES } from "../lib/messages.ts";
-import { utf8Length } from "../lib/_utf8.ts";
+} from "../lib/client/seal.ts";
+import { escapeText } from "../lib/wire/codec.ts";
+import { MAX_MSG_BYTES } from "../lib/wire/messages.ts";
+import { utf8Length } from "../lib/wire/utf8.ts";
 
 /** Bytes 0, 1, 2, … — deterministic "randomness" for known answers. */
 function counting(): (n: number) => Uint8Array {

@@ -9,9 +9,9 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decodeReply } from "../lib/codec.ts";
-import type { PollReply } from "../lib/messages.ts";
-import { formatVector } from "../lib/vector.ts";
+import { decodeReply } from "../lib/wire/codec.ts";
+import type { PollReply } from "../lib/wire/messages.ts";
+import { formatVector } from "../lib/wire/vector.ts";
 import {
   parsePoll as poll,
   type Address,

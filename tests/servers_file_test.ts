@@ -9,13 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  formatAddress,
-  parseAddress,
-  parseServers,
-  readServers,
-  ServersFileError,
-} from "../lib/servers_file.ts";
+import { parseServers, readServers, ServersFileError } from "../lib/config/servers_file.ts";
+import { formatAddress, parseAddress } from "../lib/net/address.ts";
 
 const FILE = "conf/servers.txt";
 

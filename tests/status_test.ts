@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { formatStatusTable, parseReport, type StatusReport } from "../lib/status.ts";
-import { parseServers } from "../lib/servers_file.ts";
+import { formatStatusTable, parseReport, type StatusReport } from "../lib/server/status.ts";
+import { parseServers } from "../lib/config/servers_file.ts";
 
 const servers = parseServers("a 127.0.0.1:7001 127.0.0.1:7101\nb 127.0.0.1:7002 127.0.0.1:7102\n", "servers.txt");
 const report = (id: string, vector: string): StatusReport => ({

@@ -1,5 +1,5 @@
 /**
- * Settling name claims from what is remembered (lib/store.ts #settleName:
+ * Settling name claims from what is remembered (lib/store/name_claims.ts:
  * the holder a name's chain ended with, while no earlier claim changes)
  * must end exactly the sessions that reading every claim of the name ends.
  * Random histories of three origins — logins of two names, logouts,
@@ -10,10 +10,11 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { join } from "node:path";
-import type { Op } from "../lib/messages.ts";
-import { mulberry32, pick as pickWith } from "../lib/prng.ts";
-import { isLive, Store } from "../lib/store.ts";
-import { advance, get, type Vector } from "../lib/vector.ts";
+import type { Op } from "../lib/wire/messages.ts";
+import { mulberry32, pick as pickWith } from "../testing/prng.ts";
+import { Store } from "../lib/store/store.ts";
+import { isLive } from "../lib/store/rules.ts";
+import { advance, get, type Vector } from "../lib/wire/vector.ts";
 import { removeTempDirs, tempDir } from "./_harness.ts";
 
 const T0 = 1_700_000_000_000;

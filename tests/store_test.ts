@@ -1,9 +1,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { join } from "node:path";
-import type { Op } from "../lib/messages.ts";
-import { isLive, Store } from "../lib/store.ts";
-import { formatVector, fromEntries } from "../lib/vector.ts";
+import type { Op } from "../lib/wire/messages.ts";
+import { Store } from "../lib/store/store.ts";
+import { isLive } from "../lib/store/rules.ts";
+import { formatVector, fromEntries } from "../lib/wire/vector.ts";
 import { removeTempDirs, tempDir } from "./_harness.ts";
 
 const T0 = 1_700_000_000_000;
@@ -91,7 +92,7 @@ test("name conflict: the login with the smaller key wins, in either order", () =
     applyAll(s, order);
     assert.ok(isLive(s.session("sa")!, T0 + 10), "a's claim (key 1,a) wins");
     assert.not.ok(isLive(s.session("sb")!, T0 + 10), "b's claim loses");
-    assert.is(s.liveHolder("EVE", T0 + 10)?.id, "sa");
+    assert.is(s.sessions.liveHolder("EVE", T0 + 10)?.id, "sa");
   }
 });
 
@@ -110,9 +111,9 @@ test("concurrent room creation: one room, named by the smaller key, members of b
   for (const order of [[la, openA, openB, lb], [openB, la, lb, openA]]) {
     const s = open("c");
     applyAll(s, order);
-    assert.is(s.roomName("lobby"), "LOBBY");
-    assert.equal(s.roomsAfter(null, 10), ["LOBBY"]);
-    assert.ok(s.isMember("Lobby", "sa") && s.isMember("lobby", "sb"));
+    assert.is(s.rooms.name("lobby"), "LOBBY");
+    assert.equal(s.rooms.after(null, 10), ["LOBBY"]);
+    assert.ok(s.rooms.isMember("Lobby", "sa") && s.rooms.isMember("lobby", "sb"));
   }
 });
 
@@ -129,20 +130,20 @@ test("msg (session, tag) duplicates: the smaller key is the visible one, in eith
     applyAll(s, [...setup, ...order]);
     const seen = [...s.uncovered("r", fromEntries([]))].map((e) => `${e.origin}.${e.seq}`);
     assert.equal(seen, ["a.3"]);
-    assert.is(s.addByTag("sa", "7")?.origin, "a");
+    assert.is(s.messages.byTag("sa", "7")?.origin, "a");
   }
 });
 
 test("a local add still finds a twin that arrived after addByTag found none", () => {
-  // addByTag lets the next local add of the same (session, tag) skip the twin query;
-  // a message written in between must cancel that.
+  // Only a caller that passes noTwin right after its own addByTag skips the twin query;
+  // a plain appendLocal after another message arrived must still find the twin.
   const s = open("c");
   applyAll(s, [
     { ...loginA, userName: "al" },
     { origin: "a", seq: 2, deps: fromEntries([]), at: T0, session: "sa", kind: "open", groupName: "r" },
   ]);
   const m = { session: "sa", kind: "msg", tag: "7", groupName: "r", userName: "al", msg: "hello" } as const;
-  assert.is(s.addByTag("sa", "7"), null);
+  assert.is(s.messages.byTag("sa", "7"), null);
   applyAll(s, [{ ...m, origin: "a", seq: 3, deps: fromEntries([]), at: T0 }]);
   local(s, () => void s.appendLocal(m, T0));
   assert.equal([...s.uncovered("r", fromEntries([]))].map((e) => `${e.origin}.${e.seq}`), ["a.3"]);
@@ -175,16 +176,16 @@ test("state survives reopening; logout ends memberships", () => {
     s.appendLocal({ kind: "login", session: "s1", userName: "u1", ttl: 60 }, T0);
     s.appendLocal({ kind: "open", session: "s1", groupName: "Room" }, T0);
     s.appendLocal({ kind: "msg", session: "s1", tag: "1", groupName: "Room", userName: "u1", msg: "kept" }, T0);
-    s.saveReply("k", "ok\n1\nopen\nRoom\n", T0);
+    s.replies.save("k", "ok\n1\nopen\nRoom\n", T0);
   });
   s.close();
   const t = open("a", path);
   assert.is(formatVector(t.vector()), "a=3");
-  assert.ok(t.isMember("room", "s1"));
+  assert.ok(t.rooms.isMember("room", "s1"));
   assert.equal([...t.uncovered("room", fromEntries([]))].map((e) => e.msg), ["kept"]);
-  assert.is(t.savedReply("k"), "ok\n1\nopen\nRoom\n");
+  assert.is(t.replies.get("k"), "ok\n1\nopen\nRoom\n");
   local(t, () => void t.appendLocal({ kind: "logout", session: "s1" }, T0 + 1));
-  assert.not.ok(t.isMember("room", "s1"));
+  assert.not.ok(t.rooms.isMember("room", "s1"));
   assert.not.ok(isLive(t.session("s1")!, T0 + 2));
 });
 

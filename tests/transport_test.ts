@@ -1,9 +1,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { runtimeName } from "../lib/runtime.ts";
-import { bindTransport } from "../lib/transport.ts";
-import { bindUdp } from "../lib/udp.ts";
-import type { Address, OnDatagram, Transport } from "../lib/udp.ts";
+import { runtimeName } from "../lib/platform/runtime.ts";
+import { bindTransport } from "../lib/net/bind.ts";
+import { bindUdp } from "../lib/net/udp_node.ts";
+import type { Address } from "../lib/net/address.ts";
+import type { OnDatagram, Transport } from "../lib/net/transport.ts";
 
 type Bind = (at: Address, onDatagram: OnDatagram) => Promise<Transport>;
 
@@ -13,7 +14,7 @@ const LOOPBACK = { host: "127.0.0.1", port: 0 };
 async function transports(): Promise<[string, Bind][]> {
   const all: [string, Bind][] = [["node:dgram", bindUdp], ["bindTransport", bindTransport]];
   if (runtimeName() === "deno") {
-    const deno = await import("../lib/udp_deno.ts");
+    const deno = await import("../lib/net/udp_deno.ts");
     assert.ok(deno.denoDatagramsAvailable(), "Deno.listenDatagram is missing: deno.json should enable unstable net");
     all.push(["Deno.listenDatagram", deno.bindDenoUdp]);
   }

@@ -1,8 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { bindUdp } from "../lib/udp.ts";
-import type { Transport } from "../lib/udp.ts";
-import { startUdpProxy } from "../lib/udp_proxy.ts";
+import { bindUdp } from "../lib/net/udp_node.ts";
+import type { Transport } from "../lib/net/transport.ts";
+import { startUdpProxy } from "../testing/udp_proxy.ts";
 
 const LOOP = { host: "127.0.0.1", port: 0 };
 const enc = (s: string) => new TextEncoder().encode(s);

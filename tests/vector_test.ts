@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { advance, covers, EMPTY, formatVector, fromEntries, get, merge, sum } from "../lib/vector.ts";
+import { advance, covers, EMPTY, formatVector, fromEntries, get, merge, sum } from "../lib/wire/vector.ts";
 
 test("formats sorted, drops zeros, empty is 0", () => {
   assert.is(formatVector(fromEntries([["b", 2], ["a", 1], ["c", 0]])), "a=1,b=2");

@@ -7,10 +7,11 @@
  * const code = await runClient({ userName: "bob", servers, room: "lobby", waitMs: 25000, bind, io });
  * ```
  */
-import type { KeyFile } from "../key_file.ts";
-import type { RoomKeys } from "../seal.ts";
-import type { ServerEntry } from "../servers_file.ts";
-import type { OnDatagram, Transport } from "../udp.ts";
+import { nameKey } from "../wire/names.ts";
+import type { KeyFile } from "./key_file.ts";
+import type { RoomKeys } from "./seal.ts";
+import type { ServerEntry } from "../config/servers_file.ts";
+import type { OnDatagram, Transport } from "../net/transport.ts";
 import { HELP, parseLine } from "./commands.ts";
 import type { Command } from "./commands.ts";
 import { Connection } from "./connection.ts";
@@ -56,8 +57,8 @@ export async function runClient(o: ClientOptions): Promise<number> {
     currentRoom(room) {
       const sealed = room !== null && keyring.has(room);
       term.currentRoom(room, sealed);
-      if (sealed && !announced.has(room.toLowerCase())) {
-        announced.add(room.toLowerCase());
+      if (sealed && !announced.has(nameKey(room))) {
+        announced.add(nameKey(room));
         term.notice(`${room} has a passphrase: messages you send there are sealed`);
       }
     },
@@ -146,7 +147,7 @@ export async function runClient(o: ClientOptions): Promise<number> {
     const result = keyring.set(target, first);
     refreshPrompt();
     if (result === "unchanged") return term.notice(`passphrase for ${target} unchanged (the same as before)`);
-    announced.add(target.toLowerCase());
+    announced.add(nameKey(target));
     term.notice(
       result === "set"
         ? `passphrase set for ${target}: messages you send there are sealed`
@@ -160,7 +161,7 @@ export async function runClient(o: ClientOptions): Promise<number> {
     const target = room ?? session.currentRoom;
     if (target === null) return term.error("you are in no room; /unkey ROOM");
     if (!keyring.forget(target)) return term.error(`no passphrase for ${target} to forget`);
-    announced.delete(target.toLowerCase());
+    announced.delete(nameKey(target));
     refreshPrompt();
     term.notice(`forgot the passphrase for ${target}: messages you send there are NOT sealed now`);
   }

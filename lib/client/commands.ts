@@ -10,9 +10,7 @@
  * ```
  */
 
-/** PROTOCOL.md "Names and values". */
-export const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
-export const ROOM_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+import { roomNameProblem } from "../wire/names.ts";
 
 export type Command =
   | { kind: "say"; text: string }
@@ -53,18 +51,6 @@ const COMMANDS: Record<string, { kind: Command["kind"]; arity: Arity }> = {
   exit: { kind: "quit", arity: "none" },
   help: { kind: "help", arity: "none" },
 };
-
-/** Checks a room name; returns why it is bad, or null. */
-export function roomNameProblem(room: string): string | null {
-  if (ROOM_NAME.test(room)) return null;
-  return `"${room}" is not a valid room name: 1 to 64 letters, digits, . _ - starting with a letter or digit`;
-}
-
-/** Checks a user name; returns why it is bad, or null. */
-export function userNameProblem(name: string): string | null {
-  if (USER_NAME.test(name)) return null;
-  return `"${name}" is not a valid user name: 1 to 32 letters, digits, . _ - starting with a letter or digit`;
-}
 
 /** Parses one input line (without its line end). */
 export function parseLine(raw: string): Command {

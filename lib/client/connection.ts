@@ -14,10 +14,11 @@
  * const reply = await conn.request((tag) => ({ verb: "login", tag, userName: "bob" })).reply;
  * ```
  */
-import { decodeReply, encodeRequest } from "../codec.ts";
-import type { Reply, Request } from "../messages.ts";
-import type { ServerEntry } from "../servers_file.ts";
-import type { Address, OnDatagram, Transport } from "../udp.ts";
+import { decodeReply, encodeRequest } from "../wire/codec.ts";
+import type { Reply, Request } from "../wire/messages.ts";
+import type { ServerEntry } from "../config/servers_file.ts";
+import type { Address } from "../net/address.ts";
+import type { OnDatagram, Transport } from "../net/transport.ts";
 import { makeTagger } from "./tags.ts";
 
 export type Timing = {

@@ -10,8 +10,8 @@
  * // "01:00:00 [lobby] bob: hi\x1b[2J" (time in the local zone, ESC shown as the four characters \x1b)
  * ```
  */
-import { escapeText } from "../codec.ts";
-import type { ErrorCode, PollEntry } from "../messages.ts";
+import { escapeText } from "../wire/codec.ts";
+import type { ErrorCode, PollEntry } from "../wire/messages.ts";
 
 /**
  * Characters that never reach the terminal raw: C0 controls, DEL, C1

@@ -15,9 +15,9 @@
  * feed.cursor;             // what to send in the next request
  * ```
  */
-import type { PollEntry, PollReply } from "../messages.ts";
-import type { Vector } from "../vector.ts";
-import { advance, EMPTY, get } from "../vector.ts";
+import type { PollEntry, PollReply } from "../wire/messages.ts";
+import type { Vector } from "../wire/vector.ts";
+import { advance, EMPTY, get } from "../wire/vector.ts";
 
 export class RoomFeed {
   /** The cursor for the next request: the last poll reply's, as sent. */

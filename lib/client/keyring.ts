@@ -16,11 +16,12 @@
  * ring.view("lobby", entry, { tty: false });        // { kind: "sealed", text: "hi" }
  * ```
  */
-import type { KeyFile } from "../key_file.ts";
-import type { PollEntry } from "../messages.ts";
-import { isSealed, MAX_PLAIN_BYTES, RoomKeys } from "../seal.ts";
-import type { Opened } from "../seal.ts";
-import { utf8Length } from "../_utf8.ts";
+import { nameKey } from "../wire/names.ts";
+import type { KeyFile } from "./key_file.ts";
+import type { PollEntry } from "../wire/messages.ts";
+import { isSealed, MAX_PLAIN_BYTES, RoomKeys } from "./seal.ts";
+import type { Opened } from "./seal.ts";
+import { utf8Length } from "../wire/utf8.ts";
 import type { MessageView } from "./display.ts";
 
 /** What to send for a typed line, or why it is not sent. */
@@ -33,7 +34,6 @@ export type KeyringOptions = {
   keys?: RoomKeys;
 };
 
-const fold = (room: string) => room.toLowerCase();
 
 /**
  * Plain texts that begin like one of the client's own marks or placeholders
@@ -65,7 +65,7 @@ export class Keyring {
   }
 
   #fromFile(room: string): string | null {
-    if (this.#file === null || this.#forgotten.has(fold(room))) return null;
+    if (this.#file === null || this.#forgotten.has(nameKey(room))) return null;
     return this.#file.passphraseFor(room);
   }
 
@@ -81,7 +81,7 @@ export class Keyring {
    */
   set(room: string, passphrase: string): "set" | "changed" | "unchanged" {
     const had = this.has(room);
-    this.#forgotten.delete(fold(room));
+    this.#forgotten.delete(nameKey(room));
     const before = this.#keys.derivations;
     this.#keys.setPassphrase(room, passphrase);
     if (!had) return "set";
@@ -92,7 +92,7 @@ export class Keyring {
   forget(room: string): boolean {
     const had = this.#keys.hasPassphrase(room) || this.#fromFile(room) !== null;
     this.#keys.forget(room);
-    this.#forgotten.add(fold(room));
+    this.#forgotten.add(nameKey(room));
     return had;
   }
 

@@ -12,9 +12,10 @@
  * s.say("hi");
  * ```
  */
-import type { PollEntry, Reply, Request } from "../messages.ts";
-import { MAX_MSG_BYTES } from "../messages.ts";
-import { utf8Length } from "../_utf8.ts";
+import { nameKey } from "../wire/names.ts";
+import type { PollEntry, Reply, Request } from "../wire/messages.ts";
+import { MAX_MSG_BYTES } from "../wire/messages.ts";
+import { utf8Length } from "../wire/utf8.ts";
 import type { Connection } from "./connection.ts";
 import { describeError } from "./display.ts";
 import { RoomFeed } from "./feed.ts";
@@ -52,7 +53,7 @@ type Room = { name: string; feed: RoomFeed; pollTag: string | null };
 type Outgoing = { room: string; text: string };
 type ErrorReply = Extract<Reply, { verb: "error" }>;
 
-const key = (room: string) => room.toLowerCase();
+const key = nameKey;
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Errors after which the same request may succeed later. */
 const TRANSIENT = new Set(["rate-limited", "unavailable", "internal"]);

@@ -13,9 +13,9 @@
  */
 import readline from "node:readline";
 import type { Readable, Writable } from "node:stream";
-import type { PollEntry } from "../messages.ts";
-import { readHiddenLine } from "../hidden_input.ts";
-import type { HiddenInput } from "../hidden_input.ts";
+import type { PollEntry } from "../wire/messages.ts";
+import { readHiddenLine } from "./hidden_input.ts";
+import type { HiddenInput } from "./hidden_input.ts";
 import type { DisplayOptions, MessageView } from "./display.ts";
 import { bold, formatMessage, formatNotice, sanitize, SEALED_MARK } from "./display.ts";
 import type { SessionUi } from "./session.ts";

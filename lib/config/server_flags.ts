@@ -1,0 +1,137 @@
+/**
+ * Command-line flags of server.ts (node:util parseArgs), checked into one
+ * typed value. Bad flags throw a FlagError with one line a user can act on.
+ *
+ * @example
+ * ```ts
+ * const f = parseServerFlags(["--id", "a", "--servers", "servers.txt"]);
+ * f.db; // "data/a.sqlite"
+ * ```
+ */
+import { parseArgs } from "node:util";
+import { serverIdProblem } from "../wire/names.ts";
+import type { Address } from "../net/address.ts";
+import { parseAddress } from "../net/address.ts";
+
+export class FlagError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "FlagError";
+  }
+}
+
+export type ServerFlags = {
+  id: string;
+  servers: string;
+  db: string;
+  /** Idle lifetime of sessions, seconds. */
+  sessionTtl: number;
+  listen: Address | null;
+  peerListen: Address | null;
+  /** Requests per second per source; 0 = off. */
+  rateLimit: number;
+  sync: "full" | "normal";
+  /** File whose bytes are the cluster HMAC key, or null (peers not authenticated). */
+  clusterKey: string | null;
+  /** IPv4 multicast group and port for fan-out to peers, or null (unicast). */
+  multicast: Address | null;
+};
+
+export const SERVER_USAGE =
+  "usage: server.ts --id ID --servers FILE [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
+  "[--peer-listen HOST:PORT] [--rate-limit N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT]";
+
+/** What `server.ts --help` prints. */
+export const SERVER_HELP = `DistChat server: one peer of the cluster listed in a servers file.
+
+usage: npm run server -- --id ID [flags]        (or: deno run -A server.ts --id ID [flags])
+
+  --id ID                  this server's line in the servers file (required)
+  --servers FILE           the cluster: "serverId clientAddress peerAddress" per line (required; npm run server
+                           passes servers.txt)
+  --db PATH                its SQLite database (default data/<id>.sqlite); delete it to start empty
+  --session-ttl SECONDS    idle lifetime of a login (default 300)
+  --listen HOST:PORT       bind the client port here instead of its servers-file address
+  --peer-listen HOST:PORT  bind the peer port here instead of its servers-file address
+  --rate-limit N           requests per second per client address:port, 0 = off (default 20000)
+  --sync full|normal       full (default): an ack waits for the disk and survives power loss;
+                           normal: survives a crash of the process only
+  --cluster-key FILE       secret shared by all servers; authenticates peer datagrams
+  --multicast GROUP:PORT   fan out to peers through an IPv4 multicast group
+  -h, --help               this text
+
+Stop it with Ctrl-C or SIGTERM (kill PID). docs/OPERATIONS.md has more.`;
+
+function integer(name: string, text: string | undefined, fallback: number, min: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text))) {
+    throw new FlagError(`--${name} must be an integer ≥ ${min}, got "${text}"`);
+  }
+  return Number(text);
+}
+
+function address(name: string, text: string | undefined): Address | null {
+  if (text === undefined) return null;
+  try {
+    return parseAddress(text);
+  } catch (e) {
+    throw new FlagError(`--${name}: ${(e as Error).message}`);
+  }
+}
+
+/** An IPv4 multicast group (224.0.0.0/4) and a port ≥ 1. */
+function multicast(text: string | undefined): Address | null {
+  const a = address("multicast", text);
+  if (a === null) return null;
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(a.host);
+  if (!m || m.slice(1).some((x) => Number(x) > 255) || Number(m[1]) < 224 || Number(m[1]) > 239) {
+    throw new FlagError(`--multicast: ${a.host} is not an IPv4 multicast group (224.0.0.0 to 239.255.255.255)`);
+  }
+  if (a.port === 0) throw new FlagError("--multicast needs a port other than 0");
+  return a;
+}
+
+/** Parses server flags; throws FlagError. */
+export function parseServerFlags(argv: string[]): ServerFlags {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        id: { type: "string" },
+        servers: { type: "string" },
+        db: { type: "string" },
+        "session-ttl": { type: "string" },
+        listen: { type: "string" },
+        "peer-listen": { type: "string" },
+        "rate-limit": { type: "string" },
+        sync: { type: "string" },
+        "cluster-key": { type: "string" },
+        multicast: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (e) {
+    throw new FlagError(`${(e as Error).message.split("\n")[0]}; ${SERVER_USAGE}`);
+  }
+  if (!values.id) throw new FlagError(`--id is required; ${SERVER_USAGE}`);
+  const badId = serverIdProblem(values.id);
+  if (badId) throw new FlagError(`--id: ${badId}`);
+  if (!values.servers) throw new FlagError(`--servers is required; ${SERVER_USAGE}`);
+  const sync = values.sync ?? "full";
+  if (sync !== "full" && sync !== "normal") throw new FlagError(`--sync must be full or normal, got "${sync}"`);
+  return {
+    id: values.id,
+    servers: values.servers,
+    db: values.db ?? `data/${values.id}.sqlite`,
+    sessionTtl: integer("session-ttl", values["session-ttl"], 300, 1),
+    listen: address("listen", values.listen),
+    peerListen: address("peer-listen", values["peer-listen"]),
+    rateLimit: integer("rate-limit", values["rate-limit"], 20000, 0),
+    sync,
+    clusterKey: values["cluster-key"] ?? null,
+    multicast: multicast(values.multicast),
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * Packing operations into peer datagrams of at most MAX_DATAGRAM bytes,
+ * counted exactly as lib/codec.ts writes them. Private to lib/replication.ts.
+ */
+import { opText, peerSignedText, utf8Length } from "../wire/codec.ts";
+import type { Op } from "../wire/messages.ts";
+import { MAX_DATAGRAM } from "../wire/messages.ts";
+import type { Vector } from "../wire/vector.ts";
+
+/** The longest nonce the grammar allows: 16 digits "." 16 hex digits. */
+const WORST_NONCE = "9999999999999999.ffffffffffffffff";
+/** The mac line: 64 hex digits and a newline. */
+const MAC_LINE = 65;
+/** Room for a count of up to 5 digits where the empty datagram has "0". */
+const COUNT_SLACK = 4;
+
+/** Bytes of an `add` or `ok` datagram with this head and no ops, at worst. */
+export function headBytes(verb: "add" | "ok", from: string, vector: Vector): number {
+  const text = verb === "add"
+    ? peerSignedText({ verb, from, nonce: WORST_NONCE, vector, ops: [] })
+    : peerSignedText({ verb, from, nonce: WORST_NONCE, vector, more: true, ops: [] });
+  return utf8Length(text) + COUNT_SLACK + MAC_LINE;
+}
+
+const sizes = new WeakMap<Op, number>();
+
+/** Bytes one op adds to a datagram (remembered per op object). */
+export function opBytes(op: Op): number {
+  let n = sizes.get(op);
+  if (n === undefined) sizes.set(op, n = utf8Length(opText(op)));
+  return n;
+}
+
+export type Packed = {
+  /** Ops per datagram, in the given order. */
+  batches: Op[][];
+  /** How many of the given ops went into `batches` (a prefix, minus `oversize`). */
+  used: number;
+  /** Ops too large for any datagram with this head (left out). */
+  oversize: Op[];
+};
+
+/**
+ * Packs a prefix of `ops`, in order, into at most `maxDatagrams` datagrams
+ * whose head takes `head` bytes (see headBytes).
+ *
+ * @example
+ * ```ts
+ * const { batches } = packOps(ops, headBytes("add", "a", vector), Infinity);
+ * ```
+ */
+export function packOps(ops: readonly Op[], head: number, maxDatagrams: number): Packed {
+  const room = MAX_DATAGRAM - head;
+  const batches: Op[][] = [];
+  const oversize: Op[] = [];
+  let current: Op[] = [];
+  let size = 0;
+  let used = 0;
+  for (const op of ops) {
+    const n = opBytes(op);
+    if (n > room) {
+      oversize.push(op);
+      used++;
+      continue;
+    }
+    if (size + n > room) {
+      batches.push(current);
+      if (batches.length >= maxDatagrams) return { batches, used, oversize };
+      current = [];
+      size = 0;
+    }
+    current.push(op);
+    size += n;
+    used++;
+  }
+  if (current.length > 0) batches.push(current);
+  return { batches, used, oversize };
+}

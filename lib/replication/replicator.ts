@@ -1,0 +1,417 @@
+/**
+ * The replication state machine of the server network (docs/ARCHITECTURE.md,
+ * protocol.peggy "Server network"): causal delivery of operations made at
+ * other servers, gap repair, and anti-entropy. It is pure: it never touches a
+ * socket, a timer or a clock. The server feeds it what happens — local ops,
+ * received datagrams, the passing of time — with `now` as an argument, and
+ * sends the datagrams each call returns (sealed by lib/peer_auth.ts).
+ *
+ * How it talks (what each peer datagram means here):
+ *
+ * - `add vector ops` — fan-out of this node's new ops to every peer, `vector`
+ *   being what the sender has delivered. An `add` with no ops is the
+ *   heartbeat, sent to every peer every `antiEntropyMs`: it tells peers what
+ *   we have, so that they find what they lack and ask for it, and that we are
+ *   alive. (Heartbeats are not `ask`s so that N peers do not all answer the
+ *   same missing ops at once.) A datagram from a peer not heard from for two
+ *   periods is answered with a heartbeat at once, so a restarted node learns
+ *   its peers' vectors in one round trip.
+ * - `ask vector` — "send me what I lack": the asker's delivered vector. A
+ *   node asks when a peer's known vector (from any datagram of that peer)
+ *   shows ops it has not delivered — a lost or late datagram, or a restart —
+ *   and that gap has lasted `gapGraceMs` (a causal race usually closes by
+ *   itself). It asks one peer per gap, at most one outstanding ask per peer,
+ *   re-asked after `askRetryMs` (`antiEntropyMs` for a peer not heard from).
+ * - `ok vector more ops` — the answer to an ask: the ops the asker lacks,
+ *   from the log in this node's delivery order (which is causal, so each
+ *   answer delivers at once), in up to `answerDatagrams` (64) datagrams of at
+ *   most MAX_DATAGRAM bytes. Every datagram of one answer carries the same
+ *   `vector`: the asker's vector plus all ops of the answer, i.e. what the
+ *   asker has once the whole answer arrived; `more` = 1 when the answerer
+ *   has ops past that. The asker asks again as soon as it has reached that
+ *   vector (so a catch-up runs one round trip per answer), or after
+ *   `askRetryMs` when a datagram of the answer was lost. Nothing to send: no
+ *   answer.
+ *
+ * The op log is the server's (lib/store.ts implements `OpLog`; tests use an
+ * in-memory one). Ops are opaque here: the engine never looks at their kind.
+ *
+ * The server calls `tick(now)` every 20–50 ms (the engine decides itself when
+ * a heartbeat or a re-ask is due).
+ *
+ * @example
+ * ```ts
+ * const r = new Replicator({ self: "a", peers: ["b", "c"], log });
+ * send(r.localOps([op], Date.now()));             // after the op is stored
+ * send(r.receive(decoded.datagram, Date.now()));  // after decode + auth
+ * send(r.tick(Date.now()));                       // from a timer
+ * function send(out: Outgoing[]) {
+ *   for (const o of out) { const bytes = auth.seal(o.datagram); for (const p of o.to) transport.send(bytes, peerAddress(p)); }
+ * }
+ * ```
+ */
+import { headBytes, opBytes, packOps } from "./_batch.ts";
+import { CausalBuffer, isReady } from "./_buffer.ts";
+import type { Op, PeerDatagram } from "../wire/messages.ts";
+import { MAX_DATAGRAM } from "../wire/messages.ts";
+import type { Vector } from "../wire/vector.ts";
+import { advance, covers, EMPTY, formatVector, get, merge, sum } from "../wire/vector.ts";
+
+/**
+ * What the engine needs from a node's op log. The log applies ops to the
+ * derived tables itself; the engine only decides when.
+ */
+export interface OpLog {
+  /** The delivered vector (called on every datagram and tick: keep it in memory): for each origin, the highest seq applied (all lower ones are too). */
+  vector(): Vector;
+  /** Applies an op made elsewhere. Called only when it is causally ready: `vector()[origin] == seq - 1` and `vector() ≥ deps`. */
+  applyRemote(op: Op): void;
+  /**
+   * Up to `limit` ops with `seq > v[origin]`, in this node's delivery order
+   * (which is causal). Calling again with `v` advanced by the ops returned
+   * continues where the last call stopped.
+   */
+  opsAfter(v: Vector, limit: number): Op[];
+}
+
+/** A datagram to send (seal it with lib/peer_auth.ts) to each peer in `to`. */
+export type Outgoing = { to: readonly string[]; datagram: PeerDatagram };
+
+export type ReplicatorOptions = {
+  /** Heartbeat period, ms. Default 1000. */
+  antiEntropyMs?: number;
+  /** Least time between two asks to one peer while its answer is pending, ms. Default 100. */
+  askRetryMs?: number;
+  /** How long a gap may last before it is asked for, ms. Default 20. */
+  gapGraceMs?: number;
+  /** Most datagrams in one answer. Default 16 (at most 128 KiB at once). */
+  answerDatagrams?: number;
+  /** Most ops in one answer. Default 4096. */
+  answerOps?: number;
+  /** Ops read from the log per opsAfter call. Default 256. */
+  fetchOps?: number;
+  /** Most ops waiting for their causal predecessors. Default 100000. */
+  maxBuffered?: number;
+};
+
+export type PeerStatus = {
+  id: string;
+  /** ms since any datagram from it arrived; null if never. */
+  lastHeardMsAgo: number | null;
+  /** What it is known to have delivered. */
+  vector: Vector;
+  /** True when it has ops this node lacks. */
+  ahead: boolean;
+};
+
+export type ReplicationStatus = {
+  self: string;
+  vector: Vector;
+  peers: PeerStatus[];
+  /** Ops received but waiting for predecessors ("gaps pending"). */
+  buffered: number;
+  /** Datagrams (or ops) dropped, by reason. */
+  dropped: Record<string, number>;
+  /** Datagrams handed out to send, counting each recipient. */
+  sent: number;
+  received: number;
+  asksSent: number;
+  opsDelivered: number;
+  opsSent: number;
+};
+
+type Peer = {
+  id: string;
+  heard: number | null;
+  /** What the peer is known to have delivered. */
+  vector: Vector;
+  /** When our outstanding ask to it went out (-Infinity: none), and with what vector. */
+  askedAt: number;
+  askedVector: Vector;
+  /** It said it has more past its last answer. */
+  more: boolean;
+  /** Gap tracking: since when part of `lackVector` has been missing here. */
+  lackSince: number;
+  lackVector: Vector | null;
+  /** Last ask answered, to ignore a duplicated one. */
+  answeredAt: number;
+  answeredVector: string;
+};
+
+const DEFAULTS: Required<ReplicatorOptions> = {
+  antiEntropyMs: 1000,
+  askRetryMs: 100,
+  gapGraceMs: 20,
+  answerDatagrams: 64,
+  answerOps: 4096,
+  fetchOps: 256,
+  maxBuffered: 100_000,
+};
+
+/** The replication engine of one node; see the module comment. */
+export class Replicator {
+  readonly self: string;
+  readonly options: Required<ReplicatorOptions>;
+  #log: OpLog;
+  #peers = new Map<string, Peer>();
+  #vector: Vector;
+  #buffer: CausalBuffer;
+  #nextHeartbeat = -Infinity;
+  #dropped: Record<string, number> = {};
+  #counts = { sent: 0, received: 0, asksSent: 0, opsDelivered: 0, opsSent: 0 };
+
+  constructor(init: { self: string; peers: readonly string[]; log: OpLog; options?: ReplicatorOptions }) {
+    this.self = init.self;
+    this.options = { ...DEFAULTS, ...init.options };
+    this.#log = init.log;
+    this.#vector = init.log.vector();
+    this.#buffer = new CausalBuffer(this.options.maxBuffered);
+    for (const id of init.peers) {
+      if (id === init.self) continue;
+      this.#peers.set(id, {
+        id,
+        heard: null,
+        vector: EMPTY,
+        askedAt: -Infinity,
+        askedVector: EMPTY,
+        more: false,
+        lackSince: 0,
+        lackVector: null,
+        answeredAt: -Infinity,
+        answeredVector: "",
+      });
+    }
+  }
+
+  /** Fans out ops this node just made and stored (in the order made). */
+  localOps(ops: readonly Op[], _now: number): Outgoing[] {
+    this.#vector = this.#log.vector();
+    const vector = this.#vector;
+    if (this.#peers.size === 0) return [];
+    const packed = packOps(ops, headBytes("add", this.self, vector), Infinity);
+    this.#drop("oversize-op", packed.oversize.length);
+    const to = [...this.#peers.keys()];
+    return packed.batches.map((batch) => {
+      this.#counts.opsSent += batch.length * to.length;
+      return this.#out(to, { verb: "add", from: this.self, nonce: "-", vector, ops: batch });
+    });
+  }
+
+  /** Handles a decoded, authenticated datagram from a peer. */
+  receive(d: PeerDatagram, now: number): Outgoing[] {
+    const peer = this.#peers.get(d.from);
+    if (peer === undefined) {
+      this.#drop("unknown-peer");
+      return [];
+    }
+    this.#counts.received++;
+    this.#vector = this.#log.vector();
+    const out: Outgoing[] = [];
+    const stale = peer.heard === null || now - peer.heard > 2 * this.options.antiEntropyMs;
+    peer.heard = now;
+    if (stale) out.push(this.#heartbeat([peer.id]));
+    switch (d.verb) {
+      case "add":
+        // Replaced, not merged: a peer that lost its log must not be asked forever.
+        peer.vector = d.vector;
+        this.#deliver(d.ops);
+        break;
+      case "ok":
+        this.#onAnswer(peer, d.vector, d.more, d.ops);
+        break;
+      case "ask":
+        peer.vector = d.vector;
+        out.push(...this.#answer(peer, d.vector, now));
+        break;
+    }
+    out.push(...this.#askForGaps(now));
+    return out;
+  }
+
+  /** Heartbeats and re-asks that are due. */
+  tick(now: number): Outgoing[] {
+    this.#vector = this.#log.vector();
+    const out: Outgoing[] = [];
+    if (now >= this.#nextHeartbeat) {
+      this.#nextHeartbeat = now + this.options.antiEntropyMs;
+      if (this.#peers.size > 0) out.push(this.#heartbeat([...this.#peers.keys()]));
+    }
+    out.push(...this.#askForGaps(now));
+    return out;
+  }
+
+  /** Counts a datagram the server dropped before it got here (decode, auth). */
+  noteDropped(reason: string): void {
+    this.#drop(reason);
+  }
+
+  status(now: number): ReplicationStatus {
+    const vector = this.#log.vector();
+    return {
+      self: this.self,
+      vector,
+      peers: [...this.#peers.values()].map((p) => ({
+        id: p.id,
+        lastHeardMsAgo: p.heard === null ? null : now - p.heard,
+        vector: p.vector,
+        ahead: !covers(vector, p.vector),
+      })),
+      buffered: this.#buffer.size,
+      dropped: { ...this.#dropped },
+      ...this.#counts,
+    };
+  }
+
+  // --- receiving ops ---------------------------------------------------------
+
+  /** Delivers what is ready, buffers the rest, then delivers what became ready. */
+  #deliver(ops: readonly Op[]): void {
+    let delivered = false;
+    for (const op of ops) {
+      if (op.seq <= get(this.#vector, op.origin) || this.#buffer.has(op.origin, op.seq)) {
+        this.#drop("duplicate-op");
+      } else if (get(op.deps, op.origin) >= op.seq) {
+        this.#drop("bad-op");
+      } else if (isReady(this.#vector, op)) {
+        this.#apply(op);
+        delivered = true;
+      } else if (!this.#buffer.add(op)) {
+        this.#drop("buffer-full");
+      }
+    }
+    if (!delivered) return;
+    for (let op = this.#buffer.takeReady(this.#vector); op; op = this.#buffer.takeReady(this.#vector)) {
+      this.#apply(op);
+    }
+  }
+
+  #apply(op: Op): void {
+    this.#log.applyRemote(op);
+    this.#vector = advance(this.#vector, op.origin, op.seq);
+    this.#counts.opsDelivered++;
+  }
+
+  #onAnswer(peer: Peer, expect: Vector, more: boolean, ops: readonly Op[]): void {
+    this.#deliver(ops);
+    peer.vector = merge(peer.vector, expect);
+    // An answer to an older ask (a late or duplicated datagram) brings
+    // nothing past what we had when we asked last: it settles nothing.
+    if (covers(peer.askedVector, expect)) return;
+    if (covers(this.#vector, expect)) {
+      // The whole answer is here: ask again at once if it said there is more.
+      peer.askedAt = -Infinity;
+      peer.more = more;
+    } else {
+      peer.more ||= more;
+    }
+  }
+
+  // --- asking ------------------------------------------------------------------
+
+  /** Asks, for each gap, one peer that has what is missing. */
+  #askForGaps(now: number): Outgoing[] {
+    const out: Outgoing[] = [];
+    let expected = this.#vector;
+    const candidates: Peer[] = [];
+    for (const p of this.#peers.values()) {
+      if (!this.#lacksFrom(p, now)) continue;
+      if (this.#outstanding(p, now)) expected = merge(expected, p.vector);
+      else candidates.push(p);
+    }
+    // Least recently asked first: a peer whose answer went missing (it may
+    // have crashed) yields to another that has the same ops; then the peer
+    // that has the most.
+    candidates.sort((a, b) => order(a.askedAt, b.askedAt) || sum(b.vector) - sum(a.vector) || order(a.id, b.id));
+    for (const p of candidates) {
+      if (!p.more && covers(expected, p.vector)) continue;
+      expected = merge(expected, p.vector);
+      p.askedAt = now;
+      p.askedVector = this.#vector;
+      p.more = false;
+      this.#counts.asksSent++;
+      out.push(this.#out([p.id], { verb: "ask", from: this.self, nonce: "-", vector: this.#vector }));
+    }
+    return out;
+  }
+
+  /** True when `p` has more for us, or has had ops we lack for `gapGraceMs`. */
+  #lacksFrom(p: Peer, now: number): boolean {
+    if (p.more) return true;
+    if (covers(this.#vector, p.vector)) {
+      p.lackVector = null;
+      return false;
+    }
+    if (p.lackVector === null || covers(this.#vector, p.lackVector)) {
+      p.lackVector = p.vector;
+      p.lackSince = now;
+    }
+    return now - p.lackSince >= this.options.gapGraceMs;
+  }
+
+  #outstanding(p: Peer, now: number): boolean {
+    const alive = p.heard !== null && now - p.heard < 3 * this.options.antiEntropyMs;
+    return now - p.askedAt < (alive ? this.options.askRetryMs : this.options.antiEntropyMs);
+  }
+
+  // --- answering ---------------------------------------------------------------
+
+  /** The ok datagrams answering an ask with `asked`, or none if there is nothing to send. */
+  #answer(peer: Peer, asked: Vector, now: number): Outgoing[] {
+    const askedText = formatVector(asked);
+    if (askedText === peer.answeredVector && now - peer.answeredAt < this.options.askRetryMs / 2) {
+      this.#drop("duplicate-ask");
+      return [];
+    }
+    peer.answeredVector = askedText;
+    peer.answeredAt = now;
+    const { answerDatagrams, answerOps, fetchOps } = this.options;
+    const head = headBytes("ok", this.self, merge(asked, this.#vector));
+    const budget = answerDatagrams * (MAX_DATAGRAM - head);
+    const ops: Op[] = [];
+    let cursor = asked;
+    let bytes = 0;
+    let exhausted = false;
+    while (ops.length < answerOps && bytes <= budget) {
+      const want = Math.min(fetchOps, answerOps - ops.length);
+      const chunk = this.#log.opsAfter(cursor, want);
+      for (const op of chunk) {
+        ops.push(op);
+        cursor = advance(cursor, op.origin, op.seq);
+        bytes += opBytes(op);
+      }
+      if (chunk.length < want) {
+        exhausted = true;
+        break;
+      }
+    }
+    if (ops.length === 0) return [];
+    const packed = packOps(ops, head, answerDatagrams);
+    this.#drop("oversize-op", packed.oversize.length);
+    let expect = asked;
+    for (const batch of packed.batches) for (const op of batch) expect = advance(expect, op.origin, op.seq);
+    const more = packed.used < ops.length || !exhausted;
+    return packed.batches.map((batch) => {
+      this.#counts.opsSent += batch.length;
+      return this.#out([peer.id], { verb: "ok", from: this.self, nonce: "-", vector: expect, more, ops: batch });
+    });
+  }
+
+  // --- helpers -----------------------------------------------------------------
+
+  #heartbeat(to: string[]): Outgoing {
+    return this.#out(to, { verb: "add", from: this.self, nonce: "-", vector: this.#vector, ops: [] });
+  }
+
+  #out(to: readonly string[], datagram: PeerDatagram): Outgoing {
+    this.#counts.sent += to.length;
+    return { to, datagram };
+  }
+
+  #drop(reason: string, n = 1): void {
+    if (n > 0) this.#dropped[reason] = (this.#dropped[reason] ?? 0) + n;
+  }
+}
+
+function order<T extends number | string>(a: T, b: T): number {
+  return a === b ? 0 : a < b ? -1 : 1;
+}

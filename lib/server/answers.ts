@@ -1,0 +1,81 @@
+/**
+ * What a server remembers of its answers, so that a retransmitted request
+ * is answered exactly as before and changes nothing (docs/PROTOCOL.md
+ * "Retransmission"): recent reply texts in memory, and the replies of
+ * state-changing verbs in the database (a login's sealed, as it carries the
+ * session token), which survive a restart.
+ *
+ * @example
+ * ```ts
+ * const key = Answers.key(req, from);
+ * const text = answers.lookup(req, key) ?? encodeNew();
+ * answers.remember(req, key, text, ok, now);
+ * ```
+ */
+import type { Request } from "../wire/messages.ts";
+import type { Address } from "../net/address.ts";
+import { formatAddress } from "../net/address.ts";
+import type { SavedReplies } from "../store/replies.ts";
+import { ReplyCache } from "./reply_cache.ts";
+import { openReply, sealReply } from "./reply_seal.ts";
+import { sessionId } from "./chat.ts";
+
+/** Verbs whose successful replies are saved in the database. */
+const SAVED = new Set(["login", "open", "connect", "leave", "logout"]);
+
+export type AnswersOptions = {
+  replies: SavedReplies;
+  /** Key sealing saved login replies (lib/server/reply_seal.ts). */
+  replyKey: Uint8Array;
+  cache?: ReplyCache;
+  /** Recent poll replies (default: at most 4,096 replies and 1 MB of text). */
+  pollCache?: ReplyCache;
+};
+
+export class Answers {
+  readonly cache: ReplyCache;
+  /**
+   * Poll replies, kept apart and small: a poll reply is up to 8 KB and every
+   * session polls all the time, so caching them all would hold ~8 KB per
+   * session. A retransmitted `request` whose reply was evicted is answered
+   * afresh from the same cursor: the same messages from the same start, plus
+   * any that arrived since (a cursor-based reply never loses or repeats a
+   * message, so the client ends up in the same state).
+   */
+  readonly pollCache: ReplyCache;
+  #replies: SavedReplies;
+  #replyKey: Uint8Array;
+
+  constructor(o: AnswersOptions) {
+    this.#replies = o.replies;
+    this.#replyKey = o.replyKey;
+    this.cache = o.cache ?? new ReplyCache();
+    this.pollCache = o.pollCache ?? new ReplyCache(4096, 1 << 20);
+  }
+
+  /** Retransmission key of a request: (source, tag) for login, (session, tag) otherwise. */
+  static key(req: Request, from: Address): string {
+    return req.verb === "login" ? `L ${formatAddress(from)} ${req.tag}` : `${sessionId(req.token)} ${req.tag}`;
+  }
+
+  /** The reply text already given to this request, or null. */
+  lookup(req: Request, key: string): string | null {
+    const cached = req.verb === "request" ? this.pollCache.get(key) : this.cache.get(key);
+    if (cached !== undefined) return cached;
+    if (!SAVED.has(req.verb)) return null;
+    const saved = this.#replies.get(key);
+    if (saved === null) return null;
+    const text = req.verb === "login" ? openReply(this.#replyKey, saved) : saved;
+    if (text !== null) this.cache.set(key, text);
+    return text;
+  }
+
+  /** Remembers the reply text of a request; `ok` replies of state-changing verbs are saved in the open transaction. */
+  remember(req: Request, key: string, text: string, ok: boolean, now: number): void {
+    if (req.verb === "request") this.pollCache.set(key, text);
+    else this.cache.set(key, text);
+    if (ok && SAVED.has(req.verb)) {
+      this.#replies.save(key, req.verb === "login" ? sealReply(this.#replyKey, text) : text, now);
+    }
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The group commit: every write of the server — a client's request, a
+ * batch of ops from a peer, housekeeping — runs inside one open SQLite
+ * transaction, which commits on the next turn of the event loop (or a little
+ * later while datagrams keep arriving), so a busy server commits and syncs
+ * once per many requests. After each commit, in this order:
+ *
+ * 1. the `after` callbacks of the writes in it run (their replies go out:
+ *    no reply ever shows what is not on disk);
+ * 2. every subscriber hears what was committed — the ops made here (for
+ *    replication) and the rooms that got new messages (to wake long polls).
+ *
+ * Ports (lib/server/client_port.ts, peer_port.ts, and any other) sit on top
+ * of it and never call each other. A database failure stops everything and
+ * calls `onFatal` once.
+ *
+ * @example
+ * ```ts
+ * const commit = new GroupCommit({ store, clock: systemClock, onFatal: (why) => process.exit(1) });
+ * commit.subscribe(({ localOps, rooms }) => replicate(localOps));
+ * commit.batch(() => store.appendLocal(op, now), () => send(reply));
+ * ```
+ */
+import type { Op } from "../wire/messages.ts";
+import type { Clock } from "./clock.ts";
+
+/** What the store must offer the group commit (lib/store/store.ts). */
+export interface Transactional {
+  begin(): void;
+  /** Commits; `sync` false: nothing in it needs to wait for the disk. */
+  commit(sync: boolean): void;
+  /** Ops made here since the last call. */
+  takeLocalOps(): Op[];
+  /** Room keys that got a visible message since the last call. */
+  takeDirtyRooms(): Set<string>;
+  close(): void;
+}
+
+/** What one commit wrote, for subscribers. */
+export type Committed = {
+  /** Ops made at this server, in order. */
+  localOps: Op[];
+  /** Case-folded keys of rooms with new visible messages. */
+  rooms: Set<string>;
+};
+
+export type GroupCommitOptions = {
+  store: Transactional;
+  clock: Clock;
+  /** Called once when the database fails; must stop the process (default: throws). */
+  onFatal?(message: string): void;
+  /** What is wrong with the database file, or null (lib/store/file_guard.ts); checked after each commit. */
+  checkDatabase?(): string | null;
+};
+
+export type BatchOptions = {
+  /** Runs after the commit (send the reply here). */
+  after?: () => void;
+  /**
+   * The write holds only ops already durable at their origin (from peers):
+   * a commit of nothing else does not wait for the disk (docs/ARCHITECTURE.md
+   * "Durability and acks"); any other write in the same commit makes it wait.
+   */
+  durableElsewhere?: boolean;
+};
+
+/** Largest batch, in writes, and longest wait for one, in ms. */
+const MAX_BATCH = 1024;
+const MAX_BATCH_MS = 2;
+
+export class GroupCommit {
+  #store: Transactional;
+  #clock: Clock;
+  #onFatal: (message: string) => void;
+  #checkDatabase: () => string | null;
+  #subscribers: ((c: Committed) => void)[] = [];
+  #after: (() => void)[] = [];
+  #scheduled = false;
+  #size = 0;
+  #arrived = 0;
+  #start = 0;
+  #mustSync = false;
+  #failed = false;
+  #closed = false;
+  /** Writes ever batched (housekeeping reads it to tell busy from idle). */
+  writes = 0;
+
+  constructor(o: GroupCommitOptions) {
+    this.#store = o.store;
+    this.#clock = o.clock;
+    this.#onFatal = o.onFatal ?? ((m) => {
+      throw new Error(m);
+    });
+    this.#checkDatabase = o.checkDatabase ?? (() => null);
+  }
+
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** True while a commit is scheduled (writes are waiting for it). */
+  get busy(): boolean {
+    return this.#scheduled;
+  }
+
+  /** Hears every commit; subscribers run in the order they subscribed. */
+  subscribe(fn: (c: Committed) => void): void {
+    this.#subscribers.push(fn);
+  }
+
+  /** A datagram arrived: while they keep arriving the open batch waits one more turn (up to its bounds). */
+  noteArrival(): void {
+    this.#arrived++;
+  }
+
+  /** Runs `fn` in the open transaction (opening it) and schedules the commit. */
+  batch(fn: () => void, o: BatchOptions = {}): void {
+    if (this.#failed) return;
+    try {
+      this.#store.begin();
+      fn();
+    } catch (e) {
+      this.fail(`database write failed: ${(e as Error).message}`);
+      return;
+    }
+    if (o.after) this.#after.push(o.after);
+    if (!o.durableElsewhere) this.#mustSync = true;
+    this.#size++;
+    this.writes++;
+    this.#schedule();
+  }
+
+  /** Runs `fn` after the next commit (scheduling one that writes nothing if none is due). */
+  afterNextCommit(fn: () => void): void {
+    if (this.#failed) return;
+    this.#after.push(fn);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    this.#arrived = 0;
+    this.#start = this.#clock.monotonic();
+    this.#clock.soon(this.#tick);
+  }
+
+  #tick = (): void => {
+    if (!this.#scheduled) return;
+    const young = this.#size < MAX_BATCH && this.#clock.monotonic() - this.#start < MAX_BATCH_MS;
+    if (this.#arrived > 0 && young && !this.#closed) {
+      this.#arrived = 0;
+      this.#clock.soon(this.#tick);
+      return;
+    }
+    this.flush();
+  };
+
+  /** Commits now and runs what waited for it. Normally runs by itself. */
+  flush(): void {
+    this.#scheduled = false;
+    this.#size = 0;
+    const sync = this.#mustSync;
+    this.#mustSync = false;
+    if (this.#failed) return;
+    try {
+      this.#store.commit(sync);
+    } catch (e) {
+      this.fail(`database commit failed: ${(e as Error).message}`);
+      return;
+    }
+    const problem = this.#checkDatabase();
+    if (problem) {
+      this.fail(problem);
+      return;
+    }
+    const after = this.#after;
+    this.#after = [];
+    for (const fn of after) fn();
+    const committed = { localOps: this.#store.takeLocalOps(), rooms: this.#store.takeDirtyRooms() };
+    for (const fn of this.#subscribers) fn(committed);
+  }
+
+  /** Stops all writing for good and reports `problem` (once). */
+  fail(problem: string): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#after = [];
+    this.#onFatal(problem);
+  }
+
+  /** Commits what is pending, then closes the store. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#failed) return;
+    this.flush();
+    this.#store.close();
+  }
+}

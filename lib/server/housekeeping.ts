@@ -1,0 +1,76 @@
+/**
+ * The server's periodic chores, on an injected clock: tidying (forgetting
+ * idle sessions and old saved replies, pruning rate-limit buckets), watching
+ * the database file, and giving idle heap back after a busy period.
+ *
+ * @example
+ * ```ts
+ * const stop = startHousekeeping({ clock, commit, store, limiter, checkDatabase: () => guard.problem() });
+ * stop();
+ * ```
+ */
+import { heapSlack, trimHeap } from "../platform/heap_trim.ts";
+import type { Cancel, Clock } from "./clock.ts";
+import type { GroupCommit } from "./commit.ts";
+import type { RateLimiter } from "./rate_limit.ts";
+
+export type HousekeepingOptions = {
+  clock: Clock;
+  commit: GroupCommit;
+  store: {
+    sessions: { forgetIdle(now: number): void };
+    replies: { prune(before: number): void };
+  };
+  limiter: RateLimiter;
+  /** What is wrong with the database file, or null; checked every WATCH_MS. */
+  checkDatabase?(): string | null;
+  /** Give idle heap back to the OS after a busy period (lib/platform/heap_trim.ts). Default true. */
+  trimHeapWhenIdle?: boolean;
+};
+
+/** Tidying period; how long saved replies are kept; database watch period. */
+const TIDY_MS = 30_000;
+const KEEP_REPLIES_MS = 3_600_000;
+const WATCH_MS = 500;
+/** Idle check period, writes that make a period "busy", and heap slack worth trimming. */
+const TRIM_CHECK_MS = 250;
+const TRIM_AFTER_WRITES = 2000;
+const TRIM_SLACK_BYTES = 24 << 20;
+
+/** Starts the chores; returns what stops them. */
+export function startHousekeeping(o: HousekeepingOptions): Cancel {
+  const { clock, commit } = o;
+  const stops: Cancel[] = [
+    clock.every(TIDY_MS, () => {
+      const now = clock.now();
+      o.limiter.prune(now);
+      commit.batch(() => {
+        o.store.sessions.forgetIdle(now);
+        o.store.replies.prune(now - KEEP_REPLIES_MS);
+      });
+    }),
+  ];
+  const check = o.checkDatabase;
+  if (check) {
+    stops.push(clock.every(WATCH_MS, () => {
+      const problem = check();
+      if (problem) commit.fail(problem);
+    }));
+  }
+  if (o.trimHeapWhenIdle ?? true) {
+    // After a busy period, once a check period passes without a write, trim the heap.
+    let atCheck = commit.writes;
+    let sinceTrim = 0;
+    stops.push(clock.every(TRIM_CHECK_MS, () => {
+      const n = commit.writes - atCheck;
+      atCheck = commit.writes;
+      sinceTrim += n;
+      if (n > 0 || sinceTrim < TRIM_AFTER_WRITES || commit.busy) return;
+      sinceTrim = 0;
+      if (heapSlack() >= TRIM_SLACK_BYTES) trimHeap();
+    }));
+  }
+  return () => {
+    for (const stop of stops) stop();
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * The peer port: the server network, wired. Peer datagrams → codec → peer
+ * auth → Replicator inside the group commit (remote ops are applied in the
+ * open transaction and wake long polls after it commits); what the
+ * Replicator answers is sent after that commit, so an answer never carries
+ * an op that is not durable here. Ops made here reach the Replicator when
+ * the group commit says they are committed. A tick timer drives heartbeats
+ * and re-asks, and a `stat` is answered with this server's `state`.
+ *
+ * - Every peer datagram takes one route, whichever socket it came in on
+ *   (the peer socket or the multicast group); our own, which multicast
+ *   loops back, are ignored.
+ * - Datagrams go to each target's peer address from servers.txt, by id —
+ *   never to the source address of what arrived (a proxy may sit in front).
+ * - With multicast, a fan-out to all peers is one datagram to the group;
+ *   asks, answers and targeted datagrams stay unicast.
+ *
+ * @example
+ * ```ts
+ * const port = new PeerPort({ commit, store, self: "a", peers, auth, statAuth, clock, send, multicast: null, localStatus });
+ * const udp = await bindServerTransport(addr, port.onDatagram);
+ * port.start();
+ * ```
+ */
+import { decodePeer } from "../wire/codec.ts";
+import type { PeerDatagram } from "../wire/messages.ts";
+import { formatVector } from "../wire/vector.ts";
+import type { Address } from "../net/address.ts";
+import type { PeerAuth } from "../replication/peer_auth.ts";
+import { type OpLog, type Outgoing, Replicator, type ReplicatorOptions } from "../replication/replicator.ts";
+import { runtimeVersion } from "../platform/runtime.ts";
+import type { Cancel, Clock } from "./clock.ts";
+import type { GroupCommit } from "./commit.ts";
+import type { StatusReport } from "./status.ts";
+
+/** What the peer port reads of the store besides the op log. */
+export interface PeerStore extends OpLog {
+  messages: { count(): number };
+  sessions: { liveCount(now: number): number };
+}
+
+export type PeerPortOptions = {
+  commit: GroupCommit;
+  store: PeerStore;
+  self: string;
+  /** Every other server of servers.txt: id → peer address. */
+  peers: ReadonlyMap<string, Address>;
+  /** Checks and seals datagrams between servers. */
+  auth: PeerAuth;
+  /** Checks `stat` queries (from any sender, e.g. the status tool). */
+  statAuth: PeerAuth;
+  clock: Clock;
+  /** Sends one datagram from the peer socket. */
+  send(bytes: Uint8Array, to: Address): void;
+  /** The multicast group for fan-out and how to send to it, or null for unicast. */
+  multicast: { group: Address; send(bytes: Uint8Array, to: Address): void } | null;
+  /** Figures of the rest of the server for `state` (held polls). */
+  localStatus(): { heldPolls: number };
+  /** Tick period, ms. Default 25. */
+  tickMs?: number;
+  replicator?: ReplicatorOptions;
+};
+
+/** At most this many `stat`s are answered a second (a `state` is far larger than a `stat`). */
+const STATS_PER_SECOND = 20;
+
+export class PeerPort {
+  readonly replicator: Replicator;
+  #o: PeerPortOptions;
+  #started: number;
+  #stopTick: Cancel | null = null;
+  #statWindowStart = 0;
+  #statsAnswered = 0;
+  #allPeers: string[];
+
+  constructor(o: PeerPortOptions) {
+    this.#o = o;
+    this.#started = o.clock.now();
+    this.#allPeers = [...o.peers.keys()].sort();
+    this.replicator = new Replicator({ self: o.self, peers: this.#allPeers, log: o.store, options: o.replicator });
+    o.commit.subscribe(({ localOps }) => {
+      if (localOps.length > 0) this.#send(this.replicator.localOps(localOps, o.clock.now()));
+    });
+  }
+
+  /** Starts the tick timer (heartbeats, re-asks). */
+  start(): void {
+    this.#stopTick ??= this.#o.clock.every(this.#o.tickMs ?? 25, () => this.#send(this.replicator.tick(this.#o.clock.now())));
+  }
+
+  stop(): void {
+    this.#stopTick?.();
+    this.#stopTick = null;
+  }
+
+  /** "unicast" or "multicast GROUP:PORT". */
+  get fanout(): string {
+    const m = this.#o.multicast?.group;
+    return m ? `multicast ${m.host}:${m.port}` : "unicast";
+  }
+
+  /** Handles one datagram from the peer socket or the multicast group. Bound: pass it as a callback. */
+  onDatagram = (bytes: Uint8Array, from: Address): void => {
+    const { commit } = this.#o;
+    if (commit.failed || commit.closed) return;
+    const decoded = decodePeer(bytes);
+    if (!decoded.ok) {
+      this.replicator.noteDropped("malformed");
+      return;
+    }
+    const signed = decoded.value;
+    const d = signed.datagram;
+    if (d.from === this.#o.self) return;
+    if (d.verb === "stat") {
+      this.#answerStat(signed, from);
+      return;
+    }
+    if (d.verb === "state") {
+      this.replicator.noteDropped("unexpected");
+      return;
+    }
+    const v = this.#o.auth.verify(signed);
+    if (!v.ok) {
+      this.replicator.noteDropped(v.reason);
+      return;
+    }
+    let out: Outgoing[] = [];
+    commit.batch(() => (out = this.replicator.receive(d, this.#o.clock.now())), {
+      after: () => this.#send(out),
+      durableElsewhere: true,
+    });
+  };
+
+  status(): StatusReport {
+    const now = this.#o.clock.now();
+    const r = this.replicator.status(now);
+    const { store } = this.#o;
+    const peers: StatusReport["peers"] = {};
+    for (const p of r.peers) peers[p.id] = { lastHeardMsAgo: p.lastHeardMsAgo, vector: formatVector(p.vector) };
+    return {
+      id: this.#o.self,
+      runtime: runtimeVersion(),
+      uptimeMs: now - this.#started,
+      vector: formatVector(store.vector()),
+      messages: store.messages.count(),
+      sessions: store.sessions.liveCount(now),
+      heldPolls: this.#o.localStatus().heldPolls,
+      gapsPending: r.buffered,
+      peers,
+      dropped: r.dropped,
+      sent: r.sent,
+      received: r.received,
+      fanout: this.fanout,
+      keyed: this.#o.auth.keyed,
+    };
+  }
+
+  /** Answers a `stat` to its source address, within a budget a second; with a key, its mac and nonce must check. */
+  #answerStat(signed: Parameters<PeerAuth["verify"]>[0], to: Address): void {
+    const now = this.#o.clock.now();
+    if (now - this.#statWindowStart >= 1000) {
+      this.#statWindowStart = now;
+      this.#statsAnswered = 0;
+    }
+    if (this.#statsAnswered >= STATS_PER_SECOND) {
+      this.replicator.noteDropped("stat-rate");
+      return;
+    }
+    const v = this.#o.statAuth.verify(signed);
+    if (!v.ok) {
+      this.replicator.noteDropped(v.reason);
+      return;
+    }
+    this.#statsAnswered++;
+    const json = JSON.stringify(this.status());
+    this.#o.send(this.#o.auth.seal({ verb: "state", from: this.#o.self, nonce: "-", json }), to);
+  }
+
+  #send(out: readonly Outgoing[]): void {
+    if (this.#stopTick === null) return;
+    const { multicast, peers } = this.#o;
+    for (const o of out) {
+      const bytes = this.#o.auth.seal(o.datagram as PeerDatagram);
+      if (multicast && o.to.length > 1 && o.to.length === this.#allPeers.length) {
+        multicast.send(bytes, multicast.group);
+        continue;
+      }
+      for (const id of o.to) {
+        const addr = peers.get(id);
+        if (addr) this.#o.send(bytes, addr);
+      }
+    }
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Server health reports: what a server answers to a peer `stat` datagram
+ * (one line of JSON in a `state` datagram), and the table `npm run status`
+ * prints from them. Pure: no sockets here.
+ *
+ * @example
+ * ```ts
+ * const line = JSON.stringify(report);        // server side
+ * formatStatusTable(servers, new Map([["a", parseReport(line)]]), 0);
+ * ```
+ */
+import type { ServerEntry } from "../config/servers_file.ts";
+import { formatAddress } from "../net/address.ts";
+
+/** What a server reports about itself. */
+export type StatusReport = {
+  id: string;
+  /** Runtime, e.g. "node 24.21.0". */
+  runtime: string;
+  uptimeMs: number;
+  /** Delivered vector, wire form ("a=3,b=2"). */
+  vector: string;
+  /** Chat messages stored. */
+  messages: number;
+  /** Live sessions. */
+  sessions: number;
+  /** Long polls being held. */
+  heldPolls: number;
+  /** Ops received but not yet deliverable (waiting for what they depend on). */
+  gapsPending: number;
+  /** Per peer: ms since last heard (null: never) and its last known vector. */
+  peers: Record<string, { lastHeardMsAgo: number | null; vector: string }>;
+  /** Peer datagrams dropped, by reason. */
+  dropped: Record<string, number>;
+  sent: number;
+  received: number;
+  /** "unicast" or "multicast GROUP:PORT". */
+  fanout: string;
+  /** True when a cluster key authenticates peers. */
+  keyed: boolean;
+};
+
+/** Parses a report; null when it is not one. */
+export function parseReport(json: string): StatusReport | null {
+  try {
+    const r = JSON.parse(json);
+    return r && typeof r === "object" && typeof r.id === "string" && typeof r.vector === "string" ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+function pad(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+}
+
+/** Seconds, to one decimal, or "never". */
+function ago(ms: number | null): string {
+  return ms === null ? "never" : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/**
+ * The health table: one row per server of servers.txt (down when it did not
+ * answer), then whether all live servers hold the same vector.
+ */
+export function formatStatusTable(servers: ServerEntry[], reports: ReadonlyMap<string, StatusReport>): string {
+  const rows = [["server", "peer address", "state", "vector", "msgs", "sessions", "polls", "gaps", "peers heard", "dropped"]];
+  for (const s of servers) {
+    const r = reports.get(s.id);
+    if (!r) {
+      rows.push([s.id, formatAddress(s.peer), "DOWN", "-", "-", "-", "-", "-", "-", "-"]);
+      continue;
+    }
+    const heard = Object.entries(r.peers).map(([id, p]) => `${id}:${ago(p.lastHeardMsAgo)}`).join(" ");
+    const dropped = Object.entries(r.dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(" ");
+    rows.push([
+      s.id,
+      formatAddress(s.peer),
+      `up ${ago(r.uptimeMs)}`,
+      r.vector,
+      String(r.messages),
+      String(r.sessions),
+      String(r.heldPolls),
+      String(r.gapsPending),
+      heard || "-",
+      dropped || "0",
+    ]);
+  }
+  const live = [...reports.values()];
+  const same = live.length > 0 && live.every((r) => r.vector === live[0].vector);
+  const summary = live.length === 0
+    ? "no server answered"
+    : `${live.length}/${servers.length} up; ${same ? "all hold the same messages" : "vectors differ (catching up)"}`;
+  return pad(rows) + "\n" + summary;
+}

@@ -1,0 +1,67 @@
+/**
+ * Ops ⇄ rows of the `ops` table. Private to lib/store.ts.
+ */
+import type { Op } from "../wire/messages.ts";
+import type { Vector } from "../wire/vector.ts";
+import { formatVector, fromEntries } from "../wire/vector.ts";
+
+/** One row of the `ops` table. */
+export type OpRow = {
+  aseq: number;
+  origin: string;
+  seq: number;
+  kind: Op["kind"];
+  deps: string;
+  at: number;
+  session: string;
+  room: string | null;
+  user: string | null;
+  tag: string | null;
+  msg: string | null;
+  ttl: number | null;
+};
+
+/** Parses the "0" / "a=1,b=2" form made by formatVector. */
+export function parseVectorText(text: string): Vector {
+  if (text === "0" || text === "") return fromEntries([]);
+  return fromEntries(text.split(",").map((pair) => {
+    const i = pair.lastIndexOf("=");
+    return [pair.slice(0, i), Number(pair.slice(i + 1))] as const;
+  }));
+}
+
+/** Parameters of the ops INSERT, in column order. */
+export function opToParams(op: Op): (string | number | null)[] {
+  const head = [op.origin, op.seq, op.kind, formatVector(op.deps), op.at, op.session];
+  switch (op.kind) {
+    case "login":
+      return [...head, null, op.userName, null, null, op.ttl];
+    case "logout":
+    case "touch":
+      return [...head, null, null, null, null, null];
+    case "open":
+    case "join":
+    case "leave":
+      return [...head, op.groupName, null, null, null, null];
+    case "msg":
+      return [...head, op.groupName, op.userName, op.tag, op.msg, null];
+  }
+}
+
+/** The op a row holds. */
+export function opFromRow(r: OpRow): Op {
+  const head = { origin: r.origin, seq: r.seq, deps: parseVectorText(r.deps), at: r.at, session: r.session };
+  switch (r.kind) {
+    case "login":
+      return { ...head, kind: "login", userName: r.user ?? "", ttl: r.ttl ?? 0 };
+    case "logout":
+    case "touch":
+      return { ...head, kind: r.kind };
+    case "open":
+    case "join":
+    case "leave":
+      return { ...head, kind: r.kind, groupName: r.room ?? "" };
+    case "msg":
+      return { ...head, kind: "msg", tag: r.tag ?? "", groupName: r.room ?? "", userName: r.user ?? "", msg: r.msg ?? "" };
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Chat messages of the store (`messages`, with their text in `ops`).
+ * Private to lib/store/: reached through Store.
+ */
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { Vector } from "../wire/vector.ts";
+import { get } from "../wire/vector.ts";
+import { nameKey } from "../wire/names.ts";
+import { type Key, visibleTwin } from "./rules.ts";
+
+/** A visible message of a room, as polls list it. */
+export type MessageEntry = { origin: string; seq: number; user: string; at: number; msg: string };
+
+/** The stored message of an add, found by (session, tag). */
+export type StoredAdd = { origin: string; seq: number; rkey: string; msg: string };
+
+/** Rows read per index range when listing messages. */
+const SCAN_BATCH = 64;
+
+export class Messages {
+  #s: Record<"visibleByTag" | "hide" | "insert" | "addByTag" | "originRange" | "count", StatementSync>;
+
+  constructor(db: DatabaseSync) {
+    const p = (sql: string) => db.prepare(sql);
+    this.#s = {
+      visibleByTag: p("SELECT rkey, dseq, origin, ksum FROM messages WHERE session = ? AND tag = ? AND hidden = 0"),
+      hide: p("UPDATE messages SET hidden = 1 WHERE rkey = ? AND dseq = ?"),
+      insert: p("INSERT INTO messages (rkey, dseq, origin, seq, session, tag, hidden, ksum) VALUES (?,?,?,?,?,?,?,?)"),
+      addByTag: p(
+        "SELECT m.rkey, m.origin, m.seq, o.msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
+          "WHERE m.session = ? AND m.tag = ? AND m.hidden = 0",
+      ),
+      originRange: p(
+        "SELECT m.dseq, m.seq, m.hidden, o.user, o.at, o.msg FROM messages m " +
+          "JOIN ops o ON o.origin = m.origin AND o.seq = m.seq WHERE m.rkey = ? AND m.origin = ? AND m.seq > ? " +
+          "ORDER BY m.seq LIMIT ?",
+      ),
+      count: p("SELECT count(*) AS n FROM messages WHERE hidden = 0"),
+    };
+  }
+
+  /**
+   * Stores the message of op `origin.seq` (key `k`, delivered `dseq`-th
+   * here) with the twin rule: of two messages of one (session, tag) the
+   * smaller key is visible. `noTwin`: the caller has just seen that there
+   * is no visible message of this (session, tag), so the look-up is skipped.
+   * Returns true when the new message is visible.
+   */
+  insert(
+    m: { groupName: string; dseq: number; origin: string; seq: number; session: string; tag: string },
+    k: Key,
+    noTwin: boolean,
+  ): boolean {
+    type Twin = { rkey: string; dseq: number; origin: string; ksum: number };
+    const twin = noTwin ? undefined : this.#s.visibleByTag.get(m.session, m.tag) as Twin | undefined;
+    let hidden = 0;
+    if (twin) {
+      if (visibleTwin(k, [twin.ksum, twin.origin]) === "new") this.#s.hide.run(twin.rkey, twin.dseq);
+      else hidden = 1;
+    }
+    this.#s.insert.run(nameKey(m.groupName), m.dseq, m.origin, m.seq, m.session, m.tag, hidden, k[0]);
+    return hidden === 0;
+  }
+
+  /** The visible message a session added with `tag`, or null. */
+  byTag(session: string, tag: string): StoredAdd | null {
+    const row = this.#s.addByTag.get(session, tag) as StoredAdd | undefined;
+    return row ? { origin: row.origin, seq: row.seq, rkey: row.rkey, msg: row.msg } : null;
+  }
+
+  /**
+   * Visible messages of a room the cursor does not cover, in delivery
+   * order, read lazily. Per origin they are a suffix of the room's messages
+   * in both seq and delivery order (causal, FIFO delivery), so this merges
+   * one index range per origin of `origins` and never reads a covered message.
+   */
+  *uncovered(groupName: string, cursor: Vector, origins: Iterable<string>): Generator<MessageEntry> {
+    const rkey = nameKey(groupName);
+    type Row = MessageEntry & { dseq: number; hidden: number };
+    const streams = [...origins].map((origin) => ({ origin, after: get(cursor, origin), rows: [] as Row[], at: 0, done: false }));
+    const head = (st: typeof streams[number]): Row | null => {
+      if (st.at < st.rows.length) return st.rows[st.at];
+      if (st.done) return null;
+      st.rows = this.#s.originRange.all(rkey, st.origin, st.after, SCAN_BATCH) as Row[];
+      st.at = 0;
+      st.done = st.rows.length < SCAN_BATCH;
+      if (st.rows.length === 0) return null;
+      st.after = st.rows[st.rows.length - 1].seq;
+      return st.rows[0];
+    };
+    for (;;) {
+      let best: typeof streams[number] | null = null;
+      let bestRow: Row | null = null;
+      for (const st of streams) {
+        const r = head(st);
+        if (r && (!bestRow || r.dseq < bestRow.dseq)) (best = st, bestRow = r);
+      }
+      if (!best || !bestRow) return;
+      best.at++;
+      if (!bestRow.hidden) {
+        yield { origin: best.origin, seq: bestRow.seq, user: bestRow.user, at: bestRow.at, msg: bestRow.msg };
+      }
+    }
+  }
+
+  /** Visible chat messages stored. */
+  count(): number {
+    return Number((this.#s.count.get() as { n: number }).n);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Rooms and memberships of the store (`rooms`, `members`). Private to
+ * lib/store/: reached through Store.
+ */
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { nameKey } from "../wire/names.ts";
+import { type Key, opensFirst } from "./rules.ts";
+
+export class Rooms {
+  #s: Record<"room" | "insert" | "rename" | "after" | "isMember" | "memberRoom" | "join" | "leave" | "membersAfter", StatementSync>;
+
+  constructor(db: DatabaseSync) {
+    const p = (sql: string) => db.prepare(sql);
+    this.#s = {
+      room: p("SELECT name, ksum, korigin FROM rooms WHERE rkey = ?"),
+      insert: p("INSERT INTO rooms (rkey, name, ksum, korigin) VALUES (?,?,?,?)"),
+      rename: p("UPDATE rooms SET name = ?, ksum = ?, korigin = ? WHERE rkey = ?"),
+      after: p("SELECT name FROM rooms WHERE rkey > ? ORDER BY rkey LIMIT ?"),
+      isMember: p("SELECT 1 AS x FROM members WHERE rkey = ? AND session = ?"),
+      memberRoom: p("SELECT r.name FROM rooms r JOIN members m ON m.rkey = r.rkey WHERE r.rkey = ? AND m.session = ?"),
+      join: p("INSERT OR IGNORE INTO members (rkey, session) VALUES (?, ?)"),
+      leave: p("DELETE FROM members WHERE rkey = ? AND session = ?"),
+      membersAfter: p(
+        "SELECT s.id FROM members m JOIN sessions s ON s.id = m.session " +
+          "WHERE m.rkey = ? AND s.ended = 0 AND s.ukey > ? ORDER BY s.ukey LIMIT ?",
+      ),
+    };
+  }
+
+  /** Applies an `open` or `join` op with key `k`: the room exists (named by its first open) and `session` is a member. */
+  enter(kind: "open" | "join", groupName: string, session: string, k: Key): void {
+    const rkey = nameKey(groupName);
+    const room = this.#s.room.get(rkey) as { ksum: number; korigin: string } | undefined;
+    if (!room) this.#s.insert.run(rkey, groupName, k[0], k[1]);
+    else if (kind === "open" && opensFirst(k, [room.ksum, room.korigin])) this.#s.rename.run(groupName, k[0], k[1], rkey);
+    this.#s.join.run(rkey, session);
+  }
+
+  leave(groupName: string, session: string): void {
+    this.#s.leave.run(nameKey(groupName), session);
+  }
+
+  /** The display name of a room, or null when it does not exist. */
+  name(groupName: string): string | null {
+    const row = this.#s.room.get(nameKey(groupName)) as { name: string } | undefined;
+    return row ? row.name : null;
+  }
+
+  /** Display names of rooms whose key sorts after `after` (case-folded), in order. */
+  after(after: string | null, limit: number): string[] {
+    const rows = this.#s.after.all(after === null ? "" : nameKey(after), limit) as { name: string }[];
+    return rows.map((r) => r.name);
+  }
+
+  isMember(groupName: string, session: string): boolean {
+    return this.#s.isMember.get(nameKey(groupName), session) !== undefined;
+  }
+
+  /** The display name of the room if `session` is a member of it, else null (one query). */
+  memberRoom(groupName: string, session: string): string | null {
+    const row = this.#s.memberRoom.get(nameKey(groupName), session) as { name: string } | undefined;
+    return row ? row.name : null;
+  }
+
+  /** Ids of not-ended member sessions sorted by case-folded user name after `after`. */
+  memberIdsAfter(groupName: string, after: string | null, limit: number): string[] {
+    const rows = this.#s.membersAfter.all(nameKey(groupName), after === null ? "" : nameKey(after), limit) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * The SQLite store of one server: the op log and the tables derived from it
+ * (docs/ARCHITECTURE.md). Every change is an `Op`: `appendLocal` makes one
+ * here, `applyRemote` applies one made elsewhere; both apply it with the
+ * rules of lib/store/rules.ts, so every server ends in the same state
+ * whatever the arrival order. Sessions, name claims, rooms and messages
+ * each live in their own module of this folder (`store.sessions`,
+ * `store.rooms`, `store.messages`, `store.replies`); this class is the
+ * log, the transactions and the one entrance for writes.
+ *
+ * Writes happen inside a transaction the caller opens with `begin()` and
+ * ends with `commit()` (the group commit, lib/server/commit.ts). Time is
+ * passed in. Only sessions are cached in memory; messages stay on disk.
+ *
+ * @example
+ * ```ts
+ * const store = Store.open("data/a.sqlite", "a");
+ * store.begin();
+ * const op = store.appendLocal({ kind: "login", session: "ab12…", userName: "bob", ttl: 300 }, Date.now());
+ * store.commit();
+ * op.seq; // 1
+ * ```
+ */
+import { closeSync, fsyncSync, openSync } from "node:fs";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { Op } from "../wire/messages.ts";
+import type { Vector } from "../wire/vector.ts";
+import { advance, formatVector, fromEntries, get } from "../wire/vector.ts";
+import { nameKey } from "../wire/names.ts";
+import { openDatabase, type SyncMode } from "./_schema.ts";
+import { opFromRow, type OpRow, opToParams } from "./_ops.ts";
+import { opKey } from "./rules.ts";
+import { type SessionRecord, Sessions } from "./sessions.ts";
+import { NameClaims } from "./name_claims.ts";
+import { Rooms } from "./rooms.ts";
+import { type MessageEntry, Messages, type StoredAdd } from "./messages.ts";
+import { SavedReplies } from "./replies.ts";
+
+export type { MessageEntry, SessionRecord, StoredAdd };
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** What a caller gives to `appendLocal`: an op without origin, seq, deps and time. */
+export type OpInput = DistributiveOmit<Op, "origin" | "seq" | "deps" | "at">;
+
+export type StoreOptions = {
+  /** "full" (default) survives power loss; "normal" only a process crash. */
+  sync?: SyncMode;
+  /** Flushes a file to disk (tests count the calls). Default: fsyncSync. */
+  syncFile?: (fd: number) => void;
+  /** Session activity is logged (touch op, table write) at most this often, ms. Default: ttl/10, ≤ 30 s. */
+  touchEveryMs?: number;
+  /** Remember where each name's claims were settled (default true); false: every login reads all claims (tests compare). */
+  rememberSettlements?: boolean;
+};
+
+/** Ops read from the log per query when listing ops after a vector. */
+const SCAN_BATCH = 64;
+
+export class Store {
+  readonly db: DatabaseSync;
+  readonly self: string;
+  readonly sessions: Sessions;
+  readonly rooms: Rooms;
+  readonly messages: Messages;
+  readonly replies: SavedReplies;
+  #names: NameClaims;
+  #vector: Vector;
+  #dirtyRooms = new Set<string>();
+  #localOps: Op[] = [];
+  #s: Record<"vector" | "insertOp" | "hasOp" | "opAseq" | "opsFrom", StatementSync>;
+  /** The write-ahead log, which `commit` syncs itself under --sync full (see `open`); null: SQLite's setting rules. */
+  #wal: { fd: number; sync: (fd: number) => void } | null = null;
+
+  /**
+   * Opens or creates the database at `path` for server `self`; throws a
+   * readable Error. With sync "full", SQLite runs at NORMAL and `commit`
+   * syncs the write-ahead log itself: then a commit that holds only ops
+   * already durable at their origin may skip the wait (`commit(false)`);
+   * SQLite alone cannot choose per transaction.
+   */
+  static open(path: string, self: string, options: StoreOptions = {}): Store {
+    const sync = options.sync ?? "full";
+    const db = openDatabase(path, sync);
+    const store = new Store(db, self, options);
+    if (sync === "full") {
+      try {
+        const fd = openSync(`${path}-wal`, "r");
+        db.exec("PRAGMA synchronous = NORMAL");
+        store.#wal = { fd, sync: options.syncFile ?? fsyncSync };
+      } catch {
+        // No log file to hold: SQLite keeps syncing every commit (FULL).
+      }
+    }
+    return store;
+  }
+
+  constructor(db: DatabaseSync, self: string, options: StoreOptions = {}) {
+    this.db = db;
+    this.self = self;
+    this.sessions = new Sessions(db, options.touchEveryMs);
+    this.#names = new NameClaims(db, this.sessions, options.rememberSettlements !== false);
+    this.rooms = new Rooms(db);
+    this.messages = new Messages(db);
+    this.replies = new SavedReplies(db);
+    const p = (sql: string) => db.prepare(sql);
+    this.#s = {
+      vector: p("SELECT origin, max(seq) AS n FROM ops GROUP BY origin"),
+      insertOp: p(
+        "INSERT INTO ops (origin, seq, kind, deps, at, session, room, user, tag, msg, ttl) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+      ),
+      hasOp: p("SELECT 1 AS x FROM ops WHERE origin = ? AND seq = ?"),
+      opAseq: p("SELECT aseq FROM ops WHERE origin = ? AND seq = ?"),
+      opsFrom: p("SELECT * FROM ops WHERE aseq >= ? ORDER BY aseq LIMIT ?"),
+    };
+    const rows = this.#s.vector.all() as { origin: string; n: number }[];
+    this.#vector = fromEntries(rows.map((r) => [r.origin, r.n]));
+  }
+
+  // --- Transactions -----------------------------------------------------------
+
+  /** Opens the write transaction unless one is open. */
+  begin(): void {
+    if (!this.db.isTransaction) this.db.exec("BEGIN");
+  }
+
+  /**
+   * Commits the open transaction, if any, and (under --sync full) waits for
+   * the disk. `sync` false: the writes are already durable elsewhere (ops
+   * from peers), so the wait is skipped; the next synced commit or
+   * checkpoint syncs them too. Throws what SQLite or the sync throws.
+   */
+  commit(sync = true): void {
+    if (!this.db.isTransaction) return;
+    this.db.exec("COMMIT");
+    if (sync && this.#wal) this.#wal.sync(this.#wal.fd);
+  }
+
+  /** Sets SQLite's auto-checkpoint size, in pages (lib/store/checkpointer.ts raises it). */
+  setAutoCheckpoint(pages: number): void {
+    this.db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.trunc(pages))}`);
+  }
+
+  /** Writes the in-memory session activity to the table and closes the database. */
+  close(): void {
+    if (this.db.isOpen) {
+      this.begin();
+      this.sessions.saveAll();
+      this.commit();
+      this.db.close();
+    }
+    if (this.#wal) {
+      closeSync(this.#wal.fd);
+      this.#wal = null;
+    }
+  }
+
+  // --- The op log (the API replication builds on) ------------------------------
+
+  /** For each origin, the highest seq applied here. */
+  vector(): Vector {
+    return this.#vector;
+  }
+
+  /** True when op origin.seq is in the log. */
+  hasOp(origin: string, seq: number): boolean {
+    return this.#s.hasOp.get(origin, seq) !== undefined;
+  }
+
+  /**
+   * Makes an op at this server (next seq, deps = vector minus self), logs and
+   * applies it. `noTwin`: for a message, the caller has just seen (addByTag)
+   * that its (session, tag) has no visible message, so the twin look-up is skipped.
+   */
+  appendLocal(input: OpInput, at: number, noTwin = false): Op {
+    const deps = new Map(this.#vector);
+    deps.delete(this.self);
+    const op = { ...input, origin: this.self, seq: get(this.#vector, this.self) + 1, deps, at } as Op;
+    this.#apply(op, noTwin);
+    this.#localOps.push(op);
+    return op;
+  }
+
+  /**
+   * Applies an op made elsewhere; the caller checked it is causally ready
+   * (`vector()[origin] == seq - 1` and `vector() ≥ deps`). Already-known ops are ignored.
+   */
+  applyRemote(op: Op): boolean {
+    if (get(this.#vector, op.origin) >= op.seq || this.hasOp(op.origin, op.seq)) return false;
+    this.#apply(op, false);
+    return true;
+  }
+
+  /** Up to `limit` ops `v` lacks, in this server's application order (a causal order). */
+  opsAfter(v: Vector, limit: number): Op[] {
+    let start = Infinity;
+    for (const [origin, n] of this.#vector) {
+      if (get(v, origin) >= n) continue;
+      const row = this.#s.opAseq.get(origin, get(v, origin) + 1) as { aseq: number } | undefined;
+      if (row) start = Math.min(start, row.aseq);
+    }
+    const out: Op[] = [];
+    while (start !== Infinity && out.length < limit) {
+      const rows = this.#s.opsFrom.all(start, SCAN_BATCH) as OpRow[];
+      for (const r of rows) {
+        if (r.seq > get(v, r.origin) && out.length < limit) out.push(opFromRow(r));
+      }
+      if (rows.length < SCAN_BATCH) break;
+      start = rows[rows.length - 1].aseq + 1;
+    }
+    return out;
+  }
+
+  /** Ops made here since the last call (for replication to send after commit). */
+  takeLocalOps(): Op[] {
+    const out = this.#localOps;
+    this.#localOps = [];
+    return out;
+  }
+
+  /** Room keys that got a visible message since the last call (to wake long polls). */
+  takeDirtyRooms(): Set<string> {
+    const out = this.#dirtyRooms;
+    this.#dirtyRooms = new Set();
+    return out;
+  }
+
+  // --- Applying ops (ARCHITECTURE.md "Applying ops") ---------------------------
+
+  #apply(op: Op, noTwin: boolean): void {
+    const r = this.#s.insertOp.run(...opToParams(op));
+    const aseq = Number(r.lastInsertRowid);
+    this.#vector = advance(this.#vector, op.origin, op.seq);
+    const key = opKey(op);
+    switch (op.kind) {
+      case "login": {
+        const loginVector = formatVector(advance(op.deps, op.origin, op.seq));
+        const row = { id: op.session, user: op.userName, ttl: op.ttl, at: op.at, ksum: key[0], korigin: key[1], loginVector };
+        this.sessions.insert(row);
+        this.#names.claim(nameKey(op.userName), { ...row, login_vt: loginVector, logouts: "", born: op.at });
+        break;
+      }
+      case "logout": {
+        this.#names.logout(op.session, `${op.origin}.${op.seq}`);
+        this.sessions.end(op.session);
+        const s = this.sessions.get(op.session);
+        if (s) this.#names.changed(s.ukey, s.id);
+        break;
+      }
+      case "touch":
+        break;
+      case "open":
+      case "join":
+        this.rooms.enter(op.kind, op.groupName, op.session, key);
+        break;
+      case "leave":
+        this.rooms.leave(op.groupName, op.session);
+        break;
+      case "msg":
+        if (this.messages.insert({ ...op, dseq: aseq }, key, noTwin && op.origin === this.self)) {
+          this.#dirtyRooms.add(nameKey(op.groupName));
+        }
+        break;
+    }
+    this.#activity(op.session, op.at, op.kind === "touch", op.origin !== this.self);
+  }
+
+  /** Every op of a session counts as activity at its time. */
+  #activity(session: string, at: number, force: boolean, remote: boolean): void {
+    const s = this.sessions.get(session);
+    if (s && this.sessions.noteActivity(s, at, force, remote)) this.#names.changed(s.ukey, s.id);
+  }
+
+  // --- Sessions -------------------------------------------------------------
+
+  /** The session with this id (SHA-256 of its token, hex), or null. */
+  session(id: string): SessionRecord | null {
+    return this.sessions.get(id);
+  }
+
+  /**
+   * Records a request of session `s` at `now`; logs a `touch` op when its
+   * activity was last logged long enough ago. Returns the op if one was made.
+   */
+  refresh(s: SessionRecord, now: number): Op | null {
+    if (now > s.lastActive) {
+      s.lastActive = now;
+      this.#names.changed(s.ukey, s.id);
+    }
+    if (now - s.loggedActive < this.sessions.touchEvery(s)) return null;
+    return this.appendLocal({ kind: "touch", session: s.id }, now);
+  }
+
+  // --- Members, messages (the rest: store.rooms, store.messages) --------------
+
+  /** Not-ended member sessions of a room sorted by case-folded user name after `after`. */
+  membersAfter(groupName: string, after: string | null, limit: number): SessionRecord[] {
+    return this.rooms.memberIdsAfter(groupName, after, limit).map((id) => this.sessions.get(id))
+      .filter((s): s is SessionRecord => s !== null);
+  }
+
+  /** Visible messages of a room the cursor does not cover, in delivery order (lazily). */
+  uncovered(groupName: string, cursor: Vector): Generator<MessageEntry> {
+    return this.messages.uncovered(groupName, cursor, this.#vector.keys());
+  }
+}

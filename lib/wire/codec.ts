@@ -1,0 +1,236 @@
+/**
+ * The one codec: datagram bytes to typed, validated values and back.
+ *
+ * `protocol.peggy` checks structure; valibot (lib/_schemas.ts) checks what
+ * a grammar cannot (name patterns, byte lengths, integer ranges, counts).
+ * Decoding never throws: it returns a Result whose error carries the code to
+ * answer with (PROTOCOL.md "Datagrams and lines").
+ *
+ * @example
+ * ```ts
+ * const r = decodeRequest(new TextEncoder().encode("login\n1\nbob\n"));
+ * if (r.ok) r.value; // { verb: "login", tag: "1", userName: "bob" }
+ * ```
+ */
+import { parse } from "./_protocol_parser.js";
+import { checkPeer, checkReply, checkRequest } from "./_schemas.ts";
+import type {
+  Op,
+  PeerDatagram,
+  PollEntry,
+  PollReply,
+  ProtocolError,
+  Reply,
+  Request,
+  Result,
+  SignedPeerDatagram,
+} from "./messages.ts";
+import { MAX_DATAGRAM } from "./messages.ts";
+import { formatVector } from "./vector.ts";
+import { utf8Length } from "./utf8.ts";
+
+export { MAX_DATAGRAM, utf8Length };
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const lenientUtf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+const utf8 = new TextEncoder();
+
+const REPLY_VERBS = new Set(["ok", "poll", "error"]);
+
+type StartRule = "ClientRequest" | "ClientReply" | "PeerDatagram";
+
+/** The verb and tag of any datagram, as far as they can be read. */
+function head(bytes: Uint8Array): { verb: string; tag: string } {
+  const text = lenientUtf8.decode(bytes.subarray(0, MAX_DATAGRAM));
+  try {
+    const h = parse(text, { startRule: "DatagramHead" }) as { verb: string; tag: string | null };
+    return { verb: h.verb.replace(/\r$/, ""), tag: h.tag ?? "-" };
+  } catch {
+    return { verb: "", tag: "-" };
+  }
+}
+
+function fail<T>(bytes: Uint8Array, code: ProtocolError["code"], message: string): Result<T> {
+  const h = head(bytes);
+  return { ok: false, error: { code, tag: h.tag, message, silent: REPLY_VERBS.has(h.verb) } };
+}
+
+/** Parses with one start rule (size already checked by decodeWith); a SyntaxError becomes a readable message. */
+function parseText(bytes: Uint8Array, rule: StartRule): { ok: true; ast: unknown } | {
+  ok: false;
+  message: string;
+} {
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    return { ok: false, message: "datagram is not valid UTF-8" };
+  }
+  try {
+    return { ok: true, ast: parse(text, { startRule: rule }) };
+  } catch (e) {
+    const err = e as { message?: string; location?: { start: { line: number } } };
+    const line = err.location ? ` (line ${err.location.start.line})` : "";
+    return { ok: false, message: `malformed datagram${line}: ${err.message ?? "parse error"}` };
+  }
+}
+
+function decodeWith<T>(
+  bytes: Uint8Array,
+  rule: StartRule,
+  check: (ast: unknown) => { ok: true; value: T } | { ok: false; nameOnly: boolean; message: string },
+): Result<T> {
+  if (bytes.length > MAX_DATAGRAM) {
+    return fail(bytes, "too-large", `datagram of ${bytes.length} bytes exceeds ${MAX_DATAGRAM}`);
+  }
+  const parsed = parseText(bytes, rule);
+  if (!parsed.ok) return fail(bytes, "bad-request", parsed.message);
+  const checked = check(parsed.ast);
+  if (!checked.ok) return fail(bytes, checked.nameOnly ? "bad-name" : "bad-request", checked.message);
+  return { ok: true, value: checked.value };
+}
+
+/** Decodes a client request (what a server's client port receives). */
+export function decodeRequest(bytes: Uint8Array): Result<Request> {
+  return decodeWith(bytes, "ClientRequest", checkRequest);
+}
+
+/** Decodes a server reply (what a client receives). */
+export function decodeReply(bytes: Uint8Array): Result<Reply> {
+  return decodeWith(bytes, "ClientReply", checkReply);
+}
+
+/** Decodes a server-network datagram; authentication is lib/peer_auth.ts's job. */
+export function decodePeer(bytes: Uint8Array): Result<SignedPeerDatagram> {
+  return decodeWith(bytes, "PeerDatagram", checkPeer);
+}
+
+// --- Encoding ----------------------------------------------------------------
+
+/** Escapes message text for the wire: `\` `\n` `\r` (PROTOCOL.md). */
+export function escapeText(s: string): string {
+  return s.replace(/[\\\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : "\\r"));
+}
+
+function lines(fields: readonly (string | number)[]): string {
+  return fields.join("\n") + "\n";
+}
+
+const flag = (b: boolean) => (b ? "1" : "0");
+
+/** Wire text of one request. */
+export function requestText(r: Request): string {
+  switch (r.verb) {
+    case "login":
+      return lines(["login", r.tag, r.userName]);
+    case "open":
+    case "connect":
+    case "leave":
+      return lines([r.verb, r.tag, r.token, r.groupName]);
+    case "add":
+      return lines(["add", r.tag, r.token, escapeText(r.msg), r.groupName]);
+    case "request": {
+      const f = ["request", r.tag, r.token, r.groupName, formatVector(r.cursor)];
+      return lines(r.waitMs > 0 ? [...f, r.waitMs] : f);
+    }
+    case "rooms":
+      return lines(r.after === null ? ["rooms", r.tag, r.token] : ["rooms", r.tag, r.token, r.after]);
+    case "who": {
+      const f = ["who", r.tag, r.token, r.groupName];
+      return lines(r.after === null ? f : [...f, r.after]);
+    }
+    case "logout":
+      return lines(["logout", r.tag, r.token]);
+  }
+}
+
+/** Wire text of one poll entry (four lines). */
+export function pollEntryText(e: PollEntry): string {
+  return lines([`${e.msgId.origin}.${e.msgId.n}`, e.userName, e.sentAt, escapeText(e.msg)]);
+}
+
+/**
+ * Poll replies that share one entries array (a fan-out: many polls of one
+ * room and cursor, lib/server/chat.ts `pollMany`) differ only in their tag:
+ * the rest is formatted once and remembered with the array.
+ */
+const pollBodies = new WeakMap<readonly PollEntry[], { groupName: string; cursor: PollReply["cursor"]; more: boolean; text: string }>();
+
+/** Wire text of a poll reply after its tag line. */
+function pollBody(r: PollReply): string {
+  const memo = pollBodies.get(r.entries);
+  if (memo && memo.groupName === r.groupName && memo.cursor === r.cursor && memo.more === r.more) return memo.text;
+  const text = lines([r.groupName, formatVector(r.cursor), flag(r.more), r.entries.length]) +
+    r.entries.map(pollEntryText).join("");
+  pollBodies.set(r.entries, { groupName: r.groupName, cursor: r.cursor, more: r.more, text });
+  return text;
+}
+
+/** Wire text of one reply. */
+export function replyText(r: Reply): string {
+  switch (r.verb) {
+    case "error":
+      return lines(["error", r.tag, r.code, r.message.replace(/[\r\n]+/g, " ")]);
+    case "poll":
+      return lines(["poll", r.tag]) + pollBody(r);
+  }
+  switch (r.kind) {
+    case "login":
+      return lines(["ok", r.tag, "login", r.userName, r.token, r.ttl]);
+    case "open":
+    case "connect":
+    case "leave":
+      return lines(["ok", r.tag, r.kind, r.groupName]);
+    case "add":
+      return lines(["ok", r.tag, "add", escapeText(r.msg), r.groupName, `${r.msgId.origin}.${r.msgId.n}`]);
+    case "rooms":
+      return lines(["ok", r.tag, "rooms", flag(r.more), r.names.length, ...r.names]);
+    case "who":
+      return lines(["ok", r.tag, "who", r.groupName, flag(r.more), r.names.length, ...r.names]);
+    case "logout":
+      return lines(["ok", r.tag, "logout"]);
+  }
+}
+
+/** Wire text of one replicated operation. */
+export function opText(op: Op): string {
+  const headFields = [`${op.origin}.${op.seq}`, op.kind, formatVector(op.deps), op.at, op.session];
+  switch (op.kind) {
+    case "login":
+      return lines([...headFields, op.userName, op.ttl]);
+    case "logout":
+    case "touch":
+      return lines(headFields);
+    case "open":
+    case "join":
+    case "leave":
+      return lines([...headFields, op.groupName]);
+    case "msg":
+      return lines([...headFields, op.tag, op.groupName, op.userName, escapeText(op.msg)]);
+  }
+}
+
+/** Wire text of a peer datagram up to (not including) its mac line. */
+export function peerSignedText(d: PeerDatagram): string {
+  if (d.verb === "stat") return lines([d.verb, d.from, d.nonce]);
+  if (d.verb === "state") return lines([d.verb, d.from, d.nonce, d.json.replace(/[\r\n]+/g, " ")]);
+  const top = lines([d.verb, d.from, d.nonce, formatVector(d.vector)]);
+  switch (d.verb) {
+    case "ask":
+      return top;
+    case "add":
+      return top + lines([d.ops.length]) + d.ops.map(opText).join("");
+    case "ok":
+      return top + lines([flag(d.more), d.ops.length]) + d.ops.map(opText).join("");
+  }
+}
+
+export const encodeText = (s: string): Uint8Array => utf8.encode(s);
+export const encodeRequest = (r: Request): Uint8Array => utf8.encode(requestText(r));
+export const encodeReply = (r: Reply): Uint8Array => utf8.encode(replyText(r));
+
+/** Encodes a peer datagram; `mac` computes the mac line from the signed text ("-" without a key). */
+export function encodePeer(d: PeerDatagram, mac: (signed: string) => string = () => "-"): Uint8Array {
+  const signed = peerSignedText(d);
+  return utf8.encode(signed + mac(signed) + "\n");
+}

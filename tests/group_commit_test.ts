@@ -1,0 +1,149 @@
+/**
+ * The group commit and the client port on an injected clock (no sleeps, no
+ * sockets): one commit per turn of writes, replies after the commit,
+ * subscribers told what was committed, long polls woken by a message or
+ * answered at their deadline, housekeeping on time.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { Answers } from "../lib/server/answers.ts";
+import { Chat } from "../lib/server/chat.ts";
+import { ClientPort } from "../lib/server/client_port.ts";
+import { type Committed, GroupCommit } from "../lib/server/commit.ts";
+import { startHousekeeping } from "../lib/server/housekeeping.ts";
+import { Store } from "../lib/store/store.ts";
+import { encodeText } from "../lib/wire/codec.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
+import { lines, removeTempDirs, tempDir } from "./_harness.ts";
+
+const T0 = 1_700_000_000_000;
+const ALICE = { host: "127.0.0.1", port: 40001 };
+const BOB = { host: "127.0.0.1", port: 40002 };
+
+function setup() {
+  const events: string[] = [];
+  const store = Store.open(join(tempDir("distchat-commit-"), "a.sqlite"), "a", { syncFile: () => void events.push("sync") });
+  const clock = new ManualClock(T0);
+  let problem: string | null = null;
+  const fatal: string[] = [];
+  const commit = new GroupCommit({ store, clock, checkDatabase: () => problem, onFatal: (m) => void fatal.push(m) });
+  const committed: Committed[] = [];
+  commit.subscribe((c) => void committed.push(c));
+  const port = new ClientPort({
+    commit,
+    clock,
+    chat: new Chat({ store, random: randomBytes }),
+    answers: new Answers({ replies: store.replies, replyKey: new Uint8Array(32) }),
+    send: (bytes, to) => void events.push(`${to.port} ${new TextDecoder().decode(bytes).replace(/\n/g, "|")}`),
+  });
+  const say = (from: typeof ALICE, ...fields: (string | number)[]) => port.onDatagram(encodeText(lines(...fields)), from);
+  const close = () => {
+    port.close();
+    commit.close();
+  };
+  return { events, store, clock, commit, committed, port, say, close, fatal, setProblem: (p: string) => (problem = p) };
+}
+
+/** Logs `name` in from `from` and joins room r (creating it when `create`); returns the token. */
+function enter(t: ReturnType<typeof setup>, from: typeof ALICE, name: string, create: boolean): string {
+  t.say(from, "login", `${name}1`, name);
+  t.clock.runSoon();
+  const token = t.events.at(-1)!.split("|")[4];
+  t.say(from, create ? "open" : "connect", `${name}2`, token, "r");
+  t.clock.runSoon();
+  return token;
+}
+
+test.after(() => removeTempDirs());
+
+test("writes of one turn share one commit and one sync; replies follow it", () => {
+  const t = setup();
+  try {
+    t.say(ALICE, "login", 1, "alice");
+    t.say(BOB, "login", 1, "bob");
+    assert.equal(t.events, [], "nothing is sent before the commit");
+    t.clock.runSoon();
+    assert.is(t.events.length, 3);
+    assert.is(t.events[0], "sync");
+    assert.match(t.events[1], /^40001 ok\|1\|login\|alice\|/);
+    assert.match(t.events[2], /^40002 ok\|1\|login\|bob\|/);
+    assert.is(t.committed.length, 1);
+    assert.equal(t.committed[0].localOps.map((o) => o.kind), ["login", "login"]);
+  } finally {
+    t.close();
+  }
+});
+
+test("afterNextCommit with no write commits without waiting for the disk", () => {
+  const t = setup();
+  try {
+    let ran = false;
+    t.commit.afterNextCommit(() => (ran = true));
+    t.clock.runSoon();
+    assert.ok(ran);
+    assert.equal(t.events, []);
+  } finally {
+    t.close();
+  }
+});
+
+test("a held poll is answered by the commit that brings its room a message", () => {
+  const t = setup();
+  try {
+    const a = enter(t, ALICE, "alice", true);
+    const b = enter(t, BOB, "bob", false);
+    t.events.length = 0;
+    t.say(BOB, "request", "p1", b, "r", "0", 20000);
+    t.clock.runSoon();
+    assert.is(t.port.heldPolls, 1);
+    assert.equal(t.events.filter((e) => !e.startsWith("sync")), []);
+    t.say(ALICE, "add", "m1", a, "hello", "r");
+    t.clock.runSoon();
+    const sent = t.events.filter((e) => e !== "sync");
+    assert.match(sent[0], /^40001 ok\|m1\|add\|hello\|r\|a\.\d+\|$/);
+    assert.match(sent[1], /^40002 poll\|p1\|r\|a=\d+\|0\|1\|a\.\d+\|alice\|\d+\|hello\|$/);
+    assert.is(t.port.heldPolls, 0);
+  } finally {
+    t.close();
+  }
+});
+
+test("a held poll with nothing new is answered empty at its deadline, not before", () => {
+  const t = setup();
+  try {
+    const b = enter(t, BOB, "bob", true);
+    t.events.length = 0;
+    t.say(BOB, "request", "p1", b, "r", "a=99", 5000);
+    t.clock.runSoon();
+    t.clock.advance(4999);
+    assert.equal(t.events.filter((e) => e !== "sync"), []);
+    t.clock.advance(2);
+    assert.equal(t.events.filter((e) => e !== "sync"), ["40002 poll|p1|r|a=99|0|0|"]);
+    assert.is(t.port.heldPolls, 0);
+  } finally {
+    t.close();
+  }
+});
+
+test("housekeeping: the database watch stops the server once; tidying runs every 30 s", () => {
+  const t = setup();
+  const stop = startHousekeeping({ clock: t.clock, commit: t.commit, store: t.store, limiter: t.port.limiter, checkDatabase: () => null, trimHeapWhenIdle: false });
+  try {
+    t.clock.advance(29_999);
+    assert.equal(t.events, []);
+    t.clock.advance(1);
+    assert.equal(t.events, ["sync"], "the tidy batch committed");
+    t.setProblem("database file gone");
+    t.say(ALICE, "login", 1, "alice");
+    t.clock.runSoon();
+    assert.equal(t.fatal, ["database file gone"]);
+    assert.ok(t.commit.failed);
+  } finally {
+    stop();
+    t.close();
+  }
+});
+
+test.run();
