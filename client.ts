@@ -24,6 +24,19 @@ import { roomNameProblem, userNameProblem } from "./lib/wire/names.ts";
 import { MAX_WAIT_MS } from "./lib/wire/messages.ts";
 
 const USAGE = "usage: client.ts --user NAME [--servers FILE] [--room ROOM] [--key-file FILE] [--wait-ms MS]";
+const HELP = `DistChat terminal client.
+
+usage: npm run client -- --user NAME [flags]        (or: npx deno run -A client.ts --user NAME [flags])
+
+  -u, --user NAME       your user name (1 to 32 letters, digits, . _ -)
+  -s, --servers FILE    the cluster's servers file (default servers.txt); the client fails over along it
+  -r, --room ROOM       join (or create) this room at start
+  -k, --key-file FILE   passphrases of sealed rooms (docs/CLIENT.md)
+      --wait-ms MS      how long a server may hold a poll (default 25000)
+  -h, --help            this text
+
+Type messages, or /help for commands. With stdin not a terminal, each line is sent and each
+received message is printed as one line (pipe mode).`;
 
 function die(line: string, code = 2): never {
   process.stderr.write(`client: ${line}\n`);
@@ -49,7 +62,7 @@ try {
   die(`${(e as Error).message.split("\n")[0]}; ${USAGE}`);
 }
 if (flags.help) {
-  process.stdout.write(`${USAGE}\n`);
+  process.stdout.write(`${HELP}\n`);
   process.exit(0);
 }
 if (flags.user === undefined) die(`--user NAME is required; ${USAGE}`);

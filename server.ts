@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import process from "node:process";
+import { fileError } from "./lib/config/cli.ts";
 import { parseServerFlags, SERVER_HELP } from "./lib/config/server_flags.ts";
 import { readServers, type ServerEntry } from "./lib/config/servers_file.ts";
 import { type Address, formatAddress } from "./lib/net/address.ts";
@@ -62,9 +63,7 @@ if (flags.clusterKey !== null) {
   try {
     clusterKey = readFileSync(flags.clusterKey);
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message;
-    die(`${name}: cannot read the cluster key ${flags.clusterKey} (--cluster-key): ${why}`, 2);
+    die(`${name}: cannot read the cluster key ${flags.clusterKey} (--cluster-key): ${fileError(e)}`, 2);
   }
   if (clusterKey.length === 0) die(`${name}: cluster key file ${flags.clusterKey} is empty`, 2);
 } else if (all.length > 1) {

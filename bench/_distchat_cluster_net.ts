@@ -1,7 +1,7 @@
 /**
  * A DistChat cluster of N real servers (server.ts under Node or Deno) for the
  * cluster benchmarks: free loopback ports, each server in its own process
- * group with its database in a temp dir, optionally a lib/udp_proxy.ts for
+ * group with its database in a temp dir, optionally a testing/udp_proxy.ts for
  * every ordered pair of servers (so one server can be cut off in both
  * directions), and `stat` over the peer protocol (the server's `state` JSON:
  * vector, messages, sent/received peer datagrams).
@@ -24,7 +24,7 @@ import { type Transport } from "../lib/net/transport.ts";
 import { startUdpProxy, type UdpProxy } from "../testing/udp_proxy.ts";
 import type { Runtime } from "./_child.ts";
 import { displayCommand, ROOT, runtimeCommand } from "./_child.ts";
-import { freePort } from "../tests/_harness.ts";
+import { freePort } from "../testing/harness.ts";
 import { type Proc, startProcess } from "../testing/processes.ts";
 
 const LOOPBACK = "127.0.0.1";

@@ -14,7 +14,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Runtime } from "./_child.ts";
 import { displayCommand, ROOT, runtimeCommand } from "./_child.ts";
-import { freePort } from "../tests/_harness.ts";
+import { freePort } from "../testing/harness.ts";
 import { startProcess } from "../testing/processes.ts";
 
 export type BenchServer = {

@@ -11,7 +11,7 @@
  *                                  datagrams at RATE/s; prints {"id","sent","ms","errors"}
  *   sqlite DIR SYNC BATCH ROWS SECONDS   inserts; prints {"rows","ms","perSecond"}
  *
- * TRANSPORT is "dgram" (node:dgram, lib/udp.ts) or "deno" (Deno.listenDatagram, lib/udp_deno.ts).
+ * TRANSPORT is "dgram" (node:dgram, lib/net/udp_node.ts) or "deno" (Deno.listenDatagram, lib/net/udp_deno.ts).
  */
 import { join } from "node:path";
 import process from "node:process";

@@ -1,6 +1,6 @@
 /**
  * Links the benchmarks can cut: a TCP proxy (between two IRC servers) and
- * lib/udp_proxy.ts (in front of a DistChat server's peer port). A netsplit scenario
+ * testing/udp_proxy.ts (in front of a DistChat server's peer port). A netsplit scenario
  * (bench/_scenarios.ts) only sees `Link`: `cut()` drops everything that
  * crosses, `restore()` lets traffic through again.
  *
@@ -74,7 +74,7 @@ export function tcpProxy(target: Address): Promise<Link> {
 }
 
 /**
- * A DistChat peer link as a `Link`: lib/udp_proxy.ts (seeded faults, `cut`
+ * A DistChat peer link as a `Link`: testing/udp_proxy.ts (seeded faults, `cut`
  * / `heal`) in front of a server's peer port. To split one server off, list
  * proxies as the peer addresses on both sides and cut them all with `allOf`.
  */

@@ -2,7 +2,7 @@
  * Load scenarios that only see chat endpoints: one sends text lines, others
  * receive them. The IRC anchors run them over ngircd (bench/irc.ts); the
  * DistChat measurements will run the same scenarios over DistChat clients,
- * with the netsplit cut by lib/udp_proxy.ts (bench/_proxy.ts udpLink) instead of a TCP proxy.
+ * with the netsplit cut by testing/udp_proxy.ts (bench/_proxy.ts udpLink) instead of a TCP proxy.
  * Sender and receivers live in this process, so one clock times them.
  *
  * @example

@@ -6,9 +6,9 @@
  * client port does with a decoded request: lib/server/answers.ts,
  * lib/server/chat.ts, the store, encoding the reply), commit.
  *
- *   node bench/add_cost.ts [N] [--json]        deno run -A bench/add_cost.ts [N] [--json]
+ *   npm run bench:add-cost -- [N] [--json]     npx deno run -A bench/add_cost.ts [N] [--json]
  */
-import process from "node:process";
+import { fail, parseCommandLine } from "../lib/config/cli.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
@@ -44,8 +44,18 @@ store.begin();
 const token = handle(dec("login\n1\nalice\n"), now).split("\n")[4];
 handle(dec(`open\n2\n${token}\nroom1\n`), now);
 store.commit();
-const N = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 100000);
-const json = process.argv.includes("--json");
+const HELP = `What one add costs the server in-process (no sockets): µs per add for decode, handle, commit.
+
+usage: npm run bench:add-cost -- [N] [--json]      (deno: npx deno run -A bench/add_cost.ts [N])
+
+  N        adds to time (default 100000)
+  --json   print the figures as one line of JSON`;
+const { values: cli, positionals } = parseCommandLine("add_cost", HELP, { json: { type: "boolean", default: false } }, { allowPositionals: true });
+if (positionals.length > 1 || (positionals[0] !== undefined && !/^[1-9]\d*$/.test(positionals[0]))) {
+  fail("add_cost", `N must be one whole number ≥ 1, got "${positionals.join(" ")}"`);
+}
+const N = Number(positionals[0] ?? 100000);
+const json = cli.json!;
 const dgs = Array.from(
   { length: N },
   (_, i) =>

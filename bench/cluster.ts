@@ -1,7 +1,7 @@
 /**
  * Cluster figures (not a test): three real servers (the runtime running this
  * script), `--sync normal --rate-limit 0`, peer traffic through seeded
- * fault-injecting UDP proxies (tests/_cluster_ops.ts). Prints a table:
+ * fault-injecting UDP proxies (testing/cluster_ops.ts). Prints a table:
  *
  * - convergence: 300 adds made concurrently on a, b, c with 20% loss / 5%
  *   duplication; time from the last ack until every server lists all 300;
@@ -17,7 +17,7 @@
  */
 import process from "node:process";
 import { runtimeVersion } from "../lib/platform/runtime.ts";
-import { lines, removeTempDirs, udpClient, type UdpClient } from "../tests/_harness.ts";
+import { lines, removeTempDirs, udpClient, type UdpClient } from "../testing/harness.ts";
 import {
   add,
   connectWhenThere,
@@ -31,7 +31,7 @@ import {
   startFaultyCluster,
   tag,
   within,
-} from "../tests/_cluster_ops.ts";
+} from "../testing/cluster_ops.ts";
 
 const SEED = Number(process.env.BENCH_SEED ?? 1);
 const IDS = ["a", "b", "c"];

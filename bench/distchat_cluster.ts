@@ -14,7 +14,7 @@
  * - catch-up: c killed, N messages added on a and b, c restarted on its
  *   database; time until c's vector covers theirs (10,000 and 100,000);
  * - netsplit: bench/_scenarios.ts netsplit (as for IRC), c cut off from a
- *   and b (a lib/udp_proxy.ts per ordered pair of servers) and healed.
+ *   and b (a testing/udp_proxy.ts per ordered pair of servers) and healed.
  *
  * @example
  * ```ts
@@ -26,7 +26,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { escapeText } from "../lib/wire/codec.ts";
 import type { Address } from "../lib/net/address.ts";
-import { cursorText, parsePoll } from "../tests/_cluster_ops.ts";
+import { cursorText, parsePoll } from "../testing/cluster_ops.ts";
 import type { Child, Runtime } from "./_child.ts";
 import { displayCommand, runtimeCommand, startChild } from "./_child.ts";
 import { type BenchCluster, startBenchCluster, statsUntil } from "./_distchat_cluster_net.ts";
@@ -485,7 +485,7 @@ export function distchatCluster(runtime: Runtime): Measurement {
         const o = splits[0].o;
         const N = (f: (s: (typeof splits)[0]) => number) => formatSummary(summarize(splits.map(f)));
         tables.push({
-          caption: `Netsplit (bench/_scenarios.ts, the same scenario as the IRC anchor): ${o.rate} lines/s added on a for ${o.seconds} s; every peer datagram between c and a or b goes through a lib/udp_proxy.ts (one per ordered pair of servers), all four cut at ${o.cutAt} s and healed at ${o.restoreAt} s; clients long-poll on c (split side) and b (sender's side) (DistChat: median of ${splitRuns} run(s), min–max; ngircd: its table above):`,
+          caption: `Netsplit (bench/_scenarios.ts, the same scenario as the IRC anchor): ${o.rate} lines/s added on a for ${o.seconds} s; every peer datagram between c and a or b goes through a testing/udp_proxy.ts (one per ordered pair of servers), all four cut at ${o.cutAt} s and healed at ${o.restoreAt} s; clients long-poll on c (split side) and b (sender's side) (DistChat: median of ${splitRuns} run(s), min–max; ngircd: its table above):`,
           head: ["measurement", "ngircd (s3 split off)", `DistChat under ${label} (c split off)`, "goal"],
           rows: [
             ["lines sent", ircFigure("lines sent"), N((s) => s.sent), ""],

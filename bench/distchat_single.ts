@@ -236,7 +236,7 @@ async function costTable(runtime: Runtime, ctx: Context, runs8: AddsRun[], comma
       ["DistChat's 8-client adds/s ÷ echo replies/s", `${(rate8 / echoRate).toFixed(2)}×`],
       ["in-process µs per add, all (bench/add_cost.ts)", cost("total")],
       ["… decode (grammar + valibot)", cost("decode")],
-      ["… handle (lib/chat.ts + SQLite statements)", cost("handle")],
+      ["… handle (lib/server/chat.ts + SQLite statements)", cost("handle")],
       ["… commit, per add (128 per commit, no sync)", cost("commit")],
       ["server µs per add at the 8-client rate (1 s ÷ adds/s, one thread)", formatNumber(1e6 / rate8, 1)],
       ["in-process cost alone would allow (adds/s on one core)", formatNumber(1e6 / total)],
@@ -364,7 +364,7 @@ async function memoryTable(runtime: Runtime, ctx: Context, dir: string, commands
         ],
       },
       notes: [
-        `Memory: the server created its database, was stopped, and ${formatNumber(messages)} messages (about 100 bytes of text each) were inserted with node:sqlite in the server's schema (ops + messages rows as lib/store.ts writes them on a one-server cluster; ${(filled.ms / 1000).toFixed(1)} s); then it was started again and ${formatNumber(SESSIONS)} sessions logged in, 200 at a time from ${PROCS} processes (${loginSeconds.toFixed(1)} s with the first poll of each; those polls returned ${formatNumber(entries)} entries in all).`,
+        `Memory: the server created its database, was stopped, and ${formatNumber(messages)} messages (about 100 bytes of text each) were inserted with node:sqlite in the server's schema (ops + messages rows as lib/store/store.ts writes them on a one-server cluster; ${(filled.ms / 1000).toFixed(1)} s); then it was started again and ${formatNumber(SESSIONS)} sessions logged in, 200 at a time from ${PROCS} processes (${loginSeconds.toFixed(1)} s with the first poll of each; those polls returned ${formatNumber(entries)} entries in all).`,
       ],
     };
   } finally {

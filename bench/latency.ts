@@ -4,27 +4,38 @@
  * 200/s, a long poller on b; prints p50/p99/max from the add's ack to the
  * arrival, per round.
  *
- *   node bench/latency.ts [--runtime node|deno] [--count 1000] [--rounds 3] [-- SERVER FLAGS]
- *   LAT_DEBUG=1 node bench/latency.ts   also lists each slow (> 1 ms) delivery as "ms into the round:ms"
+ *   npm run bench:latency -- [--runtime node|deno] [--count 1000] [--rounds 3] [-- SERVER FLAGS]
+ *   LAT_DEBUG=1 npm run bench:latency   also lists each slow (> 1 ms) delivery as "ms into the round:ms"
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import process from "node:process";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { fail, parseCommandLine } from "../lib/config/cli.ts";
 import { killAllChildren, type Runtime } from "./_child.ts";
 import { startBenchCluster } from "./_distchat_cluster_net.ts";
 import { chatUser, probeLatency, Reader } from "./distchat_cluster.ts";
 import { percentile } from "./_stats.ts";
 
-const { values: flags, positionals } = parseArgs({
-  options: {
-    runtime: { type: "string", default: "node" },
-    count: { type: "string", default: "1000" },
-    rounds: { type: "string", default: "3" },
-  },
-  allowPositionals: true,
-});
+const HELP = `Cross-server delivery latency: three servers, a writer on a adding at 200/s, a long poller on b.
+
+usage: npm run bench:latency -- [--runtime node|deno] [--count N] [--rounds N] [-- SERVER FLAGS]
+
+  --runtime node|deno   the servers' runtime (default node)
+  --count N             adds per round (default 1000)
+  --rounds N            rounds (default 3)
+  -- SERVER FLAGS       passed to every server.ts (e.g. -- --sync normal)
+
+LAT_DEBUG=1 also lists each slow (> 1 ms) delivery as "ms into the round:ms".`;
+const { values: flags, positionals } = parseCommandLine("latency", HELP, {
+  runtime: { type: "string", default: "node" },
+  count: { type: "string", default: "1000" },
+  rounds: { type: "string", default: "3" },
+}, { allowPositionals: true });
+if (flags.runtime !== "node" && flags.runtime !== "deno") fail("latency", `--runtime must be node or deno, got "${flags.runtime}"`);
+for (const f of ["count", "rounds"] as const) {
+  if (!/^[1-9]\d*$/.test(flags[f]!)) fail("latency", `--${f} must be a whole number ≥ 1, got "${flags[f]}"`);
+}
 const runtime = flags.runtime as Runtime;
 const dir = mkdtempSync(join(os.tmpdir(), "distchat-latency-"));
 const c = await startBenchCluster(runtime, dir, 3, { pairProxies: false, args: ["--rate-limit", "0", ...positionals] });

@@ -216,7 +216,7 @@ export function limits(runtime: Runtime): Measurement {
         "SQLite: journal_mode=WAL; synchronous=NORMAL syncs only at checkpoints, FULL syncs the WAL at every commit.",
       ];
       if (runtime === "deno") {
-        notes.push("lib/transport.ts picks Deno.listenDatagram under Deno (deno.json turns on the unstable net API it needs) and node:dgram under Node.");
+        notes.push("lib/net/bind.ts picks Deno.listenDatagram under Deno (deno.json turns on the unstable net API it needs) and node:dgram under Node.");
       }
       return { commands, tables, notes };
     },

@@ -5,15 +5,24 @@
  * with every claim read at each login (rememberSettlements: false, as
  * before). Prints ms per login at each quarter of N.
  *
- *   node bench/name_logins.ts [N]        deno run -A bench/name_logins.ts [N]
+ *   npm run bench:name-logins -- [N]        npx deno run -A bench/name_logins.ts [N]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import process from "node:process";
+import { fail, parseCommandLine } from "../lib/config/cli.ts";
 import { Store } from "../lib/store/store.ts";
 
-const N = Number(process.argv[2] ?? 2000);
+const HELP = `What a login costs when its user name had thousands of sessions (ms per login at each quarter of N).
+
+usage: npm run bench:name-logins -- [N]      (deno: npx deno run -A bench/name_logins.ts [N])
+
+  N   logins of one name (default 2000)`;
+const { positionals } = parseCommandLine("name_logins", HELP, {}, { allowPositionals: true });
+if (positionals.length > 1 || (positionals[0] !== undefined && !/^[1-9]\d*$/.test(positionals[0]))) {
+  fail("name_logins", `N must be one whole number ≥ 1, got "${positionals.join(" ")}"`);
+}
+const N = Number(positionals[0] ?? 2000);
 const dir = mkdtempSync(join(os.tmpdir(), "distchat-name-logins-"));
 try {
   for (const remember of [true, false]) {

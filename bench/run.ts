@@ -4,16 +4,17 @@
  * DistChat itself; each measurement several times (median, min–max); writes
  * BENCHMARKS.md with the machine, the versions and the exact commands.
  *
- *   node bench/run.ts [--quick] [--runs N] [--only NAME,...] [--out FILE]
+ *   npm run bench -- [--quick] [--runs N] [--only NAME,...] [--out FILE]
  *
- * --quick takes under 2 minutes, the full run under 15.
+ * --quick takes under 2 minutes, the full run under 15. Only a full run
+ * writes BENCHMARKS.md unless --out says otherwise.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import process from "node:process";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../lib/config/cli.ts";
 import { displayCommand, killAllChildren, ROOT, runtimePath } from "./_child.ts";
 import { ircAnchors } from "./irc.ts";
 import { limits } from "./limits.ts";
@@ -27,7 +28,7 @@ import { renderSection } from "./_report.ts";
  * DistChat measurements plug in here, each a module exporting a
  * `Measurement` (bench/_report.ts) built on bench/_child.ts (servers in their
  * own process group), bench/_scenarios.ts (latency, throughput, netsplit over
- * any `ChatEndpoint`) and bench/_proxy.ts (udpLink: lib/udp_proxy.ts in front of a peer port):
+ * any `ChatEndpoint`) and bench/_proxy.ts (udpLink: testing/udp_proxy.ts in front of a peer port):
  * one-server adds/s, three-server throughput, delivery latency, catch-up,
  * fan-out, memory, scaling.
  */
@@ -41,13 +42,20 @@ const MEASUREMENTS: Measurement[] = [
   distchatCluster("deno"),
 ];
 
-const { values: flags } = parseArgs({
-  options: {
-    quick: { type: "boolean", default: false },
-    runs: { type: "string" },
-    only: { type: "string" },
-    out: { type: "string", default: join(ROOT, "BENCHMARKS.md") },
-  },
+const HELP = `npm run bench: measures the machine's limits, the IRC anchor and DistChat, and writes a report.
+
+usage: npm run bench -- [--quick] [--runs N] [--only NAME,...] [--out FILE]
+
+  --quick          one run each, shorter bursts (about 2 minutes; the full run takes about 15)
+  --runs N         runs per measurement (default 5, or 1 with --quick)
+  --only NAMES     only these measurements: ${MEASUREMENTS.map((m) => m.name).join(", ")}
+  --out FILE       where to write the report (default: BENCHMARKS.md for a full run;
+                   data/BENCHMARKS-quick.md with --quick or --only, so the committed file is kept)`;
+const { values: flags } = parseCommandLine("bench", HELP, {
+  quick: { type: "boolean", default: false },
+  runs: { type: "string" },
+  only: { type: "string" },
+  out: { type: "string" },
 });
 const quick = flags.quick!;
 const runs = Number(flags.runs ?? (quick ? 1 : 5));
@@ -61,6 +69,9 @@ if (only && chosen.length !== only.length) {
   console.error(`--only ${flags.only}: known measurements are ${MEASUREMENTS.map((m) => m.name).join(", ")}`);
   process.exit(2);
 }
+
+const out = flags.out ?? (quick || only ? join(ROOT, "data", "BENCHMARKS-quick.md") : join(ROOT, "BENCHMARKS.md"));
+mkdirSync(dirname(out), { recursive: true });
 
 const tmp = mkdtempSync(join(os.tmpdir(), "distchat-bench-"));
 const cleanup = () => {
@@ -117,8 +128,8 @@ const doc = [
   "",
   ...sections,
 ].join("\n");
-writeFileSync(flags.out!, doc);
-console.error(`wrote ${flags.out} in ${seconds.toFixed(0)} s${failures ? `; ${failures} measurement(s) failed` : ""}`);
+writeFileSync(out, doc);
+console.error(`wrote ${out} in ${seconds.toFixed(0)} s${failures ? `; ${failures} measurement(s) failed` : ""}`);
 process.exitCode = failures ? 1 : 0;
 
 function machine(extra: Record<string, string>): string[] {

@@ -1,5 +1,5 @@
 /**
- * Cost of sealed messages (lib/seal.ts): one key derivation (scrypt,
+ * Cost of sealed messages (lib/client/seal.ts): one key derivation (scrypt,
  * N = 2^15, r = 8, p = 1), and sealing / opening a 100-byte message.
  *
  *   node bench/seal.ts [messages]

@@ -12,7 +12,10 @@ import type { ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import process from "node:process";
 import readline from "node:readline";
-import { parseArgs } from "node:util";
+import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { formatAddress } from "../lib/net/address.ts";
+import { bindUdp } from "../lib/net/udp_node.ts";
+import { udpPortOwner } from "../lib/platform/port_owner.ts";
 import { scriptCommand } from "../lib/platform/runtime.ts";
 import { readServers } from "../lib/config/servers_file.ts";
 import type { ServerEntry } from "../lib/config/servers_file.ts";
@@ -22,20 +25,39 @@ const SERVERS = "servers.txt";
 const START_TIMEOUT_MS = 30_000;
 const START_LINE = /: clients \S+, peers \S+, database/;
 
-let flags;
-try {
-  flags = parseArgs({ args: process.argv.slice(2), options: { user: { type: "string", short: "u" } } }).values;
-} catch (e) {
-  console.error(`demo: ${(e as Error).message.split("\n")[0]}; usage: npm start -- [--user NAME]`);
-  process.exit(2);
-}
+const HELP = `npm start: starts the local cluster of servers.txt and opens a chat client in room lobby.
+
+usage: npm start -- [--user NAME]
+
+  -u, --user NAME   your user name (default: asked, or $USER)
+
+The servers log to data/<id>.log and stop when the client exits (/quit or Ctrl-C).
+Another client, in another terminal:  npm run client -- --user bob --room lobby
+Start afresh (every message and login forgotten): stop the cluster, then  rm -rf data`;
+const flags = parseCommandLine("npm start", HELP, { user: { type: "string", short: "u" } }).values;
 
 let servers: ServerEntry[];
 try {
   servers = readServers(SERVERS);
 } catch (e) {
-  console.error(`demo: ${(e as Error).message}`);
-  process.exit(2);
+  fail("npm start", (e as Error).message);
+}
+
+/** Addresses of servers.txt that some process already holds: a cluster already running, most likely. */
+async function addressesInUse(): Promise<string[]> {
+  const held: string[] = [];
+  for (const s of servers) {
+    for (const [what, a] of [["client", s.client], ["peer", s.peer]] as const) {
+      try {
+        await (await bindUdp(a, () => {})).close();
+      } catch (e) {
+        if ((e as { code?: string }).code !== "EADDRINUSE") continue;
+        const owner = udpPortOwner(a.port);
+        held.push(`server ${s.id}'s ${what} address ${formatAddress(a)}${owner ? ` (process ${owner.pid}: ${owner.command.slice(0, 80)})` : ""}`);
+      }
+    }
+  }
+  return held;
 }
 
 /** A default name from $USER, made valid; "guest" when nothing is left. */
@@ -59,6 +81,18 @@ async function askName(): Promise<string> {
   } finally {
     rl.close();
   }
+}
+
+const inUse = await addressesInUse();
+if (inUse.length > 0) {
+  const pids = [...new Set(inUse.map((l) => /\(process (\d+)/.exec(l)?.[1]).filter(Boolean))];
+  fail(
+    "npm start",
+    `the addresses of ${SERVERS} are in use, so a cluster is probably running already:\n  ${inUse.join("\n  ")}\n` +
+      `To chat on it, open only a client:  npm run client -- --user NAME --room lobby\n` +
+      `To stop it: Ctrl-C in the terminal that started it${pids.length ? `, or  kill ${pids.join(" ")}` : ""}`,
+    1,
+  );
 }
 
 const userName = flags.user ?? await askName();
@@ -140,7 +174,8 @@ try {
   console.error(`demo: ${(e as Error).message}`);
   quit(1);
 }
-console.log(`Cluster up. Chatting as ${userName} in lobby; /help lists commands, /quit or Ctrl-C leaves.\n`);
+console.log(`Cluster up. Chatting as ${userName} in lobby; /help lists commands, /quit or Ctrl-C leaves (and stops the servers).`);
+console.log(`Another client, in another terminal:  npm run client -- --user bob --room lobby\n`);
 
 const [cmd, ...args] = scriptCommand("client.ts", ["--user", userName, "--servers", SERVERS, "--room", "lobby"]);
 client = spawn(cmd, args, { stdio: "inherit" });

@@ -3,37 +3,50 @@
  * of servers.txt for its state over the peer protocol (`stat`) and prints a
  * health table. Exits 1 when a server is down.
  */
-import { parseArgs } from "node:util";
+import { fail, fileError, parseCommandLine } from "../lib/config/cli.ts";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { decodePeer, encodePeer } from "../lib/wire/codec.ts";
-import { peerMac } from "../lib/replication/peer_auth.ts";
+import { macMatches, peerMac } from "../lib/replication/peer_auth.ts";
 import { readServers } from "../lib/config/servers_file.ts";
 import { formatStatusTable, parseReport, type StatusReport } from "../lib/server/status.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
 
-const { values } = parseArgs({
-  options: {
-    servers: { type: "string", default: "servers.txt" },
-    "cluster-key": { type: "string" },
-    "timeout-ms": { type: "string", default: "1500" },
-  },
+const HELP = `npm run status: asks every server of a servers file for its state and prints a health table.
+
+usage: npm run status -- [--servers FILE] [--cluster-key FILE] [--timeout-ms MS]
+
+  --servers FILE       the cluster (default servers.txt)
+  --cluster-key FILE   the cluster key, when the servers use one
+  --timeout-ms MS      how long to wait for answers (default 1500)
+
+Exits 1 when a server does not answer.`;
+const { values } = parseCommandLine("status", HELP, {
+  servers: { type: "string", default: "servers.txt" },
+  "cluster-key": { type: "string" },
+  "timeout-ms": { type: "string", default: "1500" },
 });
+if (!/^\d+$/.test(values["timeout-ms"]!)) fail("status", `--timeout-ms must be a whole number of milliseconds, got "${values["timeout-ms"]}"`);
 let servers;
 let key: Uint8Array | null = null;
 try {
   servers = readServers(values.servers!);
-  if (values["cluster-key"]) key = readFileSync(values["cluster-key"]);
 } catch (e) {
-  console.error(`status: ${(e as Error).message}`);
-  process.exit(2);
+  fail("status", (e as Error).message);
+}
+if (values["cluster-key"]) {
+  try {
+    key = readFileSync(values["cluster-key"]);
+  } catch (e) {
+    fail("status", `cannot read the cluster key ${values["cluster-key"]} (--cluster-key): ${fileError(e)}`);
+  }
 }
 
 const reports = new Map<string, StatusReport>();
 const udp = await bindUdp({ host: "127.0.0.1", port: 0 }, (bytes) => {
   const d = decodePeer(bytes);
   if (!d.ok || d.value.datagram.verb !== "state") return;
-  if (key && d.value.mac !== peerMac(key, d.value.signed)) return;
+  if (key && !macMatches(key, d.value.signed, d.value.mac)) return;
   const r = parseReport(d.value.datagram.json);
   if (r) reports.set(r.id, r);
 });

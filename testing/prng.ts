@@ -1,7 +1,7 @@
 /**
  * A small seeded pseudo-random generator (mulberry32) for simulations and
  * tests, and helpers over it. Not for secrets: nonces in production come
- * from `node:crypto` randomBytes (lib/peer_auth.ts takes `random` as an
+ * from `node:crypto` randomBytes (lib/replication/peer_auth.ts takes `random` as an
  * argument so tests can pass this one).
  *
  * @example

@@ -1,5 +1,5 @@
 /**
- * A reference op log in memory (the `OpLog` of lib/replication.ts), for unit
+ * A reference op log in memory (the `OpLog` of lib/replication/replicator.ts), for unit
  * and simulation tests. It refuses what a correct engine never does — an op
  * applied out of causal order, or twice — by throwing, so a test that
  * breaks causality fails loudly.

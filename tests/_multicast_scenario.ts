@@ -9,8 +9,8 @@
  *     ip route add 224.0.0.0/4 dev lo; node tests/_multicast_scenario.ts'
  */
 import process from "node:process";
-import { freePort, makeCluster, removeTempDirs, type ServerHandle, startServer, udpClient } from "./_harness.ts";
-import { add, connectWhenThere, enter, login, readAll, within } from "./_cluster_ops.ts";
+import { freePort, makeCluster, removeTempDirs, type ServerHandle, startServer, udpClient } from "../testing/harness.ts";
+import { add, connectWhenThere, enter, login, readAll, within } from "../testing/cluster_ops.ts";
 
 const IDS = ["a", "b", "c"];
 const PER_SERVER = 50;

@@ -14,7 +14,7 @@ import { nameKey } from "../lib/wire/names.ts";
 import type { OpInput } from "../lib/store/store.ts";
 import type { Vector } from "../lib/wire/vector.ts";
 import { EMPTY, equals, formatVector, get } from "../lib/wire/vector.ts";
-import { tempDir } from "./_harness.ts";
+import { tempDir } from "../testing/harness.ts";
 import type { OpHead } from "./_memory_log.ts";
 import { SimCluster } from "./_sim_network.ts";
 import type { Faults, SimLog } from "./_sim_network.ts";

@@ -357,9 +357,9 @@ fake("no server answers: notices and backoff, no crash; recovers when one return
 // --- client.ts through a pipe, against real servers --------------------------
 
 const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
-const HAVE_SERVER = existsSync(join(ROOT, "server.ts")) && existsSync(join(ROOT, "tests", "_harness.ts"));
-type Harness = typeof import("./_harness.ts");
-const harness = HAVE_SERVER ? await import("./_harness.ts") as Harness : null;
+const HAVE_SERVER = existsSync(join(ROOT, "server.ts")) && existsSync(join(ROOT, "testing", "harness.ts"));
+type Harness = typeof import("../testing/harness.ts");
+const harness = HAVE_SERVER ? await import("../testing/harness.ts") as Harness : null;
 
 const real = (name: string, body: (h: Harness, clients: ClientProc[], stops: (() => Promise<unknown>)[]) => Promise<void>) =>
   test(`real servers: ${name}`, async () => {

@@ -15,7 +15,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { removeTempDirs, udpClient, type UdpClient } from "./_harness.ts";
+import { removeTempDirs, udpClient, type UdpClient } from "../testing/harness.ts";
 import { startClient, type ClientProc } from "./_client_proc.ts";
 import {
   add,
@@ -27,7 +27,7 @@ import {
   sleep,
   startFaultyCluster,
   within,
-} from "./_cluster_ops.ts";
+} from "../testing/cluster_ops.ts";
 
 const SEED = Number(process.env.FAULTS_SEED ?? 1);
 const IDS = ["a", "b", "c"];

@@ -10,7 +10,7 @@ import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { scriptCommand } from "../lib/platform/runtime.ts";
-import { ROOT } from "./_harness.ts";
+import { ROOT } from "../testing/harness.ts";
 
 const SETUP = "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && exec \"$@\"";
 

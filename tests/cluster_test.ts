@@ -1,6 +1,6 @@
 /**
  * Black-box tests of a cluster of real server processes replicating over the
- * server network (lib/peer_node.ts): sessions, names, rooms and messages
+ * server network (lib/server/peer_port.ts): sessions, names, rooms and messages
  * across servers, cursors valid everywhere, long polls woken by remote
  * messages, catch-up after a crash and from an empty database, and a keyed
  * cluster dropping forged datagrams. Also prints (never asserts) a few
@@ -30,7 +30,7 @@ import {
   tempDir,
   type UdpClient,
   udpClient,
-} from "./_harness.ts";
+} from "../testing/harness.ts";
 
 let c: UdpClient;
 let entries: ClusterEntry[];

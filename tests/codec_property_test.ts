@@ -1,5 +1,5 @@
 /**
- * lib/codec.ts under fast-check: every generated request, reply and peer
+ * lib/wire/codec.ts under fast-check: every generated request, reply and peer
  * datagram survives encode → decode (also with CRLF line endings), and no
  * input — random bytes, soups of protocol fragments, mutated valid datagrams,
  * datagrams around the size limit — makes a decoder throw or return anything
@@ -28,7 +28,7 @@ import { ERROR_CODES, MAX_MSG_BYTES } from "../lib/wire/messages.ts";
 import { fromEntries } from "../lib/wire/vector.ts";
 import type { Vector } from "../lib/wire/vector.ts";
 
-// --- Arbitraries of valid values (PROTOCOL.md "Names and values") ----------------
+// --- Arbitraries of valid values (docs/PROTOCOL.md "Names and values") ----------------
 
 /** fc.record with ordinary objects, so deep equality with decoded values holds. */
 const rec = <T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }) => fc.record(model, { noNullPrototype: true });

@@ -1,7 +1,7 @@
 /**
- * lib/codec.ts against fixture tables (mqtt-packet style): ONE table of
+ * lib/wire/codec.ts against fixture tables (mqtt-packet style): ONE table of
  * valid datagrams drives the parse, format and round-trip tests, for every
- * request and reply of PROTOCOL.md and every peer datagram of
+ * request and reply of docs/PROTOCOL.md and every peer datagram of
  * docs/PEER_PROTOCOL.md; a second table lists malformed datagrams with the
  * error code and tag they must be answered with.
  */
@@ -82,7 +82,7 @@ const peer = (name: string, wire: string, datagram: PeerDatagram, canonical = tr
 };
 const lines = (...fields: (string | number)[]) => fields.join("\n") + "\n";
 
-// Requests: PROTOCOL.md "Requests".
+// Requests: docs/PROTOCOL.md "Requests".
 req("login", lines("login", "7", "bob"), { verb: "login", tag: "7", userName: "bob" });
 req("login, longest name and tag", lines("login", "A".repeat(16), "Z" + "a_.-9".repeat(6) + "x"), {
   verb: "login",
@@ -102,7 +102,7 @@ req("connect", lines("connect", "T2", TOK, "Lobby.2"), {
   token: TOK,
   groupName: "Lobby.2",
 });
-req("add (PROTOCOL.md example)", lines("add", "7", TOK, "hi\\nthere", "lobby"), {
+req("add (docs/PROTOCOL.md example)", lines("add", "7", TOK, "hi\\nthere", "lobby"), {
   verb: "add",
   tag: "7",
   token: TOK,
@@ -213,7 +213,7 @@ req("who after", lines("who", "w2", TOK, "lobby", "bob"), {
 });
 req("logout", lines("logout", "x", TOK), { verb: "logout", tag: "x", token: TOK });
 
-// Replies: PROTOCOL.md "Replies".
+// Replies: docs/PROTOCOL.md "Replies".
 rep("ok login", lines("ok", "7", "login", "bob", TOK, 600), {
   verb: "ok",
   tag: "7",
@@ -526,7 +526,7 @@ const badPeer = (name: string, input: string, code: ProtocolError["code"]) => {
 
 const BIG = MAX_DATAGRAM + 1;
 
-// Structure: PROTOCOL.md "Datagrams and lines".
+// Structure: docs/PROTOCOL.md "Datagrams and lines".
 badReq("empty datagram", "", "bad-request", "-");
 badReq("missing final newline", "login\n7\nbob", "bad-request", "7");
 badReq("missing final newline (CRLF)", "login\r\n7\r\nbob\r", "bad-request", "7");
@@ -569,7 +569,7 @@ badReq("tag - in a request", lines("login", "-", "bob"), "bad-request", "-");
 badReq("token too short", lines("open", "7", "x".repeat(15), "lobby"), "bad-request", "7");
 badReq("token too long", lines("open", "7", "x".repeat(129), "lobby"), "bad-request", "7");
 badReq("token with a bad character", lines("open", "7", "abcdefghijklmnop.", "lobby"), "bad-request", "7");
-// Names (PROTOCOL.md: bad-name when the only fault is a name).
+// Names (docs/PROTOCOL.md: bad-name when the only fault is a name).
 badReq("userName with bad first char", lines("login", "7", "_bob"), "bad-name", "7");
 badReq("userName starting with .", lines("login", "7", ".bob"), "bad-name", "7");
 badReq("userName too long (33)", lines("login", "7", "b".repeat(33)), "bad-name", "7");
@@ -609,7 +609,7 @@ badReq("waitMs 2^53 (not a safe integer)", lines("request", "7", TOK, "lobby", "
 badReq("waitMs of 17 digits", lines("request", "7", TOK, "lobby", "0", "1".repeat(17)), "bad-request", "7");
 badReq("cursor entry beyond safe range", lines("request", "7", TOK, "lobby", "a=9999999999999999"), "bad-request", "7");
 badReq("waitMs with a sign", lines("request", "7", TOK, "lobby", "0", "+5"), "bad-request", "7");
-// Size: PROTOCOL.md, 8192 bytes.
+// Size: docs/PROTOCOL.md, 8192 bytes.
 badReq("8193 bytes, tag read from the front", lines("add", "T9", TOK, "x".repeat(BIG), "lobby"), "too-large", "T9");
 badReq("8193 bytes of CRLF lines", crlf(lines("add", "T9", TOK, "x".repeat(BIG), "lobby")), "too-large", "T9");
 badReq("8193 bytes, unreadable tag", lines("add", "-", TOK, "x".repeat(BIG), "lobby"), "too-large", "-");

@@ -19,7 +19,7 @@ import { encodeText } from "../lib/wire/codec.ts";
 import { startCheckpointer } from "../lib/store/checkpointer.ts";
 import type { Op } from "../lib/wire/messages.ts";
 import { Store } from "../lib/store/store.ts";
-import { lines, removeTempDirs, tempDir } from "./_harness.ts";
+import { lines, removeTempDirs, tempDir } from "../testing/harness.ts";
 
 const T0 = 1_700_000_000_000;
 const CLIENT = { host: "127.0.0.1", port: 40000 };

@@ -16,7 +16,7 @@ import { startHousekeeping } from "../lib/server/housekeeping.ts";
 import { Store } from "../lib/store/store.ts";
 import { encodeText } from "../lib/wire/codec.ts";
 import { ManualClock } from "../testing/manual_clock.ts";
-import { lines, removeTempDirs, tempDir } from "./_harness.ts";
+import { lines, removeTempDirs, tempDir } from "../testing/harness.ts";
 
 const T0 = 1_700_000_000_000;
 const ALICE = { host: "127.0.0.1", port: 40001 };

@@ -1,5 +1,5 @@
 /**
- * Deterministic simulation of the server network (lib/replication.ts over
+ * Deterministic simulation of the server network (lib/replication/replicator.ts over
  * tests/_sim_network.ts): 3–5 nodes, random ops, 20% loss, 5% duplication,
  * latency jitter, partitions that heal, crashes that lose the replication
  * state but keep the log. Once the faults end and no new op is made, every

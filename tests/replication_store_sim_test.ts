@@ -1,5 +1,5 @@
 /**
- * The real SQLite store (lib/store.ts) under the deterministic replication
+ * The real SQLite store (lib/store/store.ts) under the deterministic replication
  * simulation (tests/_sim_network.ts, run by tests/_store_sim.ts): 3–4 nodes,
  * each a Store on its own database file + Replicator, 20% loss, 5%
  * duplication, 1–40 ms jitter, partitions that heal, crashes (the database
@@ -22,7 +22,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { removeTempDirs } from "./_harness.ts";
+import { removeTempDirs } from "../testing/harness.ts";
 import { type Counts, runSeed } from "./_store_sim.ts";
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};

@@ -20,8 +20,8 @@ import { formatAddress } from "../lib/net/address.ts";
 import type { Address } from "../lib/net/address.ts";
 import { startUdpProxy } from "../testing/udp_proxy.ts";
 import type { UdpProxy } from "../testing/udp_proxy.ts";
-import { freePort, makeCluster, removeTempDirs, startServer, tempDir } from "./_harness.ts";
-import type { ServerHandle } from "./_harness.ts";
+import { freePort, makeCluster, removeTempDirs, startServer, tempDir } from "../testing/harness.ts";
+import type { ServerHandle } from "../testing/harness.ts";
 import { startClient, until } from "./_client_proc.ts";
 import type { ClientProc } from "./_client_proc.ts";
 

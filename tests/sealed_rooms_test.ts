@@ -23,8 +23,8 @@ import { MAX_MSG_BYTES } from "../lib/wire/messages.ts";
 import { MAX_PLAIN_BYTES, RoomKeys } from "../lib/client/seal.ts";
 import { startUdpProxy } from "../testing/udp_proxy.ts";
 import type { UdpProxy } from "../testing/udp_proxy.ts";
-import { freePort, makeCluster, removeTempDirs, startServer, tempDir } from "./_harness.ts";
-import type { ServerHandle } from "./_harness.ts";
+import { freePort, makeCluster, removeTempDirs, startServer, tempDir } from "../testing/harness.ts";
+import type { ServerHandle } from "../testing/harness.ts";
 import { startClient, until } from "./_client_proc.ts";
 import type { ClientProc } from "./_client_proc.ts";
 

@@ -16,7 +16,7 @@ import {
   startServer,
   tempDir,
   udpClient,
-} from "./_harness.ts";
+} from "../testing/harness.ts";
 
 const started: ServerHandle[] = [];
 test.after(async () => {

@@ -1,10 +1,10 @@
 /**
  * Black-box tests of one server process over raw UDP: every verb, every
  * error code a single server produces, cursors, paging, long polls,
- * duplicates, limits, session expiry and restarts (PROTOCOL.md).
+ * duplicates, limits, session expiry and restarts (docs/PROTOCOL.md).
  *
  * Not reachable from outside and so not tested here: `internal` (a handler
- * fault; lib/server_app.ts answers it and logs) and `unavailable` (answered
+ * fault; lib/server/ (group commit, ports) answers it and logs) and `unavailable` (answered
  * while the server is shutting down, a window too short to hit reliably).
  */
 import { test } from "uvu";
@@ -24,7 +24,7 @@ import {
   tempDir,
   type UdpClient,
   udpClient,
-} from "./_harness.ts";
+} from "../testing/harness.ts";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 

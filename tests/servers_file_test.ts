@@ -1,5 +1,5 @@
 /**
- * lib/servers_file.ts: servers.txt (PROTOCOL.md "servers.txt"). Good files
+ * lib/config/servers_file.ts: servers.txt (docs/PROTOCOL.md "servers.txt"). Good files
  * parse to entries in file order; each bad one stops with one error that
  * names the file and the line.
  */
@@ -78,6 +78,8 @@ const bad: [name: string, text: string, line: number, says: RegExp][] = [
   ["six-digit port", "a h:100000 h:2\n", 1, /bad address/],
   ["bad peer address", "a h:1 h:2\nb h:3 nope\n", 2, /bad address: "nope"/],
   ["unbracketed IPv6", "a ::1:7001 h:2\n", 1, /bad address/],
+  ["client and peer address alike", "a h:1 h:1\n", 1, /peer address h:1, which is already server a's client address/],
+  ["an address of another server", "a h:1 h:2\nb h:3 h:2\n", 2, /peer address h:2, which is already server a's peer address/],
   ["two fields", "a 127.0.0.1:7001\n", 1, /has 2 fields; expected "serverId clientAddress peerAddress"/],
   ["one field", "# x\n\na\n", 3, /has 1 fields/],
   ["four fields", "a h:1 h:2 h:3\n", 1, /has 4 fields/],
@@ -111,7 +113,7 @@ test("readServers: a missing file names the file and the reason", () => {
   const dir = mkdtempSync(join(tmpdir(), "distchat-servers-"));
   try {
     const missing = join(dir, "missing.txt");
-    assert.throws(() => readServers(missing), (e: Error) => e.message === `Cannot read ${missing}: ENOENT`);
+    assert.throws(() => readServers(missing), (e: Error) => e.message === `Cannot read the servers file ${missing}: no such file (give another with --servers FILE)`);
     const file = join(dir, "servers.txt");
     writeFileSync(file, "a h:1 h:2\nb h:3\n");
     assert.throws(() => readServers(file), (e: Error) => e.message.startsWith(`Cannot read ${file}: line 2 has 2 fields`));

@@ -1,19 +1,19 @@
 /**
  * Same simulation as tests/replication_store_sim_test.ts; checks that once
  * healed every node names the same live holder of every user name
- * (PROTOCOL.md: concurrent claims "are settled the same way on every
+ * (docs/PROTOCOL.md: concurrent claims "are settled the same way on every
  * server").
  *
  * It found that settling a claim against the other session's state *as this
  * node had it* depended on arrival order (a login concurrent with another
  * session's logout won on nodes that had the logout first, lost on the
- * others). lib/store.ts #settleName now takes the claims in key order and
+ * others). lib/store/name_claims.ts now takes the claims in key order and
  * judges each only by its own vector, so the outcome is order-independent.
  * STORE_SIM_SEEDS=N runs more seeds (150 passed when it was fixed).
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { removeTempDirs } from "./_harness.ts";
+import { removeTempDirs } from "../testing/harness.ts";
 import { runSeed } from "./_store_sim.ts";
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};

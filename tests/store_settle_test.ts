@@ -15,7 +15,7 @@ import { mulberry32, pick as pickWith } from "../testing/prng.ts";
 import { Store } from "../lib/store/store.ts";
 import { isLive } from "../lib/store/rules.ts";
 import { advance, get, type Vector } from "../lib/wire/vector.ts";
-import { removeTempDirs, tempDir } from "./_harness.ts";
+import { removeTempDirs, tempDir } from "../testing/harness.ts";
 
 const T0 = 1_700_000_000_000;
 const ORIGINS = ["a", "b", "c"];

@@ -5,7 +5,7 @@ import type { Op } from "../lib/wire/messages.ts";
 import { Store } from "../lib/store/store.ts";
 import { isLive } from "../lib/store/rules.ts";
 import { formatVector, fromEntries } from "../lib/wire/vector.ts";
-import { removeTempDirs, tempDir } from "./_harness.ts";
+import { removeTempDirs, tempDir } from "../testing/harness.ts";
 
 const T0 = 1_700_000_000_000;
 const stores: Store[] = [];

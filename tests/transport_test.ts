@@ -114,7 +114,7 @@ for (const [name, bind] of await transports()) {
   });
 }
 
-// lib/udp.ts's bare bindUdp still throws "Not running" on a send after close.
+// lib/net/udp_node.ts's bare bindUdp still throws "Not running" on a send after close.
 test("bindTransport: a send after close is counted, not thrown", async () => {
   const t = await bindTransport(LOOPBACK, () => {});
   await t.close();

@@ -2,11 +2,11 @@
  * The client's link to the cluster: sends requests with fresh tags, matches
  * replies by tag, retransmits the same datagram (same tag) until answered,
  * and fails over to the next server of servers.txt (wrapping) when the
- * current one stays silent (PROTOCOL.md "Retransmission"). Every pending
+ * current one stays silent (docs/PROTOCOL.md "Retransmission"). Every pending
  * request is then resent, unchanged, to the new server.
  *
  * It knows nothing of sessions or rooms (lib/client/session.ts does); it
- * touches sockets only through a Transport (lib/udp.ts).
+ * touches sockets only through a Transport (lib/net/udp_node.ts).
  *
  * @example
  * ```ts

@@ -10,6 +10,7 @@
  * // "01:00:00 [lobby] bob: hi\x1b[2J" (time in the local zone, ESC shown as the four characters \x1b)
  * ```
  */
+import { nameKey } from "../wire/names.ts";
 import { escapeText } from "../wire/codec.ts";
 import type { ErrorCode, PollEntry } from "../wire/messages.ts";
 
@@ -65,7 +66,7 @@ const NAME_COLORS = ["31", "32", "33", "34", "35", "36", "91", "92", "93", "94",
 /** A stable color for a user name (case-insensitive, as names compare). */
 export function nameColor(name: string): string {
   let h = 0;
-  for (const c of name.toLowerCase()) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  for (const c of nameKey(name)) h = (h * 31 + c.charCodeAt(0)) >>> 0;
   return NAME_COLORS[h % NAME_COLORS.length];
 }
 

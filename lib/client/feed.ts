@@ -4,7 +4,7 @@
  * already shown, so each message is shown exactly once even when a poll
  * reply is repeated or a server after failover lists a message again. Pure.
  *
- * Messages of one origin reach a room in the order of their `n` (PROTOCOL.md
+ * Messages of one origin reach a room in the order of their `n` (docs/PROTOCOL.md
  * "msgID": n only grows for one serverId; delivery is causal and FIFO per
  * origin), so "shown" is a vector: the highest n shown per origin.
  *

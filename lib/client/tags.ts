@@ -1,5 +1,5 @@
 /**
- * Request tags (PROTOCOL.md "tag"): a fresh one for every new request, at
+ * Request tags (docs/PROTOCOL.md "tag"): a fresh one for every new request, at
  * most 16 alphanumerics. A random prefix tells this client's tags apart from
  * those of an earlier run on the same address; a base-36 counter follows.
  *

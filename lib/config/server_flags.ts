@@ -38,17 +38,16 @@ export type ServerFlags = {
 };
 
 export const SERVER_USAGE =
-  "usage: server.ts --id ID --servers FILE [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
+  "usage: server.ts --id ID [--servers FILE] [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
   "[--peer-listen HOST:PORT] [--rate-limit N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT]";
 
 /** What `server.ts --help` prints. */
 export const SERVER_HELP = `DistChat server: one peer of the cluster listed in a servers file.
 
-usage: npm run server -- --id ID [flags]        (or: deno run -A server.ts --id ID [flags])
+usage: npm run server -- --id ID [flags]        (or: npx deno run -A server.ts --id ID [flags])
 
   --id ID                  this server's line in the servers file (required)
-  --servers FILE           the cluster: "serverId clientAddress peerAddress" per line (required; npm run server
-                           passes servers.txt)
+  --servers FILE           the cluster: "serverId clientAddress peerAddress" per line (default servers.txt)
   --db PATH                its SQLite database (default data/<id>.sqlite); delete it to start empty
   --session-ttl SECONDS    idle lifetime of a login (default 300)
   --listen HOST:PORT       bind the client port here instead of its servers-file address
@@ -119,12 +118,11 @@ export function parseServerFlags(argv: string[]): ServerFlags {
   if (!values.id) throw new FlagError(`--id is required; ${SERVER_USAGE}`);
   const badId = serverIdProblem(values.id);
   if (badId) throw new FlagError(`--id: ${badId}`);
-  if (!values.servers) throw new FlagError(`--servers is required; ${SERVER_USAGE}`);
   const sync = values.sync ?? "full";
   if (sync !== "full" && sync !== "normal") throw new FlagError(`--sync must be full or normal, got "${sync}"`);
   return {
     id: values.id,
-    servers: values.servers,
+    servers: values.servers ?? "servers.txt",
     db: values.db ?? `data/${values.id}.sqlite`,
     sessionTtl: integer("session-ttl", values["session-ttl"], 300, 1),
     listen: address("listen", values.listen),

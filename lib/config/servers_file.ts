@@ -1,6 +1,6 @@
 /**
  * servers.txt: one server per line, `serverId clientAddress peerAddress`
- * (PROTOCOL.md "servers.txt"). `#` starts a comment; blank lines are ignored.
+ * (docs/PROTOCOL.md "servers.txt"). `#` starts a comment; blank lines are ignored.
  *
  * @example
  * ```ts
@@ -9,7 +9,8 @@
  * ```
  */
 import { readFileSync } from "node:fs";
-import { type Address, parseAddress } from "../net/address.ts";
+import { fileError } from "./cli.ts";
+import { type Address, formatAddress, parseAddress } from "../net/address.ts";
 import { SERVER_ID_RULE, serverIdProblem } from "../wire/names.ts";
 
 export type ServerEntry = { id: string; client: Address; peer: Address };
@@ -27,6 +28,8 @@ export class ServersFileError extends SyntaxError {
 export function parseServers(text: string, file: string): ServerEntry[] {
   const out: ServerEntry[] = [];
   const seen = new Set<string>();
+  /** host:port → whose it is (two sockets cannot share one). */
+  const addresses = new Map<string, string>();
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.replace(/#.*$/, "").trim();
     if (line === "") return;
@@ -38,11 +41,19 @@ export function parseServers(text: string, file: string): ServerEntry[] {
     if (serverIdProblem(id)) throw new ServersFileError(file, i + 1, `has a bad server id "${id}" (${SERVER_ID_RULE})`);
     if (seen.has(id)) throw new ServersFileError(file, i + 1, `repeats server id "${id}"`);
     seen.add(id);
+    let entry: ServerEntry;
     try {
-      out.push({ id, client: parseAddress(client), peer: parseAddress(peer) });
+      entry = { id, client: parseAddress(client), peer: parseAddress(peer) };
     } catch (e) {
       throw new ServersFileError(file, i + 1, `has a bad address: ${(e as Error).message}`);
     }
+    for (const [what, a] of [["client", entry.client], ["peer", entry.peer]] as const) {
+      const key = formatAddress(a).toLowerCase();
+      const other = addresses.get(key);
+      if (other) throw new ServersFileError(file, i + 1, `gives ${what} address ${formatAddress(a)}, which is already ${other}; every address must differ`);
+      addresses.set(key, `server ${id}'s ${what} address`);
+    }
+    out.push(entry);
   });
   if (out.length === 0) throw new Error(`Cannot read ${file}: it lists no servers`);
   return out;
@@ -54,7 +65,7 @@ export function readServers(file: string): ServerEntry[] {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new Error(`Cannot read ${file}: ${(e as { code?: string }).code ?? (e as Error).message}`);
+    throw new Error(`Cannot read the servers file ${file}: ${fileError(e)} (give another with --servers FILE)`);
   }
   return parseServers(text, file);
 }

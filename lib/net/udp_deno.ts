@@ -54,7 +54,7 @@ const SEND_LOW_WATER = 16;
 const SEND_PAUSE_MAX_MS = 20;
 
 /** Largest UDP payload; one receive buffer of this size is reused. */
-const MAX_DATAGRAM = 65_536;
+const MAX_UDP_PAYLOAD = 65_536;
 
 /** Whether `Deno.listenDatagram` is there (Deno with the unstable `net` API). */
 export function denoDatagramsAvailable(): boolean {
@@ -96,7 +96,7 @@ export async function bindDenoUdp(at: Address, onDatagram: OnDatagram, options: 
   let sending = 0;
   let sendsDrained: (() => void) | null = null;
   const receiving = (async () => {
-    const buffer = new Uint8Array(MAX_DATAGRAM);
+    const buffer = new Uint8Array(MAX_UDP_PAYLOAD);
     while (!closed) {
       // Sends first: while many are queued, receiving more would only delay them.
       if (sending > SEND_HIGH_WATER) {

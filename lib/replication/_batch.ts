@@ -1,6 +1,6 @@
 /**
  * Packing operations into peer datagrams of at most MAX_DATAGRAM bytes,
- * counted exactly as lib/codec.ts writes them. Private to lib/replication.ts.
+ * counted exactly as lib/wire/codec.ts writes them. Private to lib/replication/replicator.ts.
  */
 import { opText, peerSignedText, utf8Length } from "../wire/codec.ts";
 import type { Op } from "../wire/messages.ts";

@@ -1,7 +1,7 @@
 /**
  * The causal buffer: operations received before they can be delivered
  * (docs/ARCHITECTURE.md "Identifiers and order"), bounded. Private to
- * lib/replication.ts.
+ * lib/replication/replicator.ts.
  */
 import type { Op } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";

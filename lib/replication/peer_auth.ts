@@ -82,6 +82,13 @@ function fromHex(s: string): Uint8Array {
   return out;
 }
 
+/** True when `mac` is the mac of `signed` under `key` (compared in constant time). */
+export function macMatches(key: Uint8Array, signed: string, mac: string): boolean {
+  const want = fromHex(peerMac(key, signed));
+  const got = fromHex(mac);
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
 /** Builds the authenticator of one server; see the module comment. */
 export function createPeerAuth(options: PeerAuthOptions): PeerAuth {
   const { key, now, random } = options;
@@ -105,12 +112,6 @@ export function createPeerAuth(options: PeerAuthOptions): PeerAuth {
     }
   }
 
-  function macMatches(signed: string, mac: string): boolean {
-    const want = fromHex(peerMac(key!, signed));
-    const got = fromHex(mac);
-    return got.length === want.length && timingSafeEqual(got, want);
-  }
-
   return {
     keyed: key !== null,
     get rememberedNonces() {
@@ -126,7 +127,7 @@ export function createPeerAuth(options: PeerAuthOptions): PeerAuth {
       if (key === null) return { ok: true };
       const m = NONCE.exec(datagram.nonce);
       if (m === null || mac === "-") return { ok: false, reason: "unauthenticated" };
-      if (!macMatches(signed, mac)) return { ok: false, reason: "bad-mac" };
+      if (!macMatches(key, signed, mac)) return { ok: false, reason: "bad-mac" };
       const t = now();
       const ms = Number(m[1]);
       if (Math.abs(t - ms) > windowMs || ms <= floor) return { ok: false, reason: "stale" };

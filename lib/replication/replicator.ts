@@ -4,7 +4,7 @@
  * other servers, gap repair, and anti-entropy. It is pure: it never touches a
  * socket, a timer or a clock. The server feeds it what happens — local ops,
  * received datagrams, the passing of time — with `now` as an argument, and
- * sends the datagrams each call returns (sealed by lib/peer_auth.ts).
+ * sends the datagrams each call returns (sealed by lib/replication/peer_auth.ts).
  *
  * How it talks (what each peer datagram means here):
  *
@@ -33,7 +33,7 @@
  *   `askRetryMs` when a datagram of the answer was lost. Nothing to send: no
  *   answer.
  *
- * The op log is the server's (lib/store.ts implements `OpLog`; tests use an
+ * The op log is the server's (lib/store/store.ts implements `OpLog`; tests use an
  * in-memory one). Ops are opaque here: the engine never looks at their kind.
  *
  * The server calls `tick(now)` every 20–50 ms (the engine decides itself when
@@ -74,7 +74,7 @@ export interface OpLog {
   opsAfter(v: Vector, limit: number): Op[];
 }
 
-/** A datagram to send (seal it with lib/peer_auth.ts) to each peer in `to`. */
+/** A datagram to send (seal it with lib/replication/peer_auth.ts) to each peer in `to`. */
 export type Outgoing = { to: readonly string[]; datagram: PeerDatagram };
 
 export type ReplicatorOptions = {

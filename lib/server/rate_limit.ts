@@ -1,5 +1,5 @@
 /**
- * Per-source token buckets (PROTOCOL.md `rate-limited`): each source
+ * Per-source token buckets (docs/PROTOCOL.md `rate-limited`): each source
  * address:port may send `rate` requests per second on average, `burst` at
  * once. Time is passed in.
  *

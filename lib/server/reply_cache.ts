@@ -1,6 +1,6 @@
 /**
  * A bounded in-memory cache of recent reply texts, so a retransmitted
- * request is answered exactly as before (PROTOCOL.md "Retransmission").
+ * request is answered exactly as before (docs/PROTOCOL.md "Retransmission").
  * Least recently stored entries go first once either bound is reached.
  *
  * @example

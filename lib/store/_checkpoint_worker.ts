@@ -1,5 +1,5 @@
 /**
- * The worker thread of lib/checkpointer.ts: its own connection to the
+ * The worker thread of lib/store/checkpointer.ts: its own connection to the
  * database, a PASSIVE checkpoint every `everyMs` (never blocks the server's
  * writes; a busy database just waits for the next turn). Posts "stopped"
  * once "stop" has closed the connection, or { failed } when it cannot open

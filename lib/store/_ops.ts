@@ -1,5 +1,5 @@
 /**
- * Ops ⇄ rows of the `ops` table. Private to lib/store.ts.
+ * Ops ⇄ rows of the `ops` table. Private to lib/store/store.ts.
  */
 import type { Op } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";

@@ -1,5 +1,5 @@
 /**
- * The SQLite schema of lib/store.ts and how a database is opened. Private to
+ * The SQLite schema of lib/store/store.ts and how a database is opened. Private to
  * the store.
  *
  * - `ops`: the operation log; rowid = local application order (causal).

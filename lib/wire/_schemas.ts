@@ -1,7 +1,7 @@
 /**
  * Valibot checks for what protocol.peggy cannot express: name patterns,
  * UTF-8 byte lengths, integer ranges, and list counts. Private to
- * lib/codec.ts: each check takes the grammar's output and returns a typed
+ * lib/wire/codec.ts: each check takes the grammar's output and returns a typed
  * value, or says whether the only faults were names (→ `bad-name`).
  */
 import * as v from "valibot";

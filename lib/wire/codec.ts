@@ -1,10 +1,10 @@
 /**
  * The one codec: datagram bytes to typed, validated values and back.
  *
- * `protocol.peggy` checks structure; valibot (lib/_schemas.ts) checks what
+ * `protocol.peggy` checks structure; valibot (lib/wire/_schemas.ts) checks what
  * a grammar cannot (name patterns, byte lengths, integer ranges, counts).
  * Decoding never throws: it returns a Result whose error carries the code to
- * answer with (PROTOCOL.md "Datagrams and lines").
+ * answer with (docs/PROTOCOL.md "Datagrams and lines").
  *
  * @example
  * ```ts
@@ -100,14 +100,14 @@ export function decodeReply(bytes: Uint8Array): Result<Reply> {
   return decodeWith(bytes, "ClientReply", checkReply);
 }
 
-/** Decodes a server-network datagram; authentication is lib/peer_auth.ts's job. */
+/** Decodes a server-network datagram; authentication is lib/replication/peer_auth.ts's job. */
 export function decodePeer(bytes: Uint8Array): Result<SignedPeerDatagram> {
   return decodeWith(bytes, "PeerDatagram", checkPeer);
 }
 
 // --- Encoding ----------------------------------------------------------------
 
-/** Escapes message text for the wire: `\` `\n` `\r` (PROTOCOL.md). */
+/** Escapes message text for the wire: `\` `\n` `\r` (docs/PROTOCOL.md). */
 export function escapeText(s: string): string {
   return s.replace(/[\\\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : "\\r"));
 }

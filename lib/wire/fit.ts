@@ -1,5 +1,5 @@
 /**
- * Fitting lists and poll entries into one datagram (PROTOCOL.md: replies
+ * Fitting lists and poll entries into one datagram (docs/PROTOCOL.md: replies
  * are at most 8192 bytes; "as many as fit", `more` = 1 when more are ready).
  *
  * @example

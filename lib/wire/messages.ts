@@ -1,16 +1,16 @@
 /**
- * Typed values of every DistChat datagram (PROTOCOL.md and
- * docs/PEER_PROTOCOL.md). lib/codec.ts turns bytes into these and back.
+ * Typed values of every DistChat datagram (docs/PROTOCOL.md and
+ * docs/PEER_PROTOCOL.md). lib/wire/codec.ts turns bytes into these and back.
  */
 import type { Vector } from "./vector.ts";
 
-/** Largest datagram either side sends or accepts (PROTOCOL.md). */
+/** Largest datagram either side sends or accepts (docs/PROTOCOL.md). */
 export const MAX_DATAGRAM = 8192;
 
 /** Longest message text, in UTF-8 bytes once unescaped. */
 export const MAX_MSG_BYTES = 2000;
 
-/** waitMs values above this count as this (PROTOCOL.md "request"). */
+/** waitMs values above this count as this (docs/PROTOCOL.md "request"). */
 export const MAX_WAIT_MS = 30000;
 
 export const ERROR_CODES = [

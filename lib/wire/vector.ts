@@ -1,6 +1,6 @@
 /**
  * Vector timestamps: for each origin server, the highest sequence number
- * seen. Used as client cursors (PROTOCOL.md "cursor") and as the causal
+ * seen. Used as client cursors (docs/PROTOCOL.md "cursor") and as the causal
  * clocks of the server network. Values are immutable maps; every function
  * returns a new one.
  *

@@ -1,7 +1,7 @@
 /**
  * Helpers for cluster tests and benchmarks of real server processes:
  * a cluster whose peer addresses in servers.txt are fault-injecting UDP
- * proxies (lib/udp_proxy.ts) in front of the servers' real peer ports, and a
+ * proxies (testing/udp_proxy.ts) in front of the servers' real peer ports, and a
  * few client requests (login, open/connect, add, read a whole room).
  *
  * @example
@@ -21,8 +21,8 @@ import { escapeText } from "../lib/wire/codec.ts";
 import type { PollReply } from "../lib/wire/messages.ts";
 import { formatVector } from "../lib/wire/vector.ts";
 import { formatAddress } from "../lib/net/address.ts";
-import { startUdpProxy, type UdpProxy } from "../testing/udp_proxy.ts";
-import { type Address, freePort, lines, parsePoll, type ServerHandle, startServer, tempDir, type UdpClient } from "./_harness.ts";
+import { startUdpProxy, type UdpProxy } from "./udp_proxy.ts";
+import { type Address, freePort, lines, parsePoll, type ServerHandle, startServer, tempDir, type UdpClient } from "./harness.ts";
 
 /** Re-exported for the cluster benchmarks, which read polls the same way. */
 export { parsePoll };
@@ -80,7 +80,7 @@ export async function startFaultyCluster(
   const file = join(dir, "servers.txt");
   writeFileSync(
     file,
-    "# peers behind fault-injecting proxies (tests/_cluster_ops.ts)\n" +
+    "# peers behind fault-injecting proxies (testing/cluster_ops.ts)\n" +
       ids.map((id) => `${id} ${formatAddress(clientAddr[id])} ${formatAddress(proxyAddr[id])}`).join("\n") + "\n",
   );
   const proxies: Record<string, UdpProxy> = {};

@@ -23,7 +23,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { scriptCommand } from "../lib/platform/runtime.ts";
-import { type Exit, type Proc, startProcess } from "../testing/processes.ts";
+import { type Exit, type Proc, startProcess } from "./processes.ts";
 import type { Address } from "../lib/net/address.ts";
 import { formatAddress, parseAddress } from "../lib/net/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
@@ -90,7 +90,7 @@ export async function makeCluster(ids: string[], dir = tempDir()): Promise<{ fil
   const file = join(dir, "servers.txt");
   writeFileSync(
     file,
-    "# written by tests/_harness.ts\n" +
+    "# written by testing/harness.ts\n" +
       entries.map((e) => `${e.id} ${formatAddress(e.client)} ${formatAddress(e.peer)}`).join("\n") + "\n",
   );
   return { file, entries };
