@@ -1,8 +1,8 @@
 /**
  * A chat session over a Connection: login (and login again when a server
  * answers `bad-token`), rooms and their long-polls, the queue of messages
- * to send (one add in flight at a time, so a user's messages keep their
- * order), and the paged lists. What it shows goes through a `SessionUi`.
+ * to send (lib/client/outbox.ts) and the paged lists (lib/client/lists.ts).
+ * What it shows goes through a `SessionUi` (lib/client/session_ui.ts).
  *
  * @example
  * ```ts
@@ -13,52 +13,23 @@
  * ```
  */
 import { nameKey } from "../wire/names.ts";
-import type { PollEntry, Reply, Request } from "../wire/messages.ts";
+import type { Reply, Request } from "../wire/messages.ts";
 import { MAX_MSG_BYTES } from "../wire/messages.ts";
 import { utf8Length } from "../wire/utf8.ts";
 import type { Connection } from "./connection.ts";
 import { describeError } from "./display.ts";
 import { RoomFeed } from "./feed.ts";
+import { LoginError, type SessionOptions, type SessionUi } from "./session_ui.ts";
 
-export type SessionUi = {
-  /** A chat message, shown once. */
-  message(room: string, entry: PollEntry): void;
-  /** A status line (connection, session, confirmations). */
-  notice(text: string): void;
-  /** Something the user asked for failed. */
-  error(text: string): void;
-  /** Output the user asked for (/rooms, /who). */
-  output(text: string): void;
-  /** The room typed into changed (null: none). */
-  currentRoom?(room: string | null): void;
-};
-
-export type SessionOptions = {
-  userName: string;
-  /** How long the server may hold a long-poll. */
-  waitMs: number;
-  /** Waits `ms`; tests may shorten it. */
-  sleep?: (ms: number) => Promise<void>;
-};
-
-/** The first login failed for a reason retrying cannot fix. */
-export class LoginError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "LoginError";
-  }
-}
+export { LoginError, type SessionOptions, type SessionUi };
+import { pageNames } from "./lists.ts";
+import { Outbox, TRANSIENT } from "./outbox.ts";
 
 type Room = { name: string; feed: RoomFeed; pollTag: string | null };
-type Outgoing = { room: string; text: string };
 type ErrorReply = Extract<Reply, { verb: "error" }>;
 
 const key = nameKey;
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-/** Errors after which the same request may succeed later. */
-const TRANSIENT = new Set(["rate-limited", "unavailable", "internal"]);
-/** Pages of /rooms or /who read at most. */
-const MAX_PAGES = 1000;
 /** The largest room name: a `rooms` page after it is empty (or nearly). */
 const PROBE_AFTER = "z".repeat(64);
 
@@ -72,9 +43,7 @@ export class Session {
   #loggingIn: Promise<void> | null = null;
   #rooms = new Map<string, Room>();
   #current: string | null = null;
-  #outbox: Outgoing[] = [];
-  #sending = false;
-  #idle: (() => void)[] = [];
+  #outbox: Outbox;
   #closed = false;
 
   constructor(conn: Connection, ui: SessionUi, o: SessionOptions) {
@@ -83,6 +52,12 @@ export class Session {
     this.userName = o.userName;
     this.#waitMs = o.waitMs;
     this.#sleep = o.sleep ?? realSleep;
+    this.#outbox = new Outbox({
+      send: (room, text) => this.#call((tag, token) => ({ verb: "add", tag, token, msg: text, groupName: room })),
+      ui,
+      sleep: (ms) => this.#sleep(ms),
+      closed: () => this.#closed,
+    });
   }
 
   /** The room plain lines go to, as the server names it. */
@@ -97,7 +72,7 @@ export class Session {
 
   /** Messages accepted by say() and not yet acknowledged. */
   get unsent(): number {
-    return this.#outbox.length;
+    return this.#outbox.size;
   }
 
   // --- Login -------------------------------------------------------------------
@@ -299,90 +274,34 @@ export class Session {
       this.#ui.error(`message not sent: it is ${bytes} bytes; the limit is ${MAX_MSG_BYTES}`);
       return false;
     }
-    this.#outbox.push({ room, text });
-    void this.#pump();
+    this.#outbox.push(room, text);
     return true;
-  }
-
-  /** Sends the outbox one add at a time, in order. */
-  async #pump(): Promise<void> {
-    if (this.#sending) return;
-    this.#sending = true;
-    let failures = 0;
-    while (this.#outbox.length > 0 && !this.#closed) {
-      const m = this.#outbox[0];
-      const reply = await this.#call((tag, token) => ({ verb: "add", tag, token, msg: m.text, groupName: m.room }));
-      if (reply === null) break;
-      if (reply.verb === "error" && TRANSIENT.has(reply.code) && failures < 8) {
-        if (failures === 0) this.#ui.notice(`message to ${m.room} delayed: ${describeError(reply.code, reply.message)}; retrying`);
-        await this.#sleep(Math.min(500 * 2 ** failures++, 10000));
-        continue;
-      }
-      if (reply.verb === "error") {
-        this.#ui.error(`message to ${m.room} not sent: ${describeError(reply.code, reply.message)}`);
-      }
-      failures = 0;
-      this.#outbox.shift();
-    }
-    this.#sending = false;
-    for (const wake of this.#idle.splice(0)) wake();
   }
 
   /** Resolves true once every queued message is acknowledged, false after `ms`. */
   flush(ms: number): Promise<boolean> {
-    if (this.#outbox.length === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
-      this.#idle.push(() => {
-        clearTimeout(timer);
-        resolve(this.#outbox.length === 0);
-      });
-    });
+    return this.#outbox.flush(ms);
   }
 
   // --- Lists -------------------------------------------------------------------
 
-  /** /rooms: every room, paging with `after` while more=1. */
+  /** /rooms: every room. */
   async listRooms(): Promise<void> {
-    const names: string[] = [];
-    let after: string | null = null;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const from: string | null = after;
-      const reply = await this.#call((tag, token) => ({ verb: "rooms", tag, token, after: from }));
-      if (reply === null) return;
-      if (reply.verb !== "ok" || reply.kind !== "rooms") {
-        const e = reply as ErrorReply;
-        return this.#ui.error(`cannot list rooms: ${describeError(e.code, e.message)}`);
-      }
-      names.push(...reply.names);
-      if (!reply.more || reply.names.length === 0) break;
-      after = reply.names[reply.names.length - 1];
-    }
+    const r = await pageNames((after) => this.#call((tag, token) => ({ verb: "rooms", tag, token, after })));
+    if (r === null) return;
+    if ("code" in r) return this.#ui.error(`cannot list rooms: ${describeError(r.code, r.message)}`);
     const mark = (n: string) => (this.#rooms.has(key(n)) ? `${n}*` : n);
-    this.#ui.output(`rooms (${names.length}): ${names.map(mark).join(", ") || "none yet; /create ROOM"}`);
+    this.#ui.output(`rooms (${r.names.length}): ${r.names.map(mark).join(", ") || "none yet; /create ROOM"}`);
   }
 
-  /** /who [ROOM]: members of a room, paged like /rooms. */
+  /** /who [ROOM]: members of a room. */
   async who(room: string | null): Promise<void> {
     const target = room ?? this.currentRoom;
     if (target === null) return this.#ui.error("you are in no room; /who ROOM");
-    const names: string[] = [];
-    let shown = target;
-    let after: string | null = null;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const from: string | null = after;
-      const reply = await this.#call((tag, token) => ({ verb: "who", tag, token, groupName: target, after: from }));
-      if (reply === null) return;
-      if (reply.verb !== "ok" || reply.kind !== "who") {
-        const e = reply as ErrorReply;
-        return this.#ui.error(`cannot list who is in ${target}: ${describeError(e.code, e.message)}`);
-      }
-      shown = reply.groupName;
-      names.push(...reply.names);
-      if (!reply.more || reply.names.length === 0) break;
-      after = reply.names[reply.names.length - 1];
-    }
-    this.#ui.output(`in ${shown} (${names.length}): ${names.join(", ") || "nobody"}`);
+    const r = await pageNames((after) => this.#call((tag, token) => ({ verb: "who", tag, token, groupName: target, after })));
+    if (r === null) return;
+    if ("code" in r) return this.#ui.error(`cannot list who is in ${target}: ${describeError(r.code, r.message)}`);
+    this.#ui.output(`in ${r.shown ?? target} (${r.names.length}): ${r.names.join(", ") || "nobody"}`);
   }
 
   // --- Ending ------------------------------------------------------------------

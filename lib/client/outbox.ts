@@ -1,0 +1,80 @@
+/**
+ * The queue of messages a user typed and the server has not yet
+ * acknowledged: sent one `add` at a time, in order, so a user's messages
+ * keep their order; transient errors are retried with a growing pause.
+ *
+ * @example
+ * ```ts
+ * const out = new Outbox({ send: (room, text) => call(add(room, text)), ui, sleep, closed: () => false });
+ * out.push("lobby", "hi");
+ * await out.flush(5000); // true once acknowledged
+ * ```
+ */
+import type { Reply } from "../wire/messages.ts";
+import { describeError } from "./display.ts";
+
+/** Errors after which the same request may succeed later. */
+export const TRANSIENT = new Set(["rate-limited", "unavailable", "internal"]);
+
+export type OutboxOptions = {
+  /** Sends one add; null when the session is closing. */
+  send(room: string, text: string): Promise<Reply | null>;
+  ui: { notice(text: string): void; error(text: string): void };
+  sleep(ms: number): Promise<void>;
+  closed(): boolean;
+};
+
+export class Outbox {
+  #o: OutboxOptions;
+  #queue: { room: string; text: string }[] = [];
+  #sending = false;
+  #idle: (() => void)[] = [];
+
+  constructor(o: OutboxOptions) {
+    this.#o = o;
+  }
+
+  /** Messages queued and not yet acknowledged. */
+  get size(): number {
+    return this.#queue.length;
+  }
+
+  push(room: string, text: string): void {
+    this.#queue.push({ room, text });
+    void this.#pump();
+  }
+
+  /** Resolves true once every queued message is acknowledged, false after `ms`. */
+  flush(ms: number): Promise<boolean> {
+    if (this.#queue.length === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.#idle.push(() => {
+        clearTimeout(timer);
+        resolve(this.#queue.length === 0);
+      });
+    });
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#sending) return;
+    this.#sending = true;
+    const { ui } = this.#o;
+    let failures = 0;
+    while (this.#queue.length > 0 && !this.#o.closed()) {
+      const m = this.#queue[0];
+      const reply = await this.#o.send(m.room, m.text);
+      if (reply === null) break;
+      if (reply.verb === "error" && TRANSIENT.has(reply.code) && failures < 8) {
+        if (failures === 0) ui.notice(`message to ${m.room} delayed: ${describeError(reply.code, reply.message)}; retrying`);
+        await this.#o.sleep(Math.min(500 * 2 ** failures++, 10000));
+        continue;
+      }
+      if (reply.verb === "error") ui.error(`message to ${m.room} not sent: ${describeError(reply.code, reply.message)}`);
+      failures = 0;
+      this.#queue.shift();
+    }
+    this.#sending = false;
+    for (const wake of this.#idle.splice(0)) wake();
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The types of the replication engine (lib/replication/replicator.ts): what
+ * it needs of an op log, what it hands out to send, its options and status.
+ */
+import type { Op, PeerDatagram } from "../wire/messages.ts";
+import type { Vector } from "../wire/vector.ts";
+
+/**
+ * What the engine needs from a node's op log. The log applies ops to the
+ * derived tables itself; the engine only decides when.
+ */
+export interface OpLog {
+  /** The delivered vector (called on every datagram and tick: keep it in memory): for each origin, the highest seq applied (all lower ones are too). */
+  vector(): Vector;
+  /** Applies an op made elsewhere. Called only when it is causally ready: `vector()[origin] == seq - 1` and `vector() ≥ deps`. */
+  applyRemote(op: Op): void;
+  /**
+   * Up to `limit` ops with `seq > v[origin]`, in this node's delivery order
+   * (which is causal). Calling again with `v` advanced by the ops returned
+   * continues where the last call stopped.
+   */
+  opsAfter(v: Vector, limit: number): Op[];
+}
+
+/** A datagram to send (seal it with lib/replication/peer_auth.ts) to each peer in `to`. */
+export type Outgoing = { to: readonly string[]; datagram: PeerDatagram };
+
+export type ReplicatorOptions = {
+  /** Heartbeat period, ms. Default 1000. */
+  antiEntropyMs?: number;
+  /** Least time between two asks to one peer while its answer is pending, ms. Default 100. */
+  askRetryMs?: number;
+  /** How long a gap may last before it is asked for, ms. Default 20. */
+  gapGraceMs?: number;
+  /** Most datagrams in one answer. Default 16 (at most 128 KiB at once). */
+  answerDatagrams?: number;
+  /** Most ops in one answer. Default 4096. */
+  answerOps?: number;
+  /** Ops read from the log per opsAfter call. Default 256. */
+  fetchOps?: number;
+  /** Most ops waiting for their causal predecessors. Default 100000. */
+  maxBuffered?: number;
+};
+
+export type PeerStatus = {
+  id: string;
+  /** ms since any datagram from it arrived; null if never. */
+  lastHeardMsAgo: number | null;
+  /** What it is known to have delivered. */
+  vector: Vector;
+  /** True when it has ops this node lacks. */
+  ahead: boolean;
+};
+
+export type ReplicationStatus = {
+  self: string;
+  vector: Vector;
+  peers: PeerStatus[];
+  /** Ops received but waiting for predecessors ("gaps pending"). */
+  buffered: number;
+  /** Datagrams (or ops) dropped, by reason. */
+  dropped: Record<string, number>;
+  /** Datagrams handed out to send, counting each recipient. */
+  sent: number;
+  received: number;
+  asksSent: number;
+  opsDelivered: number;
+  opsSent: number;
+};
+
+export type Peer = {
+  id: string;
+  heard: number | null;
+  /** What the peer is known to have delivered. */
+  vector: Vector;
+  /** When our outstanding ask to it went out (-Infinity: none), and with what vector. */
+  askedAt: number;
+  askedVector: Vector;
+  /** It said it has more past its last answer. */
+  more: boolean;
+  /** Gap tracking: since when part of `lackVector` has been missing here. */
+  lackSince: number;
+  lackVector: Vector | null;
+  /** Last ask answered, to ignore a duplicated one. */
+  answeredAt: number;
+  answeredVector: string;
+};
+
+export const DEFAULTS: Required<ReplicatorOptions> = {
+  antiEntropyMs: 1000,
+  askRetryMs: 100,
+  gapGraceMs: 20,
+  answerDatagrams: 64,
+  answerOps: 4096,
+  fetchOps: 256,
+  maxBuffered: 100_000,
+};
+
