@@ -283,6 +283,48 @@ fake("retransmissions keep the tag; new requests get new tags", async (net) => {
   await c.conn.close();
 });
 
+fake("a line is pending while its server is dead, settles after failover, and shows once", async (net) => {
+  const world = new World();
+  const a = net.server("a", world), b = net.server("b", world);
+  const c = await client(net, [a, b], "bob");
+  const events: string[] = [];
+  c.seen.ui.pending = (id, room, text) => events.push(`pending ${id} ${room} ${text}`);
+  c.seen.ui.settled = (id, msgId) => events.push(`settled ${id} ${msgId ? `${msgId.origin}.${msgId.n}` : "none"}`);
+  await c.session.login();
+  await c.session.join("lobby", { create: true });
+  a.kill();
+  c.session.say("hi", "hi (as typed)");
+  assert.equal(events, ["pending 1 lobby hi (as typed)"], "shown as pending at once, before any answer");
+  await until("hi shown", () => c.seen.lines.length === 1);
+  await until("settled", () => events.length === 2);
+  assert.equal(events, ["pending 1 lobby hi (as typed)", "settled 1 b.1"]);
+  assert.equal(c.seen.lines, ["[lobby] bob: hi"]);
+  await c.conn.close();
+});
+
+test("an idle client notices a dead server within 6 s (default timing: a probe after 2.5 s of silence)", async () => {
+  const net = new Net();
+  try {
+    const world = new World();
+    const a = net.server("a", world), b = net.server("b", world);
+    const seen = recorder();
+    const conn = await Connection.open({ servers: [a.entry(), b.entry()], bind: net.bind, notice: (t) => seen.notices.push(t) });
+    const session = new Session(conn, seen.ui, { userName: "idle", waitMs: 25_000 });
+    await session.login();
+    await session.join("lobby", { create: true });
+    await new Promise((r) => setTimeout(r, 300)); // the long poll is held now
+    const t0 = Date.now();
+    a.kill();
+    await until("the switch to b", () => seen.notices.includes("server a not answering; switched to b"), 15_000);
+    const took = Date.now() - t0;
+    assert.ok(took < 6000, `noticed after ${took} ms`);
+    await session.logout(500);
+    await conn.close();
+  } finally {
+    net.stop();
+  }
+});
+
 fake("a dead first server: the client moves on and says so", async (net) => {
   const world = new World();
   const a = net.server("a", world), b = net.server("b", world);

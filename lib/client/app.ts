@@ -54,6 +54,8 @@ export async function runClient(o: ClientOptions): Promise<number> {
     notice: (t) => term.notice(t),
     error: (t) => term.error(t),
     output: (t) => term.output(t),
+    pending: (id, room, text) => term.pending(id, room, o.userName, text),
+    settled: (id, msgId) => term.settled(id, msgId),
     currentRoom(room) {
       const sealed = room !== null && keyring.has(room);
       term.currentRoom(room, sealed);
@@ -122,7 +124,7 @@ export async function runClient(o: ClientOptions): Promise<number> {
     if (room === null) return void session.say(text); // it says what to do
     const out = keyring.outgoing(room, o.userName, text);
     if (!out.ok) return term.error(out.message);
-    session.say(out.text);
+    session.say(out.text, text);
   }
 
   /** /key [ROOM]: the passphrase typed twice, hidden; only in a terminal. */

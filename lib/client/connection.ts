@@ -46,7 +46,7 @@ export const DEFAULT_TIMING: Timing = {
   failoverSends: 3,
   pollGraceMs: 4000,
   maxBackoff: 8,
-  probeAfterMs: 5000,
+  probeAfterMs: 2500,
 };
 
 export type ConnectionOptions = {
@@ -134,7 +134,7 @@ export class Connection {
     this.#probeTimer = undefined;
     const every = this.#timing.probeAfterMs;
     if (build === null || every <= 0 || this.#closed) return;
-    this.#probeTimer = setInterval(() => this.#maybeProbe(), Math.max(100, every / 2));
+    this.#probeTimer = setInterval(() => this.#maybeProbe(), Math.max(50, Math.min(250, every / 4)));
     (this.#probeTimer as { unref?: () => void }).unref?.();
   }
 

@@ -10,7 +10,7 @@
  * await out.flush(5000); // true once acknowledged
  * ```
  */
-import type { Reply } from "../wire/messages.ts";
+import type { MsgId, Reply } from "../wire/messages.ts";
 import { describeError } from "./display.ts";
 
 /** Errors after which the same request may succeed later. */
@@ -19,14 +19,22 @@ export const TRANSIENT = new Set(["rate-limited", "unavailable", "internal"]);
 export type OutboxOptions = {
   /** Sends one add; null when the session is closing. */
   send(room: string, text: string): Promise<Reply | null>;
-  ui: { notice(text: string): void; error(text: string): void };
+  ui: {
+    notice(text: string): void;
+    error(text: string): void;
+    /** A message is queued (`shown`: its text as the user typed it). */
+    pending?(id: number, room: string, shown: string): void;
+    /** It was acknowledged as `msgId`, or given up (null). */
+    settled?(id: number, msgId: MsgId | null): void;
+  };
   sleep(ms: number): Promise<void>;
   closed(): boolean;
 };
 
 export class Outbox {
   #o: OutboxOptions;
-  #queue: { room: string; text: string }[] = [];
+  #queue: { id: number; room: string; text: string }[] = [];
+  #ids = 0;
   #sending = false;
   #idle: (() => void)[] = [];
 
@@ -39,9 +47,13 @@ export class Outbox {
     return this.#queue.length;
   }
 
-  push(room: string, text: string): void {
-    this.#queue.push({ room, text });
+  /** Queues `text` for `room` (`shown`: what the user typed, when `text` is sealed); returns its id. */
+  push(room: string, text: string, shown = text): number {
+    const id = ++this.#ids;
+    this.#queue.push({ id, room, text });
+    this.#o.ui.pending?.(id, room, shown);
     void this.#pump();
+    return id;
   }
 
   /** Resolves true once every queued message is acknowledged, false after `ms`. */
@@ -71,6 +83,7 @@ export class Outbox {
         continue;
       }
       if (reply.verb === "error") ui.error(`message to ${m.room} not sent: ${describeError(reply.code, reply.message)}`);
+      ui.settled?.(m.id, reply.verb === "ok" && reply.kind === "add" ? reply.msgId : null);
       failures = 0;
       this.#queue.shift();
     }

@@ -54,7 +54,12 @@ export class Session {
     this.#sleep = o.sleep ?? realSleep;
     this.#outbox = new Outbox({
       send: (room, text) => this.#call((tag, token) => ({ verb: "add", tag, token, msg: text, groupName: room })),
-      ui,
+      ui: {
+        notice: (t) => ui.notice(t),
+        error: (t) => ui.error(t),
+        pending: (id, room, shown) => ui.pending?.(id, room, shown),
+        settled: (id, msgId) => ui.settled?.(id, msgId),
+      },
       sleep: (ms) => this.#sleep(ms),
       closed: () => this.#closed,
     });
@@ -263,7 +268,7 @@ export class Session {
   // --- Sending ---------------------------------------------------------------
 
   /** Queues a message to the current room; false (and says why) when it cannot. */
-  say(text: string): boolean {
+  say(text: string, shown = text): boolean {
     const room = this.currentRoom;
     if (room === null) {
       this.#ui.error("you are in no room: /join ROOM or /create ROOM first");
@@ -274,7 +279,7 @@ export class Session {
       this.#ui.error(`message not sent: it is ${bytes} bytes; the limit is ${MAX_MSG_BYTES}`);
       return false;
     }
-    this.#outbox.push(room, text);
+    this.#outbox.push(room, text, shown);
     return true;
   }
 

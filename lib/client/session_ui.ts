@@ -3,7 +3,7 @@
  * options, the `SessionUi` its output goes through (the terminal, or a test),
  * and the error of a login that retrying cannot fix.
  */
-import type { PollEntry } from "../wire/messages.ts";
+import type { MsgId, PollEntry } from "../wire/messages.ts";
 
 export type SessionUi = {
   /** A chat message, shown once. */
@@ -16,6 +16,10 @@ export type SessionUi = {
   output(text: string): void;
   /** The room typed into changed (null: none). */
   currentRoom?(room: string | null): void;
+  /** A message the user sent is on its way (`text` as the user typed it): show it as pending. */
+  pending?(id: number, room: string, text: string): void;
+  /** The pending message `id` was stored as `msgId` — it comes back as a message — or was given up (null). */
+  settled?(id: number, msgId: MsgId | null): void;
 };
 
 export type SessionOptions = {

@@ -13,11 +13,11 @@
  */
 import readline from "node:readline";
 import type { Readable, Writable } from "node:stream";
-import type { PollEntry } from "../wire/messages.ts";
+import type { MsgId, PollEntry } from "../wire/messages.ts";
 import { readHiddenLine } from "./hidden_input.ts";
 import type { HiddenInput } from "./hidden_input.ts";
 import type { DisplayOptions, MessageView } from "./display.ts";
-import { bold, formatMessage, formatNotice, sanitize, SEALED_MARK } from "./display.ts";
+import { bold, dim, formatMessage, formatNotice, sanitize, SEALED_MARK } from "./display.ts";
 import type { SessionUi } from "./session.ts";
 
 export type TerminalOptions = DisplayOptions & {
@@ -26,7 +26,7 @@ export type TerminalOptions = DisplayOptions & {
   errors: Writable;
 };
 
-export type Terminal = SessionUi & {
+export type Terminal = Omit<SessionUi, "pending"> & {
   /** A chat message; `view` says how a sealed room shows it (lib/client/keyring.ts). */
   message(room: string, entry: PollEntry, view?: MessageView): void;
   /** The room typed into changed; `sealed`: it has a passphrase (a lock in the prompt). */
@@ -42,8 +42,12 @@ export type Terminal = SessionUi & {
    * `end` once input ends (EOF, Ctrl-D) or on Ctrl-C.
    */
   onLine(handler: (line: string) => boolean | void, end: (reason: "eof" | "interrupt") => void): void;
-  /** Erases the echo of the line just entered (a message shows once it is stored). */
+  /** Erases the echo of the line just entered (it shows as pending, then as a message once stored). */
   eraseEntered(line: string): void;
+  /** A message of ours on its way: shown as a "(sending…)" line just above the prompt until it comes back. */
+  pending(id: number, room: string, userName: string, text: string): void;
+  /** Pending message `id` was stored as `msgId` (it goes once that message is shown) or given up (null: it goes now). */
+  settled(id: number, msgId: MsgId | null): void;
   close(): void;
 };
 
@@ -70,27 +74,42 @@ export function openTerminal(o: TerminalOptions): Terminal {
   let sealed = false;
   /** Lines to print once the passphrase prompt is done (null: print at once). */
   let held: string[] | null = null;
+  /** Our messages on their way, shown between the output and the prompt; and how many rows that block takes now. */
+  const pendingLines = new Map<number, { line: string; msgId: string | null }>();
+  let blockRows = 0;
+  /** Ids of messages shown lately (an ack may arrive after its message). */
+  const shown = new Set<string>();
+  const idText = (m: MsgId) => `${m.origin}.${m.n}`;
+  const rowsOf = (text: string) => {
+    const columns = o.output.columns || 80;
+    return text.split("\n").reduce((n, l) => n + Math.max(1, Math.ceil(l.replace(/\x1b\[[0-9;]*m/g, "").length / columns)), 0);
+  };
   const promptText = () => {
     const r = room === null ? "(no room)" : sanitize(room);
     const lock = sealed ? `${SEALED_MARK.tty} ` : "";
     return o.color ? `${lock}${bold(r)}> ` : `${lock}${r}> `;
   };
 
-  /** Writes whole lines above the prompt, then redraws prompt and input. */
-  function above(text: string): void {
+  /** Writes whole lines (none: null) above the pending block and the prompt, then redraws both. */
+  function above(text: string | null): void {
     if (!o.tty || closed) {
-      o.output.write(text + "\n");
+      if (text !== null) o.output.write(text + "\n");
       return;
     }
     if (held) {
-      held.push(text);
+      if (text !== null) held.push(text);
       return;
     }
     const { rows } = rl.getCursorPos();
-    readline.moveCursor(o.output, 0, -rows);
+    readline.moveCursor(o.output, 0, -(rows + blockRows));
     readline.cursorTo(o.output, 0);
     readline.clearScreenDown(o.output);
-    o.output.write(text + "\n");
+    if (text !== null) o.output.write(text + "\n");
+    blockRows = 0;
+    for (const p of pendingLines.values()) {
+      o.output.write(p.line + "\n");
+      blockRows += rowsOf(p.line);
+    }
     redraw();
   }
 
@@ -122,8 +141,10 @@ export function openTerminal(o: TerminalOptions): Terminal {
     // readline must not see the keystrokes: detach its keypress handlers meanwhile.
     const keypress = o.input.listeners("keypress") as ((...a: unknown[]) => void)[];
     o.input.removeAllListeners("keypress");
+    readline.moveCursor(o.output, 0, -blockRows);
     readline.cursorTo(o.output, 0);
     readline.clearScreenDown(o.output);
+    blockRows = 0;
     try {
       return await readHiddenLine(sanitize(prompt), { input: o.input as HiddenInput, output: o.output });
     } finally {
@@ -134,14 +155,38 @@ export function openTerminal(o: TerminalOptions): Terminal {
         for (const l of lines) o.output.write(l + "\n");
         rl.setPrompt(promptText());
         o.input.resume(); // readHiddenLine paused it; rl.resume() would not, rl was never paused
-        redraw();
+        above(null);
       }
     }
   }
 
   return {
     message(r: string, e: PollEntry, view?: MessageView) {
+      const id = idText(e.msgId);
+      shown.add(id);
+      if (shown.size > 1024) shown.delete(shown.values().next().value as string);
+      for (const [k, p] of pendingLines) if (p.msgId === id) pendingLines.delete(k);
       above(formatMessage(r, e, o, view));
+    },
+    pending(id, r, userName, text) {
+      if (!o.tty) return;
+      const entry = { msgId: { origin: "-", n: 0 }, userName, sentAt: Date.now(), msg: text };
+      const line = `${formatMessage(r, entry, o)} ${o.color ? dim("(sending…)") : "(sending…)"}`;
+      pendingLines.set(id, { line, msgId: null });
+      above(null);
+    },
+    settled(id, msgId) {
+      const p = pendingLines.get(id);
+      if (!p) return;
+      if (msgId !== null && !shown.has(idText(msgId))) {
+        // It goes when the message comes back; should it not (the room was left), soon anyway.
+        p.msgId = idText(msgId);
+        const timer = setTimeout(() => pendingLines.delete(id) && above(null), 10_000);
+        (timer as { unref?: () => void }).unref?.();
+        return;
+      }
+      pendingLines.delete(id);
+      above(null);
     },
     readSecret,
     notice: (text) => status(text, false),
@@ -185,7 +230,8 @@ export function openTerminal(o: TerminalOptions): Terminal {
       closed = true;
       rl.close();
       if (!o.tty) return;
-      // Leave no half-drawn prompt behind for the shell.
+      // Leave no half-drawn prompt (nor pending block) behind for the shell.
+      readline.moveCursor(o.output, 0, -blockRows);
       readline.cursorTo(o.output, 0);
       readline.clearScreenDown(o.output);
     },
