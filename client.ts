@@ -19,6 +19,7 @@ import type { KeyFile } from "./lib/client/key_file.ts";
 import { readServers } from "./lib/config/servers_file.ts";
 import type { ServerEntry } from "./lib/config/servers_file.ts";
 import { bindUdp } from "./lib/net/udp_node.ts";
+import { bindHostFor } from "./lib/net/address.ts";
 import { runClient } from "./lib/client/app.ts";
 import { roomNameProblem, userNameProblem } from "./lib/wire/names.ts";
 import { MAX_WAIT_MS } from "./lib/wire/messages.ts";
@@ -94,12 +95,7 @@ if (flags["key-file"] !== undefined) {
   for (const w of keyFile.warnings) process.stderr.write(`client: warning: ${w}\n`);
 }
 
-/** Loopback servers: a loopback socket; otherwise any address of their family. */
-const bindHost = servers.every((s) => s.client.host.startsWith("127.") || s.client.host === "localhost")
-  ? "127.0.0.1"
-  : servers.some((s) => s.client.host.includes(":"))
-  ? "::"
-  : "0.0.0.0";
+const bindHost = bindHostFor(servers.map((s) => s.client));
 
 const tty = !!process.stdin.isTTY && !!process.stdout.isTTY;
 const color = tty && !process.env.NO_COLOR;

@@ -7,10 +7,10 @@
  *   npm run server -- --id a [--db data/a.sqlite] [flags]     (--help lists them)
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import process from "node:process";
-import { fileError } from "./lib/config/cli.ts";
+import { readKeyFile } from "./lib/config/cluster_key.ts";
 import { parseServerFlags, SERVER_HELP } from "./lib/config/server_flags.ts";
 import { readServers, type ServerEntry } from "./lib/config/servers_file.ts";
 import { type Address, formatAddress } from "./lib/net/address.ts";
@@ -18,6 +18,7 @@ import { bindServerTransport, type NamedTransport } from "./lib/net/bind.ts";
 import { bindProblem } from "./lib/platform/port_owner.ts";
 import { createPeerAuth } from "./lib/replication/peer_auth.ts";
 import { startCheckpointer } from "./lib/store/checkpointer.ts";
+import { chooseOrigin } from "./lib/store/incarnation.ts";
 import { DatabaseFileGuard } from "./lib/store/file_guard.ts";
 import { Store } from "./lib/store/store.ts";
 import { Answers } from "./lib/server/answers.ts";
@@ -28,6 +29,9 @@ import { GroupCommit } from "./lib/server/commit.ts";
 import { startHousekeeping } from "./lib/server/housekeeping.ts";
 import { PeerPort } from "./lib/server/peer_port.ts";
 import { readOrCreateKey } from "./lib/server/reply_seal.ts";
+
+/** How long a starting server waits to hear every peer before it chooses its origin. */
+const PEER_WAIT_MS = 2000;
 
 function die(line: string, code = 1): never {
   console.error(line);
@@ -61,20 +65,27 @@ if (!me) die(`${name}: ${flags.servers} has no line for server id "${flags.id}" 
 let clusterKey: Uint8Array | null = null;
 if (flags.clusterKey !== null) {
   try {
-    clusterKey = readFileSync(flags.clusterKey);
+    const k = readKeyFile(flags.clusterKey);
+    clusterKey = k.key;
+    if (k.warning) log(`warning: ${k.warning}`);
   } catch (e) {
-    die(`${name}: cannot read the cluster key ${flags.clusterKey} (--cluster-key): ${fileError(e)}`, 2);
+    die(`${name}: ${(e as Error).message}`, 2);
   }
-  if (clusterKey.length === 0) die(`${name}: cluster key file ${flags.clusterKey} is empty`, 2);
+} else if (all.length > 1 && !flags.insecurePeers) {
+  die(
+    `${name}: ${flags.servers} lists ${all.length - 1} other server(s), so peer datagrams must be authenticated: ` +
+      `give every server the same --cluster-key FILE (npm run keygen -- FILE makes one), or --insecure-peers on a trusted test machine`,
+    2,
+  );
 } else if (all.length > 1) {
-  log("warning: no --cluster-key; peers are not authenticated");
+  log("warning: --insecure-peers: peer datagrams are not authenticated");
 }
 
 let store: Store;
 let guard: DatabaseFileGuard;
 let replyKey: Uint8Array;
 try {
-  mkdirSync(dirname(flags.db), { recursive: true });
+  mkdirSync(dirname(flags.db), { recursive: true, mode: 0o700 });
   store = Store.open(flags.db, flags.id, { sync: flags.sync });
   guard = new DatabaseFileGuard(flags.db);
   replyKey = readOrCreateKey(`${flags.db}.key`);
@@ -83,6 +94,8 @@ try {
   die(`${name}: ${(e as Error).message}`);
 }
 
+// What the database says of its own origin, before peers send anything.
+const startFacts = { stored: store.storedOrigin(), local: store.vector(), hwm: store.readHighWater() };
 const checkpointer = startCheckpointer(store, flags.db, log);
 
 const commit = new GroupCommit({
@@ -131,16 +144,16 @@ async function closeAll(): Promise<void> {
 
 const listen = flags.listen ?? me.client;
 const peerListen = flags.peerListen ?? me.peer;
-for (const [at, on, flag] of [[listen, clientPort.onDatagram, "--listen"], [peerListen, peerPort.onDatagram, "--peer-listen"]] as const) {
+/** Binds one port or exits saying why. */
+async function bind(at: Address, on: (bytes: Uint8Array, from: Address) => void, flag: string): Promise<NamedTransport> {
   try {
-    const t = await bindServerTransport(at, on);
-    if (flag === "--listen") client = t;
-    else peer = t;
+    return await bindServerTransport(at, on);
   } catch (e) {
     await closeAll();
     die(`${name}: ${bindProblem(formatAddress(at), at.port, e, flag)}`);
   }
 }
+peer = await bind(peerListen, peerPort.onDatagram, "--peer-listen");
 if (flags.multicast) {
   const m = flags.multicast;
   try {
@@ -152,10 +165,28 @@ if (flags.multicast) {
 }
 peerPort.start();
 
+// Which origin to write under (lib/store/incarnation.ts): ask the peers what they have of ours first.
+const waitForPeers = peerAddresses.size > 0 && !(flags.newCluster && startFacts.stored === null);
+const heard = () => peerPort.replicator.status(clock.now()).peers.filter((p) => p.lastHeardMsAgo !== null);
+for (const until = clock.now() + PEER_WAIT_MS; waitForPeers && heard().length < peerAddresses.size && clock.now() < until;) {
+  await new Promise((r) => setTimeout(r, 20));
+}
+const choice = chooseOrigin({
+  id: flags.id,
+  ...startFacts,
+  peers: heard().map((p) => p.vector),
+  allPeersHeard: heard().length === peerAddresses.size,
+  newCluster: flags.newCluster,
+  now: clock.now(),
+});
+store.setOrigin(choice.origin);
+if (choice.reason) log(`writing as the new incarnation ${choice.origin}: ${choice.reason}`);
+client = await bind(listen, clientPort.onDatagram, "--listen");
+
 console.log(
   `${name}: clients ${formatAddress(client!.address)}, peers ${formatAddress(peer!.address)}, database ${flags.db}, ` +
     `fan-out ${peerPort.fanout}, ${clusterKey ? "peers authenticated" : "peers NOT authenticated"}, ` +
-    `${peerAddresses.size} peer${peerAddresses.size === 1 ? "" : "s"}`,
+    `${peerAddresses.size} peer${peerAddresses.size === 1 ? "" : "s"}, origin ${store.self}`,
 );
 
 let stopping = false;

@@ -13,7 +13,7 @@
  * await c.close();
  * ```
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { decodePeer, encodePeer } from "../lib/wire/codec.ts";
@@ -152,8 +152,9 @@ export async function startBenchCluster(runtime: Runtime, dir: string, n: number
   const start = async (id: string): Promise<number> => {
     const s = servers[id];
     if (s.running) throw new Error(`server ${id} is running`);
+    const db = join(dir, `${id}.sqlite`);
     const argv = runtimeCommand(runtime, "server.ts", [
-      "--id", id, "--servers", files[id], "--db", join(dir, `${id}.sqlite`), "--peer-listen", fmt(s.peer), ...o.args,
+      "--id", id, "--servers", files[id], "--db", db, "--peer-listen", fmt(s.peer), ...(existsSync(db) ? [] : ["--new-cluster"]), "--insecure-peers", ...o.args,
     ]);
     shown ||= displayCommand(argv).replaceAll(dir, "TMPDIR").replace(`--peer-listen ${fmt(s.peer)}`, "--peer-listen PEER_ADDRESS");
     const t0 = performance.now();

@@ -9,10 +9,11 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
 import process from "node:process";
 import readline from "node:readline";
 import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { createKeyFile } from "../lib/config/cluster_key.ts";
 import { formatAddress } from "../lib/net/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
 import { udpPortOwner } from "../lib/platform/port_owner.ts";
@@ -22,6 +23,8 @@ import type { ServerEntry } from "../lib/config/servers_file.ts";
 import { userNameProblem } from "../lib/wire/names.ts";
 
 const SERVERS = "servers.txt";
+/** The local cluster's key, made on the first run (owner-only). */
+const KEY = "data/cluster.key";
 const START_TIMEOUT_MS = 30_000;
 const START_LINE = /: clients \S+, peers \S+, database/;
 
@@ -117,8 +120,10 @@ function stopServers(): void {
 /** Starts one server; resolves when its start line appears on stdout. */
 function startServer(s: ServerEntry): Promise<void> {
   const logFile = `data/${s.id}.log`;
-  const log = openSync(logFile, "a");
-  const [cmd, ...args] = scriptCommand("server.ts", ["--id", s.id, "--servers", SERVERS]);
+  const log = openSync(logFile, "a", 0o600);
+  // The first run makes a new cluster: its servers write under their plain ids.
+  const fresh = existsSync(`data/${s.id}.sqlite`) ? [] : ["--new-cluster"];
+  const [cmd, ...args] = scriptCommand("server.ts", ["--id", s.id, "--servers", SERVERS, "--cluster-key", KEY, ...fresh]);
   const child = spawn(cmd, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
   started.push(child);
   let out = "";
@@ -166,7 +171,14 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 }
 process.on("exit", stopServers);
 
-mkdirSync("data", { recursive: true });
+mkdirSync("data", { recursive: true, mode: 0o700 });
+if (!existsSync(KEY)) {
+  try {
+    createKeyFile(KEY);
+  } catch (e) {
+    fail("npm start", (e as Error).message, 1);
+  }
+}
 console.log(`Starting ${servers.length} servers (${servers.map((s) => s.id).join(", ")}); logs in data/*.log …`);
 try {
   await Promise.all(servers.map(startServer));

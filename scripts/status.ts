@@ -3,21 +3,23 @@
  * of servers.txt for its state over the peer protocol (`stat`) and prints a
  * health table. Exits 1 when a server is down.
  */
-import { fail, fileError, parseCommandLine } from "../lib/config/cli.ts";
+import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { readKeyFile } from "../lib/config/cluster_key.ts";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { decodePeer, encodePeer } from "../lib/wire/codec.ts";
 import { macMatches, peerMac } from "../lib/replication/peer_auth.ts";
 import { readServers } from "../lib/config/servers_file.ts";
 import { formatStatusTable, parseReport, type StatusReport } from "../lib/server/status.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
+import { bindHostFor } from "../lib/net/address.ts";
 
 const HELP = `npm run status: asks every server of a servers file for its state and prints a health table.
 
 usage: npm run status -- [--servers FILE] [--cluster-key FILE] [--timeout-ms MS]
 
   --servers FILE       the cluster (default servers.txt)
-  --cluster-key FILE   the cluster key, when the servers use one
+  --cluster-key FILE   the cluster key (default: data/cluster.key when it exists, as npm start makes)
   --timeout-ms MS      how long to wait for answers (default 1500)
 
 Exits 1 when a server does not answer.`;
@@ -34,16 +36,18 @@ try {
 } catch (e) {
   fail("status", (e as Error).message);
 }
-if (values["cluster-key"]) {
+const keyFile = values["cluster-key"] ?? (existsSync("data/cluster.key") ? "data/cluster.key" : null);
+if (keyFile !== null) {
   try {
-    key = readFileSync(values["cluster-key"]);
+    key = readKeyFile(keyFile).key;
   } catch (e) {
-    fail("status", `cannot read the cluster key ${values["cluster-key"]} (--cluster-key): ${fileError(e)}`);
+    fail("status", (e as Error).message);
   }
 }
 
 const reports = new Map<string, StatusReport>();
-const udp = await bindUdp({ host: "127.0.0.1", port: 0 }, (bytes) => {
+// Any host of the servers file: bind where those peer addresses are reachable from.
+const udp = await bindUdp({ host: bindHostFor(servers!.map((s) => s.peer)), port: 0 }, (bytes) => {
   const d = decodePeer(bytes);
   if (!d.ok || d.value.datagram.verb !== "state") return;
   if (key && !macMatches(key, d.value.signed, d.value.mac)) return;

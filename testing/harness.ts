@@ -18,7 +18,7 @@
  * ```
  */
 import dgram from "node:dgram";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -133,6 +133,12 @@ export type StartOptions = {
   extraArgs?: string[];
   /** How long to wait for the startup line. Default 30 s. */
   readyTimeoutMs?: number;
+  /**
+   * Pass --new-cluster when the database does not exist yet (default true):
+   * a cluster whose servers start one after another then writes under the
+   * plain ids ("a.1"). False: start like a server whose disk was replaced.
+   */
+  newCluster?: boolean;
 };
 
 function spawnScript(script: string, args: string[]): Proc {
@@ -150,6 +156,9 @@ export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
   const db = o.db ?? join(tempDir(), `${id}.sqlite`);
   const args = ["--id", id, "--servers", servers, "--db", db];
   if (o.ttl !== undefined) args.push("--session-ttl", String(o.ttl));
+  if (o.newCluster !== false && !existsSync(db)) args.push("--new-cluster");
+  // Test clusters on loopback run unkeyed unless a test gives a key.
+  if (!(o.extraArgs ?? []).includes("--cluster-key")) args.push("--insecure-peers");
   args.push(...(o.extraArgs ?? []));
   const p = spawnScript("server.ts", args);
   const readyBy = Date.now() + (o.readyTimeoutMs ?? 30_000);

@@ -160,6 +160,14 @@ req("request, multi-origin cursor, waitMs", lines("request", "R2", TOK, "lobby",
   cursor: vec(["a", 3], ["b-2", 12], ["c_x", 1]),
   waitMs: 30000,
 });
+req("request, cursor with incarnations (server a~… after a lost disk)", lines("request", "R4", TOK, "lobby", "a=3,a~m3k2x1c=5", "5"), {
+  verb: "request",
+  tag: "R4",
+  token: TOK,
+  groupName: "lobby",
+  cursor: vec(["a", 3], ["a~m3k2x1c", 5]),
+  waitMs: 5,
+});
 req("request, origins starting with 0", lines("request", "R3", TOK, "lobby", "0=4,00=2,0a=1", "5"), {
   verb: "request",
   tag: "R3",
@@ -271,6 +279,14 @@ rep("poll, no entries", lines("poll", "P0", "lobby", "0", 0, 0), {
   cursor: EMPTY,
   more: false,
   entries: [],
+});
+rep("poll, an entry from an incarnation", lines("poll", "P2", "lobby", "a=3,a~m3k2x1c=1", 0, 1, "a~m3k2x1c.1", "bob", 1732400000999, "back"), {
+  verb: "poll",
+  tag: "P2",
+  groupName: "lobby",
+  cursor: vec(["a", 3], ["a~m3k2x1c", 1]),
+  more: false,
+  entries: [{ msgId: { origin: "a~m3k2x1c", n: 1 }, userName: "bob", sentAt: 1732400000999, msg: "back" }],
 });
 rep(
   "poll, several entries",
@@ -528,6 +544,9 @@ const BIG = MAX_DATAGRAM + 1;
 
 // Structure: docs/PROTOCOL.md "Datagrams and lines".
 badReq("empty datagram", "", "bad-request", "-");
+badReq("cursor: empty incarnation", lines("request", "7", TOK, "lobby", "a~=3"), "bad-request", "7");
+badReq("cursor: incarnation in upper case", lines("request", "7", TOK, "lobby", "a~M3=3"), "bad-request", "7");
+badReq("cursor: incarnation of 13 characters", lines("request", "7", TOK, "lobby", "a~1234567890123=3"), "bad-request", "7");
 badReq("missing final newline", "login\n7\nbob", "bad-request", "7");
 badReq("missing final newline (CRLF)", "login\r\n7\r\nbob\r", "bad-request", "7");
 badReq("unknown verb", lines("ping", "7", TOK), "bad-request", "7");

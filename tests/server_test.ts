@@ -26,7 +26,7 @@ import {
   udpClient,
 } from "../testing/harness.ts";
 import { join } from "node:path";
-import { writeFileSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 
 let srv: ServerHandle;
 let short: ServerHandle; // --session-ttl 1 --rate-limit 5
@@ -361,6 +361,31 @@ test("restart on the same database keeps sessions, rooms, members, messages and 
   assert.equal(p.entries.map((e) => e.msg), ["safe"]);
   assert.equal((await ask(lines("who", "k4", t, "vault"))).split("\n").slice(4), ["0", "1", "keeper", ""]);
   assert.is(code(await ask(lines("login", tag(), "keeper"))), "name-taken");
+});
+
+test("secure by default: peers but no cluster key is refused; --insecure-peers runs, saying so; files are owner-only", async () => {
+  const dir = tempDir();
+  const { file } = await makeCluster(["a", "b"], dir);
+  const db = join(dir, "a.sqlite");
+  const refused = await runServerToExit(["--id", "a", "--servers", file, "--db", db]);
+  assert.is(refused.code, 2);
+  assert.is(refused.stderr.trim().split("\n").length, 1);
+  assert.match(refused.stderr, /lists 1 other server\(s\), so peer datagrams must be authenticated: give every server the same --cluster-key FILE \(npm run keygen -- FILE makes one\), or --insecure-peers/);
+  const s = await startServer({ id: "a", servers: file, db }); // the harness passes --insecure-peers
+  try {
+    assert.match(s.stderr(), /warning: --insecure-peers: peer datagrams are not authenticated/);
+    const c = await udpClient();
+    try {
+      assert.match(await c.request(s.clientAddr, lines("login", 1, "owner")), /^ok\n/);
+    } finally {
+      await c.close();
+    }
+    for (const f of ["", "-wal", "-shm", ".key", ".hwm"]) {
+      assert.is((statSync(db + f).mode & 0o777).toString(8), "600", `${db}${f}`);
+    }
+  } finally {
+    await s.stop();
+  }
 });
 
 test("bad flags or configuration: one line on stderr, non-zero exit", async () => {

@@ -33,6 +33,16 @@ test("differing vectors are called out", () => {
   assert.match(out, /2\/2 up; vectors differ/);
 });
 
+test("strings from the network reach the terminal escaped; odd shapes do not crash the table", () => {
+  const evil = { ...report("a", "a=3\x1b[2J"), dropped: { "\u202eevil\x07": 1 } };
+  const odd = { ...report("b", "a=3"), peers: null, dropped: "x" } as unknown as StatusReport;
+  const out = formatStatusTable(servers, new Map([["a", evil], ["b", odd]]));
+  assert.not.match(out, /[\x00-\x08\x0b-\x1f\x7f\u202e]/);
+  assert.match(out, /a=3\\x1b\[2J/);
+  assert.match(out, /\\u202eevil\\x07=1/);
+  assert.match(out, /^b\s+127\.0\.0\.1:7102\s+up/m);
+});
+
 test("parseReport rejects what is not a report", () => {
   assert.is(parseReport("{"), null);
   assert.is(parseReport('{"id":1}'), null);

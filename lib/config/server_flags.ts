@@ -35,11 +35,15 @@ export type ServerFlags = {
   clusterKey: string | null;
   /** IPv4 multicast group and port for fan-out to peers, or null (unicast). */
   multicast: Address | null;
+  /** The cluster is new: a new database may write under the plain server id without asking every peer. */
+  newCluster: boolean;
+  /** Run without a cluster key although servers.txt lists peers (tests, benchmarks on one machine). */
+  insecurePeers: boolean;
 };
 
 export const SERVER_USAGE =
   "usage: server.ts --id ID [--servers FILE] [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
-  "[--peer-listen HOST:PORT] [--rate-limit N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT]";
+  "[--peer-listen HOST:PORT] [--rate-limit N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers]";
 
 /** What `server.ts --help` prints. */
 export const SERVER_HELP = `DistChat server: one peer of the cluster listed in a servers file.
@@ -55,8 +59,15 @@ usage: npm run server -- --id ID [flags]        (or: npx deno run -A server.ts -
   --rate-limit N           requests per second per client address:port, 0 = off (default 20000)
   --sync full|normal       full (default): an ack waits for the disk and survives power loss;
                            normal: survives a crash of the process only
-  --cluster-key FILE       secret shared by all servers; authenticates peer datagrams
+  --cluster-key FILE       secret shared by all servers; authenticates peer datagrams. Required when
+                           the servers file lists other servers (make one: npm run keygen -- FILE)
+  --insecure-peers         run without a cluster key anyway: anyone who reaches the peer port can
+                           inject messages and sessions. Only for tests on one machine
   --multicast GROUP:PORT   fan out to peers through an IPv4 multicast group
+  --new-cluster            this is the first start of a new cluster: a server with a new database
+                           writes under its plain id without waiting for every peer. Without it, a
+                           new (or restored, older) database writes under a new incarnation of the id
+                           unless every peer confirms it is current (docs/OPERATIONS.md)
   -h, --help               this text
 
 Stop it with Ctrl-C or SIGTERM (kill PID). docs/OPERATIONS.md has more.`;
@@ -110,6 +121,8 @@ export function parseServerFlags(argv: string[]): ServerFlags {
         "cluster-key": { type: "string" },
         multicast: { type: "string" },
         help: { type: "boolean", short: "h" },
+        "new-cluster": { type: "boolean" },
+        "insecure-peers": { type: "boolean" },
       },
     }).values;
   } catch (e) {
@@ -131,5 +144,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     sync,
     clusterKey: values["cluster-key"] ?? null,
     multicast: multicast(values.multicast),
+    newCluster: values["new-cluster"] === true,
+    insecurePeers: values["insecure-peers"] === true,
   };
 }

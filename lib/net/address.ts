@@ -24,3 +24,11 @@ export function parseAddress(text: string): Address {
 export function formatAddress(a: Address): string {
   return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
+
+/** Where a client socket should bind to reach `targets`: loopback when they all are, else any address of their family. */
+export function bindHostFor(targets: readonly Address[]): string {
+  if (targets.every((a) => a.host.startsWith("127.") || a.host === "localhost" || a.host === "::1")) {
+    return targets.some((a) => a.host === "::1") ? "::1" : "127.0.0.1";
+  }
+  return targets.some((a) => a.host.includes(":")) ? "::" : "0.0.0.0";
+}

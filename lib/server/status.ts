@@ -11,6 +11,7 @@
  */
 import type { ServerEntry } from "../config/servers_file.ts";
 import { formatAddress } from "../net/address.ts";
+import { sanitize } from "../wire/safe_text.ts";
 
 /** What a server reports about itself. */
 export type StatusReport = {
@@ -50,7 +51,9 @@ export function parseReport(json: string): StatusReport | null {
   }
 }
 
-function pad(rows: string[][]): string {
+/** Aligned columns; every cell is made safe to print (it came from the network). */
+function pad(cells: unknown[][]): string {
+  const rows = cells.map((r) => r.map((c) => sanitize(String(c))));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
 }
@@ -72,8 +75,10 @@ export function formatStatusTable(servers: ServerEntry[], reports: ReadonlyMap<s
       rows.push([s.id, formatAddress(s.peer), "DOWN", "-", "-", "-", "-", "-", "-", "-"]);
       continue;
     }
-    const heard = Object.entries(r.peers).map(([id, p]) => `${id}:${ago(p.lastHeardMsAgo)}`).join(" ");
-    const dropped = Object.entries(r.dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(" ");
+    const record = <T>(x: unknown): [string, T][] => (x && typeof x === "object" ? Object.entries(x as Record<string, T>) : []);
+    const heard = record<{ lastHeardMsAgo: number | null }>(r.peers)
+      .map(([id, p]) => `${id}:${ago(typeof p?.lastHeardMsAgo === "number" ? p.lastHeardMsAgo : null)}`).join(" ");
+    const dropped = record<number>(r.dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(" ");
     rows.push([
       s.id,
       formatAddress(s.peer),

@@ -9,6 +9,7 @@
  * Keys of names are case-folded (`lower()`); `ksum`/`korigin` hold the
  * conflict key `(sum(VT), origin)` of the op that set a row (ARCHITECTURE.md).
  */
+import { closeSync, existsSync, openSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 
 export const SCHEMA_VERSION = 2;
@@ -106,6 +107,8 @@ export type SyncMode = "full" | "normal";
 export function openDatabase(path: string, sync: SyncMode): DatabaseSync {
   let db: DatabaseSync | undefined;
   try {
+    // Owner-only: SQLite gives its -wal and -shm files the database file's mode.
+    if (path !== ":memory:" && !existsSync(path)) closeSync(openSync(path, "a", 0o600));
     db = new DatabaseSync(path);
     db.exec("PRAGMA busy_timeout = 2000");
     const mode = db.prepare("PRAGMA journal_mode = WAL").get() as { journal_mode: string };

@@ -22,19 +22,20 @@
  * ```
  */
 import { closeSync, fsyncSync, openSync } from "node:fs";
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import type { Op } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
-import { advance, formatVector, fromEntries, get } from "../wire/vector.ts";
+import { advance, formatVector, get } from "../wire/vector.ts";
 import { nameKey } from "../wire/names.ts";
 import { openDatabase, type SyncMode } from "./_schema.ts";
-import { opFromRow, type OpRow, opToParams } from "./_ops.ts";
+import { OpLogTable } from "./op_log.ts";
 import { opKey } from "./rules.ts";
 import { type SessionRecord, Sessions } from "./sessions.ts";
 import { NameClaims } from "./name_claims.ts";
 import { Rooms } from "./rooms.ts";
 import { type MessageEntry, Messages, type StoredAdd } from "./messages.ts";
 import { SavedReplies } from "./replies.ts";
+import { HighWater } from "./high_water.ts";
 
 export type { MessageEntry, SessionRecord, StoredAdd };
 
@@ -54,12 +55,8 @@ export type StoreOptions = {
   rememberSettlements?: boolean;
 };
 
-/** Ops read from the log per query when listing ops after a vector. */
-const SCAN_BATCH = 64;
-
 export class Store {
   readonly db: DatabaseSync;
-  readonly self: string;
   readonly sessions: Sessions;
   readonly rooms: Rooms;
   readonly messages: Messages;
@@ -68,9 +65,13 @@ export class Store {
   #vector: Vector;
   #dirtyRooms = new Set<string>();
   #localOps: Op[] = [];
-  #s: Record<"vector" | "insertOp" | "hasOp" | "opAseq" | "opsFrom", StatementSync>;
+  #log: OpLogTable;
   /** The write-ahead log, which `commit` syncs itself under --sync full (see `open`); null: SQLite's setting rules. */
   #wal: { fd: number; sync: (fd: number) => void } | null = null;
+  /** The origin ops made here are written under (lib/store/incarnation.ts). */
+  #self: string;
+  /** The high-water mark beside the database, when it has a path. */
+  #hwm: HighWater | null = null;
 
   /**
    * Opens or creates the database at `path` for server `self`; throws a
@@ -83,6 +84,8 @@ export class Store {
     const sync = options.sync ?? "full";
     const db = openDatabase(path, sync);
     const store = new Store(db, self, options);
+    store.#hwm = new HighWater(`${path}.hwm`);
+    store.#hwm.reset(get(store.#vector, self));
     if (sync === "full") {
       try {
         const fd = openSync(`${path}-wal`, "r");
@@ -97,24 +100,14 @@ export class Store {
 
   constructor(db: DatabaseSync, self: string, options: StoreOptions = {}) {
     this.db = db;
-    this.self = self;
+    this.#self = self;
     this.sessions = new Sessions(db, options.touchEveryMs);
     this.#names = new NameClaims(db, this.sessions, options.rememberSettlements !== false);
     this.rooms = new Rooms(db);
     this.messages = new Messages(db);
     this.replies = new SavedReplies(db);
-    const p = (sql: string) => db.prepare(sql);
-    this.#s = {
-      vector: p("SELECT origin, max(seq) AS n FROM ops GROUP BY origin"),
-      insertOp: p(
-        "INSERT INTO ops (origin, seq, kind, deps, at, session, room, user, tag, msg, ttl) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-      ),
-      hasOp: p("SELECT 1 AS x FROM ops WHERE origin = ? AND seq = ?"),
-      opAseq: p("SELECT aseq FROM ops WHERE origin = ? AND seq = ?"),
-      opsFrom: p("SELECT * FROM ops WHERE aseq >= ? ORDER BY aseq LIMIT ?"),
-    };
-    const rows = this.#s.vector.all() as { origin: string; n: number }[];
-    this.#vector = fromEntries(rows.map((r) => [r.origin, r.n]));
+    this.#log = new OpLogTable(db);
+    this.#vector = this.#log.vector();
   }
 
   // --- Transactions -----------------------------------------------------------
@@ -134,6 +127,32 @@ export class Store {
     if (!this.db.isTransaction) return;
     this.db.exec("COMMIT");
     if (sync && this.#wal) this.#wal.sync(this.#wal.fd);
+    this.#hwm?.note(this.#self, get(this.#vector, this.#self));
+  }
+
+  /** The origin ops made here get (the server id, or an incarnation of it). */
+  get self(): string {
+    return this.#self;
+  }
+
+  /** The origin the database was last set to write under, or null (a new database). */
+  storedOrigin(): string | null {
+    const row = this.db.prepare("SELECT v FROM meta WHERE k = 'origin'").get() as { v: string } | undefined;
+    if (row) return row.v;
+    // Databases made before incarnations wrote under the plain id.
+    return this.#vector.has(this.#self) ? this.#self : null;
+  }
+
+  /** The high-water mark beside the database (lib/store/high_water.ts), or null when there is none. */
+  readHighWater(): { origin: string; seq: number } | null {
+    return this.#hwm?.read() ?? null;
+  }
+
+  /** Writes ops under `origin` from now on (before the first local op; lib/store/incarnation.ts chooses it). */
+  setOrigin(origin: string): void {
+    this.#self = origin;
+    this.db.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('origin', ?)").run(origin);
+    this.#hwm?.reset(get(this.#vector, origin));
   }
 
   /** Sets SQLite's auto-checkpoint size, in pages (lib/store/checkpointer.ts raises it). */
@@ -164,7 +183,7 @@ export class Store {
 
   /** True when op origin.seq is in the log. */
   hasOp(origin: string, seq: number): boolean {
-    return this.#s.hasOp.get(origin, seq) !== undefined;
+    return this.#log.has(origin, seq);
   }
 
   /**
@@ -174,8 +193,8 @@ export class Store {
    */
   appendLocal(input: OpInput, at: number, noTwin = false): Op {
     const deps = new Map(this.#vector);
-    deps.delete(this.self);
-    const op = { ...input, origin: this.self, seq: get(this.#vector, this.self) + 1, deps, at } as Op;
+    deps.delete(this.#self);
+    const op = { ...input, origin: this.#self, seq: get(this.#vector, this.#self) + 1, deps, at } as Op;
     this.#apply(op, noTwin);
     this.#localOps.push(op);
     return op;
@@ -193,22 +212,7 @@ export class Store {
 
   /** Up to `limit` ops `v` lacks, in this server's application order (a causal order). */
   opsAfter(v: Vector, limit: number): Op[] {
-    let start = Infinity;
-    for (const [origin, n] of this.#vector) {
-      if (get(v, origin) >= n) continue;
-      const row = this.#s.opAseq.get(origin, get(v, origin) + 1) as { aseq: number } | undefined;
-      if (row) start = Math.min(start, row.aseq);
-    }
-    const out: Op[] = [];
-    while (start !== Infinity && out.length < limit) {
-      const rows = this.#s.opsFrom.all(start, SCAN_BATCH) as OpRow[];
-      for (const r of rows) {
-        if (r.seq > get(v, r.origin) && out.length < limit) out.push(opFromRow(r));
-      }
-      if (rows.length < SCAN_BATCH) break;
-      start = rows[rows.length - 1].aseq + 1;
-    }
-    return out;
+    return this.#log.after(this.#vector, v, limit);
   }
 
   /** Ops made here since the last call (for replication to send after commit). */
@@ -228,8 +232,7 @@ export class Store {
   // --- Applying ops (ARCHITECTURE.md "Applying ops") ---------------------------
 
   #apply(op: Op, noTwin: boolean): void {
-    const r = this.#s.insertOp.run(...opToParams(op));
-    const aseq = Number(r.lastInsertRowid);
+    const aseq = this.#log.insert(op);
     this.#vector = advance(this.#vector, op.origin, op.seq);
     const key = opKey(op);
     switch (op.kind) {
@@ -257,12 +260,12 @@ export class Store {
         this.rooms.leave(op.groupName, op.session);
         break;
       case "msg":
-        if (this.messages.insert({ ...op, dseq: aseq }, key, noTwin && op.origin === this.self)) {
+        if (this.messages.insert({ ...op, dseq: aseq }, key, noTwin && op.origin === this.#self)) {
           this.#dirtyRooms.add(nameKey(op.groupName));
         }
         break;
     }
-    this.#activity(op.session, op.at, op.kind === "touch", op.origin !== this.self);
+    this.#activity(op.session, op.at, op.kind === "touch", op.origin !== this.#self);
   }
 
   /** Every op of a session counts as activity at its time. */

@@ -198,15 +198,16 @@ function peg$parse(input, options) {
   const peg$c28 = "touch";
   const peg$c29 = "join";
   const peg$c30 = "msg";
-  const peg$c31 = ",";
-  const peg$c32 = "0";
-  const peg$c33 = "=";
-  const peg$c34 = "1";
-  const peg$c35 = "\\";
-  const peg$c36 = "n";
-  const peg$c37 = "r";
-  const peg$c38 = "\r";
-  const peg$c39 = "\n";
+  const peg$c31 = "~";
+  const peg$c32 = ",";
+  const peg$c33 = "0";
+  const peg$c34 = "=";
+  const peg$c35 = "1";
+  const peg$c36 = "\\";
+  const peg$c37 = "n";
+  const peg$c38 = "r";
+  const peg$c39 = "\r";
+  const peg$c40 = "\n";
 
   const peg$r0 = /^[^\r\n]/;
   const peg$r1 = /^[0-9a-f]/;
@@ -214,8 +215,9 @@ function peg$parse(input, options) {
   const peg$r3 = /^[A-Za-z0-9_\-]/;
   const peg$r4 = /^[a-z0-9]/;
   const peg$r5 = /^[a-z0-9_\-]/;
-  const peg$r6 = /^[0-9]/;
-  const peg$r7 = /^[^\\\r\n]/;
+  const peg$r6 = /^[0-9a-z]/;
+  const peg$r7 = /^[0-9]/;
+  const peg$r8 = /^[^\\\r\n]/;
 
   const peg$e0 = peg$literalExpectation("login", false);
   const peg$e1 = peg$literalExpectation("open", false);
@@ -264,23 +266,26 @@ function peg$parse(input, options) {
   const peg$e44 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
   const peg$e45 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
   const peg$e46 = peg$otherExpectation("message id");
-  const peg$e47 = peg$otherExpectation("cursor");
-  const peg$e48 = peg$otherExpectation("vector timestamp");
-  const peg$e49 = peg$literalExpectation(",", false);
-  const peg$e50 = peg$literalExpectation("0", false);
-  const peg$e51 = peg$literalExpectation("=", false);
-  const peg$e52 = peg$otherExpectation("more flag");
-  const peg$e53 = peg$literalExpectation("1", false);
-  const peg$e54 = peg$otherExpectation("integer");
-  const peg$e55 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e56 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
-  const peg$e57 = peg$literalExpectation("\\", false);
-  const peg$e58 = peg$literalExpectation("n", false);
-  const peg$e59 = peg$literalExpectation("r", false);
-  const peg$e60 = peg$otherExpectation("newline");
-  const peg$e61 = peg$literalExpectation("\r", false);
-  const peg$e62 = peg$literalExpectation("\n", false);
-  const peg$e63 = peg$otherExpectation("end of datagram");
+  const peg$e47 = peg$otherExpectation("origin");
+  const peg$e48 = peg$literalExpectation("~", false);
+  const peg$e49 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
+  const peg$e50 = peg$otherExpectation("cursor");
+  const peg$e51 = peg$otherExpectation("vector timestamp");
+  const peg$e52 = peg$literalExpectation(",", false);
+  const peg$e53 = peg$literalExpectation("0", false);
+  const peg$e54 = peg$literalExpectation("=", false);
+  const peg$e55 = peg$otherExpectation("more flag");
+  const peg$e56 = peg$literalExpectation("1", false);
+  const peg$e57 = peg$otherExpectation("integer");
+  const peg$e58 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e59 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
+  const peg$e60 = peg$literalExpectation("\\", false);
+  const peg$e61 = peg$literalExpectation("n", false);
+  const peg$e62 = peg$literalExpectation("r", false);
+  const peg$e63 = peg$otherExpectation("newline");
+  const peg$e64 = peg$literalExpectation("\r", false);
+  const peg$e65 = peg$literalExpectation("\n", false);
+  const peg$e66 = peg$otherExpectation("end of datagram");
 
   function peg$f0(tag, userName) {    return { verb: "login", tag, userName };  }
   function peg$f1(tag, token, groupName) {    return { verb: "open", tag, token, groupName };  }
@@ -2787,7 +2792,7 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    s1 = peg$parseServerId();
+    s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
         s2 = peg$c27;
@@ -3050,7 +3055,7 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    s1 = peg$parseServerId();
+    s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
         s2 = peg$c27;
@@ -3085,6 +3090,86 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseOrigin() {
+    let s0, s1, s2, s3, s4, s5, s6, s7;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = peg$parseServerId();
+    if (s2 !== peg$FAILED) {
+      s3 = peg$currPos;
+      if (input.charCodeAt(peg$currPos) === 126) {
+        s4 = peg$c31;
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      }
+      if (s4 !== peg$FAILED) {
+        s5 = peg$currPos;
+        s6 = [];
+        s7 = input.charAt(peg$currPos);
+        if (peg$r6.test(s7)) {
+          peg$currPos++;
+        } else {
+          s7 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e49); }
+        }
+        while (s7 !== peg$FAILED) {
+          s6.push(s7);
+          if (s6.length >= 12) {
+            s7 = peg$FAILED;
+          } else {
+            s7 = input.charAt(peg$currPos);
+            if (peg$r6.test(s7)) {
+              peg$currPos++;
+            } else {
+              s7 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e49); }
+            }
+          }
+        }
+        if (s6.length < 1) {
+          peg$currPos = s5;
+          s5 = peg$FAILED;
+        } else {
+          s5 = s6;
+        }
+        if (s5 !== peg$FAILED) {
+          s4 = [s4, s5];
+          s3 = s4;
+        } else {
+          peg$currPos = s3;
+          s3 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s3;
+        s3 = peg$FAILED;
+      }
+      if (s3 === peg$FAILED) {
+        s3 = null;
+      }
+      s2 = [s2, s3];
+      s1 = s2;
+    } else {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+    }
+
+    return s0;
+  }
+
   function peg$parseCursor() {
     let s0, s1;
 
@@ -3093,7 +3178,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
     }
 
     return s0;
@@ -3109,11 +3194,11 @@ function peg$parse(input, options) {
       s2 = [];
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 44) {
-        s4 = peg$c31;
+        s4 = peg$c32;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e49); }
+        if (peg$silentFails === 0) { peg$fail(peg$e52); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$parseVectorEntry();
@@ -3131,11 +3216,11 @@ function peg$parse(input, options) {
         s2.push(s3);
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 44) {
-          s4 = peg$c31;
+          s4 = peg$c32;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e49); }
+          if (peg$silentFails === 0) { peg$fail(peg$e52); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseVectorEntry();
@@ -3159,11 +3244,11 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 48) {
-        s1 = peg$c32;
+        s1 = peg$c33;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e50); }
+        if (peg$silentFails === 0) { peg$fail(peg$e53); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
@@ -3174,7 +3259,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
     }
 
     return s0;
@@ -3184,14 +3269,14 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = peg$parseServerId();
+    s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 61) {
-        s2 = peg$c33;
+        s2 = peg$c34;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e51); }
+        if (peg$silentFails === 0) { peg$fail(peg$e54); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
@@ -3220,11 +3305,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 48) {
-      s1 = peg$c32;
+      s1 = peg$c33;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
@@ -3234,11 +3319,11 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 49) {
-        s1 = peg$c34;
+        s1 = peg$c35;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e53); }
+        if (peg$silentFails === 0) { peg$fail(peg$e56); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
@@ -3249,7 +3334,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
     }
 
     return s0;
@@ -3269,7 +3354,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e54); }
+      if (peg$silentFails === 0) { peg$fail(peg$e57); }
     }
 
     return s0;
@@ -3282,11 +3367,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r6.test(s3)) {
+    if (peg$r7.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      if (peg$silentFails === 0) { peg$fail(peg$e58); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -3294,11 +3379,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r6.test(s3)) {
+        if (peg$r7.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e55); }
+          if (peg$silentFails === 0) { peg$fail(peg$e58); }
         }
       }
     }
@@ -3348,21 +3433,21 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = [];
     s2 = input.charAt(peg$currPos);
-    if (peg$r7.test(s2)) {
+    if (peg$r8.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e56); }
+      if (peg$silentFails === 0) { peg$fail(peg$e59); }
     }
     if (s2 !== peg$FAILED) {
       while (s2 !== peg$FAILED) {
         s1.push(s2);
         s2 = input.charAt(peg$currPos);
-        if (peg$r7.test(s2)) {
+        if (peg$r8.test(s2)) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e56); }
+          if (peg$silentFails === 0) { peg$fail(peg$e59); }
         }
       }
     } else {
@@ -3382,28 +3467,28 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c35;
+      s1 = peg$c36;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e57); }
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c35;
+        s2 = peg$c36;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e57); }
+        if (peg$silentFails === 0) { peg$fail(peg$e60); }
       }
       if (s2 === peg$FAILED) {
         s2 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 110) {
-          s3 = peg$c36;
+          s3 = peg$c37;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e58); }
+          if (peg$silentFails === 0) { peg$fail(peg$e61); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s2;
@@ -3413,11 +3498,11 @@ function peg$parse(input, options) {
         if (s2 === peg$FAILED) {
           s2 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 114) {
-            s3 = peg$c37;
+            s3 = peg$c38;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e59); }
+            if (peg$silentFails === 0) { peg$fail(peg$e62); }
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s2;
@@ -3504,21 +3589,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 13) {
-      s1 = peg$c38;
+      s1 = peg$c39;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
     }
     if (input.charCodeAt(peg$currPos) === 10) {
-      s2 = peg$c39;
+      s2 = peg$c40;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e62); }
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -3530,7 +3615,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
 
     return s0;
@@ -3559,7 +3644,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
     }
 
     return s0;
