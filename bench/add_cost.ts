@@ -27,7 +27,7 @@ const now = Date.now();
 /** What lib/server/client_port.ts does with a decoded request that is not a poll. */
 const handle = (req: Request, at: number): string => {
   const key = Answers.key(req, from);
-  const seen = answers.lookup(req, key);
+  const seen = answers.lookup(req, key, at);
   if (seen !== null) return seen;
   const out = chat.handle(req, at, key);
   if (!("reply" in out)) throw new Error("not a reply");

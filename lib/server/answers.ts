@@ -19,9 +19,14 @@ import type { SavedReplies } from "../store/replies.ts";
 import { ReplyCache } from "./reply_cache.ts";
 import { openReply, sealReply } from "./reply_seal.ts";
 import { sessionId } from "./chat.ts";
+import { nameKey } from "../wire/names.ts";
 
 /** Verbs whose successful replies are saved in the database. */
 const SAVED = new Set(["login", "open", "connect", "leave", "logout"]);
+
+/** How long a login's reply (it holds the token) is kept for retransmissions, ms; other saved replies: an hour. */
+export const LOGIN_REPLY_MS = 60_000;
+export const SAVED_REPLY_MS = 3_600_000;
 
 export type AnswersOptions = {
   replies: SavedReplies;
@@ -53,27 +58,36 @@ export class Answers {
     this.pollCache = o.pollCache ?? new ReplyCache(4096, 1 << 20);
   }
 
-  /** Retransmission key of a request: (source, tag) for login, (session, tag) otherwise. */
+  /**
+   * Retransmission key of a request: (session, tag); for a login, which has
+   * no session yet, (source address and port, tag, user name) — so a login
+   * of another name from the same port and tag is a new request, never
+   * answered with someone else's token.
+   */
   static key(req: Request, from: Address): string {
-    return req.verb === "login" ? `L ${formatAddress(from)} ${req.tag}` : `${sessionId(req.token)} ${req.tag}`;
+    return req.verb === "login"
+      ? `L ${formatAddress(from)} ${req.tag} ${nameKey(req.userName)}`
+      : `${sessionId(req.token)} ${req.tag}`;
   }
 
-  /** The reply text already given to this request, or null. */
-  lookup(req: Request, key: string): string | null {
+  /** The reply text already given to this request, or null. Login replies come from the database only, for LOGIN_REPLY_MS. */
+  lookup(req: Request, key: string, now: number): string | null {
+    if (req.verb === "login") {
+      const saved = this.#replies.get(key, now - LOGIN_REPLY_MS);
+      return saved === null ? null : openReply(this.#replyKey, saved);
+    }
     const cached = req.verb === "request" ? this.pollCache.get(key) : this.cache.get(key);
     if (cached !== undefined) return cached;
     if (!SAVED.has(req.verb)) return null;
     const saved = this.#replies.get(key);
-    if (saved === null) return null;
-    const text = req.verb === "login" ? openReply(this.#replyKey, saved) : saved;
-    if (text !== null) this.cache.set(key, text);
-    return text;
+    if (saved !== null) this.cache.set(key, saved);
+    return saved;
   }
 
   /** Remembers the reply text of a request; `ok` replies of state-changing verbs are saved in the open transaction. */
   remember(req: Request, key: string, text: string, ok: boolean, now: number): void {
     if (req.verb === "request") this.pollCache.set(key, text);
-    else this.cache.set(key, text);
+    else if (req.verb !== "login") this.cache.set(key, text);
     if (ok && SAVED.has(req.verb)) {
       this.#replies.save(key, req.verb === "login" ? sealReply(this.#replyKey, text) : text, now);
     }

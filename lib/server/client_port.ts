@@ -102,7 +102,7 @@ export class ClientPort {
   /** The reply text (remembered for retransmissions), or null when the poll is held. */
   #answer(req: Request, key: string, from: Address, now: number): string | null {
     const { answers, chat } = this.#o;
-    const seen = answers.lookup(req, key);
+    const seen = answers.lookup(req, key, now);
     if (seen !== null) return seen;
     let reply: Reply;
     try {

@@ -13,13 +13,14 @@ import { heapSlack, trimHeap } from "../platform/heap_trim.ts";
 import type { Cancel, Clock } from "./clock.ts";
 import type { GroupCommit } from "./commit.ts";
 import type { RateLimiter } from "./rate_limit.ts";
+import { LOGIN_REPLY_MS, SAVED_REPLY_MS } from "./answers.ts";
 
 export type HousekeepingOptions = {
   clock: Clock;
   commit: GroupCommit;
   store: {
     sessions: { forgetIdle(now: number): void };
-    replies: { prune(before: number): void };
+    replies: { prune(before: number, loginsBefore: number): void };
   };
   limiter: RateLimiter;
   /** What is wrong with the database file, or null; checked every WATCH_MS. */
@@ -28,9 +29,8 @@ export type HousekeepingOptions = {
   trimHeapWhenIdle?: boolean;
 };
 
-/** Tidying period; how long saved replies are kept; database watch period. */
+/** Tidying period; database watch period. */
 const TIDY_MS = 30_000;
-const KEEP_REPLIES_MS = 3_600_000;
 const WATCH_MS = 500;
 /** Idle check period, writes that make a period "busy", and heap slack worth trimming. */
 const TRIM_CHECK_MS = 250;
@@ -46,7 +46,7 @@ export function startHousekeeping(o: HousekeepingOptions): Cancel {
       o.limiter.prune(now);
       commit.batch(() => {
         o.store.sessions.forgetIdle(now);
-        o.store.replies.prune(now - KEEP_REPLIES_MS);
+        o.store.replies.prune(now - SAVED_REPLY_MS, now - LOGIN_REPLY_MS);
       });
     }),
   ];

@@ -6,18 +6,20 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 
 export class SavedReplies {
-  #s: Record<"get" | "save" | "prune", StatementSync>;
+  #s: Record<"get" | "save" | "prune" | "pruneLogins", StatementSync>;
 
   constructor(db: DatabaseSync) {
     this.#s = {
-      get: db.prepare("SELECT body FROM replies WHERE k = ?"),
+      get: db.prepare("SELECT body FROM replies WHERE k = ? AND at >= ?"),
       save: db.prepare("INSERT OR REPLACE INTO replies (k, at, body) VALUES (?, ?, ?)"),
       prune: db.prepare("DELETE FROM replies WHERE at < ?"),
+      pruneLogins: db.prepare("DELETE FROM replies WHERE k >= 'L ' AND k < 'L!' AND at < ?"),
     };
   }
 
-  get(key: string): string | null {
-    const row = this.#s.get.get(key) as { body: string } | undefined;
+  /** The reply saved under `key` at or after `notBefore` (default: any age), or null. */
+  get(key: string, notBefore = 0): string | null {
+    const row = this.#s.get.get(key, notBefore) as { body: string } | undefined;
     return row ? row.body : null;
   }
 
@@ -25,8 +27,9 @@ export class SavedReplies {
     this.#s.save.run(key, at, body);
   }
 
-  /** Forgets saved replies older than `before`. */
-  prune(before: number): void {
+  /** Forgets saved replies older than `before`, and saved login replies (keys "L …") older than `loginsBefore`. */
+  prune(before: number, loginsBefore = before): void {
     this.#s.prune.run(before);
+    this.#s.pruneLogins.run(loginsBefore);
   }
 }
