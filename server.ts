@@ -107,17 +107,17 @@ const commit = new GroupCommit({
 let client: NamedTransport | undefined;
 let peer: NamedTransport | undefined;
 let group: NamedTransport | undefined;
+const random = (n: number) => randomBytes(n);
 const clientPort = new ClientPort({
   commit,
   clock,
-  chat: new Chat({ store, random: (n) => randomBytes(n), sessionTtl: flags.sessionTtl }),
+  chat: new Chat({ store, random, sessionTtl: flags.sessionTtl }),
   answers: new Answers({ replies: store.replies, replyKey }),
   send: (bytes, to) => client?.send(bytes, to),
   rateLimit: flags.rateLimit,
   log,
 });
 const peerAddresses = new Map<string, Address>(all.filter((s) => s.id !== flags.id).map((s) => [s.id, s.peer]));
-const random = (n: number) => randomBytes(n);
 const peerPort = new PeerPort({
   commit,
   store,
@@ -171,11 +171,12 @@ const heard = () => peerPort.replicator.status(clock.now()).peers.filter((p) => 
 for (const until = clock.now() + PEER_WAIT_MS; waitForPeers && heard().length < peerAddresses.size && clock.now() < until;) {
   await new Promise((r) => setTimeout(r, 20));
 }
+const answered = heard();
 const choice = chooseOrigin({
   id: flags.id,
   ...startFacts,
-  peers: heard().map((p) => p.vector),
-  allPeersHeard: heard().length === peerAddresses.size,
+  peers: answered.map((p) => p.vector),
+  allPeersHeard: answered.length === peerAddresses.size,
   newCluster: flags.newCluster,
   now: clock.now(),
 });
