@@ -18,7 +18,7 @@ import { bindServerTransport, type NamedTransport } from "./lib/net/bind.ts";
 import { bindProblem } from "./lib/platform/port_owner.ts";
 import { createPeerAuth } from "./lib/replication/peer_auth.ts";
 import { startCheckpointer } from "./lib/store/checkpointer.ts";
-import { chooseOrigin } from "./lib/store/incarnation.ts";
+import { chooseOrigin, serverOf } from "./lib/store/incarnation.ts";
 import { DatabaseFileGuard } from "./lib/store/file_guard.ts";
 import { Store } from "./lib/store/store.ts";
 import { Answers } from "./lib/server/answers.ts";
@@ -89,6 +89,9 @@ try {
   store = Store.open(flags.db, flags.id, { sync: flags.sync });
   guard = new DatabaseFileGuard(flags.db);
   replyKey = readOrCreateKey(`${flags.db}.key`);
+  const ids = new Set(all.map((s) => s.id));
+  const junk = store.dropForeignOrigins((origin) => ids.has(serverOf(origin)));
+  if (junk > 0) log(`removed ${junk} op(s) of origins that are not servers of ${flags.servers}`);
   store.sessions.loadLive(clock.now());
 } catch (e) {
   die(`${name}: ${(e as Error).message}`);

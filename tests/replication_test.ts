@@ -115,6 +115,23 @@ test("datagrams from a server that is not a peer are dropped", () => {
   assert.is(r.status(0).received, 0);
 });
 
+test("ops of origins that are not servers are dropped; their vector entries ignored; no op waits for them", () => {
+  const known = new Set(["a", "b", "c"]);
+  const isOrigin = (o: string) => known.has(o.split("~")[0]);
+  const { log, r } = node("c", ["a"], new MemoryLog(isOrigin), { isOrigin });
+  const junk = Array.from({ length: 450 }, (_, i) => op(`evil${i}`, 1));
+  const vector = fromEntries([["a", 2], ...junk.map((o): [string, number] => [o.origin, 1])]);
+  // A legitimate op made by a server that had accepted junk before: its deps name a junk origin.
+  const a2 = op("a", 2, fromEntries([["evil7", 1]]));
+  r.receive({ verb: "add", from: "a", nonce: "-", vector, ops: [...junk, op("a", 1), a2, op("a~m3k2x1c", 1)] }, 0);
+  assert.equal(log.ops.map((o) => `${o.origin}.${o.seq}`), ["a.1", "a.2", "a~m3k2x1c.1"]);
+  const s = r.status(0);
+  assert.is(s.dropped["foreign-origin"], 450);
+  assert.is(s.dropped["foreign-origin-entry"], 450);
+  assert.equal(formatVector(s.peers[0].vector), "a=2", "the peer's vector without junk");
+  assert.not.ok([...log.vector().keys()].some((k) => k.startsWith("evil")));
+});
+
 // --- batching ------------------------------------------------------------------------
 
 test("worst-case ops never make a datagram larger than 8192 bytes", () => {

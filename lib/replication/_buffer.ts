@@ -5,11 +5,20 @@
  */
 import type { Op } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
-import { covers, get } from "../wire/vector.ts";
+import { get } from "../wire/vector.ts";
+
+/** Every origin counts (the default of `known`). */
+const anyOrigin = (_origin: string) => true;
+
+/** True when `a` covers `b` on the origins `known` accepts (others can never be delivered, so they are not waited for). */
+function coversKnown(a: Vector, b: Vector, known: (origin: string) => boolean): boolean {
+  for (const [k, n] of b) if (known(k) && get(a, k) < n) return false;
+  return true;
+}
 
 /** True when `op` can be delivered at a node that has delivered `v`. */
-export function isReady(v: Vector, op: Op): boolean {
-  return get(v, op.origin) === op.seq - 1 && covers(v, op.deps);
+export function isReady(v: Vector, op: Op, known: (origin: string) => boolean = anyOrigin): boolean {
+  return get(v, op.origin) === op.seq - 1 && coversKnown(v, op.deps, known);
 }
 
 export class CausalBuffer {
@@ -17,9 +26,11 @@ export class CausalBuffer {
   #byOrigin = new Map<string, Map<number, Op>>();
   #size = 0;
   readonly limit: number;
+  #known: (origin: string) => boolean;
 
-  constructor(limit: number) {
+  constructor(limit: number, known: (origin: string) => boolean = anyOrigin) {
     this.limit = limit;
+    this.#known = known;
   }
 
   get size(): number {
@@ -46,7 +57,7 @@ export class CausalBuffer {
     for (const [origin, m] of this.#byOrigin) {
       const next = get(v, origin) + 1;
       const op = m.get(next);
-      if (op !== undefined && covers(v, op.deps)) {
+      if (op !== undefined && coversKnown(v, op.deps, this.#known)) {
         m.delete(next);
         this.#size--;
         if (m.size === 0) this.#byOrigin.delete(origin);

@@ -77,7 +77,7 @@ export class Replicator {
     this.options = { ...DEFAULTS, ...init.options };
     this.#log = init.log;
     this.#vector = init.log.vector();
-    this.#buffer = new CausalBuffer(this.options.maxBuffered);
+    this.#buffer = new CausalBuffer(this.options.maxBuffered, this.options.isOrigin);
     for (const id of init.peers) {
       if (id === init.self) continue;
       this.#peers.set(id, {
@@ -110,12 +110,13 @@ export class Replicator {
   }
 
   /** Handles a decoded, authenticated datagram from a peer. */
-  receive(d: PeerDatagram, now: number): Outgoing[] {
-    const peer = this.#peers.get(d.from);
+  receive(received: PeerDatagram, now: number): Outgoing[] {
+    const peer = this.#peers.get(received.from);
     if (peer === undefined) {
       this.#drop("unknown-peer");
       return [];
     }
+    const d = this.#admit(received);
     this.#counts.received++;
     this.#vector = this.#log.vector();
     const out: Outgoing[] = [];
@@ -176,15 +177,31 @@ export class Replicator {
 
   // --- receiving ops ---------------------------------------------------------
 
+  /** The datagram without entries of origins that do not exist (counted), which no vector here ever holds. */
+  #admit(d: PeerDatagram): PeerDatagram {
+    if (d.verb === "stat" || d.verb === "state") return d;
+    const isOrigin = this.options.isOrigin;
+    let vector = d.vector;
+    for (const k of d.vector.keys()) {
+      if (isOrigin(k)) continue;
+      if (vector === d.vector) vector = new Map(d.vector);
+      (vector as Map<string, number>).delete(k);
+      this.#drop("foreign-origin-entry");
+    }
+    return vector === d.vector ? d : { ...d, vector };
+  }
+
   /** Delivers what is ready, buffers the rest, then delivers what became ready. */
   #deliver(ops: readonly Op[]): void {
     let delivered = false;
     for (const op of ops) {
-      if (op.seq <= get(this.#vector, op.origin) || this.#buffer.has(op.origin, op.seq)) {
+      if (!this.options.isOrigin(op.origin)) {
+        this.#drop("foreign-origin");
+      } else if (op.seq <= get(this.#vector, op.origin) || this.#buffer.has(op.origin, op.seq)) {
         this.#drop("duplicate-op");
       } else if (get(op.deps, op.origin) >= op.seq) {
         this.#drop("bad-op");
-      } else if (isReady(this.#vector, op)) {
+      } else if (isReady(this.#vector, op, this.options.isOrigin)) {
         this.#apply(op);
         delivered = true;
       } else if (!this.#buffer.add(op)) {

@@ -40,6 +40,13 @@ export type ReplicatorOptions = {
   fetchOps?: number;
   /** Most ops waiting for their causal predecessors. Default 100000. */
   maxBuffered?: number;
+  /**
+   * Which origins exist (the servers of servers.txt and their incarnations).
+   * Ops of other origins are dropped (`foreign-origin`), such entries are
+   * removed from received vectors, and ops are never held back waiting for
+   * them. Default: every origin.
+   */
+  isOrigin?: (origin: string) => boolean;
 };
 
 export type PeerStatus = {
@@ -94,5 +101,6 @@ export const DEFAULTS: Required<ReplicatorOptions> = {
   answerOps: 4096,
   fetchOps: 256,
   maxBuffered: 100_000,
+  isOrigin: () => true,
 };
 

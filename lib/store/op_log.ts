@@ -36,6 +36,24 @@ export class OpLogTable {
     return Number(this.#s.insert.run(...opToParams(op)).lastInsertRowid);
   }
 
+  /**
+   * Removes every op of an origin for which `isOrigin` is false, with the
+   * messages and the sessions (and their memberships) those ops made;
+   * returns how many ops went. (Junk a server accepted before it refused
+   * ops of unknown origins; the rows of other ops are not touched.)
+   */
+  dropForeign(db: DatabaseSync, isOrigin: (origin: string) => boolean): number {
+    let n = 0;
+    for (const { origin } of db.prepare("SELECT DISTINCT origin FROM ops").all() as { origin: string }[]) {
+      if (isOrigin(origin)) continue;
+      db.prepare("DELETE FROM members WHERE session IN (SELECT id FROM sessions WHERE korigin = ?)").run(origin);
+      db.prepare("DELETE FROM sessions WHERE korigin = ?").run(origin);
+      db.prepare("DELETE FROM messages WHERE origin = ?").run(origin);
+      n += Number(db.prepare("DELETE FROM ops WHERE origin = ?").run(origin).changes);
+    }
+    return n;
+  }
+
   has(origin: string, seq: number): boolean {
     return this.#s.has.get(origin, seq) !== undefined;
   }

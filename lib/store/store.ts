@@ -210,6 +210,15 @@ export class Store {
     return true;
   }
 
+  /** Removes the ops of origins that do not exist (see OpLogTable.dropForeign); returns how many. */
+  dropForeignOrigins(isOrigin: (origin: string) => boolean): number {
+    this.begin();
+    const n = this.#log.dropForeign(this.db, isOrigin);
+    this.commit();
+    if (n > 0) this.#vector = this.#log.vector();
+    return n;
+  }
+
   /** Up to `limit` ops `v` lacks, in this server's application order (a causal order). */
   opsAfter(v: Vector, limit: number): Op[] {
     return this.#log.after(this.#vector, v, limit);
