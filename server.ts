@@ -18,7 +18,7 @@ import { bindServerTransport, type NamedTransport } from "./lib/net/bind.ts";
 import { bindProblem } from "./lib/platform/port_owner.ts";
 import { createPeerAuth } from "./lib/replication/peer_auth.ts";
 import { startCheckpointer } from "./lib/store/checkpointer.ts";
-import { chooseOrigin, serverOf } from "./lib/store/incarnation.ts";
+import { chooseOrigin, originsOf } from "./lib/store/incarnation.ts";
 import { DatabaseFileGuard } from "./lib/store/file_guard.ts";
 import { Store } from "./lib/store/store.ts";
 import { Answers } from "./lib/server/answers.ts";
@@ -89,8 +89,7 @@ try {
   store = Store.open(flags.db, flags.id, { sync: flags.sync });
   guard = new DatabaseFileGuard(flags.db);
   replyKey = readOrCreateKey(`${flags.db}.key`);
-  const ids = new Set(all.map((s) => s.id));
-  const junk = store.dropForeignOrigins((origin) => ids.has(serverOf(origin)));
+  const junk = store.dropForeignOrigins(originsOf(all.map((s) => s.id)));
   if (junk > 0) log(`removed ${junk} op(s) of origins that are not servers of ${flags.servers}`);
   store.sessions.loadLive(clock.now());
 } catch (e) {

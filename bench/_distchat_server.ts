@@ -10,7 +10,7 @@
  * await srv.stop();
  * ```
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Runtime } from "./_child.ts";
 import { displayCommand, ROOT, runtimeCommand } from "./_child.ts";
@@ -36,8 +36,7 @@ export async function startBenchServer(runtime: Runtime, dir: string, extra: str
   const servers = join(dir, "servers.txt");
   writeFileSync(servers, `a 127.0.0.1:${port} 127.0.0.1:${peer}\n`);
   const db = join(dir, "a.sqlite");
-  const fresh = existsSync(db) ? [] : ["--new-cluster"];
-  const argv = runtimeCommand(runtime, "server.ts", ["--id", "a", "--servers", servers, "--db", db, ...fresh, ...extra]);
+  const argv = runtimeCommand(runtime, "server.ts", ["--id", "a", "--servers", servers, "--db", db, ...extra]);
   const proc = startProcess(argv, { cwd: ROOT, maxStderr: 20_000 });
   const pid = proc.pid;
   const stop = async () => {

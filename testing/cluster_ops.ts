@@ -17,7 +17,10 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { escapeText } from "../lib/wire/codec.ts";
+import { randomBytes } from "node:crypto";
+import { decodePeer, encodePeer, escapeText } from "../lib/wire/codec.ts";
+import { peerMac } from "../lib/replication/peer_auth.ts";
+import type { StatusReport } from "../lib/server/status.ts";
 import type { PollReply } from "../lib/wire/messages.ts";
 import { formatVector } from "../lib/wire/vector.ts";
 import { formatAddress } from "../lib/net/address.ts";
@@ -203,5 +206,17 @@ export async function within(ms: number, check: () => Promise<boolean>, stepMs =
     if (await check()) return Math.round(performance.now() - start);
     if (performance.now() - start > ms) return null;
     await sleep(stepMs);
+  }
+}
+
+/** Asks a server's peer port for its `state` (as npm run status does, MACed with `key` if given); null after `timeoutMs`. */
+export async function askState(u: UdpClient, to: Address, key: Uint8Array | null = null, timeoutMs = 1000): Promise<StatusReport | null> {
+  const nonce = key ? `${Date.now()}.${randomBytes(8).toString("hex")}` : "-";
+  u.send(to, encodePeer({ verb: "stat", from: "status", nonce }, (signed) => (key ? peerMac(key, signed) : "-")));
+  for (;;) {
+    const d = await u.next(timeoutMs);
+    if (!d) return null;
+    const p = decodePeer(d.bytes);
+    if (p.ok && p.value.datagram.verb === "state") return JSON.parse(p.value.datagram.json) as StatusReport;
   }
 }

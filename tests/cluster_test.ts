@@ -12,7 +12,7 @@ import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodePeer, encodePeer } from "../lib/wire/codec.ts";
+import { encodePeer } from "../lib/wire/codec.ts";
 import type { PollReply } from "../lib/wire/messages.ts";
 import { formatVector } from "../lib/wire/vector.ts";
 import { peerMac } from "../lib/replication/peer_auth.ts";
@@ -31,6 +31,7 @@ import {
   type UdpClient,
   udpClient,
 } from "../testing/harness.ts";
+import { askState } from "../testing/cluster_ops.ts";
 
 let c: UdpClient;
 let entries: ClusterEntry[];
@@ -101,16 +102,7 @@ async function readAll(s: ServerHandle, tok: string, room: string, cursor = "0")
   }
 }
 
-async function stat(to: Address, key: Uint8Array | null = null, client = c): Promise<StatusReport | null> {
-  const nonce = key ? `${Date.now()}.${randomBytes(8).toString("hex")}` : "-";
-  client.send(to, encodePeer({ verb: "stat", from: "status", nonce }, (signed) => (key ? peerMac(key, signed) : "-")));
-  for (;;) {
-    const d = await client.next(1000);
-    if (!d) return null;
-    const p = decodePeer(d.bytes);
-    if (p.ok && p.value.datagram.verb === "state") return JSON.parse(p.value.datagram.json) as StatusReport;
-  }
-}
+const stat = (to: Address, key: Uint8Array | null = null, client = c): Promise<StatusReport | null> => askState(client, to, key);
 
 test("a token from a works on b and c; the name is taken everywhere; a room opened on a is usable on b", async () => {
   const tok = await login(srv.a, "alice");

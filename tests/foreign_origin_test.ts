@@ -13,9 +13,7 @@ import { encodePeer } from "../lib/wire/codec.ts";
 import type { Op } from "../lib/wire/messages.ts";
 import { fromEntries } from "../lib/wire/vector.ts";
 import type { StatusReport } from "../lib/server/status.ts";
-import { parseReport } from "../lib/server/status.ts";
-import { decodePeer } from "../lib/wire/codec.ts";
-import { add, enter, login, readAll, sleep } from "../testing/cluster_ops.ts";
+import { add, askState, enter, login, readAll, sleep } from "../testing/cluster_ops.ts";
 import { makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir, type UdpClient, udpClient } from "../testing/harness.ts";
 
 let u: UdpClient;
@@ -32,13 +30,9 @@ test.after(async () => {
 });
 
 async function stat(s: ServerHandle): Promise<StatusReport> {
-  u.send(s.peerAddr, encodePeer({ verb: "stat", from: "status", nonce: "-" }));
-  for (;;) {
-    const d = await u.next(3000);
-    if (!d) throw new Error("no state");
-    const p = decodePeer(d.bytes);
-    if (p.ok && p.value.datagram.verb === "state") return parseReport(p.value.datagram.json)!;
-  }
+  const r = await askState(u, s.peerAddr, null, 3000);
+  if (!r) throw new Error(`no state from ${s.id}`);
+  return r;
 }
 
 const touch = (origin: string): Op => ({ origin, seq: 1, deps: fromEntries([]), at: Date.now(), session: "5e".repeat(32), kind: "touch" });

@@ -84,6 +84,11 @@ export class Answers {
     return saved;
   }
 
+  /** Remembers the reply text of a held poll answered later (a message arrived, or its deadline passed). */
+  rememberPoll(key: string, text: string): void {
+    this.pollCache.set(key, text);
+  }
+
   /** Remembers the reply text of a request; `ok` replies of state-changing verbs are saved in the open transaction. */
   remember(req: Request, key: string, text: string, ok: boolean, now: number): void {
     if (req.verb === "request") this.pollCache.set(key, text);

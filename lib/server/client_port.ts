@@ -146,7 +146,7 @@ export class ClientPort {
       const h = held[i];
       this.#polls.release(h);
       const text = replyText(reply);
-      this.#o.answers.pollCache.set(h.key, text);
+      this.#o.answers.rememberPoll(h.key, text);
       this.#o.send(encodeText(text), h.to);
     }
   }

@@ -29,7 +29,7 @@ import type { Address } from "../net/address.ts";
 import type { PeerAuth } from "../replication/peer_auth.ts";
 import { type OpLog, type Outgoing, Replicator, type ReplicatorOptions } from "../replication/replicator.ts";
 import { runtimeVersion } from "../platform/runtime.ts";
-import { serverOf } from "../store/incarnation.ts";
+import { originsOf } from "../store/incarnation.ts";
 import type { Cancel, Clock } from "./clock.ts";
 import type { GroupCommit } from "./commit.ts";
 import type { StatusReport } from "./status.ts";
@@ -79,8 +79,7 @@ export class PeerPort {
     this.#started = o.clock.now();
     this.#allPeers = [...o.peers.keys()].sort();
     // Ops can only come from the servers of servers.txt (and their incarnations).
-    const servers = new Set([o.self, ...o.peers.keys()]);
-    const isOrigin = (origin: string) => servers.has(serverOf(origin));
+    const isOrigin = originsOf([o.self, ...o.peers.keys()]);
     this.replicator = new Replicator({ self: o.self, peers: this.#allPeers, log: o.store, options: { isOrigin, ...o.replicator } });
     o.commit.subscribe(({ localOps }) => {
       if (localOps.length > 0) this.#send(this.replicator.localOps(localOps, o.clock.now()));

@@ -27,6 +27,12 @@ export function serverOf(origin: string): string {
   return i < 0 ? origin : origin.slice(0, i);
 }
 
+/** The rule "an origin is one of these servers, or an incarnation of one" (which ops may exist at all). */
+export function originsOf(serverIds: Iterable<string>): (origin: string) => boolean {
+  const ids = new Set(serverIds);
+  return (origin) => ids.has(serverOf(origin));
+}
+
 export type OriginFacts = {
   /** This server's id. */
   id: string;
