@@ -21,6 +21,7 @@ import { startCheckpointer } from "./lib/store/checkpointer.ts";
 import { chooseOrigin, originsOf } from "./lib/store/incarnation.ts";
 import { DatabaseFileGuard } from "./lib/store/file_guard.ts";
 import { Store } from "./lib/store/store.ts";
+import { AckGate } from "./lib/server/ack_gate.ts";
 import { Answers } from "./lib/server/answers.ts";
 import { Chat } from "./lib/server/chat.ts";
 import { ClientPort } from "./lib/server/client_port.ts";
@@ -110,10 +111,15 @@ let client: NamedTransport | undefined;
 let peer: NamedTransport | undefined;
 let group: NamedTransport | undefined;
 const random = (n: number) => randomBytes(n);
+// Two-disk acks (docs/ARCHITECTURE.md "Acks"), unless this is a one-server cluster or --one-disk-acks.
+const twoDisk = all.length > 1 && !flags.oneDiskAcks;
+const serverIds = new Set(all.map((s) => s.id));
+const gate = twoDisk ? new AckGate({ self: flags.id, store, commit, clock, isServer: (id) => serverIds.has(id) }) : undefined;
 const clientPort = new ClientPort({
   commit,
   clock,
-  chat: new Chat({ store, random, sessionTtl: flags.sessionTtl }),
+  gate,
+  chat: new Chat({ store, random, sessionTtl: flags.sessionTtl, confirmer: (): string | undefined => twoDisk ? peerPort.confirmer() : undefined }),
   answers: new Answers({ replies: store.replies, replyKey }),
   send: (bytes, to) => client?.send(bytes, to),
   rateLimit: flags.rateLimit,
@@ -130,7 +136,9 @@ const peerPort = new PeerPort({
   statAuth: createPeerAuth({ key: clusterKey, peers: "any", now: clock.now, random, maxNonces: 1000 }),
   send: (bytes, to) => peer?.send(bytes, to),
   multicast: flags.multicast && { group: flags.multicast, send: (bytes, to) => group?.send(bytes, to) },
-  localStatus: () => ({ heldPolls: clientPort.heldPolls }),
+  localStatus: (): { heldPolls: number; heldAcks: number } => ({ heldPolls: clientPort.heldPolls, heldAcks: gate?.size ?? 0 }),
+  ring: all.map((s) => s.id),
+  onGot: gate && ((from, vector) => gate.noteGot(from, vector)),
 });
 const stopHousekeeping = startHousekeeping({ clock, commit, store, limiter: clientPort.limiter, checkDatabase: () => guard.problem() });
 

@@ -20,6 +20,7 @@ import { ircAnchors } from "./irc.ts";
 import { limits } from "./limits.ts";
 import { distchatSingle, remembered } from "./distchat_single.ts";
 import { distchatCluster, recordIrc } from "./distchat_cluster.ts";
+import { acks } from "./acks.ts";
 import type { Context, Measurement, Result } from "./_report.ts";
 import { renderSection } from "./_report.ts";
 
@@ -40,6 +41,8 @@ const MEASUREMENTS: Measurement[] = [
   distchatSingle("deno"),
   distchatCluster("node"),
   distchatCluster("deno"),
+  acks("node"),
+  acks("deno"),
 ];
 
 const HELP = `npm run bench: measures the machine's limits, the IRC anchor and DistChat, and writes a report.

@@ -494,7 +494,8 @@ real("control characters never reach stdout raw; text stays one line", async (h,
 
 real("a dead first server: the client moves on, says so on stderr, loses nothing", async (h, clients, stops) => {
   const { file } = await h.makeCluster(["x", "a"]);
-  const srv = await h.startServer({ id: "a", servers: file });
+  // x never runs, so no second disk exists: a acks on its own (--one-disk-acks).
+  const srv = await h.startServer({ id: "a", servers: file, extraArgs: ["--one-disk-acks"] });
   stops.push(() => srv.stop());
   const alice = startClient(["--user", "alice", "--servers", file, "--room", "lobby", ...WAIT]);
   clients.push(alice);

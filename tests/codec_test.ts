@@ -374,6 +374,26 @@ const opsValue = [
   { origin: "a", seq: 7, kind: "logout", deps: vec(["b", 2], ["c", 7]), at: 1732400000006, session: SESSION },
 ] as const;
 peer("peer ask, no key", lines("ask", "b", "-", "0", "-"), { verb: "ask", from: "b", nonce: "-", vector: EMPTY });
+peer("peer got", lines("got", "b", "-", "a=3,b=9", "-"), { verb: "got", from: "b", nonce: "-", vector: vec(["a", 3], ["b", 9]) });
+peer(
+  "peer add: a msg naming its confirmer, and a hide op",
+  lines(
+    "add", "b", "-", "a=4,b=2", 2,
+    ...["b.1", "msg c", "a=4", 1732400000010, SESSION, "T7", "lobby", "bob", "again"],
+    ...["b.2", "hide", "a=4", 1732400000011, SESSION, "a~k2.4"],
+    "-",
+  ),
+  {
+    verb: "add",
+    from: "b",
+    nonce: "-",
+    vector: vec(["a", 4], ["b", 2]),
+    ops: [
+      { origin: "b", seq: 1, kind: "msg", conf: "c", deps: vec(["a", 4]), at: 1732400000010, session: SESSION, tag: "T7", groupName: "lobby", userName: "bob", msg: "again" },
+      { origin: "b", seq: 2, kind: "hide", deps: vec(["a", 4]), at: 1732400000011, session: SESSION, target: "a~k2.4" },
+    ],
+  },
+);
 peer("peer ask, signed", lines("ask", "b", NONCE, "a=7,b=2,c=7", MAC), {
   verb: "ask",
   from: "b",
@@ -693,6 +713,9 @@ badPeer("peer op unknown kind", lines("add", "a", "-", "a=1", 1, ...opLine("a.1"
 badPeer("peer op short session", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "touch", "0", 1, "abc"), "-"), "bad-request");
 badPeer("peer op bad userName", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "login", "0", 1, SESSION, "_b", 60), "-"), "bad-name");
 badPeer("peer op login ttl 0", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "login", "0", 1, SESSION, "b", 0), "-"), "bad-request");
+badPeer("peer op msg, bad confirmer", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "msg B!", "0", 1, SESSION, "t", "g", "u", "x"), "-"), "bad-request");
+badPeer("peer op hide, bad target", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "hide", "0", 1, SESSION, "a.x"), "-"), "bad-request");
+badPeer("peer got without vector", lines("got", "a", "-", "-"), "bad-request");
 badPeer("peer op msg empty", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "msg", "0", 1, SESSION, "t", "g", "u", ""), "-"), "bad-request");
 badPeer("peer op msg bad escape", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "msg", "0", 1, SESSION, "t", "g", "u", "\\x"), "-"), "bad-request");
 badPeer("peer op deps duplicate", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "touch", "b=1,b=1", 1, SESSION), "-"), "bad-request");
@@ -740,7 +763,7 @@ test("docs/PEER_PROTOCOL.md: every example decodes, re-encodes byte for byte, an
     assert.is(text(encodePeer(datagram, () => mac)), wire);
     assert.is(mac, datagram.nonce === "-" ? "-" : peerMac(key, signed));
   }
-  assert.equal([...verbs].sort(), ["add", "ask", "ok"]);
+  assert.equal([...verbs].sort(), ["add", "ask", "got", "ok"]);
   const add = decodePeer(bytes(examples[0]));
   assert.ok(add.ok && add.value.datagram.verb === "add");
   const kinds = add.ok && add.value.datagram.verb === "add" ? add.value.datagram.ops.map((o) => o.kind) : [];

@@ -38,6 +38,45 @@ test.after.each(() => {
 });
 test.after(() => removeTempDirs());
 
+test("a confirmer hides a later copy of a (session, tag) that names it; the hide reaches every server and the twin it kept shows", () => {
+  const msg = (origin: string, seq: number, deps: [string, number][], conf?: string): Op => ({
+    origin, seq, deps: fromEntries(deps), at: T0, session: "s1", kind: "msg", tag: "7", groupName: "r", userName: "u1", msg: "hi",
+    ...(conf ? { conf } : {}),
+  });
+  const b = open("b");
+  b.setOrigin("b");
+  const c = open("c");
+  c.setOrigin("c");
+  const own = msg("b", 1, [], "c"); // b's own copy (its client failed over to b)
+  const late = msg("a", 1, [], "b"); // a's copy, which names b as its confirmer
+  applyAll(b, [own, late]);
+  const hide = b.takeLocalOps();
+  assert.equal(hide.map((op) => op.kind === "hide" && op.target), ["a.1"]);
+  assert.equal([...b.uncovered("r", fromEntries([]))].map((m) => `${m.origin}.${m.seq}`), ["b.1"]);
+  // c gets a's copy first (a's key is smaller: it shows), then b's copy and b's hide.
+  applyAll(c, [late, own]);
+  assert.equal([...c.uncovered("r", fromEntries([]))].map((m) => `${m.origin}.${m.seq}`), ["a.1"]);
+  applyAll(c, hide);
+  assert.equal([...c.uncovered("r", fromEntries([]))].map((m) => `${m.origin}.${m.seq}`), ["b.1"]);
+  assert.is(c.messages.byTag("s1", "7")?.origin, "b");
+  assert.is(c.takeLocalOps().length, 0, "c is nobody's confirmer here");
+});
+
+test("a version-2 database opens: the confirmer and refused columns are added and its messages kept", async () => {
+  const { DatabaseSync } = await import("node:sqlite");
+  const path = join(tempDir("distchat-store-"), "a.sqlite");
+  const a = Store.open(path, "a", { sync: "normal" });
+  a.setOrigin("a");
+  local(a, () => void a.appendLocal({ kind: "msg", session: "s1", tag: "t", groupName: "r", userName: "u1", msg: "old" }, T0));
+  a.close();
+  const db = new DatabaseSync(path);
+  db.exec("ALTER TABLE ops DROP COLUMN conf; ALTER TABLE messages DROP COLUMN refused; UPDATE meta SET v = '2' WHERE k = 'schema'");
+  db.close();
+  const again = open("a", path);
+  assert.equal([...again.uncovered("r", fromEntries([]))].map((m) => m.msg), ["old"]);
+  assert.is(again.messages.byTag("s1", "t")?.conf, "");
+});
+
 test("appendLocal numbers ops per origin and takes deps from the vector minus self", () => {
   const a = open("a");
   const remote: Op = { origin: "b", seq: 1, deps: fromEntries([]), at: T0, session: "sb", kind: "login", userName: "bea", ttl: 60 };

@@ -39,11 +39,13 @@ export type ServerFlags = {
   newCluster: boolean;
   /** Run without a cluster key although servers.txt lists peers (tests, benchmarks on one machine). */
   insecurePeers: boolean;
+  /** Ack an add once it is on this server's disk only (the default waits for a second server's). */
+  oneDiskAcks: boolean;
 };
 
 export const SERVER_USAGE =
   "usage: server.ts --id ID [--servers FILE] [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
-  "[--peer-listen HOST:PORT] [--rate-limit N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers]";
+  "[--peer-listen HOST:PORT] [--rate-limit N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
 
 /** What `server.ts --help` prints. */
 export const SERVER_HELP = `DistChat server: one peer of the cluster listed in a servers file.
@@ -64,6 +66,10 @@ usage: npm run server -- --id ID [flags]        (or: npx deno run -A server.ts -
   --insecure-peers         run without a cluster key anyway: anyone who reaches the peer port can
                            inject messages and sessions. Only for tests on one machine
   --multicast GROUP:PORT   fan out to peers through an IPv4 multicast group
+  --one-disk-acks          ack a message once it is on this server's disk. Default (with peers): the
+                           ack waits until the message is also on the disk of a second server, its
+                           confirmer; while no peer can confirm, adds are not answered and clients
+                           fail over to the next server (docs/ARCHITECTURE.md "Acks")
   --new-cluster            this is the first start of a new cluster: a server with a new database
                            writes under its plain id without waiting for every peer. Without it, a
                            new (or restored, older) database writes under a new incarnation of the id
@@ -123,6 +129,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
         help: { type: "boolean", short: "h" },
         "new-cluster": { type: "boolean" },
         "insecure-peers": { type: "boolean" },
+        "one-disk-acks": { type: "boolean" },
       },
     }).values;
   } catch (e) {
@@ -146,5 +153,6 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     multicast: multicast(values.multicast),
     newCluster: values["new-cluster"] === true,
     insecurePeers: values["insecure-peers"] === true,
+    oneDiskAcks: values["one-disk-acks"] === true,
   };
 }

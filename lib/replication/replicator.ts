@@ -153,6 +153,11 @@ export class Replicator {
     return out;
   }
 
+  /** Ops delivered so far (applied to the log). */
+  get delivered(): number {
+    return this.#counts.opsDelivered;
+  }
+
   /** Counts a datagram the server dropped before it got here (decode, auth). */
   noteDropped(reason: string): void {
     this.#drop(reason);

@@ -45,6 +45,8 @@ export type ChatOptions = {
   random: (n: number) => Uint8Array;
   /** Idle lifetime of new sessions, seconds. */
   sessionTtl?: number;
+  /** The server a new message names as its confirmer (two-disk acks), or undefined for none. */
+  confirmer?: () => string | undefined;
 };
 
 /** The last token hashed and its id: one request asks for its session id up to four times. */
@@ -79,11 +81,13 @@ export class Chat {
   readonly store: Store;
   readonly sessionTtl: number;
   #random: (n: number) => Uint8Array;
+  #confirmer: () => string | undefined;
 
   constructor(options: ChatOptions) {
     this.store = options.store;
     this.sessionTtl = options.sessionTtl ?? 300;
     this.#random = options.random;
+    this.#confirmer = options.confirmer ?? (() => undefined);
   }
 
   /**
@@ -221,8 +225,10 @@ export class Chat {
     }
     const s = this.#auth(req.token, now);
     const name = this.#memberRoom(req.groupName, s);
+    const conf = this.#confirmer();
+    const msg = { kind: "msg" as const, session: s.id, tag: req.tag, groupName: name, userName: s.user, msg: req.msg };
     const op = this.store.appendLocal(
-      { kind: "msg", session: s.id, tag: req.tag, groupName: name, userName: s.user, msg: req.msg },
+      conf === undefined ? msg : { ...msg, conf },
       now,
       true, // byTag above found no visible message of this (session, tag)
     );

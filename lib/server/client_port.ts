@@ -23,6 +23,8 @@ import type { Chat } from "./chat.ts";
 import { Answers } from "./answers.ts";
 import { type Held, HeldPolls } from "./held_polls.ts";
 import { RateLimiter } from "./rate_limit.ts";
+import type { AckGate } from "./ack_gate.ts";
+import { sessionId } from "./chat.ts";
 
 export type ClientPortOptions = {
   commit: GroupCommit;
@@ -35,6 +37,8 @@ export type ClientPortOptions = {
   rateLimit?: number;
   /** One line of log (default: stderr). */
   log?(line: string): void;
+  /** Holds add acks until the message is on a second disk; absent: acks after the local commit. */
+  gate?: AckGate;
 };
 
 /** True for errors raised by SQLite (node:sqlite), which mean the database failed. */
@@ -118,8 +122,22 @@ export class ClientPort {
       return replyText({ verb: "error", tag: req.tag, code: "internal", message: "internal server error" });
     }
     const text = replyText(reply);
+    const gate = this.#o.gate;
+    if (gate && req.verb === "add" && reply.verb === "ok") {
+      gate.hold(key, sessionId(req.token), req.tag, (acked) => this.#release(req, key, acked, from));
+      return null;
+    }
     answers.remember(req, key, text, reply.verb !== "error", now);
     return text;
+  }
+
+  /** Sends an ack the gate released, remembered for retransmissions like any reply. */
+  #release(req: Request, key: string, text: string, to: Address): void {
+    const { commit, answers, clock } = this.#o;
+    commit.batch(() => answers.remember(req, key, text, true, clock.now()), {
+      after: () => this.#o.send(encodeText(text), to),
+      durableElsewhere: true, // a lost saved reply is rebuilt from the message itself
+    });
   }
 
   #send(reply: Reply, to: Address): void {

@@ -24,7 +24,7 @@
  */
 import { decodePeer } from "../wire/codec.ts";
 import type { PeerDatagram } from "../wire/messages.ts";
-import { formatVector } from "../wire/vector.ts";
+import { formatVector, type Vector } from "../wire/vector.ts";
 import type { Address } from "../net/address.ts";
 import type { PeerAuth } from "../replication/peer_auth.ts";
 import { type OpLog, type Outgoing, Replicator, type ReplicatorOptions } from "../replication/replicator.ts";
@@ -56,14 +56,24 @@ export type PeerPortOptions = {
   /** The multicast group for fan-out and how to send to it, or null for unicast. */
   multicast: { group: Address; send(bytes: Uint8Array, to: Address): void } | null;
   /** Figures of the rest of the server for `state` (held polls). */
-  localStatus(): { heldPolls: number };
+  localStatus(): { heldPolls: number; heldAcks?: number };
   /** Tick period, ms. Default 25. */
   tickMs?: number;
+  /** Every server id of servers.txt in file order (the ring that picks confirmers). Default: self then peers. */
+  ring?: readonly string[];
+  /**
+   * Two-disk acks: remote ops are synced to disk before `got` tells their
+   * senders so, and `onGot` hears every peer's `got`. Absent: one-disk acks.
+   */
+  onGot?(from: string, vector: Vector): void;
   replicator?: ReplicatorOptions;
 };
 
 /** At most this many `stat`s are answered a second (a `state` is far larger than a `stat`). */
 const STATS_PER_SECOND = 20;
+
+/** A peer heard from within this long is live (a confirmer candidate), ms. */
+const LIVE_MS = 2000;
 
 export class PeerPort {
   readonly replicator: Replicator;
@@ -73,22 +83,59 @@ export class PeerPort {
   #statWindowStart = 0;
   #statsAnswered = 0;
   #allPeers: string[];
+  /** The peers in ring order, starting after this server. */
+  #successors: string[];
+  /** A commit delivered ops from peers: tell them what is on disk. */
+  #gotDue = false;
+  #lastGot = -Infinity;
 
   constructor(o: PeerPortOptions) {
     this.#o = o;
     this.#started = o.clock.now();
     this.#allPeers = [...o.peers.keys()].sort();
+    const ring = (o.ring ?? [o.self, ...o.peers.keys()]).filter((id) => id === o.self || o.peers.has(id));
+    const at = ring.indexOf(o.self);
+    this.#successors = [...ring.slice(at + 1), ...ring.slice(0, Math.max(at, 0))].filter((id) => id !== o.self);
     // Ops can only come from the servers of servers.txt (and their incarnations).
     const isOrigin = originsOf([o.self, ...o.peers.keys()]);
     this.replicator = new Replicator({ self: o.self, peers: this.#allPeers, log: o.store, options: { isOrigin, ...o.replicator } });
     o.commit.subscribe(({ localOps }) => {
       if (localOps.length > 0) this.#send(this.replicator.localOps(localOps, o.clock.now()));
+      if (this.#gotDue) this.#sendGot();
     });
   }
 
-  /** Starts the tick timer (heartbeats, re-asks). */
+  /** Starts the tick timer (heartbeats, re-asks, and a `got` a second). */
   start(): void {
-    this.#stopTick ??= this.#o.clock.every(this.#o.tickMs ?? 25, () => this.#send(this.replicator.tick(this.#o.clock.now())));
+    this.#stopTick ??= this.#o.clock.every(this.#o.tickMs ?? 25, () => {
+      const now = this.#o.clock.now();
+      this.#send(this.replicator.tick(now));
+      // Repeated, so a lost `got` costs a held ack at most a second; never from inside an open batch.
+      if (this.#o.onGot && now - this.#lastGot >= this.replicator.options.antiEntropyMs && !this.#o.commit.busy) {
+        this.#sendGot();
+      }
+    });
+  }
+
+  /**
+   * The confirmer of a message made now (docs/ARCHITECTURE.md "Acks"): the
+   * first peer after this server in servers.txt order heard from in the
+   * last LIVE_MS, else the next one (the ack then waits for it); undefined
+   * without peers.
+   */
+  confirmer(): string | undefined {
+    const now = this.#o.clock.now();
+    const live = new Set(
+      this.replicator.status(now).peers.filter((p) => p.lastHeardMsAgo !== null && p.lastHeardMsAgo < LIVE_MS).map((p) => p.id),
+    );
+    return this.#successors.find((id) => live.has(id)) ?? this.#successors[0];
+  }
+
+  #sendGot(): void {
+    this.#gotDue = false;
+    this.#lastGot = this.#o.clock.now();
+    if (this.#allPeers.length === 0) return;
+    this.#send([{ to: this.#allPeers, datagram: { verb: "got", from: this.#o.self, nonce: "-", vector: this.#o.store.vector() } }]);
   }
 
   stop(): void {
@@ -127,10 +174,20 @@ export class PeerPort {
       this.replicator.noteDropped(v.reason);
       return;
     }
+    if (d.verb === "got") {
+      this.#o.onGot?.(d.from, d.vector);
+      return;
+    }
     let out: Outgoing[] = [];
-    commit.batch(() => (out = this.replicator.receive(d, this.#o.clock.now())), {
+    const twoDisk = this.#o.onGot !== undefined;
+    commit.batch(() => {
+      const before = this.replicator.delivered;
+      out = this.replicator.receive(d, this.#o.clock.now());
+      if (twoDisk && this.replicator.delivered !== before) this.#gotDue = true;
+    }, {
       after: () => this.#send(out),
-      durableElsewhere: true,
+      // Two-disk acks: what we tell a peer is on our disk must be (docs/ARCHITECTURE.md "Acks").
+      durableElsewhere: !twoDisk,
     });
   };
 
@@ -147,7 +204,7 @@ export class PeerPort {
       vector: formatVector(store.vector()),
       messages: store.messages.count(),
       sessions: store.sessions.liveCount(now),
-      heldPolls: this.#o.localStatus().heldPolls,
+      ...this.#o.localStatus(),
       gapsPending: r.buffered,
       peers,
       dropped: r.dropped,

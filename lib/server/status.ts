@@ -27,6 +27,8 @@ export type StatusReport = {
   sessions: number;
   /** Long polls being held. */
   heldPolls: number;
+  /** Add acks waiting for a second disk (docs/ARCHITECTURE.md "Acks"). */
+  heldAcks?: number;
   /** Ops received but not yet deliverable (waiting for what they depend on). */
   gapsPending: number;
   /** Per peer: ms since last heard (null: never) and its last known vector. */

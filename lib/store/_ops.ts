@@ -19,6 +19,7 @@ export type OpRow = {
   tag: string | null;
   msg: string | null;
   ttl: number | null;
+  conf: string | null;
 };
 
 /** Parses the "0" / "a=1,b=2" form made by formatVector. */
@@ -35,16 +36,18 @@ export function opToParams(op: Op): (string | number | null)[] {
   const head = [op.origin, op.seq, op.kind, formatVector(op.deps), op.at, op.session];
   switch (op.kind) {
     case "login":
-      return [...head, null, op.userName, null, null, op.ttl];
+      return [...head, null, op.userName, null, null, op.ttl, null];
     case "logout":
     case "touch":
-      return [...head, null, null, null, null, null];
+      return [...head, null, null, null, null, null, null];
     case "open":
     case "join":
     case "leave":
-      return [...head, op.groupName, null, null, null, null];
+      return [...head, op.groupName, null, null, null, null, null];
     case "msg":
-      return [...head, op.groupName, op.userName, op.tag, op.msg, null];
+      return [...head, op.groupName, op.userName, op.tag, op.msg, null, op.conf ?? null];
+    case "hide":
+      return [...head, null, null, null, null, null, op.target];
   }
 }
 
@@ -61,7 +64,11 @@ export function opFromRow(r: OpRow): Op {
     case "join":
     case "leave":
       return { ...head, kind: r.kind, groupName: r.room ?? "" };
-    case "msg":
-      return { ...head, kind: "msg", tag: r.tag ?? "", groupName: r.room ?? "", userName: r.user ?? "", msg: r.msg ?? "" };
+    case "msg": {
+      const m = { ...head, kind: "msg" as const, tag: r.tag ?? "", groupName: r.room ?? "", userName: r.user ?? "", msg: r.msg ?? "" };
+      return r.conf === null ? m : { ...m, conf: r.conf };
+    }
+    case "hide":
+      return { ...head, kind: "hide", target: r.conf ?? "" };
   }
 }

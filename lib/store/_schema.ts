@@ -12,7 +12,7 @@
 import { closeSync, existsSync, openSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
@@ -28,7 +28,9 @@ CREATE TABLE IF NOT EXISTS ops (
   user TEXT,
   tag TEXT,
   msg TEXT,
-  ttl INTEGER
+  ttl INTEGER,
+  -- msg: the confirmer named by the origin; hide: the hidden message's "origin.seq"
+  conf TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS ops_id ON ops (origin, seq);
 CREATE TABLE IF NOT EXISTS sessions (
@@ -69,6 +71,8 @@ CREATE TABLE IF NOT EXISTS messages (
   tag TEXT NOT NULL,
   hidden INTEGER NOT NULL DEFAULT 0,
   ksum INTEGER NOT NULL,
+  -- 1: hidden for good by a hide op of its confirmer (never shown again)
+  refused INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (rkey, dseq)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS messages_origin ON messages (rkey, origin, seq);
@@ -97,6 +101,17 @@ function migrateFrom1(db: DatabaseSync): void {
   `);
 }
 
+/** Version 2 lacked the confirmer of a message and hide ops (two-disk acks). */
+function migrateFrom2(db: DatabaseSync): void {
+  db.exec(`
+    BEGIN;
+    ALTER TABLE ops ADD COLUMN conf TEXT;
+    ALTER TABLE messages ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;
+    UPDATE meta SET v = '3' WHERE k = 'schema';
+    COMMIT;
+  `);
+}
+
 /** How hard a commit waits for the disk: FULL survives power loss, NORMAL a process crash. */
 export type SyncMode = "full" | "normal";
 
@@ -119,9 +134,10 @@ export function openDatabase(path: string, sync: SyncMode): DatabaseSync {
       ? db.prepare("SELECT v FROM meta WHERE k = 'schema'").get() as { v: string } | undefined
       : undefined;
     if (row?.v === "1") migrateFrom1(db);
+    if (row?.v === "1" || row?.v === "2") migrateFrom2(db);
     db.exec(DDL);
     if (!row) db.prepare("INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
-    else if (row.v !== "1" && row.v !== String(SCHEMA_VERSION)) {
+    else if (!["1", "2", String(SCHEMA_VERSION)].includes(row.v)) {
       throw new Error(`schema version ${row.v}, expected ${SCHEMA_VERSION}`);
     }
     return db;

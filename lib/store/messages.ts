@@ -11,23 +11,26 @@ import { type Key, visibleTwin } from "./rules.ts";
 /** A visible message of a room, as polls list it. */
 export type MessageEntry = { origin: string; seq: number; user: string; at: number; msg: string };
 
-/** The stored message of an add, found by (session, tag). */
-export type StoredAdd = { origin: string; seq: number; rkey: string; msg: string };
+/** The stored message of an add, found by (session, tag); `conf` "": no confirmer. */
+export type StoredAdd = { origin: string; seq: number; rkey: string; msg: string; conf: string };
 
 /** Rows read per index range when listing messages. */
 const SCAN_BATCH = 64;
 
 export class Messages {
-  #s: Record<"visibleByTag" | "hide" | "insert" | "addByTag" | "originRange" | "count", StatementSync>;
+  #s: Record<
+    "visibleByTag" | "hide" | "insert" | "addByTag" | "originRange" | "count" | "refuse" | "byId" | "bestTwin" | "show" | "bound",
+    StatementSync
+  >;
 
   constructor(db: DatabaseSync) {
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
       visibleByTag: p("SELECT rkey, dseq, origin, ksum FROM messages WHERE session = ? AND tag = ? AND hidden = 0"),
       hide: p("UPDATE messages SET hidden = 1 WHERE rkey = ? AND dseq = ?"),
-      insert: p("INSERT INTO messages (rkey, dseq, origin, seq, session, tag, hidden, ksum) VALUES (?,?,?,?,?,?,?,?)"),
+      insert: p("INSERT INTO messages (rkey, dseq, origin, seq, session, tag, hidden, ksum, refused) VALUES (?,?,?,?,?,?,?,?,?)"),
       addByTag: p(
-        "SELECT m.rkey, m.origin, m.seq, o.msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
+        "SELECT m.rkey, m.origin, m.seq, o.msg, COALESCE(o.conf, '') AS conf FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
           "WHERE m.session = ? AND m.tag = ? AND m.hidden = 0",
       ),
       originRange: p(
@@ -36,6 +39,16 @@ export class Messages {
           "ORDER BY m.seq LIMIT ?",
       ),
       count: p("SELECT count(*) AS n FROM messages WHERE hidden = 0"),
+      byId: p("SELECT m.rkey, m.dseq, m.session, m.tag, m.hidden FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
+        "WHERE o.origin = ? AND o.seq = ? AND o.kind = 'msg'"),
+      refuse: p("UPDATE messages SET hidden = 1, refused = 1 WHERE rkey = ? AND dseq = ?"),
+      bestTwin: p("SELECT rkey, dseq FROM messages WHERE session = ? AND tag = ? AND refused = 0 ORDER BY ksum, origin LIMIT 1"),
+      show: p("UPDATE messages SET hidden = 0 WHERE rkey = ? AND dseq = ?"),
+      bound: p(
+        "SELECT 1 AS x FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
+          "WHERE m.session = ?1 AND m.tag = ?2 AND m.refused = 0 " +
+          "AND (o.conf = ?3 OR o.origin = ?3 OR substr(o.origin, 1, length(?3) + 1) = ?3 || '~') LIMIT 1",
+      ),
     };
   }
 
@@ -58,14 +71,40 @@ export class Messages {
       if (visibleTwin(k, [twin.ksum, twin.origin]) === "new") this.#s.hide.run(twin.rkey, twin.dseq);
       else hidden = 1;
     }
-    this.#s.insert.run(nameKey(m.groupName), m.dseq, m.origin, m.seq, m.session, m.tag, hidden, k[0]);
+    this.#s.insert.run(nameKey(m.groupName), m.dseq, m.origin, m.seq, m.session, m.tag, hidden, k[0], 0);
     return hidden === 0;
+  }
+
+  /**
+   * True when server `server` is bound to a copy of (session, tag): one not
+   * refused that it made (under any incarnation) or that names it as its
+   * confirmer (docs/ARCHITECTURE.md "Acks").
+   */
+  boundAt(session: string, tag: string, server: string): boolean {
+    return this.#s.bound.get(session, tag, server) !== undefined;
+  }
+
+  /**
+   * Hides message `target` ("origin.seq") for good (a hide op of its
+   * confirmer); when it was the visible copy, the best copy not refused
+   * becomes visible. Returns the room key whose listing changed, or null.
+   */
+  refuse(target: string): string | null {
+    const dot = target.lastIndexOf(".");
+    type Row = { rkey: string; dseq: number; session: string; tag: string; hidden: number };
+    const row = this.#s.byId.get(target.slice(0, dot), Number(target.slice(dot + 1))) as Row | undefined;
+    if (!row) return null;
+    this.#s.refuse.run(row.rkey, row.dseq);
+    if (row.hidden) return null;
+    const best = this.#s.bestTwin.get(row.session, row.tag) as { rkey: string; dseq: number } | undefined;
+    if (best) this.#s.show.run(best.rkey, best.dseq);
+    return best?.rkey ?? null;
   }
 
   /** The visible message a session added with `tag`, or null. */
   byTag(session: string, tag: string): StoredAdd | null {
     const row = this.#s.addByTag.get(session, tag) as StoredAdd | undefined;
-    return row ? { origin: row.origin, seq: row.seq, rkey: row.rkey, msg: row.msg } : null;
+    return row ? { origin: row.origin, seq: row.seq, rkey: row.rkey, msg: row.msg, conf: row.conf } : null;
   }
 
   /**

@@ -36,6 +36,7 @@ import { Rooms } from "./rooms.ts";
 import { type MessageEntry, Messages, type StoredAdd } from "./messages.ts";
 import { SavedReplies } from "./replies.ts";
 import { HighWater } from "./high_water.ts";
+import { serverOf } from "./incarnation.ts";
 
 export type { MessageEntry, SessionRecord, StoredAdd };
 
@@ -268,11 +269,21 @@ export class Store {
       case "leave":
         this.rooms.leave(op.groupName, op.session);
         break;
-      case "msg":
+      case "msg": {
+        // A confirmer is bound to the first copy of (session, tag) it made or confirmed (ARCHITECTURE.md "Acks").
+        const me = serverOf(this.#self);
+        const refuse = op.conf === me && op.origin !== this.#self && this.messages.boundAt(op.session, op.tag, me);
         if (this.messages.insert({ ...op, dseq: aseq }, key, noTwin && op.origin === this.#self)) {
           this.#dirtyRooms.add(nameKey(op.groupName));
         }
+        if (refuse) this.appendLocal({ kind: "hide", session: op.session, target: `${op.origin}.${op.seq}` }, op.at);
         break;
+      }
+      case "hide": {
+        const rkey = this.messages.refuse(op.target);
+        if (rkey !== null) this.#dirtyRooms.add(rkey);
+        return; // not activity of the session
+      }
     }
     this.#activity(op.session, op.at, op.kind === "touch", op.origin !== this.#self);
   }

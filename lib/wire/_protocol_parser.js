@@ -191,23 +191,26 @@ function peg$parse(input, options) {
   const peg$c21 = "unavailable";
   const peg$c22 = "internal";
   const peg$c23 = "ask";
-  const peg$c24 = "stat";
-  const peg$c25 = "state";
-  const peg$c26 = "-";
-  const peg$c27 = ".";
-  const peg$c28 = "touch";
-  const peg$c29 = "join";
-  const peg$c30 = "msg";
-  const peg$c31 = "~";
-  const peg$c32 = ",";
-  const peg$c33 = "0";
-  const peg$c34 = "=";
-  const peg$c35 = "1";
-  const peg$c36 = "\\";
-  const peg$c37 = "n";
-  const peg$c38 = "r";
-  const peg$c39 = "\r";
-  const peg$c40 = "\n";
+  const peg$c24 = "got";
+  const peg$c25 = "stat";
+  const peg$c26 = "state";
+  const peg$c27 = "-";
+  const peg$c28 = ".";
+  const peg$c29 = "touch";
+  const peg$c30 = "join";
+  const peg$c31 = "msg";
+  const peg$c32 = " ";
+  const peg$c33 = "hide";
+  const peg$c34 = "~";
+  const peg$c35 = ",";
+  const peg$c36 = "0";
+  const peg$c37 = "=";
+  const peg$c38 = "1";
+  const peg$c39 = "\\";
+  const peg$c40 = "n";
+  const peg$c41 = "r";
+  const peg$c42 = "\r";
+  const peg$c43 = "\n";
 
   const peg$r0 = /^[^\r\n]/;
   const peg$r1 = /^[0-9a-f]/;
@@ -246,46 +249,49 @@ function peg$parse(input, options) {
   const peg$e24 = peg$classExpectation(["\r", "\n"], true, false, false);
   const peg$e25 = peg$anyExpectation();
   const peg$e26 = peg$literalExpectation("ask", false);
-  const peg$e27 = peg$literalExpectation("stat", false);
-  const peg$e28 = peg$literalExpectation("state", false);
-  const peg$e29 = peg$otherExpectation("nonce");
-  const peg$e30 = peg$literalExpectation("-", false);
-  const peg$e31 = peg$literalExpectation(".", false);
-  const peg$e32 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
-  const peg$e33 = peg$otherExpectation("mac");
-  const peg$e34 = peg$literalExpectation("touch", false);
-  const peg$e35 = peg$literalExpectation("join", false);
-  const peg$e36 = peg$literalExpectation("msg", false);
-  const peg$e37 = peg$otherExpectation("operation id");
-  const peg$e38 = peg$otherExpectation("session id");
-  const peg$e39 = peg$otherExpectation("tag");
-  const peg$e40 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e41 = peg$otherExpectation("token");
-  const peg$e42 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e43 = peg$otherExpectation("server id");
-  const peg$e44 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e45 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e46 = peg$otherExpectation("message id");
-  const peg$e47 = peg$otherExpectation("origin");
-  const peg$e48 = peg$literalExpectation("~", false);
-  const peg$e49 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
-  const peg$e50 = peg$otherExpectation("cursor");
-  const peg$e51 = peg$otherExpectation("vector timestamp");
-  const peg$e52 = peg$literalExpectation(",", false);
-  const peg$e53 = peg$literalExpectation("0", false);
-  const peg$e54 = peg$literalExpectation("=", false);
-  const peg$e55 = peg$otherExpectation("more flag");
-  const peg$e56 = peg$literalExpectation("1", false);
-  const peg$e57 = peg$otherExpectation("integer");
-  const peg$e58 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e59 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
-  const peg$e60 = peg$literalExpectation("\\", false);
-  const peg$e61 = peg$literalExpectation("n", false);
-  const peg$e62 = peg$literalExpectation("r", false);
-  const peg$e63 = peg$otherExpectation("newline");
-  const peg$e64 = peg$literalExpectation("\r", false);
-  const peg$e65 = peg$literalExpectation("\n", false);
-  const peg$e66 = peg$otherExpectation("end of datagram");
+  const peg$e27 = peg$literalExpectation("got", false);
+  const peg$e28 = peg$literalExpectation("stat", false);
+  const peg$e29 = peg$literalExpectation("state", false);
+  const peg$e30 = peg$otherExpectation("nonce");
+  const peg$e31 = peg$literalExpectation("-", false);
+  const peg$e32 = peg$literalExpectation(".", false);
+  const peg$e33 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
+  const peg$e34 = peg$otherExpectation("mac");
+  const peg$e35 = peg$literalExpectation("touch", false);
+  const peg$e36 = peg$literalExpectation("join", false);
+  const peg$e37 = peg$literalExpectation("msg", false);
+  const peg$e38 = peg$literalExpectation(" ", false);
+  const peg$e39 = peg$literalExpectation("hide", false);
+  const peg$e40 = peg$otherExpectation("operation id");
+  const peg$e41 = peg$otherExpectation("session id");
+  const peg$e42 = peg$otherExpectation("tag");
+  const peg$e43 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e44 = peg$otherExpectation("token");
+  const peg$e45 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e46 = peg$otherExpectation("server id");
+  const peg$e47 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e48 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e49 = peg$otherExpectation("message id");
+  const peg$e50 = peg$otherExpectation("origin");
+  const peg$e51 = peg$literalExpectation("~", false);
+  const peg$e52 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
+  const peg$e53 = peg$otherExpectation("cursor");
+  const peg$e54 = peg$otherExpectation("vector timestamp");
+  const peg$e55 = peg$literalExpectation(",", false);
+  const peg$e56 = peg$literalExpectation("0", false);
+  const peg$e57 = peg$literalExpectation("=", false);
+  const peg$e58 = peg$otherExpectation("more flag");
+  const peg$e59 = peg$literalExpectation("1", false);
+  const peg$e60 = peg$otherExpectation("integer");
+  const peg$e61 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e62 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
+  const peg$e63 = peg$literalExpectation("\\", false);
+  const peg$e64 = peg$literalExpectation("n", false);
+  const peg$e65 = peg$literalExpectation("r", false);
+  const peg$e66 = peg$otherExpectation("newline");
+  const peg$e67 = peg$literalExpectation("\r", false);
+  const peg$e68 = peg$literalExpectation("\n", false);
+  const peg$e69 = peg$otherExpectation("end of datagram");
 
   function peg$f0(tag, userName) {    return { verb: "login", tag, userName };  }
   function peg$f1(tag, token, groupName) {    return { verb: "open", tag, token, groupName };  }
@@ -310,26 +316,28 @@ function peg$parse(input, options) {
   function peg$f20(head, vector, count, ops, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, signed: input.slice(0, signedEnd), mac };  }
   function peg$f21(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
   function peg$f22(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f23(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f24(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f25(from, nonce) {    return { from, nonce };  }
-  function peg$f26() {    return location().start.offset;  }
-  function peg$f27(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
-  function peg$f28(deps, at, session, userName, ttl) {    return { kind: "login", deps, at, session, userName, ttl };  }
-  function peg$f29(kind, deps, at, session) {    return { kind, deps, at, session };  }
-  function peg$f30(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
-  function peg$f31(deps, at, session, tag, groupName, userName, msg) {    return { kind: "msg", deps, at, session, tag, groupName, userName, msg };  }
-  function peg$f32(origin, seq) {    return { origin, seq };  }
-  function peg$f33(origin, n) {    return { origin, n };  }
-  function peg$f34(head, tail) {    return [head, ...tail];  }
-  function peg$f35() {    return [];  }
-  function peg$f36(origin, n) {    return [origin, n];  }
-  function peg$f37() {    return false;  }
-  function peg$f38() {    return true;  }
-  function peg$f39(digits) {    return Number(digits);  }
-  function peg$f40(parts) {    return parts.join("");  }
-  function peg$f41() {    return "\n";  }
-  function peg$f42() {    return "\r";  }
+  function peg$f23(head, vector, signedEnd, mac) {    return { verb: "got", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f24(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f25(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f26(from, nonce) {    return { from, nonce };  }
+  function peg$f27() {    return location().start.offset;  }
+  function peg$f28(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
+  function peg$f29(deps, at, session, userName, ttl) {    return { kind: "login", deps, at, session, userName, ttl };  }
+  function peg$f30(kind, deps, at, session) {    return { kind, deps, at, session };  }
+  function peg$f31(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
+  function peg$f32(conf, deps, at, session, tag, groupName, userName, msg) {    return conf === null ? { kind: "msg", deps, at, session, tag, groupName, userName, msg } : { kind: "msg", conf, deps, at, session, tag, groupName, userName, msg };  }
+  function peg$f33(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
+  function peg$f34(origin, seq) {    return { origin, seq };  }
+  function peg$f35(origin, n) {    return { origin, n };  }
+  function peg$f36(head, tail) {    return [head, ...tail];  }
+  function peg$f37() {    return [];  }
+  function peg$f38(origin, n) {    return [origin, n];  }
+  function peg$f39() {    return false;  }
+  function peg$f40() {    return true;  }
+  function peg$f41(digits) {    return Number(digits);  }
+  function peg$f42(parts) {    return parts.join("");  }
+  function peg$f43() {    return "\n";  }
+  function peg$f44() {    return "\r";  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -1909,9 +1917,12 @@ function peg$parse(input, options) {
       if (s1 === peg$FAILED) {
         s1 = peg$parsePeerOk();
         if (s1 === peg$FAILED) {
-          s1 = peg$parsePeerStat();
+          s1 = peg$parsePeerGot();
           if (s1 === peg$FAILED) {
-            s1 = peg$parsePeerState();
+            s1 = peg$parsePeerStat();
+            if (s1 === peg$FAILED) {
+              s1 = peg$parsePeerState();
+            }
           }
         }
       }
@@ -2139,16 +2150,69 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parsePeerGot() {
+    let s0, s1, s2, s3, s4, s5, s6, s7;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 3) === peg$c24) {
+      s1 = peg$c24;
+      peg$currPos += 3;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parsePeerHead();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseVector();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseHere();
+            s6 = peg$parseMac();
+            if (s6 !== peg$FAILED) {
+              s7 = peg$parseNL();
+              if (s7 !== peg$FAILED) {
+                peg$savedPos = s0;
+                s0 = peg$f23(s2, s3, s5, s6);
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
   function peg$parsePeerStat() {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c24) {
-      s1 = peg$c24;
+    if (input.substr(peg$currPos, 4) === peg$c25) {
+      s1 = peg$c25;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      if (peg$silentFails === 0) { peg$fail(peg$e28); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2159,7 +2223,7 @@ function peg$parse(input, options) {
           s5 = peg$parseNL();
           if (s5 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f23(s2, s3, s4);
+            s0 = peg$f24(s2, s3, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -2184,12 +2248,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c25) {
-      s1 = peg$c25;
+    if (input.substr(peg$currPos, 5) === peg$c26) {
+      s1 = peg$c26;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e28); }
+      if (peg$silentFails === 0) { peg$fail(peg$e29); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2203,7 +2267,7 @@ function peg$parse(input, options) {
             s7 = peg$parseNL();
             if (s7 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f24(s2, s3, s5, s6);
+              s0 = peg$f25(s2, s3, s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2243,7 +2307,7 @@ function peg$parse(input, options) {
             s5 = peg$parseNL();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f25(s2, s4);
+              s0 = peg$f26(s2, s4);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2274,7 +2338,7 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = '';
     peg$savedPos = s0;
-    s1 = peg$f26();
+    s1 = peg$f27();
     s0 = s1;
 
     return s0;
@@ -2285,11 +2349,11 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c26;
+      s0 = peg$c27;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e30); }
+      if (peg$silentFails === 0) { peg$fail(peg$e31); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -2297,11 +2361,11 @@ function peg$parse(input, options) {
       s2 = peg$parseDigits();
       if (s2 !== peg$FAILED) {
         if (input.charCodeAt(peg$currPos) === 46) {
-          s3 = peg$c27;
+          s3 = peg$c28;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e31); }
+          if (peg$silentFails === 0) { peg$fail(peg$e32); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$currPos;
@@ -2311,7 +2375,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e32); }
+            if (peg$silentFails === 0) { peg$fail(peg$e33); }
           }
           while (s6 !== peg$FAILED) {
             s5.push(s6);
@@ -2323,7 +2387,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s6 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e32); }
+                if (peg$silentFails === 0) { peg$fail(peg$e33); }
               }
             }
           }
@@ -2357,7 +2421,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e30); }
     }
 
     return s0;
@@ -2368,11 +2432,11 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c26;
+      s0 = peg$c27;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e30); }
+      if (peg$silentFails === 0) { peg$fail(peg$e31); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -2383,7 +2447,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e32); }
+        if (peg$silentFails === 0) { peg$fail(peg$e33); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -2395,7 +2459,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e32); }
+            if (peg$silentFails === 0) { peg$fail(peg$e33); }
           }
         }
       }
@@ -2414,7 +2478,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e33); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
 
     return s0;
@@ -2431,7 +2495,7 @@ function peg$parse(input, options) {
         s3 = peg$parseOpBody();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f27(s1, s3);
+          s0 = peg$f28(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2449,7 +2513,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseOpBody() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 5) === peg$c0) {
@@ -2482,7 +2546,7 @@ function peg$parse(input, options) {
                         s12 = peg$parseNL();
                         if (s12 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f28(s3, s5, s7, s9, s11);
+                          s0 = peg$f29(s3, s5, s7, s9, s11);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -2538,12 +2602,12 @@ function peg$parse(input, options) {
         if (peg$silentFails === 0) { peg$fail(peg$e8); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 5) === peg$c28) {
-          s2 = peg$c28;
+        if (input.substr(peg$currPos, 5) === peg$c29) {
+          s2 = peg$c29;
           peg$currPos += 5;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e34); }
+          if (peg$silentFails === 0) { peg$fail(peg$e35); }
         }
       }
       if (s2 !== peg$FAILED) {
@@ -2567,7 +2631,7 @@ function peg$parse(input, options) {
                     s8 = peg$parseNL();
                     if (s8 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f29(s1, s3, s5, s7);
+                      s0 = peg$f30(s1, s3, s5, s7);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -2611,12 +2675,12 @@ function peg$parse(input, options) {
           if (peg$silentFails === 0) { peg$fail(peg$e1); }
         }
         if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 4) === peg$c29) {
-            s2 = peg$c29;
+          if (input.substr(peg$currPos, 4) === peg$c30) {
+            s2 = peg$c30;
             peg$currPos += 4;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e35); }
+            if (peg$silentFails === 0) { peg$fail(peg$e36); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 5) === peg$c5) {
@@ -2652,7 +2716,7 @@ function peg$parse(input, options) {
                         s10 = peg$parseNL();
                         if (s10 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f30(s1, s3, s5, s7, s9);
+                          s0 = peg$f31(s1, s3, s5, s7, s9);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -2691,43 +2755,66 @@ function peg$parse(input, options) {
         }
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          if (input.substr(peg$currPos, 3) === peg$c30) {
-            s1 = peg$c30;
+          if (input.substr(peg$currPos, 3) === peg$c31) {
+            s1 = peg$c31;
             peg$currPos += 3;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e36); }
+            if (peg$silentFails === 0) { peg$fail(peg$e37); }
           }
           if (s1 !== peg$FAILED) {
-            s2 = peg$parseNL();
-            if (s2 !== peg$FAILED) {
-              s3 = peg$parseVector();
-              if (s3 !== peg$FAILED) {
-                s4 = peg$parseNL();
-                if (s4 !== peg$FAILED) {
-                  s5 = peg$parseInt();
-                  if (s5 !== peg$FAILED) {
-                    s6 = peg$parseNL();
-                    if (s6 !== peg$FAILED) {
-                      s7 = peg$parseSessionId();
-                      if (s7 !== peg$FAILED) {
-                        s8 = peg$parseNL();
-                        if (s8 !== peg$FAILED) {
-                          s9 = peg$parseTag();
-                          if (s9 !== peg$FAILED) {
-                            s10 = peg$parseNL();
-                            if (s10 !== peg$FAILED) {
-                              s11 = peg$parseNameText();
-                              s12 = peg$parseNL();
-                              if (s12 !== peg$FAILED) {
-                                s13 = peg$parseNameText();
-                                s14 = peg$parseNL();
-                                if (s14 !== peg$FAILED) {
-                                  s15 = peg$parseMsg();
-                                  s16 = peg$parseNL();
-                                  if (s16 !== peg$FAILED) {
+            s2 = peg$currPos;
+            if (input.charCodeAt(peg$currPos) === 32) {
+              s3 = peg$c32;
+              peg$currPos++;
+            } else {
+              s3 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e38); }
+            }
+            if (s3 !== peg$FAILED) {
+              s4 = peg$parseServerId();
+              if (s4 !== peg$FAILED) {
+                s2 = s4;
+              } else {
+                peg$currPos = s2;
+                s2 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s2;
+              s2 = peg$FAILED;
+            }
+            if (s2 === peg$FAILED) {
+              s2 = null;
+            }
+            s3 = peg$parseNL();
+            if (s3 !== peg$FAILED) {
+              s4 = peg$parseVector();
+              if (s4 !== peg$FAILED) {
+                s5 = peg$parseNL();
+                if (s5 !== peg$FAILED) {
+                  s6 = peg$parseInt();
+                  if (s6 !== peg$FAILED) {
+                    s7 = peg$parseNL();
+                    if (s7 !== peg$FAILED) {
+                      s8 = peg$parseSessionId();
+                      if (s8 !== peg$FAILED) {
+                        s9 = peg$parseNL();
+                        if (s9 !== peg$FAILED) {
+                          s10 = peg$parseTag();
+                          if (s10 !== peg$FAILED) {
+                            s11 = peg$parseNL();
+                            if (s11 !== peg$FAILED) {
+                              s12 = peg$parseNameText();
+                              s13 = peg$parseNL();
+                              if (s13 !== peg$FAILED) {
+                                s14 = peg$parseNameText();
+                                s15 = peg$parseNL();
+                                if (s15 !== peg$FAILED) {
+                                  s16 = peg$parseMsg();
+                                  s17 = peg$parseNL();
+                                  if (s17 !== peg$FAILED) {
                                     peg$savedPos = s0;
-                                    s0 = peg$f31(s3, s5, s7, s9, s11, s13, s15);
+                                    s0 = peg$f32(s2, s4, s6, s8, s10, s12, s14, s16);
                                   } else {
                                     peg$currPos = s0;
                                     s0 = peg$FAILED;
@@ -2780,6 +2867,83 @@ function peg$parse(input, options) {
             peg$currPos = s0;
             s0 = peg$FAILED;
           }
+          if (s0 === peg$FAILED) {
+            s0 = peg$currPos;
+            if (input.substr(peg$currPos, 4) === peg$c33) {
+              s1 = peg$c33;
+              peg$currPos += 4;
+            } else {
+              s1 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e39); }
+            }
+            if (s1 !== peg$FAILED) {
+              s2 = peg$parseNL();
+              if (s2 !== peg$FAILED) {
+                s3 = peg$parseVector();
+                if (s3 !== peg$FAILED) {
+                  s4 = peg$parseNL();
+                  if (s4 !== peg$FAILED) {
+                    s5 = peg$parseInt();
+                    if (s5 !== peg$FAILED) {
+                      s6 = peg$parseNL();
+                      if (s6 !== peg$FAILED) {
+                        s7 = peg$parseSessionId();
+                        if (s7 !== peg$FAILED) {
+                          s8 = peg$parseNL();
+                          if (s8 !== peg$FAILED) {
+                            s9 = peg$currPos;
+                            s10 = peg$parseOpId();
+                            if (s10 !== peg$FAILED) {
+                              s9 = input.substring(s9, peg$currPos);
+                            } else {
+                              s9 = s10;
+                            }
+                            if (s9 !== peg$FAILED) {
+                              s10 = peg$parseNL();
+                              if (s10 !== peg$FAILED) {
+                                peg$savedPos = s0;
+                                s0 = peg$f33(s3, s5, s7, s9);
+                              } else {
+                                peg$currPos = s0;
+                                s0 = peg$FAILED;
+                              }
+                            } else {
+                              peg$currPos = s0;
+                              s0 = peg$FAILED;
+                            }
+                          } else {
+                            peg$currPos = s0;
+                            s0 = peg$FAILED;
+                          }
+                        } else {
+                          peg$currPos = s0;
+                          s0 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          }
         }
       }
     }
@@ -2795,17 +2959,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c27;
+        s2 = peg$c28;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e31); }
+        if (peg$silentFails === 0) { peg$fail(peg$e32); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f32(s1, s3);
+          s0 = peg$f34(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2821,7 +2985,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      if (peg$silentFails === 0) { peg$fail(peg$e40); }
     }
 
     return s0;
@@ -2839,7 +3003,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e32); }
+      if (peg$silentFails === 0) { peg$fail(peg$e33); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -2851,130 +3015,11 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e32); }
+          if (peg$silentFails === 0) { peg$fail(peg$e33); }
         }
       }
     }
     if (s2.length < 64) {
-      peg$currPos = s1;
-      s1 = peg$FAILED;
-    } else {
-      s1 = s2;
-    }
-    if (s1 !== peg$FAILED) {
-      s0 = input.substring(s0, peg$currPos);
-    } else {
-      s0 = s1;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseTag() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$currPos;
-    s2 = [];
-    s3 = input.charAt(peg$currPos);
-    if (peg$r2.test(s3)) {
-      peg$currPos++;
-    } else {
-      s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e40); }
-    }
-    while (s3 !== peg$FAILED) {
-      s2.push(s3);
-      if (s2.length >= 16) {
-        s3 = peg$FAILED;
-      } else {
-        s3 = input.charAt(peg$currPos);
-        if (peg$r2.test(s3)) {
-          peg$currPos++;
-        } else {
-          s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e40); }
-        }
-      }
-    }
-    if (s2.length < 1) {
-      peg$currPos = s1;
-      s1 = peg$FAILED;
-    } else {
-      s1 = s2;
-    }
-    if (s1 !== peg$FAILED) {
-      s0 = input.substring(s0, peg$currPos);
-    } else {
-      s0 = s1;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseReplyTag() {
-    let s0, s1;
-
-    peg$silentFails++;
-    s0 = peg$parseTag();
-    if (s0 === peg$FAILED) {
-      if (input.charCodeAt(peg$currPos) === 45) {
-        s0 = peg$c26;
-        peg$currPos++;
-      } else {
-        s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e30); }
-      }
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseToken() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$currPos;
-    s2 = [];
-    s3 = input.charAt(peg$currPos);
-    if (peg$r3.test(s3)) {
-      peg$currPos++;
-    } else {
-      s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e42); }
-    }
-    while (s3 !== peg$FAILED) {
-      s2.push(s3);
-      if (s2.length >= 128) {
-        s3 = peg$FAILED;
-      } else {
-        s3 = input.charAt(peg$currPos);
-        if (peg$r3.test(s3)) {
-          peg$currPos++;
-        } else {
-          s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e42); }
-        }
-      }
-    }
-    if (s2.length < 16) {
       peg$currPos = s1;
       s1 = peg$FAILED;
     } else {
@@ -2994,6 +3039,125 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseTag() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r2.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 16) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r2.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e43); }
+        }
+      }
+    }
+    if (s2.length < 1) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseReplyTag() {
+    let s0, s1;
+
+    peg$silentFails++;
+    s0 = peg$parseTag();
+    if (s0 === peg$FAILED) {
+      if (input.charCodeAt(peg$currPos) === 45) {
+        s0 = peg$c27;
+        peg$currPos++;
+      } else {
+        s0 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      }
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseToken() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r3.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 128) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r3.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e45); }
+        }
+      }
+    }
+    if (s2.length < 16) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+    }
+
+    return s0;
+  }
+
   function peg$parseServerId() {
     let s0, s1, s2, s3, s4;
 
@@ -3005,7 +3169,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
@@ -3014,7 +3178,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e45); }
+        if (peg$silentFails === 0) { peg$fail(peg$e48); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -3026,7 +3190,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e45); }
+            if (peg$silentFails === 0) { peg$fail(peg$e48); }
           }
         }
       }
@@ -3044,7 +3208,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
     }
 
     return s0;
@@ -3058,17 +3222,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c27;
+        s2 = peg$c28;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e31); }
+        if (peg$silentFails === 0) { peg$fail(peg$e32); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f33(s1, s3);
+          s0 = peg$f35(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3084,7 +3248,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
 
     return s0;
@@ -3100,11 +3264,11 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 126) {
-        s4 = peg$c31;
+        s4 = peg$c34;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e48); }
+        if (peg$silentFails === 0) { peg$fail(peg$e51); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$currPos;
@@ -3114,7 +3278,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e49); }
+          if (peg$silentFails === 0) { peg$fail(peg$e52); }
         }
         while (s7 !== peg$FAILED) {
           s6.push(s7);
@@ -3126,7 +3290,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e49); }
+              if (peg$silentFails === 0) { peg$fail(peg$e52); }
             }
           }
         }
@@ -3164,7 +3328,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
     }
 
     return s0;
@@ -3178,7 +3342,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
     }
 
     return s0;
@@ -3194,11 +3358,11 @@ function peg$parse(input, options) {
       s2 = [];
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 44) {
-        s4 = peg$c32;
+        s4 = peg$c35;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e52); }
+        if (peg$silentFails === 0) { peg$fail(peg$e55); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$parseVectorEntry();
@@ -3216,11 +3380,11 @@ function peg$parse(input, options) {
         s2.push(s3);
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 44) {
-          s4 = peg$c32;
+          s4 = peg$c35;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e52); }
+          if (peg$silentFails === 0) { peg$fail(peg$e55); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseVectorEntry();
@@ -3236,7 +3400,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f34(s1, s2);
+      s0 = peg$f36(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3244,22 +3408,22 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 48) {
-        s1 = peg$c33;
+        s1 = peg$c36;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e53); }
+        if (peg$silentFails === 0) { peg$fail(peg$e56); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f35();
+        s1 = peg$f37();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e51); }
+      if (peg$silentFails === 0) { peg$fail(peg$e54); }
     }
 
     return s0;
@@ -3272,17 +3436,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 61) {
-        s2 = peg$c34;
+        s2 = peg$c37;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e54); }
+        if (peg$silentFails === 0) { peg$fail(peg$e57); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f36(s1, s3);
+          s0 = peg$f38(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3305,36 +3469,36 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 48) {
-      s1 = peg$c33;
+      s1 = peg$c36;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f37();
+      s1 = peg$f39();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 49) {
-        s1 = peg$c35;
+        s1 = peg$c38;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e56); }
+        if (peg$silentFails === 0) { peg$fail(peg$e59); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f38();
+        s1 = peg$f40();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      if (peg$silentFails === 0) { peg$fail(peg$e58); }
     }
 
     return s0;
@@ -3348,13 +3512,13 @@ function peg$parse(input, options) {
     s1 = peg$parseDigits();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f39(s1);
+      s1 = peg$f41(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e57); }
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
     }
 
     return s0;
@@ -3371,7 +3535,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+      if (peg$silentFails === 0) { peg$fail(peg$e61); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -3383,7 +3547,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e58); }
+          if (peg$silentFails === 0) { peg$fail(peg$e61); }
         }
       }
     }
@@ -3420,7 +3584,7 @@ function peg$parse(input, options) {
       }
     }
     peg$savedPos = s0;
-    s1 = peg$f40(s1);
+    s1 = peg$f42(s1);
     s0 = s1;
     peg$silentFails--;
 
@@ -3437,7 +3601,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e59); }
+      if (peg$silentFails === 0) { peg$fail(peg$e62); }
     }
     if (s2 !== peg$FAILED) {
       while (s2 !== peg$FAILED) {
@@ -3447,7 +3611,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e59); }
+          if (peg$silentFails === 0) { peg$fail(peg$e62); }
         }
       }
     } else {
@@ -3467,46 +3631,46 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c36;
+      s1 = peg$c39;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c36;
+        s2 = peg$c39;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e60); }
+        if (peg$silentFails === 0) { peg$fail(peg$e63); }
       }
       if (s2 === peg$FAILED) {
         s2 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 110) {
-          s3 = peg$c37;
+          s3 = peg$c40;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e61); }
+          if (peg$silentFails === 0) { peg$fail(peg$e64); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s2;
-          s3 = peg$f41();
+          s3 = peg$f43();
         }
         s2 = s3;
         if (s2 === peg$FAILED) {
           s2 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 114) {
-            s3 = peg$c38;
+            s3 = peg$c41;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e62); }
+            if (peg$silentFails === 0) { peg$fail(peg$e65); }
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s2;
-            s3 = peg$f42();
+            s3 = peg$f44();
           }
           s2 = s3;
         }
@@ -3589,21 +3753,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 13) {
-      s1 = peg$c39;
+      s1 = peg$c42;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
     }
     if (input.charCodeAt(peg$currPos) === 10) {
-      s2 = peg$c40;
+      s2 = peg$c43;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -3615,7 +3779,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
     }
 
     return s0;
@@ -3644,7 +3808,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
     }
 
     return s0;

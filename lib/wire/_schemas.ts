@@ -92,13 +92,15 @@ const op = v.variant("kind", [
   v.object({ ...opHead, kind: v.literal("login"), userName, ttl: positive }),
   v.object({ ...opHead, kind: v.picklist(["logout", "touch"]) }),
   v.object({ ...opHead, kind: v.picklist(["open", "join", "leave"]), groupName }),
-  v.object({ ...opHead, kind: v.literal("msg"), tag: v.string(), groupName, userName, msg }),
+  v.object({ ...opHead, kind: v.literal("msg"), tag: v.string(), groupName, userName, msg, conf: v.optional(v.string()) }),
+  v.object({ ...opHead, kind: v.literal("hide"), target: v.string() }),
 ]);
 
 const peerHead = { from: v.string(), nonce: v.string(), vector, signed: v.string(), mac: v.string() };
 const peer = v.variant("verb", [
   counted(v.object({ verb: v.literal("add"), ...peerHead, count, ops: v.array(op) }), "ops"),
   v.object({ verb: v.literal("ask"), ...peerHead }),
+  v.object({ verb: v.literal("got"), ...peerHead }),
   counted(v.object({ verb: v.literal("ok"), ...peerHead, more: v.boolean(), count, ops: v.array(op) }), "ops"),
   v.object({ verb: v.literal("stat"), from: v.string(), nonce: v.string(), signed: v.string(), mac: v.string() }),
   v.object({

@@ -206,7 +206,10 @@ export function opText(op: Op): string {
     case "leave":
       return lines([...headFields, op.groupName]);
     case "msg":
+      if (op.conf !== undefined) headFields[1] = `msg ${op.conf}`;
       return lines([...headFields, op.tag, op.groupName, op.userName, escapeText(op.msg)]);
+    case "hide":
+      return lines([...headFields, op.target]);
   }
 }
 
@@ -217,6 +220,7 @@ export function peerSignedText(d: PeerDatagram): string {
   const top = lines([d.verb, d.from, d.nonce, formatVector(d.vector)]);
   switch (d.verb) {
     case "ask":
+    case "got":
       return top;
     case "add":
       return top + lines([d.ops.length]) + d.ops.map(opText).join("");

@@ -111,7 +111,17 @@ export type Op =
   | OpHead & { kind: "login"; userName: string; ttl: number }
   | OpHead & { kind: "logout" | "touch" }
   | OpHead & { kind: "open" | "join" | "leave"; groupName: string }
-  | OpHead & { kind: "msg"; tag: string; groupName: string; userName: string; msg: string };
+  | OpHead & {
+    kind: "msg";
+    tag: string;
+    groupName: string;
+    userName: string;
+    msg: string;
+    /** The server whose disk the origin waits for before it acks (docs/ARCHITECTURE.md "Acks"); absent: none. */
+    conf?: string;
+  }
+  /** Hides the message `target` ("origin.seq"): made only by that message's confirmer, which had another copy of it. */
+  | OpHead & { kind: "hide"; target: string };
 
 export type OpKind = Op["kind"];
 
@@ -124,6 +134,8 @@ type PeerHead = {
 export type PeerDatagram =
   | PeerHead & { verb: "add"; vector: Vector; ops: Op[] }
   | PeerHead & { verb: "ask"; vector: Vector }
+  /** What the sender has committed to disk. */
+  | PeerHead & { verb: "got"; vector: Vector }
   | PeerHead & { verb: "ok"; vector: Vector; more: boolean; ops: Op[] }
   | PeerHead & { verb: "stat" }
   | PeerHead & { verb: "state"; json: string };

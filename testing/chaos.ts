@@ -1,0 +1,234 @@
+/**
+ * The chaos run of real server processes (docs/ARCHITECTURE.md "Acks"):
+ * N servers whose peer traffic crosses fault-injecting proxies (loss,
+ * duplication, jitter), clients whose own datagrams and replies are lost
+ * too, and a kill -9 of a random server every few seconds (restarted on
+ * its database a second later; one down at a time). Each client adds
+ * numbered lines one at a time, retransmitting the same datagram (same
+ * tag) and failing over to the next server of servers.txt after three
+ * silent sends, as docs/PROTOCOL.md tells a client to.
+ *
+ * When the faults stop it checks, on every server:
+ * - every acked (msgID, text) is listed under that msgID;
+ * - no msgID and no text is listed twice;
+ * - each client's lines are listed in the order it sent them;
+ * and how long the servers took to agree (convergence).
+ *
+ * tests/chaos_test.ts runs a short one in `npm test`; scripts/chaos.ts a
+ * long one (`npm run chaos -- --seconds 120`).
+ *
+ * @example
+ * ```ts
+ * const r = await runChaos({ servers: 5, clients: 4, seconds: 20, seed: 1 });
+ * r.problems; // [] when all is well
+ * ```
+ */
+import { escapeText } from "../lib/wire/codec.ts";
+import { mulberry32 } from "./prng.ts";
+import { connectWhenThere, enter, type FaultyCluster, login, readAll, sleep, startFaultyCluster, tag } from "./cluster_ops.ts";
+import { type Address, lines, udpClient, type UdpClient } from "./harness.ts";
+
+export type ChaosOptions = {
+  servers: number;
+  clients: number;
+  /** How long the faults last. */
+  seconds: number;
+  seed: number;
+  /** Peer-datagram loss and duplication (0..1), jitter in ms. Defaults 0.1, 0.05, 20. */
+  loss?: number;
+  duplicate?: number;
+  jitterMs?: number;
+  /** Loss of client datagrams and replies (each way). Default 0.1. */
+  clientLoss?: number;
+  /** A kill -9 about this often, ms; 0: none. Default 4000. */
+  killEveryMs?: number;
+  /** Extra server flags (e.g. --one-disk-acks). */
+  serverArgs?: string[];
+  /** How long the servers may take to agree once the faults stop. Default 15 s. */
+  convergeMs?: number;
+  log?: (line: string) => void;
+};
+
+export type ChaosReport = {
+  acked: number;
+  /** Adds that were never acked (a client gave up after 30 s). */
+  unacked: number;
+  kills: number;
+  /** ms from the end of the faults until every server listed the same, complete room; null: never. */
+  convergedMs: number | null;
+  /** Each violated property, with an example. */
+  problems: string[];
+  /** Ack latency, ms (p50, p99, max). */
+  latency: { p50: number; p99: number; max: number };
+};
+
+const ROOM = "chaos";
+
+/** A client that loses datagrams and fails over like the real one. */
+class ChaosClient {
+  current: number;
+  u: UdpClient;
+  servers: Address[];
+  lose: () => boolean;
+  constructor(u: UdpClient, servers: Address[], start: number, lose: () => boolean) {
+    this.u = u;
+    this.servers = servers;
+    this.current = start;
+    this.lose = lose;
+  }
+
+  /** Sends `text` (same tag every time) until a reply with its tag arrives; null after `maxMs`. */
+  async request(text: string, maxMs: number): Promise<string | null> {
+    const t = text.split("\n")[1];
+    const until = Date.now() + maxMs;
+    let sendsHere = 0;
+    let rto = 400;
+    while (Date.now() < until) {
+      if (!this.lose()) this.u.send(this.servers[this.current], text);
+      sendsHere++;
+      const reply = await this.#wait(t, rto);
+      if (reply !== null) return reply;
+      rto = Math.min(rto * 2, 2000);
+      if (sendsHere >= 3) {
+        this.current = (this.current + 1) % this.servers.length;
+        sendsHere = 0;
+        rto = 400;
+      }
+    }
+    return null;
+  }
+
+  async #wait(t: string, ms: number): Promise<string | null> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const d = await this.u.next(Math.max(1, until - Date.now()));
+      if (d === null) return null;
+      if (d.text.split("\n")[1] === t && !this.lose()) return d.text;
+      if (Date.now() >= until) return null;
+    }
+  }
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
+  const log = o.log ?? (() => {});
+  const ids = Array.from({ length: o.servers }, (_, i) => String.fromCharCode(97 + i));
+  const rand = mulberry32(o.seed);
+  const fc: FaultyCluster = await startFaultyCluster(
+    ids,
+    { loss: o.loss ?? 0.1, duplicate: o.duplicate ?? 0.05, jitterMs: o.jitterMs ?? 20, seed: o.seed },
+    o.serverArgs ?? [],
+  );
+  const udps: UdpClient[] = [];
+  const problems: string[] = [];
+  let kills = 0;
+  try {
+    const addrs = ids.map((id) => fc.clientAddr[id]);
+    // A reader session joined on every server, and one session per client.
+    const reader = await udpClient();
+    udps.push(reader);
+    const readTok = await login(reader, addrs[0], "reader");
+    await enter(reader, addrs[0], readTok, ROOM);
+    const toks: string[] = [];
+    const clients: ChaosClient[] = [];
+    for (let c = 0; c < o.clients; c++) {
+      const u = await udpClient();
+      udps.push(u);
+      const home = c % ids.length;
+      toks.push(await login(u, addrs[home], `chaos${c}`));
+      await connectWhenThere(u, addrs[home], toks[c], ROOM);
+      const loss = o.clientLoss ?? 0.1;
+      const r = mulberry32(o.seed * 1000 + c);
+      clients.push(new ChaosClient(u, addrs, home, () => r() < loss));
+    }
+    // Every session and membership on every server before the faults start.
+    for (const a of addrs) for (const [c, t] of toks.entries()) await connectWhenThere(udps[c + 1], a, t, ROOM);
+    log(`chaos: ${ids.length} servers, ${o.clients} clients, ${o.seconds} s of faults, seed ${o.seed}`);
+
+    const end = Date.now() + o.seconds * 1000;
+    const acked: { client: number; n: number; id: string; text: string; ms: number }[] = [];
+    let unacked = 0;
+    const adders = clients.map(async (cl, c) => {
+      for (let n = 1; Date.now() < end; n++) {
+        const text = `c${c} line ${n}`;
+        const start = Date.now();
+        const reply = await cl.request(lines("add", tag(), toks[c], escapeText(text), ROOM), 30_000);
+        if (reply === null) {
+          unacked++;
+          continue;
+        }
+        const f = reply.split("\n");
+        if (f[0] !== "ok") {
+          problems.push(`${text}: ${reply.replace(/\n/g, " | ")}`);
+          continue;
+        }
+        acked.push({ client: c, n, id: f[5], text, ms: Date.now() - start });
+      }
+    });
+    const killer = (async () => {
+      const every = o.killEveryMs ?? 4000;
+      if (every <= 0) return;
+      while (Date.now() + every < end) {
+        await sleep(every * (0.5 + rand()));
+        if (Date.now() >= end) break;
+        const id = ids[Math.floor(rand() * ids.length)];
+        await fc.servers[id].kill9();
+        kills++;
+        log(`chaos: kill -9 ${id}`);
+        await sleep(1000);
+        await fc.start(id);
+      }
+    })();
+    await Promise.all([...adders, killer]);
+    for (const p of Object.values(fc.proxies)) p.setFaults({ loss: 0, duplicate: 0, jitterMs: 0 });
+    log(`chaos: faults stopped; ${acked.length} acked, ${unacked} unacked, ${kills} kills`);
+
+    // Convergence: every server lists the same room, holding every acked line.
+    const healed = Date.now();
+    let listings: { ids: string[]; msgs: string[] }[] = [];
+    let convergedMs: number | null = null;
+    while (Date.now() - healed < (o.convergeMs ?? 15_000)) {
+      listings = await Promise.all(addrs.map((a) => readAll(reader, a, readTok, ROOM).catch(() => ({ ids: [], msgs: [] }))));
+      const first = JSON.stringify(listings[0].ids);
+      const have = new Set(listings[0].ids);
+      if (listings.every((l) => JSON.stringify([...l.ids].sort()) === JSON.stringify([...JSON.parse(first)].sort())) &&
+        acked.every((a) => have.has(a.id))) {
+        convergedMs = Date.now() - healed;
+        break;
+      }
+      await sleep(250);
+    }
+    if (convergedMs === null) problems.push("the servers did not agree within the convergence time");
+    listings.forEach((l, i) => {
+      const id = ids[i];
+      const byId = new Map<string, string>();
+      l.ids.forEach((m, k) => byId.set(m, l.msgs[k]));
+      if (byId.size !== l.ids.length) problems.push(`server ${id} lists a msgID twice`);
+      if (new Set(l.msgs).size !== l.msgs.length) {
+        const seen = new Set<string>();
+        const dup = l.msgs.find((m) => seen.has(m) || !seen.add(m));
+        problems.push(`server ${id} lists a line twice: ${dup}`);
+      }
+      for (const a of acked) {
+        if (byId.get(a.id) !== a.text) {
+          problems.push(`server ${id}: acked ${a.id} "${a.text}" is listed as ${JSON.stringify(byId.get(a.id) ?? null)}`);
+        }
+      }
+      const at = new Map(l.msgs.map((m, k) => [m, k]));
+      for (let c = 0; c < o.clients; c++) {
+        const mine = acked.filter((a) => a.client === c).sort((x, y) => x.n - y.n);
+        for (let k = 1; k < mine.length; k++) {
+          if ((at.get(mine[k - 1].text) ?? -1) > (at.get(mine[k].text) ?? -1)) {
+            problems.push(`server ${id}: "${mine[k].text}" is listed before "${mine[k - 1].text}"`);
+            break;
+          }
+        }
+      }
+    });
+    const ms = acked.map((a) => a.ms).sort((x, y) => x - y);
+    const q = (p: number) => ms.length ? ms[Math.min(ms.length - 1, Math.floor(p * ms.length))] : 0;
+    return { acked: acked.length, unacked, kills, convergedMs, problems, latency: { p50: q(0.5), p99: q(0.99), max: ms.at(-1) ?? 0 } };
+  } finally {
+    await fc.stop();
+    await Promise.all(udps.map((u) => u.close()));
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * The two-disk ack rule (docs/ARCHITECTURE.md "Acks") on an in-memory
+ * network and an injected clock: three real servers' ports, group commits,
+ * stores and ack gates, with datagrams dropped, servers cut off ("crashed")
+ * and brought back. Checks that no add is acked before a second server has
+ * it, that the acked id is the one every server lists, and the three cases
+ * of the issue: crash after commit before the ack, the ack lost, the
+ * confirmer down.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { join } from "node:path";
+import { AckGate } from "../lib/server/ack_gate.ts";
+import { Answers } from "../lib/server/answers.ts";
+import { Chat } from "../lib/server/chat.ts";
+import { ClientPort } from "../lib/server/client_port.ts";
+import { GroupCommit } from "../lib/server/commit.ts";
+import { PeerPort } from "../lib/server/peer_port.ts";
+import { createPeerAuth } from "../lib/replication/peer_auth.ts";
+import { Store } from "../lib/store/store.ts";
+import { decodeReply, encodeRequest } from "../lib/wire/codec.ts";
+import type { Reply, Request } from "../lib/wire/messages.ts";
+import type { Address } from "../lib/net/address.ts";
+import { EMPTY } from "../lib/wire/vector.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
+import { removeTempDirs, tempDir } from "../testing/harness.ts";
+import { mulberry32, randomBytes } from "../testing/prng.ts";
+
+const IDS = ["a", "b", "c"];
+const CLIENT: Address = { host: "127.0.0.9", port: 9000 };
+const clientAddr = (i: number): Address => ({ host: "127.0.0.1", port: 7000 + i });
+const peerAddr = (i: number): Address => ({ host: "127.0.0.1", port: 8000 + i });
+const key = (a: Address) => `${a.host}:${a.port}`;
+
+type Node = { id: string; store: Store; commit: GroupCommit; gate: AckGate; peer: PeerPort; client: ClientPort };
+
+/** Three servers on one clock; `down` servers neither send nor receive; `drop` loses datagrams. */
+function cluster(o: { seed?: number } = {}) {
+  const clock = new ManualClock();
+  const dir = tempDir("distchat-ack-");
+  const down = new Set<string>();
+  const random = mulberry32(o.seed ?? 1);
+  let drop: (from: string, to: string, bytes: Uint8Array) => boolean = () => false;
+  const routes = new Map<string, (bytes: Uint8Array, from: Address) => void>();
+  const replies: Reply[] = [];
+  const owner = new Map<string, string>();
+  function deliver(fromId: string, from: Address, bytes: Uint8Array, to: Address): void {
+    const toId = owner.get(key(to)) ?? "client";
+    if (down.has(fromId) || down.has(toId) || drop(fromId, toId, bytes)) return;
+    clock.after(1, () => {
+      if (down.has(toId)) return;
+      if (toId === "client") {
+        const r = decodeReply(bytes);
+        if (r.ok) replies.push(r.value);
+        return;
+      }
+      routes.get(key(to))?.(bytes, from);
+    });
+  }
+  const nodes: Node[] = IDS.map((id, i) => {
+    owner.set(key(clientAddr(i)), id);
+    owner.set(key(peerAddr(i)), id);
+    const store = Store.open(join(dir, `${id}.sqlite`), id, { sync: "normal" });
+    store.setOrigin(id);
+    const commit = new GroupCommit({ store, clock });
+    const gate = new AckGate({ self: id, store, commit, clock, holdMs: 60_000 });
+    const peers = new Map(IDS.map((p, j) => [p, peerAddr(j)] as const).filter(([p]) => p !== id));
+    let peer!: PeerPort;
+    const client = new ClientPort({
+      commit,
+      clock,
+      gate,
+      chat: new Chat({ store, random: (n) => randomBytes(random, n), confirmer: () => peer.confirmer() }),
+      answers: new Answers({ replies: store.replies, replyKey: new Uint8Array(32) }),
+      send: (bytes, to) => deliver(id, clientAddr(i), bytes, to),
+      rateLimit: 0,
+    });
+    peer = new PeerPort({
+      commit,
+      store,
+      clock,
+      self: id,
+      peers,
+      auth: createPeerAuth({ key: null, peers: peers.keys(), now: () => clock.now(), random: (n) => new Uint8Array(n) }),
+      statAuth: createPeerAuth({ key: null, peers: "any", now: () => clock.now(), random: (n) => new Uint8Array(n) }),
+      send: (bytes, to) => deliver(id, peerAddr(i), bytes, to),
+      multicast: null,
+      localStatus: () => ({ heldPolls: 0 }),
+      ring: IDS,
+      onGot: (from, vector) => gate.noteGot(from, vector),
+    });
+    routes.set(key(clientAddr(i)), client.onDatagram);
+    routes.set(key(peerAddr(i)), peer.onDatagram);
+    peer.start();
+    return { id, store, commit, gate, peer, client };
+  });
+  const node = (id: string) => nodes[IDS.indexOf(id)];
+  return {
+    clock,
+    nodes,
+    node,
+    down,
+    replies,
+    setDrop(fn: typeof drop) {
+      drop = fn;
+    },
+    /** Sends a client request to server `id`. */
+    send(id: string, req: Request) {
+      deliver("client", CLIENT, encodeRequest(req), clientAddr(IDS.indexOf(id)));
+    },
+    run(ms: number) {
+      for (let t = 0; t < ms; t += 5) clock.advance(5);
+    },
+    /** The reply with this tag, if one came. */
+    reply(tag: string): Reply | undefined {
+      return replies.find((r) => r.tag === tag);
+    },
+    /** The visible messages of `room` at server `id`: "origin.seq text". */
+    listing(id: string, room: string): string[] {
+      return [...node(id).store.uncovered(room, EMPTY)].map((m) => `${m.origin}.${m.seq} ${m.msg}`);
+    },
+    close() {
+      for (const n of nodes) {
+        n.peer.stop();
+        n.client.close();
+        n.commit.close();
+      }
+    },
+  };
+}
+
+type Cluster = ReturnType<typeof cluster>;
+
+/** Logs in at `at`, opens room "r"; returns the token. */
+function login(c: Cluster, at: string): string {
+  c.send(at, { verb: "login", tag: "L1", userName: "bob" });
+  c.run(50);
+  const r = c.reply("L1");
+  assert.ok(r && r.verb === "ok" && r.kind === "login", JSON.stringify(r));
+  const token = (r as { token: string }).token;
+  c.send(at, { verb: "open", tag: "O1", token, groupName: "r" });
+  c.run(200); // the session and room reach every server
+  return token;
+}
+
+const add = (token: string, tag: string, msg: string): Request => ({ verb: "add", tag, token, groupName: "r", msg });
+
+function ackedId(c: Cluster, tag: string): string | null {
+  const r = c.reply(tag);
+  return r && r.verb === "ok" && r.kind === "add" ? `${r.msgId.origin}.${r.msgId.n}` : null;
+}
+
+/** Every server lists exactly `expected` ("origin.seq text", in any order). */
+function assertListed(c: Cluster, expected: string[]): void {
+  for (const id of IDS) assert.equal(c.listing(id, "r").sort(), [...expected].sort(), `server ${id}`);
+}
+
+test("an add is acked only once a second server (its confirmer, the next in servers.txt) has it on disk", () => {
+  const c = cluster();
+  try {
+    const token = login(c, "a");
+    let bGot = 0;
+    c.setDrop((from, _to, bytes) => from === "b" && new TextDecoder().decode(bytes).startsWith("got") && bGot++ >= 0);
+    c.send("a", add(token, "t1", "hello"));
+    c.run(2000);
+    assert.is(c.reply("t1"), undefined, "no ack while b's got is lost");
+    assert.equal(c.listing("b", "r"), ["a.3 hello"], "b holds it already");
+    c.setDrop(() => false);
+    c.run(1200); // b repeats its got within a second
+    assert.is(ackedId(c, "t1"), "a.3");
+    assertListed(c, ["a.3 hello"]);
+  } finally {
+    c.close();
+  }
+});
+
+test("crash after commit before ack: the retransmission at the confirmer makes the copy everyone lists", () => {
+  const c = cluster();
+  try {
+    const token = login(c, "a");
+    // a stores the add and is cut off before anything of it leaves.
+    c.setDrop((from) => from === "a");
+    c.send("a", add(token, "t1", "once"));
+    c.run(10);
+    c.down.add("a");
+    c.setDrop(() => false);
+    c.run(100);
+    // The client fails over to b, the next server: b has no copy and makes its own.
+    c.send("b", add(token, "t1", "once"));
+    c.run(1500);
+    const acked = ackedId(c, "t1");
+    assert.ok(acked?.startsWith("b."), `acked ${acked}`);
+    // a comes back: its copy reaches b, its confirmer, which hides it.
+    c.down.delete("a");
+    c.run(3000);
+    assertListed(c, [`${acked} once`]);
+    assert.is(c.node("a").gate.size, 0, "a's held ack was answered");
+    assert.ok(c.replies.filter((r) => r.tag === "t1").every((r) => r.verb === "ok" && r.kind === "add" && `${r.msgId.origin}.${r.msgId.n}` === acked));
+  } finally {
+    c.close();
+  }
+});
+
+test("ack lost: the retransmission to the confirmer is answered with the original id", () => {
+  const c = cluster();
+  try {
+    const token = login(c, "a");
+    c.setDrop((from, to) => from === "a" && to === "client");
+    c.send("a", add(token, "t1", "lost ack"));
+    c.run(1500);
+    assert.is(c.reply("t1"), undefined);
+    c.down.add("a");
+    c.setDrop(() => false);
+    c.send("b", add(token, "t1", "lost ack"));
+    c.run(100);
+    assert.is(ackedId(c, "t1"), "a.3");
+    c.down.delete("a");
+    c.run(2000);
+    assertListed(c, ["a.3 lost ack"]);
+  } finally {
+    c.close();
+  }
+});
+
+test("confirmer down: no ack until it returns, a dead successor is skipped for new adds, every server agrees", () => {
+  const c = cluster();
+  try {
+    const token = login(c, "a");
+    c.down.add("b");
+    c.send("a", add(token, "t1", "waits for b"));
+    c.run(1000);
+    assert.is(c.reply("t1"), undefined, "b was live a moment ago: a named it and waits");
+    // The client fails over: b is down, c has a's copy but cannot ack it for b either.
+    c.send("c", add(token, "t1", "waits for b"));
+    c.run(500);
+    assert.is(c.reply("t1"), undefined);
+    c.run(2000); // b silent for over 2 s: new adds name c
+    c.send("a", add(token, "t2", "confirmed by c"));
+    c.run(300);
+    assert.is(ackedId(c, "t2"), "a.4");
+    c.down.delete("b");
+    c.run(3000);
+    assert.is(ackedId(c, "t1"), "a.3");
+    assertListed(c, ["a.3 waits for b", "a.4 confirmed by c"]);
+  } finally {
+    c.close();
+  }
+});
+
+test("lossy network: every acked id is listed by every server, once", () => {
+  const c = cluster({ seed: 7 });
+  try {
+    const token = login(c, "a");
+    const rand = mulberry32(42);
+    c.setDrop(() => rand() < 0.2);
+    const texts = new Map<string, string>();
+    for (let i = 0; i < 60; i++) {
+      const tag = `m${i}`;
+      texts.set(tag, `line ${i}`);
+      // Retransmissions go to the servers in turn, as a failing-over client's do.
+      for (let k = 0; k < 4; k++) {
+        c.send(IDS[(i + k) % 3], add(token, tag, `line ${i}`));
+        c.run(200);
+      }
+    }
+    c.setDrop(() => false);
+    for (const tag of texts.keys()) if (!c.reply(tag)) c.send("a", add(token, tag, texts.get(tag)!));
+    c.run(5000);
+    const acked = [...texts.keys()].map((tag) => `${ackedId(c, tag)} ${texts.get(tag)}`);
+    assert.ok(acked.every((line) => !line.startsWith("null")), "every add acked once the loss stops");
+    assertListed(c, acked);
+    for (const tag of texts.keys()) {
+      const ids = new Set(c.replies.filter((r) => r.tag === tag && r.verb === "ok").map((r) => r.verb === "ok" && r.kind === "add" && `${r.msgId.origin}.${r.msgId.n}`));
+      assert.is(ids.size, 1, `${tag}: one id in every ack`);
+    }
+  } finally {
+    c.close();
+  }
+});
+
+test.after(removeTempDirs);
+test.run();
