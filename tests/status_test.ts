@@ -12,6 +12,7 @@ const report = (id: string, vector: string): StatusReport => ({
   messages: 3,
   sessions: 1,
   heldPolls: 0,
+  heldAcks: 4,
   gapsPending: 0,
   peers: { b: { lastHeardMsAgo: 400, vector } },
   dropped: { "bad-mac": 2, stale: 0 },
@@ -23,7 +24,7 @@ const report = (id: string, vector: string): StatusReport => ({
 
 test("a down server is marked DOWN and counted", () => {
   const out = formatStatusTable(servers, new Map([["a", report("a", "a=3")]]));
-  assert.match(out, /^a\s+127\.0\.0\.1:7101\s+up 12\.3s\s+a=3\s+3\s+1\s+0\s+0\s+b:0\.4s\s+bad-mac=2$/m);
+  assert.match(out, /^a\s+127\.0\.0\.1:7101\s+up 12\.3s\s+a=3\s+3\s+1\s+0\s+4\s+0\s+b:0\.4s\s+bad-mac=2$/m);
   assert.match(out, /^b\s+127\.0\.0\.1:7102\s+DOWN/m);
   assert.match(out, /1\/2 up; all hold the same messages$/);
 });

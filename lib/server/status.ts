@@ -27,7 +27,7 @@ export type StatusReport = {
   sessions: number;
   /** Long polls being held. */
   heldPolls: number;
-  /** Add acks waiting for a second disk (docs/ARCHITECTURE.md "Acks"). */
+  /** Add acks waiting for a second disk (docs/ARCHITECTURE.md "Acks"); shown as "acks". */
   heldAcks?: number;
   /** Ops received but not yet deliverable (waiting for what they depend on). */
   gapsPending: number;
@@ -70,11 +70,11 @@ function ago(ms: number | null): string {
  * answer), then whether all live servers hold the same vector.
  */
 export function formatStatusTable(servers: ServerEntry[], reports: ReadonlyMap<string, StatusReport>): string {
-  const rows = [["server", "peer address", "state", "vector", "msgs", "sessions", "polls", "gaps", "peers heard", "dropped"]];
+  const rows = [["server", "peer address", "state", "vector", "msgs", "sessions", "polls", "acks", "gaps", "peers heard", "dropped"]];
   for (const s of servers) {
     const r = reports.get(s.id);
     if (!r) {
-      rows.push([s.id, formatAddress(s.peer), "DOWN", "-", "-", "-", "-", "-", "-", "-"]);
+      rows.push([s.id, formatAddress(s.peer), "DOWN", "-", "-", "-", "-", "-", "-", "-", "-"]);
       continue;
     }
     const record = <T>(x: unknown): [string, T][] => (x && typeof x === "object" ? Object.entries(x as Record<string, T>) : []);
@@ -89,6 +89,7 @@ export function formatStatusTable(servers: ServerEntry[], reports: ReadonlyMap<s
       String(r.messages),
       String(r.sessions),
       String(r.heldPolls),
+      typeof r.heldAcks === "number" ? String(r.heldAcks) : "-",
       String(r.gapsPending),
       heard || "-",
       dropped || "0",
