@@ -108,6 +108,94 @@ test("the buffer is bounded", () => {
   assert.is(log.vector().get("a"), 4, "the ready op is delivered even when the buffer is full");
 });
 
+test("one peer cannot fill the buffer: its share is bounded in ops and bytes; another peer's ops still wait", () => {
+  const { log, r } = node("c", ["a", "b"], new MemoryLog(), { maxBufferedPerPeer: 3, maxBufferedBytesPerPeer: 100_000 });
+  const add = (from: string, ops: Op[]): PeerDatagram => ({ verb: "add", from, nonce: "-", vector: EMPTY, ops });
+  r.receive(add("a", [2, 3, 4, 5, 6].map((n) => op("a", n))), 0);
+  assert.is(r.status(0).buffered, 3);
+  assert.is(r.status(0).dropped["peer-buffer-full"], 2);
+  r.receive(add("b", [op("b", 2)]), 0);
+  assert.is(r.status(0).buffered, 4, "b's op is kept although a has its fill");
+  const big = { ...op("b", 3), msg: "x".repeat(2000) };
+  const { r: r2 } = node("c", ["a", "b"], new MemoryLog(), { maxBufferedBytesPerPeer: 3000 });
+  r2.receive(add("b", [big, { ...big, seq: 4 }]), 0);
+  assert.is(r2.status(0).buffered, 1);
+  assert.is(r2.status(0).dropped["peer-buffer-full"], 1);
+  r.receive(add("a", [op("a", 1)]), 1);
+  assert.is(log.vector().get("a"), 4);
+});
+
+test("an op far past what its origin needs is dropped, not kept", () => {
+  const { r } = node("c", ["a"], new MemoryLog(), { maxAhead: 100 });
+  r.receive({ verb: "add", from: "a", nonce: "-", vector: EMPTY, ops: [op("a", 100), op("a", 102), op("a", 1e12)] }, 0);
+  assert.is(r.status(0).buffered, 1);
+  assert.is(r.status(0).dropped["too-far-ahead"], 2);
+});
+
+test("waiting ops expire; the gap is asked for again and filled", () => {
+  const a = node("a", ["c"]);
+  const c = node("c", ["a"], new MemoryLog(), { bufferTtlMs: 1000 });
+  const ops = makeOps(a.log, "a", 3);
+  // c gets a.2 and a.3 but not a.1.
+  c.r.receive({ verb: "add", from: "a", nonce: "-", vector: a.log.vector(), ops: ops.slice(1) }, 0);
+  assert.is(c.r.status(0).buffered, 2);
+  c.r.tick(999);
+  assert.is(c.r.status(999).buffered, 2);
+  const asks = c.r.tick(1001);
+  assert.is(c.r.status(1001).buffered, 0);
+  assert.is(c.r.status(1001).dropped["buffer-expired"], 2);
+  // Anti-entropy still finds the gap: c's ask is answered with all three.
+  const ask = [...asks, ...c.r.tick(1200)].find((o) => o.datagram.verb === "ask");
+  assert.ok(ask, "c asks a for what it lacks");
+  for (const o of a.r.receive(ask!.datagram, 1201)) c.r.receive(o.datagram, 1202);
+  assert.is(c.log.vector().get("a"), 3);
+});
+
+test("a hostile authenticated peer (random origins, huge vectors, far-future seqs, replays) neither stops honest replication nor grows the buffer past its bounds", () => {
+  const rand = mulberry32(11);
+  const isOrigin = (o: string) => ["a", "b", "m"].includes(o.split("~")[0]);
+  const opts = { isOrigin, maxBufferedPerPeer: 500, maxBufferedBytesPerPeer: 200_000, maxAhead: 1000, bufferTtlMs: 5000 };
+  const a = node("a", ["b", "m"], new MemoryLog(), opts);
+  const b = node("b", ["a", "m"], new MemoryLog(), opts);
+  const sent: Op[] = [];
+  let now = 0;
+  const honest: PeerDatagram[] = [];
+  for (let round = 0; round < 200; round++) {
+    now += 50;
+    // a makes ops; its fan-out reaches b (some of it, late).
+    const made = makeOps(a.log, "a", 3, (i) => `r${round} ${i}`);
+    sent.push(...made);
+    for (const o of a.r.localOps(made, now)) if (rand() < 0.7) honest.push(o.datagram);
+    while (honest.length > 0 && rand() < 0.8) b.r.receive(honest.shift()!, now);
+    // m floods b with junk: unknown origins, far-future seqs of real ones, vectors of thousands of entries, replays.
+    const junk: Op[] = [];
+    for (let k = 0; k < 50; k++) {
+      const pick = rand();
+      const origin = pick < 0.3 ? `x${Math.floor(rand() * 1e6)}` : pick < 0.6 ? "a" : "m";
+      const seq = 1 + Math.floor(rand() * (pick < 0.45 ? 1e9 : 5000));
+      const deps = fromEntries(Array.from({ length: 1 + Math.floor(rand() * 20) }, (_, i) => [`a~z${i}`, 1 + Math.floor(rand() * 1e6)] as [string, number]));
+      junk.push(op(origin, seq, deps));
+    }
+    if (sent.length > 0) junk.push(sent[Math.floor(rand() * sent.length)]); // a replay of a real op
+    const vector = fromEntries(Array.from({ length: 200 }, (_, i) => [`m~${i.toString(36)}`, 1e9] as [string, number]));
+    b.r.receive({ verb: "add", from: "m", nonce: "-", vector, ops: junk }, now);
+    const s = b.r.status(now);
+    assert.ok(s.buffered <= 500 + 500, `buffered ${s.buffered}`);
+    for (const o of b.r.tick(now)) if (o.to.includes("a")) for (const back of a.r.receive(o.datagram, now)) b.r.receive(back.datagram, now);
+  }
+  // The faults stop: b catches up with everything a made.
+  for (let i = 0; i < 50 && b.log.vector().get("a") !== sent.length; i++) {
+    now += 200;
+    for (const o of [...a.r.tick(now), ...b.r.tick(now)]) {
+      const to = o.to.includes("b") ? b : o.to.includes("a") ? a : null;
+      if (!to || o.datagram.from === "m") continue;
+      for (const back of to.r.receive(o.datagram, now)) (to === a ? b : a).r.receive(back.datagram, now);
+    }
+  }
+  assert.is(b.log.vector().get("a"), sent.length, "honest replication went on");
+  assert.ok(b.r.status(now).buffered <= 500);
+});
+
 test("datagrams from a server that is not a peer are dropped", () => {
   const { r } = node("c", ["a"]);
   assert.equal(r.receive({ verb: "ask", from: "x", nonce: "-", vector: EMPTY }, 0), []);

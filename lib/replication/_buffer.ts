@@ -1,7 +1,17 @@
 /**
  * The causal buffer: operations received before they can be delivered
- * (docs/ARCHITECTURE.md "Identifiers and order"), bounded. Private to
- * lib/replication/replicator.ts.
+ * (docs/ARCHITECTURE.md "Identifiers and order"), bounded so that no peer —
+ * however broken or hostile — can make it grow past its share or stall
+ * delivery. Private to lib/replication/replicator.ts.
+ *
+ * - Indexed by origin, then seq: delivery looks up the one seq each origin
+ *   needs next (`takeReady` costs O(origins), never a scan of the ops).
+ * - Bounded in ops overall, and in ops and bytes per sending peer: a peer
+ *   past its share has its ops refused (the gap is asked for again later).
+ * - An op more than `maxAhead` seqs past what its origin needs is refused:
+ *   far-future seqs can only come from a broken or hostile sender.
+ * - Entries expire after `ttlMs`; what they held is asked for again like
+ *   any lost datagram.
  */
 import type { Op } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
@@ -21,15 +31,37 @@ export function isReady(v: Vector, op: Op, known: (origin: string) => boolean = 
   return get(v, op.origin) === op.seq - 1 && coversKnown(v, op.deps, known);
 }
 
+export type BufferLimits = {
+  /** Ops held in all. */
+  maxOps: number;
+  /** Ops held from one sending peer. */
+  maxOpsPerPeer: number;
+  /** Bytes (wire size) held from one sending peer. */
+  maxBytesPerPeer: number;
+  /** Largest seq past the next one its origin needs. */
+  maxAhead: number;
+  /** How long an op is held, ms. */
+  ttlMs: number;
+};
+
+type Entry = { op: Op; from: string; bytes: number; at: number };
+
+/** Why an op was not kept (the replicator counts it under this name), or null when it was. */
+export type Refusal = "buffer-full" | "peer-buffer-full" | "too-far-ahead" | null;
+
 export class CausalBuffer {
-  /** origin -> seq -> op */
-  #byOrigin = new Map<string, Map<number, Op>>();
+  /** origin -> seq -> entry */
+  #byOrigin = new Map<string, Map<number, Entry>>();
+  /** Entries in arrival order, for expiry (removed ones are skipped when reached). */
+  #fifo: Entry[] = [];
+  #fifoHead = 0;
+  #perPeer = new Map<string, { ops: number; bytes: number }>();
   #size = 0;
-  readonly limit: number;
+  readonly limits: BufferLimits;
   #known: (origin: string) => boolean;
 
-  constructor(limit: number, known: (origin: string) => boolean = anyOrigin) {
-    this.limit = limit;
+  constructor(limits: BufferLimits, known: (origin: string) => boolean = anyOrigin) {
+    this.limits = limits;
     this.#known = known;
   }
 
@@ -37,33 +69,78 @@ export class CausalBuffer {
     return this.#size;
   }
 
+  /** Ops and bytes held from each sending peer. */
+  get perPeer(): ReadonlyMap<string, { ops: number; bytes: number }> {
+    return this.#perPeer;
+  }
+
   has(origin: string, seq: number): boolean {
     return this.#byOrigin.get(origin)?.has(seq) ?? false;
   }
 
-  /** Keeps `op`; false when the buffer is full (the op is not kept). */
-  add(op: Op): boolean {
-    if (this.#size >= this.limit) return false;
+  /** Keeps `op` (sent by peer `from`, `bytes` long) at a node that has delivered `v`; says why not when it is refused. */
+  add(op: Op, from: string, bytes: number, v: Vector, now: number): Refusal {
+    const l = this.limits;
+    if (op.seq - get(v, op.origin) > l.maxAhead) return "too-far-ahead";
     let m = this.#byOrigin.get(op.origin);
+    if (m?.has(op.seq)) return null;
+    if (this.#size >= l.maxOps) return "buffer-full";
+    const p = this.#perPeer.get(from) ?? { ops: 0, bytes: 0 };
+    if (p.ops >= l.maxOpsPerPeer || p.bytes + bytes > l.maxBytesPerPeer) return "peer-buffer-full";
     if (m === undefined) this.#byOrigin.set(op.origin, m = new Map());
-    if (m.has(op.seq)) return true;
-    m.set(op.seq, op);
+    const e: Entry = { op, from, bytes, at: now };
+    m.set(op.seq, e);
+    this.#fifo.push(e);
+    p.ops++;
+    p.bytes += bytes;
+    this.#perPeer.set(from, p);
     this.#size++;
-    return true;
+    return null;
   }
 
   /** Removes and returns one op deliverable at `v`, if any. */
   takeReady(v: Vector): Op | undefined {
     for (const [origin, m] of this.#byOrigin) {
-      const next = get(v, origin) + 1;
-      const op = m.get(next);
-      if (op !== undefined && coversKnown(v, op.deps, this.#known)) {
-        m.delete(next);
-        this.#size--;
-        if (m.size === 0) this.#byOrigin.delete(origin);
-        return op;
+      const e = m.get(get(v, origin) + 1);
+      if (e !== undefined && coversKnown(v, e.op.deps, this.#known)) {
+        this.#remove(e);
+        return e.op;
       }
     }
     return undefined;
+  }
+
+  /** Drops entries held longer than `ttlMs`, and those `v` has made stale; returns how many expired. */
+  expire(v: Vector, now: number): number {
+    let expired = 0;
+    while (this.#fifoHead < this.#fifo.length) {
+      const e = this.#fifo[this.#fifoHead];
+      const live = this.#byOrigin.get(e.op.origin)?.get(e.op.seq) === e;
+      if (live && now - e.at < this.limits.ttlMs) break;
+      this.#fifoHead++;
+      if (!live) continue;
+      this.#remove(e);
+      if (e.op.seq > get(v, e.op.origin)) expired++;
+    }
+    // Delivered entries stay in the queue until its head passes them: compact now and then.
+    if (this.#fifoHead > 1024 && this.#fifoHead * 2 > this.#fifo.length || this.#fifo.length > 4 * this.limits.maxOps + 1024) {
+      this.#fifo = this.#fifo.slice(this.#fifoHead).filter((x) => this.#byOrigin.get(x.op.origin)?.get(x.op.seq) === x);
+      this.#fifoHead = 0;
+    }
+    return expired;
+  }
+
+  #remove(e: Entry): void {
+    const m = this.#byOrigin.get(e.op.origin);
+    if (m?.get(e.op.seq) !== e) return;
+    m.delete(e.op.seq);
+    if (m.size === 0) this.#byOrigin.delete(e.op.origin);
+    this.#size--;
+    const p = this.#perPeer.get(e.from);
+    if (p) {
+      p.ops--;
+      p.bytes -= e.bytes;
+      if (p.ops === 0) this.#perPeer.delete(e.from);
+    }
   }
 }

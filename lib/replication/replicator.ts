@@ -77,7 +77,14 @@ export class Replicator {
     this.options = { ...DEFAULTS, ...init.options };
     this.#log = init.log;
     this.#vector = init.log.vector();
-    this.#buffer = new CausalBuffer(this.options.maxBuffered, this.options.isOrigin);
+    const o = this.options;
+    this.#buffer = new CausalBuffer({
+      maxOps: o.maxBuffered,
+      maxOpsPerPeer: o.maxBufferedPerPeer,
+      maxBytesPerPeer: o.maxBufferedBytesPerPeer,
+      maxAhead: o.maxAhead,
+      ttlMs: o.bufferTtlMs,
+    }, o.isOrigin);
     for (const id of init.peers) {
       if (id === init.self) continue;
       this.#peers.set(id, {
@@ -127,10 +134,10 @@ export class Replicator {
       case "add":
         // Replaced, not merged: a peer that lost its log must not be asked forever.
         peer.vector = d.vector;
-        this.#deliver(d.ops);
+        this.#deliver(d.ops, peer.id, now);
         break;
       case "ok":
-        this.#onAnswer(peer, d.vector, d.more, d.ops);
+        this.#onAnswer(peer, d.vector, d.more, d.ops, now);
         break;
       case "ask":
         peer.vector = d.vector;
@@ -145,6 +152,7 @@ export class Replicator {
   tick(now: number): Outgoing[] {
     this.#vector = this.#log.vector();
     const out: Outgoing[] = [];
+    this.#drop("buffer-expired", this.#buffer.expire(this.#vector, now));
     if (now >= this.#nextHeartbeat) {
       this.#nextHeartbeat = now + this.options.antiEntropyMs;
       if (this.#peers.size > 0) out.push(this.#heartbeat([...this.#peers.keys()]));
@@ -196,8 +204,8 @@ export class Replicator {
     return vector === d.vector ? d : { ...d, vector };
   }
 
-  /** Delivers what is ready, buffers the rest, then delivers what became ready. */
-  #deliver(ops: readonly Op[]): void {
+  /** Delivers what is ready, buffers the rest (within the buffer's bounds), then delivers what became ready. */
+  #deliver(ops: readonly Op[], from: string, now: number): void {
     let delivered = false;
     for (const op of ops) {
       if (!this.options.isOrigin(op.origin)) {
@@ -209,8 +217,9 @@ export class Replicator {
       } else if (isReady(this.#vector, op, this.options.isOrigin)) {
         this.#apply(op);
         delivered = true;
-      } else if (!this.#buffer.add(op)) {
-        this.#drop("buffer-full");
+      } else {
+        const refused = this.#buffer.add(op, from, opBytes(op), this.#vector, now);
+        if (refused) this.#drop(refused);
       }
     }
     if (!delivered) return;
@@ -225,8 +234,8 @@ export class Replicator {
     this.#counts.opsDelivered++;
   }
 
-  #onAnswer(peer: Peer, expect: Vector, more: boolean, ops: readonly Op[]): void {
-    this.#deliver(ops);
+  #onAnswer(peer: Peer, expect: Vector, more: boolean, ops: readonly Op[], now: number): void {
+    this.#deliver(ops, peer.id, now);
     peer.vector = merge(peer.vector, expect);
     // An answer to an older ask (a late or duplicated datagram) brings
     // nothing past what we had when we asked last: it settles nothing.

@@ -40,6 +40,14 @@ export type ReplicatorOptions = {
   fetchOps?: number;
   /** Most ops waiting for their causal predecessors. Default 100000. */
   maxBuffered?: number;
+  /** Most ops one peer may have waiting. Default 20000. */
+  maxBufferedPerPeer?: number;
+  /** Most bytes (wire size) of ops one peer may have waiting. Default 8 MiB. */
+  maxBufferedBytesPerPeer?: number;
+  /** Ops more than this many seqs past what their origin needs are dropped (fetched later by asks). Default 10000. */
+  maxAhead?: number;
+  /** Waiting ops are dropped after this long (fetched later by asks), ms. Default 60000. */
+  bufferTtlMs?: number;
   /**
    * Which origins exist (the servers of servers.txt and their incarnations).
    * Ops of other origins are dropped (`foreign-origin`), such entries are
@@ -101,6 +109,10 @@ export const DEFAULTS: Required<ReplicatorOptions> = {
   answerOps: 4096,
   fetchOps: 256,
   maxBuffered: 100_000,
+  maxBufferedPerPeer: 20_000,
+  maxBufferedBytesPerPeer: 8 * 1024 * 1024,
+  maxAhead: 10_000,
+  bufferTtlMs: 60_000,
   isOrigin: () => true,
 };
 
