@@ -123,6 +123,7 @@ const clientPort = new ClientPort({
   answers: new Answers({ replies: store.replies, replyKey }),
   send: (bytes, to) => client?.send(bytes, to),
   rateLimit: flags.rateLimit,
+  sessionRate: flags.sessionRate,
   log,
 });
 const peerAddresses = new Map<string, Address>(all.filter((s) => s.id !== flags.id).map((s) => [s.id, s.peer]));
@@ -140,7 +141,13 @@ const peerPort = new PeerPort({
   ring: all.map((s) => s.id),
   onGot: gate && ((from, vector) => gate.noteGot(from, vector)),
 });
-const stopHousekeeping = startHousekeeping({ clock, commit, store, limiter: clientPort.limiter, checkDatabase: () => guard.problem() });
+const stopHousekeeping = startHousekeeping({
+  clock,
+  commit,
+  store,
+  limiters: [clientPort.limiter, clientPort.sessionLimiter],
+  checkDatabase: () => guard.problem(),
+});
 
 async function closeAll(): Promise<void> {
   stopHousekeeping();

@@ -218,10 +218,10 @@ export type UdpClient = {
 };
 
 /** A UDP socket on 127.0.0.1 with a receive queue. */
-export async function udpClient(): Promise<UdpClient> {
+export async function udpClient(host = LOOPBACK): Promise<UdpClient> {
   const inbox: Datagram[] = [];
   const wakers = new Set<() => void>();
-  const t = await bindUdp({ host: LOOPBACK, port: 0 }, (bytes, from) => {
+  const t = await bindUdp({ host, port: 0 }, (bytes, from) => {
     inbox.push({ bytes: bytes.slice(), text: dec.decode(bytes), from });
     for (const w of [...wakers]) w();
   });

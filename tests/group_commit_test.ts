@@ -129,7 +129,7 @@ test("a held poll with nothing new is answered empty at its deadline, not before
 
 test("housekeeping: the database watch stops the server once; tidying runs every 30 s", () => {
   const t = setup();
-  const stop = startHousekeeping({ clock: t.clock, commit: t.commit, store: t.store, limiter: t.port.limiter, checkDatabase: () => null, trimHeapWhenIdle: false });
+  const stop = startHousekeeping({ clock: t.clock, commit: t.commit, store: t.store, limiters: [t.port.limiter], checkDatabase: () => null, trimHeapWhenIdle: false });
   try {
     t.clock.advance(29_999);
     assert.equal(t.events, []);

@@ -29,7 +29,7 @@ import { join } from "node:path";
 import { statSync, writeFileSync } from "node:fs";
 
 let srv: ServerHandle;
-let short: ServerHandle; // --session-ttl 1 --rate-limit 5
+let short: ServerHandle; // --session-ttl 1
 let c: UdpClient;
 let c2: UdpClient;
 let tagNo = 0;
@@ -40,7 +40,7 @@ test.before(async () => {
   c2 = await udpClient();
   const [a, b] = await Promise.all([
     startServer({ id: "a" }),
-    startServer({ id: "s", ttl: 1, extraArgs: ["--rate-limit", "5"] }),
+    startServer({ id: "s", ttl: 1 }),
   ]);
   srv = a;
   short = b;
@@ -308,16 +308,52 @@ test("duplicates: identical bytes back, no second effect", async () => {
   assert.is(await ask(err, srv.clientAddr, client), await ask(err, srv.clientAddr, client));
 });
 
-test("rate-limited beyond --rate-limit", async () => {
-  const client = await udpClient();
-  try {
-    for (let i = 0; i < 40; i++) client.send(short.clientAddr, lines("login", `r${i}`, `rl${i}`));
+test("rate limits: per source IP (not port) and per session; refusals once a second; garbage answered short, and not at all past the limit", async () => {
+  const limited = await startServer({ id: "r", extraArgs: ["--rate-limit", "5", "--session-rate", "3"] });
+  const opened: UdpClient[] = [];
+  const at = async (host: string) => {
+    const u = await udpClient(host);
+    opened.push(u);
+    return u;
+  };
+  const drain = async (u: UdpClient) => {
     const codes: string[] = [];
-    for (let d = await client.next(3000); d; d = await client.next(1000)) codes.push(code(d.text));
-    assert.ok(codes.includes("rate-limited"), codes.join(","));
-    assert.ok(codes.includes("ok"));
+    for (let d = await u.next(1500); d; d = await u.next(500)) codes.push(code(d.text));
+    return codes;
+  };
+  try {
+    // 40 logins from one socket: 10 (the burst) ok, one rate-limited, the rest dropped.
+    const one = await at("127.0.0.3");
+    for (let i = 0; i < 40; i++) one.send(limited.clientAddr, lines("login", `r${i}`, `rl${i}`));
+    const codes = await drain(one);
+    assert.ok(codes.filter((c) => c === "ok").length <= 12, codes.join(","));
+    assert.is(codes.filter((c) => c === "rate-limited").length, 1, codes.join(","));
+    // 30 source ports of one IP share one budget: no more than the burst gets through.
+    const ports = await Promise.all(Array.from({ length: 30 }, () => at("127.0.0.4")));
+    ports.forEach((u, i) => u.send(limited.clientAddr, lines("login", `p${i}`, `port${i}`)));
+    const perPort = (await Promise.all(ports.map((u) => u.next(1500)))).map((d) => (d ? code(d.text) : "none"));
+    assert.ok(perPort.filter((c) => c === "ok").length <= 12, perPort.join(","));
+    // Meanwhile a client on another address is served.
+    const other = await at("127.0.0.5");
+    assert.is(code(await other.request(limited.clientAddr, lines("login", "o1", "other"))), "ok");
+    // One session from three addresses: the session's budget (3/s, burst 6) is shared.
+    const token = (await other.request(limited.clientAddr, lines("login", "o2", "sess"))).split("\n")[4];
+    const hosts = await Promise.all(["127.0.0.6", "127.0.0.7", "127.0.0.8"].map(at));
+    for (let i = 0; i < 12; i++) hosts[i % 3].send(limited.clientAddr, lines("rooms", `s${i}`, token));
+    const sessionCodes = (await Promise.all(hosts.map(drain))).flat();
+    assert.ok(sessionCodes.filter((c) => c === "ok").length <= 7, sessionCodes.join(","));
+    assert.ok(sessionCodes.includes("rate-limited"), sessionCodes.join(","));
+    // Garbage: a 1-byte datagram gets an error of at most 3× its size on the wire (59 bytes); past the limit, nothing.
+    const junk = await at("127.0.0.9");
+    junk.send(limited.clientAddr, "x");
+    const first = await junk.next(1500);
+    assert.ok(first && first.bytes.length <= 3 * (1 + 28) - 28, `${first?.bytes.length} bytes: ${first?.text}`);
+    for (let i = 0; i < 200; i++) junk.send(limited.clientAddr, "x");
+    const answered = (await drain(junk)).length;
+    assert.ok(answered <= 12, `${answered} garbage datagrams answered`);
   } finally {
-    await client.close();
+    await Promise.all(opened.map((u) => u.close()));
+    await limited.stop();
   }
 });
 

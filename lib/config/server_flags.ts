@@ -28,8 +28,10 @@ export type ServerFlags = {
   sessionTtl: number;
   listen: Address | null;
   peerListen: Address | null;
-  /** Requests per second per source; 0 = off. */
+  /** Requests per second per source IP; 0 = every request-rate limit off. */
   rateLimit: number;
+  /** Requests per second per session; 0 = off. */
+  sessionRate: number;
   sync: "full" | "normal";
   /** File whose bytes are the cluster HMAC key, or null (peers not authenticated). */
   clusterKey: string | null;
@@ -45,7 +47,7 @@ export type ServerFlags = {
 
 export const SERVER_USAGE =
   "usage: server.ts --id ID [--servers FILE] [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
-  "[--peer-listen HOST:PORT] [--rate-limit N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
+  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
 
 /** What `server.ts --help` prints. */
 export const SERVER_HELP = `DistChat server: one peer of the cluster listed in a servers file.
@@ -58,7 +60,10 @@ usage: npm run server -- --id ID [flags]        (or: npx deno run -A server.ts -
   --session-ttl SECONDS    idle lifetime of a login (default 300)
   --listen HOST:PORT       bind the client port here instead of its servers-file address
   --peer-listen HOST:PORT  bind the peer port here instead of its servers-file address
-  --rate-limit N           requests per second per client address:port, 0 = off (default 20000)
+  --rate-limit N           requests per second per client IP address (default 20000); 0 turns off
+                           every request-rate limit (benchmarks). Past it, and past --session-rate,
+                           requests get rate-limited (once a second per address; the rest are dropped)
+  --session-rate N         requests per second per session (default 500; 0 = off)
   --sync full|normal       full (default): an ack waits for the disk and survives power loss;
                            normal: survives a crash of the process only
   --cluster-key FILE       secret shared by all servers; authenticates peer datagrams. Required when
@@ -123,6 +128,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
         listen: { type: "string" },
         "peer-listen": { type: "string" },
         "rate-limit": { type: "string" },
+        "session-rate": { type: "string" },
         sync: { type: "string" },
         "cluster-key": { type: "string" },
         multicast: { type: "string" },
@@ -148,6 +154,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     listen: address("listen", values.listen),
     peerListen: address("peer-listen", values["peer-listen"]),
     rateLimit: integer("rate-limit", values["rate-limit"], 20000, 0),
+    sessionRate: integer("session-rate", values["session-rate"], 500, 0),
     sync,
     clusterKey: values["cluster-key"] ?? null,
     multicast: multicast(values.multicast),

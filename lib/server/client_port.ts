@@ -14,7 +14,7 @@
  * ```
  */
 import { decodeRequest, encodeReply, encodeText, replyText } from "../wire/codec.ts";
-import type { Reply, Request } from "../wire/messages.ts";
+import type { ErrorCode, Reply, Request } from "../wire/messages.ts";
 import type { Address } from "../net/address.ts";
 import { formatAddress } from "../net/address.ts";
 import type { Clock } from "./clock.ts";
@@ -33,8 +33,10 @@ export type ClientPortOptions = {
   clock: Clock;
   /** Sends one datagram to a client. */
   send(bytes: Uint8Array, to: Address): void;
-  /** Requests per second per source address:port; 0 turns limiting off. Default 20000. */
+  /** Requests per second per source IP address; 0 turns every request-rate limit off. Default 20000. */
   rateLimit?: number;
+  /** Requests per second per session (token); 0 turns it off. Default 500. */
+  sessionRate?: number;
   /** One line of log (default: stderr). */
   log?(line: string): void;
   /** Holds add acks until the message is on a second disk; absent: acks after the local commit. */
@@ -47,15 +49,36 @@ export function isDatabaseError(e: unknown): boolean {
   return typeof err?.code === "string" && err.code.startsWith("ERR_SQLITE") || typeof err?.errcode === "number";
 }
 
+/** Bytes of UDP and IPv4 headers around a datagram (what the wire carries besides it). */
+const UDP_IP_HEADERS = 28;
+
+/** The longest reply to a datagram of `n` bytes from an address not yet known to receive replies: 3× on the wire (RFC 9000 §8). */
+export function amplificationBudget(n: number): number {
+  return 3 * (n + UDP_IP_HEADERS) - UDP_IP_HEADERS;
+}
+
+/** An error reply cut to `budget` bytes (its message shortened; never below the bare error lines). */
+export function shortError(tag: string, code: ErrorCode, message: string, budget: number): Reply {
+  const bare = replyText({ verb: "error", tag, code, message: "" }).length;
+  return { verb: "error", tag, code, message: message.slice(0, Math.max(0, budget - bare)) };
+}
+
 export class ClientPort {
+  /** Requests per second per source IP. */
   readonly limiter: RateLimiter;
+  /** Requests per second per session. */
+  readonly sessionLimiter: RateLimiter;
+  /** Sources told `rate-limited` in the last second (told once a second at most: the refusal is not an amplifier). */
+  #toldLimited = new Map<string, number>();
   #o: ClientPortOptions;
   #polls: HeldPolls;
   #log: (line: string) => void;
 
   constructor(o: ClientPortOptions) {
     this.#o = o;
-    this.limiter = new RateLimiter(o.rateLimit ?? 20000);
+    const rate = o.rateLimit ?? 20000;
+    this.limiter = new RateLimiter(rate);
+    this.sessionLimiter = new RateLimiter(rate <= 0 ? 0 : o.sessionRate ?? 500);
     this.#log = o.log ?? ((line) => console.error(line));
     // Expired polls are answered after the next commit, so they never show uncommitted messages.
     this.#polls = new HeldPolls(o.clock, () => o.commit.afterNextCommit(() => this.#answerDue()));
@@ -72,16 +95,18 @@ export class ClientPort {
     const { commit } = this.#o;
     if (commit.failed) return;
     commit.noteArrival();
+    const now = this.#o.clock.now();
+    // The limit comes before decoding: garbage costs a flooder its budget too.
+    const limited = !this.limiter.allow(from.host, now);
     const decoded = decodeRequest(bytes);
     if (!decoded.ok) {
       const e = decoded.error;
-      if (!e.silent) this.#send({ verb: "error", tag: e.tag, code: e.code, message: e.message }, from);
+      if (!e.silent && !limited) this.#send(shortError(e.tag, e.code, e.message, amplificationBudget(bytes.length)), from);
       return;
     }
     const req = decoded.value;
-    const now = this.#o.clock.now();
-    if (!this.limiter.allow(formatAddress(from), now)) {
-      this.#send({ verb: "error", tag: req.tag, code: "rate-limited", message: "too many requests; slow down" }, from);
+    if (limited || (req.verb !== "login" && !this.sessionLimiter.allow(sessionId(req.token), now))) {
+      this.#refuseRate(req.tag, from, now);
       return;
     }
     if (commit.closed) {
@@ -138,6 +163,18 @@ export class ClientPort {
       after: () => this.#o.send(encodeText(text), to),
       durableElsewhere: true, // a lost saved reply is rebuilt from the message itself
     });
+  }
+
+  /** `rate-limited`, at most once a second per source address (further ones are dropped). */
+  #refuseRate(tag: string, to: Address, now: number): void {
+    const k = formatAddress(to);
+    const last = this.#toldLimited.get(k);
+    if (last !== undefined && now - last < 1000) return;
+    if (this.#toldLimited.size > 10_000) {
+      for (const [a, t] of this.#toldLimited) if (now - t >= 1000) this.#toldLimited.delete(a);
+    }
+    this.#toldLimited.set(k, now);
+    this.#send({ verb: "error", tag, code: "rate-limited", message: "too many requests; slow down" }, to);
   }
 
   #send(reply: Reply, to: Address): void {

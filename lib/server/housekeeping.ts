@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * const stop = startHousekeeping({ clock, commit, store, limiter, checkDatabase: () => guard.problem() });
+ * const stop = startHousekeeping({ clock, commit, store, limiters: [limiter], checkDatabase: () => guard.problem() });
  * stop();
  * ```
  */
@@ -22,7 +22,8 @@ export type HousekeepingOptions = {
     sessions: { forgetIdle(now: number): void };
     replies: { prune(before: number, loginsBefore: number): void };
   };
-  limiter: RateLimiter;
+  /** Rate limiters whose full buckets are forgotten now and then. */
+  limiters: RateLimiter[];
   /** What is wrong with the database file, or null; checked every WATCH_MS. */
   checkDatabase?(): string | null;
   /** Give idle heap back to the OS after a busy period (lib/platform/heap_trim.ts). Default true. */
@@ -43,7 +44,7 @@ export function startHousekeeping(o: HousekeepingOptions): Cancel {
   const stops: Cancel[] = [
     clock.every(TIDY_MS, () => {
       const now = clock.now();
-      o.limiter.prune(now);
+      for (const l of o.limiters) l.prune(now);
       commit.batch(() => {
         o.store.sessions.forgetIdle(now);
         o.store.replies.prune(now - SAVED_REPLY_MS, now - LOGIN_REPLY_MS);
