@@ -110,6 +110,24 @@ test("a held poll is answered by the commit that brings its room a message", () 
   }
 });
 
+test("one session holds at most 64 long polls; the next is rate-limited, another session's is held", () => {
+  const t = setup();
+  try {
+    const a = enter(t, ALICE, "alice", true);
+    const b = enter(t, BOB, "bob", false);
+    t.events.length = 0;
+    for (let i = 0; i < 65; i++) t.say(BOB, "request", `p${i}`, b, "r", "a=99", 20000);
+    t.clock.runSoon();
+    assert.is(t.port.heldPolls, 64);
+    assert.equal(t.events.filter((e) => e !== "sync"), ["40002 error|p64|rate-limited|more than 64 long polls held for this session|"]);
+    t.say(ALICE, "request", "q1", a, "r", "a=99", 20000);
+    t.clock.runSoon();
+    assert.is(t.port.heldPolls, 65);
+  } finally {
+    t.close();
+  }
+});
+
 test("a held poll with nothing new is answered empty at its deadline, not before", () => {
   const t = setup();
   try {

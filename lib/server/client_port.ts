@@ -37,6 +37,8 @@ export type ClientPortOptions = {
   rateLimit?: number;
   /** Requests per second per session (token); 0 turns it off. Default 500. */
   sessionRate?: number;
+  /** Long polls one session may have held at once; more get `rate-limited`. Default 64. */
+  maxHeldPerSession?: number;
   /** One line of log (default: stderr). */
   log?(line: string): void;
   /** Holds add acks until the message is on a second disk; absent: acks after the local commit. */
@@ -137,8 +139,13 @@ export class ClientPort {
     try {
       const outcome = chat.handle(req, now, key);
       if ("wait" in outcome) {
-        this.#polls.hold(outcome.wait, from);
-        return null;
+        const max = this.#o.maxHeldPerSession ?? 64;
+        if (this.#polls.heldFor(outcome.wait.session) < max) {
+          this.#polls.hold(outcome.wait, from);
+          return null;
+        }
+        // Not remembered: once a held poll of the session is answered, a resend is held.
+        return replyText({ verb: "error", tag: req.tag, code: "rate-limited", message: `more than ${max} long polls held for this session` });
       }
       reply = outcome.reply;
     } catch (e) {

@@ -37,6 +37,7 @@ export class HeldPolls {
   #onDue: () => void;
   #byKey = new Map<string, Held>();
   #byRoom = new Map<string, Set<Held>>();
+  #perSession = new Map<string, number>();
   /** Min-heap by deadline; released polls stay until they reach the top (lazy deletion). */
   #heap: Held[] = [];
   #timer: { at: number; cancel: Cancel } | null = null;
@@ -54,6 +55,11 @@ export class HeldPolls {
     return this.#byKey.get(key);
   }
 
+  /** Polls held for one session. */
+  heldFor(session: string): number {
+    return this.#perSession.get(session) ?? 0;
+  }
+
   hold(w: Waiter, to: Address): void {
     const old = this.#byKey.get(w.key);
     if (old) this.release(old);
@@ -63,6 +69,7 @@ export class HeldPolls {
     let set = this.#byRoom.get(rkey);
     if (!set) this.#byRoom.set(rkey, set = new Set());
     set.add(h);
+    this.#perSession.set(h.session, this.heldFor(h.session) + 1);
     this.#push(h);
     this.#arm();
   }
@@ -80,6 +87,9 @@ export class HeldPolls {
     const set = this.#byRoom.get(rkey);
     set?.delete(h);
     if (set?.size === 0) this.#byRoom.delete(rkey);
+    const n = this.heldFor(h.session) - 1;
+    if (n > 0) this.#perSession.set(h.session, n);
+    else this.#perSession.delete(h.session);
   }
 
   /** Releases and returns every poll whose deadline is at or before `now`, earliest first. */
@@ -101,6 +111,7 @@ export class HeldPolls {
     this.#timer = null;
     this.#byKey.clear();
     this.#byRoom.clear();
+    this.#perSession.clear();
     this.#heap = [];
   }
 
