@@ -23,6 +23,9 @@ import { DatabaseFileGuard } from "./lib/store/file_guard.ts";
 import { Store } from "./lib/store/store.ts";
 import { AckGate } from "./lib/server/ack_gate.ts";
 import { Answers } from "./lib/server/answers.ts";
+import { watchDiskFloor } from "./lib/server/disk_floor.ts";
+import { Quotas } from "./lib/server/quotas.ts";
+import { isLive } from "./lib/store/rules.ts";
 import { Chat } from "./lib/server/chat.ts";
 import { ClientPort } from "./lib/server/client_port.ts";
 import { systemClock as clock } from "./lib/server/clock.ts";
@@ -115,6 +118,11 @@ const random = (n: number) => randomBytes(n);
 const twoDisk = all.length > 1 && !flags.oneDiskAcks;
 const serverIds = new Set(all.map((s) => s.id));
 const gate = twoDisk ? new AckGate({ self: flags.id, store, commit, clock, isServer: (id) => serverIds.has(id) }) : undefined;
+const quotas = flags.rateLimit === 0 ? undefined : new Quotas(flags.quotas, (id, now) => {
+  const s = store.session(id);
+  return s !== null && isLive(s, now);
+});
+const diskFloor = watchDiskFloor({ dir: dirname(flags.db), minBytes: flags.minFreeBytes, clock, log });
 const clientPort = new ClientPort({
   commit,
   clock,
@@ -124,6 +132,10 @@ const clientPort = new ClientPort({
   send: (bytes, to) => client?.send(bytes, to),
   rateLimit: flags.rateLimit,
   sessionRate: flags.sessionRate,
+  // --rate-limit 0 (benchmarks) turns the quotas off too.
+  quotas,
+  maxHeldPerSession: flags.rateLimit === 0 ? Infinity : flags.quotas.heldPollsPerSession,
+  diskLow: diskFloor.low,
   log,
 });
 const peerAddresses = new Map<string, Address>(all.filter((s) => s.id !== flags.id).map((s) => [s.id, s.peer]));
@@ -145,12 +157,13 @@ const stopHousekeeping = startHousekeeping({
   clock,
   commit,
   store,
-  limiters: [clientPort.limiter, clientPort.sessionLimiter],
+  limiters: [clientPort.limiter, clientPort.sessionLimiter, ...(quotas ? [quotas] : [])],
   checkDatabase: () => guard.problem(),
 });
 
 async function closeAll(): Promise<void> {
   stopHousekeeping();
+  diskFloor.stop();
   peerPort.stop();
   clientPort.close();
   await checkpointer.stop();

@@ -39,7 +39,8 @@ test.before(async () => {
   c = await udpClient();
   c2 = await udpClient();
   const [a, b] = await Promise.all([
-    startServer({ id: "a" }),
+    // Its tests log in hundreds of sessions and open hundreds of rooms from one address: no quotas.
+    startServer({ id: "a", extraArgs: ["--quota", "logins-per-ip-minute=0", "--quota", "sessions-per-ip=0", "--quota", "rooms-per-session=0", "--quota", "rooms-per-ip-hour=0"] }),
     startServer({ id: "s", ttl: 1 }),
   ]);
   srv = a;
@@ -354,6 +355,40 @@ test("rate limits: per source IP (not port) and per session; refusals once a sec
   } finally {
     await Promise.all(opened.map((u) => u.close()));
     await limited.stop();
+  }
+});
+
+test("quotas: logins per address, rooms per session, message bytes per minute; others still served; the disk floor refuses writes with unavailable", async () => {
+  const q = await startServer({
+    id: "q",
+    extraArgs: ["--quota", "logins-per-ip-minute=3", "--quota", "rooms-per-session=2", "--quota", "message-bytes-per-minute=300"],
+  });
+  const full = await startServer({ id: "f", extraArgs: ["--min-free-mb", "1000000000"] });
+  const u = await udpClient("127.0.0.10");
+  const v = await udpClient("127.0.0.11");
+  try {
+    const logins = [];
+    for (let i = 0; i < 4; i++) logins.push(await u.request(q.clientAddr, lines("login", `l${i}`, `quota${i}`)));
+    assert.equal(logins.map(code), ["ok", "ok", "ok", "rate-limited"]);
+    assert.match(logins[3], /more than 3 logins a minute from this address/);
+    assert.is(code(await v.request(q.clientAddr, lines("login", "l1", "elsewhere"))), "ok", "another address is served");
+    const token = logins[0].split("\n")[4];
+    const opens = [];
+    for (let i = 0; i < 3; i++) opens.push(code(await u.request(q.clientAddr, lines("open", `o${i}`, token, `qroom${i}`))));
+    assert.equal(opens, ["ok", "ok", "rate-limited"]);
+    const adds = [];
+    for (let i = 0; i < 4; i++) adds.push(code(await u.request(q.clientAddr, lines("add", `a${i}`, token, "x".repeat(100), "qroom0"))));
+    assert.equal(adds, ["ok", "ok", "ok", "rate-limited"]);
+    assert.is(code(await u.request(q.clientAddr, lines("add", "a0", token, "x".repeat(100), "qroom0"))), "ok", "a resend of a stored add is answered");
+    // Below the disk floor: no login (nor room, nor message); the server says so once in its log.
+    const r = await u.request(full.clientAddr, lines("login", "d1", "diskfull"));
+    assert.is(code(r), "unavailable");
+    assert.match(r, /disk is nearly full/);
+    assert.match(full.stderr(), /disk nearly full: .* below the floor/);
+  } finally {
+    await u.close();
+    await v.close();
+    await Promise.all([q.stop(), full.stop()]);
   }
 });
 

@@ -12,6 +12,17 @@ import { parseArgs } from "node:util";
 import { serverIdProblem } from "../wire/names.ts";
 import type { Address } from "../net/address.ts";
 import { parseAddress } from "../net/address.ts";
+import { DEFAULT_QUOTAS, type QuotaLimits } from "../server/quotas.ts";
+
+/** --quota names and the limits they set. */
+const QUOTA_NAMES = {
+  "logins-per-ip-minute": "loginsPerIpPerMinute",
+  "sessions-per-ip": "sessionsPerIp",
+  "rooms-per-session": "roomsPerSession",
+  "rooms-per-ip-hour": "roomsPerIpPerHour",
+  "message-bytes-per-minute": "msgBytesPerSessionPerMinute",
+  "held-polls-per-session": "heldPollsPerSession",
+} as const;
 
 export class FlagError extends Error {
   constructor(message: string) {
@@ -32,6 +43,10 @@ export type ServerFlags = {
   rateLimit: number;
   /** Requests per second per session; 0 = off. */
   sessionRate: number;
+  /** Per-address and per-session quotas (--quota NAME=N). */
+  quotas: QuotaLimits & { heldPollsPerSession: number };
+  /** Free bytes below which writes are refused; 0 = no floor. */
+  minFreeBytes: number;
   sync: "full" | "normal";
   /** File whose bytes are the cluster HMAC key, or null (peers not authenticated). */
   clusterKey: string | null;
@@ -47,7 +62,7 @@ export type ServerFlags = {
 
 export const SERVER_USAGE =
   "usage: server.ts --id ID [--servers FILE] [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
-  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
+  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
 
 /** What `server.ts --help` prints. */
 export const SERVER_HELP = `DistChat server: one peer of the cluster listed in a servers file.
@@ -64,6 +79,12 @@ usage: npm run server -- --id ID [flags]        (or: npx deno run -A server.ts -
                            every request-rate limit (benchmarks). Past it, and past --session-rate,
                            requests get rate-limited (once a second per address; the rest are dropped)
   --session-rate N         requests per second per session (default 500; 0 = off)
+  --quota NAME=N           change one quota (repeat for more; 0 = none); past one, requests get
+                           rate-limited. Defaults: logins-per-ip-minute=120 sessions-per-ip=1000
+                           rooms-per-session=100 rooms-per-ip-hour=1000 held-polls-per-session=64
+                           message-bytes-per-minute=65536 (per session)
+  --min-free-mb N          below N MiB free on the database's disk, logins, rooms and messages get
+                           unavailable (clients go to another server); 0 = no floor (default 256)
   --sync full|normal       full (default): an ack waits for the disk and survives power loss;
                            normal: survives a crash of the process only
   --cluster-key FILE       secret shared by all servers; authenticates peer datagrams. Required when
@@ -112,6 +133,20 @@ function multicast(text: string | undefined): Address | null {
   return a;
 }
 
+/** The quotas with each `NAME=N` of --quota applied (0: no limit). */
+function quotas(items: string[]): QuotaLimits & { heldPollsPerSession: number } {
+  const q = { ...DEFAULT_QUOTAS, heldPollsPerSession: 64 };
+  for (const item of items) {
+    const m = /^([a-z-]+)=(\d{1,12})$/.exec(item);
+    const name = m?.[1] as keyof typeof QUOTA_NAMES | undefined;
+    if (!m || !name || !(name in QUOTA_NAMES)) {
+      throw new FlagError(`--quota ${item}: give NAME=N with NAME one of ${Object.keys(QUOTA_NAMES).join(", ")}`);
+    }
+    q[QUOTA_NAMES[name]] = Number(m[2]) === 0 ? Infinity : Number(m[2]);
+  }
+  return q;
+}
+
 /** Parses server flags; throws FlagError. */
 export function parseServerFlags(argv: string[]): ServerFlags {
   let values;
@@ -129,6 +164,8 @@ export function parseServerFlags(argv: string[]): ServerFlags {
         "peer-listen": { type: "string" },
         "rate-limit": { type: "string" },
         "session-rate": { type: "string" },
+        quota: { type: "string", multiple: true },
+        "min-free-mb": { type: "string" },
         sync: { type: "string" },
         "cluster-key": { type: "string" },
         multicast: { type: "string" },
@@ -155,6 +192,8 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     peerListen: address("peer-listen", values["peer-listen"]),
     rateLimit: integer("rate-limit", values["rate-limit"], 20000, 0),
     sessionRate: integer("session-rate", values["session-rate"], 500, 0),
+    quotas: quotas(values.quota ?? []),
+    minFreeBytes: integer("min-free-mb", values["min-free-mb"], 256, 0) * 1024 * 1024,
     sync,
     clusterKey: values["cluster-key"] ?? null,
     multicast: multicast(values.multicast),

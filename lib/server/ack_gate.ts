@@ -71,6 +71,11 @@ export class AckGate {
     o.commit.subscribe(() => this.#recheck());
   }
 
+  /** True while the ack of the request with this retransmission key is held. */
+  holds(key: string): boolean {
+    return this.#held.has(key);
+  }
+
   /** Acks waiting for a second disk. */
   get size(): number {
     return this.#held.size;

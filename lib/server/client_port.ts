@@ -24,6 +24,7 @@ import { Answers } from "./answers.ts";
 import { type Held, HeldPolls } from "./held_polls.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import type { AckGate } from "./ack_gate.ts";
+import type { Quotas } from "./quotas.ts";
 import { sessionId } from "./chat.ts";
 
 export type ClientPortOptions = {
@@ -39,6 +40,10 @@ export type ClientPortOptions = {
   sessionRate?: number;
   /** Long polls one session may have held at once; more get `rate-limited`. Default 64. */
   maxHeldPerSession?: number;
+  /** Per-address and per-session quotas (lib/server/quotas.ts); absent: none. */
+  quotas?: Quotas;
+  /** True while the database's disk is below its free-space floor: writes that grow it get `unavailable`. */
+  diskLow?: () => boolean;
   /** One line of log (default: stderr). */
   log?(line: string): void;
   /** Holds add acks until the message is on a second disk; absent: acks after the local commit. */
@@ -135,6 +140,12 @@ export class ClientPort {
     const { answers, chat } = this.#o;
     const seen = answers.lookup(req, key, now);
     if (seen !== null) return seen;
+    const session = req.verb === "login" ? "" : sessionId(req.token);
+    // A resend of an add already stored (or held for its ack) is not new: no quota, no floor.
+    const resent = req.verb === "add" && this.#o.gate?.holds(key) === true;
+    const fresh = !resent;
+    const refused = resent ? null : this.#refusal(req, from, session, now);
+    if (refused !== null && !(req.verb === "add" && chat.store.messages.byTag(session, req.tag) !== null)) return refused;
     let reply: Reply;
     try {
       const outcome = chat.handle(req, now, key);
@@ -154,6 +165,9 @@ export class ClientPort {
       return replyText({ verb: "error", tag: req.tag, code: "internal", message: "internal server error" });
     }
     const text = replyText(reply);
+    if (fresh && reply.verb === "ok") {
+      this.#o.quotas?.note(req, from.host, reply.kind === "login" ? sessionId(reply.token) : session, now);
+    }
     const gate = this.#o.gate;
     if (gate && req.verb === "add" && reply.verb === "ok") {
       gate.hold(key, sessionId(req.token), req.tag, (acked) => this.#release(req, key, acked, from));
@@ -161,6 +175,16 @@ export class ClientPort {
     }
     answers.remember(req, key, text, reply.verb !== "error", now);
     return text;
+  }
+
+  /** The error text refusing a new write over a quota or below the disk floor (never remembered: it may pass later), or null. */
+  #refusal(req: Request, from: Address, session: string, now: number): string | null {
+    const grows = req.verb === "login" || req.verb === "open" || req.verb === "connect" || req.verb === "add";
+    if (grows && this.#o.diskLow?.()) {
+      return replyText({ verb: "error", tag: req.tag, code: "unavailable", message: "this server's disk is nearly full; try another server" });
+    }
+    const why = this.#o.quotas?.refusal(req, from.host, session, now) ?? null;
+    return why === null ? null : replyText({ verb: "error", tag: req.tag, code: "rate-limited", message: why });
   }
 
   /** Sends an ack the gate released, remembered for retransmissions like any reply. */

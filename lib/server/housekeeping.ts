@@ -12,7 +12,6 @@
 import { heapSlack, trimHeap } from "../platform/heap_trim.ts";
 import type { Cancel, Clock } from "./clock.ts";
 import type { GroupCommit } from "./commit.ts";
-import type { RateLimiter } from "./rate_limit.ts";
 import { LOGIN_REPLY_MS, SAVED_REPLY_MS } from "./answers.ts";
 
 export type HousekeepingOptions = {
@@ -22,8 +21,8 @@ export type HousekeepingOptions = {
     sessions: { forgetIdle(now: number): void };
     replies: { prune(before: number, loginsBefore: number): void };
   };
-  /** Rate limiters whose full buckets are forgotten now and then. */
-  limiters: RateLimiter[];
+  /** Rate limiters and quotas: what no longer counts is forgotten now and then. */
+  limiters: { prune(now: number): void }[];
   /** What is wrong with the database file, or null; checked every WATCH_MS. */
   checkDatabase?(): string | null;
   /** Give idle heap back to the OS after a busy period (lib/platform/heap_trim.ts). Default true. */

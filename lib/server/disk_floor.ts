@@ -1,0 +1,52 @@
+/**
+ * The free-disk floor (docs/OPERATIONS.md "Quotas"): while the file system
+ * holding the database has less than `minBytes` free, the client port
+ * refuses writes that grow it (`unavailable`: the client goes to another
+ * server), so a flood can never make the server exit on a full disk. It
+ * looks every `everyMs` and logs one line when the state changes.
+ *
+ * @example
+ * ```ts
+ * const floor = watchDiskFloor({ dir: "data", minBytes: 256 << 20, clock, log });
+ * floor.low(); // false while there is room
+ * ```
+ */
+import { statfsSync } from "node:fs";
+import type { Cancel, Clock } from "./clock.ts";
+
+export type DiskFloor = { low(): boolean; freeBytes(): number; stop: Cancel };
+
+export function watchDiskFloor(o: {
+  dir: string;
+  minBytes: number;
+  clock: Clock;
+  log: (line: string) => void;
+  everyMs?: number;
+  /** Free bytes of the file system holding `dir` (default: statfs). */
+  free?: (dir: string) => number;
+}): DiskFloor {
+  const free = o.free ?? ((dir: string) => {
+    const s = statfsSync(dir);
+    return Number(s.bavail) * Number(s.bsize);
+  });
+  let bytes = Infinity;
+  let low = false;
+  const look = () => {
+    try {
+      bytes = free(o.dir);
+    } catch {
+      return; // cannot tell: keep the last answer
+    }
+    const now = bytes < o.minBytes;
+    if (now !== low) {
+      o.log(now
+        ? `disk nearly full: ${Math.floor(bytes / 1048576)} MiB free under ${o.dir}, below the floor of ${Math.floor(o.minBytes / 1048576)} MiB; refusing logins, rooms and messages (unavailable)`
+        : `disk has room again (${Math.floor(bytes / 1048576)} MiB free): accepting writes`);
+    }
+    low = now;
+  };
+  if (o.minBytes <= 0) return { low: () => false, freeBytes: () => bytes, stop: () => {} };
+  look();
+  const stop = o.clock.every(o.everyMs ?? 2000, look);
+  return { low: () => low, freeBytes: () => bytes, stop };
+}
