@@ -62,7 +62,7 @@ test("a confirmer hides a later copy of a (session, tag) that names it; the hide
   assert.is(c.takeLocalOps().length, 0, "c is nobody's confirmer here");
 });
 
-test("a version-2 database opens: the confirmer and refused columns are added and its messages kept", async () => {
+test("a version-2 database opens: the confirmer, refused and members' expiry columns are added and its messages kept", async () => {
   const { DatabaseSync } = await import("node:sqlite");
   const path = join(tempDir("distchat-store-"), "a.sqlite");
   const a = Store.open(path, "a", { sync: "normal" });
@@ -70,7 +70,10 @@ test("a version-2 database opens: the confirmer and refused columns are added an
   local(a, () => void a.appendLocal({ kind: "msg", session: "s1", tag: "t", groupName: "r", userName: "u1", msg: "old" }, T0));
   a.close();
   const db = new DatabaseSync(path);
-  db.exec("ALTER TABLE ops DROP COLUMN conf; ALTER TABLE messages DROP COLUMN refused; UPDATE meta SET v = '2' WHERE k = 'schema'");
+  db.exec(
+    "ALTER TABLE ops DROP COLUMN conf; ALTER TABLE messages DROP COLUMN refused; DROP INDEX members_live; " +
+      "ALTER TABLE members DROP COLUMN expires; UPDATE meta SET v = '2' WHERE k = 'schema'",
+  );
   db.close();
   const again = open("a", path);
   assert.equal([...again.uncovered("r", fromEntries([]))].map((m) => m.msg), ["old"]);

@@ -191,7 +191,7 @@ export class Chat {
     let after = req.after;
     let exhausted = false;
     while (live.length < PAGE) {
-      const page = this.store.membersAfter(name, after, PAGE);
+      const page = this.store.membersAfter(name, after, PAGE, now);
       for (const m of page) if (isLive(m, now)) live.push(m.user);
       if (page.length < PAGE) {
         exhausted = true;

@@ -59,9 +59,12 @@ CREATE TABLE IF NOT EXISTS rooms (
 CREATE TABLE IF NOT EXISTS members (
   rkey TEXT NOT NULL,
   session TEXT NOT NULL,
+  -- ms after which the session is surely expired (Sessions.expiresBound): who reads live members only
+  expires INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (rkey, session)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS members_session ON members (session);
+CREATE INDEX IF NOT EXISTS members_live ON members (rkey, expires);
 CREATE TABLE IF NOT EXISTS messages (
   rkey TEXT NOT NULL,
   dseq INTEGER NOT NULL,
@@ -101,12 +104,14 @@ function migrateFrom1(db: DatabaseSync): void {
   `);
 }
 
-/** Version 2 lacked the confirmer of a message and hide ops (two-disk acks). */
+/** Version 2 lacked the confirmer of a message and hide ops (two-disk acks), and members' expiry bound. */
 function migrateFrom2(db: DatabaseSync): void {
   db.exec(`
     BEGIN;
     ALTER TABLE ops ADD COLUMN conf TEXT;
     ALTER TABLE messages ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE members ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;
+    UPDATE members SET expires = COALESCE((SELECT s.last_active + s.ttl * 1100 + 31000 FROM sessions s WHERE s.id = members.session), 0);
     UPDATE meta SET v = '3' WHERE k = 'schema';
     COMMIT;
   `);

@@ -18,22 +18,25 @@ export class Rooms {
       after: p("SELECT name FROM rooms WHERE rkey > ? ORDER BY rkey LIMIT ?"),
       isMember: p("SELECT 1 AS x FROM members WHERE rkey = ? AND session = ?"),
       memberRoom: p("SELECT r.name FROM rooms r JOIN members m ON m.rkey = r.rkey WHERE r.rkey = ? AND m.session = ?"),
-      join: p("INSERT OR IGNORE INTO members (rkey, session) VALUES (?, ?)"),
+      join: p("INSERT INTO members (rkey, session, expires) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET expires = excluded.expires"),
       leave: p("DELETE FROM members WHERE rkey = ? AND session = ?"),
       membersAfter: p(
         "SELECT s.id FROM members m JOIN sessions s ON s.id = m.session " +
-          "WHERE m.rkey = ? AND s.ended = 0 AND s.ukey > ? ORDER BY s.ukey LIMIT ?",
+          "WHERE m.rkey = ? AND m.expires >= ? AND s.ended = 0 AND s.ukey > ? ORDER BY s.ukey LIMIT ?",
       ),
     };
   }
 
-  /** Applies an `open` or `join` op with key `k`: the room exists (named by its first open) and `session` is a member. */
-  enter(kind: "open" | "join", groupName: string, session: string, k: Key): void {
+  /**
+   * Applies an `open` or `join` op with key `k`: the room exists (named by
+   * its first open) and `session` is a member, surely expired after `expires`.
+   */
+  enter(kind: "open" | "join", groupName: string, session: string, k: Key, expires: number): void {
     const rkey = nameKey(groupName);
     const room = this.#s.room.get(rkey) as { ksum: number; korigin: string } | undefined;
     if (!room) this.#s.insert.run(rkey, groupName, k[0], k[1]);
     else if (kind === "open" && opensFirst(k, [room.ksum, room.korigin])) this.#s.rename.run(groupName, k[0], k[1], rkey);
-    this.#s.join.run(rkey, session);
+    this.#s.join.run(rkey, session, expires);
   }
 
   leave(groupName: string, session: string): void {
@@ -62,9 +65,9 @@ export class Rooms {
     return row ? row.name : null;
   }
 
-  /** Ids of not-ended member sessions sorted by case-folded user name after `after`. */
-  memberIdsAfter(groupName: string, after: string | null, limit: number): string[] {
-    const rows = this.#s.membersAfter.all(nameKey(groupName), after === null ? "" : nameKey(after), limit) as { id: string }[];
+  /** Ids of member sessions that may be live at `now`, sorted by case-folded user name after `after` (reads live members only). */
+  memberIdsAfter(groupName: string, after: string | null, limit: number, now: number): string[] {
+    const rows = this.#s.membersAfter.all(nameKey(groupName), now, after === null ? "" : nameKey(after), limit) as { id: string }[];
     return rows.map((r) => r.id);
   }
 }

@@ -47,7 +47,7 @@ type Row = {
 export class Sessions {
   #cache = new Map<string, SessionRecord>();
   #touchEveryMs: number | undefined;
-  #s: Record<"get" | "ofName" | "live" | "insert" | "saveActive" | "end" | "dropMemberships", StatementSync>;
+  #s: Record<"get" | "ofName" | "live" | "insert" | "saveActive" | "end" | "dropMemberships" | "memberExpiry", StatementSync>;
 
   constructor(db: DatabaseSync, touchEveryMs: number | undefined) {
     this.#touchEveryMs = touchEveryMs;
@@ -62,12 +62,23 @@ export class Sessions {
       saveActive: p("UPDATE sessions SET last_active = max(last_active, ?) WHERE id = ?"),
       end: p("UPDATE sessions SET ended = 1 WHERE id = ?"),
       dropMemberships: p("DELETE FROM members WHERE session = ?"),
+      memberExpiry: p("UPDATE members SET expires = ? WHERE session = ?"),
     };
   }
 
   /** How often activity of `s` is logged, in ms: ttl/10, at most 30 s. */
   touchEvery(s: SessionRecord): number {
     return this.#touchEveryMs ?? Math.max(100, Math.min(30_000, s.ttl * 100));
+  }
+
+  /**
+   * A time after which `s` is surely not live (rules.ts isLive), from the
+   * activity written to the table: activity not yet written is less than
+   * `touchEvery` newer. Kept in `members.expires`, so `who` reads only
+   * memberships that may be live.
+   */
+  expiresBound(s: SessionRecord): number {
+    return s.savedActive + s.ttl * 1000 + remoteSlack(s.ttl) + this.touchEvery(s);
   }
 
   /** The session with this id, or null. */
@@ -123,6 +134,7 @@ export class Sessions {
     if (at > s.savedActive && (force || at - s.savedActive >= this.touchEvery(s))) {
       this.#s.saveActive.run(at, s.id);
       s.savedActive = at;
+      this.#s.memberExpiry.run(this.expiresBound(s), s.id);
     }
     return moved;
   }
@@ -156,6 +168,11 @@ export class Sessions {
       this.#s.saveActive.run(s.lastActive, s.id);
       s.savedActive = s.lastActive;
     }
+  }
+
+  /** Sessions held in memory. */
+  get cached(): number {
+    return this.#cache.size;
   }
 
   /** Live sessions among those in memory. */

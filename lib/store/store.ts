@@ -264,7 +264,10 @@ export class Store {
         break;
       case "open":
       case "join":
-        this.rooms.enter(op.kind, op.groupName, op.session, key);
+        {
+          const s = this.sessions.get(op.session);
+          this.rooms.enter(op.kind, op.groupName, op.session, key, s ? this.sessions.expiresBound(s) : Number.MAX_SAFE_INTEGER);
+        }
         break;
       case "leave":
         this.rooms.leave(op.groupName, op.session);
@@ -316,9 +319,9 @@ export class Store {
 
   // --- Members, messages (the rest: store.rooms, store.messages) --------------
 
-  /** Not-ended member sessions of a room sorted by case-folded user name after `after`. */
-  membersAfter(groupName: string, after: string | null, limit: number): SessionRecord[] {
-    return this.rooms.memberIdsAfter(groupName, after, limit).map((id) => this.sessions.get(id))
+  /** Member sessions of a room that may be live at `now`, sorted by case-folded user name after `after` (callers check isLive). */
+  membersAfter(groupName: string, after: string | null, limit: number, now: number): SessionRecord[] {
+    return this.rooms.memberIdsAfter(groupName, after, limit, now).map((id) => this.sessions.get(id))
       .filter((s): s is SessionRecord => s !== null);
   }
 
