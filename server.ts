@@ -16,7 +16,7 @@ import { readServers, type ServerEntry } from "./lib/config/servers_file.ts";
 import { type Address, formatAddress } from "./lib/net/address.ts";
 import { bindServerTransport, type NamedTransport } from "./lib/net/bind.ts";
 import { bindProblem } from "./lib/platform/port_owner.ts";
-import { createPeerAuth } from "./lib/replication/peer_auth.ts";
+import { createPeerAuth, createStatAuth } from "./lib/replication/peer_auth.ts";
 import { startCheckpointer } from "./lib/store/checkpointer.ts";
 import { chooseOrigin, originsOf } from "./lib/store/incarnation.ts";
 import { DatabaseFileGuard } from "./lib/store/file_guard.ts";
@@ -146,7 +146,7 @@ const peerPort = new PeerPort({
   self: flags.id,
   peers: peerAddresses,
   auth: createPeerAuth({ key: clusterKey, peers: peerAddresses.keys(), now: clock.now, random }),
-  statAuth: createPeerAuth({ key: clusterKey, peers: "any", now: clock.now, random, maxNonces: 1000 }),
+  statAuth: createStatAuth({ key: clusterKey, peers: "any", now: clock.now, random, maxNonces: 1000 }),
   send: (bytes, to) => peer?.send(bytes, to),
   multicast: flags.multicast && { group: flags.multicast, send: (bytes, to) => group?.send(bytes, to) },
   localStatus: (): { heldPolls: number; heldAcks: number } => ({ heldPolls: clientPort.heldPolls, heldAcks: gate?.size ?? 0 }),
@@ -157,7 +157,12 @@ const stopHousekeeping = startHousekeeping({
   clock,
   commit,
   store,
-  limiters: [clientPort.limiter, clientPort.sessionLimiter, ...(quotas ? [quotas] : [])],
+  limiters: [
+    clientPort.limiter,
+    clientPort.sessionLimiter,
+    ...(quotas ? [quotas] : []),
+    { prune: (now: number) => clientPort.budget.prune((id) => store.session(id) !== null && isLive(store.session(id)!, now)) },
+  ],
   checkDatabase: () => guard.problem(),
 });
 

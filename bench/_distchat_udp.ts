@@ -43,9 +43,9 @@ export class Endpoint {
     this.#timer = setInterval(() => this.#retry(), 50);
   }
 
-  static async open(): Promise<Endpoint> {
+  static async open(host = "127.0.0.1"): Promise<Endpoint> {
     const ep = new Endpoint();
-    ep.#t = await bindUdp({ host: "127.0.0.1", port: 0 }, (bytes) => ep.#onReply(bytes), {
+    ep.#t = await bindUdp({ host, port: 0 }, (bytes) => ep.#onReply(bytes), {
       recvBufferSize: 4 << 20,
       sendBufferSize: 4 << 20,
     });

@@ -335,6 +335,8 @@ export class SimCluster<L extends SimLog> {
     }
     const a = node.auth.verify(r.value);
     if (!a.ok) {
+      if (a.answer) this.#send(node, [{ to: [r.value.datagram.from], datagram: { ...a.answer, from: node.id } }]);
+      if (a.reason === "handshake") return;
       node.authDrops[a.reason] = (node.authDrops[a.reason] ?? 0) + 1;
       node.replicator.noteDropped(a.reason);
       return;

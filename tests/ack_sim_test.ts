@@ -16,7 +16,7 @@ import { Chat } from "../lib/server/chat.ts";
 import { ClientPort } from "../lib/server/client_port.ts";
 import { GroupCommit } from "../lib/server/commit.ts";
 import { PeerPort } from "../lib/server/peer_port.ts";
-import { createPeerAuth } from "../lib/replication/peer_auth.ts";
+import { createPeerAuth, createStatAuth } from "../lib/replication/peer_auth.ts";
 import { Store } from "../lib/store/store.ts";
 import { decodeReply, encodeRequest } from "../lib/wire/codec.ts";
 import type { Reply, Request } from "../lib/wire/messages.ts";
@@ -82,7 +82,7 @@ function cluster(o: { seed?: number } = {}) {
       self: id,
       peers,
       auth: createPeerAuth({ key: null, peers: peers.keys(), now: () => clock.now(), random: (n) => new Uint8Array(n) }),
-      statAuth: createPeerAuth({ key: null, peers: "any", now: () => clock.now(), random: (n) => new Uint8Array(n) }),
+      statAuth: createStatAuth({ key: null, peers: "any", now: () => clock.now(), random: (n) => new Uint8Array(n) }),
       send: (bytes, to) => deliver(id, peerAddr(i), bytes, to),
       multicast: null,
       localStatus: () => ({ heldPolls: 0 }),

@@ -33,9 +33,14 @@ import { encodePeer } from "../wire/codec.ts";
 import type { PeerDatagram, SignedPeerDatagram } from "../wire/messages.ts";
 
 /** Why a peer datagram was refused; servers count them by this name. */
-export type AuthDropReason = "unknown-peer" | "unauthenticated" | "bad-mac" | "stale" | "replay";
+export type AuthDropReason = "unknown-peer" | "unauthenticated" | "bad-mac" | "stale" | "replay" | "unknown-epoch" | "bad-proof";
 
-export type AuthResult = { ok: true } | { ok: false; reason: AuthDropReason };
+/**
+ * Accepted; or refused, by reason, with maybe a datagram to send back to the
+ * sender's servers.txt address (a `hello` for an unknown epoch, a `proof`
+ * for a `hello`). "handshake": a hello or proof, consumed (not a drop).
+ */
+export type AuthResult = { ok: true } | { ok: false; reason: AuthDropReason | "handshake"; answer?: PeerDatagram };
 
 export type PeerAuthOptions = {
   /** The cluster key (the bytes of the `--cluster-key` file), or null for none. */
@@ -89,8 +94,107 @@ export function macMatches(key: Uint8Array, signed: string, mac: string): boolea
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
-/** Builds the authenticator of one server; see the module comment. */
-export function createPeerAuth(options: PeerAuthOptions): PeerAuth {
+/** Counters of one sender's epoch that a receiver remembers below the highest (reordering window). */
+const WINDOW = 4096;
+/** A receiver asks one peer to prove its epoch at most this often, ms. */
+const HELLO_EVERY_MS = 250;
+/** A server answers one peer's hellos at most this often, ms. */
+const PROOF_EVERY_MS = 50;
+const EPOCH_NONCE = /^(\d{1,16})\.([0-9a-f]{16})$/;
+
+/**
+ * The authenticator of the server network, which does not trust clocks
+ * (docs/PEER_PROTOCOL.md "Authentication and drops"). Each run of a server
+ * draws a random 64-bit *epoch* and numbers its datagrams 1, 2, 3, …: the
+ * nonce is `<counter>.<epoch>`. A receiver accepts from a peer only the
+ * epoch that peer proved to it, and each counter of it once, within a
+ * window of the highest seen. A datagram of an unknown epoch (the peer
+ * restarted, or this receiver did, or it is a replay of an old run) is
+ * dropped and answered with `hello <challenge>`; the peer answers `proof
+ * <challenge>`, sealed with its current nonce, and from then on only its
+ * later counters pass. So no datagram accepted before a restart of either
+ * side is ever accepted after it, and no clock is read.
+ */
+export function createPeerAuth(options: PeerAuthOptions & { peers: Iterable<string> }): PeerAuth {
+  const { key, now, random } = options;
+  const peers = new Set(options.peers);
+  const epoch = hex(random(8));
+  let counter = 0;
+  /** A peer's proven epoch: counters at or below `floor` are refused; `seen` holds those accepted above it. */
+  type Known = { epoch: string; floor: number; high: number; seen: Set<number> };
+  const known = new Map<string, Known>();
+  const challenges = new Map<string, { text: string; at: number }>();
+  const proofAt = new Map<string, number>();
+
+  function macOk(sd: SignedPeerDatagram): AuthResult | null {
+    if (!peers.has(sd.datagram.from)) return { ok: false, reason: "unknown-peer" };
+    if (key === null) return null;
+    if (!EPOCH_NONCE.test(sd.datagram.nonce) || sd.mac === "-") return { ok: false, reason: "unauthenticated" };
+    if (!macMatches(key, sd.signed, sd.mac)) return { ok: false, reason: "bad-mac" };
+    return null;
+  }
+
+  return {
+    keyed: key !== null,
+    get rememberedNonces() {
+      let n = 0;
+      for (const k of known.values()) n += k.seen.size;
+      return n;
+    },
+    seal(d) {
+      if (key === null) return encodePeer({ ...d, nonce: "-" });
+      return encodePeer({ ...d, nonce: `${++counter}.${epoch}` }, (signed) => peerMac(key, signed));
+    },
+    verify(sd) {
+      const bad = macOk(sd);
+      if (bad) return bad;
+      const d = sd.datagram;
+      if (key === null) return d.verb === "hello" || d.verb === "proof" ? { ok: false, reason: "handshake" } : { ok: true };
+      const [, count, theirs] = EPOCH_NONCE.exec(d.nonce)!;
+      const n = Number(count);
+      const t = now();
+      if (d.verb === "hello") {
+        // Anyone with the key may ask; answered at a bounded rate (a replayed hello only costs a proof).
+        const last = proofAt.get(d.from) ?? -Infinity;
+        if (t - last < PROOF_EVERY_MS) return { ok: false, reason: "handshake" };
+        proofAt.set(d.from, t);
+        return { ok: false, reason: "handshake", answer: { verb: "proof", from: "", nonce: "-", challenge: d.challenge } };
+      }
+      if (d.verb === "proof") {
+        const c = challenges.get(d.from);
+        if (!c || c.text !== d.challenge) return { ok: false, reason: "bad-proof" };
+        challenges.delete(d.from);
+        // Everything that peer sent before this proof is refused from now on.
+        known.set(d.from, { epoch: theirs, floor: n, high: n, seen: new Set() });
+        return { ok: false, reason: "handshake" };
+      }
+      const k = known.get(d.from);
+      if (!k || k.epoch !== theirs) {
+        const c = challenges.get(d.from);
+        if (c && t - c.at < HELLO_EVERY_MS) return { ok: false, reason: "unknown-epoch" };
+        const text = hex(random(16));
+        challenges.set(d.from, { text, at: t });
+        return { ok: false, reason: "unknown-epoch", answer: { verb: "hello", from: "", nonce: "-", challenge: text } };
+      }
+      if (n <= k.floor) return { ok: false, reason: "stale" };
+      if (k.seen.has(n)) return { ok: false, reason: "replay" };
+      k.seen.add(n);
+      if (n > k.high) k.high = n;
+      if (k.seen.size > 2 * WINDOW) {
+        k.floor = Math.max(k.floor, k.high - WINDOW);
+        for (const x of k.seen) if (x <= k.floor) k.seen.delete(x);
+      }
+      return { ok: true };
+    },
+  };
+}
+
+/**
+ * The authenticator of `stat` queries (the status tool, which keeps no
+ * state): nonces are `<ms>.<random>`, accepted within `windowMs` of this
+ * server's clock and once. Peers use createPeerAuth, which needs no clock.
+ */
+export function createStatAuth(options: PeerAuthOptions): PeerAuth {
   const { key, now, random } = options;
   const peers = options.peers === "any" ? null : new Set(options.peers);
   const windowMs = options.windowMs ?? 30_000;

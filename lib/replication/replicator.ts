@@ -192,7 +192,7 @@ export class Replicator {
 
   /** The datagram without entries of origins that do not exist (counted), which no vector here ever holds. */
   #admit(d: PeerDatagram): PeerDatagram {
-    if (d.verb === "stat" || d.verb === "state") return d;
+    if (!("vector" in d)) return d;
     const isOrigin = this.options.isOrigin;
     let vector = d.vector;
     for (const k of d.vector.keys()) {

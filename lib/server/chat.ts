@@ -29,7 +29,7 @@ import type {
   RoomsRequest,
   WhoRequest,
 } from "../wire/messages.ts";
-import { MAX_WAIT_MS } from "../wire/messages.ts";
+import { MAX_DATAGRAM, MAX_WAIT_MS } from "../wire/messages.ts";
 import { formatVector } from "../wire/vector.ts";
 import { fitNames, fitPoll } from "../wire/fit.ts";
 import type { SessionRecord, Store } from "../store/store.ts";
@@ -95,16 +95,17 @@ export class Chat {
    * checks that); `key` is its retransmission key, which a held poll keeps.
    * Throws only on unexpected faults.
    */
-  handle(req: Request, now: number, key: string): Outcome {
+  handle(req: Request, now: number, key: string, maxBytes = MAX_DATAGRAM): Outcome {
     try {
-      return this.#dispatch(req, now, key);
+      return this.#dispatch(req, now, key, Math.min(maxBytes, MAX_DATAGRAM));
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;
       return { reply: { verb: "error", tag: req.tag, code: e.code, message: e.message } };
     }
   }
 
-  #dispatch(req: Request, now: number, key: string): Outcome {
+  /** `max`: the longest reply this requester may get (lib/server/address_budget.ts); lists and polls shrink to it. */
+  #dispatch(req: Request, now: number, key: string, max: number): Outcome {
     switch (req.verb) {
       case "login":
         return { reply: this.#login(req, now) };
@@ -115,15 +116,15 @@ export class Chat {
       case "leave":
         return { reply: this.#leave(req, now) };
       case "rooms":
-        return { reply: this.#rooms(req, now) };
+        return { reply: this.#rooms(req, now, max) };
       case "who":
-        return { reply: this.#who(req, now) };
+        return { reply: this.#who(req, now, max) };
       case "logout":
         return { reply: this.#logout(req, now) };
       case "add":
         return { reply: this.#add(req, now) };
       case "request":
-        return this.#request(req, key, now);
+        return this.#request(req, key, now, max);
     }
   }
 
@@ -176,15 +177,15 @@ export class Chat {
   }
 
   /** [PROTOCOL "rooms"] rooms sorted case-insensitively, after `after`, as many as fit. */
-  #rooms(req: RoomsRequest, now: number): Reply {
+  #rooms(req: RoomsRequest, now: number, max: number): Reply {
     this.#auth(req.token, now);
     const names = this.store.rooms.after(req.after, PAGE);
-    const fit = fitNames(["ok", req.tag, "rooms"], names, names.length === PAGE);
+    const fit = fitNames(["ok", req.tag, "rooms"], names, names.length === PAGE, max);
     return { verb: "ok", tag: req.tag, kind: "rooms", more: fit.more, names: fit.names };
   }
 
   /** [PROTOCOL "who"] live members sorted case-insensitively, after `after`, as many as fit. */
-  #who(req: WhoRequest, now: number): Reply {
+  #who(req: WhoRequest, now: number, max: number): Reply {
     this.#auth(req.token, now);
     const name = this.store.rooms.name(req.groupName) ?? refuse("no-room", `no room ${req.groupName}`);
     const live: string[] = [];
@@ -199,7 +200,7 @@ export class Chat {
       }
       after = page[page.length - 1].user;
     }
-    const fit = fitNames(["ok", req.tag, "who", name], live, !exhausted);
+    const fit = fitNames(["ok", req.tag, "who", name], live, !exhausted, max);
     return { verb: "ok", tag: req.tag, kind: "who", groupName: name, more: fit.more, names: fit.names };
   }
 
@@ -236,7 +237,7 @@ export class Chat {
   }
 
   /** [PROTOCOL "request"] messages the cursor does not cover; held up to waitMs when none. */
-  #request(req: PollRequest, key: string, now: number): Outcome {
+  #request(req: PollRequest, key: string, now: number, max: number): Outcome {
     const s = this.#auth(req.token, now);
     const name = this.#memberRoom(req.groupName, s);
     const waiter: Waiter = {
@@ -246,6 +247,7 @@ export class Chat {
       groupName: name,
       cursor: req.cursor,
       deadline: now + Math.min(req.waitMs, MAX_WAIT_MS),
+      maxBytes: max,
     };
     const reply = this.pollMany([waiter], req.waitMs <= 0)[0];
     return reply === null ? { wait: waiter } : { reply };
@@ -268,19 +270,23 @@ export class Chat {
    * array, which the codec formats once (lib/wire/codec.ts `replyText`).
    * A fan-out to 1,000 polls of one cursor is one read.
    */
-  pollMany(ws: readonly { tag: string; groupName: string; cursor: Waiter["cursor"] }[], orEmpty: boolean): (PollReply | null)[] {
+  pollMany(
+    ws: readonly { tag: string; groupName: string; cursor: Waiter["cursor"]; maxBytes?: number }[],
+    orEmpty: boolean,
+  ): (PollReply | null)[] {
     const out: (PollReply | null)[] = new Array(ws.length).fill(null);
     const groups = new Map<string, number[]>();
     for (let i = 0; i < ws.length; i++) {
       const w = ws[i];
-      const k = `${w.groupName.length}:${w.groupName} ${w.tag.length} ${formatVector(w.cursor)}`;
+      const k = `${w.groupName.length}:${w.groupName} ${w.tag.length} ${w.maxBytes ?? MAX_DATAGRAM} ${formatVector(w.cursor)}`;
       const g = groups.get(k);
       if (g) g.push(i);
       else groups.set(k, [i]);
     }
     for (const idx of groups.values()) {
       const first = ws[idx[0]];
-      const fit = fitPoll(first.tag, first.groupName, first.cursor, this.store.uncovered(first.groupName, first.cursor));
+      const max = Math.min(first.maxBytes ?? MAX_DATAGRAM, MAX_DATAGRAM);
+      const fit = fitPoll(first.tag, first.groupName, first.cursor, this.store.uncovered(first.groupName, first.cursor), max);
       if (fit.entries.length === 0 && !orEmpty) continue;
       const shared = { verb: "poll" as const, groupName: first.groupName, cursor: fit.cursor, more: fit.more, entries: fit.entries };
       for (const i of idx) out[i] = { ...shared, tag: ws[i].tag };

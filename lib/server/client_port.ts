@@ -13,7 +13,7 @@
  * const udp = await bindServerTransport(addr, port.onDatagram);
  * ```
  */
-import { decodeRequest, encodeReply, encodeText, replyText } from "../wire/codec.ts";
+import { decodeRequest, encodeText, replyText } from "../wire/codec.ts";
 import type { ErrorCode, Reply, Request } from "../wire/messages.ts";
 import type { Address } from "../net/address.ts";
 import { formatAddress } from "../net/address.ts";
@@ -25,6 +25,7 @@ import { type Held, HeldPolls } from "./held_polls.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import type { AckGate } from "./ack_gate.ts";
 import type { Quotas } from "./quotas.ts";
+import { AddressBudget } from "./address_budget.ts";
 import { sessionId } from "./chat.ts";
 
 export type ClientPortOptions = {
@@ -75,6 +76,8 @@ export class ClientPort {
   readonly limiter: RateLimiter;
   /** Requests per second per session. */
   readonly sessionLimiter: RateLimiter;
+  /** What each source address may be sent (no amplifier: lib/server/address_budget.ts). */
+  readonly budget = new AddressBudget();
   /** Sources told `rate-limited` in the last second (told once a second at most: the refusal is not an amplifier). */
   #toldLimited = new Map<string, number>();
   #o: ClientPortOptions;
@@ -103,6 +106,8 @@ export class ClientPort {
     if (commit.failed) return;
     commit.noteArrival();
     const now = this.#o.clock.now();
+    const addr = formatAddress(from);
+    this.budget.received(addr, bytes.length);
     // The limit comes before decoding: garbage costs a flooder its budget too.
     const limited = !this.limiter.allow(from.host, now);
     const decoded = decodeRequest(bytes);
@@ -116,6 +121,7 @@ export class ClientPort {
       this.#refuseRate(req.tag, from, now);
       return;
     }
+    if (req.verb !== "login") this.budget.present(sessionId(req.token), addr);
     if (commit.closed) {
       this.#send({ verb: "error", tag: req.tag, code: "unavailable", message: "server is shutting down" }, from);
       return;
@@ -131,7 +137,7 @@ export class ClientPort {
     }
     let text: string | null = null;
     commit.batch(() => (text = this.#answer(req, key, from, now)), {
-      after: () => text !== null && this.#o.send(encodeText(text), from),
+      after: () => text !== null && this.#sendText(text, from),
     });
   };
 
@@ -148,7 +154,7 @@ export class ClientPort {
     if (refused !== null && !(req.verb === "add" && chat.store.messages.byTag(session, req.tag) !== null)) return refused;
     let reply: Reply;
     try {
-      const outcome = chat.handle(req, now, key);
+      const outcome = chat.handle(req, now, key, this.budget.room(formatAddress(from)));
       if ("wait" in outcome) {
         const max = this.#o.maxHeldPerSession ?? 64;
         if (this.#polls.heldFor(outcome.wait.session) < max) {
@@ -165,6 +171,7 @@ export class ClientPort {
       return replyText({ verb: "error", tag: req.tag, code: "internal", message: "internal server error" });
     }
     const text = replyText(reply);
+    if (reply.verb === "ok" && reply.kind === "login") this.budget.noteLogin(sessionId(reply.token), formatAddress(from));
     if (fresh && reply.verb === "ok") {
       this.#o.quotas?.note(req, from.host, reply.kind === "login" ? sessionId(reply.token) : session, now);
     }
@@ -191,7 +198,7 @@ export class ClientPort {
   #release(req: Request, key: string, text: string, to: Address): void {
     const { commit, answers, clock } = this.#o;
     commit.batch(() => answers.remember(req, key, text, true, clock.now()), {
-      after: () => this.#o.send(encodeText(text), to),
+      after: () => this.#sendText(text, to),
       durableElsewhere: true, // a lost saved reply is rebuilt from the message itself
     });
   }
@@ -209,7 +216,13 @@ export class ClientPort {
   }
 
   #send(reply: Reply, to: Address): void {
-    this.#o.send(encodeReply(reply), to);
+    this.#sendText(replyText(reply), to);
+  }
+
+  /** Every reply leaves here: within the budget of an unproven address, or not at all (lib/server/address_budget.ts). */
+  #sendText(text: string, to: Address): void {
+    const bytes = encodeText(text);
+    if (this.budget.sent(formatAddress(to), bytes.length)) this.#o.send(bytes, to);
   }
 
   /** Answers the held polls of rooms with new messages: one read per distinct cursor, then all the sends. */
@@ -225,6 +238,8 @@ export class ClientPort {
   }
 
   #answerPolls(held: Held[], orEmpty: boolean): void {
+    // What each address may get now (it may have changed while the poll was held).
+    for (const h of held) h.maxBytes = this.budget.room(formatAddress(h.to));
     const replies = this.#o.chat.pollMany(held, orEmpty);
     for (let i = 0; i < held.length; i++) {
       const reply = replies[i];
@@ -233,7 +248,7 @@ export class ClientPort {
       this.#polls.release(h);
       const text = replyText(reply);
       this.#o.answers.rememberPoll(h.key, text);
-      this.#o.send(encodeText(text), h.to);
+      this.#sendText(text, h.to);
     }
   }
 

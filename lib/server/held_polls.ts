@@ -27,6 +27,8 @@ export type Waiter = {
   groupName: string;
   cursor: Vector;
   deadline: number;
+  /** Longest reply the requester may get (lib/server/address_budget.ts); default 8192. */
+  maxBytes?: number;
 };
 
 /** A held poll and where its answer goes (the newest address it was retransmitted from). */

@@ -171,7 +171,9 @@ export class PeerPort {
     }
     const v = this.#o.auth.verify(signed);
     if (!v.ok) {
-      this.replicator.noteDropped(v.reason);
+      // A hello for an unknown epoch, or the proof a hello asked for: to the sender's servers.txt address.
+      if (v.answer) this.#send([{ to: [d.from], datagram: { ...v.answer, from: this.#o.self } }]);
+      if (v.reason !== "handshake") this.replicator.noteDropped(v.reason);
       return;
     }
     if (d.verb === "got") {

@@ -192,25 +192,27 @@ function peg$parse(input, options) {
   const peg$c22 = "internal";
   const peg$c23 = "ask";
   const peg$c24 = "got";
-  const peg$c25 = "stat";
-  const peg$c26 = "state";
-  const peg$c27 = "-";
-  const peg$c28 = ".";
-  const peg$c29 = "touch";
-  const peg$c30 = "join";
-  const peg$c31 = "msg";
-  const peg$c32 = " ";
-  const peg$c33 = "hide";
-  const peg$c34 = "~";
-  const peg$c35 = ",";
-  const peg$c36 = "0";
-  const peg$c37 = "=";
-  const peg$c38 = "1";
-  const peg$c39 = "\\";
-  const peg$c40 = "n";
-  const peg$c41 = "r";
-  const peg$c42 = "\r";
-  const peg$c43 = "\n";
+  const peg$c25 = "hello";
+  const peg$c26 = "proof";
+  const peg$c27 = "stat";
+  const peg$c28 = "state";
+  const peg$c29 = "-";
+  const peg$c30 = ".";
+  const peg$c31 = "touch";
+  const peg$c32 = "join";
+  const peg$c33 = "msg";
+  const peg$c34 = " ";
+  const peg$c35 = "hide";
+  const peg$c36 = "~";
+  const peg$c37 = ",";
+  const peg$c38 = "0";
+  const peg$c39 = "=";
+  const peg$c40 = "1";
+  const peg$c41 = "\\";
+  const peg$c42 = "n";
+  const peg$c43 = "r";
+  const peg$c44 = "\r";
+  const peg$c45 = "\n";
 
   const peg$r0 = /^[^\r\n]/;
   const peg$r1 = /^[0-9a-f]/;
@@ -250,48 +252,51 @@ function peg$parse(input, options) {
   const peg$e25 = peg$anyExpectation();
   const peg$e26 = peg$literalExpectation("ask", false);
   const peg$e27 = peg$literalExpectation("got", false);
-  const peg$e28 = peg$literalExpectation("stat", false);
-  const peg$e29 = peg$literalExpectation("state", false);
-  const peg$e30 = peg$otherExpectation("nonce");
-  const peg$e31 = peg$literalExpectation("-", false);
-  const peg$e32 = peg$literalExpectation(".", false);
-  const peg$e33 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
-  const peg$e34 = peg$otherExpectation("mac");
-  const peg$e35 = peg$literalExpectation("touch", false);
-  const peg$e36 = peg$literalExpectation("join", false);
-  const peg$e37 = peg$literalExpectation("msg", false);
-  const peg$e38 = peg$literalExpectation(" ", false);
-  const peg$e39 = peg$literalExpectation("hide", false);
-  const peg$e40 = peg$otherExpectation("operation id");
-  const peg$e41 = peg$otherExpectation("session id");
-  const peg$e42 = peg$otherExpectation("tag");
-  const peg$e43 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e44 = peg$otherExpectation("token");
-  const peg$e45 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e46 = peg$otherExpectation("server id");
-  const peg$e47 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e48 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e49 = peg$otherExpectation("message id");
-  const peg$e50 = peg$otherExpectation("origin");
-  const peg$e51 = peg$literalExpectation("~", false);
-  const peg$e52 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
-  const peg$e53 = peg$otherExpectation("cursor");
-  const peg$e54 = peg$otherExpectation("vector timestamp");
-  const peg$e55 = peg$literalExpectation(",", false);
-  const peg$e56 = peg$literalExpectation("0", false);
-  const peg$e57 = peg$literalExpectation("=", false);
-  const peg$e58 = peg$otherExpectation("more flag");
-  const peg$e59 = peg$literalExpectation("1", false);
-  const peg$e60 = peg$otherExpectation("integer");
-  const peg$e61 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e62 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
-  const peg$e63 = peg$literalExpectation("\\", false);
-  const peg$e64 = peg$literalExpectation("n", false);
-  const peg$e65 = peg$literalExpectation("r", false);
-  const peg$e66 = peg$otherExpectation("newline");
-  const peg$e67 = peg$literalExpectation("\r", false);
-  const peg$e68 = peg$literalExpectation("\n", false);
-  const peg$e69 = peg$otherExpectation("end of datagram");
+  const peg$e28 = peg$literalExpectation("hello", false);
+  const peg$e29 = peg$literalExpectation("proof", false);
+  const peg$e30 = peg$otherExpectation("challenge");
+  const peg$e31 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
+  const peg$e32 = peg$literalExpectation("stat", false);
+  const peg$e33 = peg$literalExpectation("state", false);
+  const peg$e34 = peg$otherExpectation("nonce");
+  const peg$e35 = peg$literalExpectation("-", false);
+  const peg$e36 = peg$literalExpectation(".", false);
+  const peg$e37 = peg$otherExpectation("mac");
+  const peg$e38 = peg$literalExpectation("touch", false);
+  const peg$e39 = peg$literalExpectation("join", false);
+  const peg$e40 = peg$literalExpectation("msg", false);
+  const peg$e41 = peg$literalExpectation(" ", false);
+  const peg$e42 = peg$literalExpectation("hide", false);
+  const peg$e43 = peg$otherExpectation("operation id");
+  const peg$e44 = peg$otherExpectation("session id");
+  const peg$e45 = peg$otherExpectation("tag");
+  const peg$e46 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e47 = peg$otherExpectation("token");
+  const peg$e48 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e49 = peg$otherExpectation("server id");
+  const peg$e50 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e51 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e52 = peg$otherExpectation("message id");
+  const peg$e53 = peg$otherExpectation("origin");
+  const peg$e54 = peg$literalExpectation("~", false);
+  const peg$e55 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
+  const peg$e56 = peg$otherExpectation("cursor");
+  const peg$e57 = peg$otherExpectation("vector timestamp");
+  const peg$e58 = peg$literalExpectation(",", false);
+  const peg$e59 = peg$literalExpectation("0", false);
+  const peg$e60 = peg$literalExpectation("=", false);
+  const peg$e61 = peg$otherExpectation("more flag");
+  const peg$e62 = peg$literalExpectation("1", false);
+  const peg$e63 = peg$otherExpectation("integer");
+  const peg$e64 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e65 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
+  const peg$e66 = peg$literalExpectation("\\", false);
+  const peg$e67 = peg$literalExpectation("n", false);
+  const peg$e68 = peg$literalExpectation("r", false);
+  const peg$e69 = peg$otherExpectation("newline");
+  const peg$e70 = peg$literalExpectation("\r", false);
+  const peg$e71 = peg$literalExpectation("\n", false);
+  const peg$e72 = peg$otherExpectation("end of datagram");
 
   function peg$f0(tag, userName) {    return { verb: "login", tag, userName };  }
   function peg$f1(tag, token, groupName) {    return { verb: "open", tag, token, groupName };  }
@@ -317,27 +322,29 @@ function peg$parse(input, options) {
   function peg$f21(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
   function peg$f22(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
   function peg$f23(head, vector, signedEnd, mac) {    return { verb: "got", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f24(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f25(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f26(from, nonce) {    return { from, nonce };  }
-  function peg$f27() {    return location().start.offset;  }
-  function peg$f28(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
-  function peg$f29(deps, at, session, userName, ttl) {    return { kind: "login", deps, at, session, userName, ttl };  }
-  function peg$f30(kind, deps, at, session) {    return { kind, deps, at, session };  }
-  function peg$f31(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
-  function peg$f32(conf, deps, at, session, tag, groupName, userName, msg) {    return conf === null ? { kind: "msg", deps, at, session, tag, groupName, userName, msg } : { kind: "msg", conf, deps, at, session, tag, groupName, userName, msg };  }
-  function peg$f33(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
-  function peg$f34(origin, seq) {    return { origin, seq };  }
-  function peg$f35(origin, n) {    return { origin, n };  }
-  function peg$f36(head, tail) {    return [head, ...tail];  }
-  function peg$f37() {    return [];  }
-  function peg$f38(origin, n) {    return [origin, n];  }
-  function peg$f39() {    return false;  }
-  function peg$f40() {    return true;  }
-  function peg$f41(digits) {    return Number(digits);  }
-  function peg$f42(parts) {    return parts.join("");  }
-  function peg$f43() {    return "\n";  }
-  function peg$f44() {    return "\r";  }
+  function peg$f24(head, challenge, signedEnd, mac) {    return { verb: "hello", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f25(head, challenge, signedEnd, mac) {    return { verb: "proof", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f26(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f27(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f28(from, nonce) {    return { from, nonce };  }
+  function peg$f29() {    return location().start.offset;  }
+  function peg$f30(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
+  function peg$f31(deps, at, session, userName, ttl) {    return { kind: "login", deps, at, session, userName, ttl };  }
+  function peg$f32(kind, deps, at, session) {    return { kind, deps, at, session };  }
+  function peg$f33(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
+  function peg$f34(conf, deps, at, session, tag, groupName, userName, msg) {    return conf === null ? { kind: "msg", deps, at, session, tag, groupName, userName, msg } : { kind: "msg", conf, deps, at, session, tag, groupName, userName, msg };  }
+  function peg$f35(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
+  function peg$f36(origin, seq) {    return { origin, seq };  }
+  function peg$f37(origin, n) {    return { origin, n };  }
+  function peg$f38(head, tail) {    return [head, ...tail];  }
+  function peg$f39() {    return [];  }
+  function peg$f40(origin, n) {    return [origin, n];  }
+  function peg$f41() {    return false;  }
+  function peg$f42() {    return true;  }
+  function peg$f43(digits) {    return Number(digits);  }
+  function peg$f44(parts) {    return parts.join("");  }
+  function peg$f45() {    return "\n";  }
+  function peg$f46() {    return "\r";  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -1919,9 +1926,15 @@ function peg$parse(input, options) {
         if (s1 === peg$FAILED) {
           s1 = peg$parsePeerGot();
           if (s1 === peg$FAILED) {
-            s1 = peg$parsePeerStat();
+            s1 = peg$parsePeerHello();
             if (s1 === peg$FAILED) {
-              s1 = peg$parsePeerState();
+              s1 = peg$parsePeerProof();
+              if (s1 === peg$FAILED) {
+                s1 = peg$parsePeerStat();
+                if (s1 === peg$FAILED) {
+                  s1 = peg$parsePeerState();
+                }
+              }
             }
           }
         }
@@ -2203,16 +2216,170 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parsePeerHello() {
+    let s0, s1, s2, s3, s4, s5, s6, s7;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 5) === peg$c25) {
+      s1 = peg$c25;
+      peg$currPos += 5;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e28); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parsePeerHead();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseChallenge();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseHere();
+            s6 = peg$parseMac();
+            if (s6 !== peg$FAILED) {
+              s7 = peg$parseNL();
+              if (s7 !== peg$FAILED) {
+                peg$savedPos = s0;
+                s0 = peg$f24(s2, s3, s5, s6);
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parsePeerProof() {
+    let s0, s1, s2, s3, s4, s5, s6, s7;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 5) === peg$c26) {
+      s1 = peg$c26;
+      peg$currPos += 5;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parsePeerHead();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseChallenge();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseHere();
+            s6 = peg$parseMac();
+            if (s6 !== peg$FAILED) {
+              s7 = peg$parseNL();
+              if (s7 !== peg$FAILED) {
+                peg$savedPos = s0;
+                s0 = peg$f25(s2, s3, s5, s6);
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseChallenge() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r1.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 32) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r1.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e31); }
+        }
+      }
+    }
+    if (s2.length < 32) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e30); }
+    }
+
+    return s0;
+  }
+
   function peg$parsePeerStat() {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c25) {
-      s1 = peg$c25;
+    if (input.substr(peg$currPos, 4) === peg$c27) {
+      s1 = peg$c27;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e28); }
+      if (peg$silentFails === 0) { peg$fail(peg$e32); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2223,7 +2390,7 @@ function peg$parse(input, options) {
           s5 = peg$parseNL();
           if (s5 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f24(s2, s3, s4);
+            s0 = peg$f26(s2, s3, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -2248,12 +2415,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c26) {
-      s1 = peg$c26;
+    if (input.substr(peg$currPos, 5) === peg$c28) {
+      s1 = peg$c28;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e33); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2267,7 +2434,7 @@ function peg$parse(input, options) {
             s7 = peg$parseNL();
             if (s7 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f25(s2, s3, s5, s6);
+              s0 = peg$f27(s2, s3, s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2307,7 +2474,7 @@ function peg$parse(input, options) {
             s5 = peg$parseNL();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f26(s2, s4);
+              s0 = peg$f28(s2, s4);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2338,7 +2505,7 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = '';
     peg$savedPos = s0;
-    s1 = peg$f27();
+    s1 = peg$f29();
     s0 = s1;
 
     return s0;
@@ -2349,11 +2516,11 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c27;
+      s0 = peg$c29;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e35); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -2361,11 +2528,11 @@ function peg$parse(input, options) {
       s2 = peg$parseDigits();
       if (s2 !== peg$FAILED) {
         if (input.charCodeAt(peg$currPos) === 46) {
-          s3 = peg$c28;
+          s3 = peg$c30;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e32); }
+          if (peg$silentFails === 0) { peg$fail(peg$e36); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$currPos;
@@ -2375,7 +2542,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e33); }
+            if (peg$silentFails === 0) { peg$fail(peg$e31); }
           }
           while (s6 !== peg$FAILED) {
             s5.push(s6);
@@ -2387,7 +2554,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s6 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e33); }
+                if (peg$silentFails === 0) { peg$fail(peg$e31); }
               }
             }
           }
@@ -2421,7 +2588,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e30); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
 
     return s0;
@@ -2432,11 +2599,11 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c27;
+      s0 = peg$c29;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e35); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -2447,7 +2614,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e33); }
+        if (peg$silentFails === 0) { peg$fail(peg$e31); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -2459,7 +2626,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e33); }
+            if (peg$silentFails === 0) { peg$fail(peg$e31); }
           }
         }
       }
@@ -2478,7 +2645,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e37); }
     }
 
     return s0;
@@ -2495,7 +2662,7 @@ function peg$parse(input, options) {
         s3 = peg$parseOpBody();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f28(s1, s3);
+          s0 = peg$f30(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2546,7 +2713,7 @@ function peg$parse(input, options) {
                         s12 = peg$parseNL();
                         if (s12 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f29(s3, s5, s7, s9, s11);
+                          s0 = peg$f31(s3, s5, s7, s9, s11);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -2602,12 +2769,12 @@ function peg$parse(input, options) {
         if (peg$silentFails === 0) { peg$fail(peg$e8); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 5) === peg$c29) {
-          s2 = peg$c29;
+        if (input.substr(peg$currPos, 5) === peg$c31) {
+          s2 = peg$c31;
           peg$currPos += 5;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e35); }
+          if (peg$silentFails === 0) { peg$fail(peg$e38); }
         }
       }
       if (s2 !== peg$FAILED) {
@@ -2631,7 +2798,7 @@ function peg$parse(input, options) {
                     s8 = peg$parseNL();
                     if (s8 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f30(s1, s3, s5, s7);
+                      s0 = peg$f32(s1, s3, s5, s7);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -2675,12 +2842,12 @@ function peg$parse(input, options) {
           if (peg$silentFails === 0) { peg$fail(peg$e1); }
         }
         if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 4) === peg$c30) {
-            s2 = peg$c30;
+          if (input.substr(peg$currPos, 4) === peg$c32) {
+            s2 = peg$c32;
             peg$currPos += 4;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e36); }
+            if (peg$silentFails === 0) { peg$fail(peg$e39); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 5) === peg$c5) {
@@ -2716,7 +2883,7 @@ function peg$parse(input, options) {
                         s10 = peg$parseNL();
                         if (s10 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f31(s1, s3, s5, s7, s9);
+                          s0 = peg$f33(s1, s3, s5, s7, s9);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -2755,21 +2922,21 @@ function peg$parse(input, options) {
         }
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          if (input.substr(peg$currPos, 3) === peg$c31) {
-            s1 = peg$c31;
+          if (input.substr(peg$currPos, 3) === peg$c33) {
+            s1 = peg$c33;
             peg$currPos += 3;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e37); }
+            if (peg$silentFails === 0) { peg$fail(peg$e40); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 32) {
-              s3 = peg$c32;
+              s3 = peg$c34;
               peg$currPos++;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e38); }
+              if (peg$silentFails === 0) { peg$fail(peg$e41); }
             }
             if (s3 !== peg$FAILED) {
               s4 = peg$parseServerId();
@@ -2814,7 +2981,7 @@ function peg$parse(input, options) {
                                   s17 = peg$parseNL();
                                   if (s17 !== peg$FAILED) {
                                     peg$savedPos = s0;
-                                    s0 = peg$f32(s2, s4, s6, s8, s10, s12, s14, s16);
+                                    s0 = peg$f34(s2, s4, s6, s8, s10, s12, s14, s16);
                                   } else {
                                     peg$currPos = s0;
                                     s0 = peg$FAILED;
@@ -2869,12 +3036,12 @@ function peg$parse(input, options) {
           }
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
-            if (input.substr(peg$currPos, 4) === peg$c33) {
-              s1 = peg$c33;
+            if (input.substr(peg$currPos, 4) === peg$c35) {
+              s1 = peg$c35;
               peg$currPos += 4;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e39); }
+              if (peg$silentFails === 0) { peg$fail(peg$e42); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$parseNL();
@@ -2902,7 +3069,7 @@ function peg$parse(input, options) {
                               s10 = peg$parseNL();
                               if (s10 !== peg$FAILED) {
                                 peg$savedPos = s0;
-                                s0 = peg$f33(s3, s5, s7, s9);
+                                s0 = peg$f35(s3, s5, s7, s9);
                               } else {
                                 peg$currPos = s0;
                                 s0 = peg$FAILED;
@@ -2959,17 +3126,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c28;
+        s2 = peg$c30;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e32); }
+        if (peg$silentFails === 0) { peg$fail(peg$e36); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f34(s1, s3);
+          s0 = peg$f36(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2985,7 +3152,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e40); }
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
     }
 
     return s0;
@@ -3003,7 +3170,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e33); }
+      if (peg$silentFails === 0) { peg$fail(peg$e31); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -3015,130 +3182,11 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e33); }
+          if (peg$silentFails === 0) { peg$fail(peg$e31); }
         }
       }
     }
     if (s2.length < 64) {
-      peg$currPos = s1;
-      s1 = peg$FAILED;
-    } else {
-      s1 = s2;
-    }
-    if (s1 !== peg$FAILED) {
-      s0 = input.substring(s0, peg$currPos);
-    } else {
-      s0 = s1;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e41); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseTag() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$currPos;
-    s2 = [];
-    s3 = input.charAt(peg$currPos);
-    if (peg$r2.test(s3)) {
-      peg$currPos++;
-    } else {
-      s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e43); }
-    }
-    while (s3 !== peg$FAILED) {
-      s2.push(s3);
-      if (s2.length >= 16) {
-        s3 = peg$FAILED;
-      } else {
-        s3 = input.charAt(peg$currPos);
-        if (peg$r2.test(s3)) {
-          peg$currPos++;
-        } else {
-          s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e43); }
-        }
-      }
-    }
-    if (s2.length < 1) {
-      peg$currPos = s1;
-      s1 = peg$FAILED;
-    } else {
-      s1 = s2;
-    }
-    if (s1 !== peg$FAILED) {
-      s0 = input.substring(s0, peg$currPos);
-    } else {
-      s0 = s1;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e42); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseReplyTag() {
-    let s0, s1;
-
-    peg$silentFails++;
-    s0 = peg$parseTag();
-    if (s0 === peg$FAILED) {
-      if (input.charCodeAt(peg$currPos) === 45) {
-        s0 = peg$c27;
-        peg$currPos++;
-      } else {
-        s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e31); }
-      }
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e42); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseToken() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$currPos;
-    s2 = [];
-    s3 = input.charAt(peg$currPos);
-    if (peg$r3.test(s3)) {
-      peg$currPos++;
-    } else {
-      s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e45); }
-    }
-    while (s3 !== peg$FAILED) {
-      s2.push(s3);
-      if (s2.length >= 128) {
-        s3 = peg$FAILED;
-      } else {
-        s3 = input.charAt(peg$currPos);
-        if (peg$r3.test(s3)) {
-          peg$currPos++;
-        } else {
-          s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e45); }
-        }
-      }
-    }
-    if (s2.length < 16) {
       peg$currPos = s1;
       s1 = peg$FAILED;
     } else {
@@ -3158,6 +3206,125 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseTag() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r2.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 16) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r2.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e46); }
+        }
+      }
+    }
+    if (s2.length < 1) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseReplyTag() {
+    let s0, s1;
+
+    peg$silentFails++;
+    s0 = peg$parseTag();
+    if (s0 === peg$FAILED) {
+      if (input.charCodeAt(peg$currPos) === 45) {
+        s0 = peg$c29;
+        peg$currPos++;
+      } else {
+        s0 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      }
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseToken() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r3.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 128) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r3.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e48); }
+        }
+      }
+    }
+    if (s2.length < 16) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+    }
+
+    return s0;
+  }
+
   function peg$parseServerId() {
     let s0, s1, s2, s3, s4;
 
@@ -3169,7 +3336,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
@@ -3178,7 +3345,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e48); }
+        if (peg$silentFails === 0) { peg$fail(peg$e51); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -3190,7 +3357,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e48); }
+            if (peg$silentFails === 0) { peg$fail(peg$e51); }
           }
         }
       }
@@ -3208,7 +3375,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
 
     return s0;
@@ -3222,17 +3389,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c28;
+        s2 = peg$c30;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e32); }
+        if (peg$silentFails === 0) { peg$fail(peg$e36); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f35(s1, s3);
+          s0 = peg$f37(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3248,7 +3415,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e52); }
     }
 
     return s0;
@@ -3264,11 +3431,11 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 126) {
-        s4 = peg$c34;
+        s4 = peg$c36;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e51); }
+        if (peg$silentFails === 0) { peg$fail(peg$e54); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$currPos;
@@ -3278,7 +3445,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e52); }
+          if (peg$silentFails === 0) { peg$fail(peg$e55); }
         }
         while (s7 !== peg$FAILED) {
           s6.push(s7);
@@ -3290,7 +3457,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e52); }
+              if (peg$silentFails === 0) { peg$fail(peg$e55); }
             }
           }
         }
@@ -3328,7 +3495,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
     }
 
     return s0;
@@ -3342,7 +3509,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
     }
 
     return s0;
@@ -3358,11 +3525,11 @@ function peg$parse(input, options) {
       s2 = [];
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 44) {
-        s4 = peg$c35;
+        s4 = peg$c37;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e55); }
+        if (peg$silentFails === 0) { peg$fail(peg$e58); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$parseVectorEntry();
@@ -3380,11 +3547,11 @@ function peg$parse(input, options) {
         s2.push(s3);
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 44) {
-          s4 = peg$c35;
+          s4 = peg$c37;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e55); }
+          if (peg$silentFails === 0) { peg$fail(peg$e58); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseVectorEntry();
@@ -3400,7 +3567,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f36(s1, s2);
+      s0 = peg$f38(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3408,22 +3575,22 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 48) {
-        s1 = peg$c36;
+        s1 = peg$c38;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e56); }
+        if (peg$silentFails === 0) { peg$fail(peg$e59); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f37();
+        s1 = peg$f39();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e54); }
+      if (peg$silentFails === 0) { peg$fail(peg$e57); }
     }
 
     return s0;
@@ -3436,17 +3603,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 61) {
-        s2 = peg$c37;
+        s2 = peg$c39;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e57); }
+        if (peg$silentFails === 0) { peg$fail(peg$e60); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f38(s1, s3);
+          s0 = peg$f40(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3469,36 +3636,36 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 48) {
-      s1 = peg$c36;
+      s1 = peg$c38;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e56); }
+      if (peg$silentFails === 0) { peg$fail(peg$e59); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f39();
+      s1 = peg$f41();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 49) {
-        s1 = peg$c38;
+        s1 = peg$c40;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e59); }
+        if (peg$silentFails === 0) { peg$fail(peg$e62); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f40();
+        s1 = peg$f42();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+      if (peg$silentFails === 0) { peg$fail(peg$e61); }
     }
 
     return s0;
@@ -3512,13 +3679,13 @@ function peg$parse(input, options) {
     s1 = peg$parseDigits();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f41(s1);
+      s1 = peg$f43(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
 
     return s0;
@@ -3535,7 +3702,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -3547,7 +3714,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e61); }
+          if (peg$silentFails === 0) { peg$fail(peg$e64); }
         }
       }
     }
@@ -3584,7 +3751,7 @@ function peg$parse(input, options) {
       }
     }
     peg$savedPos = s0;
-    s1 = peg$f42(s1);
+    s1 = peg$f44(s1);
     s0 = s1;
     peg$silentFails--;
 
@@ -3601,7 +3768,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e62); }
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
     }
     if (s2 !== peg$FAILED) {
       while (s2 !== peg$FAILED) {
@@ -3611,7 +3778,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e62); }
+          if (peg$silentFails === 0) { peg$fail(peg$e65); }
         }
       }
     } else {
@@ -3631,46 +3798,46 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c39;
+      s1 = peg$c41;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c39;
+        s2 = peg$c41;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e63); }
+        if (peg$silentFails === 0) { peg$fail(peg$e66); }
       }
       if (s2 === peg$FAILED) {
         s2 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 110) {
-          s3 = peg$c40;
+          s3 = peg$c42;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e64); }
+          if (peg$silentFails === 0) { peg$fail(peg$e67); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s2;
-          s3 = peg$f43();
+          s3 = peg$f45();
         }
         s2 = s3;
         if (s2 === peg$FAILED) {
           s2 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 114) {
-            s3 = peg$c41;
+            s3 = peg$c43;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e65); }
+            if (peg$silentFails === 0) { peg$fail(peg$e68); }
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s2;
-            s3 = peg$f44();
+            s3 = peg$f46();
           }
           s2 = s3;
         }
@@ -3753,21 +3920,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 13) {
-      s1 = peg$c42;
+      s1 = peg$c44;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
     }
     if (input.charCodeAt(peg$currPos) === 10) {
-      s2 = peg$c43;
+      s2 = peg$c45;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -3779,7 +3946,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
     }
 
     return s0;
@@ -3808,7 +3975,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
 
     return s0;

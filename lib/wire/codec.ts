@@ -217,6 +217,7 @@ export function opText(op: Op): string {
 export function peerSignedText(d: PeerDatagram): string {
   if (d.verb === "stat") return lines([d.verb, d.from, d.nonce]);
   if (d.verb === "state") return lines([d.verb, d.from, d.nonce, d.json.replace(/[\r\n]+/g, " ")]);
+  if (d.verb === "hello" || d.verb === "proof") return lines([d.verb, d.from, d.nonce, d.challenge]);
   const top = lines([d.verb, d.from, d.nonce, formatVector(d.vector)]);
   switch (d.verb) {
     case "ask":

@@ -136,6 +136,10 @@ export type PeerDatagram =
   | PeerHead & { verb: "ask"; vector: Vector }
   /** What the sender has committed to disk. */
   | PeerHead & { verb: "got"; vector: Vector }
+  /** "Prove the epoch of your nonces": 32 hex digits. */
+  | PeerHead & { verb: "hello"; challenge: string }
+  /** The answer to a hello, sealed with the prover's current nonce. */
+  | PeerHead & { verb: "proof"; challenge: string }
   | PeerHead & { verb: "ok"; vector: Vector; more: boolean; ops: Op[] }
   | PeerHead & { verb: "stat" }
   | PeerHead & { verb: "state"; json: string };
