@@ -196,6 +196,19 @@ test("a hostile authenticated peer (random origins, huge vectors, far-future seq
   assert.ok(b.r.status(now).buffered <= 500);
 });
 
+test("asks get at most answerRate answer datagrams a second per peer, however many come", () => {
+  const a = node("a", ["c"], new MemoryLog(), { answerRate: 100 });
+  makeOps(a.log, "a", 5000, (i) => `op ${i} `.padEnd(400, "x"));
+  let sent = 0;
+  // 1,000 asks a second for 2 s, each from a different vector (so none is a duplicate).
+  for (let i = 0; i < 2000; i++) {
+    const vector = fromEntries([["a", i % 5000]]);
+    sent += a.r.receive({ verb: "ask", from: "c", nonce: "-", vector }, i).filter((o) => o.datagram.verb === "ok").length;
+  }
+  assert.ok(sent <= 100 + 2 * 100, `${sent} answer datagrams in 2 s`);
+  assert.ok((a.r.status(2000).dropped["answer-budget"] ?? 0) > 1000);
+});
+
 test("datagrams from a server that is not a peer are dropped", () => {
   const { r } = node("c", ["a"]);
   assert.equal(r.receive({ verb: "ask", from: "x", nonce: "-", vector: EMPTY }, 0), []);

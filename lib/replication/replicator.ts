@@ -98,6 +98,8 @@ export class Replicator {
         lackVector: null,
         answeredAt: -Infinity,
         answeredVector: "",
+        answerTokens: this.options.answerRate,
+        answerTokensAt: 0,
       });
     }
   }
@@ -305,9 +307,18 @@ export class Replicator {
       this.#drop("duplicate-ask");
       return [];
     }
+    // A budget per peer: asks (forged ones on an unkeyed cluster, or a broken peer) never make more than answerRate datagrams a second.
+    const rate = this.options.answerRate;
+    peer.answerTokens = Math.min(rate, peer.answerTokens + ((now - peer.answerTokensAt) / 1000) * rate);
+    peer.answerTokensAt = now;
+    if (peer.answerTokens < 1) {
+      this.#drop("answer-budget");
+      return [];
+    }
     peer.answeredVector = askedText;
     peer.answeredAt = now;
-    const { answerDatagrams, answerOps, fetchOps } = this.options;
+    const { answerOps, fetchOps } = this.options;
+    const answerDatagrams = Math.min(this.options.answerDatagrams, Math.floor(peer.answerTokens));
     const head = headBytes("ok", this.self, merge(asked, this.#vector));
     const budget = answerDatagrams * (MAX_DATAGRAM - head);
     const ops: Op[] = [];
@@ -333,6 +344,7 @@ export class Replicator {
     let expect = asked;
     for (const batch of packed.batches) for (const op of batch) expect = advance(expect, op.origin, op.seq);
     const more = packed.used < ops.length || !exhausted;
+    peer.answerTokens -= packed.batches.length;
     return packed.batches.map((batch) => {
       this.#counts.opsSent += batch.length;
       return this.#out([peer.id], { verb: "ok", from: this.self, nonce: "-", vector: expect, more, ops: batch });

@@ -48,6 +48,8 @@ export type ReplicatorOptions = {
   maxAhead?: number;
   /** Waiting ops are dropped after this long (fetched later by asks), ms. Default 60000. */
   bufferTtlMs?: number;
+  /** Answer (`ok`) datagrams one peer may be sent per second, however many asks it sends. Default 4000. */
+  answerRate?: number;
   /**
    * Which origins exist (the servers of servers.txt and their incarnations).
    * Ops of other origins are dropped (`foreign-origin`), such entries are
@@ -99,6 +101,9 @@ export type Peer = {
   /** Last ask answered, to ignore a duplicated one. */
   answeredAt: number;
   answeredVector: string;
+  /** Answer datagrams this peer may still be sent now (a token bucket, refilled at `answerRate`). */
+  answerTokens: number;
+  answerTokensAt: number;
 };
 
 export const DEFAULTS: Required<ReplicatorOptions> = {
@@ -113,6 +118,7 @@ export const DEFAULTS: Required<ReplicatorOptions> = {
   maxBufferedBytesPerPeer: 8 * 1024 * 1024,
   maxAhead: 10_000,
   bufferTtlMs: 60_000,
+  answerRate: 4000,
   isOrigin: () => true,
 };
 
