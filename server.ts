@@ -28,7 +28,7 @@ import { Quotas } from "./lib/server/quotas.ts";
 import { isLive } from "./lib/store/rules.ts";
 import { Chat } from "./lib/server/chat.ts";
 import { ClientPort } from "./lib/server/client_port.ts";
-import { systemClock as clock } from "./lib/server/clock.ts";
+import { laggingClock, systemClock as clock } from "./lib/server/clock.ts";
 import { GroupCommit } from "./lib/server/commit.ts";
 import { startHousekeeping } from "./lib/server/housekeeping.ts";
 import { PeerPort } from "./lib/server/peer_port.ts";
@@ -123,9 +123,11 @@ const quotas = flags.rateLimit === 0 ? undefined : new Quotas(flags.quotas, (id,
   return s !== null && isLive(s, now);
 });
 const diskFloor = watchDiskFloor({ dir: dirname(flags.db), minBytes: flags.minFreeBytes, clock, log });
+// Chat time: this server's clock, set back by how far it runs ahead of its slowest peer (docs/ARCHITECTURE.md "Time").
+const chatClock = laggingClock(clock, (): number => peerPort.clockLead());
 const clientPort = new ClientPort({
   commit,
-  clock,
+  clock: chatClock,
   gate,
   chat: new Chat({ store, random, sessionTtl: flags.sessionTtl, confirmer: (): string | undefined => twoDisk ? peerPort.confirmer() : undefined }),
   answers: new Answers({ replies: store.replies, replyKey }),
@@ -154,7 +156,7 @@ const peerPort = new PeerPort({
   onGot: gate && ((from, vector) => gate.noteGot(from, vector)),
 });
 const stopHousekeeping = startHousekeeping({
-  clock,
+  clock: chatClock,
   commit,
   store,
   limiters: [

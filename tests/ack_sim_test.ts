@@ -15,6 +15,7 @@ import { Answers } from "../lib/server/answers.ts";
 import { Chat } from "../lib/server/chat.ts";
 import { ClientPort } from "../lib/server/client_port.ts";
 import { GroupCommit } from "../lib/server/commit.ts";
+import { laggingClock } from "../lib/server/clock.ts";
 import { PeerPort } from "../lib/server/peer_port.ts";
 import { createPeerAuth, createStatAuth } from "../lib/replication/peer_auth.ts";
 import { Store } from "../lib/store/store.ts";
@@ -34,8 +35,12 @@ const key = (a: Address) => `${a.host}:${a.port}`;
 
 type Node = { id: string; store: Store; commit: GroupCommit; gate: AckGate; peer: PeerPort; client: ClientPort };
 
-/** Three servers on one clock; `down` servers neither send nor receive; `drop` loses datagrams. */
-function cluster(o: { seed?: number } = {}) {
+/**
+ * Three servers on one clock (each may read it `skew` ms off); `down`
+ * servers neither send nor receive; `drop` loses datagrams; with `key`,
+ * peer datagrams are authenticated (epochs, hello/proof).
+ */
+function cluster(o: { seed?: number; skew?: Record<string, number>; key?: Uint8Array } = {}) {
   const clock = new ManualClock();
   const dir = tempDir("distchat-ack-");
   const down = new Set<string>();
@@ -43,6 +48,7 @@ function cluster(o: { seed?: number } = {}) {
   let drop: (from: string, to: string, bytes: Uint8Array) => boolean = () => false;
   const routes = new Map<string, (bytes: Uint8Array, from: Address) => void>();
   const replies: Reply[] = [];
+  const logs: string[] = [];
   const owner = new Map<string, string>();
   function deliver(fromId: string, from: Address, bytes: Uint8Array, to: Address): void {
     const toId = owner.get(key(to)) ?? "client";
@@ -62,13 +68,21 @@ function cluster(o: { seed?: number } = {}) {
     owner.set(key(peerAddr(i)), id);
     const store = Store.open(join(dir, `${id}.sqlite`), id, { sync: "normal" });
     store.setOrigin(id);
-    const commit = new GroupCommit({ store, clock });
-    const gate = new AckGate({ self: id, store, commit, clock, holdMs: 60_000 });
+    const off = o.skew?.[id] ?? 0;
+    const myClock = off === 0 ? clock : {
+      now: () => clock.now() + off,
+      monotonic: () => clock.monotonic(),
+      after: (ms: number, fn: () => void) => clock.after(ms, fn),
+      every: (ms: number, fn: () => void) => clock.every(ms, fn),
+      soon: (fn: () => void) => clock.soon(fn),
+    };
+    const commit = new GroupCommit({ store, clock: myClock });
+    const gate = new AckGate({ self: id, store, commit, clock: myClock, holdMs: 60_000 });
     const peers = new Map(IDS.map((p, j) => [p, peerAddr(j)] as const).filter(([p]) => p !== id));
     let peer!: PeerPort;
     const client = new ClientPort({
       commit,
-      clock,
+      clock: laggingClock(myClock, () => peer.clockLead()),
       gate,
       chat: new Chat({ store, random: (n) => randomBytes(random, n), confirmer: () => peer.confirmer() }),
       answers: new Answers({ replies: store.replies, replyKey: new Uint8Array(32) }),
@@ -78,10 +92,11 @@ function cluster(o: { seed?: number } = {}) {
     peer = new PeerPort({
       commit,
       store,
-      clock,
+      clock: myClock,
       self: id,
       peers,
-      auth: createPeerAuth({ key: null, peers: peers.keys(), now: () => clock.now(), random: (n) => new Uint8Array(n) }),
+      log: (line) => void logs.push(`${id}: ${line}`),
+      auth: createPeerAuth({ key: o.key ?? null, peers: peers.keys(), now: () => myClock.now(), random: (n) => randomBytes(random, n) }),
       statAuth: createStatAuth({ key: null, peers: "any", now: () => clock.now(), random: (n) => new Uint8Array(n) }),
       send: (bytes, to) => deliver(id, peerAddr(i), bytes, to),
       multicast: null,
@@ -101,6 +116,7 @@ function cluster(o: { seed?: number } = {}) {
     node,
     down,
     replies,
+    logs,
     setDrop(fn: typeof drop) {
       drop = fn;
     },
@@ -273,6 +289,34 @@ test("lossy network: every acked id is listed by every server, once", () => {
       const ids = new Set(c.replies.filter((r) => r.tag === tag && r.verb === "ok").map((r) => r.verb === "ok" && r.kind === "add" && `${r.msgId.origin}.${r.msgId.n}`));
       assert.is(ids.size, 1, `${tag}: one id in every ack`);
     }
+  } finally {
+    c.close();
+  }
+});
+
+test("a server whose clock is 10 minutes ahead: authenticated replication, acks and tokens work to and from it (it follows the slowest clock); the skew is logged and reported", () => {
+  const c = cluster({ skew: { c: 600_000 }, key: new TextEncoder().encode("a cluster key for the skew test") });
+  try {
+    const token = login(c, "a");
+    c.send("c", add(token, "t1", "from the fast clock"));
+    c.send("a", add(token, "t2", "to it"));
+    c.run(2000);
+    assert.ok(ackedId(c, "t1")?.startsWith("c."), JSON.stringify(c.reply("t1")));
+    assert.ok(ackedId(c, "t2")?.startsWith("a."));
+    // A session made on the fast server works on the others.
+    c.send("c", { verb: "login", tag: "L2", userName: "carol" });
+    c.run(100);
+    const carol = (c.reply("L2") as { token: string }).token;
+    c.send("c", { verb: "connect", tag: "C2", token: carol, groupName: "r" });
+    c.run(300);
+    c.send("b", add(carol, "t3", "carol via b"));
+    c.run(1000);
+    assert.ok(ackedId(c, "t3")?.startsWith("b."), JSON.stringify(c.reply("t3")));
+    assertListed(c, [`${ackedId(c, "t1")} from the fast clock`, `${ackedId(c, "t2")} to it`, `${ackedId(c, "t3")} carol via b`]);
+    assert.ok(c.logs.some((l) => /^a: the clock of c is 600 s ahead of this server's/.test(l)), c.logs.join("\n"));
+    assert.ok(c.logs.some((l) => /^c: the clock of a is 600 s behind this server's/.test(l)), c.logs.join("\n"));
+    const offset = c.node("a").peer.status().peers.c.clockOffsetMs ?? 0;
+    assert.ok(Math.abs(offset - 600_000) < 100, `a sees c's clock ${offset} ms off`);
   } finally {
     c.close();
   }

@@ -374,7 +374,13 @@ const opsValue = [
   { origin: "a", seq: 7, kind: "logout", deps: vec(["b", 2], ["c", 7]), at: 1732400000006, session: SESSION },
 ] as const;
 peer("peer ask, no key", lines("ask", "b", "-", "0", "-"), { verb: "ask", from: "b", nonce: "-", vector: EMPTY });
-peer("peer got", lines("got", "b", "-", "a=3,b=9", "-"), { verb: "got", from: "b", nonce: "-", vector: vec(["a", 3], ["b", 9]) });
+peer("peer got", lines("got", "b", "-", "a=3,b=9", 1732400000000, "-"), {
+  verb: "got",
+  from: "b",
+  nonce: "-",
+  vector: vec(["a", 3], ["b", 9]),
+  at: 1732400000000,
+});
 peer(
   "peer add: a msg naming its confirmer, and a hide op",
   lines(
@@ -716,6 +722,7 @@ badPeer("peer op login ttl 0", lines("add", "a", "-", "a=1", 1, ...opLine("a.1",
 badPeer("peer op msg, bad confirmer", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "msg B!", "0", 1, SESSION, "t", "g", "u", "x"), "-"), "bad-request");
 badPeer("peer op hide, bad target", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "hide", "0", 1, SESSION, "a.x"), "-"), "bad-request");
 badPeer("peer got without vector", lines("got", "a", "-", "-"), "bad-request");
+badPeer("peer got without its time", lines("got", "a", "-", "a=1", "-"), "bad-request");
 badPeer("peer op msg empty", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "msg", "0", 1, SESSION, "t", "g", "u", ""), "-"), "bad-request");
 badPeer("peer op msg bad escape", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "msg", "0", 1, SESSION, "t", "g", "u", "\\x"), "-"), "bad-request");
 badPeer("peer op deps duplicate", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "touch", "b=1,b=1", 1, SESSION), "-"), "bad-request");

@@ -45,6 +45,7 @@ export type ClientPortOptions = {
   quotas?: Quotas;
   /** True while the database's disk is below its free-space floor: writes that grow it get `unavailable`. */
   diskLow?: () => boolean;
+
   /** One line of log (default: stderr). */
   log?(line: string): void;
   /** Holds add acks until the message is on a second disk; absent: acks after the local commit. */

@@ -26,6 +26,21 @@ export interface Clock {
   soon(fn: () => void): void;
 }
 
+/**
+ * `clock` read `lead()` ms earlier: the chat time of a server whose clock
+ * runs ahead of its slowest peer's (lib/server/peer_port.ts clockLead).
+ * Timers are relative, so they are the same.
+ */
+export function laggingClock(clock: Clock, lead: () => number): Clock {
+  return {
+    now: () => clock.now() - lead(),
+    monotonic: () => clock.monotonic(),
+    after: (ms, fn) => clock.after(ms, fn),
+    every: (ms, fn) => clock.every(ms, fn),
+    soon: (fn) => clock.soon(fn),
+  };
+}
+
 /** The real clock: Date.now, performance.now and the runtime's timers (unref'd ones never keep a process alive). */
 export const systemClock: Clock = {
   now: () => Date.now(),

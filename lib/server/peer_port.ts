@@ -66,6 +66,8 @@ export type PeerPortOptions = {
    * senders so, and `onGot` hears every peer's `got`. Absent: one-disk acks.
    */
   onGot?(from: string, vector: Vector): void;
+  /** One line of log (default: stderr). */
+  log?(line: string): void;
   replicator?: ReplicatorOptions;
 };
 
@@ -74,6 +76,11 @@ const STATS_PER_SECOND = 20;
 
 /** A peer heard from within this long is live (a confirmer candidate), ms. */
 const LIVE_MS = 2000;
+/** A peer clock further off than this is logged (once per SKEW_LOG_EVERY_MS). */
+const SKEW_LOG_MS = 5000;
+const SKEW_LOG_EVERY_MS = 600_000;
+/** The most a fast server sets its chat time back to follow a slow peer, ms (a day). */
+const MAX_LEAD_MS = 86_400_000;
 
 export class PeerPort {
   readonly replicator: Replicator;
@@ -87,6 +94,9 @@ export class PeerPort {
   #successors: string[];
   /** A commit delivered ops from peers: tell them what is on disk. */
   #gotDue = false;
+  /** Each peer's clock minus ours, ms, from its last `got`. */
+  #clockOffset = new Map<string, number>();
+  #skewLogged = new Map<string, number>();
   #lastGot = -Infinity;
 
   constructor(o: PeerPortOptions) {
@@ -131,11 +141,49 @@ export class PeerPort {
     return this.#successors.find((id) => live.has(id)) ?? this.#successors[0];
   }
 
+  /**
+   * A peer's clock minus ours, from the time in its `got` (one-way delay
+   * included: a few ms). One log line when it is more than SKEW_LOG_MS off,
+   * again after SKEW_LOG_EVERY_MS while it stays so.
+   */
+  #noteClock(peer: string, at: number): void {
+    const now = this.#o.clock.now();
+    const offset = at - now;
+    this.#clockOffset.set(peer, offset);
+    const last = this.#skewLogged.get(peer) ?? -Infinity;
+    if (Math.abs(offset) > SKEW_LOG_MS && now - last > SKEW_LOG_EVERY_MS) {
+      this.#skewLogged.set(peer, now);
+      const s = Math.round(Math.abs(offset) / 1000);
+      (this.#o.log ?? ((l: string) => console.error(l)))(
+        `the clock of ${peer} is ${s} s ${offset > 0 ? "ahead of" : "behind"} this server's: session expiry and name settlement shift by that much (docs/OPERATIONS.md)`,
+      );
+    }
+  }
+
+  /**
+   * How far this server's clock runs ahead of the slowest live peer's, ms
+   * (0 when none is slower; at most MAX_LEAD_MS). The client port reads
+   * chat time as its clock minus this, so a server whose clock is fast
+   * neither expires sessions early nor stamps ops in the future
+   * (docs/ARCHITECTURE.md "Time").
+   */
+  clockLead(): number {
+    const now = this.#o.clock.now();
+    let lead = 0;
+    for (const p of this.replicator.status(now).peers) {
+      const off = this.#clockOffset.get(p.id);
+      if (off === undefined || p.lastHeardMsAgo === null || p.lastHeardMsAgo > 3 * LIVE_MS) continue;
+      lead = Math.max(lead, -off);
+    }
+    return Math.min(lead, MAX_LEAD_MS);
+  }
+
   #sendGot(): void {
     this.#gotDue = false;
     this.#lastGot = this.#o.clock.now();
     if (this.#allPeers.length === 0) return;
-    this.#send([{ to: this.#allPeers, datagram: { verb: "got", from: this.#o.self, nonce: "-", vector: this.#o.store.vector() } }]);
+    const datagram = { verb: "got" as const, from: this.#o.self, nonce: "-", vector: this.#o.store.vector(), at: this.#o.clock.now() };
+    this.#send([{ to: this.#allPeers, datagram }]);
   }
 
   stop(): void {
@@ -177,6 +225,7 @@ export class PeerPort {
       return;
     }
     if (d.verb === "got") {
+      this.#noteClock(d.from, d.at);
       this.#o.onGot?.(d.from, d.vector);
       return;
     }
@@ -198,7 +247,9 @@ export class PeerPort {
     const r = this.replicator.status(now);
     const { store } = this.#o;
     const peers: StatusReport["peers"] = {};
-    for (const p of r.peers) peers[p.id] = { lastHeardMsAgo: p.lastHeardMsAgo, vector: formatVector(p.vector) };
+    for (const p of r.peers) {
+      peers[p.id] = { lastHeardMsAgo: p.lastHeardMsAgo, vector: formatVector(p.vector), clockOffsetMs: this.#clockOffset.get(p.id) ?? null };
+    }
     return {
       id: this.#o.self,
       runtime: runtimeVersion(),

@@ -31,8 +31,8 @@ export type StatusReport = {
   heldAcks?: number;
   /** Ops received but not yet deliverable (waiting for what they depend on). */
   gapsPending: number;
-  /** Per peer: ms since last heard (null: never) and its last known vector. */
-  peers: Record<string, { lastHeardMsAgo: number | null; vector: string }>;
+  /** Per peer: ms since last heard (null: never), its last known vector, and its clock minus ours (ms; null: not known). */
+  peers: Record<string, { lastHeardMsAgo: number | null; vector: string; clockOffsetMs?: number | null }>;
   /** Peer datagrams dropped, by reason. */
   dropped: Record<string, number>;
   sent: number;
@@ -60,6 +60,12 @@ function pad(cells: unknown[][]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
 }
 
+/** " (clock +12s)" when a peer's clock is more than a second off ours, else "". */
+function skew(ms: unknown): string {
+  if (typeof ms !== "number" || Math.abs(ms) < 1000) return "";
+  return ` (clock ${ms > 0 ? "+" : "-"}${Math.round(Math.abs(ms) / 1000)}s)`;
+}
+
 /** Seconds, to one decimal, or "never". */
 function ago(ms: number | null): string {
   return ms === null ? "never" : `${(ms / 1000).toFixed(1)}s`;
@@ -78,8 +84,8 @@ export function formatStatusTable(servers: ServerEntry[], reports: ReadonlyMap<s
       continue;
     }
     const record = <T>(x: unknown): [string, T][] => (x && typeof x === "object" ? Object.entries(x as Record<string, T>) : []);
-    const heard = record<{ lastHeardMsAgo: number | null }>(r.peers)
-      .map(([id, p]) => `${id}:${ago(typeof p?.lastHeardMsAgo === "number" ? p.lastHeardMsAgo : null)}`).join(" ");
+    const heard = record<{ lastHeardMsAgo: number | null; clockOffsetMs?: number | null }>(r.peers)
+      .map(([id, p]) => `${id}:${ago(typeof p?.lastHeardMsAgo === "number" ? p.lastHeardMsAgo : null)}${skew(p?.clockOffsetMs)}`).join(" ");
     const dropped = record<number>(r.dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(" ");
     rows.push([
       s.id,

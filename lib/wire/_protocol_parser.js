@@ -321,7 +321,7 @@ function peg$parse(input, options) {
   function peg$f20(head, vector, count, ops, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, signed: input.slice(0, signedEnd), mac };  }
   function peg$f21(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
   function peg$f22(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f23(head, vector, signedEnd, mac) {    return { verb: "got", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f23(head, vector, at, signedEnd, mac) {    return { verb: "got", ...head, vector, at, signed: input.slice(0, signedEnd), mac };  }
   function peg$f24(head, challenge, signedEnd, mac) {    return { verb: "hello", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
   function peg$f25(head, challenge, signedEnd, mac) {    return { verb: "proof", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
   function peg$f26(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
@@ -2164,7 +2164,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parsePeerGot() {
-    let s0, s1, s2, s3, s4, s5, s6, s7;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 3) === peg$c24) {
@@ -2181,13 +2181,25 @@ function peg$parse(input, options) {
         if (s3 !== peg$FAILED) {
           s4 = peg$parseNL();
           if (s4 !== peg$FAILED) {
-            s5 = peg$parseHere();
-            s6 = peg$parseMac();
-            if (s6 !== peg$FAILED) {
-              s7 = peg$parseNL();
-              if (s7 !== peg$FAILED) {
-                peg$savedPos = s0;
-                s0 = peg$f23(s2, s3, s5, s6);
+            s5 = peg$parseInt();
+            if (s5 !== peg$FAILED) {
+              s6 = peg$parseNL();
+              if (s6 !== peg$FAILED) {
+                s7 = peg$parseHere();
+                s8 = peg$parseMac();
+                if (s8 !== peg$FAILED) {
+                  s9 = peg$parseNL();
+                  if (s9 !== peg$FAILED) {
+                    peg$savedPos = s0;
+                    s0 = peg$f23(s2, s3, s5, s7, s8);
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;

@@ -221,8 +221,9 @@ export function peerSignedText(d: PeerDatagram): string {
   const top = lines([d.verb, d.from, d.nonce, formatVector(d.vector)]);
   switch (d.verb) {
     case "ask":
-    case "got":
       return top;
+    case "got":
+      return top + lines([d.at]);
     case "add":
       return top + lines([d.ops.length]) + d.ops.map(opText).join("");
     case "ok":

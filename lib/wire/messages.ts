@@ -134,8 +134,8 @@ type PeerHead = {
 export type PeerDatagram =
   | PeerHead & { verb: "add"; vector: Vector; ops: Op[] }
   | PeerHead & { verb: "ask"; vector: Vector }
-  /** What the sender has committed to disk. */
-  | PeerHead & { verb: "got"; vector: Vector }
+  /** What the sender has committed to disk, and its clock when it sent this (ms since the epoch: peers report skew). */
+  | PeerHead & { verb: "got"; vector: Vector; at: number }
   /** "Prove the epoch of your nonces": 32 hex digits. */
   | PeerHead & { verb: "hello"; challenge: string }
   /** The answer to a hello, sealed with the prover's current nonce. */
