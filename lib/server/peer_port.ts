@@ -96,6 +96,8 @@ export class PeerPort {
   #gotDue = false;
   /** Each peer's clock minus ours, ms, from its last `got`. */
   #clockOffset = new Map<string, number>();
+  #lead = 0;
+  #leadAt = 0;
   #skewLogged = new Map<string, number>();
   #lastGot = -Infinity;
 
@@ -120,6 +122,10 @@ export class PeerPort {
     this.#stopTick ??= this.#o.clock.every(this.#o.tickMs ?? 25, () => {
       const now = this.#o.clock.now();
       this.#send(this.replicator.tick(now));
+      if (this.#clockOffset.size > 0 && now - this.#leadAt >= 1000) {
+        this.#leadAt = now;
+        this.#updateLead();
+      }
       // Repeated, so a lost `got` costs a held ack at most a second; never from inside an open batch.
       if (this.#o.onGot && now - this.#lastGot >= this.replicator.options.antiEntropyMs && !this.#o.commit.busy) {
         this.#sendGot();
@@ -150,6 +156,7 @@ export class PeerPort {
     const now = this.#o.clock.now();
     const offset = at - now;
     this.#clockOffset.set(peer, offset);
+    this.#updateLead();
     const last = this.#skewLogged.get(peer) ?? -Infinity;
     if (Math.abs(offset) > SKEW_LOG_MS && now - last > SKEW_LOG_EVERY_MS) {
       this.#skewLogged.set(peer, now);
@@ -168,14 +175,20 @@ export class PeerPort {
    * (docs/ARCHITECTURE.md "Time").
    */
   clockLead(): number {
+    return this.#lead;
+  }
+
+  /** Recomputes clockLead (on each `got` and each tick: reading it is on every request's path). */
+  #updateLead(): void {
     const now = this.#o.clock.now();
     let lead = 0;
     for (const p of this.replicator.status(now).peers) {
       const off = this.#clockOffset.get(p.id);
-      if (off === undefined || p.lastHeardMsAgo === null || p.lastHeardMsAgo > 3 * LIVE_MS) continue;
+      // Peers heard within the hour: the slowest one restarting must not make chat time jump.
+      if (off === undefined || p.lastHeardMsAgo === null || p.lastHeardMsAgo > 3_600_000) continue;
       lead = Math.max(lead, -off);
     }
-    return Math.min(lead, MAX_LEAD_MS);
+    this.#lead = Math.min(lead, MAX_LEAD_MS);
   }
 
   #sendGot(): void {
