@@ -250,7 +250,7 @@ test("confirmer down: no ack until it returns, a dead successor is skipped for n
     c.send("c", add(token, "t1", "waits for b"));
     c.run(500);
     assert.is(c.reply("t1"), undefined);
-    c.run(2000); // b silent for over 2 s: new adds name c
+    c.run(2000); // b silent for over 750 ms: new adds name c
     c.send("a", add(token, "t2", "confirmed by c"));
     c.run(300);
     assert.is(ackedId(c, "t2"), "a.4");

@@ -74,8 +74,10 @@ export type PeerPortOptions = {
 /** At most this many `stat`s are answered a second (a `state` is far larger than a `stat`). */
 const STATS_PER_SECOND = 20;
 
-/** A peer heard from within this long is live (a confirmer candidate), ms. */
-const LIVE_MS = 2000;
+/** A peer heard from within this long is live (a confirmer candidate), ms: three `got` periods. */
+const LIVE_MS = 750;
+/** Each server tells its peers what is on its disk at least this often, ms (also how they know it is alive). */
+const GOT_EVERY_MS = 250;
 /** A peer clock further off than this is logged (once per SKEW_LOG_EVERY_MS). */
 const SKEW_LOG_MS = 5000;
 const SKEW_LOG_EVERY_MS = 600_000;
@@ -126,8 +128,9 @@ export class PeerPort {
         this.#leadAt = now;
         this.#updateLead();
       }
-      // Repeated, so a lost `got` costs a held ack at most a second; never from inside an open batch.
-      if (this.#o.onGot && now - this.#lastGot >= this.replicator.options.antiEntropyMs && !this.#o.commit.busy) {
+      // Repeated, so a lost `got` costs a held ack at most GOT_EVERY_MS, and a dead confirmer is noticed
+      // within LIVE_MS; never from inside an open batch.
+      if (this.#o.onGot && now - this.#lastGot >= GOT_EVERY_MS && !this.#o.commit.busy) {
         this.#sendGot();
       }
     });
@@ -136,8 +139,8 @@ export class PeerPort {
   /**
    * The confirmer of a message made now (docs/ARCHITECTURE.md "Acks"): the
    * first peer after this server in servers.txt order heard from in the
-   * last LIVE_MS, else the next one (the ack then waits for it); undefined
-   * without peers.
+   * last LIVE_MS (peers send `got` every GOT_EVERY_MS), else the next one
+   * (the ack then waits for it); undefined without peers.
    */
   confirmer(): string | undefined {
     const now = this.#o.clock.now();
