@@ -302,7 +302,10 @@ async function catchUp(runtime: Runtime, dir: string, n: number, commands: strin
   try {
     await c.stop("c", "SIGKILL");
     // Adds that name c as their confirmer wait for c (docs/ARCHITECTURE.md "Acks"): fill once a and b no longer count c as live.
-    const gone = await statsUntil(c, (rs) => rs.every((r) => (r.peers.c?.lastHeardMsAgo ?? 0) > 1000), 10_000, 50, ["a", "b"]);
+    const gone = await statsUntil(c, (rs) => rs.every((r) => {
+      const ago = r.peers.c?.lastHeardMsAgo;
+      return ago === null || (ago ?? 0) > 1000;
+    }), 10_000, 50, ["a", "b"]);
     if (!gone) throw new Error("a and b still hear c after its kill");
     for (const id of ["a", "b"]) {
       const argv = runtimeCommand("node", "bench/_distchat_cluster_load.ts", ["count", String(c.servers[id].client.port), String(n / 2), "4", "16", "catch", id]);

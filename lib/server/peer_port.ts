@@ -100,6 +100,8 @@ export class PeerPort {
   #clockOffset = new Map<string, number>();
   #lead = 0;
   #leadAt = 0;
+  /** When each peer's last `got` came (they come every GOT_EVERY_MS: liveness for choosing confirmers). */
+  #gotAt = new Map<string, number>();
   #skewLogged = new Map<string, number>();
   #lastGot = -Infinity;
 
@@ -144,10 +146,8 @@ export class PeerPort {
    */
   confirmer(): string | undefined {
     const now = this.#o.clock.now();
-    const live = new Set(
-      this.replicator.status(now).peers.filter((p) => p.lastHeardMsAgo !== null && p.lastHeardMsAgo < LIVE_MS).map((p) => p.id),
-    );
-    return this.#successors.find((id) => live.has(id)) ?? this.#successors[0];
+    const live = (id: string) => now - (this.#gotAt.get(id) ?? -Infinity) < LIVE_MS;
+    return this.#successors.find(live) ?? this.#successors[0];
   }
 
   /**
@@ -241,6 +241,7 @@ export class PeerPort {
       return;
     }
     if (d.verb === "got") {
+      this.#gotAt.set(d.from, this.#o.clock.now());
       this.#noteClock(d.from, d.at);
       this.#o.onGot?.(d.from, d.vector);
       return;
@@ -264,7 +265,11 @@ export class PeerPort {
     const { store } = this.#o;
     const peers: StatusReport["peers"] = {};
     for (const p of r.peers) {
-      peers[p.id] = { lastHeardMsAgo: p.lastHeardMsAgo, vector: formatVector(p.vector), clockOffsetMs: this.#clockOffset.get(p.id) ?? null };
+      // Heard: any replication datagram, or a `got` (every 250 ms).
+      const got = this.#gotAt.get(p.id);
+      const gotAgo = got === undefined ? null : now - got;
+      const ago = p.lastHeardMsAgo === null ? gotAgo : gotAgo === null ? p.lastHeardMsAgo : Math.min(p.lastHeardMsAgo, gotAgo);
+      peers[p.id] = { lastHeardMsAgo: ago, vector: formatVector(p.vector), clockOffsetMs: this.#clockOffset.get(p.id) ?? null };
     }
     return {
       id: this.#o.self,
