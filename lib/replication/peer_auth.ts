@@ -1,22 +1,18 @@
 /**
  * Authentication of server-network datagrams (protocol.peggy "Server
  * network"): with a cluster key every datagram carries a nonce
- * `<ms>.<16 hex digits>` and a mac line, the hex HMAC-SHA256 under the key of
- * every byte before that line. A receiver drops a datagram that
+ * `<digits>.<16 hex digits>` and a mac line, the hex HMAC-SHA256 under the
+ * key of every byte before that line. Every receiver drops a datagram that
  *
  * - comes from a server that is not one of its peers (`unknown-peer`),
  * - has no nonce or no mac while a key is required (`unauthenticated`),
- * - has a mac that does not match (`bad-mac`, compared in constant time),
- * - has a nonce whose time is more than `windowMs` away from ours, or older
- *   than this receiver (so replays of datagrams sent before a restart are
- *   refused) (`stale`),
- * - repeats a nonce already accepted from that sender (`replay`).
+ * - has a mac that does not match (`bad-mac`, compared in constant time).
  *
- * Seen nonces are kept for `windowMs` (older ones are refused as stale
- * anyway), at most `maxNonces` of them: when full, the oldest are forgotten
- * and anything not newer than them counts as stale, so a replay is never let
- * through. Without a key, nonce and mac are "-" and only the peer is checked
- * (the server warns about that once at start).
+ * What the nonce means, and how replays are refused, is each
+ * authenticator's: createPeerAuth (servers: `<counter>.<epoch>`, proved by
+ * challenge, no clock) and createStatAuth (the status tool: `<ms>.<random>`
+ * within a time window). Without a key, nonce and mac are "-" and only the
+ * peer is checked (the server warns about that once at start).
  *
  * Time and randomness come in as arguments; nothing here reads a clock.
  *
@@ -68,7 +64,8 @@ export interface PeerAuth {
   readonly rememberedNonces: number;
 }
 
-const NONCE = /^(\d{1,16})\.[0-9a-f]{16}$/;
+/** `<digits>.<16 hex digits>`: counter and epoch (peers), or ms and random bits (`stat`). */
+const NONCE = /^(\d{1,16})\.([0-9a-f]{16})$/;
 
 /** Hex HMAC-SHA256 of `signed` (its UTF-8 bytes) under `key`. */
 export function peerMac(key: Uint8Array, signed: string): string {
@@ -94,13 +91,30 @@ export function macMatches(key: Uint8Array, signed: string, mac: string): boolea
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
+/**
+ * The checks every authenticator makes (the module comment's list): the
+ * refusal, or the nonce's two parts once the sender and the mac check
+ * (`null` nonce: no key, nothing more to check).
+ */
+function checkSigned(
+  sd: SignedPeerDatagram,
+  peers: ReadonlySet<string> | null,
+  key: Uint8Array | null,
+): { refused: AuthResult } | { nonce: [number, string] | null } {
+  if (peers !== null && !peers.has(sd.datagram.from)) return { refused: { ok: false, reason: "unknown-peer" } };
+  if (key === null) return { nonce: null };
+  const m = NONCE.exec(sd.datagram.nonce);
+  if (m === null || sd.mac === "-") return { refused: { ok: false, reason: "unauthenticated" } };
+  if (!macMatches(key, sd.signed, sd.mac)) return { refused: { ok: false, reason: "bad-mac" } };
+  return { nonce: [Number(m[1]), m[2]] };
+}
+
 /** Counters of one sender's epoch that a receiver remembers below the highest (reordering window). */
 const WINDOW = 4096;
 /** A receiver asks one peer to prove its epoch at most this often, ms. */
 const HELLO_EVERY_MS = 250;
 /** A server answers one peer's hellos at most this often, ms. */
 const PROOF_EVERY_MS = 50;
-const EPOCH_NONCE = /^(\d{1,16})\.([0-9a-f]{16})$/;
 
 /**
  * The authenticator of the server network, which does not trust clocks
@@ -126,14 +140,6 @@ export function createPeerAuth(options: PeerAuthOptions & { peers: Iterable<stri
   const challenges = new Map<string, { text: string; at: number }>();
   const proofAt = new Map<string, number>();
 
-  function macOk(sd: SignedPeerDatagram): AuthResult | null {
-    if (!peers.has(sd.datagram.from)) return { ok: false, reason: "unknown-peer" };
-    if (key === null) return null;
-    if (!EPOCH_NONCE.test(sd.datagram.nonce) || sd.mac === "-") return { ok: false, reason: "unauthenticated" };
-    if (!macMatches(key, sd.signed, sd.mac)) return { ok: false, reason: "bad-mac" };
-    return null;
-  }
-
   return {
     keyed: key !== null,
     get rememberedNonces() {
@@ -146,12 +152,11 @@ export function createPeerAuth(options: PeerAuthOptions & { peers: Iterable<stri
       return encodePeer({ ...d, nonce: `${++counter}.${epoch}` }, (signed) => peerMac(key, signed));
     },
     verify(sd) {
-      const bad = macOk(sd);
-      if (bad) return bad;
+      const checked = checkSigned(sd, peers, key);
+      if ("refused" in checked) return checked.refused;
       const d = sd.datagram;
-      if (key === null) return d.verb === "hello" || d.verb === "proof" ? { ok: false, reason: "handshake" } : { ok: true };
-      const [, count, theirs] = EPOCH_NONCE.exec(d.nonce)!;
-      const n = Number(count);
+      if (checked.nonce === null) return d.verb === "hello" || d.verb === "proof" ? { ok: false, reason: "handshake" } : { ok: true };
+      const [n, theirs] = checked.nonce;
       const t = now();
       if (d.verb === "hello") {
         // Anyone with the key may ask; answered at a bounded rate (a replayed hello only costs a proof).
@@ -226,14 +231,13 @@ export function createStatAuth(options: PeerAuthOptions): PeerAuth {
       const nonce = `${Math.floor(now())}.${hex(random(8))}`;
       return encodePeer({ ...d, nonce }, (signed) => peerMac(key, signed));
     },
-    verify({ datagram, signed, mac }) {
-      if (peers !== null && !peers.has(datagram.from)) return { ok: false, reason: "unknown-peer" };
-      if (key === null) return { ok: true };
-      const m = NONCE.exec(datagram.nonce);
-      if (m === null || mac === "-") return { ok: false, reason: "unauthenticated" };
-      if (!macMatches(key, signed, mac)) return { ok: false, reason: "bad-mac" };
+    verify(sd) {
+      const checked = checkSigned(sd, peers, key);
+      if ("refused" in checked) return checked.refused;
+      if (checked.nonce === null) return { ok: true };
+      const datagram = sd.datagram;
       const t = now();
-      const ms = Number(m[1]);
+      const ms = checked.nonce[0];
       if (Math.abs(t - ms) > windowMs || ms <= floor) return { ok: false, reason: "stale" };
       const id = `${datagram.from} ${datagram.nonce}`;
       if (seen.has(id)) return { ok: false, reason: "replay" };
