@@ -32,6 +32,11 @@ export const WIRE_OVERHEAD = 28;
 /** Bytes sent per byte received, to an unproven address. */
 export const AMPLIFICATION = 3;
 
+/** The longest reply payload to a single datagram of `n` bytes from an unproven address: 3× on the wire. */
+export function replyBudget(n: number): number {
+  return AMPLIFICATION * (n + WIRE_OVERHEAD) - WIRE_OVERHEAD;
+}
+
 type Ledger = { in: number; out: number };
 
 export class AddressBudget {
@@ -40,8 +45,6 @@ export class AddressBudget {
   #loginAt = new Map<string, string>();
   #maxAddresses: number;
   #maxSessions: number;
-  /** Replies not sent because they would have exceeded an unproven address's budget. */
-  withheld = 0;
 
   constructor(o: { maxAddresses?: number; maxSessions?: number } = {}) {
     this.#maxAddresses = o.maxAddresses ?? 200_000;
@@ -73,10 +76,6 @@ export class AddressBudget {
     this.#ledgers.delete(addr);
   }
 
-  isProven(addr: string): boolean {
-    return this.#proven.has(addr);
-  }
-
   /** The largest reply payload `addr` may get now (Infinity when proven). */
   room(addr: string): number {
     if (this.#proven.has(addr)) return Infinity;
@@ -88,10 +87,7 @@ export class AddressBudget {
   sent(addr: string, bytes: number): boolean {
     if (this.#proven.has(addr)) return true;
     const l = this.#ledgers.get(addr);
-    if (!l || AMPLIFICATION * l.in - l.out < bytes + WIRE_OVERHEAD) {
-      this.withheld++;
-      return false;
-    }
+    if (!l || AMPLIFICATION * l.in - l.out < bytes + WIRE_OVERHEAD) return false;
     l.out += bytes + WIRE_OVERHEAD;
     return true;
   }

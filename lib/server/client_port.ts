@@ -25,7 +25,7 @@ import { type Held, HeldPolls } from "./held_polls.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import type { AckGate } from "./ack_gate.ts";
 import type { Quotas } from "./quotas.ts";
-import { AddressBudget } from "./address_budget.ts";
+import { AddressBudget, replyBudget } from "./address_budget.ts";
 import { sessionId } from "./chat.ts";
 
 export type ClientPortOptions = {
@@ -56,14 +56,6 @@ export type ClientPortOptions = {
 export function isDatabaseError(e: unknown): boolean {
   const err = e as { code?: string; errcode?: number };
   return typeof err?.code === "string" && err.code.startsWith("ERR_SQLITE") || typeof err?.errcode === "number";
-}
-
-/** Bytes of UDP and IPv4 headers around a datagram (what the wire carries besides it). */
-const UDP_IP_HEADERS = 28;
-
-/** The longest reply to a datagram of `n` bytes from an address not yet known to receive replies: 3× on the wire (RFC 9000 §8). */
-export function amplificationBudget(n: number): number {
-  return 3 * (n + UDP_IP_HEADERS) - UDP_IP_HEADERS;
 }
 
 /** An error reply cut to `budget` bytes (its message shortened; never below the bare error lines). */
@@ -114,7 +106,7 @@ export class ClientPort {
     const decoded = decodeRequest(bytes);
     if (!decoded.ok) {
       const e = decoded.error;
-      if (!e.silent && !limited) this.#send(shortError(e.tag, e.code, e.message, amplificationBudget(bytes.length)), from);
+      if (!e.silent && !limited) this.#send(shortError(e.tag, e.code, e.message, replyBudget(bytes.length)), from);
       return;
     }
     const req = decoded.value;
@@ -137,25 +129,24 @@ export class ClientPort {
       }
     }
     let text: string | null = null;
-    commit.batch(() => (text = this.#answer(req, key, from, now)), {
+    commit.batch(() => (text = this.#answer(req, key, from, addr, now)), {
       after: () => text !== null && this.#sendText(text, from),
     });
   };
 
   /** The reply text (remembered for retransmissions), or null when the poll is held. */
-  #answer(req: Request, key: string, from: Address, now: number): string | null {
+  #answer(req: Request, key: string, from: Address, addr: string, now: number): string | null {
     const { answers, chat } = this.#o;
     const seen = answers.lookup(req, key, now);
     if (seen !== null) return seen;
     const session = req.verb === "login" ? "" : sessionId(req.token);
     // A resend of an add already stored (or held for its ack) is not new: no quota, no floor.
     const resent = req.verb === "add" && this.#o.gate?.holds(key) === true;
-    const fresh = !resent;
     const refused = resent ? null : this.#refusal(req, from, session, now);
     if (refused !== null && !(req.verb === "add" && chat.store.messages.byTag(session, req.tag) !== null)) return refused;
     let reply: Reply;
     try {
-      const outcome = chat.handle(req, now, key, this.budget.room(formatAddress(from)));
+      const outcome = chat.handle(req, now, key, this.budget.room(addr));
       if ("wait" in outcome) {
         const max = this.#o.maxHeldPerSession ?? 64;
         if (this.#polls.heldFor(outcome.wait.session) < max) {
@@ -172,13 +163,13 @@ export class ClientPort {
       return replyText({ verb: "error", tag: req.tag, code: "internal", message: "internal server error" });
     }
     const text = replyText(reply);
-    if (reply.verb === "ok" && reply.kind === "login") this.budget.noteLogin(sessionId(reply.token), formatAddress(from));
-    if (fresh && reply.verb === "ok") {
+    if (reply.verb === "ok" && reply.kind === "login") this.budget.noteLogin(sessionId(reply.token), addr);
+    if (!resent && reply.verb === "ok") {
       this.#o.quotas?.note(req, from.host, reply.kind === "login" ? sessionId(reply.token) : session, now);
     }
     const gate = this.#o.gate;
     if (gate && req.verb === "add" && reply.verb === "ok") {
-      gate.hold(key, sessionId(req.token), req.tag, (acked) => this.#release(req, key, acked, from));
+      gate.hold(key, session, req.tag, (acked) => this.#release(req, key, acked, from));
       return null;
     }
     answers.remember(req, key, text, reply.verb !== "error", now);
