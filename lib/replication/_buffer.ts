@@ -69,11 +69,6 @@ export class CausalBuffer {
     return this.#size;
   }
 
-  /** Ops and bytes held from each sending peer. */
-  get perPeer(): ReadonlyMap<string, { ops: number; bytes: number }> {
-    return this.#perPeer;
-  }
-
   has(origin: string, seq: number): boolean {
     return this.#byOrigin.get(origin)?.has(seq) ?? false;
   }

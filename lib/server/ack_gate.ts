@@ -64,7 +64,6 @@ export class AckGate {
   #o: AckGateOptions;
   #got = new Map<string, Vector>();
   #held = new Map<string, Held>();
-  #counts = { held: 0, acked: 0, expired: 0 };
 
   constructor(o: AckGateOptions) {
     this.#o = o;
@@ -79,10 +78,6 @@ export class AckGate {
   /** Acks waiting for a second disk. */
   get size(): number {
     return this.#held.size;
-  }
-
-  get counts(): { held: number; acked: number; expired: number } {
-    return { ...this.#counts };
   }
 
   /**
@@ -103,10 +98,8 @@ export class AckGate {
     if (this.#held.size >= max) {
       const oldest = this.#held.keys().next().value as string;
       this.#held.delete(oldest);
-      this.#counts.expired++;
     }
     this.#held.set(key, { session, tag, copy, release, until: this.#o.clock.now() + (this.#o.holdMs ?? 10_000) });
-    this.#counts.held++;
   }
 
   /** Server `from` has `vector` on disk. Checked after a commit, so no copy is acked from uncommitted rows. */
@@ -134,8 +127,7 @@ export class AckGate {
       if (!this.confirmed(h.copy)) {
         if (now > h.until) {
           this.#held.delete(key);
-          this.#counts.expired++;
-        }
+            }
         continue;
       }
       // The confirmer's word is in: read which copy is visible now (a hide op may have changed it).
@@ -146,7 +138,6 @@ export class AckGate {
         if (!this.confirmed(copy)) continue;
       }
       this.#held.delete(key);
-      this.#counts.acked++;
       const groupName = store.rooms.name(copy.rkey) ?? copy.rkey;
       h.release(replyText({
         verb: "ok",

@@ -14,7 +14,7 @@
 import { statfsSync } from "node:fs";
 import type { Cancel, Clock } from "./clock.ts";
 
-export type DiskFloor = { low(): boolean; freeBytes(): number; stop: Cancel };
+export type DiskFloor = { low(): boolean; stop: Cancel };
 
 export function watchDiskFloor(o: {
   dir: string;
@@ -29,9 +29,9 @@ export function watchDiskFloor(o: {
     const s = statfsSync(dir);
     return Number(s.bavail) * Number(s.bsize);
   });
-  let bytes = Infinity;
   let low = false;
   const look = () => {
+    let bytes: number;
     try {
       bytes = free(o.dir);
     } catch {
@@ -45,8 +45,8 @@ export function watchDiskFloor(o: {
     }
     low = now;
   };
-  if (o.minBytes <= 0) return { low: () => false, freeBytes: () => bytes, stop: () => {} };
+  if (o.minBytes <= 0) return { low: () => false, stop: () => {} };
   look();
   const stop = o.clock.every(o.everyMs ?? 2000, look);
-  return { low: () => low, freeBytes: () => bytes, stop };
+  return { low: () => low, stop };
 }

@@ -28,7 +28,7 @@ export class Messages {
     this.#s = {
       visibleByTag: p("SELECT rkey, dseq, origin, ksum FROM messages WHERE session = ? AND tag = ? AND hidden = 0"),
       hide: p("UPDATE messages SET hidden = 1 WHERE rkey = ? AND dseq = ?"),
-      insert: p("INSERT INTO messages (rkey, dseq, origin, seq, session, tag, hidden, ksum, refused) VALUES (?,?,?,?,?,?,?,?,?)"),
+      insert: p("INSERT INTO messages (rkey, dseq, origin, seq, session, tag, hidden, ksum) VALUES (?,?,?,?,?,?,?,?)"),
       addByTag: p(
         "SELECT m.rkey, m.origin, m.seq, o.msg, COALESCE(o.conf, '') AS conf FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
           "WHERE m.session = ? AND m.tag = ? AND m.hidden = 0",
@@ -71,7 +71,7 @@ export class Messages {
       if (visibleTwin(k, [twin.ksum, twin.origin]) === "new") this.#s.hide.run(twin.rkey, twin.dseq);
       else hidden = 1;
     }
-    this.#s.insert.run(nameKey(m.groupName), m.dseq, m.origin, m.seq, m.session, m.tag, hidden, k[0], 0);
+    this.#s.insert.run(nameKey(m.groupName), m.dseq, m.origin, m.seq, m.session, m.tag, hidden, k[0]);
     return hidden === 0;
   }
 
