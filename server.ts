@@ -25,7 +25,6 @@ import { AckGate } from "./lib/server/ack_gate.ts";
 import { Answers } from "./lib/server/answers.ts";
 import { watchDiskFloor } from "./lib/server/disk_floor.ts";
 import { Quotas } from "./lib/server/quotas.ts";
-import { isLive } from "./lib/store/rules.ts";
 import { Chat } from "./lib/server/chat.ts";
 import { ClientPort } from "./lib/server/client_port.ts";
 import { laggingClock, systemClock as clock } from "./lib/server/clock.ts";
@@ -118,10 +117,8 @@ const random = (n: number) => randomBytes(n);
 const twoDisk = all.length > 1 && !flags.oneDiskAcks;
 const serverIds = new Set(all.map((s) => s.id));
 const gate = twoDisk ? new AckGate({ self: flags.id, store, commit, clock, isServer: (id) => serverIds.has(id) }) : undefined;
-const quotas = flags.rateLimit === 0 ? undefined : new Quotas(flags.quotas, (id, now) => {
-  const s = store.session(id);
-  return s !== null && isLive(s, now);
-});
+const sessionLive = (id: string, now: number) => store.sessions.isLiveId(id, now);
+const quotas = flags.rateLimit === 0 ? undefined : new Quotas(flags.quotas, sessionLive);
 const diskFloor = watchDiskFloor({ dir: dirname(flags.db), minBytes: flags.minFreeBytes, clock, log });
 // Chat time: this server's clock, set back by how far it runs ahead of its slowest peer (docs/ARCHITECTURE.md "Time").
 const chatClock = laggingClock(clock, (): number => peerPort.clockLead());
@@ -163,7 +160,7 @@ const stopHousekeeping = startHousekeeping({
     clientPort.limiter,
     clientPort.sessionLimiter,
     ...(quotas ? [quotas] : []),
-    { prune: (now: number) => clientPort.budget.prune((id) => store.session(id) !== null && isLive(store.session(id)!, now)) },
+    { prune: (now: number) => clientPort.budget.prune((id) => sessionLive(id, now)) },
   ],
   checkDatabase: () => guard.problem(),
 });

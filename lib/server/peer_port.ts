@@ -185,10 +185,9 @@ export class PeerPort {
   #updateLead(): void {
     const now = this.#o.clock.now();
     let lead = 0;
-    for (const p of this.replicator.status(now).peers) {
-      const off = this.#clockOffset.get(p.id);
-      // Peers heard within the hour: the slowest one restarting must not make chat time jump.
-      if (off === undefined || p.lastHeardMsAgo === null || p.lastHeardMsAgo > 3_600_000) continue;
+    for (const [peer, off] of this.#clockOffset) {
+      // Offsets of peers whose last `got` came within the hour: the slowest one restarting must not make chat time jump.
+      if (now - (this.#gotAt.get(peer) ?? -Infinity) > 3_600_000) continue;
       lead = Math.max(lead, -off);
     }
     this.#lead = Math.min(lead, MAX_LEAD_MS);

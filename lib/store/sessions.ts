@@ -139,6 +139,12 @@ export class Sessions {
     return moved;
   }
 
+  /** True when the session with this id exists and is live at `now`. */
+  isLiveId(id: string, now: number): boolean {
+    const s = this.get(id);
+    return s !== null && isLive(s, now);
+  }
+
   /** The live session holding a user name (case-insensitive), or null. */
   liveHolder(userName: string, now: number): SessionRecord | null {
     for (const { id } of this.#s.ofName.all(nameKey(userName)) as { id: string }[]) {
