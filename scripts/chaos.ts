@@ -5,33 +5,39 @@
  *   npm run chaos -- [--seconds 120] [--servers 5] [--clients 6] [--seed 1] [--one-disk-acks]
  */
 import process from "node:process";
-import { parseArgs } from "node:util";
+import { fail, parseCommandLine } from "../lib/config/cli.ts";
 import { runChaos } from "../testing/chaos.ts";
 import { removeTempDirs } from "../testing/harness.ts";
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: "string", default: "120" },
-    servers: { type: "string", default: "5" },
-    clients: { type: "string", default: "6" },
-    seed: { type: "string", default: "1" },
-    "one-disk-acks": { type: "boolean" },
-  },
+const HELP = `A long chaos run of real servers: loss, duplication, jitter and kill -9 while clients add and fail over.
+
+usage: npm run chaos -- [--seconds N] [--servers N] [--clients N] [--seed N] [--one-disk-acks]
+
+  --seconds N       how long the faults last (default 120)
+  --servers N       servers, 2 to 26 (default 5)
+  --clients N       clients adding lines (default 6)
+  --seed N          the seed of every fault (default 1)
+  --one-disk-acks   run the servers with --one-disk-acks
+
+Prints what was acked and every violated property; exits 1 if there was one.`;
+const { values } = parseCommandLine("chaos", HELP, {
+  seconds: { type: "string", default: "120" },
+  servers: { type: "string", default: "5" },
+  clients: { type: "string", default: "6" },
+  seed: { type: "string", default: "1" },
+  "one-disk-acks": { type: "boolean" },
 });
-const num = (k: "seconds" | "servers" | "clients" | "seed") => {
+const num = (k: "seconds" | "servers" | "clients" | "seed", min: number, max: number) => {
   const n = Number(values[k]);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`--${k} must be a positive integer, got ${values[k]}`);
-    process.exit(2);
-  }
+  if (!Number.isInteger(n) || n < min || n > max) fail("chaos", `--${k} must be a whole number from ${min} to ${max}, got "${values[k]}"`);
   return n;
 };
 try {
   const r = await runChaos({
-    servers: num("servers"),
-    clients: num("clients"),
-    seconds: num("seconds"),
-    seed: num("seed"),
+    servers: num("servers", 2, 26),
+    clients: num("clients", 1, 100),
+    seconds: num("seconds", 1, 3600),
+    seed: num("seed", 1, 2 ** 31),
     serverArgs: values["one-disk-acks"] ? ["--one-disk-acks"] : [],
     log: (line) => console.log(line),
   });
