@@ -9,8 +9,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { decodePeer, encodePeer } from "../lib/wire/codec.ts";
 import { macMatches, peerMac } from "../lib/replication/peer_auth.ts";
-import { readServers } from "../lib/config/servers_file.ts";
-import { formatStatusTable, parseReport, type StatusReport } from "../lib/server/status.ts";
+import { readServers, type ServerEntry } from "../lib/config/servers_file.ts";
+import { formatStatusTable, parseClockHint, parseReport, statNonce, type StatusReport } from "../lib/server/status.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
 import { bindHostFor } from "../lib/net/address.ts";
 
@@ -46,21 +46,31 @@ if (keyFile !== null) {
 }
 
 const reports = new Map<string, StatusReport>();
+/** Per server: its clock minus ours, from a clock hint (it refused our nonce as stale). */
+const offsets = new Map<string, number>();
 // Any host of the servers file: bind where those peer addresses are reachable from.
 const udp = await bindUdp({ host: bindHostFor(servers!.map((s) => s.peer)), port: 0 }, (bytes) => {
   const d = decodePeer(bytes);
   if (!d.ok || d.value.datagram.verb !== "state") return;
   if (key && !macMatches(key, d.value.signed, d.value.mac)) return;
+  const hint = parseClockHint(d.value.datagram.json);
+  const s = hint && servers!.find((e) => e.id === hint.id);
+  if (s && !offsets.has(s.id)) {
+    offsets.set(s.id, hint.now - Date.now());
+    askOne(s); // again, in its time
+    return;
+  }
   const r = parseReport(d.value.datagram.json);
   if (r) reports.set(r.id, r);
 });
 
+function askOne(s: ServerEntry): void {
+  const nonce = key ? statNonce(Date.now(), offsets.get(s.id) ?? 0, randomBytes(8).toString("hex")) : "-";
+  udp.send(encodePeer({ verb: "stat", from: "status", nonce }, (signed) => (key ? peerMac(key, signed) : "-")), s.peer);
+}
+
 function ask(): void {
-  for (const s of servers!) {
-    if (reports.has(s.id)) continue;
-    const nonce = key ? `${Date.now()}.${randomBytes(8).toString("hex")}` : "-";
-    udp.send(encodePeer({ verb: "stat", from: "status", nonce }, (signed) => (key ? peerMac(key, signed) : "-")), s.peer);
-  }
+  for (const s of servers!) if (!reports.has(s.id)) askOne(s);
 }
 
 const timeout = Number(values["timeout-ms"]);

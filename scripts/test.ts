@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { ensurePackages } from "./system_packages.ts";
 
 const bin = (name: string) => join("node_modules", ".bin", name);
 const filters = process.argv.slice(2);
@@ -24,6 +25,7 @@ function step(title: string, cmd: string, args: string[]): string {
   return r.stdout ?? "";
 }
 
+ensurePackages();
 step("generated parser", process.execPath, ["scripts/check_gen.ts"]);
 const checked = ["server.ts", "client.ts", "lib", "testing", "tests", "scripts", "bench"].filter((f) => existsSync(f));
 step("type check", bin("deno"), ["check", "--quiet", ...checked]);

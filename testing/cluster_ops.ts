@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { decodePeer, encodePeer, escapeText } from "../lib/wire/codec.ts";
 import { peerMac } from "../lib/replication/peer_auth.ts";
-import type { StatusReport } from "../lib/server/status.ts";
+import { parseClockHint, statNonce, type StatusReport } from "../lib/server/status.ts";
 import type { PollReply } from "../lib/wire/messages.ts";
 import { formatVector } from "../lib/wire/vector.ts";
 import { formatAddress } from "../lib/net/address.ts";
@@ -209,14 +209,28 @@ export async function within(ms: number, check: () => Promise<boolean>, stepMs =
   }
 }
 
-/** Asks a server's peer port for its `state` (as npm run status does, MACed with `key` if given); null after `timeoutMs`. */
+/**
+ * Asks a server's peer port for its `state` (as npm run status does, MACed
+ * with `key` if given; asked again in the server's time after a clock hint);
+ * null after `timeoutMs`.
+ */
 export async function askState(u: UdpClient, to: Address, key: Uint8Array | null = null, timeoutMs = 1000): Promise<StatusReport | null> {
-  const nonce = key ? `${Date.now()}.${randomBytes(8).toString("hex")}` : "-";
-  u.send(to, encodePeer({ verb: "stat", from: "status", nonce }, (signed) => (key ? peerMac(key, signed) : "-")));
-  for (;;) {
+  const ask = (offset: number) => {
+    const nonce = key ? statNonce(Date.now(), offset, randomBytes(8).toString("hex")) : "-";
+    u.send(to, encodePeer({ verb: "stat", from: "status", nonce }, (signed) => (key ? peerMac(key, signed) : "-")));
+  };
+  ask(0);
+  for (let hinted = false;;) {
     const d = await u.next(timeoutMs);
     if (!d) return null;
     const p = decodePeer(d.bytes);
-    if (p.ok && p.value.datagram.verb === "state") return JSON.parse(p.value.datagram.json) as StatusReport;
+    if (!p.ok || p.value.datagram.verb !== "state") continue;
+    const hint = parseClockHint(p.value.datagram.json);
+    if (hint && !hinted) {
+      hinted = true;
+      ask(hint.now - Date.now());
+      continue;
+    }
+    if (!hint) return JSON.parse(p.value.datagram.json) as StatusReport;
   }
 }

@@ -133,6 +133,8 @@ export type StartOptions = {
   extraArgs?: string[];
   /** How long to wait for the startup line. Default 30 s. */
   readyTimeoutMs?: number;
+  /** A command the server runs under, e.g. `["faketime", "-f", "+600s"]` (a clock 10 minutes ahead). */
+  wrap?: string[];
   /**
    * Pass --new-cluster when the database does not exist yet (default true):
    * a cluster whose servers start one after another then writes under the
@@ -141,8 +143,8 @@ export type StartOptions = {
   newCluster?: boolean;
 };
 
-function spawnScript(script: string, args: string[]): Proc {
-  return startProcess(scriptCommand(join(ROOT, script), args), { cwd: ROOT });
+function spawnScript(script: string, args: string[], wrap: string[] = []): Proc {
+  return startProcess([...wrap, ...scriptCommand(join(ROOT, script), args)], { cwd: ROOT });
 }
 
 function timeout<T>(ms: number, value: T): Promise<T> {
@@ -160,7 +162,7 @@ export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
   // Test clusters on loopback run unkeyed unless a test gives a key.
   if (!(o.extraArgs ?? []).includes("--cluster-key")) args.push("--insecure-peers");
   args.push(...(o.extraArgs ?? []));
-  const p = spawnScript("server.ts", args);
+  const p = spawnScript("server.ts", args, o.wrap);
   const readyBy = Date.now() + (o.readyTimeoutMs ?? 30_000);
   let line: RegExpExecArray | null = null;
   let gone = false;

@@ -32,7 +32,7 @@ import { runtimeVersion } from "../platform/runtime.ts";
 import { originsOf } from "../store/incarnation.ts";
 import type { Cancel, Clock } from "./clock.ts";
 import type { GroupCommit } from "./commit.ts";
-import type { StatusReport } from "./status.ts";
+import type { ClockHint, StatusReport } from "./status.ts";
 
 /** What the peer port reads of the store besides the op log. */
 export interface PeerStore extends OpLog {
@@ -302,6 +302,11 @@ export class PeerPort {
     const v = this.#o.statAuth.verify(signed);
     if (!v.ok) {
       this.replicator.noteDropped(v.reason);
+      // A nonce off by more than the window: the asker's clock is not ours. Say our time (a reply no larger than the stat).
+      if (v.reason !== "stale") return;
+      this.#statsAnswered++;
+      const hint: ClockHint = { id: this.#o.self, staleNonce: true, now: this.#o.clock.now() };
+      this.#o.send(this.#o.auth.seal({ verb: "state", from: this.#o.self, nonce: "-", json: JSON.stringify(hint) }), to);
       return;
     }
     this.#statsAnswered++;

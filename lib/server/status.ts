@@ -43,6 +43,32 @@ export type StatusReport = {
   keyed: boolean;
 };
 
+/**
+ * What a server answers to a keyed `stat` whose nonce time is too far from
+ * its clock (the status tool's clock and the server's disagree): its id and
+ * its time, so the tool asks again with a nonce in the server's time. No
+ * larger than the stat itself; it tells nothing but the time.
+ */
+export type ClockHint = { id: string; staleNonce: true; now: number };
+
+/** Parses a clock hint; null when it is not one. */
+export function parseClockHint(json: string): ClockHint | null {
+  try {
+    const r = JSON.parse(json);
+    return r && r.staleNonce === true && typeof r.id === "string" && Number.isSafeInteger(r.now) ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The nonce of a keyed `stat`: ms in the server's time (`offsetMs`: its clock
+ * minus ours, 0 until a clock hint says otherwise) and 16 random hex digits.
+ */
+export function statNonce(now: number, offsetMs: number, randomHex: string): string {
+  return `${Math.round(now + offsetMs)}.${randomHex}`;
+}
+
 /** Parses a report; null when it is not one. */
 export function parseReport(json: string): StatusReport | null {
   try {
