@@ -302,7 +302,7 @@ export class PeerPort {
     const v = this.#o.statAuth.verify(signed);
     if (!v.ok) {
       this.replicator.noteDropped(v.reason);
-      // A nonce off by more than the window: the asker's clock is not ours. Say our time (a reply no larger than the stat).
+      // A nonce off by more than the window: the asker's clock is not ours. Say our time (a reply under 1.5× the stat).
       if (v.reason !== "stale") return;
       this.#statsAnswered++;
       const hint: ClockHint = { id: this.#o.self, staleNonce: true, now: this.#o.clock.now() };

@@ -46,8 +46,8 @@ export type StatusReport = {
 /**
  * What a server answers to a keyed `stat` whose nonce time is too far from
  * its clock (the status tool's clock and the server's disagree): its id and
- * its time, so the tool asks again with a nonce in the server's time. No
- * larger than the stat itself; it tells nothing but the time.
+ * its time, so the tool asks again with a nonce in the server's time. Under
+ * 1.5× the size of the stat; it tells nothing but the time.
  */
 export type ClockHint = { id: string; staleNonce: true; now: number };
 
