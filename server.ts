@@ -89,7 +89,10 @@ let guard: DatabaseFileGuard;
 let replyKey: Uint8Array;
 try {
   mkdirSync(dirname(flags.db), { recursive: true, mode: 0o700 });
-  store = Store.open(flags.db, flags.id, { sync: flags.sync });
+  store = Store.open(flags.db, flags.id, {
+    sync: flags.sync,
+    retention: { maxAgeMs: flags.retainDays * 86_400_000, maxPerRoom: flags.retainMessages },
+  });
   guard = new DatabaseFileGuard(flags.db);
   replyKey = readOrCreateKey(`${flags.db}.key`);
   const junk = store.dropForeignOrigins(originsOf(all.map((s) => s.id)));

@@ -723,7 +723,12 @@ badPeer("peer op msg, bad confirmer", lines("add", "a", "-", "a=1", 1, ...opLine
 badPeer("peer op hide, bad target", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "hide", "0", 1, SESSION, "a.x"), "-"), "bad-request");
 badPeer("peer got without vector", lines("got", "a", "-", "-"), "bad-request");
 badPeer("peer got without its time", lines("got", "a", "-", "a=1", "-"), "bad-request");
-badPeer("peer op msg empty", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "msg", "0", 1, SESSION, "t", "g", "u", ""), "-"), "bad-request");
+test("peer op msg empty: a tombstone of an expunged message (docs/PEER_PROTOCOL.md), decoded with empty text", () => {
+  const r = decodePeer(utf8.encode(lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "msg", "0", 1, SESSION, "t", "g", "u", ""), "-")));
+  assert.ok(r.ok, r.ok ? "" : r.error.message);
+  const op = r.ok && r.value.datagram.verb === "add" ? r.value.datagram.ops[0] : null;
+  assert.is(op?.kind === "msg" && op.msg, "");
+});
 badPeer("peer op msg bad escape", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "msg", "0", 1, SESSION, "t", "g", "u", "\\x"), "-"), "bad-request");
 badPeer("peer op deps duplicate", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "touch", "b=1,b=1", 1, SESSION), "-"), "bad-request");
 badPeer("peer op at beyond safe range", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "touch", "0", "9999999999999999", SESSION), "-"), "bad-request");

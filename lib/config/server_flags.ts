@@ -45,6 +45,10 @@ export type ServerFlags = {
   sessionRate: number;
   /** Per-address and per-session quotas (--quota NAME=N). */
   quotas: QuotaLimits & { heldPollsPerSession: number };
+  /** Expunge messages older than this many days; 0 = keep (lib/store/retention.ts). */
+  retainDays: number;
+  /** Keep at most this many messages per room; 0 = all. */
+  retainMessages: number;
   /** Free bytes below which writes are refused; 0 = no floor. */
   minFreeBytes: number;
   sync: "full" | "normal";
@@ -62,7 +66,7 @@ export type ServerFlags = {
 
 export const SERVER_USAGE =
   "usage: server.ts --id ID [--servers FILE] [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
-  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
+  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--retain-days N] [--retain-messages N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
 
 /** What `server.ts --help` prints. */
 export const SERVER_HELP = `DistChat server: one peer of the cluster listed in a servers file.
@@ -85,6 +89,10 @@ usage: npm run server -- --id ID [flags]        (or: npx deno run -A server.ts -
                            message-bytes-per-minute=65536 (per session)
   --min-free-mb N          below N MiB free on the database's disk, logins, rooms and messages get
                            unavailable (clients go to another server); 0 = no floor (default 256)
+  --retain-days N          expunge messages older than N days (default 0: keep them for good)
+  --retain-messages N      keep only the newest N messages of each room (default 0: all). Either
+                           limit spares messages younger than an hour; give every server the same
+                           limits (docs/OPERATIONS.md "Retention")
   --sync full|normal       full (default): an ack waits for the disk and survives power loss;
                            normal: survives a crash of the process only
   --cluster-key FILE       secret shared by all servers; authenticates peer datagrams. Required when
@@ -166,6 +174,8 @@ export function parseServerFlags(argv: string[]): ServerFlags {
         "session-rate": { type: "string" },
         quota: { type: "string", multiple: true },
         "min-free-mb": { type: "string" },
+        "retain-days": { type: "string" },
+        "retain-messages": { type: "string" },
         sync: { type: "string" },
         "cluster-key": { type: "string" },
         multicast: { type: "string" },
@@ -194,6 +204,8 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     sessionRate: integer("session-rate", values["session-rate"], 500, 0),
     quotas: quotas(values.quota ?? []),
     minFreeBytes: integer("min-free-mb", values["min-free-mb"], 256, 0) * 1024 * 1024,
+    retainDays: integer("retain-days", values["retain-days"], 0, 0),
+    retainMessages: integer("retain-messages", values["retain-messages"], 0, 0),
     sync,
     clusterKey: values["cluster-key"] ?? null,
     multicast: multicast(values.multicast),

@@ -20,6 +20,8 @@ export type HousekeepingOptions = {
   store: {
     sessions: { forgetIdle(now: number): void };
     replies: { prune(before: number, loginsBefore: number): void };
+    /** The retention limit (lib/store/retention.ts): swept in batches, every second while behind. */
+    retention?: { readonly active: boolean; sweep(now: number, maxRows: number): number };
   };
   /** Rate limiters and quotas: what no longer counts is forgotten now and then. */
   limiters: { prune(now: number): void }[];
@@ -32,6 +34,9 @@ export type HousekeepingOptions = {
 /** Tidying period; database watch period. */
 const TIDY_MS = 30_000;
 const WATCH_MS = 500;
+/** Retention: messages expunged per batch (one transaction), and the check period while behind. */
+const RETAIN_BATCH = 2000;
+const RETAIN_CHECK_MS = 1000;
 /** Idle check period, writes that make a period "busy", and heap slack worth trimming. */
 const TRIM_CHECK_MS = 250;
 const TRIM_AFTER_WRITES = 2000;
@@ -50,6 +55,19 @@ export function startHousekeeping(o: HousekeepingOptions): Cancel {
       });
     }),
   ];
+  const retention = o.store.retention;
+  if (retention?.active) {
+    let behind = true;
+    let last = -Infinity;
+    stops.push(clock.every(RETAIN_CHECK_MS, () => {
+      const now = clock.now();
+      if (!behind && now - last < TIDY_MS) return;
+      last = now;
+      commit.batch(() => {
+        behind = retention.sweep(now, RETAIN_BATCH) >= RETAIN_BATCH;
+      });
+    }));
+  }
   const check = o.checkDatabase;
   if (check) {
     stops.push(clock.every(WATCH_MS, () => {

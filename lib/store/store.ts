@@ -33,6 +33,7 @@ import { opKey } from "./rules.ts";
 import { type SessionRecord, Sessions } from "./sessions.ts";
 import { NameClaims } from "./name_claims.ts";
 import { Rooms } from "./rooms.ts";
+import { Retention, type RetentionLimits } from "./retention.ts";
 import { type MessageEntry, Messages, type StoredAdd } from "./messages.ts";
 import { SavedReplies } from "./replies.ts";
 import { HighWater } from "./high_water.ts";
@@ -54,6 +55,8 @@ export type StoreOptions = {
   touchEveryMs?: number;
   /** Remember where each name's claims were settled (default true); false: every login reads all claims (tests compare). */
   rememberSettlements?: boolean;
+  /** The retention limit (lib/store/retention.ts); default: messages are kept for good. */
+  retention?: RetentionLimits;
 };
 
 export class Store {
@@ -62,6 +65,8 @@ export class Store {
   readonly rooms: Rooms;
   readonly messages: Messages;
   readonly replies: SavedReplies;
+  /** Expunges old messages when a limit is set (housekeeping calls its sweep). */
+  readonly retention: Retention;
   #names: NameClaims;
   #vector: Vector;
   #dirtyRooms = new Set<string>();
@@ -107,6 +112,7 @@ export class Store {
     this.rooms = new Rooms(db);
     this.messages = new Messages(db);
     this.replies = new SavedReplies(db);
+    this.retention = new Retention(db, options.retention ?? { maxAgeMs: 0, maxPerRoom: 0 });
     this.#log = new OpLogTable(db);
     this.#vector = this.#log.vector();
   }
@@ -273,12 +279,14 @@ export class Store {
         this.rooms.leave(op.groupName, op.session);
         break;
       case "msg": {
+        if (op.msg === "") break; // expunged at its sender by the retention limit: a tombstone, no message
         // A confirmer is bound to the first copy of (session, tag) it made or confirmed (ARCHITECTURE.md "Acks").
         const me = serverOf(this.#self);
         const refuse = op.conf === me && op.origin !== this.#self && this.messages.boundAt(op.session, op.tag, me);
         if (this.messages.insert({ ...op, dseq: aseq }, key, noTwin && op.origin === this.#self)) {
           this.#dirtyRooms.add(nameKey(op.groupName));
         }
+        this.retention.noteMessage(nameKey(op.groupName));
         if (refuse) this.appendLocal({ kind: "hide", session: op.session, target: `${op.origin}.${op.seq}` }, op.at);
         break;
       }

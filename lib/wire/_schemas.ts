@@ -26,6 +26,8 @@ const msg = v.pipe(
     return n >= 1 && n <= MAX_MSG_BYTES;
   }, `message text must be 1 to ${MAX_MSG_BYTES} bytes`),
 );
+/** An op's text: as `msg`, or "" for a message expunged by its sender's retention limit (lib/store/retention.ts). */
+const opMsg = v.union([v.literal(""), msg]);
 const msgId = v.object({ origin: v.string(), n: positive });
 
 /** A vector arrives as [origin, n] pairs; an origin may appear only once. */
@@ -92,7 +94,7 @@ const op = v.variant("kind", [
   v.object({ ...opHead, kind: v.literal("login"), userName, ttl: positive }),
   v.object({ ...opHead, kind: v.picklist(["logout", "touch"]) }),
   v.object({ ...opHead, kind: v.picklist(["open", "join", "leave"]), groupName }),
-  v.object({ ...opHead, kind: v.literal("msg"), tag: v.string(), groupName, userName, msg, conf: v.optional(v.string()) }),
+  v.object({ ...opHead, kind: v.literal("msg"), tag: v.string(), groupName, userName, msg: opMsg, conf: v.optional(v.string()) }),
   v.object({ ...opHead, kind: v.literal("hide"), target: v.string() }),
 ]);
 
