@@ -22,9 +22,9 @@ import { bindUdp } from "./lib/net/udp_node.ts";
 import { bindHostFor } from "./lib/net/address.ts";
 import { runClient } from "./lib/client/app.ts";
 import { roomNameProblem, userNameProblem } from "./lib/wire/names.ts";
-import { MAX_WAIT_MS } from "./lib/wire/messages.ts";
+import { MAX_HISTORY, MAX_WAIT_MS } from "./lib/wire/messages.ts";
 
-const USAGE = "usage: client.ts --user NAME [--servers FILE] [--room ROOM] [--key-file FILE] [--wait-ms MS]";
+const USAGE = "usage: client.ts --user NAME [--servers FILE] [--room ROOM] [--key-file FILE] [--wait-ms MS] [--history N]";
 const HELP = `DistChat terminal client.
 
 usage: npm run client -- --user NAME [flags]        (or: npx deno run -A client.ts --user NAME [flags])
@@ -34,6 +34,8 @@ usage: npm run client -- --user NAME [flags]        (or: npx deno run -A client.
   -r, --room ROOM       join (or create) this room at start
   -k, --key-file FILE   passphrases of sealed rooms (docs/CLIENT.md)
       --wait-ms MS      how long a server may hold a poll (default 25000)
+      --history N       messages shown when joining a room: its newest N (default: a screenful in a
+                        terminal, 20 in pipe mode); /history N shows older ones
   -h, --help            this text
 
 Type messages, or /help for commands. With stdin not a terminal, each line is sent and each
@@ -54,6 +56,7 @@ try {
       room: { type: "string", short: "r" },
       "key-file": { type: "string", short: "k" },
       "wait-ms": { type: "string", default: "25000" },
+      history: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -78,6 +81,14 @@ if (!/^\d+$/.test(flags["wait-ms"]) || waitMs < 1 || waitMs > MAX_WAIT_MS) {
   die(`--wait-ms must be an integer from 1 to ${MAX_WAIT_MS}`);
 }
 
+const tty = !!process.stdin.isTTY && !!process.stdout.isTTY;
+const color = tty && !process.env.NO_COLOR;
+const screenful = tty ? Math.max(5, (process.stdout.rows ?? 24) - 4) : 20;
+const historyLines = flags.history === undefined ? Math.min(screenful, MAX_HISTORY) : Number(flags.history);
+if (!/^\d+$/.test(flags.history ?? "1") || historyLines < 1 || historyLines > MAX_HISTORY) {
+  die(`--history must be an integer from 1 to ${MAX_HISTORY}`);
+}
+
 let servers: ServerEntry[];
 try {
   servers = readServers(flags.servers);
@@ -97,14 +108,12 @@ if (flags["key-file"] !== undefined) {
 
 const bindHost = bindHostFor(servers.map((s) => s.client));
 
-const tty = !!process.stdin.isTTY && !!process.stdout.isTTY;
-const color = tty && !process.env.NO_COLOR;
-
 const code = await runClient({
   userName: flags.user,
   servers,
   room: flags.room ?? null,
   waitMs,
+  historyLines,
   keyFile,
   bind: (on) => bindUdp({ host: bindHost, port: 0 }, on),
   io: { input: process.stdin, output: process.stdout, errors: process.stderr, tty, color },

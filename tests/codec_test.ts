@@ -89,6 +89,22 @@ req("login, longest name and tag", lines("login", "A".repeat(16), "Z" + "a_.-9".
   tag: "A".repeat(16),
   userName: "Z" + "a_.-9".repeat(6) + "x",
 });
+req("history, the newest 50 (docs/PROTOCOL.md example)", lines("history", "9", TOK, "lobby", 50), {
+  verb: "history",
+  tag: "9",
+  token: TOK,
+  groupName: "lobby",
+  limit: 50,
+  before: null,
+});
+req("history before a msgID of an incarnation", lines("history", "9", TOK, "lobby", 1000, "a~m3k2x1c.17"), {
+  verb: "history",
+  tag: "9",
+  token: TOK,
+  groupName: "lobby",
+  limit: 1000,
+  before: { origin: "a~m3k2x1c", n: 17 },
+});
 req("open", lines("open", "T1", TOK, "lobby"), { verb: "open", tag: "T1", token: TOK, groupName: "lobby" });
 req("open, longest room and token", lines("open", "T1", "x".repeat(128), "R" + "o".repeat(63)), {
   verb: "open",
@@ -272,6 +288,31 @@ rep("ok who, several", lines("ok", "w2", "who", "lobby", 1, 2, "alice", "bob_2")
   names: ["alice", "bob_2"],
 });
 rep("ok logout", lines("ok", "x", "logout"), { verb: "ok", tag: "x", kind: "logout" });
+rep(
+  "ok history (docs/PROTOCOL.md example)",
+  lines("ok", "9", "history", "lobby", "a=812,b=40", 1, 2, "a.811", "alice", 1732400000000, "hi", "b.40", "bob", 1732400000500, "hello"),
+  {
+    verb: "ok",
+    tag: "9",
+    kind: "history",
+    groupName: "lobby",
+    cursor: vec(["a", 812], ["b", 40]),
+    more: true,
+    entries: [
+      { msgId: { origin: "a", n: 811 }, userName: "alice", sentAt: 1732400000000, msg: "hi" },
+      { msgId: { origin: "b", n: 40 }, userName: "bob", sentAt: 1732400000500, msg: "hello" },
+    ],
+  },
+);
+rep("ok history, empty room", lines("ok", "h", "history", "r", "0", 0, 0), {
+  verb: "ok",
+  tag: "h",
+  kind: "history",
+  groupName: "r",
+  cursor: EMPTY,
+  more: false,
+  entries: [],
+});
 rep("poll, no entries", lines("poll", "P0", "lobby", "0", 0, 0), {
   verb: "poll",
   tag: "P0",
@@ -483,8 +524,8 @@ test("the table covers every request verb, reply kind, error code and op kind", 
     }
   }
   const want = [
-    ..."login open connect add request leave rooms who logout".split(" ").map((v) => `request ${v}`),
-    ..."login open connect add leave rooms who logout".split(" ").map((k) => `reply ok ${k}`),
+    ..."login open connect add request leave rooms who logout history".split(" ").map((v) => `request ${v}`),
+    ..."login open connect add leave rooms who logout history".split(" ").map((k) => `reply ok ${k}`),
     "reply poll",
     ...ERROR_CODES.map((c) => `reply error ${c}`),
     "peer add",
@@ -569,6 +610,10 @@ const badPeer = (name: string, input: string, code: ProtocolError["code"]) => {
 const BIG = MAX_DATAGRAM + 1;
 
 // Structure: docs/PROTOCOL.md "Datagrams and lines".
+badReq("history, limit 0", lines("history", "h1", TOK, "lobby", 0), "bad-request", "h1");
+badReq("history, limit over 1000", lines("history", "h2", TOK, "lobby", 1001), "bad-request", "h2");
+badReq("history, before not a msgID", lines("history", "h3", TOK, "lobby", 5, "yesterday"), "bad-request", "h3");
+badReq("history, bad room name", lines("history", "h4", TOK, "no room", 5), "bad-name", "h4");
 badReq("empty datagram", "", "bad-request", "-");
 badReq("cursor: empty incarnation", lines("request", "7", TOK, "lobby", "a~=3"), "bad-request", "7");
 badReq("cursor: incarnation in upper case", lines("request", "7", TOK, "lobby", "a~M3=3"), "bad-request", "7");

@@ -10,7 +10,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { decodeReply } from "../lib/wire/codec.ts";
-import type { PollReply } from "../lib/wire/messages.ts";
+import type { PollReply, Reply } from "../lib/wire/messages.ts";
 import { formatVector } from "../lib/wire/vector.ts";
 import {
   parsePoll as poll,
@@ -205,6 +205,48 @@ test("more: a full room is read in several polls, each message once, in order", 
   }
   assert.ok(polls >= 5, `${polls} polls`);
   assert.equal(got, sent);
+});
+
+test("history: the newest page first, older pages by before, the live tail from its cursor; not-member, no-message", async () => {
+  const t = await login("historian");
+  await ask(lines("open", tag(), t, "Annals"));
+  const ids: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const r = (await ask(lines("add", tag(), t, `entry ${i} ${"x".repeat(300)}`, "annals"))).split("\n");
+    ids.push(r[5]);
+  }
+  type H = Extract<Reply, { kind: "history" }>;
+  const hist = async (limit: number, before?: string): Promise<H> => {
+    const text = await ask(lines("history", tag(), t, "annals", limit, ...(before ? [before] : [])));
+    const d = decodeReply(new TextEncoder().encode(text));
+    assert.ok(d.ok && d.value.verb === "ok" && d.value.kind === "history", text);
+    return (d.ok ? d.value : null) as H;
+  };
+  const idsOf = (h: H) => h.entries.map((e) => `${e.msgId.origin}.${e.msgId.n}`);
+  const latest = await hist(10);
+  assert.equal(idsOf(latest), ids.slice(30), "the newest 10, oldest first");
+  assert.ok(latest.more);
+  assert.is(latest.groupName, "Annals");
+  // Back to the start, page by page: every message once, in order.
+  let all = idsOf(latest);
+  for (let h = latest, pages = 0; h.more && pages < 20; pages++) {
+    h = await hist(10, idsOf(h)[0]);
+    all = [...idsOf(h), ...all];
+  }
+  assert.equal(all, ids);
+  // As many as fit: 40 entries of ~330 bytes do not fit 8192 bytes.
+  const big = await hist(1000);
+  assert.ok(big.entries.length > 10 && big.entries.length < 40 && big.more, `${big.entries.length} fit`);
+  assert.equal(idsOf(big), ids.slice(40 - big.entries.length));
+  // The live tail: a poll from the history cursor lists only what comes next.
+  const next = (await ask(lines("add", tag(), t, "after the page", "annals"))).split("\n")[5];
+  const p = poll(await ask(lines("request", tag(), t, "annals", formatVector(latest.cursor))));
+  assert.equal(p.entries.map((e) => `${e.msgId.origin}.${e.msgId.n}`), [next]);
+  // Errors.
+  const other = await login("outsider");
+  assert.is(code(await ask(lines("history", tag(), other, "annals", 5))), "not-member");
+  assert.is(code(await ask(lines("history", tag(), t, "annals", 5, "zz.99"))), "no-message");
+  assert.is(code(await ask(lines("history", tag(), t, "annals", 0))), "bad-request");
 });
 
 test("long poll: answered when a message arrives; empty poll at expiry; one answer for a duplicate", async () => {

@@ -27,6 +27,8 @@ export type ClientOptions = {
   servers: ServerEntry[];
   room: string | null;
   waitMs: number;
+  /** Messages shown when joining a room (its newest). Default 20. */
+  historyLines?: number;
   bind: (onDatagram: OnDatagram) => Promise<Transport>;
   io: TerminalOptions;
   /** Room passphrases from `--key-file`. */
@@ -65,7 +67,7 @@ export async function runClient(o: ClientOptions): Promise<number> {
       }
     },
   };
-  const session = new Session(conn, ui, { userName: o.userName, waitMs: o.waitMs });
+  const session = new Session(conn, ui, { userName: o.userName, waitMs: o.waitMs, historyLines: o.historyLines });
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
   let ending = false;
@@ -110,6 +112,8 @@ export async function runClient(o: ClientOptions): Promise<number> {
         return session.listRooms();
       case "who":
         return session.who(c.room);
+      case "history":
+        return session.history(c.count);
       case "help":
         for (const l of HELP) term.output(l);
         return;

@@ -11,12 +11,14 @@
  */
 
 import { roomNameProblem } from "../wire/names.ts";
+import { MAX_HISTORY } from "../wire/messages.ts";
 
 export type Command =
   | { kind: "say"; text: string }
   | { kind: "create" | "join" | "switch"; room: string }
   | { kind: "leave" | "who" | "key" | "unkey"; room: string | null }
   | { kind: "rooms" | "quit" | "help" }
+  | { kind: "history"; count: number }
   | { kind: "none" }
   | { kind: "invalid"; message: string };
 
@@ -27,6 +29,7 @@ export const HELP = [
   "/switch ROOM    type into another room you have joined",
   "/rooms          list every room",
   "/who [ROOM]     list who is in a room (default: the current one)",
+  "/history [N]    show N (default 20) older messages of the current room, before the oldest shown",
   "/key [ROOM]     set or change a room's passphrase (typed hidden); messages sent there are sealed",
   "/unkey [ROOM]   forget a room's passphrase; messages sent there are no longer sealed",
   "/quit           log out and exit",
@@ -52,6 +55,15 @@ const COMMANDS: Record<string, { kind: Command["kind"]; arity: Arity }> = {
   help: { kind: "help", arity: "none" },
 };
 
+function history(args: string[]): Command {
+  if (args.length === 0) return { kind: "history", count: 20 };
+  const n = Number(args[0]);
+  if (args.length > 1 || !/^\d+$/.test(args[0]) || n < 1 || n > MAX_HISTORY) {
+    return { kind: "invalid", message: `usage: /history [N], N from 1 to ${MAX_HISTORY}` };
+  }
+  return { kind: "history", count: n };
+}
+
 /** Parses one input line (without its line end). */
 export function parseLine(raw: string): Command {
   const line = raw.replace(/\r$/, "");
@@ -59,6 +71,7 @@ export function parseLine(raw: string): Command {
   if (line.startsWith("//")) return { kind: "say", text: line.slice(1) };
   if (!line.startsWith("/")) return { kind: "say", text: line };
   const [word, ...args] = line.slice(1).trim().split(/\s+/);
+  if (word.toLowerCase() === "history") return history(args);
   const spec = COMMANDS[word.toLowerCase()];
   if (!spec) return { kind: "invalid", message: `unknown command /${word}; type /help for the list` };
   const name = `/${word.toLowerCase()}`;

@@ -116,6 +116,7 @@ const HUMAN: Record<ErrorCode, string> = {
   "no-room": "no such room",
   "room-exists": "that room already exists",
   "not-member": "you are not in that room",
+  "no-message": "that message is not on this server (yet)",
   "rate-limited": "too many requests; slow down",
   "unavailable": "the server cannot serve this right now",
   "internal": "the server failed",

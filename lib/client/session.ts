@@ -13,7 +13,7 @@
  * ```
  */
 import { nameKey } from "../wire/names.ts";
-import type { Reply, Request } from "../wire/messages.ts";
+import type { MsgId, Reply, Request } from "../wire/messages.ts";
 import { MAX_MSG_BYTES } from "../wire/messages.ts";
 import { utf8Length } from "../wire/utf8.ts";
 import type { Connection } from "./connection.ts";
@@ -25,7 +25,19 @@ export { LoginError, type SessionOptions, type SessionUi };
 import { pageNames } from "./lists.ts";
 import { Outbox, TRANSIENT } from "./outbox.ts";
 
-type Room = { name: string; feed: RoomFeed; pollTag: string | null };
+/**
+ * A joined room: its feed (cursor, what was shown), the poll in flight, and
+ * for /history the oldest message shown, whether older ones exist, and the
+ * older ones shown (a page read from another server may repeat one).
+ */
+type Room = {
+  name: string;
+  feed: RoomFeed;
+  pollTag: string | null;
+  oldest: MsgId | null;
+  olderExist: boolean;
+  olderShown: Set<string>;
+};
 type ErrorReply = Extract<Reply, { verb: "error" }>;
 
 const key = nameKey;
@@ -38,6 +50,7 @@ export class Session {
   #conn: Connection;
   #ui: SessionUi;
   #waitMs: number;
+  #historyLines: number;
   #sleep: (ms: number) => Promise<void>;
   #token: string | null = null;
   #loggingIn: Promise<void> | null = null;
@@ -51,6 +64,7 @@ export class Session {
     this.#ui = ui;
     this.userName = o.userName;
     this.#waitMs = o.waitMs;
+    this.#historyLines = o.historyLines ?? 20;
     this.#sleep = o.sleep ?? realSleep;
     this.#outbox = new Outbox({
       send: (room, text) => this.#call((tag, token) => ({ verb: "add", tag, token, msg: text, groupName: room })),
@@ -184,13 +198,54 @@ export class Session {
     const known = this.#rooms.get(k);
     if (known) known.name = name;
     else {
-      const r: Room = { name, feed: new RoomFeed(), pollTag: null };
+      const r: Room = { name, feed: new RoomFeed(), pollTag: null, oldest: null, olderExist: false, olderShown: new Set() };
       this.#rooms.set(k, r);
+      this.#setCurrent(k);
+      this.#ui.notice(`${reply.kind === "open" ? "created" : "joined"} ${name}; you are typing into ${name}`);
+      await this.#latest(r);
       void this.#pollLoop(r);
+      return true;
     }
     this.#setCurrent(k);
-    this.#ui.notice(`${reply.kind === "open" ? "created" : "joined"} ${name}${known ? " (already a member)" : ""}; you are typing into ${name}`);
+    this.#ui.notice(`joined ${name} (already a member); you are typing into ${name}`);
     return true;
+  }
+
+  /**
+   * Shows the newest messages of a room just joined and starts its feed at
+   * the live tail (docs/PROTOCOL.md "History"). A server that does not know
+   * `history` (an older one) answers bad-request: the feed then starts at 0.
+   */
+  async #latest(room: Room): Promise<void> {
+    const reply = await this.#call((tag, token) => ({ verb: "history", tag, token, groupName: room.name, limit: this.#historyLines, before: null }));
+    if (reply?.verb !== "ok" || reply.kind !== "history") return;
+    for (const e of room.feed.accept(reply)) this.#ui.message(room.name, e);
+    room.oldest = reply.entries[0]?.msgId ?? null;
+    room.olderExist = reply.more;
+    if (reply.more) this.#ui.notice(`older messages of ${room.name}: /history [N]`);
+  }
+
+  /** /history [N]: the N messages of the current room before the oldest shown, as a block. */
+  async history(n: number): Promise<void> {
+    const room = this.#current === null ? undefined : this.#rooms.get(this.#current);
+    if (!room) return this.#ui.error("you are in no room: /join ROOM first");
+    if (!room.olderExist || room.oldest === null) return this.#ui.notice(`no older messages in ${room.name}`);
+    const before = room.oldest;
+    const reply = await this.#call((tag, token) => ({ verb: "history", tag, token, groupName: room.name, limit: n, before }));
+    if (reply === null) return;
+    if (reply.verb !== "ok" || reply.kind !== "history") {
+      const e = reply as ErrorReply;
+      return this.#ui.error(`cannot read older messages of ${room.name}: ${describeError(e.code, e.message)}`);
+    }
+    const fresh = reply.entries.filter((e) => !room.olderShown.has(`${e.msgId.origin}.${e.msgId.n}`));
+    this.#ui.notice(`--- ${fresh.length} older message(s) of ${room.name} ---`);
+    for (const e of fresh) {
+      room.olderShown.add(`${e.msgId.origin}.${e.msgId.n}`);
+      this.#ui.message(room.name, e);
+    }
+    room.oldest = reply.entries[0]?.msgId ?? room.oldest;
+    room.olderExist = reply.more && reply.entries.length > 0;
+    this.#ui.notice(`--- end of older messages of ${room.name}${room.olderExist ? "; /history for more" : ""} ---`);
   }
 
   /** /leave [ROOM]. */

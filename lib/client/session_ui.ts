@@ -26,6 +26,8 @@ export type SessionOptions = {
   userName: string;
   /** How long the server may hold a long-poll. */
   waitMs: number;
+  /** Messages shown on joining a room: its newest (a screenful). Default 20. */
+  historyLines?: number;
   /** Waits `ms`; tests may shorten it. */
   sleep?: (ms: number) => Promise<void>;
 };

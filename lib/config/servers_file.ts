@@ -1,6 +1,9 @@
 /**
- * servers.txt: one server per line, `serverId clientAddress peerAddress`
- * (docs/PROTOCOL.md "servers.txt"). `#` starts a comment; blank lines are ignored.
+ * servers.txt: one server per line, `serverId clientAddress peerAddress
+ * [webUrl]` (docs/PROTOCOL.md "servers.txt"). The optional web URL is the
+ * origin of the server's web listener (`http://host:port` or
+ * `https://host:port`), which web pages fail over along. `#` starts a
+ * comment; blank lines are ignored.
  *
  * @example
  * ```ts
@@ -13,7 +16,20 @@ import { fileError } from "./cli.ts";
 import { type Address, formatAddress, parseAddress } from "../net/address.ts";
 import { SERVER_ID_RULE, serverIdProblem } from "../wire/names.ts";
 
-export type ServerEntry = { id: string; client: Address; peer: Address };
+export type ServerEntry = { id: string; client: Address; peer: Address; web?: string };
+
+/** Why `text` is not a web origin (`http[s]://host[:port]`, nothing after), or null. */
+export function webUrlProblem(text: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    return `"${text}" is not a URL`;
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") return `"${text}" must start with http:// or https://`;
+  if (u.origin !== text.replace(/\/$/, "")) return `"${text}" must be an origin only (scheme, host and port)`;
+  return null;
+}
 
 
 /** Error in a servers file, naming file and line. */
@@ -34,10 +50,10 @@ export function parseServers(text: string, file: string): ServerEntry[] {
     const line = raw.replace(/#.*$/, "").trim();
     if (line === "") return;
     const parts = line.split(/\s+/);
-    if (parts.length !== 3) {
-      throw new ServersFileError(file, i + 1, `has ${parts.length} fields; expected "serverId clientAddress peerAddress"`);
+    if (parts.length !== 3 && parts.length !== 4) {
+      throw new ServersFileError(file, i + 1, `has ${parts.length} fields; expected "serverId clientAddress peerAddress [webUrl]"`);
     }
-    const [id, client, peer] = parts;
+    const [id, client, peer, web] = parts;
     if (serverIdProblem(id)) throw new ServersFileError(file, i + 1, `has a bad server id "${id}" (${SERVER_ID_RULE})`);
     if (seen.has(id)) throw new ServersFileError(file, i + 1, `repeats server id "${id}"`);
     seen.add(id);
@@ -52,6 +68,11 @@ export function parseServers(text: string, file: string): ServerEntry[] {
       const other = addresses.get(key);
       if (other) throw new ServersFileError(file, i + 1, `gives ${what} address ${formatAddress(a)}, which is already ${other}; every address must differ`);
       addresses.set(key, `server ${id}'s ${what} address`);
+    }
+    if (web !== undefined) {
+      const problem = webUrlProblem(web);
+      if (problem) throw new ServersFileError(file, i + 1, `has a bad web URL: ${problem}`);
+      entry.web = new URL(web).origin;
     }
     out.push(entry);
   });

@@ -70,7 +70,12 @@ export class AddressBudget {
 
   /** A request from `addr` carries the token of `session`: proves `addr` when that session's login reply went there. */
   present(session: string, addr: string): void {
-    if (this.#proven.has(addr) || this.#loginAt.get(session) !== addr) return;
+    if (this.#loginAt.get(session) === addr) this.prove(addr);
+  }
+
+  /** `addr` is proven another way (a TCP connection: its handshake showed it receives). */
+  prove(addr: string): void {
+    if (this.#proven.has(addr)) return;
     if (this.#proven.size >= this.#maxAddresses) this.#proven.delete(this.#proven.keys().next().value as string);
     this.#proven.set(addr, true);
     this.#ledgers.delete(addr);

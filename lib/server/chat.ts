@@ -18,6 +18,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type {
   AddRequest,
+  HistoryRequest,
   ErrorCode,
   LoginRequest,
   LogoutRequest,
@@ -31,7 +32,7 @@ import type {
 } from "../wire/messages.ts";
 import { MAX_DATAGRAM, MAX_WAIT_MS } from "../wire/messages.ts";
 import { formatVector } from "../wire/vector.ts";
-import { fitNames, fitPoll } from "../wire/fit.ts";
+import { fitHistory, fitNames, fitPoll } from "../wire/fit.ts";
 import type { SessionRecord, Store } from "../store/store.ts";
 import { isLive } from "../store/rules.ts";
 import type { Waiter } from "./held_polls.ts";
@@ -125,6 +126,8 @@ export class Chat {
         return { reply: this.#add(req, now) };
       case "request":
         return this.#request(req, key, now, max);
+      case "history":
+        return { reply: this.#history(req, now, max) };
     }
   }
 
@@ -251,6 +254,22 @@ export class Chat {
     };
     const reply = this.pollMany([waiter], req.waitMs <= 0)[0];
     return reply === null ? { wait: waiter } : { reply };
+  }
+
+  /**
+   * [PROTOCOL "History"] the newest `limit` visible messages (before
+   * `before`), as many as fit, oldest first, with the live-tail cursor: this
+   * server's whole vector, which covers every message it holds.
+   */
+  #history(req: HistoryRequest, now: number, max: number): Reply {
+    const s = this.#auth(req.token, now);
+    const name = this.#memberRoom(req.groupName, s);
+    const before = req.before && { origin: req.before.origin, seq: req.before.n };
+    const page = this.store.messages.newest(name, before, req.limit + 1);
+    if (page === null) return refuse("no-message", `message ${req.before!.origin}.${req.before!.n} is not on this server (yet)`);
+    const cursor = this.store.vector();
+    const fit = fitHistory(req.tag, name, cursor, page.slice(0, req.limit), page.length > req.limit, max);
+    return { verb: "ok", tag: req.tag, kind: "history", groupName: name, cursor, more: fit.more, entries: fit.entries };
   }
 
   /** The room's display name when `s` is a member; `not-member` otherwise. */

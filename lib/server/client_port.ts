@@ -3,9 +3,10 @@
  * before? (lib/server/answers.ts) → `Chat` inside the group commit → reply
  * bytes sent after the commit. Long polls are held (lib/server/held_polls.ts)
  * until a commit brings their room a message or their deadline passes.
- * It sits on the group commit beside the peer port and never calls it; a
- * web transport would be a third sibling, handing datagrams to `receive`
- * with its own `send`.
+ * It sits on the group commit beside the peer port and never calls it; the
+ * web port (lib/server/web_port.ts) is a third sibling that hands it the
+ * datagrams of HTTP requests (`onDatagram(bytes, from, true)`: a TCP peer's
+ * address is proven by its handshake) and gets their replies through `send`.
  *
  * @example
  * ```ts
@@ -27,6 +28,7 @@ import type { AckGate } from "./ack_gate.ts";
 import type { Quotas } from "./quotas.ts";
 import { AddressBudget, replyBudget } from "./address_budget.ts";
 import { sessionId } from "./chat.ts";
+import type { ServerMetrics } from "./metrics.ts";
 
 export type ClientPortOptions = {
   commit: GroupCommit;
@@ -50,6 +52,8 @@ export type ClientPortOptions = {
   log?(line: string): void;
   /** Holds add acks until the message is on a second disk; absent: acks after the local commit. */
   gate?: AckGate;
+  /** Counts requests, errors and ack latencies for /metrics. */
+  metrics?: ServerMetrics;
 };
 
 /** True for errors raised by SQLite (node:sqlite), which mean the database failed. */
@@ -94,13 +98,15 @@ export class ClientPort {
   }
 
   /** Handles one datagram from a client. Bound: pass it as a callback. */
-  onDatagram = (bytes: Uint8Array, from: Address): void => {
+  onDatagram = (bytes: Uint8Array, from: Address, proven = false): void => {
     const { commit } = this.#o;
     if (commit.failed) return;
     commit.noteArrival();
     const now = this.#o.clock.now();
+    const start = this.#o.clock.monotonic();
     const addr = formatAddress(from);
-    this.budget.received(addr, bytes.length);
+    if (proven) this.budget.prove(addr);
+    else this.budget.received(addr, bytes.length);
     // The limit comes before decoding: garbage costs a flooder its budget too.
     const limited = !this.limiter.allow(from.host, now);
     const decoded = decodeRequest(bytes);
@@ -110,6 +116,7 @@ export class ClientPort {
       return;
     }
     const req = decoded.value;
+    this.#o.metrics?.request(req.verb);
     if (limited || (req.verb !== "login" && !this.sessionLimiter.allow(sessionId(req.token), now))) {
       this.#refuseRate(req.tag, from, now);
       return;
@@ -129,13 +136,17 @@ export class ClientPort {
       }
     }
     let text: string | null = null;
-    commit.batch(() => (text = this.#answer(req, key, from, addr, now)), {
-      after: () => text !== null && this.#sendText(text, from),
+    commit.batch(() => (text = this.#answer(req, key, from, addr, now, start)), {
+      after: () => {
+        if (text === null) return;
+        this.#sendText(text, from);
+        if (req.verb === "add") this.#acked(text, start);
+      },
     });
   };
 
   /** The reply text (remembered for retransmissions), or null when the poll is held. */
-  #answer(req: Request, key: string, from: Address, addr: string, now: number): string | null {
+  #answer(req: Request, key: string, from: Address, addr: string, now: number, start: number): string | null {
     const { answers, chat } = this.#o;
     const seen = answers.lookup(req, key, now);
     if (seen !== null) return seen;
@@ -169,7 +180,7 @@ export class ClientPort {
     }
     const gate = this.#o.gate;
     if (gate && req.verb === "add" && reply.verb === "ok") {
-      gate.hold(key, session, req.tag, (acked) => this.#release(req, key, acked, from));
+      gate.hold(key, session, req.tag, (acked) => this.#release(req, key, acked, from, start));
       return null;
     }
     answers.remember(req, key, text, reply.verb !== "error", now);
@@ -187,10 +198,13 @@ export class ClientPort {
   }
 
   /** Sends an ack the gate released, remembered for retransmissions like any reply. */
-  #release(req: Request, key: string, text: string, to: Address): void {
+  #release(req: Request, key: string, text: string, to: Address, start: number): void {
     const { commit, answers, clock } = this.#o;
     commit.batch(() => answers.remember(req, key, text, true, clock.now()), {
-      after: () => this.#sendText(text, to),
+      after: () => {
+        this.#sendText(text, to);
+        this.#acked(text, start);
+      },
       durableElsewhere: true, // a lost saved reply is rebuilt from the message itself
     });
   }
@@ -207,6 +221,11 @@ export class ClientPort {
     this.#send({ verb: "error", tag, code: "rate-limited", message: "too many requests; slow down" }, to);
   }
 
+  /** An add's reply went out: an ok is an ack, timed from the request's arrival. */
+  #acked(text: string, start: number): void {
+    if (text.startsWith("ok\n")) this.#o.metrics?.ackLatency((this.#o.clock.monotonic() - start) / 1000);
+  }
+
   #send(reply: Reply, to: Address): void {
     this.#sendText(replyText(reply), to);
   }
@@ -214,7 +233,9 @@ export class ClientPort {
   /** Every reply leaves here: within the budget of an unproven address, or not at all (lib/server/address_budget.ts). */
   #sendText(text: string, to: Address): void {
     const bytes = encodeText(text);
-    if (this.budget.sent(formatAddress(to), bytes.length)) this.#o.send(bytes, to);
+    if (!this.budget.sent(formatAddress(to), bytes.length)) return;
+    if (text.startsWith("error\n")) this.#o.metrics?.error(text.split("\n", 3)[2]);
+    this.#o.send(bytes, to);
   }
 
   /** Answers the held polls of rooms with new messages: one read per distinct cursor, then all the sends. */

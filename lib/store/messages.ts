@@ -19,7 +19,7 @@ const SCAN_BATCH = 64;
 
 export class Messages {
   #s: Record<
-    "visibleByTag" | "hide" | "insert" | "addByTag" | "originRange" | "count" | "refuse" | "byId" | "bestTwin" | "show" | "bound",
+    "visibleByTag" | "hide" | "insert" | "addByTag" | "originRange" | "count" | "refuse" | "byId" | "bestTwin" | "show" | "bound" | "dseqOf" | "newest" | "newestBefore",
     StatementSync
   >;
 
@@ -39,6 +39,15 @@ export class Messages {
           "ORDER BY m.seq LIMIT ?",
       ),
       count: p("SELECT count(*) AS n FROM messages WHERE hidden = 0"),
+      dseqOf: p("SELECT dseq FROM messages WHERE rkey = ? AND origin = ? AND seq = ?"),
+      newest: p(
+        "SELECT m.origin, m.seq, o.user, o.at, o.msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
+          "WHERE m.rkey = ? AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?",
+      ),
+      newestBefore: p(
+        "SELECT m.origin, m.seq, o.user, o.at, o.msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
+          "WHERE m.rkey = ? AND m.dseq < ? AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?",
+      ),
       byId: p("SELECT m.rkey, m.dseq, m.session, m.tag, m.hidden FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
         "WHERE o.origin = ? AND o.seq = ? AND o.kind = 'msg'"),
       refuse: p("UPDATE messages SET hidden = 1, refused = 1 WHERE rkey = ? AND dseq = ?"),
@@ -140,6 +149,18 @@ export class Messages {
         yield { origin: best.origin, seq: bestRow.seq, user: bestRow.user, at: bestRow.at, msg: bestRow.msg };
       }
     }
+  }
+
+  /**
+   * Up to `limit` visible messages of a room, newest first: the newest, or
+   * those stored here before message `before` (null when this server does
+   * not have that message). One index range, whatever the room's size.
+   */
+  newest(groupName: string, before: { origin: string; seq: number } | null, limit: number): MessageEntry[] | null {
+    const rkey = nameKey(groupName);
+    if (before === null) return this.#s.newest.all(rkey, limit) as MessageEntry[];
+    const at = this.#s.dseqOf.get(rkey, before.origin, before.seq) as { dseq: number } | undefined;
+    return at ? this.#s.newestBefore.all(rkey, at.dseq, limit) as MessageEntry[] : null;
   }
 
   /** Visible chat messages stored. */

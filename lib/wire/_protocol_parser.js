@@ -176,43 +176,45 @@ function peg$parse(input, options) {
   const peg$c6 = "rooms";
   const peg$c7 = "who";
   const peg$c8 = "logout";
-  const peg$c9 = "ok";
-  const peg$c10 = "poll";
-  const peg$c11 = "error";
-  const peg$c12 = "bad-request";
-  const peg$c13 = "too-large";
-  const peg$c14 = "bad-name";
-  const peg$c15 = "name-taken";
-  const peg$c16 = "bad-token";
-  const peg$c17 = "no-room";
-  const peg$c18 = "room-exists";
-  const peg$c19 = "not-member";
-  const peg$c20 = "rate-limited";
-  const peg$c21 = "unavailable";
-  const peg$c22 = "internal";
-  const peg$c23 = "ask";
-  const peg$c24 = "got";
-  const peg$c25 = "hello";
-  const peg$c26 = "proof";
-  const peg$c27 = "stat";
-  const peg$c28 = "state";
-  const peg$c29 = "-";
-  const peg$c30 = ".";
-  const peg$c31 = "touch";
-  const peg$c32 = "join";
-  const peg$c33 = "msg";
-  const peg$c34 = " ";
-  const peg$c35 = "hide";
-  const peg$c36 = "~";
-  const peg$c37 = ",";
-  const peg$c38 = "0";
-  const peg$c39 = "=";
-  const peg$c40 = "1";
-  const peg$c41 = "\\";
-  const peg$c42 = "n";
-  const peg$c43 = "r";
-  const peg$c44 = "\r";
-  const peg$c45 = "\n";
+  const peg$c9 = "history";
+  const peg$c10 = "ok";
+  const peg$c11 = "poll";
+  const peg$c12 = "error";
+  const peg$c13 = "bad-request";
+  const peg$c14 = "too-large";
+  const peg$c15 = "bad-name";
+  const peg$c16 = "name-taken";
+  const peg$c17 = "bad-token";
+  const peg$c18 = "no-room";
+  const peg$c19 = "room-exists";
+  const peg$c20 = "not-member";
+  const peg$c21 = "no-message";
+  const peg$c22 = "rate-limited";
+  const peg$c23 = "unavailable";
+  const peg$c24 = "internal";
+  const peg$c25 = "ask";
+  const peg$c26 = "got";
+  const peg$c27 = "hello";
+  const peg$c28 = "proof";
+  const peg$c29 = "stat";
+  const peg$c30 = "state";
+  const peg$c31 = "-";
+  const peg$c32 = ".";
+  const peg$c33 = "touch";
+  const peg$c34 = "join";
+  const peg$c35 = "msg";
+  const peg$c36 = " ";
+  const peg$c37 = "hide";
+  const peg$c38 = "~";
+  const peg$c39 = ",";
+  const peg$c40 = "0";
+  const peg$c41 = "=";
+  const peg$c42 = "1";
+  const peg$c43 = "\\";
+  const peg$c44 = "n";
+  const peg$c45 = "r";
+  const peg$c46 = "\r";
+  const peg$c47 = "\n";
 
   const peg$r0 = /^[^\r\n]/;
   const peg$r1 = /^[0-9a-f]/;
@@ -233,70 +235,72 @@ function peg$parse(input, options) {
   const peg$e6 = peg$literalExpectation("rooms", false);
   const peg$e7 = peg$literalExpectation("who", false);
   const peg$e8 = peg$literalExpectation("logout", false);
-  const peg$e9 = peg$literalExpectation("ok", false);
-  const peg$e10 = peg$literalExpectation("poll", false);
-  const peg$e11 = peg$literalExpectation("error", false);
-  const peg$e12 = peg$otherExpectation("error code");
-  const peg$e13 = peg$literalExpectation("bad-request", false);
-  const peg$e14 = peg$literalExpectation("too-large", false);
-  const peg$e15 = peg$literalExpectation("bad-name", false);
-  const peg$e16 = peg$literalExpectation("name-taken", false);
-  const peg$e17 = peg$literalExpectation("bad-token", false);
-  const peg$e18 = peg$literalExpectation("no-room", false);
-  const peg$e19 = peg$literalExpectation("room-exists", false);
-  const peg$e20 = peg$literalExpectation("not-member", false);
-  const peg$e21 = peg$literalExpectation("rate-limited", false);
-  const peg$e22 = peg$literalExpectation("unavailable", false);
-  const peg$e23 = peg$literalExpectation("internal", false);
-  const peg$e24 = peg$classExpectation(["\r", "\n"], true, false, false);
-  const peg$e25 = peg$anyExpectation();
-  const peg$e26 = peg$literalExpectation("ask", false);
-  const peg$e27 = peg$literalExpectation("got", false);
-  const peg$e28 = peg$literalExpectation("hello", false);
-  const peg$e29 = peg$literalExpectation("proof", false);
-  const peg$e30 = peg$otherExpectation("challenge");
-  const peg$e31 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
-  const peg$e32 = peg$literalExpectation("stat", false);
-  const peg$e33 = peg$literalExpectation("state", false);
-  const peg$e34 = peg$otherExpectation("nonce");
-  const peg$e35 = peg$literalExpectation("-", false);
-  const peg$e36 = peg$literalExpectation(".", false);
-  const peg$e37 = peg$otherExpectation("mac");
-  const peg$e38 = peg$literalExpectation("touch", false);
-  const peg$e39 = peg$literalExpectation("join", false);
-  const peg$e40 = peg$literalExpectation("msg", false);
-  const peg$e41 = peg$literalExpectation(" ", false);
-  const peg$e42 = peg$literalExpectation("hide", false);
-  const peg$e43 = peg$otherExpectation("operation id");
-  const peg$e44 = peg$otherExpectation("session id");
-  const peg$e45 = peg$otherExpectation("tag");
-  const peg$e46 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e47 = peg$otherExpectation("token");
-  const peg$e48 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e49 = peg$otherExpectation("server id");
-  const peg$e50 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e51 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e52 = peg$otherExpectation("message id");
-  const peg$e53 = peg$otherExpectation("origin");
-  const peg$e54 = peg$literalExpectation("~", false);
-  const peg$e55 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
-  const peg$e56 = peg$otherExpectation("cursor");
-  const peg$e57 = peg$otherExpectation("vector timestamp");
-  const peg$e58 = peg$literalExpectation(",", false);
-  const peg$e59 = peg$literalExpectation("0", false);
-  const peg$e60 = peg$literalExpectation("=", false);
-  const peg$e61 = peg$otherExpectation("more flag");
-  const peg$e62 = peg$literalExpectation("1", false);
-  const peg$e63 = peg$otherExpectation("integer");
-  const peg$e64 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e65 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
-  const peg$e66 = peg$literalExpectation("\\", false);
-  const peg$e67 = peg$literalExpectation("n", false);
-  const peg$e68 = peg$literalExpectation("r", false);
-  const peg$e69 = peg$otherExpectation("newline");
-  const peg$e70 = peg$literalExpectation("\r", false);
-  const peg$e71 = peg$literalExpectation("\n", false);
-  const peg$e72 = peg$otherExpectation("end of datagram");
+  const peg$e9 = peg$literalExpectation("history", false);
+  const peg$e10 = peg$literalExpectation("ok", false);
+  const peg$e11 = peg$literalExpectation("poll", false);
+  const peg$e12 = peg$literalExpectation("error", false);
+  const peg$e13 = peg$otherExpectation("error code");
+  const peg$e14 = peg$literalExpectation("bad-request", false);
+  const peg$e15 = peg$literalExpectation("too-large", false);
+  const peg$e16 = peg$literalExpectation("bad-name", false);
+  const peg$e17 = peg$literalExpectation("name-taken", false);
+  const peg$e18 = peg$literalExpectation("bad-token", false);
+  const peg$e19 = peg$literalExpectation("no-room", false);
+  const peg$e20 = peg$literalExpectation("room-exists", false);
+  const peg$e21 = peg$literalExpectation("not-member", false);
+  const peg$e22 = peg$literalExpectation("no-message", false);
+  const peg$e23 = peg$literalExpectation("rate-limited", false);
+  const peg$e24 = peg$literalExpectation("unavailable", false);
+  const peg$e25 = peg$literalExpectation("internal", false);
+  const peg$e26 = peg$classExpectation(["\r", "\n"], true, false, false);
+  const peg$e27 = peg$anyExpectation();
+  const peg$e28 = peg$literalExpectation("ask", false);
+  const peg$e29 = peg$literalExpectation("got", false);
+  const peg$e30 = peg$literalExpectation("hello", false);
+  const peg$e31 = peg$literalExpectation("proof", false);
+  const peg$e32 = peg$otherExpectation("challenge");
+  const peg$e33 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
+  const peg$e34 = peg$literalExpectation("stat", false);
+  const peg$e35 = peg$literalExpectation("state", false);
+  const peg$e36 = peg$otherExpectation("nonce");
+  const peg$e37 = peg$literalExpectation("-", false);
+  const peg$e38 = peg$literalExpectation(".", false);
+  const peg$e39 = peg$otherExpectation("mac");
+  const peg$e40 = peg$literalExpectation("touch", false);
+  const peg$e41 = peg$literalExpectation("join", false);
+  const peg$e42 = peg$literalExpectation("msg", false);
+  const peg$e43 = peg$literalExpectation(" ", false);
+  const peg$e44 = peg$literalExpectation("hide", false);
+  const peg$e45 = peg$otherExpectation("operation id");
+  const peg$e46 = peg$otherExpectation("session id");
+  const peg$e47 = peg$otherExpectation("tag");
+  const peg$e48 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e49 = peg$otherExpectation("token");
+  const peg$e50 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e51 = peg$otherExpectation("server id");
+  const peg$e52 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e53 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e54 = peg$otherExpectation("message id");
+  const peg$e55 = peg$otherExpectation("origin");
+  const peg$e56 = peg$literalExpectation("~", false);
+  const peg$e57 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
+  const peg$e58 = peg$otherExpectation("cursor");
+  const peg$e59 = peg$otherExpectation("vector timestamp");
+  const peg$e60 = peg$literalExpectation(",", false);
+  const peg$e61 = peg$literalExpectation("0", false);
+  const peg$e62 = peg$literalExpectation("=", false);
+  const peg$e63 = peg$otherExpectation("more flag");
+  const peg$e64 = peg$literalExpectation("1", false);
+  const peg$e65 = peg$otherExpectation("integer");
+  const peg$e66 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e67 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
+  const peg$e68 = peg$literalExpectation("\\", false);
+  const peg$e69 = peg$literalExpectation("n", false);
+  const peg$e70 = peg$literalExpectation("r", false);
+  const peg$e71 = peg$otherExpectation("newline");
+  const peg$e72 = peg$literalExpectation("\r", false);
+  const peg$e73 = peg$literalExpectation("\n", false);
+  const peg$e74 = peg$otherExpectation("end of datagram");
 
   function peg$f0(tag, userName) {    return { verb: "login", tag, userName };  }
   function peg$f1(tag, token, groupName) {    return { verb: "open", tag, token, groupName };  }
@@ -307,44 +311,46 @@ function peg$parse(input, options) {
   function peg$f6(tag, token, after) {    return { verb: "rooms", tag, token, after };  }
   function peg$f7(tag, token, groupName, after) {    return { verb: "who", tag, token, groupName, after };  }
   function peg$f8(tag, token) {    return { verb: "logout", tag, token };  }
-  function peg$f9(tag, body) {    return { ...body, tag };  }
-  function peg$f10(userName, token, ttl) {    return { verb: "ok", kind: "login", userName, token, ttl };  }
-  function peg$f11(kind, groupName) {    return { verb: "ok", kind, groupName };  }
-  function peg$f12(msg, groupName, msgId) {    return { verb: "ok", kind: "add", msg, groupName, msgId };  }
-  function peg$f13(more, count, names) {    return { verb: "ok", kind: "rooms", more, count, names };  }
-  function peg$f14(groupName, more, count, names) {    return { verb: "ok", kind: "who", groupName, more, count, names };  }
-  function peg$f15() {    return { verb: "ok", kind: "logout" };  }
-  function peg$f16(tag, groupName, cursor, more, count, entries) {    return { verb: "poll", tag, groupName, cursor, more, count, entries };  }
-  function peg$f17(msgId, userName, sentAt, msg) {    return { msgId, userName, sentAt, msg };  }
-  function peg$f18(tag, code, message) {    return { verb: "error", tag, code, message };  }
-  function peg$f19(verb, tag) {    return { verb, tag };  }
-  function peg$f20(head, vector, count, ops, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f21(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f22(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f23(head, vector, at, signedEnd, mac) {    return { verb: "got", ...head, vector, at, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f24(head, challenge, signedEnd, mac) {    return { verb: "hello", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f25(head, challenge, signedEnd, mac) {    return { verb: "proof", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f26(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f27(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f28(from, nonce) {    return { from, nonce };  }
-  function peg$f29() {    return location().start.offset;  }
-  function peg$f30(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
-  function peg$f31(deps, at, session, userName, ttl) {    return { kind: "login", deps, at, session, userName, ttl };  }
-  function peg$f32(kind, deps, at, session) {    return { kind, deps, at, session };  }
-  function peg$f33(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
-  function peg$f34(conf, deps, at, session, tag, groupName, userName, msg) {    return conf === null ? { kind: "msg", deps, at, session, tag, groupName, userName, msg } : { kind: "msg", conf, deps, at, session, tag, groupName, userName, msg };  }
-  function peg$f35(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
-  function peg$f36(origin, seq) {    return { origin, seq };  }
-  function peg$f37(origin, n) {    return { origin, n };  }
-  function peg$f38(head, tail) {    return [head, ...tail];  }
-  function peg$f39() {    return [];  }
-  function peg$f40(origin, n) {    return [origin, n];  }
-  function peg$f41() {    return false;  }
-  function peg$f42() {    return true;  }
-  function peg$f43(digits) {    return Number(digits);  }
-  function peg$f44(parts) {    return parts.join("");  }
-  function peg$f45() {    return "\n";  }
-  function peg$f46() {    return "\r";  }
+  function peg$f9(tag, token, groupName, limit, before) {    return { verb: "history", tag, token, groupName, limit, before };  }
+  function peg$f10(tag, body) {    return { ...body, tag };  }
+  function peg$f11(userName, token, ttl) {    return { verb: "ok", kind: "login", userName, token, ttl };  }
+  function peg$f12(kind, groupName) {    return { verb: "ok", kind, groupName };  }
+  function peg$f13(msg, groupName, msgId) {    return { verb: "ok", kind: "add", msg, groupName, msgId };  }
+  function peg$f14(more, count, names) {    return { verb: "ok", kind: "rooms", more, count, names };  }
+  function peg$f15(groupName, more, count, names) {    return { verb: "ok", kind: "who", groupName, more, count, names };  }
+  function peg$f16() {    return { verb: "ok", kind: "logout" };  }
+  function peg$f17(groupName, cursor, more, count, entries) {    return { verb: "ok", kind: "history", groupName, cursor, more, count, entries };  }
+  function peg$f18(tag, groupName, cursor, more, count, entries) {    return { verb: "poll", tag, groupName, cursor, more, count, entries };  }
+  function peg$f19(msgId, userName, sentAt, msg) {    return { msgId, userName, sentAt, msg };  }
+  function peg$f20(tag, code, message) {    return { verb: "error", tag, code, message };  }
+  function peg$f21(verb, tag) {    return { verb, tag };  }
+  function peg$f22(head, vector, count, ops, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f23(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f24(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f25(head, vector, at, signedEnd, mac) {    return { verb: "got", ...head, vector, at, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f26(head, challenge, signedEnd, mac) {    return { verb: "hello", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f27(head, challenge, signedEnd, mac) {    return { verb: "proof", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f28(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f29(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f30(from, nonce) {    return { from, nonce };  }
+  function peg$f31() {    return location().start.offset;  }
+  function peg$f32(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
+  function peg$f33(deps, at, session, userName, ttl) {    return { kind: "login", deps, at, session, userName, ttl };  }
+  function peg$f34(kind, deps, at, session) {    return { kind, deps, at, session };  }
+  function peg$f35(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
+  function peg$f36(conf, deps, at, session, tag, groupName, userName, msg) {    return conf === null ? { kind: "msg", deps, at, session, tag, groupName, userName, msg } : { kind: "msg", conf, deps, at, session, tag, groupName, userName, msg };  }
+  function peg$f37(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
+  function peg$f38(origin, seq) {    return { origin, seq };  }
+  function peg$f39(origin, n) {    return { origin, n };  }
+  function peg$f40(head, tail) {    return [head, ...tail];  }
+  function peg$f41() {    return [];  }
+  function peg$f42(origin, n) {    return [origin, n];  }
+  function peg$f43() {    return false;  }
+  function peg$f44() {    return true;  }
+  function peg$f45(digits) {    return Number(digits);  }
+  function peg$f46(parts) {    return parts.join("");  }
+  function peg$f47() {    return "\n";  }
+  function peg$f48() {    return "\r";  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -536,6 +542,9 @@ function peg$parse(input, options) {
                   s1 = peg$parseWho();
                   if (s1 === peg$FAILED) {
                     s1 = peg$parseLogout();
+                    if (s1 === peg$FAILED) {
+                      s1 = peg$parseHistory();
+                    }
                   }
                 }
               }
@@ -1125,6 +1134,94 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseHistory() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 7) === peg$c9) {
+      s1 = peg$c9;
+      peg$currPos += 7;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e9); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseTag();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseToken();
+            if (s5 !== peg$FAILED) {
+              s6 = peg$parseNL();
+              if (s6 !== peg$FAILED) {
+                s7 = peg$parseNameText();
+                s8 = peg$parseNL();
+                if (s8 !== peg$FAILED) {
+                  s9 = peg$parseInt();
+                  if (s9 !== peg$FAILED) {
+                    s10 = peg$parseNL();
+                    if (s10 !== peg$FAILED) {
+                      s11 = peg$currPos;
+                      s12 = peg$parseMsgId();
+                      if (s12 !== peg$FAILED) {
+                        s13 = peg$parseNL();
+                        if (s13 !== peg$FAILED) {
+                          s11 = s12;
+                        } else {
+                          peg$currPos = s11;
+                          s11 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s11;
+                        s11 = peg$FAILED;
+                      }
+                      if (s11 === peg$FAILED) {
+                        s11 = null;
+                      }
+                      peg$savedPos = s0;
+                      s0 = peg$f9(s3, s5, s7, s9, s11);
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
   function peg$parseClientReply() {
     let s0, s1, s2;
 
@@ -1156,12 +1253,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c9) {
-      s1 = peg$c9;
+    if (input.substr(peg$currPos, 2) === peg$c10) {
+      s1 = peg$c10;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e9); }
+      if (peg$silentFails === 0) { peg$fail(peg$e10); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -1173,7 +1270,7 @@ function peg$parse(input, options) {
             s5 = peg$parseOkBody();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f9(s3, s5);
+              s0 = peg$f10(s3, s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -1224,7 +1321,7 @@ function peg$parse(input, options) {
                 s8 = peg$parseNL();
                 if (s8 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f10(s3, s5, s7);
+                  s0 = peg$f11(s3, s5, s7);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -1293,7 +1390,7 @@ function peg$parse(input, options) {
           s4 = peg$parseNL();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f11(s1, s3);
+            s0 = peg$f12(s1, s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -1329,7 +1426,7 @@ function peg$parse(input, options) {
                   s8 = peg$parseNL();
                   if (s8 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f12(s3, s5, s7);
+                    s0 = peg$f13(s3, s5, s7);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -1397,7 +1494,7 @@ function peg$parse(input, options) {
                         }
                       }
                       peg$savedPos = s0;
-                      s0 = peg$f13(s3, s5, s7);
+                      s0 = peg$f14(s3, s5, s7);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -1468,7 +1565,7 @@ function peg$parse(input, options) {
                             }
                           }
                           peg$savedPos = s0;
-                          s0 = peg$f14(s3, s5, s7, s9);
+                          s0 = peg$f15(s3, s5, s7, s9);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -1510,7 +1607,7 @@ function peg$parse(input, options) {
                 s2 = peg$parseNL();
                 if (s2 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f15();
+                  s0 = peg$f16();
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -1518,6 +1615,78 @@ function peg$parse(input, options) {
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
+              }
+              if (s0 === peg$FAILED) {
+                s0 = peg$currPos;
+                if (input.substr(peg$currPos, 7) === peg$c9) {
+                  s1 = peg$c9;
+                  peg$currPos += 7;
+                } else {
+                  s1 = peg$FAILED;
+                  if (peg$silentFails === 0) { peg$fail(peg$e9); }
+                }
+                if (s1 !== peg$FAILED) {
+                  s2 = peg$parseNL();
+                  if (s2 !== peg$FAILED) {
+                    s3 = peg$parseNameText();
+                    s4 = peg$parseNL();
+                    if (s4 !== peg$FAILED) {
+                      s5 = peg$parseCursor();
+                      if (s5 !== peg$FAILED) {
+                        s6 = peg$parseNL();
+                        if (s6 !== peg$FAILED) {
+                          s7 = peg$parseMore();
+                          if (s7 !== peg$FAILED) {
+                            s8 = peg$parseNL();
+                            if (s8 !== peg$FAILED) {
+                              s9 = peg$parseInt();
+                              if (s9 !== peg$FAILED) {
+                                s10 = peg$parseNL();
+                                if (s10 !== peg$FAILED) {
+                                  s11 = [];
+                                  s12 = peg$parsePollEntry();
+                                  while (s12 !== peg$FAILED) {
+                                    s11.push(s12);
+                                    s12 = peg$parsePollEntry();
+                                  }
+                                  peg$savedPos = s0;
+                                  s0 = peg$f17(s3, s5, s7, s9, s11);
+                                } else {
+                                  peg$currPos = s0;
+                                  s0 = peg$FAILED;
+                                }
+                              } else {
+                                peg$currPos = s0;
+                                s0 = peg$FAILED;
+                              }
+                            } else {
+                              peg$currPos = s0;
+                              s0 = peg$FAILED;
+                            }
+                          } else {
+                            peg$currPos = s0;
+                            s0 = peg$FAILED;
+                          }
+                        } else {
+                          peg$currPos = s0;
+                          s0 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
               }
             }
           }
@@ -1532,12 +1701,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c10) {
-      s1 = peg$c10;
+    if (input.substr(peg$currPos, 4) === peg$c11) {
+      s1 = peg$c11;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e10); }
+      if (peg$silentFails === 0) { peg$fail(peg$e11); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -1568,7 +1737,7 @@ function peg$parse(input, options) {
                             s14 = peg$parsePollEntry();
                           }
                           peg$savedPos = s0;
-                          s0 = peg$f16(s3, s5, s7, s9, s11, s13);
+                          s0 = peg$f18(s3, s5, s7, s9, s11, s13);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -1636,7 +1805,7 @@ function peg$parse(input, options) {
               s8 = peg$parseNL();
               if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f17(s1, s3, s5, s7);
+                s0 = peg$f19(s1, s3, s5, s7);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -1669,12 +1838,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c11) {
-      s1 = peg$c11;
+    if (input.substr(peg$currPos, 5) === peg$c12) {
+      s1 = peg$c12;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e11); }
+      if (peg$silentFails === 0) { peg$fail(peg$e12); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -1691,7 +1860,7 @@ function peg$parse(input, options) {
                 s8 = peg$parseNL();
                 if (s8 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f18(s3, s5, s7);
+                  s0 = peg$f20(s3, s5, s7);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -1728,92 +1897,101 @@ function peg$parse(input, options) {
     let s0, s1;
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 11) === peg$c12) {
-      s0 = peg$c12;
+    if (input.substr(peg$currPos, 11) === peg$c13) {
+      s0 = peg$c13;
       peg$currPos += 11;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e13); }
+      if (peg$silentFails === 0) { peg$fail(peg$e14); }
     }
     if (s0 === peg$FAILED) {
-      if (input.substr(peg$currPos, 9) === peg$c13) {
-        s0 = peg$c13;
+      if (input.substr(peg$currPos, 9) === peg$c14) {
+        s0 = peg$c14;
         peg$currPos += 9;
       } else {
         s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e14); }
+        if (peg$silentFails === 0) { peg$fail(peg$e15); }
       }
       if (s0 === peg$FAILED) {
-        if (input.substr(peg$currPos, 8) === peg$c14) {
-          s0 = peg$c14;
+        if (input.substr(peg$currPos, 8) === peg$c15) {
+          s0 = peg$c15;
           peg$currPos += 8;
         } else {
           s0 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e15); }
+          if (peg$silentFails === 0) { peg$fail(peg$e16); }
         }
         if (s0 === peg$FAILED) {
-          if (input.substr(peg$currPos, 10) === peg$c15) {
-            s0 = peg$c15;
+          if (input.substr(peg$currPos, 10) === peg$c16) {
+            s0 = peg$c16;
             peg$currPos += 10;
           } else {
             s0 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e16); }
+            if (peg$silentFails === 0) { peg$fail(peg$e17); }
           }
           if (s0 === peg$FAILED) {
-            if (input.substr(peg$currPos, 9) === peg$c16) {
-              s0 = peg$c16;
+            if (input.substr(peg$currPos, 9) === peg$c17) {
+              s0 = peg$c17;
               peg$currPos += 9;
             } else {
               s0 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e17); }
+              if (peg$silentFails === 0) { peg$fail(peg$e18); }
             }
             if (s0 === peg$FAILED) {
-              if (input.substr(peg$currPos, 7) === peg$c17) {
-                s0 = peg$c17;
+              if (input.substr(peg$currPos, 7) === peg$c18) {
+                s0 = peg$c18;
                 peg$currPos += 7;
               } else {
                 s0 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e18); }
+                if (peg$silentFails === 0) { peg$fail(peg$e19); }
               }
               if (s0 === peg$FAILED) {
-                if (input.substr(peg$currPos, 11) === peg$c18) {
-                  s0 = peg$c18;
+                if (input.substr(peg$currPos, 11) === peg$c19) {
+                  s0 = peg$c19;
                   peg$currPos += 11;
                 } else {
                   s0 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e19); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e20); }
                 }
                 if (s0 === peg$FAILED) {
-                  if (input.substr(peg$currPos, 10) === peg$c19) {
-                    s0 = peg$c19;
+                  if (input.substr(peg$currPos, 10) === peg$c20) {
+                    s0 = peg$c20;
                     peg$currPos += 10;
                   } else {
                     s0 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e20); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e21); }
                   }
                   if (s0 === peg$FAILED) {
-                    if (input.substr(peg$currPos, 12) === peg$c20) {
-                      s0 = peg$c20;
-                      peg$currPos += 12;
+                    if (input.substr(peg$currPos, 10) === peg$c21) {
+                      s0 = peg$c21;
+                      peg$currPos += 10;
                     } else {
                       s0 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e21); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e22); }
                     }
                     if (s0 === peg$FAILED) {
-                      if (input.substr(peg$currPos, 11) === peg$c21) {
-                        s0 = peg$c21;
-                        peg$currPos += 11;
+                      if (input.substr(peg$currPos, 12) === peg$c22) {
+                        s0 = peg$c22;
+                        peg$currPos += 12;
                       } else {
                         s0 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e22); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e23); }
                       }
                       if (s0 === peg$FAILED) {
-                        if (input.substr(peg$currPos, 8) === peg$c22) {
-                          s0 = peg$c22;
-                          peg$currPos += 8;
+                        if (input.substr(peg$currPos, 11) === peg$c23) {
+                          s0 = peg$c23;
+                          peg$currPos += 11;
                         } else {
                           s0 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e23); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e24); }
+                        }
+                        if (s0 === peg$FAILED) {
+                          if (input.substr(peg$currPos, 8) === peg$c24) {
+                            s0 = peg$c24;
+                            peg$currPos += 8;
+                          } else {
+                            s0 = peg$FAILED;
+                            if (peg$silentFails === 0) { peg$fail(peg$e25); }
+                          }
                         }
                       }
                     }
@@ -1828,7 +2006,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e12); }
+      if (peg$silentFails === 0) { peg$fail(peg$e13); }
     }
 
     return s0;
@@ -1845,7 +2023,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e24); }
+      if (peg$silentFails === 0) { peg$fail(peg$e26); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -1854,7 +2032,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e24); }
+        if (peg$silentFails === 0) { peg$fail(peg$e26); }
       }
     }
     s1 = input.substring(s1, peg$currPos);
@@ -1896,7 +2074,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s4 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e25); }
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
     }
     while (s4 !== peg$FAILED) {
       s3.push(s4);
@@ -1905,11 +2083,11 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e25); }
+        if (peg$silentFails === 0) { peg$fail(peg$e27); }
       }
     }
     peg$savedPos = s0;
-    s0 = peg$f19(s1, s2);
+    s0 = peg$f21(s1, s2);
 
     return s0;
   }
@@ -1990,7 +2168,7 @@ function peg$parse(input, options) {
                   s10 = peg$parseNL();
                   if (s10 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f20(s2, s3, s5, s7, s8, s9);
+                    s0 = peg$f22(s2, s3, s5, s7, s8, s9);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -2031,12 +2209,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c23) {
-      s1 = peg$c23;
+    if (input.substr(peg$currPos, 3) === peg$c25) {
+      s1 = peg$c25;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e26); }
+      if (peg$silentFails === 0) { peg$fail(peg$e28); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2051,7 +2229,7 @@ function peg$parse(input, options) {
               s7 = peg$parseNL();
               if (s7 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f21(s2, s3, s5, s6);
+                s0 = peg$f23(s2, s3, s5, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2084,12 +2262,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c9) {
-      s1 = peg$c9;
+    if (input.substr(peg$currPos, 2) === peg$c10) {
+      s1 = peg$c10;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e9); }
+      if (peg$silentFails === 0) { peg$fail(peg$e10); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2118,7 +2296,7 @@ function peg$parse(input, options) {
                       s12 = peg$parseNL();
                       if (s12 !== peg$FAILED) {
                         peg$savedPos = s0;
-                        s0 = peg$f22(s2, s3, s5, s7, s9, s10, s11);
+                        s0 = peg$f24(s2, s3, s5, s7, s9, s10, s11);
                       } else {
                         peg$currPos = s0;
                         s0 = peg$FAILED;
@@ -2167,12 +2345,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c24) {
-      s1 = peg$c24;
+    if (input.substr(peg$currPos, 3) === peg$c26) {
+      s1 = peg$c26;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      if (peg$silentFails === 0) { peg$fail(peg$e29); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2191,7 +2369,7 @@ function peg$parse(input, options) {
                   s9 = peg$parseNL();
                   if (s9 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f23(s2, s3, s5, s7, s8);
+                    s0 = peg$f25(s2, s3, s5, s7, s8);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -2232,12 +2410,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c25) {
-      s1 = peg$c25;
+    if (input.substr(peg$currPos, 5) === peg$c27) {
+      s1 = peg$c27;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e28); }
+      if (peg$silentFails === 0) { peg$fail(peg$e30); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2252,7 +2430,7 @@ function peg$parse(input, options) {
               s7 = peg$parseNL();
               if (s7 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f24(s2, s3, s5, s6);
+                s0 = peg$f26(s2, s3, s5, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2285,12 +2463,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c26) {
-      s1 = peg$c26;
+    if (input.substr(peg$currPos, 5) === peg$c28) {
+      s1 = peg$c28;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e31); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2305,7 +2483,7 @@ function peg$parse(input, options) {
               s7 = peg$parseNL();
               if (s7 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f25(s2, s3, s5, s6);
+                s0 = peg$f27(s2, s3, s5, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2346,7 +2524,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e33); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -2358,7 +2536,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e31); }
+          if (peg$silentFails === 0) { peg$fail(peg$e33); }
         }
       }
     }
@@ -2376,7 +2554,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e30); }
+      if (peg$silentFails === 0) { peg$fail(peg$e32); }
     }
 
     return s0;
@@ -2386,12 +2564,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c27) {
-      s1 = peg$c27;
+    if (input.substr(peg$currPos, 4) === peg$c29) {
+      s1 = peg$c29;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e32); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2402,7 +2580,7 @@ function peg$parse(input, options) {
           s5 = peg$parseNL();
           if (s5 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f26(s2, s3, s4);
+            s0 = peg$f28(s2, s3, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -2427,12 +2605,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c28) {
-      s1 = peg$c28;
+    if (input.substr(peg$currPos, 5) === peg$c30) {
+      s1 = peg$c30;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e33); }
+      if (peg$silentFails === 0) { peg$fail(peg$e35); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2446,7 +2624,7 @@ function peg$parse(input, options) {
             s7 = peg$parseNL();
             if (s7 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f27(s2, s3, s5, s6);
+              s0 = peg$f29(s2, s3, s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2486,7 +2664,7 @@ function peg$parse(input, options) {
             s5 = peg$parseNL();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f28(s2, s4);
+              s0 = peg$f30(s2, s4);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2517,7 +2695,7 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = '';
     peg$savedPos = s0;
-    s1 = peg$f29();
+    s1 = peg$f31();
     s0 = s1;
 
     return s0;
@@ -2528,11 +2706,11 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c29;
+      s0 = peg$c31;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      if (peg$silentFails === 0) { peg$fail(peg$e37); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -2540,11 +2718,11 @@ function peg$parse(input, options) {
       s2 = peg$parseDigits();
       if (s2 !== peg$FAILED) {
         if (input.charCodeAt(peg$currPos) === 46) {
-          s3 = peg$c30;
+          s3 = peg$c32;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e36); }
+          if (peg$silentFails === 0) { peg$fail(peg$e38); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$currPos;
@@ -2554,7 +2732,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e31); }
+            if (peg$silentFails === 0) { peg$fail(peg$e33); }
           }
           while (s6 !== peg$FAILED) {
             s5.push(s6);
@@ -2566,7 +2744,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s6 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e31); }
+                if (peg$silentFails === 0) { peg$fail(peg$e33); }
               }
             }
           }
@@ -2600,7 +2778,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e36); }
     }
 
     return s0;
@@ -2611,11 +2789,11 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c29;
+      s0 = peg$c31;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      if (peg$silentFails === 0) { peg$fail(peg$e37); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -2626,7 +2804,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e31); }
+        if (peg$silentFails === 0) { peg$fail(peg$e33); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -2638,7 +2816,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e31); }
+            if (peg$silentFails === 0) { peg$fail(peg$e33); }
           }
         }
       }
@@ -2657,7 +2835,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
 
     return s0;
@@ -2674,7 +2852,7 @@ function peg$parse(input, options) {
         s3 = peg$parseOpBody();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f30(s1, s3);
+          s0 = peg$f32(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2725,7 +2903,7 @@ function peg$parse(input, options) {
                         s12 = peg$parseNL();
                         if (s12 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f31(s3, s5, s7, s9, s11);
+                          s0 = peg$f33(s3, s5, s7, s9, s11);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -2781,12 +2959,12 @@ function peg$parse(input, options) {
         if (peg$silentFails === 0) { peg$fail(peg$e8); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 5) === peg$c31) {
-          s2 = peg$c31;
+        if (input.substr(peg$currPos, 5) === peg$c33) {
+          s2 = peg$c33;
           peg$currPos += 5;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e38); }
+          if (peg$silentFails === 0) { peg$fail(peg$e40); }
         }
       }
       if (s2 !== peg$FAILED) {
@@ -2810,7 +2988,7 @@ function peg$parse(input, options) {
                     s8 = peg$parseNL();
                     if (s8 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f32(s1, s3, s5, s7);
+                      s0 = peg$f34(s1, s3, s5, s7);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -2854,12 +3032,12 @@ function peg$parse(input, options) {
           if (peg$silentFails === 0) { peg$fail(peg$e1); }
         }
         if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 4) === peg$c32) {
-            s2 = peg$c32;
+          if (input.substr(peg$currPos, 4) === peg$c34) {
+            s2 = peg$c34;
             peg$currPos += 4;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e39); }
+            if (peg$silentFails === 0) { peg$fail(peg$e41); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 5) === peg$c5) {
@@ -2895,7 +3073,7 @@ function peg$parse(input, options) {
                         s10 = peg$parseNL();
                         if (s10 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f33(s1, s3, s5, s7, s9);
+                          s0 = peg$f35(s1, s3, s5, s7, s9);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -2934,21 +3112,21 @@ function peg$parse(input, options) {
         }
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          if (input.substr(peg$currPos, 3) === peg$c33) {
-            s1 = peg$c33;
+          if (input.substr(peg$currPos, 3) === peg$c35) {
+            s1 = peg$c35;
             peg$currPos += 3;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e40); }
+            if (peg$silentFails === 0) { peg$fail(peg$e42); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 32) {
-              s3 = peg$c34;
+              s3 = peg$c36;
               peg$currPos++;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e41); }
+              if (peg$silentFails === 0) { peg$fail(peg$e43); }
             }
             if (s3 !== peg$FAILED) {
               s4 = peg$parseServerId();
@@ -2993,7 +3171,7 @@ function peg$parse(input, options) {
                                   s17 = peg$parseNL();
                                   if (s17 !== peg$FAILED) {
                                     peg$savedPos = s0;
-                                    s0 = peg$f34(s2, s4, s6, s8, s10, s12, s14, s16);
+                                    s0 = peg$f36(s2, s4, s6, s8, s10, s12, s14, s16);
                                   } else {
                                     peg$currPos = s0;
                                     s0 = peg$FAILED;
@@ -3048,12 +3226,12 @@ function peg$parse(input, options) {
           }
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
-            if (input.substr(peg$currPos, 4) === peg$c35) {
-              s1 = peg$c35;
+            if (input.substr(peg$currPos, 4) === peg$c37) {
+              s1 = peg$c37;
               peg$currPos += 4;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e42); }
+              if (peg$silentFails === 0) { peg$fail(peg$e44); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$parseNL();
@@ -3081,7 +3259,7 @@ function peg$parse(input, options) {
                               s10 = peg$parseNL();
                               if (s10 !== peg$FAILED) {
                                 peg$savedPos = s0;
-                                s0 = peg$f35(s3, s5, s7, s9);
+                                s0 = peg$f37(s3, s5, s7, s9);
                               } else {
                                 peg$currPos = s0;
                                 s0 = peg$FAILED;
@@ -3138,17 +3316,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c30;
+        s2 = peg$c32;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e36); }
+        if (peg$silentFails === 0) { peg$fail(peg$e38); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f36(s1, s3);
+          s0 = peg$f38(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3164,7 +3342,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+      if (peg$silentFails === 0) { peg$fail(peg$e45); }
     }
 
     return s0;
@@ -3182,7 +3360,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e33); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -3194,7 +3372,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e31); }
+          if (peg$silentFails === 0) { peg$fail(peg$e33); }
         }
       }
     }
@@ -3212,7 +3390,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
     }
 
     return s0;
@@ -3230,7 +3408,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -3242,82 +3420,11 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e46); }
-        }
-      }
-    }
-    if (s2.length < 1) {
-      peg$currPos = s1;
-      s1 = peg$FAILED;
-    } else {
-      s1 = s2;
-    }
-    if (s1 !== peg$FAILED) {
-      s0 = input.substring(s0, peg$currPos);
-    } else {
-      s0 = s1;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e45); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseReplyTag() {
-    let s0, s1;
-
-    peg$silentFails++;
-    s0 = peg$parseTag();
-    if (s0 === peg$FAILED) {
-      if (input.charCodeAt(peg$currPos) === 45) {
-        s0 = peg$c29;
-        peg$currPos++;
-      } else {
-        s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e35); }
-      }
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e45); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseToken() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$currPos;
-    s2 = [];
-    s3 = input.charAt(peg$currPos);
-    if (peg$r3.test(s3)) {
-      peg$currPos++;
-    } else {
-      s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
-    }
-    while (s3 !== peg$FAILED) {
-      s2.push(s3);
-      if (s2.length >= 128) {
-        s3 = peg$FAILED;
-      } else {
-        s3 = input.charAt(peg$currPos);
-        if (peg$r3.test(s3)) {
-          peg$currPos++;
-        } else {
-          s3 = peg$FAILED;
           if (peg$silentFails === 0) { peg$fail(peg$e48); }
         }
       }
     }
-    if (s2.length < 16) {
+    if (s2.length < 1) {
       peg$currPos = s1;
       s1 = peg$FAILED;
     } else {
@@ -3337,6 +3444,77 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseReplyTag() {
+    let s0, s1;
+
+    peg$silentFails++;
+    s0 = peg$parseTag();
+    if (s0 === peg$FAILED) {
+      if (input.charCodeAt(peg$currPos) === 45) {
+        s0 = peg$c31;
+        peg$currPos++;
+      } else {
+        s0 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      }
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseToken() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r3.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 128) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r3.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e50); }
+        }
+      }
+    }
+    if (s2.length < 16) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+    }
+
+    return s0;
+  }
+
   function peg$parseServerId() {
     let s0, s1, s2, s3, s4;
 
@@ -3348,7 +3526,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+      if (peg$silentFails === 0) { peg$fail(peg$e52); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
@@ -3357,7 +3535,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e51); }
+        if (peg$silentFails === 0) { peg$fail(peg$e53); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -3369,7 +3547,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e51); }
+            if (peg$silentFails === 0) { peg$fail(peg$e53); }
           }
         }
       }
@@ -3387,7 +3565,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
     }
 
     return s0;
@@ -3401,17 +3579,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c30;
+        s2 = peg$c32;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e36); }
+        if (peg$silentFails === 0) { peg$fail(peg$e38); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f37(s1, s3);
+          s0 = peg$f39(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3427,7 +3605,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e54); }
     }
 
     return s0;
@@ -3443,11 +3621,11 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 126) {
-        s4 = peg$c36;
+        s4 = peg$c38;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e54); }
+        if (peg$silentFails === 0) { peg$fail(peg$e56); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$currPos;
@@ -3457,7 +3635,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e55); }
+          if (peg$silentFails === 0) { peg$fail(peg$e57); }
         }
         while (s7 !== peg$FAILED) {
           s6.push(s7);
@@ -3469,7 +3647,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e55); }
+              if (peg$silentFails === 0) { peg$fail(peg$e57); }
             }
           }
         }
@@ -3507,7 +3685,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
     }
 
     return s0;
@@ -3521,7 +3699,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e56); }
+      if (peg$silentFails === 0) { peg$fail(peg$e58); }
     }
 
     return s0;
@@ -3537,11 +3715,11 @@ function peg$parse(input, options) {
       s2 = [];
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 44) {
-        s4 = peg$c37;
+        s4 = peg$c39;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e58); }
+        if (peg$silentFails === 0) { peg$fail(peg$e60); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$parseVectorEntry();
@@ -3559,11 +3737,11 @@ function peg$parse(input, options) {
         s2.push(s3);
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 44) {
-          s4 = peg$c37;
+          s4 = peg$c39;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e58); }
+          if (peg$silentFails === 0) { peg$fail(peg$e60); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseVectorEntry();
@@ -3579,7 +3757,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f38(s1, s2);
+      s0 = peg$f40(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3587,22 +3765,22 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 48) {
-        s1 = peg$c38;
+        s1 = peg$c40;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e59); }
+        if (peg$silentFails === 0) { peg$fail(peg$e61); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f39();
+        s1 = peg$f41();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e57); }
+      if (peg$silentFails === 0) { peg$fail(peg$e59); }
     }
 
     return s0;
@@ -3615,17 +3793,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 61) {
-        s2 = peg$c39;
+        s2 = peg$c41;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e60); }
+        if (peg$silentFails === 0) { peg$fail(peg$e62); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f40(s1, s3);
+          s0 = peg$f42(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3648,36 +3826,36 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 48) {
-      s1 = peg$c38;
+      s1 = peg$c40;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e59); }
+      if (peg$silentFails === 0) { peg$fail(peg$e61); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f41();
+      s1 = peg$f43();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 49) {
-        s1 = peg$c40;
+        s1 = peg$c42;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e62); }
+        if (peg$silentFails === 0) { peg$fail(peg$e64); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f42();
+        s1 = peg$f44();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
 
     return s0;
@@ -3691,13 +3869,13 @@ function peg$parse(input, options) {
     s1 = peg$parseDigits();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f43(s1);
+      s1 = peg$f45(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
     }
 
     return s0;
@@ -3714,7 +3892,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -3726,7 +3904,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e64); }
+          if (peg$silentFails === 0) { peg$fail(peg$e66); }
         }
       }
     }
@@ -3763,7 +3941,7 @@ function peg$parse(input, options) {
       }
     }
     peg$savedPos = s0;
-    s1 = peg$f44(s1);
+    s1 = peg$f46(s1);
     s0 = s1;
     peg$silentFails--;
 
@@ -3780,7 +3958,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
     }
     if (s2 !== peg$FAILED) {
       while (s2 !== peg$FAILED) {
@@ -3790,7 +3968,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e65); }
+          if (peg$silentFails === 0) { peg$fail(peg$e67); }
         }
       }
     } else {
@@ -3810,46 +3988,46 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c41;
+      s1 = peg$c43;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c41;
+        s2 = peg$c43;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e66); }
+        if (peg$silentFails === 0) { peg$fail(peg$e68); }
       }
       if (s2 === peg$FAILED) {
         s2 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 110) {
-          s3 = peg$c42;
+          s3 = peg$c44;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e67); }
+          if (peg$silentFails === 0) { peg$fail(peg$e69); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s2;
-          s3 = peg$f45();
+          s3 = peg$f47();
         }
         s2 = s3;
         if (s2 === peg$FAILED) {
           s2 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 114) {
-            s3 = peg$c43;
+            s3 = peg$c45;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e68); }
+            if (peg$silentFails === 0) { peg$fail(peg$e70); }
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s2;
-            s3 = peg$f46();
+            s3 = peg$f48();
           }
           s2 = s3;
         }
@@ -3879,7 +4057,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e24); }
+      if (peg$silentFails === 0) { peg$fail(peg$e26); }
     }
     while (s2 !== peg$FAILED) {
       s1.push(s2);
@@ -3888,7 +4066,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e24); }
+        if (peg$silentFails === 0) { peg$fail(peg$e26); }
       }
     }
     s0 = input.substring(s0, peg$currPos);
@@ -3908,7 +4086,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e24); }
+      if (peg$silentFails === 0) { peg$fail(peg$e26); }
     }
     while (s2 !== peg$FAILED) {
       s1.push(s2);
@@ -3917,7 +4095,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e24); }
+        if (peg$silentFails === 0) { peg$fail(peg$e26); }
       }
     }
     s0 = input.substring(s0, peg$currPos);
@@ -3932,21 +4110,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 13) {
-      s1 = peg$c44;
+      s1 = peg$c46;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
     }
     if (input.charCodeAt(peg$currPos) === 10) {
-      s2 = peg$c45;
+      s2 = peg$c47;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -3958,7 +4136,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
     }
 
     return s0;
@@ -3975,7 +4153,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e25); }
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
     }
     peg$silentFails--;
     if (s1 === peg$FAILED) {
@@ -3987,7 +4165,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
 
     return s0;

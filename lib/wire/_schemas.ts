@@ -6,7 +6,7 @@
  */
 import * as v from "valibot";
 import type { Op, PeerDatagram, Reply, Request, SignedPeerDatagram } from "./messages.ts";
-import { MAX_MSG_BYTES } from "./messages.ts";
+import { MAX_HISTORY, MAX_MSG_BYTES } from "./messages.ts";
 import { utf8Length } from "./utf8.ts";
 import { ROOM_NAME, USER_NAME } from "./names.ts";
 import type { Vector } from "./vector.ts";
@@ -29,6 +29,7 @@ const msg = v.pipe(
 /** An op's text: as `msg`, or "" for a message expunged by its sender's retention limit (lib/store/retention.ts). */
 const opMsg = v.union([v.literal(""), msg]);
 const msgId = v.object({ origin: v.string(), n: positive });
+const entry = v.object({ msgId, userName, sentAt: count, msg });
 
 /** A vector arrives as [origin, n] pairs; an origin may appear only once. */
 const vector = v.pipe(
@@ -48,6 +49,13 @@ const request = v.variant("verb", [
   v.object({ verb: v.literal("rooms"), ...withToken, after: v.nullable(groupName) }),
   v.object({ verb: v.literal("who"), ...withToken, groupName, after: v.nullable(userName) }),
   v.object({ verb: v.literal("logout"), ...withToken }),
+  v.object({
+    verb: v.literal("history"),
+    ...withToken,
+    groupName,
+    limit: v.pipe(positive, v.maxValue(MAX_HISTORY, `limit must be at most ${MAX_HISTORY}`)),
+    before: v.nullable(msgId),
+  }),
 ]);
 
 /** `count` must equal the length of the list that follows it. */
@@ -73,6 +81,10 @@ const reply = v.variant("verb", [
       "names",
     ),
     v.object({ ...okTag, kind: v.literal("logout") }),
+    counted(
+      v.object({ ...okTag, kind: v.literal("history"), groupName, cursor: vector, more: v.boolean(), count, entries: v.array(entry) }),
+      "entries",
+    ),
   ]),
   counted(
     v.object({
@@ -82,7 +94,7 @@ const reply = v.variant("verb", [
       cursor: vector,
       more: v.boolean(),
       count,
-      entries: v.array(v.object({ msgId, userName, sentAt: count, msg })),
+      entries: v.array(entry),
     }),
     "entries",
   ),

@@ -141,6 +141,10 @@ export function requestText(r: Request): string {
     }
     case "logout":
       return lines(["logout", r.tag, r.token]);
+    case "history": {
+      const f = ["history", r.tag, r.token, r.groupName, r.limit];
+      return lines(r.before === null ? f : [...f, `${r.before.origin}.${r.before.n}`]);
+    }
   }
 }
 
@@ -189,6 +193,9 @@ export function replyText(r: Reply): string {
       return lines(["ok", r.tag, "who", r.groupName, flag(r.more), r.names.length, ...r.names]);
     case "logout":
       return lines(["ok", r.tag, "logout"]);
+    case "history":
+      return lines(["ok", r.tag, "history", r.groupName, formatVector(r.cursor), flag(r.more), r.entries.length]) +
+        r.entries.map(pollEntryText).join("");
   }
 }
 

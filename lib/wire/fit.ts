@@ -43,6 +43,31 @@ export function fitNames(
 /** An entry as the store yields it. */
 export type Uncovered = { origin: string; seq: number; user: string; at: number; msg: string };
 
+/**
+ * History entries that fit after the history head: `newestFirst` is read
+ * from the newest; the page keeps the newest that fit and lists them oldest
+ * first. `more`: older ones exist (`olderExist`) or one did not fit.
+ */
+export function fitHistory(
+  tag: string,
+  groupName: string,
+  cursor: Vector,
+  newestFirst: readonly Uncovered[],
+  olderExist: boolean,
+  max = MAX_DATAGRAM,
+): { entries: PollEntry[]; more: boolean } {
+  const kept: PollEntry[] = [];
+  let bytes = linesBytes(["ok", tag, "history", groupName, formatVector(cursor), "1"]);
+  for (const u of newestFirst) {
+    const entry: PollEntry = { msgId: { origin: u.origin, n: u.seq }, userName: u.user, sentAt: u.at, msg: u.msg };
+    const size = utf8Length(pollEntryText(entry));
+    if (bytes + size + String(kept.length + 1).length + 1 > max) return { entries: kept.reverse(), more: true };
+    kept.push(entry);
+    bytes += size;
+  }
+  return { entries: kept.reverse(), more: olderExist };
+}
+
 /** Poll entries that fit after the poll head, the cursor past them, and whether more are ready. */
 export function fitPoll(
   tag: string,

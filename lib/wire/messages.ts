@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   "no-room",
   "room-exists",
   "not-member",
+  "no-message",
   "rate-limited",
   "unavailable",
   "internal",
@@ -55,6 +56,18 @@ export type WhoRequest = {
   after: string | null;
 };
 export type LogoutRequest = { verb: "logout"; tag: string; token: string };
+/** The newest `limit` messages of a room, or those before `before` (docs/PROTOCOL.md "History"). */
+export type HistoryRequest = {
+  verb: "history";
+  tag: string;
+  token: string;
+  groupName: string;
+  limit: number;
+  before: MsgId | null;
+};
+
+/** Most messages one `history` asks for. */
+export const MAX_HISTORY = 1000;
 
 export type Request =
   | LoginRequest
@@ -63,7 +76,8 @@ export type Request =
   | PollRequest
   | RoomsRequest
   | WhoRequest
-  | LogoutRequest;
+  | LogoutRequest
+  | HistoryRequest;
 
 export type RequestVerb = Request["verb"];
 
@@ -77,13 +91,25 @@ export type OkReply =
   | { verb: "ok"; tag: string; kind: "add"; msg: string; groupName: string; msgId: MsgId }
   | { verb: "ok"; tag: string; kind: "rooms"; more: boolean; names: string[] }
   | { verb: "ok"; tag: string; kind: "who"; groupName: string; more: boolean; names: string[] }
-  | { verb: "ok"; tag: string; kind: "logout" };
+  | { verb: "ok"; tag: string; kind: "logout" }
+  | HistoryReply;
 
 export type PollEntry = { msgId: MsgId; userName: string; sentAt: number; msg: string };
 
 export type PollReply = {
   verb: "poll";
   tag: string;
+  groupName: string;
+  cursor: Vector;
+  more: boolean;
+  entries: PollEntry[];
+};
+
+/** A page of a room's history, oldest first; `more`: older messages exist; `cursor`: the room's live tail at this server. */
+export type HistoryReply = {
+  verb: "ok";
+  tag: string;
+  kind: "history";
   groupName: string;
   cursor: Vector;
   more: boolean;

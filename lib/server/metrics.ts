@@ -1,0 +1,93 @@
+/**
+ * Operators' metrics in the Prometheus text exposition format (version
+ * 0.0.4), written by hand: counters and one histogram that the ports update
+ * as they work, and gauges read from the server's state at scrape time.
+ * docs/OPERATIONS.md "Metrics" explains each. Pure: no sockets here.
+ *
+ * @example
+ * ```ts
+ * const m = new ServerMetrics();
+ * m.request("add"); m.ackLatency(0.004);
+ * m.render({ gauges: [{ name: "distchat_sessions", help: "live sessions", values: [[{}, 3]] }] });
+ * ```
+ */
+
+/** Label names and values of one sample. */
+export type Labels = Record<string, string>;
+
+/** A metric read at scrape time. */
+export type Gauge = { name: string; help: string; type?: "gauge" | "counter"; values: [Labels, number][] };
+
+/** Upper bounds of the ack latency histogram, seconds. */
+export const ACK_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** A label value escaped as the format requires (backslash, double quote, line feed). */
+function labelValue(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+function sample(name: string, labels: Labels, value: number): string {
+  const keys = Object.keys(labels);
+  const l = keys.length === 0 ? "" : `{${keys.map((k) => `${k}="${labelValue(labels[k])}"`).join(",")}}`;
+  const v = Number.isFinite(value) ? String(value) : value > 0 ? "+Inf" : value < 0 ? "-Inf" : "NaN";
+  return `${name}${l} ${v}\n`;
+}
+
+function family(g: Gauge): string {
+  return `# HELP ${g.name} ${g.help}\n# TYPE ${g.name} ${g.type ?? "gauge"}\n` + g.values.map(([l, v]) => sample(g.name, l, v)).join("");
+}
+
+export class ServerMetrics {
+  #requests = new Map<string, number>();
+  #errors = new Map<string, number>();
+  #acked = 0;
+  #buckets = new Array<number>(ACK_BUCKETS.length).fill(0);
+  #ackCount = 0;
+  #ackSum = 0;
+  #web = new Map<string, number>();
+
+  /** A request of this verb was decoded (any transport). */
+  request(verb: string): void {
+    this.#requests.set(verb, (this.#requests.get(verb) ?? 0) + 1);
+  }
+
+  /** An error reply with this code was sent. */
+  error(code: string): void {
+    this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
+  }
+
+  /** An add was acked `seconds` after its request arrived. */
+  ackLatency(seconds: number): void {
+    this.#acked++;
+    this.#ackCount++;
+    this.#ackSum += seconds;
+    for (let i = 0; i < ACK_BUCKETS.length; i++) if (seconds <= ACK_BUCKETS[i]) this.#buckets[i]++;
+  }
+
+  /** An HTTP request of the web listener, by outcome ("datagram", "page", "metrics", "refused", …). */
+  web(what: string): void {
+    this.#web.set(what, (this.#web.get(what) ?? 0) + 1);
+  }
+
+  get acked(): number {
+    return this.#acked;
+  }
+
+  /** The exposition: the counters and histogram kept here, then `gauges` read now. */
+  render(o: { gauges: Gauge[] }): string {
+    const byKey = (m: Map<string, number>, label: string): [Labels, number][] =>
+      [...m].sort(([a], [b]) => a < b ? -1 : 1).map(([k, v]) => [{ [label]: k }, v]);
+    const own: Gauge[] = [
+      { name: "distchat_requests_total", help: "Client requests decoded, by verb (UDP and web).", type: "counter", values: byKey(this.#requests, "verb") },
+      { name: "distchat_errors_total", help: "Error replies sent to clients, by code.", type: "counter", values: byKey(this.#errors, "code") },
+      { name: "distchat_adds_acked_total", help: "Adds acknowledged (ok sent).", type: "counter", values: [[{}, this.#acked]] },
+      { name: "distchat_web_requests_total", help: "HTTP requests of the web listener, by kind.", type: "counter", values: byKey(this.#web, "kind") },
+    ];
+    let hist = "# HELP distchat_ack_latency_seconds Time from an add's arrival to its ack being sent.\n# TYPE distchat_ack_latency_seconds histogram\n";
+    ACK_BUCKETS.forEach((le, i) => (hist += sample("distchat_ack_latency_seconds_bucket", { le: String(le) }, this.#buckets[i])));
+    hist += sample("distchat_ack_latency_seconds_bucket", { le: "+Inf" }, this.#ackCount);
+    hist += sample("distchat_ack_latency_seconds_sum", {}, Math.round(this.#ackSum * 1e6) / 1e6);
+    hist += sample("distchat_ack_latency_seconds_count", {}, this.#ackCount);
+    return own.map(family).join("") + hist + o.gauges.map(family).join("");
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * The web port (`--web HOST:PORT`, docs/PROTOCOL.md "Web transport"): one
+ * HTTP or HTTPS listener that serves the web client's files, carries client
+ * datagrams, and answers `GET /metrics`.
+ *
+ * Transport: `POST /dc`, body = one client datagram, response = its reply
+ * datagram (200, text/plain), or 204 when the server has no answer within
+ * 35 s (a lost datagram: resend it). A held long poll is a held response.
+ * Each page names itself in the header `X-DistChat-Client` (a random id); a
+ * page is then one client address to the client port — `{ host: its IP,
+ * port: a number ≥ 65536 }`, which no UDP source can have — so the same
+ * codec, handlers, rate limits (per IP), quotas, saved replies and held
+ * polls apply as over UDP. Replies come back through `send` and are matched
+ * to the waiting response by address and tag.
+ *
+ * Cross-site use is refused: a request whose `Origin` is not this server's
+ * or another web URL of servers.txt gets 403, and the custom header makes a
+ * browser ask first (CORS preflight), which only those origins pass.
+ *
+ * @example
+ * ```ts
+ * const web = new WebPort({ clientPort, metrics, gauges, origins, servers, clock, log });
+ * const at = await web.listen({ host: "127.0.0.1", port: 8080 });
+ * // server.ts: send = (bytes, to) => isWebAddress(to) ? web.send(bytes, to) : udp.send(bytes, to)
+ * ```
+ */
+import { readFileSync } from "node:fs";
+import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttps } from "node:https";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Address } from "../net/address.ts";
+import { formatAddress } from "../net/address.ts";
+import type { Clock } from "./clock.ts";
+import type { Gauge, ServerMetrics } from "./metrics.ts";
+import { MAX_DATAGRAM } from "../wire/messages.ts";
+
+/** Synthetic client-port numbers of web pages start here (above every UDP port). */
+export const WEB_PORT_BASE = 65536;
+
+/** True for the client address of a web page (its replies go to the web port). */
+export function isWebAddress(a: Address): boolean {
+  return a.port >= WEB_PORT_BASE;
+}
+
+/** How long a response waits for its reply before 204 (longer than the longest poll, 30 s). */
+export const REPLY_WAIT_MS = 35_000;
+/** Responses waiting at once, per IP address and in all. */
+const MAX_WAITING_PER_IP = 256;
+const MAX_WAITING = 20_000;
+/** Page ids remembered (the oldest is forgotten first: it gets a new address). */
+const MAX_PAGES = 100_000;
+const CLIENT_ID = /^[A-Za-z0-9_-]{16,64}$/;
+const TAG_LINE = /^[^\n]*\n([A-Za-z0-9]{1,16})\n/;
+
+/** The web client's files: URL path → file in web/ and its type. */
+const FILES: Record<string, [string, string]> = {
+  "/": ["index.html", "text/html; charset=utf-8"],
+  "/index.html": ["index.html", "text/html; charset=utf-8"],
+  "/app.js": ["app.js", "text/javascript; charset=utf-8"],
+  "/protocol.js": ["protocol.js", "text/javascript; charset=utf-8"],
+  "/seal.js": ["seal.js", "text/javascript; charset=utf-8"],
+  "/style.css": ["style.css", "text/css; charset=utf-8"],
+};
+/** The audited scrypt of the sealed format (docs/SEALED_FORMAT.md), served from node_modules. */
+const VENDOR = /^\/vendor\/noble-hashes\/([a-z0-9_]+\.js)$/;
+
+export const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "web");
+const NOBLE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "node_modules", "@noble", "hashes", "esm");
+
+export type WebPortOptions = {
+  /** The client port: datagrams go in here (`proven`: a TCP peer). */
+  clientPort: { onDatagram(bytes: Uint8Array, from: Address, proven: boolean): void };
+  metrics: ServerMetrics;
+  /** Gauges read at each scrape of /metrics. */
+  gauges: () => Gauge[];
+  /** Web URLs of every server of servers.txt (pages fail over along them), by server id. */
+  servers: { id: string; web?: string }[];
+  /** Origins allowed besides the listener's own (the servers' web URLs). */
+  origins: string[];
+  clock: Clock;
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: string; key: string };
+  log(line: string): void;
+};
+
+type Waiting = { res: ServerResponse; cancel: () => void; ip: string };
+
+export class WebPort {
+  #o: WebPortOptions;
+  #server: Server;
+  #pages = new Map<string, number>();
+  #nextPort = WEB_PORT_BASE;
+  /** "address tag" → responses waiting for that reply. */
+  #waiting = new Map<string, Set<Waiting>>();
+  #perIp = new Map<string, number>();
+  #count = 0;
+  #files = new Map<string, Uint8Array>();
+  #origin = "";
+
+  constructor(o: WebPortOptions) {
+    this.#o = o;
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
+    this.#server = o.tls ? createHttps({ cert: o.tls.cert, key: o.tls.key }, handler) : createHttp(handler);
+    this.#server.on("clientError", (_e, socket) => socket.destroy());
+  }
+
+  /** Binds; resolves with the bound address. */
+  listen(at: Address): Promise<Address> {
+    return new Promise((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(at.port, at.host, () => {
+        this.#server.off("error", reject);
+        const a = this.#server.address();
+        const port = typeof a === "object" && a ? a.port : at.port;
+        this.#origin = `${this.#o.tls ? "https" : "http"}://${at.host.includes(":") ? `[${at.host}]` : at.host}:${port}`;
+        resolve({ host: at.host, port });
+      });
+    });
+  }
+
+  /** This listener's own origin (`http://host:port`), once listening. */
+  get origin(): string {
+    return this.#origin;
+  }
+
+  /** Responses waiting for replies. */
+  get waiting(): number {
+    return this.#count;
+  }
+
+  /** A reply of the client port to a web page: answers the responses waiting for its tag. */
+  send(bytes: Uint8Array, to: Address): void {
+    const text = new TextDecoder().decode(bytes.subarray(0, 64));
+    const tag = TAG_LINE.exec(text)?.[1] ?? "-";
+    const k = `${formatAddress(to)} ${tag}`;
+    const set = this.#waiting.get(k) ?? this.#waiting.get(`${formatAddress(to)} -`);
+    if (!set) return; // nobody waits (gone, or timed out): like a lost datagram
+    for (const w of [...set]) this.#finish(w, k, 200, bytes);
+  }
+
+  /** Stops listening; waiting responses get 503. */
+  close(): Promise<void> {
+    for (const [k, set] of this.#waiting) for (const w of [...set]) this.#finish(w, k, 503, null);
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      (this.#server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    });
+  }
+
+  // --- Requests ---------------------------------------------------------------
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    this.#headers(res);
+    const url = new URL(req.url ?? "/", "http://x");
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== this.#origin && !this.#o.origins.includes(origin)) {
+      this.#o.metrics.web("refused");
+      return this.#plain(res, 403, "cross-site request refused\n");
+    }
+    if (origin !== undefined) {
+      res.setHeader("Access-Control-Allow-Origin", origin);
+      res.setHeader("Vary", "Origin");
+    }
+    if (url.pathname === "/dc") {
+      if (req.method === "OPTIONS") {
+        res.setHeader("Access-Control-Allow-Methods", "POST");
+        res.setHeader("Access-Control-Allow-Headers", "X-DistChat-Client, Content-Type");
+        res.setHeader("Access-Control-Max-Age", "600");
+        res.writeHead(204).end();
+        return;
+      }
+      if (req.method !== "POST") return this.#plain(res, 405, "POST a datagram\n");
+      return this.#datagram(req, res);
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") return this.#plain(res, 405, "GET only\n");
+    if (url.pathname === "/metrics") {
+      this.#o.metrics.web("metrics");
+      res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
+      res.end(this.#o.metrics.render({ gauges: this.#o.gauges() }));
+      return;
+    }
+    if (url.pathname === "/servers.json") {
+      const list = this.#o.servers.filter((s) => s.web).map((s) => ({ id: s.id, web: s.web }));
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ self: this.#origin, servers: list }));
+      return;
+    }
+    const file = this.#file(url.pathname);
+    if (!file) return this.#plain(res, 404, "not found\n");
+    this.#o.metrics.web("page");
+    res.writeHead(200, { "Content-Type": file[1], "Cache-Control": "no-cache" });
+    res.end(req.method === "HEAD" ? undefined : file[0]);
+  }
+
+  /** One datagram: its reply, 204 after REPLY_WAIT_MS, 413 past the size limit, 429 past the waiting limits. */
+  #datagram(req: IncomingMessage, res: ServerResponse): void {
+    const id = req.headers["x-distchat-client"];
+    if (typeof id !== "string" || !CLIENT_ID.test(id)) {
+      this.#o.metrics.web("refused");
+      return this.#plain(res, 400, "header X-DistChat-Client: 16 to 64 of A-Z a-z 0-9 _ -\n");
+    }
+    const ip = req.socket.remoteAddress ?? "?";
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    let tooBig = false;
+    req.on("data", (c: Uint8Array) => {
+      size += c.length;
+      if (size > MAX_DATAGRAM + 1) {
+        tooBig = true;
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("error", () => {});
+    req.on("end", () => {
+      if (tooBig) return;
+      if ((this.#perIp.get(ip) ?? 0) >= MAX_WAITING_PER_IP || this.#count >= MAX_WAITING) {
+        this.#o.metrics.web("refused");
+        return this.#plain(res, 429, "too many requests waiting\n");
+      }
+      const bytes = new Uint8Array(size);
+      let at = 0;
+      for (const c of chunks) (bytes.set(c, at), at += c.length);
+      const from = { host: ip, port: this.#pageAddress(`${ip} ${id}`) };
+      const head = new TextDecoder().decode(bytes.subarray(0, 64));
+      const k = `${formatAddress(from)} ${TAG_LINE.exec(head)?.[1] ?? "-"}`;
+      const w: Waiting = { res, ip, cancel: () => {} };
+      w.cancel = this.#o.clock.after(REPLY_WAIT_MS, () => this.#finish(w, k, 204, null));
+      res.on("close", () => this.#drop(w, k));
+      let set = this.#waiting.get(k);
+      if (!set) this.#waiting.set(k, set = new Set());
+      set.add(w);
+      this.#count++;
+      this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+      this.#o.metrics.web("datagram");
+      this.#o.clientPort.onDatagram(bytes, from, true);
+    });
+    req.on("close", () => {
+      if (tooBig && !res.headersSent) this.#plain(res, 413, `a datagram is at most ${MAX_DATAGRAM} bytes\n`);
+    });
+  }
+
+  #finish(w: Waiting, k: string, status: number, body: Uint8Array | null): void {
+    if (!this.#drop(w, k)) return;
+    if (w.res.headersSent || w.res.destroyed) return;
+    if (body === null) w.res.writeHead(status).end();
+    else w.res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8" }).end(body);
+  }
+
+  /** Forgets a waiting response; false when it was already gone. */
+  #drop(w: Waiting, k: string): boolean {
+    const set = this.#waiting.get(k);
+    if (!set?.delete(w)) return false;
+    if (set.size === 0) this.#waiting.delete(k);
+    w.cancel();
+    this.#count--;
+    const n = (this.#perIp.get(w.ip) ?? 1) - 1;
+    if (n <= 0) this.#perIp.delete(w.ip);
+    else this.#perIp.set(w.ip, n);
+    return true;
+  }
+
+  /** The synthetic port of a page (its IP and id). */
+  #pageAddress(key: string): number {
+    let port = this.#pages.get(key);
+    if (port !== undefined) return port;
+    if (this.#pages.size >= MAX_PAGES) this.#pages.delete(this.#pages.keys().next().value as string);
+    port = this.#nextPort++;
+    this.#pages.set(key, port);
+    return port;
+  }
+
+  #file(path: string): [Uint8Array, string] | null {
+    const known = FILES[path];
+    const vendor = VENDOR.exec(path);
+    const file = known ? join(WEB_DIR, known[0]) : vendor ? join(NOBLE_DIR, vendor[1]) : null;
+    if (file === null) return null;
+    let bytes = this.#files.get(file);
+    if (!bytes) {
+      try {
+        bytes = readFileSync(file);
+      } catch {
+        return null;
+      }
+      this.#files.set(file, bytes);
+    }
+    return [bytes, known ? known[1] : "text/javascript; charset=utf-8"];
+  }
+
+  /** Security headers on every response (docs/OPERATIONS.md "Web"). */
+  #headers(res: ServerResponse): void {
+    const connect = ["'self'", ...this.#o.origins].join(" ");
+    res.setHeader(
+      "Content-Security-Policy",
+      `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${connect}; ` +
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
+    res.setHeader("X-Content-Type-Options", "nosniff");
+    res.setHeader("Referrer-Policy", "no-referrer");
+    res.setHeader("X-Frame-Options", "DENY");
+    res.setHeader("Cross-Origin-Opener-Policy", "same-origin");
+    if (this.#o.tls) res.setHeader("Strict-Transport-Security", "max-age=31536000");
+  }
+
+  #plain(res: ServerResponse, status: number, text: string): void {
+    res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8" }).end(text);
+  }
+}
