@@ -89,6 +89,15 @@ test("login: token, ttl; name-taken case-insensitively; bad-name", async () => {
   assert.is(code(await ask(lines("open", tag(), f[4], "bad name!"))), "bad-name");
 });
 
+test("a saved login reply answers only a retransmission of that login: another name with the same tag and port gets its own answer", async () => {
+  const t = tag();
+  const alice = await ask(lines("login", t, "saved-alice"));
+  assert.is(await ask(lines("login", t, "saved-alice")), alice, "a retransmission gets the same token");
+  const mallory = await ask(lines("login", t, "saved-mallory"));
+  assert.not.ok(mallory.includes(alice.split("\n")[4]), `mallory got: ${mallory}`);
+  assert.equal(mallory.split("\n").slice(0, 4), ["ok", t, "login", "saved-mallory"]);
+});
+
 test("malformed datagrams: bad-request; too-large; reply verbs never answered", async () => {
   const tok = await login("mal");
   assert.is(code(await ask("login\nm1\nbob")), "bad-request"); // no final newline

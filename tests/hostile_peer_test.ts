@@ -1,0 +1,139 @@
+/**
+ * Hostile input on the peer port of real, keyed servers (SECURITY.md):
+ * - an authenticated peer (it holds the cluster key) sends 100,000 ops that
+ *   can never be delivered: the causal buffer keeps at most its per-peer
+ *   share, the server's memory stays bounded, clients are served and honest
+ *   replication goes on;
+ * - forged `ask`s and `stat`s from a source without the key get nothing back.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createPeerAuth } from "../lib/replication/peer_auth.ts";
+import { decodePeer, encodePeer } from "../lib/wire/codec.ts";
+import type { Op } from "../lib/wire/messages.ts";
+import { fromEntries } from "../lib/wire/vector.ts";
+import { bindUdp } from "../lib/net/udp_node.ts";
+import { add, askState, enter, login, readAll, sleep, within } from "../testing/cluster_ops.ts";
+import { makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir, udpClient } from "../testing/harness.ts";
+
+/** Resident memory of a process group (the server and any child of its launcher), MiB. */
+function groupRssMiB(pgid: number): number {
+  let kb = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== pgid) continue; // pgrp
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+    } catch { /* gone */ }
+  }
+  return kb / 1024;
+}
+
+const PER_PEER_BUFFER = 20_000;
+
+test("an authenticated peer's 100,000 undeliverable ops: the buffer keeps its share, memory stays bounded, replication goes on", async () => {
+  const dir = tempDir("distchat-hostile-");
+  const key = randomBytes(32);
+  const keyFile = join(dir, "cluster.key");
+  writeFileSync(keyFile, key, { mode: 0o600 });
+  // m is in servers.txt but no server runs there: the test plays it.
+  const { file, entries } = await makeCluster(["a", "b", "m"], dir);
+  const m = entries.find((e) => e.id === "m")!;
+  const running: ServerHandle[] = [];
+  const u = await udpClient();
+  const auth = createPeerAuth({ key, peers: ["a", "b"], now: Date.now, random: randomBytes });
+  // Answer the servers' hellos (the epoch handshake), ignore the rest.
+  const sock = await bindUdp(m.peer, (bytes, from) => {
+    const d = decodePeer(bytes);
+    if (!d.ok) return;
+    const v = auth.verify(d.value);
+    if (!v.ok && v.answer) sock.send(auth.seal({ ...v.answer, from: "m" }), from);
+  });
+  try {
+    for (const id of ["a", "b"]) running.push(await startServer({ id, servers: file, db: join(dir, `${id}.sqlite`), extraArgs: ["--cluster-key", keyFile] }));
+    const [a, b] = running;
+    const ann = await login(u, a.clientAddr, "ann");
+    await enter(u, a.clientAddr, ann, "r");
+    await add(u, a.clientAddr, ann, "r", "before");
+    await sleep(500);
+    const rssBefore = groupRssMiB(a.pid);
+    // seq 1 never comes: nothing of the flood can be delivered.
+    const session = "e".repeat(64);
+    const at = Date.now();
+    let seq = 2;
+    const TOTAL = 100_000;
+    const PER_DATAGRAM = 70;
+    let datagrams = 0;
+    while (seq < TOTAL + 2) {
+      for (let k = 0; k < 20 && seq < TOTAL + 2; k++) {
+        const ops: Op[] = [];
+        for (let i = 0; i < PER_DATAGRAM && seq < TOTAL + 2; i++) ops.push({ origin: "m", seq: seq++, kind: "touch", deps: fromEntries([]), at, session });
+        sock.send(auth.seal({ verb: "add", from: "m", nonce: "-", vector: fromEntries([["m", seq - 1]]), ops }), a.peerAddr);
+        datagrams++;
+      }
+      await sleep(2);
+    }
+    await sleep(1000);
+    const s = await askState(u, a.peerAddr, key, 3000);
+    assert.ok(s !== null, "a answers status");
+    assert.ok(s!.gapsPending <= PER_PEER_BUFFER, `buffered ${s!.gapsPending}`);
+    const refused = Object.entries(s!.dropped).filter(([k]) => !["unknown-epoch"].includes(k)).reduce((n, [, v]) => n + v, 0);
+    const rss = groupRssMiB(a.pid);
+    console.log(`    ${TOTAL} ops in ${datagrams} datagrams: ${s!.gapsPending} buffered, drops ${JSON.stringify(s!.dropped)}; RSS ${rssBefore.toFixed(0)} → ${rss.toFixed(0)} MiB`);
+    assert.ok(s!.gapsPending + refused >= TOTAL * 0.5, "most of the flood was seen (buffered or refused)");
+    assert.ok(rss < 200, `RSS ${rss.toFixed(0)} MiB (the flood benchmark's goal: at most 200)`);
+    // Clients are served and replication a → b goes on.
+    const t0 = performance.now();
+    const bob = await login(u, a.clientAddr, "bob");
+    assert.ok(performance.now() - t0 < 500, "a login is answered promptly");
+    const id = await add(u, a.clientAddr, ann, "r", "after the flood");
+    assert.ok(await within(5000, async () => (await readAll(u, b.clientAddr, ann, "r").catch(() => ({ ids: [] as string[] }))).ids.includes(id)), "b got the new line");
+    assert.ok(bob.length > 0);
+  } finally {
+    await Promise.all(running.map((s) => s.stop()));
+    await sock.close();
+    await u.close();
+  }
+});
+
+test("forged asks and stats from a source without the key get nothing back", async () => {
+  const dir = tempDir("distchat-hostile-");
+  const keyFile = join(dir, "cluster.key");
+  writeFileSync(keyFile, randomBytes(32), { mode: 0o600 });
+  const { file } = await makeCluster(["a", "b"], dir);
+  // b never runs: acks on a's disk alone.
+  const a = await startServer({ id: "a", servers: file, db: join(dir, "a.sqlite"), extraArgs: ["--cluster-key", keyFile, "--one-disk-acks"] });
+  const u = await udpClient();
+  const wrong = randomBytes(32);
+  try {
+    const ann = await login(u, a.clientAddr, "ann");
+    await enter(u, a.clientAddr, ann, "r");
+    for (let i = 0; i < 20; i++) await add(u, a.clientAddr, ann, "r", `line ${i} ${"x".repeat(500)}`);
+    const spy = await udpClient();
+    let sent = 0;
+    const forged = [
+      encodePeer({ verb: "ask", from: "b", nonce: "-", vector: fromEntries([]) }),
+      encodePeer({ verb: "stat", from: "status", nonce: "-" }),
+      createPeerAuth({ key: wrong, peers: ["a"], now: Date.now, random: randomBytes }).seal({ verb: "ask", from: "b", nonce: "-", vector: fromEntries([]) }),
+    ];
+    for (let i = 0; i < 20; i++) {
+      for (const d of forged) {
+        spy.send(a.peerAddr, d);
+        sent += d.length;
+      }
+    }
+    const back = await spy.next(1000);
+    assert.is(back, null, `nothing back to the forger (it sent ${sent} bytes)`);
+    await spy.close();
+  } finally {
+    await a.stop();
+    await u.close();
+  }
+});
+
+test.after(removeTempDirs);
+test.run();
