@@ -1,13 +1,13 @@
 /**
  * The DistChat server entry script: reads flags and servers.txt, opens the
- * database, wires the group commit and its two ports (client and peer),
- * binds their sockets, and handles signals. No protocol logic lives here
+ * database, wires the group commit and its ports (client, peer, and web
+ * with --web), binds their sockets, and handles signals. No protocol logic lives here
  * (lib/server/, lib/store/, lib/replication/).
  *
  *   npm run server -- --id a [--db data/a.sqlite] [flags]     (--help lists them)
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import process from "node:process";
 import { readKeyFile } from "./lib/config/cluster_key.ts";
@@ -32,6 +32,8 @@ import { GroupCommit } from "./lib/server/commit.ts";
 import { startHousekeeping } from "./lib/server/housekeeping.ts";
 import { PeerPort } from "./lib/server/peer_port.ts";
 import { readOrCreateKey } from "./lib/server/reply_seal.ts";
+import { ServerMetrics, statusGauges } from "./lib/server/metrics.ts";
+import { isWebAddress, WebPort } from "./lib/server/web_port.ts";
 
 /** How long a starting server waits to hear every peer before it chooses its origin. */
 const PEER_WAIT_MS = 2000;
@@ -114,6 +116,7 @@ const commit = new GroupCommit({
 });
 let client: NamedTransport | undefined;
 let peer: NamedTransport | undefined;
+const metrics = new ServerMetrics();
 let group: NamedTransport | undefined;
 const random = (n: number) => randomBytes(n);
 // Two-disk acks (docs/ARCHITECTURE.md "Acks"), unless this is a one-server cluster or --one-disk-acks.
@@ -131,7 +134,9 @@ const clientPort = new ClientPort({
   gate,
   chat: new Chat({ store, random, sessionTtl: flags.sessionTtl, confirmer: (): string | undefined => twoDisk ? peerPort.confirmer() : undefined }),
   answers: new Answers({ replies: store.replies, replyKey }),
-  send: (bytes, to) => client?.send(bytes, to),
+  // A web page's address is one only the web port has (lib/server/web_port.ts).
+  send: (bytes, to) => isWebAddress(to) ? web?.send(bytes, to) : client?.send(bytes, to),
+  metrics,
   rateLimit: flags.rateLimit,
   sessionRate: flags.sessionRate,
   // --rate-limit 0 (benchmarks) turns the quotas off too.
@@ -168,6 +173,26 @@ const stopHousekeeping = startHousekeeping({
   checkDatabase: () => guard.problem(),
 });
 
+let tls: { cert: string; key: string } | undefined;
+if (flags.tlsCert !== null && flags.tlsKey !== null) {
+  try {
+    tls = { cert: readFileSync(flags.tlsCert, "utf8"), key: readFileSync(flags.tlsKey, "utf8") };
+  } catch (e) {
+    die(`${name}: cannot read --tls-cert/--tls-key: ${(e as Error).message}`, 2);
+  }
+}
+const web: WebPort | null = flags.web === null ? null : new WebPort({
+  clientPort,
+  metrics,
+  gauges: () =>
+    statusGauges(peerPort.status(), { rooms: store.rooms.count(), expunged: store.retention.expunged, webWaiting: web?.waiting ?? 0 }),
+  servers: all,
+  origins: all.flatMap((s) => s.web ? [s.web] : []),
+  clock,
+  tls,
+  log,
+});
+
 async function closeAll(): Promise<void> {
   stopHousekeeping();
   diskFloor.stop();
@@ -176,7 +201,7 @@ async function closeAll(): Promise<void> {
   await checkpointer.stop();
   commit.close();
   guard.close();
-  await Promise.all([client?.close(), peer?.close(), group?.close()]);
+  await Promise.all([client?.close(), peer?.close(), group?.close(), web?.close()]);
 }
 
 const listen = flags.listen ?? me.client;
@@ -220,12 +245,22 @@ const choice = chooseOrigin({
 store.setOrigin(choice.origin);
 if (choice.reason) log(`writing as the new incarnation ${choice.origin}: ${choice.reason}`);
 client = await bind(listen, clientPort.onDatagram, "--listen");
+let webAt: Address | null = null;
+if (web && flags.web) {
+  try {
+    webAt = await web.listen(flags.web);
+  } catch (e) {
+    await closeAll();
+    die(`${name}: ${bindProblem(formatAddress(flags.web), flags.web.port, e, "--web", false)}`);
+  }
+}
 
 console.log(
   `${name}: clients ${formatAddress(client!.address)}, peers ${formatAddress(peer!.address)}, database ${flags.db}, ` +
     `fan-out ${peerPort.fanout}, ${clusterKey ? "peers authenticated" : "peers NOT authenticated"}, ` +
     `${peerAddresses.size} peer${peerAddresses.size === 1 ? "" : "s"}, origin ${store.self}`,
 );
+if (webAt) console.log(`${name}: web ${web!.origin}/ (page, transport POST /dc, GET /metrics)`);
 
 let stopping = false;
 async function stop(): Promise<void> {

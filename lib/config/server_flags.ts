@@ -49,6 +49,11 @@ export type ServerFlags = {
   retainDays: number;
   /** Keep at most this many messages per room; 0 = all. */
   retainMessages: number;
+  /** Where the web listener binds (web client, HTTP transport, /metrics); null = none. */
+  web: Address | null;
+  /** PEM files: serve the web listener over HTTPS. */
+  tlsCert: string | null;
+  tlsKey: string | null;
   /** Free bytes below which writes are refused; 0 = no floor. */
   minFreeBytes: number;
   sync: "full" | "normal";
@@ -66,7 +71,7 @@ export type ServerFlags = {
 
 export const SERVER_USAGE =
   "usage: server.ts --id ID [--servers FILE] [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
-  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--retain-days N] [--retain-messages N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
+  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--web HOST:PORT [--tls-cert FILE --tls-key FILE]] [--retain-days N] [--retain-messages N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
 
 /** What `server.ts --help` prints. */
 export const SERVER_HELP = `DistChat server: one peer of the cluster listed in a servers file.
@@ -89,6 +94,10 @@ usage: npm run server -- --id ID [flags]        (or: npx deno run -A server.ts -
                            message-bytes-per-minute=65536 (per session)
   --min-free-mb N          below N MiB free on the database's disk, logins, rooms and messages get
                            unavailable (clients go to another server); 0 = no floor (default 256)
+  --web HOST:PORT          serve the web client, its HTTP transport and /metrics here (default: off).
+                           Give servers.txt a 4th column, each server's web URL, so pages fail over
+  --tls-cert FILE          with --tls-key FILE (PEM): serve --web over HTTPS
+  --tls-key FILE           the certificate's private key
   --retain-days N          expunge messages older than N days (default 0: keep them for good)
   --retain-messages N      keep only the newest N messages of each room (default 0: all). Either
                            limit spares messages younger than an hour; give every server the same
@@ -175,6 +184,9 @@ export function parseServerFlags(argv: string[]): ServerFlags {
         quota: { type: "string", multiple: true },
         "min-free-mb": { type: "string" },
         "retain-days": { type: "string" },
+        web: { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
         "retain-messages": { type: "string" },
         sync: { type: "string" },
         "cluster-key": { type: "string" },
@@ -191,6 +203,10 @@ export function parseServerFlags(argv: string[]): ServerFlags {
   if (!values.id) throw new FlagError(`--id is required; ${SERVER_USAGE}`);
   const badId = serverIdProblem(values.id);
   if (badId) throw new FlagError(`--id: ${badId}`);
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
+    throw new FlagError("--tls-cert and --tls-key go together");
+  }
+  if (values["tls-cert"] !== undefined && values.web === undefined) throw new FlagError("--tls-cert needs --web HOST:PORT");
   const sync = values.sync ?? "full";
   if (sync !== "full" && sync !== "normal") throw new FlagError(`--sync must be full or normal, got "${sync}"`);
   return {
@@ -204,6 +220,9 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     sessionRate: integer("session-rate", values["session-rate"], 500, 0),
     quotas: quotas(values.quota ?? []),
     minFreeBytes: integer("min-free-mb", values["min-free-mb"], 256, 0) * 1024 * 1024,
+    web: address("web", values.web),
+    tlsCert: values["tls-cert"] ?? null,
+    tlsKey: values["tls-key"] ?? null,
     retainDays: integer("retain-days", values["retain-days"], 0, 0),
     retainMessages: integer("retain-messages", values["retain-messages"], 0, 0),
     sync,

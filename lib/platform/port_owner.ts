@@ -59,10 +59,10 @@ export function udpPortOwner(port: number): PortOwner | null {
 }
 
 /** A sentence for a failed bind: who holds the port and what to do. */
-export function bindProblem(address: string, port: number, e: unknown, flag: string): string {
+export function bindProblem(address: string, port: number, e: unknown, flag: string, udp = true): string {
   const code = (e as { code?: string }).code ?? "";
   if (code === "EADDRINUSE" || /in use|AddrInUse/i.test(String((e as Error).message))) {
-    const owner = udpPortOwner(port);
+    const owner = udp ? udpPortOwner(port) : null;
     const who = owner ? `process ${owner.pid} (${owner.command.slice(0, 120)}) holds it` : "another process holds it";
     return `cannot bind ${address}: the port is in use — ${who}. Stop that process (kill ${owner?.pid ?? "PID"}) ` +
       `or choose another address with ${flag} or in the servers file.`;

@@ -12,6 +12,9 @@
  * ```
  */
 
+import type { StatusReport } from "./status.ts";
+import { get, parseVectorText } from "../wire/vector.ts";
+
 /** Label names and values of one sample. */
 export type Labels = Record<string, string>;
 
@@ -90,4 +93,56 @@ export class ServerMetrics {
     hist += sample("distchat_ack_latency_seconds_count", {}, this.#ackCount);
     return own.map(family).join("") + hist + o.gauges.map(family).join("");
   }
+}
+
+/** A peer counts as up when heard within this long (peers send `got` every 250 ms). */
+const UP_MS = 5000;
+
+/**
+ * Gauges of a server's state report (lib/server/status.ts) and a few more:
+ * sessions, rooms, messages, held polls and acks, and per peer whether it is
+ * up, when it was last heard, how many ops it lacks of ours (replication
+ * lag), its clock offset; datagrams dropped by reason.
+ */
+export function statusGauges(r: StatusReport, more: { rooms: number; expunged: number; webWaiting: number }): Gauge[] {
+  const own = parseVectorText(r.vector);
+  const peers = Object.entries(r.peers).sort(([a], [b]) => a < b ? -1 : 1);
+  const behind = (v: string) => {
+    const theirs = parseVectorText(v);
+    let n = 0;
+    for (const [o, k] of own) n += Math.max(0, k - get(theirs, o));
+    return n;
+  };
+  const one = (name: string, help: string, v: number): Gauge => ({ name, help, values: [[{}, v]] });
+  return [
+    one("distchat_sessions", "Live sessions.", r.sessions),
+    one("distchat_rooms", "Rooms.", more.rooms),
+    one("distchat_messages_stored", "Visible chat messages stored.", r.messages),
+    { ...one("distchat_messages_expunged_total", "Messages expunged by the retention limit since start.", more.expunged), type: "counter" },
+    one("distchat_held_polls", "Long polls being held.", r.heldPolls),
+    one("distchat_held_acks", "Add acks waiting for a second disk.", r.heldAcks ?? 0),
+    one("distchat_web_waiting", "HTTP requests of the web listener waiting for their reply.", more.webWaiting),
+    one("distchat_ops_buffered", "Peer ops received but not yet deliverable.", r.gapsPending),
+    one("distchat_uptime_seconds", "Seconds since the server started.", Math.round(r.uptimeMs / 1000)),
+    { name: "distchat_peer_up", help: `1 when the peer was heard within ${UP_MS / 1000} s.`, values: peers.map(([id, p]) => [{ peer: id }, p.lastHeardMsAgo !== null && p.lastHeardMsAgo <= UP_MS ? 1 : 0]) },
+    {
+      name: "distchat_peer_last_heard_seconds",
+      help: "Seconds since the peer was last heard (absent: never).",
+      values: peers.filter(([, p]) => p.lastHeardMsAgo !== null).map(([id, p]) => [{ peer: id }, (p.lastHeardMsAgo as number) / 1000]),
+    },
+    { name: "distchat_peer_ops_behind", help: "Ops this server has that the peer is not known to have (replication lag).", values: peers.map(([id, p]) => [{ peer: id }, behind(p.vector)]) },
+    {
+      name: "distchat_peer_clock_offset_seconds",
+      help: "The peer's clock minus this server's.",
+      values: peers.filter(([, p]) => p.clockOffsetMs != null).map(([id, p]) => [{ peer: id }, (p.clockOffsetMs as number) / 1000]),
+    },
+    {
+      name: "distchat_peer_datagrams_dropped_total",
+      help: "Peer datagrams (or ops) dropped, by reason.",
+      type: "counter",
+      values: Object.entries(r.dropped).sort(([a], [b]) => a < b ? -1 : 1).map(([reason, n]) => [{ reason }, n]),
+    },
+    { ...one("distchat_peer_datagrams_sent_total", "Peer datagrams sent.", r.sent), type: "counter" },
+    { ...one("distchat_peer_datagrams_received_total", "Peer datagrams received.", r.received), type: "counter" },
+  ];
 }

@@ -154,7 +154,9 @@ export class WebPort {
     this.#headers(res);
     const url = new URL(req.url ?? "/", "http://x");
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== this.#origin && !this.#o.origins.includes(origin)) {
+    // Same-origin: the page came from this listener under the name the browser used for it (its Host).
+    const own = `${this.#o.tls ? "https" : "http"}://${req.headers.host ?? ""}`;
+    if (origin !== undefined && origin !== own && !this.#o.origins.includes(origin)) {
       this.#o.metrics.web("refused");
       return this.#plain(res, 403, "cross-site request refused\n");
     }

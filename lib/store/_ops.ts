@@ -3,7 +3,7 @@
  */
 import type { Op } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
-import { formatVector, fromEntries } from "../wire/vector.ts";
+import { formatVector, parseVectorText } from "../wire/vector.ts";
 
 /** One row of the `ops` table. */
 export type OpRow = {
@@ -22,14 +22,7 @@ export type OpRow = {
   conf: string | null;
 };
 
-/** Parses the "0" / "a=1,b=2" form made by formatVector. */
-export function parseVectorText(text: string): Vector {
-  if (text === "0" || text === "") return fromEntries([]);
-  return fromEntries(text.split(",").map((pair) => {
-    const i = pair.lastIndexOf("=");
-    return [pair.slice(0, i), Number(pair.slice(i + 1))] as const;
-  }));
-}
+export { parseVectorText };
 
 /** Parameters of the ops INSERT, in column order. */
 export function opToParams(op: Op): (string | number | null)[] {

@@ -7,12 +7,13 @@ import { nameKey } from "../wire/names.ts";
 import { type Key, opensFirst } from "./rules.ts";
 
 export class Rooms {
-  #s: Record<"room" | "insert" | "rename" | "after" | "isMember" | "memberRoom" | "join" | "leave" | "membersAfter", StatementSync>;
+  #s: Record<"room" | "count" | "insert" | "rename" | "after" | "isMember" | "memberRoom" | "join" | "leave" | "membersAfter", StatementSync>;
 
   constructor(db: DatabaseSync) {
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
       room: p("SELECT name, ksum, korigin FROM rooms WHERE rkey = ?"),
+      count: p("SELECT count(*) AS n FROM rooms"),
       insert: p("INSERT INTO rooms (rkey, name, ksum, korigin) VALUES (?,?,?,?)"),
       rename: p("UPDATE rooms SET name = ?, ksum = ?, korigin = ? WHERE rkey = ?"),
       after: p("SELECT name FROM rooms WHERE rkey > ? ORDER BY rkey LIMIT ?"),
@@ -44,6 +45,11 @@ export class Rooms {
   }
 
   /** The display name of a room, or null when it does not exist. */
+  /** Rooms there are. */
+  count(): number {
+    return Number((this.#s.count.get() as { n: number }).n);
+  }
+
   name(groupName: string): string | null {
     const row = this.#s.room.get(nameKey(groupName)) as { name: string } | undefined;
     return row ? row.name : null;

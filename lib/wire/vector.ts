@@ -71,3 +71,12 @@ export function formatVector(v: Vector): string {
   if (keys.length === 0) return "0";
   return keys.map((k) => `${k}=${v.get(k)}`).join(",");
 }
+
+/** Parses the "0" / "a=1,b=2" form formatVector makes (trusted text: stored rows, status reports). */
+export function parseVectorText(text: string): Vector {
+  if (text === "0" || text === "") return fromEntries([]);
+  return fromEntries(text.split(",").map((pair) => {
+    const i = pair.lastIndexOf("=");
+    return [pair.slice(0, i), Number(pair.slice(i + 1))] as const;
+  }));
+}
