@@ -18,6 +18,7 @@
  * ```
  */
 import dgram from "node:dgram";
+import net from "node:net";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -68,10 +69,26 @@ export function freePort(): Promise<number> {
   });
 }
 
-export type ClusterEntry = { id: string; client: Address; peer: Address };
+export type ClusterEntry = { id: string; client: Address; peer: Address; web?: string };
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, LOOPBACK, () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
+    });
+  });
+}
 
 /** Free client and peer addresses for each id, written as a servers.txt in `dir`. */
-export async function makeCluster(ids: string[], dir = tempDir()): Promise<{ file: string; entries: ClusterEntry[] }> {
+export async function makeCluster(
+  ids: string[],
+  dir = tempDir(),
+  o: { web?: "http" | "https" } = {},
+): Promise<{ file: string; entries: ClusterEntry[] }> {
   const entries: ClusterEntry[] = [];
   const used = new Set<number>();
   const port = async () => {
@@ -85,13 +102,15 @@ export async function makeCluster(ids: string[], dir = tempDir()): Promise<{ fil
     throw new Error("no free port");
   };
   for (const id of ids) {
-    entries.push({ id, client: { host: LOOPBACK, port: await port() }, peer: { host: LOOPBACK, port: await port() } });
+    const e: ClusterEntry = { id, client: { host: LOOPBACK, port: await port() }, peer: { host: LOOPBACK, port: await port() } };
+    if (o.web) e.web = `${o.web}://${LOOPBACK}:${await freeTcpPort()}`;
+    entries.push(e);
   }
   const file = join(dir, "servers.txt");
   writeFileSync(
     file,
     "# written by testing/harness.ts\n" +
-      entries.map((e) => `${e.id} ${formatAddress(e.client)} ${formatAddress(e.peer)}`).join("\n") + "\n",
+      entries.map((e) => `${e.id} ${formatAddress(e.client)} ${formatAddress(e.peer)}${e.web ? ` ${e.web}` : ""}`).join("\n") + "\n",
   );
   return { file, entries };
 }
@@ -108,6 +127,8 @@ export type ServerHandle = {
   /** Where clients reach it (from the startup line). */
   clientAddr: Address;
   peerAddr: Address;
+  /** The web listener's origin (`http://127.0.0.1:PORT`) when started with --web. */
+  web: string | null;
   db: string;
   /** The servers file it was started with. */
   servers: string;
@@ -171,7 +192,13 @@ export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
     await timeout(20, null);
     line = /clients (\S+), peers (\S+), database/.exec(p.stdout());
   }
-  if (!line) {
+  const wantsWeb = args.includes("--web");
+  let web: RegExpExecArray | null = null;
+  while (line && wantsWeb && !web && !gone && Date.now() < readyBy) {
+    web = /: web (\S+)\/ \(page/.exec(p.stdout());
+    if (!web) await timeout(20, null);
+  }
+  if (!line || (wantsWeb && !web)) {
     await p.kill9();
     throw new Error(`server ${id} did not start: ${p.stderr().trim() || "no startup line"}`);
   }
@@ -180,6 +207,7 @@ export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
     pid: p.pid,
     clientAddr: parseAddress(line[1]),
     peerAddr: parseAddress(line[2].replace(/,$/, "")),
+    web: web?.[1] ?? null,
     db,
     servers,
     stdout: p.stdout,

@@ -137,6 +137,17 @@ class FakeServer {
       case "logout":
         w.sessions.delete(q.token);
         return { verb: "ok", tag: q.tag, kind: "logout" };
+      case "history": {
+        if (!room?.members.has(q.token)) return err("not-member");
+        const all = w.msgs.filter((m) => m.room === room.name);
+        const cursor = new Map<string, number>();
+        for (const m of w.msgs) cursor.set(m.msgId.origin, Math.max(cursor.get(m.msgId.origin) ?? 0, m.msgId.n));
+        const end = q.before === null ? all.length : all.findIndex((m) => m.msgId.origin === q.before!.origin && m.msgId.n === q.before!.n);
+        if (end < 0) return err("no-message");
+        const page = all.slice(Math.max(0, end - q.limit), end);
+        const entries = page.map(({ msgId, userName, sentAt, msg }) => ({ msgId, userName, sentAt, msg }));
+        return { verb: "ok", tag: q.tag, kind: "history", groupName: room.name, cursor, more: end > page.length, entries };
+      }
     }
   }
 

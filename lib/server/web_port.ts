@@ -66,7 +66,7 @@ const FILES: Record<string, [string, string]> = {
 const VENDOR = /^\/vendor\/noble-hashes\/([a-z0-9_]+\.js)$/;
 
 export const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "web");
-const NOBLE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "node_modules", "@noble", "hashes", "esm");
+const NOBLE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "node_modules", "@noble", "hashes");
 
 export type WebPortOptions = {
   /** The client port: datagrams go in here (`proven`: a TCP peer). */
