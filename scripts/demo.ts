@@ -1,7 +1,8 @@
 /**
  * `npm start`: starts the servers of servers.txt (each in its own process
  * group, logging to data/ID.log), waits until each prints its start line,
- * then runs the chat client in this terminal in room `lobby`. When the
+ * then runs the chat client in this terminal in room `lobby` and prints the
+ * URL of the web client (servers with a web URL in servers.txt listen on it). When the
  * client exits, or on Ctrl-C, stops the servers it started.
  *
  *   npm start                   # asks for a name (default: $USER)
@@ -11,6 +12,7 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
 import process from "node:process";
+import net from "node:net";
 import readline from "node:readline";
 import { fail, parseCommandLine } from "../lib/config/cli.ts";
 import { createKeyFile } from "../lib/config/cluster_key.ts";
@@ -35,6 +37,7 @@ usage: npm start -- [--user NAME]
   -u, --user NAME   your user name (default: asked, or $USER)
 
 The servers log to data/<id>.log and stop when the client exits (/quit or Ctrl-C).
+Servers with a web URL in servers.txt serve the web client there: open the URL it prints.
 Another client, in another terminal:  npm run client -- --user bob --room lobby
 Start afresh (every message and login forgotten): stop the cluster, then  rm -rf data`;
 const flags = parseCommandLine("npm start", HELP, { user: { type: "string", short: "u" } }).values;
@@ -59,8 +62,24 @@ async function addressesInUse(): Promise<string[]> {
         held.push(`server ${s.id}'s ${what} address ${formatAddress(a)}${owner ? ` (process ${owner.pid}: ${owner.command.slice(0, 80)})` : ""}`);
       }
     }
+    if (s.web && await tcpInUse(new URL(s.web))) held.push(`server ${s.id}'s web address ${s.web}`);
   }
   return held;
+}
+
+/** The HOST:PORT a web URL listens on (the scheme's port when it names none). */
+function webListen(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || (u.protocol === "https:" ? 443 : 80)}`;
+}
+
+/** True when something listens on the TCP port of `u` already. */
+function tcpInUse(u: URL): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", (e: { code?: string }) => resolve(e.code === "EADDRINUSE"));
+    srv.listen(Number(u.port || (u.protocol === "https:" ? 443 : 80)), u.hostname.replace(/^\[|\]$/g, ""), () => srv.close(() => resolve(false)));
+  });
 }
 
 /** A default name from $USER, made valid; "guest" when nothing is left. */
@@ -123,7 +142,8 @@ function startServer(s: ServerEntry): Promise<void> {
   const log = openSync(logFile, "a", 0o600);
   // The first run makes a new cluster: its servers write under their plain ids.
   const fresh = existsSync(`data/${s.id}.sqlite`) ? [] : ["--new-cluster"];
-  const [cmd, ...args] = scriptCommand("server.ts", ["--id", s.id, "--servers", SERVERS, "--cluster-key", KEY, ...fresh]);
+  const web = s.web ? ["--web", webListen(s.web)] : [];
+  const [cmd, ...args] = scriptCommand("server.ts", ["--id", s.id, "--servers", SERVERS, "--cluster-key", KEY, ...web, ...fresh]);
   const child = spawn(cmd, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
   started.push(child);
   let out = "";
@@ -186,6 +206,8 @@ try {
   console.error(`demo: ${(e as Error).message}`);
   quit(1);
 }
+const pages = servers.filter((s) => s.web).map((s) => `${s.web}/`);
+if (pages.length > 0) console.log(`Web client: open ${pages[0]} in a browser (or ${pages.slice(1).join(", ")}).`);
 console.log(`Cluster up. Chatting as ${userName} in lobby; /help lists commands, /quit or Ctrl-C leaves (and stops the servers).`);
 console.log(`Another client, in another terminal:  npm run client -- --user bob --room lobby\n`);
 

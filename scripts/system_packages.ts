@@ -1,6 +1,7 @@
 /**
- * Debian packages some tests need (faketime for clock skew between real
- * processes). `npm test` calls `ensurePackages`: what is missing is installed
+ * Debian packages some tests need: faketime (clock skew between real
+ * processes) and chromium (the web client's browser tests, driven by
+ * playwright-core; never a browser downloaded from elsewhere). `npm test` calls `ensurePackages`: what is missing is installed
  * with apt-get when running as root; otherwise it says how to install it and
  * the tests that need it fail with the same message.
  */
@@ -9,7 +10,10 @@ import process from "node:process";
 
 export type Needed = { command: string; args: string[]; pkg: string };
 
-export const NEEDED: Needed[] = [{ command: "faketime", args: ["-f", "+1s", "true"], pkg: "faketime" }];
+export const NEEDED: Needed[] = [
+  { command: "faketime", args: ["-f", "+1s", "true"], pkg: "faketime" },
+  { command: "/usr/bin/chromium", args: ["--version"], pkg: "chromium" },
+];
 
 const works = (n: Needed) => {
   const r = spawnSync(n.command, n.args, { stdio: "ignore" });

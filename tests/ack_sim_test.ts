@@ -77,9 +77,9 @@ function cluster(o: { seed?: number; skew?: Record<string, number>; key?: Uint8A
       soon: (fn: () => void) => clock.soon(fn),
     };
     const commit = new GroupCommit({ store, clock: myClock });
-    const gate = new AckGate({ self: id, store, commit, clock: myClock, holdMs: 60_000 });
-    const peers = new Map(IDS.map((p, j) => [p, peerAddr(j)] as const).filter(([p]) => p !== id));
     let peer!: PeerPort;
+    const gate = new AckGate({ self: id, store, commit, clock: myClock, holdMs: 60_000, heardAt: (p) => peer.heardAt(p) });
+    const peers = new Map(IDS.map((p, j) => [p, peerAddr(j)] as const).filter(([p]) => p !== id));
     const client = new ClientPort({
       commit,
       clock: laggingClock(myClock, () => peer.clockLead()),
@@ -238,26 +238,40 @@ test("ack lost: the retransmission to the confirmer is answered with the origina
   }
 });
 
-test("confirmer down: no ack until it returns, a dead successor is skipped for new adds, every server agrees", () => {
+test("confirmer down: after 1.5 s of its silence another server's disk stands in; new adds name the next server; every server agrees", () => {
   const c = cluster();
   try {
     const token = login(c, "a");
     c.down.add("b");
-    c.send("a", add(token, "t1", "waits for b"));
+    c.send("a", add(token, "t1", "named b"));
     c.run(1000);
     assert.is(c.reply("t1"), undefined, "b was live a moment ago: a named it and waits");
-    // The client fails over: b is down, c has a's copy but cannot ack it for b either.
-    c.send("c", add(token, "t1", "waits for b"));
-    c.run(500);
-    assert.is(c.reply("t1"), undefined);
-    c.run(2000); // b silent for over 750 ms: new adds name c
+    c.run(1000);
+    assert.is(ackedId(c, "t1"), "a.3", "b silent for 1.5 s: c's disk stands in for b's");
+    // The client failed over meanwhile: c answers the resend with the same copy.
+    c.send("c", add(token, "t1", "named b"));
+    c.run(300);
+    assert.ok(c.replies.filter((r) => r.tag === "t1").every((r) => r.verb === "ok" && r.kind === "add" && `${r.msgId.origin}.${r.msgId.n}` === "a.3"));
     c.send("a", add(token, "t2", "confirmed by c"));
     c.run(300);
     assert.is(ackedId(c, "t2"), "a.4");
     c.down.delete("b");
     c.run(3000);
-    assert.is(ackedId(c, "t1"), "a.3");
-    assertListed(c, ["a.3 waits for b", "a.4 confirmed by c"]);
+    assertListed(c, ["a.3 named b", "a.4 confirmed by c"]);
+  } finally {
+    c.close();
+  }
+});
+
+test("confirmer down and no other server up: no ack (one disk is not two)", () => {
+  const c = cluster();
+  try {
+    const token = login(c, "a");
+    c.down.add("b");
+    c.down.add("c");
+    c.send("a", add(token, "t1", "alone"));
+    c.run(5000);
+    assert.is(c.reply("t1"), undefined);
   } finally {
     c.close();
   }

@@ -25,7 +25,9 @@ import {
 } from "../lib/wire/codec.ts";
 import type { Op, PeerDatagram, PollEntry, Reply, Request, Result } from "../lib/wire/messages.ts";
 import { ERROR_CODES, MAX_MSG_BYTES } from "../lib/wire/messages.ts";
-import { fromEntries } from "../lib/wire/vector.ts";
+import { formatVector, fromEntries } from "../lib/wire/vector.ts";
+// @ts-ignore: a plain JS module of the web client
+import * as webProtocol from "../web/protocol.js";
 import type { Vector } from "../lib/wire/vector.ts";
 
 // --- Arbitraries of valid values (docs/PROTOCOL.md "Names and values") ----------------
@@ -87,6 +89,7 @@ const request: fc.Arbitrary<Request> = fc.oneof(
   rec({ verb: fc.constant("rooms" as const), tag, token, after: fc.option(groupName) }),
   rec({ verb: fc.constant("who" as const), tag, token, groupName, after: fc.option(userName) }),
   rec({ verb: fc.constant("logout" as const), tag, token }),
+  rec({ verb: fc.constant("history" as const), tag, token, groupName, limit: fc.integer({ min: 1, max: 1000 }), before: fc.option(msgId) }),
 );
 
 const pollEntry: fc.Arbitrary<PollEntry> = rec({ msgId, userName, sentAt: safeNat, msg });
@@ -119,6 +122,15 @@ const reply: fc.Arbitrary<Reply> = fc.oneof(
     names: fc.array(userName, { maxLength: 20 }),
   }),
   rec({ verb: fc.constant("ok" as const), tag, kind: fc.constant("logout" as const) }),
+  rec({
+    verb: fc.constant("ok" as const),
+    tag,
+    kind: fc.constant("history" as const),
+    groupName,
+    cursor: vector,
+    more: fc.boolean(),
+    entries: fc.array(pollEntry, { maxLength: 3 }),
+  }),
   rec({
     verb: fc.constant("poll" as const),
     tag,
@@ -189,6 +201,28 @@ test("round trip: every generated reply, with LF and CRLF", () => {
       expectDecoded(decodeReply(c), c, r);
     }),
     { numRuns: 3000 },
+  );
+});
+
+test("web/protocol.js (the browser's client, written from the contract) reads every reply the codec writes to the same values", () => {
+  const msgIdText = (m: { origin: string; n: number }) => `${m.origin}.${m.n}`;
+  const entries = (es: PollEntry[]) => es.map((e) => ({ id: msgIdText(e.msgId), user: e.userName, at: e.sentAt, msg: e.msg }));
+  fc.assert(
+    fc.property(reply, (r) => {
+      const text = new TextDecoder().decode(encodeReply(r));
+      const got = webProtocol.parseReply(text);
+      let want: Record<string, unknown>;
+      if (r.verb === "poll" || (r.verb === "ok" && r.kind === "history")) {
+        want = { ...r, cursor: formatVector(r.cursor), entries: entries(r.entries) };
+      } else if (r.verb === "ok" && r.kind === "add") want = { ...r, msgId: msgIdText(r.msgId) };
+      else want = { ...r };
+      assert.equal(got, want, text);
+    }),
+    { numRuns: 3000 },
+  );
+  fc.assert(
+    fc.property(msg, (m) => webProtocol.unescapeText(webProtocol.escapeText(m)) === m),
+    { numRuns: 2000 },
   );
 });
 

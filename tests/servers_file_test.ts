@@ -38,6 +38,11 @@ test("comments, blank lines, CRLF, tabs and surrounding spaces are ignored", () 
   assert.equal(s[2].peer, { host: "127.0.0.1", port: 7103 });
 });
 
+test("an optional fourth field: the server's web URL (an origin); three-field lines stay valid", () => {
+  const s = parseServers("a h:1 h:2 http://127.0.0.1:8001\nb h:3 h:4 https://chat.example.org/\nc h:5 h:6\n", FILE);
+  assert.equal(s.map((e) => e.web), ["http://127.0.0.1:8001", "https://chat.example.org", undefined]);
+});
+
 test("a file without a final newline parses", () => {
   assert.is(parseServers("a 127.0.0.1:7001 127.0.0.1:7101", FILE).length, 1);
 });
@@ -80,10 +85,13 @@ const bad: [name: string, text: string, line: number, says: RegExp][] = [
   ["unbracketed IPv6", "a ::1:7001 h:2\n", 1, /bad address/],
   ["client and peer address alike", "a h:1 h:1\n", 1, /peer address h:1, which is already server a's client address/],
   ["an address of another server", "a h:1 h:2\nb h:3 h:2\n", 2, /peer address h:2, which is already server a's peer address/],
-  ["two fields", "a 127.0.0.1:7001\n", 1, /has 2 fields; expected "serverId clientAddress peerAddress"/],
+  ["two fields", "a 127.0.0.1:7001\n", 1, /has 2 fields; expected "serverId clientAddress peerAddress \[webUrl\]"/],
   ["one field", "# x\n\na\n", 3, /has 1 fields/],
-  ["four fields", "a h:1 h:2 h:3\n", 1, /has 4 fields/],
-  ["fields after a good line", "a h:1 h:2\r\nb h:3 h:4 extra\r\n", 2, /has 4 fields/],
+  ["five fields", "a h:1 h:2 http://h:3 x\n", 1, /has 5 fields/],
+  ["a web URL that is not a URL", "a h:1 h:2 h:3\n", 1, /bad web URL: "h:3" must start with http/],
+  ["a web URL with a path", "a h:1 h:2 http://h:3/chat\n", 1, /bad web URL: .* must be an origin only/],
+  ["a web URL of another scheme", "a h:1 h:2 ftp://h:3\n", 1, /must start with http:\/\/ or https:\/\//],
+  ["fields after a good line", "a h:1 h:2\r\nb h:3 h:4 extra\r\n", 2, /bad web URL/],
 ];
 
 for (const [name, text, line, says] of bad) {

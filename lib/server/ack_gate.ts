@@ -11,8 +11,15 @@
  * - `f` told us (`got`, sent after its commits) a durable vector covering
  *   `o.n`, and we have delivered `f`'s own ops up to that vector — so any
  *   hide op `f` made for C when it stored it is applied here, and C would
- *   no longer be the visible copy. A copy without a confirmer (a one-server
- *   cluster, `--one-disk-acks`) is acked at once.
+ *   no longer be the visible copy, or
+ * - `f` is down — nothing heard from it for `confirmerDownMs` (1.5 s; new adds
+ *   name another confirmer after 750 ms) — and the copy is on a second disk
+ *   all the same: this server's, when it is not the origin, or that of a
+ *   live peer other than the origin whose `got` covers it. Without this a
+ *   copy stored in the moment its confirmer died would wait for that server
+ *   to come back, and its client with it (docs/ARCHITECTURE.md "Acks").
+ * A copy without a confirmer (a one-server cluster, `--one-disk-acks`) is
+ * acked at once.
  * The reply always names the copy visible here at that moment.
  *
  * @example
@@ -49,6 +56,10 @@ export type AckGateOptions = {
   maxHeld?: number;
   /** True for the ids of servers.txt (default: any). A copy naming a confirmer no longer listed is acked on its origin's disk. */
   isServer?: (id: string) => boolean;
+  /** A confirmer silent this long is down: another server's disk may stand in for its. Default 1500 ms. */
+  confirmerDownMs?: number;
+  /** When a peer was last heard at all (any authenticated datagram); default: its last `got`. */
+  heardAt?: (peer: string) => number | undefined;
 };
 
 type Held = {
@@ -63,10 +74,14 @@ type Held = {
 export class AckGate {
   #o: AckGateOptions;
   #got = new Map<string, Vector>();
+  /** When each peer's last `got` came (this server's clock). */
+  #gotAt = new Map<string, number>();
   #held = new Map<string, Held>();
+  #started: number;
 
   constructor(o: AckGateOptions) {
     this.#o = o;
+    this.#started = o.clock.now();
     o.commit.subscribe(() => this.#recheck());
   }
 
@@ -105,6 +120,7 @@ export class AckGate {
   /** Server `from` has `vector` on disk. Checked after a commit, so no copy is acked from uncommitted rows. */
   noteGot(from: string, vector: Vector): void {
     this.#got.set(from, vector);
+    this.#gotAt.set(from, this.#o.clock.now());
     if (this.#held.size > 0) this.#o.commit.afterNextCommit(() => this.#recheck());
   }
 
@@ -113,10 +129,25 @@ export class AckGate {
     const conf = copy.conf;
     if (conf === "" || conf === this.#o.self || this.#o.isServer?.(conf) === false) return true;
     const got = this.#got.get(conf);
-    if (!got || get(got, copy.origin) < copy.seq) return false;
+    if (!got || get(got, copy.origin) < copy.seq) return this.#standIn(copy);
     const mine = this.#o.store.vector();
-    for (const [origin, n] of got) if (serverOf(origin) === conf && get(mine, origin) < n) return false;
+    for (const [origin, n] of got) if (serverOf(origin) === conf && get(mine, origin) < n) return this.#standIn(copy);
     return true;
+  }
+
+  /** The copy's confirmer is down and a second disk, not the origin's, holds the copy. */
+  #standIn(copy: StoredAdd): boolean {
+    const now = this.#o.clock.now();
+    const downMs = this.#o.confirmerDownMs ?? 1500;
+    const heard = Math.max(this.#o.heardAt?.(copy.conf) ?? -Infinity, this.#gotAt.get(copy.conf) ?? -Infinity, this.#started);
+    if (now - heard < downMs) return false;
+    const origin = serverOf(copy.origin);
+    if (origin !== this.#o.self) return true; // this server's disk (the gate checks after a commit) and the origin's
+    for (const [peer, v] of this.#got) {
+      if (peer === copy.conf || peer === origin) continue;
+      if (now - (this.#gotAt.get(peer) ?? -Infinity) < downMs && get(v, copy.origin) >= copy.seq) return true;
+    }
+    return false;
   }
 
   #recheck(): void {

@@ -102,6 +102,8 @@ export class PeerPort {
   #leadAt = 0;
   /** When each peer's last `got` came (they come every GOT_EVERY_MS: liveness for choosing confirmers). */
   #gotAt = new Map<string, number>();
+  /** When each peer's last authenticated datagram of any kind came. */
+  #heardAt = new Map<string, number>();
   #skewLogged = new Map<string, number>();
   #lastGot = -Infinity;
 
@@ -144,6 +146,11 @@ export class PeerPort {
    * last LIVE_MS (peers send `got` every GOT_EVERY_MS), else the next one
    * (the ack then waits for it); undefined without peers.
    */
+  /** When an authenticated datagram of `peer` last came (this server's clock), or undefined. */
+  heardAt(peer: string): number | undefined {
+    return this.#heardAt.get(peer);
+  }
+
   confirmer(): string | undefined {
     const now = this.#o.clock.now();
     const live = (id: string) => now - (this.#gotAt.get(id) ?? -Infinity) < LIVE_MS;
@@ -239,6 +246,7 @@ export class PeerPort {
       if (v.reason !== "handshake") this.replicator.noteDropped(v.reason);
       return;
     }
+    this.#heardAt.set(d.from, this.#o.clock.now());
     if (d.verb === "got") {
       this.#gotAt.set(d.from, this.#o.clock.now());
       this.#noteClock(d.from, d.at);

@@ -50,6 +50,8 @@ const MAX_WAITING_PER_IP = 256;
 const MAX_WAITING = 20_000;
 /** Page ids remembered (the oldest is forgotten first: it gets a new address). */
 const MAX_PAGES = 100_000;
+/** A body without a length past the limit is read (and dropped) up to this, to answer 413; past it the connection is cut. */
+const MAX_DRAIN = 1 << 20;
 const CLIENT_ID = /^[A-Za-z0-9_-]{16,64}$/;
 const TAG_LINE = /^[^\n]*\n([A-Za-z0-9]{1,16})\n/;
 
@@ -206,18 +208,26 @@ export class WebPort {
     const chunks: Uint8Array[] = [];
     let size = 0;
     let tooBig = false;
+    if (Number(req.headers["content-length"] ?? 0) > MAX_DATAGRAM + 1) {
+      this.#o.metrics.web("refused");
+      res.setHeader("Connection", "close");
+      return this.#plain(res, 413, `a datagram is at most ${MAX_DATAGRAM} bytes\n`);
+    }
     req.on("data", (c: Uint8Array) => {
       size += c.length;
       if (size > MAX_DATAGRAM + 1) {
-        tooBig = true;
-        req.destroy();
+        tooBig = true; // read on (and drop) to answer 413, up to a point
+        if (size > MAX_DRAIN) req.destroy();
         return;
       }
       chunks.push(c);
     });
     req.on("error", () => {});
     req.on("end", () => {
-      if (tooBig) return;
+      if (tooBig) {
+        this.#o.metrics.web("refused");
+        return this.#plain(res, 413, `a datagram is at most ${MAX_DATAGRAM} bytes\n`);
+      }
       if ((this.#perIp.get(ip) ?? 0) >= MAX_WAITING_PER_IP || this.#count >= MAX_WAITING) {
         this.#o.metrics.web("refused");
         return this.#plain(res, 429, "too many requests waiting\n");
@@ -238,9 +248,6 @@ export class WebPort {
       this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
       this.#o.metrics.web("datagram");
       this.#o.clientPort.onDatagram(bytes, from, true);
-    });
-    req.on("close", () => {
-      if (tooBig && !res.headersSent) this.#plain(res, 413, `a datagram is at most ${MAX_DATAGRAM} bytes\n`);
     });
   }
 

@@ -1,0 +1,204 @@
+/**
+ * The web transport, black-box over real HTTP and HTTPS (docs/PROTOCOL.md
+ * "Web transport"): every verb and its errors as the body of `POST /dc`, a
+ * session shared with a UDP client, held long polls, cross-site refusals,
+ * size limits, security headers, the served files, `/metrics` parsed by a
+ * Prometheus text-format parser, and TLS with a self-signed pair made now.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import http from "node:http";
+import https from "node:https";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import parsePrometheus from "parse-prometheus-text-format";
+import { decodeReply } from "../lib/wire/codec.ts";
+import { lines, makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir, udpClient } from "../testing/harness.ts";
+
+type Res = { status: number; headers: http.IncomingHttpHeaders; body: string };
+
+/** One HTTP(S) request; `ca` trusts a self-signed certificate. */
+function fetchText(url: string, o: { method?: string; body?: string | Uint8Array; headers?: Record<string, string>; ca?: string } = {}): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const lib = u.protocol === "https:" ? https : http;
+    const req = lib.request(u, { method: o.method ?? "GET", headers: o.headers, ca: o.ca, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(o.body);
+  });
+}
+
+const PAGE_ID = "test-page-0123456789";
+let srv: ServerHandle;
+let web: string;
+let tagNo = 0;
+const tag = () => `w${++tagNo}`;
+
+/** A datagram over the web transport: the reply text (status 200 expected). */
+async function dc(text: string | Uint8Array, headers: Record<string, string> = {}): Promise<string> {
+  const r = await fetchText(`${web}/dc`, { method: "POST", body: text, headers: { "X-DistChat-Client": PAGE_ID, ...headers } });
+  assert.is(r.status, 200, `${r.status} ${r.body}`);
+  const d = decodeReply(new TextEncoder().encode(r.body));
+  assert.ok(d.ok, `reply decodes: ${r.body}`);
+  return r.body;
+}
+const field = (reply: string, i: number) => reply.split("\n")[i];
+
+test.before(async () => {
+  const { file } = await makeCluster(["a", "b"], tempDir(), { web: "http" });
+  const entry = readFileSync(file, "utf8").split("\n").find((l) => l.startsWith("a "))!;
+  const at = new URL(entry.split(" ")[3]);
+  srv = await startServer({ id: "a", servers: file, extraArgs: ["--web", `${at.hostname}:${at.port}`, "--one-disk-acks"] });
+  web = srv.web!;
+});
+test.after(async () => {
+  await srv?.stop();
+  removeTempDirs();
+});
+
+test("every verb over the web transport; a token works on UDP too, and back", async () => {
+  const login = await dc(lines("login", tag(), "webby"));
+  assert.is(field(login, 2), "login");
+  const token = field(login, 4);
+  assert.is(field(await dc(lines("open", tag(), token, "Web")), 2), "open");
+  const add = await dc(lines("add", tag(), token, "from the web", "web"));
+  assert.is(field(add, 3), "from the web");
+  const poll = await dc(lines("request", tag(), token, "web", "0"));
+  assert.is(field(poll, 0), "poll");
+  assert.is(field(poll, 5), "1", "one entry");
+  const hist = await dc(lines("history", tag(), token, "web", 10));
+  assert.equal(hist.split("\n").slice(0, 3), ["ok", hist.split("\n")[1], "history"]);
+  assert.is(field(await dc(lines("who", tag(), token, "web")), 6), "webby");
+  assert.ok((await dc(lines("rooms", tag(), token))).split("\n").includes("Web"));
+  // The same session over UDP: it sees the web line and adds one the web sees.
+  const u = await udpClient();
+  try {
+    const viaUdp = await u.request(srv.clientAddr, lines("request", tag(), token, "web", "0"));
+    assert.ok(viaUdp.includes("from the web"), viaUdp);
+    const bob = field(await u.request(srv.clientAddr, lines("login", tag(), "udpbob")), 4);
+    await u.request(srv.clientAddr, lines("connect", tag(), bob, "web"));
+    await u.request(srv.clientAddr, lines("add", tag(), bob, "from udp", "web"));
+    // bob's UDP token works over the web too.
+    assert.ok((await dc(lines("request", tag(), bob, "web", "0"))).includes("from udp"));
+  } finally {
+    await u.close();
+  }
+  assert.is(field(await dc(lines("leave", tag(), token, "web")), 2), "leave");
+  assert.is(field(await dc(lines("logout", tag(), token)), 2), "logout");
+  assert.is(field(await dc(lines("rooms", tag(), token)), 2), "bad-token");
+});
+
+test("errors: malformed, bad names, too large; bodies past the limit are refused; a resend gets the same answer", async () => {
+  assert.is(field(await dc("garbage"), 2), "bad-request");
+  assert.is(field(await dc(lines("login", tag(), "-bad")), 2), "bad-name");
+  const big = lines("login", tag(), "x".repeat(8200));
+  assert.is(field(await dc(big.slice(0, 8193)), 2), "too-large");
+  const huge = await fetchText(`${web}/dc`, { method: "POST", body: "x".repeat(100_000), headers: { "X-DistChat-Client": PAGE_ID } });
+  assert.is(huge.status, 413);
+  // A resend (same page, same tag) is answered as before: one session.
+  const t = tag();
+  const first = await dc(lines("login", t, "resender"));
+  assert.is(await dc(lines("login", t, "resender")), first);
+  const noId = await fetchText(`${web}/dc`, { method: "POST", body: lines("login", tag(), "x") });
+  assert.is(noId.status, 400);
+});
+
+test("a long poll is a held response, answered when a message comes", async () => {
+  const token = field(await dc(lines("login", tag(), "waiter")), 4);
+  await dc(lines("open", tag(), token, "hold"));
+  const cursor = field(await dc(lines("history", tag(), token, "hold", 5)), 4);
+  const t0 = Date.now();
+  const held = dc(lines("request", tag(), token, "hold", cursor, 10_000));
+  await new Promise((r) => setTimeout(r, 300));
+  const other = field(await dc(lines("login", tag(), "poster")), 4);
+  await dc(lines("connect", tag(), other, "hold"));
+  await dc(lines("add", tag(), other, "wake up", "hold"));
+  const reply = await held;
+  assert.ok(reply.includes("wake up"), reply);
+  assert.ok(Date.now() - t0 < 5000, "answered when the message came, not at the deadline");
+});
+
+test("cross-site requests are refused; servers.txt origins pass the preflight", async () => {
+  const evil = await fetchText(`${web}/dc`, { method: "POST", body: lines("login", tag(), "x"), headers: { "X-DistChat-Client": PAGE_ID, Origin: "http://evil.example" } });
+  assert.is(evil.status, 403);
+  const b = readFileSync(srv.servers, "utf8").split("\n").find((l) => l.startsWith("b "))!.split(" ")[3];
+  const pre = await fetchText(`${web}/dc`, { method: "OPTIONS", headers: { Origin: b, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x-distchat-client" } });
+  assert.is(pre.status, 204);
+  assert.is(pre.headers["access-control-allow-origin"], b);
+  assert.match(String(pre.headers["access-control-allow-headers"]), /X-DistChat-Client/i);
+  const same = await fetchText(`${web}/dc`, { method: "POST", body: lines("login", tag(), "samesite"), headers: { "X-DistChat-Client": PAGE_ID, Origin: web } });
+  assert.is(same.status, 200);
+});
+
+test("the page and its files, with security headers; nothing else is served", async () => {
+  const page = await fetchText(`${web}/`);
+  assert.is(page.status, 200);
+  assert.match(page.body, /<title>DistChat<\/title>/);
+  const csp = String(page.headers["content-security-policy"]);
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'self'/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.is(page.headers["x-content-type-options"], "nosniff");
+  for (const f of ["/app.js", "/protocol.js", "/seal.js", "/style.css", "/vendor/noble-hashes/scrypt.js", "/vendor/noble-hashes/utils.js"]) {
+    assert.is((await fetchText(`${web}${f}`)).status, 200, f);
+  }
+  for (const f of ["/vendor/noble-hashes/../package.json", "/../server.ts", "/etc/passwd", "/web/app.js", "/vendor/noble-hashes/README.md"]) {
+    assert.is((await fetchText(`${web}${f}`)).status, 404, f);
+  }
+  const servers = JSON.parse((await fetchText(`${web}/servers.json`)).body);
+  assert.equal(servers.servers.map((s: { id: string }) => s.id), ["a", "b"]);
+});
+
+test("/metrics is Prometheus text: requests by verb, errors by code, acks and their latency, peers", async () => {
+  const r = await fetchText(`${web}/metrics`);
+  assert.is(r.status, 200);
+  assert.match(String(r.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
+  const families = parsePrometheus(r.body) as { name: string; type: string; metrics: { labels?: Record<string, string>; value?: string; buckets?: Record<string, string>; count?: string }[] }[];
+  const fam = (n: string) => families.find((f) => f.name === n);
+  const value = (n: string, labels: Record<string, string> = {}) =>
+    Number(fam(n)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value);
+  assert.ok(value("distchat_requests_total", { verb: "login" }) >= 5);
+  assert.ok(value("distchat_errors_total", { code: "bad-request" }) >= 1);
+  assert.ok(value("distchat_adds_acked_total") >= 3);
+  const hist = fam("distchat_ack_latency_seconds");
+  assert.is(hist?.type, "HISTOGRAM");
+  assert.ok(Number(hist?.metrics[0].count) >= 3);
+  assert.ok(value("distchat_sessions") >= 1);
+  assert.ok(value("distchat_rooms") >= 2);
+  assert.ok(value("distchat_messages_stored") >= 3);
+  assert.is(value("distchat_peer_up", { peer: "b" }), 0, "b never ran");
+  assert.ok(fam("distchat_peer_ops_behind"));
+  assert.ok(fam("distchat_held_polls"));
+});
+
+test("HTTPS with --tls-cert and --tls-key: the page and the transport", async () => {
+  const dir = tempDir("distchat-tls-");
+  const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
+  const made = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert], { encoding: "utf8" });
+  assert.is(made.status, 0, made.stderr);
+  const { file } = await makeCluster(["t"], dir, { web: "https" });
+  const at = new URL(readFileSync(file, "utf8").split("\n").find((l) => l.startsWith("t "))!.split(" ")[3]);
+  const s = await startServer({ id: "t", servers: file, extraArgs: ["--web", `${at.hostname}:${at.port}`, "--tls-cert", cert, "--tls-key", key] });
+  try {
+    assert.ok(s.web?.startsWith("https://"), String(s.web));
+    const ca = readFileSync(cert, "utf8");
+    const page = await fetchText(`${s.web}/`, { ca });
+    assert.is(page.status, 200);
+    assert.match(String(page.headers["strict-transport-security"]), /max-age=/);
+    const login = await fetchText(`${s.web}/dc`, { method: "POST", body: lines("login", tag(), "secure"), headers: { "X-DistChat-Client": PAGE_ID }, ca });
+    assert.is(login.status, 200);
+    assert.is(field(login.body, 2), "login");
+    const untrusted = await fetchText(`${s.web}/`).then(() => "trusted", (e: Error) => e.message);
+    assert.is.not(untrusted, "trusted", "a self-signed certificate is not trusted without it");
+  } finally {
+    await s.stop();
+  }
+});
+
+test.run();
