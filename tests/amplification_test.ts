@@ -56,6 +56,7 @@ test("from an unproven address every verb gets at most 3x the bytes it sent", as
     rooms: [lines("rooms", "r1", token)],
     "request, cursor 0, long backlog": [lines("request", "p1", token, "room_with_a_long_name_0", "0")],
     who: [lines("who", "w1", token, "room_with_a_long_name_0")],
+    "history, newest 1000": [lines("history", "h1", token, "room_with_a_long_name_0", 1000)],
     malformed: ["x", "\n", lines("rooms", "r2")],
     "many small requests": Array.from({ length: 20 }, (_, i) => lines("rooms", `m${i}`, token)),
   };
