@@ -156,6 +156,8 @@ export type StartOptions = {
   readyTimeoutMs?: number;
   /** A command the server runs under, e.g. `["faketime", "-f", "+600s"]` (a clock 10 minutes ahead). */
   wrap?: string[];
+  /** The argv that runs server.ts with `args` (default: under this process's runtime). */
+  command?: (args: string[]) => string[];
   /**
    * Pass --new-cluster when the database does not exist yet (default true):
    * a cluster whose servers start one after another then writes under the
@@ -183,7 +185,7 @@ export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
   // Test clusters on loopback run unkeyed unless a test gives a key.
   if (!(o.extraArgs ?? []).includes("--cluster-key")) args.push("--insecure-peers");
   args.push(...(o.extraArgs ?? []));
-  const p = spawnScript("server.ts", args, o.wrap);
+  const p = o.command ? startProcess([...(o.wrap ?? []), ...o.command(args)], { cwd: ROOT }) : spawnScript("server.ts", args, o.wrap);
   const readyBy = Date.now() + (o.readyTimeoutMs ?? 30_000);
   let line: RegExpExecArray | null = null;
   let gone = false;

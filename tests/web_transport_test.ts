@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import parsePrometheus from "parse-prometheus-text-format";
 import { decodeReply } from "../lib/wire/codec.ts";
-import { lines, makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir, udpClient } from "../testing/harness.ts";
+import { freeTcpPort, lines, makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir, udpClient } from "../testing/harness.ts";
 
 type Res = { status: number; headers: http.IncomingHttpHeaders; body: string };
 
@@ -107,6 +107,42 @@ test("errors: malformed, bad names, too large; bodies past the limit are refused
   assert.is(await dc(lines("login", t, "resender")), first);
   const noId = await fetchText(`${web}/dc`, { method: "POST", body: lines("login", tag(), "x") });
   assert.is(noId.status, 400);
+});
+
+test("every error code a client can cause comes back over the web transport", async () => {
+  const t1 = field(await dc(lines("login", tag(), "errs")), 4);
+  assert.is(field(await dc(lines("login", tag(), "ERRS")), 2), "name-taken");
+  assert.is(field(await dc(lines("connect", tag(), t1, "nowhere")), 2), "no-room");
+  await dc(lines("open", tag(), t1, "errs-room"));
+  assert.is(field(await dc(lines("open", tag(), t1, "errs-room")), 2), "room-exists");
+  const t2 = field(await dc(lines("login", tag(), "errs2")), 4);
+  assert.is(field(await dc(lines("add", tag(), t2, "hi", "errs-room")), 2), "not-member");
+  assert.is(field(await dc(lines("history", tag(), t1, "errs-room", 5, "zz.1")), 2), "no-message");
+  assert.is(field(await dc(lines("rooms", tag(), "A".repeat(43))), 2), "bad-token");
+});
+
+test("rate-limited and unavailable over the web transport", async () => {
+  const { file } = await makeCluster(["r"], tempDir(), { web: "http" });
+  const at = new URL(readFileSync(file, "utf8").split("\n").find((l) => l.startsWith("r "))!.split(" ")[3]);
+  const s = await startServer({ id: "r", servers: file, extraArgs: ["--web", `${at.hostname}:${at.port}`, "--rate-limit", "2"] });
+  const other = await makeCluster(["f"], tempDir());
+  const full = await startServer({ id: "f", servers: other.file, extraArgs: ["--web", `127.0.0.1:${await freeTcpPort()}`, "--min-free-mb", "999999999"] });
+  try {
+    // Past the limit one request a second is told; the rest get no answer (204 once the server gives up on them).
+    const sends = Array.from({ length: 8 }, (_, i) =>
+      Promise.race([
+        fetchText(`${s.web}/dc`, { method: "POST", body: lines("login", `rl${i}`, `limited${i}`), headers: { "X-DistChat-Client": PAGE_ID } }).then((r) => r.body),
+        new Promise<string>((r) => setTimeout(r, 2000, "")),
+      ])
+    );
+    const codes = (await Promise.all(sends)).map((b) => b.split("\n")[2]).filter(Boolean);
+    assert.ok(codes.includes("rate-limited"), codes.join(" "));
+    const r = await fetchText(`${full.web}/dc`, { method: "POST", body: lines("login", tag(), "nospace"), headers: { "X-DistChat-Client": PAGE_ID } });
+    assert.is(field(r.body, 2), "unavailable");
+  } finally {
+    await s.stop();
+    await full.stop();
+  }
 });
 
 test("a long poll is a held response, answered when a message comes", async () => {
