@@ -21,6 +21,7 @@ import { limits } from "./limits.ts";
 import { distchatSingle, remembered } from "./distchat_single.ts";
 import { distchatCluster, recordIrc } from "./distchat_cluster.ts";
 import { acks } from "./acks.ts";
+import { webTransport } from "./web_transport.ts";
 import type { Context, Measurement, Result } from "./_report.ts";
 import { renderSection } from "./_report.ts";
 
@@ -43,6 +44,8 @@ const MEASUREMENTS: Measurement[] = [
   distchatCluster("deno"),
   acks("node"),
   acks("deno"),
+  webTransport("node"),
+  webTransport("deno"),
 ];
 
 const HELP = `npm run bench: measures the machine's limits, the IRC anchor and DistChat, and writes a report.

@@ -54,6 +54,9 @@ const MAX_PAGES = 100_000;
 const MAX_DRAIN = 1 << 20;
 const CLIENT_ID = /^[A-Za-z0-9_-]{16,64}$/;
 const TAG_LINE = /^[^\n]*\n([A-Za-z0-9]{1,16})\n/;
+const decoder = new TextDecoder();
+/** The tag of a datagram (its second line), or "-". */
+const tagOf = (bytes: Uint8Array) => TAG_LINE.exec(decoder.decode(bytes.subarray(0, 64)))?.[1] ?? "-";
 
 /** The web client's files: URL path → file in web/ and its type. */
 const FILES: Record<string, [string, string]> = {
@@ -133,9 +136,7 @@ export class WebPort {
 
   /** A reply of the client port to a web page: answers the responses waiting for its tag. */
   send(bytes: Uint8Array, to: Address): void {
-    const text = new TextDecoder().decode(bytes.subarray(0, 64));
-    const tag = TAG_LINE.exec(text)?.[1] ?? "-";
-    const k = `${formatAddress(to)} ${tag}`;
+    const k = `${formatAddress(to)} ${tagOf(bytes)}`;
     const set = this.#waiting.get(k) ?? this.#waiting.get(`${formatAddress(to)} -`);
     if (!set) return; // nobody waits (gone, or timed out): like a lost datagram
     for (const w of [...set]) this.#finish(w, k, 200, bytes);
@@ -153,8 +154,10 @@ export class WebPort {
   // --- Requests ---------------------------------------------------------------
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
-    this.#headers(res);
     const url = new URL(req.url ?? "/", "http://x");
+    // Datagram replies are text/plain and never rendered: nosniff is enough there.
+    if (url.pathname === "/dc") res.setHeader("X-Content-Type-Options", "nosniff");
+    else this.#headers(res);
     const origin = req.headers.origin;
     // Same-origin: the page came from this listener under the name the browser used for it (its Host).
     const own = `${this.#o.tls ? "https" : "http"}://${req.headers.host ?? ""}`;
@@ -236,8 +239,7 @@ export class WebPort {
       let at = 0;
       for (const c of chunks) (bytes.set(c, at), at += c.length);
       const from = { host: ip, port: this.#pageAddress(`${ip} ${id}`) };
-      const head = new TextDecoder().decode(bytes.subarray(0, 64));
-      const k = `${formatAddress(from)} ${TAG_LINE.exec(head)?.[1] ?? "-"}`;
+      const k = `${formatAddress(from)} ${tagOf(bytes)}`;
       const w: Waiting = { res, ip, cancel: () => {} };
       w.cancel = this.#o.clock.after(REPLY_WAIT_MS, () => this.#finish(w, k, 204, null));
       res.on("close", () => this.#drop(w, k));

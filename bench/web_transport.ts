@@ -1,0 +1,346 @@
+/**
+ * The web transport's measurements (issue 12), each figure beside its UDP
+ * anchor measured in the same run, against servers in the default durable
+ * configuration (quotas off: one process plays a thousand users):
+ * 1. fan-out: one message to 1,000 sessions holding long polls in one room,
+ *    over HTTP (held responses) and over UDP: p50/p99 from the add's send
+ *    to each delivery, and their ratio (goal ≤ 2×);
+ * 2. joining a room: `connect` + `history` of the newest 50 over HTTP, in a
+ *    room of 100 messages and in one of 1,000,000 (goal: within 2×);
+ * 3. cross-server delivery in a three-server cluster: sent to a, received
+ *    by a long poll at b, web → web and UDP → UDP, 50 messages a second.
+ * Loopback only, bounded in count and time. Run by `npm run bench` and by
+ * `npm run bench:web` (bench/web.ts).
+ */
+import http from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { Store } from "../lib/store/store.ts";
+import { sessionId } from "../lib/server/chat.ts";
+import { type Runtime, runtimeCommand } from "./_child.ts";
+import { startBenchServer } from "./_distchat_server.ts";
+import { Endpoint, lines, pool } from "./_distchat_udp.ts";
+import { formatNumber, percentile } from "./_stats.ts";
+import type { Context, Measurement, Result } from "./_report.ts";
+import { freeTcpPort, makeCluster, startServer } from "../testing/harness.ts";
+
+const FAN = 1000;
+const ms = (x: number) => formatNumber(x, 2);
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+/** Set per run by webTransport: the servers' runtime, quick mode and the progress log. */
+let runtime: Runtime = "node";
+let quick = false;
+let ROUNDS = 10;
+let BIG = 1_000_000;
+let log = (_s: string) => {};
+
+// --- HTTP client: one keep-alive agent per local address (a server holds at most 256 responses per IP) ----------
+
+const agents = new Map<string, http.Agent>();
+function agentFor(local: string): http.Agent {
+  let a = agents.get(local);
+  if (!a) agents.set(local, a = new http.Agent({ keepAlive: true, maxSockets: Infinity, localAddress: local } as http.AgentOptions));
+  return a;
+}
+
+/** One datagram over the web transport; resolves with the reply text ("" for 204). */
+function post(web: string, page: string, text: string, local = "127.0.0.1"): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${web}/dc`, { method: "POST", agent: agentFor(local), headers: { "X-DistChat-Client": page } }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve(body));
+    });
+    req.on("error", reject);
+    req.end(text);
+  });
+}
+
+let tagNo = 0;
+const tag = () => `b${(++tagNo).toString(36)}`;
+const field = (reply: string, i: number) => reply.split("\n")[i];
+
+/** A web user: login (and join) on its own page id and local address. */
+async function webUser(web: string, name: string, room: string | null, local: string) {
+  const page = `bench-page-${name}-${tagNo}`.padEnd(16, "x");
+  const token = field(await post(web, page, lines("login", tag(), name), local), 4);
+  if (room !== null) {
+    let r = await post(web, page, lines("connect", tag(), token, room), local);
+    if (r.includes("no-room")) r = await post(web, page, lines("open", tag(), token, room), local);
+    if (!r.startsWith("ok")) throw new Error(`join ${room}: ${r}`);
+  }
+  return { page, token, local };
+}
+
+// --- 1. Fan-out -------------------------------------------------------------------
+
+async function fanout(): Promise<{ web: number[]; udp: number[]; cmd: string }> {
+  const dir = mkdtempSync(join(os.tmpdir(), "distchat-webfan-"));
+  const webPort = await freeTcpPort();
+  const srv = await startBenchServer(runtime, dir, ["--rate-limit", "0", "--web", `127.0.0.1:${webPort}`]);
+  const web = `http://127.0.0.1:${webPort}`;
+  const to = { host: "127.0.0.1", port: srv.port };
+  const writer = await Endpoint.open();
+  const eps = await Promise.all(Array.from({ length: 10 }, () => Endpoint.open()));
+  const out = { web: [] as number[], udp: [] as number[], cmd: srv.shown };
+  try {
+    const wtoken = await writer.login(to, "writer");
+    await writer.join(to, wtoken, "fan");
+    // 1,000 web users over 8 local addresses, 1,000 UDP users over 10 sockets, all in room "fan".
+    const webUsers: { page: string; token: string; local: string; cursor: string }[] = [];
+    await pool(Array.from({ length: FAN }, (_, i) => i), 50, async (i) => {
+      const u = await webUser(web, `w${i}`, "fan", `127.0.0.${2 + (i % 8)}`);
+      webUsers.push({ ...u, cursor: field(await post(web, u.page, lines("history", tag(), u.token, "fan", 1), u.local), 4) });
+    });
+    const udpUsers: { ep: Endpoint; token: string; cursor: string }[] = [];
+    await pool(Array.from({ length: FAN }, (_, i) => i), 100, async (i) => {
+      const ep = eps[i % eps.length];
+      const token = await ep.login(to, `u${i}`);
+      await ep.join(to, token, "fan");
+      udpUsers.push({ ep, token, cursor: (await ep.poll(to, token, "fan", "0")).cursor });
+    });
+    log(`  fan-out: ${webUsers.length} web and ${udpUsers.length} UDP sessions ready`);
+    for (const kind of ["web", "udp"] as const) {
+      for (let r = 0; r < ROUNDS; r++) {
+        const mark = `round ${r} ${kind}`;
+        const arrivals: Promise<number>[] = [];
+        // Each user polls (held) until a reply brings this round's message: the time of that reply.
+        if (kind === "web") {
+          for (const u of webUsers) {
+            arrivals.push((async () => {
+              for (;;) {
+                const reply = await post(web, u.page, lines("request", tag(), u.token, "fan", u.cursor, 30_000), u.local);
+                const t = performance.now();
+                if (reply.startsWith("poll\n")) u.cursor = field(reply, 3);
+                if (reply.includes(mark)) return t;
+              }
+            })());
+          }
+        } else {
+          for (const u of udpUsers) {
+            arrivals.push((async () => {
+              for (;;) {
+                const p = await u.ep.poll(to, u.token, "fan", u.cursor, 30_000);
+                const t = performance.now();
+                u.cursor = p.cursor;
+                if (p.text.includes(mark)) return t;
+              }
+            })());
+          }
+        }
+        await sleep(500); // every poll held
+        const t0 = performance.now();
+        const t = writer.tag();
+        await writer.request(to, t, lines("add", t, wtoken, mark, "fan"));
+        const times = await Promise.all(arrivals);
+        out[kind].push(...times.map((x) => x - t0));
+      }
+      log(`  fan-out ${kind}: p50 ${ms(percentile(out[kind], 50))} ms, p99 ${ms(percentile(out[kind], 99))} ms`);
+    }
+  } finally {
+    await writer.close();
+    for (const e of eps) await e.close();
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+// --- 2. Joining a room of a million ---------------------------------------------------
+
+/** Fills a new database with one session, a room of `small` and a room of `big` messages (in-process, batched). */
+function fill(db: string, small: number, big: number): void {
+  const store = Store.open(db, "a", { sync: "normal" });
+  store.setOrigin("a");
+  const session = sessionId("filler-token-0123456789");
+  const at = Date.now() - 3_600_000;
+  store.begin();
+  store.appendLocal({ kind: "login", session, userName: "filler", ttl: 300 }, at);
+  store.appendLocal({ kind: "open", session, groupName: "small" }, at);
+  store.appendLocal({ kind: "open", session, groupName: "huge" }, at);
+  store.commit(false);
+  for (const [room, n] of [["small", small], ["huge", big]] as const) {
+    for (let i = 0; i < n; i += 5000) {
+      store.begin();
+      for (let k = i; k < Math.min(n, i + 5000); k++) {
+        store.appendLocal({ kind: "msg", session, tag: `t${room[0]}${k.toString(36)}`, groupName: room, userName: "filler", msg: `message ${k} of ${room}, some words to make it a line` }, at + k);
+      }
+      store.takeLocalOps();
+      store.takeDirtyRooms();
+      store.commit(false);
+    }
+  }
+  store.close();
+}
+
+async function joinRoom(): Promise<{ small: number[]; huge: number[]; cmd: string; fillS: number }> {
+  const dir = mkdtempSync(join(os.tmpdir(), "distchat-webjoin-"));
+  const t0 = performance.now();
+  fill(join(dir, "a.sqlite"), 100, BIG);
+  const fillS = (performance.now() - t0) / 1000;
+  log(`  join: filled rooms of 100 and ${BIG} messages in ${fillS.toFixed(0)} s`);
+  const webPort = await freeTcpPort();
+  const srv = await startBenchServer(runtime, dir, ["--rate-limit", "0", "--web", `127.0.0.1:${webPort}`]);
+  const web = `http://127.0.0.1:${webPort}`;
+  const out = { small: [] as number[], huge: [] as number[], cmd: srv.shown, fillS };
+  try {
+    const reps = quick ? 20 : 50;
+    for (let i = 0; i < reps; i++) {
+      for (const room of ["small", "huge"] as const) {
+        const u = await webUser(web, `j${room}${i}`, null, "127.0.0.1");
+        const s = performance.now();
+        const c = await post(web, u.page, lines("connect", tag(), u.token, room));
+        const h = await post(web, u.page, lines("history", tag(), u.token, room, 50));
+        out[room].push(performance.now() - s);
+        if (!c.startsWith("ok") || field(h, 2) !== "history" || field(h, 6) !== "50") throw new Error(`join ${room}: ${c} / ${h.slice(0, 80)}`);
+      }
+    }
+    log(`  join: small p50 ${ms(percentile(out.small, 50))} ms, huge p50 ${ms(percentile(out.huge, 50))} ms`);
+  } finally {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+// --- 3. Cross-server delivery ---------------------------------------------------------
+
+async function crossServer(): Promise<{ web: number[]; udp: number[] }> {
+  const { file, entries } = await makeCluster(["a", "b", "c"], undefined, { web: "http" });
+  const servers = [];
+  for (const e of entries) {
+    const u = new URL(e.web!);
+    servers.push(await startServer({
+      id: e.id,
+      servers: file,
+      extraArgs: ["--rate-limit", "0", "--web", `${u.hostname}:${u.port}`],
+      command: (args) => runtimeCommand(runtime, "server.ts", args),
+    }));
+  }
+  const out = { web: [] as number[], udp: [] as number[] };
+  const N = quick ? 100 : 400;
+  try {
+    const [a, b] = servers;
+    // web → web
+    const sender = await webUser(a.web!, "xsend", "cross", "127.0.0.1");
+    const reader = await webUser(b.web!, "xread", null, "127.0.0.1");
+    await sleep(500);
+    await post(b.web!, reader.page, lines("connect", tag(), reader.token, "cross"));
+    let cursor = field(await post(b.web!, reader.page, lines("history", tag(), reader.token, "cross", 1)), 4);
+    const sentAt = new Map<string, number>();
+    let got = 0;
+    const readLoop = (async () => {
+      while (got < N) {
+        const r = await post(b.web!, reader.page, lines("request", tag(), reader.token, "cross", cursor, 30_000));
+        const now = performance.now();
+        const f = r.split("\n");
+        cursor = f[3];
+        for (let i = 0; i < Number(f[5]); i++) {
+          const text = f[6 + i * 4 + 3];
+          const t = sentAt.get(text);
+          if (t !== undefined) (out.web.push(now - t), got++);
+        }
+      }
+    })();
+    for (let i = 0; i < N; i++) {
+      const text = `web ${i}`;
+      sentAt.set(text, performance.now());
+      void post(a.web!, sender.page, lines("add", tag(), sender.token, text, "cross"));
+      await sleep(20);
+    }
+    await Promise.race([readLoop, sleep(30_000)]);
+    // UDP → UDP, the same pattern
+    const ea = await Endpoint.open(), eb = await Endpoint.open();
+    try {
+      const st = await ea.login(a.clientAddr, "usend");
+      await ea.join(a.clientAddr, st, "crossu");
+      const rt = await eb.login(b.clientAddr, "uread");
+      await sleep(500);
+      await eb.join(b.clientAddr, rt, "crossu");
+      let ucursor = (await eb.poll(b.clientAddr, rt, "crossu", "0")).cursor;
+      const usent = new Map<string, number>();
+      let ugot = 0;
+      const uread = (async () => {
+        while (ugot < N) {
+          const p = await eb.poll(b.clientAddr, rt, "crossu", ucursor, 30_000);
+          const now = performance.now();
+          ucursor = p.cursor;
+          const f = p.text.split("\n");
+          for (let i = 0; i < p.count; i++) {
+            const t = usent.get(f[6 + i * 4 + 3]);
+            if (t !== undefined) (out.udp.push(now - t), ugot++);
+          }
+        }
+      })();
+      for (let i = 0; i < N; i++) {
+        const text = `udp ${i}`;
+        usent.set(text, performance.now());
+        const t = ea.tag();
+        void ea.request(a.clientAddr, t, lines("add", t, st, text, "crossu"));
+        await sleep(20);
+      }
+      await Promise.race([uread, sleep(30_000)]);
+    } finally {
+      await ea.close();
+      await eb.close();
+    }
+    log(`  cross-server: web p50 ${ms(percentile(out.web, 50))} ms, udp p50 ${ms(percentile(out.udp, 50))} ms`);
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+  return out;
+}
+
+
+/** The web transport measurement with servers under `rt`. */
+export function webTransport(rt: Runtime): Measurement {
+  const label = rt === "node" ? "Node" : "Deno";
+  return {
+    name: `web-${rt}`,
+    title: `Web transport under ${label}: fan-out, joining a huge room, cross-server delivery (UDP anchors in the same run)`,
+    async run(ctx: Context): Promise<Result> {
+      runtime = rt;
+      quick = ctx.quick;
+      ROUNDS = quick ? 3 : 10;
+      BIG = quick ? 100_000 : 1_000_000;
+      log = ctx.log;
+      const f = await fanout();
+      const j = await joinRoom();
+      const x = await crossServer();
+      for (const a of agents.values()) a.destroy();
+      agents.clear();
+      const p = (xs: number[], q: number) => ms(percentile(xs, q));
+      const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+      return {
+        commands: [f.cmd],
+        tables: [
+          {
+            caption: `One message to ${FAN} sessions holding long polls in one room (${ROUNDS} rounds), and cross-server delivery a → b in a three-server cluster (${x.web.length} / ${x.udp.length} messages at 50/s); the web figure over HTTP (bench/web_transport.ts), the UDP one in the same run; ms:`,
+            head: ["figure", "web (HTTP)", "UDP, same run", "ratio", "goal"],
+            rows: [
+              [`fan-out to ${FAN} held polls, p50`, p(f.web, 50), p(f.udp, 50), ratio(percentile(f.web, 50), percentile(f.udp, 50)), ""],
+              [`fan-out to ${FAN} held polls, p99`, p(f.web, 99), p(f.udp, 99), ratio(percentile(f.web, 99), percentile(f.udp, 99)), "≤ 2×"],
+              ["cross-server delivery a → b, p50", p(x.web, 50), p(x.udp, 50), ratio(percentile(x.web, 50), percentile(x.udp, 50)), ""],
+              ["cross-server delivery a → b, p99", p(x.web, 99), p(x.udp, 99), ratio(percentile(x.web, 99), percentile(x.udp, 99)), ""],
+            ],
+          },
+          {
+            caption: `Joining a room over the web transport: \`connect\` + \`history\` of the newest 50 (${j.small.length} joins each; rooms filled in-process in ${j.fillS.toFixed(0)} s); ms:`,
+            head: ["room", "p50", "p99"],
+            rows: [
+              ["100 messages", p(j.small, 50), p(j.small, 99)],
+              [`${formatNumber(BIG)} messages`, p(j.huge, 50), p(j.huge, 99)],
+              ["ratio (goal ≤ 2×)", ratio(percentile(j.huge, 50), percentile(j.small, 50)), ratio(percentile(j.huge, 99), percentile(j.small, 99))],
+            ],
+          },
+        ],
+        notes: [
+          "Quotas off (`--rate-limit 0`) so that one load process can be a thousand users; 1,000 web users come from 8 loopback addresses (a server holds at most 256 waiting responses per IP).",
+          "Each user re-polls as soon as a reply comes; a delivery is the reply that brings the round's message. Client and server share the machine's cores: the web side's cost includes parsing 1,000 HTTP responses in one process.",
+        ],
+      };
+    },
+  };
+}
