@@ -122,7 +122,7 @@ const random = (n: number) => randomBytes(n);
 // Two-disk acks (docs/ARCHITECTURE.md "Acks"), unless this is a one-server cluster or --one-disk-acks.
 const twoDisk = all.length > 1 && !flags.oneDiskAcks;
 const serverIds = new Set(all.map((s) => s.id));
-const gate = twoDisk ? new AckGate({ self: flags.id, store, commit, clock, isServer: (id) => serverIds.has(id), heardAt: (p) => peerPort.heardAt(p) }) : undefined;
+const gate = twoDisk ? new AckGate({ self: flags.id, store, commit, clock, isServer: (id) => serverIds.has(id), heardAt: (p: string): number | undefined => peerPort.heardAt(p) }) : undefined;
 const sessionLive = (id: string, now: number) => store.sessions.isLiveId(id, now);
 const quotas = flags.rateLimit === 0 ? undefined : new Quotas(flags.quotas, sessionLive);
 const diskFloor = watchDiskFloor({ dir: dirname(flags.db), minBytes: flags.minFreeBytes, clock, log });
