@@ -133,3 +133,8 @@ export function startChild(argv: readonly string[], options: { cwd?: string; env
 
 /** SIGKILLs every child still running (for exit and signal handlers). */
 export const killAllChildren = killAll;
+
+/** Stops every child (each its own process group). */
+export async function stopAll(children: readonly Child[]): Promise<void> {
+  await Promise.all(children.map((c) => c.stop()));
+}

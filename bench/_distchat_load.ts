@@ -13,6 +13,9 @@
  *       SESSIONS sessions over SOCKETS sockets, each holding its own long
  *       poll; prints {ready}; "round R" arms a round, "collect R MS" prints
  *       {times (epoch ms of each session's delivery), missing}
+ *   node bench/_distchat_load.ts webfanout WEBURL SESSIONS ROOM ID LOCAL
+ *       the same over the web transport (POST /dc), pages spread over
+ *       127.0.0.LOCAL … LOCAL+3 (a server holds 256 waiting responses per IP)
  *   node bench/_distchat_load.ts sessions PORT COUNT SOCKETS ROOM HOLD ID
  *       logs in COUNT sessions (200 at a time), joins ROOM, polls once, then
  *       HOLD of them hold a long poll; prints {ready, loginMs}; "stop" ends
@@ -22,6 +25,7 @@
  *
  * Every loop is bounded in count or time; the process exits when stdin ends.
  */
+import http from "node:http";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { randomBytes } from "node:crypto";
@@ -125,31 +129,78 @@ async function echoes(): Promise<void> {
   );
 }
 
+/** A session holding long polls: `poll` is one held request from `cursor`. */
+type Poller = { cursor: string; poll(cursor: string): Promise<{ cursor: string; count: number }> };
+
 async function fanout(): Promise<void> {
   const [port, sessionsArg, socketsArg, room, id] = args;
   const to = server(port);
   const n = Number(sessionsArg), sockets = Number(socketsArg);
   const eps: Endpoint[] = [];
   for (let i = 0; i < sockets; i++) eps.push(await Endpoint.open());
-  type S = { ep: Endpoint; token: string; cursor: string; got: number };
-  const sessions: S[] = [];
+  const sessions: Poller[] = [];
   await pool(Array.from({ length: n }, (_, i) => i), 100, async (i) => {
     const ep = eps[i % sockets];
     const token = await ep.login(to, `fan${id}s${i}r${randomBytes(3).toString("hex")}`);
     await ep.join(to, token, room);
     const first = await ep.poll(to, token, room, "0");
-    sessions.push({ ep, token, cursor: first.cursor, got: 0 });
+    sessions.push({ cursor: first.cursor, poll: (cursor) => ep.poll(to, token, room, cursor, 30_000) });
   });
+  await fanoutRounds(sessions);
+}
+
+/** The same over the web transport: SESSIONS pages, spread over 4 local addresses from 127.0.0.LOCAL. */
+async function webFanout(): Promise<void> {
+  const [web, sessionsArg, room, id, localArg] = args;
+  const n = Number(sessionsArg);
+  const agents = [0, 1, 2, 3].map((k) => new http.Agent({ keepAlive: true, maxSockets: Infinity, localAddress: `127.0.0.${Number(localArg) + k}` } as http.AgentOptions));
+  const post = (agent: http.Agent, page: string, text: string) =>
+    new Promise<string>((resolve, reject) => {
+      const req = http.request(`${web}/dc`, { method: "POST", agent, headers: { "X-DistChat-Client": page } }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => resolve(body));
+      });
+      req.on("error", reject);
+      req.end(text);
+    });
+  let tags = 0;
+  const tag = () => `w${(++tags).toString(36)}`;
+  const sessions: Poller[] = [];
+  await pool(Array.from({ length: n }, (_, i) => i), 50, async (i) => {
+    const agent = agents[i % agents.length];
+    const page = `fanpage-${id}-${i}-${randomBytes(4).toString("hex")}`;
+    const token = (await post(agent, page, lines("login", tag(), `web${id}s${i}r${randomBytes(3).toString("hex")}`))).split("\n")[4];
+    await post(agent, page, lines("connect", tag(), token, room));
+    const cursor = (await post(agent, page, lines("history", tag(), token, room, 1))).split("\n")[4];
+    sessions.push({
+      cursor,
+      poll: async (c) => {
+        const r = (await post(agent, page, lines("request", tag(), token, room, c, 30_000))).split("\n");
+        return r[0] === "poll" ? { cursor: r[3], count: Number(r[5]) } : { cursor: c, count: 0 };
+      },
+    });
+  });
+  await fanoutRounds(sessions);
+}
+
+/**
+ * Every session keeps a long poll held; "round R" arms a round, "collect R
+ * MS" prints {times (epoch ms of each session's first delivery in the
+ * round), missing}; "stop" ends.
+ */
+async function fanoutRounds(sessions: Poller[]): Promise<void> {
   let round = 0;
   let stopped = false;
-  const times = new Map<S, number>();
+  const times = new Map<Poller, number>();
   let roundWaker: (() => void) | null = null;
-  const arm = async (s: S) => {
+  const arm = async (s: Poller) => {
     // Bounded: ends when the driver stops or the process's stdin closes.
     while (!stopped) {
       let r;
       try {
-        r = await s.ep.poll(to, s.token, room, s.cursor, 30_000);
+        r = await s.poll(s.cursor);
       } catch {
         return;
       }
@@ -255,7 +306,7 @@ async function fill(): Promise<void> {
   out({ ms: performance.now() - t0, rows });
 }
 
-const modes: Record<string, () => Promise<void>> = { adds, echoes, fanout, sessions: sessionsMode, fill };
+const modes: Record<string, () => Promise<void>> = { adds, echoes, fanout, webfanout: webFanout, sessions: sessionsMode, fill };
 if (!modes[mode]) {
   console.error(`unknown mode ${mode}`);
   process.exit(2);

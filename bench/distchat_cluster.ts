@@ -29,7 +29,7 @@ import { escapeText } from "../lib/wire/codec.ts";
 import type { Address } from "../lib/net/address.ts";
 import { cursorText, parsePoll } from "../testing/cluster_ops.ts";
 import type { Child, Runtime } from "./_child.ts";
-import { displayCommand, runtimeCommand, startChild } from "./_child.ts";
+import { displayCommand, runtimeCommand, startChild, stopAll } from "./_child.ts";
 import { type BenchCluster, startBenchCluster, statsUntil } from "./_distchat_cluster_net.ts";
 import { Endpoint, lines, nowMs } from "./_distchat_udp.ts";
 import { allOf, udpLink } from "./_proxy.ts";
@@ -171,9 +171,6 @@ type Vec = Map<string, number>;
 const parseVec = (s: string): Vec => new Map(s.split(",").filter((x) => x.includes("=")).map((x) => [x.split("=")[0], Number(x.split("=")[1])]));
 const covers = (v: Vec, target: Vec) => [...target].every(([k, n]) => (v.get(k) ?? 0) >= n);
 
-async function stopAll(children: Child[]): Promise<void> {
-  await Promise.all(children.map((c) => c.stop()));
-}
 
 // --- 1 + 3. One cluster: throughput, datagrams, latency, fan-out ----------------------
 

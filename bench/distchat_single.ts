@@ -15,7 +15,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Child, Runtime } from "./_child.ts";
-import { cpuSeconds, displayCommand, runtimeCommand, startChild } from "./_child.ts";
+import { cpuSeconds, displayCommand, runtimeCommand, startChild, stopAll } from "./_child.ts";
 import type { Context, Measurement, Result, Table } from "./_report.ts";
 import { formatNumber, formatSummary, percentile, summarize } from "./_stats.ts";
 import { rateSearch } from "./limits.ts";
@@ -60,9 +60,6 @@ function denoReceiveRate(): number | null {
 
 // --- Helpers -------------------------------------------------------------------
 
-async function stopAll(children: Child[]): Promise<void> {
-  await Promise.all(children.map((c) => c.stop()));
-}
 
 function load(args: string[], commands: string[], port: number): Child {
   const argv = runtimeCommand("node", LOAD, args);

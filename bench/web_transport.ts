@@ -18,9 +18,9 @@ import os from "node:os";
 import { join } from "node:path";
 import { Store } from "../lib/store/store.ts";
 import { sessionId } from "../lib/server/chat.ts";
-import { type Runtime, runtimeCommand } from "./_child.ts";
+import { type Child, type Runtime, runtimeCommand, startChild, stopAll } from "./_child.ts";
 import { startBenchServer } from "./_distchat_server.ts";
-import { Endpoint, lines, pool } from "./_distchat_udp.ts";
+import { Endpoint, lines, nowMs } from "./_distchat_udp.ts";
 import { formatNumber, percentile } from "./_stats.ts";
 import type { Context, Measurement, Result } from "./_report.ts";
 import { freeTcpPort, makeCluster, startServer } from "../testing/harness.ts";
@@ -76,72 +76,60 @@ async function webUser(web: string, name: string, room: string | null, local: st
 
 // --- 1. Fan-out -------------------------------------------------------------------
 
+/**
+ * One message to FAN sessions holding long polls, ROUNDS times, for each
+ * transport: the sessions live in PROCS load processes (bench/_distchat_load.ts
+ * `fanout` / `webfanout`, the same round protocol), as in the one-server fan-out.
+ */
 async function fanout(): Promise<{ web: number[]; udp: number[]; cmd: string }> {
+  const PROCS = 2;
   const dir = mkdtempSync(join(os.tmpdir(), "distchat-webfan-"));
   const webPort = await freeTcpPort();
   const srv = await startBenchServer(runtime, dir, ["--rate-limit", "0", "--web", `127.0.0.1:${webPort}`]);
   const web = `http://127.0.0.1:${webPort}`;
   const to = { host: "127.0.0.1", port: srv.port };
   const writer = await Endpoint.open();
-  const eps = await Promise.all(Array.from({ length: 10 }, () => Endpoint.open()));
   const out = { web: [] as number[], udp: [] as number[], cmd: srv.shown };
+  const children: Child[] = [];
   try {
     const wtoken = await writer.login(to, "writer");
     await writer.join(to, wtoken, "fan");
-    // 1,000 web users over 8 local addresses, 1,000 UDP users over 10 sockets, all in room "fan".
-    const webUsers: { page: string; token: string; local: string; cursor: string }[] = [];
-    await pool(Array.from({ length: FAN }, (_, i) => i), 50, async (i) => {
-      const u = await webUser(web, `w${i}`, "fan", `127.0.0.${2 + (i % 8)}`);
-      webUsers.push({ ...u, cursor: field(await post(web, u.page, lines("history", tag(), u.token, "fan", 1), u.local), 4) });
-    });
-    const udpUsers: { ep: Endpoint; token: string; cursor: string }[] = [];
-    await pool(Array.from({ length: FAN }, (_, i) => i), 100, async (i) => {
-      const ep = eps[i % eps.length];
-      const token = await ep.login(to, `u${i}`);
-      await ep.join(to, token, "fan");
-      udpUsers.push({ ep, token, cursor: (await ep.poll(to, token, "fan", "0")).cursor });
-    });
-    log(`  fan-out: ${webUsers.length} web and ${udpUsers.length} UDP sessions ready`);
     for (const kind of ["web", "udp"] as const) {
-      for (let r = 0; r < ROUNDS; r++) {
-        const mark = `round ${r} ${kind}`;
-        const arrivals: Promise<number>[] = [];
-        // Each user polls (held) until a reply brings this round's message: the time of that reply.
-        if (kind === "web") {
-          for (const u of webUsers) {
-            arrivals.push((async () => {
-              for (;;) {
-                const reply = await post(web, u.page, lines("request", tag(), u.token, "fan", u.cursor, 30_000), u.local);
-                const t = performance.now();
-                if (reply.startsWith("poll\n")) u.cursor = field(reply, 3);
-                if (reply.includes(mark)) return t;
-              }
-            })());
-          }
-        } else {
-          for (const u of udpUsers) {
-            arrivals.push((async () => {
-              for (;;) {
-                const p = await u.ep.poll(to, u.token, "fan", u.cursor, 30_000);
-                const t = performance.now();
-                u.cursor = p.cursor;
-                if (p.text.includes(mark)) return t;
-              }
-            })());
-          }
-        }
-        await sleep(500); // every poll held
-        const t0 = performance.now();
-        const t = writer.tag();
-        await writer.request(to, t, lines("add", t, wtoken, mark, "fan"));
-        const times = await Promise.all(arrivals);
-        out[kind].push(...times.map((x) => x - t0));
+      const procs: Child[] = [];
+      for (let p = 0; p < PROCS; p++) {
+        const args = kind === "web"
+          ? ["webfanout", web, String(FAN / PROCS), "fan", `${kind}${p}`, String(2 + 4 * p)]
+          : ["fanout", String(srv.port), String(FAN / PROCS), "10", "fan", `${kind}${p}`];
+        const c = startChild(runtimeCommand("node", "bench/_distchat_load.ts", args));
+        procs.push(c);
+        children.push(c);
       }
+      for (const c of procs) await c.next<{ ready: boolean }>(120_000);
+      await sleep(500); // every poll held
+      let missing = 0;
+      for (let r = 1; r <= ROUNDS; r++) {
+        for (const c of procs) c.send(`round ${r}`);
+        await sleep(200);
+        const t = writer.tag();
+        const t0 = nowMs();
+        const ack = await writer.request(to, t, lines("add", t, wtoken, `round ${r} ${kind}`, "fan"));
+        if (!ack.startsWith("ok")) throw new Error(`add: ${ack}`);
+        for (const c of procs) c.send(`collect ${r} 10000`);
+        for (const c of procs) {
+          const got = await c.next<{ times: number[]; missing: number }>(20_000);
+          missing += got.missing;
+          out[kind].push(...got.times.map((x) => x - t0));
+        }
+        await sleep(200); // every session re-arms its poll
+      }
+      for (const c of procs) c.send("stop");
+      await stopAll(procs);
+      if (missing > 0) log(`  fan-out ${kind}: ${missing} deliveries missing`);
       log(`  fan-out ${kind}: p50 ${ms(percentile(out[kind], 50))} ms, p99 ${ms(percentile(out[kind], 99))} ms`);
     }
   } finally {
     await writer.close();
-    for (const e of eps) await e.close();
+    await stopAll(children);
     await srv.stop();
     rmSync(dir, { recursive: true, force: true });
   }

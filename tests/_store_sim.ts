@@ -15,9 +15,9 @@ import type { OpInput } from "../lib/store/store.ts";
 import type { Vector } from "../lib/wire/vector.ts";
 import { EMPTY, equals, formatVector, get } from "../lib/wire/vector.ts";
 import { tempDir } from "../testing/harness.ts";
-import type { OpHead } from "./_memory_log.ts";
-import { SimCluster } from "./_sim_network.ts";
-import type { Faults, SimLog } from "./_sim_network.ts";
+import type { OpHead } from "../testing/memory_log.ts";
+import { SimCluster } from "../testing/sim_network.ts";
+import type { Faults, SimLog } from "../testing/sim_network.ts";
 
 const FAULTS: Faults = { loss: 0.2, dup: 0.05, minLatencyMs: 1, maxLatencyMs: 40 };
 const FAULTS_END = 6000;

@@ -7,7 +7,7 @@ import type { PeerAuth, PeerAuthOptions } from "../lib/replication/peer_auth.ts"
 import { mulberry32, randomBytes } from "../testing/prng.ts";
 import { Replicator } from "../lib/replication/replicator.ts";
 import { EMPTY, fromEntries } from "../lib/wire/vector.ts";
-import { MemoryLog } from "./_memory_log.ts";
+import { MemoryLog } from "../testing/memory_log.ts";
 
 const KEY = new TextEncoder().encode("correct horse battery staple, a cluster key");
 const prng = mulberry32(1);

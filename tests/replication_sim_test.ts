@@ -1,6 +1,6 @@
 /**
  * Deterministic simulation of the server network (lib/replication/replicator.ts over
- * tests/_sim_network.ts): 3–5 nodes, random ops, 20% loss, 5% duplication,
+ * testing/sim_network.ts): 3–5 nodes, random ops, 20% loss, 5% duplication,
  * latency jitter, partitions that heal, crashes that lose the replication
  * state but keep the log. Once the faults end and no new op is made, every
  * node must hold the same ops, once each, in causal order, within 10 s.
@@ -12,9 +12,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mulberry32, pick } from "../testing/prng.ts";
-import { MemoryLog } from "./_memory_log.ts";
-import { FAULTS_END, NO_FAULTS, runScenario, SimCluster } from "./_sim_network.ts";
-import type { Faults } from "./_sim_network.ts";
+import { MemoryLog } from "../testing/memory_log.ts";
+import { FAULTS_END, NO_FAULTS, runScenario, SimCluster } from "../testing/sim_network.ts";
+import type { Faults } from "../testing/sim_network.ts";
 
 const IDS = ["a", "b", "c", "d", "e"];
 const FAULTS: Faults = { loss: 0.2, dup: 0.05, minLatencyMs: 1, maxLatencyMs: 40 };

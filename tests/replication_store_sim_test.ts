@@ -1,6 +1,6 @@
 /**
  * The real SQLite store (lib/store/store.ts) under the deterministic replication
- * simulation (tests/_sim_network.ts, run by tests/_store_sim.ts): 3–4 nodes,
+ * simulation (testing/sim_network.ts, run by tests/_store_sim.ts): 3–4 nodes,
  * each a Store on its own database file + Replicator, 20% loss, 5%
  * duplication, 1–40 ms jitter, partitions that heal, crashes (the database
  * survives; the Store is reopened and the Replicator recreated). The

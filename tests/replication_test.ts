@@ -9,7 +9,7 @@ import { Replicator } from "../lib/replication/replicator.ts";
 import type { Outgoing, ReplicatorOptions } from "../lib/replication/replicator.ts";
 import type { Vector } from "../lib/wire/vector.ts";
 import { EMPTY, formatVector, fromEntries } from "../lib/wire/vector.ts";
-import { MemoryLog, nextOpHead } from "./_memory_log.ts";
+import { MemoryLog, nextOpHead } from "../testing/memory_log.ts";
 
 const SESSION = "5e".repeat(32);
 const prng = mulberry32(3);

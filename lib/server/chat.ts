@@ -258,8 +258,8 @@ export class Chat {
 
   /**
    * [PROTOCOL "History"] the newest `limit` visible messages (before
-   * `before`), as many as fit, oldest first, with the live-tail cursor: this
-   * server's whole vector, which covers every message it holds.
+   * `before`), as many as fit, oldest first, with the live-tail cursor: per
+   * origin, the last message of the room stored here.
    */
   #history(req: HistoryRequest, now: number, max: number): Reply {
     const s = this.#auth(req.token, now);
@@ -267,7 +267,7 @@ export class Chat {
     const before = req.before && { origin: req.before.origin, seq: req.before.n };
     const page = this.store.messages.newest(name, before, req.limit + 1);
     if (page === null) return refuse("no-message", `message ${req.before!.origin}.${req.before!.n} is not on this server (yet)`);
-    const cursor = this.store.vector();
+    const cursor = this.store.messages.tail(name, this.store.vector().keys());
     const fit = fitHistory(req.tag, name, cursor, page.slice(0, req.limit), page.length > req.limit, max);
     return { verb: "ok", tag: req.tag, kind: "history", groupName: name, cursor, more: fit.more, entries: fit.entries };
   }

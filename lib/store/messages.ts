@@ -19,7 +19,7 @@ const SCAN_BATCH = 64;
 
 export class Messages {
   #s: Record<
-    "visibleByTag" | "hide" | "insert" | "addByTag" | "originRange" | "count" | "refuse" | "byId" | "bestTwin" | "show" | "bound" | "dseqOf" | "newest" | "newestBefore",
+    "visibleByTag" | "hide" | "insert" | "addByTag" | "originRange" | "count" | "refuse" | "byId" | "bestTwin" | "show" | "bound" | "dseqOf" | "newest" | "newestBefore" | "lastOf",
     StatementSync
   >;
 
@@ -40,6 +40,7 @@ export class Messages {
       ),
       count: p("SELECT count(*) AS n FROM messages WHERE hidden = 0"),
       dseqOf: p("SELECT dseq FROM messages WHERE rkey = ? AND origin = ? AND seq = ?"),
+      lastOf: p("SELECT max(seq) AS n FROM messages WHERE rkey = ? AND origin = ?"),
       newest: p(
         "SELECT m.origin, m.seq, o.user, o.at, o.msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
           "WHERE m.rkey = ? AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?",
@@ -161,6 +162,22 @@ export class Messages {
     if (before === null) return this.#s.newest.all(rkey, limit) as MessageEntry[];
     const at = this.#s.dseqOf.get(rkey, before.origin, before.seq) as { dseq: number } | undefined;
     return at ? this.#s.newestBefore.all(rkey, at.dseq, limit) as MessageEntry[] : null;
+  }
+
+  /**
+   * The live tail of a room: per origin of `origins`, the highest seq of its
+   * messages stored in the room (one index seek each). A poll from it lists
+   * only messages stored later. Sessions that ask while the room is the same
+   * get the same cursor, so their held polls are answered by one read.
+   */
+  tail(groupName: string, origins: Iterable<string>): Vector {
+    const rkey = nameKey(groupName);
+    const out = new Map<string, number>();
+    for (const origin of origins) {
+      const n = (this.#s.lastOf.get(rkey, origin) as { n: number | null }).n;
+      if (n !== null) out.set(origin, n);
+    }
+    return out;
   }
 
   /** Visible chat messages stored. */

@@ -19,14 +19,14 @@ import type { Op } from "../lib/wire/messages.ts";
 import { MAX_DATAGRAM } from "../lib/wire/messages.ts";
 import { createPeerAuth } from "../lib/replication/peer_auth.ts";
 import type { PeerAuth } from "../lib/replication/peer_auth.ts";
-import type { Prng } from "../testing/prng.ts";
-import { mulberry32, pick, randomBytes, randomInt } from "../testing/prng.ts";
+import type { Prng } from "./prng.ts";
+import { mulberry32, pick, randomBytes, randomInt } from "./prng.ts";
 import { Replicator } from "../lib/replication/replicator.ts";
 import type { OpLog, Outgoing, ReplicatorOptions } from "../lib/replication/replicator.ts";
 import { covers, EMPTY, equals, formatVector, get } from "../lib/wire/vector.ts";
 import { opText } from "../lib/wire/codec.ts";
-import { nextOpHead } from "./_memory_log.ts";
-import type { OpHead } from "./_memory_log.ts";
+import { nextOpHead } from "./memory_log.ts";
+import type { OpHead } from "./memory_log.ts";
 
 // --- the network ---------------------------------------------------------------
 

@@ -1,0 +1,152 @@
+/**
+ * The scaling ceiling of the full mesh (issue 14, docs/SCALING.md): the real
+ * replication engine (lib/replication/replicator.ts, with the real codec and
+ * HMAC) on the deterministic in-memory network (testing/sim_network.ts), no
+ * sockets. For clusters of N = 3, 5, 9, 25 and 49 servers with 100 ms links
+ * and 1% loss, a steady rate of new messages at random servers; per N:
+ * datagrams per message (Maelstrom's msgs-per-op), median and max time from
+ * a message's commit at its origin to its delivery on every server,
+ * heartbeat traffic at idle, vector and datagram sizes. The servers' `got`
+ * datagrams (lib/server/peer_port.ts: every 250 ms to each peer, for two-disk
+ * acks) are not part of the engine: they are counted beside, computed.
+ *
+ *   npm run bench:scaling -- [--rate OPS_PER_S] [--seconds S] [--loss P] [--sizes 3,5,9,25,49] [--out FILE]
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import process from "node:process";
+import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import type { Op } from "../lib/wire/messages.ts";
+import { formatVector } from "../lib/wire/vector.ts";
+import { MemoryLog } from "../testing/memory_log.ts";
+import { SimCluster } from "../testing/sim_network.ts";
+import { formatNumber, percentile } from "./_stats.ts";
+
+const HELP = `The full mesh's scaling ceiling, simulated: N servers, 100 ms links, loss, a steady rate of messages.
+
+usage: npm run bench:scaling -- [--rate N] [--seconds S] [--loss P] [--sizes LIST] [--out FILE]
+
+  --rate N        new messages a second, cluster-wide (default 100, as Gossip Glomers 3d/3e)
+  --seconds S     how long messages come (default 10)
+  --loss P        probability a datagram is lost (default 0.01)
+  --sizes LIST    cluster sizes (default 3,5,9,25,49)
+  --out FILE      where the table goes (default data/SCALING.md)`;
+const { values: flags } = parseCommandLine("bench:scaling", HELP, {
+  rate: { type: "string", default: "100" },
+  seconds: { type: "string", default: "10" },
+  loss: { type: "string", default: "0.01" },
+  sizes: { type: "string", default: "3,5,9,25,49" },
+  out: { type: "string", default: "data/SCALING.md" },
+});
+const rate = Number(flags.rate), seconds = Number(flags.seconds), loss = Number(flags.loss);
+const sizes = flags.sizes!.split(",").map(Number);
+if (!(rate > 0 && rate <= 2000)) fail("bench:scaling", `--rate must be from 1 to 2000, got "${flags.rate}"`);
+if (!(seconds > 0 && seconds <= 120)) fail("bench:scaling", `--seconds must be from 1 to 120, got "${flags.seconds}"`);
+if (!(loss >= 0 && loss < 0.5)) fail("bench:scaling", `--loss must be from 0 to 0.5, got "${flags.loss}"`);
+if (sizes.some((n) => !Number.isInteger(n) || n < 2 || n > 100)) fail("bench:scaling", `--sizes: whole numbers from 2 to 100, got "${flags.sizes}"`);
+
+const LATENCY_MS = 100;
+const GOT_PER_S = 4; // lib/server/peer_port.ts GOT_EVERY_MS = 250
+
+type Row = {
+  n: number;
+  ops: number;
+  msgsPerOp: number;
+  msgsPerOpWithGot: number;
+  p50: number;
+  max: number;
+  idlePerServer: number;
+  idleBytesPerServer: number;
+  vectorBytes: number;
+  meanDatagram: number;
+  maxDatagram: number;
+  converged: boolean;
+};
+
+function run(n: number): Row {
+  const ids = Array.from({ length: n }, (_, i) => `s${i}`);
+  const made = new Map<string, number>();
+  /** op id → how many servers have it, and when the last one got it */
+  const reached = new Map<string, { count: number; at: number }>();
+  let cluster: SimCluster<MemoryLog>;
+  class TimedLog extends MemoryLog {
+    override applyRemote(op: Op): void {
+      super.applyRemote(op);
+      const id = `${op.origin}.${op.seq}`;
+      const r = reached.get(id);
+      if (r) (r.count++, r.at = cluster.now);
+    }
+  }
+  cluster = new SimCluster({
+    ids,
+    seed: 1000 + n,
+    makeLog: () => new TimedLog(),
+    faults: { loss, dup: 0, minLatencyMs: LATENCY_MS, maxLatencyMs: LATENCY_MS + 2 },
+  });
+  const stats = cluster.net.stats;
+  // Idle: after a warm-up, 10 s with no messages.
+  cluster.runUntil(3000);
+  const idle0 = { sent: stats.sent, bytes: stats.bytes };
+  cluster.runUntil(13_000);
+  const idleS = 10;
+  const idlePerServer = (stats.sent - idle0.sent) / idleS / n;
+  const idleBytesPerServer = (stats.bytes - idle0.bytes) / idleS / n;
+  // Load: `rate` messages a second at random servers.
+  const start = cluster.now;
+  const load0 = { sent: stats.sent, bytes: stats.bytes };
+  const total = Math.round(rate * seconds);
+  for (let i = 0; i < total; i++) {
+    cluster.net.at(start + (i * 1000) / rate, () => {
+      const origin = ids[Math.floor(cluster.prng() * n)];
+      for (const op of cluster.createOp(origin)) {
+        const id = `${op.origin}.${op.seq}`;
+        made.set(id, cluster.now);
+        reached.set(id, { count: 1, at: cluster.now });
+      }
+    });
+  }
+  cluster.runUntil(start + seconds * 1000);
+  const done = cluster.runUntilConverged(start + seconds * 1000 + 60_000, 20);
+  const window = ((done ?? cluster.now) - start) / 1000;
+  const sent = stats.sent - load0.sent;
+  const lat = [...made].map(([id, t]) => reached.get(id)!.at - t);
+  const vector = formatVector(cluster.nodes.get(ids[0])!.log.vector());
+  return {
+    n,
+    ops: made.size,
+    msgsPerOp: sent / made.size,
+    msgsPerOpWithGot: (sent + n * (n - 1) * GOT_PER_S * window) / made.size,
+    p50: percentile(lat, 50),
+    max: Math.max(...lat),
+    idlePerServer,
+    idleBytesPerServer,
+    vectorBytes: vector.length,
+    meanDatagram: (stats.bytes - load0.bytes) / sent,
+    maxDatagram: stats.maxBytes,
+    converged: done !== null && [...reached.values()].every((r) => r.count === n),
+  };
+}
+
+const started = Date.now();
+const rows: Row[] = [];
+for (const n of sizes) {
+  const t = Date.now();
+  const r = run(n);
+  rows.push(r);
+  console.error(`  N=${n}: ${r.msgsPerOp.toFixed(1)} datagrams/message, delivery p50 ${r.p50.toFixed(0)} ms, max ${r.max.toFixed(0)} ms (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+}
+const f = (x: number, d = 0) => formatNumber(x, d);
+const table = [
+  "| servers | messages | datagrams per message (engine) | … with `got` (4/s per peer) | delivery p50 ms | delivery max ms | idle datagrams/s per server (engine) | idle bytes/s per server | … with `got`, datagrams/s | vector bytes | mean / max datagram bytes | all delivered |",
+  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
+  ...rows.map((r) =>
+    `| ${r.n} | ${f(r.ops)} | ${f(r.msgsPerOp, 1)} | ${f(r.msgsPerOpWithGot, 1)} | ${f(r.p50)} | ${f(r.max)} | ${f(r.idlePerServer, 1)} | ${f(r.idleBytesPerServer)} | ${f(r.idlePerServer + (r.n - 1) * GOT_PER_S, 1)} | ${f(r.vectorBytes)} | ${f(r.meanDatagram)} / ${f(r.maxDatagram)} | ${r.converged ? "yes" : "NO"} |`
+  ),
+].join("\n");
+const text = `Simulated with \`npm run bench:scaling -- --rate ${rate} --seconds ${seconds} --loss ${loss} --sizes ${sizes.join(",")}\` ` +
+  `(${((Date.now() - started) / 1000).toFixed(0)} s): ${LATENCY_MS}–${LATENCY_MS + 2} ms links, ${loss * 100}% loss, ${f(rate)} messages/s at random servers for ${seconds} s, ` +
+  `HMAC-keyed datagrams, the engine's defaults (heartbeat every 1 s). Delivery: from a message's commit at its origin until the last server has it.\n\n${table}\n`;
+mkdirSync(dirname(flags.out!), { recursive: true });
+writeFileSync(flags.out!, text);
+console.log(text);
+process.exit(0);
