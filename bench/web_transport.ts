@@ -326,7 +326,7 @@ export function webTransport(rt: Runtime): Measurement {
         ],
         notes: [
           "Quotas off (`--rate-limit 0`) so that one load process can be a thousand users; 1,000 web users come from 8 loopback addresses (a server holds at most 256 waiting responses per IP).",
-          "Each user re-polls as soon as a reply comes; a delivery is the reply that brings the round's message. Client and server share the machine's cores: the web side's cost includes parsing 1,000 HTTP responses in one process.",
+          "Fan-out: the 1,000 sessions of each transport live in two load processes (bench/_distchat_load.ts `fanout` / `webfanout`), each re-polling as soon as a reply comes; a delivery is the first reply of the round with a message. Load processes and server share the machine's cores.",
         ],
       };
     },
