@@ -185,8 +185,10 @@ const web: WebPort | null = flags.web === null ? null : new WebPort({
   clientPort,
   metrics,
   gauges: () =>
-    statusGauges(peerPort.status(), { rooms: store.rooms.count(), expunged: store.retention.expunged, webWaiting: web?.waiting ?? 0 }),
+    statusGauges(peerPort.status(), { rooms: store.rooms.count(), expunged: store.retention.expunged, webWaiting: web?.waiting ?? 0, webSockets: web?.sockets ?? 0 }),
   servers: all,
+  // --rate-limit 0 (benchmarks) lifts the per-address limits of the web listener too.
+  maxPerIp: flags.rateLimit === 0 ? Infinity : undefined,
   origins: all.flatMap((s) => s.web ? [s.web] : []),
   clock,
   tls,

@@ -13,9 +13,10 @@
  *       SESSIONS sessions over SOCKETS sockets, each holding its own long
  *       poll; prints {ready}; "round R" arms a round, "collect R MS" prints
  *       {times (epoch ms of each session's delivery), missing}
- *   node bench/_distchat_load.ts webfanout WEBURL SESSIONS ROOM ID LOCAL
- *       the same over the web transport (POST /dc), pages spread over
- *       127.0.0.LOCAL … LOCAL+3 (a server holds 256 waiting responses per IP)
+ *   node bench/_distchat_load.ts webfanout WEBURL SESSIONS ROOM ID LOCAL [ws]
+ *       the same over the web transport: POST /dc, pages spread over
+ *       127.0.0.LOCAL … LOCAL+3 (a server holds 256 waiting responses per
+ *       IP); with `ws`, one WebSocket per session
  *   node bench/_distchat_load.ts sessions PORT COUNT SOCKETS ROOM HOLD ID
  *       logs in COUNT sessions (200 at a time), joins ROOM, polls once, then
  *       HOLD of them hold a long poll; prints {ready, loginMs}; "stop" ends
@@ -149,9 +150,13 @@ async function fanout(): Promise<void> {
   await fanoutRounds(sessions);
 }
 
-/** The same over the web transport: SESSIONS pages, spread over 4 local addresses from 127.0.0.LOCAL. */
+/**
+ * The same over the web transport: SESSIONS pages, over HTTP (POST /dc,
+ * spread over 4 local addresses from 127.0.0.LOCAL) or one WebSocket each (`ws`).
+ */
 async function webFanout(): Promise<void> {
-  const [web, sessionsArg, room, id, localArg] = args;
+  const [web, sessionsArg, room, id, localArg, via] = args;
+  if (via === "ws") return await wsFanout(web, Number(sessionsArg), room, id);
   const n = Number(sessionsArg);
   const agents = [0, 1, 2, 3].map((k) => new http.Agent({ keepAlive: true, maxSockets: Infinity, localAddress: `127.0.0.${Number(localArg) + k}` } as http.AgentOptions));
   const post = (agent: http.Agent, page: string, text: string) =>
@@ -178,6 +183,35 @@ async function webFanout(): Promise<void> {
       cursor,
       poll: async (c) => {
         const r = (await post(agent, page, lines("request", tag(), token, room, c, 30_000))).split("\n");
+        return r[0] === "poll" ? { cursor: r[3], count: Number(r[5]) } : { cursor: c, count: 0 };
+      },
+    });
+  });
+  await fanoutRounds(sessions);
+}
+
+async function wsFanout(web: string, n: number, room: string, id: string): Promise<void> {
+  let tags = 0;
+  const tag = () => `s${(++tags).toString(36)}`;
+  const sessions: Poller[] = [];
+  await pool(Array.from({ length: n }, (_, i) => i), 50, async (i) => {
+    const ws = new WebSocket(`${web.replace(/^http/, "ws")}/ws`);
+    const waiting = new Map<string, (reply: string) => void>();
+    ws.onmessage = (e) => {
+      const text = String(e.data);
+      const t = text.split("\n", 2)[1];
+      waiting.get(t)?.(text);
+      waiting.delete(t);
+    };
+    await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
+    const ask = (text: string) => new Promise<string>((resolve) => (waiting.set(text.split("\n", 2)[1], resolve), ws.send(text)));
+    const token = (await ask(lines("login", tag(), `ws${id}s${i}r${randomBytes(3).toString("hex")}`))).split("\n")[4];
+    await ask(lines("connect", tag(), token, room));
+    const cursor = (await ask(lines("history", tag(), token, room, 1))).split("\n")[4];
+    sessions.push({
+      cursor,
+      poll: async (c) => {
+        const r = (await ask(lines("request", tag(), token, room, c, 30_000))).split("\n");
         return r[0] === "poll" ? { cursor: r[3], count: Number(r[5]) } : { cursor: c, count: 0 };
       },
     });

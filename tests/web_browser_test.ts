@@ -122,6 +122,7 @@ test("two pages on two servers and a terminal client chat; the page's server is 
   await seeAll(bob, first);
   await carol.waitFor(/alice: hello from alice[\s\S]*|bob: hello from bob/);
   await alice.screenshot({ path: join(ARTIFACTS, "web-chat.png") });
+  assert.is(await alice.evaluate("globalThis.distchat.transport"), "websocket");
 
   // Kill a (alice's server) and keep talking: before, during and after the failover.
   await say(alice, "alice before");
@@ -174,6 +175,20 @@ test("a sealed room between a page and the terminal client: each reads the other
   await dave.screenshot({ path: join(ARTIFACTS, "web-sealed.png") });
   await dave.close();
   await eve.close();
+});
+
+test("without WebSocket the page falls back to HTTP and chats all the same", async () => {
+  const page = await ctx.newPage();
+  await page.addInitScript("delete globalThis.WebSocket");
+  await page.goto(`${web("c")}/`);
+  await page.locator("#login-name").fill("gina");
+  await page.locator("#login-name").press("Enter");
+  await page.locator("#chat-view").waitFor({ state: "visible" });
+  await enter(page, "lobby");
+  await say(page, "over plain http");
+  await seeAll(page, ["gina: over plain http"]);
+  assert.is(await page.evaluate("globalThis.distchat.transport"), "http");
+  await page.close();
 });
 
 test("hostile text shows as text: no element, no script, bidi controls visible; phone width and dark mode render", async () => {

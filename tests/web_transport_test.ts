@@ -94,6 +94,70 @@ test("every verb over the web transport; a token works on UDP too, and back", as
   assert.is(field(await dc(lines("rooms", tag(), token)), 2), "bad-token");
 });
 
+/** A WebSocket to the web listener: `ask` sends a datagram and resolves with the reply of its tag. */
+async function socket(url = web) {
+  const ws = new WebSocket(`${url.replace(/^http/, "ws")}/ws`);
+  const waiting = new Map<string, (t: string) => void>();
+  const all: string[] = [];
+  ws.onmessage = (e) => {
+    const text = String(e.data);
+    all.push(text);
+    waiting.get(text.split("\n", 2)[1])?.(text);
+  };
+  await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
+  const ask = (text: string) => new Promise<string>((resolve) => (waiting.set(text.split("\n", 2)[1], resolve), ws.send(text)));
+  return { ws, ask, all };
+}
+
+test("WebSocket: every verb, held polls woken by a UDP add, resends answered alike, malformed input", async () => {
+  const s = await socket();
+  try {
+    const t = tag();
+    const login = await s.ask(lines("login", t, "socketeer"));
+    assert.is(await s.ask(lines("login", t, "socketeer")), login, "a resend on the same socket gets the same token");
+    const token = field(login, 4);
+    await s.ask(lines("open", tag(), token, "sockroom"));
+    const cursor = field(await s.ask(lines("history", tag(), token, "sockroom", 5)), 4);
+    const held = s.ask(lines("request", tag(), token, "sockroom", cursor, 10_000));
+    const u = await udpClient();
+    try {
+      const other = field(await u.request(srv.clientAddr, lines("login", tag(), "udpwaker")), 4);
+      await u.request(srv.clientAddr, lines("connect", tag(), other, "sockroom"));
+      await u.request(srv.clientAddr, lines("add", tag(), other, "over udp", "sockroom"));
+    } finally {
+      await u.close();
+    }
+    assert.ok((await held).includes("over udp"));
+    assert.is(field(await s.ask(lines("who", tag(), token, "sockroom")), 2), "who");
+    assert.is(field(await s.ask(lines("leave", tag(), token, "sockroom")), 2), "leave");
+    s.ws.send("garbage");
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(s.all.some((m) => m.startsWith("error\n-\nbad-request\n")), s.all.join("|"));
+    // One message past the limit: the connection is closed (1009).
+    const closed = new Promise<number>((r) => (s.ws.onclose = (e) => r(e.code)));
+    s.ws.send("x".repeat(9000));
+    assert.is(await closed, 1009);
+  } finally {
+    s.ws.close();
+  }
+});
+
+test("WebSocket: cross-site upgrades and other paths are refused", async () => {
+  const upgrade = (path: string, origin?: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.request(`${web}${path}`, {
+        headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", ...(origin ? { Origin: origin } : {}) },
+      });
+      req.on("upgrade", (res, sock) => (sock.destroy(), resolve(res.statusCode ?? 0)));
+      req.on("response", (res) => (res.resume(), resolve(res.statusCode ?? 0)));
+      req.on("error", reject);
+      req.end();
+    });
+  assert.is(await upgrade("/ws", "http://evil.example"), 403);
+  assert.is(await upgrade("/elsewhere"), 404);
+  assert.is(await upgrade("/ws", web), 101);
+});
+
 test("errors: malformed, bad names, too large; bodies past the limit are refused; a resend gets the same answer", async () => {
   assert.is(field(await dc("garbage"), 2), "bad-request");
   assert.is(field(await dc(lines("login", tag(), "-bad")), 2), "bad-name");

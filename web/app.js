@@ -47,7 +47,7 @@ function status(text, ms = 6000) {
 
 // --- Transport --------------------------------------------------------------
 
-/** One POST of a datagram: its reply text, or null when the server had no answer (204). */
+/** One POST of a datagram (the fallback transport): its reply text, or null when the server had no answer (204). */
 async function post(base, text, timeoutMs) {
   const res = await fetch(`${base}/dc`, {
     method: "POST",
@@ -61,9 +61,84 @@ async function post(base, text, timeoutMs) {
   return await res.text();
 }
 
+/**
+ * The way to one server: a WebSocket (each message a datagram, each reply a
+ * message) while one can be opened, else POST /dc. `send` resolves with
+ * { reply } — reply null: the server had no answer (HTTP 204) — or
+ * { lost: true } when nothing came back in time or the connection broke.
+ */
+class Link {
+  constructor(base) {
+    this.base = base;
+    this.ws = null;
+    this.opening = null;
+    this.waiting = new Map();
+    this.noSocket = typeof WebSocket === "undefined";
+  }
+
+  open() {
+    if (this.noSocket) return Promise.resolve(null);
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) return Promise.resolve(this.ws);
+    this.opening ??= new Promise((resolve) => {
+      const ws = new WebSocket(`${this.base.replace(/^http/, "ws")}/ws`);
+      const timer = setTimeout(() => (ws.close(), resolve(null)), 3000);
+      ws.onopen = () => {
+        clearTimeout(timer);
+        this.ws = ws;
+        resolve(ws);
+      };
+      ws.onerror = () => {
+        clearTimeout(timer);
+        resolve(null);
+      };
+      ws.onclose = () => {
+        if (this.ws === ws) this.ws = null;
+        for (const done of this.waiting.values()) done(null);
+        this.waiting.clear();
+      };
+      ws.onmessage = (e) => {
+        const text = String(e.data);
+        const done = this.waiting.get(text.split("\n", 2)[1]);
+        if (done) done(text);
+      };
+    }).finally(() => (this.opening = null));
+    return this.opening;
+  }
+
+  async send(text, timeoutMs) {
+    const ws = await this.open();
+    if (!ws) {
+      try {
+        return { reply: await post(this.base, text, timeoutMs) };
+      } catch {
+        return { lost: true };
+      }
+    }
+    const tag = text.split("\n", 2)[1];
+    return await new Promise((resolve) => {
+      const done = (reply) => {
+        clearTimeout(timer);
+        if (this.waiting.get(tag) === done) this.waiting.delete(tag);
+        resolve(reply === null ? { lost: true } : { reply });
+      };
+      const timer = setTimeout(() => done(null), timeoutMs);
+      this.waiting.set(tag, done);
+      ws.send(text);
+    });
+  }
+
+  close() {
+    this.ws?.close();
+  }
+}
+
+const links = new Map();
+const linkTo = (base) => links.get(base) ?? links.set(base, new Link(base)).get(base);
+
 function failedOnce() {
   if (++state.fails < FAILS_BEFORE_SWITCH || state.servers.length < 2) return;
   const from = state.ids[state.at] || state.servers[state.at];
+  linkTo(state.servers[state.at]).close();
   state.at = (state.at + 1) % state.servers.length;
   state.fails = 0;
   status(`server ${from} not answering; switched to ${state.ids[state.at] || state.servers[state.at]}`, 10_000);
@@ -78,17 +153,14 @@ async function call(text, o = {}) {
   for (let attempt = 0; !state.loggedOut || o.always; attempt++) {
     const base = state.servers[state.at];
     const timeout = o.poll ? WAIT_MS + 5000 : SEND_TIMEOUTS[Math.min(attempt, SEND_TIMEOUTS.length - 1)];
-    try {
-      const body = await post(base, text, timeout);
-      if (body !== null) {
+    const r = await linkTo(base).send(text, timeout);
+    if (!r.lost) {
+      if (r.reply !== null) {
         state.fails = 0;
-        return parseReply(body);
+        return parseReply(r.reply);
       }
-      if (o.poll) continue; // the server held it as long as it could: ask again
-    } catch {
-      // refused, reset or timed out: resend (after a pause when the server refused at once)
-      await new Promise((r) => setTimeout(r, 150));
-    }
+      if (o.poll) continue; // HTTP: the server held it as long as it could; ask again
+    } else await new Promise((res) => setTimeout(res, 150)); // refused, reset or timed out: resend after a pause
     failedOnce();
   }
   return null;
@@ -527,6 +599,10 @@ globalThis.distchat = {
   },
   get servers() {
     return [...state.servers];
+  },
+  /** "websocket" or "http": how the page reaches its server now. */
+  get transport() {
+    return links.get(state.servers[state.at])?.ws ? "websocket" : "http";
   },
   shown: (room) => state.rooms.get(fold(room))?.items.filter((it) => it.entry).map((it) => it.entry.id) ?? [],
   pending: (room) => state.rooms.get(fold(room))?.items.filter((it) => !it.entry).length ?? 0,

@@ -104,7 +104,7 @@ const UP_MS = 5000;
  * up, when it was last heard, how many ops it lacks of ours (replication
  * lag), its clock offset; datagrams dropped by reason.
  */
-export function statusGauges(r: StatusReport, more: { rooms: number; expunged: number; webWaiting: number }): Gauge[] {
+export function statusGauges(r: StatusReport, more: { rooms: number; expunged: number; webWaiting: number; webSockets: number }): Gauge[] {
   const own = parseVectorText(r.vector);
   const peers = Object.entries(r.peers).sort(([a], [b]) => a < b ? -1 : 1);
   const behind = (v: string) => {
@@ -122,6 +122,7 @@ export function statusGauges(r: StatusReport, more: { rooms: number; expunged: n
     one("distchat_held_polls", "Long polls being held.", r.heldPolls),
     one("distchat_held_acks", "Add acks waiting for a second disk.", r.heldAcks ?? 0),
     one("distchat_web_waiting", "HTTP requests of the web listener waiting for their reply.", more.webWaiting),
+    one("distchat_web_sockets", "WebSocket connections of the web listener open.", more.webSockets),
     one("distchat_ops_buffered", "Peer ops received but not yet deliverable.", r.gapsPending),
     one("distchat_uptime_seconds", "Seconds since the server started.", Math.round(r.uptimeMs / 1000)),
     { name: "distchat_peer_up", help: `1 when the peer was heard within ${UP_MS / 1000} s.`, values: peers.map(([id, p]) => [{ peer: id }, p.lastHeardMsAgo !== null && p.lastHeardMsAgo <= UP_MS ? 1 : 0]) },

@@ -3,7 +3,10 @@
  * HTTP or HTTPS listener that serves the web client's files, carries client
  * datagrams, and answers `GET /metrics`.
  *
- * Transport: `POST /dc`, body = one client datagram, response = its reply
+ * Transports: a WebSocket at `/ws` whose every text message is one client
+ * datagram and every message back one reply (a connection is one client
+ * address, like a UDP socket); and, for clients without WebSockets,
+ * `POST /dc`, body = one client datagram, response = its reply
  * datagram (200, text/plain), or 204 when the server has no answer within
  * 35 s (a lost datagram: resend it). A held long poll is a held response.
  * Each page names itself in the header `X-DistChat-Client` (a random id); a
@@ -33,6 +36,8 @@ import type { Address } from "../net/address.ts";
 import { formatAddress } from "../net/address.ts";
 import type { Clock } from "./clock.ts";
 import type { Gauge, ServerMetrics } from "./metrics.ts";
+import type { Duplex } from "node:stream";
+import { acceptKey, encodeFrame, FrameReader, OPCODE } from "../net/websocket.ts";
 import { MAX_DATAGRAM } from "../wire/messages.ts";
 
 /** Synthetic client-port numbers of web pages start here (above every UDP port). */
@@ -84,12 +89,17 @@ export type WebPortOptions = {
   /** Origins allowed besides the listener's own (the servers' web URLs). */
   origins: string[];
   clock: Clock;
+  /** Responses waiting and WebSockets open per IP address (default 256; Infinity with `--rate-limit 0`). */
+  maxPerIp?: number;
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: string; key: string };
   log(line: string): void;
 };
 
 type Waiting = { res: ServerResponse; cancel: () => void; ip: string };
+/** WebSocket connections open at once, per IP address and in all. */
+const MAX_SOCKETS_PER_IP = 256;
+const MAX_SOCKETS = 20_000;
 
 export class WebPort {
   #o: WebPortOptions;
@@ -101,6 +111,9 @@ export class WebPort {
   #perIp = new Map<string, number>();
   #count = 0;
   #files = new Map<string, Uint8Array>();
+  /** Open WebSocket connections by their synthetic port. */
+  #sockets = new Map<number, Duplex>();
+  #socketsPerIp = new Map<string, number>();
   #origin = "";
 
   constructor(o: WebPortOptions) {
@@ -108,6 +121,7 @@ export class WebPort {
     const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
     this.#server = o.tls ? createHttps({ cert: o.tls.cert, key: o.tls.key }, handler) : createHttp(handler);
     this.#server.on("clientError", (_e, socket) => socket.destroy());
+    this.#server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Uint8Array) => this.#upgrade(req, socket, head));
   }
 
   /** Binds; resolves with the bound address. */
@@ -129,6 +143,11 @@ export class WebPort {
     return this.#origin;
   }
 
+  /** WebSocket connections open. */
+  get sockets(): number {
+    return this.#sockets.size;
+  }
+
   /** Responses waiting for replies. */
   get waiting(): number {
     return this.#count;
@@ -136,6 +155,11 @@ export class WebPort {
 
   /** A reply of the client port to a web page: answers the responses waiting for its tag. */
   send(bytes: Uint8Array, to: Address): void {
+    const socket = this.#sockets.get(to.port);
+    if (socket) {
+      if (!socket.destroyed) socket.write(encodeFrame(OPCODE.text, bytes));
+      return;
+    }
     const k = `${formatAddress(to)} ${tagOf(bytes)}`;
     const set = this.#waiting.get(k) ?? this.#waiting.get(`${formatAddress(to)} -`);
     if (!set) return; // nobody waits (gone, or timed out): like a lost datagram
@@ -145,10 +169,69 @@ export class WebPort {
   /** Stops listening; waiting responses get 503. */
   close(): Promise<void> {
     for (const [k, set] of this.#waiting) for (const w of [...set]) this.#finish(w, k, 503, null);
+    for (const s of this.#sockets.values()) s.destroy();
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
       (this.#server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
     });
+  }
+
+  // --- WebSocket --------------------------------------------------------------
+
+  /** `GET /ws` with an upgrade: checked like a request (origin, limits), then one client address per connection. */
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Uint8Array): void {
+    const refuse = (status: string) => {
+      this.#o.metrics.web("refused");
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    socket.on("error", () => {});
+    const url = new URL(req.url ?? "/", "http://x");
+    const origin = req.headers.origin;
+    const own = `${this.#o.tls ? "https" : "http"}://${req.headers.host ?? ""}`;
+    if (url.pathname !== "/ws") return refuse("404 Not Found");
+    if (origin !== undefined && origin !== own && !this.#o.origins.includes(origin)) return refuse("403 Forbidden");
+    const key = req.headers["sec-websocket-key"];
+    if (String(req.headers.upgrade).toLowerCase() !== "websocket" || typeof key !== "string" || req.headers["sec-websocket-version"] !== "13") {
+      return refuse("400 Bad Request");
+    }
+    const ip = req.socket.remoteAddress ?? "?";
+    if ((this.#socketsPerIp.get(ip) ?? 0) >= (this.#o.maxPerIp ?? MAX_SOCKETS_PER_IP) || this.#sockets.size >= MAX_SOCKETS) return refuse("429 Too Many Requests");
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`);
+    const port = this.#nextPort++;
+    const from = { host: ip, port };
+    this.#sockets.set(port, socket);
+    this.#socketsPerIp.set(ip, (this.#socketsPerIp.get(ip) ?? 0) + 1);
+    this.#o.metrics.web("ws-open");
+    const reader = new FrameReader(MAX_DATAGRAM + 1);
+    const onBytes = (chunk: Uint8Array) => {
+      for (const f of reader.push(chunk)) {
+        if (f.kind === "message") {
+          this.#o.metrics.web("ws-datagram");
+          this.#o.clientPort.onDatagram(f.data, from, true);
+        } else if (f.kind === "control") {
+          if (f.opcode === OPCODE.ping) socket.write(encodeFrame(OPCODE.pong, f.data));
+          else if (f.opcode === OPCODE.close) {
+            socket.end(encodeFrame(OPCODE.close, f.data.subarray(0, 2)));
+          }
+        } else {
+          const code = new Uint8Array([f.code >> 8, f.code & 0xff]);
+          socket.end(encodeFrame(OPCODE.close, code));
+        }
+      }
+    };
+    let gone = false;
+    const forget = () => {
+      if (gone) return;
+      gone = true;
+      this.#sockets.delete(port);
+      const n = (this.#socketsPerIp.get(ip) ?? 1) - 1;
+      if (n <= 0) this.#socketsPerIp.delete(ip);
+      else this.#socketsPerIp.set(ip, n);
+    };
+    socket.on("close", forget);
+    socket.on("end", forget);
+    socket.on("data", onBytes);
+    if (head.length > 0) onBytes(head);
   }
 
   // --- Requests ---------------------------------------------------------------
@@ -231,7 +314,7 @@ export class WebPort {
         this.#o.metrics.web("refused");
         return this.#plain(res, 413, `a datagram is at most ${MAX_DATAGRAM} bytes\n`);
       }
-      if ((this.#perIp.get(ip) ?? 0) >= MAX_WAITING_PER_IP || this.#count >= MAX_WAITING) {
+      if ((this.#perIp.get(ip) ?? 0) >= (this.#o.maxPerIp ?? MAX_WAITING_PER_IP) || this.#count >= MAX_WAITING) {
         this.#o.metrics.web("refused");
         return this.#plain(res, 429, "too many requests waiting\n");
       }
@@ -302,7 +385,7 @@ export class WebPort {
 
   /** Security headers on every response (docs/OPERATIONS.md "Web"). */
   #headers(res: ServerResponse): void {
-    const connect = ["'self'", ...this.#o.origins].join(" ");
+    const connect = ["'self'", ...this.#o.origins.flatMap((o) => [o, o.replace(/^http/, "ws")])].join(" ");
     res.setHeader(
       "Content-Security-Policy",
       `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${connect}; ` +
