@@ -148,7 +148,7 @@ test("real servers: --retain-messages expunges on restart two hours later; a ser
     assert.equal((await readAll(u, b.clientAddr, zed, "r")).msgs, ids.slice(20).map((_, i) => `line ${20 + i}`));
     await Promise.all(running.splice(0).map((s) => s.stop()));
     for (const id of ["a", "b"]) {
-      const d = new DatabaseSync(db(id), { readOnly: true });
+      const d = new DatabaseSync(db(id), { readOnly: true, timeout: 10_000 });
       const n = (sql: string) => (d.prepare(sql).get() as { n: number }).n;
       assert.is(n("SELECT count(*) AS n FROM ops WHERE kind = 'msg' AND msg <> ''"), 10, `${id}: 10 texts in the op log`);
       assert.is(n("SELECT count(*) AS n FROM ops WHERE kind = 'msg'"), 30, `${id}: 30 msg ops (20 tombstones)`);
