@@ -32,6 +32,7 @@ import { createInterface } from "node:readline";
 import { randomBytes } from "node:crypto";
 import type { Address } from "../lib/net/address.ts";
 import { Endpoint, lines, nowMs, pool } from "./_distchat_udp.ts";
+import { socketTo } from "./_web_socket.ts";
 
 const out = (v: unknown) => process.stdout.write(JSON.stringify(v) + "\n");
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -195,16 +196,7 @@ async function wsFanout(web: string, n: number, room: string, id: string): Promi
   const tag = () => `s${(++tags).toString(36)}`;
   const sessions: Poller[] = [];
   await pool(Array.from({ length: n }, (_, i) => i), 50, async (i) => {
-    const ws = new WebSocket(`${web.replace(/^http/, "ws")}/ws`);
-    const waiting = new Map<string, (reply: string) => void>();
-    ws.onmessage = (e) => {
-      const text = String(e.data);
-      const t = text.split("\n", 2)[1];
-      waiting.get(t)?.(text);
-      waiting.delete(t);
-    };
-    await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
-    const ask = (text: string) => new Promise<string>((resolve) => (waiting.set(text.split("\n", 2)[1], resolve), ws.send(text)));
+    const { ask } = await socketTo(web);
     const token = (await ask(lines("login", tag(), `ws${id}s${i}r${randomBytes(3).toString("hex")}`))).split("\n")[4];
     await ask(lines("connect", tag(), token, room));
     const cursor = (await ask(lines("history", tag(), token, room, 1))).split("\n")[4];

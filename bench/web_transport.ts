@@ -12,7 +12,6 @@
  * Loopback only, bounded in count and time. Run by `npm run bench` and by
  * `npm run bench:web` (bench/web.ts).
  */
-import http from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
@@ -21,6 +20,7 @@ import { sessionId } from "../lib/server/chat.ts";
 import { type Child, type Runtime, runtimeCommand, startChild, stopAll } from "./_child.ts";
 import { startBenchServer } from "./_distchat_server.ts";
 import { Endpoint, lines, nowMs } from "./_distchat_udp.ts";
+import { socketTo } from "./_web_socket.ts";
 import { formatNumber, percentile } from "./_stats.ts";
 import type { Context, Measurement, Result } from "./_report.ts";
 import { freeTcpPort, makeCluster, startServer } from "../testing/harness.ts";
@@ -35,44 +35,9 @@ let ROUNDS = 10;
 let BIG = 1_000_000;
 let log = (_s: string) => {};
 
-// --- HTTP client: one keep-alive agent per local address (a server holds at most 256 responses per IP) ----------
-
-const agents = new Map<string, http.Agent>();
-function agentFor(local: string): http.Agent {
-  let a = agents.get(local);
-  if (!a) agents.set(local, a = new http.Agent({ keepAlive: true, maxSockets: Infinity, localAddress: local } as http.AgentOptions));
-  return a;
-}
-
-/** One datagram over the web transport; resolves with the reply text ("" for 204). */
-function post(web: string, page: string, text: string, local = "127.0.0.1"): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${web}/dc`, { method: "POST", agent: agentFor(local), headers: { "X-DistChat-Client": page } }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve(body));
-    });
-    req.on("error", reject);
-    req.end(text);
-  });
-}
-
 let tagNo = 0;
 const tag = () => `b${(++tagNo).toString(36)}`;
 const field = (reply: string, i: number) => reply.split("\n")[i];
-
-/** A web user: login (and join) on its own page id and local address. */
-async function webUser(web: string, name: string, room: string | null, local: string) {
-  const page = `bench-page-${name}-${tagNo}`.padEnd(16, "x");
-  const token = field(await post(web, page, lines("login", tag(), name), local), 4);
-  if (room !== null) {
-    let r = await post(web, page, lines("connect", tag(), token, room), local);
-    if (r.includes("no-room")) r = await post(web, page, lines("open", tag(), token, room), local);
-    if (!r.startsWith("ok")) throw new Error(`join ${room}: ${r}`);
-  }
-  return { page, token, local };
-}
 
 // --- 1. Fan-out -------------------------------------------------------------------
 
@@ -177,11 +142,13 @@ async function joinRoom(): Promise<{ small: number[]; huge: number[]; cmd: strin
     const reps = quick ? 20 : 50;
     for (let i = 0; i < reps; i++) {
       for (const room of ["small", "huge"] as const) {
-        const u = await webUser(web, `j${room}${i}`, null, "127.0.0.1");
+        const sock = await socketTo(web);
+        const token = field(await sock.ask(lines("login", tag(), `j${room}${i}`)), 4);
         const s = performance.now();
-        const c = await post(web, u.page, lines("connect", tag(), u.token, room));
-        const h = await post(web, u.page, lines("history", tag(), u.token, room, 50));
+        const c = await sock.ask(lines("connect", tag(), token, room));
+        const h = await sock.ask(lines("history", tag(), token, room, 50));
         out[room].push(performance.now() - s);
+        sock.close();
         if (!c.startsWith("ok") || field(h, 2) !== "history" || field(h, 6) !== "50") throw new Error(`join ${room}: ${c} / ${h.slice(0, 80)}`);
       }
     }
@@ -211,17 +178,20 @@ async function crossServer(): Promise<{ web: number[]; udp: number[] }> {
   const N = quick ? 100 : 400;
   try {
     const [a, b] = servers;
-    // web → web
-    const sender = await webUser(a.web!, "xsend", "cross", "127.0.0.1");
-    const reader = await webUser(b.web!, "xread", null, "127.0.0.1");
+    // WebSocket → WebSocket (what the web client uses)
+    const sender = await socketTo(a.web!);
+    const reader = await socketTo(b.web!);
+    const stoken = field(await sender.ask(lines("login", tag(), "xsend")), 4);
+    await sender.ask(lines("open", tag(), stoken, "cross"));
+    const rtoken = field(await reader.ask(lines("login", tag(), "xread")), 4);
     await sleep(500);
-    await post(b.web!, reader.page, lines("connect", tag(), reader.token, "cross"));
-    let cursor = field(await post(b.web!, reader.page, lines("history", tag(), reader.token, "cross", 1)), 4);
+    await reader.ask(lines("connect", tag(), rtoken, "cross"));
+    let cursor = field(await reader.ask(lines("history", tag(), rtoken, "cross", 1)), 4);
     const sentAt = new Map<string, number>();
     let got = 0;
     const readLoop = (async () => {
       while (got < N) {
-        const r = await post(b.web!, reader.page, lines("request", tag(), reader.token, "cross", cursor, 30_000));
+        const r = await reader.ask(lines("request", tag(), rtoken, "cross", cursor, 30_000));
         const now = performance.now();
         const f = r.split("\n");
         cursor = f[3];
@@ -235,10 +205,12 @@ async function crossServer(): Promise<{ web: number[]; udp: number[] }> {
     for (let i = 0; i < N; i++) {
       const text = `web ${i}`;
       sentAt.set(text, performance.now());
-      void post(a.web!, sender.page, lines("add", tag(), sender.token, text, "cross"));
+      void sender.ask(lines("add", tag(), stoken, text, "cross"));
       await sleep(20);
     }
     await Promise.race([readLoop, sleep(30_000)]);
+    sender.close();
+    reader.close();
     // UDP → UDP, the same pattern
     const ea = await Endpoint.open(), eb = await Endpoint.open();
     try {
@@ -297,27 +269,25 @@ export function webTransport(rt: Runtime): Measurement {
       const f = await fanout();
       const j = await joinRoom();
       const x = await crossServer();
-      for (const a of agents.values()) a.destroy();
-      agents.clear();
       const p = (xs: number[], q: number) => ms(percentile(xs, q));
       const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
       return {
         commands: [f.cmd],
         tables: [
           {
-            caption: `One message to ${FAN} sessions holding long polls in one room (${ROUNDS} rounds) over WebSockets (what the web client uses), over HTTP (its fallback) and over UDP, and cross-server delivery a → b in a three-server cluster (${x.web.length} / ${x.udp.length} messages at 50/s, HTTP and UDP); all in the same run (bench/web_transport.ts); ms:`,
+            caption: `One message to ${FAN} sessions holding long polls in one room (${ROUNDS} rounds) over WebSockets (what the web client uses), over HTTP (its fallback) and over UDP, and cross-server delivery a → b in a three-server cluster (${x.web.length} / ${x.udp.length} messages at 50/s, WebSocket and UDP); all in the same run (bench/web_transport.ts); ms:`,
             head: ["figure", "web", "UDP, same run", "ratio", "goal"],
             rows: [
               [`fan-out to ${FAN}, WebSocket, p50`, p(f.ws, 50), p(f.udp, 50), ratio(percentile(f.ws, 50), percentile(f.udp, 50)), ""],
               [`fan-out to ${FAN}, WebSocket, p99`, p(f.ws, 99), p(f.udp, 99), ratio(percentile(f.ws, 99), percentile(f.udp, 99)), "≤ 2×"],
               [`fan-out to ${FAN}, HTTP held responses, p50`, p(f.web, 50), p(f.udp, 50), ratio(percentile(f.web, 50), percentile(f.udp, 50)), ""],
               [`fan-out to ${FAN}, HTTP held responses, p99`, p(f.web, 99), p(f.udp, 99), ratio(percentile(f.web, 99), percentile(f.udp, 99)), ""],
-              ["cross-server delivery a → b, p50", p(x.web, 50), p(x.udp, 50), ratio(percentile(x.web, 50), percentile(x.udp, 50)), ""],
-              ["cross-server delivery a → b, p99", p(x.web, 99), p(x.udp, 99), ratio(percentile(x.web, 99), percentile(x.udp, 99)), ""],
+              ["cross-server delivery a → b, WebSocket, p50", p(x.web, 50), p(x.udp, 50), ratio(percentile(x.web, 50), percentile(x.udp, 50)), ""],
+              ["cross-server delivery a → b, WebSocket, p99", p(x.web, 99), p(x.udp, 99), ratio(percentile(x.web, 99), percentile(x.udp, 99)), ""],
             ],
           },
           {
-            caption: `Joining a room over the web transport: \`connect\` + \`history\` of the newest 50 (${j.small.length} joins each; rooms filled in-process in ${j.fillS.toFixed(0)} s); ms:`,
+            caption: `Joining a room over a WebSocket (as the web client does): \`connect\` + \`history\` of the newest 50 (${j.small.length} joins each; rooms filled in-process in ${j.fillS.toFixed(0)} s); ms:`,
             head: ["room", "p50", "p99"],
             rows: [
               ["100 messages", p(j.small, 50), p(j.small, 99)],
@@ -327,7 +297,7 @@ export function webTransport(rt: Runtime): Measurement {
           },
         ],
         notes: [
-          "Quotas off (`--rate-limit 0`) so that one load process can be a thousand users; 1,000 web users come from 8 loopback addresses (a server holds at most 256 waiting responses per IP).",
+          "Quotas off (`--rate-limit 0`) so that one load process can be a thousand users; over HTTP the 1,000 pages come from 8 loopback addresses.",
           "Fan-out: the 1,000 sessions of each transport live in two load processes (bench/_distchat_load.ts `fanout` / `webfanout`), each re-polling as soon as a reply comes; a delivery is the first reply of the round with a message. Load processes and server share the machine's cores.",
         ],
       };
