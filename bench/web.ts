@@ -2,7 +2,7 @@
  * `npm run bench:web`: the web transport's measurements alone
  * (bench/web_transport.ts; `npm run bench` runs them too), written to a file.
  *
- *   npm run bench:web -- [--quick] [--runtime node|deno] [--out FILE]
+ *   npm run bench:web -- [--quick] [--runs N] [--runtime node|deno] [--out FILE]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -14,20 +14,23 @@ import { webTransport } from "./web_transport.ts";
 
 const HELP = `The web transport's benchmark: fan-out, joining a huge room, cross-server delivery; UDP anchors in the same run.
 
-usage: npm run bench:web -- [--quick] [--runtime node|deno] [--out FILE]
+usage: npm run bench:web -- [--quick] [--runs N] [--runtime node|deno] [--out FILE]
 
-  --quick               3 fan-out rounds, a room of 100,000 instead of 1,000,000 (about 20 s)
+  --quick               one run of 3 fan-out rounds, a room of 100,000 instead of 1,000,000 (about 20 s)
+  --runs N              fan-out runs (fresh server each; median reported), default 3
   --runtime node|deno   the servers' runtime (default node)
   --out FILE            where the results go (default data/BENCHMARKS-web.md)`;
 const { values: flags } = parseCommandLine("bench:web", HELP, {
   quick: { type: "boolean" },
+  runs: { type: "string", default: "3" },
   runtime: { type: "string", default: "node" },
   out: { type: "string", default: "data/BENCHMARKS-web.md" },
 });
 if (flags.runtime !== "node" && flags.runtime !== "deno") fail("bench:web", `--runtime must be node or deno, got "${flags.runtime}"`);
+if (!/^[1-9]\d?$/.test(flags.runs!)) fail("bench:web", `--runs must be a whole number from 1 to 99, got "${flags.runs}"`);
 const m = webTransport(flags.runtime as Runtime);
 const started = Date.now();
-const result = await m.run({ quick: flags.quick === true, runs: 1, tmp: "", log: (s) => console.error(s) });
+const result = await m.run({ quick: flags.quick === true, runs: Number(flags.runs), tmp: "", log: (s) => console.error(s) });
 const text = `${renderSection(m.title, result, (Date.now() - started) / 1000)}\nWritten by \`npm run bench:web${flags.quick ? " -- --quick" : ""}${flags.runtime === "deno" ? " -- --runtime deno" : ""}\` on ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC.\n`;
 mkdirSync(dirname(flags.out!), { recursive: true });
 writeFileSync(flags.out!, text);

@@ -196,6 +196,8 @@ export class WebPort {
     }
     const ip = req.socket.remoteAddress ?? "?";
     if ((this.#socketsPerIp.get(ip) ?? 0) >= (this.#o.maxPerIp ?? MAX_SOCKETS_PER_IP) || this.#sockets.size >= MAX_SOCKETS) return refuse("429 Too Many Requests");
+    // Replies are small and must go at once (no Nagle delay behind an unacknowledged one).
+    (socket as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`);
     const port = this.#nextPort++;
     const from = { host: ip, port };
@@ -237,6 +239,7 @@ export class WebPort {
   // --- Requests ---------------------------------------------------------------
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
+    req.socket.setNoDelay?.(true);
     const url = new URL(req.url ?? "/", "http://x");
     // Datagram replies are text/plain and never rendered: nosniff is enough there.
     if (url.pathname === "/dc") res.setHeader("X-Content-Type-Options", "nosniff");
