@@ -5,8 +5,9 @@
  * until a commit brings their room a message or their deadline passes.
  * It sits on the group commit beside the peer port and never calls it; the
  * web port (lib/server/web_port.ts) is a third sibling that hands it the
- * datagrams of HTTP requests (`onDatagram(bytes, from, true)`: a TCP peer's
- * address is proven by its handshake) and gets their replies through `send`.
+ * datagrams of web pages, WebSocket messages and HTTP requests
+ * (`onDatagram(bytes, from, true)`: a TCP peer's address is proven by its
+ * handshake), and gets their replies through `send`.
  *
  * @example
  * ```ts
