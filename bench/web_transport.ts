@@ -25,7 +25,8 @@ import { formatNumber, formatSummary, percentile, summarize } from "./_stats.ts"
 import type { Context, Measurement, Result } from "./_report.ts";
 import { freeTcpPort, makeCluster, startServer } from "../testing/harness.ts";
 
-const FAN = 1000;
+/** Sessions in the fan-out: 1,000 (300 with --quick). */
+let FAN = 1000;
 const ms = (x: number) => formatNumber(x, 2);
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 /** Set per run by webTransport: the servers' runtime, quick mode and the progress log. */
@@ -265,6 +266,7 @@ export function webTransport(rt: Runtime): Measurement {
       quick = ctx.quick;
       ROUNDS = quick ? 3 : 10;
       BIG = quick ? 100_000 : 1_000_000;
+      FAN = quick ? 300 : 1000;
       log = ctx.log;
       // Fan-out: `runs` runs (a fresh server each) of ROUNDS rounds; per run the p50 and p99 of each transport.
       const runs = quick ? 1 : ctx.runs;
