@@ -11,7 +11,7 @@
 
 /** What every measurement gets from the driver. */
 export type Context = {
-  /** --quick: fewer runs, shorter bursts (the whole bench under 2 minutes). */
+  /** --quick: fewer runs, shorter bursts (the whole bench in about 4 minutes). */
   quick: boolean;
   /** How many times each measurement is repeated (median, min–max reported). */
   runs: number;

@@ -6,7 +6,7 @@
  *
  *   npm run bench -- [--quick] [--runs N] [--only NAME,...] [--out FILE]
  *
- * --quick takes under 2 minutes, the full run about 25. Only a full run
+ * --quick takes about 4 minutes (247 s on 2026-12-02), the full run about 25. Only a full run
  * writes BENCHMARKS.md unless --out says otherwise.
  */
 import { execFileSync } from "node:child_process";
@@ -52,7 +52,7 @@ const HELP = `npm run bench: measures the machine's limits, the IRC anchor and D
 
 usage: npm run bench -- [--quick] [--runs N] [--only NAME,...] [--out FILE]
 
-  --quick          one run each, shorter bursts (about 2 minutes; the full run takes about 25)
+  --quick          one run each, shorter bursts (about 4 minutes; the full run takes about 25)
   --runs N         runs per measurement (default 5, or 1 with --quick)
   --only NAMES     only these measurements: ${MEASUREMENTS.map((m) => m.name).join(", ")}
   --out FILE       where to write the report (default: BENCHMARKS.md for a full run;
