@@ -247,10 +247,9 @@ const choice = chooseOrigin({
 store.setOrigin(choice.origin);
 if (choice.reason) log(`writing as the new incarnation ${choice.origin}: ${choice.reason}`);
 client = await bind(listen, clientPort.onDatagram, "--listen");
-let webAt: Address | null = null;
 if (web && flags.web) {
   try {
-    webAt = await web.listen(flags.web);
+    await web.listen(flags.web);
   } catch (e) {
     await closeAll();
     die(`${name}: ${bindProblem(formatAddress(flags.web), flags.web.port, e, "--web", false)}`);
@@ -262,7 +261,7 @@ console.log(
     `fan-out ${peerPort.fanout}, ${clusterKey ? "peers authenticated" : "peers NOT authenticated"}, ` +
     `${peerAddresses.size} peer${peerAddresses.size === 1 ? "" : "s"}, origin ${store.self}`,
 );
-if (webAt) console.log(`${name}: web ${web!.origin}/ (page, transport POST /dc, GET /metrics)`);
+if (web) console.log(`${name}: web ${web!.origin}/ (page, transport POST /dc, GET /metrics)`);
 
 let stopping = false;
 async function stop(): Promise<void> {

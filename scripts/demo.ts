@@ -16,7 +16,7 @@ import net from "node:net";
 import readline from "node:readline";
 import { fail, parseCommandLine } from "../lib/config/cli.ts";
 import { createKeyFile } from "../lib/config/cluster_key.ts";
-import { formatAddress } from "../lib/net/address.ts";
+import { type Address, formatAddress, parseAddress } from "../lib/net/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
 import { udpPortOwner } from "../lib/platform/port_owner.ts";
 import { scriptCommand } from "../lib/platform/runtime.ts";
@@ -62,7 +62,7 @@ async function addressesInUse(): Promise<string[]> {
         held.push(`server ${s.id}'s ${what} address ${formatAddress(a)}${owner ? ` (process ${owner.pid}: ${owner.command.slice(0, 80)})` : ""}`);
       }
     }
-    if (s.web && await tcpInUse(new URL(s.web))) held.push(`server ${s.id}'s web address ${s.web}`);
+    if (s.web && await tcpInUse(parseAddress(webListen(s.web)))) held.push(`server ${s.id}'s web address ${s.web}`);
   }
   return held;
 }
@@ -73,12 +73,12 @@ function webListen(url: string): string {
   return `${u.hostname}:${u.port || (u.protocol === "https:" ? 443 : 80)}`;
 }
 
-/** True when something listens on the TCP port of `u` already. */
-function tcpInUse(u: URL): Promise<boolean> {
+/** True when something listens on the TCP address `a` already. */
+function tcpInUse(a: Address): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = net.createServer();
     srv.once("error", (e: { code?: string }) => resolve(e.code === "EADDRINUSE"));
-    srv.listen(Number(u.port || (u.protocol === "https:" ? 443 : 80)), u.hostname.replace(/^\[|\]$/g, ""), () => srv.close(() => resolve(false)));
+    srv.listen(a.port, a.host, () => srv.close(() => resolve(false)));
   });
 }
 

@@ -7,10 +7,10 @@ import { fail, parseCommandLine } from "../lib/config/cli.ts";
 import { readKeyFile } from "../lib/config/cluster_key.ts";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { decodePeer, encodePeer } from "../lib/wire/codec.ts";
-import { macMatches, peerMac } from "../lib/replication/peer_auth.ts";
+import { decodePeer } from "../lib/wire/codec.ts";
+import { macMatches } from "../lib/replication/peer_auth.ts";
 import { readServers, type ServerEntry } from "../lib/config/servers_file.ts";
-import { formatStatusTable, parseClockHint, parseReport, statNonce, type StatusReport } from "../lib/server/status.ts";
+import { formatStatusTable, parseClockHint, parseReport, statDatagram, type StatusReport } from "../lib/server/status.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
 import { bindHostFor } from "../lib/net/address.ts";
 
@@ -65,8 +65,7 @@ const udp = await bindUdp({ host: bindHostFor(servers!.map((s) => s.peer)), port
 });
 
 function askOne(s: ServerEntry): void {
-  const nonce = key ? statNonce(Date.now(), offsets.get(s.id) ?? 0, randomBytes(8).toString("hex")) : "-";
-  udp.send(encodePeer({ verb: "stat", from: "status", nonce }, (signed) => (key ? peerMac(key, signed) : "-")), s.peer);
+  udp.send(statDatagram(key, Date.now() + (offsets.get(s.id) ?? 0), randomBytes(8).toString("hex")), s.peer);
 }
 
 function ask(): void {

@@ -18,9 +18,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { decodePeer, encodePeer, escapeText } from "../lib/wire/codec.ts";
-import { peerMac } from "../lib/replication/peer_auth.ts";
-import { parseClockHint, statNonce, type StatusReport } from "../lib/server/status.ts";
+import { decodePeer, escapeText } from "../lib/wire/codec.ts";
+import { parseClockHint, statDatagram, type StatusReport } from "../lib/server/status.ts";
 import type { PollReply } from "../lib/wire/messages.ts";
 import { formatVector } from "../lib/wire/vector.ts";
 import { formatAddress } from "../lib/net/address.ts";
@@ -215,10 +214,7 @@ export async function within(ms: number, check: () => Promise<boolean>, stepMs =
  * null after `timeoutMs`.
  */
 export async function askState(u: UdpClient, to: Address, key: Uint8Array | null = null, timeoutMs = 1000): Promise<StatusReport | null> {
-  const ask = (offset: number) => {
-    const nonce = key ? statNonce(Date.now(), offset, randomBytes(8).toString("hex")) : "-";
-    u.send(to, encodePeer({ verb: "stat", from: "status", nonce }, (signed) => (key ? peerMac(key, signed) : "-")));
-  };
+  const ask = (offset: number) => u.send(to, statDatagram(key, Date.now() + offset, randomBytes(8).toString("hex")));
   ask(0);
   for (let hinted = false;;) {
     const d = await u.next(timeoutMs);

@@ -247,16 +247,26 @@ $("logout").addEventListener("click", async () => {
 
 // --- Rooms ------------------------------------------------------------------
 
-async function refreshRooms() {
+/**
+ * Every name of a paged list (`rooms` or `who`: docs/PROTOCOL.md "Paging
+ * names"), asking again after the last name while `more`; at most 50 pages.
+ * `failed` is the reply that was not a page (the names before it are kept).
+ */
+async function allNames(kind, build) {
   const names = [];
   let after = null;
   for (let pages = 0; pages < 50; pages++) {
-    const r = await withToken((t, token) => requestText("rooms", t, token, after));
-    if (r?.verb !== "ok" || r.kind !== "rooms") break;
+    const r = await withToken((t, token) => build(t, token, after));
+    if (r?.verb !== "ok" || r.kind !== kind) return { names, failed: r ?? { message: "no answer" } };
     names.push(...r.names);
     if (!r.more || r.names.length === 0) break;
     after = r.names[r.names.length - 1];
   }
+  return { names, failed: null };
+}
+
+async function refreshRooms() {
+  const { names } = await allNames("rooms", (t, token, after) => requestText("rooms", t, token, after));
   const ul = $("all-rooms");
   ul.replaceChildren(...names.map((n) => {
     const li = document.createElement("li");
@@ -417,15 +427,8 @@ $("leave").addEventListener("click", async () => {
 $("who").addEventListener("click", async () => {
   const room = state.rooms.get(state.current);
   if (!room) return;
-  const names = [];
-  let after = null;
-  for (let pages = 0; pages < 50; pages++) {
-    const r = await withToken((t, token) => requestText("who", t, token, room.name, after));
-    if (r?.verb !== "ok" || r.kind !== "who") return status(`cannot list ${room.name}: ${r?.message ?? "no answer"}`);
-    names.push(...r.names);
-    if (!r.more || r.names.length === 0) break;
-    after = r.names[r.names.length - 1];
-  }
+  const { names, failed } = await allNames("who", (t, token, after) => requestText("who", t, token, room.name, after));
+  if (failed) return status(`cannot list ${room.name}: ${failed.message ?? "no answer"}`);
   $("who-list").textContent = `In ${room.name} (${names.length}): ${names.join(", ") || "nobody"}`;
   $("who-list").hidden = false;
 });

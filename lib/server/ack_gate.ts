@@ -156,9 +156,7 @@ export class AckGate {
     const { store } = this.#o;
     for (const [key, h] of this.#held) {
       if (!this.confirmed(h.copy)) {
-        if (now > h.until) {
-          this.#held.delete(key);
-            }
+        if (now > h.until) this.#held.delete(key);
         continue;
       }
       // The confirmer's word is in: read which copy is visible now (a hide op may have changed it).

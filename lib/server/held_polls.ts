@@ -17,6 +17,7 @@ import type { Address } from "../net/address.ts";
 import type { Vector } from "../wire/vector.ts";
 import type { Cancel, Clock } from "./clock.ts";
 import { nameKey } from "../wire/names.ts";
+import { Counts } from "./counts.ts";
 
 /** A long poll being held: answered when a message arrives or at `deadline`. */
 export type Waiter = {
@@ -39,7 +40,7 @@ export class HeldPolls {
   #onDue: () => void;
   #byKey = new Map<string, Held>();
   #byRoom = new Map<string, Set<Held>>();
-  #perSession = new Map<string, number>();
+  #perSession = new Counts<string>();
   /** Min-heap by deadline; released polls stay until they reach the top (lazy deletion). */
   #heap: Held[] = [];
   #timer: { at: number; cancel: Cancel } | null = null;
@@ -59,7 +60,7 @@ export class HeldPolls {
 
   /** Polls held for one session. */
   heldFor(session: string): number {
-    return this.#perSession.get(session) ?? 0;
+    return this.#perSession.get(session);
   }
 
   hold(w: Waiter, to: Address): void {
@@ -71,7 +72,7 @@ export class HeldPolls {
     let set = this.#byRoom.get(rkey);
     if (!set) this.#byRoom.set(rkey, set = new Set());
     set.add(h);
-    this.#perSession.set(h.session, this.heldFor(h.session) + 1);
+    this.#perSession.add(h.session);
     this.#push(h);
     this.#arm();
   }
@@ -89,9 +90,7 @@ export class HeldPolls {
     const set = this.#byRoom.get(rkey);
     set?.delete(h);
     if (set?.size === 0) this.#byRoom.delete(rkey);
-    const n = this.heldFor(h.session) - 1;
-    if (n > 0) this.#perSession.set(h.session, n);
-    else this.#perSession.delete(h.session);
+    this.#perSession.remove(h.session);
   }
 
   /** Releases and returns every poll whose deadline is at or before `now`, earliest first. */

@@ -13,6 +13,7 @@
  */
 
 import type { StatusReport } from "./status.ts";
+import { Counts } from "./counts.ts";
 import { get, parseVectorText } from "../wire/vector.ts";
 
 /** Label names and values of one sample. */
@@ -41,27 +42,26 @@ function family(g: Gauge): string {
 }
 
 export class ServerMetrics {
-  #requests = new Map<string, number>();
-  #errors = new Map<string, number>();
-  #acked = 0;
+  #requests = new Counts<string>();
+  #errors = new Counts<string>();
   #buckets = new Array<number>(ACK_BUCKETS.length).fill(0);
+  /** Adds acked (the histogram's count). */
   #ackCount = 0;
   #ackSum = 0;
-  #web = new Map<string, number>();
+  #web = new Counts<string>();
 
   /** A request of this verb was decoded (any transport). */
   request(verb: string): void {
-    this.#requests.set(verb, (this.#requests.get(verb) ?? 0) + 1);
+    this.#requests.add(verb);
   }
 
   /** An error reply with this code was sent. */
   error(code: string): void {
-    this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
+    this.#errors.add(code);
   }
 
   /** An add was acked `seconds` after its request arrived. */
   ackLatency(seconds: number): void {
-    this.#acked++;
     this.#ackCount++;
     this.#ackSum += seconds;
     for (let i = 0; i < ACK_BUCKETS.length; i++) if (seconds <= ACK_BUCKETS[i]) this.#buckets[i]++;
@@ -69,21 +69,17 @@ export class ServerMetrics {
 
   /** An HTTP request of the web listener, by outcome ("datagram", "page", "metrics", "refused", …). */
   web(what: string): void {
-    this.#web.set(what, (this.#web.get(what) ?? 0) + 1);
-  }
-
-  get acked(): number {
-    return this.#acked;
+    this.#web.add(what);
   }
 
   /** The exposition: the counters and histogram kept here, then `gauges` read now. */
   render(o: { gauges: Gauge[] }): string {
-    const byKey = (m: Map<string, number>, label: string): [Labels, number][] =>
-      [...m].sort(([a], [b]) => a < b ? -1 : 1).map(([k, v]) => [{ [label]: k }, v]);
+    const byKey = (m: Counts<string>, label: string): [Labels, number][] =>
+      [...m.entries()].sort(([a], [b]) => a < b ? -1 : 1).map(([k, v]) => [{ [label]: k }, v]);
     const own: Gauge[] = [
       { name: "distchat_requests_total", help: "Client requests decoded, by verb (UDP and web).", type: "counter", values: byKey(this.#requests, "verb") },
       { name: "distchat_errors_total", help: "Error replies sent to clients, by code.", type: "counter", values: byKey(this.#errors, "code") },
-      { name: "distchat_adds_acked_total", help: "Adds acknowledged (ok sent).", type: "counter", values: [[{}, this.#acked]] },
+      { name: "distchat_adds_acked_total", help: "Adds acknowledged (ok sent).", type: "counter", values: [[{}, this.#ackCount]] },
       { name: "distchat_web_requests_total", help: "HTTP requests of the web listener, by kind.", type: "counter", values: byKey(this.#web, "kind") },
     ];
     let hist = "# HELP distchat_ack_latency_seconds Time from an add's arrival to its ack being sent.\n# TYPE distchat_ack_latency_seconds histogram\n";

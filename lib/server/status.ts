@@ -12,6 +12,8 @@
 import type { ServerEntry } from "../config/servers_file.ts";
 import { formatAddress } from "../net/address.ts";
 import { sanitize } from "../wire/safe_text.ts";
+import { encodePeer } from "../wire/codec.ts";
+import { peerMac } from "../replication/peer_auth.ts";
 
 /** What a server reports about itself. */
 export type StatusReport = {
@@ -62,11 +64,14 @@ export function parseClockHint(json: string): ClockHint | null {
 }
 
 /**
- * The nonce of a keyed `stat`: ms in the server's time (`offsetMs`: its clock
- * minus ours, 0 until a clock hint says otherwise) and 16 random hex digits.
+ * A `stat` datagram (npm run status). With a cluster key it is MACed and its
+ * nonce is `serverNow` (ms in the server's time: our clock plus its offset
+ * from a clock hint, 0 until one came) and 16 random hex digits; without,
+ * nonce and mac are "-".
  */
-export function statNonce(now: number, offsetMs: number, randomHex: string): string {
-  return `${Math.round(now + offsetMs)}.${randomHex}`;
+export function statDatagram(key: Uint8Array | null, serverNow: number, randomHex: string): Uint8Array {
+  const nonce = key ? `${Math.round(serverNow)}.${randomHex}` : "-";
+  return encodePeer({ verb: "stat", from: "status", nonce }, (signed) => (key ? peerMac(key, signed) : "-"));
 }
 
 /** Parses a report; null when it is not one. */

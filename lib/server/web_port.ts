@@ -39,6 +39,7 @@ import type { Gauge, ServerMetrics } from "./metrics.ts";
 import type { Duplex } from "node:stream";
 import { acceptKey, encodeFrame, FrameReader, OPCODE } from "../net/websocket.ts";
 import { MAX_DATAGRAM } from "../wire/messages.ts";
+import { Counts } from "./counts.ts";
 
 /** Synthetic client-port numbers of web pages start here (above every UDP port). */
 export const WEB_PORT_BASE = 65536;
@@ -108,16 +109,21 @@ export class WebPort {
   #nextPort = WEB_PORT_BASE;
   /** "address tag" → responses waiting for that reply. */
   #waiting = new Map<string, Set<Waiting>>();
-  #perIp = new Map<string, number>();
+  #perIp = new Counts<string>();
   #count = 0;
   #files = new Map<string, Uint8Array>();
   /** Open WebSocket connections by their synthetic port. */
   #sockets = new Map<number, Duplex>();
-  #socketsPerIp = new Map<string, number>();
+  #socketsPerIp = new Counts<string>();
   #origin = "";
+  /** The Content-Security-Policy of pages: `connect-src` lists the servers' web origins, http and ws. */
+  #csp: string;
 
   constructor(o: WebPortOptions) {
     this.#o = o;
+    const connect = ["'self'", ...o.origins.flatMap((origin) => [origin, origin.replace(/^http/, "ws")])].join(" ");
+    this.#csp = `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${connect}; ` +
+      "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
     const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
     this.#server = o.tls ? createHttps({ cert: o.tls.cert, key: o.tls.key }, handler) : createHttp(handler);
     this.#server.on("clientError", (_e, socket) => socket.destroy());
@@ -160,8 +166,9 @@ export class WebPort {
       if (!socket.destroyed) socket.write(encodeFrame(OPCODE.text, bytes));
       return;
     }
-    const k = `${formatAddress(to)} ${tagOf(bytes)}`;
-    const set = this.#waiting.get(k) ?? this.#waiting.get(`${formatAddress(to)} -`);
+    const addr = formatAddress(to);
+    const k = `${addr} ${tagOf(bytes)}`;
+    const set = this.#waiting.get(k) ?? this.#waiting.get(`${addr} -`);
     if (!set) return; // nobody waits (gone, or timed out): like a lost datagram
     for (const w of [...set]) this.#finish(w, k, 200, bytes);
   }
@@ -186,23 +193,21 @@ export class WebPort {
     };
     socket.on("error", () => {});
     const url = new URL(req.url ?? "/", "http://x");
-    const origin = req.headers.origin;
-    const own = `${this.#o.tls ? "https" : "http"}://${req.headers.host ?? ""}`;
     if (url.pathname !== "/ws") return refuse("404 Not Found");
-    if (origin !== undefined && origin !== own && !this.#o.origins.includes(origin)) return refuse("403 Forbidden");
+    if (!this.#originAllowed(req)) return refuse("403 Forbidden");
     const key = req.headers["sec-websocket-key"];
     if (String(req.headers.upgrade).toLowerCase() !== "websocket" || typeof key !== "string" || req.headers["sec-websocket-version"] !== "13") {
       return refuse("400 Bad Request");
     }
     const ip = req.socket.remoteAddress ?? "?";
-    if ((this.#socketsPerIp.get(ip) ?? 0) >= (this.#o.maxPerIp ?? MAX_SOCKETS_PER_IP) || this.#sockets.size >= MAX_SOCKETS) return refuse("429 Too Many Requests");
+    if (this.#socketsPerIp.get(ip) >= (this.#o.maxPerIp ?? MAX_SOCKETS_PER_IP) || this.#sockets.size >= MAX_SOCKETS) return refuse("429 Too Many Requests");
     // Replies are small and must go at once (no Nagle delay behind an unacknowledged one).
     (socket as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`);
     const port = this.#nextPort++;
     const from = { host: ip, port };
     this.#sockets.set(port, socket);
-    this.#socketsPerIp.set(ip, (this.#socketsPerIp.get(ip) ?? 0) + 1);
+    this.#socketsPerIp.add(ip);
     this.#o.metrics.web("ws-open");
     const reader = new FrameReader(MAX_DATAGRAM + 1);
     const onBytes = (chunk: Uint8Array) => {
@@ -226,9 +231,7 @@ export class WebPort {
       if (gone) return;
       gone = true;
       this.#sockets.delete(port);
-      const n = (this.#socketsPerIp.get(ip) ?? 1) - 1;
-      if (n <= 0) this.#socketsPerIp.delete(ip);
-      else this.#socketsPerIp.set(ip, n);
+      this.#socketsPerIp.remove(ip);
     };
     socket.on("close", forget);
     socket.on("end", forget);
@@ -244,13 +247,11 @@ export class WebPort {
     // Datagram replies are text/plain and never rendered: nosniff is enough there.
     if (url.pathname === "/dc") res.setHeader("X-Content-Type-Options", "nosniff");
     else this.#headers(res);
-    const origin = req.headers.origin;
-    // Same-origin: the page came from this listener under the name the browser used for it (its Host).
-    const own = `${this.#o.tls ? "https" : "http"}://${req.headers.host ?? ""}`;
-    if (origin !== undefined && origin !== own && !this.#o.origins.includes(origin)) {
+    if (!this.#originAllowed(req)) {
       this.#o.metrics.web("refused");
       return this.#plain(res, 403, "cross-site request refused\n");
     }
+    const origin = req.headers.origin;
     if (origin !== undefined) {
       res.setHeader("Access-Control-Allow-Origin", origin);
       res.setHeader("Vary", "Origin");
@@ -317,7 +318,7 @@ export class WebPort {
         this.#o.metrics.web("refused");
         return this.#plain(res, 413, `a datagram is at most ${MAX_DATAGRAM} bytes\n`);
       }
-      if ((this.#perIp.get(ip) ?? 0) >= (this.#o.maxPerIp ?? MAX_WAITING_PER_IP) || this.#count >= MAX_WAITING) {
+      if (this.#perIp.get(ip) >= (this.#o.maxPerIp ?? MAX_WAITING_PER_IP) || this.#count >= MAX_WAITING) {
         this.#o.metrics.web("refused");
         return this.#plain(res, 429, "too many requests waiting\n");
       }
@@ -333,7 +334,7 @@ export class WebPort {
       if (!set) this.#waiting.set(k, set = new Set());
       set.add(w);
       this.#count++;
-      this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+      this.#perIp.add(ip);
       this.#o.metrics.web("datagram");
       this.#o.clientPort.onDatagram(bytes, from, true);
     });
@@ -353,9 +354,7 @@ export class WebPort {
     if (set.size === 0) this.#waiting.delete(k);
     w.cancel();
     this.#count--;
-    const n = (this.#perIp.get(w.ip) ?? 1) - 1;
-    if (n <= 0) this.#perIp.delete(w.ip);
-    else this.#perIp.set(w.ip, n);
+    this.#perIp.remove(w.ip);
     return true;
   }
 
@@ -386,14 +385,19 @@ export class WebPort {
     return [bytes, known ? known[1] : "text/javascript; charset=utf-8"];
   }
 
-  /** Security headers on every response (docs/OPERATIONS.md "Web"). */
+  /**
+   * No `Origin` (not a browser's cross-site request), the page's own (the
+   * name the browser used for this listener: its Host), or a servers.txt web URL.
+   */
+  #originAllowed(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    const own = `${this.#o.tls ? "https" : "http"}://${req.headers.host ?? ""}`;
+    return origin === undefined || origin === own || this.#o.origins.includes(origin);
+  }
+
+  /** Security headers on every response but datagram replies (docs/OPERATIONS.md "Web"). */
   #headers(res: ServerResponse): void {
-    const connect = ["'self'", ...this.#o.origins.flatMap((o) => [o, o.replace(/^http/, "ws")])].join(" ");
-    res.setHeader(
-      "Content-Security-Policy",
-      `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${connect}; ` +
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-    );
+    res.setHeader("Content-Security-Policy", this.#csp);
     res.setHeader("X-Content-Type-Options", "nosniff");
     res.setHeader("Referrer-Policy", "no-referrer");
     res.setHeader("X-Frame-Options", "DENY");

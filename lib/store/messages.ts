@@ -14,6 +14,9 @@ export type MessageEntry = { origin: string; seq: number; user: string; at: numb
 /** The stored message of an add, found by (session, tag); `conf` "": no confirmer. */
 export type StoredAdd = { origin: string; seq: number; rkey: string; msg: string; conf: string };
 
+/** Messages as `MessageEntry` rows, their text from the op log (a WHERE clause follows). */
+const ENTRIES = "SELECT m.origin, m.seq, o.user, o.at, o.msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq";
+
 /** Rows read per index range when listing messages. */
 const SCAN_BATCH = 64;
 
@@ -41,14 +44,8 @@ export class Messages {
       count: p("SELECT count(*) AS n FROM messages WHERE hidden = 0"),
       dseqOf: p("SELECT dseq FROM messages WHERE rkey = ? AND origin = ? AND seq = ?"),
       lastOf: p("SELECT max(seq) AS n FROM messages WHERE rkey = ? AND origin = ?"),
-      newest: p(
-        "SELECT m.origin, m.seq, o.user, o.at, o.msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
-          "WHERE m.rkey = ? AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?",
-      ),
-      newestBefore: p(
-        "SELECT m.origin, m.seq, o.user, o.at, o.msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
-          "WHERE m.rkey = ? AND m.dseq < ? AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?",
-      ),
+      newest: p(`${ENTRIES} WHERE m.rkey = ? AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?`),
+      newestBefore: p(`${ENTRIES} WHERE m.rkey = ? AND m.dseq < ? AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?`),
       byId: p("SELECT m.rkey, m.dseq, m.session, m.tag, m.hidden FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
         "WHERE o.origin = ? AND o.seq = ? AND o.kind = 'msg'"),
       refuse: p("UPDATE messages SET hidden = 1, refused = 1 WHERE rkey = ? AND dseq = ?"),

@@ -283,10 +283,9 @@ export class Store {
         // A confirmer is bound to the first copy of (session, tag) it made or confirmed (ARCHITECTURE.md "Acks").
         const me = serverOf(this.#self);
         const refuse = op.conf === me && op.origin !== this.#self && this.messages.boundAt(op.session, op.tag, me);
-        if (this.messages.insert({ ...op, dseq: aseq }, key, noTwin && op.origin === this.#self)) {
-          this.#dirtyRooms.add(nameKey(op.groupName));
-        }
-        this.retention.noteMessage(nameKey(op.groupName));
+        const rkey = nameKey(op.groupName);
+        if (this.messages.insert({ ...op, dseq: aseq }, key, noTwin && op.origin === this.#self)) this.#dirtyRooms.add(rkey);
+        this.retention.noteMessage(rkey);
         if (refuse) this.appendLocal({ kind: "hide", session: op.session, target: `${op.origin}.${op.seq}` }, op.at);
         break;
       }

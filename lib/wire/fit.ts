@@ -43,6 +43,9 @@ export function fitNames(
 /** An entry as the store yields it. */
 export type Uncovered = { origin: string; seq: number; user: string; at: number; msg: string };
 
+/** The poll entry of a stored message. */
+const pollEntry = (u: Uncovered): PollEntry => ({ msgId: { origin: u.origin, n: u.seq }, userName: u.user, sentAt: u.at, msg: u.msg });
+
 /**
  * History entries that fit after the history head: `newestFirst` is read
  * from the newest; the page keeps the newest that fit and lists them oldest
@@ -59,7 +62,7 @@ export function fitHistory(
   const kept: PollEntry[] = [];
   let bytes = linesBytes(["ok", tag, "history", groupName, formatVector(cursor), "1"]);
   for (const u of newestFirst) {
-    const entry: PollEntry = { msgId: { origin: u.origin, n: u.seq }, userName: u.user, sentAt: u.at, msg: u.msg };
+    const entry = pollEntry(u);
     const size = utf8Length(pollEntryText(entry));
     if (bytes + size + String(kept.length + 1).length + 1 > max) return { entries: kept.reverse(), more: true };
     kept.push(entry);
@@ -81,7 +84,7 @@ export function fitPoll(
   let cur = cursor;
   const fixed = linesBytes(["poll", tag, groupName, "1"]);
   for (const u of source) {
-    const entry: PollEntry = { msgId: { origin: u.origin, n: u.seq }, userName: u.user, sentAt: u.at, msg: u.msg };
+    const entry = pollEntry(u);
     const size = utf8Length(pollEntryText(entry));
     const next = advance(cur, u.origin, u.seq);
     const head = fixed + formatVector(next).length + 1 + String(entries.length + 1).length + 1;
