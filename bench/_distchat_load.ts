@@ -157,7 +157,6 @@ async function fanout(): Promise<void> {
  */
 async function webFanout(): Promise<void> {
   const [web, sessionsArg, room, id, localArg, via] = args;
-  if (via === "ws") return await wsFanout(web, Number(sessionsArg), room, id);
   const n = Number(sessionsArg);
   const agents = [0, 1, 2, 3].map((k) => new http.Agent({ keepAlive: true, maxSockets: Infinity, localAddress: `127.0.0.${Number(localArg) + k}` } as http.AgentOptions));
   const post = (agent: http.Agent, page: string, text: string) =>
@@ -171,33 +170,19 @@ async function webFanout(): Promise<void> {
       req.on("error", reject);
       req.end(text);
     });
+  /** How session `i` sends a datagram and gets its reply: its own WebSocket, or POST /dc as its own page. */
+  const asker = async (i: number): Promise<(text: string) => Promise<string>> => {
+    if (via === "ws") return (await socketTo(web)).ask;
+    const agent = agents[i % agents.length];
+    const page = `fanpage-${id}-${i}-${randomBytes(4).toString("hex")}`;
+    return (text) => post(agent, page, text);
+  };
   let tags = 0;
   const tag = () => `w${(++tags).toString(36)}`;
   const sessions: Poller[] = [];
   await pool(Array.from({ length: n }, (_, i) => i), 50, async (i) => {
-    const agent = agents[i % agents.length];
-    const page = `fanpage-${id}-${i}-${randomBytes(4).toString("hex")}`;
-    const token = (await post(agent, page, lines("login", tag(), `web${id}s${i}r${randomBytes(3).toString("hex")}`))).split("\n")[4];
-    await post(agent, page, lines("connect", tag(), token, room));
-    const cursor = (await post(agent, page, lines("history", tag(), token, room, 1))).split("\n")[4];
-    sessions.push({
-      cursor,
-      poll: async (c) => {
-        const r = (await post(agent, page, lines("request", tag(), token, room, c, 30_000))).split("\n");
-        return r[0] === "poll" ? { cursor: r[3], count: Number(r[5]) } : { cursor: c, count: 0 };
-      },
-    });
-  });
-  await fanoutRounds(sessions);
-}
-
-async function wsFanout(web: string, n: number, room: string, id: string): Promise<void> {
-  let tags = 0;
-  const tag = () => `s${(++tags).toString(36)}`;
-  const sessions: Poller[] = [];
-  await pool(Array.from({ length: n }, (_, i) => i), 50, async (i) => {
-    const { ask } = await socketTo(web);
-    const token = (await ask(lines("login", tag(), `ws${id}s${i}r${randomBytes(3).toString("hex")}`))).split("\n")[4];
+    const ask = await asker(i);
+    const token = (await ask(lines("login", tag(), `web${id}s${i}r${randomBytes(3).toString("hex")}`))).split("\n")[4];
     await ask(lines("connect", tag(), token, room));
     const cursor = (await ask(lines("history", tag(), token, room, 1))).split("\n")[4];
     sessions.push({

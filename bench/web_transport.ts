@@ -163,6 +163,41 @@ async function joinRoom(): Promise<{ small: number[]; huge: number[]; cmd: strin
 
 // --- 3. Cross-server delivery ---------------------------------------------------------
 
+/**
+ * `n` messages at 50 a second through `send`, while a reader polls with
+ * `poll` (from `cursor`; it returns the poll reply's text): each message's
+ * time from its send to the reply that brings it, ms.
+ */
+async function timedDelivery(
+  n: number,
+  label: string,
+  send: (text: string) => void,
+  poll: (cursor: string) => Promise<string>,
+  cursor: string,
+): Promise<number[]> {
+  const sentAt = new Map<string, number>();
+  const out: number[] = [];
+  const reading = (async () => {
+    while (out.length < n) {
+      const f = (await poll(cursor)).split("\n");
+      const now = performance.now();
+      cursor = f[3];
+      for (let i = 0; i < Number(f[5]); i++) {
+        const t = sentAt.get(f[6 + i * 4 + 3]);
+        if (t !== undefined) out.push(now - t);
+      }
+    }
+  })();
+  for (let i = 0; i < n; i++) {
+    const text = `${label} ${i}`;
+    sentAt.set(text, performance.now());
+    send(text);
+    await sleep(20);
+  }
+  await Promise.race([reading, sleep(30_000)]);
+  return out;
+}
+
 async function crossServer(): Promise<{ web: number[]; udp: number[] }> {
   const { file, entries } = await makeCluster(["a", "b", "c"], undefined, { web: "http" });
   const servers = [];
@@ -187,29 +222,9 @@ async function crossServer(): Promise<{ web: number[]; udp: number[] }> {
     const rtoken = field(await reader.ask(lines("login", tag(), "xread")), 4);
     await sleep(500);
     await reader.ask(lines("connect", tag(), rtoken, "cross"));
-    let cursor = field(await reader.ask(lines("history", tag(), rtoken, "cross", 1)), 4);
-    const sentAt = new Map<string, number>();
-    let got = 0;
-    const readLoop = (async () => {
-      while (got < N) {
-        const r = await reader.ask(lines("request", tag(), rtoken, "cross", cursor, 30_000));
-        const now = performance.now();
-        const f = r.split("\n");
-        cursor = f[3];
-        for (let i = 0; i < Number(f[5]); i++) {
-          const text = f[6 + i * 4 + 3];
-          const t = sentAt.get(text);
-          if (t !== undefined) (out.web.push(now - t), got++);
-        }
-      }
-    })();
-    for (let i = 0; i < N; i++) {
-      const text = `web ${i}`;
-      sentAt.set(text, performance.now());
-      void sender.ask(lines("add", tag(), stoken, text, "cross"));
-      await sleep(20);
-    }
-    await Promise.race([readLoop, sleep(30_000)]);
+    const cursor = field(await reader.ask(lines("history", tag(), rtoken, "cross", 1)), 4);
+    out.web = await timedDelivery(N, "web", (text) => void sender.ask(lines("add", tag(), stoken, text, "cross")),
+      (c) => reader.ask(lines("request", tag(), rtoken, "cross", c, 30_000)), cursor);
     sender.close();
     reader.close();
     // UDP → UDP, the same pattern
@@ -220,29 +235,11 @@ async function crossServer(): Promise<{ web: number[]; udp: number[] }> {
       const rt = await eb.login(b.clientAddr, "uread");
       await sleep(500);
       await eb.join(b.clientAddr, rt, "crossu");
-      let ucursor = (await eb.poll(b.clientAddr, rt, "crossu", "0")).cursor;
-      const usent = new Map<string, number>();
-      let ugot = 0;
-      const uread = (async () => {
-        while (ugot < N) {
-          const p = await eb.poll(b.clientAddr, rt, "crossu", ucursor, 30_000);
-          const now = performance.now();
-          ucursor = p.cursor;
-          const f = p.text.split("\n");
-          for (let i = 0; i < p.count; i++) {
-            const t = usent.get(f[6 + i * 4 + 3]);
-            if (t !== undefined) (out.udp.push(now - t), ugot++);
-          }
-        }
-      })();
-      for (let i = 0; i < N; i++) {
-        const text = `udp ${i}`;
-        usent.set(text, performance.now());
+      const ucursor = (await eb.poll(b.clientAddr, rt, "crossu", "0")).cursor;
+      out.udp = await timedDelivery(N, "udp", (text) => {
         const t = ea.tag();
         void ea.request(a.clientAddr, t, lines("add", t, st, text, "crossu"));
-        await sleep(20);
-      }
-      await Promise.race([uread, sleep(30_000)]);
+      }, async (c) => (await eb.poll(b.clientAddr, rt, "crossu", c, 30_000)).text, ucursor);
     } finally {
       await ea.close();
       await eb.close();
