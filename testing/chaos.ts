@@ -164,21 +164,33 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         acked.push({ client: c, n, id: f[5], text, ms: Date.now() - start });
       }
     });
+    // Kills at seeded times, each restart in the background, so the number of
+    // kills depends on the seed alone, not on how long a slow machine takes
+    // to bring a server back.
+    const restarts: Promise<void>[] = [];
+    const down = new Set<string>();
     const killer = (async () => {
       const every = o.killEveryMs ?? 4000;
       if (every <= 0) return;
-      while (Date.now() + every < end) {
-        await sleep(every * (0.5 + rand()));
-        if (Date.now() >= end) break;
-        const id = ids[Math.floor(rand() * ids.length)];
+      const start = Date.now();
+      for (let at = every * (0.5 + rand()); start + at + 1000 < end; at += every * (0.5 + rand())) {
+        await sleep(Math.max(0, start + at - Date.now()));
+        const up = ids.filter((id) => !down.has(id));
+        if (up.length === 0) continue;
+        const id = up[Math.floor(rand() * up.length)];
+        down.add(id);
         await fc.servers[id].kill9();
         kills++;
         log(`chaos: kill -9 ${id}`);
-        await sleep(1000);
-        await fc.start(id);
+        restarts.push((async () => {
+          await sleep(1000);
+          await fc.start(id);
+          down.delete(id);
+        })());
       }
     })();
     await Promise.all([...adders, killer]);
+    await Promise.all(restarts);
     for (const p of Object.values(fc.proxies)) p.setFaults({ loss: 0, duplicate: 0, jitterMs: 0 });
     log(`chaos: faults stopped; ${acked.length} acked, ${unacked} unacked, ${kills} kills`);
 
