@@ -13,6 +13,10 @@
  *       SESSIONS sessions over SOCKETS sockets, each holding its own long
  *       poll; prints {ready}; "round R" arms a round, "collect R MS" prints
  *       {times (epoch ms of each session's delivery), missing}
+ *   node bench/_distchat_load.ts fanecho PORT SOCKETS
+ *       the fan-out anchor: SOCKETS sockets each register ("reg") with a
+ *       bench/_limits_worker.ts fan process and take its next datagram as a
+ *       delivery; then as fanout
  *   node bench/_distchat_load.ts webfanout WEBURL SESSIONS ROOM ID LOCAL [ws]
  *       the same over the web transport: POST /dc, pages spread over
  *       127.0.0.LOCAL … LOCAL+3 (a server holds 256 waiting responses per
@@ -31,6 +35,7 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import { randomBytes } from "node:crypto";
 import type { Address } from "../lib/net/address.ts";
+import { bindUdp } from "../lib/net/udp_node.ts";
 import { Endpoint, lines, nowMs, pool } from "./_distchat_udp.ts";
 import { socketTo } from "./_web_socket.ts";
 
@@ -147,6 +152,27 @@ async function fanout(): Promise<void> {
     await ep.join(to, token, room);
     const first = await ep.poll(to, token, room, "0");
     sessions.push({ cursor: first.cursor, poll: (cursor) => ep.poll(to, token, room, cursor, 30_000) });
+  });
+  await fanoutRounds(sessions);
+}
+
+/** The anchor of `fanout`: plain sockets that each take one datagram of the fan process (bench/_limits_worker.ts fan) per round. */
+async function fanEcho(): Promise<void> {
+  const [port, socketsArg] = args;
+  const to = server(port);
+  const reg = new TextEncoder().encode("reg");
+  const sessions: Poller[] = [];
+  await pool(Array.from({ length: Number(socketsArg) }, (_, i) => i), 100, async () => {
+    let next: (() => void) | null = null;
+    const t = await bindUdp({ host: "127.0.0.1", port: 0 }, () => next?.());
+    const arrival = () => new Promise<void>((resolve) => (next = resolve));
+    for (let attempt = 0; ; attempt++) {
+      const got = arrival();
+      t.send(reg, to);
+      if (await Promise.race([got.then(() => true), sleep(500).then(() => false)])) break;
+      if (attempt === 10) throw new Error("the fan process does not answer");
+    }
+    sessions.push({ cursor: "", poll: async () => (await arrival(), { cursor: "", count: 1 }) });
   });
   await fanoutRounds(sessions);
 }
@@ -317,7 +343,7 @@ async function fill(): Promise<void> {
   out({ ms: performance.now() - t0, rows });
 }
 
-const modes: Record<string, () => Promise<void>> = { adds, echoes, fanout, webfanout: webFanout, sessions: sessionsMode, fill };
+const modes: Record<string, () => Promise<void>> = { adds, echoes, fanout, fanecho: fanEcho, webfanout: webFanout, sessions: sessionsMode, fill };
 if (!modes[mode]) {
   console.error(`unknown mode ${mode}`);
   process.exit(2);

@@ -95,6 +95,11 @@ export class Endpoint {
     });
   }
 
+  /** Sends `text` once, expecting no reply. */
+  send(to: Address, text: string): void {
+    this.#t.send(enc.encode(text), to);
+  }
+
   /** Logs in `name`, returns the token. */
   async login(to: Address, name: string): Promise<string> {
     const tag = this.tag();

@@ -10,6 +10,10 @@
  *   blast TRANSPORT PORT           stdin "burst ID RATE N" → sends N 100-byte
  *                                  datagrams at RATE/s; prints {"id","sent","ms","errors"}
  *   sqlite DIR SYNC BATCH ROWS SECONDS   inserts; prints {"rows","ms","perSecond"}
+ *   fan TRANSPORT                  fan-out anchor; prints {"port"}: a datagram "reg" is
+ *                                  answered "ok" and its source kept; any other
+ *                                  datagram is answered with one FAN_BYTES datagram
+ *                                  to every source kept, in one loop
  *
  * TRANSPORT is "dgram" (node:dgram, lib/net/udp_node.ts) or "deno" (Deno.listenDatagram, lib/net/udp_deno.ts).
  */
@@ -58,6 +62,25 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 async function echo(kind: string, buf: number): Promise<void> {
   const options = buf > 0 ? { recvBufferSize: buf, sendBufferSize: buf } : {};
   const t: Transport = await bind(kind, (bytes, from) => t.send(bytes, from), options);
+  out({ port: t.address.port });
+  commands(() => {}, () => t.close());
+}
+
+/** About the size of a poll reply carrying one short message (the DistChat fan-out it anchors). */
+const FAN_BYTES = 120;
+
+async function fan(kind: string): Promise<void> {
+  const to = new Map<string, Address>();
+  const reply = new Uint8Array(FAN_BYTES).fill(0x66);
+  const ok = new TextEncoder().encode("ok");
+  const t: Transport = await bind(kind, (bytes, from) => {
+    if (bytes.length === 3 && new TextDecoder().decode(bytes) === "reg") {
+      to.set(`${from.host}:${from.port}`, from);
+      t.send(ok, from);
+      return;
+    }
+    for (const a of to.values()) t.send(reply, a);
+  }, { sendBufferSize: 4 << 20 });
   out({ port: t.address.port });
   commands(() => {}, () => t.close());
 }
@@ -175,10 +198,13 @@ switch (role) {
   case "blast":
     await blast(args[0], Number(args[1]));
     break;
+  case "fan":
+    await fan(args[0]);
+    break;
   case "sqlite":
     await sqlite(args[0], args[1], Number(args[2]), Number(args[3]), Number(args[4]));
     break;
   default:
-    console.error(`Unknown role "${role}": echo, ping, sink, blast or sqlite`);
+    console.error(`Unknown role "${role}": echo, ping, sink, blast, fan or sqlite`);
     process.exit(2);
 }

@@ -18,45 +18,14 @@ import type { Child, Runtime } from "./_child.ts";
 import { cpuSeconds, displayCommand, runtimeCommand, startChild, stopAll } from "./_child.ts";
 import type { Context, Measurement, Result, Table } from "./_report.ts";
 import { formatNumber, formatSummary, percentile, summarize } from "./_stats.ts";
-import { rateSearch } from "./limits.ts";
+import { record } from "./_ratios.ts";
 import { type BenchServer, startBenchServer } from "./_distchat_server.ts";
 import { Endpoint, lines, nowMs } from "./_distchat_udp.ts";
 
 const LOAD = "bench/_distchat_load.ts";
 const SERVER_ARGS = ["--rate-limit", "0"];
 const WINDOW = 16;
-const NODE_GOAL_ADDS = 25_000;
-const DENO_GOAL_SHARE = 0.8;
-const FANOUT_GOAL_P99 = 50;
-const RSS_GOAL_MIB = 150;
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-// --- Results of other measurements of the same run (the limits-deno rate) -----
-
-const recorded = new Map<string, Result>();
-
-/** Wraps a measurement so that its result can be read by later ones (e.g. limits-deno). */
-export function remembered(m: Measurement): Measurement {
-  return {
-    ...m,
-    async run(ctx) {
-      const r = await m.run(ctx);
-      recorded.set(m.name, r);
-      return r;
-    },
-  };
-}
-
-/** The Deno.listenDatagram 0-loss rate of limits-deno in this run, if it ran. */
-function denoReceiveRate(): number | null {
-  const r = recorded.get("limits-deno");
-  for (const t of r?.tables ?? []) {
-    const row = t.rows.find((x) => x[0] === "Deno.listenDatagram" && x.length === 2);
-    if (row) return Number(row[1].split(" ")[0].replaceAll(",", ""));
-  }
-  return null;
-}
 
 // --- Helpers -------------------------------------------------------------------
 
@@ -67,11 +36,6 @@ function load(args: string[], commands: string[], port: number): Child {
   return startChild(argv);
 }
 
-const ms2 = (v: number) => formatNumber(v, 2);
-const ratio = (measured: number, goal: number, higherIsBetter: boolean) => {
-  const r = higherIsBetter ? measured / goal : goal / measured;
-  return `${r.toFixed(2)}× ${r >= 1 ? "met" : "missed"}`;
-};
 
 // --- 1. Acked adds ---------------------------------------------------------------
 
@@ -149,15 +113,7 @@ async function addsTable(
       rmSync(runDir, { recursive: true, force: true });
     }
   }
-  let goalText = "";
   const at8 = summarize(runs.get(8)!.map((r) => r.rate)).median;
-  if (runtime === "node") goalText = `≥ ${formatNumber(NODE_GOAL_ADDS)}/s: ${ratio(at8, NODE_GOAL_ADDS, true)}`;
-  else {
-    const recv = denoReceiveRate();
-    goalText = recv === null
-      ? "limits-deno did not run"
-      : `≥ 80% of ${formatNumber(recv)} = ${formatNumber(recv * DENO_GOAL_SHARE)}/s: ${ratio(at8, recv * DENO_GOAL_SHARE, true)}`;
-  }
   const rows = counts.map((c) => {
     const rs = runs.get(c)!;
     return [
@@ -167,7 +123,6 @@ async function addsTable(
       formatSummary(summarize(rs.map((r) => r.p50)), 2),
       formatSummary(summarize(rs.map((r) => r.p99)), 2),
       formatNumber(summarize(rs.map((r) => r.retransmits)).median),
-      c === 8 ? goalText : "",
     ];
   });
   return {
@@ -175,7 +130,7 @@ async function addsTable(
     runs8: runs.get(8)!,
     table: {
       caption: `Acked durable adds (${seconds} s per client count, ${WINDOW} adds in flight per client, each client its own socket and session, all in one room; adds/s and ack latency in ms, median of ${nRuns} run(s), min–max):`,
-      head: ["clients", "window", "acked adds/s", "ack p50 ms", "ack p99 ms", "retransmits", "goal"],
+      head: ["clients", "window", "acked adds/s", "ack p50 ms", "ack p99 ms", "retransmits"],
       rows,
     },
   };
@@ -220,6 +175,8 @@ async function costTable(runtime: Runtime, ctx: Context, runs8: AddsRun[], comma
   const med = (xs: number[]) => summarize(xs).median;
   const echoRate = med(echoRuns.map((r) => r.rate));
   const rate8 = med(runs8.map((r) => r.rate));
+  record(`${runtime}.adds8`, rate8);
+  record(`${runtime}.echo8`, echoRate);
   const cost = (k: "total" | "decode" | "handle" | "commit") => formatSummary(summarize(costs.map((c) => c[k])), 2);
   const total = med(costs.map((c) => c.total));
   return {
@@ -243,13 +200,41 @@ async function costTable(runtime: Runtime, ctx: Context, runs8: AddsRun[], comma
 
 // --- 2. Fan-out ------------------------------------------------------------------
 
+/**
+ * Rounds of one delivery to every session of `children` (bench/_distchat_load.ts
+ * fanout or fanecho processes): arms each round, calls `fire` (which returns
+ * the epoch ms it sent at), and pools each session's delivery time from it.
+ */
+async function fanRounds(children: Child[], rounds: number, fire: (round: number) => Promise<number>): Promise<{ samples: number[]; missing: number }> {
+  for (const c of children) await c.next<{ ready: boolean }>(60_000);
+  await sleep(300); // let every poll be held
+  const samples: number[] = [];
+  let missing = 0;
+  for (let r = 1; r <= rounds; r++) {
+    for (const c of children) c.send(`round ${r}`);
+    await sleep(200);
+    const t0 = await fire(r);
+    for (const c of children) c.send(`collect ${r} 5000`);
+    for (const c of children) {
+      const got = await c.next<{ times: number[]; missing: number }>(15_000);
+      missing += got.missing;
+      for (const t of got.times) samples.push(t - t0);
+    }
+    await sleep(100); // every session re-arms its poll
+  }
+  for (const c of children) c.send("stop");
+  return { samples, missing };
+}
+
 async function fanoutTable(runtime: Runtime, ctx: Context, dir: string, commands: string[], shown: Set<string>): Promise<{ table: Table; p99: number }> {
-  const SESSIONS = 1000, PROCS = 2, SOCKETS = 10;
+  const SESSIONS = 1000, PROCS = 2, SOCKETS = SESSIONS / PROCS;
   const rounds = ctx.quick ? 3 : 10;
   const runs = ctx.quick ? 1 : ctx.runs;
   const p50s: number[] = [], p99s: number[] = [], maxes: number[] = [];
+  const anchorP50s: number[] = [], anchorP99s: number[] = [];
   let missingTotal = 0;
   for (let run = 0; run < runs; run++) {
+    // DistChat: one message added, delivered to 1,000 held polls.
     const runDir = mkdtempSync(join(dir, "fanout-"));
     const srv = await startBenchServer(runtime, runDir, SERVER_ARGS);
     shown.add(srv.shown);
@@ -262,47 +247,59 @@ async function fanoutTable(runtime: Runtime, ctx: Context, dir: string, commands
       for (let p = 0; p < PROCS; p++) {
         children.push(load(["fanout", String(srv.port), String(SESSIONS / PROCS), String(SOCKETS), "fan", String(p)], commands, srv.port));
       }
-      for (const c of children) await c.next<{ ready: boolean }>(60_000);
-      await sleep(300); // let the server hold every poll
-      const samples: number[] = [];
-      for (let r = 1; r <= rounds; r++) {
-        for (const c of children) c.send(`round ${r}`);
-        await sleep(200);
+      const { samples, missing } = await fanRounds(children, rounds, async (r) => {
         const tag = writer.tag();
         const t0 = nowMs();
         const ack = await writer.request(to, tag, lines("add", tag, wtoken, `fan-out round ${r}`, "fan"));
         if (!ack.startsWith("ok")) throw new Error(`add: ${ack}`);
-        for (const c of children) c.send(`collect ${r} 5000`);
-        for (const c of children) {
-          const got = await c.next<{ times: number[]; missing: number }>(15_000);
-          missingTotal += got.missing;
-          for (const t of got.times) samples.push(t - t0);
-        }
-        await sleep(100); // every session re-arms its poll
-      }
+        return t0;
+      });
+      missingTotal += missing;
       p50s.push(percentile(samples, 50));
       p99s.push(percentile(samples, 99));
       maxes.push(Math.max(...samples));
-      ctx.log(`  ${runtime} fan-out to ${SESSIONS}: p50 ${p50s.at(-1)!.toFixed(2)} ms, p99 ${p99s.at(-1)!.toFixed(2)} ms`);
-      for (const c of children) c.send("stop");
     } finally {
       await writer.close();
       await stopAll(children);
       await srv.stop();
       rmSync(runDir, { recursive: true, force: true });
     }
+    // The anchor: a process of the same runtime sends one datagram to each of the same number of sockets.
+    const argv = runtimeCommand(runtime, "bench/_limits_worker.ts", ["fan", runtime === "deno" ? "deno" : "dgram"]);
+    if (run === 0) commands.push(displayCommand(argv));
+    const fan = startChild(argv);
+    const anchors: Child[] = [];
+    const trigger = await Endpoint.open();
+    try {
+      const { port } = await fan.next<{ port: number }>(30_000);
+      for (let p = 0; p < PROCS; p++) anchors.push(load(["fanecho", String(port), String(SESSIONS / PROCS)], run === 0 ? commands : [], port));
+      const { samples } = await fanRounds(anchors, rounds, () => {
+        const t0 = nowMs();
+        trigger.send({ host: "127.0.0.1", port }, "fire");
+        return Promise.resolve(t0);
+      });
+      anchorP50s.push(percentile(samples, 50));
+      anchorP99s.push(percentile(samples, 99));
+    } finally {
+      await trigger.close();
+      await stopAll(anchors);
+      await fan.stop();
+    }
+    ctx.log(`  ${runtime} fan-out to ${SESSIONS}: p50 ${p50s.at(-1)!.toFixed(2)} ms, p99 ${p99s.at(-1)!.toFixed(2)} ms; UDP anchor p50 ${anchorP50s.at(-1)!.toFixed(2)}, p99 ${anchorP99s.at(-1)!.toFixed(2)} ms`);
   }
   const p99 = summarize(p99s).median;
+  record(`${runtime}.fanout.p99`, p99);
+  record(`${runtime}.fanecho.p99`, summarize(anchorP99s).median);
   return {
     p99,
     table: {
-      caption: `Fan-out: ${SESSIONS} sessions in one room each hold a long poll (${PROCS} load processes × ${SOCKETS} sockets, ${SESSIONS / (PROCS * SOCKETS)} sessions per socket); one message is added; time from sending the add to each session's poll reply (ms; per-client delivery times pooled over ${rounds} rounds per run, median of ${runs} run(s), min–max):`,
-      head: ["measurement", "value", "goal"],
+      caption: `Fan-out: ${SESSIONS} sessions in one room each hold a long poll (${PROCS} load processes × ${SOCKETS} sockets, one session per socket); one message is added; time from sending the add to each session's poll reply. Anchor, same run: a ${runtime === "deno" ? "Deno" : "Node"} process (bench/_limits_worker.ts fan) sends one ${120}-byte datagram to each of ${SESSIONS} sockets of the same load processes when a trigger arrives; time from sending the trigger (ms; per-client delivery times pooled over ${rounds} rounds per run, median of ${runs} run(s), min–max):`,
+      head: ["measurement", "DistChat", "UDP anchor", "ratio"],
       rows: [
-        ["delivery p50 ms", formatSummary(summarize(p50s), 2), ""],
-        ["delivery p99 ms", formatSummary(summarize(p99s), 2), `≤ ${FANOUT_GOAL_P99} ms: ${ratio(p99, FANOUT_GOAL_P99, false)}`],
-        ["delivery max ms", formatSummary(summarize(maxes), 2), ""],
-        ["sessions that missed a message (all rounds, all runs)", String(missingTotal), "0"],
+        ["delivery p50 ms", formatSummary(summarize(p50s), 2), formatSummary(summarize(anchorP50s), 2), `${(summarize(p50s).median / summarize(anchorP50s).median).toFixed(2)}×`],
+        ["delivery p99 ms", formatSummary(summarize(p99s), 2), formatSummary(summarize(anchorP99s), 2), `${(p99 / summarize(anchorP99s).median).toFixed(2)}×`],
+        ["delivery max ms", formatSummary(summarize(maxes), 2), "", ""],
+        ["sessions that missed a message (all rounds, all runs)", String(missingTotal), "", ""],
       ],
     },
   };
@@ -349,14 +346,13 @@ async function memoryTable(runtime: Runtime, ctx: Context, dir: string, commands
       mib,
       table: {
         caption: `Memory of the server process with ${formatNumber(messages)} stored messages in one room${ctx.quick ? " (quick mode: 100,000, not 1,000,000)" : ""} (one run; MiB from /proc/PID/status of the runtime process):`,
-        head: ["state", "VmRSS MiB", "VmHWM (peak) MiB", "goal"],
+        head: ["state", "VmRSS MiB", "VmHWM (peak) MiB"],
         rows: [
-          ["started on the filled database, idle", mb(idle.rssKiB), mb(idle.hwmKiB), ""],
+          ["started on the filled database, idle", mb(idle.rssKiB), mb(idle.hwmKiB)],
           [
             `+ ${formatNumber(SESSIONS)} live sessions (each joined the room and polled once), ${formatNumber(HOLD)} long polls held`,
             mb(loaded.rssKiB),
             mb(loaded.hwmKiB),
-            `≤ ${RSS_GOAL_MIB} MiB: ${ratio(mib, RSS_GOAL_MIB, false)}`,
           ],
         ],
       },
@@ -387,18 +383,6 @@ export function distchatSingle(runtime: Runtime): Measurement {
       const tables: Table[] = [];
       const notes: string[] = [];
       try {
-        if (runtime === "deno" && denoReceiveRate() === null) {
-          // limits-deno is not part of this run: measure Deno's receive rate here, the same way.
-          const found: number[] = [];
-          for (let run = 0; run < Math.min(ctx.runs, 3); run++) {
-            found.push((await rateSearch("deno", { transport: "deno", rcvbuf: 0 }, { runtime: "node", transport: "dgram" }, ctx.quick ? 0.15 : 0.5, commands)).rate);
-          }
-          recorded.set("limits-deno", {
-            commands: [],
-            tables: [{ head: [], rows: [["Deno.listenDatagram", formatNumber(summarize(found).median)]] }],
-          });
-          notes.push(`limits-deno did not run in this bench run; Deno's 0-loss receive rate was measured here the same way (bench/limits.ts rateSearch, ${found.length} runs): ${formatNumber(summarize(found).median)} datagrams/s.`);
-        }
         const adds = await addsTable(runtime, ctx, dir, commands, shown);
         tables.push(adds.table);
         tables.push(await costTable(runtime, ctx, adds.runs8, commands));

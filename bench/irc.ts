@@ -25,6 +25,7 @@ import { tcpProxy } from "./_proxy.ts";
 import type { Context, Measurement, Result } from "./_report.ts";
 import { formatSummary, percentile, summarize } from "./_stats.ts";
 import { latency, netsplit, throughput } from "./_scenarios.ts";
+import { record } from "./_ratios.ts";
 
 const LOOPBACK = "127.0.0.1";
 const CHANNEL = "#bench";
@@ -249,6 +250,8 @@ export const ircAnchors: Measurement = {
         await network.stop();
       }
     }
+    record("irc.p50", summarize(p50).median);
+    record("irc.p99", summarize(p99).median);
     const ms = (xs: number[]) => formatSummary(summarize(xs), 2);
     const n = (xs: number[]) => formatSummary(summarize(xs));
     const runsNote = (k: number) => `median of ${k} run${k > 1 ? "s" : ""}, min–max`;

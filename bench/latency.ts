@@ -1,8 +1,8 @@
 /**
  * Cross-server delivery latency alone (not a test; the same probe as
  * `npm run bench`'s cluster section): three servers, a writer on a adding at
- * 200/s, a long poller on b; prints p50/p99/max from the add's ack to the
- * arrival, per round.
+ * 200/s, a long poller on b; prints p50/p99 from the add's send and from its
+ * ack to the arrival, per round.
  *
  *   npm run bench:latency -- [--runtime node|deno] [--count 1000] [--rounds 3] [-- SERVER FLAGS]
  *   LAT_DEBUG=1 npm run bench:latency   also lists each slow (> 1 ms) delivery as "ms into the round:ms"
@@ -48,7 +48,8 @@ try {
     const p = await probeLatency(writer, poller, 200, Number(flags.count));
     const sorted = [...p.fromAck].sort((x, y) => x - y);
     console.log(
-      `round ${r}: p50 ${percentile(p.fromAck, 50).toFixed(2)} p99 ${percentile(p.fromAck, 99).toFixed(2)} ` +
+      `round ${r}: from the send p50 ${percentile(p.fromSend, 50).toFixed(2)} p99 ${percentile(p.fromSend, 99).toFixed(2)}; ` +
+        `from the ack p50 ${percentile(p.fromAck, 50).toFixed(2)} p99 ${percentile(p.fromAck, 99).toFixed(2)} ` +
         `max ${sorted.at(-1)?.toFixed(2)} lost ${p.lost} top5 ${sorted.slice(-5).map((x) => x.toFixed(2)).join(",")}`,
     );
     if (process.env.LAT_DEBUG) console.log(p.fromAck.map((x, i) => [i * 5, x] as const).filter(([, x]) => x > 1).map(([t, x]) => `${t}:${x.toFixed(1)}`).join(" "));

@@ -15,6 +15,7 @@ import type { Child, Runtime } from "./_child.ts";
 import { displayCommand, runtimeCommand, startChild } from "./_child.ts";
 import type { Context, Measurement, Result, Table } from "./_report.ts";
 import { formatSummary, summarize } from "./_stats.ts";
+import { record } from "./_ratios.ts";
 
 const WORKER = "bench/_limits_worker.ts";
 
@@ -180,6 +181,7 @@ export function limits(runtime: Runtime): Measurement {
         }
         ctx.log(`  ${runtime} receive rate ${variantName(v)}: ${summarize(found).median.toFixed(0)}/s`);
         rates.push([variantName(v), formatSummary(summarize(found)) + (senderBound ? " (sender-bound)" : "")]);
+        if (runtime === "deno" && v.transport === "deno" && v.rcvbuf === 0) record("deno.recv", summarize(found).median);
       }
       tables.push({
         caption: `Highest one-way rate a receiver takes with 0 loss (100-byte datagrams, bursts of ${burst} s from a Node node:dgram sender in another process; datagrams/s, median of ${ctx.runs} runs, min–max):`,
@@ -200,6 +202,7 @@ export function limits(runtime: Runtime): Measurement {
               mkdirSync(dir);
             }
             sql.push([`WAL, synchronous=${sync}`, String(batch), formatSummary(summarize(perSecond))]);
+            if (sync === "FULL" && batch === 100) record(`${runtime}.sqlite100`, summarize(perSecond).median);
           }
         }
         tables.push({

@@ -18,12 +18,13 @@ import { parseCommandLine } from "../lib/config/cli.ts";
 import { displayCommand, killAllChildren, ROOT, runtimePath } from "./_child.ts";
 import { ircAnchors } from "./irc.ts";
 import { limits } from "./limits.ts";
-import { distchatSingle, remembered } from "./distchat_single.ts";
+import { distchatSingle } from "./distchat_single.ts";
 import { distchatCluster, recordIrc } from "./distchat_cluster.ts";
 import { acks } from "./acks.ts";
 import { webTransport } from "./web_transport.ts";
 import type { Context, Measurement, Result } from "./_report.ts";
-import { renderSection } from "./_report.ts";
+import { renderSection, renderTable } from "./_report.ts";
+import { ratioTable } from "./_ratios.ts";
 
 /**
  * Every measurement, in the order they run and appear in BENCHMARKS.md.
@@ -36,7 +37,7 @@ import { renderSection } from "./_report.ts";
  */
 const MEASUREMENTS: Measurement[] = [
   limits("node"),
-  remembered(limits("deno")),
+  limits("deno"),
   recordIrc(ircAnchors),
   distchatSingle("node"),
   distchatSingle("deno"),
@@ -127,6 +128,12 @@ const doc = [
   "# Benchmarks",
   "",
   `Written by \`${command}\` (${displayCommand([runtimePath("node")])} bench/run.ts${process.argv.slice(2).length ? " " + process.argv.slice(2).join(" ") : ""}) on ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC in ${seconds.toFixed(0)} s${quick ? " (quick mode: fewer runs, shorter bursts)" : ""}. Each measurement ran ${runs} times unless a table says otherwise; tables give the median and (min–max). All traffic is on 127.0.0.1.`,
+  "",
+  "## Ratios to anchors of this run",
+  "",
+  "Each DistChat figure beside an anchor measured minutes apart in this same run on this same machine, in the default (durable) configuration; the ratio is DistChat ÷ anchor. Absolute figures move 2–5× from day to day on this kind of machine; the ratios are the goals (issue 14). The sections below give every figure's runs, spread and command.",
+  "",
+  renderTable(ratioTable()),
   "",
   "## Machine and versions",
   "",

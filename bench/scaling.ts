@@ -7,8 +7,10 @@
  * datagrams per message (Maelstrom's msgs-per-op), median and max time from
  * a message's commit at its origin to its delivery on every server,
  * heartbeat traffic at idle, vector and datagram sizes. The servers' `got`
- * datagrams (lib/server/peer_port.ts: every 250 ms to each peer, for two-disk
- * acks) are not part of the engine: they are counted beside, computed.
+ * datagrams (lib/server/peer_port.ts, for two-disk acks: every 250 ms to the
+ * 3 servers before it in servers.txt order, every second to the others, and
+ * one to a message's origin from its confirmer) are not part of the engine:
+ * they are counted beside, computed.
  *
  *   npm run bench:scaling -- [--rate OPS_PER_S] [--seconds S] [--loss P] [--sizes 3,5,9,25,49] [--out FILE]
  */
@@ -46,7 +48,8 @@ if (!(loss >= 0 && loss < 0.5)) fail("bench:scaling", `--loss must be from 0 to 
 if (sizes.some((n) => !Number.isInteger(n) || n < 2 || n > 100)) fail("bench:scaling", `--sizes: whole numbers from 2 to 100, got "${flags.sizes}"`);
 
 const LATENCY_MS = 100;
-const GOT_PER_S = 4; // lib/server/peer_port.ts GOT_EVERY_MS = 250
+/** `got`s a server sends a second at idle (lib/server/peer_port.ts: NEAR = 3 peers every 250 ms, the rest every 1,000 ms). */
+const gotPerSecond = (n: number) => Math.min(3, n - 1) * 4 + Math.max(0, n - 4);
 
 type Row = {
   n: number;
@@ -115,7 +118,8 @@ function run(n: number): Row {
     n,
     ops: made.size,
     msgsPerOp: sent / made.size,
-    msgsPerOpWithGot: (sent + n * (n - 1) * GOT_PER_S * window) / made.size,
+    // Plus at most one `got` per message, from its confirmer to its origin.
+    msgsPerOpWithGot: (sent + n * gotPerSecond(n) * window + made.size) / made.size,
     p50: percentile(lat, 50),
     max: Math.max(...lat),
     idlePerServer,
@@ -137,10 +141,10 @@ for (const n of sizes) {
 }
 const f = (x: number, d = 0) => formatNumber(x, d);
 const table = [
-  "| servers | messages | datagrams per message (engine) | … with `got` (4/s per peer) | delivery p50 ms | delivery max ms | idle datagrams/s per server (engine) | idle bytes/s per server | … with `got`, datagrams/s | vector bytes | mean / max datagram bytes | all delivered |",
+  "| servers | messages | datagrams per message (engine) | … with `got` | delivery p50 ms | delivery max ms | idle datagrams/s per server (engine) | idle bytes/s per server | … with `got`, datagrams/s | vector bytes | mean / max datagram bytes | all delivered |",
   "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
   ...rows.map((r) =>
-    `| ${r.n} | ${f(r.ops)} | ${f(r.msgsPerOp, 1)} | ${f(r.msgsPerOpWithGot, 1)} | ${f(r.p50)} | ${f(r.max)} | ${f(r.idlePerServer, 1)} | ${f(r.idleBytesPerServer)} | ${f(r.idlePerServer + (r.n - 1) * GOT_PER_S, 1)} | ${f(r.vectorBytes)} | ${f(r.meanDatagram)} / ${f(r.maxDatagram)} | ${r.converged ? "yes" : "NO"} |`
+    `| ${r.n} | ${f(r.ops)} | ${f(r.msgsPerOp, 1)} | ${f(r.msgsPerOpWithGot, 1)} | ${f(r.p50)} | ${f(r.max)} | ${f(r.idlePerServer, 1)} | ${f(r.idleBytesPerServer)} | ${f(r.idlePerServer + gotPerSecond(r.n), 1)} | ${f(r.vectorBytes)} | ${f(r.meanDatagram)} / ${f(r.maxDatagram)} | ${r.converged ? "yes" : "NO"} |`
   ),
 ].join("\n");
 const text = `Simulated with \`npm run bench:scaling -- --rate ${rate} --seconds ${seconds} --loss ${loss} --sizes ${sizes.join(",")}\` ` +

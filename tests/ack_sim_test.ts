@@ -28,6 +28,7 @@ import { removeTempDirs, tempDir } from "../testing/harness.ts";
 import { mulberry32, randomBytes } from "../testing/prng.ts";
 
 const IDS = ["a", "b", "c"];
+const IDS3 = IDS;
 const CLIENT: Address = { host: "127.0.0.9", port: 9000 };
 const clientAddr = (i: number): Address => ({ host: "127.0.0.1", port: 7000 + i });
 const peerAddr = (i: number): Address => ({ host: "127.0.0.1", port: 8000 + i });
@@ -36,11 +37,12 @@ const key = (a: Address) => `${a.host}:${a.port}`;
 type Node = { id: string; store: Store; commit: GroupCommit; gate: AckGate; peer: PeerPort; client: ClientPort };
 
 /**
- * Three servers on one clock (each may read it `skew` ms off); `down`
+ * Three servers (or `ids`) on one clock (each may read it `skew` ms off); `down`
  * servers neither send nor receive; `drop` loses datagrams; with `key`,
  * peer datagrams are authenticated (epochs, hello/proof).
  */
-function cluster(o: { seed?: number; skew?: Record<string, number>; key?: Uint8Array } = {}) {
+function cluster(o: { seed?: number; skew?: Record<string, number>; key?: Uint8Array; ids?: string[] } = {}) {
+  const IDS = o.ids ?? IDS3;
   const clock = new ManualClock();
   const dir = tempDir("distchat-ack-");
   const down = new Set<string>();
@@ -185,6 +187,30 @@ test("an add is acked only once a second server (its confirmer, the next in serv
     c.run(1200); // b repeats its got within a second
     assert.is(ackedId(c, "t1"), "a.3");
     assertListed(c, ["a.3 hello"]);
+  } finally {
+    c.close();
+  }
+});
+
+test("got: at once only to the origin that named this server confirmer; every 250 ms to the 3 servers before it, every second to the rest", () => {
+  const c = cluster({ ids: ["a", "b", "c", "d", "e", "f"] });
+  try {
+    const token = login(c, "a");
+    c.run(1000);
+    const gots: string[] = [];
+    c.setDrop((from, to, bytes) => (new TextDecoder().decode(bytes).startsWith("got") && gots.push(`${from}>${to}`), false));
+    c.run(2000);
+    const count = (k: string) => gots.filter((g) => g === k).length;
+    // c is near to f, a and b (a server names the first live one after it); d and e hear it once a second.
+    for (const to of ["f", "a", "b"]) assert.ok(count(`c>${to}`) >= 7 && count(`c>${to}`) <= 9, `c>${to}: ${count(`c>${to}`)}`);
+    for (const to of ["d", "e"]) assert.ok(count(`c>${to}`) >= 1 && count(`c>${to}`) <= 3, `c>${to}: ${count(`c>${to}`)}`);
+    // An add on a names b; b's got after storing it goes to a alone, and the ack follows at once.
+    gots.length = 0;
+    c.send("a", add(token, "t1", "hello"));
+    c.run(20);
+    assert.ok(ackedId(c, "t1"), "acked within 20 ms");
+    assert.equal(gots.filter((g) => g.startsWith("b>")), ["b>a"], gots.join(" "));
+    assert.equal(gots.filter((g) => !g.startsWith("b>")), [], "no other server sent a got");
   } finally {
     c.close();
   }

@@ -368,6 +368,26 @@ test("heartbeats go to every peer once per period; a long-silent peer gets one a
   assert.equal(beats(r.receive({ verb: "add", from: "b", nonce: "-", vector: EMPTY, ops: [] }, 1200)), []);
 });
 
+test("a fan-out of new ops stands for the heartbeat: the next is due a period after it", () => {
+  const { log, r } = node("a", ["b", "c"], new MemoryLog(), { antiEntropyMs: 1000 });
+  const beats = (out: Outgoing[]) => out.filter((o) => o.datagram.verb === "add" && o.datagram.ops.length === 0).flatMap((o) => o.to);
+  assert.equal(beats(r.tick(0)), ["b", "c"]);
+  assert.is(r.localOps(makeOps(log, "a", 1), 700).length, 1);
+  assert.equal(beats(r.tick(1000)), [], "the add at 700 carried the vector");
+  assert.equal(beats(r.tick(1699)), []);
+  assert.equal(beats(r.tick(1700)), ["b", "c"]);
+});
+
+test("delivered messages naming this node confirmer give their origins, once", () => {
+  const b = node("b", ["a", "c"]);
+  const named = { ...op("a", 1), conf: "b" };
+  const other = { ...op("c", 1), conf: "a" };
+  b.r.receive({ verb: "add", from: "a", nonce: "-", vector: fromEntries([["a", 1]]), ops: [named] }, 0);
+  b.r.receive({ verb: "add", from: "c", nonce: "-", vector: fromEntries([["c", 1]]), ops: [other] }, 0);
+  assert.equal(b.r.takeConfirming(), ["a"]);
+  assert.equal(b.r.takeConfirming(), []);
+});
+
 test("status: vector, last heard, counters", () => {
   const a = node("a", ["b"]);
   const b = node("b", ["a"]);

@@ -69,6 +69,7 @@ export class Replicator {
   #vector: Vector;
   #buffer: CausalBuffer;
   #nextHeartbeat = -Infinity;
+  #confirming = new Set<string>();
   #dropped: Record<string, number> = {};
   #counts = { sent: 0, received: 0, asksSent: 0, opsDelivered: 0, opsSent: 0 };
 
@@ -104,13 +105,19 @@ export class Replicator {
     }
   }
 
-  /** Fans out ops this node just made and stored (in the order made). */
-  localOps(ops: readonly Op[], _now: number): Outgoing[] {
+  /**
+   * Fans out ops this node just made and stored (in the order made). Each
+   * `add` carries this node's vector to every peer, as a heartbeat does, so
+   * the next heartbeat is due `antiEntropyMs` after it: a server that keeps
+   * making ops sends no heartbeats at all (bench/scaling.ts).
+   */
+  localOps(ops: readonly Op[], now: number): Outgoing[] {
     this.#vector = this.#log.vector();
     const vector = this.#vector;
     if (this.#peers.size === 0) return [];
     const packed = packOps(ops, headBytes("add", this.self, vector), Infinity);
     this.#drop("oversize-op", packed.oversize.length);
+    if (packed.batches.length > 0) this.#nextHeartbeat = Math.max(this.#nextHeartbeat, now + this.options.antiEntropyMs);
     const to = [...this.#peers.keys()];
     return packed.batches.map((batch) => {
       this.#counts.opsSent += batch.length * to.length;
@@ -234,6 +241,18 @@ export class Replicator {
     this.#log.applyRemote(op);
     this.#vector = advance(this.#vector, op.origin, op.seq);
     this.#counts.opsDelivered++;
+    if (op.kind === "msg" && op.conf === this.self) this.#confirming.add(op.origin);
+  }
+
+  /**
+   * The origins of the messages delivered since the last call that name this
+   * node their confirmer (docs/ARCHITECTURE.md "Acks"): the servers waiting
+   * for its `got`.
+   */
+  takeConfirming(): string[] {
+    const origins = [...this.#confirming];
+    this.#confirming.clear();
+    return origins;
   }
 
   #onAnswer(peer: Peer, expect: Vector, more: boolean, ops: readonly Op[], now: number): void {

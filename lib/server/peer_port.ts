@@ -29,7 +29,7 @@ import type { Address } from "../net/address.ts";
 import type { PeerAuth } from "../replication/peer_auth.ts";
 import { type OpLog, type Outgoing, Replicator, type ReplicatorOptions } from "../replication/replicator.ts";
 import { runtimeVersion } from "../platform/runtime.ts";
-import { originsOf } from "../store/incarnation.ts";
+import { originsOf, serverOf } from "../store/incarnation.ts";
 import type { Cancel, Clock } from "./clock.ts";
 import type { GroupCommit } from "./commit.ts";
 import type { ClockHint, StatusReport } from "./status.ts";
@@ -74,10 +74,22 @@ export type PeerPortOptions = {
 /** At most this many `stat`s are answered a second (a `state` is far larger than a `stat`). */
 const STATS_PER_SECOND = 20;
 
-/** A peer heard from within this long is live (a confirmer candidate), ms: three `got` periods. */
-const LIVE_MS = 750;
-/** Each server tells its peers what is on its disk at least this often, ms (also how they know it is alive). */
+/**
+ * The servers that may name this one their confirmer: the NEAR servers before
+ * it in servers.txt order (a server picks the first live one after itself).
+ * They hear its `got` every GOT_EVERY_MS; every other peer every
+ * GOT_ALL_EVERY_MS (liveness, clock offsets, and a stand-in disk when a
+ * confirmer is down). With NEAR + 1 servers or fewer, every peer is near.
+ */
+const NEAR = 3;
+/** A near server tells its peers what is on its disk at least this often, ms (also how they know it is alive). */
 const GOT_EVERY_MS = 250;
+/** Every server tells every peer at least this often, ms. */
+const GOT_ALL_EVERY_MS = 1000;
+/** A near peer heard from within this long is live (a confirmer candidate), ms: three `got` periods. */
+const LIVE_MS = 3 * GOT_EVERY_MS;
+/** The same for a peer further on, which sends its `got` every GOT_ALL_EVERY_MS. */
+const LIVE_FAR_MS = 3 * GOT_ALL_EVERY_MS;
 /** A peer clock further off than this is logged (once per SKEW_LOG_EVERY_MS). */
 const SKEW_LOG_MS = 5000;
 const SKEW_LOG_EVERY_MS = 600_000;
@@ -94,8 +106,10 @@ export class PeerPort {
   #allPeers: string[];
   /** The peers in ring order, starting after this server. */
   #successors: string[];
-  /** A commit delivered ops from peers: tell them what is on disk. */
-  #gotDue = false;
+  /** The servers before this one in ring order that may name it confirmer (they get its `got` every GOT_EVERY_MS). */
+  #near: string[];
+  /** A commit delivered messages naming this server confirmer: tell their origins what is on disk. */
+  #gotDue = new Set<string>();
   /** Each peer's clock minus ours, ms, from its last `got`. */
   #clockOffset = new Map<string, number>();
   #lead = 0;
@@ -106,6 +120,7 @@ export class PeerPort {
   #heardAt = new Map<string, number>();
   #skewLogged = new Map<string, number>();
   #lastGot = -Infinity;
+  #lastGotAll = -Infinity;
 
   constructor(o: PeerPortOptions) {
     this.#o = o;
@@ -114,12 +129,13 @@ export class PeerPort {
     const ring = (o.ring ?? [o.self, ...o.peers.keys()]).filter((id) => id === o.self || o.peers.has(id));
     const at = ring.indexOf(o.self);
     this.#successors = [...ring.slice(at + 1), ...ring.slice(0, Math.max(at, 0))].filter((id) => id !== o.self);
+    this.#near = this.#successors.length <= NEAR ? this.#allPeers : this.#successors.slice(-NEAR);
     // Ops can only come from the servers of servers.txt (and their incarnations).
     const isOrigin = originsOf([o.self, ...o.peers.keys()]);
     this.replicator = new Replicator({ self: o.self, peers: this.#allPeers, log: o.store, options: { isOrigin, ...o.replicator } });
     o.commit.subscribe(({ localOps }) => {
       if (localOps.length > 0) this.#send(this.replicator.localOps(localOps, o.clock.now()));
-      if (this.#gotDue) this.#sendGot();
+      if (this.#gotDue.size > 0) this.#sendGot([...this.#gotDue]);
     });
   }
 
@@ -134,26 +150,30 @@ export class PeerPort {
       }
       // Repeated, so a lost `got` costs a held ack at most GOT_EVERY_MS, and a dead confirmer is noticed
       // within LIVE_MS; never from inside an open batch.
-      if (this.#o.onGot && now - this.#lastGot >= GOT_EVERY_MS && !this.#o.commit.busy) {
-        this.#sendGot();
+      if (this.#o.onGot && !this.#o.commit.busy) {
+        if (now - this.#lastGotAll >= GOT_ALL_EVERY_MS) this.#sendGot(this.#allPeers);
+        else if (now - this.#lastGot >= GOT_EVERY_MS) this.#sendGot(this.#near);
       }
     });
   }
 
-  /**
-   * The confirmer of a message made now (docs/ARCHITECTURE.md "Acks"): the
-   * first peer after this server in servers.txt order heard from in the
-   * last LIVE_MS (peers send `got` every GOT_EVERY_MS), else the next one
-   * (the ack then waits for it); undefined without peers.
-   */
   /** When an authenticated datagram of `peer` last came (this server's clock), or undefined. */
   heardAt(peer: string): number | undefined {
     return this.#heardAt.get(peer);
   }
 
+  /**
+   * The confirmer of a message made now (docs/ARCHITECTURE.md "Acks"): the
+   * first peer after this server in servers.txt order whose `got` came in
+   * the last LIVE_MS (the NEAR peers after this server send theirs every
+   * GOT_EVERY_MS; those further on every GOT_ALL_EVERY_MS, so for them
+   * LIVE_FAR_MS), else the next one (the ack then waits for it); undefined
+   * without peers.
+   */
   confirmer(): string | undefined {
     const now = this.#o.clock.now();
-    const live = (id: string) => now - (this.#gotAt.get(id) ?? -Infinity) < LIVE_MS;
+    // This server is near to the NEAR servers after it: those send their `got` four times as often.
+    const live = (id: string, i: number) => now - (this.#gotAt.get(id) ?? -Infinity) < (i < NEAR ? LIVE_MS : LIVE_FAR_MS);
     return this.#successors.find(live) ?? this.#successors[0];
   }
 
@@ -200,12 +220,15 @@ export class PeerPort {
     this.#lead = Math.min(lead, MAX_LEAD_MS);
   }
 
-  #sendGot(): void {
-    this.#gotDue = false;
-    this.#lastGot = this.#o.clock.now();
-    if (this.#allPeers.length === 0) return;
-    const datagram = { verb: "got" as const, from: this.#o.self, nonce: "-", vector: this.#o.store.vector(), at: this.#o.clock.now() };
-    this.#send([{ to: this.#allPeers, datagram }]);
+  /** Tells `to` what is on this server's disk: the origins waiting for it, the near servers, or every peer. */
+  #sendGot(to: readonly string[]): void {
+    const now = this.#o.clock.now();
+    for (const id of to) this.#gotDue.delete(id);
+    if (to === this.#near || to === this.#allPeers) this.#lastGot = now;
+    if (to === this.#allPeers) this.#lastGotAll = now;
+    if (to.length === 0) return;
+    const datagram = { verb: "got" as const, from: this.#o.self, nonce: "-", vector: this.#o.store.vector(), at: now };
+    this.#send([{ to, datagram }]);
   }
 
   stop(): void {
@@ -256,9 +279,12 @@ export class PeerPort {
     let out: Outgoing[] = [];
     const twoDisk = this.#o.onGot !== undefined;
     commit.batch(() => {
-      const before = this.replicator.delivered;
       out = this.replicator.receive(d, this.#o.clock.now());
-      if (twoDisk && this.replicator.delivered !== before) this.#gotDue = true;
+      if (!twoDisk) return;
+      for (const origin of this.replicator.takeConfirming()) {
+        const id = serverOf(origin);
+        if (this.#o.peers.has(id)) this.#gotDue.add(id);
+      }
     }, {
       after: () => this.#send(out),
       // Two-disk acks: what we tell a peer is on our disk must be (docs/ARCHITECTURE.md "Acks").
