@@ -99,6 +99,8 @@ export class Replicator {
         lackVector: null,
         answeredAt: -Infinity,
         answeredVector: "",
+        askSentAt: NaN,
+        answerRttMs: 0,
         answerTokens: this.options.answerRate,
         answerTokensAt: 0,
       });
@@ -256,6 +258,11 @@ export class Replicator {
   }
 
   #onAnswer(peer: Peer, expect: Vector, more: boolean, ops: readonly Op[], now: number): void {
+    if (!Number.isNaN(peer.askSentAt)) {
+      const sample = now - peer.askSentAt;
+      peer.answerRttMs = peer.answerRttMs === 0 ? sample : 0.75 * peer.answerRttMs + 0.25 * sample;
+      peer.askSentAt = NaN;
+    }
     this.#deliver(ops, peer.id, now);
     peer.vector = merge(peer.vector, expect);
     // An answer to an older ask (a late or duplicated datagram) brings
@@ -267,6 +274,10 @@ export class Replicator {
       peer.more = more;
     } else {
       peer.more ||= more;
+      // The answer is arriving: the re-ask waits askRetryMs from its latest
+      // datagram, not from the ask, or a large answer that takes longer than
+      // that to apply would be asked for (and sent) again while it arrives.
+      peer.askedAt = now;
     }
   }
 
@@ -276,20 +287,27 @@ export class Replicator {
   #askForGaps(now: number): Outgoing[] {
     const out: Outgoing[] = [];
     let expected = this.#vector;
+    /** An ask is out: a peer that says it has more, but nothing past what that ask brings, waits for it. */
+    let asking = false;
     const candidates: Peer[] = [];
     for (const p of this.#peers.values()) {
       if (!this.#lacksFrom(p, now)) continue;
-      if (this.#outstanding(p, now)) expected = merge(expected, p.vector);
-      else candidates.push(p);
+      if (this.#outstanding(p, now)) {
+        expected = merge(expected, p.vector);
+        asking = true;
+      } else candidates.push(p);
     }
     // Least recently asked first: a peer whose answer went missing (it may
     // have crashed) yields to another that has the same ops; then the peer
     // that has the most.
     candidates.sort((a, b) => order(a.askedAt, b.askedAt) || sum(b.vector) - sum(a.vector) || order(a.id, b.id));
     for (const p of candidates) {
-      if (!p.more && covers(expected, p.vector)) continue;
+      // Two asks from one vector bring the same ops twice: ask another peer only for what the first lacks.
+      if (covers(expected, p.vector) && (!p.more || asking)) continue;
+      asking = true;
       expected = merge(expected, p.vector);
       p.askedAt = now;
+      p.askSentAt = now;
       p.askedVector = this.#vector;
       p.more = false;
       this.#counts.asksSent++;
@@ -312,9 +330,15 @@ export class Replicator {
     return now - p.lackSince >= this.options.gapGraceMs;
   }
 
+  /**
+   * An ask to `p` is still out: askRetryMs, or twice the time `p` has been
+   * taking to start answering when that is longer (a busy peer; asking again,
+   * or asking another, while its answer is on the way brings every op twice).
+   */
   #outstanding(p: Peer, now: number): boolean {
     const alive = p.heard !== null && now - p.heard < 3 * this.options.antiEntropyMs;
-    return now - p.askedAt < (alive ? this.options.askRetryMs : this.options.antiEntropyMs);
+    const retry = Math.min(Math.max(this.options.askRetryMs, 2 * p.answerRttMs), this.options.antiEntropyMs);
+    return now - p.askedAt < (alive ? retry : this.options.antiEntropyMs);
   }
 
   // --- answering ---------------------------------------------------------------

@@ -32,7 +32,7 @@ export type ReplicatorOptions = {
   askRetryMs?: number;
   /** How long a gap may last before it is asked for, ms. Default 20. */
   gapGraceMs?: number;
-  /** Most datagrams in one answer. Default 16 (at most 128 KiB at once). */
+  /** Most datagrams in one answer. Default 64 (at most 512 KiB at once). */
   answerDatagrams?: number;
   /** Most ops in one answer. Default 4096. */
   answerOps?: number;
@@ -95,6 +95,10 @@ export type Peer = {
   askedVector: Vector;
   /** It said it has more past its last answer. */
   more: boolean;
+  /** When the ask now out went, until its answer's first datagram came (NaN then): one round-trip sample per ask. */
+  askSentAt: number;
+  /** Smoothed time from an ask to its answer's first datagram, ms (0: none measured yet). */
+  answerRttMs: number;
   /** Gap tracking: since when part of `lackVector` has been missing here. */
   lackSince: number;
   lackVector: Vector | null;
