@@ -11,7 +11,7 @@
 
 /** What every measurement gets from the driver. */
 export type Context = {
-  /** --quick: fewer runs, shorter bursts (the whole bench in about 4 minutes). */
+  /** --quick: fewer runs, shorter bursts (the whole bench in about 2.5 minutes). */
   quick: boolean;
   /** How many times each measurement is repeated (median, min–max reported). */
   runs: number;
@@ -39,6 +39,8 @@ export type Measurement = {
   /** Section heading. */
   title: string;
   run(ctx: Context): Promise<Result>;
+  /** Left out of --quick runs (unless named in --only). */
+  fullOnly?: boolean;
 };
 
 /** A markdown table. */

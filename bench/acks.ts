@@ -42,7 +42,7 @@ type Run = { rate: number; loadP50: number; loadP99: number; aloneP50: number; a
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** 1,000 (quick: 300) adds at 200/s from one session, each timed from send to ack. */
+/** 1,000 (quick: 150) adds at 200/s from one session, each timed from send to ack. */
 async function aloneLatency(to: { host: string; port: number }, count: number): Promise<number[]> {
   const c = await chatUser(to, "alone");
   const out: number[] = [];
@@ -68,7 +68,7 @@ async function aloneLatency(to: { host: string; port: number }, count: number): 
 }
 
 async function once(runtime: Runtime, ctx: Context, cfg: typeof CONFIGS[number], run: number, commands: string[]): Promise<Run> {
-  const seconds = ctx.quick ? 3 : 5;
+  const seconds = ctx.quick ? 1.5 : 5;
   const c = await startBenchCluster(runtime, mkdtempSync(join(ctx.tmp, `acks${run}-`)), cfg.n, {
     pairProxies: false,
     args: ["--rate-limit", "0", ...cfg.args],
@@ -94,7 +94,7 @@ async function once(runtime: Runtime, ctx: Context, cfg: typeof CONFIGS[number],
     const serverCores = (cpu() - cpu0) / ((performance.now() - t0) / 1000);
     const lat = results.flatMap((r) => r.lat);
     await sleep(500);
-    const alone = await aloneLatency(c.servers.a.client, ctx.quick ? 300 : 1000);
+    const alone = await aloneLatency(c.servers.a.client, ctx.quick ? 150 : 1000);
     return {
       rate: results.reduce((a, r) => a + r.acked, 0) / seconds,
       loadP50: percentile(lat, 50),
