@@ -118,7 +118,7 @@ export function acks(runtime: Runtime): Measurement {
       const commands: string[] = [];
       const runs: Run[][] = CONFIGS.map(() => []);
       // Interleaved, so a slow spell of the machine hits every configuration alike.
-      const rounds = Math.min(ctx.runs, 3); // three configurations a round: three rounds keep the section near 2 minutes
+      const rounds = Math.min(ctx.runs, 2); // three configurations a round: two rounds keep the section near 75 s
       for (let r = 0; r < rounds; r++) {
         for (const [i, cfg] of CONFIGS.entries()) {
           ctx.log(`acks-${runtime}: ${cfg.label}, run ${r + 1}/${rounds}`);

@@ -219,7 +219,7 @@ export const ircAnchors: Measurement = {
     const lat = { count: q ? 600 : 2000, rate: 200 };
     const tp = { count: q ? 20_000 : 100_000, seconds: q ? 2 : 8 };
     const split = { rate: 200, seconds: q ? 8 : 16, cutAt: 2, restoreAt: 4 };
-    const splitRuns = q ? 1 : ctx.runs;
+    const splitRuns = 1;
     const p50: number[] = [], p99: number[] = [], latLost: number[] = [], perSecond: number[] = [];
     const splits: Awaited<ReturnType<typeof netsplit>>[] = [];
     let commands: string[] = [];

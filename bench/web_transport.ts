@@ -266,7 +266,7 @@ export function webTransport(rt: Runtime): Measurement {
       FAN = quick ? 300 : 1000;
       log = ctx.log;
       // Fan-out: `runs` runs (a fresh server each) of ROUNDS rounds; per run the p50 and p99 of each transport.
-      const runs = quick ? 1 : ctx.runs;
+      const runs = quick ? 1 : Math.min(ctx.runs, 2);
       const per = { ws: [[], []], web: [[], []], udp: [[], []] } as Record<"ws" | "web" | "udp", [number[], number[]]>;
       let cmd = "";
       for (let r = 0; r < runs; r++) {

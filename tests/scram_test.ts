@@ -1,0 +1,55 @@
+/**
+ * SCRAM-SHA-256 (lib/accounts/scram.ts) against the example exchange of
+ * RFC 7677 §3, and the refusals: a wrong password, a tampered nonce or
+ * proof, too few iterations.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Buffer } from "node:buffer";
+import { clientFinal, clientFirst, makeVerifier, parseClientFirst, serverFirst, verifyClientFinal } from "../lib/accounts/scram.ts";
+
+// RFC 7677 §3: user "user", password "pencil".
+const SALT = new Uint8Array(Buffer.from("W22ZaJ0SNY7soEsUEjb6gQ==", "base64"));
+const CNONCE = "rOprNGfwEbeRWgbNEkqO";
+const SNONCE = "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
+
+test("the RFC 7677 example exchange, message for message", () => {
+  const v = makeVerifier("pencil", SALT, 4096);
+  const c = clientFirst("user", CNONCE);
+  assert.is(c.message, "n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
+  const parsed = parseClientFirst(c.message);
+  assert.equal(parsed, { bare: "n=user,r=rOprNGfwEbeRWgbNEkqO", name: "user", nonce: CNONCE });
+  const s = serverFirst(c.bare, SNONCE, v);
+  assert.is(s.message, "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096");
+  const f = clientFinal("pencil", c.bare, s.message);
+  assert.is(f?.message, "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=");
+  const ok = verifyClientFinal(v, c.bare, s.message, f!.message);
+  assert.equal(ok, { ok: true, serverFinal: "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=" });
+  assert.is(f?.serverSignature, "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+});
+
+test("refused: a wrong password, a tampered proof or nonce, a malformed message, too few iterations", () => {
+  const v = makeVerifier("pencil", SALT, 4096);
+  const c = clientFirst("user", CNONCE);
+  const s = serverFirst(c.bare, SNONCE, v);
+  const wrong = clientFinal("pencil!", c.bare, s.message)!;
+  assert.equal(verifyClientFinal(v, c.bare, s.message, wrong.message), { ok: false });
+  const good = clientFinal("pencil", c.bare, s.message)!.message;
+  const flipped = good.replace(/p=(.)/, (_, ch) => `p=${ch === "A" ? "B" : "A"}`);
+  assert.equal(verifyClientFinal(v, c.bare, s.message, flipped), { ok: false });
+  assert.equal(verifyClientFinal(v, c.bare, s.message, good.replace("r=rOpr", "r=xOpr")), { ok: false });
+  assert.equal(verifyClientFinal(v, c.bare, s.message, "c=biws"), { ok: false });
+  assert.is(parseClientFirst("p=tls-unique,,n=user,r=x"), null, "channel binding is not offered");
+  assert.is(parseClientFirst("n,,n=user"), null);
+  assert.is(clientFinal("pencil", c.bare, s.message.replace("i=4096", "i=1")), null, "a server asking for 1 round is refused");
+  assert.is(clientFinal("pencil", c.bare, s.message.replace("r=rOpr", "r=zzz")), null, "a server nonce not extending ours is refused");
+  assert.throws(() => makeVerifier("pencil", SALT, 1000), /at least 4096/);
+});
+
+test("names with , and = are escaped and read back", () => {
+  const c = clientFirst("a,b=c", "n0nce");
+  assert.is(c.bare, "n=a=2Cb=3Dc,r=n0nce");
+  assert.is(parseClientFirst(c.message)?.name, "a,b=c");
+});
+
+test.run();
