@@ -68,7 +68,7 @@ async function aloneLatency(to: { host: string; port: number }, count: number): 
 }
 
 async function once(runtime: Runtime, ctx: Context, cfg: typeof CONFIGS[number], run: number, commands: string[]): Promise<Run> {
-  const seconds = ctx.quick ? 1.5 : 5;
+  const seconds = ctx.quick ? 1.5 : 3;
   const c = await startBenchCluster(runtime, mkdtempSync(join(ctx.tmp, `acks${run}-`)), cfg.n, {
     pairProxies: false,
     args: ["--rate-limit", "0", ...cfg.args],

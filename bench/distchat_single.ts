@@ -93,7 +93,7 @@ async function addsTable(
   commands: string[],
   shown: Set<string>,
 ): Promise<{ table: Table; at8: number; runs8: AddsRun[] }> {
-  const seconds = ctx.quick ? 1.5 : 4;
+  const seconds = ctx.quick ? 1.5 : 3;
   const counts = [1, 8, 64];
   const runs = new Map<number, AddsRun[]>(counts.map((c) => [c, []]));
   const nRuns = ctx.quick ? 1 : ctx.runs;

@@ -261,7 +261,7 @@ export function webTransport(rt: Runtime): Measurement {
     async run(ctx: Context): Promise<Result> {
       runtime = rt;
       quick = ctx.quick;
-      ROUNDS = quick ? 3 : 10;
+      ROUNDS = quick ? 3 : 6;
       BIG = quick ? 100_000 : 1_000_000;
       FAN = quick ? 300 : 1000;
       log = ctx.log;

@@ -15,6 +15,7 @@ import { type Committed, GroupCommit } from "../lib/server/commit.ts";
 import { startHousekeeping } from "../lib/server/housekeeping.ts";
 import { Store } from "../lib/store/store.ts";
 import { encodeText } from "../lib/wire/codec.ts";
+import type { Op } from "../lib/wire/messages.ts";
 import { ManualClock } from "../testing/manual_clock.ts";
 import { lines, removeTempDirs, tempDir } from "../testing/harness.ts";
 
@@ -105,6 +106,34 @@ test("a held poll is answered by the commit that brings its room a message", () 
     assert.match(sent[0], /^40001 ok\|m1\|add\|hello\|r\|a\.\d+\|$/);
     assert.match(sent[1], /^40002 poll\|p1\|r\|a=\d+\|0\|1\|a\.\d+\|alice\|\d+\|hello\|$/);
     assert.is(t.port.heldPolls, 0);
+  } finally {
+    t.close();
+  }
+});
+
+test("peers' ops wake a held poll between their commit and its sync; a local add only after the sync", () => {
+  const t = setup();
+  try {
+    enter(t, ALICE, "alice", true);
+    const b = enter(t, BOB, "bob", false);
+    t.events.length = 0;
+    t.say(BOB, "request", "p1", b, "r", "0", 20000);
+    t.clock.runSoon();
+    t.events.length = 0;
+    // A message made at server z, already on z's disk, synced here for two-disk acks.
+    const op: Op = { origin: "z", seq: 1, deps: t.store.vector(), at: T0, session: "5e".repeat(32), kind: "msg", tag: "z1", groupName: "r", userName: "zoe", msg: "from z" };
+    t.commit.batch(() => t.store.applyRemote(op), { shownBeforeSync: true });
+    t.clock.runSoon();
+    assert.is(t.events.length, 2, t.events.join(" / "));
+    assert.match(t.events[0], /^40002 poll\|p1\|r\|.*\|from z\|$/);
+    assert.is(t.events[1], "sync", "the sync follows the answer");
+    // The same write without the flag (a client's add, housekeeping): the sync first.
+    t.say(BOB, "request", "p2", b, "r", "z=1", 20000);
+    t.clock.runSoon();
+    t.events.length = 0;
+    t.commit.batch(() => t.store.applyRemote({ ...op, seq: 2, tag: "z2", msg: "again" }), {});
+    t.clock.runSoon();
+    assert.equal(t.events.map((e) => e.split("|")[0]), ["sync", "40002 poll"]);
   } finally {
     t.close();
   }

@@ -20,7 +20,7 @@ import type { ErrorCode, Reply, Request } from "../wire/messages.ts";
 import type { Address } from "../net/address.ts";
 import { formatAddress } from "../net/address.ts";
 import type { Clock } from "./clock.ts";
-import type { Committed, GroupCommit } from "./commit.ts";
+import type { GroupCommit } from "./commit.ts";
 import type { Chat } from "./chat.ts";
 import { Answers } from "./answers.ts";
 import { type Held, HeldPolls } from "./held_polls.ts";
@@ -90,7 +90,8 @@ export class ClientPort {
     this.#log = o.log ?? ((line) => console.error(line));
     // Expired polls are answered after the next commit, so they never show uncommitted messages.
     this.#polls = new HeldPolls(o.clock, () => o.commit.afterNextCommit(() => this.#answerDue()));
-    o.commit.subscribe((c) => this.#onCommit(c));
+    o.commit.subscribe((c) => this.#wake(c.rooms));
+    o.commit.onShown((rooms) => this.#wake(rooms));
   }
 
   /** Number of long polls being held. */
@@ -240,8 +241,8 @@ export class ClientPort {
   }
 
   /** Answers the held polls of rooms with new messages: one read per distinct cursor, then all the sends. */
-  #onCommit(c: Committed): void {
-    for (const rkey of c.rooms) {
+  #wake(rooms: Set<string>): void {
+    for (const rkey of rooms) {
       const held = this.#polls.inRoom(rkey);
       if (held.length > 0) this.#answerPolls(held, false);
     }

@@ -10,6 +10,12 @@
  * 2. every subscriber hears what was committed — the ops made here (for
  *    replication) and the rooms that got new messages (to wake long polls).
  *
+ * A commit that holds only ops already on their origin's disk (from peers)
+ * but must be synced here all the same (two-disk acks: `got` says it is on
+ * this disk) shows its rooms (`onShown`) between the commit and the sync:
+ * a long poll is answered one disk sync sooner, and nothing it shows can be
+ * lost, since the origin has it.
+ *
  * Ports (lib/server/client_port.ts, peer_port.ts, and any other) sit on top
  * of it and never call each other. A database failure stops everything and
  * calls `onFatal` once.
@@ -29,6 +35,10 @@ export interface Transactional {
   begin(): void;
   /** Commits; `sync` false: nothing in it needs to wait for the disk. */
   commit(sync: boolean): void;
+  /** Commits without waiting for the disk; `syncCommitted` follows before anything says it is on disk. */
+  commitUnsynced(): void;
+  /** Waits for the disk to hold what `commitUnsynced` committed. */
+  syncCommitted(): void;
   /** Ops made here since the last call. */
   takeLocalOps(): Op[];
   /** Room keys that got a visible message since the last call. */
@@ -62,6 +72,12 @@ export type BatchOptions = {
    * "Durability and acks"); any other write in the same commit makes it wait.
    */
   durableElsewhere?: boolean;
+  /**
+   * The write holds only ops already durable at their origin, but must be
+   * synced here before anyone is told it is on this disk: its rooms may be
+   * shown (`onShown`) before the sync.
+   */
+  shownBeforeSync?: boolean;
 };
 
 /** Largest batch, in writes, and longest wait for one, in ms. */
@@ -74,12 +90,15 @@ export class GroupCommit {
   #onFatal: (message: string) => void;
   #checkDatabase: () => string | null;
   #subscribers: ((c: Committed) => void)[] = [];
+  #shown: ((rooms: Set<string>) => void)[] = [];
   #after: (() => void)[] = [];
   #scheduled = false;
   #size = 0;
   #arrived = 0;
   #start = 0;
   #mustSync = false;
+  /** Every write of the open batch may be shown before the sync. */
+  #showable = true;
   #failed = false;
   #closed = false;
   /** Writes ever batched (housekeeping reads it to tell busy from idle). */
@@ -112,6 +131,11 @@ export class GroupCommit {
     this.#subscribers.push(fn);
   }
 
+  /** Hears the rooms of a commit of peers' ops before its sync (then subscribers get no rooms for it). */
+  onShown(fn: (rooms: Set<string>) => void): void {
+    this.#shown.push(fn);
+  }
+
   /** A datagram arrived: while they keep arriving the open batch waits one more turn (up to its bounds). */
   noteArrival(): void {
     this.#arrived++;
@@ -129,6 +153,7 @@ export class GroupCommit {
     }
     if (o.after) this.#after.push(o.after);
     if (!o.durableElsewhere) this.#mustSync = true;
+    if (!o.durableElsewhere && !o.shownBeforeSync) this.#showable = false;
     this.#size++;
     this.writes++;
     this.#schedule();
@@ -165,10 +190,13 @@ export class GroupCommit {
     this.#scheduled = false;
     this.#size = 0;
     const sync = this.#mustSync;
+    const showEarly = sync && this.#showable && this.#shown.length > 0;
     this.#mustSync = false;
+    this.#showable = true;
     if (this.#failed) return;
     try {
-      this.#store.commit(sync);
+      if (showEarly) this.#store.commitUnsynced();
+      else this.#store.commit(sync);
     } catch (e) {
       this.fail(`database commit failed: ${(e as Error).message}`);
       return;
@@ -177,6 +205,16 @@ export class GroupCommit {
     if (problem) {
       this.fail(problem);
       return;
+    }
+    if (showEarly) {
+      const rooms = this.#store.takeDirtyRooms();
+      if (rooms.size > 0) for (const fn of this.#shown) fn(rooms);
+      try {
+        this.#store.syncCommitted();
+      } catch (e) {
+        this.fail(`database sync failed: ${(e as Error).message}`);
+        return;
+      }
     }
     const after = this.#after;
     this.#after = [];

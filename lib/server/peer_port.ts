@@ -287,8 +287,10 @@ export class PeerPort {
       }
     }, {
       after: () => this.#send(out),
-      // Two-disk acks: what we tell a peer is on our disk must be (docs/ARCHITECTURE.md "Acks").
+      // Two-disk acks: what we tell a peer is on our disk must be (docs/ARCHITECTURE.md "Acks");
+      // it is on its origin's all the same, so long polls may see it before our sync.
       durableElsewhere: !twoDisk,
+      shownBeforeSync: true,
     });
   };
 

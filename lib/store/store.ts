@@ -133,6 +133,21 @@ export class Store {
   commit(sync = true): void {
     if (!this.db.isTransaction) return;
     this.db.exec("COMMIT");
+    this.#durable(sync);
+  }
+
+  /** Commits the open transaction, if any, without waiting for the disk; `syncCommitted` must follow. */
+  commitUnsynced(): void {
+    if (this.db.isTransaction) this.db.exec("COMMIT");
+  }
+
+  /** Waits for the disk to hold what was committed (under --sync full), then notes the high-water mark. */
+  syncCommitted(): void {
+    this.#durable(true);
+  }
+
+  /** The mark is written after the sync: it may lag the database, never lead it. */
+  #durable(sync: boolean): void {
     if (sync && this.#wal) this.#wal.sync(this.#wal.fd);
     this.#hwm?.note(this.#self, get(this.#vector, this.#self));
   }
