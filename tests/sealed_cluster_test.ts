@@ -28,10 +28,11 @@ import type { ClientProc } from "./_client_proc.ts";
 const IDS = ["a", "b", "c"] as const;
 type Id = (typeof IDS)[number];
 const WAIT = ["--wait-ms", "1000"];
-const SECRET_A = "cluster secret from alice 5d2e";
-const SECRET_B = "bob answers über the cluster ✉ 81fa";
-const SECRET_A2 = "second sealed line alice 0b7c";
-const PLAINTEXTS = [SECRET_A, SECRET_B, SECRET_A2, "5d2e", "81fa", "0b7c"];
+const SECRET_A = "cluster secret from alice ~zq5d2e~";
+const SECRET_B = "bob answers über the cluster ✉ ~zq81fa~";
+const SECRET_A2 = "second sealed line alice ~zq0b7c~";
+/** The short markers have characters that no hex or base64 (MACs, nonces, session ids, sealed text) can hold, so they cannot turn up by chance. */
+const PLAINTEXTS = [SECRET_A, SECRET_B, SECRET_A2, "~zq5d2e~", "~zq81fa~", "~zq0b7c~"];
 
 type Captured = { bytes: Buffer; direction: string; kind: "client" | "peer"; at: Id };
 
@@ -102,7 +103,7 @@ test("sealed room through a 3-server cluster: no plaintext in databases or datag
     alice.send(SECRET_A);
     await bob.waitFor(new RegExp(`\\[lobby\\] alice: \\[sealed\\] ${SECRET_A}$`, "m"), 15_000);
     bob.send(SECRET_B);
-    await alice.waitFor(/\[lobby\] bob: \[sealed\] bob answers über the cluster ✉ 81fa$/m, 15_000);
+    await alice.waitFor(/\[lobby\] bob: \[sealed\] bob answers über the cluster ✉ ~zq81fa~$/m, 15_000);
     alice.send(SECRET_A2);
     await bob.waitFor(new RegExp(`\\[lobby\\] alice: \\[sealed\\] ${SECRET_A2}$`, "m"), 15_000);
 
