@@ -28,7 +28,6 @@ import { removeTempDirs, tempDir } from "../testing/harness.ts";
 import { mulberry32, randomBytes } from "../testing/prng.ts";
 
 const IDS = ["a", "b", "c"];
-const IDS3 = IDS;
 const CLIENT: Address = { host: "127.0.0.9", port: 9000 };
 const clientAddr = (i: number): Address => ({ host: "127.0.0.1", port: 7000 + i });
 const peerAddr = (i: number): Address => ({ host: "127.0.0.1", port: 8000 + i });
@@ -42,7 +41,7 @@ type Node = { id: string; store: Store; commit: GroupCommit; gate: AckGate; peer
  * peer datagrams are authenticated (epochs, hello/proof).
  */
 function cluster(o: { seed?: number; skew?: Record<string, number>; key?: Uint8Array; ids?: string[] } = {}) {
-  const IDS = o.ids ?? IDS3;
+  const ids = o.ids ?? IDS;
   const clock = new ManualClock();
   const dir = tempDir("distchat-ack-");
   const down = new Set<string>();
@@ -65,7 +64,7 @@ function cluster(o: { seed?: number; skew?: Record<string, number>; key?: Uint8A
       routes.get(key(to))?.(bytes, from);
     });
   }
-  const nodes: Node[] = IDS.map((id, i) => {
+  const nodes: Node[] = ids.map((id, i) => {
     owner.set(key(clientAddr(i)), id);
     owner.set(key(peerAddr(i)), id);
     const store = Store.open(join(dir, `${id}.sqlite`), id, { sync: "normal" });
@@ -81,7 +80,7 @@ function cluster(o: { seed?: number; skew?: Record<string, number>; key?: Uint8A
     const commit = new GroupCommit({ store, clock: myClock });
     let peer!: PeerPort;
     const gate = new AckGate({ self: id, store, commit, clock: myClock, holdMs: 60_000, heardAt: (p) => peer.heardAt(p) });
-    const peers = new Map(IDS.map((p, j) => [p, peerAddr(j)] as const).filter(([p]) => p !== id));
+    const peers = new Map(ids.map((p, j) => [p, peerAddr(j)] as const).filter(([p]) => p !== id));
     const client = new ClientPort({
       commit,
       clock: laggingClock(myClock, () => peer.clockLead()),
@@ -103,7 +102,7 @@ function cluster(o: { seed?: number; skew?: Record<string, number>; key?: Uint8A
       send: (bytes, to) => deliver(id, peerAddr(i), bytes, to),
       multicast: null,
       localStatus: () => ({ heldPolls: 0 }),
-      ring: IDS,
+      ring: ids,
       onGot: (from, vector) => gate.noteGot(from, vector),
     });
     routes.set(key(clientAddr(i)), client.onDatagram);
@@ -111,7 +110,7 @@ function cluster(o: { seed?: number; skew?: Record<string, number>; key?: Uint8A
     peer.start();
     return { id, store, commit, gate, peer, client };
   });
-  const node = (id: string) => nodes[IDS.indexOf(id)];
+  const node = (id: string) => nodes[ids.indexOf(id)];
   return {
     clock,
     nodes,
@@ -124,7 +123,7 @@ function cluster(o: { seed?: number; skew?: Record<string, number>; key?: Uint8A
     },
     /** Sends a client request to server `id`. */
     send(id: string, req: Request) {
-      deliver("client", CLIENT, encodeRequest(req), clientAddr(IDS.indexOf(id)));
+      deliver("client", CLIENT, encodeRequest(req), clientAddr(ids.indexOf(id)));
     },
     run(ms: number) {
       for (let t = 0; t < ms; t += 5) clock.advance(5);

@@ -150,9 +150,11 @@ export class PeerPort {
       }
       // Repeated, so a lost `got` costs a held ack at most GOT_EVERY_MS, and a dead confirmer is noticed
       // within LIVE_MS; never from inside an open batch.
-      if (this.#o.onGot && !this.#o.commit.busy) {
-        if (now - this.#lastGotAll >= GOT_ALL_EVERY_MS) this.#sendGot(this.#allPeers);
-        else if (now - this.#lastGot >= GOT_EVERY_MS) this.#sendGot(this.#near);
+      if (this.#o.onGot && !this.#o.commit.busy && now - this.#lastGot >= GOT_EVERY_MS) {
+        const all = now - this.#lastGotAll >= GOT_ALL_EVERY_MS;
+        this.#lastGot = now;
+        if (all) this.#lastGotAll = now;
+        this.#sendGot(all ? this.#allPeers : this.#near);
       }
     });
   }
@@ -222,12 +224,9 @@ export class PeerPort {
 
   /** Tells `to` what is on this server's disk: the origins waiting for it, the near servers, or every peer. */
   #sendGot(to: readonly string[]): void {
-    const now = this.#o.clock.now();
     for (const id of to) this.#gotDue.delete(id);
-    if (to === this.#near || to === this.#allPeers) this.#lastGot = now;
-    if (to === this.#allPeers) this.#lastGotAll = now;
     if (to.length === 0) return;
-    const datagram = { verb: "got" as const, from: this.#o.self, nonce: "-", vector: this.#o.store.vector(), at: now };
+    const datagram = { verb: "got" as const, from: this.#o.self, nonce: "-", vector: this.#o.store.vector(), at: this.#o.clock.now() };
     this.#send([{ to, datagram }]);
   }
 
