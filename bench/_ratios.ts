@@ -24,11 +24,6 @@ export function record(key: string, value: number): void {
   if (Number.isFinite(value)) figures.set(key, value);
 }
 
-/** A recorded figure, or undefined. */
-export function figure(key: string): number | undefined {
-  return figures.get(key);
-}
-
 type Ratio = {
   figure: string;
   /** Key of the measured figure; `${rt}` is the runtime. */

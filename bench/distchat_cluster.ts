@@ -33,6 +33,7 @@ import { displayCommand, runtimeCommand, startChild, stopAll } from "./_child.ts
 import { type BenchCluster, startBenchCluster, statsUntil } from "./_distchat_cluster_net.ts";
 import { Endpoint, lines, nowMs } from "./_distchat_udp.ts";
 import { record } from "./_ratios.ts";
+import { fanRounds } from "./_fan_rounds.ts";
 import { allOf, udpLink } from "./_proxy.ts";
 import type { Context, Measurement, Result, Table } from "./_report.ts";
 import { type ChatEndpoint, netsplit } from "./_scenarios.ts";
@@ -228,7 +229,7 @@ async function sizeRun(c: BenchCluster, ctx: Context, commands: string[], run: n
     const quietSent = (sum(quietAfter.reports.map((r) => r.sent)) - sum(quietBefore.map((r) => r.sent))) / quietCount;
 
     // Fan-out: 1,000 long pollers on b, the message added on a.
-    const fan = await fanout(c, ctx, commands, run);
+    const fan = await fanout(c, commands, run);
     return {
       stored,
       acked: sum(results.map((r) => r.acked)) / seconds,
@@ -247,13 +248,13 @@ async function sizeRun(c: BenchCluster, ctx: Context, commands: string[], run: n
   }
 }
 
-async function fanout(c: BenchCluster, ctx: Context, commands: string[], run: number) {
+async function fanout(c: BenchCluster, commands: string[], run: number) {
   const SESSIONS = 1000, PROCS = 2, SOCKETS = 10;
   const rounds = 3;
   const room = `fan${run}`;
   const writer = await chatUser(c.servers.a.client, room);
   const children: Child[] = [];
-  const samples: number[] = [];
+  let samples: number[] = [];
   let missing = 0;
   try {
     const port = c.servers.b.client.port;
@@ -262,22 +263,11 @@ async function fanout(c: BenchCluster, ctx: Context, commands: string[], run: nu
       commands.push(displayCommand(argv).replace(` ${port} `, " PORT_B ").replace(` ${room} `, " ROOM "));
       children.push(startChild(argv));
     }
-    for (const ch of children) await ch.next<{ ready: boolean }>(60_000);
-    await sleep(300);
-    for (let r = 1; r <= rounds; r++) {
-      for (const ch of children) ch.send(`round ${r}`);
-      await sleep(200);
+    ({ samples, missing } = await fanRounds(children, rounds, async (r) => {
       const t0 = nowMs();
       await addText(writer, `fan-out round ${r}`);
-      for (const ch of children) ch.send(`collect ${r} 5000`);
-      for (const ch of children) {
-        const got = await ch.next<{ times: number[]; missing: number }>(15_000);
-        missing += got.missing;
-        for (const t of got.times) samples.push(t - t0);
-      }
-      await sleep(100);
-    }
-    for (const ch of children) ch.send("stop");
+      return t0;
+    }));
   } finally {
     await stopAll(children);
     await writer.ep.close();

@@ -19,6 +19,7 @@ import { cpuSeconds, displayCommand, runtimeCommand, startChild, stopAll } from 
 import type { Context, Measurement, Result, Table } from "./_report.ts";
 import { formatNumber, formatSummary, percentile, summarize } from "./_stats.ts";
 import { record } from "./_ratios.ts";
+import { fanRounds } from "./_fan_rounds.ts";
 import { type BenchServer, startBenchServer } from "./_distchat_server.ts";
 import { Endpoint, lines, nowMs } from "./_distchat_udp.ts";
 
@@ -199,32 +200,6 @@ async function costTable(runtime: Runtime, ctx: Context, runs8: AddsRun[], comma
 }
 
 // --- 2. Fan-out ------------------------------------------------------------------
-
-/**
- * Rounds of one delivery to every session of `children` (bench/_distchat_load.ts
- * fanout or fanecho processes): arms each round, calls `fire` (which returns
- * the epoch ms it sent at), and pools each session's delivery time from it.
- */
-async function fanRounds(children: Child[], rounds: number, fire: (round: number) => Promise<number>): Promise<{ samples: number[]; missing: number }> {
-  for (const c of children) await c.next<{ ready: boolean }>(60_000);
-  await sleep(300); // let every poll be held
-  const samples: number[] = [];
-  let missing = 0;
-  for (let r = 1; r <= rounds; r++) {
-    for (const c of children) c.send(`round ${r}`);
-    await sleep(200);
-    const t0 = await fire(r);
-    for (const c of children) c.send(`collect ${r} 5000`);
-    for (const c of children) {
-      const got = await c.next<{ times: number[]; missing: number }>(15_000);
-      missing += got.missing;
-      for (const t of got.times) samples.push(t - t0);
-    }
-    await sleep(100); // every session re-arms its poll
-  }
-  for (const c of children) c.send("stop");
-  return { samples, missing };
-}
 
 async function fanoutTable(runtime: Runtime, ctx: Context, dir: string, commands: string[], shown: Set<string>): Promise<{ table: Table; p99: number }> {
   const SESSIONS = 1000, PROCS = 2, SOCKETS = SESSIONS / PROCS;

@@ -23,6 +23,7 @@ import { Endpoint, lines, nowMs } from "./_distchat_udp.ts";
 import { socketTo } from "./_web_socket.ts";
 import { formatNumber, formatSummary, percentile, summarize } from "./_stats.ts";
 import type { Context, Measurement, Result } from "./_report.ts";
+import { fanRounds } from "./_fan_rounds.ts";
 import { freeTcpPort, makeCluster, startServer } from "../testing/harness.ts";
 
 /** Sessions in the fan-out: 1,000 (300 with --quick). */
@@ -70,25 +71,14 @@ async function fanout(): Promise<{ ws: number[]; web: number[]; udp: number[]; c
         procs.push(c);
         children.push(c);
       }
-      for (const c of procs) await c.next<{ ready: boolean }>(120_000);
-      await sleep(500); // every poll held
-      let missing = 0;
-      for (let r = 1; r <= ROUNDS; r++) {
-        for (const c of procs) c.send(`round ${r}`);
-        await sleep(200);
+      const { samples, missing } = await fanRounds(procs, ROUNDS, async (r) => {
         const t = writer.tag();
         const t0 = nowMs();
         const ack = await writer.request(to, t, lines("add", t, wtoken, `round ${r} ${kind}`, "fan"));
         if (!ack.startsWith("ok")) throw new Error(`add: ${ack}`);
-        for (const c of procs) c.send(`collect ${r} 10000`);
-        for (const c of procs) {
-          const got = await c.next<{ times: number[]; missing: number }>(20_000);
-          missing += got.missing;
-          out[kind].push(...got.times.map((x) => x - t0));
-        }
-        await sleep(200); // every session re-arms its poll
-      }
-      for (const c of procs) c.send("stop");
+        return t0;
+      }, { readyMs: 120_000, settleMs: 500, collectMs: 10_000, rearmMs: 200 });
+      out[kind].push(...samples);
       await stopAll(procs);
       if (missing > 0) log(`  fan-out ${kind}: ${missing} deliveries missing`);
       log(`  fan-out ${kind}: p50 ${ms(percentile(out[kind], 50))} ms, p99 ${ms(percentile(out[kind], 99))} ms`);
