@@ -13,6 +13,9 @@
  * sealed messages, end to end (docs/CLIENT.md, docs/SEALED_FORMAT.md).
  */
 import process from "node:process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { MIN_ITERATIONS } from "./lib/accounts/scram.ts";
 import { parseArgs } from "node:util";
 import { readKeyFile } from "./lib/client/key_file.ts";
 import type { KeyFile } from "./lib/client/key_file.ts";
@@ -24,7 +27,7 @@ import { runClient } from "./lib/client/app.ts";
 import { roomNameProblem, userNameProblem } from "./lib/wire/names.ts";
 import { MAX_HISTORY, MAX_WAIT_MS } from "./lib/wire/messages.ts";
 
-const USAGE = "usage: client.ts --user NAME [--servers FILE] [--room ROOM] [--key-file FILE] [--wait-ms MS] [--history N]";
+const USAGE = "usage: client.ts --user NAME [--servers FILE] [--room ROOM] [--key-file FILE] [--password-file FILE] [--known-keys FILE] [--wait-ms MS] [--history N]";
 const HELP = `DistChat terminal client.
 
 usage: npm run client -- --user NAME [flags]        (or: npx deno run -A client.ts --user NAME [flags])
@@ -33,6 +36,11 @@ usage: npm run client -- --user NAME [flags]        (or: npx deno run -A client.
   -s, --servers FILE    the cluster's servers file (default servers.txt); the client fails over along it
   -r, --room ROOM       join (or create) this room at start
   -k, --key-file FILE   passphrases of sealed rooms (docs/CLIENT.md)
+      --password-file FILE  the password of your registered name (first line; the file must be
+                        private to you); without it a terminal asks when the name is registered
+      --known-keys FILE     where other users' direct-message keys are remembered (trust on first
+                        use; default ~/.distchat_known_keys)
+      --scram-iterations N  PBKDF2 rounds of a password set here (default 600000, at least 4096)
       --wait-ms MS      how long a server may hold a poll (default 25000)
       --history N       messages shown when joining a room: its newest N (default: a screenful in a
                         terminal, 20 in pipe mode); /history N shows older ones
@@ -57,6 +65,9 @@ try {
       "key-file": { type: "string", short: "k" },
       "wait-ms": { type: "string", default: "25000" },
       history: { type: "string" },
+      "password-file": { type: "string" },
+      "known-keys": { type: "string" },
+      "scram-iterations": { type: "string", default: "600000" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -106,6 +117,21 @@ if (flags["key-file"] !== undefined) {
   for (const w of keyFile.warnings) process.stderr.write(`client: warning: ${w}\n`);
 }
 
+let password: string | null = null;
+if (flags["password-file"] !== undefined) {
+  try {
+    password = readFileSync(flags["password-file"], "utf8").split(/\r?\n/)[0];
+  } catch (e) {
+    die(`--password-file: ${(e as Error).message}`);
+  }
+  if (password === "") die("--password-file: its first line is empty");
+}
+const iterations = Number(flags["scram-iterations"]);
+if (!/^\d+$/.test(flags["scram-iterations"]) || iterations < MIN_ITERATIONS || iterations > 10_000_000) {
+  die(`--scram-iterations must be an integer from ${MIN_ITERATIONS} to 10000000`);
+}
+const knownKeys = flags["known-keys"] ?? (process.env.HOME ? join(process.env.HOME, ".distchat_known_keys") : null);
+
 const bindHost = bindHostFor(servers.map((s) => s.client));
 
 const code = await runClient({
@@ -115,6 +141,9 @@ const code = await runClient({
   waitMs,
   historyLines,
   keyFile,
+  password,
+  knownKeysFile: knownKeys,
+  scramIterations: iterations,
   bind: (on) => bindUdp({ host: bindHost, port: 0 }, on),
   io: { input: process.stdin, output: process.stdout, errors: process.stderr, tty, color },
   onStop: (stop) => {

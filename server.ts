@@ -32,7 +32,7 @@ import { GroupCommit } from "./lib/server/commit.ts";
 import { startHousekeeping } from "./lib/server/housekeeping.ts";
 import { PeerPort } from "./lib/server/peer_port.ts";
 import { readOrCreateKey } from "./lib/server/reply_seal.ts";
-import { ServerMetrics, statusGauges } from "./lib/server/metrics.ts";
+import { guessGauges, ServerMetrics, statusGauges } from "./lib/server/metrics.ts";
 import { isWebAddress, WebPort } from "./lib/server/web_port.ts";
 
 /** How long a starting server waits to hear every peer before it chooses its origin. */
@@ -128,11 +128,12 @@ const quotas = flags.rateLimit === 0 ? undefined : new Quotas(flags.quotas, sess
 const diskFloor = watchDiskFloor({ dir: dirname(flags.db), minBytes: flags.minFreeBytes, clock, log });
 // Chat time: this server's clock, set back by how far it runs ahead of its slowest peer (docs/ARCHITECTURE.md "Time").
 const chatClock = laggingClock(clock, (): number => peerPort.clockLead());
+const chat = new Chat({ store, random, sessionTtl: flags.sessionTtl, secret: clusterKey ?? undefined, confirmer: (): string | undefined => twoDisk ? peerPort.confirmer() : undefined });
 const clientPort = new ClientPort({
   commit,
   clock: chatClock,
   gate,
-  chat: new Chat({ store, random, sessionTtl: flags.sessionTtl, confirmer: (): string | undefined => twoDisk ? peerPort.confirmer() : undefined }),
+  chat,
   answers: new Answers({ replies: store.replies, replyKey }),
   // A web page's address is one only the web port has (lib/server/web_port.ts).
   send: (bytes, to) => isWebAddress(to) ? web?.send(bytes, to) : client?.send(bytes, to),
@@ -184,8 +185,10 @@ if (flags.tlsCert !== null && flags.tlsKey !== null) {
 const web: WebPort | null = flags.web === null ? null : new WebPort({
   clientPort,
   metrics,
-  gauges: () =>
-    statusGauges(peerPort.status(), { rooms: store.rooms.count(), expunged: store.retention.expunged, webWaiting: web?.waiting ?? 0, webSockets: web?.sockets ?? 0 }),
+  gauges: () => [
+    ...statusGauges(peerPort.status(), { rooms: store.rooms.count(), expunged: store.retention.expunged, webWaiting: web?.waiting ?? 0, webSockets: web?.sockets ?? 0 }),
+    ...guessGauges(chat.accounts.guard),
+  ],
   servers: all,
   // --rate-limit 0 (benchmarks) lifts the per-address limits of the web listener too.
   maxPerIp: flags.rateLimit === 0 ? Infinity : undefined,

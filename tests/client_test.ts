@@ -89,6 +89,7 @@ class FakeServer {
       w.replies.set(`login/${from.port}/${q.tag}`, token);
       return { verb: "ok", tag: q.tag, kind: "login", userName: q.userName, token, ttl: 60 };
     }
+    if (!("token" in q)) return err("bad-request");
     const user = w.sessions.get(q.token);
     if (user === undefined) return err("bad-token");
     const room = "groupName" in q ? w.rooms.get(q.groupName.toLowerCase()) : undefined;
@@ -148,6 +149,8 @@ class FakeServer {
         const entries = page.map(({ msgId, userName, sentAt, msg }) => ({ msgId, userName, sentAt, msg }));
         return { verb: "ok", tag: q.tag, kind: "history", groupName: room.name, cursor, more: end > page.length, entries };
       }
+      default:
+        return err("bad-request");
     }
   }
 

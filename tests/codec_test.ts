@@ -628,7 +628,7 @@ badReq("missing field (open)", lines("open", "7", TOK), "bad-request", "7");
 badReq("missing field (add)", lines("add", "7", TOK, "hi"), "bad-request", "7");
 badReq("missing field (request)", lines("request", "7", TOK, "lobby"), "bad-request", "7");
 badReq("missing field (logout)", lines("logout", "7"), "bad-request", "7");
-badReq("extra field (login)", lines("login", "7", "bob", "x"), "bad-request", "7");
+badReq("extra field (login)", lines("login", "7", "bob", "c=biws,r=x,p=y", "x"), "bad-request", "7");
 badReq("extra field (logout)", lines("logout", "7", TOK, "x"), "bad-request", "7");
 badReq("extra field (request)", lines("request", "7", TOK, "lobby", "0", "10", "x"), "bad-request", "7");
 badReq("extra field (rooms)", lines("rooms", "7", TOK, "a", "b"), "bad-request", "7");
@@ -739,7 +739,7 @@ badRep("ok add msgID n beyond safe range", lines("ok", "7", "add", "hi", "g", "a
 badRep("ok with unknown kind", lines("ok", "7", "ping"), "bad-request", "7");
 badRep("ok logout with an extra field", lines("ok", "7", "logout", "x"), "bad-request", "7");
 badRep("more flag 2", lines("ok", "7", "rooms", 2, 0), "bad-request", "7");
-badRep("unknown error code", lines("error", "7", "teapot", "x"), "bad-request", "7");
+badRep("malformed error code", lines("error", "7", "Tea pot", "x"), "bad-request", "7");
 badRep("error without message line", lines("error", "7", "internal"), "bad-request", "7");
 badRep("error tag too long", lines("error", "A".repeat(17), "internal", "x"), "bad-request", "-");
 badRep("peer ok sent as a client reply", lines("ok", "a", "-", "0", 0, 0, "-"), "bad-request", "a");

@@ -72,7 +72,8 @@ test("a version-2 database opens: the confirmer, refused and members' expiry col
   const db = new DatabaseSync(path);
   db.exec(
     "ALTER TABLE ops DROP COLUMN conf; ALTER TABLE messages DROP COLUMN refused; DROP INDEX members_live; " +
-      "ALTER TABLE members DROP COLUMN expires; UPDATE meta SET v = '2' WHERE k = 'schema'",
+      "ALTER TABLE members DROP COLUMN expires; ALTER TABLE members DROP COLUMN jsum; ALTER TABLE members DROP COLUMN jorigin; ALTER TABLE messages DROP COLUMN notice; DROP INDEX ops_open; " +
+      "DROP TABLE bindings; DROP TABLE dm_parts; DROP INDEX ops_acct; DROP INDEX ops_mod; UPDATE meta SET v = '2' WHERE k = 'schema'",
   );
   db.close();
   const again = open("a", path);

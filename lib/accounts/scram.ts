@@ -33,15 +33,15 @@ const unb64 = (s: string) => new Uint8Array(Buffer.from(s, "base64"));
 const xor = (a: Uint8Array, b: Uint8Array) => a.map((x, i) => x ^ b[i]);
 
 /** SaltedPassword := Hi(Normalize(password), salt, i). Passwords are used as their UTF-8 bytes (no SASLprep). */
-function saltedPassword(password: string, salt: Uint8Array, iterations: number): Uint8Array {
+export function saltedPassword(password: string, salt: Uint8Array, iterations: number): Uint8Array {
   return new Uint8Array(pbkdf2Sync(password.normalize("NFC"), salt, iterations, 32, "sha256"));
 }
 
 /** The verifier of `password`: what registration stores. */
-export function makeVerifier(password: string, salt: Uint8Array, iterations = DEFAULT_ITERATIONS): Verifier {
+export function makeVerifier(password: string, salt: Uint8Array, iterations = DEFAULT_ITERATIONS): Verifier & { salted: Uint8Array } {
   if (iterations < MIN_ITERATIONS) throw new RangeError(`at least ${MIN_ITERATIONS} iterations`);
   const sp = saltedPassword(password, salt, iterations);
-  return { salt, iterations, storedKey: sha256(hmac(sp, "Client Key")), serverKey: hmac(sp, "Server Key") };
+  return { salt, iterations, storedKey: sha256(hmac(sp, "Client Key")), serverKey: hmac(sp, "Server Key"), salted: sp };
 }
 
 /** "=" and "," in a name are escaped as "=3D" and "=2C" (RFC 5802 §5.1). */
@@ -80,8 +80,16 @@ export function serverFirst(clientFirstBare: string, serverNonce: string, v: Pic
   return { message: `r=${nonce}${serverNonce},s=${b64(v.salt)},i=${v.iterations}` };
 }
 
-/** The client's final message (with its proof), and the server signature it expects back. */
-export function clientFinal(password: string, clientFirstBare: string, serverFirstMessage: string): { message: string; serverSignature: string } | null {
+/**
+ * The client's final message (with its proof), the server signature it
+ * expects back, and the SaltedPassword (the client derives its DM key from
+ * it: lib/client/dm_seal.ts).
+ */
+export function clientFinal(
+  password: string,
+  clientFirstBare: string,
+  serverFirstMessage: string,
+): { message: string; serverSignature: string; salted: Uint8Array } | null {
   const s = attributes(serverFirstMessage);
   const nonce = s?.get("r"), salt = s?.get("s"), iterations = Number(s?.get("i"));
   const clientNonce = attributes(clientFirstBare)?.get("r");
@@ -91,7 +99,7 @@ export function clientFinal(password: string, clientFirstBare: string, serverFir
   const sp = saltedPassword(password, unb64(salt), iterations);
   const clientKey = hmac(sp, "Client Key");
   const proof = xor(clientKey, hmac(sha256(clientKey), authMessage));
-  return { message: `${withoutProof},p=${b64(proof)}`, serverSignature: `v=${b64(hmac(hmac(sp, "Server Key"), authMessage))}` };
+  return { message: `${withoutProof},p=${b64(proof)}`, serverSignature: `v=${b64(hmac(hmac(sp, "Server Key"), authMessage))}`, salted: sp };
 }
 
 /**

@@ -20,6 +20,8 @@ import { Keyring } from "./keyring.ts";
 import { LoginError, Session } from "./session.ts";
 import type { SessionUi } from "./session.ts";
 import { openTerminal } from "./terminal.ts";
+import { KnownKeys } from "./known_keys.ts";
+import { Social } from "./social.ts";
 import type { TerminalOptions } from "./terminal.ts";
 
 export type ClientOptions = {
@@ -38,6 +40,14 @@ export type ClientOptions = {
   timing?: Partial<Timing>;
   /** Registers `stop` for the signals that should end the client (log out, exit). */
   onStop?: (stop: () => void) => void;
+  /** The password of a registered name (from --password-file); null: asked for when needed (in a terminal). */
+  password?: string | null;
+  /** Where other users' DM keys are remembered (trust on first use); null: for this run only. */
+  knownKeysFile?: string | null;
+  /** PBKDF2 rounds of a new verifier (default 600,000; tests use fewer). */
+  scramIterations?: number;
+  /** How often to ask for new direct conversations, ms (default 3000). */
+  dmsEveryMs?: number;
 };
 
 /** On EOF or /quit, how long unacknowledged messages may take. */
@@ -67,7 +77,24 @@ export async function runClient(o: ClientOptions): Promise<number> {
       }
     },
   };
-  const session = new Session(conn, ui, { userName: o.userName, waitMs: o.waitMs, historyLines: o.historyLines });
+  const social = new Social({
+    ui: { notice: (t) => term.notice(t), error: (t) => term.error(t), output: (t) => term.output(t) },
+    userName: o.userName,
+    known: new KnownKeys(o.knownKeysFile ?? null),
+    iterations: o.scramIterations,
+  });
+  ui.message = (room, e) => term.message(room, e, room.startsWith("@") ? social.view(room, e) : keyring.view(room, e, o.io));
+  const session = new Session(conn, ui, {
+    userName: o.userName,
+    waitMs: o.waitMs,
+    historyLines: o.historyLines,
+    password: o.password ?? null,
+    onSalted: social.onSalted,
+    beforeConversation: social.beforeConversation,
+    afterJoin: social.afterJoin,
+    dmsEveryMs: o.dmsEveryMs,
+  });
+  social.attach(session);
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
   let ending = false;
@@ -117,6 +144,43 @@ export async function runClient(o: ClientOptions): Promise<number> {
       case "help":
         for (const l of HELP) term.output(l);
         return;
+      case "msg": {
+        const address = `@${c.user}`;
+        await session.conversation(address, false);
+        return sayTo(address, c.text);
+      }
+      case "query":
+        return session.conversation(`@${c.user}`, true);
+      case "me":
+        return say(`\u0001me ${c.text}`);
+      case "whois":
+        return social.whois(c.user);
+      case "register": {
+        const pw = await newPassword("register");
+        if (pw !== null) await social.register(pw);
+        return;
+      }
+      case "password": {
+        const old = await askPassword(`Current password for ${o.userName} (not shown): `);
+        if (old === null) return;
+        const pw = await newPassword("password");
+        if (pw !== null) await social.changePassword(old, pw);
+        return;
+      }
+      case "unregister": {
+        const pw = await askPassword(`Password for ${o.userName}, to drop the account (not shown): `);
+        if (pw !== null) await social.unregister(pw);
+        return;
+      }
+      case "topic":
+      case "mod":
+      case "mode": {
+        const room = session.currentRoom;
+        if (room === null || room.startsWith("@")) return term.error("type into a room first (/join ROOM or /switch ROOM)");
+        if (c.kind === "topic") return social.topic(room, c.text);
+        if (c.kind === "mode") return social.mode(room, c.mode);
+        return social.mod(room, c.action, c.user, c.text);
+      }
       case "quit":
         return end(FLUSH_MS);
     }
@@ -126,9 +190,54 @@ export async function runClient(o: ClientOptions): Promise<number> {
   function say(text: string): void {
     const room = session.currentRoom;
     if (room === null) return void session.say(text); // it says what to do
-    const out = keyring.outgoing(room, o.userName, text);
+    sayTo(room, text);
+  }
+
+  /** A line to a room (sealed with its passphrase) or a direct conversation (sealed when both are registered). */
+  function sayTo(room: string, text: string): void {
+    const out = room.startsWith("@") ? social.outgoing(room, text) : keyring.outgoing(room, o.userName, text);
     if (!out.ok) return term.error(out.message);
-    session.say(out.text, text);
+    session.sayTo(room, out.text, text);
+  }
+
+  /** A password: --password-file's, or typed hidden in a terminal; null (and says why) otherwise. */
+  async function askPassword(prompt: string): Promise<string | null> {
+    if (o.password) return o.password;
+    if (!o.io.tty) {
+      term.error("no password: stdin is not a terminal, so it cannot be typed hidden; start the client with --password-file FILE");
+      return null;
+    }
+    try {
+      const pw = await term.readSecret(prompt);
+      return pw === "" ? null : pw;
+    } catch (e) {
+      term.notice(`no password given (${(e as Error).message})`);
+      return null;
+    }
+  }
+
+  /** A new password, typed twice (or --password-file's). */
+  async function newPassword(what: string): Promise<string | null> {
+    if (o.password && what === "register") return o.password;
+    if (!o.io.tty) {
+      if (o.password) return o.password;
+      term.error("no password: stdin is not a terminal; start the client with --password-file FILE");
+      return null;
+    }
+    const first = await askPasswordTty("New password (not shown): ");
+    if (first === null) return null;
+    if (first.length < 8) return (term.error("a password needs at least 8 characters"), null);
+    const again = await askPasswordTty("The same password again: ");
+    if (again !== first) return (term.error("the two passwords differ; nothing changed"), null);
+    return first;
+  }
+
+  async function askPasswordTty(prompt: string): Promise<string | null> {
+    try {
+      return await term.readSecret(prompt);
+    } catch {
+      return null;
+    }
   }
 
   /** /key [ROOM]: the passphrase typed twice, hidden; only in a terminal. */
@@ -178,7 +287,21 @@ export async function runClient(o: ClientOptions): Promise<number> {
   }
 
   // Lines run one after another, after login; messages only queue.
-  let chain: Promise<void> = session.login().then(
+  /** The first login; a registered name without a password asks for it in a terminal. */
+  async function firstLogin(): Promise<void> {
+    try {
+      await session.login();
+    } catch (e) {
+      const registered = e instanceof LoginError && e.code === "name-taken" && /registered/.test(e.message);
+      if (!registered || !o.io.tty || session.password !== null) throw e;
+      const pw = await askPassword(`${o.userName} is registered. Password (not shown): `);
+      if (pw === null) throw e;
+      session.password = pw;
+      await session.login();
+    }
+  }
+
+  let chain: Promise<void> = firstLogin().then(
     async () => {
       if (ending) return;
       term.notice(`logged in as ${o.userName} on server ${conn.server.id}`);

@@ -10,7 +10,7 @@
  * ```
  */
 
-import { roomNameProblem } from "../wire/names.ts";
+import { roomNameProblem, userNameProblem } from "../wire/names.ts";
 import { MAX_HISTORY } from "../wire/messages.ts";
 
 export type Command =
@@ -19,6 +19,13 @@ export type Command =
   | { kind: "leave" | "who" | "key" | "unkey"; room: string | null }
   | { kind: "rooms" | "quit" | "help" }
   | { kind: "history"; count: number }
+  | { kind: "msg"; user: string; text: string }
+  | { kind: "query" | "whois"; user: string }
+  | { kind: "me"; text: string }
+  | { kind: "register" | "password" | "unregister" }
+  | { kind: "topic"; text: string | null }
+  | { kind: "mod"; action: "op" | "deop" | "kick" | "ban" | "unban" | "invite"; user: string; text: string }
+  | { kind: "mode"; mode: "+i" | "-i" | null }
   | { kind: "none" }
   | { kind: "invalid"; message: string };
 
@@ -32,6 +39,17 @@ export const HELP = [
   "/history [N]    show N (default 20) older messages of the current room, before the oldest shown",
   "/key [ROOM]     set or change a room's passphrase (typed hidden); messages sent there are sealed",
   "/unkey [ROOM]   forget a room's passphrase; messages sent there are no longer sealed",
+  "/msg NAME TEXT  a direct message to NAME (sealed end to end when you both are registered)",
+  "/query NAME     type into the direct conversation with NAME",
+  "/me TEXT        an action: * you TEXT",
+  "/whois NAME     registered or not, idle time, key fingerprint, rooms in common",
+  "/register       register your name with a password (typed hidden, or --password-file)",
+  "/password       change your password",
+  "/unregister     drop your account (your name becomes anyone's again)",
+  "/topic [TEXT]   show or set the current room's topic",
+  "/op NAME, /deop NAME            grant or revoke operator in the current room",
+  "/kick NAME [REASON], /ban NAME [REASON], /unban NAME, /invite NAME   moderate the current room",
+  "/mode [+i|-i]   show the room's mode, or make it invite-only (+i) or open (-i)",
   "/quit           log out and exit",
   "/help           this list",
   "Any other line is a message to the current room; start it with // to send a leading /.",
@@ -64,6 +82,43 @@ function history(args: string[]): Command {
   return { kind: "history", count: n };
 }
 
+/** Commands of accounts, direct messages and moderation: a NAME and free text. */
+function social(word: string, rest: string): Command | null {
+  const m = /^(\S+)?\s*(.*)$/s.exec(rest.trim())!;
+  const first = m[1] ?? "", text = m[2] ?? "";
+  const user = (usage: string, f: (u: string) => Command): Command => {
+    if (first === "") return { kind: "invalid", message: `usage: ${usage}` };
+    const problem = userNameProblem(first);
+    return problem ? { kind: "invalid", message: problem } : f(first);
+  };
+  switch (word) {
+    case "msg":
+      return user("/msg NAME TEXT", (u) => (text === "" ? { kind: "invalid", message: "usage: /msg NAME TEXT" } : { kind: "msg", user: u, text }));
+    case "query":
+    case "whois":
+      return user(`/${word} NAME`, (u) => ({ kind: word, user: u }));
+    case "me":
+      return rest.trim() === "" ? { kind: "invalid", message: "usage: /me TEXT" } : { kind: "me", text: rest.trim() };
+    case "register":
+    case "password":
+    case "unregister":
+      return rest.trim() === "" ? { kind: word } : { kind: "invalid", message: `usage: /${word} (the password is asked for, hidden)` };
+    case "topic":
+      return { kind: "topic", text: rest.trim() === "" ? null : rest.trim() };
+    case "op":
+    case "deop":
+    case "kick":
+    case "ban":
+    case "unban":
+    case "invite":
+      return user(`/${word} NAME${word === "kick" || word === "ban" ? " [REASON]" : ""}`, (u) => ({ kind: "mod", action: word, user: u, text }));
+    case "mode":
+      if (rest.trim() === "") return { kind: "mode", mode: null };
+      return rest.trim() === "+i" || rest.trim() === "-i" ? { kind: "mode", mode: rest.trim() as "+i" | "-i" } : { kind: "invalid", message: "usage: /mode [+i|-i]" };
+  }
+  return null;
+}
+
 /** Parses one input line (without its line end). */
 export function parseLine(raw: string): Command {
   const line = raw.replace(/\r$/, "");
@@ -72,6 +127,8 @@ export function parseLine(raw: string): Command {
   if (!line.startsWith("/")) return { kind: "say", text: line };
   const [word, ...args] = line.slice(1).trim().split(/\s+/);
   if (word.toLowerCase() === "history") return history(args);
+  const s = social(word.toLowerCase(), line.slice(1).trim().slice(word.length));
+  if (s !== null) return s;
   const spec = COMMANDS[word.toLowerCase()];
   if (!spec) return { kind: "invalid", message: `unknown command /${word}; type /help for the list` };
   const name = `/${word.toLowerCase()}`;
@@ -83,7 +140,8 @@ export function parseLine(raw: string): Command {
   }
   const room = args[0] ?? null;
   if (room !== null) {
-    const problem = roomNameProblem(room);
+    const dm = room.startsWith("@") && (spec.kind === "leave" || spec.kind === "switch");
+    const problem = dm ? userNameProblem(room.slice(1)) : roomNameProblem(room);
     if (problem) return { kind: "invalid", message: problem };
   }
   switch (spec.kind) {

@@ -83,6 +83,11 @@ export function formatMessage(room: string, e: PollEntry, o: DisplayOptions, vie
   const v: MessageView = view ?? { kind: "plain", text: e.msg };
   const time = clock(e.sentAt);
   const r = sanitize(room), u = sanitize(e.userName);
+  const action = noticeText(e.userName, v.text);
+  if (action !== null) {
+    const line = `${time} [${r}] ${action}`;
+    return o.tty && o.color ? dim(line) : o.tty ? sanitize(line) : oneLine(line);
+  }
   const mark = v.kind === "sealed" ? (o.tty ? SEALED_MARK.tty : SEALED_MARK.pipe) : v.kind === "plain" && v.marked ? PLAIN_MARK : "";
   const lead = mark === "" ? "" : `${mark} `;
   if (!o.tty) return `${time} [${r}] ${u}: ${lead}${oneLine(v.text)}`;
@@ -105,6 +110,47 @@ export function formatNotice(text: string, o: DisplayOptions, isError = false): 
   return isError ? red(line) : yellow(line);
 }
 
+/**
+ * A notice or action as a line ("* bob joined"), or null for a plain
+ * message (docs/PROTOCOL.md "Notices": U+0001, a word, its arguments).
+ *
+ * @example
+ * ```ts
+ * noticeText("bob", "\u0001kick eve spam"); // "* bob kicked eve (spam)"
+ * noticeText("bob", "\u0001me waves");      // "* bob waves"
+ * ```
+ */
+export function noticeText(user: string, text: string): string | null {
+  if (!text.startsWith("\u0001")) return null;
+  const m = /^\u0001(\S+) ?(\S*) ?(.*)$/s.exec(text);
+  if (!m) return null;
+  const [, word, target, rest] = m;
+  const why = rest === "" ? "" : ` (${rest})`;
+  switch (word) {
+    case "me":
+      return `* ${user} ${[target, rest].filter((x) => x !== "").join(" ")}`;
+    case "join":
+      return `* ${user} joined`;
+    case "leave":
+      return `* ${user} left`;
+    case "kick":
+      return `* ${user} kicked ${target}${why}`;
+    case "ban":
+      return `* ${user} banned ${target}${why}`;
+    case "unban":
+      return `* ${user} lifted the ban on ${target}`;
+    case "op":
+      return `* ${user} made ${target} an operator`;
+    case "deop":
+      return `* ${user} took operator from ${target}`;
+    case "topic":
+      return rest === "" ? `* ${user} cleared the topic` : `* ${user} set the topic: ${rest}`;
+    case "mode":
+      return target === "+i" ? `* ${user} made the room invite-only` : `* ${user} opened the room to all`;
+  }
+  return `* ${user} ${word} ${target}${why}`;
+}
+
 // --- Error codes -------------------------------------------------------------
 
 const HUMAN: Record<ErrorCode, string> = {
@@ -120,6 +166,9 @@ const HUMAN: Record<ErrorCode, string> = {
   "rate-limited": "too many requests; slow down",
   "unavailable": "the server cannot serve this right now",
   "internal": "the server failed",
+  "bad-password": "wrong user name or password",
+  "not-allowed": "you may not do that here",
+  "no-user": "no such user is registered or logged in",
 };
 
 /**

@@ -23,6 +23,8 @@ import { LoginError, type SessionOptions, type SessionUi } from "./session_ui.ts
 
 export { LoginError, type SessionOptions, type SessionUi };
 import { pageNames } from "./lists.ts";
+import { clientFinal } from "../accounts/scram.ts";
+import { randomBytes } from "node:crypto";
 import { Outbox, TRANSIENT } from "./outbox.ts";
 
 /**
@@ -58,11 +60,21 @@ export class Session {
   #current: string | null = null;
   #outbox: Outbox;
   #closed = false;
+  /** The registered name's password (null: an unregistered name). */
+  password: string | null;
+  #onSalted: (salted: Uint8Array) => void;
+  #dmsEveryMs: number;
+  #dmLoop = false;
+  #hooks: Pick<SessionOptions, "beforeConversation" | "afterJoin">;
 
   constructor(conn: Connection, ui: SessionUi, o: SessionOptions) {
     this.#conn = conn;
     this.#ui = ui;
     this.userName = o.userName;
+    this.password = o.password ?? null;
+    this.#onSalted = o.onSalted ?? (() => {});
+    this.#dmsEveryMs = o.dmsEveryMs ?? 3000;
+    this.#hooks = { beforeConversation: o.beforeConversation, afterJoin: o.afterJoin };
     this.#waitMs = o.waitMs;
     this.#historyLines = o.historyLines ?? 20;
     this.#sleep = o.sleep ?? realSleep;
@@ -112,7 +124,9 @@ export class Session {
   async #login(again: boolean): Promise<void> {
     this.#token = null;
     for (let attempt = 0; !this.#closed; attempt++) {
-      const reply = await this.#conn.request((tag) => ({ verb: "login", tag, userName: this.userName })).reply;
+      const reply = this.password === null
+        ? await this.#conn.request((tag) => ({ verb: "login", tag, userName: this.userName })).reply
+        : await this.#passwordLogin(this.password);
       if (reply === null) return;
       if (reply.verb === "ok" && reply.kind === "login") {
         this.#token = reply.token;
@@ -124,21 +138,105 @@ export class Session {
         break;
       }
       const e = reply as ErrorReply;
-      if (!again && (e.code === "name-taken" || e.code === "bad-name" || e.code === "bad-request")) {
-        throw new LoginError(`cannot log in as ${this.userName}: ${describeError(e.code, e.message)}`);
+      if (!again && (e.code === "name-taken" || e.code === "bad-name" || e.code === "bad-request" || e.code === "bad-password")) {
+        throw new LoginError(`cannot log in as ${this.userName}: ${describeError(e.code, e.message)}`, e.code);
       }
       if (attempt === 0 || attempt % 10 === 0) {
         this.#ui.notice(`cannot log in as ${this.userName} on server ${this.#conn.server.id}: ${describeError(e.code, e.message)}; retrying`);
       }
       await this.#sleep(Math.min(500 * 2 ** attempt, 5000));
     }
+    if (this.#token !== null && !this.#dmLoop && this.#dmsEveryMs > 0) void this.#dmsLoop();
     if (!again || this.#token === null) return;
     const rejoined: string[] = [];
     for (const room of this.#rooms.values()) {
+      if (room.name.startsWith("@")) continue; // a direct conversation has no membership
       if (await this.#enter(room.name, true)) rejoined.push(room.name);
     }
     const rooms = rejoined.length ? `; rejoined ${rejoined.join(", ")}` : "";
     this.#ui.notice(`session unknown to server ${this.#conn.server.id}; logged in again as ${this.userName}${rooms}`);
+  }
+
+  /**
+   * SCRAM (docs/PROTOCOL.md "Accounts"): `auth`, then the proof; returns the
+   * last reply (an `ok login` when the password was right). The server's
+   * signature is checked: a server that does not know the verifier is refused.
+   */
+  async #passwordLogin(password: string): Promise<Reply | null> {
+    const proof = await this.prove(this.userName, password);
+    if (proof === null || "verb" in proof) return proof;
+    const reply = await this.#conn.request((tag) => ({ verb: "login", tag, userName: this.userName, proof: proof.message })).reply;
+    if (reply?.verb === "ok" && reply.kind === "login" && reply.serverFinal !== proof.serverSignature) {
+      return { verb: "error", tag: reply.tag, code: "bad-password", message: "the server could not prove it knows this account (wrong server signature)" };
+    }
+    return reply;
+  }
+
+  /** SCRAM step 1 and the client's proof for `password`; or the error reply. */
+  async prove(userName: string, password: string): Promise<{ message: string; serverSignature: string; salted: Uint8Array } | Reply | null> {
+    const nonce = randomBytes(18).toString("base64url");
+    const first = await this.#conn.request((tag) => ({ verb: "auth", tag, userName, nonce })).reply;
+    if (first === null || first.verb !== "ok" || first.kind !== "auth") return first;
+    const final = clientFinal(password, `n=${userName},r=${nonce}`, first.serverFirst);
+    if (final === null) return { verb: "error", tag: first.tag, code: "bad-password", message: "the server's challenge is malformed" };
+    this.#onSalted(final.salted);
+    return final;
+  }
+
+  /** Sends a request without a token (password, drop). */
+  send(build: (tag: string) => Request): Promise<Reply | null> {
+    return this.#conn.request(build).reply;
+  }
+
+  /** A request with the session's token, logging in again on `bad-token`. */
+  call(build: (tag: string, token: string) => Request): Promise<Reply | null> {
+    return this.#call(build);
+  }
+
+  /** Asks for new direct conversations every few seconds and opens them. */
+  async #dmsLoop(): Promise<void> {
+    this.#dmLoop = true;
+    while (!this.#closed) {
+      const r = await this.#call((tag, token) => ({ verb: "dms", tag, token }));
+      if (r === null) break;
+      if (r.verb === "error" && r.code === "bad-request") break; // a server without direct messages
+      if (r.verb === "ok" && r.kind === "dms") {
+        for (const e of r.entries) {
+          if (e.last !== null && !this.#rooms.has(key(e.groupName))) {
+            this.#ui.notice(`direct message from ${e.groupName.slice(1)}: /query ${e.groupName.slice(1)} to answer`);
+            await this.conversation(e.groupName, false);
+          }
+        }
+      }
+      await this.#sleep(this.#dmsEveryMs);
+    }
+    this.#dmLoop = false;
+  }
+
+  /** Opens the direct conversation "@name" (its history, then its long poll); `focus`: type into it. */
+  async conversation(address: string, focus: boolean): Promise<void> {
+    const k = key(address);
+    if (!this.#rooms.has(k)) {
+      await this.#hooks.beforeConversation?.(address);
+      if (this.#rooms.has(k)) return this.conversation(address, focus);
+      const r: Room = { name: address, feed: new RoomFeed(), pollTag: null, oldest: null, olderExist: false, olderShown: new Set() };
+      this.#rooms.set(k, r);
+      if (focus) this.#setCurrent(k);
+      await this.#latest(r);
+      void this.#pollLoop(r);
+    } else if (focus) this.#setCurrent(k);
+    if (focus) this.#ui.notice(`you are typing to ${address.slice(1)} (a direct conversation)`);
+  }
+
+  /** Queues `text` (shown as `shown`) to a room or conversation that need not be the current one. */
+  sayTo(room: string, text: string, shown = text): boolean {
+    const bytes = utf8Length(text);
+    if (bytes > MAX_MSG_BYTES) {
+      this.#ui.error(`message not sent: it is ${bytes} bytes; the limit is ${MAX_MSG_BYTES}`);
+      return false;
+    }
+    this.#outbox.push(room, text, shown);
+    return true;
   }
 
   /** connect, or open when the room does not exist; true when a member. */
@@ -203,6 +301,7 @@ export class Session {
       this.#setCurrent(k);
       this.#ui.notice(`${reply.kind === "open" ? "created" : "joined"} ${name}; you are typing into ${name}`);
       await this.#latest(r);
+      await this.#hooks.afterJoin?.(name);
       void this.#pollLoop(r);
       return true;
     }
@@ -217,7 +316,7 @@ export class Session {
    * `history` (an older one) answers bad-request: the feed then starts at 0.
    */
   async #latest(room: Room): Promise<void> {
-    const reply = await this.#call((tag, token) => ({ verb: "history", tag, token, groupName: room.name, limit: this.#historyLines, before: null }));
+    const reply = await this.#call((tag, token) => ({ verb: "history", tag, token, groupName: room.name, limit: this.#historyLines, before: null, notices: true }));
     if (reply?.verb !== "ok" || reply.kind !== "history") return;
     for (const e of room.feed.accept(reply)) this.#ui.message(room.name, e);
     room.oldest = reply.entries[0]?.msgId ?? null;
@@ -231,7 +330,7 @@ export class Session {
     if (!room) return this.#ui.error("you are in no room: /join ROOM first");
     if (!room.olderExist || room.oldest === null) return this.#ui.notice(`no older messages in ${room.name}`);
     const before = room.oldest;
-    const reply = await this.#call((tag, token) => ({ verb: "history", tag, token, groupName: room.name, limit: n, before }));
+    const reply = await this.#call((tag, token) => ({ verb: "history", tag, token, groupName: room.name, limit: n, before, notices: true }));
     if (reply === null) return;
     if (reply.verb !== "ok" || reply.kind !== "history") {
       const e = reply as ErrorReply;
@@ -252,6 +351,10 @@ export class Session {
   async leave(room: string | null): Promise<void> {
     const target = room ?? this.currentRoom;
     if (target === null) return this.#ui.error("you are in no room; /leave ROOM");
+    if (target.startsWith("@")) {
+      this.#forget(key(target));
+      return this.#ui.notice(`closed the conversation with ${target.slice(1)}`);
+    }
     const reply = await this.#call((tag, token) => ({ verb: "leave", tag, token, groupName: target }));
     if (reply === null) return;
     if (reply.verb === "error" && reply.code !== "not-member") {
@@ -295,7 +398,7 @@ export class Session {
     while (alive()) {
       const reply = await this.#call((tag, token) => {
         room.pollTag = tag;
-        return { verb: "request", tag, token, groupName: room.name, cursor: room.feed.cursor, waitMs: this.#waitMs };
+        return { verb: "request", tag, token, groupName: room.name, cursor: room.feed.cursor, waitMs: this.#waitMs, notices: true };
       });
       room.pollTag = null;
       if (reply === null) return; // cancelled: left the room, or closing
@@ -304,6 +407,11 @@ export class Session {
         failures = 0;
         for (const e of room.feed.accept(reply)) this.#ui.message(room.name, e);
         continue;
+      }
+      if (reply.verb === "error" && reply.code === "not-member" && /banned|kicked|invite-only/.test(reply.message)) {
+        this.#ui.error(`${room.name}: ${reply.message}`);
+        this.#forget(key(room.name));
+        return;
       }
       if (reply.verb === "error" && reply.code === "not-member" && failures === 0) {
         // Membership lost (e.g. the session was replaced): join again once.
@@ -329,13 +437,7 @@ export class Session {
       this.#ui.error("you are in no room: /join ROOM or /create ROOM first");
       return false;
     }
-    const bytes = utf8Length(text);
-    if (bytes > MAX_MSG_BYTES) {
-      this.#ui.error(`message not sent: it is ${bytes} bytes; the limit is ${MAX_MSG_BYTES}`);
-      return false;
-    }
-    this.#outbox.push(room, text, shown);
-    return true;
+    return this.sayTo(room, text, shown);
   }
 
   /** Resolves true once every queued message is acknowledged, false after `ms`. */

@@ -30,12 +30,25 @@ export type SessionOptions = {
   historyLines?: number;
   /** Waits `ms`; tests may shorten it. */
   sleep?: (ms: number) => Promise<void>;
+  /** The password of a registered name: logins then prove it (SCRAM, docs/PROTOCOL.md "Accounts"). */
+  password?: string | null;
+  /** Called with the SaltedPassword after each password login (the DM key is derived from it). */
+  onSalted?: (salted: Uint8Array) => void;
+  /** Before a direct conversation opens (its messages are shown): the app fetches the peer's key. */
+  beforeConversation?: (address: string) => Promise<void>;
+  /** After a room is joined and its newest messages shown (the app shows its topic). */
+  afterJoin?: (room: string) => Promise<void>;
+  /** How often the session asks for new direct conversations, ms (default 3000; 0: never). */
+  dmsEveryMs?: number;
 };
 
 /** The first login failed for a reason retrying cannot fix. */
 export class LoginError extends Error {
-  constructor(message: string) {
+  /** The server's code ("name-taken": the name is in use or registered; "bad-password"). */
+  code: string;
+  constructor(message: string, code = "") {
     super(message);
     this.name = "LoginError";
+    this.code = code;
   }
 }

@@ -69,6 +69,8 @@ type Held = {
   copy: StoredAdd;
   release: (text: string) => void;
   until: number;
+  /** How the reply names the room (a direct conversation: "@" + the other user); absent: the room's display name. */
+  groupName?: string;
 };
 
 export class AckGate {
@@ -101,7 +103,7 @@ export class AckGate {
    * `release` gets the reply text. A retransmission of a held add only
    * replaces `release` (the newest address answers).
    */
-  hold(key: string, session: string, tag: string, release: (text: string) => void): void {
+  hold(key: string, session: string, tag: string, release: (text: string) => void, groupName?: string): void {
     const copy = this.#o.store.messages.byTag(session, tag);
     if (copy === null) return;
     const held = this.#held.get(key);
@@ -114,7 +116,7 @@ export class AckGate {
       const oldest = this.#held.keys().next().value as string;
       this.#held.delete(oldest);
     }
-    this.#held.set(key, { session, tag, copy, release, until: this.#o.clock.now() + (this.#o.holdMs ?? 10_000) });
+    this.#held.set(key, { session, tag, copy, release, until: this.#o.clock.now() + (this.#o.holdMs ?? 10_000), ...(groupName ? { groupName } : {}) });
   }
 
   /** Server `from` has `vector` on disk. Checked after a commit, so no copy is acked from uncommitted rows. */
@@ -167,7 +169,7 @@ export class AckGate {
         if (!this.confirmed(copy)) continue;
       }
       this.#held.delete(key);
-      const groupName = store.rooms.name(copy.rkey) ?? copy.rkey;
+      const groupName = h.groupName ?? store.rooms.name(copy.rkey) ?? copy.rkey;
       h.release(replyText({
         verb: "ok",
         tag: h.tag,

@@ -12,7 +12,7 @@
  * answers.remember(req, key, text, ok, now);
  * ```
  */
-import type { Request } from "../wire/messages.ts";
+import { type Request, tokenOf } from "../wire/messages.ts";
 import type { Address } from "../net/address.ts";
 import { formatAddress } from "../net/address.ts";
 import type { SavedReplies } from "../store/replies.ts";
@@ -65,9 +65,10 @@ export class Answers {
    * answered with someone else's token.
    */
   static key(req: Request, from: Address): string {
-    return req.verb === "login"
-      ? `L ${formatAddress(from)} ${req.tag} ${nameKey(req.userName)}`
-      : `${sessionId(req.token)} ${req.tag}`;
+    const token = tokenOf(req);
+    if (token !== null) return `${sessionId(token)} ${req.tag}`;
+    const name = "userName" in req ? nameKey(req.userName) : "";
+    return `${req.verb === "login" ? "L" : req.verb} ${formatAddress(from)} ${req.tag} ${name}`;
   }
 
   /** The reply text already given to this request, or null. Login replies come from the database only, for LOGIN_REPLY_MS. */

@@ -17,19 +17,32 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type {
+  AccountRequest,
   AddRequest,
-  HistoryRequest,
+  AuthRequest,
+  DmsRequest,
   ErrorCode,
+  HistoryRequest,
   LoginRequest,
   LogoutRequest,
+  ModRequest,
   PollReply,
   PollRequest,
+  PublicKeyRequest,
+  RegisterRequest,
   Reply,
   Request,
+  RoomInfoRequest,
   RoomRequest,
   RoomsRequest,
+  WhoisRequest,
   WhoRequest,
 } from "../wire/messages.ts";
+import { nameKey, USER_NAME } from "../wire/names.ts";
+import { regData } from "../accounts/ledger.ts";
+import { kickedSince, refusal as modRefusal } from "../moderation/rules.ts";
+import { AccountDesk, verifierText } from "./account_desk.ts";
+import { addressFor, conversation, partOf } from "./direct.ts";
 import { MAX_DATAGRAM, MAX_WAIT_MS } from "../wire/messages.ts";
 import { formatVector } from "../wire/vector.ts";
 import { fitHistory, fitNames, fitPoll } from "../wire/fit.ts";
@@ -48,7 +61,15 @@ export type ChatOptions = {
   sessionTtl?: number;
   /** The server a new message names as its confirmer (two-disk acks), or undefined for none. */
   confirmer?: () => string | undefined;
+  /** Secret for the made-up salts of names that are not registered (the cluster key; default: random per process). */
+  secret?: Uint8Array;
 };
+
+/** The session id of account ops made without a session (`password`, `drop`). */
+const NO_SESSION = "0".repeat(64);
+
+/** Notices in a room's stream are entries whose text starts with this (docs/PROTOCOL.md "Notices"); clients may send only "\u0001me ". */
+export const NOTICE = "\u0001";
 
 /** The last token hashed and its id: one request asks for its session id up to four times. */
 let memoToken = "";
@@ -81,6 +102,8 @@ const refuse = (code: ErrorCode, message: string): never => {
 export class Chat {
   readonly store: Store;
   readonly sessionTtl: number;
+  /** SCRAM challenges and the guessing guard. */
+  readonly accounts: AccountDesk;
   #random: (n: number) => Uint8Array;
   #confirmer: () => string | undefined;
 
@@ -89,6 +112,7 @@ export class Chat {
     this.sessionTtl = options.sessionTtl ?? 300;
     this.#random = options.random;
     this.#confirmer = options.confirmer ?? (() => undefined);
+    this.accounts = new AccountDesk({ secret: options.secret ?? options.random(32), random: options.random });
   }
 
   /**
@@ -96,9 +120,9 @@ export class Chat {
    * checks that); `key` is its retransmission key, which a held poll keeps.
    * Throws only on unexpected faults.
    */
-  handle(req: Request, now: number, key: string, maxBytes = MAX_DATAGRAM): Outcome {
+  handle(req: Request, now: number, key: string, maxBytes = MAX_DATAGRAM, source = ""): Outcome {
     try {
-      return this.#dispatch(req, now, key, Math.min(maxBytes, MAX_DATAGRAM));
+      return this.#dispatch(req, now, key, Math.min(maxBytes, MAX_DATAGRAM), source);
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;
       return { reply: { verb: "error", tag: req.tag, code: e.code, message: e.message } };
@@ -106,10 +130,27 @@ export class Chat {
   }
 
   /** `max`: the longest reply this requester may get (lib/server/address_budget.ts); lists and polls shrink to it. */
-  #dispatch(req: Request, now: number, key: string, max: number): Outcome {
+  #dispatch(req: Request, now: number, key: string, max: number, source: string): Outcome {
     switch (req.verb) {
       case "login":
-        return { reply: this.#login(req, now) };
+        return { reply: req.proof === undefined ? this.#login(req, now) : this.#passwordLogin(req, now, source) };
+      case "auth":
+        return { reply: this.#authChallenge(req, now, source) };
+      case "register":
+        return { reply: this.#register(req, now) };
+      case "password":
+      case "drop":
+        return { reply: this.#account(req, now, source) };
+      case "pubkey":
+        return { reply: this.#pubkey(req, now) };
+      case "whois":
+        return { reply: this.#whois(req, now) };
+      case "dms":
+        return { reply: this.#dms(req, now, max) };
+      case "room":
+        return { reply: this.#roomInfo(req, now, max) };
+      case "mod":
+        return { reply: this.#mod(req, now) };
       case "open":
         return { reply: this.#open(req, now) };
       case "connect":
@@ -138,25 +179,153 @@ export class Chat {
     if (!s || !timingSafeEqual(Buffer.from(s.id), Buffer.from(id)) || !isLive(s, now)) {
       return refuse("bad-token", "unknown, ended or expired session; log in again");
     }
+    if (!this.store.accounts.mayUse(s.id, s.user)) {
+      // The name was registered by someone else (ARCHITECTURE.md "Accounts"): this session ends on every server.
+      this.store.appendLocal({ kind: "logout", session: s.id }, now);
+      return refuse("bad-token", `the name ${s.user} is registered and you did not log in with its password: you are logged out; log in with another name`);
+    }
     this.store.refresh(s, now);
     return s;
   }
 
   /** [PROTOCOL "login"] claims a name held by no live session; token = 32 random bytes. */
   #login(req: LoginRequest, now: number): Reply {
+    if (this.store.accounts.get(req.userName) !== null) {
+      refuse("name-taken", `user name ${req.userName} is registered: log in with its password`);
+    }
     if (this.store.sessions.liveHolder(req.userName, now)) {
       refuse("name-taken", `user name ${req.userName} is in use`);
     }
+    return this.#newSession(req.tag, req.userName, now);
+  }
+
+  #newSession(tag: string, userName: string, now: number, account?: string, serverFinal?: string): Reply {
     const token = Buffer.from(this.#random(32)).toString("base64url");
     const ttl = this.sessionTtl;
-    this.store.appendLocal({ kind: "login", session: sessionId(token), userName: req.userName, ttl }, now);
-    return { verb: "ok", tag: req.tag, kind: "login", userName: req.userName, token, ttl };
+    const login = { kind: "login" as const, session: sessionId(token), userName, ttl };
+    this.store.appendLocal(account === undefined ? login : { ...login, account }, now);
+    const reply = { verb: "ok" as const, tag, kind: "login" as const, userName, token, ttl };
+    return serverFinal === undefined ? reply : { ...reply, serverFinal };
+  }
+
+  // --- Accounts: docs/PROTOCOL.md "Accounts" -----------------------------------
+
+  /** [PROTOCOL "auth"] SCRAM server-first; a name that is not registered gets a made-up salt, so nothing tells it apart. */
+  #authChallenge(req: AuthRequest, now: number, source: string): Reply {
+    const r = this.accounts.challenge(req, this.store.accounts.get(req.userName), source, now);
+    if ("code" in r) return refuse(r.code, r.message);
+    return { verb: "ok", tag: req.tag, kind: "auth", userName: req.userName, serverFirst: r.serverFirst };
+  }
+
+  /** The account of `userName` when `proof` proves its password; the refusal otherwise. */
+  #prove(userName: string, proof: string, now: number, source: string) {
+    const acct = this.store.accounts.get(userName);
+    const r = this.accounts.verify(userName, proof, acct, source, now);
+    if ("code" in r) return refuse(r.code, r.message);
+    return { acct: acct!, serverFinal: r.serverFinal };
+  }
+
+  /** [PROTOCOL "login" with a proof] a new session bound to the account; other sessions of the name go on. */
+  #passwordLogin(req: LoginRequest, now: number, source: string): Reply {
+    const { acct, serverFinal } = this.#prove(req.userName, req.proof!, now, source);
+    return this.#newSession(req.tag, acct.name, now, acct.reg, serverFinal);
+  }
+
+  /** [PROTOCOL "register"] registers the name the session holds. */
+  #register(req: RegisterRequest, now: number): Reply {
+    const s = this.#auth(req.token, now);
+    if (this.store.accounts.get(s.user) !== null) refuse("name-taken", `user name ${s.user} is registered already`);
+    this.store.appendLocal({ kind: "acct", action: "reg", session: s.id, userName: s.user, data: regData(req.verifier, req.publicKey) }, now);
+    return { verb: "ok", tag: req.tag, kind: "register", userName: s.user };
+  }
+
+  /** [PROTOCOL "password", "drop"] proven by a fresh SCRAM exchange. */
+  #account(req: AccountRequest, now: number, source: string): Reply {
+    const { acct, serverFinal } = this.#prove(req.userName, req.proof, now, source);
+    const data = req.verb === "password" ? `${acct.reg} ${verifierText(req.verifier!)}` : acct.reg;
+    this.store.appendLocal({ kind: "acct", action: req.verb === "password" ? "pass" : "drop", session: NO_SESSION, userName: acct.name, data }, now);
+    return { verb: "ok", tag: req.tag, kind: req.verb, userName: acct.name, serverFinal };
+  }
+
+  /** [PROTOCOL "pubkey"] publishes the DM key of the session's account. */
+  #pubkey(req: PublicKeyRequest, now: number): Reply {
+    const s = this.#auth(req.token, now);
+    const acct = this.store.accounts.get(s.user) ?? refuse("not-allowed", "only a registered name publishes a key: /register first");
+    this.store.appendLocal({ kind: "acct", action: "key", session: s.id, userName: s.user, data: `${acct.reg} ${req.publicKey}` }, now);
+    return { verb: "ok", tag: req.tag, kind: "pubkey", userName: s.user };
+  }
+
+  /** [PROTOCOL "whois"] registered or not, idle time of a live session, public key, rooms in common. */
+  #whois(req: WhoisRequest, now: number): Reply {
+    const s = this.#auth(req.token, now);
+    const acct = this.store.accounts.get(req.userName);
+    const holder = this.store.sessions.liveHolder(req.userName, now);
+    if (acct === null && holder === null) refuse("no-user", `no user ${req.userName} is logged in or registered`);
+    const mine = new Set(this.store.rooms.ofSession(s.id));
+    const rooms = holder === null ? [] : this.store.rooms.ofSession(holder.id).filter((r) => mine.has(r)).map((r) => this.store.rooms.name(r) ?? r);
+    const userName = acct?.name ?? holder!.user;
+    const idle = holder === null ? null : Math.max(0, Math.floor((now - holder.lastActive) / 1000));
+    return { verb: "ok", tag: req.tag, kind: "whois", userName, registered: acct !== null, idle, publicKey: acct?.publicKey ?? "-", rooms: rooms.slice(0, 50) };
+  }
+
+  /** [PROTOCOL "dms"] the session's direct conversations and their newest message. */
+  #dms(req: DmsRequest, now: number, max: number): Reply {
+    const s = this.#auth(req.token, now);
+    const mine = partOf(this.store, s);
+    const entries = [];
+    let bytes = 40;
+    for (const rkey of this.store.conversations.of(mine, 200)) {
+      const newest = this.store.messages.newest(rkey, null, 1);
+      const last = newest && newest.length > 0 ? { origin: newest[0].origin, n: newest[0].seq } : null;
+      const e = { groupName: addressFor(rkey, mine), last };
+      bytes += e.groupName.length + 40;
+      if (bytes > max) break;
+      entries.push(e);
+    }
+    return { verb: "ok", tag: req.tag, kind: "dms", entries };
+  }
+
+  // --- Moderation: docs/PROTOCOL.md "Moderation" -------------------------------
+
+  /** [PROTOCOL "room"] topic, mode and roles. */
+  #roomInfo(req: RoomInfoRequest, now: number, max: number): Reply {
+    this.#auth(req.token, now);
+    const name = this.store.rooms.name(req.groupName) ?? refuse("no-room", `no room ${req.groupName}`);
+    const m = this.store.moderation.get(name);
+    const roles = [
+      ...(m.owner === null ? [] : [`~${m.owner}`]),
+      ...[...m.ops.values()].map((n) => `@${n}`),
+      ...[...m.bans.values()].map((n) => `!${n}`),
+      ...[...m.invites.values()].map((n) => `+${n}`),
+    ];
+    const topic = m.topic?.text ?? "";
+    let bytes = 120 + topic.length * 2;
+    const fit = roles.filter((r) => (bytes += r.length + 1) <= max);
+    return {
+      verb: "ok", tag: req.tag, kind: "room", groupName: name, mode: m.inviteOnly ? "+i" : "-",
+      topicBy: m.topic?.by ?? "-", topicAt: m.topic?.at ?? 0, topic, roles: fit,
+    };
+  }
+
+  /** [PROTOCOL "mod"] checked against the room's state here, then settled everywhere by lib/moderation/rules.ts. */
+  #mod(req: ModRequest, now: number): Reply {
+    const s = this.#auth(req.token, now);
+    const name = this.store.rooms.name(req.groupName) ?? refuse("no-room", `no room ${req.groupName}`);
+    const a = req.action;
+    if (a === "topic" ? req.target !== "-" : a === "mode" ? req.target !== "+i" && req.target !== "-i" : !USER_NAME.test(req.target)) {
+      refuse("bad-request", a === "topic" ? 'a topic\'s target is "-"' : a === "mode" ? 'mode is "+i" or "-i"' : `"${req.target}" is not a user name`);
+    }
+    const why = modRefusal(this.store.moderation.get(name), s.user, a, req.target);
+    if (why !== null) refuse("not-allowed", why);
+    this.store.appendLocal({ kind: "mod", action: a, session: s.id, groupName: name, userName: s.user, target: req.target, text: req.text }, now);
+    return { verb: "ok", tag: req.tag, kind: "mod", groupName: name, action: a, target: req.target };
   }
 
   /** [PROTOCOL "open"] creates a room and joins it; `room-exists` if it exists. */
   #open(req: RoomRequest, now: number): Reply {
     const s = this.#auth(req.token, now);
     if (this.store.rooms.name(req.groupName) !== null) refuse("room-exists", `room ${req.groupName} exists`);
+    // Its creator owns the room (lib/moderation/rules.ts): of two concurrent opens, the one that names the room.
     this.store.appendLocal({ kind: "open", session: s.id, groupName: req.groupName }, now);
     return { verb: "ok", tag: req.tag, kind: "open", groupName: req.groupName };
   }
@@ -165,7 +334,13 @@ export class Chat {
   #connect(req: RoomRequest, now: number): Reply {
     const s = this.#auth(req.token, now);
     const name = this.store.rooms.name(req.groupName) ?? refuse("no-room", `no room ${req.groupName}`);
-    if (!this.store.rooms.isMember(name, s.id)) {
+    const m = this.store.moderation.get(name);
+    const ban = m.bans.has(s.ukey);
+    if (ban) refuse("not-member", `you are banned from ${name}`);
+    const membership = this.store.rooms.membership(name, s.id);
+    if (membership === null || kickedSince(m, s.user, membership.joined)) {
+      const mayJoin = !m.inviteOnly || m.invites.has(s.ukey) || m.ops.has(s.ukey) || (m.owner !== null && nameKey(m.owner) === s.ukey);
+      if (!mayJoin) refuse("not-member", `${name} is invite-only: ask one of its operators to /invite you`);
       this.store.appendLocal({ kind: "join", session: s.id, groupName: name }, now);
     }
     return { verb: "ok", tag: req.tag, kind: "connect", groupName: name };
@@ -174,7 +349,7 @@ export class Chat {
   /** [PROTOCOL "leave"] ends membership; `not-member` without it. */
   #leave(req: RoomRequest, now: number): Reply {
     const s = this.#auth(req.token, now);
-    const name = this.#memberRoom(req.groupName, s);
+    const name = this.#memberRoom(req.groupName, s).name;
     this.store.appendLocal({ kind: "leave", session: s.id, groupName: name }, now);
     return { verb: "ok", tag: req.tag, kind: "leave", groupName: name };
   }
@@ -223,12 +398,13 @@ export class Chat {
   #add(req: AddRequest, now: number): Reply {
     const stored = this.store.messages.byTag(sessionId(req.token), req.tag);
     if (stored) {
-      const groupName = this.store.rooms.name(stored.rkey) ?? req.groupName;
+      const groupName = stored.rkey.startsWith("@") ? req.groupName : this.store.rooms.name(stored.rkey) ?? req.groupName;
       const msgId = { origin: stored.origin, n: stored.seq };
       return { verb: "ok", tag: req.tag, kind: "add", msg: stored.msg, groupName, msgId };
     }
     const s = this.#auth(req.token, now);
-    const name = this.#memberRoom(req.groupName, s);
+    const { name, label } = this.#memberRoom(req.groupName, s, now);
+    if (req.msg.startsWith(NOTICE) && !req.msg.startsWith(NOTICE + "me ")) refuse("bad-request", 'message text may start with U+0001 only as "\\u0001me " (an action)');
     const conf = this.#confirmer();
     const msg = { kind: "msg" as const, session: s.id, tag: req.tag, groupName: name, userName: s.user, msg: req.msg };
     const op = this.store.appendLocal(
@@ -236,18 +412,20 @@ export class Chat {
       now,
       true, // byTag above found no visible message of this (session, tag)
     );
-    return { verb: "ok", tag: req.tag, kind: "add", msg: req.msg, groupName: name, msgId: { origin: op.origin, n: op.seq } };
+    return { verb: "ok", tag: req.tag, kind: "add", msg: req.msg, groupName: label, msgId: { origin: op.origin, n: op.seq } };
   }
 
   /** [PROTOCOL "request"] messages the cursor does not cover; held up to waitMs when none. */
   #request(req: PollRequest, key: string, now: number, max: number): Outcome {
     const s = this.#auth(req.token, now);
-    const name = this.#memberRoom(req.groupName, s);
+    const { name, label } = this.#memberRoom(req.groupName, s, now);
     const waiter: Waiter = {
       key,
       tag: req.tag,
       session: s.id,
       groupName: name,
+      ...(label === name ? {} : { label }),
+      ...(req.notices ? { notices: true } : {}),
       cursor: req.cursor,
       deadline: now + Math.min(req.waitMs, MAX_WAIT_MS),
       maxBytes: max,
@@ -263,22 +441,35 @@ export class Chat {
    */
   #history(req: HistoryRequest, now: number, max: number): Reply {
     const s = this.#auth(req.token, now);
-    const name = this.#memberRoom(req.groupName, s);
+    const { name, label } = this.#memberRoom(req.groupName, s, now);
     const before = req.before && { origin: req.before.origin, seq: req.before.n };
-    const page = this.store.messages.newest(name, before, req.limit + 1);
+    const page = this.store.messages.newest(name, before, req.limit + 1, req.notices === true);
     if (page === null) return refuse("no-message", `message ${req.before!.origin}.${req.before!.n} is not on this server (yet)`);
     const cursor = this.store.messages.tail(name, this.store.vector().keys());
-    const fit = fitHistory(req.tag, name, cursor, page.slice(0, req.limit), page.length > req.limit, max);
-    return { verb: "ok", tag: req.tag, kind: "history", groupName: name, cursor, more: fit.more, entries: fit.entries };
+    const fit = fitHistory(req.tag, label, cursor, page.slice(0, req.limit), page.length > req.limit, max);
+    return { verb: "ok", tag: req.tag, kind: "history", groupName: label, cursor, more: fit.more, entries: fit.entries };
   }
 
-  /** The room's display name when `s` is a member; `not-member` otherwise. */
-  #memberRoom(groupName: string, s: SessionRecord): string {
-    const name = this.store.rooms.memberRoom(groupName, s.id);
-    if (name === null) {
-      refuse("not-member", `not a member of ${groupName}`);
+  /**
+   * The room as stored and as the reply names it, when `s` may read and
+   * write it: a member not banned or kicked since joining, or a party of the
+   * direct conversation "@name"; `not-member` (or `no-user`) otherwise.
+   */
+  #memberRoom(groupName: string, s: SessionRecord, now = 0): { name: string; label: string } {
+    if (groupName.startsWith("@")) {
+      const c = conversation(this.store, s, groupName, now);
+      if ("problem" in c) {
+        return c.problem === "self"
+          ? refuse("bad-request", "a direct conversation needs another user")
+          : refuse("no-user", `no user ${groupName.slice(1)} is registered or logged in`);
+      }
+      return { name: c.room, label: groupName };
     }
-    return name as string;
+    const m = this.store.rooms.membership(groupName, s.id) ?? refuse("not-member", `not a member of ${groupName}`);
+    const mod = this.store.moderation.get(m.name);
+    if (mod.bans.has(s.ukey)) refuse("not-member", `you are banned from ${m.name}`);
+    if (kickedSince(mod, s.user, m.joined)) refuse("not-member", `you were kicked from ${m.name}; /join it again`);
+    return { name: m.name, label: m.name };
   }
 
   /**
@@ -290,14 +481,14 @@ export class Chat {
    * A fan-out to 1,000 polls of one cursor is one read.
    */
   pollMany(
-    ws: readonly { tag: string; groupName: string; cursor: Waiter["cursor"]; maxBytes?: number }[],
+    ws: readonly { tag: string; groupName: string; label?: string; notices?: boolean; cursor: Waiter["cursor"]; maxBytes?: number }[],
     orEmpty: boolean,
   ): (PollReply | null)[] {
     const out: (PollReply | null)[] = new Array(ws.length).fill(null);
     const groups = new Map<string, number[]>();
     for (let i = 0; i < ws.length; i++) {
       const w = ws[i];
-      const k = `${w.groupName.length}:${w.groupName} ${w.tag.length} ${w.maxBytes ?? MAX_DATAGRAM} ${formatVector(w.cursor)}`;
+      const k = `${w.groupName.length}:${w.groupName} ${w.label ?? ""} ${w.notices ? 1 : 0} ${w.tag.length} ${w.maxBytes ?? MAX_DATAGRAM} ${formatVector(w.cursor)}`;
       const g = groups.get(k);
       if (g) g.push(i);
       else groups.set(k, [i]);
@@ -305,9 +496,10 @@ export class Chat {
     for (const idx of groups.values()) {
       const first = ws[idx[0]];
       const max = Math.min(first.maxBytes ?? MAX_DATAGRAM, MAX_DATAGRAM);
-      const fit = fitPoll(first.tag, first.groupName, first.cursor, this.store.uncovered(first.groupName, first.cursor), max);
+      const label = first.label ?? first.groupName;
+      const fit = fitPoll(first.tag, label, first.cursor, this.store.uncovered(first.groupName, first.cursor, first.notices === true), max);
       if (fit.entries.length === 0 && !orEmpty) continue;
-      const shared = { verb: "poll" as const, groupName: first.groupName, cursor: fit.cursor, more: fit.more, entries: fit.entries };
+      const shared = { verb: "poll" as const, groupName: label, cursor: fit.cursor, more: fit.more, entries: fit.entries };
       for (const i of idx) out[i] = { ...shared, tag: ws[i].tag };
     }
     return out;

@@ -16,7 +16,7 @@
  * ```
  */
 import { decodeRequest, encodeText, replyText } from "../wire/codec.ts";
-import type { ErrorCode, Reply, Request } from "../wire/messages.ts";
+import { type ErrorCode, type Reply, type Request, tokenOf } from "../wire/messages.ts";
 import type { Address } from "../net/address.ts";
 import { formatAddress } from "../net/address.ts";
 import type { Clock } from "./clock.ts";
@@ -119,11 +119,12 @@ export class ClientPort {
     }
     const req = decoded.value;
     this.#o.metrics?.request(req.verb);
-    if (limited || (req.verb !== "login" && !this.sessionLimiter.allow(sessionId(req.token), now))) {
+    const token = tokenOf(req);
+    if (limited || (token !== null && !this.sessionLimiter.allow(sessionId(token), now))) {
       this.#refuseRate(req.tag, from, now);
       return;
     }
-    if (req.verb !== "login") this.budget.present(sessionId(req.token), addr);
+    if (token !== null) this.budget.present(sessionId(token), addr);
     if (commit.closed) {
       this.#send({ verb: "error", tag: req.tag, code: "unavailable", message: "server is shutting down" }, from);
       return;
@@ -152,14 +153,15 @@ export class ClientPort {
     const { answers, chat } = this.#o;
     const seen = answers.lookup(req, key, now);
     if (seen !== null) return seen;
-    const session = req.verb === "login" ? "" : sessionId(req.token);
+    const token = tokenOf(req);
+    const session = token === null ? "" : sessionId(token);
     // A resend of an add already stored (or held for its ack) is not new: no quota, no floor.
     const resent = req.verb === "add" && this.#o.gate?.holds(key) === true;
     const refused = resent ? null : this.#refusal(req, from, session, now);
     if (refused !== null && !(req.verb === "add" && chat.store.messages.byTag(session, req.tag) !== null)) return refused;
     let reply: Reply;
     try {
-      const outcome = chat.handle(req, now, key, this.budget.room(addr));
+      const outcome = chat.handle(req, now, key, this.budget.room(addr), from.host);
       if ("wait" in outcome) {
         const max = this.#o.maxHeldPerSession ?? 64;
         if (this.#polls.heldFor(outcome.wait.session) < max) {
@@ -182,7 +184,7 @@ export class ClientPort {
     }
     const gate = this.#o.gate;
     if (gate && req.verb === "add" && reply.verb === "ok") {
-      gate.hold(key, session, req.tag, (acked) => this.#release(req, key, acked, from, start));
+      gate.hold(key, session, req.tag, (acked) => this.#release(req, key, acked, from, start), reply.kind === "add" ? reply.groupName : undefined);
       return null;
     }
     answers.remember(req, key, text, reply.verb !== "error", now);

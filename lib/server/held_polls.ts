@@ -25,7 +25,12 @@ export type Waiter = {
   key: string;
   tag: string;
   session: string;
+  /** The room as stored (a direct conversation: "@x@y"). */
   groupName: string;
+  /** The name the reply gives the room when it differs (a direct conversation: "@" + the other user). */
+  label?: string;
+  /** The client asked for notices (docs/PROTOCOL.md "Notices"). */
+  notices?: boolean;
   cursor: Vector;
   deadline: number;
   /** Longest reply the requester may get (lib/server/address_budget.ts); default 8192. */

@@ -100,6 +100,14 @@ const UP_MS = 5000;
  * up, when it was last heard, how many ops it lacks of ours (replication
  * lag), its clock offset; datagrams dropped by reason.
  */
+/** Password guessing (lib/accounts/guess_guard.ts) as counters. */
+export function guessGauges(g: { failures: number; lockedOut: number }): Gauge[] {
+  return [
+    { name: "distchat_password_failures_total", help: "Wrong password proofs (login, password, drop) since start.", type: "counter", values: [[{}, g.failures]] },
+    { name: "distchat_password_lockouts_total", help: "Password challenges refused because the name or address must wait.", type: "counter", values: [[{}, g.lockedOut]] },
+  ];
+}
+
 export function statusGauges(r: StatusReport, more: { rooms: number; expunged: number; webWaiting: number; webSockets: number }): Gauge[] {
   const own = parseVectorText(r.vector);
   const peers = Object.entries(r.peers).sort(([a], [b]) => a < b ? -1 : 1);

@@ -1,7 +1,7 @@
 /**
  * Ops ⇄ rows of the `ops` table. Private to lib/store/store.ts.
  */
-import type { Op } from "../wire/messages.ts";
+import type { AccountAction, ModAction, Op } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
 import { formatVector, parseVectorText } from "../wire/vector.ts";
 
@@ -29,7 +29,11 @@ export function opToParams(op: Op): (string | number | null)[] {
   const head = [op.origin, op.seq, op.kind, formatVector(op.deps), op.at, op.session];
   switch (op.kind) {
     case "login":
-      return [...head, null, op.userName, null, null, op.ttl, null];
+      return [...head, null, op.userName, null, null, op.ttl, op.account ?? null];
+    case "acct":
+      return [...head, null, op.userName, op.action, op.data, null, null];
+    case "mod":
+      return [...head, op.groupName, op.userName, op.action, op.text, null, op.target];
     case "logout":
     case "touch":
       return [...head, null, null, null, null, null, null];
@@ -48,8 +52,14 @@ export function opToParams(op: Op): (string | number | null)[] {
 export function opFromRow(r: OpRow): Op {
   const head = { origin: r.origin, seq: r.seq, deps: parseVectorText(r.deps), at: r.at, session: r.session };
   switch (r.kind) {
-    case "login":
-      return { ...head, kind: "login", userName: r.user ?? "", ttl: r.ttl ?? 0 };
+    case "login": {
+      const l = { ...head, kind: "login" as const, userName: r.user ?? "", ttl: r.ttl ?? 0 };
+      return r.conf === null ? l : { ...l, account: r.conf };
+    }
+    case "acct":
+      return { ...head, kind: "acct", action: r.tag as AccountAction, userName: r.user ?? "", data: r.msg ?? "" };
+    case "mod":
+      return { ...head, kind: "mod", action: r.tag as ModAction, groupName: r.room ?? "", userName: r.user ?? "", target: r.conf ?? "", text: r.msg ?? "" };
     case "logout":
     case "touch":
       return { ...head, kind: r.kind };

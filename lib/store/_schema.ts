@@ -12,7 +12,7 @@
 import { closeSync, existsSync, openSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
@@ -61,6 +61,9 @@ CREATE TABLE IF NOT EXISTS members (
   session TEXT NOT NULL,
   -- ms after which the session is surely expired (Sessions.expiresBound): who reads live members only
   expires INTEGER NOT NULL DEFAULT 0,
+  -- conflict key of the membership's newest join (a kick removes memberships joined before it)
+  jsum INTEGER NOT NULL DEFAULT 0,
+  jorigin TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (rkey, session)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS members_session ON members (session);
@@ -76,6 +79,8 @@ CREATE TABLE IF NOT EXISTS messages (
   ksum INTEGER NOT NULL,
   -- 1: hidden for good by a hide op of its confirmer (never shown again)
   refused INTEGER NOT NULL DEFAULT 0,
+  -- 1: a notice (the row of a join, leave or moderation op: docs/PROTOCOL.md "Notices"), listed only to clients that ask
+  notice INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (rkey, dseq)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS messages_origin ON messages (rkey, origin, seq);
@@ -86,6 +91,14 @@ CREATE TABLE IF NOT EXISTS replies (
   body TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS replies_at ON replies (at);
+-- accounts and moderation are folds of their ops (lib/accounts/ledger.ts, lib/moderation/rules.ts)
+CREATE INDEX IF NOT EXISTS ops_acct ON ops (lower(user)) WHERE kind = 'acct';
+CREATE INDEX IF NOT EXISTS ops_mod ON ops (lower(room)) WHERE kind = 'mod';
+CREATE INDEX IF NOT EXISTS ops_open ON ops (lower(room)) WHERE kind = 'open';
+-- the registration ("origin.seq") a session proved its password for, or registered
+CREATE TABLE IF NOT EXISTS bindings (session TEXT PRIMARY KEY, reg TEXT NOT NULL) WITHOUT ROWID;
+-- direct conversations: each of the two parts of a conversation's room key (lib/server/direct.ts)
+CREATE TABLE IF NOT EXISTS dm_parts (part TEXT NOT NULL, rkey TEXT NOT NULL, PRIMARY KEY (part, rkey)) WITHOUT ROWID;
 `;
 
 /**
@@ -117,6 +130,18 @@ function migrateFrom2(db: DatabaseSync): void {
   `);
 }
 
+/** Version 3 lacked the join key of a membership (kicks) and notices. */
+function migrateFrom3(db: DatabaseSync): void {
+  db.exec(`
+    BEGIN;
+    ALTER TABLE members ADD COLUMN jsum INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE members ADD COLUMN jorigin TEXT NOT NULL DEFAULT '';
+    ALTER TABLE messages ADD COLUMN notice INTEGER NOT NULL DEFAULT 0;
+    UPDATE meta SET v = '4' WHERE k = 'schema';
+    COMMIT;
+  `);
+}
+
 /** How hard a commit waits for the disk: FULL survives power loss, NORMAL a process crash. */
 export type SyncMode = "full" | "normal";
 
@@ -140,9 +165,10 @@ export function openDatabase(path: string, sync: SyncMode): DatabaseSync {
       : undefined;
     if (row?.v === "1") migrateFrom1(db);
     if (row?.v === "1" || row?.v === "2") migrateFrom2(db);
+    if (row?.v === "1" || row?.v === "2" || row?.v === "3") migrateFrom3(db);
     db.exec(DDL);
     if (!row) db.prepare("INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
-    else if (!["1", "2", String(SCHEMA_VERSION)].includes(row.v)) {
+    else if (!["1", "2", "3", String(SCHEMA_VERSION)].includes(row.v)) {
       throw new Error(`schema version ${row.v}, expected ${SCHEMA_VERSION}`);
     }
     return db;

@@ -14,15 +14,24 @@ export type MessageEntry = { origin: string; seq: number; user: string; at: numb
 /** The stored message of an add, found by (session, tag); `conf` "": no confirmer. */
 export type StoredAdd = { origin: string; seq: number; rkey: string; msg: string; conf: string };
 
+/**
+ * The sender and text of a listed row: a message's own, or a notice's
+ * (docs/PROTOCOL.md "Notices"): U+0001, then "join", "leave", or a
+ * moderation op's "ACTION TARGET[ TEXT]"; the sender of a join or leave is
+ * its session's user.
+ */
+const USER = "COALESCE(o.user, (SELECT s.user FROM sessions s WHERE s.id = o.session), '')";
+const TEXT = "CASE o.kind WHEN 'msg' THEN o.msg WHEN 'mod' THEN char(1) || o.tag || ' ' || o.conf || CASE WHEN o.msg = '' THEN '' ELSE ' ' || o.msg END " +
+  "ELSE char(1) || o.kind END";
 /** Messages as `MessageEntry` rows, their text from the op log (a WHERE clause follows). */
-const ENTRIES = "SELECT m.origin, m.seq, o.user, o.at, o.msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq";
+const ENTRIES = `SELECT m.origin, m.seq, ${USER} AS user, o.at, ${TEXT} AS msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq`;
 
 /** Rows read per index range when listing messages. */
 const SCAN_BATCH = 64;
 
 export class Messages {
   #s: Record<
-    "visibleByTag" | "hide" | "insert" | "addByTag" | "originRange" | "count" | "refuse" | "byId" | "bestTwin" | "show" | "bound" | "dseqOf" | "newest" | "newestBefore" | "lastOf",
+    "visibleByTag" | "hide" | "insert" | "insertNotice" | "addByTag" | "originRange" | "count" | "refuse" | "byId" | "bestTwin" | "show" | "bound" | "dseqOf" | "newest" | "newestBefore" | "lastOf",
     StatementSync
   >;
 
@@ -32,20 +41,21 @@ export class Messages {
       visibleByTag: p("SELECT rkey, dseq, origin, ksum FROM messages WHERE session = ? AND tag = ? AND hidden = 0"),
       hide: p("UPDATE messages SET hidden = 1 WHERE rkey = ? AND dseq = ?"),
       insert: p("INSERT INTO messages (rkey, dseq, origin, seq, session, tag, hidden, ksum) VALUES (?,?,?,?,?,?,?,?)"),
+      insertNotice: p("INSERT OR IGNORE INTO messages (rkey, dseq, origin, seq, session, tag, hidden, ksum, notice) VALUES (?,?,?,?,?,?,0,0,1)"),
       addByTag: p(
         "SELECT m.rkey, m.origin, m.seq, o.msg, COALESCE(o.conf, '') AS conf FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
           "WHERE m.session = ? AND m.tag = ? AND m.hidden = 0",
       ),
       originRange: p(
-        "SELECT m.dseq, m.seq, m.hidden, o.user, o.at, o.msg FROM messages m " +
-          "JOIN ops o ON o.origin = m.origin AND o.seq = m.seq WHERE m.rkey = ? AND m.origin = ? AND m.seq > ? " +
-          "ORDER BY m.seq LIMIT ?",
+        `SELECT m.dseq, m.seq, m.hidden OR (m.notice AND NOT ?5) AS hidden, ${USER} AS user, o.at, ${TEXT} AS msg FROM messages m ` +
+          "JOIN ops o ON o.origin = m.origin AND o.seq = m.seq WHERE m.rkey = ?1 AND m.origin = ?2 AND m.seq > ?3 " +
+          "ORDER BY m.seq LIMIT ?4",
       ),
-      count: p("SELECT count(*) AS n FROM messages WHERE hidden = 0"),
+      count: p("SELECT count(*) AS n FROM messages WHERE hidden = 0 AND notice = 0"),
       dseqOf: p("SELECT dseq FROM messages WHERE rkey = ? AND origin = ? AND seq = ?"),
       lastOf: p("SELECT max(seq) AS n FROM messages WHERE rkey = ? AND origin = ?"),
-      newest: p(`${ENTRIES} WHERE m.rkey = ? AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?`),
-      newestBefore: p(`${ENTRIES} WHERE m.rkey = ? AND m.dseq < ? AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?`),
+      newest: p(`${ENTRIES} WHERE m.rkey = ?1 AND m.hidden = 0 AND (m.notice = 0 OR ?3) ORDER BY m.dseq DESC LIMIT ?2`),
+      newestBefore: p(`${ENTRIES} WHERE m.rkey = ?1 AND m.dseq < ?4 AND m.hidden = 0 AND (m.notice = 0 OR ?3) ORDER BY m.dseq DESC LIMIT ?2`),
       byId: p("SELECT m.rkey, m.dseq, m.session, m.tag, m.hidden FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
         "WHERE o.origin = ? AND o.seq = ? AND o.kind = 'msg'"),
       refuse: p("UPDATE messages SET hidden = 1, refused = 1 WHERE rkey = ? AND dseq = ?"),
@@ -80,6 +90,11 @@ export class Messages {
     }
     this.#s.insert.run(nameKey(m.groupName), m.dseq, m.origin, m.seq, m.session, m.tag, hidden, k[0]);
     return hidden === 0;
+  }
+
+  /** Stores the notice row of op `origin.seq` (a join, leave or moderation op) in room `rkey`. */
+  insertNotice(rkey: string, dseq: number, origin: string, seq: number, session: string): void {
+    this.#s.insertNotice.run(rkey, dseq, origin, seq, session, `~${origin}.${seq}`);
   }
 
   /**
@@ -120,14 +135,14 @@ export class Messages {
    * in both seq and delivery order (causal, FIFO delivery), so this merges
    * one index range per origin of `origins` and never reads a covered message.
    */
-  *uncovered(groupName: string, cursor: Vector, origins: Iterable<string>): Generator<MessageEntry> {
+  *uncovered(groupName: string, cursor: Vector, origins: Iterable<string>, notices = false): Generator<MessageEntry> {
     const rkey = nameKey(groupName);
     type Row = MessageEntry & { dseq: number; hidden: number };
     const streams = [...origins].map((origin) => ({ origin, after: get(cursor, origin), rows: [] as Row[], at: 0, done: false }));
     const head = (st: typeof streams[number]): Row | null => {
       if (st.at < st.rows.length) return st.rows[st.at];
       if (st.done) return null;
-      st.rows = this.#s.originRange.all(rkey, st.origin, st.after, SCAN_BATCH) as Row[];
+      st.rows = this.#s.originRange.all(rkey, st.origin, st.after, SCAN_BATCH, notices ? 1 : 0) as Row[];
       st.at = 0;
       st.done = st.rows.length < SCAN_BATCH;
       if (st.rows.length === 0) return null;
@@ -154,11 +169,12 @@ export class Messages {
    * those stored here before message `before` (null when this server does
    * not have that message). One index range, whatever the room's size.
    */
-  newest(groupName: string, before: { origin: string; seq: number } | null, limit: number): MessageEntry[] | null {
+  newest(groupName: string, before: { origin: string; seq: number } | null, limit: number, notices = false): MessageEntry[] | null {
     const rkey = nameKey(groupName);
-    if (before === null) return this.#s.newest.all(rkey, limit) as MessageEntry[];
+    const n = notices ? 1 : 0;
+    if (before === null) return this.#s.newest.all(rkey, limit, n) as MessageEntry[];
     const at = this.#s.dseqOf.get(rkey, before.origin, before.seq) as { dseq: number } | undefined;
-    return at ? this.#s.newestBefore.all(rkey, at.dseq, limit) as MessageEntry[] : null;
+    return at ? this.#s.newestBefore.all(rkey, limit, n, at.dseq) as MessageEntry[] : null;
   }
 
   /**

@@ -7,7 +7,7 @@ import { nameKey } from "../wire/names.ts";
 import { type Key, opensFirst } from "./rules.ts";
 
 export class Rooms {
-  #s: Record<"room" | "count" | "insert" | "rename" | "after" | "isMember" | "memberRoom" | "join" | "leave" | "membersAfter", StatementSync>;
+  #s: Record<"room" | "count" | "insert" | "rename" | "after" | "isMember" | "memberRoom" | "membership" | "ofSession" | "join" | "leave" | "membersAfter", StatementSync>;
 
   constructor(db: DatabaseSync) {
     const p = (sql: string) => db.prepare(sql);
@@ -19,7 +19,14 @@ export class Rooms {
       after: p("SELECT name FROM rooms WHERE rkey > ? ORDER BY rkey LIMIT ?"),
       isMember: p("SELECT 1 AS x FROM members WHERE rkey = ? AND session = ?"),
       memberRoom: p("SELECT r.name FROM rooms r JOIN members m ON m.rkey = r.rkey WHERE r.rkey = ? AND m.session = ?"),
-      join: p("INSERT INTO members (rkey, session, expires) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET expires = excluded.expires"),
+      ofSession: p("SELECT rkey FROM members WHERE session = ? LIMIT 1000"),
+      membership: p("SELECT r.name, m.jsum, m.jorigin FROM rooms r JOIN members m ON m.rkey = r.rkey WHERE r.rkey = ? AND m.session = ?"),
+      // A membership keeps the key of its newest join (in key order, whatever the arrival order).
+      join: p(
+        "INSERT INTO members (rkey, session, expires, jsum, jorigin) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET expires = excluded.expires, " +
+          "jsum = CASE WHEN (excluded.jsum, excluded.jorigin) > (members.jsum, members.jorigin) THEN excluded.jsum ELSE members.jsum END, " +
+          "jorigin = CASE WHEN (excluded.jsum, excluded.jorigin) > (members.jsum, members.jorigin) THEN excluded.jorigin ELSE members.jorigin END",
+      ),
       leave: p("DELETE FROM members WHERE rkey = ? AND session = ?"),
       membersAfter: p(
         "SELECT s.id FROM members m JOIN sessions s ON s.id = m.session " +
@@ -37,7 +44,7 @@ export class Rooms {
     const room = this.#s.room.get(rkey) as { ksum: number; korigin: string } | undefined;
     if (!room) this.#s.insert.run(rkey, groupName, k[0], k[1]);
     else if (kind === "open" && opensFirst(k, [room.ksum, room.korigin])) this.#s.rename.run(groupName, k[0], k[1], rkey);
-    this.#s.join.run(rkey, session, expires);
+    this.#s.join.run(rkey, session, expires, k[0], k[1]);
   }
 
   leave(groupName: string, session: string): void {
@@ -69,6 +76,17 @@ export class Rooms {
   memberRoom(groupName: string, session: string): string | null {
     const row = this.#s.memberRoom.get(nameKey(groupName), session) as { name: string } | undefined;
     return row ? row.name : null;
+  }
+
+  /** The room's display name and the key of the membership's newest join, if `session` is a member; else null. */
+  membership(groupName: string, session: string): { name: string; joined: Key } | null {
+    const row = this.#s.membership.get(nameKey(groupName), session) as { name: string; jsum: number; jorigin: string } | undefined;
+    return row ? { name: row.name, joined: [row.jsum, row.jorigin] } : null;
+  }
+
+  /** Keys of the rooms `session` is a member of (at most 1,000). */
+  ofSession(session: string): string[] {
+    return (this.#s.ofSession.all(session) as { rkey: string }[]).map((r) => r.rkey);
   }
 
   /** Ids of member sessions that may be live at `now`, sorted by case-folded user name after `after` (reads live members only). */

@@ -38,6 +38,9 @@ import { type MessageEntry, Messages, type StoredAdd } from "./messages.ts";
 import { SavedReplies } from "./replies.ts";
 import { HighWater } from "./high_water.ts";
 import { serverOf } from "./incarnation.ts";
+import { Accounts } from "./accounts.ts";
+import { Moderation } from "./moderation.ts";
+import { Conversations } from "./conversations.ts";
 
 export type { MessageEntry, SessionRecord, StoredAdd };
 
@@ -65,6 +68,12 @@ export class Store {
   readonly rooms: Rooms;
   readonly messages: Messages;
   readonly replies: SavedReplies;
+  /** Registered names (lib/accounts/ledger.ts) and the registration each session proved. */
+  readonly accounts: Accounts;
+  /** Rooms' owners, operators, bans, invitations, mode and topic (lib/moderation/rules.ts). */
+  readonly moderation: Moderation;
+  /** Who is in which direct conversation. */
+  readonly conversations: Conversations;
   /** Expunges old messages when a limit is set (housekeeping calls its sweep). */
   readonly retention: Retention;
   #names: NameClaims;
@@ -112,6 +121,9 @@ export class Store {
     this.rooms = new Rooms(db);
     this.messages = new Messages(db);
     this.replies = new SavedReplies(db);
+    this.accounts = new Accounts(db);
+    this.moderation = new Moderation(db);
+    this.conversations = new Conversations(db);
     this.retention = new Retention(db, options.retention ?? { maxAgeMs: 0, maxPerRoom: 0 });
     this.#log = new OpLogTable(db);
     this.#vector = this.#log.vector();
@@ -271,9 +283,19 @@ export class Store {
         const loginVector = formatVector(advance(op.deps, op.origin, op.seq));
         const row = { id: op.session, user: op.userName, ttl: op.ttl, at: op.at, ksum: key[0], korigin: key[1], loginVector };
         this.sessions.insert(row);
-        this.#names.claim(nameKey(op.userName), { ...row, login_vt: loginVector, logouts: "", born: op.at });
+        // A login proven by password does not claim the name: the account holds it (ARCHITECTURE.md "Accounts").
+        if (op.account !== undefined) this.accounts.bind(op.session, op.account);
+        else this.#names.claim(nameKey(op.userName), { ...row, login_vt: loginVector, logouts: "", born: op.at });
         break;
       }
+      case "acct":
+        this.accounts.changed(op.userName);
+        if (op.action === "reg") this.accounts.bind(op.session, `${op.origin}.${op.seq}`);
+        break;
+      case "mod":
+        this.moderation.changed(op.groupName);
+        if (op.action !== "invite") this.#noticeRow(op, aseq);
+        break;
       case "logout": {
         this.#names.logout(op.session, `${op.origin}.${op.seq}`);
         this.sessions.end(op.session);
@@ -288,10 +310,14 @@ export class Store {
         {
           const s = this.sessions.get(op.session);
           this.rooms.enter(op.kind, op.groupName, op.session, key, s ? this.sessions.expiresBound(s) : Number.MAX_SAFE_INTEGER);
+          // The first open's creator owns the room (lib/moderation/rules.ts).
+          if (op.kind === "open") this.moderation.changed(op.groupName);
+          else this.#noticeRow(op, aseq);
         }
         break;
       case "leave":
         this.rooms.leave(op.groupName, op.session);
+        this.#noticeRow(op, aseq);
         break;
       case "msg": {
         if (op.msg === "") break; // expunged at its sender by the retention limit: a tombstone, no message
@@ -299,6 +325,7 @@ export class Store {
         const me = serverOf(this.#self);
         const refuse = op.conf === me && op.origin !== this.#self && this.messages.boundAt(op.session, op.tag, me);
         const rkey = nameKey(op.groupName);
+        if (rkey.charCodeAt(0) === 64 /* "@": a direct conversation */) this.conversations.note(rkey);
         if (this.messages.insert({ ...op, dseq: aseq }, key, noTwin && op.origin === this.#self)) this.#dirtyRooms.add(rkey);
         this.retention.noteMessage(rkey);
         if (refuse) this.appendLocal({ kind: "hide", session: op.session, target: `${op.origin}.${op.seq}` }, op.at);
@@ -311,6 +338,13 @@ export class Store {
       }
     }
     this.#activity(op.session, op.at, op.kind === "touch", op.origin !== this.#self);
+  }
+
+  /** The notice of a join, leave or moderation op in its room's stream (listed to clients that ask: docs/PROTOCOL.md "Notices"). */
+  #noticeRow(op: Op & { groupName: string }, aseq: number): void {
+    const rkey = nameKey(op.groupName);
+    this.messages.insertNotice(rkey, aseq, op.origin, op.seq, op.session);
+    this.#dirtyRooms.add(rkey);
   }
 
   /** Every op of a session counts as activity at its time. */
@@ -348,7 +382,7 @@ export class Store {
   }
 
   /** Visible messages of a room the cursor does not cover, in delivery order (lazily). */
-  uncovered(groupName: string, cursor: Vector): Generator<MessageEntry> {
-    return this.messages.uncovered(groupName, cursor, this.#vector.keys());
+  uncovered(groupName: string, cursor: Vector, notices = false): Generator<MessageEntry> {
+    return this.messages.uncovered(groupName, cursor, this.#vector.keys(), notices);
   }
 }

@@ -172,185 +172,219 @@ function peg$parse(input, options) {
   const peg$c2 = "connect";
   const peg$c3 = "add";
   const peg$c4 = "request";
-  const peg$c5 = "leave";
-  const peg$c6 = "rooms";
-  const peg$c7 = "who";
-  const peg$c8 = "logout";
-  const peg$c9 = "history";
-  const peg$c10 = "ok";
-  const peg$c11 = "poll";
-  const peg$c12 = "error";
-  const peg$c13 = "bad-request";
-  const peg$c14 = "too-large";
-  const peg$c15 = "bad-name";
-  const peg$c16 = "name-taken";
-  const peg$c17 = "bad-token";
-  const peg$c18 = "no-room";
-  const peg$c19 = "room-exists";
-  const peg$c20 = "not-member";
-  const peg$c21 = "no-message";
-  const peg$c22 = "rate-limited";
-  const peg$c23 = "unavailable";
-  const peg$c24 = "internal";
-  const peg$c25 = "ask";
-  const peg$c26 = "got";
-  const peg$c27 = "hello";
-  const peg$c28 = "proof";
-  const peg$c29 = "stat";
-  const peg$c30 = "state";
-  const peg$c31 = "-";
-  const peg$c32 = ".";
-  const peg$c33 = "touch";
-  const peg$c34 = "join";
-  const peg$c35 = "msg";
-  const peg$c36 = " ";
-  const peg$c37 = "hide";
-  const peg$c38 = "~";
-  const peg$c39 = ",";
-  const peg$c40 = "0";
-  const peg$c41 = "=";
-  const peg$c42 = "1";
-  const peg$c43 = "\\";
-  const peg$c44 = "n";
-  const peg$c45 = "r";
-  const peg$c46 = "\r";
-  const peg$c47 = "\n";
+  const peg$c5 = "notices";
+  const peg$c6 = "leave";
+  const peg$c7 = "rooms";
+  const peg$c8 = "who";
+  const peg$c9 = "logout";
+  const peg$c10 = "history";
+  const peg$c11 = "auth";
+  const peg$c12 = "register";
+  const peg$c13 = "password";
+  const peg$c14 = "drop";
+  const peg$c15 = "pubkey";
+  const peg$c16 = "whois";
+  const peg$c17 = "dms";
+  const peg$c18 = "room";
+  const peg$c19 = "mod";
+  const peg$c20 = "ok";
+  const peg$c21 = "-";
+  const peg$c22 = "poll";
+  const peg$c23 = "error";
+  const peg$c24 = "ask";
+  const peg$c25 = "got";
+  const peg$c26 = "hello";
+  const peg$c27 = "proof";
+  const peg$c28 = "stat";
+  const peg$c29 = "state";
+  const peg$c30 = ".";
+  const peg$c31 = " ";
+  const peg$c32 = "touch";
+  const peg$c33 = "join";
+  const peg$c34 = "msg";
+  const peg$c35 = "hide";
+  const peg$c36 = "acct";
+  const peg$c37 = "~";
+  const peg$c38 = ",";
+  const peg$c39 = "0";
+  const peg$c40 = "=";
+  const peg$c41 = "1";
+  const peg$c42 = "\\";
+  const peg$c43 = "n";
+  const peg$c44 = "r";
+  const peg$c45 = "\r";
+  const peg$c46 = "\n";
 
-  const peg$r0 = /^[^\r\n]/;
-  const peg$r1 = /^[0-9a-f]/;
-  const peg$r2 = /^[A-Za-z0-9]/;
-  const peg$r3 = /^[A-Za-z0-9_\-]/;
-  const peg$r4 = /^[a-z0-9]/;
-  const peg$r5 = /^[a-z0-9_\-]/;
-  const peg$r6 = /^[0-9a-z]/;
-  const peg$r7 = /^[0-9]/;
-  const peg$r8 = /^[^\\\r\n]/;
+  const peg$r0 = /^[a-z]/;
+  const peg$r1 = /^[a-z\-]/;
+  const peg$r2 = /^[^\r\n]/;
+  const peg$r3 = /^[0-9a-f]/;
+  const peg$r4 = /^[A-Za-z0-9]/;
+  const peg$r5 = /^[A-Za-z0-9_\-]/;
+  const peg$r6 = /^[a-z0-9]/;
+  const peg$r7 = /^[a-z0-9_\-]/;
+  const peg$r8 = /^[0-9a-z]/;
+  const peg$r9 = /^[!-~]/;
+  const peg$r10 = /^[A-Za-z0-9+\/=]/;
+  const peg$r11 = /^[a-z+\-]/;
+  const peg$r12 = /^[0-9]/;
+  const peg$r13 = /^[^\\\r\n]/;
 
   const peg$e0 = peg$literalExpectation("login", false);
   const peg$e1 = peg$literalExpectation("open", false);
   const peg$e2 = peg$literalExpectation("connect", false);
   const peg$e3 = peg$literalExpectation("add", false);
   const peg$e4 = peg$literalExpectation("request", false);
-  const peg$e5 = peg$literalExpectation("leave", false);
-  const peg$e6 = peg$literalExpectation("rooms", false);
-  const peg$e7 = peg$literalExpectation("who", false);
-  const peg$e8 = peg$literalExpectation("logout", false);
-  const peg$e9 = peg$literalExpectation("history", false);
-  const peg$e10 = peg$literalExpectation("ok", false);
-  const peg$e11 = peg$literalExpectation("poll", false);
-  const peg$e12 = peg$literalExpectation("error", false);
-  const peg$e13 = peg$otherExpectation("error code");
-  const peg$e14 = peg$literalExpectation("bad-request", false);
-  const peg$e15 = peg$literalExpectation("too-large", false);
-  const peg$e16 = peg$literalExpectation("bad-name", false);
-  const peg$e17 = peg$literalExpectation("name-taken", false);
-  const peg$e18 = peg$literalExpectation("bad-token", false);
-  const peg$e19 = peg$literalExpectation("no-room", false);
-  const peg$e20 = peg$literalExpectation("room-exists", false);
-  const peg$e21 = peg$literalExpectation("not-member", false);
-  const peg$e22 = peg$literalExpectation("no-message", false);
-  const peg$e23 = peg$literalExpectation("rate-limited", false);
-  const peg$e24 = peg$literalExpectation("unavailable", false);
-  const peg$e25 = peg$literalExpectation("internal", false);
-  const peg$e26 = peg$classExpectation(["\r", "\n"], true, false, false);
-  const peg$e27 = peg$anyExpectation();
-  const peg$e28 = peg$literalExpectation("ask", false);
-  const peg$e29 = peg$literalExpectation("got", false);
-  const peg$e30 = peg$literalExpectation("hello", false);
-  const peg$e31 = peg$literalExpectation("proof", false);
-  const peg$e32 = peg$otherExpectation("challenge");
-  const peg$e33 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
-  const peg$e34 = peg$literalExpectation("stat", false);
-  const peg$e35 = peg$literalExpectation("state", false);
-  const peg$e36 = peg$otherExpectation("nonce");
-  const peg$e37 = peg$literalExpectation("-", false);
+  const peg$e5 = peg$literalExpectation("notices", false);
+  const peg$e6 = peg$literalExpectation("leave", false);
+  const peg$e7 = peg$literalExpectation("rooms", false);
+  const peg$e8 = peg$literalExpectation("who", false);
+  const peg$e9 = peg$literalExpectation("logout", false);
+  const peg$e10 = peg$literalExpectation("history", false);
+  const peg$e11 = peg$literalExpectation("auth", false);
+  const peg$e12 = peg$literalExpectation("register", false);
+  const peg$e13 = peg$literalExpectation("password", false);
+  const peg$e14 = peg$literalExpectation("drop", false);
+  const peg$e15 = peg$literalExpectation("pubkey", false);
+  const peg$e16 = peg$literalExpectation("whois", false);
+  const peg$e17 = peg$literalExpectation("dms", false);
+  const peg$e18 = peg$literalExpectation("room", false);
+  const peg$e19 = peg$literalExpectation("mod", false);
+  const peg$e20 = peg$literalExpectation("ok", false);
+  const peg$e21 = peg$literalExpectation("-", false);
+  const peg$e22 = peg$literalExpectation("poll", false);
+  const peg$e23 = peg$literalExpectation("error", false);
+  const peg$e24 = peg$otherExpectation("error code");
+  const peg$e25 = peg$classExpectation([["a", "z"]], false, false, false);
+  const peg$e26 = peg$classExpectation([["a", "z"], "-"], false, false, false);
+  const peg$e27 = peg$classExpectation(["\r", "\n"], true, false, false);
+  const peg$e28 = peg$anyExpectation();
+  const peg$e29 = peg$literalExpectation("ask", false);
+  const peg$e30 = peg$literalExpectation("got", false);
+  const peg$e31 = peg$literalExpectation("hello", false);
+  const peg$e32 = peg$literalExpectation("proof", false);
+  const peg$e33 = peg$otherExpectation("challenge");
+  const peg$e34 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
+  const peg$e35 = peg$literalExpectation("stat", false);
+  const peg$e36 = peg$literalExpectation("state", false);
+  const peg$e37 = peg$otherExpectation("nonce");
   const peg$e38 = peg$literalExpectation(".", false);
   const peg$e39 = peg$otherExpectation("mac");
-  const peg$e40 = peg$literalExpectation("touch", false);
-  const peg$e41 = peg$literalExpectation("join", false);
-  const peg$e42 = peg$literalExpectation("msg", false);
-  const peg$e43 = peg$literalExpectation(" ", false);
+  const peg$e40 = peg$literalExpectation(" ", false);
+  const peg$e41 = peg$literalExpectation("touch", false);
+  const peg$e42 = peg$literalExpectation("join", false);
+  const peg$e43 = peg$literalExpectation("msg", false);
   const peg$e44 = peg$literalExpectation("hide", false);
-  const peg$e45 = peg$otherExpectation("operation id");
-  const peg$e46 = peg$otherExpectation("session id");
-  const peg$e47 = peg$otherExpectation("tag");
-  const peg$e48 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e49 = peg$otherExpectation("token");
-  const peg$e50 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e51 = peg$otherExpectation("server id");
-  const peg$e52 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e53 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e54 = peg$otherExpectation("message id");
-  const peg$e55 = peg$otherExpectation("origin");
-  const peg$e56 = peg$literalExpectation("~", false);
-  const peg$e57 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
-  const peg$e58 = peg$otherExpectation("cursor");
-  const peg$e59 = peg$otherExpectation("vector timestamp");
-  const peg$e60 = peg$literalExpectation(",", false);
-  const peg$e61 = peg$literalExpectation("0", false);
-  const peg$e62 = peg$literalExpectation("=", false);
-  const peg$e63 = peg$otherExpectation("more flag");
-  const peg$e64 = peg$literalExpectation("1", false);
-  const peg$e65 = peg$otherExpectation("integer");
-  const peg$e66 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e67 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
-  const peg$e68 = peg$literalExpectation("\\", false);
-  const peg$e69 = peg$literalExpectation("n", false);
-  const peg$e70 = peg$literalExpectation("r", false);
-  const peg$e71 = peg$otherExpectation("newline");
-  const peg$e72 = peg$literalExpectation("\r", false);
-  const peg$e73 = peg$literalExpectation("\n", false);
-  const peg$e74 = peg$otherExpectation("end of datagram");
+  const peg$e45 = peg$literalExpectation("acct", false);
+  const peg$e46 = peg$otherExpectation("operation id");
+  const peg$e47 = peg$otherExpectation("session id");
+  const peg$e48 = peg$otherExpectation("tag");
+  const peg$e49 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e50 = peg$otherExpectation("token");
+  const peg$e51 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e52 = peg$otherExpectation("server id");
+  const peg$e53 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e54 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e55 = peg$otherExpectation("message id");
+  const peg$e56 = peg$otherExpectation("origin");
+  const peg$e57 = peg$literalExpectation("~", false);
+  const peg$e58 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
+  const peg$e59 = peg$otherExpectation("cursor");
+  const peg$e60 = peg$otherExpectation("vector timestamp");
+  const peg$e61 = peg$literalExpectation(",", false);
+  const peg$e62 = peg$literalExpectation("0", false);
+  const peg$e63 = peg$literalExpectation("=", false);
+  const peg$e64 = peg$otherExpectation("SCRAM message");
+  const peg$e65 = peg$classExpectation([["!", "~"]], false, false, false);
+  const peg$e66 = peg$otherExpectation("base64");
+  const peg$e67 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
+  const peg$e68 = peg$otherExpectation("public key");
+  const peg$e69 = peg$otherExpectation("word");
+  const peg$e70 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
+  const peg$e71 = peg$otherExpectation("more flag");
+  const peg$e72 = peg$literalExpectation("1", false);
+  const peg$e73 = peg$otherExpectation("integer");
+  const peg$e74 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e75 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
+  const peg$e76 = peg$literalExpectation("\\", false);
+  const peg$e77 = peg$literalExpectation("n", false);
+  const peg$e78 = peg$literalExpectation("r", false);
+  const peg$e79 = peg$otherExpectation("newline");
+  const peg$e80 = peg$literalExpectation("\r", false);
+  const peg$e81 = peg$literalExpectation("\n", false);
+  const peg$e82 = peg$otherExpectation("end of datagram");
 
-  function peg$f0(tag, userName) {    return { verb: "login", tag, userName };  }
+  function peg$f0(tag, userName, proof) {    return proof === null ? { verb: "login", tag, userName } : { verb: "login", tag, userName, proof };  }
   function peg$f1(tag, token, groupName) {    return { verb: "open", tag, token, groupName };  }
   function peg$f2(tag, token, groupName) {    return { verb: "connect", tag, token, groupName };  }
   function peg$f3(tag, token, msg, groupName) {    return { verb: "add", tag, token, msg, groupName };  }
-  function peg$f4(tag, token, groupName, cursor, waitMs) {    return { verb: "request", tag, token, groupName, cursor, waitMs: waitMs ?? 0 };  }
+  function peg$f4(tag, token, groupName, cursor, waitMs, notices) {    const r = { verb: "request", tag, token, groupName, cursor, waitMs: waitMs ?? 0 }; return notices === null ? r : { ...r, notices: true };  }
   function peg$f5(tag, token, groupName) {    return { verb: "leave", tag, token, groupName };  }
   function peg$f6(tag, token, after) {    return { verb: "rooms", tag, token, after };  }
   function peg$f7(tag, token, groupName, after) {    return { verb: "who", tag, token, groupName, after };  }
   function peg$f8(tag, token) {    return { verb: "logout", tag, token };  }
-  function peg$f9(tag, token, groupName, limit, before) {    return { verb: "history", tag, token, groupName, limit, before };  }
-  function peg$f10(tag, body) {    return { ...body, tag };  }
-  function peg$f11(userName, token, ttl) {    return { verb: "ok", kind: "login", userName, token, ttl };  }
-  function peg$f12(kind, groupName) {    return { verb: "ok", kind, groupName };  }
-  function peg$f13(msg, groupName, msgId) {    return { verb: "ok", kind: "add", msg, groupName, msgId };  }
-  function peg$f14(more, count, names) {    return { verb: "ok", kind: "rooms", more, count, names };  }
-  function peg$f15(groupName, more, count, names) {    return { verb: "ok", kind: "who", groupName, more, count, names };  }
-  function peg$f16() {    return { verb: "ok", kind: "logout" };  }
-  function peg$f17(groupName, cursor, more, count, entries) {    return { verb: "ok", kind: "history", groupName, cursor, more, count, entries };  }
-  function peg$f18(tag, groupName, cursor, more, count, entries) {    return { verb: "poll", tag, groupName, cursor, more, count, entries };  }
-  function peg$f19(msgId, userName, sentAt, msg) {    return { msgId, userName, sentAt, msg };  }
-  function peg$f20(tag, code, message) {    return { verb: "error", tag, code, message };  }
-  function peg$f21(verb, tag) {    return { verb, tag };  }
-  function peg$f22(head, vector, count, ops, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f23(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f24(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f25(head, vector, at, signedEnd, mac) {    return { verb: "got", ...head, vector, at, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f26(head, challenge, signedEnd, mac) {    return { verb: "hello", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f27(head, challenge, signedEnd, mac) {    return { verb: "proof", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f28(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f29(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f30(from, nonce) {    return { from, nonce };  }
-  function peg$f31() {    return location().start.offset;  }
-  function peg$f32(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
-  function peg$f33(deps, at, session, userName, ttl) {    return { kind: "login", deps, at, session, userName, ttl };  }
-  function peg$f34(kind, deps, at, session) {    return { kind, deps, at, session };  }
-  function peg$f35(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
-  function peg$f36(conf, deps, at, session, tag, groupName, userName, msg) {    return conf === null ? { kind: "msg", deps, at, session, tag, groupName, userName, msg } : { kind: "msg", conf, deps, at, session, tag, groupName, userName, msg };  }
-  function peg$f37(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
-  function peg$f38(origin, seq) {    return { origin, seq };  }
-  function peg$f39(origin, n) {    return { origin, n };  }
-  function peg$f40(head, tail) {    return [head, ...tail];  }
-  function peg$f41() {    return [];  }
-  function peg$f42(origin, n) {    return [origin, n];  }
-  function peg$f43() {    return false;  }
-  function peg$f44() {    return true;  }
-  function peg$f45(digits) {    return Number(digits);  }
-  function peg$f46(parts) {    return parts.join("");  }
-  function peg$f47() {    return "\n";  }
-  function peg$f48() {    return "\r";  }
+  function peg$f9(tag, token, groupName, limit, before, notices) {    const r = { verb: "history", tag, token, groupName, limit, before }; return notices === null ? r : { ...r, notices: true };  }
+  function peg$f10(tag, userName, nonce) {    return { verb: "auth", tag, userName, nonce };  }
+  function peg$f11(tag, token, verifier, publicKey) {    return { verb: "register", tag, token, verifier, publicKey };  }
+  function peg$f12(tag, userName, proof, verifier) {    return { verb: "password", tag, userName, proof, verifier };  }
+  function peg$f13(tag, userName, proof) {    return { verb: "drop", tag, userName, proof, verifier: null };  }
+  function peg$f14(tag, token, publicKey) {    return { verb: "pubkey", tag, token, publicKey };  }
+  function peg$f15(salt, iterations, storedKey, serverKey) {    return { salt, iterations, storedKey, serverKey };  }
+  function peg$f16(tag, token, userName) {    return { verb: "whois", tag, token, userName };  }
+  function peg$f17(tag, token) {    return { verb: "dms", tag, token };  }
+  function peg$f18(tag, token, groupName) {    return { verb: "room", tag, token, groupName };  }
+  function peg$f19(tag, token, groupName, action, target, text) {    return { verb: "mod", tag, token, groupName, action, target, text };  }
+  function peg$f20(tag, body) {    return { ...body, tag };  }
+  function peg$f21(userName, token, ttl, serverFinal) {    return serverFinal === null ? { verb: "ok", kind: "login", userName, token, ttl } : { verb: "ok", kind: "login", userName, token, ttl, serverFinal };  }
+  function peg$f22(userName, serverFirst) {    return { verb: "ok", kind: "auth", userName, serverFirst };  }
+  function peg$f23(kind, userName) {    return { verb: "ok", kind, userName };  }
+  function peg$f24(kind, userName, serverFinal) {    return { verb: "ok", kind, userName, serverFinal };  }
+  function peg$f25(count, entries) {    return { verb: "ok", kind: "dms", count, entries };  }
+  function peg$f26(groupName, action, target) {    return { verb: "ok", kind: "mod", groupName, action, target };  }
+  function peg$f27(userName, registered) {    return null;  }
+  function peg$f28(userName, registered, idle, publicKey, count, rooms) {    return { verb: "ok", kind: "whois", userName, registered, idle, publicKey, count, rooms };  }
+  function peg$f29(groupName, mode, topicBy, topicAt, topic, count, roles) {    return { verb: "ok", kind: "room", groupName, mode, topicBy, topicAt, topic, count, roles };  }
+  function peg$f30(kind, groupName) {    return { verb: "ok", kind, groupName };  }
+  function peg$f31(msg, groupName, msgId) {    return { verb: "ok", kind: "add", msg, groupName, msgId };  }
+  function peg$f32(more, count, names) {    return { verb: "ok", kind: "rooms", more, count, names };  }
+  function peg$f33(groupName, more, count, names) {    return { verb: "ok", kind: "who", groupName, more, count, names };  }
+  function peg$f34() {    return { verb: "ok", kind: "logout" };  }
+  function peg$f35(groupName, cursor, more, count, entries) {    return { verb: "ok", kind: "history", groupName, cursor, more, count, entries };  }
+  function peg$f36(groupName) {    return null;  }
+  function peg$f37(groupName, last) {    return { groupName, last };  }
+  function peg$f38(tag, groupName, cursor, more, count, entries) {    return { verb: "poll", tag, groupName, cursor, more, count, entries };  }
+  function peg$f39(msgId, userName, sentAt, msg) {    return { msgId, userName, sentAt, msg };  }
+  function peg$f40(tag, code, message) {    return { verb: "error", tag, code, message };  }
+  function peg$f41(verb, tag) {    return { verb, tag };  }
+  function peg$f42(head, vector, count, ops, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f43(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f44(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f45(head, vector, at, signedEnd, mac) {    return { verb: "got", ...head, vector, at, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f46(head, challenge, signedEnd, mac) {    return { verb: "hello", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f47(head, challenge, signedEnd, mac) {    return { verb: "proof", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f48(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f49(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f50(from, nonce) {    return { from, nonce };  }
+  function peg$f51() {    return location().start.offset;  }
+  function peg$f52(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
+  function peg$f53(account, deps, at, session, userName, ttl) {    return account === null ? { kind: "login", deps, at, session, userName, ttl } : { kind: "login", deps, at, session, userName, ttl, account };  }
+  function peg$f54(kind, deps, at, session) {    return { kind, deps, at, session };  }
+  function peg$f55(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
+  function peg$f56(conf, deps, at, session, tag, groupName, userName, msg) {    return conf === null ? { kind: "msg", deps, at, session, tag, groupName, userName, msg } : { kind: "msg", conf, deps, at, session, tag, groupName, userName, msg };  }
+  function peg$f57(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
+  function peg$f58(deps, at, session, action, userName, data) {    return { kind: "acct", deps, at, session, action, userName, data };  }
+  function peg$f59(deps, at, session, action, groupName, userName, target, text) {    return { kind: "mod", deps, at, session, action, groupName, userName, target, text };  }
+  function peg$f60(origin, seq) {    return { origin, seq };  }
+  function peg$f61(origin, n) {    return { origin, n };  }
+  function peg$f62(head, tail) {    return [head, ...tail];  }
+  function peg$f63() {    return [];  }
+  function peg$f64(origin, n) {    return [origin, n];  }
+  function peg$f65() {    return false;  }
+  function peg$f66() {    return true;  }
+  function peg$f67(digits) {    return Number(digits);  }
+  function peg$f68(parts) {    return parts.join("");  }
+  function peg$f69() {    return "\n";  }
+  function peg$f70() {    return "\r";  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -544,6 +578,33 @@ function peg$parse(input, options) {
                     s1 = peg$parseLogout();
                     if (s1 === peg$FAILED) {
                       s1 = peg$parseHistory();
+                      if (s1 === peg$FAILED) {
+                        s1 = peg$parseAuth();
+                        if (s1 === peg$FAILED) {
+                          s1 = peg$parseRegister();
+                          if (s1 === peg$FAILED) {
+                            s1 = peg$parsePassword();
+                            if (s1 === peg$FAILED) {
+                              s1 = peg$parseDrop();
+                              if (s1 === peg$FAILED) {
+                                s1 = peg$parsePubKey();
+                                if (s1 === peg$FAILED) {
+                                  s1 = peg$parseWhois();
+                                  if (s1 === peg$FAILED) {
+                                    s1 = peg$parseDms();
+                                    if (s1 === peg$FAILED) {
+                                      s1 = peg$parseRoomInfo();
+                                      if (s1 === peg$FAILED) {
+                                        s1 = peg$parseMod();
+                                      }
+                                    }
+                                  }
+                                }
+                              }
+                            }
+                          }
+                        }
+                      }
                     }
                   }
                 }
@@ -570,7 +631,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseLogin() {
-    let s0, s1, s2, s3, s4, s5, s6;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 5) === peg$c0) {
@@ -590,8 +651,25 @@ function peg$parse(input, options) {
             s5 = peg$parseNameText();
             s6 = peg$parseNL();
             if (s6 !== peg$FAILED) {
+              s7 = peg$currPos;
+              s8 = peg$parseScram();
+              if (s8 !== peg$FAILED) {
+                s9 = peg$parseNL();
+                if (s9 !== peg$FAILED) {
+                  s7 = s8;
+                } else {
+                  peg$currPos = s7;
+                  s7 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s7;
+                s7 = peg$FAILED;
+              }
+              if (s7 === peg$FAILED) {
+                s7 = null;
+              }
               peg$savedPos = s0;
-              s0 = peg$f0(s3, s5);
+              s0 = peg$f0(s3, s5, s7);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -801,7 +879,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseRequest() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 7) === peg$c4) {
@@ -846,8 +924,32 @@ function peg$parse(input, options) {
                       if (s11 === peg$FAILED) {
                         s11 = null;
                       }
+                      s12 = peg$currPos;
+                      if (input.substr(peg$currPos, 7) === peg$c5) {
+                        s13 = peg$c5;
+                        peg$currPos += 7;
+                      } else {
+                        s13 = peg$FAILED;
+                        if (peg$silentFails === 0) { peg$fail(peg$e5); }
+                      }
+                      if (s13 !== peg$FAILED) {
+                        s14 = peg$parseNL();
+                        if (s14 !== peg$FAILED) {
+                          s13 = [s13, s14];
+                          s12 = s13;
+                        } else {
+                          peg$currPos = s12;
+                          s12 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s12;
+                        s12 = peg$FAILED;
+                      }
+                      if (s12 === peg$FAILED) {
+                        s12 = null;
+                      }
                       peg$savedPos = s0;
-                      s0 = peg$f4(s3, s5, s7, s9, s11);
+                      s0 = peg$f4(s3, s5, s7, s9, s11, s12);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -892,12 +994,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c5) {
-      s1 = peg$c5;
+    if (input.substr(peg$currPos, 5) === peg$c6) {
+      s1 = peg$c6;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e5); }
+      if (peg$silentFails === 0) { peg$fail(peg$e6); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -951,12 +1053,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c6) {
-      s1 = peg$c6;
+    if (input.substr(peg$currPos, 5) === peg$c7) {
+      s1 = peg$c7;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e6); }
+      if (peg$silentFails === 0) { peg$fail(peg$e7); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -1015,12 +1117,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c7) {
-      s1 = peg$c7;
+    if (input.substr(peg$currPos, 3) === peg$c8) {
+      s1 = peg$c8;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e7); }
+      if (peg$silentFails === 0) { peg$fail(peg$e8); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -1086,12 +1188,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c8) {
-      s1 = peg$c8;
+    if (input.substr(peg$currPos, 6) === peg$c9) {
+      s1 = peg$c9;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e8); }
+      if (peg$silentFails === 0) { peg$fail(peg$e9); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -1135,15 +1237,15 @@ function peg$parse(input, options) {
   }
 
   function peg$parseHistory() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c9) {
-      s1 = peg$c9;
+    if (input.substr(peg$currPos, 7) === peg$c10) {
+      s1 = peg$c10;
       peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e9); }
+      if (peg$silentFails === 0) { peg$fail(peg$e10); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -1180,8 +1282,662 @@ function peg$parse(input, options) {
                       if (s11 === peg$FAILED) {
                         s11 = null;
                       }
+                      s12 = peg$currPos;
+                      if (input.substr(peg$currPos, 7) === peg$c5) {
+                        s13 = peg$c5;
+                        peg$currPos += 7;
+                      } else {
+                        s13 = peg$FAILED;
+                        if (peg$silentFails === 0) { peg$fail(peg$e5); }
+                      }
+                      if (s13 !== peg$FAILED) {
+                        s14 = peg$parseNL();
+                        if (s14 !== peg$FAILED) {
+                          s13 = [s13, s14];
+                          s12 = s13;
+                        } else {
+                          peg$currPos = s12;
+                          s12 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s12;
+                        s12 = peg$FAILED;
+                      }
+                      if (s12 === peg$FAILED) {
+                        s12 = null;
+                      }
                       peg$savedPos = s0;
-                      s0 = peg$f9(s3, s5, s7, s9, s11);
+                      s0 = peg$f9(s3, s5, s7, s9, s11, s12);
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseAuth() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c11) {
+      s1 = peg$c11;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e11); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseTag();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseNameText();
+            s6 = peg$parseNL();
+            if (s6 !== peg$FAILED) {
+              s7 = peg$parseScram();
+              if (s7 !== peg$FAILED) {
+                s8 = peg$parseNL();
+                if (s8 !== peg$FAILED) {
+                  peg$savedPos = s0;
+                  s0 = peg$f10(s3, s5, s7);
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseRegister() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 8) === peg$c12) {
+      s1 = peg$c12;
+      peg$currPos += 8;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e12); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseTag();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseToken();
+            if (s5 !== peg$FAILED) {
+              s6 = peg$parseNL();
+              if (s6 !== peg$FAILED) {
+                s7 = peg$parseVerifier();
+                if (s7 !== peg$FAILED) {
+                  s8 = peg$parsePublicKey();
+                  if (s8 !== peg$FAILED) {
+                    s9 = peg$parseNL();
+                    if (s9 !== peg$FAILED) {
+                      peg$savedPos = s0;
+                      s0 = peg$f11(s3, s5, s7, s8);
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parsePassword() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 8) === peg$c13) {
+      s1 = peg$c13;
+      peg$currPos += 8;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e13); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseTag();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseNameText();
+            s6 = peg$parseNL();
+            if (s6 !== peg$FAILED) {
+              s7 = peg$parseScram();
+              if (s7 !== peg$FAILED) {
+                s8 = peg$parseNL();
+                if (s8 !== peg$FAILED) {
+                  s9 = peg$parseVerifier();
+                  if (s9 !== peg$FAILED) {
+                    peg$savedPos = s0;
+                    s0 = peg$f12(s3, s5, s7, s9);
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseDrop() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c14) {
+      s1 = peg$c14;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e14); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseTag();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseNameText();
+            s6 = peg$parseNL();
+            if (s6 !== peg$FAILED) {
+              s7 = peg$parseScram();
+              if (s7 !== peg$FAILED) {
+                s8 = peg$parseNL();
+                if (s8 !== peg$FAILED) {
+                  peg$savedPos = s0;
+                  s0 = peg$f13(s3, s5, s7);
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parsePubKey() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c15) {
+      s1 = peg$c15;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e15); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseTag();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseToken();
+            if (s5 !== peg$FAILED) {
+              s6 = peg$parseNL();
+              if (s6 !== peg$FAILED) {
+                s7 = peg$parsePublicKey();
+                if (s7 !== peg$FAILED) {
+                  s8 = peg$parseNL();
+                  if (s8 !== peg$FAILED) {
+                    peg$savedPos = s0;
+                    s0 = peg$f14(s3, s5, s7);
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseVerifier() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
+
+    s0 = peg$currPos;
+    s1 = peg$parseBase64();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseInt();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseBase64();
+            if (s5 !== peg$FAILED) {
+              s6 = peg$parseNL();
+              if (s6 !== peg$FAILED) {
+                s7 = peg$parseBase64();
+                if (s7 !== peg$FAILED) {
+                  s8 = peg$parseNL();
+                  if (s8 !== peg$FAILED) {
+                    peg$savedPos = s0;
+                    s0 = peg$f15(s1, s3, s5, s7);
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseWhois() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 5) === peg$c16) {
+      s1 = peg$c16;
+      peg$currPos += 5;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e16); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseTag();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseToken();
+            if (s5 !== peg$FAILED) {
+              s6 = peg$parseNL();
+              if (s6 !== peg$FAILED) {
+                s7 = peg$parseNameText();
+                s8 = peg$parseNL();
+                if (s8 !== peg$FAILED) {
+                  peg$savedPos = s0;
+                  s0 = peg$f16(s3, s5, s7);
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseDms() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 3) === peg$c17) {
+      s1 = peg$c17;
+      peg$currPos += 3;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e17); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseTag();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseToken();
+            if (s5 !== peg$FAILED) {
+              s6 = peg$parseNL();
+              if (s6 !== peg$FAILED) {
+                peg$savedPos = s0;
+                s0 = peg$f17(s3, s5);
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseRoomInfo() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c18) {
+      s1 = peg$c18;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e18); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseTag();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseToken();
+            if (s5 !== peg$FAILED) {
+              s6 = peg$parseNL();
+              if (s6 !== peg$FAILED) {
+                s7 = peg$parseNameText();
+                s8 = peg$parseNL();
+                if (s8 !== peg$FAILED) {
+                  peg$savedPos = s0;
+                  s0 = peg$f18(s3, s5, s7);
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseMod() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 3) === peg$c19) {
+      s1 = peg$c19;
+      peg$currPos += 3;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e19); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseTag();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseToken();
+            if (s5 !== peg$FAILED) {
+              s6 = peg$parseNL();
+              if (s6 !== peg$FAILED) {
+                s7 = peg$parseNameText();
+                s8 = peg$parseNL();
+                if (s8 !== peg$FAILED) {
+                  s9 = peg$parseWord();
+                  if (s9 !== peg$FAILED) {
+                    s10 = peg$parseNL();
+                    if (s10 !== peg$FAILED) {
+                      s11 = peg$parseNameText();
+                      s12 = peg$parseNL();
+                      if (s12 !== peg$FAILED) {
+                        s13 = peg$parseMsg();
+                        s14 = peg$parseNL();
+                        if (s14 !== peg$FAILED) {
+                          peg$savedPos = s0;
+                          s0 = peg$f19(s3, s5, s7, s9, s11, s13);
+                        } else {
+                          peg$currPos = s0;
+                          s0 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -1253,12 +2009,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c10) {
-      s1 = peg$c10;
+    if (input.substr(peg$currPos, 2) === peg$c20) {
+      s1 = peg$c20;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e10); }
+      if (peg$silentFails === 0) { peg$fail(peg$e20); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -1270,7 +2026,7 @@ function peg$parse(input, options) {
             s5 = peg$parseOkBody();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f10(s3, s5);
+              s0 = peg$f20(s3, s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -1296,7 +2052,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseOkBody() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 5) === peg$c0) {
@@ -1320,8 +2076,25 @@ function peg$parse(input, options) {
               if (s7 !== peg$FAILED) {
                 s8 = peg$parseNL();
                 if (s8 !== peg$FAILED) {
+                  s9 = peg$currPos;
+                  s10 = peg$parseScram();
+                  if (s10 !== peg$FAILED) {
+                    s11 = peg$parseNL();
+                    if (s11 !== peg$FAILED) {
+                      s9 = s10;
+                    } else {
+                      peg$currPos = s9;
+                      s9 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s9;
+                    s9 = peg$FAILED;
+                  }
+                  if (s9 === peg$FAILED) {
+                    s9 = null;
+                  }
                   peg$savedPos = s0;
-                  s0 = peg$f11(s3, s5, s7);
+                  s0 = peg$f21(s3, s5, s7, s9);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -1352,36 +2125,12 @@ function peg$parse(input, options) {
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      s1 = peg$currPos;
-      if (input.substr(peg$currPos, 4) === peg$c1) {
-        s2 = peg$c1;
+      if (input.substr(peg$currPos, 4) === peg$c11) {
+        s1 = peg$c11;
         peg$currPos += 4;
       } else {
-        s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e1); }
-      }
-      if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 7) === peg$c2) {
-          s2 = peg$c2;
-          peg$currPos += 7;
-        } else {
-          s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e2); }
-        }
-        if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 5) === peg$c5) {
-            s2 = peg$c5;
-            peg$currPos += 5;
-          } else {
-            s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e5); }
-          }
-        }
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = input.substring(s1, peg$currPos);
-      } else {
-        s1 = s2;
+        s1 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e11); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parseNL();
@@ -1389,52 +2138,12 @@ function peg$parse(input, options) {
           s3 = peg$parseNameText();
           s4 = peg$parseNL();
           if (s4 !== peg$FAILED) {
-            peg$savedPos = s0;
-            s0 = peg$f12(s1, s3);
-          } else {
-            peg$currPos = s0;
-            s0 = peg$FAILED;
-          }
-        } else {
-          peg$currPos = s0;
-          s0 = peg$FAILED;
-        }
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-      if (s0 === peg$FAILED) {
-        s0 = peg$currPos;
-        if (input.substr(peg$currPos, 3) === peg$c3) {
-          s1 = peg$c3;
-          peg$currPos += 3;
-        } else {
-          s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e3); }
-        }
-        if (s1 !== peg$FAILED) {
-          s2 = peg$parseNL();
-          if (s2 !== peg$FAILED) {
-            s3 = peg$parseMsg();
-            s4 = peg$parseNL();
-            if (s4 !== peg$FAILED) {
-              s5 = peg$parseNameText();
+            s5 = peg$parseScram();
+            if (s5 !== peg$FAILED) {
               s6 = peg$parseNL();
               if (s6 !== peg$FAILED) {
-                s7 = peg$parseMsgId();
-                if (s7 !== peg$FAILED) {
-                  s8 = peg$parseNL();
-                  if (s8 !== peg$FAILED) {
-                    peg$savedPos = s0;
-                    s0 = peg$f13(s3, s5, s7);
-                  } else {
-                    peg$currPos = s0;
-                    s0 = peg$FAILED;
-                  }
-                } else {
-                  peg$currPos = s0;
-                  s0 = peg$FAILED;
-                }
+                peg$savedPos = s0;
+                s0 = peg$f22(s3, s5);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -1451,54 +2160,90 @@ function peg$parse(input, options) {
           peg$currPos = s0;
           s0 = peg$FAILED;
         }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+      if (s0 === peg$FAILED) {
+        s0 = peg$currPos;
+        s1 = peg$currPos;
+        if (input.substr(peg$currPos, 8) === peg$c12) {
+          s2 = peg$c12;
+          peg$currPos += 8;
+        } else {
+          s2 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e12); }
+        }
+        if (s2 === peg$FAILED) {
+          if (input.substr(peg$currPos, 6) === peg$c15) {
+            s2 = peg$c15;
+            peg$currPos += 6;
+          } else {
+            s2 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e15); }
+          }
+        }
+        if (s2 !== peg$FAILED) {
+          s1 = input.substring(s1, peg$currPos);
+        } else {
+          s1 = s2;
+        }
+        if (s1 !== peg$FAILED) {
+          s2 = peg$parseNL();
+          if (s2 !== peg$FAILED) {
+            s3 = peg$parseNameText();
+            s4 = peg$parseNL();
+            if (s4 !== peg$FAILED) {
+              peg$savedPos = s0;
+              s0 = peg$f23(s1, s3);
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          if (input.substr(peg$currPos, 5) === peg$c6) {
-            s1 = peg$c6;
-            peg$currPos += 5;
+          s1 = peg$currPos;
+          if (input.substr(peg$currPos, 8) === peg$c13) {
+            s2 = peg$c13;
+            peg$currPos += 8;
           } else {
-            s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e6); }
+            s2 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e13); }
+          }
+          if (s2 === peg$FAILED) {
+            if (input.substr(peg$currPos, 4) === peg$c14) {
+              s2 = peg$c14;
+              peg$currPos += 4;
+            } else {
+              s2 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e14); }
+            }
+          }
+          if (s2 !== peg$FAILED) {
+            s1 = input.substring(s1, peg$currPos);
+          } else {
+            s1 = s2;
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parseNL();
             if (s2 !== peg$FAILED) {
-              s3 = peg$parseMore();
-              if (s3 !== peg$FAILED) {
-                s4 = peg$parseNL();
-                if (s4 !== peg$FAILED) {
-                  s5 = peg$parseInt();
-                  if (s5 !== peg$FAILED) {
-                    s6 = peg$parseNL();
-                    if (s6 !== peg$FAILED) {
-                      s7 = [];
-                      s8 = peg$currPos;
-                      s9 = peg$parseNameText();
-                      s10 = peg$parseNL();
-                      if (s10 !== peg$FAILED) {
-                        s8 = s9;
-                      } else {
-                        peg$currPos = s8;
-                        s8 = peg$FAILED;
-                      }
-                      while (s8 !== peg$FAILED) {
-                        s7.push(s8);
-                        s8 = peg$currPos;
-                        s9 = peg$parseNameText();
-                        s10 = peg$parseNL();
-                        if (s10 !== peg$FAILED) {
-                          s8 = s9;
-                        } else {
-                          peg$currPos = s8;
-                          s8 = peg$FAILED;
-                        }
-                      }
-                      peg$savedPos = s0;
-                      s0 = peg$f14(s3, s5, s7);
-                    } else {
-                      peg$currPos = s0;
-                      s0 = peg$FAILED;
-                    }
+              s3 = peg$parseNameText();
+              s4 = peg$parseNL();
+              if (s4 !== peg$FAILED) {
+                s5 = peg$parseScram();
+                if (s5 !== peg$FAILED) {
+                  s6 = peg$parseNL();
+                  if (s6 !== peg$FAILED) {
+                    peg$savedPos = s0;
+                    s0 = peg$f24(s1, s3, s5);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -1521,51 +2266,68 @@ function peg$parse(input, options) {
           }
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
-            if (input.substr(peg$currPos, 3) === peg$c7) {
-              s1 = peg$c7;
+            if (input.substr(peg$currPos, 3) === peg$c17) {
+              s1 = peg$c17;
               peg$currPos += 3;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e7); }
+              if (peg$silentFails === 0) { peg$fail(peg$e17); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$parseNL();
               if (s2 !== peg$FAILED) {
-                s3 = peg$parseNameText();
-                s4 = peg$parseNL();
-                if (s4 !== peg$FAILED) {
-                  s5 = peg$parseMore();
-                  if (s5 !== peg$FAILED) {
-                    s6 = peg$parseNL();
-                    if (s6 !== peg$FAILED) {
-                      s7 = peg$parseInt();
-                      if (s7 !== peg$FAILED) {
+                s3 = peg$parseInt();
+                if (s3 !== peg$FAILED) {
+                  s4 = peg$parseNL();
+                  if (s4 !== peg$FAILED) {
+                    s5 = [];
+                    s6 = peg$parseDmEntry();
+                    while (s6 !== peg$FAILED) {
+                      s5.push(s6);
+                      s6 = peg$parseDmEntry();
+                    }
+                    peg$savedPos = s0;
+                    s0 = peg$f25(s3, s5);
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+            if (s0 === peg$FAILED) {
+              s0 = peg$currPos;
+              if (input.substr(peg$currPos, 3) === peg$c19) {
+                s1 = peg$c19;
+                peg$currPos += 3;
+              } else {
+                s1 = peg$FAILED;
+                if (peg$silentFails === 0) { peg$fail(peg$e19); }
+              }
+              if (s1 !== peg$FAILED) {
+                s2 = peg$parseNL();
+                if (s2 !== peg$FAILED) {
+                  s3 = peg$parseNameText();
+                  s4 = peg$parseNL();
+                  if (s4 !== peg$FAILED) {
+                    s5 = peg$parseWord();
+                    if (s5 !== peg$FAILED) {
+                      s6 = peg$parseNL();
+                      if (s6 !== peg$FAILED) {
+                        s7 = peg$parseNameText();
                         s8 = peg$parseNL();
                         if (s8 !== peg$FAILED) {
-                          s9 = [];
-                          s10 = peg$currPos;
-                          s11 = peg$parseNameText();
-                          s12 = peg$parseNL();
-                          if (s12 !== peg$FAILED) {
-                            s10 = s11;
-                          } else {
-                            peg$currPos = s10;
-                            s10 = peg$FAILED;
-                          }
-                          while (s10 !== peg$FAILED) {
-                            s9.push(s10);
-                            s10 = peg$currPos;
-                            s11 = peg$parseNameText();
-                            s12 = peg$parseNL();
-                            if (s12 !== peg$FAILED) {
-                              s10 = s11;
-                            } else {
-                              peg$currPos = s10;
-                              s10 = peg$FAILED;
-                            }
-                          }
                           peg$savedPos = s0;
-                          s0 = peg$f15(s3, s5, s7, s9);
+                          s0 = peg$f26(s3, s5, s7);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -1590,40 +2352,14 @@ function peg$parse(input, options) {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
               }
-            } else {
-              peg$currPos = s0;
-              s0 = peg$FAILED;
-            }
-            if (s0 === peg$FAILED) {
-              s0 = peg$currPos;
-              if (input.substr(peg$currPos, 6) === peg$c8) {
-                s1 = peg$c8;
-                peg$currPos += 6;
-              } else {
-                s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e8); }
-              }
-              if (s1 !== peg$FAILED) {
-                s2 = peg$parseNL();
-                if (s2 !== peg$FAILED) {
-                  peg$savedPos = s0;
-                  s0 = peg$f16();
-                } else {
-                  peg$currPos = s0;
-                  s0 = peg$FAILED;
-                }
-              } else {
-                peg$currPos = s0;
-                s0 = peg$FAILED;
-              }
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
-                if (input.substr(peg$currPos, 7) === peg$c9) {
-                  s1 = peg$c9;
-                  peg$currPos += 7;
+                if (input.substr(peg$currPos, 5) === peg$c16) {
+                  s1 = peg$c16;
+                  peg$currPos += 5;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e9); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e16); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$parseNL();
@@ -1631,26 +2367,69 @@ function peg$parse(input, options) {
                     s3 = peg$parseNameText();
                     s4 = peg$parseNL();
                     if (s4 !== peg$FAILED) {
-                      s5 = peg$parseCursor();
+                      s5 = peg$parseMore();
                       if (s5 !== peg$FAILED) {
                         s6 = peg$parseNL();
                         if (s6 !== peg$FAILED) {
-                          s7 = peg$parseMore();
+                          s7 = peg$currPos;
+                          if (input.charCodeAt(peg$currPos) === 45) {
+                            s8 = peg$c21;
+                            peg$currPos++;
+                          } else {
+                            s8 = peg$FAILED;
+                            if (peg$silentFails === 0) { peg$fail(peg$e21); }
+                          }
+                          if (s8 !== peg$FAILED) {
+                            peg$savedPos = s7;
+                            s8 = peg$f27(s3, s5);
+                          }
+                          s7 = s8;
+                          if (s7 === peg$FAILED) {
+                            s7 = peg$parseInt();
+                          }
                           if (s7 !== peg$FAILED) {
                             s8 = peg$parseNL();
                             if (s8 !== peg$FAILED) {
-                              s9 = peg$parseInt();
+                              s9 = peg$parsePublicKey();
                               if (s9 !== peg$FAILED) {
                                 s10 = peg$parseNL();
                                 if (s10 !== peg$FAILED) {
-                                  s11 = [];
-                                  s12 = peg$parsePollEntry();
-                                  while (s12 !== peg$FAILED) {
-                                    s11.push(s12);
-                                    s12 = peg$parsePollEntry();
+                                  s11 = peg$parseInt();
+                                  if (s11 !== peg$FAILED) {
+                                    s12 = peg$parseNL();
+                                    if (s12 !== peg$FAILED) {
+                                      s13 = [];
+                                      s14 = peg$currPos;
+                                      s15 = peg$parseNameText();
+                                      s16 = peg$parseNL();
+                                      if (s16 !== peg$FAILED) {
+                                        s14 = s15;
+                                      } else {
+                                        peg$currPos = s14;
+                                        s14 = peg$FAILED;
+                                      }
+                                      while (s14 !== peg$FAILED) {
+                                        s13.push(s14);
+                                        s14 = peg$currPos;
+                                        s15 = peg$parseNameText();
+                                        s16 = peg$parseNL();
+                                        if (s16 !== peg$FAILED) {
+                                          s14 = s15;
+                                        } else {
+                                          peg$currPos = s14;
+                                          s14 = peg$FAILED;
+                                        }
+                                      }
+                                      peg$savedPos = s0;
+                                      s0 = peg$f28(s3, s5, s7, s9, s11, s13);
+                                    } else {
+                                      peg$currPos = s0;
+                                      s0 = peg$FAILED;
+                                    }
+                                  } else {
+                                    peg$currPos = s0;
+                                    s0 = peg$FAILED;
                                   }
-                                  peg$savedPos = s0;
-                                  s0 = peg$f17(s3, s5, s7, s9, s11);
                                 } else {
                                   peg$currPos = s0;
                                   s0 = peg$FAILED;
@@ -1687,6 +2466,451 @@ function peg$parse(input, options) {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
                 }
+                if (s0 === peg$FAILED) {
+                  s0 = peg$currPos;
+                  if (input.substr(peg$currPos, 4) === peg$c18) {
+                    s1 = peg$c18;
+                    peg$currPos += 4;
+                  } else {
+                    s1 = peg$FAILED;
+                    if (peg$silentFails === 0) { peg$fail(peg$e18); }
+                  }
+                  if (s1 !== peg$FAILED) {
+                    s2 = peg$parseNL();
+                    if (s2 !== peg$FAILED) {
+                      s3 = peg$parseNameText();
+                      s4 = peg$parseNL();
+                      if (s4 !== peg$FAILED) {
+                        s5 = peg$parseWord();
+                        if (s5 !== peg$FAILED) {
+                          s6 = peg$parseNL();
+                          if (s6 !== peg$FAILED) {
+                            s7 = peg$parseNameText();
+                            s8 = peg$parseNL();
+                            if (s8 !== peg$FAILED) {
+                              s9 = peg$parseInt();
+                              if (s9 !== peg$FAILED) {
+                                s10 = peg$parseNL();
+                                if (s10 !== peg$FAILED) {
+                                  s11 = peg$parseMsg();
+                                  s12 = peg$parseNL();
+                                  if (s12 !== peg$FAILED) {
+                                    s13 = peg$parseInt();
+                                    if (s13 !== peg$FAILED) {
+                                      s14 = peg$parseNL();
+                                      if (s14 !== peg$FAILED) {
+                                        s15 = [];
+                                        s16 = peg$currPos;
+                                        s17 = peg$parseNameText();
+                                        s18 = peg$parseNL();
+                                        if (s18 !== peg$FAILED) {
+                                          s16 = s17;
+                                        } else {
+                                          peg$currPos = s16;
+                                          s16 = peg$FAILED;
+                                        }
+                                        while (s16 !== peg$FAILED) {
+                                          s15.push(s16);
+                                          s16 = peg$currPos;
+                                          s17 = peg$parseNameText();
+                                          s18 = peg$parseNL();
+                                          if (s18 !== peg$FAILED) {
+                                            s16 = s17;
+                                          } else {
+                                            peg$currPos = s16;
+                                            s16 = peg$FAILED;
+                                          }
+                                        }
+                                        peg$savedPos = s0;
+                                        s0 = peg$f29(s3, s5, s7, s9, s11, s13, s15);
+                                      } else {
+                                        peg$currPos = s0;
+                                        s0 = peg$FAILED;
+                                      }
+                                    } else {
+                                      peg$currPos = s0;
+                                      s0 = peg$FAILED;
+                                    }
+                                  } else {
+                                    peg$currPos = s0;
+                                    s0 = peg$FAILED;
+                                  }
+                                } else {
+                                  peg$currPos = s0;
+                                  s0 = peg$FAILED;
+                                }
+                              } else {
+                                peg$currPos = s0;
+                                s0 = peg$FAILED;
+                              }
+                            } else {
+                              peg$currPos = s0;
+                              s0 = peg$FAILED;
+                            }
+                          } else {
+                            peg$currPos = s0;
+                            s0 = peg$FAILED;
+                          }
+                        } else {
+                          peg$currPos = s0;
+                          s0 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                  if (s0 === peg$FAILED) {
+                    s0 = peg$currPos;
+                    s1 = peg$currPos;
+                    if (input.substr(peg$currPos, 4) === peg$c1) {
+                      s2 = peg$c1;
+                      peg$currPos += 4;
+                    } else {
+                      s2 = peg$FAILED;
+                      if (peg$silentFails === 0) { peg$fail(peg$e1); }
+                    }
+                    if (s2 === peg$FAILED) {
+                      if (input.substr(peg$currPos, 7) === peg$c2) {
+                        s2 = peg$c2;
+                        peg$currPos += 7;
+                      } else {
+                        s2 = peg$FAILED;
+                        if (peg$silentFails === 0) { peg$fail(peg$e2); }
+                      }
+                      if (s2 === peg$FAILED) {
+                        if (input.substr(peg$currPos, 5) === peg$c6) {
+                          s2 = peg$c6;
+                          peg$currPos += 5;
+                        } else {
+                          s2 = peg$FAILED;
+                          if (peg$silentFails === 0) { peg$fail(peg$e6); }
+                        }
+                      }
+                    }
+                    if (s2 !== peg$FAILED) {
+                      s1 = input.substring(s1, peg$currPos);
+                    } else {
+                      s1 = s2;
+                    }
+                    if (s1 !== peg$FAILED) {
+                      s2 = peg$parseNL();
+                      if (s2 !== peg$FAILED) {
+                        s3 = peg$parseNameText();
+                        s4 = peg$parseNL();
+                        if (s4 !== peg$FAILED) {
+                          peg$savedPos = s0;
+                          s0 = peg$f30(s1, s3);
+                        } else {
+                          peg$currPos = s0;
+                          s0 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                    if (s0 === peg$FAILED) {
+                      s0 = peg$currPos;
+                      if (input.substr(peg$currPos, 3) === peg$c3) {
+                        s1 = peg$c3;
+                        peg$currPos += 3;
+                      } else {
+                        s1 = peg$FAILED;
+                        if (peg$silentFails === 0) { peg$fail(peg$e3); }
+                      }
+                      if (s1 !== peg$FAILED) {
+                        s2 = peg$parseNL();
+                        if (s2 !== peg$FAILED) {
+                          s3 = peg$parseMsg();
+                          s4 = peg$parseNL();
+                          if (s4 !== peg$FAILED) {
+                            s5 = peg$parseNameText();
+                            s6 = peg$parseNL();
+                            if (s6 !== peg$FAILED) {
+                              s7 = peg$parseMsgId();
+                              if (s7 !== peg$FAILED) {
+                                s8 = peg$parseNL();
+                                if (s8 !== peg$FAILED) {
+                                  peg$savedPos = s0;
+                                  s0 = peg$f31(s3, s5, s7);
+                                } else {
+                                  peg$currPos = s0;
+                                  s0 = peg$FAILED;
+                                }
+                              } else {
+                                peg$currPos = s0;
+                                s0 = peg$FAILED;
+                              }
+                            } else {
+                              peg$currPos = s0;
+                              s0 = peg$FAILED;
+                            }
+                          } else {
+                            peg$currPos = s0;
+                            s0 = peg$FAILED;
+                          }
+                        } else {
+                          peg$currPos = s0;
+                          s0 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
+                      if (s0 === peg$FAILED) {
+                        s0 = peg$currPos;
+                        if (input.substr(peg$currPos, 5) === peg$c7) {
+                          s1 = peg$c7;
+                          peg$currPos += 5;
+                        } else {
+                          s1 = peg$FAILED;
+                          if (peg$silentFails === 0) { peg$fail(peg$e7); }
+                        }
+                        if (s1 !== peg$FAILED) {
+                          s2 = peg$parseNL();
+                          if (s2 !== peg$FAILED) {
+                            s3 = peg$parseMore();
+                            if (s3 !== peg$FAILED) {
+                              s4 = peg$parseNL();
+                              if (s4 !== peg$FAILED) {
+                                s5 = peg$parseInt();
+                                if (s5 !== peg$FAILED) {
+                                  s6 = peg$parseNL();
+                                  if (s6 !== peg$FAILED) {
+                                    s7 = [];
+                                    s8 = peg$currPos;
+                                    s9 = peg$parseNameText();
+                                    s10 = peg$parseNL();
+                                    if (s10 !== peg$FAILED) {
+                                      s8 = s9;
+                                    } else {
+                                      peg$currPos = s8;
+                                      s8 = peg$FAILED;
+                                    }
+                                    while (s8 !== peg$FAILED) {
+                                      s7.push(s8);
+                                      s8 = peg$currPos;
+                                      s9 = peg$parseNameText();
+                                      s10 = peg$parseNL();
+                                      if (s10 !== peg$FAILED) {
+                                        s8 = s9;
+                                      } else {
+                                        peg$currPos = s8;
+                                        s8 = peg$FAILED;
+                                      }
+                                    }
+                                    peg$savedPos = s0;
+                                    s0 = peg$f32(s3, s5, s7);
+                                  } else {
+                                    peg$currPos = s0;
+                                    s0 = peg$FAILED;
+                                  }
+                                } else {
+                                  peg$currPos = s0;
+                                  s0 = peg$FAILED;
+                                }
+                              } else {
+                                peg$currPos = s0;
+                                s0 = peg$FAILED;
+                              }
+                            } else {
+                              peg$currPos = s0;
+                              s0 = peg$FAILED;
+                            }
+                          } else {
+                            peg$currPos = s0;
+                            s0 = peg$FAILED;
+                          }
+                        } else {
+                          peg$currPos = s0;
+                          s0 = peg$FAILED;
+                        }
+                        if (s0 === peg$FAILED) {
+                          s0 = peg$currPos;
+                          if (input.substr(peg$currPos, 3) === peg$c8) {
+                            s1 = peg$c8;
+                            peg$currPos += 3;
+                          } else {
+                            s1 = peg$FAILED;
+                            if (peg$silentFails === 0) { peg$fail(peg$e8); }
+                          }
+                          if (s1 !== peg$FAILED) {
+                            s2 = peg$parseNL();
+                            if (s2 !== peg$FAILED) {
+                              s3 = peg$parseNameText();
+                              s4 = peg$parseNL();
+                              if (s4 !== peg$FAILED) {
+                                s5 = peg$parseMore();
+                                if (s5 !== peg$FAILED) {
+                                  s6 = peg$parseNL();
+                                  if (s6 !== peg$FAILED) {
+                                    s7 = peg$parseInt();
+                                    if (s7 !== peg$FAILED) {
+                                      s8 = peg$parseNL();
+                                      if (s8 !== peg$FAILED) {
+                                        s9 = [];
+                                        s10 = peg$currPos;
+                                        s11 = peg$parseNameText();
+                                        s12 = peg$parseNL();
+                                        if (s12 !== peg$FAILED) {
+                                          s10 = s11;
+                                        } else {
+                                          peg$currPos = s10;
+                                          s10 = peg$FAILED;
+                                        }
+                                        while (s10 !== peg$FAILED) {
+                                          s9.push(s10);
+                                          s10 = peg$currPos;
+                                          s11 = peg$parseNameText();
+                                          s12 = peg$parseNL();
+                                          if (s12 !== peg$FAILED) {
+                                            s10 = s11;
+                                          } else {
+                                            peg$currPos = s10;
+                                            s10 = peg$FAILED;
+                                          }
+                                        }
+                                        peg$savedPos = s0;
+                                        s0 = peg$f33(s3, s5, s7, s9);
+                                      } else {
+                                        peg$currPos = s0;
+                                        s0 = peg$FAILED;
+                                      }
+                                    } else {
+                                      peg$currPos = s0;
+                                      s0 = peg$FAILED;
+                                    }
+                                  } else {
+                                    peg$currPos = s0;
+                                    s0 = peg$FAILED;
+                                  }
+                                } else {
+                                  peg$currPos = s0;
+                                  s0 = peg$FAILED;
+                                }
+                              } else {
+                                peg$currPos = s0;
+                                s0 = peg$FAILED;
+                              }
+                            } else {
+                              peg$currPos = s0;
+                              s0 = peg$FAILED;
+                            }
+                          } else {
+                            peg$currPos = s0;
+                            s0 = peg$FAILED;
+                          }
+                          if (s0 === peg$FAILED) {
+                            s0 = peg$currPos;
+                            if (input.substr(peg$currPos, 6) === peg$c9) {
+                              s1 = peg$c9;
+                              peg$currPos += 6;
+                            } else {
+                              s1 = peg$FAILED;
+                              if (peg$silentFails === 0) { peg$fail(peg$e9); }
+                            }
+                            if (s1 !== peg$FAILED) {
+                              s2 = peg$parseNL();
+                              if (s2 !== peg$FAILED) {
+                                peg$savedPos = s0;
+                                s0 = peg$f34();
+                              } else {
+                                peg$currPos = s0;
+                                s0 = peg$FAILED;
+                              }
+                            } else {
+                              peg$currPos = s0;
+                              s0 = peg$FAILED;
+                            }
+                            if (s0 === peg$FAILED) {
+                              s0 = peg$currPos;
+                              if (input.substr(peg$currPos, 7) === peg$c10) {
+                                s1 = peg$c10;
+                                peg$currPos += 7;
+                              } else {
+                                s1 = peg$FAILED;
+                                if (peg$silentFails === 0) { peg$fail(peg$e10); }
+                              }
+                              if (s1 !== peg$FAILED) {
+                                s2 = peg$parseNL();
+                                if (s2 !== peg$FAILED) {
+                                  s3 = peg$parseNameText();
+                                  s4 = peg$parseNL();
+                                  if (s4 !== peg$FAILED) {
+                                    s5 = peg$parseCursor();
+                                    if (s5 !== peg$FAILED) {
+                                      s6 = peg$parseNL();
+                                      if (s6 !== peg$FAILED) {
+                                        s7 = peg$parseMore();
+                                        if (s7 !== peg$FAILED) {
+                                          s8 = peg$parseNL();
+                                          if (s8 !== peg$FAILED) {
+                                            s9 = peg$parseInt();
+                                            if (s9 !== peg$FAILED) {
+                                              s10 = peg$parseNL();
+                                              if (s10 !== peg$FAILED) {
+                                                s11 = [];
+                                                s12 = peg$parsePollEntry();
+                                                while (s12 !== peg$FAILED) {
+                                                  s11.push(s12);
+                                                  s12 = peg$parsePollEntry();
+                                                }
+                                                peg$savedPos = s0;
+                                                s0 = peg$f35(s3, s5, s7, s9, s11);
+                                              } else {
+                                                peg$currPos = s0;
+                                                s0 = peg$FAILED;
+                                              }
+                                            } else {
+                                              peg$currPos = s0;
+                                              s0 = peg$FAILED;
+                                            }
+                                          } else {
+                                            peg$currPos = s0;
+                                            s0 = peg$FAILED;
+                                          }
+                                        } else {
+                                          peg$currPos = s0;
+                                          s0 = peg$FAILED;
+                                        }
+                                      } else {
+                                        peg$currPos = s0;
+                                        s0 = peg$FAILED;
+                                      }
+                                    } else {
+                                      peg$currPos = s0;
+                                      s0 = peg$FAILED;
+                                    }
+                                  } else {
+                                    peg$currPos = s0;
+                                    s0 = peg$FAILED;
+                                  }
+                                } else {
+                                  peg$currPos = s0;
+                                  s0 = peg$FAILED;
+                                }
+                              } else {
+                                peg$currPos = s0;
+                                s0 = peg$FAILED;
+                              }
+                            }
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
               }
             }
           }
@@ -1697,16 +2921,60 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseDmEntry() {
+    let s0, s1, s2, s3, s4;
+
+    s0 = peg$currPos;
+    s1 = peg$parseNameText();
+    s2 = peg$parseNL();
+    if (s2 !== peg$FAILED) {
+      s3 = peg$parseMsgId();
+      if (s3 === peg$FAILED) {
+        s3 = peg$currPos;
+        if (input.charCodeAt(peg$currPos) === 45) {
+          s4 = peg$c21;
+          peg$currPos++;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e21); }
+        }
+        if (s4 !== peg$FAILED) {
+          peg$savedPos = s3;
+          s4 = peg$f36(s1);
+        }
+        s3 = s4;
+      }
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parseNL();
+        if (s4 !== peg$FAILED) {
+          peg$savedPos = s0;
+          s0 = peg$f37(s1, s3);
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
   function peg$parsePollReply() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c11) {
-      s1 = peg$c11;
+    if (input.substr(peg$currPos, 4) === peg$c22) {
+      s1 = peg$c22;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e11); }
+      if (peg$silentFails === 0) { peg$fail(peg$e22); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -1737,7 +3005,7 @@ function peg$parse(input, options) {
                             s14 = peg$parsePollEntry();
                           }
                           peg$savedPos = s0;
-                          s0 = peg$f18(s3, s5, s7, s9, s11, s13);
+                          s0 = peg$f38(s3, s5, s7, s9, s11, s13);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -1805,7 +3073,7 @@ function peg$parse(input, options) {
               s8 = peg$parseNL();
               if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f19(s1, s3, s5, s7);
+                s0 = peg$f39(s1, s3, s5, s7);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -1838,12 +3106,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c12) {
-      s1 = peg$c12;
+    if (input.substr(peg$currPos, 5) === peg$c23) {
+      s1 = peg$c23;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e12); }
+      if (peg$silentFails === 0) { peg$fail(peg$e23); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -1860,7 +3128,7 @@ function peg$parse(input, options) {
                 s8 = peg$parseNL();
                 if (s8 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f20(s3, s5, s7);
+                  s0 = peg$f40(s3, s5, s7);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -1894,119 +3162,56 @@ function peg$parse(input, options) {
   }
 
   function peg$parseErrorCode() {
-    let s0, s1;
+    let s0, s1, s2, s3, s4;
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 11) === peg$c13) {
-      s0 = peg$c13;
-      peg$currPos += 11;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = input.charAt(peg$currPos);
+    if (peg$r0.test(s2)) {
+      peg$currPos++;
     } else {
-      s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e14); }
+      s2 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e25); }
     }
-    if (s0 === peg$FAILED) {
-      if (input.substr(peg$currPos, 9) === peg$c14) {
-        s0 = peg$c14;
-        peg$currPos += 9;
+    if (s2 !== peg$FAILED) {
+      s3 = [];
+      s4 = input.charAt(peg$currPos);
+      if (peg$r1.test(s4)) {
+        peg$currPos++;
       } else {
-        s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e15); }
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e26); }
       }
-      if (s0 === peg$FAILED) {
-        if (input.substr(peg$currPos, 8) === peg$c15) {
-          s0 = peg$c15;
-          peg$currPos += 8;
+      while (s4 !== peg$FAILED) {
+        s3.push(s4);
+        if (s3.length >= 31) {
+          s4 = peg$FAILED;
         } else {
-          s0 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e16); }
-        }
-        if (s0 === peg$FAILED) {
-          if (input.substr(peg$currPos, 10) === peg$c16) {
-            s0 = peg$c16;
-            peg$currPos += 10;
+          s4 = input.charAt(peg$currPos);
+          if (peg$r1.test(s4)) {
+            peg$currPos++;
           } else {
-            s0 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e17); }
-          }
-          if (s0 === peg$FAILED) {
-            if (input.substr(peg$currPos, 9) === peg$c17) {
-              s0 = peg$c17;
-              peg$currPos += 9;
-            } else {
-              s0 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e18); }
-            }
-            if (s0 === peg$FAILED) {
-              if (input.substr(peg$currPos, 7) === peg$c18) {
-                s0 = peg$c18;
-                peg$currPos += 7;
-              } else {
-                s0 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e19); }
-              }
-              if (s0 === peg$FAILED) {
-                if (input.substr(peg$currPos, 11) === peg$c19) {
-                  s0 = peg$c19;
-                  peg$currPos += 11;
-                } else {
-                  s0 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e20); }
-                }
-                if (s0 === peg$FAILED) {
-                  if (input.substr(peg$currPos, 10) === peg$c20) {
-                    s0 = peg$c20;
-                    peg$currPos += 10;
-                  } else {
-                    s0 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e21); }
-                  }
-                  if (s0 === peg$FAILED) {
-                    if (input.substr(peg$currPos, 10) === peg$c21) {
-                      s0 = peg$c21;
-                      peg$currPos += 10;
-                    } else {
-                      s0 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e22); }
-                    }
-                    if (s0 === peg$FAILED) {
-                      if (input.substr(peg$currPos, 12) === peg$c22) {
-                        s0 = peg$c22;
-                        peg$currPos += 12;
-                      } else {
-                        s0 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e23); }
-                      }
-                      if (s0 === peg$FAILED) {
-                        if (input.substr(peg$currPos, 11) === peg$c23) {
-                          s0 = peg$c23;
-                          peg$currPos += 11;
-                        } else {
-                          s0 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e24); }
-                        }
-                        if (s0 === peg$FAILED) {
-                          if (input.substr(peg$currPos, 8) === peg$c24) {
-                            s0 = peg$c24;
-                            peg$currPos += 8;
-                          } else {
-                            s0 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e25); }
-                          }
-                        }
-                      }
-                    }
-                  }
-                }
-              }
-            }
+            s4 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e26); }
           }
         }
       }
+      s2 = [s2, s3];
+      s1 = s2;
+    } else {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e13); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
 
     return s0;
@@ -2019,20 +3224,20 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r0.test(s3)) {
+    if (peg$r2.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e26); }
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
       s3 = input.charAt(peg$currPos);
-      if (peg$r0.test(s3)) {
+      if (peg$r2.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e26); }
+        if (peg$silentFails === 0) { peg$fail(peg$e27); }
       }
     }
     s1 = input.substring(s1, peg$currPos);
@@ -2074,7 +3279,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s4 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      if (peg$silentFails === 0) { peg$fail(peg$e28); }
     }
     while (s4 !== peg$FAILED) {
       s3.push(s4);
@@ -2083,11 +3288,11 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e27); }
+        if (peg$silentFails === 0) { peg$fail(peg$e28); }
       }
     }
     peg$savedPos = s0;
-    s0 = peg$f21(s1, s2);
+    s0 = peg$f41(s1, s2);
 
     return s0;
   }
@@ -2168,7 +3373,7 @@ function peg$parse(input, options) {
                   s10 = peg$parseNL();
                   if (s10 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f22(s2, s3, s5, s7, s8, s9);
+                    s0 = peg$f42(s2, s3, s5, s7, s8, s9);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -2209,12 +3414,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c25) {
-      s1 = peg$c25;
+    if (input.substr(peg$currPos, 3) === peg$c24) {
+      s1 = peg$c24;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e28); }
+      if (peg$silentFails === 0) { peg$fail(peg$e29); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2229,7 +3434,7 @@ function peg$parse(input, options) {
               s7 = peg$parseNL();
               if (s7 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f23(s2, s3, s5, s6);
+                s0 = peg$f43(s2, s3, s5, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2262,12 +3467,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c10) {
-      s1 = peg$c10;
+    if (input.substr(peg$currPos, 2) === peg$c20) {
+      s1 = peg$c20;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e10); }
+      if (peg$silentFails === 0) { peg$fail(peg$e20); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2296,7 +3501,7 @@ function peg$parse(input, options) {
                       s12 = peg$parseNL();
                       if (s12 !== peg$FAILED) {
                         peg$savedPos = s0;
-                        s0 = peg$f24(s2, s3, s5, s7, s9, s10, s11);
+                        s0 = peg$f44(s2, s3, s5, s7, s9, s10, s11);
                       } else {
                         peg$currPos = s0;
                         s0 = peg$FAILED;
@@ -2345,12 +3550,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c26) {
-      s1 = peg$c26;
+    if (input.substr(peg$currPos, 3) === peg$c25) {
+      s1 = peg$c25;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e30); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2369,7 +3574,7 @@ function peg$parse(input, options) {
                   s9 = peg$parseNL();
                   if (s9 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f25(s2, s3, s5, s7, s8);
+                    s0 = peg$f45(s2, s3, s5, s7, s8);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -2410,12 +3615,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c27) {
-      s1 = peg$c27;
+    if (input.substr(peg$currPos, 5) === peg$c26) {
+      s1 = peg$c26;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e30); }
+      if (peg$silentFails === 0) { peg$fail(peg$e31); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2430,7 +3635,7 @@ function peg$parse(input, options) {
               s7 = peg$parseNL();
               if (s7 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f26(s2, s3, s5, s6);
+                s0 = peg$f46(s2, s3, s5, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2463,12 +3668,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c28) {
-      s1 = peg$c28;
+    if (input.substr(peg$currPos, 5) === peg$c27) {
+      s1 = peg$c27;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e32); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2483,7 +3688,7 @@ function peg$parse(input, options) {
               s7 = peg$parseNL();
               if (s7 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f27(s2, s3, s5, s6);
+                s0 = peg$f47(s2, s3, s5, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2520,11 +3725,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r1.test(s3)) {
+    if (peg$r3.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e33); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -2532,11 +3737,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r1.test(s3)) {
+        if (peg$r3.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e33); }
+          if (peg$silentFails === 0) { peg$fail(peg$e34); }
         }
       }
     }
@@ -2554,7 +3759,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e32); }
+      if (peg$silentFails === 0) { peg$fail(peg$e33); }
     }
 
     return s0;
@@ -2564,12 +3769,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c29) {
-      s1 = peg$c29;
+    if (input.substr(peg$currPos, 4) === peg$c28) {
+      s1 = peg$c28;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e35); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2580,7 +3785,7 @@ function peg$parse(input, options) {
           s5 = peg$parseNL();
           if (s5 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f28(s2, s3, s4);
+            s0 = peg$f48(s2, s3, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -2605,12 +3810,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c30) {
-      s1 = peg$c30;
+    if (input.substr(peg$currPos, 5) === peg$c29) {
+      s1 = peg$c29;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      if (peg$silentFails === 0) { peg$fail(peg$e36); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -2624,7 +3829,7 @@ function peg$parse(input, options) {
             s7 = peg$parseNL();
             if (s7 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f29(s2, s3, s5, s6);
+              s0 = peg$f49(s2, s3, s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2664,7 +3869,7 @@ function peg$parse(input, options) {
             s5 = peg$parseNL();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f30(s2, s4);
+              s0 = peg$f50(s2, s4);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2695,7 +3900,7 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = '';
     peg$savedPos = s0;
-    s1 = peg$f31();
+    s1 = peg$f51();
     s0 = s1;
 
     return s0;
@@ -2706,11 +3911,11 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c31;
+      s0 = peg$c21;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      if (peg$silentFails === 0) { peg$fail(peg$e21); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -2718,7 +3923,7 @@ function peg$parse(input, options) {
       s2 = peg$parseDigits();
       if (s2 !== peg$FAILED) {
         if (input.charCodeAt(peg$currPos) === 46) {
-          s3 = peg$c32;
+          s3 = peg$c30;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
@@ -2728,11 +3933,11 @@ function peg$parse(input, options) {
           s4 = peg$currPos;
           s5 = [];
           s6 = input.charAt(peg$currPos);
-          if (peg$r1.test(s6)) {
+          if (peg$r3.test(s6)) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e33); }
+            if (peg$silentFails === 0) { peg$fail(peg$e34); }
           }
           while (s6 !== peg$FAILED) {
             s5.push(s6);
@@ -2740,11 +3945,11 @@ function peg$parse(input, options) {
               s6 = peg$FAILED;
             } else {
               s6 = input.charAt(peg$currPos);
-              if (peg$r1.test(s6)) {
+              if (peg$r3.test(s6)) {
                 peg$currPos++;
               } else {
                 s6 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e33); }
+                if (peg$silentFails === 0) { peg$fail(peg$e34); }
               }
             }
           }
@@ -2778,7 +3983,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e37); }
     }
 
     return s0;
@@ -2789,22 +3994,22 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c31;
+      s0 = peg$c21;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      if (peg$silentFails === 0) { peg$fail(peg$e21); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       s1 = peg$currPos;
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r1.test(s3)) {
+      if (peg$r3.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e33); }
+        if (peg$silentFails === 0) { peg$fail(peg$e34); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -2812,11 +4017,11 @@ function peg$parse(input, options) {
           s3 = peg$FAILED;
         } else {
           s3 = input.charAt(peg$currPos);
-          if (peg$r1.test(s3)) {
+          if (peg$r3.test(s3)) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e33); }
+            if (peg$silentFails === 0) { peg$fail(peg$e34); }
           }
         }
       }
@@ -2852,7 +4057,7 @@ function peg$parse(input, options) {
         s3 = peg$parseOpBody();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f32(s1, s3);
+          s0 = peg$f52(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2870,7 +4075,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseOpBody() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 5) === peg$c0) {
@@ -2881,29 +4086,58 @@ function peg$parse(input, options) {
       if (peg$silentFails === 0) { peg$fail(peg$e0); }
     }
     if (s1 !== peg$FAILED) {
-      s2 = peg$parseNL();
-      if (s2 !== peg$FAILED) {
-        s3 = peg$parseVector();
-        if (s3 !== peg$FAILED) {
-          s4 = peg$parseNL();
-          if (s4 !== peg$FAILED) {
-            s5 = peg$parseInt();
-            if (s5 !== peg$FAILED) {
-              s6 = peg$parseNL();
-              if (s6 !== peg$FAILED) {
-                s7 = peg$parseSessionId();
-                if (s7 !== peg$FAILED) {
-                  s8 = peg$parseNL();
-                  if (s8 !== peg$FAILED) {
-                    s9 = peg$parseNameText();
-                    s10 = peg$parseNL();
-                    if (s10 !== peg$FAILED) {
-                      s11 = peg$parseInt();
-                      if (s11 !== peg$FAILED) {
-                        s12 = peg$parseNL();
-                        if (s12 !== peg$FAILED) {
+      s2 = peg$currPos;
+      if (input.charCodeAt(peg$currPos) === 32) {
+        s3 = peg$c31;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+      }
+      if (s3 !== peg$FAILED) {
+        s4 = peg$currPos;
+        s5 = peg$parseOpId();
+        if (s5 !== peg$FAILED) {
+          s4 = input.substring(s4, peg$currPos);
+        } else {
+          s4 = s5;
+        }
+        if (s4 !== peg$FAILED) {
+          s2 = s4;
+        } else {
+          peg$currPos = s2;
+          s2 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 === peg$FAILED) {
+        s2 = null;
+      }
+      s3 = peg$parseNL();
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parseVector();
+        if (s4 !== peg$FAILED) {
+          s5 = peg$parseNL();
+          if (s5 !== peg$FAILED) {
+            s6 = peg$parseInt();
+            if (s6 !== peg$FAILED) {
+              s7 = peg$parseNL();
+              if (s7 !== peg$FAILED) {
+                s8 = peg$parseSessionId();
+                if (s8 !== peg$FAILED) {
+                  s9 = peg$parseNL();
+                  if (s9 !== peg$FAILED) {
+                    s10 = peg$parseNameText();
+                    s11 = peg$parseNL();
+                    if (s11 !== peg$FAILED) {
+                      s12 = peg$parseInt();
+                      if (s12 !== peg$FAILED) {
+                        s13 = peg$parseNL();
+                        if (s13 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f33(s3, s5, s7, s9, s11);
+                          s0 = peg$f53(s2, s4, s6, s8, s10, s12);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -2951,20 +4185,20 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       s1 = peg$currPos;
-      if (input.substr(peg$currPos, 6) === peg$c8) {
-        s2 = peg$c8;
+      if (input.substr(peg$currPos, 6) === peg$c9) {
+        s2 = peg$c9;
         peg$currPos += 6;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e8); }
+        if (peg$silentFails === 0) { peg$fail(peg$e9); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 5) === peg$c33) {
-          s2 = peg$c33;
+        if (input.substr(peg$currPos, 5) === peg$c32) {
+          s2 = peg$c32;
           peg$currPos += 5;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e40); }
+          if (peg$silentFails === 0) { peg$fail(peg$e41); }
         }
       }
       if (s2 !== peg$FAILED) {
@@ -2988,7 +4222,7 @@ function peg$parse(input, options) {
                     s8 = peg$parseNL();
                     if (s8 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f34(s1, s3, s5, s7);
+                      s0 = peg$f54(s1, s3, s5, s7);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -3032,20 +4266,20 @@ function peg$parse(input, options) {
           if (peg$silentFails === 0) { peg$fail(peg$e1); }
         }
         if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 4) === peg$c34) {
-            s2 = peg$c34;
+          if (input.substr(peg$currPos, 4) === peg$c33) {
+            s2 = peg$c33;
             peg$currPos += 4;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e41); }
+            if (peg$silentFails === 0) { peg$fail(peg$e42); }
           }
           if (s2 === peg$FAILED) {
-            if (input.substr(peg$currPos, 5) === peg$c5) {
-              s2 = peg$c5;
+            if (input.substr(peg$currPos, 5) === peg$c6) {
+              s2 = peg$c6;
               peg$currPos += 5;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e5); }
+              if (peg$silentFails === 0) { peg$fail(peg$e6); }
             }
           }
         }
@@ -3073,7 +4307,7 @@ function peg$parse(input, options) {
                         s10 = peg$parseNL();
                         if (s10 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f35(s1, s3, s5, s7, s9);
+                          s0 = peg$f55(s1, s3, s5, s7, s9);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -3112,21 +4346,21 @@ function peg$parse(input, options) {
         }
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          if (input.substr(peg$currPos, 3) === peg$c35) {
-            s1 = peg$c35;
+          if (input.substr(peg$currPos, 3) === peg$c34) {
+            s1 = peg$c34;
             peg$currPos += 3;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e42); }
+            if (peg$silentFails === 0) { peg$fail(peg$e43); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 32) {
-              s3 = peg$c36;
+              s3 = peg$c31;
               peg$currPos++;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e43); }
+              if (peg$silentFails === 0) { peg$fail(peg$e40); }
             }
             if (s3 !== peg$FAILED) {
               s4 = peg$parseServerId();
@@ -3171,7 +4405,7 @@ function peg$parse(input, options) {
                                   s17 = peg$parseNL();
                                   if (s17 !== peg$FAILED) {
                                     peg$savedPos = s0;
-                                    s0 = peg$f36(s2, s4, s6, s8, s10, s12, s14, s16);
+                                    s0 = peg$f56(s2, s4, s6, s8, s10, s12, s14, s16);
                                   } else {
                                     peg$currPos = s0;
                                     s0 = peg$FAILED;
@@ -3226,8 +4460,8 @@ function peg$parse(input, options) {
           }
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
-            if (input.substr(peg$currPos, 4) === peg$c37) {
-              s1 = peg$c37;
+            if (input.substr(peg$currPos, 4) === peg$c35) {
+              s1 = peg$c35;
               peg$currPos += 4;
             } else {
               s1 = peg$FAILED;
@@ -3259,7 +4493,7 @@ function peg$parse(input, options) {
                               s10 = peg$parseNL();
                               if (s10 !== peg$FAILED) {
                                 peg$savedPos = s0;
-                                s0 = peg$f37(s3, s5, s7, s9);
+                                s0 = peg$f57(s3, s5, s7, s9);
                               } else {
                                 peg$currPos = s0;
                                 s0 = peg$FAILED;
@@ -3300,6 +4534,190 @@ function peg$parse(input, options) {
               peg$currPos = s0;
               s0 = peg$FAILED;
             }
+            if (s0 === peg$FAILED) {
+              s0 = peg$currPos;
+              if (input.substr(peg$currPos, 4) === peg$c36) {
+                s1 = peg$c36;
+                peg$currPos += 4;
+              } else {
+                s1 = peg$FAILED;
+                if (peg$silentFails === 0) { peg$fail(peg$e45); }
+              }
+              if (s1 !== peg$FAILED) {
+                s2 = peg$parseNL();
+                if (s2 !== peg$FAILED) {
+                  s3 = peg$parseVector();
+                  if (s3 !== peg$FAILED) {
+                    s4 = peg$parseNL();
+                    if (s4 !== peg$FAILED) {
+                      s5 = peg$parseInt();
+                      if (s5 !== peg$FAILED) {
+                        s6 = peg$parseNL();
+                        if (s6 !== peg$FAILED) {
+                          s7 = peg$parseSessionId();
+                          if (s7 !== peg$FAILED) {
+                            s8 = peg$parseNL();
+                            if (s8 !== peg$FAILED) {
+                              s9 = peg$parseWord();
+                              if (s9 !== peg$FAILED) {
+                                s10 = peg$parseNL();
+                                if (s10 !== peg$FAILED) {
+                                  s11 = peg$parseNameText();
+                                  s12 = peg$parseNL();
+                                  if (s12 !== peg$FAILED) {
+                                    s13 = peg$parseText();
+                                    s14 = peg$parseNL();
+                                    if (s14 !== peg$FAILED) {
+                                      peg$savedPos = s0;
+                                      s0 = peg$f58(s3, s5, s7, s9, s11, s13);
+                                    } else {
+                                      peg$currPos = s0;
+                                      s0 = peg$FAILED;
+                                    }
+                                  } else {
+                                    peg$currPos = s0;
+                                    s0 = peg$FAILED;
+                                  }
+                                } else {
+                                  peg$currPos = s0;
+                                  s0 = peg$FAILED;
+                                }
+                              } else {
+                                peg$currPos = s0;
+                                s0 = peg$FAILED;
+                              }
+                            } else {
+                              peg$currPos = s0;
+                              s0 = peg$FAILED;
+                            }
+                          } else {
+                            peg$currPos = s0;
+                            s0 = peg$FAILED;
+                          }
+                        } else {
+                          peg$currPos = s0;
+                          s0 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+              if (s0 === peg$FAILED) {
+                s0 = peg$currPos;
+                if (input.substr(peg$currPos, 3) === peg$c19) {
+                  s1 = peg$c19;
+                  peg$currPos += 3;
+                } else {
+                  s1 = peg$FAILED;
+                  if (peg$silentFails === 0) { peg$fail(peg$e19); }
+                }
+                if (s1 !== peg$FAILED) {
+                  s2 = peg$parseNL();
+                  if (s2 !== peg$FAILED) {
+                    s3 = peg$parseVector();
+                    if (s3 !== peg$FAILED) {
+                      s4 = peg$parseNL();
+                      if (s4 !== peg$FAILED) {
+                        s5 = peg$parseInt();
+                        if (s5 !== peg$FAILED) {
+                          s6 = peg$parseNL();
+                          if (s6 !== peg$FAILED) {
+                            s7 = peg$parseSessionId();
+                            if (s7 !== peg$FAILED) {
+                              s8 = peg$parseNL();
+                              if (s8 !== peg$FAILED) {
+                                s9 = peg$parseWord();
+                                if (s9 !== peg$FAILED) {
+                                  s10 = peg$parseNL();
+                                  if (s10 !== peg$FAILED) {
+                                    s11 = peg$parseNameText();
+                                    s12 = peg$parseNL();
+                                    if (s12 !== peg$FAILED) {
+                                      s13 = peg$parseNameText();
+                                      s14 = peg$parseNL();
+                                      if (s14 !== peg$FAILED) {
+                                        s15 = peg$parseNameText();
+                                        s16 = peg$parseNL();
+                                        if (s16 !== peg$FAILED) {
+                                          s17 = peg$parseMsg();
+                                          s18 = peg$parseNL();
+                                          if (s18 !== peg$FAILED) {
+                                            peg$savedPos = s0;
+                                            s0 = peg$f59(s3, s5, s7, s9, s11, s13, s15, s17);
+                                          } else {
+                                            peg$currPos = s0;
+                                            s0 = peg$FAILED;
+                                          }
+                                        } else {
+                                          peg$currPos = s0;
+                                          s0 = peg$FAILED;
+                                        }
+                                      } else {
+                                        peg$currPos = s0;
+                                        s0 = peg$FAILED;
+                                      }
+                                    } else {
+                                      peg$currPos = s0;
+                                      s0 = peg$FAILED;
+                                    }
+                                  } else {
+                                    peg$currPos = s0;
+                                    s0 = peg$FAILED;
+                                  }
+                                } else {
+                                  peg$currPos = s0;
+                                  s0 = peg$FAILED;
+                                }
+                              } else {
+                                peg$currPos = s0;
+                                s0 = peg$FAILED;
+                              }
+                            } else {
+                              peg$currPos = s0;
+                              s0 = peg$FAILED;
+                            }
+                          } else {
+                            peg$currPos = s0;
+                            s0 = peg$FAILED;
+                          }
+                        } else {
+                          peg$currPos = s0;
+                          s0 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              }
+            }
           }
         }
       }
@@ -3316,7 +4734,7 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c32;
+        s2 = peg$c30;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
@@ -3326,7 +4744,7 @@ function peg$parse(input, options) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f38(s1, s3);
+          s0 = peg$f60(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3342,7 +4760,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
     }
 
     return s0;
@@ -3356,11 +4774,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r1.test(s3)) {
+    if (peg$r3.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e33); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -3368,11 +4786,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r1.test(s3)) {
+        if (peg$r3.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e33); }
+          if (peg$silentFails === 0) { peg$fail(peg$e34); }
         }
       }
     }
@@ -3390,7 +4808,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
 
     return s0;
@@ -3404,11 +4822,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r2.test(s3)) {
+    if (peg$r4.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -3416,11 +4834,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r2.test(s3)) {
+        if (peg$r4.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e48); }
+          if (peg$silentFails === 0) { peg$fail(peg$e49); }
         }
       }
     }
@@ -3438,7 +4856,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
     }
 
     return s0;
@@ -3451,17 +4869,17 @@ function peg$parse(input, options) {
     s0 = peg$parseTag();
     if (s0 === peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 45) {
-        s0 = peg$c31;
+        s0 = peg$c21;
         peg$currPos++;
       } else {
         s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e37); }
+        if (peg$silentFails === 0) { peg$fail(peg$e21); }
       }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
     }
 
     return s0;
@@ -3475,11 +4893,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r3.test(s3)) {
+    if (peg$r5.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -3487,11 +4905,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r3.test(s3)) {
+        if (peg$r5.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e50); }
+          if (peg$silentFails === 0) { peg$fail(peg$e51); }
         }
       }
     }
@@ -3509,7 +4927,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
     }
 
     return s0;
@@ -3522,20 +4940,20 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = peg$currPos;
     s2 = input.charAt(peg$currPos);
-    if (peg$r4.test(s2)) {
+    if (peg$r6.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
       s4 = input.charAt(peg$currPos);
-      if (peg$r5.test(s4)) {
+      if (peg$r7.test(s4)) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e53); }
+        if (peg$silentFails === 0) { peg$fail(peg$e54); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -3543,11 +4961,11 @@ function peg$parse(input, options) {
           s4 = peg$FAILED;
         } else {
           s4 = input.charAt(peg$currPos);
-          if (peg$r5.test(s4)) {
+          if (peg$r7.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e53); }
+            if (peg$silentFails === 0) { peg$fail(peg$e54); }
           }
         }
       }
@@ -3565,7 +4983,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e51); }
+      if (peg$silentFails === 0) { peg$fail(peg$e52); }
     }
 
     return s0;
@@ -3579,7 +4997,7 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c32;
+        s2 = peg$c30;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
@@ -3589,7 +5007,7 @@ function peg$parse(input, options) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f39(s1, s3);
+          s0 = peg$f61(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3605,7 +5023,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e54); }
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
     }
 
     return s0;
@@ -3621,21 +5039,21 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 126) {
-        s4 = peg$c38;
+        s4 = peg$c37;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e56); }
+        if (peg$silentFails === 0) { peg$fail(peg$e57); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$currPos;
         s6 = [];
         s7 = input.charAt(peg$currPos);
-        if (peg$r6.test(s7)) {
+        if (peg$r8.test(s7)) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e57); }
+          if (peg$silentFails === 0) { peg$fail(peg$e58); }
         }
         while (s7 !== peg$FAILED) {
           s6.push(s7);
@@ -3643,11 +5061,11 @@ function peg$parse(input, options) {
             s7 = peg$FAILED;
           } else {
             s7 = input.charAt(peg$currPos);
-            if (peg$r6.test(s7)) {
+            if (peg$r8.test(s7)) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e57); }
+              if (peg$silentFails === 0) { peg$fail(peg$e58); }
             }
           }
         }
@@ -3685,7 +5103,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
     }
 
     return s0;
@@ -3699,7 +5117,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+      if (peg$silentFails === 0) { peg$fail(peg$e59); }
     }
 
     return s0;
@@ -3715,11 +5133,11 @@ function peg$parse(input, options) {
       s2 = [];
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 44) {
-        s4 = peg$c39;
+        s4 = peg$c38;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e60); }
+        if (peg$silentFails === 0) { peg$fail(peg$e61); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$parseVectorEntry();
@@ -3737,11 +5155,11 @@ function peg$parse(input, options) {
         s2.push(s3);
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 44) {
-          s4 = peg$c39;
+          s4 = peg$c38;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e60); }
+          if (peg$silentFails === 0) { peg$fail(peg$e61); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseVectorEntry();
@@ -3757,7 +5175,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f40(s1, s2);
+      s0 = peg$f62(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3765,22 +5183,22 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 48) {
-        s1 = peg$c40;
+        s1 = peg$c39;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e61); }
+        if (peg$silentFails === 0) { peg$fail(peg$e62); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f41();
+        s1 = peg$f63();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e59); }
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
     }
 
     return s0;
@@ -3793,17 +5211,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 61) {
-        s2 = peg$c41;
+        s2 = peg$c40;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e62); }
+        if (peg$silentFails === 0) { peg$fail(peg$e63); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f42(s1, s3);
+          s0 = peg$f64(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3820,42 +5238,209 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseScram() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r9.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 400) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r9.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e65); }
+        }
+      }
+    }
+    if (s2.length < 1) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseBase64() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r10.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 200) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r10.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e67); }
+        }
+      }
+    }
+    if (s2.length < 1) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+    }
+
+    return s0;
+  }
+
+  function peg$parsePublicKey() {
+    let s0, s1;
+
+    peg$silentFails++;
+    if (input.charCodeAt(peg$currPos) === 45) {
+      s0 = peg$c21;
+      peg$currPos++;
+    } else {
+      s0 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e21); }
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$parseBase64();
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseWord() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r11.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 16) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r11.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e70); }
+        }
+      }
+    }
+    if (s2.length < 1) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+    }
+
+    return s0;
+  }
+
   function peg$parseMore() {
     let s0, s1;
 
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 48) {
-      s1 = peg$c40;
+      s1 = peg$c39;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
+      if (peg$silentFails === 0) { peg$fail(peg$e62); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f43();
+      s1 = peg$f65();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 49) {
-        s1 = peg$c42;
+        s1 = peg$c41;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e64); }
+        if (peg$silentFails === 0) { peg$fail(peg$e72); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f44();
+        s1 = peg$f66();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
     }
 
     return s0;
@@ -3869,13 +5454,13 @@ function peg$parse(input, options) {
     s1 = peg$parseDigits();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f45(s1);
+      s1 = peg$f67(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
     }
 
     return s0;
@@ -3888,11 +5473,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r7.test(s3)) {
+    if (peg$r12.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -3900,11 +5485,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r7.test(s3)) {
+        if (peg$r12.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e66); }
+          if (peg$silentFails === 0) { peg$fail(peg$e74); }
         }
       }
     }
@@ -3941,7 +5526,7 @@ function peg$parse(input, options) {
       }
     }
     peg$savedPos = s0;
-    s1 = peg$f46(s1);
+    s1 = peg$f68(s1);
     s0 = s1;
     peg$silentFails--;
 
@@ -3954,21 +5539,21 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = [];
     s2 = input.charAt(peg$currPos);
-    if (peg$r8.test(s2)) {
+    if (peg$r13.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+      if (peg$silentFails === 0) { peg$fail(peg$e75); }
     }
     if (s2 !== peg$FAILED) {
       while (s2 !== peg$FAILED) {
         s1.push(s2);
         s2 = input.charAt(peg$currPos);
-        if (peg$r8.test(s2)) {
+        if (peg$r13.test(s2)) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e67); }
+          if (peg$silentFails === 0) { peg$fail(peg$e75); }
         }
       }
     } else {
@@ -3988,46 +5573,46 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c43;
+      s1 = peg$c42;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c43;
+        s2 = peg$c42;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e68); }
+        if (peg$silentFails === 0) { peg$fail(peg$e76); }
       }
       if (s2 === peg$FAILED) {
         s2 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 110) {
-          s3 = peg$c44;
+          s3 = peg$c43;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e69); }
+          if (peg$silentFails === 0) { peg$fail(peg$e77); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s2;
-          s3 = peg$f47();
+          s3 = peg$f69();
         }
         s2 = s3;
         if (s2 === peg$FAILED) {
           s2 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 114) {
-            s3 = peg$c45;
+            s3 = peg$c44;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e70); }
+            if (peg$silentFails === 0) { peg$fail(peg$e78); }
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s2;
-            s3 = peg$f48();
+            s3 = peg$f70();
           }
           s2 = s3;
         }
@@ -4053,20 +5638,20 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = [];
     s2 = input.charAt(peg$currPos);
-    if (peg$r0.test(s2)) {
+    if (peg$r2.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e26); }
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
     }
     while (s2 !== peg$FAILED) {
       s1.push(s2);
       s2 = input.charAt(peg$currPos);
-      if (peg$r0.test(s2)) {
+      if (peg$r2.test(s2)) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e26); }
+        if (peg$silentFails === 0) { peg$fail(peg$e27); }
       }
     }
     s0 = input.substring(s0, peg$currPos);
@@ -4082,20 +5667,20 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = [];
     s2 = input.charAt(peg$currPos);
-    if (peg$r0.test(s2)) {
+    if (peg$r2.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e26); }
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
     }
     while (s2 !== peg$FAILED) {
       s1.push(s2);
       s2 = input.charAt(peg$currPos);
-      if (peg$r0.test(s2)) {
+      if (peg$r2.test(s2)) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e26); }
+        if (peg$silentFails === 0) { peg$fail(peg$e27); }
       }
     }
     s0 = input.substring(s0, peg$currPos);
@@ -4110,21 +5695,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 13) {
-      s1 = peg$c46;
+      s1 = peg$c45;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e80); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
     }
     if (input.charCodeAt(peg$currPos) === 10) {
-      s2 = peg$c47;
+      s2 = peg$c46;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+      if (peg$silentFails === 0) { peg$fail(peg$e81); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -4136,7 +5721,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e79); }
     }
 
     return s0;
@@ -4153,7 +5738,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      if (peg$silentFails === 0) { peg$fail(peg$e28); }
     }
     peg$silentFails--;
     if (s1 === peg$FAILED) {
@@ -4165,7 +5750,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+      if (peg$silentFails === 0) { peg$fail(peg$e82); }
     }
 
     return s0;

@@ -6,9 +6,9 @@
  */
 import * as v from "valibot";
 import type { Op, PeerDatagram, Reply, Request, SignedPeerDatagram } from "./messages.ts";
-import { MAX_HISTORY, MAX_MSG_BYTES } from "./messages.ts";
+import { ACCOUNT_ACTIONS, MAX_HISTORY, MAX_MSG_BYTES, MAX_TOPIC_BYTES, MOD_ACTIONS } from "./messages.ts";
 import { utf8Length } from "./utf8.ts";
-import { ROOM_NAME, USER_NAME } from "./names.ts";
+import { DM_ADDRESS, DM_ROOM, ROOM_NAME, USER_NAME } from "./names.ts";
 import type { Vector } from "./vector.ts";
 
 
@@ -17,6 +17,16 @@ const NAME = "name: ";
 
 const userName = v.pipe(v.string(), v.regex(USER_NAME, `${NAME}user name must match ${USER_NAME.source}`));
 const groupName = v.pipe(v.string(), v.regex(ROOM_NAME, `${NAME}room name must match ${ROOM_NAME.source}`));
+/** A room, or a direct conversation as a client names it ("@bob"). */
+const chatName = v.pipe(
+  v.string(),
+  v.check((s) => ROOM_NAME.test(s) || DM_ADDRESS.test(s), `${NAME}room name must match ${ROOM_NAME.source}, or "@" and a user name`),
+);
+/** A room, or a direct conversation as servers store it. */
+const opRoom = v.pipe(
+  v.string(),
+  v.check((s) => ROOM_NAME.test(s) || DM_ROOM.test(s), `${NAME}room name must match ${ROOM_NAME.source} or ${DM_ROOM.source}`),
+);
 const count = v.pipe(v.number(), v.safeInteger("integer too large"));
 const positive = v.pipe(count, v.minValue(1, "must be at least 1"));
 const msg = v.pipe(
@@ -30,6 +40,13 @@ const msg = v.pipe(
 const opMsg = v.union([v.literal(""), msg]);
 const msgId = v.object({ origin: v.string(), n: positive });
 const entry = v.object({ msgId, userName, sentAt: count, msg });
+const iterations = v.pipe(v.number(), v.safeInteger("integer too large"), v.minValue(4096, "iterations must be at least 4096"), v.maxValue(10_000_000, "iterations must be at most 10000000"));
+const b64 = (bytes: number) => v.pipe(v.string(), v.check((s) => s.length === Math.ceil(bytes / 3) * 4, `must be base64 of ${bytes} bytes`));
+const verifier = v.object({ salt: v.pipe(v.string(), v.minLength(12, "salt must be at least 8 bytes")), iterations, storedKey: b64(32), serverKey: b64(32) });
+/** A raw X25519 public key (32 bytes, base64), or "-" for none. */
+const publicKey = v.union([v.literal("-"), b64(32)]);
+const topicText = v.pipe(v.string(), v.check((s) => utf8Length(s) <= MAX_TOPIC_BYTES, `text must be at most ${MAX_TOPIC_BYTES} bytes`));
+const modTarget = v.string();
 
 /** A vector arrives as [origin, n] pairs; an origin may appear only once. */
 const vector = v.pipe(
@@ -42,20 +59,30 @@ const withTag = { tag: v.string() };
 const withToken = { ...withTag, token: v.string() };
 
 const request = v.variant("verb", [
-  v.object({ verb: v.literal("login"), ...withTag, userName }),
+  v.object({ verb: v.literal("login"), ...withTag, userName, proof: v.optional(v.string()) }),
   v.object({ verb: v.picklist(["open", "connect", "leave"]), ...withToken, groupName }),
-  v.object({ verb: v.literal("add"), ...withToken, msg, groupName }),
-  v.object({ verb: v.literal("request"), ...withToken, groupName, cursor: vector, waitMs: count }),
+  v.object({ verb: v.literal("add"), ...withToken, msg, groupName: chatName }),
+  v.object({ verb: v.literal("request"), ...withToken, groupName: chatName, cursor: vector, waitMs: count, notices: v.optional(v.literal(true)) }),
   v.object({ verb: v.literal("rooms"), ...withToken, after: v.nullable(groupName) }),
   v.object({ verb: v.literal("who"), ...withToken, groupName, after: v.nullable(userName) }),
   v.object({ verb: v.literal("logout"), ...withToken }),
   v.object({
     verb: v.literal("history"),
     ...withToken,
-    groupName,
+    groupName: chatName,
     limit: v.pipe(positive, v.maxValue(MAX_HISTORY, `limit must be at most ${MAX_HISTORY}`)),
     before: v.nullable(msgId),
+    notices: v.optional(v.literal(true)),
   }),
+  v.object({ verb: v.literal("auth"), ...withTag, userName, nonce: v.pipe(v.string(), v.regex(/^[\x21-\x2b\x2d-\x7e]+$/, "nonce must be printable ASCII without commas"), v.minLength(16, "nonce must be at least 16 characters"), v.maxLength(64, "nonce must be at most 64 characters")) }),
+  v.object({ verb: v.literal("register"), ...withToken, verifier, publicKey }),
+  v.object({ verb: v.literal("password"), ...withTag, userName, proof: v.string(), verifier }),
+  v.object({ verb: v.literal("drop"), ...withTag, userName, proof: v.string(), verifier: v.null() }),
+  v.object({ verb: v.literal("pubkey"), ...withToken, publicKey }),
+  v.object({ verb: v.literal("whois"), ...withToken, userName }),
+  v.object({ verb: v.literal("dms"), ...withToken }),
+  v.object({ verb: v.literal("room"), ...withToken, groupName }),
+  v.object({ verb: v.literal("mod"), ...withToken, groupName, action: v.picklist(MOD_ACTIONS, "action must be one of " + MOD_ACTIONS.join(" ")), target: modTarget, text: topicText }),
 ]);
 
 /** `count` must equal the length of the list that follows it. */
@@ -72,9 +99,22 @@ function counted<T extends v.GenericSchema<{ count: number }>>(schema: T, list: 
 const okTag = { verb: v.literal("ok"), ...withTag };
 const reply = v.variant("verb", [
   v.variant("kind", [
-    v.object({ ...okTag, kind: v.literal("login"), userName, token: v.string(), ttl: count }),
+    v.object({ ...okTag, kind: v.literal("login"), userName, token: v.string(), ttl: count, serverFinal: v.optional(v.string()) }),
     v.object({ ...okTag, kind: v.picklist(["open", "connect", "leave"]), groupName }),
-    v.object({ ...okTag, kind: v.literal("add"), msg, groupName, msgId }),
+    v.object({ ...okTag, kind: v.literal("add"), msg, groupName: chatName, msgId }),
+    v.object({ ...okTag, kind: v.literal("auth"), userName, serverFirst: v.string() }),
+    v.object({ ...okTag, kind: v.picklist(["register", "pubkey"]), userName }),
+    v.object({ ...okTag, kind: v.picklist(["password", "drop"]), userName, serverFinal: v.string() }),
+    counted(v.object({ ...okTag, kind: v.literal("dms"), count, entries: v.array(v.object({ groupName: chatName, last: v.nullable(msgId) })) }), "entries"),
+    v.object({ ...okTag, kind: v.literal("mod"), groupName, action: v.picklist(MOD_ACTIONS), target: modTarget }),
+    counted(
+      v.object({ ...okTag, kind: v.literal("whois"), userName, registered: v.boolean(), idle: v.nullable(count), publicKey, count, rooms: v.array(groupName) }),
+      "rooms",
+    ),
+    counted(
+      v.object({ ...okTag, kind: v.literal("room"), groupName, mode: v.string(), topicBy: v.string(), topicAt: count, topic: topicText, count, roles: v.array(v.string()) }),
+      "roles",
+    ),
     counted(v.object({ ...okTag, kind: v.literal("rooms"), more: v.boolean(), count, names: v.array(groupName) }), "names"),
     counted(
       v.object({ ...okTag, kind: v.literal("who"), groupName, more: v.boolean(), count, names: v.array(userName) }),
@@ -82,7 +122,7 @@ const reply = v.variant("verb", [
     ),
     v.object({ ...okTag, kind: v.literal("logout") }),
     counted(
-      v.object({ ...okTag, kind: v.literal("history"), groupName, cursor: vector, more: v.boolean(), count, entries: v.array(entry) }),
+      v.object({ ...okTag, kind: v.literal("history"), groupName: chatName, cursor: vector, more: v.boolean(), count, entries: v.array(entry) }),
       "entries",
     ),
   ]),
@@ -90,7 +130,7 @@ const reply = v.variant("verb", [
     v.object({
       verb: v.literal("poll"),
       ...withTag,
-      groupName,
+      groupName: chatName,
       cursor: vector,
       more: v.boolean(),
       count,
@@ -103,11 +143,13 @@ const reply = v.variant("verb", [
 
 const opHead = { origin: v.string(), seq: positive, deps: vector, at: count, session: v.string() };
 const op = v.variant("kind", [
-  v.object({ ...opHead, kind: v.literal("login"), userName, ttl: positive }),
+  v.object({ ...opHead, kind: v.literal("login"), userName, ttl: positive, account: v.optional(v.string()) }),
   v.object({ ...opHead, kind: v.picklist(["logout", "touch"]) }),
   v.object({ ...opHead, kind: v.picklist(["open", "join", "leave"]), groupName }),
-  v.object({ ...opHead, kind: v.literal("msg"), tag: v.string(), groupName, userName, msg: opMsg, conf: v.optional(v.string()) }),
+  v.object({ ...opHead, kind: v.literal("msg"), tag: v.string(), groupName: opRoom, userName, msg: opMsg, conf: v.optional(v.string()) }),
   v.object({ ...opHead, kind: v.literal("hide"), target: v.string() }),
+  v.object({ ...opHead, kind: v.literal("acct"), action: v.picklist(ACCOUNT_ACTIONS), userName, data: v.pipe(v.string(), v.maxLength(400, "account data too long")) }),
+  v.object({ ...opHead, kind: v.literal("mod"), action: v.picklist(MOD_ACTIONS), groupName, userName, target: modTarget, text: topicText }),
 ]);
 
 const peerHead = { from: v.string(), nonce: v.string(), vector, signed: v.string(), mac: v.string() };

@@ -24,6 +24,7 @@ import type {
   Request,
   Result,
   SignedPeerDatagram,
+  WireVerifier,
 } from "./messages.ts";
 import { MAX_DATAGRAM } from "./messages.ts";
 import { formatVector } from "./vector.ts";
@@ -122,7 +123,25 @@ const flag = (b: boolean) => (b ? "1" : "0");
 export function requestText(r: Request): string {
   switch (r.verb) {
     case "login":
-      return lines(["login", r.tag, r.userName]);
+      return lines(r.proof === undefined ? ["login", r.tag, r.userName] : ["login", r.tag, r.userName, r.proof]);
+    case "auth":
+      return lines(["auth", r.tag, r.userName, r.nonce]);
+    case "register":
+      return lines(["register", r.tag, r.token, ...verifierLines(r.verifier), r.publicKey]);
+    case "password":
+      return lines(["password", r.tag, r.userName, r.proof, ...verifierLines(r.verifier!)]);
+    case "drop":
+      return lines(["drop", r.tag, r.userName, r.proof]);
+    case "pubkey":
+      return lines(["pubkey", r.tag, r.token, r.publicKey]);
+    case "whois":
+      return lines(["whois", r.tag, r.token, r.userName]);
+    case "dms":
+      return lines(["dms", r.tag, r.token]);
+    case "room":
+      return lines(["room", r.tag, r.token, r.groupName]);
+    case "mod":
+      return lines(["mod", r.tag, r.token, r.groupName, r.action, r.target, escapeText(r.text)]);
     case "open":
     case "connect":
     case "leave":
@@ -131,6 +150,7 @@ export function requestText(r: Request): string {
       return lines(["add", r.tag, r.token, escapeText(r.msg), r.groupName]);
     case "request": {
       const f = ["request", r.tag, r.token, r.groupName, formatVector(r.cursor)];
+      if (r.notices) return lines([...f, r.waitMs, "notices"]);
       return lines(r.waitMs > 0 ? [...f, r.waitMs] : f);
     }
     case "rooms":
@@ -142,11 +162,15 @@ export function requestText(r: Request): string {
     case "logout":
       return lines(["logout", r.tag, r.token]);
     case "history": {
-      const f = ["history", r.tag, r.token, r.groupName, r.limit];
-      return lines(r.before === null ? f : [...f, `${r.before.origin}.${r.before.n}`]);
+      const f: (string | number)[] = ["history", r.tag, r.token, r.groupName, r.limit];
+      if (r.before !== null) f.push(`${r.before.origin}.${r.before.n}`);
+      return lines(r.notices ? [...f, "notices"] : f);
     }
   }
 }
+
+const verifierLines = (v: WireVerifier) => [v.salt, v.iterations, v.storedKey, v.serverKey];
+const msgIdText = (id: { origin: string; n: number }) => `${id.origin}.${id.n}`;
 
 /** Wire text of one poll entry (four lines). */
 export function pollEntryText(e: PollEntry): string {
@@ -179,8 +203,30 @@ export function replyText(r: Reply): string {
       return lines(["poll", r.tag]) + pollBody(r);
   }
   switch (r.kind) {
-    case "login":
-      return lines(["ok", r.tag, "login", r.userName, r.token, r.ttl]);
+    case "login": {
+      const f = ["ok", r.tag, "login", r.userName, r.token, r.ttl];
+      return lines(r.serverFinal === undefined ? f : [...f, r.serverFinal]);
+    }
+    case "auth":
+      return lines(["ok", r.tag, "auth", r.userName, r.serverFirst]);
+    case "register":
+    case "pubkey":
+      return lines(["ok", r.tag, r.kind, r.userName]);
+    case "password":
+    case "drop":
+      return lines(["ok", r.tag, r.kind, r.userName, r.serverFinal]);
+    case "dms":
+      return lines(["ok", r.tag, "dms", r.entries.length, ...r.entries.flatMap((e) => [e.groupName, e.last === null ? "-" : msgIdText(e.last)])]);
+    case "mod":
+      return lines(["ok", r.tag, "mod", r.groupName, r.action, r.target]);
+    case "whois":
+      return lines([
+        "ok", r.tag, "whois", r.userName, flag(r.registered), r.idle === null ? "-" : r.idle, r.publicKey, r.rooms.length, ...r.rooms,
+      ]);
+    case "room":
+      return lines([
+        "ok", r.tag, "room", r.groupName, r.mode, r.topicBy, r.topicAt, escapeText(r.topic), r.roles.length, ...r.roles,
+      ]);
     case "open":
     case "connect":
     case "leave":
@@ -204,7 +250,12 @@ export function opText(op: Op): string {
   const headFields = [`${op.origin}.${op.seq}`, op.kind, formatVector(op.deps), op.at, op.session];
   switch (op.kind) {
     case "login":
+      if (op.account !== undefined) headFields[1] = `login ${op.account}`;
       return lines([...headFields, op.userName, op.ttl]);
+    case "acct":
+      return lines([...headFields, op.action, op.userName, op.data]);
+    case "mod":
+      return lines([...headFields, op.action, op.groupName, op.userName, op.target, escapeText(op.text)]);
     case "logout":
     case "touch":
       return lines(headFields);

@@ -10,6 +10,9 @@ export const MAX_DATAGRAM = 8192;
 /** Longest message text, in UTF-8 bytes once unescaped. */
 export const MAX_MSG_BYTES = 2000;
 
+/** Longest topic or kick/ban reason, in UTF-8 bytes. */
+export const MAX_TOPIC_BYTES = 300;
+
 /** waitMs values above this count as this (docs/PROTOCOL.md "request"). */
 export const MAX_WAIT_MS = 30000;
 
@@ -26,12 +29,47 @@ export const ERROR_CODES = [
   "rate-limited",
   "unavailable",
   "internal",
+  // Accounts, direct messages and moderation (docs/PROTOCOL.md "Accounts"):
+  "bad-password",
+  "not-allowed",
+  "no-user",
 ] as const;
 export type ErrorCode = typeof ERROR_CODES[number];
 
 // --- Requests (client -> server) -------------------------------------------
 
-export type LoginRequest = { verb: "login"; tag: string; userName: string };
+/** A login; with `proof` (the SCRAM client-final "c=biws,r=…,p=…" after `auth`), a registered name's password login. */
+export type LoginRequest = { verb: "login"; tag: string; userName: string; proof?: string };
+
+/** A SCRAM verifier as it travels (docs/PROTOCOL.md "Accounts"): base64 fields. */
+export type WireVerifier = { salt: string; iterations: number; storedKey: string; serverKey: string };
+
+/** SCRAM step 1: the client-first-bare nonce for a name. */
+export type AuthRequest = { verb: "auth"; tag: string; userName: string; nonce: string };
+/** Registers the name the session holds, with its verifier and (or "-") its public DM key. */
+export type RegisterRequest = { verb: "register"; tag: string; token: string; verifier: WireVerifier; publicKey: string };
+/** Changes a password (`verifier`) or drops the account (null), proven by a SCRAM exchange begun with `auth`. */
+export type AccountRequest = {
+  verb: "password" | "drop";
+  tag: string;
+  userName: string;
+  proof: string;
+  verifier: WireVerifier | null;
+};
+/** Publishes the session's account public DM key. */
+export type PublicKeyRequest = { verb: "pubkey"; tag: string; token: string; publicKey: string };
+/** What is known of a user name. */
+export type WhoisRequest = { verb: "whois"; tag: string; token: string; userName: string };
+/** The session's direct conversations. */
+export type DmsRequest = { verb: "dms"; tag: string; token: string };
+/** A room's topic, mode and roles. */
+export type RoomInfoRequest = { verb: "room"; tag: string; token: string; groupName: string };
+
+/** Room moderation actions (docs/PROTOCOL.md "Moderation"). */
+export const MOD_ACTIONS = ["op", "deop", "kick", "ban", "unban", "invite", "topic", "mode"] as const;
+export type ModAction = typeof MOD_ACTIONS[number];
+/** One moderation action; `target` is a user name, "-" (topic) or "+i"/"-i" (mode); `text` a topic or reason. */
+export type ModRequest = { verb: "mod"; tag: string; token: string; groupName: string; action: ModAction; target: string; text: string };
 export type RoomRequest = {
   verb: "open" | "connect" | "leave";
   tag: string;
@@ -46,6 +84,8 @@ export type PollRequest = {
   groupName: string;
   cursor: Vector;
   waitMs: number;
+  /** List notices too (docs/PROTOCOL.md "Notices"). */
+  notices?: boolean;
 };
 export type RoomsRequest = { verb: "rooms"; tag: string; token: string; after: string | null };
 export type WhoRequest = {
@@ -64,6 +104,8 @@ export type HistoryRequest = {
   groupName: string;
   limit: number;
   before: MsgId | null;
+  /** List notices too (docs/PROTOCOL.md "Notices"). */
+  notices?: boolean;
 };
 
 /** Most messages one `history` asks for. */
@@ -77,16 +119,64 @@ export type Request =
   | RoomsRequest
   | WhoRequest
   | LogoutRequest
-  | HistoryRequest;
+  | HistoryRequest
+  | AuthRequest
+  | RegisterRequest
+  | AccountRequest
+  | PublicKeyRequest
+  | WhoisRequest
+  | DmsRequest
+  | RoomInfoRequest
+  | ModRequest;
 
 export type RequestVerb = Request["verb"];
+
+/** The session token a request carries, or null (login, auth, password, drop: before or without a session). */
+export function tokenOf(req: Request): string | null {
+  return "token" in req ? req.token : null;
+}
 
 // --- Replies (server -> client) --------------------------------------------
 
 export type MsgId = { origin: string; n: number };
 
+/** A direct conversation: its address ("@name") and its newest message. */
+export type DmEntry = { groupName: string; last: MsgId | null };
+
+/** What `whois` tells. `idle`: seconds since the name's live session was last active, or null when none is. */
+export type WhoisReply = {
+  verb: "ok";
+  tag: string;
+  kind: "whois";
+  userName: string;
+  registered: boolean;
+  idle: number | null;
+  publicKey: string;
+  rooms: string[];
+};
+
+/** A room's moderation state; `roles`: "~name" owner, "@name" operator, "!name" banned, "+name" invited. */
+export type RoomInfoReply = {
+  verb: "ok";
+  tag: string;
+  kind: "room";
+  groupName: string;
+  mode: string;
+  topicBy: string;
+  topicAt: number;
+  topic: string;
+  roles: string[];
+};
+
 export type OkReply =
-  | { verb: "ok"; tag: string; kind: "login"; userName: string; token: string; ttl: number }
+  | { verb: "ok"; tag: string; kind: "login"; userName: string; token: string; ttl: number; serverFinal?: string }
+  | { verb: "ok"; tag: string; kind: "auth"; userName: string; serverFirst: string }
+  | { verb: "ok"; tag: string; kind: "register" | "pubkey"; userName: string }
+  | { verb: "ok"; tag: string; kind: "password" | "drop"; userName: string; serverFinal: string }
+  | { verb: "ok"; tag: string; kind: "dms"; entries: DmEntry[] }
+  | { verb: "ok"; tag: string; kind: "mod"; groupName: string; action: ModAction; target: string }
+  | WhoisReply
+  | RoomInfoReply
   | { verb: "ok"; tag: string; kind: "open" | "connect" | "leave"; groupName: string }
   | { verb: "ok"; tag: string; kind: "add"; msg: string; groupName: string; msgId: MsgId }
   | { verb: "ok"; tag: string; kind: "rooms"; more: boolean; names: string[] }
@@ -133,8 +223,13 @@ type OpHead = {
   session: string;
 };
 
+/** Account actions (lib/accounts/ledger.ts): register, change password, drop, publish a DM key. */
+export const ACCOUNT_ACTIONS = ["reg", "pass", "drop", "key"] as const;
+export type AccountAction = typeof ACCOUNT_ACTIONS[number];
+
 export type Op =
-  | OpHead & { kind: "login"; userName: string; ttl: number }
+  /** `account`: the "origin.seq" of the registration the session proved its password for (absent: an ephemeral login). */
+  | OpHead & { kind: "login"; userName: string; ttl: number; account?: string }
   | OpHead & { kind: "logout" | "touch" }
   | OpHead & { kind: "open" | "join" | "leave"; groupName: string }
   | OpHead & {
@@ -147,7 +242,14 @@ export type Op =
     conf?: string;
   }
   /** Hides the message `target` ("origin.seq"): made only by that message's confirmer, which had another copy of it. */
-  | OpHead & { kind: "hide"; target: string };
+  | OpHead & { kind: "hide"; target: string }
+  /**
+   * An account change of `userName`. `data`: reg "salt iterations storedKey serverKey publicKey";
+   * pass "REG salt iterations storedKey serverKey"; drop "REG"; key "REG publicKey" (REG: the registration's "origin.seq").
+   */
+  | OpHead & { kind: "acct"; action: AccountAction; userName: string; data: string }
+  /** A moderation action in a room by `userName` (lib/moderation/rules.ts). */
+  | OpHead & { kind: "mod"; action: ModAction; groupName: string; userName: string; target: string; text: string };
 
 export type OpKind = Op["kind"];
 

@@ -1,0 +1,62 @@
+/**
+ * The account rule, pure (docs/ARCHITECTURE.md "Accounts"): the account of a
+ * user name is a fold of that name's `acct` ops taken in conflict-key order
+ * (lib/store/rules.ts `opKey`), so every server that holds the same ops
+ * holds the same account, whatever order the ops arrived in.
+ *
+ * - `reg` creates the account when the name has none; a later or concurrent
+ *   `reg` of a registered name is void (of two concurrent registrations, the
+ *   smaller key wins).
+ * - `pass`, `key` and `drop` name the registration they were proven against
+ *   ("origin.seq" of its `reg`); they apply only while that registration is
+ *   the account, so a change meant for a dropped account never touches the
+ *   name's next one.
+ *
+ * @example
+ * ```ts
+ * const acct = settleAccount([{ id: "a.3", key: [3, "a"], action: "reg", userName: "bob", data: "c2FsdA== 4096 … … -" }]);
+ * acct?.reg; // "a.3"
+ * ```
+ */
+import type { AccountAction } from "../wire/messages.ts";
+import { type Key, keyLess } from "../store/rules.ts";
+
+/** One `acct` op as the rule reads it. */
+export type AccountOp = { id: string; key: Key; action: AccountAction; userName: string; data: string };
+
+/** A registered name: its registration, verifier (base64 fields) and public DM key ("-": none). */
+export type Account = {
+  reg: string;
+  name: string;
+  salt: string;
+  iterations: number;
+  storedKey: string;
+  serverKey: string;
+  publicKey: string;
+};
+
+/** The data of a `reg` op: "salt iterations storedKey serverKey publicKey". */
+export function regData(v: { salt: string; iterations: number; storedKey: string; serverKey: string }, publicKey: string): string {
+  return `${v.salt} ${v.iterations} ${v.storedKey} ${v.serverKey} ${publicKey}`;
+}
+
+/** The account the ops of one name settle to, or null when the name is not registered. Ops with malformed data are void. */
+export function settleAccount(ops: readonly AccountOp[]): Account | null {
+  const sorted = [...ops].sort((x, y) => (keyLess(x.key, y.key) ? -1 : keyLess(y.key, x.key) ? 1 : 0));
+  let acct: Account | null = null;
+  for (const op of sorted) {
+    const f = op.data.split(" ");
+    if (op.action === "reg") {
+      if (acct !== null || f.length !== 5 || !Number.isSafeInteger(Number(f[1]))) continue;
+      acct = { reg: op.id, name: op.userName, salt: f[0], iterations: Number(f[1]), storedKey: f[2], serverKey: f[3], publicKey: f[4] };
+      continue;
+    }
+    if (acct === null || f[0] !== acct.reg) continue;
+    if (op.action === "drop") acct = null;
+    else if (op.action === "key" && f.length === 2) acct = { ...acct, publicKey: f[1] };
+    else if (op.action === "pass" && f.length === 5 && Number.isSafeInteger(Number(f[2]))) {
+      acct = { ...acct, salt: f[1], iterations: Number(f[2]), storedKey: f[3], serverKey: f[4] };
+    }
+  }
+  return acct;
+}

@@ -1,0 +1,201 @@
+/**
+ * What the terminal client does for accounts, direct messages and
+ * moderation (docs/CLIENT.md): /register, /password, /unregister, /whois,
+ * /topic, /op … /mode, and sealing and opening direct messages
+ * (lib/client/dm_seal.ts) with trust on first use of the peer's key
+ * (lib/client/known_keys.ts). The password stays in this process: the
+ * server gets a SCRAM verifier at registration and proofs at login.
+ */
+import { Buffer } from "node:buffer";
+import { randomBytes } from "node:crypto";
+import type { PollEntry, Reply } from "../wire/messages.ts";
+import { nameKey } from "../wire/names.ts";
+import { utf8Length } from "../wire/utf8.ts";
+import { DEFAULT_ITERATIONS, makeVerifier } from "../accounts/scram.ts";
+import { DM_PREFIX, type DmKeyPair, dmKeyPair, fingerprint, MAX_DM_PLAIN, openDm, sealDm } from "./dm_seal.ts";
+import { describeError, type MessageView } from "./display.ts";
+import type { KnownKeys } from "./known_keys.ts";
+import type { Session } from "./session.ts";
+
+type Ui = { notice(t: string): void; error(t: string): void; output(t: string): void };
+type ErrorReply = Extract<Reply, { verb: "error" }>;
+
+const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
+const failed = (r: Reply | null): r is ErrorReply => r !== null && r.verb === "error";
+
+export class Social {
+  /** This user's DM key pair once the password is known (a registered name). */
+  dmKey: DmKeyPair | null = null;
+  #session!: Session;
+  #ui: Ui;
+  #userName: string;
+  #iterations: number;
+  #known: KnownKeys;
+  /** Peers' published keys, by name key ("-": the peer publishes none). */
+  #peers = new Map<string, string>();
+  #warnedPlain = new Set<string>();
+
+  constructor(o: { ui: Ui; userName: string; known: KnownKeys; iterations?: number }) {
+    this.#ui = o.ui;
+    this.#userName = o.userName;
+    this.#known = o.known;
+    this.#iterations = o.iterations ?? DEFAULT_ITERATIONS;
+  }
+
+  attach(session: Session): void {
+    this.#session = session;
+  }
+
+  /** The SaltedPassword of a password login: the DM key follows from it. */
+  onSalted = (salted: Uint8Array): void => {
+    this.dmKey = dmKeyPair(salted);
+  };
+
+  #verifier(password: string) {
+    const v = makeVerifier(password, new Uint8Array(randomBytes(16)), this.#iterations);
+    return { wire: { salt: b64(v.salt), iterations: v.iterations, storedKey: b64(v.storedKey), serverKey: b64(v.serverKey) }, key: dmKeyPair(v.salted) };
+  }
+
+  /** /register: the name held now becomes this password's. */
+  async register(password: string): Promise<void> {
+    const v = this.#verifier(password);
+    const r = await this.#session.call((tag, token) => ({ verb: "register", tag, token, verifier: v.wire, publicKey: v.key.publicKey }));
+    if (r === null) return;
+    if (failed(r)) return this.#ui.error(`cannot register ${this.#userName}: ${describeError(r.code, r.message)}`);
+    this.#session.password = password;
+    this.dmKey = v.key;
+    this.#ui.notice(`registered ${this.#userName}: from now on it logs in only with this password; your key fingerprint is ${fingerprint(v.key.publicKey)}`);
+  }
+
+  /** /password: proven with the old one (a SCRAM exchange), then the new verifier and key. */
+  async changePassword(old: string, fresh: string): Promise<void> {
+    const proof = await this.#session.prove(this.#userName, old);
+    if (proof === null) return;
+    if ("verb" in proof) return this.#ui.error(`password not changed: ${describeError((proof as ErrorReply).code, (proof as ErrorReply).message)}`);
+    const v = this.#verifier(fresh);
+    const r = await this.#session.send((tag) => ({ verb: "password", tag, userName: this.#userName, proof: proof.message, verifier: v.wire }));
+    if (r === null) return;
+    if (failed(r)) return this.#ui.error(`password not changed: ${describeError(r.code, r.message)}`);
+    this.#session.password = fresh;
+    this.dmKey = v.key;
+    const k = await this.#session.call((tag, token) => ({ verb: "pubkey", tag, token, publicKey: v.key.publicKey }));
+    if (failed(k)) this.#ui.error(`new key not published: ${describeError(k.code, k.message)}`);
+    this.#ui.notice(`password changed; your new key fingerprint is ${fingerprint(v.key.publicKey)} (direct messages sealed to the old key can no longer be opened)`);
+  }
+
+  /** /unregister. */
+  async unregister(password: string): Promise<void> {
+    const proof = await this.#session.prove(this.#userName, password);
+    if (proof === null) return;
+    if ("verb" in proof) return this.#ui.error(`not unregistered: ${describeError((proof as ErrorReply).code, (proof as ErrorReply).message)}`);
+    const r = await this.#session.send((tag) => ({ verb: "drop", tag, userName: this.#userName, proof: proof.message, verifier: null }));
+    if (r === null) return;
+    if (failed(r)) return this.#ui.error(`not unregistered: ${describeError(r.code, r.message)}`);
+    this.#session.password = null;
+    this.dmKey = null;
+    this.#ui.notice(`${this.#userName} is no longer registered: anyone may use the name once you log out`);
+  }
+
+  /** Reads a peer's published key and checks it against the one remembered (trust on first use). */
+  async #fetchKey(user: string): Promise<Extract<Reply, { kind: "whois" }> | ErrorReply | null> {
+    const r = await this.#session.call((tag, token) => ({ verb: "whois", tag, token, userName: user }));
+    if (r === null || r.verb === "error") return r as ErrorReply | null;
+    if (r.verb !== "ok" || r.kind !== "whois") return null;
+    this.#peers.set(nameKey(user), r.publicKey);
+    if (r.publicKey !== "-") {
+      const old = this.#known.get(user);
+      const seen = this.#known.check(user, r.publicKey);
+      if (seen === "changed") {
+        this.#ui.error(
+          `WARNING: ${r.userName}'s key changed from ${fingerprint(old!)} to ${fingerprint(r.publicKey)}. ` +
+            `If ${r.userName} did not change their password, someone may be reading your direct messages; compare fingerprints another way.`,
+        );
+      } else if (seen === "first") this.#ui.notice(`${r.userName}'s key fingerprint: ${fingerprint(r.publicKey)} (first seen; compare it with ${r.userName})`);
+    }
+    return r;
+  }
+
+  /** Before a conversation's messages show: the peer's key. */
+  beforeConversation = async (address: string): Promise<void> => {
+    if (!this.#peers.has(nameKey(address.slice(1)))) await this.#fetchKey(address.slice(1));
+  };
+
+  /** /whois NAME. */
+  async whois(user: string): Promise<void> {
+    const r = await this.#fetchKey(user);
+    if (r === null) return;
+    if (r.verb === "error") return this.#ui.error(`whois ${user}: ${describeError(r.code, r.message)}`);
+    const idle = r.idle === null ? "not logged in" : `logged in, idle ${r.idle} s`;
+    const key = r.publicKey === "-" ? "no key" : `key ${fingerprint(r.publicKey)}`;
+    const rooms = r.rooms.length ? `rooms in common: ${r.rooms.join(", ")}` : "no rooms in common";
+    this.#ui.output(`${r.userName}: ${r.registered ? "registered" : "not registered"}, ${idle}, ${key}, ${rooms}`);
+  }
+
+  /** The text to send to conversation `address`: sealed when both sides have keys. */
+  outgoing(address: string, text: string): { ok: true; text: string } | { ok: false; message: string } {
+    const peer = this.#peers.get(nameKey(address.slice(1)));
+    if (this.dmKey === null || peer === undefined || peer === "-") {
+      if (!this.#warnedPlain.has(nameKey(address))) {
+        this.#warnedPlain.add(nameKey(address));
+        this.#ui.notice(`direct messages to ${address.slice(1)} are NOT sealed: ${this.dmKey === null ? "you are" : `${address.slice(1)} is`} not registered (or has published no key)`);
+      }
+      return { ok: true, text };
+    }
+    if (utf8Length(text) > MAX_DM_PLAIN) return { ok: false, message: `message not sent: a sealed direct message holds at most ${MAX_DM_PLAIN} bytes` };
+    return { ok: true, text: sealDm(this.dmKey, peer, this.#userName, address.slice(1), text) };
+  }
+
+  /** How a message of conversation `address` shows: opened when sealed. */
+  view(address: string, e: PollEntry): MessageView {
+    if (!e.msg.startsWith(DM_PREFIX)) return { kind: "plain", text: e.msg };
+    const peerName = address.slice(1);
+    const peer = this.#peers.get(nameKey(peerName));
+    if (this.dmKey === null || peer === undefined || peer === "-") {
+      return { kind: "locked", text: this.dmKey === null ? "[sealed direct message: log in with your password to read it]" : `[sealed direct message: ${peerName} has no key]` };
+    }
+    const mine = nameKey(e.userName) === nameKey(this.#userName);
+    const opened = openDm(this.dmKey, peer, e.userName, mine ? peerName : this.#userName, e.msg);
+    return opened.ok ? { kind: "sealed", text: opened.text } : { kind: "tampered", text: "[sealed direct message that does not open: altered, or sealed with an older key]" };
+  }
+
+  // --- Moderation --------------------------------------------------------------
+
+  async #room(room: string) {
+    const r = await this.#session.call((tag, token) => ({ verb: "room", tag, token, groupName: room }));
+    if (r === null) return null;
+    if (r.verb !== "ok" || r.kind !== "room") {
+      const e = r as ErrorReply;
+      this.#ui.error(`cannot read ${room}'s settings: ${describeError(e.code, e.message)}`);
+      return null;
+    }
+    return r;
+  }
+
+  /** After a join: the topic, if there is one. */
+  afterJoin = async (room: string): Promise<void> => {
+    const r = await this.#session.call((tag, token) => ({ verb: "room", tag, token, groupName: room }));
+    if (r?.verb === "ok" && r.kind === "room" && r.topic !== "") this.#ui.notice(`topic of ${r.groupName}: ${r.topic} (set by ${r.topicBy})`);
+  };
+
+  /** /topic [TEXT]. */
+  async topic(room: string, text: string | null): Promise<void> {
+    if (text !== null) return this.mod(room, "topic", "-", text);
+    const r = await this.#room(room);
+    if (r) this.#ui.output(r.topic === "" ? `${r.groupName} has no topic` : `topic of ${r.groupName}: ${r.topic} (set by ${r.topicBy})`);
+  }
+
+  /** /mode [+i|-i]: without an argument, the mode and roles. */
+  async mode(room: string, mode: "+i" | "-i" | null): Promise<void> {
+    if (mode !== null) return this.mod(room, "mode", mode, "");
+    const r = await this.#room(room);
+    if (r) this.#ui.output(`${r.groupName}: ${r.mode === "+i" ? "invite-only" : "open to all"}; roles: ${r.roles.join(" ") || "none"} (~owner @operator !banned +invited)`);
+  }
+
+  /** /op /deop /kick /ban /unban /invite /topic /mode. */
+  async mod(room: string, action: "op" | "deop" | "kick" | "ban" | "unban" | "invite" | "topic" | "mode", target: string, text: string): Promise<void> {
+    const r = await this.#session.call((tag, token) => ({ verb: "mod", tag, token, groupName: room, action, target, text }));
+    if (r === null) return;
+    if (failed(r)) return this.#ui.error(`cannot ${action} ${target === "-" ? "" : target + " "}in ${room}: ${describeError(r.code, r.message)}`);
+    if (action === "invite") this.#ui.notice(`invited ${target} to ${room}`);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The moderation rule, pure (docs/ARCHITECTURE.md "Moderation"): a room's
+ * roles, bans, invitations, mode and topic are a fold of its `mod` ops in
+ * conflict-key order (lib/store/rules.ts `opKey`: the same total order on
+ * every server, and one that extends causality). Each op takes effect only if
+ * its actor holds the right at its place in that order; otherwise it is void.
+ *
+ * - The owner is the creator of the room: the user of its first `open`
+ *   (the smallest key, the open that names the room).
+ * - The owner and operators may `op`, `deop`, `kick`, `ban`, `unban`,
+ *   `invite`, set the `topic` and the `mode` ("+i": invite-only). No one
+ *   can deop, kick or ban the owner.
+ * - `kick` and `ban` also take the target's operator status, and a banned
+ *   name cannot be made operator. So of a concurrent kick of the kicker,
+ *   the smaller key stands and the other is void (its actor was no longer
+ *   an operator), and a ban beats a concurrent grant in either order.
+ * - Of two topics or modes, the larger key (the later in the order) stays.
+ * - A kick (and a ban) removes the target's memberships joined before it in
+ *   the order (`kicks`: the key of the last kick or ban of each name);
+ *   joining again is allowed unless banned or the room is invite-only.
+ *
+ * Names are compared case-folded (lib/wire/names.ts `nameKey`).
+ */
+import type { ModAction } from "../wire/messages.ts";
+import { type Key, keyLess } from "../store/rules.ts";
+import { nameKey } from "../wire/names.ts";
+
+/** One `mod` op as the rule reads it. */
+export type ModOp = { key: Key; action: ModAction; actor: string; target: string; text: string; at: number };
+
+export type RoomMod = {
+  /** The owner's name as the creator wrote it, or null (a room made before moderation existed). */
+  owner: string | null;
+  /** Operators, by name key → name. */
+  ops: Map<string, string>;
+  bans: Map<string, string>;
+  invites: Map<string, string>;
+  inviteOnly: boolean;
+  topic: { text: string; by: string; at: number } | null;
+  /** Name key → key of the last kick of that name that took effect. */
+  kicks: Map<string, Key>;
+};
+
+export const emptyRoom = (): RoomMod => ({
+  owner: null,
+  ops: new Map(),
+  bans: new Map(),
+  invites: new Map(),
+  inviteOnly: false,
+  topic: null,
+  kicks: new Map(),
+});
+
+/** True when `user` may moderate the room. */
+export function canModerate(room: RoomMod, user: string): boolean {
+  const k = nameKey(user);
+  return (room.owner !== null && nameKey(room.owner) === k) || room.ops.has(k);
+}
+
+export const isOwner = (room: RoomMod, user: string): boolean => room.owner !== null && nameKey(room.owner) === nameKey(user);
+
+/** Why `actor` may not take `action` on `target` now, or null when it may (the same test the fold applies). */
+export function refusal(room: RoomMod, actor: string, action: ModAction, target: string): string | null {
+  if (!canModerate(room, actor)) return "only the room's owner and operators may do that";
+  if ((action === "deop" || action === "kick" || action === "ban") && isOwner(room, target)) return "the room's owner cannot be deopped, kicked or banned";
+  if (action === "op" && room.bans.has(nameKey(target))) return `${target} is banned; unban first`;
+  if (action === "mode" && target !== "+i" && target !== "-i") return 'mode must be "+i" or "-i"';
+  return null;
+}
+
+/** The state a room's mod ops settle to (in any order given), `owner` the creator's name. */
+export function settleRoom(ops: readonly ModOp[], owner: string | null): RoomMod {
+  const sorted = [...ops].sort((x, y) => (keyLess(x.key, y.key) ? -1 : keyLess(y.key, x.key) ? 1 : 0));
+  const room = { ...emptyRoom(), owner };
+  for (const op of sorted) {
+    if (refusal(room, op.actor, op.action, op.target) !== null) continue;
+    const t = nameKey(op.target);
+    switch (op.action) {
+      case "op":
+        room.ops.set(t, op.target);
+        break;
+      case "deop":
+        room.ops.delete(t);
+        break;
+      case "kick":
+        room.ops.delete(t);
+        room.kicks.set(t, op.key);
+        break;
+      case "ban":
+        room.ops.delete(t);
+        room.invites.delete(t);
+        room.bans.set(t, op.target);
+        room.kicks.set(t, op.key); // after an unban, the name joins again like anyone
+        break;
+      case "unban":
+        room.bans.delete(t);
+        break;
+      case "invite":
+        room.invites.set(t, op.target);
+        break;
+      case "topic":
+        room.topic = op.text === "" ? null : { text: op.text, by: op.actor, at: op.at };
+        break;
+      case "mode":
+        room.inviteOnly = op.target === "+i";
+        break;
+    }
+  }
+  return room;
+}
+
+/** True when a membership that joined with key `joined` was removed by a kick of `user`. */
+export function kickedSince(room: RoomMod, user: string, joined: Key): boolean {
+  const k = room.kicks.get(nameKey(user));
+  return k !== undefined && keyLess(joined, k);
+}
