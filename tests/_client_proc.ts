@@ -21,8 +21,10 @@ export type ClientProc = {
   child: ChildProcess;
   out(): string;
   err(): string;
-  /** The message lines on stdout (`HH:MM:SS [room] sender: text`), without the time. */
+  /** The message lines on stdout (`HH:MM:SS [room] sender: text`), without the time; not notices or actions. */
   messages(): string[];
+  /** The notice and action lines on stdout (`HH:MM:SS [room] * bob joined`), without the time. */
+  notices(): string[];
   send(line: string): void;
   /** Waits until stdout+stderr match `re`. */
   waitFor(re: RegExp, ms?: number): Promise<void>;
@@ -48,7 +50,8 @@ export function startClient(args: string[]): ClientProc {
     child: p.child,
     out: p.stdout,
     err: p.stderr,
-    messages: () => p.stdout().split("\n").filter((l) => /^\d\d:\d\d:\d\d \[/.test(l)).map((l) => l.slice(9)),
+    messages: () => p.stdout().split("\n").filter((l) => /^\d\d:\d\d:\d\d \[/.test(l) && !/^\S+ \[[^\]]*\] \* /.test(l)).map((l) => l.slice(9)),
+    notices: () => p.stdout().split("\n").filter((l) => /^\d\d:\d\d:\d\d \[[^\]]*\] \* /.test(l)).map((l) => l.slice(9)),
     send: (line) => p.write(line + "\n"),
     async waitFor(re, ms = 30_000) {
       await until(() => `${re} in client output:\n${p.stdout()}\n${p.stderr()}`, () => re.test(text()), ms);

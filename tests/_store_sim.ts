@@ -29,7 +29,7 @@ const ROOMS = ["lobby", "dev", "random", "ops", "music"];
 // --- the store as the simulation's op log ---------------------------------------
 
 /** A Store on a database file; `crash()` drops it uncleanly, `restart()` reopens the file. */
-class StoreLog implements SimLog {
+export class StoreLog implements SimLog {
   store: Store | null;
   readonly path: string;
   readonly self: string;

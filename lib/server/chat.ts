@@ -42,7 +42,7 @@ import { nameKey, USER_NAME } from "../wire/names.ts";
 import { regData } from "../accounts/ledger.ts";
 import { kickedSince, refusal as modRefusal } from "../moderation/rules.ts";
 import { AccountDesk, verifierText } from "./account_desk.ts";
-import { addressFor, conversation, partOf } from "./direct.ts";
+import { addressFor, conversation, partOf, roomAccess } from "./direct.ts";
 import { MAX_DATAGRAM, MAX_WAIT_MS } from "../wire/messages.ts";
 import { formatVector } from "../wire/vector.ts";
 import { fitHistory, fitNames, fitPoll } from "../wire/fit.ts";
@@ -465,11 +465,9 @@ export class Chat {
       }
       return { name: c.room, label: groupName };
     }
-    const m = this.store.rooms.membership(groupName, s.id) ?? refuse("not-member", `not a member of ${groupName}`);
-    const mod = this.store.moderation.get(m.name);
-    if (mod.bans.has(s.ukey)) refuse("not-member", `you are banned from ${m.name}`);
-    if (kickedSince(mod, s.user, m.joined)) refuse("not-member", `you were kicked from ${m.name}; /join it again`);
-    return { name: m.name, label: m.name };
+    const a = roomAccess(this.store, groupName, s);
+    if ("refused" in a) return refuse("not-member", a.refused);
+    return { name: a.name, label: a.name };
   }
 
   /**

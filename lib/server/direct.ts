@@ -11,6 +11,22 @@
 import type { SessionRecord, Store } from "../store/store.ts";
 import { nameKey } from "../wire/names.ts";
 import { parts } from "../store/conversations.ts";
+import { kickedSince } from "../moderation/rules.ts";
+
+/**
+ * Whether session `s` may read and write room `groupName` (not a direct
+ * conversation): its display name, or why not. A member whose name is banned,
+ * or who was kicked after joining, is refused on every server that has the
+ * ban or kick (docs/PROTOCOL.md "Moderation").
+ */
+export function roomAccess(store: Store, groupName: string, s: SessionRecord): { name: string } | { refused: string } {
+  const m = store.rooms.membership(groupName, s.id);
+  if (m === null) return { refused: `not a member of ${groupName}` };
+  const mod = store.moderation.get(m.name);
+  if (mod.bans.has(s.ukey)) return { refused: `you are banned from ${m.name}` };
+  if (kickedSince(mod, s.user, m.joined)) return { refused: `you were kicked from ${m.name}; /join it again` };
+  return { name: m.name };
+}
 
 /** A session's part of the conversations it is in (its name must be usable by it: Chat checks that first). */
 export function partOf(store: Store, s: SessionRecord): string {

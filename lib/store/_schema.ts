@@ -95,8 +95,8 @@ CREATE INDEX IF NOT EXISTS replies_at ON replies (at);
 CREATE INDEX IF NOT EXISTS ops_acct ON ops (lower(user)) WHERE kind = 'acct';
 CREATE INDEX IF NOT EXISTS ops_mod ON ops (lower(room)) WHERE kind = 'mod';
 CREATE INDEX IF NOT EXISTS ops_open ON ops (lower(room)) WHERE kind = 'open';
--- the registration ("origin.seq") a session proved its password for, or registered
-CREATE TABLE IF NOT EXISTS bindings (session TEXT PRIMARY KEY, reg TEXT NOT NULL) WITHOUT ROWID;
+-- the registrations ("origin.seq") a session proved its password for, or made
+CREATE TABLE IF NOT EXISTS bindings (session TEXT NOT NULL, reg TEXT NOT NULL, PRIMARY KEY (session, reg)) WITHOUT ROWID;
 -- direct conversations: each of the two parts of a conversation's room key (lib/server/direct.ts)
 CREATE TABLE IF NOT EXISTS dm_parts (part TEXT NOT NULL, rkey TEXT NOT NULL, PRIMARY KEY (part, rkey)) WITHOUT ROWID;
 `;

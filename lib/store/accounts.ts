@@ -21,8 +21,8 @@ export class Accounts {
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
       ops: p("SELECT origin, seq, deps, tag AS action, user, msg AS data FROM ops WHERE kind = 'acct' AND lower(user) = ?"),
-      bind: p("INSERT OR REPLACE INTO bindings (session, reg) VALUES (?, ?)"),
-      binding: p("SELECT reg FROM bindings WHERE session = ?"),
+      bind: p("INSERT OR IGNORE INTO bindings (session, reg) VALUES (?, ?)"),
+      binding: p("SELECT 1 AS x FROM bindings WHERE session = ? AND reg = ?"),
     };
   }
 
@@ -47,16 +47,15 @@ export class Accounts {
     this.#s.bind.run(session, reg);
   }
 
-  /** The registration `session` proved, or null. */
-  binding(session: string): string | null {
-    const row = this.#s.binding.get(session) as { reg: string } | undefined;
-    return row ? row.reg : null;
+  /** True when `session` proved (or made) registration `reg`. */
+  bound(session: string, reg: string): boolean {
+    return this.#s.binding.get(session, reg) !== undefined;
   }
 
   /** True when the session may use its name: the name is not registered, or the session proved its registration. */
   mayUse(session: string, userName: string): boolean {
     const acct = this.get(userName);
-    return acct === null || this.binding(session) === acct.reg;
+    return acct === null || this.bound(session, acct.reg);
   }
 
   #settle(ukey: string): Account | null {
