@@ -376,6 +376,63 @@ rep("error, empty message", lines("error", "E2", "internal", ""), {
   message: "",
 });
 
+// Accounts, direct messages, moderation, notices: docs/PROTOCOL.md "Accounts" and after.
+const K32 = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=";
+const VER = { salt: "c2FsdHNhbHRzYWx0", iterations: 4096, storedKey: K32, serverKey: K32 };
+const FINAL = "c=biws,r=abcdefghijklmnopqrstSRV,p=dHbmmUs5d3ubqvi8azIC1nkQi7a6o4h1fImu5b1BYB4=";
+req("auth", lines("auth", "A1", "bob", "abcdefghijklmnopqrst"), { verb: "auth", tag: "A1", userName: "bob", nonce: "abcdefghijklmnopqrst" });
+req("login with a SCRAM proof", lines("login", "A2", "bob", FINAL), { verb: "login", tag: "A2", userName: "bob", proof: FINAL });
+req("register", lines("register", "A3", TOK, VER.salt, 4096, K32, K32, K32), { verb: "register", tag: "A3", token: TOK, verifier: VER, publicKey: K32 });
+req("register without a key", lines("register", "A3", TOK, VER.salt, 4096, K32, K32, "-"), { verb: "register", tag: "A3", token: TOK, verifier: VER, publicKey: "-" });
+req("password", lines("password", "A4", "bob", FINAL, VER.salt, 4096, K32, K32), { verb: "password", tag: "A4", userName: "bob", proof: FINAL, verifier: VER });
+req("drop", lines("drop", "A5", "bob", FINAL), { verb: "drop", tag: "A5", userName: "bob", proof: FINAL, verifier: null });
+req("pubkey", lines("pubkey", "A6", TOK, K32), { verb: "pubkey", tag: "A6", token: TOK, publicKey: K32 });
+req("whois", lines("whois", "A7", TOK, "Carol"), { verb: "whois", tag: "A7", token: TOK, userName: "Carol" });
+req("dms", lines("dms", "A8", TOK), { verb: "dms", tag: "A8", token: TOK });
+req("room", lines("room", "A9", TOK, "lobby"), { verb: "room", tag: "A9", token: TOK, groupName: "lobby" });
+req("mod kick with a reason", lines("mod", "B1", TOK, "lobby", "kick", "eve", "spam\\\\again"), { verb: "mod", tag: "B1", token: TOK, groupName: "lobby", action: "kick", target: "eve", text: "spam\\again" });
+req("mod topic", lines("mod", "B2", TOK, "lobby", "topic", "-", "friday plans"), { verb: "mod", tag: "B2", token: TOK, groupName: "lobby", action: "topic", target: "-", text: "friday plans" });
+req("mod mode, empty text", lines("mod", "B3", TOK, "lobby", "mode", "+i", ""), { verb: "mod", tag: "B3", token: TOK, groupName: "lobby", action: "mode", target: "+i", text: "" });
+req("add to a direct conversation", lines("add", "B4", TOK, "hi", "@bob"), { verb: "add", tag: "B4", token: TOK, msg: "hi", groupName: "@bob" });
+req("request with notices", lines("request", "B5", TOK, "lobby", "a=3", 25000, "notices"), { verb: "request", tag: "B5", token: TOK, groupName: "lobby", cursor: vec(["a", 3]), waitMs: 25000, notices: true });
+req("history with notices", lines("history", "B6", TOK, "lobby", 20, "notices"), { verb: "history", tag: "B6", token: TOK, groupName: "lobby", limit: 20, before: null, notices: true });
+rep("ok login with a server signature", lines("ok", "A2", "login", "bob", TOK, 300, "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="), { verb: "ok", tag: "A2", kind: "login", userName: "bob", token: TOK, ttl: 300, serverFinal: "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=" });
+rep("ok auth", lines("ok", "A1", "auth", "bob", "r=abcdefghijklmnopqrstSRV,s=c2FsdHNhbHRzYWx0,i=4096"), { verb: "ok", tag: "A1", kind: "auth", userName: "bob", serverFirst: "r=abcdefghijklmnopqrstSRV,s=c2FsdHNhbHRzYWx0,i=4096" });
+rep("ok register", lines("ok", "A3", "register", "bob"), { verb: "ok", tag: "A3", kind: "register", userName: "bob" });
+rep("ok pubkey", lines("ok", "A6", "pubkey", "bob"), { verb: "ok", tag: "A6", kind: "pubkey", userName: "bob" });
+rep("ok password", lines("ok", "A4", "password", "bob", "v=xyz="), { verb: "ok", tag: "A4", kind: "password", userName: "bob", serverFinal: "v=xyz=" });
+rep("ok drop", lines("ok", "A5", "drop", "bob", "v=xyz="), { verb: "ok", tag: "A5", kind: "drop", userName: "bob", serverFinal: "v=xyz=" });
+rep("ok whois", lines("ok", "A7", "whois", "carol", 1, 12, K32, 2, "lobby", "dev"), { verb: "ok", tag: "A7", kind: "whois", userName: "carol", registered: true, idle: 12, publicKey: K32, rooms: ["lobby", "dev"] });
+rep("ok whois, not logged in", lines("ok", "A7", "whois", "carol", 1, "-", "-", 0), { verb: "ok", tag: "A7", kind: "whois", userName: "carol", registered: true, idle: null, publicKey: "-", rooms: [] });
+rep("ok dms", lines("ok", "A8", "dms", 2, "@bob", "a.7", "@carol", "-"), { verb: "ok", tag: "A8", kind: "dms", entries: [{ groupName: "@bob", last: { origin: "a", n: 7 } }, { groupName: "@carol", last: null }] });
+rep("ok room", lines("ok", "A9", "room", "lobby", "+i", "bob", 1732400000000, "friday\\\\nplans", 3, "~alice", "@bob", "!eve"), { verb: "ok", tag: "A9", kind: "room", groupName: "lobby", mode: "+i", topicBy: "bob", topicAt: 1732400000000, topic: "friday\\nplans", roles: ["~alice", "@bob", "!eve"] });
+rep("ok mod", lines("ok", "B1", "mod", "lobby", "kick", "eve"), { verb: "ok", tag: "B1", kind: "mod", groupName: "lobby", action: "kick", target: "eve" });
+rep("error of a code this version does not know", lines("error", "7", "new-code", "x"), { verb: "error", tag: "7", code: "new-code" as ErrorCode, message: "x" }, true);
+peer(
+  "peer add: a password login, account ops, a moderation op, a DM",
+  lines(
+    "add", "b", "-", "0", 5,
+    ...["b.1", "login a.3", "0", 1732400000020, SESSION, "bob", 300],
+    ...["b.2", "acct", "0", 1732400000021, SESSION, "reg", "bob", `${VER.salt} 4096 ${K32} ${K32} -`],
+    ...["b.3", "acct", "0", 1732400000022, "0".repeat(64), "drop", "bob", "b.2"],
+    ...["b.4", "mod", "0", 1732400000023, SESSION, "ban", "lobby", "bob", "eve", "spam"],
+    ...["b.5", "msg", "0", 1732400000024, SESSION, "T8", "@bob@eve~0123456789ab", "bob", "dm1.x"],
+    "-",
+  ),
+  {
+    verb: "add",
+    from: "b",
+    nonce: "-",
+    vector: EMPTY,
+    ops: [
+      { origin: "b", seq: 1, kind: "login", account: "a.3", deps: EMPTY, at: 1732400000020, session: SESSION, userName: "bob", ttl: 300 },
+      { origin: "b", seq: 2, kind: "acct", deps: EMPTY, at: 1732400000021, session: SESSION, action: "reg", userName: "bob", data: `${VER.salt} 4096 ${K32} ${K32} -` },
+      { origin: "b", seq: 3, kind: "acct", deps: EMPTY, at: 1732400000022, session: "0".repeat(64), action: "drop", userName: "bob", data: "b.2" },
+      { origin: "b", seq: 4, kind: "mod", deps: EMPTY, at: 1732400000023, session: SESSION, action: "ban", groupName: "lobby", userName: "bob", target: "eve", text: "spam" },
+      { origin: "b", seq: 5, kind: "msg", deps: EMPTY, at: 1732400000024, session: SESSION, tag: "T8", groupName: "@bob@eve~0123456789ab", userName: "bob", msg: "dm1.x" },
+    ],
+  },
+);
 // Peer datagrams: docs/PEER_PROTOCOL.md.
 const opsWire = [
   ...["a.1", "login", "0", 1732400000000, SESSION, "bob", 600],
@@ -524,8 +581,8 @@ test("the table covers every request verb, reply kind, error code and op kind", 
     }
   }
   const want = [
-    ..."login open connect add request leave rooms who logout history".split(" ").map((v) => `request ${v}`),
-    ..."login open connect add leave rooms who logout history".split(" ").map((k) => `reply ok ${k}`),
+    ..."login open connect add request leave rooms who logout history auth register password drop pubkey whois dms room mod".split(" ").map((v) => `request ${v}`),
+    ..."login open connect add leave rooms who logout history auth register password drop pubkey whois dms room mod".split(" ").map((k) => `reply ok ${k}`),
     "reply poll",
     ...ERROR_CODES.map((c) => `reply error ${c}`),
     "peer add",
@@ -533,7 +590,7 @@ test("the table covers every request verb, reply kind, error code and op kind", 
     "peer ok",
     "peer stat",
     "peer state",
-    ..."login logout touch open join leave msg".split(" ").map((k) => `op ${k}`),
+    ..."login logout touch open join leave msg hide acct mod".split(" ").map((k) => `op ${k}`),
   ];
   for (const w of want) assert.ok(seen.has(w), `no fixture for ${w}`);
 });
@@ -628,6 +685,13 @@ badReq("missing field (open)", lines("open", "7", TOK), "bad-request", "7");
 badReq("missing field (add)", lines("add", "7", TOK, "hi"), "bad-request", "7");
 badReq("missing field (request)", lines("request", "7", TOK, "lobby"), "bad-request", "7");
 badReq("missing field (logout)", lines("logout", "7"), "bad-request", "7");
+badReq("auth nonce with a comma", lines("auth", "7", "bob", "abcdefgh,ijklmnopqrst"), "bad-request", "7");
+badReq("register: too few iterations", lines("register", "7", TOK, VER.salt, 1000, K32, K32, "-"), "bad-request", "7");
+badReq("register: a key of the wrong size", lines("register", "7", TOK, VER.salt, 4096, K32, K32, "QUFB"), "bad-request", "7");
+badReq("mod: unknown action", lines("mod", "7", TOK, "lobby", "smite", "eve", ""), "bad-request", "7");
+badReq("mod: topic over 300 bytes", lines("mod", "7", TOK, "lobby", "topic", "-", "x".repeat(301)), "bad-request", "7");
+badReq("open of a direct address", lines("open", "7", TOK, "@bob"), "bad-name", "7");
+badReq("add to a stored conversation key", lines("add", "7", TOK, "hi", "@a@b"), "bad-name", "7");
 badReq("extra field (login)", lines("login", "7", "bob", "c=biws,r=x,p=y", "x"), "bad-request", "7");
 badReq("extra field (logout)", lines("logout", "7", TOK, "x"), "bad-request", "7");
 badReq("extra field (request)", lines("request", "7", TOK, "lobby", "0", "10", "x"), "bad-request", "7");

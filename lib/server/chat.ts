@@ -366,12 +366,14 @@ export class Chat {
   #who(req: WhoRequest, now: number, max: number): Reply {
     this.#auth(req.token, now);
     const name = this.store.rooms.name(req.groupName) ?? refuse("no-room", `no room ${req.groupName}`);
+    // Members kicked or banned since they joined are not listed (checked only in rooms that had a kick or ban).
+    const removed = this.store.moderation.get(name).kicks.size > 0;
     const live: string[] = [];
     let after = req.after;
     let exhausted = false;
     while (live.length < PAGE) {
       const page = this.store.membersAfter(name, after, PAGE, now);
-      for (const m of page) if (isLive(m, now)) live.push(m.user);
+      for (const m of page) if (isLive(m, now) && (!removed || "name" in roomAccess(this.store, name, m))) live.push(m.user);
       if (page.length < PAGE) {
         exhausted = true;
         break;
