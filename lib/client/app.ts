@@ -220,8 +220,11 @@ export async function runClient(o: ClientOptions): Promise<number> {
   async function newPassword(what: string): Promise<string | null> {
     if (o.password && what === "register") return o.password;
     if (!o.io.tty) {
-      if (o.password) return o.password;
-      term.error("no password: stdin is not a terminal; start the client with --password-file FILE");
+      term.error(
+        what === "register"
+          ? "no password: stdin is not a terminal; start the client with --password-file FILE"
+          : "a new password must be typed twice, hidden: change it in a terminal",
+      );
       return null;
     }
     const first = await askPasswordTty("New password (not shown): ");

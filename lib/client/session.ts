@@ -124,9 +124,12 @@ export class Session {
   async #login(again: boolean): Promise<void> {
     this.#token = null;
     for (let attempt = 0; !this.#closed; attempt++) {
-      const reply = this.password === null
-        ? await this.#conn.request((tag) => ({ verb: "login", tag, userName: this.userName })).reply
-        : await this.#passwordLogin(this.password);
+      let reply = this.password === null ? await this.#plainLogin() : await this.#passwordLogin(this.password);
+      if (this.password !== null && reply?.verb === "error" && reply.code === "bad-password") {
+        // A password for a name not registered (yet): an ordinary login; the password waits for /register.
+        const plain = await this.#plainLogin();
+        if (plain?.verb === "ok") reply = plain;
+      }
       if (reply === null) return;
       if (reply.verb === "ok" && reply.kind === "login") {
         this.#token = reply.token;
@@ -166,10 +169,17 @@ export class Session {
     const proof = await this.prove(this.userName, password);
     if (proof === null || "verb" in proof) return proof;
     const reply = await this.#conn.request((tag) => ({ verb: "login", tag, userName: this.userName, proof: proof.message })).reply;
-    if (reply?.verb === "ok" && reply.kind === "login" && reply.serverFinal !== proof.serverSignature) {
-      return { verb: "error", tag: reply.tag, code: "bad-password", message: "the server could not prove it knows this account (wrong server signature)" };
+    if (reply?.verb === "ok" && reply.kind === "login") {
+      if (reply.serverFinal !== proof.serverSignature) {
+        return { verb: "error", tag: reply.tag, code: "bad-password", message: "the server could not prove it knows this account (wrong server signature)" };
+      }
+      this.#onSalted(proof.salted);
     }
     return reply;
+  }
+
+  #plainLogin(): Promise<Reply | null> {
+    return this.#conn.request((tag) => ({ verb: "login", tag, userName: this.userName })).reply;
   }
 
   /** SCRAM step 1 and the client's proof for `password`; or the error reply. */
@@ -179,7 +189,6 @@ export class Session {
     if (first === null || first.verb !== "ok" || first.kind !== "auth") return first;
     const final = clientFinal(password, `n=${userName},r=${nonce}`, first.serverFirst);
     if (final === null) return { verb: "error", tag: first.tag, code: "bad-password", message: "the server's challenge is malformed" };
-    this.#onSalted(final.salted);
     return final;
   }
 
