@@ -7,12 +7,16 @@
  * - the server of one page is killed: the page fails over, and every line
  *   sent before, during and after shows exactly once on every participant;
  * - a sealed room between a page and the terminal client;
- * - hostile text (HTML, script, bidi controls) shows as text.
+ * - hostile text (HTML, script, bidi controls) shows as text;
+ * - accounts, sealed DMs and moderation: a page registers, DMs a registered
+ *   terminal client sealed both ways (WebCrypto and node:crypto read each
+ *   other's dm1), logs in by password on another server and reads its
+ *   history; a topic, a ban and the notices, from the page's composer.
  * Screenshots go to test-artifacts/ (not committed).
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
@@ -210,6 +214,92 @@ test("hostile text shows as text: no element, no script, bidi controls visible; 
   const width = await frank.evaluate("document.documentElement.scrollWidth") as number;
   assert.ok(width <= 375, `no sideways scrolling at phone width (${width}px)`);
   await frank.close();
+});
+
+/** The page's status line, once it matches `re`. */
+async function statusMatches(page: Page, re: RegExp, ms = 20_000): Promise<string> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const t = await page.locator("#status").textContent() ?? "";
+    if (re.test(t)) return t;
+    if (Date.now() > end) throw new Error(`status ${JSON.stringify(t)} never matched ${re}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Every line the page shows of its current room or conversation (notices as "* …"). */
+async function linesOf(page: Page, room: string, want: string[], ms = 20_000): Promise<string[]> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const got = (await page.evaluate(`globalThis.distchat.lines(${JSON.stringify(room)})`) as string[] | null) ?? [];
+    if (want.every((w) => got.includes(w))) return got;
+    if (Date.now() > end) throw new Error(`page lacks ${JSON.stringify(want.filter((w) => !got.includes(w)))}; shows ${JSON.stringify(got)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test("accounts and sealed DMs between a page and the terminal client, both ways; a password login on another server reads them", async () => {
+  const dora = await openPage("c", "dora"); // (a was killed by the first test)
+  await dora.locator("#account").click();
+  await dora.locator("#account-password").fill("dora's password");
+  await dora.locator("#account-again").fill("dora's password");
+  await dora.locator("#account-again").press("Enter");
+  await statusMatches(dora, /registered dora; your key fingerprint is [0-9a-f]{4} /);
+  const pw = join(dir, "eli.pw");
+  writeFileSync(pw, "eli's password\n", { mode: 0o600 });
+  const eli = startClient(["--user", "eli", "--servers", clientFile, "--password-file", pw, "--scram-iterations", "4096", "--known-keys", join(dir, "eli.known")]);
+  clients.push(eli);
+  await eli.waitFor(/logged in as eli/);
+  eli.send("/register");
+  await eli.waitFor(/registered eli/);
+  // The page writes first: sealed in WebCrypto, opened by node:crypto.
+  await say(dora, "/msg eli ~zq5web~ from the page");
+  await eli.waitFor(/\[@dora\] dora: \[sealed\] ~zq5web~ from the page/);
+  // And back: sealed by node:crypto, opened in the page.
+  eli.send("/msg dora ~zq6term~ from the terminal");
+  await dora.locator("#joined button", { hasText: "@eli" }).click();
+  await linesOf(dora, "@eli", ["dora: 🔒 ~zq5web~ from the page", "eli: 🔒 ~zq6term~ from the terminal"]);
+  assert.match(await dora.locator("#topic").textContent() ?? "", /sealed end to end/);
+  // No database file holds either text.
+  for (const s of servers) {
+    for (const f of readdirSync(dir).filter((n) => n.startsWith(`${s.id}.sqlite`))) {
+      const bytes = readFileSync(join(dir, f)).toString("latin1");
+      assert.not.ok(bytes.includes("~zq5web~") || bytes.includes("~zq6term~"), `${f} holds a DM's text`);
+    }
+  }
+  // A password login on b: the conversation shows up by itself, opened with the key the password gives.
+  const dora2 = await ctx.newPage();
+  await dora2.goto(`${web("b")}/`);
+  await dora2.locator("#login-name").fill("dora");
+  await dora2.locator("#login-password").fill("wrong password");
+  await dora2.locator("#login-password").press("Enter");
+  await dora2.locator("#login-error").filter({ hasText: /is registered: enter its password|wrong password/ }).waitFor();
+  await dora2.locator("#login-password").fill("dora's password");
+  await dora2.locator("#login-password").press("Enter");
+  await dora2.locator("#chat-view").waitFor({ state: "visible" });
+  await dora2.locator("#joined button", { hasText: "@eli" }).click({ timeout: 20_000 });
+  await linesOf(dora2, "@eli", ["dora: 🔒 ~zq5web~ from the page", "eli: 🔒 ~zq6term~ from the terminal"]);
+  await dora.close();
+  await dora2.close();
+});
+
+test("moderation from the page: the topic shows to others, a ban ends the banned page's room on its server, notices show", async () => {
+  const hana = await openPage("c", "hana");
+  await enter(hana, "den", true);
+  const ivan = await openPage("b", "ivan");
+  await enter(ivan, "den");
+  await say(hana, "/topic plans for friday");
+  await ivan.locator("#topic").filter({ hasText: "Topic: plans for friday (set by hana)" }).waitFor({ timeout: 20_000 });
+  await say(ivan, "/kick hana");
+  await statusMatches(ivan, /cannot kick hana: only the room's owner and operators may do that/);
+  await say(hana, "/ban ivan trolling");
+  await statusMatches(ivan, /you are banned from den/);
+  assert.is(await ivan.locator("#joined button", { hasText: "den" }).count(), 0, "the room is gone from the banned page");
+  await linesOf(hana, "den", ["* ivan joined", "* hana set the topic: plans for friday", "* hana banned ivan (trolling)"]);
+  await say(hana, "/me waves");
+  await linesOf(hana, "den", ["* hana waves"]);
+  await hana.close();
+  await ivan.close();
 });
 
 test.run();

@@ -4,8 +4,9 @@
 // sends it moves to the next server's web URL (servers.json) with the same
 // token and cursors, so no line is lost or shown twice. Received text only
 // ever reaches the page as textContent.
-import { escapeText, parseMsgId, parseReply, requestText, visible } from "./protocol.js";
+import { escapeText, noticeText, parseMsgId, parseReply, requestText, visible } from "./protocol.js";
 import { isSealed, RoomKeys } from "./seal.js";
+import { clientFinal, dmKeyPair, fingerprint, isSealedDm, makeVerifier, MAX_DM_PLAIN, newNonce, openDm, sealDm } from "./accounts.js";
 
 const $ = (id) => document.getElementById(id);
 const WAIT_MS = 25_000;
@@ -31,7 +32,17 @@ const state = {
   keys: new RoomKeys(),
   pendingNo: 0,
   loggedOut: false,
+  /** The registered name's password (kept in this page only, for logging in again after a failover or expiry). */
+  password: null,
+  registered: false,
+  /** This user's DM key pair, once registered or logged in by password. */
+  dmKey: null,
+  /** Peers' published DM keys: folded name → base64 or "-". */
+  peerKeys: new Map(),
+  /** Keys first seen this session (trust on first use is per page: a reload starts again). */
+  seenKeys: new Map(),
 };
+const isDm = (name) => name.startsWith("@");
 
 const fold = (s) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
 const tag = () => (++state.tagNo).toString(36);
@@ -184,11 +195,14 @@ async function withToken(build, o = {}) {
 let relogging = null;
 async function relogin() {
   relogging ??= (async () => {
-    const r = await call(requestText("login", tag(), state.user));
+    const r = state.registered ? await passwordLogin(state.user, state.password) : await call(requestText("login", tag(), state.user));
     if (r?.verb === "ok" && r.kind === "login") {
       state.token = r.token;
       status("logged in again (the session had ended)");
-      for (const room of state.rooms.values()) await call(requestText("connect", tag(), state.token, room.name));
+      for (const room of state.rooms.values()) if (!isDm(room.name)) await call(requestText("connect", tag(), state.token, room.name));
+    } else if (r?.verb === "error" && /registered/.test(r.message)) {
+      status(`${state.user} was registered by someone else: you are logged out`, 0);
+      state.loggedOut = true;
     }
   })().finally(() => (relogging = null));
   await relogging;
@@ -215,24 +229,89 @@ async function loadServers() {
   }
 }
 
+/** SCRAM (docs/PROTOCOL.md "Accounts"): auth, then login with the proof; the reply (its serverFinal checked). */
+async function passwordLogin(name, password) {
+  const nonce = newNonce();
+  const first = await call(requestText("auth", tag(), name, nonce));
+  if (first?.verb !== "ok" || first.kind !== "auth") return first;
+  const fin = await clientFinal(password, name, nonce, first.serverFirst);
+  if (!fin) return { verb: "error", code: "bad-password", message: "malformed challenge" };
+  const r = await call(requestText("login", tag(), name, fin.message));
+  if (r?.verb === "ok" && r.kind === "login") {
+    if (r.serverFinal !== fin.serverSignature) return { verb: "error", code: "bad-password", message: "the server could not prove it knows this account" };
+    state.dmKey = await dmKeyPair(fin.salted);
+  }
+  return r;
+}
+
 $("login-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const name = $("login-name").value.trim();
+  const password = $("login-password").value;
   $("login-error").textContent = "";
   state.loggedOut = false;
-  const r = await call(requestText("login", tag(), name));
+  let r = password ? await passwordLogin(name, password) : await call(requestText("login", tag(), name));
+  let registered = password !== "" && r?.verb === "ok";
+  if (password && r?.verb === "error" && r.code === "bad-password") {
+    // Not registered (yet)? An ordinary login; the password waits for "Register this name".
+    const plain = await call(requestText("login", tag(), name));
+    if (plain?.verb === "ok") (r = plain), (registered = false);
+  }
   if (r?.verb !== "ok") {
-    $("login-error").textContent = r?.code === "name-taken" ? `${name} is in use; choose another name` : `cannot log in: ${r?.message ?? "no server answers"}`;
+    $("login-error").textContent = r?.code === "name-taken"
+      ? (/registered/.test(r.message) ? `${name} is registered: enter its password` : `${name} is in use; choose another name`)
+      : r?.code === "bad-password" ? "wrong password" : `cannot log in: ${r?.message ?? "no server answers"}`;
     return;
   }
   state.user = r.userName;
   state.token = r.token;
+  state.password = password || null;
+  state.registered = registered;
+  $("login-password").value = "";
   $("me").textContent = r.userName;
   $("login-view").hidden = true;
   $("chat-view").hidden = false;
   $("logout").hidden = false;
+  $("account").hidden = registered;
+  select(null);
   $("join-name").focus();
   refreshRooms();
+  dmsLoop();
+});
+
+// --- Accounts -----------------------------------------------------------------
+
+$("account").addEventListener("click", () => {
+  $("account-name").textContent = state.user;
+  $("account-view").hidden = false;
+  $("chat-view").hidden = true;
+  $("account-password").focus();
+});
+$("account-cancel").addEventListener("click", () => {
+  $("account-view").hidden = true;
+  $("chat-view").hidden = false;
+});
+$("account-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const pw = $("account-password").value;
+  if (pw !== $("account-again").value) return ($("account-error").textContent = "the two passwords differ");
+  $("account-error").textContent = "";
+  status("deriving the verifier…", 0);
+  const v = await makeVerifier(pw);
+  const key = await dmKeyPair(v.salted);
+  const r = await withToken((t, token) => requestText("register", t, token, v.salt, v.iterations, v.storedKey, v.serverKey, key.publicKey));
+  if (r?.verb !== "ok") {
+    status("");
+    return ($("account-error").textContent = `not registered: ${r?.message ?? "no server answers"}`);
+  }
+  state.password = pw;
+  state.registered = true;
+  state.dmKey = key;
+  $("account-password").value = $("account-again").value = "";
+  $("account-view").hidden = true;
+  $("chat-view").hidden = false;
+  $("account").hidden = true;
+  status(`registered ${state.user}; your key fingerprint is ${await fingerprint(key.publicKey)}`, 15_000);
 });
 
 $("logout").addEventListener("click", async () => {
@@ -305,13 +384,86 @@ async function enter(name, create) {
     await latest(room);
     poll(room);
     refreshRooms();
+    showTopic(room);
   } else select(key);
   $("join-name").value = "";
 }
 
+/** The room's topic under its title. */
+async function showTopic(room) {
+  if (isDm(room.name)) return;
+  const r = await withToken((t, token) => requestText("room", t, token, room.name));
+  if (r?.verb !== "ok" || r.kind !== "room") return;
+  room.topic = r.topic ? `Topic: ${r.topic} (set by ${r.topicBy})` : "";
+  room.mode = r.mode;
+  if (state.current === fold(room.name)) $("topic").textContent = visible(room.topic);
+}
+
+// --- Direct conversations --------------------------------------------------------
+
+/** A peer's published key, checked against the one first seen in this page. */
+async function peerKey(name) {
+  const k = fold(name);
+  if (state.peerKeys.has(k)) return state.peerKeys.get(k);
+  const r = await withToken((t, token) => requestText("whois", t, token, name));
+  if (r?.verb !== "ok" || r.kind !== "whois") return "-";
+  state.peerKeys.set(k, r.publicKey);
+  if (r.publicKey !== "-") {
+    const fp = await fingerprint(r.publicKey);
+    const seen = state.seenKeys.get(k);
+    if (seen && seen !== fp) status(`WARNING: ${name}'s key changed from ${seen} to ${fp}`, 0);
+    state.seenKeys.set(k, fp);
+  }
+  return r.publicKey;
+}
+
+/** Opens (or shows) the conversation "@name". */
+async function openConversation(address, focus) {
+  const key = fold(address);
+  if (!state.rooms.has(key)) {
+    await peerKey(address.slice(1));
+    if (state.rooms.has(key)) return focus && select(key);
+    const room = { name: address, cursor: "0", shown: new Set(), items: [], oldest: null, olderExist: false, unread: 0, alive: true, loading: false };
+    state.rooms.set(key, room);
+    if (focus) select(key);
+    await latest(room);
+    poll(room);
+    if (!focus) drawJoined();
+  } else if (focus) select(key);
+}
+
+$("dm-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const name = $("dm-name").value.trim();
+  $("dm-name").value = "";
+  if (fold(name) === fold(state.user ?? "")) return status("a direct conversation needs another user");
+  openConversation(`@${name}`, true);
+});
+
+/** Asks for new direct conversations every 3 s (there is no push). */
+async function dmsLoop() {
+  while (state.token && !state.loggedOut) {
+    const r = await withToken((t, token) => requestText("dms", t, token));
+    if (r?.verb === "error" && r.code === "bad-request") return; // a server without DMs
+    if (r?.verb === "ok" && r.kind === "dms") {
+      for (const e of r.entries) {
+        if (e.last !== null && !state.rooms.has(fold(e.groupName))) {
+          status(`direct message from ${e.groupName.slice(1)}`);
+          await openConversation(e.groupName, false);
+          const room = state.rooms.get(fold(e.groupName));
+          if (room && state.current !== fold(e.groupName)) room.unread = Math.max(room.unread, 1), drawJoined();
+        }
+      }
+    }
+    await new Promise((res) => setTimeout(res, 3000));
+  }
+}
+
+
+
 /** The newest page of a room; its cursor is the live tail the poll goes on from. */
 async function latest(room) {
-  const r = await withToken((t, token) => requestText("history", t, token, room.name, PAGE));
+  const r = await withToken((t, token) => requestText("history", t, token, room.name, PAGE, isDm(room.name) ? null : "notices"));
   if (r?.verb !== "ok" || r.kind !== "history") return; // an older server: the poll reads from the start
   room.cursor = r.cursor;
   room.olderExist = r.more;
@@ -327,7 +479,7 @@ async function older(room) {
   room.loading = true;
   try {
     const before = room.oldest;
-    const r = await withToken((t, token) => requestText("history", t, token, room.name, PAGE, before));
+    const r = await withToken((t, token) => requestText("history", t, token, room.name, PAGE, before, isDm(room.name) ? null : "notices"));
     if (r?.verb !== "ok" || r.kind !== "history") {
       if (r?.code === "no-message") status("older messages are not on this server yet");
       return;
@@ -346,7 +498,7 @@ async function older(room) {
 async function poll(room) {
   let failures = 0;
   while (room.alive && !state.loggedOut) {
-    const r = await withToken((t, token) => requestText("request", t, token, room.name, room.cursor, WAIT_MS), { poll: true });
+    const r = await withToken((t, token) => requestText("request", t, token, room.name, room.cursor, WAIT_MS, isDm(room.name) ? null : "notices"), { poll: true });
     if (!room.alive || r === null) return;
     if (r.verb === "poll") {
       failures = 0;
@@ -358,6 +510,7 @@ async function poll(room) {
         room.items.push({ entry: e });
       }
       if (fresh.length === 0) continue;
+      if (fresh.some((e) => /^\u0001(topic|mode) /.test(e.msg))) showTopic(room);
       if (state.current === fold(room.name)) render(room, "follow");
       else {
         room.unread += fresh.length;
@@ -366,6 +519,13 @@ async function poll(room) {
       continue;
     }
     failures++;
+    if (r.verb === "error" && r.code === "not-member" && /banned|kicked|invite-only/.test(r.message)) {
+      status(r.message, 0);
+      room.alive = false;
+      state.rooms.delete(fold(room.name));
+      select(state.rooms.keys().next().value ?? null);
+      return;
+    }
     if (r.verb === "error" && r.code === "not-member" && failures === 1) {
       await withToken((t, token) => requestText("connect", t, token, room.name));
       continue;
@@ -382,7 +542,11 @@ function select(key) {
   state.current = key;
   const room = state.rooms.get(key);
   $("room-title").textContent = room ? room.name : "No room";
-  for (const id of ["who", "key", "leave", "text", "send"]) $(id).disabled = !room;
+  for (const id of ["who", "key", "leave"]) $(id).disabled = !room;
+  for (const id of ["text", "send"]) $(id).disabled = !state.token; // commands work without a room
+  if (room && isDm(room.name)) $("who").disabled = $("key").disabled = true;
+  $("leave").textContent = room && isDm(room.name) ? "Close" : "Leave";
+  $("topic").textContent = room && !isDm(room.name) ? visible(room.topic ?? "") : room ? "Direct conversation" + (state.dmKey && state.peerKeys.get(fold(room.name.slice(1))) !== "-" ? " — sealed end to end" : " — not sealed (both must be registered)") : "";
   $("who-list").hidden = true;
   $("key-form").hidden = true;
   if (room) {
@@ -417,6 +581,11 @@ function drawJoined() {
 $("leave").addEventListener("click", async () => {
   const room = state.rooms.get(state.current);
   if (!room) return;
+  if (isDm(room.name)) {
+    room.alive = false;
+    state.rooms.delete(state.current);
+    return select(state.rooms.keys().next().value ?? null);
+  }
   const r = await withToken((t, token) => requestText("leave", t, token, room.name));
   if (r?.verb === "error" && r.code !== "not-member") return status(`cannot leave ${room.name}: ${r.message}`);
   room.alive = false;
@@ -474,17 +643,34 @@ $("text").addEventListener("keydown", (ev) => {
 $("send-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const room = state.rooms.get(state.current);
-  const text = $("text").value;
-  if (!room || text.trim() === "") return;
+  let text = $("text").value;
+  if (text.trim() === "") return;
+  if (text.startsWith("/") && !text.startsWith("//")) {
+    $("text").value = "";
+    if (!/^\/me\s/.test(text)) return command(room, text.trim());
+    text = `\u0001me ${text.replace(/^\/me\s+/, "")}`;
+  } else if (text.startsWith("//")) text = text.slice(1);
+  if (!room) return status("join a room or open a direct conversation first");
+  $("text").value = "";
+  await sendTo(room, text);
+});
+
+/** Sends `text` to a room (sealed with its passphrase) or a conversation (sealed when both are registered). */
+async function sendTo(room, text) {
   let wire = text;
-  if (state.keys.has(room.name)) {
+  if (isDm(room.name)) {
+    const peer = await peerKey(room.name.slice(1));
+    if (state.dmKey && peer !== "-") {
+      if (new TextEncoder().encode(text).length > MAX_DM_PLAIN) return status(`a sealed direct message holds at most ${MAX_DM_PLAIN} bytes`);
+      wire = await sealDm(state.dmKey, peer, state.user, room.name.slice(1), text);
+    }
+  } else if (state.keys.has(room.name)) {
     try {
       wire = await state.keys.seal(room.name, state.user, text);
     } catch (e) {
       return status(e.message);
     }
   } else if (isSealed(text)) return status("that text looks like a sealed message; add a space to send it plain");
-  $("text").value = "";
   const item = { pending: ++state.pendingNo, text, pendingId: null };
   room.items.push(item);
   if (state.current === fold(room.name)) render(room, "follow");
@@ -497,7 +683,62 @@ $("send-form").addEventListener("submit", async (ev) => {
     status(`not sent: ${r?.message ?? "no server answers"}`, 10_000);
   }
   if (state.current === fold(room.name)) render(room, "follow");
-});
+}
+
+const HELP = "/me TEXT · /msg NAME TEXT · /query NAME · /whois NAME · /topic [TEXT] · /op NAME · /deop NAME · " +
+  "/kick NAME [REASON] · /ban NAME [REASON] · /unban NAME · /invite NAME · /mode [+i|-i]";
+
+/** The composer's commands: the terminal client's, in the page (docs/CLIENT.md "The web client"). */
+async function command(room, line) {
+  const [, word, rest = ""] = /^\/(\S+)\s*([\s\S]*)$/.exec(line) ?? [];
+  const [first = "", ...more] = rest.split(/\s+/).filter((x) => x !== "");
+  const text = rest.trim().slice(first.length).trim();
+  const out = (t) => (($("who-list").textContent = t), ($("who-list").hidden = false));
+  const mod = async (action, target, why = "") => {
+    if (!room || isDm(room.name)) return status("type into a room first");
+    const r = await withToken((t, token) => requestText("mod", t, token, room.name, action, target, escapeText(why)));
+    if (r?.verb !== "ok") return status(`cannot ${action} ${target === "-" ? "" : target}: ${r?.message ?? "no server answers"}`, 10_000);
+    if (action === "invite") status(`invited ${target} to ${room.name}`);
+  };
+  switch (word) {
+    case "help":
+      return out(HELP);
+    case "msg": {
+      if (!first || !text) return status("usage: /msg NAME TEXT");
+      await openConversation(`@${first}`, false);
+      const c = state.rooms.get(fold(`@${first}`));
+      return c && sendTo(c, text);
+    }
+    case "query":
+      return first ? openConversation(`@${first}`, true) : status("usage: /query NAME");
+    case "whois": {
+      if (!first) return status("usage: /whois NAME");
+      state.peerKeys.delete(fold(first));
+      await peerKey(first);
+      const r = await withToken((t, token) => requestText("whois", t, token, first));
+      if (r?.verb !== "ok") return status(`whois ${first}: ${r?.message ?? "no answer"}`);
+      const key = r.publicKey === "-" ? "no key" : `key ${await fingerprint(r.publicKey)}`;
+      return out(`${r.userName}: ${r.registered ? "registered" : "not registered"}, ${r.idle === null ? "not logged in" : `idle ${r.idle} s`}, ${key}, ` +
+        (r.rooms.length ? `rooms in common: ${r.rooms.join(", ")}` : "no rooms in common"));
+    }
+    case "topic":
+      if (rest.trim() === "") return out(room?.topic || "no topic");
+      return mod("topic", "-", rest.trim());
+    case "op": case "deop": case "unban": case "invite":
+      return first ? mod(word, first) : status(`usage: /${word} NAME`);
+    case "kick": case "ban":
+      return first ? mod(word, first, text) : status(`usage: /${word} NAME [REASON]`);
+    case "mode": {
+      if (first === "+i" || first === "-i") return mod("mode", first);
+      if (!room || isDm(room.name)) return status("type into a room first");
+      const r = await withToken((t, token) => requestText("room", t, token, room.name));
+      if (r?.verb !== "ok" || r.kind !== "room") return status(`cannot read ${room.name}: ${r?.message ?? "no answer"}`);
+      return out(`${r.groupName}: ${r.mode === "+i" ? "invite-only" : "open to all"}; roles: ${r.roles.join(" ") || "none"} (~owner @operator !banned +invited)`);
+    }
+  }
+  void more;
+  status(`unknown command /${word}; /help lists them`);
+}
 
 // --- Showing ----------------------------------------------------------------
 
@@ -532,7 +773,8 @@ function render(room, scroll) {
 
 function messageItem(room, e) {
   const li = document.createElement("li");
-  li.dataset.id = e.id;
+  if (e.msg.startsWith("\u0001") && !e.msg.startsWith("\u0001me ")) li.dataset.notice = e.id;
+  else li.dataset.id = e.id;
   const time = document.createElement("time");
   time.dateTime = new Date(e.at).toISOString();
   time.textContent = hhmm(e.at);
@@ -542,7 +784,25 @@ function messageItem(room, e) {
   const text = document.createElement("span");
   text.className = "text";
   text.dir = "auto";
-  if (isSealed(e.msg)) {
+  const notice = noticeText(e.user, e.msg);
+  if (notice !== null) {
+    li.className = "notice";
+    text.textContent = visible(notice);
+    li.append(time, text);
+    return li;
+  }
+  if (isDm(room.name) && isSealedDm(e.msg)) {
+    const k = `${fold(room.name)} ${e.id}`;
+    const shown = opened.get(k);
+    if (shown) showOpened(text, li, shown.r);
+    else {
+      text.textContent = "[sealed direct message]";
+      openSealedDm(room, e).then((r) => {
+        opened.set(k, { r });
+        showOpened(text, li, r);
+      });
+    }
+  } else if (isSealed(e.msg)) {
     const k = `${fold(room.name)} ${e.id}`;
     const shown = opened.get(k);
     if (shown && shown.keyed === state.keys.has(room.name)) showOpened(text, li, shown.r);
@@ -558,7 +818,19 @@ function messageItem(room, e) {
   return li;
 }
 
+/** Opens a sealed DM of conversation `room` as { kind, text } for showOpened. */
+async function openSealedDm(room, e) {
+  const peerName = room.name.slice(1);
+  const peer = await peerKey(peerName);
+  if (!state.dmKey || peer === "-") return { kind: "locked", reason: state.dmKey ? "no-peer-key" : "no-dm-key" };
+  const mine = fold(e.user) === fold(state.user);
+  const t = await openDm(state.dmKey, peer, e.user, mine ? peerName : state.user, e.msg);
+  return t === null ? { kind: "tampered" } : { kind: "sealed", text: t };
+}
+
 const LOCKED = {
+  "no-dm-key": "[sealed direct message — log in with your password to read it]",
+  "no-peer-key": "[sealed direct message — the other user has no key]",
   "no-key": "[sealed message — no passphrase for this room]",
   "wrong-key": "[sealed message — a different passphrase]",
   "unsupported-version": "[sealed message of a newer format]",
@@ -609,6 +881,13 @@ globalThis.distchat = {
   },
   shown: (room) => state.rooms.get(fold(room))?.items.filter((it) => it.entry).map((it) => it.entry.id) ?? [],
   pending: (room) => state.rooms.get(fold(room))?.items.filter((it) => !it.entry).length ?? 0,
+  /** What the page shows of a room or conversation, one line per message ("user: text", notices "* …"). */
+  lines: (room) => {
+    if (state.current !== fold(room)) return null;
+    return [...document.querySelectorAll("#messages li:not(.day)")].map((li) =>
+      li.classList.contains("notice") ? li.querySelector(".text").textContent : `${li.querySelector(".from")?.textContent}: ${li.querySelector(".text").textContent}`
+    );
+  },
   parseMsgId,
 };
 

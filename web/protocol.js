@@ -61,6 +61,37 @@ export function parseReply(text) {
     switch (kind) {
       case "login":
         r = { verb, tag, kind, userName: next(), token: next(), ttl: Number(next()) };
+        if (i < lines.length) r.serverFinal = next(); // a password login
+        break;
+      case "auth":
+        r = { verb, tag, kind, userName: next(), serverFirst: next() };
+        break;
+      case "register":
+      case "pubkey":
+        r = { verb, tag, kind, userName: next() };
+        break;
+      case "password":
+      case "drop":
+        r = { verb, tag, kind, userName: next(), serverFinal: next() };
+        break;
+      case "whois": {
+        const userName = next(), registered = next() === "1", idle = next(), publicKey = next(), count = Number(next());
+        r = { verb, tag, kind, userName, registered, idle: idle === "-" ? null : Number(idle), publicKey, rooms: Array.from({ length: count }, next) };
+        break;
+      }
+      case "dms": {
+        const count = Number(next());
+        r = { verb, tag, kind, entries: Array.from({ length: count }, () => ({ groupName: next(), last: next() })) };
+        for (const e of r.entries) if (e.last === "-") e.last = null;
+        break;
+      }
+      case "room": {
+        const groupName = next(), mode = next(), topicBy = next(), topicAt = Number(next()), topic = unescapeText(next()), count = Number(next());
+        r = { verb, tag, kind, groupName, mode, topicBy, topicAt, topic, roles: Array.from({ length: count }, next) };
+        break;
+      }
+      case "mod":
+        r = { verb, tag, kind, groupName: next(), action: next(), target: next() };
         break;
       case "open":
       case "connect":
@@ -94,6 +125,31 @@ export function parseReply(text) {
   } else throw new Error(`not a reply verb: ${verb}`);
   if (i !== lines.length) throw new Error("extra lines after the reply");
   return r;
+}
+
+/**
+ * A notice or action (docs/PROTOCOL.md "Notices": text starting with U+0001)
+ * as a line, "* bob joined"; null for a plain message.
+ */
+export function noticeText(user, text) {
+  if (!text.startsWith("\u0001")) return null;
+  const m = /^\u0001(\S+) ?(\S*) ?([\s\S]*)$/.exec(text);
+  if (!m) return null;
+  const [, word, target, rest] = m;
+  const why = rest === "" ? "" : ` (${rest})`;
+  switch (word) {
+    case "me": return `* ${user} ${[target, rest].filter((x) => x !== "").join(" ")}`;
+    case "join": return `* ${user} joined`;
+    case "leave": return `* ${user} left`;
+    case "kick": return `* ${user} kicked ${target}${why}`;
+    case "ban": return `* ${user} banned ${target}${why}`;
+    case "unban": return `* ${user} lifted the ban on ${target}`;
+    case "op": return `* ${user} made ${target} an operator`;
+    case "deop": return `* ${user} took operator from ${target}`;
+    case "topic": return rest === "" ? `* ${user} cleared the topic` : `* ${user} set the topic: ${rest}`;
+    case "mode": return target === "+i" ? `* ${user} made the room invite-only` : `* ${user} opened the room to all`;
+  }
+  return `* ${user} ${word} ${target}${why}`;
 }
 
 /**

@@ -71,6 +71,7 @@ const FILES: Record<string, [string, string]> = {
   "/app.js": ["app.js", "text/javascript; charset=utf-8"],
   "/protocol.js": ["protocol.js", "text/javascript; charset=utf-8"],
   "/seal.js": ["seal.js", "text/javascript; charset=utf-8"],
+  "/accounts.js": ["accounts.js", "text/javascript; charset=utf-8"],
   "/style.css": ["style.css", "text/css; charset=utf-8"],
 };
 /** The audited scrypt of the sealed format (docs/SEALED_FORMAT.md), served from node_modules. */
