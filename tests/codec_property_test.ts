@@ -24,7 +24,7 @@ import {
   utf8Length,
 } from "../lib/wire/codec.ts";
 import type { Op, PeerDatagram, PollEntry, Reply, Request, Result } from "../lib/wire/messages.ts";
-import { ERROR_CODES, MAX_MSG_BYTES } from "../lib/wire/messages.ts";
+import { ACCOUNT_ACTIONS, ERROR_CODES, MAX_MSG_BYTES, MOD_ACTIONS } from "../lib/wire/messages.ts";
 import { formatVector, fromEntries } from "../lib/wire/vector.ts";
 // @ts-ignore: a plain JS module of the web client
 import * as webProtocol from "../web/protocol.js";
@@ -74,10 +74,41 @@ const vector: fc.Arbitrary<Vector> = fc
 
 const msgId = rec({ origin: serverId, n: positive });
 
+// Accounts, direct messages, moderation (docs/PROTOCOL.md "Accounts" and after).
+const b64 = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => btoa(String.fromCharCode(...b)));
+const verifier = rec({ salt: fc.integer({ min: 8, max: 64 }).chain((n) => b64(n)), iterations: fc.integer({ min: 4096, max: 10_000_000 }), storedKey: b64(32), serverKey: b64(32) });
+const publicKey = fc.oneof(fc.constant("-"), b64(32));
+const scram = fc.stringMatching(/^[\x21-\x7e]{1,400}$/);
+const scramNonce = fc.stringMatching(/^[\x21-\x2b\x2d-\x7e]{16,64}$/);
+const dmAddress = userName.map((u) => `@${u}`);
+const chatName = fc.oneof(groupName, dmAddress);
+const topicText = fc.string({ unit: char, maxLength: 60 }).map((s) => cutToBytes(s, 300));
+const modAction = fc.constantFrom(...MOD_ACTIONS);
+
 const request: fc.Arbitrary<Request> = fc.oneof(
   rec({ verb: fc.constant("login" as const), tag, userName }),
+  rec({ verb: fc.constant("login" as const), tag, userName, proof: scram }),
+  rec({ verb: fc.constant("auth" as const), tag, userName, nonce: scramNonce }),
+  rec({ verb: fc.constant("register" as const), tag, token, verifier, publicKey }),
+  rec({ verb: fc.constant("password" as const), tag, userName, proof: scram, verifier }),
+  rec({ verb: fc.constant("drop" as const), tag, userName, proof: scram, verifier: fc.constant(null) }),
+  rec({ verb: fc.constant("pubkey" as const), tag, token, publicKey }),
+  rec({ verb: fc.constant("whois" as const), tag, token, userName }),
+  rec({ verb: fc.constant("dms" as const), tag, token }),
+  rec({ verb: fc.constant("room" as const), tag, token, groupName }),
+  rec({ verb: fc.constant("mod" as const), tag, token, groupName, action: modAction, target: userName, text: topicText }),
+  rec({
+    verb: fc.constant("request" as const),
+    tag,
+    token,
+    groupName: chatName,
+    cursor: vector,
+    waitMs: fc.integer({ min: 0, max: 60000 }),
+    notices: fc.constant(true as const),
+  }),
+  rec({ verb: fc.constant("history" as const), tag, token, groupName: chatName, limit: fc.integer({ min: 1, max: 1000 }), before: fc.option(msgId), notices: fc.constant(true as const) }),
   rec({ verb: fc.constantFrom("open" as const, "connect" as const, "leave" as const), tag, token, groupName }),
-  rec({ verb: fc.constant("add" as const), tag, token, msg, groupName }),
+  rec({ verb: fc.constant("add" as const), tag, token, msg, groupName: chatName }),
   rec({
     verb: fc.constant("request" as const),
     tag,
@@ -99,6 +130,33 @@ const errorText = fc.string({ unit: "binary", maxLength: 80 }).map((s) => s.repl
 
 const reply: fc.Arbitrary<Reply> = fc.oneof(
   rec({ verb: fc.constant("ok" as const), tag, kind: fc.constant("login" as const), userName, token, ttl: safeNat }),
+  rec({ verb: fc.constant("ok" as const), tag, kind: fc.constant("login" as const), userName, token, ttl: safeNat, serverFinal: scram }),
+  rec({ verb: fc.constant("ok" as const), tag, kind: fc.constant("auth" as const), userName, serverFirst: scram }),
+  rec({ verb: fc.constant("ok" as const), tag, kind: fc.constantFrom("register" as const, "pubkey" as const), userName }),
+  rec({ verb: fc.constant("ok" as const), tag, kind: fc.constantFrom("password" as const, "drop" as const), userName, serverFinal: scram }),
+  rec({ verb: fc.constant("ok" as const), tag, kind: fc.constant("dms" as const), entries: fc.array(rec({ groupName: dmAddress, last: fc.option(msgId) }), { maxLength: 5 }) }),
+  rec({ verb: fc.constant("ok" as const), tag, kind: fc.constant("mod" as const), groupName, action: modAction, target: userName }),
+  rec({
+    verb: fc.constant("ok" as const),
+    tag,
+    kind: fc.constant("whois" as const),
+    userName,
+    registered: fc.boolean(),
+    idle: fc.option(safeNat),
+    publicKey,
+    rooms: fc.array(groupName, { maxLength: 5 }),
+  }),
+  rec({
+    verb: fc.constant("ok" as const),
+    tag,
+    kind: fc.constant("room" as const),
+    groupName,
+    mode: fc.constantFrom("+i", "-"),
+    topicBy: fc.oneof(fc.constant("-"), userName),
+    topicAt: safeNat,
+    topic: topicText,
+    roles: fc.array(fc.tuple(fc.constantFrom("~", "@", "!", "+"), userName).map(([r, u]) => r + u), { maxLength: 5 }),
+  }),
   rec({
     verb: fc.constant("ok" as const),
     tag,
@@ -153,6 +211,10 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   rec({ ...opHead, kind: fc.constantFrom("logout" as const, "touch" as const) }),
   rec({ ...opHead, kind: fc.constantFrom("open" as const, "join" as const, "leave" as const), groupName }),
   rec({ ...opHead, kind: fc.constant("msg" as const), tag, groupName, userName, msg }),
+  rec({ ...opHead, kind: fc.constant("login" as const), userName, ttl: positive, account: msgId.map((m) => `${m.origin}.${m.n}`) }),
+  rec({ ...opHead, kind: fc.constant("acct" as const), action: fc.constantFrom(...ACCOUNT_ACTIONS), userName, data: fc.stringMatching(/^[ -~]{0,120}$/) }),
+  rec({ ...opHead, kind: fc.constant("mod" as const), action: modAction, groupName, userName, target: fc.oneof(userName, fc.constant("-")), text: topicText }),
+  rec({ ...opHead, kind: fc.constant("msg" as const), tag, groupName: fc.tuple(userName, userName).map(([a, b]) => `@${[a.toLowerCase(), b.toLowerCase()].sort().join("@")}`), userName, msg }),
 );
 
 const nonce = fc.oneof(fc.constant("-"), fc.stringMatching(/^[0-9]{1,16}\.[0-9a-f]{16}$/));
@@ -215,6 +277,7 @@ test("web/protocol.js (the browser's client, written from the contract) reads ev
       if (r.verb === "poll" || (r.verb === "ok" && r.kind === "history")) {
         want = { ...r, cursor: formatVector(r.cursor), entries: entries(r.entries) };
       } else if (r.verb === "ok" && r.kind === "add") want = { ...r, msgId: msgIdText(r.msgId) };
+      else if (r.verb === "ok" && r.kind === "dms") want = { ...r, entries: r.entries.map((e) => ({ groupName: e.groupName, last: e.last && msgIdText(e.last) })) };
       else want = { ...r };
       assert.equal(got, want, text);
     }),
