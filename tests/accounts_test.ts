@@ -9,7 +9,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Buffer } from "node:buffer";
 import { makeCluster, removeTempDirs, type ServerHandle, startServer, type UdpClient, udpClient } from "../testing/harness.ts";
@@ -320,6 +320,52 @@ test("whois: registered or not, idle time, key, rooms in common; /me passes, for
   assert.is(code(await ask("a", { verb: "whois", token: y, userName: "ghost" })), "no-user");
   assert.is(code(await ask("a", { verb: "add", token: x, groupName: "commons", msg: "\u0001me waves" })), "ok");
   assert.is(code(await ask("a", { verb: "add", token: x, groupName: "commons", msg: "\u0001kick whoisy" })), "bad-request");
+});
+
+test("kill -9 and a lost disk: accounts, a ban and a DM's history hold on the server that lost everything", async () => {
+  const owner = await registered("a", "keeper", "keeper pw");
+  const pal = await registered("a", "pal", "pal pw");
+  assert.is(code(await ask("a", { verb: "open", token: owner.token, groupName: "vault" })), "ok");
+  const tres = await login("b", "tres");
+  await eventually("b knows vault", async () => code(await ask("b", { verb: "connect", token: tres, groupName: "vault" })) === "ok");
+  await eventually("a has tres's join", async () => {
+    const w = await ask("a", { verb: "who", token: owner.token, groupName: "vault", after: null });
+    return w.verb === "ok" && w.kind === "who" && w.names.includes("tres");
+  });
+  assert.is(code(await ask("a", { verb: "mod", token: owner.token, groupName: "vault", action: "ban", target: "tres", text: "" })), "ok");
+  assert.is(code(await ask("a", { verb: "add", token: owner.token, groupName: "@pal", msg: sealDm(owner.keys, pal.keys.publicKey, "keeper", "pal", "kept") })), "ok");
+  // c: killed, its database deleted, started again: it must learn it all from a and b.
+  await eventually("c has the DM", async () => {
+    const t = await passwordLogin("c", "pal", "pal pw");
+    if (t.verb !== "ok" || t.kind !== "login") return false;
+    const h = await ask("c", { verb: "history", token: t.token, groupName: "@keeper", limit: 5, before: null });
+    return h.verb === "ok" && h.kind === "history" && h.entries.length === 1;
+  });
+  const c = srv.c;
+  await c.kill9();
+  for (const f of readdirSync(dirname(c.db)).filter((n) => n.startsWith("c.sqlite"))) rmSync(join(dirname(c.db), f));
+  srv.c = await startServer({ id: "c", servers: c.servers, db: c.db, newCluster: false, extraArgs: ["--sync", "normal"] });
+  await eventually("the new c refuses an ephemeral keeper", async () => {
+    const r = await ask("c", { verb: "login", userName: "keeper" });
+    return r.verb === "error" && r.code === "name-taken" && /registered/.test(r.message);
+  }, 20_000);
+  const t = await passwordLogin("c", "pal", "pal pw");
+  assert.ok(t.verb === "ok" && t.kind === "login", JSON.stringify(t));
+  const token = (t as { token: string }).token;
+  await eventually("the new c has the DM history", async () => {
+    const h = await ask("c", { verb: "history", token, groupName: "@keeper", limit: 5, before: null });
+    if (h.verb !== "ok" || h.kind !== "history" || h.entries.length !== 1) return false;
+    const opened = openDm(pal.keys, owner.keys.publicKey, "keeper", "pal", h.entries[0].msg);
+    return opened.ok && opened.text === "kept";
+  }, 20_000);
+  await eventually("the ban holds on the new c", async () => {
+    const r = await ask("c", { verb: "room", token, groupName: "vault" });
+    return r.verb === "ok" && r.kind === "room" && r.roles.includes("!tres") && r.roles.includes("~keeper");
+  }, 20_000);
+  const tres2 = await login("c", "tres2");
+  assert.is(code(await ask("c", { verb: "connect", token: tres2, groupName: "vault" })), "ok", "another name may join");
+  const back = await ask("b", { verb: "request", token: tres, groupName: "vault", cursor: new Map(), waitMs: 0 });
+  assert.match((back as { message: string }).message, /banned/);
 });
 
 test.run();

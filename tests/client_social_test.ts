@@ -16,10 +16,11 @@ import { type ClientProc, startClient, until } from "./_client_proc.ts";
 let srv: ServerHandle[] = [];
 let file = "";
 const clients: ClientProc[] = [];
-const dir = tempDir("distchat-client-social-");
+let dir = "";
 const WAIT = ["--wait-ms", "2000", "--scram-iterations", "4096"];
 
 test.before(async () => {
+  dir = tempDir("distchat-client-social-"); // here, not at load: other files' removeTempDirs() would take it
   file = (await makeCluster(["a", "b"])).file;
   srv = await Promise.all(["a", "b"].map((id) => startServer({ id, servers: file, extraArgs: ["--sync", "normal"] })));
 });
@@ -120,15 +121,15 @@ test("moderation from the terminal: topic on join, /op, /kick, /ban and the bann
   owner.send("/op moddy");
   await mod.waitFor(/\[Hall\] \* ownie made moddy an operator/);
   mod.send("/kick trolly flooding");
-  await troll.waitFor(/\[Hall\] \* moddy kicked trolly \(flooding\)/);
-  await troll.waitFor(/kicked from Hall/);
+  await troll.waitFor(/you were kicked from Hall by moddy \(flooding\); \/join it again/);
+  await owner.waitFor(/\[Hall\] \* moddy kicked trolly \(flooding\)/);
   troll.send("/join hall");
   await troll.waitFor(/joined Hall/);
   mod.send("/ban trolly again");
   await owner.waitFor(/\[Hall\] \* moddy banned trolly \(again\)/);
   await troll.waitFor(/banned from Hall/);
   troll.send("/join hall");
-  await troll.waitFor(/cannot join hall: you are not in that room \(server: "you are banned from Hall"\)/);
+  await troll.waitFor(/cannot join hall: you are not in that room \(server: "you are banned from Hall by moddy \(again\)"\)/);
   owner.send("/mode +i");
   await mod.waitFor(/\[Hall\] \* ownie made the room invite-only/);
   owner.send("/mode");

@@ -245,7 +245,7 @@ function runSeed(seed: number): { problems: string[]; counts: Record<string, num
 function modText(st: Store, room: string): string {
   const m = st.moderation.get(room);
   const sorted = (x: Map<string, unknown>) => [...x.keys()].sort().join(",");
-  const kicks = [...m.kicks.entries()].map(([k, v]) => `${k}@${v.join(":")}`).sort().join(",");
+  const kicks = [...m.kicks.entries()].map(([k, v]) => `${k}@${v.key.join(":")}/${v.by}/${v.ban}`).sort().join(",");
   return `owner=${m.owner} ops=${sorted(m.ops)} bans=${sorted(m.bans)} invites=${sorted(m.invites)} i=${m.inviteOnly} topic=${m.topic?.text ?? ""}/${m.topic?.by ?? ""} kicks=${kicks}`;
 }
 

@@ -245,7 +245,7 @@ test("the page and its files, with security headers; nothing else is served", as
   assert.match(csp, /script-src 'self'/);
   assert.match(csp, /frame-ancestors 'none'/);
   assert.is(page.headers["x-content-type-options"], "nosniff");
-  for (const f of ["/app.js", "/protocol.js", "/seal.js", "/style.css", "/vendor/noble-hashes/scrypt.js", "/vendor/noble-hashes/utils.js"]) {
+  for (const f of ["/app.js", "/protocol.js", "/seal.js", "/accounts.js", "/style.css", "/vendor/noble-hashes/scrypt.js", "/vendor/noble-hashes/utils.js"]) {
     assert.is((await fetchText(`${web}${f}`)).status, 200, f);
   }
   for (const f of ["/vendor/noble-hashes/../package.json", "/../server.ts", "/etc/passwd", "/web/app.js", "/vendor/noble-hashes/README.md"]) {
@@ -255,7 +255,16 @@ test("the page and its files, with security headers; nothing else is served", as
   assert.equal(servers.servers.map((s: { id: string }) => s.id), ["a", "b"]);
 });
 
-test("/metrics is Prometheus text: requests by verb, errors by code, acks and their latency, peers", async () => {
+test("/metrics is Prometheus text: requests by verb, errors by code, acks and their latency, peers, password guessing", async () => {
+  // A wrong password (SCRAM proof for a challenge of a name that is not registered) is counted.
+  const s = await socket();
+  try {
+    const first = await s.ask(lines("auth", tag(), "guessed", "abcdefghijklmnopqrst"));
+    const nonce = /r=([^,]*)/.exec(field(first, 4))![1];
+    assert.match(await s.ask(lines("login", tag(), "guessed", `c=biws,r=${nonce},p=${"A".repeat(43)}=`)), /^error\n\w+\nbad-password\n/);
+  } finally {
+    s.ws.close();
+  }
   const r = await fetchText(`${web}/metrics`);
   assert.is(r.status, 200);
   assert.match(String(r.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
@@ -275,6 +284,8 @@ test("/metrics is Prometheus text: requests by verb, errors by code, acks and th
   assert.is(value("distchat_peer_up", { peer: "b" }), 0, "b never ran");
   assert.ok(fam("distchat_peer_ops_behind"));
   assert.ok(fam("distchat_held_polls"));
+  assert.ok(value("distchat_password_failures_total") >= 1);
+  assert.is(fam("distchat_password_lockouts_total")?.type, "COUNTER");
 });
 
 test("HTTPS with --tls-cert and --tls-key: the page and the transport", async () => {

@@ -93,16 +93,23 @@ export async function runClient(o: ClientOptions): Promise<number> {
     beforeConversation: social.beforeConversation,
     afterJoin: social.afterJoin,
     dmsEveryMs: o.dmsEveryMs,
+    onEnded: (why) => {
+      term.error(why);
+      failed = true;
+      void end(0);
+    },
   });
   social.attach(session);
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
   let ending = false;
+  /** The session ended for a reason the user must act on: exit 1. */
+  let failed = false;
 
   async function end(flushMs: number): Promise<void> {
     if (ending) return;
     ending = true;
-    let code = 0;
+    let code = failed ? 1 : 0;
     if (!(await session.flush(flushMs))) {
       term.error(`${session.unsent} message(s) not acknowledged by any server; giving up`);
       code = 1;

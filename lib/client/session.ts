@@ -66,6 +66,7 @@ export class Session {
   #dmsEveryMs: number;
   #dmLoop = false;
   #hooks: Pick<SessionOptions, "beforeConversation" | "afterJoin">;
+  #ended: (why: string) => void;
 
   constructor(conn: Connection, ui: SessionUi, o: SessionOptions) {
     this.#conn = conn;
@@ -75,6 +76,7 @@ export class Session {
     this.#onSalted = o.onSalted ?? (() => {});
     this.#dmsEveryMs = o.dmsEveryMs ?? 3000;
     this.#hooks = { beforeConversation: o.beforeConversation, afterJoin: o.afterJoin };
+    this.#ended = o.onEnded ?? ((why) => ui.error(why));
     this.#waitMs = o.waitMs;
     this.#historyLines = o.historyLines ?? 20;
     this.#sleep = o.sleep ?? realSleep;
@@ -143,6 +145,12 @@ export class Session {
       const e = reply as ErrorReply;
       if (!again && (e.code === "name-taken" || e.code === "bad-name" || e.code === "bad-request" || e.code === "bad-password")) {
         throw new LoginError(`cannot log in as ${this.userName}: ${describeError(e.code, e.message)}`, e.code);
+      }
+      if (again && ((e.code === "name-taken" && /registered/.test(e.message)) || e.code === "bad-password")) {
+        // The name was registered by its owner (or the password changed): this session cannot go on.
+        this.#closed = true;
+        this.#ended(`logged out: ${this.userName} ${e.code === "bad-password" ? "no longer takes this password" : "was registered by its owner"}; start again with another name`);
+        return;
       }
       if (attempt === 0 || attempt % 10 === 0) {
         this.#ui.notice(`cannot log in as ${this.userName} on server ${this.#conn.server.id}: ${describeError(e.code, e.message)}; retrying`);

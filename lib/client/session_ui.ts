@@ -38,6 +38,8 @@ export type SessionOptions = {
   beforeConversation?: (address: string) => Promise<void>;
   /** After a room is joined and its newest messages shown (the app shows its topic). */
   afterJoin?: (room: string) => Promise<void>;
+  /** The session cannot go on (its name was registered by someone else): the app says why and ends. */
+  onEnded?: (why: string) => void;
   /** How often the session asks for new direct conversations, ms (default 3000; 0: never). */
   dmsEveryMs?: number;
 };

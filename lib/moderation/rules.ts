@@ -37,9 +37,14 @@ export type RoomMod = {
   invites: Map<string, string>;
   inviteOnly: boolean;
   topic: { text: string; by: string; at: number } | null;
-  /** Name key → key of the last kick of that name that took effect. */
-  kicks: Map<string, Key>;
+  /** Name key → the last kick (or ban) of that name that took effect: its key, who and why. */
+  kicks: Map<string, Removal>;
+  /** Name key → who banned it and why. */
+  banWhy: Map<string, { by: string; why: string }>;
 };
+
+/** A kick or ban as the refusal tells it. */
+export type Removal = { key: Key; by: string; why: string; ban: boolean };
 
 export const emptyRoom = (): RoomMod => ({
   owner: null,
@@ -49,6 +54,7 @@ export const emptyRoom = (): RoomMod => ({
   inviteOnly: false,
   topic: null,
   kicks: new Map(),
+  banWhy: new Map(),
 });
 
 /** True when `user` may moderate the room. */
@@ -84,16 +90,18 @@ export function settleRoom(ops: readonly ModOp[], owner: string | null): RoomMod
         break;
       case "kick":
         room.ops.delete(t);
-        room.kicks.set(t, op.key);
+        room.kicks.set(t, { key: op.key, by: op.actor, why: op.text, ban: false });
         break;
       case "ban":
         room.ops.delete(t);
         room.invites.delete(t);
         room.bans.set(t, op.target);
-        room.kicks.set(t, op.key); // after an unban, the name joins again like anyone
+        room.banWhy.set(t, { by: op.actor, why: op.text });
+        room.kicks.set(t, { key: op.key, by: op.actor, why: op.text, ban: true }); // after an unban, the name joins again like anyone
         break;
       case "unban":
         room.bans.delete(t);
+        room.banWhy.delete(t);
         break;
       case "invite":
         room.invites.set(t, op.target);
@@ -112,5 +120,8 @@ export function settleRoom(ops: readonly ModOp[], owner: string | null): RoomMod
 /** True when a membership that joined with key `joined` was removed by a kick of `user`. */
 export function kickedSince(room: RoomMod, user: string, joined: Key): boolean {
   const k = room.kicks.get(nameKey(user));
-  return k !== undefined && keyLess(joined, k);
+  return k !== undefined && keyLess(joined, k.key);
 }
+
+/** " by NAME (REASON)" of a removal, for refusals. */
+export const byWhom = (r: { by: string; why: string } | undefined): string => (r === undefined ? "" : ` by ${r.by}${r.why === "" ? "" : ` (${r.why})`}`);

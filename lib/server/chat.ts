@@ -40,7 +40,7 @@ import type {
 } from "../wire/messages.ts";
 import { nameKey, USER_NAME } from "../wire/names.ts";
 import { regData } from "../accounts/ledger.ts";
-import { kickedSince, refusal as modRefusal } from "../moderation/rules.ts";
+import { byWhom, kickedSince, refusal as modRefusal } from "../moderation/rules.ts";
 import { AccountDesk, verifierText } from "./account_desk.ts";
 import { addressFor, conversation, partOf, roomAccess } from "./direct.ts";
 import { MAX_DATAGRAM, MAX_WAIT_MS } from "../wire/messages.ts";
@@ -335,8 +335,7 @@ export class Chat {
     const s = this.#auth(req.token, now);
     const name = this.store.rooms.name(req.groupName) ?? refuse("no-room", `no room ${req.groupName}`);
     const m = this.store.moderation.get(name);
-    const ban = m.bans.has(s.ukey);
-    if (ban) refuse("not-member", `you are banned from ${name}`);
+    if (m.bans.has(s.ukey)) refuse("not-member", `you are banned from ${name}${byWhom(m.banWhy.get(s.ukey))}`);
     const membership = this.store.rooms.membership(name, s.id);
     if (membership === null || kickedSince(m, s.user, membership.joined)) {
       const mayJoin = !m.inviteOnly || m.invites.has(s.ukey) || m.ops.has(s.ukey) || (m.owner !== null && nameKey(m.owner) === s.ukey);

@@ -11,7 +11,7 @@
 import type { SessionRecord, Store } from "../store/store.ts";
 import { nameKey } from "../wire/names.ts";
 import { parts } from "../store/conversations.ts";
-import { kickedSince } from "../moderation/rules.ts";
+import { byWhom, kickedSince } from "../moderation/rules.ts";
 
 /**
  * Whether session `s` may read and write room `groupName` (not a direct
@@ -23,8 +23,8 @@ export function roomAccess(store: Store, groupName: string, s: SessionRecord): {
   const m = store.rooms.membership(groupName, s.id);
   if (m === null) return { refused: `not a member of ${groupName}` };
   const mod = store.moderation.get(m.name);
-  if (mod.bans.has(s.ukey)) return { refused: `you are banned from ${m.name}` };
-  if (kickedSince(mod, s.user, m.joined)) return { refused: `you were kicked from ${m.name}; /join it again` };
+  if (mod.bans.has(s.ukey)) return { refused: `you are banned from ${m.name}${byWhom(mod.banWhy.get(s.ukey))}` };
+  if (kickedSince(mod, s.user, m.joined)) return { refused: `you were kicked from ${m.name}${byWhom(mod.kicks.get(s.ukey))}; /join it again` };
   return { name: m.name };
 }
 
