@@ -102,7 +102,7 @@ export class Social {
     if (r === null || r.verb === "error") return r as ErrorReply | null;
     if (r.verb !== "ok" || r.kind !== "whois") return null;
     this.#peers.set(nameKey(user), r.publicKey);
-    if (r.publicKey !== "-") {
+    if (r.publicKey !== "-" && nameKey(user) !== nameKey(this.#userName)) {
       const old = this.#known.get(user);
       const seen = this.#known.check(user, r.publicKey);
       if (seen === "changed") {
@@ -195,7 +195,10 @@ export class Social {
   async mod(room: string, action: "op" | "deop" | "kick" | "ban" | "unban" | "invite" | "topic" | "mode", target: string, text: string): Promise<void> {
     const r = await this.#session.call((tag, token) => ({ verb: "mod", tag, token, groupName: room, action, target, text }));
     if (r === null) return;
-    if (failed(r)) return this.#ui.error(`cannot ${action} ${target === "-" ? "" : target + " "}in ${room}: ${describeError(r.code, r.message)}`);
+    if (failed(r)) {
+      const what = action === "topic" ? `set the topic of ${room}` : action === "mode" ? `change the mode of ${room}` : `${action} ${target} in ${room}`;
+      return this.#ui.error(`cannot ${what}: ${describeError(r.code, r.message)}`);
+    }
     if (action === "invite") this.#ui.notice(`invited ${target} to ${room}`);
   }
 }
