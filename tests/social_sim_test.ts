@@ -295,7 +295,7 @@ function agreement(ids: string[], store: (id: string) => Store, sessions: Sessio
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
 const single = env.SOCIAL_SIM_SEED === undefined ? null : Number(env.SOCIAL_SIM_SEED);
-const SEEDS = single !== null ? [single] : Array.from({ length: Number(env.SOCIAL_SIM_SEEDS ?? 8) }, (_, i) => i + 1);
+const SEEDS = single !== null ? [single] : Array.from({ length: Number(env.SOCIAL_SIM_SEEDS ?? 12) }, (_, i) => i + 1);
 
 test(`accounts, moderation and DMs settle alike on every node under loss, duplication, partitions and a crash (${SEEDS.length} seeds)`, () => {
   const failed: string[] = [];

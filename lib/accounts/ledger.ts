@@ -40,6 +40,13 @@ export function regData(v: { salt: string; iterations: number; storedKey: string
   return `${v.salt} ${v.iterations} ${v.storedKey} ${v.serverKey} ${publicKey}`;
 }
 
+const KEY32 = /^[A-Za-z0-9+/]{43}=$/;
+const SALT = /^[A-Za-z0-9+/]{12,}={0,2}$/;
+/** True when verifier fields (salt, iterations, storedKey, serverKey) are well formed: a peer's op may hold anything. */
+const wellFormed = (salt: string, iterations: string, storedKey: string, serverKey: string) =>
+  SALT.test(salt) && /^\d{4,8}$/.test(iterations) && Number(iterations) >= 4096 && KEY32.test(storedKey) && KEY32.test(serverKey);
+const publicKeyOk = (k: string) => k === "-" || KEY32.test(k);
+
 /** The account the ops of one name settle to, or null when the name is not registered. Ops with malformed data are void. */
 export function settleAccount(ops: readonly AccountOp[]): Account | null {
   const sorted = [...ops].sort((x, y) => (keyLess(x.key, y.key) ? -1 : keyLess(y.key, x.key) ? 1 : 0));
@@ -47,14 +54,14 @@ export function settleAccount(ops: readonly AccountOp[]): Account | null {
   for (const op of sorted) {
     const f = op.data.split(" ");
     if (op.action === "reg") {
-      if (acct !== null || f.length !== 5 || !Number.isSafeInteger(Number(f[1]))) continue;
+      if (acct !== null || f.length !== 5 || !wellFormed(f[0], f[1], f[2], f[3]) || !publicKeyOk(f[4])) continue;
       acct = { reg: op.id, name: op.userName, salt: f[0], iterations: Number(f[1]), storedKey: f[2], serverKey: f[3], publicKey: f[4] };
       continue;
     }
     if (acct === null || f[0] !== acct.reg) continue;
     if (op.action === "drop") acct = null;
-    else if (op.action === "key" && f.length === 2) acct = { ...acct, publicKey: f[1] };
-    else if (op.action === "pass" && f.length === 5 && Number.isSafeInteger(Number(f[2]))) {
+    else if (op.action === "key" && f.length === 2 && publicKeyOk(f[1])) acct = { ...acct, publicKey: f[1] };
+    else if (op.action === "pass" && f.length === 5 && wellFormed(f[1], f[2], f[3], f[4])) {
       acct = { ...acct, salt: f[1], iterations: Number(f[2]), storedKey: f[3], serverKey: f[4] };
     }
   }

@@ -101,6 +101,8 @@ export class Social {
     const r = await this.#session.call((tag, token) => ({ verb: "whois", tag, token, userName: user }));
     if (r === null || r.verb === "error") return r as ErrorReply | null;
     if (r.verb !== "ok" || r.kind !== "whois") return null;
+    // A key that is not 32 bytes of base64 (a broken or hostile server) counts as none.
+    if (r.publicKey !== "-" && !/^[A-Za-z0-9+/]{43}=$/.test(r.publicKey)) r.publicKey = "-";
     this.#peers.set(nameKey(user), r.publicKey);
     if (r.publicKey !== "-" && nameKey(user) !== nameKey(this.#userName)) {
       const old = this.#known.get(user);
