@@ -279,6 +279,15 @@ test("accounts and sealed DMs between a page and the terminal client, both ways;
   await dora2.locator("#chat-view").waitFor({ state: "visible" });
   await dora2.locator("#joined button", { hasText: "@eli" }).click({ timeout: 20_000 });
   await linesOf(dora2, "@eli", ["dora: 🔒 ~zq5web~ from the page", "eli: 🔒 ~zq6term~ from the terminal"]);
+  // A password change from the page: proven by the old one; eli is warned that dora's key changed.
+  await say(dora2, "/password");
+  await dora2.locator("#account-old").fill("dora's password");
+  await dora2.locator("#account-password").fill("dora's new password");
+  await dora2.locator("#account-again").fill("dora's new password");
+  await dora2.locator("#account-again").press("Enter");
+  await statusMatches(dora2, /password changed; your new key fingerprint is [0-9a-f]{4} /);
+  eli.send("/whois dora");
+  await eli.waitFor(/WARNING: dora's key changed/);
   await dora.close();
   await dora2.close();
 });

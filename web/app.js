@@ -281,47 +281,71 @@ $("login-form").addEventListener("submit", async (ev) => {
 
 // --- Accounts -----------------------------------------------------------------
 
-$("account").addEventListener("click", () => {
-  $("account-name").textContent = state.user;
+/** The account form: "register" (a new password), "password" (the current one, then a new one) or "drop" (the current one). */
+function accountForm(mode) {
+  state.accountMode = mode;
+  const what = {
+    register: `Register ${state.user}: from then on the name logs in only with this password, on every server. The password never leaves this page; direct messages between registered users are sealed end to end.`,
+    password: `Change the password of ${state.user}. Direct messages sealed to your old key can no longer be opened.`,
+    drop: `Drop the account ${state.user}: the name becomes anyone's once you log out.`,
+  }[mode];
+  $("account-what").textContent = what;
+  $("account-old-box").hidden = mode === "register";
+  $("account-new-box").hidden = mode === "drop";
+  $("account-old").required = mode !== "register";
+  $("account-password").required = $("account-again").required = mode !== "drop";
+  $("account-submit").textContent = { register: "Register", password: "Change password", drop: "Drop the account" }[mode];
+  $("account-error").textContent = "";
   $("account-view").hidden = false;
   $("chat-view").hidden = true;
-  $("account-password").focus();
-});
-$("account-cancel").addEventListener("click", () => {
+  (mode === "register" ? $("account-password") : $("account-old")).focus();
+}
+
+function closeAccountForm() {
+  for (const id of ["account-old", "account-password", "account-again"]) $(id).value = "";
   $("account-view").hidden = true;
   $("chat-view").hidden = false;
-});
+}
+
+$("account").addEventListener("click", () => accountForm("register"));
+$("account-cancel").addEventListener("click", closeAccountForm);
 $("account-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  const pw = $("account-password").value;
-  if (pw !== $("account-again").value) return ($("account-error").textContent = "the two passwords differ");
+  const mode = state.accountMode;
+  const old = $("account-old").value, pw = $("account-password").value;
+  if (mode !== "drop" && pw !== $("account-again").value) return ($("account-error").textContent = "the two passwords differ");
   $("account-error").textContent = "";
-  status("deriving the verifier…", 0);
-  const v = await makeVerifier(pw);
-  const key = await dmKeyPair(v.salted);
-  const r = await withToken((t, token) => requestText("register", t, token, v.salt, v.iterations, v.storedKey, v.serverKey, key.publicKey));
-  if (r?.verb !== "ok") {
-    status("");
-    return ($("account-error").textContent = `not registered: ${r?.message ?? "no server answers"}`);
+  status("deriving keys…", 0);
+  let proof = null;
+  if (mode !== "register") {
+    // A fresh SCRAM exchange proves the current password (docs/PROTOCOL.md "Accounts").
+    const nonce = newNonce();
+    const first = await call(requestText("auth", tag(), state.user, nonce));
+    if (first?.verb !== "ok" || first.kind !== "auth") return (status(""), ($("account-error").textContent = first?.message ?? "no server answers"));
+    proof = await clientFinal(old, state.user, nonce, first.serverFirst);
+    if (!proof) return (status(""), ($("account-error").textContent = "malformed challenge"));
   }
-  state.password = pw;
-  state.registered = true;
-  state.dmKey = key;
-  $("account-password").value = $("account-again").value = "";
-  $("account-view").hidden = true;
-  $("chat-view").hidden = false;
+  const v = mode === "drop" ? null : await makeVerifier(pw);
+  const key = v ? await dmKeyPair(v.salted) : null;
+  const r = mode === "register"
+    ? await withToken((t, token) => requestText("register", t, token, v.salt, v.iterations, v.storedKey, v.serverKey, key.publicKey))
+    : mode === "password"
+    ? await call(requestText("password", tag(), state.user, proof.message, v.salt, v.iterations, v.storedKey, v.serverKey))
+    : await call(requestText("drop", tag(), state.user, proof.message));
+  status("");
+  if (r?.verb !== "ok") return ($("account-error").textContent = r?.code === "bad-password" ? "wrong password" : `failed: ${r?.message ?? "no server answers"}`);
+  if (mode !== "register" && r.serverFinal !== proof.serverSignature) return ($("account-error").textContent = "the server could not prove it knows this account");
+  closeAccountForm();
+  if (mode === "drop") {
+    Object.assign(state, { password: null, registered: false, dmKey: null });
+    $("account").hidden = false;
+    return status(`${state.user} is no longer registered`, 15_000);
+  }
+  if (mode === "password") await withToken((t, token) => requestText("pubkey", t, token, key.publicKey));
+  Object.assign(state, { password: pw, registered: true, dmKey: key });
   $("account").hidden = true;
-  status(`registered ${state.user}; your key fingerprint is ${await fingerprint(key.publicKey)}`, 15_000);
-});
-
-$("logout").addEventListener("click", async () => {
-  const token = state.token;
-  state.loggedOut = true;
-  for (const room of state.rooms.values()) room.alive = false;
-  state.rooms.clear();
-  state.current = null;
-  await call(requestText("logout", tag(), token), { always: true });
-  location.reload();
+  const fp = await fingerprint(key.publicKey);
+  status(mode === "register" ? `registered ${state.user}; your key fingerprint is ${fp}` : `password changed; your new key fingerprint is ${fp}`, 15_000);
 });
 
 // --- Rooms ------------------------------------------------------------------
@@ -685,7 +709,7 @@ async function sendTo(room, text) {
   if (state.current === fold(room.name)) render(room, "follow");
 }
 
-const HELP = "/me TEXT · /msg NAME TEXT · /query NAME · /whois NAME · /topic [TEXT] · /op NAME · /deop NAME · " +
+const HELP = "/register · /password · /unregister · /me TEXT · /msg NAME TEXT · /query NAME · /whois NAME · /topic [TEXT] · /op NAME · /deop NAME · " +
   "/kick NAME [REASON] · /ban NAME [REASON] · /unban NAME · /invite NAME · /mode [+i|-i]";
 
 /** The composer's commands: the terminal client's, in the page (docs/CLIENT.md "The web client"). */
@@ -703,6 +727,11 @@ async function command(room, line) {
   switch (word) {
     case "help":
       return out(HELP);
+    case "register":
+      return state.registered ? status(`${state.user} is registered already`) : accountForm("register");
+    case "password":
+    case "unregister":
+      return state.registered ? accountForm(word === "password" ? "password" : "drop") : status(`${state.user} is not registered: /register first`);
     case "msg": {
       if (!first || !text) return status("usage: /msg NAME TEXT");
       await openConversation(`@${first}`, false);
