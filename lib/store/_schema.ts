@@ -79,7 +79,8 @@ CREATE TABLE IF NOT EXISTS messages (
   ksum INTEGER NOT NULL,
   -- 1: hidden for good by a hide op of its confirmer (never shown again)
   refused INTEGER NOT NULL DEFAULT 0,
-  -- 1: a notice (the row of a join, leave or moderation op: docs/PROTOCOL.md "Notices"), listed only to clients that ask
+  -- 1: a notice (the row of a join, leave or moderation op: docs/PROTOCOL.md "Notices"), listed only to clients that ask;
+  -- stored under rkey = U+0001 || the room's key (lib/store/messages.ts noticeKey)
   notice INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (rkey, dseq)
 ) WITHOUT ROWID;

@@ -23,8 +23,16 @@ export type StoredAdd = { origin: string; seq: number; rkey: string; msg: string
 const USER = "COALESCE(o.user, (SELECT s.user FROM sessions s WHERE s.id = o.session), '')";
 const TEXT = "CASE o.kind WHEN 'msg' THEN o.msg WHEN 'mod' THEN char(1) || o.tag || ' ' || o.conf || CASE WHEN o.msg = '' THEN '' ELSE ' ' || o.msg END " +
   "ELSE char(1) || o.kind END";
-/** Messages as `MessageEntry` rows, their text from the op log (a WHERE clause follows). */
-const ENTRIES = `SELECT m.origin, m.seq, ${USER} AS user, o.at, ${TEXT} AS msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq`;
+/** Messages as `MessageEntry` rows with their `dseq`, their text from the op log (a WHERE clause follows). */
+const ENTRIES_DSEQ = `SELECT m.dseq, m.origin, m.seq, ${USER} AS user, o.at, ${TEXT} AS msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq`;
+
+/**
+ * The key notices of room `rkey` are stored under: a room of their own, so
+ * readers that do not list notices never pass over them (a fan-out to
+ * 1,000 polls of a room 1,000 sessions joined stays one cheap read), and
+ * readers that do merge the two by delivery order.
+ */
+export const noticeKey = (rkey: string): string => "\u0001" + rkey;
 
 /** Rows read per index range when listing messages. */
 const SCAN_BATCH = 64;
@@ -47,15 +55,15 @@ export class Messages {
           "WHERE m.session = ? AND m.tag = ? AND m.hidden = 0",
       ),
       originRange: p(
-        `SELECT m.dseq, m.seq, m.hidden OR (m.notice AND NOT ?5) AS hidden, ${USER} AS user, o.at, ${TEXT} AS msg FROM messages m ` +
+        `SELECT m.dseq, m.seq, m.hidden, ${USER} AS user, o.at, ${TEXT} AS msg FROM messages m ` +
           "JOIN ops o ON o.origin = m.origin AND o.seq = m.seq WHERE m.rkey = ?1 AND m.origin = ?2 AND m.seq > ?3 " +
           "ORDER BY m.seq LIMIT ?4",
       ),
       count: p("SELECT count(*) AS n FROM messages WHERE hidden = 0 AND notice = 0"),
       dseqOf: p("SELECT dseq FROM messages WHERE rkey = ? AND origin = ? AND seq = ?"),
       lastOf: p("SELECT max(seq) AS n FROM messages WHERE rkey = ? AND origin = ?"),
-      newest: p(`${ENTRIES} WHERE m.rkey = ?1 AND m.hidden = 0 AND (m.notice = 0 OR ?3) ORDER BY m.dseq DESC LIMIT ?2`),
-      newestBefore: p(`${ENTRIES} WHERE m.rkey = ?1 AND m.dseq < ?4 AND m.hidden = 0 AND (m.notice = 0 OR ?3) ORDER BY m.dseq DESC LIMIT ?2`),
+      newest: p(`${ENTRIES_DSEQ} WHERE m.rkey = ? AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?`),
+      newestBefore: p(`${ENTRIES_DSEQ} WHERE m.rkey = ? AND m.dseq < ? AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?`),
       byId: p("SELECT m.rkey, m.dseq, m.session, m.tag, m.hidden FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
         "WHERE o.origin = ? AND o.seq = ? AND o.kind = 'msg'"),
       refuse: p("UPDATE messages SET hidden = 1, refused = 1 WHERE rkey = ? AND dseq = ?"),
@@ -94,7 +102,7 @@ export class Messages {
 
   /** Stores the notice row of op `origin.seq` (a join, leave or moderation op) in room `rkey`. */
   insertNotice(rkey: string, dseq: number, origin: string, seq: number, session: string): void {
-    this.#s.insertNotice.run(rkey, dseq, origin, seq, session, `~${origin}.${seq}`);
+    this.#s.insertNotice.run(noticeKey(rkey), dseq, origin, seq, session, `~${origin}.${seq}`);
   }
 
   /**
@@ -134,15 +142,19 @@ export class Messages {
    * order, read lazily. Per origin they are a suffix of the room's messages
    * in both seq and delivery order (causal, FIFO delivery), so this merges
    * one index range per origin of `origins` and never reads a covered message.
+   * Notices are listed only with `notices`; without it SQLite passes them
+   * over (so polls of clients that do not list notices keep one cursor,
+   * and a fan-out to them stays one read).
    */
   *uncovered(groupName: string, cursor: Vector, origins: Iterable<string>, notices = false): Generator<MessageEntry> {
     const rkey = nameKey(groupName);
     type Row = MessageEntry & { dseq: number; hidden: number };
-    const streams = [...origins].map((origin) => ({ origin, after: get(cursor, origin), rows: [] as Row[], at: 0, done: false }));
+    const keys = notices ? [rkey, noticeKey(rkey)] : [rkey];
+    const streams = [...origins].flatMap((origin) => keys.map((k) => ({ k, origin, after: get(cursor, origin), rows: [] as Row[], at: 0, done: false })));
     const head = (st: typeof streams[number]): Row | null => {
       if (st.at < st.rows.length) return st.rows[st.at];
       if (st.done) return null;
-      st.rows = this.#s.originRange.all(rkey, st.origin, st.after, SCAN_BATCH, notices ? 1 : 0) as Row[];
+      st.rows = this.#s.originRange.all(st.k, st.origin, st.after, SCAN_BATCH) as Row[];
       st.at = 0;
       st.done = st.rows.length < SCAN_BATCH;
       if (st.rows.length === 0) return null;
@@ -171,15 +183,27 @@ export class Messages {
    */
   newest(groupName: string, before: { origin: string; seq: number } | null, limit: number, notices = false): MessageEntry[] | null {
     const rkey = nameKey(groupName);
-    const n = notices ? 1 : 0;
-    if (before === null) return this.#s.newest.all(rkey, limit, n) as MessageEntry[];
-    const at = this.#s.dseqOf.get(rkey, before.origin, before.seq) as { dseq: number } | undefined;
-    return at ? this.#s.newestBefore.all(rkey, limit, n, at.dseq) as MessageEntry[] : null;
+    const keys = notices ? [rkey, noticeKey(rkey)] : [rkey];
+    let at: number | null = null;
+    if (before !== null) {
+      for (const k of keys) {
+        const row = this.#s.dseqOf.get(k, before.origin, before.seq) as { dseq: number } | undefined;
+        if (row) at = row.dseq;
+      }
+      if (at === null) return null;
+    }
+    type Row = MessageEntry & { dseq: number };
+    const rows: Row[] = [];
+    for (const k of keys) {
+      rows.push(...(at === null ? this.#s.newest.all(k, limit) : this.#s.newestBefore.all(k, at, limit)) as Row[]);
+    }
+    if (keys.length > 1) rows.sort((x, y) => y.dseq - x.dseq);
+    return rows.slice(0, limit).map(({ origin, seq, user, at, msg }) => ({ origin, seq, user, at, msg }));
   }
 
   /**
    * The live tail of a room: per origin of `origins`, the highest seq of its
-   * messages stored in the room (one index seek each). A poll from it lists
+   * messages and notices stored in the room (two index seeks each). A poll from it lists
    * only messages stored later. Sessions that ask while the room is the same
    * get the same cursor, so their held polls are answered by one read.
    */
@@ -187,8 +211,10 @@ export class Messages {
     const rkey = nameKey(groupName);
     const out = new Map<string, number>();
     for (const origin of origins) {
-      const n = (this.#s.lastOf.get(rkey, origin) as { n: number | null }).n;
-      if (n !== null) out.set(origin, n);
+      for (const k of [rkey, noticeKey(rkey)]) {
+        const n = (this.#s.lastOf.get(k, origin) as { n: number | null }).n;
+        if (n !== null && n > (out.get(origin) ?? 0)) out.set(origin, n);
+      }
     }
     return out;
   }

@@ -44,6 +44,9 @@ import { Conversations } from "./conversations.ts";
 
 export type { MessageEntry, SessionRecord, StoredAdd };
 
+/** Prefix of a dirty room key that got only a notice (`takeDirtyRooms`): only polls that list notices wake. */
+export const NOTICE_WAKE = "\u0001";
+
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** What a caller gives to `appendLocal`: an op without origin, seq, deps and time. */
@@ -265,7 +268,10 @@ export class Store {
     return out;
   }
 
-  /** Room keys that got a visible message since the last call (to wake long polls). */
+  /**
+   * Room keys that got a visible message since the last call (to wake long
+   * polls); a key prefixed with NOTICE_WAKE got only a notice.
+   */
   takeDirtyRooms(): Set<string> {
     const out = this.#dirtyRooms;
     this.#dirtyRooms = new Set();
@@ -344,7 +350,8 @@ export class Store {
   #noticeRow(op: Op & { groupName: string }, aseq: number): void {
     const rkey = nameKey(op.groupName);
     this.messages.insertNotice(rkey, aseq, op.origin, op.seq, op.session);
-    this.#dirtyRooms.add(rkey);
+    // Only polls that asked for notices wake for one (a join in a room of 1,000 held polls wakes none of the others).
+    this.#dirtyRooms.add(NOTICE_WAKE + rkey);
   }
 
   /** Every op of a session counts as activity at its time. */
