@@ -348,7 +348,7 @@ export class Chat {
   /** [PROTOCOL "leave"] ends membership; `not-member` without it. */
   #leave(req: RoomRequest, now: number): Reply {
     const s = this.#auth(req.token, now);
-    const name = this.#memberRoom(req.groupName, s).name;
+    const name = this.#memberRoom(req.groupName, s, now).name;
     this.store.appendLocal({ kind: "leave", session: s.id, groupName: name }, now);
     return { verb: "ok", tag: req.tag, kind: "leave", groupName: name };
   }
@@ -456,7 +456,7 @@ export class Chat {
    * write it: a member not banned or kicked since joining, or a party of the
    * direct conversation "@name"; `not-member` (or `no-user`) otherwise.
    */
-  #memberRoom(groupName: string, s: SessionRecord, now = 0): { name: string; label: string } {
+  #memberRoom(groupName: string, s: SessionRecord, now: number): { name: string; label: string } {
     if (groupName.startsWith("@")) {
       const c = conversation(this.store, s, groupName, now);
       if ("problem" in c) {
