@@ -11,11 +11,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { Buffer } from "node:buffer";
 import { makeCluster, removeTempDirs, type ServerHandle, startServer, type UdpClient, udpClient } from "../testing/harness.ts";
 import { decodeReply, encodeRequest } from "../lib/wire/codec.ts";
 import type { Reply, Request, WireVerifier } from "../lib/wire/messages.ts";
-import { clientFinal, makeVerifier } from "../lib/accounts/scram.ts";
+import { clientFinal, makeVerifier, verifierToBase64 } from "../lib/accounts/scram.ts";
 import { dmKeyPair, openDm, sealDm } from "../lib/client/dm_seal.ts";
 
 const IDS = ["a", "b", "c"] as const;
@@ -24,7 +23,6 @@ const srv = {} as Record<Id, ServerHandle>;
 let c: UdpClient;
 let tagNo = 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
 const ITER = 4096;
 
 test.before(async () => {
@@ -59,7 +57,7 @@ async function login(id: Id, userName: string): Promise<string> {
 
 function verifier(password: string, iterations = ITER): { wire: WireVerifier; salted: Uint8Array } {
   const v = makeVerifier(password, new Uint8Array(16).map(() => Math.floor(Math.random() * 256)), iterations);
-  return { wire: { salt: b64(v.salt), iterations, storedKey: b64(v.storedKey), serverKey: b64(v.serverKey) }, salted: v.salted };
+  return { wire: verifierToBase64(v), salted: v.salted };
 }
 
 /** SCRAM: auth, then the client-final for `password` (null: the challenge was refused). */

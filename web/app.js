@@ -715,7 +715,7 @@ const HELP = "/register · /password · /unregister · /me TEXT · /msg NAME TEX
 /** The composer's commands: the terminal client's, in the page (docs/CLIENT.md "The web client"). */
 async function command(room, line) {
   const [, word, rest = ""] = /^\/(\S+)\s*([\s\S]*)$/.exec(line) ?? [];
-  const [first = "", ...more] = rest.split(/\s+/).filter((x) => x !== "");
+  const [first = ""] = rest.split(/\s+/).filter((x) => x !== "");
   const text = rest.trim().slice(first.length).trim();
   const out = (t) => (($("who-list").textContent = t), ($("who-list").hidden = false));
   const mod = async (action, target, why = "") => {
@@ -765,7 +765,6 @@ async function command(room, line) {
       return out(`${r.groupName}: ${r.mode === "+i" ? "invite-only" : "open to all"}; roles: ${r.roles.join(" ") || "none"} (~owner @operator !banned +invited)`);
     }
   }
-  void more;
   status(`unknown command /${word}; /help lists them`);
 }
 

@@ -18,8 +18,9 @@
  * acct?.reg; // "a.3"
  * ```
  */
-import type { AccountAction } from "../wire/messages.ts";
-import { type Key, keyLess } from "../store/rules.ts";
+import type { AccountAction, WireVerifier } from "../wire/messages.ts";
+import { compareKeys, type Key } from "../store/rules.ts";
+
 
 /** One `acct` op as the rule reads it. */
 export type AccountOp = { id: string; key: Key; action: AccountAction; userName: string; data: string };
@@ -35,9 +36,14 @@ export type Account = {
   publicKey: string;
 };
 
-/** The data of a `reg` op: "salt iterations storedKey serverKey publicKey". */
-export function regData(v: { salt: string; iterations: number; storedKey: string; serverKey: string }, publicKey: string): string {
-  return `${v.salt} ${v.iterations} ${v.storedKey} ${v.serverKey} ${publicKey}`;
+/** A verifier as op data: "salt iterations storedKey serverKey" (base64 fields). */
+export function verifierData(v: WireVerifier): string {
+  return `${v.salt} ${v.iterations} ${v.storedKey} ${v.serverKey}`;
+}
+
+/** The data of a `reg` op: the verifier's, then the public key ("-": none). */
+export function regData(v: WireVerifier, publicKey: string): string {
+  return `${verifierData(v)} ${publicKey}`;
 }
 
 const KEY32 = /^[A-Za-z0-9+/]{43}=$/;
@@ -49,7 +55,7 @@ const publicKeyOk = (k: string) => k === "-" || KEY32.test(k);
 
 /** The account the ops of one name settle to, or null when the name is not registered. Ops with malformed data are void. */
 export function settleAccount(ops: readonly AccountOp[]): Account | null {
-  const sorted = [...ops].sort((x, y) => (keyLess(x.key, y.key) ? -1 : keyLess(y.key, x.key) ? 1 : 0));
+  const sorted = [...ops].sort((x, y) => compareKeys(x.key, y.key));
   let acct: Account | null = null;
   for (const op of sorted) {
     const f = op.data.split(" ");

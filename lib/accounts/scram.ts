@@ -17,6 +17,7 @@
  */
 import { Buffer } from "node:buffer";
 import { createHash, createHmac, pbkdf2Sync, timingSafeEqual } from "node:crypto";
+import type { WireVerifier } from "../wire/messages.ts";
 
 /** What the server stores for a registered name. */
 export type Verifier = { salt: Uint8Array; iterations: number; storedKey: Uint8Array; serverKey: Uint8Array };
@@ -42,6 +43,15 @@ export function makeVerifier(password: string, salt: Uint8Array, iterations = DE
   if (iterations < MIN_ITERATIONS) throw new RangeError(`at least ${MIN_ITERATIONS} iterations`);
   const sp = saltedPassword(password, salt, iterations);
   return { salt, iterations, storedKey: sha256(hmac(sp, "Client Key")), serverKey: hmac(sp, "Server Key"), salted: sp };
+}
+
+/** A verifier's fields in base64 (WireVerifier), as `register` and `password` carry them and accounts store them. */
+export function verifierToBase64(v: Verifier): WireVerifier {
+  return { salt: b64(v.salt), iterations: v.iterations, storedKey: b64(v.storedKey), serverKey: b64(v.serverKey) };
+}
+
+export function verifierFromBase64(v: WireVerifier): Verifier {
+  return { salt: unb64(v.salt), iterations: v.iterations, storedKey: unb64(v.storedKey), serverKey: unb64(v.serverKey) };
 }
 
 /** "=" and "," in a name are escaped as "=3D" and "=2C" (RFC 5802 §5.1). */

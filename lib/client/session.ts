@@ -176,7 +176,7 @@ export class Session {
   async #passwordLogin(password: string): Promise<Reply | null> {
     const proof = await this.prove(this.userName, password);
     if (proof === null || "verb" in proof) return proof;
-    const reply = await this.#conn.request((tag) => ({ verb: "login", tag, userName: this.userName, proof: proof.message })).reply;
+    const reply = await this.send((tag) => ({ verb: "login", tag, userName: this.userName, proof: proof.message }));
     if (reply?.verb === "ok" && reply.kind === "login") {
       if (reply.serverFinal !== proof.serverSignature) {
         return { verb: "error", tag: reply.tag, code: "bad-password", message: "the server could not prove it knows this account (wrong server signature)" };
@@ -187,20 +187,20 @@ export class Session {
   }
 
   #plainLogin(): Promise<Reply | null> {
-    return this.#conn.request((tag) => ({ verb: "login", tag, userName: this.userName })).reply;
+    return this.send((tag) => ({ verb: "login", tag, userName: this.userName }));
   }
 
   /** SCRAM step 1 and the client's proof for `password`; or the error reply. */
   async prove(userName: string, password: string): Promise<{ message: string; serverSignature: string; salted: Uint8Array } | Reply | null> {
     const nonce = randomBytes(18).toString("base64url");
-    const first = await this.#conn.request((tag) => ({ verb: "auth", tag, userName, nonce })).reply;
+    const first = await this.send((tag) => ({ verb: "auth", tag, userName, nonce }));
     if (first === null || first.verb !== "ok" || first.kind !== "auth") return first;
     const final = clientFinal(password, `n=${userName},r=${nonce}`, first.serverFirst);
     if (final === null) return { verb: "error", tag: first.tag, code: "bad-password", message: "the server's challenge is malformed" };
     return final;
   }
 
-  /** Sends a request without a token (password, drop). */
+  /** Sends a request without a token (login, auth, password, drop). */
   send(build: (tag: string) => Request): Promise<Reply | null> {
     return this.#conn.request(build).reply;
   }

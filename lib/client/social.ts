@@ -6,12 +6,11 @@
  * (lib/client/known_keys.ts). The password stays in this process: the
  * server gets a SCRAM verifier at registration and proofs at login.
  */
-import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import type { PollEntry, Reply } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
 import { utf8Length } from "../wire/utf8.ts";
-import { DEFAULT_ITERATIONS, makeVerifier } from "../accounts/scram.ts";
+import { DEFAULT_ITERATIONS, makeVerifier, verifierToBase64 } from "../accounts/scram.ts";
 import { DM_PREFIX, type DmKeyPair, dmKeyPair, fingerprint, MAX_DM_PLAIN, openDm, sealDm } from "./dm_seal.ts";
 import { describeError, type MessageView } from "./display.ts";
 import type { KnownKeys } from "./known_keys.ts";
@@ -20,7 +19,6 @@ import type { Session } from "./session.ts";
 type Ui = { notice(t: string): void; error(t: string): void; output(t: string): void };
 type ErrorReply = Extract<Reply, { verb: "error" }>;
 
-const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
 const failed = (r: Reply | null): r is ErrorReply => r !== null && r.verb === "error";
 
 export class Social {
@@ -53,7 +51,7 @@ export class Social {
 
   #verifier(password: string) {
     const v = makeVerifier(password, new Uint8Array(randomBytes(16)), this.#iterations);
-    return { wire: { salt: b64(v.salt), iterations: v.iterations, storedKey: b64(v.storedKey), serverKey: b64(v.serverKey) }, key: dmKeyPair(v.salted) };
+    return { wire: verifierToBase64(v), key: dmKeyPair(v.salted) };
   }
 
   /** /register: the name held now becomes this password's. */

@@ -22,7 +22,7 @@
  * Names are compared case-folded (lib/wire/names.ts `nameKey`).
  */
 import type { ModAction } from "../wire/messages.ts";
-import { type Key, keyLess } from "../store/rules.ts";
+import { compareKeys, type Key, keyLess } from "../store/rules.ts";
 import { nameKey } from "../wire/names.ts";
 
 /** One `mod` op as the rule reads it. */
@@ -63,6 +63,11 @@ export function canModerate(room: RoomMod, user: string): boolean {
   return (room.owner !== null && nameKey(room.owner) === k) || room.ops.has(k);
 }
 
+/** True when `user` may join the room now (not a ban: that is checked first): it is open, or `user` was invited or moderates it. */
+export function mayJoin(room: RoomMod, user: string): boolean {
+  return !room.inviteOnly || room.invites.has(nameKey(user)) || canModerate(room, user);
+}
+
 export const isOwner = (room: RoomMod, user: string): boolean => room.owner !== null && nameKey(room.owner) === nameKey(user);
 
 /** Why `actor` may not take `action` on `target` now, or null when it may (the same test the fold applies). */
@@ -76,7 +81,7 @@ export function refusal(room: RoomMod, actor: string, action: ModAction, target:
 
 /** The state a room's mod ops settle to (in any order given), `owner` the creator's name. */
 export function settleRoom(ops: readonly ModOp[], owner: string | null): RoomMod {
-  const sorted = [...ops].sort((x, y) => (keyLess(x.key, y.key) ? -1 : keyLess(y.key, x.key) ? 1 : 0));
+  const sorted = [...ops].sort((x, y) => compareKeys(x.key, y.key));
   const room = { ...emptyRoom(), owner };
   for (const op of sorted) {
     if (refusal(room, op.actor, op.action, op.target) !== null) continue;

@@ -11,9 +11,9 @@
  */
 import { Buffer } from "node:buffer";
 import { createHmac } from "node:crypto";
-import type { AuthRequest, WireVerifier } from "../wire/messages.ts";
+import type { AuthRequest } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
-import { DEFAULT_ITERATIONS, serverFirst, verifyClientFinal } from "../accounts/scram.ts";
+import { DEFAULT_ITERATIONS, serverFirst, verifierFromBase64, verifyClientFinal } from "../accounts/scram.ts";
 import { GuessGuard } from "../accounts/guess_guard.ts";
 import type { Account } from "../store/accounts.ts";
 
@@ -67,7 +67,7 @@ export class AccountDesk {
     this.#challenges.delete(nonce);
     const wrong: AccountRefusal = { code: "bad-password", message: "wrong user name or password (or the challenge expired: send auth again)" };
     if (!c || c.ukey !== ukey || c.expires < now) return wrong;
-    const r = acct !== null && c.reg === acct.reg ? verifyClientFinal(verifierOf(acct), c.bare, c.serverFirst, proof) : { ok: false as const };
+    const r = acct !== null && c.reg === acct.reg ? verifyClientFinal(verifierFromBase64(acct), c.bare, c.serverFirst, proof) : { ok: false as const };
     if (!r.ok) {
       this.guard.miss(ukey, source, now);
       return wrong;
@@ -80,18 +80,4 @@ export class AccountDesk {
   #fakeSalt(ukey: string): Uint8Array {
     return new Uint8Array(createHmac("sha256", this.#secret).update(`distchat salt ${ukey}`).digest().subarray(0, 16));
   }
-}
-
-function verifierOf(a: Account) {
-  return {
-    salt: new Uint8Array(Buffer.from(a.salt, "base64")),
-    iterations: a.iterations,
-    storedKey: new Uint8Array(Buffer.from(a.storedKey, "base64")),
-    serverKey: new Uint8Array(Buffer.from(a.serverKey, "base64")),
-  };
-}
-
-/** The wire form of a verifier → the text of a `reg`/`pass` op's fields. */
-export function verifierText(v: WireVerifier): string {
-  return `${v.salt} ${v.iterations} ${v.storedKey} ${v.serverKey}`;
 }

@@ -38,11 +38,11 @@ import type {
   WhoisRequest,
   WhoRequest,
 } from "../wire/messages.ts";
-import { nameKey, USER_NAME } from "../wire/names.ts";
-import { regData } from "../accounts/ledger.ts";
-import { byWhom, kickedSince, refusal as modRefusal } from "../moderation/rules.ts";
-import { AccountDesk, verifierText } from "./account_desk.ts";
-import { addressFor, conversation, partOf, roomAccess } from "./direct.ts";
+import { USER_NAME } from "../wire/names.ts";
+import { regData, verifierData } from "../accounts/ledger.ts";
+import { mayJoin, refusal as modRefusal } from "../moderation/rules.ts";
+import { AccountDesk } from "./account_desk.ts";
+import { addressFor, banned, conversation, partOf, roomAccess } from "./direct.ts";
 import { MAX_DATAGRAM, MAX_WAIT_MS } from "../wire/messages.ts";
 import { formatVector } from "../wire/vector.ts";
 import { fitHistory, fitNames, fitPoll } from "../wire/fit.ts";
@@ -242,7 +242,7 @@ export class Chat {
   /** [PROTOCOL "password", "drop"] proven by a fresh SCRAM exchange. */
   #account(req: AccountRequest, now: number, source: string): Reply {
     const { acct, serverFinal } = this.#prove(req.userName, req.proof, now, source);
-    const data = req.verb === "password" ? `${acct.reg} ${verifierText(req.verifier!)}` : acct.reg;
+    const data = req.verb === "password" ? `${acct.reg} ${verifierData(req.verifier!)}` : acct.reg;
     this.store.appendLocal({ kind: "acct", action: req.verb === "password" ? "pass" : "drop", session: NO_SESSION, userName: acct.name, data }, now);
     return { verb: "ok", tag: req.tag, kind: req.verb, userName: acct.name, serverFinal };
   }
@@ -334,12 +334,11 @@ export class Chat {
   #connect(req: RoomRequest, now: number): Reply {
     const s = this.#auth(req.token, now);
     const name = this.store.rooms.name(req.groupName) ?? refuse("no-room", `no room ${req.groupName}`);
-    const m = this.store.moderation.get(name);
-    if (m.bans.has(s.ukey)) refuse("not-member", `you are banned from ${name}${byWhom(m.banWhy.get(s.ukey))}`);
-    const membership = this.store.rooms.membership(name, s.id);
-    if (membership === null || kickedSince(m, s.user, membership.joined)) {
-      const mayJoin = !m.inviteOnly || m.invites.has(s.ukey) || m.ops.has(s.ukey) || (m.owner !== null && nameKey(m.owner) === s.ukey);
-      if (!mayJoin) refuse("not-member", `${name} is invite-only: ask one of its operators to /invite you`);
+    const ban = banned(this.store, name, s);
+    if (ban !== null) refuse("not-member", ban);
+    if ("refused" in roomAccess(this.store, name, s)) {
+      // Not a member, or kicked since joining: join (again).
+      if (!mayJoin(this.store.moderation.get(name), s.user)) refuse("not-member", `${name} is invite-only: ask one of its operators to /invite you`);
       this.store.appendLocal({ kind: "join", session: s.id, groupName: name }, now);
     }
     return { verb: "ok", tag: req.tag, kind: "connect", groupName: name };

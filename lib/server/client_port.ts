@@ -16,7 +16,7 @@
  * ```
  */
 import { decodeRequest, encodeText, replyText } from "../wire/codec.ts";
-import { NOTICE_WAKE } from "../store/store.ts";
+import { roomOfNoticeKey } from "../store/store.ts";
 import { type ErrorCode, type Reply, type Request, tokenOf } from "../wire/messages.ts";
 import type { Address } from "../net/address.ts";
 import { formatAddress } from "../net/address.ts";
@@ -246,11 +246,10 @@ export class ClientPort {
   /** Answers the held polls of rooms with new messages: one read per distinct cursor, then all the sends. */
   #wake(rooms: Set<string>): void {
     for (const key of rooms) {
-      const noticeOnly = key.startsWith(NOTICE_WAKE);
-      const rkey = noticeOnly ? key.slice(NOTICE_WAKE.length) : key;
-      if (noticeOnly && rooms.has(rkey)) continue; // a message woke them all
-      let held = this.#polls.inRoom(rkey);
-      if (noticeOnly) held = held.filter((h) => h.notices === true);
+      const noticesOf = roomOfNoticeKey(key);
+      if (noticesOf !== null && rooms.has(noticesOf)) continue; // a message woke them all
+      let held = this.#polls.inRoom(noticesOf ?? key);
+      if (noticesOf !== null) held = held.filter((h) => h.notices === true);
       if (held.length > 0) this.#answerPolls(held, false);
     }
   }

@@ -22,10 +22,17 @@ import { byWhom, kickedSince } from "../moderation/rules.ts";
 export function roomAccess(store: Store, groupName: string, s: SessionRecord): { name: string } | { refused: string } {
   const m = store.rooms.membership(groupName, s.id);
   if (m === null) return { refused: `not a member of ${groupName}` };
+  const ban = banned(store, m.name, s);
+  if (ban !== null) return { refused: ban };
   const mod = store.moderation.get(m.name);
-  if (mod.bans.has(s.ukey)) return { refused: `you are banned from ${m.name}${byWhom(mod.banWhy.get(s.ukey))}` };
   if (kickedSince(mod, s.user, m.joined)) return { refused: `you were kicked from ${m.name}${byWhom(mod.kicks.get(s.ukey))}; /join it again` };
   return { name: m.name };
+}
+
+/** Why session `s` may not enter room `name` (its display name) because its name is banned there, or null. */
+export function banned(store: Store, name: string, s: SessionRecord): string | null {
+  const mod = store.moderation.get(name);
+  return mod.bans.has(s.ukey) ? `you are banned from ${name}${byWhom(mod.banWhy.get(s.ukey))}` : null;
 }
 
 /** A session's part of the conversations it is in (its name must be usable by it: Chat checks that first). */

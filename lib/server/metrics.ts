@@ -94,12 +94,6 @@ export class ServerMetrics {
 /** A peer counts as up when heard within this long (peers send `got` every 250 ms). */
 const UP_MS = 5000;
 
-/**
- * Gauges of a server's state report (lib/server/status.ts) and a few more:
- * sessions, rooms, messages, held polls and acks, and per peer whether it is
- * up, when it was last heard, how many ops it lacks of ours (replication
- * lag), its clock offset; datagrams dropped by reason.
- */
 /** Password guessing (lib/accounts/guess_guard.ts) as counters. */
 export function guessGauges(g: { failures: number; lockedOut: number }): Gauge[] {
   return [
@@ -108,6 +102,12 @@ export function guessGauges(g: { failures: number; lockedOut: number }): Gauge[]
   ];
 }
 
+/**
+ * Gauges of a server's state report (lib/server/status.ts) and a few more:
+ * sessions, rooms, messages, held polls and acks, and per peer whether it is
+ * up, when it was last heard, how many ops it lacks of ours (replication
+ * lag), its clock offset; datagrams dropped by reason.
+ */
 export function statusGauges(r: StatusReport, more: { rooms: number; expunged: number; webWaiting: number; webSockets: number }): Gauge[] {
   const own = parseVectorText(r.vector);
   const peers = Object.entries(r.peers).sort(([a], [b]) => a < b ? -1 : 1);

@@ -7,6 +7,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { AccountAction } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
 import { type Account, settleAccount } from "../accounts/ledger.ts";
+import { rowKey } from "./_ops.ts";
 
 export type { Account };
 
@@ -61,18 +62,6 @@ export class Accounts {
   #settle(ukey: string): Account | null {
     const rows = this.#s.ops.all(ukey) as { origin: string; seq: number; deps: string; action: AccountAction; user: string; data: string }[];
     if (rows.length === 0) return null;
-    return settleAccount(rows.map((r) => ({ id: `${r.origin}.${r.seq}`, key: keyOfRow(r), action: r.action, userName: r.user, data: r.data })));
+    return settleAccount(rows.map((r) => ({ id: `${r.origin}.${r.seq}`, key: rowKey(r), action: r.action, userName: r.user, data: r.data })));
   }
-}
-
-/** The conflict key of a stored op (lib/store/rules.ts opKey) from its deps text. */
-export function keyOfRow(r: { origin: string; seq: number; deps: string }): [number, string] {
-  let sum = r.seq;
-  if (r.deps !== "0") {
-    for (const pair of r.deps.split(",")) {
-      const eq = pair.lastIndexOf("=");
-      if (pair.slice(0, eq) !== r.origin) sum += Number(pair.slice(eq + 1));
-    }
-  }
-  return [sum, r.origin];
 }

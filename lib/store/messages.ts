@@ -34,6 +34,9 @@ const ENTRIES_DSEQ = `SELECT m.dseq, m.origin, m.seq, ${USER} AS user, o.at, ${T
  */
 export const noticeKey = (rkey: string): string => "\u0001" + rkey;
 
+/** The room key a notice key (`noticeKey`) belongs to, or null for a room's own key. */
+export const roomOfNoticeKey = (key: string): string | null => (key.charCodeAt(0) === 1 ? key.slice(1) : null);
+
 /** Rows read per index range when listing messages. */
 const SCAN_BATCH = 64;
 

@@ -7,7 +7,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { ModAction } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
 import { emptyRoom, type RoomMod, settleRoom } from "../moderation/rules.ts";
-import { keyOfRow } from "./accounts.ts";
+import { rowKey } from "./_ops.ts";
 import { type Key, keyLess } from "./rules.ts";
 
 export type { RoomMod };
@@ -36,13 +36,13 @@ export class Moderation {
     const opens = this.#s.opens.all(k) as { origin: string; seq: number; deps: string; user: string }[];
     let owner: { key: Key; user: string } | null = null;
     for (const o of opens) {
-      const key = keyOfRow(o);
+      const key = rowKey(o);
       if (owner === null || keyLess(key, owner.key)) owner = { key, user: o.user };
     }
     const ownerName = owner === null || owner.user === "" ? null : owner.user;
     const room = rows.length === 0
       ? { ...emptyRoom(), owner: ownerName }
-      : settleRoom(rows.map((r) => ({ key: keyOfRow(r), action: r.action, actor: r.user, target: r.target, text: r.text, at: r.at })), ownerName);
+      : settleRoom(rows.map((r) => ({ key: rowKey(r), action: r.action, actor: r.user, target: r.target, text: r.text, at: r.at })), ownerName);
     if (this.#cache.size >= CACHE) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(k, room);
     return room;

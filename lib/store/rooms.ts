@@ -7,7 +7,7 @@ import { nameKey } from "../wire/names.ts";
 import { type Key, opensFirst } from "./rules.ts";
 
 export class Rooms {
-  #s: Record<"room" | "count" | "insert" | "rename" | "after" | "isMember" | "memberRoom" | "membership" | "ofSession" | "join" | "leave" | "membersAfter", StatementSync>;
+  #s: Record<"room" | "count" | "insert" | "rename" | "after" | "isMember" | "membership" | "ofSession" | "join" | "leave" | "membersAfter", StatementSync>;
 
   constructor(db: DatabaseSync) {
     const p = (sql: string) => db.prepare(sql);
@@ -18,7 +18,6 @@ export class Rooms {
       rename: p("UPDATE rooms SET name = ?, ksum = ?, korigin = ? WHERE rkey = ?"),
       after: p("SELECT name FROM rooms WHERE rkey > ? ORDER BY rkey LIMIT ?"),
       isMember: p("SELECT 1 AS x FROM members WHERE rkey = ? AND session = ?"),
-      memberRoom: p("SELECT r.name FROM rooms r JOIN members m ON m.rkey = r.rkey WHERE r.rkey = ? AND m.session = ?"),
       ofSession: p("SELECT rkey FROM members WHERE session = ? LIMIT 1000"),
       membership: p("SELECT r.name, m.jsum, m.jorigin FROM rooms r JOIN members m ON m.rkey = r.rkey WHERE r.rkey = ? AND m.session = ?"),
       // A membership keeps the key of its newest join (in key order, whatever the arrival order).
@@ -70,12 +69,6 @@ export class Rooms {
 
   isMember(groupName: string, session: string): boolean {
     return this.#s.isMember.get(nameKey(groupName), session) !== undefined;
-  }
-
-  /** The display name of the room if `session` is a member of it, else null (one query). */
-  memberRoom(groupName: string, session: string): string | null {
-    const row = this.#s.memberRoom.get(nameKey(groupName), session) as { name: string } | undefined;
-    return row ? row.name : null;
   }
 
   /** The room's display name and the key of the membership's newest join, if `session` is a member; else null. */

@@ -39,6 +39,11 @@ export function keyLess(a: Key, b: Key): boolean {
   return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
 }
 
+/** Orders keys, smallest first (a comparator for sort). */
+export function compareKeys(a: Key, b: Key): number {
+  return keyLess(a, b) ? -1 : keyLess(b, a) ? 1 : 0;
+}
+
 /** Sorts by key, smallest first. */
 export function byKey<T extends { ksum: number; korigin: string }>(items: T[]): T[] {
   return items.sort((x, y) => (keyLess([x.ksum, x.korigin], [y.ksum, y.korigin]) ? -1 : 1));

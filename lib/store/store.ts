@@ -34,7 +34,7 @@ import { type SessionRecord, Sessions } from "./sessions.ts";
 import { NameClaims } from "./name_claims.ts";
 import { Rooms } from "./rooms.ts";
 import { Retention, type RetentionLimits } from "./retention.ts";
-import { type MessageEntry, Messages, type StoredAdd } from "./messages.ts";
+import { type MessageEntry, Messages, noticeKey, type StoredAdd } from "./messages.ts";
 import { SavedReplies } from "./replies.ts";
 import { HighWater } from "./high_water.ts";
 import { serverOf } from "./incarnation.ts";
@@ -44,8 +44,7 @@ import { Conversations } from "./conversations.ts";
 
 export type { MessageEntry, SessionRecord, StoredAdd };
 
-/** Prefix of a dirty room key that got only a notice (`takeDirtyRooms`): only polls that list notices wake. */
-export const NOTICE_WAKE = "\u0001";
+export { roomOfNoticeKey } from "./messages.ts";
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -270,7 +269,7 @@ export class Store {
 
   /**
    * Room keys that got a visible message since the last call (to wake long
-   * polls); a key prefixed with NOTICE_WAKE got only a notice.
+   * polls); a notice room's key (`noticeKey`): that room got a notice.
    */
   takeDirtyRooms(): Set<string> {
     const out = this.#dirtyRooms;
@@ -351,7 +350,7 @@ export class Store {
     const rkey = nameKey(op.groupName);
     this.messages.insertNotice(rkey, aseq, op.origin, op.seq, op.session);
     // Only polls that asked for notices wake for one (a join in a room of 1,000 held polls wakes none of the others).
-    this.#dirtyRooms.add(NOTICE_WAKE + rkey);
+    this.#dirtyRooms.add(noticeKey(rkey));
   }
 
   /** Every op of a session counts as activity at its time. */
