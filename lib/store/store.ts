@@ -294,11 +294,11 @@ export class Store {
         break;
       }
       case "acct":
-        this.accounts.changed(op.userName);
+        this.accounts.applied({ id: `${op.origin}.${op.seq}`, key, action: op.action, userName: op.userName, data: op.data });
         if (op.action === "reg") this.accounts.bind(op.session, `${op.origin}.${op.seq}`);
         break;
       case "mod":
-        this.moderation.changed(op.groupName);
+        this.moderation.applied(op.groupName, { key, action: op.action, actor: op.userName, target: op.target, text: op.text, at: op.at });
         if (op.action !== "invite") this.#noticeRow(op, aseq);
         break;
       case "logout": {
