@@ -9,7 +9,7 @@
  *
  *   npm run bench:flood -- [--runtime node|deno] [--seconds 30] [--rate 3000] [--out FILE]
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -18,6 +18,7 @@ import { displayCommand, killAllChildren, type Runtime, runtimeCommand, startChi
 import { startBenchServer } from "./_distchat_server.ts";
 import { Endpoint } from "./_distchat_udp.ts";
 import { percentile } from "./_stats.ts";
+import { dbSize } from "../testing/db_files.ts";
 
 const HELP = `The flood benchmark: one server under a flood from one address; a legitimate client on another.
 
@@ -40,18 +41,11 @@ for (const f of ["seconds", "rate"] as const) {
 const runtime = flags.runtime as Runtime;
 const seconds = Number(flags.seconds), rate = Number(flags.rate);
 const dir = mkdtempSync(join(os.tmpdir(), "distchat-flood-"));
-const dbBytes = (db: string) => ["", "-wal"].reduce((a, s) => {
-  try {
-    return a + statSync(db + s).size;
-  } catch {
-    return a;
-  }
-}, 0);
 const srv = await startBenchServer(runtime, dir);
 try {
   const legits = await Promise.all(Array.from({ length: 10 }, (_, i) => Endpoint.open(`127.0.0.${60 + i}`)));
   const mb = (kib: number) => (kib / 1024).toFixed(0);
-  const rss0 = srv.rss().rssKiB, disk0 = dbBytes(srv.db);
+  const rss0 = srv.rss().rssKiB, disk0 = dbSize(srv.db);
   const argv = runtimeCommand("node", "bench/_flood_load.ts", [String(srv.port), "127.0.0.50", "50", String(rate), String(seconds)]);
   const flood = startChild(argv);
   await flood.next<{ ready: boolean }>(30_000);
@@ -75,7 +69,7 @@ try {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   const result = await flood.next<{ sent: number; replies: number; bytesIn: number }>(60_000);
-  const rss1 = srv.rss().rssKiB, disk1 = dbBytes(srv.db);
+  const rss1 = srv.rss().rssKiB, disk1 = dbSize(srv.db);
   const lines = [
     `# Flood benchmark (${new Date().toISOString().slice(0, 10)})`,
     "",
