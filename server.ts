@@ -116,7 +116,7 @@ const commit = new GroupCommit({
   onFatal: (problem) => die(`${name}: database failure, exiting: ${problem}`),
 });
 // Text deleted by a commit (retention) leaves the write-ahead log too (lib/store/scrub.ts).
-commit.subscribe(() => void (store.takeErased() && checkpointer.scrub()));
+commit.subscribe(() => void (store.erasures.take() && checkpointer.scrub()));
 let client: NamedTransport | undefined;
 let peer: NamedTransport | undefined;
 const metrics = new ServerMetrics();

@@ -4,7 +4,7 @@
  * leave every file of the database, not just stop being listed. Two steps,
  * one for each file that could keep it:
  *
- * 1. `eraseOnDelete` (every connection that writes, from its open): SQLite's
+ * 1. `eraseOnDelete` (on the store's connection, from its open: _schema.ts): SQLite's
  *    `secure_delete` overwrites deleted cells and freed pages with zeros, so
  *    the new page images hold no trace of the text.
  * 2. `truncateLog` (after the commit that deleted it; the checkpoint worker
@@ -14,7 +14,7 @@
  *    cuts the log to zero bytes. (`-shm` is an index of the log: page numbers,
  *    no content.)
  *
- * The store notes a deletion (`Store.noteErased`); server.ts asks the
+ * The store notes a deletion (`Store.erasures`); server.ts asks the
  * checkpointer to scrub after each commit that had one.
  * tests/scrub_test.ts reads the bytes of the three files.
  *
@@ -40,4 +40,21 @@ export function eraseOnDelete(db: DatabaseSync): void {
 export function truncateLog(db: DatabaseSync): boolean {
   const r = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get() as { busy: number } | undefined;
   return r !== undefined && r.busy === 0;
+}
+
+/** Whether text was deleted since the last `take`: the store notes deletions, and after a commit the server scrubs. */
+export class Erasures {
+  #any = false;
+
+  /** Text was deleted in the open transaction. */
+  note(): void {
+    this.#any = true;
+  }
+
+  /** True when text was deleted since the last call (call it after a commit: then scrub). */
+  take(): boolean {
+    const any = this.#any;
+    this.#any = false;
+    return any;
+  }
 }

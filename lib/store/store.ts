@@ -9,8 +9,7 @@
  * log, the transactions and the one entrance for writes.
  *
  * Writes happen inside a transaction the caller opens with `begin()` and
- * ends with `commit()` (the group commit, lib/server/commit.ts). Time is
- * passed in. Only sessions are cached in memory; messages stay on disk.
+ * ends with `commit()` (the group commit, lib/server/commit.ts). Time is passed in.
  *
  * @example
  * ```ts
@@ -41,7 +40,7 @@ import { serverOf } from "./incarnation.ts";
 import { Accounts } from "./accounts.ts";
 import { Moderation } from "./moderation.ts";
 import { Conversations } from "./conversations.ts";
-import { eraseOnDelete } from "./scrub.ts";
+import { Erasures } from "./scrub.ts";
 
 export type { MessageEntry, SessionRecord, StoredAdd };
 
@@ -79,6 +78,10 @@ export class Store {
   readonly conversations: Conversations;
   /** Expunges old messages when a limit is set (housekeeping calls its sweep). */
   readonly retention: Retention;
+  /** Whether text was deleted (after a commit that deleted some, its files are scrubbed: lib/store/scrub.ts). */
+  readonly erasures = new Erasures();
+  /** Ops made here but `touch` (read only): a request that leaves it as it was changed nothing (no saved reply, no quota). */
+  changes = 0;
   #names: NameClaims;
   #vector: Vector;
   #dirtyRooms = new Set<string>();
@@ -90,8 +93,6 @@ export class Store {
   #self: string;
   /** The high-water mark beside the database, when it has a path. */
   #hwm: HighWater | null = null;
-  #changes = 0;
-  #erased = false;
 
   /**
    * Opens or creates the database at `path` for server `self`; throws a
@@ -129,9 +130,7 @@ export class Store {
     this.accounts = new Accounts(db);
     this.moderation = new Moderation(db);
     this.conversations = new Conversations(db);
-    this.retention = new Retention(db, options.retention ?? { maxAgeMs: 0, maxPerRoom: 0 }, () => this.noteErased());
-    // Deleted text is overwritten in the file, not only unlinked (lib/store/scrub.ts).
-    eraseOnDelete(db);
+    this.retention = new Retention(db, options.retention ?? { maxAgeMs: 0, maxPerRoom: 0 }, () => this.erasures.note());
     this.#log = new OpLogTable(db);
     this.#vector = this.#log.vector();
   }
@@ -169,18 +168,6 @@ export class Store {
   #durable(sync: boolean): void {
     if (sync && this.#wal) this.#wal.sync(this.#wal.fd);
     this.#hwm?.note(this.#self, get(this.#vector, this.#self));
-  }
-
-  /** Text was deleted in the open transaction: once it commits, the write-ahead log must be scrubbed (lib/store/scrub.ts). */
-  noteErased(): void {
-    this.#erased = true;
-  }
-
-  /** True when text was deleted since the last call (call it after a commit: then scrub). */
-  takeErased(): boolean {
-    const e = this.#erased;
-    this.#erased = false;
-    return e;
   }
 
   /** The origin ops made here get (the server id, or an incarnation of it). */
@@ -250,17 +237,8 @@ export class Store {
     const op = { ...input, origin: this.#self, seq: get(this.#vector, this.#self) + 1, deps, at } as Op;
     this.#apply(op, noTwin);
     this.#localOps.push(op);
-    if (op.kind !== "touch") this.#changes++;
+    if (op.kind !== "touch") this.changes++;
     return op;
-  }
-
-  /**
-   * Ops made here other than `touch`, counted since start: a request that
-   * leaves it as it was changed nothing (a `connect` to a room the session
-   * is in), so the client port saves no reply and counts no quota for it.
-   */
-  get changes(): number {
-    return this.#changes;
   }
 
   /**
