@@ -53,7 +53,7 @@ export type ClientPortOptions = {
   cursorSlack?: number;
   /** Per-address and per-session quotas (lib/server/quotas.ts); absent: none. */
   quotas?: Quotas;
-  /** True while the database's disk is below its free-space floor: writes that grow it get `unavailable`. */
+  /** True while the database's disk is below its free-space floor: every request that writes gets `unavailable` (WRITING_VERBS). */
   diskLow?: () => boolean;
 
   /** One line of log (default: stderr). */
