@@ -27,6 +27,7 @@ import { watchDiskFloor } from "./lib/server/disk_floor.ts";
 import { Quotas } from "./lib/server/quotas.ts";
 import { Chat } from "./lib/server/chat.ts";
 import { ClientPort } from "./lib/server/client_port.ts";
+import { UNHEARD_ORIGINS } from "./lib/server/held_polls.ts";
 import { laggingClock, systemClock as clock } from "./lib/server/clock.ts";
 import { GroupCommit } from "./lib/server/commit.ts";
 import { startHousekeeping } from "./lib/server/housekeeping.ts";
@@ -114,6 +115,8 @@ const commit = new GroupCommit({
   checkDatabase: () => guard.problem(),
   onFatal: (problem) => die(`${name}: database failure, exiting: ${problem}`),
 });
+// Text deleted by a commit (retention) leaves the write-ahead log too (lib/store/scrub.ts).
+commit.subscribe(() => void (store.erasures.take() && checkpointer.scrub()));
 let client: NamedTransport | undefined;
 let peer: NamedTransport | undefined;
 const metrics = new ServerMetrics();
@@ -143,6 +146,10 @@ const clientPort = new ClientPort({
   // --rate-limit 0 (benchmarks) turns the quotas off too.
   quotas,
   maxHeldPerSession: flags.rateLimit === 0 ? Infinity : flags.quotas.heldPollsPerSession,
+  maxHeldBytesPerIp: flags.rateLimit === 0 ? Infinity : flags.quotas.heldPollKibPerIp * 1024,
+  maxHeldBytes: flags.rateLimit === 0 ? Infinity : flags.quotas.heldPollKib * 1024,
+  // A server catching up from an empty database has heard of none of its peers yet.
+  cursorSlack: UNHEARD_ORIGINS + all.length,
   diskLow: diskFloor.low,
   log,
 });

@@ -55,21 +55,27 @@ const publicKeyOk = (k: string) => k === "-" || KEY32.test(k);
 
 /** The account the ops of one name settle to, or null when the name is not registered. Ops with malformed data are void. */
 export function settleAccount(ops: readonly AccountOp[]): Account | null {
-  const sorted = [...ops].sort((x, y) => compareKeys(x.key, y.key));
   let acct: Account | null = null;
-  for (const op of sorted) {
-    const f = op.data.split(" ");
-    if (op.action === "reg") {
-      if (acct !== null || f.length !== 5 || !wellFormed(f[0], f[1], f[2], f[3]) || !publicKeyOk(f[4])) continue;
-      acct = { reg: op.id, name: op.userName, salt: f[0], iterations: Number(f[1]), storedKey: f[2], serverKey: f[3], publicKey: f[4] };
-      continue;
-    }
-    if (acct === null || f[0] !== acct.reg) continue;
-    if (op.action === "drop") acct = null;
-    else if (op.action === "key" && f.length === 2 && publicKeyOk(f[1])) acct = { ...acct, publicKey: f[1] };
-    else if (op.action === "pass" && f.length === 5 && wellFormed(f[1], f[2], f[3], f[4])) {
-      acct = { ...acct, salt: f[1], iterations: Number(f[2]), storedKey: f[3], serverKey: f[4] };
-    }
+  for (const op of [...ops].sort((x, y) => compareKeys(x.key, y.key))) acct = foldAccount(acct, op);
+  return acct;
+}
+
+/**
+ * One step of the fold: the account after `op`, which sorts after every op
+ * already folded into `acct` (null: not registered). `settleAccount` is these
+ * steps in key order (lib/store/_fold_cache.ts takes them one new op at a time).
+ */
+export function foldAccount(acct: Account | null, op: AccountOp): Account | null {
+  const f = op.data.split(" ");
+  if (op.action === "reg") {
+    if (acct !== null || f.length !== 5 || !wellFormed(f[0], f[1], f[2], f[3]) || !publicKeyOk(f[4])) return acct;
+    return { reg: op.id, name: op.userName, salt: f[0], iterations: Number(f[1]), storedKey: f[2], serverKey: f[3], publicKey: f[4] };
+  }
+  if (acct === null || f[0] !== acct.reg) return acct;
+  if (op.action === "drop") return null;
+  if (op.action === "key" && f.length === 2 && publicKeyOk(f[1])) return { ...acct, publicKey: f[1] };
+  if (op.action === "pass" && f.length === 5 && wellFormed(f[1], f[2], f[3], f[4])) {
+    return { ...acct, salt: f[1], iterations: Number(f[2]), storedKey: f[3], serverKey: f[4] };
   }
   return acct;
 }

@@ -13,6 +13,7 @@ import { serverIdProblem } from "../wire/names.ts";
 import type { Address } from "../net/address.ts";
 import { parseAddress } from "../net/address.ts";
 import { DEFAULT_QUOTAS, type QuotaLimits } from "../server/quotas.ts";
+import { DEFAULT_HELD_POLL_LIMITS, type HeldPollLimits } from "../server/held_polls.ts";
 
 /** --quota names and the limits they set. */
 const QUOTA_NAMES = {
@@ -22,6 +23,10 @@ const QUOTA_NAMES = {
   "rooms-per-ip-hour": "roomsPerIpPerHour",
   "message-bytes-per-minute": "msgBytesPerSessionPerMinute",
   "held-polls-per-session": "heldPollsPerSession",
+  "held-poll-kib-per-ip": "heldPollKibPerIp",
+  "held-poll-kib": "heldPollKib",
+  "writes-per-session-minute": "writesPerSessionPerMinute",
+  "writes-per-ip-minute": "writesPerIpPerMinute",
 } as const;
 
 export class FlagError extends Error {
@@ -44,7 +49,7 @@ export type ServerFlags = {
   /** Requests per second per session; 0 = off. */
   sessionRate: number;
   /** Per-address and per-session quotas (--quota NAME=N). */
-  quotas: QuotaLimits & { heldPollsPerSession: number };
+  quotas: QuotaLimits & HeldPollLimits;
   /** Expunge messages older than this many days; 0 = keep (lib/store/retention.ts). */
   retainDays: number;
   /** Keep at most this many messages per room; 0 = all. */
@@ -91,8 +96,10 @@ usage: npm run server -- --id ID [flags]        (or: npx deno run -A server.ts -
   --quota NAME=N           change one quota (repeat for more; 0 = none); past one, requests get
                            rate-limited. Defaults: logins-per-ip-minute=120 sessions-per-ip=1000
                            rooms-per-session=100 rooms-per-ip-hour=1000 held-polls-per-session=64
-                           message-bytes-per-minute=65536 (per session)
-  --min-free-mb N          below N MiB free on the database's disk, logins, rooms and messages get
+                           message-bytes-per-minute=65536 (per session) writes-per-session-minute=60
+                           writes-per-ip-minute=600 (joins, leaves, moderation, account changes)
+                           held-poll-kib-per-ip=8192 held-poll-kib=131072 (memory of held polls)
+  --min-free-mb N          below N MiB free on the database's disk, every request that writes gets
                            unavailable (clients go to another server); 0 = no floor (default 256)
   --web HOST:PORT          serve the web client, its HTTP transport and /metrics here (default: off).
                            Give servers.txt a 4th column, each server's web URL, so pages fail over
@@ -151,8 +158,8 @@ function multicast(text: string | undefined): Address | null {
 }
 
 /** The quotas with each `NAME=N` of --quota applied (0: no limit). */
-function quotas(items: string[]): QuotaLimits & { heldPollsPerSession: number } {
-  const q = { ...DEFAULT_QUOTAS, heldPollsPerSession: 64 };
+function quotas(items: string[]): QuotaLimits & HeldPollLimits {
+  const q = { ...DEFAULT_QUOTAS, ...DEFAULT_HELD_POLL_LIMITS };
   for (const item of items) {
     const m = /^([a-z-]+)=(\d{1,12})$/.exec(item);
     const name = m?.[1] as keyof typeof QUOTA_NAMES | undefined;
