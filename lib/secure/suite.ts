@@ -11,12 +11,15 @@
  * ephemeral keys (node:crypto's generator), `keyPairFromPrivate` builds a
  * pair from given bytes (key files, test vectors).
  *
- * Symmetric keys may be bytes or key objects (`secretKey`): Node 24 turns
- * raw key bytes into a key object on every createCipheriv and createHmac,
- * which costs it 4–6 times the cipher or the HMAC itself (measured: 200-byte
- * seal 55–90 µs with bytes, 10–17 µs with a key object), so keys used more
- * than once are made key objects once. Imported public keys are cached per
- * byte array (a handshake uses the peer's ephemeral key twice).
+ * Symmetric keys may be bytes or what `secretKey` makes of them. Node 24
+ * turns raw key bytes into a key object inside every createCipheriv and
+ * createHmac, slowly: a 200-byte seal took 20 µs of CPU with key bytes,
+ * 8.4 µs with a key object made for the call and 5.5 µs with one kept
+ * (createSecretKey; a kept one costs about 270 bytes of memory); Deno is
+ * fastest with the bytes (5.7–8 µs against 8–12). So `secretKey` makes a
+ * key object under Node, for keys used more than once, and keeps the bytes
+ * under Deno. Imported public keys are cached per byte array (a handshake
+ * uses the peer's ephemeral key twice).
  *
  * @example
  * ```ts
@@ -40,6 +43,7 @@ import {
   type KeyObject,
   timingSafeEqual,
 } from "node:crypto";
+import { runtimeName } from "../platform/runtime.ts";
 
 /** DHLEN, HASHLEN: 32 bytes. */
 export const KEY_LEN = 32;
@@ -54,15 +58,18 @@ export type KeyPair = { readonly privateKey: KeyObject; readonly publicKey: Uint
 /** Makes ephemeral key pairs (production: `generateKeyPair`; tests: fixed keys). */
 export type KeyPairSource = () => KeyPair;
 
-/** A symmetric key: its bytes, or the key object `secretKey` made of them (faster when used again). */
+/** A symmetric key: its bytes, or what `secretKey` made of them. */
 export type SymmetricKey = Uint8Array | KeyObject;
 
-/** `bytes` as a key object, for a key used more than once. */
-export function secretKey(bytes: Uint8Array): KeyObject {
-  return createSecretKey(bytes);
+/** Whether this runtime is faster with key objects than with key bytes (Node: yes; Deno: no). */
+const WRAP_KEYS = runtimeName() === "node";
+
+/** `bytes` in the form this runtime uses fastest, for a key used many times. */
+export function secretKey(bytes: Uint8Array): SymmetricKey {
+  return WRAP_KEYS ? createSecretKey(bytes) : bytes;
 }
 
-const asKey = (k: SymmetricKey): KeyObject => (k instanceof Uint8Array ? createSecretKey(k) : k);
+const asKey = (k: SymmetricKey): SymmetricKey => (WRAP_KEYS && k instanceof Uint8Array ? createSecretKey(k) : k);
 
 const PKCS8_X25519 = Buffer.from("302e020100300506032b656e04220420", "hex");
 
