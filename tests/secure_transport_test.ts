@@ -137,7 +137,8 @@ test("datagrams sealed before the session wait and go in order once it is up; no
   const first = client.seal(text("one\n"), 0);
   assert.is(first.length, 1, "only the initiation");
   assert.equal(client.seal(text("two\n"), 10), [], "waits: the initiation is not due again yet");
-  assert.is(client.queued, 2);
+  assert.equal(client.seal(text("one\n"), 20), [], "a retransmission of a waiting datagram");
+  assert.is(client.queued, 2, "waits once");
   const hs = server.receive(first[0], A, 10);
   assert.is(server.counts.pending, 1);
   const up = client.receive(hs.send!, 20);

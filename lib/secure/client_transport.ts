@@ -6,9 +6,9 @@
  * randomness come in. A client failing over makes a new ClientTransport for
  * the next server; its token and cursors live above this layer.
  *
- * - No session yet: datagrams wait (at most `maxQueue`) while an
- *   initiation goes out; the response sends them. With nothing waiting, a
- *   keepalive confirms the session at once.
+ * - No session yet: datagrams wait (at most `maxQueue`, a resent one
+ *   once) while an initiation goes out; the response sends them. With
+ *   nothing waiting, a keepalive confirms the session at once.
  * - A session older than two minutes (or used for 2^40 datagrams) gets a
  *   new handshake beside it; the old one carries on until the new one is
  *   up, and keeps receiving for as long as it lives (a held poll's answer).
@@ -95,7 +95,8 @@ export class ClientTransport {
     if ((cur === null || cur.needsRekey(now)) && this.#initiator.due(now)) out.push(this.#initiator.begin(now));
     const sealed = cur?.seal(plaintext, now) ?? null;
     if (sealed !== null) out.push(sealed);
-    else {
+    else if (!this.#queue.some((q) => bytesEqual(q, plaintext))) {
+      // A retransmission of a datagram already waiting is not queued twice.
       this.#queue.push(plaintext);
       if (this.#queue.length > (this.#o.maxQueue ?? DEFAULT_MAX_QUEUE)) this.#queue.shift();
     }
