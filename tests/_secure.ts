@@ -12,11 +12,16 @@ export function seeded(seed: number): { random: (n: number) => Uint8Array; newKe
   return { random, newKeyPair: () => keyPairFromPrivate(random(32)) };
 }
 
-/** A fixed static key pair per name ("a", "b", …), the same in every run. */
-export function staticKey(name: string): KeyPair {
+/** The private key bytes of `staticKey(name)`. */
+export function staticPrivate(name: string): Uint8Array {
   const raw = new Uint8Array(32);
   for (let i = 0; i < 32; i++) raw[i] = (name.charCodeAt(i % name.length) * (i + 7)) & 0xff;
-  return keyPairFromPrivate(raw);
+  return raw;
+}
+
+/** A fixed static key pair per name ("a", "b", …), the same in every run. */
+export function staticKey(name: string): KeyPair {
+  return keyPairFromPrivate(staticPrivate(name));
 }
 
 /** The UTF-8 bytes of `s`. */
