@@ -115,6 +115,7 @@ const bad: [name: string, text: string, line: number, says: RegExp][] = [
   ["a key in hex", `a h:1 h:2 key=${"ab".repeat(32)}\n`, 1, /has a bad key/],
   ["an empty key", "a h:1 h:2 key=\n", 1, /has a bad key: ""/],
   ["a key in base64url", `a h:1 h:2 key=${KEY_A.replace("/", "_")}\n`, 1, /has a bad key/],
+  ["a key of low order", `a h:1 h:2 key=${"A".repeat(43)}=\n`, 1, /has a bad key: ".*" is not a usable X25519 public key/],
   ["the key of another server", `a h:1 h:2 key=${KEY_A}\nb h:3 h:4 key=${KEY_A}\n`, 2, /gives server b the key of server a; every server needs its own/],
   ["a web URL that is not a URL", "a h:1 h:2 h:3\n", 1, /bad web URL: "h:3" must start with http/],
   ["a web URL with a path", "a h:1 h:2 http://h:3/chat\n", 1, /bad web URL: .* must be an origin only/],

@@ -18,7 +18,7 @@ import { readFileSync } from "node:fs";
 import { fileError } from "./cli.ts";
 import { type Address, formatAddress, parseAddress } from "../net/address.ts";
 import { SERVER_ID_RULE, serverIdProblem } from "../wire/names.ts";
-import { decodeKey, encodeKey } from "../secure/keys.ts";
+import { decodeKey, encodeKey, usablePublicKey } from "../secure/keys.ts";
 
 /** One server of servers.txt; `publicKey` is its static X25519 public key (32 bytes), when the file gives one. */
 export type ServerEntry = { id: string; client: Address; peer: Address; web?: string; publicKey?: Uint8Array };
@@ -101,6 +101,7 @@ export function parseServers(text: string, file: string): ServerEntry[] {
 function serverKey(text: string, file: string, line: number): Uint8Array {
   const key = decodeKey(text);
   if (key === null) throw new ServersFileError(file, line, `has a bad key: "${text}" is not 44 characters of base64 (npm run keygen -- --server-key FILE prints a server's key=BASE64)`);
+  if (!usablePublicKey(key)) throw new ServersFileError(file, line, `has a bad key: "${text}" is not a usable X25519 public key (npm run keygen -- --server-key FILE makes one)`);
   return key;
 }
 

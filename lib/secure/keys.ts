@@ -16,7 +16,7 @@
  */
 import { Buffer } from "node:buffer";
 import { indexBytes, MAC_LEN } from "./envelope.ts";
-import { hmacSha256, KEY_LEN, type KeyPair, privateBytes, secretKey, type SymmetricKey, utf8 } from "./suite.ts";
+import { dh, generateKeyPair, hmacSha256, KEY_LEN, type KeyPair, privateBytes, secretKey, type SymmetricKey, utf8 } from "./suite.ts";
 
 /** A key's text: base64 of its 32 bytes (44 characters). */
 export function encodeKey(key: Uint8Array): string {
@@ -28,6 +28,14 @@ export function decodeKey(text: string): Uint8Array | null {
   if (!/^[A-Za-z0-9+/]{43}=$/.test(text)) return null;
   const bytes = new Uint8Array(Buffer.from(text, "base64"));
   return bytes.length === KEY_LEN && encodeKey(bytes) === text ? bytes : null;
+}
+
+let probe: KeyPair | null = null;
+
+/** Whether `key` is an X25519 public key a handshake can use (not of low order: a Diffie-Hellman with it is not all zeros). */
+export function usablePublicKey(key: Uint8Array): boolean {
+  probe ??= generateKeyPair();
+  return dh(probe, key) !== null;
 }
 
 /** The pre-shared key of the peer handshake (KKpsk0): from the cluster key's bytes, or 32 zero bytes without one. */
