@@ -174,9 +174,9 @@ export function encodeCookieReply(c: Omit<CookieReply, "kind">): Uint8Array {
   return framed(KIND.cookie, c.receiver, c.nonce, c.sealed);
 }
 
-/** The 13-byte header of a data datagram (its AEAD associated data). */
-export function encodeDataHeader(receiver: number, counter: number): Uint8Array {
-  const b = new Uint8Array(DATA_HEADER_LEN);
+/** The 13-byte header of a data datagram (its AEAD associated data), in a datagram of `length` bytes (the rest left zero). */
+export function encodeDataHeader(receiver: number, counter: number, length = DATA_HEADER_LEN): Uint8Array {
+  const b = new Uint8Array(length);
   b[0] = KIND.data;
   writeU32(b, 1, receiver);
   writeU64(b, 5, counter);

@@ -15,9 +15,9 @@
  * peer.open(decodeEnvelope(bytes) as Data, now);       // { ok: true, plaintext, newest: true }
  * ```
  */
-import { type Data, DATA_HEADER_LEN, encodeDataHeader } from "./envelope.ts";
+import { type Data, DATA_HEADER_LEN, DATA_OVERHEAD, encodeDataHeader } from "./envelope.ts";
 import { ReplayWindow } from "./replay_window.ts";
-import { aeadDecrypt, aeadEncrypt, secretKey, type SymmetricKey } from "./suite.ts";
+import { aeadDecrypt, aeadEncryptInto, secretKey, type SymmetricKey } from "./suite.ts";
 
 /** When sessions are renewed and refused. */
 export type SessionLimits = {
@@ -113,11 +113,8 @@ export class TransportSession {
   seal(plaintext: Uint8Array, now: number): Uint8Array | null {
     if (this.expired(now) || this.#sent >= this.limits.rejectAfterMessages) return null;
     const counter = this.#sent++;
-    const header = encodeDataHeader(this.remoteIndex, counter);
-    const sealed = aeadEncrypt(this.#sendKey, counter, header, plaintext);
-    const out = new Uint8Array(DATA_HEADER_LEN + sealed.length);
-    out.set(header);
-    out.set(sealed, DATA_HEADER_LEN);
+    const out = encodeDataHeader(this.remoteIndex, counter, DATA_OVERHEAD + plaintext.length);
+    aeadEncryptInto(this.#sendKey, counter, out.subarray(0, DATA_HEADER_LEN), plaintext, out, DATA_HEADER_LEN);
     return out;
   }
 

@@ -125,14 +125,18 @@ function nonceBytes(n: number): Buffer {
 
 /** ENCRYPT(k, n, ad, plaintext): ciphertext followed by the 16-byte tag. */
 export function aeadEncrypt(key: SymmetricKey, n: number, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  const out = new Uint8Array(plaintext.length + TAG_LEN);
+  aeadEncryptInto(key, n, ad, plaintext, out, 0);
+  return out;
+}
+
+/** ENCRYPT into `out` from offset `at` (plaintext.length + 16 bytes), saving a copy; `ad` may lie in `out` before `at`. */
+export function aeadEncryptInto(key: SymmetricKey, n: number, ad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, at: number): void {
   const c = createCipheriv("chacha20-poly1305", asKey(key), nonceBytes(n), { authTagLength: TAG_LEN });
   c.setAAD(ad, { plaintextLength: plaintext.length });
-  const body = c.update(plaintext);
+  out.set(c.update(plaintext), at);
   c.final();
-  const out = new Uint8Array(body.length + TAG_LEN);
-  out.set(body);
-  out.set(c.getAuthTag(), body.length);
-  return out;
+  out.set(c.getAuthTag(), at + plaintext.length);
 }
 
 /** DECRYPT(k, n, ad, ciphertext): the plaintext, or null when the tag does not match. */
