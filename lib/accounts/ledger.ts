@@ -34,6 +34,13 @@ export type Account = {
   storedKey: string;
   serverKey: string;
   publicKey: string;
+  /**
+   * True when no account of this name was dropped before this one in the
+   * order: only then does the name's bare key in a direct conversation made
+   * before conversations named registrations (lib/server/direct.ts) stand
+   * for this account.
+   */
+  first: boolean;
 };
 
 /** A verifier as op data: "salt iterations storedKey serverKey" (base64 fields). */
@@ -57,15 +64,16 @@ const publicKeyOk = (k: string) => k === "-" || KEY32.test(k);
 export function settleAccount(ops: readonly AccountOp[]): Account | null {
   const sorted = [...ops].sort((x, y) => compareKeys(x.key, y.key));
   let acct: Account | null = null;
+  let dropped = false;
   for (const op of sorted) {
     const f = op.data.split(" ");
     if (op.action === "reg") {
       if (acct !== null || f.length !== 5 || !wellFormed(f[0], f[1], f[2], f[3]) || !publicKeyOk(f[4])) continue;
-      acct = { reg: op.id, name: op.userName, salt: f[0], iterations: Number(f[1]), storedKey: f[2], serverKey: f[3], publicKey: f[4] };
+      acct = { reg: op.id, name: op.userName, salt: f[0], iterations: Number(f[1]), storedKey: f[2], serverKey: f[3], publicKey: f[4], first: !dropped };
       continue;
     }
     if (acct === null || f[0] !== acct.reg) continue;
-    if (op.action === "drop") acct = null;
+    if (op.action === "drop") (acct = null), (dropped = true);
     else if (op.action === "key" && f.length === 2 && publicKeyOk(f[1])) acct = { ...acct, publicKey: f[1] };
     else if (op.action === "pass" && f.length === 5 && wellFormed(f[1], f[2], f[3], f[4])) {
       acct = { ...acct, salt: f[1], iterations: Number(f[2]), storedKey: f[3], serverKey: f[4] };
