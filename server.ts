@@ -128,8 +128,7 @@ const quotas = flags.rateLimit === 0 ? undefined : new Quotas(flags.quotas, sess
 const diskFloor = watchDiskFloor({ dir: dirname(flags.db), minBytes: flags.minFreeBytes, clock, log });
 // Chat time: this server's clock, set back by how far it runs ahead of its slowest peer (docs/ARCHITECTURE.md "Time").
 const chatClock = laggingClock(clock, (): number => peerPort.clockLead());
-// --rate-limit 0 (benchmarks) lifts the account rate too.
-const chat = new Chat({ store, random, sessionTtl: flags.sessionTtl, secret: clusterKey ?? undefined, confirmer: (): string | undefined => twoDisk ? peerPort.confirmer() : undefined, accountRate: flags.rateLimit === 0 ? 0 : undefined });
+const chat = new Chat({ store, random, sessionTtl: flags.sessionTtl, secret: clusterKey ?? undefined, confirmer: (): string | undefined => twoDisk ? peerPort.confirmer() : undefined });
 const clientPort = new ClientPort({
   commit,
   clock: chatClock,

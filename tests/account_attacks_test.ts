@@ -13,6 +13,7 @@ import { clientFinalSalted, makeVerifier, verifierToBase64 } from "../lib/accoun
 import { lines, removeTempDirs, type ServerHandle, startServer, type UdpClient, udpClient } from "../testing/harness.ts";
 import { floodAuth, requestResending, wrongProofs } from "../testing/attacks.ts";
 import { groupUsage } from "../testing/processes.ts";
+import { DEFAULT_RATE_LIMIT } from "../lib/server/rate_limit.ts";
 
 let srv: ServerHandle;
 let home: UdpClient;
@@ -56,6 +57,9 @@ async function passwordLogin(c: UdpClient, name: string, salted: Uint8Array, pau
   return { code: r[0] === "ok" ? "ok" : r[2], work: /,w=\d+/.test(first[4]) };
 }
 
+/** The most requests one address can have answered in a flood of `seconds` (and half a second more for the last replies): the default rate's burst, then its rate. */
+const perAddress = (seconds: number) => 2 * DEFAULT_RATE_LIMIT + DEFAULT_RATE_LIMIT * (seconds + 0.6);
+
 /** The server is up and answers, and holds no more than it did plus a margin. */
 async function stillWell(what: string): Promise<void> {
   const r = await requestResending(home, srv.clientAddr, lines("login", `w${++tagNo}`, `probe${tagNo}`));
@@ -69,15 +73,15 @@ test("row 6: challenges fetched ahead and answered in one burst: at most 5 proof
   const salted = await register("vera");
   const atk = await udpClient("127.0.0.2");
   try {
-    // 40 challenges fetched ahead (one address gets 40 account requests in a burst, then 20 a second).
+    // 40 challenges fetched ahead.
     const challenges: { nonce: string; serverFirst: string }[] = [];
     for (let i = 0; i < 40; i++) atk.send(srv.clientAddr, lines("auth", `c${i}`, "vera", `ahead${i}`.padEnd(20, "x")));
     for (let d = await atk.next(5000); d !== null; d = challenges.length < 40 ? await atk.next(2000) : null) {
       const f = fields(d.text);
       if (f[0] === "ok") challenges.push({ nonce: `ahead${f[1].slice(1)}`.padEnd(20, "x"), serverFirst: f[4] });
     }
-    assert.ok(challenges.length >= 30, `${challenges.length} challenges`);
-    await sleep(2000); // the address may send 40 again: only the guard stands between the proofs and the password
+    assert.is(challenges.length, 40);
+    await sleep(500);
     // Every one answered at once: all wrong but the last, which is right.
     const proofs = challenges.map((c, i) => {
       const right = i === challenges.length - 1;
@@ -138,31 +142,31 @@ test("row 8: 20,000 auth a second from 4 addresses: a login whose proof takes 0.
     for (let i = 0; i < 3; i++) results.push(await passwordLogin(legit, "yara", salted, 500));
     const f = await flood;
     assert.equal(results.map((r) => r.code), ["ok", "ok", "ok"]);
-    assert.ok(f.sent >= 30_000, `${f.sent} sent`);
-    assert.ok(f.challenges <= hosts.length * (40 + 20 * 4), `${f.challenges} challenges handed to 4 addresses`);
+    assert.ok(f.sent >= 20_000, `${f.sent} sent (of 30,000)`);
+    assert.ok(f.challenges <= hosts.length * perAddress(1.5), `${f.challenges} challenges handed to 4 addresses`);
   } finally {
     await legit.close();
   }
   await stillWell("after row 8");
 });
 
-test("row 15: 20,000 auth a second from one address: it gets 20 challenges a second; logins from another address are answered meanwhile", async () => {
+test("row 15: 20,000 auth a second from one address (10 times the default rate): it is served at the default rate; logins from another address are answered meanwhile", async () => {
   const salted = await register("zoe");
   const legit = await udpClient("127.0.1.5");
   try {
     const flood = floodAuth({ to: srv.clientAddr, hosts: ["127.0.0.12"], userName: "zoe", rate: 20_000, seconds: 1.5 });
+    await sleep(100);
+    // Two password logins and two plain ones from another address, each within 10 s (resent as a client does).
     const codes: string[] = [];
-    const t0 = Date.now();
-    while (Date.now() - t0 < 1500) {
+    for (let i = 0; i < 2; i++) {
       codes.push((await passwordLogin(legit, "zoe", salted)).code);
       const plain = fields(await requestResending(legit, srv.clientAddr, lines("login", `z${++tagNo}`, `plain${tagNo}`)));
       codes.push(plain[0] === "ok" ? "ok" : plain[2]);
-      await sleep(200);
     }
     const f = await flood;
-    assert.ok(codes.length >= 4 && codes.every((c) => c === "ok"), codes.join(" "));
-    assert.ok(f.sent >= 30_000, `${f.sent} sent`);
-    assert.ok(f.challenges <= 40 + 20 * 4, `${f.challenges} challenges to one address in ~3 s`);
+    assert.equal(codes, ["ok", "ok", "ok", "ok"]);
+    assert.ok(f.sent >= 20_000, `${f.sent} sent (of 30,000)`);
+    assert.ok(f.challenges <= perAddress(1.5), `${f.challenges} challenges to one address`);
   } finally {
     await legit.close();
   }

@@ -151,7 +151,7 @@ function attempt(desk: AccountDesk, host: string, now: number, right = true) {
   const fin = clientFinalSalted(right ? V.salted : WRONG_SALTED, `n=zed,r=${nonce}`, first.serverFirst)!;
   return { serverFirst: first.serverFirst, proof: fin.message };
 }
-const newDesk = (o: { rate?: number } = { rate: 0 }) => new AccountDesk({ secret: random(32), random, guard: new GuessGuard(FAST), ...o });
+const newDesk = () => new AccountDesk({ secret: random(32), random, guard: new GuessGuard(FAST) });
 
 test("row 6: challenges fetched ahead and answered in a burst: the guard is checked at each proof; the right password is refused while the source waits", () => {
   const desk = newDesk();
@@ -220,18 +220,6 @@ test("row 8: a flood of 20,000 challenges from other addresses does not evict a 
   assert.is(desk.challenges.answered, 1);
   const replay = desk.verify("zed", legit.proof!, ACCT, "127.0.0.9", clock.now());
   assert.is("code" in replay && replay.code, "bad-password", "one proof per challenge");
-});
-
-test("row 15: one address gets 20 account requests a second (bursts of 40); another address is served meanwhile", () => {
-  const desk = newDesk({});
-  const clock = new ManualClock();
-  const ask = (host: string) => desk.challenge({ verb: "auth", tag: "1", userName: "zed", nonce: "abcdefghijklmnopqrst" }, ACCT, host, clock.now());
-  const burst = Array.from({ length: 1000 }, () => ask("127.0.0.2"));
-  assert.is(burst.filter((r) => !("code" in r)).length, 40);
-  assert.is(burst.filter((r) => "code" in r && r.code === "rate-limited").length, 960);
-  assert.ok(!("code" in ask("127.0.0.9")));
-  clock.advance(1000);
-  assert.is(Array.from({ length: 100 }, () => ask("127.0.0.2")).filter((r) => !("code" in r)).length, 20);
 });
 
 test.run();

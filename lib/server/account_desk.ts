@@ -7,14 +7,17 @@
  * a wrong password reads the same whether or not the name exists.
  *
  * What a stranger can do to it is bounded at each step (issue 20):
- * - at most `rate` account requests a second per source address
- *   (ACCOUNT_RATE), so one address cannot spend the server's CPU on them;
  * - challenges keep no state (lib/accounts/challenge.ts): a flood of `auth`
  *   takes no memory and evicts no one's challenge; each is answered once;
  * - guessing is slowed per source and per name+source at every proof, not
  *   only at `auth`, and a name under attack asks sources that never logged
  *   in to it for a proof of work (lib/accounts/guess_guard.ts,
- *   lib/accounts/work.ts) — never a lock its owner cannot pass.
+ *   lib/accounts/work.ts) — never a lock its owner cannot pass;
+ * - the CPU one address spends here is bounded by the client port's
+ *   per-address rate (`--rate-limit`): a limit of account requests of their
+ *   own would save nothing (refusing an `auth` costs about what answering
+ *   it does) and would let a forger of an owner's UDP address, who needs no
+ *   reply, use it up at a few datagrams a second.
  */
 import { Buffer } from "node:buffer";
 import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
@@ -25,15 +28,6 @@ import { GuessGuard, guessSource } from "../accounts/guess_guard.ts";
 import { Challenges } from "../accounts/challenge.ts";
 import { workDone } from "../accounts/work.ts";
 import type { Account } from "../store/accounts.ts";
-import { RateLimiter } from "./rate_limit.ts";
-
-/**
- * Account requests (`auth` and proofs) per second per source address; bursts
- * of twice that. A login is two; a refused one costs about 0.1 ms, a
- * password login about 0.4 ms (docs/OPERATIONS.md "Defaults"), so one
- * address spends at most ~1% of a core on them.
- */
-export const ACCOUNT_RATE = 20;
 
 /** Why an account request failed: the reply's code and text. */
 export type AccountRefusal = { code: "bad-password" | "rate-limited"; message: string };
@@ -43,16 +37,13 @@ const WRONG: AccountRefusal = { code: "bad-password", message: "wrong user name 
 export class AccountDesk {
   readonly guard: GuessGuard;
   readonly challenges: Challenges;
-  #limiter: RateLimiter;
   #saltKey: KeyObject;
-  #prunedAt = 0;
 
   /** `secret`: for the made-up salts (the cluster key: the same on every server); challenges get a per-process secret of their own. */
-  constructor(o: { secret: Uint8Array; random: (n: number) => Uint8Array; guard?: GuessGuard; rate?: number }) {
+  constructor(o: { secret: Uint8Array; random: (n: number) => Uint8Array; guard?: GuessGuard }) {
     this.#saltKey = createSecretKey(o.secret);
     this.guard = o.guard ?? new GuessGuard();
     this.challenges = new Challenges({ secret: o.random(32) });
-    this.#limiter = new RateLimiter(o.rate ?? ACCOUNT_RATE);
   }
 
   /** SCRAM server-first for `req`, against `acct` (or a made-up salt when null); a refusal while the source must wait. */
@@ -95,18 +86,10 @@ export class AccountDesk {
     return { serverFinal: r.serverFinal };
   }
 
-  /** A refusal when the source is past its account rate or must wait after wrong passwords; null: go on. */
+  /** A refusal while the source must wait after wrong passwords (for this name, or for all); null: go on. */
   #gate(ukey: string, source: string, now: number): AccountRefusal | null {
-    if (!this.#limiter.allow(source, now)) {
-      return { code: "rate-limited", message: `more than ${this.#limiter.rate} account requests a second from this address; try again in a second` };
-    }
     const wait = this.guard.wait(ukey, source, now);
-    if (wait > 0) return { code: "rate-limited", message: `too many wrong passwords from this address; try again in ${Math.ceil(wait / 1000)} s` };
-    if (now - this.#prunedAt > 10_000) {
-      this.#prunedAt = now;
-      this.#limiter.prune(now);
-    }
-    return null;
+    return wait > 0 ? { code: "rate-limited", message: `too many wrong passwords from this address; try again in ${Math.ceil(wait / 1000)} s` } : null;
   }
 
   #serverFirst(userName: string, clientNonce: string, snonce: string, acct: Account | null, bits: number): string {

@@ -63,8 +63,6 @@ export type ChatOptions = {
   confirmer?: () => string | undefined;
   /** Secret for the made-up salts of names that are not registered (the cluster key; default: random per process). */
   secret?: Uint8Array;
-  /** Account requests a second per source address (lib/server/account_desk.ts ACCOUNT_RATE; 0: no limit). */
-  accountRate?: number;
 };
 
 /** The session id of account ops made without a session (`password`, `drop`). */
@@ -114,7 +112,7 @@ export class Chat {
     this.sessionTtl = options.sessionTtl ?? 300;
     this.#random = options.random;
     this.#confirmer = options.confirmer ?? (() => undefined);
-    this.accounts = new AccountDesk({ secret: options.secret ?? options.random(32), random: options.random, rate: options.accountRate });
+    this.accounts = new AccountDesk({ secret: options.secret ?? options.random(32), random: options.random });
   }
 
   /**
