@@ -4,13 +4,18 @@
  * to seconds. Attackers send from 127.0.0.2–11, legit users from 127.0.1.x.
  * Each test checks that the server stays up and bounded (memory, file
  * descriptors), that legit users on other addresses are served within a
- * generous deadline, and that no stranger locks an owner out.
+ * generous deadline, and that no stranger locks an owner out (the terminal
+ * client solves the proof of work a name under attack asks for; the web
+ * client does in tests/web_browser_test.ts).
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
 import { clientFinalSalted, makeVerifier, verifierToBase64 } from "../lib/accounts/scram.ts";
-import { lines, removeTempDirs, type ServerHandle, startServer, type UdpClient, udpClient } from "../testing/harness.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { lines, removeTempDirs, type ServerHandle, startServer, tempDir, type UdpClient, udpClient } from "../testing/harness.ts";
+import { startClient } from "./_client_proc.ts";
 import { floodAuth, requestResending, wrongProofs } from "../testing/attacks.ts";
 import { groupUsage } from "../testing/processes.ts";
 import { DEFAULT_RATE_LIMIT } from "../lib/server/rate_limit.ts";
@@ -124,6 +129,16 @@ test("row 7: wrong proofs from 4 addresses never lock the owner out: known addre
     assert.equal(await passwordLogin(fresh, "wren", salted), { code: "ok", work: true }, "new: a puzzle, then in");
     assert.equal(await passwordLogin(fresh, "wren", salted), { code: "ok", work: false }, "known from now on");
     assert.not.ok((await more).includes("ok"));
+    // The terminal client, from 127.0.0.1 (new for wren), says so and solves it.
+    const pw = join(tempDir("distchat-wren-"), "wren.pw");
+    writeFileSync(pw, "wren's password\n", { mode: 0o600 });
+    const term = startClient(["--user", "wren", "--servers", srv.servers, "--password-file", pw]);
+    try {
+      await term.waitFor(/wren is being guessed at: solving a puzzle/);
+      await term.waitFor(/logged in as wren/);
+    } finally {
+      term.kill();
+    }
   } finally {
     await known.close();
     await fresh.close();
