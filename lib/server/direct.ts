@@ -20,6 +20,7 @@
  */
 import { createHash } from "node:crypto";
 import type { SessionRecord, Store } from "../store/store.ts";
+import type { Account } from "../store/accounts.ts";
 import { nameKey } from "../wire/names.ts";
 import { parts } from "../store/conversations.ts";
 import { byWhom, kickedSince } from "../moderation/rules.ts";
@@ -54,20 +55,21 @@ export function accountPart(ukey: string, reg: string): string {
 /** Where a party's conversations are: its part now, and the bare key its older ones used (a first account's), or null. */
 type Parts = { part: string; legacy: string | null };
 
-/** The parts of user `name` now: its account's, or its live session's; null when the name is neither registered nor held. */
+/** The parts of the holder of name key `ukey`: its account's, when the name is registered, else its session's (id `session`). */
+function partsOf(ukey: string, acct: Account | null, session: string): Parts {
+  return acct !== null ? { part: accountPart(ukey, acct.reg), legacy: acct.first ? ukey : null } : { part: `${ukey}~${session.slice(0, 12)}`, legacy: null };
+}
+
+/** The parts of user `name` now; null when the name is neither registered nor held by a live session. */
 function partsOfName(store: Store, name: string, now: number): Parts | null {
-  const ukey = nameKey(name);
   const acct = store.accounts.get(name);
-  if (acct !== null) return { part: accountPart(ukey, acct.reg), legacy: acct.first ? ukey : null };
-  const holder = store.sessions.liveHolder(name, now);
-  return holder === null ? null : { part: `${ukey}~${holder.id.slice(0, 12)}`, legacy: null };
+  const holder = acct === null ? store.sessions.liveHolder(name, now) : null;
+  return acct === null && holder === null ? null : partsOf(nameKey(name), acct, holder?.id ?? "");
 }
 
 /** A session's parts (its name must be usable by it: Chat checks that first). */
 function partsOfSession(store: Store, s: SessionRecord): Parts {
-  const acct = store.accounts.get(s.user);
-  if (acct !== null) return { part: accountPart(s.ukey, acct.reg), legacy: acct.first ? s.ukey : null };
-  return { part: `${s.ukey}~${s.id.slice(0, 12)}`, legacy: null };
+  return partsOf(s.ukey, store.accounts.get(s.user), s.id);
 }
 
 /** A session's part of the conversations it starts now. */
