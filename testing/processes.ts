@@ -122,6 +122,21 @@ export function startProcess(argv: readonly string[], o: ProcessOptions = {}): P
   return proc;
 }
 
+/** What the processes of group `pgid` hold now (Linux /proc): resident memory (MiB) and open file descriptors. */
+export function groupUsage(pgid: number): { rssMiB: number; fds: number } {
+  let kb = 0, fds = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== pgid) continue; // pgrp
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+      fds += readdirSync(`/proc/${pid}/fd`).length;
+    } catch { /* gone */ }
+  }
+  return { rssMiB: kb / 1024, fds };
+}
+
 /** SIGKILLs every process group still running (exit and signal handlers). */
 export function killAll(): void {
   for (const p of live) p.signal("SIGKILL");

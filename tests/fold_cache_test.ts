@@ -10,7 +10,7 @@ import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { ACCOUNT_ACTIONS, MOD_ACTIONS } from "../lib/wire/messages.ts";
 import { foldMod, type ModOp, type RoomMod, settleRoom } from "../lib/moderation/rules.ts";
-import { type Account, type AccountOp, foldAccount, settleAccount } from "../lib/accounts/ledger.ts";
+import { type AccountOp, foldAccount, type Ledger, settleLedger } from "../lib/accounts/ledger.ts";
 import { FoldCache, lastKey } from "../lib/store/_fold_cache.ts";
 
 const NAMES = ["owner", "Bob", "bob", "carl", "dave"];
@@ -88,7 +88,7 @@ test("moderation: the incremental fold equals the full fold, in any arrival orde
 
 test("accounts: the incremental fold equals the full fold, in any arrival order, read at any time", () => {
   fc.assert(
-    fc.property(arrivals(accountOp), (steps) => checkFold<Account | null, AccountOp>(steps, settleAccount, foldAccount, (a) => a)),
+    fc.property(arrivals(accountOp), (steps) => checkFold<Ledger, AccountOp>(steps, settleLedger, foldAccount, (a) => a)),
     { numRuns: 400 },
   );
 });

@@ -11,7 +11,9 @@
  * - accounts, sealed DMs and moderation: a page registers, DMs a registered
  *   terminal client sealed both ways (WebCrypto and node:crypto read each
  *   other's dm1), logs in by password on another server and reads its
- *   history; a topic, a ban and the notices, from the page's composer.
+ *   history; a topic, a ban and the notices, from the page's composer;
+ * - a name under attack (wrong proofs from other addresses): the page logs
+ *   in all the same, solving the proof of work its challenge asks for.
  * Screenshots go to test-artifacts/ (not committed).
  */
 import { test } from "uvu";
@@ -21,7 +23,8 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { type ClientProc, startClient, until } from "./_client_proc.ts";
-import { makeCluster, removeTempDirs, ROOT, type ServerHandle, startServer, tempDir } from "../testing/harness.ts";
+import { lines, makeCluster, removeTempDirs, ROOT, type ServerHandle, startServer, tempDir, udpClient } from "../testing/harness.ts";
+import { wrongProofs } from "../testing/attacks.ts";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test-artifacts");
@@ -290,6 +293,31 @@ test("accounts and sealed DMs between a page and the terminal client, both ways;
   await eli.waitFor(/WARNING: dora's key changed/);
   await dora.close();
   await dora2.close();
+});
+
+test("a name being guessed at: the page's challenge asks for a proof of work, and the page logs in after solving it", async () => {
+  const c = servers.find((s) => s.id === "c")!;
+  // dora (registered above) has never logged in with her password on c from this address. Two guessers: 10 misses.
+  for (const host of ["127.0.0.2", "127.0.0.3"]) {
+    const codes = await wrongProofs({ to: c.clientAddr, host, userName: "dora", count: 5 });
+    assert.equal(codes, ["bad-password", "bad-password", "bad-password", "bad-password", "bad-password"]);
+  }
+  const probe = await udpClient();
+  const challenge = async () => (await probe.request(c.clientAddr, lines("auth", `w${Date.now()}`, "dora", "probe0123456789abcdef"))).split("\n")[4];
+  try {
+    assert.match(await challenge(), /,w=\d+$/, "this address is asked for work");
+    const page = await ctx.newPage();
+    page.on("pageerror", (e) => console.log(`    page error (dora): ${e.message}`));
+    await page.goto(`${web("c")}/`);
+    await page.locator("#login-name").fill("dora");
+    await page.locator("#login-password").fill("dora's new password");
+    await page.locator("#login-password").press("Enter");
+    await page.locator("#me").filter({ hasText: /^dora$/ }).waitFor({ timeout: 30_000 });
+    assert.not.match(await challenge(), /,w=/, "once the password was proven from this address, no more work");
+    await page.close();
+  } finally {
+    await probe.close();
+  }
 });
 
 test("moderation from the page: the topic shows to others, a ban ends the banned page's room on its server, notices show", async () => {

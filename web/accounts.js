@@ -4,7 +4,10 @@
 // the X25519 DM key pair derived from the SaltedPassword, and dm1 sealing
 // (X25519, HKDF-SHA256, AES-256-GCM). The terminal client implements the
 // same formats (lib/accounts/scram.ts, lib/client/dm_seal.ts); each reads the
-// other's sealed DMs. Plain ES module, no dependencies.
+// other's sealed DMs. The proof of work a server may ask for (w=) uses the
+// synchronous SHA-256 of @noble/hashes (served by the server from its own
+// files, as for seal.js): WebCrypto's digest is a promise per hash.
+import { sha256 as sha256Sync } from "./vendor/noble-hashes/sha2.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
@@ -50,16 +53,47 @@ export async function makeVerifier(password, iterations = ITERATIONS) {
 /** A client nonce for `auth`: 18 random bytes, base64url. */
 export const newNonce = () => b64url(crypto.getRandomValues(new Uint8Array(18)));
 
+/** The most work (zero bits) this page does for one challenge; a server asking more is refused. */
+export const MAX_WORK_BITS = 24;
+
+/** Zero bits a challenge asks for (`w=` in the server-first; 0: none). */
+export const workAsked = (serverFirst) => Number(/(?:^|,)w=(\d+)(?:,|$)/.exec(serverFirst)?.[1] ?? 0);
+
+const zeroBits = (hash) => {
+  let n = 0;
+  for (const byte of hash) {
+    if (byte !== 0) return n + Math.clz32(byte) - 24;
+    n += 8;
+  }
+  return n;
+};
+
 /**
- * The client-final message for a server-first, the server signature to
- * expect, and the SaltedPassword; null when the server-first is malformed.
+ * The proof of work (docs/PROTOCOL.md "Accounts"): `prefix` ("c=biws,r=NONCE")
+ * with ",w=SOLUTION" appended, SOLUTION counting up in base 36 until SHA-256
+ * of the whole begins with `bits` zero bits. Yields to the page now and then.
+ */
+async function solveWork(prefix, bits) {
+  const head = sha256Sync.create().update(enc.encode(`${prefix},w=`));
+  for (let i = 0;; i++) {
+    const solution = i.toString(36);
+    if (zeroBits(head.clone().update(enc.encode(solution)).digest()) >= bits) return `${prefix},w=${solution}`;
+    if (i % 20_000 === 19_999) await new Promise((r) => setTimeout(r, 0));
+  }
+}
+
+/**
+ * The client-final message for a server-first (with the proof of work when it
+ * asks for one), the server signature to expect, and the SaltedPassword;
+ * null when the server-first is malformed or asks for too much work.
  */
 export async function clientFinal(password, userName, nonce, serverFirst) {
   const a = Object.fromEntries(serverFirst.split(",").map((p) => [p[0], p.slice(2)]));
-  const iterations = Number(a.i);
+  const iterations = Number(a.i), work = Number(a.w ?? 0);
   if (!a.r?.startsWith(nonce) || !a.s || !Number.isInteger(iterations) || iterations < 4096) return null;
+  if (!Number.isInteger(work) || work < 0 || work > MAX_WORK_BITS) return null;
   const bare = `n=${userName},r=${nonce}`;
-  const withoutProof = `c=biws,r=${a.r}`;
+  const withoutProof = work > 0 ? await solveWork(`c=biws,r=${a.r}`, work) : `c=biws,r=${a.r}`;
   const authMessage = `${bare},${serverFirst},${withoutProof}`;
   const sp = await saltedPassword(password, unb64(a.s), iterations);
   const clientKey = await hmac(sp, "Client Key");

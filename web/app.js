@@ -6,7 +6,7 @@
 // ever reaches the page as textContent.
 import { escapeText, noticeText, parseMsgId, parseReply, requestText, visible } from "./protocol.js";
 import { isSealed, RoomKeys } from "./seal.js";
-import { clientFinal, dmKeyPair, fingerprint, isSealedDm, makeVerifier, MAX_DM_PLAIN, newNonce, openDm, sealDm } from "./accounts.js";
+import { clientFinal, dmKeyPair, fingerprint, isSealedDm, makeVerifier, MAX_DM_PLAIN, newNonce, openDm, sealDm, workAsked } from "./accounts.js";
 
 const $ = (id) => document.getElementById(id);
 const WAIT_MS = 25_000;
@@ -229,14 +229,32 @@ async function loadServers() {
   }
 }
 
-/** SCRAM (docs/PROTOCOL.md "Accounts"): auth, then login with the proof; the reply (its serverFinal checked). */
-async function passwordLogin(name, password) {
+/**
+ * SCRAM step 1 and the client-final for `password` ({ first } holds the
+ * refusal when there is none). A challenge may ask for a proof of work (the
+ * name is under attack): the page says so while it solves it.
+ */
+async function prove(name, password) {
   const nonce = newNonce();
   const first = await call(requestText("auth", tag(), name, nonce));
-  if (first?.verb !== "ok" || first.kind !== "auth") return first;
+  if (first?.verb !== "ok" || first.kind !== "auth") return { first };
+  const puzzle = workAsked(first.serverFirst) > 0;
+  if (puzzle) status(`${name} is being guessed at: solving a puzzle first…`, 0);
   const fin = await clientFinal(password, name, nonce, first.serverFirst);
-  if (!fin) return { verb: "error", code: "bad-password", message: "malformed challenge" };
+  if (puzzle) status("");
+  return fin ? { first, fin } : { first: { verb: "error", code: "bad-password", message: "malformed challenge" } };
+}
+
+/** SCRAM (docs/PROTOCOL.md "Accounts"): auth, then login with the proof; the reply (its serverFinal checked). */
+async function passwordLogin(name, password, retry = true) {
+  const { first, fin } = await prove(name, password);
+  if (!fin) return first;
   const r = await call(requestText("login", tag(), name, fin.message));
+  if (retry && r?.verb === "error" && r.code === "rate-limited") {
+    // E.g. the name came under attack between auth and the proof: a new challenge asks for the work.
+    await new Promise((ok) => setTimeout(ok, 1000));
+    return passwordLogin(name, password, false);
+  }
   if (r?.verb === "ok" && r.kind === "login") {
     if (r.serverFinal !== fin.serverSignature) return { verb: "error", code: "bad-password", message: "the server could not prove it knows this account" };
     state.dmKey = await dmKeyPair(fin.salted);
@@ -315,16 +333,15 @@ $("account-form").addEventListener("submit", async (ev) => {
   const old = $("account-old").value, pw = $("account-password").value;
   if (mode !== "drop" && pw !== $("account-again").value) return ($("account-error").textContent = "the two passwords differ");
   $("account-error").textContent = "";
-  status("deriving keys…", 0);
   let proof = null;
   if (mode !== "register") {
     // A fresh SCRAM exchange proves the current password (docs/PROTOCOL.md "Accounts").
-    const nonce = newNonce();
-    const first = await call(requestText("auth", tag(), state.user, nonce));
-    if (first?.verb !== "ok" || first.kind !== "auth") return (status(""), ($("account-error").textContent = first?.message ?? "no server answers"));
-    proof = await clientFinal(old, state.user, nonce, first.serverFirst);
-    if (!proof) return (status(""), ($("account-error").textContent = "malformed challenge"));
+    status("deriving keys…", 0);
+    const p = await prove(state.user, old);
+    if (!p.fin) return (status(""), ($("account-error").textContent = p.first?.message ?? "no server answers"));
+    proof = p.fin;
   }
+  status("deriving keys…", 0);
   const v = mode === "drop" ? null : await makeVerifier(pw);
   const key = v ? await dmKeyPair(v.salted) : null;
   const r = mode === "register"

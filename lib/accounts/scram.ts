@@ -18,6 +18,7 @@
 import { Buffer } from "node:buffer";
 import { createHash, createHmac, pbkdf2Sync, timingSafeEqual } from "node:crypto";
 import type { WireVerifier } from "../wire/messages.ts";
+import { MAX_WORK_BITS, solveWork } from "./work.ts";
 
 /** What the server stores for a registered name. */
 export type Verifier = { salt: Uint8Array; iterations: number; storedKey: Uint8Array; serverKey: Uint8Array };
@@ -84,32 +85,48 @@ export function parseClientFirst(message: string): { bare: string; name: string;
   return { bare, name: name.replaceAll("=2C", ",").replaceAll("=3D", "="), nonce };
 }
 
-/** The server's first message: the combined nonce, the salt and the iteration count. */
-export function serverFirst(clientFirstBare: string, serverNonce: string, v: Pick<Verifier, "salt" | "iterations">): { message: string } {
+/**
+ * The server's first message: the combined nonce, the salt and the iteration
+ * count, and `w=BITS` when the server asks for a proof of work (lib/accounts/work.ts).
+ */
+export function serverFirst(clientFirstBare: string, serverNonce: string, v: Pick<Verifier, "salt" | "iterations">, workBits = 0): { message: string } {
   const nonce = attributes(clientFirstBare)?.get("r") ?? "";
-  return { message: `r=${nonce}${serverNonce},s=${b64(v.salt)},i=${v.iterations}` };
+  return { message: `r=${nonce}${serverNonce},s=${b64(v.salt)},i=${v.iterations}${workBits > 0 ? `,w=${workBits}` : ""}` };
 }
+
+/** What a client-final answers with: the message, the server signature to expect back, and the SaltedPassword. */
+export type ClientFinal = { message: string; serverSignature: string; salted: Uint8Array };
 
 /**
  * The client's final message (with its proof), the server signature it
  * expects back, and the SaltedPassword (the client derives its DM key from
- * it: lib/client/dm_seal.ts).
+ * it: lib/client/dm_seal.ts); null when the server-first is malformed, does
+ * not extend the client's nonce, asks for too few rounds or too much work.
  */
-export function clientFinal(
-  password: string,
-  clientFirstBare: string,
-  serverFirstMessage: string,
-): { message: string; serverSignature: string; salted: Uint8Array } | null {
-  const s = attributes(serverFirstMessage);
-  const nonce = s?.get("r"), salt = s?.get("s"), iterations = Number(s?.get("i"));
-  const clientNonce = attributes(clientFirstBare)?.get("r");
-  if (!nonce || !salt || !clientNonce || !nonce.startsWith(clientNonce) || !Number.isInteger(iterations) || iterations < MIN_ITERATIONS) return null;
-  const withoutProof = `c=biws,r=${nonce}`;
+export function clientFinal(password: string, clientFirstBare: string, serverFirstMessage: string): ClientFinal | null {
+  const s = parseServerFirst(clientFirstBare, serverFirstMessage);
+  return s && clientFinalSalted(saltedPassword(password, s.salt, s.iterations), clientFirstBare, serverFirstMessage);
+}
+
+/** `clientFinal` from a SaltedPassword already derived for this server-first's salt and rounds (no PBKDF2). */
+export function clientFinalSalted(sp: Uint8Array, clientFirstBare: string, serverFirstMessage: string): ClientFinal | null {
+  const s = parseServerFirst(clientFirstBare, serverFirstMessage);
+  if (!s) return null;
+  const withoutProof = s.work > 0 ? solveWork(`c=biws,r=${s.nonce}`, s.work) : `c=biws,r=${s.nonce}`;
   const authMessage = `${clientFirstBare},${serverFirstMessage},${withoutProof}`;
-  const sp = saltedPassword(password, unb64(salt), iterations);
   const clientKey = hmac(sp, "Client Key");
   const proof = xor(clientKey, hmac(sha256(clientKey), authMessage));
   return { message: `${withoutProof},p=${b64(proof)}`, serverSignature: `v=${b64(hmac(hmac(sp, "Server Key"), authMessage))}`, salted: sp };
+}
+
+/** The fields of a server-first a client accepts, or null. */
+function parseServerFirst(clientFirstBare: string, serverFirstMessage: string): { nonce: string; salt: Uint8Array; iterations: number; work: number } | null {
+  const s = attributes(serverFirstMessage);
+  const nonce = s?.get("r"), salt = s?.get("s"), iterations = Number(s?.get("i")), work = Number(s?.get("w") ?? 0);
+  const clientNonce = attributes(clientFirstBare)?.get("r");
+  if (!nonce || !salt || !clientNonce || !nonce.startsWith(clientNonce) || !Number.isInteger(iterations) || iterations < MIN_ITERATIONS) return null;
+  if (!Number.isInteger(work) || work < 0 || work > MAX_WORK_BITS) return null;
+  return { nonce, salt: unb64(salt), iterations, work };
 }
 
 /**

@@ -195,6 +195,8 @@ export class Session {
     const nonce = randomBytes(18).toString("base64url");
     const first = await this.send((tag) => ({ verb: "auth", tag, userName, nonce }));
     if (first === null || first.verb !== "ok" || first.kind !== "auth") return first;
+    // A proof of work (w=): the name is being guessed at and this address never logged in to it here.
+    if (/(?:^|,)w=\d/.test(first.serverFirst)) this.#ui.notice(`${userName} is being guessed at: solving a puzzle before the proof (a second or two)`);
     const final = clientFinal(password, `n=${userName},r=${nonce}`, first.serverFirst);
     if (final === null) return { verb: "error", tag: first.tag, code: "bad-password", message: "the server's challenge is malformed" };
     return final;

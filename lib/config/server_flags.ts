@@ -14,6 +14,7 @@ import type { Address } from "../net/address.ts";
 import { parseAddress } from "../net/address.ts";
 import { DEFAULT_QUOTAS, type QuotaLimits } from "../server/quotas.ts";
 import { DEFAULT_HELD_POLL_LIMITS, type HeldPollLimits } from "../server/held_polls.ts";
+import { DEFAULT_RATE_LIMIT } from "../server/rate_limit.ts";
 
 /** --quota names and the limits they set. */
 const QUOTA_NAMES = {
@@ -89,7 +90,7 @@ usage: npm run server -- --id ID [flags]        (or: npx deno run -A server.ts -
   --session-ttl SECONDS    idle lifetime of a login (default 300)
   --listen HOST:PORT       bind the client port here instead of its servers-file address
   --peer-listen HOST:PORT  bind the peer port here instead of its servers-file address
-  --rate-limit N           requests per second per client IP address (default 20000); 0 turns off
+  --rate-limit N           requests per second per client IP address (default 2000); 0 turns off
                            every request-rate limit (benchmarks). Past it, and past --session-rate,
                            requests get rate-limited (once a second per address; the rest are dropped)
   --session-rate N         requests per second per session (default 500; 0 = off)
@@ -223,7 +224,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     sessionTtl: integer("session-ttl", values["session-ttl"], 300, 1),
     listen: address("listen", values.listen),
     peerListen: address("peer-listen", values["peer-listen"]),
-    rateLimit: integer("rate-limit", values["rate-limit"], 20000, 0),
+    rateLimit: integer("rate-limit", values["rate-limit"], DEFAULT_RATE_LIMIT, 0),
     sessionRate: integer("session-rate", values["session-rate"], 500, 0),
     quotas: quotas(values.quota ?? []),
     minFreeBytes: integer("min-free-mb", values["min-free-mb"], 256, 0) * 1024 * 1024,

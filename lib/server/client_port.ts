@@ -25,7 +25,7 @@ import type { GroupCommit } from "./commit.ts";
 import type { Chat } from "./chat.ts";
 import { Answers } from "./answers.ts";
 import { cursorProblem, DEFAULT_HELD_POLL_LIMITS as HELD, type Held, heldBytes, HeldPolls, UNHEARD_ORIGINS, type Waiter } from "./held_polls.ts";
-import { RateLimiter } from "./rate_limit.ts";
+import { DEFAULT_RATE_LIMIT, RateLimiter } from "./rate_limit.ts";
 import type { AckGate } from "./ack_gate.ts";
 import { type Quotas, WRITING_VERBS } from "./quotas.ts";
 import { AddressBudget, replyBudget } from "./address_budget.ts";
@@ -39,7 +39,7 @@ export type ClientPortOptions = {
   clock: Clock;
   /** Sends one datagram to a client. */
   send(bytes: Uint8Array, to: Address): void;
-  /** Requests per second per source IP address; 0 turns every request-rate limit off. Default 20000. */
+  /** Requests per second per source IP address; 0 turns every request-rate limit off. Default DEFAULT_RATE_LIMIT. */
   rateLimit?: number;
   /** Requests per second per session (token); 0 turns it off. Default 500. */
   sessionRate?: number;
@@ -93,7 +93,7 @@ export class ClientPort {
 
   constructor(o: ClientPortOptions) {
     this.#o = o;
-    const rate = o.rateLimit ?? 20000;
+    const rate = o.rateLimit ?? DEFAULT_RATE_LIMIT;
     this.limiter = new RateLimiter(rate);
     this.sessionLimiter = new RateLimiter(rate <= 0 ? 0 : o.sessionRate ?? 500);
     this.#log = o.log ?? ((line) => console.error(line));
@@ -120,6 +120,8 @@ export class ClientPort {
     else this.budget.received(addr, bytes.length);
     // The limit comes before decoding: garbage costs a flooder its budget too.
     const limited = !this.limiter.allow(from.host, now);
+    // Past the limit and told so this second: dropped unread (decoding is half of what a dropped datagram costs).
+    if (limited && this.#toldWithinSecond(addr, now)) return;
     const decoded = decodeRequest(bytes);
     if (!decoded.ok) {
       const e = decoded.error;
@@ -239,11 +241,16 @@ export class ClientPort {
     });
   }
 
+  /** True when `addr` (address:port) was told `rate-limited` less than a second ago. */
+  #toldWithinSecond(addr: string, now: number): boolean {
+    const last = this.#toldLimited.get(addr);
+    return last !== undefined && now - last < 1000;
+  }
+
   /** `rate-limited`, at most once a second per source address (further ones are dropped). */
   #refuseRate(tag: string, to: Address, now: number): void {
     const k = formatAddress(to);
-    const last = this.#toldLimited.get(k);
-    if (last !== undefined && now - last < 1000) return;
+    if (this.#toldWithinSecond(k, now)) return;
     if (this.#toldLimited.size > 10_000) {
       for (const [a, t] of this.#toldLimited) if (now - t >= 1000) this.#toldLimited.delete(a);
     }

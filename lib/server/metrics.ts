@@ -95,10 +95,11 @@ export class ServerMetrics {
 const UP_MS = 5000;
 
 /** Password guessing (lib/accounts/guess_guard.ts) as counters. */
-export function guessGauges(g: { failures: number; lockedOut: number }): Gauge[] {
+export function guessGauges(g: { failures: number; lockedOut: number; puzzles: number }): Gauge[] {
   return [
     { name: "distchat_password_failures_total", help: "Wrong password proofs (login, password, drop) since start.", type: "counter", values: [[{}, g.failures]] },
-    { name: "distchat_password_lockouts_total", help: "Password challenges refused because the name or address must wait.", type: "counter", values: [[{}, g.lockedOut]] },
+    { name: "distchat_password_lockouts_total", help: "Password challenges and proofs refused because the address (or the address for that name) must wait.", type: "counter", values: [[{}, g.lockedOut]] },
+    { name: "distchat_password_puzzles_total", help: "Password challenges that asked for a proof of work (the name was under attack).", type: "counter", values: [[{}, g.puzzles]] },
   ];
 }
 

@@ -7,7 +7,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { AccountAction } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
-import { type Account, type AccountOp, foldAccount, settleAccount } from "../accounts/ledger.ts";
+import { type Account, type AccountOp, EMPTY_LEDGER, foldAccount, type Ledger, settleLedger } from "../accounts/ledger.ts";
 import { rowKey } from "./_ops.ts";
 import { FoldCache, type Folded, lastKey } from "./_fold_cache.ts";
 
@@ -15,7 +15,7 @@ export type { Account };
 
 export class Accounts {
   /** Accounts kept in memory (10,000); older entries are read again when asked for. */
-  readonly #cache = new FoldCache<Account | null, AccountOp>({ load: (k) => this.#settle(k), step: foldAccount });
+  readonly #cache = new FoldCache<Ledger, AccountOp>({ load: (k) => this.#settle(k), step: foldAccount });
   #s: Record<"ops" | "bind" | "binding", StatementSync>;
 
   constructor(db: DatabaseSync) {
@@ -29,7 +29,7 @@ export class Accounts {
 
   /** The account of a name, or null when it is not registered. */
   get(userName: string): Account | null {
-    return this.#cache.get(nameKey(userName));
+    return this.#cache.get(nameKey(userName)).account;
   }
 
   /** An `acct` op of this name was stored. */
@@ -53,9 +53,9 @@ export class Accounts {
     return acct === null || this.bound(session, acct.reg);
   }
 
-  #settle(ukey: string): Folded<Account | null> {
+  #settle(ukey: string): Folded<Ledger> {
     const rows = this.#s.ops.all(ukey) as { origin: string; seq: number; deps: string; action: AccountAction; user: string; data: string }[];
     const ops = rows.map((r) => ({ id: `${r.origin}.${r.seq}`, key: rowKey(r), action: r.action, userName: r.user, data: r.data }));
-    return { state: ops.length === 0 ? null : settleAccount(ops), last: lastKey(ops.map((o) => o.key)) };
+    return { state: ops.length === 0 ? EMPTY_LEDGER : settleLedger(ops), last: lastKey(ops.map((o) => o.key)) };
   }
 }
