@@ -67,7 +67,7 @@ export function authenticate(c: Core, m: { params: string[] }, ctx: Ctx): void {
     c.numeric(ctx, N.ERR_SASLABORTED, "SASL authentication aborted");
     return tryRegister(c, ctx);
   }
-  if (s.account !== null) return c.numeric(ctx, N.ERR_SASLALREADY, "You have already authenticated using SASL");
+  if (s.account !== null && s.sasl === null) return c.numeric(ctx, N.ERR_SASLALREADY, "You have already authenticated using SASL");
   if (s.registered) return c.numeric(ctx, N.ERR_SASLFAIL, "SASL after registration is not supported here: reconnect and authenticate first");
   if (s.sasl === null) {
     const mech = arg.toUpperCase();

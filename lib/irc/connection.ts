@@ -79,6 +79,7 @@ export class IrcConnection implements Core {
   #nextBatch = 1;
   #flood: number = FLOOD_BURST;
   #floodAt: number;
+  #closing: IrcMessage | null = null;
 
   constructor(config: IrcConfig, now: number) {
     this.config = config;
@@ -226,7 +227,7 @@ export class IrcConnection implements Core {
 
   close(reason: string): void {
     if (this.state.closing) return;
-    this.#emit(fromServer(this, "ERROR", [`Closing link: ${reason}`]));
+    this.#closing = fromServer(this, "ERROR", [`Closing link: ${reason}`]); // sent last, after the answer in progress
     this.state.closing = true;
     this.#out.close = true;
     this.#logout();
@@ -319,7 +320,7 @@ export class IrcConnection implements Core {
     for (const [k, v] of Object.entries(msg.tags)) {
       if (this.state.caps.has(TAG_CAPS[k] ?? "message-tags")) tags[k] = v;
     }
-    this.#out.lines.push(formatLine({ ...msg, tags }, msg.params.length > 0 && /^[0-9]{3}$|^(PRIVMSG|NOTICE|ERROR|FAIL|PONG|TOPIC|KICK|PART|QUIT|AWAY|CAP)$/.test(msg.command)));
+    this.#out.lines.push(formatLine({ ...msg, tags }, msg.params.length > 0 && /^[0-9]{3}$|^(PRIVMSG|NOTICE|ERROR|FAIL|PONG|TOPIC|KICK|QUIT|AWAY|CAP)$/.test(msg.command)));
   }
 
   #logout(): void {
@@ -331,6 +332,10 @@ export class IrcConnection implements Core {
   }
 
   #take(): IrcStep {
+    if (this.#closing !== null) {
+      this.#emit(this.#closing);
+      this.#closing = null;
+    }
     const out = this.#out;
     this.#out = { lines: [], requests: [], proofs: [], close: false };
     return out;
