@@ -23,12 +23,12 @@ const LIST_DETAILED = 200;
 
 /** The numeric for a DistChat refusal of `command` on `channel`. */
 export function refuse(c: Core, ctx: Ctx, command: string, channel: string, e: ErrorReply): void {
+  if (e.code === "not-member" && (command === "PRIVMSG" || command === "NOTICE")) {
+    return c.numeric(ctx, N.ERR_CANNOTSENDTOCHAN, channel, `Cannot send to channel: ${e.message}`);
+  }
   if (e.code === "not-member" && /banned/.test(e.message)) return c.numeric(ctx, N.ERR_BANNEDFROMCHAN, channel, `Cannot join channel (+b): ${e.message}`);
   if (e.code === "not-member" && /invite-only/.test(e.message)) return c.numeric(ctx, N.ERR_INVITEONLYCHAN, channel, `Cannot join channel (+i): ${e.message}`);
-  if (e.code === "not-member") {
-    if (command === "PRIVMSG" || command === "NOTICE") return c.numeric(ctx, N.ERR_CANNOTSENDTOCHAN, channel, `Cannot send to channel: ${e.message}`);
-    return c.numeric(ctx, N.ERR_NOTONCHANNEL, channel, "You're not on that channel");
-  }
+  if (e.code === "not-member") return c.numeric(ctx, N.ERR_NOTONCHANNEL, channel, "You're not on that channel");
   if (e.code === "not-allowed") return c.numeric(ctx, N.ERR_CHANOPRIVSNEEDED, channel, `You're not channel operator: ${e.message}`);
   if (e.code === "no-room") return c.numeric(ctx, N.ERR_NOSUCHCHANNEL, channel, "No such channel");
   if (e.code === "bad-name") return c.numeric(ctx, N.ERR_BADCHANNAME, channel, e.message);

@@ -49,8 +49,8 @@ export function enough(q: HistoryQuery, entries: PollEntry[], more: boolean): bo
       return passed(q.refs[0]) && locate(q.refs[0], entries)!.beforeEnd >= q.limit;
     case "AFTER":
       return passed(q.refs[0]);
-    case "AROUND":
-      return passed(q.refs[0]) && locate(q.refs[0], entries)!.beforeEnd >= Math.floor(q.limit / 2);
+    case "AROUND": // the window is centred on the reference, or as near as the newest end allows
+      return passed(q.refs[0]) && locate(q.refs[0], entries)!.beforeEnd >= Math.floor(q.limit / 2) && entries.length >= q.limit;
     case "BETWEEN":
       return passed(q.refs[0]) && passed(q.refs[1]);
   }

@@ -118,7 +118,7 @@ export function splitText(target: string, source: string, text: string, command 
       bytes += b;
       cut += ch.length;
     }
-    const space = rest.lastIndexOf(" ", cut);
+    const space = rest.lastIndexOf(" ", cut - 1);
     if (space > (cut * 3) / 4) cut = space + 1;
     pieces.push(rest.slice(0, cut));
     rest = rest.slice(cut);
