@@ -220,4 +220,30 @@ test("a session DistChat no longer knows (bad-token) ends the connection with th
   assert.match(s.lines().at(-1)!, /ERROR :Closing link: DistChat session ended: bob was registered by its owner/);
 });
 
+test("commands run in order: lines after one that waits for DistChat wait too (JOIN after USER, PONG last)", () => {
+  const s = new IrcScript();
+  s.answers.login = () => null;
+  s.send("NICK bob").send("USER bob 0 * :Bob").send("JOIN #lobby").send("PRIVMSG #lobby :first!").send("PING sync");
+  assert.equal(s.lines(), [], "everything waits for the login");
+  assert.equal(s.asked.map((r) => r.verb), ["login"]);
+  const login = s.heldOf("login");
+  s.answer(login, { verb: "ok", tag: login.tag, kind: "login", userName: "bob", token: "T".repeat(43), ttl: 300 });
+  const lines = s.lines();
+  assert.is(code(lines[0]), "001");
+  assert.ok(lines.indexOf(":bob!bob@distchat JOIN #lobby") > 0);
+  assert.is(lines.at(-1), ":a.distchat PONG a.distchat :sync");
+  const verbs = s.asked.map((r) => r.verb);
+  assert.ok(verbs.indexOf("connect") < verbs.indexOf("add"), "the message is sent after the join");
+});
+
+test("a command DistChat never answers is given up after 30 s (FAIL … TIMEOUT) and the next ones run", () => {
+  const s = new IrcScript();
+  s.register("bob");
+  s.answers.whois = () => null;
+  s.send("WHOIS alice").send("PING after");
+  assert.equal(s.lines(), []);
+  s.tick(31_000);
+  assert.equal(s.lines(), [":a.distchat FAIL WHOIS TIMEOUT :DistChat did not answer in time; try again", ":a.distchat PONG a.distchat :after"]);
+});
+
 test.run();

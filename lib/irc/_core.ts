@@ -34,7 +34,7 @@ export type IrcConfig = {
 };
 
 /** One command's answer being gathered: sent when no request of it is open any more. */
-export type Ctx = { label: string | null; lines: IrcMessage[]; open: number; done: boolean };
+export type Ctx = { label: string | null; command: string; startedAt: number; lines: IrcMessage[]; open: number; done: boolean };
 
 /** A channel this connection is in, or a direct conversation it follows (`room` "@nick"). */
 export type Follow = {

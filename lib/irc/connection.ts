@@ -64,6 +64,10 @@ const TAG_CAPS: Record<string, string> = { time: "server-time", account: "accoun
 const FLOOD_BURST = 100, FLOOD_PER_SECOND = 20;
 /** DistChat requests one connection may have out at once (its long polls included). */
 const MAX_OUTSTANDING = 256;
+/** Lines that may wait behind a command in progress. */
+const MAX_QUEUED = 256;
+/** A command whose DistChat requests are not all answered after this long is given up (FAIL … TIMEOUT). */
+const COMMAND_TIMEOUT_MS = 30_000;
 
 type Pending = { ctx: Ctx | null; token: string | null; then: (r: Reply) => void };
 
@@ -80,6 +84,9 @@ export class IrcConnection implements Core {
   #flood: number = FLOOD_BURST;
   #floodAt: number;
   #closing: IrcMessage | null = null;
+  /** The command waiting for DistChat, and the lines that came after it. */
+  #current: Ctx | null = null;
+  #queue: (Uint8Array | string)[] = [];
 
   constructor(config: IrcConfig, now: number) {
     this.config = config;
@@ -165,6 +172,12 @@ export class IrcConnection implements Core {
   /** Time passes: registration and ping timeouts, polls to retry, new direct conversations, keep-alive. */
   tick(now: number): IrcStep {
     this.now = now;
+    const stuck = this.#current;
+    if (stuck !== null && now - stuck.startedAt > COMMAND_TIMEOUT_MS) {
+      this.fail(stuck, stuck.command, "TIMEOUT", "DistChat did not answer in time; try again");
+      stuck.open = 0; // its late answers change state but send nothing
+      this.#finish(stuck);
+    }
     if (!this.state.closing) tickRegistration(this);
     if (!this.state.closing && this.state.registered) {
       for (const f of [...this.state.channels.values(), ...this.state.dms.values()]) {
@@ -247,10 +260,31 @@ export class IrcConnection implements Core {
 
   // --- Inside ------------------------------------------------------------------
 
+  /**
+   * A line from the client. Commands run one at a time, in order, as on any
+   * IRC server: while one waits for DistChat, later lines wait in a queue
+   * (so JOIN then PRIVMSG works, and a PING's PONG comes after the answers
+   * to what came before it).
+   */
   #line(raw: Uint8Array | string): void {
     this.state.lastInput = this.now;
     this.state.pingSent = null;
     if (!this.#floodOk()) return this.close("Excess flood");
+    if (this.#current !== null) {
+      if (this.#queue.length >= MAX_QUEUED) return this.close("Excess flood (too many commands waiting)");
+      this.#queue.push(raw);
+      return;
+    }
+    this.#run(raw);
+    this.#drain();
+  }
+
+  /** Runs queued lines while no command is waiting. */
+  #drain(): void {
+    while (this.#current === null && this.#queue.length > 0 && !this.state.closing) this.#run(this.#queue.shift()!);
+  }
+
+  #run(raw: Uint8Array | string): void {
     const r = parseLine(raw);
     if (!r.ok) {
       const partial = r.error.partial;
@@ -258,7 +292,6 @@ export class IrcConnection implements Core {
       if (r.error.code === "too-long") this.numeric(ctx, N.ERR_INPUTTOOLONG, "Input line was too long");
       else if (r.error.code === "bad-utf8") this.fail(ctx, partial?.command ?? "*", "INVALID_UTF8", "Message rejected: it is not valid UTF-8");
       else if (r.error.code !== "empty") this.fail(ctx, partial?.command ?? "*", "INVALID_LINE", `Line ignored: ${r.error.message}`);
-      ctx.done = false;
       return this.#finish(ctx);
     }
     const m = r.value;
@@ -268,13 +301,14 @@ export class IrcConnection implements Core {
     else if (!this.state.registered && !BEFORE_REGISTRATION.has(m.command)) this.numeric(ctx, N.ERR_NOTREGISTERED, "You have not registered");
     else if (this.#pending.size >= MAX_OUTSTANDING) this.fail(ctx, m.command, "TEMPORARILY_UNAVAILABLE", "Too many commands in progress; try again");
     else handler(this, m, ctx);
+    if (ctx.open > 0) this.#current = ctx;
     this.#finish(ctx);
   }
 
   #ctx(m: IrcMessage | null): Ctx {
     const label = m?.tags.label;
     const labeled = label !== undefined && label !== "" && this.state.caps.has("labeled-response") && this.state.caps.has("batch");
-    return { label: labeled ? label : null, lines: [], open: 0, done: false };
+    return { label: labeled ? label : null, command: m?.command ?? "*", startedAt: this.now, lines: [], open: 0, done: false };
   }
 
   #floodOk(): boolean {
@@ -304,6 +338,14 @@ export class IrcConnection implements Core {
   #finish(ctx: Ctx): void {
     if (ctx.open > 0 || ctx.done) return;
     ctx.done = true;
+    this.#send(ctx);
+    if (this.#current === ctx) {
+      this.#current = null;
+      this.#drain();
+    }
+  }
+
+  #send(ctx: Ctx): void {
     if (ctx.label === null) return ctx.lines.forEach((l) => this.#emit(l));
     const label = ctx.label;
     if (ctx.lines.length === 0) return this.#emit({ ...fromServer(this, "ACK", []), tags: { label } });
