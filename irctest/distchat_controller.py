@@ -119,6 +119,9 @@ class DistChatController(BaseServerController, DirectoryBasedController):
         assert self.directory
         self.hostname = hostname
         self.port = port
+        # irctest picks "0.0.0.0" (any interface); listen on loopback only: clients connect to 0.0.0.0,
+        # which Linux delivers to 127.0.0.1.
+        bind = "127.0.0.1" if hostname in ("0.0.0.0", "") else hostname
         self.client_port = _free_udp_port()
         peer_port = _free_udp_port()
         with self.open_file("servers.txt", "w") as fd:
@@ -138,9 +141,9 @@ class DistChatController(BaseServerController, DirectoryBasedController):
             raise NotImplementedByController("TLS (the test gateway speaks plain TCP)")
         if ssl:
             self.gen_ssl()
-            args += ["--irc-tls", f"{hostname}:{port}", "--tls-cert", str(self.pem_path), "--tls-key", str(self.key_path)]
+            args += ["--irc-tls", f"{bind}:{port}", "--tls-cert", str(self.pem_path), "--tls-key", str(self.key_path)]
         elif not gateway:
-            args += ["--irc", f"{hostname}:{port}"]
+            args += ["--irc", f"{bind}:{port}"]
 
         prefix = []
         if faketime and shutil.which("faketime"):
@@ -150,7 +153,7 @@ class DistChatController(BaseServerController, DirectoryBasedController):
         self.proc = self.execute([*prefix, *args])
         if gateway:
             self.gateway = self.execute(
-                [*prefix, *_script_command("testing/irc_gateway.ts"), "--irc", f"{hostname}:{port}", "--server", f"127.0.0.1:{self.client_port}", "--name", "My.Little.Server"],
+                [*prefix, *_script_command("testing/irc_gateway.ts"), "--irc", f"{bind}:{port}", "--server", f"127.0.0.1:{self.client_port}", "--name", "My.Little.Server"],
                 proc_name="irc_gateway",
             )
 

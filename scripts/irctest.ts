@@ -93,7 +93,8 @@ const args = [
   "-m", "pytest", "-p", "no:cacheprovider", "--controller", "distchat_controller",
   "-m", values.markers!, "-rfEs",
   ...(values.junit ? ["--junitxml", resolve(values.junit)] : []),
-  "irctest/server_tests/",
+  // test files given after "--" replace the whole suite
+  ...(positionals.some((p) => p.startsWith("irctest/")) ? [] : ["irctest/server_tests/"]),
   ...positionals,
 ];
 process.exitCode = run("python3", args, { cwd: dir, env });

@@ -32,6 +32,8 @@ type Out = { req: Request; sentAt: number; bytes: Uint8Array };
 export async function startGateway(irc: { host: string; port: number }, server: { host: string; port: number }, config: IrcConfig): Promise<net.Server> {
   let local = 0, max = 0;
   const cfg: IrcConfig = { ...config, census: () => ({ local, max }) };
+  /** Every connection, to nudge the recipients of a direct message (IrcStep.dmsTo). */
+  const live = new Set<{ conn: IrcConnection; apply: (step: IrcStep) => void }>();
   const tcp = net.createServer((socket) => {
     local++;
     max = Math.max(max, local);
@@ -51,8 +53,15 @@ export async function startGateway(irc: { host: string; port: number }, server: 
         const final = clientFinal(job.password, job.clientFirstBare, job.serverFirst);
         queueMicrotask(() => apply(conn.proved(job.id, final?.message ?? null, Date.now())));
       }
+      for (const nick of step.dmsTo) {
+        for (const other of live) {
+          if (other.conn !== conn && other.conn.state.nick?.toLowerCase() === nick.toLowerCase()) other.apply(other.conn.checkDms(Date.now()));
+        }
+      }
       if (step.close) end();
     };
+    const entry = { conn, apply: (step: IrcStep) => apply(step) };
+    live.add(entry);
     const closeUdp = () => {
       // a moment later: the logout must go out first
       setTimeout(() => {
@@ -90,6 +99,7 @@ export async function startGateway(irc: { host: string; port: number }, server: 
     socket.on("error", () => {});
     socket.on("close", () => {
       local--;
+      live.delete(entry);
       if (closed) return;
       apply(conn.disconnected(Date.now()));
       closed = true;

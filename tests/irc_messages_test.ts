@@ -131,11 +131,11 @@ test("PRIVMSG to nobody: 401; to oneself: delivered back, not stored", () => {
 
 test("new direct conversations: the first dms is the baseline, later ones that moved are read from the known message on", () => {
   const s = new IrcScript();
-  s.register("bob");
   let dms = [{ groupName: "@alice", last: { origin: "a", n: 5 } }];
   s.answers.dms = (r) => ({ verb: "ok", tag: r.tag, kind: "dms", entries: dms });
+  s.register("bob");
   s.tick(5000);
-  assert.not.ok(s.asked.some((r) => r.verb === "history"), "baseline: nothing old is shown");
+  assert.not.ok(s.asked.some((r) => r.verb === "history"), "baseline at registration: nothing old is shown");
   dms = [{ groupName: "@alice", last: { origin: "a", n: 7 } }, { groupName: "@carol", last: { origin: "a", n: 6 } }];
   s.answers.history = (r) => {
     const room = (r as { groupName: string }).groupName;
@@ -147,6 +147,25 @@ test("new direct conversations: the first dms is the baseline, later ones that m
   s.tick(5000);
   assert.equal(s.lines(), [":alice!alice@distchat PRIVMSG bob :new to you", ":carol!carol@distchat PRIVMSG bob :first words"]);
   assert.ok(s.heldOf("request", "@alice") && s.heldOf("request", "@carol"), "both followed");
+});
+
+test("checkDms (a nudge from the listener) shows a new conversation before the answer to the next command", () => {
+  const s = new IrcScript();
+  s.register("bob");
+  s.answers.dms = (r) => ({ verb: "ok", tag: r.tag, kind: "dms", entries: [{ groupName: "@alice", last: { origin: "a", n: 3 } }] });
+  s.answers.history = (r) => ({ verb: "ok", tag: r.tag, kind: "history", groupName: "@alice", cursor: new Map([["a", 3]]), more: false, entries: [entry("a", 3, "alice", "psst")] });
+  s.take(s.c.checkDms(s.now));
+  s.send("PING sync");
+  assert.equal(s.lines(), [":alice!alice@distchat PRIVMSG bob :psst", ":a.distchat PONG a.distchat :sync"]);
+});
+
+test("the recipient of a direct message is named for the listener to nudge (IrcStep.dmsTo)", () => {
+  const s = new IrcScript();
+  s.register("bob");
+  const step = s.c.line("PRIVMSG alice :hi", s.now);
+  const add = step.requests[0];
+  const after = s.c.reply({ verb: "ok", tag: add.tag, kind: "add", msg: "hi", groupName: "@alice", msgId: { origin: "a", n: 9 } }, s.now);
+  assert.equal(after.dmsTo, ["alice"]);
 });
 
 test("labeled-response: one line gets the label, several a batch, none an ACK; PING too", () => {

@@ -16,7 +16,7 @@ test("NICK and USER log in as the nick; the welcome burst follows with honest IS
   s.send("NICK bob");
   assert.equal(s.asked, [], "no login before USER");
   s.send("USER bob 0 * :Bob Smith");
-  assert.equal(s.asked.map((r) => r.verb), ["login"]);
+  assert.equal(s.asked.map((r) => r.verb), ["login", "dms"], "then the direct conversations as they stand (not news)");
   assert.equal(s.asked[0], { verb: "login", tag: s.asked[0].tag, userName: "bob" });
   const lines = s.lines();
   assert.equal(lines.map(code).slice(0, 4), ["001", "002", "003", "004"]);
@@ -57,7 +57,7 @@ test("CAP LS 302 holds registration until CAP END; REQ is all or nothing", () =>
   s.send("CAP FOO");
   assert.is(code(s.lines()[0]), "410");
   s.send("CAP END");
-  assert.equal(s.asked.map((r) => r.verb), ["login"]);
+  assert.equal(s.asked.map((r) => r.verb), ["login", "dms"]);
   assert.is(code(s.lines()[0]), "001");
 });
 

@@ -55,7 +55,7 @@ test("SASL PLAIN: the front end proves the password with SCRAM, then 900 and 903
   assert.equal(lines.map(code), ["900", "903"]);
   assert.is(lines[0], ":a.distchat 900 someone someone!someone@distchat alice :You are now logged in as alice");
   s.send("CAP END");
-  assert.equal(s.asked.map((r) => r.verb), ["auth", "login"], "no second login");
+  assert.equal(s.asked.map((r) => r.verb), ["auth", "login", "dms"], "no second login");
   const welcome = s.lines();
   assert.is(welcome[0], ":a.distchat 001 alice :Welcome to the DistChat IRC network, alice!alice@distchat", "the nick is the account's");
   assert.is(s.c.state.account, "alice");
@@ -133,7 +133,7 @@ test("PASS with a registered nick logs in with the password; a wrong one is 464 
   const s = new IrcScript();
   withAccounts(s);
   s.send("PASS :correct horse").send("NICK alice").send("USER a 0 * :A");
-  assert.equal(s.asked.map((r) => r.verb), ["auth", "login"]);
+  assert.equal(s.asked.map((r) => r.verb), ["auth", "login", "dms"]);
   assert.is(code(s.lines()[0]), "001");
   assert.is(s.c.state.account, "alice");
 

@@ -12,7 +12,7 @@ import { utf8Length } from "../wire/utf8.ts";
 import { type Core, type Ctx, type Follow, fromServer, type Handler, newFollow } from "./_core.ts";
 import { N } from "./numerics.ts";
 import { MAX_CHANNELS } from "./isupport.ts";
-import { channelOfRoom, channelProblem, nameKey, roomOfChannel } from "./names.ts";
+import { channelOfRoom, channelProblem, hostmask, nameKey, roomOfChannel } from "./names.ts";
 import { expect, followFromHistory, unexpect } from "./_deliver.ts";
 import { operators, pageNames } from "./_queries.ts";
 
@@ -99,7 +99,7 @@ function joined(c: Core, ctx: Ctx, room: string): void {
   sendTopic(c, ctx, room, false, () => {
     sendNames(c, ctx, room, () => {
       // Show what came after this session's own join notice (nothing, usually), then follow the stream.
-      followFromHistory(c, f, JOIN_PAGE, (entries) => {
+      followFromHistory(c, ctx, f, JOIN_PAGE, (entries) => {
         for (let i = entries.length - 1; i >= 0; i--) {
           if (nameKey(entries[i].userName) === nameKey(me) && entries[i].msg === "\u0001join") return i;
         }
@@ -170,7 +170,8 @@ function sendNames(c: Core, ctx: Ctx, room: string, then: () => void = () => {})
       if ("names" in r) {
         const f = c.state.channels.get(nameKey(room));
         if (f) f.members = new Map(r.names.map((n) => [nameKey(n), n]));
-        const shown = r.names.map((n) => (ops.has(nameKey(n)) ? "@" : "") + n);
+        const full = c.state.caps.has("userhost-in-names");
+        const shown = r.names.map((n) => (ops.has(nameKey(n)) ? "@" : "") + (full ? hostmask(n) : n));
         for (let i = 0; i < shown.length; i += 20) c.numeric(ctx, N.RPL_NAMREPLY, "=", channel, shown.slice(i, i + 20).join(" "));
       }
       c.numeric(ctx, N.RPL_ENDOFNAMES, channel, "End of /NAMES list");

@@ -88,7 +88,7 @@ function sendBatch(c: Core, ctx: Ctx, target: string, room: string, entries: Pol
     c.send(ctx, fromServer(c, "BATCH", [`-${id}`]));
   };
   if (left === 0) return send();
-  for (const n of wanted) lookupAccount(c, n, () => --left === 0 && send());
+  for (const n of wanted) lookupAccount(c, ctx, n, () => --left === 0 && send());
 }
 
 /** TARGETS ts1 ts2 limit: the known channels and conversations whose newest message is between the times. */

@@ -129,6 +129,8 @@ export interface Core {
   follow(f: Follow): void;
   /** A new id for a BATCH. */
   batchId(): string;
+  /** Tells the listener this connection sent a direct message to `nick` (IrcStep.dmsTo). */
+  sentDm(nick: string): void;
 }
 
 /** A fresh follow of `room` from `cursor`. */

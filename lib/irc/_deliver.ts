@@ -8,7 +8,7 @@
  */
 import type { PollEntry, Reply } from "../wire/messages.ts";
 import { advance, get, type Vector } from "../wire/vector.ts";
-import type { Core, Follow } from "./_core.ts";
+import type { Core, Ctx, Follow } from "./_core.ts";
 import { banMask, channelOfRoom, hostmask, nameKey } from "./names.ts";
 import { type ChatEvent, entryEvent, messageLines, msgidTag, timeTag } from "./render.ts";
 import type { IrcMessage } from "./message.ts";
@@ -90,10 +90,11 @@ function pollFailed(c: Core, f: Follow, r: Reply): void {
 }
 
 /**
- * Shows `entries` of `f` that were not shown before, then runs `done`.
- * Senders whose accounts the client wants to see are looked up first.
+ * Shows `entries` of `f` that were not shown before (within the answer to
+ * `ctx` when given), then runs `done`. Senders whose accounts the client
+ * wants to see are looked up first.
  */
-export function deliver(c: Core, f: Follow, entries: PollEntry[], done: () => void): void {
+export function deliver(c: Core, f: Follow, entries: PollEntry[], done: () => void, ctx: Ctx | null = null): void {
   const fresh = entries.filter((e) => e.msgId.n > get(f.shown, e.msgId.origin));
   const wantAccounts = c.state.caps.has("account-tag") || c.state.caps.has("extended-join");
   const unknown = wantAccounts ? [...new Set(fresh.map((e) => e.userName))].filter((n) => !knownAccount(c, n)) : [];
@@ -102,22 +103,22 @@ export function deliver(c: Core, f: Follow, entries: PollEntry[], done: () => vo
       if (e.msgId.n <= get(f.shown, e.msgId.origin)) continue;
       f.shown = advance(f.shown, e.msgId.origin, e.msgId.n);
       if (consumeExpected(f, e)) continue;
-      for (const line of entryLines(c, f, e)) c.push(line);
+      for (const line of entryLines(c, f, e)) ctx ? c.send(ctx, line) : c.push(line);
     }
     done();
   };
   if (unknown.length === 0) return show();
   let left = unknown.length;
   for (const name of unknown) {
-    lookupAccount(c, name, () => {
+    lookupAccount(c, ctx, name, () => {
       if (--left === 0) show();
     });
   }
 }
 
 /** Asks whether `name` is registered (whois) and remembers it; `then` runs either way. */
-export function lookupAccount(c: Core, name: string, then: () => void): void {
-  c.call(null, (tag, token) => ({ verb: "whois", tag, token, userName: name }), (r) => {
+export function lookupAccount(c: Core, ctx: Ctx | null, name: string, then: () => void): void {
+  c.call(ctx, (tag, token) => ({ verb: "whois", tag, token, userName: name }), (r) => {
     if (r.verb === "ok" && r.kind === "whois") rememberAccount(c, name, r.registered);
     else if (r.verb === "error" && r.code === "no-user") rememberAccount(c, name, false);
     then();
@@ -203,23 +204,14 @@ function eventLines(
  * Starts following `room` from a page of its newest entries: shows those
  * after the one `startAfter` picks (its index; -1: all of them, the page's
  * length: none), then long-polls from the page's cursor, so nothing falls
- * between the page and the stream (docs/PROTOCOL.md "History").
+ * between the page and the stream (docs/PROTOCOL.md "History"). The
+ * command `ctx` (if any) is answered once the page is shown.
  */
-export function followFromHistory(
-  c: Core,
-  f: Follow,
-  limit: number,
-  startAfter: (entries: PollEntry[]) => number,
-  then: () => void = () => {},
-): void {
+export function followFromHistory(c: Core, ctx: Ctx | null, f: Follow, limit: number, startAfter: (entries: PollEntry[]) => number): void {
   const generation = f.generation;
-  c.call(null, (tag, token) => ({ verb: "history", tag, token, groupName: f.room, limit, before: null, notices: !f.room.startsWith("@") }), (r) => {
-    if (!live(c, f, generation)) return then();
-    if (r.verb !== "ok" || r.kind !== "history") {
-      f.retryAt = c.now; // poll from where the follow is (its cursor) instead
-      pollFollow(c, f);
-      return then();
-    }
+  c.call(ctx, (tag, token) => ({ verb: "history", tag, token, groupName: f.room, limit, before: null, notices: !f.room.startsWith("@") }), (r) => {
+    if (!live(c, f, generation)) return;
+    if (r.verb !== "ok" || r.kind !== "history") return pollFollow(c, f); // from where the follow is (its cursor)
     const from = startAfter(r.entries);
     let seen: Vector = f.shown;
     for (const e of r.entries.slice(0, from + 1)) seen = advance(seen, e.msgId.origin, e.msgId.n);
@@ -227,7 +219,6 @@ export function followFromHistory(
     deliver(c, f, r.entries.slice(from + 1), () => {
       f.cursor = r.cursor;
       pollFollow(c, f);
-      then();
-    });
+    }, ctx);
   });
 }

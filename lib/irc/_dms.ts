@@ -8,7 +8,7 @@
  * recently active is dropped and read again when it moves.
  */
 import type { PollEntry } from "../wire/messages.ts";
-import { type Core, newFollow } from "./_core.ts";
+import { type Core, type Ctx, newFollow } from "./_core.ts";
 import { msgidTag } from "./render.ts";
 import { MAX_DM_FOLLOWS } from "./isupport.ts";
 import { nameKey } from "./names.ts";
@@ -21,7 +21,7 @@ const DM_PAGE = 50;
  * Follows `@nick` (if not yet), showing the entries of its newest page
  * after `knownLast` ("origin.n"; null: all of them; undefined: none).
  */
-export function followDm(c: Core, address: string, knownLast: string | null | undefined): void {
+export function followDm(c: Core, ctx: Ctx | null, address: string, knownLast: string | null | undefined): void {
   const key = nameKey(address);
   const s = c.state;
   const had = s.dms.get(key);
@@ -37,7 +37,7 @@ export function followDm(c: Core, address: string, knownLast: string | null | un
   }
   const f = newFollow(address, new Map());
   s.dms.set(key, f);
-  followFromHistory(c, f, DM_PAGE, (entries: PollEntry[]) => {
+  followFromHistory(c, ctx, f, DM_PAGE, (entries: PollEntry[]) => {
     if (knownLast === undefined) return entries.length;
     if (knownLast === null) return -1;
     const i = entries.findIndex((e) => msgidTag(e.msgId) === knownLast);
@@ -45,13 +45,17 @@ export function followDm(c: Core, address: string, knownLast: string | null | un
   });
 }
 
-/** Every `dmsEveryMs`: asks `dms` and follows the conversations that moved. The first answer is the baseline. */
-export function tickDms(c: Core): void {
+/**
+ * Every `dmsEveryMs` (or now, with `ctx`: a nudge, lib/irc/connection.ts
+ * `checkDms`): asks `dms` and follows the conversations that moved. The
+ * first answer is the baseline.
+ */
+export function tickDms(c: Core, ctx: Ctx | null = null): void {
   const s = c.state;
-  if (s.token === null || c.now - s.lastDms < c.config.dmsEveryMs) return;
+  if (s.token === null || (ctx === null && c.now - s.lastDms < c.config.dmsEveryMs)) return;
   s.lastDms = c.now;
   const first = !s.dmsBaseline;
-  c.call(null, (tag, token) => ({ verb: "dms", tag, token }), (r) => {
+  c.call(ctx, (tag, token) => ({ verb: "dms", tag, token }), (r) => {
     if (r.verb !== "ok" || r.kind !== "dms") return;
     for (const e of r.entries) {
       const key = nameKey(e.groupName);
@@ -59,7 +63,7 @@ export function tickDms(c: Core): void {
       const known = s.dmLast.get(key);
       s.dmLast.set(key, last);
       if (first || last === null || known === last || s.dms.has(key)) continue;
-      followDm(c, e.groupName, known === undefined ? null : known);
+      followDm(c, ctx, e.groupName, known === undefined ? null : known);
     }
     s.dmsBaseline = true;
   });

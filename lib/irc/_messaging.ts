@@ -85,7 +85,8 @@ function toNick(c: Core, ctx: Ctx, m: IrcMessage, nick: string, text: string, cl
     if (r.verb === "ok" && r.kind === "add") {
       echo(c, ctx, m, nick, text, r.msgId, clientTags);
       c.state.dmLast.set(nameKey(address), msgidTag(r.msgId));
-      return followDm(c, address, msgidTag(r.msgId)); // answers come in the conversation's stream
+      c.sentDm(nick); // the listener may nudge the recipient's connections here (checkDms)
+      return followDm(c, null, address, msgidTag(r.msgId)); // answers come in the conversation's stream
 
     }
     if (f) unexpect(f, me, text);

@@ -17,6 +17,7 @@ import { hostmask, nameKey, nickProblem } from "./names.ts";
 import { sendIsupport, sendLusers, sendMotd } from "./_queries.ts";
 import { authenticate, scramLogin } from "./_sasl.ts";
 import { expect } from "./_deliver.ts";
+import { tickDms } from "./_dms.ts";
 
 /** A client must register within this long. */
 const REGISTRATION_MS = 60_000;
@@ -150,6 +151,7 @@ export function welcome(c: Core, ctx: Ctx): void {
   sendIsupport(c, ctx);
   sendLusers(c, ctx);
   sendMotd(c, ctx);
+  tickDms(c, ctx); // the baseline: conversations as they stand now are not news
 }
 
 /**

@@ -43,6 +43,13 @@ export type IrcStep = {
   proofs: ProofJob[];
   /** Close the connection once the lines are sent. */
   close: boolean;
+  /**
+   * Nicks this connection just sent a direct message to. DistChat does not
+   * push new conversations (clients ask `dms` every few seconds), so a
+   * listener calls `checkDms` on its own connections of these nicks: on one
+   * server, a new conversation then shows at once.
+   */
+  dmsTo: string[];
 };
 
 /** Commands a client may send before it is registered (RFC 2812 §3.1, IRCv3 CAP and SASL). */
@@ -70,13 +77,15 @@ const MAX_QUEUED = 256;
 const COMMAND_TIMEOUT_MS = 30_000;
 
 type Pending = { ctx: Ctx | null; token: string | null; then: (r: Reply) => void };
+/** Work that runs in turn with the client's commands. */
+type Task = (ctx: Ctx) => void;
 
 export class IrcConnection implements Core {
   readonly config: IrcConfig;
   readonly state: ConnState;
   now: number;
   #splitter = new LineSplitter();
-  #out: IrcStep = { lines: [], requests: [], proofs: [], close: false };
+  #out: IrcStep = { lines: [], requests: [], proofs: [], close: false, dmsTo: [] };
   #pending = new Map<string, Pending>();
   #proofs = new Map<number, { ctx: Ctx | null; then: (f: string | null) => void }>();
   #nextTag = 1;
@@ -86,7 +95,7 @@ export class IrcConnection implements Core {
   #closing: IrcMessage | null = null;
   /** The command waiting for DistChat, and the lines that came after it. */
   #current: Ctx | null = null;
-  #queue: (Uint8Array | string)[] = [];
+  #queue: (Uint8Array | string | Task)[] = [];
 
   constructor(config: IrcConfig, now: number) {
     this.config = config;
@@ -188,6 +197,20 @@ export class IrcConnection implements Core {
     return this.#take();
   }
 
+  /**
+   * Looks for new direct conversations now (someone on this listener just
+   * wrote to this nick: IrcStep.dmsTo), in turn with the client's commands,
+   * so what it finds is shown before the answer to any later command.
+   */
+  checkDms(now: number): IrcStep {
+    this.now = now;
+    if (!this.state.closing && this.state.registered) {
+      this.#enqueue((ctx) => tickDms(this, ctx));
+      this.#drain();
+    }
+    return this.#take();
+  }
+
   /** The socket closed: the session is logged out (its name is free again). */
   disconnected(now: number): IrcStep {
     this.now = now;
@@ -258,6 +281,10 @@ export class IrcConnection implements Core {
     return `b${this.#nextBatch++}`;
   }
 
+  sentDm(nick: string): void {
+    this.#out.dmsTo.push(nick);
+  }
+
   // --- Inside ------------------------------------------------------------------
 
   /**
@@ -270,13 +297,13 @@ export class IrcConnection implements Core {
     this.state.lastInput = this.now;
     this.state.pingSent = null;
     if (!this.#floodOk()) return this.close("Excess flood");
-    if (this.#current !== null) {
-      if (this.#queue.length >= MAX_QUEUED) return this.close("Excess flood (too many commands waiting)");
-      this.#queue.push(raw);
-      return;
-    }
-    this.#run(raw);
+    this.#enqueue(raw);
     this.#drain();
+  }
+
+  #enqueue(item: Uint8Array | string | Task): void {
+    if (this.#queue.length >= MAX_QUEUED) return this.close("Excess flood (too many commands waiting)");
+    this.#queue.push(item);
   }
 
   /** Runs queued lines while no command is waiting. */
@@ -284,7 +311,13 @@ export class IrcConnection implements Core {
     while (this.#current === null && this.#queue.length > 0 && !this.state.closing) this.#run(this.#queue.shift()!);
   }
 
-  #run(raw: Uint8Array | string): void {
+  #run(raw: Uint8Array | string | Task): void {
+    if (typeof raw === "function") {
+      const ctx = this.#ctx(null);
+      raw(ctx);
+      if (ctx.open > 0) this.#current = ctx;
+      return this.#finish(ctx);
+    }
     const r = parseLine(raw);
     if (!r.ok) {
       const partial = r.error.partial;
@@ -379,7 +412,7 @@ export class IrcConnection implements Core {
       this.#closing = null;
     }
     const out = this.#out;
-    this.#out = { lines: [], requests: [], proofs: [], close: false };
+    this.#out = { lines: [], requests: [], proofs: [], close: false, dmsTo: [] };
     return out;
   }
 }

@@ -26,6 +26,7 @@ export const CAPS: Readonly<Record<string, string>> = {
   "multi-prefix": "",
   "sasl": "PLAIN,SCRAM-SHA-256",
   "server-time": "",
+  "userhost-in-names": "",
 };
 
 /** SASL mechanisms (RPL_SASLMECHS). */
