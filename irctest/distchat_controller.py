@@ -53,6 +53,10 @@ def _script_command(script: str) -> list:
 class DistChatController(BaseServerController, DirectoryBasedController):
     software_name = "DistChat"
     _port_wait_interval = 0.05
+    # Other users' lines reach a connection from its room's stream after the commit that stored
+    # them (docs/IRC.md), a moment after the sender's answer: let irctest's PING/PONG
+    # synchronisation wait that moment, as it does for Sable.
+    sync_sleep_time = 0.05
     supported_sasl_mechanisms: Set[str] = {"PLAIN", "SCRAM-SHA-256"}
     supports_sts = False
     nickserv = "NickServ"  # none: accounts are registered by registerUser below

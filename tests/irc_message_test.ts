@@ -43,6 +43,7 @@ const FIXTURES: [string, IrcMessage, string | null][] = [
   ["@a=\\b\\ PING", msg("PING", [], { a: "b" }), "@a=b PING"],
   ["@time=2024-01-01T00:00:00.000Z;msgid=a.7 :bob!b@h PRIVMSG #x :y", msg("PRIVMSG", ["#x", "y"], { time: "2024-01-01T00:00:00.000Z", msgid: "a.7" }, "bob!b@h"), "@time=2024-01-01T00:00:00.000Z;msgid=a.7 :bob!b@h PRIVMSG #x y"],
   ["AUTHENTICATE +", msg("AUTHENTICATE", ["+"]), null],
+  ["NONEXISTENT_COMMAND x", msg("NONEXISTENT_COMMAND", ["x"]), null],
   ["AUTHENTICATE bj0sbj1ib2Isc=", msg("AUTHENTICATE", ["bj0sbj1ib2Isc="]), null],
 ];
 
@@ -71,7 +72,7 @@ test("refusals: each with its code", () => {
     ["@ PING", "malformed"],
     ["@a", "malformed"],
     [":src", "malformed"],
-    ["12 x", "malformed"],
+    ["PRIV.MSG x", "malformed"],
     ["PING\0x", "nul"],
     ["PRIVMSG #a :a\rb", "bare-cr"],
     ["PRIVMSG #a :" + "x".repeat(MAX_LINE_BYTES), "too-long"],

@@ -84,9 +84,9 @@ test("NICK refusals that need no request: 431, 432", () => {
 
 test("before registration only registration commands; unknown commands are 421", () => {
   const s = new IrcScript();
-  s.send("JOIN #lobby").send("PRIVMSG #a :x").send("PING x").send("FOO");
+  s.send("JOIN #lobby").send("PRIVMSG #a :x").send("PING x").send("FOO").send("NONEXISTENT_COMMAND");
   const lines = s.lines();
-  assert.equal(lines.map(code), ["451", "451", "PONG", "421"]);
+  assert.equal(lines.map(code), ["451", "451", "PONG", "421", "421"]);
   assert.is(lines[2], ":a.distchat PONG a.distchat :x");
   s.register("bob");
   s.send("PING");

@@ -114,6 +114,16 @@ test("SASL refusals: unknown mechanism (908, 904), abort (906), too long (905), 
   assert.equal(s.lines().map(code), ["907"]);
 });
 
+test("CAP END during an exchange that waits for the client aborts it (906) and registers without an account", () => {
+  const s = new IrcScript();
+  withAccounts(s);
+  s.send("CAP LS 302").send("AUTHENTICATE PLAIN").send("NICK foo").send("USER foo 0 * :foo").send("CAP END");
+  const lines = s.lines();
+  assert.ok(lines.some((l) => code(l) === "906"));
+  assert.is(code(lines.find((l) => code(l) === "001")!), "001");
+  assert.is(s.c.state.account, null);
+});
+
 test("a long PLAIN message in 400-byte chunks", () => {
   const s = new IrcScript();
   withAccounts(s);

@@ -181,10 +181,9 @@ function peg$parse(input, options) {
   const peg$r1 = /^[^\\\0\r\n; ]/;
   const peg$r2 = /^[^\0\r\n; ]/;
   const peg$r3 = /^[^\0\r\n ]/;
-  const peg$r4 = /^[A-Za-z]/;
-  const peg$r5 = /^[0-9]/;
-  const peg$r6 = /^[^\0\r\n :]/;
-  const peg$r7 = /^[^\0\r\n]/;
+  const peg$r4 = /^[A-Za-z0-9_\-]/;
+  const peg$r5 = /^[^\0\r\n :]/;
+  const peg$r6 = /^[^\0\r\n]/;
 
   const peg$e0 = peg$literalExpectation("@", false);
   const peg$e1 = peg$literalExpectation(":", false);
@@ -207,13 +206,12 @@ function peg$parse(input, options) {
   const peg$e18 = peg$otherExpectation("source");
   const peg$e19 = peg$classExpectation(["\0", "\r", "\n", " "], true, false, false);
   const peg$e20 = peg$otherExpectation("command");
-  const peg$e21 = peg$classExpectation([["A", "Z"], ["a", "z"]], false, false, false);
-  const peg$e22 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e23 = peg$otherExpectation("parameter");
-  const peg$e24 = peg$classExpectation(["\0", "\r", "\n", " ", ":"], true, false, false);
-  const peg$e25 = peg$classExpectation(["\0", "\r", "\n"], true, false, false);
-  const peg$e26 = peg$otherExpectation("space");
-  const peg$e27 = peg$literalExpectation(" ", false);
+  const peg$e21 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e22 = peg$otherExpectation("parameter");
+  const peg$e23 = peg$classExpectation(["\0", "\r", "\n", " ", ":"], true, false, false);
+  const peg$e24 = peg$classExpectation(["\0", "\r", "\n"], true, false, false);
+  const peg$e25 = peg$otherExpectation("space");
+  const peg$e26 = peg$literalExpectation(" ", false);
 
   function peg$f0(tags, source, command, params) {    return { tags: tags ?? [], source, command, params };  }
   function peg$f1(head, tail) {    return [head, ...tail];  }
@@ -1002,7 +1000,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseCommand() {
-    let s0, s1, s2, s3, s4;
+    let s0, s1, s2;
 
     peg$silentFails++;
     s0 = peg$currPos;
@@ -1032,53 +1030,6 @@ function peg$parse(input, options) {
       s0 = input.substring(s0, peg$currPos);
     } else {
       s0 = s1;
-    }
-    if (s0 === peg$FAILED) {
-      s0 = peg$currPos;
-      s1 = peg$currPos;
-      s2 = input.charAt(peg$currPos);
-      if (peg$r5.test(s2)) {
-        peg$currPos++;
-      } else {
-        s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e22); }
-      }
-      if (s2 !== peg$FAILED) {
-        s3 = input.charAt(peg$currPos);
-        if (peg$r5.test(s3)) {
-          peg$currPos++;
-        } else {
-          s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e22); }
-        }
-        if (s3 !== peg$FAILED) {
-          s4 = input.charAt(peg$currPos);
-          if (peg$r5.test(s4)) {
-            peg$currPos++;
-          } else {
-            s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e22); }
-          }
-          if (s4 !== peg$FAILED) {
-            s2 = [s2, s3, s4];
-            s1 = s2;
-          } else {
-            peg$currPos = s1;
-            s1 = peg$FAILED;
-          }
-        } else {
-          peg$currPos = s1;
-          s1 = peg$FAILED;
-        }
-      } else {
-        peg$currPos = s1;
-        s1 = peg$FAILED;
-      }
-      if (s1 !== peg$FAILED) {
-        s0 = input.substring(s0, peg$currPos);
-      } else {
-        s0 = s1;
-      }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
@@ -1166,11 +1117,11 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = peg$currPos;
     s2 = input.charAt(peg$currPos);
-    if (peg$r6.test(s2)) {
+    if (peg$r5.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e24); }
+      if (peg$silentFails === 0) { peg$fail(peg$e23); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
@@ -1205,7 +1156,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e23); }
+      if (peg$silentFails === 0) { peg$fail(peg$e22); }
     }
 
     return s0;
@@ -1218,20 +1169,20 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = [];
     s2 = input.charAt(peg$currPos);
-    if (peg$r7.test(s2)) {
+    if (peg$r6.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e25); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     while (s2 !== peg$FAILED) {
       s1.push(s2);
       s2 = input.charAt(peg$currPos);
-      if (peg$r7.test(s2)) {
+      if (peg$r6.test(s2)) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e25); }
+        if (peg$silentFails === 0) { peg$fail(peg$e24); }
       }
     }
     s0 = input.substring(s0, peg$currPos);
@@ -1250,7 +1201,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      if (peg$silentFails === 0) { peg$fail(peg$e26); }
     }
     if (s1 !== peg$FAILED) {
       while (s1 !== peg$FAILED) {
@@ -1260,7 +1211,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e27); }
+          if (peg$silentFails === 0) { peg$fail(peg$e26); }
         }
       }
     } else {
@@ -1269,7 +1220,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e26); }
+      if (peg$silentFails === 0) { peg$fail(peg$e25); }
     }
 
     return s0;

@@ -51,6 +51,11 @@ function cap(c: Core, m: { params: string[] }, ctx: Ctx): void {
     case "END":
       if (c.state.registered) return;
       c.state.capNegotiating = false;
+      if (c.state.sasl !== null && c.state.sasl.step !== "busy") {
+        // Registration ends an exchange still waiting for the client (IRCv3 SASL 3.1).
+        c.state.sasl = null;
+        c.numeric(ctx, N.ERR_SASLABORTED, "SASL authentication aborted");
+      }
       return tryRegister(c, ctx);
     default:
       c.numeric(ctx, N.ERR_INVALIDCAPCMD, m.params[0] ?? "*", "Invalid CAP subcommand");

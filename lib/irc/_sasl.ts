@@ -85,10 +85,7 @@ export function authenticate(c: Core, m: { params: string[] }, ctx: Ctx): void {
     return c.numeric(ctx, N.ERR_SASLTOOLONG, "SASL message too long");
   }
   sasl.chunks += arg === "+" ? "" : arg;
-  if (sasl.chunks.length > MAX_SASL_BYTES) {
-    s.sasl = null;
-    return c.numeric(ctx, N.ERR_SASLTOOLONG, "SASL message too long");
-  }
+  if (sasl.chunks.length > MAX_SASL_BYTES) return failed("SASL message too long");
   if (arg.length === CHUNK) return; // more to come
   const text = decode(sasl.chunks);
   sasl.chunks = "";

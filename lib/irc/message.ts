@@ -136,7 +136,7 @@ export function formatLine(msg: IrcMessage, trailing = false): string {
     if (!/^[^\0\r\n ]+$/.test(msg.source)) throw new TypeError(`Cannot format source "${msg.source}"`);
     parts.push(":" + msg.source);
   }
-  if (!/^([A-Za-z]+|[0-9]{3})$/.test(msg.command)) throw new TypeError(`Cannot format command "${msg.command}"`);
+  if (!/^[A-Za-z0-9_-]+$/.test(msg.command)) throw new TypeError(`Cannot format command "${msg.command}"`);
   parts.push(msg.command);
   msg.params.forEach((p, i) => {
     if (/[\0\r\n]/.test(p)) throw new TypeError(`Cannot format a parameter with NUL, CR or LF`);
