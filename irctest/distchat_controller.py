@@ -17,13 +17,14 @@ Until server.ts has its listener, ``DISTCHAT_IRC=gateway`` (``npm run irctest
 the same IRC core, relaying to the server over UDP.
 """
 
+import atexit
 import os
 import shutil
 import signal
 import socket
 import subprocess
 from pathlib import Path
-from typing import Optional, Set, Type
+from typing import List, Optional, Set, Type
 
 from irctest.basecontrollers import BaseServerController, DirectoryBasedController
 from irctest.cases import BaseServerTestCase
@@ -34,6 +35,26 @@ import distchat_accounts
 
 #: The repository root: this file is ROOT/irctest/distchat_controller.py.
 ROOT = Path(__file__).resolve().parent.parent
+
+
+#: Every process this module started. irctest skips tearDown when a test's setUp raises after the
+#: server started (a SkipTest there), which would leave its servers running: each new test stops
+#: those of earlier tests (tests run one at a time), and so does the end of the run.
+_STARTED: List[subprocess.Popen] = []
+
+
+def _stop_all() -> None:
+    for proc in _STARTED:
+        if proc.poll() is None:
+            try:
+                os.killpg(os.getpgid(proc.pid), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError, OSError):
+                proc.kill()
+            proc.wait(10)
+    _STARTED.clear()
+
+
+atexit.register(_stop_all)
 
 
 def _free_udp_port() -> int:
@@ -119,6 +140,7 @@ class DistChatController(BaseServerController, DirectoryBasedController):
             # PASS is an account's password on DistChat (docs/IRC.md), not a server password.
             raise NotImplementedByController("server password")
         assert self.proc is None
+        _stop_all()
         self.create_config()
         assert self.directory
         self.hostname = hostname
@@ -155,11 +177,13 @@ class DistChatController(BaseServerController, DirectoryBasedController):
             self.faketime_enabled = True
 
         self.proc = self.execute([*prefix, *args])
+        _STARTED.append(self.proc)
         if gateway:
             self.gateway = self.execute(
                 [*prefix, *_script_command("testing/irc_gateway.ts"), "--irc", f"{bind}:{port}", "--server", f"127.0.0.1:{self.client_port}", "--name", "My.Little.Server"],
                 proc_name="irc_gateway",
             )
+            _STARTED.append(self.gateway)
 
     def kill_proc(self) -> None:
         if self.gateway is not None:
