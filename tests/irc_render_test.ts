@@ -7,7 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { banName, channelOfRoom, channelProblem, roomOfChannel } from "../lib/irc/names.ts";
-import { distchatText, entryEvent, ircTexts, msgidTag, parseMsgid, SEALED_ROOM_PLACEHOLDER, splitText } from "../lib/irc/render.ts";
+import { distchatText, entryEvent, ircTexts, msgidTag, parseMsgid, SEALED_DM_PLACEHOLDER, SEALED_ROOM_PLACEHOLDER, splitText } from "../lib/irc/render.ts";
 import { utf8Length } from "../lib/wire/utf8.ts";
 import { lineBytes, MAX_LINE_BYTES } from "../lib/irc/message.ts";
 import { entry } from "./_irc_script.ts";
@@ -54,6 +54,9 @@ test("text both ways: ACTION, other CTCP, sealed, controls", () => {
   assert.is(distchatText("plain \x02bold\x02"), "plain \x02bold\x02");
   assert.equal(ircTexts("\u0001me waves\nand smiles"), ["\x01ACTION waves\x01", "\x01ACTION and smiles\x01"]);
   assert.equal(ircTexts("dc1:abc_-"), [SEALED_ROOM_PLACEHOLDER]);
+  assert.equal(ircTexts("dm1.abc.def", true), [SEALED_DM_PLACEHOLDER]);
+  assert.equal(ircTexts("dm1.abc.def"), ["dm1.abc.def"], "dm1 is a DM format: plain in a room");
+  assert.equal(ircTexts("dc1:abc", true), ["dc1:abc"], "dc1 is a room format: plain in a DM");
   assert.equal(ircTexts("a\0b\rc"), ["abc"]);
   assert.equal(ircTexts("\n\n"), [""]);
 });

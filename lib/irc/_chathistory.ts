@@ -81,7 +81,7 @@ function sendBatch(c: Core, ctx: Ctx, target: string, room: string, entries: Pol
     c.send(ctx, fromServer(c, "BATCH", [`+${id}`, "chathistory", target]));
     for (const e of entries) {
       const to = room.startsWith("@") ? (nameKey(e.userName) === nameKey(me) ? target : me) : channelOfRoom(room);
-      for (const line of messageLines(to, hostmask(e.userName), e, { account: accountOf(c, e.userName) })) {
+      for (const line of messageLines(to, hostmask(e.userName), e, { account: accountOf(c, e.userName), direct: room.startsWith("@") })) {
         c.send(ctx, { ...line, tags: { ...line.tags, batch: id } });
       }
     }

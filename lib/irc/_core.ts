@@ -133,6 +133,39 @@ export interface Core {
   sentDm(nick: string): void;
 }
 
+/** The state of a connection that has just opened. */
+export function newState(now: number): ConnState {
+  return {
+    nick: null,
+    user: null,
+    realname: "",
+    pass: null,
+    capNegotiating: false,
+    capVersion: 0,
+    caps: new Set(),
+    registered: false,
+    loggingIn: false,
+    token: null,
+    userName: null,
+    account: null,
+    away: null,
+    sasl: null,
+    ttl: 300,
+    userModes: new Set(),
+    channels: new Map(),
+    dms: new Map(),
+    dmLast: new Map(),
+    dmsBaseline: false,
+    accounts: new Map(),
+    lastInput: now,
+    lastRequest: now,
+    lastDms: 0,
+    pingSent: null,
+    connectedAt: now,
+    closing: false,
+  };
+}
+
 /** A fresh follow of `room` from `cursor`. */
 export function newFollow(room: string, cursor: Vector, shown: Vector = cursor): Follow {
   return { room, cursor, shown, polling: false, generation: 0, retryAt: 0, failures: 0, expected: new Map(), members: new Map() };

@@ -153,7 +153,7 @@ export function entryLines(c: Core, f: Follow, e: PollEntry): IrcMessage[] {
     // A direct conversation: to me from the other, or from me (another device of my account) to the other.
     const other = f.room.slice(1);
     const target = nameKey(from) === nameKey(me) ? other : me;
-    return messageLines(target, source, e, { account: accountOf(c, from) });
+    return messageLines(target, source, e, { account: accountOf(c, from), direct: true });
   }
   const channel = channelOfRoom(f.room);
   const ev = entryEvent(e);

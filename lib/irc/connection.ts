@@ -21,7 +21,7 @@ import { formatLine, type IrcMessage, parseLine } from "./message.ts";
 import { LineSplitter } from "./framing.ts";
 import { N } from "./numerics.ts";
 import { hostmask } from "./names.ts";
-import { type ConnState, type Core, type Ctx, type Follow, fromServer, type Handler, type IrcConfig, type ProofJob } from "./_core.ts";
+import { type ConnState, type Core, type Ctx, type Follow, fromServer, type Handler, type IrcConfig, newState, type ProofJob } from "./_core.ts";
 import { REGISTRATION_HANDLERS, tickRegistration } from "./_registration.ts";
 import { CHANNEL_HANDLERS } from "./_channels.ts";
 import { MODE_HANDLERS } from "./_modes.ts";
@@ -101,35 +101,7 @@ export class IrcConnection implements Core {
     this.config = config;
     this.now = now;
     this.#floodAt = now;
-    this.state = {
-      nick: null,
-      user: null,
-      realname: "",
-      pass: null,
-      capNegotiating: false,
-      capVersion: 0,
-      caps: new Set(),
-      registered: false,
-      loggingIn: false,
-      token: null,
-      userName: null,
-      account: null,
-      away: null,
-      sasl: null,
-      ttl: 300,
-      userModes: new Set(),
-      channels: new Map(),
-      dms: new Map(),
-      dmLast: new Map(),
-      dmsBaseline: false,
-      accounts: new Map(),
-      lastInput: now,
-      lastRequest: now,
-      lastDms: 0,
-      pingSent: null,
-      connectedAt: now,
-      closing: false,
-    };
+    this.state = newState(now);
   }
 
   // --- Inputs ------------------------------------------------------------------

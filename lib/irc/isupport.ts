@@ -33,8 +33,8 @@ export const CAPS: Readonly<Record<string, string>> = {
 export const SASL_MECHANISMS = ["PLAIN", "SCRAM-SHA-256"] as const;
 
 /**
- * Channels one connection may be in. DistChat holds at most 64 long polls
- * per session (lib/server/client_port.ts `maxHeldPerSession`): one per
+ * Channels one connection may be in. A server holds at most 64 long polls
+ * per session by default (`--quota held-polls-per-session`): one per
  * channel and per direct conversation followed, so 48 channels leave 16 for
  * direct conversations (`MAX_DM_FOLLOWS`).
  */

@@ -72,13 +72,14 @@ export const SEALED_ROOM_PLACEHOLDER = "[sealed message: this room is end-to-end
 export const SEALED_DM_PLACEHOLDER = "[sealed direct message: end-to-end encrypted between DistChat accounts; read it in a DistChat client]";
 
 /**
- * The lines of text a message shows as on IRC: sealed → a placeholder;
- * `\u0001me X` → a CTCP ACTION; line breaks split it; CR and other C0
- * controls but IRC's formatting codes are dropped.
+ * The lines of text a message shows as on IRC: sealed → a placeholder (in a
+ * room, the `dc` format; in a direct conversation, `direct`, the `dm1.`
+ * format: lib/client/seal.ts and dm_seal.ts tell them, as the terminal
+ * client does); `\u0001me X` → a CTCP ACTION; line breaks split it; NUL, CR
+ * and U+0001 are dropped (IRC's formatting codes stay).
  */
-export function ircTexts(text: string): string[] {
-  if (isSealed(text)) return [SEALED_ROOM_PLACEHOLDER];
-  if (text.startsWith(DM_PREFIX) && /^dm1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(text)) return [SEALED_DM_PLACEHOLDER];
+export function ircTexts(text: string, direct = false): string[] {
+  if (direct ? text.startsWith(DM_PREFIX) : isSealed(text)) return [direct ? SEALED_DM_PLACEHOLDER : SEALED_ROOM_PLACEHOLDER];
   const action = text.startsWith(SOH + "me ");
   const body = action ? text.slice(4) : text;
   const lines = body.split("\n").map((l) => l.replace(/[\0\r\x01]/g, "")).filter((l) => l !== "");
@@ -147,18 +148,18 @@ export function timeTag(ms: number): string {
 
 /**
  * The message lines of one entry to `target` (a channel, or for a direct
- * message the recipient's nick), with `time` and `msgid` (on the first
+ * message — `direct` — the recipient's nick), with `time` and `msgid` (on the first
  * piece only: a msgid names one message) and `account` when given.
  */
 export function messageLines(
   target: string,
   source: string,
   e: PollEntry,
-  o: { command?: string; account?: string | null } = {},
+  o: { command?: string; account?: string | null; direct?: boolean } = {},
 ): IrcMessage[] {
   const out: IrcMessage[] = [];
   const command = o.command ?? "PRIVMSG";
-  for (const line of ircTexts(e.msg)) {
+  for (const line of ircTexts(e.msg, o.direct)) {
     for (const piece of splitText(target, source, line, command)) {
       const tags: Record<string, string> = { time: timeTag(e.sentAt) };
       if (out.length === 0) tags.msgid = msgidTag(e.msgId);
