@@ -124,6 +124,14 @@ test("CAP END during an exchange that waits for the client aborts it (906) and r
   assert.is(s.c.state.account, null);
 });
 
+test("SASL after registration: 462 (not supported: the session's name is fixed at login)", () => {
+  const s = new IrcScript();
+  withAccounts(s);
+  s.register("bob", ["sasl"]);
+  s.send("AUTHENTICATE PLAIN");
+  assert.equal(s.lines().map(code), ["462"]);
+});
+
 test("a long PLAIN message in 400-byte chunks", () => {
   const s = new IrcScript();
   withAccounts(s);

@@ -67,8 +67,9 @@ export function authenticate(c: Core, m: { params: string[] }, ctx: Ctx): void {
     c.numeric(ctx, N.ERR_SASLABORTED, "SASL authentication aborted");
     return tryRegister(c, ctx);
   }
+  // A session's name is fixed at its login: no SASL after registration (462, as servers without it answer).
+  if (s.registered) return c.numeric(ctx, N.ERR_ALREADYREGISTERED, "You may not reregister: SASL after registration is not supported; reconnect and authenticate first");
   if (s.account !== null && s.sasl === null) return c.numeric(ctx, N.ERR_SASLALREADY, "You have already authenticated using SASL");
-  if (s.registered) return c.numeric(ctx, N.ERR_SASLFAIL, "SASL after registration is not supported here: reconnect and authenticate first");
   if (s.sasl === null) {
     const mech = arg.toUpperCase();
     if (!(SASL_MECHANISMS as readonly string[]).includes(mech)) {
