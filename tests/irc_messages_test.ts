@@ -16,17 +16,36 @@ const code = (line: string) => line.replace(/^@\S+ /, "").split(" ")[1];
 const untagged = (line: string) => line.replace(/^@\S+ /, "");
 type Add = Extract<Request, { verb: "add" }>;
 
-test("PRIVMSG to a channel: add; with echo-message the echo carries msgid, time and the label; shown once", () => {
+test("PRIVMSG to a channel: add; the echo comes from the stream, with the stored time, msgid and the label; shown once", () => {
   const s = new IrcScript();
   s.joined("bob", "#lobby", ["echo-message", "message-tags", "server-time", "labeled-response", "batch"]);
   const from = s.asked.length;
   s.send("@label=L1;+draft/reply=b.1 PRIVMSG #lobby :hello everyone");
   const add = s.since(from)[0] as Add;
   assert.equal([add.verb, add.msg, add.groupName], ["add", "hello everyone", "lobby"]);
-  const [echo] = s.lines();
-  assert.match(echo, /^@\+draft\/reply=b\.1;time=[^;]+;msgid=a\.\d+;label=L1 :bob!bob@distchat PRIVMSG #lobby :hello everyone$/);
-  s.poll("lobby", [entry("a", 100, "bob", "hello everyone"), entry("a", 101, "alice", "hi bob")]);
-  assert.equal(s.lines().map(untagged), [":alice!alice@distchat PRIVMSG #lobby :hi bob"]);
+  assert.equal(s.lines(), [], "the echo waits for the stream: it has the time the server stored");
+  s.poll("lobby", [entry("a", 100, "bob", "hello everyone", Date.UTC(2024, 0, 1)), entry("a", 101, "alice", "hi bob")]);
+  const lines = s.lines();
+  assert.is(lines[0], "@+draft/reply=b.1;time=2024-01-01T00:00:00.000Z;msgid=a.100;label=L1 :bob!bob@distchat PRIVMSG #lobby :hello everyone");
+  assert.equal(lines.slice(1).map(untagged), [":alice!alice@distchat PRIVMSG #lobby :hi bob"]);
+});
+
+test("echo: when the stream brought the message back before the ack, at once; when the stream is silent, after 3 s", () => {
+  const s = new IrcScript();
+  s.joined("bob", "#lobby", ["echo-message", "server-time"]);
+  s.answers.add = () => null;
+  s.send("PRIVMSG #lobby :raced");
+  const add = s.heldOf("add");
+  s.poll("lobby", [entry("a", 7, "bob", "raced", Date.UTC(2024, 0, 2))]);
+  assert.equal(s.lines(), [], "not shown as someone else's line");
+  s.answer(add, { verb: "ok", tag: add.tag, kind: "add", msg: "raced", groupName: "lobby", msgId: { origin: "a", n: 7 } });
+  assert.equal(s.lines(), ["@time=2024-01-02T00:00:00.000Z :bob!bob@distchat PRIVMSG #lobby :raced"]);
+  s.send("PRIVMSG #lobby :slow");
+  const add2 = s.heldOf("add");
+  s.answer(add2, { verb: "ok", tag: add2.tag, kind: "add", msg: "slow", groupName: "lobby", msgId: { origin: "a", n: 8 } });
+  assert.equal(s.lines(), []);
+  s.tick(3500);
+  assert.equal(s.lines().map(untagged), [":bob!bob@distchat PRIVMSG #lobby :slow"]);
 });
 
 test("without echo-message nothing comes back, not even from the stream; with a label, an ACK", () => {
@@ -65,6 +84,7 @@ test("CTCP: ACTION becomes \\u0001me and back; other CTCP has no DistChat form (
   const from = s.asked.length;
   s.send("PRIVMSG #lobby :\x01ACTION waves\x01");
   assert.is((s.since(from)[0] as Add).msg, "\u0001me waves");
+  s.poll("lobby", [entry("a", 100, "bob", "\u0001me waves")]);
   assert.equal(s.lines(), [":bob!bob@distchat PRIVMSG #lobby :\x01ACTION waves\x01"]);
   s.send("PRIVMSG #lobby :\x01VERSION\x01");
   assert.equal(s.lines().map(code), ["404"]);
@@ -105,6 +125,7 @@ test("multi-line messages become one PRIVMSG per line; sealed texts become a pla
 test("PRIVMSG to a nick: add to @nick, then the conversation is followed (its answers come as PRIVMSG to me)", () => {
   const s = new IrcScript();
   s.register("bob", ["echo-message"]);
+  s.answers.history = (r) => ({ verb: "ok", tag: r.tag, kind: "history", groupName: "@alice", cursor: new Map([["a", 100]]), more: false, entries: [entry("a", 100, "bob", "hi alice")] });
   const from = s.asked.length;
   s.send("PRIVMSG alice :hi alice");
   const asked = s.since(from);
@@ -115,6 +136,15 @@ test("PRIVMSG to a nick: add to @nick, then the conversation is followed (its an
   assert.equal(s.lines(), [":alice!alice@distchat PRIVMSG bob :hello bob", `:alice!alice@distchat PRIVMSG bob :${SEALED_DM_PLACEHOLDER}`]);
   s.poll("@alice", [entry("c", 2, "bob", "sent from my other device")]);
   assert.equal(s.lines(), [":bob!bob@distchat PRIVMSG alice :sent from my other device"]);
+});
+
+test("without echo-message a first direct message is not shown back, though the conversation's page holds it", () => {
+  const s = new IrcScript();
+  s.register("bob");
+  s.answers.history = (r) => ({ verb: "ok", tag: r.tag, kind: "history", groupName: "@alice", cursor: new Map([["a", 100]]), more: false, entries: [entry("a", 100, "bob", "hi alice")] });
+  s.send("PRIVMSG alice :hi alice");
+  assert.equal(s.lines(), []);
+  assert.ok(s.heldOf("request", "@alice"));
 });
 
 test("PRIVMSG to nobody: 401; to oneself: delivered back, not stored", () => {

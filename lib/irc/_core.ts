@@ -5,7 +5,7 @@
  * answer the client, run a DistChat request and continue with its reply.
  * lib/irc/connection.ts implements it.
  */
-import type { Reply, Request } from "../wire/messages.ts";
+import type { PollEntry, Reply, Request } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
 import type { IrcMessage } from "./message.ts";
 
@@ -52,8 +52,27 @@ export type Follow = {
   failures: number;
   /** Lines this connection made itself and will see again in the stream: "user\ntext" → count. */
   expected: Map<string, number>;
+  /** This connection's own messages the stream brought back, by msgid (for an echo whose ack came after them). */
+  ownSeen: Map<string, PollEntry>;
+  /** Echoes (echo-message) waiting for their message in the stream, by msgid: the stream has its time. */
+  echoes: Map<string, PendingEcho>;
   /** Members as last listed (channels only), by key → name as shown. */
   members: Map<string, string>;
+};
+
+/** An echo waiting for its message: the command's answer stays open (`release`) until it is sent. */
+export type PendingEcho = {
+  ctx: Ctx;
+  /** PRIVMSG or NOTICE, as the client sent it. */
+  command: string;
+  /** The channel, or the nick of a direct message. */
+  target: string;
+  direct: boolean;
+  /** The DistChat text sent. */
+  text: string;
+  clientTags: Record<string, string>;
+  since: number;
+  release: () => void;
 };
 
 /** A SCRAM proof the front end must compute for a password it was given (SASL PLAIN, PASS). */
@@ -129,6 +148,8 @@ export interface Core {
   follow(f: Follow): void;
   /** A new id for a BATCH. */
   batchId(): string;
+  /** Keeps `ctx`'s answer open until the returned function is called. */
+  hold(ctx: Ctx): () => void;
   /** Tells the listener this connection sent a direct message to `nick` (IrcStep.dmsTo). */
   sentDm(nick: string): void;
 }
@@ -168,7 +189,7 @@ export function newState(now: number): ConnState {
 
 /** A fresh follow of `room` from `cursor`. */
 export function newFollow(room: string, cursor: Vector, shown: Vector = cursor): Follow {
-  return { room, cursor, shown, polling: false, generation: 0, retryAt: 0, failures: 0, expected: new Map(), members: new Map() };
+  return { room, cursor, shown, polling: false, generation: 0, retryAt: 0, failures: 0, expected: new Map(), ownSeen: new Map(), echoes: new Map(), members: new Map() };
 }
 
 /** An IRC message from the server (no tags). */

@@ -8,7 +8,7 @@
  */
 import type { PollEntry, Reply } from "../wire/messages.ts";
 import { advance, get, type Vector } from "../wire/vector.ts";
-import type { Core, Ctx, Follow } from "./_core.ts";
+import type { Core, Ctx, Follow, PendingEcho } from "./_core.ts";
 import { banMask, channelOfRoom, hostmask, nameKey } from "./names.ts";
 import { type ChatEvent, entryEvent, messageLines, msgidTag, timeTag } from "./render.ts";
 import type { IrcMessage } from "./message.ts";
@@ -51,6 +51,31 @@ function consumeExpected(f: Follow, e: PollEntry): boolean {
 function live(c: Core, f: Follow, generation: number): boolean {
   const map = f.room.startsWith("@") ? c.state.dms : c.state.channels;
   return !c.state.closing && map.get(nameKey(f.room)) === f && f.generation === generation;
+}
+
+/**
+ * The echo (echo-message) of this connection's own message: made from the
+ * stream's entry, which has the time the server stored it with (the `add`
+ * reply has only its msgid), so the echo, other users' copies and
+ * CHATHISTORY agree. `release`s the command's answer.
+ */
+export function sendEcho(c: Core, echo: PendingEcho, e: PollEntry): void {
+  const lines = messageLines(echo.target, c.me(), e, { command: echo.command, account: c.state.account, direct: echo.direct });
+  for (const line of lines) c.send(echo.ctx, { ...line, tags: { ...echo.clientTags, ...line.tags } });
+  echo.release();
+}
+
+/** Echoes still waiting after this long are sent with the time they were acked (the stream is slow or broken). */
+const ECHO_WAIT_MS = 3000;
+
+/** Sends the echoes of `f` that waited too long for the stream. */
+export function overdueEchoes(c: Core, f: Follow): void {
+  for (const [id, echo] of f.echoes) {
+    if (c.now - echo.since < ECHO_WAIT_MS) continue;
+    f.echoes.delete(id);
+    const [origin, n] = [id.slice(0, id.lastIndexOf(".")), Number(id.slice(id.lastIndexOf(".") + 1))];
+    sendEcho(c, echo, { msgId: { origin, n }, userName: c.state.nick ?? "*", sentAt: echo.since, msg: echo.text });
+  }
 }
 
 /** Sends `f`'s next long poll (when none is out). */
@@ -102,7 +127,18 @@ export function deliver(c: Core, f: Follow, entries: PollEntry[], done: () => vo
     for (const e of fresh) {
       if (e.msgId.n <= get(f.shown, e.msgId.origin)) continue;
       f.shown = advance(f.shown, e.msgId.origin, e.msgId.n);
-      if (consumeExpected(f, e)) continue;
+      const echo = f.echoes.get(msgidTag(e.msgId));
+      if (echo) {
+        f.echoes.delete(msgidTag(e.msgId));
+        consumeExpected(f, e);
+        sendEcho(c, echo, e);
+        continue;
+      }
+      if (consumeExpected(f, e)) {
+        f.ownSeen.set(msgidTag(e.msgId), e);
+        if (f.ownSeen.size > 32) f.ownSeen.delete(f.ownSeen.keys().next().value as string);
+        continue;
+      }
       for (const line of entryLines(c, f, e)) ctx ? c.send(ctx, line) : c.push(line);
     }
     done();

@@ -8,7 +8,7 @@
  * recently active is dropped and read again when it moves.
  */
 import type { PollEntry } from "../wire/messages.ts";
-import { type Core, type Ctx, newFollow } from "./_core.ts";
+import { type Core, type Ctx, type Follow, newFollow } from "./_core.ts";
 import { msgidTag } from "./render.ts";
 import { MAX_DM_FOLLOWS } from "./isupport.ts";
 import { nameKey } from "./names.ts";
@@ -20,15 +20,16 @@ const DM_PAGE = 50;
 /**
  * Follows `@nick` (if not yet), showing the entries of its newest page
  * after `knownLast` ("origin.n"; null: all of them; undefined: none).
+ * Returns the follow and whether it is new (its page is still to come).
  */
-export function followDm(c: Core, ctx: Ctx | null, address: string, knownLast: string | null | undefined): void {
+export function followDm(c: Core, ctx: Ctx | null, address: string, knownLast: string | null | undefined): { f: Follow; created: boolean } {
   const key = nameKey(address);
   const s = c.state;
   const had = s.dms.get(key);
   if (had !== undefined) {
     s.dms.delete(key); // most recently active last
     s.dms.set(key, had);
-    return;
+    return { f: had, created: false };
   }
   if (s.dms.size >= MAX_DM_FOLLOWS) {
     const [oldest, f] = s.dms.entries().next().value!;
@@ -43,6 +44,7 @@ export function followDm(c: Core, ctx: Ctx | null, address: string, knownLast: s
     const i = entries.findIndex((e) => msgidTag(e.msgId) === knownLast);
     return i; // -1 (not in the page): all of it
   });
+  return { f, created: true };
 }
 
 /**

@@ -7,12 +7,13 @@
  * receive it as PRIVMSG), client-only tags reach only the sender's echo,
  * TAGMSG goes nowhere, and of CTCP only ACTION (`/me`) has a DistChat form.
  */
-import { type Core, type Ctx, type Handler } from "./_core.ts";
+import type { MsgId } from "../wire/messages.ts";
+import type { Core, Ctx, Follow, Handler, PendingEcho } from "./_core.ts";
 import { N } from "./numerics.ts";
 import { MAX_MSG_TARGETS } from "./isupport.ts";
 import { channelOfRoom, isChannel, isNick, nameKey } from "./names.ts";
-import { expect, unexpect } from "./_deliver.ts";
-import { distchatText, messageLines, msgidTag } from "./render.ts";
+import { expect, sendEcho, unexpect } from "./_deliver.ts";
+import { distchatText, msgidTag } from "./render.ts";
 import { refuse, roomOrRefuse } from "./_channels.ts";
 import { followDm } from "./_dms.ts";
 import type { IrcMessage } from "./message.ts";
@@ -45,12 +46,19 @@ function privmsg(c: Core, m: IrcMessage, ctx: Ctx): void {
   }
 }
 
-function echo(c: Core, ctx: Ctx, m: IrcMessage, target: string, text: string, msgId: { origin: string; n: number }, clientTags: Record<string, string>): void {
+/**
+ * The echo (echo-message) of a message DistChat accepted as `msgId`: from
+ * the stream of `f` (which has the stored time), at once when the stream
+ * already brought it back or the target is not followed.
+ */
+function echo(c: Core, ctx: Ctx, m: IrcMessage, f: Follow | undefined, target: string, text: string, msgId: MsgId, clientTags: Record<string, string>): void {
   if (!c.state.caps.has("echo-message")) return;
-  const entry = { msgId, userName: c.state.nick ?? "*", sentAt: c.now, msg: text };
-  for (const line of messageLines(target, c.me(), entry, { command: m.command, account: c.state.account })) {
-    c.send(ctx, { ...line, tags: { ...clientTags, ...line.tags } });
-  }
+  const id = msgidTag(msgId);
+  const pending: PendingEcho = { ctx, command: m.command, target, direct: !isChannel(target), text, clientTags, since: c.now, release: () => {} };
+  const seen = f?.ownSeen.get(id);
+  if (f === undefined || seen !== undefined) return sendEcho(c, pending, seen ?? { msgId, userName: c.state.nick ?? "*", sentAt: c.now, msg: text });
+  pending.release = c.hold(ctx);
+  f.echoes.set(id, pending);
 }
 
 function toChannel(c: Core, ctx: Ctx, m: IrcMessage, channel: string, text: string, clientTags: Record<string, string>): void {
@@ -60,7 +68,7 @@ function toChannel(c: Core, ctx: Ctx, m: IrcMessage, channel: string, text: stri
   const me = c.state.nick ?? "*";
   if (f) expect(f, me, text);
   c.call(ctx, (tag, token) => ({ verb: "add", tag, token, msg: text, groupName: f?.room ?? room }), (r) => {
-    if (r.verb === "ok" && r.kind === "add") return echo(c, ctx, m, channelOfRoom(r.groupName), text, r.msgId, clientTags);
+    if (r.verb === "ok" && r.kind === "add") return echo(c, ctx, m, f, channelOfRoom(r.groupName), text, r.msgId, clientTags);
     if (f) unexpect(f, me, text);
     if (r.verb === "error" && m.command !== "NOTICE") refuse(c, ctx, m.command, channel, r);
   });
@@ -83,11 +91,15 @@ function toNick(c: Core, ctx: Ctx, m: IrcMessage, nick: string, text: string, cl
   if (f) expect(f, me, text);
   c.call(ctx, (tag, token) => ({ verb: "add", tag, token, msg: text, groupName: address }), (r) => {
     if (r.verb === "ok" && r.kind === "add") {
-      echo(c, ctx, m, nick, text, r.msgId, clientTags);
-      c.state.dmLast.set(nameKey(address), msgidTag(r.msgId));
-      c.sentDm(nick); // the listener may nudge the recipient's connections here (checkDms)
-      return followDm(c, null, address, msgidTag(r.msgId)); // answers come in the conversation's stream
-
+      // Follow the conversation (answers come in its stream) from the message before this one, so this one
+      // comes back in it: the echo gets the stored time, and without echo-message it is skipped as expected.
+      const key = nameKey(address);
+      const before = c.state.dmLast.get(key);
+      c.state.dmLast.set(key, msgidTag(r.msgId));
+      const follow = followDm(c, null, address, before === undefined ? null : before);
+      if (follow.created) expect(follow.f, me, text);
+      echo(c, ctx, m, follow.f, nick, text, r.msgId, clientTags);
+      return c.sentDm(nick); // the listener may nudge the recipient's connections here (checkDms)
     }
     if (f) unexpect(f, me, text);
     if (r.verb !== "error" || notice) return;

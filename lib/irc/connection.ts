@@ -25,7 +25,7 @@ import { type ConnState, type Core, type Ctx, type Follow, fromServer, type Hand
 import { REGISTRATION_HANDLERS, tickRegistration } from "./_registration.ts";
 import { CHANNEL_HANDLERS } from "./_channels.ts";
 import { MODE_HANDLERS } from "./_modes.ts";
-import { pollFollow } from "./_deliver.ts";
+import { overdueEchoes, pollFollow } from "./_deliver.ts";
 import { MESSAGE_HANDLERS } from "./_messaging.ts";
 import { QUERY_HANDLERS } from "./_queries.ts";
 import { tickDms } from "./_dms.ts";
@@ -163,6 +163,7 @@ export class IrcConnection implements Core {
     if (!this.state.closing && this.state.registered) {
       for (const f of [...this.state.channels.values(), ...this.state.dms.values()]) {
         if (!f.polling && f.retryAt <= now) pollFollow(this, f);
+        overdueEchoes(this, f);
       }
       tickDms(this);
     }
@@ -251,6 +252,16 @@ export class IrcConnection implements Core {
 
   batchId(): string {
     return `b${this.#nextBatch++}`;
+  }
+
+  hold(ctx: Ctx): () => void {
+    ctx.open++;
+    let done = false;
+    return () => {
+      if (done || this.state.closing) return;
+      done = true;
+      this.#continue(ctx, () => {});
+    };
   }
 
   sentDm(nick: string): void {
