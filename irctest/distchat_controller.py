@@ -26,6 +26,7 @@ import subprocess
 from pathlib import Path
 from typing import List, Optional, Set, Type
 
+from irctest import patma
 from irctest.basecontrollers import BaseServerController, DirectoryBasedController
 from irctest.cases import BaseServerTestCase
 from irctest.runner import NotImplementedByController
@@ -111,7 +112,7 @@ class DistChatController(BaseServerController, DirectoryBasedController):
         "CASEMAPPING": "ascii",
         "CHANTYPES": "#",
         "PREFIX": "(o)@",
-        "TARGMAX": None,
+        "TARGMAX": patma.ANYSTR,
         "UTF8ONLY": None,
     }
 

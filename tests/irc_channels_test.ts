@@ -193,6 +193,7 @@ test("TOPIC: query (332/333 or 331), set (mod topic, the TOPIC line once), refus
 
 test("MODE: query 324, ban list 367/368, +o/+b/-b/+i through mod, masks DistChat cannot ban 696, unknown modes 472", () => {
   const s = new IrcScript();
+  s.answers.who = (r) => ({ verb: "ok", tag: r.tag, kind: "who", groupName: "lobby", more: false, names: ["bob", "carol"] });
   s.joined("bob", "#lobby");
   s.answers.room = (r) => roomInfo(r, { mode: "+i", roles: ["~bob", "!eve", "!mallory"] });
   s.send("MODE #lobby");
@@ -215,6 +216,19 @@ test("MODE: query 324, ban list 367/368, +o/+b/-b/+i through mod, masks DistChat
   assert.equal(s.lines().map(code), ["472"], "+t is always set; +k unknown");
   s.send("MODE #lobby -t");
   assert.equal(s.lines().map(code), ["472"]);
+});
+
+test("MODE +o of someone not in the channel: 441, of no one: 401; KICK/MODE of a channel not joined: 442, of none: 403", () => {
+  const s = new IrcScript();
+  s.joined("bob", "#lobby");
+  s.send("MODE #lobby +o carol");
+  s.answers.whois = (r) => ({ verb: "error", tag: r.tag, code: "no-user", message: "no such user" });
+  s.send("MODE #lobby +o nobody");
+  assert.equal(s.lines().map(code), ["441", "401"]);
+  s.send("KICK #other carol");
+  s.answers.room = (r) => ({ verb: "error", tag: r.tag, code: "no-room", message: "no such room" });
+  s.send("KICK #nowhere carol").send("MODE #nowhere +o carol");
+  assert.equal(s.lines().map(code), ["442", "403", "403"]);
 });
 
 test("user MODE: 221, +i/-i kept locally, 501 unknown, 502 for others", () => {

@@ -93,6 +93,16 @@ test("before registration only registration commands; unknown commands are 421",
   assert.is(code(s.lines()[0]), "409");
 });
 
+test("USER with an empty real name: 461; TIME: 391; WHOWAS: DistChat keeps no past nicks (406, 369)", () => {
+  const s = new IrcScript();
+  s.send("NICK bob").send("USER bob 0 * :");
+  assert.equal(s.lines().map(code), ["461"]);
+  s.send("USER bob 0 * :Bob");
+  s.lines();
+  s.send("TIME").send("WHOWAS alice");
+  assert.equal(s.lines().map(code), ["391", "406", "369"]);
+});
+
 test("USER and PASS after registration: 462", () => {
   const s = new IrcScript();
   s.register("bob");

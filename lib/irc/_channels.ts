@@ -19,7 +19,7 @@ import { operators, pageNames } from "./_queries.ts";
 /** Entries read when joining, to find this session's own join notice in the stream. */
 const JOIN_PAGE = 20;
 /** Rooms one LIST describes (two requests each: members and topic); past it, a notice says how many more exist. */
-const LIST_DETAILED = 200;
+const LIST_DETAILED = 100;
 
 /** The numeric for a DistChat refusal of `command` on `channel`. */
 export function refuse(c: Core, ctx: Ctx, command: string, channel: string, e: ErrorReply): void {
@@ -41,8 +41,16 @@ export function joinedOrRefuse(c: Core, ctx: Ctx, channel: string): Follow | nul
   const room = roomOrRefuse(c, ctx, channel);
   if (room === null) return null;
   const f = c.state.channels.get(nameKey(room));
-  if (f === undefined) c.numeric(ctx, N.ERR_NOTONCHANNEL, channel, "You're not on that channel");
+  if (f === undefined) notOnChannel(c, ctx, channel, room);
   return f ?? null;
+}
+
+/** 442 for a channel this connection is not in, or 403 when its room does not exist (`room` tells). */
+export function notOnChannel(c: Core, ctx: Ctx, channel: string, room: string): void {
+  c.call(ctx, (tag, token) => ({ verb: "room", tag, token, groupName: room }), (r) => {
+    if (r.verb === "error" && r.code === "no-room") return c.numeric(ctx, N.ERR_NOSUCHCHANNEL, channel, "No such channel");
+    c.numeric(ctx, N.ERR_NOTONCHANNEL, channel, "You're not on that channel");
+  });
 }
 
 /** The room of `channel`, or null after answering why there is none. */

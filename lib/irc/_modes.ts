@@ -19,7 +19,7 @@ import { N } from "./numerics.ts";
 import { MAX_MODES } from "./isupport.ts";
 import { banMask, banName, channelOfRoom, isChannel, nameKey } from "./names.ts";
 import { expect, unexpect } from "./_deliver.ts";
-import { refuse, roomOrRefuse } from "./_channels.ts";
+import { notOnChannel, refuse, roomOrRefuse } from "./_channels.ts";
 
 type Change = { sign: "+" | "-"; mode: string; arg: string | null };
 
@@ -79,10 +79,7 @@ function channelMode(c: Core, m: { params: string[] }, ctx: Ctx): void {
       continue;
     }
     if (ch.mode === "o" && ch.arg === null) continue; // RFC: ignored without its argument
-    if (f === undefined) {
-      c.numeric(ctx, N.ERR_NOTONCHANNEL, channel, "You're not on that channel");
-      return;
-    }
+    if (f === undefined) return notOnChannel(c, ctx, channel, room);
     if (queue.length < MAX_MODES) queue.push(ch);
   }
   if (f !== undefined) applyChanges(c, ctx, f, channel, queue);
@@ -99,6 +96,16 @@ function applyChanges(c: Core, ctx: Ctx, f: Follow, channel: string, queue: Chan
     target = `${ch.sign}i`;
     shown = null;
   } else if (ch.mode === "o") {
+    if (!f.members.has(nameKey(ch.arg!))) {
+      // IRC gives operator status to members only: 441, or 401 for a nick no one holds (whois tells).
+      const nick = ch.arg!;
+      c.call(ctx, (tag, token) => ({ verb: "whois", tag, token, userName: nick }), (r) => {
+        if (r.verb === "ok" && r.kind === "whois" && r.idle !== null) c.numeric(ctx, N.ERR_USERNOTINCHANNEL, nick, channel, "They aren't on that channel");
+        else c.numeric(ctx, N.ERR_NOSUCHNICK, nick, "No such nick/channel");
+        next();
+      });
+      return;
+    }
     action = ch.sign === "+" ? "op" : "deop";
     target = ch.arg!;
     shown = target;

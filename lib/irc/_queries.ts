@@ -171,7 +171,22 @@ function version(c: Core, _m: unknown, ctx: Ctx): void {
   sendIsupport(c, ctx);
 }
 
+/** TIME: the server's time (RPL_TIME). */
+function time(c: Core, _m: unknown, ctx: Ctx): void {
+  c.numeric(ctx, "391", c.config.serverName, new Date(c.now).toUTCString());
+}
+
+/** WHOWAS: DistChat keeps no past nicks (ERR_WASNOSUCHNICK, RPL_ENDOFWHOWAS). */
+function whowas(c: Core, m: { params: string[] }, ctx: Ctx): void {
+  const nick = m.params[0];
+  if (nick === undefined || nick === "") return c.numeric(ctx, N.ERR_NONICKNAMEGIVEN, "No nickname given");
+  c.numeric(ctx, "406", nick, "There was no such nickname");
+  c.numeric(ctx, "369", nick, "End of WHOWAS");
+}
+
 export const QUERY_HANDLERS: Record<string, Handler> = {
+  TIME: time,
+  WHOWAS: whowas,
   WHO: who,
   WHOIS: whois,
   ISON: ison,

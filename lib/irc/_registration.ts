@@ -80,7 +80,7 @@ function nick(c: Core, m: { params: string[] }, ctx: Ctx): void {
 
 function user(c: Core, m: { params: string[] }, ctx: Ctx): void {
   if (c.state.registered) return c.numeric(ctx, N.ERR_ALREADYREGISTERED, "You may not reregister");
-  if (m.params.length < 4 || m.params[0] === "") return c.numeric(ctx, N.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters");
+  if (m.params.length < 4 || m.params[0] === "" || m.params[3] === "") return c.numeric(ctx, N.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters");
   c.state.user = m.params[0];
   c.state.realname = m.params[3];
   tryRegister(c, ctx);
