@@ -10,7 +10,7 @@ import * as assert from "uvu/assert";
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { ConnectionBudget } from "../lib/server/connection_budget.ts";
-import { DEFAULT_WEB_LIMITS, WebConnections, webConnectionTotal } from "../lib/server/web_connections.ts";
+import { DEFAULT_WEB_LIMITS, MAX_IN_FLIGHT, WebConnections, webConnectionTotal } from "../lib/server/web_connections.ts";
 import { hostName, WebHosts } from "../lib/server/web_hosts.ts";
 import { AddressRanges, LOOPBACK_RANGES, parseCidr } from "../lib/net/cidr.ts";
 import { parseFileLimit } from "../lib/platform/file_limit.ts";
@@ -105,7 +105,7 @@ test("connections: over budget closed at once; no request within idleMs closed; 
   conns.close();
 });
 
-test("connections: a head or body that takes too long; a WebSocket's FIN; unread output past the bounds", () => {
+test("connections: a head or body that takes too long; pipelining; a WebSocket's FIN; unread output past the bounds", () => {
   const clock = new ManualClock();
   const dropped: string[] = [];
   const conns = new WebConnections({ limits: { ...DEFAULT_WEB_LIMITS, idleMs: 1000, maxUnread: 100_000, maxUnreadTotal: 150_000 }, clock, count: (r) => dropped.push(r) });
@@ -114,6 +114,11 @@ test("connections: a head or body that takes too long; a WebSocket's FIN; unread
   conns.requestStarted(slow); // its body never ends
   clock.advance(1500);
   assert.ok(slow.destroyed, "a body that does not come is closed");
+  const piped = sock("10.0.0.7");
+  conns.accept(piped);
+  for (let i = 0; i < MAX_IN_FLIGHT; i++) assert.ok(conns.requestStarted(piped));
+  assert.is(conns.requestStarted(piped), false, "one more unanswered request than MAX_IN_FLIGHT");
+  assert.ok(piped.destroyed);
   const ws = sock("10.0.0.2");
   conns.accept(ws);
   conns.webSocket(ws, () => {});
@@ -134,7 +139,7 @@ test("connections: a head or body that takes too long; a WebSocket's FIN; unread
   conns.accept(w);
   w.writableLength = 90_000;
   assert.is(conns.wrote(w), true, "a drained socket no longer counts");
-  assert.equal(dropped, ["timeout", "cut-unread", "cut-unread"]);
+  assert.equal(dropped, ["timeout", "pipelined", "cut-unread", "cut-unread"]);
   conns.close();
 });
 

@@ -16,6 +16,8 @@
  * - **Backpressure:** a connection whose unread output passes `maxUnread`
  *   bytes is cut off, and so is one that would take the unread output of all
  *   connections past `maxUnreadTotal` — never buffered without end.
+ * - **Pipelining:** a connection with MAX_IN_FLIGHT requests unanswered
+ *   that sends another is closed.
  * - **Half-closed WebSockets:** a FIN without a close frame destroys the socket.
  *
  * Time comes from the Clock; one sweep a second closes what is due.
@@ -55,6 +57,14 @@ export const DEFAULT_WEB_LIMITS: WebLimits = {
   maxUnread: 1 << 20,
   maxUnreadTotal: 64 << 20,
 };
+
+/**
+ * Requests of one HTTP connection unanswered at once: browsers never
+ * pipeline (a page's held polls take a connection each); a flood of
+ * pipelined requests would otherwise be handled back to back, and under
+ * Deno keep the group commit (and every reply) waiting.
+ */
+export const MAX_IN_FLIGHT = 8;
 
 /** Unread output below this (a socket's usual high-water mark and then some) is not counted in the total. */
 const CONGESTED = 64 * 1024;
@@ -139,11 +149,20 @@ export class WebConnections {
     socket.once("close", () => this.#forget(c));
   }
 
-  /** A request's head has come: its body must follow within idleMs. False (the socket is closed): it has not read what it was sent. */
+  /**
+   * A request's head has come: its body must follow within idleMs. False
+   * (the socket is closed): it has not read what it was sent, or it has
+   * MAX_IN_FLIGHT requests unanswered already (pipelined).
+   */
   requestStarted(socket: Socket): boolean {
     const c = this.#conns.get(keyOf(socket));
     if (!c) return true;
     if (!this.wrote(socket)) return false;
+    if (c.busy >= MAX_IN_FLIGHT) {
+      this.#count("pipelined");
+      this.#close(c);
+      return false;
+    }
     c.busy++;
     c.deadline = this.#clock.monotonic() + this.limits.idleMs;
     return true;
