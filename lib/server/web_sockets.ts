@@ -145,7 +145,7 @@ export class WebSockets {
     this.#o.connections.touched(link.socket);
     const frames = link.reader.push(chunk);
     if (link.next === link.frames.length) (link.frames = frames, link.next = 0);
-    else link.frames.push(...frames);
+    else for (const f of frames) link.frames.push(f);
     if (!link.yielding) this.#drain(link);
   }
 
