@@ -32,6 +32,7 @@ export function clientFrame(opcode: number, payload: Uint8Array, fin = true, mas
   return out;
 }
 
+/** An HTTP response as rawGet read it. */
 export type RawResponse = { status: number; headers: http.IncomingHttpHeaders; body: string };
 
 /** One HTTP request from `localAddress`; rejects after `timeoutMs`. */
@@ -72,6 +73,7 @@ function serverFrames(buf: Uint8Array): [ServerFrame[], Uint8Array] {
   return [out, buf.slice(at)];
 }
 
+/** A WebSocket opened by hand (rawWebSocket). */
 export type RawWebSocket = {
   socket: net.Socket;
   /** The status of the handshake's answer (101 when open). */

@@ -29,12 +29,14 @@ const RSS_SLACK_MIB = 150;
 let srv: ServerHandle;
 let pid: number;
 let rss0: number;
+let fds0: number;
 
 test.before(async () => {
   srv = await startServer({ extraArgs: ["--web", `127.0.0.1:${await freeTcpPort()}`] });
   pid = runtimePid(srv.pid);
   await legitServed(srv, LEGIT);
   rss0 = rssMiB(pid);
+  fds0 = openFds(pid);
 });
 
 /** True once `check` holds, polled until `ms` pass. */
@@ -50,6 +52,8 @@ async function stillServing(what: string): Promise<void> {
   assert.equal(await legitServed(srv, LEGIT), { page: "200", ws: "ok", udp: "ok" }, `${what}: a user on ${LEGIT} is served`);
   const rss = rssMiB(pid);
   assert.ok(rss < rss0 + RSS_SLACK_MIB, `${what}: RSS ${rss.toFixed(0)} MiB, was ${rss0.toFixed(0)} MiB`);
+  // The attackers' connections are closed by now, or within a close's grace.
+  assert.ok(await held(5000, () => openFds(pid) <= fds0 + 5), `${what}: ${openFds(pid)} open files, were ${fds0}`);
 }
 
 /** The close code of the close frame the server sent, or null. */
@@ -124,7 +128,7 @@ test("row 2: clients that never read are cut off (history replies, pongs, pipeli
   const post = (body: string) => `POST /dc HTTP/1.1\r\nHost: 127.0.0.1\r\nX-DistChat-Client: piper-0123456789ab\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
   piper.write(Array.from({ length: 200 }, (_, i) => post(`history\np${i}\n${writer.tokens[0]}\n${room}\n10\n`)).join(""));
   await sleep(3000);
-  await stillServing("row 2 under way");
+  assert.equal(await legitServed(srv, LEGIT), { page: "200", ws: "ok", udp: "ok" }, "row 2 under way: a user is served");
   // Now read what was sent: each connection must end, short of everything asked for.
   piper.resume();
   assert.ok(await held(2000, () => piperEnded), "the pipelining connection was closed (not merely timed out)");
@@ -141,7 +145,6 @@ test("row 2: clients that never read are cut off (history replies, pongs, pipeli
 });
 
 test("row 3: a FIN without a close frame, or a close frame and no FIN: the socket is destroyed, the descriptors come back", async () => {
-  const fds0 = openFds(pid);
   // 200 WebSockets from one address, each leaving with a FIN alone.
   for (let i = 0; i < 200; i += 50) {
     const batch = await Promise.all(Array.from({ length: 50 }, () => rawWebSocket(srv.web!, { localAddress: "127.0.0.5" })));

@@ -17,11 +17,13 @@ import * as assert from "uvu/assert";
 import net from "node:net";
 import { sleep, within } from "../testing/cluster_ops.ts";
 import { freeTcpPort, removeTempDirs, startServer } from "../testing/harness.ts";
-import { openFds, runtimePid } from "../testing/proc_stats.ts";
+import { openFds, rssMiB, runtimePid } from "../testing/proc_stats.ts";
 import { legitServed, rawGet, rawWebSocket } from "../testing/raw_web.ts";
 
 const LEGIT = "127.0.0.200";
 const SERVED = { page: "200", ws: "ok", udp: "ok" };
+/** Growth of the server's resident memory the attack may cause, MiB (a connection costs ~12 KiB). */
+const RSS_SLACK_MIB = 100;
 
 /** True once `check` holds, polled until `ms` pass. */
 const held = async (ms: number, check: () => boolean) => (await within(ms, () => Promise.resolve(check()))) !== null;
@@ -47,6 +49,7 @@ test("row 4: idle connections from two addresses: 256 each held at most, every o
   try {
     const pid = runtimePid(srv.pid);
     const fds0 = openFds(pid);
+    const rss0 = rssMiB(pid);
     for (const from of ["127.0.0.2", "127.0.0.3"]) {
       for (let i = 0; i < 600; i += 100) conns.push(...await Promise.all(Array.from({ length: 100 }, () => tcp(port, from))));
     }
@@ -73,6 +76,7 @@ test("row 4: idle connections from two addresses: 256 each held at most, every o
     assert.ok(await held(3000, () => openFds(pid) <= fds0 + 3), `descriptors back: ${openFds(pid)}, were ${fds0}`);
     assert.equal(await legitServed(srv, LEGIT), SERVED);
     assert.is((await rawGet(srv.web!, "/", { localAddress: "127.0.0.2" })).status, 200, "the attacker's address is not locked out afterwards");
+    assert.ok(rssMiB(pid) < rss0 + RSS_SLACK_MIB, `RSS ${rssMiB(pid).toFixed(0)} MiB, was ${rss0.toFixed(0)}`);
   } finally {
     for (const c of conns) c.socket.destroy();
     await srv.stop();
@@ -87,6 +91,7 @@ test("row 5: ten addresses of 64 WebSockets against a budget of 300: it holds, a
   try {
     const pid = runtimePid(srv.pid);
     const fds0 = openFds(pid);
+    const rss0 = rssMiB(pid);
     const wave = async () => {
       for (let a = 10; a < 20; a++) {
         const got = await Promise.allSettled(Array.from({ length: 64 }, () => rawWebSocket(srv.web!, { localAddress: `127.0.0.${a}`, timeoutMs: 5000 })));
@@ -103,6 +108,7 @@ test("row 5: ten addresses of 64 WebSockets against a budget of 300: it holds, a
     user.send("login\n1\nstayer\n");
     assert.match((await user.next(5000)) ?? "closed", /^ok\n1\nlogin\nstayer\n/);
     assert.ok(await held(2000, () => openFds(pid) <= fds0 + 300 + 10), `still within the budget: ${openFds(pid) - fds0} more descriptors`);
+    assert.ok(rssMiB(pid) < rss0 + RSS_SLACK_MIB, `RSS ${rssMiB(pid).toFixed(0)} MiB, was ${rss0.toFixed(0)}`);
     user.socket.destroy();
   } finally {
     for (const c of open) c.socket.destroy();

@@ -14,6 +14,7 @@
  */
 import { BlockList, isIP } from "node:net";
 
+/** One range: an address, its prefix length and family. */
 export type Cidr = { address: string; prefix: number; family: "ipv4" | "ipv6" };
 
 /** Loopback: what `--metrics-allow` allows when not given. */
@@ -31,6 +32,7 @@ export function parseCidr(text: string): Cidr {
   return { address, prefix, family: family === 4 ? "ipv4" : "ipv6" };
 }
 
+/** A set of ranges (node:net BlockList underneath). */
 export class AddressRanges {
   #list = new BlockList();
   readonly ranges: readonly Cidr[];

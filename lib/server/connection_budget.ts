@@ -19,6 +19,7 @@
 /** The answer for a newcomer: refused, admitted, or admitted once `evict` is closed and removed. */
 export type Admission<C> = { admit: true; evict?: C } | { admit: false; reason: "address" | "total" };
 
+/** Connections `C` counted per address and in all, with the busiest address found in O(1). */
 export class ConnectionBudget<C> {
   readonly perAddress: number;
   readonly total: number;

@@ -66,6 +66,9 @@ export const DEFAULT_WEB_LIMITS: WebLimits = {
  */
 export const MAX_IN_FLIGHT = 8;
 
+/** How long a closing connection has to close its side before it is destroyed. */
+export const CLOSE_GRACE_MS = 2000;
+
 /** Unread output below this (a socket's usual high-water mark and then some) is not counted in the total. */
 const CONGESTED = 64 * 1024;
 
@@ -97,12 +100,15 @@ type Conn = {
   expire?: () => void;
   /** Being closed (a close frame or a refusal was sent): destroyed at its deadline. */
   closing: boolean;
+  /** Unread output counted in the total (0 below CONGESTED), and whether a "drain" will clear it. */
   unread: number;
+  drainHooked: boolean;
 };
 
 /** The key of a connection: its remote address and port (the same for a TLS socket and the TCP socket under it). */
 const keyOf = (s: Socket) => `${s.remoteAddress} ${s.remotePort}`;
 
+/** Every TCP connection of the web listener: its budget, deadline, requests in flight and unread output. */
 export class WebConnections {
   readonly limits: WebLimits;
   #clock: Clock;
@@ -143,7 +149,7 @@ export class WebConnections {
     const key = keyOf(socket);
     const stale = this.#conns.get(key);
     if (stale) this.#forget(stale);
-    const c: Conn = { key, ip, socket, deadline: this.#clock.monotonic() + this.limits.idleMs, busy: 0, closing: false, unread: 0 };
+    const c: Conn = { key, ip, socket, deadline: this.#clock.monotonic() + this.limits.idleMs, busy: 0, closing: false, unread: 0, drainHooked: false };
     this.#conns.set(key, c);
     this.#budget.add(ip, c);
     socket.once("close", () => this.#forget(c));
@@ -220,7 +226,13 @@ export class WebConnections {
     const unread = socket.writableLength;
     if (c) {
       const counted = unread >= CONGESTED ? unread : 0;
-      if (c.unread === 0 && counted > 0) socket.once("drain", () => this.#setUnread(c, 0));
+      if (counted > 0 && !c.drainHooked) {
+        c.drainHooked = true;
+        socket.once("drain", () => {
+          c.drainHooked = false;
+          this.#setUnread(c, 0);
+        });
+      }
       this.#setUnread(c, counted);
     }
     if (unread > this.limits.maxUnread || this.#unreadTotal > this.limits.maxUnreadTotal) {
@@ -241,7 +253,7 @@ export class WebConnections {
       else if (c.expire) {
         const expire = c.expire;
         this.#count("ws-idle");
-        this.closeWithin(c.socket, 2000);
+        this.closeWithin(c.socket, CLOSE_GRACE_MS);
         expire();
       } else {
         this.#count("timeout");

@@ -28,6 +28,7 @@ const FILES: Record<string, [string, string]> = {
 /** The audited scrypt of the sealed format (docs/SEALED_FORMAT.md), served from node_modules. */
 const VENDOR = /^\/vendor\/noble-hashes\/([a-z0-9_]+\.js)$/;
 
+/** The web client's folder. */
 export const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "web");
 const NOBLE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "node_modules", "@noble", "hashes");
 

@@ -35,6 +35,7 @@ function onLoopback(host: string): boolean {
   return host.startsWith("127.") || host === "::1" || host === "localhost" || host === "0.0.0.0" || host === "::";
 }
 
+/** The Host names of one listener, and the Origin rule built on them. */
 export class WebHosts {
   #names = new Set<string>();
   #origins: Set<string>;

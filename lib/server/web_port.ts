@@ -43,10 +43,10 @@ import type { Cancel, Clock } from "./clock.ts";
 import { Counts } from "./counts.ts";
 import type { Gauge, ServerMetrics } from "./metrics.ts";
 import { RateLimiter } from "./rate_limit.ts";
-import { clientIp, WebConnections, type WebLimits } from "./web_connections.ts";
+import { clientIp, CLOSE_GRACE_MS, WebConnections, type WebLimits } from "./web_connections.ts";
 import { pageCsp, rawResponse, securityHeaders, WebFiles } from "./web_files.ts";
 import { WebHosts } from "./web_hosts.ts";
-import { CLOSE_GRACE_MS, WebSockets } from "./web_sockets.ts";
+import { WebSockets } from "./web_sockets.ts";
 
 /** Synthetic client-port numbers of web pages start here (above every UDP port). */
 export const WEB_PORT_BASE = 65536;
@@ -73,6 +73,7 @@ const decoder = new TextDecoder();
 /** The tag of a datagram (its second line), or "-". */
 const tagOf = (bytes: Uint8Array) => TAG_LINE.exec(decoder.decode(bytes.subarray(0, 64)))?.[1] ?? "-";
 
+/** What the web port is built from (server.ts wires it). */
 export type WebPortOptions = {
   /** The client port: datagrams go in here (`proven`: a TCP peer). */
   clientPort: { onDatagram(bytes: Uint8Array, from: Address, proven: boolean): void };
@@ -99,6 +100,7 @@ export type WebPortOptions = {
 
 type Waiting = { res: ServerResponse; cancel: () => void; ip: string };
 
+/** The web listener: routes requests, upgrades and replies (see the file comment). */
 export class WebPort {
   #o: WebPortOptions;
   #server: Server;

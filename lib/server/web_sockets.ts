@@ -30,12 +30,10 @@ import { acceptKey, encodeFrame, type Frame, FrameReader, OPCODE } from "../net/
 import { MAX_DATAGRAM } from "../wire/messages.ts";
 import type { Clock } from "./clock.ts";
 import { RateLimiter } from "./rate_limit.ts";
-import type { WebConnections } from "./web_connections.ts";
+import { CLOSE_GRACE_MS, type WebConnections } from "./web_connections.ts";
 
 /** Pings a connection may send a second (twice that at once). */
 export const PINGS_PER_SECOND = 10;
-/** How long a closing connection has to close its side before it is destroyed. */
-export const CLOSE_GRACE_MS = 2000;
 
 /**
  * Frames of one connection handled in one turn of the event loop; the rest
@@ -47,6 +45,7 @@ export const FRAMES_PER_TURN = 64;
 /** A close frame's payload: the code, big-endian. */
 const closeCode = (code: number) => new Uint8Array([code >> 8, code & 0xff]);
 
+/** What the WebSockets need: where datagrams go, the connections' bounds, time, counters, fresh addresses. */
 export type WebSocketsOptions = {
   clientPort: { onDatagram(bytes: Uint8Array, from: Address, proven: boolean): void };
   connections: WebConnections;
@@ -76,6 +75,7 @@ type Link = {
   yielding: boolean;
 };
 
+/** The open WebSockets by synthetic port, their frames, pings, closes and writes. */
 export class WebSockets {
   #o: WebSocketsOptions;
   #links = new Map<number, Link>();
