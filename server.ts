@@ -35,6 +35,9 @@ import { PeerPort } from "./lib/server/peer_port.ts";
 import { readOrCreateKey } from "./lib/server/reply_seal.ts";
 import { guessGauges, ServerMetrics, statusGauges } from "./lib/server/metrics.ts";
 import { isWebAddress, WebPort } from "./lib/server/web_port.ts";
+import { DEFAULT_WEB_LIMITS, webConnectionTotal } from "./lib/server/web_connections.ts";
+import { AddressRanges } from "./lib/net/cidr.ts";
+import { openFileLimit } from "./lib/platform/file_limit.ts";
 
 /** How long a starting server waits to hear every peer before it chooses its origin. */
 const PEER_WAIT_MS = 2000;
@@ -193,13 +196,27 @@ const web: WebPort | null = flags.web === null ? null : new WebPort({
   clientPort,
   metrics,
   gauges: () => [
-    ...statusGauges(peerPort.status(), { rooms: store.rooms.count(), expunged: store.retention.expunged, webWaiting: web?.waiting ?? 0, webSockets: web?.sockets ?? 0 }),
+    ...statusGauges(peerPort.status(), {
+      rooms: store.rooms.count(),
+      expunged: store.retention.expunged,
+      webWaiting: web?.waiting ?? 0,
+      webSockets: web?.sockets ?? 0,
+      webConnections: web?.connections ?? 0,
+    }),
     ...guessGauges(chat.accounts.guard),
   ],
   servers: all,
   // --rate-limit 0 (benchmarks) lifts the per-address limits of the web listener too.
   maxPerIp: flags.rateLimit === 0 ? Infinity : undefined,
   origins: all.flatMap((s) => s.web ? [s.web] : []),
+  hosts: flags.webHosts,
+  metricsAllow: new AddressRanges(flags.metricsAllow),
+  limits: {
+    ...DEFAULT_WEB_LIMITS,
+    perAddress: flags.rateLimit === 0 ? Infinity : flags.webConnectionsPerIp,
+    total: flags.webConnections ?? webConnectionTotal(openFileLimit()),
+    idleMs: flags.webTimeout * 1000,
+  },
   clock,
   tls,
   log,

@@ -15,6 +15,8 @@ import { parseAddress } from "../net/address.ts";
 import { DEFAULT_QUOTAS, type QuotaLimits } from "../server/quotas.ts";
 import { DEFAULT_HELD_POLL_LIMITS, type HeldPollLimits } from "../server/held_polls.ts";
 import { DEFAULT_RATE_LIMIT } from "../server/rate_limit.ts";
+import { type Cidr, LOOPBACK_RANGES, parseCidr } from "../net/cidr.ts";
+import { hostName } from "../server/web_hosts.ts";
 
 /** --quota names and the limits they set. */
 const QUOTA_NAMES = {
@@ -60,6 +62,16 @@ export type ServerFlags = {
   /** PEM files: serve the web listener over HTTPS. */
   tlsCert: string | null;
   tlsKey: string | null;
+  /** Host names the web listener answers to besides servers.txt's web URLs and its own address (--web-host). */
+  webHosts: string[];
+  /** Sources that may read /metrics (--metrics-allow; default loopback). */
+  metricsAllow: Cidr[];
+  /** Web connections in all; null = half the open-file limit, at most 10,000. */
+  webConnections: number | null;
+  /** Web connections per IP address; Infinity = no limit. */
+  webConnectionsPerIp: number;
+  /** Seconds a web connection may carry no request (and a request's head, then body, may take). */
+  webTimeout: number;
   /** Free bytes below which writes are refused; 0 = no floor. */
   minFreeBytes: number;
   sync: "full" | "normal";
@@ -77,7 +89,7 @@ export type ServerFlags = {
 
 export const SERVER_USAGE =
   "usage: server.ts --id ID [--servers FILE] [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
-  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--web HOST:PORT [--tls-cert FILE --tls-key FILE]] [--retain-days N] [--retain-messages N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
+  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--web HOST:PORT [--tls-cert FILE --tls-key FILE] [--web-host NAME]... [--metrics-allow CIDR]... [--web-connections N] [--web-connections-per-ip N] [--web-timeout SECONDS]] [--retain-days N] [--retain-messages N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
 
 /** What `server.ts --help` prints. */
 export const SERVER_HELP = `DistChat server: one peer of the cluster listed in a servers file.
@@ -106,6 +118,18 @@ usage: npm run server -- --id ID [flags]        (or: npx deno run -A server.ts -
                            Give servers.txt a 4th column, each server's web URL, so pages fail over
   --tls-cert FILE          with --tls-key FILE (PEM): serve --web over HTTPS
   --tls-key FILE           the certificate's private key
+  --web-host NAME          a host name browsers use for --web (repeat for more). Requests whose Host
+                           is not one of these, a servers.txt web URL's, the --web address, an IP
+                           address or (on loopback) localhost get 421 (DNS rebinding)
+  --metrics-allow CIDR     addresses that may read /metrics (repeat for more; default 127.0.0.0/8
+                           and ::1: loopback only). Others get 403
+  --web-connections N      TCP connections of --web in all (default: half the open-file limit, at
+                           most 10000); a full listener still takes an address holding fewer than
+                           the busiest one, whose oldest connection goes
+  --web-connections-per-ip N  TCP connections of one IP address (default 256; 0 = no limit). Behind
+                           a reverse proxy every connection is the proxy's: raise it there
+  --web-timeout SECONDS    a web connection carrying no request is closed after this long, and a
+                           request's head and body must each arrive within it (default 10)
   --retain-days N          expunge messages older than N days (default 0: keep them for good)
   --retain-messages N      keep only the newest N messages of each room (default 0: all). Either
                            limit spares messages younger than an hour; give every server the same
@@ -158,6 +182,24 @@ function multicast(text: string | undefined): Address | null {
   return a;
 }
 
+/** A --web-host name: a DNS name or an IP address, without a port. */
+function webHost(text: string): string {
+  const h = hostName(text);
+  if (h === null || h !== text.toLowerCase().replace(/\.$/, "") || !/^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$/.test(h)) {
+    throw new FlagError(`--web-host ${text}: give a host name such as chat.example.org (no scheme, no port)`);
+  }
+  return h;
+}
+
+/** A --metrics-allow range. */
+function cidr(text: string): Cidr {
+  try {
+    return parseCidr(text);
+  } catch (e) {
+    throw new FlagError(`--metrics-allow: ${(e as Error).message}; give ADDRESS/PREFIX such as 10.0.0.0/8`);
+  }
+}
+
 /** The quotas with each `NAME=N` of --quota applied (0: no limit). */
 function quotas(items: string[]): QuotaLimits & HeldPollLimits {
   const q = { ...DEFAULT_QUOTAS, ...DEFAULT_HELD_POLL_LIMITS };
@@ -195,6 +237,11 @@ export function parseServerFlags(argv: string[]): ServerFlags {
         web: { type: "string" },
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
+        "web-host": { type: "string", multiple: true },
+        "metrics-allow": { type: "string", multiple: true },
+        "web-connections": { type: "string" },
+        "web-connections-per-ip": { type: "string" },
+        "web-timeout": { type: "string" },
         "retain-messages": { type: "string" },
         sync: { type: "string" },
         "cluster-key": { type: "string" },
@@ -214,7 +261,9 @@ export function parseServerFlags(argv: string[]): ServerFlags {
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
     throw new FlagError("--tls-cert and --tls-key go together");
   }
-  if (values["tls-cert"] !== undefined && values.web === undefined) throw new FlagError("--tls-cert needs --web HOST:PORT");
+  for (const f of ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-timeout"] as const) {
+    if (values[f] !== undefined && values.web === undefined) throw new FlagError(`--${f} needs --web HOST:PORT`);
+  }
   const sync = values.sync ?? "full";
   if (sync !== "full" && sync !== "normal") throw new FlagError(`--sync must be full or normal, got "${sync}"`);
   return {
@@ -229,6 +278,11 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     quotas: quotas(values.quota ?? []),
     minFreeBytes: integer("min-free-mb", values["min-free-mb"], 256, 0) * 1024 * 1024,
     web: address("web", values.web),
+    webHosts: (values["web-host"] ?? []).map(webHost),
+    metricsAllow: values["metrics-allow"]?.map(cidr) ?? LOOPBACK_RANGES.map(cidr),
+    webConnections: values["web-connections"] === undefined ? null : integer("web-connections", values["web-connections"], 0, 1),
+    webConnectionsPerIp: integer("web-connections-per-ip", values["web-connections-per-ip"], 256, 0) || Infinity,
+    webTimeout: integer("web-timeout", values["web-timeout"], 10, 1),
     tlsCert: values["tls-cert"] ?? null,
     tlsKey: values["tls-key"] ?? null,
     retainDays: integer("retain-days", values["retain-days"], 0, 0),
