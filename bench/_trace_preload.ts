@@ -8,7 +8,8 @@
  *
  * - each callback the event loop runs: a datagram arriving (node:dgram
  *   "message"), an immediate (`Clock.soon`), a timer (`after`, `every`);
- * - each datagram sent (node:dgram `send`);
+ * - each datagram sent (node:dgram `send`), and when it really leaves
+ *   (node:dgram sends once the running callback has returned);
  * - each SQLite statement run (`StatementSync` run/get/all/iterate, by SQL
  *   text) and each `exec` (BEGIN, COMMIT, PRAGMA), with its duration;
  * - each `fsyncSync` / `fdatasyncSync` / `writeFileSync` (the write-ahead
@@ -23,7 +24,7 @@
  * what it measures; uvLoopCount is libuv's count of event-loop turns).
  *
  * Event lines: ["rx", t, dur, localPort, bytes, head] · ["tx", t, localPort,
- * toPort, bytes, head] · ["im", t, dur, name] · ["tm", t, dur, ms, name] ·
+ * toPort, bytes, head] · ["go", t, localPort, toPort, bytes, head, txTime] · ["im", t, dur, name] · ["tm", t, dur, ms, name] ·
  * ["sql", t, dur, sql] · ["ex", t, dur, sql] · ["fs", t, dur, call] ·
  * ["ck", t, dur, sql]. `head` is the datagram's first two lines: a client's
  * verb and tag ("add t12"), a peer's verb and sender ("add a").
@@ -97,7 +98,15 @@ function install(dir: string): void {
   }
 
   // --- Datagrams (node:dgram; Deno.listenDatagram is not traced) -----------------------
-  const sock = dgram.Socket.prototype as unknown as Record<string, (...a: unknown[]) => unknown> & { address(): { port: number } };
+  type Sock = Record<string, (...a: unknown[]) => unknown> & { address(): { port: number } };
+  const sock = dgram.Socket.prototype as unknown as Sock;
+  // A socket's port, asked once (address() is a getsockname system call).
+  const ports = new WeakMap<object, number>();
+  const portOf = (s: Sock): number => {
+    let p = ports.get(s);
+    if (p === undefined) ports.set(s, p = s.address().port);
+    return p;
+  };
   const on = sock.on;
   sock.on = function (this: typeof sock, event: unknown, fn: unknown) {
     if (event !== "message") return on.call(this, event, fn);
@@ -107,14 +116,38 @@ function install(dir: string): void {
       try {
         (fn as (m: Uint8Array, r: unknown) => void)(msg, rinfo);
       } finally {
-        emit(["rx", t, us() - t, self.address().port, msg.length, head(msg)]);
+        emit(["rx", t, us() - t, portOf(self), msg.length, head(msg)]);
       }
     });
+  };
+  // node:dgram looks the address up (its handle's `lookup`) before it sends, and for an IP address answers
+  // on process.nextTick: the datagram leaves when the running callback has returned. "go" events mark that
+  // moment, in the order of the sends ("tx"); the lookup is wrapped on each socket's handle.
+  const leaving: unknown[][] = [];
+  const wrapped = new WeakSet<object>();
+  const wrapLookup = (socket: object): void => {
+    if (wrapped.has(socket)) return;
+    wrapped.add(socket);
+    for (const k of Object.getOwnPropertySymbols(socket)) {
+      const state = (socket as Record<symbol, { handle?: { lookup?: (...a: unknown[]) => unknown } }>)[k];
+      const handle = state?.handle;
+      if (!handle || typeof handle.lookup !== "function") continue;
+      const lookup = handle.lookup;
+      handle.lookup = (address: unknown, cb: unknown) =>
+        lookup.call(handle, address, (...r: unknown[]) => {
+          const tx = leaving.shift();
+          if (tx) emit(["go", us(), ...tx]);
+          (cb as (...r: unknown[]) => void)(...r);
+        });
+    }
   };
   const send = sock.send;
   sock.send = function (this: typeof sock, ...a: unknown[]) {
     const bytes = a[0] as Uint8Array;
-    emit(["tx", us(), this.address().port, a[1], bytes.length, head(bytes)]);
+    const t = us();
+    emit(["tx", t, portOf(this), a[1], bytes.length, head(bytes)]);
+    wrapLookup(this);
+    leaving.push([portOf(this), a[1], bytes.length, head(bytes), t]);
     return send.apply(this, a);
   };
 

@@ -57,12 +57,14 @@ export function deliveryStages(adds: readonly TracedAdd[], a: readonly Ev[], b: 
     "a: COMMIT",
     "a: fsync of the write-ahead log",
     "a: high-water mark file written",
-    "a: after the sync → add datagram to b sent (after-callbacks, subscribers, encode)",
+    "a: after the sync → send() of the add to b (after-callbacks, subscribers, encode)",
+    "a: send() → the datagram leaves (node:dgram sends when the commit's callback returns)",
     "a → b: datagram in flight, b wakes",
     "b: receive callback (decode, auth, replicate, apply)",
     "b: callback end → the commit's turn",
     "b: COMMIT (not yet synced: onShown)",
-    "b: COMMIT end → poll reply sent",
+    "b: COMMIT end → send() of the poll reply (wake, read, encode)",
+    "b: send() → the reply leaves (b's fsync, got, the rest of the callback)",
     "b → poller: reply in flight, the bench process reads it",
   ];
   const stages: number[][] = names.map(() => []);
@@ -81,16 +83,18 @@ export function deliveryStages(adds: readonly TracedAdd[], a: readonly Ev[], b: 
     const fsA = commitA && first(a, commitA[1], is("fs", "fsyncSync"));
     const hwmA = fsA && first(a, end(fsA), is("fs", "writeFileSync"), 50);
     const txA = commitA && first(a, commitA[1], (e) => e[0] === "tx" && e[3] === o.bPeer && String(e[5]).startsWith("add "));
-    const rxB = txA && first(b, txA[1], is("rx", /^add [a-z]/));
+    const goA = txA && first(a, txA[1], (e) => e[0] === "go" && e[6] === txA[1] && e[5] === txA[5] && e[3] === txA[3]);
+    const rxB = goA && first(b, goA[1], is("rx", /^add [a-z]/));
     const commitB = rxB && first(b, end(rxB), is("ex", "COMMIT"));
     const imB = commitB && lastBefore(b, commitB[1], (e) => e[0] === "im");
     const pollB = commitB && first(b, commitB[1], is("tx", /^poll /));
+    const goB = pollB && first(b, pollB[1], (e) => e[0] === "go" && e[6] === pollB[1] && e[5] === pollB[5]);
     const fsB = commitB && first(b, commitB[1], is("fs", "fsyncSync"));
     const gotB = fsB && first(b, end(fsB), is("tx", /^got /));
     const gotA = gotB && first(a, gotB[1], is("rx", /^got /));
     const ackA = first(a, add.sent, is("tx", `ok ${add.tag}`), 20_000);
-    if (!rxA || !commitA || !imA || !fsA || !txA || !rxB || !commitB || !imB || !pollB || add.arrived < pollB[1]) {
-      const missing = !rxA ? "a's receive" : !commitA || !imA ? "a's commit" : !fsA ? "a's fsync" : !txA ? "a's fan-out" : !rxB ? "b's receive"
+    if (!rxA || !commitA || !imA || !fsA || !txA || !goA || !rxB || !commitB || !imB || !pollB || !goB || add.arrived < goB[1]) {
+      const missing = !rxA ? "a's receive" : !commitA || !imA ? "a's commit" : !fsA ? "a's fsync" : !txA || !goA ? "a's fan-out" : !rxB ? "b's receive"
         : !commitB || !imB ? "b's commit" : "b's poll reply";
       why.set(missing, (why.get(missing) ?? 0) + 1);
       unmatched++;
@@ -105,12 +109,14 @@ export function deliveryStages(adds: readonly TracedAdd[], a: readonly Ev[], b: 
       Number(fsA[2]),
       hwmA && hwmA[1] < txA[1] ? Number(hwmA[2]) : 0,
       txA[1] - syncEnd,
-      rxB[1] - txA[1],
+      goA[1] - txA[1],
+      rxB[1] - goA[1],
       Number(rxB[2]),
       imB[1] - end(rxB),
       Number(commitB[2]),
       pollB[1] - end(commitB),
-      add.arrived - pollB[1],
+      goB[1] - pollB[1],
+      add.arrived - goB[1],
     ];
     // The stages between the commit's immediate starting and COMMIT (other writes of the batch, checks) are small; they go to "a: COMMIT"'s neighbours' total.
     parts.forEach((p, i) => stages[i].push(p));

@@ -20,7 +20,8 @@
  *   node_modules/.bin/node bench/trace.ts load [--servers 1|3] [--seconds 3]
  *   node_modules/.bin/node bench/trace.ts catchup [--count 10000]
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import process from "node:process";
 import { dirname, join } from "node:path";
@@ -42,7 +43,8 @@ usage: node_modules/.bin/node bench/trace.ts delivery|load|catchup [flags]
   --servers N    load: 1 or 3 servers (default 1)
   --seconds N    load: seconds of load (default 3)
   --out FILE     where to write the tables (default data/perf/trace-MODE.md)
-  --keep DIR     keep the raw traces in DIR (one JSON-lines file per process and thread)`;
+  --keep DIR     keep the raw traces in DIR (one JSON-lines file per process and thread)
+  --strace       delivery: also count each server's system calls per add (strace -c; slows every call)`;
 const { values: flags, positionals } = parseCommandLine("trace", HELP, {
   count: { type: "string" },
   rate: { type: "string", default: "200" },
@@ -50,6 +52,7 @@ const { values: flags, positionals } = parseCommandLine("trace", HELP, {
   seconds: { type: "string", default: "3" },
   out: { type: "string" },
   keep: { type: "string" },
+  strace: { type: "boolean", default: false },
 }, { allowPositionals: true });
 const mode = positionals[0] ?? "delivery";
 if (!["delivery", "load", "catchup"].includes(mode)) fail("trace", `the mode must be delivery, load or catchup, got "${mode}"`);
@@ -99,6 +102,55 @@ function perServer(c: BenchCluster, ops: number, what: string, fromStart: string
   }
 }
 
+/** `strace -c -f` on each of `pids` until the returned stop(); then each one's calls per syscall. */
+function straceCounts(pids: Record<string, number>): () => Promise<Record<string, Map<string, number>>> {
+  const runs = Object.entries(pids).map(([id, pid]) => {
+    const file = join(dir, `strace-${id}.txt`);
+    const p = spawn("strace", ["-c", "-f", "-q", "-o", file, "-p", String(pid)], { stdio: "ignore" });
+    return { id, file, p, exited: new Promise<void>((r) => p.on("exit", () => r())) };
+  });
+  return async () => {
+    const out: Record<string, Map<string, number>> = {};
+    for (const r of runs) {
+      r.p.kill("SIGINT");
+      await r.exited;
+      const calls = new Map<string, number>();
+      // "% time     seconds  usecs/call     calls    errors syscall" rows
+      for (const line of readFileSync(r.file, "utf8").split("\n")) {
+        const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$/.exec(line);
+        if (m && m[2] !== "total") calls.set(m[2], Number(m[1]));
+      }
+      out[r.id] = calls;
+    }
+    return out;
+  };
+}
+
+/** The floor of the issue, measured now: a one-row FULL commit (µs, median of 3) and a UDP round trip (p50 µs, median of 3); bench/_limits_worker.ts. */
+async function floor(): Promise<{ commitUs: number; rttUs: number }> {
+  const med = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1];
+  const commits: number[] = [], rtts: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const d = mkdtempSync(join(dir, "floor-"));
+    const w = startChild(runtimeCommand("node", "bench/_limits_worker.ts", ["sqlite", d, "FULL", "1", "20000", "1"]), { env: { NODE_OPTIONS: "" } });
+    const r = await w.next<{ rows: number; ms: number }>(30_000);
+    commits.push((r.ms * 1000) / r.rows);
+    await w.stop();
+  }
+  const echo = startChild(runtimeCommand("node", "bench/_limits_worker.ts", ["echo", "dgram"]), { env: { NODE_OPTIONS: "" } });
+  try {
+    const { port } = await echo.next<{ port: number }>(30_000);
+    for (let i = 0; i < 3; i++) {
+      const p = startChild(runtimeCommand("node", "bench/_limits_worker.ts", ["ping", "dgram", String(port), "3000"]), { env: { NODE_OPTIONS: "" } });
+      rtts.push((await p.next<{ p50: number }>(60_000)).p50);
+      await p.stop();
+    }
+  } finally {
+    await echo.stop();
+  }
+  return { commitUs: med(commits), rttUs: med(rtts) };
+}
+
 async function delivery(): Promise<void> {
   const count = Number(flags.count ?? 1000), rate = Number(flags.rate);
   const c = await startBenchCluster("node", dir, 3, { pairProxies: false, args: ["--rate-limit", "0"] });
@@ -129,9 +181,19 @@ async function delivery(): Promise<void> {
       return adds;
     };
     await run(Math.min(300, count)); // warm-up (JIT), not counted
+    const stopStrace = flags.strace ? straceCounts({ a: c.servers.a.pid, b: c.servers.b.pid, c: c.servers.c.pid }) : null;
+    if (stopStrace) await sleep(500); // attached
     await mark(c);
     const adds = await run(count);
     await mark(c);
+    if (stopStrace) {
+      const counts = await stopStrace();
+      const names = [...new Set(Object.values(counts).flatMap((m) => [...m.keys()]))].sort((x, y) => (counts.a.get(y) ?? 0) - (counts.a.get(x) ?? 0));
+      section(`System calls per add (strace -c -f over the ${count} adds and a little before and after; every thread)`, markdownTable(
+        ["system call", "a", "b", "c"],
+        names.map((n) => [n, ...["a", "b", "c"].map((id) => ((counts[id].get(n) ?? 0) / count).toFixed(2))]),
+      ));
+    }
     await poller.stop();
     await writer.ep.close();
     await poller.c.ep.close();
@@ -139,6 +201,13 @@ async function delivery(): Promise<void> {
     const all = readTraces(traces);
     const [a, b] = ["a", "b"].map((id) => all.get(c.servers[id].pid)!);
     const stages = deliveryStages(adds, a.main, b.main, { bPeer: c.servers.b.peer.port });
+    const f = await floor();
+    const sorted = adds.filter((x) => x.arrived).map((x) => x.arrived - x.sent).sort((x, y) => x - y);
+    const p50 = sorted[sorted.length >> 1];
+    stages.notes.push(
+      `the floor of this sitting (bench/_limits_worker.ts): a one-row FULL commit ${f.commitUs.toFixed(0)} µs + a UDP round trip ${f.rttUs.toFixed(0)} µs = ` +
+        `${(f.commitUs + f.rttUs).toFixed(0)} µs; traced delivery p50 ${p50.toFixed(0)} µs = ${(p50 / (f.commitUs + f.rttUs)).toFixed(2)}× the floor (issue 27's goal ≤ 1.5×)`,
+    );
     section(`One add's path: a → b's long poll, ${count} adds at ${rate}/s (µs, CLOCK_MONOTONIC, same clock in every process)`, stages.table);
     for (const n of stages.notes) console.log(n);
     report.push(...stages.notes.map((n) => `- ${n}`), "");
