@@ -18,7 +18,7 @@
  *
  *   node_modules/.bin/node bench/profile.ts single|echo|cluster|catchup [--runtime node|deno] [--seconds 3] [--runs 1] [--count 10000] [--no-perf]
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import process from "node:process";
 import { dirname, join } from "node:path";
@@ -253,4 +253,9 @@ try {
   killAllChildren();
   rmSync(dir, { recursive: true, force: true });
   for (const pid of profiled) rmSync(`/tmp/perf-${pid}.map`, { force: true });
+  // --perf-basic-prof also has V8 log code events to isolate-…-PID-v8.log in the servers' working directory.
+  for (const f of readdirSync(ROOT)) {
+    const m = /^isolate-0x[0-9a-f]+-(\d+)-v8\.log$/.exec(f);
+    if (m && profiled.has(Number(m[1]))) rmSync(join(ROOT, f), { force: true });
+  }
 }
