@@ -18,11 +18,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import process from "node:process";
 import { fail, parseCommandLine } from "../lib/config/cli.ts";
-import type { Op } from "../lib/wire/messages.ts";
 import { formatVector } from "../lib/wire/vector.ts";
-import { MemoryLog } from "../testing/memory_log.ts";
-import { SimCluster } from "../testing/sim_network.ts";
 import { formatNumber, percentile } from "./_stats.ts";
+import { LATENCY_MS, timedSim } from "./_timed_sim.ts";
 
 const HELP = `The full mesh's scaling ceiling, simulated: N servers, 100 ms links, loss, a steady rate of messages.
 
@@ -47,7 +45,6 @@ if (!(seconds > 0 && seconds <= 120)) fail("bench:scaling", `--seconds must be f
 if (!(loss >= 0 && loss < 0.5)) fail("bench:scaling", `--loss must be from 0 to 0.5, got "${flags.loss}"`);
 if (sizes.some((n) => !Number.isInteger(n) || n < 2 || n > 100)) fail("bench:scaling", `--sizes: whole numbers from 2 to 100, got "${flags.sizes}"`);
 
-const LATENCY_MS = 100;
 /** `got`s a server sends a second at idle (lib/server/peer_port.ts: NEAR = 3 peers every 250 ms, the rest every 1,000 ms). */
 const gotPerSecond = (n: number) => Math.min(3, n - 1) * 4 + Math.max(0, n - 4);
 
@@ -67,25 +64,7 @@ type Row = {
 };
 
 function run(n: number): Row {
-  const ids = Array.from({ length: n }, (_, i) => `s${i}`);
-  const made = new Map<string, number>();
-  /** op id → how many servers have it, and when the last one got it */
-  const reached = new Map<string, { count: number; at: number }>();
-  let cluster: SimCluster<MemoryLog>;
-  class TimedLog extends MemoryLog {
-    override applyRemote(op: Op): void {
-      super.applyRemote(op);
-      const id = `${op.origin}.${op.seq}`;
-      const r = reached.get(id);
-      if (r) (r.count++, r.at = cluster.now);
-    }
-  }
-  cluster = new SimCluster({
-    ids,
-    seed: 1000 + n,
-    makeLog: () => new TimedLog(),
-    faults: { loss, dup: 0, minLatencyMs: LATENCY_MS, maxLatencyMs: LATENCY_MS + 2 },
-  });
+  const { ids, cluster, madeAt: made, reached, made: noteMade } = timedSim(n, loss);
   const stats = cluster.net.stats;
   // Idle: after a warm-up, 10 s with no messages.
   cluster.runUntil(3000);
@@ -101,11 +80,7 @@ function run(n: number): Row {
   for (let i = 0; i < total; i++) {
     cluster.net.at(start + (i * 1000) / rate, () => {
       const origin = ids[Math.floor(cluster.prng() * n)];
-      for (const op of cluster.createOp(origin)) {
-        const id = `${op.origin}.${op.seq}`;
-        made.set(id, cluster.now);
-        reached.set(id, { count: 1, at: cluster.now });
-      }
+      for (const op of cluster.createOp(origin)) noteMade(op, cluster.now);
     });
   }
   cluster.runUntil(start + seconds * 1000);

@@ -361,5 +361,54 @@ test("a server whose clock is 10 minutes ahead: authenticated replication, acks 
   }
 });
 
+/**
+ * REPRODUCTION of the correctness gap of issue 27 (a reader shown a copy
+ * later hidden), not a check of wanted behaviour: it passes while the gap
+ * is there. The fix (docs/PERFORMANCE_NOTES.md "6.") must turn its last
+ * assertion around: a reader sees only the copy that stays.
+ *
+ * The client's add reaches a, which stores copy X naming b its confirmer;
+ * b does not get X (a's datagrams to b are lost), c does and shows it to a
+ * reader at once. The client hears no ack (a waits for b) and fails over
+ * to b, which has no copy, makes its own Y and acks it. When a's datagrams
+ * reach b again, b — bound to Y — refuses X: its hide op reaches c, and the
+ * reader at c, whose cursor already covers X, is now shown Y: the line twice.
+ */
+test("reproduction (issue 27): a long poll at a third server shows a copy that its confirmer later refuses, then the other copy", () => {
+  const c = cluster();
+  try {
+    const token = login(c, "a");
+    let polls = 0;
+    /** Everything a reader polling at c is shown, in order ("origin.seq text"), from `cursor` on. */
+    const read = (cursor: ReadonlyMap<string, number>) => {
+      const tag = `P${++polls}`;
+      c.send("c", { verb: "request", tag, token, groupName: "r", cursor, waitMs: 0 });
+      c.run(20);
+      const r = c.reply(tag);
+      assert.ok(r && r.verb === "poll", JSON.stringify(r));
+      const p = r as Extract<Reply, { verb: "poll" }>;
+      return { cursor: p.cursor, shown: p.entries.map((e) => `${e.msgId.origin}.${e.msgId.n} ${e.msg}`) };
+    };
+    c.setDrop((from, to) => from === "a" && to === "b");
+    c.send("a", add(token, "t1", "hello"));
+    c.run(300);
+    const first = read(new Map());
+    assert.equal(first.shown, ["a.3 hello"], "the reader at c is shown a's copy X before any ack");
+    assert.is(c.reply("t1"), undefined, "a waits for b, which has not got X");
+    c.send("b", add(token, "t1", "hello")); // the client fails over
+    c.run(300);
+    const acked = ackedId(c, "t1");
+    assert.ok(acked?.startsWith("b."), `b acks its own copy Y: ${acked}`);
+    c.setDrop(() => false);
+    c.run(3000); // b gets X, refuses it; the hide op reaches c
+    assertListed(c, [`${acked} hello`]);
+    const second = read(first.cursor);
+    // The gap: the reader, already shown X (now hidden everywhere), is shown Y too.
+    assert.equal(second.shown, [`${acked} hello`], "REPRODUCED: the same line is shown a second time, under the acked id");
+  } finally {
+    c.close();
+  }
+});
+
 test.after(removeTempDirs);
 test.run();

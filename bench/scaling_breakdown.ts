@@ -1,0 +1,129 @@
+/**
+ * What the datagrams per message of `npm run bench:scaling` are (issue 27,
+ * question 5; not a test): the same simulation (the real replication engine
+ * and codec on testing/sim_network.ts, 100–102 ms links, loss, a steady
+ * rate of messages at random servers), with every datagram counted by kind
+ * — fan-out copies, heartbeats, asks, answers — and the `got`s of the peer
+ * port computed beside as bench/scaling.ts does (periodic ones, and one per
+ * message from its confirmer). `--batch-ms W` makes each origin fan its new
+ * messages out together once per W ms (what a wider group-commit window
+ * would do), to see what batching at the origin buys at this rate.
+ *
+ *   node_modules/.bin/node bench/scaling_breakdown.ts [--n 25] [--rate 100] [--seconds 10] [--loss 0.01] [--batch-ms 0] [--out FILE]
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { ROOT } from "./_child.ts";
+import { percentile } from "./_stats.ts";
+import { markdownTable } from "./_trace_read.ts";
+import { LATENCY_MS, timedSim } from "./_timed_sim.ts";
+
+const HELP = `What the simulated full mesh's datagrams per message are, by kind.
+
+usage: node_modules/.bin/node bench/scaling_breakdown.ts [--n N] [--rate R] [--seconds S] [--loss P] [--batch-ms W] [--out FILE]
+
+  --n N          servers (default 25)
+  --rate R       messages a second, cluster-wide (default 100)
+  --seconds S    seconds of messages (default 10)
+  --loss P       probability a datagram is lost (default 0.01)
+  --batch-ms W   list of origin fan-out windows in ms to compare (default 0: each message at once), e.g. 0,50,100
+  --out FILE     where the table goes (default data/perf/scaling-breakdown.md)`;
+const { values: flags } = parseCommandLine("scaling_breakdown", HELP, {
+  n: { type: "string", default: "25" },
+  rate: { type: "string", default: "100" },
+  seconds: { type: "string", default: "10" },
+  loss: { type: "string", default: "0.01" },
+  "batch-ms": { type: "string", default: "0" },
+  out: { type: "string" },
+});
+const n = Number(flags.n), rate = Number(flags.rate), seconds = Number(flags.seconds), loss = Number(flags.loss);
+const windows = flags["batch-ms"]!.split(",").map(Number);
+if (!(n >= 2 && n <= 100 && rate > 0 && rate <= 2000 && seconds > 0 && seconds <= 120 && loss >= 0 && loss < 0.5)) fail("scaling_breakdown", "--n 2..100, --rate 1..2000, --seconds 1..120, --loss 0..0.5");
+if (windows.some((w) => !(w >= 0 && w <= 1000))) fail("scaling_breakdown", `--batch-ms: ms from 0 to 1000, got "${flags["batch-ms"]}"`);
+const out = flags.out ?? join(ROOT, "data", "perf", "scaling-breakdown.md");
+/** As bench/scaling.ts: `got`s a server sends a second (3 near peers every 250 ms, the rest every second). */
+const gotPerSecond = (k: number) => Math.min(3, k - 1) * 4 + Math.max(0, k - 4);
+
+const decoder = new TextDecoder();
+/** The kind of a peer datagram: "add (N ops)" buckets, "heartbeat", "ask", "ok". */
+function kindOf(bytes: Uint8Array): string {
+  const lines = decoder.decode(bytes.subarray(0, 2000)).split("\n");
+  if (lines[0] === "add") return Number(lines[4]) === 0 ? "heartbeat (add, no ops)" : "fan-out (add with ops)";
+  return lines[0] === "ok" ? "answer (ok)" : lines[0];
+}
+
+function run(windowMs: number) {
+  const { ids, cluster, madeAt: made, reached, made: noteMade } = timedSim(n, loss);
+  const kinds = new Map<string, number>();
+  let counting = false;
+  const send = cluster.net.send.bind(cluster.net);
+  cluster.net.send = (from, to, bytes, deliver) => {
+    if (counting) kinds.set(kindOf(bytes), (kinds.get(kindOf(bytes)) ?? 0) + 1);
+    send(from, to, bytes, deliver);
+  };
+  cluster.runUntil(3000);
+  counting = true;
+  const lost0 = cluster.net.stats.lost;
+  const start = cluster.now;
+  const total = Math.round(rate * seconds);
+  /** Per origin: messages waiting for the window to close (counted from their own time). */
+  const waiting = new Map<string, number[]>();
+  const flush = (origin: string) => {
+    const times = waiting.get(origin) ?? [];
+    waiting.delete(origin);
+    if (times.length === 0) return;
+    cluster.createOps(origin, times.length).forEach((op, i) => noteMade(op, times[i]));
+  };
+  for (let i = 0; i < total; i++) {
+    cluster.net.at(start + (i * 1000) / rate, () => {
+      const origin = ids[Math.floor(cluster.prng() * n)];
+      if (windowMs === 0) {
+        waiting.set(origin, [cluster.now]);
+        flush(origin);
+        return;
+      }
+      const q = waiting.get(origin);
+      if (q) q.push(cluster.now);
+      else {
+        waiting.set(origin, [cluster.now]);
+        cluster.net.at(cluster.now + windowMs, () => flush(origin));
+      }
+    });
+  }
+  cluster.runUntil(start + seconds * 1000 + windowMs + 1);
+  const done = cluster.runUntilConverged(start + seconds * 1000 + 60_000, 20);
+  const span = ((done ?? cluster.now) - start) / 1000;
+  const msgs = made.size;
+  const lat = [...made].map(([id, t]) => reached.get(id)!.at - t);
+  const per = (x: number) => x / msgs;
+  const rows: [string, number][] = [...kinds].sort((a, b) => b[1] - a[1]).map(([k, c]) => [k, per(c)]);
+  const engine = rows.reduce((s, [, x]) => s + x, 0);
+  const gotPeriodic = per(n * gotPerSecond(n) * span);
+  const gotConfirm = 1;
+  const lost = per(cluster.net.stats.lost - lost0);
+  return { windowMs, msgs, lost, rows, engine, gotPeriodic, gotConfirm, total: engine + gotPeriodic + gotConfirm, p50: percentile(lat, 50), max: Math.max(...lat), converged: done !== null };
+}
+
+const results = windows.map(run);
+const f = (x: number) => x.toFixed(2);
+const kinds = [...new Set(results.flatMap((r) => r.rows.map(([k]) => k)))];
+const table = markdownTable(
+  ["datagrams per message", ...results.map((r) => (r.windowMs === 0 ? "each message at once" : `origin fans out every ${r.windowMs} ms`))],
+  [
+    ...kinds.map((k) => [k, ...results.map((r) => f(r.rows.find(([x]) => x === k)?.[1] ?? 0))]),
+    ["**engine, all**", ...results.map((r) => f(r.engine))],
+    ["`got`, periodic (liveness, clock; bench/scaling.ts's rate)", ...results.map((r) => f(r.gotPeriodic))],
+    ["`got`, confirmer → origin (one per message at most)", ...results.map((r) => f(r.gotConfirm))],
+    ["**all, with `got`** (goal ≤ 30)", ...results.map((r) => f(r.total))],
+    ["datagrams lost (the loss the asks and answers repair)", ...results.map((r) => f(r.lost))],
+    ["delivery p50 / max ms (from the message's own time)", ...results.map((r) => `${r.p50.toFixed(0)} / ${r.max.toFixed(0)}`)],
+    ["messages; converged", ...results.map((r) => `${r.msgs}; ${r.converged ? "yes" : "NO"}`)],
+  ],
+);
+const text = `# bench/scaling_breakdown.ts\n\n\`\`\`sh\nnode_modules/.bin/node bench/scaling_breakdown.ts ${process.argv.slice(2).join(" ")}\n\`\`\`\n\n` +
+  `${n} servers, ${LATENCY_MS}–${LATENCY_MS + 2} ms links, ${loss * 100}% loss, ${rate} messages/s at random servers for ${seconds} s (the engine's defaults).\n\n${table}\n`;
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, text);
+console.log(text);
