@@ -22,7 +22,7 @@ import type { KeyFile } from "./lib/client/key_file.ts";
 import { readServers } from "./lib/config/servers_file.ts";
 import type { ServerEntry } from "./lib/config/servers_file.ts";
 import { bindUdp } from "./lib/net/udp_node.ts";
-import { bindHostFor } from "./lib/net/address.ts";
+import { bindHostFor } from "./lib/wire/address.ts";
 import { runClient } from "./lib/client/app.ts";
 import { roomNameProblem, userNameProblem } from "./lib/wire/names.ts";
 import { MAX_HISTORY, MAX_WAIT_MS } from "./lib/wire/messages.ts";

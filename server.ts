@@ -13,12 +13,12 @@ import process from "node:process";
 import { readKeyFile } from "./lib/config/cluster_key.ts";
 import { parseServerFlags, SERVER_HELP } from "./lib/config/server_flags.ts";
 import { readServers, type ServerEntry } from "./lib/config/servers_file.ts";
-import { type Address, formatAddress } from "./lib/net/address.ts";
+import { type Address, formatAddress } from "./lib/wire/address.ts";
 import { bindServerTransport, type NamedTransport } from "./lib/net/bind.ts";
 import { bindProblem } from "./lib/platform/port_owner.ts";
 import { createPeerAuth, createStatAuth } from "./lib/replication/peer_auth.ts";
 import { startCheckpointer } from "./lib/store/checkpointer.ts";
-import { chooseOrigin, originsOf } from "./lib/store/incarnation.ts";
+import { chooseOrigin, originsOf } from "./lib/rules/incarnation.ts";
 import { DatabaseFileGuard } from "./lib/store/file_guard.ts";
 import { Store } from "./lib/store/store.ts";
 import { AckGate } from "./lib/server/ack_gate.ts";
@@ -35,8 +35,8 @@ import { PeerPort } from "./lib/server/peer_port.ts";
 import { readOrCreateKey } from "./lib/server/reply_seal.ts";
 import { guessGauges, ServerMetrics, statusGauges } from "./lib/server/metrics.ts";
 import { isWebAddress, WebPort } from "./lib/server/web_port.ts";
-import { DEFAULT_WEB_LIMITS, webConnectionTotal } from "./lib/server/web_connections.ts";
-import { AddressRanges } from "./lib/net/cidr.ts";
+import { DEFAULT_WEB_LIMITS, webConnectionTotal } from "./lib/config/limits.ts";
+import { AddressRanges } from "./lib/wire/cidr.ts";
 import { openFileLimit } from "./lib/platform/file_limit.ts";
 
 /** How long a starting server waits to hear every peer before it chooses its origin. */
@@ -256,7 +256,7 @@ if (flags.multicast) {
 }
 peerPort.start();
 
-// Which origin to write under (lib/store/incarnation.ts): ask the peers what they have of ours first.
+// Which origin to write under (lib/rules/incarnation.ts): ask the peers what they have of ours first.
 const waitForPeers = peerAddresses.size > 0 && !(flags.newCluster && startFacts.stored === null);
 const heard = () => peerPort.replicator.status(clock.now()).peers.filter((p) => p.lastHeardMsAgo !== null);
 for (const until = clock.now() + PEER_WAIT_MS; waitForPeers && heard().length < peerAddresses.size && clock.now() < until;) {

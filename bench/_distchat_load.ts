@@ -34,7 +34,7 @@ import http from "node:http";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { randomBytes } from "node:crypto";
-import type { Address } from "../lib/net/address.ts";
+import type { Address } from "../lib/wire/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
 import { Endpoint, lines, nowMs, pool } from "./_distchat_udp.ts";
 import { socketTo } from "./_web_socket.ts";

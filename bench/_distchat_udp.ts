@@ -10,9 +10,9 @@
  * ep.close();
  * ```
  */
-import type { Address } from "../lib/net/address.ts";
+import type { Address } from "../lib/wire/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
-import { type Transport } from "../lib/net/transport.ts";
+import { type Transport } from "../lib/wire/transport.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

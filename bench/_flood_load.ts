@@ -16,7 +16,7 @@ import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { bindUdp } from "../lib/net/udp_node.ts";
-import type { Transport } from "../lib/net/transport.ts";
+import type { Transport } from "../lib/wire/transport.ts";
 import { makeVerifier, verifierToBase64 } from "../lib/accounts/scram.ts";
 
 const [portArg, host, socketsArg, rateArg, secondsArg, mix = "default"] = process.argv.slice(2);

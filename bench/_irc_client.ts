@@ -13,7 +13,7 @@
  * ```
  */
 import net from "node:net";
-import type { Address } from "../lib/net/address.ts";
+import type { Address } from "../lib/wire/address.ts";
 import type { ChatEndpoint } from "./_scenarios.ts";
 
 /** A parsed IRC line: `:prefix COMMAND param... :trailing`. */

@@ -22,8 +22,8 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import { setImmediate } from "node:timers";
 import { bindUdp } from "../lib/net/udp_node.ts";
-import type { Address } from "../lib/net/address.ts";
-import type { OnDatagram, Transport, UdpOptions } from "../lib/net/transport.ts";
+import type { Address } from "../lib/wire/address.ts";
+import type { OnDatagram, Transport, UdpOptions } from "../lib/wire/transport.ts";
 
 const LOOPBACK = "127.0.0.1";
 const DATAGRAM_BYTES = 100;

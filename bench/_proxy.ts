@@ -12,7 +12,7 @@
  * ```
  */
 import net from "node:net";
-import type { Address } from "../lib/net/address.ts";
+import type { Address } from "../lib/wire/address.ts";
 import type { UdpProxy } from "../testing/udp_proxy.ts";
 
 export type Link = {

@@ -24,7 +24,7 @@ import { randomBytes } from "node:crypto";
 import { fail, parseCommandLine } from "../lib/config/cli.ts";
 import { clientFinalSalted, makeVerifier, verifierToBase64 } from "../lib/accounts/scram.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
-import type { Address } from "../lib/net/address.ts";
+import type { Address } from "../lib/wire/address.ts";
 import { cpuSeconds, killAllChildren, type Runtime, runtimeCommand, startChild } from "./_child.ts";
 import { type BenchServer, startBenchServer } from "./_distchat_server.ts";
 import { groupRss } from "../testing/processes.ts";

@@ -26,7 +26,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { escapeText } from "../lib/wire/codec.ts";
-import type { Address } from "../lib/net/address.ts";
+import type { Address } from "../lib/wire/address.ts";
 import { cursorText, parsePoll } from "../testing/cluster_ops.ts";
 import type { Child, Runtime } from "./_child.ts";
 import { displayCommand, runtimeCommand, startChild, stopAll } from "./_child.ts";

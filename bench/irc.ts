@@ -15,7 +15,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
-import type { Address } from "../lib/net/address.ts";
+import type { Address } from "../lib/wire/address.ts";
 import type { Child } from "./_child.ts";
 import { startChild } from "./_child.ts";
 import type { IrcClient } from "./_irc_client.ts";

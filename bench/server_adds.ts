@@ -10,7 +10,7 @@
  */
 import { parseCommandLine } from "../lib/config/cli.ts";
 import { lines, removeTempDirs, startServer, udpClient, type UdpClient } from "../testing/harness.ts";
-import type { Address } from "../lib/net/address.ts";
+import type { Address } from "../lib/wire/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
 import { runtimeVersion } from "../lib/platform/runtime.ts";
 

@@ -16,7 +16,7 @@ import net from "node:net";
 import readline from "node:readline";
 import { fail, parseCommandLine } from "../lib/config/cli.ts";
 import { createKeyFile } from "../lib/config/cluster_key.ts";
-import { type Address, formatAddress, parseAddress } from "../lib/net/address.ts";
+import { type Address, formatAddress, parseAddress } from "../lib/wire/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
 import { udpPortOwner } from "../lib/platform/port_owner.ts";
 import { scriptCommand } from "../lib/platform/runtime.ts";

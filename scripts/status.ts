@@ -12,7 +12,7 @@ import { macMatches } from "../lib/replication/peer_auth.ts";
 import { readServers, type ServerEntry } from "../lib/config/servers_file.ts";
 import { formatStatusTable, parseClockHint, parseReport, statDatagram, type StatusReport } from "../lib/server/status.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
-import { bindHostFor } from "../lib/net/address.ts";
+import { bindHostFor } from "../lib/wire/address.ts";
 
 const HELP = `npm run status: asks every server of a servers file for its state and prints a health table.
 

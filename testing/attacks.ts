@@ -14,9 +14,9 @@
  */
 import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
-import type { Address } from "../lib/net/address.ts";
+import type { Address } from "../lib/wire/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
-import type { Transport } from "../lib/net/transport.ts";
+import type { Transport } from "../lib/wire/transport.ts";
 import { solveWork } from "../lib/accounts/work.ts";
 import { lines, type UdpClient, udpClient } from "./harness.ts";
 

@@ -22,7 +22,7 @@ import { decodePeer, escapeText } from "../lib/wire/codec.ts";
 import { parseClockHint, statDatagram, type StatusReport } from "../lib/server/status.ts";
 import type { PollReply } from "../lib/wire/messages.ts";
 import { formatVector } from "../lib/wire/vector.ts";
-import { formatAddress } from "../lib/net/address.ts";
+import { formatAddress } from "../lib/wire/address.ts";
 import { startUdpProxy, type UdpProxy } from "./udp_proxy.ts";
 import { type Address, freePort, lines, parsePoll, type ServerHandle, startServer, tempDir, type UdpClient } from "./harness.ts";
 

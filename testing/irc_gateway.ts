@@ -16,7 +16,7 @@ import { clientFinal } from "../lib/accounts/scram.ts";
 import { decodeReply, encodeRequest } from "../lib/wire/codec.ts";
 import type { Request } from "../lib/wire/messages.ts";
 import { type IrcConfig, IrcConnection, type IrcStep } from "../lib/irc/connection.ts";
-import { parseAddress } from "../lib/net/address.ts";
+import { parseAddress } from "../lib/wire/address.ts";
 import { fail, parseCommandLine } from "../lib/config/cli.ts";
 
 const HELP = `irc_gateway: an IRC port in front of one DistChat server (tests only).

@@ -14,8 +14,8 @@
  * ```
  */
 import { bindUdp } from "../lib/net/udp_node.ts";
-import type { Address } from "../lib/net/address.ts";
-import type { Transport } from "../lib/net/transport.ts";
+import type { Address } from "../lib/wire/address.ts";
+import type { Transport } from "../lib/wire/transport.ts";
 import { mulberry32 } from "./prng.ts";
 
 export type ProxyOptions = {

@@ -9,7 +9,7 @@ import type { Op } from "../lib/wire/messages.ts";
 import type { Prng } from "../testing/prng.ts";
 import { mulberry32, pick, randomInt } from "../testing/prng.ts";
 import { Store } from "../lib/store/store.ts";
-import { isLive } from "../lib/store/rules.ts";
+import { isLive } from "../lib/rules/conflict.ts";
 import { nameKey } from "../lib/wire/names.ts";
 import type { OpInput } from "../lib/store/store.ts";
 import type { Vector } from "../lib/wire/vector.ts";

@@ -18,7 +18,7 @@ import { lines, removeTempDirs, type ServerHandle, startServer, tempDir, type Ud
 import { startClient } from "./_client_proc.ts";
 import { floodAuth, requestResending, wrongProofs } from "../testing/attacks.ts";
 import { groupUsage } from "../testing/processes.ts";
-import { DEFAULT_RATE_LIMIT } from "../lib/server/rate_limit.ts";
+import { DEFAULT_RATE_LIMIT } from "../lib/config/limits.ts";
 
 let srv: ServerHandle;
 let home: UdpClient;

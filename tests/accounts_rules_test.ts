@@ -1,6 +1,6 @@
 /**
- * The pure rules of accounts and moderation (lib/accounts/ledger.ts,
- * lib/moderation/rules.ts), sealed DMs (lib/client/dm_seal.ts), and the take-back of a registered name
+ * The pure rules of accounts and moderation (lib/rules/ledger.ts,
+ * lib/rules/moderation.ts), sealed DMs (lib/client/dm_seal.ts), and the take-back of a registered name
  * from an ephemeral holder, with two stores that were partitioned (Chat and
  * Store, no network).
  */
@@ -8,8 +8,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { settleAccount, type AccountOp } from "../lib/accounts/ledger.ts";
-import { kickedSince, type ModOp, settleRoom } from "../lib/moderation/rules.ts";
+import { settleAccount, type AccountOp } from "../lib/rules/ledger.ts";
+import { kickedSince, type ModOp, settleRoom } from "../lib/rules/moderation.ts";
 import { dmKeyPair, fingerprint, openDm, sealDm } from "../lib/client/dm_seal.ts";
 import { Store } from "../lib/store/store.ts";
 import { Chat } from "../lib/server/chat.ts";

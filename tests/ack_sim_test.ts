@@ -21,7 +21,7 @@ import { createPeerAuth, createStatAuth } from "../lib/replication/peer_auth.ts"
 import { Store } from "../lib/store/store.ts";
 import { decodeReply, encodeRequest } from "../lib/wire/codec.ts";
 import type { Reply, Request } from "../lib/wire/messages.ts";
-import type { Address } from "../lib/net/address.ts";
+import type { Address } from "../lib/wire/address.ts";
 import { EMPTY } from "../lib/wire/vector.ts";
 import { ManualClock } from "../testing/manual_clock.ts";
 import { removeTempDirs, tempDir } from "../testing/harness.ts";

@@ -4,7 +4,7 @@
  *
  * - a session used only on server a (a request every ~1 s) stays valid on b
  *   and c past its ttl: a logs `touch` ops, b and c add the remote slack
- *   (ttl/10 + 1 s, lib/store/rules.ts remoteSlack);
+ *   (ttl/10 + 1 s, lib/rules/conflict.ts remoteSlack);
  * - once idle, the name is free again on every server within ttl + slack +
  *   a margin (and not before ttl);
  * - logout on a frees the name on b at once (not at expiry);
@@ -22,7 +22,7 @@ import { lines, makeCluster, removeTempDirs, type ServerHandle, startServer, typ
 
 const TTL = 3;
 const TTL_MS = TTL * 1000;
-const SLACK_MS = TTL * 100 + 1000; // lib/store/rules.ts remoteSlack(3)
+const SLACK_MS = TTL * 100 + 1000; // lib/rules/conflict.ts remoteSlack(3)
 const MARGIN_MS = 1500;
 const IDS = ["a", "b", "c"] as const;
 type Id = (typeof IDS)[number];

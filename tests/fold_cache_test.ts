@@ -1,6 +1,6 @@
 /**
- * The incremental folds (lib/store/_fold_cache.ts with lib/moderation/rules.ts
- * `foldMod` and lib/accounts/ledger.ts `foldAccount`): whatever order ops
+ * The incremental folds (lib/rules/fold_cache.ts with lib/rules/moderation.ts
+ * `foldMod` and lib/rules/ledger.ts `foldAccount`): whatever order ops
  * arrive in, and whenever the state is read, it equals the full fold of the
  * ops that arrived (fast-check: a failure prints its seed). And a room's new
  * ops, each sorting after the last, are folded without reading the room again.
@@ -9,9 +9,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { ACCOUNT_ACTIONS, MOD_ACTIONS } from "../lib/wire/messages.ts";
-import { foldMod, type ModOp, type RoomMod, settleRoom } from "../lib/moderation/rules.ts";
-import { type AccountOp, foldAccount, type Ledger, settleLedger } from "../lib/accounts/ledger.ts";
-import { FoldCache, lastKey } from "../lib/store/_fold_cache.ts";
+import { foldMod, type ModOp, type RoomMod, settleRoom } from "../lib/rules/moderation.ts";
+import { type AccountOp, foldAccount, type Ledger, settleLedger } from "../lib/rules/ledger.ts";
+import { FoldCache, lastKey } from "../lib/rules/fold_cache.ts";
 
 const NAMES = ["owner", "Bob", "bob", "carl", "dave"];
 const ORIGINS = ["a", "b", "c"];

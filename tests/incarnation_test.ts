@@ -1,10 +1,10 @@
 /**
- * lib/store/incarnation.ts on its own: when a server keeps its origin and
+ * lib/rules/incarnation.ts on its own: when a server keeps its origin and
  * when it must write under a new incarnation so that no op id is reused.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chooseOrigin, incarnationTime, newIncarnation, type OriginFacts, serverOf } from "../lib/store/incarnation.ts";
+import { chooseOrigin, incarnationTime, newIncarnation, type OriginFacts, serverOf } from "../lib/rules/incarnation.ts";
 import { fromEntries } from "../lib/wire/vector.ts";
 
 const NOW = 1_733_100_000_000;

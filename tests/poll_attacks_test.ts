@@ -15,7 +15,7 @@ import { fromEntries } from "../lib/wire/vector.ts";
 import { add, askState, enter, login, sleep, tag } from "../testing/cluster_ops.ts";
 import { lines, parsePoll, removeTempDirs, startServer, type UdpClient, udpClient } from "../testing/harness.ts";
 import { groupRss } from "../testing/processes.ts";
-import type { Address } from "../lib/net/address.ts";
+import type { Address } from "../lib/wire/address.ts";
 
 const ADDRESSES = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"];
 const SESSIONS = 10;

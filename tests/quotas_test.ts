@@ -5,7 +5,8 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { DEFAULT_QUOTAS, Quotas } from "../lib/server/quotas.ts";
+import { Quotas } from "../lib/server/quotas.ts";
+import { DEFAULT_QUOTAS } from "../lib/config/limits.ts";
 import { watchDiskFloor } from "../lib/server/disk_floor.ts";
 import type { Request } from "../lib/wire/messages.ts";
 import { ManualClock } from "../testing/manual_clock.ts";

@@ -13,7 +13,7 @@ import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { formatAddress } from "../lib/net/address.ts";
+import { formatAddress } from "../lib/wire/address.ts";
 import type { StatusReport } from "../lib/server/status.ts";
 import { askState, login, sleep, within } from "../testing/cluster_ops.ts";
 import { freePort, lines, removeTempDirs, type ServerHandle, startServer, tempDir, udpClient } from "../testing/harness.ts";

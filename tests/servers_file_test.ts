@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { keyField, parseServers, readServers, ServersFileError } from "../lib/config/servers_file.ts";
 import { encodeKey } from "../lib/secure/keys.ts";
-import { formatAddress, parseAddress } from "../lib/net/address.ts";
+import { formatAddress, parseAddress } from "../lib/wire/address.ts";
 
 const FILE = "conf/servers.txt";
 

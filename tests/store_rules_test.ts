@@ -1,10 +1,10 @@
 /**
- * The conflict rules of lib/store/rules.ts, on their own (no database):
+ * The conflict rules of lib/rules/conflict.ts, on their own (no database):
  * keys, liveness, name settlement, room names and twin messages.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { byKey, type Claim, follows, isLive, keyLess, opensFirst, opKey, remoteSlack, settle, visibleTwin } from "../lib/store/rules.ts";
+import { byKey, type Claim, follows, isLive, keyLess, opensFirst, opKey, remoteSlack, settle, visibleTwin } from "../lib/rules/conflict.ts";
 import { fromEntries } from "../lib/wire/vector.ts";
 
 const T0 = 1_700_000_000_000;

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { Op } from "../lib/wire/messages.ts";
 import { mulberry32, pick as pickWith } from "../testing/prng.ts";
 import { Store } from "../lib/store/store.ts";
-import { isLive } from "../lib/store/rules.ts";
+import { isLive } from "../lib/rules/conflict.ts";
 import { advance, get, type Vector } from "../lib/wire/vector.ts";
 import { removeTempDirs, tempDir } from "../testing/harness.ts";
 

@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { join } from "node:path";
 import type { Op } from "../lib/wire/messages.ts";
 import { Store } from "../lib/store/store.ts";
-import { isLive } from "../lib/store/rules.ts";
+import { isLive } from "../lib/rules/conflict.ts";
 import { formatVector, fromEntries } from "../lib/wire/vector.ts";
 import { removeTempDirs, tempDir } from "../testing/harness.ts";
 

@@ -3,8 +3,8 @@ import * as assert from "uvu/assert";
 import { runtimeName } from "../lib/platform/runtime.ts";
 import { bindTransport } from "../lib/net/bind.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
-import type { Address } from "../lib/net/address.ts";
-import type { OnDatagram, Transport } from "../lib/net/transport.ts";
+import type { Address } from "../lib/wire/address.ts";
+import type { OnDatagram, Transport } from "../lib/wire/transport.ts";
 
 type Bind = (at: Address, onDatagram: OnDatagram) => Promise<Transport>;
 

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { bindUdp } from "../lib/net/udp_node.ts";
-import type { Transport } from "../lib/net/transport.ts";
+import type { Transport } from "../lib/wire/transport.ts";
 import { startUdpProxy } from "../testing/udp_proxy.ts";
 
 const LOOP = { host: "127.0.0.1", port: 0 };

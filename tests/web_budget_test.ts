@@ -3,16 +3,18 @@
  * budget and its fair eviction (lib/server/connection_budget.ts), the
  * deadlines, FINs and unread-output bounds of lib/server/web_connections.ts
  * on stand-in sockets, the Host allow-list (lib/server/web_hosts.ts), CIDR
- * ranges (lib/net/cidr.ts), the file limit and the flags that set them.
+ * ranges (lib/wire/cidr.ts), the file limit and the flags that set them.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { ConnectionBudget } from "../lib/server/connection_budget.ts";
-import { DEFAULT_WEB_LIMITS, MAX_IN_FLIGHT, WebConnections, webConnectionTotal } from "../lib/server/web_connections.ts";
-import { hostName, WebHosts } from "../lib/server/web_hosts.ts";
-import { AddressRanges, LOOPBACK_RANGES, parseCidr } from "../lib/net/cidr.ts";
+import { MAX_IN_FLIGHT, WebConnections } from "../lib/server/web_connections.ts";
+import { DEFAULT_WEB_LIMITS, webConnectionTotal } from "../lib/config/limits.ts";
+import { WebHosts } from "../lib/server/web_hosts.ts";
+import { hostName } from "../lib/wire/cidr.ts";
+import { AddressRanges, LOOPBACK_RANGES, parseCidr } from "../lib/wire/cidr.ts";
 import { parseFileLimit } from "../lib/platform/file_limit.ts";
 import { parseServerFlags } from "../lib/config/server_flags.ts";
 import { ManualClock } from "../testing/manual_clock.ts";

@@ -17,11 +17,11 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { makeVerifier, verifierToBase64 } from "../lib/accounts/scram.ts";
-import { DEFAULT_QUOTAS } from "../lib/server/quotas.ts";
+import { DEFAULT_QUOTAS } from "../lib/config/limits.ts";
 import { enter, login, sleep, tag } from "../testing/cluster_ops.ts";
 import { lines, removeTempDirs, startServer, tempDir, type UdpClient, udpClient } from "../testing/harness.ts";
 import { groupRss } from "../testing/processes.ts";
-import type { Address } from "../lib/net/address.ts";
+import type { Address } from "../lib/wire/address.ts";
 
 const ATTACKER = "127.0.0.2";
 const LEGIT = "127.0.0.3";

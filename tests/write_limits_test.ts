@@ -9,7 +9,8 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { DEFAULT_QUOTAS, Quotas } from "../lib/server/quotas.ts";
+import { Quotas } from "../lib/server/quotas.ts";
+import { DEFAULT_QUOTAS } from "../lib/config/limits.ts";
 import { heldBytes } from "../lib/server/held_polls.ts";
 import { fromEntries } from "../lib/wire/vector.ts";
 import { removeTempDirs } from "../testing/harness.ts";

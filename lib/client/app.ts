@@ -11,7 +11,7 @@ import { nameKey } from "../wire/names.ts";
 import type { KeyFile } from "./key_file.ts";
 import type { RoomKeys } from "./seal.ts";
 import type { ServerEntry } from "../config/servers_file.ts";
-import type { OnDatagram, Transport } from "../net/transport.ts";
+import type { OnDatagram, Transport } from "../wire/transport.ts";
 import { HELP, parseLine } from "./commands.ts";
 import type { Command } from "./commands.ts";
 import { Connection } from "./connection.ts";

@@ -17,8 +17,8 @@
 import { decodeReply, encodeRequest } from "../wire/codec.ts";
 import type { Reply, Request } from "../wire/messages.ts";
 import type { ServerEntry } from "../config/servers_file.ts";
-import type { Address } from "../net/address.ts";
-import type { OnDatagram, Transport } from "../net/transport.ts";
+import type { Address } from "../wire/address.ts";
+import type { OnDatagram, Transport } from "../wire/transport.ts";
 import { makeTagger } from "./tags.ts";
 
 export type Timing = {

@@ -10,27 +10,11 @@
  */
 import { parseArgs } from "node:util";
 import { serverIdProblem } from "../wire/names.ts";
-import type { Address } from "../net/address.ts";
-import { parseAddress } from "../net/address.ts";
-import { DEFAULT_QUOTAS, type QuotaLimits } from "../server/quotas.ts";
-import { DEFAULT_HELD_POLL_LIMITS, type HeldPollLimits } from "../server/held_polls.ts";
-import { DEFAULT_RATE_LIMIT } from "../server/rate_limit.ts";
-import { type Cidr, LOOPBACK_RANGES, parseCidr } from "../net/cidr.ts";
-import { hostName } from "../server/web_hosts.ts";
-
-/** --quota names and the limits they set. */
-const QUOTA_NAMES = {
-  "logins-per-ip-minute": "loginsPerIpPerMinute",
-  "sessions-per-ip": "sessionsPerIp",
-  "rooms-per-session": "roomsPerSession",
-  "rooms-per-ip-hour": "roomsPerIpPerHour",
-  "message-bytes-per-minute": "msgBytesPerSessionPerMinute",
-  "held-polls-per-session": "heldPollsPerSession",
-  "held-poll-kib-per-ip": "heldPollKibPerIp",
-  "held-poll-kib": "heldPollKib",
-  "writes-per-session-minute": "writesPerSessionPerMinute",
-  "writes-per-ip-minute": "writesPerIpPerMinute",
-} as const;
+import type { Address } from "../wire/address.ts";
+import { parseAddress } from "../wire/address.ts";
+import { DEFAULT_HELD_POLL_LIMITS, DEFAULT_QUOTAS, DEFAULT_RATE_LIMIT, DEFAULT_SESSION_RATE, DEFAULT_WEB_LIMITS, type HeldPollLimits, QUOTA_NAMES, type QuotaLimits } from "./limits.ts";
+import { type Cidr, LOOPBACK_RANGES, parseCidr } from "../wire/cidr.ts";
+import { hostName } from "../wire/cidr.ts";
 
 export class FlagError extends Error {
   constructor(message: string) {
@@ -274,15 +258,15 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     listen: address("listen", values.listen),
     peerListen: address("peer-listen", values["peer-listen"]),
     rateLimit: integer("rate-limit", values["rate-limit"], DEFAULT_RATE_LIMIT, 0),
-    sessionRate: integer("session-rate", values["session-rate"], 500, 0),
+    sessionRate: integer("session-rate", values["session-rate"], DEFAULT_SESSION_RATE, 0),
     quotas: quotas(values.quota ?? []),
     minFreeBytes: integer("min-free-mb", values["min-free-mb"], 256, 0) * 1024 * 1024,
     web: address("web", values.web),
     webHosts: (values["web-host"] ?? []).map(webHost),
     metricsAllow: values["metrics-allow"]?.map(cidr) ?? LOOPBACK_RANGES.map(cidr),
     webConnections: values["web-connections"] === undefined ? null : integer("web-connections", values["web-connections"], 0, 1),
-    webConnectionsPerIp: integer("web-connections-per-ip", values["web-connections-per-ip"], 256, 0) || Infinity,
-    webTimeout: integer("web-timeout", values["web-timeout"], 10, 1),
+    webConnectionsPerIp: integer("web-connections-per-ip", values["web-connections-per-ip"], DEFAULT_WEB_LIMITS.perAddress, 0) || Infinity,
+    webTimeout: integer("web-timeout", values["web-timeout"], DEFAULT_WEB_LIMITS.idleMs / 1000, 1),
     tlsCert: values["tls-cert"] ?? null,
     tlsKey: values["tls-key"] ?? null,
     retainDays: integer("retain-days", values["retain-days"], 0, 0),

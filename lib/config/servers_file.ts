@@ -16,7 +16,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileError } from "./cli.ts";
-import { type Address, formatAddress, parseAddress } from "../net/address.ts";
+import { type Address, formatAddress, parseAddress } from "../wire/address.ts";
 import { SERVER_ID_RULE, serverIdProblem } from "../wire/names.ts";
 import { decodeKey, encodeKey, usablePublicKey } from "../secure/keys.ts";
 

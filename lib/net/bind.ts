@@ -13,8 +13,8 @@
  * ```
  */
 import { runtimeName } from "../platform/runtime.ts";
-import type { Address } from "./address.ts";
-import type { OnDatagram, Transport, UdpOptions } from "./transport.ts";
+import type { Address } from "../wire/address.ts";
+import type { OnDatagram, Transport, UdpOptions } from "../wire/transport.ts";
 import { bindUdp } from "./udp_node.ts";
 
 /** Which implementation a transport uses. */

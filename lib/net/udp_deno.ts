@@ -1,5 +1,5 @@
 /**
- * The `Transport` (lib/net/transport.ts) on Deno's own datagram API
+ * The `Transport` (lib/wire/transport.ts) on Deno's own datagram API
  * (`Deno.listenDatagram`), which takes several times more datagrams per
  * second than Deno's `node:dgram` (BENCHMARKS.md, "Limits"). Needs the
  * unstable `net` API: `"unstable": ["net"]` in deno.json or `--unstable-net`.
@@ -13,8 +13,8 @@
  * }
  * ```
  */
-import type { Address } from "./address.ts";
-import type { OnDatagram, Transport, UdpOptions } from "./transport.ts";
+import type { Address } from "../wire/address.ts";
+import type { OnDatagram, Transport, UdpOptions } from "../wire/transport.ts";
 
 type NetAddr = { transport: "udp"; hostname: string; port: number };
 type Membership = { setLoopback(loopback: boolean): Promise<void>; leave(): Promise<void> };

@@ -1,5 +1,5 @@
 /**
- * The `Transport` (lib/net/transport.ts) on node:dgram, which both Node and
+ * The `Transport` (lib/wire/transport.ts) on node:dgram, which both Node and
  * Deno provide. lib/net/bind.ts decides when to use it.
  *
  * @example
@@ -10,8 +10,8 @@
  * ```
  */
 import dgram from "node:dgram";
-import type { Address } from "./address.ts";
-import type { OnDatagram, Transport, UdpOptions } from "./transport.ts";
+import type { Address } from "../wire/address.ts";
+import type { OnDatagram, Transport, UdpOptions } from "../wire/transport.ts";
 
 /** Binds a UDP socket; rejects with the OS error (e.g. EADDRINUSE) when it cannot. */
 export function bindUdp(at: Address, onDatagram: OnDatagram, options: UdpOptions = {}): Promise<Transport> {

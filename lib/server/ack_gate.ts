@@ -32,7 +32,7 @@
 import { replyText } from "../wire/codec.ts";
 import type { Vector } from "../wire/vector.ts";
 import { get } from "../wire/vector.ts";
-import { serverOf } from "../store/incarnation.ts";
+import { serverOf } from "../rules/incarnation.ts";
 import type { StoredAdd } from "../store/messages.ts";
 import type { Clock } from "./clock.ts";
 import type { GroupCommit } from "./commit.ts";

@@ -13,8 +13,8 @@
  * ```
  */
 import { type Request, tokenOf } from "../wire/messages.ts";
-import type { Address } from "../net/address.ts";
-import { formatAddress } from "../net/address.ts";
+import type { Address } from "../wire/address.ts";
+import { formatAddress } from "../wire/address.ts";
 import type { SavedReplies } from "../store/replies.ts";
 import { ReplyCache } from "./reply_cache.ts";
 import { openReply, sealReply } from "./reply_seal.ts";

@@ -39,15 +39,15 @@ import type {
   WhoRequest,
 } from "../wire/messages.ts";
 import { USER_NAME } from "../wire/names.ts";
-import { regData, verifierData } from "../accounts/ledger.ts";
-import { mayJoin, refusal as modRefusal } from "../moderation/rules.ts";
+import { regData, verifierData } from "../rules/ledger.ts";
+import { mayJoin, refusal as modRefusal } from "../rules/moderation.ts";
 import { AccountDesk } from "./account_desk.ts";
 import { banned, conversation, conversationsOf, roomAccess } from "./direct.ts";
 import { MAX_DATAGRAM, MAX_WAIT_MS } from "../wire/messages.ts";
 import { formatVector } from "../wire/vector.ts";
 import { fitHistory, fitNames, fitPoll } from "../wire/fit.ts";
 import type { SessionRecord, Store } from "../store/store.ts";
-import { isLive } from "../store/rules.ts";
+import { isLive } from "../rules/conflict.ts";
 import type { Waiter } from "./held_polls.ts";
 
 /** What to do with a request: send this reply, or hold the poll. */
@@ -306,7 +306,7 @@ export class Chat {
     };
   }
 
-  /** [PROTOCOL "mod"] checked against the room's state here, then settled everywhere by lib/moderation/rules.ts. */
+  /** [PROTOCOL "mod"] checked against the room's state here, then settled everywhere by lib/rules/moderation.ts. */
   #mod(req: ModRequest, now: number): Reply {
     const s = this.#auth(req.token, now);
     const name = this.store.rooms.name(req.groupName) ?? refuse("no-room", `no room ${req.groupName}`);
@@ -324,7 +324,7 @@ export class Chat {
   #open(req: RoomRequest, now: number): Reply {
     const s = this.#auth(req.token, now);
     if (this.store.rooms.name(req.groupName) !== null) refuse("room-exists", `room ${req.groupName} exists`);
-    // Its creator owns the room (lib/moderation/rules.ts): of two concurrent opens, the one that names the room.
+    // Its creator owns the room (lib/rules/moderation.ts): of two concurrent opens, the one that names the room.
     this.store.appendLocal({ kind: "open", session: s.id, groupName: req.groupName }, now);
     return { verb: "ok", tag: req.tag, kind: "open", groupName: req.groupName };
   }

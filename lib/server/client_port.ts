@@ -18,14 +18,15 @@
 import { decodeRequest, encodeText, replyText } from "../wire/codec.ts";
 import { roomOfNoticeKey } from "../store/store.ts";
 import { type ErrorCode, type Reply, type Request, tokenOf } from "../wire/messages.ts";
-import type { Address } from "../net/address.ts";
-import { formatAddress } from "../net/address.ts";
+import type { Address } from "../wire/address.ts";
+import { formatAddress } from "../wire/address.ts";
 import type { Clock } from "./clock.ts";
 import type { GroupCommit } from "./commit.ts";
 import type { Chat } from "./chat.ts";
 import { Answers } from "./answers.ts";
-import { cursorProblem, DEFAULT_HELD_POLL_LIMITS as HELD, type Held, heldBytes, HeldPolls, UNHEARD_ORIGINS, type Waiter } from "./held_polls.ts";
-import { DEFAULT_RATE_LIMIT, RateLimiter } from "./rate_limit.ts";
+import { cursorProblem, type Held, heldBytes, HeldPolls, UNHEARD_ORIGINS, type Waiter } from "./held_polls.ts";
+import { RateLimiter } from "./rate_limit.ts";
+import { DEFAULT_HELD_POLL_LIMITS as HELD, DEFAULT_RATE_LIMIT, DEFAULT_SESSION_RATE } from "../config/limits.ts";
 import type { AckGate } from "./ack_gate.ts";
 import { type Quotas, WRITING_VERBS } from "./quotas.ts";
 import { AddressBudget, replyBudget } from "./address_budget.ts";
@@ -95,7 +96,7 @@ export class ClientPort {
     this.#o = o;
     const rate = o.rateLimit ?? DEFAULT_RATE_LIMIT;
     this.limiter = new RateLimiter(rate);
-    this.sessionLimiter = new RateLimiter(rate <= 0 ? 0 : o.sessionRate ?? 500);
+    this.sessionLimiter = new RateLimiter(rate <= 0 ? 0 : o.sessionRate ?? DEFAULT_SESSION_RATE);
     this.#log = o.log ?? ((line) => console.error(line));
     // Expired polls are answered after the next commit, so they never show uncommitted messages.
     this.#polls = new HeldPolls(o.clock, () => o.commit.afterNextCommit(() => this.#answerDue()));

@@ -23,7 +23,7 @@ import type { SessionRecord, Store } from "../store/store.ts";
 import type { Account } from "../store/accounts.ts";
 import { nameKey } from "../wire/names.ts";
 import { parts } from "../store/conversations.ts";
-import { byWhom, kickedSince } from "../moderation/rules.ts";
+import { byWhom, kickedSince } from "../rules/moderation.ts";
 
 /**
  * Whether session `s` may read and write room `groupName` (not a direct

@@ -17,7 +17,7 @@
  * for (const h of polls.inRoom("lobby")) …;
  * ```
  */
-import type { Address } from "../net/address.ts";
+import type { Address } from "../wire/address.ts";
 import type { Vector } from "../wire/vector.ts";
 import type { Cancel, Clock } from "./clock.ts";
 import { nameKey } from "../wire/names.ts";
@@ -43,12 +43,6 @@ export type Waiter = {
 
 /** A held poll and where its answer goes (the newest address it was retransmitted from); `ip` and `bytes`: what it is charged to. */
 export type Held = Waiter & { to: Address; ip: string; bytes: number };
-
-/** Limits of held long polls (the client port refuses past them): per session, and estimated KiB of heap per source address and in all. */
-export type HeldPollLimits = { heldPollsPerSession: number; heldPollKibPerIp: number; heldPollKib: number };
-
-/** docs/OPERATIONS.md "Quotas" says why these. */
-export const DEFAULT_HELD_POLL_LIMITS: HeldPollLimits = { heldPollsPerSession: 64, heldPollKibPerIp: 8192, heldPollKib: 131072 };
 
 /**
  * Origins a poll's cursor may name that this server has not heard of

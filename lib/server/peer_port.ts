@@ -25,11 +25,11 @@
 import { decodePeer } from "../wire/codec.ts";
 import type { PeerDatagram } from "../wire/messages.ts";
 import { formatVector, type Vector } from "../wire/vector.ts";
-import type { Address } from "../net/address.ts";
+import type { Address } from "../wire/address.ts";
 import type { PeerAuth } from "../replication/peer_auth.ts";
 import { type OpLog, type Outgoing, Replicator, type ReplicatorOptions } from "../replication/replicator.ts";
 import { runtimeVersion } from "../platform/runtime.ts";
-import { originsOf, serverOf } from "../store/incarnation.ts";
+import { originsOf, serverOf } from "../rules/incarnation.ts";
 import type { Cancel, Clock } from "./clock.ts";
 import type { GroupCommit } from "./commit.ts";
 import type { ClockHint, StatusReport } from "./status.ts";

@@ -8,40 +8,14 @@
  *
  * @example
  * ```ts
- * const q = new Quotas(DEFAULT_QUOTAS);
+ * const q = new Quotas(DEFAULT_QUOTAS, isLive);  // lib/config/limits.ts
  * q.refusal(req, "10.0.0.7", sessionIdOf(req), now); // null: go ahead
  * q.note(req, "10.0.0.7", sessionIdOfReply, now);    // after an ok
  * ```
  */
 import type { Request } from "../wire/messages.ts";
 import { utf8Length } from "../wire/utf8.ts";
-
-export type QuotaLimits = {
-  /** Logins per source IP per minute. */
-  loginsPerIpPerMinute: number;
-  /** Live sessions logged in here per source IP. */
-  sessionsPerIp: number;
-  /** Rooms one session may create. */
-  roomsPerSession: number;
-  /** Rooms one source IP may create per hour. */
-  roomsPerIpPerHour: number;
-  /** Bytes of message text one session may add per minute. */
-  msgBytesPerSessionPerMinute: number;
-  /** Writes one session may make per minute with the verbs of SHARED_QUOTA_VERBS. */
-  writesPerSessionPerMinute: number;
-  /** The same per source IP address (`password` and `drop` have no session: only this counts them). */
-  writesPerIpPerMinute: number;
-};
-
-export const DEFAULT_QUOTAS: QuotaLimits = {
-  loginsPerIpPerMinute: 120,
-  sessionsPerIp: 1000,
-  roomsPerSession: 100,
-  roomsPerIpPerHour: 1000,
-  msgBytesPerSessionPerMinute: 64 * 1024,
-  writesPerSessionPerMinute: 60,
-  writesPerIpPerMinute: 600,
-};
+import type { QuotaLimits } from "../config/limits.ts";
 
 /**
  * Verbs that may write to the database (an op, a saved reply): below the

@@ -10,7 +10,7 @@
  * ```
  */
 import type { ServerEntry } from "../config/servers_file.ts";
-import { formatAddress } from "../net/address.ts";
+import { formatAddress } from "../wire/address.ts";
 import { sanitize } from "../wire/safe_text.ts";
 import { encodePeer } from "../wire/codec.ts";
 import { peerMac } from "../replication/peer_auth.ts";

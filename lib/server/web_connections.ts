@@ -31,32 +31,7 @@
 import type { Socket } from "node:net";
 import type { Cancel, Clock } from "./clock.ts";
 import { ConnectionBudget } from "./connection_budget.ts";
-
-/** The web listener's connection limits (docs/OPERATIONS.md "Web" says why each default is what it is). */
-export type WebLimits = {
-  /** Connections of one IP address (Infinity: no limit). */
-  perAddress: number;
-  /** Connections in all. */
-  total: number;
-  /** ms a connection may carry no request; also the time a request's head, then its body, may take. */
-  idleMs: number;
-  /** ms a WebSocket may send nothing. */
-  wsIdleMs: number;
-  /** Unread output bytes of one connection past which it is cut off. */
-  maxUnread: number;
-  /** Unread output bytes of all connections together past which the writer is cut off. */
-  maxUnreadTotal: number;
-};
-
-/** Defaults but `total`, which server.ts derives from the process's file limit (webConnectionTotal). */
-export const DEFAULT_WEB_LIMITS: WebLimits = {
-  perAddress: 256,
-  total: 10_000,
-  idleMs: 10_000,
-  wsIdleMs: 120_000,
-  maxUnread: 1 << 20,
-  maxUnreadTotal: 64 << 20,
-};
+import type { WebLimits } from "../config/limits.ts";
 
 /**
  * Requests of one HTTP connection unanswered at once: browsers never
@@ -71,16 +46,6 @@ export const CLOSE_GRACE_MS = 2000;
 
 /** Unread output below this (a socket's usual high-water mark and then some) is not counted in the total. */
 const CONGESTED = 64 * 1024;
-
-/**
- * The total connection budget for a process allowed `fileLimit` open files:
- * half of them (the rest for the database, sockets being refused and the
- * runtime), at most 10,000; 1,024 when the limit is unknown.
- */
-export function webConnectionTotal(fileLimit: number | null): number {
-  if (fileLimit === null || !Number.isFinite(fileLimit)) return 1024;
-  return Math.max(16, Math.min(10_000, Math.floor(fileLimit / 2)));
-}
 
 /** An IP address as the budget and the client port count it (`::ffff:1.2.3.4` is 1.2.3.4). */
 export function clientIp(socket: { remoteAddress?: string }): string {

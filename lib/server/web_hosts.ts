@@ -21,14 +21,7 @@
  * ```
  */
 import { isIP } from "node:net";
-
-/** The host name of a `Host` header (`name[:port]`, `[v6][:port]`), lower case, without a trailing dot; null when malformed. */
-export function hostName(header: string): string | null {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]/@]+))(?::(\d{1,5}))?$/.exec(header.trim());
-  if (!m) return null;
-  if (m[1] !== undefined) return isIP(m[1]) === 6 ? `[${m[1].toLowerCase()}]` : null;
-  return m[2].toLowerCase().replace(/\.$/, "");
-}
+import { hostName } from "../wire/cidr.ts";
 
 /** True for a loopback or wildcard listen address (then `localhost` names it too). */
 function onLoopback(host: string): boolean {

@@ -25,7 +25,7 @@
  * ```
  */
 import type { Socket } from "node:net";
-import type { Address } from "../net/address.ts";
+import type { Address } from "../wire/address.ts";
 import { acceptKey, encodeFrame, type Frame, FrameReader, OPCODE } from "../net/websocket.ts";
 import { MAX_DATAGRAM } from "../wire/messages.ts";
 import type { Clock } from "./clock.ts";

@@ -4,7 +4,7 @@
 import type { AccountAction, ModAction, Op } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
 import { formatVector, parseVectorText } from "../wire/vector.ts";
-import { opKey } from "./rules.ts";
+import { opKey } from "../rules/conflict.ts";
 
 /** One row of the `ops` table. */
 export type OpRow = {
@@ -25,7 +25,7 @@ export type OpRow = {
 
 export { parseVectorText };
 
-/** The conflict key (lib/store/rules.ts opKey) of an op read from its row's origin, seq and deps text. */
+/** The conflict key (lib/rules/conflict.ts opKey) of an op read from its row's origin, seq and deps text. */
 export function rowKey(r: { origin: string; seq: number; deps: string }): [number, string] {
   return opKey({ origin: r.origin, seq: r.seq, deps: parseVectorText(r.deps) });
 }

@@ -93,7 +93,7 @@ CREATE TABLE IF NOT EXISTS replies (
   body TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS replies_at ON replies (at);
--- accounts and moderation are folds of their ops (lib/accounts/ledger.ts, lib/moderation/rules.ts)
+-- accounts and moderation are folds of their ops (lib/rules/ledger.ts, lib/rules/moderation.ts)
 CREATE INDEX IF NOT EXISTS ops_acct ON ops (lower(user)) WHERE kind = 'acct';
 CREATE INDEX IF NOT EXISTS ops_mod ON ops (lower(room)) WHERE kind = 'mod';
 CREATE INDEX IF NOT EXISTS ops_open ON ops (lower(room)) WHERE kind = 'open';

@@ -1,15 +1,15 @@
 /**
  * Accounts of the store: each registered name's account, settled from its
- * `acct` ops by lib/accounts/ledger.ts, cached and kept up to date op by op
- * (lib/store/_fold_cache.ts); which registration each session proved
+ * `acct` ops by lib/rules/ledger.ts, cached and kept up to date op by op
+ * (lib/rules/fold_cache.ts); which registration each session proved
  * (`bindings`). Private to lib/store/: reached through Store.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { AccountAction } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
-import { type Account, type AccountOp, EMPTY_LEDGER, foldAccount, type Ledger, settleLedger } from "../accounts/ledger.ts";
+import { type Account, type AccountOp, EMPTY_LEDGER, foldAccount, type Ledger, settleLedger } from "../rules/ledger.ts";
 import { rowKey } from "./_ops.ts";
-import { FoldCache, type Folded, lastKey } from "./_fold_cache.ts";
+import { FoldCache, type Folded, lastKey } from "../rules/fold_cache.ts";
 
 export type { Account };
 

@@ -3,7 +3,7 @@
  * last seq the database committed under it. Written after each commit that
  * made ops here, without waiting for the disk, so it may lag the database
  * but never lead it: a database found behind its mark is an older copy
- * (lib/store/incarnation.ts). Private to lib/store/.
+ * (lib/rules/incarnation.ts). Private to lib/store/.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 

@@ -6,7 +6,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Vector } from "../wire/vector.ts";
 import { get } from "../wire/vector.ts";
 import { nameKey } from "../wire/names.ts";
-import { type Key, visibleTwin } from "./rules.ts";
+import { type Key, visibleTwin } from "../rules/conflict.ts";
 import { keptCount } from "./kept_counts.ts";
 
 /** A visible message of a room, as polls list it. */

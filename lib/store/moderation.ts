@@ -1,17 +1,17 @@
 /**
  * Room moderation of the store: each room's state settled from its `mod`
- * ops by lib/moderation/rules.ts, cached and kept up to date op by op
- * (lib/store/_fold_cache.ts: a new op that sorts after the others is one
+ * ops by lib/rules/moderation.ts, cached and kept up to date op by op
+ * (lib/rules/fold_cache.ts: a new op that sorts after the others is one
  * fold step, not a new read of the room's every op). Private to lib/store/:
  * reached through Store.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { ModAction } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
-import { emptyRoom, foldMod, type ModOp, type RoomMod, settleRoom } from "../moderation/rules.ts";
+import { emptyRoom, foldMod, type ModOp, type RoomMod, settleRoom } from "../rules/moderation.ts";
 import { rowKey } from "./_ops.ts";
-import { FoldCache, type Folded, lastKey } from "./_fold_cache.ts";
-import { type Key, keyLess } from "./rules.ts";
+import { FoldCache, type Folded, lastKey } from "../rules/fold_cache.ts";
+import { type Key, keyLess } from "../rules/conflict.ts";
 
 export type { RoomMod };
 

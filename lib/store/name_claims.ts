@@ -1,11 +1,11 @@
 /**
  * Settling the claims (logins) of user names with the pure rule of
- * lib/store/rules.ts, on the rows of the `sessions` table, remembering
+ * lib/rules/conflict.ts, on the rows of the `sessions` table, remembering
  * where each name's chain of claims ended so that a new login of a much-used
  * name costs the same as any other. Private to lib/store/.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { byKey, type Claim, follows, type Holder, keyLess, settle } from "./rules.ts";
+import { byKey, type Claim, follows, type Holder, keyLess, settle } from "../rules/conflict.ts";
 import type { Sessions } from "./sessions.ts";
 import { parseVectorText } from "./_ops.ts";
 

@@ -4,7 +4,7 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { nameKey } from "../wire/names.ts";
-import { type Key, opensFirst } from "./rules.ts";
+import { type Key, opensFirst } from "../rules/conflict.ts";
 import { keptCount } from "./kept_counts.ts";
 
 export class Rooms {

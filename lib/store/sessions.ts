@@ -5,7 +5,7 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { nameKey } from "../wire/names.ts";
-import { isLive, remoteSlack } from "./rules.ts";
+import { isLive, remoteSlack } from "../rules/conflict.ts";
 
 /** A session as the store knows it. `lastActive` includes unlogged activity. */
 export type SessionRecord = {

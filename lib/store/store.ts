@@ -2,7 +2,7 @@
  * The SQLite store of one server: the op log and the tables derived from it
  * (docs/ARCHITECTURE.md). Every change is an `Op`: `appendLocal` makes one
  * here, `applyRemote` applies one made elsewhere; both apply it with the
- * rules of lib/store/rules.ts, so every server ends in the same state
+ * rules of lib/rules/conflict.ts, so every server ends in the same state
  * whatever the arrival order. Sessions, name claims, rooms and messages
  * each live in their own module of this folder (`store.sessions`,
  * `store.rooms`, `store.messages`, `store.replies`); this class is the
@@ -28,7 +28,7 @@ import { advance, formatVector, get } from "../wire/vector.ts";
 import { nameKey } from "../wire/names.ts";
 import { openDatabase, type SyncMode } from "./_schema.ts";
 import { OpLogTable } from "./op_log.ts";
-import { opKey } from "./rules.ts";
+import { opKey } from "../rules/conflict.ts";
 import { type SessionRecord, Sessions } from "./sessions.ts";
 import { NameClaims } from "./name_claims.ts";
 import { Rooms } from "./rooms.ts";
@@ -36,7 +36,7 @@ import { Retention, type RetentionLimits } from "./retention.ts";
 import { type MessageEntry, Messages, noticeKey, type StoredAdd } from "./messages.ts";
 import { SavedReplies } from "./replies.ts";
 import { HighWater } from "./high_water.ts";
-import { serverOf } from "./incarnation.ts";
+import { serverOf } from "../rules/incarnation.ts";
 import { Accounts } from "./accounts.ts";
 import { Moderation } from "./moderation.ts";
 import { Conversations } from "./conversations.ts";
@@ -70,9 +70,9 @@ export class Store {
   readonly rooms: Rooms;
   readonly messages: Messages;
   readonly replies: SavedReplies;
-  /** Registered names (lib/accounts/ledger.ts) and the registration each session proved. */
+  /** Registered names (lib/rules/ledger.ts) and the registration each session proved. */
   readonly accounts: Accounts;
-  /** Rooms' owners, operators, bans, invitations, mode and topic (lib/moderation/rules.ts). */
+  /** Rooms' owners, operators, bans, invitations, mode and topic (lib/rules/moderation.ts). */
   readonly moderation: Moderation;
   /** Who is in which direct conversation. */
   readonly conversations: Conversations;
@@ -89,7 +89,7 @@ export class Store {
   #log: OpLogTable;
   /** The write-ahead log, which `commit` syncs itself under --sync full (see `open`); null: SQLite's setting rules. */
   #wal: { fd: number; sync: (fd: number) => void } | null = null;
-  /** The origin ops made here are written under (lib/store/incarnation.ts). */
+  /** The origin ops made here are written under (lib/rules/incarnation.ts). */
   #self: string;
   /** The high-water mark beside the database, when it has a path. */
   #hwm: HighWater | null = null;
@@ -188,7 +188,7 @@ export class Store {
     return this.#hwm?.read() ?? null;
   }
 
-  /** Writes ops under `origin` from now on (before the first local op; lib/store/incarnation.ts chooses it). */
+  /** Writes ops under `origin` from now on (before the first local op; lib/rules/incarnation.ts chooses it). */
   setOrigin(origin: string): void {
     this.#self = origin;
     this.db.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('origin', ?)").run(origin);
@@ -320,7 +320,7 @@ export class Store {
         {
           const s = this.sessions.get(op.session);
           this.rooms.enter(op.kind, op.groupName, op.session, key, s ? this.sessions.expiresBound(s) : Number.MAX_SAFE_INTEGER);
-          // The first open's creator owns the room (lib/moderation/rules.ts).
+          // The first open's creator owns the room (lib/rules/moderation.ts).
           if (op.kind === "open") this.moderation.changed(op.groupName);
           else this.#noticeRow(op, aseq);
         }

@@ -223,7 +223,7 @@ type OpHead = {
   session: string;
 };
 
-/** Account actions (lib/accounts/ledger.ts): register, change password, drop, publish a DM key. */
+/** Account actions (lib/rules/ledger.ts): register, change password, drop, publish a DM key. */
 export const ACCOUNT_ACTIONS = ["reg", "pass", "drop", "key"] as const;
 export type AccountAction = typeof ACCOUNT_ACTIONS[number];
 
@@ -248,7 +248,7 @@ export type Op =
    * pass "REG salt iterations storedKey serverKey"; drop "REG"; key "REG publicKey" (REG: the registration's "origin.seq").
    */
   | OpHead & { kind: "acct"; action: AccountAction; userName: string; data: string }
-  /** A moderation action in a room by `userName` (lib/moderation/rules.ts). */
+  /** A moderation action in a room by `userName` (lib/rules/moderation.ts). */
   | OpHead & { kind: "mod"; action: ModAction; groupName: string; userName: string; target: string; text: string };
 
 export type OpKind = Op["kind"];

@@ -1,7 +1,7 @@
 /**
  * The moderation rule, pure (docs/ARCHITECTURE.md "Moderation"): a room's
  * roles, bans, invitations, mode and topic are a fold of its `mod` ops in
- * conflict-key order (lib/store/rules.ts `opKey`: the same total order on
+ * conflict-key order (lib/rules/conflict.ts `opKey`: the same total order on
  * every server, and one that extends causality). Each op takes effect only if
  * its actor holds the right at its place in that order; otherwise it is void.
  *
@@ -22,7 +22,7 @@
  * Names are compared case-folded (lib/wire/names.ts `nameKey`).
  */
 import type { ModAction } from "../wire/messages.ts";
-import { compareKeys, type Key, keyLess } from "../store/rules.ts";
+import { compareKeys, type Key, keyLess } from "./conflict.ts";
 import { nameKey } from "../wire/names.ts";
 
 /** One `mod` op as the rule reads it. */
@@ -90,7 +90,7 @@ export function settleRoom(ops: readonly ModOp[], owner: string | null): RoomMod
  * One step of the fold: applies `op`, which sorts after every op already in
  * `room`, if its actor may take it there (else it is void). Changes `room`
  * in place and returns it; `settleRoom` is these steps in key order
- * (lib/store/_fold_cache.ts takes them one new op at a time).
+ * (lib/rules/fold_cache.ts takes them one new op at a time).
  */
 export function foldMod(room: RoomMod, op: ModOp): RoomMod {
   if (refusal(room, op.actor, op.action, op.target) !== null) return room;

@@ -1,15 +1,15 @@
 /**
  * A cache of folds kept up to date op by op: the state of a room's
  * moderation or of a name's account is a fold of its ops in conflict-key
- * order (lib/moderation/rules.ts, lib/accounts/ledger.ts). Folding the whole
+ * order (lib/rules/moderation.ts, lib/rules/ledger.ts). Folding the whole
  * history again for each new op costs O(its ops) per op, which one session
  * sending `mod topic` 500 times a second turned into a full core; but a new
  * op almost always sorts after every op already folded (it was made after
  * them), and then the fold is the cached state with one step more. Only an
  * op that lands in the past of the order (a concurrent op from a peer) makes
  * the entry be read and folded again from all its ops. Either way the state
- * is the one the full fold gives (tests/fold_cache_test.ts). Private to
- * lib/store/.
+ * is the one the full fold gives (tests/fold_cache_test.ts). Pure: the
+ * SQLite tables of lib/store/ (accounts.ts, moderation.ts) give it `load`.
  *
  * @example
  * ```ts
@@ -18,7 +18,7 @@
  * rooms.applied("lobby", op);   // one step more (or forgotten, if op sorts before the last folded)
  * ```
  */
-import { type Key, keyLess } from "./rules.ts";
+import { type Key, keyLess } from "./conflict.ts";
 
 /** A folded state and the key of the last op folded into it (null: none). */
 export type Folded<S> = { state: S; last: Key | null };

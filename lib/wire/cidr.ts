@@ -2,7 +2,8 @@
  * Address ranges written as CIDR (`10.0.0.0/8`, `2001:db8::/32`, or one
  * address), and a set of them that answers whether an address is inside
  * (IPv4-mapped IPv6 addresses such as `::ffff:127.0.0.1` count as their
- * IPv4 address). Used by `--metrics-allow`.
+ * IPv4 address). Used by `--metrics-allow`. Also the host name of a
+ * `Host` header (`hostName`), which `--web-host` and the web listener check.
  *
  * @example
  * ```ts
@@ -48,4 +49,12 @@ export class AddressRanges {
     if (family === 0) return false;
     return this.#list.check(address, family === 4 ? "ipv4" : "ipv6");
   }
+}
+
+/** The host name of a `Host` header (`name[:port]`, `[v6][:port]`), lower case, without a trailing dot; null when malformed. */
+export function hostName(header: string): string | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]/@]+))(?::(\d{1,5}))?$/.exec(header.trim());
+  if (!m) return null;
+  if (m[1] !== undefined) return isIP(m[1]) === 6 ? `[${m[1].toLowerCase()}]` : null;
+  return m[2].toLowerCase().replace(/\.$/, "");
 }

@@ -1,7 +1,7 @@
 /**
  * The account rule, pure (docs/ARCHITECTURE.md "Accounts"): the account of a
  * user name is a fold of that name's `acct` ops taken in conflict-key order
- * (lib/store/rules.ts `opKey`), so every server that holds the same ops
+ * (lib/rules/conflict.ts `opKey`), so every server that holds the same ops
  * holds the same account, whatever order the ops arrived in.
  *
  * - `reg` creates the account when the name has none; a later or concurrent
@@ -19,7 +19,7 @@
  * ```
  */
 import type { AccountAction, WireVerifier } from "../wire/messages.ts";
-import { compareKeys, type Key } from "../store/rules.ts";
+import { compareKeys, type Key } from "./conflict.ts";
 
 
 /** One `acct` op as the rule reads it. */
@@ -81,7 +81,7 @@ export function settleLedger(ops: readonly AccountOp[]): Ledger {
 /**
  * One step of the fold: the ledger after `op`, which sorts after every op
  * already folded into `ledger`. `settleLedger` is these steps in key order
- * (lib/store/_fold_cache.ts takes them one new op at a time).
+ * (lib/rules/fold_cache.ts takes them one new op at a time).
  */
 export function foldAccount(ledger: Ledger, op: AccountOp): Ledger {
   const acct = ledger.account;
