@@ -22,6 +22,7 @@ import { chooseOrigin, originsOf } from "./lib/rules/incarnation.ts";
 import { DatabaseFileGuard } from "./lib/store/file_guard.ts";
 import { Store } from "./lib/store/store.ts";
 import { AckGate } from "./lib/server/ack_gate.ts";
+import { PeerLiveness } from "./lib/acks/liveness.ts";
 import { Answers } from "./lib/server/answers.ts";
 import { watchDiskFloor } from "./lib/server/disk_floor.ts";
 import { Quotas } from "./lib/server/quotas.ts";
@@ -128,12 +129,13 @@ const random = (n: number) => randomBytes(n);
 // Two-disk acks (docs/ARCHITECTURE.md "Acks"), unless this is a one-server cluster or --one-disk-acks.
 const twoDisk = all.length > 1 && !flags.oneDiskAcks;
 const serverIds = new Set(all.map((s) => s.id));
-const gate = twoDisk ? new AckGate({ self: flags.id, store, commit, clock, isServer: (id) => serverIds.has(id), heardAt: (p: string): number | undefined => peerPort.heardAt(p) }) : undefined;
+const liveness = new PeerLiveness();
+const gate = twoDisk ? new AckGate({ self: flags.id, store, commit, clock, isServer: (id) => serverIds.has(id), liveness }) : undefined;
 const sessionLive = (id: string, now: number) => store.sessions.isLiveId(id, now);
 const quotas = flags.rateLimit === 0 ? undefined : new Quotas(flags.quotas, sessionLive);
 const diskFloor = watchDiskFloor({ dir: dirname(flags.db), minBytes: flags.minFreeBytes, clock, log });
 // Chat time: this server's clock, set back by how far it runs ahead of its slowest peer (docs/ARCHITECTURE.md "Time").
-const chatClock = laggingClock(clock, (): number => peerPort.clockLead());
+const chatClock = laggingClock(clock, () => liveness.clockLead);
 const chat = new Chat({ store, random, sessionTtl: flags.sessionTtl, secret: clusterKey ?? undefined, confirmer: (): string | undefined => twoDisk ? peerPort.confirmer() : undefined });
 const clientPort = new ClientPort({
   commit,
@@ -169,7 +171,9 @@ const peerPort = new PeerPort({
   multicast: flags.multicast && { group: flags.multicast, send: (bytes, to) => group?.send(bytes, to) },
   localStatus: (): { heldPolls: number; heldAcks: number } => ({ heldPolls: clientPort.heldPolls, heldAcks: gate?.size ?? 0 }),
   ring: all.map((s) => s.id),
-  onGot: gate && ((from, vector) => gate.noteGot(from, vector)),
+  twoDisk,
+  liveness,
+  onGot: gate && (() => gate.noteGot()),
 });
 const stopHousekeeping = startHousekeeping({
   clock: chatClock,
@@ -258,7 +262,7 @@ peerPort.start();
 
 // Which origin to write under (lib/rules/incarnation.ts): ask the peers what they have of ours first.
 const waitForPeers = peerAddresses.size > 0 && !(flags.newCluster && startFacts.stored === null);
-const heard = () => peerPort.replicator.status(clock.now()).peers.filter((p) => p.lastHeardMsAgo !== null);
+const heard = () => peerPort.replicator.status(clock.now()).peers.filter((p) => p.told);
 for (const until = clock.now() + PEER_WAIT_MS; waitForPeers && heard().length < peerAddresses.size && clock.now() < until;) {
   await new Promise((r) => setTimeout(r, 20));
 }

@@ -11,6 +11,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { join } from "node:path";
 import { AckGate } from "../lib/server/ack_gate.ts";
+import { PeerLiveness } from "../lib/acks/liveness.ts";
 import { Answers } from "../lib/server/answers.ts";
 import { Chat } from "../lib/server/chat.ts";
 import { ClientPort } from "../lib/server/client_port.ts";
@@ -79,11 +80,12 @@ function cluster(o: { seed?: number; skew?: Record<string, number>; key?: Uint8A
     };
     const commit = new GroupCommit({ store, clock: myClock });
     let peer!: PeerPort;
-    const gate = new AckGate({ self: id, store, commit, clock: myClock, holdMs: 60_000, heardAt: (p) => peer.heardAt(p) });
+    const liveness = new PeerLiveness();
+    const gate = new AckGate({ self: id, store, commit, clock: myClock, holdMs: 60_000, liveness });
     const peers = new Map(ids.map((p, j) => [p, peerAddr(j)] as const).filter(([p]) => p !== id));
     const client = new ClientPort({
       commit,
-      clock: laggingClock(myClock, () => peer.clockLead()),
+      clock: laggingClock(myClock, () => liveness.clockLead),
       gate,
       chat: new Chat({ store, random: (n) => randomBytes(random, n), confirmer: () => peer.confirmer() }),
       answers: new Answers({ replies: store.replies, replyKey: new Uint8Array(32) }),
@@ -103,7 +105,9 @@ function cluster(o: { seed?: number; skew?: Record<string, number>; key?: Uint8A
       multicast: null,
       localStatus: () => ({ heldPolls: 0 }),
       ring: ids,
-      onGot: (from, vector) => gate.noteGot(from, vector),
+      twoDisk: true,
+      liveness,
+      onGot: () => gate.noteGot(),
     });
     routes.set(key(clientAddr(i)), client.onDatagram);
     routes.set(key(peerAddr(i)), peer.onDatagram);

@@ -29,7 +29,7 @@ const LAYERS: Record<string, readonly string[]> = {
   platform: [],
   rules: ["wire"],
   acks: ["rules"],
-  replication: ["rules"],
+  replication: ["acks"],
   accounts: ["rules"],
   secure: ["wire", "platform"],
   store: ["rules"],
@@ -49,7 +49,6 @@ const LAYERS: Record<string, readonly string[]> = {
 const PENDING = new Set<string>([
   "server -> net",
   "lib/server/chat.ts",
-  "lib/replication/replicator.ts",
   "lib/irc/connection.ts",
   "lib/net/udp_deno.ts:71",
   "server.ts",

@@ -6,6 +6,7 @@ import { opText, peerSignedText, utf8Length } from "../wire/codec.ts";
 import type { Op } from "../wire/messages.ts";
 import { MAX_DATAGRAM } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
+import { advance } from "../wire/vector.ts";
 
 /** The longest nonce the grammar allows: 16 digits "." 16 hex digits. */
 const WORST_NONCE = "9999999999999999.ffffffffffffffff";
@@ -75,4 +76,41 @@ export function packOps(ops: readonly Op[], head: number, maxDatagrams: number):
   }
   if (current.length > 0) batches.push(current);
   return { batches, used, oversize };
+}
+
+/** An answer to an ask, read and packed: its datagrams' ops, the asker's vector once all arrive, and whether there is more. */
+export type Answer = { batches: Op[][]; oversize: Op[]; expect: Vector; more: boolean };
+
+/**
+ * Reads from `log` the ops an asker with vector `asked` lacks — at most
+ * `answerOps`, `fetchOps` per read, no more than fit `datagrams` datagrams
+ * with a head of `head` bytes — and packs them (docs/PEER_PROTOCOL.md "ok").
+ */
+export function readAnswer(
+  log: { opsAfter(v: Vector, limit: number): Op[] },
+  asked: Vector,
+  o: { head: number; datagrams: number; answerOps: number; fetchOps: number },
+): Answer {
+  const budget = o.datagrams * (MAX_DATAGRAM - o.head);
+  const ops: Op[] = [];
+  let cursor = asked;
+  let bytes = 0;
+  let exhausted = false;
+  while (ops.length < o.answerOps && bytes <= budget) {
+    const want = Math.min(o.fetchOps, o.answerOps - ops.length);
+    const chunk = log.opsAfter(cursor, want);
+    for (const op of chunk) {
+      ops.push(op);
+      cursor = advance(cursor, op.origin, op.seq);
+      bytes += opBytes(op);
+    }
+    if (chunk.length < want) {
+      exhausted = true;
+      break;
+    }
+  }
+  const packed = packOps(ops, o.head, o.datagrams);
+  let expect = asked;
+  for (const batch of packed.batches) for (const op of batch) expect = advance(expect, op.origin, op.seq);
+  return { batches: packed.batches, oversize: packed.oversize, expect, more: packed.used < ops.length || !exhausted };
 }

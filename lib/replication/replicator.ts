@@ -34,7 +34,11 @@
  *   answer.
  *
  * The op log is the server's (lib/store/store.ts implements `OpLog`; tests use an
- * in-memory one). Ops are opaque here: the engine never looks at their kind.
+ * in-memory one). Ops are opaque here: the engine never looks at their kind;
+ * it hands each op it delivers to `onDelivered` (two-disk acks decide from
+ * it who must hear a `got`, lib/acks/gots.ts). When each peer was last heard
+ * is kept in the server's one liveness table (lib/acks/liveness.ts), which
+ * the engine reads and writes.
  *
  * The server calls `tick(now)` every 20–50 ms (the engine decides itself when
  * a heartbeat or a re-ask is due).
@@ -50,15 +54,15 @@
  * }
  * ```
  */
-import { headBytes, opBytes, packOps } from "./_batch.ts";
+import { headBytes, opBytes, packOps, readAnswer } from "./_batch.ts";
 import { CausalBuffer, isReady } from "./_buffer.ts";
 import type { Op, PeerDatagram } from "../wire/messages.ts";
-import { DEFAULTS, type OpLog, type Outgoing, type Peer, type ReplicationStatus, type ReplicatorOptions } from "./types.ts";
+import { DEFAULTS, newPeer, type OpLog, type Outgoing, type Peer, type ReplicationStatus, type ReplicatorOptions } from "./types.ts";
+import { LIVENESS, PeerLiveness } from "../acks/liveness.ts";
 
 export type { OpLog, Outgoing, PeerStatus, ReplicationStatus, ReplicatorOptions } from "./types.ts";
-import { MAX_DATAGRAM } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
-import { advance, covers, EMPTY, formatVector, get, merge, sum } from "../wire/vector.ts";
+import { advance, covers, formatVector, get, merge, sum } from "../wire/vector.ts";
 
 /** The replication engine of one node; see the module comment. */
 export class Replicator {
@@ -69,14 +73,28 @@ export class Replicator {
   #vector: Vector;
   #buffer: CausalBuffer;
   #nextHeartbeat = -Infinity;
-  #confirming = new Set<string>();
+  #liveness: PeerLiveness;
+  #onDelivered: (op: Op) => void;
   #dropped: Record<string, number> = {};
   #counts = { sent: 0, received: 0, asksSent: 0, opsDelivered: 0, opsSent: 0 };
 
-  constructor(init: { self: string; peers: readonly string[]; log: OpLog; options?: ReplicatorOptions }) {
+  /**
+   * `liveness`: the server's peer liveness table (default: one of its own);
+   * `onDelivered`: hears every op applied here that was made elsewhere.
+   */
+  constructor(init: {
+    self: string;
+    peers: readonly string[];
+    log: OpLog;
+    options?: ReplicatorOptions;
+    liveness?: PeerLiveness;
+    onDelivered?: (op: Op) => void;
+  }) {
     this.self = init.self;
     this.options = { ...DEFAULTS, ...init.options };
     this.#log = init.log;
+    this.#liveness = init.liveness ?? new PeerLiveness();
+    this.#onDelivered = init.onDelivered ?? (() => {});
     this.#vector = init.log.vector();
     const o = this.options;
     this.#buffer = new CausalBuffer({
@@ -88,22 +106,7 @@ export class Replicator {
     }, o.isOrigin);
     for (const id of init.peers) {
       if (id === init.self) continue;
-      this.#peers.set(id, {
-        id,
-        heard: null,
-        vector: EMPTY,
-        askedAt: -Infinity,
-        askedVector: EMPTY,
-        more: false,
-        lackSince: 0,
-        lackVector: null,
-        answeredAt: -Infinity,
-        answeredVector: "",
-        askSentAt: NaN,
-        answerRttMs: 0,
-        answerTokens: this.options.answerRate,
-        answerTokensAt: 0,
-      });
+      this.#peers.set(id, newPeer(id, this.options.answerRate));
     }
   }
 
@@ -138,8 +141,9 @@ export class Replicator {
     this.#counts.received++;
     this.#vector = this.#log.vector();
     const out: Outgoing[] = [];
-    const stale = peer.heard === null || now - peer.heard > 2 * this.options.antiEntropyMs;
-    peer.heard = now;
+    const stale = this.#liveness.silentFor(peer.id, now) > LIVENESS.staleHeartbeats * this.options.antiEntropyMs;
+    this.#liveness.heard(peer.id, now);
+    peer.told = true;
     if (stale) out.push(this.#heartbeat([peer.id]));
     switch (d.verb) {
       case "add":
@@ -189,7 +193,8 @@ export class Replicator {
       vector,
       peers: [...this.#peers.values()].map((p) => ({
         id: p.id,
-        lastHeardMsAgo: p.heard === null ? null : now - p.heard,
+        lastHeardMsAgo: heardAgo(this.#liveness.silentFor(p.id, now)),
+        told: p.told,
         vector: p.vector,
         ahead: !covers(vector, p.vector),
       })),
@@ -243,18 +248,7 @@ export class Replicator {
     this.#log.applyRemote(op);
     this.#vector = advance(this.#vector, op.origin, op.seq);
     this.#counts.opsDelivered++;
-    if (op.kind === "msg" && op.conf === this.self) this.#confirming.add(op.origin);
-  }
-
-  /**
-   * The origins of the messages delivered since the last call that name this
-   * node their confirmer (docs/ARCHITECTURE.md "Acks"): the servers waiting
-   * for its `got`.
-   */
-  takeConfirming(): string[] {
-    const origins = [...this.#confirming];
-    this.#confirming.clear();
-    return origins;
+    this.#onDelivered(op);
   }
 
   #onAnswer(peer: Peer, expect: Vector, more: boolean, ops: readonly Op[], now: number): void {
@@ -336,7 +330,7 @@ export class Replicator {
    * or asking another, while its answer is on the way brings every op twice).
    */
   #outstanding(p: Peer, now: number): boolean {
-    const alive = p.heard !== null && now - p.heard < 3 * this.options.antiEntropyMs;
+    const alive = this.#liveness.silentFor(p.id, now) < LIVENESS.aliveHeartbeats * this.options.antiEntropyMs;
     const retry = Math.min(Math.max(this.options.askRetryMs, 2 * p.answerRttMs), this.options.antiEntropyMs);
     return now - p.askedAt < (alive ? retry : this.options.antiEntropyMs);
   }
@@ -361,32 +355,12 @@ export class Replicator {
     peer.answeredVector = askedText;
     peer.answeredAt = now;
     const { answerOps, fetchOps } = this.options;
-    const answerDatagrams = Math.min(this.options.answerDatagrams, Math.floor(peer.answerTokens));
+    const datagrams = Math.min(this.options.answerDatagrams, Math.floor(peer.answerTokens));
     const head = headBytes("ok", this.self, merge(asked, this.#vector));
-    const budget = answerDatagrams * (MAX_DATAGRAM - head);
-    const ops: Op[] = [];
-    let cursor = asked;
-    let bytes = 0;
-    let exhausted = false;
-    while (ops.length < answerOps && bytes <= budget) {
-      const want = Math.min(fetchOps, answerOps - ops.length);
-      const chunk = this.#log.opsAfter(cursor, want);
-      for (const op of chunk) {
-        ops.push(op);
-        cursor = advance(cursor, op.origin, op.seq);
-        bytes += opBytes(op);
-      }
-      if (chunk.length < want) {
-        exhausted = true;
-        break;
-      }
-    }
-    if (ops.length === 0) return [];
-    const packed = packOps(ops, head, answerDatagrams);
+    const packed = readAnswer(this.#log, asked, { head, datagrams, answerOps, fetchOps });
     this.#drop("oversize-op", packed.oversize.length);
-    let expect = asked;
-    for (const batch of packed.batches) for (const op of batch) expect = advance(expect, op.origin, op.seq);
-    const more = packed.used < ops.length || !exhausted;
+    if (packed.batches.length === 0) return [];
+    const { expect, more } = packed;
     peer.answerTokens -= packed.batches.length;
     return packed.batches.map((batch) => {
       this.#counts.opsSent += batch.length;
@@ -409,6 +383,9 @@ export class Replicator {
     if (n > 0) this.#dropped[reason] = (this.#dropped[reason] ?? 0) + n;
   }
 }
+
+/** ms since heard, or null for never (Infinity). */
+const heardAgo = (ms: number): number | null => (Number.isFinite(ms) ? ms : null);
 
 function order<T extends number | string>(a: T, b: T): number {
   return a === b ? 0 : a < b ? -1 : 1;

@@ -4,6 +4,7 @@
  */
 import type { Op, PeerDatagram } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
+import { EMPTY } from "../wire/vector.ts";
 
 /**
  * What the engine needs from a node's op log. The log applies ops to the
@@ -61,8 +62,10 @@ export type ReplicatorOptions = {
 
 export type PeerStatus = {
   id: string;
-  /** ms since any datagram from it arrived; null if never. */
+  /** ms since any datagram from it arrived (lib/acks/liveness.ts: its `got`s too); null if never. */
   lastHeardMsAgo: number | null;
+  /** It has told this node its vector since start (an add, ask or ok came): `vector` is what it said. */
+  told: boolean;
   /** What it is known to have delivered. */
   vector: Vector;
   /** True when it has ops this node lacks. */
@@ -87,7 +90,8 @@ export type ReplicationStatus = {
 
 export type Peer = {
   id: string;
-  heard: number | null;
+  /** It sent a replication datagram since start: `vector` is its word, not a guess. */
+  told: boolean;
   /** What the peer is known to have delivered. */
   vector: Vector;
   /** When our outstanding ask to it went out (-Infinity: none), and with what vector. */
@@ -109,6 +113,26 @@ export type Peer = {
   answerTokens: number;
   answerTokensAt: number;
 };
+
+/** A peer as the engine first knows it: nothing heard, nothing asked, a full answer budget of `answerRate`. */
+export function newPeer(id: string, answerRate: number): Peer {
+  return {
+    id,
+    told: false,
+    vector: EMPTY,
+    askedAt: -Infinity,
+    askedVector: EMPTY,
+    more: false,
+    lackSince: 0,
+    lackVector: null,
+    answeredAt: -Infinity,
+    answeredVector: "",
+    askSentAt: NaN,
+    answerRttMs: 0,
+    answerTokens: answerRate,
+    answerTokensAt: 0,
+  };
+}
 
 export const DEFAULTS: Required<ReplicatorOptions> = {
   antiEntropyMs: 1000,

@@ -231,8 +231,9 @@ export class ClientPort {
   }
 
   /** Sends an ack the gate released, remembered for retransmissions like any reply. */
-  #release(req: Request, key: string, text: string, to: Address, start: number): void {
+  #release(req: Request, key: string, reply: Reply, to: Address, start: number): void {
     const { commit, answers, clock } = this.#o;
+    const text = replyText(reply);
     commit.batch(() => answers.remember(req, key, text, true, clock.now()), {
       after: () => {
         this.#sendText(text, to);

@@ -1,0 +1,132 @@
+/**
+ * The two-disk ack rule as a state machine (docs/ARCHITECTURE.md "Acks"):
+ * the `ok` of an add is held until the copy it names is on the disks of two
+ * servers — its origin and its confirmer, the server the origin named in the
+ * op — and that confirmer has not refused it. Pure: the server's port
+ * (lib/server/ack_gate.ts) holds the reply callbacks, calls `due` after each
+ * commit and sends what it returns.
+ *
+ * A copy C (op `o.n`, confirmer `f`) may be acked here when, after a commit:
+ * - `f` is this server (this commit holds C and it was not refused), or
+ * - `f` told us (`got`, sent after its commits) a durable vector covering
+ *   `o.n`, and we have delivered `f`'s own ops up to that vector — so any
+ *   hide op `f` made for C when it stored it is applied here, and C would
+ *   no longer be the visible copy, or
+ * - `f` is down — nothing heard from it for LIVENESS.confirmerDownMs (new
+ *   adds name another confirmer sooner) — and the copy is on a second disk
+ *   all the same: this server's, when it is not the origin, or that of a
+ *   live peer other than the origin whose `got` covers it. Without this a
+ *   copy stored in the moment its confirmer died would wait for that server
+ *   to come back, and its client with it.
+ * A copy without a confirmer (a one-server cluster, `--one-disk-acks`), or
+ * naming one no longer in servers.txt, is acked at once. The ack always
+ * names the copy visible here at that moment.
+ *
+ * @example
+ * ```ts
+ * const acks = new HeldAcks<StoredAdd, Reply>({ self: "a", isServer, liveness, started: now });
+ * acks.hold(key, { session, tag, copy, until: now + 10_000, data: release });
+ * for (const h of acks.due(now, store.vector(), (s, t) => store.messages.byTag(s, t))) h.data(h.copy);
+ * ```
+ */
+import type { Vector } from "../wire/vector.ts";
+import { get } from "../wire/vector.ts";
+import { serverOf } from "../rules/incarnation.ts";
+import { LIVENESS, type PeerLiveness } from "./liveness.ts";
+
+/** What the rule reads of a stored copy of an add: its op id and its confirmer ("" for none). */
+export type Copy = { origin: string; seq: number; conf: string };
+
+/** An ack being held: the add's (session, tag), the copy last seen visible, when it is dropped unanswered, and what the holder keeps with it. */
+export type Held<C extends Copy, T> = { session: string; tag: string; copy: C; until: number; data: T };
+
+export type HeldAcksOptions = {
+  /** This server's id (not its incarnation). */
+  self: string;
+  /** False for an id no longer in servers.txt (its copies are acked on their origin's disk). Default: every id is a server. */
+  isServer?: (id: string) => boolean;
+  /** The peer liveness table (the confirmer's `got`, other peers' `got`s, when each was heard). */
+  liveness: PeerLiveness;
+  /** When this server started: a confirmer never heard from counts as heard then. */
+  started: number;
+  /** Most acks held at once; the oldest is dropped past it. Default 50,000. */
+  maxHeld?: number;
+};
+
+/** The acks a server holds (each with a `T` of its holder's), and the rule that releases them. */
+export class HeldAcks<C extends Copy, T> {
+  #o: HeldAcksOptions;
+  #held = new Map<string, Held<C, T>>();
+
+  constructor(o: HeldAcksOptions) {
+    this.#o = o;
+  }
+
+  /** Acks held. */
+  get size(): number {
+    return this.#held.size;
+  }
+
+  /** The ack held under retransmission key `key`, if any. */
+  get(key: string): Held<C, T> | undefined {
+    return this.#held.get(key);
+  }
+
+  /** Holds an ack under `key` (nothing when one is held there already); the oldest goes past maxHeld. */
+  hold(key: string, held: Held<C, T>): void {
+    if (this.#held.has(key)) return;
+    if (this.#held.size >= (this.#o.maxHeld ?? 50_000)) this.#held.delete(this.#held.keys().next().value as string);
+    this.#held.set(key, held);
+  }
+
+  /** True when `copy` may be acked here now (see the file comment); `mine` is this server's delivered vector. */
+  confirmed(copy: Copy, mine: Vector, now: number): boolean {
+    const { self, isServer, liveness } = this.#o;
+    const conf = copy.conf;
+    if (conf === "" || conf === self || isServer?.(conf) === false) return true;
+    const got = liveness.disk(conf);
+    if (!got || get(got, copy.origin) < copy.seq) return this.#standIn(copy, now);
+    for (const [origin, n] of got) if (serverOf(origin) === conf && get(mine, origin) < n) return this.#standIn(copy, now);
+    return true;
+  }
+
+  /** The copy's confirmer is down and a second disk, not the origin's, holds the copy. */
+  #standIn(copy: Copy, now: number): boolean {
+    const { self, liveness, started } = this.#o;
+    const downMs = LIVENESS.confirmerDownMs;
+    if (now - Math.max(liveness.heardAt(copy.conf) ?? -Infinity, started) < downMs) return false;
+    const origin = serverOf(copy.origin);
+    if (origin !== self) return true; // this server's disk (checked after a commit) and the origin's
+    for (const [peer, v, at] of liveness.disks()) {
+      if (peer === copy.conf || peer === origin) continue;
+      if (now - at < downMs && get(v, copy.origin) >= copy.seq) return true;
+    }
+    return false;
+  }
+
+  /**
+   * After a commit, at `now`: the held acks that may be answered, each with
+   * the copy of its (session, tag) visible now (`visible`; a hide op may
+   * have changed it), taken off the table. Those past their `until` are
+   * dropped unanswered.
+   */
+  due(now: number, mine: Vector, visible: (session: string, tag: string) => C | null): Held<C, T>[] {
+    const out: Held<C, T>[] = [];
+    for (const [key, h] of this.#held) {
+      if (!this.confirmed(h.copy, mine, now)) {
+        if (now > h.until) this.#held.delete(key);
+        continue;
+      }
+      // The confirmer's word is in: read which copy is visible now.
+      const copy = visible(h.session, h.tag);
+      if (copy === null) continue;
+      if (copy.origin !== h.copy.origin || copy.seq !== h.copy.seq) {
+        h.copy = copy;
+        if (!this.confirmed(copy, mine, now)) continue;
+      }
+      this.#held.delete(key);
+      out.push(h);
+    }
+    return out;
+  }
+}

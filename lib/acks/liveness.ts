@@ -1,0 +1,131 @@
+/**
+ * Peer liveness, one table for the whole server (docs/ARCHITECTURE.md
+ * "Acks"): when each peer was last heard (any authenticated datagram), when
+ * its last `got` came and what it said is on its disk, and how far its
+ * clock is from ours. The replicator (lib/replication/replicator.ts), the
+ * peer port, the choice of a confirmer (ring.ts) and the ack rule
+ * (confirm.ts) all read this one table, and every threshold they read it
+ * with is named in LIVENESS below. Pure: times come in as arguments.
+ *
+ * @example
+ * ```ts
+ * const peers = new PeerLiveness();
+ * peers.heard("b", now);                         // any authenticated datagram of b
+ * peers.got("b", vector, bClockAt, now);         // b's `got`: its disk, its clock
+ * peers.silentFor("b", now) >= LIVENESS.confirmerDownMs;
+ * ```
+ */
+import type { Vector } from "../wire/vector.ts";
+
+/** Every period and threshold of peer liveness, in ms (or in heartbeat periods, for the replicator's). */
+export const LIVENESS = {
+  /**
+   * Servers that may name this one their confirmer: the NEAR servers before
+   * it in servers.txt order (a server picks the first live one after itself).
+   * They hear its `got` every gotNearEveryMs, every other peer every gotAllEveryMs.
+   */
+  near: 3,
+  /** A server tells its near servers what is on its disk at least this often (also how they know it is alive). */
+  gotNearEveryMs: 250,
+  /** Every server tells every peer at least this often. */
+  gotAllEveryMs: 1000,
+  /** A near peer whose `got` came within this long is live, a confirmer candidate: three near periods. */
+  liveNearMs: 750,
+  /** The same for a peer further on, which sends its `got` every gotAllEveryMs: three of those. */
+  liveFarMs: 3000,
+  /** A confirmer not heard from for this long is down: another server's disk may stand in for its. */
+  confirmerDownMs: 1500,
+  /** Clock offsets of peers whose `got` came within this long set chat time (the slowest restarting must not make it jump). */
+  clockWithinMs: 3_600_000,
+  /** The most a fast server sets its chat time back to follow a slow peer (a day). */
+  maxClockLeadMs: 86_400_000,
+  /** The replicator answers a datagram of a peer silent this many heartbeat periods with a heartbeat at once (it restarted, or was cut off). */
+  staleHeartbeats: 2,
+  /** A peer heard within this many heartbeat periods is alive: an ask to it is retried after askRetryMs, not a heartbeat period. */
+  aliveHeartbeats: 3,
+} as const;
+
+type Peer = { heardAt?: number; gotAt?: number; got?: Vector; clockOffset?: number };
+
+/** What this server knows of each peer's liveness (see the file comment). */
+export class PeerLiveness {
+  #peers = new Map<string, Peer>();
+  #lead = 0;
+
+  #peer(id: string): Peer {
+    let p = this.#peers.get(id);
+    if (!p) this.#peers.set(id, p = {});
+    return p;
+  }
+
+  /** An authenticated datagram of `peer` came at `now`. */
+  heard(peer: string, now: number): void {
+    this.#peer(peer).heardAt = now;
+  }
+
+  /**
+   * A `got` of `peer` came at `now`: `vector` is on its disk, and its clock
+   * read `at` when it sent it (one-way delay included: a few ms). Returns
+   * the peer's clock minus ours.
+   */
+  got(peer: string, vector: Vector, at: number, now: number): number {
+    const p = this.#peer(peer);
+    p.heardAt = now;
+    p.gotAt = now;
+    p.got = vector;
+    p.clockOffset = at - now;
+    this.updateLead(now);
+    return p.clockOffset;
+  }
+
+  /** When `peer` was last heard at all, or undefined. */
+  heardAt(peer: string): number | undefined {
+    return this.#peers.get(peer)?.heardAt;
+  }
+
+  /** How long `peer` has been silent at `now` (Infinity: never heard). */
+  silentFor(peer: string, now: number): number {
+    const at = this.heardAt(peer);
+    return at === undefined ? Infinity : now - at;
+  }
+
+  /** When the last `got` of `peer` came, or undefined. */
+  gotAt(peer: string): number | undefined {
+    return this.#peers.get(peer)?.gotAt;
+  }
+
+  /** What the last `got` of `peer` said is on its disk, or undefined. */
+  disk(peer: string): Vector | undefined {
+    return this.#peers.get(peer)?.got;
+  }
+
+  /** Every peer that sent a `got`, with what it said is on its disk and when. */
+  *disks(): Generator<[peer: string, vector: Vector, at: number]> {
+    for (const [id, p] of this.#peers) if (p.got && p.gotAt !== undefined) yield [id, p.got, p.gotAt];
+  }
+
+  /** The clock of `peer` minus ours, ms, from its last `got`; null when not known. */
+  clockOffset(peer: string): number | null {
+    return this.#peers.get(peer)?.clockOffset ?? null;
+  }
+
+  /**
+   * How far this server's clock runs ahead of the slowest peer's, ms (0 when
+   * none is slower; at most maxClockLeadMs), among peers whose `got` came
+   * within clockWithinMs: the chat clock reads its time this much earlier
+   * (docs/ARCHITECTURE.md "Time"). Kept up to date by `got` and `updateLead`.
+   */
+  get clockLead(): number {
+    return this.#lead;
+  }
+
+  /** Recomputes clockLead at `now` (the peer port does it every second, as peers fall out of the hour). */
+  updateLead(now: number): void {
+    let lead = 0;
+    for (const p of this.#peers.values()) {
+      if (p.clockOffset === undefined || now - (p.gotAt ?? -Infinity) > LIVENESS.clockWithinMs) continue;
+      lead = Math.max(lead, -p.clockOffset);
+    }
+    this.#lead = Math.min(lead, LIVENESS.maxClockLeadMs);
+  }
+}
