@@ -26,7 +26,7 @@ import { PeerLiveness } from "./lib/acks/liveness.ts";
 import { Answers } from "./lib/server/answers.ts";
 import { watchDiskFloor } from "./lib/server/disk_floor.ts";
 import { Quotas } from "./lib/server/quotas.ts";
-import { Chat } from "./lib/server/chat.ts";
+import { handlerDeps } from "./lib/handlers/index.ts";
 import { ClientPort } from "./lib/server/client_port.ts";
 import { UNHEARD_ORIGINS } from "./lib/server/held_polls.ts";
 import { laggingClock, systemClock as clock } from "./lib/server/clock.ts";
@@ -35,7 +35,8 @@ import { startHousekeeping } from "./lib/server/housekeeping.ts";
 import { PeerPort } from "./lib/server/peer_port.ts";
 import { readOrCreateKey } from "./lib/server/reply_seal.ts";
 import { guessGauges, ServerMetrics, statusGauges } from "./lib/server/metrics.ts";
-import { isWebAddress, WebPort } from "./lib/server/web_port.ts";
+import { WebPort } from "./lib/server/web_port.ts";
+import type { ClientChannel } from "./lib/server/channel.ts";
 import { DEFAULT_WEB_LIMITS, webConnectionTotal } from "./lib/config/limits.ts";
 import { AddressRanges } from "./lib/wire/cidr.ts";
 import { openFileLimit } from "./lib/platform/file_limit.ts";
@@ -136,15 +137,15 @@ const quotas = flags.rateLimit === 0 ? undefined : new Quotas(flags.quotas, sess
 const diskFloor = watchDiskFloor({ dir: dirname(flags.db), minBytes: flags.minFreeBytes, clock, log });
 // Chat time: this server's clock, set back by how far it runs ahead of its slowest peer (docs/ARCHITECTURE.md "Time").
 const chatClock = laggingClock(clock, () => liveness.clockLead);
-const chat = new Chat({ store, random, sessionTtl: flags.sessionTtl, secret: clusterKey ?? undefined, confirmer: (): string | undefined => twoDisk ? peerPort.confirmer() : undefined });
+const handlers = handlerDeps({ store, random, sessionTtl: flags.sessionTtl, secret: clusterKey ?? undefined, confirmer: (): string | undefined => twoDisk ? peerPort.confirmer() : undefined });
 const clientPort = new ClientPort({
   commit,
   clock: chatClock,
   gate,
-  chat,
+  handlers,
+  store,
   answers: new Answers({ replies: store.replies, replyKey }),
   // A web page's address is one only the web port has (lib/server/web_port.ts).
-  send: (bytes, to) => isWebAddress(to) ? web?.send(bytes, to) : client?.send(bytes, to),
   metrics,
   rateLimit: flags.rateLimit,
   sessionRate: flags.sessionRate,
@@ -207,7 +208,7 @@ const web: WebPort | null = flags.web === null ? null : new WebPort({
       webSockets: web?.sockets ?? 0,
       webConnections: web?.connections ?? 0,
     }),
-    ...guessGauges(chat.accounts.guard),
+    ...guessGauges(handlers.desk.guard),
   ],
   servers: all,
   // --rate-limit 0 (benchmarks) lifts the per-address limits of the web listener too.
@@ -277,7 +278,8 @@ const choice = chooseOrigin({
 });
 store.setOrigin(choice.origin);
 if (choice.reason) log(`writing as the new incarnation ${choice.origin}: ${choice.reason}`);
-client = await bind(listen, clientPort.onDatagram, "--listen");
+const udp: ClientChannel = { name: "", proven: false, send: (bytes, to) => client?.send(bytes, to) };
+client = await bind(listen, (bytes, from) => clientPort.onDatagram(bytes, from, udp), "--listen");
 if (web && flags.web) {
   try {
     await web.listen(flags.web);

@@ -1,9 +1,10 @@
 /**
  * A server's request path in one process, without sockets, for the
  * in-process benchmarks (add_cost.ts, write_cost.ts): a store on a fresh
- * temporary database (--sync normal: no disk waits), `Chat`, `Answers`, and
- * `handle`, which does with a decoded request what lib/server/client_port.ts
- * does with one that is not a held poll. Private to bench/.
+ * temporary database (--sync normal: no disk waits), the handlers
+ * (lib/handlers/), `Answers`, and `handle`, which does with a decoded
+ * request what lib/server/client_port.ts does with one that is not a held
+ * poll. Private to bench/.
  *
  * @example
  * ```ts
@@ -19,14 +20,16 @@ import os from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Answers } from "../lib/server/answers.ts";
-import { Chat } from "../lib/server/chat.ts";
-import type { Request } from "../lib/wire/messages.ts";
-import { decodeRequest, encodeText, replyText } from "../lib/wire/codec.ts";
+import { handle, type HandlerDeps, handlerDeps } from "../lib/handlers/index.ts";
+import { answerOf } from "../lib/server/answers.ts";
+import { sessionId } from "../lib/rules/session_id.ts";
+import { type Request, tokenOf } from "../lib/wire/messages.ts";
+import { decodeRequest, encodeText } from "../lib/wire/codec.ts";
 import { Store } from "../lib/store/store.ts";
 
 export type InProcessServer = {
   store: Store;
-  chat: Chat;
+  handlers: HandlerDeps;
   /** The database file. */
   path: string;
   /** Answers one decoded request (not a held poll) like the client port; returns the reply text. */
@@ -37,27 +40,29 @@ export type InProcessServer = {
   close(): void;
 };
 
-/** A store, chat and answers on a fresh database in a temporary directory named `prefix…`. */
+/** A store, handlers and answers on a fresh database in a temporary directory named `prefix…`. */
 export function inProcessServer(prefix: string): InProcessServer {
   const dir = mkdtempSync(join(os.tmpdir(), prefix));
   const path = join(dir, "a.sqlite");
   const store = Store.open(path, "a", { sync: "normal" });
-  const chat = new Chat({ store, random: randomBytes });
+  const handlers = handlerDeps({ store, random: randomBytes });
   const answers = new Answers({ replies: store.replies, replyKey: new Uint8Array(32) });
   const from = { host: "127.0.0.1", port: 1 };
   return {
     store,
-    chat,
+    handlers,
     path,
     handle(req, at) {
-      const key = Answers.key(req, from);
-      const seen = answers.lookup(req, key, at);
-      if (seen !== null) return seen;
-      const out = chat.handle(req, at, key);
+      const token = tokenOf(req);
+      const session = token === null ? "" : sessionId(token);
+      const key = Answers.key(req, from, session);
+      const seen = answers.find(req, key, at);
+      if (seen !== null) return seen.text;
+      const out = handle(handlers, req, { now: at, key, session });
       if (!("reply" in out)) throw new Error("not a reply");
-      const text = replyText(out.reply);
-      answers.remember(req, key, text, out.reply.verb !== "error", at);
-      return text;
+      const answer = answerOf(out.reply);
+      answers.remember(req, key, answer, at);
+      return answer.text;
     },
     decode(text) {
       const d = decodeRequest(encodeText(text));

@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { Store } from "../lib/store/store.ts";
-import { sessionId } from "../lib/server/chat.ts";
+import { sessionId } from "../lib/rules/session_id.ts";
 import { type Child, type Runtime, runtimeCommand, startChild, stopAll } from "./_child.ts";
 import { startBenchServer } from "./_distchat_server.ts";
 import { Endpoint, lines, nowMs } from "./_distchat_udp.ts";
@@ -112,7 +112,7 @@ export function fill(db: string, small: number, big: number): void {
         store.appendLocal({ kind: "msg", session, tag: `t${room[0]}${k.toString(36)}`, groupName: room, userName: "filler", msg: `message ${k} of ${room}, some words to make it a line` }, at + k);
       }
       store.takeLocalOps();
-      store.takeDirtyRooms();
+      store.takeDirty();
       store.commit(false);
     }
   }

@@ -15,7 +15,8 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { Answers } from "../lib/server/answers.ts";
-import { Chat } from "../lib/server/chat.ts";
+import { handlerDeps } from "../lib/handlers/index.ts";
+import type { ClientChannel } from "../lib/server/channel.ts";
 import { ClientPort, type ClientPortOptions } from "../lib/server/client_port.ts";
 import { type Committed, GroupCommit } from "../lib/server/commit.ts";
 import { Store } from "../lib/store/store.ts";
@@ -40,12 +41,13 @@ export function setup(o: Partial<ClientPortOptions> = {}) {
   const port = new ClientPort({
     commit,
     clock,
-    chat: new Chat({ store, random: randomBytes }),
+    handlers: handlerDeps({ store, random: randomBytes }),
+    store,
     answers: new Answers({ replies: store.replies, replyKey: new Uint8Array(32) }),
-    send: (bytes, to) => void events.push(`${to.port} ${new TextDecoder().decode(bytes).replace(/\n/g, "|")}`),
     ...o,
   });
-  const say = (from: typeof ALICE, ...fields: (string | number)[]) => port.onDatagram(encodeText(lines(...fields)), from);
+  const udp: ClientChannel = { name: "", proven: false, send: (bytes, to) => void events.push(`${to.port} ${new TextDecoder().decode(bytes).replace(/\n/g, "|")}`) };
+  const say = (from: typeof ALICE, ...fields: (string | number)[]) => port.onDatagram(encodeText(lines(...fields)), from, udp);
   const close = () => {
     port.close();
     commit.close();

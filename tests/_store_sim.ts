@@ -53,7 +53,7 @@ export class StoreLog implements SimLog {
     this.s.begin();
     this.s.applyRemote(op);
     this.s.commit();
-    this.s.takeDirtyRooms();
+    this.s.takeDirty();
   }
 
   opsAfter(v: Vector, limit: number): Op[] {
@@ -67,7 +67,7 @@ export class StoreLog implements SimLog {
     const made = this.s.appendLocal(input as OpInput, at);
     this.s.commit();
     this.s.takeLocalOps();
-    this.s.takeDirtyRooms();
+    this.s.takeDirty();
     if (made.origin !== op.origin || made.seq !== op.seq || !equals(made.deps, op.deps)) {
       throw new Error(`store made ${made.origin}.${made.seq} ${formatVector(made.deps)}, sim expected ${op.origin}.${op.seq}`);
     }

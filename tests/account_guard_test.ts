@@ -3,7 +3,7 @@
  * set (issue 20, rows 6–8), in memory with a manual clock: the guessing
  * guard (lib/accounts/guess_guard.ts), stateless challenges
  * (lib/accounts/challenge.ts), the proof of work (lib/accounts/work.ts) and
- * the account desk that puts them together (lib/server/account_desk.ts).
+ * the account desk that puts them together (lib/accounts/desk.ts).
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -12,7 +12,7 @@ import { DEFAULT_GUARD, GuessGuard, guessSource } from "../lib/accounts/guess_gu
 import { Challenges, SERVER_NONCE_CHARS } from "../lib/accounts/challenge.ts";
 import { leadingZeroBits, solveWork, workDone } from "../lib/accounts/work.ts";
 import { clientFinal, clientFinalSalted, makeVerifier, serverFirst, verifierToBase64 } from "../lib/accounts/scram.ts";
-import { AccountDesk } from "../lib/server/account_desk.ts";
+import { AccountDesk } from "../lib/accounts/desk.ts";
 import type { Account } from "../lib/store/accounts.ts";
 import { ManualClock } from "../testing/manual_clock.ts";
 

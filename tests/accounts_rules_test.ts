@@ -1,7 +1,7 @@
 /**
  * The pure rules of accounts and moderation (lib/rules/ledger.ts,
  * lib/rules/moderation.ts), sealed DMs (lib/client/dm_seal.ts), and the take-back of a registered name
- * from an ephemeral holder, with two stores that were partitioned (Chat and
+ * from an ephemeral holder, with two stores that were partitioned (handlers and
  * Store, no network).
  */
 import { test } from "uvu";
@@ -12,7 +12,8 @@ import { settleAccount, type AccountOp } from "../lib/rules/ledger.ts";
 import { kickedSince, type ModOp, settleRoom } from "../lib/rules/moderation.ts";
 import { dmKeyPair, fingerprint, openDm, sealDm } from "../lib/client/dm_seal.ts";
 import { Store } from "../lib/store/store.ts";
-import { Chat } from "../lib/server/chat.ts";
+import { handle, handlerDeps } from "../lib/handlers/index.ts";
+import type { Store as StoreType } from "../lib/store/store.ts";
 import { clientFinal, makeVerifier } from "../lib/accounts/scram.ts";
 import { Buffer } from "node:buffer";
 import type { Reply } from "../lib/wire/messages.ts";
@@ -124,11 +125,15 @@ test("a registration made during a partition takes the name back from an ephemer
   const dir = tempDir("distchat-reclaim-");
   const sa = Store.open(join(dir, "a.sqlite"), "a", { sync: "normal" });
   const sb = Store.open(join(dir, "b.sqlite"), "b", { sync: "normal" });
-  const ca = new Chat({ store: sa, random: (n) => new Uint8Array(randomBytes(n)) });
-  const cb = new Chat({ store: sb, random: (n) => new Uint8Array(randomBytes(n)) });
+  const server = (store: StoreType) => {
+    const deps = handlerDeps({ store, random: (n) => new Uint8Array(randomBytes(n)) });
+    return { store, handle: (req: never, now: number, key: string) => handle(deps, req, { now, key }) };
+  };
+  const ca = server(sa);
+  const cb = server(sb);
   let t = 1_700_000_000_000;
   let tag = 0;
-  const ask = (c: Chat, req: Record<string, unknown>): Reply => {
+  const ask = (c: ReturnType<typeof server>, req: Record<string, unknown>): Reply => {
     c.store.begin();
     const out = c.handle({ tag: `t${++tag}`, ...req } as never, ++t, `k${tag}`);
     c.store.commit();

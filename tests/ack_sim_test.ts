@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { AckGate } from "../lib/server/ack_gate.ts";
 import { PeerLiveness } from "../lib/acks/liveness.ts";
 import { Answers } from "../lib/server/answers.ts";
-import { Chat } from "../lib/server/chat.ts";
+import { handlerDeps } from "../lib/handlers/index.ts";
 import { ClientPort } from "../lib/server/client_port.ts";
 import { GroupCommit } from "../lib/server/commit.ts";
 import { laggingClock } from "../lib/server/clock.ts";
@@ -87,9 +87,9 @@ function cluster(o: { seed?: number; skew?: Record<string, number>; key?: Uint8A
       commit,
       clock: laggingClock(myClock, () => liveness.clockLead),
       gate,
-      chat: new Chat({ store, random: (n) => randomBytes(random, n), confirmer: () => peer.confirmer() }),
+      handlers: handlerDeps({ store, random: (n) => randomBytes(random, n), confirmer: () => peer.confirmer() }),
+      store,
       answers: new Answers({ replies: store.replies, replyKey: new Uint8Array(32) }),
-      send: (bytes, to) => deliver(id, clientAddr(i), bytes, to),
       rateLimit: 0,
     });
     peer = new PeerPort({
@@ -109,7 +109,8 @@ function cluster(o: { seed?: number; skew?: Record<string, number>; key?: Uint8A
       liveness,
       onGot: () => gate.noteGot(),
     });
-    routes.set(key(clientAddr(i)), client.onDatagram);
+    const udp = { name: "", proven: false, send: (bytes: Uint8Array, to: Address) => deliver(id, clientAddr(i), bytes, to) };
+    routes.set(key(clientAddr(i)), (bytes, from) => client.onDatagram(bytes, from, udp));
     routes.set(key(peerAddr(i)), peer.onDatagram);
     peer.start();
     return { id, store, commit, gate, peer, client };

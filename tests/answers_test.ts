@@ -19,7 +19,7 @@ function setup() {
   const answers = new Answers({ replies: store.replies, replyKey: new Uint8Array(32).fill(7) });
   const remember = (req: Request, text: string, at: number) => {
     store.begin();
-    answers.remember(req, Answers.key(req, ALICE_PORT), text, true, at);
+    answers.remember(req, Answers.key(req, ALICE_PORT), { text, error: null }, at);
     store.commit();
   };
   return { store, answers, remember };

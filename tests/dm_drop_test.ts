@@ -5,7 +5,7 @@
  * nothing of alice's, and bob no longer lists the old conversation. And
  * conversations stored before registrations were part of their keys (an
  * existing database) go on working for accounts that were not dropped
- * (Store and Chat in memory).
+ * (the store and the handlers in memory).
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -16,7 +16,8 @@ import { decodeReply, encodeRequest } from "../lib/wire/codec.ts";
 import type { Reply, Request } from "../lib/wire/messages.ts";
 import { clientFinal, makeVerifier, verifierToBase64 } from "../lib/accounts/scram.ts";
 import { Store } from "../lib/store/store.ts";
-import { Chat, sessionId } from "../lib/server/chat.ts";
+import { handle, handlerDeps } from "../lib/handlers/index.ts";
+import { sessionId } from "../lib/rules/session_id.ts";
 import { within } from "../testing/cluster_ops.ts";
 
 type Dist<T> = T extends unknown ? Omit<T, "tag"> : never;
@@ -114,7 +115,8 @@ test("mallory registers a dropped name: on both servers she sees none of alice's
 test("a conversation stored under the old keys (bare names) keeps working for accounts never dropped, and is no one's once one was", () => {
   const store = Store.open(join(tempDir("distchat-dm-legacy-"), "a.sqlite"), "a", { sync: "normal" });
   store.setOrigin("a");
-  const chat = new Chat({ store, random: (n) => new Uint8Array(randomBytes(n)) });
+  const deps = handlerDeps({ store, random: (n) => new Uint8Array(randomBytes(n)) });
+  const chat = { handle: (req: Request, now: number, key: string) => handle(deps, req, { now, key }) };
   let t = 1_700_000_000_000;
   const ask = (req: Dist<Request>): Reply => {
     store.begin();

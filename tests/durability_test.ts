@@ -11,7 +11,9 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Answers } from "../lib/server/answers.ts";
-import { Chat } from "../lib/server/chat.ts";
+import { handlerDeps } from "../lib/handlers/index.ts";
+import type { ClientChannel } from "../lib/server/channel.ts";
+import type { Address } from "../lib/wire/address.ts";
 import { ClientPort } from "../lib/server/client_port.ts";
 import { GroupCommit } from "../lib/server/commit.ts";
 import { ManualClock } from "../testing/manual_clock.ts";
@@ -34,12 +36,13 @@ function setup(sync: "full" | "normal" = "full", path = join(tempDir("distchat-d
   const port = new ClientPort({
     commit,
     clock,
-    chat: new Chat({ store, random: randomBytes }),
+    handlers: handlerDeps({ store, random: randomBytes }),
+    store,
     answers: new Answers({ replies: store.replies, replyKey: new Uint8Array(32) }),
-    send: (bytes) => void events.push(`send ${new TextDecoder().decode(bytes).split("\n")[0]}`),
   });
+  const udp: ClientChannel = { name: "", proven: false, send: (bytes) => void events.push(`send ${new TextDecoder().decode(bytes).split("\n")[0]}`) };
   const app = {
-    onClientDatagram: port.onDatagram,
+    onClientDatagram: (bytes: Uint8Array, from: Address) => port.onDatagram(bytes, from, udp),
     batch: (fn: () => void, after: (() => void) | undefined, durableElsewhere: boolean) =>
       commit.batch(fn, { after, durableElsewhere }),
     flush: () => commit.flush(),

@@ -48,7 +48,6 @@ const LAYERS: Record<string, readonly string[]> = {
  */
 const PENDING = new Set<string>([
   "server -> net",
-  "lib/server/chat.ts",
   "lib/irc/connection.ts",
   "lib/net/udp_deno.ts:71",
   "server.ts",

@@ -7,7 +7,7 @@
  * replicator over the seeded in-memory network) with 20% loss, 5%
  * duplication, reordering jitter, two partitions that heal and a crash.
  * Each op is made only when the node's own state allows it, as the server's
- * handlers check (lib/server/chat.ts), so concurrent conflicting actions
+ * handlers check (lib/handlers/), so concurrent conflicting actions
  * arise from the partitions and latency.
  *
  * Once healed, every node must hold the same accounts, room moderation
@@ -37,7 +37,7 @@ import { SimCluster } from "../testing/sim_network.ts";
 import type { Faults } from "../testing/sim_network.ts";
 import { mayJoin, refusal } from "../lib/rules/moderation.ts";
 import { regData, verifierData } from "../lib/rules/ledger.ts";
-import { banned, conversation, partOf, roomAccess } from "../lib/server/direct.ts";
+import { banned, conversation, partOf, roomAccess } from "../lib/handlers/direct.ts";
 import { parts } from "../lib/store/conversations.ts";
 import type { Store } from "../lib/store/store.ts";
 import { StoreLog } from "./_store_sim.ts";

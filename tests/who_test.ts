@@ -6,7 +6,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { join } from "node:path";
-import { Chat, sessionId } from "../lib/server/chat.ts";
+import { handle, handlerDeps } from "../lib/handlers/index.ts";
+import { sessionId } from "../lib/rules/session_id.ts";
+import type { Request } from "../lib/wire/messages.ts";
 import { Store } from "../lib/store/store.ts";
 import { removeTempDirs, tempDir } from "../testing/harness.ts";
 
@@ -28,7 +30,8 @@ test("who with 20,000 expired members reads the live ones only", () => {
     const later = T0 + 3_600_000;
     store.sessions.forgetIdle(later);
     let n = 0;
-    const chat = new Chat({ store, random: () => new Uint8Array(32).map(() => ++n % 256) });
+    const deps = handlerDeps({ store, random: () => new Uint8Array(32).map(() => ++n % 256) });
+    const chat = { handle: (req: Request, now: number, key: string) => handle(deps, req, { now, key }) };
     store.begin();
     const tokens: string[] = [];
     for (const name of ["zed", "amy", "Bob"]) {

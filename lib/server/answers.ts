@@ -8,18 +8,29 @@
  * @example
  * ```ts
  * const key = Answers.key(req, from);
- * const text = answers.lookup(req, key) ?? encodeNew();
- * answers.remember(req, key, text, ok, now);
+ * const answer = answers.find(req, key, now) ?? answerOf(handle(req));
+ * answers.remember(req, key, answer, now);
  * ```
  */
-import { type Request, tokenOf } from "../wire/messages.ts";
+import { type Reply, type Request, tokenOf } from "../wire/messages.ts";
+import { replyText } from "../wire/codec.ts";
 import type { Address } from "../wire/address.ts";
-import { formatAddress } from "../wire/address.ts";
+import { type ClientChannel, sourceKey } from "./channel.ts";
 import type { SavedReplies } from "../store/replies.ts";
-import { ReplyCache } from "./reply_cache.ts";
+import { type Answer, ReplyCache } from "./reply_cache.ts";
 import { openReply, sealReply } from "./reply_seal.ts";
-import { sessionId } from "./chat.ts";
+import { sessionId } from "../rules/session_id.ts";
 import { nameKey } from "../wire/names.ts";
+
+export type { Answer } from "./reply_cache.ts";
+
+/** A reply as it is sent and remembered: its text (made once, by the codec) beside what it was. */
+export function answerOf(reply: Reply): Answer {
+  return { text: replyText(reply), error: reply.verb === "error" ? reply.code : null };
+}
+
+/** A saved reply read back: only `ok` replies are saved. */
+const saved = (text: string): Answer => ({ text, error: null });
 
 /** Verbs whose successful replies are saved in the database (when the request changed something). */
 const SAVED = new Set(["login", "open", "connect", "leave", "logout"]);
@@ -60,47 +71,54 @@ export class Answers {
 
   /**
    * Retransmission key of a request: (session, tag); for a login, which has
-   * no session yet, (source address and port, tag, user name) — so a login
+   * no session yet, (source — its channel, address and port —, tag, user name) — so a login
    * of another name from the same port and tag is a new request, never
    * answered with someone else's token.
    */
-  static key(req: Request, from: Address): string {
+  static key(req: Request, from: Address, session?: string, via: Pick<ClientChannel, "name"> = { name: "" }): string {
     const token = tokenOf(req);
-    if (token !== null) return `${sessionId(token)} ${req.tag}`;
+    if (token !== null) return `${session ?? sessionId(token)} ${req.tag}`;
     const name = "userName" in req ? nameKey(req.userName) : "";
-    return `${req.verb === "login" ? "L" : req.verb} ${formatAddress(from)} ${req.tag} ${name}`;
+    return `${req.verb === "login" ? "L" : req.verb} ${sourceKey(via, from)} ${req.tag} ${name}`;
   }
 
-  /** The reply text already given to this request, or null. Login replies come from the database only, for LOGIN_REPLY_MS. */
-  lookup(req: Request, key: string, now: number): string | null {
+  /** The answer already given to this request, or null. Login replies come from the database only, for LOGIN_REPLY_MS. */
+  find(req: Request, key: string, now: number): Answer | null {
     if (req.verb === "login") {
-      const saved = this.#replies.get(key, now - LOGIN_REPLY_MS);
-      return saved === null ? null : openReply(this.#replyKey, saved);
+      const sealed = this.#replies.get(key, now - LOGIN_REPLY_MS);
+      const text = sealed === null ? null : openReply(this.#replyKey, sealed);
+      return text === null ? null : saved(text);
     }
     const cached = req.verb === "request" ? this.pollCache.get(key) : this.cache.get(key);
     if (cached !== undefined) return cached;
     if (!SAVED.has(req.verb)) return null;
-    const saved = this.#replies.get(key);
-    if (saved !== null) this.cache.set(key, saved);
-    return saved;
+    const text = this.#replies.get(key);
+    if (text === null) return null;
+    this.cache.set(key, saved(text));
+    return saved(text);
   }
 
-  /** Remembers the reply text of a held poll answered later (a message arrived, or its deadline passed). */
-  rememberPoll(key: string, text: string): void {
-    this.pollCache.set(key, text);
+  /** The text of the answer already given to this request, or null (`find`). */
+  lookup(req: Request, key: string, now: number): string | null {
+    return this.find(req, key, now)?.text ?? null;
+  }
+
+  /** Remembers the answer of a held poll answered later (a message arrived, or its deadline passed). */
+  rememberPoll(key: string, answer: Answer): void {
+    this.pollCache.set(key, answer);
   }
 
   /**
-   * Remembers the reply text of a request; `ok` replies of state-changing
+   * Remembers the answer to a request; `ok` replies of state-changing
    * verbs are saved in the open transaction — unless the request changed
    * nothing (`changed` false: a `connect` to a room the session is in), whose
    * answer, asked again, is the same without a row per resend.
    */
-  remember(req: Request, key: string, text: string, ok: boolean, now: number, changed = true): void {
-    if (req.verb === "request") this.pollCache.set(key, text);
-    else if (req.verb !== "login") this.cache.set(key, text);
-    if (ok && changed && SAVED.has(req.verb)) {
-      this.#replies.save(key, req.verb === "login" ? sealReply(this.#replyKey, text) : text, now);
+  remember(req: Request, key: string, answer: Answer, now: number, changed = true): void {
+    if (req.verb === "request") this.pollCache.set(key, answer);
+    else if (req.verb !== "login") this.cache.set(key, answer);
+    if (answer.error === null && changed && SAVED.has(req.verb)) {
+      this.#replies.save(key, req.verb === "login" ? sealReply(this.#replyKey, answer.text) : answer.text, now);
     }
   }
 }

@@ -28,6 +28,7 @@
  * ```
  */
 import type { Op } from "../wire/messages.ts";
+import type { Dirty } from "../store/store.ts";
 import type { Clock } from "./clock.ts";
 
 /** What the store must offer the group commit (lib/store/store.ts). */
@@ -41,17 +42,15 @@ export interface Transactional {
   syncCommitted(): void;
   /** Ops made here since the last call. */
   takeLocalOps(): Op[];
-  /** Room keys that got a visible message since the last call. */
-  takeDirtyRooms(): Set<string>;
+  /** Room keys that got a visible message, and those that got a notice, since the last call. */
+  takeDirty(): Dirty;
   close(): void;
 }
 
 /** What one commit wrote, for subscribers. */
-export type Committed = {
+export type Committed = Dirty & {
   /** Ops made at this server, in order. */
   localOps: Op[];
-  /** Case-folded keys of rooms with new visible messages. */
-  rooms: Set<string>;
 };
 
 export type GroupCommitOptions = {
@@ -90,7 +89,7 @@ export class GroupCommit {
   #onFatal: (message: string) => void;
   #checkDatabase: () => string | null;
   #subscribers: ((c: Committed) => void)[] = [];
-  #shown: ((rooms: Set<string>) => void)[] = [];
+  #shown: ((dirty: Dirty) => void)[] = [];
   #after: (() => void)[] = [];
   #scheduled = false;
   #size = 0;
@@ -132,7 +131,7 @@ export class GroupCommit {
   }
 
   /** Hears the rooms of a commit of peers' ops before its sync (then subscribers get no rooms for it). */
-  onShown(fn: (rooms: Set<string>) => void): void {
+  onShown(fn: (dirty: Dirty) => void): void {
     this.#shown.push(fn);
   }
 
@@ -207,8 +206,8 @@ export class GroupCommit {
       return;
     }
     if (showEarly) {
-      const rooms = this.#store.takeDirtyRooms();
-      if (rooms.size > 0) for (const fn of this.#shown) fn(rooms);
+      const dirty = this.#store.takeDirty();
+      if (dirty.rooms.size > 0 || dirty.notices.size > 0) for (const fn of this.#shown) fn(dirty);
       try {
         this.#store.syncCommitted();
       } catch (e) {
@@ -219,7 +218,7 @@ export class GroupCommit {
     const after = this.#after;
     this.#after = [];
     for (const fn of after) fn();
-    const committed = { localOps: this.#store.takeLocalOps(), rooms: this.#store.takeDirtyRooms() };
+    const committed = { localOps: this.#store.takeLocalOps(), ...this.#store.takeDirty() };
     for (const fn of this.#subscribers) fn(committed);
   }
 

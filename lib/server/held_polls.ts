@@ -13,7 +13,7 @@
  * @example
  * ```ts
  * const polls = new HeldPolls(clock, () => answer(polls.takeDue(clock.now())));
- * polls.hold(waiter, from);
+ * polls.hold(waiter, from, channel);
  * for (const h of polls.inRoom("lobby")) …;
  * ```
  */
@@ -21,28 +21,14 @@ import type { Address } from "../wire/address.ts";
 import type { Vector } from "../wire/vector.ts";
 import type { Cancel, Clock } from "./clock.ts";
 import { nameKey } from "../wire/names.ts";
+import type { Waiter } from "../handlers/poll.ts";
+import type { ClientChannel } from "./channel.ts";
 import { Counts } from "./counts.ts";
 
-/** A long poll being held: answered when a message arrives or at `deadline`. */
-export type Waiter = {
-  /** Retransmission key: session and tag. */
-  key: string;
-  tag: string;
-  session: string;
-  /** The room as stored (a direct conversation: "@x@y"). */
-  groupName: string;
-  /** The name the reply gives the room when it differs (a direct conversation: "@" + the other user). */
-  label?: string;
-  /** The client asked for notices (docs/PROTOCOL.md "Notices"). */
-  notices?: boolean;
-  cursor: Vector;
-  deadline: number;
-  /** Longest reply the requester may get (lib/server/address_budget.ts); default 8192. */
-  maxBytes?: number;
-};
+export type { Waiter } from "../handlers/poll.ts";
 
-/** A held poll and where its answer goes (the newest address it was retransmitted from); `ip` and `bytes`: what it is charged to. */
-export type Held = Waiter & { to: Address; ip: string; bytes: number };
+/** A held poll and where its answer goes (the newest address it was retransmitted from, and its channel); `ip` and `bytes`: what it is charged to. */
+export type Held = Waiter & { to: Address; via: ClientChannel; ip: string; bytes: number };
 
 /**
  * Origins a poll's cursor may name that this server has not heard of
@@ -116,11 +102,11 @@ export class HeldPolls {
     return this.#bytes;
   }
 
-  /** Holds `w`, sent from `to` (charged to `to.host`); a poll held under the same key is released. */
-  hold(w: Waiter, to: Address): void {
+  /** Holds `w`, sent from `to` on `via` (charged to `to.host`); a poll held under the same key is released. */
+  hold(w: Waiter, to: Address, via: ClientChannel): void {
     const old = this.#byKey.get(w.key);
     if (old) this.release(old);
-    const h: Held = { ...w, to, ip: to.host, bytes: heldBytes(w) };
+    const h: Held = { ...w, to, via, ip: to.host, bytes: heldBytes(w) };
     this.#bytesByIp.add(h.ip, h.bytes);
     this.#bytes += h.bytes;
     this.#byKey.set(h.key, h);

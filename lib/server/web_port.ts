@@ -48,6 +48,7 @@ import type { WebLimits } from "../config/limits.ts";
 import { pageCsp, rawResponse, securityHeaders, WebFiles } from "./web_files.ts";
 import { WebHosts } from "./web_hosts.ts";
 import { WebSockets } from "./web_sockets.ts";
+import type { ClientChannel } from "./channel.ts";
 
 /** Synthetic client-port numbers of web pages start here (above every UDP port). */
 export const WEB_PORT_BASE = 65536;
@@ -77,7 +78,7 @@ const tagOf = (bytes: Uint8Array) => TAG_LINE.exec(decoder.decode(bytes.subarray
 /** What the web port is built from (server.ts wires it). */
 export type WebPortOptions = {
   /** The client port: datagrams go in here (`proven`: a TCP peer). */
-  clientPort: { onDatagram(bytes: Uint8Array, from: Address, proven: boolean): void };
+  clientPort: { onDatagram(bytes: Uint8Array, from: Address, via: ClientChannel): void };
   metrics: ServerMetrics;
   /** Gauges read at each scrape of /metrics. */
   gauges: () => Gauge[];
@@ -118,6 +119,8 @@ export class WebPort {
   #scrapes = new RateLimiter(SCRAPES_PER_SECOND, 5 * SCRAPES_PER_SECOND);
   #stopPrune: Cancel;
   #origin = "";
+  /** How the client port sees this listener: its replies come back to `send`. */
+  #channel: ClientChannel = { name: "web", proven: true, send: (bytes, to) => this.send(bytes, to) };
   /** The security headers of every response (the page's CSP lists the servers' web origins). */
   #headers: [string, string][];
 
@@ -129,6 +132,7 @@ export class WebPort {
     this.#connections = new WebConnections({ limits: o.limits, clock: o.clock, count: dropped });
     this.#sockets = new WebSockets({
       clientPort: o.clientPort,
+      via: this.#channel,
       connections: this.#connections,
       clock: o.clock,
       count: (kind) => o.metrics.web(kind),
@@ -349,7 +353,7 @@ export class WebPort {
       this.#count++;
       this.#perIp.add(ip);
       this.#o.metrics.web("datagram");
-      this.#o.clientPort.onDatagram(bytes, from, true);
+      this.#o.clientPort.onDatagram(bytes, from, this.#channel);
     });
   }
 

@@ -29,6 +29,7 @@ import type { Address } from "../wire/address.ts";
 import { acceptKey, encodeFrame, type Frame, FrameReader, OPCODE } from "../net/websocket.ts";
 import { MAX_DATAGRAM } from "../wire/messages.ts";
 import type { Clock } from "./clock.ts";
+import type { ClientChannel } from "./channel.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { CLOSE_GRACE_MS, type WebConnections } from "./web_connections.ts";
 
@@ -47,7 +48,9 @@ const closeCode = (code: number) => new Uint8Array([code >> 8, code & 0xff]);
 
 /** What the WebSockets need: where datagrams go, the connections' bounds, time, counters, fresh addresses. */
 export type WebSocketsOptions = {
-  clientPort: { onDatagram(bytes: Uint8Array, from: Address, proven: boolean): void };
+  clientPort: { onDatagram(bytes: Uint8Array, from: Address, via: ClientChannel): void };
+  /** The web listener's channel (its replies come back through the listener). */
+  via: ClientChannel;
   connections: WebConnections;
   clock: Clock;
   /** Counts a connection closed by a limit, by reason (lib/server/metrics.ts `webDropped`). */
@@ -171,7 +174,7 @@ export class WebSockets {
     const { clock, dropped } = this.#o;
     if (f.kind === "message") {
       this.#o.count("ws-datagram");
-      this.#o.clientPort.onDatagram(f.data, link.from, true);
+      this.#o.clientPort.onDatagram(f.data, link.from, this.#o.via);
     } else if (f.kind === "error") {
       dropped("ws-bad-frame");
       this.#close(link, f.code, true);

@@ -28,15 +28,14 @@ const TEXT = "CASE o.kind WHEN 'msg' THEN o.msg WHEN 'mod' THEN char(1) || o.tag
 const ENTRIES_DSEQ = `SELECT m.dseq, m.origin, m.seq, ${USER} AS user, o.at, ${TEXT} AS msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq`;
 
 /**
- * The key notices of room `rkey` are stored under: a room of their own, so
- * readers that do not list notices never pass over them (a fan-out to
- * 1,000 polls of a room 1,000 sessions joined stays one cheap read), and
- * readers that do merge the two by delivery order.
+ * The key notices of room `rkey` are stored under in `messages`: a room of
+ * their own, so readers that do not list notices never pass over them (a
+ * fan-out to 1,000 polls of a room 1,000 sessions joined stays one cheap
+ * read), and readers that do merge the two by delivery order. Only this
+ * file writes or reads it; what a commit changed is told by room key
+ * (Store.takeDirty: `rooms` and `notices`).
  */
-export const noticeKey = (rkey: string): string => "\u0001" + rkey;
-
-/** The room key a notice key (`noticeKey`) belongs to, or null for a room's own key. */
-export const roomOfNoticeKey = (key: string): string | null => (key.charCodeAt(0) === 1 ? key.slice(1) : null);
+const noticeKey = (rkey: string): string => "\u0001" + rkey;
 
 /** Rows read per index range when listing messages. */
 const SCAN_BATCH = 64;

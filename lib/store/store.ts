@@ -33,7 +33,7 @@ import { type SessionRecord, Sessions } from "./sessions.ts";
 import { NameClaims } from "./name_claims.ts";
 import { Rooms } from "./rooms.ts";
 import { Retention, type RetentionLimits } from "./retention.ts";
-import { type MessageEntry, Messages, noticeKey, type StoredAdd } from "./messages.ts";
+import { type MessageEntry, Messages, type StoredAdd } from "./messages.ts";
 import { SavedReplies } from "./replies.ts";
 import { HighWater } from "./high_water.ts";
 import { serverOf } from "../rules/incarnation.ts";
@@ -44,7 +44,8 @@ import { Erasures } from "./scrub.ts";
 
 export type { MessageEntry, SessionRecord, StoredAdd };
 
-export { roomOfNoticeKey } from "./messages.ts";
+/** The rooms a commit changed, by room key: those with new visible messages, and those with new notices (docs/PROTOCOL.md "Notices"). */
+export type Dirty = { rooms: Set<string>; notices: Set<string> };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -84,7 +85,7 @@ export class Store {
   changes = 0;
   #names: NameClaims;
   #vector: Vector;
-  #dirtyRooms = new Set<string>();
+  #dirty: Dirty = { rooms: new Set(), notices: new Set() };
   #localOps: Op[] = [];
   #log: OpLogTable;
   /** The write-ahead log, which `commit` syncs itself under --sync full (see `open`); null: SQLite's setting rules. */
@@ -272,13 +273,10 @@ export class Store {
     return out;
   }
 
-  /**
-   * Room keys that got a visible message since the last call (to wake long
-   * polls); a notice room's key (`noticeKey`): that room got a notice.
-   */
-  takeDirtyRooms(): Set<string> {
-    const out = this.#dirtyRooms;
-    this.#dirtyRooms = new Set();
+  /** Room keys that got a visible message, and those that got a notice, since the last call (to wake long polls). */
+  takeDirty(): Dirty {
+    const out = this.#dirty;
+    this.#dirty = { rooms: new Set(), notices: new Set() };
     return out;
   }
 
@@ -336,14 +334,14 @@ export class Store {
         const refuse = op.conf === me && op.origin !== this.#self && this.messages.boundAt(op.session, op.tag, me);
         const rkey = nameKey(op.groupName);
         if (rkey.charCodeAt(0) === 64 /* "@": a direct conversation */) this.conversations.note(rkey);
-        if (this.messages.insert({ ...op, dseq: aseq }, key, noTwin && op.origin === this.#self)) this.#dirtyRooms.add(rkey);
+        if (this.messages.insert({ ...op, dseq: aseq }, key, noTwin && op.origin === this.#self)) this.#dirty.rooms.add(rkey);
         this.retention.noteMessage(rkey);
         if (refuse) this.appendLocal({ kind: "hide", session: op.session, target: `${op.origin}.${op.seq}` }, op.at);
         break;
       }
       case "hide": {
         const rkey = this.messages.refuse(op.target);
-        if (rkey !== null) this.#dirtyRooms.add(rkey);
+        if (rkey !== null) this.#dirty.rooms.add(rkey);
         return; // not activity of the session
       }
     }
@@ -355,7 +353,7 @@ export class Store {
     const rkey = nameKey(op.groupName);
     this.messages.insertNotice(rkey, aseq, op.origin, op.seq, op.session);
     // Only polls that asked for notices wake for one (a join in a room of 1,000 held polls wakes none of the others).
-    this.#dirtyRooms.add(noticeKey(rkey));
+    this.#dirty.notices.add(rkey);
   }
 
   /** Every op of a session counts as activity at its time. */

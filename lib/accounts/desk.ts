@@ -1,5 +1,5 @@
 /**
- * The account verbs of a server (docs/PROTOCOL.md "Accounts"): SCRAM-SHA-256
+ * The account desk of a server (docs/PROTOCOL.md "Accounts"): SCRAM-SHA-256
  * challenges (`auth`) and proofs (a password `login`, `password`, `drop`).
  * The password never reaches the server: clients send a verifier at
  * registration and a proof at login (lib/accounts/scram.ts). A name that is
@@ -23,11 +23,11 @@ import { Buffer } from "node:buffer";
 import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
 import type { AuthRequest } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
-import { DEFAULT_ITERATIONS, serverFirst, verifierFromBase64, verifyClientFinal } from "../accounts/scram.ts";
-import { GuessGuard, guessSource } from "../accounts/guess_guard.ts";
-import { Challenges } from "../accounts/challenge.ts";
-import { workDone } from "../accounts/work.ts";
-import type { Account } from "../store/accounts.ts";
+import { DEFAULT_ITERATIONS, serverFirst, verifierFromBase64, verifyClientFinal } from "./scram.ts";
+import { GuessGuard, guessSource } from "./guess_guard.ts";
+import { Challenges } from "./challenge.ts";
+import { workDone } from "./work.ts";
+import type { Account } from "../rules/ledger.ts";
 
 /** Why an account request failed: the reply's code and text. */
 export type AccountRefusal = { code: "bad-password" | "rate-limited"; message: string };

@@ -19,8 +19,9 @@
  * once it was dropped (docs/ARCHITECTURE.md "Direct conversations").
  */
 import { createHash } from "node:crypto";
-import type { SessionRecord, Store } from "../store/store.ts";
-import type { Account } from "../store/accounts.ts";
+import type { SessionRecord } from "../store/store.ts";
+import type { HandlerStore as Store } from "./context.ts";
+import type { Account } from "../rules/ledger.ts";
 import { nameKey } from "../wire/names.ts";
 import { parts } from "../store/conversations.ts";
 import { byWhom, kickedSince } from "../rules/moderation.ts";
@@ -67,7 +68,7 @@ function partsOfName(store: Store, name: string, now: number): Parts | null {
   return acct === null && holder === null ? null : partsOf(nameKey(name), acct, holder?.id ?? "");
 }
 
-/** A session's parts (its name must be usable by it: Chat checks that first). */
+/** A session's parts (its name must be usable by it: the handlers check that first, lib/handlers/_access.ts). */
 function partsOfSession(store: Store, s: SessionRecord): Parts {
   return partsOf(s.ukey, store.accounts.get(s.user), s.id);
 }

@@ -1,0 +1,51 @@
+/**
+ * Who may do what, as every handler checks it (private to lib/handlers/):
+ * the live session of a token, and the room a session may read and write.
+ */
+import { timingSafeEqual } from "node:crypto";
+import { Buffer } from "node:buffer";
+import type { SessionRecord } from "../store/store.ts";
+import { isLive } from "../rules/conflict.ts";
+import { type Context, refuse } from "./context.ts";
+import { conversation, roomAccess } from "./direct.ts";
+
+/** The live session of the request's token (`c.session`), refreshed; `bad-token` otherwise. [PROTOCOL "login": every request but login refreshes] */
+export function auth(c: Context): SessionRecord {
+  const id = c.session;
+  const s = c.store.session(id);
+  if (!s || !timingSafeEqual(Buffer.from(s.id), Buffer.from(id)) || !isLive(s, c.now)) {
+    return refuse("bad-token", "unknown, ended or expired session; log in again");
+  }
+  if (!c.store.accounts.mayUse(s.id, s.user)) {
+    // The name was registered by someone else (ARCHITECTURE.md "Accounts"): this session ends on every server.
+    c.store.appendLocal({ kind: "logout", session: s.id }, c.now);
+    return refuse("bad-token", `the name ${s.user} is registered and you did not log in with its password: you are logged out; log in with another name`);
+  }
+  c.store.refresh(s, c.now);
+  return s;
+}
+
+/**
+ * The room as stored and as the reply names it, when `s` may read and
+ * write it: a member not banned or kicked since joining, or a party of the
+ * direct conversation "@name"; `not-member` (or `no-user`) otherwise.
+ */
+export function memberRoom(c: Context, groupName: string, s: SessionRecord): { name: string; label: string } {
+  if (groupName.startsWith("@")) {
+    const dm = conversation(c.store, s, groupName, c.now);
+    if ("problem" in dm) {
+      return dm.problem === "self"
+        ? refuse("bad-request", "a direct conversation needs another user")
+        : refuse("no-user", `no user ${groupName.slice(1)} is registered or logged in`);
+    }
+    return { name: dm.room, label: groupName };
+  }
+  const a = roomAccess(c.store, groupName, s);
+  if ("refused" in a) return refuse("not-member", a.refused);
+  return { name: a.name, label: a.name };
+}
+
+/** The display name of room `groupName`, or `no-room`. */
+export function existingRoom(c: Context, groupName: string): string {
+  return c.store.rooms.name(groupName) ?? refuse("no-room", `no room ${groupName}`);
+}

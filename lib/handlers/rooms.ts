@@ -1,0 +1,76 @@
+/**
+ * Rooms (docs/PROTOCOL.md "open", "connect", "leave", "rooms", "who"):
+ * creating and joining them, leaving, and listing rooms and live members.
+ */
+import type { Reply, RoomRequest, RoomsRequest, WhoRequest } from "../wire/messages.ts";
+import { fitNames } from "../wire/fit.ts";
+import { isLive } from "../rules/conflict.ts";
+import { mayJoin } from "../rules/moderation.ts";
+import { type Context, refuse } from "./context.ts";
+import { auth, existingRoom, memberRoom } from "./_access.ts";
+import { banned, roomAccess } from "./direct.ts";
+
+/** Page size when reading names to fit into one reply. */
+const PAGE = 1200;
+
+/** [PROTOCOL "open"] creates a room and joins it; `room-exists` if it exists. */
+export function open(c: Context, req: RoomRequest): Reply {
+  const s = auth(c);
+  if (c.store.rooms.name(req.groupName) !== null) refuse("room-exists", `room ${req.groupName} exists`);
+  // Its creator owns the room (lib/rules/moderation.ts): of two concurrent opens, the one that names the room.
+  c.store.appendLocal({ kind: "open", session: s.id, groupName: req.groupName }, c.now);
+  return { verb: "ok", tag: req.tag, kind: "open", groupName: req.groupName };
+}
+
+/** [PROTOCOL "connect"] joins an existing room; joining twice is not an error. */
+export function connect(c: Context, req: RoomRequest): Reply {
+  const s = auth(c);
+  const name = existingRoom(c, req.groupName);
+  const ban = banned(c.store, name, s);
+  if (ban !== null) refuse("not-member", ban);
+  if ("refused" in roomAccess(c.store, name, s)) {
+    // Not a member, or kicked since joining: join (again).
+    if (!mayJoin(c.store.moderation.get(name), s.user)) refuse("not-member", `${name} is invite-only: ask one of its operators to /invite you`);
+    c.store.appendLocal({ kind: "join", session: s.id, groupName: name }, c.now);
+  }
+  return { verb: "ok", tag: req.tag, kind: "connect", groupName: name };
+}
+
+/** [PROTOCOL "leave"] ends membership; `not-member` without it. */
+export function leave(c: Context, req: RoomRequest): Reply {
+  const s = auth(c);
+  const name = memberRoom(c, req.groupName, s).name;
+  c.store.appendLocal({ kind: "leave", session: s.id, groupName: name }, c.now);
+  return { verb: "ok", tag: req.tag, kind: "leave", groupName: name };
+}
+
+/** [PROTOCOL "rooms"] rooms sorted case-insensitively, after `after`, as many as fit. */
+export function rooms(c: Context, req: RoomsRequest): Reply {
+  auth(c);
+  const names = c.store.rooms.after(req.after, PAGE);
+  const fit = fitNames(["ok", req.tag, "rooms"], names, names.length === PAGE, c.max);
+  return { verb: "ok", tag: req.tag, kind: "rooms", more: fit.more, names: fit.names };
+}
+
+/** [PROTOCOL "who"] live members sorted case-insensitively, after `after`, as many as fit. */
+export function who(c: Context, req: WhoRequest): Reply {
+  auth(c);
+  const { store, now } = c;
+  const name = existingRoom(c, req.groupName);
+  // Members kicked or banned since they joined are not listed (checked only in rooms that had a kick or ban).
+  const removed = store.moderation.get(name).kicks.size > 0;
+  const live: string[] = [];
+  let after = req.after;
+  let exhausted = false;
+  while (live.length < PAGE) {
+    const page = store.membersAfter(name, after, PAGE, now);
+    for (const m of page) if (isLive(m, now) && (!removed || "name" in roomAccess(store, name, m))) live.push(m.user);
+    if (page.length < PAGE) {
+      exhausted = true;
+      break;
+    }
+    after = page[page.length - 1].user;
+  }
+  const fit = fitNames(["ok", req.tag, "who", name], live, !exhausted, c.max);
+  return { verb: "ok", tag: req.tag, kind: "who", groupName: name, more: fit.more, names: fit.names };
+}
