@@ -41,6 +41,9 @@ export type ErrorCode = typeof ERROR_CODES[number];
 /** A login; with `proof` (the SCRAM client-final "c=biws,r=…,p=…" after `auth`), a registered name's password login. */
 export type LoginRequest = { verb: "login"; tag: string; userName: string; proof?: string };
 
+/** Shortest SCRAM salt `register` and `password` accept (docs/PROTOCOL.md "Accounts"). */
+export const MIN_SALT_BYTES = 8;
+
 /** A SCRAM verifier as it travels (docs/PROTOCOL.md "Accounts"): base64 fields. */
 export type WireVerifier = { salt: string; iterations: number; storedKey: string; serverKey: string };
 
