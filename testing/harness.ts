@@ -19,7 +19,7 @@
  */
 import dgram from "node:dgram";
 import net from "node:net";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -127,7 +127,7 @@ export type ServerHandle = {
   /** Where clients reach it (from the startup line). */
   clientAddr: Address;
   peerAddr: Address;
-  /** The web listener's origin (`http://127.0.0.1:PORT`) when started with --web. */
+  /** The web listener's origin (`http://127.0.0.1:PORT`): with --web, or its web URL in the servers file. */
   web: string | null;
   db: string;
   /** The servers file it was started with. */
@@ -194,7 +194,9 @@ export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
     await timeout(20, null);
     line = /clients (\S+), peers (\S+), database/.exec(p.stdout());
   }
-  const wantsWeb = args.includes("--web");
+  // A web listener: --web, or (by default) this server's web URL in the servers file.
+  const ownLine = readFileSync(servers, "utf8").split("\n").find((l) => l.trim().split(/\s+/)[0] === id) ?? "";
+  const wantsWeb = args.includes("--web") || (ownLine.trim().split(/\s+/).length >= 4 && !args.includes("--no-web"));
   let web: RegExpExecArray | null = null;
   while (line && wantsWeb && !web && !gone && Date.now() < readyBy) {
     web = /: web (\S+)\/ \(page/.exec(p.stdout());

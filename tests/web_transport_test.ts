@@ -245,10 +245,17 @@ test("the page and its files, with security headers; nothing else is served", as
   assert.match(csp, /script-src 'self'/);
   assert.match(csp, /frame-ancestors 'none'/);
   assert.is(page.headers["x-content-type-options"], "nosniff");
-  for (const f of ["/app.js", "/protocol.js", "/seal.js", "/accounts.js", "/style.css", "/vendor/noble-hashes/scrypt.js", "/vendor/noble-hashes/utils.js"]) {
+  for (const f of ["/app.js", "/style.css", "/favicon.svg", "/ui/chat.js", "/lib/client/chat.ts", "/lib/wire/codec.ts", "/vendor/preact/dist/preact.mjs", "/vendor/@noble/hashes/scrypt.js"]) {
     assert.is((await fetchText(`${web}${f}`)).status, 200, f);
   }
-  for (const f of ["/vendor/noble-hashes/../package.json", "/../server.ts", "/etc/passwd", "/web/app.js", "/vendor/noble-hashes/README.md"]) {
+  // The core is served as JavaScript: types stripped, package imports pointing at /vendor.
+  const core = await fetchText(`${web}/lib/client/chat.ts`);
+  assert.match(String(core.headers["content-type"]), /^text\/javascript/);
+  assert.not.match(core.body, /import type|#ui: ChatUi;/);
+  assert.match((await fetchText(`${web}/lib/wire/_schemas.ts`)).body, /from "\/vendor\/valibot\/dist\/index\.mjs"/);
+  // Only what the page imports: not the server, not the terminal, not the rest of the tree.
+  for (const f of ["/lib/server/chat.ts", "/lib/client/terminal.ts", "/lib/client/known_keys.ts", "/vendor/@noble/hashes/package.json", "/vendor/uvu/dist/index.mjs",
+    "/vendor/noble-hashes/../package.json", "/../server.ts", "/etc/passwd", "/web/app.js", "/lib/../server.ts", "/tests/run.ts"]) {
     assert.is((await fetchText(`${web}${f}`)).status, 404, f);
   }
   const servers = JSON.parse((await fetchText(`${web}/servers.json`)).body);

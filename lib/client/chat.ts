@@ -55,6 +55,8 @@ export type ChatUi = Omit<SessionUi, "message" | "older"> & {
   roomInfo?(info: RoomInfoReply): void;
   /** The link's state changed (lib/client/connection.ts). */
   status?(s: LinkStatus): void;
+  /** What the link says ("server a is not answering; reconnecting…", "connected to b"). Without it: a notice. */
+  link?(text: string): void;
   /** Whether `room` seals what is sent there changed. */
   sealed?(room: string, on: boolean): void;
   /**
@@ -118,6 +120,11 @@ export class ChatClient {
     this.social = new Social({ ui, userName: o.userName, known: o.known, iterations: o.iterations });
     const sessionUi: SessionUi = {
       ...ui,
+      joined: (room, o) => {
+        ui.joined?.(room, o);
+        // A conversation is sealed when both are registered (its peer's key known by now); a room when it has a passphrase.
+        ui.sealed?.(room, room.startsWith("@") ? this.social.seals(room) : this.keyring.has(room));
+      },
       message: (room, e) => this.#queue(async () => ui.show(room, e, await this.#view(room, e))),
       older: ui.showOlder
         ? (room, entries, more) =>
@@ -149,7 +156,7 @@ export class ChatClient {
       servers: o.servers,
       transport: o.transport,
       timing: o.timing,
-      notice: (t) => o.ui.notice(t),
+      notice: (t) => (o.ui.link ?? o.ui.notice)(t),
       status: (s) => o.ui.status?.(s),
     });
     return new ChatClient(conn, o);

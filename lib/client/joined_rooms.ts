@@ -67,6 +67,11 @@ export class JoinedRooms {
     this.#c = context;
   }
 
+  /** A line that narrates the rooms (joined, left, typing into): only for a UI that does not show them itself. */
+  #narrate(text: string): void {
+    if (!this.#c.ui.showsRooms) this.#c.ui.notice(text);
+  }
+
   /** The room plain lines go to, as the server names it. */
   get current(): string | null {
     return this.#current === null ? null : this.#rooms.get(this.#current)?.name ?? null;
@@ -109,12 +114,12 @@ export class JoinedRooms {
     if (known) {
       known.name = name;
       this.#setCurrent(key(name));
-      this.#c.ui.notice(`joined ${name} (already a member); you are typing into ${name}`);
+      this.#narrate(`joined ${name} (already a member); you are typing into ${name}`);
       return true;
     }
     const r = this.#add(name);
     this.#setCurrent(key(name));
-    this.#c.ui.notice(`${reply.kind === "open" ? "created" : "joined"} ${name}; you are typing into ${name}`);
+    this.#narrate(`${reply.kind === "open" ? "created" : "joined"} ${name}; you are typing into ${name}`);
     await this.#latest(r);
     await this.#c.afterJoin?.(name);
     void this.#pollLoop(r);
@@ -132,7 +137,7 @@ export class JoinedRooms {
       await this.#latest(r);
       void this.#pollLoop(r);
     } else if (focus) this.#setCurrent(k);
-    if (focus) this.#c.ui.notice(`you are typing to ${address.slice(1)} (a direct conversation)`);
+    if (focus) this.#narrate(`you are typing to ${address.slice(1)} (a direct conversation)`);
   }
 
   #add(name: string): Room {
@@ -195,7 +200,7 @@ export class JoinedRooms {
     if (target === null) return ui.error("you are in no room; /leave ROOM");
     if (target.startsWith("@")) {
       this.forget(target, null);
-      return ui.notice(`closed the conversation with ${target.slice(1)}`);
+      return this.#narrate(`closed the conversation with ${target.slice(1)}`);
     }
     const reply = await this.#c.call((tag, token) => ({ verb: "leave", tag, token, groupName: target }));
     if (reply === null) return;
@@ -205,7 +210,7 @@ export class JoinedRooms {
     }
     this.forget(target, null);
     const now = this.current;
-    ui.notice(`left ${r?.name ?? target}${now ? `; you are typing into ${now}` : "; join a room with /join ROOM"}`);
+    this.#narrate(`left ${r?.name ?? target}${now ? `; you are typing into ${now}` : "; join a room with /join ROOM"}`);
   }
 
   /** Leaves every room (not conversations: they have no membership) so others see "* NAME left"; at most `ms`. */
@@ -220,7 +225,7 @@ export class JoinedRooms {
     const r = this.#rooms.get(key(room));
     if (!r) return this.#c.ui.error(`you are not in ${room}; /join ${room} first`);
     this.#setCurrent(key(room));
-    this.#c.ui.notice(`you are typing into ${r.name}`);
+    this.#narrate(`you are typing into ${r.name}`);
   }
 
   #setCurrent(k: string | null): void {

@@ -20,12 +20,16 @@ import { describeError } from "./wording.ts";
 /** Errors after which the same request may succeed later. */
 export const TRANSIENT = new Set(["rate-limited", "unavailable", "internal"]);
 
-/** A queued message as it can be kept and restored: the room, the text sent (sealed or not), as typed, and its tag. */
-export type OutboxItem = { room: string; text: string; shown: string; tag: string };
+/**
+ * A queued message as it can be kept and restored: the room, the text sent
+ * (sealed or not), as typed, its tag, and (restored) the token it was first
+ * sent with: tried first, so a line the cluster stored under it is not stored again.
+ */
+export type OutboxItem = { room: string; text: string; shown: string; tag: string; token?: string };
 
 export type OutboxOptions = {
-  /** Sends one add under `tag`; null when the session is closing. */
-  send(room: string, text: string, tag: string): Promise<Reply | null>;
+  /** Sends one add under `tag` (and first under `token`, when given); null when the session is closing. */
+  send(room: string, text: string, tag: string, token?: string): Promise<Reply | null>;
   /** A fresh request tag. */
   newTag(): string;
   ui: {
@@ -58,13 +62,16 @@ export class Outbox {
 
   /** The messages not yet acknowledged, oldest first. */
   get items(): OutboxItem[] {
-    return this.#queue.map(({ room, text, shown, tag }) => ({ room, text, shown, tag }));
+    return this.#queue.map(({ room, text, shown, tag, token }) => ({ room, text, shown, tag, token }));
   }
 
-  /** Queues `text` for `room` (`shown`: what the user typed, when `text` is sealed; `tag`: an earlier run's); returns its id. */
-  push(room: string, text: string, shown = text, tag = this.#o.newTag()): number {
+  /**
+   * Queues `text` for `room` (`shown`: what the user typed, when `text` is
+   * sealed; `tag` and `token`: an earlier run's); returns its id.
+   */
+  push(room: string, text: string, shown = text, tag = this.#o.newTag(), token?: string): number {
     const id = ++this.#ids;
-    this.#queue.push({ id, room, text, shown, tag });
+    this.#queue.push({ id, room, text, shown, tag, token });
     this.#o.ui.pending?.(id, room, shown, { tag, text });
     void this.#pump();
     return id;
@@ -89,7 +96,7 @@ export class Outbox {
     let failures = 0;
     while (this.#queue.length > 0 && !this.#o.closed()) {
       const m = this.#queue[0];
-      const reply = await this.#o.send(m.room, m.text, m.tag);
+      const reply = await this.#o.send(m.room, m.text, m.tag, m.token);
       if (reply === null) break;
       if (reply.verb === "error" && TRANSIENT.has(reply.code) && failures < 8) {
         if (failures === 0) ui.notice(`message to ${m.room} delayed: ${describeError(reply.code, reply.message)}; retrying`);

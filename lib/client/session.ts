@@ -84,7 +84,15 @@ export class Session {
       afterJoin: o.afterJoin,
     });
     this.#outbox = new Outbox({
-      send: (room, text, tag) => this.#call((t, token) => ({ verb: "add", tag: t, token, msg: text, groupName: room }), tag),
+      send: async (room, text, tag, first) => {
+        const add = (t: string, token: string): Request => ({ verb: "add", tag: t, token, msg: text, groupName: room });
+        if (first !== undefined && first !== this.#token) {
+          // A line of an earlier run: under its own token first (stored once); that session gone, under ours.
+          const r = await this.#conn.request((t) => add(t, first), { tag }).reply;
+          if (r?.verb !== "error" || r.code !== "bad-token") return r;
+        }
+        return this.#call(add, tag);
+      },
       newTag: () => this.#conn.newTag(),
       ui: {
         notice: (t) => ui.notice(t),
@@ -309,7 +317,7 @@ export class Session {
   sayTo(room: string, text: string, shown = text): boolean {
     const bytes = utf8Length(text);
     if (bytes > MAX_MSG_BYTES) {
-      this.#ui.error(`message not sent: it is ${bytes} bytes; the limit is ${MAX_MSG_BYTES}`);
+      this.#ui.error(`message not sent: it is ${bytes} bytes; a message holds at most ${MAX_MSG_BYTES} bytes (UTF-8): shorten it or send it in parts`);
       return false;
     }
     this.#outbox.push(room, text, shown);
@@ -328,7 +336,7 @@ export class Session {
 
   /** Queues again the unacknowledged messages of an earlier run, under their own tags (stored once, however often sent). */
   restore(items: readonly OutboxItem[]): void {
-    for (const m of items) this.#outbox.push(m.room, m.text, m.shown, m.tag);
+    for (const m of items) this.#outbox.push(m.room, m.text, m.shown, m.tag, m.token);
   }
 
   /** Resolves true once every queued message is acknowledged, false after `ms`. */

@@ -14,6 +14,8 @@ export type SessionUi = {
   joined?(room: string, o: { more: boolean }): void;
   /** A room or conversation was closed: left (`why` null), or ended by the server (a ban, a kick: `why` says so). */
   left?(room: string, why: string | null): void;
+  /** The UI shows the open rooms and the one typed into by itself: no notices narrate joins, leaves and switches. */
+  showsRooms?: boolean;
   /** The members of a room (`/who`). Without it: one `output` line. */
   members?(room: string, names: string[]): void;
   /** Every room (`/rooms`). Without it: one `output` line. */

@@ -129,9 +129,12 @@ export function isServerNotice(text: string): boolean {
  * compare: the terminal picks an ANSI colour with it, the page a hue.
  */
 export function nameShade(name: string, n: number): number {
-  let h = 0;
-  for (const c of nameKey(name)) h = (h * 31 + c.charCodeAt(0)) >>> 0;
-  return h % n;
+  // FNV-1a, then a final mix: short names that differ in one letter land far apart.
+  let h = 0x811c9dc5;
+  for (const c of nameKey(name)) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return ((h ^ (h >>> 16)) >>> 0) % n;
 }
 
 /** `/who`'s answer as a line. */

@@ -49,8 +49,10 @@ export type ServerFlags = {
   retainDays: number;
   /** Keep at most this many messages per room; 0 = all. */
   retainMessages: number;
-  /** Where the web listener binds (web client, HTTP transport, /metrics); null = none. */
+  /** Where the web listener binds (web client, HTTP transport, /metrics), as --web gives it; null: not given (see webListenAddress). */
   web: Address | null;
+  /** --no-web: no web listener, even when servers.txt gives this server a web URL. */
+  noWeb: boolean;
   /** PEM files: serve the web listener over HTTPS. */
   tlsCert: string | null;
   tlsKey: string | null;
@@ -71,7 +73,7 @@ export type ServerFlags = {
 
 export const SERVER_USAGE =
   "usage: server.ts --id ID [--servers FILE] [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
-  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--web HOST:PORT [--tls-cert FILE --tls-key FILE]] [--retain-days N] [--retain-messages N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
+  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--web HOST:PORT [--tls-cert FILE --tls-key FILE] | --no-web] [--retain-days N] [--retain-messages N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
 
 /** What `server.ts --help` prints. */
 export const SERVER_HELP = `DistChat server: one peer of the cluster listed in a servers file.
@@ -94,8 +96,10 @@ usage: npm run server -- --id ID [flags]        (or: npx deno run -A server.ts -
                            message-bytes-per-minute=65536 (per session)
   --min-free-mb N          below N MiB free on the database's disk, logins, rooms and messages get
                            unavailable (clients go to another server); 0 = no floor (default 256)
-  --web HOST:PORT          serve the web client, its HTTP transport and /metrics here (default: off).
-                           Give servers.txt a 4th column, each server's web URL, so pages fail over
+  --web HOST:PORT          serve the web client, its HTTP transport and /metrics here. Default: the
+                           host and port of this server's web URL in the servers file (its 4th column,
+                           which pages fail over along), else none
+  --no-web                 no web listener, even when the servers file gives this server a web URL
   --tls-cert FILE          with --tls-key FILE (PEM): serve --web over HTTPS
   --tls-key FILE           the certificate's private key
   --retain-days N          expunge messages older than N days (default 0: keep them for good)
@@ -195,6 +199,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
         "new-cluster": { type: "boolean" },
         "insecure-peers": { type: "boolean" },
         "one-disk-acks": { type: "boolean" },
+        "no-web": { type: "boolean" },
       },
     }).values;
   } catch (e) {
@@ -206,7 +211,9 @@ export function parseServerFlags(argv: string[]): ServerFlags {
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
     throw new FlagError("--tls-cert and --tls-key go together");
   }
-  if (values["tls-cert"] !== undefined && values.web === undefined) throw new FlagError("--tls-cert needs --web HOST:PORT");
+  if (values["no-web"] && (values.web !== undefined || values["tls-cert"] !== undefined)) {
+    throw new FlagError("--no-web turns the web listener off: leave out --web, --tls-cert and --tls-key with it");
+  }
   const sync = values.sync ?? "full";
   if (sync !== "full" && sync !== "normal") throw new FlagError(`--sync must be full or normal, got "${sync}"`);
   return {
@@ -221,6 +228,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     quotas: quotas(values.quota ?? []),
     minFreeBytes: integer("min-free-mb", values["min-free-mb"], 256, 0) * 1024 * 1024,
     web: address("web", values.web),
+    noWeb: values["no-web"] === true,
     tlsCert: values["tls-cert"] ?? null,
     tlsKey: values["tls-key"] ?? null,
     retainDays: integer("retain-days", values["retain-days"], 0, 0),
@@ -232,4 +240,33 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     insecurePeers: values["insecure-peers"] === true,
     oneDiskAcks: values["one-disk-acks"] === true,
   };
+}
+
+/**
+ * Where the web listener binds: --web, else the host and port of this
+ * server's web URL in servers.txt (a server restarted by hand keeps the
+ * listener `npm start` gave it and pages fail over to), else none; none with
+ * --no-web. Throws FlagError when the URL is https and no certificate is
+ * given, or --tls-cert comes without anywhere to serve.
+ *
+ * @example
+ * ```ts
+ * webListenAddress(parseServerFlags(["--id", "a"]), "http://127.0.0.1:8001"); // { host: "127.0.0.1", port: 8001 }
+ * ```
+ */
+export function webListenAddress(flags: ServerFlags, webUrl: string | undefined): Address | null {
+  if (flags.noWeb) return null;
+  if (flags.web !== null) return flags.web;
+  if (webUrl === undefined) {
+    if (flags.tlsCert !== null) throw new FlagError("--tls-cert needs --web HOST:PORT (or a web URL for this server in the servers file)");
+    return null;
+  }
+  const u = new URL(webUrl);
+  if (u.protocol === "https:" && flags.tlsCert === null) {
+    throw new FlagError(
+      `the servers file gives this server the web URL ${webUrl}: serve it with --tls-cert FILE --tls-key FILE, or start without it: --no-web`,
+    );
+  }
+  const host = u.hostname.replace(/^\[|\]$/g, "");
+  return { host, port: Number(u.port || (u.protocol === "https:" ? 443 : 80)) };
 }

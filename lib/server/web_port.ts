@@ -27,11 +27,8 @@
  * // server.ts: send = (bytes, to) => isWebAddress(to) ? web.send(bytes, to) : udp.send(bytes, to)
  * ```
  */
-import { readFileSync } from "node:fs";
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttps } from "node:https";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Address } from "../net/address.ts";
 import { formatAddress } from "../net/address.ts";
 import type { Clock } from "./clock.ts";
@@ -40,6 +37,7 @@ import type { Duplex } from "node:stream";
 import { acceptKey, encodeFrame, FrameReader, OPCODE } from "../net/websocket.ts";
 import { MAX_DATAGRAM } from "../wire/messages.ts";
 import { Counts } from "./counts.ts";
+import { WebFiles } from "./web_files.ts";
 
 /** Synthetic client-port numbers of web pages start here (above every UDP port). */
 export const WEB_PORT_BASE = 65536;
@@ -63,22 +61,6 @@ const TAG_LINE = /^[^\n]*\n([A-Za-z0-9]{1,16})\n/;
 const decoder = new TextDecoder();
 /** The tag of a datagram (its second line), or "-". */
 const tagOf = (bytes: Uint8Array) => TAG_LINE.exec(decoder.decode(bytes.subarray(0, 64)))?.[1] ?? "-";
-
-/** The web client's files: URL path → file in web/ and its type. */
-const FILES: Record<string, [string, string]> = {
-  "/": ["index.html", "text/html; charset=utf-8"],
-  "/index.html": ["index.html", "text/html; charset=utf-8"],
-  "/app.js": ["app.js", "text/javascript; charset=utf-8"],
-  "/protocol.js": ["protocol.js", "text/javascript; charset=utf-8"],
-  "/seal.js": ["seal.js", "text/javascript; charset=utf-8"],
-  "/accounts.js": ["accounts.js", "text/javascript; charset=utf-8"],
-  "/style.css": ["style.css", "text/css; charset=utf-8"],
-};
-/** The audited scrypt of the sealed format (docs/SEALED_FORMAT.md), served from node_modules. */
-const VENDOR = /^\/vendor\/noble-hashes\/([a-z0-9_]+\.js)$/;
-
-export const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "web");
-const NOBLE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "node_modules", "@noble", "hashes");
 
 export type WebPortOptions = {
   /** The client port: datagrams go in here (`proven`: a TCP peer). */
@@ -112,7 +94,8 @@ export class WebPort {
   #waiting = new Map<string, Set<Waiting>>();
   #perIp = new Counts<string>();
   #count = 0;
-  #files = new Map<string, Uint8Array>();
+  /** The page's files and the modules it imports (lib/server/web_files.ts). */
+  #files = new WebFiles();
   /** Open WebSocket connections by their synthetic port. */
   #sockets = new Map<number, Duplex>();
   #socketsPerIp = new Counts<string>();
@@ -281,11 +264,11 @@ export class WebPort {
       res.end(JSON.stringify({ self: this.#origin, servers: list }));
       return;
     }
-    const file = this.#file(url.pathname);
+    const file = this.#files.get(url.pathname);
     if (!file) return this.#plain(res, 404, "not found\n");
     this.#o.metrics.web("page");
-    res.writeHead(200, { "Content-Type": file[1], "Cache-Control": "no-cache" });
-    res.end(req.method === "HEAD" ? undefined : file[0]);
+    res.writeHead(200, { "Content-Type": file.type, "Cache-Control": "no-cache" });
+    res.end(req.method === "HEAD" ? undefined : file.bytes);
   }
 
   /** One datagram: its reply, 204 after REPLY_WAIT_MS, 413 past the size limit, 429 past the waiting limits. */
@@ -367,23 +350,6 @@ export class WebPort {
     port = this.#nextPort++;
     this.#pages.set(key, port);
     return port;
-  }
-
-  #file(path: string): [Uint8Array, string] | null {
-    const known = FILES[path];
-    const vendor = VENDOR.exec(path);
-    const file = known ? join(WEB_DIR, known[0]) : vendor ? join(NOBLE_DIR, vendor[1]) : null;
-    if (file === null) return null;
-    let bytes = this.#files.get(file);
-    if (!bytes) {
-      try {
-        bytes = readFileSync(file);
-      } catch {
-        return null;
-      }
-      this.#files.set(file, bytes);
-    }
-    return [bytes, known ? known[1] : "text/javascript; charset=utf-8"];
   }
 
   /**
