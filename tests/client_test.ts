@@ -530,6 +530,7 @@ real("bad flags: one clear line, non-zero exit", async () => {
     ["--user", "no spaces"],
     ["--user", "bob", "--servers", "/nonexistent/servers.txt"],
     ["--user", "bob", "--key-file", "/nonexistent/keys.txt"],
+    ["--user", "bob", "--password-file", "/nonexistent/bob.pw"],
   ];
   for (const args of bad) {
     const c = startClient(args);
@@ -537,7 +538,28 @@ real("bad flags: one clear line, non-zero exit", async () => {
     assert.ok(code !== 0 && code !== null, `${args.join(" ")} exits non-zero`);
     assert.is(c.err().trim().split("\n").length, 1, c.err());
     assert.match(c.err(), /^client: /);
+    assert.not.match(c.err(), /ENOENT|EACCES|at \w+ \(/, "no bare error code or stack");
   }
+  const c = startClient(["--user", "bob", "--password-file", "/nonexistent/bob.pw"]);
+  await c.end();
+  assert.is(c.err().trim(), "client: --password-file /nonexistent/bob.pw does not exist");
+});
+
+real("others see \"* NAME left\" when a client quits with /quit or its input ends", async (h, clients, stops) => {
+  const srv = await h.startServer({ id: "a" });
+  stops.push(() => srv.stop());
+  const [alice, bob, carol] = ["alice", "bob", "carol"].map((u) => startClient(["--user", u, "--servers", srv.servers, "--room", "lobby", ...WAIT]));
+  clients.push(alice, bob, carol);
+  for (const c of [alice, bob, carol]) await c.waitFor(/joined lobby|created lobby/);
+  await alice.waitFor(/\* carol joined/);
+  carol.send("/quit");
+  assert.is(await carol.end(), 0, carol.err());
+  await alice.waitFor(/\[lobby\] \* carol left/);
+  assert.is(await bob.end(), 0, bob.err()); // end of input
+  await alice.waitFor(/\[lobby\] \* bob left/);
+  alice.send("/who");
+  await alice.waitFor(/^\* in lobby \(1\): alice$/m);
+  assert.is(await alice.end(), 0);
 });
 
 real("two clients chat; /create /join /who /rooms; EOF waits for acks, then exits 0", async (h, clients, stops) => {

@@ -26,6 +26,11 @@ import type { UdpProxy } from "../testing/udp_proxy.ts";
 import { freePort, makeCluster, removeTempDirs, startServer, tempDir } from "../testing/harness.ts";
 import type { ServerHandle } from "../testing/harness.ts";
 import { startClient, until } from "./_client_proc.ts";
+import { ChatClient, type ChatUi } from "../lib/client/chat.ts";
+import { keyMemory } from "../lib/client/social.ts";
+import { udpTransport } from "../lib/client/udp_transport.ts";
+import { bindUdp } from "../lib/net/udp_node.ts";
+import { readServers } from "../lib/config/servers_file.ts";
 import type { ClientProc } from "./_client_proc.ts";
 
 // --- Keyring, with a fast key derivation ---------------------------------------
@@ -300,6 +305,53 @@ test("real server: sealed room end to end — wire and database hold no plaintex
     for (const c of clients) c.kill();
     await srv?.stop();
     await proxy?.close();
+    removeTempDirs();
+  }
+});
+
+test("real server: sealed lines that came before /key are shown again, opened, once the passphrase is given", async () => {
+  const dir = tempDir("distchat-sealed-later-");
+  const { file } = await makeCluster(["a"], dir);
+  const keys = join(dir, "keys.txt");
+  writeFileSync(keys, "later  the passphrase given later\n", { mode: 0o600 });
+  const srv = await startServer({ id: "a", servers: file });
+  const writer = startClient(["--user", "wanda", "--servers", file, "--room", "later", "--key-file", keys, ...WAIT]);
+  const shown: string[] = [];
+  let chat: ChatClient | null = null;
+  try {
+    await writer.waitFor(/created later|joined later/);
+    writer.send("first secret");
+    writer.send("second secret");
+    await writer.waitFor(/wanda: \[sealed\] second secret/);
+    const ui: ChatUi = {
+      show: (room, e, view) => shown.push(`${room} ${e.userName}: ${view.text}`),
+      notice: (t) => shown.push(`* ${t}`),
+      error: (t) => shown.push(`! ${t}`),
+      output: (t) => shown.push(`* ${t}`),
+      askSecret: (ask) => Promise.resolve(ask.kind === "passphrase" ? "the passphrase given later" : null),
+      hints: "command",
+    };
+    chat = await ChatClient.open({
+      servers: readServers(file),
+      transport: udpTransport((on) => bindUdp({ host: "127.0.0.1", port: 0 }, on)),
+      ui,
+      userName: "reader",
+      waitMs: 2000,
+      known: keyMemory(),
+    });
+    await chat.login();
+    await chat.line("/join later");
+    await until("both locked", () => shown.filter((l) => l.includes("[sealed message: no passphrase for this room; /key later]")).length === 2);
+    assert.not.ok(shown.some((l) => l.includes("secret")), "nothing readable before the passphrase");
+    await chat.line("/key");
+    await until("both opened", () => shown.includes("later wanda: second secret"));
+    const from = shown.indexOf("* --- 2 earlier sealed message(s) of later, opened ---");
+    assert.ok(from >= 0, shown.join("\n"));
+    assert.equal(shown.slice(from + 1, from + 4), ["later wanda: first secret", "later wanda: second secret", "* --- end of earlier sealed messages of later ---"]);
+  } finally {
+    await chat?.quit(1000);
+    writer.kill();
+    await srv.stop();
     removeTempDirs();
   }
 });

@@ -268,6 +268,88 @@ test("log out ends the session on the server: the user leaves the room (others s
   await hana.close();
 });
 
+test("the terminal's commands work in the page; a mistyped one stays in the box with the reason", async () => {
+  const kim = await openPage(ctx, web("a"), "kim");
+  const box = kim.getByRole("textbox", { name: /^Message/ });
+  await say(kim, "/join cmds");
+  await hear(kim, /cannot join cmds: no such room; create it with \/create cmds/);
+  await box.fill("");
+  await say(kim, "/create cmds");
+  await kim.getByRole("heading", { level: 1, name: "cmds" }).waitFor();
+  await say(kim, "/topic all the commands");
+  await kim.locator("#topic").filter({ hasText: "all the commands" }).waitFor();
+  await say(kim, "/who");
+  await kim.getByRole("complementary").getByText("kim", { exact: true }).waitFor();
+  await kim.getByRole("button", { name: "Close the member list" }).click();
+  await say(kim, "/create other");
+  await kim.getByRole("heading", { level: 1, name: "other" }).waitFor();
+  await say(kim, "/switch cmds");
+  await kim.getByRole("heading", { level: 1, name: "cmds" }).waitFor();
+  await say(kim, "/leave other");
+  await kim.getByRole("navigation").getByRole("button", { name: /^other/ }).waitFor({ state: "detached" });
+  await say(kim, "/rooms");
+  await kim.getByRole("navigation").getByRole("list", { name: "All rooms" }).getByText("#cmds").waitFor();
+  await say(kim, "/help");
+  await kim.getByRole("region", { name: "Command answer" }).getByText(/^\/join ROOM/).waitFor();
+  await say(kim, "/whois kim");
+  await kim.getByRole("region", { name: "Command answer" }).getByText(/^kim: not registered, logged in/).waitFor();
+  await say(kim, "/me tries every command");
+  await seeLinesOf(kim, "cmds", "* kim tries every command");
+  await say(kim, "/frobnicate now");
+  await hear(kim, /unknown command \/frobnicate; type \/help for the list/);
+  assert.is(await box.inputValue(), "/frobnicate now", "a mistyped command stays in the box");
+  const words = (await kim.locator("body").innerText()).toLowerCase();
+  assert.not.match(words, /bad-request|not-member|bad-token|send auth again/, "no protocol codes on the page");
+  await kim.close();
+});
+
+test("keyboard alone: log in, join, write, open and close the room panel, log out; focus always visible", async () => {
+  const page = await newPage(ctx, web("b"), "keys");
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const focusShows = () =>
+    page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      if (!el || el === document.body) return ""; // past the last control, Tab leaves the page once, then comes back
+      const st = getComputedStyle(el);
+      return st.outlineStyle !== "none" && parseFloat(st.outlineWidth) >= 2 ? "" : `no visible focus on ${el.outerHTML.slice(0, 80)}`;
+    });
+  /** Presses Tab until the focused element has accessible name `name` (at most 40 times), checking the focus ring each time. */
+  const tabTo = async (name: RegExp) => {
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press("Tab");
+      assert.is(await focusShows(), "");
+      const label = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement;
+        return el.getAttribute("aria-label") ?? (el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null) ?? el.textContent ?? "";
+      });
+      if (name.test(label.trim())) return;
+    }
+    throw new Error(`Tab never reached ${name}`);
+  };
+  await page.getByRole("textbox", { name: "Your name" }).waitFor();
+  await page.keyboard.type("keyboarder");
+  await page.keyboard.press("Enter");
+  await page.getByRole("button", { name: "Log out" }).waitFor();
+  await tabTo(/^Room name$/);
+  await page.keyboard.type("keys");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { level: 1, name: "keys" }).waitFor();
+  await tabTo(/^Message keys$/);
+  await page.keyboard.type("typed with the keyboard alone");
+  await page.keyboard.press("Enter");
+  await seeLines(page, ["keyboarder: typed with the keyboard alone"]);
+  await tabTo(/^Members$/);
+  await page.keyboard.press("Enter");
+  await page.getByRole("complementary").getByText("keyboarder").waitFor();
+  await tabTo(/^Close the member list$/);
+  await page.keyboard.press("Enter");
+  await page.getByRole("complementary").waitFor({ state: "detached" });
+  await tabTo(/^Log out$/);
+  await page.keyboard.press("Enter");
+  await page.getByRole("textbox", { name: "Your name" }).waitFor();
+  await page.close();
+});
+
 async function seeLinesOf(page: Page, room: string, line: string): Promise<void> {
   await page.waitForFunction(([r, l]) => ((globalThis as unknown as { distchat: { lines(r: string): string[] | null } }).distchat.lines(r) ?? []).includes(l), [room, line]);
 }

@@ -84,7 +84,7 @@ export function RoomsDrawer({ state, actions, inert }) {
       <h2 id="all-heading">All rooms</h2>
       <button type="button" onClick=${actions.listRooms}>${state.allRooms === null ? "Show every room" : "Refresh the list"}</button>
       ${state.allRooms !== null && html`
-        <ul class="all-rooms" aria-labelledby="all-heading">
+        <ul class="all-rooms" aria-label="All rooms">
           ${state.allRooms.length === 0 && html`<li class="hint">No rooms yet.</li>`}
           ${state.allRooms.map((name) => html`
             <li key=${name}>
