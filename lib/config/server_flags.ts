@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { serverIdProblem } from "../wire/names.ts";
 import type { Address } from "../net/address.ts";
 import { parseAddress } from "../net/address.ts";
+import { webAddress } from "./servers_file.ts";
 import { DEFAULT_QUOTAS, type QuotaLimits } from "../server/quotas.ts";
 
 /** --quota names and the limits they set. */
@@ -261,12 +262,10 @@ export function webListenAddress(flags: ServerFlags, webUrl: string | undefined)
     if (flags.tlsCert !== null) throw new FlagError("--tls-cert needs --web HOST:PORT (or a web URL for this server in the servers file)");
     return null;
   }
-  const u = new URL(webUrl);
-  if (u.protocol === "https:" && flags.tlsCert === null) {
+  if (webUrl.startsWith("https:") && flags.tlsCert === null) {
     throw new FlagError(
       `the servers file gives this server the web URL ${webUrl}: serve it with --tls-cert FILE --tls-key FILE, or start without it: --no-web`,
     );
   }
-  const host = u.hostname.replace(/^\[|\]$/g, "");
-  return { host, port: Number(u.port || (u.protocol === "https:" ? 443 : 80)) };
+  return webAddress(webUrl);
 }
