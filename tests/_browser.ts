@@ -16,7 +16,28 @@
 import { mkdirSync } from "node:fs";
 import { join as joinPath } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Test } from "uvu";
 import { ROOT, tempDir } from "../testing/harness.ts";
+import { runtimeName } from "../lib/platform/runtime.ts";
+
+/**
+ * Whether a browser test file runs in this test run. The browser is the same
+ * under either runtime and these are the slowest files, so each runs under
+ * one runtime (`home`); they split the two between them, so the servers the
+ * browser meets — and the type stripping of the modules they serve it — run
+ * under Node in one and Deno in the other. BROWSER_TESTS=all runs both
+ * everywhere.
+ */
+export function browserHere(home: "node" | "deno"): boolean {
+  return process.env.BROWSER_TESTS === "all" || runtimeName() === home;
+}
+
+/** uvu's `test` where the file runs (`browserHere`), else one whose tests are all skipped (counted as skipped) and whose hooks do nothing. */
+export function browserTests(home: "node" | "deno", test: Test): Test {
+  if (browserHere(home)) return test;
+  const skip = (name: string, fn: () => unknown) => test.skip(name, fn as () => void);
+  return Object.assign(skip, { before: () => {}, after: () => {}, run: () => test.run(), skip: test.skip, only: test.skip }) as unknown as Test;
+}
 
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 export const ARTIFACTS = joinPath(ROOT, "test-artifacts");

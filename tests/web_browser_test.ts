@@ -14,9 +14,10 @@
  * - accounts, sealed DMs and moderation: a page registers, DMs a registered
  *   terminal client sealed both ways, logs in by password on another server
  *   and reads its history; a topic, a ban and the notices, from the composer.
- * Screenshots go to test-artifacts/ (not committed).
+ * Screenshots go to test-artifacts/ (not committed). Runs under Deno only
+ * (tests/web_ui_test.ts, the other browser file, under Node).
  */
-import { test } from "uvu";
+import { test as uvuTest } from "uvu";
 import * as assert from "uvu/assert";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -24,7 +25,10 @@ import { join as joinPath } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { type ClientProc, startClient, until } from "./_client_proc.ts";
 import { makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir } from "../testing/harness.ts";
-import { hear, join, launch, logIn, newPage, openPage, said, say, seeLines, shown, snap } from "./_browser.ts";
+import { browserTests, hear, join, launch, logIn, newPage, openPage, said, say, seeLines, shown, snap } from "./_browser.ts";
+
+/** Runs under Deno only (tests/_browser.ts `browserTests`: the other browser file runs under Node); skipped otherwise. */
+const test = browserTests("deno", uvuTest);
 
 let ctx: BrowserContext;
 const servers: ServerHandle[] = [];
@@ -92,6 +96,8 @@ test("two pages on two servers and a terminal client chat; the page's server is 
   await say(alice, "alice before");
   await seeLines(bob, ["alice: alice before"]);
   await servers.find((s) => s.id === "a")!.kill9();
+  // (The banner while it lasts, for the screenshots; it may be gone already.)
+  await alice.locator(".banner.reconnecting").waitFor({ timeout: 5000 }).then(() => snap(alice, "web-reconnecting"), () => {});
   await say(alice, "alice during");
   await say(bob, "bob during");
   carol.send("carol during");
@@ -202,6 +208,7 @@ test("accounts and sealed DMs between a page and the terminal client, both ways;
   await dora.getByRole("navigation").getByRole("button", { name: /^eli/ }).click();
   await linesOf(dora, "@eli", ["dora: 🔒 ~zq5web~ from the page", "eli: 🔒 ~zq6term~ from the terminal"]);
   assert.match(await dora.locator("#topic").textContent() ?? "", /sealed end to end/);
+  await snap(dora, "web-dm");
   for (const s of servers) {
     for (const f of readdirSync(dir).filter((n) => n.startsWith(`${s.id}.sqlite`))) {
       const bytes = readFileSync(joinPath(dir, f)).toString("latin1");
@@ -241,6 +248,7 @@ test("moderation from the page: the topic shows to others, a ban ends the banned
   await hear(ivan, /cannot kick hana in den: only the room's owner and operators may do that/);
   await say(hana, "/ban ivan trolling");
   await hear(ivan, /you are banned from den/);
+  await snap(ivan, "web-banned");
   assert.is(await ivan.getByRole("navigation").getByRole("button", { name: /^den/ }).count(), 0, "the room is gone from the banned page");
   await linesOf(hana, "den", ["* ivan joined", "* hana set the topic: plans for friday", "* hana banned ivan (trolling)"]);
   await say(hana, "/me waves");

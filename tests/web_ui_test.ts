@@ -13,17 +13,23 @@
  * - text is never lost: an over-long message stays in the box, refused
  *   before sending; a line pending while no second server can store it
  *   survives a reload of the page and is stored once;
- * - log out ends the session on the server (the user leaves `who`).
+ * - log out ends the session on the server (the user leaves `who`);
+ * - the terminal's commands in the page; the keyboard alone.
+ * Runs under Node only (tests/web_browser_test.ts, the other browser file,
+ * under Deno).
  */
-import { test } from "uvu";
+import { test as uvuTest } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join as joinPath } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { makeCluster, removeTempDirs, ROOT, type ServerHandle, startServer, tempDir } from "../testing/harness.ts";
-import { hear, join, launch, newPage, openPage, say, seeLines, snap } from "./_browser.ts";
+import { browserTests, hear, join, launch, newPage, openPage, say, seeLines, snap } from "./_browser.ts";
 import { CORE_FIXTURES, type CoreResult, runCoreCases } from "./_core_cases.ts";
+
+/** Runs under Node only (tests/_browser.ts `browserTests`: the other browser file runs under Deno); skipped otherwise. */
+const test = browserTests("node", uvuTest);
 
 let ctx: BrowserContext;
 let dir: string, file: string, key: string;

@@ -139,7 +139,7 @@ export function pageUi(store, hooks) {
         delete rooms[key];
         return { ...s, rooms, order: s.order.filter((k) => k !== key) };
       });
-      if (why) toast(`${room}: ${why}`, true);
+      if (why) toast(why, true);
       hooks.persist();
     },
     currentRoom(room) {

@@ -276,8 +276,8 @@ export class JoinedRooms {
         continue;
       }
       if (reply.verb === "error" && reply.code === "not-member" && /banned|kicked|invite-only/.test(reply.message)) {
-        const why = describeError(reply.code, reply.message);
-        ui.error(`${room.name}: ${why}`);
+        const why = describeError(reply.code, reply.message); // names the room: "you are banned from annex (by …)"
+        ui.error(why);
         this.forget(room.name, why);
         return;
       }
