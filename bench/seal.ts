@@ -1,6 +1,7 @@
 /**
  * Cost of sealed messages (lib/client/seal.ts): one key derivation (scrypt,
- * N = 2^15, r = 8, p = 1), and sealing / opening a 100-byte message.
+ * N = 2^15, r = 8, p = 1; the page's portable one and the terminal's native
+ * one), and sealing / opening a 100-byte message.
  *
  *   node bench/seal.ts [messages]
  *   deno run -A bench/seal.ts [messages]
@@ -8,6 +9,7 @@
 import process from "node:process";
 import { randomBytes } from "node:crypto";
 import { deriveRoomKey, RoomKeys } from "../lib/client/seal.ts";
+import { nativeRoomKdf } from "../lib/client/native_kdf.ts";
 import { runtimeVersion } from "../lib/platform/runtime.ts";
 
 const messages = Number(process.argv[2] ?? 10_000);
@@ -22,6 +24,10 @@ async function time(f: () => Promise<void> | void): Promise<number> {
 await deriveRoomKey("warm-up", randomBytes(16));
 const kdfMs = await time(async () => {
   for (let i = 0; i < derivations; i++) await deriveRoomKey(`passphrase ${i}`, randomBytes(16));
+}) / derivations;
+await nativeRoomKdf("warm-up", randomBytes(16));
+const nativeMs = await time(async () => {
+  for (let i = 0; i < derivations; i++) await nativeRoomKdf(`passphrase ${i}`, randomBytes(16));
 }) / derivations;
 
 const alice = new RoomKeys();
@@ -43,7 +49,7 @@ if (opened !== messages) throw new Error(`opened ${opened} of ${messages}`);
 
 const us = (ms: number) => ((ms * 1000) / messages).toFixed(1);
 console.log(`${runtimeVersion()}`);
-console.log(`key derivation (scrypt N=2^15 r=8 p=1, 32 MiB): ${kdfMs.toFixed(1)} ms each (mean of ${derivations})`);
+console.log(`key derivation (scrypt N=2^15 r=8 p=1, 32 MiB): ${kdfMs.toFixed(1)} ms each portable (@noble, the page's), ${nativeMs.toFixed(1)} ms native (node:crypto, the terminal's; mean of ${derivations})`);
 console.log(`seal ${messages} × 100 B: ${sealMs.toFixed(0)} ms total, ${us(sealMs)} µs each`);
 console.log(`open ${messages} × 100 B: ${openMs.toFixed(0)} ms total, ${us(openMs)} µs each`);
 console.log(`derivations by the receiver: ${bob.derivations} (own salt + the sender's salt)`);

@@ -14,6 +14,7 @@ import {
   sealedLength,
 } from "../lib/client/seal.ts";
 import { escapeText } from "../lib/wire/codec.ts";
+import { nativeRoomKdf } from "../lib/client/native_kdf.ts";
 import { MAX_MSG_BYTES } from "../lib/wire/messages.ts";
 import { utf8Length } from "../lib/wire/utf8.ts";
 
@@ -55,9 +56,12 @@ test("plaintext limit: 1445 bytes seal to exactly MAX_MSG_BYTES", async () => {
 
 // --- Known answers (cross-checked with Python hashlib.scrypt + cryptography AESGCM) ---
 
-test("known answer: key derivation", async () => {
-  const key = await deriveRoomKey(PASS, Uint8Array.from({ length: 16 }, (_, i) => i));
-  assert.is(Buffer.from(key).toString("hex"), "7a8e34241db898d59175c696538c417467a975ffe569068425f16188d3159c58");
+test("known answer: key derivation, portable (@noble, the page's) and native (node:crypto, the terminal's)", async () => {
+  const salt = Uint8Array.from({ length: 16 }, (_, i) => i);
+  for (const kdf of [deriveRoomKey, nativeRoomKdf]) {
+    assert.is(Buffer.from(await kdf(PASS, salt)).toString("hex"), "7a8e34241db898d59175c696538c417467a975ffe569068425f16188d3159c58");
+  }
+  assert.equal(await nativeRoomKdf("caf\u00e9", salt), await deriveRoomKey("cafe\u0301", salt), "both normalise to NFC");
 });
 
 test("known answer: fixed salt and nonce give the exact sealed text", async () => {

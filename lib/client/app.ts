@@ -10,7 +10,6 @@
  */
 import { nameKey } from "../wire/names.ts";
 import type { KeyFile } from "./key_file.ts";
-import type { RoomKeys } from "./seal.ts";
 import type { ServerEntry } from "../config/servers_file.ts";
 import type { OnDatagram, Transport } from "../net/transport.ts";
 import { ChatClient, type ChatUi, type SecretAsk } from "./chat.ts";
@@ -21,6 +20,8 @@ import { openTerminal } from "./terminal.ts";
 import type { TerminalOptions } from "./terminal.ts";
 import { knownKeysFile } from "./known_keys.ts";
 import { udpTransport } from "./udp_transport.ts";
+import { RoomKeys } from "./seal.ts";
+import { nativeRoomKdf } from "./native_kdf.ts";
 
 export type ClientOptions = {
   userName: string;
@@ -93,7 +94,7 @@ export async function runClient(o: ClientOptions): Promise<number> {
     historyLines: o.historyLines,
     password: o.password ?? null,
     keyFile: o.keyFile,
-    keys: o.keys,
+    keys: o.keys ?? new RoomKeys({ kdf: nativeRoomKdf }),
     known: knownKeysFile(o.knownKeysFile ?? null),
     iterations: o.scramIterations,
     dmsEveryMs: o.dmsEveryMs,
