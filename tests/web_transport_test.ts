@@ -4,6 +4,8 @@
  * session shared with a UDP client, held long polls, cross-site refusals,
  * size limits, security headers, the served files, `/metrics` parsed by a
  * Prometheus text-format parser, and TLS with a self-signed pair made now.
+ * And the client core's own web transport (lib/client/web_transport.ts) in
+ * this runtime, over a WebSocket and over POST /dc.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -15,6 +17,10 @@ import { join } from "node:path";
 import parsePrometheus from "parse-prometheus-text-format";
 import { decodeReply } from "../lib/wire/codec.ts";
 import { freeTcpPort, lines, makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir, udpClient } from "../testing/harness.ts";
+import { Connection } from "../lib/client/connection.ts";
+import { Session } from "../lib/client/session.ts";
+import { webTransport } from "../lib/client/web_transport.ts";
+import { until } from "./_client_proc.ts";
 
 type Res = { status: number; headers: http.IncomingHttpHeaders; body: string };
 
@@ -183,6 +189,27 @@ test("every error code a client can cause comes back over the web transport", as
   assert.is(field(await dc(lines("add", tag(), t2, "hi", "errs-room")), 2), "not-member");
   assert.is(field(await dc(lines("history", tag(), t1, "errs-room", 5, "zz.1")), 2), "no-message");
   assert.is(field(await dc(lines("rooms", tag(), "A".repeat(43))), 2), "bad-token");
+});
+
+test("the client core's web transport in this runtime: a session over a WebSocket, then over POST /dc", async () => {
+  for (const webSocket of [true, false]) {
+    const via = webSocket ? "websocket" : "http";
+    const seen: string[] = [];
+    const ui = { message: (_r: string, e: { userName: string; msg: string }) => seen.push(`${e.userName}: ${e.msg}`), notice() {}, error: (t: string) => seen.push(`error ${t}`), output() {} };
+    const conn = await Connection.open({ servers: [{ id: "a", web }], transport: webTransport({ webSocket }) });
+    const s = new Session(conn, ui, { userName: `core-${via}`, waitMs: 2000, dmsEveryMs: 0 });
+    try {
+      await s.login();
+      assert.ok(await s.join("coreweb", { create: true }));
+      s.say(`over ${via}`);
+      await until(`the line over ${via}`, () => seen.includes(`core-${via}: over ${via}`));
+      assert.is(conn.via, via);
+      assert.not.ok(seen.some((l) => l.startsWith("error")), seen.join("\n"));
+    } finally {
+      await s.logout(2000);
+      await conn.close();
+    }
+  }
 });
 
 test("rate-limited and unavailable over the web transport", async () => {

@@ -8,7 +8,7 @@ import { LoginError } from "../lib/client/session_ui.ts";
 import { keyMemory } from "../lib/client/social.ts";
 import { webTransport } from "../lib/client/web_transport.ts";
 import { nameKey, userNameProblem } from "../lib/wire/names.ts";
-import { pageUi } from "./page_ui.js";
+import { pageUi, withRoom } from "./page_ui.js";
 import { loadKnownKeys, loadSession, saveKnownKeys, saveSession } from "./persist.js";
 
 /** How long a server may hold a poll. */
@@ -221,8 +221,9 @@ export function createController(store) {
     loadOlder(key) {
       const room = store.get().rooms[key];
       if (!room || room.loadingOlder) return;
-      set((s) => ({ ...s, rooms: { ...s.rooms, [key]: { ...room, loadingOlder: true } } }));
-      void chat.session.history(PAGE, room.name);
+      const loading = (on) => set((s) => withRoom(s, key, (r) => ({ ...r, loadingOlder: on })));
+      loading(true);
+      void chat.session.history(PAGE, room.name).finally(() => loading(false));
     },
 
     toggleMembers() {
