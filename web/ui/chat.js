@@ -85,7 +85,7 @@ export function ChatScreen({ state, actions }) {
   return html`
     <div id="chat-view" class="chat" data-drawer=${state.drawerOpen ? "open" : "closed"} data-members=${state.membersOpen && room ? "open" : "closed"}>
       <${RoomsDrawer} state=${state} actions=${actions} inert=${narrow && !state.drawerOpen} />
-      <div class="center">
+      <div class="center" inert=${overlay}>
       <header class="topbar">
         <button type="button" class="icon-button narrow-only" aria-label=${unread ? `Rooms (${unread} unread)` : "Rooms"}
           aria-expanded=${state.drawerOpen ? "true" : "false"} aria-controls="rooms-drawer" onClick=${() => actions.toggleDrawer()}>
@@ -106,7 +106,7 @@ export function ChatScreen({ state, actions }) {
         </button>
       </header>
       <${LinkBanner} link=${state.link} />
-      <main class="room" aria-label=${room ? title : "No room"} inert=${overlay}>
+      <main class="room" aria-label=${room ? title : "No room"}>
         ${room
           ? html`<${MessageList} room=${room} actions=${actions} />`
           : html`<div class="welcome"><h2>Welcome, ${state.me}</h2><p>Join a room in the ${narrow ? "rooms menu" : "list on the left"}: type its name and press Join. A room that does not exist yet is made for you.</p>

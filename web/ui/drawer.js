@@ -3,7 +3,7 @@
 // with their unread counts and mentions, joining a room, writing to a user,
 // every room of the cluster, and desktop notifications for mentions.
 import { html } from "../html.js";
-import { LockIcon } from "./icons.js";
+import { CloseIcon, LockIcon } from "./icons.js";
 import { nameKey } from "../../lib/wire/names.ts";
 
 function RoomButton({ room, current, actions }) {
@@ -43,7 +43,10 @@ export function RoomsDrawer({ state, actions, inert }) {
   };
   return html`
     <nav id="rooms-drawer" class="drawer" aria-label="Rooms and conversations" inert=${inert}>
-      <p class="brand"><img src="favicon.svg" alt="" width="24" height="24" />DistChat</p>
+      <div class="drawer-head">
+        <p class="brand"><img src="favicon.svg" alt="" width="24" height="24" />DistChat</p>
+        <button type="button" class="icon-button narrow-only" aria-label="Close the rooms list" onClick=${() => actions.toggleDrawer(false)}><${CloseIcon} /></button>
+      </div>
       <section class="me" aria-label="You">
         <p><span class="sr">Logged in as </span><strong>${state.me}</strong> ${state.registered ? html`<span class="tag">registered</span>` : ""}</p>
         <div class="buttons">
