@@ -275,8 +275,10 @@ test("the page and its files, with security headers; nothing else is served", as
   for (const f of ["/app.js", "/style.css", "/favicon.svg", "/ui/chat.js", "/lib/client/chat.ts", "/lib/wire/codec.ts", "/vendor/preact/dist/preact.mjs", "/vendor/@noble/hashes/scrypt.js"]) {
     assert.is((await fetchText(`${web}${f}`)).status, 200, f);
   }
-  // The core is served as JavaScript: types stripped, package imports pointing at /vendor.
+  // The core is served as JavaScript: types stripped, package imports pointing at /vendor; revalidated by its ETag.
   const core = await fetchText(`${web}/lib/client/chat.ts`);
+  assert.match(String(core.headers.etag), /^"[A-Za-z0-9_-]{22}"$/);
+  assert.is((await fetchText(`${web}/lib/client/chat.ts`, { headers: { "If-None-Match": String(core.headers.etag) } })).status, 304);
   assert.match(String(core.headers["content-type"]), /^text\/javascript/);
   assert.not.match(core.body, /import type|#ui: ChatUi;/);
   assert.match((await fetchText(`${web}/lib/wire/_schemas.ts`)).body, /from "\/vendor\/valibot\/dist\/index\.mjs"/);

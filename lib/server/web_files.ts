@@ -21,6 +21,7 @@
  * files.get("/lib/server/chat.ts");  // null: the page does not import it
  * ```
  */
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import * as nodeModule from "node:module";
 import { dirname, join, normalize, relative, sep } from "node:path";
@@ -45,7 +46,8 @@ const TYPES: Record<string, string> = {
 /** Static imports and re-exports, minified or not: `import x from "m"`, `import"m"`, `export{a}from"m"`. */
 const IMPORT = /\b(import|export)(\s*(?:[\w$*{}\s,]*?\bfrom\s*)?)(["'])([^"'\n]+)\3/g;
 
-export type WebFile = { bytes: Uint8Array; type: string };
+/** A file ready to send: its bytes, type and entity tag (the page revalidates: `304` when unchanged). */
+export type WebFile = { bytes: Uint8Array; type: string; etag: string };
 
 /** Where `specifier` (a bare package import) is in node_modules, as a path from the root; null when unknown. */
 function resolvePackage(specifier: string): string | null {
@@ -127,7 +129,7 @@ export class WebFiles {
     } catch {
       return null;
     }
-    const served = { bytes, type: TYPES[ext] ?? "application/octet-stream" };
+    const served = { bytes, type: TYPES[ext] ?? "application/octet-stream", etag: `"${createHash("sha256").update(bytes).digest("base64url").slice(0, 22)}"` };
     this.#cache.set(path, served);
     return served;
   }

@@ -267,7 +267,8 @@ export class WebPort {
     const file = this.#files.get(url.pathname);
     if (!file) return this.#plain(res, 404, "not found\n");
     this.#o.metrics.web("page");
-    res.writeHead(200, { "Content-Type": file.type, "Cache-Control": "no-cache" });
+    if (req.headers["if-none-match"] === file.etag) return void res.writeHead(304, { ETag: file.etag, "Cache-Control": "no-cache" }).end();
+    res.writeHead(200, { "Content-Type": file.type, "Cache-Control": "no-cache", ETag: file.etag });
     res.end(req.method === "HEAD" ? undefined : file.bytes);
   }
 
