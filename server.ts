@@ -1,7 +1,8 @@
 /**
  * The DistChat server entry script: reads flags and servers.txt, opens the
- * database, wires the group commit and its ports (client, peer, and web
- * with --web), binds their sockets, and handles signals. No protocol logic lives here
+ * database, wires the group commit and its ports (client, peer, and web:
+ * --web, else its servers.txt web URL, unless --no-web), binds their
+ * sockets, and handles signals. No protocol logic lives here
  * (lib/server/, lib/store/, lib/replication/).
  *
  *   npm run server -- --id a [--db data/a.sqlite] [flags]     (--help lists them)
@@ -27,6 +28,7 @@ import { watchDiskFloor } from "./lib/server/disk_floor.ts";
 import { Quotas } from "./lib/server/quotas.ts";
 import { Chat } from "./lib/server/chat.ts";
 import { ClientPort } from "./lib/server/client_port.ts";
+import { UNHEARD_ORIGINS } from "./lib/server/held_polls.ts";
 import { laggingClock, systemClock as clock } from "./lib/server/clock.ts";
 import { GroupCommit } from "./lib/server/commit.ts";
 import { startHousekeeping } from "./lib/server/housekeeping.ts";
@@ -34,6 +36,9 @@ import { PeerPort } from "./lib/server/peer_port.ts";
 import { readOrCreateKey } from "./lib/server/reply_seal.ts";
 import { guessGauges, ServerMetrics, statusGauges } from "./lib/server/metrics.ts";
 import { isWebAddress, WebPort } from "./lib/server/web_port.ts";
+import { DEFAULT_WEB_LIMITS, webConnectionTotal } from "./lib/server/web_connections.ts";
+import { AddressRanges } from "./lib/net/cidr.ts";
+import { openFileLimit } from "./lib/platform/file_limit.ts";
 
 /** How long a starting server waits to hear every peer before it chooses its origin. */
 const PEER_WAIT_MS = 2000;
@@ -120,6 +125,8 @@ const commit = new GroupCommit({
   checkDatabase: () => guard.problem(),
   onFatal: (problem) => die(`${name}: database failure, exiting: ${problem}`),
 });
+// Text deleted by a commit (retention) leaves the write-ahead log too (lib/store/scrub.ts).
+commit.subscribe(() => void (store.erasures.take() && checkpointer.scrub()));
 let client: NamedTransport | undefined;
 let peer: NamedTransport | undefined;
 const metrics = new ServerMetrics();
@@ -149,6 +156,10 @@ const clientPort = new ClientPort({
   // --rate-limit 0 (benchmarks) turns the quotas off too.
   quotas,
   maxHeldPerSession: flags.rateLimit === 0 ? Infinity : flags.quotas.heldPollsPerSession,
+  maxHeldBytesPerIp: flags.rateLimit === 0 ? Infinity : flags.quotas.heldPollKibPerIp * 1024,
+  maxHeldBytes: flags.rateLimit === 0 ? Infinity : flags.quotas.heldPollKib * 1024,
+  // A server catching up from an empty database has heard of none of its peers yet.
+  cursorSlack: UNHEARD_ORIGINS + all.length,
   diskLow: diskFloor.low,
   log,
 });
@@ -192,13 +203,27 @@ const web: WebPort | null = webAt === null ? null : new WebPort({
   clientPort,
   metrics,
   gauges: () => [
-    ...statusGauges(peerPort.status(), { rooms: store.rooms.count(), expunged: store.retention.expunged, webWaiting: web?.waiting ?? 0, webSockets: web?.sockets ?? 0 }),
+    ...statusGauges(peerPort.status(), {
+      rooms: store.rooms.count(),
+      expunged: store.retention.expunged,
+      webWaiting: web?.waiting ?? 0,
+      webSockets: web?.sockets ?? 0,
+      webConnections: web?.connections ?? 0,
+    }),
     ...guessGauges(chat.accounts.guard),
   ],
   servers: all,
   // --rate-limit 0 (benchmarks) lifts the per-address limits of the web listener too.
   maxPerIp: flags.rateLimit === 0 ? Infinity : undefined,
   origins: all.flatMap((s) => s.web ? [s.web] : []),
+  hosts: flags.webHosts,
+  metricsAllow: new AddressRanges(flags.metricsAllow),
+  limits: {
+    ...DEFAULT_WEB_LIMITS,
+    perAddress: flags.rateLimit === 0 ? Infinity : flags.webConnectionsPerIp,
+    total: flags.webConnections ?? webConnectionTotal(openFileLimit()),
+    idleMs: flags.webTimeout * 1000,
+  },
   clock,
   tls,
   log,

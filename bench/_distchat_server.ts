@@ -10,12 +10,12 @@
  * await srv.stop();
  * ```
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Runtime } from "./_child.ts";
 import { displayCommand, ROOT, runtimeCommand } from "./_child.ts";
 import { freePort } from "../testing/harness.ts";
-import { startProcess } from "../testing/processes.ts";
+import { groupRss, startProcess } from "../testing/processes.ts";
 
 export type BenchServer = {
   pid: number;
@@ -59,26 +59,4 @@ export async function startBenchServer(runtime: Runtime, dir: string, extra: str
     rss: () => groupRss(pid),
     stop,
   };
-}
-
-function statusKiB(status: string, field: string): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
-  return m ? Number(m[1]) : 0;
-}
-
-/** The member of process group `pgid` with the largest VmRSS (the runtime, not a launcher). */
-export function groupRss(pgid: number): { rssKiB: number; hwmKiB: number; pid: number } {
-  let best = { rssKiB: 0, hwmKiB: 0, pid: -1 };
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== pgid) continue; // field 5: pgrp
-      const status = readFileSync(`/proc/${name}/status`, "utf8");
-      const rssKiB = statusKiB(status, "VmRSS");
-      if (rssKiB > best.rssKiB) best = { rssKiB, hwmKiB: statusKiB(status, "VmHWM"), pid: Number(name) };
-    } catch { /* gone meanwhile */ }
-  }
-  return best;
 }

@@ -9,37 +9,12 @@
  *   npm run bench:add-cost -- [N] [--json]     npx deno run -A bench/add_cost.ts [N] [--json]
  */
 import { fail, parseCommandLine } from "../lib/config/cli.ts";
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import { join } from "node:path";
-import { randomBytes } from "node:crypto";
-import { Answers } from "../lib/server/answers.ts";
-import { Chat } from "../lib/server/chat.ts";
-import type { Request } from "../lib/wire/messages.ts";
-import { decodeRequest, encodeText, replyText } from "../lib/wire/codec.ts";
-import { Store } from "../lib/store/store.ts";
-const dir = mkdtempSync(join(os.tmpdir(), "distchat-add-cost-"));
-const store = Store.open(join(dir, "a.sqlite"), "a", { sync: "normal" });
-const chat = new Chat({ store, random: randomBytes });
-const answers = new Answers({ replies: store.replies, replyKey: new Uint8Array(32) });
-const from = { host: "127.0.0.1", port: 1 };
+import { decodeRequest, encodeText } from "../lib/wire/codec.ts";
+import { inProcessServer } from "./_in_process.ts";
+const server = inProcessServer("distchat-add-cost-");
+const { store, handle } = server;
+const dec = server.decode;
 const now = Date.now();
-/** What lib/server/client_port.ts does with a decoded request that is not a poll. */
-const handle = (req: Request, at: number): string => {
-  const key = Answers.key(req, from);
-  const seen = answers.lookup(req, key, at);
-  if (seen !== null) return seen;
-  const out = chat.handle(req, at, key);
-  if (!("reply" in out)) throw new Error("not a reply");
-  const text = replyText(out.reply);
-  answers.remember(req, key, text, out.reply.verb !== "error", at);
-  return text;
-};
-const dec = (s: string) => {
-  const d = decodeRequest(encodeText(s));
-  if (!d.ok) throw new Error(d.error.message);
-  return d.value;
-};
 store.begin();
 const token = handle(dec("login\n1\nalice\n"), now).split("\n")[4];
 handle(dec(`open\n2\n${token}\nroom1\n`), now);
@@ -91,5 +66,4 @@ else {
     `${N} adds: ${figures.total} µs each; decode ${figures.decode}, handle ${figures.handle}, commit ${figures.commit}`,
   );
 }
-store.close();
-rmSync(dir, { recursive: true, force: true });
+server.close();

@@ -95,7 +95,7 @@ async function fanout(): Promise<{ ws: number[]; web: number[]; udp: number[]; c
 // --- 2. Joining a room of a million ---------------------------------------------------
 
 /** Fills a new database with one session, a room of `small` and a room of `big` messages (in-process, batched). */
-function fill(db: string, small: number, big: number): void {
+export function fill(db: string, small: number, big: number): void {
   const store = Store.open(db, "a", { sync: "normal" });
   store.setOrigin("a");
   const session = sessionId("filler-token-0123456789");

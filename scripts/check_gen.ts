@@ -1,6 +1,8 @@
 /**
- * Fails when lib/wire/_protocol_parser.js is stale: regenerates it from
- * protocol.peggy into a temporary folder and compares. `npm run gen` fixes it.
+ * Fails when a generated parser is stale: runs each peggy command of the
+ * `gen` npm script (protocol.peggy → lib/wire/_protocol_parser.js, irc.peggy →
+ * lib/irc/_irc_parser.js) into a temporary folder and compares with what is
+ * committed. `npm run gen` fixes it.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -8,22 +10,26 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
-const args: string[] = pkg.scripts.gen.split(/\s+/).slice(1);
-const out = args.indexOf("-o");
+const commands: string[][] = pkg.scripts.gen.split("&&").map((c: string) => c.trim().split(/\s+/).slice(1));
 const dir = mkdtempSync(join(tmpdir(), "distchat-gen-"));
+let failed = false;
 try {
-  const fresh = [...args];
-  fresh[out + 1] = join(dir, "parser.js");
-  execFileSync(join("node_modules", ".bin", "peggy"), fresh, { stdio: "inherit" });
-  const stale = ["parser.js", "parser.d.ts"].filter((f, i) => {
-    const committed = args[out + 1].replace(/\.js$/, i === 0 ? ".js" : ".d.ts");
-    return readFileSync(join(dir, f), "utf8") !== readFileSync(committed, "utf8");
-  });
-  if (stale.length > 0) {
-    console.error(`lib/wire/_protocol_parser is stale (${stale.join(", ")}): run npm run gen and commit it`);
-    process.exit(1);
+  for (const [i, args] of commands.entries()) {
+    const out = args.indexOf("-o");
+    const committed = args[out + 1];
+    const fresh = [...args];
+    fresh[out + 1] = join(dir, `parser${i}.js`);
+    execFileSync(join("node_modules", ".bin", "peggy"), fresh, { stdio: "inherit" });
+    const stale = [".js", ".d.ts"].filter((ext) =>
+      readFileSync(join(dir, `parser${i}${ext}`), "utf8") !== readFileSync(committed.replace(/\.js$/, ext), "utf8")
+    );
+    if (stale.length > 0) {
+      console.error(`${committed.replace(/\.js$/, "")} is stale (${stale.join(", ")}): run npm run gen and commit it`);
+      failed = true;
+    }
   }
-  console.log("generated parser is up to date");
+  if (failed) process.exitCode = 1;
+  else console.log("generated parsers are up to date");
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -19,7 +19,7 @@
  */
 import dgram from "node:dgram";
 import net from "node:net";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +28,7 @@ import { type Exit, type Proc, startProcess } from "./processes.ts";
 import type { Address } from "../lib/net/address.ts";
 import { formatAddress, parseAddress } from "../lib/net/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
+import { readServers } from "../lib/config/servers_file.ts";
 import { decodeReply } from "../lib/wire/codec.ts";
 import type { PollReply } from "../lib/wire/messages.ts";
 
@@ -174,6 +175,15 @@ function timeout<T>(ms: number, value: T): Promise<T> {
   return new Promise((r) => setTimeout(r, ms, value));
 }
 
+/** Server `id`'s web URL in the servers file `file` (undefined: none, or a file the server will refuse). */
+function ownWebUrl(file: string, id: string): string | undefined {
+  try {
+    return readServers(file).find((s) => s.id === id)?.web;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Starts server.ts and waits for its startup line. Throws (after killing it) if it does not come. */
 export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
   const id = o.id ?? "a";
@@ -195,8 +205,7 @@ export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
     line = /clients (\S+), peers (\S+), database/.exec(p.stdout());
   }
   // A web listener: --web, or (by default) this server's web URL in the servers file.
-  const ownLine = readFileSync(servers, "utf8").split("\n").find((l) => l.trim().split(/\s+/)[0] === id) ?? "";
-  const wantsWeb = args.includes("--web") || (ownLine.trim().split(/\s+/).length >= 4 && !args.includes("--no-web"));
+  const wantsWeb = args.includes("--web") || (!args.includes("--no-web") && ownWebUrl(servers, id) !== undefined);
   let web: RegExpExecArray | null = null;
   while (line && wantsWeb && !web && !gone && Date.now() < readyBy) {
     web = /: web (\S+)\/ \(page/.exec(p.stdout());

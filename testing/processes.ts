@@ -2,7 +2,8 @@
  * Child processes for tests, benchmarks and the demo: each in its own
  * process group (so a launcher such as node_modules/.bin/deno and the
  * runtime it starts stop together), its output collected, and every group
- * still running killed when this process exits.
+ * still running killed when this process exits; `groupRss` reads the
+ * resident memory of a group's largest process from /proc.
  *
  * @example
  * ```ts
@@ -12,6 +13,7 @@
  * ```
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
 
 export type Exit = { code: number | null; signal: string | null };
@@ -120,9 +122,46 @@ export function startProcess(argv: readonly string[], o: ProcessOptions = {}): P
   return proc;
 }
 
+/** What the processes of group `pgid` hold now (Linux /proc): resident memory (MiB) and open file descriptors. */
+export function groupUsage(pgid: number): { rssMiB: number; fds: number } {
+  let kb = 0, fds = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== pgid) continue; // pgrp
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+      fds += readdirSync(`/proc/${pid}/fd`).length;
+    } catch { /* gone */ }
+  }
+  return { rssMiB: kb / 1024, fds };
+}
+
 /** SIGKILLs every process group still running (exit and signal handlers). */
 export function killAll(): void {
   for (const p of live) p.signal("SIGKILL");
 }
 
 process.on("exit", killAll);
+
+function statusKiB(status: string, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
+  return m ? Number(m[1]) : 0;
+}
+
+/** The member of process group `pgid` with the largest VmRSS (the runtime, not a launcher). */
+export function groupRss(pgid: number): { rssKiB: number; hwmKiB: number; pid: number } {
+  let best = { rssKiB: 0, hwmKiB: 0, pid: -1 };
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== pgid) continue; // field 5: pgrp
+      const status = readFileSync(`/proc/${name}/status`, "utf8");
+      const rssKiB = statusKiB(status, "VmRSS");
+      if (rssKiB > best.rssKiB) best = { rssKiB, hwmKiB: statusKiB(status, "VmHWM"), pid: Number(name) };
+    } catch { /* gone meanwhile */ }
+  }
+  return best;
+}

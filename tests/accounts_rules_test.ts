@@ -1,7 +1,6 @@
 /**
  * The pure rules of accounts and moderation (lib/accounts/ledger.ts,
- * lib/moderation/rules.ts), the guessing guard (lib/accounts/guess_guard.ts),
- * sealed DMs (lib/client/dm_seal.ts), and the take-back of a registered name
+ * lib/moderation/rules.ts), sealed DMs (lib/client/dm_seal.ts), and the take-back of a registered name
  * from an ephemeral holder, with two stores that were partitioned (Chat and
  * Store, no network).
  */
@@ -11,7 +10,6 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { settleAccount, type AccountOp } from "../lib/accounts/ledger.ts";
 import { kickedSince, type ModOp, settleRoom } from "../lib/moderation/rules.ts";
-import { GuessGuard } from "../lib/accounts/guess_guard.ts";
 import { dmKeyPair, fingerprint, openDm, sealDm } from "../lib/client/dm_seal.ts";
 import { Store } from "../lib/store/store.ts";
 import { Chat } from "../lib/server/chat.ts";
@@ -106,23 +104,6 @@ test("moderation: one rule in every order — a kick of the kicker, a ban agains
   // Without a right, nothing: a stranger's ban is void.
   const r3 = settleRoom([mod(1, "a", "ban", "stranger", "bob")], "owner");
   assert.is(r3.bans.size, 0);
-});
-
-test("the guessing guard: 5 free misses, then a wait that doubles; per name and per source; a right proof clears the name", () => {
-  const g = new GuessGuard();
-  let now = 1_000_000;
-  for (let i = 0; i < 4; i++) g.miss("zed", "10.0.0.1", now);
-  assert.is(g.wait("zed", "10.0.0.9", now), 0);
-  g.miss("zed", "10.0.0.1", now);
-  assert.is(g.wait("zed", "10.0.0.9", now), 1000, "the name waits, from any address");
-  assert.is(g.wait("other", "10.0.0.1", now), 1000, "the address waits, for any name");
-  assert.is(g.wait("other", "10.0.0.2", now), 0);
-  now += 1000;
-  g.miss("zed", "10.0.0.3", now);
-  assert.is(g.wait("zed", "10.0.0.4", now), 2000);
-  g.hit("zed");
-  assert.is(g.wait("zed", "10.0.0.4", now), 0);
-  assert.is(g.failures, 6);
 });
 
 test("sealed DMs: either party opens; a third key, another direction or another conversation does not", () => {

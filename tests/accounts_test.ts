@@ -131,7 +131,7 @@ test("a wrong password reads exactly like a name that does not exist; the challe
   assert.is(code(await ask("c", { verb: "login", userName: "sol", proof: final!.message })), "bad-password", "a replayed proof");
 });
 
-test("guessing is slowed: after 5 wrong passwords the name must wait, whoever asks", async () => {
+test("guessing is slowed: after 5 wrong passwords this address must wait for that name (tests/account_attacks_test.ts: other addresses need not)", async () => {
   await registered("c", "Tor", "tor password");
   for (let i = 0; i < 5; i++) assert.is(code(await passwordLogin("c", "tor", `guess ${i}`)), "bad-password");
   const r = await ask("c", { verb: "auth", userName: "tor", nonce: "abcdefghijklmnopqrst" });

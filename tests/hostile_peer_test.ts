@@ -9,7 +9,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPeerAuth } from "../lib/replication/peer_auth.ts";
 import { decodePeer, encodePeer } from "../lib/wire/codec.ts";
@@ -18,20 +18,9 @@ import { fromEntries } from "../lib/wire/vector.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
 import { add, askState, enter, login, readAll, sleep, within } from "../testing/cluster_ops.ts";
 import { makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir, udpClient } from "../testing/harness.ts";
+import { groupUsage } from "../testing/processes.ts";
 
-/** Resident memory of a process group (the server and any child of its launcher), MiB. */
-function groupRssMiB(pgid: number): number {
-  let kb = 0;
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== pgid) continue; // pgrp
-      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
-    } catch { /* gone */ }
-  }
-  return kb / 1024;
-}
+const groupRssMiB = (pgid: number) => groupUsage(pgid).rssMiB;
 
 const PER_PEER_BUFFER = 20_000;
 

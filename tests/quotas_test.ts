@@ -54,6 +54,25 @@ test("rooms per session and per address per hour", () => {
   assert.is(q.refusal(open(4), "ip", "s3", 3_600_000), null);
 });
 
+test("writes without a quota of their own share one per session and one per address; unchanged ones and other verbs do not count", () => {
+  const q = new Quotas({ ...DEFAULT_QUOTAS, writesPerSessionPerMinute: 2, writesPerIpPerMinute: 3 }, () => true);
+  const t = "t".repeat(20);
+  const mod: Request = { verb: "mod", tag: "m", token: t, groupName: "r", action: "topic", target: "-", text: "x" };
+  const connect: Request = { verb: "connect", tag: "c", token: t, groupName: "r" };
+  const drop: Request = { verb: "drop", tag: "d", userName: "zed", proof: "c=biws,r=x,p=y", verifier: null };
+  q.note(connect, "ip", "s", 0, false); // a connect to a room the session is in
+  q.note(mod, "ip", "s", 0);
+  assert.is(q.refusal(connect, "ip", "s", 0), null);
+  q.note(connect, "ip", "s", 0);
+  assert.match(q.refusal(mod, "ip", "s", 0) ?? "", /more than 2 changes a minute .* from this session/);
+  assert.is(q.refusal(mod, "ip", "s2", 0), null);
+  q.note(drop, "ip", "", 0); // no session: the address counts it
+  assert.match(q.refusal(drop, "ip", "", 0) ?? "", /more than 3 changes a minute .* from this address/);
+  assert.is(q.refusal(add("hi"), "ip", "s", 0), null, "adds have their own quota");
+  assert.is(q.refusal(mod, "ip", "s", 60_000), null, "a new minute");
+  assert.equal(q.refused, { writes: 2 });
+});
+
 test("the disk floor: low below the floor, one log line each way, looked at every 2 s", () => {
   const clock = new ManualClock();
   const logs: string[] = [];

@@ -3,7 +3,7 @@
  * "Retention"): old messages are expunged in bounded batches, their ops stay
  * as tombstones with empty text, catch-up carries the tombstones, and a
  * message younger than an hour is never expunged. The last test runs real
- * servers two hours in the future (faketime) after their messages were sent.
+ * servers two hours in the future (libfaketime) after their messages were sent.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -17,6 +17,7 @@ import type { RetentionLimits } from "../lib/store/retention.ts";
 import { fromEntries } from "../lib/wire/vector.ts";
 import { add, enter, login, readAll, within } from "../testing/cluster_ops.ts";
 import { makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir, udpClient } from "../testing/harness.ts";
+import { movableClock } from "../testing/movable_clock.ts";
 
 const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;
@@ -116,10 +117,13 @@ test("real servers: --retain-messages expunges on restart two hours later; a ser
   const db = (id: string) => join(dir, `${id}.sqlite`);
   const running: ServerHandle[] = [];
   const u = await udpClient();
+  // libfaketime preloaded (not the faketime wrapper, whose semaphores a killed run leaves behind to clash with later ones).
+  const clock = movableClock(dir);
   const start = async (id: string, o: { later?: boolean; extra?: string[]; newCluster?: boolean } = {}) => {
+    if (o.later) clock.move("+2h");
     const s = await startServer({
       id, servers: file, db: db(id), newCluster: o.newCluster, extraArgs: o.extra ?? [],
-      wrap: o.later ? ["faketime", "-f", "+2h"] : [],
+      wrap: o.later ? clock.wrap : [],
     });
     running.push(s);
     return s;

@@ -22,6 +22,7 @@ import { startUdpProxy } from "../testing/udp_proxy.ts";
 import type { UdpProxy } from "../testing/udp_proxy.ts";
 import { freePort, makeCluster, removeTempDirs, startServer, tempDir } from "../testing/harness.ts";
 import type { ServerHandle } from "../testing/harness.ts";
+import { dbFileBytes } from "../testing/db_files.ts";
 import { startClient, until } from "./_client_proc.ts";
 import type { ClientProc } from "./_client_proc.ts";
 
@@ -35,11 +36,6 @@ const SECRET_A2 = "second sealed line alice ~zq0b7c~";
 const PLAINTEXTS = [SECRET_A, SECRET_B, SECRET_A2, "~zq5d2e~", "~zq81fa~", "~zq0b7c~"];
 
 type Captured = { bytes: Buffer; direction: string; kind: "client" | "peer"; at: Id };
-
-/** The database file and its WAL, as bytes. */
-function dbBytes(db: string): Buffer {
-  return Buffer.concat([db, `${db}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f)));
-}
 
 test("sealed room through a 3-server cluster: no plaintext in databases or datagrams; placeholders; tampering shows", async () => {
   const dir = tempDir("distchat-sealed-cluster-");
@@ -151,7 +147,7 @@ test("sealed room through a 3-server cluster: no plaintext in databases or datag
 
     // Every database (+ WAL): sealed texts, no plaintext, no token.
     for (const id of IDS) {
-      const stored = dbBytes(db(id));
+      const stored = dbFileBytes(db(id));
       for (const p of PLAINTEXTS) assert.is(stored.indexOf(Buffer.from(p)), -1, `${p} in ${id}'s database`);
       assert.ok(stored.indexOf("dc1:") >= 0, `sealed texts in ${id}'s database`);
       for (const t of new Set(tokens)) assert.is(stored.indexOf(t), -1, `a session token in ${id}'s database`);

@@ -25,6 +25,7 @@ import { startUdpProxy } from "../testing/udp_proxy.ts";
 import type { UdpProxy } from "../testing/udp_proxy.ts";
 import { freePort, makeCluster, removeTempDirs, startServer, tempDir } from "../testing/harness.ts";
 import type { ServerHandle } from "../testing/harness.ts";
+import { dbFileBytes } from "../testing/db_files.ts";
 import { startClient, until } from "./_client_proc.ts";
 import { ChatClient, type ChatUi } from "../lib/client/chat.ts";
 import { keyMemory } from "../lib/client/social.ts";
@@ -198,11 +199,6 @@ const SECRET2 = "héllo wörld 🔒 retreat 9c1e";
 const LONG = "longtext-".repeat(161).slice(0, MAX_PLAIN_BYTES); // exactly the limit
 const PLAINTEXTS = [SECRET1, SECRET2, "longtext-longtext-"];
 
-/** The database file and its WAL, as bytes (the WAL may hold the newest pages). */
-function dbBytes(db: string): Buffer {
-  return Buffer.concat([db, `${db}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f)));
-}
-
 test("real server: sealed room end to end — wire and database hold no plaintext; placeholders; tampering shows", async () => {
   const dir = tempDir("distchat-sealed-");
   const { file, entries } = await makeCluster(["a"], dir);
@@ -280,7 +276,7 @@ test("real server: sealed room end to end — wire and database hold no plaintex
     assert.ok(new Set(tokens).size >= 4, `a token per client: ${tokens.length}`);
 
     // The database (and its WAL): no plaintext, no token; sealed texts and token hashes.
-    const stored = dbBytes(db);
+    const stored = dbFileBytes(db);
     for (const p of PLAINTEXTS) assert.is(stored.indexOf(Buffer.from(p)), -1, `${p} in the database`);
     assert.ok(stored.indexOf("dc1:") >= 0, "sealed texts in the database");
     for (const t of new Set(tokens)) {

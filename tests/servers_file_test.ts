@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseServers, readServers, ServersFileError } from "../lib/config/servers_file.ts";
+import { keyField, parseServers, readServers, ServersFileError } from "../lib/config/servers_file.ts";
+import { encodeKey } from "../lib/secure/keys.ts";
 import { formatAddress, parseAddress } from "../lib/net/address.ts";
 
 const FILE = "conf/servers.txt";
@@ -41,6 +42,25 @@ test("comments, blank lines, CRLF, tabs and surrounding spaces are ignored", () 
 test("an optional fourth field: the server's web URL (an origin); three-field lines stay valid", () => {
   const s = parseServers("a h:1 h:2 http://127.0.0.1:8001\nb h:3 h:4 https://chat.example.org/\nc h:5 h:6\n", FILE);
   assert.equal(s.map((e) => e.web), ["http://127.0.0.1:8001", "https://chat.example.org", undefined]);
+});
+
+const KEY_A = "jUWT/O31VNfcFBJneiXdxiun1jXcJ4C/iG3TuoneXHY=";
+const KEY_B = "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=";
+
+test("an optional key=BASE64 field: the server's public key, beside or instead of the web URL, in either order", () => {
+  const s = parseServers(
+    [
+      `a h:1 h:2 http://127.0.0.1:8001 key=${KEY_A}`,
+      `b h:3 h:4 key=${KEY_B} https://chat.example.org`,
+      "c h:5 h:6",
+      `d h:7 h:8 key=${KEY_A.replace("jU", "kU")}`,
+    ].join("\n"),
+    FILE,
+  );
+  assert.equal(s.map((e) => e.web), ["http://127.0.0.1:8001", "https://chat.example.org", undefined, undefined]);
+  assert.equal(s.map((e) => e.publicKey && encodeKey(e.publicKey)), [KEY_A, KEY_B, undefined, KEY_A.replace("jU", "kU")]);
+  assert.is(keyField(s[0].publicKey!), `key=${KEY_A}`);
+  assert.is(s[0].publicKey!.length, 32);
 });
 
 test("a file without a final newline parses", () => {
@@ -85,9 +105,18 @@ const bad: [name: string, text: string, line: number, says: RegExp][] = [
   ["unbracketed IPv6", "a ::1:7001 h:2\n", 1, /bad address/],
   ["client and peer address alike", "a h:1 h:1\n", 1, /peer address h:1, which is already server a's client address/],
   ["an address of another server", "a h:1 h:2\nb h:3 h:2\n", 2, /peer address h:2, which is already server a's peer address/],
-  ["two fields", "a 127.0.0.1:7001\n", 1, /has 2 fields; expected "serverId clientAddress peerAddress \[webUrl\]"/],
+  ["two fields", "a 127.0.0.1:7001\n", 1, /has 2 fields; expected "serverId clientAddress peerAddress \[webUrl\] \[key=BASE64\]"/],
   ["one field", "# x\n\na\n", 3, /has 1 fields/],
-  ["five fields", "a h:1 h:2 http://h:3 x\n", 1, /has 5 fields/],
+  ["six fields", `a h:1 h:2 http://h:3 key=${KEY_A} x\n`, 1, /has 6 fields/],
+  ["a fifth field that is neither", "a h:1 h:2 http://h:3 x\n", 1, /has two web URLs/],
+  ["two web URLs", "a h:1 h:2 http://h:3 http://h:4\n", 1, /has two web URLs/],
+  ["two keys", `a h:1 h:2 key=${KEY_A} key=${KEY_B}\n`, 1, /has two keys/],
+  ["a key too short", `a h:1 h:2 key=${KEY_A.slice(1)}\n`, 1, /has a bad key: ".*" is not 44 characters of base64 \(npm run keygen -- --server-key FILE/],
+  ["a key in hex", `a h:1 h:2 key=${"ab".repeat(32)}\n`, 1, /has a bad key/],
+  ["an empty key", "a h:1 h:2 key=\n", 1, /has a bad key: ""/],
+  ["a key in base64url", `a h:1 h:2 key=${KEY_A.replace("/", "_")}\n`, 1, /has a bad key/],
+  ["a key of low order", `a h:1 h:2 key=${"A".repeat(43)}=\n`, 1, /has a bad key: ".*" is not a usable X25519 public key/],
+  ["the key of another server", `a h:1 h:2 key=${KEY_A}\nb h:3 h:4 key=${KEY_A}\n`, 2, /gives server b the key of server a; every server needs its own/],
   ["a web URL that is not a URL", "a h:1 h:2 h:3\n", 1, /bad web URL: "h:3" must start with http/],
   ["a web URL with a path", "a h:1 h:2 http://h:3/chat\n", 1, /bad web URL: .* must be an origin only/],
   ["a web URL of another scheme", "a h:1 h:2 ftp://h:3\n", 1, /must start with http:\/\/ or https:\/\//],

@@ -275,7 +275,7 @@ function agreement(ids: string[], store: (id: string) => Store, sessions: Sessio
         if (!parts(d.rkey).includes(p)) continue;
         const tilde = p.indexOf("~");
         if (nameKey(s.user) !== (tilde < 0 ? p : p.slice(0, tilde))) out.push(`${ids[0]}: ${s.user} reaches ${d.rkey}`);
-        if (tilde >= 0 && !rec.id.startsWith(p.slice(tilde + 1))) out.push(`${ids[0]}: session ${s.id.slice(-4)} reaches ${d.rkey} of another session`);
+        if (tilde >= 0 && st.accounts.get(s.user) === null && !rec.id.startsWith(p.slice(tilde + 1))) out.push(`${ids[0]}: session ${s.id.slice(-4)} reaches ${d.rkey} of another session`);
       }
     }
     return lines;

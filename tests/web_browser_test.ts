@@ -13,7 +13,10 @@
  * - hostile text (HTML, script, bidi controls) shows as text;
  * - accounts, sealed DMs and moderation: a page registers, DMs a registered
  *   terminal client sealed both ways, logs in by password on another server
- *   and reads its history; a topic, a ban and the notices, from the composer.
+ *   and reads its history; a topic, a ban and the notices, from the composer;
+ * - a name under attack (wrong proofs from other addresses): the page logs
+ *   in all the same, saying it solves the proof of work its challenge asks
+ *   for (the client core's, as the terminal's).
  * Screenshots go to test-artifacts/ (not committed). Runs under Deno only
  * (tests/web_ui_test.ts, the other browser file, under Node).
  */
@@ -24,7 +27,8 @@ import { randomBytes } from "node:crypto";
 import { join as joinPath } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { type ClientProc, startClient, until } from "./_client_proc.ts";
-import { makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir } from "../testing/harness.ts";
+import { lines, makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir, udpClient } from "../testing/harness.ts";
+import { wrongProofs } from "../testing/attacks.ts";
 import { browserTests, hear, join, launch, logIn, newPage, openPage, said, say, seeLines, shown, snap } from "./_browser.ts";
 
 /** Runs under Deno only (tests/_browser.ts `browserTests`: the other browser file runs under Node); skipped otherwise. */
@@ -43,10 +47,10 @@ test.before(async () => {
   writeFileSync(key, randomBytes(32), { mode: 0o600 });
   ({ file } = await makeCluster(["a", "b", "c"], dir, { web: "http" }));
   // The terminal client's list starts at c (pages use a and b).
-  const lines = readFileSync(file, "utf8").split("\n").filter((l) => /^[abc] /.test(l));
+  const rows = readFileSync(file, "utf8").split("\n").filter((l) => /^[abc] /.test(l));
   clientFile = joinPath(dir, "client-servers.txt");
-  writeFileSync(clientFile, [lines[2], lines[0], lines[1]].join("\n") + "\n");
-  for (const l of lines) {
+  writeFileSync(clientFile, [rows[2], rows[0], rows[1]].join("\n") + "\n");
+  for (const l of rows) {
     const [id, , , web] = l.split(" ");
     const u = new URL(web);
     servers.push(await startServer({ id, servers: file, db: joinPath(dir, `${id}.sqlite`), extraArgs: ["--cluster-key", key, "--web", `${u.hostname}:${u.port}`] }));
@@ -235,6 +239,27 @@ test("accounts and sealed DMs between a page and the terminal client, both ways;
   await eli.waitFor(/WARNING: dora's key changed/);
   await dora.close();
   await dora2.close();
+});
+
+test("a name being guessed at: the page's challenge asks for a proof of work; the page says it solves it, then logs in", async () => {
+  const c = servers.find((s) => s.id === "c")!;
+  // dora (registered above) has never logged in with her password on c from this address. Two guessers: 10 misses.
+  for (const host of ["127.0.0.2", "127.0.0.3"]) {
+    const codes = await wrongProofs({ to: c.clientAddr, host, userName: "dora", count: 5 });
+    assert.equal(codes, ["bad-password", "bad-password", "bad-password", "bad-password", "bad-password"]);
+  }
+  const probe = await udpClient();
+  const challenge = async () => (await probe.request(c.clientAddr, lines("auth", `w${Date.now()}`, "dora", "probe0123456789abcdef"))).split("\n")[4];
+  try {
+    assert.match(await challenge(), /,w=\d+$/, "this address is asked for work");
+    const page = await newPage(ctx, web("c"), "dora");
+    await logIn(page, "dora", "dora's new password");
+    assert.ok((await said(page)).some((t) => /dora is being guessed at: solving a puzzle/.test(t)), "the page said it solves a puzzle");
+    assert.not.match(await challenge(), /,w=/, "once the password was proven from this address, no more work");
+    await page.close();
+  } finally {
+    await probe.close();
+  }
 });
 
 test("moderation from the page: the topic shows to others, a ban ends the banned page's room and says why, notices show", async () => {

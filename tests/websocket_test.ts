@@ -1,26 +1,16 @@
 /**
  * lib/net/websocket.ts: the server's WebSocket framing (RFC 6455) — the
  * accept key of the RFC's example, masked frames split anywhere, fragments
- * joined, control frames apart, and the errors that close a connection.
+ * joined, control frames apart, and the errors that close a connection —
+ * among them a message in more than 64 fragments, empty ones included.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { acceptKey, encodeFrame, FrameReader, OPCODE } from "../lib/net/websocket.ts";
+import { acceptKey, encodeFrame, FrameReader, MAX_FRAGMENTS, OPCODE } from "../lib/net/websocket.ts";
+import { clientFrame } from "../testing/raw_web.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-/** A client frame: masked with `mask`. */
-function clientFrame(opcode: number, payload: Uint8Array, fin = true, mask = [1, 2, 3, 4]): Uint8Array {
-  const n = payload.length;
-  const head = n < 126 ? [n | 0x80] : n < 65536 ? [126 | 0x80, n >> 8, n & 0xff] : [127 | 0x80, 0, 0, 0, 0, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
-  const out = new Uint8Array(1 + head.length + 4 + n);
-  out[0] = (fin ? 0x80 : 0) | opcode;
-  out.set(head, 1);
-  out.set(mask, 1 + head.length);
-  for (let i = 0; i < n; i++) out[1 + head.length + 4 + i] = payload[i] ^ mask[i & 3];
-  return out;
-}
 
 test("the accept key of RFC 6455's example", () => {
   assert.is(acceptKey("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
@@ -62,6 +52,23 @@ test("errors: unmasked, too big (also across fragments and by its length field),
     assert.is(err?.kind === "error" && err.code, code, name);
     assert.equal(r.push(clientFrame(OPCODE.text, enc.encode("after"))), [], `${name}: nothing after the error`);
   }
+});
+
+test("fragments are counted, empty ones too: 64 make a message, a 65th closes with 1009 before anything more is kept", () => {
+  const r = new FrameReader(8193);
+  const parts = [clientFrame(OPCODE.text, enc.encode("a"), false)];
+  for (let i = 1; i < MAX_FRAGMENTS - 1; i++) parts.push(clientFrame(OPCODE.continuation, new Uint8Array(0), false));
+  parts.push(clientFrame(OPCODE.continuation, enc.encode("b"), true));
+  const ok = r.push(new Uint8Array(parts.flatMap((p) => [...p])));
+  assert.equal(ok.map((f) => f.kind === "message" ? dec.decode(f.data) : f.kind), ["ab"]);
+  const flood = new FrameReader(8193);
+  const start = flood.push(clientFrame(OPCODE.text, new Uint8Array(0), false));
+  const empty = clientFrame(OPCODE.continuation, new Uint8Array(0), false);
+  const many = new Uint8Array(empty.length * 100_000);
+  for (let i = 0; i < 100_000; i++) many.set(empty, i * empty.length);
+  const frames = [...start, ...flood.push(many)];
+  assert.equal(frames.map((f) => f.kind === "error" ? `${f.code} ${f.reason}` : f.kind), ["1009 too many fragments"]);
+  assert.equal(flood.push(empty), [], "nothing after the error");
 });
 
 test("server frames: unmasked, lengths of 7, 16 and 64 bits", () => {

@@ -22,6 +22,7 @@ export const initialState = {
   loginNote: "",
   loginError: "",
   busy: false,
+  working: null, // what a slow step says while it lasts (solving a login's puzzle)
   account: null, // register | password | unregister, on the account screen
   accountError: "",
   me: null,

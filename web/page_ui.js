@@ -148,6 +148,11 @@ export function pageUi(store, hooks) {
       hooks.persist();
     },
     notice: (text) => toast(text, false),
+    // A login's puzzle: the login and account screens show it while it lasts; the chat screen as a notice.
+    working(text) {
+      set((s) => ({ ...s, working: text }));
+      if (text !== null && store.get().screen === "chat") toast(text, false);
+    },
     error: (text) => (store.get().screen === "account" ? set((s) => ({ ...s, accountError: text })) : toast(text, true)),
     output: (text) => set((s) => ({ ...s, output: [...(s.output ?? []), text] })),
     link: (text) => set((s) => ({ ...s, link: { ...s.link, text, at: Date.now() } })),

@@ -36,6 +36,13 @@ export type Account = {
   storedKey: string;
   serverKey: string;
   publicKey: string;
+  /**
+   * True when no account of this name was dropped before this one in the
+   * order: only then does the name's bare key in a direct conversation made
+   * before conversations named registrations (lib/server/direct.ts) stand
+   * for this account.
+   */
+  first: boolean;
 };
 
 /** A verifier as op data: "salt iterations storedKey serverKey" (base64 fields). */
@@ -56,21 +63,40 @@ const publicKeyOk = (k: string) => k === "-" || base64Bytes(k, 32);
 
 /** The account the ops of one name settle to, or null when the name is not registered. Ops with malformed data are void. */
 export function settleAccount(ops: readonly AccountOp[]): Account | null {
-  const sorted = [...ops].sort((x, y) => compareKeys(x.key, y.key));
-  let acct: Account | null = null;
-  for (const op of sorted) {
-    const f = op.data.split(" ");
-    if (op.action === "reg") {
-      if (acct !== null || f.length !== 5 || !wellFormed(f[0], f[1], f[2], f[3]) || !publicKeyOk(f[4])) continue;
-      acct = { reg: op.id, name: op.userName, salt: f[0], iterations: Number(f[1]), storedKey: f[2], serverKey: f[3], publicKey: f[4] };
-      continue;
-    }
-    if (acct === null || f[0] !== acct.reg) continue;
-    if (op.action === "drop") acct = null;
-    else if (op.action === "key" && f.length === 2 && publicKeyOk(f[1])) acct = { ...acct, publicKey: f[1] };
-    else if (op.action === "pass" && f.length === 5 && wellFormed(f[1], f[2], f[3], f[4])) {
-      acct = { ...acct, salt: f[1], iterations: Number(f[2]), storedKey: f[3], serverKey: f[4] };
-    }
+  return settleLedger(ops).account;
+}
+
+/** The state the fold carries: the account, and whether an account of the name was dropped before (see `Account.first`). */
+export type Ledger = { account: Account | null; dropped: boolean };
+
+/** The ledger of no ops: not registered, never dropped. */
+export const EMPTY_LEDGER: Ledger = { account: null, dropped: false };
+
+/** The whole fold: every op of one name in key order. */
+export function settleLedger(ops: readonly AccountOp[]): Ledger {
+  let ledger = EMPTY_LEDGER;
+  for (const op of [...ops].sort((x, y) => compareKeys(x.key, y.key))) ledger = foldAccount(ledger, op);
+  return ledger;
+}
+
+/**
+ * One step of the fold: the ledger after `op`, which sorts after every op
+ * already folded into `ledger`. `settleLedger` is these steps in key order
+ * (lib/store/_fold_cache.ts takes them one new op at a time).
+ */
+export function foldAccount(ledger: Ledger, op: AccountOp): Ledger {
+  const acct = ledger.account;
+  const f = op.data.split(" ");
+  if (op.action === "reg") {
+    if (acct !== null || f.length !== 5 || !wellFormed(f[0], f[1], f[2], f[3]) || !publicKeyOk(f[4])) return ledger;
+    const account = { reg: op.id, name: op.userName, salt: f[0], iterations: Number(f[1]), storedKey: f[2], serverKey: f[3], publicKey: f[4], first: !ledger.dropped };
+    return { account, dropped: ledger.dropped };
   }
-  return acct;
+  if (acct === null || f[0] !== acct.reg) return ledger;
+  if (op.action === "drop") return { account: null, dropped: true };
+  if (op.action === "key" && f.length === 2 && publicKeyOk(f[1])) return { ...ledger, account: { ...acct, publicKey: f[1] } };
+  if (op.action === "pass" && f.length === 5 && wellFormed(f[1], f[2], f[3], f[4])) {
+    return { ...ledger, account: { ...acct, salt: f[1], iterations: Number(f[2]), storedKey: f[3], serverKey: f[4] } };
+  }
+  return ledger;
 }

@@ -8,8 +8,12 @@
  * slow PBKDF2 from WebCrypto where it exists — Node, Deno, browsers on https
  * or localhost — else @noble/hashes). Only what the password goes through is
  * asynchronous (`saltedPassword`, `makeVerifier`, `clientFinal`); what a
- * server runs per login stays synchronous. The messages are the RFC's
- * attribute strings, so any SCRAM library can talk to them.
+ * server runs per login stays synchronous. A server-first may ask for a
+ * proof of work (`w=BITS`, lib/accounts/work.ts: the name is being guessed
+ * at); `clientFinal` solves it a slice at a time, `clientFinalSalted` at
+ * once. The messages are the RFC's attribute strings, so any SCRAM library
+ * can talk to them (but for `w=`, which a server asks only while a name is
+ * under attack).
  *
  * @example
  * ```ts
@@ -26,6 +30,7 @@ import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { fromBase64, toBase64 } from "../wire/base64.ts";
 import type { WireVerifier } from "../wire/messages.ts";
 import { MAX_ITERATIONS, MIN_ITERATIONS } from "../wire/messages.ts";
+import { MAX_WORK_BITS, solveWork, solveWorkAsync } from "./work.ts";
 
 /** What the server stores for a registered name. */
 export type Verifier = { salt: Uint8Array; iterations: number; storedKey: Uint8Array; serverKey: Uint8Array };
@@ -111,33 +116,60 @@ export function parseClientFirst(message: string): { bare: string; name: string;
   return { bare, name: name.replaceAll("=2C", ",").replaceAll("=3D", "="), nonce };
 }
 
-/** The server's first message: the combined nonce, the salt and the iteration count. */
-export function serverFirst(clientFirstBare: string, serverNonce: string, v: Pick<Verifier, "salt" | "iterations">): { message: string } {
+/**
+ * The server's first message: the combined nonce, the salt and the iteration
+ * count, and `w=BITS` when the server asks for a proof of work (lib/accounts/work.ts).
+ */
+export function serverFirst(clientFirstBare: string, serverNonce: string, v: Pick<Verifier, "salt" | "iterations">, workBits = 0): { message: string } {
   const nonce = attributes(clientFirstBare)?.get("r") ?? "";
-  return { message: `r=${nonce}${serverNonce},s=${b64(v.salt)},i=${v.iterations}` };
+  return { message: `r=${nonce}${serverNonce},s=${b64(v.salt)},i=${v.iterations}${workBits > 0 ? `,w=${workBits}` : ""}` };
 }
+
+/** What a client-final answers with: the message, the server signature to expect back, and the SaltedPassword. */
+export type ClientFinal = { message: string; serverSignature: string; salted: Uint8Array };
 
 /**
  * The client's final message (with its proof), the server signature it
  * expects back, and the SaltedPassword (the client derives its DM key from
- * it: lib/client/dm_seal.ts).
+ * it: lib/client/dm_seal.ts); null when the server-first is malformed, does
+ * not extend the client's nonce, asks for too few rounds or too much work.
  */
-export async function clientFinal(
-  password: string,
-  clientFirstBare: string,
-  serverFirstMessage: string,
-): Promise<{ message: string; serverSignature: string; salted: Uint8Array } | null> {
-  const s = attributes(serverFirstMessage);
-  const nonce = s?.get("r"), salt = fromBase64(s?.get("s") ?? ""), iterations = Number(s?.get("i"));
-  const clientNonce = attributes(clientFirstBare)?.get("r");
-  if (!nonce || !salt?.length || !clientNonce || !nonce.startsWith(clientNonce) || !Number.isInteger(iterations) || iterations < MIN_ITERATIONS) return null;
-  if (iterations > MAX_ITERATIONS) return null;
-  const withoutProof = `c=biws,r=${nonce}`;
+export async function clientFinal(password: string, clientFirstBare: string, serverFirstMessage: string): Promise<ClientFinal | null> {
+  const s = parseServerFirst(clientFirstBare, serverFirstMessage);
+  if (!s) return null;
+  // The work first (a page shows it is busy meanwhile), then PBKDF2.
+  const withoutProof = s.work > 0 ? await solveWorkAsync(`c=biws,r=${s.nonce}`, s.work) : `c=biws,r=${s.nonce}`;
+  return proven(await saltedPassword(password, s.salt, s.iterations), clientFirstBare, serverFirstMessage, withoutProof);
+}
+
+/** `clientFinal` from a SaltedPassword already derived for this server-first's salt and rounds (no PBKDF2; synchronous). */
+export function clientFinalSalted(sp: Uint8Array, clientFirstBare: string, serverFirstMessage: string): ClientFinal | null {
+  const s = parseServerFirst(clientFirstBare, serverFirstMessage);
+  if (!s) return null;
+  return proven(sp, clientFirstBare, serverFirstMessage, s.work > 0 ? solveWork(`c=biws,r=${s.nonce}`, s.work) : `c=biws,r=${s.nonce}`);
+}
+
+/** The client-final message with its proof over `withoutProof`, and the server signature to expect. */
+function proven(sp: Uint8Array, clientFirstBare: string, serverFirstMessage: string, withoutProof: string): ClientFinal {
   const authMessage = `${clientFirstBare},${serverFirstMessage},${withoutProof}`;
-  const sp = await saltedPassword(password, salt, iterations);
   const clientKey = hmac(sp, "Client Key");
   const proof = xor(clientKey, hmac(sha256(clientKey), authMessage));
   return { message: `${withoutProof},p=${b64(proof)}`, serverSignature: `v=${b64(hmac(hmac(sp, "Server Key"), authMessage))}`, salted: sp };
+}
+
+/**
+ * The fields of a server-first a client accepts (`work`: the bits of the
+ * proof of work it asks for, 0 for none), or null: malformed, not extending
+ * the client's nonce, too few or too many rounds, too much work.
+ */
+export function parseServerFirst(clientFirstBare: string, serverFirstMessage: string): { nonce: string; salt: Uint8Array; iterations: number; work: number } | null {
+  const s = attributes(serverFirstMessage);
+  const nonce = s?.get("r"), salt = fromBase64(s?.get("s") ?? ""), iterations = Number(s?.get("i")), work = Number(s?.get("w") ?? 0);
+  const clientNonce = attributes(clientFirstBare)?.get("r");
+  if (!nonce || !salt?.length || !clientNonce || !nonce.startsWith(clientNonce) || !Number.isInteger(iterations) || iterations < MIN_ITERATIONS) return null;
+  if (iterations > MAX_ITERATIONS) return null;
+  if (!Number.isInteger(work) || work < 0 || work > MAX_WORK_BITS) return null;
+  return { nonce, salt, iterations, work };
 }
 
 /**

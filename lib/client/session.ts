@@ -18,14 +18,14 @@ import type { Reply, Request } from "../wire/messages.ts";
 import { MAX_MSG_BYTES } from "../wire/messages.ts";
 import { utf8Length } from "../wire/utf8.ts";
 import { toBase64Url } from "../wire/base64.ts";
-import { clientFinal } from "../accounts/scram.ts";
+import { clientFinal, parseServerFirst } from "../accounts/scram.ts";
 import type { Connection } from "./connection.ts";
 import { JoinedRooms } from "./joined_rooms.ts";
 import { pageNames } from "./lists.ts";
 import { Outbox, type OutboxItem } from "./outbox.ts";
 import { randomBytes } from "./random.ts";
 import { LoginError, type SessionOptions, type SessionUi } from "./session_ui.ts";
-import { describeError, membersLine, roomsLine } from "./wording.ts";
+import { describeError, membersLine, puzzleWords, roomsLine } from "./wording.ts";
 
 export { LoginError, type SessionOptions, type SessionUi };
 
@@ -232,7 +232,11 @@ export class Session {
     const nonce = toBase64Url(randomBytes(18));
     const first = await this.send((tag) => ({ verb: "auth", tag, userName, nonce }));
     if (first === null || first.verb !== "ok" || first.kind !== "auth") return first;
-    const final = await clientFinal(password, `n=${userName},r=${nonce}`, first.serverFirst);
+    // A proof of work (w=): the name is being guessed at and this address never logged in to it here.
+    const bare = `n=${userName},r=${nonce}`;
+    const puzzle = (parseServerFirst(bare, first.serverFirst)?.work ?? 0) > 0 ? puzzleWords(userName) : null;
+    if (puzzle !== null) this.#ui.working ? this.#ui.working(puzzle) : this.#ui.notice(puzzle);
+    const final = await clientFinal(password, bare, first.serverFirst).finally(() => puzzle && this.#ui.working?.(null));
     if (final === null) return { verb: "error", tag: first.tag, code: "bad-password", message: "the server's challenge is malformed" };
     return final;
   }

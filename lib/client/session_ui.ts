@@ -22,6 +22,11 @@ export type SessionUi = {
   roomList?(names: string[]): void;
   /** A status line (connection, session, confirmations). */
   notice(text: string): void;
+  /**
+   * A slow step the user waits for is under way (`text`: solving a login's
+   * puzzle), or over (null). Without it: `text` as a notice.
+   */
+  working?(text: string | null): void;
   /** Something the user asked for failed. */
   error(text: string): void;
   /** Output the user asked for (/rooms, /who). */

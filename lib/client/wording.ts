@@ -2,7 +2,7 @@
  * What the client says, in one place for the terminal and the web page:
  * errors in plain words (never a protocol code, never "send auth again"),
  * notices ("* bob joined"), the link's state ("reconnecting…", "connected
- * to b"), lists, and the colour of a name. Pure.
+ * to b"), a login's puzzle, lists, and the colour of a name. Pure.
  *
  * @example
  * ```ts
@@ -77,6 +77,11 @@ export const linkWords = {
   connected: (to: string) => `connected to ${to}`,
   noServer: () => "no server is answering; still trying",
 } as const;
+
+/** What a client says while it solves the proof of work a login's challenge asks for (docs/PROTOCOL.md "Accounts"). */
+export function puzzleWords(userName: string): string {
+  return `${userName} is being guessed at: solving a puzzle before the proof (a second or two)…`;
+}
 
 /**
  * A notice or action as a line ("* bob joined"), or null for a plain

@@ -11,19 +11,13 @@
  * ```
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync } from "node:fs";
 import { fileError } from "./cli.ts";
+import { looseModeWarning, writeSecretFile } from "./secret_file.ts";
 
 /** Writes a new key file (mode 0600); throws if `path` exists or cannot be written. */
 export function createKeyFile(path: string): void {
-  try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    writeFileSync(path, randomBytes(32).toString("hex") + "\n", { mode: 0o600, flag: "wx" });
-  } catch (e) {
-    const exists = (e as { code?: string }).code === "EEXIST";
-    throw new Error(`cannot create the cluster key ${path}: ${exists ? "the file exists (a key is never overwritten)" : fileError(e)}`);
-  }
+  writeSecretFile(path, randomBytes(32).toString("hex") + "\n", "cluster key");
 }
 
 /** The key in `path`; throws a readable Error when it is missing, empty or readable by others. */
@@ -35,9 +29,5 @@ export function readKeyFile(path: string): { key: Uint8Array; warning: string | 
     throw new Error(`cannot read the cluster key ${path} (--cluster-key): ${fileError(e)}`);
   }
   if (key.length === 0) throw new Error(`cluster key file ${path} is empty`);
-  let warning: string | null = null;
-  try {
-    if ((statSync(path).mode & 0o077) !== 0) warning = `cluster key ${path} is readable by other users: chmod 600 ${path}`;
-  } catch { /* read above, so it exists */ }
-  return { key, warning };
+  return { key, warning: looseModeWarning(path, "cluster key") };
 }

@@ -14,6 +14,10 @@ import type { Address } from "../net/address.ts";
 import { parseAddress } from "../net/address.ts";
 import { webAddress } from "./servers_file.ts";
 import { DEFAULT_QUOTAS, type QuotaLimits } from "../server/quotas.ts";
+import { DEFAULT_HELD_POLL_LIMITS, type HeldPollLimits } from "../server/held_polls.ts";
+import { DEFAULT_RATE_LIMIT } from "../server/rate_limit.ts";
+import { type Cidr, LOOPBACK_RANGES, parseCidr } from "../net/cidr.ts";
+import { hostName } from "../server/web_hosts.ts";
 
 /** --quota names and the limits they set. */
 const QUOTA_NAMES = {
@@ -23,8 +27,16 @@ const QUOTA_NAMES = {
   "rooms-per-ip-hour": "roomsPerIpPerHour",
   "message-bytes-per-minute": "msgBytesPerSessionPerMinute",
   "held-polls-per-session": "heldPollsPerSession",
+  "held-poll-kib-per-ip": "heldPollKibPerIp",
+  "held-poll-kib": "heldPollKib",
+  "writes-per-session-minute": "writesPerSessionPerMinute",
+  "writes-per-ip-minute": "writesPerIpPerMinute",
 } as const;
 
+/** Flags only a web listener uses: refused with --no-web, and without --web when servers.txt gives this server no web URL. */
+const WEB_ONLY_FLAGS = ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-timeout"] as const;
+
+/** A flag that cannot be used as given: its message is one line a user can act on. */
 export class FlagError extends Error {
   constructor(message: string) {
     super(message);
@@ -45,7 +57,7 @@ export type ServerFlags = {
   /** Requests per second per session; 0 = off. */
   sessionRate: number;
   /** Per-address and per-session quotas (--quota NAME=N). */
-  quotas: QuotaLimits & { heldPollsPerSession: number };
+  quotas: QuotaLimits & HeldPollLimits;
   /** Expunge messages older than this many days; 0 = keep (lib/store/retention.ts). */
   retainDays: number;
   /** Keep at most this many messages per room; 0 = all. */
@@ -54,9 +66,21 @@ export type ServerFlags = {
   web: Address | null;
   /** --no-web: no web listener, even when servers.txt gives this server a web URL. */
   noWeb: boolean;
+  /** Flags given that only a web listener uses (--tls-cert, --web-host, …) when --web is not: refused unless servers.txt gives one (webListenAddress). */
+  webOnly: string[];
   /** PEM files: serve the web listener over HTTPS. */
   tlsCert: string | null;
   tlsKey: string | null;
+  /** Host names the web listener answers to besides servers.txt's web URLs and its own address (--web-host). */
+  webHosts: string[];
+  /** Sources that may read /metrics (--metrics-allow; default loopback). */
+  metricsAllow: Cidr[];
+  /** Web connections in all; null = half the open-file limit, at most 10,000. */
+  webConnections: number | null;
+  /** Web connections per IP address; Infinity = no limit. */
+  webConnectionsPerIp: number;
+  /** Seconds a web connection may carry no request (and a request's head, then body, may take). */
+  webTimeout: number;
   /** Free bytes below which writes are refused; 0 = no floor. */
   minFreeBytes: number;
   sync: "full" | "normal";
@@ -74,7 +98,7 @@ export type ServerFlags = {
 
 export const SERVER_USAGE =
   "usage: server.ts --id ID [--servers FILE] [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
-  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--web HOST:PORT [--tls-cert FILE --tls-key FILE] | --no-web] [--retain-days N] [--retain-messages N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
+  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--web HOST:PORT | --no-web] [--tls-cert FILE --tls-key FILE] [--web-host NAME]... [--metrics-allow CIDR]... [--web-connections N] [--web-connections-per-ip N] [--web-timeout SECONDS] [--retain-days N] [--retain-messages N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
 
 /** What `server.ts --help` prints. */
 export const SERVER_HELP = `DistChat server: one peer of the cluster listed in a servers file.
@@ -87,22 +111,36 @@ usage: npm run server -- --id ID [flags]        (or: npx deno run -A server.ts -
   --session-ttl SECONDS    idle lifetime of a login (default 300)
   --listen HOST:PORT       bind the client port here instead of its servers-file address
   --peer-listen HOST:PORT  bind the peer port here instead of its servers-file address
-  --rate-limit N           requests per second per client IP address (default 20000); 0 turns off
+  --rate-limit N           requests per second per client IP address (default 2000); 0 turns off
                            every request-rate limit (benchmarks). Past it, and past --session-rate,
                            requests get rate-limited (once a second per address; the rest are dropped)
   --session-rate N         requests per second per session (default 500; 0 = off)
   --quota NAME=N           change one quota (repeat for more; 0 = none); past one, requests get
                            rate-limited. Defaults: logins-per-ip-minute=120 sessions-per-ip=1000
                            rooms-per-session=100 rooms-per-ip-hour=1000 held-polls-per-session=64
-                           message-bytes-per-minute=65536 (per session)
-  --min-free-mb N          below N MiB free on the database's disk, logins, rooms and messages get
+                           message-bytes-per-minute=65536 (per session) writes-per-session-minute=60
+                           writes-per-ip-minute=600 (joins, leaves, moderation, account changes)
+                           held-poll-kib-per-ip=8192 held-poll-kib=131072 (memory of held polls)
+  --min-free-mb N          below N MiB free on the database's disk, every request that writes gets
                            unavailable (clients go to another server); 0 = no floor (default 256)
   --web HOST:PORT          serve the web client, its HTTP transport and /metrics here. Default: the
                            host and port of this server's web URL in the servers file (its 4th column,
                            which pages fail over along), else none
   --no-web                 no web listener, even when the servers file gives this server a web URL
-  --tls-cert FILE          with --tls-key FILE (PEM): serve --web over HTTPS
+  --tls-cert FILE          with --tls-key FILE (PEM): serve the web listener over HTTPS
   --tls-key FILE           the certificate's private key
+  --web-host NAME          a host name browsers use for the web listener (repeat for more). Requests
+                           whose Host is not one of these, a servers.txt web URL's, the listen
+                           address, an IP address or (on loopback) localhost get 421 (DNS rebinding)
+  --metrics-allow CIDR     addresses that may read /metrics (repeat for more; default 127.0.0.0/8
+                           and ::1: loopback only). Others get 403
+  --web-connections N      TCP connections of the web listener in all (default: half the open-file
+                           limit, at most 10000); a full listener still takes an address holding
+                           fewer than the busiest one, whose oldest connection goes
+  --web-connections-per-ip N  TCP connections of one IP address (default 256; 0 = no limit). Behind
+                           a reverse proxy every connection is the proxy's: raise it there
+  --web-timeout SECONDS    a web connection carrying no request is closed after this long, and a
+                           request's head and body must each arrive within it (default 10)
   --retain-days N          expunge messages older than N days (default 0: keep them for good)
   --retain-messages N      keep only the newest N messages of each room (default 0: all). Either
                            limit spares messages younger than an hour; give every server the same
@@ -155,9 +193,27 @@ function multicast(text: string | undefined): Address | null {
   return a;
 }
 
+/** A --web-host name: a DNS name or an IP address, without a port. */
+function webHost(text: string): string {
+  const h = hostName(text);
+  if (h === null || h !== text.toLowerCase().replace(/\.$/, "") || !/^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$/.test(h)) {
+    throw new FlagError(`--web-host ${text}: give a host name such as chat.example.org (no scheme, no port)`);
+  }
+  return h;
+}
+
+/** A --metrics-allow range. */
+function cidr(text: string): Cidr {
+  try {
+    return parseCidr(text);
+  } catch (e) {
+    throw new FlagError(`--metrics-allow: ${(e as Error).message}; give ADDRESS/PREFIX such as 10.0.0.0/8`);
+  }
+}
+
 /** The quotas with each `NAME=N` of --quota applied (0: no limit). */
-function quotas(items: string[]): QuotaLimits & { heldPollsPerSession: number } {
-  const q = { ...DEFAULT_QUOTAS, heldPollsPerSession: 64 };
+function quotas(items: string[]): QuotaLimits & HeldPollLimits {
+  const q = { ...DEFAULT_QUOTAS, ...DEFAULT_HELD_POLL_LIMITS };
   for (const item of items) {
     const m = /^([a-z-]+)=(\d{1,12})$/.exec(item);
     const name = m?.[1] as keyof typeof QUOTA_NAMES | undefined;
@@ -192,6 +248,11 @@ export function parseServerFlags(argv: string[]): ServerFlags {
         web: { type: "string" },
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
+        "web-host": { type: "string", multiple: true },
+        "metrics-allow": { type: "string", multiple: true },
+        "web-connections": { type: "string" },
+        "web-connections-per-ip": { type: "string" },
+        "web-timeout": { type: "string" },
         "retain-messages": { type: "string" },
         sync: { type: "string" },
         "cluster-key": { type: "string" },
@@ -212,8 +273,10 @@ export function parseServerFlags(argv: string[]): ServerFlags {
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
     throw new FlagError("--tls-cert and --tls-key go together");
   }
-  if (values["no-web"] && (values.web !== undefined || values["tls-cert"] !== undefined)) {
-    throw new FlagError("--no-web turns the web listener off: leave out --web, --tls-cert and --tls-key with it");
+  const webOnly = WEB_ONLY_FLAGS.filter((f) => values[f] !== undefined).map((f) => `--${f}`);
+  if (values["no-web"] && (values.web !== undefined || webOnly.length > 0)) {
+    const given = [...(values.web !== undefined ? ["--web"] : []), ...webOnly, ...(values["tls-key"] !== undefined ? ["--tls-key"] : [])];
+    throw new FlagError(`--no-web turns the web listener off: leave out ${given.join(", ")} with it`);
   }
   const sync = values.sync ?? "full";
   if (sync !== "full" && sync !== "normal") throw new FlagError(`--sync must be full or normal, got "${sync}"`);
@@ -224,12 +287,18 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     sessionTtl: integer("session-ttl", values["session-ttl"], 300, 1),
     listen: address("listen", values.listen),
     peerListen: address("peer-listen", values["peer-listen"]),
-    rateLimit: integer("rate-limit", values["rate-limit"], 20000, 0),
+    rateLimit: integer("rate-limit", values["rate-limit"], DEFAULT_RATE_LIMIT, 0),
     sessionRate: integer("session-rate", values["session-rate"], 500, 0),
     quotas: quotas(values.quota ?? []),
     minFreeBytes: integer("min-free-mb", values["min-free-mb"], 256, 0) * 1024 * 1024,
     web: address("web", values.web),
     noWeb: values["no-web"] === true,
+    webOnly: values.web === undefined ? webOnly : [],
+    webHosts: (values["web-host"] ?? []).map(webHost),
+    metricsAllow: values["metrics-allow"]?.map(cidr) ?? LOOPBACK_RANGES.map(cidr),
+    webConnections: values["web-connections"] === undefined ? null : integer("web-connections", values["web-connections"], 0, 1),
+    webConnectionsPerIp: integer("web-connections-per-ip", values["web-connections-per-ip"], 256, 0) || Infinity,
+    webTimeout: integer("web-timeout", values["web-timeout"], 10, 1),
     tlsCert: values["tls-cert"] ?? null,
     tlsKey: values["tls-key"] ?? null,
     retainDays: integer("retain-days", values["retain-days"], 0, 0),
@@ -248,7 +317,8 @@ export function parseServerFlags(argv: string[]): ServerFlags {
  * server's web URL in servers.txt (a server restarted by hand keeps the
  * listener `npm start` gave it and pages fail over to), else none; none with
  * --no-web. Throws FlagError when the URL is https and no certificate is
- * given, or --tls-cert comes without anywhere to serve.
+ * given, or a flag of the web listener (--tls-cert, --web-host, …) comes
+ * without anywhere to serve.
  *
  * @example
  * ```ts
@@ -259,7 +329,7 @@ export function webListenAddress(flags: ServerFlags, webUrl: string | undefined)
   if (flags.noWeb) return null;
   if (flags.web !== null) return flags.web;
   if (webUrl === undefined) {
-    if (flags.tlsCert !== null) throw new FlagError("--tls-cert needs --web HOST:PORT (or a web URL for this server in the servers file)");
+    if (flags.webOnly.length > 0) throw new FlagError(`${flags.webOnly[0]} needs --web HOST:PORT (or a web URL for this server in the servers file)`);
     return null;
   }
   if (webUrl.startsWith("https:") && flags.tlsCert === null) {

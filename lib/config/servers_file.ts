@@ -1,9 +1,12 @@
 /**
  * servers.txt: one server per line, `serverId clientAddress peerAddress
- * [webUrl]` (docs/PROTOCOL.md "servers.txt"). The optional web URL is the
- * origin of the server's web listener (`http://host:port` or
- * `https://host:port`), which web pages fail over along. `#` starts a
- * comment; blank lines are ignored.
+ * [webUrl] [key=BASE64]` (docs/PROTOCOL.md "servers.txt"). The optional web
+ * URL is the origin of the server's web listener (`http://host:port` or
+ * `https://host:port`), which web pages fail over along; the optional key
+ * is the server's static public key for the encrypted transport (44
+ * characters of base64, `npm run keygen -- --server-key FILE`), which
+ * clients and peers pin. The two optional fields may come in either order.
+ * `#` starts a comment; blank lines are ignored.
  *
  * @example
  * ```ts
@@ -15,8 +18,13 @@ import { readFileSync } from "node:fs";
 import { fileError } from "./cli.ts";
 import { type Address, formatAddress, parseAddress } from "../net/address.ts";
 import { SERVER_ID_RULE, serverIdProblem } from "../wire/names.ts";
+import { decodeKey, encodeKey, usablePublicKey } from "../secure/keys.ts";
 
-export type ServerEntry = { id: string; client: Address; peer: Address; web?: string };
+/** One server of servers.txt; `publicKey` is its static X25519 public key (32 bytes), when the file gives one. */
+export type ServerEntry = { id: string; client: Address; peer: Address; web?: string; publicKey?: Uint8Array };
+
+/** What a servers.txt line looks like (error messages). */
+const LINE_SHAPE = `"serverId clientAddress peerAddress [webUrl] [key=BASE64]"`;
 
 /** Why `text` is not a web origin (`http[s]://host[:port]`, nothing after), or null. */
 export function webUrlProblem(text: string): string | null {
@@ -60,14 +68,14 @@ export function parseServers(text: string, file: string): ServerEntry[] {
   const seen = new Set<string>();
   /** host:port → whose it is (two sockets cannot share one). */
   const addresses = new Map<string, string>();
+  /** Public key (base64) → whose it is. */
+  const keys = new Map<string, string>();
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.replace(/#.*$/, "").trim();
     if (line === "") return;
     const parts = line.split(/\s+/);
-    if (parts.length !== 3 && parts.length !== 4) {
-      throw new ServersFileError(file, i + 1, `has ${parts.length} fields; expected "serverId clientAddress peerAddress [webUrl]"`);
-    }
-    const [id, client, peer, web] = parts;
+    if (parts.length < 3 || parts.length > 5) throw new ServersFileError(file, i + 1, `has ${parts.length} fields; expected ${LINE_SHAPE}`);
+    const [id, client, peer, ...optional] = parts;
     if (serverIdProblem(id)) throw new ServersFileError(file, i + 1, `has a bad server id "${id}" (${SERVER_ID_RULE})`);
     if (seen.has(id)) throw new ServersFileError(file, i + 1, `repeats server id "${id}"`);
     seen.add(id);
@@ -83,15 +91,37 @@ export function parseServers(text: string, file: string): ServerEntry[] {
       if (other) throw new ServersFileError(file, i + 1, `gives ${what} address ${formatAddress(a)}, which is already ${other}; every address must differ`);
       addresses.set(key, `server ${id}'s ${what} address`);
     }
-    if (web !== undefined) {
-      const problem = webUrlProblem(web);
+    for (const field of optional) {
+      if (field.startsWith("key=")) {
+        if (entry.publicKey !== undefined) throw new ServersFileError(file, i + 1, `has two keys; expected ${LINE_SHAPE}`);
+        entry.publicKey = serverKey(field.slice(4), file, i + 1);
+        const other = keys.get(field);
+        if (other) throw new ServersFileError(file, i + 1, `gives server ${id} the key of server ${other}; every server needs its own (npm run keygen -- --server-key FILE)`);
+        keys.set(field, id);
+        continue;
+      }
+      if (entry.web !== undefined) throw new ServersFileError(file, i + 1, `has two web URLs; expected ${LINE_SHAPE}`);
+      const problem = webUrlProblem(field);
       if (problem) throw new ServersFileError(file, i + 1, `has a bad web URL: ${problem}`);
-      entry.web = new URL(web).origin;
+      entry.web = new URL(field).origin;
     }
     out.push(entry);
   });
   if (out.length === 0) throw new Error(`Cannot read ${file}: it lists no servers`);
   return out;
+}
+
+/** The 32 bytes of a `key=` field's value, or a ServersFileError. */
+function serverKey(text: string, file: string, line: number): Uint8Array {
+  const key = decodeKey(text);
+  if (key === null) throw new ServersFileError(file, line, `has a bad key: "${text}" is not 44 characters of base64 (npm run keygen -- --server-key FILE prints a server's key=BASE64)`);
+  if (!usablePublicKey(key)) throw new ServersFileError(file, line, `has a bad key: "${text}" is not a usable X25519 public key (npm run keygen -- --server-key FILE makes one)`);
+  return key;
+}
+
+/** The `key=BASE64` field of a servers.txt line for `publicKey`. */
+export function keyField(publicKey: Uint8Array): string {
+  return `key=${encodeKey(publicKey)}`;
 }
 
 /** Reads and parses a servers file. */

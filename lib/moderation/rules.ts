@@ -81,43 +81,51 @@ export function refusal(room: RoomMod, actor: string, action: ModAction, target:
 
 /** The state a room's mod ops settle to (in any order given), `owner` the creator's name. */
 export function settleRoom(ops: readonly ModOp[], owner: string | null): RoomMod {
-  const sorted = [...ops].sort((x, y) => compareKeys(x.key, y.key));
   const room = { ...emptyRoom(), owner };
-  for (const op of sorted) {
-    if (refusal(room, op.actor, op.action, op.target) !== null) continue;
-    const t = nameKey(op.target);
-    switch (op.action) {
-      case "op":
-        room.ops.set(t, op.target);
-        break;
-      case "deop":
-        room.ops.delete(t);
-        break;
-      case "kick":
-        room.ops.delete(t);
-        room.kicks.set(t, { key: op.key, by: op.actor, why: op.text, ban: false });
-        break;
-      case "ban":
-        room.ops.delete(t);
-        room.invites.delete(t);
-        room.bans.set(t, op.target);
-        room.banWhy.set(t, { by: op.actor, why: op.text });
-        room.kicks.set(t, { key: op.key, by: op.actor, why: op.text, ban: true }); // after an unban, the name joins again like anyone
-        break;
-      case "unban":
-        room.bans.delete(t);
-        room.banWhy.delete(t);
-        break;
-      case "invite":
-        room.invites.set(t, op.target);
-        break;
-      case "topic":
-        room.topic = op.text === "" ? null : { text: op.text, by: op.actor, at: op.at };
-        break;
-      case "mode":
-        room.inviteOnly = op.target === "+i";
-        break;
-    }
+  for (const op of [...ops].sort((x, y) => compareKeys(x.key, y.key))) foldMod(room, op);
+  return room;
+}
+
+/**
+ * One step of the fold: applies `op`, which sorts after every op already in
+ * `room`, if its actor may take it there (else it is void). Changes `room`
+ * in place and returns it; `settleRoom` is these steps in key order
+ * (lib/store/_fold_cache.ts takes them one new op at a time).
+ */
+export function foldMod(room: RoomMod, op: ModOp): RoomMod {
+  if (refusal(room, op.actor, op.action, op.target) !== null) return room;
+  const t = nameKey(op.target);
+  switch (op.action) {
+    case "op":
+      room.ops.set(t, op.target);
+      break;
+    case "deop":
+      room.ops.delete(t);
+      break;
+    case "kick":
+      room.ops.delete(t);
+      room.kicks.set(t, { key: op.key, by: op.actor, why: op.text, ban: false });
+      break;
+    case "ban":
+      room.ops.delete(t);
+      room.invites.delete(t);
+      room.bans.set(t, op.target);
+      room.banWhy.set(t, { by: op.actor, why: op.text });
+      room.kicks.set(t, { key: op.key, by: op.actor, why: op.text, ban: true }); // after an unban, the name joins again like anyone
+      break;
+    case "unban":
+      room.bans.delete(t);
+      room.banWhy.delete(t);
+      break;
+    case "invite":
+      room.invites.set(t, op.target);
+      break;
+    case "topic":
+      room.topic = op.text === "" ? null : { text: op.text, by: op.actor, at: op.at };
+      break;
+    case "mode":
+      room.inviteOnly = op.target === "+i";
+      break;
   }
   return room;
 }

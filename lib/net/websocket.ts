@@ -2,8 +2,9 @@
  * The server's side of WebSocket framing (RFC 6455), as much as the web
  * transport needs: the handshake's accept key, a reader that turns the bytes
  * of a connection into messages (masked client frames, fragments joined,
- * control frames apart, a size limit), and unmasked frames to send. Pure:
- * the socket is lib/server/web_port.ts's.
+ * control frames apart, a size and a fragment limit checked before anything
+ * is kept), and unmasked frames to send. Pure: the socket is
+ * lib/server/web_sockets.ts's.
  *
  * @example
  * ```ts
@@ -46,25 +47,38 @@ export type Frame =
   | { kind: "control"; opcode: number; data: Uint8Array }
   | { kind: "error"; code: number; reason: string };
 
+/** Fragments one message may come in (empty ones count): RFC 6455 sets no limit, a browser sends one. */
+export const MAX_FRAGMENTS = 64;
+
 export class FrameReader {
   #buf = new Uint8Array(0);
   #parts: Uint8Array[] = [];
   #partsBytes = 0;
+  /** Frames of the message being joined (0: none started). */
+  #fragments = 0;
   #partsOpcode = 0;
   #max: number;
+  #maxFragments: number;
   #failed = false;
 
-  /** `maxMessage`: the largest message accepted, bytes (past it: error 1009). */
-  constructor(maxMessage: number) {
+  /**
+   * `maxMessage`: the largest message accepted, bytes; `maxFragments`: the
+   * most frames one message may take. Past either: error 1009.
+   */
+  constructor(maxMessage: number, maxFragments = MAX_FRAGMENTS) {
     this.#max = maxMessage;
+    this.#maxFragments = maxFragments;
   }
 
   /** Takes the next bytes of the connection; returns the frames they complete. */
   push(chunk: Uint8Array): Frame[] {
     if (this.#failed) return [];
-    const joined = new Uint8Array(this.#buf.length + chunk.length);
-    joined.set(this.#buf);
-    joined.set(chunk, this.#buf.length);
+    let joined = chunk;
+    if (this.#buf.length > 0) {
+      joined = new Uint8Array(this.#buf.length + chunk.length);
+      joined.set(this.#buf);
+      joined.set(chunk, this.#buf.length);
+    }
     const out: Frame[] = [];
     let at = 0;
     const fail = (code: number, reason: string): Frame[] => {
@@ -95,6 +109,7 @@ export class FrameReader {
       if (control && (len > 125 || !fin)) return fail(1002, "bad control frame");
       if (!control && opcode !== OPCODE.continuation && opcode !== OPCODE.text && opcode !== OPCODE.binary) return fail(1002, "unknown opcode");
       if (!control && this.#partsBytes + len > this.#max) return fail(1009, "message too big");
+      if (!control && this.#fragments >= this.#maxFragments) return fail(1009, "too many fragments");
       if (joined.length - at < head + 4 + len) break;
       const mask = joined.subarray(at + head, at + head + 4);
       const data = joined.slice(at + head + 4, at + head + 4 + len);
@@ -105,20 +120,24 @@ export class FrameReader {
         continue;
       }
       if (opcode === OPCODE.continuation) {
-        if (this.#parts.length === 0) return fail(1002, "continuation without a message");
+        if (this.#fragments === 0) return fail(1002, "continuation without a message");
       } else {
-        if (this.#parts.length > 0) return fail(1002, "new message inside a fragmented one");
+        if (this.#fragments > 0) return fail(1002, "new message inside a fragmented one");
         this.#partsOpcode = opcode;
       }
-      this.#parts.push(data);
+      this.#fragments++;
+      if (data.length > 0) this.#parts.push(data);
       this.#partsBytes += data.length;
       if (fin) {
-        const whole = new Uint8Array(this.#partsBytes);
-        let k = 0;
-        for (const p of this.#parts) (whole.set(p, k), k += p.length);
+        const whole = this.#parts.length === 1 ? this.#parts[0] : new Uint8Array(this.#partsBytes);
+        if (this.#parts.length > 1) {
+          let k = 0;
+          for (const p of this.#parts) (whole.set(p, k), k += p.length);
+        }
         out.push({ kind: "message", opcode: this.#partsOpcode, data: whole });
         this.#parts = [];
         this.#partsBytes = 0;
+        this.#fragments = 0;
       }
     }
     this.#buf = joined.slice(at);

@@ -21,7 +21,7 @@ import { openReply, sealReply } from "./reply_seal.ts";
 import { sessionId } from "./chat.ts";
 import { nameKey } from "../wire/names.ts";
 
-/** Verbs whose successful replies are saved in the database. */
+/** Verbs whose successful replies are saved in the database (when the request changed something). */
 const SAVED = new Set(["login", "open", "connect", "leave", "logout"]);
 
 /** How long a login's reply (it holds the token) is kept for retransmissions, ms; other saved replies: an hour. */
@@ -90,11 +90,16 @@ export class Answers {
     this.pollCache.set(key, text);
   }
 
-  /** Remembers the reply text of a request; `ok` replies of state-changing verbs are saved in the open transaction. */
-  remember(req: Request, key: string, text: string, ok: boolean, now: number): void {
+  /**
+   * Remembers the reply text of a request; `ok` replies of state-changing
+   * verbs are saved in the open transaction — unless the request changed
+   * nothing (`changed` false: a `connect` to a room the session is in), whose
+   * answer, asked again, is the same without a row per resend.
+   */
+  remember(req: Request, key: string, text: string, ok: boolean, now: number, changed = true): void {
     if (req.verb === "request") this.pollCache.set(key, text);
     else if (req.verb !== "login") this.cache.set(key, text);
-    if (ok && SAVED.has(req.verb)) {
+    if (ok && changed && SAVED.has(req.verb)) {
       this.#replies.save(key, req.verb === "login" ? sealReply(this.#replyKey, text) : text, now);
     }
   }

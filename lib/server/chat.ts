@@ -42,7 +42,7 @@ import { USER_NAME } from "../wire/names.ts";
 import { regData, verifierData } from "../accounts/ledger.ts";
 import { mayJoin, refusal as modRefusal } from "../moderation/rules.ts";
 import { AccountDesk } from "./account_desk.ts";
-import { addressFor, banned, conversation, partOf, roomAccess } from "./direct.ts";
+import { banned, conversation, conversationsOf, roomAccess } from "./direct.ts";
 import { MAX_DATAGRAM, MAX_WAIT_MS } from "../wire/messages.ts";
 import { formatVector } from "../wire/vector.ts";
 import { fitHistory, fitNames, fitPoll } from "../wire/fit.ts";
@@ -271,13 +271,12 @@ export class Chat {
   /** [PROTOCOL "dms"] the session's direct conversations and their newest message. */
   #dms(req: DmsRequest, now: number, max: number): Reply {
     const s = this.#auth(req.token, now);
-    const mine = partOf(this.store, s);
     const entries = [];
     let bytes = 40;
-    for (const rkey of this.store.conversations.of(mine, 200)) {
+    for (const { rkey, address } of conversationsOf(this.store, s, now, 200)) {
       const newest = this.store.messages.newest(rkey, null, 1);
       const last = newest && newest.length > 0 ? { origin: newest[0].origin, n: newest[0].seq } : null;
-      const e = { groupName: addressFor(rkey, mine), last };
+      const e = { groupName: address, last };
       bytes += e.groupName.length + 40;
       if (bytes > max) break;
       entries.push(e);

@@ -24,10 +24,10 @@ import type { Clock } from "./clock.ts";
 import type { GroupCommit } from "./commit.ts";
 import type { Chat } from "./chat.ts";
 import { Answers } from "./answers.ts";
-import { type Held, HeldPolls } from "./held_polls.ts";
-import { RateLimiter } from "./rate_limit.ts";
+import { cursorProblem, DEFAULT_HELD_POLL_LIMITS as HELD, type Held, heldBytes, HeldPolls, UNHEARD_ORIGINS, type Waiter } from "./held_polls.ts";
+import { DEFAULT_RATE_LIMIT, RateLimiter } from "./rate_limit.ts";
 import type { AckGate } from "./ack_gate.ts";
-import type { Quotas } from "./quotas.ts";
+import { type Quotas, WRITING_VERBS } from "./quotas.ts";
 import { AddressBudget, replyBudget } from "./address_budget.ts";
 import { sessionId } from "./chat.ts";
 import type { ServerMetrics } from "./metrics.ts";
@@ -39,15 +39,21 @@ export type ClientPortOptions = {
   clock: Clock;
   /** Sends one datagram to a client. */
   send(bytes: Uint8Array, to: Address): void;
-  /** Requests per second per source IP address; 0 turns every request-rate limit off. Default 20000. */
+  /** Requests per second per source IP address; 0 turns every request-rate limit off. Default DEFAULT_RATE_LIMIT. */
   rateLimit?: number;
   /** Requests per second per session (token); 0 turns it off. Default 500. */
   sessionRate?: number;
-  /** Long polls one session may have held at once; more get `rate-limited`. Default 64. */
+  /** Long polls one session may have held at once; more get `rate-limited`. Default 64 (DEFAULT_HELD_POLL_LIMITS). */
   maxHeldPerSession?: number;
+  /** Estimated heap bytes (lib/server/held_polls.ts `heldBytes`) of the polls held for one source IP address; past it `rate-limited`. Default 8 MiB. */
+  maxHeldBytesPerIp?: number;
+  /** The same for every poll held. Default 128 MiB. */
+  maxHeldBytes?: number;
+  /** Origins a poll's cursor may name that this server has not heard of; more are `bad-request`. Default UNHEARD_ORIGINS (server.ts adds the servers of servers.txt). */
+  cursorSlack?: number;
   /** Per-address and per-session quotas (lib/server/quotas.ts); absent: none. */
   quotas?: Quotas;
-  /** True while the database's disk is below its free-space floor: writes that grow it get `unavailable`. */
+  /** True while the database's disk is below its free-space floor: every request that writes gets `unavailable` (WRITING_VERBS). */
   diskLow?: () => boolean;
 
   /** One line of log (default: stderr). */
@@ -70,6 +76,8 @@ export function shortError(tag: string, code: ErrorCode, message: string, budget
   return { verb: "error", tag, code, message: message.slice(0, Math.max(0, budget - bare)) };
 }
 
+const kib = (bytes: number) => Math.floor(bytes / 1024);
+
 export class ClientPort {
   /** Requests per second per source IP. */
   readonly limiter: RateLimiter;
@@ -85,7 +93,7 @@ export class ClientPort {
 
   constructor(o: ClientPortOptions) {
     this.#o = o;
-    const rate = o.rateLimit ?? 20000;
+    const rate = o.rateLimit ?? DEFAULT_RATE_LIMIT;
     this.limiter = new RateLimiter(rate);
     this.sessionLimiter = new RateLimiter(rate <= 0 ? 0 : o.sessionRate ?? 500);
     this.#log = o.log ?? ((line) => console.error(line));
@@ -112,6 +120,8 @@ export class ClientPort {
     else this.budget.received(addr, bytes.length);
     // The limit comes before decoding: garbage costs a flooder its budget too.
     const limited = !this.limiter.allow(from.host, now);
+    // Past the limit and told so this second: dropped unread (decoding is half of what a dropped datagram costs).
+    if (limited && this.#toldWithinSecond(addr, now)) return;
     const decoded = decodeRequest(bytes);
     if (!decoded.ok) {
       const e = decoded.error;
@@ -161,16 +171,17 @@ export class ClientPort {
     const refused = resent ? null : this.#refusal(req, from, session, now);
     if (refused !== null && !(req.verb === "add" && chat.store.messages.byTag(session, req.tag) !== null)) return refused;
     let reply: Reply;
+    const changes = chat.store.changes;
     try {
       const outcome = chat.handle(req, now, key, this.budget.room(addr), from.host);
       if ("wait" in outcome) {
-        const max = this.#o.maxHeldPerSession ?? 64;
-        if (this.#polls.heldFor(outcome.wait.session) < max) {
+        // Not remembered: once a held poll is answered, a resend may be held.
+        const why = this.#mayHold(outcome.wait, from.host);
+        if (why === null) {
           this.#polls.hold(outcome.wait, from);
           return null;
         }
-        // Not remembered: once a held poll of the session is answered, a resend is held.
-        return replyText({ verb: "error", tag: req.tag, code: "rate-limited", message: `more than ${max} long polls held for this session` });
+        return replyText({ verb: "error", tag: req.tag, code: "rate-limited", message: why });
       }
       reply = outcome.reply;
     } catch (e) {
@@ -179,24 +190,40 @@ export class ClientPort {
       return replyText({ verb: "error", tag: req.tag, code: "internal", message: "internal server error" });
     }
     const text = replyText(reply);
+    const changed = chat.store.changes !== changes;
     if (reply.verb === "ok" && reply.kind === "login") this.budget.noteLogin(sessionId(reply.token), addr);
     if (!resent && reply.verb === "ok") {
-      this.#o.quotas?.note(req, from.host, reply.kind === "login" ? sessionId(reply.token) : session, now);
+      this.#o.quotas?.note(req, from.host, reply.kind === "login" ? sessionId(reply.token) : session, now, changed);
     }
     const gate = this.#o.gate;
     if (gate && req.verb === "add" && reply.verb === "ok") {
       gate.hold(key, session, req.tag, (acked) => this.#release(req, key, acked, from, start), reply.kind === "add" ? reply.groupName : undefined);
       return null;
     }
-    answers.remember(req, key, text, reply.verb !== "error", now);
+    answers.remember(req, key, text, reply.verb !== "error", now, changed);
     return text;
   }
 
-  /** The error text refusing a new write over a quota or below the disk floor (never remembered: it may pass later), or null. */
+  /** Why poll `w` from `ip` may not be held now (past a per-session or memory budget), or null. */
+  #mayHold(w: Waiter, ip: string): string | null {
+    const max = this.#o.maxHeldPerSession ?? HELD.heldPollsPerSession;
+    if (this.#polls.heldFor(w.session) >= max) return `more than ${max} long polls held for this session`;
+    const bytes = heldBytes(w);
+    const perIp = this.#o.maxHeldBytesPerIp ?? HELD.heldPollKibPerIp * 1024;
+    if (this.#polls.bytesFor(ip) + bytes > perIp) return `long polls held for this address take ${kib(perIp)} KiB of memory already; poll fewer rooms at once`;
+    const all = this.#o.maxHeldBytes ?? HELD.heldPollKib * 1024;
+    if (this.#polls.bytes + bytes > all) return `this server holds ${kib(all)} KiB of long polls already; try again later or another server`;
+    return null;
+  }
+
+  /** The error text refusing a request over a quota, below the disk floor, or with a cursor too long (never remembered: it may pass later), or null. */
   #refusal(req: Request, from: Address, session: string, now: number): string | null {
-    const grows = req.verb === "login" || req.verb === "open" || req.verb === "connect" || req.verb === "add";
-    if (grows && this.#o.diskLow?.()) {
+    if (WRITING_VERBS.has(req.verb) && this.#o.diskLow?.()) {
       return replyText({ verb: "error", tag: req.tag, code: "unavailable", message: "this server's disk is nearly full; try another server" });
+    }
+    if (req.verb === "request") {
+      const bad = cursorProblem(req.cursor, this.#o.chat.store.vector(), this.#o.cursorSlack ?? UNHEARD_ORIGINS);
+      if (bad !== null) return replyText({ verb: "error", tag: req.tag, code: "bad-request", message: bad });
     }
     const why = this.#o.quotas?.refusal(req, from.host, session, now) ?? null;
     return why === null ? null : replyText({ verb: "error", tag: req.tag, code: "rate-limited", message: why });
@@ -214,11 +241,16 @@ export class ClientPort {
     });
   }
 
+  /** True when `addr` (address:port) was told `rate-limited` less than a second ago. */
+  #toldWithinSecond(addr: string, now: number): boolean {
+    const last = this.#toldLimited.get(addr);
+    return last !== undefined && now - last < 1000;
+  }
+
   /** `rate-limited`, at most once a second per source address (further ones are dropped). */
   #refuseRate(tag: string, to: Address, now: number): void {
     const k = formatAddress(to);
-    const last = this.#toldLimited.get(k);
-    if (last !== undefined && now - last < 1000) return;
+    if (this.#toldWithinSecond(k, now)) return;
     if (this.#toldLimited.size > 10_000) {
       for (const [a, t] of this.#toldLimited) if (now - t >= 1000) this.#toldLimited.delete(a);
     }

@@ -23,9 +23,9 @@ export class Counts<K> {
     this.#m.set(key, this.get(key) + n);
   }
 
-  /** Takes one from the count of `key`; the key goes when it reaches zero. */
-  remove(key: K): void {
-    const n = this.get(key) - 1;
+  /** Takes `n` (default 1) from the count of `key`; the key goes when it reaches zero. */
+  remove(key: K, by = 1): void {
+    const n = this.get(key) - by;
     if (n > 0) this.#m.set(key, n);
     else this.#m.delete(key);
   }

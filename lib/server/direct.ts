@@ -2,13 +2,25 @@
  * Direct conversations (docs/PROTOCOL.md "Direct messages"): a client names
  * one "@" + the other user's name; the server stores it as a room whose key
  * is "@" PART "@" PART, sorted (lib/wire/names.ts DM_ROOM). A PART is a
- * registered name's key — the conversation then outlives sessions — or an
- * unregistered name's key with "~" and 12 hex digits of its session id: a
- * DM to an unregistered name reaches its current session only, and a later
- * holder of that name cannot read it. No third session can name a
- * conversation it is not part of: its own part is always one of the two.
+ * name's key, "~" and 12 hex digits:
+ *
+ * - of a registered name, digits of its *registration* (SHA-256 of the `reg`
+ *   op's id): the conversation belongs to that account and outlives its
+ *   sessions; once the account is dropped, a new registration of the name has
+ *   another part, so it never sees the old one's conversations (issue 20,
+ *   row 12), on every server alike (the id is the same everywhere);
+ * - of an unregistered name, digits of its session id: a DM to an
+ *   unregistered name reaches its current session only.
+ *
+ * No third session can name a conversation it is not part of: its own part
+ * is always one of the two. Conversations stored before registrations were
+ * part of keys name a registered party by its bare key; they stay that
+ * account's while it is the name's first (never dropped), and are no one's
+ * once it was dropped (docs/ARCHITECTURE.md "Direct conversations").
  */
+import { createHash } from "node:crypto";
 import type { SessionRecord, Store } from "../store/store.ts";
+import type { Account } from "../store/accounts.ts";
 import { nameKey } from "../wire/names.ts";
 import { parts } from "../store/conversations.ts";
 import { byWhom, kickedSince } from "../moderation/rules.ts";
@@ -35,29 +47,73 @@ export function banned(store: Store, name: string, s: SessionRecord): string | n
   return mod.bans.has(s.ukey) ? `you are banned from ${name}${byWhom(mod.banWhy.get(s.ukey))}` : null;
 }
 
-/** A session's part of the conversations it is in (its name must be usable by it: Chat checks that first). */
-export function partOf(store: Store, s: SessionRecord): string {
-  return store.accounts.get(s.user) !== null ? s.ukey : `${s.ukey}~${s.id.slice(0, 12)}`;
+/** The part of registration `reg` (its op id) of the name whose key is `ukey`. */
+export function accountPart(ukey: string, reg: string): string {
+  return `${ukey}~${createHash("sha256").update(`distchat account ${reg}`).digest("hex").slice(0, 12)}`;
 }
 
-/** The conversation of session `s` with the user `address` names ("@bob"), or why there is none. */
+/** Where a party's conversations are: its part now, and the bare key its older ones used (a first account's), or null. */
+type Parts = { part: string; legacy: string | null };
+
+/** The parts of the holder of name key `ukey`: its account's, when the name is registered, else its session's (id `session`). */
+function partsOf(ukey: string, acct: Account | null, session: string): Parts {
+  return acct !== null ? { part: accountPart(ukey, acct.reg), legacy: acct.first ? ukey : null } : { part: `${ukey}~${session.slice(0, 12)}`, legacy: null };
+}
+
+/** The parts of user `name` now; null when the name is neither registered nor held by a live session. */
+function partsOfName(store: Store, name: string, now: number): Parts | null {
+  const acct = store.accounts.get(name);
+  const holder = acct === null ? store.sessions.liveHolder(name, now) : null;
+  return acct === null && holder === null ? null : partsOf(nameKey(name), acct, holder?.id ?? "");
+}
+
+/** A session's parts (its name must be usable by it: Chat checks that first). */
+function partsOfSession(store: Store, s: SessionRecord): Parts {
+  return partsOf(s.ukey, store.accounts.get(s.user), s.id);
+}
+
+/** A session's part of the conversations it starts now. */
+export function partOf(store: Store, s: SessionRecord): string {
+  return partsOfSession(store, s).part;
+}
+
+const roomKey = (x: string, y: string) => "@" + [x, y].sort().join("@");
+
+/**
+ * The conversation of session `s` with the user `address` names ("@bob"), or
+ * why there is none: the one under both parties' parts now, unless they
+ * already talked under an older key that still stands for both.
+ */
 export function conversation(store: Store, s: SessionRecord, address: string, now: number): { room: string } | { problem: "self" | "no-user" } {
   const peer = address.slice(1);
   if (nameKey(peer) === s.ukey) return { problem: "self" };
-  let peerPart: string;
-  if (store.accounts.get(peer) !== null) peerPart = nameKey(peer);
-  else {
-    const holder = store.sessions.liveHolder(peer, now);
-    if (holder === null) return { problem: "no-user" };
-    peerPart = `${holder.ukey}~${holder.id.slice(0, 12)}`;
+  const theirs = partsOfName(store, peer, now);
+  if (theirs === null) return { problem: "no-user" };
+  const mine = partsOfSession(store, s);
+  if (mine.legacy !== null || theirs.legacy !== null) {
+    const old = roomKey(mine.legacy ?? mine.part, theirs.legacy ?? theirs.part);
+    if (store.conversations.has(old)) return { room: old };
   }
-  return { room: "@" + [partOf(store, s), peerPart].sort().join("@") };
+  return { room: roomKey(mine.part, theirs.part) };
 }
 
-/** How the party `mine` addresses conversation `rkey`: "@" and the other party's name. */
-export function addressFor(rkey: string, mine: string): string {
-  const [x, y] = parts(rkey);
-  const other = x === mine ? y : x;
-  const tilde = other.indexOf("~");
-  return "@" + (tilde < 0 ? other : other.slice(0, tilde));
+/**
+ * The conversations session `s` is a party of (at most `limit`), with the
+ * address each has for it; those whose other party is gone — a dropped
+ * account, an ended session — are left out: "@name" now names another.
+ */
+export function conversationsOf(store: Store, s: SessionRecord, now: number, limit: number): { rkey: string; address: string }[] {
+  const mine = partsOfSession(store, s);
+  const out: { rkey: string; address: string }[] = [];
+  for (const own of mine.legacy === null ? [mine.part] : [mine.part, mine.legacy]) {
+    for (const rkey of store.conversations.of(own, limit)) {
+      const [x, y] = parts(rkey);
+      const other = x === own ? y : x;
+      const name = other.split("~")[0];
+      const current = partsOfName(store, name, now);
+      const address = "@" + name;
+      if (current !== null && (other === current.part || other === current.legacy) && !out.some((e) => e.address === address)) out.push({ rkey, address });
+    }
+  }
+  return out.slice(0, limit);
 }

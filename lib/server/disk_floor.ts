@@ -1,7 +1,7 @@
 /**
  * The free-disk floor (docs/OPERATIONS.md "Quotas"): while the file system
  * holding the database has less than `minBytes` free, the client port
- * refuses writes that grow it (`unavailable`: the client goes to another
+ * refuses every request that writes (`unavailable`: the client goes to another
  * server), so a flood can never make the server exit on a full disk. It
  * looks every `everyMs` and logs one line when the state changes.
  *
@@ -40,7 +40,7 @@ export function watchDiskFloor(o: {
     const now = bytes < o.minBytes;
     if (now !== low) {
       o.log(now
-        ? `disk nearly full: ${Math.floor(bytes / 1048576)} MiB free under ${o.dir}, below the floor of ${Math.floor(o.minBytes / 1048576)} MiB; refusing logins, rooms and messages (unavailable)`
+        ? `disk nearly full: ${Math.floor(bytes / 1048576)} MiB free under ${o.dir}, below the floor of ${Math.floor(o.minBytes / 1048576)} MiB; refusing every request that writes (unavailable)`
         : `disk has room again (${Math.floor(bytes / 1048576)} MiB free): accepting writes`);
     }
     low = now;

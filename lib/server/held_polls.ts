@@ -6,6 +6,10 @@
  * the earliest deadline, calls `onDue`; the owner then takes the due polls
  * (`takeDue`) when it is ready to answer them.
  *
+ * Each held poll is charged its estimated heap bytes (`heldBytes`) to the
+ * source address that sent it and to the total, so the client port can
+ * refuse a poll past either budget before it is held.
+ *
  * @example
  * ```ts
  * const polls = new HeldPolls(clock, () => answer(polls.takeDue(clock.now())));
@@ -37,8 +41,46 @@ export type Waiter = {
   maxBytes?: number;
 };
 
-/** A held poll and where its answer goes (the newest address it was retransmitted from). */
-export type Held = Waiter & { to: Address };
+/** A held poll and where its answer goes (the newest address it was retransmitted from); `ip` and `bytes`: what it is charged to. */
+export type Held = Waiter & { to: Address; ip: string; bytes: number };
+
+/** Limits of held long polls (the client port refuses past them): per session, and estimated KiB of heap per source address and in all. */
+export type HeldPollLimits = { heldPollsPerSession: number; heldPollKibPerIp: number; heldPollKib: number };
+
+/** docs/OPERATIONS.md "Quotas" says why these. */
+export const DEFAULT_HELD_POLL_LIMITS: HeldPollLimits = { heldPollsPerSession: 64, heldPollKibPerIp: 8192, heldPollKib: 131072 };
+
+/**
+ * Origins a poll's cursor may name that this server has not heard of
+ * (incarnations of servers it has not seen yet), besides those it knows;
+ * the client port adds the servers of servers.txt, which a server catching
+ * up from an empty database has not heard of yet (docs/PROTOCOL.md "Cursors").
+ */
+export const UNHEARD_ORIGINS = 8;
+
+/**
+ * Why a cursor is refused (`bad-request`): it names more than `slack`
+ * origins that are not in `known` (the server's vector); null when it is
+ * fine. Each entry costs a held poll ~60-90 bytes of heap, and an 8 KB
+ * cursor has hundreds.
+ */
+export function cursorProblem(cursor: Vector, known: Vector, slack: number): string | null {
+  let unknown = 0;
+  for (const origin of cursor.keys()) if (!known.has(origin)) unknown++;
+  return unknown <= slack ? null : `the cursor names ${unknown} origins this server has not heard of (at most ${slack}); poll from the cursor of a history reply`;
+}
+
+/**
+ * The heap a held poll takes, estimated from its fields: measured under
+ * Node 24 with polls held as the server holds them, ~460 bytes with a
+ * one-entry cursor, plus 57 bytes per cursor entry of a one-letter origin
+ * and 91 of a 14-letter one (an incarnation).
+ */
+export function heldBytes(w: Waiter): number {
+  let n = 384 + 2 * (w.key.length + w.groupName.length + (w.label?.length ?? 0));
+  for (const origin of w.cursor.keys()) n += 64 + 2 * origin.length;
+  return n;
+}
 
 export class HeldPolls {
   #clock: Clock;
@@ -46,6 +88,8 @@ export class HeldPolls {
   #byKey = new Map<string, Held>();
   #byRoom = new Map<string, Set<Held>>();
   #perSession = new Counts<string>();
+  #bytesByIp = new Counts<string>();
+  #bytes = 0;
   /** Min-heap by deadline; released polls stay until they reach the top (lazy deletion). */
   #heap: Held[] = [];
   #timer: { at: number; cancel: Cancel } | null = null;
@@ -68,10 +112,23 @@ export class HeldPolls {
     return this.#perSession.get(session);
   }
 
+  /** Estimated heap bytes of the polls held for source address `ip` (`heldBytes` each). */
+  bytesFor(ip: string): number {
+    return this.#bytesByIp.get(ip);
+  }
+
+  /** Estimated heap bytes of every poll held. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Holds `w`, sent from `to` (charged to `to.host`); a poll held under the same key is released. */
   hold(w: Waiter, to: Address): void {
     const old = this.#byKey.get(w.key);
     if (old) this.release(old);
-    const h: Held = { ...w, to };
+    const h: Held = { ...w, to, ip: to.host, bytes: heldBytes(w) };
+    this.#bytesByIp.add(h.ip, h.bytes);
+    this.#bytes += h.bytes;
     this.#byKey.set(h.key, h);
     const rkey = nameKey(h.groupName);
     let set = this.#byRoom.get(rkey);
@@ -96,6 +153,8 @@ export class HeldPolls {
     set?.delete(h);
     if (set?.size === 0) this.#byRoom.delete(rkey);
     this.#perSession.remove(h.session);
+    this.#bytesByIp.remove(h.ip, h.bytes);
+    this.#bytes -= h.bytes;
   }
 
   /** Releases and returns every poll whose deadline is at or before `now`, earliest first. */
@@ -118,6 +177,8 @@ export class HeldPolls {
     this.#byKey.clear();
     this.#byRoom.clear();
     this.#perSession.clear();
+    this.#bytesByIp.clear();
+    this.#bytes = 0;
     this.#heap = [];
   }
 

@@ -49,6 +49,7 @@ export class ServerMetrics {
   #ackCount = 0;
   #ackSum = 0;
   #web = new Counts<string>();
+  #webDropped = new Counts<string>();
 
   /** A request of this verb was decoded (any transport). */
   request(verb: string): void {
@@ -72,6 +73,11 @@ export class ServerMetrics {
     this.#web.add(what);
   }
 
+  /** A connection of the web listener refused or closed by one of its limits, by reason (lib/server/web_connections.ts). */
+  webDropped(reason: string): void {
+    this.#webDropped.add(reason);
+  }
+
   /** The exposition: the counters and histogram kept here, then `gauges` read now. */
   render(o: { gauges: Gauge[] }): string {
     const byKey = (m: Counts<string>, label: string): [Labels, number][] =>
@@ -81,6 +87,12 @@ export class ServerMetrics {
       { name: "distchat_errors_total", help: "Error replies sent to clients, by code.", type: "counter", values: byKey(this.#errors, "code") },
       { name: "distchat_adds_acked_total", help: "Adds acknowledged (ok sent).", type: "counter", values: [[{}, this.#ackCount]] },
       { name: "distchat_web_requests_total", help: "HTTP requests of the web listener, by kind.", type: "counter", values: byKey(this.#web, "kind") },
+      {
+        name: "distchat_web_connections_dropped_total",
+        help: "Connections of the web listener refused or closed by a limit, by reason.",
+        type: "counter",
+        values: byKey(this.#webDropped, "reason"),
+      },
     ];
     let hist = "# HELP distchat_ack_latency_seconds Time from an add's arrival to its ack being sent.\n# TYPE distchat_ack_latency_seconds histogram\n";
     ACK_BUCKETS.forEach((le, i) => (hist += sample("distchat_ack_latency_seconds_bucket", { le: String(le) }, this.#buckets[i])));
@@ -95,10 +107,11 @@ export class ServerMetrics {
 const UP_MS = 5000;
 
 /** Password guessing (lib/accounts/guess_guard.ts) as counters. */
-export function guessGauges(g: { failures: number; lockedOut: number }): Gauge[] {
+export function guessGauges(g: { failures: number; lockedOut: number; puzzles: number }): Gauge[] {
   return [
     { name: "distchat_password_failures_total", help: "Wrong password proofs (login, password, drop) since start.", type: "counter", values: [[{}, g.failures]] },
-    { name: "distchat_password_lockouts_total", help: "Password challenges refused because the name or address must wait.", type: "counter", values: [[{}, g.lockedOut]] },
+    { name: "distchat_password_lockouts_total", help: "Password challenges and proofs refused because the address (or the address for that name) must wait.", type: "counter", values: [[{}, g.lockedOut]] },
+    { name: "distchat_password_puzzles_total", help: "Password challenges that asked for a proof of work (the name was under attack).", type: "counter", values: [[{}, g.puzzles]] },
   ];
 }
 
@@ -108,7 +121,10 @@ export function guessGauges(g: { failures: number; lockedOut: number }): Gauge[]
  * up, when it was last heard, how many ops it lacks of ours (replication
  * lag), its clock offset; datagrams dropped by reason.
  */
-export function statusGauges(r: StatusReport, more: { rooms: number; expunged: number; webWaiting: number; webSockets: number }): Gauge[] {
+export function statusGauges(
+  r: StatusReport,
+  more: { rooms: number; expunged: number; webWaiting: number; webSockets: number; webConnections: number },
+): Gauge[] {
   const own = parseVectorText(r.vector);
   const peers = Object.entries(r.peers).sort(([a], [b]) => a < b ? -1 : 1);
   const behind = (v: string) => {
@@ -127,6 +143,7 @@ export function statusGauges(r: StatusReport, more: { rooms: number; expunged: n
     one("distchat_held_acks", "Add acks waiting for a second disk.", r.heldAcks ?? 0),
     one("distchat_web_waiting", "HTTP requests of the web listener waiting for their reply.", more.webWaiting),
     one("distchat_web_sockets", "WebSocket connections of the web listener open.", more.webSockets),
+    one("distchat_web_connections", "TCP connections of the web listener open (WebSockets included).", more.webConnections),
     one("distchat_ops_buffered", "Peer ops received but not yet deliverable.", r.gapsPending),
     one("distchat_uptime_seconds", "Seconds since the server started.", Math.round(r.uptimeMs / 1000)),
     { name: "distchat_peer_up", help: `1 when the peer was heard within ${UP_MS / 1000} s.`, values: peers.map(([id, p]) => [{ peer: id }, p.lastHeardMsAgo !== null && p.lastHeardMsAgo <= UP_MS ? 1 : 0]) },

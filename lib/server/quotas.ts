@@ -27,6 +27,10 @@ export type QuotaLimits = {
   roomsPerIpPerHour: number;
   /** Bytes of message text one session may add per minute. */
   msgBytesPerSessionPerMinute: number;
+  /** Writes one session may make per minute with the verbs of SHARED_QUOTA_VERBS. */
+  writesPerSessionPerMinute: number;
+  /** The same per source IP address (`password` and `drop` have no session: only this counts them). */
+  writesPerIpPerMinute: number;
 };
 
 export const DEFAULT_QUOTAS: QuotaLimits = {
@@ -35,7 +39,23 @@ export const DEFAULT_QUOTAS: QuotaLimits = {
   roomsPerSession: 100,
   roomsPerIpPerHour: 1000,
   msgBytesPerSessionPerMinute: 64 * 1024,
+  writesPerSessionPerMinute: 60,
+  writesPerIpPerMinute: 600,
 };
+
+/**
+ * Verbs that may write to the database (an op, a saved reply): below the
+ * disk floor they get `unavailable` (lib/server/client_port.ts), and each is
+ * under a quota — `login` (logins and sessions per address), `open` (rooms),
+ * `add` (message bytes), `logout` (once per session, so the logins quota),
+ * the others the shared writes quota.
+ */
+export const WRITING_VERBS: ReadonlySet<Request["verb"]> = new Set([
+  "login", "open", "add", "logout", "connect", "leave", "mod", "register", "password", "drop", "pubkey",
+]);
+
+/** Writing verbs without a quota of their own: they share `writes-per-session-minute` and `writes-per-ip-minute`. */
+export const SHARED_QUOTA_VERBS: ReadonlySet<Request["verb"]> = new Set(["connect", "leave", "mod", "register", "password", "drop", "pubkey"]);
 
 /** Counts per key in fixed windows of `ms`. */
 class Windowed {
@@ -64,6 +84,8 @@ export class Quotas {
   #logins = new Windowed(60_000);
   #roomsByIp = new Windowed(3_600_000);
   #bytes = new Windowed(60_000);
+  #writesBySession = new Windowed(60_000);
+  #writesByIp = new Windowed(60_000);
   #roomsBySession = new Map<string, number>();
   #sessionsByIp = new Map<string, Set<string>>();
   /** Refusals by quota name (for status). */
@@ -93,12 +115,29 @@ export class Quotas {
         }
         return null;
       default:
+        if (!SHARED_QUOTA_VERBS.has(req.verb)) return null;
+        if (session !== "" && this.#writesBySession.get(session, now) >= l.writesPerSessionPerMinute) {
+          return this.#refuse("writes", `more than ${l.writesPerSessionPerMinute} changes a minute (joins, leaves, moderation, account changes) from this session`);
+        }
+        if (this.#writesByIp.get(ip, now) >= l.writesPerIpPerMinute) {
+          return this.#refuse("writes", `more than ${l.writesPerIpPerMinute} changes a minute (joins, leaves, moderation, account changes) from this address`);
+        }
         return null;
     }
   }
 
-  /** Counts a request that succeeded; `session` is the new session of a login. */
-  note(req: Request, ip: string, session: string, now: number): void {
+  /**
+   * Counts a request that succeeded; `session` is the new session of a
+   * login. `changed`: it wrote something (a `connect` to a room the session
+   * is in changes nothing and is not counted).
+   */
+  note(req: Request, ip: string, session: string, now: number, changed = true): void {
+    if (SHARED_QUOTA_VERBS.has(req.verb)) {
+      if (!changed) return;
+      if (session !== "") this.#writesBySession.add(session, 1, now);
+      this.#writesByIp.add(ip, 1, now);
+      return;
+    }
     switch (req.verb) {
       case "login": {
         this.#logins.add(ip, 1, now);
@@ -122,6 +161,8 @@ export class Quotas {
     this.#logins.prune(now);
     this.#roomsByIp.prune(now);
     this.#bytes.prune(now);
+    this.#writesBySession.prune(now);
+    this.#writesByIp.prune(now);
     for (const ip of this.#sessionsByIp.keys()) this.#liveSessions(ip, now);
     for (const s of this.#roomsBySession.keys()) if (!this.#isLive(s, now)) this.#roomsBySession.delete(s);
   }

@@ -11,6 +11,14 @@
  * limit.allow("127.0.0.1:5000", 0); // false
  * ```
  */
+/**
+ * Requests per second per source IP address (bursts of twice that). A
+ * request costs this server 60–400 µs of CPU over UDP (docs/OPERATIONS.md
+ * "Defaults"), so one address at this rate takes at most about a fifth of a
+ * core; a NAT or a reverse proxy that many users share needs more.
+ */
+export const DEFAULT_RATE_LIMIT = 2000;
+
 export class RateLimiter {
   readonly rate: number;
   readonly burst: number;

@@ -19,7 +19,12 @@
  * files.get("/");                    // { bytes: <index.html>, type: "text/html; charset=utf-8" }
  * files.get("/lib/client/chat.ts");  // JavaScript, types stripped
  * files.get("/lib/server/chat.ts");  // null: the page does not import it
+ * for (const [k, v] of securityHeaders(pageCsp(["https://b.example.org"]), true)) res.setHeader(k, v);
  * ```
+ *
+ * Also the security headers every response carries — pages, datagram
+ * replies, refusals and refused WebSocket upgrades alike (docs/PROTOCOL.md
+ * "Web transport").
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -108,6 +113,7 @@ function stripTypes(source: string): string {
   return stripper(source);
 }
 
+/** The page's files and the modules it imports, by site path, each read (and stripped) once. */
 export class WebFiles {
   /** Site path → file (a path from the root), for every module the page imports; built on first use. */
   #modules: Map<string, string> | null = null;
@@ -175,4 +181,31 @@ export class WebFiles {
     this.#modules = found;
     return found;
   }
+}
+
+/** The page's Content-Security-Policy: `connect-src` lists the servers' web origins, http and ws. */
+export function pageCsp(origins: readonly string[]): string {
+  const connect = ["'self'", ...origins.flatMap((origin) => [origin, origin.replace(/^http/, "ws")])].join(" ");
+  return `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${connect}; ` +
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+}
+
+/** The headers every response carries (docs/OPERATIONS.md "Web"); HSTS with TLS. */
+export function securityHeaders(csp: string, tls: boolean): [string, string][] {
+  const h: [string, string][] = [
+    ["Content-Security-Policy", csp],
+    ["X-Content-Type-Options", "nosniff"],
+    ["Referrer-Policy", "no-referrer"],
+    ["X-Frame-Options", "DENY"],
+    ["Cross-Origin-Opener-Policy", "same-origin"],
+  ];
+  if (tls) h.push(["Strict-Transport-Security", "max-age=31536000"]);
+  return h;
+}
+
+/** A whole HTTP/1.1 response for a raw socket (a refused upgrade): `status` ("403 Forbidden"), `headers`, a text body, then close. */
+export function rawResponse(status: string, headers: readonly [string, string][], body = ""): string {
+  const bytes = new TextEncoder().encode(body).length;
+  const lines = headers.map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  return `HTTP/1.1 ${status}\r\n${lines}Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${bytes}\r\nConnection: close\r\n\r\n${body}`;
 }

@@ -1,7 +1,9 @@
 /**
  * The web port (`--web HOST:PORT`, docs/PROTOCOL.md "Web transport"): one
- * HTTP or HTTPS listener that serves the web client's files, carries client
- * datagrams, and answers `GET /metrics`.
+ * HTTP or HTTPS listener that serves the web client's files (the page and
+ * the modules it imports, types stripped, each with an ETag: a reload gets
+ * `304`s; lib/server/web_files.ts), carries client datagrams, and answers
+ * `GET /metrics`.
  *
  * Transports: a WebSocket at `/ws` whose every text message is one client
  * datagram and every message back one reply (a connection is one client
@@ -16,28 +18,37 @@
  * polls apply as over UDP. Replies come back through `send` and are matched
  * to the waiting response by address and tag.
  *
- * Cross-site use is refused: a request whose `Origin` is not this server's
- * or another web URL of servers.txt gets 403, and the custom header makes a
- * browser ask first (CORS preflight), which only those origins pass.
+ * A request whose `Host` is not one of this listener's names gets 421
+ * (lib/server/web_hosts.ts: DNS rebinding). Cross-site use is refused: a
+ * request whose `Origin` is not the page's own or another web URL of
+ * servers.txt gets 403, and the custom header makes a browser ask first
+ * (CORS preflight), which only those origins pass. Every connection is
+ * budgeted, timed out and cut off when it does not read
+ * (lib/server/web_connections.ts); WebSockets are lib/server/web_sockets.ts.
+ * `/metrics` is served only to `--metrics-allow` sources, a scrape a second each.
  *
  * @example
  * ```ts
- * const web = new WebPort({ clientPort, metrics, gauges, origins, servers, clock, log });
+ * const web = new WebPort({ clientPort, metrics, gauges, origins, hosts, metricsAllow, limits, servers, clock, log });
  * const at = await web.listen({ host: "127.0.0.1", port: 8080 });
  * // server.ts: send = (bytes, to) => isWebAddress(to) ? web.send(bytes, to) : udp.send(bytes, to)
  * ```
  */
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttps } from "node:https";
+import type { Socket } from "node:net";
 import type { Address } from "../net/address.ts";
 import { formatAddress } from "../net/address.ts";
-import type { Clock } from "./clock.ts";
-import type { Gauge, ServerMetrics } from "./metrics.ts";
-import type { Duplex } from "node:stream";
-import { acceptKey, encodeFrame, FrameReader, OPCODE } from "../net/websocket.ts";
+import type { AddressRanges } from "../net/cidr.ts";
 import { MAX_DATAGRAM } from "../wire/messages.ts";
+import type { Cancel, Clock } from "./clock.ts";
 import { Counts } from "./counts.ts";
-import { WebFiles } from "./web_files.ts";
+import type { Gauge, ServerMetrics } from "./metrics.ts";
+import { RateLimiter } from "./rate_limit.ts";
+import { clientIp, CLOSE_GRACE_MS, WebConnections, type WebLimits } from "./web_connections.ts";
+import { pageCsp, rawResponse, securityHeaders, WebFiles } from "./web_files.ts";
+import { WebHosts } from "./web_hosts.ts";
+import { WebSockets } from "./web_sockets.ts";
 
 /** Synthetic client-port numbers of web pages start here (above every UDP port). */
 export const WEB_PORT_BASE = 65536;
@@ -56,12 +67,15 @@ const MAX_WAITING = 20_000;
 const MAX_PAGES = 100_000;
 /** A body without a length past the limit is read (and dropped) up to this, to answer 413; past it the connection is cut. */
 const MAX_DRAIN = 1 << 20;
+/** Scrapes of /metrics an address may make a second (five at once). */
+export const SCRAPES_PER_SECOND = 1;
 const CLIENT_ID = /^[A-Za-z0-9_-]{16,64}$/;
 const TAG_LINE = /^[^\n]*\n([A-Za-z0-9]{1,16})\n/;
 const decoder = new TextDecoder();
 /** The tag of a datagram (its second line), or "-". */
 const tagOf = (bytes: Uint8Array) => TAG_LINE.exec(decoder.decode(bytes.subarray(0, 64)))?.[1] ?? "-";
 
+/** What the web port is built from (server.ts wires it). */
 export type WebPortOptions = {
   /** The client port: datagrams go in here (`proven`: a TCP peer). */
   clientPort: { onDatagram(bytes: Uint8Array, from: Address, proven: boolean): void };
@@ -72,8 +86,14 @@ export type WebPortOptions = {
   servers: { id: string; web?: string }[];
   /** Origins allowed besides the listener's own (the servers' web URLs). */
   origins: string[];
+  /** Host names this listener answers to besides those of `origins`, its listen address and IPs (`--web-host`). */
+  hosts: string[];
+  /** Sources that may read /metrics (`--metrics-allow`). */
+  metricsAllow: AddressRanges;
+  /** Connection budgets, timeouts and output bounds (lib/server/web_connections.ts). */
+  limits: WebLimits;
   clock: Clock;
-  /** Responses waiting and WebSockets open per IP address (default 256; Infinity with `--rate-limit 0`). */
+  /** Responses waiting per IP address (default 256; Infinity with `--rate-limit 0`). */
   maxPerIp?: number;
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: string; key: string };
@@ -81,10 +101,8 @@ export type WebPortOptions = {
 };
 
 type Waiting = { res: ServerResponse; cancel: () => void; ip: string };
-/** WebSocket connections open at once, per IP address and in all. */
-const MAX_SOCKETS_PER_IP = 256;
-const MAX_SOCKETS = 20_000;
 
+/** The web listener: routes requests, upgrades and replies (see the file comment). */
 export class WebPort {
   #o: WebPortOptions;
   #server: Server;
@@ -96,22 +114,38 @@ export class WebPort {
   #count = 0;
   /** The page's files and the modules it imports (lib/server/web_files.ts). */
   #files = new WebFiles();
-  /** Open WebSocket connections by their synthetic port. */
-  #sockets = new Map<number, Duplex>();
-  #socketsPerIp = new Counts<string>();
+  #connections: WebConnections;
+  #sockets: WebSockets;
+  #hosts: WebHosts;
+  #scrapes = new RateLimiter(SCRAPES_PER_SECOND, 5 * SCRAPES_PER_SECOND);
+  #stopPrune: Cancel;
   #origin = "";
-  /** The Content-Security-Policy of pages: `connect-src` lists the servers' web origins, http and ws. */
-  #csp: string;
+  /** The security headers of every response (the page's CSP lists the servers' web origins). */
+  #headers: [string, string][];
 
   constructor(o: WebPortOptions) {
     this.#o = o;
-    const connect = ["'self'", ...o.origins.flatMap((origin) => [origin, origin.replace(/^http/, "ws")])].join(" ");
-    this.#csp = `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${connect}; ` +
-      "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    this.#headers = securityHeaders(pageCsp(o.origins), o.tls !== undefined);
+    this.#hosts = this.#hostsFor("");
+    const dropped = (reason: string) => o.metrics.webDropped(reason);
+    this.#connections = new WebConnections({ limits: o.limits, clock: o.clock, count: dropped });
+    this.#sockets = new WebSockets({
+      clientPort: o.clientPort,
+      connections: this.#connections,
+      clock: o.clock,
+      count: (kind) => o.metrics.web(kind),
+      dropped,
+      nextPort: () => this.#nextPort++,
+    });
+    this.#stopPrune = o.clock.every(60_000, () => {
+      this.#sockets.prune();
+      this.#scrapes.prune(o.clock.monotonic());
+    });
     const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
     this.#server = o.tls ? createHttps({ cert: o.tls.cert, key: o.tls.key }, handler) : createHttp(handler);
+    this.#server.on("connection", (socket: Socket) => this.#connections.accept(socket));
     this.#server.on("clientError", (_e, socket) => socket.destroy());
-    this.#server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Uint8Array) => this.#upgrade(req, socket, head));
+    this.#server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Uint8Array) => this.#upgrade(req, socket, head));
   }
 
   /** Binds; resolves with the bound address. */
@@ -123,6 +157,7 @@ export class WebPort {
         const a = this.#server.address();
         const port = typeof a === "object" && a ? a.port : at.port;
         this.#origin = `${this.#o.tls ? "https" : "http"}://${at.host.includes(":") ? `[${at.host}]` : at.host}:${port}`;
+        this.#hosts = this.#hostsFor(at.host);
         resolve({ host: at.host, port });
       });
     });
@@ -138,18 +173,19 @@ export class WebPort {
     return this.#sockets.size;
   }
 
+  /** TCP connections open (WebSockets included). */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
   /** Responses waiting for replies. */
   get waiting(): number {
     return this.#count;
   }
 
-  /** A reply of the client port to a web page: answers the responses waiting for its tag. */
+  /** A reply of the client port to a web page: goes to its WebSocket, or answers the responses waiting for its tag. */
   send(bytes: Uint8Array, to: Address): void {
-    const socket = this.#sockets.get(to.port);
-    if (socket) {
-      if (!socket.destroyed) socket.write(encodeFrame(OPCODE.text, bytes));
-      return;
-    }
+    if (this.#sockets.send(bytes, to.port)) return;
     const addr = formatAddress(to);
     const k = `${addr} ${tagOf(bytes)}`;
     const set = this.#waiting.get(k) ?? this.#waiting.get(`${addr} -`);
@@ -159,81 +195,63 @@ export class WebPort {
 
   /** Stops listening; waiting responses get 503. */
   close(): Promise<void> {
+    this.#stopPrune();
     for (const [k, set] of this.#waiting) for (const w of [...set]) this.#finish(w, k, 503, null);
-    for (const s of this.#sockets.values()) s.destroy();
+    this.#sockets.closeAll();
+    this.#connections.close();
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
       (this.#server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
     });
   }
 
+  #hostsFor(listen: string): WebHosts {
+    return new WebHosts({ listen, names: this.#o.hosts, origins: this.#o.origins, tls: this.#o.tls !== undefined });
+  }
+
   // --- WebSocket --------------------------------------------------------------
 
-  /** `GET /ws` with an upgrade: checked like a request (origin, limits), then one client address per connection. */
-  #upgrade(req: IncomingMessage, socket: Duplex, head: Uint8Array): void {
-    const refuse = (status: string) => {
-      this.#o.metrics.web("refused");
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    };
+  /** `GET /ws` with an upgrade: checked like a request (Host, origin), then one client address per connection. */
+  #upgrade(req: IncomingMessage, socket: Socket, head: Uint8Array): void {
     socket.on("error", () => {});
+    const refuse = (status: string, text: string) => {
+      this.#o.metrics.web("refused");
+      socket.end(rawResponse(status, this.#headers, text));
+      this.#connections.closeWithin(socket, CLOSE_GRACE_MS);
+    };
     const url = new URL(req.url ?? "/", "http://x");
-    if (url.pathname !== "/ws") return refuse("404 Not Found");
-    if (!this.#originAllowed(req)) return refuse("403 Forbidden");
+    if (!this.#hosts.allows(req.headers.host)) return refuse("421 Misdirected Request", MISDIRECTED);
+    if (url.pathname !== "/ws") return refuse("404 Not Found", "not found\n");
+    if (!this.#hosts.originAllowed(req.headers.origin, req.headers.host ?? "")) return refuse("403 Forbidden", CROSS_SITE);
     const key = req.headers["sec-websocket-key"];
     if (String(req.headers.upgrade).toLowerCase() !== "websocket" || typeof key !== "string" || req.headers["sec-websocket-version"] !== "13") {
-      return refuse("400 Bad Request");
+      return refuse("400 Bad Request", "a WebSocket upgrade needs Upgrade: websocket, Sec-WebSocket-Key and Sec-WebSocket-Version: 13\n");
     }
-    const ip = req.socket.remoteAddress ?? "?";
-    if (this.#socketsPerIp.get(ip) >= (this.#o.maxPerIp ?? MAX_SOCKETS_PER_IP) || this.#sockets.size >= MAX_SOCKETS) return refuse("429 Too Many Requests");
-    // Replies are small and must go at once (no Nagle delay behind an unacknowledged one).
-    (socket as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`);
-    const port = this.#nextPort++;
-    const from = { host: ip, port };
-    this.#sockets.set(port, socket);
-    this.#socketsPerIp.add(ip);
-    this.#o.metrics.web("ws-open");
-    const reader = new FrameReader(MAX_DATAGRAM + 1);
-    const onBytes = (chunk: Uint8Array) => {
-      for (const f of reader.push(chunk)) {
-        if (f.kind === "message") {
-          this.#o.metrics.web("ws-datagram");
-          this.#o.clientPort.onDatagram(f.data, from, true);
-        } else if (f.kind === "control") {
-          if (f.opcode === OPCODE.ping) socket.write(encodeFrame(OPCODE.pong, f.data));
-          else if (f.opcode === OPCODE.close) {
-            socket.end(encodeFrame(OPCODE.close, f.data.subarray(0, 2)));
-          }
-        } else {
-          const code = new Uint8Array([f.code >> 8, f.code & 0xff]);
-          socket.end(encodeFrame(OPCODE.close, code));
-        }
-      }
-    };
-    let gone = false;
-    const forget = () => {
-      if (gone) return;
-      gone = true;
-      this.#sockets.delete(port);
-      this.#socketsPerIp.remove(ip);
-    };
-    socket.on("close", forget);
-    socket.on("end", forget);
-    socket.on("data", onBytes);
-    if (head.length > 0) onBytes(head);
+    this.#sockets.open(socket, head, clientIp(socket), key, this.#headers);
   }
 
   // --- Requests ---------------------------------------------------------------
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
-    req.socket.setNoDelay?.(true);
-    const url = new URL(req.url ?? "/", "http://x");
-    // Datagram replies are text/plain and never rendered: nosniff is enough there.
-    if (url.pathname === "/dc") res.setHeader("X-Content-Type-Options", "nosniff");
-    else this.#headers(res);
-    if (!this.#originAllowed(req)) {
+    const socket = req.socket as Socket;
+    // A client that has not read what it was sent is cut off before it is sent more.
+    if (!this.#connections.requestStarted(socket)) return;
+    let done = false;
+    const finished = () => {
+      if (!done) (done = true, this.#connections.responseDone(socket));
+    };
+    res.once("finish", finished);
+    res.once("close", finished);
+    socket.setNoDelay?.(true);
+    for (const [k, v] of this.#headers) res.setHeader(k, v);
+    if (!this.#hosts.allows(req.headers.host)) {
       this.#o.metrics.web("refused");
-      return this.#plain(res, 403, "cross-site request refused\n");
+      return this.#plain(res, 421, MISDIRECTED);
+    }
+    const url = new URL(req.url ?? "/", "http://x");
+    if (!this.#hosts.originAllowed(req.headers.origin, req.headers.host ?? "")) {
+      this.#o.metrics.web("refused");
+      return this.#plain(res, 403, CROSS_SITE);
     }
     const origin = req.headers.origin;
     if (origin !== undefined) {
@@ -252,12 +270,7 @@ export class WebPort {
       return this.#datagram(req, res);
     }
     if (req.method !== "GET" && req.method !== "HEAD") return this.#plain(res, 405, "GET only\n");
-    if (url.pathname === "/metrics") {
-      this.#o.metrics.web("metrics");
-      res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
-      res.end(this.#o.metrics.render({ gauges: this.#o.gauges() }));
-      return;
-    }
+    if (url.pathname === "/metrics") return this.#metrics(req, res);
     if (url.pathname === "/servers.json") {
       const list = this.#o.servers.filter((s) => s.web).map((s) => ({ id: s.id, web: s.web }));
       res.writeHead(200, { "Content-Type": "application/json" });
@@ -272,6 +285,23 @@ export class WebPort {
     res.end(req.method === "HEAD" ? undefined : file.bytes);
   }
 
+  /** `GET /metrics`: for the sources of --metrics-allow, SCRAPES_PER_SECOND each. */
+  #metrics(req: IncomingMessage, res: ServerResponse): void {
+    const ip = clientIp(req.socket);
+    if (!this.#o.metricsAllow.has(ip)) {
+      this.#o.metrics.web("metrics-refused");
+      return this.#plain(res, 403, "/metrics is not served to this address (the server's --metrics-allow)\n");
+    }
+    if (!this.#scrapes.allow(ip, this.#o.clock.monotonic())) {
+      this.#o.metrics.web("metrics-limited");
+      res.setHeader("Retry-After", "1");
+      return this.#plain(res, 429, `at most ${SCRAPES_PER_SECOND} scrape a second\n`);
+    }
+    this.#o.metrics.web("metrics");
+    res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
+    res.end(this.#o.metrics.render({ gauges: this.#o.gauges() }));
+  }
+
   /** One datagram: its reply, 204 after REPLY_WAIT_MS, 413 past the size limit, 429 past the waiting limits. */
   #datagram(req: IncomingMessage, res: ServerResponse): void {
     const id = req.headers["x-distchat-client"];
@@ -279,7 +309,7 @@ export class WebPort {
       this.#o.metrics.web("refused");
       return this.#plain(res, 400, "header X-DistChat-Client: 16 to 64 of A-Z a-z 0-9 _ -\n");
     }
-    const ip = req.socket.remoteAddress ?? "?";
+    const ip = clientIp(req.socket);
     const chunks: Uint8Array[] = [];
     let size = 0;
     let tooBig = false;
@@ -310,6 +340,7 @@ export class WebPort {
       const bytes = new Uint8Array(size);
       let at = 0;
       for (const c of chunks) (bytes.set(c, at), at += c.length);
+      this.#connections.requestHeld(req.socket as Socket);
       const from = { host: ip, port: this.#pageAddress(`${ip} ${id}`) };
       const k = `${formatAddress(from)} ${tagOf(bytes)}`;
       const w: Waiting = { res, ip, cancel: () => {} };
@@ -353,27 +384,10 @@ export class WebPort {
     return port;
   }
 
-  /**
-   * No `Origin` (not a browser's cross-site request), the page's own (the
-   * name the browser used for this listener: its Host), or a servers.txt web URL.
-   */
-  #originAllowed(req: IncomingMessage): boolean {
-    const origin = req.headers.origin;
-    const own = `${this.#o.tls ? "https" : "http"}://${req.headers.host ?? ""}`;
-    return origin === undefined || origin === own || this.#o.origins.includes(origin);
-  }
-
-  /** Security headers on every response but datagram replies (docs/OPERATIONS.md "Web"). */
-  #headers(res: ServerResponse): void {
-    res.setHeader("Content-Security-Policy", this.#csp);
-    res.setHeader("X-Content-Type-Options", "nosniff");
-    res.setHeader("Referrer-Policy", "no-referrer");
-    res.setHeader("X-Frame-Options", "DENY");
-    res.setHeader("Cross-Origin-Opener-Policy", "same-origin");
-    if (this.#o.tls) res.setHeader("Strict-Transport-Security", "max-age=31536000");
-  }
-
   #plain(res: ServerResponse, status: number, text: string): void {
     res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8" }).end(text);
   }
 }
+
+const MISDIRECTED = "this server does not answer to that Host name (its operator adds names with --web-host)\n";
+const CROSS_SITE = "cross-site request refused\n";

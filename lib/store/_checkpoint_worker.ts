@@ -1,17 +1,25 @@
 /**
  * The worker thread of lib/store/checkpointer.ts: its own connection to the
  * database, a PASSIVE checkpoint every `everyMs` (never blocks the server's
- * writes; a busy database just waits for the next turn). Posts "stopped"
- * once "stop" has closed the connection, or { failed } when it cannot open
- * the database.
+ * writes; a busy database just waits for the next turn). On { scrub: n } it
+ * truncates the write-ahead log instead (lib/store/scrub.ts), at once and
+ * then every turn until that succeeds, and posts { scrubbed: n } (the last n
+ * it had been asked for when it truncated). Posts
+ * "stopped" once "stop" has closed the connection, or { failed } when it
+ * cannot open the database.
  */
 import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
+import { truncateLog } from "./scrub.ts";
 
 const { path, everyMs } = workerData as { path: string; everyMs: number };
 
 /** Frames the writer appended during a checkpoint are copied by a few more, short ones. */
 const PASSES = 4;
+/** How long a scrub waits for the server's open transaction (the group commit keeps one open a few ms at most). */
+const SCRUB_WAIT_MS = 200;
+
+let scrub: (n: number) => void = () => {};
 
 function start(): () => void {
   const db = new DatabaseSync(path);
@@ -19,7 +27,30 @@ function start(): () => void {
   // NORMAL and FULL both sync the log before a checkpoint and the database after it.
   db.exec("PRAGMA synchronous = NORMAL");
   const checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+  /** The last scrub asked for, and the last done. */
+  let wanted = 0;
+  let scrubbed = 0;
+  const tryScrub = () => {
+    const upTo = wanted;
+    let done = false;
+    try {
+      db.exec(`PRAGMA busy_timeout = ${SCRUB_WAIT_MS}`);
+      done = truncateLog(db);
+    } catch {
+      // SQLITE_BUSY and the like: the next turn tries again.
+    } finally {
+      db.exec("PRAGMA busy_timeout = 0");
+    }
+    if (!done) return;
+    scrubbed = upTo;
+    parentPort?.postMessage({ scrubbed: upTo });
+  };
+  scrub = (n) => {
+    wanted = Math.max(wanted, n);
+    tryScrub();
+  };
   const timer = setInterval(() => {
+    if (wanted > scrubbed) return tryScrub();
     try {
       for (let i = 0; i < PASSES; i++) {
         const r = checkpoint.get() as { busy: number; log: number; checkpointed: number };
@@ -41,9 +72,11 @@ try {
 } catch (e) {
   parentPort?.postMessage({ failed: (e as Error).message });
 }
-parentPort?.on("message", (m) => {
+parentPort?.on("message", (m: "stop" | { scrub: number }) => {
+  if (typeof m === "object") return scrub(m.scrub);
   if (m !== "stop") return;
   stop?.();
   stop = null;
+  scrub = () => {};
   parentPort?.postMessage("stopped");
 });

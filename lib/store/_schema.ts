@@ -11,6 +11,7 @@
  */
 import { closeSync, existsSync, openSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
+import { eraseOnDelete } from "./scrub.ts";
 
 export const SCHEMA_VERSION = 4;
 
@@ -161,6 +162,7 @@ export function openDatabase(path: string, sync: SyncMode): DatabaseSync {
     if (mode.journal_mode !== "wal") throw new Error(`journal mode is ${mode.journal_mode}, WAL is needed`);
     db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
     db.exec("PRAGMA foreign_keys = OFF");
+    eraseOnDelete(db); // deleted text is overwritten in the file, not only unlinked
     const row = db.prepare("SELECT name FROM sqlite_master WHERE name = 'meta'").get()
       ? db.prepare("SELECT v FROM meta WHERE k = 'schema'").get() as { v: string } | undefined
       : undefined;

@@ -1,21 +1,21 @@
 /**
  * Accounts of the store: each registered name's account, settled from its
- * `acct` ops by lib/accounts/ledger.ts and cached; which registration each
- * session proved (`bindings`). Private to lib/store/: reached through Store.
+ * `acct` ops by lib/accounts/ledger.ts, cached and kept up to date op by op
+ * (lib/store/_fold_cache.ts); which registration each session proved
+ * (`bindings`). Private to lib/store/: reached through Store.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { AccountAction } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
-import { type Account, settleAccount } from "../accounts/ledger.ts";
+import { type Account, type AccountOp, EMPTY_LEDGER, foldAccount, type Ledger, settleLedger } from "../accounts/ledger.ts";
 import { rowKey } from "./_ops.ts";
+import { FoldCache, type Folded, lastKey } from "./_fold_cache.ts";
 
 export type { Account };
 
-/** Accounts kept in memory; older entries are read again when asked for. */
-const CACHE = 10_000;
-
 export class Accounts {
-  #cache = new Map<string, Account | null>();
+  /** Accounts kept in memory (10,000); older entries are read again when asked for. */
+  readonly #cache = new FoldCache<Ledger, AccountOp>({ load: (k) => this.#settle(k), step: foldAccount });
   #s: Record<"ops" | "bind" | "binding", StatementSync>;
 
   constructor(db: DatabaseSync) {
@@ -29,18 +29,12 @@ export class Accounts {
 
   /** The account of a name, or null when it is not registered. */
   get(userName: string): Account | null {
-    const k = nameKey(userName);
-    const hit = this.#cache.get(k);
-    if (hit !== undefined) return hit;
-    const acct = this.#settle(k);
-    if (this.#cache.size >= CACHE) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(k, acct);
-    return acct;
+    return this.#cache.get(nameKey(userName)).account;
   }
 
-  /** An `acct` op of this name was stored: settle it again. */
-  changed(userName: string): void {
-    this.#cache.delete(nameKey(userName));
+  /** An `acct` op of this name was stored. */
+  applied(op: AccountOp): void {
+    this.#cache.applied(nameKey(op.userName), op);
   }
 
   /** Records that `session` proved (or made) registration `reg`. */
@@ -59,9 +53,9 @@ export class Accounts {
     return acct === null || this.bound(session, acct.reg);
   }
 
-  #settle(ukey: string): Account | null {
+  #settle(ukey: string): Folded<Ledger> {
     const rows = this.#s.ops.all(ukey) as { origin: string; seq: number; deps: string; action: AccountAction; user: string; data: string }[];
-    if (rows.length === 0) return null;
-    return settleAccount(rows.map((r) => ({ id: `${r.origin}.${r.seq}`, key: rowKey(r), action: r.action, userName: r.user, data: r.data })));
+    const ops = rows.map((r) => ({ id: `${r.origin}.${r.seq}`, key: rowKey(r), action: r.action, userName: r.user, data: r.data }));
+    return { state: ops.length === 0 ? EMPTY_LEDGER : settleLedger(ops), last: lastKey(ops.map((o) => o.key)) };
   }
 }

@@ -9,14 +9,19 @@
  * as a safety net should the worker fall behind or fail; the checkpoint
  * also syncs commits that skipped the wait (Store.commit(false)).
  *
+ * `scrub` has the worker truncate the log after a commit that deleted text
+ * (lib/store/scrub.ts), so the text leaves the `-wal` file too.
+ *
  * @example
  * ```ts
  * const cp = startCheckpointer(store, "data/a.sqlite", (line) => console.error(line));
+ * await cp.scrub(); // after a commit that expunged messages: true once the log is empty
  * await cp.stop(); // before store.close()
  * ```
  */
 import { Worker } from "node:worker_threads";
 import type { Store } from "./store.ts";
+import { truncateLog } from "./scrub.ts";
 
 /** Auto-checkpoint size while the worker runs, in pages (4 KiB each): 32 MiB of log. */
 export const AUTOCHECKPOINT_PAGES = 8192;
@@ -24,6 +29,13 @@ export const AUTOCHECKPOINT_PAGES = 8192;
 const SQLITE_DEFAULT_PAGES = 1000;
 
 export type Checkpointer = {
+  /**
+   * Copies the write-ahead log into the database file and truncates it, in
+   * the worker (retrying every turn while the server's writes are in the
+   * way); true once done, false if the checkpointer stopped first. With the
+   * worker gone, the server's own connection does it at once.
+   */
+  scrub(): Promise<boolean>;
   /** Ends the worker (after a checkpoint in progress) and closes its connection. */
   stop(): Promise<void>;
 };
@@ -36,6 +48,24 @@ export function startCheckpointer(store: Store, path: string, log: (line: string
   /** Checkpoints are ours no more (stopping, or the worker failed); the worker thread has ended. */
   let handedBack = false;
   let ended = false;
+  /** Scrubs asked for and not yet done, by number (the worker answers with the last number it had when it truncated). */
+  const scrubs = new Map<number, (done: boolean) => void>();
+  let asked = 0;
+  const scrubbed = (done: boolean, upTo = asked) => {
+    for (const [n, r] of scrubs) {
+      if (n > upTo) continue;
+      scrubs.delete(n);
+      r(done);
+    }
+  };
+  /** The server's own connection truncates the log (the worker is gone). */
+  const scrubHere = (): boolean => {
+    try {
+      return truncateLog(store.db);
+    } catch {
+      return false; // closed, or busy: the next scrub tries again
+    }
+  };
   const fail = (why: string) => {
     if (handedBack) return;
     handedBack = true;
@@ -43,10 +73,12 @@ export function startCheckpointer(store: Store, path: string, log: (line: string
     try {
       store.setAutoCheckpoint(SQLITE_DEFAULT_PAGES);
     } catch { /* the store is closed: nothing left to checkpoint */ }
+    if (scrubs.size > 0) scrubbed(scrubHere());
   };
   const done = new Promise<void>((resolve) => {
-    worker.on("message", (m: "stopped" | { failed: string }) => {
+    worker.on("message", (m: "stopped" | { scrubbed: number } | { failed: string }) => {
       if (m === "stopped") resolve();
+      else if ("scrubbed" in m) scrubbed(true, m.scrubbed);
       else fail(m.failed);
     });
     worker.on("error", (e) => fail((e as Error).message));
@@ -57,10 +89,18 @@ export function startCheckpointer(store: Store, path: string, log: (line: string
     });
   });
   return {
+    scrub() {
+      if (handedBack) return Promise.resolve(scrubHere());
+      return new Promise<boolean>((resolve) => {
+        scrubs.set(++asked, resolve);
+        worker.postMessage({ scrub: asked });
+      });
+    },
     async stop() {
       handedBack = true;
       if (!ended) worker.postMessage("stop");
       await done;
+      scrubbed(false);
       await worker.terminate();
     },
   };

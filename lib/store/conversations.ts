@@ -6,7 +6,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 
 export class Conversations {
-  #s: Record<"note" | "of", StatementSync>;
+  #s: Record<"note" | "of" | "has", StatementSync>;
   #known = new Set<string>();
 
   constructor(db: DatabaseSync) {
@@ -14,6 +14,7 @@ export class Conversations {
     this.#s = {
       note: p("INSERT OR IGNORE INTO dm_parts (part, rkey) VALUES (?, ?)"),
       of: p("SELECT rkey FROM dm_parts WHERE part = ? ORDER BY rkey LIMIT ?"),
+      has: p("SELECT 1 AS x FROM dm_parts WHERE part = ? AND rkey = ?"),
     };
   }
 
@@ -23,6 +24,11 @@ export class Conversations {
     for (const part of parts(rkey)) this.#s.note.run(part, rkey);
     if (this.#known.size > 10_000) this.#known.clear();
     this.#known.add(rkey);
+  }
+
+  /** True when the conversation `rkey` has a message here. */
+  has(rkey: string): boolean {
+    return this.#known.has(rkey) || this.#s.has.get(parts(rkey)[0], rkey) !== undefined;
   }
 
   /** Keys of the conversations `part` is in, at most `limit`. */

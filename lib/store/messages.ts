@@ -7,6 +7,7 @@ import type { Vector } from "../wire/vector.ts";
 import { get } from "../wire/vector.ts";
 import { nameKey } from "../wire/names.ts";
 import { type Key, visibleTwin } from "./rules.ts";
+import { keptCount } from "./kept_counts.ts";
 
 /** A visible message of a room, as polls list it. */
 export type MessageEntry = { origin: string; seq: number; user: string; at: number; msg: string };
@@ -42,12 +43,16 @@ const SCAN_BATCH = 64;
 
 export class Messages {
   #s: Record<
-    "visibleByTag" | "hide" | "insert" | "insertNotice" | "addByTag" | "originRange" | "count" | "refuse" | "byId" | "bestTwin" | "show" | "bound" | "dseqOf" | "newest" | "newestBefore" | "lastOf",
+    "visibleByTag" | "hide" | "insert" | "insertNotice" | "addByTag" | "originRange" | "refuse" | "byId" | "bestTwin" | "show" | "bound" | "dseqOf" | "newest" | "newestBefore" | "lastOf",
     StatementSync
   >;
 
+  /** Visible chat messages stored (kept by SQLite: no scan). */
+  readonly count: () => number;
+
   constructor(db: DatabaseSync) {
     const p = (sql: string) => db.prepare(sql);
+    this.count = keptCount(db, "messages", (row) => `${row}.hidden = 0 AND ${row}.notice = 0`);
     this.#s = {
       visibleByTag: p("SELECT rkey, dseq, origin, ksum FROM messages WHERE session = ? AND tag = ? AND hidden = 0"),
       hide: p("UPDATE messages SET hidden = 1 WHERE rkey = ? AND dseq = ?"),
@@ -62,7 +67,6 @@ export class Messages {
           "JOIN ops o ON o.origin = m.origin AND o.seq = m.seq WHERE m.rkey = ?1 AND m.origin = ?2 AND m.seq > ?3 " +
           "ORDER BY m.seq LIMIT ?4",
       ),
-      count: p("SELECT count(*) AS n FROM messages WHERE hidden = 0 AND notice = 0"),
       dseqOf: p("SELECT dseq FROM messages WHERE rkey = ? AND origin = ? AND seq = ?"),
       lastOf: p("SELECT max(seq) AS n FROM messages WHERE rkey = ? AND origin = ?"),
       newest: p(`${ENTRIES_DSEQ} WHERE m.rkey = ? AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?`),
@@ -220,10 +224,5 @@ export class Messages {
       }
     }
     return out;
-  }
-
-  /** Visible chat messages stored. */
-  count(): number {
-    return Number((this.#s.count.get() as { n: number }).n);
   }
 }

@@ -1,22 +1,23 @@
 /**
  * Room moderation of the store: each room's state settled from its `mod`
- * ops by lib/moderation/rules.ts, cached. Private to lib/store/: reached
- * through Store.
+ * ops by lib/moderation/rules.ts, cached and kept up to date op by op
+ * (lib/store/_fold_cache.ts: a new op that sorts after the others is one
+ * fold step, not a new read of the room's every op). Private to lib/store/:
+ * reached through Store.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { ModAction } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
-import { emptyRoom, type RoomMod, settleRoom } from "../moderation/rules.ts";
+import { emptyRoom, foldMod, type ModOp, type RoomMod, settleRoom } from "../moderation/rules.ts";
 import { rowKey } from "./_ops.ts";
+import { FoldCache, type Folded, lastKey } from "./_fold_cache.ts";
 import { type Key, keyLess } from "./rules.ts";
 
 export type { RoomMod };
 
-const CACHE = 10_000;
-
 export class Moderation {
-  #cache = new Map<string, RoomMod>();
   #s: Record<"ops" | "opens", StatementSync>;
+  readonly #cache = new FoldCache<RoomMod, ModOp>({ load: (k) => this.#settle(k), step: foldMod });
 
   constructor(db: DatabaseSync) {
     this.#s = {
@@ -27,11 +28,23 @@ export class Moderation {
     };
   }
 
-  /** The moderation state of a room (empty for a room without any). */
+  /** The moderation state of a room (empty for a room without any). Read it now: the next op of the room changes it in place. */
   get(groupName: string): RoomMod {
-    const k = nameKey(groupName);
-    const hit = this.#cache.get(k);
-    if (hit !== undefined) return hit;
+    return this.#cache.get(nameKey(groupName));
+  }
+
+  /** A `mod` op of this room was stored. */
+  applied(groupName: string, op: ModOp): void {
+    this.#cache.applied(nameKey(groupName), op);
+  }
+
+  /** An `open` of this room was stored (it may name another owner): settle it again. */
+  changed(groupName: string): void {
+    this.#cache.forget(nameKey(groupName));
+  }
+
+  /** Loads (from every `mod` and `open` op of the room) and folds. */
+  #settle(k: string): Folded<RoomMod> {
     const rows = this.#s.ops.all(k) as { origin: string; seq: number; deps: string; at: number; action: ModAction; user: string; target: string; text: string }[];
     const opens = this.#s.opens.all(k) as { origin: string; seq: number; deps: string; user: string }[];
     let owner: { key: Key; user: string } | null = null;
@@ -40,16 +53,8 @@ export class Moderation {
       if (owner === null || keyLess(key, owner.key)) owner = { key, user: o.user };
     }
     const ownerName = owner === null || owner.user === "" ? null : owner.user;
-    const room = rows.length === 0
-      ? { ...emptyRoom(), owner: ownerName }
-      : settleRoom(rows.map((r) => ({ key: rowKey(r), action: r.action, actor: r.user, target: r.target, text: r.text, at: r.at })), ownerName);
-    if (this.#cache.size >= CACHE) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(k, room);
-    return room;
-  }
-
-  /** A `mod` op of this room was stored: settle it again. */
-  changed(groupName: string): void {
-    this.#cache.delete(nameKey(groupName));
+    const ops = rows.map((r) => ({ key: rowKey(r), action: r.action, actor: r.user, target: r.target, text: r.text, at: r.at }));
+    const state = ops.length === 0 ? { ...emptyRoom(), owner: ownerName } : settleRoom(ops, ownerName);
+    return { state, last: lastKey(ops.map((o) => o.key)) };
   }
 }

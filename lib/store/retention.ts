@@ -7,6 +7,9 @@
  * receiving it stores no message. Cursors are per-origin vectors, so a poll
  * simply no longer finds the expunged messages.
  *
+ * The text leaves every file of the database (lib/store/scrub.ts: deleted
+ * content is zeroed, and the write-ahead log is truncated after the commit).
+ *
  * Messages younger than `minAgeMs` (an hour) are kept whatever the limits:
  * retransmissions, twins and hides of a message all happen within seconds.
  * The age limit reads the time its origin stamped (the same on every server);
@@ -41,8 +44,12 @@ export class Retention {
   #expunged = 0;
   #s: Record<"old" | "nth" | "below" | "blank" | "drop" | "rooms", StatementSync>;
 
-  constructor(db: DatabaseSync, limits: RetentionLimits) {
+  #onErase: () => void;
+
+  /** `onErase`: text was deleted in the open transaction (the store then scrubs its files after the commit: lib/store/scrub.ts). */
+  constructor(db: DatabaseSync, limits: RetentionLimits, onErase: () => void = () => {}) {
     this.limits = { minAgeMs: RETENTION_MIN_AGE_MS, ...limits };
+    this.#onErase = onErase;
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
       old: p("SELECT origin, seq, room FROM ops WHERE kind = 'msg' AND msg <> '' AND at < ? ORDER BY at LIMIT ?"),
@@ -55,8 +62,6 @@ export class Retention {
       drop: p("DELETE FROM messages WHERE rkey = ? AND origin = ? AND seq = ?"),
       rooms: p("SELECT rkey FROM rooms"),
     };
-    // Expunged text is overwritten in the file, not only unlinked (the write-ahead log keeps old pages until a checkpoint).
-    if (this.active) db.exec("PRAGMA secure_delete = ON");
     // The age limit walks messages by time: an index of the ops whose text is still there.
     if (this.limits.maxAgeMs > 0) db.exec("CREATE INDEX IF NOT EXISTS ops_msg_at ON ops (at) WHERE kind = 'msg' AND msg <> ''");
     if (this.limits.maxPerRoom > 0) for (const r of this.#s.rooms.all() as { rkey: string }[]) this.#rooms.add(r.rkey);
@@ -106,6 +111,7 @@ export class Retention {
       }
     }
     this.#expunged += n;
+    if (n > 0) this.#onErase();
     return n;
   }
 

@@ -5,15 +5,19 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { nameKey } from "../wire/names.ts";
 import { type Key, opensFirst } from "./rules.ts";
+import { keptCount } from "./kept_counts.ts";
 
 export class Rooms {
-  #s: Record<"room" | "count" | "insert" | "rename" | "after" | "isMember" | "membership" | "ofSession" | "join" | "leave" | "membersAfter", StatementSync>;
+  #s: Record<"room" | "insert" | "rename" | "after" | "isMember" | "membership" | "ofSession" | "join" | "leave" | "membersAfter", StatementSync>;
+
+  /** Rooms there are (kept by SQLite: no scan). */
+  readonly count: () => number;
 
   constructor(db: DatabaseSync) {
     const p = (sql: string) => db.prepare(sql);
+    this.count = keptCount(db, "rooms");
     this.#s = {
       room: p("SELECT name, ksum, korigin FROM rooms WHERE rkey = ?"),
-      count: p("SELECT count(*) AS n FROM rooms"),
       insert: p("INSERT INTO rooms (rkey, name, ksum, korigin) VALUES (?,?,?,?)"),
       rename: p("UPDATE rooms SET name = ?, ksum = ?, korigin = ? WHERE rkey = ?"),
       after: p("SELECT name FROM rooms WHERE rkey > ? ORDER BY rkey LIMIT ?"),
@@ -51,11 +55,6 @@ export class Rooms {
   }
 
   /** The display name of a room, or null when it does not exist. */
-  /** Rooms there are. */
-  count(): number {
-    return Number((this.#s.count.get() as { n: number }).n);
-  }
-
   name(groupName: string): string | null {
     const row = this.#s.room.get(nameKey(groupName)) as { name: string } | undefined;
     return row ? row.name : null;

@@ -9,8 +9,7 @@
  * log, the transactions and the one entrance for writes.
  *
  * Writes happen inside a transaction the caller opens with `begin()` and
- * ends with `commit()` (the group commit, lib/server/commit.ts). Time is
- * passed in. Only sessions are cached in memory; messages stay on disk.
+ * ends with `commit()` (the group commit, lib/server/commit.ts). Time is passed in.
  *
  * @example
  * ```ts
@@ -41,6 +40,7 @@ import { serverOf } from "./incarnation.ts";
 import { Accounts } from "./accounts.ts";
 import { Moderation } from "./moderation.ts";
 import { Conversations } from "./conversations.ts";
+import { Erasures } from "./scrub.ts";
 
 export type { MessageEntry, SessionRecord, StoredAdd };
 
@@ -78,6 +78,10 @@ export class Store {
   readonly conversations: Conversations;
   /** Expunges old messages when a limit is set (housekeeping calls its sweep). */
   readonly retention: Retention;
+  /** Whether text was deleted (after a commit that deleted some, its files are scrubbed: lib/store/scrub.ts). */
+  readonly erasures = new Erasures();
+  /** Ops made here but `touch` (read only): a request that leaves it as it was changed nothing (no saved reply, no quota). */
+  changes = 0;
   #names: NameClaims;
   #vector: Vector;
   #dirtyRooms = new Set<string>();
@@ -126,7 +130,7 @@ export class Store {
     this.accounts = new Accounts(db);
     this.moderation = new Moderation(db);
     this.conversations = new Conversations(db);
-    this.retention = new Retention(db, options.retention ?? { maxAgeMs: 0, maxPerRoom: 0 });
+    this.retention = new Retention(db, options.retention ?? { maxAgeMs: 0, maxPerRoom: 0 }, () => this.erasures.note());
     this.#log = new OpLogTable(db);
     this.#vector = this.#log.vector();
   }
@@ -233,6 +237,7 @@ export class Store {
     const op = { ...input, origin: this.#self, seq: get(this.#vector, this.#self) + 1, deps, at } as Op;
     this.#apply(op, noTwin);
     this.#localOps.push(op);
+    if (op.kind !== "touch") this.changes++;
     return op;
   }
 
@@ -294,11 +299,11 @@ export class Store {
         break;
       }
       case "acct":
-        this.accounts.changed(op.userName);
+        this.accounts.applied({ id: `${op.origin}.${op.seq}`, key, action: op.action, userName: op.userName, data: op.data });
         if (op.action === "reg") this.accounts.bind(op.session, `${op.origin}.${op.seq}`);
         break;
       case "mod":
-        this.moderation.changed(op.groupName);
+        this.moderation.applied(op.groupName, { key, action: op.action, actor: op.userName, target: op.target, text: op.text, at: op.at });
         if (op.action !== "invite") this.#noticeRow(op, aseq);
         break;
       case "logout": {

@@ -49,6 +49,7 @@ export function AccountScreen({ state, actions }) {
           <button type="submit" class="primary" disabled=${state.busy}>${state.busy ? "Working…" : what.button}</button>
           <button type="button" onClick=${actions.closeAccount} disabled=${state.busy}>Cancel</button>
         </div>
+        <p id="account-status" class="note" role="status">${state.busy ? state.working ?? "" : ""}</p>
         <p id="account-error" class="error" role="alert">${state.accountError}</p>
       </form>
     </main>`;

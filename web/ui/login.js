@@ -24,6 +24,7 @@ export function LoginScreen({ state, actions }) {
         <input id="login-password" name="password" type="password" ref=${password} autocomplete="current-password" />
         ${state.loginNote && html`<p class="note">${state.loginNote}</p>`}
         <button type="submit" class="primary" disabled=${state.busy}>${state.busy ? "Logging in…" : "Log in"}</button>
+        <p id="login-status" class="note" role="status">${state.busy ? state.working ?? "" : ""}</p>
         <p id="login-error" class="error" role="alert">${state.loginError}</p>
       </form>
     </main>`;

@@ -1,0 +1,102 @@
+/**
+ * What the web listener's limits are sized by (docs/OPERATIONS.md "Web"):
+ * the server's RSS and CPU time for each idle TCP connection and each
+ * WebSocket (5,000 of each from 20 addresses of 127.0.0.0/8), and for each
+ * `/metrics` scrape (200, from 40 addresses) on a database of `--messages`
+ * messages. A fresh server per round; one line per round.
+ *
+ *   node bench/web_costs.ts [--runtime node|deno] [--rounds N] [--messages N]
+ */
+import net from "node:net";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { cpuSeconds, type Runtime } from "./_child.ts";
+import { type BenchServer, startBenchServer } from "./_distchat_server.ts";
+import { fill } from "./web_transport.ts";
+import { freeTcpPort } from "../testing/harness.ts";
+import { rawGet, rawWebSocket } from "../testing/raw_web.ts";
+
+const HELP = `What a web connection and a /metrics scrape cost the server (RSS, CPU), a fresh server per round.
+
+usage: node bench/web_costs.ts [--runtime node|deno] [--rounds N] [--messages N]
+
+  --runtime node|deno   the server's runtime (default node)
+  --rounds N            rounds of each measurement (default 3)
+  --messages N          messages in the database the scrapes read (default 1000000)`;
+const { values: flags } = parseCommandLine("web_costs", HELP, {
+  runtime: { type: "string", default: "node" },
+  rounds: { type: "string", default: "3" },
+  messages: { type: "string", default: "1000000" },
+});
+if (flags.runtime !== "node" && flags.runtime !== "deno") fail("web_costs", `--runtime must be node or deno, got "${flags.runtime}"`);
+if (!/^[1-9]\d?$/.test(flags.rounds!) || !/^\d{1,8}$/.test(flags.messages!)) fail("web_costs", "--rounds 1..99, --messages a whole number");
+const runtime = flags.runtime as Runtime;
+const CONNECTIONS = 5000, ADDRESSES = 20;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `n` connections from 127.0.`net`.1–20, opened by `open`; resolves with a function that closes them. */
+async function connections(open: (from: string) => Promise<{ destroy(): void }>, subnet: number): Promise<() => void> {
+  const held: { destroy(): void }[] = [];
+  for (let a = 1; a <= ADDRESSES; a++) {
+    for (let i = 0; i < CONNECTIONS / ADDRESSES; i += 125) held.push(...await Promise.all(Array.from({ length: 125 }, () => open(`127.0.${subnet}.${a}`))));
+  }
+  return () => held.forEach((c) => c.destroy());
+}
+
+const idle = (port: number) => (from: string) =>
+  new Promise<net.Socket>((resolve) => {
+    const s = net.connect({ host: "127.0.0.1", port, localAddress: from }, () => resolve(s));
+    s.on("error", () => resolve(s));
+  });
+const socket = (web: string) => async (from: string) => {
+  const ws = await rawWebSocket(web, { localAddress: from });
+  if (ws.status !== 101) throw new Error(`upgrade answered ${ws.status}`);
+  return ws.socket;
+};
+
+/** Runs `measure` against a fresh server (on a copy of database `db`, or an empty one). */
+async function round(db: string | null, measure: (srv: BenchServer, web: string, port: number) => Promise<string>): Promise<string> {
+  const dir = mkdtempSync(join(os.tmpdir(), "distchat-webcosts-"));
+  const port = await freeTcpPort();
+  if (db) copyFileSync(db, join(dir, "a.sqlite"));
+  const srv = await startBenchServer(runtime, dir, ["--web", `127.0.0.1:${port}`]);
+  try {
+    const web = `http://127.0.0.1:${port}`;
+    await rawGet(web, "/");
+    await sleep(1000);
+    return await measure(srv, web, port);
+  } finally {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+for (const kind of ["idle TCP connection", "WebSocket"] as const) {
+  for (let r = 0; r < Number(flags.rounds); r++) {
+    console.log(await round(null, async (srv, web, port) => {
+      const { rssKiB: rss0, pid } = srv.rss();
+      const cpu0 = cpuSeconds(pid);
+      const close = await connections(kind === "WebSocket" ? socket(web) : idle(port), kind === "WebSocket" ? 8 : 9);
+      await sleep(300);
+      const line = `${kind}: RSS +${((srv.rss().rssKiB - rss0) / CONNECTIONS).toFixed(1)} KiB, CPU ${((cpuSeconds(pid) - cpu0) * 1e6 / CONNECTIONS).toFixed(0)} µs each (${CONNECTIONS} from ${ADDRESSES} addresses, ${runtime})`;
+      close();
+      return line;
+    }));
+  }
+}
+const template = mkdtempSync(join(os.tmpdir(), "distchat-webcosts-db-"));
+fill(join(template, "a.sqlite"), 0, Number(flags.messages));
+for (let r = 0; r < Number(flags.rounds); r++) {
+  console.log(await round(join(template, "a.sqlite"), async (srv, web) => {
+    const pid = srv.rss().pid;
+    const cpu0 = cpuSeconds(pid);
+    let served = 0;
+    for (let a = 1; a <= 40; a++) for (let k = 0; k < 5; k++) if ((await rawGet(web, "/metrics", { localAddress: `127.0.7.${a}` })).status === 200) served++;
+    return `/metrics scrape: CPU ${((cpuSeconds(pid) - cpu0) * 1000 / served).toFixed(2)} ms each (${served} scrapes, ${flags.messages} messages, ${runtime})`;
+  }));
+}
+rmSync(template, { recursive: true, force: true });
+process.exit(0);

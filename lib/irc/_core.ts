@@ -1,0 +1,201 @@
+/**
+ * What the command handlers of lib/irc/ share (private to the folder): the
+ * connection's state, the response context of one command (for
+ * labeled-response), and the narrow interface handlers act through —
+ * answer the client, run a DistChat request and continue with its reply.
+ * lib/irc/connection.ts implements it.
+ */
+import type { PollEntry, Reply, Request } from "../wire/messages.ts";
+import type { Vector } from "../wire/vector.ts";
+import type { IrcMessage } from "./message.ts";
+
+/** Settings of one IRC listener (the same for all its connections). */
+export type IrcConfig = {
+  /** The server's name in IRC sources and numerics, e.g. "a.distchat". */
+  serverName: string;
+  /** ISUPPORT NETWORK. */
+  network: string;
+  /** RPL_MYINFO / 002 version text. */
+  version: string;
+  /** When the server started (ms), for 003. */
+  createdAt: number;
+  /** The message of the day, a line each; empty: ERR_NOMOTD. */
+  motd: string[];
+  /** Servers in the cluster (LUSERS). */
+  servers: number;
+  /** How long a long poll is held, ms (docs/PROTOCOL.md: at most 30000). */
+  pollWaitMs: number;
+  /** Random bytes (SASL PLAIN's SCRAM nonce): passed in, so tests are deterministic. */
+  random: (n: number) => Uint8Array;
+  /** How often to ask `dms` for new direct conversations, ms. */
+  dmsEveryMs: number;
+  /** Connections of this listener now and at most (LUSERS); the listener knows them, not a connection. */
+  census?: () => { local: number; max: number };
+};
+
+/** One command's answer being gathered: sent when no request of it is open any more. */
+export type Ctx = { label: string | null; command: string; startedAt: number; lines: IrcMessage[]; open: number; done: boolean };
+
+/** A channel this connection is in, or a direct conversation it follows (`room` "@nick"). */
+export type Follow = {
+  /** The DistChat name: a room as its creator wrote it, or "@nick". */
+  room: string;
+  cursor: Vector;
+  /** Highest n shown per origin (a repeated entry is shown once). */
+  shown: Vector;
+  /** A long poll is out. */
+  polling: boolean;
+  /** Bumped when the follow restarts: replies to older polls are dropped. */
+  generation: number;
+  /** Don't poll before (after an error). */
+  retryAt: number;
+  failures: number;
+  /** Lines this connection made itself and will see again in the stream: "user\ntext" → count. */
+  expected: Map<string, number>;
+  /** This connection's own messages the stream brought back, by msgid (for an echo whose ack came after them). */
+  ownSeen: Map<string, PollEntry>;
+  /** Echoes (echo-message) waiting for their message in the stream, by msgid: the stream has its time. */
+  echoes: Map<string, PendingEcho>;
+  /** Members as last listed (channels only), by key → name as shown. */
+  members: Map<string, string>;
+};
+
+/** An echo waiting for its message: the command's answer stays open (`release`) until it is sent. */
+export type PendingEcho = {
+  ctx: Ctx;
+  /** PRIVMSG or NOTICE, as the client sent it. */
+  command: string;
+  /** The channel, or the nick of a direct message. */
+  target: string;
+  direct: boolean;
+  /** The DistChat text sent. */
+  text: string;
+  clientTags: Record<string, string>;
+  since: number;
+  release: () => void;
+};
+
+/** A SCRAM proof the front end must compute for a password it was given (SASL PLAIN, PASS). */
+export type ProofJob = { id: number; password: string; clientFirstBare: string; serverFirst: string };
+
+/** Where a SASL exchange stands: the mechanism, base64 chunks so far, and the step. */
+export type SaslState = { mech: string; chunks: string; step: "first" | "final" | "ack" | "busy"; name: string; bare: string };
+
+/** Everything a connection knows of its client and its DistChat session. */
+export type ConnState = {
+  nick: string | null;
+  user: string | null;
+  realname: string;
+  pass: string | null;
+  /** CAP negotiation in progress (registration waits for CAP END). */
+  capNegotiating: boolean;
+  capVersion: number;
+  caps: Set<string>;
+  registered: boolean;
+  /** A registration login is out. */
+  loggingIn: boolean;
+  token: string | null;
+  /** The DistChat user name of the session (the nick, once registered). */
+  userName: string | null;
+  /** The account the session is bound to (SASL, PASS or REGISTER), or null. */
+  account: string | null;
+  away: string | null;
+  /** An AUTHENTICATE exchange in progress. */
+  sasl: SaslState | null;
+  /** The session's idle lifetime, s (from its login). */
+  ttl: number;
+  userModes: Set<string>;
+  channels: Map<string, Follow>;
+  dms: Map<string, Follow>;
+  /** Newest msgID seen per direct conversation (from `dms`), by key of "@nick". */
+  dmLast: Map<string, string | null>;
+  /** The first `dms` answer was taken as what this connection need not show. */
+  dmsBaseline: boolean;
+  /** Whether a name is registered, as whois said, and when. */
+  accounts: Map<string, { registered: boolean; at: number }>;
+  lastInput: number;
+  lastRequest: number;
+  lastDms: number;
+  pingSent: number | null;
+  connectedAt: number;
+  closing: boolean;
+};
+
+/** What handlers act through. */
+export interface Core {
+  readonly config: IrcConfig;
+  readonly state: ConnState;
+  readonly now: number;
+  /** `:server CODE <nick or *> …params` into the command's answer. */
+  numeric(ctx: Ctx, code: string, ...params: string[]): void;
+  /** A line into the command's answer. */
+  send(ctx: Ctx, msg: IrcMessage): void;
+  /** A line to the client now, outside any command's answer (events). */
+  push(msg: IrcMessage): void;
+  /** `FAIL command code [context…] :text` (IRCv3 standard replies). */
+  fail(ctx: Ctx, command: string, code: string, ...rest: string[]): void;
+  /** Runs a request with the session's token; `then` gets its reply. */
+  call(ctx: Ctx | null, build: (tag: string, token: string) => Request, then: (r: Reply) => void): void;
+  /** Runs a request without a token (login, auth). */
+  callBare(ctx: Ctx | null, build: (tag: string) => Request, then: (r: Reply) => void): void;
+  /** Has the front end compute a SCRAM client-final; `then` gets it (null: the challenge was malformed). */
+  prove(ctx: Ctx | null, job: Omit<ProofJob, "id">, then: (clientFinal: string | null) => void): void;
+  /** Ends the connection after the lines so far: `ERROR :reason`, and the session logged out. */
+  close(reason: string): void;
+  /** This user's source, nick!nick@host. */
+  me(): string;
+  /** Starts following a channel or conversation from `cursor`. */
+  follow(f: Follow): void;
+  /** A new id for a BATCH. */
+  batchId(): string;
+  /** Keeps `ctx`'s answer open until the returned function is called. */
+  hold(ctx: Ctx): () => void;
+  /** Tells the listener this connection sent a direct message to `nick` (IrcStep.dmsTo). */
+  sentDm(nick: string): void;
+}
+
+/** The state of a connection that has just opened. */
+export function newState(now: number): ConnState {
+  return {
+    nick: null,
+    user: null,
+    realname: "",
+    pass: null,
+    capNegotiating: false,
+    capVersion: 0,
+    caps: new Set(),
+    registered: false,
+    loggingIn: false,
+    token: null,
+    userName: null,
+    account: null,
+    away: null,
+    sasl: null,
+    ttl: 300,
+    userModes: new Set(),
+    channels: new Map(),
+    dms: new Map(),
+    dmLast: new Map(),
+    dmsBaseline: false,
+    accounts: new Map(),
+    lastInput: now,
+    lastRequest: now,
+    lastDms: 0,
+    pingSent: null,
+    connectedAt: now,
+    closing: false,
+  };
+}
+
+/** A fresh follow of `room` from `cursor`. */
+export function newFollow(room: string, cursor: Vector, shown: Vector = cursor): Follow {
+  return { room, cursor, shown, polling: false, generation: 0, retryAt: 0, failures: 0, expected: new Map(), ownSeen: new Map(), echoes: new Map(), members: new Map() };
+}
+
+/** An IRC message from the server (no tags). */
+export function fromServer(ctx: { config: IrcConfig }, command: string, params: string[]): IrcMessage {
+  return { tags: {}, source: ctx.config.serverName, command, params };
+}
+
+/** A command handler: the connection, the message, its answer's context. */
+export type Handler = (c: Core, m: IrcMessage, ctx: Ctx) => void;

@@ -1,0 +1,116 @@
+/**
+ * PRIVMSG, NOTICE and TAGMSG (private to lib/irc; RFC 2812 §3.3, IRCv3
+ * echo-message and message-tags). A message to `#room` is an `add` to the
+ * room; to a nick, an `add` to the direct conversation `@nick`. The echo
+ * (echo-message) carries the DistChat msgID as `msgid`. DistChat stores
+ * text only, so a NOTICE is stored as an ordinary message (other IRC users
+ * receive it as PRIVMSG), client-only tags reach only the sender's echo,
+ * TAGMSG goes nowhere, and of CTCP only ACTION (`/me`) has a DistChat form.
+ */
+import type { MsgId } from "../wire/messages.ts";
+import type { Core, Ctx, Follow, Handler, PendingEcho } from "./_core.ts";
+import { N } from "./numerics.ts";
+import { MAX_MSG_TARGETS } from "./isupport.ts";
+import { channelOfRoom, isChannel, isNick, nameKey } from "./names.ts";
+import { expect, sendEcho, unexpect } from "./_deliver.ts";
+import { distchatText, msgidTag } from "./render.ts";
+import { refuse, roomOrRefuse } from "./_channels.ts";
+import { followDm } from "./_dms.ts";
+import type { IrcMessage } from "./message.ts";
+
+function privmsg(c: Core, m: IrcMessage, ctx: Ctx): void {
+  const notice = m.command === "NOTICE";
+  if (m.params.length < 1 || m.params[0] === "") {
+    if (!notice) c.numeric(ctx, N.ERR_NORECIPIENT, `No recipient given (${m.command})`);
+    return;
+  }
+  if (m.params.length < 2 || m.params[1] === "") {
+    if (!notice) c.numeric(ctx, N.ERR_NOTEXTTOSEND, "No text to send");
+    return;
+  }
+  const targets = m.params[0].split(",").filter((t) => t !== "");
+  if (targets.length > MAX_MSG_TARGETS) {
+    if (!notice) c.numeric(ctx, N.ERR_TOOMANYTARGETS, m.params[0], `Too many targets: at most ${MAX_MSG_TARGETS}`);
+    return;
+  }
+  const text = distchatText(m.params[1]);
+  if (text === null) {
+    // CTCP other than ACTION (VERSION, PING, …): DistChat refuses texts starting with U+0001 but "\u0001me ".
+    if (!notice) c.numeric(ctx, N.ERR_CANNOTSENDTOCHAN, targets[0], "CTCP other than ACTION cannot be sent on DistChat");
+    return;
+  }
+  const clientTags = Object.fromEntries(Object.entries(m.tags).filter(([k]) => k.startsWith("+")));
+  for (const target of targets) {
+    if (isChannel(target)) toChannel(c, ctx, m, target, text, clientTags);
+    else toNick(c, ctx, m, target, text, clientTags);
+  }
+}
+
+/**
+ * The echo (echo-message) of a message DistChat accepted as `msgId`: from
+ * the stream of `f` (which has the stored time), at once when the stream
+ * already brought it back or the target is not followed.
+ */
+function echo(c: Core, ctx: Ctx, m: IrcMessage, f: Follow | undefined, target: string, text: string, msgId: MsgId, clientTags: Record<string, string>): void {
+  if (!c.state.caps.has("echo-message")) return;
+  const id = msgidTag(msgId);
+  const pending: PendingEcho = { ctx, command: m.command, target, direct: !isChannel(target), text, clientTags, since: c.now, release: () => {} };
+  const seen = f?.ownSeen.get(id);
+  if (f === undefined || seen !== undefined) return sendEcho(c, pending, seen ?? { msgId, userName: c.state.nick ?? "*", sentAt: c.now, msg: text });
+  pending.release = c.hold(ctx);
+  f.echoes.set(id, pending);
+}
+
+function toChannel(c: Core, ctx: Ctx, m: IrcMessage, channel: string, text: string, clientTags: Record<string, string>): void {
+  const room = roomOrRefuse(c, ctx, channel);
+  if (room === null) return;
+  const f = c.state.channels.get(nameKey(room));
+  const me = c.state.nick ?? "*";
+  if (f) expect(f, me, text);
+  c.call(ctx, (tag, token) => ({ verb: "add", tag, token, msg: text, groupName: f?.room ?? room }), (r) => {
+    if (r.verb === "ok" && r.kind === "add") return echo(c, ctx, m, f, channelOfRoom(r.groupName), text, r.msgId, clientTags);
+    if (f) unexpect(f, me, text);
+    if (r.verb === "error" && m.command !== "NOTICE") refuse(c, ctx, m.command, channel, r);
+  });
+}
+
+function toNick(c: Core, ctx: Ctx, m: IrcMessage, nick: string, text: string, clientTags: Record<string, string>): void {
+  const notice = m.command === "NOTICE";
+  if (!isNick(nick)) {
+    if (!notice) c.numeric(ctx, N.ERR_NOSUCHNICK, nick, "No such nick/channel");
+    return;
+  }
+  const me = c.state.nick ?? "*";
+  if (nameKey(nick) === nameKey(me)) {
+    // To oneself: IRC delivers it back; DistChat has no conversation with oneself, so it is not stored.
+    const line: IrcMessage = { tags: { ...clientTags, time: new Date(c.now).toISOString() }, source: c.me(), command: m.command, params: [me, m.params[1]] };
+    return c.send(ctx, line);
+  }
+  const address = "@" + nick;
+  const f = c.state.dms.get(nameKey(address));
+  if (f) expect(f, me, text);
+  c.call(ctx, (tag, token) => ({ verb: "add", tag, token, msg: text, groupName: address }), (r) => {
+    if (r.verb === "ok" && r.kind === "add") {
+      // Follow the conversation (answers come in its stream) from the message before this one, so this one
+      // comes back in it: the echo gets the stored time, and without echo-message it is skipped as expected.
+      const key = nameKey(address);
+      const before = c.state.dmLast.get(key);
+      c.state.dmLast.set(key, msgidTag(r.msgId));
+      const follow = followDm(c, null, address, before === undefined ? null : before);
+      if (follow.created) expect(follow.f, me, text);
+      echo(c, ctx, m, follow.f, nick, text, r.msgId, clientTags);
+      return c.sentDm(nick); // the listener may nudge the recipient's connections here (checkDms)
+    }
+    if (f) unexpect(f, me, text);
+    if (r.verb !== "error" || notice) return;
+    if (r.code === "no-user" || r.code === "bad-request") return c.numeric(ctx, N.ERR_NOSUCHNICK, nick, "No such nick/channel");
+    c.numeric(ctx, N.ERR_UNKNOWNERROR, m.command, `${nick}: ${r.message}`);
+  });
+}
+
+/** TAGMSG: only client-only tags, which DistChat does not store or relay; accepted and dropped. */
+function tagmsg(c: Core, m: IrcMessage, ctx: Ctx): void {
+  if (m.params.length < 1) c.numeric(ctx, N.ERR_NORECIPIENT, "No recipient given (TAGMSG)");
+}
+
+export const MESSAGE_HANDLERS: Record<string, Handler> = { PRIVMSG: privmsg, NOTICE: privmsg, TAGMSG: tagmsg };

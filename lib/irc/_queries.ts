@@ -1,0 +1,198 @@
+/**
+ * Queries about users and the server (private to lib/irc): WHO, WHOIS,
+ * ISON, USERHOST, AWAY, MOTD, LUSERS, VERSION (RFC 2812 §3.4–3.6, Modern
+ * IRC). Users come from DistChat's `who` (live sessions of a room) and
+ * `whois` (registered, idle, rooms in common). AWAY is connection-local:
+ * DistChat has no away status yet (issue 26), so only this connection
+ * knows its own.
+ */
+import type { Reply } from "../wire/messages.ts";
+import { type Core, type Ctx, type Handler } from "./_core.ts";
+import { N } from "./numerics.ts";
+import { AWAYLEN, isupportTokens } from "./isupport.ts";
+import { channelOfRoom, isChannel, nameKey, roomOfChannel, USER_HOST } from "./names.ts";
+import { rememberAccount } from "./_deliver.ts";
+import { utf8Length } from "../wire/utf8.ts";
+
+/** Pages of a `who` or `rooms` list read at most for one command. */
+export const MAX_PAGES = 50;
+
+/**
+ * Every name of a paged `who`/`rooms` list (docs/PROTOCOL.md "Paging
+ * names"), deduplicated (a registered name has a session per device); `done`
+ * gets the names and the room's name as shown, or the error.
+ */
+export function pageNames(
+  c: Core,
+  ctx: Ctx | null,
+  room: string | null,
+  done: (r: { names: string[]; shown: string | null } | Extract<Reply, { verb: "error" }>) => void,
+): void {
+  const names = new Map<string, string>();
+  let shown: string | null = null;
+  const page = (after: string | null, n: number) => {
+    c.call(ctx, (tag, token) => (room === null ? { verb: "rooms", tag, token, after } : { verb: "who", tag, token, groupName: room, after }), (r) => {
+      if (r.verb === "error") return done(r);
+      if (r.verb !== "ok" || (r.kind !== "rooms" && r.kind !== "who")) return done({ verb: "error", tag: r.tag, code: "internal", message: "unexpected reply" });
+      if (r.kind === "who") shown = r.groupName;
+      for (const name of r.names) names.set(nameKey(name), name);
+      if (r.more && r.names.length > 0 && n + 1 < MAX_PAGES) return page(r.names[r.names.length - 1], n + 1);
+      done({ names: [...names.values()], shown });
+    });
+  };
+  page(null, 0);
+}
+
+/** Operators of a room (owner included), by key, from its `room` roles. */
+export function operators(roles: string[]): Set<string> {
+  return new Set(roles.filter((r) => r.startsWith("~") || r.startsWith("@")).map((r) => nameKey(r.slice(1))));
+}
+
+function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
+  const mask = m.params[0] ?? "*";
+  const end = () => c.numeric(ctx, N.RPL_ENDOFWHO, mask, "End of WHO list");
+  const line = (channel: string, nick: string, op: boolean) => {
+    const away = nameKey(nick) === nameKey(c.state.nick ?? "") && c.state.away !== null;
+    const realname = nameKey(nick) === nameKey(c.state.nick ?? "") ? c.state.realname : nick;
+    c.numeric(ctx, N.RPL_WHOREPLY, channel, nick, USER_HOST, c.config.serverName, nick, (away ? "G" : "H") + (op ? "@" : ""), `0 ${realname}`);
+  };
+  if (isChannel(mask)) {
+    const room = roomOfChannel(mask);
+    if (room === null) return end();
+    return c.call(ctx, (tag, token) => ({ verb: "room", tag, token, groupName: room }), (info) => {
+      const ops = info.verb === "ok" && info.kind === "room" ? operators(info.roles) : new Set<string>();
+      pageNames(c, ctx, room, (r) => {
+        if ("names" in r) for (const n of r.names) line(channelOfRoom(r.shown ?? room), n, ops.has(nameKey(n)));
+        end();
+      });
+    });
+  }
+  if (/[*?]/.test(mask)) return end(); // masks over every user: DistChat lists no users but per room
+  c.call(ctx, (tag, token) => ({ verb: "whois", tag, token, userName: mask }), (r) => {
+    if (r.verb === "ok" && r.kind === "whois" && r.idle !== null) line("*", r.userName, false);
+    end();
+  });
+}
+
+function whois(c: Core, m: { params: string[] }, ctx: Ctx): void {
+  const target = m.params[m.params.length - 1]; // WHOIS [server] nick
+  if (target === undefined || target === "") return c.numeric(ctx, N.ERR_NONICKNAMEGIVEN, "No nickname given");
+  const nick = target.split(",")[0];
+  const end = (shown: string) => c.numeric(ctx, N.RPL_ENDOFWHOIS, shown, "End of /WHOIS list");
+  c.call(ctx, (tag, token) => ({ verb: "whois", tag, token, userName: nick }), (r) => {
+    if (r.verb !== "ok" || r.kind !== "whois" || r.idle === null) {
+      if (r.verb === "ok" && r.kind === "whois") rememberAccount(c, nick, r.registered);
+      c.numeric(ctx, N.ERR_NOSUCHNICK, nick, "No such nick/channel");
+      return end(nick);
+    }
+    rememberAccount(c, r.userName, r.registered);
+    const self = nameKey(r.userName) === nameKey(c.state.nick ?? "");
+    c.numeric(ctx, N.RPL_WHOISUSER, r.userName, r.userName, USER_HOST, "*", self ? c.state.realname : r.userName);
+    if (r.rooms.length > 0) c.numeric(ctx, N.RPL_WHOISCHANNELS, r.userName, r.rooms.map(channelOfRoom).join(" "));
+    c.numeric(ctx, N.RPL_WHOISSERVER, r.userName, c.config.serverName, `${c.config.network} (DistChat)`);
+    if (self && c.state.away !== null) c.numeric(ctx, N.RPL_AWAY, r.userName, c.state.away);
+    if (r.registered) c.numeric(ctx, N.RPL_WHOISACCOUNT, r.userName, r.userName, "is logged in as");
+    c.numeric(ctx, N.RPL_WHOISIDLE, r.userName, String(r.idle), "seconds idle");
+    end(r.userName);
+  });
+}
+
+/** The nicks of ISON/USERHOST that are online (a live session, by `whois`), in the order asked; `done` gets them. */
+function online(c: Core, ctx: Ctx, params: string[], most: number, done: (names: string[]) => void): void {
+  const nicks = params.flatMap((p) => p.split(" ")).filter((n) => n !== "").slice(0, most);
+  const found: (string | null)[] = nicks.map(() => null);
+  let left = nicks.length;
+  nicks.forEach((nick, i) => {
+    c.call(ctx, (tag, token) => ({ verb: "whois", tag, token, userName: nick }), (r) => {
+      if (r.verb === "ok" && r.kind === "whois" && r.idle !== null) found[i] = r.userName;
+      if (--left === 0) done(found.filter((n): n is string => n !== null));
+    });
+  });
+}
+
+function ison(c: Core, m: { params: string[] }, ctx: Ctx): void {
+  if (m.params.length === 0) return c.numeric(ctx, N.ERR_NEEDMOREPARAMS, "ISON", "Not enough parameters");
+  online(c, ctx, m.params, 20, (names) => c.numeric(ctx, "303", names.join(" ")));
+}
+
+function userhost(c: Core, m: { params: string[] }, ctx: Ctx): void {
+  if (m.params.length === 0) return c.numeric(ctx, N.ERR_NEEDMOREPARAMS, "USERHOST", "Not enough parameters");
+  online(c, ctx, m.params, 5, (names) => {
+    const away = (n: string) => nameKey(n) === nameKey(c.state.nick ?? "") && c.state.away !== null;
+    c.numeric(ctx, "302", names.map((n) => `${n}=${away(n) ? "-" : "+"}${n}@${USER_HOST}`).join(" "));
+  });
+}
+
+function away(c: Core, m: { params: string[] }, ctx: Ctx): void {
+  const text = m.params[0] ?? "";
+  if (text === "") {
+    c.state.away = null;
+    return c.numeric(ctx, N.RPL_UNAWAY, "You are no longer marked as being away");
+  }
+  let cut = text;
+  while (utf8Length(cut) > AWAYLEN) cut = cut.slice(0, -1);
+  c.state.away = cut;
+  c.numeric(ctx, N.RPL_NOWAWAY, "You have been marked as being away");
+}
+
+/** MOTD: 375, 372 per line, 376; or 422 when there is none. */
+export function sendMotd(c: Core, ctx: Ctx): void {
+  const motd = c.config.motd;
+  if (motd.length === 0) return c.numeric(ctx, N.ERR_NOMOTD, "MOTD File is missing");
+  c.numeric(ctx, N.RPL_MOTDSTART, `- ${c.config.serverName} Message of the day - `);
+  for (const l of motd) c.numeric(ctx, N.RPL_MOTD, `- ${l}`);
+  c.numeric(ctx, N.RPL_ENDOFMOTD, "End of /MOTD command.");
+}
+
+/**
+ * LUSERS: what this server can tell honestly — its own IRC connections
+ * (the listener's census) and the servers of the cluster. DistChat does not
+ * count users across servers or transports, so the global figures are the
+ * local ones and say so.
+ */
+export function sendLusers(c: Core, ctx: Ctx): void {
+  const census = c.config.census?.() ?? { local: 1, max: 1 };
+  const servers = c.config.servers;
+  c.numeric(ctx, N.RPL_LUSERCLIENT, `There are ${census.local} users and 0 invisible on ${servers} servers`);
+  c.numeric(ctx, N.RPL_LUSEROP, "0", "operator(s) online");
+  c.numeric(ctx, N.RPL_LUSERME, `I have ${census.local} clients and ${servers - 1} servers`);
+  c.numeric(ctx, N.RPL_LOCALUSERS, String(census.local), String(census.max), `Current local users ${census.local}, max ${census.max}`);
+  c.numeric(ctx, N.RPL_GLOBALUSERS, String(census.local), String(census.max), `Current global users ${census.local}, max ${census.max} (IRC users of this server only)`);
+}
+
+/** RPL_ISUPPORT lines, at most 12 tokens each. */
+export function sendIsupport(c: Core, ctx: Ctx): void {
+  const tokens = isupportTokens(c.config.network);
+  for (let i = 0; i < tokens.length; i += 12) c.numeric(ctx, N.RPL_ISUPPORT, ...tokens.slice(i, i + 12), "are supported by this server");
+}
+
+function version(c: Core, _m: unknown, ctx: Ctx): void {
+  c.numeric(ctx, "351", c.config.version, c.config.serverName, "DistChat IRC front end");
+  sendIsupport(c, ctx);
+}
+
+/** TIME: the server's time (RPL_TIME). */
+function time(c: Core, _m: unknown, ctx: Ctx): void {
+  c.numeric(ctx, "391", c.config.serverName, new Date(c.now).toUTCString());
+}
+
+/** WHOWAS: DistChat keeps no past nicks (ERR_WASNOSUCHNICK, RPL_ENDOFWHOWAS). */
+function whowas(c: Core, m: { params: string[] }, ctx: Ctx): void {
+  const nick = m.params[0];
+  if (nick === undefined || nick === "") return c.numeric(ctx, N.ERR_NONICKNAMEGIVEN, "No nickname given");
+  c.numeric(ctx, "406", nick, "There was no such nickname");
+  c.numeric(ctx, "369", nick, "End of WHOWAS");
+}
+
+export const QUERY_HANDLERS: Record<string, Handler> = {
+  TIME: time,
+  WHOWAS: whowas,
+  WHO: who,
+  WHOIS: whois,
+  ISON: ison,
+  USERHOST: userhost,
+  AWAY: away,
+  MOTD: (c, _m, ctx) => sendMotd(c, ctx),
+  LUSERS: (c, _m, ctx) => sendLusers(c, ctx),
+  VERSION: version,
+};

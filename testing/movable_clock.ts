@@ -1,0 +1,34 @@
+/**
+ * A server clock a test moves while the server runs: Debian's libfaketime,
+ * preloaded, reads the offset from a file (FAKETIME_TIMESTAMP_FILE) and
+ * reads it again every second. Both runtimes' wall and monotonic clocks
+ * move, so timers due in the skipped time fire at once. (`faketime -f`
+ * sets one offset for the life of the process: tests/clock_skew_test.ts.)
+ *
+ * @example
+ * ```ts
+ * const clock = movableClock(tempDir());
+ * const srv = await startServer({ wrap: clock.wrap });
+ * clock.move("+2h"); // the server's time, a second later at most
+ * ```
+ */
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** Where Debian (and a build from source) put the preload library. */
+function libfaketime(): string {
+  const dirs = ["/usr/lib", "/usr/local/lib", ...readdirSync("/usr/lib").map((d) => join("/usr/lib", d))];
+  for (const d of dirs) {
+    const lib = join(d, "faketime", "libfaketime.so.1");
+    if (existsSync(lib)) return lib;
+  }
+  throw new Error("this test needs Debian's libfaketime (npm test installs faketime when run as root; else: sudo apt-get install -y faketime)");
+}
+
+/** A clock at the real time for now; `wrap` is the command prefix that runs a server on it. */
+export function movableClock(dir: string): { wrap: string[]; move(offset: string): void } {
+  const file = join(dir, "faketime.rc");
+  const move = (offset: string) => writeFileSync(file, `${offset}\n`);
+  move("+0");
+  return { wrap: ["env", `LD_PRELOAD=${libfaketime()}`, `FAKETIME_TIMESTAMP_FILE=${file}`, "FAKETIME_CACHE_DURATION=1"], move };
+}

@@ -1,0 +1,156 @@
+/**
+ * The IRC core against a real DistChat server (black box over sockets):
+ * testing/irc_gateway.ts relays IrcConnection's requests to server.ts over
+ * UDP, as the phase-B listener will hand them to its handlers. IRC users
+ * and a terminal-protocol user share a room and direct messages; hostile
+ * lines get their numerics or a disconnect, and the server and the front
+ * end keep serving. Every wait has a generous deadline; nothing is timed.
+ */
+import net from "node:net";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { freeTcpPort, removeTempDirs, startServer, udpClient } from "../testing/harness.ts";
+import { startGateway } from "../testing/irc_gateway.ts";
+import { CONFIG } from "./_irc_script.ts";
+
+const enc = new TextEncoder();
+const DEADLINE_MS = 10_000;
+
+type Irc = { lines: string[]; send(line: string | Uint8Array): void; waitFor(re: RegExp): Promise<string>; closed: Promise<void>; end(): void };
+
+function ircClient(port: number): Promise<Irc> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, "127.0.0.1");
+    const lines: string[] = [];
+    let buf = "";
+    const waiters = new Set<() => void>();
+    const closed = new Promise<void>((r) => sock.on("close", () => r()));
+    sock.on("data", (d: Uint8Array) => {
+      buf += new TextDecoder().decode(d);
+      const parts = buf.split("\r\n");
+      buf = parts.pop()!;
+      lines.push(...parts);
+      for (const w of [...waiters]) w();
+    });
+    sock.on("error", () => {});
+    sock.once("connect", () =>
+      resolve({
+        lines,
+        send: (line) => sock.write(typeof line === "string" ? line + "\r\n" : line),
+        closed,
+        end: () => sock.destroy(),
+        waitFor: (re) =>
+          new Promise((res, rej) => {
+            const check = () => {
+              const i = lines.findIndex((l) => re.test(l));
+              if (i < 0) return;
+              waiters.delete(check);
+              clearTimeout(timer);
+              res(lines.splice(0, i + 1).at(-1)!);
+            };
+            const timer = setTimeout(() => {
+              waiters.delete(check);
+              rej(new Error(`no line matching ${re} within ${DEADLINE_MS} ms; got:\n${lines.join("\n")}`));
+            }, DEADLINE_MS);
+            waiters.add(check);
+            check();
+          }),
+      })
+    );
+    sock.once("error", reject);
+  });
+}
+
+async function setUp() {
+  const srv = await startServer({ extraArgs: ["--quota", "logins-per-ip-minute=0"] });
+  const port = await freeTcpPort();
+  const gw = await startGateway({ host: "127.0.0.1", port }, srv.clientAddr, { ...CONFIG, dmsEveryMs: 1000 });
+  const clients: Irc[] = [];
+  const connect = async (nick: string) => {
+    const c = await ircClient(port);
+    clients.push(c);
+    c.send(`NICK ${nick}`);
+    c.send(`USER ${nick} 0 * :${nick}`);
+    await c.waitFor(/ 376 | 422 /);
+    return c;
+  };
+  const tearDown = async () => {
+    for (const c of clients) c.end();
+    await new Promise((r) => gw.close(() => r(null)));
+    await srv.stop();
+    removeTempDirs();
+  };
+  return { srv, port, connect, tearDown };
+}
+
+test("IRC users and a terminal-protocol user share a room and direct messages", async () => {
+  const t = await setUp();
+  const udp = await udpClient();
+  try {
+    const alice = await t.connect("alice");
+    const bob = await t.connect("bob");
+    alice.send("JOIN #lobby");
+    await alice.waitFor(/ 366 alice #lobby /);
+    bob.send("JOIN #lobby");
+    await bob.waitFor(/ 366 bob #lobby /);
+    await alice.waitFor(/^:bob!bob@distchat JOIN #lobby$/);
+
+    const login = (await udp.request(t.srv.clientAddr, "login\n1\ncarol\n")).split("\n");
+    const token = login[4];
+    await udp.request(t.srv.clientAddr, `connect\n2\n${token}\nlobby\n`);
+    await udp.request(t.srv.clientAddr, `add\n3\n${token}\nhello from the terminal\\nsecond line\nlobby\n`);
+    await alice.waitFor(/^:carol!carol@distchat PRIVMSG #lobby :hello from the terminal$/);
+    await alice.waitFor(/^:carol!carol@distchat PRIVMSG #lobby :second line$/);
+
+    bob.send("PRIVMSG #lobby :hi carol, from IRC");
+    await alice.waitFor(/^:bob!bob@distchat PRIVMSG #lobby :hi carol, from IRC$/);
+    const history = await udp.request(t.srv.clientAddr, `history\n4\n${token}\nlobby\n10\n`);
+    assert.match(history, /\nbob\n\d+\nhi carol, from IRC\n/);
+
+    bob.send("PRIVMSG alice :psst");
+    await alice.waitFor(/^:bob!bob@distchat PRIVMSG alice :psst$/);
+    await udp.request(t.srv.clientAddr, `add\n5\n${token}\nhi bob, directly\n@bob\n`);
+    await bob.waitFor(/^:carol!carol@distchat PRIVMSG bob :hi bob, directly$/);
+
+    bob.send("PART #lobby :bye");
+    await alice.waitFor(/^:bob!bob@distchat PART #lobby$/);
+  } finally {
+    await udp.close();
+    await t.tearDown();
+  }
+});
+
+test("hostile lines: numerics or a disconnect, never a crash; the server and the front end keep serving", async () => {
+  const t = await setUp();
+  try {
+    const m = await t.connect("mallory");
+    m.send("PRIVMSG #x :" + "a".repeat(700));
+    await m.waitFor(/ 417 mallory /);
+    m.send(new Uint8Array([...enc.encode("PRIVMSG mallory :nul\0here"), 13, 10]));
+    await m.waitFor(/ FAIL PRIVMSG INVALID_LINE /);
+    m.send(new Uint8Array([...enc.encode("PRIVMSG mallory :cr\rhere"), 13, 10]));
+    await m.waitFor(/ FAIL \* INVALID_LINE /);
+    m.send(new Uint8Array([...enc.encode("PRIVMSG mallory :bad "), 0xff, 0xfe, 13, 10]));
+    await m.waitFor(/ FAIL PRIVMSG INVALID_UTF8 /);
+    m.send("PRIVMSG mallory :\x01VERSION\x01");
+    await m.waitFor(/ 404 mallory /);
+    m.send(Array.from({ length: 10_000 }, (_, i) => `JOIN #chan${i}\r\n`).join(""));
+    await m.waitFor(/ERROR :Closing link: Excess flood/);
+    await m.closed;
+
+    const e = await t.connect("eve");
+    e.send(new Uint8Array(new Uint8Array(20_000).fill(0x61)));
+    await e.waitFor(/Input line too long/);
+    await e.closed;
+
+    const ok = await t.connect("trent");
+    ok.send("JOIN #after");
+    await ok.waitFor(/ 366 trent #after /);
+    ok.send("PING still-here");
+    await ok.waitFor(/PONG \S+ :still-here/);
+  } finally {
+    await t.tearDown();
+  }
+});
+
+test.run();
