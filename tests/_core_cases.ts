@@ -6,7 +6,8 @@
  * them types stripped) and checks them against the fixtures: the codec both
  * ways, names, base64, SCRAM (RFC 7677), the dc1 and dm1 seals (known answers
  * of the node:crypto implementations they replaced), the words, the feed,
- * commands, and a Connection and Session over an in-memory transport.
+ * commands, and a Connection and Session over an in-memory transport (a
+ * failover; a password login that meets a proof of work).
  *
  * `runCoreCases` must stay self-contained (no imports, no outside names):
  * Playwright sends its source text to the page.
@@ -70,10 +71,10 @@ export async function runCoreCases(base: string, f: typeof CORE_FIXTURES): Promi
   };
   const same = (a: unknown, b: unknown) => (a === b ? true : `got ${JSON.stringify(a)}, want ${JSON.stringify(b)}`);
   const bytes = (s: string) => new TextEncoder().encode(s);
-  const [codec, names, base64, scram, seal, dm, wording, feed, commands, connection, session, utf8] = await Promise.all([
+  const [codec, names, base64, scram, seal, dm, wording, feed, commands, connection, session, utf8, work] = await Promise.all([
     "lib/wire/codec.ts", "lib/wire/names.ts", "lib/wire/base64.ts", "lib/accounts/scram.ts", "lib/client/seal.ts",
     "lib/client/dm_seal.ts", "lib/client/wording.ts", "lib/client/feed.ts", "lib/client/commands.ts",
-    "lib/client/connection.ts", "lib/client/session.ts", "lib/wire/utf8.ts",
+    "lib/client/connection.ts", "lib/client/session.ts", "lib/wire/utf8.ts", "lib/accounts/work.ts",
   ].map(load));
   const plain = (v: unknown) => JSON.stringify(v, (_k, x) => (x instanceof Map ? [...x] : x));
 
@@ -172,6 +173,49 @@ export async function runCoreCases(base: string, f: typeof CORE_FIXTURES): Promi
     const token = s.token;
     await conn.close();
     return same(`${conn.server.id} ${token?.length} ${heard.join(" | ")}`, "b 43 server a is not answering; reconnecting… | connected to b");
+  });
+  await check("Session: a password login of a name under attack solves the puzzle and says so while it lasts; a challenge from before the attack is asked again", async () => {
+    const v = await scram.makeVerifier("pw", base64.fromBase64(f.scram.saltBase64), 4096);
+    const said: string[] = [];
+    let auths = 0;
+    let challenge = { bare: "", first: "", bits: 0 };
+    // One server; the name comes under attack between the first auth and its proof.
+    const answer = (q: { verb: string; tag: string; userName: string; nonce?: string; proof?: string }) => {
+      if (q.verb === "auth") {
+        const bits = ++auths === 1 ? 0 : 8;
+        const bare = `n=${q.userName},r=${q.nonce}`;
+        challenge = { bare, first: scram.serverFirst(bare, "SERVERNONCE0123456789", v, bits).message, bits };
+        return { verb: "ok", tag: q.tag, kind: "auth", userName: q.userName, serverFirst: challenge.first };
+      }
+      if (challenge.bits === 0) return { verb: "error", tag: q.tag, code: "rate-limited", message: "this name is being guessed at: send auth again" };
+      const proof = q.proof ?? "";
+      const ok = work.workDone(proof.slice(0, proof.lastIndexOf(",p=")), challenge.bits) && scram.verifyClientFinal(v, challenge.bare, challenge.first, proof);
+      if (!ok || !ok.ok) return { verb: "error", tag: q.tag, code: "bad-password", message: "wrong user name or password" };
+      return { verb: "ok", tag: q.tag, kind: "login", userName: q.userName, token: "T".repeat(43), ttl: 300, serverFinal: ok.serverFinal };
+    };
+    const transport = (list: { id: string }[], events: { datagram(b: Uint8Array, from: unknown): void }) =>
+      Promise.resolve({
+        send(datagram: Uint8Array) {
+          const q = codec.decodeRequest(datagram);
+          const r = q.ok && (q.value.verb === "auth" || q.value.verb === "login") ? answer(q.value) : q.ok ? { verb: "ok", tag: q.value.tag, kind: "rooms", more: false, names: [] } : null;
+          if (r) setTimeout(() => events.datagram(codec.encodeReply(r), list[0]), 1);
+        },
+        via: () => "memory",
+        close: () => Promise.resolve(),
+      });
+    const conn = await connection.Connection.open({ servers: [{ id: "a" }], transport, notice: (t: string) => said.push(t) });
+    const ui = {
+      message() {},
+      notice: (t: string) => said.push(t),
+      working: (t: string | null) => said.push(`working: ${t}`),
+      error: (t: string) => said.push(`error ${t}`),
+      output() {},
+    };
+    const s = new session.Session(conn, ui, { userName: "zed", password: "pw", waitMs: 1000, dmsEveryMs: 0 });
+    await s.login();
+    const token = s.token;
+    await conn.close();
+    return same(`${token?.length} ${auths} ${said.join(" | ")}`, `43 2 working: ${wording.puzzleWords("zed")} | working: null`);
   });
   return results;
 }

@@ -2,8 +2,8 @@
  * The client core's conformance cases (tests/_core_cases.ts) under the
  * runtime of this run; tests/web_ui_test.ts runs the very same cases in
  * Chromium, against the modules as the web listener serves them. Also: no
- * copy of the codec, SCRAM or the seals is left in web/ (the page imports
- * the core).
+ * copy of the codec, SCRAM, the proof of work or the seals is left in web/
+ * (the page imports the core).
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -20,7 +20,7 @@ test("the core's cases pass in this runtime", async () => {
   assert.equal(failed, [], failed.map((r) => `${r.name}: ${r.detail}`).join("\n"));
 });
 
-test("web/ holds only the UI: no second codec, SCRAM, seal or name folding", () => {
+test("web/ holds only the UI: no second codec, SCRAM, seal, proof of work or name folding", () => {
   const files = (dir: string): string[] =>
     readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
   const web = files(join(ROOT, "web")).filter((f) => f.endsWith(".js"));
@@ -34,6 +34,7 @@ test("web/ holds only the UI: no second codec, SCRAM, seal or name folding", () 
       ["a seal", /AES-GCM|aes-256-gcm|scrypt|X25519|dc1:|dm1\./],
       ["name folding", /toLowerCase\(\)|\[A-Z\]/],
       ["crypto.subtle", /crypto\.subtle/],
+      ["a proof of work", /solveWork|zeroBits|sha-?256|sha2/i],
     ] as const) assert.not.match(text, re, `${name} holds ${what}`);
   }
 });

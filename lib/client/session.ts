@@ -210,10 +210,12 @@ export class Session {
    * last reply (an `ok login` when the password was right). The server's
    * signature is checked: a server that does not know the verifier is refused.
    */
-  async #passwordLogin(password: string): Promise<Reply | null> {
+  async #passwordLogin(password: string, again = true): Promise<Reply | null> {
     const proof = await this.prove(this.userName, password);
     if (proof === null || "verb" in proof) return proof;
     const reply = await this.send((tag) => ({ verb: "login", tag, userName: this.userName, proof: proof.message }));
+    // The name came under attack between auth and proof: a new challenge asks for the work (docs/PROTOCOL.md "Proof of work").
+    if (again && reply?.verb === "error" && reply.code === "rate-limited" && !/,w=/.test(proof.message)) return this.#passwordLogin(password, false);
     if (reply?.verb === "ok" && reply.kind === "login") {
       if (reply.serverFinal !== proof.serverSignature) {
         return { verb: "error", tag: reply.tag, code: "bad-password", message: "the server could not prove it knows this account (wrong server signature)" };
