@@ -272,7 +272,7 @@ test("the page and its files, with security headers; nothing else is served", as
   assert.match(csp, /script-src 'self'/);
   assert.match(csp, /frame-ancestors 'none'/);
   assert.is(page.headers["x-content-type-options"], "nosniff");
-  for (const f of ["/app.js", "/style.css", "/favicon.svg", "/ui/chat.js", "/lib/client/chat.ts", "/lib/wire/codec.ts", "/vendor/preact/dist/preact.mjs", "/vendor/@noble/hashes/scrypt.js"]) {
+  for (const f of ["/app.js", "/style.css", "/favicon.svg", "/ui/chat.js", "/lib/client/chat.ts", "/lib/wire/codec.ts", "/lib/accounts/work.ts", "/vendor/preact/dist/preact.mjs", "/vendor/@noble/hashes/scrypt.js"]) {
     assert.is((await fetchText(`${web}${f}`)).status, 200, f);
   }
   // The core is served as JavaScript: types stripped, package imports pointing at /vendor; revalidated by its ETag.
