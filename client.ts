@@ -15,7 +15,7 @@
 import process from "node:process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { MIN_ITERATIONS } from "./lib/accounts/scram.ts";
+import { MAX_ITERATIONS, MIN_ITERATIONS } from "./lib/accounts/scram.ts";
 import { parseArgs } from "node:util";
 import { readKeyFile } from "./lib/client/key_file.ts";
 import type { KeyFile } from "./lib/client/key_file.ts";
@@ -119,16 +119,19 @@ if (flags["key-file"] !== undefined) {
 
 let password: string | null = null;
 if (flags["password-file"] !== undefined) {
+  const file = flags["password-file"];
   try {
-    password = readFileSync(flags["password-file"], "utf8").split(/\r?\n/)[0];
+    password = readFileSync(file, "utf8").split(/\r?\n/)[0];
   } catch (e) {
-    die(`--password-file: ${(e as Error).message}`);
+    const code = (e as { code?: string }).code;
+    const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "cannot be read (permission denied)" : code === "EISDIR" ? "is a folder" : `cannot be read (${code ?? (e as Error).message})`;
+    die(`--password-file ${file} ${why}`);
   }
   if (password === "") die("--password-file: its first line is empty");
 }
 const iterations = Number(flags["scram-iterations"]);
-if (!/^\d+$/.test(flags["scram-iterations"]) || iterations < MIN_ITERATIONS || iterations > 10_000_000) {
-  die(`--scram-iterations must be an integer from ${MIN_ITERATIONS} to 10000000`);
+if (!/^\d+$/.test(flags["scram-iterations"]) || iterations < MIN_ITERATIONS || iterations > MAX_ITERATIONS) {
+  die(`--scram-iterations must be an integer from ${MIN_ITERATIONS} to ${MAX_ITERATIONS}`);
 }
 const knownKeys = flags["known-keys"] ?? (process.env.HOME ? join(process.env.HOME, ".distchat_known_keys") : null);
 

@@ -1,7 +1,8 @@
 /**
  * The DistChat server entry script: reads flags and servers.txt, opens the
- * database, wires the group commit and its ports (client, peer, and web
- * with --web), binds their sockets, and handles signals. No protocol logic lives here
+ * database, wires the group commit and its ports (client, peer, and web:
+ * --web, else its servers.txt web URL, unless --no-web), binds their
+ * sockets, and handles signals. No protocol logic lives here
  * (lib/server/, lib/store/, lib/replication/).
  *
  *   npm run server -- --id a [--db data/a.sqlite] [flags]     (--help lists them)
@@ -11,7 +12,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import process from "node:process";
 import { readKeyFile } from "./lib/config/cluster_key.ts";
-import { parseServerFlags, SERVER_HELP } from "./lib/config/server_flags.ts";
+import { parseServerFlags, SERVER_HELP, webListenAddress } from "./lib/config/server_flags.ts";
 import { readServers, type ServerEntry } from "./lib/config/servers_file.ts";
 import { type Address, formatAddress } from "./lib/wire/address.ts";
 import { bindServerTransport, type NamedTransport } from "./lib/net/bind.ts";
@@ -72,6 +73,12 @@ try {
   die(`${name}: ${(e as Error).message}`, 2);
 }
 if (!me) die(`${name}: ${flags.servers} has no line for server id "${flags.id}" (it lists ${all.map((s) => s.id).join(", ")})`, 2);
+let webAt: Address | null = null;
+try {
+  webAt = webListenAddress(flags, me.web);
+} catch (e) {
+  die(`${name}: ${(e as Error).message}`, 2);
+}
 
 let clusterKey: Uint8Array | null = null;
 if (flags.clusterKey !== null) {
@@ -197,7 +204,7 @@ if (flags.tlsCert !== null && flags.tlsKey !== null) {
     die(`${name}: cannot read --tls-cert/--tls-key: ${(e as Error).message}`, 2);
   }
 }
-const web: WebPort | null = flags.web === null ? null : new WebPort({
+const web: WebPort | null = webAt === null ? null : new WebPort({
   clientPort,
   metrics,
   gauges: () => [
@@ -280,12 +287,12 @@ store.setOrigin(choice.origin);
 if (choice.reason) log(`writing as the new incarnation ${choice.origin}: ${choice.reason}`);
 const udp: ClientChannel = { name: "", proven: false, send: (bytes, to) => client?.send(bytes, to) };
 client = await bind(listen, (bytes, from) => clientPort.onDatagram(bytes, from, udp), "--listen");
-if (web && flags.web) {
+if (web && webAt) {
   try {
-    await web.listen(flags.web);
+    await web.listen(webAt);
   } catch (e) {
     await closeAll();
-    die(`${name}: ${bindProblem(formatAddress(flags.web), flags.web.port, e, "--web", false)}`);
+    die(`${name}: ${bindProblem(formatAddress(webAt), webAt.port, e, flags.web ? "--web" : "--web (from the servers file; --no-web turns it off)", false)}`);
   }
 }
 

@@ -46,7 +46,7 @@ if (mix === "writes") {
   };
   await ask("login\nw1\nwriter\n");
   writer = tokens[0];
-  const v = verifierToBase64(makeVerifier("pw", randomBytes(16), 4096));
+  const v = verifierToBase64(await makeVerifier("pw", randomBytes(16), 4096));
   socks[0].send(enc.encode(`open\nw2\n${writer}\nraid\n`), to);
   socks[0].send(enc.encode(`register\nw3\n${writer}\n${v.salt}\n${v.iterations}\n${v.storedKey}\n${v.serverKey}\n-\n`), to);
   await new Promise((r) => setTimeout(r, 200));

@@ -85,7 +85,7 @@ async function register(srv: BenchServer, name: string): Promise<Uint8Array> {
   const ep = await Endpoint.open();
   const to = { host: "127.0.0.1", port: srv.port };
   const token = await ep.login(to, name);
-  const v = makeVerifier(PASSWORD, new Uint8Array(randomBytes(16)), 4096);
+  const v = await makeVerifier(PASSWORD, new Uint8Array(randomBytes(16)), 4096);
   const w = verifierToBase64(v);
   const tag = ep.tag();
   const r = await ep.request(to, tag, lines("register", tag, token, w.salt, w.iterations, w.storedKey, w.serverKey, "-"));

@@ -1,6 +1,7 @@
 /**
  * Cost of sealed messages (lib/client/seal.ts): one key derivation (scrypt,
- * N = 2^15, r = 8, p = 1), and sealing / opening a 100-byte message.
+ * N = 2^15, r = 8, p = 1; the page's portable one and the terminal's native
+ * one), and sealing / opening a 100-byte message.
  *
  *   node bench/seal.ts [messages]
  *   deno run -A bench/seal.ts [messages]
@@ -8,42 +9,47 @@
 import process from "node:process";
 import { randomBytes } from "node:crypto";
 import { deriveRoomKey, RoomKeys } from "../lib/client/seal.ts";
+import { nativeRoomKdf } from "../lib/client/native_kdf.ts";
 import { runtimeVersion } from "../lib/platform/runtime.ts";
 
 const messages = Number(process.argv[2] ?? 10_000);
 const derivations = 10;
 
-function time(f: () => void): number {
+async function time(f: () => Promise<void> | void): Promise<number> {
   const t = performance.now();
-  f();
+  await f();
   return performance.now() - t;
 }
 
-deriveRoomKey("warm-up", randomBytes(16));
-const kdfMs = time(() => {
-  for (let i = 0; i < derivations; i++) deriveRoomKey(`passphrase ${i}`, randomBytes(16));
+await deriveRoomKey("warm-up", randomBytes(16));
+const kdfMs = await time(async () => {
+  for (let i = 0; i < derivations; i++) await deriveRoomKey(`passphrase ${i}`, randomBytes(16));
+}) / derivations;
+await nativeRoomKdf("warm-up", randomBytes(16));
+const nativeMs = await time(async () => {
+  for (let i = 0; i < derivations; i++) await nativeRoomKdf(`passphrase ${i}`, randomBytes(16));
 }) / derivations;
 
 const alice = new RoomKeys();
 const bob = new RoomKeys();
-alice.setPassphrase("lobby", "correct horse battery staple");
-bob.setPassphrase("lobby", "correct horse battery staple");
+await alice.setPassphrase("lobby", "correct horse battery staple");
+await bob.setPassphrase("lobby", "correct horse battery staple");
 const text = "x".repeat(100);
-bob.open("lobby", "alice", alice.seal("lobby", "alice", text)); // bob derives alice's salt once
+await bob.open("lobby", "alice", alice.seal("lobby", "alice", text)); // bob derives alice's salt once
 
 const sealed: string[] = new Array(messages);
-const sealMs = time(() => {
+const sealMs = await time(() => {
   for (let i = 0; i < messages; i++) sealed[i] = alice.seal("lobby", "alice", text);
 });
 let opened = 0;
-const openMs = time(() => {
-  for (const s of sealed) if (bob.open("lobby", "alice", s).kind === "sealed") opened++;
+const openMs = await time(async () => {
+  for (const s of sealed) if ((await bob.open("lobby", "alice", s)).kind === "sealed") opened++;
 });
 if (opened !== messages) throw new Error(`opened ${opened} of ${messages}`);
 
 const us = (ms: number) => ((ms * 1000) / messages).toFixed(1);
 console.log(`${runtimeVersion()}`);
-console.log(`key derivation (scrypt N=2^15 r=8 p=1, 32 MiB): ${kdfMs.toFixed(1)} ms each (mean of ${derivations})`);
+console.log(`key derivation (scrypt N=2^15 r=8 p=1, 32 MiB): ${kdfMs.toFixed(1)} ms each portable (@noble, the page's), ${nativeMs.toFixed(1)} ms native (node:crypto, the terminal's; mean of ${derivations})`);
 console.log(`seal ${messages} × 100 B: ${sealMs.toFixed(0)} ms total, ${us(sealMs)} µs each`);
 console.log(`open ${messages} × 100 B: ${openMs.toFixed(0)} ms total, ${us(openMs)} µs each`);
 console.log(`derivations by the receiver: ${bob.derivations} (own salt + the sender's salt)`);

@@ -16,11 +16,11 @@ import net from "node:net";
 import readline from "node:readline";
 import { fail, parseCommandLine } from "../lib/config/cli.ts";
 import { createKeyFile } from "../lib/config/cluster_key.ts";
-import { type Address, formatAddress, parseAddress } from "../lib/wire/address.ts";
+import { type Address, formatAddress } from "../lib/wire/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
 import { udpPortOwner } from "../lib/platform/port_owner.ts";
 import { scriptCommand } from "../lib/platform/runtime.ts";
-import { readServers } from "../lib/config/servers_file.ts";
+import { readServers, webAddress } from "../lib/config/servers_file.ts";
 import type { ServerEntry } from "../lib/config/servers_file.ts";
 import { userNameProblem } from "../lib/wire/names.ts";
 
@@ -62,15 +62,9 @@ async function addressesInUse(): Promise<string[]> {
         held.push(`server ${s.id}'s ${what} address ${formatAddress(a)}${owner ? ` (process ${owner.pid}: ${owner.command.slice(0, 80)})` : ""}`);
       }
     }
-    if (s.web && await tcpInUse(parseAddress(webListen(s.web)))) held.push(`server ${s.id}'s web address ${s.web}`);
+    if (s.web && await tcpInUse(webAddress(s.web))) held.push(`server ${s.id}'s web address ${s.web}`);
   }
   return held;
-}
-
-/** The HOST:PORT a web URL listens on (the scheme's port when it names none). */
-function webListen(url: string): string {
-  const u = new URL(url);
-  return `${u.hostname}:${u.port || (u.protocol === "https:" ? 443 : 80)}`;
 }
 
 /** True when something listens on the TCP address `a` already. */
@@ -142,8 +136,8 @@ function startServer(s: ServerEntry): Promise<void> {
   const log = openSync(logFile, "a", 0o600);
   // The first run makes a new cluster: its servers write under their plain ids.
   const fresh = existsSync(`data/${s.id}.sqlite`) ? [] : ["--new-cluster"];
-  const web = s.web ? ["--web", webListen(s.web)] : [];
-  const [cmd, ...args] = scriptCommand("server.ts", ["--id", s.id, "--servers", SERVERS, "--cluster-key", KEY, ...web, ...fresh]);
+  // Its web listener comes from servers.txt, as when it is restarted by hand with the README's command.
+  const [cmd, ...args] = scriptCommand("server.ts", ["--id", s.id, "--servers", SERVERS, "--cluster-key", KEY, ...fresh]);
   const child = spawn(cmd, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
   started.push(child);
   let out = "";

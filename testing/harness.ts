@@ -28,6 +28,7 @@ import { type Exit, type Proc, startProcess } from "./processes.ts";
 import type { Address } from "../lib/wire/address.ts";
 import { formatAddress, parseAddress } from "../lib/wire/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
+import { readServers } from "../lib/config/servers_file.ts";
 import { decodeReply } from "../lib/wire/codec.ts";
 import type { PollReply } from "../lib/wire/messages.ts";
 
@@ -127,7 +128,7 @@ export type ServerHandle = {
   /** Where clients reach it (from the startup line). */
   clientAddr: Address;
   peerAddr: Address;
-  /** The web listener's origin (`http://127.0.0.1:PORT`) when started with --web. */
+  /** The web listener's origin (`http://127.0.0.1:PORT`): with --web, or its web URL in the servers file. */
   web: string | null;
   db: string;
   /** The servers file it was started with. */
@@ -174,6 +175,15 @@ function timeout<T>(ms: number, value: T): Promise<T> {
   return new Promise((r) => setTimeout(r, ms, value));
 }
 
+/** Server `id`'s web URL in the servers file `file` (undefined: none, or a file the server will refuse). */
+function ownWebUrl(file: string, id: string): string | undefined {
+  try {
+    return readServers(file).find((s) => s.id === id)?.web;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Starts server.ts and waits for its startup line. Throws (after killing it) if it does not come. */
 export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
   const id = o.id ?? "a";
@@ -194,7 +204,8 @@ export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
     await timeout(20, null);
     line = /clients (\S+), peers (\S+), database/.exec(p.stdout());
   }
-  const wantsWeb = args.includes("--web");
+  // A web listener: --web, or (by default) this server's web URL in the servers file.
+  const wantsWeb = args.includes("--web") || (!args.includes("--no-web") && ownWebUrl(servers, id) !== undefined);
   let web: RegExpExecArray | null = null;
   while (line && wantsWeb && !web && !gone && Date.now() < readyBy) {
     web = /: web (\S+)\/ \(page/.exec(p.stdout());

@@ -50,8 +50,8 @@ export async function startGateway(irc: { host: string; port: number }, server: 
         if (udpOpen) udp.send(bytes, server.port, server.host);
       }
       for (const job of step.proofs) {
-        const final = clientFinal(job.password, job.clientFirstBare, job.serverFirst);
-        queueMicrotask(() => apply(conn.proved(job.id, final?.message ?? null, Date.now())));
+        // SCRAM's PBKDF2 (and a proof of work, when asked) is asynchronous: the proof comes back later.
+        void clientFinal(job.password, job.clientFirstBare, job.serverFirst).then((final) => apply(conn.proved(job.id, final?.message ?? null, Date.now())));
       }
       for (const nick of step.dmsTo) {
         for (const other of live) {

@@ -15,7 +15,8 @@
 import { type IrcConfig, IrcConnection, type IrcStep } from "../lib/irc/connection.ts";
 import type { MsgId, PollEntry, Reply, Request } from "../lib/wire/messages.ts";
 import { fromEntries } from "../lib/wire/vector.ts";
-import { clientFinal } from "../lib/accounts/scram.ts";
+import { pbkdf2Sync } from "node:crypto";
+import { clientFinalSalted, parseServerFirst } from "../lib/accounts/scram.ts";
 
 export const CONFIG: IrcConfig = {
   serverName: "a.distchat",
@@ -91,7 +92,7 @@ export class IrcScript {
     if (this.autoProve) {
       const jobs = this.proofs.splice(0);
       for (const j of jobs) {
-        const f = clientFinal(j.password, j.clientFirstBare, j.serverFirst);
+        const f = clientFinalNow(j.password, j.clientFirstBare, j.serverFirst);
         this.take(this.c.proved(j.id, f?.message ?? null, this.now));
       }
     }
@@ -163,6 +164,13 @@ export class IrcScript {
     this.send(`JOIN ${channel}`);
     return this.lines();
   }
+}
+
+/** scram.ts's `clientFinal` at once (the script is synchronous): the PBKDF2 by node:crypto's pbkdf2Sync, the rest by scram.ts. */
+export function clientFinalNow(password: string, clientFirstBare: string, serverFirst: string): ReturnType<typeof clientFinalSalted> {
+  const s = parseServerFirst(clientFirstBare, serverFirst);
+  if (!s) return null;
+  return clientFinalSalted(new Uint8Array(pbkdf2Sync(password.normalize("NFC"), s.salt, s.iterations, 32, "sha256")), clientFirstBare, serverFirst);
 }
 
 /** A msgID. */

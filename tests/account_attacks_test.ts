@@ -43,7 +43,7 @@ test.after(async () => {
 async function register(name: string): Promise<Uint8Array> {
   const login = fields(await home.request(srv.clientAddr, lines("login", `r${++tagNo}`, name)));
   assert.is(login[0], "ok", login.join(" "));
-  const v = makeVerifier(`${name}'s password`, new Uint8Array(randomBytes(16)), 4096);
+  const v = await makeVerifier(`${name}'s password`, new Uint8Array(randomBytes(16)), 4096);
   const w = verifierToBase64(v);
   const r = fields(await home.request(srv.clientAddr, lines("register", `r${++tagNo}`, login[4], w.salt, w.iterations, w.storedKey, w.serverKey, "-")));
   assert.is(r[0], "ok", r.join(" "));

@@ -7,10 +7,10 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { DEFAULT_GUARD, GuessGuard, guessSource } from "../lib/accounts/guess_guard.ts";
 import { Challenges, SERVER_NONCE_CHARS } from "../lib/accounts/challenge.ts";
-import { leadingZeroBits, solveWork, workDone } from "../lib/accounts/work.ts";
+import { leadingZeroBits, solveWork, solveWorkAsync, workDone } from "../lib/accounts/work.ts";
 import { clientFinal, clientFinalSalted, makeVerifier, serverFirst, verifierToBase64 } from "../lib/accounts/scram.ts";
 import { AccountDesk } from "../lib/accounts/desk.ts";
 import type { Account } from "../lib/store/accounts.ts";
@@ -115,30 +115,37 @@ test("challenges: answered ones are forgotten once expired, and the set never pa
   assert.is(book.answered, 1, "expired ones go first");
 });
 
-test("proof of work: the client-final without its proof hashes to the zero bits asked; the server checks with one hash", () => {
+test("proof of work: the client-final without its proof hashes to the zero bits asked; the server checks with one hash", async () => {
   assert.is(leadingZeroBits(new Uint8Array([0, 0, 0x10, 0xff])), 19);
   assert.is(leadingZeroBits(new Uint8Array([0x80])), 0);
   const msg = solveWork("c=biws,r=abc", 12);
   assert.match(msg, /^c=biws,r=abc,w=[0-9a-z]+$/);
   assert.ok(workDone(msg, 12));
+  assert.ok(leadingZeroBits(new Uint8Array(createHash("sha256").update(msg).digest())) >= 12, "node:crypto's SHA-256 agrees (work.ts hashes with @noble)");
+  assert.not.ok(workDone(msg.replace(/w=[0-9a-z]+$/, "w=zzzzzz"), 12), "another solution is (almost surely) not one");
+  let pauses = 0;
+  assert.is(await solveWorkAsync("c=biws,r=abc", 12, async () => void pauses++), msg, "a slice at a time: the same answer");
+  assert.ok(pauses >= 1, "the event loop gets a turn before the work");
+  const big = solveWork("c=biws,r=xyz", 17);
+  assert.is(await solveWorkAsync("c=biws,r=xyz", 17, async () => void pauses++), big, "across slices too");
   assert.ok(workDone("anything", 0));
   // A server-first with w=BITS: the client's final message carries the solution, and the SCRAM proof covers it.
-  const v = makeVerifier("pw", new Uint8Array(16).fill(3), 4096);
+  const v = await makeVerifier("pw", new Uint8Array(16).fill(3), 4096);
   const sf = serverFirst("n=zed,r=abcdefghijklmnop", "SERVERPART", v, 10).message;
   assert.match(sf, /,w=10$/);
-  const f = clientFinal("pw", "n=zed,r=abcdefghijklmnop", sf)!;
+  const f = (await clientFinal("pw", "n=zed,r=abcdefghijklmnop", sf))!;
   assert.ok(workDone(f.message.slice(0, f.message.lastIndexOf(",p=")), 10));
   assert.equal(clientFinalSalted(f.salted, "n=zed,r=abcdefghijklmnop", sf), f, "the same from a kept SaltedPassword");
-  assert.is(clientFinal("pw", "n=zed,r=abcdefghijklmnop", sf.replace("w=10", "w=40")), null, "a server asking too much work is refused");
+  assert.is(await clientFinal("pw", "n=zed,r=abcdefghijklmnop", sf.replace("w=10", "w=40")), null, "a server asking too much work is refused");
 });
 
 // --- The desk: what the server does with auth and proofs ---------------------------
 
 const PASSWORD = "zed's password";
-const V = makeVerifier(PASSWORD, new Uint8Array(16).fill(9), 4096);
+const V = await makeVerifier(PASSWORD, new Uint8Array(16).fill(9), 4096);
 const ACCT: Account = { reg: "a.7", name: "zed", publicKey: "-", first: true, ...verifierToBase64(V) };
 /** The SaltedPassword of a wrong password (kept: no PBKDF2 per guess). */
-const WRONG_SALTED = makeVerifier("wrong", V.salt, 4096).salted;
+const WRONG_SALTED = (await makeVerifier("wrong", V.salt, 4096)).salted;
 /** Small puzzles keep these tests fast; the rule is the same. */
 const FAST = { baseBits: 4, maxBits: 8 };
 let nonceNo = 0;

@@ -121,7 +121,7 @@ test("sealed DMs: either party opens; a third key, another direction or another 
   assert.is(dmKeyPair(new Uint8Array(32).fill(1)).publicKey, dmKeyPair(new Uint8Array(32).fill(1)).publicKey, "derived, so the same on every device");
 });
 
-test("a registration made during a partition takes the name back from an ephemeral holder on the other side, on both servers", () => {
+test("a registration made during a partition takes the name back from an ephemeral holder on the other side, on both servers", async () => {
   const dir = tempDir("distchat-reclaim-");
   const sa = Store.open(join(dir, "a.sqlite"), "a", { sync: "normal" });
   const sb = Store.open(join(dir, "b.sqlite"), "b", { sync: "normal" });
@@ -150,7 +150,7 @@ test("a registration made during a partition takes the name back from an ephemer
     const r1 = ask(ca, { verb: "login", userName: "zed" }) as Reply & { token: string };
     const K = Buffer.from(new Uint8Array(32).fill(7)).toString("base64");
     // A real verifier, so the password login below is checked for real.
-    const v = makeVerifier("zed password", new Uint8Array(16).fill(5), 4096);
+    const v = await makeVerifier("zed password", new Uint8Array(16).fill(5), 4096);
     const wire = { salt: Buffer.from(v.salt).toString("base64"), iterations: 4096, storedKey: Buffer.from(v.storedKey).toString("base64"), serverKey: Buffer.from(v.serverKey).toString("base64") };
     assert.is(ask(ca, { verb: "register", token: r1.token, verifier: wire, publicKey: K }).verb, "ok");
     const r2 = ask(cb, { verb: "login", userName: "zed" }) as Reply & { token: string };
@@ -167,7 +167,7 @@ test("a registration made during a partition takes the name back from an ephemer
     // The owner logs in with the password on b; the name holds there now.
     const first = ask(cb, { verb: "auth", userName: "zed", nonce: "abcdefghijklmnopqrst" });
     assert.ok(first.verb === "ok" && first.kind === "auth");
-    const fin = clientFinal("zed password", "n=zed,r=abcdefghijklmnopqrst", (first as { serverFirst: string }).serverFirst)!;
+    const fin = (await clientFinal("zed password", "n=zed,r=abcdefghijklmnopqrst", (first as { serverFirst: string }).serverFirst))!;
     const li = ask(cb, { verb: "login", userName: "zed", proof: fin.message });
     assert.ok(li.verb === "ok" && li.kind === "login" && li.serverFinal === fin.serverSignature);
     assert.is(ask(cb, { verb: "rooms", token: (li as { token: string }).token, after: null }).verb, "ok");

@@ -55,8 +55,8 @@ async function login(id: Id, userName: string): Promise<string> {
   return r.token;
 }
 
-function verifier(password: string, iterations = ITER): { wire: WireVerifier; salted: Uint8Array } {
-  const v = makeVerifier(password, new Uint8Array(16).map(() => Math.floor(Math.random() * 256)), iterations);
+async function verifier(password: string, iterations = ITER): Promise<{ wire: WireVerifier; salted: Uint8Array }> {
+  const v = await makeVerifier(password, new Uint8Array(16).map(() => Math.floor(Math.random() * 256)), iterations);
   return { wire: verifierToBase64(v), salted: v.salted };
 }
 
@@ -65,7 +65,7 @@ async function prove(id: Id, userName: string, password: string) {
   const nonce = `n${Math.random().toString(36).slice(2)}xxxxxxxxxxxxxxxx`;
   const first = await ask(id, { verb: "auth", userName, nonce });
   if (first.verb !== "ok" || first.kind !== "auth") return { first, final: null };
-  return { first, final: clientFinal(password, `n=${userName},r=${nonce}`, first.serverFirst) };
+  return { first, final: await clientFinal(password, `n=${userName},r=${nonce}`, first.serverFirst) };
 }
 
 async function passwordLogin(id: Id, userName: string, password: string): Promise<Reply> {
@@ -79,7 +79,7 @@ async function passwordLogin(id: Id, userName: string, password: string): Promis
 /** Registers `userName` (logged in on `id`) with `password`; returns its token and DM key pair. */
 async function registered(id: Id, userName: string, password: string) {
   const token = await login(id, userName);
-  const v = verifier(password);
+  const v = await verifier(password);
   const keys = dmKeyPair(v.salted);
   const r = await ask(id, { verb: "register", token, verifier: v.wire, publicKey: keys.publicKey });
   assert.is(code(r), "ok", `register ${userName}: ${JSON.stringify(r)}`);
@@ -142,7 +142,7 @@ test("guessing is slowed: after 5 wrong passwords this address must wait for tha
 test("password change proven by the old password; drop frees the name everywhere", async () => {
   await registered("a", "Uma", "old password");
   const { final } = await prove("a", "uma", "old password");
-  const v = verifier("new password");
+  const v = await verifier("new password");
   assert.is(code(await ask("a", { verb: "password", userName: "uma", proof: final!.message, verifier: v.wire })), "ok");
   await eventually("b takes the new password", async () => code(await passwordLogin("b", "uma", "new password")) === "ok");
   assert.is(code(await passwordLogin("b", "uma", "old password")), "bad-password");
@@ -158,7 +158,7 @@ test("password change proven by the old password; drop frees the name everywhere
 
 test("register: refused for a name already registered; a bad verifier is bad-request; pubkey needs an account", async () => {
   const t = await login("a", "vic");
-  const v = verifier("pw");
+  const v = await verifier("pw");
   assert.is(code(await ask("a", { verb: "register", token: t, verifier: { ...v.wire, iterations: 1000 }, publicKey: "-" })), "bad-request");
   assert.is(code(await ask("a", { verb: "pubkey", token: t, publicKey: "-" })), "not-allowed");
   assert.is(code(await ask("a", { verb: "register", token: t, verifier: v.wire, publicKey: "-" })), "ok");

@@ -4,7 +4,8 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { clock, describeError, formatMessage, nameColor, oneLine, sanitize } from "../lib/client/display.ts";
+import { clock, formatMessage, nameColor, oneLine, sanitize } from "../lib/client/display.ts";
+import { describeError } from "../lib/client/wording.ts";
 import { parseLine } from "../lib/client/commands.ts";
 import { roomNameProblem, userNameProblem } from "../lib/wire/names.ts";
 import { makeTagger } from "../lib/client/tags.ts";
@@ -94,10 +95,16 @@ test("sealed rooms: a mark right before the text; placeholders in its place", ()
   assert.is(formatMessage("lobby", e, pipe, { kind: "sealed", text: "a\x1b[2Jb" }), "12:03:04 [lobby] alice: [sealed] a\\x1b[2Jb");
 });
 
-test("error codes get human wording plus the server's message, sanitized", () => {
-  assert.is(describeError("no-room", "no room named x"), 'no such room (server: "no room named x")');
+test("errors in plain words: the client's, or the server's where they say more; never a code or protocol talk", () => {
+  assert.is(describeError("no-room", "no room named x"), "no such room");
   assert.is(describeError("not-member", ""), "you are not in that room");
-  assert.match(describeError("weird", "\x1b[31m"), /^error weird \(server: "\\x1b\[31m"\)$/);
+  assert.is(describeError("not-member", "you are banned from annex (by carol: spam)"), "you are banned from annex (by carol: spam)");
+  assert.is(describeError("not-member", "not a member"), "you are not in that room");
+  assert.is(describeError("bad-password", "wrong user name or password (or the challenge expired: send auth again)"), "wrong user name or password");
+  assert.is(describeError("rate-limited", "too many wrong passwords; try again in 4 s"), "too many wrong passwords; try again in 4 s");
+  assert.is(describeError("bad-request", "msg: message text must be 1 to 2000 bytes"), "the server did not understand the request");
+  assert.is(describeError("weird-new-code", "\x1b[31m"), "\\x1b[31m", "an unknown code: the server's words, sanitized");
+  assert.is(describeError("weird-new-code", ""), "the server refused the request");
 });
 
 // --- Commands ------------------------------------------------------------------

@@ -117,7 +117,7 @@ test("moderation from the terminal: topic on join, /op, /kick, /ban and the bann
   const troll = client("trolly", "b", ["--room", "hall"]);
   await troll.waitFor(/joined Hall/);
   troll.send("/kick moddy");
-  await troll.waitFor(/cannot kick moddy in Hall: you may not do that here/);
+  await troll.waitFor(/cannot kick moddy in Hall: only the room's owner and operators may do that/);
   owner.send("/op moddy");
   await mod.waitFor(/\[Hall\] \* ownie made moddy an operator/);
   mod.send("/kick trolly flooding");
@@ -129,7 +129,7 @@ test("moderation from the terminal: topic on join, /op, /kick, /ban and the bann
   await owner.waitFor(/\[Hall\] \* moddy banned trolly \(again\)/);
   await troll.waitFor(/banned from Hall/);
   troll.send("/join hall");
-  await troll.waitFor(/cannot join hall: you are not in that room \(server: "you are banned from Hall by moddy \(again\)"\)/);
+  await troll.waitFor(/cannot join hall: you are banned from Hall by moddy \(again\)$/m);
   owner.send("/mode +i");
   await mod.waitFor(/\[Hall\] \* ownie made the room invite-only/);
   owner.send("/mode");

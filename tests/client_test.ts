@@ -14,6 +14,7 @@ import type { ServerEntry } from "../lib/config/servers_file.ts";
 import type { Address } from "../lib/wire/address.ts";
 import type { OnDatagram, Transport } from "../lib/wire/transport.ts";
 import { Connection } from "../lib/client/connection.ts";
+import { udpTransport } from "../lib/client/udp_transport.ts";
 import { Session } from "../lib/client/session.ts";
 import type { SessionUi } from "../lib/client/session.ts";
 import { get } from "../lib/wire/vector.ts";
@@ -43,6 +44,9 @@ class FakeServer {
   lossRate = 0;
   received: Request[] = [];
   held = new Map<string, Held>();
+  /** Adds wait unanswered (a live server waiting for a second disk) until `releaseAdds`. */
+  holdAdds = false;
+  #heldAdds: [Request, Address][] = [];
   #rand: () => number;
   readonly id: string;
   readonly address: Address;
@@ -68,8 +72,18 @@ class FakeServer {
     const r = decodeRequest(bytes);
     if (!r.ok) throw new Error(`client sent a bad datagram: ${r.error.message}`);
     this.received.push(r.value);
+    if (this.holdAdds && r.value.verb === "add") return void this.#heldAdds.push([r.value, from]);
     const reply = this.handle(r.value, from);
     if (reply) this.reply(reply, from);
+  }
+
+  /** Answers the adds held so far, and those to come. */
+  releaseAdds(): void {
+    this.holdAdds = false;
+    for (const [q, from] of this.#heldAdds.splice(0)) {
+      const reply = this.handle(q, from);
+      if (reply) this.reply(reply, from);
+    }
   }
 
   reply(r: Reply, to: Address): void {
@@ -244,15 +258,15 @@ function recorder(): Seen {
   return s;
 }
 
-async function client(net: Net, servers: FakeServer[], user: string) {
+async function client(net: Net, servers: FakeServer[], user: string, waitMs = 300) {
   const seen = recorder();
   const conn = await Connection.open({
     servers: servers.map((s) => s.entry()),
-    bind: net.bind,
+    transport: udpTransport(net.bind),
     notice: (t) => seen.notices.push(t),
     timing: FAST,
   });
-  const session = new Session(conn, seen.ui, { userName: user, waitMs: 300, sleep: (ms) => new Promise((r) => setTimeout(r, ms / 20)) });
+  const session = new Session(conn, seen.ui, { userName: user, waitMs, sleep: (ms) => new Promise((r) => setTimeout(r, ms / 20)) });
   return { seen, conn, session };
 }
 
@@ -322,14 +336,14 @@ test("an idle client notices a dead server within 6 s (default timing: a probe a
     const world = new World();
     const a = net.server("a", world), b = net.server("b", world);
     const seen = recorder();
-    const conn = await Connection.open({ servers: [a.entry(), b.entry()], bind: net.bind, notice: (t) => seen.notices.push(t) });
+    const conn = await Connection.open({ servers: [a.entry(), b.entry()], transport: udpTransport(net.bind), notice: (t) => seen.notices.push(t) });
     const session = new Session(conn, seen.ui, { userName: "idle", waitMs: 25_000 });
     await session.login();
     await session.join("lobby", { create: true });
     await new Promise((r) => setTimeout(r, 300)); // the long poll is held now
     const t0 = Date.now();
     a.kill();
-    await until("the switch to b", () => seen.notices.includes("server a not answering; switched to b"), 15_000);
+    await until("the switch to b", () => seen.notices.includes("connected to b"), 15_000);
     const took = Date.now() - t0;
     assert.ok(took < 6000, `noticed after ${took} ms`);
     await session.logout(500);
@@ -346,7 +360,7 @@ fake("a dead first server: the client moves on and says so", async (net) => {
   const c = await client(net, [a, b], "bob");
   await c.session.login();
   assert.is(c.conn.server.id, "b");
-  assert.ok(c.seen.notices.some((n) => n === "server a not answering; switched to b"), c.seen.notices.join("|"));
+  assert.equal(c.seen.notices, ["server a is not answering; reconnecting…", "connected to b"]);
   await c.conn.close();
 });
 
@@ -376,8 +390,83 @@ fake("messages keep their order and show once despite loss and a failover mid-st
   assert.equal(bob.seen.lines, sent);
   assert.equal(alice.seen.lines, sent);
   assert.is(world.msgs.length, 30, "no add stored twice");
-  assert.ok(alice.seen.notices.includes("server a not answering; switched to b"));
+  assert.ok(alice.seen.notices.includes("server a is not answering; reconnecting…"), alice.seen.notices.join("|"));
+  assert.ok(alice.seen.notices.includes("connected to b"), alice.seen.notices.join("|"));
   for (const c of [alice, bob]) await c.conn.close();
+});
+
+fake("a live server slow to ack an add is not left: no failover, no word of one", async (net) => {
+  const world = new World();
+  const a = net.server("a", world), b = net.server("b", world);
+  const c = await client(net, [a, b], "bob", 20_000); // held polls say nothing for 20 s
+  await c.session.login();
+  await c.session.join("lobby", { create: true });
+  await new Promise((r) => setTimeout(r, 50)); // the poll is held
+  a.holdAdds = true;
+  c.session.say("slow");
+  await new Promise((r) => setTimeout(r, 600)); // 30 RTOs of the fast timing, far past three silent sends
+  assert.is(c.conn.server.id, "a");
+  assert.equal(c.seen.notices.filter((n) => /answering|reconnecting|connected/.test(n)), []);
+  a.releaseAdds();
+  await until("slow shown", () => c.seen.lines.includes("[lobby] bob: slow"));
+  assert.is(b.received.length, 0, "nothing ever went to b");
+  await c.conn.close();
+});
+
+fake("failover is said once, plainly: reconnecting, then connected to the next server; the dead one is tried last", async (net) => {
+  const world = new World();
+  const a = net.server("a", world), b = net.server("b", world), cc = net.server("c", world);
+  const c = await client(net, [a, b, cc], "bob");
+  await c.session.login();
+  await c.session.join("lobby", { create: true });
+  a.kill();
+  for (let i = 1; i <= 3; i++) c.session.say(`m${i}`);
+  await until("m3 shown", () => c.seen.lines.length === 3, 10_000);
+  const link = c.seen.notices.filter((n) => /answering|reconnecting|connected/.test(n));
+  assert.equal(link, ["server a is not answering; reconnecting…", "connected to b"]);
+  assert.is(c.conn.server.id, "b");
+  assert.is(cc.received.length, 0, "c, after b, was not tried");
+  b.kill();
+  c.session.say("m4");
+  await until("m4 shown", () => c.seen.lines.length === 4, 10_000);
+  assert.is(c.conn.server.id, "c", "after b comes c, not the dead a");
+  await c.conn.close();
+});
+
+fake("logout leaves every room first (others see it), then logs out; conversations are not left", async (net) => {
+  const a = net.server("a", new World());
+  const c = await client(net, [a], "bob");
+  await c.session.login();
+  await c.session.join("one", { create: true });
+  await c.session.join("two", { create: true });
+  await c.session.logout(500);
+  const tail = a.received.filter((r) => r.verb === "leave" || r.verb === "logout").map((r) => `${r.verb}${"groupName" in r ? ` ${r.groupName}` : ""}`);
+  assert.equal(tail.slice(-1), ["logout"]);
+  assert.equal(tail.slice(0, -1).sort(), ["leave one", "leave two"]);
+  await c.conn.close();
+});
+
+fake("a restored line keeps its tag: sent again after a reload, it is stored once", async (net) => {
+  const world = new World();
+  const a = net.server("a", world);
+  const first = await client(net, [a], "bob");
+  const kept: { tag: string; text: string }[] = [];
+  first.seen.ui.pending = (_id, _room, _text, wire) => kept.push(wire);
+  await first.session.login();
+  await first.session.join("lobby", { create: true });
+  first.session.say("only once");
+  await until("stored", () => world.msgs.length === 1);
+  // The page reloads before the ack reached it: a new connection, the same token, the kept line.
+  const token = first.session.token!;
+  await first.conn.close();
+  const again = await client(net, [a], "bob");
+  again.session.resume(token);
+  await again.session.join("lobby");
+  again.session.restore([{ room: "lobby", text: kept[0].text, shown: "only once", tag: kept[0].tag }]);
+  assert.ok(await again.session.flush(5000));
+  assert.is(world.msgs.length, 1, "the add under the same token and tag was not stored again");
+  assert.is(a.received.filter((r) => r.verb === "add" && r.tag === kept[0].tag).length >= 2, true);
+  await again.conn.close();
 });
 
 fake("bad-token on the new server: log in again, rejoin, keep the cursor", async (net) => {
@@ -406,7 +495,8 @@ fake("no server answers: notices and backoff, no crash; recovers when one return
   await until("an outage notice", () => c.seen.notices.some((n) => n.startsWith("no server is answering")));
   b.up = true;
   await login;
-  assert.ok(c.seen.notices.includes("server b answering again") || c.conn.server.id === "b");
+  await until("connected to b", () => c.seen.notices.includes("connected to b"));
+  assert.is(c.conn.server.id, "b");
   await c.conn.close();
 });
 
@@ -440,6 +530,7 @@ real("bad flags: one clear line, non-zero exit", async () => {
     ["--user", "no spaces"],
     ["--user", "bob", "--servers", "/nonexistent/servers.txt"],
     ["--user", "bob", "--key-file", "/nonexistent/keys.txt"],
+    ["--user", "bob", "--password-file", "/nonexistent/bob.pw"],
   ];
   for (const args of bad) {
     const c = startClient(args);
@@ -447,7 +538,27 @@ real("bad flags: one clear line, non-zero exit", async () => {
     assert.ok(code !== 0 && code !== null, `${args.join(" ")} exits non-zero`);
     assert.is(c.err().trim().split("\n").length, 1, c.err());
     assert.match(c.err(), /^client: /);
+    assert.not.match(c.err(), /ENOENT|EACCES|at \w+ \(/, "no bare error code or stack");
   }
+  const c = startClient(["--user", "bob", "--password-file", "/nonexistent/bob.pw"]);
+  await c.end();
+  assert.is(c.err().trim(), "client: --password-file /nonexistent/bob.pw does not exist");
+});
+
+real("others see \"* NAME left\" when a client quits with /quit or its input ends", async (h, clients, stops) => {
+  const srv = await h.startServer({ id: "a" });
+  stops.push(() => srv.stop());
+  const [alice, bob, carol] = ["alice", "bob", "carol"].map((u) => startClient(["--user", u, "--servers", srv.servers, "--room", "lobby", ...WAIT]));
+  clients.push(alice, bob, carol);
+  for (const c of [alice, bob, carol]) await c.waitFor(/joined lobby|created lobby/);
+  carol.send("/quit");
+  assert.is(await carol.end(), 0, carol.err());
+  await alice.waitFor(/\[lobby\] \* carol left/);
+  assert.is(await bob.end(), 0, bob.err()); // end of input
+  await alice.waitFor(/\[lobby\] \* bob left/);
+  alice.send("/who");
+  await alice.waitFor(/^\* in lobby \(1\): alice$/m);
+  assert.is(await alice.end(), 0);
 });
 
 real("two clients chat; /create /join /who /rooms; EOF waits for acks, then exits 0", async (h, clients, stops) => {
@@ -459,7 +570,7 @@ real("two clients chat; /create /join /who /rooms; EOF waits for acks, then exit
   alice.send("/create Lounge");
   await alice.waitFor(/created Lounge/);
   bob.send("/join nosuch");
-  await bob.waitFor(/cannot join nosuch: no such room .*create it with \/create nosuch/);
+  await bob.waitFor(/cannot join nosuch: no such room; create it with \/create nosuch/);
   bob.send("/create lounge");
   await bob.waitFor(/cannot create lounge: that room already exists/);
   bob.send("/join lounge");
@@ -513,8 +624,9 @@ real("a dead first server: the client moves on, says so on stderr, loses nothing
   stops.push(() => srv.stop());
   const alice = startClient(["--user", "alice", "--servers", file, "--room", "lobby", ...WAIT]);
   clients.push(alice);
-  await alice.waitFor(/server x not answering; switched to a/);
-  assert.not.match(alice.out(), /switched/, "notices go to stderr");
+  await alice.waitFor(/server x is not answering; reconnecting…/);
+  await alice.waitFor(/connected to a/);
+  assert.not.match(alice.out(), /reconnecting/, "notices go to stderr");
   const bob = startClient(["--user", "bob", "--servers", file, "--room", "lobby", ...WAIT]);
   clients.push(bob);
   await bob.waitFor(/joined lobby|created lobby/);
@@ -542,7 +654,7 @@ real("its server killed and restarted on the same database: no line twice or mis
   await srv.kill9();
   for (let i = 4; i <= 6; i++) alice.send(`m${i}`);
   bob.send("b1");
-  await alice.waitFor(/server a is not answering; still trying/);
+  await alice.waitFor(/server a is not answering; reconnecting…/);
   srv = await h.startServer({ id: "a", servers: file, db });
   await bob.waitFor(/alice: m6/, 60_000);
   await alice.waitFor(/bob: b1/, 60_000);

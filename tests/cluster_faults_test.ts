@@ -166,8 +166,8 @@ test("client.ts fails over from a killed a to b: each line once, in order", asyn
     await fc.servers.a.kill9();
     for (let i = 6; i <= 10; i++) alice.send(`m${i}`);
     bob.send("b2");
-    await alice.waitFor(/switched to b/, 60_000);
-    await bob.waitFor(/switched to b/, 60_000);
+    await alice.waitFor(/connected to b/, 60_000);
+    await bob.waitFor(/connected to b/, 60_000);
     await bob.waitFor(/alice: m10/, 60_000);
     await alice.waitFor(/bob: b2/, 60_000);
     assert.is(await alice.end(), 0, alice.err());
@@ -198,7 +198,7 @@ test("an idle client notices its dead server by probing, long before its poll ti
     });
     await new Promise((r) => setTimeout(r, 500)); // its long poll is now held by a
     await fc.servers.a.kill9();
-    await carol.waitFor(/switched to b/, 25_000);
+    await carol.waitFor(/connected to b/, 25_000);
   } finally {
     carol?.kill();
     await fc.start("a").catch(() => {});

@@ -8,6 +8,7 @@
 import { Buffer } from "node:buffer";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { base64Bytes, fromBase64, fromBase64Url, toBase64, toBase64Url } from "../lib/wire/base64.ts";
 import { readFileSync } from "node:fs";
 import {
   decodePeer,
@@ -383,6 +384,7 @@ const FINAL = "c=biws,r=abcdefghijklmnopqrstSRV,p=dHbmmUs5d3ubqvi8azIC1nkQi7a6o4
 req("auth", lines("auth", "A1", "bob", "abcdefghijklmnopqrst"), { verb: "auth", tag: "A1", userName: "bob", nonce: "abcdefghijklmnopqrst" });
 req("login with a SCRAM proof", lines("login", "A2", "bob", FINAL), { verb: "login", tag: "A2", userName: "bob", proof: FINAL });
 req("register", lines("register", "A3", TOK, VER.salt, 4096, K32, K32, K32), { verb: "register", tag: "A3", token: TOK, verifier: VER, publicKey: K32 });
+req("register with an 8-byte salt (the least)", lines("register", "A3", TOK, btoa("12345678"), 4096, K32, K32, "-"), { verb: "register", tag: "A3", token: TOK, verifier: { ...VER, salt: btoa("12345678") }, publicKey: "-" });
 req("register without a key", lines("register", "A3", TOK, VER.salt, 4096, K32, K32, "-"), { verb: "register", tag: "A3", token: TOK, verifier: VER, publicKey: "-" });
 req("password", lines("password", "A4", "bob", FINAL, VER.salt, 4096, K32, K32), { verb: "password", tag: "A4", userName: "bob", proof: FINAL, verifier: VER });
 req("drop", lines("drop", "A5", "bob", FINAL), { verb: "drop", tag: "A5", userName: "bob", proof: FINAL, verifier: null });
@@ -615,6 +617,21 @@ for (const row of rows) {
   });
 }
 
+test("base64: canonical forms only, both alphabets; byte counts", () => {
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  for (let n = 0; n <= 40; n++) {
+    const b = all.subarray(0, n);
+    assert.equal(fromBase64(toBase64(b)), b);
+    assert.equal(fromBase64Url(toBase64Url(b)), b);
+    assert.ok(base64Bytes(toBase64(b), n));
+    assert.not.ok(base64Bytes(toBase64(b), n + 1));
+  }
+  for (const bad of ["A", "AB", "AB=", "AQJ=", "AQ==AQ==", "A=AA", "AQ+/_-==", " AQID"]) assert.is(fromBase64(bad), null, bad);
+  for (const bad of ["A", "AQJ", "AQ==", "AQ+/", "AQ I"]) assert.is(fromBase64Url(bad), null, bad);
+  assert.ok(base64Bytes(btoa("12345678"), 8, true));
+  assert.not.ok(base64Bytes(btoa("1234567"), 8, true));
+});
+
 test("parse accepts mixed LF and CRLF line endings", () => {
   const r = decodeRequest(bytes("add\r\n7\n" + TOK + "\r\nhi\nlobby\r\n"));
   assert.equal(r, { ok: true, value: { verb: "add", tag: "7", token: TOK, msg: "hi", groupName: "lobby" } });
@@ -688,6 +705,15 @@ badReq("missing field (logout)", lines("logout", "7"), "bad-request", "7");
 badReq("auth nonce with a comma", lines("auth", "7", "bob", "abcdefgh,ijklmnopqrst"), "bad-request", "7");
 badReq("register: too few iterations", lines("register", "7", TOK, VER.salt, 1000, K32, K32, "-"), "bad-request", "7");
 badReq("register: a key of the wrong size", lines("register", "7", TOK, VER.salt, 4096, K32, K32, "QUFB"), "bad-request", "7");
+// Byte counts of the verifier's base64 fields (docs/PROTOCOL.md "Accounts"): found by a client written from the document.
+const b64Of = (n: number) => btoa("A".repeat(n));
+badReq("register: a 7-byte salt", lines("register", "7", TOK, b64Of(7), 4096, K32, K32, "-"), "bad-request", "7");
+badReq("register: a 31-byte storedKey", lines("register", "7", TOK, VER.salt, 4096, b64Of(31), K32, "-"), "bad-request", "7");
+badReq("register: a 33-byte serverKey", lines("register", "7", TOK, VER.salt, 4096, K32, b64Of(33), "-"), "bad-request", "7");
+badReq("register: a 31-byte public key", lines("register", "7", TOK, VER.salt, 4096, K32, K32, b64Of(31)), "bad-request", "7");
+badReq("register: non-canonical base64 (unused bits set)", lines("register", "7", TOK, VER.salt, 4096, K32.replace(/E=$/, "F="), K32, "-"), "bad-request", "7");
+badReq("register: padding inside the salt", lines("register", "7", TOK, "c2Fs=HNhbHRzYWx0", 4096, K32, K32, "-"), "bad-request", "7");
+badReq("password: a 7-byte salt", lines("password", "7", "bob", FINAL, b64Of(7), 4096, K32, K32), "bad-request", "7");
 badReq("mod: unknown action", lines("mod", "7", TOK, "lobby", "smite", "eve", ""), "bad-request", "7");
 badReq("mod: topic over 300 bytes", lines("mod", "7", TOK, "lobby", "topic", "-", "x".repeat(301)), "bad-request", "7");
 badReq("open of a direct address", lines("open", "7", TOK, "@bob"), "bad-name", "7");

@@ -25,7 +25,7 @@ let tagNo = 0;
 const code = (r: Reply) => (r.verb === "error" ? r.code : "ok");
 
 /** A verifier of `password` (4096 rounds). */
-const verifier = (password: string) => verifierToBase64(makeVerifier(password, new Uint8Array(randomBytes(16)), 4096));
+const verifier = async (password: string) => verifierToBase64(await makeVerifier(password, new Uint8Array(randomBytes(16)), 4096));
 
 /** Waits (at most `ms`) for `f` to hold: replication. */
 async function eventually(what: string, f: () => Promise<boolean>, ms = 8000): Promise<void> {
@@ -60,9 +60,9 @@ test("mallory registers a dropped name: on both servers she sees none of alice's
   };
   try {
     const alice = await login("a", "alice");
-    assert.is(code(await ask("a", { verb: "register", token: alice, verifier: verifier("alice pw"), publicKey: "-" })), "ok");
+    assert.is(code(await ask("a", { verb: "register", token: alice, verifier: await verifier("alice pw"), publicKey: "-" })), "ok");
     const bob = await login("b", "bob");
-    assert.is(code(await ask("b", { verb: "register", token: bob, verifier: verifier("bob pw"), publicKey: "-" })), "ok");
+    assert.is(code(await ask("b", { verb: "register", token: bob, verifier: await verifier("bob pw"), publicKey: "-" })), "ok");
     await eventually("a knows bob's account", async () => {
       const w = await ask("a", { verb: "whois", token: alice, userName: "bob" });
       return w.verb === "ok" && w.kind === "whois" && w.registered;
@@ -78,7 +78,7 @@ test("mallory registers a dropped name: on both servers she sees none of alice's
     const nonce = "dropnonce0123456789abc";
     const first = await ask("a", { verb: "auth", userName: "alice", nonce });
     assert.ok(first.verb === "ok" && first.kind === "auth");
-    const fin = clientFinal("alice pw", `n=alice,r=${nonce}`, (first as { serverFirst: string }).serverFirst)!;
+    const fin = (await clientFinal("alice pw", `n=alice,r=${nonce}`, (first as { serverFirst: string }).serverFirst))!;
     assert.is(code(await ask("a", { verb: "drop", userName: "alice", proof: fin.message, verifier: null })), "ok");
     assert.is(code(await ask("a", { verb: "logout", token: alice })), "ok");
     // mallory takes the name on b once the drop (and the logout) reached it, and registers it.
@@ -88,7 +88,7 @@ test("mallory registers a dropped name: on both servers she sees none of alice's
       if (r.verb === "ok" && r.kind === "login") mallory = r.token;
       return mallory !== "";
     });
-    assert.is(code(await ask("b", { verb: "register", token: mallory, verifier: verifier("mallory pw"), publicKey: "-" })), "ok");
+    assert.is(code(await ask("b", { verb: "register", token: mallory, verifier: await verifier("mallory pw"), publicKey: "-" })), "ok");
     for (const id of ["b", "a"] as const) {
       await eventually(`${id} knows mallory's account`, async () => code(await ask(id, { verb: "dms", token: mallory })) === "ok");
       assert.equal(await dms(id, mallory), [], `${id}: mallory lists nothing`);
@@ -112,7 +112,7 @@ test("mallory registers a dropped name: on both servers she sees none of alice's
   }
 });
 
-test("a conversation stored under the old keys (bare names) keeps working for accounts never dropped, and is no one's once one was", () => {
+test("a conversation stored under the old keys (bare names) keeps working for accounts never dropped, and is no one's once one was", async () => {
   const store = Store.open(join(tempDir("distchat-dm-legacy-"), "a.sqlite"), "a", { sync: "normal" });
   store.setOrigin("a");
   const deps = handlerDeps({ store, random: (n) => new Uint8Array(randomBytes(n)) });
@@ -125,10 +125,10 @@ test("a conversation stored under the old keys (bare names) keeps working for ac
     if (!("reply" in out)) throw new Error("held");
     return out.reply;
   };
-  const registered = (name: string, password: string) => {
+  const registered = async (name: string, password: string) => {
     const r = ask({ verb: "login", userName: name });
     const token = (r as { token: string }).token;
-    assert.is(code(ask({ verb: "register", token, verifier: verifier(password), publicKey: "-" })), "ok");
+    assert.is(code(ask({ verb: "register", token, verifier: await verifier(password), publicKey: "-" })), "ok");
     return token;
   };
   const lines = (token: string, groupName: string) => {
@@ -140,8 +140,8 @@ test("a conversation stored under the old keys (bare names) keeps working for ac
     return d.verb === "ok" && d.kind === "dms" ? d.entries.map((e) => e.groupName) : [code(d)];
   };
   try {
-    const alice = registered("alice", "alice pw");
-    const bob = registered("bob", "bob pw");
+    const alice = await registered("alice", "alice pw");
+    const bob = await registered("bob", "bob pw");
     // What an older server stored: the conversation keyed by the bare names.
     store.begin();
     store.appendLocal({ kind: "msg", session: sessionId(alice), tag: "old1", groupName: "@alice@bob", userName: "alice", msg: "from before" }, ++t);
@@ -152,17 +152,17 @@ test("a conversation stored under the old keys (bare names) keeps working for ac
     assert.is(code(ask({ verb: "add", token: bob, groupName: "@alice", msg: "still here" })), "ok");
     assert.equal(lines(alice, "@bob"), ["from before", "still here"], "new lines go on in the same conversation");
     // carol, registered now, talks to bob under the new keys.
-    const carol = registered("carol", "carol pw");
+    const carol = await registered("carol", "carol pw");
     assert.is(code(ask({ verb: "add", token: carol, groupName: "@bob", msg: "new style" })), "ok");
     assert.equal(listed(bob).sort(), ["@alice", "@carol"]);
     assert.ok(store.conversations.of("bob", 10).length === 1, "one conversation under bob's bare key (the old one)");
     // alice drops her account; the name's next account sees nothing of the old conversation.
     const nonce = "dropnonce0123456789abc";
     const first = ask({ verb: "auth", userName: "alice", nonce }) as { serverFirst: string };
-    const fin = clientFinal("alice pw", `n=alice,r=${nonce}`, first.serverFirst)!;
+    const fin = (await clientFinal("alice pw", `n=alice,r=${nonce}`, first.serverFirst))!;
     assert.is(code(ask({ verb: "drop", userName: "alice", proof: fin.message, verifier: null })), "ok");
     assert.is(code(ask({ verb: "logout", token: alice })), "ok");
-    const mallory = registered("alice", "mallory pw");
+    const mallory = await registered("alice", "mallory pw");
     assert.equal(listed(mallory), []);
     assert.equal(lines(mallory, "@bob"), []);
     assert.equal(lines(bob, "@alice"), []);

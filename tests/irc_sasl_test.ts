@@ -16,7 +16,7 @@ const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
 const unb64 = (s: string) => Buffer.from(s, "base64").toString("utf8");
 const code = (line: string) => line.split(" ")[1];
 
-const verifier = makeVerifier("correct horse", new Uint8Array(16).fill(3), 4096);
+const verifier = await makeVerifier("correct horse", new Uint8Array(16).fill(3), 4096);
 
 /** A stand-in whose accounts are {alice: "correct horse"}, with the challenge kept between auth and login. */
 function withAccounts(s: IrcScript): void {
@@ -72,7 +72,7 @@ test("SASL PLAIN with a wrong password: 904, and registration can go on without 
   assert.is(s.c.state.account, null);
 });
 
-test("SASL SCRAM-SHA-256: relayed to auth and login; the client checks the server's signature", () => {
+test("SASL SCRAM-SHA-256: relayed to auth and login; the client checks the server's signature", async () => {
   const s = new IrcScript();
   withAccounts(s);
   s.send("CAP REQ :sasl").send("NICK alice").send("USER a 0 * :A").send("AUTHENTICATE SCRAM-SHA-256");
@@ -83,7 +83,7 @@ test("SASL SCRAM-SHA-256: relayed to auth and login; the client checks the serve
   const serverFirstLine = s.lines()[0];
   assert.match(serverFirstLine, /^:a\.distchat AUTHENTICATE :?[A-Za-z0-9+/=]+$/);
   const sf = unb64(serverFirstLine.split(" ").at(-1)!.replace(/^:/, ""));
-  const final = clientFinal("correct horse", first.bare, sf)!;
+  const final = (await clientFinal("correct horse", first.bare, sf))!;
   s.send(`AUTHENTICATE ${b64(final.message)}`);
   const sfinal = s.lines()[0];
   assert.is(unb64(sfinal.split(" ").at(-1)!.replace(/^:/, "")), final.serverSignature, "server-final proves the verifier");
@@ -171,7 +171,7 @@ test("PASS with an unregistered nick: an ordinary login (as the terminal client 
   assert.is(s.c.state.account, null);
 });
 
-test("the PBKDF2 of PLAIN is a job for the caller, and the exchange waits for it", () => {
+test("the PBKDF2 of PLAIN is a job for the caller, and the exchange waits for it", async () => {
   const s = new IrcScript();
   withAccounts(s);
   s.autoProve = false;
@@ -180,7 +180,7 @@ test("the PBKDF2 of PLAIN is a job for the caller, and the exchange waits for it
   assert.is(s.proofs.length, 1);
   assert.is(s.proofs[0].password, "correct horse");
   const job = s.proofs.splice(0)[0];
-  s.take(s.c.proved(job.id, clientFinal(job.password, job.clientFirstBare, job.serverFirst)!.message, s.now));
+  s.take(s.c.proved(job.id, (await clientFinal(job.password, job.clientFirstBare, job.serverFirst))!.message, s.now));
   assert.equal(s.lines().slice(-2).map(code), ["900", "903"]);
 });
 

@@ -27,13 +27,18 @@ import { freePort, makeCluster, removeTempDirs, startServer, tempDir } from "../
 import type { ServerHandle } from "../testing/harness.ts";
 import { dbFileBytes } from "../testing/db_files.ts";
 import { startClient, until } from "./_client_proc.ts";
+import { ChatClient, type ChatUi } from "../lib/client/chat.ts";
+import { keyMemory } from "../lib/client/social.ts";
+import { udpTransport } from "../lib/client/udp_transport.ts";
+import { bindUdp } from "../lib/net/udp_node.ts";
+import { readServers } from "../lib/config/servers_file.ts";
 import type { ClientProc } from "./_client_proc.ts";
 
 // --- Keyring, with a fast key derivation ---------------------------------------
 
 /** A stand-in for scrypt: deterministic, instant. */
 const fastKdf = (passphrase: string, salt: Uint8Array) =>
-  new Uint8Array(createHash("sha256").update(passphrase).update(salt).digest());
+  Promise.resolve(new Uint8Array(createHash("sha256").update(passphrase).update(salt).digest()));
 const ring = (file: string | null = null) =>
   new Keyring({ keys: new RoomKeys({ kdf: fastKdf }), file: file === null ? null : parseKeyFile(file, "keys.txt") });
 let n = 0;
@@ -41,95 +46,95 @@ const entry = (userName: string, msg: string): PollEntry => ({ msgId: { origin: 
 const pipe = { tty: false };
 
 /** What `sender`'s keyring sends for `text` to `room`; fails the test if refused. */
-function send(k: Keyring, room: string, sender: string, text: string): string {
-  const out = k.outgoing(room, sender, text);
+async function send(k: Keyring, room: string, sender: string, text: string): Promise<string> {
+  const out = await k.outgoing(room, sender, text);
   if (!out.ok) throw new Error(out.message);
   return out.text;
 }
 
-test("keyring: a room with a passphrase gets sealed text; the same passphrase opens it", () => {
+test("keyring: a room with a passphrase gets sealed text; the same passphrase opens it", async () => {
   const alice = ring(), bob = ring();
-  alice.set("lobby", "correct horse");
-  bob.set("LOBBY", "correct horse");
-  const out = alice.outgoing("lobby", "alice", "meet at noon");
+  await alice.set("lobby", "correct horse");
+  await bob.set("LOBBY", "correct horse");
+  const out = await alice.outgoing("lobby", "alice", "meet at noon");
   assert.ok(out.ok && out.sealed);
   const wire = (out as { text: string }).text;
   assert.match(wire, /^dc1:[A-Za-z0-9_-]+$/);
   assert.not.match(wire, /noon/);
-  assert.equal(bob.view("Lobby", entry("Alice", wire), pipe), { kind: "sealed", text: "meet at noon" });
-  assert.equal(alice.view("lobby", entry("alice", wire), pipe), { kind: "sealed", text: "meet at noon" });
+  assert.equal(await bob.view("Lobby", entry("Alice", wire), pipe), { kind: "sealed", text: "meet at noon" });
+  assert.equal(await alice.view("lobby", entry("alice", wire), pipe), { kind: "sealed", text: "meet at noon" });
   // A room without a passphrase: sent as typed.
-  assert.equal(alice.outgoing("annex", "alice", "hi"), { ok: true, text: "hi", sealed: false });
+  assert.equal(await alice.outgoing("annex", "alice", "hi"), { ok: true, text: "hi", sealed: false });
 });
 
-test("keyring: no passphrase, a wrong one, an altered text, another sender: placeholders, never the text", () => {
+test("keyring: no passphrase, a wrong one, an altered text, another sender: placeholders, never the text", async () => {
   const alice = ring(), wrong = ring(), none = ring();
-  alice.set("lobby", "right");
-  wrong.set("lobby", "wrong");
-  const wire = send(alice, "lobby", "alice", "secret words");
-  const v1 = none.view("lobby", entry("alice", wire), { tty: true });
+  await alice.set("lobby", "right");
+  await wrong.set("lobby", "wrong");
+  const wire = await send(alice, "lobby", "alice", "secret words");
+  const v1 = await none.view("lobby", entry("alice", wire), { tty: true });
   assert.equal(v1, { kind: "locked", text: "[sealed message: no passphrase for this room; /key lobby]" });
-  const v2 = none.view("lobby", entry("alice", wire), pipe);
+  const v2 = await none.view("lobby", entry("alice", wire), pipe);
   assert.equal(v2, { kind: "locked", text: "[sealed message: no passphrase for this room; give one with --key-file]" });
-  const v3 = wrong.view("lobby", entry("alice", wire), pipe);
+  const v3 = await wrong.view("lobby", entry("alice", wire), pipe);
   assert.equal(v3.kind, "locked");
   assert.match(v3.text, /^\[sealed message: wrong passphrase/);
   const at = 4 + 48 + 3; // inside the ciphertext
   const flipped = wire.slice(0, at) + (wire[at] === "A" ? "B" : "A") + wire.slice(at + 1);
-  const v4 = alice.view("lobby", entry("alice", flipped), pipe);
+  const v4 = await alice.view("lobby", entry("alice", flipped), pipe);
   assert.equal(v4.kind, "tampered");
   assert.match(v4.text, /^\[tampered sealed message/);
-  assert.equal(alice.view("lobby", entry("mallory", wire), pipe).kind, "tampered", "bound to the sender");
-  assert.equal(alice.view("annex", entry("alice", wire), pipe).kind, "locked", "another room has no passphrase");
+  assert.equal((await alice.view("lobby", entry("mallory", wire), pipe)).kind, "tampered", "bound to the sender");
+  assert.equal((await alice.view("annex", entry("alice", wire), pipe)).kind, "locked", "another room has no passphrase");
   for (const v of [v1, v2, v3, v4]) assert.not.match(v.text, /secret/);
   assert.match(placeholder({ kind: "locked", reason: "unsupported-version" }, "lobby", false), /newer format/);
 });
 
-test("keyring: the plaintext limit is checked before sending, with a clear message", () => {
+test("keyring: the plaintext limit is checked before sending, with a clear message", async () => {
   const k = ring();
-  k.set("lobby", "pw");
-  const max = send(k, "lobby", "alice", "x".repeat(MAX_PLAIN_BYTES));
+  await k.set("lobby", "pw");
+  const max = await send(k, "lobby", "alice", "x".repeat(MAX_PLAIN_BYTES));
   assert.ok(Buffer.byteLength(max) <= MAX_MSG_BYTES, "the longest sealed text fits a msg");
-  const over = k.outgoing("lobby", "alice", "x".repeat(MAX_PLAIN_BYTES + 1));
+  const over = await k.outgoing("lobby", "alice", "x".repeat(MAX_PLAIN_BYTES + 1));
   assert.equal(over, {
     ok: false,
     message: `message not sent: it is 1446 bytes; a sealed message holds at most 1445 bytes (UTF-8), and lobby has a passphrase`,
   });
-  const emoji = k.outgoing("lobby", "alice", "🔒".repeat(362)); // 1448 bytes
+  const emoji = await k.outgoing("lobby", "alice", "🔒".repeat(362)); // 1448 bytes
   assert.ok(!emoji.ok && /1448 bytes/.test(emoji.message));
-  assert.ok(k.outgoing("annex", "alice", "x".repeat(MAX_PLAIN_BYTES + 1)).ok, "no such limit in a plain room");
+  assert.ok((await k.outgoing("annex", "alice", "x".repeat(MAX_PLAIN_BYTES + 1))).ok, "no such limit in a plain room");
 });
 
-test("keyring: a plain text shaped like a sealed one is refused; plain texts are marked where they could mislead", () => {
+test("keyring: a plain text shaped like a sealed one is refused; plain texts are marked where they could mislead", async () => {
   const k = ring();
-  const refused = k.outgoing("annex", "bob", "dc1:abcd");
+  const refused = await k.outgoing("annex", "bob", "dc1:abcd");
   assert.ok(!refused.ok && /form of a sealed message/.test(refused.message));
-  assert.ok(k.outgoing("annex", "bob", "dc1: abcd").ok);
-  assert.equal(k.view("annex", entry("bob", "hello"), pipe), { kind: "plain", text: "hello", marked: false });
-  assert.equal(k.view("annex", entry("bob", "[sealed] fake"), pipe), { kind: "plain", text: "[sealed] fake", marked: true });
-  assert.equal(k.view("annex", entry("bob", "🔒 fake"), pipe), { kind: "plain", text: "🔒 fake", marked: true });
-  k.set("lobby", "pw");
-  assert.equal(k.view("lobby", entry("bob", "unsealed"), pipe), { kind: "plain", text: "unsealed", marked: true });
+  assert.ok((await k.outgoing("annex", "bob", "dc1: abcd")).ok);
+  assert.equal(await k.view("annex", entry("bob", "hello"), pipe), { kind: "plain", text: "hello", marked: false });
+  assert.equal(await k.view("annex", entry("bob", "[sealed] fake"), pipe), { kind: "plain", text: "[sealed] fake", marked: true });
+  assert.equal(await k.view("annex", entry("bob", "🔒 fake"), pipe), { kind: "plain", text: "🔒 fake", marked: true });
+  await k.set("lobby", "pw");
+  assert.equal(await k.view("lobby", entry("bob", "unsealed"), pipe), { kind: "plain", text: "unsealed", marked: true });
 });
 
-test("keyring: key file passphrases on first use; one derivation per salt; /unkey keeps them forgotten", () => {
+test("keyring: key file passphrases on first use; one derivation per salt; /unkey keeps them forgotten", async () => {
   const k = ring("lobby  two words\n* fallback\n");
   assert.is(k.derivations, 0, "nothing derived before a room is used");
   assert.ok(k.has("Lobby"));
   assert.ok(k.has("anything"));
   const other = ring("* two words\n");
-  const wires = Array.from({ length: 50 }, (_, i) => send(other, "lobby", "carol", `m${i}`));
+  const wires = await Promise.all(Array.from({ length: 50 }, (_, i) => send(other, "lobby", "carol", `m${i}`)));
   const before = k.derivations;
-  for (const [i, w] of wires.entries()) assert.equal(k.view("lobby", entry("carol", w), pipe), { kind: "sealed", text: `m${i}` });
-  assert.is(k.derivations - before, 1, "carol's salt derived once for 50 messages");
+  for (const [i, w] of wires.entries()) assert.equal(await k.view("lobby", entry("carol", w), pipe), { kind: "sealed", text: `m${i}` });
+  assert.is(k.derivations - before, 2, "the key file's passphrase on first use, and carol's salt once for 50 messages");
   assert.ok(k.forget("lobby"));
   assert.not.ok(k.has("lobby"), "the key file's passphrase does not come back");
-  assert.equal(k.view("lobby", entry("carol", wires[0]), pipe).kind, "locked");
+  assert.equal((await k.view("lobby", entry("carol", wires[0]), pipe)).kind, "locked");
   assert.not.ok(k.forget("lobby"), "nothing left to forget");
-  assert.is(k.set("lobby", "two words"), "set");
-  assert.is(k.set("lobby", "two words"), "unchanged");
-  assert.is(k.set("lobby", "three words now"), "changed");
-  assert.equal(k.view("lobby", entry("carol", wires[0]), pipe).kind, "locked", "carol still uses the old one");
+  assert.is(await k.set("lobby", "two words"), "set");
+  assert.is(await k.set("lobby", "two words"), "unchanged");
+  assert.is(await k.set("lobby", "three words now"), "changed");
+  assert.equal((await k.view("lobby", entry("carol", wires[0]), pipe)).kind, "locked", "carol still uses the old one");
 });
 
 // --- The hidden prompt, on a fake terminal ----------------------------------------
@@ -296,6 +301,53 @@ test("real server: sealed room end to end — wire and database hold no plaintex
     for (const c of clients) c.kill();
     await srv?.stop();
     await proxy?.close();
+    removeTempDirs();
+  }
+});
+
+test("real server: sealed lines that came before /key are shown again, opened, once the passphrase is given", async () => {
+  const dir = tempDir("distchat-sealed-later-");
+  const { file } = await makeCluster(["a"], dir);
+  const keys = join(dir, "keys.txt");
+  writeFileSync(keys, "later  the passphrase given later\n", { mode: 0o600 });
+  const srv = await startServer({ id: "a", servers: file });
+  const writer = startClient(["--user", "wanda", "--servers", file, "--room", "later", "--key-file", keys, ...WAIT]);
+  const shown: string[] = [];
+  let chat: ChatClient | null = null;
+  try {
+    await writer.waitFor(/created later|joined later/);
+    writer.send("first secret");
+    writer.send("second secret");
+    await writer.waitFor(/wanda: \[sealed\] second secret/);
+    const ui: ChatUi = {
+      show: (room, e, view) => shown.push(`${room} ${e.userName}: ${view.text}`),
+      notice: (t) => shown.push(`* ${t}`),
+      error: (t) => shown.push(`! ${t}`),
+      output: (t) => shown.push(`* ${t}`),
+      askSecret: (ask) => Promise.resolve(ask.kind === "passphrase" ? "the passphrase given later" : null),
+      hints: "command",
+    };
+    chat = await ChatClient.open({
+      servers: readServers(file),
+      transport: udpTransport((on) => bindUdp({ host: "127.0.0.1", port: 0 }, on)),
+      ui,
+      userName: "reader",
+      waitMs: 2000,
+      known: keyMemory(),
+    });
+    await chat.login();
+    await chat.line("/join later");
+    await until("both locked", () => shown.filter((l) => l.includes("[sealed message: no passphrase for this room; /key later]")).length === 2);
+    assert.not.ok(shown.some((l) => l.includes("secret")), "nothing readable before the passphrase");
+    await chat.line("/key");
+    await until("both opened", () => shown.includes("later wanda: second secret"));
+    const from = shown.indexOf("* --- 2 earlier sealed message(s) of later, opened ---");
+    assert.ok(from >= 0, shown.join("\n"));
+    assert.equal(shown.slice(from + 1, from + 4), ["later wanda: first secret", "later wanda: second secret", "* --- end of earlier sealed messages of later ---"]);
+  } finally {
+    await chat?.quit(1000);
+    writer.kill();
+    await srv.stop();
     removeTempDirs();
   }
 });

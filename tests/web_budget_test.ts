@@ -16,7 +16,7 @@ import { WebHosts } from "../lib/server/web_hosts.ts";
 import { hostName } from "../lib/wire/cidr.ts";
 import { AddressRanges, LOOPBACK_RANGES, parseCidr } from "../lib/wire/cidr.ts";
 import { parseFileLimit } from "../lib/platform/file_limit.ts";
-import { parseServerFlags } from "../lib/config/server_flags.ts";
+import { parseServerFlags, webListenAddress } from "../lib/config/server_flags.ts";
 import { ManualClock } from "../testing/manual_clock.ts";
 
 test("budget: per address, in all, and a full listener takes a newcomer at the busiest address's expense", () => {
@@ -185,7 +185,11 @@ test("flags: --web-host, --metrics-allow, the connection budgets and timeout; th
   assert.equal(d.metricsAllow.map((c) => `${c.address}/${c.prefix}`), ["127.0.0.0/8", "::1/128"]);
   assert.is(d.webConnectionsPerIp, 256);
   assert.is(d.webTimeout, 10);
-  for (const bad of [["--web-host", "evil.example"], ["--web", "127.0.0.1:1", "--web-host", "x.org:80"], ["--web", "127.0.0.1:1", "--web-host", "http://x.org"], ["--web", "127.0.0.1:1", "--metrics-allow", "10/8"], ["--web", "127.0.0.1:1", "--web-timeout", "0"]]) {
+  // Without --web, a web flag needs the listener the servers file gives (lib/config/server_flags.ts webListenAddress).
+  const noWeb = parseServerFlags(["--id", "a", "--web-host", "chat.example.org"]);
+  assert.throws(() => webListenAddress(noWeb, undefined), /--web-host needs --web HOST:PORT/, "no web URL in the servers file");
+  assert.equal(webListenAddress(noWeb, "http://127.0.0.1:8001"), { host: "127.0.0.1", port: 8001 });
+  for (const bad of [["--no-web", "--web-host", "evil.example"], ["--web", "127.0.0.1:1", "--web-host", "x.org:80"], ["--web", "127.0.0.1:1", "--web-host", "http://x.org"], ["--web", "127.0.0.1:1", "--metrics-allow", "10/8"], ["--web", "127.0.0.1:1", "--web-timeout", "0"]]) {
     assert.throws(() => parseServerFlags(["--id", "a", ...bad]), undefined, bad.join(" "));
   }
   assert.is(parseFileLimit("Limit  Soft Limit  Hard Limit  Units\nMax open files            20000                20000                files     \n"), 20000);

@@ -5,7 +5,7 @@
  *   rebinding) gets 421, whatever its Origin; servers.txt's names,
  *   `--web-host` names, IPs and localhost pass, and a page's own origin is
  *   that of a Host that passed;
- * - every response — pages, datagram replies, preflights, refusals,
+ * - every response — pages, `304`s, datagram replies, preflights, refusals,
  *   refused upgrades — carries the security headers docs/PROTOCOL.md lists;
  * - `/metrics` is served to `--metrics-allow` sources only, a scrape a
  *   second each, with counts kept as messages come (not counted per scrape),
@@ -92,6 +92,12 @@ test("issue 22: every response carries CSP, Referrer-Policy, X-Frame-Options and
     assert.is(r.status, want, path);
     secured(r, `GET ${path}`);
   }
+  // A file revalidated by its ETag (the page's modules on a reload): 304, with the same headers.
+  const core = await rawGet(web, "/lib/client/chat.ts");
+  const again = await rawGet(web, "/lib/client/chat.ts", { headers: { "If-None-Match": String(core.headers.etag) } });
+  assert.is(again.status, 304);
+  assert.is(again.headers.etag, core.headers.etag);
+  secured(again, "304");
   secured(await rawGet(web, "/", { method: "PUT" }), "405");
   secured(await post("login\ns3\nx\n", { Origin: "http://evil.example" }), "403");
   // Refused upgrades are written by hand on the socket: the same headers.

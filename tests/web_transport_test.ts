@@ -4,6 +4,8 @@
  * session shared with a UDP client, held long polls, cross-site refusals,
  * size limits, security headers, the served files, `/metrics` parsed by a
  * Prometheus text-format parser, and TLS with a self-signed pair made now.
+ * And the client core's own web transport (lib/client/web_transport.ts) in
+ * this runtime, over a WebSocket and over POST /dc.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -15,6 +17,10 @@ import { join } from "node:path";
 import parsePrometheus from "parse-prometheus-text-format";
 import { decodeReply } from "../lib/wire/codec.ts";
 import { freeTcpPort, lines, makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir, udpClient } from "../testing/harness.ts";
+import { Connection } from "../lib/client/connection.ts";
+import { Session } from "../lib/client/session.ts";
+import { webTransport } from "../lib/client/web_transport.ts";
+import { until } from "./_client_proc.ts";
 
 type Res = { status: number; headers: http.IncomingHttpHeaders; body: string };
 
@@ -185,6 +191,27 @@ test("every error code a client can cause comes back over the web transport", as
   assert.is(field(await dc(lines("rooms", tag(), "A".repeat(43))), 2), "bad-token");
 });
 
+test("the client core's web transport in this runtime: a session over a WebSocket, then over POST /dc", async () => {
+  for (const webSocket of [true, false]) {
+    const via = webSocket ? "websocket" : "http";
+    const seen: string[] = [];
+    const ui = { message: (_r: string, e: { userName: string; msg: string }) => seen.push(`${e.userName}: ${e.msg}`), notice() {}, error: (t: string) => seen.push(`error ${t}`), output() {} };
+    const conn = await Connection.open({ servers: [{ id: "a", web }], transport: webTransport({ webSocket }) });
+    const s = new Session(conn, ui, { userName: `core-${via}`, waitMs: 2000, dmsEveryMs: 0 });
+    try {
+      await s.login();
+      assert.ok(await s.join("coreweb", { create: true }));
+      s.say(`over ${via}`);
+      await until(`the line over ${via}`, () => seen.includes(`core-${via}: over ${via}`));
+      assert.is(conn.via, via);
+      assert.not.ok(seen.some((l) => l.startsWith("error")), seen.join("\n"));
+    } finally {
+      await s.logout(2000);
+      await conn.close();
+    }
+  }
+});
+
 test("rate-limited and unavailable over the web transport", async () => {
   const { file } = await makeCluster(["r"], tempDir(), { web: "http" });
   const at = new URL(readFileSync(file, "utf8").split("\n").find((l) => l.startsWith("r "))!.split(" ")[3]);
@@ -245,10 +272,19 @@ test("the page and its files, with security headers; nothing else is served", as
   assert.match(csp, /script-src 'self'/);
   assert.match(csp, /frame-ancestors 'none'/);
   assert.is(page.headers["x-content-type-options"], "nosniff");
-  for (const f of ["/app.js", "/protocol.js", "/seal.js", "/accounts.js", "/style.css", "/vendor/noble-hashes/scrypt.js", "/vendor/noble-hashes/utils.js"]) {
+  for (const f of ["/app.js", "/style.css", "/favicon.svg", "/ui/chat.js", "/lib/client/chat.ts", "/lib/wire/codec.ts", "/lib/accounts/work.ts", "/vendor/preact/dist/preact.mjs", "/vendor/@noble/hashes/scrypt.js"]) {
     assert.is((await fetchText(`${web}${f}`)).status, 200, f);
   }
-  for (const f of ["/vendor/noble-hashes/../package.json", "/../server.ts", "/etc/passwd", "/web/app.js", "/vendor/noble-hashes/README.md"]) {
+  // The core is served as JavaScript: types stripped, package imports pointing at /vendor; revalidated by its ETag.
+  const core = await fetchText(`${web}/lib/client/chat.ts`);
+  assert.match(String(core.headers.etag), /^"[A-Za-z0-9_-]{22}"$/);
+  assert.is((await fetchText(`${web}/lib/client/chat.ts`, { headers: { "If-None-Match": String(core.headers.etag) } })).status, 304);
+  assert.match(String(core.headers["content-type"]), /^text\/javascript/);
+  assert.not.match(core.body, /import type|#ui: ChatUi;/);
+  assert.match((await fetchText(`${web}/lib/wire/_schemas.ts`)).body, /from "\/vendor\/valibot\/dist\/index\.mjs"/);
+  // Only what the page imports: not the server, not the terminal, not the rest of the tree.
+  for (const f of ["/lib/server/chat.ts", "/lib/client/terminal.ts", "/lib/client/known_keys.ts", "/vendor/@noble/hashes/package.json", "/vendor/uvu/dist/index.mjs",
+    "/vendor/noble-hashes/../package.json", "/../server.ts", "/etc/passwd", "/web/app.js", "/lib/../server.ts", "/tests/run.ts"]) {
     assert.is((await fetchText(`${web}${f}`)).status, 404, f);
   }
   const servers = JSON.parse((await fetchText(`${web}/servers.json`)).body);

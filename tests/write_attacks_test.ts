@@ -86,7 +86,7 @@ test("row 9: mod topic and pubkey at 500/s from one session, then from 20 sessio
     await lu.close();
     const mallory = await login(atk, to, "mallory");
     await enter(atk, to, mallory, "raid");
-    const v = verifierToBase64(makeVerifier("pw", randomBytes(16), 4096));
+    const v = verifierToBase64(await makeVerifier("pw", randomBytes(16), 4096));
     assert.match(await atk.request(to, lines("register", tag(), mallory, v.salt, v.iterations, v.storedKey, v.serverKey, "-")), /^ok\n/);
     const rss0 = groupRss(srv.pid).rssKiB;
     // 2 s at 500/s, topics and keys in turn.
@@ -137,7 +137,7 @@ test("row 11: below the disk floor every verb that writes is unavailable and sto
     await srv.stop();
     const before = count(db, "SELECT count(*) AS n FROM ops WHERE kind <> 'touch'") + count(db, "SELECT count(*) AS n FROM replies");
     srv = await startServer({ id: "a", db, servers: srv.servers, extraArgs: ["--min-free-mb", "1000000000"] });
-    const v = verifierToBase64(makeVerifier("pw", randomBytes(16), 4096));
+    const v = verifierToBase64(await makeVerifier("pw", randomBytes(16), 4096));
     const verifier = [v.salt, v.iterations, v.storedKey, v.serverKey];
     const writes = [
       (i: number) => lines("mod", `m${i}`, mallory, "raid", "topic", "-", `topic ${i}`),

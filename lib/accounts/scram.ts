@@ -3,46 +3,77 @@
  * challenge-response a registered name logs in with (issue 13). The
  * password never crosses the network; the server keeps only a salted,
  * slow verifier (StoredKey, ServerKey), from which no one can log in.
- * Pure functions over node:crypto (both runtimes); the messages are the
- * RFC's attribute strings, so any SCRAM library can talk to them.
+ * One implementation for the server, the terminal client and the web page:
+ * no node: built-ins (HMAC and SHA-256 from @noble/hashes, synchronous; the
+ * slow PBKDF2 from WebCrypto where it exists — Node, Deno, browsers on https
+ * or localhost — else @noble/hashes). Only what the password goes through is
+ * asynchronous (`saltedPassword`, `makeVerifier`, `clientFinal`); what a
+ * server runs per login stays synchronous. A server-first may ask for a
+ * proof of work (`w=BITS`, lib/accounts/work.ts: the name is being guessed
+ * at); `clientFinal` solves it a slice at a time, `clientFinalSalted` at
+ * once. The messages are the RFC's attribute strings, so any SCRAM library
+ * can talk to them (but for `w=`, which a server asks only while a name is
+ * under attack).
  *
  * @example
  * ```ts
- * const v = makeVerifier("pencil", salt, 4096);              // stored at registration
+ * const v = await makeVerifier("pencil", salt, 4096);        // stored at registration
  * const c = clientFirst("user", cnonce);                     // "n,,n=user,r=…"
  * const s = serverFirst(c.bare, snonce, v);                  // "r=…,s=…,i=4096"
- * const f = clientFinal("pencil", c.bare, s.message);        // "c=biws,r=…,p=…"
- * const ok = verifyClientFinal(v, c.bare, s.message, f.message); // { ok: true, serverFinal: "v=…" }
+ * const f = await clientFinal("pencil", c.bare, s.message);  // "c=biws,r=…,p=…"
+ * const ok = verifyClientFinal(v, c.bare, s.message, f!.message); // { ok: true, serverFinal: "v=…" }
  * ```
  */
-import { Buffer } from "node:buffer";
-import { createHash, createHmac, pbkdf2Sync, timingSafeEqual } from "node:crypto";
+import { hmac as nobleHmac } from "@noble/hashes/hmac.js";
+import { pbkdf2Async } from "@noble/hashes/pbkdf2.js";
+import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
+import { fromBase64, toBase64 } from "../wire/base64.ts";
 import type { WireVerifier } from "../wire/messages.ts";
-import { MAX_WORK_BITS, solveWork } from "./work.ts";
+import { MAX_ITERATIONS, MIN_ITERATIONS } from "../wire/messages.ts";
+import { MAX_WORK_BITS, solveWork, solveWorkAsync } from "./work.ts";
 
 /** What the server stores for a registered name. */
 export type Verifier = { salt: Uint8Array; iterations: number; storedKey: Uint8Array; serverKey: Uint8Array };
 
 /** The PBKDF2 rounds a new verifier gets (OWASP's 2023 floor for PBKDF2-HMAC-SHA256 is 600,000). */
 export const DEFAULT_ITERATIONS = 600_000;
-/** Fewer are refused: a verifier must be slow to brute-force offline. */
-export const MIN_ITERATIONS = 4096;
+export { MAX_ITERATIONS, MIN_ITERATIONS };
 
-const hmac = (key: Uint8Array, text: string) => new Uint8Array(createHmac("sha256", key).update(text).digest());
-const sha256 = (b: Uint8Array) => new Uint8Array(createHash("sha256").update(b).digest());
-const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
-const unb64 = (s: string) => new Uint8Array(Buffer.from(s, "base64"));
+const utf8 = new TextEncoder();
+const hmac = (key: Uint8Array, text: string) => nobleHmac(nobleSha256, key, utf8.encode(text));
+const sha256 = (b: Uint8Array) => nobleSha256(b);
+const b64 = toBase64;
+const unb64 = (s: string) => fromBase64(s) ?? new Uint8Array(0);
 const xor = (a: Uint8Array, b: Uint8Array) => a.map((x, i) => x ^ b[i]);
 
-/** SaltedPassword := Hi(Normalize(password), salt, i). Passwords are used as their UTF-8 bytes (no SASLprep). */
-export function saltedPassword(password: string, salt: Uint8Array, iterations: number): Uint8Array {
-  return new Uint8Array(pbkdf2Sync(password.normalize("NFC"), salt, iterations, 32, "sha256"));
+/** Compares two byte strings in time that depends on their length only. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
+  return d === 0;
+}
+
+/**
+ * SaltedPassword := Hi(Normalize(password), salt, i). Passwords are used as
+ * their UTF-8 bytes in NFC (no SASLprep). WebCrypto's PBKDF2 when the
+ * environment has it (about 0.1 s for 600,000 rounds), else @noble/hashes
+ * (about 1 s: a browser page served over plain http has no crypto.subtle).
+ */
+export async function saltedPassword(password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
+  const secret = utf8.encode(password.normalize("NFC"));
+  const subtle = globalThis.crypto?.subtle;
+  if (subtle) {
+    const key = await subtle.importKey("raw", secret, "PBKDF2", false, ["deriveBits"]);
+    return new Uint8Array(await subtle.deriveBits({ name: "PBKDF2", salt: salt as Uint8Array<ArrayBuffer>, iterations, hash: "SHA-256" }, key, 256));
+  }
+  return await pbkdf2Async(nobleSha256, secret, salt, { c: iterations, dkLen: 32 });
 }
 
 /** The verifier of `password`: what registration stores. */
-export function makeVerifier(password: string, salt: Uint8Array, iterations = DEFAULT_ITERATIONS): Verifier & { salted: Uint8Array } {
+export async function makeVerifier(password: string, salt: Uint8Array, iterations = DEFAULT_ITERATIONS): Promise<Verifier & { salted: Uint8Array }> {
   if (iterations < MIN_ITERATIONS) throw new RangeError(`at least ${MIN_ITERATIONS} iterations`);
-  const sp = saltedPassword(password, salt, iterations);
+  const sp = await saltedPassword(password, salt, iterations);
   return { salt, iterations, storedKey: sha256(hmac(sp, "Client Key")), serverKey: hmac(sp, "Server Key"), salted: sp };
 }
 
@@ -103,30 +134,42 @@ export type ClientFinal = { message: string; serverSignature: string; salted: Ui
  * it: lib/client/dm_seal.ts); null when the server-first is malformed, does
  * not extend the client's nonce, asks for too few rounds or too much work.
  */
-export function clientFinal(password: string, clientFirstBare: string, serverFirstMessage: string): ClientFinal | null {
+export async function clientFinal(password: string, clientFirstBare: string, serverFirstMessage: string): Promise<ClientFinal | null> {
   const s = parseServerFirst(clientFirstBare, serverFirstMessage);
-  return s && clientFinalSalted(saltedPassword(password, s.salt, s.iterations), clientFirstBare, serverFirstMessage);
+  if (!s) return null;
+  // The work first (a page shows it is busy meanwhile), then PBKDF2.
+  const withoutProof = s.work > 0 ? await solveWorkAsync(`c=biws,r=${s.nonce}`, s.work) : `c=biws,r=${s.nonce}`;
+  return proven(await saltedPassword(password, s.salt, s.iterations), clientFirstBare, serverFirstMessage, withoutProof);
 }
 
-/** `clientFinal` from a SaltedPassword already derived for this server-first's salt and rounds (no PBKDF2). */
+/** `clientFinal` from a SaltedPassword already derived for this server-first's salt and rounds (no PBKDF2; synchronous). */
 export function clientFinalSalted(sp: Uint8Array, clientFirstBare: string, serverFirstMessage: string): ClientFinal | null {
   const s = parseServerFirst(clientFirstBare, serverFirstMessage);
   if (!s) return null;
-  const withoutProof = s.work > 0 ? solveWork(`c=biws,r=${s.nonce}`, s.work) : `c=biws,r=${s.nonce}`;
+  return proven(sp, clientFirstBare, serverFirstMessage, s.work > 0 ? solveWork(`c=biws,r=${s.nonce}`, s.work) : `c=biws,r=${s.nonce}`);
+}
+
+/** The client-final message with its proof over `withoutProof`, and the server signature to expect. */
+function proven(sp: Uint8Array, clientFirstBare: string, serverFirstMessage: string, withoutProof: string): ClientFinal {
   const authMessage = `${clientFirstBare},${serverFirstMessage},${withoutProof}`;
   const clientKey = hmac(sp, "Client Key");
   const proof = xor(clientKey, hmac(sha256(clientKey), authMessage));
   return { message: `${withoutProof},p=${b64(proof)}`, serverSignature: `v=${b64(hmac(hmac(sp, "Server Key"), authMessage))}`, salted: sp };
 }
 
-/** The fields of a server-first a client accepts, or null. */
-function parseServerFirst(clientFirstBare: string, serverFirstMessage: string): { nonce: string; salt: Uint8Array; iterations: number; work: number } | null {
+/**
+ * The fields of a server-first a client accepts (`work`: the bits of the
+ * proof of work it asks for, 0 for none), or null: malformed, not extending
+ * the client's nonce, too few or too many rounds, too much work.
+ */
+export function parseServerFirst(clientFirstBare: string, serverFirstMessage: string): { nonce: string; salt: Uint8Array; iterations: number; work: number } | null {
   const s = attributes(serverFirstMessage);
-  const nonce = s?.get("r"), salt = s?.get("s"), iterations = Number(s?.get("i")), work = Number(s?.get("w") ?? 0);
+  const nonce = s?.get("r"), salt = fromBase64(s?.get("s") ?? ""), iterations = Number(s?.get("i")), work = Number(s?.get("w") ?? 0);
   const clientNonce = attributes(clientFirstBare)?.get("r");
-  if (!nonce || !salt || !clientNonce || !nonce.startsWith(clientNonce) || !Number.isInteger(iterations) || iterations < MIN_ITERATIONS) return null;
+  if (!nonce || !salt?.length || !clientNonce || !nonce.startsWith(clientNonce) || !Number.isInteger(iterations) || iterations < MIN_ITERATIONS) return null;
+  if (iterations > MAX_ITERATIONS) return null;
   if (!Number.isInteger(work) || work < 0 || work > MAX_WORK_BITS) return null;
-  return { nonce, salt: unb64(salt), iterations, work };
+  return { nonce, salt, iterations, work };
 }
 
 /**
@@ -144,6 +187,6 @@ export function verifyClientFinal(v: Verifier, clientFirstBare: string, serverFi
   const withoutProof = clientFinalMessage.slice(0, clientFinalMessage.lastIndexOf(",p="));
   const authMessage = `${clientFirstBare},${serverFirstMessage},${withoutProof}`;
   const clientKey = xor(proof, hmac(v.storedKey, authMessage));
-  if (!timingSafeEqual(sha256(clientKey), v.storedKey)) return { ok: false };
+  if (!sameBytes(sha256(clientKey), v.storedKey)) return { ok: false };
   return { ok: true, serverFinal: `v=${b64(hmac(v.serverKey, authMessage))}` };
 }

@@ -1,32 +1,39 @@
 /**
  * The client's link to the cluster: sends requests with fresh tags, matches
  * replies by tag, retransmits the same datagram (same tag) until answered,
- * and fails over to the next server of servers.txt (wrapping) when the
- * current one stays silent (docs/PROTOCOL.md "Retransmission"). Every pending
- * request is then resent, unchanged, to the new server.
+ * and fails over to the next server (wrapping, so the one it left is tried
+ * last) when the current one is silent (docs/PROTOCOL.md "Retransmission").
+ * Every pending request is then resent, unchanged, to the new server.
  *
- * It knows nothing of sessions or rooms (lib/client/session.ts does); it
- * touches sockets only through a Transport (lib/net/udp_node.ts).
+ * A server is left only when it answers nothing at all: an `add` may wait
+ * seconds for a second disk on a server that is fine, and a held poll waits
+ * by design. So an unanswered request alone never moves the client; it sends
+ * a probe (a tiny request the session provides), and only a probe that goes
+ * unanswered — or a transport that says the server is unreachable — does.
+ * The user hears of it once: "server a is not answering; reconnecting…",
+ * then "connected to b" (lib/client/wording.ts).
+ *
+ * It knows nothing of sessions or rooms (lib/client/session.ts does), nor of
+ * sockets: a ClientTransport (lib/client/transport.ts) carries the bytes.
  *
  * @example
  * ```ts
- * const conn = await Connection.open({ servers, bind: (on) => bindUdp({ host: "127.0.0.1", port: 0 }, on) });
+ * const conn = await Connection.open({ servers, transport: udpTransport((on) => bindUdp(at, on)) });
  * const reply = await conn.request((tag) => ({ verb: "login", tag, userName: "bob" })).reply;
  * ```
  */
 import { decodeReply, encodeRequest } from "../wire/codec.ts";
 import type { Reply, Request } from "../wire/messages.ts";
-import type { ServerEntry } from "../config/servers_file.ts";
-import type { Address } from "../wire/address.ts";
-import type { OnDatagram, Transport } from "../wire/transport.ts";
 import { makeTagger } from "./tags.ts";
+import type { ClientTransport, OpenTransport, ServerRef } from "./transport.ts";
+import { linkWords } from "./wording.ts";
 
 export type Timing = {
   /** First retransmission timeout; doubles on each resend. */
   rtoMs: number;
   /** Largest retransmission timeout (before outage backoff). */
   maxRtoMs: number;
-  /** Unanswered sends of one request after which a silent server is left. */
+  /** Unanswered sends of a probe (or of a request before there is a probe) after which a silent server is left. */
   failoverSends: number;
   /** Extra time a held poll may take past its waitMs before it counts as lost. */
   pollGraceMs: number;
@@ -49,12 +56,17 @@ export const DEFAULT_TIMING: Timing = {
   probeAfterMs: 2500,
 };
 
+/** The state of the link, for a status line or banner. */
+export type LinkStatus = { state: "connecting" | "connected" | "reconnecting"; server: string };
+
 export type ConnectionOptions = {
-  servers: readonly ServerEntry[];
-  /** Binds the transport that delivers datagrams to the given callback. */
-  bind: (onDatagram: OnDatagram) => Promise<Transport>;
-  /** Status lines for the user ("server a not answering; switched to b"). */
+  /** The servers, in the order to try them (servers.txt order; a page puts its own server first). */
+  servers: readonly ServerRef[];
+  transport: OpenTransport;
+  /** Status lines for the user ("server a is not answering; reconnecting…", "connected to b"). */
   notice?: (text: string) => void;
+  /** Every change of the link's state. */
+  status?: (s: LinkStatus) => void;
   timing?: Partial<Timing>;
   /** Source of tags; a fresh one per call. */
   nextTag?: () => string;
@@ -66,6 +78,8 @@ type Pending = {
   bytes: Uint8Array;
   /** waitMs of a long-poll; 0 for other requests. */
   waitMs: number;
+  /** A probe: its silence is what makes the client leave a server. */
+  probe: boolean;
   rto: number;
   /** Sends to the current server. */
   sendsHere: number;
@@ -78,32 +92,28 @@ type Pending = {
 /** A request in flight; `reply` resolves with null when cancelled or closed. */
 export type Call = { tag: string; reply: Promise<Reply | null> };
 
-const IP_LITERAL = /^(\d+\.\d+\.\d+\.\d+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/;
-
-function sameAddress(from: Address, server: Address): boolean {
-  if (from.port !== server.port) return false;
-  // A host name in servers.txt cannot be compared with the sender's address.
-  return !IP_LITERAL.test(server.host) || from.host.replace(/^::ffff:/, "") === server.host;
-}
-
 export class Connection {
-  readonly servers: readonly ServerEntry[];
-  #transport: Transport | undefined;
+  readonly servers: readonly ServerRef[];
+  #transport: ClientTransport | undefined;
   #timing: Timing;
   #notice: (text: string) => void;
+  #status: (s: LinkStatus) => void;
   #nextTag: () => string;
   #now: () => number;
   #pending = new Map<string, Pending>();
   #current = 0;
   /** When a datagram last came from the current server (or it became current). */
   #heardAt: number;
+  /** The transport said the current server cannot be reached: leave it at the next timeout, no probe needed. */
+  #unreachable = false;
   /** Failovers since any server last answered. */
   #silentSwitches = 0;
   #backoff = 1;
   #closed = false;
-  /** Builds a cheap request that proves the server is alive (set by the session). */
+  #state: LinkStatus["state"] = "connecting";
+  /** Builds a cheap request that proves the server is alive (set by the session once logged in). */
   #probe: ((tag: string) => Request) | null = null;
-  #probing = false;
+  #probeTag: string | null = null;
   #probeTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(o: ConnectionOptions) {
@@ -111,22 +121,31 @@ export class Connection {
     this.servers = o.servers;
     this.#timing = { ...DEFAULT_TIMING, ...o.timing };
     this.#notice = o.notice ?? (() => {});
+    this.#status = o.status ?? (() => {});
     this.#nextTag = o.nextTag ?? makeTagger();
     this.#now = o.now ?? Date.now;
     this.#heardAt = this.#now();
   }
 
-  /** Creates a connection and binds its transport. */
+  /** Creates a connection and opens its transport. */
   static async open(o: ConnectionOptions): Promise<Connection> {
     const c = new Connection(o);
-    c.#transport = await o.bind((bytes, from) => c.#receive(bytes, from));
+    c.#transport = await o.transport(o.servers, {
+      datagram: (bytes, from) => c.#receive(bytes, from),
+      alive: (from) => from === c.server && c.#heard(),
+      unreachable: (server) => {
+        if (server === c.server) c.#unreachable = true;
+      },
+    });
+    c.#status({ state: c.#state, server: c.server.id });
     return c;
   }
 
   /**
    * Sets the probe: while long polls are held and the current server has
-   * been silent for `probeAfterMs`, one such request is sent; it is
-   * retransmitted and fails over like any other, taking the polls along.
+   * been silent for `probeAfterMs`, one such request is sent; and one is sent
+   * to confirm a silence before any request makes the client leave a server.
+   * It is retransmitted and fails over like any other, taking everything along.
    */
   setProbe(build: ((tag: string) => Request) | null): void {
     this.#probe = build;
@@ -139,16 +158,38 @@ export class Connection {
   }
 
   #maybeProbe(): void {
-    if (this.#closed || this.#probing || this.#probe === null) return;
-    if (this.#now() - this.#heardAt < this.#timing.probeAfterMs) return;
-    if (![...this.#pending.values()].some((p) => p.waitMs > 0)) return;
-    this.#probing = true;
-    this.request(this.#probe).reply.finally(() => (this.#probing = false));
+    if (this.#closed || this.#now() - this.#heardAt < this.#timing.probeAfterMs) return;
+    if ([...this.#pending.values()].some((p) => p.waitMs > 0)) this.#sendProbe();
+  }
+
+  /** Sends a probe unless one is on its way. */
+  #sendProbe(): void {
+    if (this.#probe === null || this.#probeTag !== null || this.#closed) return;
+    const call = this.#start(this.#probe, undefined, true);
+    this.#probeTag = call.tag;
+    call.reply.finally(() => {
+      if (this.#probeTag === call.tag) this.#probeTag = null;
+    });
   }
 
   /** The server requests go to now. */
-  get server(): ServerEntry {
+  get server(): ServerRef {
     return this.servers[this.#current];
+  }
+
+  /** The link's state now. */
+  get status(): LinkStatus {
+    return { state: this.#state, server: this.server.id };
+  }
+
+  /** How the current server is reached: "udp", "websocket" or "http". */
+  get via(): string {
+    return this.#transport?.via(this.server) ?? "none";
+  }
+
+  /** A fresh tag, for a request to be sent later under it (`request(build, { tag })`). */
+  newTag(): string {
+    return this.#nextTag();
   }
 
   /** Requests waiting for a reply. */
@@ -157,20 +198,26 @@ export class Connection {
   }
 
   /**
-   * Sends a new request under a fresh tag; `build` gets the tag. A request
-   * with waitMs > 0 is a long-poll: it is not resent before the server had
-   * waitMs (plus grace) to answer.
+   * Sends a new request under a fresh tag (or `o.tag`: a request of an
+   * earlier run resent as it was, e.g. an `add` kept across a page reload);
+   * `build` gets the tag. A request with waitMs > 0 is a long-poll: it is not
+   * resent before the server had waitMs (plus grace) to answer.
    */
-  request(build: (tag: string) => Request): Call {
-    const tag = this.#nextTag();
+  request(build: (tag: string) => Request, o: { tag?: string } = {}): Call {
+    return this.#start(build, o.tag, false);
+  }
+
+  #start(build: (tag: string) => Request, given: string | undefined, probe: boolean): Call {
+    const tag = given ?? this.#nextTag();
     const req = build(tag);
-    if (this.#closed) return { tag, reply: Promise.resolve(null) };
+    if (this.#closed || this.#pending.has(tag)) return { tag, reply: Promise.resolve(null) };
     let resolve!: (r: Reply | null) => void;
     const reply = new Promise<Reply | null>((r) => (resolve = r));
     const p: Pending = {
       tag,
       bytes: encodeRequest(req),
       waitMs: req.verb === "request" ? req.waitMs : 0,
+      probe,
       rto: this.#initialRto(),
       sendsHere: 0,
       firstSentHere: this.#now(),
@@ -207,7 +254,7 @@ export class Connection {
   #send(p: Pending): void {
     if (p.sendsHere === 0) p.firstSentHere = this.#now();
     p.sendsHere++;
-    this.#transport?.send(p.bytes, this.server.client);
+    this.#transport?.send(p.bytes, this.server);
     clearTimeout(p.timer);
     const wait = p.waitMs > 0 ? p.waitMs + this.#timing.pollGraceMs : p.rto;
     p.timer = setTimeout(() => this.#timeout(p), wait);
@@ -216,9 +263,11 @@ export class Connection {
   #timeout(p: Pending): void {
     if (this.#closed || this.#pending.get(p.tag) !== p) return;
     const silent = this.#heardAt <= p.firstSentHere;
+    if (silent && this.#unreachable) return this.#failover();
     if (silent && (p.waitMs > 0 || p.sendsHere >= this.#timing.failoverSends)) {
-      this.#failover();
-      return;
+      // Only a silent probe (or, before there is one, the request itself) says the server is gone.
+      if (p.probe || this.#probe === null) return this.#failover();
+      this.#sendProbe();
     }
     if (p.waitMs === 0) p.rto = Math.min(p.rto * 2, this.#timing.maxRtoMs * this.#backoff);
     this.#send(p);
@@ -230,17 +279,17 @@ export class Connection {
     this.#current = (this.#current + 1) % this.servers.length;
     this.#silentSwitches++;
     this.#heardAt = this.#now();
+    this.#unreachable = false;
     const n = this.servers.length;
-    if (this.#silentSwitches < n) {
-      this.#notice(`server ${from.id} not answering; switched to ${this.server.id}`);
-    } else {
-      // A whole round without an answer: back off, and say so once per round.
-      if (this.#silentSwitches % n === 0) {
-        this.#backoff = Math.min(this.#backoff * 2, this.#timing.maxBackoff);
-        const which = n === 1 ? `server ${from.id} is not` : "no server is";
-        this.#notice(`${which} answering; still trying (round ${this.#silentSwitches / n})`);
-      }
+    if (this.#state !== "reconnecting") {
+      this.#notice(linkWords.reconnecting(from.id));
+      this.#state = "reconnecting";
+    } else if (this.#silentSwitches === n) {
+      this.#notice(linkWords.noServer());
     }
+    // A whole round without an answer: back off.
+    if (this.#silentSwitches % n === 0) this.#backoff = Math.min(this.#backoff * 2, this.#timing.maxBackoff);
+    this.#status(this.status);
     for (const p of this.#pending.values()) {
       p.sendsHere = 0;
       p.rto = this.#initialRto();
@@ -248,18 +297,23 @@ export class Connection {
     }
   }
 
-  #receive(bytes: Uint8Array, from: Address): void {
+  /** The current server showed it is alive. */
+  #heard(): void {
+    this.#heardAt = this.#now();
+    this.#unreachable = false;
+    this.#silentSwitches = 0;
+    this.#backoff = 1;
+    if (this.#state === "connected") return;
+    if (this.#state === "reconnecting") this.#notice(linkWords.connected(this.server.id));
+    this.#state = "connected";
+    this.#status(this.status);
+  }
+
+  #receive(bytes: Uint8Array, from: ServerRef): void {
     if (this.#closed) return;
-    const index = this.servers.findIndex((s) => sameAddress(from, s.client));
-    if (index < 0) return; // not from a server of ours
     const r = decodeReply(bytes);
     if (!r.ok) return; // garbage is dropped; the request will be resent
-    if (index === this.#current) {
-      this.#heardAt = this.#now();
-      if (this.#silentSwitches >= this.servers.length) this.#notice(`server ${this.server.id} answering again`);
-      this.#silentSwitches = 0;
-      this.#backoff = 1;
-    }
+    if (from === this.server) this.#heard();
     const p = this.#pending.get(r.value.tag);
     if (!p) return; // a late duplicate of an answered request
     clearTimeout(p.timer);

@@ -7,13 +7,14 @@
  *
  * Passphrases from a key file are taken on first use of a room (one key
  * derivation then); RoomKeys caches keys per salt, so a room costs one
- * derivation per sender, not one per message.
+ * derivation per sender, not one per message. Runtime-neutral (the page
+ * uses it too, without a key file); what derives a key is asynchronous.
  *
  * @example
  * ```ts
  * const ring = new Keyring({ file: readKeyFile("keys.txt") });
- * const out = ring.outgoing("lobby", "alice", "hi"); // { ok: true, text: "dc1:…", sealed: true }
- * ring.view("lobby", entry, { tty: false });        // { kind: "sealed", text: "hi" }
+ * const out = await ring.outgoing("lobby", "alice", "hi"); // { ok: true, text: "dc1:…", sealed: true }
+ * await ring.view("lobby", entry, { tty: false });        // { kind: "sealed", text: "hi" }
  * ```
  */
 import { nameKey } from "../wire/names.ts";
@@ -22,7 +23,8 @@ import type { PollEntry } from "../wire/messages.ts";
 import { isSealed, MAX_PLAIN_BYTES, RoomKeys } from "./seal.ts";
 import type { Opened } from "./seal.ts";
 import { utf8Length } from "../wire/utf8.ts";
-import type { MessageView } from "./display.ts";
+import { MAX_MSG_BYTES } from "../wire/messages.ts";
+import type { MessageView } from "./wording.ts";
 
 /** What to send for a typed line, or why it is not sent. */
 export type Outgoing = { ok: true; text: string; sealed: boolean } | { ok: false; message: string };
@@ -58,10 +60,9 @@ export class Keyring {
     return this.#keys.derivations;
   }
 
-  /** Whether messages sent to `room` are sealed (takes the key file's passphrase on first use). */
+  /** Whether messages sent to `room` are sealed (a passphrase typed, or the key file's). */
   has(room: string): boolean {
-    this.#load(room);
-    return this.#keys.hasPassphrase(room);
+    return this.#keys.hasPassphrase(room) || this.#fromFile(room) !== null;
   }
 
   #fromFile(room: string): string | null {
@@ -69,23 +70,30 @@ export class Keyring {
     return this.#file.passphraseFor(room);
   }
 
-  #load(room: string): void {
+  /** Takes the key file's passphrase for `room` on its first use. */
+  async #load(room: string): Promise<void> {
     if (this.#keys.hasPassphrase(room)) return;
     const passphrase = this.#fromFile(room);
-    if (passphrase !== null) this.#keys.setPassphrase(room, passphrase);
+    if (passphrase !== null) await this.#keys.setPassphrase(room, passphrase);
   }
 
   /**
    * Sets or changes the passphrase of `room` (one key derivation, unless it
    * is the one already held). Throws a TypeError for an empty passphrase.
    */
-  set(room: string, passphrase: string): "set" | "changed" | "unchanged" {
+  async set(room: string, passphrase: string): Promise<"set" | "changed" | "unchanged"> {
+    await this.#load(room);
     const had = this.has(room);
     this.#forgotten.delete(nameKey(room));
     const before = this.#keys.derivations;
-    this.#keys.setPassphrase(room, passphrase);
+    await this.#keys.setPassphrase(room, passphrase);
     if (!had) return "set";
     return this.#keys.derivations === before ? "unchanged" : "changed";
+  }
+
+  /** The most UTF-8 bytes a line typed into `room` may have: less when it is sealed. */
+  limitOf(room: string): number {
+    return this.has(room) ? MAX_PLAIN_BYTES : MAX_MSG_BYTES;
   }
 
   /** Forgets the passphrase of `room` (also the key file's); false when there was none. */
@@ -97,7 +105,8 @@ export class Keyring {
   }
 
   /** The text to send for `text` typed into `room` by `sender`: sealed when the room has a passphrase. */
-  outgoing(room: string, sender: string, text: string): Outgoing {
+  async outgoing(room: string, sender: string, text: string): Promise<Outgoing> {
+    await this.#load(room);
     if (!this.has(room)) {
       if (isSealed(text)) {
         return {
@@ -124,9 +133,10 @@ export class Keyring {
   }
 
   /** How to show `entry`, received in `room`; `tty` picks the hint of a placeholder. */
-  view(room: string, entry: PollEntry, o: { tty: boolean }): MessageView {
+  async view(room: string, entry: PollEntry, o: { tty: boolean }): Promise<MessageView> {
+    await this.#load(room);
     const keyed = this.has(room);
-    const opened = this.#keys.open(room, entry.userName, entry.msg);
+    const opened = await this.#keys.open(room, entry.userName, entry.msg);
     if (opened.kind === "plain") return { kind: "plain", text: opened.text, marked: keyed || LOOKS_LIKE_A_MARK.test(opened.text) };
     if (opened.kind === "sealed") return { kind: "sealed", text: opened.text };
     return { kind: opened.kind, text: placeholder(opened, room, o.tty) };

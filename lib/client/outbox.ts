@@ -3,27 +3,40 @@
  * acknowledged: sent one `add` at a time, in order, so a user's messages
  * keep their order; transient errors are retried with a growing pause.
  *
+ * Each message gets its request tag when queued, and keeps it: resent after
+ * a failover, or after a page reload (`restore`), it is the same request, so
+ * the cluster stores it once (docs/PROTOCOL.md "Retransmission").
+ *
  * @example
  * ```ts
- * const out = new Outbox({ send: (room, text) => call(add(room, text)), ui, sleep, closed: () => false });
+ * const out = new Outbox({ send: (room, text, tag) => call(add(room, text), tag), newTag, ui, sleep, closed: () => false });
  * out.push("lobby", "hi");
  * await out.flush(5000); // true once acknowledged
  * ```
  */
 import type { MsgId, Reply } from "../wire/messages.ts";
-import { describeError } from "./display.ts";
+import { describeError } from "./wording.ts";
 
 /** Errors after which the same request may succeed later. */
 export const TRANSIENT = new Set(["rate-limited", "unavailable", "internal"]);
 
+/**
+ * A queued message as it can be kept and restored: the room, the text sent
+ * (sealed or not), as typed, its tag, and (restored) the token it was first
+ * sent with: tried first, so a line the cluster stored under it is not stored again.
+ */
+export type OutboxItem = { room: string; text: string; shown: string; tag: string; token?: string };
+
 export type OutboxOptions = {
-  /** Sends one add; null when the session is closing. */
-  send(room: string, text: string): Promise<Reply | null>;
+  /** Sends one add under `tag` (and first under `token`, when given); null when the session is closing. */
+  send(room: string, text: string, tag: string, token?: string): Promise<Reply | null>;
+  /** A fresh request tag. */
+  newTag(): string;
   ui: {
     notice(text: string): void;
     error(text: string): void;
-    /** A message is queued (`shown`: its text as the user typed it). */
-    pending?(id: number, room: string, shown: string): void;
+    /** A message is queued (`shown`: its text as the user typed it; `wire`: what is sent, to keep it). */
+    pending?(id: number, room: string, shown: string, wire: { tag: string; text: string }): void;
     /** It was acknowledged as `msgId`, or given up (null). */
     settled?(id: number, msgId: MsgId | null): void;
   };
@@ -33,7 +46,7 @@ export type OutboxOptions = {
 
 export class Outbox {
   #o: OutboxOptions;
-  #queue: { id: number; room: string; text: string }[] = [];
+  #queue: (OutboxItem & { id: number })[] = [];
   #ids = 0;
   #sending = false;
   #idle: (() => void)[] = [];
@@ -47,11 +60,19 @@ export class Outbox {
     return this.#queue.length;
   }
 
-  /** Queues `text` for `room` (`shown`: what the user typed, when `text` is sealed); returns its id. */
-  push(room: string, text: string, shown = text): number {
+  /** The messages not yet acknowledged, oldest first. */
+  get items(): OutboxItem[] {
+    return this.#queue.map(({ room, text, shown, tag, token }) => ({ room, text, shown, tag, token }));
+  }
+
+  /**
+   * Queues `text` for `room` (`shown`: what the user typed, when `text` is
+   * sealed; `tag` and `token`: an earlier run's); returns its id.
+   */
+  push(room: string, text: string, shown = text, tag = this.#o.newTag(), token?: string): number {
     const id = ++this.#ids;
-    this.#queue.push({ id, room, text });
-    this.#o.ui.pending?.(id, room, shown);
+    this.#queue.push({ id, room, text, shown, tag, token });
+    this.#o.ui.pending?.(id, room, shown, { tag, text });
     void this.#pump();
     return id;
   }
@@ -75,7 +96,7 @@ export class Outbox {
     let failures = 0;
     while (this.#queue.length > 0 && !this.#o.closed()) {
       const m = this.#queue[0];
-      const reply = await this.#o.send(m.room, m.text);
+      const reply = await this.#o.send(m.room, m.text, m.tag, m.token);
       if (reply === null) break;
       if (reply.verb === "error" && TRANSIENT.has(reply.code) && failures < 8) {
         if (failures === 0) ui.notice(`message to ${m.room} delayed: ${describeError(reply.code, reply.message)}; retrying`);
@@ -83,9 +104,9 @@ export class Outbox {
         continue;
       }
       if (reply.verb === "error") ui.error(`message to ${m.room} not sent: ${describeError(reply.code, reply.message)}`);
-      ui.settled?.(m.id, reply.verb === "ok" && reply.kind === "add" ? reply.msgId : null);
       failures = 0;
       this.#queue.shift();
+      ui.settled?.(m.id, reply.verb === "ok" && reply.kind === "add" ? reply.msgId : null);
     }
     this.#sending = false;
     for (const wake of this.#idle.splice(0)) wake();

@@ -15,21 +15,31 @@
  * A sender picks one random salt per passphrase it is given and reuses it, so
  * receivers derive one key per (passphrase, salt) — cached — not per message.
  *
+ * One implementation for the terminal and the web page: no node: built-ins
+ * (scrypt, HMAC and AES-GCM from the audited @noble packages, so it also
+ * works in a page served over plain http, which has no WebCrypto). Only a
+ * key derivation is asynchronous (scrypt yields while it runs): setting a
+ * passphrase, and opening a message sealed under a salt not met before.
+ *
  * @example
  * ```ts
  * const keys = new RoomKeys();
- * keys.setPassphrase("lobby", "correct horse battery staple");
+ * await keys.setPassphrase("lobby", "correct horse battery staple");
  * const wire = keys.seal("lobby", "alice", "hi there"); // "dc1:…", send it as the msg
- * keys.open("lobby", "alice", wire);   // { kind: "sealed", text: "hi there" }
- * keys.open("lobby", "mallory", wire); // { kind: "tampered", reason: "auth" }
- * keys.open("lobby", "bob", "hello");  // { kind: "plain", text: "hello" }
+ * await keys.open("lobby", "alice", wire);   // { kind: "sealed", text: "hi there" }
+ * await keys.open("lobby", "mallory", wire); // { kind: "tampered", reason: "auth" }
+ * await keys.open("lobby", "bob", "hello");  // { kind: "plain", text: "hello" }
  * ```
  */
+import { gcm } from "@noble/ciphers/aes.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { scryptAsync } from "@noble/hashes/scrypt.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { nameKey } from "../wire/names.ts";
-import { Buffer } from "node:buffer";
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
 import { MAX_MSG_BYTES } from "../wire/messages.ts";
 import { utf8Length } from "../wire/utf8.ts";
+import { fromBase64Url, toBase64Url } from "../wire/base64.ts";
+import { randomBytes } from "./random.ts";
 
 /** Version prefix of every sealed message of this format. */
 export const SEAL_PREFIX = "dc1:";
@@ -55,10 +65,10 @@ export function sealedLength(plainBytes: number): number {
  */
 export const MAX_PLAIN_BYTES: number = Math.floor((3 * (MAX_MSG_BYTES - SEAL_PREFIX.length)) / 4) - SEAL_OVERHEAD;
 
-/** scrypt needs 128·N·r bytes; give it that plus slack. */
-const MAXMEM = 128 * KDF_PARAMS.N * KDF_PARAMS.r + 16 * 1024 * 1024;
 const CHECK_LABEL = "dc1 key check";
 const MAX_SALTS_PER_ROOM = 64;
+const utf8 = new TextEncoder();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** What `open` makes of one message text. */
 export type Opened =
@@ -72,7 +82,7 @@ export type Opened =
   | { kind: "tampered"; reason: "auth" | "malformed" };
 
 /** Derives a 32-byte room key from a passphrase and a salt. */
-export type Kdf = (passphrase: string, salt: Uint8Array) => Uint8Array;
+export type Kdf = (passphrase: string, salt: Uint8Array) => Promise<Uint8Array> | Uint8Array;
 
 export type RoomKeysOptions = {
   /** Randomness for salts and nonces (tests inject a fixed one). */
@@ -86,10 +96,11 @@ export type RoomKeysOptions = {
 type DerivedKey = { key: Uint8Array; check: Uint8Array };
 type RoomEntry = {
   passphrase: string;
-  /** The salt this client seals with in this room. */
+  /** The salt this client seals with in this room, and its key. */
   salt: Uint8Array;
-  /** base64url(salt) → derived key, in least-recently-used order. */
-  keys: Map<string, DerivedKey>;
+  own: DerivedKey;
+  /** base64url(salt) → derived key (a derivation under way), in least-recently-used order. */
+  keys: Map<string, Promise<DerivedKey>>;
 };
 
 /**
@@ -97,12 +108,12 @@ type RoomEntry = {
  *
  * @example
  * ```ts
- * const key = deriveRoomKey("hunter2", randomBytes(16)); // ~60–75 ms, 32 MiB
+ * const key = await deriveRoomKey("hunter2", randomBytes(16)); // ~0.15–0.3 s, 32 MiB
  * ```
  */
-export function deriveRoomKey(passphrase: string, salt: Uint8Array): Uint8Array {
+export function deriveRoomKey(passphrase: string, salt: Uint8Array): Promise<Uint8Array> {
   const { N, r, p, keyBytes } = KDF_PARAMS;
-  return scryptSync(passphrase.normalize("NFC"), salt, keyBytes, { N, r, p, maxmem: MAXMEM });
+  return scryptAsync(utf8.encode(passphrase.normalize("NFC")), salt, { N, r, p, dkLen: keyBytes });
 }
 
 /** True when `text` has the shape of a sealed message (any version), e.g. to warn before sending it as plain text. */
@@ -122,25 +133,29 @@ function checkName(what: string, name: string): void {
 }
 
 function associatedData(room: string, sender: string): Uint8Array {
-  return Buffer.from(`dc1\n${fold(room)}\n${fold(sender)}`, "utf8");
+  return utf8.encode(`dc1\n${fold(room)}\n${fold(sender)}`);
 }
 
 function keyCheck(key: Uint8Array): Uint8Array {
-  return createHmac("sha256", key).update(CHECK_LABEL).digest().subarray(0, CHECK_BYTES);
+  return hmac(sha256, key, utf8.encode(CHECK_LABEL)).subarray(0, CHECK_BYTES);
 }
 
-type Parsed = { salt: Uint8Array; check: Uint8Array; nonce: Uint8Array; body: Uint8Array; tag: Uint8Array };
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  let d = a.length ^ b.length;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) d |= a[i] ^ b[i];
+  return d === 0;
+}
+
+type Parsed = { salt: Uint8Array; check: Uint8Array; nonce: Uint8Array; sealed: Uint8Array };
 
 /** Splits the base64url part of a dc1 message; null if it is not canonical or too short. */
 function parseBody(b64: string): Parsed | null {
-  if (b64.length % 4 === 1) return null;
-  const raw = Buffer.from(b64, "base64url");
-  if (raw.length < SEAL_OVERHEAD || raw.toString("base64url") !== b64) return null;
+  const raw = fromBase64Url(b64);
+  if (raw === null || raw.length < SEAL_OVERHEAD) return null;
   let at = 0;
   const take = (n: number) => raw.subarray(at, at += n);
   const salt = take(SALT_BYTES), check = take(CHECK_BYTES), nonce = take(NONCE_BYTES);
-  const body = take(raw.length - SEAL_OVERHEAD);
-  return { salt, check, nonce, body, tag: take(TAG_BYTES) };
+  return { salt, check, nonce, sealed: raw.subarray(at) };
 }
 
 /**
@@ -150,20 +165,22 @@ function parseBody(b64: string): Parsed | null {
  * @example
  * ```ts
  * const keys = new RoomKeys();
- * keys.setPassphrase("Lobby", "correct horse battery staple"); // one derivation
+ * await keys.setPassphrase("Lobby", "correct horse battery staple"); // one derivation
  * const wire = keys.seal("lobby", "alice", "hi"); // throws RangeError above MAX_PLAIN_BYTES
- * const shown = keys.open("LOBBY", "Alice", wire); // { kind: "sealed", text: "hi" }
+ * const shown = await keys.open("LOBBY", "Alice", wire); // { kind: "sealed", text: "hi" }
  * ```
  */
 export class RoomKeys {
   #rooms = new Map<string, RoomEntry>();
+  /** Passphrases being set (their key derived), by room. */
+  #setting = new Map<string, { passphrase: string; done: Promise<void> }>();
   #random: (n: number) => Uint8Array;
   #kdf: Kdf;
   #maxSalts: number;
   #derivations = 0;
 
   constructor(options: RoomKeysOptions = {}) {
-    this.#random = options.randomBytes ?? ((n) => randomBytes(n));
+    this.#random = options.randomBytes ?? randomBytes;
     this.#kdf = options.kdf ?? deriveRoomKey;
     this.#maxSalts = options.maxSaltsPerRoom ?? MAX_SALTS_PER_ROOM;
     if (!(this.#maxSalts >= 1)) throw new RangeError("maxSaltsPerRoom must be at least 1");
@@ -179,17 +196,24 @@ export class RoomKeys {
    * gets a new random salt and derives its key at once; setting the same
    * passphrase again changes nothing.
    */
-  setPassphrase(room: string, passphrase: string): void {
+  async setPassphrase(room: string, passphrase: string): Promise<void> {
     checkName("room", room);
     if (typeof passphrase !== "string" || passphrase.length === 0) {
       throw new TypeError("A room passphrase must be a non-empty string");
     }
     const old = this.#rooms.get(fold(room));
     if (old && old.passphrase === passphrase) return;
+    const under = this.#setting.get(fold(room));
+    if (under && under.passphrase === passphrase) return under.done; // the same, set twice at once: one derivation
     const salt = Uint8Array.from(this.#random(SALT_BYTES));
-    const entry: RoomEntry = { passphrase, salt, keys: new Map() };
-    this.#rooms.set(fold(room), entry);
-    this.#keyFor(entry, salt);
+    const own = this.#derive(passphrase, salt);
+    const done = own.then((key) => {
+      if (this.#setting.get(fold(room))?.done !== done) return; // a newer passphrase was set meanwhile
+      this.#setting.delete(fold(room));
+      this.#rooms.set(fold(room), { passphrase, salt, own: key, keys: new Map([[toBase64Url(salt), own]]) });
+    });
+    this.#setting.set(fold(room), { passphrase, done });
+    return done;
   }
 
   /** Whether this client holds a passphrase for `room`. */
@@ -200,6 +224,7 @@ export class RoomKeys {
   /** Drops the passphrase of `room` and every key derived from it. */
   forget(room: string): void {
     this.#rooms.delete(fold(room));
+    this.#setting.delete(fold(room));
   }
 
   /**
@@ -219,21 +244,22 @@ export class RoomKeys {
     }
     const entry = this.#rooms.get(fold(room));
     if (!entry) throw new Error(`Cannot seal: no passphrase for room ${room}`);
-    const { key, check } = this.#keyFor(entry, entry.salt);
     const nonce = Uint8Array.from(this.#random(NONCE_BYTES));
-    const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_BYTES });
-    cipher.setAAD(associatedData(room, sender));
-    const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
-    const raw = Buffer.concat([entry.salt, check, nonce, body, cipher.getAuthTag()]);
-    return SEAL_PREFIX + raw.toString("base64url");
+    const sealed = gcm(entry.own.key, nonce, associatedData(room, sender)).encrypt(utf8.encode(plaintext));
+    const raw = new Uint8Array(SALT_BYTES + CHECK_BYTES + NONCE_BYTES + sealed.length);
+    raw.set(entry.salt, 0);
+    raw.set(entry.own.check, SALT_BYTES);
+    raw.set(nonce, SALT_BYTES + CHECK_BYTES);
+    raw.set(sealed, SALT_BYTES + CHECK_BYTES + NONCE_BYTES);
+    return SEAL_PREFIX + toBase64Url(raw);
   }
 
   /**
    * What to show for message `text` that the server says `sender` sent to
-   * `room`. Never throws on any text; only authentic messages return text
-   * with kind "sealed".
+   * `room`. Never rejects, whatever the text; only authentic messages give
+   * text with kind "sealed".
    */
-  open(room: string, sender: string, text: string): Opened {
+  async open(room: string, sender: string, text: string): Promise<Opened> {
     const shape = SEALED_SHAPE.exec(text);
     if (!shape) return { kind: "plain", text };
     if (shape[1] !== "1") return { kind: "locked", reason: "unsupported-version" };
@@ -241,34 +267,35 @@ export class RoomKeys {
     if (!parsed) return { kind: "tampered", reason: "malformed" };
     const entry = this.#rooms.get(fold(room));
     if (!entry) return { kind: "locked", reason: "no-key" };
-    const { key, check } = this.#keyFor(entry, parsed.salt);
-    if (!timingSafeEqual(check, parsed.check)) return { kind: "locked", reason: "wrong-key" };
+    const { key, check } = await this.#keyFor(entry, parsed.salt);
+    if (!sameBytes(check, parsed.check)) return { kind: "locked", reason: "wrong-key" };
     try {
-      const decipher = createDecipheriv("aes-256-gcm", key, parsed.nonce, { authTagLength: TAG_BYTES });
-      decipher.setAAD(associatedData(room, sender));
-      decipher.setAuthTag(parsed.tag);
-      const plain = Buffer.concat([decipher.update(parsed.body), decipher.final()]);
-      return { kind: "sealed", text: plain.toString("utf8") };
+      const plain = gcm(key, parsed.nonce, associatedData(room, sender)).decrypt(parsed.sealed);
+      return { kind: "sealed", text: strictUtf8.decode(plain) };
     } catch {
       return { kind: "tampered", reason: "auth" };
     }
   }
 
+  async #derive(passphrase: string, salt: Uint8Array): Promise<DerivedKey> {
+    this.#derivations++;
+    const key = await this.#kdf(passphrase, salt);
+    if (key.length !== KDF_PARAMS.keyBytes) throw new RangeError(`kdf returned ${key.length} bytes, not 32`);
+    return { key, check: keyCheck(key) };
+  }
+
   /** The key of `entry`'s passphrase with `salt`, derived once and cached (LRU). */
-  #keyFor(entry: RoomEntry, salt: Uint8Array): DerivedKey {
-    const id = Buffer.from(salt).toString("base64url");
+  #keyFor(entry: RoomEntry, salt: Uint8Array): Promise<DerivedKey> {
+    const id = toBase64Url(salt);
     const hit = entry.keys.get(id);
     if (hit) {
       entry.keys.delete(id);
       entry.keys.set(id, hit);
       return hit;
     }
-    this.#derivations++;
-    const key = this.#kdf(entry.passphrase, salt);
-    if (key.length !== KDF_PARAMS.keyBytes) throw new RangeError(`kdf returned ${key.length} bytes, not 32`);
-    const derived = { key, check: keyCheck(key) };
+    const derived = this.#derive(entry.passphrase, salt);
     entry.keys.set(id, derived);
-    const ownId = Buffer.from(entry.salt).toString("base64url");
+    const ownId = toBase64Url(entry.salt);
     for (const old of entry.keys.keys()) {
       if (entry.keys.size <= this.#maxSalts) break;
       if (old !== ownId && old !== id) entry.keys.delete(old);

@@ -6,18 +6,38 @@
 import type { MsgId, PollEntry } from "../wire/messages.ts";
 
 export type SessionUi = {
-  /** A chat message, shown once. */
+  /** A chat message (or notice), shown once, in the order of the room's stream. */
   message(room: string, entry: PollEntry): void;
+  /** A page of older messages of `room`, oldest first, to show before those shown (`more`: still older ones exist). Without it: lines between `---` notices. */
+  older?(room: string, entries: PollEntry[], more: boolean): void;
+  /** A room or conversation was opened; its newest messages follow (`more`: older ones exist). */
+  joined?(room: string, o: { more: boolean }): void;
+  /** A room or conversation was closed: left (`why` null), or ended by the server (a ban, a kick: `why` says so). */
+  left?(room: string, why: string | null): void;
+  /** The UI shows the open rooms and the one typed into by itself: no notices narrate joins, leaves and switches. */
+  showsRooms?: boolean;
+  /** The members of a room (`/who`). Without it: one `output` line. */
+  members?(room: string, names: string[]): void;
+  /** Every room (`/rooms`). Without it: one `output` line. */
+  roomList?(names: string[]): void;
   /** A status line (connection, session, confirmations). */
   notice(text: string): void;
+  /**
+   * A slow step the user waits for is under way (`text`: solving a login's
+   * puzzle), or over (null). Without it: `text` as a notice.
+   */
+  working?(text: string | null): void;
   /** Something the user asked for failed. */
   error(text: string): void;
   /** Output the user asked for (/rooms, /who). */
   output(text: string): void;
   /** The room typed into changed (null: none). */
   currentRoom?(room: string | null): void;
-  /** A message the user sent is on its way (`text` as the user typed it): show it as pending. */
-  pending?(id: number, room: string, text: string): void;
+  /**
+   * A message the user sent is on its way (`text` as the user typed it): show it as pending.
+   * `wire`: the request's tag and text, to send it again after a reload (lib/client/outbox.ts).
+   */
+  pending?(id: number, room: string, text: string, wire: { tag: string; text: string }): void;
   /** The pending message `id` was stored as `msgId` — it comes back as a message — or was given up (null). */
   settled?(id: number, msgId: MsgId | null): void;
 };

@@ -3,20 +3,57 @@
  * moderation (docs/CLIENT.md): /register, /password, /unregister, /whois,
  * /topic, /op … /mode, and sealing and opening direct messages
  * (lib/client/dm_seal.ts) with trust on first use of the peer's key
- * (lib/client/known_keys.ts). The password stays in this process: the
- * server gets a SCRAM verifier at registration and proofs at login.
+ * (a `KeyMemory`: lib/client/known_keys.ts keeps it in a file; the page in
+ * its storage). The password stays in this process: the server gets a
+ * SCRAM verifier at registration and proofs at login. Runtime-neutral.
  */
-import { randomBytes } from "node:crypto";
-import type { PollEntry, Reply } from "../wire/messages.ts";
+import type { PollEntry, Reply, RoomInfoReply } from "../wire/messages.ts";
+import { MAX_MSG_BYTES } from "../wire/messages.ts";
+import { base64Bytes } from "../wire/base64.ts";
 import { nameKey } from "../wire/names.ts";
 import { utf8Length } from "../wire/utf8.ts";
 import { DEFAULT_ITERATIONS, makeVerifier, verifierToBase64 } from "../accounts/scram.ts";
 import { DM_PREFIX, type DmKeyPair, dmKeyPair, fingerprint, MAX_DM_PLAIN, openDm, sealDm } from "./dm_seal.ts";
-import { describeError, type MessageView } from "./display.ts";
-import type { KnownKeys } from "./known_keys.ts";
+import { randomBytes } from "./random.ts";
 import type { Session } from "./session.ts";
+import { describeError, type MessageView } from "./wording.ts";
 
-type Ui = { notice(t: string): void; error(t: string): void; output(t: string): void };
+/** What the first sight of a key was: new, the one remembered, or a different one. */
+export type KeyCheck = "first" | "same" | "changed";
+
+/** Other users' DM keys as first seen (trust on first use). */
+export type KeyMemory = {
+  /** The key remembered for `user`, if any. */
+  get(user: string): string | undefined;
+  /** Compares `publicKey` with what is remembered for `user`, then remembers it. */
+  check(user: string, publicKey: string): KeyCheck;
+};
+
+/**
+ * A KeyMemory over a plain object (name key → key), told of every change:
+ * lib/client/known_keys.ts saves it to a file, the page to its storage.
+ */
+export function keyMemory(keys: Record<string, string> = {}, save: (keys: Record<string, string>) => void = () => {}): KeyMemory {
+  return {
+    get: (user) => keys[nameKey(user)],
+    check(user, publicKey) {
+      const k = nameKey(user);
+      const old = keys[k];
+      if (old === publicKey) return "same";
+      keys[k] = publicKey;
+      save(keys);
+      return old === undefined ? "first" : "changed";
+    },
+  };
+}
+
+type Ui = {
+  notice(t: string): void;
+  error(t: string): void;
+  output(t: string): void;
+  /** A room's settings (its topic, mode and roles): read after a join and by /topic and /mode. Without it: notices. */
+  roomInfo?(info: RoomInfoReply): void;
+};
 type ErrorReply = Extract<Reply, { verb: "error" }>;
 
 const failed = (r: Reply | null): r is ErrorReply => r !== null && r.verb === "error";
@@ -28,12 +65,12 @@ export class Social {
   #ui: Ui;
   #userName: string;
   #iterations: number;
-  #known: KnownKeys;
+  #known: KeyMemory;
   /** Peers' published keys, by name key ("-": the peer publishes none). */
   #peers = new Map<string, string>();
   #warnedPlain = new Set<string>();
 
-  constructor(o: { ui: Ui; userName: string; known: KnownKeys; iterations?: number }) {
+  constructor(o: { ui: Ui; userName: string; known: KeyMemory; iterations?: number }) {
     this.#ui = o.ui;
     this.#userName = o.userName;
     this.#known = o.known;
@@ -49,49 +86,61 @@ export class Social {
     this.dmKey = dmKeyPair(salted);
   };
 
-  #verifier(password: string) {
-    const v = makeVerifier(password, new Uint8Array(randomBytes(16)), this.#iterations);
+  /** Whether this user holds a DM key (a registered name, logged in with its password). */
+  get registered(): boolean {
+    return this.dmKey !== null;
+  }
+
+  async #verifier(password: string) {
+    const v = await makeVerifier(password, randomBytes(16), this.#iterations);
     return { wire: verifierToBase64(v), key: dmKeyPair(v.salted) };
   }
 
-  /** /register: the name held now becomes this password's. */
-  async register(password: string): Promise<void> {
-    const v = this.#verifier(password);
+  /** /register: the name held now becomes this password's; true when it did. */
+  async register(password: string): Promise<boolean> {
+    const v = await this.#verifier(password);
     const r = await this.#session.call((tag, token) => ({ verb: "register", tag, token, verifier: v.wire, publicKey: v.key.publicKey }));
-    if (r === null) return;
-    if (failed(r)) return this.#ui.error(`cannot register ${this.#userName}: ${describeError(r.code, r.message)}`);
+    if (r === null) return false;
+    if (failed(r)) return (this.#ui.error(`cannot register ${this.#userName}: ${describeError(r.code, r.message)}`), false);
     this.#session.password = password;
     this.dmKey = v.key;
     this.#ui.notice(`registered ${this.#userName}: from now on it logs in only with this password; your key fingerprint is ${fingerprint(v.key.publicKey)}`);
+    return true;
   }
 
-  /** /password: proven with the old one (a SCRAM exchange), then the new verifier and key. */
-  async changePassword(old: string, fresh: string): Promise<void> {
+  /** /password: proven with the old one (a SCRAM exchange), then the new verifier and key; true when it changed. */
+  async changePassword(old: string, fresh: string): Promise<boolean> {
     const proof = await this.#session.prove(this.#userName, old);
-    if (proof === null) return;
-    if ("verb" in proof) return this.#ui.error(`password not changed: ${describeError((proof as ErrorReply).code, (proof as ErrorReply).message)}`);
-    const v = this.#verifier(fresh);
+    if (proof === null) return false;
+    if ("verb" in proof) return (this.#ui.error(`password not changed: ${describeError((proof as ErrorReply).code, (proof as ErrorReply).message)}`), false);
+    const v = await this.#verifier(fresh);
     const r = await this.#session.send((tag) => ({ verb: "password", tag, userName: this.#userName, proof: proof.message, verifier: v.wire }));
-    if (r === null) return;
-    if (failed(r)) return this.#ui.error(`password not changed: ${describeError(r.code, r.message)}`);
+    if (r === null) return false;
+    if (failed(r)) return (this.#ui.error(`password not changed: ${describeError(r.code, r.message)}`), false);
+    // The old verifier signs this reply (docs/PROTOCOL.md "Accounts"): the exchange just made with the old password.
+    if (r.verb === "ok" && r.kind === "password" && r.serverFinal !== proof.serverSignature) {
+      return (this.#ui.error("password change not confirmed: the server could not prove it knows this account"), false);
+    }
     this.#session.password = fresh;
     this.dmKey = v.key;
     const k = await this.#session.call((tag, token) => ({ verb: "pubkey", tag, token, publicKey: v.key.publicKey }));
     if (failed(k)) this.#ui.error(`new key not published: ${describeError(k.code, k.message)}`);
     this.#ui.notice(`password changed; your new key fingerprint is ${fingerprint(v.key.publicKey)} (direct messages sealed to the old key can no longer be opened)`);
+    return true;
   }
 
-  /** /unregister. */
-  async unregister(password: string): Promise<void> {
+  /** /unregister; true when the account was dropped. */
+  async unregister(password: string): Promise<boolean> {
     const proof = await this.#session.prove(this.#userName, password);
-    if (proof === null) return;
-    if ("verb" in proof) return this.#ui.error(`not unregistered: ${describeError((proof as ErrorReply).code, (proof as ErrorReply).message)}`);
+    if (proof === null) return false;
+    if ("verb" in proof) return (this.#ui.error(`not unregistered: ${describeError((proof as ErrorReply).code, (proof as ErrorReply).message)}`), false);
     const r = await this.#session.send((tag) => ({ verb: "drop", tag, userName: this.#userName, proof: proof.message, verifier: null }));
-    if (r === null) return;
-    if (failed(r)) return this.#ui.error(`not unregistered: ${describeError(r.code, r.message)}`);
+    if (r === null) return false;
+    if (failed(r)) return (this.#ui.error(`not unregistered: ${describeError(r.code, r.message)}`), false);
     this.#session.password = null;
     this.dmKey = null;
     this.#ui.notice(`${this.#userName} is no longer registered: anyone may use the name once you log out`);
+    return true;
   }
 
   /** Reads a peer's published key and checks it against the one remembered (trust on first use). */
@@ -100,7 +149,7 @@ export class Social {
     if (r === null || r.verb === "error") return r as ErrorReply | null;
     if (r.verb !== "ok" || r.kind !== "whois") return null;
     // A key that is not 32 bytes of base64 (a broken or hostile server) counts as none.
-    if (r.publicKey !== "-" && !/^[A-Za-z0-9+/]{43}=$/.test(r.publicKey)) r.publicKey = "-";
+    if (r.publicKey !== "-" && !base64Bytes(r.publicKey, 32)) r.publicKey = "-";
     this.#peers.set(nameKey(user), r.publicKey);
     if (r.publicKey !== "-" && nameKey(user) !== nameKey(this.#userName)) {
       const old = this.#known.get(user);
@@ -129,6 +178,17 @@ export class Social {
     const key = r.publicKey === "-" ? "no key" : `key ${fingerprint(r.publicKey)}`;
     const rooms = r.rooms.length ? `rooms in common: ${r.rooms.join(", ")}` : "no rooms in common";
     this.#ui.output(`${r.userName}: ${r.registered ? "registered" : "not registered"}, ${idle}, ${key}, ${rooms}`);
+  }
+
+  /** The most UTF-8 bytes a line typed into conversation `address` may have: less when it is sealed. */
+  limitOf(address: string): number {
+    const peer = this.#peers.get(nameKey(address.slice(1)));
+    return this.dmKey === null || peer === undefined || peer === "-" ? MAX_MSG_BYTES : MAX_DM_PLAIN;
+  }
+
+  /** Whether what is sent to conversation `address` is sealed (both registered, the peer's key known). */
+  seals(address: string): boolean {
+    return this.limitOf(address) === MAX_DM_PLAIN;
   }
 
   /** The text to send to conversation `address`: sealed when both sides have keys. */
@@ -171,23 +231,28 @@ export class Social {
     return r;
   }
 
-  /** After a join: the topic, if there is one. */
+  /** After a join: the room's settings to the UI, or its topic as a notice (if there is one). */
   afterJoin = async (room: string): Promise<void> => {
     const r = await this.#session.call((tag, token) => ({ verb: "room", tag, token, groupName: room }));
-    if (r?.verb === "ok" && r.kind === "room" && r.topic !== "") this.#ui.notice(`topic of ${r.groupName}: ${r.topic} (set by ${r.topicBy})`);
+    if (r?.verb !== "ok" || r.kind !== "room") return;
+    if (this.#ui.roomInfo) return this.#ui.roomInfo(r);
+    if (r.topic !== "") this.#ui.notice(topicLine(r));
   };
 
   /** /topic [TEXT]. */
   async topic(room: string, text: string | null): Promise<void> {
     if (text !== null) return this.mod(room, "topic", "-", text);
     const r = await this.#room(room);
-    if (r) this.#ui.output(r.topic === "" ? `${r.groupName} has no topic` : `topic of ${r.groupName}: ${r.topic} (set by ${r.topicBy})`);
+    if (!r) return;
+    this.#ui.roomInfo?.(r);
+    this.#ui.output(r.topic === "" ? `${r.groupName} has no topic` : topicLine(r));
   }
 
   /** /mode [+i|-i]: without an argument, the mode and roles. */
   async mode(room: string, mode: "+i" | "-i" | null): Promise<void> {
     if (mode !== null) return this.mod(room, "mode", mode, "");
     const r = await this.#room(room);
+    if (r) this.#ui.roomInfo?.(r);
     if (r) this.#ui.output(`${r.groupName}: ${r.mode === "+i" ? "invite-only" : "open to all"}; roles: ${r.roles.join(" ") || "none"} (~owner @operator !banned +invited)`);
   }
 
@@ -202,3 +267,6 @@ export class Social {
     if (action === "invite") this.#ui.notice(`invited ${target} to ${room}`);
   }
 }
+
+/** A room's topic as a line. */
+const topicLine = (r: RoomInfoReply) => `topic of ${r.groupName}: ${r.topic} (set by ${r.topicBy})`;

@@ -15,7 +15,12 @@ import { parseAddress } from "../wire/address.ts";
 import { DEFAULT_HELD_POLL_LIMITS, DEFAULT_QUOTAS, DEFAULT_RATE_LIMIT, DEFAULT_SESSION_RATE, DEFAULT_WEB_LIMITS, type HeldPollLimits, QUOTA_NAMES, type QuotaLimits } from "./limits.ts";
 import { type Cidr, LOOPBACK_RANGES, parseCidr } from "../wire/cidr.ts";
 import { hostName } from "../wire/cidr.ts";
+import { webAddress } from "./servers_file.ts";
 
+/** Flags only a web listener uses: refused with --no-web, and without --web when servers.txt gives this server no web URL. */
+const WEB_ONLY_FLAGS = ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-timeout"] as const;
+
+/** A flag that cannot be used as given: its message is one line a user can act on. */
 export class FlagError extends Error {
   constructor(message: string) {
     super(message);
@@ -41,8 +46,12 @@ export type ServerFlags = {
   retainDays: number;
   /** Keep at most this many messages per room; 0 = all. */
   retainMessages: number;
-  /** Where the web listener binds (web client, HTTP transport, /metrics); null = none. */
+  /** Where the web listener binds (web client, HTTP transport, /metrics), as --web gives it; null: not given (see webListenAddress). */
   web: Address | null;
+  /** --no-web: no web listener, even when servers.txt gives this server a web URL. */
+  noWeb: boolean;
+  /** Flags given that only a web listener uses (--tls-cert, --web-host, …) when --web is not: refused unless servers.txt gives one (webListenAddress). */
+  webOnly: string[];
   /** PEM files: serve the web listener over HTTPS. */
   tlsCert: string | null;
   tlsKey: string | null;
@@ -73,7 +82,7 @@ export type ServerFlags = {
 
 export const SERVER_USAGE =
   "usage: server.ts --id ID [--servers FILE] [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
-  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--web HOST:PORT [--tls-cert FILE --tls-key FILE] [--web-host NAME]... [--metrics-allow CIDR]... [--web-connections N] [--web-connections-per-ip N] [--web-timeout SECONDS]] [--retain-days N] [--retain-messages N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
+  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--web HOST:PORT | --no-web] [--tls-cert FILE --tls-key FILE] [--web-host NAME]... [--metrics-allow CIDR]... [--web-connections N] [--web-connections-per-ip N] [--web-timeout SECONDS] [--retain-days N] [--retain-messages N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
 
 /** What `server.ts --help` prints. */
 export const SERVER_HELP = `DistChat server: one peer of the cluster listed in a servers file.
@@ -98,18 +107,20 @@ usage: npm run server -- --id ID [flags]        (or: npx deno run -A server.ts -
                            held-poll-kib-per-ip=8192 held-poll-kib=131072 (memory of held polls)
   --min-free-mb N          below N MiB free on the database's disk, every request that writes gets
                            unavailable (clients go to another server); 0 = no floor (default 256)
-  --web HOST:PORT          serve the web client, its HTTP transport and /metrics here (default: off).
-                           Give servers.txt a 4th column, each server's web URL, so pages fail over
-  --tls-cert FILE          with --tls-key FILE (PEM): serve --web over HTTPS
+  --web HOST:PORT          serve the web client, its HTTP transport and /metrics here. Default: the
+                           host and port of this server's web URL in the servers file (its 4th column,
+                           which pages fail over along), else none
+  --no-web                 no web listener, even when the servers file gives this server a web URL
+  --tls-cert FILE          with --tls-key FILE (PEM): serve the web listener over HTTPS
   --tls-key FILE           the certificate's private key
-  --web-host NAME          a host name browsers use for --web (repeat for more). Requests whose Host
-                           is not one of these, a servers.txt web URL's, the --web address, an IP
-                           address or (on loopback) localhost get 421 (DNS rebinding)
+  --web-host NAME          a host name browsers use for the web listener (repeat for more). Requests
+                           whose Host is not one of these, a servers.txt web URL's, the listen
+                           address, an IP address or (on loopback) localhost get 421 (DNS rebinding)
   --metrics-allow CIDR     addresses that may read /metrics (repeat for more; default 127.0.0.0/8
                            and ::1: loopback only). Others get 403
-  --web-connections N      TCP connections of --web in all (default: half the open-file limit, at
-                           most 10000); a full listener still takes an address holding fewer than
-                           the busiest one, whose oldest connection goes
+  --web-connections N      TCP connections of the web listener in all (default: half the open-file
+                           limit, at most 10000); a full listener still takes an address holding
+                           fewer than the busiest one, whose oldest connection goes
   --web-connections-per-ip N  TCP connections of one IP address (default 256; 0 = no limit). Behind
                            a reverse proxy every connection is the proxy's: raise it there
   --web-timeout SECONDS    a web connection carrying no request is closed after this long, and a
@@ -234,6 +245,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
         "new-cluster": { type: "boolean" },
         "insecure-peers": { type: "boolean" },
         "one-disk-acks": { type: "boolean" },
+        "no-web": { type: "boolean" },
       },
     }).values;
   } catch (e) {
@@ -245,8 +257,10 @@ export function parseServerFlags(argv: string[]): ServerFlags {
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
     throw new FlagError("--tls-cert and --tls-key go together");
   }
-  for (const f of ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-timeout"] as const) {
-    if (values[f] !== undefined && values.web === undefined) throw new FlagError(`--${f} needs --web HOST:PORT`);
+  const webOnly = WEB_ONLY_FLAGS.filter((f) => values[f] !== undefined).map((f) => `--${f}`);
+  if (values["no-web"] && (values.web !== undefined || webOnly.length > 0)) {
+    const given = [...(values.web !== undefined ? ["--web"] : []), ...webOnly, ...(values["tls-key"] !== undefined ? ["--tls-key"] : [])];
+    throw new FlagError(`--no-web turns the web listener off: leave out ${given.join(", ")} with it`);
   }
   const sync = values.sync ?? "full";
   if (sync !== "full" && sync !== "normal") throw new FlagError(`--sync must be full or normal, got "${sync}"`);
@@ -262,6 +276,8 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     quotas: quotas(values.quota ?? []),
     minFreeBytes: integer("min-free-mb", values["min-free-mb"], 256, 0) * 1024 * 1024,
     web: address("web", values.web),
+    noWeb: values["no-web"] === true,
+    webOnly: values.web === undefined ? webOnly : [],
     webHosts: (values["web-host"] ?? []).map(webHost),
     metricsAllow: values["metrics-allow"]?.map(cidr) ?? LOOPBACK_RANGES.map(cidr),
     webConnections: values["web-connections"] === undefined ? null : integer("web-connections", values["web-connections"], 0, 1),
@@ -278,4 +294,32 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     insecurePeers: values["insecure-peers"] === true,
     oneDiskAcks: values["one-disk-acks"] === true,
   };
+}
+
+/**
+ * Where the web listener binds: --web, else the host and port of this
+ * server's web URL in servers.txt (a server restarted by hand keeps the
+ * listener `npm start` gave it and pages fail over to), else none; none with
+ * --no-web. Throws FlagError when the URL is https and no certificate is
+ * given, or a flag of the web listener (--tls-cert, --web-host, …) comes
+ * without anywhere to serve.
+ *
+ * @example
+ * ```ts
+ * webListenAddress(parseServerFlags(["--id", "a"]), "http://127.0.0.1:8001"); // { host: "127.0.0.1", port: 8001 }
+ * ```
+ */
+export function webListenAddress(flags: ServerFlags, webUrl: string | undefined): Address | null {
+  if (flags.noWeb) return null;
+  if (flags.web !== null) return flags.web;
+  if (webUrl === undefined) {
+    if (flags.webOnly.length > 0) throw new FlagError(`${flags.webOnly[0]} needs --web HOST:PORT (or a web URL for this server in the servers file)`);
+    return null;
+  }
+  if (webUrl.startsWith("https:") && flags.tlsCert === null) {
+    throw new FlagError(
+      `the servers file gives this server the web URL ${webUrl}: serve it with --tls-cert FILE --tls-key FILE, or start without it: --no-web`,
+    );
+  }
+  return webAddress(webUrl);
 }

@@ -39,6 +39,20 @@ export function webUrlProblem(text: string): string | null {
   return null;
 }
 
+/**
+ * Where a web URL listens: its host (without brackets) and port (the
+ * scheme's when it names none). A server's web listener binds here by
+ * default (lib/config/server_flags.ts).
+ *
+ * @example
+ * ```ts
+ * webAddress("http://127.0.0.1:8001"); // { host: "127.0.0.1", port: 8001 }
+ * ```
+ */
+export function webAddress(url: string): Address {
+  const u = new URL(url);
+  return { host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port || (u.protocol === "https:" ? 443 : 80)) };
+}
 
 /** Error in a servers file, naming file and line. */
 export class ServersFileError extends SyntaxError {

@@ -19,6 +19,8 @@
  * ```
  */
 import type { AccountAction, WireVerifier } from "../wire/messages.ts";
+import { MIN_SALT_BYTES } from "../wire/messages.ts";
+import { base64Bytes } from "../wire/base64.ts";
 import { compareKeys, type Key } from "./conflict.ts";
 
 
@@ -53,12 +55,11 @@ export function regData(v: WireVerifier, publicKey: string): string {
   return `${verifierData(v)} ${publicKey}`;
 }
 
-const KEY32 = /^[A-Za-z0-9+/]{43}=$/;
-const SALT = /^[A-Za-z0-9+/]{12,}={0,2}$/;
 /** True when verifier fields (salt, iterations, storedKey, serverKey) are well formed: a peer's op may hold anything. */
 const wellFormed = (salt: string, iterations: string, storedKey: string, serverKey: string) =>
-  SALT.test(salt) && /^\d{4,8}$/.test(iterations) && Number(iterations) >= 4096 && KEY32.test(storedKey) && KEY32.test(serverKey);
-const publicKeyOk = (k: string) => k === "-" || KEY32.test(k);
+  base64Bytes(salt, MIN_SALT_BYTES, true) && /^\d{4,8}$/.test(iterations) && Number(iterations) >= 4096 && base64Bytes(storedKey, 32) &&
+  base64Bytes(serverKey, 32);
+const publicKeyOk = (k: string) => k === "-" || base64Bytes(k, 32);
 
 /** The account the ops of one name settle to, or null when the name is not registered. Ops with malformed data are void. */
 export function settleAccount(ops: readonly AccountOp[]): Account | null {

@@ -1,7 +1,9 @@
 /**
  * The web port (`--web HOST:PORT`, docs/PROTOCOL.md "Web transport"): one
- * HTTP or HTTPS listener that serves the web client's files, carries client
- * datagrams, and answers `GET /metrics`.
+ * HTTP or HTTPS listener that serves the web client's files (the page and
+ * the modules it imports, types stripped, each with an ETag: a reload gets
+ * `304`s; lib/server/web_files.ts), carries client datagrams, and answers
+ * `GET /metrics`.
  *
  * Transports: a WebSocket at `/ws` whose every text message is one client
  * datagram and every message back one reply (a connection is one client
@@ -112,6 +114,7 @@ export class WebPort {
   #waiting = new Map<string, Set<Waiting>>();
   #perIp = new Counts<string>();
   #count = 0;
+  /** The page's files and the modules it imports (lib/server/web_files.ts). */
   #files = new WebFiles();
   #connections: WebConnections;
   #sockets: WebSockets;
@@ -282,8 +285,9 @@ export class WebPort {
     const file = this.#files.get(url.pathname);
     if (!file) return this.#plain(res, 404, "not found\n");
     this.#o.metrics.web("page");
-    res.writeHead(200, { "Content-Type": file[1], "Cache-Control": "no-cache" });
-    res.end(req.method === "HEAD" ? undefined : file[0]);
+    if (req.headers["if-none-match"] === file.etag) return void res.writeHead(304, { ETag: file.etag, "Cache-Control": "no-cache" }).end();
+    res.writeHead(200, { "Content-Type": file.type, "Cache-Control": "no-cache", ETag: file.etag });
+    res.end(req.method === "HEAD" ? undefined : file.bytes);
   }
 
   /** `GET /metrics`: for the sources of --metrics-allow, SCRAPES_PER_SECOND each. */

@@ -6,8 +6,9 @@
  */
 import * as v from "valibot";
 import type { Op, PeerDatagram, Reply, Request, SignedPeerDatagram } from "./messages.ts";
-import { ACCOUNT_ACTIONS, MAX_HISTORY, MAX_MSG_BYTES, MAX_TOPIC_BYTES, MOD_ACTIONS } from "./messages.ts";
+import { ACCOUNT_ACTIONS, MAX_HISTORY, MAX_MSG_BYTES, MAX_ITERATIONS, MAX_TOPIC_BYTES, MIN_ITERATIONS, MIN_SALT_BYTES, MOD_ACTIONS } from "./messages.ts";
 import { utf8Length } from "./utf8.ts";
+import { base64Bytes } from "./base64.ts";
 import { DM_ADDRESS, DM_ROOM, ROOM_NAME, USER_NAME } from "./names.ts";
 import type { Vector } from "./vector.ts";
 
@@ -40,9 +41,11 @@ const msg = v.pipe(
 const opMsg = v.union([v.literal(""), msg]);
 const msgId = v.object({ origin: v.string(), n: positive });
 const entry = v.object({ msgId, userName, sentAt: count, msg });
-const iterations = v.pipe(v.number(), v.safeInteger("integer too large"), v.minValue(4096, "iterations must be at least 4096"), v.maxValue(10_000_000, "iterations must be at most 10000000"));
-const b64 = (bytes: number) => v.pipe(v.string(), v.check((s) => s.length === Math.ceil(bytes / 3) * 4, `must be base64 of ${bytes} bytes`));
-const verifier = v.object({ salt: v.pipe(v.string(), v.minLength(12, "salt must be at least 8 bytes")), iterations, storedKey: b64(32), serverKey: b64(32) });
+const iterations = v.pipe(v.number(), v.safeInteger("integer too large"), v.minValue(MIN_ITERATIONS, `iterations must be at least ${MIN_ITERATIONS}`), v.maxValue(MAX_ITERATIONS, `iterations must be at most ${MAX_ITERATIONS}`));
+/** Canonical standard base64 of exactly `bytes` bytes (of at least that many with `atLeast`). */
+const b64 = (bytes: number, atLeast = false) =>
+  v.pipe(v.string(), v.check((s) => base64Bytes(s, bytes, atLeast), `must be base64 of ${atLeast ? "at least " : ""}${bytes} bytes`));
+const verifier = v.object({ salt: b64(MIN_SALT_BYTES, true), iterations, storedKey: b64(32), serverKey: b64(32) });
 /** A raw X25519 public key (32 bytes, base64), or "-" for none. */
 const publicKey = v.union([v.literal("-"), b64(32)]);
 const topicText = v.pipe(v.string(), v.check((s) => utf8Length(s) <= MAX_TOPIC_BYTES, `text must be at most ${MAX_TOPIC_BYTES} bytes`));

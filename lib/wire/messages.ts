@@ -44,6 +44,13 @@ export type ErrorCode = typeof ERROR_CODES[number];
 /** A login; with `proof` (the SCRAM client-final "c=biws,r=…,p=…" after `auth`), a registered name's password login. */
 export type LoginRequest = { verb: "login"; tag: string; userName: string; proof?: string };
 
+/** PBKDF2 rounds a verifier may have: fewer make it quick to brute-force offline; more let a hostile server make a client spin. */
+export const MIN_ITERATIONS = 4096;
+export const MAX_ITERATIONS = 10_000_000;
+
+/** Shortest SCRAM salt `register` and `password` accept (docs/PROTOCOL.md "Accounts"). */
+export const MIN_SALT_BYTES = 8;
+
 /** A SCRAM verifier as it travels (docs/PROTOCOL.md "Accounts"): base64 fields. */
 export type WireVerifier = { salt: string; iterations: number; storedKey: string; serverKey: string };
 

@@ -1,0 +1,154 @@
+/**
+ * What the client says, in one place for the terminal and the web page:
+ * errors in plain words (never a protocol code, never "send auth again"),
+ * notices ("* bob joined"), the link's state ("reconnecting…", "connected
+ * to b"), a login's puzzle, lists, and the colour of a name. Pure.
+ *
+ * @example
+ * ```ts
+ * describeError("not-member", "you are banned from annex"); // "you are banned from annex"
+ * describeError("bad-password", "… send auth again");      // "wrong user name or password"
+ * noticeText("bob", "\u0001kick eve spam");                 // "* bob kicked eve (spam)"
+ * ```
+ */
+import type { ErrorCode } from "../wire/messages.ts";
+import { nameKey } from "../wire/names.ts";
+import { sanitize } from "../wire/safe_text.ts";
+
+/** The client's own words for each code (docs/PROTOCOL.md "Error codes"). */
+const HUMAN: Record<ErrorCode, string> = {
+  "bad-request": "the server did not understand the request",
+  "too-large": "the request is too large",
+  "bad-name": "that name is not allowed (a letter or digit, then letters, digits, . _ -)",
+  "name-taken": "that user name is in use",
+  "bad-token": "your session has ended",
+  "no-room": "no such room",
+  "room-exists": "that room already exists",
+  "not-member": "you are not in that room",
+  "no-message": "that message is not on this server (yet)",
+  "rate-limited": "too many requests; wait a moment and try again",
+  "unavailable": "the server cannot serve this right now",
+  "internal": "the server failed",
+  "bad-password": "wrong user name or password",
+  "not-allowed": "you may not do that here",
+  "no-user": "no such user is registered or logged in",
+};
+
+/**
+ * Codes whose server message is written for people and says more than the
+ * client could: who banned you and why, which quota, how long to wait.
+ * For the others the client's words stand (the server's may speak protocol).
+ */
+const SERVER_WORDS = new Set(["name-taken", "not-allowed", "rate-limited", "no-user"]);
+/** A `not-member` that explains itself (docs/PROTOCOL.md "Moderation"). */
+const MODERATED = /banned|kicked|invite-only/;
+
+/**
+ * An error reply in plain words.
+ *
+ * @example
+ * ```ts
+ * describeError("no-room", "no room x");     // "no such room"
+ * describeError("weird-new-code", "");       // "the server refused the request"
+ * ```
+ */
+export function describeError(code: string, message: string): string {
+  const m = sanitize(message.trim().replace(/\s+/g, " "));
+  if (m !== "" && (SERVER_WORDS.has(code) || (code === "not-member" && MODERATED.test(m)))) return m;
+  const human = (HUMAN as Record<string, string>)[code];
+  if (human !== undefined) return human;
+  return m === "" ? "the server refused the request" : m;
+}
+
+/**
+ * How a message's text is shown: as sent (`plain`; `marked` puts `[plain]`
+ * before it), opened from a sealed message (`sealed`: a lock mark before it),
+ * or replaced by a placeholder (`locked`, `tampered`: a sealed message this
+ * client cannot or must not show). lib/client/keyring.ts and lib/client/social.ts make these.
+ */
+export type MessageView =
+  | { kind: "plain"; text: string; marked?: boolean }
+  | { kind: "sealed"; text: string }
+  | { kind: "locked" | "tampered"; text: string };
+
+/** The words of the link's state (lib/client/connection.ts). */
+export const linkWords = {
+  reconnecting: (from: string) => `server ${from} is not answering; reconnecting…`,
+  connected: (to: string) => `connected to ${to}`,
+  noServer: () => "no server is answering; still trying",
+} as const;
+
+/** What a client says while it solves the proof of work a login's challenge asks for (docs/PROTOCOL.md "Accounts"). */
+export function puzzleWords(userName: string): string {
+  return `${userName} is being guessed at: solving a puzzle before the proof (a second or two)…`;
+}
+
+/**
+ * A notice or action as a line ("* bob joined"), or null for a plain
+ * message (docs/PROTOCOL.md "Notices": U+0001, a word, its arguments).
+ *
+ * @example
+ * ```ts
+ * noticeText("bob", "\u0001kick eve spam"); // "* bob kicked eve (spam)"
+ * noticeText("bob", "\u0001me waves");      // "* bob waves"
+ * ```
+ */
+export function noticeText(user: string, text: string): string | null {
+  if (!text.startsWith("\u0001")) return null;
+  const m = /^\u0001(\S+) ?(\S*) ?(.*)$/s.exec(text);
+  if (!m) return null;
+  const [, word, target, rest] = m;
+  const why = rest === "" ? "" : ` (${rest})`;
+  switch (word) {
+    case "me":
+      return `* ${user} ${[target, rest].filter((x) => x !== "").join(" ")}`;
+    case "join":
+      return `* ${user} joined`;
+    case "leave":
+      return `* ${user} left`;
+    case "kick":
+      return `* ${user} kicked ${target}${why}`;
+    case "ban":
+      return `* ${user} banned ${target}${why}`;
+    case "unban":
+      return `* ${user} lifted the ban on ${target}`;
+    case "op":
+      return `* ${user} made ${target} an operator`;
+    case "deop":
+      return `* ${user} took operator from ${target}`;
+    case "topic":
+      return rest === "" ? `* ${user} cleared the topic` : `* ${user} set the topic: ${rest}`;
+    case "mode":
+      return target === "+i" ? `* ${user} made the room invite-only` : `* ${user} opened the room to all`;
+  }
+  return `* ${user} ${word} ${target}${why}`;
+}
+
+/** True for a notice of the server (join, leave, moderation), false for a message or a /me action. */
+export function isServerNotice(text: string): boolean {
+  return text.startsWith("\u0001") && !text.startsWith("\u0001me ");
+}
+
+/**
+ * A stable number in [0, n) for a user name, case-insensitive as names
+ * compare: the terminal picks an ANSI colour with it, the page a hue.
+ */
+export function nameShade(name: string, n: number): number {
+  // FNV-1a, then a final mix: short names that differ in one letter land far apart.
+  let h = 0x811c9dc5;
+  for (const c of nameKey(name)) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return ((h ^ (h >>> 16)) >>> 0) % n;
+}
+
+/** `/who`'s answer as a line. */
+export function membersLine(room: string, names: readonly string[]): string {
+  return `in ${room} (${names.length}): ${names.join(", ") || "nobody"}`;
+}
+
+/** `/rooms`' answer as a line; the rooms one is in are starred. */
+export function roomsLine(names: readonly string[], joined: (name: string) => boolean): string {
+  const mark = (n: string) => (joined(n) ? `${n}*` : n);
+  return `rooms (${names.length}): ${names.map(mark).join(", ") || "none yet; /create ROOM"}`;
+}

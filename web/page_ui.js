@@ -1,0 +1,184 @@
+// The page's face of the client core: the ChatUi (lib/client/chat.ts) that
+// turns what the client says into changes of the one store (web/store.js).
+// Pure bookkeeping of rooms, messages, pending lines, unread counts and
+// mentions; the components draw it.
+import { isServerNotice, noticeText } from "../lib/client/wording.ts";
+import { nameKey } from "../lib/wire/names.ts";
+import { mentions, visible } from "./format.js";
+
+const idText = (m) => `${m.origin}.${m.n}`;
+/** Messages kept per room in the page (older ones come back with "Load older messages"). */
+const KEEP = 2000;
+
+/** A new room's state. */
+export function newRoom(name) {
+  return {
+    key: nameKey(name),
+    name,
+    dm: name.startsWith("@"),
+    items: [],
+    pending: [],
+    more: false,
+    unread: 0,
+    mentions: 0,
+    topic: "",
+    topicBy: "",
+    mode: "",
+    roles: [],
+    members: null,
+    sealed: false,
+  };
+}
+
+/** What an entry shows as: a message, a /me action or a server notice, with its text. */
+export function itemOf(entry, view, me) {
+  const base = { key: idText(entry.msgId), user: entry.userName, at: entry.sentAt };
+  const said = view.kind === "plain" || view.kind === "sealed" ? view.text : "";
+  if (said.startsWith("\u0001")) {
+    return { ...base, kind: isServerNotice(said) ? "notice" : "action", text: visible(noticeText(entry.userName, said) ?? said) };
+  }
+  const text = view.kind === "plain" && view.marked ? `[plain] ${view.text}` : view.text;
+  const mine = nameKey(entry.userName) === nameKey(me ?? "");
+  return { ...base, kind: "message", view: view.kind, text: visible(text), mine, mention: !mine && view.kind !== "locked" && mentions(view.text, me) };
+}
+
+/**
+ * Room `r` once our line `id` was acknowledged as `acked` (null: refused, the
+ * error said so). A line shown before its ack loses its "sending…" mark; if
+ * the cluster kept another copy of it (a failover), that copy replaces it.
+ * A pending line waits for its message, then goes.
+ */
+export function settle(r, id, acked) {
+  const marked = r.items.find((i) => i.unconfirmed === id);
+  let items = r.items, pending = r.pending.filter((p) => p.id !== id);
+  if (marked) {
+    items = items.flatMap((i) => (i !== marked ? [i] : i.key === acked ? [{ ...i, unconfirmed: undefined }] : []));
+    if (acked !== null && marked.key !== acked && !items.some((i) => i.key === acked)) {
+      pending = [...pending, { key: `p${id}`, id, user: marked.user, at: marked.at, text: marked.text, msgId: acked }];
+    }
+    return { ...r, items, pending };
+  }
+  const was = r.pending.find((p) => p.id === id);
+  if (was && acked !== null && !items.some((i) => i.key === acked)) pending = [...pending, { ...was, msgId: acked }];
+  return was ? { ...r, items, pending } : r;
+}
+
+/** The state with room `name` in it (added last when it is new). */
+function addRoom(state, name) {
+  const key = nameKey(name);
+  return state.rooms[key] ? state : { ...state, rooms: { ...state.rooms, [key]: newRoom(name) }, order: [...state.order, key] };
+}
+
+/** Replaces room `key` with f(room) (if it is there). */
+export function withRoom(state, key, f) {
+  const room = state.rooms[key];
+  return room ? { ...state, rooms: { ...state.rooms, [key]: f(room) } } : state;
+}
+
+/**
+ * The ChatUi of the page. `hooks`: `mention(room, item)` (a desktop
+ * notification), `roomChanged(room, notice)` (a join, leave or moderation:
+ * the member list may be stale), `persist()` (the session changed),
+ * `askPassphrase(room)` (the dialog; resolves with the passphrase or null),
+ * `accountForm(what)`.
+ */
+export function pageUi(store, hooks) {
+  const set = (f) => store.update(f);
+  const me = () => store.get().me;
+  const toast = (text, error) => set((s) => ({ ...s, toast: { text, error, at: Date.now() } }));
+  return {
+    hints: "command",
+    showsRooms: true,
+    show(room, entry, view) {
+      let item = itemOf(entry, view, me());
+      const key = nameKey(room);
+      set((s) => {
+        const r = s.rooms[key];
+        if (!r || r.items.some((i) => i.key === item.key)) return s;
+        // One of our lines, listed before its ack (a server lists what it stored, then waits for a second
+        // disk): it takes the place of its pending line and stays marked "sending…" until the ack.
+        const mine = item.kind !== "notice" && nameKey(item.user) === nameKey(s.me ?? "") ? r.pending.find((p) => (p.msgId ?? item.key) === item.key && p.text === item.text) : undefined;
+        if (mine && mine.msgId === null) item = { ...item, unconfirmed: mine.id };
+        const away = s.current !== key || document.hidden;
+        const counts = item.kind === "message" && away && nameKey(item.user) !== nameKey(s.me ?? "");
+        const topic = /^\u0001topic - /.test(entry.msg) ? { topic: entry.msg.slice(9), topicBy: entry.userName } : {};
+        return withRoom(s, key, (r) => ({
+          ...r,
+          ...topic,
+          items: [...r.items, item].slice(-KEEP),
+          pending: r.pending.filter((p) => p !== mine && p.msgId !== item.key),
+          unread: r.unread + (counts ? 1 : 0),
+          mentions: r.mentions + (counts && item.mention ? 1 : 0),
+        }));
+      });
+      if (item.mention) hooks.mention(room, item);
+      if (item.kind === "notice") hooks.roomChanged(room, entry.msg);
+    },
+    showOlder(room, shown, more) {
+      const key = nameKey(room);
+      set((s) =>
+        withRoom(s, key, (r) => {
+          const known = new Set(r.items.map((i) => i.key));
+          const older = shown.map((m) => itemOf(m.entry, m.view, s.me)).filter((i) => !known.has(i.key));
+          return { ...r, items: [...older, ...r.items], more, loadingOlder: false };
+        })
+      );
+    },
+    reopened(room, shown) {
+      const fresh = new Map(shown.map((m) => [idText(m.entry.msgId), itemOf(m.entry, m.view, me())]));
+      set((s) => withRoom(s, nameKey(room), (r) => ({ ...r, items: r.items.map((i) => fresh.get(i.key) ?? i) })));
+    },
+    joined(room, { more }) {
+      set((s) => withRoom(addRoom(s, room), nameKey(room), (r) => ({ ...r, name: room, more })));
+      hooks.persist();
+    },
+    left(room, why) {
+      const key = nameKey(room);
+      set((s) => {
+        const rooms = { ...s.rooms };
+        delete rooms[key];
+        return { ...s, rooms, order: s.order.filter((k) => k !== key) };
+      });
+      if (why) toast(why, true);
+      hooks.persist();
+    },
+    currentRoom(room) {
+      const key = room === null ? null : nameKey(room);
+      set((s) => withRoom({ ...s, current: key, drawerOpen: false }, key, (r) => ({ ...r, unread: 0, mentions: 0 })));
+      hooks.persist();
+    },
+    notice: (text) => toast(text, false),
+    // A login's puzzle: the login and account screens show it while it lasts; the chat screen as a notice.
+    working(text) {
+      set((s) => ({ ...s, working: text }));
+      if (text !== null && store.get().screen === "chat") toast(text, false);
+    },
+    error: (text) => (store.get().screen === "account" ? set((s) => ({ ...s, accountError: text })) : toast(text, true)),
+    output: (text) => set((s) => ({ ...s, output: [...(s.output ?? []), text] })),
+    link: (text) => set((s) => ({ ...s, link: { ...s.link, text, at: Date.now() } })),
+    status: (st) => set((s) => ({ ...s, link: { ...s.link, state: st.state, server: st.server } })),
+    pending(id, room, text) {
+      const key = nameKey(room);
+      const shown = visible(text.startsWith("\u0001") ? noticeText(me(), text) ?? text : text);
+      // (A line kept across a reload is queued again before its room is joined: the room shows it from the start.)
+      set((s) => withRoom(addRoom(s, room), key, (r) => ({ ...r, pending: [...r.pending, { key: `p${id}`, id, user: s.me, at: Date.now(), text: shown, msgId: null }] })));
+      hooks.persist();
+    },
+    settled(id, msgId) {
+      const acked = msgId === null ? null : idText(msgId);
+      set((s) => {
+        const rooms = {};
+        for (const [k, r] of Object.entries(s.rooms)) rooms[k] = settle(r, id, acked);
+        return { ...s, rooms };
+      });
+      hooks.persist();
+    },
+    members: (room, names) => set((s) => withRoom({ ...s, membersOpen: true }, nameKey(room), (r) => ({ ...r, members: names }))),
+    roomList: (names) => set((s) => ({ ...s, allRooms: names, drawerOpen: true })),
+    roomInfo: (info) =>
+      set((s) => withRoom(s, nameKey(info.groupName), (r) => ({ ...r, topic: info.topic, topicBy: info.topicBy, mode: info.mode, roles: info.roles }))),
+    sealed: (room, on) => set((s) => withRoom(s, nameKey(room), (r) => ({ ...r, sealed: on }))),
+    accountForm: (what) => hooks.accountForm(what),
+    askSecret: (ask) => (ask.kind === "passphrase" ? hooks.askPassphrase(ask.room) : Promise.resolve(null)),
+  };
+}

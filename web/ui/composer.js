@@ -1,0 +1,70 @@
+// The message box. Enter sends, Shift+Enter starts a new line; lines that
+// start with / are the terminal's commands. Text is never lost: nothing cuts
+// it (no maxlength), a counter shows the bytes near the limit, and a line the
+// client refuses (too long, no room) stays in the box with the reason shown.
+// A draft is kept per room while the page is open.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { html } from "../html.js";
+import { ChatClient } from "../../lib/client/chat.ts";
+import { SendIcon } from "./icons.js";
+
+/** The counter shows from this share of the limit on. */
+const SHOW_FROM = 0.8;
+const drafts = new Map();
+const number = (n) => n.toLocaleString("en");
+
+export function Composer({ room, actions }) {
+  const box = useRef(null);
+  const [text, setText] = useState(drafts.get(room?.key) ?? "");
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    setText(drafts.get(room?.key) ?? "");
+    if (matchMedia("(min-width: 48rem)").matches) box.current?.focus();
+  }, [room?.key]);
+  useEffect(() => grow(box.current), [text]);
+  const limit = actions.limit();
+  const bytes = ChatClient.bytes(text);
+  const over = bytes > limit;
+  const showCount = bytes >= limit * SHOW_FROM;
+  const update = (value) => {
+    drafts.set(room?.key, value);
+    setText(value);
+  };
+  const submit = async (e) => {
+    e.preventDefault();
+    if (text.trim() === "" || busy) return;
+    setBusy(true);
+    const taken = await actions.send(text);
+    setBusy(false);
+    if (taken) update("");
+    box.current?.focus();
+  };
+  const keydown = (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      e.currentTarget.form.requestSubmit();
+    }
+  };
+  const where = room ? (room.dm ? room.name.slice(1) : room.name) : null;
+  return html`
+    <form class="composer" onSubmit=${submit}>
+      <label for="text" class="sr">${where ? `Message ${where}` : "Message"}</label>
+      <textarea id="text" ref=${box} rows="1" dir="auto" value=${text} onInput=${(e) => update(e.currentTarget.value)} onKeyDown=${keydown}
+        placeholder=${where ? `Message ${where}${room.sealed ? " (sealed)" : ""}` : "Join a room to talk, or type /help"}
+        aria-describedby="composer-help counter" aria-invalid=${over ? "true" : "false"}></textarea>
+      <span id="counter" class=${`counter${over ? " over" : ""}`} aria-live=${over ? "polite" : "off"} hidden=${!showCount}>
+        ${over ? `${number(bytes)} / ${number(limit)} bytes: too long to send` : `${number(bytes)} / ${number(limit)} bytes`}
+      </span>
+      <button type="submit" id="send" class="primary send" disabled=${text.trim() === "" || busy} aria-label="Send">
+        <${SendIcon} /><span class="wide-only" aria-hidden="true">Send</span>
+      </button>
+      <p id="composer-help" class="sr">Enter sends, Shift+Enter starts a new line. Commands start with a slash; /help lists them.</p>
+    </form>`;
+}
+
+/** Grows the box with its text, up to about six lines (then it scrolls). */
+function grow(el) {
+  if (!el) return;
+  el.style.height = "auto";
+  el.style.height = `${Math.min(el.scrollHeight, 160)}px`;
+}
