@@ -29,7 +29,7 @@
  * ```
  */
 import type { Socket } from "node:net";
-import type { Cancel, Clock } from "./clock.ts";
+import type { Cancel, Clock } from "../server/clock.ts";
 import { ConnectionBudget } from "./connection_budget.ts";
 import type { WebLimits } from "../config/limits.ts";
 
