@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import process from "node:process";
+import { wantsHelp } from "./lib/config/cli.ts";
 import { parseServerFlags, SERVER_HELP } from "./lib/config/server_flags.ts";
 import { type ServerSetup, serverSetup } from "./lib/config/server_setup.ts";
 import { type Address, formatAddress } from "./lib/wire/address.ts";
@@ -31,8 +32,8 @@ function die(line: string, code = 1): never {
 }
 
 const argv = process.argv.slice(2);
-if (argv.includes("--help") || argv.includes("-h")) {
-  console.log(SERVER_HELP);
+if (wantsHelp(argv)) {
+  process.stdout.write(SERVER_HELP);
   process.exit(0);
 }
 let flags;

@@ -1,8 +1,8 @@
 /**
  * The web listener's limits in memory, time moved by hand: the connection
- * budget and its fair eviction (lib/server/connection_budget.ts), the
- * deadlines, FINs and unread-output bounds of lib/server/web_connections.ts
- * on stand-in sockets, the Host allow-list (lib/server/web_hosts.ts), CIDR
+ * budget and its fair eviction (lib/web/connection_budget.ts), the
+ * deadlines, FINs and unread-output bounds of lib/web/connections.ts
+ * on stand-in sockets, the Host allow-list (lib/web/hosts.ts), CIDR
  * ranges (lib/wire/cidr.ts), the file limit and the flags that set them.
  */
 import { test } from "uvu";

@@ -73,7 +73,7 @@ export class ServerMetrics {
     this.#web.add(what);
   }
 
-  /** A connection of the web listener refused or closed by one of its limits, by reason (lib/server/web_connections.ts). */
+  /** A connection of the web listener refused or closed by one of its limits, by reason (lib/web/connections.ts). */
   webDropped(reason: string): void {
     this.#webDropped.add(reason);
   }
