@@ -215,6 +215,7 @@ const web: WebPort | null = webAt === null ? null : new WebPort({
   servers: all,
   // --rate-limit 0 (benchmarks) lifts the per-address limits of the web listener too.
   maxPerIp: flags.rateLimit === 0 ? Infinity : undefined,
+  requestRate: flags.rateLimit === 0 ? 0 : flags.webRequestRate,
   origins: all.flatMap((s) => s.web ? [s.web] : []),
   hosts: flags.webHosts,
   metricsAllow: new AddressRanges(flags.metricsAllow),

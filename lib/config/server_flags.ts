@@ -16,6 +16,7 @@ import { webAddress } from "./servers_file.ts";
 import { DEFAULT_QUOTAS, type QuotaLimits } from "../server/quotas.ts";
 import { DEFAULT_HELD_POLL_LIMITS, type HeldPollLimits } from "../server/held_polls.ts";
 import { DEFAULT_RATE_LIMIT } from "../server/rate_limit.ts";
+import { DEFAULT_WEB_REQUEST_RATE } from "../server/web_request_rate.ts";
 import { type Cidr, LOOPBACK_RANGES, parseCidr } from "../net/cidr.ts";
 import { hostName } from "../server/web_hosts.ts";
 
@@ -34,7 +35,7 @@ const QUOTA_NAMES = {
 } as const;
 
 /** Flags only a web listener uses: refused with --no-web, and without --web when servers.txt gives this server no web URL. */
-const WEB_ONLY_FLAGS = ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-timeout"] as const;
+const WEB_ONLY_FLAGS = ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-request-rate", "web-timeout"] as const;
 
 /** A flag that cannot be used as given: its message is one line a user can act on. */
 export class FlagError extends Error {
@@ -79,6 +80,8 @@ export type ServerFlags = {
   webConnections: number | null;
   /** Web connections per IP address; Infinity = no limit. */
   webConnectionsPerIp: number;
+  /** HTTP requests per second per IP address on the web listener; 0 = no limit. */
+  webRequestRate: number;
   /** Seconds a web connection may carry no request (and a request's head, then body, may take). */
   webTimeout: number;
   /** Free bytes below which writes are refused; 0 = no floor. */
@@ -98,7 +101,7 @@ export type ServerFlags = {
 
 export const SERVER_USAGE =
   "usage: server.ts --id ID [--servers FILE] [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
-  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--web HOST:PORT | --no-web] [--tls-cert FILE --tls-key FILE] [--web-host NAME]... [--metrics-allow CIDR]... [--web-connections N] [--web-connections-per-ip N] [--web-timeout SECONDS] [--retain-days N] [--retain-messages N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
+  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--web HOST:PORT | --no-web] [--tls-cert FILE --tls-key FILE] [--web-host NAME]... [--metrics-allow CIDR]... [--web-connections N] [--web-connections-per-ip N] [--web-request-rate N] [--web-timeout SECONDS] [--retain-days N] [--retain-messages N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
 
 /** What `server.ts --help` prints. */
 export const SERVER_HELP = `DistChat server: one peer of the cluster listed in a servers file.
@@ -139,6 +142,9 @@ usage: npm run server -- --id ID [flags]        (or: npx deno run -A server.ts -
                            fewer than the busiest one, whose oldest connection goes
   --web-connections-per-ip N  TCP connections of one IP address (default 256; 0 = no limit). Behind
                            a reverse proxy every connection is the proxy's: raise it there
+  --web-request-rate N     HTTP requests a second of one IP address (default 300, bursts of 600;
+                           0 = no limit): past it 429 and the connection closed. Raise it behind
+                           a reverse proxy too
   --web-timeout SECONDS    a web connection carrying no request is closed after this long, and a
                            request's head and body must each arrive within it (default 10)
   --retain-days N          expunge messages older than N days (default 0: keep them for good)
@@ -252,6 +258,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
         "metrics-allow": { type: "string", multiple: true },
         "web-connections": { type: "string" },
         "web-connections-per-ip": { type: "string" },
+        "web-request-rate": { type: "string" },
         "web-timeout": { type: "string" },
         "retain-messages": { type: "string" },
         sync: { type: "string" },
@@ -298,6 +305,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     metricsAllow: values["metrics-allow"]?.map(cidr) ?? LOOPBACK_RANGES.map(cidr),
     webConnections: values["web-connections"] === undefined ? null : integer("web-connections", values["web-connections"], 0, 1),
     webConnectionsPerIp: integer("web-connections-per-ip", values["web-connections-per-ip"], 256, 0) || Infinity,
+    webRequestRate: integer("web-request-rate", values["web-request-rate"], DEFAULT_WEB_REQUEST_RATE, 0),
     webTimeout: integer("web-timeout", values["web-timeout"], 10, 1),
     tlsCert: values["tls-cert"] ?? null,
     tlsKey: values["tls-key"] ?? null,

@@ -48,6 +48,7 @@ import { RateLimiter } from "./rate_limit.ts";
 import { clientIp, CLOSE_GRACE_MS, WebConnections, type WebLimits } from "./web_connections.ts";
 import { pageCsp, rawResponse, securityHeaders, WebFiles } from "./web_files.ts";
 import { WebHosts } from "./web_hosts.ts";
+import { WebRequestRate } from "./web_request_rate.ts";
 import { WebSockets } from "./web_sockets.ts";
 
 /** Synthetic client-port numbers of web pages start here (above every UDP port). */
@@ -93,6 +94,8 @@ export type WebPortOptions = {
   /** Connection budgets, timeouts and output bounds (lib/server/web_connections.ts). */
   limits: WebLimits;
   clock: Clock;
+  /** HTTP requests per second per IP address (`--web-request-rate`, lib/server/web_request_rate.ts; 0: none). */
+  requestRate?: number;
   /** Responses waiting per IP address (default 256; Infinity with `--rate-limit 0`). */
   maxPerIp?: number;
   /** PEM certificate and key: serve HTTPS. */
@@ -118,6 +121,7 @@ export class WebPort {
   #sockets: WebSockets;
   #hosts: WebHosts;
   #scrapes = new RateLimiter(SCRAPES_PER_SECOND, 5 * SCRAPES_PER_SECOND);
+  #requests: WebRequestRate;
   #stopPrune: Cancel;
   #origin = "";
   /** The security headers of every response (the page's CSP lists the servers' web origins). */
@@ -127,6 +131,7 @@ export class WebPort {
     this.#o = o;
     this.#headers = securityHeaders(pageCsp(o.origins), o.tls !== undefined);
     this.#hosts = this.#hostsFor("");
+    this.#requests = new WebRequestRate(o.requestRate);
     const dropped = (reason: string) => o.metrics.webDropped(reason);
     this.#connections = new WebConnections({ limits: o.limits, clock: o.clock, count: dropped });
     this.#sockets = new WebSockets({
@@ -140,10 +145,15 @@ export class WebPort {
     this.#stopPrune = o.clock.every(60_000, () => {
       this.#sockets.prune();
       this.#scrapes.prune(o.clock.monotonic());
+      this.#requests.prune(o.clock.monotonic());
     });
     const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
     this.#server = o.tls ? createHttps({ cert: o.tls.cert, key: o.tls.key }, handler) : createHttp(handler);
-    this.#server.on("connection", (socket: Socket) => this.#connections.accept(socket));
+    this.#server.on("connection", (socket: Socket) => {
+      if (this.#requests.admits(clientIp(socket), o.clock.monotonic())) return this.#connections.accept(socket);
+      o.metrics.webDropped("conn-refused-rate");
+      socket.destroy();
+    });
     this.#server.on("clientError", (_e, socket) => socket.destroy());
     this.#server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Uint8Array) => this.#upgrade(req, socket, head));
   }
@@ -219,6 +229,7 @@ export class WebPort {
       socket.end(rawResponse(status, this.#headers, text));
       this.#connections.closeWithin(socket, CLOSE_GRACE_MS);
     };
+    if (!this.#requests.allow(clientIp(socket), this.#o.clock.monotonic())) return refuse("429 Too Many Requests", TOO_MANY);
     const url = new URL(req.url ?? "/", "http://x");
     if (!this.#hosts.allows(req.headers.host)) return refuse("421 Misdirected Request", MISDIRECTED);
     if (url.pathname !== "/ws") return refuse("404 Not Found", "not found\n");
@@ -234,8 +245,10 @@ export class WebPort {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket as Socket;
+    // Every request parsed takes a token, even one pipelined behind a close (the parser goes on through the chunk it read).
+    const allowed = this.#requests.allow(clientIp(socket), this.#o.clock.monotonic());
     // A client that has not read what it was sent is cut off before it is sent more.
-    if (!this.#connections.requestStarted(socket)) return;
+    if (!this.#connections.requestStarted(socket)) return void res.destroy();
     let done = false;
     const finished = () => {
       if (!done) (done = true, this.#connections.responseDone(socket));
@@ -244,6 +257,16 @@ export class WebPort {
     res.once("close", finished);
     socket.setNoDelay?.(true);
     for (const [k, v] of this.#headers) res.setHeader(k, v);
+    if (!allowed) {
+      this.#o.metrics.webDropped("http-rate");
+      // Nothing more of it is read; gone once the 429 is out, or after the grace.
+      socket.pause();
+      res.once("finish", () => socket.destroy());
+      this.#connections.closeWithin(socket, CLOSE_GRACE_MS);
+      res.setHeader("Retry-After", "1");
+      res.setHeader("Connection", "close");
+      return this.#plain(res, 429, TOO_MANY);
+    }
     if (!this.#hosts.allows(req.headers.host)) {
       this.#o.metrics.web("refused");
       return this.#plain(res, 421, MISDIRECTED);
@@ -391,3 +414,4 @@ export class WebPort {
 
 const MISDIRECTED = "this server does not answer to that Host name (its operator adds names with --web-host)\n";
 const CROSS_SITE = "cross-site request refused\n";
+const TOO_MANY = "too many requests from this address: wait a second (the server's --web-request-rate)\n";
