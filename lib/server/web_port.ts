@@ -47,7 +47,7 @@ import type { Gauge, ServerMetrics } from "./metrics.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { clientIp, CLOSE_GRACE_MS, WebConnections, type WebLimits } from "./web_connections.ts";
 import { pageCsp, rawResponse, securityHeaders, WebFiles } from "./web_files.ts";
-import { WebHosts } from "./web_hosts.ts";
+import { requestProblem, WebHosts } from "./web_hosts.ts";
 import { WebRequestRate } from "./web_request_rate.ts";
 import { WebSockets } from "./web_sockets.ts";
 
@@ -230,6 +230,8 @@ export class WebPort {
       this.#connections.closeWithin(socket, CLOSE_GRACE_MS);
     };
     if (!this.#requests.allow(clientIp(socket), this.#o.clock.monotonic())) return refuse("429 Too Many Requests", TOO_MANY);
+    const bad = requestProblem(req.url, req.rawHeaders);
+    if (bad !== null) return refuse("400 Bad Request", bad);
     const url = new URL(req.url ?? "/", "http://x");
     if (!this.#hosts.allows(req.headers.host)) return refuse("421 Misdirected Request", MISDIRECTED);
     if (url.pathname !== "/ws") return refuse("404 Not Found", "not found\n");
@@ -267,9 +269,10 @@ export class WebPort {
       res.setHeader("Connection", "close");
       return this.#plain(res, 429, TOO_MANY);
     }
-    if (!this.#hosts.allows(req.headers.host)) {
+    const bad = requestProblem(req.url, req.rawHeaders);
+    if (bad !== null || !this.#hosts.allows(req.headers.host)) {
       this.#o.metrics.web("refused");
-      return this.#plain(res, 421, MISDIRECTED);
+      return bad !== null ? this.#plain(res, 400, bad) : this.#plain(res, 421, MISDIRECTED);
     }
     const url = new URL(req.url ?? "/", "http://x");
     if (!this.#hosts.originAllowed(req.headers.origin, req.headers.host ?? "")) {
