@@ -22,7 +22,7 @@ import { rawGet, rawWebSocket } from "../testing/raw_web.ts";
 const COMMAND = defineCommand({
   name: "web_costs",
   about: "What a web connection and a /metrics scrape cost the server (RSS, CPU), a fresh server per round.",
-  usage: "node bench/web_costs.ts [--runtime node|deno] [--rounds N] [--messages N]",
+  usage: "npm run bench:web-costs -- [--runtime node|deno] [--rounds N] [--messages N]",
   flags: {
     runtime: { type: "string", value: "node|deno", default: "node", help: "the server's runtime" },
     rounds: { type: "string", value: "N", default: "3", help: "rounds of each measurement" },

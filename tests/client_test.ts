@@ -561,7 +561,7 @@ real("others see \"* NAME left\" when a client quits with /quit or its input end
   assert.is(await alice.end(), 0);
 });
 
-real("two clients chat; /create /join /who /rooms; EOF waits for acks, then exits 0", async (h, clients, stops) => {
+real("two clients chat; /create /join (a missing room is made) /who /rooms; EOF waits for acks, then exits 0", async (h, clients, stops) => {
   const srv = await h.startServer({ id: "a" });
   stops.push(() => srv.stop());
   const alice = startClient(["--user", "alice", "--servers", srv.servers, ...WAIT]);
@@ -569,8 +569,8 @@ real("two clients chat; /create /join /who /rooms; EOF waits for acks, then exit
   clients.push(alice, bob);
   alice.send("/create Lounge");
   await alice.waitFor(/created Lounge/);
-  bob.send("/join nosuch");
-  await bob.waitFor(/cannot join nosuch: no such room; create it with \/create nosuch/);
+  bob.send("/join fresh");
+  await bob.waitFor(/created fresh/);
   bob.send("/create lounge");
   await bob.waitFor(/cannot create lounge: that room already exists/);
   bob.send("/join lounge");
@@ -580,7 +580,7 @@ real("two clients chat; /create /join /who /rooms; EOF waits for acks, then exit
   alice.send("/create other");
   await alice.waitFor(/created other/);
   alice.send("/rooms");
-  await alice.waitFor(/^\* rooms \(2\): Lounge\*, other\*$/m);
+  await alice.waitFor(/^\* rooms \(3\): (?=.*\bfresh\b)(?=.*\bLounge\*)(?=.*\bother\*)/m);
   alice.send("/switch Lounge");
   alice.send("hi bob");
   await bob.waitFor(/\[Lounge\] alice: hi bob/);

@@ -185,9 +185,9 @@ export function createController(store) {
       set((s) => ({ ...s, drawerOpen: false }));
     },
 
-    /** Joins room `name`, making it when there is none. */
+    /** Joins room `name`, making it when there is none (the core's /join). */
     async join(name) {
-      await chat?.session.join(name, { create: true });
+      await chat?.session.join(name);
     },
 
     async openConversation(user) {

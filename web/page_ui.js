@@ -88,6 +88,7 @@ export function pageUi(store, hooks) {
   const toast = (text, error) => set((s) => ({ ...s, toast: { text, error, at: Date.now() } }));
   return {
     hints: "command",
+    surface: "page",
     showsRooms: true,
     show(room, entry, view) {
       let item = itemOf(entry, view, me());
