@@ -43,6 +43,7 @@ try {
   die(`distchat server: ${(e as Error).message}`, 2);
 }
 const name = `distchat server ${flags.id}`;
+const db = flags.db;
 const log = (line: string) => console.error(`${name}: ${line}`);
 let setup: ServerSetup;
 try {
@@ -136,7 +137,7 @@ async function stop(signal: string): Promise<void> {
   } catch (e) {
     die(`${name}: database failure while closing: ${(e as Error).message}`);
   }
-  console.log(`${name}: stopped (${signal}); database ${flags.db} closed`);
+  console.log(`${name}: stopped (${signal}); database ${db} closed`);
   process.exit(0);
 }
 process.on("SIGINT", () => void stop("SIGINT"));
