@@ -9,6 +9,8 @@ import { nameKey } from "../../lib/wire/names.ts";
 function RoomButton({ room, current, actions }) {
   const name = room.dm ? room.name.slice(1) : room.name;
   const shown = `${room.dm ? "@" : "#"}${name}`; // the accessible name starts with the visible text (WCAG 2.5.3)
+  // The badges' counts are drawn by style.css from data-count, so the button's visible text ("#lobby") is
+  // where its accessible name starts ("#lobby, 2 unread, 1 mentioning you"), as speech input needs.
   const counts = [room.unread ? `${room.unread} unread` : "", room.mentions ? `${room.mentions} mentioning you` : ""].filter(Boolean);
   return html`
     <li>
@@ -17,8 +19,8 @@ function RoomButton({ room, current, actions }) {
         onClick=${() => actions.select(room.key)}>
         <span class="room-name">${shown}</span>
         ${room.sealed && html`<${LockIcon} />`}
-        ${room.mentions > 0 && html`<span class="badge mention-badge" aria-hidden="true">@${room.mentions}</span>`}
-        ${room.unread > 0 && html`<span class="badge" aria-hidden="true">${room.unread}</span>`}
+        ${room.mentions > 0 && html`<span class="badge mention-badge" aria-hidden="true" data-count=${`@${room.mentions}`}></span>`}
+        ${room.unread > 0 && html`<span class="badge" aria-hidden="true" data-count=${room.unread}></span>`}
       </button>
     </li>`;
 }
