@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * const rooms = new JoinedRooms(context);
- * await rooms.join("lobby", { create: true }); // newest messages, then its poll
+ * await rooms.join("lobby");                 // newest messages, then its poll (made when there is none)
  * await rooms.older("lobby", 50);              // the 50 before the oldest shown
  * ```
  */
