@@ -32,7 +32,7 @@ const START_LINE = /: clients \S+, peers \S+, database/;
 
 const START = defineCommand({
   name: "npm start",
-  about: "npm start: starts the local cluster of servers.txt and opens a chat client in room lobby.",
+  about: "npm start: starts the local cluster of servers.txt (or --servers FILE) and opens a chat client in room lobby.",
   usage: "npm start -- [--user NAME] [--servers FILE]",
   flags: {
     user: { type: "string", short: "u", value: "NAME", help: "your user name (default: asked, or $USER)" },
@@ -44,7 +44,7 @@ const START = defineCommand({
       help: "the cluster to start: a copy of servers.txt with other ports runs beside another cluster (its databases and logs stay data/ID.*: give the copy other ids too)",
     },
   },
-  notes: "The servers log to data/<id>.log and stop when the client exits (/quit or Ctrl-C). Servers with a web URL in servers.txt serve the web client there: open the URL it prints.\n\n" +
+  notes: "The servers log to data/<id>.log and stop when the client exits (/quit or Ctrl-C). Servers with a web URL in servers.txt serve the web client there: open the URL it prints (…/#lobby: the page joins lobby); any server's URL serves the same page.\n\n" +
     "Another client, in another terminal:  npm run client -- --user bob --room lobby\n\nStart afresh (every message and login forgotten): stop the cluster, then  rm -rf data",
 });
 const flags = parseCommandLine(START).values;

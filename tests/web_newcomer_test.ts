@@ -21,7 +21,7 @@ import { randomBytes } from "node:crypto";
 import { join as joinPath } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir } from "../testing/harness.ts";
-import { axe, browserTests, hear, join, launch, logIn, openPage, say, seeLines, snap } from "./_browser.ts";
+import { axe, browserTests, hear, join, launch, logIn, openPage, said, say, seeLines, snap } from "./_browser.ts";
 
 const test = browserTests("deno", uvuTest);
 
@@ -144,7 +144,7 @@ test("a reload while no server answers keeps the rooms and conversations; they a
   await pete.close();
 });
 
-test("a conversation read before a reload is not unread after it; a new message is", async () => {
+test("a conversation read before a reload is not unread (nor announced) after it; a new message is", async () => {
   const quinn = await openPage(ctx, web("b"), "quinn");
   await join(quinn, "chatter");
   const rita = await openPage(ctx, web("a"), "rita");
@@ -161,7 +161,9 @@ test("a conversation read before a reload is not unread after it; a new message 
   assert.is(await roomButton(rita, /^@quinn/).getAttribute("aria-label"), "@quinn", "read in the last session: not unread");
   await say(quinn, "/msg rita second, new");
   await roomButton(rita, /^@quinn, 1 unread$/).waitFor({ timeout: 20_000 });
+  await rita.setViewportSize({ width: 1280, height: 800 });
   await snap(rita, "dm-unread-laptop-light");
+  assert.not.ok((await said(rita)).some((t) => /direct message from/.test(t)), "a conversation the reload kept is not announced as new");
   await rita.close();
   await quinn.close();
 });

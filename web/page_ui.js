@@ -2,7 +2,7 @@
 // turns what the client says into changes of the one store (web/store.js).
 // Pure bookkeeping of rooms, messages, pending lines, unread counts and
 // mentions; the components draw it.
-import { isServerNotice, noticeText } from "../lib/client/wording.ts";
+import { isServerNotice, noticeText, surfaceWords } from "../lib/client/wording.ts";
 import { nameKey } from "../lib/wire/names.ts";
 import { mentions, visible } from "./format.js";
 
@@ -167,6 +167,8 @@ export function pageUi(store, hooks) {
       hooks.persist();
     },
     notice: (text) => toast(text, false),
+    // A conversation a reload kept is listed already (being joined again): nothing new to say.
+    dmArrived: (address) => !store.get().rooms[nameKey(address)] && toast(surfaceWords.page.dmFrom(address.slice(1)), false),
     // A login's puzzle: the login and account screens show it while it lasts; the chat screen as a notice.
     working(text) {
       set((s) => ({ ...s, working: text }));

@@ -280,7 +280,8 @@ export class Session {
       if (r.verb === "ok" && r.kind === "dms") {
         for (const e of r.entries) {
           if (e.last !== null && !this.#rooms.has(e.groupName)) {
-            this.#ui.notice(surfaceWords[this.#ui.surface ?? "terminal"].dmFrom(e.groupName.slice(1)));
+            if (this.#ui.dmArrived) this.#ui.dmArrived(e.groupName);
+            else this.#ui.notice(surfaceWords[this.#ui.surface ?? "terminal"].dmFrom(e.groupName.slice(1)));
             await this.#rooms.conversation(e.groupName, false);
           }
         }

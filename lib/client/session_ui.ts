@@ -23,6 +23,8 @@ export type SessionUi = {
   members?(room: string, names: string[]): void;
   /** Every room (`/rooms`). Without it: one `output` line. */
   roomList?(names: string[]): void;
+  /** A direct conversation someone else opened with you ("@bob"), about to open. Without it: a notice (`surfaceWords` dmFrom). */
+  dmArrived?(address: string): void;
   /** A status line (connection, session, confirmations). */
   notice(text: string): void;
   /**
