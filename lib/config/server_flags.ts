@@ -20,6 +20,11 @@ import { webAddress } from "./servers_file.ts";
 /** Flags only a web listener uses: refused with --no-web, and without --web when servers.txt gives this server no web URL. */
 const WEB_ONLY_FLAGS = ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-request-rate", "web-timeout"] as const;
 
+/** Where a server keeps its database when --db is not given. */
+export function defaultDbPath(id: string): string {
+  return `data/${id}.sqlite`;
+}
+
 /** A flag that cannot be used as given: its message is one line a user can act on. */
 export class FlagError extends Error {
   constructor(message: string) {
@@ -288,7 +293,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
   return {
     id: values.id,
     servers: values.servers ?? "servers.txt",
-    db: values.db ?? `data/${values.id}.sqlite`,
+    db: values.db ?? defaultDbPath(values.id),
     sessionTtl: integer("session-ttl", values["session-ttl"], 300, 1),
     listen: address("listen", values.listen),
     peerListen: address("peer-listen", values["peer-listen"]),

@@ -21,6 +21,7 @@
 import type { Address } from "../wire/address.ts";
 import type { Vector } from "../wire/vector.ts";
 import type { Store } from "../store/store.ts";
+import { readBackupMark } from "../store/backup.ts";
 import { chooseOrigin, type OriginChoice, originsOf } from "../rules/incarnation.ts";
 import { createPeerAuth, createStatAuth } from "../replication/peer_auth.ts";
 import { PeerLiveness } from "../acks/liveness.ts";
@@ -100,7 +101,7 @@ export class ServerNode {
   #ids: string[];
   #peers: Map<string, Address>;
   /** What the database says of its own origin, read before peers send anything. */
-  #facts: Pick<Parameters<typeof chooseOrigin>[0], "stored" | "local" | "hwm">;
+  #facts: Pick<Parameters<typeof chooseOrigin>[0], "stored" | "local" | "hwm" | "backup">;
   #gate: AckGate | undefined;
   #desk: HandlerDeps["desk"];
   #clientPort: ClientPort;
@@ -117,7 +118,7 @@ export class ServerNode {
     const junk = store.dropForeignOrigins(originsOf(this.#ids));
     if (junk > 0) o.log(`removed ${junk} op(s) of origins that are not servers of the servers file`);
     store.sessions.loadLive(clock.now());
-    this.#facts = { stored: store.storedOrigin(), local: store.vector(), hwm: store.readHighWater() };
+    this.#facts = { stored: store.storedOrigin(), local: store.vector(), hwm: store.readHighWater(), backup: readBackupMark(store.db) };
     this.commit = new GroupCommit({ store, clock, checkDatabase: o.checkDatabase, onFatal: o.onFatal });
     // Text deleted by a commit (retention) leaves the write-ahead log too (lib/store/scrub.ts).
     if (o.checkpointer) this.commit.subscribe(() => void (store.erasures.take() && o.checkpointer!.scrub()));

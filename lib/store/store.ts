@@ -36,6 +36,7 @@ import { Retention, type RetentionLimits } from "./retention.ts";
 import { type MessageEntry, Messages, type StoredAdd } from "./messages.ts";
 import { SavedReplies } from "./replies.ts";
 import { HighWater } from "./high_water.ts";
+import { clearBackupMark } from "./backup.ts";
 import { serverOf } from "../rules/incarnation.ts";
 import { Accounts } from "./accounts.ts";
 import { Moderation } from "./moderation.ts";
@@ -189,10 +190,11 @@ export class Store {
     return this.#hwm?.read() ?? null;
   }
 
-  /** Writes ops under `origin` from now on (before the first local op; lib/rules/incarnation.ts chooses it). */
+  /** Writes ops under `origin` from now on (before the first local op; lib/rules/incarnation.ts chooses it); clears a backup's mark (lib/store/backup.ts). */
   setOrigin(origin: string): void {
     this.#self = origin;
     this.db.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('origin', ?)").run(origin);
+    clearBackupMark(this.db);
     this.#hwm?.reset(get(this.#vector, origin));
   }
 
