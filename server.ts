@@ -21,10 +21,11 @@ import { startCheckpointer } from "./lib/store/checkpointer.ts";
 import { DatabaseFileGuard } from "./lib/store/file_guard.ts";
 import { Store } from "./lib/store/store.ts";
 import { systemClock as clock } from "./lib/server/clock.ts";
-import { watchDiskFloor } from "./lib/server/disk_floor.ts";
+import { freeBytes, watchDiskFloor } from "./lib/server/disk_floor.ts";
 import { createServerNode, type Open, type Started } from "./lib/server/node.ts";
 import { readOrCreateKey } from "./lib/server/reply_seal.ts";
 import { openWebListener } from "./lib/web/listener.ts";
+import { createLog } from "./lib/server/log.ts";
 
 function die(line: string, code = 1): never {
   console.error(line);
@@ -42,14 +43,25 @@ try {
 } catch (e) {
   die(`distchat server: ${(e as Error).message}`, 2);
 }
-const name = `distchat server ${flags.id}`;
 const db = flags.db;
-const log = (line: string) => console.error(`${name}: ${line}`);
+// One line per event, with a level (--log-format; lib/server/log.ts).
+const log = createLog({
+  format: flags.logFormat,
+  server: flags.id,
+  now: () => Date.now(),
+  write: (line, stdout) => stdout ? console.log(line) : console.error(line),
+});
+
+/** Logs a fatal error and exits (once the flags are read). */
+function fatal(message: string, event: string, code = 1): never {
+  log(message, { level: "error", event });
+  process.exit(code);
+}
 let setup: ServerSetup;
 try {
   setup = serverSetup(flags, openFileLimit());
 } catch (e) {
-  die(`${name}: ${(e as Error).message}`, 2);
+  fatal((e as Error).message, "config", 2);
 }
 for (const w of setup.warnings) log(`warning: ${w}`);
 
@@ -66,9 +78,9 @@ try {
   guard = new DatabaseFileGuard(flags.db);
   replyKey = readOrCreateKey(`${flags.db}.key`);
 } catch (e) {
-  die(`${name}: ${(e as Error).message}`);
+  fatal((e as Error).message, "database");
 }
-const checkpointer = startCheckpointer(store, flags.db, log);
+const checkpointer = startCheckpointer(store, flags.db, (line) => log(line, { level: "warn", event: "checkpointer" }));
 const diskFloor = watchDiskFloor({ dir: dirname(flags.db), minBytes: flags.minFreeBytes, clock, log });
 
 const sockets: NamedTransport[] = [];
@@ -93,8 +105,9 @@ const node = createServerNode({
   log,
   checkDatabase: () => guard.problem(),
   diskLow: diskFloor.low,
+  diskFree: () => freeBytes(dirname(flags.db)),
   checkpointer,
-  onFatal: (problem) => die(`${name}: database failure, exiting: ${problem}`),
+  onFatal: (problem) => fatal(`database failure, exiting: ${problem}`, "fatal"),
   transports: {
     peer: udp(flags.peerListen ?? me.peer, "--peer-listen"),
     multicast: flags.multicast ? udp({ host: "0.0.0.0", port: flags.multicast.port }, "--multicast", flags.multicast.host) : undefined,
@@ -118,15 +131,20 @@ try {
   started = await node.start();
 } catch (e) {
   await closeAll();
-  die(`${name}: ${(e as Error).message}`);
+  fatal((e as Error).message, "start-failed");
 }
 const peers = setup.servers.length - 1;
-console.log(
-  `${name}: clients ${formatAddress(started.client!)}, peers ${formatAddress(started.peer!)}, database ${flags.db}, ` +
+log(
+  `clients ${formatAddress(started.client!)}, peers ${formatAddress(started.peer!)}, database ${flags.db}, ` +
     `fan-out ${node.fanout}, ${setup.clusterKey ? "peers authenticated" : "peers NOT authenticated"}, ` +
     `${peers} peer${peers === 1 ? "" : "s"}, origin ${started.origin}`,
+  {
+    event: "start",
+    stdout: true,
+    fields: { clients: formatAddress(started.client!), peers: formatAddress(started.peer!), database: flags.db, origin: started.origin, peerCount: peers },
+  },
 );
-if (started.web) console.log(`${name}: web ${started.web}/ (page, WebSocket /ws, POST /dc, GET /metrics)`);
+if (started.web) log(`web ${started.web}/ (page, WebSocket /ws, POST /dc, GET /metrics)`, { event: "web", stdout: true, fields: { url: started.web } });
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {
@@ -135,9 +153,9 @@ async function stop(signal: string): Promise<void> {
   try {
     await closeAll();
   } catch (e) {
-    die(`${name}: database failure while closing: ${(e as Error).message}`);
+    fatal(`database failure while closing: ${(e as Error).message}`, "fatal");
   }
-  console.log(`${name}: stopped (${signal}); database ${db} closed`);
+  log(`stopped (${signal}); database ${db} closed`, { event: "stop", stdout: true, fields: { signal } });
   process.exit(0);
 }
 process.on("SIGINT", () => void stop("SIGINT"));

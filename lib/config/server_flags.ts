@@ -16,6 +16,7 @@ import { DEFAULT_HELD_POLL_LIMITS, DEFAULT_QUOTAS, DEFAULT_RATE_LIMIT, DEFAULT_S
 import { type Cidr, LOOPBACK_RANGES, parseCidr } from "../wire/cidr.ts";
 import { hostName } from "../wire/cidr.ts";
 import { webAddress } from "./servers_file.ts";
+import { LOG_FORMATS, type LogFormat } from "../server/log.ts";
 
 /** Flags only a web listener uses: refused with --no-web, and without --web when servers.txt gives this server no web URL. */
 const WEB_ONLY_FLAGS = ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-request-rate", "web-timeout"] as const;
@@ -85,6 +86,8 @@ export type ServerFlags = {
   insecurePeers: boolean;
   /** Ack an add once it is on this server's disk only (the default waits for a second server's). */
   oneDiskAcks: boolean;
+  /** How log lines look (lib/server/log.ts): text, journal (with syslog priority prefixes) or json. */
+  logFormat: LogFormat;
 };
 
 /** Every flag of server.ts: parsed by parseServerFlags, shown by `--help` (lib/config/cli.ts). */
@@ -201,6 +204,13 @@ export const SERVER_COMMAND = defineCommand({
         "every peer. Without it, a new (or restored, older) database writes under a new incarnation of the id unless every peer " +
         "confirms it is current (docs/OPERATIONS.md)",
     },
+    "log-format": {
+      type: "string",
+      value: "FORMAT",
+      help: "text (default): one line per event, warnings and errors marked; journal: the same with syslog priority prefixes " +
+        "(<3> error, <4> warning, <6> info) for journald; json: one object per line (time, level, server, event, message, fields) " +
+        "for log shippers",
+    },
   },
   notes: "With Deno: npx deno run -A server.ts --id ID [flags]. Stop it with Ctrl-C or SIGTERM (kill PID). docs/OPERATIONS.md has more.",
 });
@@ -290,6 +300,10 @@ export function parseServerFlags(argv: string[]): ServerFlags {
   }
   const sync = values.sync ?? "full";
   if (sync !== "full" && sync !== "normal") throw new FlagError(`--sync must be full or normal, got "${sync}"`);
+  const logFormat = values["log-format"] ?? "text";
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new FlagError(`--log-format must be ${LOG_FORMATS.join(", ")}; got "${logFormat}"`);
+  }
   return {
     id: values.id,
     servers: values.servers ?? "servers.txt",
@@ -315,6 +329,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     retainDays: integer("retain-days", values["retain-days"], 0, 0),
     retainMessages: integer("retain-messages", values["retain-messages"], 0, 0),
     sync,
+    logFormat: logFormat as LogFormat,
     clusterKey: values["cluster-key"] ?? null,
     multicast: multicast(values.multicast),
     newCluster: values["new-cluster"] === true,

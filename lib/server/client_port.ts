@@ -16,6 +16,7 @@
  * const udp = await bindServerTransport(addr, (bytes, from) => port.onDatagram(bytes, from, channel));
  * ```
  */
+import type { Log } from "./log.ts";
 import { decodeRequest, encodeText, replyText } from "../wire/codec.ts";
 import type { Dirty, Store } from "../store/store.ts";
 import { type ErrorCode, type Reply, type Request, tokenOf } from "../wire/messages.ts";
@@ -60,8 +61,8 @@ export type ClientPortOptions = {
   quotas?: Quotas;
   /** True while the database's disk is below its free-space floor: every request that writes gets `unavailable` (WRITING_VERBS). */
   diskLow?: () => boolean;
-  /** One line of log (default: stderr). */
-  log?(line: string): void;
+  /** Logs one event (lib/server/log.ts; default: stderr). */
+  log?: Log;
   /** Holds add acks until the message is on a second disk; absent: acks after the local commit. */
   gate?: AckGate;
   /** Counts requests, errors and ack latencies for /metrics. */
@@ -97,7 +98,7 @@ export class ClientPort {
   #toldLimited = new Map<string, number>();
   #o: ClientPortOptions;
   #polls: HeldPolls;
-  #log: (line: string) => void;
+  #log: Log;
 
   constructor(o: ClientPortOptions) {
     this.#o = o;
@@ -189,7 +190,7 @@ export class ClientPort {
       ({ reply, copy } = outcome);
     } catch (e) {
       if (isDatabaseError(e)) throw e;
-      this.#log(`internal error on ${req.verb} from ${formatAddress(from)}: ${(e as Error).stack ?? e}`);
+      this.#log(`internal error on ${req.verb} from ${formatAddress(from)}: ${(e as Error).stack ?? e}`, { level: "error", event: "internal-error", fields: { verb: req.verb } });
       return error(req.tag, "internal", "internal server error");
     }
     const changed = store.changes !== changes;

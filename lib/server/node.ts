@@ -40,6 +40,7 @@ import { type Gauge, guessGauges, ServerMetrics, statusGauges } from "./metrics.
 import { PeerPort } from "./peer_port.ts";
 import { Quotas } from "./quotas.ts";
 import type { StatusReport } from "./status.ts";
+import type { Log } from "./log.ts";
 
 /** How long a starting server waits to hear every peer before it chooses its origin, ms. */
 export const PEER_WAIT_MS = 2000;
@@ -77,11 +78,14 @@ export type ServerNodeOptions = {
   clusterKey: Uint8Array | null;
   /** The key sealing saved login replies (lib/server/reply_seal.ts). */
   replyKey: Uint8Array;
-  log(line: string): void;
+  /** Logs one event (lib/server/log.ts). */
+  log: Log;
   /** What is wrong with the database file, or null (lib/store/file_guard.ts); checked after commits and every half second. */
   checkDatabase?(): string | null;
   /** True while the database's disk is below its free-space floor (lib/server/disk_floor.ts). */
   diskLow?(): boolean;
+  /** Bytes free on the database's disk now, for /metrics (lib/server/disk_floor.ts freeBytes). */
+  diskFree?(): number;
   /** The checkpointer (lib/store/checkpointer.ts): scrubs the log after a commit that deleted text; stopped before the store closes. */
   checkpointer?: { scrub(): void; stop(): Promise<void> };
   /** The database failed: the node stops writing; this must stop the process (default: throw). */
@@ -216,6 +220,7 @@ export class ServerNode {
     return [
       ...statusGauges(this.status(), { rooms: this.store.rooms.count(), expunged: this.store.retention.expunged }),
       ...guessGauges(this.#desk.guard),
+      ...diskGauges(this.#o),
     ];
   }
 
@@ -234,7 +239,9 @@ export class ServerNode {
     const vectors = await this.#hearPeers();
     const choice = chooseOrigin({ id: config.id, ...this.#facts, peers: vectors, allPeersHeard: vectors.length === this.#peers.size, newCluster: config.newCluster, now: clock.now() });
     this.store.setOrigin(choice.origin);
-    if (choice.reason) this.#o.log(`writing as the new incarnation ${choice.origin}: ${choice.reason}`);
+    if (choice.reason) {
+      this.#o.log(`writing as the new incarnation ${choice.origin}: ${choice.reason}`, { event: "incarnation", fields: { origin: choice.origin, reason: choice.reason } });
+    }
     const udp = replyThrough("");
     const client = udp.bind(await transports.client((bytes, from) => clientPort.onDatagram(bytes, from, udp)));
     const view: NodeView = { metrics: this.metrics, gauges: () => this.gauges() };
@@ -263,6 +270,16 @@ export class ServerNode {
     await this.#o.checkpointer?.stop();
     this.commit.close();
   }
+}
+
+/** The disk's gauges: below the floor (0/1), and bytes free when the node can tell. */
+function diskGauges(o: Pick<ServerNodeOptions, "diskLow" | "diskFree">): Gauge[] {
+  const low: Gauge = { name: "distchat_disk_low", help: "1 while the database's disk is below --min-free-mb (writes refused).", values: [[{}, o.diskLow?.() ? 1 : 0]] };
+  let free: number | null = null;
+  try {
+    free = o.diskFree?.() ?? null;
+  } catch { /* cannot tell: no sample */ }
+  return free === null ? [low] : [low, { name: "distchat_disk_free_bytes", help: "Bytes free on the database's file system.", values: [[{}, free]] }];
 }
 
 /**
