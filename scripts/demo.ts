@@ -10,7 +10,7 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import process from "node:process";
 import net from "node:net";
 import readline from "node:readline";
@@ -20,11 +20,15 @@ import { type Address, formatAddress } from "../lib/wire/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
 import { udpPortOwner } from "../lib/platform/port_owner.ts";
 import { scriptCommand } from "../lib/platform/runtime.ts";
-import { readServers, webAddress } from "../lib/config/servers_file.ts";
+import { keyField, readServers, webAddress } from "../lib/config/servers_file.ts";
+import { defaultServerKeyFile } from "../lib/config/server_setup.ts";
+import { createStaticKeyFile, readStaticKeyFile } from "../lib/config/static_key.ts";
 import type { ServerEntry } from "../lib/config/servers_file.ts";
 import { userNameProblem } from "../lib/wire/names.ts";
 
 const SERVERS = "servers.txt";
+/** servers.txt with each server's key= added (its key pair made on the first run): what the servers and clients run with. */
+const KEYED = "data/servers.txt";
 /** The local cluster's key, made on the first run (owner-only). */
 const KEY = "data/cluster.key";
 const START_TIMEOUT_MS = 30_000;
@@ -36,7 +40,7 @@ const START = defineCommand({
   usage: "npm start -- [--user NAME]",
   flags: { user: { type: "string", short: "u", value: "NAME", help: "your user name (default: asked, or $USER)" } },
   notes: "The servers log to data/<id>.log and stop when the client exits (/quit or Ctrl-C). Servers with a web URL in servers.txt serve the web client there: open the URL it prints.\n\n" +
-    "Another client, in another terminal:  npm run client -- --user bob --room lobby\n\nStart afresh (every message and login forgotten): stop the cluster, then  rm -rf data",
+    "Another client, in another terminal:  npm run client -- --user bob --room lobby --servers data/servers.txt (servers.txt with the keys npm start made)\n\nStart afresh (every message and login forgotten): stop the cluster, then  rm -rf data",
 });
 const flags = parseCommandLine(START).values;
 
@@ -63,6 +67,22 @@ async function addressesInUse(): Promise<string[]> {
     if (s.web && await tcpInUse(webAddress(s.web))) held.push(`server ${s.id}'s web address ${s.web}`);
   }
   return held;
+}
+
+/**
+ * Writes KEYED: the lines of servers.txt, each server's key= added (its key
+ * pair data/ID.server.key, made when missing; a line that has a key= keeps it).
+ */
+function writeKeyedServers(): void {
+  const lines = readFileSync(SERVERS, "utf8").split(/\r?\n/).map((raw) => {
+    const line = raw.replace(/#.*$/, "").trimEnd();
+    const s = servers.find((x) => x.id === line.trim().split(/\s+/)[0]);
+    if (s === undefined || s.publicKey !== undefined) return raw;
+    const file = defaultServerKeyFile(KEYED, s.id);
+    const key = existsSync(file) ? readStaticKeyFile(file).keyPair.publicKey : createStaticKeyFile(file).publicKey;
+    return `${line} ${keyField(key)}`;
+  });
+  writeFileSync(KEYED, `# made by npm start from ${SERVERS}, with each server's key= (private key data/ID.server.key)\n${lines.join("\n")}`);
 }
 
 /** True when something listens on the TCP address `a` already. */
@@ -103,7 +123,7 @@ if (inUse.length > 0) {
   fail(
     "npm start",
     `the addresses of ${SERVERS} are in use, so a cluster is probably running already:\n  ${inUse.join("\n  ")}\n` +
-      `To chat on it, open only a client:  npm run client -- --user NAME --room lobby\n` +
+      `To chat on it, open only a client:  npm run client -- --user NAME --room lobby --servers ${KEYED}\n` +
       `To stop it: Ctrl-C in the terminal that started it${pids.length ? `, or  kill ${pids.join(" ")}` : ""}`,
     1,
   );
@@ -135,7 +155,7 @@ function startServer(s: ServerEntry): Promise<void> {
   // The first run makes a new cluster: its servers write under their plain ids.
   const fresh = existsSync(`data/${s.id}.sqlite`) ? [] : ["--new-cluster"];
   // Its web listener comes from servers.txt, as when it is restarted by hand with the README's command.
-  const [cmd, ...args] = scriptCommand("server.ts", ["--id", s.id, "--servers", SERVERS, "--cluster-key", KEY, ...fresh]);
+  const [cmd, ...args] = scriptCommand("server.ts", ["--id", s.id, "--servers", KEYED, "--cluster-key", KEY, ...fresh]);
   const child = spawn(cmd, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
   started.push(child);
   let out = "";
@@ -191,6 +211,11 @@ if (!existsSync(KEY)) {
     fail("npm start", (e as Error).message, 1);
   }
 }
+try {
+  writeKeyedServers();
+} catch (e) {
+  fail("npm start", (e as Error).message, 1);
+}
 console.log(`Starting ${servers.length} servers (${servers.map((s) => s.id).join(", ")}); logs in data/*.log …`);
 try {
   await Promise.all(servers.map(startServer));
@@ -201,9 +226,9 @@ try {
 const pages = servers.filter((s) => s.web).map((s) => `${s.web}/`);
 if (pages.length > 0) console.log(`Web client: open ${pages[0]} in a browser (or ${pages.slice(1).join(", ")}).`);
 console.log(`Cluster up. Chatting as ${userName} in lobby; /help lists commands, /quit or Ctrl-C leaves (and stops the servers).`);
-console.log(`Another client, in another terminal:  npm run client -- --user bob --room lobby\n`);
+console.log(`Another client, in another terminal:  npm run client -- --user bob --room lobby --servers ${KEYED}\n`);
 
-const [cmd, ...args] = scriptCommand("client.ts", ["--user", userName, "--servers", SERVERS, "--room", "lobby"]);
+const [cmd, ...args] = scriptCommand("client.ts", ["--user", userName, "--servers", KEYED, "--room", "lobby"]);
 client = spawn(cmd, args, { stdio: "inherit" });
 client.once("exit", (code) => quit(code ?? 1));
 client.once("error", (e) => {

@@ -23,8 +23,9 @@ import { parseClockHint, statDatagram, type StatusReport } from "../lib/server/s
 import type { PollReply } from "../lib/wire/messages.ts";
 import { formatVector } from "../lib/wire/vector.ts";
 import { formatAddress } from "../lib/wire/address.ts";
+import { keyField } from "../lib/config/servers_file.ts";
 import { startUdpProxy, type UdpProxy } from "./udp_proxy.ts";
-import { type Address, freePort, lines, parsePoll, type ServerHandle, startServer, tempDir, type UdpClient } from "./harness.ts";
+import { type Address, freePort, lines, makeServerKey, parsePoll, type ServerHandle, startServer, tempDir, type UdpClient } from "./harness.ts";
 
 /** Re-exported for the cluster benchmarks, which read polls the same way. */
 export { parsePoll };
@@ -83,7 +84,7 @@ export async function startFaultyCluster(
   writeFileSync(
     file,
     "# peers behind fault-injecting proxies (testing/cluster_ops.ts)\n" +
-      ids.map((id) => `${id} ${formatAddress(clientAddr[id])} ${formatAddress(proxyAddr[id])}`).join("\n") + "\n",
+      ids.map((id) => `${id} ${formatAddress(clientAddr[id])} ${formatAddress(proxyAddr[id])} ${keyField(makeServerKey(dir, id))}`).join("\n") + "\n",
   );
   const proxies: Record<string, UdpProxy> = {};
   const servers: Record<string, ServerHandle> = {};

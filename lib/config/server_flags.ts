@@ -76,6 +76,10 @@ export type ServerFlags = {
   newCluster: boolean;
   /** Run without a cluster key although servers.txt lists peers (tests, benchmarks on one machine). */
   insecurePeers: boolean;
+  /** This server's static private key file (the encrypted transport), or null: `<servers file's folder>/<id>.server.key`. */
+  serverKey: string | null;
+  /** Accept the unencrypted client protocol beside the encrypted one (socat by hand, independent test clients). */
+  allowPlaintext: boolean;
   /** Ack an add once it is on this server's disk only (the default waits for a second server's). */
   oneDiskAcks: boolean;
 };
@@ -174,6 +178,17 @@ export const SERVER_COMMAND = defineCommand({
     "insecure-peers": {
       type: "boolean",
       help: "run without a cluster key anyway: anyone who reaches the peer port can inject messages and sessions. Only for tests on one machine",
+    },
+    "server-key": {
+      type: "string",
+      value: "FILE",
+      help: "this server's static private key: clients' datagrams are encrypted to its public key, the key= of its servers-file line " +
+        "(default: ID.server.key beside the servers file; make one: npm run keygen -- --server-key FILE)",
+    },
+    "allow-plaintext": {
+      type: "boolean",
+      help: "also accept the unencrypted client protocol (socat by hand, test clients): anyone on the path reads messages and tokens. " +
+        "Required when the servers file gives this server no key=",
     },
     multicast: { type: "string", value: "GROUP:PORT", help: "fan out to peers through an IPv4 multicast group" },
     "one-disk-acks": {
@@ -305,6 +320,8 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     multicast: multicast(values.multicast),
     newCluster: values["new-cluster"] === true,
     insecurePeers: values["insecure-peers"] === true,
+    serverKey: values["server-key"] ?? null,
+    allowPlaintext: values["allow-plaintext"] === true,
     oneDiskAcks: values["one-disk-acks"] === true,
   };
 }
