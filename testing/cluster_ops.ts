@@ -182,7 +182,7 @@ export function cursorText(p: PollReply): string {
 export type Listed = { ids: string[]; msgs: string[]; cursor: string };
 
 /** Every message of a room on a server, from cursor 0 while `more`. */
-export async function readAll(u: UdpClient, to: Address, token: string, room: string, cursor = "0"): Promise<Listed> {
+export async function readAll(u: Pick<UdpClient, "request">, to: Address, token: string, room: string, cursor = "0"): Promise<Listed> {
   const out: Listed = { ids: [], msgs: [], cursor };
   for (let pages = 0; pages < 100_000; pages++) {
     const p = parsePoll(await u.request(to, lines("request", tag(), token, room, out.cursor), 5000));
