@@ -48,6 +48,8 @@ export type FaultyCluster = {
   /** Each server's real peer address (--peer-listen). */
   peerListen: Record<string, Address>;
   clientAddr: Record<string, Address>;
+  /** Each server's static public key (its key= in servers.txt), by client address `host:port`. */
+  keys: Map<string, Uint8Array>;
   /** Starts (or restarts, on the same database) server `id`. */
   start(id: string): Promise<ServerHandle>;
   stop(): Promise<void>;
@@ -81,10 +83,11 @@ export async function startFaultyCluster(
     peerListen[id] = { host: LOOPBACK, port: ports[3 * i + 2] };
   });
   const file = join(dir, "servers.txt");
+  const keys = new Map(ids.map((id) => [formatAddress(clientAddr[id]), makeServerKey(dir, id)] as const));
   writeFileSync(
     file,
     "# peers behind fault-injecting proxies (testing/cluster_ops.ts)\n" +
-      ids.map((id) => `${id} ${formatAddress(clientAddr[id])} ${formatAddress(proxyAddr[id])} ${keyField(makeServerKey(dir, id))}`).join("\n") + "\n",
+      ids.map((id) => `${id} ${formatAddress(clientAddr[id])} ${formatAddress(proxyAddr[id])} ${keyField(keys.get(formatAddress(clientAddr[id]))!)}`).join("\n") + "\n",
   );
   const proxies: Record<string, UdpProxy> = {};
   const servers: Record<string, ServerHandle> = {};
@@ -96,6 +99,7 @@ export async function startFaultyCluster(
     proxies,
     peerListen,
     clientAddr,
+    keys,
     async start(id) {
       servers[id] = await startServer({
         id,

@@ -275,11 +275,29 @@ export type UdpClient = {
   close(): Promise<void>;
 };
 
-/** A UDP socket on 127.0.0.1 with a receive queue. */
-export async function udpClient(host = LOOPBACK): Promise<UdpClient> {
+/**
+ * What a client does to its datagrams on the way out and in (e.g. the
+ * encrypted transport, testing/secure_client.ts): `out` gives what to send
+ * for one datagram, `in` what a received one holds for the caller (null:
+ * nothing) and what to send back to its source.
+ */
+export type DatagramFilter = {
+  out(bytes: Uint8Array, to: Address): Uint8Array[];
+  in(bytes: Uint8Array, from: Address): { bytes: Uint8Array | null; reply: Uint8Array[] };
+};
+
+/** A UDP socket on 127.0.0.1 with a receive queue; every datagram through `filter` when given. */
+export async function udpClient(host = LOOPBACK, filter?: DatagramFilter): Promise<UdpClient> {
   const inbox: Datagram[] = [];
   const wakers = new Set<() => void>();
-  const t = await bindUdp({ host, port: 0 }, (bytes, from) => {
+  const t = await bindUdp({ host, port: 0 }, (received, from) => {
+    let bytes: Uint8Array | null = received;
+    if (filter) {
+      const r = filter.in(received, from);
+      for (const d of r.reply) t.send(d, from);
+      bytes = r.bytes;
+    }
+    if (bytes === null) return;
     inbox.push({ bytes: bytes.slice(), text: dec.decode(bytes), from });
     for (const w of [...wakers]) w();
   });
@@ -301,7 +319,11 @@ export async function udpClient(host = LOOPBACK): Promise<UdpClient> {
       });
     }
   };
-  const send = (to: Address, data: string | Uint8Array) => t.send(typeof data === "string" ? enc.encode(data) : data, to);
+  const send = (to: Address, data: string | Uint8Array) => {
+    const bytes = typeof data === "string" ? enc.encode(data) : data;
+    if (!filter) return t.send(bytes, to);
+    for (const d of filter.out(bytes, to)) t.send(d, to);
+  };
   return {
     address: t.address,
     send,

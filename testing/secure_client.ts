@@ -19,7 +19,7 @@ import { randomBytes } from "node:crypto";
 import { ClientTransport } from "../lib/secure/client_transport.ts";
 import { generateKeyPair } from "../lib/secure/suite.ts";
 import { type Address, formatAddress } from "../lib/wire/address.ts";
-import { udpClient } from "./harness.ts";
+import { udpClient, type UdpClient } from "./harness.ts";
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
@@ -43,7 +43,7 @@ export type SecureClient = {
 /** A client of the server at `server`, whose static public key is `serverKey`. */
 export async function secureClient(server: Address, serverKey: Uint8Array, host = "127.0.0.1"): Promise<SecureClient> {
   const raw = await udpClient(host);
-  const t = new ClientTransport({ serverKey, random: (n) => new Uint8Array(randomBytes(n)), newKeyPair: generateKeyPair });
+  const t = newTransport(serverKey);
   const sent: Uint8Array[] = [];
   const inbox: string[] = [];
   const sendRaw = (bytes: Uint8Array) => {
@@ -79,4 +79,42 @@ export async function secureClient(server: Address, serverKey: Uint8Array, host 
     next: (timeoutMs = 5000) => waitFor(() => true, timeoutMs),
     close: () => raw.close(),
   };
+}
+
+/**
+ * The harness's UdpClient over the encrypted transport, to every server of
+ * `keys` (client address `host:port` → static public key): one socket, one
+ * lib/secure ClientTransport per server, so a client that fails over
+ * handshakes once with the next server, and a restarted server's reset
+ * makes a new handshake at once. `next` and `request` see only protocol
+ * replies (opened); handshake datagrams are answered as they arrive.
+ *
+ * @example
+ * ```ts
+ * const u = await secureUdpClient(new Map([[formatAddress(a), keyOfA]]));
+ * await u.request(a, lines("login", "1", "bob"));   // as udpClient's, encrypted
+ * ```
+ */
+export function secureUdpClient(keys: ReadonlyMap<string, Uint8Array>, host = "127.0.0.1"): Promise<UdpClient> {
+  const links = new Map<string, ClientTransport>();
+  const linkTo = (a: Address): ClientTransport | null => {
+    const at = formatAddress(a);
+    const key = keys.get(at);
+    if (key === undefined) return null;
+    let t = links.get(at);
+    if (t === undefined) links.set(at, t = newTransport(key));
+    return t;
+  };
+  return udpClient(host, {
+    out: (bytes, to) => linkTo(to)?.seal(bytes, Date.now()) ?? [],
+    in(bytes, from) {
+      const r = links.get(formatAddress(from))?.receive(bytes, Date.now());
+      return r === undefined ? { bytes: null, reply: [] } : { bytes: r.plaintext, reply: r.send };
+    },
+  });
+}
+
+/** A client transport pinned to `serverKey`. */
+function newTransport(serverKey: Uint8Array): ClientTransport {
+  return new ClientTransport({ serverKey, random: (n) => new Uint8Array(randomBytes(n)), newKeyPair: generateKeyPair });
 }
