@@ -28,7 +28,8 @@ import { randomBytes } from "../lib/client/random.ts";
 import { cursorText, readAll } from "../testing/cluster_ops.ts";
 import { lines, makeCluster, parsePoll, removeTempDirs, startServer } from "../testing/harness.ts";
 import { formatSummary, percentile, summarize } from "./_stats.ts";
-import { type Runtime, runtimeCommand } from "./_child.ts";
+import { cpuSeconds, type Runtime, runtimeCommand } from "./_child.ts";
+import { runtimePid } from "../testing/proc_stats.ts";
 
 const COMMAND = defineCommand({
   name: "encrypted",
@@ -101,8 +102,8 @@ async function enter(l: Link, name: string, room: string): Promise<string> {
   return token;
 }
 
-/** Acked adds/s of 8 clients keeping 16 adds in flight each for SECONDS. */
-async function addRate(to: Address, key: Uint8Array, mode: Mode, run: number): Promise<number> {
+/** Acked adds/s of 8 clients keeping 16 adds in flight each for SECONDS, and the server's CPU µs per acked add (process `pid`). */
+async function addRate(to: Address, key: Uint8Array, mode: Mode, run: number, pid: number): Promise<[number, number]> {
   const room = `adds${mode[0]}${run}`;
   const clients = await Promise.all(Array.from({ length: 8 }, async (_, i) => {
     const l = await link(to, mode, key);
@@ -110,6 +111,7 @@ async function addRate(to: Address, key: Uint8Array, mode: Mode, run: number): P
   }));
   const stopAt = Date.now() + SECONDS * 1000;
   const started = performance.now();
+  const cpu0 = cpuSeconds(pid);
   const counts = await Promise.all(clients.map(({ l, token }, i) =>
     new Promise<number>((resolve) => {
       let acked = 0, inFlight = 0, n = 0;
@@ -126,9 +128,11 @@ async function addRate(to: Address, key: Uint8Array, mode: Mode, run: number): P
       for (let k = 0; k < 16; k++) send();
     })
   ));
-  const rate = counts.reduce((a, b) => a + b, 0) / ((performance.now() - started) / 1000);
+  const total = counts.reduce((a, b) => a + b, 0);
+  const rate = total / ((performance.now() - started) / 1000);
+  const cpuUs = (cpuSeconds(pid) - cpu0) * 1e6 / total;
   await Promise.all(clients.map((c) => c.l.close()));
-  return rate;
+  return [rate, cpuUs];
 }
 
 /** A link as testing/cluster_ops.ts's readers take a client. */
@@ -184,11 +188,19 @@ const modes: Mode[] = ["plaintext", "encrypted"];
 try {
   console.log(`encrypted: load under ${runtime}, servers under ${SERVER_RUNTIME} (key= and --allow-plaintext, --one-disk-acks), ${RUNS} runs each way, alternating`);
   const rates: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
-  for (let run = 0; run < RUNS; run++) for (const m of modes) rates[m].push(await addRate(a.clientAddr, keys[0], m, run));
-  for (const m of modes) console.log(`  acked adds/s, 8 clients x 16 in flight, ${m}: ${formatSummary(summarize(rates[m]))}`);
+  const cpu: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
+  const pidA = runtimePid(a.pid);
+  for (let run = 0; run < RUNS; run++) {
+    for (const m of modes) {
+      const [rate, us] = await addRate(a.clientAddr, keys[0], m, run, pidA);
+      rates[m].push(rate);
+      cpu[m].push(us);
+    }
+  }
+  for (const m of modes) console.log(`  acked adds/s, 8 clients x 16 in flight, ${m}: ${formatSummary(summarize(rates[m]))}; server CPU ${formatSummary(summarize(cpu[m]))} µs per add`);
   if (lost > 0) console.log(`  (${lost} adds unanswered within 5 s)`);
   const ratio = summarize(rates.encrypted).median / summarize(rates.plaintext).median;
-  console.log(`  ratio encrypted / plaintext (medians): ${ratio.toFixed(2)}x (goal >= 0.8x)`);
+  console.log(`  ratio encrypted / plaintext (medians): ${ratio.toFixed(2)}x (goal >= 0.8x); server CPU per add ${(summarize(cpu.encrypted).median / summarize(cpu.plaintext).median).toFixed(2)}x`);
 
   // 1,000 messages of ~120 bytes in one room, on both servers.
   const room = "backlog";

@@ -22,6 +22,7 @@
  * socket.onDatagram = (bytes, from) => intake.receive(bytes, from);
  * ```
  */
+import { KIND } from "../secure/envelope.ts";
 import type { ServerTransport } from "../secure/server_transport.ts";
 import { type Address, formatAddress, parseAddress } from "../wire/address.ts";
 import type { ClientChannel } from "./channel.ts";
@@ -57,8 +58,10 @@ export type SecureIntakeOptions = {
 /** The client port's encrypted transport, between the socket and the port. */
 export class SecureIntake {
   readonly #o: SecureIntakeOptions;
-  /** The session each address last sent data on: replies to that address are sealed for it. */
+  /** The session each address (`host:port`) last sent data on: replies to that address are sealed for it. */
   readonly #byAddress = new Map<string, number>();
+  /** Addresses as received, by their text: where sealed replies go without parsing. */
+  readonly #addresses = new Map<string, Address>();
   readonly #proven: ClientChannel;
   readonly #unproven: ClientChannel;
   #sweptAt = 0;
@@ -78,15 +81,20 @@ export class SecureIntake {
     if (t === null) return this.#plaintext(bytes, from);
     const now = this.#o.clock.now();
     if (now - this.#sweptAt >= SWEEP_MS) this.#sweep(t, now);
-    const underLoad = t.counts.pending > (this.#o.loadPending ?? DEFAULT_LOAD_PENDING);
-    const r = t.receive(bytes, formatAddress(from), now, underLoad);
+    // Only an initiation asks whether the server is under load.
+    const underLoad = bytes[0] === KIND.initiation && t.counts.pending > (this.#o.loadPending ?? DEFAULT_LOAD_PENDING);
+    const at = formatAddress(from);
+    const r = t.receive(bytes, at, now, underLoad);
     if (r.send) this.#o.raw.send(r.send, from);
     switch (r.kind) {
       case "plaintext":
         return this.#plaintext(bytes, from);
       case "data":
-        this.#byAddress.set(formatAddress(from), r.session);
-        return this.#o.port.onDatagram(r.plaintext, from, r.proven && r.address === formatAddress(from) ? this.#proven : this.#unproven);
+        if (this.#byAddress.get(at) !== r.session) {
+          this.#byAddress.set(at, r.session);
+          this.#addresses.set(at, from);
+        }
+        return this.#o.port.onDatagram(r.plaintext, from, r.proven && r.address === at ? this.#proven : this.#unproven);
       case "drop":
         this.drops.set(r.reason, (this.drops.get(r.reason) ?? 0) + 1);
         return;
@@ -104,12 +112,16 @@ export class SecureIntake {
     const index = this.#byAddress.get(formatAddress(to));
     if (t === null || index === undefined) return;
     const sealed = t.seal(index, bytes, this.#o.clock.now());
-    if (sealed !== null) this.#o.raw.send(sealed.bytes, parseAddress(sealed.address));
+    if (sealed !== null) this.#o.raw.send(sealed.bytes, this.#addresses.get(sealed.address) ?? parseAddress(sealed.address));
   }
 
   #sweep(t: ServerTransport, now: number): void {
     this.#sweptAt = now;
     t.sweep(now);
-    for (const [address, index] of this.#byAddress) if (t.describe(index, now) === null) this.#byAddress.delete(address);
+    for (const [address, index] of this.#byAddress) {
+      if (t.describe(index, now) !== null) continue;
+      this.#byAddress.delete(address);
+      this.#addresses.delete(address);
+    }
   }
 }
