@@ -102,13 +102,42 @@ async function enter(l: Link, name: string, room: string): Promise<string> {
   return token;
 }
 
-/** Acked adds/s of 8 clients keeping 16 adds in flight each for SECONDS, and the server's CPU µs per acked add (process `pid`). */
-async function addRate(to: Address, key: Uint8Array, mode: Mode, run: number, pid: number): Promise<[number, number]> {
-  const room = `adds${mode[0]}${run}`;
-  const clients = await Promise.all(Array.from({ length: 8 }, async (_, i) => {
+/** 8 clients logged in to `to` and in `room`. */
+function clientsIn(to: Address, key: Uint8Array, mode: Mode, room: string): Promise<{ l: Link; token: string }[]> {
+  return Promise.all(Array.from({ length: 8 }, async (_, i) => {
     const l = await link(to, mode, key);
     return { l, token: await enter(l, `${room}u${i}`, room) };
   }));
+}
+
+/** The server's CPU µs per acked add (process `pid`) under a steady `perSecond` adds/s from 8 clients for SECONDS: the same batching both ways. */
+async function steadyCpu(to: Address, key: Uint8Array, mode: Mode, run: number, pid: number, perSecond: number): Promise<number> {
+  const room = `steady${mode[0]}${run}`;
+  const clients = await clientsIn(to, key, mode, room);
+  let acked = 0, n = 0;
+  const cpu0 = cpuSeconds(pid);
+  const each = perSecond / 8 / 100;
+  let owed = 0;
+  const timer = setInterval(() => {
+    owed += each;
+    for (; owed >= 1; owed--) {
+      for (const [i, { l, token }] of clients.entries()) {
+        l.request(lines("add", `s${i}x${(n++).toString(36)}`, token, `message ${n} from client ${i} of the encrypted benchmark`, room), 5000).then(() => acked++, () => lost++);
+      }
+    }
+  }, 10);
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  clearInterval(timer);
+  await new Promise((r) => setTimeout(r, 500));
+  const us = (cpuSeconds(pid) - cpu0) * 1e6 / acked;
+  await Promise.all(clients.map((c) => c.l.close()));
+  return us;
+}
+
+/** Acked adds/s of 8 clients keeping 16 adds in flight each for SECONDS, and the server's CPU µs per acked add (process `pid`). */
+async function addRate(to: Address, key: Uint8Array, mode: Mode, run: number, pid: number): Promise<[number, number]> {
+  const room = `adds${mode[0]}${run}`;
+  const clients = await clientsIn(to, key, mode, room);
   const stopAt = Date.now() + SECONDS * 1000;
   const started = performance.now();
   const cpu0 = cpuSeconds(pid);
@@ -201,6 +230,10 @@ try {
   if (lost > 0) console.log(`  (${lost} adds unanswered within 5 s)`);
   const ratio = summarize(rates.encrypted).median / summarize(rates.plaintext).median;
   console.log(`  ratio encrypted / plaintext (medians): ${ratio.toFixed(2)}x (goal >= 0.8x); server CPU per add ${(summarize(cpu.encrypted).median / summarize(cpu.plaintext).median).toFixed(2)}x`);
+  const steady: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
+  for (let run = 0; run < RUNS; run++) for (const m of modes) steady[m].push(await steadyCpu(a.clientAddr, keys[0], m, run, pidA, 1000));
+  for (const m of modes) console.log(`  server CPU per acked add at a steady 1,000 adds/s, ${m}: ${formatSummary(summarize(steady[m]))} µs`);
+  console.log(`  ratio encrypted / plaintext: ${(summarize(steady.encrypted).median / summarize(steady.plaintext).median).toFixed(2)}x`);
 
   // 1,000 messages of ~120 bytes in one room, on both servers.
   const room = "backlog";
