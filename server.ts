@@ -125,7 +125,7 @@ console.log(
   `${name}: clients ${formatAddress(started.client!)}, peers ${formatAddress(started.peer!)}, database ${flags.db}, ` +
     `fan-out ${node.fanout}, ${setup.clusterKey ? "peers authenticated" : "peers NOT authenticated"}, ` +
     `${peers} peer${peers === 1 ? "" : "s"}, origin ${started.origin}, ` +
-    `clients ${setup.staticKey ? `encrypted${setup.allowPlaintext ? " or plaintext" : ""}` : "plaintext only (no key=)"}`,
+    `clients ${setup.staticKey ? `encrypted${setup.allowPlaintext ? " or plaintext (--allow-plaintext)" : ""}` : "plaintext only (no key=, --allow-plaintext)"}`,
 );
 if (started.web) console.log(`${name}: web ${started.web}/ (page, transport POST /dc, GET /metrics)`);
 

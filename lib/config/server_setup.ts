@@ -85,7 +85,6 @@ export function defaultServerKeyFile(serversFile: string, id: string): string {
  * line; null when the line has none, which only --allow-plaintext permits.
  */
 function serverStaticKey(flags: ServerFlags, me: ServerEntry, warnings: string[]): KeyPair | null {
-  if (flags.allowPlaintext) warnings.push("--allow-plaintext: clients may also speak unencrypted; anyone on their path reads messages and tokens");
   if (me.publicKey === undefined) {
     if (flags.allowPlaintext) return null;
     throw new Error(
