@@ -88,7 +88,7 @@ const node = createServerNode({
   random: (n) => randomBytes(n),
   config: setup.node,
   clusterKey: setup.clusterKey,
-  secure: { staticKey: setup.staticKey, allowPlaintext: setup.allowPlaintext },
+  secure: { staticKey: setup.staticKey, allowPlaintext: setup.allowPlaintext, handshakesPerSecond: flags.handshakesPerSecond },
   replyKey,
   log,
   checkDatabase: () => guard.problem(),

@@ -8,6 +8,7 @@
  * f.db; // "data/a.sqlite"
  * ```
  */
+import { DEFAULT_HANDSHAKES_PER_SECOND } from "../secure/responder.ts";
 import { defineCommand, helpText, parseFlags } from "./cli.ts";
 import { serverIdProblem } from "../wire/names.ts";
 import type { Address } from "../wire/address.ts";
@@ -80,6 +81,8 @@ export type ServerFlags = {
   serverKey: string | null;
   /** Accept the unencrypted client protocol beside the encrypted one (socat by hand, independent test clients). */
   allowPlaintext: boolean;
+  /** Client handshakes in a second past which initiations get cookie replies. */
+  handshakesPerSecond: number;
   /** Ack an add once it is on this server's disk only (the default waits for a second server's). */
   oneDiskAcks: boolean;
 };
@@ -184,6 +187,11 @@ export const SERVER_COMMAND = defineCommand({
       value: "FILE",
       help: "this server's static private key: clients' datagrams are encrypted to its public key, the key= of its servers-file line " +
         "(default: ID.server.key beside the servers file; make one: npm run keygen -- --server-key FILE)",
+    },
+    "handshakes-per-second": {
+      type: "string",
+      value: "N",
+      help: `client handshakes a second past which initiations get a cookie reply instead, until they prove their address (default ${DEFAULT_HANDSHAKES_PER_SECOND})`,
     },
     "allow-plaintext": {
       type: "boolean",
@@ -322,6 +330,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     insecurePeers: values["insecure-peers"] === true,
     serverKey: values["server-key"] ?? null,
     allowPlaintext: values["allow-plaintext"] === true,
+    handshakesPerSecond: integer("handshakes-per-second", values["handshakes-per-second"], DEFAULT_HANDSHAKES_PER_SECOND, 1),
     oneDiskAcks: values["one-disk-acks"] === true,
   };
 }

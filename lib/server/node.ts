@@ -83,7 +83,7 @@ export type ServerNodeOptions = {
    * unencrypted protocol is accepted beside it. Absent: plaintext only, as
    * before the encrypted transport (in-memory test clusters).
    */
-  secure?: { staticKey: KeyPair | null; allowPlaintext: boolean };
+  secure?: { staticKey: KeyPair | null; allowPlaintext: boolean; handshakesPerSecond?: number };
   /** The key sealing saved login replies (lib/server/reply_seal.ts). */
   replyKey: Uint8Array;
   log(line: string): void;
@@ -257,7 +257,7 @@ export class ServerNode {
   #intake(udp: ClientChannel): SecureIntake {
     const { clock, random, secure } = this.#o;
     const key = secure?.staticKey ?? null;
-    const transport = key === null ? null : new ServerTransport({ staticKey: key, random, newKeyPair: generateKeyPair, now: clock.now() });
+    const transport = key === null ? null : new ServerTransport({ staticKey: key, random, newKeyPair: generateKeyPair, now: clock.now(), handshakesPerSecond: secure?.handshakesPerSecond });
     return new SecureIntake({ transport, allowPlaintext: secure?.allowPlaintext ?? true, port: this.#clientPort, plain: udp, raw: { send: (b, to) => udp.send(b, to, "") }, clock });
   }
 
