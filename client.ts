@@ -34,7 +34,7 @@ const CLIENT_COMMAND = defineCommand({
   flags: {
     user: { type: "string", short: "u", value: "NAME", help: "your user name (1 to 32 letters, digits, . _ -); required" },
     servers: { type: "string", short: "s", value: "FILE", default: "servers.txt", help: "the cluster's servers file; the client fails over along it" },
-    room: { type: "string", short: "r", value: "ROOM", help: "join (or create) this room at start" },
+    room: { type: "string", short: "r", value: "ROOM", help: "join this room at start (made when there is none, as /join does)" },
     "key-file": { type: "string", short: "k", value: "FILE", help: "passphrases of sealed rooms (docs/CLIENT.md)" },
     "password-file": {
       type: "string",

@@ -43,6 +43,7 @@ try {
   die(`distchat server: ${(e as Error).message}`, 2);
 }
 const name = `distchat server ${flags.id}`;
+const db = flags.db;
 const log = (line: string) => console.error(`${name}: ${line}`);
 let setup: ServerSetup;
 try {
@@ -127,10 +128,10 @@ console.log(
     `${peers} peer${peers === 1 ? "" : "s"}, origin ${started.origin}, ` +
     `clients ${setup.staticKey ? `encrypted${setup.allowPlaintext ? " or plaintext (--allow-plaintext)" : ""}` : "plaintext only (no key=, --allow-plaintext)"}`,
 );
-if (started.web) console.log(`${name}: web ${started.web}/ (page, transport POST /dc, GET /metrics)`);
+if (started.web) console.log(`${name}: web ${started.web}/ (page, WebSocket /ws, POST /dc, GET /metrics)`);
 
 let stopping = false;
-async function stop(): Promise<void> {
+async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   try {
@@ -138,7 +139,8 @@ async function stop(): Promise<void> {
   } catch (e) {
     die(`${name}: database failure while closing: ${(e as Error).message}`);
   }
+  console.log(`${name}: stopped (${signal}); database ${db} closed`);
   process.exit(0);
 }
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);
+process.on("SIGINT", () => void stop("SIGINT"));
+process.on("SIGTERM", () => void stop("SIGTERM"));

@@ -176,8 +176,8 @@ export async function runClient(o: ClientOptions): Promise<number> {
     async () => {
       if (ending) return;
       term.notice(`logged in as ${o.userName} on server ${chat.conn.server.id}`);
-      if (o.room !== null) await chat.session.join(o.room, { create: true });
-      else term.notice("join a room with /join ROOM or /create ROOM; /help lists the commands");
+      if (o.room !== null) await chat.session.join(o.room);
+      else term.notice("join a room with /join ROOM (made when there is none); /help lists the commands");
     },
     async (e) => {
       ending = true;

@@ -13,13 +13,13 @@ import { defineCommand, helpText, parseFlags } from "./cli.ts";
 import { serverIdProblem } from "../wire/names.ts";
 import type { Address } from "../wire/address.ts";
 import { parseAddress } from "../wire/address.ts";
-import { DEFAULT_HELD_POLL_LIMITS, DEFAULT_QUOTAS, DEFAULT_RATE_LIMIT, DEFAULT_SESSION_RATE, DEFAULT_WEB_LIMITS, type HeldPollLimits, QUOTA_NAMES, type QuotaLimits } from "./limits.ts";
+import { DEFAULT_HELD_POLL_LIMITS, DEFAULT_QUOTAS, DEFAULT_RATE_LIMIT, DEFAULT_SESSION_RATE, DEFAULT_WEB_LIMITS, DEFAULT_WEB_REQUEST_RATE, type HeldPollLimits, QUOTA_NAMES, type QuotaLimits } from "./limits.ts";
 import { type Cidr, LOOPBACK_RANGES, parseCidr } from "../wire/cidr.ts";
 import { hostName } from "../wire/cidr.ts";
 import { webAddress } from "./servers_file.ts";
 
 /** Flags only a web listener uses: refused with --no-web, and without --web when servers.txt gives this server no web URL. */
-const WEB_ONLY_FLAGS = ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-timeout"] as const;
+const WEB_ONLY_FLAGS = ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-request-rate", "web-timeout"] as const;
 
 /** A flag that cannot be used as given: its message is one line a user can act on. */
 export class FlagError extends Error {
@@ -64,6 +64,8 @@ export type ServerFlags = {
   webConnections: number | null;
   /** Web connections per IP address; Infinity = no limit. */
   webConnectionsPerIp: number;
+  /** HTTP requests per second per IP address on the web listener; 0 = no limit. */
+  webRequestRate: number;
   /** Seconds a web connection may carry no request (and a request's head, then body, may take). */
   webTimeout: number;
   /** Free bytes below which writes are refused; 0 = no floor. */
@@ -153,6 +155,12 @@ export const SERVER_COMMAND = defineCommand({
       value: "N",
       help: `TCP connections of one IP address (default ${DEFAULT_WEB_LIMITS.perAddress}; 0 = no limit). Behind a reverse proxy every ` +
         "connection is the proxy's: raise it there",
+    },
+    "web-request-rate": {
+      type: "string",
+      value: "N",
+      help: `HTTP requests a second of one IP address (default ${DEFAULT_WEB_REQUEST_RATE}, bursts of 600; 0 = no limit): past it ` +
+        "429 and the connection closed. Raise it behind a reverse proxy too",
     },
     "web-timeout": {
       type: "string",
@@ -318,6 +326,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     metricsAllow: values["metrics-allow"]?.map(cidr) ?? LOOPBACK_RANGES.map(cidr),
     webConnections: values["web-connections"] === undefined ? null : integer("web-connections", values["web-connections"], 0, 1),
     webConnectionsPerIp: integer("web-connections-per-ip", values["web-connections-per-ip"], DEFAULT_WEB_LIMITS.perAddress, 0) || Infinity,
+    webRequestRate: integer("web-request-rate", values["web-request-rate"], DEFAULT_WEB_REQUEST_RATE, 0),
     webTimeout: integer("web-timeout", values["web-timeout"], DEFAULT_WEB_LIMITS.idleMs / 1000, 1),
     tlsCert: values["tls-cert"] ?? null,
     tlsKey: values["tls-key"] ?? null,
