@@ -52,7 +52,7 @@ const START = defineCommand({
 });
 const flags = parseCommandLine(START).values;
 const SERVERS = flags.servers;
-/** SERVERS with each server's key= added (its key pair made on the first run): what the servers and clients run with. */
+/** SERVERS with each server's key= added (its key pair made on the first run), when SERVERS lacks some. */
 const KEYED = join("data", basename(SERVERS));
 
 let servers: ServerEntry[];
@@ -61,6 +61,8 @@ try {
 } catch (e) {
   fail("npm start", (e as Error).message);
 }
+/** What the servers and clients run with: SERVERS when it gives every key=, else KEYED. */
+const RUN = servers.every((s) => s.publicKey !== undefined) ? SERVERS : KEYED;
 
 /** Addresses of servers.txt that some process already holds: a cluster already running, most likely. */
 async function addressesInUse(): Promise<string[]> {
@@ -134,7 +136,7 @@ if (inUse.length > 0) {
   fail(
     "npm start",
     `the addresses of ${SERVERS} are in use, so a cluster is probably running already:\n  ${inUse.join("\n  ")}\n` +
-      `To chat on it, open only a client:  npm run client -- --user NAME --servers ${KEYED} --room lobby\n` +
+      `To chat on it, open only a client:  npm run client -- --user NAME --servers ${RUN} --room lobby\n` +
       `To stop it: Ctrl-C in the terminal that started it${pids.length ? `, or  kill ${pids.join(" ")}` : ""}\n` +
       `To start another cluster beside it: npm start -- --servers FILE (a copy of ${SERVERS} with other ports and ids)`,
     1,
@@ -167,7 +169,7 @@ function startServer(s: ServerEntry): Promise<void> {
   // The first run makes a new cluster: its servers write under their plain ids.
   const fresh = existsSync(`data/${s.id}.sqlite`) ? [] : ["--new-cluster"];
   // Its web listener comes from servers.txt, as when it is restarted by hand with the README's command.
-  const [cmd, ...args] = scriptCommand("server.ts", ["--id", s.id, "--servers", KEYED, "--cluster-key", KEY, ...fresh]);
+  const [cmd, ...args] = scriptCommand("server.ts", ["--id", s.id, "--servers", RUN, "--cluster-key", KEY, ...fresh]);
   const child = spawn(cmd, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
   started.push(child);
   let out = "";
@@ -226,7 +228,7 @@ if (!existsSync(KEY)) {
   }
 }
 try {
-  writeKeyedServers();
+  if (RUN === KEYED) writeKeyedServers();
 } catch (e) {
   fail("npm start", (e as Error).message, 1);
 }
@@ -242,9 +244,9 @@ if (pages.length > 0) {
   console.log(`Web client: open ${pages[0]} in a browser${pages.length > 1 ? ` (any server's page works: ${pages.slice(1).join(", ")})` : ""}.`);
 }
 console.log(`Cluster up. Chatting as ${userName} in lobby; /help lists commands, /quit or Ctrl-C leaves (and stops the servers).`);
-console.log(`Another client, in another terminal:  npm run client -- --user bob --servers ${KEYED} --room lobby\n`);
+console.log(`Another client, in another terminal:  npm run client -- --user bob --servers ${RUN} --room lobby\n`);
 
-const [cmd, ...args] = scriptCommand("client.ts", ["--user", userName, "--servers", KEYED, "--room", "lobby"]);
+const [cmd, ...args] = scriptCommand("client.ts", ["--user", userName, "--servers", RUN, "--room", "lobby"]);
 client = spawn(cmd, args, { stdio: "inherit" });
 client.once("exit", (code) => quit(code ?? 1));
 client.once("error", (e) => {
