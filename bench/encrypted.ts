@@ -34,13 +34,13 @@ import { runtimePid } from "../testing/proc_stats.ts";
 const COMMAND = defineCommand({
   name: "encrypted",
   about: "The encrypted client transport beside plaintext: acked adds/s, a backlog read after failover, cross-server delivery.",
-  usage: "node bench/encrypted.ts [--runs N] [--seconds N] [--server-runtime node|deno]",
+  usage: "npm run bench:encrypted -- [--runs N] [--seconds N] [--server-runtime node|deno]",
   flags: {
     runs: { type: "string", value: "N", default: "3", help: "runs of each figure, each way" },
     seconds: { type: "string", value: "N", default: "3", help: "seconds of adds per run" },
     "server-runtime": { type: "string", value: "node|deno", default: "node", help: "the runtime the servers run under (the load stays on this one)" },
   },
-  notes: "Servers under Deno: node bench/encrypted.ts --server-runtime deno",
+  notes: "Servers under Deno: npm run bench:encrypted -- --server-runtime deno",
 });
 const { values } = parseCommandLine(COMMAND);
 if (!/^[1-9]$/.test(values.runs!) || !/^[1-9]\d?$/.test(values.seconds!)) fail("encrypted", "--runs 1 to 9, --seconds 1 to 99");

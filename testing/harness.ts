@@ -207,8 +207,8 @@ export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
   if (o.ttl !== undefined) args.push("--session-ttl", String(o.ttl));
   if (o.newCluster !== false && !existsSync(db)) args.push("--new-cluster");
   // Test clusters on loopback run unkeyed unless a test gives a key.
-  if (!(o.extraArgs ?? []).includes("--cluster-key")) args.push("--insecure-peers");
   if (o.allowPlaintext !== false && !(o.extraArgs ?? []).includes("--allow-plaintext")) args.push("--allow-plaintext");
+  if (!(o.extraArgs ?? []).includes("--cluster-key")) args.push("--insecure-peers");
   args.push(...(o.extraArgs ?? []));
   const p = o.command ? startProcess([...(o.wrap ?? []), ...o.command(args)], { cwd: ROOT }) : spawnScript("server.ts", args, o.wrap);
   const readyBy = Date.now() + (o.readyTimeoutMs ?? 30_000);
