@@ -101,6 +101,7 @@ const node = createServerNode({
   random: (n) => randomBytes(n),
   config: setup.node,
   clusterKey: setup.clusterKey,
+  secure: { staticKey: setup.staticKey, allowPlaintext: setup.allowPlaintext, handshakesPerSecond: flags.handshakesPerSecond },
   replyKey,
   log,
   checkDatabase: () => guard.problem(),
@@ -137,11 +138,20 @@ const peers = setup.servers.length - 1;
 log(
   `clients ${formatAddress(started.client!)}, peers ${formatAddress(started.peer!)}, database ${flags.db}, ` +
     `fan-out ${node.fanout}, ${setup.clusterKey ? "peers authenticated" : "peers NOT authenticated"}, ` +
-    `${peers} peer${peers === 1 ? "" : "s"}, origin ${started.origin}`,
+    `${peers} peer${peers === 1 ? "" : "s"}, origin ${started.origin}, ` +
+    `clients ${setup.staticKey ? `encrypted${setup.allowPlaintext ? " or plaintext (--allow-plaintext)" : ""}` : "plaintext only (no key=, --allow-plaintext)"}`,
   {
     event: "start",
     stdout: true,
-    fields: { clients: formatAddress(started.client!), peers: formatAddress(started.peer!), database: flags.db, origin: started.origin, peerCount: peers },
+    fields: {
+      clients: formatAddress(started.client!),
+      peers: formatAddress(started.peer!),
+      database: flags.db,
+      origin: started.origin,
+      peerCount: peers,
+      encrypted: setup.staticKey !== null,
+      plaintext: setup.staticKey === null || setup.allowPlaintext,
+    },
   },
 );
 if (started.web) log(`web ${started.web}/ (page, WebSocket /ws, POST /dc, GET /metrics)`, { event: "web", stdout: true, fields: { url: started.web } });
