@@ -277,6 +277,11 @@ export class ClientPort {
     via.send(bytes, to, tag);
   }
 
+  /** Answers the held polls of rooms `rkeys` that have something to list now (stable delivery: a copy there settled). */
+  wakeRooms(rkeys: Set<string>): void {
+    if (rkeys.size > 0) this.#wake({ rooms: rkeys, notices: new Set() });
+  }
+
   /** Answers the held polls of rooms with new messages (all of them) or new notices (those that list notices): one read per distinct cursor. */
   #wake(dirty: Dirty): void {
     for (const rkey of dirty.rooms) {

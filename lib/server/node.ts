@@ -136,6 +136,10 @@ export class ServerNode {
     this.#clientPort = this.#makeClientPort(handlers, chatClock, quotas);
     this.#peerPort = this.#makePeerPort(ring, liveness);
     const port = this.#clientPort;
+    // Stable delivery (docs/ARCHITECTURE.md): polls list a copy once its confirmer's word is in here; the rooms held back are read again after each commit (a `got` brings one).
+    const gate = this.#gate;
+    if (gate) store.settling.rule = () => gate.settledTest();
+    if (gate) this.commit.subscribe(() => port.wakeRooms(store.settling.take()));
     this.#stopHousekeeping = startHousekeeping({
       clock: chatClock,
       commit: this.commit,
@@ -185,7 +189,10 @@ export class ServerNode {
       ring,
       liveness,
       twoDisk: config.twoDisk,
-      onGot: gate && (() => gate.noteGot()),
+      onGot: gate && (() => {
+        gate.noteGot();
+        if (store.settling.waiting) this.commit.afterNextCommit(() => {});
+      }),
       log: this.#o.log,
     });
   }

@@ -34,6 +34,7 @@ import { NameClaims } from "./name_claims.ts";
 import { Rooms } from "./rooms.ts";
 import { Retention, type RetentionLimits } from "./retention.ts";
 import { type MessageEntry, Messages, type StoredAdd } from "./messages.ts";
+import { Settling } from "./settling.ts";
 import { SavedReplies } from "./replies.ts";
 import { HighWater } from "./high_water.ts";
 import { serverOf } from "../rules/incarnation.ts";
@@ -70,6 +71,8 @@ export class Store {
   readonly sessions: Sessions;
   readonly rooms: Rooms;
   readonly messages: Messages;
+  /** Which copies polls and history may list yet (lib/store/settling.ts); the server installs its rule. */
+  readonly settling = new Settling();
   readonly replies: SavedReplies;
   /** Registered names (lib/rules/ledger.ts) and the registration each session proved. */
   readonly accounts: Accounts;
@@ -392,6 +395,6 @@ export class Store {
 
   /** Visible messages of a room the cursor does not cover, in delivery order (lazily). */
   uncovered(groupName: string, cursor: Vector, notices = false): Generator<MessageEntry> {
-    return this.messages.uncovered(groupName, cursor, this.#vector.keys(), notices);
+    return this.messages.uncovered(groupName, cursor, this.#vector.keys(), notices, this.settling);
   }
 }
