@@ -20,7 +20,6 @@
  * op.seq; // 1
  * ```
  */
-import { closeSync, fsyncSync, openSync } from "node:fs";
 import type { DatabaseSync } from "node:sqlite";
 import type { Op } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
@@ -37,6 +36,7 @@ import { type MessageEntry, Messages, type StoredAdd } from "./messages.ts";
 import { Settling } from "./settling.ts";
 import { SavedReplies } from "./replies.ts";
 import { HighWater } from "./high_water.ts";
+import { WalSync } from "./wal_sync.ts";
 import { serverOf } from "../rules/incarnation.ts";
 import { Accounts } from "./accounts.ts";
 import { Moderation } from "./moderation.ts";
@@ -92,7 +92,7 @@ export class Store {
   #localOps: Op[] = [];
   #log: OpLogTable;
   /** The write-ahead log, which `commit` syncs itself under --sync full (see `open`); null: SQLite's setting rules. */
-  #wal: { fd: number; sync: (fd: number) => void } | null = null;
+  #wal: WalSync | null = null;
   /** The origin ops made here are written under (lib/rules/incarnation.ts). */
   #self: string;
   /** The high-water mark beside the database, when it has a path. */
@@ -111,15 +111,9 @@ export class Store {
     const store = new Store(db, self, options);
     store.#hwm = new HighWater(`${path}.hwm`);
     store.#hwm.reset(get(store.#vector, self));
-    if (sync === "full") {
-      try {
-        const fd = openSync(`${path}-wal`, "r");
-        db.exec("PRAGMA synchronous = NORMAL");
-        store.#wal = { fd, sync: options.syncFile ?? fsyncSync };
-      } catch {
-        // No log file to hold: SQLite keeps syncing every commit (FULL).
-      }
-    }
+    // Without a log file to hold, SQLite keeps syncing every commit (FULL).
+    store.#wal = sync === "full" ? WalSync.open(db, path, options.syncFile) : null;
+    if (store.#wal) db.exec("PRAGMA synchronous = NORMAL");
     return store;
   }
 
@@ -143,7 +137,7 @@ export class Store {
 
   /** Opens the write transaction unless one is open. */
   begin(): void {
-    if (!this.db.isTransaction) this.db.exec("BEGIN");
+    if (!this.db.isTransaction) (this.db.exec("BEGIN"), this.#wal?.begun());
   }
 
   /**
@@ -170,7 +164,7 @@ export class Store {
 
   /** The mark is written after the sync: it may lag the database, never lead it. */
   #durable(sync: boolean): void {
-    if (sync && this.#wal) this.#wal.sync(this.#wal.fd);
+    this.#wal?.committed(sync);
     this.#hwm?.note(this.#self, get(this.#vector, this.#self));
   }
 
@@ -212,10 +206,9 @@ export class Store {
       this.commit();
       this.db.close();
     }
-    if (this.#wal) {
-      closeSync(this.#wal.fd);
-      this.#wal = null;
-    }
+    this.#wal?.close();
+    this.#wal = null;
+    this.#hwm?.close();
   }
 
   // --- The op log (the API replication builds on) ------------------------------
