@@ -91,9 +91,15 @@ export class AckGate {
     this.#acks.hold(key, { session, tag, copy, until: this.#o.clock.now() + (this.#o.holdMs ?? 10_000), data: { release, groupName } });
   }
 
-  /** A peer's `got` came: the acks it may release are checked after a commit, so none is acked from uncommitted rows. */
+  /**
+   * A peer's `got` came: the acks it may release are checked now when no
+   * batch is open (everything read is committed), else after that batch's
+   * commit, so none is acked from uncommitted rows.
+   */
   noteGot(): void {
-    if (this.#acks.size > 0) this.#o.commit.afterNextCommit(() => this.#recheck());
+    if (this.#acks.size === 0) return;
+    if (this.#o.commit.busy) this.#o.commit.afterNextCommit(() => this.#recheck());
+    else this.#recheck();
   }
 
   /**

@@ -191,7 +191,8 @@ export class ServerNode {
       twoDisk: config.twoDisk,
       onGot: gate && (() => {
         gate.noteGot();
-        if (store.settling.waiting) this.commit.afterNextCommit(() => {});
+        // Held-back rooms are read again now when no batch is open, else after its commit.
+        if (store.settling.waiting && !this.commit.busy) this.#clientPort.wakeRooms(store.settling.take());
       }),
       log: this.#o.log,
     });
