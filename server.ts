@@ -89,6 +89,7 @@ const node = createServerNode({
   random: (n) => randomBytes(n),
   config: setup.node,
   clusterKey: setup.clusterKey,
+  secure: { staticKey: setup.staticKey, allowPlaintext: setup.allowPlaintext, handshakesPerSecond: flags.handshakesPerSecond },
   replyKey,
   log,
   checkDatabase: () => guard.problem(),
@@ -124,7 +125,8 @@ const peers = setup.servers.length - 1;
 console.log(
   `${name}: clients ${formatAddress(started.client!)}, peers ${formatAddress(started.peer!)}, database ${flags.db}, ` +
     `fan-out ${node.fanout}, ${setup.clusterKey ? "peers authenticated" : "peers NOT authenticated"}, ` +
-    `${peers} peer${peers === 1 ? "" : "s"}, origin ${started.origin}`,
+    `${peers} peer${peers === 1 ? "" : "s"}, origin ${started.origin}, ` +
+    `clients ${setup.staticKey ? `encrypted${setup.allowPlaintext ? " or plaintext (--allow-plaintext)" : ""}` : "plaintext only (no key=, --allow-plaintext)"}`,
 );
 if (started.web) console.log(`${name}: web ${started.web}/ (page, WebSocket /ws, POST /dc, GET /metrics)`);
 

@@ -11,8 +11,9 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import process from "node:process";
+import { basename, join } from "node:path";
 import net from "node:net";
 import readline from "node:readline";
 import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
@@ -21,7 +22,9 @@ import { type Address, formatAddress } from "../lib/wire/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
 import { udpPortOwner } from "../lib/platform/port_owner.ts";
 import { scriptCommand } from "../lib/platform/runtime.ts";
-import { readServers, webAddress } from "../lib/config/servers_file.ts";
+import { keyField, readServers, webAddress } from "../lib/config/servers_file.ts";
+import { defaultServerKeyFile } from "../lib/config/server_setup.ts";
+import { createStaticKeyFile, readStaticKeyFile } from "../lib/config/static_key.ts";
 import type { ServerEntry } from "../lib/config/servers_file.ts";
 import { userNameProblem } from "../lib/wire/names.ts";
 
@@ -45,10 +48,12 @@ const START = defineCommand({
     },
   },
   notes: "The servers log to data/<id>.log and stop when the client exits (/quit or Ctrl-C). Servers with a web URL in servers.txt serve the web client there: open the URL it prints (…/#lobby: the page joins lobby); any server's URL serves the same page.\n\n" +
-    "Another client, in another terminal:  npm run client -- --user bob --room lobby\n\nStart afresh (every message and login forgotten): stop the cluster, then  rm -rf data",
+    "Another client, in another terminal:  npm run client -- --user bob --room lobby --servers data/servers.txt (servers.txt with the keys npm start made; data/FILE for --servers FILE)\n\nStart afresh (every message and login forgotten): stop the cluster, then  rm -rf data",
 });
 const flags = parseCommandLine(START).values;
 const SERVERS = flags.servers;
+/** SERVERS with each server's key= added (its key pair made on the first run), when SERVERS lacks some. */
+const KEYED = join("data", basename(SERVERS));
 
 let servers: ServerEntry[];
 try {
@@ -56,6 +61,8 @@ try {
 } catch (e) {
   fail("npm start", (e as Error).message);
 }
+/** What the servers and clients run with: SERVERS when it gives every key=, else KEYED. */
+const RUN = servers.every((s) => s.publicKey !== undefined) ? SERVERS : KEYED;
 
 /** Addresses of servers.txt that some process already holds: a cluster already running, most likely. */
 async function addressesInUse(): Promise<string[]> {
@@ -73,6 +80,22 @@ async function addressesInUse(): Promise<string[]> {
     if (s.web && await tcpInUse(webAddress(s.web))) held.push(`server ${s.id}'s web address ${s.web}`);
   }
   return held;
+}
+
+/**
+ * Writes KEYED: the lines of servers.txt, each server's key= added (its key
+ * pair data/ID.server.key, made when missing; a line that has a key= keeps it).
+ */
+function writeKeyedServers(): void {
+  const lines = readFileSync(SERVERS, "utf8").split(/\r?\n/).map((raw) => {
+    const line = raw.replace(/#.*$/, "").trimEnd();
+    const s = servers.find((x) => x.id === line.trim().split(/\s+/)[0]);
+    if (s === undefined || s.publicKey !== undefined) return raw;
+    const file = defaultServerKeyFile(KEYED, s.id);
+    const key = existsSync(file) ? readStaticKeyFile(file).keyPair.publicKey : createStaticKeyFile(file).publicKey;
+    return `${line} ${keyField(key)}`;
+  });
+  writeFileSync(KEYED, `# made by npm start from ${SERVERS}, with each server's key= (private key data/ID.server.key)\n${lines.join("\n")}`);
 }
 
 /** True when something listens on the TCP address `a` already. */
@@ -113,7 +136,7 @@ if (inUse.length > 0) {
   fail(
     "npm start",
     `the addresses of ${SERVERS} are in use, so a cluster is probably running already:\n  ${inUse.join("\n  ")}\n` +
-      `To chat on it, open only a client:  npm run client -- --user NAME --servers ${SERVERS} --room lobby\n` +
+      `To chat on it, open only a client:  npm run client -- --user NAME --servers ${RUN} --room lobby\n` +
       `To stop it: Ctrl-C in the terminal that started it${pids.length ? `, or  kill ${pids.join(" ")}` : ""}\n` +
       `To start another cluster beside it: npm start -- --servers FILE (a copy of ${SERVERS} with other ports and ids)`,
     1,
@@ -146,7 +169,7 @@ function startServer(s: ServerEntry): Promise<void> {
   // The first run makes a new cluster: its servers write under their plain ids.
   const fresh = existsSync(`data/${s.id}.sqlite`) ? [] : ["--new-cluster"];
   // Its web listener comes from servers.txt, as when it is restarted by hand with the README's command.
-  const [cmd, ...args] = scriptCommand("server.ts", ["--id", s.id, "--servers", SERVERS, "--cluster-key", KEY, ...fresh]);
+  const [cmd, ...args] = scriptCommand("server.ts", ["--id", s.id, "--servers", RUN, "--cluster-key", KEY, ...fresh]);
   const child = spawn(cmd, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
   started.push(child);
   let out = "";
@@ -204,6 +227,11 @@ if (!existsSync(KEY)) {
     fail("npm start", (e as Error).message, 1);
   }
 }
+try {
+  if (RUN === KEYED) writeKeyedServers();
+} catch (e) {
+  fail("npm start", (e as Error).message, 1);
+}
 console.log(`Starting ${servers.length} servers (${servers.map((s) => s.id).join(", ")}); logs in data/*.log …`);
 try {
   await Promise.all(servers.map(startServer));
@@ -216,9 +244,9 @@ if (pages.length > 0) {
   console.log(`Web client: open ${pages[0]} in a browser${pages.length > 1 ? ` (any server's page works: ${pages.slice(1).join(", ")})` : ""}.`);
 }
 console.log(`Cluster up. Chatting as ${userName} in lobby; /help lists commands, /quit or Ctrl-C leaves (and stops the servers).`);
-console.log(`Another client, in another terminal:  npm run client -- --user bob${SERVERS === "servers.txt" ? "" : ` --servers ${SERVERS}`} --room lobby\n`);
+console.log(`Another client, in another terminal:  npm run client -- --user bob --servers ${RUN} --room lobby\n`);
 
-const [cmd, ...args] = scriptCommand("client.ts", ["--user", userName, "--servers", SERVERS, "--room", "lobby"]);
+const [cmd, ...args] = scriptCommand("client.ts", ["--user", userName, "--servers", RUN, "--room", "lobby"]);
 client = spawn(cmd, args, { stdio: "inherit" });
 client.once("exit", (code) => quit(code ?? 1));
 client.once("error", (e) => {

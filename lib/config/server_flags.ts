@@ -8,6 +8,7 @@
  * f.db; // "data/a.sqlite"
  * ```
  */
+import { DEFAULT_HANDSHAKES_PER_SECOND } from "../secure/responder.ts";
 import { defineCommand, helpText, parseFlags } from "./cli.ts";
 import { serverIdProblem } from "../wire/names.ts";
 import type { Address } from "../wire/address.ts";
@@ -78,6 +79,12 @@ export type ServerFlags = {
   newCluster: boolean;
   /** Run without a cluster key although servers.txt lists peers (tests, benchmarks on one machine). */
   insecurePeers: boolean;
+  /** This server's static private key file (the encrypted transport), or null: `<servers file's folder>/<id>.server.key`. */
+  serverKey: string | null;
+  /** Accept the unencrypted client protocol beside the encrypted one (socat by hand, independent test clients). */
+  allowPlaintext: boolean;
+  /** Client handshakes in a second past which initiations get cookie replies. */
+  handshakesPerSecond: number;
   /** Ack an add once it is on this server's disk only (the default waits for a second server's). */
   oneDiskAcks: boolean;
 };
@@ -182,6 +189,22 @@ export const SERVER_COMMAND = defineCommand({
     "insecure-peers": {
       type: "boolean",
       help: "run without a cluster key anyway: anyone who reaches the peer port can inject messages and sessions. Only for tests on one machine",
+    },
+    "server-key": {
+      type: "string",
+      value: "FILE",
+      help: "this server's static private key: clients' datagrams are encrypted to its public key, the key= of its servers-file line " +
+        "(default: ID.server.key beside the servers file; make one: npm run keygen -- --server-key FILE)",
+    },
+    "handshakes-per-second": {
+      type: "string",
+      value: "N",
+      help: `client handshakes a second past which initiations get a cookie reply instead, until they prove their address (default ${DEFAULT_HANDSHAKES_PER_SECOND})`,
+    },
+    "allow-plaintext": {
+      type: "boolean",
+      help: "also accept the unencrypted client protocol (socat by hand, test clients): anyone on the path reads messages and tokens. " +
+        "Required when the servers file gives this server no key=",
     },
     multicast: { type: "string", value: "GROUP:PORT", help: "fan out to peers through an IPv4 multicast group" },
     "one-disk-acks": {
@@ -314,6 +337,9 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     multicast: multicast(values.multicast),
     newCluster: values["new-cluster"] === true,
     insecurePeers: values["insecure-peers"] === true,
+    serverKey: values["server-key"] ?? null,
+    allowPlaintext: values["allow-plaintext"] === true,
+    handshakesPerSecond: integer("handshakes-per-second", values["handshakes-per-second"], DEFAULT_HANDSHAKES_PER_SECOND, 1),
     oneDiskAcks: values["one-disk-acks"] === true,
   };
 }
