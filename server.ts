@@ -23,28 +23,22 @@ import { Store } from "./lib/store/store.ts";
 import { systemClock as clock } from "./lib/server/clock.ts";
 import { freeBytes, watchDiskFloor } from "./lib/server/disk_floor.ts";
 import { createServerNode, type Open, type Started } from "./lib/server/node.ts";
+import { startLine } from "./lib/server/start_line.ts";
 import { readOrCreateKey } from "./lib/server/reply_seal.ts";
 import { openWebListener } from "./lib/web/listener.ts";
-import { createLog } from "./lib/server/log.ts";
-
-function die(line: string, code = 1): never {
-  console.error(line);
-  process.exit(code);
-}
+import { createLog } from "./lib/config/log.ts";
 
 const argv = process.argv.slice(2);
-if (wantsHelp(argv)) {
-  process.stdout.write(SERVER_HELP);
-  process.exit(0);
-}
+if (wantsHelp(argv)) process.stdout.write(SERVER_HELP), process.exit(0);
 let flags;
 try {
   flags = parseServerFlags(argv);
 } catch (e) {
-  die(`distchat server: ${(e as Error).message}`, 2);
+  console.error(`distchat server: ${(e as Error).message}`);
+  process.exit(2);
 }
 const db = flags.db;
-// One line per event, with a level (--log-format; lib/server/log.ts).
+// One line per event, with a level (--log-format; lib/config/log.ts).
 const log = createLog({
   format: flags.logFormat,
   server: flags.id,
@@ -134,26 +128,10 @@ try {
   await closeAll();
   fatal((e as Error).message, "start-failed");
 }
-const peers = setup.servers.length - 1;
-log(
-  `clients ${formatAddress(started.client!)}, peers ${formatAddress(started.peer!)}, database ${flags.db}, ` +
-    `fan-out ${node.fanout}, ${setup.clusterKey ? "peers authenticated" : "peers NOT authenticated"}, ` +
-    `${peers} peer${peers === 1 ? "" : "s"}, origin ${started.origin}, ` +
-    `clients ${setup.staticKey ? `encrypted${setup.allowPlaintext ? " or plaintext (--allow-plaintext)" : ""}` : "plaintext only (no key=, --allow-plaintext)"}`,
-  {
-    event: "start",
-    stdout: true,
-    fields: {
-      clients: formatAddress(started.client!),
-      peers: formatAddress(started.peer!),
-      database: flags.db,
-      origin: started.origin,
-      peerCount: peers,
-      encrypted: setup.staticKey !== null,
-      plaintext: setup.staticKey === null || setup.allowPlaintext,
-    },
-  },
-);
+const { staticKey, allowPlaintext } = setup;
+const facts = { started, fanout: node.fanout, db: flags.db, peers: setup.servers.length - 1, keyed: setup.clusterKey !== null };
+const start = startLine({ ...facts, encrypted: staticKey !== null, plaintext: staticKey === null || allowPlaintext });
+log(start.message, { event: "start", stdout: true, fields: start.fields });
 if (started.web) log(`web ${started.web}/ (page, WebSocket /ws, POST /dc, GET /metrics)`, { event: "web", stdout: true, fields: { url: started.web } });
 
 let stopping = false;

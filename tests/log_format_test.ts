@@ -1,5 +1,5 @@
 /**
- * Server logs for journald and log shippers (lib/server/log.ts, `--log-format`):
+ * Server logs for journald and log shippers (lib/config/log.ts, `--log-format`):
  * one line per event with a level, in text, journal (syslog priority
  * prefixes) and json (one object per line); and a real server started with
  * `--log-format json` prints nothing but such objects, from its start line
@@ -7,7 +7,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createLog, formatLogLine } from "../lib/server/log.ts";
+import { createLog, formatLogLine } from "../lib/config/log.ts";
 import { parseServerFlags } from "../lib/config/server_flags.ts";
 import { removeTempDirs, startServer, udpClient } from "../testing/harness.ts";
 import { login, within } from "../testing/cluster_ops.ts";

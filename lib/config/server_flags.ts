@@ -17,7 +17,7 @@ import { DEFAULT_HELD_POLL_LIMITS, DEFAULT_QUOTAS, DEFAULT_RATE_LIMIT, DEFAULT_S
 import { type Cidr, LOOPBACK_RANGES, parseCidr } from "../wire/cidr.ts";
 import { hostName } from "../wire/cidr.ts";
 import { webAddress } from "./servers_file.ts";
-import { LOG_FORMATS, type LogFormat } from "../server/log.ts";
+import { LOG_FORMATS, type LogFormat } from "./log.ts";
 
 /** Flags only a web listener uses: refused with --no-web, and without --web when servers.txt gives this server no web URL. */
 const WEB_ONLY_FLAGS = ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-request-rate", "web-timeout"] as const;
@@ -93,7 +93,7 @@ export type ServerFlags = {
   handshakesPerSecond: number;
   /** Ack an add once it is on this server's disk only (the default waits for a second server's). */
   oneDiskAcks: boolean;
-  /** How log lines look (lib/server/log.ts): text, journal (with syslog priority prefixes) or json. */
+  /** How log lines look (lib/config/log.ts): text, journal (with syslog priority prefixes) or json. */
   logFormat: LogFormat;
 };
 

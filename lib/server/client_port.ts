@@ -16,7 +16,7 @@
  * const udp = await bindServerTransport(addr, (bytes, from) => port.onDatagram(bytes, from, channel));
  * ```
  */
-import type { Log } from "./log.ts";
+import type { Log } from "../config/log.ts";
 import { decodeRequest, encodeText, replyText } from "../wire/codec.ts";
 import type { Dirty, Store } from "../store/store.ts";
 import { type ErrorCode, type Reply, type Request, tokenOf } from "../wire/messages.ts";
@@ -61,7 +61,7 @@ export type ClientPortOptions = {
   quotas?: Quotas;
   /** True while the database's disk is below its free-space floor: every request that writes gets `unavailable` (WRITING_VERBS). */
   diskLow?: () => boolean;
-  /** Logs one event (lib/server/log.ts; default: stderr). */
+  /** Logs one event (lib/config/log.ts; default: stderr). */
   log?: Log;
   /** Holds add acks until the message is on a second disk; absent: acks after the local commit. */
   gate?: AckGate;
@@ -286,6 +286,11 @@ export class ClientPort {
     if (!this.budget.sent(sourceKey(via, to), bytes.length)) return;
     if (answer.error !== null) this.#o.metrics?.error(answer.error);
     via.send(bytes, to, tag);
+  }
+
+  /** Answers the held polls of rooms `rkeys` that have something to list now (stable delivery: a copy there settled). */
+  wakeRooms(rkeys: Set<string>): void {
+    if (rkeys.size > 0) this.#wake({ rooms: rkeys, notices: new Set() });
   }
 
   /** Answers the held polls of rooms with new messages (all of them) or new notices (those that list notices): one read per distinct cursor. */

@@ -11,7 +11,7 @@
  * floor.low(); // false while there is room
  * ```
  */
-import type { Log } from "./log.ts";
+import type { Log } from "../config/log.ts";
 import { statfsSync } from "node:fs";
 import type { Cancel, Clock } from "./clock.ts";
 

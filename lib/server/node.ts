@@ -43,7 +43,7 @@ import { PeerPort } from "./peer_port.ts";
 import { Quotas } from "./quotas.ts";
 import { SecureIntake } from "./secure_intake.ts";
 import type { StatusReport } from "./status.ts";
-import type { Log } from "./log.ts";
+import type { Log } from "../config/log.ts";
 
 /** How long a starting server waits to hear every peer before it chooses its origin, ms. */
 export const PEER_WAIT_MS = 2000;
@@ -88,7 +88,7 @@ export type ServerNodeOptions = {
   secure?: { staticKey: KeyPair | null; allowPlaintext: boolean; handshakesPerSecond?: number };
   /** The key sealing saved login replies (lib/server/reply_seal.ts). */
   replyKey: Uint8Array;
-  /** Logs one event (lib/server/log.ts). */
+  /** Logs one event (lib/config/log.ts). */
   log: Log;
   /** What is wrong with the database file, or null (lib/store/file_guard.ts); checked after commits and every half second. */
   checkDatabase?(): string | null;
@@ -151,6 +151,10 @@ export class ServerNode {
     this.#clientPort = this.#makeClientPort(handlers, chatClock, quotas);
     this.#peerPort = this.#makePeerPort(ring, liveness);
     const port = this.#clientPort;
+    // Stable delivery (docs/ARCHITECTURE.md): polls list a copy once its confirmer's word is in here; the rooms held back are read again after each commit (a `got` brings one).
+    const gate = this.#gate;
+    if (gate) store.settling.rule = () => gate.settledTest();
+    if (gate) this.commit.subscribe(() => port.wakeRooms(store.settling.take()));
     this.#stopHousekeeping = startHousekeeping({
       clock: chatClock,
       commit: this.commit,
@@ -200,7 +204,11 @@ export class ServerNode {
       ring,
       liveness,
       twoDisk: config.twoDisk,
-      onGot: gate && (() => gate.noteGot()),
+      onGot: gate && (() => {
+        gate.noteGot();
+        // Held-back rooms are read again now when no batch is open, else after its commit.
+        if (store.settling.waiting && !this.commit.busy) this.#clientPort.wakeRooms(store.settling.take());
+      }),
       log: this.#o.log,
     });
   }

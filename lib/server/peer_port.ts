@@ -25,7 +25,7 @@
  * port.start(udp);
  * ```
  */
-import type { Log } from "./log.ts";
+import type { Log } from "../config/log.ts";
 import { decodePeer } from "../wire/codec.ts";
 import type { PeerDatagram } from "../wire/messages.ts";
 import { formatVector, type Vector } from "../wire/vector.ts";
@@ -75,7 +75,7 @@ export type PeerPortOptions = {
   liveness: PeerLiveness;
   /** A peer's `got` was noted (the ack gate rechecks its held acks). */
   onGot?(): void;
-  /** Logs one event (lib/server/log.ts; default: stderr). */
+  /** Logs one event (lib/config/log.ts; default: stderr). */
   log?: Log;
   replicator?: ReplicatorOptions;
 };
