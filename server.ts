@@ -28,6 +28,7 @@ import { Answers } from "./lib/server/answers.ts";
 import { watchDiskFloor } from "./lib/server/disk_floor.ts";
 import { Quotas } from "./lib/server/quotas.ts";
 import { handlerDeps } from "./lib/handlers/index.ts";
+import { PresenceBoard } from "./lib/rules/presence.ts";
 import { ClientPort } from "./lib/server/client_port.ts";
 import { UNHEARD_ORIGINS } from "./lib/server/held_polls.ts";
 import { laggingClock, systemClock as clock } from "./lib/server/clock.ts";
@@ -107,6 +108,7 @@ try {
   store = Store.open(flags.db, flags.id, {
     sync: flags.sync,
     retention: { maxAgeMs: flags.retainDays * 86_400_000, maxPerRoom: flags.retainMessages },
+    search: !flags.noSearch,
   });
   guard = new DatabaseFileGuard(flags.db);
   replyKey = readOrCreateKey(`${flags.db}.key`);
@@ -144,7 +146,11 @@ const quotas = flags.rateLimit === 0 ? undefined : new Quotas(flags.quotas, sess
 const diskFloor = watchDiskFloor({ dir: dirname(flags.db), minBytes: flags.minFreeBytes, clock, log });
 // Chat time: this server's clock, set back by how far it runs ahead of its slowest peer (docs/ARCHITECTURE.md "Time").
 const chatClock = laggingClock(clock, () => liveness.clockLead);
-const handlers = handlerDeps({ store, random, sessionTtl: flags.sessionTtl, secret: clusterKey ?? undefined, confirmer: (): string | undefined => twoDisk ? peerPort.confirmer() : undefined });
+const presence = new PresenceBoard(); // typing and away, in memory only (docs/PROTOCOL.md "Typing and away")
+const handlers = handlerDeps({
+  store, random, sessionTtl: flags.sessionTtl, secret: clusterKey ?? undefined, confirmer: (): string | undefined => twoDisk ? peerPort.confirmer() : undefined,
+  presence, presenceSaid: (note) => peerPort.sayPresence(note),
+});
 const clientPort = new ClientPort({
   commit,
   clock: chatClock,
@@ -182,6 +188,7 @@ const peerPort = new PeerPort({
   twoDisk,
   liveness,
   onGot: gate && (() => gate.noteGot()),
+  onPresence: (notes) => notes.forEach((n) => presence.set(n.rooms, n.userName, n.state, chatClock.now(), n.ttlMs)),
 });
 const stopHousekeeping = startHousekeeping({
   clock: chatClock,

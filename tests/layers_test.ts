@@ -50,7 +50,7 @@ const PENDING = new Set<string>([
   "server -> net",
   "lib/irc/connection.ts",
   "lib/net/udp_deno.ts:71",
-  "lib/config/server_flags.ts:213",
+  "lib/config/server_flags.ts:217",
   "server.ts",
 ]);
 

@@ -78,11 +78,13 @@ export type ServerFlags = {
   insecurePeers: boolean;
   /** Ack an add once it is on this server's disk only (the default waits for a second server's). */
   oneDiskAcks: boolean;
+  /** Keep no full-text search index (`search` is then `unavailable`). */
+  noSearch: boolean;
 };
 
 export const SERVER_USAGE =
   "usage: server.ts --id ID [--servers FILE] [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
-  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--web HOST:PORT | --no-web] [--tls-cert FILE --tls-key FILE] [--web-host NAME]... [--metrics-allow CIDR]... [--web-connections N] [--web-connections-per-ip N] [--web-timeout SECONDS] [--retain-days N] [--retain-messages N] [--sync full|normal] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
+  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--web HOST:PORT | --no-web] [--tls-cert FILE --tls-key FILE] [--web-host NAME]... [--metrics-allow CIDR]... [--web-connections N] [--web-connections-per-ip N] [--web-timeout SECONDS] [--retain-days N] [--retain-messages N] [--sync full|normal] [--no-search] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
 
 /** What `server.ts --help` prints. */
 export const SERVER_HELP = `DistChat server: one peer of the cluster listed in a servers file.
@@ -131,6 +133,8 @@ usage: npm run server -- --id ID [flags]        (or: npx deno run -A server.ts -
                            limits (docs/OPERATIONS.md "Retention")
   --sync full|normal       full (default): an ack waits for the disk and survives power loss;
                            normal: survives a crash of the process only
+  --no-search              keep no full-text search index (docs/PROTOCOL.md "Search"): each add
+                           costs a little less; \`search\` is then answered unavailable
   --cluster-key FILE       secret shared by all servers; authenticates peer datagrams. Required when
                            the servers file lists other servers (make one: npm run keygen -- FILE)
   --insecure-peers         run without a cluster key anyway: anyone who reaches the peer port can
@@ -245,6 +249,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
         "new-cluster": { type: "boolean" },
         "insecure-peers": { type: "boolean" },
         "one-disk-acks": { type: "boolean" },
+        "no-search": { type: "boolean" },
         "no-web": { type: "boolean" },
       },
     }).values;
@@ -293,6 +298,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     newCluster: values["new-cluster"] === true,
     insecurePeers: values["insecure-peers"] === true,
     oneDiskAcks: values["one-disk-acks"] === true,
+    noSearch: values["no-search"] === true,
   };
 }
 

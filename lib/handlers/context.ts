@@ -19,6 +19,7 @@ import type { ErrorCode, Reply } from "../wire/messages.ts";
 import type { Store } from "../store/store.ts";
 import type { AccountDesk } from "../accounts/desk.ts";
 import type { Waiter } from "./poll.ts";
+import type { PresenceBoard, PresenceNote } from "../rules/presence.ts";
 
 /** What a request turns into: a reply, or a long poll to hold. */
 export type Outcome = { reply: Reply } | { wait: Waiter };
@@ -26,7 +27,7 @@ export type Outcome = { reply: Reply } | { wait: Waiter };
 /** What the handlers read of the store, and the one entrance for writes. */
 export type HandlerStore = Pick<
   Store,
-  "session" | "sessions" | "rooms" | "messages" | "accounts" | "moderation" | "conversations" | "vector" | "membersAfter" | "uncovered" | "appendLocal" | "refresh"
+  "session" | "sessions" | "rooms" | "messages" | "accounts" | "moderation" | "conversations" | "acts" | "vector" | "membersAfter" | "uncovered" | "appendLocal" | "refresh"
 >;
 
 /** What a server gives its handlers, once. */
@@ -40,6 +41,10 @@ export type HandlerDeps = {
   desk: AccountDesk;
   /** The server a new message names as its confirmer (two-disk acks), or undefined for none. */
   confirmer: () => string | undefined;
+  /** Who is typing or away (lib/rules/presence.ts): ephemeral, in memory. */
+  presence: PresenceBoard;
+  /** A typing or away state was said here: the server passes it to its peers (ttlMs 0: the state's own). */
+  presenceSaid?: (note: PresenceNote) => void;
 };
 
 /** What one handler is given: the server's parts and the request's facts. */

@@ -8,9 +8,17 @@ import { get } from "../wire/vector.ts";
 import { nameKey } from "../wire/names.ts";
 import { type Key, visibleTwin } from "../rules/conflict.ts";
 import { keptCount } from "./kept_counts.ts";
+import { EDITED, type MessageActs, REACTED } from "./message_acts.ts";
+import { SearchIndex } from "./search.ts";
+import type { MsgId } from "../wire/messages.ts";
+import { unreadAfter } from "../rules/message_acts.ts";
+import { MAX_UNREAD } from "../wire/messages.ts";
+
+/** What a listed message says besides its text (docs/PROTOCOL.md "Message actions"). */
+export type EntryMeta = { edited?: true; re?: MsgId; reactions?: [string, number][] };
 
 /** A visible message of a room, as polls list it. */
-export type MessageEntry = { origin: string; seq: number; user: string; at: number; msg: string };
+export type MessageEntry = { origin: string; seq: number; user: string; at: number; msg: string; meta?: EntryMeta };
 
 /** The stored message of an add, found by (session, tag); `conf` "": no confirmer. */
 export type StoredAdd = { origin: string; seq: number; rkey: string; msg: string; conf: string };
@@ -22,10 +30,24 @@ export type StoredAdd = { origin: string; seq: number; rkey: string; msg: string
  * its session's user.
  */
 const USER = "COALESCE(o.user, (SELECT s.user FROM sessions s WHERE s.id = o.session), '')";
-const TEXT = "CASE o.kind WHEN 'msg' THEN o.msg WHEN 'mod' THEN char(1) || o.tag || ' ' || o.conf || CASE WHEN o.msg = '' THEN '' ELSE ' ' || o.msg END " +
+const TEXT = "CASE o.kind WHEN 'msg' THEN " +
+  "CASE WHEN m.flags & 1 THEN (SELECT eo.msg FROM edits e JOIN ops eo ON eo.origin = e.eorigin AND eo.seq = e.eseq WHERE e.torigin = m.origin AND e.tseq = m.seq) " +
+  "ELSE o.msg END " +
+  "WHEN 'mod' THEN char(1) || o.tag || ' ' || o.conf || CASE WHEN o.msg = '' THEN '' ELSE ' ' || o.msg END " +
+  "WHEN 'act' THEN char(1) || o.tag || ' ' || o.conf " +
   "ELSE char(1) || o.kind END";
+/** The columns of a listed row after its text: what `meta` reads. */
+const FACTS = "m.flags, o.re";
 /** Messages as `MessageEntry` rows with their `dseq`, their text from the op log (a WHERE clause follows). */
-const ENTRIES_DSEQ = `SELECT m.dseq, m.origin, m.seq, ${USER} AS user, o.at, ${TEXT} AS msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq`;
+const ENTRIES_DSEQ = `SELECT m.dseq, m.origin, m.seq, ${USER} AS user, o.at, ${TEXT} AS msg, ${FACTS} FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq`;
+
+/** A listed row as read, with its facts. */
+type Listed = MessageEntry & { flags: number; re: string | null };
+
+const parseId = (id: string): MsgId => {
+  const dot = id.lastIndexOf(".");
+  return { origin: id.slice(0, dot), n: Number(id.slice(dot + 1)) };
+};
 
 /**
  * The key notices of room `rkey` are stored under in `messages`: a room of
@@ -42,14 +64,21 @@ const SCAN_BATCH = 64;
 
 export class Messages {
   #s: Record<
-    "visibleByTag" | "hide" | "insert" | "insertNotice" | "addByTag" | "originRange" | "refuse" | "byId" | "bestTwin" | "show" | "bound" | "dseqOf" | "newest" | "newestBefore" | "lastOf",
+    | "visibleByTag" | "hide" | "insert" | "insertNotice" | "addByTag" | "originRange" | "refuse" | "byId" | "bestTwin" | "show" | "bound"
+    | "dseqOf" | "newest" | "newestBefore" | "lastOf" | "setFlag" | "remove" | "msgRow" | "byDseq" | "recentKeys" | "anyDseq",
     StatementSync
   >;
+  #acts: MessageActs;
+  /** The full-text index (lib/store/search.ts). */
+  readonly search: SearchIndex;
 
   /** Visible chat messages stored (kept by SQLite: no scan). */
   readonly count: () => number;
 
-  constructor(db: DatabaseSync) {
+  /** `search`: keep the full-text index (lib/store/search.ts). */
+  constructor(db: DatabaseSync, acts: MessageActs, search: boolean) {
+    this.#acts = acts;
+    this.search = new SearchIndex(db, search);
     const p = (sql: string) => db.prepare(sql);
     this.count = keptCount(db, "messages", (row) => `${row}.hidden = 0 AND ${row}.notice = 0`);
     this.#s = {
@@ -62,7 +91,7 @@ export class Messages {
           "WHERE m.session = ? AND m.tag = ? AND m.hidden = 0",
       ),
       originRange: p(
-        `SELECT m.dseq, m.seq, m.hidden, ${USER} AS user, o.at, ${TEXT} AS msg FROM messages m ` +
+        `SELECT m.dseq, m.seq, m.hidden, ${USER} AS user, o.at, ${TEXT} AS msg, ${FACTS} FROM messages m ` +
           "JOIN ops o ON o.origin = m.origin AND o.seq = m.seq WHERE m.rkey = ?1 AND m.origin = ?2 AND m.seq > ?3 " +
           "ORDER BY m.seq LIMIT ?4",
       ),
@@ -75,6 +104,13 @@ export class Messages {
       refuse: p("UPDATE messages SET hidden = 1, refused = 1 WHERE rkey = ? AND dseq = ?"),
       bestTwin: p("SELECT rkey, dseq FROM messages WHERE session = ? AND tag = ? AND refused = 0 ORDER BY ksum, origin LIMIT 1"),
       show: p("UPDATE messages SET hidden = 0 WHERE rkey = ? AND dseq = ?"),
+      setFlag: p("UPDATE messages SET flags = flags | ?3 WHERE rkey = ?1 AND origin = ?4 AND seq = ?2"),
+      remove: p("DELETE FROM messages WHERE rkey = ? AND dseq = ?"),
+      msgRow: p("SELECT m.rkey, m.dseq, m.session, m.hidden, o.user FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
+        "WHERE m.origin = ? AND m.seq = ? AND m.notice = 0 AND o.kind = 'msg'"),
+      byDseq: p(`${ENTRIES_DSEQ} WHERE m.rkey = ? AND m.dseq = ? AND m.hidden = 0`),
+      recentKeys: p("SELECT dseq, ksum, origin FROM messages WHERE rkey = ? AND hidden = 0 ORDER BY dseq DESC LIMIT ?"),
+      anyDseq: p("SELECT dseq FROM messages WHERE origin = ? AND seq = ? AND notice = 0"),
       bound: p(
         "SELECT 1 AS x FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
           "WHERE m.session = ?1 AND m.tag = ?2 AND m.refused = 0 " +
@@ -91,7 +127,7 @@ export class Messages {
    * Returns true when the new message is visible.
    */
   insert(
-    m: { groupName: string; dseq: number; origin: string; seq: number; session: string; tag: string },
+    m: { groupName: string; dseq: number; origin: string; seq: number; session: string; tag: string; msg: string },
     k: Key,
     noTwin: boolean,
   ): boolean {
@@ -102,8 +138,100 @@ export class Messages {
       if (visibleTwin(k, [twin.ksum, twin.origin]) === "new") this.#s.hide.run(twin.rkey, twin.dseq);
       else hidden = 1;
     }
-    this.#s.insert.run(nameKey(m.groupName), m.dseq, m.origin, m.seq, m.session, m.tag, hidden, k[0]);
+    const rkey = nameKey(m.groupName);
+    this.#s.insert.run(rkey, m.dseq, m.origin, m.seq, m.session, m.tag, hidden, k[0]);
+    this.search.add(m.dseq, rkey, m.msg);
     return hidden === 0;
+  }
+
+  /** The stored row of message `origin.seq` (not a notice), or null: its room key, delivery seq, session, sender and whether hidden. */
+  row(origin: string, seq: number): { rkey: string; dseq: number; session: string; hidden: number; user: string } | null {
+    return (this.#s.msgRow.get(origin, seq) as { rkey: string; dseq: number; session: string; hidden: number; user: string } | undefined) ?? null;
+  }
+
+  /** Message `origin.seq` was edited (its text in the search index becomes `text`) or reacted to. */
+  flag(origin: string, seq: number, bit: number, text?: string): void {
+    const r = this.row(origin, seq);
+    if (!r) return;
+    this.#s.setFlag.run(r.rkey, seq, bit, origin);
+    if (text !== undefined) {
+      this.search.drop(r.dseq);
+      this.search.add(r.dseq, r.rkey, text);
+    }
+  }
+
+  /** Message `origin.seq` is deleted: its row and its search entry go. Returns its room key, or null when it was not stored. */
+  remove(origin: string, seq: number): string | null {
+    const r = this.row(origin, seq);
+    if (!r) return null;
+    this.#s.remove.run(r.rkey, r.dseq);
+    this.search.drop(r.dseq);
+    return r.rkey;
+  }
+
+  /** The entries of search hits (delivery seqs of room `rkeys`' messages), in the order given; those no longer listed are left out. */
+  hits(rkeys: readonly string[], dseqs: readonly number[]): (MessageEntry & { rkey: string })[] {
+    const out: (MessageEntry & { rkey: string })[] = [];
+    for (const d of dseqs) {
+      for (const rkey of rkeys) {
+        const row = this.#s.byDseq.get(rkey, d) as Listed | undefined;
+        if (row) {
+          out.push({ ...this.#entry(row), rkey });
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * How many visible messages of room `rkey` come after a read marker by
+   * their keys (lib/rules/message_acts.ts): read from the newest back to
+   * the marker's own row and 64 more (messages concurrent with it may have
+   * been delivered before it here), at most MAX_UNREAD.
+   */
+  unread(rkey: string, mark: { mark: MsgId; key: Key } | null): number {
+    const rows = this.#s.recentKeys.all(rkey, MAX_UNREAD + 65) as { dseq: number; ksum: number; origin: string }[];
+    const at = mark === null ? undefined : this.#s.anyDseq.get(mark.mark.origin, mark.mark.n) as { dseq: number } | undefined;
+    const markAt = at === undefined ? -1 : rows.findIndex((r) => r.dseq <= at.dseq);
+    const considered = markAt < 0 ? rows : rows.slice(0, markAt + 64);
+    return Math.min(MAX_UNREAD, unreadAfter(mark?.key ?? null, considered.map((r) => [r.ksum, r.origin] as Key)));
+  }
+
+  /** A listed row as an entry: its facts read when it has any (edited, a reply, reactions), an act's notice told as it stands now. */
+  #entry(r: Listed): MessageEntry {
+    const e: MessageEntry = { origin: r.origin, seq: r.seq, user: r.user, at: r.at, msg: r.msg };
+    if (r.flags !== 0 || r.re !== null) {
+      const meta: EntryMeta = {};
+      if (r.flags & EDITED) meta.edited = true;
+      if (r.re !== null) meta.re = parseId(r.re);
+      if (r.flags & REACTED) {
+        const counts = this.#acts.counts(r.origin, r.seq);
+        if (counts.length > 0) meta.reactions = counts;
+      }
+      if (meta.edited || meta.re || meta.reactions) e.meta = meta;
+    }
+    if (e.msg.charCodeAt(0) === 1) e.msg = this.#actNotice(e.msg);
+    return e;
+  }
+
+  /**
+   * An act's notice as it stands when read: "\u0001edit T TEXT" with the
+   * message's current text, "\u0001react T 👍=2,ok=1" with its current
+   * counts, "\u0001del T" once deleted (docs/PROTOCOL.md "Message actions").
+   * So the last such notice a client gets of a message tells its settled state.
+   */
+  #actNotice(text: string): string {
+    const m = /^\u0001(edit|react|unreact|del) (.+)$/.exec(text);
+    if (m === null) return text;
+    const id = parseId(m[2]);
+    if (m[1] === "del" || this.#acts.redacted(id.origin, id.n)) return `\u0001del ${m[2]}`;
+    if (m[1] === "edit") {
+      const r = this.row(id.origin, id.n);
+      const row = r && this.#s.byDseq.get(r.rkey, r.dseq) as Listed | undefined;
+      return row ? `\u0001edit ${m[2]} ${row.msg}` : `\u0001del ${m[2]}`;
+    }
+    return `\u0001react ${m[2]} ${this.#acts.counts(id.origin, id.n).map(([t, n]) => `${t}=${n}`).join(",")}`.trimEnd();
   }
 
   /** Stores the notice row of op `origin.seq` (a join, leave or moderation op) in room `rkey`. */
@@ -154,13 +282,13 @@ export class Messages {
    */
   *uncovered(groupName: string, cursor: Vector, origins: Iterable<string>, notices = false): Generator<MessageEntry> {
     const rkey = nameKey(groupName);
-    type Row = MessageEntry & { dseq: number; hidden: number };
+    type Row = Listed & { dseq: number; hidden: number };
     const keys = notices ? [rkey, noticeKey(rkey)] : [rkey];
     const streams = [...origins].flatMap((origin) => keys.map((k) => ({ k, origin, after: get(cursor, origin), rows: [] as Row[], at: 0, done: false })));
     const head = (st: typeof streams[number]): Row | null => {
       if (st.at < st.rows.length) return st.rows[st.at];
       if (st.done) return null;
-      st.rows = this.#s.originRange.all(st.k, st.origin, st.after, SCAN_BATCH) as Row[];
+      st.rows = this.#s.originRange.all(st.k, st.origin, st.after, SCAN_BATCH) as unknown as Row[];
       st.at = 0;
       st.done = st.rows.length < SCAN_BATCH;
       if (st.rows.length === 0) return null;
@@ -176,9 +304,7 @@ export class Messages {
       }
       if (!best || !bestRow) return;
       best.at++;
-      if (!bestRow.hidden) {
-        yield { origin: best.origin, seq: bestRow.seq, user: bestRow.user, at: bestRow.at, msg: bestRow.msg };
-      }
+      if (!bestRow.hidden) yield this.#entry({ ...bestRow, origin: best.origin });
     }
   }
 
@@ -198,13 +324,13 @@ export class Messages {
       }
       if (at === null) return null;
     }
-    type Row = MessageEntry & { dseq: number };
+    type Row = Listed & { dseq: number };
     const rows: Row[] = [];
     for (const k of keys) {
-      rows.push(...(at === null ? this.#s.newest.all(k, limit) : this.#s.newestBefore.all(k, at, limit)) as Row[]);
+      rows.push(...(at === null ? this.#s.newest.all(k, limit) : this.#s.newestBefore.all(k, at, limit)) as unknown as Row[]);
     }
     if (keys.length > 1) rows.sort((x, y) => y.dseq - x.dseq);
-    return rows.slice(0, limit).map(({ origin, seq, user, at, msg }) => ({ origin, seq, user, at, msg }));
+    return rows.slice(0, limit).map((r) => this.#entry(r));
   }
 
   /**
