@@ -16,7 +16,7 @@ import process from "node:process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { MAX_ITERATIONS, MIN_ITERATIONS } from "./lib/accounts/scram.ts";
-import { parseArgs } from "node:util";
+import { defineCommand, fail, parseCommandLine } from "./lib/config/cli.ts";
 import { readKeyFile } from "./lib/client/key_file.ts";
 import type { KeyFile } from "./lib/client/key_file.ts";
 import { readServers } from "./lib/config/servers_file.ts";
@@ -27,60 +27,42 @@ import { runClient } from "./lib/client/app.ts";
 import { roomNameProblem, userNameProblem } from "./lib/wire/names.ts";
 import { MAX_HISTORY, MAX_WAIT_MS } from "./lib/wire/messages.ts";
 
-const USAGE = "usage: client.ts --user NAME [--servers FILE] [--room ROOM] [--key-file FILE] [--password-file FILE] [--known-keys FILE] [--wait-ms MS] [--history N]";
-const HELP = `DistChat terminal client.
-
-usage: npm run client -- --user NAME [flags]        (or: npx deno run -A client.ts --user NAME [flags])
-
-  -u, --user NAME       your user name (1 to 32 letters, digits, . _ -)
-  -s, --servers FILE    the cluster's servers file (default servers.txt); the client fails over along it
-  -r, --room ROOM       join (or create) this room at start
-  -k, --key-file FILE   passphrases of sealed rooms (docs/CLIENT.md)
-      --password-file FILE  the password of your registered name (first line; the file must be
-                        private to you); without it a terminal asks when the name is registered
-      --known-keys FILE     where other users' direct-message keys are remembered (trust on first
-                        use; default ~/.distchat_known_keys)
-      --scram-iterations N  PBKDF2 rounds of a password set here (default 600000, at least 4096)
-      --wait-ms MS      how long a server may hold a poll (default 25000)
-      --history N       messages shown when joining a room: its newest N (default: a screenful in a
-                        terminal, 20 in pipe mode); /history N shows older ones
-  -h, --help            this text
-
-Type messages, or /help for commands. With stdin not a terminal, each line is sent and each
-received message is printed as one line (pipe mode).`;
+const CLIENT_COMMAND = defineCommand({
+  name: "client",
+  about: "DistChat terminal client.",
+  usage: "npm run client -- --user NAME [flags]",
+  flags: {
+    user: { type: "string", short: "u", value: "NAME", help: "your user name (1 to 32 letters, digits, . _ -); required" },
+    servers: { type: "string", short: "s", value: "FILE", default: "servers.txt", help: "the cluster's servers file; the client fails over along it" },
+    room: { type: "string", short: "r", value: "ROOM", help: "join (or create) this room at start" },
+    "key-file": { type: "string", short: "k", value: "FILE", help: "passphrases of sealed rooms (docs/CLIENT.md)" },
+    "password-file": {
+      type: "string",
+      value: "FILE",
+      help: "the password of your registered name (first line; the file must be private to you); without it a terminal asks when the name is registered",
+    },
+    "known-keys": {
+      type: "string",
+      value: "FILE",
+      help: "where other users' direct-message keys are remembered (trust on first use; default ~/.distchat_known_keys)",
+    },
+    "scram-iterations": { type: "string", value: "N", default: "600000", help: `PBKDF2 rounds of a password set here (at least ${MIN_ITERATIONS})` },
+    "wait-ms": { type: "string", value: "MS", default: "25000", help: "how long a server may hold a poll" },
+    history: {
+      type: "string",
+      value: "N",
+      help: "messages shown when joining a room: its newest N (default: a screenful in a terminal, 20 in pipe mode); /history N shows older ones",
+    },
+  },
+  notes: "With Deno: npx deno run -A client.ts --user NAME [flags]. Type messages, or /help for commands. With stdin not a terminal, each line is sent and each received message is printed as one line (pipe mode).",
+});
 
 function die(line: string, code = 2): never {
-  process.stderr.write(`client: ${line}\n`);
-  process.exit(code);
+  return fail("client", line, code);
 }
 
-let flags;
-try {
-  flags = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      user: { type: "string", short: "u" },
-      servers: { type: "string", short: "s", default: "servers.txt" },
-      room: { type: "string", short: "r" },
-      "key-file": { type: "string", short: "k" },
-      "wait-ms": { type: "string", default: "25000" },
-      history: { type: "string" },
-      "password-file": { type: "string" },
-      "known-keys": { type: "string" },
-      "scram-iterations": { type: "string", default: "600000" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-    allowPositionals: false,
-  }).values;
-} catch (e) {
-  die(`${(e as Error).message.split("\n")[0]}; ${USAGE}`);
-}
-if (flags.help) {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(0);
-}
-if (flags.user === undefined) die(`--user NAME is required; ${USAGE}`);
+const flags = parseCommandLine(CLIENT_COMMAND).values;
+if (flags.user === undefined) die(`--user NAME is required; usage: ${CLIENT_COMMAND.usage}`);
 const nameProblem = userNameProblem(flags.user);
 if (nameProblem) die(`--user: ${nameProblem}`);
 if (flags.room !== undefined) {

@@ -1,50 +1,30 @@
 /**
- * The DistChat server entry script: reads flags and servers.txt, opens the
- * database, wires the group commit and its ports (client, peer, and web:
- * --web, else its servers.txt web URL, unless --no-web), binds their
- * sockets, and handles signals. No protocol logic lives here
- * (lib/server/, lib/store/, lib/replication/).
+ * The DistChat server entry script: reads flags and the files they name,
+ * opens the database and what watches it, gives a server node
+ * (lib/server/node.ts) its sockets and web listener, and handles signals.
+ * No protocol logic lives here.
  *
  *   npm run server -- --id a [--db data/a.sqlite] [flags]     (--help lists them)
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import process from "node:process";
-import { readKeyFile } from "./lib/config/cluster_key.ts";
-import { parseServerFlags, SERVER_HELP, webListenAddress } from "./lib/config/server_flags.ts";
-import { readServers, type ServerEntry } from "./lib/config/servers_file.ts";
+import { wantsHelp } from "./lib/config/cli.ts";
+import { parseServerFlags, SERVER_HELP } from "./lib/config/server_flags.ts";
+import { type ServerSetup, serverSetup } from "./lib/config/server_setup.ts";
 import { type Address, formatAddress } from "./lib/wire/address.ts";
 import { bindServerTransport, type NamedTransport } from "./lib/net/bind.ts";
 import { bindProblem } from "./lib/platform/port_owner.ts";
-import { createPeerAuth, createStatAuth } from "./lib/replication/peer_auth.ts";
+import { openFileLimit } from "./lib/platform/file_limit.ts";
 import { startCheckpointer } from "./lib/store/checkpointer.ts";
-import { chooseOrigin, originsOf } from "./lib/rules/incarnation.ts";
 import { DatabaseFileGuard } from "./lib/store/file_guard.ts";
 import { Store } from "./lib/store/store.ts";
-import { AckGate } from "./lib/server/ack_gate.ts";
-import { PeerLiveness } from "./lib/acks/liveness.ts";
-import { Answers } from "./lib/server/answers.ts";
+import { systemClock as clock } from "./lib/server/clock.ts";
 import { watchDiskFloor } from "./lib/server/disk_floor.ts";
-import { Quotas } from "./lib/server/quotas.ts";
-import { handlerDeps } from "./lib/handlers/index.ts";
-import { PresenceBoard } from "./lib/rules/presence.ts";
-import { ClientPort } from "./lib/server/client_port.ts";
-import { UNHEARD_ORIGINS } from "./lib/server/held_polls.ts";
-import { laggingClock, systemClock as clock } from "./lib/server/clock.ts";
-import { GroupCommit } from "./lib/server/commit.ts";
-import { startHousekeeping } from "./lib/server/housekeeping.ts";
-import { PeerPort } from "./lib/server/peer_port.ts";
+import { createServerNode, type Open, type Started } from "./lib/server/node.ts";
 import { readOrCreateKey } from "./lib/server/reply_seal.ts";
-import { guessGauges, ServerMetrics, statusGauges } from "./lib/server/metrics.ts";
-import { WebPort } from "./lib/server/web_port.ts";
-import type { ClientChannel } from "./lib/server/channel.ts";
-import { DEFAULT_WEB_LIMITS, webConnectionTotal } from "./lib/config/limits.ts";
-import { AddressRanges } from "./lib/wire/cidr.ts";
-import { openFileLimit } from "./lib/platform/file_limit.ts";
-
-/** How long a starting server waits to hear every peer before it chooses its origin. */
-const PEER_WAIT_MS = 2000;
+import { openWebListener } from "./lib/web/listener.ts";
 
 function die(line: string, code = 1): never {
   console.error(line);
@@ -52,8 +32,8 @@ function die(line: string, code = 1): never {
 }
 
 const argv = process.argv.slice(2);
-if (argv.includes("--help") || argv.includes("-h")) {
-  console.log(SERVER_HELP);
+if (wantsHelp(argv)) {
+  process.stdout.write(SERVER_HELP);
   process.exit(0);
 }
 let flags;
@@ -64,42 +44,15 @@ try {
 }
 const name = `distchat server ${flags.id}`;
 const log = (line: string) => console.error(`${name}: ${line}`);
-
-let me;
-let all: ServerEntry[] = [];
+let setup: ServerSetup;
 try {
-  all = readServers(flags.servers);
-  me = all.find((s) => s.id === flags.id);
+  setup = serverSetup(flags, openFileLimit());
 } catch (e) {
   die(`${name}: ${(e as Error).message}`, 2);
 }
-if (!me) die(`${name}: ${flags.servers} has no line for server id "${flags.id}" (it lists ${all.map((s) => s.id).join(", ")})`, 2);
-let webAt: Address | null = null;
-try {
-  webAt = webListenAddress(flags, me.web);
-} catch (e) {
-  die(`${name}: ${(e as Error).message}`, 2);
-}
+for (const w of setup.warnings) log(`warning: ${w}`);
 
-let clusterKey: Uint8Array | null = null;
-if (flags.clusterKey !== null) {
-  try {
-    const k = readKeyFile(flags.clusterKey);
-    clusterKey = k.key;
-    if (k.warning) log(`warning: ${k.warning}`);
-  } catch (e) {
-    die(`${name}: ${(e as Error).message}`, 2);
-  }
-} else if (all.length > 1 && !flags.insecurePeers) {
-  die(
-    `${name}: ${flags.servers} lists ${all.length - 1} other server(s), so peer datagrams must be authenticated: ` +
-      `give every server the same --cluster-key FILE (npm run keygen -- FILE makes one), or --insecure-peers on a trusted test machine`,
-    2,
-  );
-} else if (all.length > 1) {
-  log("warning: --insecure-peers: peer datagrams are not authenticated");
-}
-
+// The database, and the files beside it.
 let store: Store;
 let guard: DatabaseFileGuard;
 let replyKey: Uint8Array;
@@ -112,203 +65,68 @@ try {
   });
   guard = new DatabaseFileGuard(flags.db);
   replyKey = readOrCreateKey(`${flags.db}.key`);
-  const junk = store.dropForeignOrigins(originsOf(all.map((s) => s.id)));
-  if (junk > 0) log(`removed ${junk} op(s) of origins that are not servers of ${flags.servers}`);
-  store.sessions.loadLive(clock.now());
 } catch (e) {
   die(`${name}: ${(e as Error).message}`);
 }
-
-// What the database says of its own origin, before peers send anything.
-const startFacts = { stored: store.storedOrigin(), local: store.vector(), hwm: store.readHighWater() };
 const checkpointer = startCheckpointer(store, flags.db, log);
-
-const commit = new GroupCommit({
-  store,
-  clock,
-  checkDatabase: () => guard.problem(),
-  onFatal: (problem) => die(`${name}: database failure, exiting: ${problem}`),
-});
-// Text deleted by a commit (retention) leaves the write-ahead log too (lib/store/scrub.ts).
-commit.subscribe(() => void (store.erasures.take() && checkpointer.scrub()));
-let client: NamedTransport | undefined;
-let peer: NamedTransport | undefined;
-const metrics = new ServerMetrics();
-let group: NamedTransport | undefined;
-const random = (n: number) => randomBytes(n);
-// Two-disk acks (docs/ARCHITECTURE.md "Acks"), unless this is a one-server cluster or --one-disk-acks.
-const twoDisk = all.length > 1 && !flags.oneDiskAcks;
-const serverIds = new Set(all.map((s) => s.id));
-const liveness = new PeerLiveness();
-const gate = twoDisk ? new AckGate({ self: flags.id, store, commit, clock, isServer: (id) => serverIds.has(id), liveness }) : undefined;
-const sessionLive = (id: string, now: number) => store.sessions.isLiveId(id, now);
-const quotas = flags.rateLimit === 0 ? undefined : new Quotas(flags.quotas, sessionLive);
 const diskFloor = watchDiskFloor({ dir: dirname(flags.db), minBytes: flags.minFreeBytes, clock, log });
-// Chat time: this server's clock, set back by how far it runs ahead of its slowest peer (docs/ARCHITECTURE.md "Time").
-const chatClock = laggingClock(clock, () => liveness.clockLead);
-const presence = new PresenceBoard(); // typing and away, in memory only (docs/PROTOCOL.md "Typing and away")
-const handlers = handlerDeps({
-  store, random, sessionTtl: flags.sessionTtl, secret: clusterKey ?? undefined, confirmer: (): string | undefined => twoDisk ? peerPort.confirmer() : undefined,
-  presence, presenceSaid: (note) => peerPort.sayPresence(note),
-});
-const clientPort = new ClientPort({
-  commit,
-  clock: chatClock,
-  gate,
-  handlers,
-  store,
-  answers: new Answers({ replies: store.replies, replyKey }),
-  // A web page's address is one only the web port has (lib/server/web_port.ts).
-  metrics,
-  rateLimit: flags.rateLimit,
-  sessionRate: flags.sessionRate,
-  // --rate-limit 0 (benchmarks) turns the quotas off too.
-  quotas,
-  maxHeldPerSession: flags.rateLimit === 0 ? Infinity : flags.quotas.heldPollsPerSession,
-  maxHeldBytesPerIp: flags.rateLimit === 0 ? Infinity : flags.quotas.heldPollKibPerIp * 1024,
-  maxHeldBytes: flags.rateLimit === 0 ? Infinity : flags.quotas.heldPollKib * 1024,
-  // A server catching up from an empty database has heard of none of its peers yet.
-  cursorSlack: UNHEARD_ORIGINS + all.length,
-  diskLow: diskFloor.low,
-  log,
-});
-const peerAddresses = new Map<string, Address>(all.filter((s) => s.id !== flags.id).map((s) => [s.id, s.peer]));
-const peerPort = new PeerPort({
-  commit,
-  store,
-  clock,
-  self: flags.id,
-  peers: peerAddresses,
-  auth: createPeerAuth({ key: clusterKey, peers: peerAddresses.keys(), now: clock.now, random }),
-  statAuth: createStatAuth({ key: clusterKey, peers: "any", now: clock.now, random, maxNonces: 1000 }),
-  send: (bytes, to) => peer?.send(bytes, to),
-  multicast: flags.multicast && { group: flags.multicast, send: (bytes, to) => group?.send(bytes, to) },
-  localStatus: (): { heldPolls: number; heldAcks: number } => ({ heldPolls: clientPort.heldPolls, heldAcks: gate?.size ?? 0 }),
-  ring: all.map((s) => s.id),
-  twoDisk,
-  liveness,
-  onGot: gate && (() => gate.noteGot()),
-  onPresence: (notes) => notes.forEach((n) => presence.set(n.rooms, n.userName, n.state, chatClock.now(), n.ttlMs)),
-});
-const stopHousekeeping = startHousekeeping({
-  clock: chatClock,
-  commit,
-  store,
-  limiters: [
-    clientPort.limiter,
-    clientPort.sessionLimiter,
-    ...(quotas ? [quotas] : []),
-    { prune: (now: number) => clientPort.budget.prune((id) => sessionLive(id, now)) },
-  ],
-  checkDatabase: () => guard.problem(),
-});
 
-let tls: { cert: string; key: string } | undefined;
-if (flags.tlsCert !== null && flags.tlsKey !== null) {
+const sockets: NamedTransport[] = [];
+/** Opens a UDP socket for the node; a failure says why in a user's words (the port's owner, the flag). */
+const udp = (at: Address, flag: string, group?: string): Open => async (receive) => {
   try {
-    tls = { cert: readFileSync(flags.tlsCert, "utf8"), key: readFileSync(flags.tlsKey, "utf8") };
+    const socket = await bindServerTransport(at, receive, group);
+    sockets.push(socket);
+    return socket;
   } catch (e) {
-    die(`${name}: cannot read --tls-cert/--tls-key: ${(e as Error).message}`, 2);
+    throw new Error(group ? `cannot join multicast group ${group}:${at.port} (${flag}): ${(e as Error).message}` : bindProblem(formatAddress(at), at.port, e, flag));
   }
-}
-const web: WebPort | null = webAt === null ? null : new WebPort({
-  clientPort,
-  metrics,
-  gauges: () => [
-    ...statusGauges(peerPort.status(), {
-      rooms: store.rooms.count(),
-      expunged: store.retention.expunged,
-      webWaiting: web?.waiting ?? 0,
-      webSockets: web?.sockets ?? 0,
-      webConnections: web?.connections ?? 0,
-    }),
-    ...guessGauges(handlers.desk.guard),
-  ],
-  servers: all,
-  // --rate-limit 0 (benchmarks) lifts the per-address limits of the web listener too.
-  maxPerIp: flags.rateLimit === 0 ? Infinity : undefined,
-  origins: all.flatMap((s) => s.web ? [s.web] : []),
-  hosts: flags.webHosts,
-  metricsAllow: new AddressRanges(flags.metricsAllow),
-  limits: {
-    ...DEFAULT_WEB_LIMITS,
-    perAddress: flags.rateLimit === 0 ? Infinity : flags.webConnectionsPerIp,
-    total: flags.webConnections ?? webConnectionTotal(openFileLimit()),
-    idleMs: flags.webTimeout * 1000,
-  },
+};
+const { me, web } = setup;
+const node = createServerNode({
+  store,
   clock,
-  tls,
+  random: (n) => randomBytes(n),
+  config: setup.node,
+  clusterKey: setup.clusterKey,
+  replyKey,
   log,
+  checkDatabase: () => guard.problem(),
+  diskLow: diskFloor.low,
+  checkpointer,
+  onFatal: (problem) => die(`${name}: database failure, exiting: ${problem}`),
+  transports: {
+    peer: udp(flags.peerListen ?? me.peer, "--peer-listen"),
+    multicast: flags.multicast ? udp({ host: "0.0.0.0", port: flags.multicast.port }, "--multicast", flags.multicast.host) : undefined,
+    client: udp(flags.listen ?? me.client, "--listen"),
+    web: web === null ? undefined : (deliver, view) =>
+      openWebListener({ config: web, deliver, view, clock, tls: setup.tls, log }).catch((e) => {
+        throw new Error(bindProblem(formatAddress(web.at), web.at.port, e, flags.web ? "--web" : "--web (from the servers file; --no-web turns it off)", false));
+      }),
+  },
 });
 
 async function closeAll(): Promise<void> {
-  stopHousekeeping();
   diskFloor.stop();
-  peerPort.stop();
-  clientPort.close();
-  await checkpointer.stop();
-  commit.close();
+  await node.close();
   guard.close();
-  await Promise.all([client?.close(), peer?.close(), group?.close(), web?.close()]);
+  await Promise.all(sockets.map((s) => s.close()));
 }
 
-const listen = flags.listen ?? me.client;
-const peerListen = flags.peerListen ?? me.peer;
-/** Binds one port or exits saying why. */
-async function bind(at: Address, on: (bytes: Uint8Array, from: Address) => void, flag: string): Promise<NamedTransport> {
-  try {
-    return await bindServerTransport(at, on);
-  } catch (e) {
-    await closeAll();
-    die(`${name}: ${bindProblem(formatAddress(at), at.port, e, flag)}`);
-  }
+let started: Started;
+try {
+  started = await node.start();
+} catch (e) {
+  await closeAll();
+  die(`${name}: ${(e as Error).message}`);
 }
-peer = await bind(peerListen, peerPort.onDatagram, "--peer-listen");
-if (flags.multicast) {
-  const m = flags.multicast;
-  try {
-    group = await bindServerTransport({ host: "0.0.0.0", port: m.port }, peerPort.onDatagram, m.host);
-  } catch (e) {
-    await closeAll();
-    die(`${name}: cannot join multicast group ${formatAddress(m)} (--multicast): ${(e as Error).message}`);
-  }
-}
-peerPort.start();
-
-// Which origin to write under (lib/rules/incarnation.ts): ask the peers what they have of ours first.
-const waitForPeers = peerAddresses.size > 0 && !(flags.newCluster && startFacts.stored === null);
-const heard = () => peerPort.replicator.status(clock.now()).peers.filter((p) => p.told);
-for (const until = clock.now() + PEER_WAIT_MS; waitForPeers && heard().length < peerAddresses.size && clock.now() < until;) {
-  await new Promise((r) => setTimeout(r, 20));
-}
-const answered = heard();
-const choice = chooseOrigin({
-  id: flags.id,
-  ...startFacts,
-  peers: answered.map((p) => p.vector),
-  allPeersHeard: answered.length === peerAddresses.size,
-  newCluster: flags.newCluster,
-  now: clock.now(),
-});
-store.setOrigin(choice.origin);
-if (choice.reason) log(`writing as the new incarnation ${choice.origin}: ${choice.reason}`);
-const udp: ClientChannel = { name: "", proven: false, send: (bytes, to) => client?.send(bytes, to) };
-client = await bind(listen, (bytes, from) => clientPort.onDatagram(bytes, from, udp), "--listen");
-if (web && webAt) {
-  try {
-    await web.listen(webAt);
-  } catch (e) {
-    await closeAll();
-    die(`${name}: ${bindProblem(formatAddress(webAt), webAt.port, e, flags.web ? "--web" : "--web (from the servers file; --no-web turns it off)", false)}`);
-  }
-}
-
+const peers = setup.servers.length - 1;
 console.log(
-  `${name}: clients ${formatAddress(client!.address)}, peers ${formatAddress(peer!.address)}, database ${flags.db}, ` +
-    `fan-out ${peerPort.fanout}, ${clusterKey ? "peers authenticated" : "peers NOT authenticated"}, ` +
-    `${peerAddresses.size} peer${peerAddresses.size === 1 ? "" : "s"}, origin ${store.self}`,
+  `${name}: clients ${formatAddress(started.client!)}, peers ${formatAddress(started.peer!)}, database ${flags.db}, ` +
+    `fan-out ${node.fanout}, ${setup.clusterKey ? "peers authenticated" : "peers NOT authenticated"}, ` +
+    `${peers} peer${peers === 1 ? "" : "s"}, origin ${started.origin}`,
 );
-if (web) console.log(`${name}: web ${web!.origin}/ (page, transport POST /dc, GET /metrics)`);
+if (started.web) console.log(`${name}: web ${started.web}/ (page, transport POST /dc, GET /metrics)`);
 
 let stopping = false;
 async function stop(): Promise<void> {

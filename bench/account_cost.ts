@@ -21,7 +21,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { clientFinalSalted, makeVerifier, verifierToBase64 } from "../lib/accounts/scram.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
 import type { Address } from "../lib/wire/address.ts";
@@ -31,24 +31,20 @@ import { groupRss } from "../testing/processes.ts";
 import { Endpoint, lines } from "./_distchat_udp.ts";
 import { formatSummary, percentile, summarize } from "./_stats.ts";
 
-const HELP = `What logins and the account verbs cost a server (µs of server CPU per request), and an auth flood.
-
-usage: npm run bench:account-cost -- [--runtime node|deno] [--n N] [--runs N] [--flood-rate N] [--seconds N]
-
-  --runtime node|deno   the server's runtime (default node)
-  --n N                 requests of each kind per run (default 10000)
-  --runs N              fresh servers to measure on (default 3)
-  --flood-rate N        auth datagrams a second in the flood (default 20000; 0: no flood)
-  --seconds N           how long the flood lasts (default 5)
-  --rate-limit N        the flooded server's --rate-limit (default: the server's default)`;
-const { values: flags } = parseCommandLine("account_cost", HELP, {
-  runtime: { type: "string", default: "node" },
-  n: { type: "string", default: "10000" },
-  runs: { type: "string", default: "3" },
-  "flood-rate": { type: "string", default: "20000" },
-  seconds: { type: "string", default: "5" },
-  "rate-limit": { type: "string" },
+const COMMAND = defineCommand({
+  name: "account_cost",
+  about: "What logins and the account verbs cost a server (µs of server CPU per request), and an auth flood.",
+  usage: "npm run bench:account-cost -- [--runtime node|deno] [--n N] [--runs N] [--flood-rate N] [--seconds N] [--rate-limit N]",
+  flags: {
+    runtime: { type: "string", value: "node|deno", default: "node", help: "the server's runtime" },
+    n: { type: "string", value: "N", default: "10000", help: "requests of each kind per run" },
+    runs: { type: "string", value: "N", default: "3", help: "fresh servers to measure on" },
+    "flood-rate": { type: "string", value: "N", default: "20000", help: "auth datagrams a second in the flood (0: no flood)" },
+    seconds: { type: "string", value: "N", default: "5", help: "how long the flood lasts" },
+    "rate-limit": { type: "string", value: "N", help: "the flooded server's --rate-limit (default: the server's default)" },
+  },
 });
+const { values: flags } = parseCommandLine(COMMAND);
 if (flags.runtime !== "node" && flags.runtime !== "deno") fail("account_cost", `--runtime must be node or deno, got "${flags.runtime}"`);
 for (const f of ["n", "runs", "flood-rate", "seconds", "rate-limit"] as const) {
   if (flags[f] !== undefined && !/^\d{1,6}$/.test(flags[f]!)) fail("account_cost", `--${f} must be a whole number, got "${flags[f]}"`);

@@ -8,7 +8,7 @@
  *
  *   npm run bench:add-cost -- [N] [--json]     npx deno run -A bench/add_cost.ts [N] [--json]
  */
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { decodeRequest, encodeText } from "../lib/wire/codec.ts";
 import { inProcessServer } from "./_in_process.ts";
 const server = inProcessServer("distchat-add-cost-");
@@ -19,13 +19,17 @@ store.begin();
 const token = handle(dec("login\n1\nalice\n"), now).split("\n")[4];
 handle(dec(`open\n2\n${token}\nroom1\n`), now);
 store.commit();
-const HELP = `What one add costs the server in-process (no sockets): µs per add for decode, handle, commit.
-
-usage: npm run bench:add-cost -- [N] [--json]      (deno: npx deno run -A bench/add_cost.ts [N])
-
-  N        adds to time (default 100000)
-  --json   print the figures as one line of JSON`;
-const { values: cli, positionals } = parseCommandLine("add_cost", HELP, { json: { type: "boolean", default: false } }, { allowPositionals: true });
+const COMMAND = defineCommand({
+  name: "add_cost",
+  about: "What one add costs the server in-process (no sockets): µs per add for decode, handle, commit.",
+  usage: "npm run bench:add-cost -- [N] [--json]",
+  positionals: [{ name: "N", help: "adds to time (default 100000)" }],
+  flags: {
+    json: { type: "boolean", default: false, help: "print the figures as one line of JSON" },
+  },
+  notes: "With Deno: npx deno run -A bench/add_cost.ts [N]",
+});
+const { values: cli, positionals } = parseCommandLine(COMMAND);
 if (positionals.length > 1 || (positionals[0] !== undefined && !/^[1-9]\d*$/.test(positionals[0]))) {
   fail("add_cost", `N must be one whole number ≥ 1, got "${positionals.join(" ")}"`);
 }

@@ -15,30 +15,26 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { displayCommand, killAllChildren, type Runtime, runtimeCommand, startChild } from "./_child.ts";
 import { startBenchServer } from "./_distchat_server.ts";
 import { Endpoint } from "./_distchat_udp.ts";
 import { percentile } from "./_stats.ts";
 import { dbSize } from "../testing/db_files.ts";
 
-const HELP = `The flood benchmark: one server under a flood from one address; a legitimate client on another.
-
-usage: npm run bench:flood -- [--runtime node|deno] [--seconds N] [--rate N] [--mix default|writes] [--out FILE]
-
-  --runtime node|deno   the server's runtime (default node)
-  --seconds N           how long the flood lasts (default 30)
-  --rate N              flood datagrams a second (default 3000)
-  --mix default|writes  default: logins, rooms, 2 KB adds, held polls; writes: one session's
-                        mod topic and pubkey in turn
-  --out FILE            where the results go (default data/flood.md)`;
-const { values: flags } = parseCommandLine("flood", HELP, {
-  runtime: { type: "string", default: "node" },
-  seconds: { type: "string", default: "30" },
-  rate: { type: "string", default: "3000" },
-  out: { type: "string", default: "data/flood.md" },
-  mix: { type: "string", default: "default" },
+const COMMAND = defineCommand({
+  name: "flood",
+  about: "The flood benchmark: one server under a flood from one address; a legitimate client on another.",
+  usage: "npm run bench:flood -- [--runtime node|deno] [--seconds N] [--rate N] [--mix default|writes] [--out FILE]",
+  flags: {
+    runtime: { type: "string", value: "node|deno", default: "node", help: "the server's runtime" },
+    seconds: { type: "string", value: "N", default: "30", help: "how long the flood lasts" },
+    rate: { type: "string", value: "N", default: "3000", help: "flood datagrams a second" },
+    out: { type: "string", value: "FILE", default: "data/flood.md", help: "where the results go" },
+    mix: { type: "string", value: "default|writes", default: "default", help: "default: logins, rooms, 2 KB adds, held polls; writes: one session's mod topic and pubkey in turn" },
+  },
 });
+const { values: flags } = parseCommandLine(COMMAND);
 if (flags.mix !== "default" && flags.mix !== "writes") fail("flood", `--mix must be default or writes, got "${flags.mix}"`);
 if (flags.runtime !== "node" && flags.runtime !== "deno") fail("flood", `--runtime must be node or deno, got "${flags.runtime}"`);
 for (const f of ["seconds", "rate"] as const) {

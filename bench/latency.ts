@@ -11,27 +11,25 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import process from "node:process";
 import { join } from "node:path";
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { killAllChildren, type Runtime } from "./_child.ts";
 import { startBenchCluster } from "./_distchat_cluster_net.ts";
 import { chatUser, probeLatency, Reader } from "./distchat_cluster.ts";
 import { percentile } from "./_stats.ts";
 
-const HELP = `Cross-server delivery latency: three servers, a writer on a adding at 200/s, a long poller on b.
-
-usage: npm run bench:latency -- [--runtime node|deno] [--count N] [--rounds N] [-- SERVER FLAGS]
-
-  --runtime node|deno   the servers' runtime (default node)
-  --count N             adds per round (default 1000)
-  --rounds N            rounds (default 3)
-  -- SERVER FLAGS       passed to every server.ts (e.g. -- --sync normal)
-
-LAT_DEBUG=1 also lists each slow (> 1 ms) delivery as "ms into the round:ms".`;
-const { values: flags, positionals } = parseCommandLine("latency", HELP, {
-  runtime: { type: "string", default: "node" },
-  count: { type: "string", default: "1000" },
-  rounds: { type: "string", default: "3" },
-}, { allowPositionals: true });
+const COMMAND = defineCommand({
+  name: "latency",
+  about: "Cross-server delivery latency: three servers, a writer on a adding at 200/s, a long poller on b.",
+  usage: "npm run bench:latency -- [--runtime node|deno] [--count N] [--rounds N] [-- SERVER FLAGS]",
+  positionals: [{ name: "-- SERVER FLAGS", help: "passed to every server.ts (e.g. -- --sync normal)" }],
+  flags: {
+    runtime: { type: "string", value: "node|deno", default: "node", help: "the servers' runtime" },
+    count: { type: "string", value: "N", default: "1000", help: "adds per round" },
+    rounds: { type: "string", value: "N", default: "3", help: "rounds" },
+  },
+  notes: "LAT_DEBUG=1 also lists each slow (> 1 ms) delivery as \"ms into the round:ms\".",
+});
+const { values: flags, positionals } = parseCommandLine(COMMAND);
 if (flags.runtime !== "node" && flags.runtime !== "deno") fail("latency", `--runtime must be node or deno, got "${flags.runtime}"`);
 for (const f of ["count", "rounds"] as const) {
   if (!/^[1-9]\d*$/.test(flags[f]!)) fail("latency", `--${f} must be a whole number ≥ 1, got "${flags[f]}"`);

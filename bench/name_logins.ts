@@ -10,15 +10,19 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { Store } from "../lib/store/store.ts";
 
-const HELP = `What a login costs when its user name had thousands of sessions (ms per login at each quarter of N).
-
-usage: npm run bench:name-logins -- [N]      (deno: npx deno run -A bench/name_logins.ts [N])
-
-  N   logins of one name (default 2000)`;
-const { positionals } = parseCommandLine("name_logins", HELP, {}, { allowPositionals: true });
+const COMMAND = defineCommand({
+  name: "name_logins",
+  about: "What a login costs when its user name had thousands of sessions (ms per login at each quarter of N).",
+  usage: "npm run bench:name-logins -- [N]",
+  positionals: [{ name: "N", help: "logins of one name (default 2000)" }],
+  flags: {
+  },
+  notes: "With Deno: npx deno run -A bench/name_logins.ts [N]",
+});
+const { positionals } = parseCommandLine(COMMAND);
 if (positionals.length > 1 || (positionals[0] !== undefined && !/^[1-9]\d*$/.test(positionals[0]))) {
   fail("name_logins", `N must be one whole number ≥ 1, got "${positionals.join(" ")}"`);
 }

@@ -22,33 +22,29 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node
 import os from "node:os";
 import process from "node:process";
 import { dirname, join } from "node:path";
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { type Child, cpuSeconds, displayCommand, killAllChildren, ROOT, type Runtime, runtimeCommand, startChild, stopAll } from "./_child.ts";
 import { type BenchCluster, startBenchCluster, statsUntil } from "./_distchat_cluster_net.ts";
 import { perfAvailable, startPerf, summarizePerf } from "./_perf.ts";
 import { markdownTable } from "./_trace_read.ts";
 import { formatSummary, summarize } from "./_stats.ts";
 
-const HELP = `Where the CPU goes: perf profiles and CPU seconds per op of real servers under load.
-
-usage: node_modules/.bin/node bench/profile.ts single|echo|cluster|catchup [flags]
-
-  --runtime node|deno   the servers' runtime (default node)
-  --seconds N           seconds of load (default 3)
-  --runs N              cluster: single/cluster pairs, interleaved (default 1)
-  --count N             catchup: messages missed (default 10000)
-  --no-perf             CPU seconds only, no perf profile
-  --out FILE            where to write the tables (default data/perf/profile-MODE-RUNTIME.md)
-  --keep DIR            keep the perf.data files in DIR`;
-const { values: flags, positionals } = parseCommandLine("profile", HELP, {
-  runtime: { type: "string", default: "node" },
-  seconds: { type: "string", default: "3" },
-  runs: { type: "string", default: "1" },
-  count: { type: "string", default: "10000" },
-  "no-perf": { type: "boolean", default: false },
-  out: { type: "string" },
-  keep: { type: "string" },
-}, { allowPositionals: true });
+const COMMAND = defineCommand({
+  name: "profile",
+  about: "Where the CPU goes: perf profiles and CPU seconds per op of real servers under load.",
+  usage: "node_modules/.bin/node bench/profile.ts single|echo|cluster|catchup [flags]",
+  positionals: [{ name: "MODE", help: "single (default), echo, cluster or catchup" }],
+  flags: {
+    runtime: { type: "string", value: "node|deno", default: "node", help: "the servers' runtime" },
+    seconds: { type: "string", value: "N", default: "3", help: "seconds of load" },
+    runs: { type: "string", value: "N", default: "1", help: "cluster: single/cluster pairs, interleaved" },
+    count: { type: "string", value: "N", default: "10000", help: "catchup: messages missed" },
+    "no-perf": { type: "boolean", default: false, help: "CPU seconds only, no perf profile" },
+    out: { type: "string", value: "FILE", help: "where to write the tables (default data/perf/profile-MODE-RUNTIME.md)" },
+    keep: { type: "string", value: "DIR", help: "keep the perf.data files in DIR" },
+  },
+});
+const { values: flags, positionals } = parseCommandLine(COMMAND);
 const mode = positionals[0] ?? "single";
 if (!["single", "echo", "cluster", "catchup"].includes(mode)) fail("profile", `the mode must be single, echo, cluster or catchup, got "${mode}"`);
 if (flags.runtime !== "node" && flags.runtime !== "deno") fail("profile", `--runtime must be node or deno, got "${flags.runtime}"`);

@@ -15,7 +15,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
-import { parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, parseCommandLine } from "../lib/config/cli.ts";
 import { displayCommand, killAllChildren, ROOT, runtimePath } from "./_child.ts";
 import { ircAnchors } from "./irc.ts";
 import { limits } from "./limits.ts";
@@ -50,22 +50,18 @@ const MEASUREMENTS: Measurement[] = [
   webTransport("deno"),
 ];
 
-const HELP = `npm run bench: measures the machine's limits, the IRC anchor and DistChat, and writes a report.
-
-usage: npm run bench -- [--quick] [--runs N] [--only NAME,...] [--out FILE]
-
-  --quick          one run each, shorter bursts, no acks comparison (about 2.5 minutes;
-                   the full run takes about 15)
-  --runs N         runs per measurement (default 3, or 1 with --quick)
-  --only NAMES     only these measurements: ${MEASUREMENTS.map((m) => m.name).join(", ")}
-  --out FILE       where to write the report (default: BENCHMARKS.md for a full run;
-                   data/BENCHMARKS-quick.md with --quick or --only, so the committed file is kept)`;
-const { values: flags } = parseCommandLine("bench", HELP, {
-  quick: { type: "boolean", default: false },
-  runs: { type: "string" },
-  only: { type: "string" },
-  out: { type: "string" },
+const COMMAND = defineCommand({
+  name: "bench",
+  about: "npm run bench: measures the machine's limits, the IRC anchor and DistChat, and writes a report.",
+  usage: "npm run bench -- [--quick] [--runs N] [--only NAME,...] [--out FILE]",
+  flags: {
+    quick: { type: "boolean", default: false, help: "one run each, shorter bursts, no acks comparison (about 2.5 minutes; the full run takes about 15)" },
+    runs: { type: "string", value: "N", help: "runs per measurement (default 3, or 1 with --quick)" },
+    only: { type: "string", value: "NAMES", help: `only these measurements: ${MEASUREMENTS.map((m) => m.name).join(", ")}` },
+    out: { type: "string", value: "FILE", help: "where to write the report (default: BENCHMARKS.md for a full run; data/BENCHMARKS-quick.md with --quick or --only, so the committed file is kept)" },
+  },
 });
+const { values: flags } = parseCommandLine(COMMAND);
 const quick = flags.quick!;
 const runs = Number(flags.runs ?? (quick ? 1 : 3));
 if (!Number.isInteger(runs) || runs < 1 || runs > 50) {

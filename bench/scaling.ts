@@ -17,27 +17,24 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import process from "node:process";
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { formatVector } from "../lib/wire/vector.ts";
 import { formatNumber, percentile } from "./_stats.ts";
 import { LATENCY_MS, timedSim } from "./_timed_sim.ts";
 
-const HELP = `The full mesh's scaling ceiling, simulated: N servers, 100 ms links, loss, a steady rate of messages.
-
-usage: npm run bench:scaling -- [--rate N] [--seconds S] [--loss P] [--sizes LIST] [--out FILE]
-
-  --rate N        new messages a second, cluster-wide (default 100, as Gossip Glomers 3d/3e)
-  --seconds S     how long messages come (default 10)
-  --loss P        probability a datagram is lost (default 0.01)
-  --sizes LIST    cluster sizes (default 3,5,9,25,49)
-  --out FILE      where the table goes (default data/SCALING.md)`;
-const { values: flags } = parseCommandLine("bench:scaling", HELP, {
-  rate: { type: "string", default: "100" },
-  seconds: { type: "string", default: "10" },
-  loss: { type: "string", default: "0.01" },
-  sizes: { type: "string", default: "3,5,9,25,49" },
-  out: { type: "string", default: "data/SCALING.md" },
+const COMMAND = defineCommand({
+  name: "bench:scaling",
+  about: "The full mesh's scaling ceiling, simulated: N servers, 100 ms links, loss, a steady rate of messages.",
+  usage: "npm run bench:scaling -- [--rate N] [--seconds S] [--loss P] [--sizes LIST] [--out FILE]",
+  flags: {
+    rate: { type: "string", value: "N", default: "100", help: "new messages a second, cluster-wide (as Gossip Glomers 3d/3e)" },
+    seconds: { type: "string", value: "S", default: "10", help: "how long messages come" },
+    loss: { type: "string", value: "P", default: "0.01", help: "probability a datagram is lost" },
+    sizes: { type: "string", value: "LIST", default: "3,5,9,25,49", help: "cluster sizes" },
+    out: { type: "string", value: "FILE", default: "data/SCALING.md", help: "where the table goes" },
+  },
 });
+const { values: flags } = parseCommandLine(COMMAND);
 const rate = Number(flags.rate), seconds = Number(flags.seconds), loss = Number(flags.loss);
 const sizes = flags.sizes!.split(",").map(Number);
 if (!(rate > 0 && rate <= 2000)) fail("bench:scaling", `--rate must be from 1 to 2000, got "${flags.rate}"`);

@@ -14,30 +14,26 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { ROOT } from "./_child.ts";
 import { percentile } from "./_stats.ts";
 import { markdownTable } from "./_trace_read.ts";
 import { LATENCY_MS, timedSim } from "./_timed_sim.ts";
 
-const HELP = `What the simulated full mesh's datagrams per message are, by kind.
-
-usage: node_modules/.bin/node bench/scaling_breakdown.ts [--n N] [--rate R] [--seconds S] [--loss P] [--batch-ms W] [--out FILE]
-
-  --n N          servers (default 25)
-  --rate R       messages a second, cluster-wide (default 100)
-  --seconds S    seconds of messages (default 10)
-  --loss P       probability a datagram is lost (default 0.01)
-  --batch-ms W   list of origin fan-out windows in ms to compare (default 0: each message at once), e.g. 0,50,100
-  --out FILE     where the table goes (default data/perf/scaling-breakdown.md)`;
-const { values: flags } = parseCommandLine("scaling_breakdown", HELP, {
-  n: { type: "string", default: "25" },
-  rate: { type: "string", default: "100" },
-  seconds: { type: "string", default: "10" },
-  loss: { type: "string", default: "0.01" },
-  "batch-ms": { type: "string", default: "0" },
-  out: { type: "string" },
+const COMMAND = defineCommand({
+  name: "scaling_breakdown",
+  about: "What the simulated full mesh's datagrams per message are, by kind.",
+  usage: "node_modules/.bin/node bench/scaling_breakdown.ts [--n N] [--rate R] [--seconds S] [--loss P] [--batch-ms W] [--out FILE]",
+  flags: {
+    n: { type: "string", value: "N", default: "25", help: "servers" },
+    rate: { type: "string", value: "R", default: "100", help: "messages a second, cluster-wide" },
+    seconds: { type: "string", value: "S", default: "10", help: "seconds of messages" },
+    loss: { type: "string", value: "P", default: "0.01", help: "probability a datagram is lost" },
+    "batch-ms": { type: "string", value: "W", default: "0", help: "list of origin fan-out windows in ms to compare (0: each message at once), e.g. 0,50,100" },
+    out: { type: "string", value: "FILE", help: "where the table goes (default data/perf/scaling-breakdown.md)" },
+  },
 });
+const { values: flags } = parseCommandLine(COMMAND);
 const n = Number(flags.n), rate = Number(flags.rate), seconds = Number(flags.seconds), loss = Number(flags.loss);
 const windows = flags["batch-ms"]!.split(",").map(Number);
 if (!(n >= 2 && n <= 100 && rate > 0 && rate <= 2000 && seconds > 0 && seconds <= 120 && loss >= 0 && loss < 0.5)) fail("scaling_breakdown", "--n 2..100, --rate 1..2000, --seconds 1..120, --loss 0..0.5");

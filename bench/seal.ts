@@ -6,13 +6,23 @@
  *   node bench/seal.ts [messages]
  *   deno run -A bench/seal.ts [messages]
  */
-import process from "node:process";
 import { randomBytes } from "node:crypto";
 import { deriveRoomKey, RoomKeys } from "../lib/client/seal.ts";
 import { nativeRoomKdf } from "../lib/client/native_kdf.ts";
 import { runtimeVersion } from "../lib/platform/runtime.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 
-const messages = Number(process.argv[2] ?? 10_000);
+const SEAL = defineCommand({
+  name: "seal",
+  about: "What sealed messages cost: one key derivation (the page's portable scrypt and the terminal's native one), sealing and opening a 100-byte message.",
+  usage: "node bench/seal.ts [MESSAGES]",
+  positionals: [{ name: "MESSAGES", help: "messages sealed and opened (default 10000)" }],
+  flags: {},
+  notes: "With Deno: deno run -A bench/seal.ts [MESSAGES]",
+});
+const { positionals } = parseCommandLine(SEAL);
+if (positionals.length > 1 || (positionals[0] !== undefined && !/^[1-9]\d*$/.test(positionals[0]))) fail("seal", `MESSAGES must be one whole number ≥ 1, got "${positionals.join(" ")}"`);
+const messages = Number(positionals[0] ?? 10_000);
 const derivations = 10;
 
 async function time(f: () => Promise<void> | void): Promise<number> {

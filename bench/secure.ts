@@ -12,7 +12,7 @@
  */
 import { writeFileSync } from "node:fs";
 import process from "node:process";
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { randomBytes } from "node:crypto";
 import { ClientTransport } from "../lib/secure/client_transport.ts";
 import { decodeEnvelope, type Data } from "../lib/secure/envelope.ts";
@@ -22,14 +22,17 @@ import { generateKeyPair } from "../lib/secure/suite.ts";
 import { runtimeVersion } from "../lib/platform/runtime.ts";
 import { formatNumber, formatSummary, summarize } from "./_stats.ts";
 
-const HELP = `The encrypted transport's cost on one core (no sockets): handshakes per second at the server,
-cookie replies per second, µs to seal and to open a 200- and a 1,400-byte datagram.
-
-usage: node bench/secure.ts [--runs N] [--out FILE]      (deno: npx deno run -A bench/secure.ts)
-
-  --runs N     runs of each measurement (default 5)
-  --out FILE   where the table goes too (default data/bench-secure-<runtime>.md)`;
-const { values } = parseCommandLine("secure", HELP, { runs: { type: "string", default: "5" }, out: { type: "string" } });
+const COMMAND = defineCommand({
+  name: "secure",
+  about: "The encrypted transport's cost on one core (no sockets): handshakes per second at the server, cookie replies per second, µs to seal and to open a 200- and a 1,400-byte datagram.",
+  usage: "node bench/secure.ts [--runs N] [--out FILE]",
+  flags: {
+    runs: { type: "string", value: "N", default: "5", help: "runs of each measurement" },
+    out: { type: "string", value: "FILE", help: "where the table goes too (default data/bench-secure-<runtime>.md)" },
+  },
+  notes: "With Deno: npx deno run -A bench/secure.ts",
+});
+const { values } = parseCommandLine(COMMAND);
 if (!/^[1-9]\d?$/.test(values.runs!)) fail("secure", `--runs must be 1 to 99, got "${values.runs}"`);
 const RUNS = Number(values.runs);
 const runtime = runtimeVersion();

@@ -8,20 +8,23 @@
  * Each client has its own socket and session and keeps `window` adds in
  * flight, retransmitting (same tag) after 1 s without an ack.
  */
-import { parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, parseCommandLine } from "../lib/config/cli.ts";
 import { lines, removeTempDirs, startServer, udpClient, type UdpClient } from "../testing/harness.ts";
 import type { Address } from "../lib/wire/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
 import { runtimeVersion } from "../lib/platform/runtime.ts";
 
-const HELP = `One server process: acked adds/s with 1 and 8 clients, and long-poll delivery latency.
-
-usage: node_modules/.bin/node bench/server_adds.ts [--seconds 5] [--window 32] [--sync full|normal]`;
-const { values } = parseCommandLine("server_adds", HELP, {
-  seconds: { type: "string", default: "5" },
-  window: { type: "string", default: "32" },
-  sync: { type: "string", default: "full" },
+const COMMAND = defineCommand({
+  name: "server_adds",
+  about: "One server process: acked adds/s with 1 and 8 clients, and long-poll delivery latency.",
+  usage: "node_modules/.bin/node bench/server_adds.ts [--seconds N] [--window N] [--sync full|normal]",
+  flags: {
+    seconds: { type: "string", value: "N", default: "5", help: "seconds of adds" },
+    window: { type: "string", value: "N", default: "32", help: "requests in flight per client" },
+    sync: { type: "string", value: "full|normal", default: "full", help: "the server's --sync" },
+  },
 });
+const { values } = parseCommandLine(COMMAND);
 const SECONDS = Number(values.seconds);
 const WINDOW = Number(values.window);
 const enc = new TextEncoder();

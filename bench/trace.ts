@@ -25,7 +25,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import process from "node:process";
 import { dirname, join } from "node:path";
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { escapeText } from "../lib/wire/codec.ts";
 import { type Child, displayCommand, killAllChildren, ROOT, runtimeCommand, startChild, stopAll } from "./_child.ts";
 import { type BenchCluster, startBenchCluster, statsUntil } from "./_distchat_cluster_net.ts";
@@ -34,26 +34,22 @@ import { chatUser, Reader } from "./distchat_cluster.ts";
 import { countBetween, markdownTable, perOpRows, readTraces } from "./_trace_read.ts";
 import { deliveryStages } from "./_trace_stages.ts";
 
-const HELP = `Where an add's time and work go: event traces of real servers (Node).
-
-usage: node_modules/.bin/node bench/trace.ts delivery|load|catchup [flags]
-
-  --count N      delivery: adds traced (default 1000); catchup: messages missed (default 10000)
-  --rate N       delivery: adds per second (default 200)
-  --servers N    load: 1 or 3 servers (default 1)
-  --seconds N    load: seconds of load (default 3)
-  --out FILE     where to write the tables (default data/perf/trace-MODE.md)
-  --keep DIR     keep the raw traces in DIR (one JSON-lines file per process and thread)
-  --strace       delivery: also count each server's system calls per add (strace -c; slows every call)`;
-const { values: flags, positionals } = parseCommandLine("trace", HELP, {
-  count: { type: "string" },
-  rate: { type: "string", default: "200" },
-  servers: { type: "string", default: "1" },
-  seconds: { type: "string", default: "3" },
-  out: { type: "string" },
-  keep: { type: "string" },
-  strace: { type: "boolean", default: false },
-}, { allowPositionals: true });
+const COMMAND = defineCommand({
+  name: "trace",
+  about: "Where an add's time and work go: event traces of real servers (Node).",
+  usage: "node_modules/.bin/node bench/trace.ts delivery|load|catchup [flags]",
+  positionals: [{ name: "MODE", help: "delivery (default), load or catchup" }],
+  flags: {
+    count: { type: "string", value: "N", help: "delivery: adds traced (default 1000); catchup: messages missed (default 10000)" },
+    rate: { type: "string", value: "N", default: "200", help: "delivery: adds per second" },
+    servers: { type: "string", value: "N", default: "1", help: "load: 1 or 3 servers" },
+    seconds: { type: "string", value: "N", default: "3", help: "load: seconds of load" },
+    out: { type: "string", value: "FILE", help: "where to write the tables (default data/perf/trace-MODE.md)" },
+    keep: { type: "string", value: "DIR", help: "keep the raw traces in DIR (one JSON-lines file per process and thread)" },
+    strace: { type: "boolean", default: false, help: "delivery: also count each server's system calls per add (strace -c; slows every call)" },
+  },
+});
+const { values: flags, positionals } = parseCommandLine(COMMAND);
 const mode = positionals[0] ?? "delivery";
 if (!["delivery", "load", "catchup"].includes(mode)) fail("trace", `the mode must be delivery, load or catchup, got "${mode}"`);
 for (const f of ["count", "rate", "servers", "seconds"] as const) {

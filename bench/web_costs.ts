@@ -12,25 +12,24 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { cpuSeconds, type Runtime } from "./_child.ts";
 import { type BenchServer, startBenchServer } from "./_distchat_server.ts";
 import { fill } from "./web_transport.ts";
 import { freeTcpPort } from "../testing/harness.ts";
 import { rawGet, rawWebSocket } from "../testing/raw_web.ts";
 
-const HELP = `What a web connection and a /metrics scrape cost the server (RSS, CPU), a fresh server per round.
-
-usage: node bench/web_costs.ts [--runtime node|deno] [--rounds N] [--messages N]
-
-  --runtime node|deno   the server's runtime (default node)
-  --rounds N            rounds of each measurement (default 3)
-  --messages N          messages in the database the scrapes read (default 1000000)`;
-const { values: flags } = parseCommandLine("web_costs", HELP, {
-  runtime: { type: "string", default: "node" },
-  rounds: { type: "string", default: "3" },
-  messages: { type: "string", default: "1000000" },
+const COMMAND = defineCommand({
+  name: "web_costs",
+  about: "What a web connection and a /metrics scrape cost the server (RSS, CPU), a fresh server per round.",
+  usage: "node bench/web_costs.ts [--runtime node|deno] [--rounds N] [--messages N]",
+  flags: {
+    runtime: { type: "string", value: "node|deno", default: "node", help: "the server's runtime" },
+    rounds: { type: "string", value: "N", default: "3", help: "rounds of each measurement" },
+    messages: { type: "string", value: "N", default: "1000000", help: "messages in the database the scrapes read" },
+  },
 });
+const { values: flags } = parseCommandLine(COMMAND);
 if (flags.runtime !== "node" && flags.runtime !== "deno") fail("web_costs", `--runtime must be node or deno, got "${flags.runtime}"`);
 if (!/^[1-9]\d?$/.test(flags.rounds!) || !/^\d{1,8}$/.test(flags.messages!)) fail("web_costs", "--rounds 1..99, --messages a whole number");
 const runtime = flags.runtime as Runtime;

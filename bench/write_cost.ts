@@ -12,17 +12,21 @@
 import { statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { makeVerifier, verifierToBase64 } from "../lib/accounts/scram.ts";
 import { inProcessServer } from "./_in_process.ts";
 
-const HELP = `What mod and pubkey cost the server in-process as the ops of one room or name pile up.
-
-usage: npm run bench:write-cost -- [N] [--json]      (deno: npx deno run -A bench/write_cost.ts [N])
-
-  N        requests of each verb (default 5000)
-  --json   print the figures as one line of JSON`;
-const { values: cli, positionals } = parseCommandLine("write_cost", HELP, { json: { type: "boolean", default: false } }, { allowPositionals: true });
+const COMMAND = defineCommand({
+  name: "write_cost",
+  about: "What mod and pubkey cost the server in-process as the ops of one room or name pile up.",
+  usage: "npm run bench:write-cost -- [N] [--json]",
+  positionals: [{ name: "N", help: "requests of each verb (default 5000)" }],
+  flags: {
+    json: { type: "boolean", default: false, help: "print the figures as one line of JSON" },
+  },
+  notes: "With Deno: npx deno run -A bench/write_cost.ts [N]",
+});
+const { values: cli, positionals } = parseCommandLine(COMMAND);
 if (positionals.length > 1 || (positionals[0] !== undefined && !/^[1-9]\d*$/.test(positionals[0]))) {
   fail("write_cost", `N must be one whole number ≥ 1, got "${positionals.join(" ")}"`);
 }

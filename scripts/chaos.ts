@@ -5,28 +5,24 @@
  *   npm run chaos -- [--seconds 120] [--servers 5] [--clients 6] [--seed 1] [--one-disk-acks]
  */
 import process from "node:process";
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { runChaos } from "../testing/chaos.ts";
 import { removeTempDirs } from "../testing/harness.ts";
 
-const HELP = `A long chaos run of real servers: loss, duplication, jitter and kill -9 while clients add and fail over.
-
-usage: npm run chaos -- [--seconds N] [--servers N] [--clients N] [--seed N] [--one-disk-acks]
-
-  --seconds N       how long the faults last (default 120)
-  --servers N       servers, 2 to 26 (default 5)
-  --clients N       clients adding lines (default 6)
-  --seed N          the seed of every fault (default 1)
-  --one-disk-acks   run the servers with --one-disk-acks
-
-Prints what was acked and every violated property; exits 1 if there was one.`;
-const { values } = parseCommandLine("chaos", HELP, {
-  seconds: { type: "string", default: "120" },
-  servers: { type: "string", default: "5" },
-  clients: { type: "string", default: "6" },
-  seed: { type: "string", default: "1" },
-  "one-disk-acks": { type: "boolean" },
+const CHAOS = defineCommand({
+  name: "chaos",
+  about: "A long chaos run of real servers: loss, duplication, jitter and kill -9 while clients add and fail over.",
+  usage: "npm run chaos -- [--seconds N] [--servers N] [--clients N] [--seed N] [--one-disk-acks]",
+  flags: {
+    seconds: { type: "string", value: "N", default: "120", help: "how long the faults last" },
+    servers: { type: "string", value: "N", default: "5", help: "servers, 2 to 26" },
+    clients: { type: "string", value: "N", default: "6", help: "clients adding lines" },
+    seed: { type: "string", value: "N", default: "1", help: "the seed of every fault" },
+    "one-disk-acks": { type: "boolean", help: "run the servers with --one-disk-acks" },
+  },
+  notes: "Prints what was acked and every violated property; exits 1 if there was one.",
 });
+const { values } = parseCommandLine(CHAOS);
 const num = (k: "seconds" | "servers" | "clients" | "seed", min: number, max: number) => {
   const n = Number(values[k]);
   if (!Number.isInteger(n) || n < min || n > max) fail("chaos", `--${k} must be a whole number from ${min} to ${max}, got "${values[k]}"`);

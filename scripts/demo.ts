@@ -14,7 +14,7 @@ import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
 import process from "node:process";
 import net from "node:net";
 import readline from "node:readline";
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { createKeyFile } from "../lib/config/cluster_key.ts";
 import { type Address, formatAddress } from "../lib/wire/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
@@ -30,17 +30,15 @@ const KEY = "data/cluster.key";
 const START_TIMEOUT_MS = 30_000;
 const START_LINE = /: clients \S+, peers \S+, database/;
 
-const HELP = `npm start: starts the local cluster of servers.txt and opens a chat client in room lobby.
-
-usage: npm start -- [--user NAME]
-
-  -u, --user NAME   your user name (default: asked, or $USER)
-
-The servers log to data/<id>.log and stop when the client exits (/quit or Ctrl-C).
-Servers with a web URL in servers.txt serve the web client there: open the URL it prints.
-Another client, in another terminal:  npm run client -- --user bob --room lobby
-Start afresh (every message and login forgotten): stop the cluster, then  rm -rf data`;
-const flags = parseCommandLine("npm start", HELP, { user: { type: "string", short: "u" } }).values;
+const START = defineCommand({
+  name: "npm start",
+  about: "npm start: starts the local cluster of servers.txt and opens a chat client in room lobby.",
+  usage: "npm start -- [--user NAME]",
+  flags: { user: { type: "string", short: "u", value: "NAME", help: "your user name (default: asked, or $USER)" } },
+  notes: "The servers log to data/<id>.log and stop when the client exits (/quit or Ctrl-C). Servers with a web URL in servers.txt serve the web client there: open the URL it prints.\n\n" +
+    "Another client, in another terminal:  npm run client -- --user bob --room lobby\n\nStart afresh (every message and login forgotten): stop the cluster, then  rm -rf data",
+});
+const flags = parseCommandLine(START).values;
 
 let servers: ServerEntry[];
 try {

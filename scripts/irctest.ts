@@ -12,37 +12,39 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import process from "node:process";
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 
-const HELP = `npm run irctest: the IRC conformance suite against DistChat's IRC front end (docs/IRC.md).
 
-usage: npm run irctest -- [--dir DIR | --from-git DIR] [--markers EXPR] [--runtime node|deno] [--gateway] [--junit FILE] [-- PYTEST-ARGS...]
-
-  --dir DIR        a checkout of progval/irctest (default: $IRCTEST_DIR, else data/irctest)
-  --from-git DIR   extract irctest from this git repository (its HEAD) into data/irctest first
-  --markers EXPR   pytest -m expression (default: "not Ergo and not deprecated and not strict",
-                   the markers docs/IRC.md compares DistChat with ngircd and InspIRCd under)
-  --runtime R      run the servers under node (default) or deno
-  --gateway        until server.ts has --irc: put testing/irc_gateway.ts (the same IRC core,
-                   relaying over UDP) in front of a plain server
-  --junit FILE     also write pytest's JUnit XML report there
-
-Each test starts its own server (server.ts --irc HOST:PORT) in a temporary directory;
-pytest's last line counts passed, failed and skipped tests. Example:
-
-  npm run irctest -- --dir ~/src/irctest -- -k "Ping or Cap" -x`;
 
 const DEFAULT_MARKERS = "not Ergo and not deprecated and not strict";
 const PYTHON_DEPS = ["pytest!=9.0.0", "ecdsa", "filelock", "websockets"];
 
-const { values, positionals } = parseCommandLine("irctest", HELP, {
-  dir: { type: "string" },
-  "from-git": { type: "string" },
-  markers: { type: "string", default: DEFAULT_MARKERS },
-  runtime: { type: "string", default: "node" },
-  gateway: { type: "boolean", default: false },
-  junit: { type: "string" },
-}, { allowPositionals: true });
+const IRCTEST = defineCommand({
+  name: "irctest",
+  about: "npm run irctest: the IRC conformance suite against DistChat's IRC front end (docs/IRC.md).",
+  usage: "npm run irctest -- [--dir DIR | --from-git DIR] [--markers EXPR] [--runtime node|deno] [--gateway] [--junit FILE] [-- PYTEST-ARGS...]",
+  positionals: [{ name: "PYTEST-ARGS", help: "after --: given to pytest as they are" }],
+  flags: {
+    dir: { type: "string", value: "DIR", help: "a checkout of progval/irctest (default: $IRCTEST_DIR, else data/irctest)" },
+    "from-git": { type: "string", value: "DIR", help: "extract irctest from this git repository (its HEAD) into data/irctest first" },
+    markers: {
+      type: "string",
+      value: "EXPR",
+      default: DEFAULT_MARKERS,
+      help: "pytest -m expression: the markers docs/IRC.md compares DistChat with ngircd and InspIRCd under",
+    },
+    runtime: { type: "string", value: "R", default: "node", help: "run the servers under node or deno" },
+    gateway: {
+      type: "boolean",
+      default: false,
+      help: "until server.ts has --irc: put testing/irc_gateway.ts (the same IRC core, relaying over UDP) in front of a plain server",
+    },
+    junit: { type: "string", value: "FILE", help: "also write pytest's JUnit XML report there" },
+  },
+  notes: "Each test starts its own server (server.ts --irc HOST:PORT) in a temporary directory; pytest's last line counts passed, failed and skipped tests. Example:\n\n" +
+    '  npm run irctest -- --dir ~/src/irctest -- -k "Ping or Cap" -x',
+});
+const { values, positionals } = parseCommandLine(IRCTEST);
 
 const root = resolve(import.meta.dirname ?? ".", "..");
 if (values.runtime !== "node" && values.runtime !== "deno") fail("irctest", `--runtime ${values.runtime}: give node or deno`);

@@ -7,27 +7,28 @@
  * `npm run keygen -- --public FILE`: prints that field for an existing
  * server key. Never overwrites a file.
  */
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { createKeyFile } from "../lib/config/cluster_key.ts";
 import { keyField } from "../lib/config/servers_file.ts";
 import { createStaticKeyFile, readStaticKeyFile } from "../lib/config/static_key.ts";
 
-const HELP = `npm run keygen: writes a new key, readable by you only; never overwrites a file.
-
-usage: npm run keygen -- FILE | --server-key FILE | --public FILE
-
-  FILE               a cluster key for --cluster-key: copy the same file to every
-                     server of the cluster (and to whoever runs npm run status)
-  --server-key FILE  a server's own key pair for the encrypted transport: FILE is
-                     the private key (keep it on that server only), FILE.pub the
-                     public key; prints the key=BASE64 field for its servers.txt line
-  --public FILE      prints the key=BASE64 field of the server key in FILE`;
-const { values, positionals } = parseCommandLine("keygen", HELP, {
-  "server-key": { type: "string" },
-  public: { type: "string" },
-}, { allowPositionals: true });
+const KEYGEN = defineCommand({
+  name: "keygen",
+  about: "npm run keygen: writes a new key, readable by you only; never overwrites a file.",
+  usage: "npm run keygen -- FILE | --server-key FILE | --public FILE",
+  positionals: [{ name: "FILE", help: "a cluster key for --cluster-key: copy the same file to every server of the cluster (and to whoever runs npm run status)" }],
+  flags: {
+    "server-key": {
+      type: "string",
+      value: "FILE",
+      help: "a server's own key pair for the encrypted transport: FILE is the private key (keep it on that server only), FILE.pub the public key; prints the key=BASE64 field for its servers.txt line",
+    },
+    public: { type: "string", value: "FILE", help: "prints the key=BASE64 field of the server key in FILE" },
+  },
+});
+const { values, positionals } = parseCommandLine(KEYGEN);
 const chosen = [values["server-key"], values.public, ...positionals].filter((x) => x !== undefined);
-if (chosen.length !== 1) fail("keygen", "give one of FILE, --server-key FILE or --public FILE; usage: npm run keygen -- FILE | --server-key FILE | --public FILE");
+if (chosen.length !== 1) fail("keygen", `give one of FILE, --server-key FILE or --public FILE; usage: ${KEYGEN.usage}`);
 try {
   if (values["server-key"] !== undefined) {
     const file = values["server-key"];

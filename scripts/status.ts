@@ -3,7 +3,7 @@
  * of servers.txt for its state over the peer protocol (`stat`) and prints a
  * health table. Exits 1 when a server is down.
  */
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { readKeyFile } from "../lib/config/cluster_key.ts";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -14,20 +14,18 @@ import { formatStatusTable, parseClockHint, parseReport, statDatagram, type Stat
 import { bindUdp } from "../lib/net/udp_node.ts";
 import { bindHostFor } from "../lib/wire/address.ts";
 
-const HELP = `npm run status: asks every server of a servers file for its state and prints a health table.
-
-usage: npm run status -- [--servers FILE] [--cluster-key FILE] [--timeout-ms MS]
-
-  --servers FILE       the cluster (default servers.txt)
-  --cluster-key FILE   the cluster key (default: data/cluster.key when it exists, as npm start makes)
-  --timeout-ms MS      how long to wait for answers (default 1500)
-
-Exits 1 when a server does not answer.`;
-const { values } = parseCommandLine("status", HELP, {
-  servers: { type: "string", default: "servers.txt" },
-  "cluster-key": { type: "string" },
-  "timeout-ms": { type: "string", default: "1500" },
+const STATUS = defineCommand({
+  name: "status",
+  about: "npm run status: asks every server of a servers file for its state and prints a health table.",
+  usage: "npm run status -- [--servers FILE] [--cluster-key FILE] [--timeout-ms MS]",
+  flags: {
+    servers: { type: "string", value: "FILE", default: "servers.txt", help: "the cluster" },
+    "cluster-key": { type: "string", value: "FILE", help: "the cluster key (default: data/cluster.key when it exists, as npm start makes)" },
+    "timeout-ms": { type: "string", value: "MS", default: "1500", help: "how long to wait for answers" },
+  },
+  notes: "Exits 1 when a server does not answer.",
 });
+const { values } = parseCommandLine(STATUS);
 if (!/^\d+$/.test(values["timeout-ms"]!)) fail("status", `--timeout-ms must be a whole number of milliseconds, got "${values["timeout-ms"]}"`);
 let servers;
 let key: Uint8Array | null = null;

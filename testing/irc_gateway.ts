@@ -17,11 +17,19 @@ import { decodeReply, encodeRequest } from "../lib/wire/codec.ts";
 import type { Request } from "../lib/wire/messages.ts";
 import { type IrcConfig, IrcConnection, type IrcStep } from "../lib/irc/connection.ts";
 import { parseAddress } from "../lib/wire/address.ts";
-import { fail, parseCommandLine } from "../lib/config/cli.ts";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 
-const HELP = `irc_gateway: an IRC port in front of one DistChat server (tests only).
-
-usage: node testing/irc_gateway.ts --irc HOST:PORT --server HOST:PORT [--name NAME] [--servers N]`;
+const GATEWAY = defineCommand({
+  name: "irc_gateway",
+  about: "irc_gateway: an IRC port in front of one DistChat server (tests only).",
+  usage: "node testing/irc_gateway.ts --irc HOST:PORT --server HOST:PORT [--name NAME] [--servers N]",
+  flags: {
+    irc: { type: "string", value: "HOST:PORT", help: "where to serve IRC (required)" },
+    server: { type: "string", value: "HOST:PORT", help: "the DistChat server's client port (required)" },
+    name: { type: "string", value: "NAME", default: "a.distchat", help: "the IRC server's name" },
+    servers: { type: "string", value: "N", default: "1", help: "servers the network tells it has" },
+  },
+});
 
 /** Resend an unanswered request after this long (a held poll: after its wait and this). */
 const RESEND_MS = 1000;
@@ -115,12 +123,7 @@ export async function startGateway(irc: { host: string; port: number }, server: 
 }
 
 if (import.meta.main ?? process.argv[1]?.endsWith("irc_gateway.ts")) {
-  const { values } = parseCommandLine("irc_gateway", HELP, {
-    irc: { type: "string" },
-    server: { type: "string" },
-    name: { type: "string", default: "a.distchat" },
-    servers: { type: "string", default: "1" },
-  });
+  const { values } = parseCommandLine(GATEWAY);
   if (!values.irc || !values.server) fail("irc_gateway", "give --irc HOST:PORT and --server HOST:PORT");
   let irc, server;
   try {

@@ -1,157 +1,31 @@
 /**
  * The two-disk ack rule (docs/ARCHITECTURE.md "Acks") on an in-memory
- * network and an injected clock: three real servers' ports, group commits,
- * stores and ack gates, with datagrams dropped, servers cut off ("crashed")
- * and brought back. Checks that no add is acked before a second server has
+ * network and an injected clock: three whole servers, each built as
+ * server.ts builds one (testing/memory_cluster.ts), with datagrams dropped,
+ * servers cut off ("crashed") and brought back. Checks that no add is acked before a second server has
  * it, that the acked id is the one every server lists, and the three cases
  * of the issue: crash after commit before the ack, the ack lost, the
  * confirmer down.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { join } from "node:path";
-import { AckGate } from "../lib/server/ack_gate.ts";
-import { PeerLiveness } from "../lib/acks/liveness.ts";
-import { Answers } from "../lib/server/answers.ts";
-import { handlerDeps } from "../lib/handlers/index.ts";
-import { ClientPort } from "../lib/server/client_port.ts";
-import { GroupCommit } from "../lib/server/commit.ts";
-import { laggingClock } from "../lib/server/clock.ts";
-import { PeerPort } from "../lib/server/peer_port.ts";
-import { createPeerAuth, createStatAuth } from "../lib/replication/peer_auth.ts";
-import { Store } from "../lib/store/store.ts";
-import { decodeReply, encodeRequest } from "../lib/wire/codec.ts";
 import type { Reply, Request } from "../lib/wire/messages.ts";
-import type { Address } from "../lib/wire/address.ts";
-import { EMPTY } from "../lib/wire/vector.ts";
-import { ManualClock } from "../testing/manual_clock.ts";
-import { removeTempDirs, tempDir } from "../testing/harness.ts";
-import { mulberry32, randomBytes } from "../testing/prng.ts";
+import { removeTempDirs } from "../testing/harness.ts";
+import { mulberry32 } from "../testing/prng.ts";
+import { type MemoryCluster, memoryCluster, type MemoryClusterOptions } from "../testing/memory_cluster.ts";
 
 const IDS = ["a", "b", "c"];
-const CLIENT: Address = { host: "127.0.0.9", port: 9000 };
-const clientAddr = (i: number): Address => ({ host: "127.0.0.1", port: 7000 + i });
-const peerAddr = (i: number): Address => ({ host: "127.0.0.1", port: 8000 + i });
-const key = (a: Address) => `${a.host}:${a.port}`;
-
-type Node = { id: string; store: Store; commit: GroupCommit; gate: AckGate; peer: PeerPort; client: ClientPort };
 
 /**
- * Three servers (or `ids`) on one clock (each may read it `skew` ms off); `down`
- * servers neither send nor receive; `drop` loses datagrams; with `key`,
- * peer datagrams are authenticated (epochs, hello/proof).
+ * Three servers (or `ids`) on one clock (each may read it `skew` ms off),
+ * built as real servers are (lib/server/node.ts) on an in-memory network
+ * (testing/memory_cluster.ts): `down` servers neither send nor receive;
+ * `drop` loses datagrams; with `key`, peer datagrams are authenticated
+ * (epochs, hello/proof).
  */
-function cluster(o: { seed?: number; skew?: Record<string, number>; key?: Uint8Array; ids?: string[] } = {}) {
-  const ids = o.ids ?? IDS;
-  const clock = new ManualClock();
-  const dir = tempDir("distchat-ack-");
-  const down = new Set<string>();
-  const random = mulberry32(o.seed ?? 1);
-  let drop: (from: string, to: string, bytes: Uint8Array) => boolean = () => false;
-  const routes = new Map<string, (bytes: Uint8Array, from: Address) => void>();
-  const replies: Reply[] = [];
-  const logs: string[] = [];
-  const owner = new Map<string, string>();
-  function deliver(fromId: string, from: Address, bytes: Uint8Array, to: Address): void {
-    const toId = owner.get(key(to)) ?? "client";
-    if (down.has(fromId) || down.has(toId) || drop(fromId, toId, bytes)) return;
-    clock.after(1, () => {
-      if (down.has(toId)) return;
-      if (toId === "client") {
-        const r = decodeReply(bytes);
-        if (r.ok) replies.push(r.value);
-        return;
-      }
-      routes.get(key(to))?.(bytes, from);
-    });
-  }
-  const nodes: Node[] = ids.map((id, i) => {
-    owner.set(key(clientAddr(i)), id);
-    owner.set(key(peerAddr(i)), id);
-    const store = Store.open(join(dir, `${id}.sqlite`), id, { sync: "normal" });
-    store.setOrigin(id);
-    const off = o.skew?.[id] ?? 0;
-    const myClock = off === 0 ? clock : {
-      now: () => clock.now() + off,
-      monotonic: () => clock.monotonic(),
-      after: (ms: number, fn: () => void) => clock.after(ms, fn),
-      every: (ms: number, fn: () => void) => clock.every(ms, fn),
-      soon: (fn: () => void) => clock.soon(fn),
-    };
-    const commit = new GroupCommit({ store, clock: myClock });
-    let peer!: PeerPort;
-    const liveness = new PeerLiveness();
-    const gate = new AckGate({ self: id, store, commit, clock: myClock, holdMs: 60_000, liveness });
-    const peers = new Map(ids.map((p, j) => [p, peerAddr(j)] as const).filter(([p]) => p !== id));
-    const client = new ClientPort({
-      commit,
-      clock: laggingClock(myClock, () => liveness.clockLead),
-      gate,
-      handlers: handlerDeps({ store, random: (n) => randomBytes(random, n), confirmer: () => peer.confirmer() }),
-      store,
-      answers: new Answers({ replies: store.replies, replyKey: new Uint8Array(32) }),
-      rateLimit: 0,
-    });
-    peer = new PeerPort({
-      commit,
-      store,
-      clock: myClock,
-      self: id,
-      peers,
-      log: (line) => void logs.push(`${id}: ${line}`),
-      auth: createPeerAuth({ key: o.key ?? null, peers: peers.keys(), now: () => myClock.now(), random: (n) => randomBytes(random, n) }),
-      statAuth: createStatAuth({ key: null, peers: "any", now: () => clock.now(), random: (n) => new Uint8Array(n) }),
-      send: (bytes, to) => deliver(id, peerAddr(i), bytes, to),
-      multicast: null,
-      localStatus: () => ({ heldPolls: 0 }),
-      ring: ids,
-      twoDisk: true,
-      liveness,
-      onGot: () => gate.noteGot(),
-    });
-    const udp = { name: "", proven: false, send: (bytes: Uint8Array, to: Address) => deliver(id, clientAddr(i), bytes, to) };
-    routes.set(key(clientAddr(i)), (bytes, from) => client.onDatagram(bytes, from, udp));
-    routes.set(key(peerAddr(i)), peer.onDatagram);
-    peer.start();
-    return { id, store, commit, gate, peer, client };
-  });
-  const node = (id: string) => nodes[ids.indexOf(id)];
-  return {
-    clock,
-    nodes,
-    node,
-    down,
-    replies,
-    logs,
-    setDrop(fn: typeof drop) {
-      drop = fn;
-    },
-    /** Sends a client request to server `id`. */
-    send(id: string, req: Request) {
-      deliver("client", CLIENT, encodeRequest(req), clientAddr(ids.indexOf(id)));
-    },
-    run(ms: number) {
-      for (let t = 0; t < ms; t += 5) clock.advance(5);
-    },
-    /** The reply with this tag, if one came. */
-    reply(tag: string): Reply | undefined {
-      return replies.find((r) => r.tag === tag);
-    },
-    /** The visible messages of `room` at server `id`: "origin.seq text". */
-    listing(id: string, room: string): string[] {
-      return [...node(id).store.uncovered(room, EMPTY)].map((m) => `${m.origin}.${m.seq} ${m.msg}`);
-    },
-    close() {
-      for (const n of nodes) {
-        n.peer.stop();
-        n.client.close();
-        n.commit.close();
-      }
-    },
-  };
-}
+const cluster = (o: MemoryClusterOptions = {}) => memoryCluster({ ids: IDS, ...o });
 
-type Cluster = ReturnType<typeof cluster>;
+type Cluster = MemoryCluster;
 
 /** Logs in at `at`, opens room "r"; returns the token. */
 function login(c: Cluster, at: string): string {
@@ -177,8 +51,8 @@ function assertListed(c: Cluster, expected: string[]): void {
   for (const id of IDS) assert.equal(c.listing(id, "r").sort(), [...expected].sort(), `server ${id}`);
 }
 
-test("an add is acked only once a second server (its confirmer, the next in servers.txt) has it on disk", () => {
-  const c = cluster();
+test("an add is acked only once a second server (its confirmer, the next in servers.txt) has it on disk", async () => {
+  const c = await cluster();
   try {
     const token = login(c, "a");
     let bGot = 0;
@@ -196,8 +70,8 @@ test("an add is acked only once a second server (its confirmer, the next in serv
   }
 });
 
-test("got: at once only to the origin that named this server confirmer; every 250 ms to the 3 servers before it, every second to the rest", () => {
-  const c = cluster({ ids: ["a", "b", "c", "d", "e", "f"] });
+test("got: at once only to the origin that named this server confirmer; every 250 ms to the 3 servers before it, every second to the rest", async () => {
+  const c = await cluster({ ids: ["a", "b", "c", "d", "e", "f"] });
   try {
     const token = login(c, "a");
     c.run(1000);
@@ -220,8 +94,8 @@ test("got: at once only to the origin that named this server confirmer; every 25
   }
 });
 
-test("crash after commit before ack: the retransmission at the confirmer makes the copy everyone lists", () => {
-  const c = cluster();
+test("crash after commit before ack: the retransmission at the confirmer makes the copy everyone lists", async () => {
+  const c = await cluster();
   try {
     const token = login(c, "a");
     // a stores the add and is cut off before anything of it leaves.
@@ -240,15 +114,15 @@ test("crash after commit before ack: the retransmission at the confirmer makes t
     c.down.delete("a");
     c.run(3000);
     assertListed(c, [`${acked} once`]);
-    assert.is(c.node("a").gate.size, 0, "a's held ack was answered");
+    assert.is(c.node("a").heldAcks, 0, "a's held ack was answered");
     assert.ok(c.replies.filter((r) => r.tag === "t1").every((r) => r.verb === "ok" && r.kind === "add" && `${r.msgId.origin}.${r.msgId.n}` === acked));
   } finally {
     c.close();
   }
 });
 
-test("ack lost: the retransmission to the confirmer is answered with the original id", () => {
-  const c = cluster();
+test("ack lost: the retransmission to the confirmer is answered with the original id", async () => {
+  const c = await cluster();
   try {
     const token = login(c, "a");
     c.setDrop((from, to) => from === "a" && to === "client");
@@ -268,8 +142,8 @@ test("ack lost: the retransmission to the confirmer is answered with the origina
   }
 });
 
-test("confirmer down: after 1.5 s of its silence another server's disk stands in; new adds name the next server; every server agrees", () => {
-  const c = cluster();
+test("confirmer down: after 1.5 s of its silence another server's disk stands in; new adds name the next server; every server agrees", async () => {
+  const c = await cluster();
   try {
     const token = login(c, "a");
     c.down.add("b");
@@ -293,8 +167,8 @@ test("confirmer down: after 1.5 s of its silence another server's disk stands in
   }
 });
 
-test("confirmer down and no other server up: no ack (one disk is not two)", () => {
-  const c = cluster();
+test("confirmer down and no other server up: no ack (one disk is not two)", async () => {
+  const c = await cluster();
   try {
     const token = login(c, "a");
     c.down.add("b");
@@ -307,8 +181,8 @@ test("confirmer down and no other server up: no ack (one disk is not two)", () =
   }
 });
 
-test("lossy network: every acked id is listed by every server, once", () => {
-  const c = cluster({ seed: 7 });
+test("lossy network: every acked id is listed by every server, once", async () => {
+  const c = await cluster({ seed: 7 });
   try {
     const token = login(c, "a");
     const rand = mulberry32(42);
@@ -338,8 +212,8 @@ test("lossy network: every acked id is listed by every server, once", () => {
   }
 });
 
-test("a server whose clock is 10 minutes ahead: authenticated replication, acks and tokens work to and from it (it follows the slowest clock); the skew is logged and reported", () => {
-  const c = cluster({ skew: { c: 600_000 }, key: new TextEncoder().encode("a cluster key for the skew test") });
+test("a server whose clock is 10 minutes ahead: authenticated replication, acks and tokens work to and from it (it follows the slowest clock); the skew is logged and reported", async () => {
+  const c = await cluster({ skew: { c: 600_000 }, key: new TextEncoder().encode("a cluster key for the skew test") });
   try {
     const token = login(c, "a");
     c.send("c", add(token, "t1", "from the fast clock"));
@@ -359,7 +233,7 @@ test("a server whose clock is 10 minutes ahead: authenticated replication, acks 
     assertListed(c, [`${ackedId(c, "t1")} from the fast clock`, `${ackedId(c, "t2")} to it`, `${ackedId(c, "t3")} carol via b`]);
     assert.ok(c.logs.some((l) => /^a: the clock of c is 600 s ahead of this server's/.test(l)), c.logs.join("\n"));
     assert.ok(c.logs.some((l) => /^c: the clock of a is 600 s behind this server's/.test(l)), c.logs.join("\n"));
-    const offset = c.node("a").peer.status().peers.c.clockOffsetMs ?? 0;
+    const offset = c.node("a").status().peers.c.clockOffsetMs ?? 0;
     assert.ok(Math.abs(offset - 600_000) < 100, `a sees c's clock ${offset} ms off`);
   } finally {
     c.close();
@@ -379,8 +253,8 @@ test("a server whose clock is 10 minutes ahead: authenticated replication, acks 
  * reach b again, b — bound to Y — refuses X: its hide op reaches c, and the
  * reader at c, whose cursor already covers X, is now shown Y: the line twice.
  */
-test("reproduction (issue 27): a long poll at a third server shows a copy that its confirmer later refuses, then the other copy", () => {
-  const c = cluster();
+test("reproduction (issue 27): a long poll at a third server shows a copy that its confirmer later refuses, then the other copy", async () => {
+  const c = await cluster();
   try {
     const token = login(c, "a");
     let polls = 0;

@@ -1,18 +1,18 @@
 /**
  * The web listener's limits in memory, time moved by hand: the connection
- * budget and its fair eviction (lib/server/connection_budget.ts), the
- * deadlines, FINs and unread-output bounds of lib/server/web_connections.ts
- * on stand-in sockets, the Host allow-list (lib/server/web_hosts.ts), CIDR
+ * budget and its fair eviction (lib/web/connection_budget.ts), the
+ * deadlines, FINs and unread-output bounds of lib/web/connections.ts
+ * on stand-in sockets, the Host allow-list (lib/web/hosts.ts), CIDR
  * ranges (lib/wire/cidr.ts), the file limit and the flags that set them.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
-import { ConnectionBudget } from "../lib/server/connection_budget.ts";
-import { MAX_IN_FLIGHT, WebConnections } from "../lib/server/web_connections.ts";
+import { ConnectionBudget } from "../lib/web/connection_budget.ts";
+import { MAX_IN_FLIGHT, WebConnections } from "../lib/web/connections.ts";
 import { DEFAULT_WEB_LIMITS, webConnectionTotal } from "../lib/config/limits.ts";
-import { WebHosts } from "../lib/server/web_hosts.ts";
+import { WebHosts } from "../lib/web/hosts.ts";
 import { hostName } from "../lib/wire/cidr.ts";
 import { AddressRanges, LOOPBACK_RANGES, parseCidr } from "../lib/wire/cidr.ts";
 import { parseFileLimit } from "../lib/platform/file_limit.ts";

@@ -8,7 +8,7 @@
  * f.db; // "data/a.sqlite"
  * ```
  */
-import { parseArgs } from "node:util";
+import { defineCommand, helpText, parseFlags } from "./cli.ts";
 import { serverIdProblem } from "../wire/names.ts";
 import type { Address } from "../wire/address.ts";
 import { parseAddress } from "../wire/address.ts";
@@ -82,75 +82,124 @@ export type ServerFlags = {
   noSearch: boolean;
 };
 
-export const SERVER_USAGE =
-  "usage: server.ts --id ID [--servers FILE] [--db PATH] [--session-ttl SECONDS] [--listen HOST:PORT] " +
-  "[--peer-listen HOST:PORT] [--rate-limit N] [--session-rate N] [--quota NAME=N]... [--min-free-mb N] [--web HOST:PORT | --no-web] [--tls-cert FILE --tls-key FILE] [--web-host NAME]... [--metrics-allow CIDR]... [--web-connections N] [--web-connections-per-ip N] [--web-timeout SECONDS] [--retain-days N] [--retain-messages N] [--sync full|normal] [--no-search] [--cluster-key FILE] [--multicast GROUP:PORT] [--new-cluster] [--insecure-peers] [--one-disk-acks]";
+/** Every flag of server.ts: parsed by parseServerFlags, shown by `--help` (lib/config/cli.ts). */
+export const SERVER_COMMAND = defineCommand({
+  name: "distchat server",
+  about: "DistChat server: one peer of the cluster listed in a servers file.",
+  usage: "npm run server -- --id ID [flags]",
+  flags: {
+    id: { type: "string", value: "ID", help: "this server's line in the servers file (required)" },
+    servers: { type: "string", value: "FILE", help: 'the cluster: "serverId clientAddress peerAddress [webUrl]" per line (default servers.txt)' },
+    db: { type: "string", value: "PATH", help: "its SQLite database (default data/<id>.sqlite); delete it to start empty" },
+    "session-ttl": { type: "string", value: "SECONDS", help: "idle lifetime of a login (default 300)" },
+    listen: { type: "string", value: "HOST:PORT", help: "bind the client port here instead of its servers-file address" },
+    "peer-listen": { type: "string", value: "HOST:PORT", help: "bind the peer port here instead of its servers-file address" },
+    "rate-limit": {
+      type: "string",
+      value: "N",
+      help: `requests per second per client IP address (default ${DEFAULT_RATE_LIMIT}); 0 turns off every request-rate limit, the quotas, ` +
+        "the held-poll caps and the web connection limits (benchmarks). Past it, and past --session-rate, requests get rate-limited " +
+        "(once a second per address; the rest are dropped)",
+    },
+    "session-rate": { type: "string", value: "N", help: `requests per second per session (default ${DEFAULT_SESSION_RATE}; 0 = off)` },
+    quota: {
+      type: "string",
+      value: "NAME=N",
+      multiple: true,
+      help: "change one quota (repeat for more; 0 = none); past one, requests get rate-limited. Defaults: " +
+        Object.entries(QUOTA_NAMES).map(([name, key]) => `${name}=${{ ...DEFAULT_QUOTAS, ...DEFAULT_HELD_POLL_LIMITS }[key]}`).join(" ") +
+        " (message bytes are per session; writes are joins, leaves, moderation and account changes; held-poll KiB are the memory of held polls)",
+    },
+    "min-free-mb": {
+      type: "string",
+      value: "N",
+      help: "below N MiB free on the database's disk, every request that writes gets unavailable (clients go to another server); 0 = no floor (default 256)",
+    },
+    web: {
+      type: "string",
+      value: "HOST:PORT",
+      help: "serve the web client, its HTTP transport and /metrics here. Default: the host and port of this server's web URL in the " +
+        "servers file (its 4th column, which pages fail over along), else none",
+    },
+    "no-web": { type: "boolean", help: "no web listener, even when the servers file gives this server a web URL" },
+    "tls-cert": { type: "string", value: "FILE", help: "with --tls-key FILE (PEM): serve the web listener over HTTPS" },
+    "tls-key": { type: "string", value: "FILE", help: "the certificate's private key" },
+    "web-host": {
+      type: "string",
+      value: "NAME",
+      multiple: true,
+      help: "a host name browsers use for the web listener (repeat for more). Requests whose Host is not one of these, a servers.txt " +
+        "web URL's, the listen address, an IP address or (on loopback) localhost get 421 (DNS rebinding)",
+    },
+    "metrics-allow": {
+      type: "string",
+      value: "CIDR",
+      multiple: true,
+      help: "addresses that may read /metrics (repeat for more; default 127.0.0.0/8 and ::1: loopback only). Others get 403",
+    },
+    "web-connections": {
+      type: "string",
+      value: "N",
+      help: "TCP connections of the web listener in all (default: half the open-file limit, at most 10000); a full listener still " +
+        "takes an address holding fewer than the busiest one, whose oldest connection goes",
+    },
+    "web-connections-per-ip": {
+      type: "string",
+      value: "N",
+      help: `TCP connections of one IP address (default ${DEFAULT_WEB_LIMITS.perAddress}; 0 = no limit). Behind a reverse proxy every ` +
+        "connection is the proxy's: raise it there",
+    },
+    "web-timeout": {
+      type: "string",
+      value: "SECONDS",
+      help: "a web connection carrying no request is closed after this long, and a request's head and body must each arrive within it " +
+        `(default ${DEFAULT_WEB_LIMITS.idleMs / 1000})`,
+    },
+    "retain-days": { type: "string", value: "N", help: "expunge messages older than N days (default 0: keep them for good)" },
+    "retain-messages": {
+      type: "string",
+      value: "N",
+      help: "keep only the newest N messages of each room (default 0: all). Either limit spares messages younger than an hour; give " +
+        'every server the same limits (docs/OPERATIONS.md "Retention")',
+    },
+    sync: {
+      type: "string",
+      value: "full|normal",
+      help: "full (default): an ack waits for the disk and survives power loss; normal: survives a crash of the process only",
+    },
+    "cluster-key": {
+      type: "string",
+      value: "FILE",
+      help: "secret shared by all servers; authenticates peer datagrams. Required when the servers file lists other servers " +
+        "(make one: npm run keygen -- FILE)",
+    },
+    "insecure-peers": {
+      type: "boolean",
+      help: "run without a cluster key anyway: anyone who reaches the peer port can inject messages and sessions. Only for tests on one machine",
+    },
+    multicast: { type: "string", value: "GROUP:PORT", help: "fan out to peers through an IPv4 multicast group" },
+    "one-disk-acks": {
+      type: "boolean",
+      help: "ack a message once it is on this server's disk. Default (with peers): the ack waits until the message is also on the " +
+        "disk of a second server, its confirmer; while no peer can confirm, adds are not answered and clients fail over to the " +
+        'next server (docs/ARCHITECTURE.md "Acks")',
+    },
+    "no-search": {
+      type: "boolean",
+      help: 'keep no full-text search index (docs/PROTOCOL.md "Search"): each add costs a little less; search is then answered unavailable',
+    },
+    "new-cluster": {
+      type: "boolean",
+      help: "this is the first start of a new cluster: a server with a new database writes under its plain id without waiting for " +
+        "every peer. Without it, a new (or restored, older) database writes under a new incarnation of the id unless every peer " +
+        "confirms it is current (docs/OPERATIONS.md)",
+    },
+  },
+  notes: "With Deno: npx deno run -A server.ts --id ID [flags]. Stop it with Ctrl-C or SIGTERM (kill PID). docs/OPERATIONS.md has more.",
+});
 
 /** What `server.ts --help` prints. */
-export const SERVER_HELP = `DistChat server: one peer of the cluster listed in a servers file.
-
-usage: npm run server -- --id ID [flags]        (or: npx deno run -A server.ts --id ID [flags])
-
-  --id ID                  this server's line in the servers file (required)
-  --servers FILE           the cluster: "serverId clientAddress peerAddress" per line (default servers.txt)
-  --db PATH                its SQLite database (default data/<id>.sqlite); delete it to start empty
-  --session-ttl SECONDS    idle lifetime of a login (default 300)
-  --listen HOST:PORT       bind the client port here instead of its servers-file address
-  --peer-listen HOST:PORT  bind the peer port here instead of its servers-file address
-  --rate-limit N           requests per second per client IP address (default 2000); 0 turns off
-                           every request-rate limit (benchmarks). Past it, and past --session-rate,
-                           requests get rate-limited (once a second per address; the rest are dropped)
-  --session-rate N         requests per second per session (default 500; 0 = off)
-  --quota NAME=N           change one quota (repeat for more; 0 = none); past one, requests get
-                           rate-limited. Defaults: logins-per-ip-minute=120 sessions-per-ip=1000
-                           rooms-per-session=100 rooms-per-ip-hour=1000 held-polls-per-session=64
-                           message-bytes-per-minute=65536 (per session) writes-per-session-minute=60
-                           writes-per-ip-minute=600 (joins, leaves, moderation, account changes)
-                           held-poll-kib-per-ip=8192 held-poll-kib=131072 (memory of held polls)
-  --min-free-mb N          below N MiB free on the database's disk, every request that writes gets
-                           unavailable (clients go to another server); 0 = no floor (default 256)
-  --web HOST:PORT          serve the web client, its HTTP transport and /metrics here. Default: the
-                           host and port of this server's web URL in the servers file (its 4th column,
-                           which pages fail over along), else none
-  --no-web                 no web listener, even when the servers file gives this server a web URL
-  --tls-cert FILE          with --tls-key FILE (PEM): serve the web listener over HTTPS
-  --tls-key FILE           the certificate's private key
-  --web-host NAME          a host name browsers use for the web listener (repeat for more). Requests
-                           whose Host is not one of these, a servers.txt web URL's, the listen
-                           address, an IP address or (on loopback) localhost get 421 (DNS rebinding)
-  --metrics-allow CIDR     addresses that may read /metrics (repeat for more; default 127.0.0.0/8
-                           and ::1: loopback only). Others get 403
-  --web-connections N      TCP connections of the web listener in all (default: half the open-file
-                           limit, at most 10000); a full listener still takes an address holding
-                           fewer than the busiest one, whose oldest connection goes
-  --web-connections-per-ip N  TCP connections of one IP address (default 256; 0 = no limit). Behind
-                           a reverse proxy every connection is the proxy's: raise it there
-  --web-timeout SECONDS    a web connection carrying no request is closed after this long, and a
-                           request's head and body must each arrive within it (default 10)
-  --retain-days N          expunge messages older than N days (default 0: keep them for good)
-  --retain-messages N      keep only the newest N messages of each room (default 0: all). Either
-                           limit spares messages younger than an hour; give every server the same
-                           limits (docs/OPERATIONS.md "Retention")
-  --sync full|normal       full (default): an ack waits for the disk and survives power loss;
-                           normal: survives a crash of the process only
-  --no-search              keep no full-text search index (docs/PROTOCOL.md "Search"): each add
-                           costs a little less; \`search\` is then answered unavailable
-  --cluster-key FILE       secret shared by all servers; authenticates peer datagrams. Required when
-                           the servers file lists other servers (make one: npm run keygen -- FILE)
-  --insecure-peers         run without a cluster key anyway: anyone who reaches the peer port can
-                           inject messages and sessions. Only for tests on one machine
-  --multicast GROUP:PORT   fan out to peers through an IPv4 multicast group
-  --one-disk-acks          ack a message once it is on this server's disk. Default (with peers): the
-                           ack waits until the message is also on the disk of a second server, its
-                           confirmer; while no peer can confirm, adds are not answered and clients
-                           fail over to the next server (docs/ARCHITECTURE.md "Acks")
-  --new-cluster            this is the first start of a new cluster: a server with a new database
-                           writes under its plain id without waiting for every peer. Without it, a
-                           new (or restored, older) database writes under a new incarnation of the id
-                           unless every peer confirms it is current (docs/OPERATIONS.md)
-  -h, --help               this text
-
-Stop it with Ctrl-C or SIGTERM (kill PID). docs/OPERATIONS.md has more.`;
+export const SERVER_HELP = helpText(SERVER_COMMAND);
 
 function integer(name: string, text: string | undefined, fallback: number, min: number): number {
   if (text === undefined) return fallback;
@@ -217,46 +266,11 @@ function quotas(items: string[]): QuotaLimits & HeldPollLimits {
 export function parseServerFlags(argv: string[]): ServerFlags {
   let values;
   try {
-    values = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        id: { type: "string" },
-        servers: { type: "string" },
-        db: { type: "string" },
-        "session-ttl": { type: "string" },
-        listen: { type: "string" },
-        "peer-listen": { type: "string" },
-        "rate-limit": { type: "string" },
-        "session-rate": { type: "string" },
-        quota: { type: "string", multiple: true },
-        "min-free-mb": { type: "string" },
-        "retain-days": { type: "string" },
-        web: { type: "string" },
-        "tls-cert": { type: "string" },
-        "tls-key": { type: "string" },
-        "web-host": { type: "string", multiple: true },
-        "metrics-allow": { type: "string", multiple: true },
-        "web-connections": { type: "string" },
-        "web-connections-per-ip": { type: "string" },
-        "web-timeout": { type: "string" },
-        "retain-messages": { type: "string" },
-        sync: { type: "string" },
-        "cluster-key": { type: "string" },
-        multicast: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        "new-cluster": { type: "boolean" },
-        "insecure-peers": { type: "boolean" },
-        "one-disk-acks": { type: "boolean" },
-        "no-search": { type: "boolean" },
-        "no-web": { type: "boolean" },
-      },
-    }).values;
+    values = parseFlags(SERVER_COMMAND, argv).values;
   } catch (e) {
-    throw new FlagError(`${(e as Error).message.split("\n")[0]}; ${SERVER_USAGE}`);
+    throw new FlagError((e as Error).message);
   }
-  if (!values.id) throw new FlagError(`--id is required; ${SERVER_USAGE}`);
+  if (!values.id) throw new FlagError(`--id is required; usage: ${SERVER_COMMAND.usage}`);
   const badId = serverIdProblem(values.id);
   if (badId) throw new FlagError(`--id: ${badId}`);
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {

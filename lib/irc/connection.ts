@@ -44,10 +44,9 @@ export type IrcStep = {
   /** Close the connection once the lines are sent. */
   close: boolean;
   /**
-   * Nicks this connection just sent a direct message to. DistChat does not
-   * push new conversations (clients ask `dms` every few seconds), so a
-   * listener calls `checkDms` on its own connections of these nicks: on one
-   * server, a new conversation then shows at once.
+   * Nicks this connection just sent a direct message to. DistChat does not push new conversations
+   * (clients ask `dms` every few seconds), so a listener calls `checkDms` on its own connections of
+   * these nicks: on one server, a new conversation then shows at once.
    */
   dmsTo: string[];
 };

@@ -61,6 +61,39 @@ export function denoDatagramsAvailable(): boolean {
   return typeof deno?.listenDatagram === "function";
 }
 
+/** What the sends and the receive loop of one socket share: closed, sends queued, who waits for them to drain. */
+type Flow = { closed: boolean; sending: number; sendsDrained: (() => void) | null };
+
+/** Receives until the socket is closed, pausing while more than SEND_HIGH_WATER sends are queued. */
+async function receiveLoop(conn: DatagramConn, onDatagram: OnDatagram, flow: Flow): Promise<void> {
+  const buffer = new Uint8Array(MAX_UDP_PAYLOAD);
+  while (!flow.closed) {
+    // Sends first: while many are queued, receiving more would only delay them.
+    if (flow.sending > SEND_HIGH_WATER) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          flow.sendsDrained = null;
+          resolve();
+        }, SEND_PAUSE_MAX_MS);
+        flow.sendsDrained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    let got: [Uint8Array, NetAddr];
+    try {
+      got = await conn.receive(buffer);
+    } catch {
+      // Closed (the loop ends), or a socket error: do not spin on it.
+      if (!flow.closed) await new Promise((resolve) => setTimeout(resolve, 10));
+      continue;
+    }
+    // The bytes are a view of the shared buffer: hand out a copy.
+    onDatagram(got[0].slice(), { host: got[1].hostname, port: got[1].port });
+  }
+}
+
 /**
  * Binds a UDP socket with `Deno.listenDatagram`; rejects with the OS error
  * (e.g. AddrInUse) when it cannot. `recvBufferSize` and `sendBufferSize` are
@@ -91,42 +124,12 @@ export async function bindDenoUdp(at: Address, onDatagram: OnDatagram, options: 
     setSocketBuffers(conn.addr.port, options.recvBufferSize ?? 0, options.sendBufferSize ?? 0);
   }
   let sendErrors = 0;
-  let closed = false;
-  /** Sends not yet done, and who waits for them to drop to SEND_LOW_WATER. */
-  let sending = 0;
-  let sendsDrained: (() => void) | null = null;
-  const receiving = (async () => {
-    const buffer = new Uint8Array(MAX_UDP_PAYLOAD);
-    while (!closed) {
-      // Sends first: while many are queued, receiving more would only delay them.
-      if (sending > SEND_HIGH_WATER) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            sendsDrained = null;
-            resolve();
-          }, SEND_PAUSE_MAX_MS);
-          sendsDrained = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-      let got: [Uint8Array, NetAddr];
-      try {
-        got = await conn.receive(buffer);
-      } catch {
-        // Closed (the loop ends), or a socket error: do not spin on it.
-        if (!closed) await new Promise((resolve) => setTimeout(resolve, 10));
-        continue;
-      }
-      // The bytes are a view of the shared buffer: hand out a copy.
-      onDatagram(got[0].slice(), { host: got[1].hostname, port: got[1].port });
-    }
-  })();
+  const flow: Flow = { closed: false, sending: 0, sendsDrained: null };
+  const receiving = receiveLoop(conn, onDatagram, flow);
   const done = () => {
-    if (--sending <= SEND_LOW_WATER && sendsDrained) {
-      const wake = sendsDrained;
-      sendsDrained = null;
+    if (--flow.sending <= SEND_LOW_WATER && flow.sendsDrained) {
+      const wake = flow.sendsDrained;
+      flow.sendsDrained = null;
       wake();
     }
   };
@@ -137,11 +140,11 @@ export async function bindDenoUdp(at: Address, onDatagram: OnDatagram, options: 
   return {
     address: { host: conn.addr.hostname, port: conn.addr.port },
     send(bytes, to) {
-      sending++;
+      flow.sending++;
       try {
         conn.send(bytes, { transport: "udp", hostname: to.host, port: to.port }).then(done, failed);
       } catch (e) {
-        sending--; // e.g. closed: lib/net/bind.ts counts what is thrown
+        flow.sending--; // e.g. closed: lib/net/bind.ts counts what is thrown
         throw e;
       }
     },
@@ -149,10 +152,10 @@ export async function bindDenoUdp(at: Address, onDatagram: OnDatagram, options: 
       return sendErrors;
     },
     async close() {
-      if (closed) return;
-      closed = true;
+      if (flow.closed) return;
+      flow.closed = true;
       conn.close();
-      sendsDrained?.();
+      flow.sendsDrained?.();
       await receiving;
     },
   };

@@ -4,7 +4,7 @@
  * of a connection into messages (masked client frames, fragments joined,
  * control frames apart, a size and a fragment limit checked before anything
  * is kept), and unmasked frames to send. Pure: the socket is
- * lib/server/web_sockets.ts's.
+ * lib/web/socket_transport.ts's.
  *
  * @example
  * ```ts

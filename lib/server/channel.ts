@@ -23,8 +23,8 @@ export type ClientChannel = {
   readonly name: string;
   /** Its sources proved they receive what is sent to them (a TCP handshake): their replies are not budgeted. */
   readonly proven: boolean;
-  /** Sends one reply datagram to `to`, one of this channel's addresses. */
-  send(bytes: Uint8Array, to: Address): void;
+  /** Sends one reply datagram to `to`, one of this channel's addresses; `tag` is the tag of the request it answers. */
+  send(bytes: Uint8Array, to: Address, tag: string): void;
 };
 
 /** The key of a source in the port's tables (budgets, retransmissions, refusals): its channel's name and its address. */

@@ -132,7 +132,7 @@ export class ClientPort {
     const decoded = decodeRequest(bytes);
     if (!decoded.ok) {
       const e = decoded.error;
-      if (!e.silent && !limited) this.#send(answerOf(shortError(e.tag, e.code, e.message, replyBudget(bytes.length))), from, via);
+      if (!e.silent && !limited) this.#send(answerOf(shortError(e.tag, e.code, e.message, replyBudget(bytes.length))), e.tag, from, via);
       return;
     }
     const req = decoded.value;
@@ -145,7 +145,7 @@ export class ClientPort {
     }
     if (token !== null) this.budget.present(session, source);
     if (commit.closed) {
-      this.#send(error(req.tag, "unavailable", "server is shutting down"), from, via);
+      this.#send(error(req.tag, "unavailable", "server is shutting down"), req.tag, from, via);
       return;
     }
     const key = Answers.key(req, from, session, via);
@@ -163,7 +163,7 @@ export class ClientPort {
     commit.batch(() => (answer = this.#answer(a)), {
       after: () => {
         if (answer === null) return;
-        this.#send(answer, from, via);
+        this.#send(answer, req.tag, from, via);
         if (req.verb === "add") this.#acked(answer, start);
       },
     });
@@ -242,7 +242,7 @@ export class ClientPort {
   #release(a: Arrival, reply: Reply): void {
     const answer = answerOf(reply);
     this.#o.answers.remember(a.req, a.key, answer, this.#o.clock.now());
-    this.#send(answer, a.from, a.via);
+    this.#send(answer, a.req.tag, a.from, a.via);
     this.#acked(answer, a.start);
   }
 
@@ -259,7 +259,7 @@ export class ClientPort {
       for (const [a, t] of this.#toldLimited) if (now - t >= 1000) this.#toldLimited.delete(a);
     }
     this.#toldLimited.set(source, now);
-    this.#send(error(tag, "rate-limited", "too many requests; slow down"), to, via);
+    this.#send(error(tag, "rate-limited", "too many requests; slow down"), tag, to, via);
   }
 
   /** An add's reply went out: an ok is an ack, timed from the request's arrival. */
@@ -267,12 +267,12 @@ export class ClientPort {
     if (answer.error === null) this.#o.metrics?.ackLatency((this.#o.clock.monotonic() - start) / 1000);
   }
 
-  /** Every reply leaves here: within the budget of an unproven source, or not at all (lib/server/address_budget.ts). */
-  #send(answer: Answer, to: Address, via: ClientChannel): void {
+  /** Every reply (to the request tagged `tag`) leaves here: within the budget of an unproven source, or not at all (lib/server/address_budget.ts). */
+  #send(answer: Answer, tag: string, to: Address, via: ClientChannel): void {
     const bytes = encodeText(answer.text);
     if (!this.budget.sent(sourceKey(via, to), bytes.length)) return;
     if (answer.error !== null) this.#o.metrics?.error(answer.error);
-    via.send(bytes, to);
+    via.send(bytes, to, tag);
   }
 
   /** Answers the held polls of rooms with new messages (all of them) or new notices (those that list notices): one read per distinct cursor. */
@@ -303,7 +303,7 @@ export class ClientPort {
       this.#polls.release(h);
       const answer = answerOf(reply);
       this.#o.answers.rememberPoll(h.key, answer);
-      this.#send(answer, h.to, h.via);
+      this.#send(answer, h.tag, h.to, h.via);
     }
   }
 

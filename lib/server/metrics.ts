@@ -73,7 +73,7 @@ export class ServerMetrics {
     this.#web.add(what);
   }
 
-  /** A connection of the web listener refused or closed by one of its limits, by reason (lib/server/web_connections.ts). */
+  /** A connection of the web listener refused or closed by one of its limits, by reason (lib/web/connections.ts). */
   webDropped(reason: string): void {
     this.#webDropped.add(reason);
   }
@@ -115,16 +115,23 @@ export function guessGauges(g: { failures: number; lockedOut: number; puzzles: n
   ];
 }
 
+/** Gauges of the web listener (lib/web/listener.ts): responses waiting, WebSockets and connections open. */
+export function webGauges(w: { waiting: number; sockets: number; connections: number }): Gauge[] {
+  const one = (name: string, help: string, v: number): Gauge => ({ name, help, values: [[{}, v]] });
+  return [
+    one("distchat_web_waiting", "HTTP requests of the web listener waiting for their reply.", w.waiting),
+    one("distchat_web_sockets", "WebSocket connections of the web listener open.", w.sockets),
+    one("distchat_web_connections", "TCP connections of the web listener open (WebSockets included).", w.connections),
+  ];
+}
+
 /**
  * Gauges of a server's state report (lib/server/status.ts) and a few more:
  * sessions, rooms, messages, held polls and acks, and per peer whether it is
  * up, when it was last heard, how many ops it lacks of ours (replication
  * lag), its clock offset; datagrams dropped by reason.
  */
-export function statusGauges(
-  r: StatusReport,
-  more: { rooms: number; expunged: number; webWaiting: number; webSockets: number; webConnections: number },
-): Gauge[] {
+export function statusGauges(r: StatusReport, more: { rooms: number; expunged: number }): Gauge[] {
   const own = parseVectorText(r.vector);
   const peers = Object.entries(r.peers).sort(([a], [b]) => a < b ? -1 : 1);
   const behind = (v: string) => {
@@ -141,9 +148,6 @@ export function statusGauges(
     { ...one("distchat_messages_expunged_total", "Messages expunged by the retention limit since start.", more.expunged), type: "counter" },
     one("distchat_held_polls", "Long polls being held.", r.heldPolls),
     one("distchat_held_acks", "Add acks waiting for a second disk.", r.heldAcks ?? 0),
-    one("distchat_web_waiting", "HTTP requests of the web listener waiting for their reply.", more.webWaiting),
-    one("distchat_web_sockets", "WebSocket connections of the web listener open.", more.webSockets),
-    one("distchat_web_connections", "TCP connections of the web listener open (WebSockets included).", more.webConnections),
     one("distchat_ops_buffered", "Peer ops received but not yet deliverable.", r.gapsPending),
     one("distchat_uptime_seconds", "Seconds since the server started.", Math.round(r.uptimeMs / 1000)),
     { name: "distchat_peer_up", help: `1 when the peer was heard within ${UP_MS / 1000} s.`, values: peers.map(([id, p]) => [{ peer: id }, p.lastHeardMsAgo !== null && p.lastHeardMsAgo <= UP_MS ? 1 : 0]) },

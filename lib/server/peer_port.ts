@@ -20,9 +20,9 @@
  *
  * @example
  * ```ts
- * const port = new PeerPort({ commit, store, self: "a", peers, auth, statAuth, clock, send, multicast: null, localStatus });
+ * const port = new PeerPort({ commit, store, self: "a", peers, auth, statAuth, clock, ring, liveness, twoDisk: true, localStatus });
  * const udp = await bindServerTransport(addr, port.onDatagram);
- * port.start();
+ * port.start(udp);
  * ```
  */
 import { decodePeer } from "../wire/codec.ts";
@@ -34,8 +34,8 @@ import type { PeerAuth } from "../replication/peer_auth.ts";
 import { type OpLog, type Outgoing, Replicator, type ReplicatorOptions } from "../replication/replicator.ts";
 import { runtimeVersion } from "../platform/runtime.ts";
 import { originsOf } from "../rules/incarnation.ts";
-import { PeerLiveness } from "../acks/liveness.ts";
-import { Ring } from "../acks/ring.ts";
+import type { PeerLiveness } from "../acks/liveness.ts";
+import type { Ring } from "../acks/ring.ts";
 import { GotSchedule } from "../acks/gots.ts";
 import type { Cancel, Clock } from "./clock.ts";
 import type { GroupCommit } from "./commit.ts";
@@ -58,23 +58,21 @@ export type PeerPortOptions = {
   /** Checks `stat` queries (from any sender, e.g. the status tool). */
   statAuth: PeerAuth;
   clock: Clock;
-  /** Sends one datagram from the peer socket. */
-  send(bytes: Uint8Array, to: Address): void;
-  /** The multicast group for fan-out and how to send to it, or null for unicast. */
-  multicast: { group: Address; send(bytes: Uint8Array, to: Address): void } | null;
+  /** The multicast group fan-out goes to (`start` is given its socket), or null for unicast. */
+  multicast: Address | null;
   /** Figures of the rest of the server for `state` (held polls). */
   localStatus(): { heldPolls: number; heldAcks?: number };
   /** Tick period, ms. Default 25. */
   tickMs?: number;
-  /** Every server id of servers.txt in file order (the ring that picks confirmers). Default: self then peers. */
-  ring?: readonly string[];
+  /** This server's place in servers.txt (lib/acks/ring.ts): whom it names confirmer, whom it tells its `got` more often. */
+  ring: Ring;
   /**
    * Two-disk acks: remote ops are synced to disk before `got` tells their
    * senders so, and peers' `got`s are noted in `liveness`. False: one-disk acks.
    */
   twoDisk: boolean;
-  /** The server's peer liveness table (default: one of the port's own). */
-  liveness?: PeerLiveness;
+  /** The server's peer liveness table (lib/acks/liveness.ts). */
+  liveness: PeerLiveness;
   /** A peer's `got` was noted (the ack gate rechecks its held acks). */
   onGot?(): void;
   /** One line of log (default: stderr). */
@@ -89,6 +87,9 @@ const MAX_PRESENCE_PENDING = 256;
 /** Presence notes per `pres` datagram. */
 const PRESENCE_PER_DATAGRAM = 24;
 
+/** Where the port sends: the peer socket, or the multicast group. */
+type Sender = { send(bytes: Uint8Array, to: Address): void };
+
 /** At most this many `stat`s are answered a second (a `state` is far larger than a `stat`). */
 const STATS_PER_SECOND = 20;
 
@@ -101,6 +102,8 @@ export class PeerPort {
   #o: PeerPortOptions;
   #started: number;
   #stopTick: Cancel | null = null;
+  #out: Sender | null = null;
+  #group: Sender | null = null;
   #statWindowStart = 0;
   #statsAnswered = 0;
   /** When each peer was heard, its `got`s and its clock (lib/acks/liveness.ts). */
@@ -117,8 +120,8 @@ export class PeerPort {
   constructor(o: PeerPortOptions) {
     this.#o = o;
     this.#started = o.clock.now();
-    this.liveness = o.liveness ?? new PeerLiveness();
-    this.ring = new Ring((o.ring ?? [o.self, ...o.peers.keys()]).filter((id) => id === o.self || o.peers.has(id)), o.self);
+    this.liveness = o.liveness;
+    this.ring = o.ring;
     this.#gots = new GotSchedule(this.ring, o.self);
     // Ops can only come from the servers of servers.txt (and their incarnations).
     const isOrigin = originsOf([o.self, ...o.peers.keys()]);
@@ -136,8 +139,10 @@ export class PeerPort {
     });
   }
 
-  /** Starts the tick timer (heartbeats, re-asks, and a `got` a second). */
-  start(): void {
+  /** Starts sending through `out` (the peer socket; `group`: the multicast group's) and the tick timer (heartbeats, re-asks, `got`s). */
+  start(out: Sender, group?: Sender): void {
+    this.#out = out;
+    this.#group = group ?? null;
     this.#stopTick ??= this.#o.clock.every(this.#o.tickMs ?? 25, () => {
       const now = this.#o.clock.now();
       this.#send(this.replicator.tick(now));
@@ -213,7 +218,7 @@ export class PeerPort {
 
   /** "unicast" or "multicast GROUP:PORT". */
   get fanout(): string {
-    const m = this.#o.multicast?.group;
+    const m = this.#o.multicast;
     return m ? `multicast ${m.host}:${m.port}` : "unicast";
   }
 
@@ -309,26 +314,27 @@ export class PeerPort {
       if (v.reason !== "stale") return;
       this.#statsAnswered++;
       const hint: ClockHint = { id: this.#o.self, staleNonce: true, now: this.#o.clock.now() };
-      this.#o.send(this.#o.auth.seal({ verb: "state", from: this.#o.self, nonce: "-", json: JSON.stringify(hint) }), to);
+      this.#out?.send(this.#o.auth.seal({ verb: "state", from: this.#o.self, nonce: "-", json: JSON.stringify(hint) }), to);
       return;
     }
     this.#statsAnswered++;
     const json = JSON.stringify(this.status());
-    this.#o.send(this.#o.auth.seal({ verb: "state", from: this.#o.self, nonce: "-", json }), to);
+    this.#out?.send(this.#o.auth.seal({ verb: "state", from: this.#o.self, nonce: "-", json }), to);
   }
 
   #send(out: readonly Outgoing[]): void {
-    if (this.#stopTick === null) return;
+    const socket = this.#out;
+    if (this.#stopTick === null || socket === null) return;
     const { multicast, peers } = this.#o;
     for (const o of out) {
       const bytes = this.#o.auth.seal(o.datagram as PeerDatagram);
-      if (multicast && o.to.length > 1 && o.to.length === this.ring.peers.length) {
-        multicast.send(bytes, multicast.group);
+      if (multicast && this.#group && o.to.length > 1 && o.to.length === this.ring.peers.length) {
+        this.#group.send(bytes, multicast);
         continue;
       }
       for (const id of o.to) {
         const addr = peers.get(id);
-        if (addr) this.#o.send(bytes, addr);
+        if (addr) socket.send(bytes, addr);
       }
     }
   }

@@ -51,6 +51,16 @@ function head(bytes: Uint8Array): { verb: string; tag: string } {
   }
 }
 
+/**
+ * The tag of a datagram (its second line), read from its head alone, or
+ * "-" when it has none: how a transport that matches replies to requests
+ * (the web listener's `POST /dc`) names a request before it is decoded —
+ * the tag its reply, or its error, will carry.
+ */
+export function datagramTag(bytes: Uint8Array): string {
+  return head(bytes.subarray(0, 64)).tag;
+}
+
 function fail<T>(bytes: Uint8Array, code: ProtocolError["code"], message: string): Result<T> {
   const h = head(bytes);
   return { ok: false, error: { code, tag: h.tag, message, silent: REPLY_VERBS.has(h.verb) } };

@@ -5,7 +5,7 @@
  *
  * - **Budget:** at most `perAddress` connections of one IP address and
  *   `total` in all — plain HTTP, TLS handshakes and WebSockets alike
- *   (lib/server/connection_budget.ts: a full listener still takes an
+ *   (lib/web/connection_budget.ts: a full listener still takes an
  *   address that holds fewer than the heaviest one, which loses its oldest).
  *   A connection over budget is closed at once, before a byte is read.
  * - **Timeouts:** a connection that carries no request is closed
@@ -29,7 +29,7 @@
  * ```
  */
 import type { Socket } from "node:net";
-import type { Cancel, Clock } from "./clock.ts";
+import type { Cancel, Clock } from "../server/clock.ts";
 import { ConnectionBudget } from "./connection_budget.ts";
 import type { WebLimits } from "../config/limits.ts";
 

@@ -1,5 +1,5 @@
 /**
- * The files of the web client, as the web port (lib/server/web_port.ts)
+ * The files of the web client, as the web port (lib/web/listener.ts)
  * serves them: the page's own files from web/ at `/`, and the modules it
  * imports — the client core in lib/ (TypeScript, its types stripped when
  * served) and the packages it uses, from node_modules at `/vendor/…`. No

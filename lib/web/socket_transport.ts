@@ -1,8 +1,10 @@
 /**
- * The WebSocket connections of the web listener (`/ws`, docs/PROTOCOL.md
- * "Web transport"): each is one client address of the client port, every
- * text message one datagram, every reply one message. What a connection
- * may cost is bounded here and in lib/server/web_connections.ts:
+ * The WebSocket transport of the web listener (`/ws`, docs/PROTOCOL.md
+ * "Web transport"): a client channel like a UDP socket (lib/server/
+ * channel.ts, named "ws") in which each connection is one client address
+ * — `{ host: its IP, port: a number of this transport's }` — every text
+ * message one datagram, every reply one message. What a connection may
+ * cost is bounded here and in lib/web/connections.ts:
  *
  * - frames: a message of at most 8,193 bytes in at most 64 fragments, empty
  *   ones included (lib/net/websocket.ts; past either: close 1009);
@@ -19,19 +21,19 @@
  *
  * @example
  * ```ts
- * const ws = new WebSockets({ clientPort, connections, clock, count: (k) => metrics.web(k), dropped: (r) => metrics.webDropped(r), nextPort });
+ * const ws = new WebSocketTransport({ deliver, connections, clock, count: (k) => metrics.web(k), dropped: (r) => metrics.webDropped(r) });
  * ws.open(socket, head, ip, key, headers); // after the upgrade request passed its checks
- * ws.send(bytes, port);                  // a reply to that connection
+ * ws.send(bytes, to);                      // a reply to the connection that is address `to`
  * ```
  */
 import type { Socket } from "node:net";
 import type { Address } from "../wire/address.ts";
 import { acceptKey, encodeFrame, type Frame, FrameReader, OPCODE } from "../net/websocket.ts";
 import { MAX_DATAGRAM } from "../wire/messages.ts";
-import type { Clock } from "./clock.ts";
-import type { ClientChannel } from "./channel.ts";
-import { RateLimiter } from "./rate_limit.ts";
-import { CLOSE_GRACE_MS, type WebConnections } from "./web_connections.ts";
+import type { Clock } from "../server/clock.ts";
+import type { ClientChannel } from "../server/channel.ts";
+import { RateLimiter } from "../server/rate_limit.ts";
+import { CLOSE_GRACE_MS, type WebConnections } from "./connections.ts";
 
 /** Pings a connection may send a second (twice that at once). */
 export const PINGS_PER_SECOND = 10;
@@ -46,19 +48,16 @@ export const FRAMES_PER_TURN = 64;
 /** A close frame's payload: the code, big-endian. */
 const closeCode = (code: number) => new Uint8Array([code >> 8, code & 0xff]);
 
-/** What the WebSockets need: where datagrams go, the connections' bounds, time, counters, fresh addresses. */
-export type WebSocketsOptions = {
-  clientPort: { onDatagram(bytes: Uint8Array, from: Address, via: ClientChannel): void };
-  /** The web listener's channel (its replies come back through the listener). */
-  via: ClientChannel;
+/** What the transport needs: where datagrams go, the connections' bounds, time, counters. */
+export type WebSocketOptions = {
+  /** Where each message goes, as a datagram of this channel (the client port's onDatagram). */
+  deliver: (bytes: Uint8Array, from: Address, via: ClientChannel) => void;
   connections: WebConnections;
   clock: Clock;
   /** Counts a connection closed by a limit, by reason (lib/server/metrics.ts `webDropped`). */
   dropped: (reason: string) => void;
   /** Counts a web event ("ws-open", "ws-datagram"; lib/server/metrics.ts `web`). */
   count: (kind: string) => void;
-  /** A fresh synthetic client-port number (lib/server/web_port.ts). */
-  nextPort: () => number;
 };
 
 /** One connection: its socket, its client address, and the frames read but not yet handled. */
@@ -78,13 +77,17 @@ type Link = {
   yielding: boolean;
 };
 
-/** The open WebSockets by synthetic port, their frames, pings, closes and writes. */
-export class WebSockets {
-  #o: WebSocketsOptions;
+/** The open WebSockets by their port number, their frames, pings, closes and writes. */
+export class WebSocketTransport implements ClientChannel {
+  readonly name = "ws";
+  /** A TCP connection proved its address with its handshake. */
+  readonly proven = true;
+  #o: WebSocketOptions;
   #links = new Map<number, Link>();
   #pings = new RateLimiter(PINGS_PER_SECOND, 2 * PINGS_PER_SECOND);
+  #nextPort = 1;
 
-  constructor(o: WebSocketsOptions) {
+  constructor(o: WebSocketOptions) {
     this.#o = o;
   }
 
@@ -98,12 +101,10 @@ export class WebSockets {
     this.#pings.prune(this.#o.clock.monotonic());
   }
 
-  /** A reply to the connection of synthetic port `port`; false when there is none. */
-  send(bytes: Uint8Array, port: number): boolean {
-    const link = this.#links.get(port);
-    if (!link) return false;
-    this.#write(link, encodeFrame(OPCODE.text, bytes));
-    return true;
+  /** A reply to the connection that is client address `to` (nothing when it is gone: like a lost datagram). */
+  send(bytes: Uint8Array, to: Address): void {
+    const link = this.#links.get(to.port);
+    if (link) this.#write(link, encodeFrame(OPCODE.text, bytes));
   }
 
   /** Destroys every connection. */
@@ -114,14 +115,14 @@ export class WebSockets {
   /**
    * Answers an upgrade request that passed its checks (path, Host, Origin,
    * headers; `key` its Sec-WebSocket-Key) and carries its datagrams from
-   * now on as client address `{ host: ip, port: a new synthetic port }`.
+   * now on as client address `{ host: ip, port: a number of its own }`.
    */
   open(socket: Socket, head: Uint8Array, ip: string, key: string, headers: readonly [string, string][]): void {
     // Replies are small and must go at once (no Nagle delay behind an unacknowledged one).
     socket.setNoDelay?.(true);
     const extra = headers.map(([k, v]) => `${k}: ${v}\r\n`).join("");
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n${extra}\r\n`);
-    const port = this.#o.nextPort();
+    const port = this.#nextPort++;
     const link: Link = {
       socket,
       from: { host: ip, port },
@@ -174,7 +175,7 @@ export class WebSockets {
     const { clock, dropped } = this.#o;
     if (f.kind === "message") {
       this.#o.count("ws-datagram");
-      this.#o.clientPort.onDatagram(f.data, link.from, this.#o.via);
+      this.#o.deliver(f.data, link.from, this);
     } else if (f.kind === "error") {
       dropped("ws-bad-frame");
       this.#close(link, f.code, true);
