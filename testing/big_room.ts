@@ -68,6 +68,8 @@ export function fillRoom(db: string, o: FillOptions): string {
     sql.prepare(
       `INSERT INTO search (rowid, body) SELECT aseq, ? || ' ' || msg FROM ops WHERE origin = ? AND kind = 'msg' AND seq > ? ORDER BY aseq`,
     ).run(token, origin, base + from);
+    // Indexed up to here (lib/store/search.ts: the server indexes what comes after its mark).
+    sql.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('search_upto', (SELECT max(aseq) FROM ops))").run();
     sql.exec("COMMIT");
   }
   sql.exec("PRAGMA wal_checkpoint(TRUNCATE)");

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir } from "../testing/harness.ts";
 import { type ClientProc, startClient } from "./_client_proc.ts";
 import { parseLine } from "../lib/client/commands.ts";
-import { changeOf, mentions } from "../lib/client/message_acts.ts";
+import { changeOf, MessageActions, mentions } from "../lib/client/message_acts.ts";
 import { formatMessage } from "../lib/client/display.ts";
 
 let srv: ServerHandle[] = [];
@@ -68,6 +68,26 @@ test("act notices read as changes; mentions are whole names; edited, reactions a
     quote: { user: "carl", text: "what\nplan?" },
   });
   assert.match(line, /\[lobby\] bob: \(re carl: "what plan\?"\) the plan \(edited\)  \[👍 2\]$/);
+});
+
+test("a sealed room is searched in what the client opened; the last own message is the default target", async () => {
+  const out: string[] = [];
+  const calls: unknown[] = [];
+  const acts = new MessageActions({
+    call: (build) => (calls.push(build("t", "tok")), Promise.resolve({ verb: "ok", tag: "t", kind: "act", groupName: "vault", action: "del", target: { origin: "a", n: 2 } })),
+    ui: { output: (l) => out.push(l), error: (l) => out.push(`error: ${l}`), notice: () => {} },
+    userName: "alice",
+    seal: (_room, text) => Promise.resolve({ ok: true, text: `dc1:${text}` }),
+  });
+  const e = (n: number, userName: string, msg: string) => ({ msgId: { origin: "a", n }, userName, sentAt: 0, msg });
+  acts.seen("vault", e(1, "bob", "dc1:x"), "The Quokka plan");
+  acts.seen("vault", e(2, "alice", "dc1:y"), "no quokkas today");
+  acts.seen("vault", e(3, "bob", "dc1:z"), "lunch?");
+  assert.equal(acts.searchShown("QUOKKA", "vault").map((h) => h.msgId.n), [2, 1]);
+  assert.match(out[0], /2 found among the messages opened here/);
+  await acts.del("vault", null);
+  await acts.edit("vault", null, "fixed");
+  assert.equal(calls.map((c) => JSON.stringify([(c as { action: string }).action, (c as { target: { n: number } }).target.n, (c as { text: string }).text])), ['["del",2,""]', '["edit",2,"dc1:fixed"]']);
 });
 
 test("two terminal clients: edit, react, reply, mention, search, delete", async () => {

@@ -122,6 +122,42 @@ test("reactions toggle per user with counts; read markers keep the newest messag
   void m1;
 });
 
+test("search indexes in bulk after adds: edits and deletions before or after indexing; the mark survives a restart", () => {
+  const a = open("a");
+  const path = a.db.location()!;
+  const msg = (tag: string, text: string) => a.appendLocal({ kind: "msg", session: SA, tag, groupName: "lobby", userName: "bob", msg: text }, T0);
+  const act = (action: "edit" | "del", target: Op, text = "") => a.appendLocal({ kind: "act", action, session: SA, groupName: "lobby", userName: "bob", target: `${target.origin}.${target.seq}`, text }, T0);
+  const find = (q: string) => a.messages.search.find(["lobby"], q, null, 10).length;
+  a.begin();
+  a.appendLocal({ kind: "login", session: SA, userName: "bob", ttl: 3600 }, T0);
+  a.appendLocal({ kind: "open", session: SA, groupName: "lobby" }, T0);
+  const early = msg("1", "alpha early");
+  a.commit();
+  assert.ok(a.messages.indexBehind);
+  assert.is(find("alpha"), 0, "not indexed at its add");
+  a.begin();
+  a.messages.indexPending(100);
+  act("edit", early, "beta indexed then edited");
+  const late = msg("2", "gamma late");
+  act("edit", late, "delta edited before indexing");
+  const gone = msg("3", "epsilon deleted before indexing");
+  act("del", gone);
+  a.messages.indexPending(100);
+  a.commit();
+  assert.equal([find("alpha"), find("beta"), find("gamma"), find("delta"), find("epsilon")], [0, 1, 0, 1, 0]);
+  a.begin();
+  act("del", early);
+  a.commit();
+  assert.is(find("beta"), 0, "a deletion takes an indexed message out");
+  assert.not.ok(a.messages.indexBehind);
+  a.close();
+  stores.splice(stores.indexOf(a), 1);
+  const again = Store.open(path, "a", { sync: "normal" });
+  stores.push(again);
+  assert.not.ok(again.messages.indexBehind, "the mark was kept: nothing is indexed twice");
+  assert.is(again.messages.search.find(["lobby"], "delta", null, 10).length, 1);
+});
+
 test("partitioned then healed (3 stores, 12 seeds): every store ends with the same messages, edits, deletions and reactions — the rule's fold", () => {
   for (let seed = 1; seed <= 12; seed++) {
     const rnd = mulberry32(seed);

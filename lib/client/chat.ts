@@ -321,7 +321,9 @@ export class ChatClient {
       }
       case "search": {
         const room = c.everywhere ? "*" : s.currentRoom;
-        if (room === null || room.startsWith("@")) return this.#ui.error("search a room (/switch ROOM), or every room: /search * WORDS");
+        if (room === null) return this.#ui.error("search a room (/switch ROOM), or every room: /search * WORDS");
+        // Sealed text is searched where it was opened: here.
+        if (room.startsWith("@") || this.keyring.has(room)) return void this.acts.searchShown(c.text, room);
         return void (await this.acts.search(c.text, room));
       }
       case "mentions":

@@ -190,6 +190,27 @@ export class MessageActions {
     return r.hits;
   }
 
+  /**
+   * Search of what this client has opened of a sealed room or conversation
+   * (the server cannot read it): every word of `query`, case-folded, in the
+   * messages shown here, newest first.
+   */
+  searchShown(query: string, room: string): SearchHit[] {
+    const words = query.toLowerCase().split(/\s+/).filter((w) => w !== "");
+    const hits: SearchHit[] = [];
+    for (const [id, m] of [...(this.#recent.get(nameKey(room)) ?? new Map()).entries()].reverse()) {
+      const text = m.text.toLowerCase();
+      if (words.every((w) => text.includes(w.replace(/\*$/, "")))) hits.push({ groupName: room, msgId: parseMsgId(id)!, userName: m.user, sentAt: 0, msg: m.text });
+      if (hits.length >= 20) break;
+    }
+    if (this.#o.ui.hits) this.#o.ui.hits("search", hits, false);
+    else {
+      this.#o.ui.output(`${hits.length} found among the messages opened here (sealed: the server cannot search them), newest first:`);
+      for (const h of hits) this.#o.ui.output(`  [${room}] ${msgIdText(h.msgId)} ${h.userName}: ${h.msg.replace(/\s+/g, " ").slice(0, 200)}`);
+    }
+    return hits;
+  }
+
   /** /mentions: the newest messages naming you, across your rooms. */
   mentionsList(): Promise<SearchHit[]> {
     return this.search(`@${this.#o.userName}`, "*", "mentions");

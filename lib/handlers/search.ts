@@ -12,6 +12,9 @@ import { type Context, refuse } from "./context.ts";
 import { auth, memberRoom } from "./_access.ts";
 import { roomAccess } from "./direct.ts";
 
+/** Messages a search indexes first, at most (the housekeeping does the rest). */
+const INDEX_NOW = 5000;
+
 /** Rooms one `unread` lists at most (a session's rooms are bounded by its quota). */
 const MAX_UNREAD_ROOMS = 200;
 
@@ -24,6 +27,8 @@ export function search(c: Context, req: SearchRequest): Reply {
   const s = auth(c);
   const index = c.store.messages.search;
   if (!index.enabled) refuse("unavailable", "this server keeps no search index");
+  // The newest messages first (indexed in bulk every 200 ms: lib/store/search.ts), so a search finds what was just said.
+  if (c.store.messages.indexBehind) c.store.messages.indexPending(INDEX_NOW);
   const rooms = req.groupName === "*"
     ? c.store.rooms.ofSession(s.id).filter((r) => !r.startsWith("@") && !("refused" in roomAccess(c.store, r, s)))
     : [memberRoom(c, req.groupName, s).name];

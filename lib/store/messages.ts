@@ -65,12 +65,15 @@ const SCAN_BATCH = 64;
 export class Messages {
   #s: Record<
     | "visibleByTag" | "hide" | "insert" | "insertNotice" | "addByTag" | "originRange" | "refuse" | "byId" | "bestTwin" | "show" | "bound"
-    | "dseqOf" | "newest" | "newestBefore" | "lastOf" | "setFlag" | "remove" | "msgRow" | "byDseq" | "recentKeys" | "anyDseq",
+    | "dseqOf" | "newest" | "newestBefore" | "lastOf" | "setFlag" | "remove" | "msgRow" | "byDseq" | "recentKeys" | "anyDseq"
+    | "pendingOps" | "anyByDseq" | "lastOp",
     StatementSync
   >;
   #acts: MessageActs;
   /** The full-text index (lib/store/search.ts). */
   readonly search: SearchIndex;
+  /** The delivery sequence of the newest message stored (what the index must reach). */
+  #newest = 0;
 
   /** Visible chat messages stored (kept by SQLite: no scan). */
   readonly count: () => number;
@@ -111,6 +114,9 @@ export class Messages {
       byDseq: p(`${ENTRIES_DSEQ} WHERE m.rkey = ? AND m.dseq = ? AND m.hidden = 0`),
       recentKeys: p("SELECT dseq, ksum, origin FROM messages WHERE rkey = ? AND hidden = 0 ORDER BY dseq DESC LIMIT ?"),
       anyDseq: p("SELECT dseq FROM messages WHERE origin = ? AND seq = ? AND notice = 0"),
+      pendingOps: p("SELECT aseq, room FROM ops WHERE aseq > ? AND kind = 'msg' AND msg <> '' ORDER BY aseq LIMIT ?"),
+      anyByDseq: p(`SELECT ${TEXT} AS msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq WHERE m.rkey = ? AND m.dseq = ?`),
+      lastOp: p("SELECT max(aseq) AS n FROM ops"),
       bound: p(
         "SELECT 1 AS x FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
           "WHERE m.session = ?1 AND m.tag = ?2 AND m.refused = 0 " +
@@ -140,8 +146,8 @@ export class Messages {
     }
     const rkey = nameKey(m.groupName);
     this.#s.insert.run(rkey, m.dseq, m.origin, m.seq, m.session, m.tag, hidden, k[0]);
-    this.search.add(m.dseq, rkey, m.msg);
-    return hidden === 0;
+    if (m.dseq > this.#newest) this.#newest = m.dseq;
+    return hidden === 0; // indexed for search later, in bulk (indexPending)
   }
 
   /** The stored row of message `origin.seq` (not a notice), or null: its room key, delivery seq, session, sender and whether hidden. */
@@ -154,7 +160,7 @@ export class Messages {
     const r = this.row(origin, seq);
     if (!r) return;
     this.#s.setFlag.run(r.rkey, seq, bit, origin);
-    if (text !== undefined) {
+    if (text !== undefined && r.dseq <= this.search.upto) { // (one not indexed yet is indexed with its current text)
       this.search.drop(r.dseq);
       this.search.add(r.dseq, r.rkey, text);
     }
@@ -165,8 +171,32 @@ export class Messages {
     const r = this.row(origin, seq);
     if (!r) return null;
     this.#s.remove.run(r.rkey, r.dseq);
-    this.search.drop(r.dseq);
+    if (r.dseq <= this.search.upto) this.search.drop(r.dseq);
     return r.rkey;
+  }
+
+  /** True when messages wait to be indexed for search. */
+  get indexBehind(): boolean {
+    return this.search.enabled && this.#newest > this.search.upto;
+  }
+
+  /**
+   * Indexes for search up to `limit` messages stored since the index's mark
+   * (lib/store/search.ts), with their current text, in the caller's
+   * transaction; returns how many it read (fewer than `limit`: caught up).
+   */
+  indexPending(limit: number): number {
+    if (!this.search.enabled) return 0;
+    type Row = { aseq: number; room: string };
+    const rows = this.#s.pendingOps.all(this.search.upto, limit) as Row[];
+    for (const r of rows) {
+      const rkey = nameKey(r.room);
+      const cur = this.#s.anyByDseq.get(rkey, r.aseq) as { msg: string } | undefined;
+      if (cur) this.search.add(r.aseq, rkey, cur.msg);
+    }
+    const last = rows.length < limit ? (this.#s.lastOp.get() as { n: number | null }).n ?? 0 : rows[rows.length - 1].aseq;
+    this.search.setUpto(last);
+    return rows.length;
   }
 
   /** The entries of search hits (delivery seqs of room `rkeys`' messages), in the order given; those no longer listed are left out. */

@@ -13,6 +13,14 @@
  * conversations, sealed messages (`dc1:…`: the server cannot read them; the
  * web client searches what it has decrypted), notices.
  *
+ * Messages are indexed after their add, in bulk (lib/store/messages.ts
+ * `indexPending`: the housekeeping every 200 ms, and each search first):
+ * one index transaction per message cost an add 2–3× its own time at low
+ * load (a segment written per commit); in bulk the index costs an add a
+ * fraction (BENCHMARKS.md "Search"). What is indexed is kept as a mark in
+ * `meta` (`search_upto`, a delivery sequence) in the same transaction as the
+ * rows, so a crash loses nothing: the next start indexes from the mark.
+ *
  * @example
  * ```ts
  * const s = new SearchIndex(db, true);
@@ -48,9 +56,10 @@ export function queryTerms(query: string): string[] {
 export class SearchIndex {
   /** False: nothing is indexed and every search is refused (`--no-search`). */
   readonly enabled: boolean;
-  #s: Record<"add" | "drop", StatementSync> | null = null;
+  #s: Record<"add" | "drop" | "setUpto", StatementSync> | null = null;
   #db: DatabaseSync;
   #tokens = new Map<string, string>();
+  #upto = 0;
 
   constructor(db: DatabaseSync, enabled: boolean) {
     this.#db = db;
@@ -60,7 +69,22 @@ export class SearchIndex {
     this.#s = {
       add: db.prepare("INSERT INTO search (rowid, body) VALUES (?, ?)"),
       drop: db.prepare("DELETE FROM search WHERE rowid = ?"),
+      setUpto: db.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('search_upto', ?)"),
     };
+    const row = db.prepare("SELECT v FROM meta WHERE k = 'search_upto'").get() as { v: string } | undefined;
+    this.#upto = row ? Number(row.v) : 0;
+  }
+
+  /** Messages delivered up to this sequence (dseq) are in the index; later ones wait for `indexPending`. */
+  get upto(): number {
+    return this.#upto;
+  }
+
+  /** Messages up to `dseq` are in the index now (written in the caller's transaction). */
+  setUpto(dseq: number): void {
+    if (this.#s === null || dseq <= this.#upto) return;
+    this.#upto = dseq;
+    this.#s.setUpto.run(String(dseq));
   }
 
   /** The token that names room `rkey` in the index. */
