@@ -76,7 +76,8 @@ export function startHousekeeping(o: HousekeepingOptions): Cancel {
   const messages = o.store.messages;
   if (messages) {
     stops.push(clock.every(INDEX_MS, () => {
-      if (messages.indexBehind && !commit.failed && !commit.closed) commit.batch(() => void messages.indexPending(INDEX_BATCH));
+      // Not synced on its own: the index and its mark are derived, committed together, and rebuilt from the mark after a power cut.
+      if (messages.indexBehind && !commit.failed && !commit.closed) commit.batch(() => void messages.indexPending(INDEX_BATCH), { durableElsewhere: true });
     }));
   }
   const check = o.checkDatabase;

@@ -35,7 +35,8 @@ export const REACTED = 2;
 /** What `apply` needs of the messages table (lib/store/messages.ts). */
 type MessageRows = {
   remove(origin: string, seq: number): string | null;
-  flag(origin: string, seq: number, bit: number, text?: string): void;
+  reindex(origin: string, seq: number, text: string): void;
+  flag(origin: string, seq: number, bit: number): void;
 };
 
 const split = (id: string): [string, number] => {
@@ -89,12 +90,13 @@ export class MessageActs {
         this.mark(op.text, nameKey(op.groupName), op.target);
         return null;
       case "del":
-        if (!this.redact(op.target)) return null;
-        messages.remove(o, n);
+        if (this.redacted(o, n)) return null;
+        messages.remove(o, n); // first: the search index is given the words it forgets
+        this.redact(op.target);
         return "erased";
       case "edit":
-        if (op.text === "" || !this.edit(op.target, k, op)) return null;
-        messages.flag(o, n, EDITED, op.text);
+        if (op.text === "" || !this.edit(op.target, k, op, () => messages.reindex(o, n, op.text))) return null;
+        messages.flag(o, n, EDITED);
         return "changed";
       case "react":
       case "unreact":
@@ -139,11 +141,16 @@ export class MessageActs {
     this.#s.blankOp.run(origin, seq);
   }
 
-  /** Edit `edit` (key `k`) of message `target`: true when it is now the message's text (the larger key wins). */
-  edit(target: string, k: Key, edit: { origin: string; seq: number }): boolean {
+  /**
+   * Edit `edit` (key `k`) of message `target`: true when it is now the
+   * message's text (the larger key wins); `before` runs just before it is
+   * recorded (the search index reads the old text then).
+   */
+  edit(target: string, k: Key, edit: { origin: string; seq: number }, before: () => void = () => {}): boolean {
     const [o, n] = split(target);
     const cur = this.#s.edit.get(o, n) as { ksum: number; korigin: string } | undefined;
     if (!editWins(cur ? [cur.ksum, cur.korigin] : null, k)) return false;
+    before();
     this.#s.setEdit.run(o, n, k[0], k[1], edit.origin, edit.seq);
     return true;
   }

@@ -155,24 +155,40 @@ export class Messages {
     return (this.#s.msgRow.get(origin, seq) as { rkey: string; dseq: number; session: string; hidden: number; user: string } | undefined) ?? null;
   }
 
-  /** Message `origin.seq` was edited (its text in the search index becomes `text`) or reacted to. */
-  flag(origin: string, seq: number, bit: number, text?: string): void {
+  /** Message `origin.seq` was edited or reacted to: its flag `bit`. */
+  flag(origin: string, seq: number, bit: number): void {
     const r = this.row(origin, seq);
-    if (!r) return;
-    this.#s.setFlag.run(r.rkey, seq, bit, origin);
-    if (text !== undefined && r.dseq <= this.search.upto) { // (one not indexed yet is indexed with its current text)
-      this.search.drop(r.dseq);
-      this.search.add(r.dseq, r.rkey, text);
-    }
+    if (r) this.#s.setFlag.run(r.rkey, seq, bit, origin);
   }
 
-  /** Message `origin.seq` is deleted: its row and its search entry go. Returns its room key, or null when it was not stored. */
+  /**
+   * Message `origin.seq` is about to take `text` by an edit (call it before
+   * the edit is recorded): in the search index its old words go and the new
+   * ones come (one not indexed yet is indexed later with its current text).
+   */
+  reindex(origin: string, seq: number, text: string): void {
+    const r = this.row(origin, seq);
+    if (!r || r.dseq > this.search.upto) return;
+    this.search.remove(r.dseq, r.rkey, this.#textOf(r.rkey, r.dseq));
+    this.search.add(r.dseq, r.rkey, text);
+  }
+
+  /**
+   * Message `origin.seq` is deleted (or expunged): its search entry and its
+   * row go; call it while its text is still there. Returns its room key, or
+   * null when it was not stored.
+   */
   remove(origin: string, seq: number): string | null {
     const r = this.row(origin, seq);
     if (!r) return null;
+    if (r.dseq <= this.search.upto) this.search.remove(r.dseq, r.rkey, this.#textOf(r.rkey, r.dseq));
     this.#s.remove.run(r.rkey, r.dseq);
-    if (r.dseq <= this.search.upto) this.search.drop(r.dseq);
     return r.rkey;
+  }
+
+  /** The current text of stored message `dseq` of `rkey` (its latest edit's), as indexed. */
+  #textOf(rkey: string, dseq: number): string {
+    return (this.#s.anyByDseq.get(rkey, dseq) as { msg: string } | undefined)?.msg ?? "";
   }
 
   /** True when messages wait to be indexed for search. */
@@ -189,11 +205,7 @@ export class Messages {
     if (!this.search.enabled) return 0;
     type Row = { aseq: number; room: string };
     const rows = this.#s.pendingOps.all(this.search.upto, limit) as Row[];
-    for (const r of rows) {
-      const rkey = nameKey(r.room);
-      const cur = this.#s.anyByDseq.get(rkey, r.aseq) as { msg: string } | undefined;
-      if (cur) this.search.add(r.aseq, rkey, cur.msg);
-    }
+    for (const r of rows) this.search.add(r.aseq, nameKey(r.room), this.#textOf(nameKey(r.room), r.aseq));
     const last = rows.length < limit ? (this.#s.lastOp.get() as { n: number | null }).n ?? 0 : rows[rows.length - 1].aseq;
     this.search.setUpto(last);
     return rows.length;

@@ -1,8 +1,11 @@
 /**
  * Full-text search of rooms' messages (docs/PROTOCOL.md "Search"): an SQLite
  * FTS5 index (both runtimes' node:sqlite have it), contentless — it keeps
- * the words' postings, not the text, so a deletion leaves nothing behind
- * once its row is deleted (`contentless_delete`). Row id = the message's
+ * the words' postings, not the text — with FTS5's `secure-delete`: a row is
+ * deleted by giving the words it was indexed with (`remove`), and its words
+ * leave the index's pages, not just its id (a contentless_delete table only
+ * marks the id deleted and keeps the words until a merge: a deleted
+ * message's words stayed in the file). Row id = the message's
  * delivery sequence here (`messages.dseq`), so "newest first" is the
  * index's own rowid order and a page is one descending range scan.
  *
@@ -32,7 +35,8 @@ import { createHash } from "node:crypto";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 
 export const SEARCH_DDL = `
-CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(body, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(body, content='', tokenize='unicode61 remove_diacritics 2');
+INSERT INTO search (search, rank) VALUES ('secure-delete', 1);
 `;
 
 /** Texts the server cannot read (docs/SEALED_FORMAT.md "Which texts are sealed"). */
@@ -68,7 +72,7 @@ export class SearchIndex {
     db.exec(SEARCH_DDL);
     this.#s = {
       add: db.prepare("INSERT INTO search (rowid, body) VALUES (?, ?)"),
-      drop: db.prepare("DELETE FROM search WHERE rowid = ?"),
+      drop: db.prepare("INSERT INTO search (search, rowid, body) VALUES ('delete', ?, ?)"),
       setUpto: db.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('search_upto', ?)"),
     };
     const row = db.prepare("SELECT v FROM meta WHERE k = 'search_upto'").get() as { v: string } | undefined;
@@ -98,16 +102,23 @@ export class SearchIndex {
     return t;
   }
 
-  /** Indexes message `dseq` of room `rkey` (not direct conversations, sealed texts or notices). */
-  add(dseq: number, rkey: string, text: string): void {
-    if (this.#s === null || rkey.charCodeAt(0) === 64 || text === "" || SEALED.test(text)) return;
+  /** What message text `text` of room `rkey` is indexed as, or null: not indexed (direct conversations, sealed texts, notices). */
+  #body(rkey: string, text: string): string | null {
+    if (rkey.charCodeAt(0) === 64 || text === "" || SEALED.test(text)) return null;
     const body = text.startsWith("\u0001me ") ? text.slice(4) : text.charCodeAt(0) === 1 ? "" : text;
-    if (body !== "") this.#s.add.run(dseq, `${this.roomToken(rkey)} ${body}`);
+    return body === "" ? null : `${this.roomToken(rkey)} ${body}`;
   }
 
-  /** Message `dseq` leaves the index (deleted, or about to be indexed with its edit). */
-  drop(dseq: number): void {
-    this.#s?.drop.run(dseq);
+  /** Indexes message `dseq` of room `rkey` with `text`. */
+  add(dseq: number, rkey: string, text: string): void {
+    const body = this.#s === null ? null : this.#body(rkey, text);
+    if (body !== null) this.#s!.add.run(dseq, body);
+  }
+
+  /** Message `dseq`, indexed with `text`, leaves the index, its words with it (deleted, or edited: then `add` its new text). */
+  remove(dseq: number, rkey: string, text: string): void {
+    const body = this.#s === null ? null : this.#body(rkey, text);
+    if (body !== null) this.#s!.drop.run(dseq, body);
   }
 
   /**

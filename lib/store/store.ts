@@ -133,7 +133,7 @@ export class Store {
     this.accounts = new Accounts(db);
     this.moderation = new Moderation(db);
     this.conversations = new Conversations(db);
-    this.retention = new Retention(db, options.retention ?? { maxAgeMs: 0, maxPerRoom: 0 }, () => this.erasures.note());
+    this.retention = new Retention(db, options.retention ?? { maxAgeMs: 0, maxPerRoom: 0 }, () => this.erasures.note(), (o, n) => this.messages.remove(o, n));
     this.#log = new OpLogTable(db);
     this.#vector = this.#log.vector();
   }
