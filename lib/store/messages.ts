@@ -66,7 +66,7 @@ export class Messages {
   #s: Record<
     | "visibleByTag" | "hide" | "insert" | "insertNotice" | "addByTag" | "originRange" | "refuse" | "byId" | "bestTwin" | "show" | "bound"
     | "dseqOf" | "newest" | "newestBefore" | "lastOf" | "setFlag" | "remove" | "msgRow" | "byDseq" | "recentKeys" | "anyDseq"
-    | "pendingOps" | "anyByDseq" | "lastOp",
+    | "pendingOps" | "anyByDseq" | "lastOp" | "roomOf",
     StatementSync
   >;
   #acts: MessageActs;
@@ -117,6 +117,7 @@ export class Messages {
       pendingOps: p("SELECT aseq, room FROM ops WHERE aseq > ? AND kind = 'msg' AND msg <> '' ORDER BY aseq LIMIT ?"),
       anyByDseq: p(`SELECT ${TEXT} AS msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq WHERE m.rkey = ? AND m.dseq = ?`),
       lastOp: p("SELECT max(aseq) AS n FROM ops"),
+      roomOf: p("SELECT room FROM ops WHERE aseq = ?"),
       bound: p(
         "SELECT 1 AS x FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
           "WHERE m.session = ?1 AND m.tag = ?2 AND m.refused = 0 " +
@@ -214,14 +215,12 @@ export class Messages {
   /** The entries of search hits (delivery seqs of room `rkeys`' messages), in the order given; those no longer listed are left out. */
   hits(rkeys: readonly string[], dseqs: readonly number[]): (MessageEntry & { rkey: string })[] {
     const out: (MessageEntry & { rkey: string })[] = [];
+    const allowed = new Set(rkeys);
     for (const d of dseqs) {
-      for (const rkey of rkeys) {
-        const row = this.#s.byDseq.get(rkey, d) as Listed | undefined;
-        if (row) {
-          out.push({ ...this.#entry(row), rkey });
-          break;
-        }
-      }
+      const op = this.#s.roomOf.get(d) as { room: string } | undefined;
+      const rkey = op && nameKey(op.room);
+      const row = rkey !== undefined && allowed.has(rkey) ? this.#s.byDseq.get(rkey, d) as Listed | undefined : undefined;
+      if (row) out.push({ ...this.#entry(row), rkey: rkey! });
     }
     return out;
   }
