@@ -101,6 +101,9 @@ export type ChatOptions = {
   sleep?: (ms: number) => Promise<void>;
 };
 
+/** A room's read marker follows what is shown at most this often (each move is an op every server stores). */
+const MARK_READ_MS = 3000;
+
 /** Earlier messages kept per room to open once a passphrase comes. */
 const KEEP_LOCKED = 300;
 
@@ -186,7 +189,7 @@ export class ChatClient {
     this.#ui.notice(changeLine(room, c, was));
   }
 
-  /** Moves `room`'s read marker to `id` a second later (the newest of that second: one act, not one per message). */
+  /** Moves `room`'s read marker to `id` a few seconds later (the newest by then: one act, not one per message). */
   #markRead(room: string, id: MsgId): void {
     const k = nameKey(room);
     if (room.startsWith("@")) return;
@@ -196,7 +199,8 @@ export class ChatClient {
     entry.timer = setTimeout(() => {
       this.#marks.delete(k);
       void this.acts.markRead(room, entry.id);
-    }, 1000);
+    }, MARK_READ_MS);
+    (entry.timer as { unref?: () => void }).unref?.();
     this.#marks.set(k, entry);
   }
 
