@@ -6,6 +6,7 @@
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { blocks, nickClass, timeLabel } from "../format.js";
+import { nameKey } from "../../lib/wire/names.ts";
 import { DownIcon, LockIcon } from "./icons.js";
 
 /** Within this many pixels of the end, the reader is "at the newest". */
@@ -100,7 +101,7 @@ export function MessageList({ room, actions, me }) {
   const fresh = away === null ? 0 : Math.max(0, count - away);
   const label = room.dm ? `Conversation with ${room.name.slice(1)}` : `Messages in ${room.name}`;
   const mine = pending.length ? [{ type: "group", key: "pending", user: pending[0].user, at: pending[0].at, items: pending }] : [];
-  const canDelete = !room.dm && room.roles.some((r) => /^[~@]/.test(r) && r.slice(1).toLowerCase() === (me ?? "").toLowerCase());
+  const canDelete = !room.dm && room.roles.some((r) => /^[~@]/.test(r) && nameKey(r.slice(1)) === nameKey(me ?? ""));
   // The "new messages" line: after the read marker's message, when later ones from others are shown.
   const markAt = room.mark === null ? -1 : items.findIndex((i) => i.key === room.mark);
   const newFrom = markAt >= 0 && items.slice(markAt + 1).some((i) => i.kind === "message" && !i.mine) ? items[markAt + 1]?.key : null;
