@@ -66,7 +66,7 @@ let replyKey: Uint8Array;
 try {
   mkdirSync(dirname(flags.db), { recursive: true, mode: 0o700 });
   store = Store.open(flags.db, flags.id, {
-    sync: flags.sync,
+    sync: flags.sync, search: !flags.noSearch,
     retention: { maxAgeMs: flags.retainDays * 86_400_000, maxPerRoom: flags.retainMessages },
   });
   guard = new DatabaseFileGuard(flags.db);

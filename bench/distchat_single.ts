@@ -44,7 +44,7 @@ function load(args: string[], commands: string[], port: number): Child {
 type AddsRun = { rate: number; p50: number; p99: number; retransmits: number; serverCores: number; loadCores: number };
 
 /** The adds load (or, with mode "echoes", the same datagrams against an echo server) on `port`, whose process is `serverPid`. */
-async function addsOnce(
+export async function addsOnce(
   port: number,
   serverPid: number,
   clients: number,

@@ -23,6 +23,7 @@ import { distchatSingle } from "./distchat_single.ts";
 import { distchatCluster, recordIrc } from "./distchat_cluster.ts";
 import { acks } from "./acks.ts";
 import { webTransport } from "./web_transport.ts";
+import { searchBench } from "./search.ts";
 import type { Context, Measurement, Result } from "./_report.ts";
 import { renderSection, renderTable } from "./_report.ts";
 import { ratioTable } from "./_ratios.ts";
@@ -48,6 +49,8 @@ const MEASUREMENTS: Measurement[] = [
   { ...acks("deno"), fullOnly: true },
   webTransport("node"),
   webTransport("deno"),
+  searchBench("node"),
+  searchBench("deno"),
 ];
 
 const COMMAND = defineCommand({

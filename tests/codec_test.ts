@@ -409,6 +409,54 @@ rep("ok whois, not logged in", lines("ok", "A7", "whois", "carol", 1, "-", "-", 
 rep("ok dms", lines("ok", "A8", "dms", 2, "@bob", "a.7", "@carol", "-"), { verb: "ok", tag: "A8", kind: "dms", entries: [{ groupName: "@bob", last: { origin: "a", n: 7 } }, { groupName: "@carol", last: null }] });
 rep("ok room", lines("ok", "A9", "room", "lobby", "+i", "bob", 1732400000000, "friday\\\\nplans", 3, "~alice", "@bob", "!eve"), { verb: "ok", tag: "A9", kind: "room", groupName: "lobby", mode: "+i", topicBy: "bob", topicAt: 1732400000000, topic: "friday\\nplans", roles: ["~alice", "@bob", "!eve"] });
 rep("ok mod", lines("ok", "B1", "mod", "lobby", "kick", "eve"), { verb: "ok", tag: "B1", kind: "mod", groupName: "lobby", action: "kick", target: "eve" });
+// Message actions, search, read state, typing (docs/PROTOCOL.md "Message actions" and after).
+req("add a reply", lines("add", "C1", TOK, "sure", "lobby", "a.7"), { verb: "add", tag: "C1", token: TOK, msg: "sure", groupName: "lobby", re: { origin: "a", n: 7 } });
+req("act edit", lines("act", "C2", TOK, "lobby", "edit", "a.7", "fixed\\ntext"), { verb: "act", tag: "C2", token: TOK, groupName: "lobby", action: "edit", target: { origin: "a", n: 7 }, text: "fixed\ntext" });
+req("act del", lines("act", "C3", TOK, "@bob", "del", "b~k2.12", ""), { verb: "act", tag: "C3", token: TOK, groupName: "@bob", action: "del", target: { origin: "b~k2", n: 12 }, text: "" });
+req("act react", lines("act", "C4", TOK, "lobby", "react", "a.7", "👍"), { verb: "act", tag: "C4", token: TOK, groupName: "lobby", action: "react", target: { origin: "a", n: 7 }, text: "👍" });
+req("act read", lines("act", "C5", TOK, "lobby", "read", "a.7", ""), { verb: "act", tag: "C5", token: TOK, groupName: "lobby", action: "read", target: { origin: "a", n: 7 }, text: "" });
+req("search a room", lines("search", "C6", TOK, "lobby", "deploy friday", 20), { verb: "search", tag: "C6", token: TOK, groupName: "lobby", query: "deploy friday", limit: 20, before: null });
+req("search every room, next page", lines("search", "C7", TOK, "*", "@bob", 20, "a.9"), { verb: "search", tag: "C7", token: TOK, groupName: "*", query: "@bob", limit: 20, before: { origin: "a", n: 9 } });
+req("unread", lines("unread", "C8", TOK), { verb: "unread", tag: "C8", token: TOK });
+req("typing", lines("typing", "C9", TOK, "lobby", "typing", ""), { verb: "typing", tag: "C9", token: TOK, groupName: "lobby", state: "typing", text: "" });
+rep("ok act", lines("ok", "C2", "act", "lobby", "edit", "a.7"), { verb: "ok", tag: "C2", kind: "act", groupName: "lobby", action: "edit", target: { origin: "a", n: 7 } });
+rep("ok search", lines("ok", "C6", "search", 1, 1, "lobby", "a.3", "bob", 1732400000000, "deploy on friday", "*edited re=a.1 r=👍=2 r=ok=1"), {
+  verb: "ok", tag: "C6", kind: "search", more: true,
+  hits: [{ groupName: "lobby", msgId: { origin: "a", n: 3 }, userName: "bob", sentAt: 1732400000000, msg: "deploy on friday", edited: true, re: { origin: "a", n: 1 }, reactions: [["👍", 2], ["ok", 1]] }],
+});
+rep("ok unread", lines("ok", "C8", "unread", 2, "lobby", "a.7", 3, "dev", "-", 0), { verb: "ok", tag: "C8", kind: "unread", entries: [{ groupName: "lobby", mark: { origin: "a", n: 7 }, unread: 3 }, { groupName: "dev", mark: null, unread: 0 }] });
+rep("ok typing", lines("ok", "C9", "typing", "lobby", 2, "carl", "typing", "dave", "away"), { verb: "ok", tag: "C9", kind: "typing", groupName: "lobby", states: [{ userName: "carl", state: "typing" }, { userName: "dave", state: "away" }] });
+rep("poll with an edited reply", lines("poll", "C10", "lobby", "a=4", 0, 2, "a.3", "bob", 5, "x", "*edited", "a.4", "carl", 6, "\u0001del a.3"), {
+  verb: "poll", tag: "C10", groupName: "lobby", cursor: new Map([["a", 4]]), more: false,
+  entries: [{ msgId: { origin: "a", n: 3 }, userName: "bob", sentAt: 5, msg: "x", edited: true }, { msgId: { origin: "a", n: 4 }, userName: "carl", sentAt: 6, msg: "\u0001del a.3" }],
+});
+peer(
+  "peer add: a reply and message acts",
+  lines(
+    "add", "b", "-", "0", 2,
+    ...["b.1", "msg c >a.7", "0", 1732400000030, SESSION, "T9", "lobby", "bob", "yes"],
+    ...["b.2", "act", "0", 1732400000031, SESSION, "edit", "lobby", "bob", "b.1", "yes!"],
+    "-",
+  ),
+  {
+    verb: "add", from: "b", nonce: "-", vector: EMPTY,
+    ops: [
+      { origin: "b", seq: 1, kind: "msg", conf: "c", re: "a.7", deps: EMPTY, at: 1732400000030, session: SESSION, tag: "T9", groupName: "lobby", userName: "bob", msg: "yes" },
+      { origin: "b", seq: 2, kind: "act", deps: EMPTY, at: 1732400000031, session: SESSION, action: "edit", groupName: "lobby", userName: "bob", target: "b.1", text: "yes!" },
+    ],
+  },
+);
+peer(
+  "peer pres: typing in one room, away in two",
+  lines("pres", "b", "-", 2, "bob", "typing", 6000, "lobby", "carl", "away", 600000, "lobby @bob~0123456789ab@carl~0123456789ab", "-"),
+  {
+    verb: "pres", from: "b", nonce: "-",
+    notes: [
+      { userName: "bob", state: "typing", ttlMs: 6000, rooms: ["lobby"] },
+      { userName: "carl", state: "away", ttlMs: 600000, rooms: ["lobby", "@bob~0123456789ab@carl~0123456789ab"] },
+    ],
+  },
+);
 rep("error of a code this version does not know", lines("error", "7", "new-code", "x"), { verb: "error", tag: "7", code: "new-code" as ErrorCode, message: "x" }, true);
 peer(
   "peer add: a password login, account ops, a moderation op, a DM",
@@ -583,8 +631,8 @@ test("the table covers every request verb, reply kind, error code and op kind", 
     }
   }
   const want = [
-    ..."login open connect add request leave rooms who logout history auth register password drop pubkey whois dms room mod".split(" ").map((v) => `request ${v}`),
-    ..."login open connect add leave rooms who logout history auth register password drop pubkey whois dms room mod".split(" ").map((k) => `reply ok ${k}`),
+    ..."login open connect add request leave rooms who logout history auth register password drop pubkey whois dms room mod act search unread typing".split(" ").map((v) => `request ${v}`),
+    ..."login open connect add leave rooms who logout history auth register password drop pubkey whois dms room mod act search unread typing".split(" ").map((k) => `reply ok ${k}`),
     "reply poll",
     ...ERROR_CODES.map((c) => `reply error ${c}`),
     "peer add",
@@ -592,7 +640,8 @@ test("the table covers every request verb, reply kind, error code and op kind", 
     "peer ok",
     "peer stat",
     "peer state",
-    ..."login logout touch open join leave msg hide acct mod".split(" ").map((k) => `op ${k}`),
+    "peer pres",
+    ..."login logout touch open join leave msg hide acct mod act".split(" ").map((k) => `op ${k}`),
   ];
   for (const w of want) assert.ok(seen.has(w), `no fixture for ${w}`);
 });

@@ -62,7 +62,7 @@ test("a confirmer hides a later copy of a (session, tag) that names it; the hide
   assert.is(c.takeLocalOps().length, 0, "c is nobody's confirmer here");
 });
 
-test("a version-2 database opens: the confirmer, refused and members' expiry columns are added and its messages kept", async () => {
+test("a version-2 database opens: the confirmer, refused and members' expiry columns (and version 5's replies and flags) are added and its messages kept", async () => {
   const { DatabaseSync } = await import("node:sqlite");
   const path = join(tempDir("distchat-store-"), "a.sqlite");
   const a = Store.open(path, "a", { sync: "normal" });
@@ -71,7 +71,9 @@ test("a version-2 database opens: the confirmer, refused and members' expiry col
   a.close();
   const db = new DatabaseSync(path);
   db.exec(
-    "ALTER TABLE ops DROP COLUMN conf; ALTER TABLE messages DROP COLUMN refused; DROP INDEX members_live; " +
+    "DROP INDEX ops_act; DROP TABLE edits; DROP TABLE redactions; DROP TABLE reactions; DROP TABLE read_marks; DROP TABLE search; " +
+      "ALTER TABLE ops DROP COLUMN re; ALTER TABLE messages DROP COLUMN flags; " +
+      "ALTER TABLE ops DROP COLUMN conf; ALTER TABLE messages DROP COLUMN refused; DROP INDEX members_live; " +
       "ALTER TABLE members DROP COLUMN expires; ALTER TABLE members DROP COLUMN jsum; ALTER TABLE members DROP COLUMN jorigin; ALTER TABLE messages DROP COLUMN notice; DROP INDEX ops_open; " +
       "DROP TABLE bindings; DROP TABLE dm_parts; DROP INDEX ops_acct; DROP INDEX ops_mod; UPDATE meta SET v = '2' WHERE k = 'schema'",
   );

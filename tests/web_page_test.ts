@@ -9,7 +9,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { blocks, dayLabel, mentions, nickClass } from "../web/format.js";
-import { itemOf, newRoom, settle } from "../web/page_ui.js";
+import { changedItem, itemOf, newRoom, settle } from "../web/page_ui.js";
 
 const T = Date.UTC(2025, 2, 3, 12, 0, 0);
 const item = (key: string, user: string, at: number, kind = "message") => ({ key, user, at, kind, text: key });
@@ -40,7 +40,16 @@ test("how an entry shows: sealed text opened (the page draws the lock), placehol
   const e = (msg: string, userName = "bob") => ({ msgId: { origin: "a", n: 7 }, userName, sentAt: T, msg });
   assert.equal(itemOf(e("dc1:x"), { kind: "sealed", text: "hi alice" }, "alice"), {
     key: "a.7", user: "bob", at: T, kind: "message", view: "sealed", text: "hi alice", mine: false, mention: true,
+    edited: false, reactions: [], re: null, quote: null,
   });
+  // An edited reply with reactions; then its changes (docs/PROTOCOL.md "Message actions").
+  const reply: any = itemOf({ ...e("sure"), edited: true, re: { origin: "a", n: 3 }, reactions: [["👍", 2]] }, { kind: "plain", text: "sure", quote: { user: "carl", text: "lunch?" } }, "alice");
+  assert.equal([reply.edited, reply.re, reply.quote, reply.reactions], [true, "a.3", { user: "carl", text: "lunch?" }, [["👍", 2]]]);
+  const target = { origin: "a", n: 7 };
+  assert.equal(changedItem(reply, { kind: "edited", target, by: "bob", text: "sure, @alice" }, "alice").mention, true);
+  assert.equal(changedItem(reply, { kind: "reactions", target, by: "carl", reactions: [] }, "alice").reactions, []);
+  const gone = changedItem(reply, { kind: "deleted", target, by: "bob" }, "alice");
+  assert.equal([gone.deleted, gone.text, gone.reactions, gone.quote], [true, "message deleted", [], null]);
   const locked = itemOf(e("dc1:x"), { kind: "locked", text: "[sealed message: no passphrase for this room; /key vault]" }, "alice") as { mention?: boolean };
   assert.is(locked.mention, false);
   assert.equal(itemOf(e("\u0001me waves"), { kind: "plain", text: "\u0001me waves" }, "alice").kind, "action");

@@ -4,6 +4,7 @@
 // code the terminal client runs; this file only wires it to the store.
 import { ChatClient } from "../lib/client/chat.ts";
 import { parseLine } from "../lib/client/commands.ts";
+import { parseMsgId } from "../lib/client/message_acts.ts";
 import { LoginError } from "../lib/client/session_ui.ts";
 import { keyMemory } from "../lib/client/social.ts";
 import { webTransport } from "../lib/client/web_transport.ts";
@@ -37,6 +38,7 @@ export const initialState = {
   drawerOpen: false,
   membersOpen: false,
   passphrase: null, // { room } while its dialog is open
+  compose: null, // { mode: "reply" | "edit", room, id, user, text } while the composer answers or edits a message
   notify: typeof Notification === "undefined" ? "unsupported" : Notification.permission,
 };
 
@@ -79,6 +81,26 @@ export function createController(store) {
   let membersTimer = 0;
   /** The newest message read per room (at, ms), this user's, kept in localStorage across logins. */
   let read = {};
+  let lastTyping = 0;
+  let presenceTimer = 0;
+  /** Says who is typing in the open room every few seconds, and reads the unread counts every 30 s (they follow the account). */
+  const startPresence = () => {
+    clearInterval(presenceTimer);
+    let ticks = 0;
+    presenceTimer = setInterval(() => {
+      const s = store.get();
+      const room = s.rooms[s.current];
+      if (!chat || s.screen !== "chat") return;
+      if (room && !document.hidden && Date.now() - lastTyping > 6000) void chat.acts.presence(room.name, "idle");
+      if (++ticks % 10 === 0) void chat.acts.unread(true);
+    }, 3000);
+  };
+  /** The item `key` of the open room, and its room. */
+  const itemIn = (key) => {
+    const s = store.get();
+    const room = s.rooms[s.current];
+    return room ? { room, item: room.items.find((i) => i.key === key) } : null;
+  };
 
   const persist = () => {
     const s = store.get();
@@ -165,9 +187,12 @@ export function createController(store) {
     const wanted = roomInUrl();
     if (wanted !== null && chat !== null && !store.get().rooms[nameKey(wanted)]) await chat.session.join(wanted);
     persist();
+    void chat.acts.unread(true);
+    startPresence();
   }
 
   async function endSession(why) {
+    clearInterval(presenceTimer);
     saveSession(null);
     const name = chat?.userName ?? "";
     await chat?.conn.close();
@@ -220,7 +245,10 @@ export function createController(store) {
       const room = store.get().rooms[key];
       if (room?.joining) set((s) => ({ ...s, current: key })); // the core types into it once it is joined again
       else if (room) chat?.session.switchTo(room.name);
-      set((s) => ({ ...s, drawerOpen: false }));
+      set((s) => ({ ...s, drawerOpen: false, compose: null }));
+      // What the room shows is read now: the marker moves to its newest message.
+      const last = room?.items.at(-1);
+      if (last && !room.dm) chat?.markRead(room.name, parseMsgId(last.key));
     },
 
     /** Joins room `name`, making it when there is none (the core's /join). */
@@ -240,6 +268,17 @@ export function createController(store) {
     /** A line from the composer: true when it was taken (sent, queued or run), false to keep it in the box. */
     async send(text) {
       if (!chat || text.trim() === "") return false;
+      const compose = store.get().compose;
+      const here = store.get().rooms[store.get().current];
+      if (compose && here && compose.room === here.key && !text.startsWith("/")) {
+        set((s) => ({ ...s, compose: null }));
+        if (compose.mode === "edit") {
+          const done = await chat.acts.edit(here.name, parseMsgId(compose.id), text);
+          if (!done) set((s) => ({ ...s, compose }));
+          return done;
+        }
+        return await chat.sayTo(here.name, text, text, parseMsgId(compose.id));
+      }
       const c = parseLine(text);
       if (c.kind === "quit") return (await actions.logout(), true);
       if (c.kind === "say") return await chat.say(c.text);
@@ -252,6 +291,44 @@ export function createController(store) {
       if (c.kind === "help" || c.kind === "whois" || c.kind === "mode" || (c.kind === "topic" && c.text === null)) set((s) => ({ ...s, output: [] }));
       void chat.run(c);
       return true;
+    },
+
+    /** Answer item `key` of the open room: the composer quotes it. */
+    reply(key) {
+      const at = itemIn(key);
+      if (at?.item) set((s) => ({ ...s, compose: { mode: "reply", room: at.room.key, id: key, user: at.item.user, text: at.item.text } }));
+    },
+    /** Edit our item `key`: the composer holds its text. */
+    edit(key) {
+      const at = itemIn(key);
+      if (at?.item) set((s) => ({ ...s, compose: { mode: "edit", room: at.room.key, id: key, user: at.item.user, text: at.item.text } }));
+    },
+    cancelCompose: () => set((s) => ({ ...s, compose: null })),
+    /** Toggles our reaction `emoji` on item `key`. */
+    react(key, emoji) {
+      const at = itemIn(key);
+      if (at) void chat?.acts.react(at.room.name, parseMsgId(key), emoji);
+    },
+    /** Deletes item `key` (ours, or any in a room we moderate). */
+    remove(key) {
+      const at = itemIn(key);
+      if (at) void chat?.acts.del(at.room.name, parseMsgId(key));
+    },
+    /** Brings the message `key` answers into view and marks it a moment. */
+    jumpTo(key) {
+      const el = document.querySelector(`[data-id="${CSS.escape(key)}"]`);
+      if (!el) return ui.notice("that message is older than what is loaded here: load older messages first");
+      el.scrollIntoView({ block: "center" });
+      el.classList.add("flash");
+      setTimeout(() => el.classList.remove("flash"), 1500);
+    },
+    /** The user is typing in the open room: said at most every 3 s. */
+    typing() {
+      const s = store.get();
+      const room = s.rooms[s.current];
+      if (!chat || !room || Date.now() - lastTyping < 3000) return;
+      lastTyping = Date.now();
+      void chat.acts.presence(room.name, "typing");
     },
 
     /** The byte limit of what is typed into the current room. */

@@ -45,13 +45,18 @@ export function mentions(text, me) {
 /**
  * The blocks a room's items show as, oldest first: a day separator where the
  * day changes, a notice on its own, and messages grouped by sender (one
- * header: name and time) while the same sender writes within five minutes.
+ * header: name and time) while the same sender writes within five minutes;
+ * a "new" block before item `newFrom` (the first after the read marker).
  * `items`: { key, user, at, kind: "message" | "action" | "notice" | "pending" }.
  */
-export function blocks(items, now = Date.now()) {
+export function blocks(items, now = Date.now(), newFrom = null) {
   const out = [];
   let day = null, group = null;
   for (const it of items) {
+    if (it.key === newFrom) {
+      out.push({ type: "new", key: "new" });
+      group = null;
+    }
     if (dayKey(it.at) !== day) {
       day = dayKey(it.at);
       out.push({ type: "day", key: `day ${day}`, label: dayLabel(it.at, now) });

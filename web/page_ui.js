@@ -28,6 +28,9 @@ export function newRoom(name) {
     members: null,
     sealed: false,
     joining: false, // kept across a reload, not yet joined again (no server has answered yet)
+    // The read marker as the server keeps it for the account (docs/PROTOCOL.md "Read state"): the "new messages" line goes after it.
+    mark: null,
+    typing: [],
   };
 }
 
@@ -52,7 +55,20 @@ export function itemOf(entry, view, me) {
   }
   const text = view.kind === "plain" && view.marked ? `[plain] ${view.text}` : view.text;
   const mine = nameKey(entry.userName) === nameKey(me ?? "");
-  return { ...base, kind: "message", view: view.kind, text: visible(text), mine, mention: !mine && view.kind !== "locked" && mentions(view.text, me) };
+  const facts = {
+    edited: entry.edited === true,
+    reactions: entry.reactions ?? [],
+    re: entry.re ? idText(entry.re) : null,
+    quote: view.quote ? { user: view.quote.user, text: visible(view.quote.text) } : null,
+  };
+  return { ...base, ...facts, kind: "message", view: view.kind, text: visible(text), mine, mention: !mine && view.kind !== "locked" && mentions(view.text, me) };
+}
+
+/** Item `it` after a change of its message (lib/client/message_acts.ts MessageChange). */
+export function changedItem(it, c, me) {
+  if (c.kind === "deleted") return { ...it, deleted: true, text: "message deleted", edited: false, reactions: [], mention: false, quote: null };
+  if (c.kind === "reactions") return { ...it, reactions: c.reactions };
+  return { ...it, text: visible(c.text), edited: true, mention: !it.mine && mentions(c.text, me) };
 }
 
 /**
@@ -85,7 +101,8 @@ function addRoom(state, name) {
 /** Replaces room `key` with f(room) (if it is there). */
 export function withRoom(state, key, f) {
   const room = state.rooms[key];
-  return room ? { ...state, rooms: { ...state.rooms, [key]: f(room) } } : state;
+  const next = room && f(room);
+  return room && next !== room ? { ...state, rooms: { ...state.rooms, [key]: next } } : state;
 }
 
 /**
@@ -194,6 +211,28 @@ export function pageUi(store, hooks) {
       });
       hooks.persist();
     },
+    changed(room, c) {
+      const key = idText(c.target);
+      set((s) => withRoom(s, nameKey(room), (r) => ({ ...r, items: r.items.map((i) => (i.key === key && !i.deleted ? changedItem(i, c, s.me) : i)) })));
+    },
+    unread(entries) {
+      set((s) => {
+        let next = s;
+        for (const e of entries) {
+          const mark = e.mark ? idText(e.mark) : null;
+          next = withRoom(next, nameKey(e.groupName), (r) => {
+            const unread = s.current === r.key ? 0 : e.unread;
+            return r.unread === unread && (r.mark ?? mark) === r.mark ? r : { ...r, mark: r.mark ?? mark, unread };
+          });
+        }
+        return next;
+      });
+    },
+    // (Unchanged states leave the store as it is: no re-render every few seconds.)
+    presence: (room, states) =>
+      set((s) => withRoom(s, nameKey(room), (r) => (JSON.stringify(r.typing) === JSON.stringify(states) ? r : { ...r, typing: states }))),
+    // What is shown in the open room of a visible page is read (the read marker follows it).
+    reads: (room) => store.get().current === nameKey(room) && !document.hidden,
     members: (room, names) => set((s) => withRoom({ ...s, membersOpen: true }, nameKey(room), (r) => ({ ...r, members: names }))),
     roomList: (names) => set((s) => ({ ...s, allRooms: names, drawerOpen: true })),
     roomInfo: (info) =>

@@ -66,6 +66,7 @@ export async function runClient(o: ClientOptions): Promise<number> {
   };
   const ui: ChatUi = {
     show: (room, e, view) => term.message(room, e, view),
+    mentioned: () => term.bell(),
     notice: (t) => term.notice(t),
     error: (t) => term.error(t),
     output: (t) => term.output(t),

@@ -31,8 +31,9 @@ import type { RoomKeys } from "./seal.ts";
 import { LoginError, Session, type SessionUi } from "./session.ts";
 import { type KeyMemory, Social } from "./social.ts";
 import type { OpenTransport, ServerRef } from "./transport.ts";
-import { helpLines, type MessageView } from "./wording.ts";
-import type { RoomInfoReply } from "../wire/messages.ts";
+import { changeLine, helpLines, type MessageView } from "./wording.ts";
+import type { MsgId, RoomInfoReply } from "../wire/messages.ts";
+import { type ActsUi, changeOf, MessageActions, type MessageChange, mentions } from "./message_acts.ts";
 
 /** A secret the client needs from the user. */
 export type SecretAsk =
@@ -44,7 +45,11 @@ export type SecretAsk =
 /** A message with how to show it. */
 export type Shown = { entry: PollEntry; view: MessageView };
 
-export type ChatUi = Omit<SessionUi, "message" | "older"> & {
+export type ChatUi = Omit<SessionUi, "message" | "older"> & Omit<ActsUi, "output" | "error" | "notice"> & {
+  /** A message of someone else that mentions this user arrived (the terminal rings the bell, the page notifies). */
+  mentioned?(room: string, entry: PollEntry, view: MessageView): void;
+  /** Whether a message of `room` shown now is read (default: yes; the page says only while the room is in view). */
+  reads?(room: string): boolean;
   /** A message of `room`, in order, with how to show it. */
   show(room: string, entry: PollEntry, view: MessageView): void;
   /** A page of older messages, oldest first (`more`: older ones exist). Without it: lines between `---` notices. */
@@ -95,6 +100,9 @@ export type ChatOptions = {
   sleep?: (ms: number) => Promise<void>;
 };
 
+/** A room's read marker follows what is shown at most this often (each move is an op every server stores). */
+const MARK_READ_MS = 3000;
+
 /** Earlier messages kept per room to open once a passphrase comes. */
 const KEEP_LOCKED = 300;
 
@@ -109,6 +117,9 @@ export class ChatClient {
   /** Messages are shown one after another, each once its view is ready. */
   #showing: Promise<void> = Promise.resolve();
   #locked = new Map<string, PollEntry[]>();
+  /** Edits, deletions, reactions, replies, search, read markers, typing (lib/client/message_acts.ts). */
+  readonly acts: MessageActions;
+  #marks = new Map<string, { id: MsgId; timer: ReturnType<typeof setTimeout> | null }>();
 
   constructor(conn: Connection, o: ChatOptions) {
     this.conn = conn;
@@ -125,7 +136,7 @@ export class ChatClient {
         // A conversation is sealed when both are registered (its peer's key known by now); a room when it has a passphrase.
         ui.sealed?.(room, room.startsWith("@") ? this.social.seals(room) : this.keyring.has(room));
       },
-      message: (room, e) => this.#queue(async () => ui.show(room, e, await this.#view(room, e))),
+      message: (room, e) => this.#queue(() => this.#shown(room, e)),
       older: ui.showOlder
         ? (room, entries, more) =>
           this.#queue(async () => {
@@ -148,6 +159,53 @@ export class ChatClient {
       sleep: o.sleep,
     });
     this.social.attach(this.session);
+    this.acts = new MessageActions({
+      call: (build) => this.session.call(build),
+      ui: { ...ui, output: (t) => ui.output(t), error: (t) => ui.error(t), notice: (t) => ui.notice(t) },
+      userName: o.userName,
+      seal: (room, text) => Promise.resolve(room.startsWith("@") ? this.social.outgoing(room, text) : this.keyring.outgoing(room, o.userName, text)),
+    });
+  }
+
+  /** A live entry of `room`: an act notice changes a message shown; a message is shown (quoting what it answers), read, and may mention us. */
+  async #shown(room: string, e: PollEntry): Promise<void> {
+    const c = changeOf(e);
+    if (c !== null) {
+      const opened = c.kind === "edited" ? (await this.#view(room, { ...e, msg: c.text })).text : undefined;
+      const was = this.acts.quoteOf(room, c.target);
+      return this.#changed(room, this.acts.change(room, e, opened)!, was);
+    }
+    const view = await this.#view(room, e);
+    const quote = e.re ? this.acts.quoteOf(room, e.re) : null;
+    this.acts.seen(room, e, view.text);
+    this.#ui.show(room, e, quote ? { ...view, quote } : view);
+    if (this.#ui.reads?.(room) ?? true) this.#markRead(room, e.msgId);
+    if (nameKey(e.userName) !== nameKey(this.userName) && mentions(view.text, this.userName)) this.#ui.mentioned?.(room, e, view);
+  }
+
+  #changed(room: string, c: MessageChange, was: { user: string; text: string } | null): void {
+    if (this.#ui.changed) return this.#ui.changed(room, c);
+    this.#ui.notice(changeLine(room, c, was));
+  }
+
+  /** Moves `room`'s read marker to `id` a few seconds later (the newest by then: one act, not one per message). */
+  #markRead(room: string, id: MsgId): void {
+    const k = nameKey(room);
+    if (room.startsWith("@")) return;
+    const m = this.#marks.get(k);
+    if (m) return void (m.id = id);
+    const entry: { id: MsgId; timer: ReturnType<typeof setTimeout> | null } = { id, timer: null };
+    entry.timer = setTimeout(() => {
+      this.#marks.delete(k);
+      void this.acts.markRead(room, entry.id);
+    }, MARK_READ_MS);
+    (entry.timer as { unref?: () => void }).unref?.();
+    this.#marks.set(k, entry);
+  }
+
+  /** Marks `room` read up to `id` now (the page, when a room comes into view). */
+  markRead(room: string, id: MsgId): void {
+    this.#markRead(room, id);
   }
 
   /** Opens a Connection over `transport` to `servers` and a client on it. */
@@ -252,6 +310,36 @@ export class ChatClient {
       }
       case "quit":
         return void (await this.quit(10_000));
+      case "edit":
+      case "delete":
+      case "react":
+      case "reply": {
+        const room = s.currentRoom;
+        if (room === null) return this.#ui.error("type into a room first (/join ROOM or /switch ROOM)");
+        if (c.kind === "edit") return void (await this.acts.edit(room, c.id, c.text));
+        if (c.kind === "delete") return void (await this.acts.del(room, c.id));
+        if (c.kind === "react") return void (await this.acts.react(room, c.id, c.text));
+        const re = this.acts.replyTarget(room, c.id);
+        return void (re !== null && await this.sayTo(room, c.text, c.text, re));
+      }
+      case "search": {
+        const room = c.everywhere ? "*" : s.currentRoom;
+        if (room === null) return this.#ui.error("search a room (/switch ROOM), or every room: /search * WORDS");
+        // Sealed text is searched where it was opened: here.
+        if (room.startsWith("@") || this.keyring.has(room)) return void this.acts.searchShown(c.text, room);
+        return void (await this.acts.search(c.text, room));
+      }
+      case "mentions":
+        return void (await this.acts.mentionsList());
+      case "unread":
+        return void (await this.acts.unread());
+      case "away":
+      case "back": {
+        const room = s.joinedRooms[0];
+        if (room === undefined) return this.#ui.error("join a room first: away and back are told in your rooms");
+        await this.acts.presence(room, c.kind, c.kind === "away" ? c.text : "");
+        return this.#ui.notice(c.kind === "away" ? "you are marked away" : "you are back");
+      }
     }
   }
 
@@ -266,10 +354,10 @@ export class ChatClient {
    * A line to a room (sealed with its passphrase) or a direct conversation
    * (sealed when both are registered); false (and says why) when it cannot be sent.
    */
-  async sayTo(room: string, text: string, typed = text): Promise<boolean> {
+  async sayTo(room: string, text: string, typed = text, re?: MsgId): Promise<boolean> {
     const out = room.startsWith("@") ? this.social.outgoing(room, text) : await this.keyring.outgoing(room, this.userName, text);
     if (!out.ok) return (this.#ui.error(out.message), false);
-    return this.session.sayTo(room, out.text, typed);
+    return this.session.sayTo(room, out.text, typed, re);
   }
 
   /**

@@ -11,7 +11,8 @@
  */
 
 import { roomNameProblem, userNameProblem } from "../wire/names.ts";
-import { MAX_HISTORY } from "../wire/messages.ts";
+import { MAX_HISTORY, type MsgId } from "../wire/messages.ts";
+import { parseMsgId } from "./message_acts.ts";
 
 export type Command =
   | { kind: "say"; text: string }
@@ -26,6 +27,11 @@ export type Command =
   | { kind: "topic"; text: string | null }
   | { kind: "mod"; action: "op" | "deop" | "kick" | "ban" | "unban" | "invite"; user: string; text: string }
   | { kind: "mode"; mode: "+i" | "-i" | null }
+  | { kind: "edit" | "react" | "reply"; id: MsgId | null; text: string }
+  | { kind: "delete"; id: MsgId | null }
+  | { kind: "search"; text: string; everywhere: boolean }
+  | { kind: "mentions" | "unread" | "back" }
+  | { kind: "away"; text: string }
   | { kind: "none" }
   | { kind: "invalid"; message: string };
 
@@ -50,6 +56,14 @@ export const HELP = [
   "/op NAME, /deop NAME            grant or revoke operator in the current room",
   "/kick NAME [REASON], /ban NAME [REASON], /unban NAME, /invite NAME   moderate the current room",
   "/mode [+i|-i]   show the room's mode, or make it invite-only (+i) or open (-i)",
+  "/edit [ID] TEXT     give your message new text (default: your last here); ID as /search shows it (a.17)",
+  "/delete [ID]        delete your message (default: your last here), or any if you moderate the room",
+  "/react [ID] EMOJI   toggle a reaction (default: on the newest message here)",
+  "/reply [ID] TEXT    answer a message (default: the newest of someone else here), quoting it",
+  "/search [*] WORDS   find messages in this room (* : in all your rooms), newest first",
+  "/mentions       the newest messages that name you (@you) in your rooms",
+  "/unread         unread messages per room (the same on all your devices when registered)",
+  "/away [TEXT], /back   tell your rooms you are away, or back",
   "/quit           log out and exit",
   "/help           this list",
   "Any other line is a message to the current room; start it with // to send a leading /.",
@@ -119,6 +133,35 @@ function social(word: string, rest: string): Command | null {
   return null;
 }
 
+/** Commands on messages (docs/PROTOCOL.md "Message actions"): an optional message id first. */
+function acts(word: string, rest: string): Command | null {
+  const words = rest.trim().split(/\s+/).filter((w) => w !== "");
+  const id = words.length > 0 ? parseMsgId(words[0]) : null;
+  const text = (id === null ? rest.trim() : rest.trim().slice(words[0].length).trim());
+  switch (word) {
+    case "edit":
+    case "reply":
+      return text === "" ? { kind: "invalid", message: `usage: /${word} [ID] TEXT` } : { kind: word, id, text };
+    case "react":
+      return text === "" || /\s/.test(text) ? { kind: "invalid", message: "usage: /react [ID] EMOJI" } : { kind: "react", id, text };
+    case "delete":
+    case "del":
+      return text !== "" ? { kind: "invalid", message: "usage: /delete [ID]" } : { kind: "delete", id };
+    case "search": {
+      const everywhere = words[0] === "*";
+      const q = everywhere ? rest.trim().slice(1).trim() : rest.trim();
+      return q === "" ? { kind: "invalid", message: "usage: /search [*] WORDS" } : { kind: "search", text: q, everywhere };
+    }
+    case "mentions":
+    case "unread":
+    case "back":
+      return rest.trim() === "" ? { kind: word } : { kind: "invalid", message: `usage: /${word}` };
+    case "away":
+      return { kind: "away", text: rest.trim() };
+  }
+  return null;
+}
+
 /** Parses one input line (without its line end). */
 export function parseLine(raw: string): Command {
   const line = raw.replace(/\r$/, "");
@@ -127,7 +170,7 @@ export function parseLine(raw: string): Command {
   if (!line.startsWith("/")) return { kind: "say", text: line };
   const [word, ...args] = line.slice(1).trim().split(/\s+/);
   if (word.toLowerCase() === "history") return history(args);
-  const s = social(word.toLowerCase(), line.slice(1).trim().slice(word.length));
+  const s = social(word.toLowerCase(), line.slice(1).trim().slice(word.length)) ?? acts(word.toLowerCase(), line.slice(1).trim().slice(word.length));
   if (s !== null) return s;
   const spec = COMMANDS[word.toLowerCase()];
   if (!spec) return { kind: "invalid", message: `unknown command /${word}; type /help for the list` };

@@ -14,7 +14,7 @@
 import { escapeText } from "../wire/codec.ts";
 import { sanitize } from "../wire/safe_text.ts";
 import type { PollEntry } from "../wire/messages.ts";
-import { type MessageView, nameShade, noticeText } from "./wording.ts";
+import { factsText, type MessageView, nameShade, noticeText, short } from "./wording.ts";
 
 export type { MessageView };
 
@@ -79,8 +79,10 @@ export function formatMessage(room: string, e: PollEntry, o: DisplayOptions, vie
     return o.tty && o.color ? dim(line) : o.tty ? sanitize(line) : oneLine(line);
   }
   const mark = v.kind === "sealed" ? (o.tty ? SEALED_MARK.tty : SEALED_MARK.pipe) : v.kind === "plain" && v.marked ? PLAIN_MARK : "";
-  const lead = mark === "" ? "" : `${mark} `;
-  if (!o.tty) return `${time} [${r}] ${u}: ${lead}${oneLine(v.text)}`;
+  const facts = sanitize(factsText(e));
+  const quote = v.quote ? `(re ${sanitize(v.quote.user)}: "${oneLine(short(v.quote.text, 50))}") ` : e.re ? `(re ${e.re.origin}.${e.re.n}) ` : "";
+  const lead = (mark === "" ? "" : `${mark} `) + quote;
+  if (!o.tty) return `${time} [${r}] ${u}: ${lead}${oneLine(v.text)}${facts}`;
   const plain = `${time} [${r}] ${u}: `;
   const head = o.color ? `${dim(time)} ${dim(`[${r}]`)} ${SGR(nameColor(e.userName))(u)}: ` : plain;
   const [first, ...rest] = sanitize(v.text, true).split("\n");
@@ -90,7 +92,10 @@ export function formatMessage(room: string, e: PollEntry, o: DisplayOptions, vie
   if (o.color && v.kind === "plain" && v.marked) shown = `${dim(PLAIN_MARK)} ${first}`;
   if (o.color && v.kind === "locked") shown = yellow(first);
   if (o.color && v.kind === "tampered") shown = red(first);
-  return [head + shown, ...rest.map((l) => indent + l)].join("\n");
+  const tail = o.color && facts !== "" ? dim(facts) : facts;
+  const out = [head + shown, ...rest.map((l) => indent + l)];
+  out[out.length - 1] += tail;
+  return out.join("\n");
 }
 
 /** A status line (`* text`), dimmed or red in color mode. */

@@ -13,6 +13,7 @@
  * await rooms.older("lobby", 50);              // the 50 before the oldest shown
  * ```
  */
+import { changeOf } from "./message_acts.ts";
 import type { MsgId, Reply, Request } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
 import { RoomFeed } from "./feed.ts";
@@ -160,7 +161,8 @@ export class JoinedRooms {
       room.oldest = reply.entries[0]?.msgId ?? null;
       room.olderExist = reply.more;
       this.#c.ui.joined?.(room.name, { more: reply.more });
-      for (const e of room.feed.accept(reply)) this.#c.ui.message(room.name, e);
+      // A page lists messages as they stand now: the notices of their edits and reactions would only repeat that.
+      for (const e of room.feed.accept(reply)) if (changeOf(e) === null) this.#c.ui.message(room.name, e);
     } else this.#c.ui.joined?.(room.name, { more: false });
     const hint = surfaceWords[this.#c.ui.surface ?? "terminal"].olderHint(room.name);
     if (room.olderExist && hint !== null) this.#c.ui.notice(hint);
@@ -187,7 +189,7 @@ export class JoinedRooms {
       const e = reply as ErrorReply;
       return ui.error(`cannot read older messages of ${room.name}: ${describeError(e.code, e.message)}`);
     }
-    const fresh = reply.entries.filter((e) => !room.olderShown.has(idText(e.msgId)));
+    const fresh = reply.entries.filter((e) => !room.olderShown.has(idText(e.msgId)) && changeOf(e) === null);
     for (const e of fresh) room.olderShown.add(idText(e.msgId));
     room.oldest = reply.entries[0]?.msgId ?? room.oldest;
     room.olderExist = reply.more && reply.entries.length > 0;

@@ -25,11 +25,12 @@ export const TRANSIENT = new Set(["rate-limited", "unavailable", "internal"]);
  * (sealed or not), as typed, its tag, and (restored) the token it was first
  * sent with: tried first, so a line the cluster stored under it is not stored again.
  */
-export type OutboxItem = { room: string; text: string; shown: string; tag: string; token?: string };
+/** A message to send; `re`: the message it replies to. */
+export type OutboxItem = { room: string; text: string; shown: string; tag: string; token?: string; re?: MsgId };
 
 export type OutboxOptions = {
   /** Sends one add under `tag` (and first under `token`, when given); null when the session is closing. */
-  send(room: string, text: string, tag: string, token?: string): Promise<Reply | null>;
+  send(room: string, text: string, tag: string, token?: string, re?: MsgId): Promise<Reply | null>;
   /** A fresh request tag. */
   newTag(): string;
   ui: {
@@ -62,16 +63,16 @@ export class Outbox {
 
   /** The messages not yet acknowledged, oldest first. */
   get items(): OutboxItem[] {
-    return this.#queue.map(({ room, text, shown, tag, token }) => ({ room, text, shown, tag, token }));
+    return this.#queue.map(({ room, text, shown, tag, token, re }) => ({ room, text, shown, tag, token, ...(re ? { re } : {}) }));
   }
 
   /**
    * Queues `text` for `room` (`shown`: what the user typed, when `text` is
    * sealed; `tag` and `token`: an earlier run's); returns its id.
    */
-  push(room: string, text: string, shown = text, tag = this.#o.newTag(), token?: string): number {
+  push(room: string, text: string, shown = text, tag = this.#o.newTag(), token?: string, re?: MsgId): number {
     const id = ++this.#ids;
-    this.#queue.push({ id, room, text, shown, tag, token });
+    this.#queue.push({ id, room, text, shown, tag, token, ...(re ? { re } : {}) });
     this.#o.ui.pending?.(id, room, shown, { tag, text });
     void this.#pump();
     return id;
@@ -96,7 +97,7 @@ export class Outbox {
     let failures = 0;
     while (this.#queue.length > 0 && !this.#o.closed()) {
       const m = this.#queue[0];
-      const reply = await this.#o.send(m.room, m.text, m.tag, m.token);
+      const reply = await this.#o.send(m.room, m.text, m.tag, m.token, m.re);
       if (reply === null) break;
       if (reply.verb === "error" && TRANSIENT.has(reply.code) && failures < 8) {
         if (failures === 0) ui.notice(`message to ${m.room} delayed: ${describeError(reply.code, reply.message)}; retrying`);

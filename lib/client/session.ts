@@ -14,7 +14,7 @@
  * s.say("hi");
  * ```
  */
-import type { Reply, Request } from "../wire/messages.ts";
+import type { MsgId, Reply, Request } from "../wire/messages.ts";
 import { MAX_MSG_BYTES } from "../wire/messages.ts";
 import { utf8Length } from "../wire/utf8.ts";
 import { toBase64Url } from "../wire/base64.ts";
@@ -84,8 +84,8 @@ export class Session {
       afterJoin: o.afterJoin,
     });
     this.#outbox = new Outbox({
-      send: async (room, text, tag, first) => {
-        const add = (t: string, token: string): Request => ({ verb: "add", tag: t, token, msg: text, groupName: room });
+      send: async (room, text, tag, first, re) => {
+        const add = (t: string, token: string): Request => ({ verb: "add", tag: t, token, msg: text, groupName: room, ...(re ? { re } : {}) });
         if (first !== undefined && first !== this.#token) {
           // A line of an earlier run: under its own token first (stored once); that session gone, under ours.
           const r = await this.#conn.request((t) => add(t, first), { tag }).reply;
@@ -321,13 +321,13 @@ export class Session {
   // --- Sending ---------------------------------------------------------------
 
   /** Queues `text` (shown as `shown`) to a room or conversation; false (and says why) when it cannot be sent. */
-  sayTo(room: string, text: string, shown = text): boolean {
+  sayTo(room: string, text: string, shown = text, re?: MsgId): boolean {
     const bytes = utf8Length(text);
     if (bytes > MAX_MSG_BYTES) {
       this.#ui.error(`message not sent: it is ${bytes} bytes; a message holds at most ${MAX_MSG_BYTES} bytes (UTF-8): shorten it or send it in parts`);
       return false;
     }
-    this.#outbox.push(room, text, shown);
+    this.#outbox.push(room, text, shown, undefined, undefined, re);
     return true;
   }
 
@@ -343,7 +343,7 @@ export class Session {
 
   /** Queues again the unacknowledged messages of an earlier run, under their own tags (stored once, however often sent). */
   restore(items: readonly OutboxItem[]): void {
-    for (const m of items) this.#outbox.push(m.room, m.text, m.shown, m.tag, m.token);
+    for (const m of items) this.#outbox.push(m.room, m.text, m.shown, m.tag, m.token, m.re);
   }
 
   /** Resolves true once every queued message is acknowledged, false after `ms`. */

@@ -29,6 +29,8 @@ export type TerminalOptions = DisplayOptions & {
 export type Terminal = Omit<SessionUi, "pending"> & {
   /** A chat message; `view` says how a sealed room shows it (lib/client/keyring.ts). */
   message(room: string, entry: PollEntry, view?: MessageView): void;
+  /** Rings the terminal's bell (a mention of this user); nothing outside terminal mode. */
+  bell(): void;
   /** The room typed into changed; `sealed`: it has a passphrase (a lock in the prompt). */
   currentRoom(room: string | null, sealed?: boolean): void;
   /**
@@ -189,6 +191,9 @@ export function openTerminal(o: TerminalOptions): Terminal {
       above(null);
     },
     readSecret,
+    bell() {
+      if (o.tty && !closed) o.output.write("\x07");
+    },
     notice: (text) => status(text, false),
     error: (text) => status(text, true),
     output(text) {

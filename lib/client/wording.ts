@@ -11,7 +11,7 @@
  * noticeText("bob", "\u0001kick eve spam");                 // "* bob kicked eve (spam)"
  * ```
  */
-import type { ErrorCode } from "../wire/messages.ts";
+import type { ErrorCode, MsgId } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
 import { sanitize } from "../wire/safe_text.ts";
 
@@ -66,10 +66,35 @@ export function describeError(code: string, message: string): string {
  * or replaced by a placeholder (`locked`, `tampered`: a sealed message this
  * client cannot or must not show). lib/client/keyring.ts and lib/client/social.ts make these.
  */
-export type MessageView =
+export type MessageView = (
   | { kind: "plain"; text: string; marked?: boolean }
   | { kind: "sealed"; text: string }
-  | { kind: "locked" | "tampered"; text: string };
+  | { kind: "locked" | "tampered"; text: string }
+) & {
+  /** The message it replies to, as shown earlier (docs/PROTOCOL.md "Replies to a message"). */
+  quote?: { user: string; text: string } | null;
+};
+
+/** A change to a message as a line of text, for a UI that cannot change what it showed (the terminal). */
+export function changeLine(room: string, c: { kind: "deleted" | "edited" | "reactions"; target: MsgId; by: string; text?: string; reactions?: [string, number][] }, was: { user: string; text: string } | null): string {
+  const which = was ? `${was.user}'s message "${short(was.text, 40)}"` : `message ${c.target.origin}.${c.target.n}`;
+  if (c.kind === "deleted") return `[${room}] message deleted (${which}, by ${c.by})`;
+  if (c.kind === "edited") return `[${room}] ${c.by} edited ${which}: ${c.text ?? ""}`;
+  const r = (c.reactions ?? []).map(([t, n]) => `${t} ${n}`).join(", ");
+  return `[${room}] reactions to ${which}: ${r || "none"}`;
+}
+
+/** `text` cut to `n` characters on one line, with "…" when cut. */
+export function short(text: string, n: number): string {
+  const one = text.replace(/\s+/g, " ").trim();
+  return one.length <= n ? one : one.slice(0, n - 1) + "…";
+}
+
+/** The facts of an entry as a suffix: " (edited)", "  [👍 2, ok 1]". */
+export function factsText(e: { edited?: true; reactions?: [string, number][] }): string {
+  const r = e.reactions && e.reactions.length > 0 ? `  [${e.reactions.map(([t, n]) => `${t} ${n}`).join(", ")}]` : "";
+  return (e.edited ? " (edited)" : "") + r;
+}
 
 /**
  * Where the client speaks: a terminal (slash commands are the only

@@ -95,6 +95,8 @@ export type ServerFlags = {
   oneDiskAcks: boolean;
   /** How log lines look (lib/config/log.ts): text, journal (with syslog priority prefixes) or json. */
   logFormat: LogFormat;
+  /** Keep no full-text search index (`search` is then `unavailable`). */
+  noSearch: boolean;
 };
 
 /** Every flag of server.ts: parsed by parseServerFlags, shown by `--help` (lib/config/cli.ts). */
@@ -220,6 +222,10 @@ export const SERVER_COMMAND = defineCommand({
       help: "ack a message once it is on this server's disk. Default (with peers): the ack waits until the message is also on the " +
         "disk of a second server, its confirmer; while no peer can confirm, adds are not answered and clients fail over to the " +
         'next server (docs/ARCHITECTURE.md "Acks")',
+    },
+    "no-search": {
+      type: "boolean",
+      help: 'keep no full-text search index (docs/PROTOCOL.md "Search"): each add costs a little less; search is then answered unavailable',
     },
     "new-cluster": {
       type: "boolean",
@@ -361,6 +367,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     allowPlaintext: values["allow-plaintext"] === true,
     handshakesPerSecond: integer("handshakes-per-second", values["handshakes-per-second"], DEFAULT_HANDSHAKES_PER_SECOND, 1),
     oneDiskAcks: values["one-disk-acks"] === true,
+    noSearch: values["no-search"] === true,
   };
 }
 

@@ -8,6 +8,8 @@
  */
 import type { AddRequest } from "../wire/messages.ts";
 import { NOTICE } from "../wire/messages.ts";
+import { nameKey } from "../wire/names.ts";
+import type { OpInput } from "../store/store.ts";
 import { type Context, type Outcome, refuse } from "./context.ts";
 import { auth, memberRoom } from "./_access.ts";
 
@@ -23,7 +25,13 @@ export function add(c: Context, req: AddRequest): Outcome {
   const { name, label } = memberRoom(c, req.groupName, s);
   if (req.msg.startsWith(NOTICE) && !req.msg.startsWith(NOTICE + "me ")) refuse("bad-request", 'message text may start with U+0001 only as "\\u0001me " (an action)');
   const conf = c.confirmer();
-  const msg = { kind: "msg" as const, session: s.id, tag: req.tag, groupName: name, userName: s.user, msg: req.msg };
+  const msg: OpInput & { kind: "msg" } = { kind: "msg", session: s.id, tag: req.tag, groupName: name, userName: s.user, msg: req.msg };
+  if (req.re !== undefined) {
+    // [PROTOCOL "Replies to a message"] the message answered is in the same room and listed here.
+    const row = c.store.messages.row(req.re.origin, req.re.n);
+    if (row === null || row.rkey !== nameKey(name) || row.hidden) refuse("no-message", `no message ${req.re.origin}.${req.re.n} in ${label} on this server`);
+    msg.re = `${req.re.origin}.${req.re.n}`;
+  }
   const op = c.store.appendLocal(
     conf === undefined ? msg : { ...msg, conf },
     c.now,

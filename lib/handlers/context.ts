@@ -20,6 +20,7 @@ import type { Store } from "../store/store.ts";
 import type { StoredAdd } from "../store/messages.ts";
 import type { AccountDesk } from "../accounts/desk.ts";
 import type { Waiter } from "./poll.ts";
+import type { PresenceBoard, PresenceNote } from "../rules/presence.ts";
 
 /** The stored copy an add's reply names: its op id, confirmer ("" for none) and text. */
 export type AddedCopy = Omit<StoredAdd, "rkey">;
@@ -34,7 +35,7 @@ export type Outcome = { reply: Reply; copy?: AddedCopy } | { wait: Waiter };
 /** What the handlers read of the store, and the one entrance for writes. */
 export type HandlerStore = Pick<
   Store,
-  "session" | "sessions" | "rooms" | "messages" | "accounts" | "moderation" | "conversations" | "vector" | "membersAfter" | "uncovered" | "appendLocal" | "refresh" | "settling"
+  "session" | "sessions" | "rooms" | "messages" | "accounts" | "moderation" | "conversations" | "acts" | "vector" | "membersAfter" | "uncovered" | "appendLocal" | "refresh" | "settling"
 >;
 
 /** What a server gives its handlers, once. */
@@ -48,6 +49,10 @@ export type HandlerDeps = {
   desk: AccountDesk;
   /** The server a new message names as its confirmer (two-disk acks), or undefined for none. */
   confirmer: () => string | undefined;
+  /** Who is typing or away (lib/rules/presence.ts): ephemeral, in memory. */
+  presence: PresenceBoard;
+  /** A typing or away state was said here: the server passes it to its peers (ttlMs 0: the state's own). */
+  presenceSaid?: (note: PresenceNote) => void;
 };
 
 /** What one handler is given: the server's parts and the request's facts. */

@@ -20,6 +20,7 @@ import type { Reply, Request } from "../wire/messages.ts";
 import { MAX_DATAGRAM, tokenOf } from "../wire/messages.ts";
 import { sessionId } from "../rules/session_id.ts";
 import { AccountDesk } from "../accounts/desk.ts";
+import { PresenceBoard, type PresenceNote } from "../rules/presence.ts";
 import { type Context, type HandlerDeps, type HandlerStore, type Outcome, Refusal } from "./context.ts";
 import { login, logout } from "./login.ts";
 import { challenge, changeAccount, pubkey, register, whois } from "./accounts.ts";
@@ -29,6 +30,9 @@ import { connect, leave, open, rooms, who } from "./rooms.ts";
 import { add } from "./add.ts";
 import { request } from "./poll.ts";
 import { history } from "./history.ts";
+import { act } from "./act.ts";
+import { search, unread } from "./search.ts";
+import { typing } from "./typing.ts";
 
 export type { HandlerDeps, Outcome } from "./context.ts";
 export { pollMany, type Waiter } from "./poll.ts";
@@ -56,6 +60,10 @@ const HANDLERS: { [V in Request["verb"]]: Handler<V> } = {
   add,
   request,
   history,
+  act,
+  search,
+  unread,
+  typing,
 };
 
 /** What a server gives its handlers, with defaults: a 300 s session lifetime, no confirmer, a random secret for made-up salts. */
@@ -66,6 +74,9 @@ export function handlerDeps(o: {
   confirmer?: () => string | undefined;
   /** Secret for the made-up salts of names that are not registered (the cluster key; default: random per process). */
   secret?: Uint8Array;
+  /** Typing and away states (default: a board of this server's own). */
+  presence?: PresenceBoard;
+  presenceSaid?: (note: PresenceNote) => void;
 }): HandlerDeps {
   return {
     store: o.store,
@@ -73,6 +84,8 @@ export function handlerDeps(o: {
     sessionTtl: o.sessionTtl ?? 300,
     confirmer: o.confirmer ?? (() => undefined),
     desk: new AccountDesk({ secret: o.secret ?? o.random(32), random: o.random }),
+    presence: o.presence ?? new PresenceBoard(),
+    ...(o.presenceSaid ? { presenceSaid: o.presenceSaid } : {}),
   };
 }
 

@@ -22,6 +22,8 @@ export type HousekeepingOptions = {
     replies: { prune(before: number, loginsBefore: number): void };
     /** The retention limit (lib/store/retention.ts): swept in batches, every second while behind. */
     retention?: { readonly active: boolean; sweep(now: number, maxRows: number): number };
+    /** The search index (lib/store/search.ts): new messages indexed in bulk every INDEX_MS. */
+    messages?: { readonly indexBehind: boolean; indexPending(limit: number): number };
   };
   /** Rate limiters and quotas: what no longer counts is forgotten now and then. */
   limiters: { prune(now: number): void }[];
@@ -37,6 +39,9 @@ const WATCH_MS = 500;
 /** Retention: messages expunged per batch (one transaction), and the check period while behind. */
 const RETAIN_BATCH = 2000;
 const RETAIN_CHECK_MS = 1000;
+/** Search: new messages are indexed this often, at most this many per transaction. */
+const INDEX_MS = 200;
+const INDEX_BATCH = 5000;
 /** Idle check period, writes that make a period "busy", and heap slack worth trimming. */
 const TRIM_CHECK_MS = 250;
 const TRIM_AFTER_WRITES = 2000;
@@ -66,6 +71,13 @@ export function startHousekeeping(o: HousekeepingOptions): Cancel {
       commit.batch(() => {
         behind = retention.sweep(now, RETAIN_BATCH) >= RETAIN_BATCH;
       });
+    }));
+  }
+  const messages = o.store.messages;
+  if (messages) {
+    stops.push(clock.every(INDEX_MS, () => {
+      // Not synced on its own: the index and its mark are derived, committed together, and rebuilt from the mark after a power cut.
+      if (messages.indexBehind && !commit.failed && !commit.closed) commit.batch(() => void messages.indexPending(INDEX_BATCH), { durableElsewhere: true });
     }));
   }
   const check = o.checkDatabase;

@@ -40,6 +40,7 @@ import { UNHEARD_ORIGINS } from "./held_polls.ts";
 import { startHousekeeping } from "./housekeeping.ts";
 import { type Gauge, guessGauges, ServerMetrics, statusGauges } from "./metrics.ts";
 import { PeerPort } from "./peer_port.ts";
+import { PresenceBoard } from "../rules/presence.ts";
 import { Quotas } from "./quotas.ts";
 import { SecureIntake } from "./secure_intake.ts";
 import type { StatusReport } from "./status.ts";
@@ -111,6 +112,8 @@ export class ServerNode {
   readonly commit: GroupCommit;
   /** Counters of requests, errors and acks (for /metrics). */
   readonly metrics = new ServerMetrics();
+  /** Who is typing or away (lib/rules/presence.ts): in memory only. */
+  readonly presence = new PresenceBoard();
   #o: ServerNodeOptions;
   #ids: string[];
   #peers: Map<string, Address>;
@@ -142,14 +145,18 @@ export class ServerNode {
       ? new AckGate({ self: config.id, store, commit: this.commit, clock, liveness, isServer: (id) => this.#ids.includes(id), holdMs: config.holdAcksMs })
       : undefined;
     const confirmer = config.twoDisk ? () => ring.confirmer(liveness, clock.now()) : undefined;
-    const handlers = handlerDeps({ store, random: o.random, sessionTtl: config.sessionTtl, secret: o.clusterKey ?? undefined, confirmer });
+    const handlers = handlerDeps({
+      store, random: o.random, sessionTtl: config.sessionTtl, secret: o.clusterKey ?? undefined, confirmer,
+      // Typing and away: in memory, passed to peers in `pres` datagrams (docs/PROTOCOL.md "Typing and away").
+      presence: this.presence, presenceSaid: (note) => this.#peerPort.sayPresence(note),
+    });
     this.#desk = handlers.desk;
     // Chat time: this server's clock, set back by how far it runs ahead of its slowest peer (docs/ARCHITECTURE.md "Time").
     const chatClock = laggingClock(clock, () => liveness.clockLead);
     const sessionLive = (id: string, now: number) => store.sessions.isLiveId(id, now);
     const quotas = config.quotas === null ? undefined : new Quotas(config.quotas, sessionLive);
     this.#clientPort = this.#makeClientPort(handlers, chatClock, quotas);
-    this.#peerPort = this.#makePeerPort(ring, liveness);
+    this.#peerPort = this.#makePeerPort(ring, liveness, () => chatClock.now());
     const port = this.#clientPort;
     // Stable delivery (docs/ARCHITECTURE.md): polls list a copy once its confirmer's word is in here; the rooms held back are read again after each commit (a `got` brings one).
     const gate = this.#gate;
@@ -187,7 +194,7 @@ export class ServerNode {
     });
   }
 
-  #makePeerPort(ring: Ring, liveness: PeerLiveness): PeerPort {
+  #makePeerPort(ring: Ring, liveness: PeerLiveness, chatNow: () => number): PeerPort {
     const { store, clock, config, random, clusterKey: key } = this.#o;
     const gate = this.#gate;
     const now = () => clock.now();
@@ -209,6 +216,7 @@ export class ServerNode {
         // Held-back rooms are read again now when no batch is open, else after its commit.
         if (store.settling.waiting && !this.commit.busy) this.#clientPort.wakeRooms(store.settling.take());
       }),
+      onPresence: (notes) => notes.forEach((n) => this.presence.set(n.rooms, n.userName, n.state, chatNow(), n.ttlMs)),
       log: this.#o.log,
     });
   }

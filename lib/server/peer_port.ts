@@ -27,7 +27,8 @@
  */
 import type { Log } from "../config/log.ts";
 import { decodePeer } from "../wire/codec.ts";
-import type { PeerDatagram } from "../wire/messages.ts";
+import type { PeerDatagram, PresenceNote } from "../wire/messages.ts";
+import { MAX_PRESENCE_ROOMS } from "../wire/messages.ts";
 import { formatVector, type Vector } from "../wire/vector.ts";
 import type { Address } from "../wire/address.ts";
 import type { PeerAuth } from "../replication/peer_auth.ts";
@@ -78,7 +79,14 @@ export type PeerPortOptions = {
   /** Logs one event (lib/config/log.ts; default: stderr). */
   log?: Log;
   replicator?: ReplicatorOptions;
+  /** Typing and away states a peer passed on (docs/PEER_PROTOCOL.md "Presence"). */
+  onPresence?(notes: readonly PresenceNote[]): void;
 };
+
+/** Presence notes waiting for the next tick at most; more are dropped (they are the first thing dropped under load). */
+const MAX_PRESENCE_PENDING = 256;
+/** Presence notes per `pres` datagram. */
+const PRESENCE_PER_DATAGRAM = 24;
 
 /** Where the port sends: the peer socket, or the multicast group. */
 type Sender = { send(bytes: Uint8Array, to: Address): void };
@@ -106,6 +114,9 @@ export class PeerPort {
   #gots: GotSchedule;
   #leadAt = 0;
   #skewLogged = new Map<string, number>();
+  #presence: PresenceNote[] = [];
+  /** Presence notes dropped: too many waiting (status). */
+  presenceDropped = 0;
 
   constructor(o: PeerPortOptions) {
     this.#o = o;
@@ -136,6 +147,7 @@ export class PeerPort {
     this.#stopTick ??= this.#o.clock.every(this.#o.tickMs ?? 25, () => {
       const now = this.#o.clock.now();
       this.#send(this.replicator.tick(now));
+      this.#flushPresence();
       if (now - this.#leadAt >= 1000) {
         this.#leadAt = now;
         this.liveness.updateLead(now);
@@ -144,6 +156,30 @@ export class PeerPort {
       // noticed within LIVENESS.liveNearMs; never from inside an open batch.
       if (this.#o.twoDisk && !this.#o.commit.busy) this.#sendGot(this.#gots.tick(now) ?? []);
     });
+  }
+
+  /**
+   * Passes a typing or away state said here on to every peer, in a `pres`
+   * datagram at the next tick (not an op: no seq, ack or catch-up). Past
+   * MAX_PRESENCE_PENDING waiting, dropped.
+   */
+  sayPresence(note: PresenceNote): void {
+    if (this.ring.peers.length === 0) return;
+    if (this.#presence.length >= MAX_PRESENCE_PENDING) {
+      this.presenceDropped++;
+      return;
+    }
+    this.#presence.push({ ...note, rooms: note.rooms.slice(0, MAX_PRESENCE_ROOMS) });
+  }
+
+  #flushPresence(): void {
+    if (this.#presence.length === 0 || this.#o.commit.busy) return;
+    const notes = this.#presence;
+    this.#presence = [];
+    for (let i = 0; i < notes.length; i += PRESENCE_PER_DATAGRAM) {
+      const datagram = { verb: "pres" as const, from: this.#o.self, nonce: "-", notes: notes.slice(i, i + PRESENCE_PER_DATAGRAM) };
+      this.#send([{ to: this.ring.peers, datagram }]);
+    }
   }
 
   /** The confirmer of a message made now (lib/acks/ring.ts); undefined without peers. */
@@ -218,6 +254,10 @@ export class PeerPort {
     if (d.verb === "got") {
       this.#noteGot(d.from, d.vector, d.at);
       this.#o.onGot?.();
+      return;
+    }
+    if (d.verb === "pres") {
+      this.#o.onPresence?.(d.notes);
       return;
     }
     let out: Outgoing[] = [];

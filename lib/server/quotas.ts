@@ -21,15 +21,20 @@ import type { QuotaLimits } from "../config/limits.ts";
  * Verbs that may write to the database (an op, a saved reply): below the
  * disk floor they get `unavailable` (lib/server/client_port.ts), and each is
  * under a quota — `login` (logins and sessions per address), `open` (rooms),
- * `add` (message bytes), `logout` (once per session, so the logins quota),
+ * `add` and `act` (message bytes; an act counts its text and 64 bytes more), `logout` (once per session, so the logins quota),
  * the others the shared writes quota.
  */
 export const WRITING_VERBS: ReadonlySet<Request["verb"]> = new Set([
-  "login", "open", "add", "logout", "connect", "leave", "mod", "register", "password", "drop", "pubkey",
+  "login", "open", "add", "act", "logout", "connect", "leave", "mod", "register", "password", "drop", "pubkey",
 ]);
 
 /** Writing verbs without a quota of their own: they share `writes-per-session-minute` and `writes-per-ip-minute`. */
 export const SHARED_QUOTA_VERBS: ReadonlySet<Request["verb"]> = new Set(["connect", "leave", "mod", "register", "password", "drop", "pubkey"]);
+
+/** What an add or an act counts against the message-bytes quota: its text, and 64 bytes more for an act. */
+function writtenBytes(req: Request & { verb: "add" | "act" }): number {
+  return req.verb === "add" ? utf8Length(req.msg) : utf8Length(req.text) + 64;
+}
 
 /** Counts per key in fixed windows of `ms`. */
 class Windowed {
@@ -84,7 +89,8 @@ export class Quotas {
         if (this.#roomsByIp.get(ip, now) >= l.roomsPerIpPerHour) return this.#refuse("rooms", `more than ${l.roomsPerIpPerHour} rooms an hour from this address`);
         return null;
       case "add":
-        if (this.#bytes.get(session, now) + utf8Length(req.msg) > l.msgBytesPerSessionPerMinute) {
+      case "act":
+        if (this.#bytes.get(session, now) + writtenBytes(req) > l.msgBytesPerSessionPerMinute) {
           return this.#refuse("message-bytes", `more than ${l.msgBytesPerSessionPerMinute} bytes of messages a minute from this session`);
         }
         return null;
@@ -125,7 +131,8 @@ export class Quotas {
         this.#roomsByIp.add(ip, 1, now);
         break;
       case "add":
-        this.#bytes.add(session, utf8Length(req.msg), now);
+      case "act":
+        this.#bytes.add(session, writtenBytes(req), now);
         break;
     }
   }

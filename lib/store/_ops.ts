@@ -1,7 +1,7 @@
 /**
  * Ops ⇄ rows of the `ops` table. Private to lib/store/store.ts.
  */
-import type { AccountAction, ModAction, Op } from "../wire/messages.ts";
+import type { AccountAction, ActAction, ModAction, Op } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
 import { formatVector, parseVectorText } from "../wire/vector.ts";
 import { opKey } from "../rules/conflict.ts";
@@ -21,6 +21,7 @@ export type OpRow = {
   msg: string | null;
   ttl: number | null;
   conf: string | null;
+  re: string | null;
 };
 
 export { parseVectorText };
@@ -35,22 +36,24 @@ export function opToParams(op: Op): (string | number | null)[] {
   const head = [op.origin, op.seq, op.kind, formatVector(op.deps), op.at, op.session];
   switch (op.kind) {
     case "login":
-      return [...head, null, op.userName, null, null, op.ttl, op.account ?? null];
+      return [...head, null, op.userName, null, null, op.ttl, op.account ?? null, null];
     case "acct":
-      return [...head, null, op.userName, op.action, op.data, null, null];
+      return [...head, null, op.userName, op.action, op.data, null, null, null];
     case "mod":
-      return [...head, op.groupName, op.userName, op.action, op.text, null, op.target];
+      return [...head, op.groupName, op.userName, op.action, op.text, null, op.target, null];
     case "logout":
     case "touch":
-      return [...head, null, null, null, null, null, null];
+      return [...head, null, null, null, null, null, null, null];
     case "open":
     case "join":
     case "leave":
-      return [...head, op.groupName, null, null, null, null, null];
+      return [...head, op.groupName, null, null, null, null, null, null];
     case "msg":
-      return [...head, op.groupName, op.userName, op.tag, op.msg, null, op.conf ?? null];
+      return [...head, op.groupName, op.userName, op.tag, op.msg, null, op.conf ?? null, op.re ?? null];
     case "hide":
-      return [...head, null, null, null, null, null, op.target];
+      return [...head, null, null, null, null, null, op.target, null];
+    case "act":
+      return [...head, op.groupName, op.userName, op.action, op.text, null, op.target, null];
   }
 }
 
@@ -74,9 +77,13 @@ export function opFromRow(r: OpRow): Op {
     case "leave":
       return { ...head, kind: r.kind, groupName: r.room ?? "" };
     case "msg": {
-      const m = { ...head, kind: "msg" as const, tag: r.tag ?? "", groupName: r.room ?? "", userName: r.user ?? "", msg: r.msg ?? "" };
-      return r.conf === null ? m : { ...m, conf: r.conf };
+      const m: Op & { kind: "msg" } = { ...head, kind: "msg", tag: r.tag ?? "", groupName: r.room ?? "", userName: r.user ?? "", msg: r.msg ?? "" };
+      if (r.conf !== null) m.conf = r.conf;
+      if (r.re !== null) m.re = r.re;
+      return m;
     }
+    case "act":
+      return { ...head, kind: "act", action: r.tag as ActAction, groupName: r.room ?? "", userName: r.user ?? "", target: r.conf ?? "", text: r.msg ?? "" };
     case "hide":
       return { ...head, kind: "hide", target: r.conf ?? "" };
   }

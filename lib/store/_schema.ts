@@ -12,8 +12,9 @@
 import { closeSync, existsSync, openSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { eraseOnDelete } from "./scrub.ts";
+import { ACTS_DDL } from "./message_acts.ts";
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
@@ -30,8 +31,10 @@ CREATE TABLE IF NOT EXISTS ops (
   tag TEXT,
   msg TEXT,
   ttl INTEGER,
-  -- msg: the confirmer named by the origin; hide: the hidden message's "origin.seq"
-  conf TEXT
+  -- msg: the confirmer named by the origin; hide, act: the target message's "origin.seq"; mod: the target name
+  conf TEXT,
+  -- msg: the message it replies to ("origin.seq")
+  re TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS ops_id ON ops (origin, seq);
 CREATE TABLE IF NOT EXISTS sessions (
@@ -83,6 +86,8 @@ CREATE TABLE IF NOT EXISTS messages (
   -- 1: a notice (the row of a join, leave or moderation op: docs/PROTOCOL.md "Notices"), listed only to clients that ask;
   -- stored under rkey = U+0001 || the room's key (lib/store/messages.ts noticeKey)
   notice INTEGER NOT NULL DEFAULT 0,
+  -- lib/store/message_acts.ts: 1 edited, 2 reacted to
+  flags INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (rkey, dseq)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS messages_origin ON messages (rkey, origin, seq);
@@ -144,6 +149,17 @@ function migrateFrom3(db: DatabaseSync): void {
   `);
 }
 
+/** Version 4 lacked replies, edits, deletions, reactions and read markers (lib/store/message_acts.ts). */
+function migrateFrom4(db: DatabaseSync): void {
+  db.exec(`
+    BEGIN;
+    ALTER TABLE ops ADD COLUMN re TEXT;
+    ALTER TABLE messages ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+    UPDATE meta SET v = '5' WHERE k = 'schema';
+    COMMIT;
+  `);
+}
+
 /** How hard a commit waits for the disk: FULL survives power loss, NORMAL a process crash. */
 export type SyncMode = "full" | "normal";
 
@@ -174,9 +190,11 @@ export function openDatabase(path: string, sync: SyncMode): DatabaseSync {
     if (row?.v === "1") migrateFrom1(db);
     if (row?.v === "1" || row?.v === "2") migrateFrom2(db);
     if (row?.v === "1" || row?.v === "2" || row?.v === "3") migrateFrom3(db);
+    if (row?.v === "1" || row?.v === "2" || row?.v === "3" || row?.v === "4") migrateFrom4(db);
     db.exec(DDL);
+    db.exec(ACTS_DDL);
     if (!row) db.prepare("INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
-    else if (!["1", "2", "3", String(SCHEMA_VERSION)].includes(row.v)) {
+    else if (!["1", "2", "3", "4", String(SCHEMA_VERSION)].includes(row.v)) {
       throw new Error(`schema version ${row.v}, expected ${SCHEMA_VERSION}`);
     }
     return db;

@@ -40,11 +40,16 @@ export type Checkpointer = {
   stop(): Promise<void>;
 };
 
+/** Sets SQLite's auto-checkpoint size of the store's connection, in pages. */
+function setAutoCheckpoint(store: Store, pages: number): void {
+  store.db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.trunc(pages))}`);
+}
+
 /** Starts the worker for the database at `path` that `store` has open. */
 export function startCheckpointer(store: Store, path: string, log: (line: string) => void, everyMs = 100): Checkpointer {
   const worker = new Worker(new URL("./_checkpoint_worker.ts", import.meta.url), { workerData: { path, everyMs } });
   (worker as { unref?: () => void }).unref?.();
-  store.setAutoCheckpoint(AUTOCHECKPOINT_PAGES);
+  setAutoCheckpoint(store, AUTOCHECKPOINT_PAGES);
   /** Checkpoints are ours no more (stopping, or the worker failed); the worker thread has ended. */
   let handedBack = false;
   let ended = false;
@@ -71,7 +76,7 @@ export function startCheckpointer(store: Store, path: string, log: (line: string
     handedBack = true;
     log(`background checkpoints stopped (${why}); checkpointing after commits instead`);
     try {
-      store.setAutoCheckpoint(SQLITE_DEFAULT_PAGES);
+      setAutoCheckpoint(store, SQLITE_DEFAULT_PAGES);
     } catch { /* the store is closed: nothing left to checkpoint */ }
     if (scrubs.size > 0) scrubbed(scrubHere());
   };

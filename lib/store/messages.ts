@@ -2,7 +2,8 @@
  * Chat messages of the store (`messages`, with their text in `ops`).
  * Private to lib/store/: reached through Store.
  */
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
+import { type MessageStatements, messageStatements } from "./_messages_sql.ts";
 import type { Vector } from "../wire/vector.ts";
 import { get } from "../wire/vector.ts";
 import { nameKey } from "../wire/names.ts";
@@ -12,24 +13,28 @@ import type { SettledTest, Settling } from "./settling.ts";
 
 /** What stable delivery reads of a row (lib/store/settling.ts). */
 type WaitRow = { seq: number; hidden: number; refused: number; session: string; tag: string; conf: string };
+import { EDITED, type MessageActs, REACTED } from "./message_acts.ts";
+import { SearchIndex } from "./search.ts";
+import type { MsgId } from "../wire/messages.ts";
+import { unreadAfter } from "../rules/message_acts.ts";
+import { MAX_UNREAD } from "../wire/messages.ts";
+
+/** What a listed message says besides its text (docs/PROTOCOL.md "Message actions"). */
+export type EntryMeta = { edited?: true; re?: MsgId; reactions?: [string, number][] };
 
 /** A visible message of a room, as polls list it. */
-export type MessageEntry = { origin: string; seq: number; user: string; at: number; msg: string };
+export type MessageEntry = { origin: string; seq: number; user: string; at: number; msg: string; meta?: EntryMeta };
 
 /** The stored message of an add, found by (session, tag); `conf` "": no confirmer. */
 export type StoredAdd = { origin: string; seq: number; rkey: string; msg: string; conf: string };
 
-/**
- * The sender and text of a listed row: a message's own, or a notice's
- * (docs/PROTOCOL.md "Notices"): U+0001, then "join", "leave", or a
- * moderation op's "ACTION TARGET[ TEXT]"; the sender of a join or leave is
- * its session's user.
- */
-const USER = "COALESCE(o.user, (SELECT s.user FROM sessions s WHERE s.id = o.session), '')";
-const TEXT = "CASE o.kind WHEN 'msg' THEN o.msg WHEN 'mod' THEN char(1) || o.tag || ' ' || o.conf || CASE WHEN o.msg = '' THEN '' ELSE ' ' || o.msg END " +
-  "ELSE char(1) || o.kind END";
-/** Messages as `MessageEntry` rows with their `dseq`, their text from the op log (a WHERE clause follows). */
-const ENTRIES_DSEQ = `SELECT m.dseq, m.origin, m.seq, ${USER} AS user, o.at, ${TEXT} AS msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq`;
+/** A listed row as read, with its facts. */
+type Listed = MessageEntry & { flags: number; re: string | null };
+
+const parseId = (id: string): MsgId => {
+  const dot = id.lastIndexOf(".");
+  return { origin: id.slice(0, dot), n: Number(id.slice(dot + 1)) };
+};
 
 /**
  * The key notices of room `rkey` are stored under in `messages`: a room of
@@ -44,60 +49,23 @@ const noticeKey = (rkey: string): string => "\u0001" + rkey;
 /** Rows read per index range when listing messages. */
 const SCAN_BATCH = 64;
 
-/** The confirmer a row's op names ("" for none, and for notices: a moderation op keeps its target in `conf`). */
-const CONF = "CASE o.kind WHEN 'msg' THEN COALESCE(o.conf, '') ELSE '' END AS conf";
-
-/*
- * Bound limits are written `LIMIT ?N + 0`: SQLite 3.53 prepares a statement
- * whose LIMIT is a bare parameter again at every run (docs/PERFORMANCE_NOTES.md
- * "1."); the expression gives the same plan and rows without it.
- */
-
 export class Messages {
-  #s: Record<
-    "visibleByTag" | "hide" | "insert" | "insertNotice" | "addByTag" | "originRange" | "refuse" | "byId" | "bestTwin" | "show" | "bound" | "dseqOf" | "newest" | "newestBefore" | "lastOf" | "recentOf" | "visibleTwin",
-    StatementSync
-  >;
+  #s: MessageStatements;
+  #acts: MessageActs;
+  /** The full-text index (lib/store/search.ts). */
+  readonly search: SearchIndex;
+  /** The delivery sequence of the newest message stored (what the index must reach). */
+  #newest = 0;
 
   /** Visible chat messages stored (kept by SQLite: no scan). */
   readonly count: () => number;
 
-  constructor(db: DatabaseSync) {
-    const p = (sql: string) => db.prepare(sql);
+  /** `search`: keep the full-text index (lib/store/search.ts). */
+  constructor(db: DatabaseSync, acts: MessageActs, search: boolean) {
+    this.#acts = acts;
+    this.search = new SearchIndex(db, search);
     this.count = keptCount(db, "messages", (row) => `${row}.hidden = 0 AND ${row}.notice = 0`);
-    this.#s = {
-      visibleByTag: p("SELECT rkey, dseq, origin, ksum FROM messages WHERE session = ? AND tag = ? AND hidden = 0"),
-      hide: p("UPDATE messages SET hidden = 1 WHERE rkey = ? AND dseq = ?"),
-      insert: p("INSERT INTO messages (rkey, dseq, origin, seq, session, tag, hidden, ksum) VALUES (?,?,?,?,?,?,?,?)"),
-      insertNotice: p("INSERT OR IGNORE INTO messages (rkey, dseq, origin, seq, session, tag, hidden, ksum, notice) VALUES (?,?,?,?,?,?,0,0,1)"),
-      addByTag: p(
-        "SELECT m.rkey, m.origin, m.seq, o.msg, COALESCE(o.conf, '') AS conf FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
-          "WHERE m.session = ? AND m.tag = ? AND m.hidden = 0",
-      ),
-      originRange: p(
-        `SELECT m.dseq, m.seq, m.hidden, m.refused, m.session, m.tag, ${USER} AS user, o.at, ${TEXT} AS msg, ${CONF} FROM messages m ` +
-          "JOIN ops o ON o.origin = m.origin AND o.seq = m.seq WHERE m.rkey = ?1 AND m.origin = ?2 AND m.seq > ?3 " +
-          "ORDER BY m.seq LIMIT ?4 + 0",
-      ),
-      dseqOf: p("SELECT dseq FROM messages WHERE rkey = ? AND origin = ? AND seq = ?"),
-      lastOf: p("SELECT max(seq) AS n FROM messages WHERE rkey = ? AND origin = ?"),
-      visibleTwin: p(`SELECT m.origin, m.seq, ${CONF} FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq ` +
-        "WHERE m.session = ? AND m.tag = ? AND m.hidden = 0"),
-      recentOf: p(`SELECT m.seq, m.hidden, m.refused, m.session, m.tag, ${CONF} FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq ` +
-        "WHERE m.rkey = ?1 AND m.origin = ?2 ORDER BY m.seq DESC LIMIT ?3 + 0"),
-      newest: p(`${ENTRIES_DSEQ} WHERE m.rkey = ?1 AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?2 + 0`),
-      newestBefore: p(`${ENTRIES_DSEQ} WHERE m.rkey = ?1 AND m.dseq < ?2 AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?3 + 0`),
-      byId: p("SELECT m.rkey, m.dseq, m.session, m.tag, m.hidden FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
-        "WHERE o.origin = ? AND o.seq = ? AND o.kind = 'msg'"),
-      refuse: p("UPDATE messages SET hidden = 1, refused = 1 WHERE rkey = ? AND dseq = ?"),
-      bestTwin: p("SELECT rkey, dseq FROM messages WHERE session = ? AND tag = ? AND refused = 0 ORDER BY ksum, origin LIMIT 1"),
-      show: p("UPDATE messages SET hidden = 0 WHERE rkey = ? AND dseq = ?"),
-      bound: p(
-        "SELECT 1 AS x FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
-          "WHERE m.session = ?1 AND m.tag = ?2 AND m.refused = 0 " +
-          "AND (o.conf = ?3 OR o.origin = ?3 OR substr(o.origin, 1, length(?3) + 1) = ?3 || '~') LIMIT 1",
-      ),
-    };
+    this.#s = messageStatements(db);
   }
 
   /**
@@ -108,7 +76,7 @@ export class Messages {
    * Returns true when the new message is visible.
    */
   insert(
-    m: { groupName: string; dseq: number; origin: string; seq: number; session: string; tag: string },
+    m: { groupName: string; dseq: number; origin: string; seq: number; session: string; tag: string; msg: string },
     k: Key,
     noTwin: boolean,
   ): boolean {
@@ -119,8 +87,134 @@ export class Messages {
       if (visibleTwin(k, [twin.ksum, twin.origin]) === "new") this.#s.hide.run(twin.rkey, twin.dseq);
       else hidden = 1;
     }
-    this.#s.insert.run(nameKey(m.groupName), m.dseq, m.origin, m.seq, m.session, m.tag, hidden, k[0]);
-    return hidden === 0;
+    const rkey = nameKey(m.groupName);
+    this.#s.insert.run(rkey, m.dseq, m.origin, m.seq, m.session, m.tag, hidden, k[0]);
+    if (m.dseq > this.#newest) this.#newest = m.dseq;
+    return hidden === 0; // indexed for search later, in bulk (indexPending)
+  }
+
+  /** The stored row of message `origin.seq` (not a notice), or null: its room key, delivery seq, session, sender and whether hidden. */
+  row(origin: string, seq: number): { rkey: string; dseq: number; session: string; hidden: number; user: string } | null {
+    return (this.#s.msgRow.get(origin, seq) as { rkey: string; dseq: number; session: string; hidden: number; user: string } | undefined) ?? null;
+  }
+
+  /** Message `origin.seq` was edited or reacted to: its flag `bit`. */
+  flag(origin: string, seq: number, bit: number): void {
+    const r = this.row(origin, seq);
+    if (r) this.#s.setFlag.run(r.rkey, seq, bit, origin);
+  }
+
+  /**
+   * Message `origin.seq` is about to take `text` by an edit (call it before
+   * the edit is recorded): in the search index its old words go and the new
+   * ones come (one not indexed yet is indexed later with its current text).
+   */
+  reindex(origin: string, seq: number, text: string): void {
+    const r = this.row(origin, seq);
+    if (!r || r.dseq > this.search.upto) return;
+    this.search.remove(r.dseq, r.rkey, this.#textOf(r.rkey, r.dseq));
+    this.search.add(r.dseq, r.rkey, text);
+  }
+
+  /**
+   * Message `origin.seq` is deleted (or expunged): its search entry and its
+   * row go; call it while its text is still there. Returns its room key, or
+   * null when it was not stored.
+   */
+  remove(origin: string, seq: number): string | null {
+    const r = this.row(origin, seq);
+    if (!r) return null;
+    if (r.dseq <= this.search.upto) this.search.remove(r.dseq, r.rkey, this.#textOf(r.rkey, r.dseq));
+    this.#s.remove.run(r.rkey, r.dseq);
+    return r.rkey;
+  }
+
+  /** The current text of stored message `dseq` of `rkey` (its latest edit's), as indexed. */
+  #textOf(rkey: string, dseq: number): string {
+    return (this.#s.anyByDseq.get(rkey, dseq) as { msg: string } | undefined)?.msg ?? "";
+  }
+
+  /** True when messages wait to be indexed for search. */
+  get indexBehind(): boolean {
+    return this.search.enabled && this.#newest > this.search.upto;
+  }
+
+  /**
+   * Indexes for search up to `limit` messages stored since the index's mark
+   * (lib/store/search.ts), with their current text, in the caller's
+   * transaction; returns how many it read (fewer than `limit`: caught up).
+   */
+  indexPending(limit: number): number {
+    if (!this.search.enabled) return 0;
+    type Row = { aseq: number; room: string };
+    const rows = this.#s.pendingOps.all(this.search.upto, limit) as Row[];
+    for (const r of rows) this.search.add(r.aseq, nameKey(r.room), this.#textOf(nameKey(r.room), r.aseq));
+    const last = rows.length < limit ? (this.#s.lastOp.get() as { n: number | null }).n ?? 0 : rows[rows.length - 1].aseq;
+    this.search.setUpto(last);
+    return rows.length;
+  }
+
+  /** The entries of search hits (delivery seqs of room `rkeys`' messages), in the order given; those no longer listed are left out. */
+  hits(rkeys: readonly string[], dseqs: readonly number[]): (MessageEntry & { rkey: string })[] {
+    const out: (MessageEntry & { rkey: string })[] = [];
+    const allowed = new Set(rkeys);
+    for (const d of dseqs) {
+      const op = this.#s.roomOf.get(d) as { room: string } | undefined;
+      const rkey = op && nameKey(op.room);
+      const row = rkey !== undefined && allowed.has(rkey) ? this.#s.byDseq.get(rkey, d) as Listed | undefined : undefined;
+      if (row) out.push({ ...this.#entry(row), rkey: rkey! });
+    }
+    return out;
+  }
+
+  /**
+   * How many visible messages of room `rkey` come after a read marker by
+   * their keys (lib/rules/message_acts.ts): read from the newest back to
+   * the marker's own row and 64 more (messages concurrent with it may have
+   * been delivered before it here), at most MAX_UNREAD.
+   */
+  unread(rkey: string, mark: { mark: MsgId; key: Key } | null): number {
+    const rows = this.#s.recentKeys.all(rkey, MAX_UNREAD + 65) as { dseq: number; ksum: number; origin: string }[];
+    const at = mark === null ? undefined : this.#s.anyDseq.get(mark.mark.origin, mark.mark.n) as { dseq: number } | undefined;
+    const markAt = at === undefined ? -1 : rows.findIndex((r) => r.dseq <= at.dseq);
+    const considered = markAt < 0 ? rows : rows.slice(0, markAt + 64);
+    return Math.min(MAX_UNREAD, unreadAfter(mark?.key ?? null, considered.map((r) => [r.ksum, r.origin] as Key)));
+  }
+
+  /** A listed row as an entry: its facts read when it has any (edited, a reply, reactions), an act's notice told as it stands now. */
+  #entry(r: Listed): MessageEntry {
+    const e: MessageEntry = { origin: r.origin, seq: r.seq, user: r.user, at: r.at, msg: r.msg };
+    if (r.flags !== 0 || r.re !== null) {
+      const meta: EntryMeta = {};
+      if (r.flags & EDITED) meta.edited = true;
+      if (r.re !== null) meta.re = parseId(r.re);
+      if (r.flags & REACTED) {
+        const counts = this.#acts.counts(r.origin, r.seq);
+        if (counts.length > 0) meta.reactions = counts;
+      }
+      if (meta.edited || meta.re || meta.reactions) e.meta = meta;
+    }
+    if (e.msg.charCodeAt(0) === 1) e.msg = this.#actNotice(e.msg);
+    return e;
+  }
+
+  /**
+   * An act's notice as it stands when read: "\u0001edit T TEXT" with the
+   * message's current text, "\u0001react T 👍=2,ok=1" with its current
+   * counts, "\u0001del T" once deleted (docs/PROTOCOL.md "Message actions").
+   * So the last such notice a client gets of a message tells its settled state.
+   */
+  #actNotice(text: string): string {
+    const m = /^\u0001(edit|react|unreact|del) (.+)$/.exec(text);
+    if (m === null) return text;
+    const id = parseId(m[2]);
+    if (m[1] === "del" || this.#acts.redacted(id.origin, id.n)) return `\u0001del ${m[2]}`;
+    if (m[1] === "edit") {
+      const r = this.row(id.origin, id.n);
+      const row = r && this.#s.byDseq.get(r.rkey, r.dseq) as Listed | undefined;
+      return row ? `\u0001edit ${m[2]} ${row.msg}` : `\u0001del ${m[2]}`;
+    }
+    return `\u0001react ${m[2]} ${this.#acts.counts(id.origin, id.n).map(([t, n]) => `${t}=${n}`).join(",")}`.trimEnd();
   }
 
   /** Stores the notice row of op `origin.seq` (a join, leave or moderation op) in room `rkey`. */
@@ -174,7 +268,7 @@ export class Messages {
   *uncovered(groupName: string, cursor: Vector, origins: Iterable<string>, notices = false, settling?: Settling): Generator<MessageEntry> {
     const rkey = nameKey(groupName);
     const settled = settling?.test();
-    type Row = MessageEntry & WaitRow & { dseq: number };
+    type Row = Listed & WaitRow & { dseq: number };
     const keys = notices ? [rkey, noticeKey(rkey)] : [rkey];
     const streams = [...origins].flatMap((origin) => keys.map((k) => ({ k, origin, after: get(cursor, origin), rows: [] as Row[], at: 0, done: false })));
     /** Per origin, the seq of its first unsettled copy: its notices after it wait too (the cursor is per origin). */
@@ -182,7 +276,7 @@ export class Messages {
     const head = (st: typeof streams[number]): Row | null => {
       if (st.at < st.rows.length) return st.rows[st.at];
       if (st.done) return null;
-      st.rows = this.#s.originRange.all(st.k, st.origin, st.after, SCAN_BATCH) as Row[];
+      st.rows = this.#s.originRange.all(st.k, st.origin, st.after, SCAN_BATCH) as unknown as Row[];
       st.at = 0;
       st.done = st.rows.length < SCAN_BATCH;
       const stop = settled ? st.rows.findIndex((r) => this.#waits(settled, st.origin, r)) : -1;
@@ -211,9 +305,7 @@ export class Messages {
       }
       if (!best || !bestRow) return;
       best.at++;
-      if (!bestRow.hidden) {
-        yield { origin: best.origin, seq: bestRow.seq, user: bestRow.user, at: bestRow.at, msg: bestRow.msg };
-      }
+      if (!bestRow.hidden) yield this.#entry({ ...bestRow, origin: best.origin });
     }
   }
 
@@ -245,13 +337,13 @@ export class Messages {
       }
       if (at === null) return null;
     }
-    type Row = MessageEntry & { dseq: number };
+    type Row = Listed & { dseq: number };
     const rows: Row[] = [];
     for (const k of keys) {
-      rows.push(...(at === null ? this.#s.newest.all(k, limit) : this.#s.newestBefore.all(k, at, limit)) as Row[]);
+      rows.push(...(at === null ? this.#s.newest.all(k, limit) : this.#s.newestBefore.all(k, at, limit)) as unknown as Row[]);
     }
     if (keys.length > 1) rows.sort((x, y) => y.dseq - x.dseq);
-    return rows.slice(0, limit).map(({ origin, seq, user, at, msg }) => ({ origin, seq, user, at, msg }));
+    return rows.slice(0, limit).map((r) => this.#entry(r));
   }
 
   /**

@@ -19,7 +19,7 @@ export class OpLogTable {
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
       vector: p("SELECT origin, max(seq) AS n FROM ops GROUP BY origin"),
-      insert: p("INSERT INTO ops (origin, seq, kind, deps, at, session, room, user, tag, msg, ttl, conf) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"),
+      insert: p("INSERT INTO ops (origin, seq, kind, deps, at, session, room, user, tag, msg, ttl, conf, re) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"),
       has: p("SELECT 1 AS x FROM ops WHERE origin = ? AND seq = ?"),
       aseq: p("SELECT aseq FROM ops WHERE origin = ? AND seq = ?"),
       from: p("SELECT * FROM ops WHERE aseq >= ? ORDER BY aseq LIMIT ? + 0"),

@@ -45,11 +45,16 @@ export class Retention {
   #s: Record<"old" | "nth" | "below" | "blank" | "drop" | "rooms", StatementSync>;
 
   #onErase: () => void;
+  #beforeExpunge: (origin: string, seq: number) => void;
 
-  /** `onErase`: text was deleted in the open transaction (the store then scrubs its files after the commit: lib/store/scrub.ts). */
-  constructor(db: DatabaseSync, limits: RetentionLimits, onErase: () => void = () => {}) {
+  /**
+   * `onErase`: text was deleted in the open transaction (the store then scrubs its files after the commit: lib/store/scrub.ts);
+   * `beforeExpunge`: a message is about to be expunged, its text still there (the search index forgets its words).
+   */
+  constructor(db: DatabaseSync, limits: RetentionLimits, onErase: () => void = () => {}, beforeExpunge: (origin: string, seq: number) => void = () => {}) {
     this.limits = { minAgeMs: RETENTION_MIN_AGE_MS, ...limits };
     this.#onErase = onErase;
+    this.#beforeExpunge = beforeExpunge;
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
       old: p("SELECT origin, seq, room FROM ops WHERE kind = 'msg' AND msg <> '' AND at < ? ORDER BY at LIMIT ? + 0"),
@@ -116,6 +121,7 @@ export class Retention {
   }
 
   #expunge(origin: string, seq: number, rkey: string): void {
+    this.#beforeExpunge(origin, seq);
     this.#s.blank.run(origin, seq);
     this.#s.drop.run(rkey, origin, seq);
   }

@@ -13,11 +13,9 @@
  *
  * @example
  * ```ts
- * const store = Store.open("data/a.sqlite", "a");
- * store.begin();
+ * const store = Store.open("data/a.sqlite", "a"); store.begin();
  * const op = store.appendLocal({ kind: "login", session: "ab12…", userName: "bob", ttl: 300 }, Date.now());
- * store.commit();
- * op.seq; // 1
+ * store.commit(); op.seq; // 1
  * ```
  */
 import type { DatabaseSync } from "node:sqlite";
@@ -43,16 +41,15 @@ import { Accounts } from "./accounts.ts";
 import { Moderation } from "./moderation.ts";
 import { Conversations } from "./conversations.ts";
 import { Erasures } from "./scrub.ts";
+import { MessageActs } from "./message_acts.ts";
 
 export type { MessageEntry, SessionRecord, StoredAdd };
 
 /** The rooms a commit changed, by room key: those with new visible messages, and those with new notices (docs/PROTOCOL.md "Notices"). */
 export type Dirty = { rooms: Set<string>; notices: Set<string> };
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
 /** What a caller gives to `appendLocal`: an op without origin, seq, deps and time. */
-export type OpInput = DistributiveOmit<Op, "origin" | "seq" | "deps" | "at">;
+export type OpInput = Op extends infer T ? T extends unknown ? Omit<T, "origin" | "seq" | "deps" | "at"> : never : never;
 
 export type StoreOptions = {
   /** "full" (default) survives power loss; "normal" only a process crash. */
@@ -65,6 +62,8 @@ export type StoreOptions = {
   rememberSettlements?: boolean;
   /** The retention limit (lib/store/retention.ts); default: messages are kept for good. */
   retention?: RetentionLimits;
+  /** Keep the full-text search index (lib/store/search.ts; default true). */
+  search?: boolean;
 };
 
 export class Store {
@@ -81,6 +80,8 @@ export class Store {
   readonly moderation: Moderation;
   /** Who is in which direct conversation. */
   readonly conversations: Conversations;
+  /** Edits, deletions, reactions and read markers (lib/rules/message_acts.ts). */
+  readonly acts: MessageActs;
   /** Expunges old messages when a limit is set (housekeeping calls its sweep). */
   readonly retention: Retention;
   /** Whether text was deleted (after a commit that deleted some, its files are scrubbed: lib/store/scrub.ts). */
@@ -124,12 +125,13 @@ export class Store {
     this.sessions = new Sessions(db, options.touchEveryMs);
     this.#names = new NameClaims(db, this.sessions, options.rememberSettlements !== false);
     this.rooms = new Rooms(db);
-    this.messages = new Messages(db);
+    this.acts = new MessageActs(db);
+    this.messages = new Messages(db, this.acts, options.search !== false);
     this.replies = new SavedReplies(db);
     this.accounts = new Accounts(db);
     this.moderation = new Moderation(db);
     this.conversations = new Conversations(db);
-    this.retention = new Retention(db, options.retention ?? { maxAgeMs: 0, maxPerRoom: 0 }, () => this.erasures.note());
+    this.retention = new Retention(db, options.retention ?? { maxAgeMs: 0, maxPerRoom: 0 }, () => this.erasures.note(), (o, n) => this.messages.remove(o, n));
     this.#log = new OpLogTable(db);
     this.#vector = this.#log.vector();
   }
@@ -193,11 +195,6 @@ export class Store {
     this.db.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('origin', ?)").run(origin);
     clearBackupMark(this.db);
     this.#hwm?.reset(get(this.#vector, origin));
-  }
-
-  /** Sets SQLite's auto-checkpoint size, in pages (lib/store/checkpointer.ts raises it). */
-  setAutoCheckpoint(pages: number): void {
-    this.db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.trunc(pages))}`);
   }
 
   /** Writes the in-memory session activity to the table and closes the database. */
@@ -280,7 +277,9 @@ export class Store {
 
   // --- Applying ops (ARCHITECTURE.md "Applying ops") ---------------------------
 
-  #apply(op: Op, noTwin: boolean): void {
+  #apply(given: Op, noTwin: boolean): void {
+    // A message, or an edit, of a message deleted already is stored without its text (lib/rules/message_acts.ts: delete wins).
+    const op = this.acts.withoutText(given);
     const aseq = this.#log.insert(op);
     this.#vector = advance(this.#vector, op.origin, op.seq);
     const key = opKey(op);
@@ -342,16 +341,23 @@ export class Store {
         if (rkey !== null) this.#dirty.rooms.add(rkey);
         return; // not activity of the session
       }
+      case "act": { // lib/rules/message_acts.ts; one that changed a message is a notice (docs/PROTOCOL.md "Message actions")
+        const did = this.acts.apply(op, key, this.messages);
+        if (did === "erased") this.erasures.note();
+        if (did !== null) this.#noticeRow(op, aseq);
+        break;
+      }
     }
     this.#activity(op.session, op.at, op.kind === "touch", op.origin !== this.#self);
   }
 
-  /** The notice of a join, leave or moderation op in its room's stream (listed to clients that ask: docs/PROTOCOL.md "Notices"). */
+  /**
+   * The notice of a join, leave, moderation or message act in its room's stream (listed to clients that ask: docs/PROTOCOL.md
+   * "Notices"); only polls that asked for notices wake for one (a join in a room of 1,000 held polls wakes none of the others).
+   */
   #noticeRow(op: Op & { groupName: string }, aseq: number): void {
-    const rkey = nameKey(op.groupName);
-    this.messages.insertNotice(rkey, aseq, op.origin, op.seq, op.session);
-    // Only polls that asked for notices wake for one (a join in a room of 1,000 held polls wakes none of the others).
-    this.#dirty.notices.add(rkey);
+    this.messages.insertNotice(nameKey(op.groupName), aseq, op.origin, op.seq, op.session);
+    this.#dirty.notices.add(nameKey(op.groupName));
   }
 
   /** Every op of a session counts as activity at its time. */
@@ -360,7 +366,7 @@ export class Store {
     if (s && this.sessions.noteActivity(s, at, force, remote)) this.#names.changed(s.ukey, s.id);
   }
 
-  // --- Sessions -------------------------------------------------------------
+  // --- Sessions, members, messages (the rest: store.sessions, store.rooms, store.messages) ---
 
   /** The session with this id (SHA-256 of its token, hex), or null. */
   session(id: string): SessionRecord | null {
@@ -380,12 +386,9 @@ export class Store {
     return this.appendLocal({ kind: "touch", session: s.id }, now);
   }
 
-  // --- Members, messages (the rest: store.rooms, store.messages) --------------
-
   /** Member sessions of a room that may be live at `now`, sorted by case-folded user name after `after` (callers check isLive). */
   membersAfter(groupName: string, after: string | null, limit: number, now: number): SessionRecord[] {
-    return this.rooms.memberIdsAfter(groupName, after, limit, now).map((id) => this.sessions.get(id))
-      .filter((s): s is SessionRecord => s !== null);
+    return this.rooms.memberIdsAfter(groupName, after, limit, now).map((id) => this.sessions.get(id)).filter((s): s is SessionRecord => s !== null);
   }
 
   /** Visible messages of a room the cursor does not cover, in delivery order (lazily). */

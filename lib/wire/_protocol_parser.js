@@ -187,48 +187,60 @@ function peg$parse(input, options) {
   const peg$c17 = "dms";
   const peg$c18 = "room";
   const peg$c19 = "mod";
-  const peg$c20 = "ok";
-  const peg$c21 = "-";
-  const peg$c22 = "poll";
-  const peg$c23 = "error";
-  const peg$c24 = "ask";
-  const peg$c25 = "got";
-  const peg$c26 = "hello";
-  const peg$c27 = "proof";
-  const peg$c28 = "stat";
-  const peg$c29 = "state";
-  const peg$c30 = ".";
-  const peg$c31 = " ";
-  const peg$c32 = "touch";
-  const peg$c33 = "join";
-  const peg$c34 = "msg";
-  const peg$c35 = "hide";
-  const peg$c36 = "acct";
-  const peg$c37 = "~";
-  const peg$c38 = ",";
-  const peg$c39 = "0";
-  const peg$c40 = "=";
-  const peg$c41 = "1";
-  const peg$c42 = "\\";
-  const peg$c43 = "n";
-  const peg$c44 = "r";
-  const peg$c45 = "\r";
-  const peg$c46 = "\n";
+  const peg$c20 = "act";
+  const peg$c21 = "search";
+  const peg$c22 = "unread";
+  const peg$c23 = "typing";
+  const peg$c24 = "ok";
+  const peg$c25 = "-";
+  const peg$c26 = "poll";
+  const peg$c27 = "*";
+  const peg$c28 = " ";
+  const peg$c29 = "edited";
+  const peg$c30 = "re=";
+  const peg$c31 = "r=";
+  const peg$c32 = "=";
+  const peg$c33 = "error";
+  const peg$c34 = "ask";
+  const peg$c35 = "got";
+  const peg$c36 = "hello";
+  const peg$c37 = "proof";
+  const peg$c38 = "stat";
+  const peg$c39 = "state";
+  const peg$c40 = "pres";
+  const peg$c41 = ".";
+  const peg$c42 = "touch";
+  const peg$c43 = "join";
+  const peg$c44 = "msg";
+  const peg$c45 = " >";
+  const peg$c46 = "hide";
+  const peg$c47 = "acct";
+  const peg$c48 = "~";
+  const peg$c49 = ",";
+  const peg$c50 = "0";
+  const peg$c51 = "1";
+  const peg$c52 = "\\";
+  const peg$c53 = "n";
+  const peg$c54 = "r";
+  const peg$c55 = "\r";
+  const peg$c56 = "\n";
 
-  const peg$r0 = /^[a-z]/;
-  const peg$r1 = /^[a-z\-]/;
-  const peg$r2 = /^[^\r\n]/;
-  const peg$r3 = /^[0-9a-f]/;
-  const peg$r4 = /^[A-Za-z0-9]/;
-  const peg$r5 = /^[A-Za-z0-9_\-]/;
-  const peg$r6 = /^[a-z0-9]/;
-  const peg$r7 = /^[a-z0-9_\-]/;
-  const peg$r8 = /^[0-9a-z]/;
-  const peg$r9 = /^[!-~]/;
-  const peg$r10 = /^[A-Za-z0-9+\/=]/;
-  const peg$r11 = /^[a-z+\-]/;
-  const peg$r12 = /^[0-9]/;
-  const peg$r13 = /^[^\\\r\n]/;
+  const peg$r0 = /^[^ =\r\n]/;
+  const peg$r1 = /^[a-z]/;
+  const peg$r2 = /^[a-z\-]/;
+  const peg$r3 = /^[^\r\n]/;
+  const peg$r4 = /^[0-9a-f]/;
+  const peg$r5 = /^[^ \r\n]/;
+  const peg$r6 = /^[A-Za-z0-9]/;
+  const peg$r7 = /^[A-Za-z0-9_\-]/;
+  const peg$r8 = /^[a-z0-9]/;
+  const peg$r9 = /^[a-z0-9_\-]/;
+  const peg$r10 = /^[0-9a-z]/;
+  const peg$r11 = /^[!-~]/;
+  const peg$r12 = /^[A-Za-z0-9+\/=]/;
+  const peg$r13 = /^[a-z+\-]/;
+  const peg$r14 = /^[0-9]/;
+  const peg$r15 = /^[^\\\r\n]/;
 
   const peg$e0 = peg$literalExpectation("login", false);
   const peg$e1 = peg$literalExpectation("open", false);
@@ -250,74 +262,86 @@ function peg$parse(input, options) {
   const peg$e17 = peg$literalExpectation("dms", false);
   const peg$e18 = peg$literalExpectation("room", false);
   const peg$e19 = peg$literalExpectation("mod", false);
-  const peg$e20 = peg$literalExpectation("ok", false);
-  const peg$e21 = peg$literalExpectation("-", false);
-  const peg$e22 = peg$literalExpectation("poll", false);
-  const peg$e23 = peg$literalExpectation("error", false);
-  const peg$e24 = peg$otherExpectation("error code");
-  const peg$e25 = peg$classExpectation([["a", "z"]], false, false, false);
-  const peg$e26 = peg$classExpectation([["a", "z"], "-"], false, false, false);
-  const peg$e27 = peg$classExpectation(["\r", "\n"], true, false, false);
-  const peg$e28 = peg$anyExpectation();
-  const peg$e29 = peg$literalExpectation("ask", false);
-  const peg$e30 = peg$literalExpectation("got", false);
-  const peg$e31 = peg$literalExpectation("hello", false);
-  const peg$e32 = peg$literalExpectation("proof", false);
-  const peg$e33 = peg$otherExpectation("challenge");
-  const peg$e34 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
-  const peg$e35 = peg$literalExpectation("stat", false);
-  const peg$e36 = peg$literalExpectation("state", false);
-  const peg$e37 = peg$otherExpectation("nonce");
-  const peg$e38 = peg$literalExpectation(".", false);
-  const peg$e39 = peg$otherExpectation("mac");
-  const peg$e40 = peg$literalExpectation(" ", false);
-  const peg$e41 = peg$literalExpectation("touch", false);
-  const peg$e42 = peg$literalExpectation("join", false);
-  const peg$e43 = peg$literalExpectation("msg", false);
-  const peg$e44 = peg$literalExpectation("hide", false);
-  const peg$e45 = peg$literalExpectation("acct", false);
-  const peg$e46 = peg$otherExpectation("operation id");
-  const peg$e47 = peg$otherExpectation("session id");
-  const peg$e48 = peg$otherExpectation("tag");
-  const peg$e49 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e50 = peg$otherExpectation("token");
-  const peg$e51 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e52 = peg$otherExpectation("server id");
-  const peg$e53 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e54 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e55 = peg$otherExpectation("message id");
-  const peg$e56 = peg$otherExpectation("origin");
-  const peg$e57 = peg$literalExpectation("~", false);
-  const peg$e58 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
-  const peg$e59 = peg$otherExpectation("cursor");
-  const peg$e60 = peg$otherExpectation("vector timestamp");
-  const peg$e61 = peg$literalExpectation(",", false);
-  const peg$e62 = peg$literalExpectation("0", false);
-  const peg$e63 = peg$literalExpectation("=", false);
-  const peg$e64 = peg$otherExpectation("SCRAM message");
-  const peg$e65 = peg$classExpectation([["!", "~"]], false, false, false);
-  const peg$e66 = peg$otherExpectation("base64");
-  const peg$e67 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
-  const peg$e68 = peg$otherExpectation("public key");
-  const peg$e69 = peg$otherExpectation("word");
-  const peg$e70 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
-  const peg$e71 = peg$otherExpectation("more flag");
-  const peg$e72 = peg$literalExpectation("1", false);
-  const peg$e73 = peg$otherExpectation("integer");
-  const peg$e74 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e75 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
-  const peg$e76 = peg$literalExpectation("\\", false);
-  const peg$e77 = peg$literalExpectation("n", false);
-  const peg$e78 = peg$literalExpectation("r", false);
-  const peg$e79 = peg$otherExpectation("newline");
-  const peg$e80 = peg$literalExpectation("\r", false);
-  const peg$e81 = peg$literalExpectation("\n", false);
-  const peg$e82 = peg$otherExpectation("end of datagram");
+  const peg$e20 = peg$literalExpectation("act", false);
+  const peg$e21 = peg$literalExpectation("search", false);
+  const peg$e22 = peg$literalExpectation("unread", false);
+  const peg$e23 = peg$literalExpectation("typing", false);
+  const peg$e24 = peg$literalExpectation("ok", false);
+  const peg$e25 = peg$literalExpectation("-", false);
+  const peg$e26 = peg$literalExpectation("poll", false);
+  const peg$e27 = peg$literalExpectation("*", false);
+  const peg$e28 = peg$literalExpectation(" ", false);
+  const peg$e29 = peg$literalExpectation("edited", false);
+  const peg$e30 = peg$literalExpectation("re=", false);
+  const peg$e31 = peg$literalExpectation("r=", false);
+  const peg$e32 = peg$classExpectation([" ", "=", "\r", "\n"], true, false, false);
+  const peg$e33 = peg$literalExpectation("=", false);
+  const peg$e34 = peg$literalExpectation("error", false);
+  const peg$e35 = peg$otherExpectation("error code");
+  const peg$e36 = peg$classExpectation([["a", "z"]], false, false, false);
+  const peg$e37 = peg$classExpectation([["a", "z"], "-"], false, false, false);
+  const peg$e38 = peg$classExpectation(["\r", "\n"], true, false, false);
+  const peg$e39 = peg$anyExpectation();
+  const peg$e40 = peg$literalExpectation("ask", false);
+  const peg$e41 = peg$literalExpectation("got", false);
+  const peg$e42 = peg$literalExpectation("hello", false);
+  const peg$e43 = peg$literalExpectation("proof", false);
+  const peg$e44 = peg$otherExpectation("challenge");
+  const peg$e45 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
+  const peg$e46 = peg$literalExpectation("stat", false);
+  const peg$e47 = peg$literalExpectation("state", false);
+  const peg$e48 = peg$literalExpectation("pres", false);
+  const peg$e49 = peg$classExpectation([" ", "\r", "\n"], true, false, false);
+  const peg$e50 = peg$otherExpectation("nonce");
+  const peg$e51 = peg$literalExpectation(".", false);
+  const peg$e52 = peg$otherExpectation("mac");
+  const peg$e53 = peg$literalExpectation("touch", false);
+  const peg$e54 = peg$literalExpectation("join", false);
+  const peg$e55 = peg$literalExpectation("msg", false);
+  const peg$e56 = peg$literalExpectation(" >", false);
+  const peg$e57 = peg$literalExpectation("hide", false);
+  const peg$e58 = peg$literalExpectation("acct", false);
+  const peg$e59 = peg$otherExpectation("operation id");
+  const peg$e60 = peg$otherExpectation("session id");
+  const peg$e61 = peg$otherExpectation("tag");
+  const peg$e62 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e63 = peg$otherExpectation("token");
+  const peg$e64 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e65 = peg$otherExpectation("server id");
+  const peg$e66 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e67 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e68 = peg$otherExpectation("message id");
+  const peg$e69 = peg$otherExpectation("origin");
+  const peg$e70 = peg$literalExpectation("~", false);
+  const peg$e71 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
+  const peg$e72 = peg$otherExpectation("cursor");
+  const peg$e73 = peg$otherExpectation("vector timestamp");
+  const peg$e74 = peg$literalExpectation(",", false);
+  const peg$e75 = peg$literalExpectation("0", false);
+  const peg$e76 = peg$otherExpectation("SCRAM message");
+  const peg$e77 = peg$classExpectation([["!", "~"]], false, false, false);
+  const peg$e78 = peg$otherExpectation("base64");
+  const peg$e79 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
+  const peg$e80 = peg$otherExpectation("public key");
+  const peg$e81 = peg$otherExpectation("word");
+  const peg$e82 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
+  const peg$e83 = peg$otherExpectation("more flag");
+  const peg$e84 = peg$literalExpectation("1", false);
+  const peg$e85 = peg$otherExpectation("integer");
+  const peg$e86 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e87 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
+  const peg$e88 = peg$literalExpectation("\\", false);
+  const peg$e89 = peg$literalExpectation("n", false);
+  const peg$e90 = peg$literalExpectation("r", false);
+  const peg$e91 = peg$otherExpectation("newline");
+  const peg$e92 = peg$literalExpectation("\r", false);
+  const peg$e93 = peg$literalExpectation("\n", false);
+  const peg$e94 = peg$otherExpectation("end of datagram");
 
   function peg$f0(tag, userName, proof) {    return proof === null ? { verb: "login", tag, userName } : { verb: "login", tag, userName, proof };  }
   function peg$f1(tag, token, groupName) {    return { verb: "open", tag, token, groupName };  }
   function peg$f2(tag, token, groupName) {    return { verb: "connect", tag, token, groupName };  }
-  function peg$f3(tag, token, msg, groupName) {    return { verb: "add", tag, token, msg, groupName };  }
+  function peg$f3(tag, token, msg, groupName, re) {    return re === null ? { verb: "add", tag, token, msg, groupName } : { verb: "add", tag, token, msg, groupName, re };  }
   function peg$f4(tag, token, groupName, cursor, waitMs, notices) {    const r = { verb: "request", tag, token, groupName, cursor, waitMs: waitMs ?? 0 }; return notices === null ? r : { ...r, notices: true };  }
   function peg$f5(tag, token, groupName) {    return { verb: "leave", tag, token, groupName };  }
   function peg$f6(tag, token, after) {    return { verb: "rooms", tag, token, after };  }
@@ -334,57 +358,76 @@ function peg$parse(input, options) {
   function peg$f17(tag, token) {    return { verb: "dms", tag, token };  }
   function peg$f18(tag, token, groupName) {    return { verb: "room", tag, token, groupName };  }
   function peg$f19(tag, token, groupName, action, target, text) {    return { verb: "mod", tag, token, groupName, action, target, text };  }
-  function peg$f20(tag, body) {    return { ...body, tag };  }
-  function peg$f21(userName, token, ttl, serverFinal) {    return serverFinal === null ? { verb: "ok", kind: "login", userName, token, ttl } : { verb: "ok", kind: "login", userName, token, ttl, serverFinal };  }
-  function peg$f22(userName, serverFirst) {    return { verb: "ok", kind: "auth", userName, serverFirst };  }
-  function peg$f23(kind, userName) {    return { verb: "ok", kind, userName };  }
-  function peg$f24(kind, userName, serverFinal) {    return { verb: "ok", kind, userName, serverFinal };  }
-  function peg$f25(count, entries) {    return { verb: "ok", kind: "dms", count, entries };  }
-  function peg$f26(groupName, action, target) {    return { verb: "ok", kind: "mod", groupName, action, target };  }
-  function peg$f27(userName, registered) {    return null;  }
-  function peg$f28(userName, registered, idle, publicKey, count, rooms) {    return { verb: "ok", kind: "whois", userName, registered, idle, publicKey, count, rooms };  }
-  function peg$f29(groupName, mode, topicBy, topicAt, topic, count, roles) {    return { verb: "ok", kind: "room", groupName, mode, topicBy, topicAt, topic, count, roles };  }
-  function peg$f30(kind, groupName) {    return { verb: "ok", kind, groupName };  }
-  function peg$f31(msg, groupName, msgId) {    return { verb: "ok", kind: "add", msg, groupName, msgId };  }
-  function peg$f32(more, count, names) {    return { verb: "ok", kind: "rooms", more, count, names };  }
-  function peg$f33(groupName, more, count, names) {    return { verb: "ok", kind: "who", groupName, more, count, names };  }
-  function peg$f34() {    return { verb: "ok", kind: "logout" };  }
-  function peg$f35(groupName, cursor, more, count, entries) {    return { verb: "ok", kind: "history", groupName, cursor, more, count, entries };  }
-  function peg$f36(groupName) {    return null;  }
-  function peg$f37(groupName, last) {    return { groupName, last };  }
-  function peg$f38(tag, groupName, cursor, more, count, entries) {    return { verb: "poll", tag, groupName, cursor, more, count, entries };  }
-  function peg$f39(msgId, userName, sentAt, msg) {    return { msgId, userName, sentAt, msg };  }
-  function peg$f40(tag, code, message) {    return { verb: "error", tag, code, message };  }
-  function peg$f41(verb, tag) {    return { verb, tag };  }
-  function peg$f42(head, vector, count, ops, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f43(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f44(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f45(head, vector, at, signedEnd, mac) {    return { verb: "got", ...head, vector, at, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f46(head, challenge, signedEnd, mac) {    return { verb: "hello", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f47(head, challenge, signedEnd, mac) {    return { verb: "proof", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f48(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f49(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f50(from, nonce) {    return { from, nonce };  }
-  function peg$f51() {    return location().start.offset;  }
-  function peg$f52(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
-  function peg$f53(account, deps, at, session, userName, ttl) {    return account === null ? { kind: "login", deps, at, session, userName, ttl } : { kind: "login", deps, at, session, userName, ttl, account };  }
-  function peg$f54(kind, deps, at, session) {    return { kind, deps, at, session };  }
-  function peg$f55(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
-  function peg$f56(conf, deps, at, session, tag, groupName, userName, msg) {    return conf === null ? { kind: "msg", deps, at, session, tag, groupName, userName, msg } : { kind: "msg", conf, deps, at, session, tag, groupName, userName, msg };  }
-  function peg$f57(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
-  function peg$f58(deps, at, session, action, userName, data) {    return { kind: "acct", deps, at, session, action, userName, data };  }
-  function peg$f59(deps, at, session, action, groupName, userName, target, text) {    return { kind: "mod", deps, at, session, action, groupName, userName, target, text };  }
-  function peg$f60(origin, seq) {    return { origin, seq };  }
-  function peg$f61(origin, n) {    return { origin, n };  }
-  function peg$f62(head, tail) {    return [head, ...tail];  }
-  function peg$f63() {    return [];  }
-  function peg$f64(origin, n) {    return [origin, n];  }
-  function peg$f65() {    return false;  }
-  function peg$f66() {    return true;  }
-  function peg$f67(digits) {    return Number(digits);  }
-  function peg$f68(parts) {    return parts.join("");  }
-  function peg$f69() {    return "\n";  }
-  function peg$f70() {    return "\r";  }
+  function peg$f20(tag, token, groupName, action, target, text) {    return { verb: "act", tag, token, groupName, action, target, text };  }
+  function peg$f21(tag, token, groupName, query, limit, before) {    return { verb: "search", tag, token, groupName, query, limit, before };  }
+  function peg$f22(tag, token) {    return { verb: "unread", tag, token };  }
+  function peg$f23(tag, token, groupName, state, text) {    return { verb: "typing", tag, token, groupName, state, text };  }
+  function peg$f24(tag, body) {    return { ...body, tag };  }
+  function peg$f25(userName, token, ttl, serverFinal) {    return serverFinal === null ? { verb: "ok", kind: "login", userName, token, ttl } : { verb: "ok", kind: "login", userName, token, ttl, serverFinal };  }
+  function peg$f26(userName, serverFirst) {    return { verb: "ok", kind: "auth", userName, serverFirst };  }
+  function peg$f27(kind, userName) {    return { verb: "ok", kind, userName };  }
+  function peg$f28(kind, userName, serverFinal) {    return { verb: "ok", kind, userName, serverFinal };  }
+  function peg$f29(count, entries) {    return { verb: "ok", kind: "dms", count, entries };  }
+  function peg$f30(groupName, action, target) {    return { verb: "ok", kind: "mod", groupName, action, target };  }
+  function peg$f31(userName, registered) {    return null;  }
+  function peg$f32(userName, registered, idle, publicKey, count, rooms) {    return { verb: "ok", kind: "whois", userName, registered, idle, publicKey, count, rooms };  }
+  function peg$f33(groupName, mode, topicBy, topicAt, topic, count, roles) {    return { verb: "ok", kind: "room", groupName, mode, topicBy, topicAt, topic, count, roles };  }
+  function peg$f34(kind, groupName) {    return { verb: "ok", kind, groupName };  }
+  function peg$f35(msg, groupName, msgId) {    return { verb: "ok", kind: "add", msg, groupName, msgId };  }
+  function peg$f36(more, count, names) {    return { verb: "ok", kind: "rooms", more, count, names };  }
+  function peg$f37(groupName, more, count, names) {    return { verb: "ok", kind: "who", groupName, more, count, names };  }
+  function peg$f38() {    return { verb: "ok", kind: "logout" };  }
+  function peg$f39(groupName, cursor, more, count, entries) {    return { verb: "ok", kind: "history", groupName, cursor, more, count, entries };  }
+  function peg$f40(groupName, action, target) {    return { verb: "ok", kind: "act", groupName, action, target };  }
+  function peg$f41(more, count, hits) {    return { verb: "ok", kind: "search", more, count, hits };  }
+  function peg$f42(count, entries) {    return { verb: "ok", kind: "unread", count, entries };  }
+  function peg$f43(groupName, count, states) {    return { verb: "ok", kind: "typing", groupName, count, states };  }
+  function peg$f44(groupName, entry) {    return { groupName, ...entry };  }
+  function peg$f45(groupName) {    return null;  }
+  function peg$f46(groupName, mark, unread) {    return { groupName, mark, unread };  }
+  function peg$f47(userName, state) {    return { userName, state };  }
+  function peg$f48(groupName) {    return null;  }
+  function peg$f49(groupName, last) {    return { groupName, last };  }
+  function peg$f50(tag, groupName, cursor, more, count, entries) {    return { verb: "poll", tag, groupName, cursor, more, count, entries };  }
+  function peg$f51(msgId, userName, sentAt, msg, meta) {    return meta === null ? { msgId, userName, sentAt, msg } : { msgId, userName, sentAt, msg, ...meta };  }
+  function peg$f52(items) {    const m = {}; for (const [k, v] of items) { if (k === "r") (m.reactions ??= []).push(v); else m[k] = v; } return m;  }
+  function peg$f53() {    return ["edited", true];  }
+  function peg$f54(id) {    return ["re", id];  }
+  function peg$f55(text, n) {    return ["r", [text, n]];  }
+  function peg$f56(tag, code, message) {    return { verb: "error", tag, code, message };  }
+  function peg$f57(verb, tag) {    return { verb, tag };  }
+  function peg$f58(head, vector, count, ops, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f59(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f60(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f61(head, vector, at, signedEnd, mac) {    return { verb: "got", ...head, vector, at, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f62(head, challenge, signedEnd, mac) {    return { verb: "hello", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f63(head, challenge, signedEnd, mac) {    return { verb: "proof", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f64(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f65(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f66(head, count, notes, signedEnd, mac) {    return { verb: "pres", ...head, count, notes, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f67(userName, state, ttlMs, rooms) {    return { userName, state, ttlMs, rooms };  }
+  function peg$f68(from, nonce) {    return { from, nonce };  }
+  function peg$f69() {    return location().start.offset;  }
+  function peg$f70(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
+  function peg$f71(account, deps, at, session, userName, ttl) {    return account === null ? { kind: "login", deps, at, session, userName, ttl } : { kind: "login", deps, at, session, userName, ttl, account };  }
+  function peg$f72(kind, deps, at, session) {    return { kind, deps, at, session };  }
+  function peg$f73(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
+  function peg$f74(conf, re, deps, at, session, tag, groupName, userName, msg) {    const m = { kind: "msg", deps, at, session, tag, groupName, userName, msg }; if (conf !== null) m.conf = conf; if (re !== null) m.re = re; return m;  }
+  function peg$f75(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
+  function peg$f76(deps, at, session, action, userName, data) {    return { kind: "acct", deps, at, session, action, userName, data };  }
+  function peg$f77(deps, at, session, action, groupName, userName, target, text) {    return { kind: "mod", deps, at, session, action, groupName, userName, target, text };  }
+  function peg$f78(deps, at, session, action, groupName, userName, target, text) {    return { kind: "act", deps, at, session, action, groupName, userName, target, text };  }
+  function peg$f79(origin, seq) {    return { origin, seq };  }
+  function peg$f80(origin, n) {    return { origin, n };  }
+  function peg$f81(head, tail) {    return [head, ...tail];  }
+  function peg$f82() {    return [];  }
+  function peg$f83(origin, n) {    return [origin, n];  }
+  function peg$f84() {    return false;  }
+  function peg$f85() {    return true;  }
+  function peg$f86(digits) {    return Number(digits);  }
+  function peg$f87(parts) {    return parts.join("");  }
+  function peg$f88() {    return "\n";  }
+  function peg$f89() {    return "\r";  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -596,6 +639,18 @@ function peg$parse(input, options) {
                                       s1 = peg$parseRoomInfo();
                                       if (s1 === peg$FAILED) {
                                         s1 = peg$parseMod();
+                                        if (s1 === peg$FAILED) {
+                                          s1 = peg$parseAct();
+                                          if (s1 === peg$FAILED) {
+                                            s1 = peg$parseSearch();
+                                            if (s1 === peg$FAILED) {
+                                              s1 = peg$parseUnread();
+                                              if (s1 === peg$FAILED) {
+                                                s1 = peg$parseTyping();
+                                              }
+                                            }
+                                          }
+                                        }
                                       }
                                     }
                                   }
@@ -813,7 +868,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseAdd() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 3) === peg$c3) {
@@ -840,8 +895,25 @@ function peg$parse(input, options) {
                   s9 = peg$parseNameText();
                   s10 = peg$parseNL();
                   if (s10 !== peg$FAILED) {
+                    s11 = peg$currPos;
+                    s12 = peg$parseMsgId();
+                    if (s12 !== peg$FAILED) {
+                      s13 = peg$parseNL();
+                      if (s13 !== peg$FAILED) {
+                        s11 = s12;
+                      } else {
+                        peg$currPos = s11;
+                        s11 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s11;
+                      s11 = peg$FAILED;
+                    }
+                    if (s11 === peg$FAILED) {
+                      s11 = null;
+                    }
                     peg$savedPos = s0;
-                    s0 = peg$f3(s3, s5, s7, s9);
+                    s0 = peg$f3(s3, s5, s7, s9, s11);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -1978,6 +2050,321 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseAct() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 3) === peg$c20) {
+      s1 = peg$c20;
+      peg$currPos += 3;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e20); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseTag();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseToken();
+            if (s5 !== peg$FAILED) {
+              s6 = peg$parseNL();
+              if (s6 !== peg$FAILED) {
+                s7 = peg$parseNameText();
+                s8 = peg$parseNL();
+                if (s8 !== peg$FAILED) {
+                  s9 = peg$parseWord();
+                  if (s9 !== peg$FAILED) {
+                    s10 = peg$parseNL();
+                    if (s10 !== peg$FAILED) {
+                      s11 = peg$parseMsgId();
+                      if (s11 !== peg$FAILED) {
+                        s12 = peg$parseNL();
+                        if (s12 !== peg$FAILED) {
+                          s13 = peg$parseMsg();
+                          s14 = peg$parseNL();
+                          if (s14 !== peg$FAILED) {
+                            peg$savedPos = s0;
+                            s0 = peg$f20(s3, s5, s7, s9, s11, s13);
+                          } else {
+                            peg$currPos = s0;
+                            s0 = peg$FAILED;
+                          }
+                        } else {
+                          peg$currPos = s0;
+                          s0 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseSearch() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c21) {
+      s1 = peg$c21;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e21); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseTag();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseToken();
+            if (s5 !== peg$FAILED) {
+              s6 = peg$parseNL();
+              if (s6 !== peg$FAILED) {
+                s7 = peg$parseNameText();
+                s8 = peg$parseNL();
+                if (s8 !== peg$FAILED) {
+                  s9 = peg$parseMsg();
+                  s10 = peg$parseNL();
+                  if (s10 !== peg$FAILED) {
+                    s11 = peg$parseInt();
+                    if (s11 !== peg$FAILED) {
+                      s12 = peg$parseNL();
+                      if (s12 !== peg$FAILED) {
+                        s13 = peg$currPos;
+                        s14 = peg$parseMsgId();
+                        if (s14 !== peg$FAILED) {
+                          s15 = peg$parseNL();
+                          if (s15 !== peg$FAILED) {
+                            s13 = s14;
+                          } else {
+                            peg$currPos = s13;
+                            s13 = peg$FAILED;
+                          }
+                        } else {
+                          peg$currPos = s13;
+                          s13 = peg$FAILED;
+                        }
+                        if (s13 === peg$FAILED) {
+                          s13 = null;
+                        }
+                        peg$savedPos = s0;
+                        s0 = peg$f21(s3, s5, s7, s9, s11, s13);
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseUnread() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c22) {
+      s1 = peg$c22;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e22); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseTag();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseToken();
+            if (s5 !== peg$FAILED) {
+              s6 = peg$parseNL();
+              if (s6 !== peg$FAILED) {
+                peg$savedPos = s0;
+                s0 = peg$f22(s3, s5);
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseTyping() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c23) {
+      s1 = peg$c23;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e23); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseTag();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseToken();
+            if (s5 !== peg$FAILED) {
+              s6 = peg$parseNL();
+              if (s6 !== peg$FAILED) {
+                s7 = peg$parseNameText();
+                s8 = peg$parseNL();
+                if (s8 !== peg$FAILED) {
+                  s9 = peg$parseWord();
+                  if (s9 !== peg$FAILED) {
+                    s10 = peg$parseNL();
+                    if (s10 !== peg$FAILED) {
+                      s11 = peg$parseMsg();
+                      s12 = peg$parseNL();
+                      if (s12 !== peg$FAILED) {
+                        peg$savedPos = s0;
+                        s0 = peg$f23(s3, s5, s7, s9, s11);
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
   function peg$parseClientReply() {
     let s0, s1, s2;
 
@@ -2009,12 +2396,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c20) {
-      s1 = peg$c20;
+    if (input.substr(peg$currPos, 2) === peg$c24) {
+      s1 = peg$c24;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e20); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -2026,7 +2413,7 @@ function peg$parse(input, options) {
             s5 = peg$parseOkBody();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f20(s3, s5);
+              s0 = peg$f24(s3, s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2094,7 +2481,7 @@ function peg$parse(input, options) {
                     s9 = null;
                   }
                   peg$savedPos = s0;
-                  s0 = peg$f21(s3, s5, s7, s9);
+                  s0 = peg$f25(s3, s5, s7, s9);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -2143,7 +2530,7 @@ function peg$parse(input, options) {
               s6 = peg$parseNL();
               if (s6 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f22(s3, s5);
+                s0 = peg$f26(s3, s5);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2195,7 +2582,7 @@ function peg$parse(input, options) {
             s4 = peg$parseNL();
             if (s4 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f23(s1, s3);
+              s0 = peg$f27(s1, s3);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2243,7 +2630,7 @@ function peg$parse(input, options) {
                   s6 = peg$parseNL();
                   if (s6 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f24(s1, s3, s5);
+                    s0 = peg$f28(s1, s3, s5);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -2287,7 +2674,7 @@ function peg$parse(input, options) {
                       s6 = peg$parseDmEntry();
                     }
                     peg$savedPos = s0;
-                    s0 = peg$f25(s3, s5);
+                    s0 = peg$f29(s3, s5);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -2327,7 +2714,7 @@ function peg$parse(input, options) {
                         s8 = peg$parseNL();
                         if (s8 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f26(s3, s5, s7);
+                          s0 = peg$f30(s3, s5, s7);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -2373,15 +2760,15 @@ function peg$parse(input, options) {
                         if (s6 !== peg$FAILED) {
                           s7 = peg$currPos;
                           if (input.charCodeAt(peg$currPos) === 45) {
-                            s8 = peg$c21;
+                            s8 = peg$c25;
                             peg$currPos++;
                           } else {
                             s8 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e21); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e25); }
                           }
                           if (s8 !== peg$FAILED) {
                             peg$savedPos = s7;
-                            s8 = peg$f27(s3, s5);
+                            s8 = peg$f31(s3, s5);
                           }
                           s7 = s8;
                           if (s7 === peg$FAILED) {
@@ -2421,7 +2808,7 @@ function peg$parse(input, options) {
                                         }
                                       }
                                       peg$savedPos = s0;
-                                      s0 = peg$f28(s3, s5, s7, s9, s11, s13);
+                                      s0 = peg$f32(s3, s5, s7, s9, s11, s13);
                                     } else {
                                       peg$currPos = s0;
                                       s0 = peg$FAILED;
@@ -2522,7 +2909,7 @@ function peg$parse(input, options) {
                                           }
                                         }
                                         peg$savedPos = s0;
-                                        s0 = peg$f29(s3, s5, s7, s9, s11, s13, s15);
+                                        s0 = peg$f33(s3, s5, s7, s9, s11, s13, s15);
                                       } else {
                                         peg$currPos = s0;
                                         s0 = peg$FAILED;
@@ -2607,7 +2994,7 @@ function peg$parse(input, options) {
                         s4 = peg$parseNL();
                         if (s4 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f30(s1, s3);
+                          s0 = peg$f34(s1, s3);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -2643,7 +3030,7 @@ function peg$parse(input, options) {
                                 s8 = peg$parseNL();
                                 if (s8 !== peg$FAILED) {
                                   peg$savedPos = s0;
-                                  s0 = peg$f31(s3, s5, s7);
+                                  s0 = peg$f35(s3, s5, s7);
                                 } else {
                                   peg$currPos = s0;
                                   s0 = peg$FAILED;
@@ -2711,7 +3098,7 @@ function peg$parse(input, options) {
                                       }
                                     }
                                     peg$savedPos = s0;
-                                    s0 = peg$f32(s3, s5, s7);
+                                    s0 = peg$f36(s3, s5, s7);
                                   } else {
                                     peg$currPos = s0;
                                     s0 = peg$FAILED;
@@ -2782,7 +3169,7 @@ function peg$parse(input, options) {
                                           }
                                         }
                                         peg$savedPos = s0;
-                                        s0 = peg$f33(s3, s5, s7, s9);
+                                        s0 = peg$f37(s3, s5, s7, s9);
                                       } else {
                                         peg$currPos = s0;
                                         s0 = peg$FAILED;
@@ -2824,7 +3211,7 @@ function peg$parse(input, options) {
                               s2 = peg$parseNL();
                               if (s2 !== peg$FAILED) {
                                 peg$savedPos = s0;
-                                s0 = peg$f34();
+                                s0 = peg$f38();
                               } else {
                                 peg$currPos = s0;
                                 s0 = peg$FAILED;
@@ -2867,7 +3254,7 @@ function peg$parse(input, options) {
                                                   s12 = peg$parsePollEntry();
                                                 }
                                                 peg$savedPos = s0;
-                                                s0 = peg$f35(s3, s5, s7, s9, s11);
+                                                s0 = peg$f39(s3, s5, s7, s9, s11);
                                               } else {
                                                 peg$currPos = s0;
                                                 s0 = peg$FAILED;
@@ -2904,6 +3291,202 @@ function peg$parse(input, options) {
                                 peg$currPos = s0;
                                 s0 = peg$FAILED;
                               }
+                              if (s0 === peg$FAILED) {
+                                s0 = peg$currPos;
+                                if (input.substr(peg$currPos, 3) === peg$c20) {
+                                  s1 = peg$c20;
+                                  peg$currPos += 3;
+                                } else {
+                                  s1 = peg$FAILED;
+                                  if (peg$silentFails === 0) { peg$fail(peg$e20); }
+                                }
+                                if (s1 !== peg$FAILED) {
+                                  s2 = peg$parseNL();
+                                  if (s2 !== peg$FAILED) {
+                                    s3 = peg$parseNameText();
+                                    s4 = peg$parseNL();
+                                    if (s4 !== peg$FAILED) {
+                                      s5 = peg$parseWord();
+                                      if (s5 !== peg$FAILED) {
+                                        s6 = peg$parseNL();
+                                        if (s6 !== peg$FAILED) {
+                                          s7 = peg$parseMsgId();
+                                          if (s7 !== peg$FAILED) {
+                                            s8 = peg$parseNL();
+                                            if (s8 !== peg$FAILED) {
+                                              peg$savedPos = s0;
+                                              s0 = peg$f40(s3, s5, s7);
+                                            } else {
+                                              peg$currPos = s0;
+                                              s0 = peg$FAILED;
+                                            }
+                                          } else {
+                                            peg$currPos = s0;
+                                            s0 = peg$FAILED;
+                                          }
+                                        } else {
+                                          peg$currPos = s0;
+                                          s0 = peg$FAILED;
+                                        }
+                                      } else {
+                                        peg$currPos = s0;
+                                        s0 = peg$FAILED;
+                                      }
+                                    } else {
+                                      peg$currPos = s0;
+                                      s0 = peg$FAILED;
+                                    }
+                                  } else {
+                                    peg$currPos = s0;
+                                    s0 = peg$FAILED;
+                                  }
+                                } else {
+                                  peg$currPos = s0;
+                                  s0 = peg$FAILED;
+                                }
+                                if (s0 === peg$FAILED) {
+                                  s0 = peg$currPos;
+                                  if (input.substr(peg$currPos, 6) === peg$c21) {
+                                    s1 = peg$c21;
+                                    peg$currPos += 6;
+                                  } else {
+                                    s1 = peg$FAILED;
+                                    if (peg$silentFails === 0) { peg$fail(peg$e21); }
+                                  }
+                                  if (s1 !== peg$FAILED) {
+                                    s2 = peg$parseNL();
+                                    if (s2 !== peg$FAILED) {
+                                      s3 = peg$parseMore();
+                                      if (s3 !== peg$FAILED) {
+                                        s4 = peg$parseNL();
+                                        if (s4 !== peg$FAILED) {
+                                          s5 = peg$parseInt();
+                                          if (s5 !== peg$FAILED) {
+                                            s6 = peg$parseNL();
+                                            if (s6 !== peg$FAILED) {
+                                              s7 = [];
+                                              s8 = peg$parseSearchHit();
+                                              while (s8 !== peg$FAILED) {
+                                                s7.push(s8);
+                                                s8 = peg$parseSearchHit();
+                                              }
+                                              peg$savedPos = s0;
+                                              s0 = peg$f41(s3, s5, s7);
+                                            } else {
+                                              peg$currPos = s0;
+                                              s0 = peg$FAILED;
+                                            }
+                                          } else {
+                                            peg$currPos = s0;
+                                            s0 = peg$FAILED;
+                                          }
+                                        } else {
+                                          peg$currPos = s0;
+                                          s0 = peg$FAILED;
+                                        }
+                                      } else {
+                                        peg$currPos = s0;
+                                        s0 = peg$FAILED;
+                                      }
+                                    } else {
+                                      peg$currPos = s0;
+                                      s0 = peg$FAILED;
+                                    }
+                                  } else {
+                                    peg$currPos = s0;
+                                    s0 = peg$FAILED;
+                                  }
+                                  if (s0 === peg$FAILED) {
+                                    s0 = peg$currPos;
+                                    if (input.substr(peg$currPos, 6) === peg$c22) {
+                                      s1 = peg$c22;
+                                      peg$currPos += 6;
+                                    } else {
+                                      s1 = peg$FAILED;
+                                      if (peg$silentFails === 0) { peg$fail(peg$e22); }
+                                    }
+                                    if (s1 !== peg$FAILED) {
+                                      s2 = peg$parseNL();
+                                      if (s2 !== peg$FAILED) {
+                                        s3 = peg$parseInt();
+                                        if (s3 !== peg$FAILED) {
+                                          s4 = peg$parseNL();
+                                          if (s4 !== peg$FAILED) {
+                                            s5 = [];
+                                            s6 = peg$parseUnreadEntry();
+                                            while (s6 !== peg$FAILED) {
+                                              s5.push(s6);
+                                              s6 = peg$parseUnreadEntry();
+                                            }
+                                            peg$savedPos = s0;
+                                            s0 = peg$f42(s3, s5);
+                                          } else {
+                                            peg$currPos = s0;
+                                            s0 = peg$FAILED;
+                                          }
+                                        } else {
+                                          peg$currPos = s0;
+                                          s0 = peg$FAILED;
+                                        }
+                                      } else {
+                                        peg$currPos = s0;
+                                        s0 = peg$FAILED;
+                                      }
+                                    } else {
+                                      peg$currPos = s0;
+                                      s0 = peg$FAILED;
+                                    }
+                                    if (s0 === peg$FAILED) {
+                                      s0 = peg$currPos;
+                                      if (input.substr(peg$currPos, 6) === peg$c23) {
+                                        s1 = peg$c23;
+                                        peg$currPos += 6;
+                                      } else {
+                                        s1 = peg$FAILED;
+                                        if (peg$silentFails === 0) { peg$fail(peg$e23); }
+                                      }
+                                      if (s1 !== peg$FAILED) {
+                                        s2 = peg$parseNL();
+                                        if (s2 !== peg$FAILED) {
+                                          s3 = peg$parseNameText();
+                                          s4 = peg$parseNL();
+                                          if (s4 !== peg$FAILED) {
+                                            s5 = peg$parseInt();
+                                            if (s5 !== peg$FAILED) {
+                                              s6 = peg$parseNL();
+                                              if (s6 !== peg$FAILED) {
+                                                s7 = [];
+                                                s8 = peg$parsePresenceEntry();
+                                                while (s8 !== peg$FAILED) {
+                                                  s7.push(s8);
+                                                  s8 = peg$parsePresenceEntry();
+                                                }
+                                                peg$savedPos = s0;
+                                                s0 = peg$f43(s3, s5, s7);
+                                              } else {
+                                                peg$currPos = s0;
+                                                s0 = peg$FAILED;
+                                              }
+                                            } else {
+                                              peg$currPos = s0;
+                                              s0 = peg$FAILED;
+                                            }
+                                          } else {
+                                            peg$currPos = s0;
+                                            s0 = peg$FAILED;
+                                          }
+                                        } else {
+                                          peg$currPos = s0;
+                                          s0 = peg$FAILED;
+                                        }
+                                      } else {
+                                        peg$currPos = s0;
+                                        s0 = peg$FAILED;
+                                      }
+                                    }
+                                  }
+                                }
+                              }
                             }
                           }
                         }
@@ -2921,6 +3504,114 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseSearchHit() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = peg$parseNameText();
+    s2 = peg$parseNL();
+    if (s2 !== peg$FAILED) {
+      s3 = peg$parsePollEntry();
+      if (s3 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f44(s1, s3);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseUnreadEntry() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    s0 = peg$currPos;
+    s1 = peg$parseNameText();
+    s2 = peg$parseNL();
+    if (s2 !== peg$FAILED) {
+      s3 = peg$parseMsgId();
+      if (s3 === peg$FAILED) {
+        s3 = peg$currPos;
+        if (input.charCodeAt(peg$currPos) === 45) {
+          s4 = peg$c25;
+          peg$currPos++;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e25); }
+        }
+        if (s4 !== peg$FAILED) {
+          peg$savedPos = s3;
+          s4 = peg$f45(s1);
+        }
+        s3 = s4;
+      }
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parseNL();
+        if (s4 !== peg$FAILED) {
+          s5 = peg$parseInt();
+          if (s5 !== peg$FAILED) {
+            s6 = peg$parseNL();
+            if (s6 !== peg$FAILED) {
+              peg$savedPos = s0;
+              s0 = peg$f46(s1, s3, s5);
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parsePresenceEntry() {
+    let s0, s1, s2, s3, s4;
+
+    s0 = peg$currPos;
+    s1 = peg$parseNameText();
+    s2 = peg$parseNL();
+    if (s2 !== peg$FAILED) {
+      s3 = peg$parseWord();
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parseNL();
+        if (s4 !== peg$FAILED) {
+          peg$savedPos = s0;
+          s0 = peg$f47(s1, s3);
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
   function peg$parseDmEntry() {
     let s0, s1, s2, s3, s4;
 
@@ -2932,15 +3623,15 @@ function peg$parse(input, options) {
       if (s3 === peg$FAILED) {
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 45) {
-          s4 = peg$c21;
+          s4 = peg$c25;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e21); }
+          if (peg$silentFails === 0) { peg$fail(peg$e25); }
         }
         if (s4 !== peg$FAILED) {
           peg$savedPos = s3;
-          s4 = peg$f36(s1);
+          s4 = peg$f48(s1);
         }
         s3 = s4;
       }
@@ -2948,7 +3639,7 @@ function peg$parse(input, options) {
         s4 = peg$parseNL();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f37(s1, s3);
+          s0 = peg$f49(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2969,12 +3660,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c22) {
-      s1 = peg$c22;
+    if (input.substr(peg$currPos, 4) === peg$c26) {
+      s1 = peg$c26;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e22); }
+      if (peg$silentFails === 0) { peg$fail(peg$e26); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -3005,7 +3696,7 @@ function peg$parse(input, options) {
                             s14 = peg$parsePollEntry();
                           }
                           peg$savedPos = s0;
-                          s0 = peg$f38(s3, s5, s7, s9, s11, s13);
+                          s0 = peg$f50(s3, s5, s7, s9, s11, s13);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -3055,7 +3746,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parsePollEntry() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
 
     s0 = peg$currPos;
     s1 = peg$parseMsgId();
@@ -3072,8 +3763,37 @@ function peg$parse(input, options) {
               s7 = peg$parseMsg();
               s8 = peg$parseNL();
               if (s8 !== peg$FAILED) {
+                s9 = peg$currPos;
+                if (input.charCodeAt(peg$currPos) === 42) {
+                  s10 = peg$c27;
+                  peg$currPos++;
+                } else {
+                  s10 = peg$FAILED;
+                  if (peg$silentFails === 0) { peg$fail(peg$e27); }
+                }
+                if (s10 !== peg$FAILED) {
+                  s11 = peg$parseEntryMeta();
+                  if (s11 !== peg$FAILED) {
+                    s12 = peg$parseNL();
+                    if (s12 !== peg$FAILED) {
+                      s9 = s11;
+                    } else {
+                      peg$currPos = s9;
+                      s9 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s9;
+                    s9 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s9;
+                  s9 = peg$FAILED;
+                }
+                if (s9 === peg$FAILED) {
+                  s9 = null;
+                }
                 peg$savedPos = s0;
-                s0 = peg$f39(s1, s3, s5, s7);
+                s0 = peg$f51(s1, s3, s5, s7, s9);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -3102,16 +3822,178 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseEntryMeta() {
+    let s0, s1, s2, s3, s4;
+
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = peg$parseMetaItem();
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      s3 = peg$currPos;
+      if (input.charCodeAt(peg$currPos) === 32) {
+        s4 = peg$c28;
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e28); }
+      }
+      if (s4 !== peg$FAILED) {
+        s4 = peg$parseMetaItem();
+        if (s4 === peg$FAILED) {
+          peg$currPos = s3;
+          s3 = peg$FAILED;
+        } else {
+          s3 = s4;
+        }
+      } else {
+        s3 = s4;
+      }
+    }
+    if (s2.length < 1) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      peg$savedPos = s0;
+      s1 = peg$f52(s1);
+    }
+    s0 = s1;
+
+    return s0;
+  }
+
+  function peg$parseMetaItem() {
+    let s0, s1, s2, s3, s4, s5;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c29) {
+      s1 = peg$c29;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+    }
+    if (s1 !== peg$FAILED) {
+      peg$savedPos = s0;
+      s1 = peg$f53();
+    }
+    s0 = s1;
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      if (input.substr(peg$currPos, 3) === peg$c30) {
+        s1 = peg$c30;
+        peg$currPos += 3;
+      } else {
+        s1 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e30); }
+      }
+      if (s1 !== peg$FAILED) {
+        s2 = peg$parseMsgId();
+        if (s2 !== peg$FAILED) {
+          peg$savedPos = s0;
+          s0 = peg$f54(s2);
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+      if (s0 === peg$FAILED) {
+        s0 = peg$currPos;
+        if (input.substr(peg$currPos, 2) === peg$c31) {
+          s1 = peg$c31;
+          peg$currPos += 2;
+        } else {
+          s1 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e31); }
+        }
+        if (s1 !== peg$FAILED) {
+          s2 = peg$currPos;
+          s3 = peg$currPos;
+          s4 = [];
+          s5 = input.charAt(peg$currPos);
+          if (peg$r0.test(s5)) {
+            peg$currPos++;
+          } else {
+            s5 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e32); }
+          }
+          while (s5 !== peg$FAILED) {
+            s4.push(s5);
+            if (s4.length >= 64) {
+              s5 = peg$FAILED;
+            } else {
+              s5 = input.charAt(peg$currPos);
+              if (peg$r0.test(s5)) {
+                peg$currPos++;
+              } else {
+                s5 = peg$FAILED;
+                if (peg$silentFails === 0) { peg$fail(peg$e32); }
+              }
+            }
+          }
+          if (s4.length < 1) {
+            peg$currPos = s3;
+            s3 = peg$FAILED;
+          } else {
+            s3 = s4;
+          }
+          if (s3 !== peg$FAILED) {
+            s2 = input.substring(s2, peg$currPos);
+          } else {
+            s2 = s3;
+          }
+          if (s2 !== peg$FAILED) {
+            if (input.charCodeAt(peg$currPos) === 61) {
+              s3 = peg$c32;
+              peg$currPos++;
+            } else {
+              s3 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e33); }
+            }
+            if (s3 !== peg$FAILED) {
+              s4 = peg$parseInt();
+              if (s4 !== peg$FAILED) {
+                peg$savedPos = s0;
+                s0 = peg$f55(s2, s4);
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      }
+    }
+
+    return s0;
+  }
+
   function peg$parseErrorReply() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c23) {
-      s1 = peg$c23;
+    if (input.substr(peg$currPos, 5) === peg$c33) {
+      s1 = peg$c33;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e23); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -3128,7 +4010,7 @@ function peg$parse(input, options) {
                 s8 = peg$parseNL();
                 if (s8 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f40(s3, s5, s7);
+                  s0 = peg$f56(s3, s5, s7);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -3168,20 +4050,20 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = peg$currPos;
     s2 = input.charAt(peg$currPos);
-    if (peg$r0.test(s2)) {
+    if (peg$r1.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e25); }
+      if (peg$silentFails === 0) { peg$fail(peg$e36); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
       s4 = input.charAt(peg$currPos);
-      if (peg$r1.test(s4)) {
+      if (peg$r2.test(s4)) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e26); }
+        if (peg$silentFails === 0) { peg$fail(peg$e37); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -3189,11 +4071,11 @@ function peg$parse(input, options) {
           s4 = peg$FAILED;
         } else {
           s4 = input.charAt(peg$currPos);
-          if (peg$r1.test(s4)) {
+          if (peg$r2.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e26); }
+            if (peg$silentFails === 0) { peg$fail(peg$e37); }
           }
         }
       }
@@ -3211,7 +4093,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e24); }
+      if (peg$silentFails === 0) { peg$fail(peg$e35); }
     }
 
     return s0;
@@ -3224,20 +4106,20 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r2.test(s3)) {
+    if (peg$r3.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      if (peg$silentFails === 0) { peg$fail(peg$e38); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
       s3 = input.charAt(peg$currPos);
-      if (peg$r2.test(s3)) {
+      if (peg$r3.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e27); }
+        if (peg$silentFails === 0) { peg$fail(peg$e38); }
       }
     }
     s1 = input.substring(s1, peg$currPos);
@@ -3279,7 +4161,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s4 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e28); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
     while (s4 !== peg$FAILED) {
       s3.push(s4);
@@ -3288,11 +4170,11 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e28); }
+        if (peg$silentFails === 0) { peg$fail(peg$e39); }
       }
     }
     peg$savedPos = s0;
-    s0 = peg$f41(s1, s2);
+    s0 = peg$f57(s1, s2);
 
     return s0;
   }
@@ -3316,6 +4198,9 @@ function peg$parse(input, options) {
                 s1 = peg$parsePeerStat();
                 if (s1 === peg$FAILED) {
                   s1 = peg$parsePeerState();
+                  if (s1 === peg$FAILED) {
+                    s1 = peg$parsePeerPres();
+                  }
                 }
               }
             }
@@ -3373,7 +4258,7 @@ function peg$parse(input, options) {
                   s10 = peg$parseNL();
                   if (s10 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f42(s2, s3, s5, s7, s8, s9);
+                    s0 = peg$f58(s2, s3, s5, s7, s8, s9);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -3414,12 +4299,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c24) {
-      s1 = peg$c24;
+    if (input.substr(peg$currPos, 3) === peg$c34) {
+      s1 = peg$c34;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e40); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -3434,7 +4319,7 @@ function peg$parse(input, options) {
               s7 = peg$parseNL();
               if (s7 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f43(s2, s3, s5, s6);
+                s0 = peg$f59(s2, s3, s5, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -3467,12 +4352,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c20) {
-      s1 = peg$c20;
+    if (input.substr(peg$currPos, 2) === peg$c24) {
+      s1 = peg$c24;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e20); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -3501,7 +4386,7 @@ function peg$parse(input, options) {
                       s12 = peg$parseNL();
                       if (s12 !== peg$FAILED) {
                         peg$savedPos = s0;
-                        s0 = peg$f44(s2, s3, s5, s7, s9, s10, s11);
+                        s0 = peg$f60(s2, s3, s5, s7, s9, s10, s11);
                       } else {
                         peg$currPos = s0;
                         s0 = peg$FAILED;
@@ -3550,12 +4435,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c25) {
-      s1 = peg$c25;
+    if (input.substr(peg$currPos, 3) === peg$c35) {
+      s1 = peg$c35;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e30); }
+      if (peg$silentFails === 0) { peg$fail(peg$e41); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -3574,7 +4459,7 @@ function peg$parse(input, options) {
                   s9 = peg$parseNL();
                   if (s9 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f45(s2, s3, s5, s7, s8);
+                    s0 = peg$f61(s2, s3, s5, s7, s8);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -3615,12 +4500,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c26) {
-      s1 = peg$c26;
+    if (input.substr(peg$currPos, 5) === peg$c36) {
+      s1 = peg$c36;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e42); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -3635,7 +4520,7 @@ function peg$parse(input, options) {
               s7 = peg$parseNL();
               if (s7 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f46(s2, s3, s5, s6);
+                s0 = peg$f62(s2, s3, s5, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -3668,12 +4553,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c27) {
-      s1 = peg$c27;
+    if (input.substr(peg$currPos, 5) === peg$c37) {
+      s1 = peg$c37;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e32); }
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -3688,7 +4573,7 @@ function peg$parse(input, options) {
               s7 = peg$parseNL();
               if (s7 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f47(s2, s3, s5, s6);
+                s0 = peg$f63(s2, s3, s5, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -3725,11 +4610,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r3.test(s3)) {
+    if (peg$r4.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e45); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -3737,11 +4622,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r3.test(s3)) {
+        if (peg$r4.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e34); }
+          if (peg$silentFails === 0) { peg$fail(peg$e45); }
         }
       }
     }
@@ -3759,7 +4644,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e33); }
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
     }
 
     return s0;
@@ -3769,12 +4654,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c28) {
-      s1 = peg$c28;
+    if (input.substr(peg$currPos, 4) === peg$c38) {
+      s1 = peg$c38;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -3785,7 +4670,7 @@ function peg$parse(input, options) {
           s5 = peg$parseNL();
           if (s5 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f48(s2, s3, s4);
+            s0 = peg$f64(s2, s3, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3810,12 +4695,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c29) {
-      s1 = peg$c29;
+    if (input.substr(peg$currPos, 5) === peg$c39) {
+      s1 = peg$c39;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -3829,7 +4714,217 @@ function peg$parse(input, options) {
             s7 = peg$parseNL();
             if (s7 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f49(s2, s3, s5, s6);
+              s0 = peg$f65(s2, s3, s5, s6);
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parsePeerPres() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c40) {
+      s1 = peg$c40;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parsePeerHead();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseInt();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = [];
+            s6 = peg$parsePresNote();
+            while (s6 !== peg$FAILED) {
+              s5.push(s6);
+              s6 = peg$parsePresNote();
+            }
+            s6 = peg$parseHere();
+            s7 = peg$parseMac();
+            if (s7 !== peg$FAILED) {
+              s8 = peg$parseNL();
+              if (s8 !== peg$FAILED) {
+                peg$savedPos = s0;
+                s0 = peg$f66(s2, s3, s5, s6, s7);
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parsePresNote() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13;
+
+    s0 = peg$currPos;
+    s1 = peg$parseNameText();
+    s2 = peg$parseNL();
+    if (s2 !== peg$FAILED) {
+      s3 = peg$parseWord();
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parseNL();
+        if (s4 !== peg$FAILED) {
+          s5 = peg$parseInt();
+          if (s5 !== peg$FAILED) {
+            s6 = peg$parseNL();
+            if (s6 !== peg$FAILED) {
+              s7 = peg$currPos;
+              s8 = [];
+              s9 = peg$currPos;
+              s10 = peg$currPos;
+              s11 = [];
+              s12 = input.charAt(peg$currPos);
+              if (peg$r5.test(s12)) {
+                peg$currPos++;
+              } else {
+                s12 = peg$FAILED;
+                if (peg$silentFails === 0) { peg$fail(peg$e49); }
+              }
+              if (s12 !== peg$FAILED) {
+                while (s12 !== peg$FAILED) {
+                  s11.push(s12);
+                  s12 = input.charAt(peg$currPos);
+                  if (peg$r5.test(s12)) {
+                    peg$currPos++;
+                  } else {
+                    s12 = peg$FAILED;
+                    if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                  }
+                }
+              } else {
+                s11 = peg$FAILED;
+              }
+              if (s11 !== peg$FAILED) {
+                s10 = input.substring(s10, peg$currPos);
+              } else {
+                s10 = s11;
+              }
+              if (s10 !== peg$FAILED) {
+                s9 = s10;
+              } else {
+                peg$currPos = s9;
+                s9 = peg$FAILED;
+              }
+              while (s9 !== peg$FAILED) {
+                s8.push(s9);
+                s9 = peg$currPos;
+                if (input.charCodeAt(peg$currPos) === 32) {
+                  s10 = peg$c28;
+                  peg$currPos++;
+                } else {
+                  s10 = peg$FAILED;
+                  if (peg$silentFails === 0) { peg$fail(peg$e28); }
+                }
+                if (s10 !== peg$FAILED) {
+                  s10 = peg$currPos;
+                  s11 = peg$currPos;
+                  s12 = [];
+                  s13 = input.charAt(peg$currPos);
+                  if (peg$r5.test(s13)) {
+                    peg$currPos++;
+                  } else {
+                    s13 = peg$FAILED;
+                    if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                  }
+                  if (s13 !== peg$FAILED) {
+                    while (s13 !== peg$FAILED) {
+                      s12.push(s13);
+                      s13 = input.charAt(peg$currPos);
+                      if (peg$r5.test(s13)) {
+                        peg$currPos++;
+                      } else {
+                        s13 = peg$FAILED;
+                        if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                      }
+                    }
+                  } else {
+                    s12 = peg$FAILED;
+                  }
+                  if (s12 !== peg$FAILED) {
+                    s11 = input.substring(s11, peg$currPos);
+                  } else {
+                    s11 = s12;
+                  }
+                  if (s11 !== peg$FAILED) {
+                    s10 = s11;
+                  } else {
+                    peg$currPos = s10;
+                    s10 = peg$FAILED;
+                  }
+                  if (s10 === peg$FAILED) {
+                    peg$currPos = s9;
+                    s9 = peg$FAILED;
+                  } else {
+                    s9 = s10;
+                  }
+                } else {
+                  s9 = s10;
+                }
+              }
+              if (s8.length < 1) {
+                peg$currPos = s7;
+                s7 = peg$FAILED;
+              } else {
+                s7 = s8;
+              }
+              if (s7 !== peg$FAILED) {
+                s8 = peg$parseNL();
+                if (s8 !== peg$FAILED) {
+                  peg$savedPos = s0;
+                  s0 = peg$f67(s1, s3, s5, s7);
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3869,7 +4964,7 @@ function peg$parse(input, options) {
             s5 = peg$parseNL();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f50(s2, s4);
+              s0 = peg$f68(s2, s4);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3900,7 +4995,7 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = '';
     peg$savedPos = s0;
-    s1 = peg$f51();
+    s1 = peg$f69();
     s0 = s1;
 
     return s0;
@@ -3911,11 +5006,11 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c21;
+      s0 = peg$c25;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e21); }
+      if (peg$silentFails === 0) { peg$fail(peg$e25); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -3923,21 +5018,21 @@ function peg$parse(input, options) {
       s2 = peg$parseDigits();
       if (s2 !== peg$FAILED) {
         if (input.charCodeAt(peg$currPos) === 46) {
-          s3 = peg$c30;
+          s3 = peg$c41;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e38); }
+          if (peg$silentFails === 0) { peg$fail(peg$e51); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$currPos;
           s5 = [];
           s6 = input.charAt(peg$currPos);
-          if (peg$r3.test(s6)) {
+          if (peg$r4.test(s6)) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e34); }
+            if (peg$silentFails === 0) { peg$fail(peg$e45); }
           }
           while (s6 !== peg$FAILED) {
             s5.push(s6);
@@ -3945,11 +5040,11 @@ function peg$parse(input, options) {
               s6 = peg$FAILED;
             } else {
               s6 = input.charAt(peg$currPos);
-              if (peg$r3.test(s6)) {
+              if (peg$r4.test(s6)) {
                 peg$currPos++;
               } else {
                 s6 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e34); }
+                if (peg$silentFails === 0) { peg$fail(peg$e45); }
               }
             }
           }
@@ -3983,7 +5078,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
     }
 
     return s0;
@@ -3994,22 +5089,22 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c21;
+      s0 = peg$c25;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e21); }
+      if (peg$silentFails === 0) { peg$fail(peg$e25); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       s1 = peg$currPos;
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r3.test(s3)) {
+      if (peg$r4.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e34); }
+        if (peg$silentFails === 0) { peg$fail(peg$e45); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -4017,11 +5112,11 @@ function peg$parse(input, options) {
           s3 = peg$FAILED;
         } else {
           s3 = input.charAt(peg$currPos);
-          if (peg$r3.test(s3)) {
+          if (peg$r4.test(s3)) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e34); }
+            if (peg$silentFails === 0) { peg$fail(peg$e45); }
           }
         }
       }
@@ -4040,7 +5135,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e52); }
     }
 
     return s0;
@@ -4057,7 +5152,7 @@ function peg$parse(input, options) {
         s3 = peg$parseOpBody();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f52(s1, s3);
+          s0 = peg$f70(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4088,11 +5183,11 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 32) {
-        s3 = peg$c31;
+        s3 = peg$c28;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+        if (peg$silentFails === 0) { peg$fail(peg$e28); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$currPos;
@@ -4137,7 +5232,7 @@ function peg$parse(input, options) {
                         s13 = peg$parseNL();
                         if (s13 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f53(s2, s4, s6, s8, s10, s12);
+                          s0 = peg$f71(s2, s4, s6, s8, s10, s12);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -4193,12 +5288,12 @@ function peg$parse(input, options) {
         if (peg$silentFails === 0) { peg$fail(peg$e9); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 5) === peg$c32) {
-          s2 = peg$c32;
+        if (input.substr(peg$currPos, 5) === peg$c42) {
+          s2 = peg$c42;
           peg$currPos += 5;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e41); }
+          if (peg$silentFails === 0) { peg$fail(peg$e53); }
         }
       }
       if (s2 !== peg$FAILED) {
@@ -4222,7 +5317,7 @@ function peg$parse(input, options) {
                     s8 = peg$parseNL();
                     if (s8 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f54(s1, s3, s5, s7);
+                      s0 = peg$f72(s1, s3, s5, s7);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -4266,12 +5361,12 @@ function peg$parse(input, options) {
           if (peg$silentFails === 0) { peg$fail(peg$e1); }
         }
         if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 4) === peg$c33) {
-            s2 = peg$c33;
+          if (input.substr(peg$currPos, 4) === peg$c43) {
+            s2 = peg$c43;
             peg$currPos += 4;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e42); }
+            if (peg$silentFails === 0) { peg$fail(peg$e54); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 5) === peg$c6) {
@@ -4307,7 +5402,7 @@ function peg$parse(input, options) {
                         s10 = peg$parseNL();
                         if (s10 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f55(s1, s3, s5, s7, s9);
+                          s0 = peg$f73(s1, s3, s5, s7, s9);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -4346,21 +5441,21 @@ function peg$parse(input, options) {
         }
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          if (input.substr(peg$currPos, 3) === peg$c34) {
-            s1 = peg$c34;
+          if (input.substr(peg$currPos, 3) === peg$c44) {
+            s1 = peg$c44;
             peg$currPos += 3;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e43); }
+            if (peg$silentFails === 0) { peg$fail(peg$e55); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 32) {
-              s3 = peg$c31;
+              s3 = peg$c28;
               peg$currPos++;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e40); }
+              if (peg$silentFails === 0) { peg$fail(peg$e28); }
             }
             if (s3 !== peg$FAILED) {
               s4 = peg$parseServerId();
@@ -4377,35 +5472,64 @@ function peg$parse(input, options) {
             if (s2 === peg$FAILED) {
               s2 = null;
             }
-            s3 = peg$parseNL();
-            if (s3 !== peg$FAILED) {
-              s4 = peg$parseVector();
-              if (s4 !== peg$FAILED) {
-                s5 = peg$parseNL();
-                if (s5 !== peg$FAILED) {
-                  s6 = peg$parseInt();
-                  if (s6 !== peg$FAILED) {
-                    s7 = peg$parseNL();
-                    if (s7 !== peg$FAILED) {
-                      s8 = peg$parseSessionId();
-                      if (s8 !== peg$FAILED) {
-                        s9 = peg$parseNL();
-                        if (s9 !== peg$FAILED) {
-                          s10 = peg$parseTag();
-                          if (s10 !== peg$FAILED) {
-                            s11 = peg$parseNL();
-                            if (s11 !== peg$FAILED) {
-                              s12 = peg$parseNameText();
-                              s13 = peg$parseNL();
-                              if (s13 !== peg$FAILED) {
-                                s14 = peg$parseNameText();
-                                s15 = peg$parseNL();
-                                if (s15 !== peg$FAILED) {
-                                  s16 = peg$parseMsg();
-                                  s17 = peg$parseNL();
-                                  if (s17 !== peg$FAILED) {
+            s3 = peg$currPos;
+            if (input.substr(peg$currPos, 2) === peg$c45) {
+              s4 = peg$c45;
+              peg$currPos += 2;
+            } else {
+              s4 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e56); }
+            }
+            if (s4 !== peg$FAILED) {
+              s5 = peg$currPos;
+              s6 = peg$parseOpId();
+              if (s6 !== peg$FAILED) {
+                s5 = input.substring(s5, peg$currPos);
+              } else {
+                s5 = s6;
+              }
+              if (s5 !== peg$FAILED) {
+                s3 = s5;
+              } else {
+                peg$currPos = s3;
+                s3 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s3;
+              s3 = peg$FAILED;
+            }
+            if (s3 === peg$FAILED) {
+              s3 = null;
+            }
+            s4 = peg$parseNL();
+            if (s4 !== peg$FAILED) {
+              s5 = peg$parseVector();
+              if (s5 !== peg$FAILED) {
+                s6 = peg$parseNL();
+                if (s6 !== peg$FAILED) {
+                  s7 = peg$parseInt();
+                  if (s7 !== peg$FAILED) {
+                    s8 = peg$parseNL();
+                    if (s8 !== peg$FAILED) {
+                      s9 = peg$parseSessionId();
+                      if (s9 !== peg$FAILED) {
+                        s10 = peg$parseNL();
+                        if (s10 !== peg$FAILED) {
+                          s11 = peg$parseTag();
+                          if (s11 !== peg$FAILED) {
+                            s12 = peg$parseNL();
+                            if (s12 !== peg$FAILED) {
+                              s13 = peg$parseNameText();
+                              s14 = peg$parseNL();
+                              if (s14 !== peg$FAILED) {
+                                s15 = peg$parseNameText();
+                                s16 = peg$parseNL();
+                                if (s16 !== peg$FAILED) {
+                                  s17 = peg$parseMsg();
+                                  s18 = peg$parseNL();
+                                  if (s18 !== peg$FAILED) {
                                     peg$savedPos = s0;
-                                    s0 = peg$f56(s2, s4, s6, s8, s10, s12, s14, s16);
+                                    s0 = peg$f74(s2, s3, s5, s7, s9, s11, s13, s15, s17);
                                   } else {
                                     peg$currPos = s0;
                                     s0 = peg$FAILED;
@@ -4460,12 +5584,12 @@ function peg$parse(input, options) {
           }
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
-            if (input.substr(peg$currPos, 4) === peg$c35) {
-              s1 = peg$c35;
+            if (input.substr(peg$currPos, 4) === peg$c46) {
+              s1 = peg$c46;
               peg$currPos += 4;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e44); }
+              if (peg$silentFails === 0) { peg$fail(peg$e57); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$parseNL();
@@ -4493,7 +5617,7 @@ function peg$parse(input, options) {
                               s10 = peg$parseNL();
                               if (s10 !== peg$FAILED) {
                                 peg$savedPos = s0;
-                                s0 = peg$f57(s3, s5, s7, s9);
+                                s0 = peg$f75(s3, s5, s7, s9);
                               } else {
                                 peg$currPos = s0;
                                 s0 = peg$FAILED;
@@ -4536,12 +5660,12 @@ function peg$parse(input, options) {
             }
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
-              if (input.substr(peg$currPos, 4) === peg$c36) {
-                s1 = peg$c36;
+              if (input.substr(peg$currPos, 4) === peg$c47) {
+                s1 = peg$c47;
                 peg$currPos += 4;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e45); }
+                if (peg$silentFails === 0) { peg$fail(peg$e58); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parseNL();
@@ -4569,7 +5693,7 @@ function peg$parse(input, options) {
                                     s14 = peg$parseNL();
                                     if (s14 !== peg$FAILED) {
                                       peg$savedPos = s0;
-                                      s0 = peg$f58(s3, s5, s7, s9, s11, s13);
+                                      s0 = peg$f76(s3, s5, s7, s9, s11, s13);
                                     } else {
                                       peg$currPos = s0;
                                       s0 = peg$FAILED;
@@ -4659,7 +5783,7 @@ function peg$parse(input, options) {
                                           s18 = peg$parseNL();
                                           if (s18 !== peg$FAILED) {
                                             peg$savedPos = s0;
-                                            s0 = peg$f59(s3, s5, s7, s9, s11, s13, s15, s17);
+                                            s0 = peg$f77(s3, s5, s7, s9, s11, s13, s15, s17);
                                           } else {
                                             peg$currPos = s0;
                                             s0 = peg$FAILED;
@@ -4716,6 +5840,116 @@ function peg$parse(input, options) {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
                 }
+                if (s0 === peg$FAILED) {
+                  s0 = peg$currPos;
+                  if (input.substr(peg$currPos, 3) === peg$c20) {
+                    s1 = peg$c20;
+                    peg$currPos += 3;
+                  } else {
+                    s1 = peg$FAILED;
+                    if (peg$silentFails === 0) { peg$fail(peg$e20); }
+                  }
+                  if (s1 !== peg$FAILED) {
+                    s2 = peg$parseNL();
+                    if (s2 !== peg$FAILED) {
+                      s3 = peg$parseVector();
+                      if (s3 !== peg$FAILED) {
+                        s4 = peg$parseNL();
+                        if (s4 !== peg$FAILED) {
+                          s5 = peg$parseInt();
+                          if (s5 !== peg$FAILED) {
+                            s6 = peg$parseNL();
+                            if (s6 !== peg$FAILED) {
+                              s7 = peg$parseSessionId();
+                              if (s7 !== peg$FAILED) {
+                                s8 = peg$parseNL();
+                                if (s8 !== peg$FAILED) {
+                                  s9 = peg$parseWord();
+                                  if (s9 !== peg$FAILED) {
+                                    s10 = peg$parseNL();
+                                    if (s10 !== peg$FAILED) {
+                                      s11 = peg$parseNameText();
+                                      s12 = peg$parseNL();
+                                      if (s12 !== peg$FAILED) {
+                                        s13 = peg$parseNameText();
+                                        s14 = peg$parseNL();
+                                        if (s14 !== peg$FAILED) {
+                                          s15 = peg$currPos;
+                                          s16 = peg$parseOpId();
+                                          if (s16 !== peg$FAILED) {
+                                            s15 = input.substring(s15, peg$currPos);
+                                          } else {
+                                            s15 = s16;
+                                          }
+                                          if (s15 !== peg$FAILED) {
+                                            s16 = peg$parseNL();
+                                            if (s16 !== peg$FAILED) {
+                                              s17 = peg$parseMsg();
+                                              s18 = peg$parseNL();
+                                              if (s18 !== peg$FAILED) {
+                                                peg$savedPos = s0;
+                                                s0 = peg$f78(s3, s5, s7, s9, s11, s13, s15, s17);
+                                              } else {
+                                                peg$currPos = s0;
+                                                s0 = peg$FAILED;
+                                              }
+                                            } else {
+                                              peg$currPos = s0;
+                                              s0 = peg$FAILED;
+                                            }
+                                          } else {
+                                            peg$currPos = s0;
+                                            s0 = peg$FAILED;
+                                          }
+                                        } else {
+                                          peg$currPos = s0;
+                                          s0 = peg$FAILED;
+                                        }
+                                      } else {
+                                        peg$currPos = s0;
+                                        s0 = peg$FAILED;
+                                      }
+                                    } else {
+                                      peg$currPos = s0;
+                                      s0 = peg$FAILED;
+                                    }
+                                  } else {
+                                    peg$currPos = s0;
+                                    s0 = peg$FAILED;
+                                  }
+                                } else {
+                                  peg$currPos = s0;
+                                  s0 = peg$FAILED;
+                                }
+                              } else {
+                                peg$currPos = s0;
+                                s0 = peg$FAILED;
+                              }
+                            } else {
+                              peg$currPos = s0;
+                              s0 = peg$FAILED;
+                            }
+                          } else {
+                            peg$currPos = s0;
+                            s0 = peg$FAILED;
+                          }
+                        } else {
+                          peg$currPos = s0;
+                          s0 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                }
               }
             }
           }
@@ -4734,17 +5968,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c30;
+        s2 = peg$c41;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e38); }
+        if (peg$silentFails === 0) { peg$fail(peg$e51); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f60(s1, s3);
+          s0 = peg$f79(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4760,7 +5994,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e59); }
     }
 
     return s0;
@@ -4774,11 +6008,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r3.test(s3)) {
+    if (peg$r4.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e45); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -4786,11 +6020,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r3.test(s3)) {
+        if (peg$r4.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e34); }
+          if (peg$silentFails === 0) { peg$fail(peg$e45); }
         }
       }
     }
@@ -4808,7 +6042,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
     }
 
     return s0;
@@ -4822,11 +6056,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r4.test(s3)) {
+    if (peg$r6.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e62); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -4834,11 +6068,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r4.test(s3)) {
+        if (peg$r6.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e49); }
+          if (peg$silentFails === 0) { peg$fail(peg$e62); }
         }
       }
     }
@@ -4856,7 +6090,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e61); }
     }
 
     return s0;
@@ -4869,17 +6103,17 @@ function peg$parse(input, options) {
     s0 = peg$parseTag();
     if (s0 === peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 45) {
-        s0 = peg$c21;
+        s0 = peg$c25;
         peg$currPos++;
       } else {
         s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e21); }
+        if (peg$silentFails === 0) { peg$fail(peg$e25); }
       }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e61); }
     }
 
     return s0;
@@ -4893,11 +6127,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r5.test(s3)) {
+    if (peg$r7.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e51); }
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -4905,11 +6139,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r5.test(s3)) {
+        if (peg$r7.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e51); }
+          if (peg$silentFails === 0) { peg$fail(peg$e64); }
         }
       }
     }
@@ -4927,7 +6161,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
 
     return s0;
@@ -4940,20 +6174,20 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = peg$currPos;
     s2 = input.charAt(peg$currPos);
-    if (peg$r6.test(s2)) {
+    if (peg$r8.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
       s4 = input.charAt(peg$currPos);
-      if (peg$r7.test(s4)) {
+      if (peg$r9.test(s4)) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e54); }
+        if (peg$silentFails === 0) { peg$fail(peg$e67); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -4961,11 +6195,11 @@ function peg$parse(input, options) {
           s4 = peg$FAILED;
         } else {
           s4 = input.charAt(peg$currPos);
-          if (peg$r7.test(s4)) {
+          if (peg$r9.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e54); }
+            if (peg$silentFails === 0) { peg$fail(peg$e67); }
           }
         }
       }
@@ -4983,7 +6217,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
     }
 
     return s0;
@@ -4997,17 +6231,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c30;
+        s2 = peg$c41;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e38); }
+        if (peg$silentFails === 0) { peg$fail(peg$e51); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f61(s1, s3);
+          s0 = peg$f80(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5023,7 +6257,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
     }
 
     return s0;
@@ -5039,21 +6273,21 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 126) {
-        s4 = peg$c37;
+        s4 = peg$c48;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e57); }
+        if (peg$silentFails === 0) { peg$fail(peg$e70); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$currPos;
         s6 = [];
         s7 = input.charAt(peg$currPos);
-        if (peg$r8.test(s7)) {
+        if (peg$r10.test(s7)) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e58); }
+          if (peg$silentFails === 0) { peg$fail(peg$e71); }
         }
         while (s7 !== peg$FAILED) {
           s6.push(s7);
@@ -5061,11 +6295,11 @@ function peg$parse(input, options) {
             s7 = peg$FAILED;
           } else {
             s7 = input.charAt(peg$currPos);
-            if (peg$r8.test(s7)) {
+            if (peg$r10.test(s7)) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e58); }
+              if (peg$silentFails === 0) { peg$fail(peg$e71); }
             }
           }
         }
@@ -5103,7 +6337,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e56); }
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
     }
 
     return s0;
@@ -5117,7 +6351,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e59); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
 
     return s0;
@@ -5133,11 +6367,11 @@ function peg$parse(input, options) {
       s2 = [];
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 44) {
-        s4 = peg$c38;
+        s4 = peg$c49;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e61); }
+        if (peg$silentFails === 0) { peg$fail(peg$e74); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$parseVectorEntry();
@@ -5155,11 +6389,11 @@ function peg$parse(input, options) {
         s2.push(s3);
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 44) {
-          s4 = peg$c38;
+          s4 = peg$c49;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e61); }
+          if (peg$silentFails === 0) { peg$fail(peg$e74); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseVectorEntry();
@@ -5175,7 +6409,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f62(s1, s2);
+      s0 = peg$f81(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -5183,22 +6417,22 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 48) {
-        s1 = peg$c39;
+        s1 = peg$c50;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e62); }
+        if (peg$silentFails === 0) { peg$fail(peg$e75); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f63();
+        s1 = peg$f82();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
     }
 
     return s0;
@@ -5211,17 +6445,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 61) {
-        s2 = peg$c40;
+        s2 = peg$c32;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e63); }
+        if (peg$silentFails === 0) { peg$fail(peg$e33); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f64(s1, s3);
+          s0 = peg$f83(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5246,11 +6480,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r9.test(s3)) {
+    if (peg$r11.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+      if (peg$silentFails === 0) { peg$fail(peg$e77); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -5258,11 +6492,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r9.test(s3)) {
+        if (peg$r11.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e65); }
+          if (peg$silentFails === 0) { peg$fail(peg$e77); }
         }
       }
     }
@@ -5280,7 +6514,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
     }
 
     return s0;
@@ -5294,11 +6528,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r10.test(s3)) {
+    if (peg$r12.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+      if (peg$silentFails === 0) { peg$fail(peg$e79); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -5306,11 +6540,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r10.test(s3)) {
+        if (peg$r12.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e67); }
+          if (peg$silentFails === 0) { peg$fail(peg$e79); }
         }
       }
     }
@@ -5328,7 +6562,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e78); }
     }
 
     return s0;
@@ -5339,11 +6573,11 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c21;
+      s0 = peg$c25;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e21); }
+      if (peg$silentFails === 0) { peg$fail(peg$e25); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$parseBase64();
@@ -5351,7 +6585,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+      if (peg$silentFails === 0) { peg$fail(peg$e80); }
     }
 
     return s0;
@@ -5365,11 +6599,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r11.test(s3)) {
+    if (peg$r13.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e82); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -5377,11 +6611,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r11.test(s3)) {
+        if (peg$r13.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e70); }
+          if (peg$silentFails === 0) { peg$fail(peg$e82); }
         }
       }
     }
@@ -5399,7 +6633,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e81); }
     }
 
     return s0;
@@ -5411,36 +6645,36 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 48) {
-      s1 = peg$c39;
+      s1 = peg$c50;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e62); }
+      if (peg$silentFails === 0) { peg$fail(peg$e75); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f65();
+      s1 = peg$f84();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 49) {
-        s1 = peg$c41;
+        s1 = peg$c51;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e72); }
+        if (peg$silentFails === 0) { peg$fail(peg$e84); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f66();
+        s1 = peg$f85();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e83); }
     }
 
     return s0;
@@ -5454,13 +6688,13 @@ function peg$parse(input, options) {
     s1 = peg$parseDigits();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f67(s1);
+      s1 = peg$f86(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+      if (peg$silentFails === 0) { peg$fail(peg$e85); }
     }
 
     return s0;
@@ -5473,11 +6707,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r12.test(s3)) {
+    if (peg$r14.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -5485,11 +6719,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r12.test(s3)) {
+        if (peg$r14.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e74); }
+          if (peg$silentFails === 0) { peg$fail(peg$e86); }
         }
       }
     }
@@ -5526,7 +6760,7 @@ function peg$parse(input, options) {
       }
     }
     peg$savedPos = s0;
-    s1 = peg$f68(s1);
+    s1 = peg$f87(s1);
     s0 = s1;
     peg$silentFails--;
 
@@ -5539,21 +6773,21 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = [];
     s2 = input.charAt(peg$currPos);
-    if (peg$r13.test(s2)) {
+    if (peg$r15.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e75); }
+      if (peg$silentFails === 0) { peg$fail(peg$e87); }
     }
     if (s2 !== peg$FAILED) {
       while (s2 !== peg$FAILED) {
         s1.push(s2);
         s2 = input.charAt(peg$currPos);
-        if (peg$r13.test(s2)) {
+        if (peg$r15.test(s2)) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e75); }
+          if (peg$silentFails === 0) { peg$fail(peg$e87); }
         }
       }
     } else {
@@ -5573,46 +6807,46 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c42;
+      s1 = peg$c52;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e76); }
+      if (peg$silentFails === 0) { peg$fail(peg$e88); }
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c42;
+        s2 = peg$c52;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e76); }
+        if (peg$silentFails === 0) { peg$fail(peg$e88); }
       }
       if (s2 === peg$FAILED) {
         s2 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 110) {
-          s3 = peg$c43;
+          s3 = peg$c53;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e77); }
+          if (peg$silentFails === 0) { peg$fail(peg$e89); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s2;
-          s3 = peg$f69();
+          s3 = peg$f88();
         }
         s2 = s3;
         if (s2 === peg$FAILED) {
           s2 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 114) {
-            s3 = peg$c44;
+            s3 = peg$c54;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e78); }
+            if (peg$silentFails === 0) { peg$fail(peg$e90); }
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s2;
-            s3 = peg$f70();
+            s3 = peg$f89();
           }
           s2 = s3;
         }
@@ -5638,20 +6872,20 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = [];
     s2 = input.charAt(peg$currPos);
-    if (peg$r2.test(s2)) {
+    if (peg$r3.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      if (peg$silentFails === 0) { peg$fail(peg$e38); }
     }
     while (s2 !== peg$FAILED) {
       s1.push(s2);
       s2 = input.charAt(peg$currPos);
-      if (peg$r2.test(s2)) {
+      if (peg$r3.test(s2)) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e27); }
+        if (peg$silentFails === 0) { peg$fail(peg$e38); }
       }
     }
     s0 = input.substring(s0, peg$currPos);
@@ -5667,20 +6901,20 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = [];
     s2 = input.charAt(peg$currPos);
-    if (peg$r2.test(s2)) {
+    if (peg$r3.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      if (peg$silentFails === 0) { peg$fail(peg$e38); }
     }
     while (s2 !== peg$FAILED) {
       s1.push(s2);
       s2 = input.charAt(peg$currPos);
-      if (peg$r2.test(s2)) {
+      if (peg$r3.test(s2)) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e27); }
+        if (peg$silentFails === 0) { peg$fail(peg$e38); }
       }
     }
     s0 = input.substring(s0, peg$currPos);
@@ -5695,21 +6929,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 13) {
-      s1 = peg$c45;
+      s1 = peg$c55;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e80); }
+      if (peg$silentFails === 0) { peg$fail(peg$e92); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
     }
     if (input.charCodeAt(peg$currPos) === 10) {
-      s2 = peg$c46;
+      s2 = peg$c56;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e81); }
+      if (peg$silentFails === 0) { peg$fail(peg$e93); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -5721,7 +6955,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e79); }
+      if (peg$silentFails === 0) { peg$fail(peg$e91); }
     }
 
     return s0;
@@ -5738,7 +6972,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e28); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
     peg$silentFails--;
     if (s1 === peg$FAILED) {
@@ -5750,7 +6984,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+      if (peg$silentFails === 0) { peg$fail(peg$e94); }
     }
 
     return s0;

@@ -6,10 +6,10 @@
  */
 import * as v from "valibot";
 import type { Op, PeerDatagram, Reply, Request, SignedPeerDatagram } from "./messages.ts";
-import { ACCOUNT_ACTIONS, MAX_HISTORY, MAX_MSG_BYTES, MAX_ITERATIONS, MAX_TOPIC_BYTES, MIN_ITERATIONS, MIN_SALT_BYTES, MOD_ACTIONS } from "./messages.ts";
+import { ACCOUNT_ACTIONS, ACT_ACTIONS, ACT_REQUESTS, MAX_PRESENCE_ROOMS, MAX_SEARCH, PRESENCE_STATES, MAX_HISTORY, MAX_MSG_BYTES, MAX_ITERATIONS, MAX_TOPIC_BYTES, MIN_ITERATIONS, MIN_SALT_BYTES, MOD_ACTIONS } from "./messages.ts";
 import { utf8Length } from "./utf8.ts";
 import { base64Bytes } from "./base64.ts";
-import { DM_ADDRESS, DM_ROOM, ROOM_NAME, USER_NAME } from "./names.ts";
+import { DM_ADDRESS, DM_ROOM, REACTION, ROOM_NAME, USER_NAME } from "./names.ts";
 import type { Vector } from "./vector.ts";
 
 
@@ -40,7 +40,15 @@ const msg = v.pipe(
 /** An op's text: as `msg`, or "" for a message expunged by its sender's retention limit (lib/store/retention.ts). */
 const opMsg = v.union([v.literal(""), msg]);
 const msgId = v.object({ origin: v.string(), n: positive });
-const entry = v.object({ msgId, userName, sentAt: count, msg });
+/** An entry's facts (docs/PROTOCOL.md "Message actions"). */
+const entryMeta = {
+  edited: v.optional(v.literal(true)),
+  re: v.optional(msgId),
+  reactions: v.optional(v.array(v.tuple([v.pipe(v.string(), v.regex(REACTION, "reaction must be 1 to 32 characters without spaces, commas or =")), positive]))),
+};
+const entry = v.object({ msgId, userName, sentAt: count, msg, ...entryMeta });
+/** Text an act may carry: "" (del, read) or up to a message's length (edit, react: lib/handlers/act.ts checks which). */
+const actText = v.pipe(v.string(), v.check((s) => utf8Length(s) <= MAX_MSG_BYTES, `text must be at most ${MAX_MSG_BYTES} bytes`));
 const iterations = v.pipe(v.number(), v.safeInteger("integer too large"), v.minValue(MIN_ITERATIONS, `iterations must be at least ${MIN_ITERATIONS}`), v.maxValue(MAX_ITERATIONS, `iterations must be at most ${MAX_ITERATIONS}`));
 /** Canonical standard base64 of exactly `bytes` bytes (of at least that many with `atLeast`). */
 const b64 = (bytes: number, atLeast = false) =>
@@ -64,7 +72,7 @@ const withToken = { ...withTag, token: v.string() };
 const request = v.variant("verb", [
   v.object({ verb: v.literal("login"), ...withTag, userName, proof: v.optional(v.string()) }),
   v.object({ verb: v.picklist(["open", "connect", "leave"]), ...withToken, groupName }),
-  v.object({ verb: v.literal("add"), ...withToken, msg, groupName: chatName }),
+  v.object({ verb: v.literal("add"), ...withToken, msg, groupName: chatName, re: v.optional(msgId) }),
   v.object({ verb: v.literal("request"), ...withToken, groupName: chatName, cursor: vector, waitMs: count, notices: v.optional(v.literal(true)) }),
   v.object({ verb: v.literal("rooms"), ...withToken, after: v.nullable(groupName) }),
   v.object({ verb: v.literal("who"), ...withToken, groupName, after: v.nullable(userName) }),
@@ -86,6 +94,17 @@ const request = v.variant("verb", [
   v.object({ verb: v.literal("dms"), ...withToken }),
   v.object({ verb: v.literal("room"), ...withToken, groupName }),
   v.object({ verb: v.literal("mod"), ...withToken, groupName, action: v.picklist(MOD_ACTIONS, "action must be one of " + MOD_ACTIONS.join(" ")), target: modTarget, text: topicText }),
+  v.object({ verb: v.literal("act"), ...withToken, groupName: chatName, action: v.picklist(ACT_REQUESTS, "action must be one of " + ACT_REQUESTS.join(" ")), target: msgId, text: actText }),
+  v.object({
+    verb: v.literal("search"),
+    ...withToken,
+    groupName: v.union([v.literal("*"), groupName]),
+    query: v.pipe(v.string(), v.check((s) => utf8Length(s) >= 1 && utf8Length(s) <= 200, "query must be 1 to 200 bytes")),
+    limit: v.pipe(positive, v.maxValue(MAX_SEARCH, `limit must be at most ${MAX_SEARCH}`)),
+    before: v.nullable(msgId),
+  }),
+  v.object({ verb: v.literal("unread"), ...withToken }),
+  v.object({ verb: v.literal("typing"), ...withToken, groupName: chatName, state: v.picklist(PRESENCE_STATES, "state must be one of " + PRESENCE_STATES.join(" ")), text: topicText }),
 ]);
 
 /** `count` must equal the length of the list that follows it. */
@@ -128,6 +147,10 @@ const reply = v.variant("verb", [
       v.object({ ...okTag, kind: v.literal("history"), groupName: chatName, cursor: vector, more: v.boolean(), count, entries: v.array(entry) }),
       "entries",
     ),
+    v.object({ ...okTag, kind: v.literal("act"), groupName: chatName, action: v.picklist(ACT_REQUESTS), target: msgId }),
+    counted(v.object({ ...okTag, kind: v.literal("search"), more: v.boolean(), count, hits: v.array(v.object({ ...entry.entries, groupName: chatName })) }), "hits"),
+    counted(v.object({ ...okTag, kind: v.literal("unread"), count, entries: v.array(v.object({ groupName: chatName, mark: v.nullable(msgId), unread: count })) }), "entries"),
+    counted(v.object({ ...okTag, kind: v.literal("typing"), groupName: chatName, count, states: v.array(v.object({ userName, state: v.picklist(PRESENCE_STATES) })) }), "states"),
   ]),
   counted(
     v.object({
@@ -149,10 +172,11 @@ const op = v.variant("kind", [
   v.object({ ...opHead, kind: v.literal("login"), userName, ttl: positive, account: v.optional(v.string()) }),
   v.object({ ...opHead, kind: v.picklist(["logout", "touch"]) }),
   v.object({ ...opHead, kind: v.picklist(["open", "join", "leave"]), groupName }),
-  v.object({ ...opHead, kind: v.literal("msg"), tag: v.string(), groupName: opRoom, userName, msg: opMsg, conf: v.optional(v.string()) }),
+  v.object({ ...opHead, kind: v.literal("msg"), tag: v.string(), groupName: opRoom, userName, msg: opMsg, conf: v.optional(v.string()), re: v.optional(v.string()) }),
   v.object({ ...opHead, kind: v.literal("hide"), target: v.string() }),
   v.object({ ...opHead, kind: v.literal("acct"), action: v.picklist(ACCOUNT_ACTIONS), userName, data: v.pipe(v.string(), v.maxLength(400, "account data too long")) }),
   v.object({ ...opHead, kind: v.literal("mod"), action: v.picklist(MOD_ACTIONS), groupName, userName, target: modTarget, text: topicText }),
+  v.object({ ...opHead, kind: v.literal("act"), action: v.picklist(ACT_ACTIONS), groupName: opRoom, userName, target: v.string(), text: actText }),
 ]);
 
 const peerHead = { from: v.string(), nonce: v.string(), vector, signed: v.string(), mac: v.string() };
@@ -163,6 +187,18 @@ const peer = v.variant("verb", [
   v.object({ verb: v.picklist(["hello", "proof"]), from: v.string(), nonce: v.string(), challenge: v.string(), signed: v.string(), mac: v.string() }),
   counted(v.object({ verb: v.literal("ok"), ...peerHead, more: v.boolean(), count, ops: v.array(op) }), "ops"),
   v.object({ verb: v.literal("stat"), from: v.string(), nonce: v.string(), signed: v.string(), mac: v.string() }),
+  counted(
+    v.object({
+      verb: v.literal("pres"),
+      from: v.string(),
+      nonce: v.string(),
+      count,
+      notes: v.array(v.object({ userName, state: v.picklist(PRESENCE_STATES), ttlMs: count, rooms: v.pipe(v.array(opRoom), v.maxLength(MAX_PRESENCE_ROOMS, "too many rooms")) })),
+      signed: v.string(),
+      mac: v.string(),
+    }),
+    "notes",
+  ),
   v.object({
     verb: v.literal("state"),
     from: v.string(),
@@ -204,5 +240,6 @@ export function checkPeer(ast: unknown): Checked<SignedPeerDatagram> {
   const r = run(peer, ast);
   if (!r.ok) return r;
   const { signed, mac, ...rest } = uncount(r.value as typeof r.value & { count?: number });
-  return { ok: true, value: { datagram: rest as PeerDatagram & { ops?: Op[] }, signed, mac } };
+  const d = rest as PeerDatagram;
+  return { ok: true, value: { datagram: d, signed, mac } };
 }

@@ -156,8 +156,20 @@ export function requestText(r: Request): string {
     case "connect":
     case "leave":
       return lines([r.verb, r.tag, r.token, r.groupName]);
-    case "add":
-      return lines(["add", r.tag, r.token, escapeText(r.msg), r.groupName]);
+    case "add": {
+      const f = ["add", r.tag, r.token, escapeText(r.msg), r.groupName];
+      return lines(r.re === undefined ? f : [...f, msgIdText(r.re)]);
+    }
+    case "act":
+      return lines(["act", r.tag, r.token, r.groupName, r.action, msgIdText(r.target), escapeText(r.text)]);
+    case "search": {
+      const f = ["search", r.tag, r.token, r.groupName, escapeText(r.query), r.limit];
+      return lines(r.before === null ? f : [...f, msgIdText(r.before)]);
+    }
+    case "unread":
+      return lines(["unread", r.tag, r.token]);
+    case "typing":
+      return lines(["typing", r.tag, r.token, r.groupName, r.state, escapeText(r.text)]);
     case "request": {
       const f = ["request", r.tag, r.token, r.groupName, formatVector(r.cursor)];
       if (r.notices) return lines([...f, r.waitMs, "notices"]);
@@ -182,9 +194,20 @@ export function requestText(r: Request): string {
 const verifierLines = (v: WireVerifier) => [v.salt, v.iterations, v.storedKey, v.serverKey];
 const msgIdText = (id: { origin: string; n: number }) => `${id.origin}.${id.n}`;
 
-/** Wire text of one poll entry (four lines). */
+/** Wire text of one poll entry (four lines, and a fifth of facts when it has any: docs/PROTOCOL.md "Message actions"). */
 export function pollEntryText(e: PollEntry): string {
-  return lines([`${e.msgId.origin}.${e.msgId.n}`, e.userName, e.sentAt, escapeText(e.msg)]);
+  const f = [`${e.msgId.origin}.${e.msgId.n}`, e.userName, e.sentAt, escapeText(e.msg)];
+  const meta = entryMetaText(e);
+  return lines(meta === "" ? f : [...f, meta]);
+}
+
+/** The facts line of an entry ("*edited re=a.5 r=👍=2"), or "" when it has none. */
+export function entryMetaText(e: PollEntry): string {
+  const items: string[] = [];
+  if (e.edited) items.push("edited");
+  if (e.re) items.push(`re=${msgIdText(e.re)}`);
+  for (const [text, n] of e.reactions ?? []) items.push(`r=${text}=${n}`);
+  return items.length === 0 ? "" : "*" + items.join(" ");
 }
 
 /**
@@ -252,6 +275,14 @@ export function replyText(r: Reply): string {
     case "history":
       return lines(["ok", r.tag, "history", r.groupName, formatVector(r.cursor), flag(r.more), r.entries.length]) +
         r.entries.map(pollEntryText).join("");
+    case "act":
+      return lines(["ok", r.tag, "act", r.groupName, r.action, msgIdText(r.target)]);
+    case "search":
+      return lines(["ok", r.tag, "search", flag(r.more), r.hits.length]) + r.hits.map((h) => lines([h.groupName]) + pollEntryText(h)).join("");
+    case "unread":
+      return lines(["ok", r.tag, "unread", r.entries.length, ...r.entries.flatMap((e) => [e.groupName, e.mark === null ? "-" : msgIdText(e.mark), e.unread])]);
+    case "typing":
+      return lines(["ok", r.tag, "typing", r.groupName, r.states.length, ...r.states.flatMap((p) => [p.userName, p.state])]);
   }
 }
 
@@ -274,10 +305,12 @@ export function opText(op: Op): string {
     case "leave":
       return lines([...headFields, op.groupName]);
     case "msg":
-      if (op.conf !== undefined) headFields[1] = `msg ${op.conf}`;
+      headFields[1] = "msg" + (op.conf === undefined ? "" : ` ${op.conf}`) + (op.re === undefined ? "" : ` >${op.re}`);
       return lines([...headFields, op.tag, op.groupName, op.userName, escapeText(op.msg)]);
     case "hide":
       return lines([...headFields, op.target]);
+    case "act":
+      return lines([...headFields, op.action, op.groupName, op.userName, op.target, escapeText(op.text)]);
   }
 }
 
@@ -286,6 +319,9 @@ export function peerSignedText(d: PeerDatagram): string {
   if (d.verb === "stat") return lines([d.verb, d.from, d.nonce]);
   if (d.verb === "state") return lines([d.verb, d.from, d.nonce, d.json.replace(/[\r\n]+/g, " ")]);
   if (d.verb === "hello" || d.verb === "proof") return lines([d.verb, d.from, d.nonce, d.challenge]);
+  if (d.verb === "pres") {
+    return lines([d.verb, d.from, d.nonce, d.notes.length, ...d.notes.flatMap((n) => [n.userName, n.state, n.ttlMs, n.rooms.join(" ")])]);
+  }
   const top = lines([d.verb, d.from, d.nonce, formatVector(d.vector)]);
   switch (d.verb) {
     case "ask":

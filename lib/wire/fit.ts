@@ -41,10 +41,10 @@ export function fitNames(
 }
 
 /** An entry as the store yields it. */
-export type Uncovered = { origin: string; seq: number; user: string; at: number; msg: string };
+export type Uncovered = { origin: string; seq: number; user: string; at: number; msg: string; meta?: Pick<PollEntry, "edited" | "re" | "reactions"> };
 
 /** The poll entry of a stored message. */
-const pollEntry = (u: Uncovered): PollEntry => ({ msgId: { origin: u.origin, n: u.seq }, userName: u.user, sentAt: u.at, msg: u.msg });
+export const pollEntry = (u: Uncovered): PollEntry => ({ msgId: { origin: u.origin, n: u.seq }, userName: u.user, sentAt: u.at, msg: u.msg, ...u.meta });
 
 /**
  * History entries that fit after the history head: `newestFirst` is read

@@ -86,7 +86,29 @@ export type RoomRequest = {
   token: string;
   groupName: string;
 };
-export type AddRequest = { verb: "add"; tag: string; token: string; msg: string; groupName: string };
+/** A message; `re`: the message it replies to (docs/PROTOCOL.md "Replies to a message"). */
+export type AddRequest = { verb: "add"; tag: string; token: string; msg: string; groupName: string; re?: MsgId };
+
+/** What an `act` op does to a message (lib/rules/message_acts.ts). */
+export const ACT_ACTIONS = ["del", "edit", "react", "unreact", "read"] as const;
+export type ActAction = typeof ACT_ACTIONS[number];
+
+/** What a client may do to a message (docs/PROTOCOL.md "Message actions"): `react` toggles the session user's reaction. */
+export const ACT_REQUESTS = ["del", "edit", "react", "read"] as const;
+export type ActRequestAction = typeof ACT_REQUESTS[number];
+/** An action on message `target` of a room; `text`: the new text (edit), the reaction (react), else "". */
+export type ActRequest = { verb: "act"; tag: string; token: string; groupName: string; action: ActRequestAction; target: MsgId; text: string };
+/** Full-text search in a room, or ("*") in every room the session is a member of, newest first, `before` a hit for the next page. */
+export type SearchRequest = { verb: "search"; tag: string; token: string; groupName: string; query: string; limit: number; before: MsgId | null };
+/** Most hits one `search` lists. */
+export const MAX_SEARCH = 100;
+/** The session's rooms with their read markers and unread counts (docs/PROTOCOL.md "Read state"). */
+export type UnreadRequest = { verb: "unread"; tag: string; token: string };
+/** Ephemeral states (docs/PROTOCOL.md "Typing and away"): typing / idle in a room, away / back everywhere. */
+export const PRESENCE_STATES = ["typing", "idle", "away", "back"] as const;
+export type PresenceState = typeof PRESENCE_STATES[number];
+/** Says (and asks) who is typing or away in a room; `text`: an away message, else "". */
+export type TypingRequest = { verb: "typing"; tag: string; token: string; groupName: string; state: PresenceState; text: string };
 export type PollRequest = {
   verb: "request";
   tag: string;
@@ -137,7 +159,11 @@ export type Request =
   | WhoisRequest
   | DmsRequest
   | RoomInfoRequest
-  | ModRequest;
+  | ModRequest
+  | ActRequest
+  | SearchRequest
+  | UnreadRequest
+  | TypingRequest;
 
 export type RequestVerb = Request["verb"];
 
@@ -192,9 +218,40 @@ export type OkReply =
   | { verb: "ok"; tag: string; kind: "rooms"; more: boolean; names: string[] }
   | { verb: "ok"; tag: string; kind: "who"; groupName: string; more: boolean; names: string[] }
   | { verb: "ok"; tag: string; kind: "logout" }
-  | HistoryReply;
+  | HistoryReply
+  | { verb: "ok"; tag: string; kind: "act"; groupName: string; action: ActRequestAction; target: MsgId }
+  | { verb: "ok"; tag: string; kind: "search"; more: boolean; hits: SearchHit[] }
+  | { verb: "ok"; tag: string; kind: "unread"; entries: UnreadEntry[] }
+  | { verb: "ok"; tag: string; kind: "typing"; groupName: string; states: PresenceEntry[] };
 
-export type PollEntry = { msgId: MsgId; userName: string; sentAt: number; msg: string };
+/**
+ * A message (or notice) as polls, history and search list it; a message
+ * that was edited, answers another or has reactions says so
+ * (docs/PROTOCOL.md "Message actions").
+ */
+export type PollEntry = {
+  msgId: MsgId;
+  userName: string;
+  sentAt: number;
+  msg: string;
+  /** The text is its author's latest edit. */
+  edited?: true;
+  /** The message it replies to. */
+  re?: MsgId;
+  /** Reactions and how many users gave each, in code-point order. */
+  reactions?: [string, number][];
+};
+
+/** A search hit: its room and the message. */
+export type SearchHit = PollEntry & { groupName: string };
+
+/** A room's read marker (the newest message read, null: none) and how many messages follow it (at most MAX_UNREAD). */
+export type UnreadEntry = { groupName: string; mark: MsgId | null; unread: number };
+/** Unread counts stop at this. */
+export const MAX_UNREAD = 999;
+
+/** Someone typing or away. */
+export type PresenceEntry = { userName: string; state: PresenceState };
 
 export type PollReply = {
   verb: "poll";
@@ -250,6 +307,8 @@ export type Op =
     msg: string;
     /** The server whose disk the origin waits for before it acks (docs/ARCHITECTURE.md "Acks"); absent: none. */
     conf?: string;
+    /** The message it replies to ("origin.seq"); absent: none. */
+    re?: string;
   }
   /** Hides the message `target` ("origin.seq"): made only by that message's confirmer, which had another copy of it. */
   | OpHead & { kind: "hide"; target: string }
@@ -259,7 +318,12 @@ export type Op =
    */
   | OpHead & { kind: "acct"; action: AccountAction; userName: string; data: string }
   /** A moderation action in a room by `userName` (lib/rules/moderation.ts). */
-  | OpHead & { kind: "mod"; action: ModAction; groupName: string; userName: string; target: string; text: string };
+  | OpHead & { kind: "mod"; action: ModAction; groupName: string; userName: string; target: string; text: string }
+  /**
+   * An action of `userName` on message `target` ("origin.seq") of a room (lib/rules/message_acts.ts):
+   * del, edit (text: the new text), react / unreact (text: the reaction), read (text: the account's registration).
+   */
+  | OpHead & { kind: "act"; action: ActAction; groupName: string; userName: string; target: string; text: string };
 
 export type OpKind = Op["kind"];
 
@@ -280,7 +344,15 @@ export type PeerDatagram =
   | PeerHead & { verb: "proof"; challenge: string }
   | PeerHead & { verb: "ok"; vector: Vector; more: boolean; ops: Op[] }
   | PeerHead & { verb: "stat" }
-  | PeerHead & { verb: "state"; json: string };
+  | PeerHead & { verb: "state"; json: string }
+  /** Typing and away states (docs/PEER_PROTOCOL.md "Presence"): not ops, never stored. */
+  | PeerHead & { verb: "pres"; notes: PresenceNote[] };
+
+/** A typing or away state as servers pass it on: who, what, for how many more ms, in which rooms (room keys). */
+export type PresenceNote = { userName: string; state: PresenceState; ttlMs: number; rooms: string[] };
+
+/** Most rooms one presence note names (an away user's rooms beyond it are not told). */
+export const MAX_PRESENCE_ROOMS = 100;
 
 /** A decoded peer datagram with what its MAC covers. */
 export type SignedPeerDatagram = {

@@ -51,3 +51,6 @@ export const SERVER_ID_RULE = "1 to 16 lower-case letters, digits, _ - starting 
 export function serverIdProblem(id: string): string | null {
   return SERVER_ID.test(id) ? null : `"${id}" is not a server id: ${SERVER_ID_RULE}`;
 }
+
+/** A reaction (docs/PROTOCOL.md "Message actions"): 1–32 characters without spaces, commas, "=" or control characters. */
+export const REACTION = /^[^\s,=\u0000-\u001f\u007f]{1,32}$/u;

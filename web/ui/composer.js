@@ -15,7 +15,7 @@ const SHOW_FROM = 0.8;
 const drafts = new Map();
 const number = (n) => n.toLocaleString("en");
 
-export function Composer({ room, actions }) {
+export function Composer({ room, actions, compose }) {
   const box = useRef(null);
   const [text, setText] = useState(drafts.get(room?.key) ?? "");
   const [busy, setBusy] = useState(false);
@@ -24,6 +24,14 @@ export function Composer({ room, actions }) {
     if (matchMedia("(min-width: 48rem)").matches) box.current?.focus();
   }, [room?.key]);
   useEffect(() => grow(box.current), [text]);
+  // Editing a message: its text comes into the box.
+  useEffect(() => {
+    if (compose?.mode === "edit") {
+      setText(compose.text);
+      box.current?.focus();
+    } else if (compose?.mode === "reply") box.current?.focus();
+  }, [compose?.mode, compose?.id]);
+  const answering = compose && room && compose.room === room.key ? compose : null;
   const limit = actions.limit();
   const bytes = ChatClient.bytes(text);
   const over = bytes > limit;
@@ -31,6 +39,7 @@ export function Composer({ room, actions }) {
   const update = (value) => {
     drafts.set(room?.key, value);
     setText(value);
+    if (value !== "" && !value.startsWith("/")) actions.typing();
   };
   const submit = async (e) => {
     e.preventDefault();
@@ -46,12 +55,18 @@ export function Composer({ room, actions }) {
       e.preventDefault();
       e.currentTarget.form.requestSubmit();
     }
+    if (e.key === "Escape" && answering) actions.cancelCompose();
   };
   const where = room ? (room.dm ? room.name.slice(1) : room.name) : null;
   // Nothing to write into yet: no room open, or one a reload kept that no server has answered for yet.
   const closed = room === null ? "Join a room to write" : room.joining ? `Rejoining ${where}…` : null;
   return html`
     <form class="composer" onSubmit=${submit}>
+      ${answering && html`
+        <div class="answering">
+          <span>${answering.mode === "edit" ? "Editing your message" : html`Replying to <b>${answering.user}</b>: ${answering.text.slice(0, 80)}`}</span>
+          <button type="button" class="link" onClick=${actions.cancelCompose} aria-label=${answering.mode === "edit" ? "Cancel the edit" : "Cancel the reply"}>Cancel</button>
+        </div>`}
       <label for="text" class="sr">${where ? `Message ${where}` : "Message"}</label>
       <textarea id="text" ref=${box} rows="1" dir="auto" value=${text} onInput=${(e) => update(e.currentTarget.value)} onKeyDown=${keydown}
         disabled=${closed !== null} placeholder=${closed ?? `Message ${where}${room.sealed ? " (sealed)" : ""}`}
