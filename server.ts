@@ -25,6 +25,7 @@ import { watchDiskFloor } from "./lib/server/disk_floor.ts";
 import { createServerNode, type Open, type Started } from "./lib/server/node.ts";
 import { readOrCreateKey } from "./lib/server/reply_seal.ts";
 import { openWebListener } from "./lib/web/listener.ts";
+import { openIrcListener } from "./lib/ircd/listener.ts";
 
 function die(line: string, code = 1): never {
   console.error(line);
@@ -81,7 +82,7 @@ const udp = (at: Address, flag: string, group?: string): Open => async (receive)
     throw new Error(group ? `cannot join multicast group ${group}:${at.port} (${flag}): ${(e as Error).message}` : bindProblem(formatAddress(at), at.port, e, flag));
   }
 };
-const { me, web } = setup;
+const { me, web, irc } = setup;
 const node = createServerNode({
   store,
   clock,
@@ -101,6 +102,11 @@ const node = createServerNode({
     web: web === null ? undefined : (deliver, view) =>
       openWebListener({ config: web, deliver, view, clock, tls: setup.tls, log }).catch((e) => {
         throw new Error(bindProblem(formatAddress(web.at), web.at.port, e, flags.web ? "--web" : "--web (from the servers file; --no-web turns it off)", false));
+      }),
+    irc: irc === null ? undefined : (deliver, onRooms) =>
+      openIrcListener({ config: irc, deliver, onRooms, clock, random: (n) => randomBytes(n), tls: setup.tls, log }).catch((e) => {
+        const at = irc.at ?? irc.tlsAt!;
+        throw new Error(bindProblem(formatAddress(at), at.port, e, irc.at ? "--irc" : "--irc-tls", false));
       }),
   },
 });
@@ -126,6 +132,7 @@ console.log(
     `${peers} peer${peers === 1 ? "" : "s"}, origin ${started.origin}`,
 );
 if (started.web) console.log(`${name}: web ${started.web}/ (page, transport POST /dc, GET /metrics)`);
+if (started.irc) console.log(`${name}: IRC ${started.irc}`);
 
 let stopping = false;
 async function stop(): Promise<void> {

@@ -22,7 +22,7 @@ const PYTHON_DEPS = ["pytest!=9.0.0", "ecdsa", "filelock", "websockets"];
 const IRCTEST = defineCommand({
   name: "irctest",
   about: "npm run irctest: the IRC conformance suite against DistChat's IRC front end (docs/IRC.md).",
-  usage: "npm run irctest -- [--dir DIR | --from-git DIR] [--markers EXPR] [--runtime node|deno] [--gateway] [--junit FILE] [-- PYTEST-ARGS...]",
+  usage: "npm run irctest -- [--dir DIR | --from-git DIR] [--markers EXPR] [--runtime node|deno] [--junit FILE] [-- PYTEST-ARGS...]",
   positionals: [{ name: "PYTEST-ARGS", help: "after --: given to pytest as they are" }],
   flags: {
     dir: { type: "string", value: "DIR", help: "a checkout of progval/irctest (default: $IRCTEST_DIR, else data/irctest)" },
@@ -34,11 +34,6 @@ const IRCTEST = defineCommand({
       help: "pytest -m expression: the markers docs/IRC.md compares DistChat with ngircd and InspIRCd under",
     },
     runtime: { type: "string", value: "R", default: "node", help: "run the servers under node or deno" },
-    gateway: {
-      type: "boolean",
-      default: false,
-      help: "until server.ts has --irc: put testing/irc_gateway.ts (the same IRC core, relaying over UDP) in front of a plain server",
-    },
     junit: { type: "string", value: "FILE", help: "also write pytest's JUnit XML report there" },
   },
   notes: "Each test starts its own server (server.ts --irc HOST:PORT) in a temporary directory; pytest's last line counts passed, failed and skipped tests. Example:\n\n" +
@@ -74,12 +69,6 @@ function resolvedGitDir(d: string): string {
   return existsSync(join(d, ".git")) ? join(d, ".git") : resolve(d);
 }
 
-// The listener comes with phase B of issue 25; say so rather than fail every test.
-const help = spawnSync(join(root, "node_modules", "node", "bin", "node"), [join(root, "server.ts"), "--help"], { encoding: "utf8" });
-if (!values.gateway && !/--irc\b/.test(help.stdout ?? "")) {
-  fail("irctest", "this server.ts has no --irc listener yet (issue 25, phase B): try --gateway (testing/irc_gateway.ts in front of it)", 1);
-}
-
 if (run("python3", ["-c", "import pytest, ecdsa, filelock, websockets"], { quiet: true }) !== 0) {
   console.log(`installing irctest's Python dependencies: ${PYTHON_DEPS.join(" ")}`);
   if (run("python3", ["-m", "pip", "install", "--quiet", ...PYTHON_DEPS]) !== 0) fail("irctest", "pip could not install irctest's dependencies", 1);
@@ -89,7 +78,6 @@ const env = {
   ...process.env,
   PYTHONPATH: [join(root, "irctest"), dir, process.env.PYTHONPATH].filter(Boolean).join(":"),
   DISTCHAT_RUNTIME: values.runtime,
-  ...(values.gateway ? { DISTCHAT_IRC: "gateway" } : {}),
 };
 const args = [
   "-m", "pytest", "-p", "no:cacheprovider", "--controller", "distchat_controller",

@@ -14,7 +14,7 @@
  */
 import { readFileSync } from "node:fs";
 import { readKeyFile } from "./cluster_key.ts";
-import { type NodeConfig, serverConfig, type WebConfig } from "./node_config.ts";
+import { type IrcListenConfig, type NodeConfig, serverConfig, type WebConfig } from "./node_config.ts";
 import { type ServerFlags, webListenAddress } from "./server_flags.ts";
 import { readServers, type ServerEntry } from "./servers_file.ts";
 
@@ -28,8 +28,10 @@ export type ServerSetup = {
   node: NodeConfig;
   /** The web listener's config, or null for none. */
   web: WebConfig | null;
+  /** The IRC listener's config, or null for none (the default). */
+  irc: IrcListenConfig | null;
   clusterKey: Uint8Array | null;
-  /** PEM certificate and key of the web listener (`--tls-cert`, `--tls-key`). */
+  /** PEM certificate and key of the web listener and of `--irc-tls` (`--tls-cert`, `--tls-key`). */
   tls?: { cert: string; key: string };
   /** Lines to log at start (an unprotected key file, unauthenticated peers). */
   warnings: string[];
@@ -63,6 +65,6 @@ export function serverSetup(flags: ServerFlags, fileLimit: number | null): Serve
       throw new Error(`cannot read --tls-cert/--tls-key: ${(e as Error).message}`);
     }
   }
-  const { node, web } = serverConfig(flags, servers, webAt, fileLimit);
-  return { flags, me, servers, node, web, clusterKey, tls, warnings };
+  const { node, web, irc } = serverConfig(flags, servers, webAt, fileLimit);
+  return { flags, me, servers, node, web, irc, clusterKey, tls, warnings };
 }

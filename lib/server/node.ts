@@ -63,7 +63,12 @@ export type NodeTransports = {
   client: Open;
   /** More client transports (the web listener): given where datagrams go; resolves with its origin and what closes it. */
   web?: (deliver: Deliver, view: NodeView) => Promise<{ origin: string; close(): Promise<void> }>;
+  /** The IRC listener (lib/ircd/listener.ts): given where datagrams go and how to hear the rooms each commit touched. */
+  irc?: (deliver: Deliver, onRooms: OnRooms) => Promise<{ origin: string; close(): Promise<void> }>;
 };
+
+/** Subscribes `fn` to the rooms with new entries of every commit (and of peers' ops shown before their sync). */
+export type OnRooms = (fn: (rooms: ReadonlySet<string>) => void) => void;
 
 export type ServerNodeOptions = {
   store: Store;
@@ -88,7 +93,7 @@ export type ServerNodeOptions = {
 };
 
 /** What `start` did: the origin chosen (and why a new incarnation), and where the transports listen. */
-export type Started = OriginChoice & { peer?: Address; client?: Address; web?: string };
+export type Started = OriginChoice & { peer?: Address; client?: Address; web?: string; irc?: string };
 
 /** A server node (see the file comment); `createServerNode` builds one. */
 export class ServerNode {
@@ -239,7 +244,13 @@ export class ServerNode {
     const view: NodeView = { metrics: this.metrics, gauges: () => this.gauges() };
     const web = await transports.web?.((bytes, from, via) => clientPort.onDatagram(bytes, from, via), view);
     if (web) this.#closers.push(() => web.close());
-    return { ...choice, peer: peer.address, client: client.address, web: web?.origin };
+    const onRooms: OnRooms = (fn) => {
+      this.commit.subscribe((c) => c.rooms.size > 0 && fn(c.rooms));
+      this.commit.onShown((d) => d.rooms.size > 0 && fn(d.rooms));
+    };
+    const irc = await transports.irc?.((bytes, from, via) => clientPort.onDatagram(bytes, from, via), onRooms);
+    if (irc) this.#closers.push(() => irc.close());
+    return { ...choice, peer: peer.address, client: client.address, web: web?.origin, irc: irc?.origin };
   }
 
   /** Waits on the node's clock until every peer has told its vector, or PEER_WAIT_MS passed; the vectors told. */

@@ -28,7 +28,7 @@
  */
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttps } from "node:https";
-import type { Socket } from "node:net";
+import type { Server as NetServer, Socket } from "node:net";
 import { AddressRanges } from "../wire/cidr.ts";
 import type { WebConfig } from "../config/node_config.ts";
 import type { Clock } from "../server/clock.ts";
@@ -141,8 +141,8 @@ export async function openWebListener(o: WebListenerOptions): Promise<WebListene
   return { origin, close };
 }
 
-/** Binds `server` at `at`; resolves with the bound port. */
-function listen(server: Server, at: { host: string; port: number }): Promise<number> {
+/** Binds `server` (any node:net server: HTTP, TLS, TCP) at `at`; resolves with the bound port. */
+export function listen(server: NetServer, at: { host: string; port: number }): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(at.port, at.host, () => {

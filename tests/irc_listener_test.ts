@@ -1,7 +1,7 @@
 /**
- * The IRC core against a real DistChat server (black box over sockets):
- * testing/irc_gateway.ts relays IrcConnection's requests to server.ts over
- * UDP, as the phase-B listener will hand them to its handlers. IRC users
+ * The IRC listener of a real DistChat server (`server.ts --irc`, black box
+ * over sockets: lib/ircd/listener.ts hands IrcConnection's requests to the
+ * server's own handlers in process). IRC users
  * and a terminal-protocol user share a room and direct messages; hostile
  * lines get their numerics or a disconnect, and the server and the front
  * end keep serving. Every wait has a generous deadline; nothing is timed.
@@ -10,8 +10,6 @@ import net from "node:net";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { freeTcpPort, removeTempDirs, startServer, udpClient } from "../testing/harness.ts";
-import { startGateway } from "../testing/irc_gateway.ts";
-import { CONFIG } from "./_irc_script.ts";
 
 const enc = new TextEncoder();
 const DEADLINE_MS = 10_000;
@@ -62,9 +60,8 @@ function ircClient(port: number): Promise<Irc> {
 }
 
 async function setUp() {
-  const srv = await startServer({ extraArgs: ["--quota", "logins-per-ip-minute=0"] });
   const port = await freeTcpPort();
-  const gw = await startGateway({ host: "127.0.0.1", port }, srv.clientAddr, { ...CONFIG, dmsEveryMs: 1000 });
+  const srv = await startServer({ extraArgs: ["--quota", "logins-per-ip-minute=0", "--irc", `127.0.0.1:${port}`] });
   const clients: Irc[] = [];
   const connect = async (nick: string) => {
     const c = await ircClient(port);
@@ -76,7 +73,6 @@ async function setUp() {
   };
   const tearDown = async () => {
     for (const c of clients) c.end();
-    await new Promise((r) => gw.close(() => r(null)));
     await srv.stop();
     removeTempDirs();
   };
