@@ -103,8 +103,8 @@ const node = createServerNode({
       openWebListener({ config: web, deliver, view, clock, tls: setup.tls, log }).catch((e) => {
         throw new Error(bindProblem(formatAddress(web.at), web.at.port, e, flags.web ? "--web" : "--web (from the servers file; --no-web turns it off)", false));
       }),
-    irc: irc === null ? undefined : (deliver, onRooms) =>
-      openIrcListener({ config: irc, deliver, onRooms, clock, random: (n) => randomBytes(n), tls: setup.tls, log }).catch((e) => {
+    irc: irc === null ? undefined : (deliver, hooks) =>
+      openIrcListener({ config: irc, deliver, hooks, clock, random: (n) => randomBytes(n), tls: setup.tls, log }).catch((e) => {
         const at = irc.at ?? irc.tlsAt!;
         throw new Error(bindProblem(formatAddress(at), at.port, e, irc.at ? "--irc" : "--irc-tls", false));
       }),

@@ -6,58 +6,12 @@
  * lines get their numerics or a disconnect, and the server and the front
  * end keep serving. Every wait has a generous deadline; nothing is timed.
  */
-import net from "node:net";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { freeTcpPort, removeTempDirs, startServer, udpClient } from "../testing/harness.ts";
+import { type Irc, ircClient } from "../testing/irc_client.ts";
 
 const enc = new TextEncoder();
-const DEADLINE_MS = 10_000;
-
-type Irc = { lines: string[]; send(line: string | Uint8Array): void; waitFor(re: RegExp): Promise<string>; closed: Promise<void>; end(): void };
-
-function ircClient(port: number): Promise<Irc> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, "127.0.0.1");
-    const lines: string[] = [];
-    let buf = "";
-    const waiters = new Set<() => void>();
-    const closed = new Promise<void>((r) => sock.on("close", () => r()));
-    sock.on("data", (d: Uint8Array) => {
-      buf += new TextDecoder().decode(d);
-      const parts = buf.split("\r\n");
-      buf = parts.pop()!;
-      lines.push(...parts);
-      for (const w of [...waiters]) w();
-    });
-    sock.on("error", () => {});
-    sock.once("connect", () =>
-      resolve({
-        lines,
-        send: (line) => sock.write(typeof line === "string" ? line + "\r\n" : line),
-        closed,
-        end: () => sock.destroy(),
-        waitFor: (re) =>
-          new Promise((res, rej) => {
-            const check = () => {
-              const i = lines.findIndex((l) => re.test(l));
-              if (i < 0) return;
-              waiters.delete(check);
-              clearTimeout(timer);
-              res(lines.splice(0, i + 1).at(-1)!);
-            };
-            const timer = setTimeout(() => {
-              waiters.delete(check);
-              rej(new Error(`no line matching ${re} within ${DEADLINE_MS} ms; got:\n${lines.join("\n")}`));
-            }, DEADLINE_MS);
-            waiters.add(check);
-            check();
-          }),
-      })
-    );
-    sock.once("error", reject);
-  });
-}
 
 async function setUp() {
   const port = await freeTcpPort();

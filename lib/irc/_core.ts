@@ -31,6 +31,12 @@ export type IrcConfig = {
   dmsEveryMs: number;
   /** Connections of this listener now and at most (LUSERS); the listener knows them, not a connection. */
   census?: () => { local: number; max: number };
+  /**
+   * Where the account's previous connection left off (docs/IRC.md "Failover"): the vector of what the
+   * previous session of `userName` (other than this one, of session token `token`) was shown, or null
+   * when unknown. A JOIN of a connection logged in to an account replays, once, what that does not cover.
+   */
+  readPosition?: (userName: string, token: string) => Vector | null;
 };
 
 /** One command's answer being gathered: sent when no request of it is open any more. */
@@ -106,6 +112,9 @@ export type ConnState = {
   ttl: number;
   userModes: Set<string>;
   channels: Map<string, Follow>;
+  /** Where the previous connection of the account left off (undefined: not asked yet); channels already replayed from it. */
+  readPosition: Vector | null | undefined;
+  replayed: Set<string>;
   dms: Map<string, Follow>;
   /** Newest msgID seen per direct conversation (from `dms`), by key of "@nick". */
   dmLast: Map<string, string | null>;
@@ -174,6 +183,8 @@ export function newState(now: number): ConnState {
     ttl: 300,
     userModes: new Set(),
     channels: new Map(),
+    readPosition: undefined,
+    replayed: new Set(),
     dms: new Map(),
     dmLast: new Map(),
     dmsBaseline: false,

@@ -25,7 +25,7 @@
  *
  * @example
  * ```ts
- * const irc = await openIrcListener({ config, deliver, onRooms, clock, random, log }); // NodeTransports.irc
+ * const irc = await openIrcListener({ config, deliver, hooks, clock, random, log }); // NodeTransports.irc
  * irc.origin; // "irc://127.0.0.1:6667"
  * await irc.close();
  * ```
@@ -40,7 +40,7 @@ import { clientFinal } from "../accounts/scram.ts";
 import type { IrcListenConfig } from "../config/node_config.ts";
 import type { Clock } from "../server/clock.ts";
 import type { ClientChannel } from "../server/channel.ts";
-import type { Deliver, OnRooms } from "../server/node.ts";
+import type { Deliver, IrcHooks } from "../server/node.ts";
 import { clientIp, CLOSE_GRACE_MS, WebConnections } from "../web/connections.ts";
 import { listen } from "../web/listener.ts";
 import { type IrcConfig, IrcConnection, type IrcStep } from "../irc/connection.ts";
@@ -56,8 +56,8 @@ export type IrcListenerOptions = {
   config: IrcListenConfig;
   /** Where requests go: the client port (lib/server/node.ts Deliver). */
   deliver: Deliver;
-  /** Hears the rooms of each commit (pushes direct messages). */
-  onRooms: OnRooms;
+  /** The rooms of each commit (pushes direct messages) and read positions (replay after failover). */
+  hooks: IrcHooks;
   clock: Clock;
   random: (n: number) => Uint8Array;
   /** PEM certificate and key, for `config.tlsAt`. */
@@ -112,8 +112,9 @@ export class IrcTransport implements ClientChannel {
       dmsEveryMs: DMS_BACKSTOP_MS,
       random: o.random,
       census: () => ({ local: this.#links.size, max: this.#max }),
+      readPosition: (userName, token) => o.hooks.readPosition(userName, token),
     };
-    o.onRooms((rooms) => this.#pushDms(rooms));
+    o.hooks.onRooms((rooms) => this.#pushDms(rooms));
     this.#stopTick = clock.every(TICK_MS, () => {
       const now = clock.now();
       for (const l of this.#links.values()) if (!l.closed) this.#apply(l, l.conn.tick(now));
