@@ -151,10 +151,16 @@ export function sendMotd(c: Core, ctx: Ctx): void {
  * local ones and say so.
  */
 export function sendLusers(c: Core, ctx: Ctx): void {
-  const census = c.config.census?.() ?? { local: 1, max: 1 };
+  const counted = c.config.census?.() ?? { local: 0, max: 0, unregistered: 1 };
+  // The welcome's LUSERS runs just before this connection counts as registered: count it as it is about to be.
+  const me = c.state.registered ? 0 : 1;
+  const local = counted.local + me, census = { local, max: Math.max(counted.max, local) };
+  const invisible = (counted.invisible ?? 0) + (me && c.state.userModes.has("i") ? 1 : 0);
+  const unregistered = Math.max(0, (counted.unregistered ?? 0) - me);
   const servers = c.config.servers;
-  c.numeric(ctx, N.RPL_LUSERCLIENT, `There are ${census.local} users and 0 invisible on ${servers} servers`);
+  c.numeric(ctx, N.RPL_LUSERCLIENT, `There are ${census.local - invisible} users and ${invisible} invisible on ${servers} servers`);
   c.numeric(ctx, N.RPL_LUSEROP, "0", "operator(s) online");
+  if (unregistered > 0) c.numeric(ctx, N.RPL_LUSERUNKNOWN, String(unregistered), "unknown connection(s)");
   c.numeric(ctx, N.RPL_LUSERME, `I have ${census.local} clients and ${servers - 1} servers`);
   c.numeric(ctx, N.RPL_LOCALUSERS, String(census.local), String(census.max), `Current local users ${census.local}, max ${census.max}`);
   c.numeric(ctx, N.RPL_GLOBALUSERS, String(census.local), String(census.max), `Current global users ${census.local}, max ${census.max} (IRC users of this server only)`);

@@ -92,6 +92,7 @@ export class IrcTransport implements ClientChannel {
   #links = new Map<number, Link>();
   #connections: WebConnections;
   #nextPort = 1;
+  /** Most users registered at once. */
   #max = 0;
   #stopTick: () => void;
   /** Closed: nothing more goes to the client port (the node is closing). */
@@ -111,7 +112,7 @@ export class IrcTransport implements ClientChannel {
       pollWaitMs: POLL_WAIT_MS,
       dmsEveryMs: DMS_BACKSTOP_MS,
       random: o.random,
-      census: () => ({ local: this.#links.size, max: this.#max }),
+      census: () => this.#census(),
       readPosition: (userName, token) => o.hooks.readPosition(userName, token),
     };
     o.hooks.onRooms((rooms) => this.#pushDms(rooms));
@@ -146,7 +147,6 @@ export class IrcTransport implements ClientChannel {
     const port = this.#nextPort++;
     const link: Link = { socket, conn: new IrcConnection(this.#core, clock.now()), from: { host: clientIp(socket), port }, closed: false, congested: false, registered: false };
     this.#links.set(port, link);
-    this.#max = Math.max(this.#max, this.#links.size);
     socket.on("data", (chunk: Uint8Array) => {
       if (link.closed) return;
       this.#connections.touched(socket);
@@ -194,6 +194,18 @@ export class IrcTransport implements ClientChannel {
       socket.end();
       this.#connections.closeWithin(socket, CLOSE_GRACE_MS);
     }
+  }
+
+  /** LUSERS: registered users (and of them invisible), the most at once, connections not registered yet. */
+  #census(): { local: number; max: number; invisible: number; unregistered: number } {
+    let local = 0, invisible = 0, unregistered = 0;
+    for (const l of this.#links.values()) {
+      if (l.closed || l.conn.state.closing) continue; // gone (QUIT), its socket not closed yet
+      if (!l.conn.state.registered) unregistered++;
+      else if ((local++, l.conn.state.userModes.has("i"))) invisible++;
+    }
+    this.#max = Math.max(this.#max, local);
+    return { local, max: this.#max, invisible, unregistered };
   }
 
   /** Direct conversations a commit touched: their parties' connections look for new ones now. */
