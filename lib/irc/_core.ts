@@ -40,7 +40,16 @@ export type IrcConfig = {
    * when unknown. A JOIN of a connection logged in to an account replays, once, what that does not cover.
    */
   readPosition?: (userName: string, token: string) => Vector | null;
+  /**
+   * What this listener knows of a nick connected to it (its USER name, real name, away message), or null:
+   * DistChat keeps none of these (issue 26 brings away status), so WHO, WHOIS, USERHOST and RPL_AWAY show
+   * them for users of the same server only, and a nick's own for others.
+   */
+  localUser?: (nick: string) => LocalUser | null;
 };
+
+/** A user connected to the same listener, as WHO and WHOIS show it. */
+export type LocalUser = { user: string; realname: string; away: string | null };
 
 /** One command's answer being gathered: sent when no request of it is open any more. */
 export type Ctx = { label: string | null; command: string; startedAt: number; lines: IrcMessage[]; open: number; done: boolean };

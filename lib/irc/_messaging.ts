@@ -105,6 +105,8 @@ function toNick(c: Core, ctx: Ctx, m: IrcMessage, nick: string, text: string, cl
       const follow = followDm(c, null, address, before === undefined ? null : before);
       if (follow.created) expect(follow.f, me, text);
       echo(c, ctx, m, follow.f, nick, text, r.msgId, clientTags);
+      const away = notice ? null : c.config.localUser?.(nick)?.away ?? null;
+      if (away !== null) c.numeric(ctx, N.RPL_AWAY, nick, away);
       return c.sentDm(nick); // the listener may nudge the recipient's connections here (checkDms)
     }
     if (f) unexpect(f, me, text);

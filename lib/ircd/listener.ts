@@ -90,6 +90,8 @@ export class IrcTransport implements ClientChannel {
   #o: IrcListenerOptions;
   #core: IrcConfig;
   #links = new Map<number, Link>();
+  /** Registered connections by nick key (WHO, WHOIS: IrcConfig.localUser). */
+  #byNick = new Map<string, Link>();
   #connections: WebConnections;
   #nextPort = 1;
   /** Most users registered at once. */
@@ -114,6 +116,10 @@ export class IrcTransport implements ClientChannel {
       random: o.random,
       census: () => this.#census(),
       readPosition: (userName, token) => o.hooks.readPosition(userName, token),
+      localUser: (nick) => {
+        const s = this.#byNick.get(nameKey(nick))?.conn.state;
+        return s ? { user: s.user ?? nick, realname: s.realname, away: s.away } : null;
+      },
     };
     o.hooks.onRooms((rooms) => this.#pushDms(rooms));
     this.#stopTick = clock.every(TICK_MS, () => {
@@ -155,6 +161,8 @@ export class IrcTransport implements ClientChannel {
     socket.on("error", () => {});
     socket.on("close", () => {
       this.#links.delete(port);
+      const nick = link.conn.state.nick;
+      if (nick !== null && this.#byNick.get(nameKey(nick)) === link) this.#byNick.delete(nameKey(nick));
       link.closed = true;
       // The session logs out (its name is free again); the replies find no link and are dropped.
       this.#deliver(link, link.conn.disconnected(clock.now()));
@@ -186,6 +194,7 @@ export class IrcTransport implements ClientChannel {
     for (const nick of step.dmsTo) this.#nudge(nameKey(nick), link);
     if (!link.registered && conn.state.registered && !link.closed) {
       link.registered = true;
+      if (conn.state.nick !== null) this.#byNick.set(nameKey(conn.state.nick), link);
       // The registration timeout is over; silence past IRC_IDLE_MS closes it (a backstop of the core's PING).
       this.#connections.webSocket(socket, () => (conn.close("Idle timeout"), this.#apply(link, conn.tick(clock.now()))));
     }
