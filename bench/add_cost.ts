@@ -4,7 +4,7 @@
  * datagrams decoded and handled 128 per transaction, as the group commit
  * does. Prints µs per add: decode (grammar + checks), handle (what the
  * client port does with a decoded request: lib/server/answers.ts,
- * lib/server/chat.ts, the store, encoding the reply), commit.
+ * lib/handlers/, the store, encoding the reply), commit.
  *
  *   npm run bench:add-cost -- [N] [--json]     npx deno run -A bench/add_cost.ts [N] [--json]
  */

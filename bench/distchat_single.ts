@@ -191,7 +191,7 @@ async function costTable(runtime: Runtime, ctx: Context, runs8: AddsRun[], comma
       ["DistChat's 8-client adds/s ÷ echo replies/s", `${(rate8 / echoRate).toFixed(2)}×`],
       ["in-process µs per add, all (bench/add_cost.ts)", cost("total")],
       ["… decode (grammar + valibot)", cost("decode")],
-      ["… handle (lib/server/chat.ts + SQLite statements)", cost("handle")],
+      ["… handle (lib/handlers/ + SQLite statements)", cost("handle")],
       ["… commit, per add (128 per commit, no sync)", cost("commit")],
       ["server µs per add at the 8-client rate (1 s ÷ adds/s, one thread)", formatNumber(1e6 / rate8, 1)],
       ["in-process cost alone would allow (adds/s on one core)", formatNumber(1e6 / total)],

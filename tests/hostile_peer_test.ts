@@ -35,12 +35,16 @@ test("an authenticated peer's 100,000 undeliverable ops: the buffer keeps its sh
   const running: ServerHandle[] = [];
   const u = await udpClient();
   const auth = createPeerAuth({ key, peers: ["a", "b"], now: Date.now, random: randomBytes });
-  // Answer the servers' hellos (the epoch handshake), ignore the rest.
+  // Answer the servers' hellos (the epoch handshake), ignore the rest; note whom m answered.
+  const answered = new Set<number>();
   const sock = await bindUdp(m.peer, (bytes, from) => {
     const d = decodePeer(bytes);
     if (!d.ok) return;
     const v = auth.verify(d.value);
-    if (!v.ok && v.answer) sock.send(auth.seal({ ...v.answer, from: "m" }), from);
+    if (!v.ok && v.answer) {
+      sock.send(auth.seal({ ...v.answer, from: "m" }), from);
+      answered.add(from.port);
+    }
   });
   try {
     for (const id of ["a", "b"]) running.push(await startServer({ id, servers: file, db: join(dir, `${id}.sqlite`), extraArgs: ["--cluster-key", keyFile] }));
@@ -49,10 +53,15 @@ test("an authenticated peer's 100,000 undeliverable ops: the buffer keeps its sh
     await enter(u, a.clientAddr, ann, "r");
     await add(u, a.clientAddr, ann, "r", "before");
     await sleep(500);
-    const rssBefore = groupRssMiB(a.pid);
     // seq 1 never comes: nothing of the flood can be delivered.
     const session = "e".repeat(64);
     const at = Date.now();
+    // The flood must come after a knows m's epoch, or a loaded machine sees it all dropped as unknown-epoch:
+    // one datagram from m makes a say hello; m answers it.
+    sock.send(auth.seal({ verb: "add", from: "m", nonce: "-", vector: fromEntries([["m", 2]]), ops: [{ origin: "m", seq: 2, kind: "touch", deps: fromEntries([]), at, session }] }), a.peerAddr);
+    assert.ok((await within(10_000, async () => answered.has(a.peerAddr.port))) !== null, "m answered a's hello");
+    await sleep(200);
+    const rssBefore = groupRssMiB(a.pid);
     let seq = 2;
     const TOTAL = 100_000;
     const PER_DATAGRAM = 70;

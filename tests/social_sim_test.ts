@@ -13,7 +13,7 @@
  * Once healed, every node must hold the same accounts, room moderation
  * states, conversations and listed messages (notices included), and:
  * - a name has at most one account, the same on every node;
- * - a session of a banned name passes no room check (lib/server/direct.ts
+ * - a session of a banned name passes no room check (lib/handlers/direct.ts
  *   roomAccess) on any node — checked after every step on every node, not
  *   only at the end;
  * - a session may use a registered name only when bound to its account,

@@ -6,18 +6,18 @@
  * a retransmission that reached this server after another stored it, or
  * after its reply was forgotten — is answered with the stored message.
  */
-import type { AddRequest, Reply } from "../wire/messages.ts";
+import type { AddRequest } from "../wire/messages.ts";
 import { NOTICE } from "../wire/messages.ts";
-import { type Context, refuse } from "./context.ts";
+import { type Context, type Outcome, refuse } from "./context.ts";
 import { auth, memberRoom } from "./_access.ts";
 
-/** [PROTOCOL "add"] the stored message of this (session, tag), or a new one. */
-export function add(c: Context, req: AddRequest): Reply {
+/** [PROTOCOL "add"] the stored message of this (session, tag), or a new one; with the copy the reply names. */
+export function add(c: Context, req: AddRequest): Outcome {
   const stored = c.store.messages.byTag(c.session, req.tag);
   if (stored) {
     const groupName = stored.rkey.startsWith("@") ? req.groupName : c.store.rooms.name(stored.rkey) ?? req.groupName;
     const msgId = { origin: stored.origin, n: stored.seq };
-    return { verb: "ok", tag: req.tag, kind: "add", msg: stored.msg, groupName, msgId };
+    return { reply: { verb: "ok", tag: req.tag, kind: "add", msg: stored.msg, groupName, msgId }, copy: stored };
   }
   const s = auth(c);
   const { name, label } = memberRoom(c, req.groupName, s);
@@ -29,5 +29,6 @@ export function add(c: Context, req: AddRequest): Reply {
     c.now,
     true, // byTag above found no visible message of this (session, tag)
   );
-  return { verb: "ok", tag: req.tag, kind: "add", msg: req.msg, groupName: label, msgId: { origin: op.origin, n: op.seq } };
+  const copy = { origin: op.origin, seq: op.seq, msg: req.msg, conf: conf ?? "" };
+  return { reply: { verb: "ok", tag: req.tag, kind: "add", msg: req.msg, groupName: label, msgId: { origin: op.origin, n: op.seq } }, copy };
 }

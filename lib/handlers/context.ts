@@ -17,11 +17,19 @@
  */
 import type { ErrorCode, Reply } from "../wire/messages.ts";
 import type { Store } from "../store/store.ts";
+import type { StoredAdd } from "../store/messages.ts";
 import type { AccountDesk } from "../accounts/desk.ts";
 import type { Waiter } from "./poll.ts";
 
-/** What a request turns into: a reply, or a long poll to hold. */
-export type Outcome = { reply: Reply } | { wait: Waiter };
+/** The stored copy an add's reply names: its op id, confirmer ("" for none) and text. */
+export type AddedCopy = Omit<StoredAdd, "rkey">;
+
+/**
+ * What a request turns into: a reply, or a long poll to hold. An add's ok
+ * comes with the copy it names, so the ack gate (lib/server/ack_gate.ts)
+ * holds it without reading it back from the store.
+ */
+export type Outcome = { reply: Reply; copy?: AddedCopy } | { wait: Waiter };
 
 /** What the handlers read of the store, and the one entrance for writes. */
 export type HandlerStore = Pick<

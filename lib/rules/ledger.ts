@@ -39,7 +39,7 @@ export type Account = {
   /**
    * True when no account of this name was dropped before this one in the
    * order: only then does the name's bare key in a direct conversation made
-   * before conversations named registrations (lib/server/direct.ts) stand
+   * before conversations named registrations (lib/handlers/direct.ts) stand
    * for this account.
    */
   first: boolean;

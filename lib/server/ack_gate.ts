@@ -10,13 +10,13 @@
  * @example
  * ```ts
  * const gate = new AckGate({ self: "a", store, commit, clock, liveness });
- * gate.hold(key, session, tag, (reply) => send(reply));   // from the client port
+ * gate.hold(key, { session, tag, copy, groupName }, (reply) => send(reply)); // the client port, after the add's handler
  * gate.noteGot();                                          // from the peer port, on a peer's `got`
  * ```
  */
 import type { OkReply } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
-import type { StoredAdd } from "../store/messages.ts";
+import type { AddedCopy } from "../handlers/context.ts";
 import { HeldAcks } from "../acks/confirm.ts";
 import type { PeerLiveness } from "../acks/liveness.ts";
 import type { Clock } from "./clock.ts";
@@ -25,8 +25,7 @@ import type { GroupCommit } from "./commit.ts";
 /** What the gate reads of the store. */
 export interface GateStore {
   vector(): Vector;
-  messages: { byTag(session: string, tag: string): StoredAdd | null };
-  rooms: { name(groupName: string): string | null };
+  messages: { byTag(session: string, tag: string): AddedCopy | null };
 }
 
 export type AckGateOptions = {
@@ -49,11 +48,14 @@ export type AckGateOptions = {
 export type AddOk = Extract<OkReply, { kind: "add" }>;
 
 /** What the gate keeps with a held ack: where its reply goes, and how it names the room. */
-type Waiting = { release: (reply: AddOk) => void; groupName?: string };
+type Waiting = { release: (reply: AddOk) => void; groupName: string };
+
+/** An add to hold: its (session, tag), the copy its handler stored or found, and how its reply names the room. */
+export type AddToHold = { session: string; tag: string; copy: AddedCopy; groupName: string };
 
 export class AckGate {
   #o: AckGateOptions;
-  #acks: HeldAcks<StoredAdd, Waiting>;
+  #acks: HeldAcks<AddedCopy, Waiting>;
 
   constructor(o: AckGateOptions) {
     this.#o = o;
@@ -72,22 +74,20 @@ export class AckGate {
   }
 
   /**
-   * Holds the ack of add (session, tag) under its retransmission `key`
-   * until its copy may be acked (checked after the next commit); `release`
-   * gets the reply. A retransmission of a held add only replaces `release`
-   * (the newest address answers). `groupName`: how the reply names the room
-   * (a direct conversation: "@" + the other user); absent: its display name.
+   * Holds the ack of `add` under its retransmission `key` until its copy may
+   * be acked (checked after the next commit); `release` gets the reply. A
+   * retransmission of a held add only replaces `release` (the newest address
+   * answers). The reply names the room as `add.groupName` does (a direct
+   * conversation: "@" + the other user).
    */
-  hold(key: string, session: string, tag: string, release: (reply: AddOk) => void, groupName?: string): void {
+  hold(key: string, add: AddToHold, release: (reply: AddOk) => void): void {
     const held = this.#acks.get(key);
     if (held) {
       held.data.release = release;
       return;
     }
-    const copy = this.#o.store.messages.byTag(session, tag);
-    if (copy === null) return;
-    const data = groupName ? { release, groupName } : { release };
-    this.#acks.hold(key, { session, tag, copy, until: this.#o.clock.now() + (this.#o.holdMs ?? 10_000), data });
+    const { session, tag, copy, groupName } = add;
+    this.#acks.hold(key, { session, tag, copy, until: this.#o.clock.now() + (this.#o.holdMs ?? 10_000), data: { release, groupName } });
   }
 
   /** A peer's `got` came: the acks it may release are checked after a commit, so none is acked from uncommitted rows. */
@@ -100,8 +100,7 @@ export class AckGate {
     const { store, clock } = this.#o;
     for (const h of this.#acks.due(clock.now(), store.vector(), (s, t) => store.messages.byTag(s, t))) {
       const copy = h.copy;
-      const groupName = h.data.groupName ?? store.rooms.name(copy.rkey) ?? copy.rkey;
-      h.data.release({ verb: "ok", tag: h.tag, kind: "add", msg: copy.msg, groupName, msgId: { origin: copy.origin, n: copy.seq } });
+      h.data.release({ verb: "ok", tag: h.tag, kind: "add", msg: copy.msg, groupName: h.data.groupName, msgId: { origin: copy.origin, n: copy.seq } });
     }
   }
 }

@@ -23,6 +23,7 @@ import type { Address } from "../wire/address.ts";
 import { formatAddress } from "../wire/address.ts";
 import { sessionId } from "../rules/session_id.ts";
 import { handle, type HandlerDeps, pollMany, type Waiter } from "../handlers/index.ts";
+import type { AddedCopy } from "../handlers/context.ts";
 import { DEFAULT_HELD_POLL_LIMITS as HELD, DEFAULT_RATE_LIMIT, DEFAULT_SESSION_RATE } from "../config/limits.ts";
 import type { Clock } from "./clock.ts";
 import type { GroupCommit } from "./commit.ts";
@@ -180,11 +181,12 @@ export class ClientPort {
     const refused = resent ? null : this.#refusal(req, from, session, now);
     if (refused !== null && !(req.verb === "add" && store.messages.byTag(session, req.tag) !== null)) return refused;
     let reply: Reply;
+    let copy: AddedCopy | undefined;
     const changes = store.changes;
     try {
       const outcome = handle(this.#o.handlers, req, { now, key, session, max: this.budget.room(a.source), source: from.host });
       if ("wait" in outcome) return this.#hold(outcome.wait, a);
-      reply = outcome.reply;
+      ({ reply, copy } = outcome);
     } catch (e) {
       if (isDatabaseError(e)) throw e;
       this.#log(`internal error on ${req.verb} from ${formatAddress(from)}: ${(e as Error).stack ?? e}`);
@@ -197,8 +199,8 @@ export class ClientPort {
       if (!resent) this.#o.quotas?.note(req, from.host, mine, now, changed);
     }
     const gate = this.#o.gate;
-    if (gate && reply.verb === "ok" && reply.kind === "add") {
-      gate.hold(key, session, req.tag, (acked) => this.#release(a, acked), reply.groupName);
+    if (gate && reply.verb === "ok" && reply.kind === "add" && copy) {
+      gate.hold(key, { session, tag: req.tag, copy, groupName: reply.groupName }, (acked) => this.#release(a, acked));
       return null;
     }
     const answer = answerOf(reply);

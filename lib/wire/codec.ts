@@ -189,7 +189,7 @@ export function pollEntryText(e: PollEntry): string {
 
 /**
  * Poll replies that share one entries array (a fan-out: many polls of one
- * room and cursor, lib/server/chat.ts `pollMany`) differ only in their tag:
+ * room and cursor, lib/handlers/poll.ts `pollMany`) differ only in their tag:
  * the rest is formatted once and remembered with the array.
  */
 const pollBodies = new WeakMap<readonly PollEntry[], { groupName: string; cursor: PollReply["cursor"]; more: boolean; text: string }>();

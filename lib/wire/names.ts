@@ -20,7 +20,7 @@ export const DM_ADDRESS = /^@[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 /**
  * A direct conversation as servers store it: "@" PART "@" PART, sorted, where
  * a PART is a registered name's key, or an unregistered name's key, "~" and
- * 12 hex digits of its session (lib/server/direct.ts).
+ * 12 hex digits of its session (lib/handlers/direct.ts).
  */
 export const DM_ROOM = /^@[a-z0-9][a-z0-9_.-]{0,31}(~[0-9a-f]{12})?@[a-z0-9][a-z0-9_.-]{0,31}(~[0-9a-f]{12})?$/;
 /** A server id of servers.txt: 1–16 lower-case letters, digits, `_`, `-`. */
