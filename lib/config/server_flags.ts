@@ -19,7 +19,7 @@ import { webAddress } from "./servers_file.ts";
 
 /**
  * Flags only a web listener uses: refused with --no-web, and without --web when servers.txt gives this server no web URL
- * (--tls-cert also serves --irc-tls, so it is the web's only without it).
+ * (--tls-cert also serves --irc-tls, and the connection budgets bound --irc and --irc-tls too).
  */
 const WEB_ONLY_FLAGS = ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-timeout"] as const;
 
@@ -149,13 +149,13 @@ export const SERVER_COMMAND = defineCommand({
     "web-connections": {
       type: "string",
       value: "N",
-      help: "TCP connections of the web listener in all (default: half the open-file limit, at most 10000); a full listener still " +
+      help: "TCP connections of the web listener in all, and of the IRC listener's (a budget each; default: half the open-file limit, at most 10000); a full listener still " +
         "takes an address holding fewer than the busiest one, whose oldest connection goes",
     },
     "web-connections-per-ip": {
       type: "string",
       value: "N",
-      help: `TCP connections of one IP address (default ${DEFAULT_WEB_LIMITS.perAddress}; 0 = no limit). Behind a reverse proxy every ` +
+      help: `TCP connections of one IP address, per listener (web, IRC; default ${DEFAULT_WEB_LIMITS.perAddress}; 0 = no limit). Behind a reverse proxy every ` +
         "connection is the proxy's: raise it there",
     },
     "web-timeout": {
@@ -290,7 +290,10 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     throw new FlagError("--tls-cert and --tls-key go together");
   }
   if (values["irc-tls"] !== undefined && values["tls-cert"] === undefined) throw new FlagError("--irc-tls needs --tls-cert FILE --tls-key FILE");
-  const webOnly = WEB_ONLY_FLAGS.filter((f) => values[f] !== undefined && !(f === "tls-cert" && values["irc-tls"] !== undefined)).map((f) => `--${f}`);
+  const irc = values.irc !== undefined || values["irc-tls"] !== undefined;
+  // --tls-cert serves --irc-tls, and the connection budgets bound the IRC listener too
+  const alsoIrc = (f: string) => (f === "tls-cert" && values["irc-tls"] !== undefined) || (irc && (f === "web-connections" || f === "web-connections-per-ip"));
+  const webOnly = WEB_ONLY_FLAGS.filter((f) => values[f] !== undefined && !alsoIrc(f)).map((f) => `--${f}`);
   if (values["no-web"] && (values.web !== undefined || webOnly.length > 0)) {
     const given = [...(values.web !== undefined ? ["--web"] : []), ...webOnly, ...(values["tls-key"] !== undefined ? ["--tls-key"] : [])];
     throw new FlagError(`--no-web turns the web listener off: leave out ${given.join(", ")} with it`);
