@@ -79,6 +79,8 @@ if (values["from-git"] !== undefined) {
   if (archive.status !== 0) fail("irctest", `--from-git ${values["from-git"]}: not a git repository with a HEAD`, 1);
   const tar = spawnSync("tar", ["-x", "-C", dir], { input: archive.stdout });
   if (tar.status !== 0) fail("irctest", `cannot unpack irctest into ${dir}`, 1);
+  const head = spawnSync("git", ["--git-dir", resolvedGitDir(values["from-git"]), "rev-parse", "--short", "HEAD"], { encoding: "utf8" });
+  writeFileSync(join(dir, ".irctest-commit"), head.stdout ?? "");
 }
 if (!existsSync(join(dir, "irctest", "basecontrollers.py"))) {
   fail("irctest", `no irctest checkout in ${dir}: get progval/irctest (GitHub) there, or pass --dir DIR or --from-git DIR`, 1);
@@ -133,12 +135,19 @@ if (values["report-only"]) {
 }
 if (!subset && runs.length === 3) {
   const doc = join(root, "docs", "IRC.md");
-  const commit = spawnSync("git", ["-C", dir, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).stdout?.trim() || "(a copy without git)";
+  const commit = irctestCommit();
   const report = renderReport({ runs, details: runs[0][1], when: new Date().toISOString().slice(0, 10), irctest: commit, markers: values.markers! });
   writeFileSync(doc, replaceSection(readFileSync(doc, "utf8"), report));
   console.log(`\nwrote the counts and DistChat's failures and skips into ${doc}`);
 }
 for (const [name, r] of runs) console.log(`${name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
+
+/** The irctest commit run: of its checkout, or as --from-git noted it; else "a copy of unknown commit". */
+function irctestCommit(): string {
+  if (existsSync(join(dir, ".git"))) return spawnSync("git", ["-C", dir, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).stdout?.trim() ?? "";
+  const noted = join(dir, ".irctest-commit");
+  return existsSync(noted) ? readFileSync(noted, "utf8").trim() : "(a copy of unknown commit)";
+}
 
 /** Installs Debian packages with apt-get (as root), or says how. */
 function installPackages(packages: string[]): void {

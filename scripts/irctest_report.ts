@@ -73,7 +73,7 @@ export const END = "<!-- end of irctest report -->";
 
 /** The report: the three servers' counts, DistChat's per-file table, then every DistChat failure and skip with its reason. */
 export function renderReport(o: { runs: [string, Run][]; details: Run; when: string; irctest: string; markers: string }): string {
-  const out = [BEGIN, "", `Run of ${o.when}, irctest ${o.irctest}, markers \`${o.markers}\`, one after another in one \`npm run irctest\`:`, ""];
+  const out = [BEGIN, "", `Run of ${o.when}, irctest ${o.irctest}, markers \`${o.markers}\`:`, ""];
   out.push("| server | passed | failed | skipped | minutes |", "|---|---|---|---|---|");
   for (const [name, r] of o.runs) out.push(`| ${name} | ${r.passed} | ${r.failed} | ${r.skipped} | ${(r.seconds / 60).toFixed(1)} |`);
   out.push("", "DistChat by file (passed, failed, skipped):", "", "| file | passed | failed | skipped |", "|---|---|---|---|");
