@@ -55,8 +55,8 @@ async function receivers(at: Address, n: number, sentAt: Map<string, number>, de
   const out: IrcClient[] = [];
   for (let i = 0; i < n; i += 50) {
     const batch = await Promise.all(Array.from({ length: Math.min(50, n - i) }, (_, j) => connectIrc(at, `r${i + j}`, 60_000)));
+    await Promise.all(batch.map((c) => c.join(CHANNEL)));
     for (const c of batch) {
-      await c.join(CHANNEL);
       c.endpoint(CHANNEL).onText((text) => {
         const t = sentAt.get(text);
         if (t !== undefined) delays.push(performance.now() - t);

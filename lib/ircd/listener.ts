@@ -76,7 +76,16 @@ export type IrcListener = {
 };
 
 /** One connection: its socket, its core, its client address. */
-type Link = { socket: Socket; conn: IrcConnection; from: Address; closed: boolean; congested: boolean; registered: boolean };
+type Link = {
+  socket: Socket;
+  conn: IrcConnection;
+  from: Address;
+  closed: boolean;
+  congested: boolean;
+  registered: boolean;
+  /** The tag of the logout a QUIT sent: the socket is closed once it is answered (so a reconnection comes after it). */
+  endOn?: string;
+};
 
 /**
  * The listener's connections as one client channel "irc" of the client port:
@@ -142,7 +151,9 @@ export class IrcTransport implements ClientChannel {
   send(bytes: Uint8Array, to: Address): void {
     const link = this.#links.get(to.port);
     const r = decodeReply(bytes);
-    if (link && r.ok) this.#apply(link, link.conn.reply(r.value, this.#o.clock.now()));
+    if (!link || !r.ok) return;
+    this.#apply(link, link.conn.reply(r.value, this.#o.clock.now()));
+    if (link.endOn === r.value.tag) this.#end(link);
   }
 
   /** Serves IRC on `socket` (accepted, and for TLS past its handshake). */
@@ -198,11 +209,21 @@ export class IrcTransport implements ClientChannel {
       // The registration timeout is over; silence past IRC_IDLE_MS closes it (a backstop of the core's PING).
       this.#connections.webSocket(socket, () => (conn.close("Idle timeout"), this.#apply(link, conn.tick(clock.now()))));
     }
-    if (step.close && !link.closed) {
-      link.closed = true;
-      socket.end();
-      this.#connections.closeWithin(socket, CLOSE_GRACE_MS);
+    if (step.close && !link.closed && link.endOn === undefined) {
+      // After QUIT the session's logout is committed before the socket closes: a client that reconnects at
+      // once is then a later session, and its replay starts where this one ended (docs/IRC.md "Failover").
+      const logout = step.requests.find((r) => r.verb === "logout");
+      if (logout === undefined || this.#closed) return this.#end(link);
+      link.endOn = logout.tag;
+      this.#o.clock.after(CLOSE_GRACE_MS, () => this.#end(link));
     }
+  }
+
+  #end(link: Link): void {
+    if (link.closed) return;
+    link.closed = true;
+    link.socket.end();
+    this.#connections.closeWithin(link.socket, CLOSE_GRACE_MS);
   }
 
   /** LUSERS: registered users (and of them invisible), the most at once, connections not registered yet. */
