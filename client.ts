@@ -34,7 +34,7 @@ const CLIENT_COMMAND = defineCommand({
   flags: {
     user: { type: "string", short: "u", value: "NAME", help: "your user name (1 to 32 letters, digits, . _ -); required" },
     servers: { type: "string", short: "s", value: "FILE", default: "servers.txt", help: "the cluster's servers file; the client fails over along it" },
-    room: { type: "string", short: "r", value: "ROOM", help: "join (or create) this room at start" },
+    room: { type: "string", short: "r", value: "ROOM", help: "join this room at start (made when there is none, as /join does)" },
     "key-file": { type: "string", short: "k", value: "FILE", help: "passphrases of sealed rooms (docs/CLIENT.md)" },
     "password-file": {
       type: "string",
@@ -45,6 +45,10 @@ const CLIENT_COMMAND = defineCommand({
       type: "string",
       value: "FILE",
       help: "where other users' direct-message keys are remembered (trust on first use; default ~/.distchat_known_keys)",
+    },
+    "allow-plaintext": {
+      type: "boolean",
+      help: "speak unencrypted to servers the servers file gives no key= (anyone on the path reads messages and your token); without it such a file is refused",
     },
     "scram-iterations": { type: "string", value: "N", default: "600000", help: `PBKDF2 rounds of a password set here (at least ${MIN_ITERATIONS})` },
     "wait-ms": { type: "string", value: "MS", default: "25000", help: "how long a server may hold a poll" },
@@ -117,6 +121,12 @@ if (!/^\d+$/.test(flags["scram-iterations"]) || iterations < MIN_ITERATIONS || i
 }
 const knownKeys = flags["known-keys"] ?? (process.env.HOME ? join(process.env.HOME, ".distchat_known_keys") : null);
 
+const unkeyed = servers.filter((s) => s.publicKey === undefined).map((s) => s.id);
+if (unkeyed.length > 0 && !flags["allow-plaintext"]) {
+  die(`${flags.servers} gives no key= for server(s) ${unkeyed.join(", ")}, so the client cannot encrypt to them: add their keys (npm run keygen -- --public FILE prints one), or --allow-plaintext`);
+}
+if (unkeyed.length > 0) process.stderr.write(`client: warning: --allow-plaintext: talking to ${unkeyed.join(", ")} unencrypted\n`);
+
 const bindHost = bindHostFor(servers.map((s) => s.client));
 
 const code = await runClient({
@@ -130,6 +140,7 @@ const code = await runClient({
   knownKeysFile: knownKeys,
   scramIterations: iterations,
   bind: (on) => bindUdp({ host: bindHost, port: 0 }, on),
+  allowPlaintext: flags["allow-plaintext"] === true,
   io: { input: process.stdin, output: process.stdout, errors: process.stderr, tty, color },
   onStop: (stop) => {
     process.on("SIGTERM", stop);

@@ -25,7 +25,7 @@ import { watchDiskFloor } from "./lib/server/disk_floor.ts";
 import { createServerNode, type Open, type Started } from "./lib/server/node.ts";
 import { readOrCreateKey } from "./lib/server/reply_seal.ts";
 import { openWebListener } from "./lib/web/listener.ts";
-import { openIrcListener } from "./lib/ircd/listener.ts";
+import { ircTransport } from "./lib/ircd/listener.ts";
 
 function die(line: string, code = 1): never {
   console.error(line);
@@ -44,6 +44,7 @@ try {
   die(`distchat server: ${(e as Error).message}`, 2);
 }
 const name = `distchat server ${flags.id}`;
+const db = flags.db;
 const log = (line: string) => console.error(`${name}: ${line}`);
 let setup: ServerSetup;
 try {
@@ -89,6 +90,7 @@ const node = createServerNode({
   random: (n) => randomBytes(n),
   config: setup.node,
   clusterKey: setup.clusterKey,
+  secure: { staticKey: setup.staticKey, allowPlaintext: setup.allowPlaintext, handshakesPerSecond: flags.handshakesPerSecond },
   replyKey,
   log,
   checkDatabase: () => guard.problem(),
@@ -103,11 +105,7 @@ const node = createServerNode({
       openWebListener({ config: web, deliver, view, clock, tls: setup.tls, log }).catch((e) => {
         throw new Error(bindProblem(formatAddress(web.at), web.at.port, e, flags.web ? "--web" : "--web (from the servers file; --no-web turns it off)", false));
       }),
-    irc: irc === null ? undefined : (deliver, hooks) =>
-      openIrcListener({ config: irc, deliver, hooks, clock, random: (n) => randomBytes(n), tls: setup.tls, log }).catch((e) => {
-        const at = irc.at ?? irc.tlsAt!;
-        throw new Error(bindProblem(formatAddress(at), at.port, e, irc.at ? "--irc" : "--irc-tls", false));
-      }),
+    irc: irc === null ? undefined : ircTransport(irc, { clock, random: (n) => randomBytes(n), tls: setup.tls, log }),
   },
 });
 
@@ -129,13 +127,14 @@ const peers = setup.servers.length - 1;
 console.log(
   `${name}: clients ${formatAddress(started.client!)}, peers ${formatAddress(started.peer!)}, database ${flags.db}, ` +
     `fan-out ${node.fanout}, ${setup.clusterKey ? "peers authenticated" : "peers NOT authenticated"}, ` +
-    `${peers} peer${peers === 1 ? "" : "s"}, origin ${started.origin}`,
+    `${peers} peer${peers === 1 ? "" : "s"}, origin ${started.origin}, ` +
+    `clients ${setup.staticKey ? `encrypted${setup.allowPlaintext ? " or plaintext (--allow-plaintext)" : ""}` : "plaintext only (no key=, --allow-plaintext)"}`,
 );
-if (started.web) console.log(`${name}: web ${started.web}/ (page, transport POST /dc, GET /metrics)`);
+if (started.web) console.log(`${name}: web ${started.web}/ (page, WebSocket /ws, POST /dc, GET /metrics)`);
 if (started.irc) console.log(`${name}: IRC ${started.irc}`);
 
 let stopping = false;
-async function stop(): Promise<void> {
+async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   try {
@@ -143,7 +142,8 @@ async function stop(): Promise<void> {
   } catch (e) {
     die(`${name}: database failure while closing: ${(e as Error).message}`);
   }
+  console.log(`${name}: stopped (${signal}); database ${db} closed`);
   process.exit(0);
 }
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);
+process.on("SIGINT", () => void stop("SIGINT"));
+process.on("SIGTERM", () => void stop("SIGTERM"));

@@ -154,7 +154,7 @@ export async function startBenchCluster(runtime: Runtime, dir: string, n: number
     if (s.running) throw new Error(`server ${id} is running`);
     const db = join(dir, `${id}.sqlite`);
     const argv = runtimeCommand(runtime, "server.ts", [
-      "--id", id, "--servers", files[id], "--db", db, "--peer-listen", fmt(s.peer), ...(existsSync(db) ? [] : ["--new-cluster"]), "--insecure-peers", ...o.args,
+      "--id", id, "--servers", files[id], "--db", db, "--peer-listen", fmt(s.peer), ...(existsSync(db) ? [] : ["--new-cluster"]), "--insecure-peers", "--allow-plaintext", ...o.args,
     ]);
     shown ||= displayCommand(argv).replaceAll(dir, "TMPDIR").replace(`--peer-listen ${fmt(s.peer)}`, "--peer-listen PEER_ADDRESS");
     const t0 = performance.now();

@@ -36,7 +36,7 @@ export async function startBenchServer(runtime: Runtime, dir: string, extra: str
   const servers = join(dir, "servers.txt");
   writeFileSync(servers, `a 127.0.0.1:${port} 127.0.0.1:${peer}\n`);
   const db = join(dir, "a.sqlite");
-  const argv = runtimeCommand(runtime, "server.ts", ["--id", "a", "--servers", servers, "--db", db, ...extra]);
+  const argv = runtimeCommand(runtime, "server.ts", ["--id", "a", "--servers", servers, "--db", db, "--allow-plaintext", ...extra]);
   const proc = startProcess(argv, { cwd: ROOT, maxStderr: 20_000 });
   const pid = proc.pid;
   const stop = async () => {

@@ -15,7 +15,7 @@ import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 const SEAL = defineCommand({
   name: "seal",
   about: "What sealed messages cost: one key derivation (the page's portable scrypt and the terminal's native one), sealing and opening a 100-byte message.",
-  usage: "node bench/seal.ts [MESSAGES]",
+  usage: "node_modules/.bin/node bench/seal.ts [MESSAGES]",
   positionals: [{ name: "MESSAGES", help: "messages sealed and opened (default 10000)" }],
   flags: {},
   notes: "With Deno: deno run -A bench/seal.ts [MESSAGES]",

@@ -25,7 +25,7 @@ import { formatNumber, formatSummary, summarize } from "./_stats.ts";
 const COMMAND = defineCommand({
   name: "secure",
   about: "The encrypted transport's cost on one core (no sockets): handshakes per second at the server, cookie replies per second, µs to seal and to open a 200- and a 1,400-byte datagram.",
-  usage: "node bench/secure.ts [--runs N] [--out FILE]",
+  usage: "npm run bench:secure -- [--runs N] [--out FILE]",
   flags: {
     runs: { type: "string", value: "N", default: "5", help: "runs of each measurement" },
     out: { type: "string", value: "FILE", help: "where the table goes too (default data/bench-secure-<runtime>.md)" },

@@ -3,10 +3,14 @@
  * the server's RSS and CPU time for each idle TCP connection and each
  * WebSocket (5,000 of each from 20 addresses of 127.0.0.0/8), and for each
  * `/metrics` scrape (200, from 40 addresses) on a database of `--messages`
- * messages. A fresh server per round; one line per round.
+ * messages, and for each HTTP request: a GET of one of the page's files, a
+ * revalidating GET (304), a `POST /dc` (4,000 of each over kept-alive
+ * connections from 10 addresses, the server at `--rate-limit 0`). A fresh
+ * server per round; one line per round.
  *
- *   node bench/web_costs.ts [--runtime node|deno] [--rounds N] [--messages N]
+ *   node bench/web_costs.ts [--runtime node|deno] [--rounds N] [--messages N] [--only connections|metrics|requests]
  */
+import http from "node:http";
 import net from "node:net";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -18,18 +22,22 @@ import { type BenchServer, startBenchServer } from "./_distchat_server.ts";
 import { fill } from "./web_transport.ts";
 import { freeTcpPort } from "../testing/harness.ts";
 import { rawGet, rawWebSocket } from "../testing/raw_web.ts";
+import { WebFiles } from "../lib/web/files.ts";
 
 const COMMAND = defineCommand({
   name: "web_costs",
-  about: "What a web connection and a /metrics scrape cost the server (RSS, CPU), a fresh server per round.",
-  usage: "node bench/web_costs.ts [--runtime node|deno] [--rounds N] [--messages N]",
+  about: "What a web connection, a /metrics scrape and an HTTP request cost the server (RSS, CPU), a fresh server per round.",
+  usage: "npm run bench:web-costs -- [--runtime node|deno] [--rounds N] [--messages N] [--only WHAT]",
   flags: {
     runtime: { type: "string", value: "node|deno", default: "node", help: "the server's runtime" },
     rounds: { type: "string", value: "N", default: "3", help: "rounds of each measurement" },
     messages: { type: "string", value: "N", default: "1000000", help: "messages in the database the scrapes read" },
+    only: { type: "string", value: "WHAT", help: "connections, metrics or requests: that measurement alone" },
   },
 });
 const { values: flags } = parseCommandLine(COMMAND);
+if (flags.only !== undefined && !["connections", "metrics", "requests"].includes(flags.only)) fail("web_costs", `--only must be connections, metrics or requests, got "${flags.only}"`);
+const measuring = (what: string) => flags.only === undefined || flags.only === what;
 if (flags.runtime !== "node" && flags.runtime !== "deno") fail("web_costs", `--runtime must be node or deno, got "${flags.runtime}"`);
 if (!/^[1-9]\d?$/.test(flags.rounds!) || !/^\d{1,8}$/.test(flags.messages!)) fail("web_costs", "--rounds 1..99, --messages a whole number");
 const runtime = flags.runtime as Runtime;
@@ -56,12 +64,12 @@ const socket = (web: string) => async (from: string) => {
   return ws.socket;
 };
 
-/** Runs `measure` against a fresh server (on a copy of database `db`, or an empty one). */
-async function round(db: string | null, measure: (srv: BenchServer, web: string, port: number) => Promise<string>): Promise<string> {
+/** Runs `measure` against a fresh server (on a copy of database `db`, or an empty one; `extra` flags). */
+async function round(db: string | null, measure: (srv: BenchServer, web: string, port: number) => Promise<string>, extra: string[] = []): Promise<string> {
   const dir = mkdtempSync(join(os.tmpdir(), "distchat-webcosts-"));
   const port = await freeTcpPort();
   if (db) copyFileSync(db, join(dir, "a.sqlite"));
-  const srv = await startBenchServer(runtime, dir, ["--web", `127.0.0.1:${port}`]);
+  const srv = await startBenchServer(runtime, dir, ["--web", `127.0.0.1:${port}`, ...extra]);
   try {
     const web = `http://127.0.0.1:${port}`;
     await rawGet(web, "/");
@@ -73,7 +81,60 @@ async function round(db: string | null, measure: (srv: BenchServer, web: string,
   }
 }
 
-for (const kind of ["idle TCP connection", "WebSocket"] as const) {
+/** A request of a kind: method, path, headers, body. */
+type Req = { method: string; path: string; headers: Record<string, string>; body?: string };
+
+/** `REQUESTS` requests made by `make(i)`, 4 at a time on kept-alive connections from each of 10 addresses; the statuses seen. */
+async function hammer(web: string, make: (i: number) => Req): Promise<Map<number, number>> {
+  const statuses = new Map<number, number>();
+  await Promise.all(Array.from({ length: 10 }, async (_, a) => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 4, localAddress: `127.0.6.${a + 1}` });
+    const one = (r: Req) =>
+      new Promise<void>((resolve) => {
+        const q = http.request(`${web}${r.path}`, { method: r.method, headers: r.headers, agent }, (res) => {
+          statuses.set(res.statusCode ?? 0, (statuses.get(res.statusCode ?? 0) ?? 0) + 1);
+          res.resume().on("end", resolve).on("error", resolve);
+        });
+        q.on("error", () => resolve());
+        q.end(r.body);
+      });
+    const per = REQUESTS / 10;
+    for (let i = 0; i < per; i += 4) await Promise.all([0, 1, 2, 3].map((k) => one(make(a * per + i + k))));
+    agent.destroy();
+  }));
+  return statuses;
+}
+
+const REQUESTS = 4000;
+if (measuring("requests")) {
+  const files = new WebFiles();
+  const paths = ["/", "/style.css", "/favicon.svg", ...files.modules()];
+  const host = { Host: "127.0.0.1" };
+  const kinds: [string, (i: number) => Req][] = [
+    [`GET of a page file (${paths.length} in turn)`, (i) => ({ method: "GET", path: paths[i % paths.length], headers: host })],
+    ["GET revalidated (304)", (i) => ({ method: "GET", path: paths[i % paths.length], headers: { ...host, "If-None-Match": files.get(paths[i % paths.length])!.etag } })],
+    ["POST /dc (logout of an unknown token)", (i) => ({
+      method: "POST",
+      path: "/dc",
+      headers: { ...host, "X-DistChat-Client": `bench-page-${String(i % 40).padStart(8, "0")}` },
+      body: `logout\nq${i}\n${"T".repeat(43)}\n`,
+    })],
+  ];
+  for (const [kind, make] of kinds) {
+    for (let r = 0; r < Number(flags.rounds); r++) {
+      console.log(await round(null, async (srv, web) => {
+        const pid = srv.rss().pid;
+        for (const path of paths) await rawGet(web, path); // the module graph is built at the first module asked for
+        await sleep(300);
+        const cpu0 = cpuSeconds(pid);
+        const statuses = await hammer(web, make);
+        return `${kind}: CPU ${((cpuSeconds(pid) - cpu0) * 1e6 / REQUESTS).toFixed(0)} µs each (${REQUESTS}, statuses ${JSON.stringify(Object.fromEntries(statuses))}, ${runtime})`;
+      }, ["--rate-limit", "0"]));
+    }
+  }
+}
+
+for (const kind of measuring("connections") ? ["idle TCP connection", "WebSocket"] as const : []) {
   for (let r = 0; r < Number(flags.rounds); r++) {
     console.log(await round(null, async (srv, web, port) => {
       const { rssKiB: rss0, pid } = srv.rss();
@@ -87,8 +148,8 @@ for (const kind of ["idle TCP connection", "WebSocket"] as const) {
   }
 }
 const template = mkdtempSync(join(os.tmpdir(), "distchat-webcosts-db-"));
-fill(join(template, "a.sqlite"), 0, Number(flags.messages));
-for (let r = 0; r < Number(flags.rounds); r++) {
+if (measuring("metrics")) fill(join(template, "a.sqlite"), 0, Number(flags.messages));
+for (let r = 0; r < (measuring("metrics") ? Number(flags.rounds) : 0); r++) {
   console.log(await round(join(template, "a.sqlite"), async (srv, web) => {
     const pid = srv.rss().pid;
     const cpu0 = cpuSeconds(pid);

@@ -159,6 +159,8 @@ class DistChatController(BaseServerController, DirectoryBasedController):
             "--quota", "logins-per-ip-minute=0",
             # the name irctest's tests expect in sources and numerics
             "--irc-name", "My.Little.Server",
+            # its servers.txt has no key=, and accounts are registered over plaintext UDP (distchat_accounts.py)
+            "--allow-plaintext",
         ]
         if ssl:
             self.gen_ssl()

@@ -7,11 +7,13 @@
  *
  *   npm start                   # asks for a name (default: $USER)
  *   npm start -- --user bob
+ *   npm start -- --servers my-servers.txt   # other ports (a copy of servers.txt, edited)
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import process from "node:process";
+import { basename, join } from "node:path";
 import net from "node:net";
 import readline from "node:readline";
 import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
@@ -20,11 +22,12 @@ import { type Address, formatAddress } from "../lib/wire/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
 import { udpPortOwner } from "../lib/platform/port_owner.ts";
 import { scriptCommand } from "../lib/platform/runtime.ts";
-import { readServers, webAddress } from "../lib/config/servers_file.ts";
+import { keyField, readServers, webAddress } from "../lib/config/servers_file.ts";
+import { defaultServerKeyFile } from "../lib/config/server_setup.ts";
+import { createStaticKeyFile, readStaticKeyFile } from "../lib/config/static_key.ts";
 import type { ServerEntry } from "../lib/config/servers_file.ts";
 import { userNameProblem } from "../lib/wire/names.ts";
 
-const SERVERS = "servers.txt";
 /** The local cluster's key, made on the first run (owner-only). */
 const KEY = "data/cluster.key";
 const START_TIMEOUT_MS = 30_000;
@@ -32,13 +35,25 @@ const START_LINE = /: clients \S+, peers \S+, database/;
 
 const START = defineCommand({
   name: "npm start",
-  about: "npm start: starts the local cluster of servers.txt and opens a chat client in room lobby.",
-  usage: "npm start -- [--user NAME]",
-  flags: { user: { type: "string", short: "u", value: "NAME", help: "your user name (default: asked, or $USER)" } },
-  notes: "The servers log to data/<id>.log and stop when the client exits (/quit or Ctrl-C). Servers with a web URL in servers.txt serve the web client there: open the URL it prints.\n\n" +
-    "Another client, in another terminal:  npm run client -- --user bob --room lobby\n\nStart afresh (every message and login forgotten): stop the cluster, then  rm -rf data",
+  about: "npm start: starts the local cluster of servers.txt (or --servers FILE) and opens a chat client in room lobby.",
+  usage: "npm start -- [--user NAME] [--servers FILE]",
+  flags: {
+    user: { type: "string", short: "u", value: "NAME", help: "your user name (default: asked, or $USER)" },
+    servers: {
+      type: "string",
+      short: "s",
+      value: "FILE",
+      default: "servers.txt",
+      help: "the cluster to start: a copy of servers.txt with other ports runs beside another cluster (its databases and logs stay data/ID.*: give the copy other ids too)",
+    },
+  },
+  notes: "The servers log to data/<id>.log and stop when the client exits (/quit or Ctrl-C). Servers with a web URL in servers.txt serve the web client there: open the URL it prints (…/#lobby: the page joins lobby); any server's URL serves the same page.\n\n" +
+    "Another client, in another terminal:  npm run client -- --user bob --room lobby --servers data/servers.txt (servers.txt with the keys npm start made; data/FILE for --servers FILE)\n\nStart afresh (every message and login forgotten): stop the cluster, then  rm -rf data",
 });
 const flags = parseCommandLine(START).values;
+const SERVERS = flags.servers;
+/** SERVERS with each server's key= added (its key pair made on the first run), when SERVERS lacks some. */
+const KEYED = join("data", basename(SERVERS));
 
 let servers: ServerEntry[];
 try {
@@ -46,6 +61,8 @@ try {
 } catch (e) {
   fail("npm start", (e as Error).message);
 }
+/** What the servers and clients run with: SERVERS when it gives every key=, else KEYED. */
+const RUN = servers.every((s) => s.publicKey !== undefined) ? SERVERS : KEYED;
 
 /** Addresses of servers.txt that some process already holds: a cluster already running, most likely. */
 async function addressesInUse(): Promise<string[]> {
@@ -57,12 +74,28 @@ async function addressesInUse(): Promise<string[]> {
       } catch (e) {
         if ((e as { code?: string }).code !== "EADDRINUSE") continue;
         const owner = udpPortOwner(a.port);
-        held.push(`server ${s.id}'s ${what} address ${formatAddress(a)}${owner ? ` (process ${owner.pid}: ${owner.command.slice(0, 80)})` : ""}`);
+        held.push(`server ${s.id}'s ${what} address ${formatAddress(a)}${owner ? ` (process ${owner.pid}: ${owner.command})` : ""}`);
       }
     }
     if (s.web && await tcpInUse(webAddress(s.web))) held.push(`server ${s.id}'s web address ${s.web}`);
   }
   return held;
+}
+
+/**
+ * Writes KEYED: the lines of servers.txt, each server's key= added (its key
+ * pair data/ID.server.key, made when missing; a line that has a key= keeps it).
+ */
+function writeKeyedServers(): void {
+  const lines = readFileSync(SERVERS, "utf8").split(/\r?\n/).map((raw) => {
+    const line = raw.replace(/#.*$/, "").trimEnd();
+    const s = servers.find((x) => x.id === line.trim().split(/\s+/)[0]);
+    if (s === undefined || s.publicKey !== undefined) return raw;
+    const file = defaultServerKeyFile(KEYED, s.id);
+    const key = existsSync(file) ? readStaticKeyFile(file).keyPair.publicKey : createStaticKeyFile(file).publicKey;
+    return `${line} ${keyField(key)}`;
+  });
+  writeFileSync(KEYED, `# made by npm start from ${SERVERS}, with each server's key= (private key data/ID.server.key)\n${lines.join("\n")}`);
 }
 
 /** True when something listens on the TCP address `a` already. */
@@ -103,8 +136,9 @@ if (inUse.length > 0) {
   fail(
     "npm start",
     `the addresses of ${SERVERS} are in use, so a cluster is probably running already:\n  ${inUse.join("\n  ")}\n` +
-      `To chat on it, open only a client:  npm run client -- --user NAME --room lobby\n` +
-      `To stop it: Ctrl-C in the terminal that started it${pids.length ? `, or  kill ${pids.join(" ")}` : ""}`,
+      `To chat on it, open only a client:  npm run client -- --user NAME --servers ${RUN} --room lobby\n` +
+      `To stop it: Ctrl-C in the terminal that started it${pids.length ? `, or  kill ${pids.join(" ")}` : ""}\n` +
+      `To start another cluster beside it: npm start -- --servers FILE (a copy of ${SERVERS} with other ports and ids)`,
     1,
   );
 }
@@ -135,7 +169,7 @@ function startServer(s: ServerEntry): Promise<void> {
   // The first run makes a new cluster: its servers write under their plain ids.
   const fresh = existsSync(`data/${s.id}.sqlite`) ? [] : ["--new-cluster"];
   // Its web listener comes from servers.txt, as when it is restarted by hand with the README's command.
-  const [cmd, ...args] = scriptCommand("server.ts", ["--id", s.id, "--servers", SERVERS, "--cluster-key", KEY, ...fresh]);
+  const [cmd, ...args] = scriptCommand("server.ts", ["--id", s.id, "--servers", RUN, "--cluster-key", KEY, ...fresh]);
   const child = spawn(cmd, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
   started.push(child);
   let out = "";
@@ -170,7 +204,9 @@ let quitting = false;
 function quit(code: number): void {
   if (quitting) return;
   quitting = true;
+  const running = started.filter((c) => c.exitCode === null && c.signalCode === null).length;
   stopServers();
+  if (running > 0) console.log(`npm start: stopped (${running} server${running === 1 ? "" : "s"} of ${SERVERS} sent SIGTERM; logs in data/*.log)`);
   process.exit(code);
 }
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
@@ -191,6 +227,11 @@ if (!existsSync(KEY)) {
     fail("npm start", (e as Error).message, 1);
   }
 }
+try {
+  if (RUN === KEYED) writeKeyedServers();
+} catch (e) {
+  fail("npm start", (e as Error).message, 1);
+}
 console.log(`Starting ${servers.length} servers (${servers.map((s) => s.id).join(", ")}); logs in data/*.log …`);
 try {
   await Promise.all(servers.map(startServer));
@@ -198,12 +239,14 @@ try {
   console.error(`demo: ${(e as Error).message}`);
   quit(1);
 }
-const pages = servers.filter((s) => s.web).map((s) => `${s.web}/`);
-if (pages.length > 0) console.log(`Web client: open ${pages[0]} in a browser (or ${pages.slice(1).join(", ")}).`);
+const pages = servers.filter((s) => s.web).map((s) => `${s.web}/#lobby`);
+if (pages.length > 0) {
+  console.log(`Web client: open ${pages[0]} in a browser${pages.length > 1 ? ` (any server's page works: ${pages.slice(1).join(", ")})` : ""}.`);
+}
 console.log(`Cluster up. Chatting as ${userName} in lobby; /help lists commands, /quit or Ctrl-C leaves (and stops the servers).`);
-console.log(`Another client, in another terminal:  npm run client -- --user bob --room lobby\n`);
+console.log(`Another client, in another terminal:  npm run client -- --user bob --servers ${RUN} --room lobby\n`);
 
-const [cmd, ...args] = scriptCommand("client.ts", ["--user", userName, "--servers", SERVERS, "--room", "lobby"]);
+const [cmd, ...args] = scriptCommand("client.ts", ["--user", userName, "--servers", RUN, "--room", "lobby"]);
 client = spawn(cmd, args, { stdio: "inherit" });
 client.once("exit", (code) => quit(code ?? 1));
 client.once("error", (e) => {

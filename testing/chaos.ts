@@ -27,6 +27,7 @@ import { escapeText } from "../lib/wire/codec.ts";
 import { mulberry32 } from "./prng.ts";
 import { connectWhenThere, enter, type FaultyCluster, login, readAll, sleep, startFaultyCluster, tag } from "./cluster_ops.ts";
 import { type Address, lines, udpClient, type UdpClient } from "./harness.ts";
+import { secureUdpClient } from "./secure_client.ts";
 
 export type ChaosOptions = {
   servers: number;
@@ -42,6 +43,8 @@ export type ChaosOptions = {
   clientLoss?: number;
   /** A kill -9 about this often, ms; 0: none. Default 4000. */
   killEveryMs?: number;
+  /** Clients speak the encrypted transport (default true); false: plaintext (the servers run with --allow-plaintext). */
+  encrypted?: boolean;
   /** Extra server flags (e.g. --one-disk-acks). */
   serverArgs?: string[];
   /** How long the servers may take to agree once the faults stop. Default 15 s. */
@@ -109,6 +112,8 @@ class ChaosClient {
   }
 }
 
+const plainClient = () => udpClient();
+
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const log = o.log ?? (() => {});
   const ids = Array.from({ length: o.servers }, (_, i) => String.fromCharCode(97 + i));
@@ -123,6 +128,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   let kills = 0;
   try {
     const addrs = ids.map((id) => fc.clientAddr[id]);
+    const udpClient = o.encrypted === false ? plainClient : () => secureUdpClient(fc.keys);
     // A reader session joined on every server, and one session per client.
     const reader = await udpClient();
     udps.push(reader);

@@ -23,8 +23,9 @@ import { parseClockHint, statDatagram, type StatusReport } from "../lib/server/s
 import type { PollReply } from "../lib/wire/messages.ts";
 import { formatVector } from "../lib/wire/vector.ts";
 import { formatAddress } from "../lib/wire/address.ts";
+import { keyField } from "../lib/config/servers_file.ts";
 import { startUdpProxy, type UdpProxy } from "./udp_proxy.ts";
-import { type Address, freePort, lines, parsePoll, type ServerHandle, startServer, tempDir, type UdpClient } from "./harness.ts";
+import { type Address, freePort, lines, makeServerKey, parsePoll, type ServerHandle, startServer, tempDir, type UdpClient } from "./harness.ts";
 
 /** Re-exported for the cluster benchmarks, which read polls the same way. */
 export { parsePoll };
@@ -47,6 +48,8 @@ export type FaultyCluster = {
   /** Each server's real peer address (--peer-listen). */
   peerListen: Record<string, Address>;
   clientAddr: Record<string, Address>;
+  /** Each server's static public key (its key= in servers.txt), by client address `host:port`. */
+  keys: Map<string, Uint8Array>;
   /** Starts (or restarts, on the same database) server `id`. */
   start(id: string): Promise<ServerHandle>;
   stop(): Promise<void>;
@@ -80,10 +83,11 @@ export async function startFaultyCluster(
     peerListen[id] = { host: LOOPBACK, port: ports[3 * i + 2] };
   });
   const file = join(dir, "servers.txt");
+  const keys = new Map(ids.map((id) => [formatAddress(clientAddr[id]), makeServerKey(dir, id)] as const));
   writeFileSync(
     file,
     "# peers behind fault-injecting proxies (testing/cluster_ops.ts)\n" +
-      ids.map((id) => `${id} ${formatAddress(clientAddr[id])} ${formatAddress(proxyAddr[id])}`).join("\n") + "\n",
+      ids.map((id) => `${id} ${formatAddress(clientAddr[id])} ${formatAddress(proxyAddr[id])} ${keyField(keys.get(formatAddress(clientAddr[id]))!)}`).join("\n") + "\n",
   );
   const proxies: Record<string, UdpProxy> = {};
   const servers: Record<string, ServerHandle> = {};
@@ -95,6 +99,7 @@ export async function startFaultyCluster(
     proxies,
     peerListen,
     clientAddr,
+    keys,
     async start(id) {
       servers[id] = await startServer({
         id,
@@ -181,7 +186,7 @@ export function cursorText(p: PollReply): string {
 export type Listed = { ids: string[]; msgs: string[]; cursor: string };
 
 /** Every message of a room on a server, from cursor 0 while `more`. */
-export async function readAll(u: UdpClient, to: Address, token: string, room: string, cursor = "0"): Promise<Listed> {
+export async function readAll(u: Pick<UdpClient, "request">, to: Address, token: string, room: string, cursor = "0"): Promise<Listed> {
   const out: Listed = { ids: [], msgs: [], cursor };
   for (let pages = 0; pages < 100_000; pages++) {
     const p = parsePoll(await u.request(to, lines("request", tag(), token, room, out.cursor), 5000));

@@ -28,7 +28,8 @@ import { type Exit, type Proc, startProcess } from "./processes.ts";
 import type { Address } from "../lib/wire/address.ts";
 import { formatAddress, parseAddress } from "../lib/wire/address.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
-import { readServers } from "../lib/config/servers_file.ts";
+import { keyField, readServers } from "../lib/config/servers_file.ts";
+import { createStaticKeyFile } from "../lib/config/static_key.ts";
 import { decodeReply } from "../lib/wire/codec.ts";
 import type { PollReply } from "../lib/wire/messages.ts";
 
@@ -70,7 +71,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-export type ClusterEntry = { id: string; client: Address; peer: Address; web?: string };
+/** A server of a test cluster; `key` its static public key (`key=` in the servers file; its private key is `<dir>/<id>.server.key`). */
+export type ClusterEntry = { id: string; client: Address; peer: Address; web?: string; key?: Uint8Array };
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freeTcpPort(): Promise<number> {
@@ -84,11 +86,20 @@ export function freeTcpPort(): Promise<number> {
   });
 }
 
-/** Free client and peer addresses for each id, written as a servers.txt in `dir`. */
+/** Makes server `id`'s key pair as `<dir>/<id>.server.key` (where server.ts looks by default, beside the servers file); its public key. */
+export function makeServerKey(dir: string, id: string): Uint8Array {
+  return createStaticKeyFile(join(dir, `${id}.server.key`)).publicKey;
+}
+
+/**
+ * Free client and peer addresses for each id, written as a servers.txt in
+ * `dir`, with each server's key= (its key pair made as `<dir>/<id>.server.key`,
+ * where server.ts looks by default) unless `keys` is false.
+ */
 export async function makeCluster(
   ids: string[],
   dir = tempDir(),
-  o: { web?: "http" | "https" } = {},
+  o: { web?: "http" | "https"; keys?: boolean } = {},
 ): Promise<{ file: string; entries: ClusterEntry[] }> {
   const entries: ClusterEntry[] = [];
   const used = new Set<number>();
@@ -105,13 +116,14 @@ export async function makeCluster(
   for (const id of ids) {
     const e: ClusterEntry = { id, client: { host: LOOPBACK, port: await port() }, peer: { host: LOOPBACK, port: await port() } };
     if (o.web) e.web = `${o.web}://${LOOPBACK}:${await freeTcpPort()}`;
+    if (o.keys !== false) e.key = makeServerKey(dir, id);
     entries.push(e);
   }
   const file = join(dir, "servers.txt");
   writeFileSync(
     file,
     "# written by testing/harness.ts\n" +
-      entries.map((e) => `${e.id} ${formatAddress(e.client)} ${formatAddress(e.peer)}${e.web ? ` ${e.web}` : ""}`).join("\n") + "\n",
+      entries.map((e) => [e.id, formatAddress(e.client), formatAddress(e.peer), e.web, e.key && keyField(e.key)].filter((f) => f).join(" ")).join("\n") + "\n",
   );
   return { file, entries };
 }
@@ -155,6 +167,8 @@ export type StartOptions = {
   extraArgs?: string[];
   /** How long to wait for the startup line. Default 30 s. */
   readyTimeoutMs?: number;
+  /** Pass --allow-plaintext (default true: the raw udpClient speaks today's unencrypted protocol). */
+  allowPlaintext?: boolean;
   /** A command the server runs under, e.g. `["faketime", "-f", "+600s"]` (a clock 10 minutes ahead). */
   wrap?: string[];
   /** The argv that runs server.ts with `args` (default: under this process's runtime). */
@@ -193,6 +207,7 @@ export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
   if (o.ttl !== undefined) args.push("--session-ttl", String(o.ttl));
   if (o.newCluster !== false && !existsSync(db)) args.push("--new-cluster");
   // Test clusters on loopback run unkeyed unless a test gives a key.
+  if (o.allowPlaintext !== false && !(o.extraArgs ?? []).includes("--allow-plaintext")) args.push("--allow-plaintext");
   if (!(o.extraArgs ?? []).includes("--cluster-key")) args.push("--insecure-peers");
   args.push(...(o.extraArgs ?? []));
   const p = o.command ? startProcess([...(o.wrap ?? []), ...o.command(args)], { cwd: ROOT }) : spawnScript("server.ts", args, o.wrap);
@@ -260,11 +275,29 @@ export type UdpClient = {
   close(): Promise<void>;
 };
 
-/** A UDP socket on 127.0.0.1 with a receive queue. */
-export async function udpClient(host = LOOPBACK): Promise<UdpClient> {
+/**
+ * What a client does to its datagrams on the way out and in (e.g. the
+ * encrypted transport, testing/secure_client.ts): `out` gives what to send
+ * for one datagram, `in` what a received one holds for the caller (null:
+ * nothing) and what to send back to its source.
+ */
+export type DatagramFilter = {
+  out(bytes: Uint8Array, to: Address): Uint8Array[];
+  in(bytes: Uint8Array, from: Address): { bytes: Uint8Array | null; reply: Uint8Array[] };
+};
+
+/** A UDP socket on 127.0.0.1 with a receive queue; every datagram through `filter` when given. */
+export async function udpClient(host = LOOPBACK, filter?: DatagramFilter): Promise<UdpClient> {
   const inbox: Datagram[] = [];
   const wakers = new Set<() => void>();
-  const t = await bindUdp({ host, port: 0 }, (bytes, from) => {
+  const t = await bindUdp({ host, port: 0 }, (received, from) => {
+    let bytes: Uint8Array | null = received;
+    if (filter) {
+      const r = filter.in(received, from);
+      for (const d of r.reply) t.send(d, from);
+      bytes = r.bytes;
+    }
+    if (bytes === null) return;
     inbox.push({ bytes: bytes.slice(), text: dec.decode(bytes), from });
     for (const w of [...wakers]) w();
   });
@@ -286,7 +319,11 @@ export async function udpClient(host = LOOPBACK): Promise<UdpClient> {
       });
     }
   };
-  const send = (to: Address, data: string | Uint8Array) => t.send(typeof data === "string" ? enc.encode(data) : data, to);
+  const send = (to: Address, data: string | Uint8Array) => {
+    const bytes = typeof data === "string" ? enc.encode(data) : data;
+    if (!filter) return t.send(bytes, to);
+    for (const d of filter.out(bytes, to)) t.send(d, to);
+  };
   return {
     address: t.address,
     send,

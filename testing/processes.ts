@@ -165,3 +165,28 @@ export function groupRss(pgid: number): { rssKiB: number; hwmKiB: number; pid: n
   }
   return best;
 }
+
+let stopping = false;
+
+/**
+ * On SIGINT, SIGTERM or SIGHUP: SIGKILLs every process group still running,
+ * runs `cleanup` (the harness removes its temporary directories), says so
+ * in one line and exits 130 (143 for SIGTERM). For runners (tests/run.ts):
+ * without it a signal ends the process without its exit handlers, leaving
+ * servers (parent PID 1) and /tmp directories behind.
+ */
+export function stopOnSignals(cleanup: () => void = () => {}): void {
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      const n = live.size;
+      killAll();
+      try {
+        cleanup();
+      } catch { /* best effort: exiting anyway */ }
+      process.stdout.write(`\n${signal}: stopped ${n} process group${n === 1 ? "" : "s"} the tests started, removed their temporary directories\n`);
+      process.exit(signal === "SIGTERM" ? 143 : 130);
+    });
+  }
+}

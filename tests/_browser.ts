@@ -13,7 +13,7 @@
  * await seeLines(page, ["alice: hi"]);
  * ```
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join as joinPath } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import type { Test } from "uvu";
@@ -143,4 +143,26 @@ export async function hear(page: Page, re: RegExp, ms = 20_000): Promise<string>
 /** A screenshot into test-artifacts/. */
 export function snap(page: Page, name: string): Promise<Buffer> {
   return page.screenshot({ path: joinPath(ARTIFACTS, `${name}.png`) });
+}
+
+const AXE = readFileSync(joinPath(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8");
+
+/**
+ * axe-core's serious and critical violations on the page as it is, with
+ * every rule axe has on — those off by default and the experimental ones too
+ * (label-content-name-mismatch: a control's accessible name must contain its
+ * visible text) — but the AAA ones (WCAG level AA is the page's aim).
+ */
+export async function axe(page: Page): Promise<string[]> {
+  await page.evaluate(AXE); // DevTools evaluation: the page's CSP allows no inline script, and need not
+  return await page.evaluate(async () => {
+    type Axe = {
+      getRules(): { ruleId: string; tags: string[] }[];
+      run(o: unknown): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }>;
+    };
+    const axe = (globalThis as unknown as { axe: Axe }).axe;
+    const rules = axe.getRules().filter((x) => !x.tags.some((t) => /^wcag\d*aaa$/.test(t))).map((x) => x.ruleId);
+    const r = await axe.run({ runOnly: { type: "rule", values: rules } });
+    return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+  });
 }

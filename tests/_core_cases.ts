@@ -189,7 +189,7 @@ export async function runCoreCases(base: string, f: typeof CORE_FIXTURES): Promi
       }
       if (challenge.bits === 0) return { verb: "error", tag: q.tag, code: "rate-limited", message: "this name is being guessed at: send auth again" };
       const proof = q.proof ?? "";
-      const ok = work.workDone(proof.slice(0, proof.lastIndexOf(",p=")), challenge.bits) && scram.verifyClientFinal(v, challenge.bare, challenge.first, proof);
+      const ok = work.workDone(scram.parseClientFinal(proof)?.withoutProof ?? "", challenge.bits) && scram.verifyClientFinal(v, challenge.bare, challenge.first, proof);
       if (!ok || !ok.ok) return { verb: "error", tag: q.tag, code: "bad-password", message: "wrong user name or password" };
       return { verb: "ok", tag: q.tag, kind: "login", userName: q.userName, token: "T".repeat(43), ttl: 300, serverFinal: ok.serverFinal };
     };

@@ -10,13 +10,15 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { randomBytes } from "node:crypto";
+import { Buffer } from "node:buffer";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { clientFinalSalted, makeVerifier, verifierToBase64 } from "../lib/accounts/scram.ts";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { lines, removeTempDirs, type ServerHandle, startServer, tempDir, type UdpClient, udpClient } from "../testing/harness.ts";
 import { startClient } from "./_client_proc.ts";
 import { floodAuth, requestResending, wrongProofs } from "../testing/attacks.ts";
+import { solveWork } from "../lib/accounts/work.ts";
 import { groupUsage } from "../testing/processes.ts";
 import { DEFAULT_RATE_LIMIT } from "../lib/config/limits.ts";
 
@@ -144,6 +146,58 @@ test("row 7: wrong proofs from 4 addresses never lock the owner out: known addre
     await fresh.close();
   }
   await stillWell("after row 7");
+});
+
+test("proof of work made ahead (issue 20 re-run: c=biws,w=SOL,p=PROOF,r=NONCE hashed no nonce): every other shape of client-final is bad-request, checked against no password, and spends no challenge", async () => {
+  const salted = await register("xena");
+  // 10 wrong proofs from two addresses: the name is under attack, new addresses get a puzzle.
+  const misses = (await Promise.all(["127.0.0.13", "127.0.0.14"].map((host) => wrongProofs({ to: srv.clientAddr, host, userName: "xena", count: 5 })))).flat();
+  assert.is(misses.filter((c) => c === "bad-password").length, 10, misses.join(" "));
+  const atk = await udpClient("127.0.0.15");
+  try {
+    const challenges: { nonce: string; cnonce: string; serverFirst: string; bits: number }[] = [];
+    for (let i = 0; i < 8; i++) {
+      const cnonce = `ahead${++tagNo}`.padEnd(20, "x");
+      const f = fields(await atk.request(srv.clientAddr, lines("auth", `b${tagNo}`, "xena", cnonce)));
+      assert.is(f[0], "ok", f.join(" "));
+      challenges.push({ cnonce, serverFirst: f[4], nonce: /^r=([^,]+)/.exec(f[4])![1], bits: Number(/,w=(\d+)/.exec(f[4])?.[1] ?? 0) });
+    }
+    const bits = Math.max(...challenges.map((c) => c.bits));
+    assert.ok(bits >= 14, `a puzzle is asked: ${bits} bits`);
+    // One solution for all: SHA-256("c=biws,w=SOL") has the bits, whatever the nonce.
+    const ahead = solveWork("c=biws", bits);
+    const sol = ahead.slice("c=biws,w=".length);
+    // Proofs signed as the old server read them (AuthMessage ending in what comes before the last ",p="), the right password each time.
+    const signed = (c: (typeof challenges)[number], withoutProof: string) => {
+      const clientKey = createHmac("sha256", salted).update("Client Key").digest();
+      const storedKey = createHash("sha256").update(clientKey).digest();
+      const sig = createHmac("sha256", storedKey).update(`n=xena,r=${c.cnonce},${c.serverFirst},${withoutProof}`).digest();
+      return Buffer.from(clientKey.map((b, i) => b ^ sig[i])).toString("base64");
+    };
+    const shapes = [
+      (c: (typeof challenges)[number]) => `${ahead},p=${signed(c, ahead)},r=${c.nonce}`, // the attack
+      (c: (typeof challenges)[number]) => `c=biws,w=${sol},r=${c.nonce},p=${signed(c, `c=biws,w=${sol},r=${c.nonce}`)}`,
+      (c: (typeof challenges)[number]) => `r=${c.nonce},c=biws,w=${sol},p=${signed(c, `r=${c.nonce},c=biws,w=${sol}`)}`,
+      (c: (typeof challenges)[number]) => `c=biws,r=${c.nonce},w=${sol},x=1,p=${signed(c, `c=biws,r=${c.nonce},w=${sol},x=1`)}`,
+      (c: (typeof challenges)[number]) => `c=biws,r=${c.nonce},w=${sol},p=${signed(c, `c=biws,r=${c.nonce},w=${sol}`)},p=AAAA`,
+      (c: (typeof challenges)[number]) => `c=biws,r=${c.nonce},r=${c.nonce},w=${sol},p=${signed(c, `c=biws,r=${c.nonce},r=${c.nonce},w=${sol}`)}`,
+      (c: (typeof challenges)[number]) => `c=biws,r=${c.nonce},w=${"0".repeat(33)},p=${signed(c, `c=biws,r=${c.nonce},w=${"0".repeat(33)}`)}`,
+      (c: (typeof challenges)[number]) => `c=biws,r=${c.nonce},w=${sol.toUpperCase()}!,p=${signed(c, `c=biws,r=${c.nonce},w=${sol.toUpperCase()}!`)}`,
+    ];
+    const replies = await Promise.all(challenges.map((c, i) => atk.request(srv.clientAddr, lines("login", `x${i}`, "xena", shapes[i](c)))));
+    const codes = replies.map((r) => (fields(r)[0] === "ok" ? "ok" : fields(r)[2]));
+    assert.equal(codes, shapes.map(() => "bad-request"), replies.join(" | "));
+    assert.match(replies[0], /malformed SCRAM client-final/);
+    // None spent, none counted as a guess: the first challenge, answered in the one shape with its own work, lets the owner in from here.
+    const c = challenges[0];
+    const fin = clientFinalSalted(salted, `n=xena,r=${c.cnonce}`, c.serverFirst)!;
+    assert.match(fin.message, /^c=biws,r=[^,]+,w=[0-9a-z]+,p=/);
+    const ok = fields(await atk.request(srv.clientAddr, lines("login", "xok", "xena", fin.message)));
+    assert.is(ok[0], "ok", ok.join(" "));
+  } finally {
+    await atk.close();
+  }
+  await stillWell("after the made-ahead proof of work");
 });
 
 test("row 8: 20,000 auth a second from 4 addresses: a login whose proof takes 0.5 s gets in, 3 of 3", async () => {

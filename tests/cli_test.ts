@@ -7,6 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { defineCommand, helpText, parseFlags, wantsHelp } from "../lib/config/cli.ts";
 import { parseServerFlags, SERVER_COMMAND, SERVER_HELP } from "../lib/config/server_flags.ts";
+import { readdirSync, readFileSync } from "node:fs";
 
 const DEMO = defineCommand({
   name: "demo",
@@ -51,6 +52,23 @@ test("server.ts: --help is made from the table parseServerFlags reads", () => {
   }
   assert.throws(() => parseServerFlags(["--id", "a", "--bogus"]), (e: Error) => e.name === "FlagError" && /'--bogus'.*usage: npm run server/.test(e.message));
   assert.is(parseServerFlags(["--id", "a"]).db, "data/a.sqlite");
+});
+
+test("every entry script's usage line names how to run it here: its npm script, else node_modules/.bin/node (the system node may be too old)", () => {
+  const root = new URL("../", import.meta.url);
+  const scripts = JSON.parse(readFileSync(new URL("package.json", root), "utf8")).scripts as Record<string, string>;
+  const npmName = (file: string) => Object.entries(scripts).find(([, cmd]) => cmd === `node ${file}`)?.[0];
+  const files = ["server.ts", "client.ts", ...["bench", "scripts"].flatMap((d) => readdirSync(new URL(d, root)).filter((f) => f.endsWith(".ts")).map((f) => `${d}/${f}`))];
+  let seen = 0;
+  for (const file of files) {
+    const m = /usage: "([^"]*)"/.exec(readFileSync(new URL(file, root), "utf8"));
+    if (!m) continue;
+    seen++;
+    const name = npmName(file);
+    const want = name === undefined ? "node_modules/.bin/node " : name === "start" ? "npm start" : `npm run ${name}`;
+    assert.ok(m[1].startsWith(want), `${file}: usage "${m[1]}" should start with "${want}"`);
+  }
+  assert.ok(seen >= 20, `${seen} usage lines`);
 });
 
 test.run();

@@ -5,7 +5,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { clock, formatMessage, nameColor, oneLine, sanitize } from "../lib/client/display.ts";
-import { describeError } from "../lib/client/wording.ts";
+import { describeError, helpLines, nameShade, surfaceWords, unsealedDmWords } from "../lib/client/wording.ts";
+import { HELP } from "../lib/client/commands.ts";
+import { readFileSync } from "node:fs";
 import { parseLine } from "../lib/client/commands.ts";
 import { roomNameProblem, userNameProblem } from "../lib/wire/names.ts";
 import { makeTagger } from "../lib/client/tags.ts";
@@ -196,6 +198,61 @@ test("feed: the cursor is whatever the server sent, unknown origins included", (
   const feed = new RoomFeed();
   feed.accept(poll([["a", 5], ["zz", 9]], []));
   assert.is(formatVector(feed.cursor), "a=5,zz=9");
+});
+
+// --- Words per surface, names' colours -----------------------------------------------
+
+test("the page's words leave out what only a terminal has; the terminal's keep it", () => {
+  const page = helpLines(HELP, "page").join("\n"), term = helpLines(HELP, "terminal").join("\n");
+  assert.not.match(page, /--password-file|exit/);
+  assert.match(page, /^\/quit +log out/m);
+  assert.match(term, /--password-file/);
+  assert.match(term, /^\/quit +log out and exit$/m);
+  assert.is(helpLines(HELP, "page").length, HELP.length);
+  assert.is(surfaceWords.page.olderHint("lobby"), null, "the page has its Load older messages button");
+  assert.is(surfaceWords.terminal.olderHint("lobby"), "older messages of lobby: /history [N]");
+  assert.not.match(surfaceWords.page.dmFrom("bob"), /\/query/);
+  assert.match(surfaceWords.terminal.dmFrom("bob"), /\/query bob to answer/);
+  assert.match(HELP.join("\n"), /^\/join ROOM +join a room, made when there is none/m);
+});
+
+test("an unsealed conversation says which party lacks a key, in a whole sentence", () => {
+  assert.is(unsealedDmWords("bob", "peer-has-no-key"), "direct messages to bob are NOT sealed: bob has published no key (bob is not registered)");
+  assert.is(unsealedDmWords("bob", "you-unregistered"), "direct messages to bob are NOT sealed: you are not registered (/register)");
+});
+
+test("names' colours: 8 common names get at least 6 distinct colours, in the page (10) and the terminal (12)", () => {
+  for (const names of [["alice", "bob", "carol", "dave", "eve", "frank", "mallory", "trent"], ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hana"]]) {
+    for (const n of [10, 12]) {
+      const shades = new Set(names.map((x) => nameShade(x, n)));
+      assert.ok(shades.size >= 6, `${names.join(",")} in ${n}: ${shades.size}`);
+    }
+  }
+  assert.is(nameShade("Bob", 10), nameShade("bob", 10), "case-insensitive, as names compare");
+});
+
+/** WCAG contrast of two #rrggbb colours. */
+function contrast(a: string, b: string): number {
+  const lum = (h: string) => {
+    const [r, g, bl] = [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
+
+test("the page's name colours (web/style.css) reach 4.5:1 on every background they meet, light and dark, and differ from each other", () => {
+  const css = readFileSync(new URL("../web/style.css", import.meta.url), "utf8");
+  const dark = css.indexOf("@media (prefers-color-scheme: dark)");
+  for (const [scheme, block] of [["light", css.slice(0, dark)], ["dark", css.slice(dark, css.indexOf("\n}\n", dark))]] as const) {
+    const v = (name: string) => new RegExp(`--${name}: (#[0-9a-f]{6})`).exec(block)?.[1] ?? "";
+    const nicks = Array.from({ length: 10 }, (_, i) => v(`nick-${i}`));
+    assert.ok(nicks.every((c) => c !== ""), `${scheme}: ten colours`);
+    assert.is(new Set(nicks).size, 10);
+    for (const bg of ["bg", "surface", "raised", "mention-bg"]) {
+      for (const [i, c] of nicks.entries()) assert.ok(contrast(c, v(bg)) >= 4.5, `${scheme} nick-${i} ${c} on --${bg} ${v(bg)}: ${contrast(c, v(bg)).toFixed(2)}`);
+    }
+  }
 });
 
 test.run();

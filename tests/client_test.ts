@@ -286,7 +286,7 @@ fake("a lost request is resent with the same tag until answered", async (net) =>
   const c = await client(net, [a], "bob");
   await c.session.login();
   assert.equal(a.received.map((r) => r.verb), ["login"]);
-  await c.session.join("lobby", { create: true });
+  await c.session.join("lobby");
   c.session.say("hi");
   await until("hi shown", () => c.seen.lines.length === 1);
   assert.equal(c.seen.lines, ["[lobby] bob: hi"]);
@@ -319,7 +319,7 @@ fake("a line is pending while its server is dead, settles after failover, and sh
   c.seen.ui.pending = (id, room, text) => events.push(`pending ${id} ${room} ${text}`);
   c.seen.ui.settled = (id, msgId) => events.push(`settled ${id} ${msgId ? `${msgId.origin}.${msgId.n}` : "none"}`);
   await c.session.login();
-  await c.session.join("lobby", { create: true });
+  await c.session.join("lobby");
   a.kill();
   c.session.say("hi", "hi (as typed)");
   assert.equal(events, ["pending 1 lobby hi (as typed)"], "shown as pending at once, before any answer");
@@ -339,7 +339,7 @@ test("an idle client notices a dead server within 6 s (default timing: a probe a
     const conn = await Connection.open({ servers: [a.entry(), b.entry()], transport: udpTransport(net.bind), notice: (t) => seen.notices.push(t) });
     const session = new Session(conn, seen.ui, { userName: "idle", waitMs: 25_000 });
     await session.login();
-    await session.join("lobby", { create: true });
+    await session.join("lobby");
     await new Promise((r) => setTimeout(r, 300)); // the long poll is held now
     const t0 = Date.now();
     a.kill();
@@ -372,8 +372,8 @@ fake("messages keep their order and show once despite loss and a failover mid-st
   const bob = await client(net, [a, b], "bob");
   await alice.session.login();
   await bob.session.login();
-  assert.ok(await alice.session.join("room1", { create: true }));
-  assert.ok(await bob.session.join("room1", { create: true }));
+  assert.ok(await alice.session.join("room1"));
+  assert.ok(await bob.session.join("room1"));
   const sent: string[] = [];
   for (let i = 1; i <= 30; i++) {
     sent.push(`[room1] alice: m${i}`);
@@ -400,7 +400,7 @@ fake("a live server slow to ack an add is not left: no failover, no word of one"
   const a = net.server("a", world), b = net.server("b", world);
   const c = await client(net, [a, b], "bob", 20_000); // held polls say nothing for 20 s
   await c.session.login();
-  await c.session.join("lobby", { create: true });
+  await c.session.join("lobby");
   await new Promise((r) => setTimeout(r, 50)); // the poll is held
   a.holdAdds = true;
   c.session.say("slow");
@@ -418,7 +418,7 @@ fake("failover is said once, plainly: reconnecting, then connected to the next s
   const a = net.server("a", world), b = net.server("b", world), cc = net.server("c", world);
   const c = await client(net, [a, b, cc], "bob");
   await c.session.login();
-  await c.session.join("lobby", { create: true });
+  await c.session.join("lobby");
   a.kill();
   for (let i = 1; i <= 3; i++) c.session.say(`m${i}`);
   await until("m3 shown", () => c.seen.lines.length === 3, 10_000);
@@ -437,8 +437,8 @@ fake("logout leaves every room first (others see it), then logs out; conversatio
   const a = net.server("a", new World());
   const c = await client(net, [a], "bob");
   await c.session.login();
-  await c.session.join("one", { create: true });
-  await c.session.join("two", { create: true });
+  await c.session.join("one");
+  await c.session.join("two");
   await c.session.logout(500);
   const tail = a.received.filter((r) => r.verb === "leave" || r.verb === "logout").map((r) => `${r.verb}${"groupName" in r ? ` ${r.groupName}` : ""}`);
   assert.equal(tail.slice(-1), ["logout"]);
@@ -453,7 +453,7 @@ fake("a restored line keeps its tag: sent again after a reload, it is stored onc
   const kept: { tag: string; text: string }[] = [];
   first.seen.ui.pending = (_id, _room, _text, wire) => kept.push(wire);
   await first.session.login();
-  await first.session.join("lobby", { create: true });
+  await first.session.join("lobby");
   first.session.say("only once");
   await until("stored", () => world.msgs.length === 1);
   // The page reloads before the ack reached it: a new connection, the same token, the kept line.
@@ -473,7 +473,7 @@ fake("bad-token on the new server: log in again, rejoin, keep the cursor", async
   const a = net.server("a", new World()), b = net.server("b", new World());
   const c = await client(net, [a, b], "bob");
   await c.session.login();
-  await c.session.join("lobby", { create: true });
+  await c.session.join("lobby");
   c.session.say("one");
   await until("one shown", () => c.seen.lines.length === 1);
   a.kill();
@@ -561,7 +561,7 @@ real("others see \"* NAME left\" when a client quits with /quit or its input end
   assert.is(await alice.end(), 0);
 });
 
-real("two clients chat; /create /join /who /rooms; EOF waits for acks, then exits 0", async (h, clients, stops) => {
+real("two clients chat; /create /join (a missing room is made) /who /rooms; EOF waits for acks, then exits 0", async (h, clients, stops) => {
   const srv = await h.startServer({ id: "a" });
   stops.push(() => srv.stop());
   const alice = startClient(["--user", "alice", "--servers", srv.servers, ...WAIT]);
@@ -569,8 +569,8 @@ real("two clients chat; /create /join /who /rooms; EOF waits for acks, then exit
   clients.push(alice, bob);
   alice.send("/create Lounge");
   await alice.waitFor(/created Lounge/);
-  bob.send("/join nosuch");
-  await bob.waitFor(/cannot join nosuch: no such room; create it with \/create nosuch/);
+  bob.send("/join fresh");
+  await bob.waitFor(/created fresh/);
   bob.send("/create lounge");
   await bob.waitFor(/cannot create lounge: that room already exists/);
   bob.send("/join lounge");
@@ -580,7 +580,7 @@ real("two clients chat; /create /join /who /rooms; EOF waits for acks, then exit
   alice.send("/create other");
   await alice.waitFor(/created other/);
   alice.send("/rooms");
-  await alice.waitFor(/^\* rooms \(2\): Lounge\*, other\*$/m);
+  await alice.waitFor(/^\* rooms \(3\): (?=.*\bfresh\b)(?=.*\bLounge\*)(?=.*\bother\*)/m);
   alice.send("/switch Lounge");
   alice.send("hi bob");
   await bob.waitFor(/\[Lounge\] alice: hi bob/);

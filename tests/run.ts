@@ -1,15 +1,21 @@
 /**
  * The test runner: loads every tests/*_test.ts (or those whose names contain
  * one of the arguments) as uvu suites, runs them in order, and ends with the
- * line `N passed, N failed`. Runs the same under Node and Deno.
+ * line `N passed, N failed`. Runs the same under Node and Deno. Each file's
+ * name is printed as it loads and as it runs. On SIGINT or SIGTERM every
+ * server process group the tests started is killed and their temporary
+ * directories removed (testing/processes.ts `stopOnSignals`).
  *
- *   node tests/run.ts [filter...]
+ *   node tests/run.ts [filter...]      (--help: the usage)
  *   deno run -A tests/run.ts [filter...]
  */
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { runtimeName } from "../lib/platform/runtime.ts";
+import { stopOnSignals } from "../testing/processes.ts";
+import { removeTempDirs } from "../testing/harness.ts";
+import { TEST_USAGE } from "../testing/test_usage.ts";
 
 type SuiteRun = () => Promise<[string | true, number, number, number]>;
 const g = globalThis as unknown as { UVU_DEFER: number; UVU_QUEUE: (string | SuiteRun)[][]; UVU_INDEX: number };
@@ -19,8 +25,14 @@ g.UVU_QUEUE = [];
 /** The whole run may take at most this long before it is called failed. */
 const DEADLINE_MS = Number(process.env.TEST_DEADLINE_MS ?? 20 * 60_000);
 
-const here = dirname(fileURLToPath(import.meta.url));
+/** Where the test files are: tests/ (DISTCHAT_TESTS_DIR: another folder, for the runner's own test, tests/runner_test.ts). */
+const here = process.env.DISTCHAT_TESTS_DIR ?? dirname(fileURLToPath(import.meta.url));
 const filters = process.argv.slice(2);
+if (filters.includes("--help") || filters.includes("-h")) {
+  console.log(TEST_USAGE);
+  process.exit(0);
+}
+stopOnSignals(removeTempDirs);
 const files = readdirSync(here)
   .filter((f) => f.endsWith("_test.ts") && !f.startsWith("_"))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
@@ -34,6 +46,8 @@ deadline.unref?.();
 
 const started = Date.now();
 let passed = 0, failed = 0, skipped = 0;
+console.log(`${runtimeName()}: ${files.length} test file${files.length === 1 ? "" : "s"}${filters.length ? ` matching ${filters.join(", ")}` : ""}`);
+if (files.length === 0) console.log(`no test file's name contains ${filters.join(" or ")} (tests/*_test.ts; --help for the usage)`);
 for (const [i, file] of files.entries()) {
   g.UVU_QUEUE.push([file]);
   g.UVU_INDEX = i;
@@ -45,9 +59,9 @@ for (const [i, file] of files.entries()) {
     g.UVU_QUEUE[i] = [file];
   }
 }
-for (const group of g.UVU_QUEUE) {
+for (const [i, group] of g.UVU_QUEUE.entries()) {
   const name = group.shift() as string;
-  process.stdout.write(`\n${name}\n`);
+  process.stdout.write(`\n${name} (${i + 1}/${files.length}, ${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   for (const run of group as SuiteRun[]) {
     const [errors, ran, skip, total] = await run();
     passed += ran;

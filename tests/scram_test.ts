@@ -6,7 +6,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { fromBase64 } from "../lib/wire/base64.ts";
-import { clientFinal, clientFirst, makeVerifier, parseClientFirst, saltedPassword, serverFirst, verifyClientFinal } from "../lib/accounts/scram.ts";
+import { clientFinal, clientFirst, makeVerifier, parseClientFinal, parseClientFirst, saltedPassword, serverFirst, verifyClientFinal } from "../lib/accounts/scram.ts";
 
 // RFC 7677 §3: user "user", password "pencil".
 const SALT = fromBase64("W22ZaJ0SNY7soEsUEjb6gQ==")!;
@@ -48,6 +48,38 @@ test("refused: a wrong password, a tampered proof or nonce, a malformed message,
   let refused = "";
   await makeVerifier("pencil", SALT, 1000).catch((e) => (refused = (e as Error).message));
   assert.match(refused, /at least 4096/);
+});
+
+test("a client-final has one shape, c=biws,r=NONCE[,w=SOLUTION],p=PROOF; any other is refused before any check", async () => {
+  const v = await makeVerifier("pencil", SALT, 4096);
+  const c = clientFirst("user", CNONCE);
+  const s = serverFirst(c.bare, SNONCE, v);
+  const good = (await clientFinal("pencil", c.bare, s.message))!.message;
+  const nonce = "rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0", p = good.slice(good.indexOf(",p=") + 3);
+  assert.equal(parseClientFinal(good), { nonce, withoutProof: `c=biws,r=${nonce}`, proof: fromBase64(p)! });
+  assert.is(parseClientFinal(`c=biws,r=${nonce},w=0az9,p=${p}`)?.withoutProof, `c=biws,r=${nonce},w=0az9`);
+  const other = [
+    `c=biws,w=0,p=${p},r=${nonce}`, // issue 20 re-run: the work hashed without the nonce
+    `r=${nonce},c=biws,p=${p}`,
+    `c=biws,w=0,r=${nonce},p=${p}`,
+    `c=biws,r=${nonce},x=1,p=${p}`,
+    `c=biws,r=${nonce},w=0,w=1,p=${p}`,
+    `c=biws,r=${nonce},w=${"a".repeat(33)},p=${p}`,
+    `c=biws,r=${nonce},w=A,p=${p}`,
+    `c=biws,r=${nonce},w=,p=${p}`,
+    `c=biws,r=${nonce},p=${p},p=${p}`,
+    `c=biws,r=${nonce},p=${p.slice(0, -2)}==`,
+    `c=biws,r=${nonce},p=AQ==`,
+    `c=eSws,r=${nonce},p=${p}`,
+    `c=biws,r=,p=${p}`,
+    `c=biws,r=${nonce},p=${p}\n`,
+    "c=biws",
+    "",
+  ];
+  for (const m of other) {
+    assert.is(parseClientFinal(m), null, m);
+    assert.equal(verifyClientFinal(v, c.bare, s.message, m), { ok: false }, m);
+  }
 });
 
 test("the PBKDF2 of WebCrypto and of @noble/hashes (a page on plain http has no WebCrypto) give the same SaltedPassword", async () => {

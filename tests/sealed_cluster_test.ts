@@ -65,7 +65,8 @@ test("sealed room through a 3-server cluster: no plaintext in databases or datag
     return f;
   };
   const client = (user: string, id: Id, ...args: string[]) => {
-    const c = startClient(["--user", user, "--servers", onlyFile(id), "--room", "lobby", ...args, ...WAIT]);
+    // Plaintext (no key= in its file): the capture then shows what sealing alone hides.
+    const c = startClient(["--user", user, "--servers", onlyFile(id), "--room", "lobby", "--allow-plaintext", ...args, ...WAIT]);
     clients.push(c);
     return c;
   };

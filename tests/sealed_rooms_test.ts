@@ -201,7 +201,8 @@ const PLAINTEXTS = [SECRET1, SECRET2, "longtext-longtext-"];
 
 test("real server: sealed room end to end — wire and database hold no plaintext; placeholders; tampering shows", async () => {
   const dir = tempDir("distchat-sealed-");
-  const { file, entries } = await makeCluster(["a"], dir);
+  // The clients speak plaintext (--allow-plaintext, no key=): the wire then shows what sealing alone hides.
+  const { file, entries } = await makeCluster(["a"], dir, { keys: false });
   const listen = `127.0.0.1:${await freePort()}`;
   const db = join(dir, "a.sqlite");
   const right = join(dir, "right.txt"), wrong = join(dir, "wrong.txt");
@@ -214,7 +215,7 @@ test("real server: sealed room end to end — wire and database hold no plaintex
   let srv: ServerHandle | null = null;
   let proxy: UdpProxy | null = null;
   const client = (user: string, ...args: string[]) => {
-    const c = startClient(["--user", user, "--servers", file, "--room", "lobby", ...args, ...WAIT]);
+    const c = startClient(["--user", user, "--servers", file, "--room", "lobby", "--allow-plaintext", ...args, ...WAIT]);
     clients.push(c);
     return c;
   };

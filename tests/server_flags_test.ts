@@ -69,8 +69,11 @@ test("a server started without --web serves its page at its servers.txt URL; wit
       const evil = await rawGet(withWeb.web, "/", { headers: { Host: `evil.example:${port}` } });
       assert.is(evil.status, 421);
       assert.is(evil.headers["x-frame-options"], "DENY", "a refusal carries the security headers");
+      assert.match(withWeb.stdout(), /: web http:\/\/\S+\/ \(page, WebSocket \/ws, POST \/dc, GET \/metrics\)/, "the start line names the WebSocket");
     } finally {
-      await withWeb.stop();
+      const exit = await withWeb.stop();
+      assert.is(exit.code, 0);
+      assert.match(withWeb.stdout(), /: stopped \(SIGTERM\); database \S+ closed\n$/, "one line says it stopped");
     }
     const noWeb = await startServer({ id: "a", servers: file, db: join(tempDir(), "a.sqlite"), extraArgs: ["--no-web"] });
     try {

@@ -6,8 +6,8 @@
  * and the server's memory and open files must stay bounded:
  * 1. a message in endless empty fragments is closed (1009) after 64;
  * 2. clients that do not read (history replies, pongs) are cut off once
- *    their unread output passes the bound; pings past 10 a second close the
- *    connection (1008); an HTTP connection with 8 requests unanswered that
+ *    their unread output passes the bound; pings (and unsolicited pongs)
+ *    past 10 a second close the connection (1008); an HTTP connection with 8 requests unanswered that
  *    pipelines more is closed;
  * 3. WebSockets that leave with a FIN and no close frame, or send a close
  *    frame and never close, are destroyed: the file descriptors come back.
@@ -142,6 +142,34 @@ test("row 2: clients that never read are cut off (history replies, pongs, pipeli
   assert.is(closeCode(pinger), 1008);
   assert.ok(pinger.frames.filter((f) => f.opcode === OPCODE.pong).length <= 20, "at most a burst of pongs");
   await stillServing("row 2");
+});
+
+test("unsolicited pongs (issue 20 re-run: never closed, RSS 134 → 969 MB) count with pings: past the limit, close 1008; a reserved control opcode, close 1002", async () => {
+  const flood = (payload: number, n: number) => {
+    const one = clientFrame(OPCODE.pong, new Uint8Array(payload));
+    const all = new Uint8Array(one.length * n);
+    for (let i = 0; i < n; i++) all.set(one, i * one.length);
+    return all;
+  };
+  // 6-byte pongs (10,000 to a write) and 125-byte ones (2,000), from four addresses, each rewritten until closed (at most 20 times).
+  const pongers = await Promise.all([10, 11, 12, 13].map((h) => rawWebSocket(srv.web!, { localAddress: `127.0.0.${h}` })));
+  const writes = await Promise.all(pongers.map(async (ws, i) => {
+    const batch = i % 2 === 0 ? flood(0, 10_000) : flood(125, 2000);
+    let ended = false, n = 0;
+    ws.ended.then(() => (ended = true));
+    for (; n < 20 && !ended && !ws.socket.destroyed; n++) {
+      ws.write(batch);
+      await sleep(50);
+    }
+    return Promise.race([ws.ended.then(() => n), sleep(10_000).then(() => -1)]);
+  }));
+  assert.ok(writes.every((n) => n >= 1), `each ponger was closed: after ${writes.join(", ")} writes`);
+  assert.equal(pongers.map(closeCode), [1008, 1008, 1008, 1008]);
+  const odd = await rawWebSocket(srv.web!, { localAddress: "127.0.0.14" });
+  odd.write(clientFrame(0xb, new Uint8Array(0)));
+  assert.ok(await Promise.race([odd.ended.then(() => true), sleep(5000).then(() => false)]), "a reserved control opcode ends the connection");
+  assert.is(closeCode(odd), 1002);
+  await stillServing("pongs");
 });
 
 test("row 3: a FIN without a close frame, or a close frame and no FIN: the socket is destroyed, the descriptors come back", async () => {

@@ -2,7 +2,8 @@
  * What the web listener answers, and to whom, against a real server
  * process (issue 20 rows 14 and 16, issue 22 item 5):
  * - a request or WebSocket upgrade whose Host is an attacker's domain (DNS
- *   rebinding) gets 421, whatever its Origin; servers.txt's names,
+ *   rebinding) gets 421, whatever its Origin, and one with two Hosts or a
+ *   target that is not a path (absolute form) 400; servers.txt's names,
  *   `--web-host` names, IPs and localhost pass, and a page's own origin is
  *   that of a Host that passed;
  * - every response — pages, `304`s, datagram replies, preflights, refusals,
@@ -14,6 +15,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
+import net from "node:net";
 import { sleep } from "../testing/cluster_ops.ts";
 import { makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir } from "../testing/harness.ts";
 import { legitServed, rawGet, rawWebSocket } from "../testing/raw_web.ts";
@@ -75,6 +77,41 @@ test("row 16: an attacker's Host gets 421 for pages, datagrams, upgrades and /me
   ws.socket.destroy();
   assert.is((await post("login\nh2\nx\n", { Host: `chat.example.org:${port}`, Origin: "http://chat.example.org:9" })).status, 403, "another port is another origin");
   assert.is((await post("login\nh3\nx\n", { Origin: other })).status, 200, "servers.txt's other web URL");
+});
+
+/** The status line of the answer to a raw request (several lines, sent as written), or how the connection ended without one. */
+function rawStatus(text: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: "127.0.0.1", port });
+    let got = "";
+    const timer = setTimeout(() => (s.destroy(), resolve(`no answer: ${got}`)), 5000);
+    s.on("data", (c: Uint8Array) => {
+      got += new TextDecoder().decode(c);
+      if (got.includes("\r\n")) (clearTimeout(timer), s.destroy(), resolve(got.slice(0, got.indexOf("\r\n"))));
+    });
+    s.on("error", () => {});
+    s.on("close", () => (clearTimeout(timer), resolve(got ? got.split("\r\n")[0] : "closed")));
+    s.write(text);
+  });
+}
+
+test("issue 20 re-run: two Host headers, a Host list, an absolute-form target (even naming us) and `*` get 400, upgrades too; one Host of ours and a path pass", async () => {
+  const ours = `127.0.0.1:${port}`;
+  const upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+  const cases: [string, string][] = [
+    ["two Host headers, ours first", `GET / HTTP/1.1\r\nHost: ${ours}\r\nHost: evil.example\r\n\r\n`],
+    ["two Host headers, ours last", `GET / HTTP/1.1\r\nHost: evil.example\r\nHost: ${ours}\r\n\r\n`],
+    ["a Host list", `GET / HTTP/1.1\r\nHost: ${ours}, evil.example\r\n\r\n`],
+    ["absolute form naming another host", `GET http://evil.example/ HTTP/1.1\r\nHost: ${ours}\r\n\r\n`],
+    ["absolute form naming us", `GET http://${ours}/ HTTP/1.1\r\nHost: ${ours}\r\n\r\n`],
+    ["absolute-form POST /dc", `POST http://evil.example/dc HTTP/1.1\r\nHost: ${ours}\r\nX-DistChat-Client: ${PAGE_ID}\r\nContent-Length: 16\r\n\r\nlogin\nab1\nabsol\n`],
+    ["asterisk form", `OPTIONS * HTTP/1.1\r\nHost: ${ours}\r\n\r\n`],
+    ["absolute-form WebSocket upgrade", `GET http://evil.example/ws HTTP/1.1\r\nHost: ${ours}\r\n${upgrade}Origin: http://${ours}\r\n\r\n`],
+    ["WebSocket upgrade with two Host headers", `GET /ws HTTP/1.1\r\nHost: ${ours}\r\nHost: evil.example\r\n${upgrade}\r\n`],
+  ];
+  for (const [what, text] of cases) assert.match(await rawStatus(text), /^HTTP\/1\.1 400 /, what);
+  assert.match(await rawStatus(`GET / HTTP/1.1\r\nHost: ${ours}\r\n\r\n`), /^HTTP\/1\.1 200 /, "one Host of ours, a path");
+  assert.match(await rawStatus(`GET /ws HTTP/1.1\r\nHost: ${ours}\r\n${upgrade}Origin: http://${ours}\r\n\r\n`), /^HTTP\/1\.1 101 /, "an upgrade of ours");
 });
 
 test("issue 22: every response carries CSP, Referrer-Policy, X-Frame-Options and nosniff", async () => {

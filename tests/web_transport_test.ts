@@ -200,7 +200,7 @@ test("the client core's web transport in this runtime: a session over a WebSocke
     const s = new Session(conn, ui, { userName: `core-${via}`, waitMs: 2000, dmsEveryMs: 0 });
     try {
       await s.login();
-      assert.ok(await s.join("coreweb", { create: true }));
+      assert.ok(await s.join("coreweb"));
       s.say(`over ${via}`);
       await until(`the line over ${via}`, () => seen.includes(`core-${via}: over ${via}`));
       assert.is(conn.via, via);

@@ -44,6 +44,7 @@ test("errors: unmasked, too big (also across fragments and by its length field),
     ["long ping", [clientFrame(OPCODE.ping, new Uint8Array(126))], 1002],
     ["continuation first", [clientFrame(OPCODE.continuation, enc.encode("x"))], 1002],
     ["unknown opcode", [clientFrame(3, enc.encode("x"))], 1002],
+    ["unknown control opcode", [clientFrame(0xb, new Uint8Array(0))], 1002],
   ];
   for (const [name, chunks, code] of cases) {
     const r = new FrameReader(8193);

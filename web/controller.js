@@ -7,9 +7,9 @@ import { parseLine } from "../lib/client/commands.ts";
 import { LoginError } from "../lib/client/session_ui.ts";
 import { keyMemory } from "../lib/client/social.ts";
 import { webTransport } from "../lib/client/web_transport.ts";
-import { nameKey, userNameProblem } from "../lib/wire/names.ts";
-import { pageUi, withRoom } from "./page_ui.js";
-import { loadKnownKeys, loadSession, saveKnownKeys, saveSession } from "./persist.js";
+import { nameKey, roomNameProblem, userNameProblem } from "../lib/wire/names.ts";
+import { keptRooms, pageUi, withRoom } from "./page_ui.js";
+import { loadKnownKeys, loadRead, loadSession, saveKnownKeys, saveRead, saveSession } from "./persist.js";
 
 /** How long a server may hold a poll. */
 const WAIT_MS = 25_000;
@@ -40,6 +40,23 @@ export const initialState = {
   notify: typeof Notification === "undefined" ? "unsupported" : Notification.permission,
 };
 
+/** The room the page's address names (`…/#lobby`: npm start prints it), or null. */
+function roomInUrl() {
+  let name = "";
+  try {
+    name = decodeURIComponent(location.hash.slice(1)).trim();
+  } catch {
+    return null;
+  }
+  return name !== "" && roomNameProblem(name) === null ? name : null;
+}
+
+/** Shows `name` (a room; null: none) in the page's address, so a reload or a bookmark comes back to it. */
+function showRoomInUrl(name) {
+  const hash = name === null ? "" : `#${encodeURIComponent(name)}`;
+  if (location.hash !== hash) history.replaceState(null, "", `${location.pathname}${location.search}${hash}`);
+}
+
 /** The servers to fail over along: this page's own first, then the others in servers.txt order. */
 async function loadServers() {
   const self = { id: "", web: location.origin };
@@ -60,10 +77,14 @@ export function createController(store) {
   let servers = null;
   let passphraseAnswer = null;
   let membersTimer = 0;
+  /** The newest message read per room (at, ms), this user's, kept in localStorage across logins. */
+  let read = {};
 
   const persist = () => {
     const s = store.get();
     if (!chat || !chat.session.token || s.screen === "login") return;
+    const current = s.current === null ? null : s.rooms[s.current] ?? null;
+    if (current === null || !current.dm) showRoomInUrl(current?.name ?? null);
     saveSession({
       user: chat.userName,
       token: chat.session.token,
@@ -76,6 +97,12 @@ export function createController(store) {
 
   const ui = pageUi(store, {
     persist: () => queueMicrotask(persist),
+    lastRead: (key) => read[key] ?? 0,
+    read(key, at) {
+      if (chat === null || !(at > (read[key] ?? 0))) return;
+      read = { ...read, [key]: at };
+      saveRead(chat.userName, read);
+    },
     mention(room, item) {
       const s = store.get();
       if (s.notify !== "granted" || (!document.hidden && s.current === nameKey(room))) return;
@@ -100,6 +127,7 @@ export function createController(store) {
   });
 
   async function start(userName, password) {
+    read = loadRead(userName); // before the first login: conversations open (and count unread) as soon as it succeeds
     servers ??= await loadServers();
     const known = loadKnownKeys();
     return await ChatClient.open({
@@ -115,18 +143,27 @@ export function createController(store) {
     });
   }
 
-  /** The chat screen, in the rooms `kept` lists (a reload), with its lines not yet acknowledged sent again. */
+  /**
+   * The chat screen, in the rooms `kept` lists (a reload), with its lines not
+   * yet acknowledged sent again; then in the room the page's address names
+   * (`#lobby`), joined (made when there is none) unless the page is in it.
+   */
   async function enter(kept) {
     set((s) => ({ ...s, screen: "chat", busy: false, me: chat.userName, loginError: "", loginNote: "" }));
     if (kept) {
-      // The lines not yet acknowledged first, under their own tags and tokens (stored once), then the rooms.
+      // The lines not yet acknowledged first, under their own tags and tokens (stored once), then the rooms:
+      // listed at once, and kept, though no server answers yet; joined again as soon as one does.
       chat.session.restore(kept.pending ?? []);
+      set((s) => keptRooms(s, kept.rooms, kept.current));
+      persist();
       for (const room of kept.rooms) {
         if (room.startsWith("@")) await chat.session.conversation(room, false);
-        else await chat.session.join(room);
+        else if (!(await chat.session.join(room)) && chat !== null) ui.left(room, null); // refused (a ban): the error said why
       }
-      if (kept.current) chat.session.switchTo(kept.current);
+      if (kept.current && chat !== null) chat.session.switchTo(kept.current);
     }
+    const wanted = roomInUrl();
+    if (wanted !== null && chat !== null && !store.get().rooms[nameKey(wanted)]) await chat.session.join(wanted);
     persist();
   }
 
@@ -181,13 +218,14 @@ export function createController(store) {
 
     select(key) {
       const room = store.get().rooms[key];
-      if (room) chat?.session.switchTo(room.name);
+      if (room?.joining) set((s) => ({ ...s, current: key })); // the core types into it once it is joined again
+      else if (room) chat?.session.switchTo(room.name);
       set((s) => ({ ...s, drawerOpen: false }));
     },
 
-    /** Joins room `name`, making it when there is none. */
+    /** Joins room `name`, making it when there is none (the core's /join). */
     async join(name) {
-      await chat?.session.join(name, { create: true });
+      await chat?.session.join(name);
     },
 
     async openConversation(user) {

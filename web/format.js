@@ -7,8 +7,8 @@ import { sanitize } from "../lib/wire/safe_text.ts";
 
 /** Messages of one sender within this many ms of each other share one header. */
 const GROUP_MS = 5 * 60_000;
-/** Name colours (style.css .nick-0 … .nick-11, each readable in light and dark). */
-export const NICK_COLOURS = 12;
+/** Name colours (style.css .nick-0 … .nick-9: ten hues 30–40° apart, each ≥ 4.5:1 on every background, light and dark). */
+export const NICK_COLOURS = 10;
 
 /** The class of `name`'s colour: the same shade the terminal picks its colour with. */
 export const nickClass = (name) => `nick-${nameShade(name, NICK_COLOURS)}`;

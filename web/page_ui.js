@@ -2,7 +2,7 @@
 // turns what the client says into changes of the one store (web/store.js).
 // Pure bookkeeping of rooms, messages, pending lines, unread counts and
 // mentions; the components draw it.
-import { isServerNotice, noticeText } from "../lib/client/wording.ts";
+import { isServerNotice, noticeText, surfaceWords } from "../lib/client/wording.ts";
 import { nameKey } from "../lib/wire/names.ts";
 import { mentions, visible } from "./format.js";
 
@@ -27,7 +27,20 @@ export function newRoom(name) {
     roles: [],
     members: null,
     sealed: false,
+    joining: false, // kept across a reload, not yet joined again (no server has answered yet)
   };
+}
+
+/**
+ * The state with the rooms and conversations a reload kept (`names`), shown
+ * at once as being joined again — before any server answers, so a reload
+ * while none does loses none of them — and `current` the one typed into.
+ */
+export function keptRooms(state, names, current) {
+  let s = state;
+  for (const name of names) s = withRoom(addRoom(s, name), nameKey(name), (r) => (r.items.length ? r : { ...r, joining: true }));
+  const key = current === null || current === undefined ? null : nameKey(current);
+  return key !== null && s.rooms[key] ? { ...s, current: key } : s;
 }
 
 /** What an entry shows as: a message, a /me action or a server notice, with its text. */
@@ -79,6 +92,8 @@ export function withRoom(state, key, f) {
  * The ChatUi of the page. `hooks`: `mention(room, item)` (a desktop
  * notification), `roomChanged(room, notice)` (a join, leave or moderation:
  * the member list may be stale), `persist()` (the session changed),
+ * `lastRead(key)` and `read(key, at)` (the newest message read in a room,
+ * kept across logins: older ones do not count as unread),
  * `askPassphrase(room)` (the dialog; resolves with the passphrase or null),
  * `accountForm(what)`.
  */
@@ -88,6 +103,7 @@ export function pageUi(store, hooks) {
   const toast = (text, error) => set((s) => ({ ...s, toast: { text, error, at: Date.now() } }));
   return {
     hints: "command",
+    surface: "page",
     showsRooms: true,
     show(room, entry, view) {
       let item = itemOf(entry, view, me());
@@ -100,7 +116,7 @@ export function pageUi(store, hooks) {
         const mine = item.kind !== "notice" && nameKey(item.user) === nameKey(s.me ?? "") ? r.pending.find((p) => (p.msgId ?? item.key) === item.key && p.text === item.text) : undefined;
         if (mine && mine.msgId === null) item = { ...item, unconfirmed: mine.id };
         const away = s.current !== key || document.hidden;
-        const counts = item.kind === "message" && away && nameKey(item.user) !== nameKey(s.me ?? "");
+        const counts = item.kind === "message" && away && nameKey(item.user) !== nameKey(s.me ?? "") && item.at > hooks.lastRead(key);
         const topic = /^\u0001topic - /.test(entry.msg) ? { topic: entry.msg.slice(9), topicBy: entry.userName } : {};
         return withRoom(s, key, (r) => ({
           ...r,
@@ -111,7 +127,8 @@ export function pageUi(store, hooks) {
           mentions: r.mentions + (counts && item.mention ? 1 : 0),
         }));
       });
-      if (item.mention) hooks.mention(room, item);
+      if (store.get().current === key && !document.hidden) hooks.read(key, item.at);
+      else if (item.mention && item.at > hooks.lastRead(key)) hooks.mention(room, item);
       if (item.kind === "notice") hooks.roomChanged(room, entry.msg);
     },
     showOlder(room, shown, more) {
@@ -129,7 +146,7 @@ export function pageUi(store, hooks) {
       set((s) => withRoom(s, nameKey(room), (r) => ({ ...r, items: r.items.map((i) => fresh.get(i.key) ?? i) })));
     },
     joined(room, { more }) {
-      set((s) => withRoom(addRoom(s, room), nameKey(room), (r) => ({ ...r, name: room, more })));
+      set((s) => withRoom(addRoom(s, room), nameKey(room), (r) => ({ ...r, name: room, more, joining: false })));
       hooks.persist();
     },
     left(room, why) {
@@ -145,9 +162,13 @@ export function pageUi(store, hooks) {
     currentRoom(room) {
       const key = room === null ? null : nameKey(room);
       set((s) => withRoom({ ...s, current: key, drawerOpen: false }, key, (r) => ({ ...r, unread: 0, mentions: 0 })));
+      const items = key === null ? [] : store.get().rooms[key]?.items ?? [];
+      if (items.length) hooks.read(key, items.at(-1).at);
       hooks.persist();
     },
     notice: (text) => toast(text, false),
+    // A conversation a reload kept is listed already (being joined again): nothing new to say.
+    dmArrived: (address) => !store.get().rooms[nameKey(address)] && toast(surfaceWords.page.dmFrom(address.slice(1)), false),
     // A login's puzzle: the login and account screens show it while it lasts; the chat screen as a notice.
     working(text) {
       set((s) => ({ ...s, working: text }));

@@ -23,14 +23,22 @@ import { Buffer } from "node:buffer";
 import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
 import type { AuthRequest } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
-import { DEFAULT_ITERATIONS, serverFirst, verifierFromBase64, verifyClientFinal } from "./scram.ts";
+import { DEFAULT_ITERATIONS, parseClientFinal, serverFirst, verifierFromBase64, verifyClientFinal } from "./scram.ts";
 import { GuessGuard, guessSource } from "./guess_guard.ts";
 import { Challenges } from "./challenge.ts";
 import { workDone } from "./work.ts";
 import type { Account } from "../rules/ledger.ts";
 
 /** Why an account request failed: the reply's code and text. */
-export type AccountRefusal = { code: "bad-password" | "rate-limited"; message: string };
+export type AccountRefusal = { code: "bad-password" | "rate-limited" | "bad-request"; message: string };
+
+/**
+ * A client-final of any other shape than `c=biws,r=NONCE[,w=SOLUTION],p=PROOF`
+ * (lib/accounts/scram.ts parseClientFinal): refused before any challenge is
+ * looked up, so none is spent and no password checked (issue 20 re-run: with
+ * r= after p=, one proof of work made ahead served every challenge).
+ */
+const MALFORMED: AccountRefusal = { code: "bad-request", message: "malformed SCRAM client-final: it must be c=biws,r=NONCE,p=PROOF, or c=biws,r=NONCE,w=SOLUTION,p=PROOF (docs/PROTOCOL.md \"Accounts\")" };
 
 const WRONG: AccountRefusal = { code: "bad-password", message: "wrong user name or password (or the challenge expired: send auth again)" };
 
@@ -59,21 +67,24 @@ export class AccountDesk {
 
   /**
    * Checks a client-final message for `userName` against `acct` (as it is
-   * now). A challenge is answered once, right or wrong; a proof for a
-   * challenge this server did not issue (or that expired) is refused before
-   * any password check. On success, the server-final message ("v=…").
+   * now). A client-final of another shape than lib/accounts/scram.ts
+   * `parseClientFinal` takes is `bad-request`, spending nothing. A challenge
+   * is answered once, right or wrong; a proof for a challenge this server
+   * did not issue (or that expired) is refused before any password check.
+   * On success, the server-final message ("v=…").
    */
   verify(userName: string, proof: string, acct: Account | null, host: string, now: number): { serverFinal: string } | AccountRefusal {
     const ukey = nameKey(userName), source = guessSource(host);
     const stop = this.#gate(ukey, source, now);
     if (stop) return stop;
-    const nonce = /(?:^|,)r=([^,]*)/.exec(proof)?.[1] ?? "";
+    const final = parseClientFinal(proof);
+    if (final === null) return MALFORMED;
+    const { nonce, withoutProof } = final;
     const c = this.challenges.open(nonce, userName, acct?.reg ?? null, now);
     if (c === null) return WRONG;
     if (c.bits < this.guard.work(ukey, source, now)) {
       return { code: "rate-limited", message: "this name is being guessed at: send auth again and answer with the proof of work its challenge asks for (w=)" };
     }
-    const withoutProof = proof.slice(0, Math.max(0, proof.lastIndexOf(",p=")));
     if (!workDone(withoutProof, c.bits)) return { code: "bad-password", message: `the challenge asked for a proof of work (w=${c.bits}): none or a wrong one came` };
     if (!this.challenges.spend(nonce, c.expires, now)) return WRONG;
     const sf = this.#serverFirst(userName, c.clientNonce, nonce.slice(c.clientNonce.length), acct, c.bits);

@@ -173,18 +173,35 @@ export function parseServerFirst(clientFirstBare: string, serverFirstMessage: st
 }
 
 /**
+ * The one shape of a client-final message a server takes (RFC 5802 §7's
+ * order, docs/PROTOCOL.md "Accounts"): `c=biws,r=NONCE[,w=SOLUTION],p=PROOF`
+ * — the channel binding first, the nonce second, the proof last, nothing
+ * else; SOLUTION 1 to 32 characters of 0-9a-z, PROOF base64 of 32 bytes.
+ * Anything the proof of work hashes (`withoutProof`) thus begins with the
+ * challenge's own nonce: a solution cannot be made once and used for every
+ * challenge (issue 20 re-run: `c=biws,w=SOL,p=PROOF,r=NONCE` hashed
+ * `c=biws,w=SOL` alone).
+ */
+const CLIENT_FINAL = /^(c=biws,r=([\x21-\x2b\x2d-\x7e]{1,128})(?:,w=[0-9a-z]{1,32})?),p=([A-Za-z0-9+/]{43}=)$/;
+
+/** A client-final message of the one shape servers take (CLIENT_FINAL): its nonce, its part without the proof, the proof's bytes; null for any other shape. */
+export function parseClientFinal(message: string): { nonce: string; withoutProof: string; proof: Uint8Array } | null {
+  const m = CLIENT_FINAL.exec(message);
+  const proof = m ? fromBase64(m[3]) : null;
+  return m && proof?.length === 32 ? { nonce: m[2], withoutProof: m[1], proof } : null;
+}
+
+/**
  * Checks the client's proof against the stored verifier; on success, the
  * server's final message ("v=…") that proves to the client the server knew
- * the verifier. Constant-time comparison.
+ * the verifier. Constant-time comparison. Only the shape of
+ * `parseClientFinal` is checked at all.
  */
 export function verifyClientFinal(v: Verifier, clientFirstBare: string, serverFirstMessage: string, clientFinalMessage: string): { ok: true; serverFinal: string } | { ok: false } {
-  const f = attributes(clientFinalMessage);
+  const f = parseClientFinal(clientFinalMessage);
   const nonce = attributes(serverFirstMessage)?.get("r");
-  const proofText = f?.get("p");
-  if (!f || f.get("c") !== "biws" || !nonce || f.get("r") !== nonce || !proofText) return { ok: false };
-  const proof = unb64(proofText);
-  if (proof.length !== 32) return { ok: false };
-  const withoutProof = clientFinalMessage.slice(0, clientFinalMessage.lastIndexOf(",p="));
+  if (!f || !nonce || f.nonce !== nonce) return { ok: false };
+  const { proof, withoutProof } = f;
   const authMessage = `${clientFirstBare},${serverFirstMessage},${withoutProof}`;
   const clientKey = xor(proof, hmac(v.storedKey, authMessage));
   if (!sameBytes(sha256(clientKey), v.storedKey)) return { ok: false };

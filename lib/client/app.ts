@@ -20,6 +20,7 @@ import { openTerminal } from "./terminal.ts";
 import type { TerminalOptions } from "./terminal.ts";
 import { knownKeysFile } from "./known_keys.ts";
 import { udpTransport } from "./udp_transport.ts";
+import { secureTransport } from "./secure_transport.ts";
 import { RoomKeys } from "./seal.ts";
 import { nativeRoomKdf } from "./native_kdf.ts";
 
@@ -31,6 +32,8 @@ export type ClientOptions = {
   /** Messages shown when joining a room (its newest). Default 20. */
   historyLines?: number;
   bind: (onDatagram: OnDatagram) => Promise<Transport>;
+  /** Speak plaintext to servers the servers file gives no key= (--allow-plaintext); default true (client.ts decides). Keyed servers are always encrypted. */
+  allowPlaintext?: boolean;
   io: TerminalOptions;
   /** Room passphrases from `--key-file`. */
   keyFile?: KeyFile | null;
@@ -86,7 +89,10 @@ export async function runClient(o: ClientOptions): Promise<number> {
   };
   chat = await ChatClient.open({
     servers: o.servers,
-    transport: udpTransport(o.bind),
+    transport: secureTransport(udpTransport(o.bind), {
+      keys: new Map(o.servers.flatMap((s) => s.publicKey ? [[s.id, s.publicKey] as const] : [])),
+      allowPlaintext: o.allowPlaintext ?? true,
+    }),
     timing: o.timing,
     ui,
     userName: o.userName,
@@ -170,8 +176,8 @@ export async function runClient(o: ClientOptions): Promise<number> {
     async () => {
       if (ending) return;
       term.notice(`logged in as ${o.userName} on server ${chat.conn.server.id}`);
-      if (o.room !== null) await chat.session.join(o.room, { create: true });
-      else term.notice("join a room with /join ROOM or /create ROOM; /help lists the commands");
+      if (o.room !== null) await chat.session.join(o.room);
+      else term.notice("join a room with /join ROOM (made when there is none); /help lists the commands");
     },
     async (e) => {
       ending = true;

@@ -31,7 +31,7 @@ import type { RoomKeys } from "./seal.ts";
 import { LoginError, Session, type SessionUi } from "./session.ts";
 import { type KeyMemory, Social } from "./social.ts";
 import type { OpenTransport, ServerRef } from "./transport.ts";
-import type { MessageView } from "./wording.ts";
+import { helpLines, type MessageView } from "./wording.ts";
 import type { RoomInfoReply } from "../wire/messages.ts";
 
 /** A secret the client needs from the user. */
@@ -226,7 +226,7 @@ export class ChatClient {
       case "history":
         return s.history(c.count);
       case "help":
-        for (const l of HELP) this.#ui.output(l);
+        for (const l of helpLines(HELP, this.#ui.surface)) this.#ui.output(l);
         return;
       case "msg":
         await s.conversation(`@${c.user}`, false);

@@ -30,8 +30,8 @@ export type Command =
   | { kind: "invalid"; message: string };
 
 export const HELP = [
-  "/create ROOM    create a room and join it",
-  "/join ROOM      join a room (it becomes the one you type into)",
+  "/join ROOM      join a room, made when there is none (it becomes the one you type into)",
+  "/create ROOM    make a new room and join it (refused when it exists)",
   "/leave [ROOM]   leave a room (default: the current one)",
   "/switch ROOM    type into another room you have joined",
   "/rooms          list every room",

@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * const rooms = new JoinedRooms(context);
- * await rooms.join("lobby", { create: true }); // newest messages, then its poll
+ * await rooms.join("lobby");                 // newest messages, then its poll (made when there is none)
  * await rooms.older("lobby", 50);              // the 50 before the oldest shown
  * ```
  */
@@ -18,7 +18,7 @@ import { nameKey } from "../wire/names.ts";
 import { RoomFeed } from "./feed.ts";
 import { TRANSIENT } from "./outbox.ts";
 import type { SessionUi } from "./session_ui.ts";
-import { describeError } from "./wording.ts";
+import { describeError, surfaceWords } from "./wording.ts";
 
 /**
  * A joined room: its feed (cursor, what was shown), the poll in flight, and
@@ -92,11 +92,14 @@ export class JoinedRooms {
     for (const r of this.#rooms.values()) if (r.pollTag) this.#c.cancel(r.pollTag);
   }
 
-  /** /join (or /create with `open`); with `create`, opens a missing room. */
-  async join(room: string, o: { open?: boolean; create?: boolean } = {}): Promise<boolean> {
+  /**
+   * /join: joins `room`, creating it when there is none (as IRC's JOIN does;
+   * docs/CLIENT.md). /create (`open`): creates it, refused when it exists.
+   */
+  async join(room: string, o: { open?: boolean } = {}): Promise<boolean> {
     const call = this.#c.call;
     let reply = await call((tag, token) => ({ verb: o.open ? "open" : "connect", tag, token, groupName: room }));
-    if (reply?.verb === "error" && reply.code === "no-room" && o.create) {
+    if (reply?.verb === "error" && reply.code === "no-room" && !o.open) {
       reply = await call((tag, token) => ({ verb: "open", tag, token, groupName: room }));
       if (reply?.verb === "error" && reply.code === "room-exists") {
         reply = await call((tag, token) => ({ verb: "connect", tag, token, groupName: room }));
@@ -105,7 +108,7 @@ export class JoinedRooms {
     if (reply === null) return false;
     if (reply.verb !== "ok" || !("groupName" in reply)) {
       const e = reply as ErrorReply;
-      const hint = e.code === "no-room" ? `; create it with /create ${room}` : e.code === "room-exists" ? `; join it with /join ${room}` : "";
+      const hint = e.code === "room-exists" ? `; join it with /join ${room}` : "";
       this.#c.ui.error(`cannot ${o.open ? "create" : "join"} ${room}: ${describeError(e.code, e.message)}${hint}`);
       return false;
     }
@@ -159,7 +162,8 @@ export class JoinedRooms {
       this.#c.ui.joined?.(room.name, { more: reply.more });
       for (const e of room.feed.accept(reply)) this.#c.ui.message(room.name, e);
     } else this.#c.ui.joined?.(room.name, { more: false });
-    if (room.olderExist) this.#c.ui.notice(`older messages of ${room.name}: /history [N]`);
+    const hint = surfaceWords[this.#c.ui.surface ?? "terminal"].olderHint(room.name);
+    if (room.olderExist && hint !== null) this.#c.ui.notice(hint);
   }
 
   /**

@@ -10,7 +10,7 @@
  * ```ts
  * const s = new Session(conn, ui, { userName: "bob", waitMs: 25000 });
  * await s.login();
- * await s.join("lobby", { create: true });
+ * await s.join("lobby"); // created when there is none
  * s.say("hi");
  * ```
  */
@@ -25,7 +25,7 @@ import { pageNames } from "./lists.ts";
 import { Outbox, type OutboxItem } from "./outbox.ts";
 import { randomBytes } from "./random.ts";
 import { LoginError, type SessionOptions, type SessionUi } from "./session_ui.ts";
-import { describeError, membersLine, puzzleWords, roomsLine } from "./wording.ts";
+import { describeError, membersLine, puzzleWords, roomsLine, surfaceWords } from "./wording.ts";
 
 export { LoginError, type SessionOptions, type SessionUi };
 
@@ -280,7 +280,8 @@ export class Session {
       if (r.verb === "ok" && r.kind === "dms") {
         for (const e of r.entries) {
           if (e.last !== null && !this.#rooms.has(e.groupName)) {
-            this.#ui.notice(`direct message from ${e.groupName.slice(1)}: /query ${e.groupName.slice(1)} to answer`);
+            if (this.#ui.dmArrived) this.#ui.dmArrived(e.groupName);
+            else this.#ui.notice(surfaceWords[this.#ui.surface ?? "terminal"].dmFrom(e.groupName.slice(1)));
             await this.#rooms.conversation(e.groupName, false);
           }
         }
@@ -292,8 +293,8 @@ export class Session {
 
   // --- Rooms -------------------------------------------------------------------
 
-  /** /join (or /create with `open`); with `create`, opens a missing room. */
-  join(room: string, o: { open?: boolean; create?: boolean } = {}): Promise<boolean> {
+  /** /join (creating a missing room), or /create with `open` (lib/client/joined_rooms.ts). */
+  join(room: string, o: { open?: boolean } = {}): Promise<boolean> {
     return this.#rooms.join(room, o);
   }
 

@@ -4,6 +4,7 @@
  * and the error of a login that retrying cannot fix.
  */
 import type { MsgId, PollEntry } from "../wire/messages.ts";
+import type { Surface } from "./wording.ts";
 
 export type SessionUi = {
   /** A chat message (or notice), shown once, in the order of the room's stream. */
@@ -14,12 +15,16 @@ export type SessionUi = {
   joined?(room: string, o: { more: boolean }): void;
   /** A room or conversation was closed: left (`why` null), or ended by the server (a ban, a kick: `why` says so). */
   left?(room: string, why: string | null): void;
+  /** Where the words go: a terminal (default) or the web page (lib/client/wording.ts `surfaceWords`). */
+  surface?: Surface;
   /** The UI shows the open rooms and the one typed into by itself: no notices narrate joins, leaves and switches. */
   showsRooms?: boolean;
   /** The members of a room (`/who`). Without it: one `output` line. */
   members?(room: string, names: string[]): void;
   /** Every room (`/rooms`). Without it: one `output` line. */
   roomList?(names: string[]): void;
+  /** A direct conversation someone else opened with you ("@bob"), about to open. Without it: a notice (`surfaceWords` dmFrom). */
+  dmArrived?(address: string): void;
   /** A status line (connection, session, confirmations). */
   notice(text: string): void;
   /**

@@ -16,7 +16,7 @@ import { DEFAULT_ITERATIONS, makeVerifier, verifierToBase64 } from "../accounts/
 import { DM_PREFIX, type DmKeyPair, dmKeyPair, fingerprint, MAX_DM_PLAIN, openDm, sealDm } from "./dm_seal.ts";
 import { randomBytes } from "./random.ts";
 import type { Session } from "./session.ts";
-import { describeError, type MessageView } from "./wording.ts";
+import { describeError, type MessageView, unsealedDmWords } from "./wording.ts";
 
 /** What the first sight of a key was: new, the one remembered, or a different one. */
 export type KeyCheck = "first" | "same" | "changed";
@@ -197,7 +197,7 @@ export class Social {
     if (this.dmKey === null || peer === undefined || peer === "-") {
       if (!this.#warnedPlain.has(nameKey(address))) {
         this.#warnedPlain.add(nameKey(address));
-        this.#ui.notice(`direct messages to ${address.slice(1)} are NOT sealed: ${this.dmKey === null ? "you are" : `${address.slice(1)} is`} not registered (or has published no key)`);
+        this.#ui.notice(unsealedDmWords(address.slice(1), this.dmKey === null ? "you-unregistered" : "peer-has-no-key"));
       }
       return { ok: true, text };
     }

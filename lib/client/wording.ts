@@ -71,6 +71,51 @@ export type MessageView =
   | { kind: "sealed"; text: string }
   | { kind: "locked" | "tampered"; text: string };
 
+/**
+ * Where the client speaks: a terminal (slash commands are the only
+ * controls) or the web page (buttons for older messages, a list of
+ * conversations). The words differ only where the surfaces do.
+ */
+export type Surface = "terminal" | "page";
+
+/** The words that differ by surface (one home for both); the rest are the same everywhere. */
+export const surfaceWords = {
+  terminal: {
+    /** After a room's newest messages, when older ones exist; null: the surface shows its own control. */
+    olderHint: (room: string): string | null => `older messages of ${room}: /history [N]`,
+    /** A direct conversation someone else opened. */
+    dmFrom: (user: string) => `direct message from ${user}: /query ${user} to answer`,
+    /** /help's lines that differ (by command word). */
+    help: {
+      register: "/register       register your name with a password (typed hidden, or --password-file)",
+      quit: "/quit           log out and exit",
+    } as Record<string, string>,
+  },
+  page: {
+    olderHint: (_room: string): string | null => null,
+    dmFrom: (user: string) => `direct message from ${user} (under Direct messages)`,
+    help: {
+      register: "/register       register your name with a password (a form asks for it)",
+      quit: "/quit           log out (the login screen comes back)",
+    } as Record<string, string>,
+  },
+} as const;
+
+/** /help's lines for `surface`: `base` (lib/client/commands.ts HELP) with the surface's own lines in place. */
+export function helpLines(base: readonly string[], surface: Surface = "terminal"): string[] {
+  const own = surfaceWords[surface].help;
+  return base.map((line) => own[/^\/(\w+)/.exec(line)?.[1] ?? ""] ?? line);
+}
+
+/**
+ * Why direct messages to `peer` go unsealed (docs/SEALED_DM_FORMAT.md): they
+ * are sealed only when both are registered and the peer's key is published.
+ */
+export function unsealedDmWords(peer: string, why: "you-unregistered" | "peer-has-no-key"): string {
+  const reason = why === "you-unregistered" ? "you are not registered (/register)" : `${peer} has published no key (${peer} is not registered)`;
+  return `direct messages to ${peer} are NOT sealed: ${reason}`;
+}
+
 /** The words of the link's state (lib/client/connection.ts). */
 export const linkWords = {
   reconnecting: (from: string) => `server ${from} is not answering; reconnecting…`,
@@ -134,8 +179,10 @@ export function isServerNotice(text: string): boolean {
  * compare: the terminal picks an ANSI colour with it, the page a hue.
  */
 export function nameShade(name: string, n: number): number {
-  // FNV-1a, then a final mix: short names that differ in one letter land far apart.
-  let h = 0x811c9dc5;
+  // FNV-1a from a seed, then a final mix: short names that differ in one letter land far apart. The seed
+  // (instead of FNV's own basis, which gave bob, dave, mallory and trent one colour) spreads the names
+  // people try first: alice … trent get 8 shades of the page's 10 (tests/client_display_test.ts).
+  let h = 0xb498bf95;
   for (const c of nameKey(name)) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193);
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
@@ -150,5 +197,5 @@ export function membersLine(room: string, names: readonly string[]): string {
 /** `/rooms`' answer as a line; the rooms one is in are starred. */
 export function roomsLine(names: readonly string[], joined: (name: string) => boolean): string {
   const mark = (n: string) => (joined(n) ? `${n}*` : n);
-  return `rooms (${names.length}): ${names.map(mark).join(", ") || "none yet; /create ROOM"}`;
+  return `rooms (${names.length}): ${names.map(mark).join(", ") || "none yet; /join ROOM makes one"}`;
 }

@@ -90,6 +90,15 @@ export type WebLimits = {
   maxUnreadTotal: number;
 };
 
+/**
+ * HTTP requests per second per IP address of the web listener
+ * (lib/web/request_rate.ts; bursts of twice that, at least 600). A GET of
+ * one of the page's files costs the server about 0.1 ms of CPU and a
+ * `POST /dc` about 0.2 ms with a cheap datagram (docs/OPERATIONS.md
+ * "Defaults"), so an address at this rate takes a few hundredths of a core.
+ */
+export const DEFAULT_WEB_REQUEST_RATE = 300;
+
 /** Defaults but `total`, which the server derives from the process's file limit (webConnectionTotal). */
 export const DEFAULT_WEB_LIMITS: WebLimits = {
   perAddress: 256,

@@ -68,6 +68,8 @@ export type WebConfig = {
   limits: WebLimits;
   /** Responses waiting per IP address (`POST /dc`). */
   maxWaitingPerIp: number;
+  /** HTTP requests per second per IP address (`--web-request-rate`, lib/web/request_rate.ts; 0: none). */
+  requestRate: number;
 };
 
 /** How the IRC listener behaves (lib/ircd/listener.ts, docs/IRC.md). */
@@ -159,6 +161,7 @@ export function serverConfig(
       idleMs: flags.webTimeout * 1000,
     },
     maxWaitingPerIp: unlimited ? Infinity : DEFAULT_WAITING_PER_IP,
+    requestRate: unlimited ? 0 : flags.webRequestRate,
   };
   return { node, web, irc };
 }

@@ -8,11 +8,12 @@
  * f.db; // "data/a.sqlite"
  * ```
  */
+import { DEFAULT_HANDSHAKES_PER_SECOND } from "../secure/responder.ts";
 import { defineCommand, helpText, parseFlags } from "./cli.ts";
 import { serverIdProblem } from "../wire/names.ts";
 import type { Address } from "../wire/address.ts";
 import { parseAddress } from "../wire/address.ts";
-import { DEFAULT_HELD_POLL_LIMITS, DEFAULT_QUOTAS, DEFAULT_RATE_LIMIT, DEFAULT_SESSION_RATE, DEFAULT_WEB_LIMITS, type HeldPollLimits, QUOTA_NAMES, type QuotaLimits } from "./limits.ts";
+import { DEFAULT_HELD_POLL_LIMITS, DEFAULT_QUOTAS, DEFAULT_RATE_LIMIT, DEFAULT_SESSION_RATE, DEFAULT_WEB_LIMITS, DEFAULT_WEB_REQUEST_RATE, type HeldPollLimits, QUOTA_NAMES, type QuotaLimits } from "./limits.ts";
 import { type Cidr, LOOPBACK_RANGES, parseCidr } from "../wire/cidr.ts";
 import { hostName } from "../wire/cidr.ts";
 import { webAddress } from "./servers_file.ts";
@@ -21,7 +22,7 @@ import { webAddress } from "./servers_file.ts";
  * Flags only a web listener uses: refused with --no-web, and without --web when servers.txt gives this server no web URL
  * (--tls-cert also serves --irc-tls, and the connection budgets bound --irc and --irc-tls too).
  */
-const WEB_ONLY_FLAGS = ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-timeout"] as const;
+const WEB_ONLY_FLAGS = ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-request-rate", "web-timeout"] as const;
 
 /** A flag that cannot be used as given: its message is one line a user can act on. */
 export class FlagError extends Error {
@@ -71,6 +72,8 @@ export type ServerFlags = {
   webConnections: number | null;
   /** Web connections per IP address; Infinity = no limit. */
   webConnectionsPerIp: number;
+  /** HTTP requests per second per IP address on the web listener; 0 = no limit. */
+  webRequestRate: number;
   /** Seconds a web connection may carry no request (and a request's head, then body, may take). */
   webTimeout: number;
   /** Free bytes below which writes are refused; 0 = no floor. */
@@ -84,6 +87,12 @@ export type ServerFlags = {
   newCluster: boolean;
   /** Run without a cluster key although servers.txt lists peers (tests, benchmarks on one machine). */
   insecurePeers: boolean;
+  /** This server's static private key file (the encrypted transport), or null: `<servers file's folder>/<id>.server.key`. */
+  serverKey: string | null;
+  /** Accept the unencrypted client protocol beside the encrypted one (socat by hand, independent test clients). */
+  allowPlaintext: boolean;
+  /** Client handshakes in a second past which initiations get cookie replies. */
+  handshakesPerSecond: number;
   /** Ack an add once it is on this server's disk only (the default waits for a second server's). */
   oneDiskAcks: boolean;
 };
@@ -158,6 +167,12 @@ export const SERVER_COMMAND = defineCommand({
       help: `TCP connections of one IP address, per listener (web, IRC; default ${DEFAULT_WEB_LIMITS.perAddress}; 0 = no limit). Behind a reverse proxy every ` +
         "connection is the proxy's: raise it there",
     },
+    "web-request-rate": {
+      type: "string",
+      value: "N",
+      help: `HTTP requests a second of one IP address (default ${DEFAULT_WEB_REQUEST_RATE}, bursts of 600; 0 = no limit): past it ` +
+        "429 and the connection closed. Raise it behind a reverse proxy too",
+    },
     "web-timeout": {
       type: "string",
       value: "SECONDS",
@@ -185,6 +200,22 @@ export const SERVER_COMMAND = defineCommand({
     "insecure-peers": {
       type: "boolean",
       help: "run without a cluster key anyway: anyone who reaches the peer port can inject messages and sessions. Only for tests on one machine",
+    },
+    "server-key": {
+      type: "string",
+      value: "FILE",
+      help: "this server's static private key: clients' datagrams are encrypted to its public key, the key= of its servers-file line " +
+        "(default: ID.server.key beside the servers file; make one: npm run keygen -- --server-key FILE)",
+    },
+    "handshakes-per-second": {
+      type: "string",
+      value: "N",
+      help: `client handshakes a second past which initiations get a cookie reply instead, until they prove their address (default ${DEFAULT_HANDSHAKES_PER_SECOND})`,
+    },
+    "allow-plaintext": {
+      type: "boolean",
+      help: "also accept the unencrypted client protocol (socat by hand, test clients): anyone on the path reads messages and tokens. " +
+        "Required when the servers file gives this server no key=",
     },
     multicast: { type: "string", value: "GROUP:PORT", help: "fan out to peers through an IPv4 multicast group" },
     "one-disk-acks": {
@@ -318,6 +349,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     metricsAllow: values["metrics-allow"]?.map(cidr) ?? LOOPBACK_RANGES.map(cidr),
     webConnections: values["web-connections"] === undefined ? null : integer("web-connections", values["web-connections"], 0, 1),
     webConnectionsPerIp: integer("web-connections-per-ip", values["web-connections-per-ip"], DEFAULT_WEB_LIMITS.perAddress, 0) || Infinity,
+    webRequestRate: integer("web-request-rate", values["web-request-rate"], DEFAULT_WEB_REQUEST_RATE, 0),
     webTimeout: integer("web-timeout", values["web-timeout"], DEFAULT_WEB_LIMITS.idleMs / 1000, 1),
     irc: address("irc", values.irc),
     ircTls: address("irc-tls", values["irc-tls"]),
@@ -331,6 +363,9 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     multicast: multicast(values.multicast),
     newCluster: values["new-cluster"] === true,
     insecurePeers: values["insecure-peers"] === true,
+    serverKey: values["server-key"] ?? null,
+    allowPlaintext: values["allow-plaintext"] === true,
+    handshakesPerSecond: integer("handshakes-per-second", values["handshakes-per-second"], DEFAULT_HANDSHAKES_PER_SECOND, 1),
     oneDiskAcks: values["one-disk-acks"] === true,
   };
 }

@@ -13,7 +13,10 @@
  * ```
  */
 import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { bytesEqual, type KeyPair } from "../secure/suite.ts";
 import { readKeyFile } from "./cluster_key.ts";
+import { readStaticKeyFile } from "./static_key.ts";
 import { type IrcListenConfig, type NodeConfig, serverConfig, type WebConfig } from "./node_config.ts";
 import { type ServerFlags, webListenAddress } from "./server_flags.ts";
 import { readServers, type ServerEntry } from "./servers_file.ts";
@@ -31,6 +34,10 @@ export type ServerSetup = {
   /** The IRC listener's config, or null for none (the default). */
   irc: IrcListenConfig | null;
   clusterKey: Uint8Array | null;
+  /** This server's static key pair (its public key is its servers-file key=), or null: plaintext only. */
+  staticKey: KeyPair | null;
+  /** The unencrypted client protocol is accepted too (--allow-plaintext). */
+  allowPlaintext: boolean;
   /** PEM certificate and key of the web listener and of `--irc-tls` (`--tls-cert`, `--tls-key`). */
   tls?: { cert: string; key: string };
   /** Lines to log at start (an unprotected key file, unauthenticated peers). */
@@ -65,6 +72,33 @@ export function serverSetup(flags: ServerFlags, fileLimit: number | null): Serve
       throw new Error(`cannot read --tls-cert/--tls-key: ${(e as Error).message}`);
     }
   }
+  const staticKey = serverStaticKey(flags, me, warnings);
   const { node, web, irc } = serverConfig(flags, servers, webAt, fileLimit);
-  return { flags, me, servers, node, web, irc, clusterKey, tls, warnings };
+  return { flags, me, servers, node, web, irc, clusterKey, staticKey, allowPlaintext: flags.allowPlaintext, tls, warnings };
+}
+
+/** Where a server's static private key is by default: `ID.server.key` beside the servers file. */
+export function defaultServerKeyFile(serversFile: string, id: string): string {
+  return join(dirname(serversFile), `${id}.server.key`);
+}
+
+/**
+ * The server's static key pair, checked against the key= of its servers-file
+ * line; null when the line has none, which only --allow-plaintext permits.
+ */
+function serverStaticKey(flags: ServerFlags, me: ServerEntry, warnings: string[]): KeyPair | null {
+  if (me.publicKey === undefined) {
+    if (flags.allowPlaintext) return null;
+    throw new Error(
+      `${flags.servers} gives server ${me.id} no key=, so its clients could not encrypt: make a key (npm run keygen -- --server-key FILE), ` +
+        `add its key=BASE64 to the line and give --server-key FILE, or run with --allow-plaintext`,
+    );
+  }
+  const file = flags.serverKey ?? defaultServerKeyFile(flags.servers, me.id);
+  const { keyPair, warning } = readStaticKeyFile(file);
+  if (warning) warnings.push(warning);
+  if (!bytesEqual(keyPair.publicKey, me.publicKey)) {
+    throw new Error(`the server key ${file} is not the key= of server ${me.id} in ${flags.servers} (npm run keygen -- --public ${file} prints its key=)`);
+  }
+  return keyPair;
 }

@@ -40,7 +40,8 @@ import { clientFinal } from "../accounts/scram.ts";
 import type { IrcListenConfig } from "../config/node_config.ts";
 import type { Clock } from "../server/clock.ts";
 import type { ClientChannel } from "../server/channel.ts";
-import type { Deliver, IrcHooks } from "../server/node.ts";
+import type { Deliver, IrcHooks, NodeTransports } from "../server/node.ts";
+import { bindProblem } from "../platform/port_owner.ts";
 import { clientIp, CLOSE_GRACE_MS, WebConnections } from "../web/connections.ts";
 import { listen } from "../web/listener.ts";
 import { type IrcConfig, IrcConnection, type IrcStep } from "../irc/connection.ts";
@@ -301,4 +302,13 @@ export async function openIrcListener(o: IrcListenerOptions): Promise<IrcListene
     throw e;
   }
   return { origin: origins.join(" "), close };
+}
+
+/** The node's `transports.irc` for `config` (lib/server/node.ts): opens the listener; a port it cannot bind is told in its flag's words. */
+export function ircTransport(config: IrcListenConfig, o: Omit<IrcListenerOptions, "config" | "deliver" | "hooks">): NonNullable<NodeTransports["irc"]> {
+  return (deliver, hooks) =>
+    openIrcListener({ ...o, config, deliver, hooks }).catch((e) => {
+      const at = config.at ?? config.tlsAt!;
+      throw new Error(bindProblem(formatAddress(at), at.port, e, config.at ? "--irc" : "--irc-tls", false));
+    });
 }

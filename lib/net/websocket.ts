@@ -108,6 +108,7 @@ export class FrameReader {
       const control = opcode >= 8;
       if (control && (len > 125 || !fin)) return fail(1002, "bad control frame");
       if (!control && opcode !== OPCODE.continuation && opcode !== OPCODE.text && opcode !== OPCODE.binary) return fail(1002, "unknown opcode");
+      if (control && opcode !== OPCODE.close && opcode !== OPCODE.ping && opcode !== OPCODE.pong) return fail(1002, "unknown opcode"); // RFC 6455 §5.2: 0xB–0xF are reserved
       if (!control && this.#partsBytes + len > this.#max) return fail(1009, "message too big");
       if (!control && this.#fragments >= this.#maxFragments) return fail(1009, "too many fragments");
       if (joined.length - at < head + 4 + len) break;

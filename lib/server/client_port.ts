@@ -170,6 +170,16 @@ export class ClientPort {
     });
   }
 
+  /** One short `bad-request` saying `message` to a datagram this server does not serve (within the 3x budget), nothing else. */
+  refuse(bytes: Uint8Array, from: Address, via: ClientChannel, message: string): void {
+    const source = sourceKey(via, from);
+    this.budget.received(source, bytes.length);
+    const decoded = decodeRequest(bytes);
+    if (!decoded.ok && decoded.error.silent) return;
+    const tag = decoded.ok ? decoded.value.tag : decoded.error.tag;
+    this.#send(answerOf(shortError(tag, "bad-request", message, replyBudget(bytes.length))), tag, from, via);
+  }
+
   /** The answer (remembered for retransmissions), or null when it is held (a long poll, an add's ack). */
   #answer(a: Arrival): Answer | null {
     const { req, from, session, key, now } = a;

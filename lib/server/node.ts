@@ -31,6 +31,8 @@ import { PeerLiveness } from "../acks/liveness.ts";
 import { Ring } from "../acks/ring.ts";
 import { type HandlerDeps, handlerDeps } from "../handlers/index.ts";
 import type { NodeConfig } from "../config/node_config.ts";
+import { ServerTransport } from "../secure/server_transport.ts";
+import { generateKeyPair, type KeyPair } from "../secure/suite.ts";
 import { AckGate } from "./ack_gate.ts";
 import { Answers } from "./answers.ts";
 import type { ClientChannel } from "./channel.ts";
@@ -42,6 +44,7 @@ import { startHousekeeping } from "./housekeeping.ts";
 import { type Gauge, guessGauges, ServerMetrics, statusGauges } from "./metrics.ts";
 import { PeerPort } from "./peer_port.ts";
 import { Quotas } from "./quotas.ts";
+import { SecureIntake } from "./secure_intake.ts";
 import type { StatusReport } from "./status.ts";
 
 /** How long a starting server waits to hear every peer before it chooses its origin, ms. */
@@ -88,6 +91,13 @@ export type ServerNodeOptions = {
   transports: NodeTransports;
   /** The cluster key (peer datagrams are authenticated with it, and it makes the salts of names not registered), or null. */
   clusterKey: Uint8Array | null;
+  /**
+   * The encrypted client transport (lib/server/secure_intake.ts): this
+   * server's static key pair (null: none, plaintext only) and whether the
+   * unencrypted protocol is accepted beside it. Absent: plaintext only, as
+   * before the encrypted transport (in-memory test clusters).
+   */
+  secure?: { staticKey: KeyPair | null; allowPlaintext: boolean; handshakesPerSecond?: number };
   /** The key sealing saved login replies (lib/server/reply_seal.ts). */
   replyKey: Uint8Array;
   log(line: string): void;
@@ -249,7 +259,8 @@ export class ServerNode {
     this.store.setOrigin(choice.origin);
     if (choice.reason) this.#o.log(`writing as the new incarnation ${choice.origin}: ${choice.reason}`);
     const udp = replyThrough("");
-    const client = udp.bind(await transports.client((bytes, from) => clientPort.onDatagram(bytes, from, udp)));
+    const intake = this.#intake(udp);
+    const client = udp.bind(await transports.client((bytes, from) => intake.receive(bytes, from)));
     const view: NodeView = { metrics: this.metrics, gauges: () => this.gauges() };
     const web = await transports.web?.((bytes, from, via) => clientPort.onDatagram(bytes, from, via), view);
     if (web) this.#closers.push(() => web.close());
@@ -269,6 +280,14 @@ export class ServerNode {
       },
       readPosition: (userName, token) => readPosition(positions.previous(nameKey(userName), sessionId(token)), { self: config.id, own: store.vector(), peer: told }),
     };
+  }
+
+  /** What stands between the UDP client socket and the client port: the encrypted transport, plaintext only when allowed. */
+  #intake(udp: ClientChannel): SecureIntake {
+    const { clock, random, secure } = this.#o;
+    const key = secure?.staticKey ?? null;
+    const transport = key === null ? null : new ServerTransport({ staticKey: key, random, newKeyPair: generateKeyPair, now: clock.now(), handshakesPerSecond: secure?.handshakesPerSecond });
+    return new SecureIntake({ transport, allowPlaintext: secure?.allowPlaintext ?? true, port: this.#clientPort, plain: udp, raw: { send: (b, to) => udp.send(b, to, "") }, clock });
   }
 
   /** Waits on the node's clock until every peer has told its vector, or PEER_WAIT_MS passed; the vectors told. */

@@ -147,6 +147,9 @@ function migrateFrom3(db: DatabaseSync): void {
 /** How hard a commit waits for the disk: FULL survives power loss, NORMAL a process crash. */
 export type SyncMode = "full" | "normal";
 
+/** How long the server's connection waits for a lock held by the checkpoint worker, ms. */
+export const WRITE_WAIT_MS = 30_000;
+
 /**
  * Opens (creating if needed) a DistChat database in WAL mode and checks it
  * is one. Throws an Error whose message names the path and the problem.
@@ -157,7 +160,9 @@ export function openDatabase(path: string, sync: SyncMode): DatabaseSync {
     // Owner-only: SQLite gives its -wal and -shm files the database file's mode.
     if (path !== ":memory:" && !existsSync(path)) closeSync(openSync(path, "a", 0o600));
     db = new DatabaseSync(path);
-    db.exec("PRAGMA busy_timeout = 2000");
+    // A write waits for the checkpoint worker rather than failing: a TRUNCATE checkpoint (a scrub, lib/store/scrub.ts)
+    // blocks writers while it copies the log, which on a loaded disk took over 2 s, and a failed write stops the server.
+    db.exec(`PRAGMA busy_timeout = ${WRITE_WAIT_MS}`);
     const mode = db.prepare("PRAGMA journal_mode = WAL").get() as { journal_mode: string };
     if (mode.journal_mode !== "wal") throw new Error(`journal mode is ${mode.journal_mode}, WAL is needed`);
     db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);

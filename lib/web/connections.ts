@@ -127,8 +127,8 @@ export class WebConnections {
    */
   requestStarted(socket: Socket): boolean {
     const c = this.#conns.get(keyOf(socket));
-    if (!c) return true;
-    if (!this.wrote(socket)) return false;
+    if (!c) return !socket.destroyed; // (the parser goes on emitting a read chunk's pipelined requests after a close)
+    if (c.closing || !this.wrote(socket)) return false; // (closing: requests pipelined behind a refusal get nothing)
     if (c.busy >= MAX_IN_FLIGHT) {
       this.#count("pipelined");
       this.#close(c);

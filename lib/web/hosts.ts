@@ -23,6 +23,23 @@
 import { isIP } from "node:net";
 import { hostName } from "../wire/cidr.ts";
 
+/**
+ * Why a request cannot be taken to name this listener at all (answered 400),
+ * or null: more than one Host header, or one with a list in it (RFC 9112
+ * §3.2: 400 — the allow-list would read one name and a proxy another); a
+ * request target that is not a path (RFC 9112 §3.2.2: in absolute form,
+ * `GET http://evil.example/`, the target's authority overrides Host, and
+ * only proxies are sent that form — issue 20 re-run: 200 and 101 to one
+ * naming an attacker's domain). `url` is the request target as read,
+ * `rawHeaders` the header names and values in turn.
+ */
+export function requestProblem(url: string | undefined, rawHeaders: readonly string[]): string | null {
+  if (url === undefined || !url.startsWith("/")) return "the request target must be a path (origin form, RFC 9112 §3.2.1)\n";
+  const hosts = rawHeaders.filter((_, i) => i % 2 === 1 && rawHeaders[i - 1].toLowerCase() === "host");
+  if (hosts.length > 1 || hosts.some((h) => h.includes(","))) return "one Host header, naming one host (RFC 9112 §3.2)\n";
+  return null;
+}
+
 /** True for a loopback or wildcard listen address (then `localhost` names it too). */
 function onLoopback(host: string): boolean {
   return host.startsWith("127.") || host === "::1" || host === "localhost" || host === "0.0.0.0" || host === "::";

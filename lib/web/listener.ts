@@ -36,9 +36,10 @@ import { webGauges } from "../server/metrics.ts";
 import type { Deliver, NodeView } from "../server/node.ts";
 import { clientIp, CLOSE_GRACE_MS, WebConnections } from "./connections.ts";
 import { pageCsp, rawResponse, securityHeaders, WebFiles } from "./files.ts";
-import { WebHosts } from "./hosts.ts";
+import { requestProblem, WebHosts } from "./hosts.ts";
 import { HttpTransport, plain } from "./http_transport.ts";
 import { MetricsPage } from "./metrics_page.ts";
+import { WebRequestRate } from "./request_rate.ts";
 import { WebSocketTransport } from "./socket_transport.ts";
 
 export type WebListenerOptions = {
@@ -63,6 +64,7 @@ export type WebListener = {
 
 const MISDIRECTED = "this server does not answer to that Host name (its operator adds names with --web-host)\n";
 const CROSS_SITE = "cross-site request refused\n";
+const TOO_MANY = "too many requests from this address: wait a second (the server's --web-request-rate)\n";
 
 /** Builds the listener and binds it at `config.at`; rejects with the OS error when it cannot. */
 export async function openWebListener(o: WebListenerOptions): Promise<WebListener> {
@@ -77,13 +79,17 @@ export async function openWebListener(o: WebListenerOptions): Promise<WebListene
   const webView = () => webGauges({ waiting: http.waiting, sockets: sockets.size, connections: connections.size });
   const metrics = new MetricsPage({ allow: new AddressRanges(config.metricsAllow), clock, metrics: view.metrics, gauges: () => [...view.gauges(), ...webView()] });
   const files = new WebFiles();
-  const stopPrune = clock.every(60_000, () => (sockets.prune(), metrics.prune()));
+  const requests = new WebRequestRate(config.requestRate);
+  const stopPrune = clock.every(60_000, () => (sockets.prune(), metrics.prune(), requests.prune(clock.monotonic())));
   let hosts = new WebHosts({ listen: "", names: config.hosts, origins, tls: o.tls !== undefined });
   let origin = "";
   const route = (req: IncomingMessage, res: ServerResponse) => {
-    if (!connections.requestStarted(req.socket as Socket)) return; // it has not read what it was sent
+    // Every request parsed takes a token, even one pipelined behind a close (the parser goes on through the chunk it read).
+    const allowed = requests.allow(clientIp(req.socket), clock.monotonic());
+    if (!connections.requestStarted(req.socket as Socket)) return void res.destroy(); // it has not read what it was sent
     track(req, res, connections);
     for (const [k, v] of headers) res.setHeader(k, v);
+    if (!allowed) return tooMany(req, res, connections, dropped);
     const refusal = checkOrigin(req, res, hosts);
     if (refusal !== null) return (count("refused"), refusal());
     const path = new URL(req.url ?? "/", "http://x").pathname;
@@ -98,25 +104,14 @@ export async function openWebListener(o: WebListenerOptions): Promise<WebListene
     res.writeHead(200, { "Content-Type": file.type, "Cache-Control": "no-cache", ETag: file.etag });
     res.end(req.method === "HEAD" ? undefined : file.bytes);
   };
-  /** `GET /ws` with an upgrade: checked like a request (Host, origin), then one client address per connection. */
-  const upgrade = (req: IncomingMessage, socket: Socket, head: Uint8Array) => {
-    socket.on("error", () => {});
-    const refuse = (status: string, text: string) => {
-      count("refused");
-      socket.end(rawResponse(status, headers, text));
-      connections.closeWithin(socket, CLOSE_GRACE_MS);
-    };
-    if (!hosts.allows(req.headers.host)) return refuse("421 Misdirected Request", MISDIRECTED);
-    if (new URL(req.url ?? "/", "http://x").pathname !== "/ws") return refuse("404 Not Found", "not found\n");
-    if (!hosts.originAllowed(req.headers.origin, req.headers.host ?? "")) return refuse("403 Forbidden", CROSS_SITE);
-    const key = req.headers["sec-websocket-key"];
-    if (String(req.headers.upgrade).toLowerCase() !== "websocket" || typeof key !== "string" || req.headers["sec-websocket-version"] !== "13") {
-      return refuse("400 Bad Request", "a WebSocket upgrade needs Upgrade: websocket, Sec-WebSocket-Key and Sec-WebSocket-Version: 13\n");
-    }
-    sockets.open(socket, head, clientIp(socket), key, headers);
-  };
+  const upgrade = (req: IncomingMessage, socket: Socket, head: Uint8Array) =>
+    upgradeTo({ req, socket, head, headers, hosts, requests, connections, sockets, clock, count });
   const server: Server = o.tls ? createHttps({ cert: o.tls.cert, key: o.tls.key }, route) : createHttp(route);
-  server.on("connection", (socket: Socket) => connections.accept(socket));
+  server.on("connection", (socket: Socket) => {
+    if (requests.admits(clientIp(socket), clock.monotonic())) return connections.accept(socket);
+    dropped("conn-refused-rate"); // an address in debt: closed before anything is read
+    socket.destroy();
+  });
   server.on("clientError", (_e, socket) => socket.destroy());
   server.on("upgrade", upgrade);
   const close = (): Promise<void> => {
@@ -139,6 +134,42 @@ export async function openWebListener(o: WebListenerOptions): Promise<WebListene
     throw e;
   }
   return { origin, close };
+}
+
+/** What an upgrade needs of the listener. */
+type UpgradeContext = {
+  req: IncomingMessage;
+  socket: Socket;
+  head: Uint8Array;
+  headers: [string, string][];
+  hosts: WebHosts;
+  requests: WebRequestRate;
+  connections: WebConnections;
+  sockets: WebSocketTransport;
+  clock: Clock;
+  count: (kind: string) => void;
+};
+
+/** `GET /ws` with an upgrade: checked like a request (rate, target, Host, origin), then one client address per connection. */
+function upgradeTo(c: UpgradeContext): void {
+  const { req, socket, headers, hosts } = c;
+  socket.on("error", () => {});
+  const refuse = (status: string, text: string) => {
+    c.count("refused");
+    socket.end(rawResponse(status, headers, text));
+    c.connections.closeWithin(socket, CLOSE_GRACE_MS);
+  };
+  if (!c.requests.allow(clientIp(socket), c.clock.monotonic())) return refuse("429 Too Many Requests", TOO_MANY);
+  const bad = requestProblem(req.url, req.rawHeaders);
+  if (bad !== null) return refuse("400 Bad Request", bad);
+  if (!hosts.allows(req.headers.host)) return refuse("421 Misdirected Request", MISDIRECTED);
+  if (new URL(req.url ?? "/", "http://x").pathname !== "/ws") return refuse("404 Not Found", "not found\n");
+  if (!hosts.originAllowed(req.headers.origin, req.headers.host ?? "")) return refuse("403 Forbidden", CROSS_SITE);
+  const key = req.headers["sec-websocket-key"];
+  if (String(req.headers.upgrade).toLowerCase() !== "websocket" || typeof key !== "string" || req.headers["sec-websocket-version"] !== "13") {
+    return refuse("400 Bad Request", "a WebSocket upgrade needs Upgrade: websocket, Sec-WebSocket-Key and Sec-WebSocket-Version: 13\n");
+  }
+  c.sockets.open(socket, c.head, clientIp(socket), key, headers);
 }
 
 /** Binds `server` (any node:net server: HTTP, TLS, TCP) at `at`; resolves with the bound port. */
@@ -165,8 +196,22 @@ function track(req: IncomingMessage, res: ServerResponse, connections: WebConnec
   socket.setNoDelay?.(true);
 }
 
-/** The refusal of a request for another Host (421) or from a foreign Origin (403), or null; an allowed Origin is echoed (CORS). */
+/** 429 past the address's request rate: nothing more of the connection is read; gone once the 429 is out, or after the grace. */
+function tooMany(req: IncomingMessage, res: ServerResponse, connections: WebConnections, dropped: (reason: string) => void): void {
+  const socket = req.socket as Socket;
+  dropped("http-rate");
+  socket.pause();
+  res.once("finish", () => socket.destroy());
+  connections.closeWithin(socket, CLOSE_GRACE_MS);
+  res.setHeader("Retry-After", "1");
+  res.setHeader("Connection", "close");
+  plain(res, 429, TOO_MANY);
+}
+
+/** The refusal of a malformed target or Host (400), another Host (421) or a foreign Origin (403), or null; an allowed Origin is echoed (CORS). */
 function checkOrigin(req: IncomingMessage, res: ServerResponse, hosts: WebHosts): (() => void) | null {
+  const bad = requestProblem(req.url, req.rawHeaders);
+  if (bad !== null) return () => plain(res, 400, bad);
   if (!hosts.allows(req.headers.host)) return () => plain(res, 421, MISDIRECTED);
   if (!hosts.originAllowed(req.headers.origin, req.headers.host ?? "")) return () => plain(res, 403, CROSS_SITE);
   const origin = req.headers.origin;

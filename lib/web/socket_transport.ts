@@ -10,8 +10,9 @@
  *   ones included (lib/net/websocket.ts; past either: close 1009);
  * - turns: at most FRAMES_PER_TURN frames of a connection are handled in
  *   one turn of the event loop;
- * - pings: at most PINGS_PER_SECOND a second (a burst of twice that);
- *   past it the connection is closed with 1008 (a browser never pings);
+ * - pings and pongs: at most PINGS_PER_SECOND of them a second (a burst
+ *   of twice that); past it the connection is closed with 1008 (a browser
+ *   never pings, and pongs only when pinged, which this server never does);
  * - output: while a connection leaves its output unread (past the socket's
  *   high-water mark) none of its requests are read; every write is checked
  *   against the unread-output bounds, past which it is cut off;
@@ -35,7 +36,7 @@ import type { ClientChannel } from "../server/channel.ts";
 import { RateLimiter } from "../server/rate_limit.ts";
 import { CLOSE_GRACE_MS, type WebConnections } from "./connections.ts";
 
-/** Pings a connection may send a second (twice that at once). */
+/** Control frames but close (pings and pongs together) a connection may send a second (twice that at once). */
 export const PINGS_PER_SECOND = 10;
 
 /**
@@ -179,12 +180,12 @@ export class WebSocketTransport implements ClientChannel {
     } else if (f.kind === "error") {
       dropped("ws-bad-frame");
       this.#close(link, f.code, true);
-    } else if (f.opcode === OPCODE.ping) {
-      if (this.#pings.allow(String(link.from.port), clock.monotonic())) this.#write(link, encodeFrame(OPCODE.pong, f.data));
-      else {
+    } else if (f.opcode === OPCODE.ping || f.opcode === OPCODE.pong) {
+      // Unsolicited pongs count too (issue 20 re-run: 20 sockets of pongs, never closed, RSS 134 → 969 MB).
+      if (!this.#pings.allow(String(link.from.port), clock.monotonic())) {
         dropped("ws-ping-limit");
         this.#close(link, 1008, true);
-      }
+      } else if (f.opcode === OPCODE.ping) this.#write(link, encodeFrame(OPCODE.pong, f.data));
     } else if (f.opcode === OPCODE.close) {
       const code = f.data.length >= 2 ? (f.data[0] << 8) | f.data[1] : 1000;
       this.#close(link, code >= 1000 && code < 5000 && code !== 1005 && code !== 1006 ? code : 1000);

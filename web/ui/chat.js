@@ -13,6 +13,8 @@ import { PassphraseDialog } from "./passphrase.js";
 
 /** How long "connected to b" stays after a reconnection, and a notice at all, ms. */
 const SHOW_MS = 6000;
+/** How long an error stays (unless dismissed first), ms: in the flow above the composer, it covers nothing. */
+const ERROR_MS = 20_000;
 
 /** Whether the screen is a phone's (the rooms pane is a drawer). */
 function useNarrow() {
@@ -39,16 +41,18 @@ function useExpiry(at, ms) {
 
 function LinkBanner({ link }) {
   const recent = useExpiry(link.at, SHOW_MS);
-  const show = link.state === "reconnecting" || (link.state === "connected" && recent && link.text !== "");
+  // Reconnecting; or still connecting after a whole round of servers ("no server is answering; still trying").
+  const show = link.state === "reconnecting" || (link.state === "connecting" && link.text !== "") || (link.state === "connected" && recent && link.text !== "");
   return html`
     <div class=${`banner ${link.state}`} role="status" hidden=${!show}>
-      ${show ? (link.state === "reconnecting" ? html`<span class="spinner" aria-hidden="true"></span> ${link.text || "reconnecting…"}` : link.text) : ""}
+      ${show ? (link.state !== "connected" ? html`<span class="spinner" aria-hidden="true"></span> ${link.text || "reconnecting…"}` : link.text) : ""}
     </div>`;
 }
 
+/** What the client says (a notice, an error): a status area in the flow above the composer, never over the messages. */
 function Toast({ toast, actions }) {
-  const recent = useExpiry(toast?.error ? null : toast?.at, SHOW_MS);
-  const show = toast && (toast.error || recent);
+  const recent = useExpiry(toast?.at, toast?.error ? ERROR_MS : SHOW_MS);
+  const show = toast && recent;
   return html`
     <div id="status" class="toasts">
       <div role="status" class="toast info" hidden=${!(show && !toast.error)}>${show && !toast.error ? toast.text : ""}</div>
@@ -109,15 +113,15 @@ export function ChatScreen({ state, actions }) {
       <main class="room" aria-label=${room ? title : "No room"}>
         ${room
           ? html`<${MessageList} room=${room} actions=${actions} />`
-          : html`<div class="welcome"><h2>Welcome, ${state.me}</h2><p>Join a room in the ${narrow ? "rooms menu" : "list on the left"}: type its name and press Join. A room that does not exist yet is made for you.</p>
+          : html`<div class="welcome"><h2>Welcome, ${state.me}</h2><p>Join a room in the ${narrow ? "rooms menu" : "list on the left"}: type its name (try lobby) and press Join. A room that does not exist yet is made for you.</p>
               ${narrow && html`<button type="button" class="primary" onClick=${() => actions.toggleDrawer(true)}>Choose a room</button>`}</div>`}
         <${Output} lines=${state.output} actions=${actions} />
+        <${Toast} toast=${state.toast} actions=${actions} />
         <${Composer} room=${room} actions=${actions} />
       </main>
       </div>
       ${state.membersOpen && room && html`<${MembersPanel} state=${state} room=${room} actions=${actions} inert=${false} />`}
       ${overlay && html`<button type="button" class="backdrop" tabindex="-1" aria-label="Close" onClick=${() => (actions.toggleDrawer(false), actions.closeMembers())}></button>`}
-      <${Toast} toast=${state.toast} actions=${actions} />
       <${PassphraseDialog} state=${state} actions=${actions} />
     </div>`;
 }

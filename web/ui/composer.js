@@ -1,7 +1,9 @@
 // The message box. Enter sends, Shift+Enter starts a new line; lines that
 // start with / are the terminal's commands. Text is never lost: nothing cuts
 // it (no maxlength), a counter shows the bytes near the limit, and a line the
-// client refuses (too long, no room) stays in the box with the reason shown.
+// client refuses (too long, no room) stays in the box with the reason shown;
+// Send is disabled while it is too long (Enter still says why). With no room
+// open the box is disabled, its placeholder saying what to do.
 // A draft is kept per room while the page is open.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
@@ -46,16 +48,19 @@ export function Composer({ room, actions }) {
     }
   };
   const where = room ? (room.dm ? room.name.slice(1) : room.name) : null;
+  // Nothing to write into yet: no room open, or one a reload kept that no server has answered for yet.
+  const closed = room === null ? "Join a room to write" : room.joining ? `Rejoining ${where}…` : null;
   return html`
     <form class="composer" onSubmit=${submit}>
       <label for="text" class="sr">${where ? `Message ${where}` : "Message"}</label>
       <textarea id="text" ref=${box} rows="1" dir="auto" value=${text} onInput=${(e) => update(e.currentTarget.value)} onKeyDown=${keydown}
-        placeholder=${where ? `Message ${where}${room.sealed ? " (sealed)" : ""}` : "Join a room to talk, or type /help"}
+        disabled=${closed !== null} placeholder=${closed ?? `Message ${where}${room.sealed ? " (sealed)" : ""}`}
         aria-describedby="composer-help counter" aria-invalid=${over ? "true" : "false"}></textarea>
       <span id="counter" class=${`counter${over ? " over" : ""}`} aria-live=${over ? "polite" : "off"} hidden=${!showCount}>
         ${over ? `${number(bytes)} / ${number(limit)} bytes: too long to send` : `${number(bytes)} / ${number(limit)} bytes`}
       </span>
-      <button type="submit" id="send" class="primary send" disabled=${text.trim() === "" || busy} aria-label="Send">
+      <button type="submit" id="send" class="primary send" disabled=${text.trim() === "" || busy || over || closed !== null}
+        aria-label="Send">
         <${SendIcon} /><span class="wide-only" aria-hidden="true">Send</span>
       </button>
       <p id="composer-help" class="sr">Enter sends, Shift+Enter starts a new line. Commands start with a slash; /help lists them.</p>

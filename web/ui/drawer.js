@@ -8,16 +8,19 @@ import { nameKey } from "../../lib/wire/names.ts";
 
 function RoomButton({ room, current, actions }) {
   const name = room.dm ? room.name.slice(1) : room.name;
+  const shown = `${room.dm ? "@" : "#"}${name}`; // the accessible name starts with the visible text (WCAG 2.5.3)
+  // The badges' counts are drawn by style.css from data-count, so the button's visible text ("#lobby") is
+  // where its accessible name starts ("#lobby, 2 unread, 1 mentioning you"), as speech input needs.
   const counts = [room.unread ? `${room.unread} unread` : "", room.mentions ? `${room.mentions} mentioning you` : ""].filter(Boolean);
   return html`
     <li>
       <button type="button" class=${`room-button${current ? " current" : ""}${room.unread ? " has-unread" : ""}`}
-        aria-current=${current ? "page" : undefined} aria-label=${[name, room.sealed ? "sealed" : "", ...counts].filter(Boolean).join(", ")}
+        aria-current=${current ? "page" : undefined} aria-label=${[shown, room.joining ? "rejoining" : "", room.sealed ? "sealed" : "", ...counts].filter(Boolean).join(", ")}
         onClick=${() => actions.select(room.key)}>
-        <span class="room-name">${room.dm ? "@" : "#"}${name}</span>
+        <span class="room-name">${shown}</span>
         ${room.sealed && html`<${LockIcon} />`}
-        ${room.mentions > 0 && html`<span class="badge mention-badge" aria-hidden="true">@${room.mentions}</span>`}
-        ${room.unread > 0 && html`<span class="badge" aria-hidden="true">${room.unread}</span>`}
+        ${room.mentions > 0 && html`<span class="badge mention-badge" aria-hidden="true" data-count=${`@${room.mentions}`}></span>`}
+        ${room.unread > 0 && html`<span class="badge" aria-hidden="true" data-count=${room.unread}></span>`}
       </button>
     </li>`;
 }
@@ -65,7 +68,7 @@ export function RoomsDrawer({ state, actions, inert }) {
             aria-describedby="join-hint" />
           <button type="submit">Join</button>
         </div>
-        <p id="join-hint" class="hint">A room that does not exist yet is made for you.</p>
+        <p id="join-hint" class="hint">A room that does not exist yet is made for you (as /join does).</p>
       </form>
       <h2 id="rooms-heading">Rooms</h2>
       ${joined.length === 0 ? html`<p class="hint">None yet: join one above.</p>` : html`

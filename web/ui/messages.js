@@ -86,7 +86,7 @@ export function MessageList({ room, actions }) {
             </button>
           </li>`}
         ${!room.more && items.length > 0 && html`<li class="start">${room.dm ? "The start of this conversation" : `The start of ${room.name}`}</li>`}
-        ${items.length === 0 && pending.length === 0 && html`<li class="empty">No messages yet. Say hello!</li>`}
+        ${items.length === 0 && pending.length === 0 && html`<li class="empty">${room.joining ? `Joining ${room.dm ? "this conversation" : room.name} again once a server answers…` : "No messages yet. Say hello!"}</li>`}
         ${blocks(items).map((b) =>
           b.type === "day"
             ? html`<li key=${b.key} class="day"><span>${b.label}</span></li>`

@@ -1,0 +1,271 @@
+/**
+ * The encrypted client transport beside plaintext, in the same run (not a
+ * test): real servers with a key= and --allow-plaintext, so each figure is
+ * taken both ways minutes apart, alternating, several runs each.
+ *
+ * - acked adds/s of one server, 8 clients x 16 in flight (each client its
+ *   own socket and session; encrypted clients seal in this process);
+ * - reading a 1,000-message backlog from the server a client logged in at,
+ *   and from the next server it fails over to with the same token (plaintext:
+ *   an unproven address there, cut to 3x per request; encrypted: one
+ *   handshake with it, included in the time);
+ * - delivery from an add at server a to a held poll at server b, p50 and p99
+ *   (the client legs encrypted; the server link is the same both ways).
+ *
+ *   node bench/encrypted.ts [--runs N] [--seconds N] [--server-runtime node|deno]
+ *
+ * The load runs under this process's runtime (Node: Deno's node:dgram loses
+ * datagrams at these rates), the servers under --server-runtime.
+ */
+import process from "node:process";
+import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
+import { bindUdp } from "../lib/net/udp_node.ts";
+import { runtimeVersion } from "../lib/platform/runtime.ts";
+import { ClientTransport } from "../lib/secure/client_transport.ts";
+import { generateKeyPair } from "../lib/secure/suite.ts";
+import type { Address } from "../lib/wire/address.ts";
+import { randomBytes } from "../lib/client/random.ts";
+import { cursorText, readAll } from "../testing/cluster_ops.ts";
+import { lines, makeCluster, parsePoll, removeTempDirs, startServer } from "../testing/harness.ts";
+import { formatSummary, percentile, summarize } from "./_stats.ts";
+import { cpuSeconds, type Runtime, runtimeCommand } from "./_child.ts";
+import { runtimePid } from "../testing/proc_stats.ts";
+
+const COMMAND = defineCommand({
+  name: "encrypted",
+  about: "The encrypted client transport beside plaintext: acked adds/s, a backlog read after failover, cross-server delivery.",
+  usage: "npm run bench:encrypted -- [--runs N] [--seconds N] [--server-runtime node|deno]",
+  flags: {
+    runs: { type: "string", value: "N", default: "3", help: "runs of each figure, each way" },
+    seconds: { type: "string", value: "N", default: "3", help: "seconds of adds per run" },
+    "server-runtime": { type: "string", value: "node|deno", default: "node", help: "the runtime the servers run under (the load stays on this one)" },
+  },
+  notes: "Servers under Deno: npm run bench:encrypted -- --server-runtime deno",
+});
+const { values } = parseCommandLine(COMMAND);
+if (!/^[1-9]$/.test(values.runs!) || !/^[1-9]\d?$/.test(values.seconds!)) fail("encrypted", "--runs 1 to 9, --seconds 1 to 99");
+if (values["server-runtime"] !== "node" && values["server-runtime"] !== "deno") fail("encrypted", "--server-runtime node or deno");
+const SERVER_RUNTIME = values["server-runtime"] as Runtime;
+const RUNS = Number(values.runs);
+const SECONDS = Number(values.seconds);
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+type Mode = "plaintext" | "encrypted";
+
+/** One client socket to one server, plaintext or through a lib/secure ClientTransport; replies by tag. */
+type Link = { request(text: string, timeoutMs?: number): Promise<string>; send(text: string): void; onReply: ((text: string) => void) | null; close(): Promise<void> };
+
+async function link(to: Address, mode: Mode, key: Uint8Array): Promise<Link> {
+  const waiting = new Map<string, (text: string) => void>();
+  const ct = mode === "encrypted" ? new ClientTransport({ serverKey: key, random: randomBytes, newKeyPair: generateKeyPair }) : null;
+  const l: Link = {
+    onReply: null,
+    send(text) {
+      const bytes = enc.encode(text);
+      if (ct === null) socket.send(bytes, to);
+      else for (const d of ct.seal(bytes, Date.now())) socket.send(d, to);
+    },
+    request(text, timeoutMs = 10_000) {
+      const tag = text.split("\n")[1];
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => (waiting.delete(tag), reject(new Error(`no reply to ${text.slice(0, 40)}`))), timeoutMs);
+        waiting.set(tag, (t) => (clearTimeout(timer), resolve(t)));
+        l.send(text);
+      });
+    },
+    close: () => socket.close(),
+  };
+  const deliver = (bytes: Uint8Array) => {
+    const text = dec.decode(bytes);
+    const tag = text.slice(text.indexOf("\n") + 1, text.indexOf("\n", text.indexOf("\n") + 1));
+    const w = waiting.get(tag);
+    if (w) (waiting.delete(tag), w(text));
+    else l.onReply?.(text);
+  };
+  const socket = await bindUdp({ host: "127.0.0.1", port: 0 }, (bytes) => {
+    if (ct === null) return deliver(bytes);
+    const r = ct.receive(bytes, Date.now());
+    for (const d of r.send) socket.send(d, to);
+    if (r.plaintext !== null) deliver(r.plaintext);
+  }, { recvBufferSize: 1 << 22, sendBufferSize: 1 << 22 });
+  return l;
+}
+
+let tags = 0;
+/** Adds never answered within 5 s (a lost datagram: the load does not resend). */
+let lost = 0;
+const tag = () => (tags++).toString(36);
+
+async function enter(l: Link, name: string, room: string): Promise<string> {
+  const token = (await l.request(lines("login", tag(), name))).split("\n")[4];
+  if ((await l.request(lines("connect", tag(), token, room))).includes("no-room")) await l.request(lines("open", tag(), token, room));
+  return token;
+}
+
+/** 8 clients logged in to `to` and in `room`. */
+function clientsIn(to: Address, key: Uint8Array, mode: Mode, room: string): Promise<{ l: Link; token: string }[]> {
+  return Promise.all(Array.from({ length: 8 }, async (_, i) => {
+    const l = await link(to, mode, key);
+    return { l, token: await enter(l, `${room}u${i}`, room) };
+  }));
+}
+
+/** The server's CPU µs per acked add (process `pid`) under a steady `perSecond` adds/s from 8 clients for SECONDS: the same batching both ways. */
+async function steadyCpu(to: Address, key: Uint8Array, mode: Mode, run: number, pid: number, perSecond: number): Promise<number> {
+  const room = `steady${mode[0]}${run}`;
+  const clients = await clientsIn(to, key, mode, room);
+  let acked = 0, n = 0;
+  const cpu0 = cpuSeconds(pid);
+  const each = perSecond / 8 / 100;
+  let owed = 0;
+  const timer = setInterval(() => {
+    owed += each;
+    for (; owed >= 1; owed--) {
+      for (const [i, { l, token }] of clients.entries()) {
+        l.request(lines("add", `s${i}x${(n++).toString(36)}`, token, `message ${n} from client ${i} of the encrypted benchmark`, room), 5000).then(() => acked++, () => lost++);
+      }
+    }
+  }, 10);
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  clearInterval(timer);
+  await new Promise((r) => setTimeout(r, 500));
+  const us = (cpuSeconds(pid) - cpu0) * 1e6 / acked;
+  await Promise.all(clients.map((c) => c.l.close()));
+  return us;
+}
+
+/** Acked adds/s of 8 clients keeping 16 adds in flight each for SECONDS, and the server's CPU µs per acked add (process `pid`). */
+async function addRate(to: Address, key: Uint8Array, mode: Mode, run: number, pid: number): Promise<[number, number]> {
+  const room = `adds${mode[0]}${run}`;
+  const clients = await clientsIn(to, key, mode, room);
+  const stopAt = Date.now() + SECONDS * 1000;
+  const started = performance.now();
+  const cpu0 = cpuSeconds(pid);
+  const counts = await Promise.all(clients.map(({ l, token }, i) =>
+    new Promise<number>((resolve) => {
+      let acked = 0, inFlight = 0, n = 0;
+      const send = () => {
+        inFlight++;
+        l.request(lines("add", `${i}x${(n++).toString(36)}`, token, `message ${n} from client ${i} of the encrypted benchmark`, room), 5000)
+          .then(() => acked++, () => lost++)
+          .finally(() => {
+            inFlight--;
+            if (Date.now() < stopAt) send();
+            else if (inFlight === 0) resolve(acked);
+          });
+      };
+      for (let k = 0; k < 16; k++) send();
+    })
+  ));
+  const total = counts.reduce((a, b) => a + b, 0);
+  const rate = total / ((performance.now() - started) / 1000);
+  const cpuUs = (cpuSeconds(pid) - cpu0) * 1e6 / total;
+  await Promise.all(clients.map((c) => c.l.close()));
+  return [rate, cpuUs];
+}
+
+/** A link as testing/cluster_ops.ts's readers take a client. */
+const asClient = (l: Link) => ({ request: (_to: Address, text: string | Uint8Array, ms?: number) => l.request(typeof text === "string" ? text : dec.decode(text), ms) });
+
+/** ms to read `room` whole from the login server, then from the next server with the same token. */
+async function backlog(a: Address, b: Address, keys: Uint8Array[], mode: Mode, room: string, run: number): Promise<[number, number]> {
+  const la = await link(a, mode, keys[0]);
+  const token = await enter(la, `reader${mode[0]}${run}`, room);
+  let t0 = performance.now();
+  const fromA = await readAll(asClient(la), a, token, room);
+  const msA = performance.now() - t0;
+  await la.close();
+  const lb = await link(b, mode, keys[1]);
+  t0 = performance.now();
+  const fromB = await readAll(asClient(lb), b, token, room);
+  const msB = performance.now() - t0;
+  await lb.close();
+  if (fromA.ids.length !== fromB.ids.length) throw new Error(`backlog: ${fromA.ids.length} at a, ${fromB.ids.length} at b`);
+  return [msA, msB];
+}
+
+/** ms from each of `n` adds at a to the held poll at b that shows it. */
+async function crossDelivery(a: Address, b: Address, keys: Uint8Array[], mode: Mode, run: number, n: number): Promise<number[]> {
+  const room = `cross${mode[0]}${run}`;
+  const w = await link(a, mode, keys[0]);
+  const r = await link(b, mode, keys[1]);
+  const wt = await enter(w, `${room}w`, room);
+  await new Promise((res) => setTimeout(res, 300)); // the room reaches b
+  const rt = await enter(r, `${room}r`, room);
+  let cursor = cursorText(parsePoll(await r.request(lines("request", tag(), rt, room, "0"))));
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const held = r.request(lines("request", tag(), rt, room, cursor, 10000), 15_000);
+    await new Promise((res) => setTimeout(res, 5));
+    const t0 = performance.now();
+    await w.request(lines("add", tag(), wt, `ping ${i}`, room));
+    const p = parsePoll(await held);
+    if (p.entries.length > 0) out.push(performance.now() - t0);
+    cursor = cursorText(p);
+  }
+  await w.close();
+  await r.close();
+  return out;
+}
+
+const runtime = runtimeVersion();
+const { file, entries } = await makeCluster(["a", "b"]);
+const keys = entries.map((e) => e.key!);
+const args = ["--rate-limit", "0", "--one-disk-acks"];
+const [a, b] = await Promise.all(["a", "b"].map((id) => startServer({ id, servers: file, extraArgs: args, command: (argv) => runtimeCommand(SERVER_RUNTIME, "server.ts", argv) })));
+const modes: Mode[] = ["plaintext", "encrypted"];
+try {
+  console.log(`encrypted: load under ${runtime}, servers under ${SERVER_RUNTIME} (key= and --allow-plaintext, --one-disk-acks), ${RUNS} runs each way, alternating`);
+  const rates: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
+  const cpu: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
+  const pidA = runtimePid(a.pid);
+  for (let run = 0; run < RUNS; run++) {
+    for (const m of modes) {
+      const [rate, us] = await addRate(a.clientAddr, keys[0], m, run, pidA);
+      rates[m].push(rate);
+      cpu[m].push(us);
+    }
+  }
+  for (const m of modes) console.log(`  acked adds/s, 8 clients x 16 in flight, ${m}: ${formatSummary(summarize(rates[m]))}; server CPU ${formatSummary(summarize(cpu[m]))} µs per add`);
+  if (lost > 0) console.log(`  (${lost} adds unanswered within 5 s)`);
+  const ratio = summarize(rates.encrypted).median / summarize(rates.plaintext).median;
+  console.log(`  ratio encrypted / plaintext (medians): ${ratio.toFixed(2)}x (goal >= 0.8x); server CPU per add ${(summarize(cpu.encrypted).median / summarize(cpu.plaintext).median).toFixed(2)}x`);
+  const steady: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
+  for (let run = 0; run < RUNS; run++) for (const m of modes) steady[m].push(await steadyCpu(a.clientAddr, keys[0], m, run, pidA, 1000));
+  for (const m of modes) console.log(`  server CPU per acked add at a steady 1,000 adds/s, ${m}: ${formatSummary(summarize(steady[m]))} µs`);
+  console.log(`  ratio encrypted / plaintext: ${(summarize(steady.encrypted).median / summarize(steady.plaintext).median).toFixed(2)}x`);
+
+  // 1,000 messages of ~120 bytes in one room, on both servers.
+  const room = "backlog";
+  const wl = await link(a.clientAddr, "encrypted", keys[0]);
+  const wt = await enter(wl, "backlogwriter", room);
+  for (let i = 0; i < 1000; i += 50) {
+    await Promise.all(Array.from({ length: 50 }, (_, k) => wl.request(lines("add", tag(), wt, `backlog message ${i + k} `.padEnd(120, "x"), room))));
+  }
+  await wl.close();
+  await new Promise((res) => setTimeout(res, 1000));
+  const reads: Record<Mode, { a: number[]; b: number[] }> = { plaintext: { a: [], b: [] }, encrypted: { a: [], b: [] } };
+  for (let run = 0; run < RUNS; run++) {
+    for (const m of modes) {
+      const [ms1, ms2] = await backlog(a.clientAddr, b.clientAddr, keys, m, room, run);
+      reads[m].a.push(ms1);
+      reads[m].b.push(ms2);
+    }
+  }
+  for (const m of modes) {
+    const ra = summarize(reads[m].a), rb = summarize(reads[m].b);
+    console.log(`  1,000-message backlog, ${m}: login server ${formatSummary(ra)} ms, after failover ${formatSummary(rb)} ms, ratio ${(rb.median / ra.median).toFixed(2)}x`);
+  }
+
+  const lat: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
+  for (let run = 0; run < RUNS; run++) for (const m of modes) lat[m].push(...await crossDelivery(a.clientAddr, b.clientAddr, keys, m, run, 100));
+  for (const m of modes) {
+    const xs = lat[m].sort((x, y) => x - y);
+    console.log(`  add at a -> held poll at b, ${m}, ${xs.length} messages: p50 ${percentile(xs, 50).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms`);
+  }
+  console.log(`  ratio of p50 encrypted / plaintext: ${(percentile(lat.encrypted, 50) / percentile(lat.plaintext, 50)).toFixed(2)}x (goal <= 1.2x)`);
+} finally {
+  await Promise.all([a.stop(), b.stop()]);
+  removeTempDirs();
+}
+process.exit(0);
