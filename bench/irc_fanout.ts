@@ -8,7 +8,7 @@
  * Reported: p50, p99 and max over every delivery, per server and round.
  * Receivers and sender run in this process (the same cost for both).
  *
- *   node bench/irc_fanout.ts [--clients 1000] [--messages 30] [--gap 300] [--runtime node|deno] [--rounds 3]
+ *   npm run bench:irc-fanout -- [--clients 1000] [--messages 30] [--gap 300] [--runtime node|deno] [--rounds 3]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,7 +26,7 @@ import { percentile } from "./_stats.ts";
 const COMMAND = defineCommand({
   name: "irc_fanout",
   about: "bench/irc_fanout.ts: one channel line to N IRC connections on one server, DistChat beside ngircd.",
-  usage: "node bench/irc_fanout.ts [--clients N] [--messages M] [--gap MS] [--rounds R] [--runtime node|deno]",
+  usage: "npm run bench:irc-fanout -- [--clients N] [--messages M] [--gap MS] [--rounds R] [--runtime node|deno]",
   flags: {
     clients: { type: "string", value: "N", default: "1000", help: "receiving IRC connections" },
     messages: { type: "string", value: "M", default: "30", help: "lines sent per round" },
