@@ -21,36 +21,42 @@ import { startCheckpointer } from "./lib/store/checkpointer.ts";
 import { DatabaseFileGuard } from "./lib/store/file_guard.ts";
 import { Store } from "./lib/store/store.ts";
 import { systemClock as clock } from "./lib/server/clock.ts";
-import { watchDiskFloor } from "./lib/server/disk_floor.ts";
+import { freeBytes, watchDiskFloor } from "./lib/server/disk_floor.ts";
 import { createServerNode, type Open, type Started } from "./lib/server/node.ts";
+import { startLine } from "./lib/server/start_line.ts";
 import { readOrCreateKey } from "./lib/server/reply_seal.ts";
-import { openWebListener } from "./lib/web/listener.ts";
+import { webTransport } from "./lib/web/listener.ts";
 import { ircTransport } from "./lib/ircd/listener.ts";
-
-function die(line: string, code = 1): never {
-  console.error(line);
-  process.exit(code);
-}
+import { createLog } from "./lib/config/log.ts";
 
 const argv = process.argv.slice(2);
-if (wantsHelp(argv)) {
-  process.stdout.write(SERVER_HELP);
-  process.exit(0);
-}
+if (wantsHelp(argv)) process.stdout.write(SERVER_HELP), process.exit(0);
 let flags;
 try {
   flags = parseServerFlags(argv);
 } catch (e) {
-  die(`distchat server: ${(e as Error).message}`, 2);
+  console.error(`distchat server: ${(e as Error).message}`);
+  process.exit(2);
 }
-const name = `distchat server ${flags.id}`;
 const db = flags.db;
-const log = (line: string) => console.error(`${name}: ${line}`);
+// One line per event, with a level (--log-format; lib/config/log.ts).
+const log = createLog({
+  format: flags.logFormat,
+  server: flags.id,
+  now: () => Date.now(),
+  write: (line, stdout) => stdout ? console.log(line) : console.error(line),
+});
+
+/** Logs a fatal error and exits (once the flags are read). */
+function fatal(message: string, event: string, code = 1): never {
+  log(message, { level: "error", event });
+  process.exit(code);
+}
 let setup: ServerSetup;
 try {
   setup = serverSetup(flags, openFileLimit());
 } catch (e) {
-  die(`${name}: ${(e as Error).message}`, 2);
+  fatal((e as Error).message, "config", 2);
 }
 for (const w of setup.warnings) log(`warning: ${w}`);
 
@@ -67,9 +73,9 @@ try {
   guard = new DatabaseFileGuard(flags.db);
   replyKey = readOrCreateKey(`${flags.db}.key`);
 } catch (e) {
-  die(`${name}: ${(e as Error).message}`);
+  fatal((e as Error).message, "database");
 }
-const checkpointer = startCheckpointer(store, flags.db, log);
+const checkpointer = startCheckpointer(store, flags.db, (line) => log(line, { level: "warn", event: "checkpointer" }));
 const diskFloor = watchDiskFloor({ dir: dirname(flags.db), minBytes: flags.minFreeBytes, clock, log });
 
 const sockets: NamedTransport[] = [];
@@ -95,16 +101,14 @@ const node = createServerNode({
   log,
   checkDatabase: () => guard.problem(),
   diskLow: diskFloor.low,
+  diskFree: () => freeBytes(dirname(flags.db)),
   checkpointer,
-  onFatal: (problem) => die(`${name}: database failure, exiting: ${problem}`),
+  onFatal: (problem) => fatal(`database failure, exiting: ${problem}`, "fatal"),
   transports: {
     peer: udp(flags.peerListen ?? me.peer, "--peer-listen"),
     multicast: flags.multicast ? udp({ host: "0.0.0.0", port: flags.multicast.port }, "--multicast", flags.multicast.host) : undefined,
     client: udp(flags.listen ?? me.client, "--listen"),
-    web: web === null ? undefined : (deliver, view) =>
-      openWebListener({ config: web, deliver, view, clock, tls: setup.tls, log }).catch((e) => {
-        throw new Error(bindProblem(formatAddress(web.at), web.at.port, e, flags.web ? "--web" : "--web (from the servers file; --no-web turns it off)", false));
-      }),
+    web: web === null ? undefined : webTransport(web, { clock, tls: setup.tls, log }, flags.web ? "--web" : "--web (from the servers file; --no-web turns it off)"),
     irc: irc === null ? undefined : ircTransport(irc, { clock, random: (n) => randomBytes(n), tls: setup.tls, log }),
   },
 });
@@ -121,17 +125,14 @@ try {
   started = await node.start();
 } catch (e) {
   await closeAll();
-  die(`${name}: ${(e as Error).message}`);
+  fatal((e as Error).message, "start-failed");
 }
-const peers = setup.servers.length - 1;
-console.log(
-  `${name}: clients ${formatAddress(started.client!)}, peers ${formatAddress(started.peer!)}, database ${flags.db}, ` +
-    `fan-out ${node.fanout}, ${setup.clusterKey ? "peers authenticated" : "peers NOT authenticated"}, ` +
-    `${peers} peer${peers === 1 ? "" : "s"}, origin ${started.origin}, ` +
-    `clients ${setup.staticKey ? `encrypted${setup.allowPlaintext ? " or plaintext (--allow-plaintext)" : ""}` : "plaintext only (no key=, --allow-plaintext)"}`,
-);
-if (started.web) console.log(`${name}: web ${started.web}/ (page, WebSocket /ws, POST /dc, GET /metrics)`);
-if (started.irc) console.log(`${name}: IRC ${started.irc}`);
+const { staticKey, allowPlaintext } = setup;
+const facts = { started, fanout: node.fanout, db: flags.db, peers: setup.servers.length - 1, keyed: setup.clusterKey !== null };
+const start = startLine({ ...facts, encrypted: staticKey !== null, plaintext: staticKey === null || allowPlaintext });
+log(start.message, { event: "start", stdout: true, fields: start.fields });
+if (started.web) log(`web ${started.web}/ (page, WebSocket /ws, POST /dc, GET /metrics)`, { event: "web", stdout: true, fields: { url: started.web } });
+if (started.irc) log(`IRC ${started.irc}`, { event: "irc", stdout: true, fields: { url: started.irc } });
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {
@@ -140,9 +141,9 @@ async function stop(signal: string): Promise<void> {
   try {
     await closeAll();
   } catch (e) {
-    die(`${name}: database failure while closing: ${(e as Error).message}`);
+    fatal(`database failure while closing: ${(e as Error).message}`, "fatal");
   }
-  console.log(`${name}: stopped (${signal}); database ${db} closed`);
+  log(`stopped (${signal}); database ${db} closed`, { event: "stop", stdout: true, fields: { signal } });
   process.exit(0);
 }
 process.on("SIGINT", () => void stop("SIGINT"));

@@ -124,9 +124,10 @@ export async function memoryCluster(o: MemoryClusterOptions = {}) {
     reply(tag: string): Reply | undefined {
       return replies.find((r) => r.tag === tag);
     },
-    /** The visible messages of `room` at server `id`: "origin.seq text". */
+    /** The visible messages of `room` at server `id`, settled or not (lib/store/settling.ts): "origin.seq text". */
     listing(id: string, room: string): string[] {
-      return [...node(id).store.uncovered(room, EMPTY)].map((m) => `${m.origin}.${m.seq} ${m.msg}`);
+      const store = node(id).store;
+      return [...store.messages.uncovered(room, EMPTY, store.vector().keys())].map((m) => `${m.origin}.${m.seq} ${m.msg}`);
     },
     close() {
       for (const n of nodes) void n.close();

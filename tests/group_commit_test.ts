@@ -44,6 +44,23 @@ test("afterNextCommit with no write commits without waiting for the disk", () =>
   }
 });
 
+test("a batch that changed no row (a poll, re-armed) commits without a sync; one that did is synced", () => {
+  const t = setup();
+  try {
+    const a = enter(t, ALICE, "alice", true);
+    t.events.length = 0;
+    t.say(ALICE, "request", "p1", a, "r", "0", 0);
+    t.clock.runSoon();
+    assert.equal(t.events.map((e) => e.split("|")[0]), ["40001 poll"]);
+    t.events.length = 0;
+    t.say(ALICE, "add", "m1", a, "hello", "r");
+    t.clock.runSoon();
+    assert.equal(t.events.map((e) => e.split("|")[0]), ["sync", "40001 ok"]);
+  } finally {
+    t.close();
+  }
+});
+
 test("a held poll is answered by the commit that brings its room a message", () => {
   const t = setup();
   try {
@@ -134,8 +151,10 @@ test("housekeeping: the database watch stops the server once; tidying runs every
   try {
     t.clock.advance(29_999);
     assert.equal(t.events, []);
+    const writes = t.commit.writes;
     t.clock.advance(1);
-    assert.equal(t.events, ["sync"], "the tidy batch committed");
+    assert.is(t.commit.writes, writes + 1, "the tidy batch ran");
+    assert.equal(t.events, [], "and, having changed no row, committed without a sync");
     t.setProblem("database file gone");
     t.say(ALICE, "login", 1, "alice");
     t.clock.runSoon();

@@ -22,12 +22,21 @@ const facts = (f: Partial<OriginFacts>): OriginFacts => ({
 });
 const fresh = (origin: string) => origin.startsWith("a~") && incarnationTime(origin) >= NOW;
 
-test("an intact database keeps its origin, peers heard or not", () => {
-  assert.equal(chooseOrigin(facts({})), { origin: "a", reason: null });
-  assert.equal(chooseOrigin(facts({ peers: [v(["a", 9], ["b", 5])], allPeersHeard: true })), { origin: "a", reason: null });
-  assert.equal(chooseOrigin(facts({ hwm: null })), { origin: "a", reason: null });
-  const later = facts({ stored: "a~zz", local: v(["a", 9], ["a~zz", 3]), hwm: { origin: "a~zz", seq: 3 }, peers: [v(["a", 9])] });
+test("an intact database keeps its origin when every peer answered and none has more", () => {
+  const heard = { allPeersHeard: true };
+  assert.equal(chooseOrigin(facts({ ...heard, peers: [v(["a", 9], ["b", 5])] })), { origin: "a", reason: null });
+  assert.equal(chooseOrigin(facts({ ...heard, hwm: null })), { origin: "a", reason: null });
+  const later = facts({ ...heard, stored: "a~zz", local: v(["a", 9], ["a~zz", 3]), hwm: { origin: "a~zz", seq: 3 }, peers: [v(["a", 9])] });
   assert.equal(chooseOrigin(later), { origin: "a~zz", reason: null });
+});
+
+test("files restored together look current to themselves: without every peer's word, a new incarnation", () => {
+  // The database and its high-water mark from one old copy agree (a.9), the peers that have a.10… are down.
+  for (const peers of [[], [v(["a", 9])]]) {
+    const c = chooseOrigin(facts({ peers, allPeersHeard: false }));
+    assert.ok(fresh(c.origin), c.origin);
+    assert.match(c.reason ?? "", /not every peer answered/);
+  }
 });
 
 test("a database behind its own high-water mark is an older copy: new incarnation", () => {

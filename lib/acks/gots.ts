@@ -3,9 +3,10 @@
  * (docs/ARCHITECTURE.md "Acks"):
  *
  * - after a commit that delivered messages naming this server confirmer,
- *   their origins, which hold those acks until then (`delivered` is the
- *   replicator's hook for each op it delivers; `afterCommit` says whom to
- *   tell);
+ *   their origins, which hold those acks until then, and the near servers,
+ *   whose long polls hold those copies back until then (stable delivery;
+ *   `delivered` is the replicator's hook for each op it delivers;
+ *   `afterCommit` says whom to tell);
  * - every LIVENESS.gotNearEveryMs the `near` servers of the ring (the ones
  *   that may name this one), every LIVENESS.gotAllEveryMs every peer: that
  *   is how they know it is alive, and how a lost `got` is made good.
@@ -42,11 +43,16 @@ export class GotSchedule {
     this.#peers = new Set(ring.peers);
   }
 
-  /** An op was delivered here: a message naming this server its confirmer makes its origin wait for a `got`. */
+  /**
+   * An op was delivered here: a message naming this server its confirmer
+   * makes its origin wait for a `got` (its ack), and the near servers too
+   * (their readers wait for this server's word: stable delivery).
+   */
   delivered(op: Op): void {
     if (op.kind !== "msg" || op.conf !== this.#self) return;
     const id = serverOf(op.origin);
     if (this.#peers.has(id)) this.#due.add(id);
+    for (const near of this.#ring.near) this.#due.add(near);
   }
 
   /** After a commit: the peers waiting for a `got` (then none are). */

@@ -17,12 +17,18 @@ import { DEFAULT_HELD_POLL_LIMITS, DEFAULT_QUOTAS, DEFAULT_RATE_LIMIT, DEFAULT_S
 import { type Cidr, LOOPBACK_RANGES, parseCidr } from "../wire/cidr.ts";
 import { hostName } from "../wire/cidr.ts";
 import { webAddress } from "./servers_file.ts";
+import { LOG_FORMATS, type LogFormat } from "./log.ts";
 
 /**
  * Flags only a web listener uses: refused with --no-web, and without --web when servers.txt gives this server no web URL
  * (--tls-cert also serves --irc-tls, and the connection budgets bound --irc and --irc-tls too).
  */
 const WEB_ONLY_FLAGS = ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-request-rate", "web-timeout"] as const;
+
+/** Where a server keeps its database when --db is not given. */
+export function defaultDbPath(id: string): string {
+  return `data/${id}.sqlite`;
+}
 
 /** A flag that cannot be used as given: its message is one line a user can act on. */
 export class FlagError extends Error {
@@ -95,6 +101,8 @@ export type ServerFlags = {
   handshakesPerSecond: number;
   /** Ack an add once it is on this server's disk only (the default waits for a second server's). */
   oneDiskAcks: boolean;
+  /** How log lines look (lib/config/log.ts): text, journal (with syslog priority prefixes) or json. */
+  logFormat: LogFormat;
 };
 
 /** Every flag of server.ts: parsed by parseServerFlags, shown by `--help` (lib/config/cli.ts). */
@@ -230,6 +238,13 @@ export const SERVER_COMMAND = defineCommand({
         "every peer. Without it, a new (or restored, older) database writes under a new incarnation of the id unless every peer " +
         "confirms it is current (docs/OPERATIONS.md)",
     },
+    "log-format": {
+      type: "string",
+      value: "FORMAT",
+      help: "text (default): one line per event, warnings and errors marked; journal: the same with syslog priority prefixes " +
+        "(<3> error, <4> warning, <6> info) for journald; json: one object per line (time, level, server, event, message, fields) " +
+        "for log shippers",
+    },
   },
   notes: "With Deno: npx deno run -A server.ts --id ID [flags]. Stop it with Ctrl-C or SIGTERM (kill PID). docs/OPERATIONS.md has more.",
 });
@@ -331,10 +346,14 @@ export function parseServerFlags(argv: string[]): ServerFlags {
   }
   const sync = values.sync ?? "full";
   if (sync !== "full" && sync !== "normal") throw new FlagError(`--sync must be full or normal, got "${sync}"`);
+  const logFormat = values["log-format"] ?? "text";
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new FlagError(`--log-format must be ${LOG_FORMATS.join(", ")}; got "${logFormat}"`);
+  }
   return {
     id: values.id,
     servers: values.servers ?? "servers.txt",
-    db: values.db ?? `data/${values.id}.sqlite`,
+    db: values.db ?? defaultDbPath(values.id),
     sessionTtl: integer("session-ttl", values["session-ttl"], 300, 1),
     listen: address("listen", values.listen),
     peerListen: address("peer-listen", values["peer-listen"]),
@@ -359,6 +378,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     retainDays: integer("retain-days", values["retain-days"], 0, 0),
     retainMessages: integer("retain-messages", values["retain-messages"], 0, 0),
     sync,
+    logFormat: logFormat as LogFormat,
     clusterKey: values["cluster-key"] ?? null,
     multicast: multicast(values.multicast),
     newCluster: values["new-cluster"] === true,

@@ -34,7 +34,7 @@ export type Outcome = { reply: Reply; copy?: AddedCopy } | { wait: Waiter };
 /** What the handlers read of the store, and the one entrance for writes. */
 export type HandlerStore = Pick<
   Store,
-  "session" | "sessions" | "rooms" | "messages" | "accounts" | "moderation" | "conversations" | "vector" | "membersAfter" | "uncovered" | "appendLocal" | "refresh"
+  "session" | "sessions" | "rooms" | "messages" | "accounts" | "moderation" | "conversations" | "vector" | "membersAfter" | "uncovered" | "appendLocal" | "refresh" | "settling"
 >;
 
 /** What a server gives its handlers, once. */

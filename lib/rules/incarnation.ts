@@ -7,11 +7,14 @@
  * its database may be behind what the cluster has of its origin, it starts
  * a new incarnation, a name nobody used before, and its old ops stay valid
  * under the old name (it learns them back from its peers like anyone
- * else's). Pure: the server gathers the facts and calls `chooseOrigin`.
+ * else's). A server's own files cannot tell it they are current (a backup
+ * restores the database and its high-water mark together), so it keeps its
+ * stored origin only when every peer answered and none has more of it.
+ * Pure: the server gathers the facts and calls `chooseOrigin`.
  *
  * @example
  * ```ts
- * chooseOrigin({ id: "a", stored: "a", local, hwm: { origin: "a", seq: 9 }, peers: [bVector], allPeersHeard: false, newCluster: false, now });
+ * chooseOrigin({ id: "a", stored: "a", local, hwm: { origin: "a", seq: 9 }, backup: null, peers: [bVector], allPeersHeard: true, newCluster: false, now });
  * // { origin: "a~m3k2x1c", reason: "the database is older than its own high-water mark (a.9)" } when local.a < 9
  * ```
  */
@@ -42,6 +45,8 @@ export type OriginFacts = {
   local: Vector;
   /** The high-water mark kept beside the database (the last seq it committed under an origin), if any. */
   hwm: { origin: string; seq: number } | null;
+  /** The mark `npm run backup` leaves in its copies ("a 2026-12-07T05:00:00.000Z"), or null: the database is not a restored backup. */
+  backup?: string | null;
   /** Vectors of the peers heard since start. */
   peers: readonly Vector[];
   /** True when every peer of servers.txt has been heard. */
@@ -55,9 +60,9 @@ export type OriginFacts = {
 export type OriginChoice = { origin: string; reason: string | null };
 
 /**
- * The origin to write under: the stored one when nothing suggests the
- * database is behind; the plain id for a new database of a new cluster;
- * otherwise a new incarnation, with the reason.
+ * The origin to write under: the stored one when every peer answered and
+ * nothing suggests the database is behind; the plain id for a new database
+ * of a new cluster; otherwise a new incarnation, with the reason.
  */
 export function chooseOrigin(f: OriginFacts): OriginChoice {
   const family = (origin: string) => serverOf(origin) === f.id;
@@ -75,6 +80,7 @@ export function chooseOrigin(f: OriginFacts): OriginChoice {
   }
   const o = f.stored;
   const n = get(f.local, o);
+  if (f.backup) return fresh(`the database is a restored backup (of ${f.backup}): this server may have written more since`);
   if (f.hwm && f.hwm.origin === o && f.hwm.seq > n) {
     return fresh(`the database is older than its own high-water mark (${o}.${f.hwm.seq}, the database has ${o}.${n})`);
   }
@@ -83,6 +89,10 @@ export function chooseOrigin(f: OriginFacts): OriginChoice {
     const later = [...p.keys()].find((k) => family(k) && incarnationTime(k) > incarnationTime(o) && !f.local.has(k));
     if (later) return fresh(`a peer knows the later incarnation ${later}: the database is an older copy`);
   }
+  // Files restored together (database and mark from one old copy) look current to
+  // themselves: only the peers can say they are, and a peer that did not answer may
+  // hold ops of ours that the others never got.
+  if (!f.allPeersHeard) return fresh(`not every peer answered, so none could confirm that ${o}.${n} is this server's latest op`);
   return { origin: o, reason: null };
 }
 

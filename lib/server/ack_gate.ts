@@ -19,6 +19,7 @@ import type { Vector } from "../wire/vector.ts";
 import type { AddedCopy } from "../handlers/context.ts";
 import { HeldAcks } from "../acks/confirm.ts";
 import type { PeerLiveness } from "../acks/liveness.ts";
+import type { SettledTest } from "../store/settling.ts";
 import type { Clock } from "./clock.ts";
 import type { GroupCommit } from "./commit.ts";
 
@@ -90,9 +91,26 @@ export class AckGate {
     this.#acks.hold(key, { session, tag, copy, until: this.#o.clock.now() + (this.#o.holdMs ?? 10_000), data: { release, groupName } });
   }
 
-  /** A peer's `got` came: the acks it may release are checked after a commit, so none is acked from uncommitted rows. */
+  /**
+   * A peer's `got` came: the acks it may release are checked now when no
+   * batch is open (everything read is committed), else after that batch's
+   * commit, so none is acked from uncommitted rows.
+   */
   noteGot(): void {
-    if (this.#acks.size > 0) this.#o.commit.afterNextCommit(() => this.#recheck());
+    if (this.#acks.size === 0) return;
+    if (this.#o.commit.busy) this.#o.commit.afterNextCommit(() => this.#recheck());
+    else this.#recheck();
+  }
+
+  /**
+   * The settling test of stable delivery (lib/store/settling.ts): a copy is
+   * settled here when the ack rule would ack it now (its confirmer's word is
+   * in), read against this moment's clock and delivered vector.
+   */
+  settledTest(): SettledTest {
+    const now = this.#o.clock.now();
+    const mine = this.#o.store.vector();
+    return (origin, seq, conf) => this.#acks.confirmed({ origin, seq, conf }, mine, now);
   }
 
   #recheck(): void {

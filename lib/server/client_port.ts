@@ -16,6 +16,7 @@
  * const udp = await bindServerTransport(addr, (bytes, from) => port.onDatagram(bytes, from, channel));
  * ```
  */
+import type { Log } from "../config/log.ts";
 import { decodeRequest, encodeText, replyText } from "../wire/codec.ts";
 import type { Dirty, Store } from "../store/store.ts";
 import { type ErrorCode, type Reply, type Request, tokenOf } from "../wire/messages.ts";
@@ -60,8 +61,8 @@ export type ClientPortOptions = {
   quotas?: Quotas;
   /** True while the database's disk is below its free-space floor: every request that writes gets `unavailable` (WRITING_VERBS). */
   diskLow?: () => boolean;
-  /** One line of log (default: stderr). */
-  log?(line: string): void;
+  /** Logs one event (lib/config/log.ts; default: stderr). */
+  log?: Log;
   /** Holds add acks until the message is on a second disk; absent: acks after the local commit. */
   gate?: AckGate;
   /** Counts requests, errors and ack latencies for /metrics. */
@@ -97,7 +98,7 @@ export class ClientPort {
   #toldLimited = new Map<string, number>();
   #o: ClientPortOptions;
   #polls: HeldPolls;
-  #log: (line: string) => void;
+  #log: Log;
 
   constructor(o: ClientPortOptions) {
     this.#o = o;
@@ -199,7 +200,7 @@ export class ClientPort {
       ({ reply, copy } = outcome);
     } catch (e) {
       if (isDatabaseError(e)) throw e;
-      this.#log(`internal error on ${req.verb} from ${formatAddress(from)}: ${(e as Error).stack ?? e}`);
+      this.#log(`internal error on ${req.verb} from ${formatAddress(from)}: ${(e as Error).stack ?? e}`, { level: "error", event: "internal-error", fields: { verb: req.verb } });
       return error(req.tag, "internal", "internal server error");
     }
     const changed = store.changes !== changes;
@@ -285,6 +286,11 @@ export class ClientPort {
     if (!this.budget.sent(sourceKey(via, to), bytes.length)) return;
     if (answer.error !== null) this.#o.metrics?.error(answer.error);
     via.send(bytes, to, tag);
+  }
+
+  /** Answers the held polls of rooms `rkeys` that have something to list now (stable delivery: a copy there settled). */
+  wakeRooms(rkeys: Set<string>): void {
+    if (rkeys.size > 0) this.#wake({ rooms: rkeys, notices: new Set() });
   }
 
   /** Answers the held polls of rooms with new messages (all of them) or new notices (those that list notices): one read per distinct cursor. */

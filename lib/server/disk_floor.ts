@@ -11,24 +11,28 @@
  * floor.low(); // false while there is room
  * ```
  */
+import type { Log } from "../config/log.ts";
 import { statfsSync } from "node:fs";
 import type { Cancel, Clock } from "./clock.ts";
 
 export type DiskFloor = { low(): boolean; stop: Cancel };
 
+/** Bytes free to an unprivileged writer on the file system holding `dir` (statfs); throws when it cannot tell. */
+export function freeBytes(dir: string): number {
+  const s = statfsSync(dir);
+  return Number(s.bavail) * Number(s.bsize);
+}
+
 export function watchDiskFloor(o: {
   dir: string;
   minBytes: number;
   clock: Clock;
-  log: (line: string) => void;
+  log: Log;
   everyMs?: number;
   /** Free bytes of the file system holding `dir` (default: statfs). */
   free?: (dir: string) => number;
 }): DiskFloor {
-  const free = o.free ?? ((dir: string) => {
-    const s = statfsSync(dir);
-    return Number(s.bavail) * Number(s.bsize);
-  });
+  const free = o.free ?? freeBytes;
   let low = false;
   const look = () => {
     let bytes: number;
@@ -39,9 +43,12 @@ export function watchDiskFloor(o: {
     }
     const now = bytes < o.minBytes;
     if (now !== low) {
-      o.log(now
-        ? `disk nearly full: ${Math.floor(bytes / 1048576)} MiB free under ${o.dir}, below the floor of ${Math.floor(o.minBytes / 1048576)} MiB; refusing every request that writes (unavailable)`
-        : `disk has room again (${Math.floor(bytes / 1048576)} MiB free): accepting writes`);
+      o.log(
+        now
+          ? `disk nearly full: ${Math.floor(bytes / 1048576)} MiB free under ${o.dir}, below the floor of ${Math.floor(o.minBytes / 1048576)} MiB; refusing every request that writes (unavailable)`
+          : `disk has room again (${Math.floor(bytes / 1048576)} MiB free): accepting writes`,
+        { level: now ? "warn" : "info", event: "disk-floor", fields: { freeMiB: Math.floor(bytes / 1048576), low: now } },
+      );
     }
     low = now;
   };

@@ -21,6 +21,7 @@
 import type { Address } from "../wire/address.ts";
 import type { Vector } from "../wire/vector.ts";
 import type { Store } from "../store/store.ts";
+import { readBackupMark } from "../store/backup.ts";
 import { chooseOrigin, type OriginChoice, originsOf } from "../rules/incarnation.ts";
 import { readPosition } from "../rules/read_position.ts";
 import { sessionId } from "../rules/session_id.ts";
@@ -46,6 +47,7 @@ import { PeerPort } from "./peer_port.ts";
 import { Quotas } from "./quotas.ts";
 import { SecureIntake } from "./secure_intake.ts";
 import type { StatusReport } from "./status.ts";
+import type { Log } from "../config/log.ts";
 
 /** How long a starting server waits to hear every peer before it chooses its origin, ms. */
 export const PEER_WAIT_MS = 2000;
@@ -100,11 +102,14 @@ export type ServerNodeOptions = {
   secure?: { staticKey: KeyPair | null; allowPlaintext: boolean; handshakesPerSecond?: number };
   /** The key sealing saved login replies (lib/server/reply_seal.ts). */
   replyKey: Uint8Array;
-  log(line: string): void;
+  /** Logs one event (lib/config/log.ts). */
+  log: Log;
   /** What is wrong with the database file, or null (lib/store/file_guard.ts); checked after commits and every half second. */
   checkDatabase?(): string | null;
   /** True while the database's disk is below its free-space floor (lib/server/disk_floor.ts). */
   diskLow?(): boolean;
+  /** Bytes free on the database's disk now, for /metrics (lib/server/disk_floor.ts freeBytes). */
+  diskFree?(): number;
   /** The checkpointer (lib/store/checkpointer.ts): scrubs the log after a commit that deleted text; stopped before the store closes. */
   checkpointer?: { scrub(): void; stop(): Promise<void> };
   /** The database failed: the node stops writing; this must stop the process (default: throw). */
@@ -124,7 +129,7 @@ export class ServerNode {
   #ids: string[];
   #peers: Map<string, Address>;
   /** What the database says of its own origin, read before peers send anything. */
-  #facts: Pick<Parameters<typeof chooseOrigin>[0], "stored" | "local" | "hwm">;
+  #facts: Pick<Parameters<typeof chooseOrigin>[0], "stored" | "local" | "hwm" | "backup">;
   #gate: AckGate | undefined;
   #desk: HandlerDeps["desk"];
   #clientPort: ClientPort;
@@ -141,7 +146,7 @@ export class ServerNode {
     const junk = store.dropForeignOrigins(originsOf(this.#ids));
     if (junk > 0) o.log(`removed ${junk} op(s) of origins that are not servers of the servers file`);
     store.sessions.loadLive(clock.now());
-    this.#facts = { stored: store.storedOrigin(), local: store.vector(), hwm: store.readHighWater() };
+    this.#facts = { stored: store.storedOrigin(), local: store.vector(), hwm: store.readHighWater(), backup: readBackupMark(store.db) };
     this.commit = new GroupCommit({ store, clock, checkDatabase: o.checkDatabase, onFatal: o.onFatal });
     // Text deleted by a commit (retention) leaves the write-ahead log too (lib/store/scrub.ts).
     if (o.checkpointer) this.commit.subscribe(() => void (store.erasures.take() && o.checkpointer!.scrub()));
@@ -160,6 +165,10 @@ export class ServerNode {
     this.#clientPort = this.#makeClientPort(handlers, chatClock, quotas);
     this.#peerPort = this.#makePeerPort(ring, liveness);
     const port = this.#clientPort;
+    // Stable delivery (docs/ARCHITECTURE.md): polls list a copy once its confirmer's word is in here; the rooms held back are read again after each commit (a `got` brings one).
+    const gate = this.#gate;
+    if (gate) store.settling.rule = () => gate.settledTest();
+    if (gate) this.commit.subscribe(() => port.wakeRooms(store.settling.take()));
     this.#stopHousekeeping = startHousekeeping({
       clock: chatClock,
       commit: this.commit,
@@ -209,7 +218,11 @@ export class ServerNode {
       ring,
       liveness,
       twoDisk: config.twoDisk,
-      onGot: gate && (() => gate.noteGot()),
+      onGot: gate && (() => {
+        gate.noteGot();
+        // Held-back rooms are read again now when no batch is open, else after its commit.
+        if (store.settling.waiting && !this.commit.busy) this.#clientPort.wakeRooms(store.settling.take());
+      }),
       log: this.#o.log,
     });
   }
@@ -239,6 +252,7 @@ export class ServerNode {
     return [
       ...statusGauges(this.status(), { rooms: this.store.rooms.count(), expunged: this.store.retention.expunged }),
       ...guessGauges(this.#desk.guard),
+      ...diskGauges(this.#o),
     ];
   }
 
@@ -257,7 +271,9 @@ export class ServerNode {
     const vectors = await this.#hearPeers();
     const choice = chooseOrigin({ id: config.id, ...this.#facts, peers: vectors, allPeersHeard: vectors.length === this.#peers.size, newCluster: config.newCluster, now: clock.now() });
     this.store.setOrigin(choice.origin);
-    if (choice.reason) this.#o.log(`writing as the new incarnation ${choice.origin}: ${choice.reason}`);
+    if (choice.reason) {
+      this.#o.log(`writing as the new incarnation ${choice.origin}: ${choice.reason}`, { event: "incarnation", fields: { origin: choice.origin, reason: choice.reason } });
+    }
     const udp = replyThrough("");
     const intake = this.#intake(udp);
     const client = udp.bind(await transports.client((bytes, from) => intake.receive(bytes, from)));
@@ -310,6 +326,16 @@ export class ServerNode {
     await this.#o.checkpointer?.stop();
     this.commit.close();
   }
+}
+
+/** The disk's gauges: below the floor (0/1), and bytes free when the node can tell. */
+function diskGauges(o: Pick<ServerNodeOptions, "diskLow" | "diskFree">): Gauge[] {
+  const low: Gauge = { name: "distchat_disk_low", help: "1 while the database's disk is below --min-free-mb (writes refused).", values: [[{}, o.diskLow?.() ? 1 : 0]] };
+  let free: number | null = null;
+  try {
+    free = o.diskFree?.() ?? null;
+  } catch { /* cannot tell: no sample */ }
+  return free === null ? [low] : [low, { name: "distchat_disk_free_bytes", help: "Bytes free on the database's file system.", values: [[{}, free]] }];
 }
 
 /**

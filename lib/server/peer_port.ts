@@ -25,6 +25,7 @@
  * port.start(udp);
  * ```
  */
+import type { Log } from "../config/log.ts";
 import { decodePeer } from "../wire/codec.ts";
 import type { PeerDatagram } from "../wire/messages.ts";
 import { formatVector, type Vector } from "../wire/vector.ts";
@@ -74,8 +75,8 @@ export type PeerPortOptions = {
   liveness: PeerLiveness;
   /** A peer's `got` was noted (the ack gate rechecks its held acks). */
   onGot?(): void;
-  /** One line of log (default: stderr). */
-  log?(line: string): void;
+  /** Logs one event (lib/config/log.ts; default: stderr). */
+  log?: Log;
   replicator?: ReplicatorOptions;
 };
 
@@ -164,6 +165,7 @@ export class PeerPort {
       const s = Math.round(Math.abs(offset) / 1000);
       (this.#o.log ?? ((l: string) => console.error(l)))(
         `the clock of ${peer} is ${s} s ${offset > 0 ? "ahead of" : "behind"} this server's: session expiry and name settlement shift by that much (docs/OPERATIONS.md)`,
+        { level: "warn", event: "clock-skew", fields: { peer, offsetMs: Math.round(offset) } },
       );
     }
   }

@@ -13,7 +13,7 @@ export class Conversations {
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
       note: p("INSERT OR IGNORE INTO dm_parts (part, rkey) VALUES (?, ?)"),
-      of: p("SELECT rkey FROM dm_parts WHERE part = ? ORDER BY rkey LIMIT ?"),
+      of: p("SELECT rkey FROM dm_parts WHERE part = ? ORDER BY rkey LIMIT ? + 0"),
       has: p("SELECT 1 AS x FROM dm_parts WHERE part = ? AND rkey = ?"),
     };
   }

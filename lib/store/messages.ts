@@ -8,6 +8,10 @@ import { get } from "../wire/vector.ts";
 import { nameKey } from "../wire/names.ts";
 import { type Key, visibleTwin } from "../rules/conflict.ts";
 import { keptCount } from "./kept_counts.ts";
+import type { SettledTest, Settling } from "./settling.ts";
+
+/** What stable delivery reads of a row (lib/store/settling.ts). */
+type WaitRow = { seq: number; hidden: number; refused: number; session: string; tag: string; conf: string };
 
 /** A visible message of a room, as polls list it. */
 export type MessageEntry = { origin: string; seq: number; user: string; at: number; msg: string };
@@ -40,9 +44,18 @@ const noticeKey = (rkey: string): string => "\u0001" + rkey;
 /** Rows read per index range when listing messages. */
 const SCAN_BATCH = 64;
 
+/** The confirmer a row's op names ("" for none, and for notices: a moderation op keeps its target in `conf`). */
+const CONF = "CASE o.kind WHEN 'msg' THEN COALESCE(o.conf, '') ELSE '' END AS conf";
+
+/*
+ * Bound limits are written `LIMIT ?N + 0`: SQLite 3.53 prepares a statement
+ * whose LIMIT is a bare parameter again at every run (docs/PERFORMANCE_NOTES.md
+ * "1."); the expression gives the same plan and rows without it.
+ */
+
 export class Messages {
   #s: Record<
-    "visibleByTag" | "hide" | "insert" | "insertNotice" | "addByTag" | "originRange" | "refuse" | "byId" | "bestTwin" | "show" | "bound" | "dseqOf" | "newest" | "newestBefore" | "lastOf",
+    "visibleByTag" | "hide" | "insert" | "insertNotice" | "addByTag" | "originRange" | "refuse" | "byId" | "bestTwin" | "show" | "bound" | "dseqOf" | "newest" | "newestBefore" | "lastOf" | "recentOf" | "visibleTwin",
     StatementSync
   >;
 
@@ -62,14 +75,18 @@ export class Messages {
           "WHERE m.session = ? AND m.tag = ? AND m.hidden = 0",
       ),
       originRange: p(
-        `SELECT m.dseq, m.seq, m.hidden, ${USER} AS user, o.at, ${TEXT} AS msg FROM messages m ` +
+        `SELECT m.dseq, m.seq, m.hidden, m.refused, m.session, m.tag, ${USER} AS user, o.at, ${TEXT} AS msg, ${CONF} FROM messages m ` +
           "JOIN ops o ON o.origin = m.origin AND o.seq = m.seq WHERE m.rkey = ?1 AND m.origin = ?2 AND m.seq > ?3 " +
-          "ORDER BY m.seq LIMIT ?4",
+          "ORDER BY m.seq LIMIT ?4 + 0",
       ),
       dseqOf: p("SELECT dseq FROM messages WHERE rkey = ? AND origin = ? AND seq = ?"),
       lastOf: p("SELECT max(seq) AS n FROM messages WHERE rkey = ? AND origin = ?"),
-      newest: p(`${ENTRIES_DSEQ} WHERE m.rkey = ? AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?`),
-      newestBefore: p(`${ENTRIES_DSEQ} WHERE m.rkey = ? AND m.dseq < ? AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?`),
+      visibleTwin: p(`SELECT m.origin, m.seq, ${CONF} FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq ` +
+        "WHERE m.session = ? AND m.tag = ? AND m.hidden = 0"),
+      recentOf: p(`SELECT m.seq, m.hidden, m.refused, m.session, m.tag, ${CONF} FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq ` +
+        "WHERE m.rkey = ?1 AND m.origin = ?2 ORDER BY m.seq DESC LIMIT ?3 + 0"),
+      newest: p(`${ENTRIES_DSEQ} WHERE m.rkey = ?1 AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?2 + 0`),
+      newestBefore: p(`${ENTRIES_DSEQ} WHERE m.rkey = ?1 AND m.dseq < ?2 AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?3 + 0`),
       byId: p("SELECT m.rkey, m.dseq, m.session, m.tag, m.hidden FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
         "WHERE o.origin = ? AND o.seq = ? AND o.kind = 'msg'"),
       refuse: p("UPDATE messages SET hidden = 1, refused = 1 WHERE rkey = ? AND dseq = ?"),
@@ -150,19 +167,31 @@ export class Messages {
    * one index range per origin of `origins` and never reads a covered message.
    * Notices are listed only with `notices`; without it SQLite passes them
    * over (so polls of clients that do not list notices keep one cursor,
-   * and a fan-out to them stays one read).
+   * and a fan-out to them stays one read). With `settling`, an origin's
+   * listing stops before its first visible copy that is not settled here
+   * (lib/store/settling.ts), so the cursor never passes over it.
    */
-  *uncovered(groupName: string, cursor: Vector, origins: Iterable<string>, notices = false): Generator<MessageEntry> {
+  *uncovered(groupName: string, cursor: Vector, origins: Iterable<string>, notices = false, settling?: Settling): Generator<MessageEntry> {
     const rkey = nameKey(groupName);
-    type Row = MessageEntry & { dseq: number; hidden: number };
+    const settled = settling?.test();
+    type Row = MessageEntry & WaitRow & { dseq: number };
     const keys = notices ? [rkey, noticeKey(rkey)] : [rkey];
     const streams = [...origins].flatMap((origin) => keys.map((k) => ({ k, origin, after: get(cursor, origin), rows: [] as Row[], at: 0, done: false })));
+    /** Per origin, the seq of its first unsettled copy: its notices after it wait too (the cursor is per origin). */
+    const stopAt = new Map<string, number>();
     const head = (st: typeof streams[number]): Row | null => {
       if (st.at < st.rows.length) return st.rows[st.at];
       if (st.done) return null;
       st.rows = this.#s.originRange.all(st.k, st.origin, st.after, SCAN_BATCH) as Row[];
       st.at = 0;
       st.done = st.rows.length < SCAN_BATCH;
+      const stop = settled ? st.rows.findIndex((r) => this.#waits(settled, st.origin, r)) : -1;
+      if (stop >= 0) {
+        settling!.held(rkey);
+        stopAt.set(st.origin, Math.min(stopAt.get(st.origin) ?? Infinity, st.rows[stop].seq));
+        st.rows.length = stop;
+        st.done = true;
+      }
       if (st.rows.length === 0) return null;
       st.after = st.rows[st.rows.length - 1].seq;
       return st.rows[0];
@@ -170,8 +199,14 @@ export class Messages {
     for (;;) {
       let best: typeof streams[number] | null = null;
       let bestRow: Row | null = null;
+      for (const st of streams) head(st); // every head loaded first: a stop found by one holds back its origin's other stream
       for (const st of streams) {
         const r = head(st);
+        if (r && r.seq >= (stopAt.get(st.origin) ?? Infinity)) {
+          st.at = st.rows.length;
+          st.done = true;
+          continue;
+        }
         if (r && (!bestRow || r.dseq < bestRow.dseq)) (best = st, bestRow = r);
       }
       if (!best || !bestRow) return;
@@ -180,6 +215,18 @@ export class Messages {
         yield { origin: best.origin, seq: bestRow.seq, user: bestRow.user, at: bestRow.at, msg: bestRow.msg };
       }
     }
+  }
+
+  /**
+   * True when a reader may not be passed over row `r` of `origin` yet: a
+   * visible copy not settled, or a hidden one not refused whose visible twin
+   * is not settled (refused, that twin would give way to it).
+   */
+  #waits(settled: SettledTest, origin: string, r: WaitRow): boolean {
+    if (!r.hidden) return r.conf !== "" && !settled(origin, r.seq, r.conf);
+    if (r.refused) return false;
+    const twin = this.#s.visibleTwin.get(r.session, r.tag) as { origin: string; seq: number; conf: string } | undefined;
+    return twin === undefined || (twin.conf !== "" && !settled(twin.origin, twin.seq, twin.conf));
   }
 
   /**
@@ -212,15 +259,26 @@ export class Messages {
    * messages and notices stored in the room (two index seeks each). A poll from it lists
    * only messages stored later. Sessions that ask while the room is the same
    * get the same cursor, so their held polls are answered by one read.
+   * With `settling`, an origin's tail stays below its lowest visible copy
+   * not yet settled among its SCAN_BATCH newest in the room, so a poll from
+   * it lists that copy once it settles.
    */
-  tail(groupName: string, origins: Iterable<string>): Vector {
+  tail(groupName: string, origins: Iterable<string>, settling?: Settling): Vector {
     const rkey = nameKey(groupName);
+    const settled = settling?.test();
     const out = new Map<string, number>();
     for (const origin of origins) {
       for (const k of [rkey, noticeKey(rkey)]) {
         const n = (this.#s.lastOf.get(k, origin) as { n: number | null }).n;
         if (n !== null && n > (out.get(origin) ?? 0)) out.set(origin, n);
       }
+      if (!settled || !out.has(origin)) continue;
+      let low = Infinity;
+      for (const r of this.#s.recentOf.all(rkey, origin, SCAN_BATCH) as WaitRow[]) if (this.#waits(settled, origin, r)) low = r.seq;
+      if (low === Infinity) continue;
+      settling!.held(rkey);
+      if (low - 1 > 0) out.set(origin, Math.min(out.get(origin)!, low - 1));
+      else out.delete(origin);
     }
     return out;
   }

@@ -22,7 +22,7 @@ export class OpLogTable {
       insert: p("INSERT INTO ops (origin, seq, kind, deps, at, session, room, user, tag, msg, ttl, conf) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"),
       has: p("SELECT 1 AS x FROM ops WHERE origin = ? AND seq = ?"),
       aseq: p("SELECT aseq FROM ops WHERE origin = ? AND seq = ?"),
-      from: p("SELECT * FROM ops WHERE aseq >= ? ORDER BY aseq LIMIT ?"),
+      from: p("SELECT * FROM ops WHERE aseq >= ? ORDER BY aseq LIMIT ? + 0"),
     };
   }
 

@@ -52,11 +52,11 @@ export class Retention {
     this.#onErase = onErase;
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
-      old: p("SELECT origin, seq, room FROM ops WHERE kind = 'msg' AND msg <> '' AND at < ? ORDER BY at LIMIT ?"),
+      old: p("SELECT origin, seq, room FROM ops WHERE kind = 'msg' AND msg <> '' AND at < ? ORDER BY at LIMIT ? + 0"),
       nth: p("SELECT dseq FROM messages WHERE rkey = ? AND hidden = 0 ORDER BY dseq DESC LIMIT 1 OFFSET ?"),
       below: p(
         "SELECT m.origin, m.seq FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
-          "WHERE m.rkey = ? AND m.dseq <= ? AND o.at < ? LIMIT ?",
+          "WHERE m.rkey = ? AND m.dseq <= ? AND o.at < ? LIMIT ? + 0",
       ),
       blank: p("UPDATE ops SET msg = '' WHERE origin = ? AND seq = ?"),
       drop: p("DELETE FROM messages WHERE rkey = ? AND origin = ? AND seq = ?"),

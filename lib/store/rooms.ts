@@ -20,7 +20,7 @@ export class Rooms {
       room: p("SELECT name, ksum, korigin FROM rooms WHERE rkey = ?"),
       insert: p("INSERT INTO rooms (rkey, name, ksum, korigin) VALUES (?,?,?,?)"),
       rename: p("UPDATE rooms SET name = ?, ksum = ?, korigin = ? WHERE rkey = ?"),
-      after: p("SELECT name FROM rooms WHERE rkey > ? ORDER BY rkey LIMIT ?"),
+      after: p("SELECT name FROM rooms WHERE rkey > ? ORDER BY rkey LIMIT ? + 0"),
       isMember: p("SELECT 1 AS x FROM members WHERE rkey = ? AND session = ?"),
       ofSession: p("SELECT rkey FROM members WHERE session = ? LIMIT 1000"),
       membership: p("SELECT r.name, m.jsum, m.jorigin FROM rooms r JOIN members m ON m.rkey = r.rkey WHERE r.rkey = ? AND m.session = ?"),
@@ -33,7 +33,7 @@ export class Rooms {
       leave: p("DELETE FROM members WHERE rkey = ? AND session = ?"),
       membersAfter: p(
         "SELECT s.id FROM members m JOIN sessions s ON s.id = m.session " +
-          "WHERE m.rkey = ? AND m.expires >= ? AND s.ended = 0 AND s.ukey > ? ORDER BY s.ukey LIMIT ?",
+          "WHERE m.rkey = ? AND m.expires >= ? AND s.ended = 0 AND s.ukey > ? ORDER BY s.ukey LIMIT ? + 0",
       ),
     };
   }

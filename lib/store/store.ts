@@ -20,7 +20,6 @@
  * op.seq; // 1
  * ```
  */
-import { closeSync, fsyncSync, openSync } from "node:fs";
 import type { DatabaseSync } from "node:sqlite";
 import type { Op } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
@@ -34,8 +33,11 @@ import { NameClaims } from "./name_claims.ts";
 import { Rooms } from "./rooms.ts";
 import { Retention, type RetentionLimits } from "./retention.ts";
 import { type MessageEntry, Messages, type StoredAdd } from "./messages.ts";
+import { Settling } from "./settling.ts";
 import { SavedReplies } from "./replies.ts";
 import { HighWater } from "./high_water.ts";
+import { clearBackupMark } from "./backup.ts";
+import { WalSync } from "./wal_sync.ts";
 import { serverOf } from "../rules/incarnation.ts";
 import { Accounts } from "./accounts.ts";
 import { Moderation } from "./moderation.ts";
@@ -70,6 +72,8 @@ export class Store {
   readonly sessions: Sessions;
   readonly rooms: Rooms;
   readonly messages: Messages;
+  /** Which copies polls and history may list yet (lib/store/settling.ts); the server installs its rule. */
+  readonly settling = new Settling();
   readonly replies: SavedReplies;
   /** Registered names (lib/rules/ledger.ts) and the registration each session proved. */
   readonly accounts: Accounts;
@@ -89,7 +93,7 @@ export class Store {
   #localOps: Op[] = [];
   #log: OpLogTable;
   /** The write-ahead log, which `commit` syncs itself under --sync full (see `open`); null: SQLite's setting rules. */
-  #wal: { fd: number; sync: (fd: number) => void } | null = null;
+  #wal: WalSync | null = null;
   /** The origin ops made here are written under (lib/rules/incarnation.ts). */
   #self: string;
   /** The high-water mark beside the database, when it has a path. */
@@ -108,15 +112,9 @@ export class Store {
     const store = new Store(db, self, options);
     store.#hwm = new HighWater(`${path}.hwm`);
     store.#hwm.reset(get(store.#vector, self));
-    if (sync === "full") {
-      try {
-        const fd = openSync(`${path}-wal`, "r");
-        db.exec("PRAGMA synchronous = NORMAL");
-        store.#wal = { fd, sync: options.syncFile ?? fsyncSync };
-      } catch {
-        // No log file to hold: SQLite keeps syncing every commit (FULL).
-      }
-    }
+    // Without a log file to hold, SQLite keeps syncing every commit (FULL).
+    store.#wal = sync === "full" ? WalSync.open(db, path, options.syncFile) : null;
+    if (store.#wal) db.exec("PRAGMA synchronous = NORMAL");
     return store;
   }
 
@@ -140,7 +138,7 @@ export class Store {
 
   /** Opens the write transaction unless one is open. */
   begin(): void {
-    if (!this.db.isTransaction) this.db.exec("BEGIN");
+    if (!this.db.isTransaction) (this.db.exec("BEGIN"), this.#wal?.begun());
   }
 
   /**
@@ -167,7 +165,7 @@ export class Store {
 
   /** The mark is written after the sync: it may lag the database, never lead it. */
   #durable(sync: boolean): void {
-    if (sync && this.#wal) this.#wal.sync(this.#wal.fd);
+    this.#wal?.committed(sync);
     this.#hwm?.note(this.#self, get(this.#vector, this.#self));
   }
 
@@ -189,10 +187,11 @@ export class Store {
     return this.#hwm?.read() ?? null;
   }
 
-  /** Writes ops under `origin` from now on (before the first local op; lib/rules/incarnation.ts chooses it). */
+  /** Writes ops under `origin` from now on (before the first local op; lib/rules/incarnation.ts chooses it); clears a backup's mark (lib/store/backup.ts). */
   setOrigin(origin: string): void {
     this.#self = origin;
     this.db.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('origin', ?)").run(origin);
+    clearBackupMark(this.db);
     this.#hwm?.reset(get(this.#vector, origin));
   }
 
@@ -209,10 +208,9 @@ export class Store {
       this.commit();
       this.db.close();
     }
-    if (this.#wal) {
-      closeSync(this.#wal.fd);
-      this.#wal = null;
-    }
+    this.#wal?.close();
+    this.#wal = null;
+    this.#hwm?.close();
   }
 
   // --- The op log (the API replication builds on) ------------------------------
@@ -392,6 +390,6 @@ export class Store {
 
   /** Visible messages of a room the cursor does not cover, in delivery order (lazily). */
   uncovered(groupName: string, cursor: Vector, notices = false): Generator<MessageEntry> {
-    return this.messages.uncovered(groupName, cursor, this.#vector.keys(), notices);
+    return this.messages.uncovered(groupName, cursor, this.#vector.keys(), notices, this.settling);
   }
 }
