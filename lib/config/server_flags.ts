@@ -17,12 +17,10 @@ import { DEFAULT_HELD_POLL_LIMITS, DEFAULT_QUOTAS, DEFAULT_RATE_LIMIT, DEFAULT_S
 import { type Cidr, LOOPBACK_RANGES, parseCidr } from "../wire/cidr.ts";
 import { hostName } from "../wire/cidr.ts";
 import { webAddress } from "./servers_file.ts";
+import { IRC_FLAGS, ircFlags, type IrcFlags, ircUses } from "./irc_flags.ts";
 import { LOG_FORMATS, type LogFormat } from "./log.ts";
 
-/**
- * Flags only a web listener uses: refused with --no-web, and without --web when servers.txt gives this server no web URL
- * (--tls-cert also serves --irc-tls, and the connection budgets bound --irc and --irc-tls too).
- */
+/** Flags only a web listener uses (and the IRC one: irc_flags.ts ircUses): refused with --no-web, and without --web or --irc. */
 const WEB_ONLY_FLAGS = ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-request-rate", "web-timeout"] as const;
 
 /** Where a server keeps its database when --db is not given. */
@@ -38,7 +36,7 @@ export class FlagError extends Error {
   }
 }
 
-export type ServerFlags = {
+export type ServerFlags = IrcFlags & {
   id: string;
   servers: string;
   db: string;
@@ -62,11 +60,6 @@ export type ServerFlags = {
   noWeb: boolean;
   /** Flags given that only a web listener uses (--tls-cert, --web-host, …) when --web is not: refused unless servers.txt gives one (webListenAddress). */
   webOnly: string[];
-  /** Where the IRC listener binds (docs/IRC.md), plain and over TLS; null: none (the default). */
-  irc: Address | null;
-  ircTls: Address | null;
-  /** The IRC server's name in sources and numerics (--irc-name; default ID.distchat). */
-  ircName: string;
   /** PEM files: serve the web listener over HTTPS, and --irc-tls. */
   tlsCert: string | null;
   tlsKey: string | null;
@@ -144,9 +137,7 @@ export const SERVER_COMMAND = defineCommand({
       help: "serve the web client, its HTTP transport and /metrics here. Default: the host and port of this server's web URL in the " +
         "servers file (its 4th column, which pages fail over along), else none",
     },
-    irc: { type: "string", value: "HOST:PORT", help: "serve IRC clients here (docs/IRC.md); off by default" },
-    "irc-tls": { type: "string", value: "HOST:PORT", help: "serve IRC over TLS here (needs --tls-cert and --tls-key); off by default" },
-    "irc-name": { type: "string", value: "NAME", help: "the IRC server's name in sources and numerics (default ID.distchat)" },
+    ...IRC_FLAGS,
     "no-web": { type: "boolean", help: "no web listener, even when the servers file gives this server a web URL" },
     "tls-cert": { type: "string", value: "FILE", help: "with --tls-key FILE (PEM): serve the web listener over HTTPS, and --irc-tls" },
     "tls-key": { type: "string", value: "FILE", help: "the certificate's private key" },
@@ -281,14 +272,6 @@ function multicast(text: string | undefined): Address | null {
   return a;
 }
 
-/** An --irc-name: a server name as IRC sources carry it (letters, digits, "-", ".", with a dot; no "*" or space). */
-function ircName(text: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(text) || !text.includes(".")) {
-    throw new FlagError(`--irc-name ${text}: give a server name such as irc.example.org (letters, digits, "-" and ".", with a dot)`);
-  }
-  return text;
-}
-
 /** A --web-host name: a DNS name or an IP address, without a port. */
 function webHost(text: string): string {
   const h = hostName(text);
@@ -335,11 +318,9 @@ export function parseServerFlags(argv: string[]): ServerFlags {
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
     throw new FlagError("--tls-cert and --tls-key go together");
   }
-  if (values["irc-tls"] !== undefined && values["tls-cert"] === undefined) throw new FlagError("--irc-tls needs --tls-cert FILE --tls-key FILE");
-  const irc = values.irc !== undefined || values["irc-tls"] !== undefined;
-  // --tls-cert serves --irc-tls, and the connection budgets bound the IRC listener too
-  const alsoIrc = (f: string) => (f === "tls-cert" && values["irc-tls"] !== undefined) || (irc && (f === "web-connections" || f === "web-connections-per-ip"));
-  const webOnly = WEB_ONLY_FLAGS.filter((f) => values[f] !== undefined && !alsoIrc(f)).map((f) => `--${f}`);
+  const ircValues = { ...values, id: values.id };
+  const irc = ircFlags(ircValues, address, (m) => new FlagError(m));
+  const webOnly = WEB_ONLY_FLAGS.filter((f) => values[f] !== undefined && !ircUses(f, ircValues)).map((f) => `--${f}`);
   if (values["no-web"] && (values.web !== undefined || webOnly.length > 0)) {
     const given = [...(values.web !== undefined ? ["--web"] : []), ...webOnly, ...(values["tls-key"] !== undefined ? ["--tls-key"] : [])];
     throw new FlagError(`--no-web turns the web listener off: leave out ${given.join(", ")} with it`);
@@ -370,9 +351,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     webConnectionsPerIp: integer("web-connections-per-ip", values["web-connections-per-ip"], DEFAULT_WEB_LIMITS.perAddress, 0) || Infinity,
     webRequestRate: integer("web-request-rate", values["web-request-rate"], DEFAULT_WEB_REQUEST_RATE, 0),
     webTimeout: integer("web-timeout", values["web-timeout"], DEFAULT_WEB_LIMITS.idleMs / 1000, 1),
-    irc: address("irc", values.irc),
-    ircTls: address("irc-tls", values["irc-tls"]),
-    ircName: values["irc-name"] === undefined ? `${values.id.replace(/[^A-Za-z0-9-]/g, "-")}.distchat` : ircName(values["irc-name"]),
+    ...irc,
     tlsCert: values["tls-cert"] ?? null,
     tlsKey: values["tls-key"] ?? null,
     retainDays: integer("retain-days", values["retain-days"], 0, 0),
