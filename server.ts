@@ -25,7 +25,8 @@ import { freeBytes, watchDiskFloor } from "./lib/server/disk_floor.ts";
 import { createServerNode, type Open, type Started } from "./lib/server/node.ts";
 import { startLine } from "./lib/server/start_line.ts";
 import { readOrCreateKey } from "./lib/server/reply_seal.ts";
-import { openWebListener } from "./lib/web/listener.ts";
+import { webTransport } from "./lib/web/listener.ts";
+import { ircTransport } from "./lib/ircd/listener.ts";
 import { createLog } from "./lib/config/log.ts";
 
 const argv = process.argv.slice(2);
@@ -88,7 +89,7 @@ const udp = (at: Address, flag: string, group?: string): Open => async (receive)
     throw new Error(group ? `cannot join multicast group ${group}:${at.port} (${flag}): ${(e as Error).message}` : bindProblem(formatAddress(at), at.port, e, flag));
   }
 };
-const { me, web } = setup;
+const { me, web, irc } = setup;
 const node = createServerNode({
   store,
   clock,
@@ -107,10 +108,8 @@ const node = createServerNode({
     peer: udp(flags.peerListen ?? me.peer, "--peer-listen"),
     multicast: flags.multicast ? udp({ host: "0.0.0.0", port: flags.multicast.port }, "--multicast", flags.multicast.host) : undefined,
     client: udp(flags.listen ?? me.client, "--listen"),
-    web: web === null ? undefined : (deliver, view) =>
-      openWebListener({ config: web, deliver, view, clock, tls: setup.tls, log }).catch((e) => {
-        throw new Error(bindProblem(formatAddress(web.at), web.at.port, e, flags.web ? "--web" : "--web (from the servers file; --no-web turns it off)", false));
-      }),
+    web: web === null ? undefined : webTransport(web, { clock, tls: setup.tls, log }, flags.web ? "--web" : "--web (from the servers file; --no-web turns it off)"),
+    irc: irc === null ? undefined : ircTransport(irc, { clock, random: (n) => randomBytes(n), tls: setup.tls, log }),
   },
 });
 
@@ -133,6 +132,7 @@ const facts = { started, fanout: node.fanout, db: flags.db, peers: setup.servers
 const start = startLine({ ...facts, encrypted: staticKey !== null, plaintext: staticKey === null || allowPlaintext });
 log(start.message, { event: "start", stdout: true, fields: start.fields });
 if (started.web) log(`web ${started.web}/ (page, WebSocket /ws, POST /dc, GET /metrics)`, { event: "web", stdout: true, fields: { url: started.web } });
+if (started.irc) log(`IRC ${started.irc}`, { event: "irc", stdout: true, fields: { url: started.irc } });
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {

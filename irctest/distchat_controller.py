@@ -12,9 +12,6 @@ the same accounts terminal and web users have.
 Run it with ``npm run irctest`` (scripts/irctest.ts), which puts this folder
 on PYTHONPATH and passes ``--controller distchat_controller``. The server runs
 under the Node of node_modules (``DISTCHAT_RUNTIME=deno`` runs it under Deno).
-Until server.ts has its listener, ``DISTCHAT_IRC=gateway`` (``npm run irctest
--- --gateway``) puts testing/irc_gateway.ts in front of a plain server instead:
-the same IRC core, relaying to the server over UDP.
 """
 
 import atexit
@@ -116,8 +113,6 @@ class DistChatController(BaseServerController, DirectoryBasedController):
         "UTF8ONLY": None,
     }
 
-    gateway: Optional[subprocess.Popen] = None
-
     def create_config(self) -> None:
         super().create_config()
         with self.open_file("servers.txt"):
@@ -162,16 +157,15 @@ class DistChatController(BaseServerController, DirectoryBasedController):
             "--min-free-mb", "0",
             # irctest opens many connections from 127.0.0.1 in a short time
             "--quota", "logins-per-ip-minute=0",
-            # its servers.txt has no key= (and the gateway relays unencrypted UDP)
+            # the name irctest's tests expect in sources and numerics
+            "--irc-name", "My.Little.Server",
+            # its servers.txt has no key=, and accounts are registered over plaintext UDP (distchat_accounts.py)
             "--allow-plaintext",
         ]
-        gateway = os.environ.get("DISTCHAT_IRC") == "gateway"
-        if ssl and gateway:
-            raise NotImplementedByController("TLS (the test gateway speaks plain TCP)")
         if ssl:
             self.gen_ssl()
             args += ["--irc-tls", f"{bind}:{port}", "--tls-cert", str(self.pem_path), "--tls-key", str(self.key_path)]
-        elif not gateway:
+        else:
             args += ["--irc", f"{bind}:{port}"]
 
         prefix = []
@@ -181,22 +175,6 @@ class DistChatController(BaseServerController, DirectoryBasedController):
 
         self.proc = self.execute([*prefix, *args])
         _STARTED.append(self.proc)
-        if gateway:
-            self.gateway = self.execute(
-                [*prefix, *_script_command("testing/irc_gateway.ts"), "--irc", f"{bind}:{port}", "--server", f"127.0.0.1:{self.client_port}", "--name", "My.Little.Server"],
-                proc_name="irc_gateway",
-            )
-            _STARTED.append(self.gateway)
-
-    def kill_proc(self) -> None:
-        if self.gateway is not None:
-            try:
-                os.killpg(os.getpgid(self.gateway.pid), signal.SIGTERM)
-            except (ProcessLookupError, PermissionError, OSError):
-                self.gateway.terminate()
-            self.gateway.wait(5)
-            self.gateway = None
-        super().kill_proc()
 
     def wait_for_services(self) -> None:
         # Accounts live in DistChat itself: nothing else to start.

@@ -22,7 +22,7 @@ import { ROOT } from "../testing/harness.ts";
  * what they sit on). Bottom to top: wire and platform; rules; acks,
  * replication, accounts, secure; store and config; handlers; server; then
  * the edges — web (the web listener), net (sockets), irc (the IRC front
- * end) and client (the terminal client's core).
+ * end's core), ircd (its listener) and client (the terminal client's core).
  */
 const LAYERS: Record<string, readonly string[]> = {
   wire: [],
@@ -39,6 +39,7 @@ const LAYERS: Record<string, readonly string[]> = {
   web: ["server", "net"],
   net: ["wire", "platform"],
   irc: ["handlers", "client"],
+  ircd: ["irc", "web"],
   client: ["accounts", "net", "config"],
 };
 

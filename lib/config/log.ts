@@ -19,6 +19,22 @@
 export const LOG_FORMATS = ["text", "journal", "json"] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
+/** The server's `--log-format` flag, for its flags table (lib/config/server_flags.ts). */
+export const LOG_FORMAT_FLAG = {
+  type: "string",
+  value: "FORMAT",
+  help: "text (default): one line per event, warnings and errors marked; journal: the same with syslog priority prefixes " +
+    "(<3> error, <4> warning, <6> info) for journald; json: one object per line (time, level, server, event, message, fields) " +
+    "for log shippers",
+} as const;
+
+/** The value of `--log-format` (text when not given); `error` makes the exception for any other. */
+export function logFormatOf(value: string | undefined, error: (message: string) => Error): LogFormat {
+  const format = value ?? "text";
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw error(`--log-format must be ${LOG_FORMATS.join(", ")}; got "${format}"`);
+  return format as LogFormat;
+}
+
 export type LogLevel = "error" | "warn" | "info";
 
 /** What a log call may say besides its message (a message starting "warning: " is a warning by default). */

@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * const { node, web } = serverConfig(flags, readServers(flags.servers), openFileLimit());
+ * const { node, web, irc } = serverConfig(flags, readServers(flags.servers), openFileLimit());
  * nodeConfig({ id: "a", servers }); // the defaults, for tests
  * ```
  */
@@ -72,6 +72,27 @@ export type WebConfig = {
   requestRate: number;
 };
 
+/** How the IRC listener behaves (lib/ircd/listener.ts, docs/IRC.md). */
+export type IrcListenConfig = {
+  /** Where it listens in plain text and over TLS (either may be null, not both). */
+  at: Address | null;
+  tlsAt: Address | null;
+  /** The server's name in IRC sources and numerics. */
+  name: string;
+  /** Servers in the cluster (LUSERS). */
+  servers: number;
+  /**
+   * Connection budgets (the web listener's per-address and total numbers, a budget of its own), the
+   * registration timeout (`idleMs`), the idle backstop past IRC's own PING timeout (`wsIdleMs`), output bounds.
+   */
+  limits: WebLimits;
+};
+
+/** An IRC connection must finish registering within this long (RFC 2812 servers use about a minute). */
+export const IRC_REGISTRATION_MS = 60_000;
+/** A registered IRC connection silent this long is closed (a backstop: the core PINGs after 120 s and gives up 120 s later). */
+export const IRC_IDLE_MS = 300_000;
+
 /** Responses of the web listener waiting at once per IP address, by default. */
 export const DEFAULT_WAITING_PER_IP = 256;
 
@@ -102,7 +123,7 @@ export function serverConfig(
   servers: readonly ServerEntry[],
   webAt: Address | null,
   fileLimit: number | null,
-): { node: NodeConfig; web: WebConfig | null } {
+): { node: NodeConfig; web: WebConfig | null; irc: IrcListenConfig | null } {
   // --rate-limit 0 (benchmarks) turns every per-address and per-session limit off.
   const unlimited = flags.rateLimit === 0;
   const q = flags.quotas;
@@ -120,6 +141,14 @@ export function serverConfig(
     newCluster: flags.newCluster,
     multicast: flags.multicast,
   });
+  const perAddress = unlimited ? Infinity : flags.webConnectionsPerIp, total = flags.webConnections ?? webConnectionTotal(fileLimit);
+  const irc: IrcListenConfig | null = flags.irc === null && flags.ircTls === null ? null : {
+    at: flags.irc,
+    tlsAt: flags.ircTls,
+    name: flags.ircName,
+    servers: servers.length,
+    limits: { ...DEFAULT_WEB_LIMITS, perAddress, total, idleMs: IRC_REGISTRATION_MS, wsIdleMs: IRC_IDLE_MS },
+  };
   const web: WebConfig | null = webAt === null ? null : {
     at: webAt,
     servers,
@@ -127,12 +156,12 @@ export function serverConfig(
     metricsAllow: flags.metricsAllow,
     limits: {
       ...DEFAULT_WEB_LIMITS,
-      perAddress: unlimited ? Infinity : flags.webConnectionsPerIp,
-      total: flags.webConnections ?? webConnectionTotal(fileLimit),
+      perAddress,
+      total,
       idleMs: flags.webTimeout * 1000,
     },
     maxWaitingPerIp: unlimited ? Infinity : DEFAULT_WAITING_PER_IP,
     requestRate: unlimited ? 0 : flags.webRequestRate,
   };
-  return { node, web };
+  return { node, web, irc };
 }

@@ -17,9 +17,10 @@ import { DEFAULT_HELD_POLL_LIMITS, DEFAULT_QUOTAS, DEFAULT_RATE_LIMIT, DEFAULT_S
 import { type Cidr, LOOPBACK_RANGES, parseCidr } from "../wire/cidr.ts";
 import { hostName } from "../wire/cidr.ts";
 import { webAddress } from "./servers_file.ts";
-import { LOG_FORMATS, type LogFormat } from "./log.ts";
+import { IRC_FLAGS, ircFlags, type IrcFlags, ircUses } from "./irc_flags.ts";
+import { LOG_FORMAT_FLAG, type LogFormat, logFormatOf } from "./log.ts";
 
-/** Flags only a web listener uses: refused with --no-web, and without --web when servers.txt gives this server no web URL. */
+/** Flags only a web listener uses (and the IRC one: irc_flags.ts ircUses): refused with --no-web, and without --web or --irc. */
 const WEB_ONLY_FLAGS = ["tls-cert", "web-host", "metrics-allow", "web-connections", "web-connections-per-ip", "web-request-rate", "web-timeout"] as const;
 
 /** Where a server keeps its database when --db is not given. */
@@ -35,7 +36,7 @@ export class FlagError extends Error {
   }
 }
 
-export type ServerFlags = {
+export type ServerFlags = IrcFlags & {
   id: string;
   servers: string;
   db: string;
@@ -59,7 +60,7 @@ export type ServerFlags = {
   noWeb: boolean;
   /** Flags given that only a web listener uses (--tls-cert, --web-host, …) when --web is not: refused unless servers.txt gives one (webListenAddress). */
   webOnly: string[];
-  /** PEM files: serve the web listener over HTTPS. */
+  /** PEM files: serve the web listener over HTTPS, and --irc-tls. */
   tlsCert: string | null;
   tlsKey: string | null;
   /** Host names the web listener answers to besides servers.txt's web URLs and its own address (--web-host). */
@@ -138,8 +139,9 @@ export const SERVER_COMMAND = defineCommand({
       help: "serve the web client, its HTTP transport and /metrics here. Default: the host and port of this server's web URL in the " +
         "servers file (its 4th column, which pages fail over along), else none",
     },
+    ...IRC_FLAGS,
     "no-web": { type: "boolean", help: "no web listener, even when the servers file gives this server a web URL" },
-    "tls-cert": { type: "string", value: "FILE", help: "with --tls-key FILE (PEM): serve the web listener over HTTPS" },
+    "tls-cert": { type: "string", value: "FILE", help: "with --tls-key FILE (PEM): serve the web listener over HTTPS, and --irc-tls" },
     "tls-key": { type: "string", value: "FILE", help: "the certificate's private key" },
     "web-host": {
       type: "string",
@@ -157,13 +159,13 @@ export const SERVER_COMMAND = defineCommand({
     "web-connections": {
       type: "string",
       value: "N",
-      help: "TCP connections of the web listener in all (default: half the open-file limit, at most 10000); a full listener still " +
+      help: "TCP connections of the web listener in all, and of the IRC listener's (a budget each; default: half the open-file limit, at most 10000); a full listener still " +
         "takes an address holding fewer than the busiest one, whose oldest connection goes",
     },
     "web-connections-per-ip": {
       type: "string",
       value: "N",
-      help: `TCP connections of one IP address (default ${DEFAULT_WEB_LIMITS.perAddress}; 0 = no limit). Behind a reverse proxy every ` +
+      help: `TCP connections of one IP address, per listener (web, IRC; default ${DEFAULT_WEB_LIMITS.perAddress}; 0 = no limit). Behind a reverse proxy every ` +
         "connection is the proxy's: raise it there",
     },
     "web-request-rate": {
@@ -233,13 +235,7 @@ export const SERVER_COMMAND = defineCommand({
         "every peer. Without it, a new (or restored, older) database writes under a new incarnation of the id unless every peer " +
         "confirms it is current (docs/OPERATIONS.md)",
     },
-    "log-format": {
-      type: "string",
-      value: "FORMAT",
-      help: "text (default): one line per event, warnings and errors marked; journal: the same with syslog priority prefixes " +
-        "(<3> error, <4> warning, <6> info) for journald; json: one object per line (time, level, server, event, message, fields) " +
-        "for log shippers",
-    },
+    "log-format": LOG_FORMAT_FLAG,
   },
   notes: "With Deno: npx deno run -A server.ts --id ID [flags]. Stop it with Ctrl-C or SIGTERM (kill PID). docs/OPERATIONS.md has more.",
 });
@@ -322,17 +318,16 @@ export function parseServerFlags(argv: string[]): ServerFlags {
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
     throw new FlagError("--tls-cert and --tls-key go together");
   }
-  const webOnly = WEB_ONLY_FLAGS.filter((f) => values[f] !== undefined).map((f) => `--${f}`);
+  const ircValues = { ...values, id: values.id };
+  const irc = ircFlags(ircValues, address, (m) => new FlagError(m));
+  const webOnly = WEB_ONLY_FLAGS.filter((f) => values[f] !== undefined && !ircUses(f, ircValues)).map((f) => `--${f}`);
   if (values["no-web"] && (values.web !== undefined || webOnly.length > 0)) {
     const given = [...(values.web !== undefined ? ["--web"] : []), ...webOnly, ...(values["tls-key"] !== undefined ? ["--tls-key"] : [])];
     throw new FlagError(`--no-web turns the web listener off: leave out ${given.join(", ")} with it`);
   }
   const sync = values.sync ?? "full";
   if (sync !== "full" && sync !== "normal") throw new FlagError(`--sync must be full or normal, got "${sync}"`);
-  const logFormat = values["log-format"] ?? "text";
-  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
-    throw new FlagError(`--log-format must be ${LOG_FORMATS.join(", ")}; got "${logFormat}"`);
-  }
+  const logFormat = logFormatOf(values["log-format"], (message) => new FlagError(message));
   return {
     id: values.id,
     servers: values.servers ?? "servers.txt",
@@ -353,12 +348,13 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     webConnectionsPerIp: integer("web-connections-per-ip", values["web-connections-per-ip"], DEFAULT_WEB_LIMITS.perAddress, 0) || Infinity,
     webRequestRate: integer("web-request-rate", values["web-request-rate"], DEFAULT_WEB_REQUEST_RATE, 0),
     webTimeout: integer("web-timeout", values["web-timeout"], DEFAULT_WEB_LIMITS.idleMs / 1000, 1),
+    ...irc,
     tlsCert: values["tls-cert"] ?? null,
     tlsKey: values["tls-key"] ?? null,
     retainDays: integer("retain-days", values["retain-days"], 0, 0),
     retainMessages: integer("retain-messages", values["retain-messages"], 0, 0),
     sync,
-    logFormat: logFormat as LogFormat,
+    logFormat,
     clusterKey: values["cluster-key"] ?? null,
     multicast: multicast(values.multicast),
     newCluster: values["new-cluster"] === true,

@@ -17,7 +17,7 @@ import { dirname, join } from "node:path";
 import { bytesEqual, type KeyPair } from "../secure/suite.ts";
 import { readKeyFile } from "./cluster_key.ts";
 import { readStaticKeyFile } from "./static_key.ts";
-import { type NodeConfig, serverConfig, type WebConfig } from "./node_config.ts";
+import { type IrcListenConfig, type NodeConfig, serverConfig, type WebConfig } from "./node_config.ts";
 import { type ServerFlags, webListenAddress } from "./server_flags.ts";
 import { readServers, type ServerEntry } from "./servers_file.ts";
 
@@ -31,12 +31,14 @@ export type ServerSetup = {
   node: NodeConfig;
   /** The web listener's config, or null for none. */
   web: WebConfig | null;
+  /** The IRC listener's config, or null for none (the default). */
+  irc: IrcListenConfig | null;
   clusterKey: Uint8Array | null;
   /** This server's static key pair (its public key is its servers-file key=), or null: plaintext only. */
   staticKey: KeyPair | null;
   /** The unencrypted client protocol is accepted too (--allow-plaintext). */
   allowPlaintext: boolean;
-  /** PEM certificate and key of the web listener (`--tls-cert`, `--tls-key`). */
+  /** PEM certificate and key of the web listener and of `--irc-tls` (`--tls-cert`, `--tls-key`). */
   tls?: { cert: string; key: string };
   /** Lines to log at start (an unprotected key file, unauthenticated peers). */
   warnings: string[];
@@ -71,8 +73,8 @@ export function serverSetup(flags: ServerFlags, fileLimit: number | null): Serve
     }
   }
   const staticKey = serverStaticKey(flags, me, warnings);
-  const { node, web } = serverConfig(flags, servers, webAt, fileLimit);
-  return { flags, me, servers, node, web, clusterKey, staticKey, allowPlaintext: flags.allowPlaintext, tls, warnings };
+  const { node, web, irc } = serverConfig(flags, servers, webAt, fileLimit);
+  return { flags, me, servers, node, web, irc, clusterKey, staticKey, allowPlaintext: flags.allowPlaintext, tls, warnings };
 }
 
 /** Where a server's static private key is by default: `ID.server.key` beside the servers file. */

@@ -7,17 +7,20 @@
  * them, and skipped when they come back in the stream.
  */
 import type { ErrorReply } from "../wire/messages.ts";
+import type { Vector } from "../wire/vector.ts";
 import { MAX_TOPIC_BYTES } from "../wire/messages.ts";
 import { utf8Length } from "../wire/utf8.ts";
 import { type Core, type Ctx, type Follow, fromServer, type Handler, newFollow } from "./_core.ts";
 import { N } from "./numerics.ts";
 import { MAX_CHANNELS } from "./isupport.ts";
 import { channelOfRoom, channelProblem, hostmask, nameKey, roomOfChannel } from "./names.ts";
-import { expect, followFromHistory, unexpect } from "./_deliver.ts";
+import { expect, followFromHistory, followReplaying, unexpect } from "./_deliver.ts";
 import { operators, pageNames } from "./_queries.ts";
 
 /** Entries read when joining, to find this session's own join notice in the stream. */
 const JOIN_PAGE = 20;
+/** Entries read when a reconnected account joins, to replay what it missed (docs/IRC.md "Failover"). */
+const REPLAY_PAGE = 200;
 /** Rooms one LIST describes (two requests each: members and topic); past it, a notice says how many more exist. */
 const LIST_DETAILED = 100;
 
@@ -104,8 +107,10 @@ function joined(c: Core, ctx: Ctx, room: string): void {
   const me = c.state.nick ?? "*";
   const params = c.state.caps.has("extended-join") ? [channel, c.state.account ?? "*", c.state.realname] : [channel];
   c.send(ctx, { tags: {}, source: c.me(), command: "JOIN", params });
+  const replayFrom = readPosition(c, key);
   sendTopic(c, ctx, room, false, () => {
     sendNames(c, ctx, room, () => {
+      if (replayFrom !== null) return followReplaying(c, ctx, f, REPLAY_PAGE, replayFrom);
       // Show what came after this session's own join notice (nothing, usually), then follow the stream.
       followFromHistory(c, ctx, f, JOIN_PAGE, (entries) => {
         for (let i = entries.length - 1; i >= 0; i--) {
@@ -115,6 +120,18 @@ function joined(c: Core, ctx: Ctx, room: string): void {
       });
     });
   });
+}
+
+/**
+ * Where replaying channel `key` starts, or null: only for a connection logged in to an account, once per
+ * channel, and only when the listener knows where the account's previous connection left off.
+ */
+function readPosition(c: Core, key: string): Vector | null {
+  const s = c.state;
+  if (s.account === null || s.token === null || s.userName === null || s.replayed.has(key)) return null;
+  s.replayed.add(key);
+  if (s.readPosition === undefined) s.readPosition = c.config.readPosition?.(s.userName, s.token) ?? null;
+  return s.readPosition;
 }
 
 function part(c: Core, m: { params: string[] }, ctx: Ctx): void {

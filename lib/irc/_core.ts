@@ -29,9 +29,27 @@ export type IrcConfig = {
   random: (n: number) => Uint8Array;
   /** How often to ask `dms` for new direct conversations, ms. */
   dmsEveryMs: number;
-  /** Connections of this listener now and at most (LUSERS); the listener knows them, not a connection. */
-  census?: () => { local: number; max: number };
+  /**
+   * This listener's registered users now (of them `invisible`, user mode +i) and at most, and its connections not
+   * registered yet (LUSERS); the listener knows them, not a connection.
+   */
+  census?: () => { local: number; max: number; invisible?: number; unregistered?: number };
+  /**
+   * Where the account's previous connection left off (docs/IRC.md "Failover"): the vector of what the
+   * previous session of `userName` (other than this one, of session token `token`) was shown, or null
+   * when unknown. A JOIN of a connection logged in to an account replays, once, what that does not cover.
+   */
+  readPosition?: (userName: string, token: string) => Vector | null;
+  /**
+   * What this listener knows of a nick connected to it (its USER name, real name, away message), or null:
+   * DistChat keeps none of these (issue 26 brings away status), so WHO, WHOIS, USERHOST and RPL_AWAY show
+   * them for users of the same server only, and a nick's own for others.
+   */
+  localUser?: (nick: string) => LocalUser | null;
 };
+
+/** A user connected to the same listener, as WHO and WHOIS show it. */
+export type LocalUser = { user: string; realname: string; away: string | null };
 
 /** One command's answer being gathered: sent when no request of it is open any more. */
 export type Ctx = { label: string | null; command: string; startedAt: number; lines: IrcMessage[]; open: number; done: boolean };
@@ -106,6 +124,9 @@ export type ConnState = {
   ttl: number;
   userModes: Set<string>;
   channels: Map<string, Follow>;
+  /** Where the previous connection of the account left off (undefined: not asked yet); channels already replayed from it. */
+  readPosition: Vector | null | undefined;
+  replayed: Set<string>;
   dms: Map<string, Follow>;
   /** Newest msgID seen per direct conversation (from `dms`), by key of "@nick". */
   dmLast: Map<string, string | null>;
@@ -174,6 +195,8 @@ export function newState(now: number): ConnState {
     ttl: 300,
     userModes: new Set(),
     channels: new Map(),
+    readPosition: undefined,
+    replayed: new Set(),
     dms: new Map(),
     dmLast: new Map(),
     dmsBaseline: false,

@@ -7,7 +7,7 @@
  * looked up (`whois`) before lines that carry them.
  */
 import type { PollEntry, Reply } from "../wire/messages.ts";
-import { advance, get, type Vector } from "../wire/vector.ts";
+import { advance, get, merge, type Vector } from "../wire/vector.ts";
 import type { Core, Ctx, Follow, PendingEcho } from "./_core.ts";
 import { banMask, channelOfRoom, hostmask, nameKey } from "./names.ts";
 import { type ChatEvent, entryEvent, messageLines, msgidTag, timeTag } from "./render.ts";
@@ -253,6 +253,26 @@ export function followFromHistory(c: Core, ctx: Ctx | null, f: Follow, limit: nu
     for (const e of r.entries.slice(0, from + 1)) seen = advance(seen, e.msgId.origin, e.msgId.n);
     f.shown = seen;
     deliver(c, f, r.entries.slice(from + 1), () => {
+      f.cursor = r.cursor;
+      pollFollow(c, f);
+    }, ctx);
+  });
+}
+
+/**
+ * Starts following `f` after a reconnection (docs/IRC.md "Failover"): the
+ * messages of the room's last `limit` entries that `readPosition` (what the
+ * account's previous connection was shown) does not cover are sent once,
+ * with their own time and msgid; notices (joins, parts, modes) while away
+ * are not replayed. Then the stream, as for any JOIN.
+ */
+export function followReplaying(c: Core, ctx: Ctx | null, f: Follow, limit: number, readPosition: Vector): void {
+  const generation = f.generation;
+  c.call(ctx, (tag, token) => ({ verb: "history", tag, token, groupName: f.room, limit, before: null, notices: false }), (r) => {
+    if (!live(c, f, generation)) return;
+    if (r.verb !== "ok" || r.kind !== "history") return pollFollow(c, f);
+    f.shown = merge(f.shown, readPosition);
+    deliver(c, f, r.entries, () => {
       f.cursor = r.cursor;
       pollFollow(c, f);
     }, ctx);

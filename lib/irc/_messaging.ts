@@ -16,7 +16,8 @@ import { expect, sendEcho, unexpect } from "./_deliver.ts";
 import { distchatText, msgidTag } from "./render.ts";
 import { refuse, roomOrRefuse } from "./_channels.ts";
 import { followDm } from "./_dms.ts";
-import type { IrcMessage } from "./message.ts";
+import { type IrcMessage, MAX_LINE_BYTES } from "./message.ts";
+import { utf8Length } from "../wire/utf8.ts";
 
 function privmsg(c: Core, m: IrcMessage, ctx: Ctx): void {
   const notice = m.command === "NOTICE";
@@ -41,6 +42,11 @@ function privmsg(c: Core, m: IrcMessage, ctx: Ctx): void {
   }
   const clientTags = Object.fromEntries(Object.entries(m.tags).filter(([k]) => k.startsWith("+")));
   for (const target of targets) {
+    // A PRIVMSG that would not fit its recipients' 512-byte line is refused (417) rather than split in two.
+    if (!notice && utf8Length(`:${c.me()} PRIVMSG ${target} :${m.params[1]}\r\n`) > MAX_LINE_BYTES) {
+      c.numeric(ctx, N.ERR_INPUTTOOLONG, `Input line was too long: as relayed (with your source) it would pass ${MAX_LINE_BYTES} bytes`);
+      continue;
+    }
     if (isChannel(target)) toChannel(c, ctx, m, target, text, clientTags);
     else toNick(c, ctx, m, target, text, clientTags);
   }
@@ -99,6 +105,8 @@ function toNick(c: Core, ctx: Ctx, m: IrcMessage, nick: string, text: string, cl
       const follow = followDm(c, null, address, before === undefined ? null : before);
       if (follow.created) expect(follow.f, me, text);
       echo(c, ctx, m, follow.f, nick, text, r.msgId, clientTags);
+      const away = notice ? null : c.config.localUser?.(nick)?.away ?? null;
+      if (away !== null) c.numeric(ctx, N.RPL_AWAY, nick, away);
       return c.sentDm(nick); // the listener may nudge the recipient's connections here (checkDms)
     }
     if (f) unexpect(f, me, text);

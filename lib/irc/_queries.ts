@@ -2,12 +2,13 @@
  * Queries about users and the server (private to lib/irc): WHO, WHOIS,
  * ISON, USERHOST, AWAY, MOTD, LUSERS, VERSION (RFC 2812 §3.4–3.6, Modern
  * IRC). Users come from DistChat's `who` (live sessions of a room) and
- * `whois` (registered, idle, rooms in common). AWAY is connection-local:
- * DistChat has no away status yet (issue 26), so only this connection
- * knows its own.
+ * `whois` (registered, idle, rooms in common). AWAY, user names and real
+ * names are the listener's: DistChat has no away status yet (issue 26) and
+ * keeps no real names, so they show for users of the same listener
+ * (`IrcConfig.localUser`) and a nick's own; others show their nick.
  */
 import type { Reply } from "../wire/messages.ts";
-import { type Core, type Ctx, type Handler } from "./_core.ts";
+import { type Core, type Ctx, type Handler, type LocalUser } from "./_core.ts";
 import { N } from "./numerics.ts";
 import { AWAYLEN, isupportTokens } from "./isupport.ts";
 import { channelOfRoom, isChannel, nameKey, roomOfChannel, USER_HOST } from "./names.ts";
@@ -48,13 +49,18 @@ export function operators(roles: string[]): Set<string> {
   return new Set(roles.filter((r) => r.startsWith("~") || r.startsWith("@")).map((r) => nameKey(r.slice(1))));
 }
 
+/** What WHO, WHOIS and USERHOST show of `nick`: this connection's own, another of the listener's, or the nick alone. */
+export function profile(c: Core, nick: string): LocalUser {
+  if (nameKey(nick) === nameKey(c.state.nick ?? "")) return { user: c.state.user ?? nick, realname: c.state.realname, away: c.state.away };
+  return c.config.localUser?.(nick) ?? { user: nick, realname: nick, away: null };
+}
+
 function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
   const mask = m.params[0] ?? "*";
   const end = () => c.numeric(ctx, N.RPL_ENDOFWHO, mask, "End of WHO list");
   const line = (channel: string, nick: string, op: boolean) => {
-    const away = nameKey(nick) === nameKey(c.state.nick ?? "") && c.state.away !== null;
-    const realname = nameKey(nick) === nameKey(c.state.nick ?? "") ? c.state.realname : nick;
-    c.numeric(ctx, N.RPL_WHOREPLY, channel, nick, USER_HOST, c.config.serverName, nick, (away ? "G" : "H") + (op ? "@" : ""), `0 ${realname}`);
+    const p = profile(c, nick);
+    c.numeric(ctx, N.RPL_WHOREPLY, channel, p.user, USER_HOST, c.config.serverName, nick, (p.away !== null ? "G" : "H") + (op ? "@" : ""), `0 ${p.realname}`);
   };
   if (isChannel(mask)) {
     const room = roomOfChannel(mask);
@@ -86,11 +92,11 @@ function whois(c: Core, m: { params: string[] }, ctx: Ctx): void {
       return end(nick);
     }
     rememberAccount(c, r.userName, r.registered);
-    const self = nameKey(r.userName) === nameKey(c.state.nick ?? "");
-    c.numeric(ctx, N.RPL_WHOISUSER, r.userName, r.userName, USER_HOST, "*", self ? c.state.realname : r.userName);
+    const p = profile(c, r.userName);
+    c.numeric(ctx, N.RPL_WHOISUSER, r.userName, p.user, USER_HOST, "*", p.realname);
     if (r.rooms.length > 0) c.numeric(ctx, N.RPL_WHOISCHANNELS, r.userName, r.rooms.map(channelOfRoom).join(" "));
     c.numeric(ctx, N.RPL_WHOISSERVER, r.userName, c.config.serverName, `${c.config.network} (DistChat)`);
-    if (self && c.state.away !== null) c.numeric(ctx, N.RPL_AWAY, r.userName, c.state.away);
+    if (p.away !== null) c.numeric(ctx, N.RPL_AWAY, r.userName, p.away);
     if (r.registered) c.numeric(ctx, N.RPL_WHOISACCOUNT, r.userName, r.userName, "is logged in as");
     c.numeric(ctx, N.RPL_WHOISIDLE, r.userName, String(r.idle), "seconds idle");
     end(r.userName);
@@ -118,8 +124,7 @@ function ison(c: Core, m: { params: string[] }, ctx: Ctx): void {
 function userhost(c: Core, m: { params: string[] }, ctx: Ctx): void {
   if (m.params.length === 0) return c.numeric(ctx, N.ERR_NEEDMOREPARAMS, "USERHOST", "Not enough parameters");
   online(c, ctx, m.params, 5, (names) => {
-    const away = (n: string) => nameKey(n) === nameKey(c.state.nick ?? "") && c.state.away !== null;
-    c.numeric(ctx, "302", names.map((n) => `${n}=${away(n) ? "-" : "+"}${n}@${USER_HOST}`).join(" "));
+    c.numeric(ctx, "302", names.map((n) => `${n}=${profile(c, n).away !== null ? "-" : "+"}${profile(c, n).user}@${USER_HOST}`).join(" "));
   });
 }
 
@@ -151,10 +156,16 @@ export function sendMotd(c: Core, ctx: Ctx): void {
  * local ones and say so.
  */
 export function sendLusers(c: Core, ctx: Ctx): void {
-  const census = c.config.census?.() ?? { local: 1, max: 1 };
+  const counted = c.config.census?.() ?? { local: 0, max: 0, unregistered: 1 };
+  // The welcome's LUSERS runs just before this connection counts as registered: count it as it is about to be.
+  const me = c.state.registered ? 0 : 1;
+  const local = counted.local + me, census = { local, max: Math.max(counted.max, local) };
+  const invisible = (counted.invisible ?? 0) + (me && c.state.userModes.has("i") ? 1 : 0);
+  const unregistered = Math.max(0, (counted.unregistered ?? 0) - me);
   const servers = c.config.servers;
-  c.numeric(ctx, N.RPL_LUSERCLIENT, `There are ${census.local} users and 0 invisible on ${servers} servers`);
+  c.numeric(ctx, N.RPL_LUSERCLIENT, `There are ${census.local - invisible} users and ${invisible} invisible on ${servers} servers`);
   c.numeric(ctx, N.RPL_LUSEROP, "0", "operator(s) online");
+  if (unregistered > 0) c.numeric(ctx, N.RPL_LUSERUNKNOWN, String(unregistered), "unknown connection(s)");
   c.numeric(ctx, N.RPL_LUSERME, `I have ${census.local} clients and ${servers - 1} servers`);
   c.numeric(ctx, N.RPL_LOCALUSERS, String(census.local), String(census.max), `Current local users ${census.local}, max ${census.max}`);
   c.numeric(ctx, N.RPL_GLOBALUSERS, String(census.local), String(census.max), `Current global users ${census.local}, max ${census.max} (IRC users of this server only)`);

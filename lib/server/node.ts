@@ -23,6 +23,10 @@ import type { Vector } from "../wire/vector.ts";
 import type { Store } from "../store/store.ts";
 import { readBackupMark } from "../store/backup.ts";
 import { chooseOrigin, type OriginChoice, originsOf } from "../rules/incarnation.ts";
+import { readPosition } from "../rules/read_position.ts";
+import { sessionId } from "../rules/session_id.ts";
+import { nameKey } from "../wire/names.ts";
+import { ReadPositions } from "../store/read_positions.ts";
 import { createPeerAuth, createStatAuth } from "../replication/peer_auth.ts";
 import { PeerLiveness } from "../acks/liveness.ts";
 import { Ring } from "../acks/ring.ts";
@@ -69,6 +73,16 @@ export type NodeTransports = {
   client: Open;
   /** More client transports (the web listener): given where datagrams go; resolves with its origin and what closes it. */
   web?: (deliver: Deliver, view: NodeView) => Promise<{ origin: string; close(): Promise<void> }>;
+  /** The IRC listener (lib/ircd/listener.ts): given where datagrams go and what else it asks the node. */
+  irc?: (deliver: Deliver, hooks: IrcHooks) => Promise<{ origin: string; close(): Promise<void> }>;
+};
+
+/** What the IRC listener asks the node besides requests. */
+export type IrcHooks = {
+  /** Subscribes `fn` to the rooms with new entries of every commit (and of peers' ops shown before their sync). */
+  onRooms(fn: (rooms: ReadonlySet<string>) => void): void;
+  /** What the previous session of `userName` (not the one of `token`) was shown (lib/rules/read_position.ts), or null. */
+  readPosition(userName: string, token: string): Vector | null;
 };
 
 export type ServerNodeOptions = {
@@ -104,7 +118,7 @@ export type ServerNodeOptions = {
 };
 
 /** What `start` did: the origin chosen (and why a new incarnation), and where the transports listen. */
-export type Started = OriginChoice & { peer?: Address; client?: Address; web?: string };
+export type Started = OriginChoice & { peer?: Address; client?: Address; web?: string; irc?: string };
 
 /** A server node (see the file comment); `createServerNode` builds one. */
 export class ServerNode {
@@ -274,7 +288,22 @@ export class ServerNode {
     const view: NodeView = { metrics: this.metrics, gauges: () => this.gauges() };
     const web = await transports.web?.((bytes, from, via) => clientPort.onDatagram(bytes, from, via), view);
     if (web) this.#closers.push(() => web.close());
-    return { ...choice, peer: peer.address, client: client.address, web: web?.origin };
+    const irc = await transports.irc?.((bytes, from, via) => clientPort.onDatagram(bytes, from, via), this.#ircHooks());
+    if (irc) this.#closers.push(() => irc.close());
+    return { ...choice, peer: peer.address, client: client.address, web: web?.origin, irc: irc?.origin };
+  }
+
+  #ircHooks(): IrcHooks {
+    const { store, clock, config } = this.#o;
+    const positions = new ReadPositions(store.db);
+    const told = (id: string) => this.#peerPort.replicator.status(clock.now()).peers.find((p) => p.id === id && p.told)?.vector ?? null;
+    return {
+      onRooms: (fn) => {
+        this.commit.subscribe((c) => c.rooms.size > 0 && fn(c.rooms));
+        this.commit.onShown((d) => d.rooms.size > 0 && fn(d.rooms));
+      },
+      readPosition: (userName, token) => readPosition(positions.previous(nameKey(userName), sessionId(token)), { self: config.id, own: store.vector(), peer: told }),
+    };
   }
 
   /** What stands between the UDP client socket and the client port: the encrypted transport, plaintext only when allowed. */

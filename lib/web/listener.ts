@@ -28,12 +28,14 @@
  */
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttps } from "node:https";
-import type { Socket } from "node:net";
+import type { Server as NetServer, Socket } from "node:net";
 import { AddressRanges } from "../wire/cidr.ts";
 import type { WebConfig } from "../config/node_config.ts";
 import type { Clock } from "../server/clock.ts";
 import { webGauges } from "../server/metrics.ts";
-import type { Deliver, NodeView } from "../server/node.ts";
+import type { Deliver, NodeTransports, NodeView } from "../server/node.ts";
+import { bindProblem } from "../platform/port_owner.ts";
+import { formatAddress } from "../wire/address.ts";
 import { clientIp, CLOSE_GRACE_MS, WebConnections } from "./connections.ts";
 import { pageCsp, rawResponse, securityHeaders, WebFiles } from "./files.ts";
 import { requestProblem, WebHosts } from "./hosts.ts";
@@ -172,8 +174,8 @@ function upgradeTo(c: UpgradeContext): void {
   c.sockets.open(socket, c.head, clientIp(socket), key, headers);
 }
 
-/** Binds `server` at `at`; resolves with the bound port. */
-function listen(server: Server, at: { host: string; port: number }): Promise<number> {
+/** Binds `server` (any node:net server: HTTP, TLS, TCP) at `at`; resolves with the bound port. */
+export function listen(server: NetServer, at: { host: string; port: number }): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(at.port, at.host, () => {
@@ -238,4 +240,12 @@ function datagram(req: IncomingMessage, res: ServerResponse, http: HttpTransport
 function json(res: ServerResponse, value: unknown): void {
   res.writeHead(200, { "Content-Type": "application/json" });
   res.end(JSON.stringify(value));
+}
+
+/** The node's `transports.web` for `config` (lib/server/node.ts): opens the listener; a port it cannot bind is told in `flag`'s words. */
+export function webTransport(config: WebConfig, o: Omit<WebListenerOptions, "config" | "deliver" | "view">, flag: string): NonNullable<NodeTransports["web"]> {
+  return (deliver, view) =>
+    openWebListener({ ...o, config, deliver, view }).catch((e) => {
+      throw new Error(bindProblem(formatAddress(config.at), config.at.port, e, flag, false));
+    });
 }

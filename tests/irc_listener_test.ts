@@ -1,70 +1,25 @@
 /**
- * The IRC core against a real DistChat server (black box over sockets):
- * testing/irc_gateway.ts relays IrcConnection's requests to server.ts over
- * UDP, as the phase-B listener will hand them to its handlers. IRC users
+ * The IRC listener of a real DistChat server (`server.ts --irc`, black box
+ * over sockets: lib/ircd/listener.ts hands IrcConnection's requests to the
+ * server's own handlers in process). IRC users
  * and a terminal-protocol user share a room and direct messages; hostile
  * lines get their numerics or a disconnect, and the server and the front
- * end keep serving. Every wait has a generous deadline; nothing is timed.
+ * end keep serving; --irc-tls serves the same over TLS. Every wait has a generous deadline; nothing is timed.
  */
-import net from "node:net";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { freeTcpPort, removeTempDirs, startServer, udpClient } from "../testing/harness.ts";
-import { startGateway } from "../testing/irc_gateway.ts";
-import { CONFIG } from "./_irc_script.ts";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { freeTcpPort, removeTempDirs, startServer, tempDir, udpClient } from "../testing/harness.ts";
+import { parseServerFlags, webListenAddress } from "../lib/config/server_flags.ts";
+import { within } from "../testing/cluster_ops.ts";
+import { type Irc, ircClient } from "../testing/irc_client.ts";
 
 const enc = new TextEncoder();
-const DEADLINE_MS = 10_000;
-
-type Irc = { lines: string[]; send(line: string | Uint8Array): void; waitFor(re: RegExp): Promise<string>; closed: Promise<void>; end(): void };
-
-function ircClient(port: number): Promise<Irc> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, "127.0.0.1");
-    const lines: string[] = [];
-    let buf = "";
-    const waiters = new Set<() => void>();
-    const closed = new Promise<void>((r) => sock.on("close", () => r()));
-    sock.on("data", (d: Uint8Array) => {
-      buf += new TextDecoder().decode(d);
-      const parts = buf.split("\r\n");
-      buf = parts.pop()!;
-      lines.push(...parts);
-      for (const w of [...waiters]) w();
-    });
-    sock.on("error", () => {});
-    sock.once("connect", () =>
-      resolve({
-        lines,
-        send: (line) => sock.write(typeof line === "string" ? line + "\r\n" : line),
-        closed,
-        end: () => sock.destroy(),
-        waitFor: (re) =>
-          new Promise((res, rej) => {
-            const check = () => {
-              const i = lines.findIndex((l) => re.test(l));
-              if (i < 0) return;
-              waiters.delete(check);
-              clearTimeout(timer);
-              res(lines.splice(0, i + 1).at(-1)!);
-            };
-            const timer = setTimeout(() => {
-              waiters.delete(check);
-              rej(new Error(`no line matching ${re} within ${DEADLINE_MS} ms; got:\n${lines.join("\n")}`));
-            }, DEADLINE_MS);
-            waiters.add(check);
-            check();
-          }),
-      })
-    );
-    sock.once("error", reject);
-  });
-}
 
 async function setUp() {
-  const srv = await startServer({ extraArgs: ["--quota", "logins-per-ip-minute=0"] });
   const port = await freeTcpPort();
-  const gw = await startGateway({ host: "127.0.0.1", port }, srv.clientAddr, { ...CONFIG, dmsEveryMs: 1000 });
+  const srv = await startServer({ extraArgs: ["--quota", "logins-per-ip-minute=0", "--irc", `127.0.0.1:${port}`] });
   const clients: Irc[] = [];
   const connect = async (nick: string) => {
     const c = await ircClient(port);
@@ -76,7 +31,6 @@ async function setUp() {
   };
   const tearDown = async () => {
     for (const c of clients) c.end();
-    await new Promise((r) => gw.close(() => r(null)));
     await srv.stop();
     removeTempDirs();
   };
@@ -151,6 +105,46 @@ test("hostile lines: numerics or a disconnect, never a crash; the server and the
   } finally {
     await t.tearDown();
   }
+});
+
+test("--irc-tls: IRC over TLS with --tls-cert and --tls-key, no --web needed", async () => {
+  const dir = tempDir("distchat-irc-tls-");
+  const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
+  const made = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert], { encoding: "utf8" });
+  assert.is(made.status, 0, made.stderr);
+  const [plain, secure] = [await freeTcpPort(), await freeTcpPort()];
+  const srv = await startServer({ extraArgs: ["--irc", `127.0.0.1:${plain}`, "--irc-tls", `127.0.0.1:${secure}`, "--tls-cert", cert, "--tls-key", key] });
+  const clients: Irc[] = [];
+  try {
+    // the startup line that says where IRC is follows the one startServer waited for
+    const said = new RegExp(`IRC irc://127\\.0\\.0\\.1:${plain} ircs://127\\.0\\.0\\.1:${secure}`);
+    assert.ok(await within(5000, async () => said.test(srv.stdout())) !== null, srv.stdout());
+    for (const [nick, tls] of [["sam", true], ["pat", false]] as const) {
+      const c = await ircClient(tls ? secure : plain, { tls });
+      clients.push(c);
+      c.send(`NICK ${nick}`);
+      c.send(`USER ${nick} 0 * :${nick}`);
+      await c.waitFor(/ 376 | 422 /);
+      c.send("JOIN #secure");
+      await c.waitFor(new RegExp(` 366 ${nick} #secure `));
+    }
+    clients[1].send("PRIVMSG #secure :over plain TCP");
+    await clients[0].waitFor(/^:pat!\S+ PRIVMSG #secure :over plain TCP$/);
+  } finally {
+    for (const c of clients) c.end();
+    await srv.stop();
+    removeTempDirs();
+  }
+});
+
+test("flags: --irc-tls needs the certificate; --tls-cert serves --irc-tls without --web; a bad --irc-name is refused", () => {
+  assert.throws(() => parseServerFlags(["--id", "a", "--irc-tls", "127.0.0.1:6697"]), /--irc-tls needs --tls-cert FILE --tls-key FILE/);
+  const f = parseServerFlags(["--id", "a", "--irc-tls", "127.0.0.1:6697", "--tls-cert", "c.pem", "--tls-key", "k.pem"]);
+  assert.equal(webListenAddress(f, undefined), null);
+  assert.is(f.ircName, "a.distchat");
+  assert.equal(parseServerFlags(["--id", "a", "--irc", "127.0.0.1:6667"]).irc, { host: "127.0.0.1", port: 6667 });
+  assert.throws(() => parseServerFlags(["--id", "a", "--irc-name", "no dots"]), /--irc-name no dots: give a server name/);
+  assert.throws(() => webListenAddress(parseServerFlags(["--id", "a", "--tls-cert", "c.pem", "--tls-key", "k.pem"]), undefined), /--tls-cert needs --web/);
 });
 
 test.run();

@@ -1,0 +1,314 @@
+/**
+ * The IRC listener (`--irc HOST:PORT`, `--irc-tls HOST:PORT`; docs/IRC.md):
+ * a TCP (or TLS) port beside the client, peer and web ports, in the server's
+ * own process. Each connection is an `IrcConnection` (lib/irc/connection.ts)
+ * whose DistChat requests go, as datagrams, straight to the client port
+ * (`deliver`, no socket in between), as client address `{ host: its IP,
+ * port: a number of this listener's }` of the channel "irc"
+ * (lib/server/channel.ts) — so an IRC user meets exactly the handlers,
+ * rate limits, quotas (per source IP, shared with every other transport),
+ * saved replies and held polls of a terminal or web client. Its channels are
+ * held long polls: a commit that brings a room a message wakes them, as it
+ * wakes any client's.
+ *
+ * What a connection may cost is bounded by lib/web/connections.ts, the web
+ * listener's bounds, with a budget of their own: connections per IP address
+ * and in all (lib/web/connection_budget.ts), a registration timeout, an
+ * idle backstop past IRC's own PING timeout, and unread output (reading
+ * stops while the client leaves output unread; past the bounds it is cut
+ * off). Lines, floods and queued commands are bounded by the core.
+ *
+ * Direct messages are pushed: a commit that touches a conversation
+ * ("@PART@PART") makes this listener's connections of either party look
+ * for new conversations at once (`checkDms`), wherever the message was
+ * written; the core's own `dms` poll is only a slow backstop.
+ *
+ * @example
+ * ```ts
+ * const irc = await openIrcListener({ config, deliver, hooks, clock, random, log }); // NodeTransports.irc
+ * irc.origin; // "irc://127.0.0.1:6667"
+ * await irc.close();
+ * ```
+ */
+import { createServer as createTcp, type Server, type Socket } from "node:net";
+import { createServer as createTls } from "node:tls";
+import type { Address } from "../wire/address.ts";
+import { formatAddress } from "../wire/address.ts";
+import { decodeReply, encodeRequest } from "../wire/codec.ts";
+import { nameKey } from "../wire/names.ts";
+import { clientFinal } from "../accounts/scram.ts";
+import type { IrcListenConfig } from "../config/node_config.ts";
+import type { Clock } from "../server/clock.ts";
+import type { ClientChannel } from "../server/channel.ts";
+import type { Deliver, IrcHooks, NodeTransports } from "../server/node.ts";
+import { bindProblem } from "../platform/port_owner.ts";
+import { clientIp, CLOSE_GRACE_MS, WebConnections } from "../web/connections.ts";
+import { listen } from "../web/listener.ts";
+import { type IrcConfig, IrcConnection, type IrcStep } from "../irc/connection.ts";
+
+/** How often every connection's timers run (timeouts, PING, retried polls, overdue echoes). */
+export const TICK_MS = 500;
+/** The core's own `dms` poll: a backstop only, since commits push (see the file comment). */
+const DMS_BACKSTOP_MS = 30_000;
+/** How long a channel's long poll is held (docs/PROTOCOL.md: at most 30 s). */
+const POLL_WAIT_MS = 25_000;
+
+export type IrcListenerOptions = {
+  config: IrcListenConfig;
+  /** Where requests go: the client port (lib/server/node.ts Deliver). */
+  deliver: Deliver;
+  /** The rooms of each commit (pushes direct messages) and read positions (replay after failover). */
+  hooks: IrcHooks;
+  clock: Clock;
+  random: (n: number) => Uint8Array;
+  /** PEM certificate and key, for `config.tlsAt`. */
+  tls?: { cert: string; key: string };
+  /** The message of the day, a line each. */
+  motd?: string[];
+  log(line: string): void;
+};
+
+/** An IRC listener, listening. */
+export type IrcListener = {
+  /** Where it listens: "irc://host:port" and/or "ircs://host:port", joined by a space. */
+  readonly origin: string;
+  /** Stops listening and closes every connection (their sessions log out). */
+  close(): Promise<void>;
+};
+
+/** One connection: its socket, its core, its client address. */
+type Link = {
+  socket: Socket;
+  conn: IrcConnection;
+  from: Address;
+  closed: boolean;
+  congested: boolean;
+  registered: boolean;
+  /** The tag of the logout a QUIT sent: the socket is closed once it is answered (so a reconnection comes after it). */
+  endOn?: string;
+};
+
+/**
+ * The listener's connections as one client channel "irc" of the client port:
+ * each is a client address whose requests go to `deliver` and whose replies
+ * come back through `send`.
+ */
+export class IrcTransport implements ClientChannel {
+  readonly name = "irc";
+  /** A TCP connection proved its address with its handshake. */
+  readonly proven = true;
+  #o: IrcListenerOptions;
+  #core: IrcConfig;
+  #links = new Map<number, Link>();
+  /** Registered connections by nick key (WHO, WHOIS: IrcConfig.localUser). */
+  #byNick = new Map<string, Link>();
+  #connections: WebConnections;
+  #nextPort = 1;
+  /** Most users registered at once. */
+  #max = 0;
+  #stopTick: () => void;
+  /** Closed: nothing more goes to the client port (the node is closing). */
+  #closed = false;
+
+  constructor(o: IrcListenerOptions) {
+    const { config, clock } = o;
+    this.#o = o;
+    this.#connections = new WebConnections({ limits: config.limits, clock, count: () => {} });
+    this.#core = {
+      serverName: config.name,
+      network: "DistChat",
+      version: "distchat-1",
+      createdAt: clock.now(),
+      motd: o.motd ?? [`${config.name}: a DistChat server (docs/IRC.md)`],
+      servers: config.servers,
+      pollWaitMs: POLL_WAIT_MS,
+      dmsEveryMs: DMS_BACKSTOP_MS,
+      random: o.random,
+      census: () => this.#census(),
+      readPosition: (userName, token) => o.hooks.readPosition(userName, token),
+      localUser: (nick) => {
+        const s = this.#byNick.get(nameKey(nick))?.conn.state;
+        return s ? { user: s.user ?? nick, realname: s.realname, away: s.away } : null;
+      },
+    };
+    o.hooks.onRooms((rooms) => this.#pushDms(rooms));
+    this.#stopTick = clock.every(TICK_MS, () => {
+      const now = clock.now();
+      for (const l of this.#links.values()) if (!l.closed) this.#apply(l, l.conn.tick(now));
+    });
+  }
+
+  /** Connections open. */
+  get size(): number {
+    return this.#links.size;
+  }
+
+  /** A new TCP connection (the server's "connection" event): budgeted, then refused or counted. */
+  accept(socket: Socket): void {
+    this.#connections.accept(socket);
+  }
+
+  /** A reply to the connection that is client address `to` (nothing when it is gone). */
+  send(bytes: Uint8Array, to: Address): void {
+    const link = this.#links.get(to.port);
+    const r = decodeReply(bytes);
+    if (!link || !r.ok) return;
+    this.#apply(link, link.conn.reply(r.value, this.#o.clock.now()));
+    if (link.endOn === r.value.tag) this.#end(link);
+  }
+
+  /** Serves IRC on `socket` (accepted, and for TLS past its handshake). */
+  open(socket: Socket): void {
+    if (socket.destroyed) return;
+    const { clock } = this.#o;
+    socket.setNoDelay?.(true);
+    const port = this.#nextPort++;
+    const link: Link = { socket, conn: new IrcConnection(this.#core, clock.now()), from: { host: clientIp(socket), port }, closed: false, congested: false, registered: false };
+    this.#links.set(port, link);
+    socket.on("data", (chunk: Uint8Array) => {
+      if (link.closed) return;
+      this.#connections.touched(socket);
+      this.#apply(link, link.conn.bytes(new Uint8Array(chunk), clock.now()));
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      this.#links.delete(port);
+      const nick = link.conn.state.nick;
+      if (nick !== null && this.#byNick.get(nameKey(nick)) === link) this.#byNick.delete(nameKey(nick));
+      link.closed = true;
+      // The session logs out (its name is free again); the replies find no link and are dropped.
+      this.#deliver(link, link.conn.disconnected(clock.now()));
+    });
+  }
+
+  /** Stops the timers and destroys every connection (their sessions log out). */
+  close(): void {
+    this.#stopTick();
+    this.#closed = true;
+    for (const l of this.#links.values()) l.socket.destroy();
+    this.#connections.close();
+  }
+
+  #deliver(link: Link, step: IrcStep): void {
+    if (this.#closed) return;
+    for (const req of step.requests) this.#o.deliver(encodeRequest(req), link.from, this);
+  }
+
+  #apply(link: Link, step: IrcStep): void {
+    const { socket, conn } = link;
+    const { clock } = this.#o;
+    if (step.lines.length > 0 && !link.closed && !socket.destroyed) this.#write(link, step.lines.map((l) => l + "\r\n").join(""));
+    this.#deliver(link, step);
+    for (const job of step.proofs) {
+      // SCRAM's PBKDF2 runs off the event loop; the proof comes back later.
+      void clientFinal(job.password, job.clientFirstBare, job.serverFirst).then((f) => this.#apply(link, conn.proved(job.id, f?.message ?? null, clock.now())));
+    }
+    for (const nick of step.dmsTo) this.#nudge(nameKey(nick), link);
+    if (!link.registered && conn.state.registered && !link.closed) {
+      link.registered = true;
+      if (conn.state.nick !== null) this.#byNick.set(nameKey(conn.state.nick), link);
+      // The registration timeout is over; silence past IRC_IDLE_MS closes it (a backstop of the core's PING).
+      this.#connections.webSocket(socket, () => (conn.close("Idle timeout"), this.#apply(link, conn.tick(clock.now()))));
+    }
+    if (step.close && !link.closed && link.endOn === undefined) {
+      // After QUIT the session's logout is committed before the socket closes: a client that reconnects at
+      // once is then a later session, and its replay starts where this one ended (docs/IRC.md "Failover").
+      const logout = step.requests.find((r) => r.verb === "logout");
+      if (logout === undefined || this.#closed) return this.#end(link);
+      link.endOn = logout.tag;
+      this.#o.clock.after(CLOSE_GRACE_MS, () => this.#end(link));
+    }
+  }
+
+  #end(link: Link): void {
+    if (link.closed) return;
+    link.closed = true;
+    link.socket.end();
+    this.#connections.closeWithin(link.socket, CLOSE_GRACE_MS);
+  }
+
+  /** LUSERS: registered users (and of them invisible), the most at once, connections not registered yet. */
+  #census(): { local: number; max: number; invisible: number; unregistered: number } {
+    let local = 0, invisible = 0, unregistered = 0;
+    for (const l of this.#links.values()) {
+      if (l.closed || l.conn.state.closing) continue; // gone (QUIT), its socket not closed yet
+      if (!l.conn.state.registered) unregistered++;
+      else if ((local++, l.conn.state.userModes.has("i"))) invisible++;
+    }
+    this.#max = Math.max(this.#max, local);
+    return { local, max: this.#max, invisible, unregistered };
+  }
+
+  /** Direct conversations a commit touched: their parties' connections look for new ones now. */
+  #pushDms(rooms: ReadonlySet<string>): void {
+    for (const key of rooms) {
+      if (!key.startsWith("@")) continue;
+      const at = key.indexOf("@", 1);
+      for (const part of [key.slice(1, at), key.slice(at + 1)]) this.#nudge(part.split("~")[0]);
+    }
+  }
+
+  /** Makes this listener's connections of the name whose key is `ukey` look for new direct conversations. */
+  #nudge(ukey: string, except?: Link): void {
+    for (const l of this.#links.values()) {
+      const nick = l.conn.state.nick;
+      if (l !== except && !l.closed && nick !== null && l.conn.state.registered && nameKey(nick) === ukey) this.#apply(l, l.conn.checkDms(this.#o.clock.now()));
+    }
+  }
+
+  /** Writes; while the client leaves output unread none of its lines are read (past the bounds it is cut off). */
+  #write(link: Link, text: string): void {
+    const { socket } = link;
+    if (!socket.write(text) && !link.congested) {
+      link.congested = true;
+      socket.pause();
+      socket.once("drain", () => {
+        link.congested = false;
+        if (!link.closed) socket.resume();
+      });
+    }
+    this.#connections.wrote(socket);
+  }
+}
+
+/** Builds the listener and binds it; rejects with the OS error when it cannot. */
+export async function openIrcListener(o: IrcListenerOptions): Promise<IrcListener> {
+  const { config } = o;
+  const irc = new IrcTransport(o);
+  const servers: Server[] = [];
+  const close = async (): Promise<void> => {
+    irc.close();
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  };
+  const origins: string[] = [];
+  try {
+    if (config.at) {
+      const s = createTcp();
+      s.on("connection", (socket: Socket) => (irc.accept(socket), irc.open(socket)));
+      servers.push(s);
+      origins.push(`irc://${formatAddress({ ...config.at, port: await listen(s, config.at) })}`);
+    }
+    if (config.tlsAt) {
+      if (!o.tls) throw new Error("--irc-tls needs --tls-cert and --tls-key");
+      const s = createTls({ cert: o.tls.cert, key: o.tls.key }, (socket) => irc.open(socket));
+      // The TCP socket under each TLS one is budgeted before its handshake (the same key: address and port).
+      s.on("connection", (socket: Socket) => irc.accept(socket));
+      s.on("tlsClientError", (_e, socket) => socket.destroy());
+      servers.push(s);
+      origins.push(`ircs://${formatAddress({ ...config.tlsAt, port: await listen(s, config.tlsAt) })}`);
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { origin: origins.join(" "), close };
+}
+
+/** The node's `transports.irc` for `config` (lib/server/node.ts): opens the listener; a port it cannot bind is told in its flag's words. */
+export function ircTransport(config: IrcListenConfig, o: Omit<IrcListenerOptions, "config" | "deliver" | "hooks">): NonNullable<NodeTransports["irc"]> {
+  return (deliver, hooks) =>
+    openIrcListener({ ...o, config, deliver, hooks }).catch((e) => {
+      const at = config.at ?? config.tlsAt!;
+      throw new Error(bindProblem(formatAddress(at), at.port, e, config.at ? "--irc" : "--irc-tls", false));
+    });
+}
