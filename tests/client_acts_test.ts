@@ -30,6 +30,8 @@ test.after(async () => {
   removeTempDirs();
 });
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 function client(user: string, first: "a" | "b"): ClientProc {
   const lines = readFileSync(file, "utf8").split("\n").filter((l) => /^[ab] /.test(l));
   const mine = join(dir, `servers-${first}.txt`);
@@ -92,8 +94,11 @@ test("a sealed room is searched in what the client opened; the last own message 
 
 test("two terminal clients: edit, react, reply, mention, search, delete", async () => {
   const bob = client("bob", "a");
-  const carl = client("carl", "b");
   await bob.waitFor(/logged in as bob/);
+  // carl starts once lobby exists on a (and so reaches b): started at once, both clients created lobby, one on each
+  // server, and once in two full runs carl never saw bob's edit (under investigation: issue 26's note).
+  await sleep(500);
+  const carl = client("carl", "b");
   await carl.waitFor(/logged in as carl/);
   bob.send("teh plan for friday");
   await carl.waitFor(/\[lobby\] bob: teh plan for friday/);
