@@ -12,12 +12,13 @@ import { nameKey } from "../wire/names.ts";
 import type { KeyFile } from "./key_file.ts";
 import type { ServerEntry } from "../config/servers_file.ts";
 import type { OnDatagram, Transport } from "../wire/transport.ts";
-import { ChatClient, type ChatUi, type SecretAsk } from "./chat.ts";
+import { ChatClient, type ChatUi } from "./chat.ts";
+import { terminalSecrets } from "./terminal_secrets.ts";
 import { parseLine } from "./commands.ts";
 import type { Timing } from "./connection.ts";
 import { LoginError } from "./session.ts";
 import { openTerminal } from "./terminal.ts";
-import type { TerminalOptions } from "./terminal.ts";
+import type { Terminal, TerminalOptions } from "./terminal.ts";
 import { knownKeysFile } from "./known_keys.ts";
 import { udpTransport } from "./udp_transport.ts";
 import { secureTransport } from "./secure_transport.ts";
@@ -55,16 +56,14 @@ export type ClientOptions = {
 /** On EOF or /quit, how long unacknowledged messages may take. */
 const FLUSH_MS = 10_000;
 
-/** Runs the client until /quit, EOF or Ctrl-C; resolves with the exit code. */
-export async function runClient(o: ClientOptions): Promise<number> {
-  const term = openTerminal(o.io);
+/** The terminal's ChatUi: messages, notices and the prompt on `term`; a room's passphrase announced once. */
+function terminalUi(term: Terminal, o: ClientOptions, chat: () => ChatClient): ChatUi {
   const announced = new Set<string>();
-  let chat!: ChatClient;
   const refreshPrompt = () => {
-    const room = chat.session.currentRoom;
-    term.currentRoom(room, room !== null && chat.keyring.has(room));
+    const room = chat().session.currentRoom;
+    term.currentRoom(room, room !== null && chat().keyring.has(room));
   };
-  const ui: ChatUi = {
+  return {
     show: (room, e, view) => term.message(room, e, view),
     mentioned: () => term.bell(),
     notice: (t) => term.notice(t),
@@ -73,7 +72,7 @@ export async function runClient(o: ClientOptions): Promise<number> {
     pending: (id, room, text) => term.pending(id, room, o.userName, text),
     settled: (id, msgId) => term.settled(id, msgId),
     currentRoom(room) {
-      const sealed = room !== null && chat.keyring.has(room);
+      const sealed = room !== null && chat().keyring.has(room);
       term.currentRoom(room, sealed);
       if (sealed && !announced.has(nameKey(room))) {
         announced.add(nameKey(room));
@@ -85,9 +84,16 @@ export async function runClient(o: ClientOptions): Promise<number> {
       else announced.delete(nameKey(room));
       refreshPrompt();
     },
-    askSecret,
+    askSecret: terminalSecrets({ term, tty: o.io.tty, userName: o.userName, password: o.password ?? null }),
     hints: o.io.tty ? "command" : "file",
   };
+}
+
+/** Runs the client until /quit, EOF or Ctrl-C; resolves with the exit code. */
+export async function runClient(o: ClientOptions): Promise<number> {
+  const term = openTerminal(o.io);
+  let chat!: ChatClient;
+  const ui = terminalUi(term, o, () => chat);
   chat = await ChatClient.open({
     servers: o.servers,
     transport: secureTransport(udpTransport(o.bind), {
@@ -123,53 +129,6 @@ export async function runClient(o: ClientOptions): Promise<number> {
     const flushed = await chat.quit(flushMs);
     term.close();
     finish(failed ? 1 : flushed ? 0 : 1);
-  }
-
-  /** A secret: --password-file's password, or typed hidden in a terminal; null (and says why) otherwise. */
-  async function askSecret(ask: SecretAsk): Promise<string | null> {
-    if (ask.kind === "login-password" || ask.kind === "current-password" || (ask.kind === "new-password" && ask.purpose === "register")) {
-      if (o.password) return o.password;
-    }
-    if (!o.io.tty) {
-      term.error(
-        ask.kind === "passphrase"
-          ? "/key is refused: stdin is not a terminal, so the passphrase cannot be typed hidden; start the client with --key-file FILE instead (docs/CLIENT.md)"
-          : ask.kind === "new-password" && ask.purpose === "password"
-          ? "a new password must be typed twice, hidden: change it in a terminal"
-          : "no password: stdin is not a terminal, so it cannot be typed hidden; start the client with --password-file FILE",
-      );
-      return null;
-    }
-    const what = ask.kind === "passphrase" ? "passphrase" : "password";
-    const first = await readSecret(prompts(ask));
-    if (first === null || first === "") return first === "" && what === "passphrase" ? (term.notice("empty passphrase; nothing changed"), null) : null;
-    if (ask.kind === "login-password" || ask.kind === "current-password") return first;
-    if (what === "password" && first.length < 8) return (term.error("a password needs at least 8 characters"), null);
-    const again = await readSecret(`The same ${what} again: `);
-    if (again !== first) return (term.error(`the two ${what}s differ; nothing changed`), null);
-    return first;
-  }
-
-  function prompts(ask: SecretAsk): string {
-    switch (ask.kind) {
-      case "login-password":
-        return `${ask.user} is registered. Password (not shown): `;
-      case "current-password":
-        return ask.purpose === "password" ? `Current password for ${o.userName} (not shown): ` : `Password for ${o.userName}, to drop the account (not shown): `;
-      case "new-password":
-        return "New password (not shown): ";
-      case "passphrase":
-        return `Passphrase for ${ask.room} (not shown): `;
-    }
-  }
-
-  async function readSecret(prompt: string): Promise<string | null> {
-    try {
-      return await term.readSecret(prompt);
-    } catch (e) {
-      term.notice(`nothing changed (${(e as Error).message})`);
-      return null;
-    }
   }
 
   // Lines run one after another, after login; messages only queue.

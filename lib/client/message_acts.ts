@@ -51,6 +51,9 @@ export type ActsOptions = {
 /** Messages remembered per room (for quotes and "the last one"). */
 const KEEP = 500;
 
+/** A room's read marker follows what is shown at most this often (each move is an op every server stores). */
+const MARK_READ_MS = 3000;
+
 /** "a.17" → { origin: "a", n: 17 }, or null. */
 export function parseMsgId(text: string): MsgId | null {
   const m = /^([a-z0-9][a-z0-9_-]{0,15}(?:~[0-9a-z]{1,12})?)\.(\d{1,15})$/.exec(text);
@@ -85,6 +88,7 @@ export function mentions(text: string, user: string): boolean {
 
 export class MessageActions {
   #o: ActsOptions;
+  #marks = new Map<string, { id: MsgId; timer: ReturnType<typeof setTimeout> | null }>();
   /** Room key → msgID text → sender and shown text (insertion order: oldest first). */
   #recent = new Map<string, Map<string, { user: string; text: string }>>();
 
@@ -169,6 +173,21 @@ export class MessageActions {
     const hit = m.find(([, v]) => nameKey(v.user) !== nameKey(this.#o.userName)) ?? m[0];
     if (!hit) this.#o.ui.error("no message here to reply to yet");
     return hit ? parseMsgId(hit[0]) : null;
+  }
+
+  /** Moves `room`'s read marker to `id` a few seconds later (the newest by then: one act, not one per message). */
+  markReadSoon(room: string, id: MsgId): void {
+    const k = nameKey(room);
+    if (room.startsWith("@")) return;
+    const m = this.#marks.get(k);
+    if (m) return void (m.id = id);
+    const entry: { id: MsgId; timer: ReturnType<typeof setTimeout> | null } = { id, timer: null };
+    entry.timer = setTimeout(() => {
+      this.#marks.delete(k);
+      void this.markRead(room, entry.id);
+    }, MARK_READ_MS);
+    (entry.timer as { unref?: () => void }).unref?.();
+    this.#marks.set(k, entry);
   }
 
   /** Moves the read marker of `room` to `id` (quietly: a failure costs only an unread count). */
