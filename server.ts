@@ -28,8 +28,6 @@ import { readOrCreateKey } from "./lib/server/reply_seal.ts";
 import { webTransport } from "./lib/web/listener.ts";
 import { ircTransport } from "./lib/ircd/listener.ts";
 import { createLog } from "./lib/config/log.ts";
-import { readServersFile, type ServersFile } from "./lib/config/servers_file.ts";
-import { describeChange } from "./lib/server/members.ts";
 
 const argv = process.argv.slice(2);
 if (wantsHelp(argv)) process.stdout.write(SERVER_HELP), process.exit(0);
@@ -148,19 +146,5 @@ async function stop(signal: string): Promise<void> {
   log(`stopped (${signal}); database ${db} closed`, { event: "stop", stdout: true, fields: { signal } });
   process.exit(0);
 }
-/** SIGHUP: the servers file is read again and a membership change applied, or refused with the reason (docs/OPERATIONS.md "Adding and retiring a server"). */
-function reloadServers(): void {
-  let file: ServersFile;
-  try {
-    file = readServersFile(setup.flags.servers);
-  } catch (e) {
-    return log(`servers file not reloaded: ${(e as Error).message}`, { level: "error", event: "membership-refused" });
-  }
-  const change = node.reload(file);
-  if (!change.ok) return log(`servers file not reloaded: ${change.problem}`, { level: "warn", event: "membership-refused" });
-  if (web) web.servers = file.servers; // GET /servers.json lists the new membership
-  log(describeChange(change, node.members.ids), { event: "membership", stdout: true, fields: { added: change.added.join(","), removed: change.removed.join(",") } });
-}
-process.on("SIGHUP", () => reloadServers());
-process.on("SIGINT", () => void stop("SIGINT"));
-process.on("SIGTERM", () => void stop("SIGTERM"));
+process.on("SIGHUP", () => node.reloadFile(setup.flags.servers, web, log)); // docs/OPERATIONS.md "Adding and retiring a server"
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void stop(signal));

@@ -21,6 +21,7 @@ import type { Address } from "../wire/address.ts";
 import type { Vector } from "../wire/vector.ts";
 import { serverOf } from "../rules/incarnation.ts";
 import type { Clock } from "./clock.ts";
+import { readServersFile, type ServerEntry, type ServersFile } from "../config/servers_file.ts";
 import { JoinWatch, type Member, type MembershipChange, membershipChange } from "../rules/membership.ts";
 
 /** A server's own place in the membership. */
@@ -126,8 +127,30 @@ export function watchJoin(o: { members: Members; clock: Clock; log: Log; told():
   return stop;
 }
 
+/**
+ * SIGHUP: reads the servers file `path` again and applies its membership
+ * change to `node` (and to GET /servers.json through `web`), or logs why not.
+ */
+export function reloadServers(
+  path: string,
+  node: { reload(f: ServersFile): MembershipChange; members: Members },
+  web: { servers: readonly Pick<ServerEntry, "id" | "web">[] } | null,
+  log: Log,
+): void {
+  let file: ServersFile;
+  try {
+    file = readServersFile(path);
+  } catch (e) {
+    return log(`servers file not reloaded: ${(e as Error).message}`, { level: "error", event: "membership-refused" });
+  }
+  const change = node.reload(file);
+  if (!change.ok) return log(`servers file not reloaded: ${change.problem}`, { level: "warn", event: "membership-refused" });
+  if (web) web.servers = file.servers; // GET /servers.json lists the new membership
+  log(describeChange(change, node.members.ids), { event: "membership", stdout: true, fields: { added: change.added.join(","), removed: change.removed.join(",") } });
+}
+
 /** The log line of an applied change (`ids`: the members now). */
-export function describeChange(change: Extract<MembershipChange, { ok: true }>, ids: readonly string[]): string {
+function describeChange(change: Extract<MembershipChange, { ok: true }>, ids: readonly string[]): string {
   if (change.retiring) return `this server is retired: it takes no writes now; stop it once every server has all its ops (npm run status: its entry in their vectors)`;
   const what = change.added.length > 0 ? `added ${change.added[0]}` : change.removed.length > 0 ? `retired ${change.removed[0]}` : "no membership change";
   return `servers file reloaded: ${what} (members ${ids.join(", ")})`;

@@ -46,7 +46,7 @@ import { GroupCommit } from "./commit.ts";
 import { UNHEARD_ORIGINS } from "./held_polls.ts";
 import { startHousekeeping } from "./housekeeping.ts";
 import { type Gauge, guessGauges, ServerMetrics, statusGauges } from "./metrics.ts";
-import { Members, watchJoin } from "./members.ts";
+import { Members, reloadServers, watchJoin } from "./members.ts";
 import { PeerPort } from "./peer_port.ts";
 import { PresenceBoard } from "../rules/presence.ts";
 import { Quotas } from "./quotas.ts";
@@ -329,19 +329,14 @@ export class ServerNode {
   async #hearPeers(): Promise<Vector[]> {
     const { clock, config } = this.#o;
     const told = () => this.#peerPort.replicator.status(clock.now()).peers.filter((p) => p.told);
-    const peers = this.members.peers.size;
-    const wait = peers > 0 && !(config.newCluster && this.#facts.stored === null);
-    for (const until = clock.now() + PEER_WAIT_MS; wait && told().length < peers && clock.now() < until;) {
+    const wait = this.members.peers.size > 0 && !(config.newCluster && this.#facts.stored === null);
+    for (const until = clock.now() + PEER_WAIT_MS; wait && told().length < this.members.peers.size && clock.now() < until;) {
       await new Promise<void>((resolve) => clock.after(20, resolve));
     }
     return told().map((p) => p.vector);
   }
 
-  /**
-   * Applies a reread servers file (SIGHUP, docs/OPERATIONS.md "Adding and
-   * retiring a server") when lib/rules/membership.ts allows the change;
-   * otherwise nothing changes and the refusal says why.
-   */
+  /** Applies a reread servers file when lib/rules/membership.ts allows the change; else nothing changes and the refusal says why. */
   reload(file: ServersFile): MembershipChange {
     const { clock, store } = this.#o;
     const now = clock.now();
@@ -351,6 +346,11 @@ export class ServerNode {
     noteKnownServers(store.db, this.members.known);
     this.#peerPort.setRing(new Ring(this.members.ids, this.members.self));
     return change;
+  }
+
+  /** SIGHUP: rereads the servers file `path` and applies its change (and to GET /servers.json through `web`), or logs why not. */
+  reloadFile(path: string, web: Parameters<typeof reloadServers>[2], log: Log): void {
+    reloadServers(path, this, web, log);
   }
 
   /** Stops the timers and closes the store (the transports' openers close the transports). */
