@@ -50,7 +50,7 @@ export type NodeConfig = {
   newCluster: boolean;
   /** Servers the servers file names `retired` (their ops stay valid; lib/server/members.ts). */
   retired?: readonly string[];
-  /** Added to a running cluster (`--join`): no writes, no `got`s until caught up. */
+  /** Added to a running cluster (`--join`): with a new database, no writes and no `got`s until caught up. */
   join?: boolean;
   /** The multicast group fan-out goes to, or null (unicast). */
   multicast: Address | null;

@@ -237,7 +237,7 @@ export const SERVER_COMMAND = defineCommand({
         "every peer. Without it, a new (or restored, older) database writes under a new incarnation of the id unless every peer " +
         "confirms it is current (docs/OPERATIONS.md)",
     },
-    join: { type: "boolean", help: 'this server is being added to a running cluster: it takes no writes until it has caught up with every peer (docs/OPERATIONS.md "Adding and retiring a server")' },
+    join: { type: "boolean", help: 'this server is being added to a running cluster: with a new database, it takes no writes until it has caught up with every peer (docs/OPERATIONS.md "Adding and retiring a server")' },
     "log-format": LOG_FORMAT_FLAG,
   },
   notes: "With Deno: npx deno run -A server.ts --id ID [flags]. Stop it with Ctrl-C or SIGTERM (kill PID). docs/OPERATIONS.md has more.",

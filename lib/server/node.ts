@@ -150,7 +150,7 @@ export class ServerNode {
     this.store = store;
     // Retired servers' ops are history: valid for good (docs/ARCHITECTURE.md "Membership changes").
     const known = noteKnownServers(store.db, [...config.servers.map((s) => s.id), ...config.retired ?? []]);
-    const members = this.members = new Members({ self: config.id, servers: config.servers, known, joining: config.join ?? false });
+    const members = this.members = new Members({ self: config.id, servers: config.servers, known, joining: (config.join ?? false) && store.storedOrigin() === null });
     const junk = store.dropForeignOrigins(members.isOrigin);
     if (junk > 0) o.log(`removed ${junk} op(s) of origins that are not servers of the servers file`);
     store.sessions.loadLive(clock.now());
