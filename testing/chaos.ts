@@ -189,8 +189,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     // to bring a server back.
     const restarts: Promise<void>[] = [];
     const down = new Set<string>();
-    const active = new Set(ids);
-    const changes = o.membership ? changeMembership({ fc, ids, spare, active, down, addrs, seconds: o.seconds, log }) : null;
+    const active = new Set(ids), paused = { on: false };
+    const changes = o.membership ? changeMembership({ fc, ids, spare, active, down, paused, addrs, seconds: o.seconds, log }) : null;
     const killer = (async () => {
       const every = o.killEveryMs ?? 4000;
       if (every <= 0) return;
@@ -198,7 +198,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (let at = every * (0.5 + rand()); start + at + 1000 < end; at += every * (0.5 + rand())) {
         await sleep(Math.max(0, start + at - Date.now()));
         const up = [...active].filter((id) => !down.has(id));
-        if (up.length === 0) continue;
+        if (up.length === 0 || paused.on) continue;
         const id = up[Math.floor(rand() * up.length)];
         down.add(id);
         await fc.servers[id].kill9();

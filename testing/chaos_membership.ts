@@ -1,9 +1,10 @@
 /**
  * The membership changes of a chaos run (`npm run chaos -- --membership`,
  * testing/chaos.ts): a third of the way in, a spare server is added (the
- * servers file rewritten, SIGHUP to every live server until each lists it —
- * an add is refused while a killed server is down, so it is sent again —
- * then the spare started with `--join`; clients get its address once it
+ * servers file rewritten, SIGHUP to every live server until each lists it;
+ * an add is refused while a member is down, so kills pause until every
+ * server lists the spare — then the spare is started with `--join`, kills
+ * going on; clients get its address once it
  * has caught up); two thirds of the way in, the first server is retired
  * (its line removed: SIGHUP to it, then to the others until each lists the
  * rest, then it is stopped). Kills go on meanwhile, among the servers
@@ -31,6 +32,8 @@ export type MembershipRun = {
   active: Set<string>;
   /** Servers killed and not yet back (the killer's). */
   down: Set<string>;
+  /** True while the killer must not kill (set here during the add). */
+  paused: { on: boolean };
   /** The clients' failover list (the spare's address is appended once it takes writes). */
   addrs: Address[];
   seconds: number;
@@ -67,8 +70,10 @@ export async function changeMembership(r: MembershipRun): Promise<{ added: strin
   const at = () => `${((Date.now() - start) / 1000).toFixed(1)} s in`;
   await sleep(third);
   const all = [...r.ids, r.spare];
+  r.paused.on = true;
+  while (r.down.size > 0) await sleep(100);
   r.fc.writeServers(all);
-  await reloadUntil(r, r.ids, all);
+  await reloadUntil(r, r.ids, all).finally(() => (r.paused.on = false));
   r.log(`chaos: ${at()}: ${r.ids.join(", ")} list ${r.spare}; starting it with --join`);
   const joined = await r.fc.start(r.spare, ["--join"]);
   if (!(await logged(joined, /caught up with every peer/, 60_000))) throw new Error(`${r.spare} never caught up: ${joined.stderr()}`);

@@ -57,6 +57,10 @@ test("d is added while clients write: it catches up before it takes writes, and 
   assert.ok(acked.size > 50, `only ${acked.size} acked`);
   for (const x of [s.a, s.b, s.c, d]) assert.is(await everyAckedOn(t.u, x, `check-${x.id}`, "r", acked, 10_000), null);
   assert.equal(await serversJson(s.a.web!), ["a", "b", "c", "d"]);
+  // a's page may now fail over to d: d's origin is in the page's CSP (connect-src).
+  const page = await fetch(`${s.a.web}/`);
+  await page.arrayBuffer();
+  assert.ok(page.headers.get("content-security-policy")?.includes(d.web!), page.headers.get("content-security-policy") ?? "no CSP");
   assert.equal((await askState(t.u, s.a.peerAddr))?.members, ["a", "b", "c", "d"]);
   assert.is((await askState(t.u, d.peerAddr))?.membership, "member");
 });

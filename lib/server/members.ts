@@ -102,6 +102,7 @@ export class Members {
     for (const id of [...next.map((s) => s.id), ...retired]) this.known.add(id);
     this.#servers = [...next];
     if (change.retiring) this.#state = "retiring";
+    if (change.added.includes(this.self) && this.#state === "retiring") this.#state = "member"; // its line is back: the retirement is called off
     this.#setPeers();
     return change;
   }
