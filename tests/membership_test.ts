@@ -13,6 +13,8 @@ import { join } from "node:path";
 import { parseServersFile } from "../lib/config/servers_file.ts";
 import { JoinWatch, membershipChange } from "../lib/rules/membership.ts";
 import { fromEntries } from "../lib/wire/vector.ts";
+import { Store } from "../lib/store/store.ts";
+import { noteKnownServers, readKnownServers } from "../lib/store/known_servers.ts";
 import { add, askState, enter, login, readAll } from "../testing/cluster_ops.ts";
 import { makeCluster, startServer, tempDir } from "../testing/harness.ts";
 import { logged, trackServers, writeServers } from "../testing/membership.ts";
@@ -44,12 +46,29 @@ test("membership rules: one change at a time, no moves, no add while a peer is d
   assert.ok(!down.ok && /adding d refused: c is down \(not heard for 3 s\) and would miss the change; bring it back, or retire it first/.test(down.problem));
 });
 
+test("known servers: a database without the record starts it from the origins it holds; ids only ever add", () => {
+  const s = Store.open(join(tempDir("distchat-known-"), "a.sqlite"), "a", { sync: "normal" });
+  try {
+    s.setOrigin("c~k2");
+    s.begin();
+    s.appendLocal({ kind: "login", session: "s1", userName: "ann", ttl: 300 }, 1_700_000_000_000);
+    s.commit();
+    assert.is(readKnownServers(s.db), null);
+    assert.equal(noteKnownServers(s.db, ["a", "b"]), ["a", "b", "c"]);
+    assert.equal(noteKnownServers(s.db, ["a"]), ["a", "b", "c"]);
+    assert.equal(readKnownServers(s.db), ["a", "b", "c"]);
+  } finally {
+    s.close();
+  }
+});
+
 test("a joining server waits to hear every peer, then for what they had (its own origins aside)", () => {
   const w = new JoinWatch("d");
   const v = (e: [string, number][]) => fromEntries(e);
   assert.is(w.waiting([{ id: "a", vector: v([["a", 5]]) }], ["a", "b"], v([])), "hearing b");
   const told = [{ id: "a", vector: v([["a", 5], ["d~x", 9]]) }, { id: "b", vector: v([["a", 4], ["b", 2]]) }];
-  assert.is(w.waiting(told, ["a", "b"], v([["a", 5]])), "2 op(s)");
+  assert.is(w.waiting(told, ["a", "b"], v([["a", 5]])), "2 op(s) of b");
+  assert.is(w.waiting(told, ["a", "b"], v([["a", 5]]), (id) => id === "b"), "2 op(s) of b; this servers file does not list b: add `b retired`?");
   assert.is(w.waiting(told, ["a", "b"], v([["a", 5], ["b", 2]])), null);
 });
 

@@ -82,8 +82,8 @@ export class JoinWatch {
     this.#self = self;
   }
 
-  /** What the server still waits for: null once caught up; else "hearing X, Y" or "N ops". */
-  waiting(told: readonly { id: string; vector: Vector }[], peers: readonly string[], mine: Vector): string | null {
+  /** What the server still waits for: null once caught up; else "hearing X, Y" or "N op(s) of X, Y" (`unknown`: servers whose ops it cannot take). */
+  waiting(told: readonly { id: string; vector: Vector }[], peers: readonly string[], mine: Vector, unknown: (server: string) => boolean = () => false): string | null {
     if (this.#target === null) {
       const silent = peers.filter((p) => !told.some((t) => t.id === p));
       if (silent.length > 0) return `hearing ${silent.join(", ")}`;
@@ -93,7 +93,13 @@ export class JoinWatch {
     }
     if (covers(mine, this.#target)) return null;
     let lacking = 0;
-    for (const [origin, n] of this.#target) lacking += Math.max(0, n - get(mine, origin));
-    return `${lacking} op(s)`;
+    const of = new Set<string>();
+    for (const [origin, n] of this.#target) {
+      if (n > get(mine, origin)) of.add(serverOf(origin));
+      lacking += Math.max(0, n - get(mine, origin));
+    }
+    const foreign = [...of].filter(unknown);
+    const hint = foreign.length > 0 ? `; this servers file does not list ${foreign.join(", ")}: add \`${foreign[0]} retired\`?` : "";
+    return `${lacking} op(s) of ${[...of].join(", ")}${hint}`;
   }
 }

@@ -82,7 +82,7 @@ export class Members {
    */
   checkCaughtUp(told: readonly { id: string; vector: Vector }[], mine: Vector): boolean {
     if (this.#state !== "joining") return false;
-    const waiting = this.#join.waiting(told, [...this.peers.keys()], mine);
+    const waiting = this.#join.waiting(told, [...this.peers.keys()], mine, (id) => !this.known.has(id));
     if (waiting !== null) {
       this.#waiting = waiting;
       return false;
@@ -116,12 +116,19 @@ export class Members {
 /**
  * While `members` is joining (`--join`): checks every 100 ms whether the
  * server has caught up with what its peers `told`, then logs that it takes
- * writes. Returns what stops the timer (nothing runs for a member).
+ * writes (and every 10 s until then, what it waits for). Returns what
+ * stops the timer (nothing runs for a member).
  */
 export function watchJoin(o: { members: Members; clock: Clock; log: Log; told(): { id: string; vector: Vector }[]; mine(): Vector }): () => void {
   if (o.members.state !== "joining") return () => {};
+  o.log("joining the cluster (--join): no writes until caught up with every peer", { event: "membership", fields: { state: "joining" } });
+  let said = o.clock.now();
   const stop = o.clock.every(100, () => {
-    if (!o.members.checkCaughtUp(o.told(), o.mine())) return;
+    if (!o.members.checkCaughtUp(o.told(), o.mine())) {
+      if (o.clock.now() - said < 10_000) return;
+      said = o.clock.now();
+      return o.log(`still ${o.members.described}`, { level: "warn", event: "membership", fields: { state: "joining" } });
+    }
     stop();
     o.log(`caught up with every peer: taking writes (members ${o.members.ids.join(", ")})`, { event: "membership", fields: { state: "member" } });
   });
