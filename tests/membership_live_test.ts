@@ -74,7 +74,8 @@ test("c is retired while clients write (its line removed): every acked message s
   writeServers(file, entries, ["a", "b"]);
   s.c.signal("SIGHUP");
   assert.ok(await logged(s.c, /this server is retired: it takes no writes/), s.c.stderr());
-  // 2. Once a and b have every op of c, they reload too; then c stops.
+  // 2. Once a and b have every op of c (c says so; checked here too), they reload; then c stops.
+  assert.ok(await logged(s.c, /every peer has all of this server's ops \(c=\d+\): reload the others without it/), s.c.stdout());
   const cState = await askState(t.u, s.c.peerAddr);
   const cOps = [...parseVectorText(cState!.vector)].filter(([o]) => serverOf(o) === "c");
   const hasC = async (x: ServerHandle) => {

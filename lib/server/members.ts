@@ -18,7 +18,7 @@
  */
 import type { Log } from "../config/log.ts";
 import type { Address } from "../wire/address.ts";
-import type { Vector } from "../wire/vector.ts";
+import { get, type Vector } from "../wire/vector.ts";
 import { serverOf } from "../rules/incarnation.ts";
 import type { Clock } from "./clock.ts";
 import { readServersFile, type ServerEntry, type ServersFile } from "../config/servers_file.ts";
@@ -155,6 +155,26 @@ export function reloadServers(
   if (!change.ok) return log(`servers file not reloaded: ${change.problem}`, { level: "warn", event: "membership-refused" });
   if (web) web.servers = file.servers; // GET /servers.json lists the new membership
   log(describeChange(change, node.members.ids), { event: "membership", stdout: true, fields: { added: change.added.join(","), removed: change.removed.join(",") } });
+}
+
+/**
+ * While `members` is retiring: checks every 500 ms whether every peer has
+ * told a vector holding all of this server's own ops; then logs that it may
+ * be stopped (step 2 of docs/OPERATIONS.md "Adding and retiring a
+ * server"). Returns what stops the timer.
+ */
+export function watchRetire(o: Parameters<typeof watchJoin>[0]): () => void {
+  if (o.members.state !== "retiring") return () => {};
+  const stop = o.clock.every(500, () => {
+    const own = [...o.mine()].filter(([origin]) => serverOf(origin) === o.members.self);
+    const told = o.told();
+    const holds = (id: string) => told.some((t) => t.id === id && own.every(([origin, n]) => get(t.vector, origin) >= n));
+    if (o.members.state !== "retiring") return stop();
+    if (![...o.members.peers.keys()].every(holds)) return;
+    stop();
+    o.log(`every peer has all of this server's ops (${own.map(([origin, n]) => `${origin}=${n}`).join(",") || "none"}): reload the others without it, then stop it`, { event: "membership", stdout: true, fields: { state: "retiring" } });
+  });
+  return stop;
 }
 
 /** The log line of an applied change (`ids`: the members now). */

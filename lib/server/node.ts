@@ -46,7 +46,7 @@ import { GroupCommit } from "./commit.ts";
 import { UNHEARD_ORIGINS } from "./held_polls.ts";
 import { startHousekeeping } from "./housekeeping.ts";
 import { type Gauge, guessGauges, ServerMetrics, statusGauges } from "./metrics.ts";
-import { Members, reloadServers, watchJoin } from "./members.ts";
+import { Members, reloadServers, watchJoin, watchRetire } from "./members.ts";
 import { PeerPort } from "./peer_port.ts";
 import { PresenceBoard } from "../rules/presence.ts";
 import { Quotas } from "./quotas.ts";
@@ -298,9 +298,7 @@ export class ServerNode {
     if (web) this.#closers.push(() => web.close());
     const irc = await transports.irc?.((bytes, from, via) => clientPort.onDatagram(bytes, from, via), this.#ircHooks());
     if (irc) this.#closers.push(() => irc.close());
-    const told = () => this.#peerPort.replicator.status(clock.now()).peers.filter((p) => p.told);
-    const stopJoin = watchJoin({ members: this.members, clock, log: this.#o.log, told, mine: () => this.store.vector() });
-    this.#closers.push(async () => stopJoin());
+    this.#watch(watchJoin);
     return { ...choice, peer: peer.address, client: client.address, web: web?.origin, irc: irc?.origin };
   }
 
@@ -325,6 +323,13 @@ export class ServerNode {
     return new SecureIntake({ transport, allowPlaintext: secure?.allowPlaintext ?? true, port: this.#clientPort, plain: udp, raw: { send: (b, to) => udp.send(b, to, "") }, clock });
   }
 
+  /** Runs a membership watch (lib/server/members.ts) until it is done or the node closes. */
+  #watch(w: typeof watchJoin): void {
+    const { clock, log } = this.#o, told = () => this.#peerPort.replicator.status(clock.now()).peers.filter((p) => p.told);
+    const stop = w({ members: this.members, clock, log, told, mine: () => this.store.vector() });
+    this.#closers.push(async () => stop());
+  }
+
   /** Waits on the node's clock until every peer has told its vector, or PEER_WAIT_MS passed; the vectors told. */
   async #hearPeers(): Promise<Vector[]> {
     const { clock, config } = this.#o;
@@ -345,13 +350,12 @@ export class ServerNode {
     if (!change.ok) return change;
     noteKnownServers(store.db, this.members.known);
     this.#peerPort.setRing(new Ring(this.members.ids, this.members.self));
+    if (change.retiring) this.#watch(watchRetire);
     return change;
   }
 
   /** SIGHUP: rereads the servers file `path` and applies its change (and to GET /servers.json through `web`), or logs why not. */
-  reloadFile(path: string, web: Parameters<typeof reloadServers>[2], log: Log): void {
-    reloadServers(path, this, web, log);
-  }
+  reloadFile = (path: string, web: Parameters<typeof reloadServers>[2], log: Log): void => reloadServers(path, this, web, log);
 
   /** Stops the timers and closes the store (the transports' openers close the transports). */
   async close(): Promise<void> {
