@@ -154,6 +154,8 @@ export type ServerHandle = {
   stop(timeoutMs?: number): Promise<Exit>;
   /** SIGKILL to its process group (a crash). */
   kill9(): Promise<Exit>;
+  /** Sends `signal` to its process group (SIGHUP: reread the servers file). */
+  signal(signal: NodeJS.Signals): void;
 };
 
 export type StartOptions = {
@@ -243,6 +245,7 @@ export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
     exited: p.exited,
     stop: (timeoutMs = 10_000) => p.stop(timeoutMs),
     kill9: p.kill9,
+    signal: p.signal,
   };
 }
 

@@ -62,6 +62,8 @@ export interface PeerAuth {
   verify(s: SignedPeerDatagram): AuthResult;
   /** Nonces currently remembered. */
   readonly rememberedNonces: number;
+  /** The servers datagrams are accepted from change (a membership change); what is known of those that stay is kept. */
+  setPeers?(peers: Iterable<string>): void;
 }
 
 /** `<digits>.<16 hex digits>`: counter and epoch (peers), or ms and random bits (`stat`). */
@@ -142,6 +144,10 @@ export function createPeerAuth(options: PeerAuthOptions & { peers: Iterable<stri
 
   return {
     keyed: key !== null,
+    setPeers(ids) {
+      peers.clear();
+      for (const id of ids) peers.add(id);
+    },
     get rememberedNonces() {
       let n = 0;
       for (const k of known.values()) n += k.seen.size;

@@ -22,7 +22,10 @@ import type { Address } from "../wire/address.ts";
 import type { Vector } from "../wire/vector.ts";
 import type { Store } from "../store/store.ts";
 import { readBackupMark } from "../store/backup.ts";
-import { chooseOrigin, type OriginChoice, originsOf } from "../rules/incarnation.ts";
+import { noteKnownServers } from "../store/known_servers.ts";
+import { chooseOrigin, type OriginChoice } from "../rules/incarnation.ts";
+import type { MembershipChange } from "../rules/membership.ts";
+import type { ServersFile } from "../config/servers_file.ts";
 import { readPosition } from "../rules/read_position.ts";
 import { sessionId } from "../rules/session_id.ts";
 import { nameKey } from "../wire/names.ts";
@@ -43,6 +46,7 @@ import { GroupCommit } from "./commit.ts";
 import { UNHEARD_ORIGINS } from "./held_polls.ts";
 import { startHousekeeping } from "./housekeeping.ts";
 import { type Gauge, guessGauges, ServerMetrics, statusGauges } from "./metrics.ts";
+import { Members, reloadServers, watchJoin, watchRetire } from "./members.ts";
 import { PeerPort } from "./peer_port.ts";
 import { PresenceBoard } from "../rules/presence.ts";
 import { Quotas } from "./quotas.ts";
@@ -129,8 +133,8 @@ export class ServerNode {
   /** Who is typing or away (lib/rules/presence.ts): in memory only. */
   readonly presence = new PresenceBoard();
   #o: ServerNodeOptions;
-  #ids: string[];
-  #peers: Map<string, Address>;
+  /** Who is in the cluster now, and this server's own state (lib/server/members.ts). */
+  readonly members: Members;
   /** What the database says of its own origin, read before peers send anything. */
   #facts: Pick<Parameters<typeof chooseOrigin>[0], "stored" | "local" | "hwm" | "backup">;
   #gate: AckGate | undefined;
@@ -144,9 +148,10 @@ export class ServerNode {
     const { store, clock, config } = o;
     this.#o = o;
     this.store = store;
-    this.#ids = config.servers.map((s) => s.id);
-    this.#peers = new Map(config.servers.filter((s) => s.id !== config.id).map((s) => [s.id, s.peer] as const));
-    const junk = store.dropForeignOrigins(originsOf(this.#ids));
+    // Retired servers' ops are history: valid for good (docs/ARCHITECTURE.md "Membership changes").
+    const known = noteKnownServers(store.db, [...config.servers.map((s) => s.id), ...config.retired ?? []]);
+    const members = this.members = new Members({ self: config.id, servers: config.servers, known, joining: (config.join ?? false) && store.storedOrigin() === null });
+    const junk = store.dropForeignOrigins(members.isOrigin);
     if (junk > 0) o.log(`removed ${junk} op(s) of origins that are not servers of the servers file`);
     store.sessions.loadLive(clock.now());
     this.#facts = { stored: store.storedOrigin(), local: store.vector(), hwm: store.readHighWater(), backup: readBackupMark(store.db) };
@@ -154,11 +159,11 @@ export class ServerNode {
     // Text deleted by a commit (retention) leaves the write-ahead log too (lib/store/scrub.ts).
     if (o.checkpointer) this.commit.subscribe(() => void (store.erasures.take() && o.checkpointer!.scrub()));
     const liveness = new PeerLiveness();
-    const ring = new Ring(this.#ids, config.id);
+    const ring = new Ring(members.ids, config.id);
     this.#gate = config.twoDisk
-      ? new AckGate({ self: config.id, store, commit: this.commit, clock, liveness, isServer: (id) => this.#ids.includes(id), holdMs: config.holdAcksMs })
+      ? new AckGate({ self: config.id, store, commit: this.commit, clock, liveness, isServer: members.isServer, holdMs: config.holdAcksMs })
       : undefined;
-    const confirmer = config.twoDisk ? () => ring.confirmer(liveness, clock.now()) : undefined;
+    const confirmer = config.twoDisk ? () => this.#peerPort.ring.confirmer(liveness, clock.now()) : undefined;
     const handlers = handlerDeps({
       store, random: o.random, sessionTtl: config.sessionTtl, secret: o.clusterKey ?? undefined, confirmer,
       // Typing and away: in memory, passed to peers in `pres` datagrams (docs/PROTOCOL.md "Typing and away").
@@ -202,8 +207,9 @@ export class ServerNode {
       maxHeldBytesPerIp: config.heldPolls.heldPollKibPerIp * 1024,
       maxHeldBytes: config.heldPolls.heldPollKib * 1024,
       // A server catching up from an empty database has heard of none of its peers yet.
-      cursorSlack: UNHEARD_ORIGINS + this.#ids.length,
+      cursorSlack: UNHEARD_ORIGINS + this.members.known.size,
       diskLow: this.#o.diskLow,
+      writesRefused: () => this.members.writesRefused(),
       log: this.#o.log,
     });
   }
@@ -217,11 +223,13 @@ export class ServerNode {
       store,
       clock,
       self: config.id,
-      peers: this.#peers,
-      auth: createPeerAuth({ key, peers: this.#peers.keys(), now, random }),
+      peers: this.members.peers,
+      auth: createPeerAuth({ key, peers: this.members.peers.keys(), now, random }),
+      isOrigin: this.members.isOrigin,
+      sendsGots: () => this.members.state !== "joining",
       statAuth: createStatAuth({ key, peers: "any", now, random, maxNonces: 1000 }),
       multicast: config.multicast,
-      localStatus: () => ({ heldPolls: this.heldPolls, heldAcks: this.heldAcks }),
+      localStatus: () => ({ heldPolls: this.heldPolls, heldAcks: this.heldAcks, membership: this.members.described, members: this.members.ids }),
       ring,
       liveness,
       twoDisk: config.twoDisk,
@@ -277,7 +285,7 @@ export class ServerNode {
     const group = transports.multicast && await transports.multicast((bytes, from) => peerPort.onDatagram(bytes, from));
     peerPort.start(peer, group || undefined);
     const vectors = await this.#hearPeers();
-    const choice = chooseOrigin({ id: config.id, ...this.#facts, peers: vectors, allPeersHeard: vectors.length === this.#peers.size, newCluster: config.newCluster, now: clock.now() });
+    const choice = chooseOrigin({ id: config.id, ...this.#facts, peers: vectors, allPeersHeard: vectors.length === this.members.peers.size, newCluster: config.newCluster, now: clock.now() });
     this.store.setOrigin(choice.origin);
     if (choice.reason) {
       this.#o.log(`writing as the new incarnation ${choice.origin}: ${choice.reason}`, { event: "incarnation", fields: { origin: choice.origin, reason: choice.reason } });
@@ -290,6 +298,7 @@ export class ServerNode {
     if (web) this.#closers.push(() => web.close());
     const irc = await transports.irc?.((bytes, from, via) => clientPort.onDatagram(bytes, from, via), this.#ircHooks());
     if (irc) this.#closers.push(() => irc.close());
+    this.#watch(watchJoin);
     return { ...choice, peer: peer.address, client: client.address, web: web?.origin, irc: irc?.origin };
   }
 
@@ -314,16 +323,39 @@ export class ServerNode {
     return new SecureIntake({ transport, allowPlaintext: secure?.allowPlaintext ?? true, port: this.#clientPort, plain: udp, raw: { send: (b, to) => udp.send(b, to, "") }, clock });
   }
 
+  /** Runs a membership watch (lib/server/members.ts) until it is done or the node closes. */
+  #watch(w: typeof watchJoin): void {
+    const { clock, log } = this.#o, told = () => this.#peerPort.replicator.status(clock.now()).peers.filter((p) => p.told);
+    const stop = w({ members: this.members, clock, log, told, mine: () => this.store.vector() });
+    this.#closers.push(async () => stop());
+  }
+
   /** Waits on the node's clock until every peer has told its vector, or PEER_WAIT_MS passed; the vectors told. */
   async #hearPeers(): Promise<Vector[]> {
     const { clock, config } = this.#o;
     const told = () => this.#peerPort.replicator.status(clock.now()).peers.filter((p) => p.told);
-    const wait = this.#peers.size > 0 && !(config.newCluster && this.#facts.stored === null);
-    for (const until = clock.now() + PEER_WAIT_MS; wait && told().length < this.#peers.size && clock.now() < until;) {
+    const wait = this.members.peers.size > 0 && !(config.newCluster && this.#facts.stored === null);
+    for (const until = clock.now() + PEER_WAIT_MS; wait && told().length < this.members.peers.size && clock.now() < until;) {
       await new Promise<void>((resolve) => clock.after(20, resolve));
     }
     return told().map((p) => p.vector);
   }
+
+  /** Applies a reread servers file when lib/rules/membership.ts allows the change; else nothing changes and the refusal says why. */
+  reload(file: ServersFile): MembershipChange {
+    const { clock, store } = this.#o;
+    const now = clock.now();
+    const liveness = this.#peerPort.liveness;
+    const change = this.members.reload(file.servers, file.retired, (id) => now - (liveness.heardAt(id) ?? -Infinity));
+    if (!change.ok) return change;
+    noteKnownServers(store.db, this.members.known);
+    this.#peerPort.setRing(new Ring(this.members.ids, this.members.self));
+    if (change.retiring) this.#watch(watchRetire);
+    return change;
+  }
+
+  /** SIGHUP: rereads the servers file `path` and applies its change (and to GET /servers.json through `web`), or logs why not. */
+  reloadFile = (path: string, web: Parameters<typeof reloadServers>[2], log: Log): void => reloadServers(path, this, web, log);
 
   /** Stops the timers and closes the store (the transports' openers close the transports). */
   async close(): Promise<void> {

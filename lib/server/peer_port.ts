@@ -62,7 +62,7 @@ export type PeerPortOptions = {
   /** The multicast group fan-out goes to (`start` is given its socket), or null for unicast. */
   multicast: Address | null;
   /** Figures of the rest of the server for `state` (held polls). */
-  localStatus(): { heldPolls: number; heldAcks?: number };
+  localStatus(): { heldPolls: number; heldAcks?: number; membership?: string; members?: string[] };
   /** Tick period, ms. Default 25. */
   tickMs?: number;
   /** This server's place in servers.txt (lib/acks/ring.ts): whom it names confirmer, whom it tells its `got` more often. */
@@ -81,6 +81,10 @@ export type PeerPortOptions = {
   replicator?: ReplicatorOptions;
   /** Typing and away states a peer passed on (docs/PEER_PROTOCOL.md "Presence"). */
   onPresence?(notes: readonly PresenceNote[]): void;
+  /** Which origins may make ops (default: this server's and its peers'); a node whose membership changes passes its live rule. */
+  isOrigin?(origin: string): boolean;
+  /** False while this server may not be named confirmer (a server still catching up after `--join`): it sends no `got`. */
+  sendsGots?(): boolean;
 };
 
 /** Presence notes waiting for the next tick at most; more are dropped (they are the first thing dropped under load). */
@@ -109,8 +113,7 @@ export class PeerPort {
   #statsAnswered = 0;
   /** When each peer was heard, its `got`s and its clock (lib/acks/liveness.ts). */
   readonly liveness: PeerLiveness;
-  /** This server's place in servers.txt: whom it names confirmer. */
-  readonly ring: Ring;
+  #ring: Ring;
   #gots: GotSchedule;
   #leadAt = 0;
   #skewLogged = new Map<string, number>();
@@ -122,10 +125,10 @@ export class PeerPort {
     this.#o = o;
     this.#started = o.clock.now();
     this.liveness = o.liveness;
-    this.ring = o.ring;
+    this.#ring = o.ring;
     this.#gots = new GotSchedule(this.ring, o.self);
-    // Ops can only come from the servers of servers.txt (and their incarnations).
-    const isOrigin = originsOf([o.self, ...o.peers.keys()]);
+    // Ops can only come from the servers of servers.txt (and their incarnations), or those it ever listed.
+    const isOrigin = o.isOrigin ?? originsOf([o.self, ...o.peers.keys()]);
     this.replicator = new Replicator({
       self: o.self,
       peers: this.ring.peers,
@@ -138,6 +141,23 @@ export class PeerPort {
       if (localOps.length > 0) this.#send(this.replicator.localOps(localOps, o.clock.now()));
       this.#sendGot(this.#gots.afterCommit());
     });
+  }
+
+  /** This server's place in servers.txt: whom it names confirmer. */
+  get ring(): Ring {
+    return this.#ring;
+  }
+
+  /**
+   * The membership changed (lib/server/members.ts): the new ring, whom the
+   * replicator and the authenticator deal with, and whom `got`s go to. The
+   * caller has updated the peers' addresses (the `peers` map it passed).
+   */
+  setRing(ring: Ring): void {
+    this.#ring = ring;
+    this.#gots = new GotSchedule(ring, this.#o.self);
+    this.replicator.setPeers(ring.peers);
+    this.#o.auth.setPeers?.(ring.peers);
   }
 
   /** Starts sending through `out` (the peer socket; `group`: the multicast group's) and the tick timer (heartbeats, re-asks, `got`s). */
@@ -208,7 +228,7 @@ export class PeerPort {
 
   /** Tells `to` what is on this server's disk: the origins waiting for it, the near servers, or every peer. */
   #sendGot(to: readonly string[]): void {
-    if (to.length === 0) return;
+    if (to.length === 0 || this.#o.sendsGots?.() === false) return;
     const datagram = { verb: "got" as const, from: this.#o.self, nonce: "-", vector: this.#o.store.vector(), at: this.#o.clock.now() };
     this.#send([{ to, datagram }]);
   }

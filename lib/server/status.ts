@@ -43,6 +43,10 @@ export type StatusReport = {
   fanout: string;
   /** True when a cluster key authenticates peers. */
   keyed: boolean;
+  /** "member"; "joining: …" while a server added with --join catches up (what it waits for); "retiring" (docs/OPERATIONS.md "Adding and retiring a server"). */
+  membership?: string;
+  /** The live servers this one counts as members, in servers-file order. */
+  members?: string[];
 };
 
 /**
@@ -121,7 +125,7 @@ export function formatStatusTable(servers: ServerEntry[], reports: ReadonlyMap<s
     rows.push([
       s.id,
       formatAddress(s.peer),
-      `up ${ago(r.uptimeMs)}`,
+      `up ${ago(r.uptimeMs)}${typeof r.membership === "string" && r.membership !== "member" ? `, ${r.membership}` : ""}`,
       r.vector,
       String(r.messages),
       String(r.sessions),
@@ -137,5 +141,8 @@ export function formatStatusTable(servers: ServerEntry[], reports: ReadonlyMap<s
   const summary = live.length === 0
     ? "no server answered"
     : `${live.length}/${servers.length} up; ${same ? "all hold the same messages" : "vectors differ (catching up)"}`;
-  return pad(rows) + "\n" + summary;
+  // A membership change not yet made on every server (docs/OPERATIONS.md "Adding and retiring a server").
+  const lists = new Set(live.map((r) => Array.isArray(r.members) ? r.members.join(",") : ""));
+  const members = lists.size > 1 ? `\nmembers differ: ${sanitize(live.map((r) => `${r.id}: ${Array.isArray(r.members) ? r.members.join(",") : "?"}`).join("; "))}` : "";
+  return pad(rows) + "\n" + summary + members;
 }
