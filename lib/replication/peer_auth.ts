@@ -132,6 +132,22 @@ const HELLO_EVERY_MS = 250;
 /** A server answers one peer's hellos at most this often, ms. */
 const PROOF_EVERY_MS = 50;
 
+/** A peer's proven epoch: counters at or below `floor` are refused; `seen` holds those accepted above it. */
+type Known = { epoch: string; floor: number; high: number; seen: Set<number> };
+
+/** Counter `n` of a proven epoch: accepted (null) once, within the window, or refused. */
+function checkCounter(k: Known, n: number): AuthResult | null {
+  if (n <= k.floor) return { ok: false, reason: "stale" };
+  if (k.seen.has(n)) return { ok: false, reason: "replay" };
+  k.seen.add(n);
+  if (n > k.high) k.high = n;
+  if (k.seen.size > 2 * WINDOW) {
+    k.floor = Math.max(k.floor, k.high - WINDOW);
+    for (const x of k.seen) if (x <= k.floor) k.seen.delete(x);
+  }
+  return null;
+}
+
 /**
  * The authenticator of the server network, which does not trust clocks
  * (docs/PEER_PROTOCOL.md "Authentication and drops"). Each run of a server
@@ -143,7 +159,8 @@ const PROOF_EVERY_MS = 50;
  * dropped and answered with `hello <challenge>`; the peer answers `proof
  * <challenge>`, sealed with its current nonce, and from then on only its
  * later counters pass. So no datagram accepted before a restart of either
- * side is ever accepted after it, and no clock is read.
+ * side is ever accepted after it, and no clock is read. Hellos and proofs
+ * also carry protocol versions (lib/replication/peer_versions.ts, in `versions`).
  */
 export function createPeerAuth(options: PeerAuthOptions & { peers: Iterable<string> }): PeerAuth {
   const { key, now, random } = options;
@@ -151,8 +168,6 @@ export function createPeerAuth(options: PeerAuthOptions & { peers: Iterable<stri
   const versions = createPeerVersions(options.version);
   const epoch = hex(random(8));
   let counter = 0;
-  /** A peer's proven epoch: counters at or below `floor` are refused; `seen` holds those accepted above it. */
-  type Known = { epoch: string; floor: number; high: number; seen: Set<number> };
   const known = new Map<string, Known>();
   /** Outstanding epoch challenges; `versioned`: its hello stated our version. */
   const challenges = new Map<string, { text: string; at: number; versioned: boolean }>();
@@ -223,15 +238,7 @@ export function createPeerAuth(options: PeerAuthOptions & { peers: Iterable<stri
       if (d.verb === "proof") return proved(d, n, theirs, t);
       const k = known.get(d.from);
       if (!k || k.epoch !== theirs) return unknownEpoch(d.from, t);
-      if (n <= k.floor) return { ok: false, reason: "stale" };
-      if (k.seen.has(n)) return { ok: false, reason: "replay" };
-      k.seen.add(n);
-      if (n > k.high) k.high = n;
-      if (k.seen.size > 2 * WINDOW) {
-        k.floor = Math.max(k.floor, k.high - WINDOW);
-        for (const x of k.seen) if (x <= k.floor) k.seen.delete(x);
-      }
-      return accepted(d.from, t);
+      return checkCounter(k, n) ?? accepted(d.from, t);
     },
   };
 }
