@@ -4,11 +4,14 @@
  * unpacked with `git archive` into a temporary directory (the repository is
  * only read) and its server.ts run beside this one's, with a cluster key:
  *
- * - a and b run this release, c the previous one: chat crosses both ways;
- *   a and b see c as version 1 and the shared version as 1; c's dropped
- *   counters show the few versioned hellos it could not read;
- * - c is upgraded (stopped, started from this release on its database):
- *   chat goes on, and every server reports version 2 shared by all.
+ * - a, b and c start on the previous release and take messages;
+ * - then one at a time each is stopped and started from this release on its
+ *   database, while the other two take acked messages: after each step chat
+ *   crosses between every pair (old ↔ new both ways), the upgraded servers
+ *   see the others' versions right (1 for the previous release, whose
+ *   dropped counters show the few versioned hellos it could not read);
+ * - at the end every server reports version 2 shared by all, and every
+ *   acked message is on every server.
  *
  * Without git or that commit the test FAILS saying so (never passes unrun).
  */
@@ -27,6 +30,7 @@ import { add, askState, connectWhenThere, enter, login, readAll, within } from "
 /** The last commit whose peers speak protocol version 1 (main before issue 24's versions). */
 const PREVIOUS = "a35514899278a0f7b86aed037296e34d94f94361";
 
+const IDS = ["a", "b", "c"];
 let dir = "";
 let oldRoot = "";
 let file = "";
@@ -61,11 +65,12 @@ test.before(async () => {
   keyFile = join(dir, "cluster.key");
   createKeyFile(keyFile);
   key = readKeyFile(keyFile).key;
-  file = (await makeCluster(["a", "b", "c"], dir)).file;
-  for (const id of ["a", "b"]) srv[id] = await start(id);
-  srv.c = await start("c", true);
+  file = (await makeCluster(IDS, dir)).file;
+  for (const id of IDS) srv[id] = await start(id, true);
   u = await udpClient();
-  for (const id of ["a", "b", "c"]) tok[id] = await login(u, srv[id].clientAddr, `user_${id}`);
+  for (const id of IDS) tok[id] = await login(u, srv[id].clientAddr, `user_${id}`);
+  await enter(u, srv.a.clientAddr, tok.a, "roll");
+  for (const id of ["b", "c"]) await connectWhenThere(u, srv[id].clientAddr, tok[id], "roll", 15_000);
 });
 
 test.after(async () => {
@@ -82,44 +87,52 @@ async function state(id: string): Promise<StatusReport> {
   throw new Error(`${id} does not answer stat`);
 }
 
-/** Each server adds a line to `room`; every server ends up with all three. */
-async function chatEverywhere(room: string): Promise<void> {
-  await enter(u, srv.a.clientAddr, tok.a, room);
-  for (const id of ["b", "c"]) await connectWhenThere(u, srv[id].clientAddr, tok[id], room, 15_000);
-  const want = new Map<string, string>();
-  for (const id of ["c", "a", "b"]) want.set(await add(u, srv[id].clientAddr, tok[id], room, `${room} from ${id}`), `${room} from ${id}`);
-  for (const id of ["a", "b", "c"]) {
+/** Every acked message so far: msgId → text. */
+const acked = new Map<string, string>();
+
+async function say(id: string, text: string): Promise<void> {
+  acked.set(await add(u, srv[id].clientAddr, tok[id], "roll", text), text);
+}
+
+/** Every server holds every acked message (within 15 s). */
+async function allEverywhere(): Promise<void> {
+  for (const id of IDS) {
     const ms = await within(15_000, async () => {
-      const l = await readAll(u, srv[id].clientAddr, tok[id], room);
-      return [...want].every(([m, t]) => l.msgs[l.ids.indexOf(m)] === t);
+      const l = await readAll(u, srv[id].clientAddr, tok[id], "roll");
+      return [...acked].every(([m, t]) => l.msgs[l.ids.indexOf(m)] === t);
     }, 100);
-    assert.ok(ms !== null, `${id} lacks some of ${[...want.keys()].join(", ")} in ${room}`);
+    assert.ok(ms !== null, `${id} lacks some of the ${acked.size} acked messages`);
   }
 }
 
-test("a mixed cluster (a, b this release; c the previous one) carries chat both ways", async () => {
-  await chatEverywhere("mixed");
-  const a = await state("a");
-  assert.is(a.protocol, PEER_PROTOCOL_VERSION);
-  assert.is(a.peers.c.protocol, 1, `a sees c as version 1: ${JSON.stringify(a.peers)}`);
-  assert.is(a.peers.b.protocol, PEER_PROTOCOL_VERSION);
-  assert.is(a.sharedProtocol, 1);
-  const c = await state("c");
-  assert.is(c.protocol, undefined, "the previous release states no version");
-  console.log(`    previous release c dropped as malformed: ${c.dropped.malformed ?? 0} (the versioned hellos it cannot read)`);
+test("the previous release's cluster takes messages", async () => {
+  for (const id of IDS) await say(id, `v1 from ${id}`);
+  await allEverywhere();
+  assert.is((await state("a")).protocol, undefined, "the previous release states no version");
 });
 
-test("c upgraded in place: chat goes on and every server speaks version 2", async () => {
-  await srv.c.stop();
-  srv.c = await start("c");
-  await chatEverywhere("upgraded");
-  const all = await within(10_000, async () => {
-    const rs = await Promise.all(["a", "b", "c"].map(state));
-    return rs.every((r) => r.sharedProtocol === PEER_PROTOCOL_VERSION);
-  }, 200);
-  assert.ok(all !== null, "not every server reports version 2 shared by all");
-  // The messages of the mixed phase are still on every server.
-  for (const id of ["a", "b", "c"]) assert.is((await readAll(u, srv[id].clientAddr, tok[id], "mixed")).msgs.length, 3, id);
-});
+for (const [step, up] of IDS.entries()) {
+  test(`rolling upgrade, step ${step + 1}: ${up} upgraded while the others take acked messages`, async () => {
+    await srv[up].stop();
+    for (const id of IDS.filter((x) => x !== up)) await say(id, `while ${up} upgrades, from ${id}`);
+    srv[up] = await start(up);
+    for (const id of IDS) await say(id, `after ${up}'s upgrade, from ${id}`);
+    await allEverywhere();
+    const upgraded = IDS.slice(0, step + 1);
+    for (const id of IDS) {
+      const r = await state(id);
+      if (!upgraded.includes(id)) {
+        assert.is(r.protocol, undefined, `${id} still runs the previous release`);
+        if (id === "c") console.log(`    step ${step + 1}: previous-release c dropped as malformed: ${r.dropped.malformed ?? 0}`);
+        continue;
+      }
+      assert.is(r.protocol, PEER_PROTOCOL_VERSION);
+      for (const p of IDS.filter((x) => x !== id)) {
+        assert.is(r.peers[p].protocol, upgraded.includes(p) ? PEER_PROTOCOL_VERSION : 1, `${id} sees ${p}: ${JSON.stringify(r.peers)}`);
+      }
+      assert.is(r.sharedProtocol, upgraded.length === IDS.length ? PEER_PROTOCOL_VERSION : 1);
+    }
+  });
+}
 
 test.run();
