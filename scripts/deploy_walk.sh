@@ -178,6 +178,10 @@ wait "$bob" || true
 grep -q "alice: hello from the walk" "$WALK/bob.out" || { cat "$WALK/alice.out" "$WALK/bob.out"; die "bob did not see alice's line"; }
 ok "terminal clients alice and bob (encrypted, servers.txt's keys): bob saw \"alice: hello from the walk\""
 
+out=$(in_ns prom sh -c "cd '$ROOT' && npm run -s status -- --servers '$WALK/chat1/etc/distchat/servers.txt' --cluster-key '$WALK/chat1/etc/distchat/cluster.key'" 2>&1 || true)
+grep -q "no server answered" <<<"$out" || { echo "$out"; die "the peer port answered 10.0.0.9, which is not a peer"; }
+ok "the peer port (7101) does not answer 10.0.0.9, not a peer: status from there: \"no server answered\""
+
 step "8. monitoring: /metrics from the Prometheus host (10.0.0.9) and from elsewhere; promtool"
 code=$(in_ns prom curl -sS --cacert "$CA/ca.pem" -o "$WALK/metrics.txt" -w '%{http_code}' https://chat2.example.net:8443/metrics)
 [[ $code == 200 ]] && grep -q '^distchat_peer_up' "$WALK/metrics.txt" || die "metrics from 10.0.0.9: $code"
