@@ -65,12 +65,14 @@ async function distinctPorts(n: number): Promise<number[]> {
 /**
  * Starts one proxy per server (listening where servers.txt says the server's
  * peer port is, forwarding to its real one) and the servers, each bound with
- * `--peer-listen` to its real peer port.
+ * `--peer-listen` to its real peer port; `command(id)`, when it gives one, is
+ * the argv that runs server `id` at each start (e.g. a previous release).
  */
 export async function startFaultyCluster(
   ids: string[],
   faults: Faults,
   extraArgs: string[] = [],
+  command: (id: string) => ((args: string[]) => string[]) | undefined = () => undefined,
 ): Promise<FaultyCluster> {
   const dir = tempDir("distchat-faults-");
   const ports = await distinctPorts(ids.length * 3);
@@ -106,6 +108,7 @@ export async function startFaultyCluster(
         servers: file,
         db: join(dir, `${id}.sqlite`),
         extraArgs: ["--peer-listen", formatAddress(peerListen[id]), "--sync", "normal", ...extraArgs],
+        command: command(id),
       });
       return servers[id];
     },

@@ -1,8 +1,8 @@
 /**
  * A rolling upgrade across one peer protocol version, with the real previous
- * release: the last commit of peer protocol version 1 (PREVIOUS below) is
- * unpacked with `git archive` into a temporary directory (the repository is
- * only read) and its server.ts run beside this one's, with a cluster key:
+ * release: the last commit of peer protocol version 1 (testing/previous_release.ts)
+ * is unpacked with `git archive` into a temporary directory (the repository
+ * is only read) and its server.ts run beside this one's, with a cluster key:
  *
  * - a, b and c start on the previous release and take messages;
  * - then one at a time each is stopped and started from this release on its
@@ -17,22 +17,17 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
-import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { createKeyFile, readKeyFile } from "../lib/config/cluster_key.ts";
-import { scriptCommand } from "../lib/platform/runtime.ts";
 import { PEER_PROTOCOL_VERSION } from "../lib/replication/peer_versions.ts";
 import type { StatusReport } from "../lib/server/status.ts";
-import { makeCluster, removeTempDirs, ROOT, type ServerHandle, startServer, tempDir, udpClient, type UdpClient } from "../testing/harness.ts";
+import { type PreviousRelease, unpackPreviousRelease } from "../testing/previous_release.ts";
+import { makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir, udpClient, type UdpClient } from "../testing/harness.ts";
 import { add, askState, connectWhenThere, enter, login, readAll, within } from "../testing/cluster_ops.ts";
-
-/** The last commit whose peers speak protocol version 1 (main before issue 24's versions). */
-const PREVIOUS = "a35514899278a0f7b86aed037296e34d94f94361";
 
 const IDS = ["a", "b", "c"];
 let dir = "";
-let oldRoot = "";
+let previous: PreviousRelease;
 let file = "";
 let keyFile = "";
 let key: Uint8Array;
@@ -40,28 +35,18 @@ const srv: Record<string, ServerHandle> = {};
 let u: UdpClient;
 const tok: Record<string, string> = {};
 
-/** Unpacks PREVIOUS into `<dir>/previous` (node_modules: this checkout's). */
-function unpackPrevious(into: string): string {
-  const root = join(into, "previous");
-  mkdirSync(root);
-  const r = spawnSync("sh", ["-c", `git -C "$1" archive --format=tar "$2" | tar -x -C "$3"`, "sh", ROOT, PREVIOUS, root], { encoding: "utf8", timeout: 60_000 });
-  if (r.status !== 0) throw new Error(`cannot unpack the previous release ${PREVIOUS} (git archive): ${r.stderr || r.error?.message}`);
-  symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"));
-  return root;
-}
-
 const start = (id: string, old = false) =>
   startServer({
     id,
     servers: file,
     db: join(dir, `${id}.sqlite`),
     extraArgs: ["--cluster-key", keyFile],
-    command: old ? (args) => scriptCommand(join(oldRoot, "server.ts"), args) : undefined,
+    command: old ? previous.command : undefined,
   });
 
 test.before(async () => {
   dir = tempDir();
-  oldRoot = unpackPrevious(dir);
+  previous = unpackPreviousRelease(dir);
   keyFile = join(dir, "cluster.key");
   createKeyFile(keyFile);
   key = readKeyFile(keyFile).key;
