@@ -20,6 +20,12 @@ import { EMPTY } from "../lib/wire/vector.ts";
 const KEY = new TextEncoder().encode("a cluster key for the version tests");
 const ask = (from: string): PeerDatagram => ({ verb: "ask", from, nonce: "-", vector: EMPTY });
 
+function decode(bytes: Uint8Array): SignedPeerDatagram {
+  const r = decodePeer(bytes);
+  if (!r.ok) throw new Error(r.error.message);
+  return r.value;
+}
+
 /** A server: its authenticator and whether it reads version lines (version 1 does not). */
 type Node = { id: string; auth: PeerAuth; readsVersions: boolean; malformed: number };
 
@@ -39,9 +45,7 @@ function pair(o: { key: Uint8Array | null; aVersion?: number; seed?: number }) {
 function send(from: Node, to: Node, d: PeerDatagram): void {
   let [src, dst, next]: [Node, Node, PeerDatagram | undefined] = [from, to, d];
   for (let hops = 0; next && hops < 6; hops++) {
-    const r = decodePeer(src.auth.seal({ ...next, from: src.id }));
-    if (!r.ok) throw new Error(r.error.message);
-    const sd: SignedPeerDatagram = r.value;
+    const sd = decode(src.auth.seal({ ...next, from: src.id }));
     const versioned = (sd.datagram.verb === "hello" || sd.datagram.verb === "proof") && sd.datagram.version !== undefined;
     if (versioned && !dst.readsVersions) {
       dst.malformed++; // the version-1 grammar has no version line
@@ -67,7 +71,7 @@ test("two version-2 servers, keyed: each learns the other's version in the epoch
   assert.is(p.a.auth.versions.of("b"), PEER_PROTOCOL_VERSION);
   assert.is(p.b.auth.versions.of("a"), PEER_PROTOCOL_VERSION);
   assert.is(p.b.auth.versions.shared(["a"]), PEER_PROTOCOL_VERSION);
-  assert.ok(p.b.auth.verify(decodePeer(p.a.auth.seal(ask("a"))).value!).ok, "datagrams pass after the handshake");
+  assert.ok(p.b.auth.verify(decode(p.a.auth.seal(ask("a")))).ok, "datagrams pass after the handshake");
 });
 
 test("two version-2 servers without a key learn each other's version by probes", () => {
@@ -85,7 +89,7 @@ for (const key of [KEY, null]) {
     if (key) assert.is(p.b.auth.versions.of("a"), 1, "proved version 1 (a proof without a version line)");
     else assert.is(p.b.auth.versions.of("a"), null, "a version-1 server without a key never answers a hello");
     // Datagrams from the version-1 side pass at b (keyed: its epoch was proved with a plain hello).
-    const v = p.b.auth.verify(decodePeer(p.a.auth.seal(ask("a"))).value!);
+    const v = p.b.auth.verify(decode(p.a.auth.seal(ask("a"))));
     assert.ok(v.ok, JSON.stringify(v));
     // What the version-1 side dropped: the first versioned hellos, then one probe every 30 s.
     assert.ok(p.a.malformed <= 6 + (5 * 60) / 30, `${p.a.malformed} versioned datagrams reached the version-1 side in 5 minutes`);
