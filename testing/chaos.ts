@@ -53,6 +53,12 @@ export type ChaosOptions = {
   convergeMs?: number;
   /** Add a server a third of the way in and retire the first two thirds in (testing/chaos_membership.ts). */
   membership?: boolean;
+  /**
+   * A rolling upgrade by crashes: the servers start on this argv (a previous
+   * release, testing/previous_release.ts) and every kill -9 restarts its
+   * server on this release, the kills going round the servers in order.
+   */
+  previousRelease?: (args: string[]) => string[];
   log?: (line: string) => void;
 };
 
@@ -61,6 +67,8 @@ export type ChaosReport = {
   /** Adds that were never acked (a client gave up after 30 s). */
   unacked: number;
   kills: number;
+  /** Servers running this release at the end, of those started on `previousRelease` (0 without it). */
+  upgraded: number;
   /** ms from the end of the faults until every server listed the same, complete room; null: never. */
   convergedMs: number | null;
   /** With `membership`: the server added and the one retired. */
@@ -125,11 +133,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const ids = Array.from({ length: o.servers }, (_, i) => String.fromCharCode(97 + i));
   const rand = mulberry32(o.seed);
   const spare = String.fromCharCode(97 + o.servers);
+  const upgraded = new Set<string>();
   const fc: FaultyCluster = await startFaultyCluster(
     ids,
     { loss: o.loss ?? 0.1, duplicate: o.duplicate ?? 0.05, jitterMs: o.jitterMs ?? 20, seed: o.seed },
     o.serverArgs ?? [],
     o.membership ? [spare] : [],
+    (id) => (upgraded.has(id) ? undefined : o.previousRelease),
   );
   const udps: UdpClient[] = [];
   const problems: string[] = [];
@@ -199,13 +209,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         await sleep(Math.max(0, start + at - Date.now()));
         const up = [...active].filter((id) => !down.has(id));
         if (up.length === 0 || paused.on) continue;
-        const id = up[Math.floor(rand() * up.length)];
+        // Upgrading: the next server in order (round the ring again once all are); else any.
+        const id = o.previousRelease ? ids[kills % ids.length] : up[Math.floor(rand() * up.length)];
+        if (down.has(id)) continue;
         down.add(id);
         await fc.servers[id].kill9();
         kills++;
         log(`chaos: kill -9 ${id}`);
         restarts.push((async () => {
           await sleep(1000);
+          if (o.previousRelease) upgraded.add(id);
           await fc.start(id);
           down.delete(id);
         })());
@@ -264,7 +277,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     });
     const ms = acked.map((a) => a.ms).sort((x, y) => x - y);
     const q = (p: number) => ms.length ? ms[Math.min(ms.length - 1, Math.floor(p * ms.length))] : 0;
-    return { acked: acked.length, unacked, kills, convergedMs, changed: changed ?? undefined, problems, latency: { p50: q(0.5), p99: q(0.99), max: ms.at(-1) ?? 0 } };
+    return {
+      acked: acked.length,
+      unacked,
+      kills,
+      upgraded: upgraded.size,
+      convergedMs,
+      changed: changed ?? undefined,
+      problems,
+      latency: { p50: q(0.5), p99: q(0.99), max: ms.at(-1) ?? 0 },
+    };
   } finally {
     await fc.stop();
     await Promise.all(udps.map((u) => u.close()));

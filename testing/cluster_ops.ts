@@ -67,13 +67,15 @@ async function distinctPorts(n: number): Promise<number[]> {
 /**
  * Starts one proxy per server (listening where servers.txt says the server's
  * peer port is, forwarding to its real one) and the servers, each bound with
- * `--peer-listen` to its real peer port.
+ * `--peer-listen` to its real peer port; `command(id)`, when it gives one, is
+ * the argv that runs server `id` at each start (e.g. a previous release).
  */
 export async function startFaultyCluster(
   ids: string[],
   faults: Faults,
   extraArgs: string[] = [],
   spares: string[] = [],
+  command: (id: string) => ((args: string[]) => string[]) | undefined = () => undefined,
 ): Promise<FaultyCluster> {
   const live = ids;
   ids = [...ids, ...spares];
@@ -111,6 +113,7 @@ export async function startFaultyCluster(
         db: join(dir, `${id}.sqlite`),
         extraArgs: ["--peer-listen", formatAddress(peerListen[id]), "--sync", "normal", ...extraArgs, ...extra],
         newCluster: !extra.includes("--join"),
+        command: command(id),
       });
       return servers[id];
     },

@@ -548,6 +548,19 @@ peer(
     ],
   },
 );
+peer("peer hello, version 1 (no version line)", lines("hello", "b", NONCE, "0123456789abcdef".repeat(2), MAC), {
+  verb: "hello",
+  from: "b",
+  nonce: NONCE,
+  challenge: "0123456789abcdef".repeat(2),
+});
+peer("peer proof stating protocol version 2", lines("proof", "b", NONCE, "0123456789abcdef".repeat(2), "v2", MAC), {
+  verb: "proof",
+  from: "b",
+  nonce: NONCE,
+  challenge: "0123456789abcdef".repeat(2),
+  version: 2,
+});
 peer("peer ask, signed", lines("ask", "b", NONCE, "a=7,b=2,c=7", MAC), {
   verb: "ask",
   from: "b",
@@ -916,6 +929,8 @@ test("peer op msg empty: a tombstone of an expunged message (docs/PEER_PROTOCOL.
 badPeer("peer op msg bad escape", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "msg", "0", 1, SESSION, "t", "g", "u", "\\x"), "-"), "bad-request");
 badPeer("peer op deps duplicate", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "touch", "b=1,b=1", 1, SESSION), "-"), "bad-request");
 badPeer("peer op at beyond safe range", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "touch", "0", "9999999999999999", SESSION), "-"), "bad-request");
+badPeer("peer hello with version 0", lines("hello", "b", "-", "0123456789abcdef".repeat(2), "v0", "-"), "bad-request");
+badPeer("peer hello with a version line that is not v<N>", lines("hello", "b", "-", "0123456789abcdef".repeat(2), "2", "-"), "bad-request");
 badPeer("peer over 8192 bytes", lines("add", "a", "-", "a=1", 1, "x".repeat(BIG)), "too-large");
 
 function error(kind: Kind, input: string | Uint8Array): ProtocolError {

@@ -265,9 +265,9 @@ export class PeerPort {
       return;
     }
     const v = this.#o.auth.verify(signed);
+    // A hello (an unknown epoch, or asking the peer's protocol version), or the proof a hello asked for: to the sender's servers.txt address.
+    if (v.answer) this.#send([{ to: [d.from], datagram: { ...v.answer, from: this.#o.self } }]);
     if (!v.ok) {
-      // A hello for an unknown epoch, or the proof a hello asked for: to the sender's servers.txt address.
-      if (v.answer) this.#send([{ to: [d.from], datagram: { ...v.answer, from: this.#o.self } }]);
       if (v.reason !== "handshake") this.replicator.noteDropped(v.reason);
       return;
     }
@@ -298,7 +298,12 @@ export class PeerPort {
     const peers: StatusReport["peers"] = {};
     for (const p of r.peers) {
       // Heard: any authenticated datagram (a `got` every 250 ms or second among them).
-      peers[p.id] = { lastHeardMsAgo: p.lastHeardMsAgo, vector: formatVector(p.vector), clockOffsetMs: this.liveness.clockOffset(p.id) };
+      peers[p.id] = {
+        lastHeardMsAgo: p.lastHeardMsAgo,
+        vector: formatVector(p.vector),
+        clockOffsetMs: this.liveness.clockOffset(p.id),
+        protocol: this.#o.auth.versions.of(p.id),
+      };
     }
     return {
       id: this.#o.self,
@@ -315,6 +320,8 @@ export class PeerPort {
       received: r.received,
       fanout: this.fanout,
       keyed: this.#o.auth.keyed,
+      protocol: this.#o.auth.versions.own,
+      sharedProtocol: this.#o.auth.versions.shared(r.peers.map((p) => p.id)),
     };
   }
 

@@ -205,42 +205,44 @@ function peg$parse(input, options) {
   const peg$c35 = "got";
   const peg$c36 = "hello";
   const peg$c37 = "proof";
-  const peg$c38 = "stat";
-  const peg$c39 = "state";
-  const peg$c40 = "pres";
-  const peg$c41 = ".";
-  const peg$c42 = "touch";
-  const peg$c43 = "join";
-  const peg$c44 = "msg";
-  const peg$c45 = " >";
-  const peg$c46 = "hide";
-  const peg$c47 = "acct";
-  const peg$c48 = "~";
-  const peg$c49 = ",";
-  const peg$c50 = "0";
-  const peg$c51 = "1";
-  const peg$c52 = "\\";
-  const peg$c53 = "n";
-  const peg$c54 = "r";
-  const peg$c55 = "\r";
-  const peg$c56 = "\n";
+  const peg$c38 = "v";
+  const peg$c39 = "stat";
+  const peg$c40 = "state";
+  const peg$c41 = "pres";
+  const peg$c42 = ".";
+  const peg$c43 = "touch";
+  const peg$c44 = "join";
+  const peg$c45 = "msg";
+  const peg$c46 = " >";
+  const peg$c47 = "hide";
+  const peg$c48 = "acct";
+  const peg$c49 = "~";
+  const peg$c50 = ",";
+  const peg$c51 = "0";
+  const peg$c52 = "1";
+  const peg$c53 = "\\";
+  const peg$c54 = "n";
+  const peg$c55 = "r";
+  const peg$c56 = "\r";
+  const peg$c57 = "\n";
 
   const peg$r0 = /^[^ =\r\n]/;
   const peg$r1 = /^[a-z]/;
   const peg$r2 = /^[a-z\-]/;
   const peg$r3 = /^[^\r\n]/;
-  const peg$r4 = /^[0-9a-f]/;
-  const peg$r5 = /^[^ \r\n]/;
-  const peg$r6 = /^[A-Za-z0-9]/;
-  const peg$r7 = /^[A-Za-z0-9_\-]/;
-  const peg$r8 = /^[a-z0-9]/;
-  const peg$r9 = /^[a-z0-9_\-]/;
-  const peg$r10 = /^[0-9a-z]/;
-  const peg$r11 = /^[!-~]/;
-  const peg$r12 = /^[A-Za-z0-9+\/=]/;
-  const peg$r13 = /^[a-z+\-]/;
-  const peg$r14 = /^[0-9]/;
-  const peg$r15 = /^[^\\\r\n]/;
+  const peg$r4 = /^[1-9]/;
+  const peg$r5 = /^[0-9]/;
+  const peg$r6 = /^[0-9a-f]/;
+  const peg$r7 = /^[^ \r\n]/;
+  const peg$r8 = /^[A-Za-z0-9]/;
+  const peg$r9 = /^[A-Za-z0-9_\-]/;
+  const peg$r10 = /^[a-z0-9]/;
+  const peg$r11 = /^[a-z0-9_\-]/;
+  const peg$r12 = /^[0-9a-z]/;
+  const peg$r13 = /^[!-~]/;
+  const peg$r14 = /^[A-Za-z0-9+\/=]/;
+  const peg$r15 = /^[a-z+\-]/;
+  const peg$r16 = /^[^\\\r\n]/;
 
   const peg$e0 = peg$literalExpectation("login", false);
   const peg$e1 = peg$literalExpectation("open", false);
@@ -286,57 +288,60 @@ function peg$parse(input, options) {
   const peg$e41 = peg$literalExpectation("got", false);
   const peg$e42 = peg$literalExpectation("hello", false);
   const peg$e43 = peg$literalExpectation("proof", false);
-  const peg$e44 = peg$otherExpectation("challenge");
-  const peg$e45 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
-  const peg$e46 = peg$literalExpectation("stat", false);
-  const peg$e47 = peg$literalExpectation("state", false);
-  const peg$e48 = peg$literalExpectation("pres", false);
-  const peg$e49 = peg$classExpectation([" ", "\r", "\n"], true, false, false);
-  const peg$e50 = peg$otherExpectation("nonce");
-  const peg$e51 = peg$literalExpectation(".", false);
-  const peg$e52 = peg$otherExpectation("mac");
-  const peg$e53 = peg$literalExpectation("touch", false);
-  const peg$e54 = peg$literalExpectation("join", false);
-  const peg$e55 = peg$literalExpectation("msg", false);
-  const peg$e56 = peg$literalExpectation(" >", false);
-  const peg$e57 = peg$literalExpectation("hide", false);
-  const peg$e58 = peg$literalExpectation("acct", false);
-  const peg$e59 = peg$otherExpectation("operation id");
-  const peg$e60 = peg$otherExpectation("session id");
-  const peg$e61 = peg$otherExpectation("tag");
-  const peg$e62 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e63 = peg$otherExpectation("token");
-  const peg$e64 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e65 = peg$otherExpectation("server id");
-  const peg$e66 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e67 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e68 = peg$otherExpectation("message id");
-  const peg$e69 = peg$otherExpectation("origin");
-  const peg$e70 = peg$literalExpectation("~", false);
-  const peg$e71 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
-  const peg$e72 = peg$otherExpectation("cursor");
-  const peg$e73 = peg$otherExpectation("vector timestamp");
-  const peg$e74 = peg$literalExpectation(",", false);
-  const peg$e75 = peg$literalExpectation("0", false);
-  const peg$e76 = peg$otherExpectation("SCRAM message");
-  const peg$e77 = peg$classExpectation([["!", "~"]], false, false, false);
-  const peg$e78 = peg$otherExpectation("base64");
-  const peg$e79 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
-  const peg$e80 = peg$otherExpectation("public key");
-  const peg$e81 = peg$otherExpectation("word");
-  const peg$e82 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
-  const peg$e83 = peg$otherExpectation("more flag");
-  const peg$e84 = peg$literalExpectation("1", false);
-  const peg$e85 = peg$otherExpectation("integer");
-  const peg$e86 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e87 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
-  const peg$e88 = peg$literalExpectation("\\", false);
-  const peg$e89 = peg$literalExpectation("n", false);
-  const peg$e90 = peg$literalExpectation("r", false);
-  const peg$e91 = peg$otherExpectation("newline");
-  const peg$e92 = peg$literalExpectation("\r", false);
-  const peg$e93 = peg$literalExpectation("\n", false);
-  const peg$e94 = peg$otherExpectation("end of datagram");
+  const peg$e44 = peg$otherExpectation("protocol version");
+  const peg$e45 = peg$literalExpectation("v", false);
+  const peg$e46 = peg$classExpectation([["1", "9"]], false, false, false);
+  const peg$e47 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e48 = peg$otherExpectation("challenge");
+  const peg$e49 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
+  const peg$e50 = peg$literalExpectation("stat", false);
+  const peg$e51 = peg$literalExpectation("state", false);
+  const peg$e52 = peg$literalExpectation("pres", false);
+  const peg$e53 = peg$classExpectation([" ", "\r", "\n"], true, false, false);
+  const peg$e54 = peg$otherExpectation("nonce");
+  const peg$e55 = peg$literalExpectation(".", false);
+  const peg$e56 = peg$otherExpectation("mac");
+  const peg$e57 = peg$literalExpectation("touch", false);
+  const peg$e58 = peg$literalExpectation("join", false);
+  const peg$e59 = peg$literalExpectation("msg", false);
+  const peg$e60 = peg$literalExpectation(" >", false);
+  const peg$e61 = peg$literalExpectation("hide", false);
+  const peg$e62 = peg$literalExpectation("acct", false);
+  const peg$e63 = peg$otherExpectation("operation id");
+  const peg$e64 = peg$otherExpectation("session id");
+  const peg$e65 = peg$otherExpectation("tag");
+  const peg$e66 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e67 = peg$otherExpectation("token");
+  const peg$e68 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e69 = peg$otherExpectation("server id");
+  const peg$e70 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e71 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e72 = peg$otherExpectation("message id");
+  const peg$e73 = peg$otherExpectation("origin");
+  const peg$e74 = peg$literalExpectation("~", false);
+  const peg$e75 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
+  const peg$e76 = peg$otherExpectation("cursor");
+  const peg$e77 = peg$otherExpectation("vector timestamp");
+  const peg$e78 = peg$literalExpectation(",", false);
+  const peg$e79 = peg$literalExpectation("0", false);
+  const peg$e80 = peg$otherExpectation("SCRAM message");
+  const peg$e81 = peg$classExpectation([["!", "~"]], false, false, false);
+  const peg$e82 = peg$otherExpectation("base64");
+  const peg$e83 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
+  const peg$e84 = peg$otherExpectation("public key");
+  const peg$e85 = peg$otherExpectation("word");
+  const peg$e86 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
+  const peg$e87 = peg$otherExpectation("more flag");
+  const peg$e88 = peg$literalExpectation("1", false);
+  const peg$e89 = peg$otherExpectation("integer");
+  const peg$e90 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
+  const peg$e91 = peg$literalExpectation("\\", false);
+  const peg$e92 = peg$literalExpectation("n", false);
+  const peg$e93 = peg$literalExpectation("r", false);
+  const peg$e94 = peg$otherExpectation("newline");
+  const peg$e95 = peg$literalExpectation("\r", false);
+  const peg$e96 = peg$literalExpectation("\n", false);
+  const peg$e97 = peg$otherExpectation("end of datagram");
 
   function peg$f0(tag, userName, proof) {    return proof === null ? { verb: "login", tag, userName } : { verb: "login", tag, userName, proof };  }
   function peg$f1(tag, token, groupName) {    return { verb: "open", tag, token, groupName };  }
@@ -400,34 +405,35 @@ function peg$parse(input, options) {
   function peg$f59(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
   function peg$f60(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
   function peg$f61(head, vector, at, signedEnd, mac) {    return { verb: "got", ...head, vector, at, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f62(head, challenge, signedEnd, mac) {    return { verb: "hello", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f63(head, challenge, signedEnd, mac) {    return { verb: "proof", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f64(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f65(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f66(head, count, notes, signedEnd, mac) {    return { verb: "pres", ...head, count, notes, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f67(userName, state, ttlMs, rooms) {    return { userName, state, ttlMs, rooms };  }
-  function peg$f68(from, nonce) {    return { from, nonce };  }
-  function peg$f69() {    return location().start.offset;  }
-  function peg$f70(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
-  function peg$f71(account, deps, at, session, userName, ttl) {    return account === null ? { kind: "login", deps, at, session, userName, ttl } : { kind: "login", deps, at, session, userName, ttl, account };  }
-  function peg$f72(kind, deps, at, session) {    return { kind, deps, at, session };  }
-  function peg$f73(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
-  function peg$f74(conf, re, deps, at, session, tag, groupName, userName, msg) {    const m = { kind: "msg", deps, at, session, tag, groupName, userName, msg }; if (conf !== null) m.conf = conf; if (re !== null) m.re = re; return m;  }
-  function peg$f75(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
-  function peg$f76(deps, at, session, action, userName, data) {    return { kind: "acct", deps, at, session, action, userName, data };  }
-  function peg$f77(deps, at, session, action, groupName, userName, target, text) {    return { kind: "mod", deps, at, session, action, groupName, userName, target, text };  }
-  function peg$f78(deps, at, session, action, groupName, userName, target, text) {    return { kind: "act", deps, at, session, action, groupName, userName, target, text };  }
-  function peg$f79(origin, seq) {    return { origin, seq };  }
-  function peg$f80(origin, n) {    return { origin, n };  }
-  function peg$f81(head, tail) {    return [head, ...tail];  }
-  function peg$f82() {    return [];  }
-  function peg$f83(origin, n) {    return [origin, n];  }
-  function peg$f84() {    return false;  }
-  function peg$f85() {    return true;  }
-  function peg$f86(digits) {    return Number(digits);  }
-  function peg$f87(parts) {    return parts.join("");  }
-  function peg$f88() {    return "\n";  }
-  function peg$f89() {    return "\r";  }
+  function peg$f62(head, challenge, version, signedEnd, mac) {    return { verb: "hello", ...head, challenge, ...(version === null ? {} : { version }), signed: input.slice(0, signedEnd), mac };  }
+  function peg$f63(head, challenge, version, signedEnd, mac) {    return { verb: "proof", ...head, challenge, ...(version === null ? {} : { version }), signed: input.slice(0, signedEnd), mac };  }
+  function peg$f64(digits) {    return Number(digits);  }
+  function peg$f65(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f66(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f67(head, count, notes, signedEnd, mac) {    return { verb: "pres", ...head, count, notes, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f68(userName, state, ttlMs, rooms) {    return { userName, state, ttlMs, rooms };  }
+  function peg$f69(from, nonce) {    return { from, nonce };  }
+  function peg$f70() {    return location().start.offset;  }
+  function peg$f71(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
+  function peg$f72(account, deps, at, session, userName, ttl) {    return account === null ? { kind: "login", deps, at, session, userName, ttl } : { kind: "login", deps, at, session, userName, ttl, account };  }
+  function peg$f73(kind, deps, at, session) {    return { kind, deps, at, session };  }
+  function peg$f74(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
+  function peg$f75(conf, re, deps, at, session, tag, groupName, userName, msg) {    const m = { kind: "msg", deps, at, session, tag, groupName, userName, msg }; if (conf !== null) m.conf = conf; if (re !== null) m.re = re; return m;  }
+  function peg$f76(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
+  function peg$f77(deps, at, session, action, userName, data) {    return { kind: "acct", deps, at, session, action, userName, data };  }
+  function peg$f78(deps, at, session, action, groupName, userName, target, text) {    return { kind: "mod", deps, at, session, action, groupName, userName, target, text };  }
+  function peg$f79(deps, at, session, action, groupName, userName, target, text) {    return { kind: "act", deps, at, session, action, groupName, userName, target, text };  }
+  function peg$f80(origin, seq) {    return { origin, seq };  }
+  function peg$f81(origin, n) {    return { origin, n };  }
+  function peg$f82(head, tail) {    return [head, ...tail];  }
+  function peg$f83() {    return [];  }
+  function peg$f84(origin, n) {    return [origin, n];  }
+  function peg$f85() {    return false;  }
+  function peg$f86() {    return true;  }
+  function peg$f87(digits) {    return Number(digits);  }
+  function peg$f88(parts) {    return parts.join("");  }
+  function peg$f89() {    return "\n";  }
+  function peg$f90() {    return "\r";  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -4497,7 +4503,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parsePeerHello() {
-    let s0, s1, s2, s3, s4, s5, s6, s7;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 5) === peg$c36) {
@@ -4514,13 +4520,30 @@ function peg$parse(input, options) {
         if (s3 !== peg$FAILED) {
           s4 = peg$parseNL();
           if (s4 !== peg$FAILED) {
-            s5 = peg$parseHere();
-            s6 = peg$parseMac();
+            s5 = peg$currPos;
+            s6 = peg$parseProtocolVersion();
             if (s6 !== peg$FAILED) {
               s7 = peg$parseNL();
               if (s7 !== peg$FAILED) {
+                s5 = s6;
+              } else {
+                peg$currPos = s5;
+                s5 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s5;
+              s5 = peg$FAILED;
+            }
+            if (s5 === peg$FAILED) {
+              s5 = null;
+            }
+            s6 = peg$parseHere();
+            s7 = peg$parseMac();
+            if (s7 !== peg$FAILED) {
+              s8 = peg$parseNL();
+              if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f62(s2, s3, s5, s6);
+                s0 = peg$f62(s2, s3, s5, s6, s7);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4550,7 +4573,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parsePeerProof() {
-    let s0, s1, s2, s3, s4, s5, s6, s7;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 5) === peg$c37) {
@@ -4567,13 +4590,30 @@ function peg$parse(input, options) {
         if (s3 !== peg$FAILED) {
           s4 = peg$parseNL();
           if (s4 !== peg$FAILED) {
-            s5 = peg$parseHere();
-            s6 = peg$parseMac();
+            s5 = peg$currPos;
+            s6 = peg$parseProtocolVersion();
             if (s6 !== peg$FAILED) {
               s7 = peg$parseNL();
               if (s7 !== peg$FAILED) {
+                s5 = s6;
+              } else {
+                peg$currPos = s5;
+                s5 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s5;
+              s5 = peg$FAILED;
+            }
+            if (s5 === peg$FAILED) {
+              s5 = null;
+            }
+            s6 = peg$parseHere();
+            s7 = peg$parseMac();
+            if (s7 !== peg$FAILED) {
+              s8 = peg$parseNL();
+              if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f63(s2, s3, s5, s6);
+                s0 = peg$f63(s2, s3, s5, s6, s7);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4602,6 +4642,82 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseProtocolVersion() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 118) {
+      s1 = peg$c38;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      s3 = peg$currPos;
+      s4 = input.charAt(peg$currPos);
+      if (peg$r4.test(s4)) {
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      }
+      if (s4 !== peg$FAILED) {
+        s5 = [];
+        s6 = input.charAt(peg$currPos);
+        if (peg$r5.test(s6)) {
+          peg$currPos++;
+        } else {
+          s6 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e47); }
+        }
+        while (s6 !== peg$FAILED) {
+          s5.push(s6);
+          if (s5.length >= 3) {
+            s6 = peg$FAILED;
+          } else {
+            s6 = input.charAt(peg$currPos);
+            if (peg$r5.test(s6)) {
+              peg$currPos++;
+            } else {
+              s6 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e47); }
+            }
+          }
+        }
+        s4 = [s4, s5];
+        s3 = s4;
+      } else {
+        peg$currPos = s3;
+        s3 = peg$FAILED;
+      }
+      if (s3 !== peg$FAILED) {
+        s2 = input.substring(s2, peg$currPos);
+      } else {
+        s2 = s3;
+      }
+      if (s2 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f64(s2);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+    }
+
+    return s0;
+  }
+
   function peg$parseChallenge() {
     let s0, s1, s2, s3;
 
@@ -4610,11 +4726,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r4.test(s3)) {
+    if (peg$r6.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -4622,11 +4738,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r4.test(s3)) {
+        if (peg$r6.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e45); }
+          if (peg$silentFails === 0) { peg$fail(peg$e49); }
         }
       }
     }
@@ -4644,7 +4760,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
     }
 
     return s0;
@@ -4654,12 +4770,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c38) {
-      s1 = peg$c38;
+    if (input.substr(peg$currPos, 4) === peg$c39) {
+      s1 = peg$c39;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4670,7 +4786,7 @@ function peg$parse(input, options) {
           s5 = peg$parseNL();
           if (s5 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f64(s2, s3, s4);
+            s0 = peg$f65(s2, s3, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4695,12 +4811,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c39) {
-      s1 = peg$c39;
+    if (input.substr(peg$currPos, 5) === peg$c40) {
+      s1 = peg$c40;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4714,7 +4830,7 @@ function peg$parse(input, options) {
             s7 = peg$parseNL();
             if (s7 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f65(s2, s3, s5, s6);
+              s0 = peg$f66(s2, s3, s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4743,12 +4859,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c40) {
-      s1 = peg$c40;
+    if (input.substr(peg$currPos, 4) === peg$c41) {
+      s1 = peg$c41;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e52); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4769,7 +4885,7 @@ function peg$parse(input, options) {
               s8 = peg$parseNL();
               if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f66(s2, s3, s5, s6, s7);
+                s0 = peg$f67(s2, s3, s5, s6, s7);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4819,21 +4935,21 @@ function peg$parse(input, options) {
               s10 = peg$currPos;
               s11 = [];
               s12 = input.charAt(peg$currPos);
-              if (peg$r5.test(s12)) {
+              if (peg$r7.test(s12)) {
                 peg$currPos++;
               } else {
                 s12 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                if (peg$silentFails === 0) { peg$fail(peg$e53); }
               }
               if (s12 !== peg$FAILED) {
                 while (s12 !== peg$FAILED) {
                   s11.push(s12);
                   s12 = input.charAt(peg$currPos);
-                  if (peg$r5.test(s12)) {
+                  if (peg$r7.test(s12)) {
                     peg$currPos++;
                   } else {
                     s12 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e53); }
                   }
                 }
               } else {
@@ -4865,21 +4981,21 @@ function peg$parse(input, options) {
                   s11 = peg$currPos;
                   s12 = [];
                   s13 = input.charAt(peg$currPos);
-                  if (peg$r5.test(s13)) {
+                  if (peg$r7.test(s13)) {
                     peg$currPos++;
                   } else {
                     s13 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e53); }
                   }
                   if (s13 !== peg$FAILED) {
                     while (s13 !== peg$FAILED) {
                       s12.push(s13);
                       s13 = input.charAt(peg$currPos);
-                      if (peg$r5.test(s13)) {
+                      if (peg$r7.test(s13)) {
                         peg$currPos++;
                       } else {
                         s13 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e53); }
                       }
                     }
                   } else {
@@ -4916,7 +5032,7 @@ function peg$parse(input, options) {
                 s8 = peg$parseNL();
                 if (s8 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f67(s1, s3, s5, s7);
+                  s0 = peg$f68(s1, s3, s5, s7);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -4964,7 +5080,7 @@ function peg$parse(input, options) {
             s5 = peg$parseNL();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f68(s2, s4);
+              s0 = peg$f69(s2, s4);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4995,7 +5111,7 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = '';
     peg$savedPos = s0;
-    s1 = peg$f69();
+    s1 = peg$f70();
     s0 = s1;
 
     return s0;
@@ -5018,21 +5134,21 @@ function peg$parse(input, options) {
       s2 = peg$parseDigits();
       if (s2 !== peg$FAILED) {
         if (input.charCodeAt(peg$currPos) === 46) {
-          s3 = peg$c41;
+          s3 = peg$c42;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e51); }
+          if (peg$silentFails === 0) { peg$fail(peg$e55); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$currPos;
           s5 = [];
           s6 = input.charAt(peg$currPos);
-          if (peg$r4.test(s6)) {
+          if (peg$r6.test(s6)) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e45); }
+            if (peg$silentFails === 0) { peg$fail(peg$e49); }
           }
           while (s6 !== peg$FAILED) {
             s5.push(s6);
@@ -5040,11 +5156,11 @@ function peg$parse(input, options) {
               s6 = peg$FAILED;
             } else {
               s6 = input.charAt(peg$currPos);
-              if (peg$r4.test(s6)) {
+              if (peg$r6.test(s6)) {
                 peg$currPos++;
               } else {
                 s6 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e45); }
+                if (peg$silentFails === 0) { peg$fail(peg$e49); }
               }
             }
           }
@@ -5078,7 +5194,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+      if (peg$silentFails === 0) { peg$fail(peg$e54); }
     }
 
     return s0;
@@ -5100,11 +5216,11 @@ function peg$parse(input, options) {
       s1 = peg$currPos;
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r4.test(s3)) {
+      if (peg$r6.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e45); }
+        if (peg$silentFails === 0) { peg$fail(peg$e49); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -5112,11 +5228,11 @@ function peg$parse(input, options) {
           s3 = peg$FAILED;
         } else {
           s3 = input.charAt(peg$currPos);
-          if (peg$r4.test(s3)) {
+          if (peg$r6.test(s3)) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e45); }
+            if (peg$silentFails === 0) { peg$fail(peg$e49); }
           }
         }
       }
@@ -5135,7 +5251,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
     }
 
     return s0;
@@ -5152,7 +5268,7 @@ function peg$parse(input, options) {
         s3 = peg$parseOpBody();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f70(s1, s3);
+          s0 = peg$f71(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5232,7 +5348,7 @@ function peg$parse(input, options) {
                         s13 = peg$parseNL();
                         if (s13 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f71(s2, s4, s6, s8, s10, s12);
+                          s0 = peg$f72(s2, s4, s6, s8, s10, s12);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -5288,12 +5404,12 @@ function peg$parse(input, options) {
         if (peg$silentFails === 0) { peg$fail(peg$e9); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 5) === peg$c42) {
-          s2 = peg$c42;
+        if (input.substr(peg$currPos, 5) === peg$c43) {
+          s2 = peg$c43;
           peg$currPos += 5;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e53); }
+          if (peg$silentFails === 0) { peg$fail(peg$e57); }
         }
       }
       if (s2 !== peg$FAILED) {
@@ -5317,7 +5433,7 @@ function peg$parse(input, options) {
                     s8 = peg$parseNL();
                     if (s8 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f72(s1, s3, s5, s7);
+                      s0 = peg$f73(s1, s3, s5, s7);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -5361,12 +5477,12 @@ function peg$parse(input, options) {
           if (peg$silentFails === 0) { peg$fail(peg$e1); }
         }
         if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 4) === peg$c43) {
-            s2 = peg$c43;
+          if (input.substr(peg$currPos, 4) === peg$c44) {
+            s2 = peg$c44;
             peg$currPos += 4;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e54); }
+            if (peg$silentFails === 0) { peg$fail(peg$e58); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 5) === peg$c6) {
@@ -5402,7 +5518,7 @@ function peg$parse(input, options) {
                         s10 = peg$parseNL();
                         if (s10 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f73(s1, s3, s5, s7, s9);
+                          s0 = peg$f74(s1, s3, s5, s7, s9);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -5441,12 +5557,12 @@ function peg$parse(input, options) {
         }
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          if (input.substr(peg$currPos, 3) === peg$c44) {
-            s1 = peg$c44;
+          if (input.substr(peg$currPos, 3) === peg$c45) {
+            s1 = peg$c45;
             peg$currPos += 3;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e55); }
+            if (peg$silentFails === 0) { peg$fail(peg$e59); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$currPos;
@@ -5473,12 +5589,12 @@ function peg$parse(input, options) {
               s2 = null;
             }
             s3 = peg$currPos;
-            if (input.substr(peg$currPos, 2) === peg$c45) {
-              s4 = peg$c45;
+            if (input.substr(peg$currPos, 2) === peg$c46) {
+              s4 = peg$c46;
               peg$currPos += 2;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e56); }
+              if (peg$silentFails === 0) { peg$fail(peg$e60); }
             }
             if (s4 !== peg$FAILED) {
               s5 = peg$currPos;
@@ -5529,7 +5645,7 @@ function peg$parse(input, options) {
                                   s18 = peg$parseNL();
                                   if (s18 !== peg$FAILED) {
                                     peg$savedPos = s0;
-                                    s0 = peg$f74(s2, s3, s5, s7, s9, s11, s13, s15, s17);
+                                    s0 = peg$f75(s2, s3, s5, s7, s9, s11, s13, s15, s17);
                                   } else {
                                     peg$currPos = s0;
                                     s0 = peg$FAILED;
@@ -5584,12 +5700,12 @@ function peg$parse(input, options) {
           }
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
-            if (input.substr(peg$currPos, 4) === peg$c46) {
-              s1 = peg$c46;
+            if (input.substr(peg$currPos, 4) === peg$c47) {
+              s1 = peg$c47;
               peg$currPos += 4;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e57); }
+              if (peg$silentFails === 0) { peg$fail(peg$e61); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$parseNL();
@@ -5617,7 +5733,7 @@ function peg$parse(input, options) {
                               s10 = peg$parseNL();
                               if (s10 !== peg$FAILED) {
                                 peg$savedPos = s0;
-                                s0 = peg$f75(s3, s5, s7, s9);
+                                s0 = peg$f76(s3, s5, s7, s9);
                               } else {
                                 peg$currPos = s0;
                                 s0 = peg$FAILED;
@@ -5660,12 +5776,12 @@ function peg$parse(input, options) {
             }
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
-              if (input.substr(peg$currPos, 4) === peg$c47) {
-                s1 = peg$c47;
+              if (input.substr(peg$currPos, 4) === peg$c48) {
+                s1 = peg$c48;
                 peg$currPos += 4;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e58); }
+                if (peg$silentFails === 0) { peg$fail(peg$e62); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parseNL();
@@ -5693,7 +5809,7 @@ function peg$parse(input, options) {
                                     s14 = peg$parseNL();
                                     if (s14 !== peg$FAILED) {
                                       peg$savedPos = s0;
-                                      s0 = peg$f76(s3, s5, s7, s9, s11, s13);
+                                      s0 = peg$f77(s3, s5, s7, s9, s11, s13);
                                     } else {
                                       peg$currPos = s0;
                                       s0 = peg$FAILED;
@@ -5783,7 +5899,7 @@ function peg$parse(input, options) {
                                           s18 = peg$parseNL();
                                           if (s18 !== peg$FAILED) {
                                             peg$savedPos = s0;
-                                            s0 = peg$f77(s3, s5, s7, s9, s11, s13, s15, s17);
+                                            s0 = peg$f78(s3, s5, s7, s9, s11, s13, s15, s17);
                                           } else {
                                             peg$currPos = s0;
                                             s0 = peg$FAILED;
@@ -5888,7 +6004,7 @@ function peg$parse(input, options) {
                                               s18 = peg$parseNL();
                                               if (s18 !== peg$FAILED) {
                                                 peg$savedPos = s0;
-                                                s0 = peg$f78(s3, s5, s7, s9, s11, s13, s15, s17);
+                                                s0 = peg$f79(s3, s5, s7, s9, s11, s13, s15, s17);
                                               } else {
                                                 peg$currPos = s0;
                                                 s0 = peg$FAILED;
@@ -5968,17 +6084,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c41;
+        s2 = peg$c42;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e51); }
+        if (peg$silentFails === 0) { peg$fail(peg$e55); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f79(s1, s3);
+          s0 = peg$f80(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5994,7 +6110,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e59); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
 
     return s0;
@@ -6008,11 +6124,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r4.test(s3)) {
+    if (peg$r6.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6020,11 +6136,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r4.test(s3)) {
+        if (peg$r6.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e45); }
+          if (peg$silentFails === 0) { peg$fail(peg$e49); }
         }
       }
     }
@@ -6042,7 +6158,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
     }
 
     return s0;
@@ -6056,11 +6172,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r6.test(s3)) {
+    if (peg$r8.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e62); }
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6068,11 +6184,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r6.test(s3)) {
+        if (peg$r8.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e62); }
+          if (peg$silentFails === 0) { peg$fail(peg$e66); }
         }
       }
     }
@@ -6090,7 +6206,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
     }
 
     return s0;
@@ -6113,7 +6229,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
     }
 
     return s0;
@@ -6127,11 +6243,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r7.test(s3)) {
+    if (peg$r9.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6139,11 +6255,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r7.test(s3)) {
+        if (peg$r9.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e64); }
+          if (peg$silentFails === 0) { peg$fail(peg$e68); }
         }
       }
     }
@@ -6161,7 +6277,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
     }
 
     return s0;
@@ -6174,20 +6290,20 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = peg$currPos;
     s2 = input.charAt(peg$currPos);
-    if (peg$r8.test(s2)) {
+    if (peg$r10.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
       s4 = input.charAt(peg$currPos);
-      if (peg$r9.test(s4)) {
+      if (peg$r11.test(s4)) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e67); }
+        if (peg$silentFails === 0) { peg$fail(peg$e71); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -6195,11 +6311,11 @@ function peg$parse(input, options) {
           s4 = peg$FAILED;
         } else {
           s4 = input.charAt(peg$currPos);
-          if (peg$r9.test(s4)) {
+          if (peg$r11.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e67); }
+            if (peg$silentFails === 0) { peg$fail(peg$e71); }
           }
         }
       }
@@ -6217,7 +6333,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
     }
 
     return s0;
@@ -6231,17 +6347,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c41;
+        s2 = peg$c42;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e51); }
+        if (peg$silentFails === 0) { peg$fail(peg$e55); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f80(s1, s3);
+          s0 = peg$f81(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6257,7 +6373,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
 
     return s0;
@@ -6273,21 +6389,21 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 126) {
-        s4 = peg$c48;
+        s4 = peg$c49;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e70); }
+        if (peg$silentFails === 0) { peg$fail(peg$e74); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$currPos;
         s6 = [];
         s7 = input.charAt(peg$currPos);
-        if (peg$r10.test(s7)) {
+        if (peg$r12.test(s7)) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e71); }
+          if (peg$silentFails === 0) { peg$fail(peg$e75); }
         }
         while (s7 !== peg$FAILED) {
           s6.push(s7);
@@ -6295,11 +6411,11 @@ function peg$parse(input, options) {
             s7 = peg$FAILED;
           } else {
             s7 = input.charAt(peg$currPos);
-            if (peg$r10.test(s7)) {
+            if (peg$r12.test(s7)) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e71); }
+              if (peg$silentFails === 0) { peg$fail(peg$e75); }
             }
           }
         }
@@ -6337,7 +6453,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
     }
 
     return s0;
@@ -6351,7 +6467,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
     }
 
     return s0;
@@ -6367,11 +6483,11 @@ function peg$parse(input, options) {
       s2 = [];
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 44) {
-        s4 = peg$c49;
+        s4 = peg$c50;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e74); }
+        if (peg$silentFails === 0) { peg$fail(peg$e78); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$parseVectorEntry();
@@ -6389,11 +6505,11 @@ function peg$parse(input, options) {
         s2.push(s3);
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 44) {
-          s4 = peg$c49;
+          s4 = peg$c50;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e74); }
+          if (peg$silentFails === 0) { peg$fail(peg$e78); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseVectorEntry();
@@ -6409,7 +6525,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f81(s1, s2);
+      s0 = peg$f82(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -6417,22 +6533,22 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 48) {
-        s1 = peg$c50;
+        s1 = peg$c51;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e75); }
+        if (peg$silentFails === 0) { peg$fail(peg$e79); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f82();
+        s1 = peg$f83();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+      if (peg$silentFails === 0) { peg$fail(peg$e77); }
     }
 
     return s0;
@@ -6455,7 +6571,7 @@ function peg$parse(input, options) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f83(s1, s3);
+          s0 = peg$f84(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6480,11 +6596,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r11.test(s3)) {
+    if (peg$r13.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e77); }
+      if (peg$silentFails === 0) { peg$fail(peg$e81); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6492,11 +6608,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r11.test(s3)) {
+        if (peg$r13.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e77); }
+          if (peg$silentFails === 0) { peg$fail(peg$e81); }
         }
       }
     }
@@ -6514,7 +6630,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e76); }
+      if (peg$silentFails === 0) { peg$fail(peg$e80); }
     }
 
     return s0;
@@ -6528,11 +6644,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r12.test(s3)) {
+    if (peg$r14.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e79); }
+      if (peg$silentFails === 0) { peg$fail(peg$e83); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6540,11 +6656,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r12.test(s3)) {
+        if (peg$r14.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e79); }
+          if (peg$silentFails === 0) { peg$fail(peg$e83); }
         }
       }
     }
@@ -6562,7 +6678,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e78); }
+      if (peg$silentFails === 0) { peg$fail(peg$e82); }
     }
 
     return s0;
@@ -6585,7 +6701,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e80); }
+      if (peg$silentFails === 0) { peg$fail(peg$e84); }
     }
 
     return s0;
@@ -6599,11 +6715,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r13.test(s3)) {
+    if (peg$r15.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6611,11 +6727,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r13.test(s3)) {
+        if (peg$r15.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e82); }
+          if (peg$silentFails === 0) { peg$fail(peg$e86); }
         }
       }
     }
@@ -6633,7 +6749,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e81); }
+      if (peg$silentFails === 0) { peg$fail(peg$e85); }
     }
 
     return s0;
@@ -6645,36 +6761,36 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 48) {
-      s1 = peg$c50;
+      s1 = peg$c51;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e75); }
+      if (peg$silentFails === 0) { peg$fail(peg$e79); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f84();
+      s1 = peg$f85();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 49) {
-        s1 = peg$c51;
+        s1 = peg$c52;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e84); }
+        if (peg$silentFails === 0) { peg$fail(peg$e88); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f85();
+        s1 = peg$f86();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e83); }
+      if (peg$silentFails === 0) { peg$fail(peg$e87); }
     }
 
     return s0;
@@ -6688,13 +6804,13 @@ function peg$parse(input, options) {
     s1 = peg$parseDigits();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f86(s1);
+      s1 = peg$f87(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e85); }
+      if (peg$silentFails === 0) { peg$fail(peg$e89); }
     }
 
     return s0;
@@ -6707,11 +6823,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r14.test(s3)) {
+    if (peg$r5.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6719,11 +6835,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r14.test(s3)) {
+        if (peg$r5.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e86); }
+          if (peg$silentFails === 0) { peg$fail(peg$e47); }
         }
       }
     }
@@ -6760,7 +6876,7 @@ function peg$parse(input, options) {
       }
     }
     peg$savedPos = s0;
-    s1 = peg$f87(s1);
+    s1 = peg$f88(s1);
     s0 = s1;
     peg$silentFails--;
 
@@ -6773,21 +6889,21 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = [];
     s2 = input.charAt(peg$currPos);
-    if (peg$r15.test(s2)) {
+    if (peg$r16.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e87); }
+      if (peg$silentFails === 0) { peg$fail(peg$e90); }
     }
     if (s2 !== peg$FAILED) {
       while (s2 !== peg$FAILED) {
         s1.push(s2);
         s2 = input.charAt(peg$currPos);
-        if (peg$r15.test(s2)) {
+        if (peg$r16.test(s2)) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e87); }
+          if (peg$silentFails === 0) { peg$fail(peg$e90); }
         }
       }
     } else {
@@ -6807,46 +6923,46 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c52;
+      s1 = peg$c53;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e88); }
+      if (peg$silentFails === 0) { peg$fail(peg$e91); }
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c52;
+        s2 = peg$c53;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e88); }
+        if (peg$silentFails === 0) { peg$fail(peg$e91); }
       }
       if (s2 === peg$FAILED) {
         s2 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 110) {
-          s3 = peg$c53;
+          s3 = peg$c54;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e89); }
+          if (peg$silentFails === 0) { peg$fail(peg$e92); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s2;
-          s3 = peg$f88();
+          s3 = peg$f89();
         }
         s2 = s3;
         if (s2 === peg$FAILED) {
           s2 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 114) {
-            s3 = peg$c54;
+            s3 = peg$c55;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e90); }
+            if (peg$silentFails === 0) { peg$fail(peg$e93); }
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s2;
-            s3 = peg$f89();
+            s3 = peg$f90();
           }
           s2 = s3;
         }
@@ -6929,21 +7045,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 13) {
-      s1 = peg$c55;
+      s1 = peg$c56;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e92); }
+      if (peg$silentFails === 0) { peg$fail(peg$e95); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
     }
     if (input.charCodeAt(peg$currPos) === 10) {
-      s2 = peg$c56;
+      s2 = peg$c57;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e93); }
+      if (peg$silentFails === 0) { peg$fail(peg$e96); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -6955,7 +7071,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e91); }
+      if (peg$silentFails === 0) { peg$fail(peg$e94); }
     }
 
     return s0;
@@ -6984,7 +7100,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e94); }
+      if (peg$silentFails === 0) { peg$fail(peg$e97); }
     }
 
     return s0;

@@ -318,7 +318,9 @@ export function opText(op: Op): string {
 export function peerSignedText(d: PeerDatagram): string {
   if (d.verb === "stat") return lines([d.verb, d.from, d.nonce]);
   if (d.verb === "state") return lines([d.verb, d.from, d.nonce, d.json.replace(/[\r\n]+/g, " ")]);
-  if (d.verb === "hello" || d.verb === "proof") return lines([d.verb, d.from, d.nonce, d.challenge]);
+  if (d.verb === "hello" || d.verb === "proof") {
+    return lines(d.version === undefined ? [d.verb, d.from, d.nonce, d.challenge] : [d.verb, d.from, d.nonce, d.challenge, `v${d.version}`]);
+  }
   if (d.verb === "pres") {
     return lines([d.verb, d.from, d.nonce, d.notes.length, ...d.notes.flatMap((n) => [n.userName, n.state, n.ttlMs, n.rooms.join(" ")])]);
   }

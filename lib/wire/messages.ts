@@ -339,9 +339,9 @@ export type PeerDatagram =
   /** What the sender has committed to disk, and its clock when it sent this (ms since the epoch: peers report skew). */
   | PeerHead & { verb: "got"; vector: Vector; at: number }
   /** "Prove the epoch of your nonces": 32 hex digits. */
-  | PeerHead & { verb: "hello"; challenge: string }
+  | PeerHead & { verb: "hello"; challenge: string; version?: number }
   /** The answer to a hello, sealed with the prover's current nonce. */
-  | PeerHead & { verb: "proof"; challenge: string }
+  | PeerHead & { verb: "proof"; challenge: string; version?: number }
   | PeerHead & { verb: "ok"; vector: Vector; more: boolean; ops: Op[] }
   | PeerHead & { verb: "stat" }
   | PeerHead & { verb: "state"; json: string }
