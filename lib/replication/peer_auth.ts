@@ -215,15 +215,10 @@ export function createPeerAuth(options: PeerAuthOptions & { peers: Iterable<stri
 
   return {
     keyed: key !== null,
-    setPeers(ids) {
-      peers.clear();
-      for (const id of ids) peers.add(id);
-    },
+    setPeers: (ids) => replaceAll(peers, ids),
     versions,
     get rememberedNonces() {
-      let n = 0;
-      for (const k of known.values()) n += k.seen.size;
-      return n;
+      return [...known.values()].reduce((n, k) => n + k.seen.size, 0);
     },
     seal(d) {
       if (key === null) return encodePeer({ ...d, nonce: "-" });
@@ -247,6 +242,12 @@ export function createPeerAuth(options: PeerAuthOptions & { peers: Iterable<stri
       return checkCounter(k, n) ?? accepted(d.from, t);
     },
   };
+}
+
+/** `set` holds `items` now, and nothing else. */
+function replaceAll<T>(set: Set<T>, items: Iterable<T>): void {
+  set.clear();
+  for (const x of items) set.add(x);
 }
 
 /**
