@@ -198,6 +198,7 @@ export function openDatabase(path: string, sync: SyncMode): DatabaseSync {
     db = new DatabaseSync(path);
     // A write waits for the checkpoint worker rather than failing: a TRUNCATE checkpoint (a scrub, lib/store/scrub.ts)
     // blocks writers while it copies the log, which on a loaded disk took over 2 s, and a failed write stops the server.
+    // Only a transaction that takes the lock before it reads waits: Store.begin is BEGIN IMMEDIATE.
     db.exec(`PRAGMA busy_timeout = ${WRITE_WAIT_MS}`);
     const mode = db.prepare("PRAGMA journal_mode = WAL").get() as { journal_mode: string };
     if (mode.journal_mode !== "wal") throw new Error(`journal mode is ${mode.journal_mode}, WAL is needed`);

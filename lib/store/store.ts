@@ -138,9 +138,10 @@ export class Store {
 
   // --- Transactions -----------------------------------------------------------
 
-  /** Opens the write transaction unless one is open. */
+  /** Opens the write transaction unless one is open: IMMEDIATE, so it waits (busy timeout) for a write lock the checkpoint worker
+   * holds; a deferred BEGIN that read first fails its first write at once ("database is locked"), and that stops the server. */
   begin(): void {
-    if (!this.db.isTransaction) (this.db.exec("BEGIN"), this.#wal?.begun());
+    if (!this.db.isTransaction) (this.db.exec("BEGIN IMMEDIATE"), this.#wal?.begun());
   }
 
   /**
