@@ -46,6 +46,12 @@ export type IrcConfig = {
    * them for users of the same server only, and a nick's own for others.
    */
   localUser?: (nick: string) => LocalUser | null;
+  /**
+   * Channels are fed by the listener's shared stream of each room (one long poll per room per server,
+   * lib/ircd/feeds.ts) instead of a long poll per connection: a follow asks for it with IrcStep.watch
+   * and the listener hands it each batch (IrcConnection.feed). Direct conversations poll on their own.
+   */
+  sharedFeeds?: boolean;
 };
 
 /** A user connected to the same listener, as WHO and WHOIS show it. */
@@ -76,6 +82,10 @@ export type Follow = {
   echoes: Map<string, PendingEcho>;
   /** Members as last listed (channels only), by key → name as shown. */
   members: Map<string, string>;
+  /** Shared stream (IrcConfig.sharedFeeds): batches waiting to be shown, in order (one is being shown). */
+  backlog: { entries: PollEntry[]; cursor: Vector }[];
+  /** Shared stream: this follow is reading what it missed on its own before it watches the stream again. */
+  catchingUp: boolean;
 };
 
 /** An echo waiting for its message: the command's answer stays open (`release`) until it is sent. */
@@ -173,6 +183,8 @@ export interface Core {
   hold(ctx: Ctx): () => void;
   /** Tells the listener this connection sent a direct message to `nick` (IrcStep.dmsTo). */
   sentDm(nick: string): void;
+  /** Asks the listener for the shared stream of `f`'s room from `f.cursor` (IrcStep.watch). */
+  watch(f: Follow): void;
 }
 
 /** The state of a connection that has just opened. */
@@ -212,7 +224,7 @@ export function newState(now: number): ConnState {
 
 /** A fresh follow of `room` from `cursor`. */
 export function newFollow(room: string, cursor: Vector, shown: Vector = cursor): Follow {
-  return { room, cursor, shown, polling: false, generation: 0, retryAt: 0, failures: 0, expected: new Map(), ownSeen: new Map(), echoes: new Map(), members: new Map() };
+  return { room, cursor, shown, polling: false, generation: 0, retryAt: 0, failures: 0, expected: new Map(), ownSeen: new Map(), echoes: new Map(), members: new Map(), backlog: [], catchingUp: false };
 }
 
 /** An IRC message from the server (no tags). */

@@ -8,8 +8,8 @@
  * (lib/server/channel.ts) — so an IRC user meets exactly the handlers,
  * rate limits, quotas (per source IP, shared with every other transport),
  * saved replies and held polls of a terminal or web client. Its channels are
- * held long polls: a commit that brings a room a message wakes them, as it
- * wakes any client's.
+ * fed by one held long poll per room for all its connections (lib/ircd/feeds.ts):
+ * a commit that brings a room a message wakes it, as it wakes any client's.
  *
  * What a connection may cost is bounded by lib/web/connections.ts, the web
  * listener's bounds, with a budget of their own: connections per IP address
@@ -45,6 +45,7 @@ import { bindProblem } from "../platform/port_owner.ts";
 import { clientIp, CLOSE_GRACE_MS, WebConnections } from "../web/connections.ts";
 import { listen } from "../web/listener.ts";
 import { type IrcConfig, IrcConnection, type IrcStep } from "../irc/connection.ts";
+import { RoomFeeds } from "./feeds.ts";
 
 /** How often every connection's timers run (timeouts, PING, retried polls, overdue echoes). */
 export const TICK_MS = 500;
@@ -103,6 +104,8 @@ export class IrcTransport implements ClientChannel {
   /** Registered connections by nick key (WHO, WHOIS: IrcConfig.localUser). */
   #byNick = new Map<string, Link>();
   #connections: WebConnections;
+  /** One shared stream per room followed here. */
+  #feeds: RoomFeeds<Link>;
   #nextPort = 1;
   /** Most users registered at once. */
   #max = 0;
@@ -122,6 +125,7 @@ export class IrcTransport implements ClientChannel {
       motd: o.motd ?? [`${config.name}: a DistChat server (docs/IRC.md)`],
       servers: config.servers,
       pollWaitMs: POLL_WAIT_MS,
+      sharedFeeds: true,
       dmsEveryMs: DMS_BACKSTOP_MS,
       random: o.random,
       census: () => this.#census(),
@@ -131,10 +135,18 @@ export class IrcTransport implements ClientChannel {
         return s ? { user: s.user ?? nick, realname: s.realname, away: s.away } : null;
       },
     };
+    this.#feeds = new RoomFeeds<Link>({
+      send: (req, from) => this.#closed || o.deliver(encodeRequest(req), from, this),
+      apply: (link, step) => this.#apply(link, step),
+      port: () => this.#nextPort++,
+      now: () => clock.now(),
+      waitMs: POLL_WAIT_MS,
+    });
     o.hooks.onRooms((rooms) => this.#pushDms(rooms));
     this.#stopTick = clock.every(TICK_MS, () => {
       const now = clock.now();
       for (const l of this.#links.values()) if (!l.closed) this.#apply(l, l.conn.tick(now));
+      this.#feeds.tick();
     });
   }
 
@@ -148,10 +160,16 @@ export class IrcTransport implements ClientChannel {
     this.#connections.accept(socket);
   }
 
-  /** A reply to the connection that is client address `to` (nothing when it is gone). */
+  /** Rooms with a shared stream (one held poll each). */
+  get feeds(): number {
+    return this.#feeds.size;
+  }
+
+  /** A reply to the connection (or the room stream) that is client address `to` (nothing when it is gone). */
   send(bytes: Uint8Array, to: Address): void {
-    const link = this.#links.get(to.port);
     const r = decodeReply(bytes);
+    if (r.ok && this.#feeds.owns(to.port)) return this.#feeds.reply(to.port, r.value);
+    const link = this.#links.get(to.port);
     if (!link || !r.ok) return;
     this.#apply(link, link.conn.reply(r.value, this.#o.clock.now()));
     if (link.endOn === r.value.tag) this.#end(link);
@@ -176,6 +194,7 @@ export class IrcTransport implements ClientChannel {
       const nick = link.conn.state.nick;
       if (nick !== null && this.#byNick.get(nameKey(nick)) === link) this.#byNick.delete(nameKey(nick));
       link.closed = true;
+      this.#feeds.closed(link);
       // The session logs out (its name is free again); the replies find no link and are dropped.
       this.#deliver(link, link.conn.disconnected(clock.now()));
     });
@@ -204,6 +223,7 @@ export class IrcTransport implements ClientChannel {
       void clientFinal(job.password, job.clientFirstBare, job.serverFirst).then((f) => this.#apply(link, conn.proved(job.id, f?.message ?? null, clock.now())));
     }
     for (const nick of step.dmsTo) this.#nudge(nameKey(nick), link);
+    for (const w of step.watch) if (!link.closed) this.#feeds.watch(link, w.room, w.cursor);
     if (!link.registered && conn.state.registered && !link.closed) {
       link.registered = true;
       if (conn.state.nick !== null) this.#byNick.set(nameKey(conn.state.nick), link);
