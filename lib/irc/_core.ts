@@ -52,6 +52,8 @@ export type IrcConfig = {
    * and the listener hands it each batch (IrcConnection.feed). Direct conversations poll on their own.
    */
   sharedFeeds?: boolean;
+  /** Whether the server knows `nick` to be away (said on any server: docs/PROTOCOL.md "Typing and away"). */
+  awayOf?: (nick: string) => boolean;
 };
 
 /** A user connected to the same listener, as WHO and WHOIS show it. */
@@ -82,6 +84,8 @@ export type Follow = {
   echoes: Map<string, PendingEcho>;
   /** Members as last listed (channels only), by key → name as shown. */
   members: Map<string, string>;
+  /** Reaction counts of recent messages, by msgid (a `react` notice is told as what changed). */
+  reactions: Map<string, Map<string, number>>;
   /** Shared stream (IrcConfig.sharedFeeds): batches waiting to be shown, in order (one is being shown). */
   backlog: { entries: PollEntry[]; cursor: Vector }[];
   /** Shared stream: this follow is reading what it missed on its own before it watches the stream again. */
@@ -128,6 +132,8 @@ export type ConnState = {
   /** The account the session is bound to (SASL, PASS or REGISTER), or null. */
   account: string | null;
   away: string | null;
+  /** When the away state was last said to DistChat (it is said again every few minutes while away). */
+  awaySaid: number;
   /** An AUTHENTICATE exchange in progress. */
   sasl: SaslState | null;
   /** The session's idle lifetime, s (from its login). */
@@ -203,6 +209,7 @@ export function newState(now: number): ConnState {
     userName: null,
     account: null,
     away: null,
+    awaySaid: 0,
     sasl: null,
     ttl: 300,
     userModes: new Set(),
@@ -224,7 +231,7 @@ export function newState(now: number): ConnState {
 
 /** A fresh follow of `room` from `cursor`. */
 export function newFollow(room: string, cursor: Vector, shown: Vector = cursor): Follow {
-  return { room, cursor, shown, polling: false, generation: 0, retryAt: 0, failures: 0, expected: new Map(), ownSeen: new Map(), echoes: new Map(), members: new Map(), backlog: [], catchingUp: false };
+  return { room, cursor, shown, polling: false, generation: 0, retryAt: 0, failures: 0, expected: new Map(), ownSeen: new Map(), echoes: new Map(), members: new Map(), reactions: new Map(), backlog: [], catchingUp: false };
 }
 
 /** An IRC message from the server (no tags). */

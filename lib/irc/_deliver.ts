@@ -12,6 +12,7 @@ import type { ConnState, Core, Ctx, Follow, PendingEcho } from "./_core.ts";
 import { banMask, channelOfRoom, hostmask, nameKey } from "./names.ts";
 import { type ChatEvent, entryEvent, messageLines, msgidTag, timeTag } from "./render.ts";
 import type { IrcMessage } from "./message.ts";
+import { actLines, rememberReactions } from "./_acts.ts";
 
 /** How long whether a name is registered is taken as known. */
 const ACCOUNT_TTL_MS = 10 * 60_000;
@@ -271,13 +272,14 @@ export function entryLines(c: Core, f: Follow, e: PollEntry): IrcMessage[] {
   const me = c.state.nick ?? "*";
   const from = e.userName;
   const source = hostmask(from);
-  if (f.room.startsWith("@")) {
-    // A direct conversation: to me from the other, or from me (another device of my account) to the other.
-    const other = f.room.slice(1);
-    const target = nameKey(from) === nameKey(me) ? other : me;
-    return messageLines(target, source, e, { account: accountOf(c, from), direct: true });
-  }
-  const channel = channelOfRoom(f.room);
+  const direct = f.room.startsWith("@");
+  // A direct conversation: to me from the other, or from me (another device of my account) to the other.
+  const target = !direct ? channelOfRoom(f.room) : nameKey(from) === nameKey(me) ? f.room.slice(1) : me;
+  rememberReactions(f, e);
+  const acted = actLines(c, f, e, target, direct);
+  if (acted !== null) return acted;
+  if (direct) return messageLines(target, source, e, { account: accountOf(c, from), direct: true });
+  const channel = target;
   const ev = entryEvent(e);
   const isMe = nameKey(from) === nameKey(me);
   const time = { time: timeTag(e.sentAt), msgid: msgidTag(e.msgId) };

@@ -1,19 +1,19 @@
 /**
  * Queries about users and the server (private to lib/irc): WHO, WHOIS,
- * ISON, USERHOST, AWAY, MOTD, LUSERS, VERSION (RFC 2812 §3.4–3.6, Modern
- * IRC). Users come from DistChat's `who` (live sessions of a room) and
- * `whois` (registered, idle, rooms in common). AWAY, user names and real
- * names are the listener's: DistChat has no away status yet (issue 26) and
- * keeps no real names, so they show for users of the same listener
- * (`IrcConfig.localUser`) and a nick's own; others show their nick.
+ * ISON, USERHOST, MOTD, LUSERS, VERSION (RFC 2812 §3.4–3.6, Modern IRC).
+ * Users come from DistChat's `who` (live sessions of a room) and `whois`
+ * (registered, idle, rooms in common). User names, real names and away
+ * messages are the listener's (DistChat keeps no real names, and passes
+ * away states between servers without their text), so they show for users
+ * of the same listener (`IrcConfig.localUser`) and a nick's own; others show
+ * their nick, and "Away" when the server knows them away (AWAY: _presence.ts).
  */
 import type { Reply } from "../wire/messages.ts";
 import { type Core, type Ctx, type Handler, type LocalUser } from "./_core.ts";
 import { N } from "./numerics.ts";
-import { AWAYLEN, isupportTokens } from "./isupport.ts";
+import { isupportTokens } from "./isupport.ts";
 import { channelOfRoom, isChannel, nameKey, roomOfChannel, USER_HOST } from "./names.ts";
 import { rememberAccount } from "./_deliver.ts";
-import { utf8Length } from "../wire/utf8.ts";
 
 /** Pages of a `who` or `rooms` list read at most for one command. */
 export const MAX_PAGES = 50;
@@ -49,10 +49,13 @@ export function operators(roles: string[]): Set<string> {
   return new Set(roles.filter((r) => r.startsWith("~") || r.startsWith("@")).map((r) => nameKey(r.slice(1))));
 }
 
+/** The away message of a user away on another server: DistChat passes the state between servers, not its text. */
+export const REMOTE_AWAY = "Away";
+
 /** What WHO, WHOIS and USERHOST show of `nick`: this connection's own, another of the listener's, or the nick alone. */
 export function profile(c: Core, nick: string): LocalUser {
   if (nameKey(nick) === nameKey(c.state.nick ?? "")) return { user: c.state.user ?? nick, realname: c.state.realname, away: c.state.away };
-  return c.config.localUser?.(nick) ?? { user: nick, realname: nick, away: null };
+  return c.config.localUser?.(nick) ?? { user: nick, realname: nick, away: c.config.awayOf?.(nick) ? REMOTE_AWAY : null };
 }
 
 function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
@@ -128,18 +131,6 @@ function userhost(c: Core, m: { params: string[] }, ctx: Ctx): void {
   });
 }
 
-function away(c: Core, m: { params: string[] }, ctx: Ctx): void {
-  const text = m.params[0] ?? "";
-  if (text === "") {
-    c.state.away = null;
-    return c.numeric(ctx, N.RPL_UNAWAY, "You are no longer marked as being away");
-  }
-  let cut = text;
-  while (utf8Length(cut) > AWAYLEN) cut = cut.slice(0, -1);
-  c.state.away = cut;
-  c.numeric(ctx, N.RPL_NOWAWAY, "You have been marked as being away");
-}
-
 /** MOTD: 375, 372 per line, 376; or 422 when there is none. */
 export function sendMotd(c: Core, ctx: Ctx): void {
   const motd = c.config.motd;
@@ -202,7 +193,6 @@ export const QUERY_HANDLERS: Record<string, Handler> = {
   WHOIS: whois,
   ISON: ison,
   USERHOST: userhost,
-  AWAY: away,
   MOTD: (c, _m, ctx) => sendMotd(c, ctx),
   LUSERS: (c, _m, ctx) => sendLusers(c, ctx),
   VERSION: version,

@@ -16,7 +16,7 @@
  * // step.lines: [":a.distchat 001 bob :Welcome to the DistChat IRC network, bob", …]
  * ```
  */
-import type { Reply, Request } from "../wire/messages.ts";
+import type { PresenceNote, Reply, Request } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
 import { type IrcMessage, parseLine } from "./message.ts";
 import { answerLines, clientLine, tagCapsKey } from "./_lines.ts";
@@ -32,6 +32,8 @@ import { MESSAGE_HANDLERS } from "./_messaging.ts";
 import { QUERY_HANDLERS } from "./_queries.ts";
 import { tickDms } from "./_dms.ts";
 import { CHATHISTORY_HANDLERS } from "./_chathistory.ts";
+import { ACT_HANDLERS } from "./_acts.ts";
+import { PRESENCE_HANDLERS, presenceNote, tickAway } from "./_presence.ts";
 
 export type { FeedEvent, IrcConfig, ProofJob };
 
@@ -57,12 +59,7 @@ const emptyStep = (): IrcStep => ({ lines: [], requests: [], proofs: [], close: 
 const BEFORE_REGISTRATION = new Set(["CAP", "NICK", "USER", "PASS", "AUTHENTICATE", "PING", "PONG", "QUIT"]);
 
 const HANDLERS: Record<string, Handler> = {
-  ...REGISTRATION_HANDLERS,
-  ...CHANNEL_HANDLERS,
-  ...MODE_HANDLERS,
-  ...MESSAGE_HANDLERS,
-  ...QUERY_HANDLERS,
-  ...CHATHISTORY_HANDLERS,
+  ...REGISTRATION_HANDLERS, ...CHANNEL_HANDLERS, ...MODE_HANDLERS, ...MESSAGE_HANDLERS, ...QUERY_HANDLERS, ...CHATHISTORY_HANDLERS, ...ACT_HANDLERS, ...PRESENCE_HANDLERS,
 };
 
 /** Lines a client may send in a burst, and per second after it (then: "Excess flood"). */
@@ -164,15 +161,12 @@ export class IrcConnection implements Core {
         overdueEchoes(this, f);
       }
       tickDms(this);
+      tickAway(this);
     }
     return this.#take();
   }
 
-  /**
-   * Looks for new direct conversations now (someone on this listener just
-   * wrote to this nick: IrcStep.dmsTo), in turn with the client's commands,
-   * so what it finds is shown before the answer to any later command.
-   */
+  /** Looks for new direct conversations now (someone here wrote to this nick: IrcStep.dmsTo), in turn with the commands. */
   checkDms(now: number): IrcStep {
     this.now = now;
     if (!this.state.closing && this.state.registered) {
@@ -189,10 +183,15 @@ export class IrcConnection implements Core {
     return this.#take();
   }
 
-  /** True while channel `room` takes its shared stream (IrcStep.watch): the listener stops feeding it otherwise. */
-  watching(room: string): boolean {
-    return watchingFeed(this.state, room);
+  /** A typing or away state the server heard (away and back when they change): TAGMSG +typing, AWAY (away-notify). */
+  presence(note: PresenceNote, now: number): IrcStep {
+    this.now = now;
+    if (!this.state.closing && this.state.registered) presenceNote(this, note);
+    return this.#take();
   }
+
+  /** True while channel `room` takes its shared stream (IrcStep.watch): the listener stops feeding it otherwise. */
+  watching = (room: string): boolean => watchingFeed(this.state, room);
 
   /** The socket closed: the session is logged out (its name is free again). */
   disconnected(now: number): IrcStep {

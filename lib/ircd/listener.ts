@@ -35,6 +35,7 @@ import { createServer as createTls } from "node:tls";
 import type { Address } from "../wire/address.ts";
 import { formatAddress } from "../wire/address.ts";
 import { decodeReply, encodeRequest } from "../wire/codec.ts";
+import type { PresenceNote } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
 import { clientFinal } from "../accounts/scram.ts";
 import type { IrcListenConfig } from "../config/node_config.ts";
@@ -51,6 +52,8 @@ import { RoomFeeds } from "./feeds.ts";
 export const TICK_MS = 500;
 /** The core's own `dms` poll: a backstop only, since commits push (see the file comment). */
 const DMS_BACKSTOP_MS = 30_000;
+/** Away users remembered (as many as a server's presence board holds states). */
+const MAX_AWAY = 20_000;
 /** How long a channel's long poll is held (docs/PROTOCOL.md: at most 30 s). */
 const POLL_WAIT_MS = 25_000;
 
@@ -107,6 +110,8 @@ export class IrcTransport implements ClientChannel {
   /** One shared stream per room followed here. */
   #feeds: RoomFeeds<Link>;
   #nextPort = 1;
+  /** Users known to be away (from presence notes), by key → until when. */
+  #away = new Map<string, number>();
   /** Most users registered at once. */
   #max = 0;
   #stopTick: () => void;
@@ -130,6 +135,7 @@ export class IrcTransport implements ClientChannel {
       random: o.random,
       census: () => this.#census(),
       readPosition: (userName, token) => o.hooks.readPosition(userName, token),
+      awayOf: (nick) => (this.#away.get(nameKey(nick)) ?? 0) > clock.now(),
       localUser: (nick) => {
         const s = this.#byNick.get(nameKey(nick))?.conn.state;
         return s ? { user: s.user ?? nick, realname: s.realname, away: s.away } : null;
@@ -143,6 +149,7 @@ export class IrcTransport implements ClientChannel {
       waitMs: POLL_WAIT_MS,
     });
     o.hooks.onRooms((rooms) => this.#pushDms(rooms));
+    o.hooks.onPresence?.((note) => this.#presence(note));
     this.#stopTick = clock.every(TICK_MS, () => {
       const now = clock.now();
       for (const l of this.#links.values()) if (!l.closed) this.#apply(l, l.conn.tick(now));
@@ -257,6 +264,19 @@ export class IrcTransport implements ClientChannel {
     }
     this.#max = Math.max(this.#max, local);
     return { local, max: this.#max, invisible, unregistered };
+  }
+
+  /** A presence note: typing to the connections in its rooms; away and back only when they change a user's state. */
+  #presence(note: PresenceNote): void {
+    const now = this.#o.clock.now(), ukey = nameKey(note.userName);
+    if (note.state === "away" || note.state === "back") {
+      const was = (this.#away.get(ukey) ?? 0) > now;
+      this.#away.delete(ukey);
+      if (note.state === "away") this.#away.set(ukey, now + note.ttlMs);
+      if (this.#away.size > MAX_AWAY) this.#away.delete(this.#away.keys().next().value as string);
+      if (was === (note.state === "away")) return; // said again: nothing changed
+    }
+    for (const l of this.#links.values()) if (!l.closed && l.registered) this.#apply(l, l.conn.presence(note, now));
   }
 
   /** Direct conversations a commit touched: their parties' connections look for new ones now. */
