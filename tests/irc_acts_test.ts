@@ -66,14 +66,6 @@ test("replies, reactions, deletions, edits, typing and away reach IRC users, and
     await udp.request(srv.clientAddr, `act\n6\n${token}\nr\nedit\n${carolId}\nsecond try\n`);
     assert.match(await bob.waitFor(/:carol!carol@distchat NOTICE #r :\[edited\] second try$/), new RegExp(`\\+draft/reply=${carolId.replace(".", "\\.")}`));
 
-    // A deletion: REDACT both ways.
-    alice.send(`REDACT #r ${id}`);
-    await bob.waitFor(new RegExp(`:alice!alice@distchat REDACT #r ${id.replace(".", "\\.")}$`));
-    bob.send(`REDACT #r ${carolId}`); // neither its author nor an operator
-    assert.match(await bob.waitFor(/^:\S+ FAIL REDACT /), /REDACT_FORBIDDEN/);
-    bob.send("REDACT #r a.999999");
-    assert.match(await bob.waitFor(/^:\S+ FAIL REDACT /), /UNKNOWN_MSGID/);
-
     // Away: said to DistChat (others see it), away-notify and WHOIS.
     alice.send("AWAY :lunch");
     await alice.waitFor(/ 306 alice /);
@@ -84,9 +76,61 @@ test("replies, reactions, deletions, edits, typing and away reach IRC users, and
     await bob.waitFor(/ 301 bob alice :lunch$/);
     alice.send("AWAY");
     await bob.waitFor(/^:alice!alice@distchat AWAY$/);
+
+    // A deletion: REDACT both ways (refusals first; a deletion truncates the write-ahead log, the slowest step here).
+    bob.send(`REDACT #r ${carolId}`); // neither its author nor an operator
+    assert.match(await bob.waitFor(/^:\S+ FAIL REDACT /), /REDACT_FORBIDDEN/);
+    bob.send("REDACT #r a.999999");
+    assert.match(await bob.waitFor(/^:\S+ FAIL REDACT /), /UNKNOWN_MSGID/);
+
+    alice.send(`REDACT #r ${id}`);
+    await bob.waitFor(new RegExp(`:alice!alice@distchat REDACT #r ${id.replace(".", "\\.")}$`));
   } finally {
     for (const c of all) c.end();
     await udp.close();
+    await srv.stop();
+    removeTempDirs();
+  }
+});
+
+test("WHO with a mask lists this listener's users (invisible ones only to who shares a channel); an away user's JOIN comes with AWAY", async () => {
+  const port = await freeTcpPort();
+  const srv = await startServer({ extraArgs: ["--quota", "logins-per-ip-minute=0", "--irc", `127.0.0.1:${port}`] });
+  const all: Irc[] = [];
+  const connect = async (nick: string) => {
+    const c = await ircClient(port);
+    all.push(c);
+    c.send("CAP REQ :away-notify");
+    c.send(`NICK ${nick}`);
+    c.send(`USER ${nick} 0 * :${nick}`);
+    c.send("CAP END");
+    await c.waitFor(/ 376 | 422 /);
+    return c;
+  };
+  try {
+    const evan = await connect("evan");
+    const eve = await connect("eve");
+    const sam = await connect("sam");
+    evan.send("MODE evan +i");
+    await evan.waitFor(/ MODE evan :?\+i$/);
+    sam.send("WHO ev*");
+    assert.match(await sam.waitFor(/ 352 sam \* \S+ \S+ \S+ eve H /), /eve/);
+    const end = await sam.waitFor(/ 315 sam ev\* /);
+    assert.ok(!/evan/.test(end));
+    sam.send("WHOIS eve");
+    assert.match(await sam.waitFor(/ 317 sam eve /), / 317 sam eve \d+ \d+ :seconds idle, signon time$/);
+
+    sam.send("JOIN #w");
+    await sam.waitFor(/ 366 sam #w /);
+    evan.send("AWAY :gone fishing");
+    await evan.waitFor(/ 306 evan /);
+    evan.send("JOIN #w");
+    await sam.waitFor(/^:evan!evan@distchat JOIN #w$/);
+    await sam.waitFor(/^:evan!evan@distchat AWAY :gone fishing$/);
+    sam.send("WHO e*");
+    await sam.waitFor(/ 352 sam \* \S+ \S+ \S+ evan G /); // shares #w now
+  } finally {
+    for (const c of all) c.end();
     await srv.stop();
     removeTempDirs();
   }

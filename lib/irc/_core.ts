@@ -54,10 +54,12 @@ export type IrcConfig = {
   sharedFeeds?: boolean;
   /** Whether the server knows `nick` to be away (said on any server: docs/PROTOCOL.md "Typing and away"). */
   awayOf?: (nick: string) => boolean;
+  /** The registered users of this listener (WHO with a mask: DistChat lists users per room only). */
+  localUsers?: () => { nick: string; invisible: boolean; rooms: string[] }[];
 };
 
 /** A user connected to the same listener, as WHO and WHOIS show it. */
-export type LocalUser = { user: string; realname: string; away: string | null };
+export type LocalUser = { user: string; realname: string; away: string | null; signon?: number };
 
 /** One command's answer being gathered: sent when no request of it is open any more. */
 export type Ctx = { label: string | null; command: string; startedAt: number; lines: IrcMessage[]; open: number; done: boolean };

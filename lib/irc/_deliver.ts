@@ -13,6 +13,7 @@ import { banMask, channelOfRoom, hostmask, nameKey } from "./names.ts";
 import { type ChatEvent, entryEvent, messageLines, msgidTag, timeTag } from "./render.ts";
 import type { IrcMessage } from "./message.ts";
 import { actLines, rememberReactions } from "./_acts.ts";
+import { awayOnJoin } from "./_presence.ts";
 
 /** How long whether a name is registered is taken as known. */
 const ACCOUNT_TTL_MS = 10 * 60_000;
@@ -302,7 +303,7 @@ function eventLines(
     case "join":
       if (isMe) return []; // another session of my account: this connection's membership is its own
       f.members.set(nameKey(ev.from), ev.from);
-      return [c.state.caps.has("extended-join") ? line("JOIN", [channel, accountOf(c, ev.from) ?? "*", ev.from]) : line("JOIN", [channel])];
+      return [c.state.caps.has("extended-join") ? line("JOIN", [channel, accountOf(c, ev.from) ?? "*", ev.from]) : line("JOIN", [channel]), ...awayOnJoin(c, ev.from)];
     case "leave":
       if (isMe) return [];
       f.members.delete(nameKey(ev.from));

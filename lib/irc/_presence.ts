@@ -15,7 +15,17 @@ import { N } from "./numerics.ts";
 import { AWAYLEN } from "./isupport.ts";
 import { channelOfRoom, hostmask, nameKey } from "./names.ts";
 import { utf8Length } from "../wire/utf8.ts";
-import { REMOTE_AWAY } from "./_queries.ts";
+import type { IrcMessage } from "./message.ts";
+
+/** The away message of a user away on another server: DistChat passes the state between servers, not its text. */
+const REMOTE_AWAY = "Away";
+
+/** The away message of another user as far as this server knows: its own words on this listener, else "Away", or null. */
+export function awayText(c: Core, nick: string): string | null {
+  const local = c.config.localUser?.(nick);
+  if (local) return local.away;
+  return c.config.awayOf?.(nick) ? REMOTE_AWAY : null;
+}
 
 /** DistChat forgets an away state after 10 minutes unless said again. */
 const AWAY_AGAIN_MS = 5 * 60_000;
@@ -61,12 +71,17 @@ export function presenceNote(c: Core, note: PresenceNote): void {
   const source = hostmask(note.userName);
   if (note.state === "away" || note.state === "back") {
     if (!c.state.caps.has("away-notify")) return;
-    const text = c.config.localUser?.(note.userName)?.away ?? REMOTE_AWAY; // a user of this listener: its own words
-    return c.push({ tags: {}, source, command: "AWAY", params: note.state === "away" ? [text] : [] });
+    return c.push({ tags: {}, source, command: "AWAY", params: note.state === "away" ? [awayText(c, note.userName) ?? REMOTE_AWAY] : [] });
   }
   if (!c.state.caps.has("message-tags")) return;
   const typing = note.state === "typing" ? "active" : "done";
   for (const f of shared) c.push({ tags: { "+typing": typing }, source, command: "TAGMSG", params: [channelOfRoom(f.room)] });
+}
+
+/** After a JOIN of `nick`, its AWAY line when it is away and the client asked for away-notify. */
+export function awayOnJoin(c: Core, nick: string): IrcMessage[] {
+  const text = c.state.caps.has("away-notify") ? awayText(c, nick) : null;
+  return text === null ? [] : [{ tags: {}, source: hostmask(nick), command: "AWAY", params: [text] }];
 }
 
 export const PRESENCE_HANDLERS: Record<string, Handler> = { AWAY: away };

@@ -11,6 +11,7 @@
 import type { Reply } from "../wire/messages.ts";
 import { type Core, type Ctx, type Handler, type LocalUser } from "./_core.ts";
 import { N } from "./numerics.ts";
+import { awayText } from "./_presence.ts";
 import { isupportTokens } from "./isupport.ts";
 import { channelOfRoom, isChannel, nameKey, roomOfChannel, USER_HOST } from "./names.ts";
 import { rememberAccount } from "./_deliver.ts";
@@ -49,13 +50,18 @@ export function operators(roles: string[]): Set<string> {
   return new Set(roles.filter((r) => r.startsWith("~") || r.startsWith("@")).map((r) => nameKey(r.slice(1))));
 }
 
-/** The away message of a user away on another server: DistChat passes the state between servers, not its text. */
-export const REMOTE_AWAY = "Away";
+/** Most users a WHO with a mask lists. */
+const MAX_WHO_MASK = 200;
+
+/** An IRC mask (`*`, `?`) as a regular expression over nicks, ASCII case-insensitive. */
+function globRegExp(mask: string): RegExp {
+  return new RegExp("^" + mask.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$", "i");
+}
 
 /** What WHO, WHOIS and USERHOST show of `nick`: this connection's own, another of the listener's, or the nick alone. */
 export function profile(c: Core, nick: string): LocalUser {
-  if (nameKey(nick) === nameKey(c.state.nick ?? "")) return { user: c.state.user ?? nick, realname: c.state.realname, away: c.state.away };
-  return c.config.localUser?.(nick) ?? { user: nick, realname: nick, away: c.config.awayOf?.(nick) ? REMOTE_AWAY : null };
+  if (nameKey(nick) === nameKey(c.state.nick ?? "")) return { user: c.state.user ?? nick, realname: c.state.realname, away: c.state.away, signon: c.state.connectedAt };
+  return c.config.localUser?.(nick) ?? { user: nick, realname: nick, away: awayText(c, nick) };
 }
 
 function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
@@ -76,7 +82,14 @@ function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
       });
     });
   }
-  if (/[*?]/.test(mask)) return end(); // masks over every user: DistChat lists no users but per room
+  if (/[*?]/.test(mask)) {
+    // DistChat lists users per room only: a mask is matched against this listener's users (the invisible
+    // ones only when they share a channel with the asker, or are the asker).
+    const re = globRegExp(mask), me = nameKey(c.state.nick ?? "");
+    const seen = (u: { nick: string; invisible: boolean; rooms: string[] }) => !u.invisible || nameKey(u.nick) === me || u.rooms.some((r) => c.state.channels.has(r));
+    for (const u of (c.config.localUsers?.() ?? []).filter((u) => re.test(u.nick) && seen(u)).slice(0, MAX_WHO_MASK)) line("*", u.nick, false);
+    return end();
+  }
   c.call(ctx, (tag, token) => ({ verb: "whois", tag, token, userName: mask }), (r) => {
     if (r.verb === "ok" && r.kind === "whois" && r.idle !== null) line("*", r.userName, false);
     end();
@@ -101,7 +114,8 @@ function whois(c: Core, m: { params: string[] }, ctx: Ctx): void {
     c.numeric(ctx, N.RPL_WHOISSERVER, r.userName, c.config.serverName, `${c.config.network} (DistChat)`);
     if (p.away !== null) c.numeric(ctx, N.RPL_AWAY, r.userName, p.away);
     if (r.registered) c.numeric(ctx, N.RPL_WHOISACCOUNT, r.userName, r.userName, "is logged in as");
-    c.numeric(ctx, N.RPL_WHOISIDLE, r.userName, String(r.idle), "seconds idle");
+    if (p.signon === undefined) c.numeric(ctx, N.RPL_WHOISIDLE, r.userName, String(r.idle), "seconds idle");
+    else c.numeric(ctx, N.RPL_WHOISIDLE, r.userName, String(r.idle), String(Math.floor(p.signon / 1000)), "seconds idle, signon time");
     end(r.userName);
   });
 }

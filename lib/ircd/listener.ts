@@ -138,8 +138,9 @@ export class IrcTransport implements ClientChannel {
       awayOf: (nick) => (this.#away.get(nameKey(nick)) ?? 0) > clock.now(),
       localUser: (nick) => {
         const s = this.#byNick.get(nameKey(nick))?.conn.state;
-        return s ? { user: s.user ?? nick, realname: s.realname, away: s.away } : null;
+        return s ? { user: s.user ?? nick, realname: s.realname, away: s.away, signon: s.connectedAt } : null;
       },
+      localUsers: () => [...this.#byNick.values()].filter((l) => !l.closed).map(({ conn: { state: s } }) => ({ nick: s.nick ?? "", invisible: s.userModes.has("i"), rooms: [...s.channels.keys()] })),
     };
     this.#feeds = new RoomFeeds<Link>({
       send: (req, from) => this.#closed || o.deliver(encodeRequest(req), from, this),
