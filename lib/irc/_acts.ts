@@ -11,7 +11,7 @@
 import type { MsgId, PollEntry, Reply } from "../wire/messages.ts";
 import { changeOf, type MessageChange } from "../client/message_acts.ts";
 import type { Core, Ctx, Follow, Handler } from "./_core.ts";
-import { hostmask, isChannel, isNick } from "./names.ts";
+import { hostmask, isChannel, isNick, nameKey } from "./names.ts";
 import { messageLines, msgidTag, parseMsgid, timeTag } from "./render.ts";
 import { N } from "./numerics.ts";
 import type { IrcMessage } from "./message.ts";
@@ -74,10 +74,10 @@ function roomOf(c: Core, ctx: Ctx, target: string): string | null {
 function redact(c: Core, m: IrcMessage, ctx: Ctx): void {
   if (m.params.length < 2) return c.numeric(ctx, N.ERR_NEEDMOREPARAMS, "REDACT", "Not enough parameters");
   const [target, idText] = m.params;
+  const room = isChannel(target) ? c.state.channels.get(nameKey(target.slice(1)))?.room ?? null : isNick(target) ? "@" + target : null;
+  if (room === null) return c.fail(ctx, "REDACT", "INVALID_TARGET", target, "Not a channel you are in, nor a nick");
   const id = parseMsgid(idText);
   if (id === null) return c.fail(ctx, "REDACT", "UNKNOWN_MSGID", target, idText, "No such message");
-  const room = roomOf(c, ctx, target);
-  if (room === null) return;
   c.call(ctx, (tag, token) => ({ verb: "act", tag, token, groupName: room, action: "del", target: id, text: "" }), (r) => {
     if (r.verb === "ok") return;
     actRefused(c, ctx, "REDACT", target, idText, r);

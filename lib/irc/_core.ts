@@ -136,6 +136,8 @@ export type ConnState = {
   away: string | null;
   /** When the away state was last said to DistChat (it is said again every few minutes while away). */
   awaySaid: number;
+  /** Whether this client was last told each user (by key) is away (away-notify: each change told once). */
+  awayTold: Map<string, boolean>;
   /** An AUTHENTICATE exchange in progress. */
   sasl: SaslState | null;
   /** The session's idle lifetime, s (from its login). */
@@ -212,6 +214,7 @@ export function newState(now: number): ConnState {
     account: null,
     away: null,
     awaySaid: 0,
+    awayTold: new Map(),
     sasl: null,
     ttl: 300,
     userModes: new Set(),

@@ -70,7 +70,7 @@ export function presenceNote(c: Core, note: PresenceNote): void {
   if (shared.length === 0) return;
   const source = hostmask(note.userName);
   if (note.state === "away" || note.state === "back") {
-    if (!c.state.caps.has("away-notify")) return;
+    if (!c.state.caps.has("away-notify") || !toldAway(c, note.userName, note.state === "away")) return;
     return c.push({ tags: {}, source, command: "AWAY", params: note.state === "away" ? [awayText(c, note.userName) ?? REMOTE_AWAY] : [] });
   }
   if (!c.state.caps.has("message-tags")) return;
@@ -81,7 +81,20 @@ export function presenceNote(c: Core, note: PresenceNote): void {
 /** After a JOIN of `nick`, its AWAY line when it is away and the client asked for away-notify. */
 export function awayOnJoin(c: Core, nick: string): IrcMessage[] {
   const text = c.state.caps.has("away-notify") ? awayText(c, nick) : null;
-  return text === null ? [] : [{ tags: {}, source: hostmask(nick), command: "AWAY", params: [text] }];
+  return text === null || !toldAway(c, nick, true) ? [] : [{ tags: {}, source: hostmask(nick), command: "AWAY", params: [text] }];
+}
+
+/** Users whose away state a connection remembers telling. */
+const MAX_AWAY_TOLD = 1000;
+
+/** Notes that the client is told `nick` is away (or back); false when it was told so already. */
+function toldAway(c: Core, nick: string, away: boolean): boolean {
+  const told = c.state.awayTold, key = nameKey(nick);
+  if (told.get(key) === away || (!away && !told.has(key))) return false;
+  told.delete(key);
+  told.set(key, away);
+  if (told.size > MAX_AWAY_TOLD) told.delete(told.keys().next().value as string);
+  return true;
 }
 
 export const PRESENCE_HANDLERS: Record<string, Handler> = { AWAY: away };
