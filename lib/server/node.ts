@@ -48,7 +48,7 @@ import { startHousekeeping } from "./housekeeping.ts";
 import { type Gauge, guessGauges, ServerMetrics, statusGauges } from "./metrics.ts";
 import { Members, reloadServers, watchJoin, watchRetire } from "./members.ts";
 import { PeerPort } from "./peer_port.ts";
-import { PresenceBoard } from "../rules/presence.ts";
+import { PresenceBoard, type PresenceNote } from "../rules/presence.ts";
 import { Quotas } from "./quotas.ts";
 import { SecureIntake } from "./secure_intake.ts";
 import type { StatusReport } from "./status.ts";
@@ -87,6 +87,8 @@ export type IrcHooks = {
   onRooms(fn: (rooms: ReadonlySet<string>) => void): void;
   /** What the previous session of `userName` (not the one of `token`) was shown (lib/rules/read_position.ts), or null. */
   readPosition(userName: string, token: string): Vector | null;
+  /** Subscribes `fn` to every typing or away state said here or passed on by a peer (docs/PROTOCOL.md "Typing and away"). */
+  onPresence?(fn: (note: PresenceNote) => void): void;
 };
 
 export type ServerNodeOptions = {
@@ -132,6 +134,8 @@ export class ServerNode {
   readonly metrics = new ServerMetrics();
   /** Who is typing or away (lib/rules/presence.ts): in memory only. */
   readonly presence = new PresenceBoard();
+  /** Who hears each presence note besides the board (the IRC listener: away-notify, typing). */
+  #presenceHeard: ((note: PresenceNote) => void)[] = [];
   #o: ServerNodeOptions;
   /** Who is in the cluster now, and this server's own state (lib/server/members.ts). */
   readonly members: Members;
@@ -167,7 +171,7 @@ export class ServerNode {
     const handlers = handlerDeps({
       store, random: o.random, sessionTtl: config.sessionTtl, secret: o.clusterKey ?? undefined, confirmer,
       // Typing and away: in memory, passed to peers in `pres` datagrams (docs/PROTOCOL.md "Typing and away").
-      presence: this.presence, presenceSaid: (note) => this.#peerPort.sayPresence(note),
+      presence: this.presence, presenceSaid: (note) => (this.#peerPort.sayPresence(note), this.#presenceHeard.forEach((fn) => fn(note))),
     });
     this.#desk = handlers.desk;
     // Chat time: this server's clock, set back by how far it runs ahead of its slowest peer (docs/ARCHITECTURE.md "Time").
@@ -238,7 +242,7 @@ export class ServerNode {
         // Held-back rooms are read again now when no batch is open, else after its commit.
         if (store.settling.waiting && !this.commit.busy) this.#clientPort.wakeRooms(store.settling.take());
       }),
-      onPresence: (notes) => notes.forEach((n) => this.presence.set(n.rooms, n.userName, n.state, chatNow(), n.ttlMs)),
+      onPresence: (notes) => notes.forEach((n) => (this.presence.set(n.rooms, n.userName, n.state, chatNow(), n.ttlMs), this.#presenceHeard.forEach((fn) => fn(n)))),
       log: this.#o.log,
     });
   }
@@ -311,6 +315,7 @@ export class ServerNode {
         this.commit.subscribe((c) => c.rooms.size > 0 && fn(c.rooms));
         this.commit.onShown((d) => d.rooms.size > 0 && fn(d.rooms));
       },
+      onPresence: (fn) => this.#presenceHeard.push(fn),
       readPosition: (userName, token) => readPosition(positions.previous(nameKey(userName), sessionId(token)), { self: config.id, own: store.vector(), peer: told }),
     };
   }
