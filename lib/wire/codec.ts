@@ -13,7 +13,7 @@
  * ```
  */
 import { parse } from "./_protocol_parser.js";
-import { fastAdd } from "./_fast_add.ts";
+import { fastRequest } from "./_fast_requests.ts";
 import { checkPeer, checkReply, checkRequest } from "./_schemas.ts";
 import type {
   Op,
@@ -79,7 +79,7 @@ function parseText(bytes: Uint8Array, rule: StartRule): { ok: true; ast: unknown
     return { ok: false, message: "datagram is not valid UTF-8" };
   }
   try {
-    const fast = rule === "ClientRequest" ? fastAdd(text) : null;
+    const fast = rule === "ClientRequest" ? fastRequest(text) : null;
     return { ok: true, ast: fast ?? parse(text, { startRule: rule }) };
   } catch (e) {
     const err = e as { message?: string; location?: { start: { line: number } } };

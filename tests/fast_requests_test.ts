@@ -1,15 +1,16 @@
 /**
- * lib/wire/_fast_add.ts against the grammar it stands in for: whenever the
- * fast path reads an `add`, protocol.peggy reads the same tree; every valid
- * `add` without a reply target takes the fast path; and near-misses
- * (mutated adds, soups of the characters that matter) never make the two
- * disagree, so decodeRequest answers exactly as with the grammar alone.
+ * lib/wire/_fast_requests.ts against the grammar it stands in for: whenever
+ * the fast path reads an `add` or a `request`, protocol.peggy reads the same
+ * tree; every valid `add` without a reply target and every valid `request`
+ * takes the fast path; and near-misses (mutated datagrams, soups of the
+ * characters that matter) never make the two disagree, so decodeRequest
+ * answers exactly as with the grammar alone.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { parse } from "../lib/wire/_protocol_parser.js";
-import { fastAdd } from "../lib/wire/_fast_add.ts";
+import { fastRequest as fastAdd } from "../lib/wire/_fast_requests.ts";
 import { decodeRequest, encodeRequest } from "../lib/wire/codec.ts";
 
 /** The grammar's tree of `text`, or null when it does not parse. */
@@ -68,6 +69,28 @@ test("near-misses: mutated adds and character soups never read differently", () 
     }),
     { numRuns: 5000 },
   );
+});
+
+const origin = fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,15}(~[0-9a-z]{1,12})?$/);
+const cursor = fc.array(fc.tuple(origin, fc.nat()), { maxLength: 4 });
+
+test("a valid request (poll) takes the fast path and reads as the grammar does, with or without wait and notices", () => {
+  fc.assert(
+    fc.property(tag, token, room, cursor, fc.option(fc.nat(600_000)), fc.boolean(), (t, k, r, c, wait, notices) => {
+      const req = { verb: "request" as const, tag: t, token: k, groupName: r, cursor: new Map(c), waitMs: wait ?? 0, ...(notices ? { notices: true as const } : {}) };
+      const text = new TextDecoder().decode(encodeRequest(req));
+      const fast = fastAdd(text);
+      assert.ok(fast !== null, JSON.stringify(text));
+      assert.equal(fast, grammar(text));
+      const spelled = ["request", t, k, r, c.length === 0 ? "0" : c.map(([o, n]) => `${o}=${n}`).join(",")].join("\n") + "\n" +
+        (wait === null ? "" : `${wait}\n`) + (notices ? "notices\n" : "");
+      assert.ok(fastAdd(spelled) !== null, JSON.stringify(spelled));
+      assert.equal(fastAdd(spelled), grammar(spelled));
+    }),
+    { numRuns: 2000 },
+  );
+  const piece = fc.constantFrom("request", "\n", "\r\n", "t1", "abcdefghijklmnop", "room", "0", "0a=1", "a=1", ",", "b~x=2", "~", "=", "5", "notices", "a".repeat(17), "");
+  fc.assert(fc.property(fc.array(piece, { maxLength: 16 }), (parts) => agrees(parts.join(""))), { numRuns: 5000 });
 });
 
 test("what the fast path leaves to the grammar: a reply target, other verbs, trailing text, bad escapes", () => {
