@@ -157,7 +157,7 @@ export class Store {
 
   /** Commits the open transaction, if any, without waiting for the disk; `syncCommitted` must follow. */
   commitUnsynced(): void {
-    if (this.db.isTransaction) this.db.exec("COMMIT");
+    if (this.db.isTransaction) (this.db.exec("COMMIT"), this.#wal?.committed(false));
   }
 
   /** Waits for the disk to hold what was committed (under --sync full), then notes the high-water mark. */
