@@ -413,7 +413,7 @@ function peg$parse(input, options) {
   function peg$f67(head, count, notes, signedEnd, mac) {    return { verb: "pres", ...head, count, notes, signed: input.slice(0, signedEnd), mac };  }
   function peg$f68(userName, state, ttlMs, rooms) {    return { userName, state, ttlMs, rooms };  }
   function peg$f69(from, nonce) {    return { from, nonce };  }
-  function peg$f70() {    return location().start.offset;  }
+  function peg$f70() {    return offset();  }
   function peg$f71(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
   function peg$f72(account, deps, at, session, userName, ttl) {    return account === null ? { kind: "login", deps, at, session, userName, ttl } : { kind: "login", deps, at, session, userName, ttl, account };  }
   function peg$f73(kind, deps, at, session) {    return { kind, deps, at, session };  }

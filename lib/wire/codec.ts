@@ -13,6 +13,8 @@
  * ```
  */
 import { parse } from "./_protocol_parser.js";
+import { fastRequest } from "./_fast_requests.ts";
+import { fastPeer } from "./_fast_peer.ts";
 import { checkPeer, checkReply, checkRequest } from "./_schemas.ts";
 import type {
   Op,
@@ -78,7 +80,8 @@ function parseText(bytes: Uint8Array, rule: StartRule): { ok: true; ast: unknown
     return { ok: false, message: "datagram is not valid UTF-8" };
   }
   try {
-    return { ok: true, ast: parse(text, { startRule: rule }) };
+    const fast = rule === "ClientRequest" ? fastRequest(text) : rule === "PeerDatagram" ? fastPeer(text) : null;
+    return { ok: true, ast: fast ?? parse(text, { startRule: rule }) };
   } catch (e) {
     const err = e as { message?: string; location?: { start: { line: number } } };
     const line = err.location ? ` (line ${err.location.start.line})` : "";
