@@ -32,7 +32,7 @@ export type ActsUi = {
   notice(text: string): void;
   /** A message shown changed (edited, deleted, reacted to). */
   changed?(room: string, change: MessageChange): void;
-  /** Search hits (or mentions), newest first. */
+  /** Search hits, best first (or mentions, newest first). */
   hits?(what: "search" | "mentions", hits: SearchHit[], more: boolean): void;
   /** Read markers and unread counts of the session's rooms. */
   unread?(entries: UnreadEntry[]): void;
@@ -176,15 +176,16 @@ export class MessageActions {
     return this.#act(room, "read", id, "", true);
   }
 
-  /** /search WORDS (in `room`, or "*": every room); /mentions is a search for "@you" everywhere. */
+  /** /search WORDS (in `room`, or "*": every room), best first; /mentions is a search for "@you" everywhere, newest first. */
   async search(query: string, room: string, what: "search" | "mentions" = "search"): Promise<SearchHit[]> {
-    const r = await this.#o.call((tag, token) => ({ verb: "search", tag, token, groupName: room, query, limit: 20, before: null }));
+    const order = what === "mentions" ? { order: "newest" as const } : {};
+    const r = await this.#o.call((tag, token) => ({ verb: "search", tag, token, groupName: room, query, limit: 20, before: null, ...order }));
     if (r === null) return [];
     if (r.verb === "error") return (this.#o.ui.error(`cannot search: ${describeError(r.code, r.message)}`), []);
     if (r.verb !== "ok" || r.kind !== "search") return [];
     if (this.#o.ui.hits) this.#o.ui.hits(what, r.hits, r.more);
     else {
-      this.#o.ui.output(r.hits.length === 0 ? `no ${what === "mentions" ? "mentions" : "messages"} found` : `${r.hits.length}${r.more ? "+" : ""} found, newest first:`);
+      this.#o.ui.output(r.hits.length === 0 ? `no ${what === "mentions" ? "mentions" : "messages"} found` : `${r.hits.length}${r.more ? "+" : ""} found, ${what === "mentions" ? "newest" : "best"} first:`);
       for (const h of r.hits) this.#o.ui.output(`  [${h.groupName}] ${msgIdText(h.msgId)} ${h.userName}: ${h.msg.replace(/\s+/g, " ").slice(0, 200)}`);
     }
     return r.hits;

@@ -19,9 +19,9 @@ const INDEX_NOW = 5000;
 const MAX_UNREAD_ROOMS = 200;
 
 /**
- * [PROTOCOL "search"] messages holding every word of the query, newest
- * first, in one room or ("*") every room the session is a member of; a
- * word written `@name` must appear as a mention.
+ * [PROTOCOL "search"] messages holding every word of the query, best
+ * first (or newest first), in one room or ("*") every room the session is
+ * a member of; a word written `@name` must appear as a mention.
  */
 export function search(c: Context, req: SearchRequest): Reply {
   const s = auth(c);
@@ -46,7 +46,7 @@ export function search(c: Context, req: SearchRequest): Reply {
   for (let round = 0; round < 4 && hits.length < req.limit; round++) {
     let dseqs: number[];
     try {
-      dseqs = index.find(rkeys, req.query, before, req.limit * 2);
+      dseqs = index.find(rkeys, req.query, before, req.limit * 2, req.order ?? "best");
     } catch (e) {
       return refuse("bad-request", (e as Error).message);
     }

@@ -66,6 +66,8 @@ export class Messages {
     this.search = new SearchIndex(db, search);
     this.count = keptCount(db, "messages", (row) => `${row}.hidden = 0 AND ${row}.notice = 0`);
     this.#s = messageStatements(db);
+    // What a start finds stored past the index's mark (a crash before indexing, an index made again) is indexed as the rest.
+    this.#newest = (this.#s.lastOp.get() as { n: number | null }).n ?? 0;
   }
 
   /**
