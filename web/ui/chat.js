@@ -9,6 +9,7 @@ import { RoomsDrawer } from "./drawer.js";
 import { CloseIcon, LockIcon, LogoutIcon, MenuIcon, PeopleIcon } from "./icons.js";
 import { MembersPanel } from "./members.js";
 import { MessageList } from "./messages.js";
+import { SearchBar } from "./search.js";
 
 /** "bob is typing", "bob and carl are typing", "dave is away". */
 function typingWords(states) {
@@ -120,6 +121,7 @@ export function ChatScreen({ state, actions }) {
       </header>
       <${LinkBanner} link=${state.link} />
       <main class="room" aria-label=${room ? title : "No room"}>
+        ${room && html`<${SearchBar} room=${room} search=${state.search} actions=${actions} />`}
         ${room
           ? html`<${MessageList} room=${room} actions=${actions} me=${state.me} />`
           : html`<div class="welcome"><h2>Welcome, ${state.me}</h2><p>Join a room in the ${narrow ? "rooms menu" : "list on the left"}: type its name (try lobby) and press Join. A room that does not exist yet is made for you.</p>
