@@ -66,7 +66,7 @@ export function fillRoom(db: string, o: FillOptions): string {
        SELECT ?, aseq, origin, seq, session, tag, 0, seq FROM ops WHERE origin = ? AND kind = 'msg' AND seq > ? ORDER BY aseq`,
     ).run(nameKey(o.room), origin, base + from);
     sql.prepare(
-      `INSERT INTO search (rowid, room, body) SELECT aseq, ?, msg FROM ops WHERE origin = ? AND kind = 'msg' AND seq > ? ORDER BY aseq`,
+      `INSERT INTO search (rowid, body) SELECT aseq, ? || ' ' || msg FROM ops WHERE origin = ? AND kind = 'msg' AND seq > ? ORDER BY aseq`,
     ).run(token, origin, base + from);
     // Indexed up to here (lib/store/search.ts: the server indexes what comes after its mark).
     sql.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('search_upto', (SELECT max(aseq) FROM ops))").run();

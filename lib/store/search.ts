@@ -9,15 +9,15 @@
  * delivery sequence here (`messages.dseq`), so "newest first" is the
  * index's own rowid order and a page is one descending range scan.
  *
- * Each row's `room` column is a token naming its room (`r` and 16 hex
- * digits of SHA-256 of the room's key), so a query for one room, or for the
- * rooms a session is a member of, is an intersection of posting lists in
- * FTS5 — it never walks another room's matches — and the words are matched
- * in `body` only. Best first (the default order, docs/PROTOCOL.md "Search")
- * ranks the newest RANK_WINDOW matches by FTS5's bm25 over `body` (the room
- * column weighs 0), ties newest first, then lists the older matches newest
- * first: one descending range scan of at most RANK_WINDOW rows, whatever
- * the room's size. What is not indexed: direct
+ * Each row starts with a token naming its room (`r` and 16 hex digits of
+ * SHA-256 of the room's key), so a query for one room, or for the rooms a
+ * session is a member of, is an intersection of posting lists in FTS5 —
+ * it never walks another room's matches. Best first (the default order, docs/PROTOCOL.md "Search")
+ * ranks the newest RANK_WINDOW matches by BM25 with the window's own term
+ * statistics (lib/rules/search_rank.ts: FTS5's bm25() would count each
+ * term's rows in the whole index, every query), ties newest first, then
+ * lists the older matches newest first: one descending range scan of at
+ * most RANK_WINDOW rows and their texts, whatever the room's size. What is not indexed: direct
  * conversations, sealed messages (`dc1:…`: the server cannot read them; the
  * web client searches what it has decrypted), notices.
  *
@@ -38,9 +38,10 @@
  */
 import { createHash } from "node:crypto";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { rankScores } from "../rules/search_rank.ts";
 
 export const SEARCH_DDL = `
-CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(room, body, content='', tokenize='unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(body, content='', tokenize='unicode61 remove_diacritics 2');
 INSERT INTO search (search, rank) VALUES ('secure-delete', 1);
 `;
 
@@ -78,18 +79,19 @@ export class SearchIndex {
   /** Bumped by every change of the index: a ranked window read for one query is reused while it stays the same. */
   #generation = 0;
   #window: { match: string; generation: number; rows: { d: number; s: number }[] } | null = null;
+  /** The current text of the message indexed as row `dseq` (what best-first order ranks). */
+  #textOf: (dseq: number) => string;
 
-  constructor(db: DatabaseSync, enabled: boolean) {
+  /** `textOf`: the current text of the message of delivery sequence `dseq` ("" when gone). */
+  constructor(db: DatabaseSync, enabled: boolean, textOf: (dseq: number) => string = () => "") {
     this.#db = db;
     this.enabled = enabled;
+    this.#textOf = textOf;
     if (!enabled) return;
-    // An index made before it had a room column (issue 26's first version) is made again, from the op log, in the background.
-    const old = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'search'").get() as { sql: string } | undefined;
-    if (old && !/fts5\(room,/.test(old.sql)) db.exec("DROP TABLE search; DELETE FROM meta WHERE k = 'search_upto';");
     db.exec(SEARCH_DDL);
     this.#s = {
-      add: db.prepare("INSERT INTO search (rowid, room, body) VALUES (?, ?, ?)"),
-      drop: db.prepare("INSERT INTO search (search, rowid, room, body) VALUES ('delete', ?, ?, ?)"),
+      add: db.prepare("INSERT INTO search (rowid, body) VALUES (?, ?)"),
+      drop: db.prepare("INSERT INTO search (search, rowid, body) VALUES ('delete', ?, ?)"),
       setUpto: db.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('search_upto', ?)"),
     };
     const row = db.prepare("SELECT v FROM meta WHERE k = 'search_upto'").get() as { v: string } | undefined;
@@ -119,23 +121,23 @@ export class SearchIndex {
     return t;
   }
 
-  /** What message text `text` of room `rkey` is indexed as (its room token and its words), or null: not indexed (direct conversations, sealed texts, notices). */
-  #row(rkey: string, text: string): [string, string] | null {
+  /** What message text `text` of room `rkey` is indexed as, or null: not indexed (direct conversations, sealed texts, notices). */
+  #body(rkey: string, text: string): string | null {
     if (rkey.charCodeAt(0) === 64 || text === "" || SEALED.test(text)) return null;
     const body = text.startsWith("\u0001me ") ? text.slice(4) : text.charCodeAt(0) === 1 ? "" : text;
-    return body === "" ? null : [this.roomToken(rkey), body];
+    return body === "" ? null : `${this.roomToken(rkey)} ${body}`;
   }
 
   /** Indexes message `dseq` of room `rkey` with `text`. */
   add(dseq: number, rkey: string, text: string): void {
-    const row = this.#s === null ? null : this.#row(rkey, text);
-    if (row !== null) this.#s!.add.run(dseq, ...row), this.#generation++;
+    const body = this.#s === null ? null : this.#body(rkey, text);
+    if (body !== null) this.#s!.add.run(dseq, body), this.#generation++;
   }
 
   /** Message `dseq`, indexed with `text`, leaves the index, its words with it (deleted, or edited: then `add` its new text). */
   remove(dseq: number, rkey: string, text: string): void {
-    const row = this.#s === null ? null : this.#row(rkey, text);
-    if (row !== null) this.#s!.drop.run(dseq, ...row), this.#generation++;
+    const body = this.#s === null ? null : this.#body(rkey, text);
+    if (body !== null) this.#s!.drop.run(dseq, body), this.#generation++;
   }
 
   /**
@@ -149,8 +151,8 @@ export class SearchIndex {
     if (terms.length === 0) throw new RangeError("the query has no word to search for");
     if (rkeys.length === 0) return [];
     const rooms = rkeys.map((k) => this.roomToken(k)).join(" OR ");
-    const match = `room : (${rooms}) AND body : (${terms.join(" AND ")})`;
-    return order === "newest" ? this.#newest(match, after, limit) : this.#best(match, after, limit);
+    const match = `(${rooms}) AND ${terms.join(" AND ")}`;
+    return order === "newest" ? this.#newest(match, after, limit) : this.#best(match, terms, after, limit);
   }
 
   /** Up to `limit` matches below `before` (null: from the newest), newest first. */
@@ -162,13 +164,13 @@ export class SearchIndex {
   }
 
   /**
-   * Best first: the newest RANK_WINDOW matches by bm25 (lower is better in
-   * FTS5), ties newest first, then the older ones newest first; the page
-   * after hit `after`. A hit no longer in the window (deleted or edited
-   * meanwhile) continues with the older matches.
+   * Best first: the newest RANK_WINDOW matches by relevance, ties newest
+   * first, then the older ones newest first; the page after hit `after`. A
+   * hit no longer in the window (deleted or edited meanwhile) continues
+   * with the older matches.
    */
-  #best(match: string, after: number | null, limit: number): number[] {
-    const rows = this.#ranked(match);
+  #best(match: string, terms: string[], after: number | null, limit: number): number[] {
+    const rows = this.#ranked(match, terms);
     const bottom = rows.length === RANK_WINDOW ? Math.min(...rows.map((r) => r.d)) : 0;
     if (after !== null && after < bottom) return this.#newest(match, after, limit);
     const at = after === null ? 0 : rows.findIndex((r) => r.d === after) + 1;
@@ -177,12 +179,13 @@ export class SearchIndex {
   }
 
   /** The newest RANK_WINDOW matches of `match`, best first (read once while the index stays the same). */
-  #ranked(match: string): { d: number; s: number }[] {
+  #ranked(match: string, terms: string[]): { d: number; s: number }[] {
     const w = this.#window;
     if (w !== null && w.match === match && w.generation === this.#generation) return w.rows;
-    const sql = "SELECT rowid AS d, bm25(search, 0.0, 1.0) AS s FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT ?";
-    const rows = (this.#db.prepare(sql).all(match, RANK_WINDOW) as { d: number; s: number }[]).map((r) => ({ d: r.d, s: r.s }));
-    rows.sort((x, y) => x.s - y.s || y.d - x.d);
+    const ds = this.#newest(match, null, RANK_WINDOW);
+    const scores = rankScores(terms, ds.map((d) => this.#textOf(d)));
+    const rows = ds.map((d, i) => ({ d, s: scores[i] }));
+    rows.sort((x, y) => y.s - x.s || y.d - x.d);
     this.#window = { match, generation: this.#generation, rows };
     return rows;
   }
