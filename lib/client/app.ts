@@ -23,6 +23,8 @@ import { udpTransport } from "./udp_transport.ts";
 import { secureTransport } from "./secure_transport.ts";
 import { RoomKeys } from "./seal.ts";
 import { nativeRoomKdf } from "./native_kdf.ts";
+import { presenceLoop } from "./presence_loop.ts";
+import { presenceWords } from "./wording.ts";
 
 export type ClientOptions = {
   userName: string;
@@ -87,6 +89,7 @@ export async function runClient(o: ClientOptions): Promise<number> {
     },
     askSecret,
     hints: o.io.tty ? "command" : "file",
+    presence: (room, states) => term.typing(room, presenceWords(states)),
   };
   chat = await ChatClient.open({
     servers: o.servers,
@@ -117,9 +120,18 @@ export async function runClient(o: ClientOptions): Promise<number> {
   /** The session ended for a reason the user must act on: exit 1. */
   let failed = false;
 
+  // Who is typing in the room typed into, every 3 s (and whether we are).
+  const presence = presenceLoop({
+    everyMs: 3000,
+    room: () => (ending ? null : chat.session.currentRoom),
+    typing: () => term.typingNow(),
+    say: (room, state) => chat.acts.presence(room, state),
+  });
+
   async function end(flushMs: number): Promise<void> {
     if (ending) return;
     ending = true;
+    presence.stop();
     const flushed = await chat.quit(flushMs);
     term.close();
     finish(failed ? 1 : flushed ? 0 : 1);
@@ -196,6 +208,7 @@ export async function runClient(o: ClientOptions): Promise<number> {
     (line) => {
       const c = parseLine(line);
       if (c.kind === "say" && chat.session.currentRoom !== null) term.eraseEntered(line);
+      if (c.kind === "say" || c.kind === "me") presence.sent();
       later(() => (c.kind === "quit" ? end(FLUSH_MS) : chat.run(c)));
       return c.kind !== "quit";
     },

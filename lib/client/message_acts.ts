@@ -87,14 +87,20 @@ export class MessageActions {
   #o: ActsOptions;
   /** Room key → msgID text → sender and shown text (insertion order: oldest first). */
   #recent = new Map<string, Map<string, { user: string; text: string }>>();
+  /** Room key → who else was typing or away there, as last told. */
+  #presence = new Map<string, PresenceEntry[]>();
 
   constructor(o: ActsOptions) {
     this.#o = o;
   }
 
-  /** A message of `room` was shown with `text` (opened when sealed). */
+  /** A message of `room` was shown with `text` (opened when sealed); its sender is no longer typing there. */
   seen(room: string, e: PollEntry, text: string): void {
     if (e.msg.startsWith("\u0001") && !e.msg.startsWith("\u0001me ")) return;
+    const states = this.#presence.get(nameKey(room));
+    if (states?.some((p) => p.state === "typing" && nameKey(p.userName) === nameKey(e.userName))) {
+      this.#tell(room, states.filter((p) => p.state !== "typing" || nameKey(p.userName) !== nameKey(e.userName)));
+    }
     let m = this.#recent.get(nameKey(room));
     if (!m) this.#recent.set(nameKey(room), m = new Map());
     m.set(msgIdText(e.msgId), { user: e.userName, text });
@@ -233,7 +239,13 @@ export class MessageActions {
   async presence(room: string, state: "typing" | "idle" | "away" | "back", text = ""): Promise<PresenceEntry[]> {
     const r = await this.#o.call((tag, token) => ({ verb: "typing", tag, token, groupName: room, state, text }));
     if (r === null || r.verb !== "ok" || r.kind !== "typing") return [];
-    this.#o.ui.presence?.(room, r.states);
+    this.#tell(room, r.states);
     return r.states;
+  }
+
+  #tell(room: string, states: PresenceEntry[]): void {
+    this.#presence.set(nameKey(room), states);
+    if (this.#presence.size > KEEP) this.#presence.delete(this.#presence.keys().next().value!);
+    this.#o.ui.presence?.(room, states);
   }
 }

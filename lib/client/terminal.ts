@@ -1,8 +1,10 @@
 /**
  * The client's two faces. In a terminal: a readline prompt showing the
  * current room, incoming lines printed above it without garbling what is
- * being typed, colors unless NO_COLOR. Otherwise (stdin a pipe or file):
- * one stdout line per message, status on stderr, no prompt, no colors.
+ * being typed, a dim line above the prompt saying who is typing in the
+ * current room, colors unless NO_COLOR. Otherwise (stdin a pipe or file):
+ * one stdout line per message, status on stderr (who starts typing too),
+ * no prompt, no colors.
  *
  * @example
  * ```ts
@@ -50,6 +52,14 @@ export type Terminal = Omit<SessionUi, "pending"> & {
   pending(id: number, room: string, userName: string, text: string): void;
   /** Pending message `id` was stored as `msgId` (it goes once that message is shown) or given up (null: it goes now). */
   settled(id: number, msgId: MsgId | null): void;
+  /**
+   * Who is typing or away in `room`, in words ("" for nobody): shown for the
+   * current room as a dim line above the prompt until it changes; outside
+   * terminal mode a status line each time it changes to something.
+   */
+  typing(room: string, words: string): void;
+  /** True when the user pressed a key in the last 3 s with something typed (terminal mode). */
+  typingNow(): boolean;
   close(): void;
 };
 
@@ -79,6 +89,10 @@ export function openTerminal(o: TerminalOptions): Terminal {
   /** Our messages on their way, shown between the output and the prompt; and how many rows that block takes now. */
   const pendingLines = new Map<number, { line: string; msgId: string | null }>();
   let blockRows = 0;
+  /** Who is typing in the current room, in words ("": nobody), drawn under the pending block; when a key was last pressed. */
+  let typingLine = "";
+  let keyAt = 0;
+  if (o.tty) o.input.on("keypress", () => void (keyAt = Date.now()));
   /** Ids of messages shown lately (an ack may arrive after its message). */
   const shown = new Set<string>();
   const idText = (m: MsgId) => `${m.origin}.${m.n}`;
@@ -111,6 +125,11 @@ export function openTerminal(o: TerminalOptions): Terminal {
     for (const p of pendingLines.values()) {
       o.output.write(p.line + "\n");
       blockRows += rowsOf(p.line);
+    }
+    if (typingLine !== "") {
+      const line = o.color ? dim(sanitize(typingLine)) : sanitize(typingLine);
+      o.output.write(line + "\n");
+      blockRows += rowsOf(line);
     }
     redraw();
   }
@@ -190,6 +209,13 @@ export function openTerminal(o: TerminalOptions): Terminal {
       pendingLines.delete(id);
       above(null);
     },
+    typing(r, words) {
+      if (r !== room || words === typingLine) return;
+      typingLine = words;
+      if (!o.tty) return void (words !== "" && !closed && o.errors.write(formatNotice(`[${r}] ${words}`, o) + "\n"));
+      above(null);
+    },
+    typingNow: () => o.tty && Date.now() - keyAt < 3000 && rl.line !== "",
     readSecret,
     bell() {
       if (o.tty && !closed) o.output.write("\x07");
@@ -200,6 +226,7 @@ export function openTerminal(o: TerminalOptions): Terminal {
       above(formatNotice(text, o));
     },
     currentRoom(r: string | null, isSealed?: boolean) {
+      if (r !== room) typingLine = "";
       room = r;
       sealed = r !== null && isSealed === true;
       if (held) return;
