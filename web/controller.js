@@ -250,7 +250,7 @@ export function createController(store) {
       set((s) => ({ ...s, drawerOpen: false, compose: null }));
       // What the room shows is read now: the marker moves to its newest message.
       const last = room?.items.at(-1);
-      if (last && !room.dm) chat?.markRead(room.name, parseMsgId(last.key));
+      if (last) chat?.markRead(room.name, parseMsgId(last.key));
     },
 
     /** Joins room `name`, making it when there is none (the core's /join). */

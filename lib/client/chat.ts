@@ -188,10 +188,9 @@ export class ChatClient {
     this.#ui.notice(changeLine(room, c, was));
   }
 
-  /** Moves `room`'s read marker to `id` a few seconds later (the newest by then: one act, not one per message). */
+  /** Moves the read marker of `room` (or direct conversation) to `id` a few seconds later (the newest by then: one act, not one per message). */
   #markRead(room: string, id: MsgId): void {
     const k = nameKey(room);
-    if (room.startsWith("@")) return;
     const m = this.#marks.get(k);
     if (m) return void (m.id = id);
     const entry: { id: MsgId; timer: ReturnType<typeof setTimeout> | null } = { id, timer: null };
