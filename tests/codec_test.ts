@@ -417,6 +417,8 @@ req("act react", lines("act", "C4", TOK, "lobby", "react", "a.7", "👍"), { ver
 req("act read", lines("act", "C5", TOK, "lobby", "read", "a.7", ""), { verb: "act", tag: "C5", token: TOK, groupName: "lobby", action: "read", target: { origin: "a", n: 7 }, text: "" });
 req("search a room", lines("search", "C6", TOK, "lobby", "deploy friday", 20), { verb: "search", tag: "C6", token: TOK, groupName: "lobby", query: "deploy friday", limit: 20, before: null });
 req("search every room, next page", lines("search", "C7", TOK, "*", "@bob", 20, "a.9"), { verb: "search", tag: "C7", token: TOK, groupName: "*", query: "@bob", limit: 20, before: { origin: "a", n: 9 } });
+req("search newest first", lines("search", "C8", TOK, "*", "@bob", 20, "newest"), { verb: "search", tag: "C8", token: TOK, groupName: "*", query: "@bob", limit: 20, before: null, order: "newest" });
+req("search newest first, next page", lines("search", "C9", TOK, "lobby", "x", 5, "a.9", "newest"), { verb: "search", tag: "C9", token: TOK, groupName: "lobby", query: "x", limit: 5, before: { origin: "a", n: 9 }, order: "newest" });
 req("unread", lines("unread", "C8", TOK), { verb: "unread", tag: "C8", token: TOK });
 req("typing", lines("typing", "C9", TOK, "lobby", "typing", ""), { verb: "typing", tag: "C9", token: TOK, groupName: "lobby", state: "typing", text: "" });
 rep("ok act", lines("ok", "C2", "act", "lobby", "edit", "a.7"), { verb: "ok", tag: "C2", kind: "act", groupName: "lobby", action: "edit", target: { origin: "a", n: 7 } });

@@ -24,6 +24,8 @@ import { udpTransport } from "./udp_transport.ts";
 import { secureTransport } from "./secure_transport.ts";
 import { RoomKeys } from "./seal.ts";
 import { nativeRoomKdf } from "./native_kdf.ts";
+import { presenceLoop } from "./presence_loop.ts";
+import { presenceWords } from "./wording.ts";
 
 export type ClientOptions = {
   userName: string;
@@ -86,15 +88,13 @@ function terminalUi(term: Terminal, o: ClientOptions, chat: () => ChatClient): C
     },
     askSecret: terminalSecrets({ term, tty: o.io.tty, userName: o.userName, password: o.password ?? null }),
     hints: o.io.tty ? "command" : "file",
+    presence: (room, states) => term.typing(room, presenceWords(states)),
   };
 }
 
-/** Runs the client until /quit, EOF or Ctrl-C; resolves with the exit code. */
-export async function runClient(o: ClientOptions): Promise<number> {
-  const term = openTerminal(o.io);
-  let chat!: ChatClient;
-  const ui = terminalUi(term, o, () => chat);
-  chat = await ChatClient.open({
+/** The chat client of the terminal: over UDP, encrypted to every server the servers file gives a key. */
+function openChat(o: ClientOptions, ui: ChatUi, onEnded: (why: string) => void): Promise<ChatClient> {
+  return ChatClient.open({
     servers: o.servers,
     transport: secureTransport(udpTransport(o.bind), {
       keys: new Map(o.servers.flatMap((s) => s.publicKey ? [[s.id, s.publicKey] as const] : [])),
@@ -111,11 +111,19 @@ export async function runClient(o: ClientOptions): Promise<number> {
     known: knownKeysFile(o.knownKeysFile ?? null),
     iterations: o.scramIterations,
     dmsEveryMs: o.dmsEveryMs,
-    onEnded: (why) => {
-      term.error(why);
-      failed = true;
-      void end(0);
-    },
+    onEnded,
+  });
+}
+
+/** Runs the client until /quit, EOF or Ctrl-C; resolves with the exit code. */
+export async function runClient(o: ClientOptions): Promise<number> {
+  const term = openTerminal(o.io);
+  let chat!: ChatClient;
+  const ui = terminalUi(term, o, () => chat);
+  chat = await openChat(o, ui, (why) => {
+    term.error(why);
+    failed = true;
+    void end(0);
   });
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
@@ -123,9 +131,18 @@ export async function runClient(o: ClientOptions): Promise<number> {
   /** The session ended for a reason the user must act on: exit 1. */
   let failed = false;
 
+  // Who is typing in the room typed into, every 3 s (and whether we are).
+  const presence = presenceLoop({
+    everyMs: 3000,
+    room: () => (ending ? null : chat.session.currentRoom),
+    typing: () => term.typingNow(),
+    say: (room, state) => chat.acts.presence(room, state),
+  });
+
   async function end(flushMs: number): Promise<void> {
     if (ending) return;
     ending = true;
+    presence.stop();
     const flushed = await chat.quit(flushMs);
     term.close();
     finish(failed ? 1 : flushed ? 0 : 1);
@@ -155,6 +172,7 @@ export async function runClient(o: ClientOptions): Promise<number> {
     (line) => {
       const c = parseLine(line);
       if (c.kind === "say" && chat.session.currentRoom !== null) term.eraseEntered(line);
+      if (c.kind === "say" || c.kind === "me") presence.sent();
       later(() => (c.kind === "quit" ? end(FLUSH_MS) : chat.run(c)));
       return c.kind !== "quit";
     },

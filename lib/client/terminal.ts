@@ -1,8 +1,10 @@
 /**
  * The client's two faces. In a terminal: a readline prompt showing the
  * current room, incoming lines printed above it without garbling what is
- * being typed, colors unless NO_COLOR. Otherwise (stdin a pipe or file):
- * one stdout line per message, status on stderr, no prompt, no colors.
+ * being typed, a dim line above the prompt saying who is typing in the
+ * current room, colors unless NO_COLOR. Otherwise (stdin a pipe or file):
+ * one stdout line per message, status on stderr (who starts typing too),
+ * no prompt, no colors.
  *
  * @example
  * ```ts
@@ -50,6 +52,14 @@ export type Terminal = Omit<SessionUi, "pending"> & {
   pending(id: number, room: string, userName: string, text: string): void;
   /** Pending message `id` was stored as `msgId` (it goes once that message is shown) or given up (null: it goes now). */
   settled(id: number, msgId: MsgId | null): void;
+  /**
+   * Who is typing or away in `room`, in words ("" for nobody): shown for the
+   * current room as a dim line above the prompt until it changes; outside
+   * terminal mode a status line each time it changes to something.
+   */
+  typing(room: string, words: string): void;
+  /** True when the user pressed a key in the last 3 s with something typed (terminal mode). */
+  typingNow(): boolean;
   close(): void;
 };
 
@@ -85,6 +95,9 @@ class TerminalFace implements Terminal {
   /** Our messages on their way, shown between the output and the prompt; and how many rows that block takes now. */
   #pendingLines = new Map<number, { line: string; msgId: string | null }>();
   #blockRows = 0;
+  /** Who is typing in the current room, in words ("": nobody), drawn under the pending block; when a key was last pressed. */
+  #typingLine = "";
+  #keyAt = 0;
   /** Ids of messages shown lately (an ack may arrive after its message). */
   #shown = new Set<string>();
 
@@ -98,6 +111,7 @@ class TerminalFace implements Terminal {
     });
     this.#rl.on("line", this.#keepEarly);
     this.#rl.once("close", this.#closeEarly);
+    if (o.tty) o.input.on("keypress", () => void (this.#keyAt = Date.now()));
     if (o.tty) {
       this.#rl.setPrompt(this.#promptText());
       this.#rl.prompt();
@@ -130,6 +144,11 @@ class TerminalFace implements Terminal {
     for (const p of this.#pendingLines.values()) {
       o.output.write(p.line + "\n");
       this.#blockRows += rowsOf(p.line, o.output.columns || 80);
+    }
+    if (this.#typingLine !== "") {
+      const line = o.color ? dim(sanitize(this.#typingLine)) : sanitize(this.#typingLine);
+      o.output.write(line + "\n");
+      this.#blockRows += rowsOf(line, o.output.columns || 80);
     }
     this.#redraw();
   }
@@ -229,7 +248,20 @@ class TerminalFace implements Terminal {
     this.#above(formatNotice(text, this.#o));
   }
 
+  typing(r: string, words: string): void {
+    const o = this.#o;
+    if (r !== this.#room || words === this.#typingLine) return;
+    this.#typingLine = words;
+    if (!o.tty) return void (words !== "" && !this.#closed && o.errors.write(formatNotice(`[${r}] ${words}`, o) + "\n"));
+    this.#above(null);
+  }
+
+  typingNow(): boolean {
+    return this.#o.tty && Date.now() - this.#keyAt < 3000 && this.#rl.line !== "";
+  }
+
   currentRoom(r: string | null, isSealed?: boolean): void {
+    if (r !== this.#room) this.#typingLine = "";
     this.#room = r;
     this.#sealed = r !== null && isSealed === true;
     if (this.#held || !this.#o.tty || this.#closed) return;

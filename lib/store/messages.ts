@@ -65,9 +65,11 @@ export class Messages {
   /** `search`: keep the full-text index (lib/store/search.ts). */
   constructor(db: DatabaseSync, acts: MessageActs, search: boolean) {
     this.#acts = acts;
-    this.search = new SearchIndex(db, search);
+    this.search = new SearchIndex(db, search, (dseq) => this.#textAt(dseq));
     this.count = keptCount(db, "messages", (row) => `${row}.hidden = 0 AND ${row}.notice = 0`);
     this.#s = messageStatements(db);
+    // What a start finds stored past the index's mark (a crash before indexing, an index made again) is indexed as the rest.
+    this.#newest = (this.#s.lastOp.get() as { n: number | null }).n ?? 0;
   }
 
   /**
@@ -129,6 +131,12 @@ export class Messages {
     if (r.dseq <= this.search.upto) this.search.remove(r.dseq, r.rkey, this.#textOf(r.rkey, r.dseq));
     this.#s.remove.run(r.rkey, r.dseq);
     return r.rkey;
+  }
+
+  /** The current text of the message delivered `dseq`-th here, in whichever room ("" when gone). */
+  #textAt(dseq: number): string {
+    const op = this.#s.roomOf.get(dseq) as { room: string } | undefined;
+    return op ? this.#textOf(nameKey(op.room), dseq) : "";
   }
 
   /** The current text of stored message `dseq` of `rkey` (its latest edit's), as indexed. */

@@ -166,8 +166,8 @@ export function requestText(r: Request): string {
     case "act":
       return lines(["act", r.tag, r.token, r.groupName, r.action, msgIdText(r.target), escapeText(r.text)]);
     case "search": {
-      const f = ["search", r.tag, r.token, r.groupName, escapeText(r.query), r.limit];
-      return lines(r.before === null ? f : [...f, msgIdText(r.before)]);
+      const f = ["search", r.tag, r.token, r.groupName, escapeText(r.query), r.limit, ...(r.before === null ? [] : [msgIdText(r.before)])];
+      return lines(r.order === "newest" ? [...f, "newest"] : f);
     }
     case "unread":
       return lines(["unread", r.tag, r.token]);

@@ -98,8 +98,20 @@ export const ACT_REQUESTS = ["del", "edit", "react", "read"] as const;
 export type ActRequestAction = typeof ACT_REQUESTS[number];
 /** An action on message `target` of a room; `text`: the new text (edit), the reaction (react), else "". */
 export type ActRequest = { verb: "act"; tag: string; token: string; groupName: string; action: ActRequestAction; target: MsgId; text: string };
-/** Full-text search in a room, or ("*") in every room the session is a member of, newest first, `before` a hit for the next page. */
-export type SearchRequest = { verb: "search"; tag: string; token: string; groupName: string; query: string; limit: number; before: MsgId | null };
+/**
+ * Full-text search in a room, or ("*") in every room the session is a member of: best first (relevance, then
+ * newest: docs/PROTOCOL.md "Search"), or with `order` "newest" newest first; `before`: the last hit, for the next page.
+ */
+export type SearchRequest = {
+  verb: "search";
+  tag: string;
+  token: string;
+  groupName: string;
+  query: string;
+  limit: number;
+  before: MsgId | null;
+  order?: "newest";
+};
 /** Most hits one `search` lists. */
 export const MAX_SEARCH = 100;
 /** The session's rooms with their read markers and unread counts (docs/PROTOCOL.md "Read state"). */
