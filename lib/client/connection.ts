@@ -175,9 +175,10 @@ export class Connection {
     return this.#servers;
   }
 
-  /** Asks the current server for the live membership (`servers`) unless asked already; adopts the answer. */
+  /** Asks the current server for the live membership (`servers`) unless asked already, or it has no pinned key (its list could not be adopted); adopts the answer. */
   #askServers(): void {
     if (!this.#learn || this.#askedServers || this.#closed) return;
+    if (!this.#learn.root.has(this.server.id) && this.server.publicKey === undefined) return;
     this.#askedServers = true;
     const call = this.#start((tag) => ({ verb: "servers", tag }), undefined, false, (r, from) => {
       if (r.verb === "ok" && r.kind === "servers") this.#adopt(r.servers, from);
