@@ -428,6 +428,11 @@ rep("ok search", lines("ok", "C6", "search", 1, 1, "lobby", "a.3", "bob", 173240
 });
 rep("ok unread", lines("ok", "C8", "unread", 2, "lobby", "a.7", 3, "dev", "-", 0), { verb: "ok", tag: "C8", kind: "unread", entries: [{ groupName: "lobby", mark: { origin: "a", n: 7 }, unread: 3 }, { groupName: "dev", mark: null, unread: 0 }] });
 rep("ok typing", lines("ok", "C9", "typing", "lobby", 2, "carl", "typing", "dave", "away"), { verb: "ok", tag: "C9", kind: "typing", groupName: "lobby", states: [{ userName: "carl", state: "typing" }, { userName: "dave", state: "away" }] });
+// The live membership (docs/PROTOCOL.md "servers").
+req("servers", lines("servers", "S1"), { verb: "servers", tag: "S1" });
+rep("ok servers", lines("ok", "S1", "servers", 2, "a", "127.0.0.1:7001", "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=", "d", "[::1]:7004", "-"), {
+  verb: "ok", tag: "S1", kind: "servers", servers: [{ id: "a", client: "127.0.0.1:7001", publicKey: "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=" }, { id: "d", client: "[::1]:7004", publicKey: "-" }],
+});
 rep("poll with an edited reply", lines("poll", "C10", "lobby", "a=4", 0, 2, "a.3", "bob", 5, "x", "*edited", "a.4", "carl", 6, "\u0001del a.3"), {
   verb: "poll", tag: "C10", groupName: "lobby", cursor: new Map([["a", 4]]), more: false,
   entries: [{ msgId: { origin: "a", n: 3 }, userName: "bob", sentAt: 5, msg: "x", edited: true }, { msgId: { origin: "a", n: 4 }, userName: "carl", sentAt: 6, msg: "\u0001del a.3" }],
@@ -646,8 +651,8 @@ test("the table covers every request verb, reply kind, error code and op kind", 
     }
   }
   const want = [
-    ..."login open connect add request leave rooms who logout history auth register password drop pubkey whois dms room mod act search unread typing".split(" ").map((v) => `request ${v}`),
-    ..."login open connect add leave rooms who logout history auth register password drop pubkey whois dms room mod act search unread typing".split(" ").map((k) => `reply ok ${k}`),
+    ..."login open connect add request leave rooms who logout history auth register password drop pubkey whois dms room mod act search unread typing servers".split(" ").map((v) => `request ${v}`),
+    ..."login open connect add leave rooms who logout history auth register password drop pubkey whois dms room mod act search unread typing servers".split(" ").map((k) => `reply ok ${k}`),
     "reply poll",
     ...ERROR_CODES.map((c) => `reply error ${c}`),
     "peer add",
@@ -753,6 +758,9 @@ badReq("history, limit over 1000", lines("history", "h2", TOK, "lobby", 1001), "
 badReq("history, before not a msgID", lines("history", "h3", TOK, "lobby", 5, "yesterday"), "bad-request", "h3");
 badReq("history, bad room name", lines("history", "h4", TOK, "no room", 5), "bad-name", "h4");
 badReq("empty datagram", "", "bad-request", "-");
+badRep("ok servers, client not host:port", lines("ok", "S2", "servers", 1, "a", "nowhere", "-"), "bad-request", "S2");
+badRep("ok servers, key not 32 bytes", lines("ok", "S3", "servers", 1, "a", "127.0.0.1:7001", "AAAA"), "bad-request", "S3");
+badRep("ok servers, count wrong", lines("ok", "S4", "servers", 2, "a", "127.0.0.1:7001", "-"), "bad-request", "S4");
 badReq("cursor: empty incarnation", lines("request", "7", TOK, "lobby", "a~=3"), "bad-request", "7");
 badReq("cursor: incarnation in upper case", lines("request", "7", TOK, "lobby", "a~M3=3"), "bad-request", "7");
 badReq("cursor: incarnation of 13 characters", lines("request", "7", TOK, "lobby", "a~1234567890123=3"), "bad-request", "7");

@@ -35,6 +35,8 @@ export type ClientOptions = {
   /** Messages shown when joining a room (its newest). Default 20. */
   historyLines?: number;
   bind: (onDatagram: OnDatagram) => Promise<Transport>;
+  /** How often the live server list is asked for again, ms (default SERVERS_EVERY_MS; tests make it short). */
+  serversEveryMs?: number;
   /** Speak plaintext to servers the servers file gives no key= (--allow-plaintext); default true (client.ts decides). Keyed servers are always encrypted. */
   allowPlaintext?: boolean;
   io: TerminalOptions;
@@ -94,12 +96,12 @@ function terminalUi(term: Terminal, o: ClientOptions, chat: () => ChatClient): C
 
 /** The chat client of the terminal: over UDP, encrypted to every server the servers file gives a key. */
 function openChat(o: ClientOptions, ui: ChatUi, onEnded: (why: string) => void): Promise<ChatClient> {
+  // The servers file's keys: what the client encrypts to, and the trust root of every server list it learns.
+  const root = new Map(o.servers.flatMap((s) => s.publicKey ? [[s.id, s.publicKey] as const] : []));
   return ChatClient.open({
     servers: o.servers,
-    transport: secureTransport(udpTransport(o.bind), {
-      keys: new Map(o.servers.flatMap((s) => s.publicKey ? [[s.id, s.publicKey] as const] : [])),
-      allowPlaintext: o.allowPlaintext ?? true,
-    }),
+    transport: secureTransport(udpTransport(o.bind), { keys: root, allowPlaintext: o.allowPlaintext ?? true }),
+    learnServers: { root, everyMs: o.serversEveryMs },
     timing: o.timing,
     ui,
     userName: o.userName,

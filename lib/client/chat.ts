@@ -24,12 +24,11 @@ import { nameKey } from "../wire/names.ts";
 import { utf8Length } from "../wire/utf8.ts";
 import type { ChatOptions, ChatUi, Shown } from "./chat_ui.ts";
 import { type Command, HELP, parseLine } from "./commands.ts";
-import { Connection, type Timing } from "./connection.ts";
+import { Connection, type ConnectionOptions } from "./connection.ts";
 import { Keyring } from "./keyring.ts";
 import { changeOf, MessageActions, type MessageChange, mentions } from "./message_acts.ts";
 import { LoginError, Session, type SessionUi } from "./session.ts";
 import { Social } from "./social.ts";
-import type { OpenTransport, ServerRef } from "./transport.ts";
 import { changeLine, helpLines, type MessageView } from "./wording.ts";
 
 export type { ChatOptions, ChatUi, SecretAsk, Shown } from "./chat_ui.ts";
@@ -123,12 +122,13 @@ export class ChatClient {
     this.acts.markReadSoon(room, id);
   }
 
-  /** Opens a Connection over `transport` to `servers` and a client on it. */
-  static async open(o: ChatOptions & { servers: readonly ServerRef[]; transport: OpenTransport; timing?: Partial<Timing> }): Promise<ChatClient> {
+  /** Opens a Connection over `transport` to `servers` (learning the live list with `learnServers`) and a client on it. */
+  static async open(o: ChatOptions & Pick<ConnectionOptions, "servers" | "transport" | "timing" | "learnServers">): Promise<ChatClient> {
     const conn = await Connection.open({
       servers: o.servers,
       transport: o.transport,
       timing: o.timing,
+      learnServers: o.learnServers,
       notice: (t) => (o.ui.link ?? o.ui.notice)(t),
       status: (s) => o.ui.status?.(s),
     });

@@ -13,6 +13,12 @@
  * The user hears of it once: "server a is not answering; reconnecting…",
  * then "connected to b" (lib/client/wording.ts).
  *
+ * With `learnServers`, it asks the server it talks to for the live
+ * membership (`servers`, docs/PROTOCOL.md) once connected — after the login,
+ * and after each failover — and every `everyMs`, and adopts the list by the
+ * rules of lib/client/server_list.ts: new servers are tried on failover;
+ * servers no longer listed are dropped, the current one only once it fails.
+ *
  * It knows nothing of sessions or rooms (lib/client/session.ts does), nor of
  * sockets: a ClientTransport (lib/client/transport.ts) carries the bytes.
  *
@@ -27,6 +33,7 @@ import type { Reply, Request } from "../wire/messages.ts";
 import { makeTagger } from "./tags.ts";
 import type { ClientTransport, OpenTransport, ServerRef } from "./transport.ts";
 import { linkWords } from "./wording.ts";
+import { adoptServers } from "./server_list.ts";
 
 export type Timing = {
   /** First retransmission timeout; doubles on each resend. */
@@ -68,6 +75,12 @@ export type ConnectionOptions = {
   /** Every change of the link's state. */
   status?: (s: LinkStatus) => void;
   timing?: Partial<Timing>;
+  /**
+   * Learn the cluster's live server list (docs/CLIENT.md "Learning the
+   * server list"): `root`, the keys of the servers file given at start, by
+   * id (the trust root); asked again every `everyMs` (default 30 s).
+   */
+  learnServers?: { root: ReadonlyMap<string, Uint8Array>; everyMs?: number };
   /** Source of tags; a fresh one per call. */
   nextTag?: () => string;
   now?: () => number;
@@ -87,13 +100,19 @@ type Pending = {
   firstSentHere: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   resolve: (r: Reply | null) => void;
+  /** Told the reply and the server it came from, before `resolve`. */
+  answered?: (r: Reply, from: ServerRef) => void;
 };
+
+/** How often a connection that learns the server list asks for it again, ms. */
+export const SERVERS_EVERY_MS = 30_000;
 
 /** A request in flight; `reply` resolves with null when cancelled or closed. */
 export type Call = { tag: string; reply: Promise<Reply | null> };
 
 export class Connection {
-  readonly servers: readonly ServerRef[];
+  /** The list failed over along (the transport reads it live: adopted lists change it in place). */
+  #servers: ServerRef[];
   #transport: ClientTransport | undefined;
   #timing: Timing;
   #notice: (text: string) => void;
@@ -115,10 +134,16 @@ export class Connection {
   #probe: ((tag: string) => Request) | null = null;
   #probeTag: string | null = null;
   #probeTimer: ReturnType<typeof setInterval> | undefined;
+  #learn: ConnectionOptions["learnServers"];
+  /** Ids of the servers the last adopted list named (null: none adopted yet); a server not in it is dropped once left. */
+  #listed: Set<string> | null = null;
+  #askedServers = false;
+  #serversTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(o: ConnectionOptions) {
     if (o.servers.length === 0) throw new RangeError("Connection needs at least one server");
-    this.servers = o.servers;
+    this.#servers = [...o.servers];
+    this.#learn = o.learnServers;
     this.#timing = { ...DEFAULT_TIMING, ...o.timing };
     this.#notice = o.notice ?? (() => {});
     this.#status = o.status ?? (() => {});
@@ -130,7 +155,7 @@ export class Connection {
   /** Creates a connection and opens its transport. */
   static async open(o: ConnectionOptions): Promise<Connection> {
     const c = new Connection(o);
-    c.#transport = await o.transport(o.servers, {
+    c.#transport = await o.transport(c.#servers, {
       datagram: (bytes, from) => c.#receive(bytes, from),
       alive: (from) => from === c.server && c.#heard(),
       unreachable: (server) => {
@@ -138,7 +163,38 @@ export class Connection {
       },
     });
     c.#status({ state: c.#state, server: c.server.id });
+    if (c.#learn) {
+      c.#serversTimer = setInterval(() => c.#state === "connected" && c.#askServers(), c.#learn.everyMs ?? SERVERS_EVERY_MS);
+      (c.#serversTimer as { unref?: () => void }).unref?.();
+    }
     return c;
+  }
+
+  /** The servers failed over along, in order. */
+  get servers(): readonly ServerRef[] {
+    return this.#servers;
+  }
+
+  /** Asks the current server for the live membership (`servers`) unless asked already, or it has no pinned key (its list could not be adopted); adopts the answer. */
+  #askServers(): void {
+    if (!this.#learn || this.#askedServers || this.#closed) return;
+    if (!this.#learn.root.has(this.server.id) && this.server.publicKey === undefined) return;
+    this.#askedServers = true;
+    const call = this.#start((tag) => ({ verb: "servers", tag }), undefined, false, (r, from) => {
+      if (r.verb === "ok" && r.kind === "servers") this.#adopt(r.servers, from);
+    });
+    call.reply.finally(() => (this.#askedServers = false));
+  }
+
+  /** Adopts the list `from` sent (lib/client/server_list.ts), or says why not. */
+  #adopt(offered: Parameters<typeof adoptServers>[0]["offered"], from: ServerRef): void {
+    const talkingTo = this.server;
+    const r = adoptServers({ current: this.#servers, root: this.#learn!.root, from, talkingTo, offered });
+    if (!r.ok) return this.#notice(r.problem);
+    this.#listed = new Set(offered.map((s) => s.id));
+    this.#servers.splice(0, this.#servers.length, ...r.servers);
+    this.#current = this.#servers.indexOf(talkingTo);
+    if (r.added.length + r.dropped.length > 0) this.#notice(linkWords.newList(r.added, r.dropped, this.#servers.map((s) => s.id)));
   }
 
   /**
@@ -207,7 +263,7 @@ export class Connection {
     return this.#start(build, o.tag, false);
   }
 
-  #start(build: (tag: string) => Request, given: string | undefined, probe: boolean): Call {
+  #start(build: (tag: string) => Request, given: string | undefined, probe: boolean, answered?: Pending["answered"]): Call {
     const tag = given ?? this.#nextTag();
     const req = build(tag);
     if (this.#closed || this.#pending.has(tag)) return { tag, reply: Promise.resolve(null) };
@@ -223,6 +279,7 @@ export class Connection {
       firstSentHere: this.#now(),
       timer: undefined,
       resolve,
+      answered,
     };
     this.#pending.set(tag, p);
     this.#send(p);
@@ -243,6 +300,7 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#probeTimer);
+    clearInterval(this.#serversTimer);
     for (const tag of [...this.#pending.keys()]) this.cancel(tag);
     await this.#transport?.close();
   }
@@ -276,7 +334,14 @@ export class Connection {
   /** Moves to the next server and resends every pending request there. */
   #failover(): void {
     const from = this.server;
-    this.#current = (this.#current + 1) % this.servers.length;
+    this.#current = (this.#current + 1) % this.#servers.length;
+    if (this.#listed !== null && !this.#listed.has(from.id) && this.#servers.length > 1) {
+      // No longer listed (retired): dropped now that it failed.
+      const at = this.#servers.indexOf(from);
+      this.#servers.splice(at, 1);
+      if (at < this.#current) this.#current--;
+      this.#current %= this.#servers.length;
+    }
     this.#silentSwitches++;
     this.#heardAt = this.#now();
     this.#unreachable = false;
@@ -307,6 +372,8 @@ export class Connection {
     if (this.#state === "reconnecting") this.#notice(linkWords.connected(this.server.id));
     this.#state = "connected";
     this.#status(this.status);
+    this.#askServers(); // after the login, and after each failover
+
   }
 
   #receive(bytes: Uint8Array, from: ServerRef): void {
@@ -318,6 +385,7 @@ export class Connection {
     if (!p) return; // a late duplicate of an answered request
     clearTimeout(p.timer);
     this.#pending.delete(p.tag);
+    p.answered?.(r.value, from);
     p.resolve(r.value);
   }
 }

@@ -2,7 +2,8 @@
  * The encrypted transport (docs/PROTOCOL.md "Encrypted transport") around
  * another ClientTransport — the terminal's UDP one: every request datagram
  * to a server is sealed for that server's pinned static key (its key= in
- * servers.txt, never learned on first use), every datagram from it opened;
+ * servers.txt, or of a server learned from a `servers` reply a pinned
+ * server vouched for — never on first use), every datagram from it opened;
  * what is not a protocol datagram (a handshake response, a cookie reply, a
  * path challenge, a reset) is handled here and never reaches the
  * connection. One lib/secure ClientTransport per server, made when the
@@ -43,7 +44,7 @@ export function secureTransport(inner: OpenTransport, o: SecureTransportOptions)
   return async (servers, events) => {
     const channels = new Map<ServerRef, SecureChannel>();
     const channel = (s: ServerRef): SecureChannel | null => {
-      const key = o.keys.get(s.id);
+      const key = o.keys.get(s.id) ?? s.publicKey; // the servers file's key wins (the trust root)
       if (key === undefined) return null;
       let c = channels.get(s);
       if (c === undefined) channels.set(s, c = new SecureChannel({ serverKey: key, random, newKeyPair: generateKeyPair }));

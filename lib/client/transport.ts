@@ -18,8 +18,8 @@
  */
 import type { Address } from "../wire/address.ts";
 
-/** A server as the client knows it: its id and how to reach it (UDP address and/or web URL). */
-export type ServerRef = { id: string; client?: Address; web?: string };
+/** A server as the client knows it: its id, how to reach it (UDP address and/or web URL), and its static public key when known (servers.txt key=, or a `servers` reply). */
+export type ServerRef = { id: string; client?: Address; web?: string; publicKey?: Uint8Array };
 
 /** What a transport tells the connection. */
 export type TransportEvents = {

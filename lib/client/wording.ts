@@ -146,6 +146,8 @@ export const linkWords = {
   reconnecting: (from: string) => `server ${from} is not answering; reconnecting…`,
   connected: (to: string) => `connected to ${to}`,
   noServer: () => "no server is answering; still trying",
+  newList: (added: readonly string[], dropped: readonly string[], now: readonly string[]) =>
+    `server list updated: ${[...added.map((id) => `added ${id}`), ...dropped.map((id) => `dropped ${id}`)].join(", ")} (servers ${now.join(", ")})`,
 } as const;
 
 /** What a client says while it solves the proof of work a login's challenge asks for (docs/PROTOCOL.md "Accounts"). */

@@ -33,7 +33,7 @@ export type NodeConfig = {
   /** This server's id (its line in servers.txt). */
   id: string;
   /** Every server of servers.txt, in file order (the ring of confirmers), with its peer address. */
-  servers: readonly Pick<ServerEntry, "id" | "peer">[];
+  servers: readonly (Pick<ServerEntry, "id" | "peer"> & Partial<Pick<ServerEntry, "client" | "publicKey">>)[];
   /** Idle lifetime of new sessions, seconds. */
   sessionTtl: number;
   /** Requests per second per source IP; 0: no request-rate limit at all. */

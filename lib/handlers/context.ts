@@ -15,7 +15,7 @@
  * }
  * ```
  */
-import type { ErrorCode, Reply } from "../wire/messages.ts";
+import type { ErrorCode, Reply, ServerListing } from "../wire/messages.ts";
 import type { Store } from "../store/store.ts";
 import type { StoredAdd } from "../store/messages.ts";
 import type { AccountDesk } from "../accounts/desk.ts";
@@ -51,6 +51,8 @@ export type HandlerDeps = {
   confirmer: () => string | undefined;
   /** Who is typing or away (lib/rules/presence.ts): ephemeral, in memory. */
   presence: PresenceBoard;
+  /** The live servers with a client address, in servers-file order (lib/server/members.ts), for `servers`. */
+  members: () => ServerListing[];
   /** A typing or away state was said here: the server passes it to its peers (ttlMs 0: the state's own). */
   presenceSaid?: (note: PresenceNote) => void;
 };

@@ -33,6 +33,8 @@ import { history } from "./history.ts";
 import { act } from "./act.ts";
 import { search, unread } from "./search.ts";
 import { typing } from "./typing.ts";
+import { servers } from "./servers.ts";
+import type { ServerListing } from "../wire/messages.ts";
 
 export type { HandlerDeps, Outcome } from "./context.ts";
 export { pollMany, type Waiter } from "./poll.ts";
@@ -64,9 +66,10 @@ const HANDLERS: { [V in Request["verb"]]: Handler<V> } = {
   search,
   unread,
   typing,
+  servers,
 };
 
-/** What a server gives its handlers, with defaults: a 300 s session lifetime, no confirmer, a random secret for made-up salts. */
+/** What a server gives its handlers, with defaults: a 300 s session lifetime, no confirmer, a random secret for made-up salts, no servers listed. */
 export function handlerDeps(o: {
   store: HandlerStore;
   random: (n: number) => Uint8Array;
@@ -77,6 +80,8 @@ export function handlerDeps(o: {
   /** Typing and away states (default: a board of this server's own). */
   presence?: PresenceBoard;
   presenceSaid?: (note: PresenceNote) => void;
+  /** The live membership for `servers` (default: none listed). */
+  members?: () => ServerListing[];
 }): HandlerDeps {
   return {
     store: o.store,
@@ -85,6 +90,7 @@ export function handlerDeps(o: {
     confirmer: o.confirmer ?? (() => undefined),
     desk: new AccountDesk({ secret: o.secret ?? o.random(32), random: o.random }),
     presence: o.presence ?? new PresenceBoard(),
+    members: o.members ?? (() => []),
     ...(o.presenceSaid ? { presenceSaid: o.presenceSaid } : {}),
   };
 }

@@ -18,8 +18,8 @@ import { formatAddress } from "../wire/address.ts";
 import { covers, fromEntries, get, merge, type Vector } from "../wire/vector.ts";
 import { serverOf } from "./incarnation.ts";
 
-/** A server as membership sees it: its id and peer address. */
-export type Member = { id: string; peer: Address };
+/** A server as membership sees it: its id and peer address (and, from a servers file, its client address and key, which clients learn). */
+export type Member = { id: string; peer: Address; client?: Address; publicKey?: Uint8Array };
 
 /** A change a reload may make, or why it is refused (nothing changes then). */
 export type MembershipChange =

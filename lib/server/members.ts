@@ -17,7 +17,9 @@
  * ```
  */
 import type { Log } from "../config/log.ts";
-import type { Address } from "../wire/address.ts";
+import { type Address, formatAddress } from "../wire/address.ts";
+import type { ServerListing } from "../wire/messages.ts";
+import { encodeKey } from "../secure/keys.ts";
 import { get, type Vector } from "../wire/vector.ts";
 import { serverOf } from "../rules/incarnation.ts";
 import type { Clock } from "./clock.ts";
@@ -61,6 +63,11 @@ export class Members {
   /** The state as `npm run status` shows it. */
   get described(): string {
     return this.#state === "joining" ? `joining: waiting for ${this.#waiting}` : this.#state;
+  }
+
+  /** The live servers with a client address, as a `servers` reply lists them (docs/PROTOCOL.md "servers"). */
+  listing(): ServerListing[] {
+    return this.#servers.flatMap((s) => s.client ? [{ id: s.id, client: formatAddress(s.client), publicKey: s.publicKey ? encodeKey(s.publicKey) : "-" }] : []);
   }
 
   /** Whether `origin` is one of a server ever known (or an incarnation of one). Bound. */

@@ -140,6 +140,7 @@ export class ServerNode {
     const handlers = handlerDeps({
       store, random: o.random, sessionTtl: config.sessionTtl, secret: o.clusterKey ?? undefined, confirmer,
       // Typing and away: in memory, passed to peers in `pres` datagrams (docs/PROTOCOL.md "Typing and away").
+      members: () => this.members.listing(),
       presence: this.presence, presenceSaid: (note) => (this.#peerPort.sayPresence(note), this.#presenceHeard.forEach((fn) => fn(note))),
     });
     this.#desk = handlers.desk;

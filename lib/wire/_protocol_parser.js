@@ -185,52 +185,53 @@ function peg$parse(input, options) {
   const peg$c15 = "pubkey";
   const peg$c16 = "whois";
   const peg$c17 = "dms";
-  const peg$c18 = "room";
-  const peg$c19 = "mod";
-  const peg$c20 = "act";
-  const peg$c21 = "search";
-  const peg$c22 = "newest";
-  const peg$c23 = "unread";
-  const peg$c24 = "typing";
-  const peg$c25 = "ok";
-  const peg$c26 = "-";
-  const peg$c27 = "poll";
-  const peg$c28 = "*";
-  const peg$c29 = " ";
-  const peg$c30 = "edited";
-  const peg$c31 = "re=";
-  const peg$c32 = "r=";
-  const peg$c33 = "=";
-  const peg$c34 = "error";
-  const peg$c35 = "ask";
-  const peg$c36 = "got";
-  const peg$c37 = "hello";
-  const peg$c38 = "proof";
-  const peg$c39 = "v";
-  const peg$c40 = "stat";
-  const peg$c41 = "state";
-  const peg$c42 = "pres";
-  const peg$c43 = ".";
-  const peg$c44 = "touch";
-  const peg$c45 = "join";
-  const peg$c46 = "msg";
-  const peg$c47 = " >";
-  const peg$c48 = "hide";
-  const peg$c49 = "acct";
-  const peg$c50 = "~";
-  const peg$c51 = ",";
-  const peg$c52 = "0";
-  const peg$c53 = "1";
-  const peg$c54 = "\\";
-  const peg$c55 = "n";
-  const peg$c56 = "r";
-  const peg$c57 = "\r";
-  const peg$c58 = "\n";
+  const peg$c18 = "servers";
+  const peg$c19 = "room";
+  const peg$c20 = "mod";
+  const peg$c21 = "act";
+  const peg$c22 = "search";
+  const peg$c23 = "newest";
+  const peg$c24 = "unread";
+  const peg$c25 = "typing";
+  const peg$c26 = "ok";
+  const peg$c27 = "-";
+  const peg$c28 = "poll";
+  const peg$c29 = "*";
+  const peg$c30 = " ";
+  const peg$c31 = "edited";
+  const peg$c32 = "re=";
+  const peg$c33 = "r=";
+  const peg$c34 = "=";
+  const peg$c35 = "error";
+  const peg$c36 = "ask";
+  const peg$c37 = "got";
+  const peg$c38 = "hello";
+  const peg$c39 = "proof";
+  const peg$c40 = "v";
+  const peg$c41 = "stat";
+  const peg$c42 = "state";
+  const peg$c43 = "pres";
+  const peg$c44 = ".";
+  const peg$c45 = "touch";
+  const peg$c46 = "join";
+  const peg$c47 = "msg";
+  const peg$c48 = " >";
+  const peg$c49 = "hide";
+  const peg$c50 = "acct";
+  const peg$c51 = "~";
+  const peg$c52 = ",";
+  const peg$c53 = "0";
+  const peg$c54 = "1";
+  const peg$c55 = "\\";
+  const peg$c56 = "n";
+  const peg$c57 = "r";
+  const peg$c58 = "\r";
+  const peg$c59 = "\n";
 
-  const peg$r0 = /^[^ =\r\n]/;
-  const peg$r1 = /^[a-z]/;
-  const peg$r2 = /^[a-z\-]/;
-  const peg$r3 = /^[^\r\n]/;
+  const peg$r0 = /^[^\r\n]/;
+  const peg$r1 = /^[^ =\r\n]/;
+  const peg$r2 = /^[a-z]/;
+  const peg$r3 = /^[a-z\-]/;
   const peg$r4 = /^[1-9]/;
   const peg$r5 = /^[0-9]/;
   const peg$r6 = /^[0-9a-f]/;
@@ -263,87 +264,88 @@ function peg$parse(input, options) {
   const peg$e15 = peg$literalExpectation("pubkey", false);
   const peg$e16 = peg$literalExpectation("whois", false);
   const peg$e17 = peg$literalExpectation("dms", false);
-  const peg$e18 = peg$literalExpectation("room", false);
-  const peg$e19 = peg$literalExpectation("mod", false);
-  const peg$e20 = peg$literalExpectation("act", false);
-  const peg$e21 = peg$literalExpectation("search", false);
-  const peg$e22 = peg$literalExpectation("newest", false);
-  const peg$e23 = peg$literalExpectation("unread", false);
-  const peg$e24 = peg$literalExpectation("typing", false);
-  const peg$e25 = peg$literalExpectation("ok", false);
-  const peg$e26 = peg$literalExpectation("-", false);
-  const peg$e27 = peg$literalExpectation("poll", false);
-  const peg$e28 = peg$literalExpectation("*", false);
-  const peg$e29 = peg$literalExpectation(" ", false);
-  const peg$e30 = peg$literalExpectation("edited", false);
-  const peg$e31 = peg$literalExpectation("re=", false);
-  const peg$e32 = peg$literalExpectation("r=", false);
-  const peg$e33 = peg$classExpectation([" ", "=", "\r", "\n"], true, false, false);
-  const peg$e34 = peg$literalExpectation("=", false);
-  const peg$e35 = peg$literalExpectation("error", false);
-  const peg$e36 = peg$otherExpectation("error code");
-  const peg$e37 = peg$classExpectation([["a", "z"]], false, false, false);
-  const peg$e38 = peg$classExpectation([["a", "z"], "-"], false, false, false);
-  const peg$e39 = peg$classExpectation(["\r", "\n"], true, false, false);
-  const peg$e40 = peg$anyExpectation();
-  const peg$e41 = peg$literalExpectation("ask", false);
-  const peg$e42 = peg$literalExpectation("got", false);
-  const peg$e43 = peg$literalExpectation("hello", false);
-  const peg$e44 = peg$literalExpectation("proof", false);
-  const peg$e45 = peg$otherExpectation("protocol version");
-  const peg$e46 = peg$literalExpectation("v", false);
-  const peg$e47 = peg$classExpectation([["1", "9"]], false, false, false);
-  const peg$e48 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e49 = peg$otherExpectation("challenge");
-  const peg$e50 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
-  const peg$e51 = peg$literalExpectation("stat", false);
-  const peg$e52 = peg$literalExpectation("state", false);
-  const peg$e53 = peg$literalExpectation("pres", false);
-  const peg$e54 = peg$classExpectation([" ", "\r", "\n"], true, false, false);
-  const peg$e55 = peg$otherExpectation("nonce");
-  const peg$e56 = peg$literalExpectation(".", false);
-  const peg$e57 = peg$otherExpectation("mac");
-  const peg$e58 = peg$literalExpectation("touch", false);
-  const peg$e59 = peg$literalExpectation("join", false);
-  const peg$e60 = peg$literalExpectation("msg", false);
-  const peg$e61 = peg$literalExpectation(" >", false);
-  const peg$e62 = peg$literalExpectation("hide", false);
-  const peg$e63 = peg$literalExpectation("acct", false);
-  const peg$e64 = peg$otherExpectation("operation id");
-  const peg$e65 = peg$otherExpectation("session id");
-  const peg$e66 = peg$otherExpectation("tag");
-  const peg$e67 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e68 = peg$otherExpectation("token");
-  const peg$e69 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e70 = peg$otherExpectation("server id");
-  const peg$e71 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e72 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e73 = peg$otherExpectation("message id");
-  const peg$e74 = peg$otherExpectation("origin");
-  const peg$e75 = peg$literalExpectation("~", false);
-  const peg$e76 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
-  const peg$e77 = peg$otherExpectation("cursor");
-  const peg$e78 = peg$otherExpectation("vector timestamp");
-  const peg$e79 = peg$literalExpectation(",", false);
-  const peg$e80 = peg$literalExpectation("0", false);
-  const peg$e81 = peg$otherExpectation("SCRAM message");
-  const peg$e82 = peg$classExpectation([["!", "~"]], false, false, false);
-  const peg$e83 = peg$otherExpectation("base64");
-  const peg$e84 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
-  const peg$e85 = peg$otherExpectation("public key");
-  const peg$e86 = peg$otherExpectation("word");
-  const peg$e87 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
-  const peg$e88 = peg$otherExpectation("more flag");
-  const peg$e89 = peg$literalExpectation("1", false);
-  const peg$e90 = peg$otherExpectation("integer");
-  const peg$e91 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
-  const peg$e92 = peg$literalExpectation("\\", false);
-  const peg$e93 = peg$literalExpectation("n", false);
-  const peg$e94 = peg$literalExpectation("r", false);
-  const peg$e95 = peg$otherExpectation("newline");
-  const peg$e96 = peg$literalExpectation("\r", false);
-  const peg$e97 = peg$literalExpectation("\n", false);
-  const peg$e98 = peg$otherExpectation("end of datagram");
+  const peg$e18 = peg$literalExpectation("servers", false);
+  const peg$e19 = peg$literalExpectation("room", false);
+  const peg$e20 = peg$literalExpectation("mod", false);
+  const peg$e21 = peg$literalExpectation("act", false);
+  const peg$e22 = peg$literalExpectation("search", false);
+  const peg$e23 = peg$literalExpectation("newest", false);
+  const peg$e24 = peg$literalExpectation("unread", false);
+  const peg$e25 = peg$literalExpectation("typing", false);
+  const peg$e26 = peg$literalExpectation("ok", false);
+  const peg$e27 = peg$literalExpectation("-", false);
+  const peg$e28 = peg$classExpectation(["\r", "\n"], true, false, false);
+  const peg$e29 = peg$literalExpectation("poll", false);
+  const peg$e30 = peg$literalExpectation("*", false);
+  const peg$e31 = peg$literalExpectation(" ", false);
+  const peg$e32 = peg$literalExpectation("edited", false);
+  const peg$e33 = peg$literalExpectation("re=", false);
+  const peg$e34 = peg$literalExpectation("r=", false);
+  const peg$e35 = peg$classExpectation([" ", "=", "\r", "\n"], true, false, false);
+  const peg$e36 = peg$literalExpectation("=", false);
+  const peg$e37 = peg$literalExpectation("error", false);
+  const peg$e38 = peg$otherExpectation("error code");
+  const peg$e39 = peg$classExpectation([["a", "z"]], false, false, false);
+  const peg$e40 = peg$classExpectation([["a", "z"], "-"], false, false, false);
+  const peg$e41 = peg$anyExpectation();
+  const peg$e42 = peg$literalExpectation("ask", false);
+  const peg$e43 = peg$literalExpectation("got", false);
+  const peg$e44 = peg$literalExpectation("hello", false);
+  const peg$e45 = peg$literalExpectation("proof", false);
+  const peg$e46 = peg$otherExpectation("protocol version");
+  const peg$e47 = peg$literalExpectation("v", false);
+  const peg$e48 = peg$classExpectation([["1", "9"]], false, false, false);
+  const peg$e49 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e50 = peg$otherExpectation("challenge");
+  const peg$e51 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
+  const peg$e52 = peg$literalExpectation("stat", false);
+  const peg$e53 = peg$literalExpectation("state", false);
+  const peg$e54 = peg$literalExpectation("pres", false);
+  const peg$e55 = peg$classExpectation([" ", "\r", "\n"], true, false, false);
+  const peg$e56 = peg$otherExpectation("nonce");
+  const peg$e57 = peg$literalExpectation(".", false);
+  const peg$e58 = peg$otherExpectation("mac");
+  const peg$e59 = peg$literalExpectation("touch", false);
+  const peg$e60 = peg$literalExpectation("join", false);
+  const peg$e61 = peg$literalExpectation("msg", false);
+  const peg$e62 = peg$literalExpectation(" >", false);
+  const peg$e63 = peg$literalExpectation("hide", false);
+  const peg$e64 = peg$literalExpectation("acct", false);
+  const peg$e65 = peg$otherExpectation("operation id");
+  const peg$e66 = peg$otherExpectation("session id");
+  const peg$e67 = peg$otherExpectation("tag");
+  const peg$e68 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e69 = peg$otherExpectation("token");
+  const peg$e70 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e71 = peg$otherExpectation("server id");
+  const peg$e72 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e73 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e74 = peg$otherExpectation("message id");
+  const peg$e75 = peg$otherExpectation("origin");
+  const peg$e76 = peg$literalExpectation("~", false);
+  const peg$e77 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
+  const peg$e78 = peg$otherExpectation("cursor");
+  const peg$e79 = peg$otherExpectation("vector timestamp");
+  const peg$e80 = peg$literalExpectation(",", false);
+  const peg$e81 = peg$literalExpectation("0", false);
+  const peg$e82 = peg$otherExpectation("SCRAM message");
+  const peg$e83 = peg$classExpectation([["!", "~"]], false, false, false);
+  const peg$e84 = peg$otherExpectation("base64");
+  const peg$e85 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
+  const peg$e86 = peg$otherExpectation("public key");
+  const peg$e87 = peg$otherExpectation("word");
+  const peg$e88 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
+  const peg$e89 = peg$otherExpectation("more flag");
+  const peg$e90 = peg$literalExpectation("1", false);
+  const peg$e91 = peg$otherExpectation("integer");
+  const peg$e92 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
+  const peg$e93 = peg$literalExpectation("\\", false);
+  const peg$e94 = peg$literalExpectation("n", false);
+  const peg$e95 = peg$literalExpectation("r", false);
+  const peg$e96 = peg$otherExpectation("newline");
+  const peg$e97 = peg$literalExpectation("\r", false);
+  const peg$e98 = peg$literalExpectation("\n", false);
+  const peg$e99 = peg$otherExpectation("end of datagram");
 
   function peg$f0(tag, userName, proof) {    return proof === null ? { verb: "login", tag, userName } : { verb: "login", tag, userName, proof };  }
   function peg$f1(tag, token, groupName) {    return { verb: "open", tag, token, groupName };  }
@@ -363,79 +365,82 @@ function peg$parse(input, options) {
   function peg$f15(salt, iterations, storedKey, serverKey) {    return { salt, iterations, storedKey, serverKey };  }
   function peg$f16(tag, token, userName) {    return { verb: "whois", tag, token, userName };  }
   function peg$f17(tag, token) {    return { verb: "dms", tag, token };  }
-  function peg$f18(tag, token, groupName) {    return { verb: "room", tag, token, groupName };  }
-  function peg$f19(tag, token, groupName, action, target, text) {    return { verb: "mod", tag, token, groupName, action, target, text };  }
-  function peg$f20(tag, token, groupName, action, target, text) {    return { verb: "act", tag, token, groupName, action, target, text };  }
-  function peg$f21(tag, token, groupName, query, limit, before, newest) {    const r = { verb: "search", tag, token, groupName, query, limit, before }; return newest === null ? r : { ...r, order: "newest" };  }
-  function peg$f22(tag, token) {    return { verb: "unread", tag, token };  }
-  function peg$f23(tag, token, groupName, state, text) {    return { verb: "typing", tag, token, groupName, state, text };  }
-  function peg$f24(tag, body) {    return { ...body, tag };  }
-  function peg$f25(userName, token, ttl, serverFinal) {    return serverFinal === null ? { verb: "ok", kind: "login", userName, token, ttl } : { verb: "ok", kind: "login", userName, token, ttl, serverFinal };  }
-  function peg$f26(userName, serverFirst) {    return { verb: "ok", kind: "auth", userName, serverFirst };  }
-  function peg$f27(kind, userName) {    return { verb: "ok", kind, userName };  }
-  function peg$f28(kind, userName, serverFinal) {    return { verb: "ok", kind, userName, serverFinal };  }
-  function peg$f29(count, entries) {    return { verb: "ok", kind: "dms", count, entries };  }
-  function peg$f30(groupName, action, target) {    return { verb: "ok", kind: "mod", groupName, action, target };  }
-  function peg$f31(userName, registered) {    return null;  }
-  function peg$f32(userName, registered, idle, publicKey, count, rooms) {    return { verb: "ok", kind: "whois", userName, registered, idle, publicKey, count, rooms };  }
-  function peg$f33(groupName, mode, topicBy, topicAt, topic, count, roles) {    return { verb: "ok", kind: "room", groupName, mode, topicBy, topicAt, topic, count, roles };  }
-  function peg$f34(kind, groupName) {    return { verb: "ok", kind, groupName };  }
-  function peg$f35(msg, groupName, msgId) {    return { verb: "ok", kind: "add", msg, groupName, msgId };  }
-  function peg$f36(more, count, names) {    return { verb: "ok", kind: "rooms", more, count, names };  }
-  function peg$f37(groupName, more, count, names) {    return { verb: "ok", kind: "who", groupName, more, count, names };  }
-  function peg$f38() {    return { verb: "ok", kind: "logout" };  }
-  function peg$f39(groupName, cursor, more, count, entries) {    return { verb: "ok", kind: "history", groupName, cursor, more, count, entries };  }
-  function peg$f40(groupName, action, target) {    return { verb: "ok", kind: "act", groupName, action, target };  }
-  function peg$f41(more, count, hits) {    return { verb: "ok", kind: "search", more, count, hits };  }
-  function peg$f42(count, entries) {    return { verb: "ok", kind: "unread", count, entries };  }
-  function peg$f43(groupName, count, states) {    return { verb: "ok", kind: "typing", groupName, count, states };  }
-  function peg$f44(groupName, entry) {    return { groupName, ...entry };  }
-  function peg$f45(groupName) {    return null;  }
-  function peg$f46(groupName, mark, unread) {    return { groupName, mark, unread };  }
-  function peg$f47(userName, state) {    return { userName, state };  }
-  function peg$f48(groupName) {    return null;  }
-  function peg$f49(groupName, last) {    return { groupName, last };  }
-  function peg$f50(tag, groupName, cursor, more, count, entries) {    return { verb: "poll", tag, groupName, cursor, more, count, entries };  }
-  function peg$f51(msgId, userName, sentAt, msg, meta) {    return meta === null ? { msgId, userName, sentAt, msg } : { msgId, userName, sentAt, msg, ...meta };  }
-  function peg$f52(items) {    const m = {}; for (const [k, v] of items) { if (k === "r") (m.reactions ??= []).push(v); else m[k] = v; } return m;  }
-  function peg$f53() {    return ["edited", true];  }
-  function peg$f54(id) {    return ["re", id];  }
-  function peg$f55(text, n) {    return ["r", [text, n]];  }
-  function peg$f56(tag, code, message) {    return { verb: "error", tag, code, message };  }
-  function peg$f57(verb, tag) {    return { verb, tag };  }
-  function peg$f58(head, vector, count, ops, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f59(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f60(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f61(head, vector, at, signedEnd, mac) {    return { verb: "got", ...head, vector, at, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f62(head, challenge, version, signedEnd, mac) {    return { verb: "hello", ...head, challenge, ...(version === null ? {} : { version }), signed: input.slice(0, signedEnd), mac };  }
-  function peg$f63(head, challenge, version, signedEnd, mac) {    return { verb: "proof", ...head, challenge, ...(version === null ? {} : { version }), signed: input.slice(0, signedEnd), mac };  }
-  function peg$f64(digits) {    return Number(digits);  }
-  function peg$f65(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f66(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f67(head, count, notes, signedEnd, mac) {    return { verb: "pres", ...head, count, notes, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f68(userName, state, ttlMs, rooms) {    return { userName, state, ttlMs, rooms };  }
-  function peg$f69(from, nonce) {    return { from, nonce };  }
-  function peg$f70() {    return offset();  }
-  function peg$f71(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
-  function peg$f72(account, deps, at, session, userName, ttl) {    return account === null ? { kind: "login", deps, at, session, userName, ttl } : { kind: "login", deps, at, session, userName, ttl, account };  }
-  function peg$f73(kind, deps, at, session) {    return { kind, deps, at, session };  }
-  function peg$f74(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
-  function peg$f75(conf, re, deps, at, session, tag, groupName, userName, msg) {    const m = { kind: "msg", deps, at, session, tag, groupName, userName, msg }; if (conf !== null) m.conf = conf; if (re !== null) m.re = re; return m;  }
-  function peg$f76(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
-  function peg$f77(deps, at, session, action, userName, data) {    return { kind: "acct", deps, at, session, action, userName, data };  }
-  function peg$f78(deps, at, session, action, groupName, userName, target, text) {    return { kind: "mod", deps, at, session, action, groupName, userName, target, text };  }
-  function peg$f79(deps, at, session, action, groupName, userName, target, text) {    return { kind: "act", deps, at, session, action, groupName, userName, target, text };  }
-  function peg$f80(origin, seq) {    return { origin, seq };  }
-  function peg$f81(origin, n) {    return { origin, n };  }
-  function peg$f82(head, tail) {    return [head, ...tail];  }
-  function peg$f83() {    return [];  }
-  function peg$f84(origin, n) {    return [origin, n];  }
-  function peg$f85() {    return false;  }
-  function peg$f86() {    return true;  }
-  function peg$f87(digits) {    return Number(digits);  }
-  function peg$f88(parts) {    return parts.join("");  }
-  function peg$f89() {    return "\n";  }
-  function peg$f90() {    return "\r";  }
+  function peg$f18(tag) {    return { verb: "servers", tag };  }
+  function peg$f19(tag, token, groupName) {    return { verb: "room", tag, token, groupName };  }
+  function peg$f20(tag, token, groupName, action, target, text) {    return { verb: "mod", tag, token, groupName, action, target, text };  }
+  function peg$f21(tag, token, groupName, action, target, text) {    return { verb: "act", tag, token, groupName, action, target, text };  }
+  function peg$f22(tag, token, groupName, query, limit, before, newest) {    const r = { verb: "search", tag, token, groupName, query, limit, before }; return newest === null ? r : { ...r, order: "newest" };  }
+  function peg$f23(tag, token) {    return { verb: "unread", tag, token };  }
+  function peg$f24(tag, token, groupName, state, text) {    return { verb: "typing", tag, token, groupName, state, text };  }
+  function peg$f25(tag, body) {    return { ...body, tag };  }
+  function peg$f26(userName, token, ttl, serverFinal) {    return serverFinal === null ? { verb: "ok", kind: "login", userName, token, ttl } : { verb: "ok", kind: "login", userName, token, ttl, serverFinal };  }
+  function peg$f27(userName, serverFirst) {    return { verb: "ok", kind: "auth", userName, serverFirst };  }
+  function peg$f28(kind, userName) {    return { verb: "ok", kind, userName };  }
+  function peg$f29(kind, userName, serverFinal) {    return { verb: "ok", kind, userName, serverFinal };  }
+  function peg$f30(count, entries) {    return { verb: "ok", kind: "dms", count, entries };  }
+  function peg$f31(groupName, action, target) {    return { verb: "ok", kind: "mod", groupName, action, target };  }
+  function peg$f32(userName, registered) {    return null;  }
+  function peg$f33(userName, registered, idle, publicKey, count, rooms) {    return { verb: "ok", kind: "whois", userName, registered, idle, publicKey, count, rooms };  }
+  function peg$f34(groupName, mode, topicBy, topicAt, topic, count, roles) {    return { verb: "ok", kind: "room", groupName, mode, topicBy, topicAt, topic, count, roles };  }
+  function peg$f35(kind, groupName) {    return { verb: "ok", kind, groupName };  }
+  function peg$f36(msg, groupName, msgId) {    return { verb: "ok", kind: "add", msg, groupName, msgId };  }
+  function peg$f37(more, count, names) {    return { verb: "ok", kind: "rooms", more, count, names };  }
+  function peg$f38(groupName, more, count, names) {    return { verb: "ok", kind: "who", groupName, more, count, names };  }
+  function peg$f39() {    return { verb: "ok", kind: "logout" };  }
+  function peg$f40(groupName, cursor, more, count, entries) {    return { verb: "ok", kind: "history", groupName, cursor, more, count, entries };  }
+  function peg$f41(groupName, action, target) {    return { verb: "ok", kind: "act", groupName, action, target };  }
+  function peg$f42(more, count, hits) {    return { verb: "ok", kind: "search", more, count, hits };  }
+  function peg$f43(count, entries) {    return { verb: "ok", kind: "unread", count, entries };  }
+  function peg$f44(count, servers) {    return { verb: "ok", kind: "servers", count, servers };  }
+  function peg$f45(groupName, count, states) {    return { verb: "ok", kind: "typing", groupName, count, states };  }
+  function peg$f46(groupName, entry) {    return { groupName, ...entry };  }
+  function peg$f47(groupName) {    return null;  }
+  function peg$f48(groupName, mark, unread) {    return { groupName, mark, unread };  }
+  function peg$f49(userName, state) {    return { userName, state };  }
+  function peg$f50(id, client, publicKey) {    return { id, client, publicKey };  }
+  function peg$f51(groupName) {    return null;  }
+  function peg$f52(groupName, last) {    return { groupName, last };  }
+  function peg$f53(tag, groupName, cursor, more, count, entries) {    return { verb: "poll", tag, groupName, cursor, more, count, entries };  }
+  function peg$f54(msgId, userName, sentAt, msg, meta) {    return meta === null ? { msgId, userName, sentAt, msg } : { msgId, userName, sentAt, msg, ...meta };  }
+  function peg$f55(items) {    const m = {}; for (const [k, v] of items) { if (k === "r") (m.reactions ??= []).push(v); else m[k] = v; } return m;  }
+  function peg$f56() {    return ["edited", true];  }
+  function peg$f57(id) {    return ["re", id];  }
+  function peg$f58(text, n) {    return ["r", [text, n]];  }
+  function peg$f59(tag, code, message) {    return { verb: "error", tag, code, message };  }
+  function peg$f60(verb, tag) {    return { verb, tag };  }
+  function peg$f61(head, vector, count, ops, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f62(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f63(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f64(head, vector, at, signedEnd, mac) {    return { verb: "got", ...head, vector, at, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f65(head, challenge, version, signedEnd, mac) {    return { verb: "hello", ...head, challenge, ...(version === null ? {} : { version }), signed: input.slice(0, signedEnd), mac };  }
+  function peg$f66(head, challenge, version, signedEnd, mac) {    return { verb: "proof", ...head, challenge, ...(version === null ? {} : { version }), signed: input.slice(0, signedEnd), mac };  }
+  function peg$f67(digits) {    return Number(digits);  }
+  function peg$f68(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f69(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f70(head, count, notes, signedEnd, mac) {    return { verb: "pres", ...head, count, notes, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f71(userName, state, ttlMs, rooms) {    return { userName, state, ttlMs, rooms };  }
+  function peg$f72(from, nonce) {    return { from, nonce };  }
+  function peg$f73() {    return offset();  }
+  function peg$f74(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
+  function peg$f75(account, deps, at, session, userName, ttl) {    return account === null ? { kind: "login", deps, at, session, userName, ttl } : { kind: "login", deps, at, session, userName, ttl, account };  }
+  function peg$f76(kind, deps, at, session) {    return { kind, deps, at, session };  }
+  function peg$f77(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
+  function peg$f78(conf, re, deps, at, session, tag, groupName, userName, msg) {    const m = { kind: "msg", deps, at, session, tag, groupName, userName, msg }; if (conf !== null) m.conf = conf; if (re !== null) m.re = re; return m;  }
+  function peg$f79(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
+  function peg$f80(deps, at, session, action, userName, data) {    return { kind: "acct", deps, at, session, action, userName, data };  }
+  function peg$f81(deps, at, session, action, groupName, userName, target, text) {    return { kind: "mod", deps, at, session, action, groupName, userName, target, text };  }
+  function peg$f82(deps, at, session, action, groupName, userName, target, text) {    return { kind: "act", deps, at, session, action, groupName, userName, target, text };  }
+  function peg$f83(origin, seq) {    return { origin, seq };  }
+  function peg$f84(origin, n) {    return { origin, n };  }
+  function peg$f85(head, tail) {    return [head, ...tail];  }
+  function peg$f86() {    return [];  }
+  function peg$f87(origin, n) {    return [origin, n];  }
+  function peg$f88() {    return false;  }
+  function peg$f89() {    return true;  }
+  function peg$f90(digits) {    return Number(digits);  }
+  function peg$f91(parts) {    return parts.join("");  }
+  function peg$f92() {    return "\n";  }
+  function peg$f93() {    return "\r";  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -655,6 +660,9 @@ function peg$parse(input, options) {
                                               s1 = peg$parseUnread();
                                               if (s1 === peg$FAILED) {
                                                 s1 = peg$parseTyping();
+                                                if (s1 === peg$FAILED) {
+                                                  s1 = peg$parseServers();
+                                                }
                                               }
                                             }
                                           }
@@ -1914,16 +1922,56 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseServers() {
+    let s0, s1, s2, s3, s4;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 7) === peg$c18) {
+      s1 = peg$c18;
+      peg$currPos += 7;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e18); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseTag();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            peg$savedPos = s0;
+            s0 = peg$f18(s3);
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
   function peg$parseRoomInfo() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c18) {
-      s1 = peg$c18;
+    if (input.substr(peg$currPos, 4) === peg$c19) {
+      s1 = peg$c19;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e18); }
+      if (peg$silentFails === 0) { peg$fail(peg$e19); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -1940,7 +1988,7 @@ function peg$parse(input, options) {
                 s8 = peg$parseNL();
                 if (s8 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f18(s3, s5, s7);
+                  s0 = peg$f19(s3, s5, s7);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -1977,12 +2025,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c19) {
-      s1 = peg$c19;
+    if (input.substr(peg$currPos, 3) === peg$c20) {
+      s1 = peg$c20;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e19); }
+      if (peg$silentFails === 0) { peg$fail(peg$e20); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -2009,7 +2057,7 @@ function peg$parse(input, options) {
                         s14 = peg$parseNL();
                         if (s14 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f19(s3, s5, s7, s9, s11, s13);
+                          s0 = peg$f20(s3, s5, s7, s9, s11, s13);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -2062,12 +2110,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c20) {
-      s1 = peg$c20;
+    if (input.substr(peg$currPos, 3) === peg$c21) {
+      s1 = peg$c21;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e20); }
+      if (peg$silentFails === 0) { peg$fail(peg$e21); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -2095,7 +2143,7 @@ function peg$parse(input, options) {
                           s14 = peg$parseNL();
                           if (s14 !== peg$FAILED) {
                             peg$savedPos = s0;
-                            s0 = peg$f20(s3, s5, s7, s9, s11, s13);
+                            s0 = peg$f21(s3, s5, s7, s9, s11, s13);
                           } else {
                             peg$currPos = s0;
                             s0 = peg$FAILED;
@@ -2152,12 +2200,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c21) {
-      s1 = peg$c21;
+    if (input.substr(peg$currPos, 6) === peg$c22) {
+      s1 = peg$c22;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e21); }
+      if (peg$silentFails === 0) { peg$fail(peg$e22); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -2198,12 +2246,12 @@ function peg$parse(input, options) {
                           s13 = null;
                         }
                         s14 = peg$currPos;
-                        if (input.substr(peg$currPos, 6) === peg$c22) {
-                          s15 = peg$c22;
+                        if (input.substr(peg$currPos, 6) === peg$c23) {
+                          s15 = peg$c23;
                           peg$currPos += 6;
                         } else {
                           s15 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e22); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e23); }
                         }
                         if (s15 !== peg$FAILED) {
                           s16 = peg$parseNL();
@@ -2222,7 +2270,7 @@ function peg$parse(input, options) {
                           s14 = null;
                         }
                         peg$savedPos = s0;
-                        s0 = peg$f21(s3, s5, s7, s9, s11, s13, s14);
+                        s0 = peg$f22(s3, s5, s7, s9, s11, s13, s14);
                       } else {
                         peg$currPos = s0;
                         s0 = peg$FAILED;
@@ -2271,12 +2319,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c23) {
-      s1 = peg$c23;
+    if (input.substr(peg$currPos, 6) === peg$c24) {
+      s1 = peg$c24;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e23); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -2290,7 +2338,7 @@ function peg$parse(input, options) {
               s6 = peg$parseNL();
               if (s6 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f22(s3, s5);
+                s0 = peg$f23(s3, s5);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2323,12 +2371,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c24) {
-      s1 = peg$c24;
+    if (input.substr(peg$currPos, 6) === peg$c25) {
+      s1 = peg$c25;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e24); }
+      if (peg$silentFails === 0) { peg$fail(peg$e25); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -2352,7 +2400,7 @@ function peg$parse(input, options) {
                       s12 = peg$parseNL();
                       if (s12 !== peg$FAILED) {
                         peg$savedPos = s0;
-                        s0 = peg$f23(s3, s5, s7, s9, s11);
+                        s0 = peg$f24(s3, s5, s7, s9, s11);
                       } else {
                         peg$currPos = s0;
                         s0 = peg$FAILED;
@@ -2428,12 +2476,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c25) {
-      s1 = peg$c25;
+    if (input.substr(peg$currPos, 2) === peg$c26) {
+      s1 = peg$c26;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e25); }
+      if (peg$silentFails === 0) { peg$fail(peg$e26); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -2445,7 +2493,7 @@ function peg$parse(input, options) {
             s5 = peg$parseOkBody();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f24(s3, s5);
+              s0 = peg$f25(s3, s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2513,7 +2561,7 @@ function peg$parse(input, options) {
                     s9 = null;
                   }
                   peg$savedPos = s0;
-                  s0 = peg$f25(s3, s5, s7, s9);
+                  s0 = peg$f26(s3, s5, s7, s9);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -2562,7 +2610,7 @@ function peg$parse(input, options) {
               s6 = peg$parseNL();
               if (s6 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f26(s3, s5);
+                s0 = peg$f27(s3, s5);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2614,7 +2662,7 @@ function peg$parse(input, options) {
             s4 = peg$parseNL();
             if (s4 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f27(s1, s3);
+              s0 = peg$f28(s1, s3);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2662,7 +2710,7 @@ function peg$parse(input, options) {
                   s6 = peg$parseNL();
                   if (s6 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f28(s1, s3, s5);
+                    s0 = peg$f29(s1, s3, s5);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -2706,7 +2754,7 @@ function peg$parse(input, options) {
                       s6 = peg$parseDmEntry();
                     }
                     peg$savedPos = s0;
-                    s0 = peg$f29(s3, s5);
+                    s0 = peg$f30(s3, s5);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -2725,12 +2773,12 @@ function peg$parse(input, options) {
             }
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
-              if (input.substr(peg$currPos, 3) === peg$c19) {
-                s1 = peg$c19;
+              if (input.substr(peg$currPos, 3) === peg$c20) {
+                s1 = peg$c20;
                 peg$currPos += 3;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e19); }
+                if (peg$silentFails === 0) { peg$fail(peg$e20); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parseNL();
@@ -2746,7 +2794,7 @@ function peg$parse(input, options) {
                         s8 = peg$parseNL();
                         if (s8 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f30(s3, s5, s7);
+                          s0 = peg$f31(s3, s5, s7);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -2792,15 +2840,15 @@ function peg$parse(input, options) {
                         if (s6 !== peg$FAILED) {
                           s7 = peg$currPos;
                           if (input.charCodeAt(peg$currPos) === 45) {
-                            s8 = peg$c26;
+                            s8 = peg$c27;
                             peg$currPos++;
                           } else {
                             s8 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e26); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e27); }
                           }
                           if (s8 !== peg$FAILED) {
                             peg$savedPos = s7;
-                            s8 = peg$f31(s3, s5);
+                            s8 = peg$f32(s3, s5);
                           }
                           s7 = s8;
                           if (s7 === peg$FAILED) {
@@ -2840,7 +2888,7 @@ function peg$parse(input, options) {
                                         }
                                       }
                                       peg$savedPos = s0;
-                                      s0 = peg$f32(s3, s5, s7, s9, s11, s13);
+                                      s0 = peg$f33(s3, s5, s7, s9, s11, s13);
                                     } else {
                                       peg$currPos = s0;
                                       s0 = peg$FAILED;
@@ -2887,12 +2935,12 @@ function peg$parse(input, options) {
                 }
                 if (s0 === peg$FAILED) {
                   s0 = peg$currPos;
-                  if (input.substr(peg$currPos, 4) === peg$c18) {
-                    s1 = peg$c18;
+                  if (input.substr(peg$currPos, 4) === peg$c19) {
+                    s1 = peg$c19;
                     peg$currPos += 4;
                   } else {
                     s1 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e18); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e19); }
                   }
                   if (s1 !== peg$FAILED) {
                     s2 = peg$parseNL();
@@ -2941,7 +2989,7 @@ function peg$parse(input, options) {
                                           }
                                         }
                                         peg$savedPos = s0;
-                                        s0 = peg$f33(s3, s5, s7, s9, s11, s13, s15);
+                                        s0 = peg$f34(s3, s5, s7, s9, s11, s13, s15);
                                       } else {
                                         peg$currPos = s0;
                                         s0 = peg$FAILED;
@@ -3026,7 +3074,7 @@ function peg$parse(input, options) {
                         s4 = peg$parseNL();
                         if (s4 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f34(s1, s3);
+                          s0 = peg$f35(s1, s3);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -3062,7 +3110,7 @@ function peg$parse(input, options) {
                                 s8 = peg$parseNL();
                                 if (s8 !== peg$FAILED) {
                                   peg$savedPos = s0;
-                                  s0 = peg$f35(s3, s5, s7);
+                                  s0 = peg$f36(s3, s5, s7);
                                 } else {
                                   peg$currPos = s0;
                                   s0 = peg$FAILED;
@@ -3130,7 +3178,7 @@ function peg$parse(input, options) {
                                       }
                                     }
                                     peg$savedPos = s0;
-                                    s0 = peg$f36(s3, s5, s7);
+                                    s0 = peg$f37(s3, s5, s7);
                                   } else {
                                     peg$currPos = s0;
                                     s0 = peg$FAILED;
@@ -3201,7 +3249,7 @@ function peg$parse(input, options) {
                                           }
                                         }
                                         peg$savedPos = s0;
-                                        s0 = peg$f37(s3, s5, s7, s9);
+                                        s0 = peg$f38(s3, s5, s7, s9);
                                       } else {
                                         peg$currPos = s0;
                                         s0 = peg$FAILED;
@@ -3243,7 +3291,7 @@ function peg$parse(input, options) {
                               s2 = peg$parseNL();
                               if (s2 !== peg$FAILED) {
                                 peg$savedPos = s0;
-                                s0 = peg$f38();
+                                s0 = peg$f39();
                               } else {
                                 peg$currPos = s0;
                                 s0 = peg$FAILED;
@@ -3286,7 +3334,7 @@ function peg$parse(input, options) {
                                                   s12 = peg$parsePollEntry();
                                                 }
                                                 peg$savedPos = s0;
-                                                s0 = peg$f39(s3, s5, s7, s9, s11);
+                                                s0 = peg$f40(s3, s5, s7, s9, s11);
                                               } else {
                                                 peg$currPos = s0;
                                                 s0 = peg$FAILED;
@@ -3325,12 +3373,12 @@ function peg$parse(input, options) {
                               }
                               if (s0 === peg$FAILED) {
                                 s0 = peg$currPos;
-                                if (input.substr(peg$currPos, 3) === peg$c20) {
-                                  s1 = peg$c20;
+                                if (input.substr(peg$currPos, 3) === peg$c21) {
+                                  s1 = peg$c21;
                                   peg$currPos += 3;
                                 } else {
                                   s1 = peg$FAILED;
-                                  if (peg$silentFails === 0) { peg$fail(peg$e20); }
+                                  if (peg$silentFails === 0) { peg$fail(peg$e21); }
                                 }
                                 if (s1 !== peg$FAILED) {
                                   s2 = peg$parseNL();
@@ -3347,7 +3395,7 @@ function peg$parse(input, options) {
                                             s8 = peg$parseNL();
                                             if (s8 !== peg$FAILED) {
                                               peg$savedPos = s0;
-                                              s0 = peg$f40(s3, s5, s7);
+                                              s0 = peg$f41(s3, s5, s7);
                                             } else {
                                               peg$currPos = s0;
                                               s0 = peg$FAILED;
@@ -3378,12 +3426,12 @@ function peg$parse(input, options) {
                                 }
                                 if (s0 === peg$FAILED) {
                                   s0 = peg$currPos;
-                                  if (input.substr(peg$currPos, 6) === peg$c21) {
-                                    s1 = peg$c21;
+                                  if (input.substr(peg$currPos, 6) === peg$c22) {
+                                    s1 = peg$c22;
                                     peg$currPos += 6;
                                   } else {
                                     s1 = peg$FAILED;
-                                    if (peg$silentFails === 0) { peg$fail(peg$e21); }
+                                    if (peg$silentFails === 0) { peg$fail(peg$e22); }
                                   }
                                   if (s1 !== peg$FAILED) {
                                     s2 = peg$parseNL();
@@ -3403,7 +3451,7 @@ function peg$parse(input, options) {
                                                 s8 = peg$parseSearchHit();
                                               }
                                               peg$savedPos = s0;
-                                              s0 = peg$f41(s3, s5, s7);
+                                              s0 = peg$f42(s3, s5, s7);
                                             } else {
                                               peg$currPos = s0;
                                               s0 = peg$FAILED;
@@ -3430,12 +3478,12 @@ function peg$parse(input, options) {
                                   }
                                   if (s0 === peg$FAILED) {
                                     s0 = peg$currPos;
-                                    if (input.substr(peg$currPos, 6) === peg$c23) {
-                                      s1 = peg$c23;
+                                    if (input.substr(peg$currPos, 6) === peg$c24) {
+                                      s1 = peg$c24;
                                       peg$currPos += 6;
                                     } else {
                                       s1 = peg$FAILED;
-                                      if (peg$silentFails === 0) { peg$fail(peg$e23); }
+                                      if (peg$silentFails === 0) { peg$fail(peg$e24); }
                                     }
                                     if (s1 !== peg$FAILED) {
                                       s2 = peg$parseNL();
@@ -3451,7 +3499,7 @@ function peg$parse(input, options) {
                                               s6 = peg$parseUnreadEntry();
                                             }
                                             peg$savedPos = s0;
-                                            s0 = peg$f42(s3, s5);
+                                            s0 = peg$f43(s3, s5);
                                           } else {
                                             peg$currPos = s0;
                                             s0 = peg$FAILED;
@@ -3470,31 +3518,75 @@ function peg$parse(input, options) {
                                     }
                                     if (s0 === peg$FAILED) {
                                       s0 = peg$currPos;
-                                      if (input.substr(peg$currPos, 6) === peg$c24) {
-                                        s1 = peg$c24;
-                                        peg$currPos += 6;
+                                      if (input.substr(peg$currPos, 7) === peg$c18) {
+                                        s1 = peg$c18;
+                                        peg$currPos += 7;
                                       } else {
                                         s1 = peg$FAILED;
-                                        if (peg$silentFails === 0) { peg$fail(peg$e24); }
+                                        if (peg$silentFails === 0) { peg$fail(peg$e18); }
                                       }
                                       if (s1 !== peg$FAILED) {
                                         s2 = peg$parseNL();
                                         if (s2 !== peg$FAILED) {
-                                          s3 = peg$parseNameText();
-                                          s4 = peg$parseNL();
-                                          if (s4 !== peg$FAILED) {
-                                            s5 = peg$parseInt();
-                                            if (s5 !== peg$FAILED) {
-                                              s6 = peg$parseNL();
-                                              if (s6 !== peg$FAILED) {
-                                                s7 = [];
-                                                s8 = peg$parsePresenceEntry();
-                                                while (s8 !== peg$FAILED) {
-                                                  s7.push(s8);
+                                          s3 = peg$parseInt();
+                                          if (s3 !== peg$FAILED) {
+                                            s4 = peg$parseNL();
+                                            if (s4 !== peg$FAILED) {
+                                              s5 = [];
+                                              s6 = peg$parseServerListing();
+                                              while (s6 !== peg$FAILED) {
+                                                s5.push(s6);
+                                                s6 = peg$parseServerListing();
+                                              }
+                                              peg$savedPos = s0;
+                                              s0 = peg$f44(s3, s5);
+                                            } else {
+                                              peg$currPos = s0;
+                                              s0 = peg$FAILED;
+                                            }
+                                          } else {
+                                            peg$currPos = s0;
+                                            s0 = peg$FAILED;
+                                          }
+                                        } else {
+                                          peg$currPos = s0;
+                                          s0 = peg$FAILED;
+                                        }
+                                      } else {
+                                        peg$currPos = s0;
+                                        s0 = peg$FAILED;
+                                      }
+                                      if (s0 === peg$FAILED) {
+                                        s0 = peg$currPos;
+                                        if (input.substr(peg$currPos, 6) === peg$c25) {
+                                          s1 = peg$c25;
+                                          peg$currPos += 6;
+                                        } else {
+                                          s1 = peg$FAILED;
+                                          if (peg$silentFails === 0) { peg$fail(peg$e25); }
+                                        }
+                                        if (s1 !== peg$FAILED) {
+                                          s2 = peg$parseNL();
+                                          if (s2 !== peg$FAILED) {
+                                            s3 = peg$parseNameText();
+                                            s4 = peg$parseNL();
+                                            if (s4 !== peg$FAILED) {
+                                              s5 = peg$parseInt();
+                                              if (s5 !== peg$FAILED) {
+                                                s6 = peg$parseNL();
+                                                if (s6 !== peg$FAILED) {
+                                                  s7 = [];
                                                   s8 = peg$parsePresenceEntry();
+                                                  while (s8 !== peg$FAILED) {
+                                                    s7.push(s8);
+                                                    s8 = peg$parsePresenceEntry();
+                                                  }
+                                                  peg$savedPos = s0;
+                                                  s0 = peg$f45(s3, s5, s7);
+                                                } else {
+                                                  peg$currPos = s0;
+                                                  s0 = peg$FAILED;
                                                 }
-                                                peg$savedPos = s0;
-                                                s0 = peg$f43(s3, s5, s7);
                                               } else {
                                                 peg$currPos = s0;
                                                 s0 = peg$FAILED;
@@ -3511,9 +3603,6 @@ function peg$parse(input, options) {
                                           peg$currPos = s0;
                                           s0 = peg$FAILED;
                                         }
-                                      } else {
-                                        peg$currPos = s0;
-                                        s0 = peg$FAILED;
                                       }
                                     }
                                   }
@@ -3546,7 +3635,7 @@ function peg$parse(input, options) {
       s3 = peg$parsePollEntry();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f44(s1, s3);
+        s0 = peg$f46(s1, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3570,15 +3659,15 @@ function peg$parse(input, options) {
       if (s3 === peg$FAILED) {
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 45) {
-          s4 = peg$c26;
+          s4 = peg$c27;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e26); }
+          if (peg$silentFails === 0) { peg$fail(peg$e27); }
         }
         if (s4 !== peg$FAILED) {
           peg$savedPos = s3;
-          s4 = peg$f45(s1);
+          s4 = peg$f47(s1);
         }
         s3 = s4;
       }
@@ -3590,7 +3679,7 @@ function peg$parse(input, options) {
             s6 = peg$parseNL();
             if (s6 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f46(s1, s3, s5);
+              s0 = peg$f48(s1, s3, s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3627,7 +3716,87 @@ function peg$parse(input, options) {
         s4 = peg$parseNL();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f47(s1, s3);
+          s0 = peg$f49(s1, s3);
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseServerListing() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    s0 = peg$currPos;
+    s1 = peg$parseServerId();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNL();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$currPos;
+        s4 = peg$currPos;
+        s5 = [];
+        s6 = input.charAt(peg$currPos);
+        if (peg$r0.test(s6)) {
+          peg$currPos++;
+        } else {
+          s6 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e28); }
+        }
+        while (s6 !== peg$FAILED) {
+          s5.push(s6);
+          if (s5.length >= 100) {
+            s6 = peg$FAILED;
+          } else {
+            s6 = input.charAt(peg$currPos);
+            if (peg$r0.test(s6)) {
+              peg$currPos++;
+            } else {
+              s6 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e28); }
+            }
+          }
+        }
+        if (s5.length < 1) {
+          peg$currPos = s4;
+          s4 = peg$FAILED;
+        } else {
+          s4 = s5;
+        }
+        if (s4 !== peg$FAILED) {
+          s3 = input.substring(s3, peg$currPos);
+        } else {
+          s3 = s4;
+        }
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parsePublicKey();
+            if (s5 !== peg$FAILED) {
+              s6 = peg$parseNL();
+              if (s6 !== peg$FAILED) {
+                peg$savedPos = s0;
+                s0 = peg$f50(s1, s3, s5);
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3655,15 +3824,15 @@ function peg$parse(input, options) {
       if (s3 === peg$FAILED) {
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 45) {
-          s4 = peg$c26;
+          s4 = peg$c27;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e26); }
+          if (peg$silentFails === 0) { peg$fail(peg$e27); }
         }
         if (s4 !== peg$FAILED) {
           peg$savedPos = s3;
-          s4 = peg$f48(s1);
+          s4 = peg$f51(s1);
         }
         s3 = s4;
       }
@@ -3671,7 +3840,7 @@ function peg$parse(input, options) {
         s4 = peg$parseNL();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f49(s1, s3);
+          s0 = peg$f52(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3692,12 +3861,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c27) {
-      s1 = peg$c27;
+    if (input.substr(peg$currPos, 4) === peg$c28) {
+      s1 = peg$c28;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      if (peg$silentFails === 0) { peg$fail(peg$e29); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -3728,7 +3897,7 @@ function peg$parse(input, options) {
                             s14 = peg$parsePollEntry();
                           }
                           peg$savedPos = s0;
-                          s0 = peg$f50(s3, s5, s7, s9, s11, s13);
+                          s0 = peg$f53(s3, s5, s7, s9, s11, s13);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -3797,11 +3966,11 @@ function peg$parse(input, options) {
               if (s8 !== peg$FAILED) {
                 s9 = peg$currPos;
                 if (input.charCodeAt(peg$currPos) === 42) {
-                  s10 = peg$c28;
+                  s10 = peg$c29;
                   peg$currPos++;
                 } else {
                   s10 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e28); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e30); }
                 }
                 if (s10 !== peg$FAILED) {
                   s11 = peg$parseEntryMeta();
@@ -3825,7 +3994,7 @@ function peg$parse(input, options) {
                   s9 = null;
                 }
                 peg$savedPos = s0;
-                s0 = peg$f51(s1, s3, s5, s7, s9);
+                s0 = peg$f54(s1, s3, s5, s7, s9);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -3865,11 +4034,11 @@ function peg$parse(input, options) {
       s2.push(s3);
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 32) {
-        s4 = peg$c29;
+        s4 = peg$c30;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e29); }
+        if (peg$silentFails === 0) { peg$fail(peg$e31); }
       }
       if (s4 !== peg$FAILED) {
         s4 = peg$parseMetaItem();
@@ -3891,7 +4060,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f52(s1);
+      s1 = peg$f55(s1);
     }
     s0 = s1;
 
@@ -3902,32 +4071,32 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c30) {
-      s1 = peg$c30;
+    if (input.substr(peg$currPos, 6) === peg$c31) {
+      s1 = peg$c31;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e30); }
+      if (peg$silentFails === 0) { peg$fail(peg$e32); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f53();
+      s1 = peg$f56();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      if (input.substr(peg$currPos, 3) === peg$c31) {
-        s1 = peg$c31;
+      if (input.substr(peg$currPos, 3) === peg$c32) {
+        s1 = peg$c32;
         peg$currPos += 3;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e31); }
+        if (peg$silentFails === 0) { peg$fail(peg$e33); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parseMsgId();
         if (s2 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f54(s2);
+          s0 = peg$f57(s2);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3938,23 +4107,23 @@ function peg$parse(input, options) {
       }
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
-        if (input.substr(peg$currPos, 2) === peg$c32) {
-          s1 = peg$c32;
+        if (input.substr(peg$currPos, 2) === peg$c33) {
+          s1 = peg$c33;
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e32); }
+          if (peg$silentFails === 0) { peg$fail(peg$e34); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$currPos;
           s3 = peg$currPos;
           s4 = [];
           s5 = input.charAt(peg$currPos);
-          if (peg$r0.test(s5)) {
+          if (peg$r1.test(s5)) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e33); }
+            if (peg$silentFails === 0) { peg$fail(peg$e35); }
           }
           while (s5 !== peg$FAILED) {
             s4.push(s5);
@@ -3962,11 +4131,11 @@ function peg$parse(input, options) {
               s5 = peg$FAILED;
             } else {
               s5 = input.charAt(peg$currPos);
-              if (peg$r0.test(s5)) {
+              if (peg$r1.test(s5)) {
                 peg$currPos++;
               } else {
                 s5 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e33); }
+                if (peg$silentFails === 0) { peg$fail(peg$e35); }
               }
             }
           }
@@ -3983,17 +4152,17 @@ function peg$parse(input, options) {
           }
           if (s2 !== peg$FAILED) {
             if (input.charCodeAt(peg$currPos) === 61) {
-              s3 = peg$c33;
+              s3 = peg$c34;
               peg$currPos++;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e34); }
+              if (peg$silentFails === 0) { peg$fail(peg$e36); }
             }
             if (s3 !== peg$FAILED) {
               s4 = peg$parseInt();
               if (s4 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f55(s2, s4);
+                s0 = peg$f58(s2, s4);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4020,12 +4189,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c34) {
-      s1 = peg$c34;
+    if (input.substr(peg$currPos, 5) === peg$c35) {
+      s1 = peg$c35;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      if (peg$silentFails === 0) { peg$fail(peg$e37); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -4042,7 +4211,7 @@ function peg$parse(input, options) {
                 s8 = peg$parseNL();
                 if (s8 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f56(s3, s5, s7);
+                  s0 = peg$f59(s3, s5, s7);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -4082,20 +4251,20 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = peg$currPos;
     s2 = input.charAt(peg$currPos);
-    if (peg$r1.test(s2)) {
+    if (peg$r2.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
       s4 = input.charAt(peg$currPos);
-      if (peg$r2.test(s4)) {
+      if (peg$r3.test(s4)) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e38); }
+        if (peg$silentFails === 0) { peg$fail(peg$e40); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -4103,11 +4272,11 @@ function peg$parse(input, options) {
           s4 = peg$FAILED;
         } else {
           s4 = input.charAt(peg$currPos);
-          if (peg$r2.test(s4)) {
+          if (peg$r3.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e38); }
+            if (peg$silentFails === 0) { peg$fail(peg$e40); }
           }
         }
       }
@@ -4125,7 +4294,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e38); }
     }
 
     return s0;
@@ -4138,20 +4307,20 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r3.test(s3)) {
+    if (peg$r0.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e28); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
       s3 = input.charAt(peg$currPos);
-      if (peg$r3.test(s3)) {
+      if (peg$r0.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e39); }
+        if (peg$silentFails === 0) { peg$fail(peg$e28); }
       }
     }
     s1 = input.substring(s1, peg$currPos);
@@ -4193,7 +4362,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s4 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e40); }
+      if (peg$silentFails === 0) { peg$fail(peg$e41); }
     }
     while (s4 !== peg$FAILED) {
       s3.push(s4);
@@ -4202,11 +4371,11 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+        if (peg$silentFails === 0) { peg$fail(peg$e41); }
       }
     }
     peg$savedPos = s0;
-    s0 = peg$f57(s1, s2);
+    s0 = peg$f60(s1, s2);
 
     return s0;
   }
@@ -4290,7 +4459,7 @@ function peg$parse(input, options) {
                   s10 = peg$parseNL();
                   if (s10 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f58(s2, s3, s5, s7, s8, s9);
+                    s0 = peg$f61(s2, s3, s5, s7, s8, s9);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -4331,12 +4500,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c35) {
-      s1 = peg$c35;
+    if (input.substr(peg$currPos, 3) === peg$c36) {
+      s1 = peg$c36;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e41); }
+      if (peg$silentFails === 0) { peg$fail(peg$e42); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4351,7 +4520,7 @@ function peg$parse(input, options) {
               s7 = peg$parseNL();
               if (s7 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f59(s2, s3, s5, s6);
+                s0 = peg$f62(s2, s3, s5, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4384,12 +4553,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c25) {
-      s1 = peg$c25;
+    if (input.substr(peg$currPos, 2) === peg$c26) {
+      s1 = peg$c26;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e25); }
+      if (peg$silentFails === 0) { peg$fail(peg$e26); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4418,7 +4587,7 @@ function peg$parse(input, options) {
                       s12 = peg$parseNL();
                       if (s12 !== peg$FAILED) {
                         peg$savedPos = s0;
-                        s0 = peg$f60(s2, s3, s5, s7, s9, s10, s11);
+                        s0 = peg$f63(s2, s3, s5, s7, s9, s10, s11);
                       } else {
                         peg$currPos = s0;
                         s0 = peg$FAILED;
@@ -4467,12 +4636,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c36) {
-      s1 = peg$c36;
+    if (input.substr(peg$currPos, 3) === peg$c37) {
+      s1 = peg$c37;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4491,7 +4660,7 @@ function peg$parse(input, options) {
                   s9 = peg$parseNL();
                   if (s9 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f61(s2, s3, s5, s7, s8);
+                    s0 = peg$f64(s2, s3, s5, s7, s8);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -4532,76 +4701,6 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c37) {
-      s1 = peg$c37;
-      peg$currPos += 5;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e43); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$parsePeerHead();
-      if (s2 !== peg$FAILED) {
-        s3 = peg$parseChallenge();
-        if (s3 !== peg$FAILED) {
-          s4 = peg$parseNL();
-          if (s4 !== peg$FAILED) {
-            s5 = peg$currPos;
-            s6 = peg$parseProtocolVersion();
-            if (s6 !== peg$FAILED) {
-              s7 = peg$parseNL();
-              if (s7 !== peg$FAILED) {
-                s5 = s6;
-              } else {
-                peg$currPos = s5;
-                s5 = peg$FAILED;
-              }
-            } else {
-              peg$currPos = s5;
-              s5 = peg$FAILED;
-            }
-            if (s5 === peg$FAILED) {
-              s5 = null;
-            }
-            s6 = peg$parseHere();
-            s7 = peg$parseMac();
-            if (s7 !== peg$FAILED) {
-              s8 = peg$parseNL();
-              if (s8 !== peg$FAILED) {
-                peg$savedPos = s0;
-                s0 = peg$f62(s2, s3, s5, s6, s7);
-              } else {
-                peg$currPos = s0;
-                s0 = peg$FAILED;
-              }
-            } else {
-              peg$currPos = s0;
-              s0 = peg$FAILED;
-            }
-          } else {
-            peg$currPos = s0;
-            s0 = peg$FAILED;
-          }
-        } else {
-          peg$currPos = s0;
-          s0 = peg$FAILED;
-        }
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-
-    return s0;
-  }
-
-  function peg$parsePeerProof() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
-
-    s0 = peg$currPos;
     if (input.substr(peg$currPos, 5) === peg$c38) {
       s1 = peg$c38;
       peg$currPos += 5;
@@ -4639,7 +4738,77 @@ function peg$parse(input, options) {
               s8 = peg$parseNL();
               if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f63(s2, s3, s5, s6, s7);
+                s0 = peg$f65(s2, s3, s5, s6, s7);
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parsePeerProof() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 5) === peg$c39) {
+      s1 = peg$c39;
+      peg$currPos += 5;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parsePeerHead();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseChallenge();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseNL();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$currPos;
+            s6 = peg$parseProtocolVersion();
+            if (s6 !== peg$FAILED) {
+              s7 = peg$parseNL();
+              if (s7 !== peg$FAILED) {
+                s5 = s6;
+              } else {
+                peg$currPos = s5;
+                s5 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s5;
+              s5 = peg$FAILED;
+            }
+            if (s5 === peg$FAILED) {
+              s5 = null;
+            }
+            s6 = peg$parseHere();
+            s7 = peg$parseMac();
+            if (s7 !== peg$FAILED) {
+              s8 = peg$parseNL();
+              if (s8 !== peg$FAILED) {
+                peg$savedPos = s0;
+                s0 = peg$f66(s2, s3, s5, s6, s7);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4674,11 +4843,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 118) {
-      s1 = peg$c39;
+      s1 = peg$c40;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4688,7 +4857,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e47); }
+        if (peg$silentFails === 0) { peg$fail(peg$e48); }
       }
       if (s4 !== peg$FAILED) {
         s5 = [];
@@ -4697,7 +4866,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e48); }
+          if (peg$silentFails === 0) { peg$fail(peg$e49); }
         }
         while (s6 !== peg$FAILED) {
           s5.push(s6);
@@ -4709,7 +4878,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e48); }
+              if (peg$silentFails === 0) { peg$fail(peg$e49); }
             }
           }
         }
@@ -4726,7 +4895,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f64(s2);
+        s0 = peg$f67(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4738,7 +4907,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
     }
 
     return s0;
@@ -4756,7 +4925,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -4768,7 +4937,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e50); }
+          if (peg$silentFails === 0) { peg$fail(peg$e51); }
         }
       }
     }
@@ -4786,7 +4955,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
     }
 
     return s0;
@@ -4796,12 +4965,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c40) {
-      s1 = peg$c40;
+    if (input.substr(peg$currPos, 4) === peg$c41) {
+      s1 = peg$c41;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e51); }
+      if (peg$silentFails === 0) { peg$fail(peg$e52); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4812,7 +4981,7 @@ function peg$parse(input, options) {
           s5 = peg$parseNL();
           if (s5 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f65(s2, s3, s4);
+            s0 = peg$f68(s2, s3, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4837,12 +5006,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c41) {
-      s1 = peg$c41;
+    if (input.substr(peg$currPos, 5) === peg$c42) {
+      s1 = peg$c42;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4856,7 +5025,7 @@ function peg$parse(input, options) {
             s7 = peg$parseNL();
             if (s7 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f66(s2, s3, s5, s6);
+              s0 = peg$f69(s2, s3, s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4885,12 +5054,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c42) {
-      s1 = peg$c42;
+    if (input.substr(peg$currPos, 4) === peg$c43) {
+      s1 = peg$c43;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e54); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4911,7 +5080,7 @@ function peg$parse(input, options) {
               s8 = peg$parseNL();
               if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f67(s2, s3, s5, s6, s7);
+                s0 = peg$f70(s2, s3, s5, s6, s7);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4965,7 +5134,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s12 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e54); }
+                if (peg$silentFails === 0) { peg$fail(peg$e55); }
               }
               if (s12 !== peg$FAILED) {
                 while (s12 !== peg$FAILED) {
@@ -4975,7 +5144,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s12 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e54); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e55); }
                   }
                 }
               } else {
@@ -4996,11 +5165,11 @@ function peg$parse(input, options) {
                 s8.push(s9);
                 s9 = peg$currPos;
                 if (input.charCodeAt(peg$currPos) === 32) {
-                  s10 = peg$c29;
+                  s10 = peg$c30;
                   peg$currPos++;
                 } else {
                   s10 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e29); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e31); }
                 }
                 if (s10 !== peg$FAILED) {
                   s10 = peg$currPos;
@@ -5011,7 +5180,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s13 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e54); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e55); }
                   }
                   if (s13 !== peg$FAILED) {
                     while (s13 !== peg$FAILED) {
@@ -5021,7 +5190,7 @@ function peg$parse(input, options) {
                         peg$currPos++;
                       } else {
                         s13 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e54); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e55); }
                       }
                     }
                   } else {
@@ -5058,7 +5227,7 @@ function peg$parse(input, options) {
                 s8 = peg$parseNL();
                 if (s8 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f68(s1, s3, s5, s7);
+                  s0 = peg$f71(s1, s3, s5, s7);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -5106,7 +5275,7 @@ function peg$parse(input, options) {
             s5 = peg$parseNL();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f69(s2, s4);
+              s0 = peg$f72(s2, s4);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -5137,7 +5306,7 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = '';
     peg$savedPos = s0;
-    s1 = peg$f70();
+    s1 = peg$f73();
     s0 = s1;
 
     return s0;
@@ -5148,11 +5317,11 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c26;
+      s0 = peg$c27;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e26); }
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -5160,11 +5329,11 @@ function peg$parse(input, options) {
       s2 = peg$parseDigits();
       if (s2 !== peg$FAILED) {
         if (input.charCodeAt(peg$currPos) === 46) {
-          s3 = peg$c43;
+          s3 = peg$c44;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e56); }
+          if (peg$silentFails === 0) { peg$fail(peg$e57); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$currPos;
@@ -5174,7 +5343,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e50); }
+            if (peg$silentFails === 0) { peg$fail(peg$e51); }
           }
           while (s6 !== peg$FAILED) {
             s5.push(s6);
@@ -5186,7 +5355,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s6 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e50); }
+                if (peg$silentFails === 0) { peg$fail(peg$e51); }
               }
             }
           }
@@ -5220,7 +5389,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
     }
 
     return s0;
@@ -5231,11 +5400,11 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c26;
+      s0 = peg$c27;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e26); }
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -5246,7 +5415,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e50); }
+        if (peg$silentFails === 0) { peg$fail(peg$e51); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -5258,7 +5427,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e50); }
+            if (peg$silentFails === 0) { peg$fail(peg$e51); }
           }
         }
       }
@@ -5277,7 +5446,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e57); }
+      if (peg$silentFails === 0) { peg$fail(peg$e58); }
     }
 
     return s0;
@@ -5294,7 +5463,7 @@ function peg$parse(input, options) {
         s3 = peg$parseOpBody();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f71(s1, s3);
+          s0 = peg$f74(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5325,11 +5494,11 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 32) {
-        s3 = peg$c29;
+        s3 = peg$c30;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e29); }
+        if (peg$silentFails === 0) { peg$fail(peg$e31); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$currPos;
@@ -5374,7 +5543,7 @@ function peg$parse(input, options) {
                         s13 = peg$parseNL();
                         if (s13 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f72(s2, s4, s6, s8, s10, s12);
+                          s0 = peg$f75(s2, s4, s6, s8, s10, s12);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -5430,12 +5599,12 @@ function peg$parse(input, options) {
         if (peg$silentFails === 0) { peg$fail(peg$e9); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 5) === peg$c44) {
-          s2 = peg$c44;
+        if (input.substr(peg$currPos, 5) === peg$c45) {
+          s2 = peg$c45;
           peg$currPos += 5;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e58); }
+          if (peg$silentFails === 0) { peg$fail(peg$e59); }
         }
       }
       if (s2 !== peg$FAILED) {
@@ -5459,7 +5628,7 @@ function peg$parse(input, options) {
                     s8 = peg$parseNL();
                     if (s8 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f73(s1, s3, s5, s7);
+                      s0 = peg$f76(s1, s3, s5, s7);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -5503,12 +5672,12 @@ function peg$parse(input, options) {
           if (peg$silentFails === 0) { peg$fail(peg$e1); }
         }
         if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 4) === peg$c45) {
-            s2 = peg$c45;
+          if (input.substr(peg$currPos, 4) === peg$c46) {
+            s2 = peg$c46;
             peg$currPos += 4;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e59); }
+            if (peg$silentFails === 0) { peg$fail(peg$e60); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 5) === peg$c6) {
@@ -5544,7 +5713,7 @@ function peg$parse(input, options) {
                         s10 = peg$parseNL();
                         if (s10 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f74(s1, s3, s5, s7, s9);
+                          s0 = peg$f77(s1, s3, s5, s7, s9);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -5583,21 +5752,21 @@ function peg$parse(input, options) {
         }
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          if (input.substr(peg$currPos, 3) === peg$c46) {
-            s1 = peg$c46;
+          if (input.substr(peg$currPos, 3) === peg$c47) {
+            s1 = peg$c47;
             peg$currPos += 3;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e60); }
+            if (peg$silentFails === 0) { peg$fail(peg$e61); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 32) {
-              s3 = peg$c29;
+              s3 = peg$c30;
               peg$currPos++;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e29); }
+              if (peg$silentFails === 0) { peg$fail(peg$e31); }
             }
             if (s3 !== peg$FAILED) {
               s4 = peg$parseServerId();
@@ -5615,12 +5784,12 @@ function peg$parse(input, options) {
               s2 = null;
             }
             s3 = peg$currPos;
-            if (input.substr(peg$currPos, 2) === peg$c47) {
-              s4 = peg$c47;
+            if (input.substr(peg$currPos, 2) === peg$c48) {
+              s4 = peg$c48;
               peg$currPos += 2;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e61); }
+              if (peg$silentFails === 0) { peg$fail(peg$e62); }
             }
             if (s4 !== peg$FAILED) {
               s5 = peg$currPos;
@@ -5671,7 +5840,7 @@ function peg$parse(input, options) {
                                   s18 = peg$parseNL();
                                   if (s18 !== peg$FAILED) {
                                     peg$savedPos = s0;
-                                    s0 = peg$f75(s2, s3, s5, s7, s9, s11, s13, s15, s17);
+                                    s0 = peg$f78(s2, s3, s5, s7, s9, s11, s13, s15, s17);
                                   } else {
                                     peg$currPos = s0;
                                     s0 = peg$FAILED;
@@ -5726,12 +5895,12 @@ function peg$parse(input, options) {
           }
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
-            if (input.substr(peg$currPos, 4) === peg$c48) {
-              s1 = peg$c48;
+            if (input.substr(peg$currPos, 4) === peg$c49) {
+              s1 = peg$c49;
               peg$currPos += 4;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e62); }
+              if (peg$silentFails === 0) { peg$fail(peg$e63); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$parseNL();
@@ -5759,7 +5928,7 @@ function peg$parse(input, options) {
                               s10 = peg$parseNL();
                               if (s10 !== peg$FAILED) {
                                 peg$savedPos = s0;
-                                s0 = peg$f76(s3, s5, s7, s9);
+                                s0 = peg$f79(s3, s5, s7, s9);
                               } else {
                                 peg$currPos = s0;
                                 s0 = peg$FAILED;
@@ -5802,12 +5971,12 @@ function peg$parse(input, options) {
             }
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
-              if (input.substr(peg$currPos, 4) === peg$c49) {
-                s1 = peg$c49;
+              if (input.substr(peg$currPos, 4) === peg$c50) {
+                s1 = peg$c50;
                 peg$currPos += 4;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e63); }
+                if (peg$silentFails === 0) { peg$fail(peg$e64); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parseNL();
@@ -5835,7 +6004,7 @@ function peg$parse(input, options) {
                                     s14 = peg$parseNL();
                                     if (s14 !== peg$FAILED) {
                                       peg$savedPos = s0;
-                                      s0 = peg$f77(s3, s5, s7, s9, s11, s13);
+                                      s0 = peg$f80(s3, s5, s7, s9, s11, s13);
                                     } else {
                                       peg$currPos = s0;
                                       s0 = peg$FAILED;
@@ -5886,12 +6055,12 @@ function peg$parse(input, options) {
               }
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
-                if (input.substr(peg$currPos, 3) === peg$c19) {
-                  s1 = peg$c19;
+                if (input.substr(peg$currPos, 3) === peg$c20) {
+                  s1 = peg$c20;
                   peg$currPos += 3;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e19); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e20); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$parseNL();
@@ -5925,7 +6094,7 @@ function peg$parse(input, options) {
                                           s18 = peg$parseNL();
                                           if (s18 !== peg$FAILED) {
                                             peg$savedPos = s0;
-                                            s0 = peg$f78(s3, s5, s7, s9, s11, s13, s15, s17);
+                                            s0 = peg$f81(s3, s5, s7, s9, s11, s13, s15, s17);
                                           } else {
                                             peg$currPos = s0;
                                             s0 = peg$FAILED;
@@ -5984,12 +6153,12 @@ function peg$parse(input, options) {
                 }
                 if (s0 === peg$FAILED) {
                   s0 = peg$currPos;
-                  if (input.substr(peg$currPos, 3) === peg$c20) {
-                    s1 = peg$c20;
+                  if (input.substr(peg$currPos, 3) === peg$c21) {
+                    s1 = peg$c21;
                     peg$currPos += 3;
                   } else {
                     s1 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e20); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e21); }
                   }
                   if (s1 !== peg$FAILED) {
                     s2 = peg$parseNL();
@@ -6030,7 +6199,7 @@ function peg$parse(input, options) {
                                               s18 = peg$parseNL();
                                               if (s18 !== peg$FAILED) {
                                                 peg$savedPos = s0;
-                                                s0 = peg$f79(s3, s5, s7, s9, s11, s13, s15, s17);
+                                                s0 = peg$f82(s3, s5, s7, s9, s11, s13, s15, s17);
                                               } else {
                                                 peg$currPos = s0;
                                                 s0 = peg$FAILED;
@@ -6110,17 +6279,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c43;
+        s2 = peg$c44;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e56); }
+        if (peg$silentFails === 0) { peg$fail(peg$e57); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f80(s1, s3);
+          s0 = peg$f83(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6136,7 +6305,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
     }
 
     return s0;
@@ -6154,7 +6323,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6166,7 +6335,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e50); }
+          if (peg$silentFails === 0) { peg$fail(peg$e51); }
         }
       }
     }
@@ -6184,7 +6353,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
     }
 
     return s0;
@@ -6202,7 +6371,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6214,7 +6383,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e67); }
+          if (peg$silentFails === 0) { peg$fail(peg$e68); }
         }
       }
     }
@@ -6232,7 +6401,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
     }
 
     return s0;
@@ -6245,17 +6414,17 @@ function peg$parse(input, options) {
     s0 = peg$parseTag();
     if (s0 === peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 45) {
-        s0 = peg$c26;
+        s0 = peg$c27;
         peg$currPos++;
       } else {
         s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e26); }
+        if (peg$silentFails === 0) { peg$fail(peg$e27); }
       }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
     }
 
     return s0;
@@ -6273,7 +6442,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6285,7 +6454,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e69); }
+          if (peg$silentFails === 0) { peg$fail(peg$e70); }
         }
       }
     }
@@ -6303,7 +6472,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
     }
 
     return s0;
@@ -6320,7 +6489,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
@@ -6329,7 +6498,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e72); }
+        if (peg$silentFails === 0) { peg$fail(peg$e73); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -6341,7 +6510,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e72); }
+            if (peg$silentFails === 0) { peg$fail(peg$e73); }
           }
         }
       }
@@ -6359,7 +6528,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
     }
 
     return s0;
@@ -6373,17 +6542,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c43;
+        s2 = peg$c44;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e56); }
+        if (peg$silentFails === 0) { peg$fail(peg$e57); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f81(s1, s3);
+          s0 = peg$f84(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6399,7 +6568,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
 
     return s0;
@@ -6415,11 +6584,11 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 126) {
-        s4 = peg$c50;
+        s4 = peg$c51;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e75); }
+        if (peg$silentFails === 0) { peg$fail(peg$e76); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$currPos;
@@ -6429,7 +6598,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e76); }
+          if (peg$silentFails === 0) { peg$fail(peg$e77); }
         }
         while (s7 !== peg$FAILED) {
           s6.push(s7);
@@ -6441,7 +6610,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e76); }
+              if (peg$silentFails === 0) { peg$fail(peg$e77); }
             }
           }
         }
@@ -6479,7 +6648,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+      if (peg$silentFails === 0) { peg$fail(peg$e75); }
     }
 
     return s0;
@@ -6493,7 +6662,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e77); }
+      if (peg$silentFails === 0) { peg$fail(peg$e78); }
     }
 
     return s0;
@@ -6509,11 +6678,11 @@ function peg$parse(input, options) {
       s2 = [];
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 44) {
-        s4 = peg$c51;
+        s4 = peg$c52;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e79); }
+        if (peg$silentFails === 0) { peg$fail(peg$e80); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$parseVectorEntry();
@@ -6531,11 +6700,11 @@ function peg$parse(input, options) {
         s2.push(s3);
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 44) {
-          s4 = peg$c51;
+          s4 = peg$c52;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e79); }
+          if (peg$silentFails === 0) { peg$fail(peg$e80); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseVectorEntry();
@@ -6551,7 +6720,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f82(s1, s2);
+      s0 = peg$f85(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -6559,22 +6728,22 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 48) {
-        s1 = peg$c52;
+        s1 = peg$c53;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e80); }
+        if (peg$silentFails === 0) { peg$fail(peg$e81); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f83();
+        s1 = peg$f86();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e78); }
+      if (peg$silentFails === 0) { peg$fail(peg$e79); }
     }
 
     return s0;
@@ -6587,17 +6756,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 61) {
-        s2 = peg$c33;
+        s2 = peg$c34;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e34); }
+        if (peg$silentFails === 0) { peg$fail(peg$e36); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f84(s1, s3);
+          s0 = peg$f87(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6626,7 +6795,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+      if (peg$silentFails === 0) { peg$fail(peg$e83); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6638,7 +6807,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e82); }
+          if (peg$silentFails === 0) { peg$fail(peg$e83); }
         }
       }
     }
@@ -6656,7 +6825,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e81); }
+      if (peg$silentFails === 0) { peg$fail(peg$e82); }
     }
 
     return s0;
@@ -6674,7 +6843,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e84); }
+      if (peg$silentFails === 0) { peg$fail(peg$e85); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6686,7 +6855,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e84); }
+          if (peg$silentFails === 0) { peg$fail(peg$e85); }
         }
       }
     }
@@ -6704,7 +6873,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e83); }
+      if (peg$silentFails === 0) { peg$fail(peg$e84); }
     }
 
     return s0;
@@ -6715,11 +6884,11 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c26;
+      s0 = peg$c27;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e26); }
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$parseBase64();
@@ -6727,7 +6896,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e85); }
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
     }
 
     return s0;
@@ -6745,7 +6914,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e87); }
+      if (peg$silentFails === 0) { peg$fail(peg$e88); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6757,7 +6926,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e87); }
+          if (peg$silentFails === 0) { peg$fail(peg$e88); }
         }
       }
     }
@@ -6775,7 +6944,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+      if (peg$silentFails === 0) { peg$fail(peg$e87); }
     }
 
     return s0;
@@ -6787,36 +6956,36 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 48) {
-      s1 = peg$c52;
+      s1 = peg$c53;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e80); }
+      if (peg$silentFails === 0) { peg$fail(peg$e81); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f85();
+      s1 = peg$f88();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 49) {
-        s1 = peg$c53;
+        s1 = peg$c54;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e89); }
+        if (peg$silentFails === 0) { peg$fail(peg$e90); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f86();
+        s1 = peg$f89();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e88); }
+      if (peg$silentFails === 0) { peg$fail(peg$e89); }
     }
 
     return s0;
@@ -6830,13 +6999,13 @@ function peg$parse(input, options) {
     s1 = peg$parseDigits();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f87(s1);
+      s1 = peg$f90(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e90); }
+      if (peg$silentFails === 0) { peg$fail(peg$e91); }
     }
 
     return s0;
@@ -6853,7 +7022,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6865,7 +7034,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e48); }
+          if (peg$silentFails === 0) { peg$fail(peg$e49); }
         }
       }
     }
@@ -6902,7 +7071,7 @@ function peg$parse(input, options) {
       }
     }
     peg$savedPos = s0;
-    s1 = peg$f88(s1);
+    s1 = peg$f91(s1);
     s0 = s1;
     peg$silentFails--;
 
@@ -6919,7 +7088,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e91); }
+      if (peg$silentFails === 0) { peg$fail(peg$e92); }
     }
     if (s2 !== peg$FAILED) {
       while (s2 !== peg$FAILED) {
@@ -6929,7 +7098,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e91); }
+          if (peg$silentFails === 0) { peg$fail(peg$e92); }
         }
       }
     } else {
@@ -6949,46 +7118,46 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c54;
+      s1 = peg$c55;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e92); }
+      if (peg$silentFails === 0) { peg$fail(peg$e93); }
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c54;
+        s2 = peg$c55;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e92); }
+        if (peg$silentFails === 0) { peg$fail(peg$e93); }
       }
       if (s2 === peg$FAILED) {
         s2 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 110) {
-          s3 = peg$c55;
+          s3 = peg$c56;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e93); }
+          if (peg$silentFails === 0) { peg$fail(peg$e94); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s2;
-          s3 = peg$f89();
+          s3 = peg$f92();
         }
         s2 = s3;
         if (s2 === peg$FAILED) {
           s2 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 114) {
-            s3 = peg$c56;
+            s3 = peg$c57;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e94); }
+            if (peg$silentFails === 0) { peg$fail(peg$e95); }
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s2;
-            s3 = peg$f90();
+            s3 = peg$f93();
           }
           s2 = s3;
         }
@@ -7014,20 +7183,20 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = [];
     s2 = input.charAt(peg$currPos);
-    if (peg$r3.test(s2)) {
+    if (peg$r0.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e28); }
     }
     while (s2 !== peg$FAILED) {
       s1.push(s2);
       s2 = input.charAt(peg$currPos);
-      if (peg$r3.test(s2)) {
+      if (peg$r0.test(s2)) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e39); }
+        if (peg$silentFails === 0) { peg$fail(peg$e28); }
       }
     }
     s0 = input.substring(s0, peg$currPos);
@@ -7043,20 +7212,20 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = [];
     s2 = input.charAt(peg$currPos);
-    if (peg$r3.test(s2)) {
+    if (peg$r0.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e28); }
     }
     while (s2 !== peg$FAILED) {
       s1.push(s2);
       s2 = input.charAt(peg$currPos);
-      if (peg$r3.test(s2)) {
+      if (peg$r0.test(s2)) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e39); }
+        if (peg$silentFails === 0) { peg$fail(peg$e28); }
       }
     }
     s0 = input.substring(s0, peg$currPos);
@@ -7071,21 +7240,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 13) {
-      s1 = peg$c57;
+      s1 = peg$c58;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e96); }
+      if (peg$silentFails === 0) { peg$fail(peg$e97); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
     }
     if (input.charCodeAt(peg$currPos) === 10) {
-      s2 = peg$c58;
+      s2 = peg$c59;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e97); }
+      if (peg$silentFails === 0) { peg$fail(peg$e98); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -7097,7 +7266,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e95); }
+      if (peg$silentFails === 0) { peg$fail(peg$e96); }
     }
 
     return s0;
@@ -7114,7 +7283,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e40); }
+      if (peg$silentFails === 0) { peg$fail(peg$e41); }
     }
     peg$silentFails--;
     if (s1 === peg$FAILED) {
@@ -7126,7 +7295,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e98); }
+      if (peg$silentFails === 0) { peg$fail(peg$e99); }
     }
 
     return s0;

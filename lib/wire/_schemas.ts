@@ -9,8 +9,19 @@ import type { Op, PeerDatagram, Reply, Request, SignedPeerDatagram } from "./mes
 import { ACCOUNT_ACTIONS, ACT_ACTIONS, ACT_REQUESTS, MAX_PRESENCE_ROOMS, MAX_SEARCH, PRESENCE_STATES, MAX_HISTORY, MAX_MSG_BYTES, MAX_ITERATIONS, MAX_TOPIC_BYTES, MIN_ITERATIONS, MIN_SALT_BYTES, MOD_ACTIONS } from "./messages.ts";
 import { utf8Length } from "./utf8.ts";
 import { base64Bytes } from "./base64.ts";
-import { DM_ADDRESS, DM_ROOM, REACTION, ROOM_NAME, USER_NAME } from "./names.ts";
+import { DM_ADDRESS, DM_ROOM, REACTION, ROOM_NAME, SERVER_ID, USER_NAME } from "./names.ts";
 import type { Vector } from "./vector.ts";
+import { parseAddress } from "./address.ts";
+
+/** Whether `s` is host:port. */
+function addressOk(s: string): boolean {
+  try {
+    parseAddress(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 
 /** Issue messages of name checks start with this, to tell them apart. */
@@ -58,6 +69,12 @@ const verifier = v.object({ salt: b64(MIN_SALT_BYTES, true), iterations, storedK
 const publicKey = v.union([v.literal("-"), b64(32)]);
 const topicText = v.pipe(v.string(), v.check((s) => utf8Length(s) <= MAX_TOPIC_BYTES, `text must be at most ${MAX_TOPIC_BYTES} bytes`));
 const modTarget = v.string();
+/** A live server of a `servers` reply: its id, client address and key. */
+const serverListing = v.object({
+  id: v.pipe(v.string(), v.regex(SERVER_ID, `server id must match ${SERVER_ID.source}`)),
+  client: v.pipe(v.string(), v.check((s) => addressOk(s), "client address must be host:port")),
+  publicKey,
+});
 
 /** A vector arrives as [origin, n] pairs; an origin may appear only once. */
 const vector = v.pipe(
@@ -77,6 +94,7 @@ const request = v.variant("verb", [
   v.object({ verb: v.literal("rooms"), ...withToken, after: v.nullable(groupName) }),
   v.object({ verb: v.literal("who"), ...withToken, groupName, after: v.nullable(userName) }),
   v.object({ verb: v.literal("logout"), ...withToken }),
+  v.object({ verb: v.literal("servers"), ...withTag }),
   v.object({
     verb: v.literal("history"),
     ...withToken,
@@ -151,6 +169,7 @@ const reply = v.variant("verb", [
     v.object({ ...okTag, kind: v.literal("act"), groupName: chatName, action: v.picklist(ACT_REQUESTS), target: msgId }),
     counted(v.object({ ...okTag, kind: v.literal("search"), more: v.boolean(), count, hits: v.array(v.object({ ...entry.entries, groupName: chatName })) }), "hits"),
     counted(v.object({ ...okTag, kind: v.literal("unread"), count, entries: v.array(v.object({ groupName: chatName, mark: v.nullable(msgId), unread: count })) }), "entries"),
+    counted(v.object({ ...okTag, kind: v.literal("servers"), count, servers: v.array(serverListing) }), "servers"),
     counted(v.object({ ...okTag, kind: v.literal("typing"), groupName: chatName, count, states: v.array(v.object({ userName, state: v.picklist(PRESENCE_STATES) })) }), "states"),
   ]),
   counted(

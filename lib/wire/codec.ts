@@ -151,6 +151,8 @@ export function requestText(r: Request): string {
       return lines(["whois", r.tag, r.token, r.userName]);
     case "dms":
       return lines(["dms", r.tag, r.token]);
+    case "servers":
+      return lines(["servers", r.tag]);
     case "room":
       return lines(["room", r.tag, r.token, r.groupName]);
     case "mod":
@@ -284,6 +286,8 @@ export function replyText(r: Reply): string {
       return lines(["ok", r.tag, "search", flag(r.more), r.hits.length]) + r.hits.map((h) => lines([h.groupName]) + pollEntryText(h)).join("");
     case "unread":
       return lines(["ok", r.tag, "unread", r.entries.length, ...r.entries.flatMap((e) => [e.groupName, e.mark === null ? "-" : msgIdText(e.mark), e.unread])]);
+    case "servers":
+      return lines(["ok", r.tag, "servers", r.servers.length, ...r.servers.flatMap((x) => [x.id, x.client, x.publicKey])]);
     case "typing":
       return lines(["ok", r.tag, "typing", r.groupName, r.states.length, ...r.states.flatMap((p) => [p.userName, p.state])]);
   }

@@ -116,6 +116,9 @@ export type SearchRequest = {
 export const MAX_SEARCH = 100;
 /** The session's rooms with their read markers and unread counts (docs/PROTOCOL.md "Read state"). */
 export type UnreadRequest = { verb: "unread"; tag: string; token: string };
+/** Asks for the server's live membership (docs/PROTOCOL.md "servers"); needs no session. */
+export type ServersRequest = { verb: "servers"; tag: string };
+
 /** Ephemeral states (docs/PROTOCOL.md "Typing and away"): typing / idle in a room, away / back everywhere. */
 export const PRESENCE_STATES = ["typing", "idle", "away", "back"] as const;
 export type PresenceState = typeof PRESENCE_STATES[number];
@@ -175,7 +178,8 @@ export type Request =
   | ActRequest
   | SearchRequest
   | UnreadRequest
-  | TypingRequest;
+  | TypingRequest
+  | ServersRequest;
 
 export type RequestVerb = Request["verb"];
 
@@ -234,7 +238,11 @@ export type OkReply =
   | { verb: "ok"; tag: string; kind: "act"; groupName: string; action: ActRequestAction; target: MsgId }
   | { verb: "ok"; tag: string; kind: "search"; more: boolean; hits: SearchHit[] }
   | { verb: "ok"; tag: string; kind: "unread"; entries: UnreadEntry[] }
-  | { verb: "ok"; tag: string; kind: "typing"; groupName: string; states: PresenceEntry[] };
+  | { verb: "ok"; tag: string; kind: "typing"; groupName: string; states: PresenceEntry[] }
+  | { verb: "ok"; tag: string; kind: "servers"; servers: ServerListing[] };
+
+/** A live server as a `servers` reply lists it: id, client address (host:port) and static public key (base64, "-": none). */
+export type ServerListing = { id: string; client: string; publicKey: string };
 
 /**
  * A message (or notice) as polls, history and search list it; a message
