@@ -37,13 +37,14 @@ export type Writers = { stop(): Promise<Acked>; readonly acked: Acked; readonly 
  * `count` writers, each with its own socket and session, adding to `room`
  * one message at a time at the servers `targets()` gives, turn by turn; a
  * refusal or silence moves the writer to the next target. Bounded: at most
- * `max` messages each (default 400), about one per 20 ms.
+ * `max` messages each (default 400), about one per 20 ms. `client` makes
+ * each writer's socket (default: the harness's plain udpClient on loopback).
  */
-export function startWriters(o: { count: number; room: string; targets: () => Address[]; max?: number }): Writers {
+export function startWriters(o: { count: number; room: string; targets: () => Address[]; max?: number; client?: () => Promise<UdpClient> }): Writers {
   const acked: Acked = new Map();
   let stopped = false, refused = 0;
   const one = async (k: number) => {
-    const u = await udpClient();
+    const u = await (o.client ?? udpClient)();
     try {
       const first = o.targets()[0];
       const token = await login(u, first, `w${k}`);
