@@ -3,7 +3,9 @@
 # machine (root and iproute2 needed; nftables, openssl, curl used when there):
 # chat1, chat2, chat3 with their private (10.0.0.N) and public (203.0.113.N)
 # addresses on one bridge, a Prometheus host (10.0.0.9) and a client
-# (203.0.113.100). Names resolve through /etc/netns/<ns>/hosts (what
+# (203.0.113.100); for §11 a fourth host chat4 (10.0.0.4, 203.0.113.4)
+# is added as server d while two clients write, then chat3 (c) is retired,
+# and every acked message is checked on a, b and d. Names resolve through /etc/netns/<ns>/hosts (what
 # `ip netns exec` mounts over /etc/hosts). No traffic leaves the namespaces.
 #
 # What differs from real hosts, and is said again where it happens:
@@ -192,13 +194,17 @@ code=$(in_ns client curl -sS --cacert "$CA/ca.pem" -o /dev/null -w '%{http_code}
 [[ $code == 200 ]] || die "https://chat1.example.net:8443/ answered $code"
 ok "https://chat1.example.net:8443/ from the client host: 200 (certificate checked against the private CA)"
 client() { in_ns client sh -c "cd '$ROOT' && NO_COLOR=1 exec '$NODE' client.ts --servers '$WALK/servers.txt' $*"; }
-(sleep 14) | client --user bob --room lobby > "$WALK/bob.out" 2>&1 &
-bob=$!
-sleep 4
-(sleep 3; echo "hello from the walk"; sleep 4) | client --user alice --room lobby > "$WALK/alice.out" 2>&1
-wait "$bob" || true
-grep -q "alice: hello from the walk" "$WALK/bob.out" || { cat "$WALK/alice.out" "$WALK/bob.out"; die "bob did not see alice's line"; }
-ok "terminal clients alice and bob (encrypted, servers.txt's keys): bob saw \"alice: hello from the walk\""
+# Terminal clients bob and alice (the users' servers.txt) in room lobby: bob must see alice's line "$1".
+chat_check() {
+  (sleep 14) | client --user bob --room lobby > "$WALK/bob.out" 2>&1 &
+  local bob=$!
+  sleep 4
+  (sleep 3; echo "$1"; sleep 4) | client --user alice --room lobby > "$WALK/alice.out" 2>&1
+  wait "$bob" || true
+  grep -q "alice: $1" "$WALK/bob.out" || { cat "$WALK/alice.out" "$WALK/bob.out"; die "bob did not see alice's line"; }
+  ok "terminal clients alice and bob (encrypted, servers.txt's keys): bob saw \"alice: $1\""
+}
+chat_check "hello from the walk"
 
 out=$(in_ns prom sh -c "cd '$ROOT' && npm run -s status -- --servers '$WALK/chat1/etc/distchat/servers.txt' --cluster-key '$WALK/chat1/etc/distchat/cluster.key'" 2>&1 || true)
 grep -q "no server answered" <<<"$out" || { echo "$out"; die "the peer port answered 10.0.0.9, which is not a peer"; }
@@ -340,5 +346,7 @@ sed 's/^/   /' "$WALK/writers.out"
 same_status "3/3 up"
 for id in a b d; do writers check --servers "'$WALK/servers.txt'" --acked "'$WALK/acked.json'" --server "$id" --room walk | sed 's/^/   /' || die "$id lacks acked messages"; done
 ok "every acked message on a, b and d under its acked id; status agrees"
+echo "   the users' servers.txt now: $(grep -c '^[abd] ' "$WALK/servers.txt") servers and \"$(grep retired "$WALK/servers.txt")\""
+chat_check "hello after c retired"
 
 step "done: every step above passed"
