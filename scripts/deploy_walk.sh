@@ -349,4 +349,29 @@ ok "every acked message on a, b and d under its acked id; status agrees"
 echo "   the users' servers.txt now: $(grep -c '^[abd] ' "$WALK/servers.txt") servers and \"$(grep retired "$WALK/servers.txt")\""
 chat_check "hello after c retired"
 
+step "11b. retiring a dead host: every process of chat4 (d) killed at once while clients write, then \"d retired\" on a and b"
+rm -f "$WALK/writers.stop"
+writers write --servers "'$WALK/servers.txt'" --room walk2 --count 2 --prefix v --out "'$WALK/acked2.json'" --stop "'$WALK/writers.stop'" > "$WALK/writers.out" 2>&1 &
+wpid=$!
+sleep 3
+kill -9 $(ip netns pids "$P-chat4")
+sleep 2
+# Retiring, steps 1 and 2 skipped (d is dead: what it had acked is on a second disk); 3: "d retired" on a and b.
+for h in chat1 chat2; do
+  sed -i 's/^d .*/d retired/' "$WALK/$h/etc/distchat/servers.txt"; reload "$h"; waitlog "$h" "retired d"
+done
+firewall chat1 "10.0.0.2"; firewall chat2 "10.0.0.1"
+cp "$WALK/chat1/etc/distchat/servers.txt" "$WALK/servers.txt"
+sleep 2
+touch "$WALK/writers.stop"; wait "$wpid" || { cat "$WALK/writers.out"; die "the writers failed"; }
+sed 's/^/   /' "$WALK/writers.out"
+same_status "2/2 up"
+for id in a b; do
+  for f in acked acked2; do
+    room=$([[ $f == acked ]] && echo walk || echo walk2)
+    writers check --servers "'$WALK/servers.txt'" --acked "'$WALK/$f.json'" --server "$id" --room "$room" --prefix "$f" | sed 's/^/   /' || die "$id lacks acked messages"
+  done
+done
+ok "d's host dead and retired: every message acked before and during it on a and b; status 2/2 up, the same messages"
+
 step "done: every step above passed"

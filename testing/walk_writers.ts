@@ -5,14 +5,17 @@
  * namespace with the node of node_modules:
  *
  * ```sh
- * node testing/walk_writers.ts write --servers FILE --room R --out ACKED.json --stop STOPFILE [--count 3] [--bind ADDR]
- * node testing/walk_writers.ts check --acked ACKED.json --server ID --servers FILE --room R [--bind ADDR]
+ * node testing/walk_writers.ts write --servers FILE --room R --out ACKED.json --stop STOPFILE [--count 3] [--bind ADDR] [--prefix w]
+ * node testing/walk_writers.ts check --acked ACKED.json --server ID --servers FILE --room R [--bind ADDR] [--prefix w]
  * ```
  *
  * `write` adds messages (testing/membership.ts's writers) to the servers
  * the file lists, rereading it at every turn (so a client handed the new
  * servers.txt starts using a new server), until STOPFILE exists; then it
  * writes every acked message (text → id) to ACKED.json and prints the count.
+ * The writers log in as PREFIX0, PREFIX1, … (a user name is taken while
+ * its session lives: a second run needs another prefix; `check` logs in
+ * as PREFIX-check-ID).
  * `check` exits 0 when server ID lists every one of them under its acked
  * id within 15 s, else prints what is missing and exits 1.
  */
@@ -36,6 +39,7 @@ const { positionals, values } = parseArgs({
     acked: { type: "string" },
     server: { type: "string" },
     bind: { type: "string", default: "0.0.0.0" },
+    prefix: { type: "string", default: "w" },
   },
 });
 
@@ -63,7 +67,7 @@ async function write(): Promise<void> {
   const targets = targetsOf(servers, keys);
   targets();
   const client = () => secureUdpClient(keys, values.bind);
-  const w = startWriters({ count: Number(values.count), room: room!, targets, max: 5000, client });
+  const w = startWriters({ count: Number(values.count), room: room!, targets, max: 5000, client, prefix: values.prefix });
   // Bounded: at most 10 minutes even if the walk never writes the stop file.
   for (let i = 0; i < 6000 && !existsSync(stop); i++) await sleep(100);
   const acked = await w.stop();
@@ -82,7 +86,7 @@ async function check(): Promise<number> {
   const u = await secureUdpClient(keys, values.bind);
   try {
     const server = { id, clientAddr: entry.client } as ServerHandle;
-    const missing = await everyAckedOn(u, server, `check-${id}`, room!, acked, 15_000);
+    const missing = await everyAckedOn(u, server, `${values.prefix}-check-${id}`, room!, acked, 15_000);
     console.log(missing ?? `${id} holds all ${acked.size} acked messages under their acked ids`);
     return missing === null ? 0 : 1;
   } finally {
