@@ -37,19 +37,23 @@ export type Writers = { stop(): Promise<Acked>; readonly acked: Acked; readonly 
  * `count` writers, each with its own socket and session, adding to `room`
  * one message at a time at the servers `targets()` gives, turn by turn; a
  * refusal or silence moves the writer to the next target. Bounded: at most
- * `max` messages each (default 400), about one per 20 ms.
+ * `max` messages each (default 400), about one per 20 ms. `client` makes
+ * each writer's socket (default: the harness's plain udpClient on loopback);
+ * writer k logs in as `${prefix}${k}` (default prefix "w") and writes
+ * `${prefix}${k}-${i}`.
  */
-export function startWriters(o: { count: number; room: string; targets: () => Address[]; max?: number }): Writers {
+export function startWriters(o: { count: number; room: string; targets: () => Address[]; max?: number; client?: () => Promise<UdpClient>; prefix?: string }): Writers {
   const acked: Acked = new Map();
   let stopped = false, refused = 0;
   const one = async (k: number) => {
-    const u = await udpClient();
+    const u = await (o.client ?? udpClient)();
     try {
       const first = o.targets()[0];
-      const token = await login(u, first, `w${k}`);
+      const name = `${o.prefix ?? "w"}${k}`;
+      const token = await login(u, first, name);
       await enter(u, first, token, o.room);
       for (let i = 0, turn = k; !stopped && i < (o.max ?? 400); i++) {
-        const text = `w${k}-${i}`, t = tag();
+        const text = `${name}-${i}`, t = tag();
         for (let tries = 0; !stopped && tries < 40; tries++, turn++) {
           const targets = o.targets();
           const to = targets[turn % targets.length];
