@@ -47,6 +47,7 @@ import { PeerPort } from "./peer_port.ts";
 import { PresenceBoard } from "../rules/presence.ts";
 import { Quotas } from "./quotas.ts";
 import { SecureIntake } from "./secure_intake.ts";
+import { peerLinksEncrypted, type SecurePeers, securePeers } from "./secure_peers.ts";
 import type { StatusReport } from "./status.ts";
 import type { Log } from "../config/log.ts";
 
@@ -100,7 +101,13 @@ export type ServerNodeOptions = {
    * unencrypted protocol is accepted beside it. Absent: plaintext only, as
    * before the encrypted transport (in-memory test clusters).
    */
-  secure?: { staticKey: KeyPair | null; allowPlaintext: boolean; handshakesPerSecond?: number };
+  secure?: {
+    staticKey: KeyPair | null;
+    allowPlaintext: boolean;
+    handshakesPerSecond?: number;
+    /** Every peer's static public key (servers.txt key=), or null when one has none: peer links then stay plaintext (lib/server/secure_peers.ts). */
+    peerKeys?: ReadonlyMap<string, Uint8Array> | null;
+  };
   /** The key sealing saved login replies (lib/server/reply_seal.ts). */
   replyKey: Uint8Array;
   /** Logs one event (lib/config/log.ts). */
@@ -137,6 +144,8 @@ export class ServerNode {
   #desk: HandlerDeps["desk"];
   #clientPort: ClientPort;
   #peerPort: PeerPort;
+  /** The peer links' encrypted transport, or null: plaintext peer datagrams (HMAC only). */
+  #link: SecurePeers | null = null;
   #stopHousekeeping: () => void;
   #closers: (() => Promise<void>)[] = [];
 
@@ -171,6 +180,7 @@ export class ServerNode {
     const quotas = config.quotas === null ? undefined : new Quotas(config.quotas, sessionLive);
     this.#clientPort = this.#makeClientPort(handlers, chatClock, quotas);
     this.#peerPort = this.#makePeerPort(ring, liveness, () => chatClock.now());
+    this.#link = securePeers({ ...o, self: config.id, peers: this.#peers, multicast: config.multicast, port: this.#peerPort });
     const port = this.#clientPort;
     // Stable delivery (docs/ARCHITECTURE.md): polls list a copy once its confirmer's word is in here; the rooms held back are read again after each commit (a `got` brings one).
     const gate = this.#gate;
@@ -218,7 +228,8 @@ export class ServerNode {
       clock,
       self: config.id,
       peers: this.#peers,
-      auth: createPeerAuth({ key, peers: this.#peers.keys(), now, random }),
+      // Encrypted links authenticate and number every datagram: their text carries no nonce or mac.
+      auth: createPeerAuth({ key: peerLinksEncrypted(this.#o.secure, this.#peers.size) ? null : key, peers: this.#peers.keys(), now, random }),
       statAuth: createStatAuth({ key, peers: "any", now, random, maxNonces: 1000 }),
       multicast: config.multicast,
       localStatus: () => ({ heldPolls: this.heldPolls, heldAcks: this.heldAcks }),
@@ -273,9 +284,12 @@ export class ServerNode {
   async start(): Promise<Started> {
     const { transports, config, clock } = this.#o;
     const peerPort = this.#peerPort, clientPort = this.#clientPort;
-    const peer = await transports.peer((bytes, from) => peerPort.onDatagram(bytes, from));
-    const group = transports.multicast && await transports.multicast((bytes, from) => peerPort.onDatagram(bytes, from));
-    peerPort.start(peer, group || undefined);
+    const link = this.#link;
+    const peer = await transports.peer(link?.receive ?? ((bytes, from) => peerPort.onDatagram(bytes, from)));
+    const group = transports.multicast && await transports.multicast(link?.receiveGroup ?? ((bytes, from) => peerPort.onDatagram(bytes, from)));
+    link?.start(peer, group || undefined);
+    if (link) peerPort.start(link.out, group ? link.groupOut : undefined);
+    else peerPort.start(peer, group || undefined);
     const vectors = await this.#hearPeers();
     const choice = chooseOrigin({ id: config.id, ...this.#facts, peers: vectors, allPeersHeard: vectors.length === this.#peers.size, newCluster: config.newCluster, now: clock.now() });
     this.store.setOrigin(choice.origin);

@@ -294,7 +294,7 @@ export class PeerPort {
       sent: r.sent,
       received: r.received,
       fanout: this.fanout,
-      keyed: this.#o.auth.keyed,
+      keyed: this.#o.statAuth.keyed,
     };
   }
 
@@ -316,12 +316,12 @@ export class PeerPort {
       if (v.reason !== "stale") return;
       this.#statsAnswered++;
       const hint: ClockHint = { id: this.#o.self, staleNonce: true, now: this.#o.clock.now() };
-      this.#out?.send(this.#o.auth.seal({ verb: "state", from: this.#o.self, nonce: "-", json: JSON.stringify(hint) }), to);
+      this.#out?.send(this.#o.statAuth.seal({ verb: "state", from: this.#o.self, nonce: "-", json: JSON.stringify(hint) }), to);
       return;
     }
     this.#statsAnswered++;
     const json = JSON.stringify(this.status());
-    this.#out?.send(this.#o.auth.seal({ verb: "state", from: this.#o.self, nonce: "-", json }), to);
+    this.#out?.send(this.#o.statAuth.seal({ verb: "state", from: this.#o.self, nonce: "-", json }), to);
   }
 
   #send(out: readonly Outgoing[]): void {
