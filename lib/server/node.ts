@@ -232,7 +232,7 @@ export class ServerNode {
       auth: createPeerAuth({ key: peerLinksEncrypted(this.#o.secure, this.#peers.size) ? null : key, peers: this.#peers.keys(), now, random }),
       statAuth: createStatAuth({ key, peers: "any", now, random, maxNonces: 1000 }),
       multicast: config.multicast,
-      localStatus: () => ({ heldPolls: this.heldPolls, heldAcks: this.heldAcks }),
+      localStatus: () => ({ heldPolls: this.heldPolls, heldAcks: this.heldAcks, links: this.#link?.counts }),
       ring,
       liveness,
       twoDisk: config.twoDisk,

@@ -62,7 +62,7 @@ export type PeerPortOptions = {
   /** The multicast group fan-out goes to (`start` is given its socket), or null for unicast. */
   multicast: Address | null;
   /** Figures of the rest of the server for `state` (held polls). */
-  localStatus(): { heldPolls: number; heldAcks?: number };
+  localStatus(): Pick<StatusReport, "heldPolls" | "heldAcks" | "links">;
   /** Tick period, ms. Default 25. */
   tickMs?: number;
   /** This server's place in servers.txt (lib/acks/ring.ts): whom it names confirmer, whom it tells its `got` more often. */

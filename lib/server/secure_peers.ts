@@ -67,6 +67,8 @@ export class SecurePeers {
   #raw: Sender | null = null;
   #groupSocket: Sender | null = null;
   #sweptAt = -Infinity;
+  /** Group datagrams sent and opened, and fan-outs sent per peer instead (status `links`). */
+  readonly counts = { groupSent: 0, groupFallback: 0, groupOpened: 0 };
   /** Peers holding the group key in use (its grants sealed on their current session). */
   readonly #granted = new Set<string>();
 
@@ -99,8 +101,13 @@ export class SecurePeers {
       const ready = group !== null && multicast !== null && this.#groupSocket !== null &&
         [...this.#o.peers.keys()].every((p) => this.#granted.has(p) && this.#o.transport.established(p, now));
       const sealed = ready ? group.seal(bytes, now) : null;
-      if (sealed !== null) this.#groupSocket!.send(sealed, multicast!);
-      else for (const peer of this.#o.peers.keys()) this.#seal(peer, bytes);
+      if (sealed !== null) {
+        this.counts.groupSent++;
+        this.#groupSocket!.send(sealed, multicast!);
+      } else {
+        this.counts.groupFallback++;
+        for (const peer of this.#o.peers.keys()) this.#seal(peer, bytes);
+      }
     },
   };
 
@@ -138,8 +145,10 @@ export class SecurePeers {
       this.#o.noteDropped(opened.reason);
       return;
     }
-    if (fromLine(opened.plaintext, this.#ids.get(opened.peer)!)) this.#o.port.onDatagram(opened.plaintext, from);
-    else this.#o.noteDropped("wrong-sender");
+    if (fromLine(opened.plaintext, this.#ids.get(opened.peer)!)) {
+      this.counts.groupOpened++;
+      this.#o.port.onDatagram(opened.plaintext, from);
+    } else this.#o.noteDropped("wrong-sender");
   };
 
   #answer(r: PeerReceived, from: Address): void {

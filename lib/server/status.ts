@@ -43,6 +43,8 @@ export type StatusReport = {
   fanout: string;
   /** True when a cluster key authenticates peers. */
   keyed: boolean;
+  /** The encrypted peer links (lib/server/secure_peers.ts), when they are: group datagrams sent, fan-outs sent per peer instead, group datagrams opened. */
+  links?: { groupSent: number; groupFallback: number; groupOpened: number };
 };
 
 /**
