@@ -85,7 +85,7 @@ test("the capture between two servers holds no text, token or name; tampered dat
       ...data.map((x) => x.subarray(0, x.length - 1)), // truncated
       ...data.map((x) => flipped(x, x.length - 3)), // bit flip in the tag
       ...data.map((x) => flipped(x, 7)), // bit flip in the counter: a counter not seen (about 2^18 on), which does not authenticate
-      ...data.map((x) => flipped(x, 11)), // a counter past what any session may use
+      ...data.map((x) => flipped(x, 11)), // a counter past 2^41, which no session may use
     ];
     for (const x of forged) spy.send(x, to);
     await sleep(500);

@@ -115,7 +115,7 @@ export class SecurePeers {
   receive = (bytes: Uint8Array, from: Address): void => {
     const now = this.#o.clock.now();
     this.#housekeeping(now);
-    if (bytes.length > 0 && bytes[0] >= 0x20) {
+    if (bytes.length === 0 || bytes[0] >= 0x20) {
       if (startsWith(bytes, STAT)) this.#o.port.onDatagram(bytes, from);
       else this.#o.noteDropped("plaintext");
       return;

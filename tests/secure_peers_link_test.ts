@@ -1,0 +1,101 @@
+/**
+ * lib/server/secure_peers.ts in memory: three servers' links over a
+ * hand-delivered network (time by hand). Fan-outs go per peer until every
+ * peer has a session and the group key, then as one group datagram each
+ * receiver opens; a datagram whose `from` is not its session's peer, and a
+ * plaintext peer datagram, are dropped and counted; a `stat` passes.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { securePeers } from "../lib/server/secure_peers.ts";
+import type { Address } from "../lib/wire/address.ts";
+import { formatAddress } from "../lib/wire/address.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
+import { read, seeded, staticKey, text } from "./_secure.ts";
+
+const IDS = ["a", "b", "c"] as const;
+const PEER: Record<string, Address> = { a: { host: "127.0.0.1", port: 7101 }, b: { host: "127.0.0.1", port: 7102 }, c: { host: "127.0.0.1", port: 7103 } };
+const GROUP: Address = { host: "239.255.0.1", port: 7200 };
+const KEYS = Object.fromEntries(IDS.map((id) => [id, staticKey(id)]));
+
+type Wire = { to: string; group: boolean; bytes: Uint8Array; from: string };
+
+function cluster() {
+  const clock = new ManualClock(1000);
+  const wire: Wire[] = [];
+  const got: Record<string, string[]> = { a: [], b: [], c: [] };
+  const drops: Record<string, string[]> = { a: [], b: [], c: [] };
+  const links = Object.fromEntries(IDS.map((id) => {
+    const peers = new Map(IDS.filter((p) => p !== id).map((p) => [p, PEER[p]] as const));
+    const port = { onDatagram: (b: Uint8Array) => got[id].push(read(b)!), replicator: { noteDropped: (r: string) => drops[id].push(r) } };
+    const link = securePeers({
+      self: id,
+      secure: { staticKey: KEYS[id], peerKeys: new Map([...peers.keys()].map((p) => [p, KEYS[p].publicKey])) },
+      clusterKey: text("cluster key\n"),
+      random: seeded(IDS.indexOf(id) + 1).random,
+      clock,
+      peers,
+      multicast: GROUP,
+      port,
+    })!;
+    const toId = (a: Address) => IDS.find((p) => formatAddress(PEER[p]) === formatAddress(a)) ?? "elsewhere";
+    link.start({ send: (bytes, to) => wire.push({ to: toId(to), group: false, bytes, from: id }) }, { send: (bytes) => wire.push({ to: "group", group: true, bytes, from: id }) });
+    return [id, link];
+  }));
+  /** Delivers until the network is quiet (group datagrams to every server, the sender's own included). */
+  const run = () => {
+    for (let n = 0; wire.length > 0 && n < 10_000; n++) {
+      const w = wire.shift()!;
+      if (w.group) for (const id of IDS) links[id].receiveGroup(w.bytes, PEER[w.from]);
+      else if (w.to in links) links[w.to].receive(w.bytes, PEER[w.from]);
+    }
+  };
+  return { clock, wire, got, drops, links, run };
+}
+
+const fanOut = (c: ReturnType<typeof cluster>, from: string, s: string) => c.links[from].groupOut.send(text(s), GROUP);
+
+test("fan-outs go per peer until every peer holds the group key, then as one group datagram", () => {
+  const c = cluster();
+  fanOut(c, "a", "add\na\n1\n");
+  assert.ok(c.wire.every((w) => !w.group && w.bytes[0] === 0x05), "initiations first; the datagram waits");
+  c.run();
+  assert.equal([c.got.b, c.got.c], [["add\na\n1\n"], ["add\na\n1\n"]]);
+  assert.equal(c.links.a.counts, { groupSent: 0, groupFallback: 1, groupOpened: 0 });
+  c.clock.advance(10);
+  fanOut(c, "a", "add\na\n2\n");
+  assert.is(c.wire.length, 1);
+  assert.ok(c.wire[0].group && c.wire[0].bytes[0] === 0x07);
+  c.run();
+  assert.equal([c.got.b.at(-1), c.got.c.at(-1)], ["add\na\n2\n", "add\na\n2\n"]);
+  assert.is(c.got.a.length, 0, "its own group datagram, looped back, is ignored");
+  assert.is(c.links.b.counts.groupOpened + c.links.c.counts.groupOpened, 2);
+  assert.equal(c.drops, { a: [], b: [], c: [] });
+});
+
+test("a datagram naming another sender, a plaintext peer datagram and a forged group datagram are dropped; a stat passes", () => {
+  const c = cluster();
+  fanOut(c, "a", "got\na\n0\n");
+  c.run();
+  c.links.a.out.send(text("add\nc\n-\n"), PEER.b); // a claims to be c, inside its own session with b
+  c.run();
+  assert.equal(c.drops.b, ["wrong-sender"]);
+  c.links.b.receive(text("ask\nc\n-\n0\n-\n"), PEER.c);
+  c.links.b.receive(text("stat\nstatus\n-\n-\n"), { host: "127.0.0.1", port: 9999 });
+  assert.equal(c.drops.b, ["wrong-sender", "plaintext"]);
+  assert.equal(c.got.b.slice(1), ["stat\nstatus\n-\n-\n"]);
+  const g = (() => {
+    c.clock.advance(10);
+    fanOut(c, "a", "add\na\n3\n");
+    return c.wire.shift()!.bytes;
+  })();
+  const flipped = g.slice();
+  flipped[20] ^= 1;
+  c.links.b.receiveGroup(flipped, PEER.a);
+  c.links.b.receiveGroup(g, PEER.a);
+  c.links.b.receiveGroup(g, PEER.a);
+  assert.equal(c.drops.b.slice(2), ["bad-tag", "replay"]);
+  assert.equal(c.got.b.at(-1), "add\na\n3\n");
+});
+
+test.run();
