@@ -63,8 +63,6 @@ export function serverSetup(flags: ServerFlags, fileLimit: number | null): Serve
       `${flags.servers} lists ${servers.length - 1} other server(s), so peer datagrams must be authenticated: ` +
         `give every server the same --cluster-key FILE (npm run keygen -- FILE makes one), or --insecure-peers on a trusted test machine`,
     );
-  } else if (servers.length > 1) {
-    warnings.push("--insecure-peers: peer datagrams are not authenticated");
   }
   let tls: ServerSetup["tls"];
   if (flags.tlsCert !== null && flags.tlsKey !== null) {
@@ -76,6 +74,9 @@ export function serverSetup(flags: ServerFlags, fileLimit: number | null): Serve
   }
   const staticKey = serverStaticKey(flags, me, warnings);
   const peerKeys = peerPublicKeys(flags, servers, staticKey, warnings);
+  if (clusterKey === null && servers.length > 1) {
+    warnings.push(`--insecure-peers: peer datagrams are ${peerKeys === null ? "not authenticated" : "authenticated by the servers' keys only (no cluster key as psk)"}`);
+  }
   const { node, web, irc } = serverConfig(flags, servers, webAt, fileLimit);
   return { flags, me, servers, node, web, irc, clusterKey, staticKey, peerKeys, allowPlaintext: flags.allowPlaintext, tls, warnings };
 }
