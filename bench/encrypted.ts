@@ -278,6 +278,13 @@ try {
     console.log(`  add at a -> held poll at b, ${m}, ${xs.length} messages: p50 ${percentile(xs, 50).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms`);
   }
   console.log(`  ratio of p50 encrypted / plaintext: ${(percentile(lat.encrypted, 50) / percentile(lat.plaintext, 50)).toFixed(2)}x (goal <= 1.2x)`);
+  // Where the difference is: the encrypted cluster's peer link with plaintext clients (it runs --allow-plaintext), alternating with all plaintext.
+  const split: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
+  for (let run = 0; run < RUNS; run++) {
+    for (const m of modes) split[m].push(...await crossDelivery(clusters[m].a.clientAddr, clusters[m].b.clientAddr, clusters[m].keys, "plaintext", RUNS + run, 100));
+  }
+  const peerOnly = percentile(split.encrypted.sort((x, y) => x - y), 50) / percentile(split.plaintext.sort((x, y) => x - y), 50);
+  console.log(`  the peer link alone (plaintext clients on both clusters): p50 ${percentile(split.encrypted, 50).toFixed(2)} vs ${percentile(split.plaintext, 50).toFixed(2)} ms, ${peerOnly.toFixed(2)}x`);
   json.plainCrossP50 = percentile(lat.plaintext, 50);
   json.encCrossP50 = percentile(lat.encrypted, 50);
   // One line for bench/run.ts (bench/encrypted_measurement.ts): the ratio table's rows.
