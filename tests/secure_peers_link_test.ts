@@ -3,7 +3,8 @@
  * hand-delivered network (time by hand). Fan-outs go per peer until every
  * peer has a session and the group key, then as one group datagram each
  * receiver opens; a datagram whose `from` is not its session's peer, and a
- * plaintext peer datagram, are dropped and counted; a `stat` passes.
+ * plaintext peer datagram, are dropped and counted; a `stat` passes; a
+ * restarted receiver gets the group key on its new session.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -25,14 +26,14 @@ function cluster() {
   const wire: Wire[] = [];
   const got: Record<string, string[]> = { a: [], b: [], c: [] };
   const drops: Record<string, string[]> = { a: [], b: [], c: [] };
-  const links = Object.fromEntries(IDS.map((id) => {
+  const make = (id: string, seed: number) => {
     const peers = new Map(IDS.filter((p) => p !== id).map((p) => [p, PEER[p]] as const));
     const port = { onDatagram: (b: Uint8Array) => got[id].push(read(b)!), replicator: { noteDropped: (r: string) => drops[id].push(r) } };
     const link = securePeers({
       self: id,
       secure: { staticKey: KEYS[id], peerKeys: new Map([...peers.keys()].map((p) => [p, KEYS[p].publicKey])) },
       clusterKey: text("cluster key\n"),
-      random: seeded(IDS.indexOf(id) + 1).random,
+      random: seeded(seed).random,
       clock,
       peers,
       multicast: GROUP,
@@ -40,8 +41,15 @@ function cluster() {
     })!;
     const toId = (a: Address) => IDS.find((p) => formatAddress(PEER[p]) === formatAddress(a)) ?? "elsewhere";
     link.start({ send: (bytes, to) => wire.push({ to: toId(to), group: false, bytes, from: id }) }, { send: (bytes) => wire.push({ to: "group", group: true, bytes, from: id }) });
-    return [id, link];
-  }));
+    return link;
+  };
+  const links = Object.fromEntries(IDS.map((id) => [id, make(id, IDS.indexOf(id) + 1)]));
+  /** Server `id` restarted: new links, no sessions, no group keys. */
+  const restart = (id: string) => {
+    links[id] = make(id, 100 + IDS.indexOf(id));
+    got[id] = [];
+    drops[id] = [];
+  };
   /** Delivers until the network is quiet (group datagrams to every server, the sender's own included). */
   const run = () => {
     for (let n = 0; wire.length > 0 && n < 10_000; n++) {
@@ -50,7 +58,7 @@ function cluster() {
       else if (w.to in links) links[w.to].receive(w.bytes, PEER[w.from]);
     }
   };
-  return { clock, wire, got, drops, links, run };
+  return { clock, wire, got, drops, links, run, restart };
 }
 
 const fanOut = (c: ReturnType<typeof cluster>, from: string, s: string) => c.links[from].groupOut.send(text(s), GROUP);
@@ -96,6 +104,29 @@ test("a datagram naming another sender, a plaintext peer datagram and a forged g
   c.links.b.receiveGroup(g, PEER.a);
   assert.equal(c.drops.b.slice(2), ["bad-tag", "replay"]);
   assert.equal(c.got.b.at(-1), "add\na\n3\n");
+});
+
+test("a restarted receiver drops group datagrams until its new session brings the key; then they open, no fan-out lost for good", () => {
+  const c = cluster();
+  fanOut(c, "a", "add\na\n1\n");
+  c.run();
+  c.clock.advance(10);
+  c.restart("c");
+  fanOut(c, "a", "add\na\n2\n");
+  c.run();
+  assert.equal(c.got.c, [], "c has no key yet");
+  assert.equal(c.drops.c, ["unknown-group-key"]);
+  assert.equal(c.got.b.at(-1), "add\na\n2\n");
+  // c speaks first (a heartbeat, as every server does within a tick): a new session, then a's grants on it.
+  c.links.c.out.send(text("add\nc\n-\n0\n0\n-\n"), PEER.a);
+  c.run();
+  assert.equal(c.got.a.at(-1), "add\nc\n-\n0\n0\n-\n");
+  c.clock.advance(10);
+  fanOut(c, "a", "add\na\n3\n");
+  const sent = c.wire.length;
+  c.run();
+  assert.is(sent, 1, "one group datagram again");
+  assert.equal(c.got.c, ["add\na\n3\n"]);
 });
 
 test.run();
