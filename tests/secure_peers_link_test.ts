@@ -46,7 +46,7 @@ function cluster() {
   const links = Object.fromEntries(IDS.map((id) => [id, make(id, IDS.indexOf(id) + 1)]));
   /** Server `id` restarted: new links, no sessions, no group keys. */
   const restart = (id: string) => {
-    links[id] = make(id, 100 + IDS.indexOf(id));
+    links[id] = make(id, 100 + (IDS as readonly string[]).indexOf(id));
     got[id] = [];
     drops[id] = [];
   };
