@@ -3,8 +3,9 @@
  * hand-delivered network (time by hand). Fan-outs go per peer until every
  * peer has a session and the group key, then as one group datagram each
  * receiver opens; a datagram whose `from` is not its session's peer, and a
- * plaintext peer datagram, are dropped and counted; a `stat` passes; a
- * restarted receiver gets the group key on its new session.
+ * plaintext peer datagram, are dropped and counted; a `stat` passes and
+ * only a `state` leaves unsealed; a restarted receiver gets the group key
+ * on its new session.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -104,6 +105,16 @@ test("a datagram naming another sender, a plaintext peer datagram and a forged g
   c.links.b.receiveGroup(g, PEER.a);
   assert.equal(c.drops.b.slice(2), ["bad-tag", "replay"]);
   assert.equal(c.got.b.at(-1), "add\na\n3\n");
+});
+
+test("through `out`, only a state answer goes unsealed, to a non-peer address; nothing goes to a server without a link", () => {
+  const c = cluster();
+  const tool = { host: "127.0.0.1", port: 9999 };
+  c.links.a.out.send(text("state\na\n-\n{}\n-\n"), tool);
+  c.links.a.out.send(text("add\na\n-\n0\n0\n-\n"), tool);
+  c.links.a.out.send(text("add\na\n-\n0\n0\n-\n"), { host: "127.0.0.1", port: 7199 });
+  assert.equal(c.wire.map((w) => [w.to, read(w.bytes)]), [["elsewhere", "state\na\n-\n{}\n-\n"]]);
+  assert.equal(c.drops.a, ["no-link", "no-link"]);
 });
 
 test("a restarted receiver drops group datagrams until its new session brings the key; then they open, no fan-out lost for good", () => {

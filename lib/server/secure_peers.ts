@@ -42,6 +42,7 @@ export type Sender = { send(bytes: Uint8Array, to: Address): void };
 const SWEEP_MS = 1000;
 const NL = 0x0a;
 const STAT = new TextEncoder().encode("stat\n");
+const STATE = new TextEncoder().encode("state\n");
 
 export type SecurePeersOptions = {
   transport: PeerTransport;
@@ -84,12 +85,19 @@ export class SecurePeers {
     this.#groupSocket = group ?? null;
   }
 
-  /** What the peer port sends through: sealed for the peer at `to`; anything else (a `state` answer) as is. */
+  /**
+   * What the peer port sends through: sealed for the peer at `to`; a `state`
+   * (the answer to a status tool's `stat`) to any other address as is;
+   * anything else is dropped (`no-link`): never plaintext to a server.
+   */
   readonly out: Sender = {
     send: (bytes, to) => {
-      const peer = this.#byAddress.get(formatAddress(to));
-      if (peer === undefined) this.#raw?.send(bytes, to);
-      else this.#seal(peer, bytes);
+      const at = formatAddress(to);
+      // The peers map may change (a membership reload): an address not seen at the start is looked up again.
+      const peer = this.#byAddress.get(at) ?? [...this.#o.peers].find(([, a]) => formatAddress(a) === at)?.[0];
+      if (peer !== undefined) this.#seal(peer, bytes);
+      else if (startsWith(bytes, STATE)) this.#raw?.send(bytes, to);
+      else this.#o.noteDropped("no-link");
     },
   };
 
@@ -158,6 +166,8 @@ export class SecurePeers {
   }
 
   #seal(peer: string, bytes: Uint8Array): void {
+    // A server this link was not built with (no key known for it): nothing goes, sealed or not.
+    if (!this.#ids.has(peer)) return this.#o.noteDropped("no-link");
     const now = this.#o.clock.now();
     const wasUp = this.#o.transport.established(peer, now);
     const to = this.#o.peers.get(peer)!;
