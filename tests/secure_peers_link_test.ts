@@ -5,7 +5,8 @@
  * receiver opens; a datagram whose `from` is not its session's peer, and a
  * plaintext peer datagram, are dropped and counted; a `stat` passes and
  * only a `state` leaves unsealed; a restarted receiver gets the group key
- * on its new session.
+ * on its new session; with --allow-plaintext a peer of the earlier release
+ * (a rolling upgrade) is read and answered in plaintext.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -13,6 +14,9 @@ import { securePeers } from "../lib/server/secure_peers.ts";
 import type { Address } from "../lib/wire/address.ts";
 import { formatAddress } from "../lib/wire/address.ts";
 import { ManualClock } from "../testing/manual_clock.ts";
+import { createPeerAuth } from "../lib/replication/peer_auth.ts";
+import { decodePeer, encodePeer } from "../lib/wire/codec.ts";
+import { fromEntries } from "../lib/wire/vector.ts";
 import { read, seeded, staticKey, text } from "./_secure.ts";
 
 const IDS = ["a", "b", "c"] as const;
@@ -138,6 +142,45 @@ test("a restarted receiver drops group datagrams until its new session brings th
   c.run();
   assert.is(sent, 1, "one group datagram again");
   assert.equal(c.got.c, ["add\na\n3\n"]);
+});
+
+test("with --allow-plaintext, a peer of the earlier release (plaintext, HMAC) is read once it proves its epoch and answered in plaintext; initiations go too", () => {
+  const clock = new ManualClock(1000);
+  const sent: { to: string; bytes: Uint8Array }[] = [];
+  const got: string[] = [], drops: string[] = [];
+  const cluster = text("cluster key\n");
+  const a = securePeers({
+    self: "a",
+    secure: { staticKey: KEYS.a, peerKeys: new Map([["b", KEYS.b.publicKey], ["c", KEYS.c.publicKey]]), allowPlaintext: true },
+    clusterKey: cluster,
+    random: seeded(9).random,
+    clock,
+    peers: new Map([["b", PEER.b], ["c", PEER.c]]),
+    multicast: null,
+    port: { onDatagram: (b: Uint8Array) => got.push(read(b)!), replicator: { noteDropped: (r: string) => drops.push(r) } },
+  })!;
+  a.start({ send: (bytes, to) => sent.push({ to: formatAddress(to), bytes }) });
+  const old = createPeerAuth({ key: cluster, peers: ["a"], now: () => clock.now(), random: seeded(10).random });
+  const ask = { verb: "ask" as const, from: "b", nonce: "-", vector: fromEntries([]) };
+  a.receive(old.seal(ask), PEER.b);
+  assert.equal(drops, ["unknown-epoch"]);
+  const hello = decodePeer(sent.pop()!.bytes);
+  assert.ok(hello.ok && hello.value.datagram.verb === "hello", "a hello, in plaintext, to b");
+  const v = old.verify(hello.value);
+  assert.ok(!v.ok && v.answer !== undefined);
+  a.receive(old.seal({ ...v.answer!, from: "b" }), PEER.b);
+  a.receive(old.seal(ask), PEER.b);
+  assert.is(got.length, 1, "b's ask, once its epoch is proved");
+  assert.ok(got[0].startsWith("ask\nb\n"));
+  a.out.send(encodePeer({ ...ask, from: "a" }), PEER.b);
+  const toB = sent.filter((w) => w.to === formatAddress(PEER.b));
+  assert.ok(toB.some((w) => w.bytes[0] === 0x05), "an initiation (it finds b once upgraded)");
+  const plain = toB.map((w) => decodePeer(w.bytes)).find((d) => d.ok && d.value.datagram.verb === "ask");
+  assert.ok(plain?.ok && plain.value.mac !== "-", "the ask in plaintext, under the cluster key's mac");
+  // Garbage and an unkeyed datagram are still refused.
+  a.receive(encodePeer(ask), PEER.b);
+  a.receive(text("not a datagram"), PEER.b);
+  assert.equal(drops.slice(1), ["unauthenticated", "malformed"]);
 });
 
 test.run();

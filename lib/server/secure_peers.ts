@@ -9,7 +9,11 @@
  *   session opened it. Group datagrams of the multicast socket are opened
  *   with the sender's group key (lib/secure/group.ts). A plaintext peer
  *   datagram is dropped (`plaintext`), except a `stat` (the status tool's,
- *   checked by the peer port with the cluster key as before).
+ *   checked by the peer port with the cluster key as before). With
+ *   --allow-plaintext a plaintext peer datagram is checked as the earlier
+ *   release did (the cluster key's HMAC, epochs) and its sender, a peer of
+ *   that release during a rolling upgrade, is answered in plaintext while
+ *   it has no session (initiations still go, and find it once upgraded).
  * - Sending: the peer port sends through `out`, which seals for the peer
  *   whose servers.txt address it sends to; to any other address — only the
  *   `state` answering a `stat` goes there — it sends as is. Through
@@ -33,6 +37,8 @@ import { GroupReceiver, GroupSender } from "../secure/group.ts";
 import { DEFAULT_PEER_LIMITS, type PeerReceived, PeerTransport } from "../secure/peer_transport.ts";
 import { generateKeyPair, type KeyPair } from "../secure/suite.ts";
 import { type Address, formatAddress } from "../wire/address.ts";
+import { decodePeer } from "../wire/codec.ts";
+import { createPeerAuth, type PeerAuth } from "../replication/peer_auth.ts";
 import type { Clock } from "./clock.ts";
 
 /** Where bytes are sent: a socket. */
@@ -58,6 +64,13 @@ export type SecurePeersOptions = {
   port: { onDatagram(bytes: Uint8Array, from: Address): void };
   /** Counts a drop (the replicator's `dropped`). */
   noteDropped(reason: string): void;
+  /**
+   * With --allow-plaintext: this server's id and the authenticator of the
+   * plaintext peer protocol (the cluster key's HMAC, epochs), for peers of
+   * an earlier release during a rolling upgrade; null: plaintext peer
+   * datagrams are dropped.
+   */
+  legacy?: { self: string; auth: PeerAuth } | null;
 };
 
 /** The peer sockets' encrypted transport, between the sockets and the peer port. */
@@ -70,6 +83,8 @@ export class SecurePeers {
   #sweptAt = -Infinity;
   /** Group datagrams sent and opened, and fan-outs sent per peer instead (status `links`). */
   readonly counts = { groupSent: 0, groupFallback: 0, groupOpened: 0 };
+  /** Peers that sent authenticated plaintext (an earlier release): answered so while they have no session. */
+  readonly #legacyPeers = new Set<string>();
   /** Peers holding the group key in use (its grants sealed on their current session). */
   readonly #granted = new Set<string>();
 
@@ -125,6 +140,7 @@ export class SecurePeers {
     this.#housekeeping(now);
     if (bytes.length === 0 || bytes[0] >= 0x20) {
       if (startsWith(bytes, STAT)) this.#o.port.onDatagram(bytes, from);
+      else if (this.#o.legacy) this.#legacyIn(bytes, from);
       else this.#o.noteDropped("plaintext");
       return;
     }
@@ -165,12 +181,34 @@ export class SecurePeers {
     if (r.toSource !== null) this.#raw?.send(r.toSource, from);
   }
 
+  /** A plaintext peer datagram with --allow-plaintext: checked as the earlier release did (HMAC, epochs); its hello or proof answered so. */
+  #legacyIn(bytes: Uint8Array, from: Address): void {
+    const { auth, self } = this.#o.legacy!;
+    const d = decodePeer(bytes);
+    if (!d.ok) return this.#o.noteDropped("malformed");
+    const peer = d.value.datagram.from;
+    const to = this.#o.peers.get(peer);
+    if (!this.#ids.has(peer) || to === undefined) return this.#o.noteDropped("unknown-peer");
+    const v = auth.verify(d.value);
+    if (!v.ok) {
+      if (v.answer) this.#raw?.send(auth.seal({ ...v.answer, from: self }), to);
+      return v.reason === "handshake" ? undefined : this.#o.noteDropped(v.reason);
+    }
+    this.#legacyPeers.add(peer);
+    this.#o.port.onDatagram(bytes, from);
+  }
+
   #seal(peer: string, bytes: Uint8Array): void {
     // A server this link was not built with (no key known for it): nothing goes, sealed or not.
     if (!this.#ids.has(peer)) return this.#o.noteDropped("no-link");
     const now = this.#o.clock.now();
     const wasUp = this.#o.transport.established(peer, now);
     const to = this.#o.peers.get(peer)!;
+    // A peer of an earlier release, no session: plaintext as it reads it; initiations go too (they find an upgraded peer).
+    if (!wasUp && this.#legacyPeers.has(peer)) {
+      const d = decodePeer(bytes);
+      if (d.ok) this.#raw?.send(this.#o.legacy!.auth.seal(d.value.datagram), to);
+    }
     for (const b of this.#o.transport.seal(peer, bytes, now)) this.#raw?.send(b, to);
     if (!wasUp) this.#granted.delete(peer);
   }
@@ -206,7 +244,7 @@ function fromLine(p: Uint8Array, idLine: Uint8Array): boolean {
 }
 
 /** What the node knows of keys: its own key pair and its peers' public keys (null: one has none). */
-export type PeerKeys = { staticKey: KeyPair | null; peerKeys?: ReadonlyMap<string, Uint8Array> | null } | undefined;
+export type PeerKeys = { staticKey: KeyPair | null; peerKeys?: ReadonlyMap<string, Uint8Array> | null; allowPlaintext?: boolean } | undefined;
 
 /** Whether peer links are encrypted: this server has a key and so has every one of its `peerCount` peers. */
 export function peerLinksEncrypted(keys: PeerKeys, peerCount: number): boolean {
@@ -240,5 +278,6 @@ export function securePeers(o: {
   const group = o.multicast === null ? null : new GroupSender({ peers: ids, random: o.random, now });
   const receiver = new GroupReceiver({ windowBits: DEFAULT_PEER_LIMITS.windowBits });
   const { port } = o;
-  return new SecurePeers({ transport, group, receiver, peers: o.peers, multicast: o.multicast, clock: o.clock, port, noteDropped: (r) => port.replicator.noteDropped(r) });
+  const legacy = keys!.allowPlaintext ? { self: o.self, auth: createPeerAuth({ key: o.clusterKey, peers: ids, now: () => o.clock.now(), random: o.random }) } : null;
+  return new SecurePeers({ transport, group, receiver, peers: o.peers, multicast: o.multicast, clock: o.clock, port, noteDropped: (r) => port.replicator.noteDropped(r), legacy });
 }
