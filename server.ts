@@ -146,5 +146,5 @@ async function stop(signal: string): Promise<void> {
   log(`stopped (${signal}); database ${db} closed`, { event: "stop", stdout: true, fields: { signal } });
   process.exit(0);
 }
-process.on("SIGINT", () => void stop("SIGINT"));
-process.on("SIGTERM", () => void stop("SIGTERM"));
+process.on("SIGHUP", () => node.reloadFile(setup.flags.servers, web, log)); // docs/OPERATIONS.md "Adding and retiring a server"
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void stop(signal));

@@ -4,12 +4,15 @@
  * datagrams decoded and handled 128 per transaction, as the group commit
  * does. Prints µs per add: decode (grammar + checks), handle (what the
  * client port does with a decoded request: lib/server/answers.ts,
- * lib/handlers/, the store, encoding the reply), commit.
+ * lib/handlers/, the store, encoding the reply), commit; and the CPU time
+ * of the whole loop per add (process.cpuUsage), steadier than the wall
+ * clock on a loaded machine.
  *
  *   npm run bench:add-cost -- [N] [--json]     npx deno run -A bench/add_cost.ts [N] [--json]
  */
 import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { decodeRequest, encodeText } from "../lib/wire/codec.ts";
+import process from "node:process";
 import { inProcessServer } from "./_in_process.ts";
 const server = inProcessServer("distchat-add-cost-");
 const { store, handle } = server;
@@ -44,6 +47,7 @@ const dgs = Array.from(
 );
 const phase = { decode: 0, handle: 0, commit: 0 };
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 for (let i = 0; i < N; i++) {
   if (i % 128 === 0) store.begin();
   const a = performance.now();
@@ -62,12 +66,20 @@ for (let i = 0; i < N; i++) {
 }
 store.commit();
 const el = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
 const us = (x: number) => Math.round((x / N) * 100_000) / 100;
-const figures = { adds: N, total: us(el), decode: us(phase.decode), handle: us(phase.handle), commit: us(phase.commit) };
+const figures = {
+  adds: N,
+  total: us(el),
+  decode: us(phase.decode),
+  handle: us(phase.handle),
+  commit: us(phase.commit),
+  cpu: us((cpu.user + cpu.system) / 1000),
+};
 if (json) console.log(JSON.stringify(figures));
 else {
   console.log(
-    `${N} adds: ${figures.total} µs each; decode ${figures.decode}, handle ${figures.handle}, commit ${figures.commit}`,
+    `${N} adds: ${figures.total} µs each; decode ${figures.decode}, handle ${figures.handle}, commit ${figures.commit}; CPU ${figures.cpu}`,
   );
 }
 server.close();

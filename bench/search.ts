@@ -113,7 +113,7 @@ export function searchBench(runtime: Runtime): Measurement {
         const cost = await indexCost(runtime, dir, ctx.quick ? 2 : Math.max(6, ctx.runs), ctx.quick ? 3 : 4, ctx.log);
         const on = summarize(cost.on), off = summarize(cost.off), ratio = summarize(cost.ratios);
         const latency: Table = {
-          caption: `Search over UDP (one client, one query at a time, ${n} of each kind after 20 of each not timed, up to 20 hits a page, newest first; ms from send to reply):`,
+          caption: `Search over UDP (one client, one query at a time, ${n} of each kind after 20 of each not timed, up to 20 hits a page, best first (the default order); ms from send to reply):`,
           head: ["room", "query", "p50 ms", "p99 ms"],
           rows: [...small.rows, ...big.rows],
         };
@@ -130,7 +130,7 @@ export function searchBench(runtime: Runtime): Measurement {
           tables: [latency, adds],
           notes: [
             `The rooms were filled in bulk before their server started (testing/big_room.ts: ${formatNumber(small.fillS, 1)} s for 10,000 and ${formatNumber(big.fillS, 1)} s for the big one, index included).`,
-            "Every query is answered from the FTS5 index in rowid (delivery) order, newest first, intersected with the room's own token: a page never walks other rooms' matches nor all of a common word's.",
+            "Every query reads at most the newest 1,000 matches from the FTS5 index in rowid (delivery) order, intersected with the room's own token, and ranks them by BM25 over their texts (lib/rules/search_rank.ts): a page never walks other rooms' matches nor all of a common word's.",
           ],
           commands: [small.shown, ...new Set(cost.shown)],
         };

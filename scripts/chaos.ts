@@ -2,7 +2,7 @@
  * A long chaos run (testing/chaos.ts) of real servers: prints what was acked
  * and every violated property; exits 1 if there was one.
  *
- *   npm run chaos -- [--seconds 120] [--servers 5] [--clients 6] [--seed 1] [--one-disk-acks]
+ *   npm run chaos -- [--seconds 120] [--servers 5] [--clients 6] [--seed 1] [--one-disk-acks] [--membership]
  */
 import process from "node:process";
 import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
@@ -12,13 +12,14 @@ import { removeTempDirs } from "../testing/harness.ts";
 const CHAOS = defineCommand({
   name: "chaos",
   about: "A long chaos run of real servers: loss, duplication, jitter and kill -9 while clients add and fail over.",
-  usage: "npm run chaos -- [--seconds N] [--servers N] [--clients N] [--seed N] [--one-disk-acks]",
+  usage: "npm run chaos -- [--seconds N] [--servers N] [--clients N] [--seed N] [--one-disk-acks] [--membership]",
   flags: {
     seconds: { type: "string", value: "N", default: "120", help: "how long the faults last" },
     servers: { type: "string", value: "N", default: "5", help: "servers, 2 to 26" },
     clients: { type: "string", value: "N", default: "6", help: "clients adding lines" },
     seed: { type: "string", value: "N", default: "1", help: "the seed of every fault" },
     "one-disk-acks": { type: "boolean", help: "run the servers with --one-disk-acks" },
+    membership: { type: "boolean", help: "add a server a third of the way in and retire the first one two thirds in (servers file + SIGHUP)" },
   },
   notes: "Prints what was acked and every violated property; exits 1 if there was one.",
 });
@@ -35,11 +36,13 @@ try {
     seconds: num("seconds", 1, 3600),
     seed: num("seed", 1, 2 ** 31),
     serverArgs: values["one-disk-acks"] ? ["--one-disk-acks"] : [],
+    membership: values.membership === true,
     log: (line) => console.log(line),
   });
   console.log(
     `acked ${r.acked}, unacked ${r.unacked}, kills ${r.kills}, ack latency p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms ` +
-      `max ${r.latency.max} ms, servers agreed ${r.convergedMs} ms after the faults stopped`,
+      `max ${r.latency.max} ms, servers agreed ${r.convergedMs} ms after the faults stopped` +
+      (r.changed ? `; added ${r.changed.added}, retired ${r.changed.retired}` : ""),
   );
   for (const p of r.problems.slice(0, 50)) console.log(`PROBLEM: ${p}`);
   if (r.problems.length > 50) console.log(`… and ${r.problems.length - 50} more`);

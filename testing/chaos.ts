@@ -15,7 +15,8 @@
  * and how long the servers took to agree (convergence).
  *
  * tests/chaos_test.ts runs a short one in `npm test`; scripts/chaos.ts a
- * long one (`npm run chaos -- --seconds 120`).
+ * long one (`npm run chaos -- --seconds 120`); with `membership`, a server
+ * is added and one retired while all this goes on (chaos_membership.ts).
  *
  * @example
  * ```ts
@@ -28,6 +29,7 @@ import { mulberry32 } from "./prng.ts";
 import { connectWhenThere, enter, type FaultyCluster, login, readAll, sleep, startFaultyCluster, tag } from "./cluster_ops.ts";
 import { type Address, lines, udpClient, type UdpClient } from "./harness.ts";
 import { secureUdpClient } from "./secure_client.ts";
+import { changeMembership } from "./chaos_membership.ts";
 
 export type ChaosOptions = {
   servers: number;
@@ -49,6 +51,14 @@ export type ChaosOptions = {
   serverArgs?: string[];
   /** How long the servers may take to agree once the faults stop. Default 15 s. */
   convergeMs?: number;
+  /** Add a server a third of the way in and retire the first two thirds in (testing/chaos_membership.ts). */
+  membership?: boolean;
+  /**
+   * A rolling upgrade by crashes: the servers start on this argv (a previous
+   * release, testing/previous_release.ts) and every kill -9 restarts its
+   * server on this release, the kills going round the servers in order.
+   */
+  previousRelease?: (args: string[]) => string[];
   log?: (line: string) => void;
 };
 
@@ -57,8 +67,12 @@ export type ChaosReport = {
   /** Adds that were never acked (a client gave up after 30 s). */
   unacked: number;
   kills: number;
+  /** Servers running this release at the end, of those started on `previousRelease` (0 without it). */
+  upgraded: number;
   /** ms from the end of the faults until every server listed the same, complete room; null: never. */
   convergedMs: number | null;
+  /** With `membership`: the server added and the one retired. */
+  changed?: { added: string; retired: string };
   /** Each violated property, with an example. */
   problems: string[];
   /** Ack latency, ms (p50, p99, max). */
@@ -118,10 +132,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const log = o.log ?? (() => {});
   const ids = Array.from({ length: o.servers }, (_, i) => String.fromCharCode(97 + i));
   const rand = mulberry32(o.seed);
+  const spare = String.fromCharCode(97 + o.servers);
+  const upgraded = new Set<string>();
   const fc: FaultyCluster = await startFaultyCluster(
     ids,
     { loss: o.loss ?? 0.1, duplicate: o.duplicate ?? 0.05, jitterMs: o.jitterMs ?? 20, seed: o.seed },
     o.serverArgs ?? [],
+    o.membership ? [spare] : [],
+    (id) => (upgraded.has(id) ? undefined : o.previousRelease),
   );
   const udps: UdpClient[] = [];
   const problems: string[] = [];
@@ -157,7 +175,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (let n = 1; Date.now() < end; n++) {
         const text = `c${c} line ${n}`;
         const start = Date.now();
-        const reply = await cl.request(lines("add", tag(), toks[c], escapeText(text), ROOM), 30_000);
+        const request = lines("add", tag(), toks[c], escapeText(text), ROOM);
+        let reply = await cl.request(request, 30_000);
+        // A server joining or being retired answers `unavailable`: the same add goes to the next server.
+        for (let i = 0; reply?.split("\n")[2] === "unavailable" && i < 50 && Date.now() - start < 30_000; i++) {
+          cl.current = (cl.current + 1) % cl.servers.length;
+          reply = await cl.request(request, 30_000 - (Date.now() - start));
+        }
         if (reply === null) {
           unacked++;
           continue;
@@ -175,21 +199,26 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     // to bring a server back.
     const restarts: Promise<void>[] = [];
     const down = new Set<string>();
+    const active = new Set(ids), paused = { on: false };
+    const changes = o.membership ? changeMembership({ fc, ids, spare, active, down, paused, addrs, seconds: o.seconds, log }) : null;
     const killer = (async () => {
       const every = o.killEveryMs ?? 4000;
       if (every <= 0) return;
       const start = Date.now();
       for (let at = every * (0.5 + rand()); start + at + 1000 < end; at += every * (0.5 + rand())) {
         await sleep(Math.max(0, start + at - Date.now()));
-        const up = ids.filter((id) => !down.has(id));
-        if (up.length === 0) continue;
-        const id = up[Math.floor(rand() * up.length)];
+        const up = [...active].filter((id) => !down.has(id));
+        if (up.length === 0 || paused.on) continue;
+        // Upgrading: the next server in order (round the ring again once all are); else any.
+        const id = o.previousRelease ? ids[kills % ids.length] : up[Math.floor(rand() * up.length)];
+        if (down.has(id)) continue;
         down.add(id);
         await fc.servers[id].kill9();
         kills++;
         log(`chaos: kill -9 ${id}`);
         restarts.push((async () => {
           await sleep(1000);
+          if (o.previousRelease) upgraded.add(id);
           await fc.start(id);
           down.delete(id);
         })());
@@ -197,6 +226,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     })();
     await Promise.all([...adders, killer]);
     await Promise.all(restarts);
+    const changed = await changes?.catch((e) => void problems.push(`membership change: ${(e as Error).message}`));
+    // The servers checked: those running now, in file order.
+    const live = [...ids, spare].filter((id) => active.has(id));
+    const liveAddrs = live.map((id) => fc.clientAddr[id]);
     for (const p of Object.values(fc.proxies)) p.setFaults({ loss: 0, duplicate: 0, jitterMs: 0 });
     log(`chaos: faults stopped; ${acked.length} acked, ${unacked} unacked, ${kills} kills`);
 
@@ -205,7 +238,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     let listings: { ids: string[]; msgs: string[] }[] = [];
     let convergedMs: number | null = null;
     while (Date.now() - healed < (o.convergeMs ?? 15_000)) {
-      listings = await Promise.all(addrs.map((a) => readAll(reader, a, readTok, ROOM).catch(() => ({ ids: [], msgs: [] }))));
+      listings = await Promise.all(liveAddrs.map((a) => readAll(reader, a, readTok, ROOM).catch(() => ({ ids: [], msgs: [] }))));
       const first = JSON.stringify(listings[0].ids);
       const have = new Set(listings[0].ids);
       if (listings.every((l) => JSON.stringify([...l.ids].sort()) === JSON.stringify([...JSON.parse(first)].sort())) &&
@@ -217,7 +250,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     if (convergedMs === null) problems.push("the servers did not agree within the convergence time");
     listings.forEach((l, i) => {
-      const id = ids[i];
+      const id = live[i];
       const byId = new Map<string, string>();
       l.ids.forEach((m, k) => byId.set(m, l.msgs[k]));
       if (byId.size !== l.ids.length) problems.push(`server ${id} lists a msgID twice`);
@@ -244,7 +277,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     });
     const ms = acked.map((a) => a.ms).sort((x, y) => x - y);
     const q = (p: number) => ms.length ? ms[Math.min(ms.length - 1, Math.floor(p * ms.length))] : 0;
-    return { acked: acked.length, unacked, kills, convergedMs, problems, latency: { p50: q(0.5), p99: q(0.99), max: ms.at(-1) ?? 0 } };
+    return {
+      acked: acked.length,
+      unacked,
+      kills,
+      upgraded: upgraded.size,
+      convergedMs,
+      changed: changed ?? undefined,
+      problems,
+      latency: { p50: q(0.5), p99: q(0.99), max: ms.at(-1) ?? 0 },
+    };
   } finally {
     await fc.stop();
     await Promise.all(udps.map((u) => u.close()));

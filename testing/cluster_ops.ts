@@ -50,8 +50,10 @@ export type FaultyCluster = {
   clientAddr: Record<string, Address>;
   /** Each server's static public key (its key= in servers.txt), by client address `host:port`. */
   keys: Map<string, Uint8Array>;
-  /** Starts (or restarts, on the same database) server `id`. */
-  start(id: string): Promise<ServerHandle>;
+  /** Starts (or restarts, on the same database) server `id`; `extra`: more flags (e.g. --join). */
+  start(id: string, extra?: string[]): Promise<ServerHandle>;
+  /** Rewrites servers.txt with the lines of `live` and a `retired` line for each of `retired` (a membership change). */
+  writeServers(live: readonly string[], retired?: readonly string[]): void;
   stop(): Promise<void>;
 };
 
@@ -65,13 +67,18 @@ async function distinctPorts(n: number): Promise<number[]> {
 /**
  * Starts one proxy per server (listening where servers.txt says the server's
  * peer port is, forwarding to its real one) and the servers, each bound with
- * `--peer-listen` to its real peer port.
+ * `--peer-listen` to its real peer port; `command(id)`, when it gives one, is
+ * the argv that runs server `id` at each start (e.g. a previous release).
  */
 export async function startFaultyCluster(
   ids: string[],
   faults: Faults,
   extraArgs: string[] = [],
+  spares: string[] = [],
+  command: (id: string) => ((args: string[]) => string[]) | undefined = () => undefined,
 ): Promise<FaultyCluster> {
+  const live = ids;
+  ids = [...ids, ...spares];
   const dir = tempDir("distchat-faults-");
   const ports = await distinctPorts(ids.length * 3);
   const clientAddr: Record<string, Address> = {};
@@ -84,11 +91,10 @@ export async function startFaultyCluster(
   });
   const file = join(dir, "servers.txt");
   const keys = new Map(ids.map((id) => [formatAddress(clientAddr[id]), makeServerKey(dir, id)] as const));
-  writeFileSync(
-    file,
-    "# peers behind fault-injecting proxies (testing/cluster_ops.ts)\n" +
-      ids.map((id) => `${id} ${formatAddress(clientAddr[id])} ${formatAddress(proxyAddr[id])} ${keyField(keys.get(formatAddress(clientAddr[id]))!)}`).join("\n") + "\n",
-  );
+  const line = (id: string) => `${id} ${formatAddress(clientAddr[id])} ${formatAddress(proxyAddr[id])} ${keyField(keys.get(formatAddress(clientAddr[id]))!)}`;
+  const writeServers = (now: readonly string[], retired: readonly string[] = []) =>
+    writeFileSync(file, "# peers behind fault-injecting proxies (testing/cluster_ops.ts)\n" + [...now.map(line), ...retired.map((id) => `${id} retired`)].join("\n") + "\n");
+  writeServers(live);
   const proxies: Record<string, UdpProxy> = {};
   const servers: Record<string, ServerHandle> = {};
   const fc: FaultyCluster = {
@@ -100,15 +106,18 @@ export async function startFaultyCluster(
     peerListen,
     clientAddr,
     keys,
-    async start(id) {
+    async start(id, extra = []) {
       servers[id] = await startServer({
         id,
         servers: file,
         db: join(dir, `${id}.sqlite`),
-        extraArgs: ["--peer-listen", formatAddress(peerListen[id]), "--sync", "normal", ...extraArgs],
+        extraArgs: ["--peer-listen", formatAddress(peerListen[id]), "--sync", "normal", ...extraArgs, ...extra],
+        newCluster: !extra.includes("--join"),
+        command: command(id),
       });
       return servers[id];
     },
+    writeServers,
     async stop() {
       await Promise.all(Object.values(servers).map((s) => s.stop()));
       await Promise.all(Object.values(proxies).map((p) => p.close()));
@@ -125,7 +134,7 @@ export async function startFaultyCluster(
         seed: faults.seed * 31 + i,
       });
     }
-    await Promise.all(ids.map((id) => fc.start(id)));
+    await Promise.all(live.map((id) => fc.start(id)));
   } catch (e) {
     await fc.stop();
     throw e;

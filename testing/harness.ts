@@ -154,6 +154,8 @@ export type ServerHandle = {
   stop(timeoutMs?: number): Promise<Exit>;
   /** SIGKILL to its process group (a crash). */
   kill9(): Promise<Exit>;
+  /** Sends `signal` to its process group (SIGHUP: reread the servers file). */
+  signal(signal: NodeJS.Signals): void;
 };
 
 export type StartOptions = {
@@ -243,6 +245,7 @@ export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
     exited: p.exited,
     stop: (timeoutMs = 10_000) => p.stop(timeoutMs),
     kill9: p.kill9,
+    signal: p.signal,
   };
 }
 
@@ -286,11 +289,15 @@ export type DatagramFilter = {
   in(bytes: Uint8Array, from: Address): { bytes: Uint8Array | null; reply: Uint8Array[] };
 };
 
-/** A UDP socket on 127.0.0.1 with a receive queue; every datagram through `filter` when given. */
-export async function udpClient(host = LOOPBACK, filter?: DatagramFilter): Promise<UdpClient> {
+/**
+ * A UDP socket on 127.0.0.1 with a receive queue; every datagram through
+ * `filter` when given; `bind` makes the socket (default node:dgram; e.g. one
+ * in another network namespace, testing/netns.ts).
+ */
+export async function udpClient(host = LOOPBACK, filter?: DatagramFilter, bind: typeof bindUdp = bindUdp): Promise<UdpClient> {
   const inbox: Datagram[] = [];
   const wakers = new Set<() => void>();
-  const t = await bindUdp({ host, port: 0 }, (received, from) => {
+  const t = await bind({ host, port: 0 }, (received, from) => {
     let bytes: Uint8Array | null = received;
     if (filter) {
       const r = filter.in(received, from);

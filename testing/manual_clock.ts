@@ -52,6 +52,13 @@ export class ManualClock implements Clock {
     return this.#timers.filter((t) => t.live).length;
   }
 
+  /** Runs one turn: the `soon` callbacks queued so far (those they queue wait for the next turn). */
+  runTurn(): void {
+    const q = this.#soon;
+    this.#soon = [];
+    for (const fn of q) fn();
+  }
+
   /** Runs queued `soon` callbacks (and those they queue) until none are left. */
   runSoon(): void {
     for (let guard = 0; this.#soon.length > 0; guard++) {

@@ -42,9 +42,9 @@ export async function until(what: string | (() => string), cond: () => boolean, 
   }
 }
 
-/** Starts client.ts with `args` (NO_COLOR set). */
-export function startClient(args: string[]): ClientProc {
-  const p = startProcess(scriptCommand(join(ROOT, "client.ts"), args), { cwd: ROOT, stdin: "pipe", env: { NO_COLOR: "1" } });
+/** Starts client.ts with `args` (NO_COLOR set), under `wrap` (e.g. `ip netns exec NS`) when given. */
+export function startClient(args: string[], wrap: string[] = []): ClientProc {
+  const p = startProcess([...wrap, ...scriptCommand(join(ROOT, "client.ts"), args)], { cwd: ROOT, stdin: "pipe", env: { NO_COLOR: "1" } });
   const text = () => p.stdout() + p.stderr();
   return {
     child: p.child,

@@ -27,6 +27,9 @@ import type { Op, PeerDatagram, PollEntry, Reply, Request, Result } from "../lib
 import { ACCOUNT_ACTIONS, ERROR_CODES, MAX_MSG_BYTES, MOD_ACTIONS } from "../lib/wire/messages.ts";
 import { fromEntries } from "../lib/wire/vector.ts";
 import type { Vector } from "../lib/wire/vector.ts";
+import { parse } from "../lib/wire/_protocol_parser.js";
+import { fastPeer } from "../lib/wire/_fast_peer.ts";
+import { fastRequest } from "../lib/wire/_fast_requests.ts";
 
 // --- Arbitraries of valid values (docs/PROTOCOL.md "Names and values") ----------------
 
@@ -464,6 +467,55 @@ test("fuzz: datagrams around the size limit never throw; too-large exactly above
       return out;
     });
   fuzz(sized, 500);
+});
+
+// --- The fast paths (lib/wire/_fast_requests.ts, _fast_peer.ts) read exactly what the grammar reads ---
+
+/** The grammar's tree of `text` under `rule`, or null when it does not parse. */
+function grammarTree(text: string, rule: "ClientRequest" | "PeerDatagram"): unknown {
+  try {
+    return parse(text, { startRule: rule });
+  } catch {
+    return null;
+  }
+}
+
+const strictText = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Whenever a fast path reads `b`, the grammar reads the same tree. */
+function sameTree(b: Uint8Array): void {
+  let text: string;
+  try {
+    text = strictText.decode(b);
+  } catch {
+    return; // not UTF-8: refused before any parser
+  }
+  const peer = fastPeer(text);
+  if (peer !== null) assert.equal(peer, grammarTree(text, "PeerDatagram"), JSON.stringify(text));
+  const req = fastRequest(text);
+  if (req !== null) assert.equal(req, grammarTree(text, "ClientRequest"), JSON.stringify(text));
+}
+
+const FAST_KINDS = new Set(["login", "logout", "touch", "open", "join", "leave", "msg"]);
+
+test("fast peer path: every generated add and ok whose ops are of its kinds takes it, and reads as the grammar does", () => {
+  fc.assert(
+    fc.property(peerDatagram, mac, (d, m) => {
+      const text = new TextDecoder().decode(encodePeer(d, () => m));
+      const fast = fastPeer(text);
+      if ((d.verb === "add" || d.verb === "ok") && d.ops.every((o) => FAST_KINDS.has(o.kind))) assert.ok(fast !== null, JSON.stringify(text));
+      if (fast !== null) assert.equal(fast, grammarTree(text, "PeerDatagram"));
+    }),
+    { numRuns: 1500 },
+  );
+});
+
+test("fast paths: mutated datagrams and soups never read differently from the grammar", () => {
+  const peerBytes = fc.tuple(peerDatagram, mac).map(([d, m]) => encodePeer(d, () => m));
+  const mutatedPeer = fc.tuple(peerBytes, fc.array(mutation, { minLength: 1, maxLength: 3 })).map(([b, ms]) => ms.reduce(mutate, b));
+  fc.assert(fc.property(mutatedPeer, sameTree), { numRuns: 8000 });
+  fc.assert(fc.property(mutated, sameTree), { numRuns: 3000 });
+  fc.assert(fc.property(soup, sameTree), { numRuns: 3000 });
 });
 
 test("fuzz: at least 100,000 cases in all", () => {

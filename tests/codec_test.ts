@@ -417,6 +417,8 @@ req("act react", lines("act", "C4", TOK, "lobby", "react", "a.7", "👍"), { ver
 req("act read", lines("act", "C5", TOK, "lobby", "read", "a.7", ""), { verb: "act", tag: "C5", token: TOK, groupName: "lobby", action: "read", target: { origin: "a", n: 7 }, text: "" });
 req("search a room", lines("search", "C6", TOK, "lobby", "deploy friday", 20), { verb: "search", tag: "C6", token: TOK, groupName: "lobby", query: "deploy friday", limit: 20, before: null });
 req("search every room, next page", lines("search", "C7", TOK, "*", "@bob", 20, "a.9"), { verb: "search", tag: "C7", token: TOK, groupName: "*", query: "@bob", limit: 20, before: { origin: "a", n: 9 } });
+req("search newest first", lines("search", "C8", TOK, "*", "@bob", 20, "newest"), { verb: "search", tag: "C8", token: TOK, groupName: "*", query: "@bob", limit: 20, before: null, order: "newest" });
+req("search newest first, next page", lines("search", "C9", TOK, "lobby", "x", 5, "a.9", "newest"), { verb: "search", tag: "C9", token: TOK, groupName: "lobby", query: "x", limit: 5, before: { origin: "a", n: 9 }, order: "newest" });
 req("unread", lines("unread", "C8", TOK), { verb: "unread", tag: "C8", token: TOK });
 req("typing", lines("typing", "C9", TOK, "lobby", "typing", ""), { verb: "typing", tag: "C9", token: TOK, groupName: "lobby", state: "typing", text: "" });
 rep("ok act", lines("ok", "C2", "act", "lobby", "edit", "a.7"), { verb: "ok", tag: "C2", kind: "act", groupName: "lobby", action: "edit", target: { origin: "a", n: 7 } });
@@ -548,6 +550,19 @@ peer(
     ],
   },
 );
+peer("peer hello, version 1 (no version line)", lines("hello", "b", NONCE, "0123456789abcdef".repeat(2), MAC), {
+  verb: "hello",
+  from: "b",
+  nonce: NONCE,
+  challenge: "0123456789abcdef".repeat(2),
+});
+peer("peer proof stating protocol version 2", lines("proof", "b", NONCE, "0123456789abcdef".repeat(2), "v2", MAC), {
+  verb: "proof",
+  from: "b",
+  nonce: NONCE,
+  challenge: "0123456789abcdef".repeat(2),
+  version: 2,
+});
 peer("peer ask, signed", lines("ask", "b", NONCE, "a=7,b=2,c=7", MAC), {
   verb: "ask",
   from: "b",
@@ -916,6 +931,8 @@ test("peer op msg empty: a tombstone of an expunged message (docs/PEER_PROTOCOL.
 badPeer("peer op msg bad escape", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "msg", "0", 1, SESSION, "t", "g", "u", "\\x"), "-"), "bad-request");
 badPeer("peer op deps duplicate", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "touch", "b=1,b=1", 1, SESSION), "-"), "bad-request");
 badPeer("peer op at beyond safe range", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "touch", "0", "9999999999999999", SESSION), "-"), "bad-request");
+badPeer("peer hello with version 0", lines("hello", "b", "-", "0123456789abcdef".repeat(2), "v0", "-"), "bad-request");
+badPeer("peer hello with a version line that is not v<N>", lines("hello", "b", "-", "0123456789abcdef".repeat(2), "2", "-"), "bad-request");
 badPeer("peer over 8192 bytes", lines("add", "a", "-", "a=1", 1, "x".repeat(BIG)), "too-large");
 
 function error(kind: Kind, input: string | Uint8Array): ProtocolError {

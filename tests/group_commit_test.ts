@@ -110,6 +110,65 @@ test("peers' ops wake a held poll between their commit and its sync; a local add
   }
 });
 
+/** Bob (and Alice, with `alice`) in room r, Bob's poll held, then z's message committed and shown (one turn run): the tokens. */
+function showFromZ(t: ReturnType<typeof setup>, alice: boolean, after?: () => void): { a: string; b: string } {
+  const a = alice ? enter(t, ALICE, "alice", true) : "";
+  const b = enter(t, BOB, "bob", !alice);
+  t.say(BOB, "request", "p1", b, "r", "0", 20000);
+  t.clock.runSoon();
+  t.events.length = 0;
+  const op: Op = { origin: "z", seq: 1, deps: t.store.vector(), at: T0, session: "5e".repeat(32), kind: "msg", tag: "z1", groupName: "r", userName: "zoe", msg: "from z" };
+  t.commit.batch(() => t.store.applyRemote(op), { shownBeforeSync: true, after });
+  t.clock.runTurn();
+  return { a, b };
+}
+
+test("a shown commit's sync waits one turn (its poll replies leave first); writes of that turn are committed before it, in one sync", () => {
+  const t = setup();
+  try {
+    const { a } = showFromZ(t, true);
+    assert.equal(t.events.map((e) => e.split("|")[0]), ["40002 poll"], "answered; the sync is not in this turn");
+    assert.ok(t.commit.busy, "busy until the sync: a got or an ack waits for it");
+    const committed = t.committed.length;
+    t.say(ALICE, "add", "m1", a, "meanwhile", "r");
+    t.clock.runTurn();
+    assert.equal(t.events.map((e) => e.split("|")[0]), ["40002 poll", "sync", "40001 ok"], "one sync for both, then the add's reply");
+    assert.is(t.committed.length, committed + 1, "one commit's news for both");
+    assert.equal(t.committed.at(-1)!.localOps.map((o) => o.kind), ["msg"]);
+    assert.ok(!t.commit.busy);
+    t.clock.runSoon();
+    assert.is(t.events.filter((e) => e === "sync").length, 1, "nothing left to sync");
+  } finally {
+    t.close();
+  }
+});
+
+test("a shown commit is synced in the next turn even when that turn's writes change no row (a read-only request)", () => {
+  const t = setup();
+  try {
+    const { b } = showFromZ(t, false);
+    t.say(BOB, "rooms", "x1", b);
+    t.clock.runTurn();
+    assert.equal(t.events.map((e) => e.split("|")[0]), ["40002 poll", "sync", "40002 ok"]);
+  } finally {
+    t.close();
+  }
+});
+
+test("a shown commit whose turn brings nothing is still synced in that turn, its callbacks after", () => {
+  const t = setup();
+  try {
+    let after = false;
+    showFromZ(t, false, () => (after = true));
+    assert.ok(!after, "its callbacks wait for the sync");
+    t.clock.runTurn();
+    assert.equal(t.events.map((e) => e.split("|")[0]), ["40002 poll", "sync"]);
+    assert.ok(after);
+  } finally {
+    t.close();
+  }
+});
+
 test("one session holds at most 64 long polls; the next is rate-limited, another session's is held", () => {
   const t = setup();
   try {

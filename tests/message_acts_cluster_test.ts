@@ -140,6 +140,25 @@ test("typing crosses servers; search, mentions and read markers answer; history 
   }
 });
 
+test("search answers best first by default, newest first when asked, and pages after the last hit", async () => {
+  const c = await memoryCluster({ ids: ["a", "b"] });
+  try {
+    const bob = login(c, "a", "bob");
+    ok(call(c, "a", { verb: "open", groupName: "lobby" }, bob));
+    for (const m of ["deploy", "deploy it all on friday after lunch, then go home", "deploy deploy"]) ok(call(c, "a", { verb: "add", groupName: "lobby", msg: m }, bob));
+    c.run(300);
+    const texts = (r: Reply) => (ok(r, "search") as { hits: { msg: string }[] }).hits.map((h) => h.msg);
+    const ask = (o: { limit: number; before: MsgId | null; order?: "newest" }) => call(c, "b", { verb: "search", groupName: "lobby", query: "deploy", ...o }, bob);
+    assert.equal(texts(ask({ limit: 10, before: null })), ["deploy deploy", "deploy", "deploy it all on friday after lunch, then go home"]);
+    assert.equal(texts(ask({ limit: 10, before: null, order: "newest" })), ["deploy deploy", "deploy it all on friday after lunch, then go home", "deploy"]);
+    const first = ok(ask({ limit: 2, before: null }), "search") as { hits: { msgId: MsgId; msg: string }[]; more: boolean };
+    assert.equal([first.hits.map((h) => h.msg), first.more], [["deploy deploy", "deploy"], true]);
+    assert.equal(texts(ask({ limit: 2, before: first.hits[1].msgId })), ["deploy it all on friday after lunch, then go home"]);
+  } finally {
+    c.close();
+  }
+});
+
 test.after(() => removeTempDirs());
 
 test.run();

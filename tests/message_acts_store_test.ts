@@ -12,6 +12,7 @@ import * as assert from "uvu/assert";
 import { join } from "node:path";
 import type { Op } from "../lib/wire/messages.ts";
 import { Store } from "../lib/store/store.ts";
+import { RANK_WINDOW } from "../lib/store/search.ts";
 import { opKey } from "../lib/rules/conflict.ts";
 import { foldMessage, type MessageAct, reactionCounts } from "../lib/rules/message_acts.ts";
 import { fromEntries } from "../lib/wire/vector.ts";
@@ -154,8 +155,90 @@ test("search indexes in bulk after adds: edits and deletions before or after ind
   stores.splice(stores.indexOf(a), 1);
   const again = Store.open(path, "a", { sync: "normal" });
   stores.push(again);
-  assert.not.ok(again.messages.indexBehind, "the mark was kept: nothing is indexed twice");
+  again.begin();
+  assert.is(again.messages.indexPending(100), 0, "the mark was kept: nothing is indexed twice");
+  again.commit();
+  assert.not.ok(again.messages.indexBehind);
   assert.is(again.messages.search.find(["lobby"], "delta", null, 10).length, 1);
+});
+
+test("search best first: by relevance (bm25) among the newest RANK_WINDOW matches, ties newest first, then older ones newest first; pages by the last hit", () => {
+  const a = open("a");
+  a.begin();
+  a.appendLocal({ kind: "login", session: SA, userName: "bob", ttl: 3600 }, T0);
+  a.appendLocal({ kind: "open", session: SA, groupName: "lobby" }, T0);
+  const texts = ["deploy", "we deploy on friday after the long meeting about other things", "deploy deploy", "nothing here", "deploy now", "deploy soon"];
+  const dseq: number[] = [];
+  for (const [i, t] of texts.entries()) {
+    a.appendLocal({ kind: "msg", session: SA, tag: `r${i}`, groupName: "lobby", userName: "bob", msg: t }, T0);
+    dseq.push(a.messages.row("a", a.vector().get("a")!)!.dseq);
+  }
+  a.messages.indexPending(100);
+  a.commit();
+  const s = a.messages.search;
+  const text = (ds: number[]) => ds.map((d) => texts[dseq.indexOf(d)]);
+  assert.equal(text(s.find(["lobby"], "deploy", null, 10, "newest")), ["deploy soon", "deploy now", "deploy deploy", texts[1], "deploy"]);
+  const best = text(s.find(["lobby"], "deploy", null, 10, "best"));
+  assert.equal(best, ["deploy deploy", "deploy", "deploy soon", "deploy now", texts[1]], "more of the word and shorter first; equal scores newest first");
+  // Pages: each after the last hit of the one before, together the whole list once.
+  const pages: string[] = [];
+  let after: number | null = null;
+  for (let i = 0; i < 10; i++) {
+    const page: number[] = s.find(["lobby"], "deploy", after, 2, "best");
+    if (page.length === 0) break;
+    pages.push(...text(page));
+    after = page[page.length - 1];
+  }
+  assert.equal(pages, best);
+});
+
+test("search best first past the ranked window: pages list every match once, the window's by relevance, then the older newest first", () => {
+  const a = open("a");
+  a.begin();
+  a.appendLocal({ kind: "login", session: SA, userName: "bob", ttl: 3600 }, T0);
+  a.appendLocal({ kind: "open", session: SA, groupName: "lobby" }, T0);
+  const n = RANK_WINDOW + 150;
+  for (let i = 0; i < n; i++) {
+    const t = i % 7 === 0 ? `word word ${i}` : `word and some filler ${i}`;
+    a.appendLocal({ kind: "msg", session: SA, tag: `w${i}`, groupName: "lobby", userName: "bob", msg: t }, T0);
+  }
+  a.messages.indexPending(n + 10);
+  a.commit();
+  const s = a.messages.search;
+  const all: number[] = [];
+  let after: number | null = null;
+  for (let i = 0; i < 100; i++) {
+    const page: number[] = s.find(["lobby"], "word", after, 37, "best");
+    if (page.length === 0) break;
+    all.push(...page);
+    after = page[page.length - 1];
+  }
+  assert.is(all.length, n, "every match");
+  assert.is(new Set(all).size, n, "none twice");
+  const newest = s.find(["lobby"], "word", null, n, "newest");
+  const bottom = newest[RANK_WINDOW - 1];
+  assert.equal(all.slice(RANK_WINDOW), newest.slice(RANK_WINDOW), "past the window: newest first");
+  assert.ok(all.slice(0, RANK_WINDOW).every((d) => d >= bottom), "the window first");
+  assert.not.equal(all.slice(0, RANK_WINDOW), newest.slice(0, RANK_WINDOW), "ranked, not by age");
+});
+
+test("messages stored but not yet indexed when the store closed (a crash) are indexed after it opens again", () => {
+  const a = open("a");
+  const path = a.db.location()!;
+  a.begin();
+  a.appendLocal({ kind: "login", session: SA, userName: "bob", ttl: 3600 }, T0);
+  a.appendLocal({ kind: "open", session: SA, groupName: "lobby" }, T0);
+  a.appendLocal({ kind: "msg", session: SA, tag: "1", groupName: "lobby", userName: "bob", msg: "kept words" }, T0);
+  a.commit();
+  a.close();
+  stores.splice(stores.indexOf(a), 1);
+  const again = Store.open(path, "a", { sync: "normal" });
+  stores.push(again);
+  assert.ok(again.messages.indexBehind, "behind its mark");
+  again.begin();
+  again.messages.indexPending(10);
+  again.commit();
+  assert.is(again.messages.search.find(["lobby"], "kept", null, 10, "best").length, 1);
 });
 
 test("partitioned then healed (3 stores, 12 seeds): every store ends with the same messages, edits, deletions and reactions — the rule's fold", () => {

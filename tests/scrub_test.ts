@@ -10,6 +10,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { statSync } from "node:fs";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { Store } from "../lib/store/store.ts";
 import { startCheckpointer } from "../lib/store/checkpointer.ts";
 import { lines, parsePoll, removeTempDirs, startServer, tempDir, udpClient } from "../testing/harness.ts";
@@ -82,6 +83,37 @@ test("a scrub asked while the server's transaction is open waits for it; with th
   assert.ok(await cp.scrub(), "scrubbed by the server's connection");
   assert.is(statSync(`${path}-wal`).size, 0);
   store.close();
+});
+
+test("a scrub that a reader holds up is retried every turn until it can, and logged while held up", async () => {
+  const path = join(tempDir("distchat-scrub-"), "a.sqlite");
+  const store = Store.open(path, "a", { sync: "normal" });
+  const logged: string[] = [];
+  const cp = startCheckpointer(store, path, (line) => logged.push(line), 20, 200);
+  const reader = new DatabaseSync(path);
+  try {
+    store.begin();
+    store.db.exec("CREATE TABLE scratch (t TEXT); INSERT INTO scratch VALUES ('held-secret-" + "z".repeat(500) + "')");
+    store.commit();
+    reader.exec("BEGIN");
+    reader.prepare("SELECT count(*) AS n FROM scratch").get(); // a snapshot that still has the text: the log cannot be cut
+    store.begin();
+    store.db.exec("DELETE FROM scratch");
+    store.commit();
+    let result: boolean | null = null;
+    const pending = cp.scrub().then((r) => (result = r));
+    const stuck = await within(5_000, async () => logged.some((l) => l.includes("not truncated yet")), 50);
+    assert.ok(stuck !== null, `a held-up scrub is logged: ${logged.join(" | ")}`);
+    assert.is(result, null, "not done while the reader holds the log");
+    assert.equal(textsInDb(path, ["held-secret"]), ["held-secret"], "still in the log (the check reads it)");
+    reader.exec("COMMIT");
+    assert.ok(await pending, "done once the reader ended");
+    assert.equal(textsInDb(path, ["held-secret"]), []);
+  } finally {
+    reader.close();
+    await cp.stop();
+    store.close();
+  }
 });
 
 test("row 13, a real server: after retention expunges messages, their text is in none of its files while it runs", async () => {

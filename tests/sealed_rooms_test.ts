@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { test } from "uvu";
 import { flipFirstSealedText } from "./_tamper.ts";
+import { fakeTty } from "./_fake_tty.ts";
 import * as assert from "uvu/assert";
 import { Keyring, placeholder } from "../lib/client/keyring.ts";
 import { openTerminal } from "../lib/client/terminal.ts";
@@ -137,20 +138,7 @@ test("keyring: key file passphrases on first use; one derivation per salt; /unke
   assert.equal((await k.view("lobby", entry("carol", wires[0]), pipe)).kind, "locked", "carol still uses the old one");
 });
 
-// --- The hidden prompt, on a fake terminal ----------------------------------------
-
-type FakeTty = PassThrough & { isTTY: boolean; isRaw: boolean; setRawMode(raw: boolean): FakeTty };
-
-function fakeTty(): FakeTty {
-  const s = new PassThrough() as FakeTty;
-  s.isTTY = true;
-  s.isRaw = false;
-  s.setRawMode = (raw) => {
-    s.isRaw = raw;
-    return s;
-  };
-  return s;
-}
+// --- The hidden prompt, on a fake terminal (tests/_fake_tty.ts) ----------------------------------------
 
 test("terminal: a passphrase is read without echo; readline gets the next lines; output waits meanwhile", async () => {
   const input = fakeTty();

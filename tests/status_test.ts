@@ -24,9 +24,15 @@ const report = (id: string, vector: string): StatusReport => ({
 
 test("a down server is marked DOWN and counted", () => {
   const out = formatStatusTable(servers, new Map([["a", report("a", "a=3")]]));
-  assert.match(out, /^a\s+127\.0\.0\.1:7101\s+up 12\.3s\s+a=3\s+3\s+1\s+0\s+4\s+0\s+b:0\.4s\s+bad-mac=2$/m);
+  assert.match(out, /^a\s+127\.0\.0\.1:7101\s+up 12\.3s\s+1\s+a=3\s+3\s+1\s+0\s+4\s+0\s+b:0\.4s\s+bad-mac=2$/m);
   assert.match(out, /^b\s+127\.0\.0\.1:7102\s+DOWN/m);
   assert.match(out, /1\/2 up; all hold the same messages$/);
+});
+
+test("the protocol column: a server's version and the one all its peers speak; 1 for a server before version 2", () => {
+  const out = formatStatusTable(servers, new Map([["a", { ...report("a", "a=3"), protocol: 2, sharedProtocol: 1 }], ["b", report("b", "a=3")]]));
+  assert.match(out, /^a\s+127\.0\.0\.1:7101\s+up 12\.3s\s+2\/1\s+a=3/m);
+  assert.match(out, /^b\s+127\.0\.0\.1:7102\s+up 12\.3s\s+1\s+a=3/m);
 });
 
 test("differing vectors are called out", () => {

@@ -72,15 +72,51 @@ test("a version-2 database opens: the confirmer, refused and members' expiry col
   const db = new DatabaseSync(path);
   db.exec(
     "DROP INDEX ops_act; DROP TABLE edits; DROP TABLE redactions; DROP TABLE reactions; DROP TABLE read_marks; DROP TABLE search; " +
-      "ALTER TABLE ops DROP COLUMN re; ALTER TABLE messages DROP COLUMN flags; " +
-      "ALTER TABLE ops DROP COLUMN conf; ALTER TABLE messages DROP COLUMN refused; DROP INDEX members_live; " +
-      "ALTER TABLE members DROP COLUMN expires; ALTER TABLE members DROP COLUMN jsum; ALTER TABLE members DROP COLUMN jorigin; ALTER TABLE messages DROP COLUMN notice; DROP INDEX ops_open; " +
+      "ALTER TABLE ops DROP COLUMN re; ALTER TABLE ops DROP COLUMN conf; DROP INDEX members_live; " +
+      // version 2's messages table: no refused, notice or flags column, keyed by (rkey, dseq)
+      "CREATE TABLE m2 (rkey TEXT NOT NULL, dseq INTEGER NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL, session TEXT NOT NULL, " +
+      "tag TEXT NOT NULL, hidden INTEGER NOT NULL DEFAULT 0, ksum INTEGER NOT NULL, PRIMARY KEY (rkey, dseq)) WITHOUT ROWID; " +
+      "INSERT INTO m2 SELECT rkey, dseq, origin, seq, session, tag, hidden, ksum FROM messages WHERE notice = 0; DROP TABLE messages; " +
+      "ALTER TABLE m2 RENAME TO messages; CREATE UNIQUE INDEX messages_origin ON messages (rkey, origin, seq); " +
+      "ALTER TABLE members DROP COLUMN expires; ALTER TABLE members DROP COLUMN jsum; ALTER TABLE members DROP COLUMN jorigin; DROP INDEX ops_open; " +
       "DROP TABLE bindings; DROP TABLE dm_parts; DROP INDEX ops_acct; DROP INDEX ops_mod; UPDATE meta SET v = '2' WHERE k = 'schema'",
   );
   db.close();
   const again = open("a", path);
   assert.equal([...again.uncovered("r", fromEntries([]))].map((m) => m.msg), ["old"]);
   assert.is(again.messages.byTag("s1", "t")?.conf, "");
+});
+
+test("a version-5 database opens: its notices, kept under U+0001 || the room's key, are listed again in delivery order", async () => {
+  const { DatabaseSync } = await import("node:sqlite");
+  const path = join(tempDir("distchat-store-"), "a.sqlite");
+  const a = Store.open(path, "a", { sync: "normal" });
+  a.setOrigin("a");
+  local(a, () => {
+    a.appendLocal({ kind: "login", session: "s1", userName: "u1", ttl: 60 }, T0);
+    a.appendLocal({ kind: "open", session: "s1", groupName: "Lobby" }, T0);
+    a.appendLocal({ kind: "join", session: "s1", groupName: "Lobby" }, T0);
+    a.appendLocal({ kind: "msg", session: "s1", tag: "t", groupName: "Lobby", userName: "u1", msg: "hello" }, T0);
+  });
+  const listed = (s: Store) => [...s.uncovered("Lobby", fromEntries([]), true)].map((m) => m.msg);
+  const before = listed(a);
+  assert.equal(before, ["\u0001join", "hello"]);
+  a.close();
+  const db = new DatabaseSync(path);
+  db.exec(
+    "CREATE TABLE m5 (rkey TEXT NOT NULL, dseq INTEGER NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL, session TEXT NOT NULL, " +
+      "tag TEXT NOT NULL, hidden INTEGER NOT NULL DEFAULT 0, ksum INTEGER NOT NULL, refused INTEGER NOT NULL DEFAULT 0, " +
+      "notice INTEGER NOT NULL DEFAULT 0, flags INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (rkey, dseq)) WITHOUT ROWID; " +
+      "INSERT INTO m5 SELECT CASE notice WHEN 1 THEN char(1) || rkey ELSE rkey END, dseq, origin, seq, session, tag, hidden, ksum, refused, notice, flags FROM messages; " +
+      "DROP TABLE messages; ALTER TABLE m5 RENAME TO messages; CREATE UNIQUE INDEX messages_origin ON messages (rkey, origin, seq); " +
+      "UPDATE meta SET v = '5' WHERE k = 'schema'",
+  );
+  db.close();
+  const again = open("a", path);
+  assert.equal(listed(again), before);
+  assert.equal([...again.uncovered("Lobby", fromEntries([]))].map((m) => m.msg), ["hello"]);
+  const keys = (again.db.prepare("SELECT DISTINCT rkey FROM messages").all() as { rkey: string }[]).map((r) => r.rkey);
+  assert.equal(keys, ["lobby"], "no key is U+0001 || the room's key any more");
 });
 
 test("appendLocal numbers ops per origin and takes deps from the vector minus self", () => {

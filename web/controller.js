@@ -11,6 +11,7 @@ import { webTransport } from "../lib/client/web_transport.ts";
 import { nameKey, roomNameProblem, userNameProblem } from "../lib/wire/names.ts";
 import { keptRooms, pageUi, withRoom } from "./page_ui.js";
 import { loadKnownKeys, loadRead, loadSession, saveKnownKeys, saveRead, saveSession } from "./persist.js";
+import { searchActions } from "./search_actions.js";
 
 /** How long a server may hold a poll. */
 const WAIT_MS = 25_000;
@@ -39,6 +40,7 @@ export const initialState = {
   membersOpen: false,
   passphrase: null, // { room } while its dialog is open
   compose: null, // { mode: "reply" | "edit", room, id, user, text } while the composer answers or edits a message
+  search: null, // { what: "search" | "mentions", query, hits, more } while search results are shown
   notify: typeof Notification === "undefined" ? "unsupported" : Notification.permission,
 };
 
@@ -248,7 +250,7 @@ export function createController(store) {
       set((s) => ({ ...s, drawerOpen: false, compose: null }));
       // What the room shows is read now: the marker moves to its newest message.
       const last = room?.items.at(-1);
-      if (last && !room.dm) chat?.markRead(room.name, parseMsgId(last.key));
+      if (last) chat?.markRead(room.name, parseMsgId(last.key));
     },
 
     /** Joins room `name`, making it when there is none (the core's /join). */
@@ -389,6 +391,7 @@ export function createController(store) {
     },
     dismissToast: () => set((s) => ({ ...s, toast: null })),
     dismissOutput: () => set((s) => ({ ...s, output: null })),
+    ...searchActions(store, () => chat, () => actions),
   };
 
   /** What the page knows, read-only, for tests and the curious (globalThis.distchat). */

@@ -193,6 +193,8 @@ export function pageUi(store, hooks) {
     },
     error: (text) => (store.get().screen === "account" ? set((s) => ({ ...s, accountError: text })) : toast(text, true)),
     output: (text) => set((s) => ({ ...s, output: [...(s.output ?? []), text] })),
+    // Search hits and mentions: listed under the search box (web/ui/search.js).
+    hits: (what, hits, more) => set((s) => ({ ...s, search: { what, query: s.searchQuery ?? "", hits, more } })),
     link: (text) => set((s) => ({ ...s, link: { ...s.link, text, at: Date.now() } })),
     status: (st) => set((s) => ({ ...s, link: { ...s.link, state: st.state, server: st.server } })),
     pending(id, room, text) {

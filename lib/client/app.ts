@@ -12,17 +12,20 @@ import { nameKey } from "../wire/names.ts";
 import type { KeyFile } from "./key_file.ts";
 import type { ServerEntry } from "../config/servers_file.ts";
 import type { OnDatagram, Transport } from "../wire/transport.ts";
-import { ChatClient, type ChatUi, type SecretAsk } from "./chat.ts";
+import { ChatClient, type ChatUi } from "./chat.ts";
+import { terminalSecrets } from "./terminal_secrets.ts";
 import { parseLine } from "./commands.ts";
 import type { Timing } from "./connection.ts";
 import { LoginError } from "./session.ts";
 import { openTerminal } from "./terminal.ts";
-import type { TerminalOptions } from "./terminal.ts";
+import type { Terminal, TerminalOptions } from "./terminal.ts";
 import { knownKeysFile } from "./known_keys.ts";
 import { udpTransport } from "./udp_transport.ts";
 import { secureTransport } from "./secure_transport.ts";
 import { RoomKeys } from "./seal.ts";
 import { nativeRoomKdf } from "./native_kdf.ts";
+import { presenceLoop } from "./presence_loop.ts";
+import { presenceWords } from "./wording.ts";
 
 export type ClientOptions = {
   userName: string;
@@ -55,16 +58,14 @@ export type ClientOptions = {
 /** On EOF or /quit, how long unacknowledged messages may take. */
 const FLUSH_MS = 10_000;
 
-/** Runs the client until /quit, EOF or Ctrl-C; resolves with the exit code. */
-export async function runClient(o: ClientOptions): Promise<number> {
-  const term = openTerminal(o.io);
+/** The terminal's ChatUi: messages, notices and the prompt on `term`; a room's passphrase announced once. */
+function terminalUi(term: Terminal, o: ClientOptions, chat: () => ChatClient): ChatUi {
   const announced = new Set<string>();
-  let chat!: ChatClient;
   const refreshPrompt = () => {
-    const room = chat.session.currentRoom;
-    term.currentRoom(room, room !== null && chat.keyring.has(room));
+    const room = chat().session.currentRoom;
+    term.currentRoom(room, room !== null && chat().keyring.has(room));
   };
-  const ui: ChatUi = {
+  return {
     show: (room, e, view) => term.message(room, e, view),
     mentioned: () => term.bell(),
     notice: (t) => term.notice(t),
@@ -73,7 +74,7 @@ export async function runClient(o: ClientOptions): Promise<number> {
     pending: (id, room, text) => term.pending(id, room, o.userName, text),
     settled: (id, msgId) => term.settled(id, msgId),
     currentRoom(room) {
-      const sealed = room !== null && chat.keyring.has(room);
+      const sealed = room !== null && chat().keyring.has(room);
       term.currentRoom(room, sealed);
       if (sealed && !announced.has(nameKey(room))) {
         announced.add(nameKey(room));
@@ -85,10 +86,15 @@ export async function runClient(o: ClientOptions): Promise<number> {
       else announced.delete(nameKey(room));
       refreshPrompt();
     },
-    askSecret,
+    askSecret: terminalSecrets({ term, tty: o.io.tty, userName: o.userName, password: o.password ?? null }),
     hints: o.io.tty ? "command" : "file",
+    presence: (room, states) => term.typing(room, presenceWords(states)),
   };
-  chat = await ChatClient.open({
+}
+
+/** The chat client of the terminal: over UDP, encrypted to every server the servers file gives a key. */
+function openChat(o: ClientOptions, ui: ChatUi, onEnded: (why: string) => void): Promise<ChatClient> {
+  return ChatClient.open({
     servers: o.servers,
     transport: secureTransport(udpTransport(o.bind), {
       keys: new Map(o.servers.flatMap((s) => s.publicKey ? [[s.id, s.publicKey] as const] : [])),
@@ -105,11 +111,19 @@ export async function runClient(o: ClientOptions): Promise<number> {
     known: knownKeysFile(o.knownKeysFile ?? null),
     iterations: o.scramIterations,
     dmsEveryMs: o.dmsEveryMs,
-    onEnded: (why) => {
-      term.error(why);
-      failed = true;
-      void end(0);
-    },
+    onEnded,
+  });
+}
+
+/** Runs the client until /quit, EOF or Ctrl-C; resolves with the exit code. */
+export async function runClient(o: ClientOptions): Promise<number> {
+  const term = openTerminal(o.io);
+  let chat!: ChatClient;
+  const ui = terminalUi(term, o, () => chat);
+  chat = await openChat(o, ui, (why) => {
+    term.error(why);
+    failed = true;
+    void end(0);
   });
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
@@ -117,59 +131,21 @@ export async function runClient(o: ClientOptions): Promise<number> {
   /** The session ended for a reason the user must act on: exit 1. */
   let failed = false;
 
+  // Who is typing in the room typed into, every 3 s (and whether we are).
+  const presence = presenceLoop({
+    everyMs: 3000,
+    room: () => (ending ? null : chat.session.currentRoom),
+    typing: () => term.typingNow(),
+    say: (room, state) => chat.acts.presence(room, state),
+  });
+
   async function end(flushMs: number): Promise<void> {
     if (ending) return;
     ending = true;
+    presence.stop();
     const flushed = await chat.quit(flushMs);
     term.close();
     finish(failed ? 1 : flushed ? 0 : 1);
-  }
-
-  /** A secret: --password-file's password, or typed hidden in a terminal; null (and says why) otherwise. */
-  async function askSecret(ask: SecretAsk): Promise<string | null> {
-    if (ask.kind === "login-password" || ask.kind === "current-password" || (ask.kind === "new-password" && ask.purpose === "register")) {
-      if (o.password) return o.password;
-    }
-    if (!o.io.tty) {
-      term.error(
-        ask.kind === "passphrase"
-          ? "/key is refused: stdin is not a terminal, so the passphrase cannot be typed hidden; start the client with --key-file FILE instead (docs/CLIENT.md)"
-          : ask.kind === "new-password" && ask.purpose === "password"
-          ? "a new password must be typed twice, hidden: change it in a terminal"
-          : "no password: stdin is not a terminal, so it cannot be typed hidden; start the client with --password-file FILE",
-      );
-      return null;
-    }
-    const what = ask.kind === "passphrase" ? "passphrase" : "password";
-    const first = await readSecret(prompts(ask));
-    if (first === null || first === "") return first === "" && what === "passphrase" ? (term.notice("empty passphrase; nothing changed"), null) : null;
-    if (ask.kind === "login-password" || ask.kind === "current-password") return first;
-    if (what === "password" && first.length < 8) return (term.error("a password needs at least 8 characters"), null);
-    const again = await readSecret(`The same ${what} again: `);
-    if (again !== first) return (term.error(`the two ${what}s differ; nothing changed`), null);
-    return first;
-  }
-
-  function prompts(ask: SecretAsk): string {
-    switch (ask.kind) {
-      case "login-password":
-        return `${ask.user} is registered. Password (not shown): `;
-      case "current-password":
-        return ask.purpose === "password" ? `Current password for ${o.userName} (not shown): ` : `Password for ${o.userName}, to drop the account (not shown): `;
-      case "new-password":
-        return "New password (not shown): ";
-      case "passphrase":
-        return `Passphrase for ${ask.room} (not shown): `;
-    }
-  }
-
-  async function readSecret(prompt: string): Promise<string | null> {
-    try {
-      return await term.readSecret(prompt);
-    } catch (e) {
-      term.notice(`nothing changed (${(e as Error).message})`);
-      return null;
-    }
   }
 
   // Lines run one after another, after login; messages only queue.
@@ -196,6 +172,7 @@ export async function runClient(o: ClientOptions): Promise<number> {
     (line) => {
       const c = parseLine(line);
       if (c.kind === "say" && chat.session.currentRoom !== null) term.eraseEntered(line);
+      if (c.kind === "say" || c.kind === "me") presence.sent();
       later(() => (c.kind === "quit" ? end(FLUSH_MS) : chat.run(c)));
       return c.kind !== "quit";
     },

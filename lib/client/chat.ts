@@ -19,89 +19,20 @@
  * await chat.say("hi"); // false (and an error shown) when it cannot be sent: keep the text
  * ```
  */
-import type { PollEntry } from "../wire/messages.ts";
+import { MAX_MSG_BYTES, type MsgId, type PollEntry } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
 import { utf8Length } from "../wire/utf8.ts";
-import { MAX_MSG_BYTES } from "../wire/messages.ts";
+import type { ChatOptions, ChatUi, Shown } from "./chat_ui.ts";
 import { type Command, HELP, parseLine } from "./commands.ts";
-import { Connection, type LinkStatus, type Timing } from "./connection.ts";
-import type { KeyFile } from "./key_file.ts";
+import { Connection, type Timing } from "./connection.ts";
 import { Keyring } from "./keyring.ts";
-import type { RoomKeys } from "./seal.ts";
+import { changeOf, MessageActions, type MessageChange, mentions } from "./message_acts.ts";
 import { LoginError, Session, type SessionUi } from "./session.ts";
-import { type KeyMemory, Social } from "./social.ts";
+import { Social } from "./social.ts";
 import type { OpenTransport, ServerRef } from "./transport.ts";
 import { changeLine, helpLines, type MessageView } from "./wording.ts";
-import type { MsgId, RoomInfoReply } from "../wire/messages.ts";
-import { type ActsUi, changeOf, MessageActions, type MessageChange, mentions } from "./message_acts.ts";
 
-/** A secret the client needs from the user. */
-export type SecretAsk =
-  | { kind: "login-password"; user: string }
-  | { kind: "current-password"; purpose: "password" | "unregister" }
-  | { kind: "new-password"; purpose: "register" | "password" }
-  | { kind: "passphrase"; room: string };
-
-/** A message with how to show it. */
-export type Shown = { entry: PollEntry; view: MessageView };
-
-export type ChatUi = Omit<SessionUi, "message" | "older"> & Omit<ActsUi, "output" | "error" | "notice"> & {
-  /** A message of someone else that mentions this user arrived (the terminal rings the bell, the page notifies). */
-  mentioned?(room: string, entry: PollEntry, view: MessageView): void;
-  /** Whether a message of `room` shown now is read (default: yes; the page says only while the room is in view). */
-  reads?(room: string): boolean;
-  /** A message of `room`, in order, with how to show it. */
-  show(room: string, entry: PollEntry, view: MessageView): void;
-  /** A page of older messages, oldest first (`more`: older ones exist). Without it: lines between `---` notices. */
-  showOlder?(room: string, items: Shown[], more: boolean): void;
-  /** Earlier messages of `room` that a passphrase just given opens. */
-  reopened?(room: string, items: Shown[]): void;
-  /** A room's settings (topic, mode, roles). */
-  roomInfo?(info: RoomInfoReply): void;
-  /** The link's state changed (lib/client/connection.ts). */
-  status?(s: LinkStatus): void;
-  /** What the link says ("server a is not answering; reconnecting…", "connected to b"). Without it: a notice. */
-  link?(text: string): void;
-  /** Whether `room` seals what is sent there changed. */
-  sealed?(room: string, on: boolean): void;
-  /**
-   * A form of the UI's own for an account change (`/register`, `/password`,
-   * `/unregister`): it calls register/changePassword/unregister itself.
-   * Without it the client asks for each secret.
-   */
-  accountForm?(what: "register" | "password" | "unregister"): void;
-  /** Asks for a secret; null when cancelled or impossible (the UI says why). */
-  askSecret(ask: SecretAsk): Promise<string | null>;
-  /** Placeholders of sealed messages hint at `/key` ("command") or at `--key-file` ("file"). */
-  hints: "command" | "file";
-};
-
-export type ChatOptions = {
-  ui: ChatUi;
-  userName: string;
-  /** How long a server may hold a poll, ms. */
-  waitMs: number;
-  /** Messages shown when joining a room (its newest). Default 20. */
-  historyLines?: number;
-  /** The password of a registered name (null: asked for when needed). */
-  password?: string | null;
-  /** Room passphrases from `--key-file`. */
-  keyFile?: KeyFile | null;
-  /** The room keys (tests inject a fast key derivation). */
-  keys?: RoomKeys;
-  /** Other users' DM keys as first seen. */
-  known: KeyMemory;
-  /** PBKDF2 rounds of a new verifier (default 600,000; tests use fewer). */
-  iterations?: number;
-  /** How often to ask for new direct conversations, ms (default 3000). */
-  dmsEveryMs?: number;
-  /** The session cannot go on (its name was registered by its owner). */
-  onEnded?: (why: string) => void;
-  sleep?: (ms: number) => Promise<void>;
-};
-
-/** A room's read marker follows what is shown at most this often (each move is an op every server stores). */
-const MARK_READ_MS = 3000;
+export type { ChatOptions, ChatUi, SecretAsk, Shown } from "./chat_ui.ts";
 
 /** Earlier messages kept per room to open once a passphrase comes. */
 const KEEP_LOCKED = 300;
@@ -119,7 +50,6 @@ export class ChatClient {
   #locked = new Map<string, PollEntry[]>();
   /** Edits, deletions, reactions, replies, search, read markers, typing (lib/client/message_acts.ts). */
   readonly acts: MessageActions;
-  #marks = new Map<string, { id: MsgId; timer: ReturnType<typeof setTimeout> | null }>();
 
   constructor(conn: Connection, o: ChatOptions) {
     this.conn = conn;
@@ -179,7 +109,7 @@ export class ChatClient {
     const quote = e.re ? this.acts.quoteOf(room, e.re) : null;
     this.acts.seen(room, e, view.text);
     this.#ui.show(room, e, quote ? { ...view, quote } : view);
-    if (this.#ui.reads?.(room) ?? true) this.#markRead(room, e.msgId);
+    if (this.#ui.reads?.(room) ?? true) this.acts.markReadSoon(room, e.msgId);
     if (nameKey(e.userName) !== nameKey(this.userName) && mentions(view.text, this.userName)) this.#ui.mentioned?.(room, e, view);
   }
 
@@ -188,24 +118,9 @@ export class ChatClient {
     this.#ui.notice(changeLine(room, c, was));
   }
 
-  /** Moves `room`'s read marker to `id` a few seconds later (the newest by then: one act, not one per message). */
-  #markRead(room: string, id: MsgId): void {
-    const k = nameKey(room);
-    if (room.startsWith("@")) return;
-    const m = this.#marks.get(k);
-    if (m) return void (m.id = id);
-    const entry: { id: MsgId; timer: ReturnType<typeof setTimeout> | null } = { id, timer: null };
-    entry.timer = setTimeout(() => {
-      this.#marks.delete(k);
-      void this.acts.markRead(room, entry.id);
-    }, MARK_READ_MS);
-    (entry.timer as { unref?: () => void }).unref?.();
-    this.#marks.set(k, entry);
-  }
-
   /** Marks `room` read up to `id` now (the page, when a room comes into view). */
   markRead(room: string, id: MsgId): void {
-    this.#markRead(room, id);
+    this.acts.markReadSoon(room, id);
   }
 
   /** Opens a Connection over `transport` to `servers` and a client on it. */
@@ -310,6 +225,23 @@ export class ChatClient {
       }
       case "quit":
         return void (await this.quit(10_000));
+      case "edit":
+      case "delete":
+      case "react":
+      case "reply":
+      case "search":
+      case "mentions":
+      case "unread":
+      case "away":
+      case "back":
+        return this.#act(c);
+    }
+  }
+
+  /** The commands of message acts (lib/client/message_acts.ts): edit, delete, react, reply, search, mentions, unread, away. */
+  async #act(c: Extract<Command, { kind: "edit" | "delete" | "react" | "reply" | "search" | "mentions" | "unread" | "away" | "back" }>): Promise<void> {
+    const s = this.session;
+    switch (c.kind) {
       case "edit":
       case "delete":
       case "react":

@@ -60,7 +60,7 @@ export const HELP = [
   "/delete [ID]        delete your message (default: your last here), or any if you moderate the room",
   "/react [ID] EMOJI   toggle a reaction (default: on the newest message here)",
   "/reply [ID] TEXT    answer a message (default: the newest of someone else here), quoting it",
-  "/search [*] WORDS   find messages in this room (* : in all your rooms), newest first",
+  "/search [*] WORDS   find messages in this room (* : in all your rooms), best first",
   "/mentions       the newest messages that name you (@you) in your rooms",
   "/unread         unread messages per room (the same on all your devices when registered)",
   "/away [TEXT], /back   tell your rooms you are away, or back",

@@ -32,7 +32,7 @@ export type ActsUi = {
   notice(text: string): void;
   /** A message shown changed (edited, deleted, reacted to). */
   changed?(room: string, change: MessageChange): void;
-  /** Search hits (or mentions), newest first. */
+  /** Search hits, best first (or mentions, newest first). */
   hits?(what: "search" | "mentions", hits: SearchHit[], more: boolean): void;
   /** Read markers and unread counts of the session's rooms. */
   unread?(entries: UnreadEntry[]): void;
@@ -50,6 +50,9 @@ export type ActsOptions = {
 
 /** Messages remembered per room (for quotes and "the last one"). */
 const KEEP = 500;
+
+/** A room's read marker follows what is shown at most this often (each move is an op every server stores). */
+const MARK_READ_MS = 3000;
 
 /** "a.17" → { origin: "a", n: 17 }, or null. */
 export function parseMsgId(text: string): MsgId | null {
@@ -85,16 +88,23 @@ export function mentions(text: string, user: string): boolean {
 
 export class MessageActions {
   #o: ActsOptions;
+  #marks = new Map<string, { id: MsgId; timer: ReturnType<typeof setTimeout> | null }>();
   /** Room key → msgID text → sender and shown text (insertion order: oldest first). */
   #recent = new Map<string, Map<string, { user: string; text: string }>>();
+  /** Room key → who else was typing or away there, as last told. */
+  #presence = new Map<string, PresenceEntry[]>();
 
   constructor(o: ActsOptions) {
     this.#o = o;
   }
 
-  /** A message of `room` was shown with `text` (opened when sealed). */
+  /** A message of `room` was shown with `text` (opened when sealed); its sender is no longer typing there. */
   seen(room: string, e: PollEntry, text: string): void {
     if (e.msg.startsWith("\u0001") && !e.msg.startsWith("\u0001me ")) return;
+    const states = this.#presence.get(nameKey(room));
+    if (states?.some((p) => p.state === "typing" && nameKey(p.userName) === nameKey(e.userName))) {
+      this.#tell(room, states.filter((p) => p.state !== "typing" || nameKey(p.userName) !== nameKey(e.userName)));
+    }
     let m = this.#recent.get(nameKey(room));
     if (!m) this.#recent.set(nameKey(room), m = new Map());
     m.set(msgIdText(e.msgId), { user: e.userName, text });
@@ -171,20 +181,35 @@ export class MessageActions {
     return hit ? parseMsgId(hit[0]) : null;
   }
 
+  /** Moves `room`'s read marker to `id` a few seconds later (the newest by then: one act, not one per message). */
+  markReadSoon(room: string, id: MsgId): void {
+    const k = nameKey(room);
+    const m = this.#marks.get(k);
+    if (m) return void (m.id = id);
+    const entry: { id: MsgId; timer: ReturnType<typeof setTimeout> | null } = { id, timer: null };
+    entry.timer = setTimeout(() => {
+      this.#marks.delete(k);
+      void this.markRead(room, entry.id);
+    }, MARK_READ_MS);
+    (entry.timer as { unref?: () => void }).unref?.();
+    this.#marks.set(k, entry);
+  }
+
   /** Moves the read marker of `room` to `id` (quietly: a failure costs only an unread count). */
   markRead(room: string, id: MsgId): Promise<boolean> {
     return this.#act(room, "read", id, "", true);
   }
 
-  /** /search WORDS (in `room`, or "*": every room); /mentions is a search for "@you" everywhere. */
+  /** /search WORDS (in `room`, or "*": every room), best first; /mentions is a search for "@you" everywhere, newest first. */
   async search(query: string, room: string, what: "search" | "mentions" = "search"): Promise<SearchHit[]> {
-    const r = await this.#o.call((tag, token) => ({ verb: "search", tag, token, groupName: room, query, limit: 20, before: null }));
+    const order = what === "mentions" ? { order: "newest" as const } : {};
+    const r = await this.#o.call((tag, token) => ({ verb: "search", tag, token, groupName: room, query, limit: 20, before: null, ...order }));
     if (r === null) return [];
     if (r.verb === "error") return (this.#o.ui.error(`cannot search: ${describeError(r.code, r.message)}`), []);
     if (r.verb !== "ok" || r.kind !== "search") return [];
     if (this.#o.ui.hits) this.#o.ui.hits(what, r.hits, r.more);
     else {
-      this.#o.ui.output(r.hits.length === 0 ? `no ${what === "mentions" ? "mentions" : "messages"} found` : `${r.hits.length}${r.more ? "+" : ""} found, newest first:`);
+      this.#o.ui.output(r.hits.length === 0 ? `no ${what === "mentions" ? "mentions" : "messages"} found` : `${r.hits.length}${r.more ? "+" : ""} found, ${what === "mentions" ? "newest" : "best"} first:`);
       for (const h of r.hits) this.#o.ui.output(`  [${h.groupName}] ${msgIdText(h.msgId)} ${h.userName}: ${h.msg.replace(/\s+/g, " ").slice(0, 200)}`);
     }
     return r.hits;
@@ -232,7 +257,13 @@ export class MessageActions {
   async presence(room: string, state: "typing" | "idle" | "away" | "back", text = ""): Promise<PresenceEntry[]> {
     const r = await this.#o.call((tag, token) => ({ verb: "typing", tag, token, groupName: room, state, text }));
     if (r === null || r.verb !== "ok" || r.kind !== "typing") return [];
-    this.#o.ui.presence?.(room, r.states);
+    this.#tell(room, r.states);
     return r.states;
+  }
+
+  #tell(room: string, states: PresenceEntry[]): void {
+    this.#presence.set(nameKey(room), states);
+    if (this.#presence.size > KEEP) this.#presence.delete(this.#presence.keys().next().value!);
+    this.#o.ui.presence?.(room, states);
   }
 }

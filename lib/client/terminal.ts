@@ -1,8 +1,10 @@
 /**
  * The client's two faces. In a terminal: a readline prompt showing the
  * current room, incoming lines printed above it without garbling what is
- * being typed, colors unless NO_COLOR. Otherwise (stdin a pipe or file):
- * one stdout line per message, status on stderr, no prompt, no colors.
+ * being typed, a dim line above the prompt saying who is typing in the
+ * current room, colors unless NO_COLOR. Otherwise (stdin a pipe or file):
+ * one stdout line per message, status on stderr (who starts typing too),
+ * no prompt, no colors.
  *
  * @example
  * ```ts
@@ -50,69 +52,105 @@ export type Terminal = Omit<SessionUi, "pending"> & {
   pending(id: number, room: string, userName: string, text: string): void;
   /** Pending message `id` was stored as `msgId` (it goes once that message is shown) or given up (null: it goes now). */
   settled(id: number, msgId: MsgId | null): void;
+  /**
+   * Who is typing or away in `room`, in words ("" for nobody): shown for the
+   * current room as a dim line above the prompt until it changes; outside
+   * terminal mode a status line each time it changes to something.
+   */
+  typing(room: string, words: string): void;
+  /** True when the user pressed a key in the last 3 s with something typed (terminal mode). */
+  typingNow(): boolean;
   close(): void;
 };
 
+/** Opens the terminal face over `o`'s streams (a readline prompt in a terminal, plain lines otherwise). */
 export function openTerminal(o: TerminalOptions): Terminal {
-  const rl = readline.createInterface({
-    input: o.input,
-    output: o.tty ? o.output : undefined,
-    terminal: o.tty,
-    historySize: o.tty ? 200 : 0,
-  });
-  let closed = false;
+  return new TerminalFace(o);
+}
+
+/** Rows `text` takes on a terminal `columns` wide (colour codes take none). */
+function rowsOf(text: string, columns: number): number {
+  return text.split("\n").reduce((n, l) => n + Math.max(1, Math.ceil(l.replace(/\x1b\[[0-9;]*m/g, "").length / columns)), 0);
+}
+
+const idText = (m: MsgId) => `${m.origin}.${m.n}`;
+
+class TerminalFace implements Terminal {
+  #o: TerminalOptions;
+  #rl: readline.Interface;
+  #closed = false;
   // readline reads as soon as it exists: keep what arrives before onLine()
   // (a script's first lines, or its EOF) instead of losing it.
-  const early: string[] = [];
-  let endedEarly = false;
-  const keepEarly = (line: string) => void early.push(line);
-  const closeEarly = () => {
-    closed = true;
-    endedEarly = true;
+  #early: string[] = [];
+  #endedEarly = false;
+  #keepEarly = (line: string) => void this.#early.push(line);
+  #closeEarly = () => {
+    this.#closed = true;
+    this.#endedEarly = true;
   };
-  rl.on("line", keepEarly);
-  rl.once("close", closeEarly);
-  let room: string | null = null;
-  let sealed = false;
+  #room: string | null = null;
+  #sealed = false;
   /** Lines to print once the passphrase prompt is done (null: print at once). */
-  let held: string[] | null = null;
+  #held: string[] | null = null;
   /** Our messages on their way, shown between the output and the prompt; and how many rows that block takes now. */
-  const pendingLines = new Map<number, { line: string; msgId: string | null }>();
-  let blockRows = 0;
+  #pendingLines = new Map<number, { line: string; msgId: string | null }>();
+  #blockRows = 0;
+  /** Who is typing in the current room, in words ("": nobody), drawn under the pending block; when a key was last pressed. */
+  #typingLine = "";
+  #keyAt = 0;
   /** Ids of messages shown lately (an ack may arrive after its message). */
-  const shown = new Set<string>();
-  const idText = (m: MsgId) => `${m.origin}.${m.n}`;
-  const rowsOf = (text: string) => {
-    const columns = o.output.columns || 80;
-    return text.split("\n").reduce((n, l) => n + Math.max(1, Math.ceil(l.replace(/\x1b\[[0-9;]*m/g, "").length / columns)), 0);
-  };
-  const promptText = () => {
-    const r = room === null ? "(no room)" : sanitize(room);
-    const lock = sealed ? `${SEALED_MARK.tty} ` : "";
-    return o.color ? `${lock}${bold(r)}> ` : `${lock}${r}> `;
-  };
+  #shown = new Set<string>();
+
+  constructor(o: TerminalOptions) {
+    this.#o = o;
+    this.#rl = readline.createInterface({
+      input: o.input,
+      output: o.tty ? o.output : undefined,
+      terminal: o.tty,
+      historySize: o.tty ? 200 : 0,
+    });
+    this.#rl.on("line", this.#keepEarly);
+    this.#rl.once("close", this.#closeEarly);
+    if (o.tty) o.input.on("keypress", () => void (this.#keyAt = Date.now()));
+    if (o.tty) {
+      this.#rl.setPrompt(this.#promptText());
+      this.#rl.prompt();
+    }
+  }
+
+  #promptText(): string {
+    const r = this.#room === null ? "(no room)" : sanitize(this.#room);
+    const lock = this.#sealed ? `${SEALED_MARK.tty} ` : "";
+    return this.#o.color ? `${lock}${bold(r)}> ` : `${lock}${r}> `;
+  }
 
   /** Writes whole lines (none: null) above the pending block and the prompt, then redraws both. */
-  function above(text: string | null): void {
-    if (!o.tty || closed) {
+  #above(text: string | null): void {
+    const o = this.#o;
+    if (!o.tty || this.#closed) {
       if (text !== null) o.output.write(text + "\n");
       return;
     }
-    if (held) {
-      if (text !== null) held.push(text);
+    if (this.#held) {
+      if (text !== null) this.#held.push(text);
       return;
     }
-    const { rows } = rl.getCursorPos();
-    readline.moveCursor(o.output, 0, -(rows + blockRows));
+    const { rows } = this.#rl.getCursorPos();
+    readline.moveCursor(o.output, 0, -(rows + this.#blockRows));
     readline.cursorTo(o.output, 0);
     readline.clearScreenDown(o.output);
     if (text !== null) o.output.write(text + "\n");
-    blockRows = 0;
-    for (const p of pendingLines.values()) {
+    this.#blockRows = 0;
+    for (const p of this.#pendingLines.values()) {
       o.output.write(p.line + "\n");
-      blockRows += rowsOf(p.line);
+      this.#blockRows += rowsOf(p.line, o.output.columns || 80);
     }
-    redraw();
+    if (this.#typingLine !== "") {
+      const line = o.color ? dim(sanitize(this.#typingLine)) : sanitize(this.#typingLine);
+      o.output.write(line + "\n");
+      this.#blockRows += rowsOf(line, o.output.columns || 80);
+    }
+    this.#redraw();
   }
 
   /**
@@ -120,125 +158,149 @@ export function openTerminal(o: TerminalOptions): Terminal {
    * remembers how many rows its input spanned and would first move up that
    * many, over what was just printed; the cursor is on its first row now.
    */
-  function redraw(): void {
-    const internal = rl as unknown as { prevRows?: number };
+  #redraw(): void {
+    const internal = this.#rl as unknown as { prevRows?: number };
     if (typeof internal.prevRows === "number") internal.prevRows = 0;
-    rl.prompt(true);
+    this.#rl.prompt(true);
   }
 
-  const status = (text: string, isError: boolean) => {
-    if (o.tty) above(formatNotice(text, o, isError));
-    else o.errors.write(formatNotice(text, o, isError) + "\n");
-  };
-
-  if (o.tty) {
-    rl.setPrompt(promptText());
-    rl.prompt();
+  #status(text: string, isError: boolean): void {
+    if (this.#o.tty) this.#above(formatNotice(text, this.#o, isError));
+    else this.#o.errors.write(formatNotice(text, this.#o, isError) + "\n");
   }
 
-  async function readSecret(prompt: string): Promise<string> {
-    if (!o.tty || closed) throw new Error("passphrases are read only in a terminal");
-    if (held) throw new Error("already reading a passphrase");
-    held = [];
+  /** Clears the pending block and the prompt (the cursor on the prompt's first row). */
+  #clearBlock(): void {
+    readline.moveCursor(this.#o.output, 0, -this.#blockRows);
+    readline.cursorTo(this.#o.output, 0);
+    readline.clearScreenDown(this.#o.output);
+    this.#blockRows = 0;
+  }
+
+  async readSecret(prompt: string): Promise<string> {
+    const o = this.#o;
+    if (!o.tty || this.#closed) throw new Error("passphrases are read only in a terminal");
+    if (this.#held) throw new Error("already reading a passphrase");
+    this.#held = [];
     // readline must not see the keystrokes: detach its keypress handlers meanwhile.
     const keypress = o.input.listeners("keypress") as ((...a: unknown[]) => void)[];
     o.input.removeAllListeners("keypress");
-    readline.moveCursor(o.output, 0, -blockRows);
-    readline.cursorTo(o.output, 0);
-    readline.clearScreenDown(o.output);
-    blockRows = 0;
+    this.#clearBlock();
     try {
       return await readHiddenLine(sanitize(prompt), { input: o.input as HiddenInput, output: o.output });
     } finally {
       for (const l of keypress) o.input.on("keypress", l);
-      const lines = held;
-      held = null;
-      if (!closed) {
+      const lines = this.#held;
+      this.#held = null;
+      if (!this.#closed) {
         for (const l of lines) o.output.write(l + "\n");
-        rl.setPrompt(promptText());
+        this.#rl.setPrompt(this.#promptText());
         o.input.resume(); // readHiddenLine paused it; rl.resume() would not, rl was never paused
-        above(null);
+        this.#above(null);
       }
     }
   }
 
-  return {
-    message(r: string, e: PollEntry, view?: MessageView) {
-      const id = idText(e.msgId);
-      shown.add(id);
-      if (shown.size > 1024) shown.delete(shown.values().next().value as string);
-      for (const [k, p] of pendingLines) if (p.msgId === id) pendingLines.delete(k);
-      above(formatMessage(r, e, o, view));
-    },
-    pending(id, r, userName, text) {
-      if (!o.tty) return;
-      const entry = { msgId: { origin: "-", n: 0 }, userName, sentAt: Date.now(), msg: text };
-      const line = `${formatMessage(r, entry, o)} ${o.color ? dim("(sending…)") : "(sending…)"}`;
-      pendingLines.set(id, { line, msgId: null });
-      above(null);
-    },
-    settled(id, msgId) {
-      const p = pendingLines.get(id);
-      if (!p) return;
-      if (msgId !== null && !shown.has(idText(msgId))) {
-        // It goes when the message comes back; should it not (the room was left), soon anyway.
-        p.msgId = idText(msgId);
-        const timer = setTimeout(() => pendingLines.delete(id) && above(null), 10_000);
-        (timer as { unref?: () => void }).unref?.();
-        return;
-      }
-      pendingLines.delete(id);
-      above(null);
-    },
-    readSecret,
-    bell() {
-      if (o.tty && !closed) o.output.write("\x07");
-    },
-    notice: (text) => status(text, false),
-    error: (text) => status(text, true),
-    output(text) {
-      above(formatNotice(text, o));
-    },
-    currentRoom(r: string | null, isSealed?: boolean) {
-      room = r;
-      sealed = r !== null && isSealed === true;
-      if (held) return;
-      if (!o.tty || closed) return;
-      rl.setPrompt(promptText());
-      rl.prompt(true);
-    },
-    onLine(handler, end) {
-      rl.off("line", keepEarly);
-      rl.off("close", closeEarly);
-      const take = (line: string) => {
-        if (handler(line) !== false && o.tty && !closed) rl.prompt();
-      };
-      rl.on("line", take);
-      rl.on("SIGINT", () => end("interrupt"));
-      rl.on("close", () => {
-        closed = true;
-        end("eof");
-      });
-      for (const line of early.splice(0)) take(line);
-      if (endedEarly) end("eof");
-    },
-    eraseEntered(line) {
-      if (!o.tty || closed) return;
-      const columns = o.output.columns || 80; // 0 on a terminal of unknown size
-      const rows = Math.max(1, Math.ceil((promptText().replace(/\x1b\[[0-9;]*m/g, "").length + line.length) / columns));
-      readline.moveCursor(o.output, 0, -rows);
-      readline.cursorTo(o.output, 0);
-      readline.clearScreenDown(o.output);
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      rl.close();
-      if (!o.tty) return;
-      // Leave no half-drawn prompt (nor pending block) behind for the shell.
-      readline.moveCursor(o.output, 0, -blockRows);
-      readline.cursorTo(o.output, 0);
-      readline.clearScreenDown(o.output);
-    },
-  };
+  message(r: string, e: PollEntry, view?: MessageView): void {
+    const id = idText(e.msgId);
+    this.#shown.add(id);
+    if (this.#shown.size > 1024) this.#shown.delete(this.#shown.values().next().value as string);
+    for (const [k, p] of this.#pendingLines) if (p.msgId === id) this.#pendingLines.delete(k);
+    this.#above(formatMessage(r, e, this.#o, view));
+  }
+
+  pending(id: number, r: string, userName: string, text: string): void {
+    const o = this.#o;
+    if (!o.tty) return;
+    const entry = { msgId: { origin: "-", n: 0 }, userName, sentAt: Date.now(), msg: text };
+    const line = `${formatMessage(r, entry, o)} ${o.color ? dim("(sending…)") : "(sending…)"}`;
+    this.#pendingLines.set(id, { line, msgId: null });
+    this.#above(null);
+  }
+
+  settled(id: number, msgId: MsgId | null): void {
+    const p = this.#pendingLines.get(id);
+    if (!p) return;
+    if (msgId !== null && !this.#shown.has(idText(msgId))) {
+      // It goes when the message comes back; should it not (the room was left), soon anyway.
+      p.msgId = idText(msgId);
+      const timer = setTimeout(() => this.#pendingLines.delete(id) && this.#above(null), 10_000);
+      (timer as { unref?: () => void }).unref?.();
+      return;
+    }
+    this.#pendingLines.delete(id);
+    this.#above(null);
+  }
+
+  bell(): void {
+    if (this.#o.tty && !this.#closed) this.#o.output.write("\x07");
+  }
+
+  notice(text: string): void {
+    this.#status(text, false);
+  }
+
+  error(text: string): void {
+    this.#status(text, true);
+  }
+
+  output(text: string): void {
+    this.#above(formatNotice(text, this.#o));
+  }
+
+  typing(r: string, words: string): void {
+    const o = this.#o;
+    if (r !== this.#room || words === this.#typingLine) return;
+    this.#typingLine = words;
+    if (!o.tty) return void (words !== "" && !this.#closed && o.errors.write(formatNotice(`[${r}] ${words}`, o) + "\n"));
+    this.#above(null);
+  }
+
+  typingNow(): boolean {
+    return this.#o.tty && Date.now() - this.#keyAt < 3000 && this.#rl.line !== "";
+  }
+
+  currentRoom(r: string | null, isSealed?: boolean): void {
+    if (r !== this.#room) this.#typingLine = "";
+    this.#room = r;
+    this.#sealed = r !== null && isSealed === true;
+    if (this.#held || !this.#o.tty || this.#closed) return;
+    this.#rl.setPrompt(this.#promptText());
+    this.#rl.prompt(true);
+  }
+
+  onLine(handler: (line: string) => boolean | void, end: (reason: "eof" | "interrupt") => void): void {
+    const rl = this.#rl;
+    rl.off("line", this.#keepEarly);
+    rl.off("close", this.#closeEarly);
+    const take = (line: string) => {
+      if (handler(line) !== false && this.#o.tty && !this.#closed) rl.prompt();
+    };
+    rl.on("line", take);
+    rl.on("SIGINT", () => end("interrupt"));
+    rl.on("close", () => {
+      this.#closed = true;
+      end("eof");
+    });
+    for (const line of this.#early.splice(0)) take(line);
+    if (this.#endedEarly) end("eof");
+  }
+
+  eraseEntered(line: string): void {
+    const o = this.#o;
+    if (!o.tty || this.#closed) return;
+    const columns = o.output.columns || 80; // 0 on a terminal of unknown size
+    const rows = Math.max(1, Math.ceil((this.#promptText().replace(/\x1b\[[0-9;]*m/g, "").length + line.length) / columns));
+    readline.moveCursor(o.output, 0, -rows);
+    readline.cursorTo(o.output, 0);
+    readline.clearScreenDown(o.output);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#rl.close();
+    // Leave no half-drawn prompt (nor pending block) behind for the shell.
+    if (this.#o.tty) this.#clearBlock();
+  }
 }

@@ -224,3 +224,15 @@ export function roomsLine(names: readonly string[], joined: (name: string) => bo
   const mark = (n: string) => (joined(n) ? `${n}*` : n);
   return `rooms (${names.length}): ${names.map(mark).join(", ") || "none yet; /join ROOM makes one"}`;
 }
+
+/**
+ * Who is typing or away in a room, in words: "bob is typing…", "bob and
+ * carl are typing…", "dave is away", both joined by " · "; "" for nobody.
+ */
+export function presenceWords(states: readonly { userName: string; state: string }[]): string {
+  const typing = states.filter((p) => p.state === "typing").map((p) => p.userName);
+  const away = states.filter((p) => p.state === "away").map((p) => p.userName);
+  const list = (names: string[]) => (names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`);
+  return [typing.length ? `${list(typing)} ${typing.length === 1 ? "is" : "are"} typing…` : "", away.length ? `${list(away)} ${away.length === 1 ? "is" : "are"} away` : ""]
+    .filter(Boolean).join(" · ");
+}

@@ -48,6 +48,10 @@ export type NodeConfig = {
   twoDisk: boolean;
   /** The operator says the cluster is new: a new database may write under the plain id without hearing every peer. */
   newCluster: boolean;
+  /** Servers the servers file names `retired` (their ops stay valid; lib/server/members.ts). */
+  retired?: readonly string[];
+  /** Added to a running cluster (`--join`): with a new database, no writes and no `got`s until caught up. */
+  join?: boolean;
   /** The multicast group fan-out goes to, or null (unicast). */
   multicast: Address | null;
   /** How long a held ack waits for its second disk before it is dropped unanswered, ms. */
@@ -116,13 +120,15 @@ export function nodeConfig(o: Partial<NodeConfig> & Pick<NodeConfig, "id" | "ser
  * The node's and the web listener's config from a server's flags, its
  * servers file and the process's open-file limit (null: unknown). `webAt`:
  * where the web listener binds (lib/config/server_flags.ts
- * webListenAddress), or null for none.
+ * webListenAddress), or null for none. `retired`: the ids the servers file
+ * names `retired`.
  */
 export function serverConfig(
   flags: ServerFlags,
   servers: readonly ServerEntry[],
   webAt: Address | null,
   fileLimit: number | null,
+  retired: readonly string[] = [],
 ): { node: NodeConfig; web: WebConfig | null; irc: IrcListenConfig | null } {
   // --rate-limit 0 (benchmarks) turns every per-address and per-session limit off.
   const unlimited = flags.rateLimit === 0;
@@ -140,6 +146,8 @@ export function serverConfig(
     twoDisk: servers.length > 1 && !flags.oneDiskAcks,
     newCluster: flags.newCluster,
     multicast: flags.multicast,
+    retired,
+    join: flags.join,
   });
   const perAddress = unlimited ? Infinity : flags.webConnectionsPerIp, total = flags.webConnections ?? webConnectionTotal(fileLimit);
   const irc: IrcListenConfig | null = flags.irc === null && flags.ircTls === null ? null : {

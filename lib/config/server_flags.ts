@@ -84,6 +84,8 @@ export type ServerFlags = IrcFlags & {
   multicast: Address | null;
   /** The cluster is new: a new database may write under the plain server id without asking every peer. */
   newCluster: boolean;
+  /** A new server added to a running cluster: it takes no writes and is named no confirmer until it has caught up. */
+  join: boolean;
   /** Run without a cluster key although servers.txt lists peers (tests, benchmarks on one machine). */
   insecurePeers: boolean;
   /** This server's static private key file (the encrypted transport), or null: `<servers file's folder>/<id>.server.key`. */
@@ -235,6 +237,7 @@ export const SERVER_COMMAND = defineCommand({
         "every peer. Without it, a new (or restored, older) database writes under a new incarnation of the id unless every peer " +
         "confirms it is current (docs/OPERATIONS.md)",
     },
+    join: { type: "boolean", help: 'this server is being added to a running cluster: with a new database, it takes no writes until it has caught up with every peer (docs/OPERATIONS.md "Adding and retiring a server")' },
     "log-format": LOG_FORMAT_FLAG,
   },
   notes: "With Deno: npx deno run -A server.ts --id ID [flags]. Stop it with Ctrl-C or SIGTERM (kill PID). docs/OPERATIONS.md has more.",
@@ -358,6 +361,7 @@ export function parseServerFlags(argv: string[]): ServerFlags {
     clusterKey: values["cluster-key"] ?? null,
     multicast: multicast(values.multicast),
     newCluster: values["new-cluster"] === true,
+    join: values.join === true,
     insecurePeers: values["insecure-peers"] === true,
     serverKey: values["server-key"] ?? null,
     allowPlaintext: values["allow-plaintext"] === true,

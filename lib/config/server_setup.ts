@@ -19,7 +19,7 @@ import { readKeyFile } from "./cluster_key.ts";
 import { readStaticKeyFile } from "./static_key.ts";
 import { type IrcListenConfig, type NodeConfig, serverConfig, type WebConfig } from "./node_config.ts";
 import { type ServerFlags, webListenAddress } from "./server_flags.ts";
-import { readServers, type ServerEntry } from "./servers_file.ts";
+import { readServersFile, type ServerEntry } from "./servers_file.ts";
 
 /** What a server starts with. */
 export type ServerSetup = {
@@ -48,7 +48,7 @@ export type ServerSetup = {
 
 /** Reads and checks what the flags name; throws an Error whose message is one line. */
 export function serverSetup(flags: ServerFlags, fileLimit: number | null): ServerSetup {
-  const servers = readServers(flags.servers);
+  const { servers, retired } = readServersFile(flags.servers);
   const me = servers.find((s) => s.id === flags.id);
   if (!me) throw new Error(`${flags.servers} has no line for server id "${flags.id}" (it lists ${servers.map((s) => s.id).join(", ")})`);
   const webAt = webListenAddress(flags, me.web);
@@ -77,7 +77,7 @@ export function serverSetup(flags: ServerFlags, fileLimit: number | null): Serve
   if (clusterKey === null && servers.length > 1) {
     warnings.push(`--insecure-peers: peer datagrams are ${peerKeys === null ? "not authenticated" : "authenticated by the servers' keys only (no cluster key as psk)"}`);
   }
-  const { node, web, irc } = serverConfig(flags, servers, webAt, fileLimit);
+  const { node, web, irc } = serverConfig(flags, servers, webAt, fileLimit, retired);
   return { flags, me, servers, node, web, irc, clusterKey, staticKey, peerKeys, allowPlaintext: flags.allowPlaintext, tls, warnings };
 }
 

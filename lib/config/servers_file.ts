@@ -6,7 +6,10 @@
  * is the server's static public key for the encrypted transport (44
  * characters of base64, `npm run keygen -- --server-key FILE`), which
  * clients and peers pin. The two optional fields may come in either order.
- * `#` starts a comment; blank lines are ignored.
+ * `#` starts a comment; blank lines are ignored. A line `serverId retired`
+ * names a server that has left the cluster for good (docs/OPERATIONS.md
+ * "Adding and retiring a server"): no one sends to it, but the ops it made
+ * stay valid history, which a server added later must accept from its peers.
  *
  * @example
  * ```ts
@@ -62,9 +65,18 @@ export class ServersFileError extends SyntaxError {
   }
 }
 
-/** Parses the text of a servers file; `file` names it in errors. */
+/** Parses the text of a servers file (its live servers; `retired` lines are left out); `file` names it in errors. */
 export function parseServers(text: string, file: string): ServerEntry[] {
+  return parseServersFile(text, file).servers;
+}
+
+/** A servers file: its live servers in file order, and the ids its `serverId retired` lines name. */
+export type ServersFile = { servers: ServerEntry[]; retired: string[] };
+
+/** Parses the text of a servers file, retired lines included; `file` names it in errors. */
+export function parseServersFile(text: string, file: string): ServersFile {
   const out: ServerEntry[] = [];
+  const retired: string[] = [];
   const seen = new Set<string>();
   /** host:port → whose it is (two sockets cannot share one). */
   const addresses = new Map<string, string>();
@@ -74,6 +86,13 @@ export function parseServers(text: string, file: string): ServerEntry[] {
     const line = raw.replace(/#.*$/, "").trim();
     if (line === "") return;
     const parts = line.split(/\s+/);
+    if (parts.length === 2 && parts[1] === "retired") {
+      if (serverIdProblem(parts[0])) throw new ServersFileError(file, i + 1, `has a bad server id "${parts[0]}" (${SERVER_ID_RULE})`);
+      if (seen.has(parts[0])) throw new ServersFileError(file, i + 1, `repeats server id "${parts[0]}"`);
+      seen.add(parts[0]);
+      retired.push(parts[0]);
+      return;
+    }
     if (parts.length < 3 || parts.length > 5) throw new ServersFileError(file, i + 1, `has ${parts.length} fields; expected ${LINE_SHAPE}`);
     const [id, client, peer, ...optional] = parts;
     if (serverIdProblem(id)) throw new ServersFileError(file, i + 1, `has a bad server id "${id}" (${SERVER_ID_RULE})`);
@@ -108,7 +127,7 @@ export function parseServers(text: string, file: string): ServerEntry[] {
     out.push(entry);
   });
   if (out.length === 0) throw new Error(`Cannot read ${file}: it lists no servers`);
-  return out;
+  return { servers: out, retired };
 }
 
 /** The 32 bytes of a `key=` field's value, or a ServersFileError. */
@@ -124,13 +143,18 @@ export function keyField(publicKey: Uint8Array): string {
   return `key=${encodeKey(publicKey)}`;
 }
 
-/** Reads and parses a servers file. */
+/** Reads and parses a servers file: its live servers. */
 export function readServers(file: string): ServerEntry[] {
+  return readServersFile(file).servers;
+}
+
+/** Reads and parses a servers file, retired lines included. */
+export function readServersFile(file: string): ServersFile {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
     throw new Error(`Cannot read the servers file ${file}: ${fileError(e)} (give another with --servers FILE)`);
   }
-  return parseServers(text, file);
+  return parseServersFile(text, file);
 }

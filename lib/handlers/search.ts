@@ -10,7 +10,7 @@ import { nameKey } from "../wire/names.ts";
 import { pollEntry } from "../wire/fit.ts";
 import { type Context, refuse } from "./context.ts";
 import { auth, memberRoom } from "./_access.ts";
-import { roomAccess } from "./direct.ts";
+import { conversationsOf, roomAccess } from "./direct.ts";
 
 /** Messages a search indexes first, at most (the housekeeping does the rest). */
 const INDEX_NOW = 5000;
@@ -19,9 +19,9 @@ const INDEX_NOW = 5000;
 const MAX_UNREAD_ROOMS = 200;
 
 /**
- * [PROTOCOL "search"] messages holding every word of the query, newest
- * first, in one room or ("*") every room the session is a member of; a
- * word written `@name` must appear as a mention.
+ * [PROTOCOL "search"] messages holding every word of the query, best
+ * first (or newest first), in one room or ("*") every room the session is
+ * a member of; a word written `@name` must appear as a mention.
  */
 export function search(c: Context, req: SearchRequest): Reply {
   const s = auth(c);
@@ -46,7 +46,7 @@ export function search(c: Context, req: SearchRequest): Reply {
   for (let round = 0; round < 4 && hits.length < req.limit; round++) {
     let dseqs: number[];
     try {
-      dseqs = index.find(rkeys, req.query, before, req.limit * 2);
+      dseqs = index.find(rkeys, req.query, before, req.limit * 2, req.order ?? "best");
     } catch (e) {
       return refuse("bad-request", (e as Error).message);
     }
@@ -67,14 +67,21 @@ export function search(c: Context, req: SearchRequest): Reply {
   return { verb: "ok", tag: req.tag, kind: "search", more, hits };
 }
 
-/** [PROTOCOL "unread"] each room of the session: its read marker and how many messages follow it. */
+/**
+ * [PROTOCOL "unread"] each room of the session, then each of its direct
+ * conversations (named "@" + the other party): its read marker and how many
+ * messages follow it.
+ */
 export function unread(c: Context, req: UnreadRequest): Reply {
   const s = auth(c);
   const reg = c.store.accounts.get(s.user)?.reg ?? `~${s.id}`;
   const marks = c.store.acts.marks(reg);
-  const entries = c.store.rooms.ofSession(s.id).filter((r) => !r.startsWith("@")).slice(0, MAX_UNREAD_ROOMS).map((rkey) => {
+  const rooms = c.store.rooms.ofSession(s.id).filter((r) => !r.startsWith("@")).slice(0, MAX_UNREAD_ROOMS)
+    .map((rkey) => ({ rkey, groupName: c.store.rooms.name(rkey) ?? rkey }));
+  const dms = conversationsOf(c.store, s, c.now, MAX_UNREAD_ROOMS).map(({ rkey, address }) => ({ rkey, groupName: address }));
+  const entries = [...rooms, ...dms].map(({ rkey, groupName }) => {
     const m = marks.get(rkey) ?? null;
-    return { groupName: c.store.rooms.name(rkey) ?? rkey, mark: m?.mark ?? null, unread: c.store.messages.unread(rkey, m) };
+    return { groupName, mark: m?.mark ?? null, unread: c.store.messages.unread(rkey, m) };
   });
   let bytes = 40;
   const fit = entries.filter((e) => (bytes += utf8Length(e.groupName) + 40) <= Math.min(c.max, MAX_DATAGRAM));

@@ -46,10 +46,20 @@ export type IrcConfig = {
    * them for users of the same server only, and a nick's own for others.
    */
   localUser?: (nick: string) => LocalUser | null;
+  /**
+   * Channels are fed by the listener's shared stream of each room (one long poll per room per server,
+   * lib/ircd/feeds.ts) instead of a long poll per connection: a follow asks for it with IrcStep.watch
+   * and the listener hands it each batch (IrcConnection.feed). Direct conversations poll on their own.
+   */
+  sharedFeeds?: boolean;
+  /** Whether the server knows `nick` to be away (said on any server: docs/PROTOCOL.md "Typing and away"). */
+  awayOf?: (nick: string) => boolean;
+  /** The registered users of this listener (WHO with a mask: DistChat lists users per room only). */
+  localUsers?: () => { nick: string; invisible: boolean; rooms: string[] }[];
 };
 
 /** A user connected to the same listener, as WHO and WHOIS show it. */
-export type LocalUser = { user: string; realname: string; away: string | null };
+export type LocalUser = { user: string; realname: string; away: string | null; signon?: number };
 
 /** One command's answer being gathered: sent when no request of it is open any more. */
 export type Ctx = { label: string | null; command: string; startedAt: number; lines: IrcMessage[]; open: number; done: boolean };
@@ -76,6 +86,12 @@ export type Follow = {
   echoes: Map<string, PendingEcho>;
   /** Members as last listed (channels only), by key → name as shown. */
   members: Map<string, string>;
+  /** Reaction counts of recent messages, by msgid (a `react` notice is told as what changed). */
+  reactions: Map<string, Map<string, number>>;
+  /** Shared stream (IrcConfig.sharedFeeds): batches waiting to be shown, in order (one is being shown). */
+  backlog: { entries: PollEntry[]; cursor: Vector }[];
+  /** Shared stream: this follow is reading what it missed on its own before it watches the stream again. */
+  catchingUp: boolean;
 };
 
 /** An echo waiting for its message: the command's answer stays open (`release`) until it is sent. */
@@ -118,6 +134,10 @@ export type ConnState = {
   /** The account the session is bound to (SASL, PASS or REGISTER), or null. */
   account: string | null;
   away: string | null;
+  /** When the away state was last said to DistChat (it is said again every few minutes while away). */
+  awaySaid: number;
+  /** Whether this client was last told each user (by key) is away (away-notify: each change told once). */
+  awayTold: Map<string, boolean>;
   /** An AUTHENTICATE exchange in progress. */
   sasl: SaslState | null;
   /** The session's idle lifetime, s (from its login). */
@@ -173,6 +193,8 @@ export interface Core {
   hold(ctx: Ctx): () => void;
   /** Tells the listener this connection sent a direct message to `nick` (IrcStep.dmsTo). */
   sentDm(nick: string): void;
+  /** Asks the listener for the shared stream of `f`'s room from `f.cursor` (IrcStep.watch). */
+  watch(f: Follow): void;
 }
 
 /** The state of a connection that has just opened. */
@@ -191,6 +213,8 @@ export function newState(now: number): ConnState {
     userName: null,
     account: null,
     away: null,
+    awaySaid: 0,
+    awayTold: new Map(),
     sasl: null,
     ttl: 300,
     userModes: new Set(),
@@ -212,7 +236,7 @@ export function newState(now: number): ConnState {
 
 /** A fresh follow of `room` from `cursor`. */
 export function newFollow(room: string, cursor: Vector, shown: Vector = cursor): Follow {
-  return { room, cursor, shown, polling: false, generation: 0, retryAt: 0, failures: 0, expected: new Map(), ownSeen: new Map(), echoes: new Map(), members: new Map() };
+  return { room, cursor, shown, polling: false, generation: 0, retryAt: 0, failures: 0, expected: new Map(), ownSeen: new Map(), echoes: new Map(), members: new Map(), reactions: new Map(), backlog: [], catchingUp: false };
 }
 
 /** An IRC message from the server (no tags). */

@@ -8,10 +8,12 @@
  */
 import type { PollEntry, Reply } from "../wire/messages.ts";
 import { advance, get, merge, type Vector } from "../wire/vector.ts";
-import type { Core, Ctx, Follow, PendingEcho } from "./_core.ts";
+import type { ConnState, Core, Ctx, Follow, PendingEcho } from "./_core.ts";
 import { banMask, channelOfRoom, hostmask, nameKey } from "./names.ts";
 import { type ChatEvent, entryEvent, messageLines, msgidTag, timeTag } from "./render.ts";
 import type { IrcMessage } from "./message.ts";
+import { actLines, rememberReactions } from "./_acts.ts";
+import { awayOnJoin } from "./_presence.ts";
 
 /** How long whether a name is registered is taken as known. */
 const ACCOUNT_TTL_MS = 10 * 60_000;
@@ -78,10 +80,11 @@ export function overdueEchoes(c: Core, f: Follow): void {
   }
 }
 
-/** Sends `f`'s next long poll (when none is out). */
+/** Sends `f`'s next long poll (when none is out), or asks for the shared stream of its room (IrcConfig.sharedFeeds). */
 export function pollFollow(c: Core, f: Follow): void {
   if (f.polling || c.state.token === null) return;
   f.polling = true;
+  if (c.config.sharedFeeds && !f.room.startsWith("@")) return watchFeed(c, f);
   const generation = f.generation;
   c.call(null, (tag, token) => ({ verb: "request", tag, token, groupName: f.room, cursor: f.cursor, waitMs: c.config.pollWaitMs, notices: true }), (r) => {
     if (!live(c, f, generation)) return;
@@ -96,6 +99,79 @@ export function pollFollow(c: Core, f: Follow): void {
     }
     pollFailed(c, f, r);
   });
+}
+
+/** Batches of a shared stream one follow may have waiting (while accounts are looked up); past it, it reads on its own. */
+const MAX_BACKLOG = 256;
+
+function watchFeed(c: Core, f: Follow): void {
+  f.backlog = [];
+  f.catchingUp = false;
+  c.watch(f);
+}
+
+/** What the listener's shared stream of a room brings a connection watching it (IrcConnection.feed). */
+export type FeedEvent =
+  | { kind: "entries"; entries: PollEntry[]; cursor: Vector }
+  /** The stream is past the cursor this connection watched from: it reads what it missed on its own first. */
+  | { kind: "behind" }
+  /** The stream's poll with this connection's session failed (e.g. `not-member`). */
+  | { kind: "failed"; reply: Reply };
+
+/** True when channel `room` takes batches of its room's shared stream now (it watches it, and is not catching up). */
+export function watchingFeed(s: ConnState, room: string): boolean {
+  const f = s.channels.get(nameKey(room));
+  return !s.closing && f !== undefined && f.polling && !f.catchingUp;
+}
+
+/** Hands channel `room` what its shared stream brought (nothing when it does not watch it now). */
+export function feedFollow(c: Core, room: string, ev: FeedEvent): void {
+  const f = c.state.channels.get(nameKey(room));
+  if (f === undefined || !watchingFeed(c.state, room)) return;
+  if (ev.kind === "behind") return catchUp(c, f);
+  if (ev.kind === "failed" && ev.reply.verb === "error" && ev.reply.code === "bad-token") return c.close(`DistChat session ended: ${ev.reply.message}`);
+  if (ev.kind === "failed") return feedFailed(c, f, ev.reply);
+  if (f.backlog.length >= MAX_BACKLOG) return catchUp(c, f);
+  f.backlog.push({ entries: ev.entries, cursor: ev.cursor });
+  if (f.backlog.length === 1) showBacklog(c, f);
+}
+
+function showBacklog(c: Core, f: Follow): void {
+  const generation = f.generation;
+  const batch = f.backlog[0];
+  deliver(c, f, batch.entries, () => {
+    if (!live(c, f, generation) || f.backlog[0] !== batch) return; // restarted, or reading on its own
+    f.cursor = merge(f.cursor, batch.cursor);
+    f.backlog.shift();
+    if (f.backlog.length > 0) showBacklog(c, f);
+  });
+}
+
+/**
+ * The shared stream is past `f`'s cursor (it came later, or fell behind): `f` reads what it missed with a
+ * poll of its own that is not held, shows it, and watches the stream again from there.
+ */
+function catchUp(c: Core, f: Follow): void {
+  if (!f.polling) return;
+  f.backlog = [];
+  f.catchingUp = true;
+  const generation = f.generation;
+  c.call(null, (tag, token) => ({ verb: "request", tag, token, groupName: f.room, cursor: f.cursor, waitMs: 0, notices: true }), (r) => {
+    if (!live(c, f, generation) || !f.catchingUp) return;
+    if (r.verb !== "poll") return feedFailed(c, f, r);
+    deliver(c, f, r.entries, () => {
+      f.cursor = r.cursor;
+      if (live(c, f, generation)) watchFeed(c, f);
+    });
+  });
+}
+
+/** The shared stream's poll failed for this follow's session (`not-member`: it is out of the channel). */
+function feedFailed(c: Core, f: Follow, r: Reply): void {
+  f.polling = false;
+  f.catchingUp = false;
+  f.backlog = [];
+  pollFailed(c, f, r);
 }
 
 function pollFailed(c: Core, f: Follow, r: Reply): void {
@@ -180,18 +256,31 @@ export function accountOf(c: Core, name: string): string | null {
   return c.state.accounts.get(nameKey(name))?.registered ? name : null;
 }
 
+/** The lines of a channel message, by entry: a shared stream's entry is rendered once for all its connections. */
+const rendered = new WeakMap<PollEntry, { key: string; lines: IrcMessage[] }>();
+
+function channelMessageLines(channel: string, from: string, e: PollEntry, account: string | null): IrcMessage[] {
+  const key = `${channel}\n${account ?? ""}`;
+  const known = rendered.get(e);
+  if (known?.key === key) return known.lines;
+  const lines = messageLines(channel, hostmask(from), e, { account });
+  rendered.set(e, { key, lines });
+  return lines;
+}
+
 /** The IRC lines of one entry of `f`. */
 export function entryLines(c: Core, f: Follow, e: PollEntry): IrcMessage[] {
   const me = c.state.nick ?? "*";
   const from = e.userName;
   const source = hostmask(from);
-  if (f.room.startsWith("@")) {
-    // A direct conversation: to me from the other, or from me (another device of my account) to the other.
-    const other = f.room.slice(1);
-    const target = nameKey(from) === nameKey(me) ? other : me;
-    return messageLines(target, source, e, { account: accountOf(c, from), direct: true });
-  }
-  const channel = channelOfRoom(f.room);
+  const direct = f.room.startsWith("@");
+  // A direct conversation: to me from the other, or from me (another device of my account) to the other.
+  const target = !direct ? channelOfRoom(f.room) : nameKey(from) === nameKey(me) ? f.room.slice(1) : me;
+  rememberReactions(f, e);
+  const acted = actLines(c, f, e, target, direct);
+  if (acted !== null) return acted;
+  if (direct) return messageLines(target, source, e, { account: accountOf(c, from), direct: true });
+  const channel = target;
   const ev = entryEvent(e);
   const isMe = nameKey(from) === nameKey(me);
   const time = { time: timeTag(e.sentAt), msgid: msgidTag(e.msgId) };
@@ -210,11 +299,11 @@ function eventLines(
 ): IrcMessage[] {
   switch (ev.kind) {
     case "message":
-      return messageLines(channel, hostmask(ev.from), e, { account: accountOf(c, ev.from) });
+      return channelMessageLines(channel, ev.from, e, accountOf(c, ev.from));
     case "join":
       if (isMe) return []; // another session of my account: this connection's membership is its own
       f.members.set(nameKey(ev.from), ev.from);
-      return [c.state.caps.has("extended-join") ? line("JOIN", [channel, accountOf(c, ev.from) ?? "*", ev.from]) : line("JOIN", [channel])];
+      return [c.state.caps.has("extended-join") ? line("JOIN", [channel, accountOf(c, ev.from) ?? "*", ev.from]) : line("JOIN", [channel]), ...awayOnJoin(c, ev.from)];
     case "leave":
       if (isMe) return [];
       f.members.delete(nameKey(ev.from));

@@ -4,16 +4,17 @@
  * room; to a nick, an `add` to the direct conversation `@nick`. The echo
  * (echo-message) carries the DistChat msgID as `msgid`. DistChat stores
  * text only, so a NOTICE is stored as an ordinary message (other IRC users
- * receive it as PRIVMSG), client-only tags reach only the sender's echo,
- * TAGMSG goes nowhere, and of CTCP only ACTION (`/me`) has a DistChat form.
+ * receive it as PRIVMSG); of client-only tags `+draft/reply` makes the
+ * message a DistChat reply, the others reach only the sender's echo; of CTCP
+ * only ACTION (`/me`) has a DistChat form. TAGMSG is lib/irc/_acts.ts.
  */
-import type { MsgId } from "../wire/messages.ts";
+import type { MsgId, Reply } from "../wire/messages.ts";
 import type { Core, Ctx, Follow, Handler, PendingEcho } from "./_core.ts";
 import { N } from "./numerics.ts";
 import { MAX_MSG_TARGETS } from "./isupport.ts";
 import { channelOfRoom, isChannel, isNick, nameKey } from "./names.ts";
 import { expect, sendEcho, unexpect } from "./_deliver.ts";
-import { distchatText, msgidTag } from "./render.ts";
+import { distchatText, msgidTag, parseMsgid } from "./render.ts";
 import { refuse, roomOrRefuse } from "./_channels.ts";
 import { followDm } from "./_dms.ts";
 import { type IrcMessage, MAX_LINE_BYTES } from "./message.ts";
@@ -67,13 +68,25 @@ function echo(c: Core, ctx: Ctx, m: IrcMessage, f: Follow | undefined, target: s
   f.echoes.set(id, pending);
 }
 
+/**
+ * `add`s `text` to `room`, replying to the message `+draft/reply` names if any; a reply to a message
+ * DistChat does not list there (`no-message`) is sent again as a plain message.
+ */
+function add(c: Core, ctx: Ctx, room: string, text: string, clientTags: Record<string, string>, then: (r: Reply) => void): void {
+  const re = parseMsgid(clientTags["+draft/reply"] ?? "") ?? undefined;
+  c.call(ctx, (tag, token) => ({ verb: "add", tag, token, msg: text, groupName: room, ...(re ? { re } : {}) }), (r) => {
+    if (re === undefined || r.verb !== "error" || r.code !== "no-message") return then(r);
+    c.call(ctx, (tag, token) => ({ verb: "add", tag, token, msg: text, groupName: room }), then);
+  });
+}
+
 function toChannel(c: Core, ctx: Ctx, m: IrcMessage, channel: string, text: string, clientTags: Record<string, string>): void {
   const room = roomOrRefuse(c, ctx, channel);
   if (room === null) return;
   const f = c.state.channels.get(nameKey(room));
   const me = c.state.nick ?? "*";
   if (f) expect(f, me, text);
-  c.call(ctx, (tag, token) => ({ verb: "add", tag, token, msg: text, groupName: f?.room ?? room }), (r) => {
+  add(c, ctx, f?.room ?? room, text, clientTags, (r) => {
     if (r.verb === "ok" && r.kind === "add") return echo(c, ctx, m, f, channelOfRoom(r.groupName), text, r.msgId, clientTags);
     if (f) unexpect(f, me, text);
     if (r.verb === "error" && m.command !== "NOTICE") refuse(c, ctx, m.command, channel, r);
@@ -95,7 +108,7 @@ function toNick(c: Core, ctx: Ctx, m: IrcMessage, nick: string, text: string, cl
   const address = "@" + nick;
   const f = c.state.dms.get(nameKey(address));
   if (f) expect(f, me, text);
-  c.call(ctx, (tag, token) => ({ verb: "add", tag, token, msg: text, groupName: address }), (r) => {
+  add(c, ctx, address, text, clientTags, (r) => {
     if (r.verb === "ok" && r.kind === "add") {
       // Follow the conversation (answers come in its stream) from the message before this one, so this one
       // comes back in it: the echo gets the stored time, and without echo-message it is skipped as expected.
@@ -116,9 +129,4 @@ function toNick(c: Core, ctx: Ctx, m: IrcMessage, nick: string, text: string, cl
   });
 }
 
-/** TAGMSG: only client-only tags, which DistChat does not store or relay; accepted and dropped. */
-function tagmsg(c: Core, m: IrcMessage, ctx: Ctx): void {
-  if (m.params.length < 1) c.numeric(ctx, N.ERR_NORECIPIENT, "No recipient given (TAGMSG)");
-}
-
-export const MESSAGE_HANDLERS: Record<string, Handler> = { PRIVMSG: privmsg, NOTICE: privmsg, TAGMSG: tagmsg };
+export const MESSAGE_HANDLERS: Record<string, Handler> = { PRIVMSG: privmsg, NOTICE: privmsg };

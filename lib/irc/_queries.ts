@@ -1,19 +1,20 @@
 /**
  * Queries about users and the server (private to lib/irc): WHO, WHOIS,
- * ISON, USERHOST, AWAY, MOTD, LUSERS, VERSION (RFC 2812 §3.4–3.6, Modern
- * IRC). Users come from DistChat's `who` (live sessions of a room) and
- * `whois` (registered, idle, rooms in common). AWAY, user names and real
- * names are the listener's: DistChat has no away status yet (issue 26) and
- * keeps no real names, so they show for users of the same listener
- * (`IrcConfig.localUser`) and a nick's own; others show their nick.
+ * ISON, USERHOST, MOTD, LUSERS, VERSION (RFC 2812 §3.4–3.6, Modern IRC).
+ * Users come from DistChat's `who` (live sessions of a room) and `whois`
+ * (registered, idle, rooms in common). User names, real names and away
+ * messages are the listener's (DistChat keeps no real names, and passes
+ * away states between servers without their text), so they show for users
+ * of the same listener (`IrcConfig.localUser`) and a nick's own; others show
+ * their nick, and "Away" when the server knows them away (AWAY: _presence.ts).
  */
 import type { Reply } from "../wire/messages.ts";
 import { type Core, type Ctx, type Handler, type LocalUser } from "./_core.ts";
 import { N } from "./numerics.ts";
-import { AWAYLEN, isupportTokens } from "./isupport.ts";
+import { awayText } from "./_presence.ts";
+import { isupportTokens } from "./isupport.ts";
 import { channelOfRoom, isChannel, nameKey, roomOfChannel, USER_HOST } from "./names.ts";
 import { rememberAccount } from "./_deliver.ts";
-import { utf8Length } from "../wire/utf8.ts";
 
 /** Pages of a `who` or `rooms` list read at most for one command. */
 export const MAX_PAGES = 50;
@@ -49,10 +50,18 @@ export function operators(roles: string[]): Set<string> {
   return new Set(roles.filter((r) => r.startsWith("~") || r.startsWith("@")).map((r) => nameKey(r.slice(1))));
 }
 
+/** Most users a WHO with a mask lists. */
+const MAX_WHO_MASK = 200;
+
+/** An IRC mask (`*`, `?`) as a regular expression over nicks, ASCII case-insensitive. */
+function globRegExp(mask: string): RegExp {
+  return new RegExp("^" + mask.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$", "i");
+}
+
 /** What WHO, WHOIS and USERHOST show of `nick`: this connection's own, another of the listener's, or the nick alone. */
 export function profile(c: Core, nick: string): LocalUser {
-  if (nameKey(nick) === nameKey(c.state.nick ?? "")) return { user: c.state.user ?? nick, realname: c.state.realname, away: c.state.away };
-  return c.config.localUser?.(nick) ?? { user: nick, realname: nick, away: null };
+  if (nameKey(nick) === nameKey(c.state.nick ?? "")) return { user: c.state.user ?? nick, realname: c.state.realname, away: c.state.away, signon: c.state.connectedAt };
+  return c.config.localUser?.(nick) ?? { user: nick, realname: nick, away: awayText(c, nick) };
 }
 
 function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
@@ -73,7 +82,14 @@ function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
       });
     });
   }
-  if (/[*?]/.test(mask)) return end(); // masks over every user: DistChat lists no users but per room
+  if (/[*?]/.test(mask)) {
+    // DistChat lists users per room only: a mask is matched against this listener's users (the invisible
+    // ones only when they share a channel with the asker, or are the asker).
+    const re = globRegExp(mask), me = nameKey(c.state.nick ?? "");
+    const seen = (u: { nick: string; invisible: boolean; rooms: string[] }) => !u.invisible || nameKey(u.nick) === me || u.rooms.some((r) => c.state.channels.has(r));
+    for (const u of (c.config.localUsers?.() ?? []).filter((u) => re.test(u.nick) && seen(u)).slice(0, MAX_WHO_MASK)) line("*", u.nick, false);
+    return end();
+  }
   c.call(ctx, (tag, token) => ({ verb: "whois", tag, token, userName: mask }), (r) => {
     if (r.verb === "ok" && r.kind === "whois" && r.idle !== null) line("*", r.userName, false);
     end();
@@ -98,7 +114,8 @@ function whois(c: Core, m: { params: string[] }, ctx: Ctx): void {
     c.numeric(ctx, N.RPL_WHOISSERVER, r.userName, c.config.serverName, `${c.config.network} (DistChat)`);
     if (p.away !== null) c.numeric(ctx, N.RPL_AWAY, r.userName, p.away);
     if (r.registered) c.numeric(ctx, N.RPL_WHOISACCOUNT, r.userName, r.userName, "is logged in as");
-    c.numeric(ctx, N.RPL_WHOISIDLE, r.userName, String(r.idle), "seconds idle");
+    if (p.signon === undefined) c.numeric(ctx, N.RPL_WHOISIDLE, r.userName, String(r.idle), "seconds idle");
+    else c.numeric(ctx, N.RPL_WHOISIDLE, r.userName, String(r.idle), String(Math.floor(p.signon / 1000)), "seconds idle, signon time");
     end(r.userName);
   });
 }
@@ -126,18 +143,6 @@ function userhost(c: Core, m: { params: string[] }, ctx: Ctx): void {
   online(c, ctx, m.params, 5, (names) => {
     c.numeric(ctx, "302", names.map((n) => `${n}=${profile(c, n).away !== null ? "-" : "+"}${profile(c, n).user}@${USER_HOST}`).join(" "));
   });
-}
-
-function away(c: Core, m: { params: string[] }, ctx: Ctx): void {
-  const text = m.params[0] ?? "";
-  if (text === "") {
-    c.state.away = null;
-    return c.numeric(ctx, N.RPL_UNAWAY, "You are no longer marked as being away");
-  }
-  let cut = text;
-  while (utf8Length(cut) > AWAYLEN) cut = cut.slice(0, -1);
-  c.state.away = cut;
-  c.numeric(ctx, N.RPL_NOWAWAY, "You have been marked as being away");
 }
 
 /** MOTD: 375, 372 per line, 376; or 422 when there is none. */
@@ -202,7 +207,6 @@ export const QUERY_HANDLERS: Record<string, Handler> = {
   WHOIS: whois,
   ISON: ison,
   USERHOST: userhost,
-  AWAY: away,
   MOTD: (c, _m, ctx) => sendMotd(c, ctx),
   LUSERS: (c, _m, ctx) => sendLusers(c, ctx),
   VERSION: version,

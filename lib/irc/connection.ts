@@ -16,8 +16,10 @@
  * // step.lines: [":a.distchat 001 bob :Welcome to the DistChat IRC network, bob", …]
  * ```
  */
-import type { Reply, Request } from "../wire/messages.ts";
-import { formatLine, type IrcMessage, parseLine } from "./message.ts";
+import type { PresenceNote, Reply, Request } from "../wire/messages.ts";
+import type { Vector } from "../wire/vector.ts";
+import { type IrcMessage, parseLine } from "./message.ts";
+import { answerLines, clientLine, tagCapsKey } from "./_lines.ts";
 import { LineSplitter } from "./framing.ts";
 import { N } from "./numerics.ts";
 import { hostmask } from "./names.ts";
@@ -25,13 +27,15 @@ import { type ConnState, type Core, type Ctx, type Follow, fromServer, type Hand
 import { REGISTRATION_HANDLERS, tickRegistration } from "./_registration.ts";
 import { CHANNEL_HANDLERS } from "./_channels.ts";
 import { MODE_HANDLERS } from "./_modes.ts";
-import { overdueEchoes, pollFollow } from "./_deliver.ts";
+import { type FeedEvent, feedFollow, overdueEchoes, pollFollow, watchingFeed } from "./_deliver.ts";
 import { MESSAGE_HANDLERS } from "./_messaging.ts";
 import { QUERY_HANDLERS } from "./_queries.ts";
 import { tickDms } from "./_dms.ts";
 import { CHATHISTORY_HANDLERS } from "./_chathistory.ts";
+import { ACT_HANDLERS } from "./_acts.ts";
+import { PRESENCE_HANDLERS, presenceNote, tickAway } from "./_presence.ts";
 
-export type { IrcConfig, ProofJob };
+export type { FeedEvent, IrcConfig, ProofJob };
 
 /** What to do after one input. */
 export type IrcStep = {
@@ -43,28 +47,20 @@ export type IrcStep = {
   proofs: ProofJob[];
   /** Close the connection once the lines are sent. */
   close: boolean;
-  /**
-   * Nicks this connection just sent a direct message to. DistChat does not push new conversations
-   * (clients ask `dms` every few seconds), so a listener calls `checkDms` on its own connections of
-   * these nicks: on one server, a new conversation then shows at once.
-   */
+  /** Nicks this connection just sent a direct message to: the listener calls `checkDms` on its connections of them. */
   dmsTo: string[];
+  /** Channels that want their room's shared stream from `cursor` on (IrcConfig.sharedFeeds; answer with `feed`). */
+  watch: { room: string; cursor: Vector }[];
 };
+
+const emptyStep = (): IrcStep => ({ lines: [], requests: [], proofs: [], close: false, dmsTo: [], watch: [] });
 
 /** Commands a client may send before it is registered (RFC 2812 §3.1, IRCv3 CAP and SASL). */
 const BEFORE_REGISTRATION = new Set(["CAP", "NICK", "USER", "PASS", "AUTHENTICATE", "PING", "PONG", "QUIT"]);
 
 const HANDLERS: Record<string, Handler> = {
-  ...REGISTRATION_HANDLERS,
-  ...CHANNEL_HANDLERS,
-  ...MODE_HANDLERS,
-  ...MESSAGE_HANDLERS,
-  ...QUERY_HANDLERS,
-  ...CHATHISTORY_HANDLERS,
+  ...REGISTRATION_HANDLERS, ...CHANNEL_HANDLERS, ...MODE_HANDLERS, ...MESSAGE_HANDLERS, ...QUERY_HANDLERS, ...CHATHISTORY_HANDLERS, ...ACT_HANDLERS, ...PRESENCE_HANDLERS,
 };
-
-/** Tags a line may carry, by the capability that allows them; other tags need message-tags. */
-const TAG_CAPS: Record<string, string> = { time: "server-time", account: "account-tag", batch: "batch", label: "labeled-response" };
 
 /** Lines a client may send in a burst, and per second after it (then: "Excess flood"). */
 const FLOOD_BURST = 100, FLOOD_PER_SECOND = 20;
@@ -84,7 +80,7 @@ export class IrcConnection implements Core {
   readonly state: ConnState;
   now: number;
   #splitter = new LineSplitter();
-  #out: IrcStep = { lines: [], requests: [], proofs: [], close: false, dmsTo: [] };
+  #out: IrcStep = emptyStep();
   #pending = new Map<string, Pending>();
   #proofs = new Map<number, { ctx: Ctx | null; then: (f: string | null) => void }>();
   #nextTag = 1;
@@ -165,15 +161,12 @@ export class IrcConnection implements Core {
         overdueEchoes(this, f);
       }
       tickDms(this);
+      tickAway(this);
     }
     return this.#take();
   }
 
-  /**
-   * Looks for new direct conversations now (someone on this listener just
-   * wrote to this nick: IrcStep.dmsTo), in turn with the client's commands,
-   * so what it finds is shown before the answer to any later command.
-   */
+  /** Looks for new direct conversations now (someone here wrote to this nick: IrcStep.dmsTo), in turn with the commands. */
   checkDms(now: number): IrcStep {
     this.now = now;
     if (!this.state.closing && this.state.registered) {
@@ -183,6 +176,23 @@ export class IrcConnection implements Core {
     return this.#take();
   }
 
+  /** The shared stream of `room` (IrcStep.watch) for this connection: a batch, "behind", or its poll's failure. */
+  feed(room: string, ev: FeedEvent, now: number): IrcStep {
+    this.now = now;
+    feedFollow(this, room, ev);
+    return this.#take();
+  }
+
+  /** A typing or away state the server heard (away and back when they change): TAGMSG +typing, AWAY (away-notify). */
+  presence(note: PresenceNote, now: number): IrcStep {
+    this.now = now;
+    if (!this.state.closing && this.state.registered) presenceNote(this, note);
+    return this.#take();
+  }
+
+  /** True while channel `room` takes its shared stream (IrcStep.watch): the listener stops feeding it otherwise. */
+  watching = (room: string): boolean => watchingFeed(this.state, room);
+
   /** The socket closed: the session is logged out (its name is free again). */
   disconnected(now: number): IrcStep {
     this.now = now;
@@ -191,11 +201,6 @@ export class IrcConnection implements Core {
       this.#logout();
     }
     return this.#take();
-  }
-
-  /** Requests out and not answered yet. */
-  get outstanding(): number {
-    return this.#pending.size;
   }
 
   // --- Core (what handlers use) ------------------------------------------------
@@ -265,6 +270,10 @@ export class IrcConnection implements Core {
 
   sentDm(nick: string): void {
     this.#out.dmsTo.push(nick);
+  }
+
+  watch(f: Follow): void {
+    this.#out.watch.push({ room: f.room, cursor: f.cursor });
   }
 
   // --- Inside ------------------------------------------------------------------
@@ -361,23 +370,12 @@ export class IrcConnection implements Core {
   }
 
   #send(ctx: Ctx): void {
-    if (ctx.label === null) return ctx.lines.forEach((l) => this.#emit(l));
-    const label = ctx.label;
-    if (ctx.lines.length === 0) return this.#emit({ ...fromServer(this, "ACK", []), tags: { label } });
-    if (ctx.lines.length === 1) return this.#emit({ ...ctx.lines[0], tags: { ...ctx.lines[0].tags, label } });
-    const id = this.batchId();
-    this.#emit({ ...fromServer(this, "BATCH", [`+${id}`, "labeled-response"]), tags: { label } });
-    for (const l of ctx.lines) this.#emit(l.tags.batch ? l : { ...l, tags: { ...l.tags, batch: id } });
-    this.#emit(fromServer(this, "BATCH", [`-${id}`]));
+    for (const l of answerLines(ctx, () => this.batchId(), (command, params) => fromServer(this, command, params))) this.#emit(l);
   }
 
   /** Formats a line for the client, keeping only the tags its capabilities allow. */
   #emit(msg: IrcMessage): void {
-    const tags: Record<string, string> = {};
-    for (const [k, v] of Object.entries(msg.tags)) {
-      if (this.state.caps.has(TAG_CAPS[k] ?? "message-tags")) tags[k] = v;
-    }
-    this.#out.lines.push(formatLine({ ...msg, tags }, msg.params.length > 0 && /^[0-9]{3}$|^(PRIVMSG|NOTICE|ERROR|FAIL|PONG|TOPIC|KICK|QUIT|AWAY|CAP)$/.test(msg.command)));
+    this.#out.lines.push(clientLine(msg, this.state.caps, tagCapsKey(this.state.caps)));
   }
 
   #logout(): void {
@@ -394,7 +392,7 @@ export class IrcConnection implements Core {
       this.#closing = null;
     }
     const out = this.#out;
-    this.#out = { lines: [], requests: [], proofs: [], close: false, dmsTo: [] };
+    this.#out = emptyStep();
     return out;
   }
 }

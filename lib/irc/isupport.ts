@@ -18,6 +18,7 @@ export const CAPS: Readonly<Record<string, string>> = {
   "away-notify": "",
   "batch": "",
   "draft/chathistory": "",
+  "draft/message-redaction": "",
   "echo-message": "",
   "extended-join": "",
   "invite-notify": "",

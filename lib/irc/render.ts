@@ -149,20 +149,24 @@ export function timeTag(ms: number): string {
 /**
  * The message lines of one entry to `target` (a channel, or for a direct
  * message — `direct` — the recipient's nick), with `time` and `msgid` (on the first
- * piece only: a msgid names one message) and `account` when given.
+ * piece only: a msgid names one message, as does `+draft/reply` for a reply), `account` when
+ * given, and `prefix` before the first line (not before an ACTION).
  */
 export function messageLines(
   target: string,
   source: string,
   e: PollEntry,
-  o: { command?: string; account?: string | null; direct?: boolean } = {},
+  o: { command?: string; account?: string | null; direct?: boolean; prefix?: string } = {},
 ): IrcMessage[] {
   const out: IrcMessage[] = [];
   const command = o.command ?? "PRIVMSG";
-  for (const line of ircTexts(e.msg, o.direct)) {
+  const texts = ircTexts(e.msg, o.direct);
+  if (o.prefix !== undefined && !texts[0].startsWith("\x01")) texts[0] = o.prefix + texts[0];
+  for (const line of texts) {
     for (const piece of splitText(target, source, line, command)) {
       const tags: Record<string, string> = { time: timeTag(e.sentAt) };
       if (out.length === 0) tags.msgid = msgidTag(e.msgId);
+      if (out.length === 0 && e.re) tags["+draft/reply"] = msgidTag(e.re);
       if (o.account) tags.account = o.account;
       out.push({ tags, source, command, params: [target, piece] });
     }

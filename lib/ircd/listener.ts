@@ -8,8 +8,8 @@
  * (lib/server/channel.ts) — so an IRC user meets exactly the handlers,
  * rate limits, quotas (per source IP, shared with every other transport),
  * saved replies and held polls of a terminal or web client. Its channels are
- * held long polls: a commit that brings a room a message wakes them, as it
- * wakes any client's.
+ * fed by one held long poll per room for all its connections (lib/ircd/feeds.ts):
+ * a commit that brings a room a message wakes it, as it wakes any client's.
  *
  * What a connection may cost is bounded by lib/web/connections.ts, the web
  * listener's bounds, with a budget of their own: connections per IP address
@@ -35,6 +35,7 @@ import { createServer as createTls } from "node:tls";
 import type { Address } from "../wire/address.ts";
 import { formatAddress } from "../wire/address.ts";
 import { decodeReply, encodeRequest } from "../wire/codec.ts";
+import type { PresenceNote } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
 import { clientFinal } from "../accounts/scram.ts";
 import type { IrcListenConfig } from "../config/node_config.ts";
@@ -45,11 +46,14 @@ import { bindProblem } from "../platform/port_owner.ts";
 import { clientIp, CLOSE_GRACE_MS, WebConnections } from "../web/connections.ts";
 import { listen } from "../web/listener.ts";
 import { type IrcConfig, IrcConnection, type IrcStep } from "../irc/connection.ts";
+import { RoomFeeds } from "./feeds.ts";
 
 /** How often every connection's timers run (timeouts, PING, retried polls, overdue echoes). */
 export const TICK_MS = 500;
 /** The core's own `dms` poll: a backstop only, since commits push (see the file comment). */
 const DMS_BACKSTOP_MS = 30_000;
+/** Away users remembered (as many as a server's presence board holds states). */
+const MAX_AWAY = 20_000;
 /** How long a channel's long poll is held (docs/PROTOCOL.md: at most 30 s). */
 const POLL_WAIT_MS = 25_000;
 
@@ -103,7 +107,11 @@ export class IrcTransport implements ClientChannel {
   /** Registered connections by nick key (WHO, WHOIS: IrcConfig.localUser). */
   #byNick = new Map<string, Link>();
   #connections: WebConnections;
+  /** One shared stream per room followed here. */
+  #feeds: RoomFeeds<Link>;
   #nextPort = 1;
+  /** Users known to be away (from presence notes), by key → until when. */
+  #away = new Map<string, number>();
   /** Most users registered at once. */
   #max = 0;
   #stopTick: () => void;
@@ -122,19 +130,31 @@ export class IrcTransport implements ClientChannel {
       motd: o.motd ?? [`${config.name}: a DistChat server (docs/IRC.md)`],
       servers: config.servers,
       pollWaitMs: POLL_WAIT_MS,
+      sharedFeeds: true,
       dmsEveryMs: DMS_BACKSTOP_MS,
       random: o.random,
       census: () => this.#census(),
       readPosition: (userName, token) => o.hooks.readPosition(userName, token),
+      awayOf: (nick) => (this.#away.get(nameKey(nick)) ?? 0) > clock.now(),
       localUser: (nick) => {
         const s = this.#byNick.get(nameKey(nick))?.conn.state;
-        return s ? { user: s.user ?? nick, realname: s.realname, away: s.away } : null;
+        return s ? { user: s.user ?? nick, realname: s.realname, away: s.away, signon: s.connectedAt } : null;
       },
+      localUsers: () => [...this.#byNick.values()].filter((l) => !l.closed).map(({ conn: { state: s } }) => ({ nick: s.nick ?? "", invisible: s.userModes.has("i"), rooms: [...s.channels.keys()] })),
     };
+    this.#feeds = new RoomFeeds<Link>({
+      send: (req, from) => this.#closed || o.deliver(encodeRequest(req), from, this),
+      apply: (link, step) => this.#apply(link, step),
+      port: () => this.#nextPort++,
+      now: () => clock.now(),
+      waitMs: POLL_WAIT_MS,
+    });
     o.hooks.onRooms((rooms) => this.#pushDms(rooms));
+    o.hooks.onPresence?.((note) => this.#presence(note));
     this.#stopTick = clock.every(TICK_MS, () => {
       const now = clock.now();
       for (const l of this.#links.values()) if (!l.closed) this.#apply(l, l.conn.tick(now));
+      this.#feeds.tick();
     });
   }
 
@@ -148,10 +168,16 @@ export class IrcTransport implements ClientChannel {
     this.#connections.accept(socket);
   }
 
-  /** A reply to the connection that is client address `to` (nothing when it is gone). */
+  /** Rooms with a shared stream (one held poll each). */
+  get feeds(): number {
+    return this.#feeds.size;
+  }
+
+  /** A reply to the connection (or the room stream) that is client address `to` (nothing when it is gone). */
   send(bytes: Uint8Array, to: Address): void {
-    const link = this.#links.get(to.port);
     const r = decodeReply(bytes);
+    if (r.ok && this.#feeds.owns(to.port)) return this.#feeds.reply(to.port, r.value);
+    const link = this.#links.get(to.port);
     if (!link || !r.ok) return;
     this.#apply(link, link.conn.reply(r.value, this.#o.clock.now()));
     if (link.endOn === r.value.tag) this.#end(link);
@@ -176,6 +202,7 @@ export class IrcTransport implements ClientChannel {
       const nick = link.conn.state.nick;
       if (nick !== null && this.#byNick.get(nameKey(nick)) === link) this.#byNick.delete(nameKey(nick));
       link.closed = true;
+      this.#feeds.closed(link);
       // The session logs out (its name is free again); the replies find no link and are dropped.
       this.#deliver(link, link.conn.disconnected(clock.now()));
     });
@@ -204,6 +231,7 @@ export class IrcTransport implements ClientChannel {
       void clientFinal(job.password, job.clientFirstBare, job.serverFirst).then((f) => this.#apply(link, conn.proved(job.id, f?.message ?? null, clock.now())));
     }
     for (const nick of step.dmsTo) this.#nudge(nameKey(nick), link);
+    for (const w of step.watch) if (!link.closed) this.#feeds.watch(link, w.room, w.cursor);
     if (!link.registered && conn.state.registered && !link.closed) {
       link.registered = true;
       if (conn.state.nick !== null) this.#byNick.set(nameKey(conn.state.nick), link);
@@ -237,6 +265,19 @@ export class IrcTransport implements ClientChannel {
     }
     this.#max = Math.max(this.#max, local);
     return { local, max: this.#max, invisible, unregistered };
+  }
+
+  /** A presence note: typing to the connections in its rooms; away and back only when they change a user's state. */
+  #presence(note: PresenceNote): void {
+    const now = this.#o.clock.now(), ukey = nameKey(note.userName);
+    if (note.state === "away" || note.state === "back") {
+      const was = (this.#away.get(ukey) ?? 0) > now;
+      this.#away.delete(ukey);
+      if (note.state === "away") this.#away.set(ukey, now + note.ttlMs);
+      if (this.#away.size > MAX_AWAY) this.#away.delete(this.#away.keys().next().value as string);
+      if (was === (note.state === "away")) return; // said again: nothing changed
+    }
+    for (const l of this.#links.values()) if (!l.closed && l.registered) this.#apply(l, l.conn.presence(note, now));
   }
 
   /** Direct conversations a commit touched: their parties' connections look for new ones now. */

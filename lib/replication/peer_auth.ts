@@ -27,16 +27,18 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { encodePeer } from "../wire/codec.ts";
 import type { PeerDatagram, SignedPeerDatagram } from "../wire/messages.ts";
+import { createPeerVersions, type PeerVersions } from "./peer_versions.ts";
 
 /** Why a peer datagram was refused; servers count them by this name. */
 export type AuthDropReason = "unknown-peer" | "unauthenticated" | "bad-mac" | "stale" | "replay" | "unknown-epoch" | "bad-proof";
 
 /**
- * Accepted; or refused, by reason, with maybe a datagram to send back to the
- * sender's servers.txt address (a `hello` for an unknown epoch, a `proof`
- * for a `hello`). "handshake": a hello or proof, consumed (not a drop).
+ * Accepted; or refused, by reason; either with maybe a datagram to send back
+ * to the sender's servers.txt address (a `hello` for an unknown epoch or
+ * asking the peer's protocol version, a `proof` for a `hello`).
+ * "handshake": a hello or proof, consumed (not a drop).
  */
-export type AuthResult = { ok: true } | { ok: false; reason: AuthDropReason | "handshake"; answer?: PeerDatagram };
+export type AuthResult = { ok: true; answer?: PeerDatagram } | { ok: false; reason: AuthDropReason | "handshake"; answer?: PeerDatagram };
 
 export type PeerAuthOptions = {
   /** The cluster key (the bytes of the `--cluster-key` file), or null for none. */
@@ -51,6 +53,10 @@ export type PeerAuthOptions = {
   windowMs?: number;
   /** Most nonces remembered. Default 100000. */
   maxNonces?: number;
+  /** This server's peer protocol version (default PEER_PROTOCOL_VERSION; tests pass an older one). */
+  version?: number;
+  /** The version bookkeeping to use (shared by the encrypted peer links' two authenticators); default a new one. */
+  versions?: PeerVersions;
 };
 
 export interface PeerAuth {
@@ -62,6 +68,10 @@ export interface PeerAuth {
   verify(s: SignedPeerDatagram): AuthResult;
   /** Nonces currently remembered. */
   readonly rememberedNonces: number;
+  /** The servers datagrams are accepted from change (a membership change); what is known of those that stay is kept. */
+  setPeers?(peers: Iterable<string>): void;
+  /** Peer protocol versions proved by the peers (createStatAuth: none). */
+  readonly versions: PeerVersions;
 }
 
 /** `<digits>.<16 hex digits>`: counter and epoch (peers), or ms and random bits (`stat`). */
@@ -70,6 +80,16 @@ const NONCE = /^(\d{1,16})\.([0-9a-f]{16})$/;
 /** Hex HMAC-SHA256 of `signed` (its UTF-8 bytes) under `key`. */
 export function peerMac(key: Uint8Array, signed: string): string {
   return createHmac("sha256", key).update(signed, "utf8").digest("hex");
+}
+
+/** A `hello` (challenge `text`) stating `version` when given and above 1 (version 1 had no version line). */
+function hello(text: string, version?: number): PeerDatagram {
+  return { verb: "hello", from: "", nonce: "-", challenge: text, ...(version === undefined || version < 2 ? {} : { version }) };
+}
+
+/** The `proof` answering hello `d`: versioned only when the hello was (a plain hello's sender may not read a version line). */
+function proofFor(d: PeerDatagram & { verb: "hello" }, own: number): PeerDatagram {
+  return { verb: "proof", from: "", nonce: "-", challenge: d.challenge, ...(d.version === undefined || own < 2 ? {} : { version: own }) };
 }
 
 function hex(bytes: Uint8Array): string {
@@ -116,6 +136,22 @@ const HELLO_EVERY_MS = 250;
 /** A server answers one peer's hellos at most this often, ms. */
 const PROOF_EVERY_MS = 50;
 
+/** A peer's proven epoch: counters at or below `floor` are refused; `seen` holds those accepted above it. */
+type Known = { epoch: string; floor: number; high: number; seen: Set<number> };
+
+/** Counter `n` of a proven epoch: accepted (null) once, within the window, or refused. */
+function checkCounter(k: Known, n: number): AuthResult | null {
+  if (n <= k.floor) return { ok: false, reason: "stale" };
+  if (k.seen.has(n)) return { ok: false, reason: "replay" };
+  k.seen.add(n);
+  if (n > k.high) k.high = n;
+  if (k.seen.size > 2 * WINDOW) {
+    k.floor = Math.max(k.floor, k.high - WINDOW);
+    for (const x of k.seen) if (x <= k.floor) k.seen.delete(x);
+  }
+  return null;
+}
+
 /**
  * The authenticator of the server network, which does not trust clocks
  * (docs/PEER_PROTOCOL.md "Authentication and drops"). Each run of a server
@@ -127,25 +163,64 @@ const PROOF_EVERY_MS = 50;
  * dropped and answered with `hello <challenge>`; the peer answers `proof
  * <challenge>`, sealed with its current nonce, and from then on only its
  * later counters pass. So no datagram accepted before a restart of either
- * side is ever accepted after it, and no clock is read.
+ * side is ever accepted after it, and no clock is read. Hellos and proofs
+ * also carry protocol versions (lib/replication/peer_versions.ts, in `versions`).
  */
 export function createPeerAuth(options: PeerAuthOptions & { peers: Iterable<string> }): PeerAuth {
   const { key, now, random } = options;
   const peers = new Set(options.peers);
+  const versions = options.versions ?? createPeerVersions(options.version);
   const epoch = hex(random(8));
   let counter = 0;
-  /** A peer's proven epoch: counters at or below `floor` are refused; `seen` holds those accepted above it. */
-  type Known = { epoch: string; floor: number; high: number; seen: Set<number> };
   const known = new Map<string, Known>();
-  const challenges = new Map<string, { text: string; at: number }>();
+  /** Outstanding epoch challenges; `versioned`: its hello stated our version. */
+  const challenges = new Map<string, { text: string; at: number; versioned: boolean }>();
   const proofAt = new Map<string, number>();
+  const challenge = () => hex(random(16));
+
+  /** A hello: answered by a proof, at a bounded rate (anyone with the key may ask; a replayed hello only costs a proof). */
+  function answerHello(d: PeerDatagram & { verb: "hello" }, t: number): AuthResult {
+    const last = proofAt.get(d.from) ?? -Infinity;
+    if (t - last < PROOF_EVERY_MS) return { ok: false, reason: "handshake" };
+    proofAt.set(d.from, t);
+    return { ok: false, reason: "handshake", answer: proofFor(d, versions.own) };
+  }
+
+  /** Accepted: with a versioned hello when the peer's version is to be asked (again). */
+  function accepted(from: string, t: number): AuthResult {
+    const text = versions.probe(from, t, challenge);
+    return text === null ? { ok: true } : { ok: true, answer: hello(text, versions.own) };
+  }
+
+  /** A proof with a nonce of epoch `theirs`, counter `n`. */
+  function proved(d: PeerDatagram & { verb: "proof" }, n: number, theirs: string, t: number): AuthResult {
+    const c = challenges.get(d.from);
+    const version = d.version ?? 1;
+    if (c && c.text === d.challenge) {
+      challenges.delete(d.from);
+      versions.set(d.from, version, t);
+    } else if (!versions.answered(d.from, d.challenge, version)) return { ok: false, reason: "bad-proof" };
+    // Everything that peer sent before this proof is refused from now on (a proof of the epoch already known changes nothing).
+    if (known.get(d.from)?.epoch !== theirs) known.set(d.from, { epoch: theirs, floor: n, high: n, seen: new Set() });
+    return { ok: false, reason: "handshake" };
+  }
+
+  /** A datagram of an epoch not proved: dropped, and a hello (versioned unless the last, versioned, went unanswered). */
+  function unknownEpoch(from: string, t: number): AuthResult {
+    const c = challenges.get(from);
+    if (c && t - c.at < HELLO_EVERY_MS) return { ok: false, reason: "unknown-epoch" };
+    const versioned = !(c?.versioned ?? false);
+    const text = challenge();
+    challenges.set(from, { text, at: t, versioned });
+    return { ok: false, reason: "unknown-epoch", answer: hello(text, versioned ? versions.own : undefined) };
+  }
 
   return {
     keyed: key !== null,
+    setPeers: (ids) => replaceAll(peers, ids),
+    versions,
     get rememberedNonces() {
-      let n = 0;
-      for (const k of known.values()) n += k.seen.size;
-      return n;
+      return [...known.values()].reduce((n, k) => n + k.seen.size, 0);
     },
     seal(d) {
       if (key === null) return encodePeer({ ...d, nonce: "-" });
@@ -155,43 +230,26 @@ export function createPeerAuth(options: PeerAuthOptions & { peers: Iterable<stri
       const checked = checkSigned(sd, peers, key);
       if ("refused" in checked) return checked.refused;
       const d = sd.datagram;
-      if (checked.nonce === null) return d.verb === "hello" || d.verb === "proof" ? { ok: false, reason: "handshake" } : { ok: true };
-      const [n, theirs] = checked.nonce;
       const t = now();
-      if (d.verb === "hello") {
-        // Anyone with the key may ask; answered at a bounded rate (a replayed hello only costs a proof).
-        const last = proofAt.get(d.from) ?? -Infinity;
-        if (t - last < PROOF_EVERY_MS) return { ok: false, reason: "handshake" };
-        proofAt.set(d.from, t);
-        return { ok: false, reason: "handshake", answer: { verb: "proof", from: "", nonce: "-", challenge: d.challenge } };
+      if (d.verb === "hello") return d.version === undefined && checked.nonce === null ? { ok: false, reason: "handshake" } : answerHello(d, t);
+      if (checked.nonce === null) {
+        // No key, no epochs: hellos and proofs only tell versions.
+        if (d.verb === "proof") versions.answered(d.from, d.challenge, d.version ?? 1);
+        return d.verb === "proof" ? { ok: false, reason: "handshake" } : accepted(d.from, t);
       }
-      if (d.verb === "proof") {
-        const c = challenges.get(d.from);
-        if (!c || c.text !== d.challenge) return { ok: false, reason: "bad-proof" };
-        challenges.delete(d.from);
-        // Everything that peer sent before this proof is refused from now on.
-        known.set(d.from, { epoch: theirs, floor: n, high: n, seen: new Set() });
-        return { ok: false, reason: "handshake" };
-      }
+      const [n, theirs] = checked.nonce;
+      if (d.verb === "proof") return proved(d, n, theirs, t);
       const k = known.get(d.from);
-      if (!k || k.epoch !== theirs) {
-        const c = challenges.get(d.from);
-        if (c && t - c.at < HELLO_EVERY_MS) return { ok: false, reason: "unknown-epoch" };
-        const text = hex(random(16));
-        challenges.set(d.from, { text, at: t });
-        return { ok: false, reason: "unknown-epoch", answer: { verb: "hello", from: "", nonce: "-", challenge: text } };
-      }
-      if (n <= k.floor) return { ok: false, reason: "stale" };
-      if (k.seen.has(n)) return { ok: false, reason: "replay" };
-      k.seen.add(n);
-      if (n > k.high) k.high = n;
-      if (k.seen.size > 2 * WINDOW) {
-        k.floor = Math.max(k.floor, k.high - WINDOW);
-        for (const x of k.seen) if (x <= k.floor) k.seen.delete(x);
-      }
-      return { ok: true };
+      if (!k || k.epoch !== theirs) return unknownEpoch(d.from, t);
+      return checkCounter(k, n) ?? accepted(d.from, t);
     },
   };
+}
+
+/** `set` holds `items` now, and nothing else. */
+function replaceAll<T>(set: Set<T>, items: Iterable<T>): void {
+  set.clear();
+  for (const x of items) set.add(x);
 }
 
 /**
@@ -223,6 +281,7 @@ export function createStatAuth(options: PeerAuthOptions): PeerAuth {
 
   return {
     keyed: key !== null,
+    versions: createPeerVersions(),
     get rememberedNonces() {
       return seen.size;
     },

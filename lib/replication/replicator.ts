@@ -110,6 +110,12 @@ export class Replicator {
     }
   }
 
+  /** The peers change (a membership change): a new one starts unheard; a retired one is forgotten (its ops stay valid). */
+  setPeers(ids: readonly string[]): void {
+    for (const id of [...this.#peers.keys()]) if (!ids.includes(id)) this.#peers.delete(id);
+    for (const id of ids) if (id !== this.self && !this.#peers.has(id)) this.#peers.set(id, newPeer(id, this.options.answerRate));
+  }
+
   /**
    * Fans out ops this node just made and stored (in the order made). Each
    * `add` carries this node's vector to every peer, as a heartbeat does, so

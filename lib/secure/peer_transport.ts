@@ -90,20 +90,24 @@ export class PeerTransport {
   constructor(o: PeerTransportOptions) {
     this.#o = o;
     this.#psk = peerPsk(o.clusterKey);
-    this.#table = new SessionTable({ random: o.random, maxLive: 4 * o.peers.length + 16, maxPending: 8 * o.peers.length + 16 });
+    this.#table = new SessionTable({ random: o.random, maxLive: 4 * o.peers.length + 64, maxPending: 8 * o.peers.length + 64 });
     this.#responder = new Responder({ ...o, table: this.#table, limits: this.#limits() });
-    for (const p of o.peers) {
-      const initiator = new Initiator({
-        responderKey: p.publicKey,
-        handshake: () => this.#handshake(true, p.publicKey),
-        from: o.selfId,
-        newIndex: () => this.#table.newIndex(),
-        releaseIndex: (i) => this.#table.release(i),
-        limits: this.#limits(),
-        retryMs: o.retryMs,
-      });
-      this.#peers.set(p.id, { ...p, initiator, current: null, previous: null, tokens: new Map(), queue: [] });
-    }
+    for (const p of o.peers) this.addPeer(p);
+  }
+
+  /** Links to one more server (added to servers.txt while running); a server already known is left as it is. */
+  addPeer(p: { id: string; publicKey: Uint8Array }): void {
+    if (this.#peers.has(p.id)) return;
+    const initiator = new Initiator({
+      responderKey: p.publicKey,
+      handshake: () => this.#handshake(true, p.publicKey),
+      from: this.#o.selfId,
+      newIndex: () => this.#table.newIndex(),
+      releaseIndex: (i) => this.#table.release(i),
+      limits: this.#limits(),
+      retryMs: this.#o.retryMs,
+    });
+    this.#peers.set(p.id, { ...p, initiator, current: null, previous: null, tokens: new Map(), queue: [] });
   }
 
   /** Handshakes done, cookie replies and resets sent. */

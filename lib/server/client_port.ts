@@ -61,6 +61,8 @@ export type ClientPortOptions = {
   quotas?: Quotas;
   /** True while the database's disk is below its free-space floor: every request that writes gets `unavailable` (WRITING_VERBS). */
   diskLow?: () => boolean;
+  /** Why this server takes no writes now (catching up after `--join`, being retired), or null: every request that writes gets `unavailable` with it. */
+  writesRefused?: () => string | null;
   /** Logs one event (lib/config/log.ts; default: stderr). */
   log?: Log;
   /** Holds add acks until the message is on a second disk; absent: acks after the local commit. */
@@ -243,6 +245,8 @@ export class ClientPort {
     if (WRITING_VERBS.has(req.verb) && this.#o.diskLow?.()) {
       return error(req.tag, "unavailable", "this server's disk is nearly full; try another server");
     }
+    const refused = WRITING_VERBS.has(req.verb) ? this.#o.writesRefused?.() ?? null : null;
+    if (refused !== null) return error(req.tag, "unavailable", refused);
     if (req.verb === "request") {
       const bad = cursorProblem(req.cursor, this.#o.store.vector(), this.#o.cursorSlack ?? UNHEARD_ORIGINS);
       if (bad !== null) return error(req.tag, "bad-request", bad);

@@ -14,7 +14,11 @@
  * but must be synced here all the same (two-disk acks: `got` says it is on
  * this disk) shows its rooms (`onShown`) between the commit and the sync:
  * a long poll is answered one disk sync sooner, and nothing it shows can be
- * lost, since the origin has it.
+ * lost, since the origin has it. When that woke anything, the sync waits
+ * for the next turn of the event loop — a datagram sent during a callback
+ * only leaves once the callback has returned (docs/PERFORMANCE_NOTES.md,
+ * change 6) — and that turn commits whatever was written meanwhile before
+ * it syncs, so its callbacks and subscribers see only synced state.
  *
  * Ports (lib/server/client_port.ts, peer_port.ts, and any other) sit on top
  * of it and never call each other. A database failure stops everything and
@@ -100,6 +104,8 @@ export class GroupCommit {
   #showable = true;
   #failed = false;
   #closed = false;
+  /** A commit was shown and waits for its sync in the next turn (which commits what came meanwhile first). */
+  #syncDue = false;
   /** Writes ever batched (housekeeping reads it to tell busy from idle). */
   writes = 0;
 
@@ -189,12 +195,14 @@ export class GroupCommit {
     this.#scheduled = false;
     this.#size = 0;
     const sync = this.#mustSync;
-    const showEarly = sync && this.#showable && this.#shown.length > 0;
+    const due = this.#syncDue; // a shown commit's sync, put off to this turn: never put off twice
+    const showEarly = sync && this.#showable && this.#shown.length > 0 && !due;
     this.#mustSync = false;
     this.#showable = true;
+    this.#syncDue = false;
     if (this.#failed) return;
     try {
-      if (showEarly) this.#store.commitUnsynced();
+      if (showEarly || due) this.#store.commitUnsynced();
       else this.#store.commit(sync);
     } catch (e) {
       this.fail(`database commit failed: ${(e as Error).message}`);
@@ -207,7 +215,15 @@ export class GroupCommit {
     }
     if (showEarly) {
       const dirty = this.#store.takeDirty();
-      if (dirty.rooms.size > 0 || dirty.notices.size > 0) for (const fn of this.#shown) fn(dirty);
+      if (dirty.rooms.size > 0 || dirty.notices.size > 0) {
+        for (const fn of this.#shown) fn(dirty);
+        // Let what was sent leave; the next turn syncs (busy meanwhile: writes join that commit, nothing reads unsynced state).
+        this.#syncDue = this.#scheduled = this.#mustSync = true;
+        this.#clock.soon(() => this.#syncDue && this.flush());
+        return;
+      }
+    }
+    if (showEarly || due) {
       try {
         this.#store.syncCommitted();
       } catch (e) {

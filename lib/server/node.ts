@@ -22,12 +22,16 @@ import type { Address } from "../wire/address.ts";
 import type { Vector } from "../wire/vector.ts";
 import type { Store } from "../store/store.ts";
 import { readBackupMark } from "../store/backup.ts";
-import { chooseOrigin, type OriginChoice, originsOf } from "../rules/incarnation.ts";
+import { noteKnownServers } from "../store/known_servers.ts";
+import { chooseOrigin, type OriginChoice } from "../rules/incarnation.ts";
+import type { MembershipChange } from "../rules/membership.ts";
+import type { ServersFile } from "../config/servers_file.ts";
 import { readPosition } from "../rules/read_position.ts";
 import { sessionId } from "../rules/session_id.ts";
 import { nameKey } from "../wire/names.ts";
 import { ReadPositions } from "../store/read_positions.ts";
 import { createPeerAuth, createStatAuth } from "../replication/peer_auth.ts";
+import { createPeerVersions } from "../replication/peer_versions.ts";
 import { PeerLiveness } from "../acks/liveness.ts";
 import { Ring } from "../acks/ring.ts";
 import { type HandlerDeps, handlerDeps } from "../handlers/index.ts";
@@ -43,8 +47,9 @@ import { GroupCommit } from "./commit.ts";
 import { UNHEARD_ORIGINS } from "./held_polls.ts";
 import { startHousekeeping } from "./housekeeping.ts";
 import { type Gauge, guessGauges, ServerMetrics, statusGauges } from "./metrics.ts";
+import { Members, reloadServers, watchJoin, watchRetire } from "./members.ts";
 import { PeerPort } from "./peer_port.ts";
-import { PresenceBoard } from "../rules/presence.ts";
+import { PresenceBoard, type PresenceNote } from "../rules/presence.ts";
 import { Quotas } from "./quotas.ts";
 import { SecureIntake } from "./secure_intake.ts";
 import { peerLinksEncrypted, type SecurePeers, securePeers } from "./secure_peers.ts";
@@ -54,37 +59,8 @@ import type { Log } from "../config/log.ts";
 /** How long a starting server waits to hear every peer before it chooses its origin, ms. */
 export const PEER_WAIT_MS = 2000;
 
-/** A datagram transport as the node uses it: it sends; whoever opened it closes it. */
-export type Sender = { send(bytes: Uint8Array, to: Address): void; readonly address?: Address };
-
-/** Opens a transport that hands every datagram it receives to `receive`. */
-export type Open = (receive: (bytes: Uint8Array, from: Address) => void) => Promise<Sender>;
-
-/** Where client datagrams of another transport go (the web listener's): the client port. */
-export type Deliver = (bytes: Uint8Array, from: Address, via: ClientChannel) => void;
-
-/** What the node shows a transport that serves /metrics: its counters and its gauges now. */
-export type NodeView = { metrics: ServerMetrics; gauges(): Gauge[] };
-
-/** How the node opens its transports, in this order: peer (and multicast) first, client once the origin is chosen. */
-export type NodeTransports = {
-  peer: Open;
-  /** The multicast group's socket (config.multicast). */
-  multicast?: Open;
-  client: Open;
-  /** More client transports (the web listener): given where datagrams go; resolves with its origin and what closes it. */
-  web?: (deliver: Deliver, view: NodeView) => Promise<{ origin: string; close(): Promise<void> }>;
-  /** The IRC listener (lib/ircd/listener.ts): given where datagrams go and what else it asks the node. */
-  irc?: (deliver: Deliver, hooks: IrcHooks) => Promise<{ origin: string; close(): Promise<void> }>;
-};
-
-/** What the IRC listener asks the node besides requests. */
-export type IrcHooks = {
-  /** Subscribes `fn` to the rooms with new entries of every commit (and of peers' ops shown before their sync). */
-  onRooms(fn: (rooms: ReadonlySet<string>) => void): void;
-  /** What the previous session of `userName` (not the one of `token`) was shown (lib/rules/read_position.ts), or null. */
-  readPosition(userName: string, token: string): Vector | null;
-};
+export type { Deliver, IrcHooks, NodeTransports, NodeView, Open, Sender } from "./node_types.ts";
+import type { IrcHooks, NodeTransports, NodeView, Sender } from "./node_types.ts";
 
 export type ServerNodeOptions = {
   store: Store;
@@ -135,9 +111,11 @@ export class ServerNode {
   readonly metrics = new ServerMetrics();
   /** Who is typing or away (lib/rules/presence.ts): in memory only. */
   readonly presence = new PresenceBoard();
+  /** Who hears each presence note besides the board (the IRC listener: away-notify, typing). */
+  #presenceHeard: ((note: PresenceNote) => void)[] = [];
   #o: ServerNodeOptions;
-  #ids: string[];
-  #peers: Map<string, Address>;
+  /** Who is in the cluster now, and this server's own state (lib/server/members.ts). */
+  readonly members: Members;
   /** What the database says of its own origin, read before peers send anything. */
   #facts: Pick<Parameters<typeof chooseOrigin>[0], "stored" | "local" | "hwm" | "backup">;
   #gate: AckGate | undefined;
@@ -146,6 +124,8 @@ export class ServerNode {
   #peerPort: PeerPort;
   /** The peer links' encrypted transport, or null: plaintext peer datagrams (HMAC only). */
   #link: SecurePeers | null = null;
+  /** The peers' protocol versions, shared by the peer port's authenticator and the links' (lib/server/secure_peers.ts). */
+  readonly #versions = createPeerVersions();
   #stopHousekeeping: () => void;
   #closers: (() => Promise<void>)[] = [];
 
@@ -153,9 +133,10 @@ export class ServerNode {
     const { store, clock, config } = o;
     this.#o = o;
     this.store = store;
-    this.#ids = config.servers.map((s) => s.id);
-    this.#peers = new Map(config.servers.filter((s) => s.id !== config.id).map((s) => [s.id, s.peer] as const));
-    const junk = store.dropForeignOrigins(originsOf(this.#ids));
+    // Retired servers' ops are history: valid for good (docs/ARCHITECTURE.md "Membership changes").
+    const known = noteKnownServers(store.db, [...config.servers.map((s) => s.id), ...config.retired ?? []]);
+    const members = this.members = new Members({ self: config.id, servers: config.servers, known, joining: (config.join ?? false) && store.storedOrigin() === null });
+    const junk = store.dropForeignOrigins(members.isOrigin);
     if (junk > 0) o.log(`removed ${junk} op(s) of origins that are not servers of the servers file`);
     store.sessions.loadLive(clock.now());
     this.#facts = { stored: store.storedOrigin(), local: store.vector(), hwm: store.readHighWater(), backup: readBackupMark(store.db) };
@@ -163,15 +144,15 @@ export class ServerNode {
     // Text deleted by a commit (retention) leaves the write-ahead log too (lib/store/scrub.ts).
     if (o.checkpointer) this.commit.subscribe(() => void (store.erasures.take() && o.checkpointer!.scrub()));
     const liveness = new PeerLiveness();
-    const ring = new Ring(this.#ids, config.id);
+    const ring = new Ring(members.ids, config.id);
     this.#gate = config.twoDisk
-      ? new AckGate({ self: config.id, store, commit: this.commit, clock, liveness, isServer: (id) => this.#ids.includes(id), holdMs: config.holdAcksMs })
+      ? new AckGate({ self: config.id, store, commit: this.commit, clock, liveness, isServer: members.isServer, holdMs: config.holdAcksMs })
       : undefined;
-    const confirmer = config.twoDisk ? () => ring.confirmer(liveness, clock.now()) : undefined;
+    const confirmer = config.twoDisk ? () => this.#peerPort.ring.confirmer(liveness, clock.now()) : undefined;
     const handlers = handlerDeps({
       store, random: o.random, sessionTtl: config.sessionTtl, secret: o.clusterKey ?? undefined, confirmer,
       // Typing and away: in memory, passed to peers in `pres` datagrams (docs/PROTOCOL.md "Typing and away").
-      presence: this.presence, presenceSaid: (note) => this.#peerPort.sayPresence(note),
+      presence: this.presence, presenceSaid: (note) => (this.#peerPort.sayPresence(note), this.#presenceHeard.forEach((fn) => fn(note))),
     });
     this.#desk = handlers.desk;
     // Chat time: this server's clock, set back by how far it runs ahead of its slowest peer (docs/ARCHITECTURE.md "Time").
@@ -180,7 +161,7 @@ export class ServerNode {
     const quotas = config.quotas === null ? undefined : new Quotas(config.quotas, sessionLive);
     this.#clientPort = this.#makeClientPort(handlers, chatClock, quotas);
     this.#peerPort = this.#makePeerPort(ring, liveness, () => chatClock.now());
-    this.#link = securePeers({ ...o, self: config.id, peers: this.#peers, multicast: config.multicast, port: this.#peerPort });
+    this.#link = securePeers({ ...o, self: config.id, peers: this.members.peers, multicast: config.multicast, port: this.#peerPort, versions: this.#versions });
     const port = this.#clientPort;
     // Stable delivery (docs/ARCHITECTURE.md): polls list a copy once its confirmer's word is in here; the rooms held back are read again after each commit (a `got` brings one).
     const gate = this.#gate;
@@ -212,8 +193,9 @@ export class ServerNode {
       maxHeldBytesPerIp: config.heldPolls.heldPollKibPerIp * 1024,
       maxHeldBytes: config.heldPolls.heldPollKib * 1024,
       // A server catching up from an empty database has heard of none of its peers yet.
-      cursorSlack: UNHEARD_ORIGINS + this.#ids.length,
+      cursorSlack: UNHEARD_ORIGINS + this.members.known.size,
       diskLow: this.#o.diskLow,
+      writesRefused: () => this.members.writesRefused(),
       log: this.#o.log,
     });
   }
@@ -227,12 +209,14 @@ export class ServerNode {
       store,
       clock,
       self: config.id,
-      peers: this.#peers,
+      peers: this.members.peers,
       // Encrypted links authenticate and number every datagram: their text carries no nonce or mac.
-      auth: createPeerAuth({ key: peerLinksEncrypted(this.#o.secure, this.#peers.size) ? null : key, peers: this.#peers.keys(), now, random }),
+      auth: createPeerAuth({ key: peerLinksEncrypted(this.#o.secure, this.members.peers.size) ? null : key, peers: this.members.peers.keys(), now, random, versions: this.#versions }),
+      isOrigin: this.members.isOrigin,
+      sendsGots: () => this.members.state !== "joining",
       statAuth: createStatAuth({ key, peers: "any", now, random, maxNonces: 1000 }),
       multicast: config.multicast,
-      localStatus: () => ({ heldPolls: this.heldPolls, heldAcks: this.heldAcks, links: this.#link?.counts }),
+      localStatus: () => ({ heldPolls: this.heldPolls, heldAcks: this.heldAcks, membership: this.members.described, members: this.members.ids, links: this.#link?.counts }),
       ring,
       liveness,
       twoDisk: config.twoDisk,
@@ -241,7 +225,7 @@ export class ServerNode {
         // Held-back rooms are read again now when no batch is open, else after its commit.
         if (store.settling.waiting && !this.commit.busy) this.#clientPort.wakeRooms(store.settling.take());
       }),
-      onPresence: (notes) => notes.forEach((n) => this.presence.set(n.rooms, n.userName, n.state, chatNow(), n.ttlMs)),
+      onPresence: (notes) => notes.forEach((n) => (this.presence.set(n.rooms, n.userName, n.state, chatNow(), n.ttlMs), this.#presenceHeard.forEach((fn) => fn(n)))),
       log: this.#o.log,
     });
   }
@@ -291,7 +275,7 @@ export class ServerNode {
     if (link) peerPort.start(link.out, group ? link.groupOut : undefined);
     else peerPort.start(peer, group || undefined);
     const vectors = await this.#hearPeers();
-    const choice = chooseOrigin({ id: config.id, ...this.#facts, peers: vectors, allPeersHeard: vectors.length === this.#peers.size, newCluster: config.newCluster, now: clock.now() });
+    const choice = chooseOrigin({ id: config.id, ...this.#facts, peers: vectors, allPeersHeard: vectors.length === this.members.peers.size, newCluster: config.newCluster, now: clock.now() });
     this.store.setOrigin(choice.origin);
     if (choice.reason) {
       this.#o.log(`writing as the new incarnation ${choice.origin}: ${choice.reason}`, { event: "incarnation", fields: { origin: choice.origin, reason: choice.reason } });
@@ -304,6 +288,7 @@ export class ServerNode {
     if (web) this.#closers.push(() => web.close());
     const irc = await transports.irc?.((bytes, from, via) => clientPort.onDatagram(bytes, from, via), this.#ircHooks());
     if (irc) this.#closers.push(() => irc.close());
+    this.#watch(watchJoin);
     return { ...choice, peer: peer.address, client: client.address, web: web?.origin, irc: irc?.origin };
   }
 
@@ -316,6 +301,7 @@ export class ServerNode {
         this.commit.subscribe((c) => c.rooms.size > 0 && fn(c.rooms));
         this.commit.onShown((d) => d.rooms.size > 0 && fn(d.rooms));
       },
+      onPresence: (fn) => this.#presenceHeard.push(fn),
       readPosition: (userName, token) => readPosition(positions.previous(nameKey(userName), sessionId(token)), { self: config.id, own: store.vector(), peer: told }),
     };
   }
@@ -328,16 +314,40 @@ export class ServerNode {
     return new SecureIntake({ transport, allowPlaintext: secure?.allowPlaintext ?? true, port: this.#clientPort, plain: udp, raw: { send: (b, to) => udp.send(b, to, "") }, clock });
   }
 
+  /** Runs a membership watch (lib/server/members.ts) until it is done or the node closes. */
+  #watch(w: typeof watchJoin): void {
+    const { clock, log } = this.#o, told = () => this.#peerPort.replicator.status(clock.now()).peers.filter((p) => p.told);
+    const stop = w({ members: this.members, clock, log, told, mine: () => this.store.vector() });
+    this.#closers.push(async () => stop());
+  }
+
   /** Waits on the node's clock until every peer has told its vector, or PEER_WAIT_MS passed; the vectors told. */
   async #hearPeers(): Promise<Vector[]> {
     const { clock, config } = this.#o;
     const told = () => this.#peerPort.replicator.status(clock.now()).peers.filter((p) => p.told);
-    const wait = this.#peers.size > 0 && !(config.newCluster && this.#facts.stored === null);
-    for (const until = clock.now() + PEER_WAIT_MS; wait && told().length < this.#peers.size && clock.now() < until;) {
+    const wait = this.members.peers.size > 0 && !(config.newCluster && this.#facts.stored === null);
+    for (const until = clock.now() + PEER_WAIT_MS; wait && told().length < this.members.peers.size && clock.now() < until;) {
       await new Promise<void>((resolve) => clock.after(20, resolve));
     }
     return told().map((p) => p.vector);
   }
+
+  /** Applies a reread servers file when lib/rules/membership.ts allows the change; else nothing changes and the refusal says why. */
+  reload(file: ServersFile): MembershipChange {
+    const { clock, store } = this.#o;
+    const now = clock.now();
+    const liveness = this.#peerPort.liveness;
+    const change = this.members.reload(file.servers, file.retired, (id) => now - (liveness.heardAt(id) ?? -Infinity));
+    if (!change.ok) return change;
+    noteKnownServers(store.db, this.members.known);
+    this.#peerPort.setRing(new Ring(this.members.ids, this.members.self));
+    this.#link?.addPeers(file.servers, now);
+    if (change.retiring) this.#watch(watchRetire);
+    return change;
+  }
+
+  /** SIGHUP: rereads the servers file `path` and applies its change (and to GET /servers.json through `web`), or logs why not. */
+  reloadFile = (path: string, web: Parameters<typeof reloadServers>[2], log: Log): void => reloadServers(path, this, web, log);
 
   /** Stops the timers and closes the store (the transports' openers close the transports). */
   async close(): Promise<void> {

@@ -62,7 +62,7 @@ export type PeerPortOptions = {
   /** The multicast group fan-out goes to (`start` is given its socket), or null for unicast. */
   multicast: Address | null;
   /** Figures of the rest of the server for `state` (held polls). */
-  localStatus(): Pick<StatusReport, "heldPolls" | "heldAcks" | "links">;
+  localStatus(): { heldPolls: number; heldAcks?: number; membership?: string; members?: string[]; links?: StatusReport["links"] };
   /** Tick period, ms. Default 25. */
   tickMs?: number;
   /** This server's place in servers.txt (lib/acks/ring.ts): whom it names confirmer, whom it tells its `got` more often. */
@@ -81,6 +81,10 @@ export type PeerPortOptions = {
   replicator?: ReplicatorOptions;
   /** Typing and away states a peer passed on (docs/PEER_PROTOCOL.md "Presence"). */
   onPresence?(notes: readonly PresenceNote[]): void;
+  /** Which origins may make ops (default: this server's and its peers'); a node whose membership changes passes its live rule. */
+  isOrigin?(origin: string): boolean;
+  /** False while this server may not be named confirmer (a server still catching up after `--join`): it sends no `got`. */
+  sendsGots?(): boolean;
 };
 
 /** Presence notes waiting for the next tick at most; more are dropped (they are the first thing dropped under load). */
@@ -109,8 +113,7 @@ export class PeerPort {
   #statsAnswered = 0;
   /** When each peer was heard, its `got`s and its clock (lib/acks/liveness.ts). */
   readonly liveness: PeerLiveness;
-  /** This server's place in servers.txt: whom it names confirmer. */
-  readonly ring: Ring;
+  #ring: Ring;
   #gots: GotSchedule;
   #leadAt = 0;
   #skewLogged = new Map<string, number>();
@@ -122,10 +125,10 @@ export class PeerPort {
     this.#o = o;
     this.#started = o.clock.now();
     this.liveness = o.liveness;
-    this.ring = o.ring;
+    this.#ring = o.ring;
     this.#gots = new GotSchedule(this.ring, o.self);
-    // Ops can only come from the servers of servers.txt (and their incarnations).
-    const isOrigin = originsOf([o.self, ...o.peers.keys()]);
+    // Ops can only come from the servers of servers.txt (and their incarnations), or those it ever listed.
+    const isOrigin = o.isOrigin ?? originsOf([o.self, ...o.peers.keys()]);
     this.replicator = new Replicator({
       self: o.self,
       peers: this.ring.peers,
@@ -138,6 +141,23 @@ export class PeerPort {
       if (localOps.length > 0) this.#send(this.replicator.localOps(localOps, o.clock.now()));
       this.#sendGot(this.#gots.afterCommit());
     });
+  }
+
+  /** This server's place in servers.txt: whom it names confirmer. */
+  get ring(): Ring {
+    return this.#ring;
+  }
+
+  /**
+   * The membership changed (lib/server/members.ts): the new ring, whom the
+   * replicator and the authenticator deal with, and whom `got`s go to. The
+   * caller has updated the peers' addresses (the `peers` map it passed).
+   */
+  setRing(ring: Ring): void {
+    this.#ring = ring;
+    this.#gots = new GotSchedule(ring, this.#o.self);
+    this.replicator.setPeers(ring.peers);
+    this.#o.auth.setPeers?.(ring.peers);
   }
 
   /** Starts sending through `out` (the peer socket; `group`: the multicast group's) and the tick timer (heartbeats, re-asks, `got`s). */
@@ -208,7 +228,7 @@ export class PeerPort {
 
   /** Tells `to` what is on this server's disk: the origins waiting for it, the near servers, or every peer. */
   #sendGot(to: readonly string[]): void {
-    if (to.length === 0) return;
+    if (to.length === 0 || this.#o.sendsGots?.() === false) return;
     const datagram = { verb: "got" as const, from: this.#o.self, nonce: "-", vector: this.#o.store.vector(), at: this.#o.clock.now() };
     this.#send([{ to, datagram }]);
   }
@@ -245,9 +265,9 @@ export class PeerPort {
       return;
     }
     const v = this.#o.auth.verify(signed);
+    // A hello (an unknown epoch, or asking the peer's protocol version), or the proof a hello asked for: to the sender's servers.txt address.
+    if (v.answer) this.#send([{ to: [d.from], datagram: { ...v.answer, from: this.#o.self } }]);
     if (!v.ok) {
-      // A hello for an unknown epoch, or the proof a hello asked for: to the sender's servers.txt address.
-      if (v.answer) this.#send([{ to: [d.from], datagram: { ...v.answer, from: this.#o.self } }]);
       if (v.reason !== "handshake") this.replicator.noteDropped(v.reason);
       return;
     }
@@ -278,7 +298,12 @@ export class PeerPort {
     const peers: StatusReport["peers"] = {};
     for (const p of r.peers) {
       // Heard: any authenticated datagram (a `got` every 250 ms or second among them).
-      peers[p.id] = { lastHeardMsAgo: p.lastHeardMsAgo, vector: formatVector(p.vector), clockOffsetMs: this.liveness.clockOffset(p.id) };
+      peers[p.id] = {
+        lastHeardMsAgo: p.lastHeardMsAgo,
+        vector: formatVector(p.vector),
+        clockOffsetMs: this.liveness.clockOffset(p.id),
+        protocol: this.#o.auth.versions.of(p.id),
+      };
     }
     return {
       id: this.#o.self,
@@ -295,6 +320,8 @@ export class PeerPort {
       received: r.received,
       fanout: this.fanout,
       keyed: this.#o.statAuth.keyed,
+      protocol: this.#o.auth.versions.own,
+      sharedProtocol: this.#o.auth.versions.shared(r.peers.map((p) => p.id)),
     };
   }
 

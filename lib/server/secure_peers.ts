@@ -39,6 +39,7 @@ import { generateKeyPair, type KeyPair } from "../secure/suite.ts";
 import { type Address, formatAddress } from "../wire/address.ts";
 import { decodePeer } from "../wire/codec.ts";
 import { createPeerAuth, type PeerAuth } from "../replication/peer_auth.ts";
+import type { PeerVersions } from "../replication/peer_versions.ts";
 import type { Clock } from "./clock.ts";
 
 /** Where bytes are sent: a socket. */
@@ -64,6 +65,8 @@ export type SecurePeersOptions = {
   port: { onDatagram(bytes: Uint8Array, from: Address): void };
   /** Counts a drop (the replicator's `dropped`). */
   noteDropped(reason: string): void;
+  /** Randomness (a new group key when the peers change). */
+  random: (n: number) => Uint8Array;
   /**
    * With --allow-plaintext: this server's id and the authenticator of the
    * plaintext peer protocol (the cluster key's HMAC, epochs), for peers of
@@ -71,6 +74,8 @@ export type SecurePeersOptions = {
    * datagrams are dropped.
    */
   legacy?: { self: string; auth: PeerAuth } | null;
+  /** The peers' protocol versions (lib/replication/peer_versions.ts): forgotten on a new session, so an upgraded peer is asked again. */
+  versions?: PeerVersions;
 };
 
 /** The peer sockets' encrypted transport, between the sockets and the peer port. */
@@ -79,6 +84,8 @@ export class SecurePeers {
   readonly #byAddress = new Map<string, string>();
   readonly #ids: Map<string, Uint8Array>;
   #raw: Sender | null = null;
+  /** This server's group key (new when the peers change), or null without multicast. */
+  #group: GroupSender | null;
   #groupSocket: Sender | null = null;
   #sweptAt = -Infinity;
   /** Group datagrams sent and opened, and fan-outs sent per peer instead (status `links`). */
@@ -90,8 +97,27 @@ export class SecurePeers {
 
   constructor(o: SecurePeersOptions) {
     this.#o = o;
+    this.#group = o.group;
     for (const [id, a] of o.peers) this.#byAddress.set(formatAddress(a), id);
     this.#ids = new Map([...o.peers.keys()].map((id) => [id, new TextEncoder().encode(`${id}\n`)]));
+  }
+
+  /**
+   * Servers added to servers.txt while running (a membership reload): each
+   * with a `key=` is linked; one without stays unlinked (`no-link`). With
+   * multicast, a new group key for the new set of receivers.
+   */
+  addPeers(servers: readonly { id: string; publicKey?: Uint8Array }[], now: number): void {
+    const added = servers.filter((e) => !this.#ids.has(e.id) && e.publicKey !== undefined && this.#o.peers.has(e.id));
+    for (const e of added) {
+      this.#o.transport.addPeer({ id: e.id, publicKey: e.publicKey! });
+      this.#ids.set(e.id, new TextEncoder().encode(`${e.id}\n`));
+      this.#byAddress.set(formatAddress(this.#o.peers.get(e.id)!), e.id);
+    }
+    if (added.length === 0 || this.#group === null) return;
+    this.#group = new GroupSender({ peers: [...this.#ids.keys()], random: this.#o.random, now });
+    this.#granted.clear();
+    for (const peer of this.#ids.keys()) if (this.#o.transport.established(peer, now)) this.#grant(peer, now);
   }
 
   /** Sends through the peer socket (and the multicast group's). */
@@ -119,7 +145,8 @@ export class SecurePeers {
   /** What the peer port multicasts through: one group datagram, or one sealed datagram per peer. */
   readonly groupOut: Sender = {
     send: (bytes) => {
-      const { group, multicast } = this.#o;
+      const { multicast } = this.#o;
+      const group = this.#group;
       const now = this.#o.clock.now();
       const ready = group !== null && multicast !== null && this.#groupSocket !== null &&
         [...this.#o.peers.keys()].every((p) => this.#granted.has(p) && this.#o.transport.established(p, now));
@@ -146,7 +173,10 @@ export class SecurePeers {
     }
     const r = this.#o.transport.receive(bytes, formatAddress(from), now);
     this.#answer(r, from);
-    if (r.fresh && r.peer !== null) this.#grant(r.peer, now);
+    if (r.fresh && r.peer !== null) {
+      this.#o.versions?.forget(r.peer);
+      this.#grant(r.peer, now);
+    }
     if (r.kind === "data" && r.peer !== null && r.plaintext !== null) {
       if (fromLine(r.plaintext, this.#ids.get(r.peer)!)) this.#o.port.onDatagram(r.plaintext, from);
       else this.#o.noteDropped("wrong-sender");
@@ -163,7 +193,7 @@ export class SecurePeers {
       return;
     }
     // Ours, looped back: ignored, as the peer port ignores its own.
-    if (this.#o.group !== null && e.keyId === this.#o.group.keyId) return;
+    if (this.#group !== null && e.keyId === this.#group.keyId) return;
     const opened = this.#o.receiver.open(e);
     if (!opened.ok) {
       this.#o.noteDropped(opened.reason);
@@ -215,7 +245,7 @@ export class SecurePeers {
 
   /** Seals the group key grants on `peer`'s new session. */
   #grant(peer: string, now: number): void {
-    const group = this.#o.group;
+    const group = this.#group;
     if (group === null) return;
     const to = this.#o.peers.get(peer)!;
     for (const g of group.grants(peer)) for (const b of this.#o.transport.seal(peer, g, now)) this.#raw?.send(b, to);
@@ -226,7 +256,7 @@ export class SecurePeers {
     if (now - this.#sweptAt < SWEEP_MS) return;
     this.#sweptAt = now;
     this.#o.transport.sweep(now);
-    if (this.#o.group?.rotate(now)) {
+    if (this.#group?.rotate(now)) {
       this.#granted.clear();
       for (const peer of this.#o.peers.keys()) if (this.#o.transport.established(peer, now)) this.#grant(peer, now);
     }
@@ -261,6 +291,7 @@ export function securePeers(o: {
   peers: ReadonlyMap<string, Address>;
   multicast: Address | null;
   port: SecurePeersOptions["port"] & { replicator: { noteDropped(reason: string): void } };
+  versions?: PeerVersions;
 }): SecurePeers | null {
   const keys = o.secure;
   if (!peerLinksEncrypted(keys, o.peers.size)) return null;
@@ -278,6 +309,7 @@ export function securePeers(o: {
   const group = o.multicast === null ? null : new GroupSender({ peers: ids, random: o.random, now });
   const receiver = new GroupReceiver({ windowBits: DEFAULT_PEER_LIMITS.windowBits });
   const { port } = o;
-  const legacy = keys!.allowPlaintext ? { self: o.self, auth: createPeerAuth({ key: o.clusterKey, peers: ids, now: () => o.clock.now(), random: o.random }) } : null;
-  return new SecurePeers({ transport, group, receiver, peers: o.peers, multicast: o.multicast, clock: o.clock, port, noteDropped: (r) => port.replicator.noteDropped(r), legacy });
+  const { versions, random } = o;
+  const legacy = keys!.allowPlaintext ? { self: o.self, auth: createPeerAuth({ key: o.clusterKey, peers: ids, now: () => o.clock.now(), random, versions }) } : null;
+  return new SecurePeers({ transport, group, receiver, peers: o.peers, multicast: o.multicast, clock: o.clock, port, noteDropped: (r) => port.replicator.noteDropped(r), legacy, versions, random });
 }

@@ -33,8 +33,11 @@ export type StatusReport = {
   heldAcks?: number;
   /** Ops received but not yet deliverable (waiting for what they depend on). */
   gapsPending: number;
-  /** Per peer: ms since last heard (null: never), its last known vector, and its clock minus ours (ms; null: not known). */
-  peers: Record<string, { lastHeardMsAgo: number | null; vector: string; clockOffsetMs?: number | null }>;
+  /**
+   * Per peer: ms since last heard (null: never), its last known vector, its clock minus ours (ms; null: not
+   * known), and the peer protocol version it proved (null: not yet; absent: a server before version 2).
+   */
+  peers: Record<string, { lastHeardMsAgo: number | null; vector: string; clockOffsetMs?: number | null; protocol?: number | null }>;
   /** Peer datagrams dropped, by reason. */
   dropped: Record<string, number>;
   sent: number;
@@ -43,6 +46,13 @@ export type StatusReport = {
   fanout: string;
   /** True when a cluster key authenticates peers. */
   keyed: boolean;
+  /** "member"; "joining: …" while a server added with --join catches up (what it waits for); "retiring" (docs/OPERATIONS.md "Adding and retiring a server"). */
+  membership?: string;
+  /** The live servers this one counts as members, in servers-file order. */
+  members?: string[];
+  /** Its peer protocol version, and the one every peer speaks (docs/PEER_PROTOCOL.md "Versions"); absent before version 2. */
+  protocol?: number;
+  sharedProtocol?: number;
   /** The encrypted peer links (lib/server/secure_peers.ts), when they are: group datagrams sent, fan-outs sent per peer instead, group datagrams opened. */
   links?: { groupSent: number; groupFallback: number; groupOpened: number };
 };
@@ -99,6 +109,12 @@ function skew(ms: unknown): string {
   return ` (clock ${ms > 0 ? "+" : "-"}${Math.round(Math.abs(ms) / 1000)}s)`;
 }
 
+/** "2/1": the server's peer protocol version and the one all its peers speak (a server before version 2 reports neither: "1"). */
+function protocolCell(r: StatusReport): string {
+  const v = (x: unknown) => (typeof x === "number" && Number.isSafeInteger(x) ? String(x) : null);
+  return v(r.protocol) === null ? "1" : `${v(r.protocol)}/${v(r.sharedProtocol) ?? "?"}`;
+}
+
 /** Seconds, to one decimal, or "never". */
 function ago(ms: number | null): string {
   return ms === null ? "never" : `${(ms / 1000).toFixed(1)}s`;
@@ -109,11 +125,11 @@ function ago(ms: number | null): string {
  * answer), then whether all live servers hold the same vector.
  */
 export function formatStatusTable(servers: ServerEntry[], reports: ReadonlyMap<string, StatusReport>): string {
-  const rows = [["server", "peer address", "state", "vector", "msgs", "sessions", "polls", "acks", "gaps", "peers heard", "dropped"]];
+  const rows = [["server", "peer address", "state", "protocol", "vector", "msgs", "sessions", "polls", "acks", "gaps", "peers heard", "dropped"]];
   for (const s of servers) {
     const r = reports.get(s.id);
     if (!r) {
-      rows.push([s.id, formatAddress(s.peer), "DOWN", "-", "-", "-", "-", "-", "-", "-", "-"]);
+      rows.push([s.id, formatAddress(s.peer), "DOWN", "-", "-", "-", "-", "-", "-", "-", "-", "-"]);
       continue;
     }
     const record = <T>(x: unknown): [string, T][] => (x && typeof x === "object" ? Object.entries(x as Record<string, T>) : []);
@@ -123,7 +139,8 @@ export function formatStatusTable(servers: ServerEntry[], reports: ReadonlyMap<s
     rows.push([
       s.id,
       formatAddress(s.peer),
-      `up ${ago(r.uptimeMs)}`,
+      `up ${ago(r.uptimeMs)}${typeof r.membership === "string" && r.membership !== "member" ? `, ${r.membership}` : ""}`,
+      protocolCell(r),
       r.vector,
       String(r.messages),
       String(r.sessions),
@@ -139,5 +156,8 @@ export function formatStatusTable(servers: ServerEntry[], reports: ReadonlyMap<s
   const summary = live.length === 0
     ? "no server answered"
     : `${live.length}/${servers.length} up; ${same ? "all hold the same messages" : "vectors differ (catching up)"}`;
-  return pad(rows) + "\n" + summary;
+  // A membership change not yet made on every server (docs/OPERATIONS.md "Adding and retiring a server").
+  const lists = new Set(live.map((r) => Array.isArray(r.members) ? r.members.join(",") : ""));
+  const members = lists.size > 1 ? `\nmembers differ: ${sanitize(live.map((r) => `${r.id}: ${Array.isArray(r.members) ? r.members.join(",") : "?"}`).join("; "))}` : "";
+  return pad(rows) + "\n" + summary + members;
 }

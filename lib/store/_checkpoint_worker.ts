@@ -4,7 +4,8 @@
  * writes; a busy database just waits for the next turn). On { scrub: n } it
  * truncates the write-ahead log instead (lib/store/scrub.ts), at once and
  * then every turn until that succeeds, and posts { scrubbed: n } (the last n
- * it had been asked for when it truncated). Posts
+ * it had been asked for when it truncated); a scrub still not done after
+ * `stuckMs` is reported once as { stuck: why } (it keeps trying). Posts
  * "stopped" once "stop" has closed the connection, or { failed } when it
  * cannot open the database.
  */
@@ -12,7 +13,7 @@ import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import { truncateLog } from "./scrub.ts";
 
-const { path, everyMs } = workerData as { path: string; everyMs: number };
+const { path, everyMs, stuckMs } = workerData as { path: string; everyMs: number; stuckMs: number };
 
 /** Frames the writer appended during a checkpoint are copied by a few more, short ones. */
 const PASSES = 4;
@@ -30,18 +31,31 @@ function start(): () => void {
   /** The last scrub asked for, and the last done. */
   let wanted = 0;
   let scrubbed = 0;
+  /** When the scrubs not done yet first failed (0: none failed), and whether that was reported. */
+  let failingSince = 0;
+  let reported = false;
   const tryScrub = () => {
     const upTo = wanted;
     let done = false;
+    let why = "a reader or writer kept the log busy";
     try {
       db.exec(`PRAGMA busy_timeout = ${SCRUB_WAIT_MS}`);
       done = truncateLog(db);
-    } catch {
-      // SQLITE_BUSY and the like: the next turn tries again.
+    } catch (e) {
+      why = (e as Error).message; // SQLITE_BUSY and the like: the next turn tries again.
     } finally {
       db.exec("PRAGMA busy_timeout = 0");
     }
-    if (!done) return;
+    if (!done) {
+      failingSince ||= Date.now();
+      const ms = Date.now() - failingSince;
+      if (reported || ms < stuckMs) return;
+      reported = true;
+      parentPort?.postMessage({ stuck: `${why}, for ${ms} ms` });
+      return;
+    }
+    failingSince = 0;
+    reported = false;
     scrubbed = upTo;
     parentPort?.postMessage({ scrubbed: upTo });
   };

@@ -45,40 +45,40 @@ export function messageStatements(db: DatabaseSync): MessageStatements {
   const p = (sql: string) => db.prepare(sql);
 return {
     visibleByTag: p("SELECT rkey, dseq, origin, ksum FROM messages WHERE session = ? AND tag = ? AND hidden = 0"),
-    hide: p("UPDATE messages SET hidden = 1 WHERE rkey = ? AND dseq = ?"),
+    hide: p("UPDATE messages SET hidden = 1 WHERE rkey = ? AND notice = 0 AND dseq = ?"),
     insert: p("INSERT INTO messages (rkey, dseq, origin, seq, session, tag, hidden, ksum) VALUES (?,?,?,?,?,?,?,?)"),
-    insertNotice: p("INSERT OR IGNORE INTO messages (rkey, dseq, origin, seq, session, tag, hidden, ksum, notice) VALUES (?,?,?,?,?,?,0,0,1)"),
+    insertNotice: p("INSERT OR IGNORE INTO messages (rkey, notice, dseq, origin, seq, session, tag, hidden, ksum) VALUES (?,1,?,?,?,?,?,0,0)"),
     addByTag: p(
       "SELECT m.rkey, m.origin, m.seq, o.msg, COALESCE(o.conf, '') AS conf FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
         "WHERE m.session = ? AND m.tag = ? AND m.hidden = 0",
     ),
     originRange: p(
       `SELECT m.dseq, m.seq, m.hidden, m.refused, m.session, m.tag, ${USER} AS user, o.at, ${TEXT} AS msg, ${CONF}, ${FACTS} FROM messages m ` +
-        "JOIN ops o ON o.origin = m.origin AND o.seq = m.seq WHERE m.rkey = ?1 AND m.origin = ?2 AND m.seq > ?3 " +
+        "JOIN ops o ON o.origin = m.origin AND o.seq = m.seq WHERE m.rkey = ?1 AND m.notice = ?5 AND m.origin = ?2 AND m.seq > ?3 " +
         "ORDER BY m.seq LIMIT ?4 + 0",
     ),
-    dseqOf: p("SELECT dseq FROM messages WHERE rkey = ? AND origin = ? AND seq = ?"),
-    lastOf: p("SELECT max(seq) AS n FROM messages WHERE rkey = ? AND origin = ?"),
+    dseqOf: p("SELECT dseq FROM messages WHERE rkey = ? AND notice = ? AND origin = ? AND seq = ?"),
+    lastOf: p("SELECT max(seq) AS n FROM messages WHERE rkey = ? AND notice = ? AND origin = ?"),
     visibleTwin: p(`SELECT m.origin, m.seq, ${CONF} FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq ` +
       "WHERE m.session = ? AND m.tag = ? AND m.hidden = 0"),
     recentOf: p(`SELECT m.seq, m.hidden, m.refused, m.session, m.tag, ${CONF} FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq ` +
-      "WHERE m.rkey = ?1 AND m.origin = ?2 ORDER BY m.seq DESC LIMIT ?3 + 0"),
-    newest: p(`${ENTRIES_DSEQ} WHERE m.rkey = ?1 AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?2 + 0`),
-    newestBefore: p(`${ENTRIES_DSEQ} WHERE m.rkey = ?1 AND m.dseq < ?2 AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?3 + 0`),
+      "WHERE m.rkey = ?1 AND m.notice = 0 AND m.origin = ?2 ORDER BY m.seq DESC LIMIT ?3 + 0"),
+    newest: p(`${ENTRIES_DSEQ} WHERE m.rkey = ?1 AND m.notice = ?3 AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?2 + 0`),
+    newestBefore: p(`${ENTRIES_DSEQ} WHERE m.rkey = ?1 AND m.notice = ?4 AND m.dseq < ?2 AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?3 + 0`),
     byId: p("SELECT m.rkey, m.dseq, m.session, m.tag, m.hidden FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
       "WHERE o.origin = ? AND o.seq = ? AND o.kind = 'msg'"),
-    refuse: p("UPDATE messages SET hidden = 1, refused = 1 WHERE rkey = ? AND dseq = ?"),
+    refuse: p("UPDATE messages SET hidden = 1, refused = 1 WHERE rkey = ? AND notice = 0 AND dseq = ?"),
     bestTwin: p("SELECT rkey, dseq FROM messages WHERE session = ? AND tag = ? AND refused = 0 ORDER BY ksum, origin LIMIT 1"),
-    show: p("UPDATE messages SET hidden = 0 WHERE rkey = ? AND dseq = ?"),
-    setFlag: p("UPDATE messages SET flags = flags | ?3 WHERE rkey = ?1 AND origin = ?4 AND seq = ?2"),
-    remove: p("DELETE FROM messages WHERE rkey = ? AND dseq = ?"),
+    show: p("UPDATE messages SET hidden = 0 WHERE rkey = ? AND notice = 0 AND dseq = ?"),
+    setFlag: p("UPDATE messages SET flags = flags | ?3 WHERE rkey = ?1 AND notice = 0 AND origin = ?4 AND seq = ?2"),
+    remove: p("DELETE FROM messages WHERE rkey = ? AND notice = 0 AND dseq = ?"),
     msgRow: p("SELECT m.rkey, m.dseq, m.session, m.hidden, o.user FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
       "WHERE m.origin = ? AND m.seq = ? AND m.notice = 0 AND o.kind = 'msg'"),
-    byDseq: p(`${ENTRIES_DSEQ} WHERE m.rkey = ? AND m.dseq = ? AND m.hidden = 0`),
-    recentKeys: p("SELECT dseq, ksum, origin FROM messages WHERE rkey = ?1 AND hidden = 0 ORDER BY dseq DESC LIMIT ?2 + 0"),
+    byDseq: p(`${ENTRIES_DSEQ} WHERE m.rkey = ? AND m.notice = 0 AND m.dseq = ? AND m.hidden = 0`),
+    recentKeys: p("SELECT dseq, ksum, origin FROM messages WHERE rkey = ?1 AND notice = 0 AND hidden = 0 ORDER BY dseq DESC LIMIT ?2 + 0"),
     anyDseq: p("SELECT dseq FROM messages WHERE origin = ? AND seq = ? AND notice = 0"),
     pendingOps: p("SELECT aseq, room FROM ops WHERE aseq > ?1 AND kind = 'msg' AND msg <> '' ORDER BY aseq LIMIT ?2 + 0"),
-    anyByDseq: p(`SELECT ${TEXT} AS msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq WHERE m.rkey = ? AND m.dseq = ?`),
+    anyByDseq: p(`SELECT ${TEXT} AS msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq WHERE m.rkey = ? AND m.notice = 0 AND m.dseq = ?`),
     lastOp: p("SELECT max(aseq) AS n FROM ops"),
     roomOf: p("SELECT room FROM ops WHERE aseq = ?"),
     bound: p(

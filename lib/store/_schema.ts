@@ -14,7 +14,7 @@ import { DatabaseSync } from "node:sqlite";
 import { eraseOnDelete } from "./scrub.ts";
 import { ACTS_DDL } from "./message_acts.ts";
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
@@ -74,6 +74,9 @@ CREATE INDEX IF NOT EXISTS members_session ON members (session);
 CREATE INDEX IF NOT EXISTS members_live ON members (rkey, expires);
 CREATE TABLE IF NOT EXISTS messages (
   rkey TEXT NOT NULL,
+  -- 1: a notice (the row of a join, leave, moderation or act op: docs/PROTOCOL.md "Notices"), listed only to clients
+  -- that ask; a room's notices are a key range of their own (lib/store/messages.ts)
+  notice INTEGER NOT NULL DEFAULT 0,
   dseq INTEGER NOT NULL,
   origin TEXT NOT NULL,
   seq INTEGER NOT NULL,
@@ -83,14 +86,11 @@ CREATE TABLE IF NOT EXISTS messages (
   ksum INTEGER NOT NULL,
   -- 1: hidden for good by a hide op of its confirmer (never shown again)
   refused INTEGER NOT NULL DEFAULT 0,
-  -- 1: a notice (the row of a join, leave or moderation op: docs/PROTOCOL.md "Notices"), listed only to clients that ask;
-  -- stored under rkey = U+0001 || the room's key (lib/store/messages.ts noticeKey)
-  notice INTEGER NOT NULL DEFAULT 0,
   -- lib/store/message_acts.ts: 1 edited, 2 reacted to
   flags INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (rkey, dseq)
+  PRIMARY KEY (rkey, notice, dseq)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS messages_origin ON messages (rkey, origin, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_origin ON messages (rkey, notice, origin, seq);
 CREATE INDEX IF NOT EXISTS messages_session_tag ON messages (session, tag);
 CREATE TABLE IF NOT EXISTS replies (
   k TEXT PRIMARY KEY,
@@ -160,6 +160,26 @@ function migrateFrom4(db: DatabaseSync): void {
   `);
 }
 
+/**
+ * Version 5 kept a room's notices under the room key U+0001 || rkey; from 6
+ * the `notice` column is part of the key. The table is made anew (its
+ * primary key changes) and its indexes come back with DDL.
+ */
+function migrateFrom5(db: DatabaseSync): void {
+  const table = DDL.slice(DDL.indexOf("CREATE TABLE IF NOT EXISTS messages ("), DDL.indexOf("CREATE UNIQUE INDEX IF NOT EXISTS messages_origin"));
+  db.exec(`
+    BEGIN;
+    ${table.replace("IF NOT EXISTS messages (", "messages_v6 (")}
+    INSERT INTO messages_v6 (rkey, notice, dseq, origin, seq, session, tag, hidden, ksum, refused, flags)
+      SELECT CASE WHEN notice = 1 AND substr(rkey, 1, 1) = char(1) THEN substr(rkey, 2) ELSE rkey END,
+        notice, dseq, origin, seq, session, tag, hidden, ksum, refused, flags FROM messages;
+    DROP TABLE messages;
+    ALTER TABLE messages_v6 RENAME TO messages;
+    UPDATE meta SET v = '6' WHERE k = 'schema';
+    COMMIT;
+  `);
+}
+
 /** How hard a commit waits for the disk: FULL survives power loss, NORMAL a process crash. */
 export type SyncMode = "full" | "normal";
 
@@ -178,6 +198,7 @@ export function openDatabase(path: string, sync: SyncMode): DatabaseSync {
     db = new DatabaseSync(path);
     // A write waits for the checkpoint worker rather than failing: a TRUNCATE checkpoint (a scrub, lib/store/scrub.ts)
     // blocks writers while it copies the log, which on a loaded disk took over 2 s, and a failed write stops the server.
+    // Only a transaction that takes the lock before it reads waits: Store.begin is BEGIN IMMEDIATE.
     db.exec(`PRAGMA busy_timeout = ${WRITE_WAIT_MS}`);
     const mode = db.prepare("PRAGMA journal_mode = WAL").get() as { journal_mode: string };
     if (mode.journal_mode !== "wal") throw new Error(`journal mode is ${mode.journal_mode}, WAL is needed`);
@@ -191,10 +212,11 @@ export function openDatabase(path: string, sync: SyncMode): DatabaseSync {
     if (row?.v === "1" || row?.v === "2") migrateFrom2(db);
     if (row?.v === "1" || row?.v === "2" || row?.v === "3") migrateFrom3(db);
     if (row?.v === "1" || row?.v === "2" || row?.v === "3" || row?.v === "4") migrateFrom4(db);
+    if (row !== undefined && ["1", "2", "3", "4", "5"].includes(row.v)) migrateFrom5(db);
     db.exec(DDL);
     db.exec(ACTS_DDL);
     if (!row) db.prepare("INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', ?)").run(String(SCHEMA_VERSION));
-    else if (!["1", "2", "3", "4", String(SCHEMA_VERSION)].includes(row.v)) {
+    else if (!["1", "2", "3", "4", "5", String(SCHEMA_VERSION)].includes(row.v)) {
       throw new Error(`schema version ${row.v}, expected ${SCHEMA_VERSION}`);
     }
     return db;

@@ -10,7 +10,9 @@
  * also syncs commits that skipped the wait (Store.commit(false)).
  *
  * `scrub` has the worker truncate the log after a commit that deleted text
- * (lib/store/scrub.ts), so the text leaves the `-wal` file too.
+ * (lib/store/scrub.ts), so the text leaves the `-wal` file too; it retries
+ * every turn until it can, and logs a line when that takes over `stuckMs`
+ * (a reader held open) or when the server's own connection could not.
  *
  * @example
  * ```ts
@@ -25,6 +27,8 @@ import { truncateLog } from "./scrub.ts";
 
 /** Auto-checkpoint size while the worker runs, in pages (4 KiB each): 32 MiB of log. */
 export const AUTOCHECKPOINT_PAGES = 8192;
+/** A scrub not done after this long is logged (it keeps being retried), ms. */
+export const SCRUB_STUCK_MS = 5_000;
 /** SQLite's default, restored when the worker fails. */
 const SQLITE_DEFAULT_PAGES = 1000;
 
@@ -46,8 +50,8 @@ function setAutoCheckpoint(store: Store, pages: number): void {
 }
 
 /** Starts the worker for the database at `path` that `store` has open. */
-export function startCheckpointer(store: Store, path: string, log: (line: string) => void, everyMs = 100): Checkpointer {
-  const worker = new Worker(new URL("./_checkpoint_worker.ts", import.meta.url), { workerData: { path, everyMs } });
+export function startCheckpointer(store: Store, path: string, log: (line: string) => void, everyMs = 100, stuckMs = SCRUB_STUCK_MS): Checkpointer {
+  const worker = new Worker(new URL("./_checkpoint_worker.ts", import.meta.url), { workerData: { path, everyMs, stuckMs } });
   (worker as { unref?: () => void }).unref?.();
   setAutoCheckpoint(store, AUTOCHECKPOINT_PAGES);
   /** Checkpoints are ours no more (stopping, or the worker failed); the worker thread has ended. */
@@ -65,11 +69,14 @@ export function startCheckpointer(store: Store, path: string, log: (line: string
   };
   /** The server's own connection truncates the log (the worker is gone). */
   const scrubHere = (): boolean => {
+    let why = "a reader kept the log busy";
     try {
-      return truncateLog(store.db);
-    } catch {
-      return false; // closed, or busy: the next scrub tries again
+      if (truncateLog(store.db)) return true;
+    } catch (e) {
+      why = (e as Error).message; // closed, or busy: the next scrub tries again
     }
+    log(`could not truncate the write-ahead log after a deletion (${why}); deleted text may stay in it until the next scrub`);
+    return false;
   };
   const fail = (why: string) => {
     if (handedBack) return;
@@ -81,9 +88,10 @@ export function startCheckpointer(store: Store, path: string, log: (line: string
     if (scrubs.size > 0) scrubbed(scrubHere());
   };
   const done = new Promise<void>((resolve) => {
-    worker.on("message", (m: "stopped" | { scrubbed: number } | { failed: string }) => {
+    worker.on("message", (m: "stopped" | { scrubbed: number } | { stuck: string } | { failed: string }) => {
       if (m === "stopped") resolve();
       else if ("scrubbed" in m) scrubbed(true, m.scrubbed);
+      else if ("stuck" in m) log(`the write-ahead log is not truncated yet after a deletion (${m.stuck}); still trying every turn`);
       else fail(m.failed);
     });
     worker.on("error", (e) => fail((e as Error).message));

@@ -37,14 +37,16 @@ const parseId = (id: string): MsgId => {
 };
 
 /**
- * The key notices of room `rkey` are stored under in `messages`: a room of
- * their own, so readers that do not list notices never pass over them (a
+ * A room's rows in `messages` come in two kinds, its messages (`notice` 0)
+ * and its notices (1), each a range of its own in the table's key (rkey,
+ * notice, dseq): readers that do not list notices never pass over them (a
  * fan-out to 1,000 polls of a room 1,000 sessions joined stays one cheap
- * read), and readers that do merge the two by delivery order. Only this
- * file writes or reads it; what a commit changed is told by room key
- * (Store.takeDirty: `rooms` and `notices`).
+ * read), and readers that do merge the two by delivery order.
  */
-const noticeKey = (rkey: string): string => "\u0001" + rkey;
+const MESSAGE_ROWS = 0;
+const NOTICE_ROWS = 1;
+/** The kinds of row a reader lists. */
+const kindsOf = (notices: boolean): number[] => notices ? [MESSAGE_ROWS, NOTICE_ROWS] : [MESSAGE_ROWS];
 
 /** Rows read per index range when listing messages. */
 const SCAN_BATCH = 64;
@@ -63,9 +65,11 @@ export class Messages {
   /** `search`: keep the full-text index (lib/store/search.ts). */
   constructor(db: DatabaseSync, acts: MessageActs, search: boolean) {
     this.#acts = acts;
-    this.search = new SearchIndex(db, search);
+    this.search = new SearchIndex(db, search, (dseq) => this.#textAt(dseq));
     this.count = keptCount(db, "messages", (row) => `${row}.hidden = 0 AND ${row}.notice = 0`);
     this.#s = messageStatements(db);
+    // What a start finds stored past the index's mark (a crash before indexing, an index made again) is indexed as the rest.
+    this.#newest = (this.#s.lastOp.get() as { n: number | null }).n ?? 0;
   }
 
   /**
@@ -127,6 +131,12 @@ export class Messages {
     if (r.dseq <= this.search.upto) this.search.remove(r.dseq, r.rkey, this.#textOf(r.rkey, r.dseq));
     this.#s.remove.run(r.rkey, r.dseq);
     return r.rkey;
+  }
+
+  /** The current text of the message delivered `dseq`-th here, in whichever room ("" when gone). */
+  #textAt(dseq: number): string {
+    const op = this.#s.roomOf.get(dseq) as { room: string } | undefined;
+    return op ? this.#textOf(nameKey(op.room), dseq) : "";
   }
 
   /** The current text of stored message `dseq` of `rkey` (its latest edit's), as indexed. */
@@ -219,7 +229,7 @@ export class Messages {
 
   /** Stores the notice row of op `origin.seq` (a join, leave or moderation op) in room `rkey`. */
   insertNotice(rkey: string, dseq: number, origin: string, seq: number, session: string): void {
-    this.#s.insertNotice.run(noticeKey(rkey), dseq, origin, seq, session, `~${origin}.${seq}`);
+    this.#s.insertNotice.run(rkey, dseq, origin, seq, session, `~${origin}.${seq}`);
   }
 
   /**
@@ -269,14 +279,13 @@ export class Messages {
     const rkey = nameKey(groupName);
     const settled = settling?.test();
     type Row = Listed & WaitRow & { dseq: number };
-    const keys = notices ? [rkey, noticeKey(rkey)] : [rkey];
-    const streams = [...origins].flatMap((origin) => keys.map((k) => ({ k, origin, after: get(cursor, origin), rows: [] as Row[], at: 0, done: false })));
+    const streams = [...origins].flatMap((origin) => kindsOf(notices).map((kind) => ({ kind, origin, after: get(cursor, origin), rows: [] as Row[], at: 0, done: false })));
     /** Per origin, the seq of its first unsettled copy: its notices after it wait too (the cursor is per origin). */
     const stopAt = new Map<string, number>();
     const head = (st: typeof streams[number]): Row | null => {
       if (st.at < st.rows.length) return st.rows[st.at];
       if (st.done) return null;
-      st.rows = this.#s.originRange.all(st.k, st.origin, st.after, SCAN_BATCH) as unknown as Row[];
+      st.rows = this.#s.originRange.all(rkey, st.origin, st.after, SCAN_BATCH, st.kind) as unknown as Row[];
       st.at = 0;
       st.done = st.rows.length < SCAN_BATCH;
       const stop = settled ? st.rows.findIndex((r) => this.#waits(settled, st.origin, r)) : -1;
@@ -328,21 +337,21 @@ export class Messages {
    */
   newest(groupName: string, before: { origin: string; seq: number } | null, limit: number, notices = false): MessageEntry[] | null {
     const rkey = nameKey(groupName);
-    const keys = notices ? [rkey, noticeKey(rkey)] : [rkey];
+    const kinds = kindsOf(notices);
     let at: number | null = null;
     if (before !== null) {
-      for (const k of keys) {
-        const row = this.#s.dseqOf.get(k, before.origin, before.seq) as { dseq: number } | undefined;
+      for (const kind of kinds) {
+        const row = this.#s.dseqOf.get(rkey, kind, before.origin, before.seq) as { dseq: number } | undefined;
         if (row) at = row.dseq;
       }
       if (at === null) return null;
     }
     type Row = Listed & { dseq: number };
     const rows: Row[] = [];
-    for (const k of keys) {
-      rows.push(...(at === null ? this.#s.newest.all(k, limit) : this.#s.newestBefore.all(k, at, limit)) as unknown as Row[]);
+    for (const kind of kinds) {
+      rows.push(...(at === null ? this.#s.newest.all(rkey, limit, kind) : this.#s.newestBefore.all(rkey, at, limit, kind)) as unknown as Row[]);
     }
-    if (keys.length > 1) rows.sort((x, y) => y.dseq - x.dseq);
+    if (kinds.length > 1) rows.sort((x, y) => y.dseq - x.dseq);
     return rows.slice(0, limit).map((r) => this.#entry(r));
   }
 
@@ -360,8 +369,8 @@ export class Messages {
     const settled = settling?.test();
     const out = new Map<string, number>();
     for (const origin of origins) {
-      for (const k of [rkey, noticeKey(rkey)]) {
-        const n = (this.#s.lastOf.get(k, origin) as { n: number | null }).n;
+      for (const kind of kindsOf(true)) {
+        const n = (this.#s.lastOf.get(rkey, kind, origin) as { n: number | null }).n;
         if (n !== null && n > (out.get(origin) ?? 0)) out.set(origin, n);
       }
       if (!settled || !out.has(origin)) continue;

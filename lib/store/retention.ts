@@ -58,13 +58,13 @@ export class Retention {
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
       old: p("SELECT origin, seq, room FROM ops WHERE kind = 'msg' AND msg <> '' AND at < ? ORDER BY at LIMIT ? + 0"),
-      nth: p("SELECT dseq FROM messages WHERE rkey = ? AND hidden = 0 ORDER BY dseq DESC LIMIT 1 OFFSET ?"),
+      nth: p("SELECT dseq FROM messages WHERE rkey = ? AND notice = 0 AND hidden = 0 ORDER BY dseq DESC LIMIT 1 OFFSET ?"),
       below: p(
         "SELECT m.origin, m.seq FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
-          "WHERE m.rkey = ? AND m.dseq <= ? AND o.at < ? LIMIT ? + 0",
+          "WHERE m.rkey = ? AND m.notice = 0 AND m.dseq <= ? AND o.at < ? LIMIT ? + 0",
       ),
       blank: p("UPDATE ops SET msg = '' WHERE origin = ? AND seq = ?"),
-      drop: p("DELETE FROM messages WHERE rkey = ? AND origin = ? AND seq = ?"),
+      drop: p("DELETE FROM messages WHERE rkey = ? AND notice = 0 AND origin = ? AND seq = ?"),
       rooms: p("SELECT rkey FROM rooms"),
     };
     // The age limit walks messages by time: an index of the ops whose text is still there.

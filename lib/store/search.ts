@@ -12,7 +12,12 @@
  * Each row starts with a token naming its room (`r` and 16 hex digits of
  * SHA-256 of the room's key), so a query for one room, or for the rooms a
  * session is a member of, is an intersection of posting lists in FTS5 —
- * it never walks another room's matches. What is not indexed: direct
+ * it never walks another room's matches. Best first (the default order, docs/PROTOCOL.md "Search")
+ * ranks the newest RANK_WINDOW matches by BM25 with the window's own term
+ * statistics (lib/rules/search_rank.ts: FTS5's bm25() would count each
+ * term's rows in the whole index, every query), ties newest first, then
+ * lists the older matches newest first: one descending range scan of at
+ * most RANK_WINDOW rows and their texts, whatever the room's size. What is not indexed: direct
  * conversations, sealed messages (`dc1:…`: the server cannot read them; the
  * web client searches what it has decrypted), notices.
  *
@@ -33,11 +38,18 @@
  */
 import { createHash } from "node:crypto";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { rankScores } from "../rules/search_rank.ts";
 
 export const SEARCH_DDL = `
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(body, content='', tokenize='unicode61 remove_diacritics 2');
 INSERT INTO search (search, rank) VALUES ('secure-delete', 1);
 `;
+
+/** How many of the newest matches best-first order ranks by relevance; older matches follow newest first. */
+export const RANK_WINDOW = 1000;
+
+/** The orders of `find`: best first (relevance, ties newest first), or newest first. */
+export type SearchOrder = "best" | "newest";
 
 /** Texts the server cannot read (docs/SEALED_FORMAT.md "Which texts are sealed"). */
 const SEALED = /^dc[0-9]{1,3}:[A-Za-z0-9_-]*$/;
@@ -64,10 +76,17 @@ export class SearchIndex {
   #db: DatabaseSync;
   #tokens = new Map<string, string>();
   #upto = 0;
+  /** Bumped by every change of the index: a ranked window read for one query is reused while it stays the same. */
+  #generation = 0;
+  #window: { match: string; generation: number; rows: { d: number; s: number }[] } | null = null;
+  /** The current text of the message indexed as row `dseq` (what best-first order ranks). */
+  #textOf: (dseq: number) => string;
 
-  constructor(db: DatabaseSync, enabled: boolean) {
+  /** `textOf`: the current text of the message of delivery sequence `dseq` ("" when gone). */
+  constructor(db: DatabaseSync, enabled: boolean, textOf: (dseq: number) => string = () => "") {
     this.#db = db;
     this.enabled = enabled;
+    this.#textOf = textOf;
     if (!enabled) return;
     db.exec(SEARCH_DDL);
     this.#s = {
@@ -112,28 +131,62 @@ export class SearchIndex {
   /** Indexes message `dseq` of room `rkey` with `text`. */
   add(dseq: number, rkey: string, text: string): void {
     const body = this.#s === null ? null : this.#body(rkey, text);
-    if (body !== null) this.#s!.add.run(dseq, body);
+    if (body !== null) this.#s!.add.run(dseq, body), this.#generation++;
   }
 
   /** Message `dseq`, indexed with `text`, leaves the index, its words with it (deleted, or edited: then `add` its new text). */
   remove(dseq: number, rkey: string, text: string): void {
     const body = this.#s === null ? null : this.#body(rkey, text);
-    if (body !== null) this.#s!.drop.run(dseq, body);
+    if (body !== null) this.#s!.drop.run(dseq, body), this.#generation++;
   }
 
   /**
    * Up to `limit` row ids (dseq) of messages in the rooms `rkeys` that hold
-   * every word of `query`, newest first, below `before` (a dseq; null: from
-   * the newest). Throws RangeError when the query has no word.
+   * every word of `query`, in `order`, after hit `after` (a dseq: the last
+   * hit of the page before; null: from the first). Throws RangeError when
+   * the query has no word.
    */
-  find(rkeys: readonly string[], query: string, before: number | null, limit: number): number[] {
+  find(rkeys: readonly string[], query: string, after: number | null, limit: number, order: SearchOrder = "newest"): number[] {
     const terms = queryTerms(query);
     if (terms.length === 0) throw new RangeError("the query has no word to search for");
     if (rkeys.length === 0) return [];
     const rooms = rkeys.map((k) => this.roomToken(k)).join(" OR ");
     const match = `(${rooms}) AND ${terms.join(" AND ")}`;
+    return order === "newest" ? this.#newest(match, after, limit) : this.#best(match, terms, after, limit);
+  }
+
+  /** Up to `limit` matches below `before` (null: from the newest), newest first. */
+  #newest(match: string, before: number | null, limit: number): number[] {
+    if (limit <= 0) return [];
     const sql = `SELECT rowid AS d FROM search WHERE search MATCH ?${before === null ? "" : " AND rowid < ?"} ORDER BY rowid DESC LIMIT ?`;
     const args = before === null ? [match, limit] : [match, before, limit];
     return (this.#db.prepare(sql).all(...args) as { d: number }[]).map((r) => r.d);
+  }
+
+  /**
+   * Best first: the newest RANK_WINDOW matches by relevance, ties newest
+   * first, then the older ones newest first; the page after hit `after`. A
+   * hit no longer in the window (deleted or edited meanwhile) continues
+   * with the older matches.
+   */
+  #best(match: string, terms: string[], after: number | null, limit: number): number[] {
+    const rows = this.#ranked(match, terms);
+    const bottom = rows.length === RANK_WINDOW ? Math.min(...rows.map((r) => r.d)) : 0;
+    if (after !== null && after < bottom) return this.#newest(match, after, limit);
+    const at = after === null ? 0 : rows.findIndex((r) => r.d === after) + 1;
+    const out = (at === 0 && after !== null ? [] : rows.slice(at, at + limit)).map((r) => r.d);
+    return bottom === 0 ? out : [...out, ...this.#newest(match, bottom, limit - out.length)];
+  }
+
+  /** The newest RANK_WINDOW matches of `match`, best first (read once while the index stays the same). */
+  #ranked(match: string, terms: string[]): { d: number; s: number }[] {
+    const w = this.#window;
+    if (w !== null && w.match === match && w.generation === this.#generation) return w.rows;
+    const ds = this.#newest(match, null, RANK_WINDOW);
+    const scores = rankScores(terms, ds.map((d) => this.#textOf(d)));
+    const rows = ds.map((d, i) => ({ d, s: scores[i] }));
+    rows.sort((x, y) => y.s - x.s || y.d - x.d);
+    this.#window = { match, generation: this.#generation, rows };
+    return rows;
   }
 }

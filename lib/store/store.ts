@@ -138,9 +138,10 @@ export class Store {
 
   // --- Transactions -----------------------------------------------------------
 
-  /** Opens the write transaction unless one is open. */
+  /** Opens the write transaction unless one is open: IMMEDIATE, so it waits (busy timeout) for a write lock the checkpoint worker
+   * holds; a deferred BEGIN that read first fails its first write at once ("database is locked"), and that stops the server. */
   begin(): void {
-    if (!this.db.isTransaction) (this.db.exec("BEGIN"), this.#wal?.begun());
+    if (!this.db.isTransaction) (this.db.exec("BEGIN IMMEDIATE"), this.#wal?.begun());
   }
 
   /**
@@ -157,7 +158,7 @@ export class Store {
 
   /** Commits the open transaction, if any, without waiting for the disk; `syncCommitted` must follow. */
   commitUnsynced(): void {
-    if (this.db.isTransaction) this.db.exec("COMMIT");
+    if (this.db.isTransaction) (this.db.exec("COMMIT"), this.#wal?.committed(false));
   }
 
   /** Waits for the disk to hold what was committed (under --sync full), then notes the high-water mark. */
@@ -278,8 +279,9 @@ export class Store {
   // --- Applying ops (ARCHITECTURE.md "Applying ops") ---------------------------
 
   #apply(given: Op, noTwin: boolean): void {
-    // A message, or an edit, of a message deleted already is stored without its text (lib/rules/message_acts.ts: delete wins).
-    const op = this.acts.withoutText(given);
+    // A message, or an edit, of a message deleted already is stored without its text (lib/rules/message_acts.ts: delete wins);
+    // a message made here now has a new id, which nothing can have deleted yet.
+    const op = given.kind === "msg" && given.origin === this.#self ? given : this.acts.withoutText(given);
     const aseq = this.#log.insert(op);
     this.#vector = advance(this.#vector, op.origin, op.seq);
     const key = opKey(op);

@@ -71,8 +71,8 @@ const TOO_MANY = "too many requests from this address: wait a second (the server
 /** Builds the listener and binds it at `config.at`; rejects with the OS error when it cannot. */
 export async function openWebListener(o: WebListenerOptions): Promise<WebListener> {
   const { config, clock, view } = o;
-  const origins = config.servers.flatMap((s) => s.web ? [s.web] : []);
-  const headers = securityHeaders(pageCsp(origins), o.tls !== undefined);
+  let origins = config.servers.flatMap((s) => s.web ? [s.web] : []);
+  let headers = securityHeaders(pageCsp(origins), o.tls !== undefined);
   const dropped = (reason: string) => view.metrics.webDropped(reason);
   const count = (kind: string) => view.metrics.web(kind);
   const connections = new WebConnections({ limits: config.limits, clock, count: dropped });
@@ -84,8 +84,17 @@ export async function openWebListener(o: WebListenerOptions): Promise<WebListene
   const requests = new WebRequestRate(config.requestRate);
   const stopPrune = clock.every(60_000, () => (sockets.prune(), metrics.prune(), requests.prune(clock.monotonic())));
   let hosts = new WebHosts({ listen: "", names: config.hosts, origins, tls: o.tls !== undefined });
-  let origin = "";
+  let origin = "", listenHost = "", servers = config.servers;
+  /** The servers file was reread (SIGHUP, a membership change): the allowed origins and the page's CSP follow. */
+  const follow = () => {
+    if (config.servers === servers) return;
+    servers = config.servers;
+    origins = servers.flatMap((s) => s.web ? [s.web] : []);
+    headers = securityHeaders(pageCsp(origins), o.tls !== undefined);
+    hosts = new WebHosts({ listen: listenHost, names: config.hosts, origins, tls: o.tls !== undefined });
+  };
   const route = (req: IncomingMessage, res: ServerResponse) => {
+    follow();
     // Every request parsed takes a token, even one pipelined behind a close (the parser goes on through the chunk it read).
     const allowed = requests.allow(clientIp(req.socket), clock.monotonic());
     if (!connections.requestStarted(req.socket as Socket)) return void res.destroy(); // it has not read what it was sent
@@ -106,8 +115,10 @@ export async function openWebListener(o: WebListenerOptions): Promise<WebListene
     res.writeHead(200, { "Content-Type": file.type, "Cache-Control": "no-cache", ETag: file.etag });
     res.end(req.method === "HEAD" ? undefined : file.bytes);
   };
-  const upgrade = (req: IncomingMessage, socket: Socket, head: Uint8Array) =>
+  const upgrade = (req: IncomingMessage, socket: Socket, head: Uint8Array) => {
+    follow();
     upgradeTo({ req, socket, head, headers, hosts, requests, connections, sockets, clock, count });
+  };
   const server: Server = o.tls ? createHttps({ cert: o.tls.cert, key: o.tls.key }, route) : createHttp(route);
   server.on("connection", (socket: Socket) => {
     if (requests.admits(clientIp(socket), clock.monotonic())) return connections.accept(socket);
@@ -128,7 +139,7 @@ export async function openWebListener(o: WebListenerOptions): Promise<WebListene
   };
   try {
     const port = await listen(server, config.at);
-    const host = config.at.host;
+    const host = listenHost = config.at.host;
     origin = `${o.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
     hosts = new WebHosts({ listen: host, names: config.hosts, origins, tls: o.tls !== undefined });
   } catch (e) {

@@ -189,58 +189,61 @@ function peg$parse(input, options) {
   const peg$c19 = "mod";
   const peg$c20 = "act";
   const peg$c21 = "search";
-  const peg$c22 = "unread";
-  const peg$c23 = "typing";
-  const peg$c24 = "ok";
-  const peg$c25 = "-";
-  const peg$c26 = "poll";
-  const peg$c27 = "*";
-  const peg$c28 = " ";
-  const peg$c29 = "edited";
-  const peg$c30 = "re=";
-  const peg$c31 = "r=";
-  const peg$c32 = "=";
-  const peg$c33 = "error";
-  const peg$c34 = "ask";
-  const peg$c35 = "got";
-  const peg$c36 = "hello";
-  const peg$c37 = "proof";
-  const peg$c38 = "stat";
-  const peg$c39 = "state";
-  const peg$c40 = "pres";
-  const peg$c41 = ".";
-  const peg$c42 = "touch";
-  const peg$c43 = "join";
-  const peg$c44 = "msg";
-  const peg$c45 = " >";
-  const peg$c46 = "hide";
-  const peg$c47 = "acct";
-  const peg$c48 = "~";
-  const peg$c49 = ",";
-  const peg$c50 = "0";
-  const peg$c51 = "1";
-  const peg$c52 = "\\";
-  const peg$c53 = "n";
-  const peg$c54 = "r";
-  const peg$c55 = "\r";
-  const peg$c56 = "\n";
+  const peg$c22 = "newest";
+  const peg$c23 = "unread";
+  const peg$c24 = "typing";
+  const peg$c25 = "ok";
+  const peg$c26 = "-";
+  const peg$c27 = "poll";
+  const peg$c28 = "*";
+  const peg$c29 = " ";
+  const peg$c30 = "edited";
+  const peg$c31 = "re=";
+  const peg$c32 = "r=";
+  const peg$c33 = "=";
+  const peg$c34 = "error";
+  const peg$c35 = "ask";
+  const peg$c36 = "got";
+  const peg$c37 = "hello";
+  const peg$c38 = "proof";
+  const peg$c39 = "v";
+  const peg$c40 = "stat";
+  const peg$c41 = "state";
+  const peg$c42 = "pres";
+  const peg$c43 = ".";
+  const peg$c44 = "touch";
+  const peg$c45 = "join";
+  const peg$c46 = "msg";
+  const peg$c47 = " >";
+  const peg$c48 = "hide";
+  const peg$c49 = "acct";
+  const peg$c50 = "~";
+  const peg$c51 = ",";
+  const peg$c52 = "0";
+  const peg$c53 = "1";
+  const peg$c54 = "\\";
+  const peg$c55 = "n";
+  const peg$c56 = "r";
+  const peg$c57 = "\r";
+  const peg$c58 = "\n";
 
   const peg$r0 = /^[^ =\r\n]/;
   const peg$r1 = /^[a-z]/;
   const peg$r2 = /^[a-z\-]/;
   const peg$r3 = /^[^\r\n]/;
-  const peg$r4 = /^[0-9a-f]/;
-  const peg$r5 = /^[^ \r\n]/;
-  const peg$r6 = /^[A-Za-z0-9]/;
-  const peg$r7 = /^[A-Za-z0-9_\-]/;
-  const peg$r8 = /^[a-z0-9]/;
-  const peg$r9 = /^[a-z0-9_\-]/;
-  const peg$r10 = /^[0-9a-z]/;
-  const peg$r11 = /^[!-~]/;
-  const peg$r12 = /^[A-Za-z0-9+\/=]/;
-  const peg$r13 = /^[a-z+\-]/;
-  const peg$r14 = /^[0-9]/;
-  const peg$r15 = /^[^\\\r\n]/;
+  const peg$r4 = /^[1-9]/;
+  const peg$r5 = /^[0-9]/;
+  const peg$r6 = /^[0-9a-f]/;
+  const peg$r7 = /^[^ \r\n]/;
+  const peg$r8 = /^[A-Za-z0-9]/;
+  const peg$r9 = /^[A-Za-z0-9_\-]/;
+  const peg$r10 = /^[a-z0-9]/;
+  const peg$r11 = /^[a-z0-9_\-]/;
+  const peg$r12 = /^[0-9a-z]/;
+  const peg$r13 = /^[!-~]/;
+  const peg$r14 = /^[A-Za-z0-9+\/=]/;
+  const peg$r15 = /^[a-z+\-]/;
+  const peg$r16 = /^[^\\\r\n]/;
 
   const peg$e0 = peg$literalExpectation("login", false);
   const peg$e1 = peg$literalExpectation("open", false);
@@ -264,79 +267,83 @@ function peg$parse(input, options) {
   const peg$e19 = peg$literalExpectation("mod", false);
   const peg$e20 = peg$literalExpectation("act", false);
   const peg$e21 = peg$literalExpectation("search", false);
-  const peg$e22 = peg$literalExpectation("unread", false);
-  const peg$e23 = peg$literalExpectation("typing", false);
-  const peg$e24 = peg$literalExpectation("ok", false);
-  const peg$e25 = peg$literalExpectation("-", false);
-  const peg$e26 = peg$literalExpectation("poll", false);
-  const peg$e27 = peg$literalExpectation("*", false);
-  const peg$e28 = peg$literalExpectation(" ", false);
-  const peg$e29 = peg$literalExpectation("edited", false);
-  const peg$e30 = peg$literalExpectation("re=", false);
-  const peg$e31 = peg$literalExpectation("r=", false);
-  const peg$e32 = peg$classExpectation([" ", "=", "\r", "\n"], true, false, false);
-  const peg$e33 = peg$literalExpectation("=", false);
-  const peg$e34 = peg$literalExpectation("error", false);
-  const peg$e35 = peg$otherExpectation("error code");
-  const peg$e36 = peg$classExpectation([["a", "z"]], false, false, false);
-  const peg$e37 = peg$classExpectation([["a", "z"], "-"], false, false, false);
-  const peg$e38 = peg$classExpectation(["\r", "\n"], true, false, false);
-  const peg$e39 = peg$anyExpectation();
-  const peg$e40 = peg$literalExpectation("ask", false);
-  const peg$e41 = peg$literalExpectation("got", false);
-  const peg$e42 = peg$literalExpectation("hello", false);
-  const peg$e43 = peg$literalExpectation("proof", false);
-  const peg$e44 = peg$otherExpectation("challenge");
-  const peg$e45 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
-  const peg$e46 = peg$literalExpectation("stat", false);
-  const peg$e47 = peg$literalExpectation("state", false);
-  const peg$e48 = peg$literalExpectation("pres", false);
-  const peg$e49 = peg$classExpectation([" ", "\r", "\n"], true, false, false);
-  const peg$e50 = peg$otherExpectation("nonce");
-  const peg$e51 = peg$literalExpectation(".", false);
-  const peg$e52 = peg$otherExpectation("mac");
-  const peg$e53 = peg$literalExpectation("touch", false);
-  const peg$e54 = peg$literalExpectation("join", false);
-  const peg$e55 = peg$literalExpectation("msg", false);
-  const peg$e56 = peg$literalExpectation(" >", false);
-  const peg$e57 = peg$literalExpectation("hide", false);
-  const peg$e58 = peg$literalExpectation("acct", false);
-  const peg$e59 = peg$otherExpectation("operation id");
-  const peg$e60 = peg$otherExpectation("session id");
-  const peg$e61 = peg$otherExpectation("tag");
-  const peg$e62 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e63 = peg$otherExpectation("token");
-  const peg$e64 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e65 = peg$otherExpectation("server id");
-  const peg$e66 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e67 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e68 = peg$otherExpectation("message id");
-  const peg$e69 = peg$otherExpectation("origin");
-  const peg$e70 = peg$literalExpectation("~", false);
-  const peg$e71 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
-  const peg$e72 = peg$otherExpectation("cursor");
-  const peg$e73 = peg$otherExpectation("vector timestamp");
-  const peg$e74 = peg$literalExpectation(",", false);
-  const peg$e75 = peg$literalExpectation("0", false);
-  const peg$e76 = peg$otherExpectation("SCRAM message");
-  const peg$e77 = peg$classExpectation([["!", "~"]], false, false, false);
-  const peg$e78 = peg$otherExpectation("base64");
-  const peg$e79 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
-  const peg$e80 = peg$otherExpectation("public key");
-  const peg$e81 = peg$otherExpectation("word");
-  const peg$e82 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
-  const peg$e83 = peg$otherExpectation("more flag");
-  const peg$e84 = peg$literalExpectation("1", false);
-  const peg$e85 = peg$otherExpectation("integer");
-  const peg$e86 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e87 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
-  const peg$e88 = peg$literalExpectation("\\", false);
-  const peg$e89 = peg$literalExpectation("n", false);
-  const peg$e90 = peg$literalExpectation("r", false);
-  const peg$e91 = peg$otherExpectation("newline");
-  const peg$e92 = peg$literalExpectation("\r", false);
-  const peg$e93 = peg$literalExpectation("\n", false);
-  const peg$e94 = peg$otherExpectation("end of datagram");
+  const peg$e22 = peg$literalExpectation("newest", false);
+  const peg$e23 = peg$literalExpectation("unread", false);
+  const peg$e24 = peg$literalExpectation("typing", false);
+  const peg$e25 = peg$literalExpectation("ok", false);
+  const peg$e26 = peg$literalExpectation("-", false);
+  const peg$e27 = peg$literalExpectation("poll", false);
+  const peg$e28 = peg$literalExpectation("*", false);
+  const peg$e29 = peg$literalExpectation(" ", false);
+  const peg$e30 = peg$literalExpectation("edited", false);
+  const peg$e31 = peg$literalExpectation("re=", false);
+  const peg$e32 = peg$literalExpectation("r=", false);
+  const peg$e33 = peg$classExpectation([" ", "=", "\r", "\n"], true, false, false);
+  const peg$e34 = peg$literalExpectation("=", false);
+  const peg$e35 = peg$literalExpectation("error", false);
+  const peg$e36 = peg$otherExpectation("error code");
+  const peg$e37 = peg$classExpectation([["a", "z"]], false, false, false);
+  const peg$e38 = peg$classExpectation([["a", "z"], "-"], false, false, false);
+  const peg$e39 = peg$classExpectation(["\r", "\n"], true, false, false);
+  const peg$e40 = peg$anyExpectation();
+  const peg$e41 = peg$literalExpectation("ask", false);
+  const peg$e42 = peg$literalExpectation("got", false);
+  const peg$e43 = peg$literalExpectation("hello", false);
+  const peg$e44 = peg$literalExpectation("proof", false);
+  const peg$e45 = peg$otherExpectation("protocol version");
+  const peg$e46 = peg$literalExpectation("v", false);
+  const peg$e47 = peg$classExpectation([["1", "9"]], false, false, false);
+  const peg$e48 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e49 = peg$otherExpectation("challenge");
+  const peg$e50 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
+  const peg$e51 = peg$literalExpectation("stat", false);
+  const peg$e52 = peg$literalExpectation("state", false);
+  const peg$e53 = peg$literalExpectation("pres", false);
+  const peg$e54 = peg$classExpectation([" ", "\r", "\n"], true, false, false);
+  const peg$e55 = peg$otherExpectation("nonce");
+  const peg$e56 = peg$literalExpectation(".", false);
+  const peg$e57 = peg$otherExpectation("mac");
+  const peg$e58 = peg$literalExpectation("touch", false);
+  const peg$e59 = peg$literalExpectation("join", false);
+  const peg$e60 = peg$literalExpectation("msg", false);
+  const peg$e61 = peg$literalExpectation(" >", false);
+  const peg$e62 = peg$literalExpectation("hide", false);
+  const peg$e63 = peg$literalExpectation("acct", false);
+  const peg$e64 = peg$otherExpectation("operation id");
+  const peg$e65 = peg$otherExpectation("session id");
+  const peg$e66 = peg$otherExpectation("tag");
+  const peg$e67 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e68 = peg$otherExpectation("token");
+  const peg$e69 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e70 = peg$otherExpectation("server id");
+  const peg$e71 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e72 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e73 = peg$otherExpectation("message id");
+  const peg$e74 = peg$otherExpectation("origin");
+  const peg$e75 = peg$literalExpectation("~", false);
+  const peg$e76 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
+  const peg$e77 = peg$otherExpectation("cursor");
+  const peg$e78 = peg$otherExpectation("vector timestamp");
+  const peg$e79 = peg$literalExpectation(",", false);
+  const peg$e80 = peg$literalExpectation("0", false);
+  const peg$e81 = peg$otherExpectation("SCRAM message");
+  const peg$e82 = peg$classExpectation([["!", "~"]], false, false, false);
+  const peg$e83 = peg$otherExpectation("base64");
+  const peg$e84 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
+  const peg$e85 = peg$otherExpectation("public key");
+  const peg$e86 = peg$otherExpectation("word");
+  const peg$e87 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
+  const peg$e88 = peg$otherExpectation("more flag");
+  const peg$e89 = peg$literalExpectation("1", false);
+  const peg$e90 = peg$otherExpectation("integer");
+  const peg$e91 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
+  const peg$e92 = peg$literalExpectation("\\", false);
+  const peg$e93 = peg$literalExpectation("n", false);
+  const peg$e94 = peg$literalExpectation("r", false);
+  const peg$e95 = peg$otherExpectation("newline");
+  const peg$e96 = peg$literalExpectation("\r", false);
+  const peg$e97 = peg$literalExpectation("\n", false);
+  const peg$e98 = peg$otherExpectation("end of datagram");
 
   function peg$f0(tag, userName, proof) {    return proof === null ? { verb: "login", tag, userName } : { verb: "login", tag, userName, proof };  }
   function peg$f1(tag, token, groupName) {    return { verb: "open", tag, token, groupName };  }
@@ -359,7 +366,7 @@ function peg$parse(input, options) {
   function peg$f18(tag, token, groupName) {    return { verb: "room", tag, token, groupName };  }
   function peg$f19(tag, token, groupName, action, target, text) {    return { verb: "mod", tag, token, groupName, action, target, text };  }
   function peg$f20(tag, token, groupName, action, target, text) {    return { verb: "act", tag, token, groupName, action, target, text };  }
-  function peg$f21(tag, token, groupName, query, limit, before) {    return { verb: "search", tag, token, groupName, query, limit, before };  }
+  function peg$f21(tag, token, groupName, query, limit, before, newest) {    const r = { verb: "search", tag, token, groupName, query, limit, before }; return newest === null ? r : { ...r, order: "newest" };  }
   function peg$f22(tag, token) {    return { verb: "unread", tag, token };  }
   function peg$f23(tag, token, groupName, state, text) {    return { verb: "typing", tag, token, groupName, state, text };  }
   function peg$f24(tag, body) {    return { ...body, tag };  }
@@ -400,34 +407,35 @@ function peg$parse(input, options) {
   function peg$f59(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
   function peg$f60(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
   function peg$f61(head, vector, at, signedEnd, mac) {    return { verb: "got", ...head, vector, at, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f62(head, challenge, signedEnd, mac) {    return { verb: "hello", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f63(head, challenge, signedEnd, mac) {    return { verb: "proof", ...head, challenge, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f64(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f65(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f66(head, count, notes, signedEnd, mac) {    return { verb: "pres", ...head, count, notes, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f67(userName, state, ttlMs, rooms) {    return { userName, state, ttlMs, rooms };  }
-  function peg$f68(from, nonce) {    return { from, nonce };  }
-  function peg$f69() {    return location().start.offset;  }
-  function peg$f70(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
-  function peg$f71(account, deps, at, session, userName, ttl) {    return account === null ? { kind: "login", deps, at, session, userName, ttl } : { kind: "login", deps, at, session, userName, ttl, account };  }
-  function peg$f72(kind, deps, at, session) {    return { kind, deps, at, session };  }
-  function peg$f73(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
-  function peg$f74(conf, re, deps, at, session, tag, groupName, userName, msg) {    const m = { kind: "msg", deps, at, session, tag, groupName, userName, msg }; if (conf !== null) m.conf = conf; if (re !== null) m.re = re; return m;  }
-  function peg$f75(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
-  function peg$f76(deps, at, session, action, userName, data) {    return { kind: "acct", deps, at, session, action, userName, data };  }
-  function peg$f77(deps, at, session, action, groupName, userName, target, text) {    return { kind: "mod", deps, at, session, action, groupName, userName, target, text };  }
-  function peg$f78(deps, at, session, action, groupName, userName, target, text) {    return { kind: "act", deps, at, session, action, groupName, userName, target, text };  }
-  function peg$f79(origin, seq) {    return { origin, seq };  }
-  function peg$f80(origin, n) {    return { origin, n };  }
-  function peg$f81(head, tail) {    return [head, ...tail];  }
-  function peg$f82() {    return [];  }
-  function peg$f83(origin, n) {    return [origin, n];  }
-  function peg$f84() {    return false;  }
-  function peg$f85() {    return true;  }
-  function peg$f86(digits) {    return Number(digits);  }
-  function peg$f87(parts) {    return parts.join("");  }
-  function peg$f88() {    return "\n";  }
-  function peg$f89() {    return "\r";  }
+  function peg$f62(head, challenge, version, signedEnd, mac) {    return { verb: "hello", ...head, challenge, ...(version === null ? {} : { version }), signed: input.slice(0, signedEnd), mac };  }
+  function peg$f63(head, challenge, version, signedEnd, mac) {    return { verb: "proof", ...head, challenge, ...(version === null ? {} : { version }), signed: input.slice(0, signedEnd), mac };  }
+  function peg$f64(digits) {    return Number(digits);  }
+  function peg$f65(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f66(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f67(head, count, notes, signedEnd, mac) {    return { verb: "pres", ...head, count, notes, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f68(userName, state, ttlMs, rooms) {    return { userName, state, ttlMs, rooms };  }
+  function peg$f69(from, nonce) {    return { from, nonce };  }
+  function peg$f70() {    return offset();  }
+  function peg$f71(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
+  function peg$f72(account, deps, at, session, userName, ttl) {    return account === null ? { kind: "login", deps, at, session, userName, ttl } : { kind: "login", deps, at, session, userName, ttl, account };  }
+  function peg$f73(kind, deps, at, session) {    return { kind, deps, at, session };  }
+  function peg$f74(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
+  function peg$f75(conf, re, deps, at, session, tag, groupName, userName, msg) {    const m = { kind: "msg", deps, at, session, tag, groupName, userName, msg }; if (conf !== null) m.conf = conf; if (re !== null) m.re = re; return m;  }
+  function peg$f76(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
+  function peg$f77(deps, at, session, action, userName, data) {    return { kind: "acct", deps, at, session, action, userName, data };  }
+  function peg$f78(deps, at, session, action, groupName, userName, target, text) {    return { kind: "mod", deps, at, session, action, groupName, userName, target, text };  }
+  function peg$f79(deps, at, session, action, groupName, userName, target, text) {    return { kind: "act", deps, at, session, action, groupName, userName, target, text };  }
+  function peg$f80(origin, seq) {    return { origin, seq };  }
+  function peg$f81(origin, n) {    return { origin, n };  }
+  function peg$f82(head, tail) {    return [head, ...tail];  }
+  function peg$f83() {    return [];  }
+  function peg$f84(origin, n) {    return [origin, n];  }
+  function peg$f85() {    return false;  }
+  function peg$f86() {    return true;  }
+  function peg$f87(digits) {    return Number(digits);  }
+  function peg$f88(parts) {    return parts.join("");  }
+  function peg$f89() {    return "\n";  }
+  function peg$f90() {    return "\r";  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -2141,7 +2149,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseSearch() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 6) === peg$c21) {
@@ -2189,8 +2197,32 @@ function peg$parse(input, options) {
                         if (s13 === peg$FAILED) {
                           s13 = null;
                         }
+                        s14 = peg$currPos;
+                        if (input.substr(peg$currPos, 6) === peg$c22) {
+                          s15 = peg$c22;
+                          peg$currPos += 6;
+                        } else {
+                          s15 = peg$FAILED;
+                          if (peg$silentFails === 0) { peg$fail(peg$e22); }
+                        }
+                        if (s15 !== peg$FAILED) {
+                          s16 = peg$parseNL();
+                          if (s16 !== peg$FAILED) {
+                            s15 = [s15, s16];
+                            s14 = s15;
+                          } else {
+                            peg$currPos = s14;
+                            s14 = peg$FAILED;
+                          }
+                        } else {
+                          peg$currPos = s14;
+                          s14 = peg$FAILED;
+                        }
+                        if (s14 === peg$FAILED) {
+                          s14 = null;
+                        }
                         peg$savedPos = s0;
-                        s0 = peg$f21(s3, s5, s7, s9, s11, s13);
+                        s0 = peg$f21(s3, s5, s7, s9, s11, s13, s14);
                       } else {
                         peg$currPos = s0;
                         s0 = peg$FAILED;
@@ -2239,12 +2271,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c22) {
-      s1 = peg$c22;
+    if (input.substr(peg$currPos, 6) === peg$c23) {
+      s1 = peg$c23;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e22); }
+      if (peg$silentFails === 0) { peg$fail(peg$e23); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -2291,12 +2323,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c23) {
-      s1 = peg$c23;
+    if (input.substr(peg$currPos, 6) === peg$c24) {
+      s1 = peg$c24;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e23); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -2396,12 +2428,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c24) {
-      s1 = peg$c24;
+    if (input.substr(peg$currPos, 2) === peg$c25) {
+      s1 = peg$c25;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e24); }
+      if (peg$silentFails === 0) { peg$fail(peg$e25); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -2760,11 +2792,11 @@ function peg$parse(input, options) {
                         if (s6 !== peg$FAILED) {
                           s7 = peg$currPos;
                           if (input.charCodeAt(peg$currPos) === 45) {
-                            s8 = peg$c25;
+                            s8 = peg$c26;
                             peg$currPos++;
                           } else {
                             s8 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e25); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e26); }
                           }
                           if (s8 !== peg$FAILED) {
                             peg$savedPos = s7;
@@ -3398,12 +3430,12 @@ function peg$parse(input, options) {
                                   }
                                   if (s0 === peg$FAILED) {
                                     s0 = peg$currPos;
-                                    if (input.substr(peg$currPos, 6) === peg$c22) {
-                                      s1 = peg$c22;
+                                    if (input.substr(peg$currPos, 6) === peg$c23) {
+                                      s1 = peg$c23;
                                       peg$currPos += 6;
                                     } else {
                                       s1 = peg$FAILED;
-                                      if (peg$silentFails === 0) { peg$fail(peg$e22); }
+                                      if (peg$silentFails === 0) { peg$fail(peg$e23); }
                                     }
                                     if (s1 !== peg$FAILED) {
                                       s2 = peg$parseNL();
@@ -3438,12 +3470,12 @@ function peg$parse(input, options) {
                                     }
                                     if (s0 === peg$FAILED) {
                                       s0 = peg$currPos;
-                                      if (input.substr(peg$currPos, 6) === peg$c23) {
-                                        s1 = peg$c23;
+                                      if (input.substr(peg$currPos, 6) === peg$c24) {
+                                        s1 = peg$c24;
                                         peg$currPos += 6;
                                       } else {
                                         s1 = peg$FAILED;
-                                        if (peg$silentFails === 0) { peg$fail(peg$e23); }
+                                        if (peg$silentFails === 0) { peg$fail(peg$e24); }
                                       }
                                       if (s1 !== peg$FAILED) {
                                         s2 = peg$parseNL();
@@ -3538,11 +3570,11 @@ function peg$parse(input, options) {
       if (s3 === peg$FAILED) {
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 45) {
-          s4 = peg$c25;
+          s4 = peg$c26;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e25); }
+          if (peg$silentFails === 0) { peg$fail(peg$e26); }
         }
         if (s4 !== peg$FAILED) {
           peg$savedPos = s3;
@@ -3623,11 +3655,11 @@ function peg$parse(input, options) {
       if (s3 === peg$FAILED) {
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 45) {
-          s4 = peg$c25;
+          s4 = peg$c26;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e25); }
+          if (peg$silentFails === 0) { peg$fail(peg$e26); }
         }
         if (s4 !== peg$FAILED) {
           peg$savedPos = s3;
@@ -3660,12 +3692,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c26) {
-      s1 = peg$c26;
+    if (input.substr(peg$currPos, 4) === peg$c27) {
+      s1 = peg$c27;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e26); }
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -3765,11 +3797,11 @@ function peg$parse(input, options) {
               if (s8 !== peg$FAILED) {
                 s9 = peg$currPos;
                 if (input.charCodeAt(peg$currPos) === 42) {
-                  s10 = peg$c27;
+                  s10 = peg$c28;
                   peg$currPos++;
                 } else {
                   s10 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e27); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e28); }
                 }
                 if (s10 !== peg$FAILED) {
                   s11 = peg$parseEntryMeta();
@@ -3833,11 +3865,11 @@ function peg$parse(input, options) {
       s2.push(s3);
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 32) {
-        s4 = peg$c28;
+        s4 = peg$c29;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e28); }
+        if (peg$silentFails === 0) { peg$fail(peg$e29); }
       }
       if (s4 !== peg$FAILED) {
         s4 = peg$parseMetaItem();
@@ -3870,12 +3902,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c29) {
-      s1 = peg$c29;
+    if (input.substr(peg$currPos, 6) === peg$c30) {
+      s1 = peg$c30;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e30); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
@@ -3884,12 +3916,12 @@ function peg$parse(input, options) {
     s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      if (input.substr(peg$currPos, 3) === peg$c30) {
-        s1 = peg$c30;
+      if (input.substr(peg$currPos, 3) === peg$c31) {
+        s1 = peg$c31;
         peg$currPos += 3;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e30); }
+        if (peg$silentFails === 0) { peg$fail(peg$e31); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parseMsgId();
@@ -3906,12 +3938,12 @@ function peg$parse(input, options) {
       }
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
-        if (input.substr(peg$currPos, 2) === peg$c31) {
-          s1 = peg$c31;
+        if (input.substr(peg$currPos, 2) === peg$c32) {
+          s1 = peg$c32;
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e31); }
+          if (peg$silentFails === 0) { peg$fail(peg$e32); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$currPos;
@@ -3922,7 +3954,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e32); }
+            if (peg$silentFails === 0) { peg$fail(peg$e33); }
           }
           while (s5 !== peg$FAILED) {
             s4.push(s5);
@@ -3934,7 +3966,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s5 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e32); }
+                if (peg$silentFails === 0) { peg$fail(peg$e33); }
               }
             }
           }
@@ -3951,11 +3983,11 @@ function peg$parse(input, options) {
           }
           if (s2 !== peg$FAILED) {
             if (input.charCodeAt(peg$currPos) === 61) {
-              s3 = peg$c32;
+              s3 = peg$c33;
               peg$currPos++;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e33); }
+              if (peg$silentFails === 0) { peg$fail(peg$e34); }
             }
             if (s3 !== peg$FAILED) {
               s4 = peg$parseInt();
@@ -3988,12 +4020,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c33) {
-      s1 = peg$c33;
+    if (input.substr(peg$currPos, 5) === peg$c34) {
+      s1 = peg$c34;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e35); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseNL();
@@ -4054,7 +4086,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e37); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
@@ -4063,7 +4095,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e37); }
+        if (peg$silentFails === 0) { peg$fail(peg$e38); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -4075,7 +4107,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e37); }
+            if (peg$silentFails === 0) { peg$fail(peg$e38); }
           }
         }
       }
@@ -4093,7 +4125,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      if (peg$silentFails === 0) { peg$fail(peg$e36); }
     }
 
     return s0;
@@ -4110,7 +4142,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -4119,7 +4151,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e38); }
+        if (peg$silentFails === 0) { peg$fail(peg$e39); }
       }
     }
     s1 = input.substring(s1, peg$currPos);
@@ -4161,7 +4193,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s4 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e40); }
     }
     while (s4 !== peg$FAILED) {
       s3.push(s4);
@@ -4170,7 +4202,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e39); }
+        if (peg$silentFails === 0) { peg$fail(peg$e40); }
       }
     }
     peg$savedPos = s0;
@@ -4299,12 +4331,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c34) {
-      s1 = peg$c34;
+    if (input.substr(peg$currPos, 3) === peg$c35) {
+      s1 = peg$c35;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e40); }
+      if (peg$silentFails === 0) { peg$fail(peg$e41); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4352,12 +4384,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c24) {
-      s1 = peg$c24;
+    if (input.substr(peg$currPos, 2) === peg$c25) {
+      s1 = peg$c25;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e24); }
+      if (peg$silentFails === 0) { peg$fail(peg$e25); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4435,12 +4467,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c35) {
-      s1 = peg$c35;
+    if (input.substr(peg$currPos, 3) === peg$c36) {
+      s1 = peg$c36;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e41); }
+      if (peg$silentFails === 0) { peg$fail(peg$e42); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4497,15 +4529,15 @@ function peg$parse(input, options) {
   }
 
   function peg$parsePeerHello() {
-    let s0, s1, s2, s3, s4, s5, s6, s7;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c36) {
-      s1 = peg$c36;
+    if (input.substr(peg$currPos, 5) === peg$c37) {
+      s1 = peg$c37;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4514,13 +4546,30 @@ function peg$parse(input, options) {
         if (s3 !== peg$FAILED) {
           s4 = peg$parseNL();
           if (s4 !== peg$FAILED) {
-            s5 = peg$parseHere();
-            s6 = peg$parseMac();
+            s5 = peg$currPos;
+            s6 = peg$parseProtocolVersion();
             if (s6 !== peg$FAILED) {
               s7 = peg$parseNL();
               if (s7 !== peg$FAILED) {
+                s5 = s6;
+              } else {
+                peg$currPos = s5;
+                s5 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s5;
+              s5 = peg$FAILED;
+            }
+            if (s5 === peg$FAILED) {
+              s5 = null;
+            }
+            s6 = peg$parseHere();
+            s7 = peg$parseMac();
+            if (s7 !== peg$FAILED) {
+              s8 = peg$parseNL();
+              if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f62(s2, s3, s5, s6);
+                s0 = peg$f62(s2, s3, s5, s6, s7);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4550,15 +4599,15 @@ function peg$parse(input, options) {
   }
 
   function peg$parsePeerProof() {
-    let s0, s1, s2, s3, s4, s5, s6, s7;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c37) {
-      s1 = peg$c37;
+    if (input.substr(peg$currPos, 5) === peg$c38) {
+      s1 = peg$c38;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4567,13 +4616,30 @@ function peg$parse(input, options) {
         if (s3 !== peg$FAILED) {
           s4 = peg$parseNL();
           if (s4 !== peg$FAILED) {
-            s5 = peg$parseHere();
-            s6 = peg$parseMac();
+            s5 = peg$currPos;
+            s6 = peg$parseProtocolVersion();
             if (s6 !== peg$FAILED) {
               s7 = peg$parseNL();
               if (s7 !== peg$FAILED) {
+                s5 = s6;
+              } else {
+                peg$currPos = s5;
+                s5 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s5;
+              s5 = peg$FAILED;
+            }
+            if (s5 === peg$FAILED) {
+              s5 = null;
+            }
+            s6 = peg$parseHere();
+            s7 = peg$parseMac();
+            if (s7 !== peg$FAILED) {
+              s8 = peg$parseNL();
+              if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f63(s2, s3, s5, s6);
+                s0 = peg$f63(s2, s3, s5, s6, s7);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4602,6 +4668,82 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseProtocolVersion() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 118) {
+      s1 = peg$c39;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      s3 = peg$currPos;
+      s4 = input.charAt(peg$currPos);
+      if (peg$r4.test(s4)) {
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      }
+      if (s4 !== peg$FAILED) {
+        s5 = [];
+        s6 = input.charAt(peg$currPos);
+        if (peg$r5.test(s6)) {
+          peg$currPos++;
+        } else {
+          s6 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e48); }
+        }
+        while (s6 !== peg$FAILED) {
+          s5.push(s6);
+          if (s5.length >= 3) {
+            s6 = peg$FAILED;
+          } else {
+            s6 = input.charAt(peg$currPos);
+            if (peg$r5.test(s6)) {
+              peg$currPos++;
+            } else {
+              s6 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e48); }
+            }
+          }
+        }
+        s4 = [s4, s5];
+        s3 = s4;
+      } else {
+        peg$currPos = s3;
+        s3 = peg$FAILED;
+      }
+      if (s3 !== peg$FAILED) {
+        s2 = input.substring(s2, peg$currPos);
+      } else {
+        s2 = s3;
+      }
+      if (s2 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f64(s2);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+    }
+
+    return s0;
+  }
+
   function peg$parseChallenge() {
     let s0, s1, s2, s3;
 
@@ -4610,11 +4752,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r4.test(s3)) {
+    if (peg$r6.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -4622,11 +4764,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r4.test(s3)) {
+        if (peg$r6.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e45); }
+          if (peg$silentFails === 0) { peg$fail(peg$e50); }
         }
       }
     }
@@ -4644,7 +4786,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
 
     return s0;
@@ -4654,12 +4796,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c38) {
-      s1 = peg$c38;
+    if (input.substr(peg$currPos, 4) === peg$c40) {
+      s1 = peg$c40;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4670,7 +4812,7 @@ function peg$parse(input, options) {
           s5 = peg$parseNL();
           if (s5 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f64(s2, s3, s4);
+            s0 = peg$f65(s2, s3, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4695,12 +4837,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c39) {
-      s1 = peg$c39;
+    if (input.substr(peg$currPos, 5) === peg$c41) {
+      s1 = peg$c41;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e52); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4714,7 +4856,7 @@ function peg$parse(input, options) {
             s7 = peg$parseNL();
             if (s7 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f65(s2, s3, s5, s6);
+              s0 = peg$f66(s2, s3, s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4743,12 +4885,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c40) {
-      s1 = peg$c40;
+    if (input.substr(peg$currPos, 4) === peg$c42) {
+      s1 = peg$c42;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4769,7 +4911,7 @@ function peg$parse(input, options) {
               s8 = peg$parseNL();
               if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f66(s2, s3, s5, s6, s7);
+                s0 = peg$f67(s2, s3, s5, s6, s7);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4819,21 +4961,21 @@ function peg$parse(input, options) {
               s10 = peg$currPos;
               s11 = [];
               s12 = input.charAt(peg$currPos);
-              if (peg$r5.test(s12)) {
+              if (peg$r7.test(s12)) {
                 peg$currPos++;
               } else {
                 s12 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                if (peg$silentFails === 0) { peg$fail(peg$e54); }
               }
               if (s12 !== peg$FAILED) {
                 while (s12 !== peg$FAILED) {
                   s11.push(s12);
                   s12 = input.charAt(peg$currPos);
-                  if (peg$r5.test(s12)) {
+                  if (peg$r7.test(s12)) {
                     peg$currPos++;
                   } else {
                     s12 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e54); }
                   }
                 }
               } else {
@@ -4854,32 +4996,32 @@ function peg$parse(input, options) {
                 s8.push(s9);
                 s9 = peg$currPos;
                 if (input.charCodeAt(peg$currPos) === 32) {
-                  s10 = peg$c28;
+                  s10 = peg$c29;
                   peg$currPos++;
                 } else {
                   s10 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e28); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e29); }
                 }
                 if (s10 !== peg$FAILED) {
                   s10 = peg$currPos;
                   s11 = peg$currPos;
                   s12 = [];
                   s13 = input.charAt(peg$currPos);
-                  if (peg$r5.test(s13)) {
+                  if (peg$r7.test(s13)) {
                     peg$currPos++;
                   } else {
                     s13 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e54); }
                   }
                   if (s13 !== peg$FAILED) {
                     while (s13 !== peg$FAILED) {
                       s12.push(s13);
                       s13 = input.charAt(peg$currPos);
-                      if (peg$r5.test(s13)) {
+                      if (peg$r7.test(s13)) {
                         peg$currPos++;
                       } else {
                         s13 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e54); }
                       }
                     }
                   } else {
@@ -4916,7 +5058,7 @@ function peg$parse(input, options) {
                 s8 = peg$parseNL();
                 if (s8 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f67(s1, s3, s5, s7);
+                  s0 = peg$f68(s1, s3, s5, s7);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -4964,7 +5106,7 @@ function peg$parse(input, options) {
             s5 = peg$parseNL();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f68(s2, s4);
+              s0 = peg$f69(s2, s4);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4995,7 +5137,7 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = '';
     peg$savedPos = s0;
-    s1 = peg$f69();
+    s1 = peg$f70();
     s0 = s1;
 
     return s0;
@@ -5006,11 +5148,11 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c25;
+      s0 = peg$c26;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e25); }
+      if (peg$silentFails === 0) { peg$fail(peg$e26); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -5018,21 +5160,21 @@ function peg$parse(input, options) {
       s2 = peg$parseDigits();
       if (s2 !== peg$FAILED) {
         if (input.charCodeAt(peg$currPos) === 46) {
-          s3 = peg$c41;
+          s3 = peg$c43;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e51); }
+          if (peg$silentFails === 0) { peg$fail(peg$e56); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$currPos;
           s5 = [];
           s6 = input.charAt(peg$currPos);
-          if (peg$r4.test(s6)) {
+          if (peg$r6.test(s6)) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e45); }
+            if (peg$silentFails === 0) { peg$fail(peg$e50); }
           }
           while (s6 !== peg$FAILED) {
             s5.push(s6);
@@ -5040,11 +5182,11 @@ function peg$parse(input, options) {
               s6 = peg$FAILED;
             } else {
               s6 = input.charAt(peg$currPos);
-              if (peg$r4.test(s6)) {
+              if (peg$r6.test(s6)) {
                 peg$currPos++;
               } else {
                 s6 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e45); }
+                if (peg$silentFails === 0) { peg$fail(peg$e50); }
               }
             }
           }
@@ -5078,7 +5220,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
     }
 
     return s0;
@@ -5089,22 +5231,22 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c25;
+      s0 = peg$c26;
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e25); }
+      if (peg$silentFails === 0) { peg$fail(peg$e26); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       s1 = peg$currPos;
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r4.test(s3)) {
+      if (peg$r6.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e45); }
+        if (peg$silentFails === 0) { peg$fail(peg$e50); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -5112,11 +5254,11 @@ function peg$parse(input, options) {
           s3 = peg$FAILED;
         } else {
           s3 = input.charAt(peg$currPos);
-          if (peg$r4.test(s3)) {
+          if (peg$r6.test(s3)) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e45); }
+            if (peg$silentFails === 0) { peg$fail(peg$e50); }
           }
         }
       }
@@ -5135,7 +5277,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e57); }
     }
 
     return s0;
@@ -5152,7 +5294,7 @@ function peg$parse(input, options) {
         s3 = peg$parseOpBody();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f70(s1, s3);
+          s0 = peg$f71(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5183,11 +5325,11 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 32) {
-        s3 = peg$c28;
+        s3 = peg$c29;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e28); }
+        if (peg$silentFails === 0) { peg$fail(peg$e29); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$currPos;
@@ -5232,7 +5374,7 @@ function peg$parse(input, options) {
                         s13 = peg$parseNL();
                         if (s13 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f71(s2, s4, s6, s8, s10, s12);
+                          s0 = peg$f72(s2, s4, s6, s8, s10, s12);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -5288,12 +5430,12 @@ function peg$parse(input, options) {
         if (peg$silentFails === 0) { peg$fail(peg$e9); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 5) === peg$c42) {
-          s2 = peg$c42;
+        if (input.substr(peg$currPos, 5) === peg$c44) {
+          s2 = peg$c44;
           peg$currPos += 5;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e53); }
+          if (peg$silentFails === 0) { peg$fail(peg$e58); }
         }
       }
       if (s2 !== peg$FAILED) {
@@ -5317,7 +5459,7 @@ function peg$parse(input, options) {
                     s8 = peg$parseNL();
                     if (s8 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f72(s1, s3, s5, s7);
+                      s0 = peg$f73(s1, s3, s5, s7);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -5361,12 +5503,12 @@ function peg$parse(input, options) {
           if (peg$silentFails === 0) { peg$fail(peg$e1); }
         }
         if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 4) === peg$c43) {
-            s2 = peg$c43;
+          if (input.substr(peg$currPos, 4) === peg$c45) {
+            s2 = peg$c45;
             peg$currPos += 4;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e54); }
+            if (peg$silentFails === 0) { peg$fail(peg$e59); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 5) === peg$c6) {
@@ -5402,7 +5544,7 @@ function peg$parse(input, options) {
                         s10 = peg$parseNL();
                         if (s10 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f73(s1, s3, s5, s7, s9);
+                          s0 = peg$f74(s1, s3, s5, s7, s9);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -5441,21 +5583,21 @@ function peg$parse(input, options) {
         }
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          if (input.substr(peg$currPos, 3) === peg$c44) {
-            s1 = peg$c44;
+          if (input.substr(peg$currPos, 3) === peg$c46) {
+            s1 = peg$c46;
             peg$currPos += 3;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e55); }
+            if (peg$silentFails === 0) { peg$fail(peg$e60); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 32) {
-              s3 = peg$c28;
+              s3 = peg$c29;
               peg$currPos++;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e28); }
+              if (peg$silentFails === 0) { peg$fail(peg$e29); }
             }
             if (s3 !== peg$FAILED) {
               s4 = peg$parseServerId();
@@ -5473,12 +5615,12 @@ function peg$parse(input, options) {
               s2 = null;
             }
             s3 = peg$currPos;
-            if (input.substr(peg$currPos, 2) === peg$c45) {
-              s4 = peg$c45;
+            if (input.substr(peg$currPos, 2) === peg$c47) {
+              s4 = peg$c47;
               peg$currPos += 2;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e56); }
+              if (peg$silentFails === 0) { peg$fail(peg$e61); }
             }
             if (s4 !== peg$FAILED) {
               s5 = peg$currPos;
@@ -5529,7 +5671,7 @@ function peg$parse(input, options) {
                                   s18 = peg$parseNL();
                                   if (s18 !== peg$FAILED) {
                                     peg$savedPos = s0;
-                                    s0 = peg$f74(s2, s3, s5, s7, s9, s11, s13, s15, s17);
+                                    s0 = peg$f75(s2, s3, s5, s7, s9, s11, s13, s15, s17);
                                   } else {
                                     peg$currPos = s0;
                                     s0 = peg$FAILED;
@@ -5584,12 +5726,12 @@ function peg$parse(input, options) {
           }
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
-            if (input.substr(peg$currPos, 4) === peg$c46) {
-              s1 = peg$c46;
+            if (input.substr(peg$currPos, 4) === peg$c48) {
+              s1 = peg$c48;
               peg$currPos += 4;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e57); }
+              if (peg$silentFails === 0) { peg$fail(peg$e62); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$parseNL();
@@ -5617,7 +5759,7 @@ function peg$parse(input, options) {
                               s10 = peg$parseNL();
                               if (s10 !== peg$FAILED) {
                                 peg$savedPos = s0;
-                                s0 = peg$f75(s3, s5, s7, s9);
+                                s0 = peg$f76(s3, s5, s7, s9);
                               } else {
                                 peg$currPos = s0;
                                 s0 = peg$FAILED;
@@ -5660,12 +5802,12 @@ function peg$parse(input, options) {
             }
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
-              if (input.substr(peg$currPos, 4) === peg$c47) {
-                s1 = peg$c47;
+              if (input.substr(peg$currPos, 4) === peg$c49) {
+                s1 = peg$c49;
                 peg$currPos += 4;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e58); }
+                if (peg$silentFails === 0) { peg$fail(peg$e63); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parseNL();
@@ -5693,7 +5835,7 @@ function peg$parse(input, options) {
                                     s14 = peg$parseNL();
                                     if (s14 !== peg$FAILED) {
                                       peg$savedPos = s0;
-                                      s0 = peg$f76(s3, s5, s7, s9, s11, s13);
+                                      s0 = peg$f77(s3, s5, s7, s9, s11, s13);
                                     } else {
                                       peg$currPos = s0;
                                       s0 = peg$FAILED;
@@ -5783,7 +5925,7 @@ function peg$parse(input, options) {
                                           s18 = peg$parseNL();
                                           if (s18 !== peg$FAILED) {
                                             peg$savedPos = s0;
-                                            s0 = peg$f77(s3, s5, s7, s9, s11, s13, s15, s17);
+                                            s0 = peg$f78(s3, s5, s7, s9, s11, s13, s15, s17);
                                           } else {
                                             peg$currPos = s0;
                                             s0 = peg$FAILED;
@@ -5888,7 +6030,7 @@ function peg$parse(input, options) {
                                               s18 = peg$parseNL();
                                               if (s18 !== peg$FAILED) {
                                                 peg$savedPos = s0;
-                                                s0 = peg$f78(s3, s5, s7, s9, s11, s13, s15, s17);
+                                                s0 = peg$f79(s3, s5, s7, s9, s11, s13, s15, s17);
                                               } else {
                                                 peg$currPos = s0;
                                                 s0 = peg$FAILED;
@@ -5968,274 +6110,11 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c41;
+        s2 = peg$c43;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e51); }
-      }
-      if (s2 !== peg$FAILED) {
-        s3 = peg$parseInt();
-        if (s3 !== peg$FAILED) {
-          peg$savedPos = s0;
-          s0 = peg$f79(s1, s3);
-        } else {
-          peg$currPos = s0;
-          s0 = peg$FAILED;
-        }
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e59); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseSessionId() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$currPos;
-    s2 = [];
-    s3 = input.charAt(peg$currPos);
-    if (peg$r4.test(s3)) {
-      peg$currPos++;
-    } else {
-      s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e45); }
-    }
-    while (s3 !== peg$FAILED) {
-      s2.push(s3);
-      if (s2.length >= 64) {
-        s3 = peg$FAILED;
-      } else {
-        s3 = input.charAt(peg$currPos);
-        if (peg$r4.test(s3)) {
-          peg$currPos++;
-        } else {
-          s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e45); }
-        }
-      }
-    }
-    if (s2.length < 64) {
-      peg$currPos = s1;
-      s1 = peg$FAILED;
-    } else {
-      s1 = s2;
-    }
-    if (s1 !== peg$FAILED) {
-      s0 = input.substring(s0, peg$currPos);
-    } else {
-      s0 = s1;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseTag() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$currPos;
-    s2 = [];
-    s3 = input.charAt(peg$currPos);
-    if (peg$r6.test(s3)) {
-      peg$currPos++;
-    } else {
-      s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e62); }
-    }
-    while (s3 !== peg$FAILED) {
-      s2.push(s3);
-      if (s2.length >= 16) {
-        s3 = peg$FAILED;
-      } else {
-        s3 = input.charAt(peg$currPos);
-        if (peg$r6.test(s3)) {
-          peg$currPos++;
-        } else {
-          s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e62); }
-        }
-      }
-    }
-    if (s2.length < 1) {
-      peg$currPos = s1;
-      s1 = peg$FAILED;
-    } else {
-      s1 = s2;
-    }
-    if (s1 !== peg$FAILED) {
-      s0 = input.substring(s0, peg$currPos);
-    } else {
-      s0 = s1;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseReplyTag() {
-    let s0, s1;
-
-    peg$silentFails++;
-    s0 = peg$parseTag();
-    if (s0 === peg$FAILED) {
-      if (input.charCodeAt(peg$currPos) === 45) {
-        s0 = peg$c25;
-        peg$currPos++;
-      } else {
-        s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e25); }
-      }
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseToken() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$currPos;
-    s2 = [];
-    s3 = input.charAt(peg$currPos);
-    if (peg$r7.test(s3)) {
-      peg$currPos++;
-    } else {
-      s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e64); }
-    }
-    while (s3 !== peg$FAILED) {
-      s2.push(s3);
-      if (s2.length >= 128) {
-        s3 = peg$FAILED;
-      } else {
-        s3 = input.charAt(peg$currPos);
-        if (peg$r7.test(s3)) {
-          peg$currPos++;
-        } else {
-          s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e64); }
-        }
-      }
-    }
-    if (s2.length < 16) {
-      peg$currPos = s1;
-      s1 = peg$FAILED;
-    } else {
-      s1 = s2;
-    }
-    if (s1 !== peg$FAILED) {
-      s0 = input.substring(s0, peg$currPos);
-    } else {
-      s0 = s1;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseServerId() {
-    let s0, s1, s2, s3, s4;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$currPos;
-    s2 = input.charAt(peg$currPos);
-    if (peg$r8.test(s2)) {
-      peg$currPos++;
-    } else {
-      s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
-    }
-    if (s2 !== peg$FAILED) {
-      s3 = [];
-      s4 = input.charAt(peg$currPos);
-      if (peg$r9.test(s4)) {
-        peg$currPos++;
-      } else {
-        s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e67); }
-      }
-      while (s4 !== peg$FAILED) {
-        s3.push(s4);
-        if (s3.length >= 15) {
-          s4 = peg$FAILED;
-        } else {
-          s4 = input.charAt(peg$currPos);
-          if (peg$r9.test(s4)) {
-            peg$currPos++;
-          } else {
-            s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e67); }
-          }
-        }
-      }
-      s2 = [s2, s3];
-      s1 = s2;
-    } else {
-      peg$currPos = s1;
-      s1 = peg$FAILED;
-    }
-    if (s1 !== peg$FAILED) {
-      s0 = input.substring(s0, peg$currPos);
-    } else {
-      s0 = s1;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e65); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseMsgId() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$parseOrigin();
-    if (s1 !== peg$FAILED) {
-      if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c41;
-        peg$currPos++;
-      } else {
-        s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e51); }
+        if (peg$silentFails === 0) { peg$fail(peg$e56); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
@@ -6257,7 +6136,270 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseSessionId() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r6.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 64) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r6.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e50); }
+        }
+      }
+    }
+    if (s2.length < 64) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseTag() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r8.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 16) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r8.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e67); }
+        }
+      }
+    }
+    if (s2.length < 1) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseReplyTag() {
+    let s0, s1;
+
+    peg$silentFails++;
+    s0 = peg$parseTag();
+    if (s0 === peg$FAILED) {
+      if (input.charCodeAt(peg$currPos) === 45) {
+        s0 = peg$c26;
+        peg$currPos++;
+      } else {
+        s0 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e26); }
+      }
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseToken() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r9.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 128) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r9.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e69); }
+        }
+      }
+    }
+    if (s2.length < 16) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e68); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseServerId() {
+    let s0, s1, s2, s3, s4;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = input.charAt(peg$currPos);
+    if (peg$r10.test(s2)) {
+      peg$currPos++;
+    } else {
+      s2 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+    }
+    if (s2 !== peg$FAILED) {
+      s3 = [];
+      s4 = input.charAt(peg$currPos);
+      if (peg$r11.test(s4)) {
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      }
+      while (s4 !== peg$FAILED) {
+        s3.push(s4);
+        if (s3.length >= 15) {
+          s4 = peg$FAILED;
+        } else {
+          s4 = input.charAt(peg$currPos);
+          if (peg$r11.test(s4)) {
+            peg$currPos++;
+          } else {
+            s4 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e72); }
+          }
+        }
+      }
+      s2 = [s2, s3];
+      s1 = s2;
+    } else {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseMsgId() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$parseOrigin();
+    if (s1 !== peg$FAILED) {
+      if (input.charCodeAt(peg$currPos) === 46) {
+        s2 = peg$c43;
+        peg$currPos++;
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e56); }
+      }
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseInt();
+        if (s3 !== peg$FAILED) {
+          peg$savedPos = s0;
+          s0 = peg$f81(s1, s3);
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
     }
 
     return s0;
@@ -6273,21 +6415,21 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 126) {
-        s4 = peg$c48;
+        s4 = peg$c50;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e70); }
+        if (peg$silentFails === 0) { peg$fail(peg$e75); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$currPos;
         s6 = [];
         s7 = input.charAt(peg$currPos);
-        if (peg$r10.test(s7)) {
+        if (peg$r12.test(s7)) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e71); }
+          if (peg$silentFails === 0) { peg$fail(peg$e76); }
         }
         while (s7 !== peg$FAILED) {
           s6.push(s7);
@@ -6295,11 +6437,11 @@ function peg$parse(input, options) {
             s7 = peg$FAILED;
           } else {
             s7 = input.charAt(peg$currPos);
-            if (peg$r10.test(s7)) {
+            if (peg$r12.test(s7)) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e71); }
+              if (peg$silentFails === 0) { peg$fail(peg$e76); }
             }
           }
         }
@@ -6337,7 +6479,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
 
     return s0;
@@ -6351,7 +6493,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e77); }
     }
 
     return s0;
@@ -6367,11 +6509,11 @@ function peg$parse(input, options) {
       s2 = [];
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 44) {
-        s4 = peg$c49;
+        s4 = peg$c51;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e74); }
+        if (peg$silentFails === 0) { peg$fail(peg$e79); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$parseVectorEntry();
@@ -6389,11 +6531,11 @@ function peg$parse(input, options) {
         s2.push(s3);
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 44) {
-          s4 = peg$c49;
+          s4 = peg$c51;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e74); }
+          if (peg$silentFails === 0) { peg$fail(peg$e79); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseVectorEntry();
@@ -6409,7 +6551,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f81(s1, s2);
+      s0 = peg$f82(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -6417,22 +6559,22 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 48) {
-        s1 = peg$c50;
+        s1 = peg$c52;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e75); }
+        if (peg$silentFails === 0) { peg$fail(peg$e80); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f82();
+        s1 = peg$f83();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+      if (peg$silentFails === 0) { peg$fail(peg$e78); }
     }
 
     return s0;
@@ -6445,17 +6587,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 61) {
-        s2 = peg$c32;
+        s2 = peg$c33;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e33); }
+        if (peg$silentFails === 0) { peg$fail(peg$e34); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f83(s1, s3);
+          s0 = peg$f84(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6480,125 +6622,6 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r11.test(s3)) {
-      peg$currPos++;
-    } else {
-      s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e77); }
-    }
-    while (s3 !== peg$FAILED) {
-      s2.push(s3);
-      if (s2.length >= 400) {
-        s3 = peg$FAILED;
-      } else {
-        s3 = input.charAt(peg$currPos);
-        if (peg$r11.test(s3)) {
-          peg$currPos++;
-        } else {
-          s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e77); }
-        }
-      }
-    }
-    if (s2.length < 1) {
-      peg$currPos = s1;
-      s1 = peg$FAILED;
-    } else {
-      s1 = s2;
-    }
-    if (s1 !== peg$FAILED) {
-      s0 = input.substring(s0, peg$currPos);
-    } else {
-      s0 = s1;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e76); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseBase64() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$currPos;
-    s2 = [];
-    s3 = input.charAt(peg$currPos);
-    if (peg$r12.test(s3)) {
-      peg$currPos++;
-    } else {
-      s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e79); }
-    }
-    while (s3 !== peg$FAILED) {
-      s2.push(s3);
-      if (s2.length >= 200) {
-        s3 = peg$FAILED;
-      } else {
-        s3 = input.charAt(peg$currPos);
-        if (peg$r12.test(s3)) {
-          peg$currPos++;
-        } else {
-          s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e79); }
-        }
-      }
-    }
-    if (s2.length < 1) {
-      peg$currPos = s1;
-      s1 = peg$FAILED;
-    } else {
-      s1 = s2;
-    }
-    if (s1 !== peg$FAILED) {
-      s0 = input.substring(s0, peg$currPos);
-    } else {
-      s0 = s1;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e78); }
-    }
-
-    return s0;
-  }
-
-  function peg$parsePublicKey() {
-    let s0, s1;
-
-    peg$silentFails++;
-    if (input.charCodeAt(peg$currPos) === 45) {
-      s0 = peg$c25;
-      peg$currPos++;
-    } else {
-      s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e25); }
-    }
-    if (s0 === peg$FAILED) {
-      s0 = peg$parseBase64();
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e80); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseWord() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$currPos;
-    s2 = [];
-    s3 = input.charAt(peg$currPos);
     if (peg$r13.test(s3)) {
       peg$currPos++;
     } else {
@@ -6607,7 +6630,7 @@ function peg$parse(input, options) {
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
-      if (s2.length >= 16) {
+      if (s2.length >= 400) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
@@ -6639,42 +6662,161 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseMore() {
-    let s0, s1;
+  function peg$parseBase64() {
+    let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.charCodeAt(peg$currPos) === 48) {
-      s1 = peg$c50;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r14.test(s3)) {
       peg$currPos++;
     } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e84); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 200) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r14.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e84); }
+        }
+      }
+    }
+    if (s2.length < 1) {
+      peg$currPos = s1;
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e75); }
+    } else {
+      s1 = s2;
     }
     if (s1 !== peg$FAILED) {
-      peg$savedPos = s0;
-      s1 = peg$f84();
-    }
-    s0 = s1;
-    if (s0 === peg$FAILED) {
-      s0 = peg$currPos;
-      if (input.charCodeAt(peg$currPos) === 49) {
-        s1 = peg$c51;
-        peg$currPos++;
-      } else {
-        s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e84); }
-      }
-      if (s1 !== peg$FAILED) {
-        peg$savedPos = s0;
-        s1 = peg$f85();
-      }
+      s0 = input.substring(s0, peg$currPos);
+    } else {
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e83); }
+    }
+
+    return s0;
+  }
+
+  function peg$parsePublicKey() {
+    let s0, s1;
+
+    peg$silentFails++;
+    if (input.charCodeAt(peg$currPos) === 45) {
+      s0 = peg$c26;
+      peg$currPos++;
+    } else {
+      s0 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e26); }
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$parseBase64();
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e85); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseWord() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r15.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e87); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 16) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r15.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e87); }
+        }
+      }
+    }
+    if (s2.length < 1) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseMore() {
+    let s0, s1;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 48) {
+      s1 = peg$c52;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e80); }
+    }
+    if (s1 !== peg$FAILED) {
+      peg$savedPos = s0;
+      s1 = peg$f85();
+    }
+    s0 = s1;
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      if (input.charCodeAt(peg$currPos) === 49) {
+        s1 = peg$c53;
+        peg$currPos++;
+      } else {
+        s1 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e89); }
+      }
+      if (s1 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s1 = peg$f86();
+      }
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e88); }
     }
 
     return s0;
@@ -6688,13 +6830,13 @@ function peg$parse(input, options) {
     s1 = peg$parseDigits();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f86(s1);
+      s1 = peg$f87(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e85); }
+      if (peg$silentFails === 0) { peg$fail(peg$e90); }
     }
 
     return s0;
@@ -6707,11 +6849,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r14.test(s3)) {
+    if (peg$r5.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6719,11 +6861,11 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
       } else {
         s3 = input.charAt(peg$currPos);
-        if (peg$r14.test(s3)) {
+        if (peg$r5.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e86); }
+          if (peg$silentFails === 0) { peg$fail(peg$e48); }
         }
       }
     }
@@ -6760,7 +6902,7 @@ function peg$parse(input, options) {
       }
     }
     peg$savedPos = s0;
-    s1 = peg$f87(s1);
+    s1 = peg$f88(s1);
     s0 = s1;
     peg$silentFails--;
 
@@ -6773,21 +6915,21 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = [];
     s2 = input.charAt(peg$currPos);
-    if (peg$r15.test(s2)) {
+    if (peg$r16.test(s2)) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e87); }
+      if (peg$silentFails === 0) { peg$fail(peg$e91); }
     }
     if (s2 !== peg$FAILED) {
       while (s2 !== peg$FAILED) {
         s1.push(s2);
         s2 = input.charAt(peg$currPos);
-        if (peg$r15.test(s2)) {
+        if (peg$r16.test(s2)) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e87); }
+          if (peg$silentFails === 0) { peg$fail(peg$e91); }
         }
       }
     } else {
@@ -6807,46 +6949,46 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c52;
+      s1 = peg$c54;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e88); }
+      if (peg$silentFails === 0) { peg$fail(peg$e92); }
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c52;
+        s2 = peg$c54;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e88); }
+        if (peg$silentFails === 0) { peg$fail(peg$e92); }
       }
       if (s2 === peg$FAILED) {
         s2 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 110) {
-          s3 = peg$c53;
+          s3 = peg$c55;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e89); }
+          if (peg$silentFails === 0) { peg$fail(peg$e93); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s2;
-          s3 = peg$f88();
+          s3 = peg$f89();
         }
         s2 = s3;
         if (s2 === peg$FAILED) {
           s2 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 114) {
-            s3 = peg$c54;
+            s3 = peg$c56;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e90); }
+            if (peg$silentFails === 0) { peg$fail(peg$e94); }
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s2;
-            s3 = peg$f89();
+            s3 = peg$f90();
           }
           s2 = s3;
         }
@@ -6876,7 +7018,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
     while (s2 !== peg$FAILED) {
       s1.push(s2);
@@ -6885,7 +7027,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e38); }
+        if (peg$silentFails === 0) { peg$fail(peg$e39); }
       }
     }
     s0 = input.substring(s0, peg$currPos);
@@ -6905,7 +7047,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
     while (s2 !== peg$FAILED) {
       s1.push(s2);
@@ -6914,7 +7056,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e38); }
+        if (peg$silentFails === 0) { peg$fail(peg$e39); }
       }
     }
     s0 = input.substring(s0, peg$currPos);
@@ -6929,21 +7071,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 13) {
-      s1 = peg$c55;
+      s1 = peg$c57;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e92); }
+      if (peg$silentFails === 0) { peg$fail(peg$e96); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
     }
     if (input.charCodeAt(peg$currPos) === 10) {
-      s2 = peg$c56;
+      s2 = peg$c58;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e93); }
+      if (peg$silentFails === 0) { peg$fail(peg$e97); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -6955,7 +7097,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e91); }
+      if (peg$silentFails === 0) { peg$fail(peg$e95); }
     }
 
     return s0;
@@ -6972,7 +7114,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e40); }
     }
     peg$silentFails--;
     if (s1 === peg$FAILED) {
@@ -6984,7 +7126,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e94); }
+      if (peg$silentFails === 0) { peg$fail(peg$e98); }
     }
 
     return s0;

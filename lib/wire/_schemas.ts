@@ -102,6 +102,7 @@ const request = v.variant("verb", [
     query: v.pipe(v.string(), v.check((s) => utf8Length(s) >= 1 && utf8Length(s) <= 200, "query must be 1 to 200 bytes")),
     limit: v.pipe(positive, v.maxValue(MAX_SEARCH, `limit must be at most ${MAX_SEARCH}`)),
     before: v.nullable(msgId),
+    order: v.optional(v.literal("newest")),
   }),
   v.object({ verb: v.literal("unread"), ...withToken }),
   v.object({ verb: v.literal("typing"), ...withToken, groupName: chatName, state: v.picklist(PRESENCE_STATES, "state must be one of " + PRESENCE_STATES.join(" ")), text: topicText }),
@@ -184,7 +185,7 @@ const peer = v.variant("verb", [
   counted(v.object({ verb: v.literal("add"), ...peerHead, count, ops: v.array(op) }), "ops"),
   v.object({ verb: v.literal("ask"), ...peerHead }),
   v.object({ verb: v.literal("got"), ...peerHead, at: count }),
-  v.object({ verb: v.picklist(["hello", "proof"]), from: v.string(), nonce: v.string(), challenge: v.string(), signed: v.string(), mac: v.string() }),
+  v.object({ verb: v.picklist(["hello", "proof"]), from: v.string(), nonce: v.string(), challenge: v.string(), version: v.optional(positive), signed: v.string(), mac: v.string() }),
   counted(v.object({ verb: v.literal("ok"), ...peerHead, more: v.boolean(), count, ops: v.array(op) }), "ops"),
   v.object({ verb: v.literal("stat"), from: v.string(), nonce: v.string(), signed: v.string(), mac: v.string() }),
   counted(

@@ -13,6 +13,8 @@
  * ```
  */
 import { parse } from "./_protocol_parser.js";
+import { fastRequest } from "./_fast_requests.ts";
+import { fastPeer } from "./_fast_peer.ts";
 import { checkPeer, checkReply, checkRequest } from "./_schemas.ts";
 import type {
   Op,
@@ -78,7 +80,8 @@ function parseText(bytes: Uint8Array, rule: StartRule): { ok: true; ast: unknown
     return { ok: false, message: "datagram is not valid UTF-8" };
   }
   try {
-    return { ok: true, ast: parse(text, { startRule: rule }) };
+    const fast = rule === "ClientRequest" ? fastRequest(text) : rule === "PeerDatagram" ? fastPeer(text) : null;
+    return { ok: true, ast: fast ?? parse(text, { startRule: rule }) };
   } catch (e) {
     const err = e as { message?: string; location?: { start: { line: number } } };
     const line = err.location ? ` (line ${err.location.start.line})` : "";
@@ -163,8 +166,8 @@ export function requestText(r: Request): string {
     case "act":
       return lines(["act", r.tag, r.token, r.groupName, r.action, msgIdText(r.target), escapeText(r.text)]);
     case "search": {
-      const f = ["search", r.tag, r.token, r.groupName, escapeText(r.query), r.limit];
-      return lines(r.before === null ? f : [...f, msgIdText(r.before)]);
+      const f = ["search", r.tag, r.token, r.groupName, escapeText(r.query), r.limit, ...(r.before === null ? [] : [msgIdText(r.before)])];
+      return lines(r.order === "newest" ? [...f, "newest"] : f);
     }
     case "unread":
       return lines(["unread", r.tag, r.token]);
@@ -318,7 +321,9 @@ export function opText(op: Op): string {
 export function peerSignedText(d: PeerDatagram): string {
   if (d.verb === "stat") return lines([d.verb, d.from, d.nonce]);
   if (d.verb === "state") return lines([d.verb, d.from, d.nonce, d.json.replace(/[\r\n]+/g, " ")]);
-  if (d.verb === "hello" || d.verb === "proof") return lines([d.verb, d.from, d.nonce, d.challenge]);
+  if (d.verb === "hello" || d.verb === "proof") {
+    return lines(d.version === undefined ? [d.verb, d.from, d.nonce, d.challenge] : [d.verb, d.from, d.nonce, d.challenge, `v${d.version}`]);
+  }
   if (d.verb === "pres") {
     return lines([d.verb, d.from, d.nonce, d.notes.length, ...d.notes.flatMap((n) => [n.userName, n.state, n.ttlMs, n.rooms.join(" ")])]);
   }

@@ -98,8 +98,20 @@ export const ACT_REQUESTS = ["del", "edit", "react", "read"] as const;
 export type ActRequestAction = typeof ACT_REQUESTS[number];
 /** An action on message `target` of a room; `text`: the new text (edit), the reaction (react), else "". */
 export type ActRequest = { verb: "act"; tag: string; token: string; groupName: string; action: ActRequestAction; target: MsgId; text: string };
-/** Full-text search in a room, or ("*") in every room the session is a member of, newest first, `before` a hit for the next page. */
-export type SearchRequest = { verb: "search"; tag: string; token: string; groupName: string; query: string; limit: number; before: MsgId | null };
+/**
+ * Full-text search in a room, or ("*") in every room the session is a member of: best first (relevance, then
+ * newest: docs/PROTOCOL.md "Search"), or with `order` "newest" newest first; `before`: the last hit, for the next page.
+ */
+export type SearchRequest = {
+  verb: "search";
+  tag: string;
+  token: string;
+  groupName: string;
+  query: string;
+  limit: number;
+  before: MsgId | null;
+  order?: "newest";
+};
 /** Most hits one `search` lists. */
 export const MAX_SEARCH = 100;
 /** The session's rooms with their read markers and unread counts (docs/PROTOCOL.md "Read state"). */
@@ -339,9 +351,9 @@ export type PeerDatagram =
   /** What the sender has committed to disk, and its clock when it sent this (ms since the epoch: peers report skew). */
   | PeerHead & { verb: "got"; vector: Vector; at: number }
   /** "Prove the epoch of your nonces": 32 hex digits. */
-  | PeerHead & { verb: "hello"; challenge: string }
+  | PeerHead & { verb: "hello"; challenge: string; version?: number }
   /** The answer to a hello, sealed with the prover's current nonce. */
-  | PeerHead & { verb: "proof"; challenge: string }
+  | PeerHead & { verb: "proof"; challenge: string; version?: number }
   | PeerHead & { verb: "ok"; vector: Vector; more: boolean; ops: Op[] }
   | PeerHead & { verb: "stat" }
   | PeerHead & { verb: "state"; json: string }

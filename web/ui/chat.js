@@ -9,15 +9,9 @@ import { RoomsDrawer } from "./drawer.js";
 import { CloseIcon, LockIcon, LogoutIcon, MenuIcon, PeopleIcon } from "./icons.js";
 import { MembersPanel } from "./members.js";
 import { MessageList } from "./messages.js";
+import { SearchBar } from "./search.js";
 
-/** "bob is typing", "bob and carl are typing", "dave is away". */
-function typingWords(states) {
-  const typing = states.filter((p) => p.state === "typing").map((p) => p.userName);
-  const away = states.filter((p) => p.state === "away").map((p) => p.userName);
-  const list = (names) => (names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`);
-  return [typing.length ? `${list(typing)} ${typing.length === 1 ? "is" : "are"} typing…` : "", away.length ? `${list(away)} ${away.length === 1 ? "is" : "are"} away` : ""]
-    .filter(Boolean).join(" · ");
-}
+import { presenceWords } from "../../lib/client/wording.ts";
 import { PassphraseDialog } from "./passphrase.js";
 
 /** How long "connected to b" stays after a reconnection, and a notice at all, ms. */
@@ -120,13 +114,14 @@ export function ChatScreen({ state, actions }) {
       </header>
       <${LinkBanner} link=${state.link} />
       <main class="room" aria-label=${room ? title : "No room"}>
+        ${room && html`<${SearchBar} room=${room} search=${state.search} actions=${actions} />`}
         ${room
           ? html`<${MessageList} room=${room} actions=${actions} me=${state.me} />`
           : html`<div class="welcome"><h2>Welcome, ${state.me}</h2><p>Join a room in the ${narrow ? "rooms menu" : "list on the left"}: type its name (try lobby) and press Join. A room that does not exist yet is made for you.</p>
               ${narrow && html`<button type="button" class="primary" onClick=${() => actions.toggleDrawer(true)}>Choose a room</button>`}</div>`}
         <${Output} lines=${state.output} actions=${actions} />
         <${Toast} toast=${state.toast} actions=${actions} />
-        ${room?.typing?.length > 0 && html`<p class="typing" aria-live="polite">${typingWords(room.typing)}</p>`}
+        ${room?.typing?.length > 0 && html`<p class="typing" aria-live="polite">${presenceWords(room.typing)}</p>`}
         <${Composer} room=${room} actions=${actions} compose=${state.compose} />
       </main>
       </div>

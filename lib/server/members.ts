@@ -1,0 +1,185 @@
+/**
+ * The live membership of a running server (docs/ARCHITECTURE.md
+ * "Membership changes"): the servers it replicates with and names
+ * confirmer, in servers-file order; every server it ever knew (their ops
+ * stay valid for good, lib/store/known_servers.ts); and its own state — a
+ * `member`, `joining` (added with `--join`, catching up: it takes no writes
+ * and sends no `got`, so no one names it confirmer) or `retiring` (its own
+ * line went from the servers file: it takes no writes, and goes on
+ * replicating what it has until the operator stops it). `reload` applies a
+ * reread servers file (SIGHUP) when lib/rules/membership.ts allows it.
+ *
+ * @example
+ * ```ts
+ * const members = new Members({ self: "d", servers, known: ["a", "b", "c", "d"], joining: true });
+ * members.writesRefused(); // "this server is catching up …" until caughtUp()
+ * members.reload(nextFile, heardAgoMs); // { ok: true, added: [], removed: ["c"], retiring: false }
+ * ```
+ */
+import type { Log } from "../config/log.ts";
+import type { Address } from "../wire/address.ts";
+import { get, type Vector } from "../wire/vector.ts";
+import { serverOf } from "../rules/incarnation.ts";
+import type { Clock } from "./clock.ts";
+import { readServersFile, type ServerEntry, type ServersFile } from "../config/servers_file.ts";
+import { JoinWatch, type Member, type MembershipChange, membershipChange } from "../rules/membership.ts";
+
+/** A server's own place in the membership. */
+export type MemberState = "member" | "joining" | "retiring";
+
+/** See the file comment. */
+export class Members {
+  readonly self: string;
+  /** Live servers in servers-file order (this one among them unless retiring). */
+  #servers: Member[];
+  /** Peers' addresses by id: the map the peer port sends by (updated in place). */
+  readonly peers = new Map<string, Address>();
+  /** Every server ever known (valid origins). */
+  readonly known: Set<string>;
+  #state: MemberState;
+  #join: JoinWatch;
+  #waiting = "hearing every peer";
+
+  constructor(o: { self: string; servers: readonly Member[]; known: Iterable<string>; joining: boolean }) {
+    this.self = o.self;
+    this.#servers = [...o.servers];
+    this.known = new Set([...o.known, ...o.servers.map((s) => s.id)]);
+    this.#state = o.joining && o.servers.some((s) => s.id !== o.self) ? "joining" : "member";
+    this.#join = new JoinWatch(o.self);
+    this.#setPeers();
+  }
+
+  /** Live server ids in servers-file order (the confirmers' ring). */
+  get ids(): string[] {
+    return this.#servers.map((s) => s.id);
+  }
+
+  get state(): MemberState {
+    return this.#state;
+  }
+
+  /** The state as `npm run status` shows it. */
+  get described(): string {
+    return this.#state === "joining" ? `joining: waiting for ${this.#waiting}` : this.#state;
+  }
+
+  /** Whether `origin` is one of a server ever known (or an incarnation of one). Bound. */
+  isOrigin = (origin: string): boolean => this.known.has(serverOf(origin));
+
+  /** Whether `id` is a live server now. Bound. */
+  isServer = (id: string): boolean => this.#servers.some((s) => s.id === id);
+
+  /** Why this server takes no writes now, or null. */
+  writesRefused(): string | null {
+    if (this.#state === "joining") return `this server was just added and is catching up (waiting for ${this.#waiting}); try another server`;
+    if (this.#state === "retiring") return "this server is being retired; try another server";
+    return null;
+  }
+
+  /**
+   * A joining server checks whether it has caught up (`told`: the vectors
+   * its peers told, `mine`: its own); true when it just became a member.
+   */
+  checkCaughtUp(told: readonly { id: string; vector: Vector }[], mine: Vector): boolean {
+    if (this.#state !== "joining") return false;
+    const waiting = this.#join.waiting(told, [...this.peers.keys()], mine, (id) => !this.known.has(id));
+    if (waiting !== null) {
+      this.#waiting = waiting;
+      return false;
+    }
+    this.#state = "member";
+    return true;
+  }
+
+  /**
+   * Applies a reread servers file (`next`: its live servers; `retired`: its
+   * retired ids) when the change is allowed; nothing changes otherwise.
+   * `heardAgoMs`: how long ago each peer was heard (Infinity: never).
+   */
+  reload(next: readonly Member[], retired: readonly string[], heardAgoMs: (id: string) => number): MembershipChange {
+    const change = membershipChange({ self: this.self, current: this.#servers, next, heardAgoMs });
+    if (!change.ok) return change;
+    for (const id of [...next.map((s) => s.id), ...retired]) this.known.add(id);
+    this.#servers = [...next];
+    if (change.retiring) this.#state = "retiring";
+    if (change.added.includes(this.self) && this.#state === "retiring") this.#state = "member"; // its line is back: the retirement is called off
+    this.#setPeers();
+    return change;
+  }
+
+  #setPeers(): void {
+    this.peers.clear();
+    for (const s of this.#servers) if (s.id !== this.self) this.peers.set(s.id, s.peer);
+  }
+}
+
+/**
+ * While `members` is joining (`--join`): checks every 100 ms whether the
+ * server has caught up with what its peers `told`, then logs that it takes
+ * writes (and every 10 s until then, what it waits for). Returns what
+ * stops the timer (nothing runs for a member).
+ */
+export function watchJoin(o: { members: Members; clock: Clock; log: Log; told(): { id: string; vector: Vector }[]; mine(): Vector }): () => void {
+  if (o.members.state !== "joining") return () => {};
+  o.log("joining the cluster (--join): no writes until caught up with every peer", { event: "membership", fields: { state: "joining" } });
+  let said = o.clock.now();
+  const stop = o.clock.every(100, () => {
+    if (!o.members.checkCaughtUp(o.told(), o.mine())) {
+      if (o.clock.now() - said < 10_000) return;
+      said = o.clock.now();
+      return o.log(`still ${o.members.described}`, { level: "warn", event: "membership", fields: { state: "joining" } });
+    }
+    stop();
+    o.log(`caught up with every peer: taking writes (members ${o.members.ids.join(", ")})`, { event: "membership", fields: { state: "member" } });
+  });
+  return stop;
+}
+
+/**
+ * SIGHUP: reads the servers file `path` again and applies its membership
+ * change to `node` (and to GET /servers.json through `web`), or logs why not.
+ */
+export function reloadServers(
+  path: string,
+  node: { reload(f: ServersFile): MembershipChange; members: Members },
+  web: { servers: readonly Pick<ServerEntry, "id" | "web">[] } | null,
+  log: Log,
+): void {
+  let file: ServersFile;
+  try {
+    file = readServersFile(path);
+  } catch (e) {
+    return log(`servers file not reloaded: ${(e as Error).message}`, { level: "error", event: "membership-refused" });
+  }
+  const change = node.reload(file);
+  if (!change.ok) return log(`servers file not reloaded: ${change.problem}`, { level: "warn", event: "membership-refused" });
+  if (web) web.servers = file.servers; // GET /servers.json lists the new membership
+  log(describeChange(change, node.members.ids), { event: "membership", stdout: true, fields: { added: change.added.join(","), removed: change.removed.join(",") } });
+}
+
+/**
+ * While `members` is retiring: checks every 500 ms whether every peer has
+ * told a vector holding all of this server's own ops; then logs that it may
+ * be stopped (step 2 of docs/OPERATIONS.md "Adding and retiring a
+ * server"). Returns what stops the timer.
+ */
+export function watchRetire(o: Parameters<typeof watchJoin>[0]): () => void {
+  if (o.members.state !== "retiring") return () => {};
+  const stop = o.clock.every(500, () => {
+    const own = [...o.mine()].filter(([origin]) => serverOf(origin) === o.members.self);
+    const told = o.told();
+    const holds = (id: string) => told.some((t) => t.id === id && own.every(([origin, n]) => get(t.vector, origin) >= n));
+    if (o.members.state !== "retiring") return stop();
+    if (![...o.members.peers.keys()].every(holds)) return;
+    stop();
+    o.log(`every peer has all of this server's ops (${own.map(([origin, n]) => `${origin}=${n}`).join(",") || "none"}): reload the others without it, then stop it`, { event: "membership", stdout: true, fields: { state: "retiring" } });
+  });
+  return stop;
+}
+
+/** The log line of an applied change (`ids`: the members now). */
+function describeChange(change: Extract<MembershipChange, { ok: true }>, ids: readonly string[]): string {
+  if (change.retiring) return `this server is retired: it takes no writes now; stop it once every server has all its ops (npm run status: its entry in their vectors)`;
+  const what = change.added.length > 0 ? `added ${change.added[0]}` : change.removed.length > 0 ? `retired ${change.removed[0]}` : "no membership change";
+  return `servers file reloaded: ${what} (members ${ids.join(", ")})`;
+}

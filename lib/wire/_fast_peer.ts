@@ -1,0 +1,111 @@
+/**
+ * The commonest peer datagrams, `add` and `ok` (fan-out and catch-up
+ * answers) whose ops are logins, logouts, touches, room entries and exits,
+ * and messages, read line by line with one anchored regular expression per
+ * field instead of the grammar (private to lib/wire/codec.ts). Anything
+ * else — another verb or op kind, CRLF line ends, a malformed line —
+ * returns null and goes through protocol.peggy, which stays the
+ * definition; the tree built is the grammar's (tests/codec_property_test.ts
+ * compares the two on generated and mutated datagrams). valibot checks it
+ * afterwards either way.
+ *
+ * @example
+ * ```ts
+ * fastPeer("ask\nb\n-\na=3\n-\n"); // null: only add and ok are read here
+ * ```
+ */
+
+import { INT, MSG, ORIGIN, pairs, SERVER_ID, TAG, unescapeMsg, VECTOR } from "./_fast_fields.ts";
+
+// protocol.peggy's fields, each a whole line.
+const line = (re: string) => new RegExp(`^(?:${re})$`);
+const FROM = line(SERVER_ID);
+const NONCE = line(`-|${INT}\\.[0-9a-f]{16}`);
+const VECTOR_LINE = line(VECTOR);
+const NUMBER = line(INT);
+const MAC = line("-|[0-9a-f]{64}");
+const OP_ID = new RegExp(`^(${ORIGIN})\\.(${INT})$`);
+const SESSION = line("[0-9a-f]{64}");
+const TAG_LINE = line(TAG);
+const MSG_LINE = line(MSG);
+const LOGIN = new RegExp(`^login(?: (${ORIGIN}\\.${INT}))?$`);
+const MSG_KIND = new RegExp(`^msg(?: (${SERVER_ID}))?(?: >(${ORIGIN}\\.${INT}))?$`);
+const ROOM_KINDS = new Set(["open", "join", "leave"]);
+
+/** Reads lines in order; every read checks its pattern, and any miss ends the fast path. */
+class Lines {
+  #lines: string[];
+  i = 0;
+  constructor(lines: string[]) {
+    this.#lines = lines;
+  }
+  get left(): number {
+    return this.#lines.length - this.i;
+  }
+  next(re?: RegExp): string | null {
+    const s = this.#lines[this.i];
+    if (s === undefined || (re !== undefined && !re.test(s))) return null;
+    this.i++;
+    return s;
+  }
+  /** A name or text field: any line (it has no CR or LF). */
+  text(): string | null {
+    const s = this.#lines[this.i];
+    if (s === undefined || s.includes("\r")) return null;
+    this.i++;
+    return s;
+  }
+}
+
+/** One op (`OpId NL OpBody`) of a kind read here, or null. */
+function op(r: Lines): Record<string, unknown> | null {
+  const id = OP_ID.exec(r.next() ?? "");
+  const kindLine = r.next();
+  if (id === null || kindLine === null) return null;
+  const deps = r.next(VECTOR_LINE), at = r.next(NUMBER), session = r.next(SESSION);
+  if (deps === null || at === null || session === null) return null;
+  const head = { origin: id[1], seq: Number(id[2]), deps: pairs(deps), at: Number(at), session };
+  const login = LOGIN.exec(kindLine);
+  if (login !== null) {
+    const userName = r.text(), ttl = r.next(NUMBER);
+    if (userName === null || ttl === null) return null;
+    const o = { ...head, kind: "login", userName, ttl: Number(ttl) };
+    return login[1] === undefined ? o : { ...o, account: login[1] };
+  }
+  if (kindLine === "logout" || kindLine === "touch") return { ...head, kind: kindLine };
+  if (ROOM_KINDS.has(kindLine)) {
+    const groupName = r.text();
+    return groupName === null ? null : { ...head, kind: kindLine, groupName };
+  }
+  const m = MSG_KIND.exec(kindLine);
+  if (m === null) return null;
+  const tag = r.next(TAG_LINE), groupName = r.text(), userName = r.text(), text = r.next(MSG_LINE);
+  if (tag === null || groupName === null || userName === null || text === null) return null;
+  const msg: Record<string, unknown> = { ...head, kind: "msg", tag, groupName, userName, msg: unescapeMsg(text) };
+  if (m[1] !== undefined) msg.conf = m[1];
+  if (m[2] !== undefined) msg.re = m[2];
+  return msg;
+}
+
+/** The grammar's tree of a peer `add` or `ok` whose ops are all of the kinds above, or null: parse it with the grammar. */
+export function fastPeer(text: string): Record<string, unknown> | null {
+  const verb = text.startsWith("add\n") ? "add" : text.startsWith("ok\n") ? "ok" : null;
+  if (verb === null || text.includes("\r") || !text.endsWith("\n")) return null;
+  const r = new Lines(text.slice(0, -1).split("\n"));
+  r.next();
+  const from = r.next(FROM), nonce = r.next(NONCE), vector = r.next(VECTOR_LINE);
+  const more = verb === "ok" ? r.next(/^[01]$/) : "";
+  const count = r.next(NUMBER);
+  if (from === null || nonce === null || vector === null || more === null || count === null) return null;
+  const ops: Record<string, unknown>[] = [];
+  while (r.left > 1) {
+    const o = op(r);
+    if (o === null) return null;
+    ops.push(o);
+  }
+  const mac = r.next(MAC);
+  if (mac === null) return null;
+  const signed = text.slice(0, text.length - mac.length - 1);
+  const head = { verb, from, nonce, vector: pairs(vector) };
+  return verb === "add" ? { ...head, count: Number(count), ops, signed, mac } : { ...head, more: more === "1", count: Number(count), ops, signed, mac };
+}
