@@ -96,7 +96,7 @@ const node = createServerNode({
   random: (n) => randomBytes(n),
   config: setup.node,
   clusterKey: setup.clusterKey,
-  secure: { staticKey: setup.staticKey, allowPlaintext: setup.allowPlaintext, handshakesPerSecond: flags.handshakesPerSecond },
+  secure: { staticKey: setup.staticKey, peerKeys: setup.peerKeys, allowPlaintext: setup.allowPlaintext, handshakesPerSecond: flags.handshakesPerSecond },
   replyKey,
   log,
   checkDatabase: () => guard.problem(),

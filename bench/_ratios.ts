@@ -46,6 +46,8 @@ const RATIOS: Ratio[] = [
   { figure: "messages/s stored on all of 3 servers, 8 clients", measured: "${rt}.stored3", anchor: "acked adds/s of one server (above)", anchorKey: "${rt}.adds8", unit: "/s", goal: { min: 0.8 } },
   { figure: "catch-up of 10,000 messages, rows/s from the process start", measured: "${rt}.catchup10k", anchor: "SQLite insert, FULL, 100 rows/commit", anchorKey: "${rt}.sqlite100", unit: "rows/s", goal: { min: 0.25 } },
   { figure: "catch-up of 100,000 messages, rows/s", measured: "${rt}.catchup100k", anchor: "SQLite insert, FULL, 100 rows/commit", anchorKey: "${rt}.sqlite100", unit: "rows/s", goal: { min: 0.25 } },
+  { figure: "acked adds/s, every path encrypted (clients and peer links)", measured: "${rt}.enc.adds8", anchor: "every path plaintext, same load, alternating", anchorKey: "${rt}.plain.adds8", unit: "/s", goal: { min: 0.8 } },
+  { figure: "cross-server delivery p50, every path encrypted", measured: "${rt}.enc.cross.p50", anchor: "every path plaintext, alternating", anchorKey: "${rt}.plain.cross.p50", unit: "ms", goal: { max: 1.2 } },
   { figure: "fan-out of one message to 1,000 long pollers, p99", measured: "${rt}.fanout.p99", anchor: "UDP echo of 1,000 datagrams to 1,000 sockets, p99", anchorKey: "${rt}.fanecho.p99", unit: "ms", goal: { max: 3 } },
 ];
 

@@ -1,7 +1,9 @@
 /**
- * The encrypted client transport beside plaintext, in the same run (not a
- * test): real servers with a key= and --allow-plaintext, so each figure is
- * taken both ways minutes apart, alternating, several runs each.
+ * Encryption beside plaintext, in the same run (not a test): two clusters
+ * of two real servers, one with every path plaintext (no key=: clients and
+ * peer links plaintext, --allow-plaintext) and one with every path
+ * encrypted (key=: clients through lib/secure, peer links Noise_KKpsk0),
+ * each figure taken on both, alternating, several runs each.
  *
  * - acked adds/s of one server, 8 clients x 16 in flight (each client its
  *   own socket and session; encrypted clients seal in this process);
@@ -10,12 +12,13 @@
  *   an unproven address there, cut to 3x per request; encrypted: one
  *   handshake with it, included in the time);
  * - delivery from an add at server a to a held poll at server b, p50 and p99
- *   (the client legs encrypted; the server link is the same both ways).
+ *   (client legs and the server link encrypted or not).
  *
- *   node bench/encrypted.ts [--runs N] [--seconds N] [--server-runtime node|deno]
+ *   node bench/encrypted.ts [--runs N] [--seconds N] [--server-runtime node|deno] [--json]
  *
  * The load runs under this process's runtime (Node: Deno's node:dgram loses
- * datagrams at these rates), the servers under --server-runtime.
+ * datagrams at these rates), the servers under --server-runtime. `npm run
+ * bench` runs it with --json (bench/encrypted_rows.ts) for its ratio table.
  */
 import process from "node:process";
 import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
@@ -26,7 +29,7 @@ import { generateKeyPair } from "../lib/secure/suite.ts";
 import type { Address } from "../lib/wire/address.ts";
 import { randomBytes } from "../lib/client/random.ts";
 import { cursorText, readAll } from "../testing/cluster_ops.ts";
-import { lines, makeCluster, parsePoll, removeTempDirs, startServer } from "../testing/harness.ts";
+import { lines, makeCluster, parsePoll, removeTempDirs, type ServerHandle, startServer } from "../testing/harness.ts";
 import { formatSummary, percentile, summarize } from "./_stats.ts";
 import { cpuSeconds, type Runtime, runtimeCommand } from "./_child.ts";
 import { runtimePid } from "../testing/proc_stats.ts";
@@ -34,11 +37,12 @@ import { runtimePid } from "../testing/proc_stats.ts";
 const COMMAND = defineCommand({
   name: "encrypted",
   about: "The encrypted client transport beside plaintext: acked adds/s, a backlog read after failover, cross-server delivery.",
-  usage: "npm run bench:encrypted -- [--runs N] [--seconds N] [--server-runtime node|deno]",
+  usage: "npm run bench:encrypted -- [--runs N] [--seconds N] [--server-runtime node|deno] [--json]",
   flags: {
     runs: { type: "string", value: "N", default: "3", help: "runs of each figure, each way" },
     seconds: { type: "string", value: "N", default: "3", help: "seconds of adds per run" },
     "server-runtime": { type: "string", value: "node|deno", default: "node", help: "the runtime the servers run under (the load stays on this one)" },
+    json: { type: "boolean", default: false, help: "end with one line `JSON {...}` of the medians (for npm run bench)" },
   },
   notes: "Servers under Deno: npm run bench:encrypted -- --server-runtime deno",
 });
@@ -209,19 +213,25 @@ async function crossDelivery(a: Address, b: Address, keys: Uint8Array[], mode: M
 }
 
 const runtime = runtimeVersion();
-const { file, entries } = await makeCluster(["a", "b"]);
-const keys = entries.map((e) => e.key!);
+// Two clusters of two servers: every path plaintext (no key=: clients and peer links plaintext, with --allow-plaintext),
+// and every path encrypted (key=: clients through lib/secure, peer links Noise_KKpsk0).
+const clusters = {} as Record<Mode, { a: ServerHandle; b: ServerHandle; keys: Uint8Array[]; pidA: number }>;
 const args = ["--rate-limit", "0", "--one-disk-acks"];
-const [a, b] = await Promise.all(["a", "b"].map((id) => startServer({ id, servers: file, extraArgs: args, command: (argv) => runtimeCommand(SERVER_RUNTIME, "server.ts", argv) })));
+for (const m of ["plaintext", "encrypted"] as const) {
+  const { file, entries } = await makeCluster(["a", "b"], undefined, { keys: m === "encrypted" });
+  const [a, b] = await Promise.all(["a", "b"].map((id) => startServer({ id, servers: file, extraArgs: args, command: (argv) => runtimeCommand(SERVER_RUNTIME, "server.ts", argv) })));
+  clusters[m] = { a, b, keys: entries.map((e) => e.key ?? new Uint8Array(32)), pidA: runtimePid(a.pid) };
+}
 const modes: Mode[] = ["plaintext", "encrypted"];
+const json: Record<string, number> = {};
 try {
-  console.log(`encrypted: load under ${runtime}, servers under ${SERVER_RUNTIME} (key= and --allow-plaintext, --one-disk-acks), ${RUNS} runs each way, alternating`);
+  console.log(`encrypted: load under ${runtime}, servers under ${SERVER_RUNTIME} (--one-disk-acks), ${RUNS} runs each way, alternating;`);
+  console.log(`  plaintext: a cluster without key= (clients and peer links plaintext); encrypted: one with key= (clients and peer links encrypted)`);
   const rates: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
   const cpu: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
-  const pidA = runtimePid(a.pid);
   for (let run = 0; run < RUNS; run++) {
     for (const m of modes) {
-      const [rate, us] = await addRate(a.clientAddr, keys[0], m, run, pidA);
+      const [rate, us] = await addRate(clusters[m].a.clientAddr, clusters[m].keys[0], m, run, clusters[m].pidA);
       rates[m].push(rate);
       cpu[m].push(us);
     }
@@ -230,24 +240,28 @@ try {
   if (lost > 0) console.log(`  (${lost} adds unanswered within 5 s)`);
   const ratio = summarize(rates.encrypted).median / summarize(rates.plaintext).median;
   console.log(`  ratio encrypted / plaintext (medians): ${ratio.toFixed(2)}x (goal >= 0.8x); server CPU per add ${(summarize(cpu.encrypted).median / summarize(cpu.plaintext).median).toFixed(2)}x`);
+  json.plainAdds = summarize(rates.plaintext).median;
+  json.encAdds = summarize(rates.encrypted).median;
   const steady: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
-  for (let run = 0; run < RUNS; run++) for (const m of modes) steady[m].push(await steadyCpu(a.clientAddr, keys[0], m, run, pidA, 1000));
+  for (let run = 0; run < RUNS; run++) for (const m of modes) steady[m].push(await steadyCpu(clusters[m].a.clientAddr, clusters[m].keys[0], m, run, clusters[m].pidA, 1000));
   for (const m of modes) console.log(`  server CPU per acked add at a steady 1,000 adds/s, ${m}: ${formatSummary(summarize(steady[m]))} µs`);
   console.log(`  ratio encrypted / plaintext: ${(summarize(steady.encrypted).median / summarize(steady.plaintext).median).toFixed(2)}x`);
 
-  // 1,000 messages of ~120 bytes in one room, on both servers.
+  // 1,000 messages of ~120 bytes in one room, on both servers of each cluster.
   const room = "backlog";
-  const wl = await link(a.clientAddr, "encrypted", keys[0]);
-  const wt = await enter(wl, "backlogwriter", room);
-  for (let i = 0; i < 1000; i += 50) {
-    await Promise.all(Array.from({ length: 50 }, (_, k) => wl.request(lines("add", tag(), wt, `backlog message ${i + k} `.padEnd(120, "x"), room))));
+  for (const m of modes) {
+    const wl = await link(clusters[m].a.clientAddr, m, clusters[m].keys[0]);
+    const wt = await enter(wl, "backlogwriter", room);
+    for (let i = 0; i < 1000; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, k) => wl.request(lines("add", tag(), wt, `backlog message ${i + k} `.padEnd(120, "x"), room))));
+    }
+    await wl.close();
   }
-  await wl.close();
   await new Promise((res) => setTimeout(res, 1000));
   const reads: Record<Mode, { a: number[]; b: number[] }> = { plaintext: { a: [], b: [] }, encrypted: { a: [], b: [] } };
   for (let run = 0; run < RUNS; run++) {
     for (const m of modes) {
-      const [ms1, ms2] = await backlog(a.clientAddr, b.clientAddr, keys, m, room, run);
+      const [ms1, ms2] = await backlog(clusters[m].a.clientAddr, clusters[m].b.clientAddr, clusters[m].keys, m, room, run);
       reads[m].a.push(ms1);
       reads[m].b.push(ms2);
     }
@@ -258,14 +272,25 @@ try {
   }
 
   const lat: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
-  for (let run = 0; run < RUNS; run++) for (const m of modes) lat[m].push(...await crossDelivery(a.clientAddr, b.clientAddr, keys, m, run, 100));
+  for (let run = 0; run < RUNS; run++) for (const m of modes) lat[m].push(...await crossDelivery(clusters[m].a.clientAddr, clusters[m].b.clientAddr, clusters[m].keys, m, run, 100));
   for (const m of modes) {
     const xs = lat[m].sort((x, y) => x - y);
     console.log(`  add at a -> held poll at b, ${m}, ${xs.length} messages: p50 ${percentile(xs, 50).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms`);
   }
   console.log(`  ratio of p50 encrypted / plaintext: ${(percentile(lat.encrypted, 50) / percentile(lat.plaintext, 50)).toFixed(2)}x (goal <= 1.2x)`);
+  // Where the difference is: the encrypted cluster's peer link with plaintext clients (it runs --allow-plaintext), alternating with all plaintext.
+  const split: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
+  for (let run = 0; run < RUNS; run++) {
+    for (const m of modes) split[m].push(...await crossDelivery(clusters[m].a.clientAddr, clusters[m].b.clientAddr, clusters[m].keys, "plaintext", RUNS + run, 100));
+  }
+  const peerOnly = percentile(split.encrypted.sort((x, y) => x - y), 50) / percentile(split.plaintext.sort((x, y) => x - y), 50);
+  console.log(`  the peer link alone (plaintext clients on both clusters): p50 ${percentile(split.encrypted, 50).toFixed(2)} vs ${percentile(split.plaintext, 50).toFixed(2)} ms, ${peerOnly.toFixed(2)}x`);
+  json.plainCrossP50 = percentile(lat.plaintext, 50);
+  json.encCrossP50 = percentile(lat.encrypted, 50);
+  // One line for bench/run.ts (bench/encrypted_measurement.ts): the ratio table's rows.
+  if (values.json) console.log(`JSON ${JSON.stringify(json)}`);
 } finally {
-  await Promise.all([a.stop(), b.stop()]);
+  await Promise.all(Object.values(clusters).flatMap((c) => [c.a.stop(), c.b.stop()]));
   removeTempDirs();
 }
 process.exit(0);

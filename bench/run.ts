@@ -24,6 +24,7 @@ import { distchatCluster, recordIrc } from "./distchat_cluster.ts";
 import { acks } from "./acks.ts";
 import { webTransport } from "./web_transport.ts";
 import { searchBench } from "./search.ts";
+import { encryptedRows } from "./encrypted_rows.ts";
 import type { Context, Measurement, Result } from "./_report.ts";
 import { renderSection, renderTable } from "./_report.ts";
 import { ratioTable } from "./_ratios.ts";
@@ -51,6 +52,8 @@ const MEASUREMENTS: Measurement[] = [
   webTransport("deno"),
   searchBench("node"),
   searchBench("deno"),
+  encryptedRows("node"),
+  encryptedRows("deno"),
 ];
 
 const COMMAND = defineCommand({

@@ -2,8 +2,9 @@
  * What the encrypted transport (lib/secure/) costs one core, in-process,
  * without sockets (not a test): the server side of a client handshake
  * (mac1, the Noise NK responder: two X25519 and a key pair, the session
- * made), a cookie reply under load, and sealing and opening one data
- * datagram of 200 and of 1,400 bytes. Several runs; prints the median and
+ * made), a cookie reply under load, sealing and opening one data
+ * datagram of 200 and of 1,400 bytes, and a 300-byte peer datagram through
+ * two servers' PeerTransports and as a group datagram (lib/secure/group.ts). Several runs; prints the median and
  * the range, and writes the table to a file. The figures are per second of
  * this process's CPU time (process.cpuUsage), which other load on the
  * machine does not change; the wall-clock rate is beside them.
@@ -15,7 +16,9 @@ import process from "node:process";
 import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { randomBytes } from "node:crypto";
 import { ClientTransport } from "../lib/secure/client_transport.ts";
-import { decodeEnvelope, type Data } from "../lib/secure/envelope.ts";
+import { decodeEnvelope, type Data, type Group } from "../lib/secure/envelope.ts";
+import { GroupReceiver, GroupSender } from "../lib/secure/group.ts";
+import { PeerTransport } from "../lib/secure/peer_transport.ts";
 import { ServerTransport } from "../lib/secure/server_transport.ts";
 import { TransportSession } from "../lib/secure/session.ts";
 import { generateKeyPair } from "../lib/secure/suite.ts";
@@ -79,14 +82,42 @@ function sealOpen(size: number, n: number): { seal: number; open: number } {
   return { seal: (s.cpu * 1000) / n, open: (o.cpu * 1000) / n };
 }
 
+/** CPU µs per peer datagram of `size` bytes: sealed by one server's PeerTransport and opened by its peer's, and as a group datagram to 2 receivers. */
+function peerLink(size: number, n: number): { pair: number; groupSeal: number; groupOpen: number } {
+  const keys = { a: generateKeyPair(), b: generateKeyPair() };
+  const link = (self: "a" | "b", peer: "a" | "b") =>
+    new PeerTransport({ ...base, selfId: self, staticKey: keys[self], peers: [{ id: peer, publicKey: keys[peer].publicKey }], clusterKey: null, now: 0 });
+  const a = link("a", "b"), b = link("b", "a");
+  const init = a.seal("b", new Uint8Array(1), 0)[0];
+  const resp = b.receive(init, "127.0.0.1:1", 0).toPeer[0];
+  for (const d of a.receive(resp, "127.0.0.1:2", 0).toPeer) b.receive(d, "127.0.0.1:1", 0);
+  const body = new Uint8Array(randomBytes(size)).fill(0x61, 0, 1);
+  const pair = timed(() => {
+    for (let i = 0; i < n; i++) if (b.receive(a.seal("b", body, 1)[0], "127.0.0.1:1", 1).kind !== "data") throw new Error("not opened");
+  });
+  const sender = new GroupSender({ peers: ["b", "c"], random: base.random, now: 0 });
+  const receiver = new GroupReceiver({ windowBits: 4096 });
+  receiver.learn("a", sender.grants("b")[0], 0);
+  const sealed: Uint8Array[] = new Array(n);
+  const gs = timed(() => {
+    for (let i = 0; i < n; i++) sealed[i] = sender.seal(body, 1)!;
+  });
+  const go = timed(() => {
+    for (let i = 0; i < n; i++) if (!receiver.open(decodeEnvelope(sealed[i]) as Group).ok) throw new Error("not opened");
+  });
+  return { pair: (pair.cpu * 1000) / n, groupSeal: (gs.cpu * 1000) / n, groupOpen: (go.cpu * 1000) / n };
+}
+
 // Warm-up, so that the first run is not the JIT's.
 handshakes(300, false);
 handshakes(300, true);
 sealOpen(200, 5000);
 sealOpen(1400, 5000);
+peerLink(300, 2000);
 
 const hs = { cpu: [] as number[], wall: [] as number[] }, cookies = { cpu: [] as number[], wall: [] as number[] };
 const cost: Record<number, { seal: number[]; open: number[] }> = { 200: { seal: [], open: [] }, 1400: { seal: [], open: [] } };
+const peer = { pair: [] as number[], groupSeal: [] as number[], groupOpen: [] as number[] };
 for (let r = 0; r < RUNS; r++) {
   for (const [into, underLoad, n] of [[hs, false, 2000], [cookies, true, 5000]] as const) {
     const x = handshakes(n, underLoad);
@@ -98,6 +129,10 @@ for (let r = 0; r < RUNS; r++) {
     cost[size].seal.push(c.seal);
     cost[size].open.push(c.open);
   }
+  const p = peerLink(300, 10_000);
+  peer.pair.push(p.pair);
+  peer.groupSeal.push(p.groupSeal);
+  peer.groupOpen.push(p.groupOpen);
 }
 
 const row = (what: string, v: number[], digits: number, unit: string, wall?: number[]) =>
@@ -113,8 +148,11 @@ const table = [
   row("open a 200-byte datagram", cost[200].open, 1, "µs"),
   row("seal a 1,400-byte datagram", cost[1400].seal, 1, "µs"),
   row("open a 1,400-byte datagram", cost[1400].open, 1, "µs"),
+  row("a 300-byte peer datagram: sealed by a server's PeerTransport and opened by its peer's (KKpsk0 session)", peer.pair, 1, "µs"),
+  row("the same as a group datagram to 2 receivers: sealed once, 2 tags", peer.groupSeal, 1, "µs"),
+  row("the group datagram opened by one receiver", peer.groupOpen, 1, "µs"),
   "",
-  `(per run: ${formatNumber(2000)} handshakes, ${formatNumber(5000)} cookie replies, ${formatNumber(20_000)} datagrams of each size)`,
+  `(per run: ${formatNumber(2000)} handshakes, ${formatNumber(5000)} cookie replies, ${formatNumber(20_000)} datagrams of each size, ${formatNumber(10_000)} peer and group datagrams)`,
 ].join("\n");
 console.log(table);
 try {

@@ -10,7 +10,7 @@
  */
 import process from "node:process";
 import { freePort, makeCluster, removeTempDirs, type ServerHandle, startServer, udpClient } from "../testing/harness.ts";
-import { add, connectWhenThere, enter, login, readAll, within } from "../testing/cluster_ops.ts";
+import { add, askState, connectWhenThere, enter, login, readAll, within } from "../testing/cluster_ops.ts";
 
 const IDS = ["a", "b", "c"];
 const PER_SERVER = 50;
@@ -56,6 +56,14 @@ async function main(): Promise<string[]> {
     };
     const ms = await within(10_000, async () => (await lacking()).length === 0, 50);
     if (ms === null) problems.push(...(await lacking()).slice(0, 10), "not converged within 10 s of the last ack");
+    // Every server's peer links are encrypted (makeCluster writes key=): its fan-outs went as group datagrams (lib/secure/group.ts).
+    const links: string[] = [];
+    for (const id of IDS) {
+      const l = (await askState(u, servers[id].peerAddr, null, 3000))?.links;
+      links.push(`${id} ${l ? `${l.groupSent} sent, ${l.groupFallback} per peer, ${l.groupOpened} opened` : "no links"}`);
+      if (!l || l.groupSent === 0 || l.groupOpened === 0) problems.push(`${id}: no encrypted group datagrams (${JSON.stringify(l)})`);
+    }
+    console.log(`multicast group datagrams: ${links.join("; ")}`);
     console.log(
       `multicast ${group}: ${want.size} adds on ${IDS.length} servers acked in ${Math.round(acked - started)} ms; ` +
         (ms === null ? "NOT all on every server" : `all on every server ${ms} ms after the last ack`),

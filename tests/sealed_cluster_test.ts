@@ -39,7 +39,8 @@ type Captured = { bytes: Buffer; direction: string; kind: "client" | "peer"; at:
 
 test("sealed room through a 3-server cluster: no plaintext in databases or datagrams; placeholders; tampering shows", async () => {
   const dir = tempDir("distchat-sealed-cluster-");
-  const { file, entries } = await makeCluster([...IDS], dir);
+  // No key=: plaintext peer links, so the capture can show sealed texts travel sealed (tests/secure_peers_test.ts: encrypted links).
+  const { file, entries } = await makeCluster([...IDS], dir, { keys: false });
   const byId = new Map(entries.map((e) => [e.id as Id, e]));
   const captured: Captured[] = [];
   const proxies: UdpProxy[] = [];

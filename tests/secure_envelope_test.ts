@@ -49,7 +49,7 @@ test("sizes and first bytes of every kind", () => {
 
 test("plaintext protocol, reserved and malformed datagrams", () => {
   for (const s of ["login\n1\nbob\n", "", " ", "\u00e9", "Z"]) assert.is(decodeEnvelope(text(s)).kind, "plaintext", JSON.stringify(s));
-  for (const b of [0x00, 0x07, 0x1f]) assert.is(decodeEnvelope(Uint8Array.of(b, 1, 2, 3)).kind, "reserved");
+  for (const b of [0x00, 0x08, 0x1f]) assert.is(decodeEnvelope(Uint8Array.of(b, 1, 2, 3)).kind, "reserved");
   const x = exchange();
   for (const good of [x.initiation, x.response, x.cookie, x.data]) {
     assert.is(decodeEnvelope(good.subarray(0, good[0] === KIND.data ? DATA_OVERHEAD - 1 : good.length - 1)).kind, "malformed");
@@ -78,7 +78,7 @@ test("plaintext protocol, reserved and malformed datagrams", () => {
 test("random bytes never make a decoder or a transport throw, nor give a plaintext (fast-check)", () => {
   const x = exchange();
   const peers = new PeerTransport({ selfId: "a", staticKey: staticKey("a"), peers: [{ id: "b", publicKey: staticKey("b").publicKey }], clusterKey: null, ...seeded(6), now: 0 });
-  const kinds = new Set(["initiation", "peer-initiation", "response", "cookie", "data", "reset", "plaintext", "reserved", "malformed"]);
+  const kinds = new Set(["initiation", "peer-initiation", "response", "cookie", "data", "group", "reset", "plaintext", "reserved", "malformed"]);
   const transportLike = fc.tuple(fc.integer({ min: 0, max: 8 }), fc.uint8Array({ maxLength: 120 })).map(([k, rest]) => Uint8Array.of(k, ...rest));
   fc.assert(
     fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), transportLike), (b) => {

@@ -36,6 +36,8 @@ export type ServerSetup = {
   clusterKey: Uint8Array | null;
   /** This server's static key pair (its public key is its servers-file key=), or null: plaintext only. */
   staticKey: KeyPair | null;
+  /** Every other server's static public key, or null when one has no key= (peer links are then plaintext, with --allow-plaintext only). */
+  peerKeys: ReadonlyMap<string, Uint8Array> | null;
   /** The unencrypted client protocol is accepted too (--allow-plaintext). */
   allowPlaintext: boolean;
   /** PEM certificate and key of the web listener and of `--irc-tls` (`--tls-cert`, `--tls-key`). */
@@ -61,8 +63,6 @@ export function serverSetup(flags: ServerFlags, fileLimit: number | null): Serve
       `${flags.servers} lists ${servers.length - 1} other server(s), so peer datagrams must be authenticated: ` +
         `give every server the same --cluster-key FILE (npm run keygen -- FILE makes one), or --insecure-peers on a trusted test machine`,
     );
-  } else if (servers.length > 1) {
-    warnings.push("--insecure-peers: peer datagrams are not authenticated");
   }
   let tls: ServerSetup["tls"];
   if (flags.tlsCert !== null && flags.tlsKey !== null) {
@@ -73,8 +73,12 @@ export function serverSetup(flags: ServerFlags, fileLimit: number | null): Serve
     }
   }
   const staticKey = serverStaticKey(flags, me, warnings);
+  const peerKeys = peerPublicKeys(flags, servers, staticKey, warnings);
+  if (clusterKey === null && servers.length > 1) {
+    warnings.push(`--insecure-peers: peer datagrams are ${peerKeys === null ? "not authenticated" : "authenticated by the servers' keys only (no cluster key as psk)"}`);
+  }
   const { node, web, irc } = serverConfig(flags, servers, webAt, fileLimit, retired);
-  return { flags, me, servers, node, web, irc, clusterKey, staticKey, allowPlaintext: flags.allowPlaintext, tls, warnings };
+  return { flags, me, servers, node, web, irc, clusterKey, staticKey, peerKeys, allowPlaintext: flags.allowPlaintext, tls, warnings };
 }
 
 /** Where a server's static private key is by default: `ID.server.key` beside the servers file. */
@@ -101,4 +105,24 @@ function serverStaticKey(flags: ServerFlags, me: ServerEntry, warnings: string[]
     throw new Error(`the server key ${file} is not the key= of server ${me.id} in ${flags.servers} (npm run keygen -- --public ${file} prints its key=)`);
   }
   return keyPair;
+}
+
+/**
+ * The other servers' public keys, which encrypt the peer links
+ * (docs/PEER_PROTOCOL.md "Encrypted transport"); null when this server or
+ * one of them has no key=, which only --allow-plaintext permits.
+ */
+function peerPublicKeys(flags: ServerFlags, servers: ServerEntry[], staticKey: KeyPair | null, warnings: string[]): Map<string, Uint8Array> | null {
+  const others = servers.filter((s) => s.id !== flags.id);
+  if (others.length === 0) return null;
+  const unkeyed = others.filter((s) => s.publicKey === undefined).map((s) => s.id);
+  if (staticKey !== null && unkeyed.length === 0) return new Map(others.map((s) => [s.id, s.publicKey!]));
+  if (!flags.allowPlaintext) {
+    throw new Error(
+      `${flags.servers} gives server(s) ${unkeyed.join(", ")} no key=, so peer links could not be encrypted: ` +
+        `add each server's key= (npm run keygen -- --public FILE prints it) or run every server with --allow-plaintext`,
+    );
+  }
+  warnings.push(`--allow-plaintext: peer datagrams are not encrypted (${staticKey === null ? `server ${flags.id}` : `server(s) ${unkeyed.join(", ")}`} without key= in ${flags.servers})`);
+  return null;
 }

@@ -55,6 +55,8 @@ export type PeerAuthOptions = {
   maxNonces?: number;
   /** This server's peer protocol version (default PEER_PROTOCOL_VERSION; tests pass an older one). */
   version?: number;
+  /** The version bookkeeping to use (shared by the encrypted peer links' two authenticators); default a new one. */
+  versions?: PeerVersions;
 };
 
 export interface PeerAuth {
@@ -167,7 +169,7 @@ function checkCounter(k: Known, n: number): AuthResult | null {
 export function createPeerAuth(options: PeerAuthOptions & { peers: Iterable<string> }): PeerAuth {
   const { key, now, random } = options;
   const peers = new Set(options.peers);
-  const versions = createPeerVersions(options.version);
+  const versions = options.versions ?? createPeerVersions(options.version);
   const epoch = hex(random(8));
   let counter = 0;
   const known = new Map<string, Known>();

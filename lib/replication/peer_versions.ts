@@ -42,6 +42,8 @@ export type PeerVersions = {
   probe(peer: string, t: number, challenge: () => string): string | null;
   /** True when `challenge` is `peer`'s outstanding probe: its `version` is recorded. */
   answered(peer: string, challenge: string, version: number): boolean;
+  /** Forgets what `peer` proved (a new encrypted session: it may have been upgraded); the next probe is a fast one. */
+  forget(peer: string): void;
   /** The version all of `peers` speak: the least proved, OLDEST_PEER_VERSION for one not known, never above `own`. */
   shared(peers: Iterable<string>): number;
 };
@@ -66,6 +68,10 @@ export function createPeerVersions(own = PEER_PROTOCOL_VERSION): PeerVersions {
       const text = challenge();
       probes.set(peer, { text, at: t, tries: (p?.tries ?? 0) + 1 });
       return text;
+    },
+    forget(peer) {
+      versions.delete(peer);
+      probes.delete(peer);
     },
     answered(peer, challenge, version) {
       const p = probes.get(peer);

@@ -12,6 +12,7 @@
  * | 0x04 | `data`: an encrypted datagram | 29 + plaintext |
  * | 0x05 | `peer-initiation`: a server's handshake message 1 (KKpsk0) | 86 + id length |
  * | 0x06 | `reset`: "I have no session with that index" | 21 |
+ * | 0x07 | `group`: a server's multicast datagram (./group.ts) | 29 + plaintext + 16 per receiver |
  * | other 0x00–0x1f | reserved: dropped unanswered | |
  * | anything else | `plaintext`: today's protocol text | |
  *
@@ -30,7 +31,7 @@ import { concatBytes, KEY_LEN, TAG_LEN } from "./suite.ts";
 import { SERVER_ID } from "../wire/names.ts";
 
 /** The first byte of each transport datagram. */
-export const KIND = { initiation: 0x01, response: 0x02, cookie: 0x03, data: 0x04, peerInitiation: 0x05, reset: 0x06 } as const;
+export const KIND = { initiation: 0x01, response: 0x02, cookie: 0x03, data: 0x04, peerInitiation: 0x05, reset: 0x06, group: 0x07 } as const;
 
 /** Length of mac1 and mac2, of a cookie and of a reset token. */
 export const MAC_LEN = 16;
@@ -59,6 +60,8 @@ export type CookieReply = { kind: "cookie"; receiver: number; nonce: Uint8Array;
 export type Data = { kind: "data"; receiver: number; counter: number; ciphertext: Uint8Array; header: Uint8Array };
 /** A reset: the sender has no session whose (its) index is `index`; `token` proves it is the server that had one. */
 export type Reset = { kind: "reset"; index: number; token: Uint8Array };
+/** A multicast datagram: sealed under its sender's group key `keyId`; `body` is the ciphertext and the receivers' tags. */
+export type Group = { kind: "group"; keyId: number; counter: number; body: Uint8Array; header: Uint8Array; datagram: Uint8Array };
 /** Any decoded datagram. */
 export type Envelope =
   | Initiation
@@ -67,6 +70,7 @@ export type Envelope =
   | CookieReply
   | Data
   | Reset
+  | Group
   | { kind: "plaintext" }
   | { kind: "reserved" }
   | { kind: "malformed" };
@@ -113,11 +117,14 @@ export function decodeEnvelope(b: Uint8Array): Envelope {
     case KIND.cookie:
       if (b.length !== 5 + COOKIE_NONCE_LEN + MAC_LEN + TAG_LEN) return { kind: "malformed" };
       return { kind: "cookie", receiver: readU32(b, 1), nonce: b.slice(5, 5 + COOKIE_NONCE_LEN), sealed: b.slice(5 + COOKIE_NONCE_LEN) };
-    case KIND.data: {
+    case KIND.data:
+    case KIND.group: {
       if (b.length < DATA_OVERHEAD) return { kind: "malformed" };
       const counter = readU64(b, 5);
       if (counter < 0) return { kind: "malformed" };
-      return { kind: "data", receiver: readU32(b, 1), counter, ciphertext: b.subarray(DATA_HEADER_LEN), header: b.subarray(0, DATA_HEADER_LEN) };
+      const body = b.subarray(DATA_HEADER_LEN), header = b.subarray(0, DATA_HEADER_LEN);
+      if (b[0] === KIND.group) return { kind: "group", keyId: readU32(b, 1), counter, body, header, datagram: b };
+      return { kind: "data", receiver: readU32(b, 1), counter, ciphertext: body, header };
     }
     case KIND.reset:
       if (b.length !== 5 + MAC_LEN) return { kind: "malformed" };
@@ -174,10 +181,10 @@ export function encodeCookieReply(c: Omit<CookieReply, "kind">): Uint8Array {
   return framed(KIND.cookie, c.receiver, c.nonce, c.sealed);
 }
 
-/** The 13-byte header of a data datagram (its AEAD associated data), in a datagram of `length` bytes (the rest left zero). */
-export function encodeDataHeader(receiver: number, counter: number, length = DATA_HEADER_LEN): Uint8Array {
+/** The 13-byte header of a data (or group) datagram (its AEAD associated data), in a datagram of `length` bytes (the rest left zero). */
+export function encodeDataHeader(receiver: number, counter: number, length = DATA_HEADER_LEN, kind: number = KIND.data): Uint8Array {
   const b = new Uint8Array(length);
-  b[0] = KIND.data;
+  b[0] = kind;
   writeU32(b, 1, receiver);
   writeU64(b, 5, counter);
   return b;
@@ -206,7 +213,7 @@ export function indexBytes(i: number): Uint8Array {
 }
 
 /** First byte of the control plaintexts of a data datagram (a protocol datagram starts with a letter). */
-export const CONTROL = { challenge: 0x01, response: 0x02 } as const;
+export const CONTROL = { challenge: 0x01, response: 0x02, groupKey: 0x03 } as const;
 /** Bytes of the random data of a path challenge (echoed by its response). */
 export const CHALLENGE_LEN = 8;
 

@@ -53,7 +53,8 @@ export type PeerTransportOptions = {
 
 /** What a received datagram gave. */
 export type PeerReceived = {
-  kind: "data" | "handshake" | "control" | "plaintext" | "drop";
+  /** `grant`: a group key for the peer's multicast (./group.ts), in `plaintext`. */
+  kind: "data" | "grant" | "handshake" | "control" | "plaintext" | "drop";
   /** The peer it came from, once authenticated. */
   peer: string | null;
   plaintext: Uint8Array | null;
@@ -62,6 +63,8 @@ export type PeerReceived = {
   /** To the datagram's source address. */
   toSource: Uint8Array | null;
   reason: TransportDropReason | "stale-handshake" | null;
+  /** A new session to `peer` became the one sent on (what it must hold of ours, a group key, is to be sealed again). */
+  fresh?: boolean;
 };
 
 type Peer = {
@@ -87,20 +90,24 @@ export class PeerTransport {
   constructor(o: PeerTransportOptions) {
     this.#o = o;
     this.#psk = peerPsk(o.clusterKey);
-    this.#table = new SessionTable({ random: o.random, maxLive: 4 * o.peers.length + 16, maxPending: 8 * o.peers.length + 16 });
+    this.#table = new SessionTable({ random: o.random, maxLive: 4 * o.peers.length + 64, maxPending: 8 * o.peers.length + 64 });
     this.#responder = new Responder({ ...o, table: this.#table, limits: this.#limits() });
-    for (const p of o.peers) {
-      const initiator = new Initiator({
-        responderKey: p.publicKey,
-        handshake: () => this.#handshake(true, p.publicKey),
-        from: o.selfId,
-        newIndex: () => this.#table.newIndex(),
-        releaseIndex: (i) => this.#table.release(i),
-        limits: this.#limits(),
-        retryMs: o.retryMs,
-      });
-      this.#peers.set(p.id, { ...p, initiator, current: null, previous: null, tokens: new Map(), queue: [] });
-    }
+    for (const p of o.peers) this.addPeer(p);
+  }
+
+  /** Links to one more server (added to servers.txt while running); a server already known is left as it is. */
+  addPeer(p: { id: string; publicKey: Uint8Array }): void {
+    if (this.#peers.has(p.id)) return;
+    const initiator = new Initiator({
+      responderKey: p.publicKey,
+      handshake: () => this.#handshake(true, p.publicKey),
+      from: this.#o.selfId,
+      newIndex: () => this.#table.newIndex(),
+      releaseIndex: (i) => this.#table.release(i),
+      limits: this.#limits(),
+      retryMs: this.#o.retryMs,
+    });
+    this.#peers.set(p.id, { ...p, initiator, current: null, previous: null, tokens: new Map(), queue: [] });
   }
 
   /** Handshakes done, cookie replies and resets sent. */
@@ -145,12 +152,12 @@ export class PeerTransport {
           if (done === null) continue;
           p.tokens.set(done.session.localIndex, done.resetToken);
           this.#table.addLive(done.session, { peer: p.id }, now);
-          this.#promote(p, done.session);
+          const fresh = this.#promote(p, done.session);
           const waiting = p.queue;
           p.queue = [];
           const toPeer = waiting.map((d) => done.session.seal(d, now)).filter((b) => b !== null);
           if (toPeer.length === 0) toPeer.push(done.session.seal(new Uint8Array(0), now)!);
-          return { ...r, kind: "handshake", peer: p.id, toPeer };
+          return { ...r, kind: "handshake", peer: p.id, toPeer, fresh };
         }
         return { ...r, reason: "stale-handshake" };
       case "cookie":
@@ -173,14 +180,17 @@ export class PeerTransport {
     const opened = entry.session.open(e, now);
     if (!opened.ok) return { ...r, reason: opened.reason };
     const p = this.#peers.get(entry.meta.peer)!;
+    let fresh = false;
     if (entry.pending) {
       this.#table.confirm(e.receiver, now);
-      this.#promote(p, entry.session);
+      fresh = this.#promote(p, entry.session);
     }
     const kind = plaintextKind(opened.plaintext);
-    if (kind === "datagram") return { ...r, kind: "data", peer: p.id, plaintext: opened.plaintext };
-    if (kind === "keepalive") return { ...r, kind: "control", peer: p.id };
-    return { ...r, peer: p.id, reason: kind === "bad-control" ? "bad-control" : "unexpected" };
+    const ok = { ...r, peer: p.id, fresh, plaintext: opened.plaintext };
+    if (kind === "datagram") return { ...ok, kind: "data" };
+    if (opened.plaintext[0] === CONTROL.groupKey) return { ...ok, kind: "grant" };
+    if (kind === "keepalive") return { ...ok, kind: "control", plaintext: null };
+    return { ...ok, plaintext: null, reason: kind === "bad-control" ? "bad-control" : "unexpected" };
   }
 
   /** Drops expired sessions (call now and then). */
@@ -214,12 +224,13 @@ export class PeerTransport {
     return { ...r, reason: "unknown-session" };
   }
 
-  /** Makes `s` the session `p` is sent on; the one before keeps receiving, the one before that goes. */
-  #promote(p: Peer, s: TransportSession): void {
-    if (p.current === s) return;
+  /** Makes `s` the session `p` is sent on (true if it was not); the one before keeps receiving, the one before that goes. */
+  #promote(p: Peer, s: TransportSession): boolean {
+    if (p.current === s) return false;
     if (p.previous !== null) this.#forget(p.previous);
     p.previous = p.current;
     p.current = s;
+    return true;
   }
 
   #forget(s: TransportSession): void {

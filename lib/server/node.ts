@@ -31,6 +31,7 @@ import { sessionId } from "../rules/session_id.ts";
 import { nameKey } from "../wire/names.ts";
 import { ReadPositions } from "../store/read_positions.ts";
 import { createPeerAuth, createStatAuth } from "../replication/peer_auth.ts";
+import { createPeerVersions } from "../replication/peer_versions.ts";
 import { PeerLiveness } from "../acks/liveness.ts";
 import { Ring } from "../acks/ring.ts";
 import { type HandlerDeps, handlerDeps } from "../handlers/index.ts";
@@ -51,6 +52,7 @@ import { PeerPort } from "./peer_port.ts";
 import { PresenceBoard, type PresenceNote } from "../rules/presence.ts";
 import { Quotas } from "./quotas.ts";
 import { SecureIntake } from "./secure_intake.ts";
+import { peerLinksEncrypted, type SecurePeers, securePeers } from "./secure_peers.ts";
 import type { StatusReport } from "./status.ts";
 import type { Log } from "../config/log.ts";
 
@@ -75,7 +77,13 @@ export type ServerNodeOptions = {
    * unencrypted protocol is accepted beside it. Absent: plaintext only, as
    * before the encrypted transport (in-memory test clusters).
    */
-  secure?: { staticKey: KeyPair | null; allowPlaintext: boolean; handshakesPerSecond?: number };
+  secure?: {
+    staticKey: KeyPair | null;
+    allowPlaintext: boolean;
+    handshakesPerSecond?: number;
+    /** Every peer's static public key (servers.txt key=), or null when one has none: peer links then stay plaintext (lib/server/secure_peers.ts). */
+    peerKeys?: ReadonlyMap<string, Uint8Array> | null;
+  };
   /** The key sealing saved login replies (lib/server/reply_seal.ts). */
   replyKey: Uint8Array;
   /** Logs one event (lib/config/log.ts). */
@@ -114,6 +122,10 @@ export class ServerNode {
   #desk: HandlerDeps["desk"];
   #clientPort: ClientPort;
   #peerPort: PeerPort;
+  /** The peer links' encrypted transport, or null: plaintext peer datagrams (HMAC only). */
+  #link: SecurePeers | null = null;
+  /** The peers' protocol versions, shared by the peer port's authenticator and the links' (lib/server/secure_peers.ts). */
+  readonly #versions = createPeerVersions();
   #stopHousekeeping: () => void;
   #closers: (() => Promise<void>)[] = [];
 
@@ -150,6 +162,7 @@ export class ServerNode {
     const quotas = config.quotas === null ? undefined : new Quotas(config.quotas, sessionLive);
     this.#clientPort = this.#makeClientPort(handlers, chatClock, quotas);
     this.#peerPort = this.#makePeerPort(ring, liveness, () => chatClock.now());
+    this.#link = securePeers({ ...o, self: config.id, peers: this.members.peers, multicast: config.multicast, port: this.#peerPort, versions: this.#versions });
     const port = this.#clientPort;
     // Stable delivery (docs/ARCHITECTURE.md): polls list a copy once its confirmer's word is in here; the rooms held back are read again after each commit (a `got` brings one).
     const gate = this.#gate;
@@ -198,12 +211,13 @@ export class ServerNode {
       clock,
       self: config.id,
       peers: this.members.peers,
-      auth: createPeerAuth({ key, peers: this.members.peers.keys(), now, random }),
+      // Encrypted links authenticate and number every datagram: their text carries no nonce or mac.
+      auth: createPeerAuth({ key: peerLinksEncrypted(this.#o.secure, this.members.peers.size) ? null : key, peers: this.members.peers.keys(), now, random, versions: this.#versions }),
       isOrigin: this.members.isOrigin,
       sendsGots: () => this.members.state !== "joining",
       statAuth: createStatAuth({ key, peers: "any", now, random, maxNonces: 1000 }),
       multicast: config.multicast,
-      localStatus: () => ({ heldPolls: this.heldPolls, heldAcks: this.heldAcks, membership: this.members.described, members: this.members.ids }),
+      localStatus: () => ({ heldPolls: this.heldPolls, heldAcks: this.heldAcks, membership: this.members.described, members: this.members.ids, links: this.#link?.counts }),
       ring,
       liveness,
       twoDisk: config.twoDisk,
@@ -255,9 +269,12 @@ export class ServerNode {
   async start(): Promise<Started> {
     const { transports, config, clock } = this.#o;
     const peerPort = this.#peerPort, clientPort = this.#clientPort;
-    const peer = await transports.peer((bytes, from) => peerPort.onDatagram(bytes, from));
-    const group = transports.multicast && await transports.multicast((bytes, from) => peerPort.onDatagram(bytes, from));
-    peerPort.start(peer, group || undefined);
+    const link = this.#link;
+    const peer = await transports.peer(link?.receive ?? ((bytes, from) => peerPort.onDatagram(bytes, from)));
+    const group = transports.multicast && await transports.multicast(link?.receiveGroup ?? ((bytes, from) => peerPort.onDatagram(bytes, from)));
+    link?.start(peer, group || undefined);
+    if (link) peerPort.start(link.out, group ? link.groupOut : undefined);
+    else peerPort.start(peer, group || undefined);
     const vectors = await this.#hearPeers();
     const choice = chooseOrigin({ id: config.id, ...this.#facts, peers: vectors, allPeersHeard: vectors.length === this.members.peers.size, newCluster: config.newCluster, now: clock.now() });
     this.store.setOrigin(choice.origin);
@@ -325,6 +342,7 @@ export class ServerNode {
     if (!change.ok) return change;
     noteKnownServers(store.db, this.members.known);
     this.#peerPort.setRing(new Ring(this.members.ids, this.members.self));
+    this.#link?.addPeers(file.servers, now);
     if (change.retiring) this.#watch(watchRetire);
     return change;
   }

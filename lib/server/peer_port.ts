@@ -62,7 +62,7 @@ export type PeerPortOptions = {
   /** The multicast group fan-out goes to (`start` is given its socket), or null for unicast. */
   multicast: Address | null;
   /** Figures of the rest of the server for `state` (held polls). */
-  localStatus(): { heldPolls: number; heldAcks?: number; membership?: string; members?: string[] };
+  localStatus(): { heldPolls: number; heldAcks?: number; membership?: string; members?: string[]; links?: StatusReport["links"] };
   /** Tick period, ms. Default 25. */
   tickMs?: number;
   /** This server's place in servers.txt (lib/acks/ring.ts): whom it names confirmer, whom it tells its `got` more often. */
@@ -319,7 +319,7 @@ export class PeerPort {
       sent: r.sent,
       received: r.received,
       fanout: this.fanout,
-      keyed: this.#o.auth.keyed,
+      keyed: this.#o.statAuth.keyed,
       protocol: this.#o.auth.versions.own,
       sharedProtocol: this.#o.auth.versions.shared(r.peers.map((p) => p.id)),
     };
@@ -343,12 +343,12 @@ export class PeerPort {
       if (v.reason !== "stale") return;
       this.#statsAnswered++;
       const hint: ClockHint = { id: this.#o.self, staleNonce: true, now: this.#o.clock.now() };
-      this.#out?.send(this.#o.auth.seal({ verb: "state", from: this.#o.self, nonce: "-", json: JSON.stringify(hint) }), to);
+      this.#out?.send(this.#o.statAuth.seal({ verb: "state", from: this.#o.self, nonce: "-", json: JSON.stringify(hint) }), to);
       return;
     }
     this.#statsAnswered++;
     const json = JSON.stringify(this.status());
-    this.#out?.send(this.#o.auth.seal({ verb: "state", from: this.#o.self, nonce: "-", json }), to);
+    this.#out?.send(this.#o.statAuth.seal({ verb: "state", from: this.#o.self, nonce: "-", json }), to);
   }
 
   #send(out: readonly Outgoing[]): void {

@@ -53,6 +53,8 @@ export type StatusReport = {
   /** Its peer protocol version, and the one every peer speaks (docs/PEER_PROTOCOL.md "Versions"); absent before version 2. */
   protocol?: number;
   sharedProtocol?: number;
+  /** The encrypted peer links (lib/server/secure_peers.ts), when they are: group datagrams sent, fan-outs sent per peer instead, group datagrams opened. */
+  links?: { groupSent: number; groupFallback: number; groupOpened: number };
 };
 
 /**
