@@ -189,9 +189,24 @@ export function noticeText(user: string, text: string): string | null {
     case "topic":
       return rest === "" ? `* ${user} cleared the topic` : `* ${user} set the topic: ${rest}`;
     case "mode":
-      return target === "+i" ? `* ${user} made the room invite-only` : `* ${user} opened the room to all`;
+      return modeNotice(user, target);
   }
   return `* ${user} ${word} ${target}${why}`;
+}
+
+/** A `mode` notice's line: invite-only or open, a member limit set or lifted. */
+function modeNotice(user: string, target: string): string {
+  if (target === "+i") return `* ${user} made the room invite-only`;
+  if (target === "-i") return `* ${user} opened the room to all`;
+  if (target === "-l") return `* ${user} lifted the room's member limit`;
+  return `* ${user} limited the room to ${target.slice(2)} members`;
+}
+
+/** A `room` reply's mode ("-", "+i", "+l5", "+il5") in words: "invite-only, at most 5 members", "open to all". */
+export function modeWords(mode: string): string {
+  const limit = /l([0-9]+)/.exec(mode);
+  const words = [mode.includes("i") ? "invite-only" : "open to all", ...(limit === null ? [] : [`at most ${limit[1]} members`])];
+  return words.join(", ");
 }
 
 /** True for a notice of the server (join, leave, moderation), false for a message or a /me action. */

@@ -30,6 +30,7 @@ export function refuse(c: Core, ctx: Ctx, command: string, channel: string, e: E
     return c.numeric(ctx, N.ERR_CANNOTSENDTOCHAN, channel, `Cannot send to channel: ${e.message}`);
   }
   if (e.code === "not-member" && /banned/.test(e.message)) return c.numeric(ctx, N.ERR_BANNEDFROMCHAN, channel, `Cannot join channel (+b): ${e.message}`);
+  if (e.code === "not-member" && / is full /.test(e.message)) return c.numeric(ctx, N.ERR_CHANNELISFULL, channel, `Cannot join channel (+l): ${e.message}`);
   if (e.code === "not-member" && /invite-only/.test(e.message)) return c.numeric(ctx, N.ERR_INVITEONLYCHAN, channel, `Cannot join channel (+i): ${e.message}`);
   if (e.code === "not-member") return c.numeric(ctx, N.ERR_NOTONCHANNEL, channel, "You're not on that channel");
   if (e.code === "not-allowed") return c.numeric(ctx, N.ERR_CHANOPRIVSNEEDED, channel, `You're not channel operator: ${e.message}`);

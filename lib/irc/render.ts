@@ -18,6 +18,7 @@
 import type { MsgId, PollEntry } from "../wire/messages.ts";
 import { utf8Length } from "../wire/utf8.ts";
 import { isSealed } from "../client/seal.ts";
+import { parseMode } from "../rules/moderation.ts";
 import { DM_PREFIX } from "../client/dm_seal.ts";
 import { type IrcMessage, lineBytes, MAX_LINE_BYTES } from "./message.ts";
 
@@ -25,7 +26,7 @@ import { type IrcMessage, lineBytes, MAX_LINE_BYTES } from "./message.ts";
 export type ChatEvent =
   | { kind: "message"; from: string; text: string }
   | { kind: "join" | "leave"; from: string }
-  | { kind: "mode"; from: string; change: "+o" | "-o" | "+b" | "-b" | "+i" | "-i"; arg: string | null }
+  | { kind: "mode"; from: string; change: "+o" | "-o" | "+b" | "-b" | "+i" | "-i" | "+l" | "-l"; arg: string | null }
   | { kind: "kick" | "ban"; from: string; target: string; reason: string }
   | { kind: "topic"; from: string; text: string }
   | { kind: "unknown"; from: string; text: string };
@@ -54,8 +55,12 @@ export function entryEvent(e: PollEntry): ChatEvent {
       return { kind: word, from, target, reason };
     case "topic":
       return { kind: "topic", from, text: reason }; // "topic - TEXT"
-    case "mode":
-      return rest === "+i" || rest === "-i" ? { kind: "mode", from, change: rest, arg: null } : { kind: "unknown", from, text: body };
+    case "mode": {
+      const m = parseMode(rest);
+      if (m === null) return { kind: "unknown", from, text: body };
+      if ("inviteOnly" in m) return { kind: "mode", from, change: m.inviteOnly ? "+i" : "-i", arg: null };
+      return m.limit === null ? { kind: "mode", from, change: "-l", arg: null } : { kind: "mode", from, change: "+l", arg: String(m.limit) };
+    }
     default:
       return { kind: "unknown", from, text: body };
   }

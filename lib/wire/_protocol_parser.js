@@ -220,12 +220,13 @@ function peg$parse(input, options) {
   const peg$c50 = "~";
   const peg$c51 = ",";
   const peg$c52 = "0";
-  const peg$c53 = "1";
-  const peg$c54 = "\\";
-  const peg$c55 = "n";
-  const peg$c56 = "r";
-  const peg$c57 = "\r";
-  const peg$c58 = "\n";
+  const peg$c53 = "+";
+  const peg$c54 = "1";
+  const peg$c55 = "\\";
+  const peg$c56 = "n";
+  const peg$c57 = "r";
+  const peg$c58 = "\r";
+  const peg$c59 = "\n";
 
   const peg$r0 = /^[^ =\r\n]/;
   const peg$r1 = /^[a-z]/;
@@ -331,19 +332,21 @@ function peg$parse(input, options) {
   const peg$e83 = peg$otherExpectation("base64");
   const peg$e84 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
   const peg$e85 = peg$otherExpectation("public key");
-  const peg$e86 = peg$otherExpectation("word");
-  const peg$e87 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
-  const peg$e88 = peg$otherExpectation("more flag");
-  const peg$e89 = peg$literalExpectation("1", false);
-  const peg$e90 = peg$otherExpectation("integer");
-  const peg$e91 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
-  const peg$e92 = peg$literalExpectation("\\", false);
-  const peg$e93 = peg$literalExpectation("n", false);
-  const peg$e94 = peg$literalExpectation("r", false);
-  const peg$e95 = peg$otherExpectation("newline");
-  const peg$e96 = peg$literalExpectation("\r", false);
-  const peg$e97 = peg$literalExpectation("\n", false);
-  const peg$e98 = peg$otherExpectation("end of datagram");
+  const peg$e86 = peg$otherExpectation("room mode");
+  const peg$e87 = peg$literalExpectation("+", false);
+  const peg$e88 = peg$otherExpectation("word");
+  const peg$e89 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
+  const peg$e90 = peg$otherExpectation("more flag");
+  const peg$e91 = peg$literalExpectation("1", false);
+  const peg$e92 = peg$otherExpectation("integer");
+  const peg$e93 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
+  const peg$e94 = peg$literalExpectation("\\", false);
+  const peg$e95 = peg$literalExpectation("n", false);
+  const peg$e96 = peg$literalExpectation("r", false);
+  const peg$e97 = peg$otherExpectation("newline");
+  const peg$e98 = peg$literalExpectation("\r", false);
+  const peg$e99 = peg$literalExpectation("\n", false);
+  const peg$e100 = peg$otherExpectation("end of datagram");
 
   function peg$f0(tag, userName, proof) {    return proof === null ? { verb: "login", tag, userName } : { verb: "login", tag, userName, proof };  }
   function peg$f1(tag, token, groupName) {    return { verb: "open", tag, token, groupName };  }
@@ -2900,7 +2903,7 @@ function peg$parse(input, options) {
                       s3 = peg$parseNameText();
                       s4 = peg$parseNL();
                       if (s4 !== peg$FAILED) {
-                        s5 = peg$parseWord();
+                        s5 = peg$parseRoomMode();
                         if (s5 !== peg$FAILED) {
                           s6 = peg$parseNL();
                           if (s6 !== peg$FAILED) {
@@ -6733,6 +6736,83 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseRoomMode() {
+    let s0, s1, s2, s3, s4, s5;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 45) {
+      s1 = peg$c26;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e26); }
+    }
+    if (s1 === peg$FAILED) {
+      s1 = peg$currPos;
+      if (input.charCodeAt(peg$currPos) === 43) {
+        s2 = peg$c53;
+        peg$currPos++;
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e87); }
+      }
+      if (s2 !== peg$FAILED) {
+        s3 = peg$currPos;
+        s4 = [];
+        s5 = input.charAt(peg$currPos);
+        if (peg$r10.test(s5)) {
+          peg$currPos++;
+        } else {
+          s5 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e71); }
+        }
+        while (s5 !== peg$FAILED) {
+          s4.push(s5);
+          if (s4.length >= 8) {
+            s5 = peg$FAILED;
+          } else {
+            s5 = input.charAt(peg$currPos);
+            if (peg$r10.test(s5)) {
+              peg$currPos++;
+            } else {
+              s5 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e71); }
+            }
+          }
+        }
+        if (s4.length < 1) {
+          peg$currPos = s3;
+          s3 = peg$FAILED;
+        } else {
+          s3 = s4;
+        }
+        if (s3 !== peg$FAILED) {
+          s2 = [s2, s3];
+          s1 = s2;
+        } else {
+          peg$currPos = s1;
+          s1 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s1;
+        s1 = peg$FAILED;
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+    }
+
+    return s0;
+  }
+
   function peg$parseWord() {
     let s0, s1, s2, s3;
 
@@ -6745,7 +6825,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e87); }
+      if (peg$silentFails === 0) { peg$fail(peg$e89); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6757,7 +6837,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e87); }
+          if (peg$silentFails === 0) { peg$fail(peg$e89); }
         }
       }
     }
@@ -6775,7 +6855,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+      if (peg$silentFails === 0) { peg$fail(peg$e88); }
     }
 
     return s0;
@@ -6801,11 +6881,11 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 49) {
-        s1 = peg$c53;
+        s1 = peg$c54;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e89); }
+        if (peg$silentFails === 0) { peg$fail(peg$e91); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
@@ -6816,7 +6896,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e88); }
+      if (peg$silentFails === 0) { peg$fail(peg$e90); }
     }
 
     return s0;
@@ -6836,7 +6916,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e90); }
+      if (peg$silentFails === 0) { peg$fail(peg$e92); }
     }
 
     return s0;
@@ -6919,7 +6999,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e91); }
+      if (peg$silentFails === 0) { peg$fail(peg$e93); }
     }
     if (s2 !== peg$FAILED) {
       while (s2 !== peg$FAILED) {
@@ -6929,7 +7009,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e91); }
+          if (peg$silentFails === 0) { peg$fail(peg$e93); }
         }
       }
     } else {
@@ -6949,28 +7029,28 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c54;
+      s1 = peg$c55;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e92); }
+      if (peg$silentFails === 0) { peg$fail(peg$e94); }
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c54;
+        s2 = peg$c55;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e92); }
+        if (peg$silentFails === 0) { peg$fail(peg$e94); }
       }
       if (s2 === peg$FAILED) {
         s2 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 110) {
-          s3 = peg$c55;
+          s3 = peg$c56;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e93); }
+          if (peg$silentFails === 0) { peg$fail(peg$e95); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s2;
@@ -6980,11 +7060,11 @@ function peg$parse(input, options) {
         if (s2 === peg$FAILED) {
           s2 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 114) {
-            s3 = peg$c56;
+            s3 = peg$c57;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e94); }
+            if (peg$silentFails === 0) { peg$fail(peg$e96); }
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s2;
@@ -7071,21 +7151,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 13) {
-      s1 = peg$c57;
+      s1 = peg$c58;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e96); }
+      if (peg$silentFails === 0) { peg$fail(peg$e98); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
     }
     if (input.charCodeAt(peg$currPos) === 10) {
-      s2 = peg$c58;
+      s2 = peg$c59;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e97); }
+      if (peg$silentFails === 0) { peg$fail(peg$e99); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -7097,7 +7177,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e95); }
+      if (peg$silentFails === 0) { peg$fail(peg$e97); }
     }
 
     return s0;
@@ -7126,7 +7206,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e98); }
+      if (peg$silentFails === 0) { peg$fail(peg$e100); }
     }
 
     return s0;
