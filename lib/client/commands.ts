@@ -55,7 +55,7 @@ export const HELP = [
   "/topic [TEXT]   show or set the current room's topic",
   "/op NAME, /deop NAME            grant or revoke operator in the current room",
   "/kick NAME [REASON], /ban NAME [REASON], /unban NAME, /invite NAME   moderate the current room",
-  "/mode [+i|-i|+l N|-l]   show the room's mode, make it invite-only (+i) or open (-i), limit its members (+l N) or not (-l)",
+  "/mode [+i|-i|+s|-s|+l N|-l]   show the room's mode, make it invite-only (+i) or open (-i), secret (+s: listed to members only) or not, limit its members (+l N) or not (-l)",
   "/edit [ID] TEXT     give your message new text (default: your last here); ID as /search shows it (a.17)",
   "/delete [ID]        delete your message (default: your last here), or any if you moderate the room",
   "/react [ID] EMOJI   toggle a reaction (default: on the newest message here)",
@@ -202,9 +202,9 @@ export function parseLine(raw: string): Command {
   }
 }
 
-/** `/mode ARG`: "+i", "-i", "+l N" (as the mode target "+lN") or "-l"; the server checks N. */
+/** `/mode ARG`: "+i", "-i", "+s", "-s", "+l N" (as the mode target "+lN") or "-l"; the server checks N. */
 function modeCommand(arg: string): Command {
   const limit = /^\+l\s*([0-9]+)$/.exec(arg);
   if (limit !== null) return { kind: "mode", mode: `+l${limit[1]}` };
-  return ["+i", "-i", "-l"].includes(arg) ? { kind: "mode", mode: arg } : { kind: "invalid", message: "usage: /mode [+i|-i|+l N|-l]" };
+  return ["+i", "-i", "+s", "-s", "-l"].includes(arg) ? { kind: "mode", mode: arg } : { kind: "invalid", message: "usage: /mode [+i|-i|+s|-s|+l N|-l]" };
 }

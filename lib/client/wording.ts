@@ -199,13 +199,15 @@ function modeNotice(user: string, target: string): string {
   if (target === "+i") return `* ${user} made the room invite-only`;
   if (target === "-i") return `* ${user} opened the room to all`;
   if (target === "-l") return `* ${user} lifted the room's member limit`;
+  if (target === "+s") return `* ${user} made the room secret (listed to its members only)`;
+  if (target === "-s") return `* ${user} listed the room for all`;
   return `* ${user} limited the room to ${target.slice(2)} members`;
 }
 
-/** A `room` reply's mode ("-", "+i", "+l5", "+il5") in words: "invite-only, at most 5 members", "open to all". */
+/** A `room` reply's mode ("-", "+i", "+s", "+l5", "+isl5") in words: "invite-only, secret, at most 5 members", "open to all". */
 export function modeWords(mode: string): string {
   const limit = /l([0-9]+)/.exec(mode);
-  const words = [mode.includes("i") ? "invite-only" : "open to all", ...(limit === null ? [] : [`at most ${limit[1]} members`])];
+  const words = [mode.includes("i") ? "invite-only" : "open to all", ...(mode.includes("s") ? ["secret"] : []), ...(limit === null ? [] : [`at most ${limit[1]} members`])];
   return words.join(", ");
 }
 

@@ -48,11 +48,18 @@ export function leave(c: Context, req: RoomRequest): Reply {
   return { verb: "ok", tag: req.tag, kind: "leave", groupName: name };
 }
 
-/** [PROTOCOL "rooms"] rooms sorted case-insensitively, after `after`, as many as fit. */
+/** [PROTOCOL "rooms"] rooms sorted case-insensitively, after `after`, as many as fit; a secret room ("+s") only to its members. */
 export function rooms(c: Context, req: RoomsRequest): Reply {
-  auth(c);
-  const names = c.store.rooms.after(req.after, PAGE);
-  const fit = fitNames(["ok", req.tag, "rooms"], names, names.length === PAGE, c.max);
+  const s = auth(c);
+  const visible = (n: string) => !c.store.moderation.get(n).secret || c.store.rooms.isMember(n, s.id);
+  let page = c.store.rooms.after(req.after, PAGE);
+  let names = page.filter(visible);
+  // A page of secret rooms only: read on, so that a client paging by the last name shown is never stuck.
+  while (names.length === 0 && page.length === PAGE) {
+    page = c.store.rooms.after(page[page.length - 1], PAGE);
+    names = page.filter(visible);
+  }
+  const fit = fitNames(["ok", req.tag, "rooms"], names, page.length === PAGE, c.max);
   return { verb: "ok", tag: req.tag, kind: "rooms", more: fit.more, names: fit.names };
 }
 

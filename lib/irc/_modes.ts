@@ -6,12 +6,12 @@
  * |---|---|
  * | `+o`/`-o nick` | `mod … op`/`deop nick` |
  * | `+b`/`-b mask` | `mod … ban`/`unban name` (a mask must name one nick: lib/irc/names.ts `banName`) |
- * | `+i`/`-i` | `mod … mode +i`/`-i` |
+ * | `+i`/`-i`, `+s`/`-s` | `mod … mode +i`/`-i`, `+s`/`-s` (secret: LIST shows it to members only, NAMES with `@`) |
  * | `+l N`/`-l` | `mod … mode +lN`/`-l` (a member limit; 696 for N not in 1..10000) |
  * | `+t`, `+n` | always set: only operators set topics, only members send |
  * | `b` alone | the ban list (`room` roles `!name`) |
  *
- * Other modes (k, m, s, …) have no DistChat meaning: ERR_UNKNOWNMODE.
+ * Other modes (k, m, …) have no DistChat meaning: ERR_UNKNOWNMODE.
  * User modes `i` and `w` are connection-local.
  */
 import type { ModAction } from "../wire/messages.ts";
@@ -76,7 +76,7 @@ function channelMode(c: Core, m: { params: string[] }, ctx: Ctx): void {
       continue;
     }
     if ((ch.mode === "t" || ch.mode === "n") && ch.sign === "+") continue; // always set
-    if (!["o", "b", "i", "l"].includes(ch.mode)) {
+    if (!["o", "b", "i", "s", "l"].includes(ch.mode)) {
       c.numeric(ctx, N.ERR_UNKNOWNMODE, ch.mode, ch.mode === "t" || ch.mode === "n" ? "is always set on DistChat" : "is unknown mode char to me");
       continue;
     }
@@ -93,7 +93,7 @@ function applyChanges(c: Core, ctx: Ctx, f: Follow, channel: string, queue: Chan
   if (ch === undefined) return;
   const next = () => applyChanges(c, ctx, f, channel, queue);
   let action: ModAction, target: string, shown: string | null;
-  if (ch.mode === "i" || (ch.mode === "l" && ch.sign === "-")) {
+  if (ch.mode === "i" || ch.mode === "s" || (ch.mode === "l" && ch.sign === "-")) {
     action = "mode";
     target = `${ch.sign}${ch.mode}`;
     shown = null;
@@ -152,7 +152,7 @@ function showModes(c: Core, ctx: Ctx, room: string, channel: string): void {
     if (r.verb === "error") return refuse(c, ctx, "MODE", channel, r);
     if (r.verb !== "ok" || r.kind !== "room") return;
     const limit = /l([0-9]+)/.exec(r.mode);
-    const flags = `+${r.mode.includes("i") ? "i" : ""}nt${limit === null ? "" : "l"}`;
+    const flags = `+${r.mode.includes("i") ? "i" : ""}n${r.mode.includes("s") ? "s" : ""}t${limit === null ? "" : "l"}`;
     c.numeric(ctx, N.RPL_CHANNELMODEIS, channelOfRoom(r.groupName), ...(limit === null ? [flags] : [flags, limit[1]]));
   });
 }

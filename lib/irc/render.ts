@@ -26,7 +26,7 @@ import { type IrcMessage, lineBytes, MAX_LINE_BYTES } from "./message.ts";
 export type ChatEvent =
   | { kind: "message"; from: string; text: string }
   | { kind: "join" | "leave"; from: string }
-  | { kind: "mode"; from: string; change: "+o" | "-o" | "+b" | "-b" | "+i" | "-i" | "+l" | "-l"; arg: string | null }
+  | { kind: "mode"; from: string; change: "+o" | "-o" | "+b" | "-b" | "+i" | "-i" | "+s" | "-s" | "+l" | "-l"; arg: string | null }
   | { kind: "kick" | "ban"; from: string; target: string; reason: string }
   | { kind: "topic"; from: string; text: string }
   | { kind: "unknown"; from: string; text: string };
@@ -59,6 +59,7 @@ export function entryEvent(e: PollEntry): ChatEvent {
       const m = parseMode(rest);
       if (m === null) return { kind: "unknown", from, text: body };
       if ("inviteOnly" in m) return { kind: "mode", from, change: m.inviteOnly ? "+i" : "-i", arg: null };
+      if ("secret" in m) return { kind: "mode", from, change: m.secret ? "+s" : "-s", arg: null };
       return m.limit === null ? { kind: "mode", from, change: "-l", arg: null } : { kind: "mode", from, change: "+l", arg: String(m.limit) };
     }
     default:

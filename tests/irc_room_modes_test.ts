@@ -1,11 +1,13 @@
 /**
- * A room's member limit (`mod … mode +lN` / `-l`, IRC `MODE #r +l N` / `-l`):
+ * A room's member limit (`mod … mode +lN` / `-l`, IRC `MODE #r +l N` / `-l`)
+ * and secrecy (`+s`: `rooms` and LIST show it to its members only):
  * the rule (lib/rules/moderation.ts `parseMode`, the fold, `isFull`,
  * `modeWord`), the IRC front end as a script (lib/irc/_modes.ts: 696 for a bad
  * limit, 324 with the limit, 471 for a full channel, the notice as `MODE +l`),
  * the terminal client's words, and two real servers with IRC listeners: a
  * limit set on one holds on the other, an invited user and an operator pass
- * it, a part frees a seat, `-l` lifts it. Nothing is timed: waits have
+ * it, a part frees a seat, `-l` lifts it; a secret room is listed to its
+ * members only, on both servers, NAMES with `@`. Nothing is timed: waits have
  * generous deadlines.
  */
 import { test } from "uvu";
@@ -22,8 +24,9 @@ import { entry, IrcScript } from "./_irc_script.ts";
 const code = (line: string) => line.replace(/^@\S+ /, "").split(" ")[1];
 const op = (n: number, actor: string, target: string): ModOp => ({ key: [n, "a"], action: "mode", actor, target, text: "", at: n });
 
-test("parseMode: +i -i +lN (1..MAX) -l; anything else is malformed", () => {
+test("parseMode: +i -i +s -s +lN (1..MAX) -l; anything else is malformed", () => {
   assert.equal(parseMode("+i"), { inviteOnly: true });
+  assert.equal(parseMode("-s"), { secret: false });
   assert.equal(parseMode("-l"), { limit: null });
   assert.equal(parseMode("+l7"), { limit: 7 });
   assert.equal(parseMode(`+l${MAX_ROOM_LIMIT}`), { limit: MAX_ROOM_LIMIT });
@@ -31,11 +34,11 @@ test("parseMode: +i -i +lN (1..MAX) -l; anything else is malformed", () => {
 });
 
 test("the fold: i and l are separate settings, the later of each stays; a limit lets invited users and operators in", () => {
-  const ops = [op(1, "own", "+l2"), op(2, "own", "+i"), op(3, "own", "+l5"), op(4, "nobody", "-l")];
+  const ops = [op(1, "own", "+l2"), op(2, "own", "+i"), op(3, "own", "+l5"), op(4, "nobody", "-l"), op(5, "own", "+s")];
   const room = settleRoom(ops, "own");
   assert.is(room.limit, 5, "the later limit stays; a non-operator's -l is void");
   assert.ok(room.inviteOnly, "+l does not clear +i");
-  assert.is(modeWord(room), "+il5");
+  assert.is(modeWord(room), "+isl5");
   assert.is(modeWord(settleRoom([op(1, "own", "+l3"), op(2, "own", "-l")], "own")), "-");
   const limited = settleRoom([op(1, "own", "+l2")], "own");
   assert.is(modeWord(limited), "+l2");
@@ -52,11 +55,13 @@ test("the terminal client: /mode +l N and -l, the notices and the room's mode in
   assert.is(parseLine("/mode +l many").kind, "invalid");
   assert.is(noticeText("alice", "\u0001mode +l5"), "* alice limited the room to 5 members");
   assert.is(noticeText("alice", "\u0001mode -l"), "* alice lifted the room's member limit");
-  assert.is(modeWords("+il5"), "invite-only, at most 5 members");
+  assert.is(modeWords("+isl5"), "invite-only, secret, at most 5 members");
+  assert.equal(parseLine("/mode +s"), { kind: "mode", mode: "+s" });
+  assert.is(noticeText("alice", "\u0001mode +s"), "* alice made the room secret (listed to its members only)");
   assert.is(modeWords("-"), "open to all");
 });
 
-test("IRC MODE +l N / -l through mod; 696 for a bad limit; 324 shows it; 471 for a full channel; the notice as MODE +l", () => {
+test("IRC MODE +l N / -l and +s / -s through mod; 696 for a bad limit; 324 shows it; 471 for a full channel; the notice as MODE +l", () => {
   const s = new IrcScript();
   s.joined("bob", "#lobby");
   const from = s.asked.length;
@@ -72,11 +77,16 @@ test("IRC MODE +l N / -l through mod; 696 for a bad limit; 324 shows it; 471 for
   }
   s.send("MODE #lobby +l");
   assert.equal(s.lines(), [], "+l without its argument is ignored");
-  s.answers.room = (r) => ({ verb: "ok", tag: r.tag, kind: "room", groupName: "lobby", mode: "+il5", topicBy: "-", topicAt: 0, topic: "", roles: [] });
+  s.send("MODE #lobby +s-s");
+  assert.equal(s.lines(), [":bob!bob@distchat MODE #lobby +s", ":bob!bob@distchat MODE #lobby -s"]);
+  s.answers.room = (r) => ({ verb: "ok", tag: r.tag, kind: "room", groupName: "lobby", mode: "+isl5", topicBy: "-", topicAt: 0, topic: "", roles: [] });
   s.send("MODE #lobby");
-  assert.equal(s.lines(), [":a.distchat 324 bob #lobby +intl :5"]);
-  s.poll("lobby", [entry("b", 1, "alice", "\u0001mode +l3"), entry("b", 2, "alice", "\u0001mode -l")]);
-  assert.equal(s.lines().map((l) => l.replace(/^@\S+ /, "")), [":alice!alice@distchat MODE #lobby +l 3", ":alice!alice@distchat MODE #lobby -l"]);
+  assert.equal(s.lines(), [":a.distchat 324 bob #lobby +instl :5"]);
+  s.answers.who = (r) => ({ verb: "ok", tag: r.tag, kind: "who", groupName: "lobby", more: false, names: ["bob"] });
+  s.send("NAMES #lobby");
+  assert.equal(s.lines(), [":a.distchat 353 bob @ #lobby :bob", ":a.distchat 366 bob #lobby :End of /NAMES list"], "a secret channel's NAMES: @");
+  s.poll("lobby", [entry("b", 1, "alice", "\u0001mode +l3"), entry("b", 2, "alice", "\u0001mode -l"), entry("b", 3, "alice", "\u0001mode +s")]);
+  assert.equal(s.lines().map((l) => l.replace(/^@\S+ /, "")), [":alice!alice@distchat MODE #lobby +l 3", ":alice!alice@distchat MODE #lobby -l", ":alice!alice@distchat MODE #lobby +s"]);
   s.answers.connect = (r) => ({ verb: "error", tag: r.tag, code: "not-member", message: "full is full (at most 2 members): ask one of its operators to /invite you" });
   s.send("JOIN #full");
   assert.equal(s.lines().map(code), ["471"]);
@@ -131,6 +141,28 @@ test("two servers: a limit set on one holds on the other; invited users and oper
     own.send("MODE #den -l");
     await own.waitFor(/^:own!\S+ MODE #den -l$/);
     assert.match(await joinOnce(erin, "erin", /JOIN/), /JOIN #den/, "no limit: anyone joins");
+    // Secret: listed to members only, on both servers.
+    own.send("JOIN #hideout");
+    await own.waitFor(/ 366 own #hideout /);
+    own.send("MODE #hideout +s");
+    await own.waitFor(/^:own!\S+ MODE #hideout \+s$/);
+    const listed = async (c: Irc) => {
+      c.send("LIST");
+      const got: string[] = [];
+      for (let l = await c.waitFor(/ 32[23] /); !/ 323 /.test(l); l = await c.waitFor(/ 32[23] /)) got.push(l.split(" ")[3]);
+      return got;
+    };
+    assert.ok((await listed(own)).includes("#hideout"), "a member sees it");
+    const frank = await connect(pb, "frank");
+    let seen = await listed(frank);
+    for (let i = 0; i < 50 && seen.includes("#hideout"); i++) { // b has the mode within 10 s
+      await new Promise((r) => setTimeout(r, 200));
+      seen = await listed(frank);
+    }
+    assert.ok(seen.includes("#den") && !seen.includes("#hideout"), `b lists #den, not the secret room: ${seen}`);
+    frank.send("JOIN #hideout");
+    await frank.waitFor(/ 366 frank #hideout /);
+    assert.ok((await listed(frank)).includes("#hideout"), "once a member, it is listed");
   } finally {
     for (const c of clients) c.end();
     await Promise.all(servers.map((s) => s.stop()));
