@@ -12,6 +12,7 @@
  * ```
  */
 import type { ErrorCode, MsgId } from "../wire/messages.ts";
+import { isClientText, NOTICE_MESSAGE } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
 import { sanitize } from "../wire/safe_text.ts";
 
@@ -161,10 +162,12 @@ export function puzzleWords(userName: string): string {
  * ```ts
  * noticeText("bob", "\u0001kick eve spam"); // "* bob kicked eve (spam)"
  * noticeText("bob", "\u0001me waves");      // "* bob waves"
+ * noticeText("bob", "\u0001notice hi");     // "-bob- hi" (a message sent as a notice)
  * ```
  */
 export function noticeText(user: string, text: string): string | null {
   if (!text.startsWith("\u0001")) return null;
+  if (text.startsWith(NOTICE_MESSAGE)) return `-${user}- ${text.slice(NOTICE_MESSAGE.length)}`;
   const m = /^\u0001(\S+) ?(\S*) ?(.*)$/s.exec(text);
   if (!m) return null;
   const [, word, target, rest] = m;
@@ -213,7 +216,7 @@ export function modeWords(mode: string): string {
 
 /** True for a notice of the server (join, leave, moderation), false for a message or a /me action. */
 export function isServerNotice(text: string): boolean {
-  return text.startsWith("\u0001") && !text.startsWith("\u0001me ");
+  return !isClientText(text);
 }
 
 /**
