@@ -9,7 +9,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Request } from "../lib/wire/messages.ts";
-import { isClientText, messageWords } from "../lib/wire/messages.ts";
+import { isClientText, messageWords } from "../lib/wire/message_text.ts";
 import { isServerNotice, noticeText } from "../lib/client/wording.ts";
 import { freeTcpPort, removeTempDirs, startServer, udpClient } from "../testing/harness.ts";
 import { type Irc, ircUser } from "../testing/irc_client.ts";

@@ -16,7 +16,7 @@
  * ```
  */
 import type { MsgId, PollEntry, PresenceEntry, Reply, Request, SearchHit, UnreadEntry } from "../wire/messages.ts";
-import { isClientText } from "../wire/messages.ts";
+import { isClientText } from "../wire/message_text.ts";
 import { nameKey, REACTION } from "../wire/names.ts";
 import { describeError } from "./wording.ts";
 

@@ -12,7 +12,7 @@
  * ```
  */
 import type { ErrorCode, MsgId } from "../wire/messages.ts";
-import { isClientText, NOTICE_MESSAGE } from "../wire/messages.ts";
+import { isClientText, NOTICE_MESSAGE } from "../wire/message_text.ts";
 import { nameKey } from "../wire/names.ts";
 import { sanitize } from "../wire/safe_text.ts";
 

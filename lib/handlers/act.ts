@@ -14,7 +14,8 @@
  * the same registered account (another device of the same user).
  */
 import type { ActRequest, Reply } from "../wire/messages.ts";
-import { isClientText, MAX_MSG_BYTES } from "../wire/messages.ts";
+import { MAX_MSG_BYTES } from "../wire/messages.ts";
+import { isClientText } from "../wire/message_text.ts";
 import { nameKey, REACTION } from "../wire/names.ts";
 import { utf8Length } from "../wire/utf8.ts";
 import { canModerate } from "../rules/moderation.ts";

@@ -7,7 +7,7 @@
  * after its reply was forgotten — is answered with the stored message.
  */
 import type { AddRequest } from "../wire/messages.ts";
-import { isClientText } from "../wire/messages.ts";
+import { isClientText } from "../wire/message_text.ts";
 import { nameKey } from "../wire/names.ts";
 import type { OpInput } from "../store/store.ts";
 import { type Context, type Outcome, refuse } from "./context.ts";

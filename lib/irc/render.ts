@@ -19,7 +19,7 @@ import type { MsgId, PollEntry } from "../wire/messages.ts";
 import { utf8Length } from "../wire/utf8.ts";
 import { isSealed } from "../client/seal.ts";
 import { parseMode } from "../rules/moderation.ts";
-import { isClientText, NOTICE_MESSAGE } from "../wire/messages.ts";
+import { isClientText, NOTICE_MESSAGE } from "../wire/message_text.ts";
 import { DM_PREFIX } from "../client/dm_seal.ts";
 import { type IrcMessage, lineBytes, MAX_LINE_BYTES } from "./message.ts";
 

@@ -15,7 +15,7 @@
  * rankScores(["\"deploy\""], ["deploy deploy", "we deploy it on friday"]); // [higher, lower]
  * ```
  */
-import { messageWords } from "../wire/messages.ts";
+import { messageWords } from "../wire/message_text.ts";
 
 const K1 = 1.2;
 const B = 0.75;

@@ -39,7 +39,7 @@
 import { createHash } from "node:crypto";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { rankScores } from "../rules/search_rank.ts";
-import { messageWords } from "../wire/messages.ts";
+import { messageWords } from "../wire/message_text.ts";
 
 export const SEARCH_DDL = `
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(body, content='', tokenize='unicode61 remove_diacritics 2');

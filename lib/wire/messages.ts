@@ -19,21 +19,6 @@ export const MAX_WAIT_MS = 30000;
 /** Notices in a room's stream are entries whose text starts with this (docs/PROTOCOL.md "Notices"); clients may send only "\u0001me " and "\u0001notice ". */
 export const NOTICE = "\u0001";
 
-/** A message sent as a notice (IRC's NOTICE: shown, never answered by bots): this, then its text (docs/PROTOCOL.md "Notices"). */
-export const NOTICE_MESSAGE = "\u0001notice ";
-
-/** True when `text` is a message a client may write: plain, an action ("\u0001me …") or a notice message ("\u0001notice …"); false for the server's notices. */
-export function isClientText(text: string): boolean {
-  return !text.startsWith(NOTICE) || text.startsWith(NOTICE + "me ") || text.startsWith(NOTICE_MESSAGE);
-}
-
-/** The words of a message as search reads them: without "\u0001me " or "\u0001notice "; "" for the server's notices. */
-export function messageWords(text: string): string {
-  if (!text.startsWith(NOTICE)) return text;
-  if (text.startsWith(NOTICE + "me ")) return text.slice(4);
-  return text.startsWith(NOTICE_MESSAGE) ? text.slice(NOTICE_MESSAGE.length) : "";
-}
-
 export const ERROR_CODES = [
   "bad-request",
   "too-large",
