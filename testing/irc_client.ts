@@ -63,3 +63,12 @@ export function ircClient(port: number, o: { tls?: boolean } = {}): Promise<Irc>
   });
 }
 
+
+/** An IRC client on `port` registered as `nick` (NICK, USER, then the end of the MOTD). */
+export async function ircUser(port: number, nick: string): Promise<Irc> {
+  const c = await ircClient(port);
+  c.send(`NICK ${nick}`);
+  c.send(`USER ${nick} 0 * :${nick}`);
+  await c.waitFor(/ 376 | 422 /);
+  return c;
+}

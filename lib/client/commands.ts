@@ -26,7 +26,7 @@ export type Command =
   | { kind: "register" | "password" | "unregister" }
   | { kind: "topic"; text: string | null }
   | { kind: "mod"; action: "op" | "deop" | "kick" | "ban" | "unban" | "invite"; user: string; text: string }
-  | { kind: "mode"; mode: "+i" | "-i" | null }
+  | { kind: "mode"; mode: string | null }
   | { kind: "edit" | "react" | "reply"; id: MsgId | null; text: string }
   | { kind: "delete"; id: MsgId | null }
   | { kind: "search"; text: string; everywhere: boolean }
@@ -55,7 +55,7 @@ export const HELP = [
   "/topic [TEXT]   show or set the current room's topic",
   "/op NAME, /deop NAME            grant or revoke operator in the current room",
   "/kick NAME [REASON], /ban NAME [REASON], /unban NAME, /invite NAME   moderate the current room",
-  "/mode [+i|-i]   show the room's mode, or make it invite-only (+i) or open (-i)",
+  "/mode [+i|-i|+s|-s|+l N|-l]   show the room's mode, make it invite-only (+i) or open (-i), secret (+s: listed to members only) or not, limit its members (+l N) or not (-l)",
   "/edit [ID] TEXT     give your message new text (default: your last here); ID as /search shows it (a.17)",
   "/delete [ID]        delete your message (default: your last here), or any if you moderate the room",
   "/react [ID] EMOJI   toggle a reaction (default: on the newest message here)",
@@ -128,7 +128,7 @@ function social(word: string, rest: string): Command | null {
       return user(`/${word} NAME${word === "kick" || word === "ban" ? " [REASON]" : ""}`, (u) => ({ kind: "mod", action: word, user: u, text }));
     case "mode":
       if (rest.trim() === "") return { kind: "mode", mode: null };
-      return rest.trim() === "+i" || rest.trim() === "-i" ? { kind: "mode", mode: rest.trim() as "+i" | "-i" } : { kind: "invalid", message: "usage: /mode [+i|-i]" };
+      return modeCommand(rest.trim());
   }
   return null;
 }
@@ -200,4 +200,11 @@ export function parseLine(raw: string): Command {
     default:
       return { kind: spec.kind } as Command;
   }
+}
+
+/** `/mode ARG`: "+i", "-i", "+s", "-s", "+l N" (as the mode target "+lN") or "-l"; the server checks N. */
+function modeCommand(arg: string): Command {
+  const limit = /^\+l\s*([0-9]+)$/.exec(arg);
+  if (limit !== null) return { kind: "mode", mode: `+l${limit[1]}` };
+  return ["+i", "-i", "+s", "-s", "-l"].includes(arg) ? { kind: "mode", mode: arg } : { kind: "invalid", message: "usage: /mode [+i|-i|+s|-s|+l N|-l]" };
 }

@@ -16,6 +16,7 @@
  * ```
  */
 import type { MsgId, PollEntry, PresenceEntry, Reply, Request, SearchHit, UnreadEntry } from "../wire/messages.ts";
+import { isClientText } from "../wire/message_text.ts";
 import { nameKey, REACTION } from "../wire/names.ts";
 import { describeError } from "./wording.ts";
 
@@ -100,7 +101,7 @@ export class MessageActions {
 
   /** A message of `room` was shown with `text` (opened when sealed); its sender is no longer typing there. */
   seen(room: string, e: PollEntry, text: string): void {
-    if (e.msg.startsWith("\u0001") && !e.msg.startsWith("\u0001me ")) return;
+    if (!isClientText(e.msg)) return;
     const states = this.#presence.get(nameKey(room));
     if (states?.some((p) => p.state === "typing" && nameKey(p.userName) === nameKey(e.userName))) {
       this.#tell(room, states.filter((p) => p.state !== "typing" || nameKey(p.userName) !== nameKey(e.userName)));

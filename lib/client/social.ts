@@ -16,7 +16,7 @@ import { DEFAULT_ITERATIONS, makeVerifier, verifierToBase64 } from "../accounts/
 import { DM_PREFIX, type DmKeyPair, dmKeyPair, fingerprint, MAX_DM_PLAIN, openDm, sealDm } from "./dm_seal.ts";
 import { randomBytes } from "./random.ts";
 import type { Session } from "./session.ts";
-import { describeError, type MessageView, unsealedDmWords } from "./wording.ts";
+import { describeError, type MessageView, modeWords, unsealedDmWords } from "./wording.ts";
 
 /** What the first sight of a key was: new, the one remembered, or a different one. */
 export type KeyCheck = "first" | "same" | "changed";
@@ -248,12 +248,12 @@ export class Social {
     this.#ui.output(r.topic === "" ? `${r.groupName} has no topic` : topicLine(r));
   }
 
-  /** /mode [+i|-i]: without an argument, the mode and roles. */
-  async mode(room: string, mode: "+i" | "-i" | null): Promise<void> {
+  /** /mode [+i|-i|+l N|-l]: without an argument, the mode and roles. */
+  async mode(room: string, mode: string | null): Promise<void> {
     if (mode !== null) return this.mod(room, "mode", mode, "");
     const r = await this.#room(room);
     if (r) this.#ui.roomInfo?.(r);
-    if (r) this.#ui.output(`${r.groupName}: ${r.mode === "+i" ? "invite-only" : "open to all"}; roles: ${r.roles.join(" ") || "none"} (~owner @operator !banned +invited)`);
+    if (r) this.#ui.output(`${r.groupName}: ${modeWords(r.mode)}; roles: ${r.roles.join(" ") || "none"} (~owner @operator !banned +invited)`);
   }
 
   /** /op /deop /kick /ban /unban /invite /topic /mode. */

@@ -12,6 +12,7 @@
  * ```
  */
 import type { ErrorCode, MsgId } from "../wire/messages.ts";
+import { isClientText, NOTICE_MESSAGE } from "../wire/message_text.ts";
 import { nameKey } from "../wire/names.ts";
 import { sanitize } from "../wire/safe_text.ts";
 
@@ -163,10 +164,12 @@ export function puzzleWords(userName: string): string {
  * ```ts
  * noticeText("bob", "\u0001kick eve spam"); // "* bob kicked eve (spam)"
  * noticeText("bob", "\u0001me waves");      // "* bob waves"
+ * noticeText("bob", "\u0001notice hi");     // "-bob- hi" (a message sent as a notice)
  * ```
  */
 export function noticeText(user: string, text: string): string | null {
   if (!text.startsWith("\u0001")) return null;
+  if (text.startsWith(NOTICE_MESSAGE)) return `-${user}- ${text.slice(NOTICE_MESSAGE.length)}`;
   const m = /^\u0001(\S+) ?(\S*) ?(.*)$/s.exec(text);
   if (!m) return null;
   const [, word, target, rest] = m;
@@ -191,14 +194,31 @@ export function noticeText(user: string, text: string): string | null {
     case "topic":
       return rest === "" ? `* ${user} cleared the topic` : `* ${user} set the topic: ${rest}`;
     case "mode":
-      return target === "+i" ? `* ${user} made the room invite-only` : `* ${user} opened the room to all`;
+      return modeNotice(user, target);
   }
   return `* ${user} ${word} ${target}${why}`;
 }
 
+/** A `mode` notice's line: invite-only or open, a member limit set or lifted. */
+function modeNotice(user: string, target: string): string {
+  if (target === "+i") return `* ${user} made the room invite-only`;
+  if (target === "-i") return `* ${user} opened the room to all`;
+  if (target === "-l") return `* ${user} lifted the room's member limit`;
+  if (target === "+s") return `* ${user} made the room secret (listed to its members only)`;
+  if (target === "-s") return `* ${user} listed the room for all`;
+  return `* ${user} limited the room to ${target.slice(2)} members`;
+}
+
+/** A `room` reply's mode ("-", "+i", "+s", "+l5", "+isl5") in words: "invite-only, secret, at most 5 members", "open to all". */
+export function modeWords(mode: string): string {
+  const limit = /l([0-9]+)/.exec(mode);
+  const words = [mode.includes("i") ? "invite-only" : "open to all", ...(mode.includes("s") ? ["secret"] : []), ...(limit === null ? [] : [`at most ${limit[1]} members`])];
+  return words.join(", ");
+}
+
 /** True for a notice of the server (join, leave, moderation), false for a message or a /me action. */
 export function isServerNotice(text: string): boolean {
-  return text.startsWith("\u0001") && !text.startsWith("\u0001me ");
+  return !isClientText(text);
 }
 
 /**

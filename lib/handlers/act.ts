@@ -14,7 +14,8 @@
  * the same registered account (another device of the same user).
  */
 import type { ActRequest, Reply } from "../wire/messages.ts";
-import { MAX_MSG_BYTES, NOTICE } from "../wire/messages.ts";
+import { MAX_MSG_BYTES } from "../wire/messages.ts";
+import { isClientText } from "../wire/message_text.ts";
 import { nameKey, REACTION } from "../wire/names.ts";
 import { utf8Length } from "../wire/utf8.ts";
 import { canModerate } from "../rules/moderation.ts";
@@ -45,7 +46,7 @@ export function act(c: Context, req: ActRequest): Reply {
     case "edit":
       if (!isAuthor(c, s, row)) refuse("not-allowed", "only its author may edit a message");
       if (utf8Length(req.text) < 1 || utf8Length(req.text) > MAX_MSG_BYTES) refuse("bad-request", `the new text must be 1 to ${MAX_MSG_BYTES} bytes`);
-      if (req.text.startsWith(NOTICE) && !req.text.startsWith(NOTICE + "me ")) refuse("bad-request", 'text may start with U+0001 only as "\\u0001me " (an action)');
+      if (!isClientText(req.text)) refuse("bad-request", 'text may start with U+0001 only as "\\u0001me " (an action) or "\\u0001notice " (a notice)');
       text = req.text;
       break;
     case "react":

@@ -7,7 +7,7 @@
  * after its reply was forgotten — is answered with the stored message.
  */
 import type { AddRequest } from "../wire/messages.ts";
-import { NOTICE } from "../wire/messages.ts";
+import { isClientText } from "../wire/message_text.ts";
 import { nameKey } from "../wire/names.ts";
 import type { OpInput } from "../store/store.ts";
 import { type Context, type Outcome, refuse } from "./context.ts";
@@ -23,7 +23,7 @@ export function add(c: Context, req: AddRequest): Outcome {
   }
   const s = auth(c);
   const { name, label } = memberRoom(c, req.groupName, s);
-  if (req.msg.startsWith(NOTICE) && !req.msg.startsWith(NOTICE + "me ")) refuse("bad-request", 'message text may start with U+0001 only as "\\u0001me " (an action)');
+  if (!isClientText(req.msg)) refuse("bad-request", 'message text may start with U+0001 only as "\\u0001me " (an action) or "\\u0001notice " (a notice)');
   const conf = c.confirmer();
   const msg: OpInput & { kind: "msg" } = { kind: "msg", session: s.id, tag: req.tag, groupName: name, userName: s.user, msg: req.msg };
   if (req.re !== undefined) {

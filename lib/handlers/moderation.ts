@@ -5,7 +5,7 @@
  */
 import type { ModRequest, Reply, RoomInfoRequest } from "../wire/messages.ts";
 import { USER_NAME } from "../wire/names.ts";
-import { refusal } from "../rules/moderation.ts";
+import { BAD_MODE, modeWord, parseMode, refusal } from "../rules/moderation.ts";
 import { type Context, refuse } from "./context.ts";
 import { auth, existingRoom } from "./_access.ts";
 
@@ -24,7 +24,7 @@ export function roomInfo(c: Context, req: RoomInfoRequest): Reply {
   let bytes = 120 + topic.length * 2;
   const fit = roles.filter((r) => (bytes += r.length + 1) <= c.max);
   return {
-    verb: "ok", tag: req.tag, kind: "room", groupName: name, mode: m.inviteOnly ? "+i" : "-",
+    verb: "ok", tag: req.tag, kind: "room", groupName: name, mode: modeWord(m),
     topicBy: m.topic?.by ?? "-", topicAt: m.topic?.at ?? 0, topic, roles: fit,
   };
 }
@@ -34,8 +34,8 @@ export function mod(c: Context, req: ModRequest): Reply {
   const s = auth(c);
   const name = existingRoom(c, req.groupName);
   const a = req.action;
-  if (a === "topic" ? req.target !== "-" : a === "mode" ? req.target !== "+i" && req.target !== "-i" : !USER_NAME.test(req.target)) {
-    refuse("bad-request", a === "topic" ? 'a topic\'s target is "-"' : a === "mode" ? 'mode is "+i" or "-i"' : `"${req.target}" is not a user name`);
+  if (a === "topic" ? req.target !== "-" : a === "mode" ? parseMode(req.target) === null : !USER_NAME.test(req.target)) {
+    refuse("bad-request", a === "topic" ? 'a topic\'s target is "-"' : a === "mode" ? BAD_MODE : `"${req.target}" is not a user name`);
   }
   const why = refusal(c.store.moderation.get(name), s.user, a, req.target);
   if (why !== null) refuse("not-allowed", why);

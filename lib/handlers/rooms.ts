@@ -5,7 +5,7 @@
 import type { Reply, RoomRequest, RoomsRequest, WhoRequest } from "../wire/messages.ts";
 import { fitNames } from "../wire/fit.ts";
 import { isLive } from "../rules/conflict.ts";
-import { mayJoin } from "../rules/moderation.ts";
+import { isFull, mayJoin } from "../rules/moderation.ts";
 import { type Context, refuse } from "./context.ts";
 import { auth, existingRoom, memberRoom } from "./_access.ts";
 import { banned, roomAccess } from "./direct.ts";
@@ -30,7 +30,11 @@ export function connect(c: Context, req: RoomRequest): Reply {
   if (ban !== null) refuse("not-member", ban);
   if ("refused" in roomAccess(c.store, name, s)) {
     // Not a member, or kicked since joining: join (again).
-    if (!mayJoin(c.store.moderation.get(name), s.user)) refuse("not-member", `${name} is invite-only: ask one of its operators to /invite you`);
+    const m = c.store.moderation.get(name);
+    if (!mayJoin(m, s.user)) refuse("not-member", `${name} is invite-only: ask one of its operators to /invite you`);
+    if (m.limit !== null && isFull(m, s.user, liveMembers(c, name, null, m.limit).live.length)) {
+      refuse("not-member", `${name} is full (at most ${m.limit} members): ask one of its operators to /invite you`);
+    }
     c.store.appendLocal({ kind: "join", session: s.id, groupName: name }, c.now);
   }
   return { verb: "ok", tag: req.tag, kind: "connect", groupName: name };
@@ -44,25 +48,38 @@ export function leave(c: Context, req: RoomRequest): Reply {
   return { verb: "ok", tag: req.tag, kind: "leave", groupName: name };
 }
 
-/** [PROTOCOL "rooms"] rooms sorted case-insensitively, after `after`, as many as fit. */
+/** [PROTOCOL "rooms"] rooms sorted case-insensitively, after `after`, as many as fit; a secret room ("+s") only to its members. */
 export function rooms(c: Context, req: RoomsRequest): Reply {
-  auth(c);
-  const names = c.store.rooms.after(req.after, PAGE);
-  const fit = fitNames(["ok", req.tag, "rooms"], names, names.length === PAGE, c.max);
+  const s = auth(c);
+  const visible = (n: string) => !c.store.moderation.get(n).secret || c.store.rooms.isMember(n, s.id);
+  let page = c.store.rooms.after(req.after, PAGE);
+  let names = page.filter(visible);
+  // A page of secret rooms only: read on, so that a client paging by the last name shown is never stuck.
+  while (names.length === 0 && page.length === PAGE) {
+    page = c.store.rooms.after(page[page.length - 1], PAGE);
+    names = page.filter(visible);
+  }
+  const fit = fitNames(["ok", req.tag, "rooms"], names, page.length === PAGE, c.max);
   return { verb: "ok", tag: req.tag, kind: "rooms", more: fit.more, names: fit.names };
 }
 
 /** [PROTOCOL "who"] live members sorted case-insensitively, after `after`, as many as fit. */
 export function who(c: Context, req: WhoRequest): Reply {
   auth(c);
-  const { store, now } = c;
   const name = existingRoom(c, req.groupName);
+  const { live, exhausted } = liveMembers(c, name, req.after, PAGE);
+  const fit = fitNames(["ok", req.tag, "who", name], live, !exhausted, c.max);
+  return { verb: "ok", tag: req.tag, kind: "who", groupName: name, more: fit.more, names: fit.names };
+}
+
+/** Up to `max` live members of room `name` after `after` (sorted case-insensitively), and whether there are no more. */
+function liveMembers(c: Context, name: string, after: string | null, max: number): { live: string[]; exhausted: boolean } {
+  const { store, now } = c;
   // Members kicked or banned since they joined are not listed (checked only in rooms that had a kick or ban).
   const removed = store.moderation.get(name).kicks.size > 0;
   const live: string[] = [];
-  let after = req.after;
   let exhausted = false;
-  while (live.length < PAGE) {
+  while (live.length < max) {
     const page = store.membersAfter(name, after, PAGE, now);
     for (const m of page) if (isLive(m, now) && (!removed || "name" in roomAccess(store, name, m))) live.push(m.user);
     if (page.length < PAGE) {
@@ -71,6 +88,5 @@ export function who(c: Context, req: WhoRequest): Reply {
     }
     after = page[page.length - 1].user;
   }
-  const fit = fitNames(["ok", req.tag, "who", name], live, !exhausted, c.max);
-  return { verb: "ok", tag: req.tag, kind: "who", groupName: name, more: fit.more, names: fit.names };
+  return { live, exhausted };
 }

@@ -30,6 +30,7 @@ export function refuse(c: Core, ctx: Ctx, command: string, channel: string, e: E
     return c.numeric(ctx, N.ERR_CANNOTSENDTOCHAN, channel, `Cannot send to channel: ${e.message}`);
   }
   if (e.code === "not-member" && /banned/.test(e.message)) return c.numeric(ctx, N.ERR_BANNEDFROMCHAN, channel, `Cannot join channel (+b): ${e.message}`);
+  if (e.code === "not-member" && / is full /.test(e.message)) return c.numeric(ctx, N.ERR_CHANNELISFULL, channel, `Cannot join channel (+l): ${e.message}`);
   if (e.code === "not-member" && /invite-only/.test(e.message)) return c.numeric(ctx, N.ERR_INVITEONLYCHAN, channel, `Cannot join channel (+i): ${e.message}`);
   if (e.code === "not-member") return c.numeric(ctx, N.ERR_NOTONCHANNEL, channel, "You're not on that channel");
   if (e.code === "not-allowed") return c.numeric(ctx, N.ERR_CHANOPRIVSNEEDED, channel, `You're not channel operator: ${e.message}`);
@@ -191,13 +192,14 @@ function sendNames(c: Core, ctx: Ctx, room: string, then: () => void = () => {})
   const channel = channelOfRoom(room);
   c.call(ctx, (tag, token) => ({ verb: "room", tag, token, groupName: room }), (info) => {
     const ops = info.verb === "ok" && info.kind === "room" ? operators(info.roles) : new Set<string>();
+    const symbol = info.verb === "ok" && info.kind === "room" && info.mode.includes("s") ? "@" : "="; // RFC 2812 §3.2.5: "@" for a secret channel
     pageNames(c, ctx, room, (r) => {
       if ("names" in r) {
         const f = c.state.channels.get(nameKey(room));
         if (f) f.members = new Map(r.names.map((n) => [nameKey(n), n]));
         const full = c.state.caps.has("userhost-in-names");
         const shown = r.names.map((n) => (ops.has(nameKey(n)) ? "@" : "") + (full ? hostmask(n) : n));
-        for (let i = 0; i < shown.length; i += 20) c.numeric(ctx, N.RPL_NAMREPLY, "=", channel, shown.slice(i, i + 20).join(" "));
+        for (let i = 0; i < shown.length; i += 20) c.numeric(ctx, N.RPL_NAMREPLY, symbol, channel, shown.slice(i, i + 20).join(" "));
       }
       c.numeric(ctx, N.RPL_ENDOFNAMES, channel, "End of /NAMES list");
       then();

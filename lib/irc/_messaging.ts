@@ -2,9 +2,9 @@
  * PRIVMSG, NOTICE and TAGMSG (private to lib/irc; RFC 2812 §3.3, IRCv3
  * echo-message and message-tags). A message to `#room` is an `add` to the
  * room; to a nick, an `add` to the direct conversation `@nick`. The echo
- * (echo-message) carries the DistChat msgID as `msgid`. DistChat stores
- * text only, so a NOTICE is stored as an ordinary message (other IRC users
- * receive it as PRIVMSG); of client-only tags `+draft/reply` makes the
+ * (echo-message) carries the DistChat msgID as `msgid`. A NOTICE is a
+ * notice message, `\u0001notice TEXT` (docs/PROTOCOL.md "Notices"): other IRC
+ * users receive it as a NOTICE, terminal and web users as "-nick- TEXT"; of client-only tags `+draft/reply` makes the
  * message a DistChat reply, the others reach only the sender's echo; of CTCP
  * only ACTION (`/me`) has a DistChat form. TAGMSG is lib/irc/_acts.ts.
  */
@@ -35,7 +35,7 @@ function privmsg(c: Core, m: IrcMessage, ctx: Ctx): void {
     if (!notice) c.numeric(ctx, N.ERR_TOOMANYTARGETS, m.params[0], `Too many targets: at most ${MAX_MSG_TARGETS}`);
     return;
   }
-  const text = distchatText(m.params[1]);
+  const text = distchatText(m.params[1], notice);
   if (text === null) {
     // CTCP other than ACTION (VERSION, PING, …): DistChat refuses texts starting with U+0001 but "\u0001me ".
     if (!notice) c.numeric(ctx, N.ERR_CANNOTSENDTOCHAN, targets[0], "CTCP other than ACTION cannot be sent on DistChat");

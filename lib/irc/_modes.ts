@@ -6,11 +6,12 @@
  * |---|---|
  * | `+o`/`-o nick` | `mod … op`/`deop nick` |
  * | `+b`/`-b mask` | `mod … ban`/`unban name` (a mask must name one nick: lib/irc/names.ts `banName`) |
- * | `+i`/`-i` | `mod … mode +i`/`-i` |
+ * | `+i`/`-i`, `+s`/`-s` | `mod … mode +i`/`-i`, `+s`/`-s` (secret: LIST shows it to members only, NAMES with `@`) |
+ * | `+l N`/`-l` | `mod … mode +lN`/`-l` (a member limit; 696 for N not in 1..10000) |
  * | `+t`, `+n` | always set: only operators set topics, only members send |
  * | `b` alone | the ban list (`room` roles `!name`) |
  *
- * Other modes (k, l, m, s, …) have no DistChat meaning: ERR_UNKNOWNMODE.
+ * Other modes (k, m, …) have no DistChat meaning: ERR_UNKNOWNMODE.
  * User modes `i` and `w` are connection-local.
  */
 import type { ModAction } from "../wire/messages.ts";
@@ -20,10 +21,11 @@ import { MAX_MODES } from "./isupport.ts";
 import { banMask, banName, channelOfRoom, isChannel, nameKey } from "./names.ts";
 import { expect, unexpect } from "./_deliver.ts";
 import { notOnChannel, refuse, roomOrRefuse } from "./_channels.ts";
+import { MAX_ROOM_LIMIT, parseMode } from "../rules/moderation.ts";
 
 type Change = { sign: "+" | "-"; mode: string; arg: string | null };
 
-/** Splits "+ob-i" with its arguments into changes; modes `o` and `b` take one. */
+/** Splits "+ob-i" with its arguments into changes; modes `o`, `b` and `+l` take one. */
 function parseChanges(modes: string, args: string[]): Change[] {
   const out: Change[] = [];
   let sign: "+" | "-" = "+";
@@ -33,7 +35,7 @@ function parseChanges(modes: string, args: string[]): Change[] {
       sign = ch;
       continue;
     }
-    const takesArg = ch === "o" || ch === "b";
+    const takesArg = ch === "o" || ch === "b" || (ch === "l" && sign === "+");
     out.push({ sign, mode: ch, arg: takesArg && next < args.length ? args[next++] : null });
   }
   return out;
@@ -74,11 +76,11 @@ function channelMode(c: Core, m: { params: string[] }, ctx: Ctx): void {
       continue;
     }
     if ((ch.mode === "t" || ch.mode === "n") && ch.sign === "+") continue; // always set
-    if (!["o", "b", "i"].includes(ch.mode)) {
+    if (!["o", "b", "i", "s", "l"].includes(ch.mode)) {
       c.numeric(ctx, N.ERR_UNKNOWNMODE, ch.mode, ch.mode === "t" || ch.mode === "n" ? "is always set on DistChat" : "is unknown mode char to me");
       continue;
     }
-    if (ch.mode === "o" && ch.arg === null) continue; // RFC: ignored without its argument
+    if ((ch.mode === "o" || (ch.mode === "l" && ch.sign === "+")) && ch.arg === null) continue; // RFC: ignored without its argument
     if (f === undefined) return notOnChannel(c, ctx, channel, room);
     if (queue.length < MAX_MODES) queue.push(ch);
   }
@@ -91,10 +93,19 @@ function applyChanges(c: Core, ctx: Ctx, f: Follow, channel: string, queue: Chan
   if (ch === undefined) return;
   const next = () => applyChanges(c, ctx, f, channel, queue);
   let action: ModAction, target: string, shown: string | null;
-  if (ch.mode === "i") {
+  if (ch.mode === "i" || ch.mode === "s" || (ch.mode === "l" && ch.sign === "-")) {
     action = "mode";
-    target = `${ch.sign}i`;
+    target = `${ch.sign}${ch.mode}`;
     shown = null;
+  } else if (ch.mode === "l") {
+    const limit = parseMode(`+l${ch.arg}`);
+    if (limit === null || !("limit" in limit) || limit.limit === null) {
+      c.numeric(ctx, N.ERR_INVALIDMODEPARAM, channel, "l", ch.arg || "*", `the limit is a number of members from 1 to ${MAX_ROOM_LIMIT}`);
+      return next();
+    }
+    action = "mode";
+    target = `+l${limit.limit}`;
+    shown = String(limit.limit);
   } else if (ch.mode === "o") {
     if (!f.members.has(nameKey(ch.arg!))) {
       // IRC gives operator status to members only: 441, or 401 for a nick no one holds (whois tells).
@@ -112,7 +123,7 @@ function applyChanges(c: Core, ctx: Ctx, f: Follow, channel: string, queue: Chan
   } else {
     const name = banName(ch.arg!);
     if (name === null) {
-      c.numeric(ctx, "696", channel, "b", ch.arg!, "DistChat bans user names: give a nick, or nick!*@*");
+      c.numeric(ctx, N.ERR_INVALIDMODEPARAM, channel, "b", ch.arg || "*", "DistChat bans user names: give a nick, or nick!*@*");
       return next();
     }
     action = ch.sign === "+" ? "ban" : "unban";
@@ -140,7 +151,9 @@ function showModes(c: Core, ctx: Ctx, room: string, channel: string): void {
   c.call(ctx, (tag, token) => ({ verb: "room", tag, token, groupName: room }), (r) => {
     if (r.verb === "error") return refuse(c, ctx, "MODE", channel, r);
     if (r.verb !== "ok" || r.kind !== "room") return;
-    c.numeric(ctx, N.RPL_CHANNELMODEIS, channelOfRoom(r.groupName), r.mode === "+i" ? "+int" : "+nt");
+    const limit = /l([0-9]+)/.exec(r.mode);
+    const flags = `+${r.mode.includes("i") ? "i" : ""}n${r.mode.includes("s") ? "s" : ""}t${limit === null ? "" : "l"}`;
+    c.numeric(ctx, N.RPL_CHANNELMODEIS, channelOfRoom(r.groupName), ...(limit === null ? [flags] : [flags, limit[1]]));
   });
 }
 

@@ -62,7 +62,7 @@ export function isupportTokens(network: string): string[] {
     `AWAYLEN=${AWAYLEN}`,
     "CASEMAPPING=ascii",
     `CHANLIMIT=#:${MAX_CHANNELS}`,
-    "CHANMODES=b,,,int",
+    "CHANMODES=b,,l,inst",
     "CHANNELLEN=65",
     "CHANTYPES=#",
     `CHATHISTORY=${MAX_CHATHISTORY}`,

@@ -18,6 +18,8 @@
 import type { MsgId, PollEntry } from "../wire/messages.ts";
 import { utf8Length } from "../wire/utf8.ts";
 import { isSealed } from "../client/seal.ts";
+import { parseMode } from "../rules/moderation.ts";
+import { isClientText, NOTICE_MESSAGE } from "../wire/message_text.ts";
 import { DM_PREFIX } from "../client/dm_seal.ts";
 import { type IrcMessage, lineBytes, MAX_LINE_BYTES } from "./message.ts";
 
@@ -25,7 +27,7 @@ import { type IrcMessage, lineBytes, MAX_LINE_BYTES } from "./message.ts";
 export type ChatEvent =
   | { kind: "message"; from: string; text: string }
   | { kind: "join" | "leave"; from: string }
-  | { kind: "mode"; from: string; change: "+o" | "-o" | "+b" | "-b" | "+i" | "-i"; arg: string | null }
+  | { kind: "mode"; from: string; change: "+o" | "-o" | "+b" | "-b" | "+i" | "-i" | "+s" | "-s" | "+l" | "-l"; arg: string | null }
   | { kind: "kick" | "ban"; from: string; target: string; reason: string }
   | { kind: "topic"; from: string; text: string }
   | { kind: "unknown"; from: string; text: string };
@@ -36,7 +38,7 @@ const SOH = "\u0001";
 /** The event an entry stands for. */
 export function entryEvent(e: PollEntry): ChatEvent {
   const from = e.userName;
-  if (!e.msg.startsWith(SOH) || e.msg.startsWith(SOH + "me ")) return { kind: "message", from, text: e.msg };
+  if (isClientText(e.msg)) return { kind: "message", from, text: e.msg };
   const body = e.msg.slice(1);
   const [word, rest = ""] = splitOnce(body);
   const [target, reason = ""] = splitOnce(rest);
@@ -54,8 +56,13 @@ export function entryEvent(e: PollEntry): ChatEvent {
       return { kind: word, from, target, reason };
     case "topic":
       return { kind: "topic", from, text: reason }; // "topic - TEXT"
-    case "mode":
-      return rest === "+i" || rest === "-i" ? { kind: "mode", from, change: rest, arg: null } : { kind: "unknown", from, text: body };
+    case "mode": {
+      const m = parseMode(rest);
+      if (m === null) return { kind: "unknown", from, text: body };
+      if ("inviteOnly" in m) return { kind: "mode", from, change: m.inviteOnly ? "+i" : "-i", arg: null };
+      if ("secret" in m) return { kind: "mode", from, change: m.secret ? "+s" : "-s", arg: null };
+      return m.limit === null ? { kind: "mode", from, change: "-l", arg: null } : { kind: "mode", from, change: "+l", arg: String(m.limit) };
+    }
     default:
       return { kind: "unknown", from, text: body };
   }
@@ -75,13 +82,14 @@ export const SEALED_DM_PLACEHOLDER = "[sealed direct message: end-to-end encrypt
  * The lines of text a message shows as on IRC: sealed → a placeholder (in a
  * room, the `dc` format; in a direct conversation, `direct`, the `dm1.`
  * format: lib/client/seal.ts and dm_seal.ts tell them, as the terminal
- * client does); `\u0001me X` → a CTCP ACTION; line breaks split it; NUL, CR
+ * client does); `\u0001me X` → a CTCP ACTION; `\u0001notice X` → X (sent as
+ * a NOTICE: `messageLines`); line breaks split it; NUL, CR
  * and U+0001 are dropped (IRC's formatting codes stay).
  */
 export function ircTexts(text: string, direct = false): string[] {
   if (direct ? text.startsWith(DM_PREFIX) : isSealed(text)) return [direct ? SEALED_DM_PLACEHOLDER : SEALED_ROOM_PLACEHOLDER];
   const action = text.startsWith(SOH + "me ");
-  const body = action ? text.slice(4) : text;
+  const body = action ? text.slice(4) : text.startsWith(NOTICE_MESSAGE) ? text.slice(NOTICE_MESSAGE.length) : text;
   const lines = body.split("\n").map((l) => l.replace(/[\0\r\x01]/g, "")).filter((l) => l !== "");
   if (lines.length === 0) lines.push("");
   return action ? lines.map((l) => `\x01ACTION ${l}\x01`) : lines;
@@ -89,10 +97,11 @@ export function ircTexts(text: string, direct = false): string[] {
 
 /**
  * DistChat text of an IRC message text: a CTCP ACTION becomes
- * `\u0001me X`; another CTCP (VERSION, PING, …) has no DistChat form (null).
+ * `\u0001me X`; another CTCP (VERSION, PING, …) has no DistChat form (null);
+ * other text of a NOTICE (`notice`) is a notice message, `\u0001notice X`.
  */
-export function distchatText(text: string): string | null {
-  if (!text.startsWith("\x01")) return text;
+export function distchatText(text: string, notice = false): string | null {
+  if (!text.startsWith("\x01")) return notice ? NOTICE_MESSAGE + text : text;
   const m = /^\x01ACTION(?: (.*?))?\x01?$/s.exec(text);
   return m ? `${SOH}me ${m[1] ?? ""}` : null;
 }
@@ -150,7 +159,8 @@ export function timeTag(ms: number): string {
  * The message lines of one entry to `target` (a channel, or for a direct
  * message — `direct` — the recipient's nick), with `time` and `msgid` (on the first
  * piece only: a msgid names one message, as does `+draft/reply` for a reply), `account` when
- * given, and `prefix` before the first line (not before an ACTION).
+ * given, and `prefix` before the first line (not before an ACTION); a notice message
+ * (`\u0001notice X`) is a NOTICE unless `command` says otherwise.
  */
 export function messageLines(
   target: string,
@@ -159,7 +169,7 @@ export function messageLines(
   o: { command?: string; account?: string | null; direct?: boolean; prefix?: string } = {},
 ): IrcMessage[] {
   const out: IrcMessage[] = [];
-  const command = o.command ?? "PRIVMSG";
+  const command = o.command ?? (e.msg.startsWith(NOTICE_MESSAGE) ? "NOTICE" : "PRIVMSG");
   const texts = ircTexts(e.msg, o.direct);
   if (o.prefix !== undefined && !texts[0].startsWith("\x01")) texts[0] = o.prefix + texts[0];
   for (const line of texts) {

@@ -8,13 +8,14 @@
  * - The owner is the creator of the room: the user of its first `open`
  *   (the smallest key, the open that names the room).
  * - The owner and operators may `op`, `deop`, `kick`, `ban`, `unban`,
- *   `invite`, set the `topic` and the `mode` ("+i": invite-only). No one
- *   can deop, kick or ban the owner.
+ *   `invite`, set the `topic` and the `mode` ("+i": invite-only, "+s": secret,
+ *   "+lN": at most N members, `parseMode`). No one can deop, kick or ban the owner.
  * - `kick` and `ban` also take the target's operator status, and a banned
  *   name cannot be made operator. So of a concurrent kick of the kicker,
  *   the smaller key stands and the other is void (its actor was no longer
  *   an operator), and a ban beats a concurrent grant in either order.
- * - Of two topics or modes, the larger key (the later in the order) stays.
+ * - Of two topics, or two settings of the same mode (i, s or l), the larger key
+ *   (the later in the order) stays.
  * - A kick (and a ban) removes the target's memberships joined before it in
  *   the order (`kicks`: the key of the last kick or ban of each name);
  *   joining again is allowed unless banned or the room is invite-only.
@@ -36,6 +37,10 @@ export type RoomMod = {
   bans: Map<string, string>;
   invites: Map<string, string>;
   inviteOnly: boolean;
+  /** Listed by `rooms` only to its members ("+s"). */
+  secret: boolean;
+  /** At most this many live members may be in the room ("+lN"), or null: no limit. */
+  limit: number | null;
   topic: { text: string; by: string; at: number } | null;
   /** Name key → the last kick (or ban) of that name that took effect: its key, who and why. */
   kicks: Map<string, Removal>;
@@ -52,6 +57,8 @@ export const emptyRoom = (): RoomMod => ({
   bans: new Map(),
   invites: new Map(),
   inviteOnly: false,
+  secret: false,
+  limit: null,
   topic: null,
   kicks: new Map(),
   banWhy: new Map(),
@@ -68,6 +75,35 @@ export function mayJoin(room: RoomMod, user: string): boolean {
   return !room.inviteOnly || room.invites.has(nameKey(user)) || canModerate(room, user);
 }
 
+/** The largest member limit a room may have (`mode +lN`). */
+export const MAX_ROOM_LIMIT = 10_000;
+
+/** A mode change a `mod … mode TARGET` names. */
+export type ModeChange = { inviteOnly: boolean } | { secret: boolean } | { limit: number | null };
+
+/** What mode target `t` sets ("+i", "-i", "+s", "-s", "+lN" with N in 1..MAX_ROOM_LIMIT, "-l"), or null when it is malformed. */
+export function parseMode(t: string): ModeChange | null {
+  if (t === "+i" || t === "-i") return { inviteOnly: t === "+i" };
+  if (t === "+s" || t === "-s") return { secret: t === "+s" };
+  if (t === "-l") return { limit: null };
+  const m = /^\+l([1-9][0-9]{0,5})$/.exec(t);
+  return m !== null && Number(m[1]) <= MAX_ROOM_LIMIT ? { limit: Number(m[1]) } : null;
+}
+
+/** The refusal of a malformed mode target. */
+export const BAD_MODE = `mode is "+i", "-i", "+s", "-s", "+lN" (N from 1 to ${MAX_ROOM_LIMIT}) or "-l"`;
+
+/** The room's modes as the `room` reply shows them: "+i", "+s", "+l5", "+isl5", or "-" for none. */
+export function modeWord(room: RoomMod): string {
+  const flags = (room.inviteOnly ? "i" : "") + (room.secret ? "s" : "") + (room.limit === null ? "" : `l${room.limit}`);
+  return flags === "" ? "-" : `+${flags}`;
+}
+
+/** True when the room is full for `user` with `live` members: a limit stands and is reached, and `user` was not invited and does not moderate it. */
+export function isFull(room: RoomMod, user: string, live: number): boolean {
+  return room.limit !== null && live >= room.limit && !room.invites.has(nameKey(user)) && !canModerate(room, user);
+}
+
 export const isOwner = (room: RoomMod, user: string): boolean => room.owner !== null && nameKey(room.owner) === nameKey(user);
 
 /** Why `actor` may not take `action` on `target` now, or null when it may (the same test the fold applies). */
@@ -75,7 +111,7 @@ export function refusal(room: RoomMod, actor: string, action: ModAction, target:
   if (!canModerate(room, actor)) return "only the room's owner and operators may do that";
   if ((action === "deop" || action === "kick" || action === "ban") && isOwner(room, target)) return "the room's owner cannot be deopped, kicked or banned";
   if (action === "op" && room.bans.has(nameKey(target))) return `${target} is banned; unban first`;
-  if (action === "mode" && target !== "+i" && target !== "-i") return 'mode must be "+i" or "-i"';
+  if (action === "mode" && parseMode(target) === null) return BAD_MODE;
   return null;
 }
 
@@ -123,9 +159,13 @@ export function foldMod(room: RoomMod, op: ModOp): RoomMod {
     case "topic":
       room.topic = op.text === "" ? null : { text: op.text, by: op.actor, at: op.at };
       break;
-    case "mode":
-      room.inviteOnly = op.target === "+i";
+    case "mode": {
+      const m = parseMode(op.target)!; // refusal above: well-formed
+      if ("inviteOnly" in m) room.inviteOnly = m.inviteOnly;
+      else if ("secret" in m) room.secret = m.secret;
+      else room.limit = m.limit;
       break;
+    }
   }
   return room;
 }

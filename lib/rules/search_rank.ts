@@ -15,6 +15,7 @@
  * rankScores(["\"deploy\""], ["deploy deploy", "we deploy it on friday"]); // [higher, lower]
  * ```
  */
+import { messageWords } from "../wire/message_text.ts";
 
 const K1 = 1.2;
 const B = 0.75;
@@ -31,7 +32,7 @@ export function foldWords(text: string): string[] {
  */
 export function rankScores(terms: readonly string[], texts: readonly string[]): number[] {
   const wanted = terms.map((t) => ({ word: foldWords(t.replace(/^"|"\*?$/g, "")).join(" "), prefix: t.endsWith("*") }));
-  const docs = texts.map((t) => foldWords(t.startsWith("\u0001me ") ? t.slice(4) : t));
+  const docs = texts.map((t) => foldWords(messageWords(t)));
   const n = docs.length;
   const avg = docs.reduce((s, d) => s + d.length, 0) / Math.max(1, n) || 1;
   const tfs = docs.map((d) => wanted.map((w) => d.filter((x) => (w.prefix ? x.startsWith(w.word) : x === w.word)).length));

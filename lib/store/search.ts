@@ -39,6 +39,7 @@
 import { createHash } from "node:crypto";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { rankScores } from "../rules/search_rank.ts";
+import { messageWords } from "../wire/message_text.ts";
 
 export const SEARCH_DDL = `
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(body, content='', tokenize='unicode61 remove_diacritics 2');
@@ -124,7 +125,7 @@ export class SearchIndex {
   /** What message text `text` of room `rkey` is indexed as, or null: not indexed (direct conversations, sealed texts, notices). */
   #body(rkey: string, text: string): string | null {
     if (rkey.charCodeAt(0) === 64 || text === "" || SEALED.test(text)) return null;
-    const body = text.startsWith("\u0001me ") ? text.slice(4) : text.charCodeAt(0) === 1 ? "" : text;
+    const body = messageWords(text);
     return body === "" ? null : `${this.roomToken(rkey)} ${body}`;
   }
 

@@ -221,12 +221,13 @@ function peg$parse(input, options) {
   const peg$c51 = "~";
   const peg$c52 = ",";
   const peg$c53 = "0";
-  const peg$c54 = "1";
-  const peg$c55 = "\\";
-  const peg$c56 = "n";
-  const peg$c57 = "r";
-  const peg$c58 = "\r";
-  const peg$c59 = "\n";
+  const peg$c54 = "+";
+  const peg$c55 = "1";
+  const peg$c56 = "\\";
+  const peg$c57 = "n";
+  const peg$c58 = "r";
+  const peg$c59 = "\r";
+  const peg$c60 = "\n";
 
   const peg$r0 = /^[^\r\n]/;
   const peg$r1 = /^[^ =\r\n]/;
@@ -333,19 +334,21 @@ function peg$parse(input, options) {
   const peg$e84 = peg$otherExpectation("base64");
   const peg$e85 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
   const peg$e86 = peg$otherExpectation("public key");
-  const peg$e87 = peg$otherExpectation("word");
-  const peg$e88 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
-  const peg$e89 = peg$otherExpectation("more flag");
-  const peg$e90 = peg$literalExpectation("1", false);
-  const peg$e91 = peg$otherExpectation("integer");
-  const peg$e92 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
-  const peg$e93 = peg$literalExpectation("\\", false);
-  const peg$e94 = peg$literalExpectation("n", false);
-  const peg$e95 = peg$literalExpectation("r", false);
-  const peg$e96 = peg$otherExpectation("newline");
-  const peg$e97 = peg$literalExpectation("\r", false);
-  const peg$e98 = peg$literalExpectation("\n", false);
-  const peg$e99 = peg$otherExpectation("end of datagram");
+  const peg$e87 = peg$otherExpectation("room mode");
+  const peg$e88 = peg$literalExpectation("+", false);
+  const peg$e89 = peg$otherExpectation("word");
+  const peg$e90 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
+  const peg$e91 = peg$otherExpectation("more flag");
+  const peg$e92 = peg$literalExpectation("1", false);
+  const peg$e93 = peg$otherExpectation("integer");
+  const peg$e94 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
+  const peg$e95 = peg$literalExpectation("\\", false);
+  const peg$e96 = peg$literalExpectation("n", false);
+  const peg$e97 = peg$literalExpectation("r", false);
+  const peg$e98 = peg$otherExpectation("newline");
+  const peg$e99 = peg$literalExpectation("\r", false);
+  const peg$e100 = peg$literalExpectation("\n", false);
+  const peg$e101 = peg$otherExpectation("end of datagram");
 
   function peg$f0(tag, userName, proof) {    return proof === null ? { verb: "login", tag, userName } : { verb: "login", tag, userName, proof };  }
   function peg$f1(tag, token, groupName) {    return { verb: "open", tag, token, groupName };  }
@@ -2948,7 +2951,7 @@ function peg$parse(input, options) {
                       s3 = peg$parseNameText();
                       s4 = peg$parseNL();
                       if (s4 !== peg$FAILED) {
-                        s5 = peg$parseWord();
+                        s5 = peg$parseRoomMode();
                         if (s5 !== peg$FAILED) {
                           s6 = peg$parseNL();
                           if (s6 !== peg$FAILED) {
@@ -6902,6 +6905,83 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseRoomMode() {
+    let s0, s1, s2, s3, s4, s5;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 45) {
+      s1 = peg$c27;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+    }
+    if (s1 === peg$FAILED) {
+      s1 = peg$currPos;
+      if (input.charCodeAt(peg$currPos) === 43) {
+        s2 = peg$c54;
+        peg$currPos++;
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e88); }
+      }
+      if (s2 !== peg$FAILED) {
+        s3 = peg$currPos;
+        s4 = [];
+        s5 = input.charAt(peg$currPos);
+        if (peg$r10.test(s5)) {
+          peg$currPos++;
+        } else {
+          s5 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e72); }
+        }
+        while (s5 !== peg$FAILED) {
+          s4.push(s5);
+          if (s4.length >= 8) {
+            s5 = peg$FAILED;
+          } else {
+            s5 = input.charAt(peg$currPos);
+            if (peg$r10.test(s5)) {
+              peg$currPos++;
+            } else {
+              s5 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e72); }
+            }
+          }
+        }
+        if (s4.length < 1) {
+          peg$currPos = s3;
+          s3 = peg$FAILED;
+        } else {
+          s3 = s4;
+        }
+        if (s3 !== peg$FAILED) {
+          s2 = [s2, s3];
+          s1 = s2;
+        } else {
+          peg$currPos = s1;
+          s1 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s1;
+        s1 = peg$FAILED;
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e87); }
+    }
+
+    return s0;
+  }
+
   function peg$parseWord() {
     let s0, s1, s2, s3;
 
@@ -6914,7 +6994,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e88); }
+      if (peg$silentFails === 0) { peg$fail(peg$e90); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6926,7 +7006,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e88); }
+          if (peg$silentFails === 0) { peg$fail(peg$e90); }
         }
       }
     }
@@ -6944,7 +7024,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e87); }
+      if (peg$silentFails === 0) { peg$fail(peg$e89); }
     }
 
     return s0;
@@ -6970,11 +7050,11 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 49) {
-        s1 = peg$c54;
+        s1 = peg$c55;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e90); }
+        if (peg$silentFails === 0) { peg$fail(peg$e92); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
@@ -6985,7 +7065,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e89); }
+      if (peg$silentFails === 0) { peg$fail(peg$e91); }
     }
 
     return s0;
@@ -7005,7 +7085,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e91); }
+      if (peg$silentFails === 0) { peg$fail(peg$e93); }
     }
 
     return s0;
@@ -7088,7 +7168,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e92); }
+      if (peg$silentFails === 0) { peg$fail(peg$e94); }
     }
     if (s2 !== peg$FAILED) {
       while (s2 !== peg$FAILED) {
@@ -7098,7 +7178,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e92); }
+          if (peg$silentFails === 0) { peg$fail(peg$e94); }
         }
       }
     } else {
@@ -7118,28 +7198,28 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c55;
+      s1 = peg$c56;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e93); }
+      if (peg$silentFails === 0) { peg$fail(peg$e95); }
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c55;
+        s2 = peg$c56;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e93); }
+        if (peg$silentFails === 0) { peg$fail(peg$e95); }
       }
       if (s2 === peg$FAILED) {
         s2 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 110) {
-          s3 = peg$c56;
+          s3 = peg$c57;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e94); }
+          if (peg$silentFails === 0) { peg$fail(peg$e96); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s2;
@@ -7149,11 +7229,11 @@ function peg$parse(input, options) {
         if (s2 === peg$FAILED) {
           s2 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 114) {
-            s3 = peg$c57;
+            s3 = peg$c58;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e95); }
+            if (peg$silentFails === 0) { peg$fail(peg$e97); }
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s2;
@@ -7240,21 +7320,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 13) {
-      s1 = peg$c58;
+      s1 = peg$c59;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e97); }
+      if (peg$silentFails === 0) { peg$fail(peg$e99); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
     }
     if (input.charCodeAt(peg$currPos) === 10) {
-      s2 = peg$c59;
+      s2 = peg$c60;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e98); }
+      if (peg$silentFails === 0) { peg$fail(peg$e100); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -7266,7 +7346,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e96); }
+      if (peg$silentFails === 0) { peg$fail(peg$e98); }
     }
 
     return s0;
@@ -7295,7 +7375,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e99); }
+      if (peg$silentFails === 0) { peg$fail(peg$e101); }
     }
 
     return s0;

@@ -16,7 +16,7 @@ export const MAX_TOPIC_BYTES = 300;
 /** waitMs values above this count as this (docs/PROTOCOL.md "request"). */
 export const MAX_WAIT_MS = 30000;
 
-/** Notices in a room's stream are entries whose text starts with this (docs/PROTOCOL.md "Notices"); clients may send only "\u0001me ". */
+/** Notices in a room's stream are entries whose text starts with this (docs/PROTOCOL.md "Notices"); clients may send only "\u0001me " and "\u0001notice ". */
 export const NOTICE = "\u0001";
 
 export const ERROR_CODES = [
