@@ -9,7 +9,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { blocks, dayLabel, mentions, nickClass } from "../web/format.js";
-import { changedItem, itemOf, newRoom, settle } from "../web/page_ui.js";
+import { changedItem, itemOf, newRoom, settle, unreadOf } from "../web/page_ui.js";
 
 const T = Date.UTC(2025, 2, 3, 12, 0, 0);
 const item = (key: string, user: string, at: number, kind = "message") => ({ key, user, at, kind, text: key });
@@ -71,3 +71,12 @@ test("an ack: a line shown before it loses its mark; a copy the cluster did not 
 });
 
 test.run();
+
+test("unread after a reload: this page's reading counts until its read marker reaches the server; another device's too", () => {
+  const msg = (n: number, user = "quinn") => ({ key: `a.${n}`, kind: "message", user, at: 1000 + n, mine: user === "rita" });
+  const room = { ...newRoom("@quinn"), items: [msg(1), msg(2, "rita"), msg(3)] };
+  assert.is(unreadOf(room, 2, 0), 2, "nothing read here: the server's count (unread ones may not be loaded)");
+  assert.is(unreadOf(room, 1, 1003), 0, "all read here, the marker still on its way: none");
+  assert.is(unreadOf(room, 2, 1001), 1, "read up to the first here: one (rita's own line does not count)");
+  assert.is(unreadOf(room, 0, 1001), 0, "another device read further: the server's lower count");
+});

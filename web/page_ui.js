@@ -106,6 +106,21 @@ export function withRoom(state, key, f) {
 }
 
 /**
+ * A room's unread count from the server's (`counted`: after the account's
+ * read marker) and what this page read (`lastRead`, kept across reloads).
+ * Unread messages are the newest ones: once a loaded message is read here,
+ * every unread one is loaded and counted here, and the lower count wins —
+ * the server's when another device read further, this page's when its own
+ * marker has not reached the server yet (it moves a few seconds after
+ * reading, and a reload can come first).
+ */
+export function unreadOf(room, counted, lastRead) {
+  const messages = room.items.filter((i) => i.kind === "message");
+  if (!messages.some((i) => i.at <= lastRead)) return counted;
+  return Math.min(counted, messages.filter((i) => !i.mine && i.at > lastRead).length);
+}
+
+/**
  * The ChatUi of the page. `hooks`: `mention(room, item)` (a desktop
  * notification), `roomChanged(room, notice)` (a join, leave or moderation:
  * the member list may be stale), `persist()` (the session changed),
@@ -223,7 +238,7 @@ export function pageUi(store, hooks) {
         for (const e of entries) {
           const mark = e.mark ? idText(e.mark) : null;
           next = withRoom(next, nameKey(e.groupName), (r) => {
-            const unread = s.current === r.key ? 0 : e.unread;
+            const unread = s.current === r.key ? 0 : unreadOf(r, e.unread, hooks.lastRead(r.key));
             return r.unread === unread && (r.mark ?? mark) === r.mark ? r : { ...r, mark: r.mark ?? mark, unread };
           });
         }
