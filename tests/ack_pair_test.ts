@@ -12,7 +12,7 @@ import * as assert from "uvu/assert";
 import type { Reply } from "../lib/wire/messages.ts";
 import { removeTempDirs } from "../testing/harness.ts";
 import { mulberry32 } from "../testing/prng.ts";
-import { refuses } from "../lib/acks/binding.ts";
+import { refuses } from "../lib/rules/binding.ts";
 import { type MemoryCluster, memoryCluster } from "../testing/memory_cluster.ts";
 
 const IDS = ["a", "b"];

@@ -111,7 +111,7 @@ for (const seed of SEEDS) {
         send(c, "b", add, bob, addTag);
         ok = await_(c, addTag, 300);
         c.setDrop(() => false);
-        ok ??= await_(c, addTag, 5000); // no further send: the copies made so far settle (lib/acks/binding.ts)
+        ok ??= await_(c, addTag, 5000); // no further send: the copies made so far settle (lib/rules/binding.ts)
       }
       c.setDrop(() => false);
       assert.is(ok?.verb, "ok", `the add is acked: ${c.listing("a", "lobby")} / ${c.listing("b", "lobby")}`);

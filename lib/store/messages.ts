@@ -9,7 +9,7 @@ import { get } from "../wire/vector.ts";
 import { nameKey } from "../wire/names.ts";
 import { type Key, visibleTwin } from "../rules/conflict.ts";
 import { keptCount } from "./kept_counts.ts";
-import { refuses } from "../acks/binding.ts";
+import { refuses } from "../rules/binding.ts";
 import type { SettledTest, Settling } from "./settling.ts";
 
 /** What stable delivery reads of a row (lib/store/settling.ts). */
@@ -237,7 +237,7 @@ export class Messages {
    * True when server `server`, storing a copy of (session, tag) that names
    * it confirmer (made by `origin`, key `k`), must refuse it: it is bound to
    * another copy — one not refused that it made (under any incarnation) or
-   * that names it — by the rule of lib/acks/binding.ts.
+   * that names it — by the rule of lib/rules/binding.ts.
    */
   refuses(session: string, tag: string, server: string, origin: string, k: Key): boolean {
     const rows = this.#s.bound.all(session, tag, server) as { origin: string; ksum: number; conf: string }[];

@@ -328,7 +328,7 @@ export class Store {
         break;
       case "msg": {
         if (op.msg === "") break; // expunged at its sender by the retention limit: a tombstone, no message
-        // A confirmer is bound to the first copy of (session, tag) it made or confirmed (ARCHITECTURE.md "Acks"; lib/acks/binding.ts).
+        // A confirmer is bound to the first copy of (session, tag) it made or confirmed (ARCHITECTURE.md "Acks"; lib/rules/binding.ts).
         const me = serverOf(this.#self);
         const refuse = op.conf === me && op.origin !== this.#self && this.messages.refuses(op.session, op.tag, me, op.origin, key);
         const rkey = nameKey(op.groupName);

@@ -14,8 +14,8 @@
  * refuses("b", "a~1", [5, "a~1"], [{ origin: "b~1", key: [6, "b~1"], conf: "a" }]); // false: a refuses b's copy
  * ```
  */
-import { type Key, keyLess } from "../rules/conflict.ts";
-import { serverOf } from "../rules/incarnation.ts";
+import { type Key, keyLess } from "./conflict.ts";
+import { serverOf } from "./incarnation.ts";
 
 /** A copy of the add that the storing server is bound to: its origin (incarnation), its conflict key, its confirmer ("" for none). */
 export type BoundCopy = { origin: string; key: Key; conf: string };
