@@ -19,8 +19,12 @@ import { SimCluster } from "../testing/sim_network.ts";
 /** One-way link latency of the simulation, ms (plus up to 2 ms). */
 export const LATENCY_MS = 100;
 
-/** A seeded cluster of `n` servers losing `loss` of its datagrams; `made` starts timing an op made at `at`. */
-export function timedSim(n: number, loss: number) {
+/**
+ * A seeded cluster of `n` servers losing `loss` of its datagrams; `made`
+ * starts timing an op made at `at`; `onApply` hears each op a server
+ * applies from a peer, with the simulation's time.
+ */
+export function timedSim(n: number, loss: number, onApply?: (server: string, op: Op, now: number) => void) {
   const ids = Array.from({ length: n }, (_, i) => `s${i}`);
   /** op id → when it was made. */
   const madeAt = new Map<string, number>();
@@ -28,8 +32,14 @@ export function timedSim(n: number, loss: number) {
   const reached = new Map<string, { count: number; at: number }>();
   let cluster: SimCluster<MemoryLog>;
   class TimedLog extends MemoryLog {
+    readonly server: string;
+    constructor(server: string) {
+      super();
+      this.server = server;
+    }
     override applyRemote(op: Op): void {
       super.applyRemote(op);
+      onApply?.(this.server, op, cluster.now);
       const r = reached.get(`${op.origin}.${op.seq}`);
       if (r) (r.count++, r.at = cluster.now);
     }
@@ -37,7 +47,7 @@ export function timedSim(n: number, loss: number) {
   cluster = new SimCluster({
     ids,
     seed: 1000 + n,
-    makeLog: () => new TimedLog(),
+    makeLog: (id) => new TimedLog(id),
     faults: { loss, dup: 0, minLatencyMs: LATENCY_MS, maxLatencyMs: LATENCY_MS + 2 },
   });
   return {

@@ -9,8 +9,9 @@
  * heartbeat traffic at idle, vector and datagram sizes. The servers' `got`
  * datagrams (lib/server/peer_port.ts, for two-disk acks: every 250 ms to the
  * 3 servers before it in servers.txt order, every second to the others, and
- * one to a message's origin from its confirmer) are not part of the engine:
- * they are counted beside, computed.
+ * after each confirming commit to the origin and those 3) are not part of
+ * the engine: they are counted beside, from one real GotSchedule
+ * (lib/acks/gots.ts) per server on the simulation's clock (bench/_got_sim.ts).
  *
  *   npm run bench:scaling -- [--rate OPS_PER_S] [--seconds S] [--loss P] [--sizes 3,5,9,25,49] [--out FILE]
  */
@@ -21,6 +22,7 @@ import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { formatVector } from "../lib/wire/vector.ts";
 import { formatNumber, percentile } from "./_stats.ts";
 import { LATENCY_MS, timedSim } from "./_timed_sim.ts";
+import { GotSim } from "./_got_sim.ts";
 
 const COMMAND = defineCommand({
   name: "bench:scaling",
@@ -42,8 +44,6 @@ if (!(seconds > 0 && seconds <= 120)) fail("bench:scaling", `--seconds must be f
 if (!(loss >= 0 && loss < 0.5)) fail("bench:scaling", `--loss must be from 0 to 0.5, got "${flags.loss}"`);
 if (sizes.some((n) => !Number.isInteger(n) || n < 2 || n > 100)) fail("bench:scaling", `--sizes: whole numbers from 2 to 100, got "${flags.sizes}"`);
 
-/** `got`s a server sends a second at idle (lib/server/peer_port.ts: NEAR = 3 peers every 250 ms, the rest every 1,000 ms). */
-const gotPerSecond = (n: number) => Math.min(3, n - 1) * 4 + Math.max(0, n - 4);
 
 type Row = {
   n: number;
@@ -53,6 +53,7 @@ type Row = {
   p50: number;
   max: number;
   idlePerServer: number;
+  idleGotsPerServer: number;
   idleBytesPerServer: number;
   vectorBytes: number;
   meanDatagram: number;
@@ -61,18 +62,23 @@ type Row = {
 };
 
 function run(n: number): Row {
-  const { ids, cluster, madeAt: made, reached, made: noteMade } = timedSim(n, loss);
+  // The hook runs only once ops flow, after `gots` is made.
+  const { ids, cluster, madeAt: made, reached, made: noteMade } = timedSim(n, loss, (server, op, now) => gots.delivered(server, op, now));
+  const gots = new GotSim(ids, (t, run) => cluster.net.at(t, run));
+  const gotsSent = () => gots.sent.commit + gots.sent.periodic;
   const stats = cluster.net.stats;
   // Idle: after a warm-up, 10 s with no messages.
+  gots.start(cluster.now);
   cluster.runUntil(3000);
-  const idle0 = { sent: stats.sent, bytes: stats.bytes };
+  const idle0 = { sent: stats.sent, bytes: stats.bytes, gots: gotsSent() };
   cluster.runUntil(13_000);
   const idleS = 10;
   const idlePerServer = (stats.sent - idle0.sent) / idleS / n;
+  const idleGotsPerServer = (gotsSent() - idle0.gots) / idleS / n;
   const idleBytesPerServer = (stats.bytes - idle0.bytes) / idleS / n;
   // Load: `rate` messages a second at random servers.
   const start = cluster.now;
-  const load0 = { sent: stats.sent, bytes: stats.bytes };
+  const load0 = { sent: stats.sent, bytes: stats.bytes, gots: gotsSent() };
   const total = Math.round(rate * seconds);
   for (let i = 0; i < total; i++) {
     cluster.net.at(start + (i * 1000) / rate, () => {
@@ -82,7 +88,6 @@ function run(n: number): Row {
   }
   cluster.runUntil(start + seconds * 1000);
   const done = cluster.runUntilConverged(start + seconds * 1000 + 60_000, 20);
-  const window = ((done ?? cluster.now) - start) / 1000;
   const sent = stats.sent - load0.sent;
   const lat = [...made].map(([id, t]) => reached.get(id)!.at - t);
   const vector = formatVector(cluster.nodes.get(ids[0])!.log.vector());
@@ -90,11 +95,12 @@ function run(n: number): Row {
     n,
     ops: made.size,
     msgsPerOp: sent / made.size,
-    // Plus at most one `got` per message, from its confirmer to its origin.
-    msgsPerOpWithGot: (sent + n * gotPerSecond(n) * window + made.size) / made.size,
+    // Plus the `got`s of lib/acks/gots.ts (bench/_got_sim.ts) over the same window.
+    msgsPerOpWithGot: (sent + gotsSent() - load0.gots) / made.size,
     p50: percentile(lat, 50),
     max: Math.max(...lat),
     idlePerServer,
+    idleGotsPerServer,
     idleBytesPerServer,
     vectorBytes: vector.length,
     meanDatagram: (stats.bytes - load0.bytes) / sent,
@@ -116,7 +122,7 @@ const table = [
   "| servers | messages | datagrams per message (engine) | … with `got` | delivery p50 ms | delivery max ms | idle datagrams/s per server (engine) | idle bytes/s per server | … with `got`, datagrams/s | vector bytes | mean / max datagram bytes | all delivered |",
   "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
   ...rows.map((r) =>
-    `| ${r.n} | ${f(r.ops)} | ${f(r.msgsPerOp, 1)} | ${f(r.msgsPerOpWithGot, 1)} | ${f(r.p50)} | ${f(r.max)} | ${f(r.idlePerServer, 1)} | ${f(r.idleBytesPerServer)} | ${f(r.idlePerServer + gotPerSecond(r.n), 1)} | ${f(r.vectorBytes)} | ${f(r.meanDatagram)} / ${f(r.maxDatagram)} | ${r.converged ? "yes" : "NO"} |`
+    `| ${r.n} | ${f(r.ops)} | ${f(r.msgsPerOp, 1)} | ${f(r.msgsPerOpWithGot, 1)} | ${f(r.p50)} | ${f(r.max)} | ${f(r.idlePerServer, 1)} | ${f(r.idleBytesPerServer)} | ${f(r.idlePerServer + r.idleGotsPerServer, 1)} | ${f(r.vectorBytes)} | ${f(r.meanDatagram)} / ${f(r.maxDatagram)} | ${r.converged ? "yes" : "NO"} |`
   ),
 ].join("\n");
 const text = `Simulated with \`npm run bench:scaling -- --rate ${rate} --seconds ${seconds} --loss ${loss} --sizes ${sizes.join(",")}\` ` +

@@ -4,8 +4,8 @@
  * and codec on testing/sim_network.ts, 100–102 ms links, loss, a steady
  * rate of messages at random servers), with every datagram counted by kind
  * — fan-out copies, heartbeats, asks, answers — and the `got`s of the peer
- * port computed beside as bench/scaling.ts does (periodic ones, and one per
- * message from its confirmer). `--batch-ms W` makes each origin fan its new
+ * port, from one real GotSchedule per server (bench/_got_sim.ts: after each
+ * confirming commit, and the periodic ones). `--batch-ms W` makes each origin fan its new
  * messages out together once per W ms (what a wider group-commit window
  * would do), to see what batching at the origin buys at this rate.
  *
@@ -19,6 +19,7 @@ import { ROOT } from "./_child.ts";
 import { percentile } from "./_stats.ts";
 import { markdownTable } from "./_trace_read.ts";
 import { LATENCY_MS, timedSim } from "./_timed_sim.ts";
+import { GotSim } from "./_got_sim.ts";
 
 const COMMAND = defineCommand({
   name: "scaling_breakdown",
@@ -39,8 +40,6 @@ const windows = flags["batch-ms"]!.split(",").map(Number);
 if (!(n >= 2 && n <= 100 && rate > 0 && rate <= 2000 && seconds > 0 && seconds <= 120 && loss >= 0 && loss < 0.5)) fail("scaling_breakdown", "--n 2..100, --rate 1..2000, --seconds 1..120, --loss 0..0.5");
 if (windows.some((w) => !(w >= 0 && w <= 1000))) fail("scaling_breakdown", `--batch-ms: ms from 0 to 1000, got "${flags["batch-ms"]}"`);
 const out = flags.out ?? join(ROOT, "data", "perf", "scaling-breakdown.md");
-/** As bench/scaling.ts: `got`s a server sends a second (3 near peers every 250 ms, the rest every second). */
-const gotPerSecond = (k: number) => Math.min(3, k - 1) * 4 + Math.max(0, k - 4);
 
 const decoder = new TextDecoder();
 /** The kind of a peer datagram: "add (N ops)" buckets, "heartbeat", "ask", "ok". */
@@ -51,9 +50,13 @@ function kindOf(bytes: Uint8Array): string {
 }
 
 function run(windowMs: number) {
-  const { ids, cluster, madeAt: made, reached, made: noteMade } = timedSim(n, loss);
+  // The hook runs only once ops flow, after `gots` is made.
+  const { ids, cluster, madeAt: made, reached, made: noteMade } = timedSim(n, loss, (server, op, now) => gots.delivered(server, op, now));
+  const gots = new GotSim(ids, (t, run) => cluster.net.at(t, run));
+  gots.start(cluster.now); // from the warm-up on: the first tick tells every peer
   const kinds = new Map<string, number>();
   let counting = false;
+  let gots0 = { commit: 0, periodic: 0 };
   const send = cluster.net.send.bind(cluster.net);
   cluster.net.send = (from, to, bytes, deliver) => {
     if (counting) kinds.set(kindOf(bytes), (kinds.get(kindOf(bytes)) ?? 0) + 1);
@@ -61,9 +64,11 @@ function run(windowMs: number) {
   };
   cluster.runUntil(3000);
   counting = true;
+  gots0 = { ...gots.sent };
   const lost0 = cluster.net.stats.lost;
   const start = cluster.now;
   const total = Math.round(rate * seconds);
+  const end = start + seconds * 1000 + windowMs + 1;
   /** Per origin: messages waiting for the window to close (counted from their own time). */
   const waiting = new Map<string, number[]>();
   const flush = (origin: string) => {
@@ -88,16 +93,16 @@ function run(windowMs: number) {
       }
     });
   }
-  cluster.runUntil(start + seconds * 1000 + windowMs + 1);
+  cluster.runUntil(end);
   const done = cluster.runUntilConverged(start + seconds * 1000 + 60_000, 20);
-  const span = ((done ?? cluster.now) - start) / 1000;
   const msgs = made.size;
   const lat = [...made].map(([id, t]) => reached.get(id)!.at - t);
   const per = (x: number) => x / msgs;
   const rows: [string, number][] = [...kinds].sort((a, b) => b[1] - a[1]).map(([k, c]) => [k, per(c)]);
   const engine = rows.reduce((s, [, x]) => s + x, 0);
-  const gotPeriodic = per(n * gotPerSecond(n) * span);
-  const gotConfirm = 1;
+  // The `got`s counted, as the engine's datagrams, from the first message until every server has all.
+  const gotPeriodic = per(gots.sent.periodic - gots0.periodic);
+  const gotConfirm = per(gots.sent.commit - gots0.commit);
   const lost = per(cluster.net.stats.lost - lost0);
   return { windowMs, msgs, lost, rows, engine, gotPeriodic, gotConfirm, total: engine + gotPeriodic + gotConfirm, p50: percentile(lat, 50), max: Math.max(...lat), converged: done !== null };
 }
@@ -110,8 +115,8 @@ const table = markdownTable(
   [
     ...kinds.map((k) => [k, ...results.map((r) => f(r.rows.find(([x]) => x === k)?.[1] ?? 0))]),
     ["**engine, all**", ...results.map((r) => f(r.engine))],
-    ["`got`, periodic (liveness, clock; bench/scaling.ts's rate)", ...results.map((r) => f(r.gotPeriodic))],
-    ["`got`, confirmer → origin (one per message at most)", ...results.map((r) => f(r.gotConfirm))],
+    ["`got`, periodic (liveness, clock; lib/acks/gots.ts)", ...results.map((r) => f(r.gotPeriodic))],
+    ["`got`, after a confirming commit (to the origin and the near servers)", ...results.map((r) => f(r.gotConfirm))],
     ["**all, with `got`** (goal ≤ 30)", ...results.map((r) => f(r.total))],
     ["datagrams lost (the loss the asks and answers repair)", ...results.map((r) => f(r.lost))],
     ["delivery p50 / max ms (from the message's own time)", ...results.map((r) => `${r.p50.toFixed(0)} / ${r.max.toFixed(0)}`)],

@@ -424,8 +424,23 @@ test("delivered messages naming this node confirmer give their origins and the n
   const other = { ...op("c", 1), conf: "a" };
   b.r.receive({ verb: "add", from: "a", nonce: "-", vector: fromEntries([["a", 1]]), ops: [named] }, 0);
   b.r.receive({ verb: "add", from: "c", nonce: "-", vector: fromEntries([["c", 1]]), ops: [other] }, 0);
-  assert.equal(gots.afterCommit().sort(), ["a", "c"]);
-  assert.equal(gots.afterCommit(), []);
+  assert.equal(gots.afterCommit(0).sort(), ["a", "c"]);
+  assert.equal(gots.afterCommit(0), []);
+});
+
+test("periodic got: near peers every 250 ms, the rest every second, and a peer told after a commit is not told again within its period", () => {
+  const gots = new GotSchedule(new Ring(["a", "b", "c", "d", "e", "f"], "c"), "c"); // near to c: f, a, b; far: d, e
+  assert.equal(gots.tick(0), ["a", "b", "d", "e", "f"]);
+  assert.is(gots.tick(100), null);
+  assert.equal(gots.tick(250), ["a", "b", "f"]);
+  gots.delivered({ ...op("b", 1), conf: "c" } as Op);
+  assert.equal(gots.afterCommit(400).sort(), ["a", "b", "f"]);
+  assert.is(gots.tick(500), null, "told at 400");
+  assert.equal(gots.tick(650), ["a", "b", "f"]);
+  assert.is(gots.tick(800), null);
+  assert.equal(gots.tick(900), ["a", "b", "f"]);
+  assert.equal(gots.tick(1000), ["d", "e"], "the far ones once a second");
+  assert.equal(gots.tick(2000), ["a", "b", "d", "e", "f"]);
 });
 
 test("status: vector, last heard, counters", () => {

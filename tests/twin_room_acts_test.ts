@@ -11,11 +11,12 @@
  * when its server is slow to answer).
  *
  * Not reproduced here (24 seeds: long and short polls, skewed clocks, loss
- * with failover): the terminal run where carl never saw bob's edit. What
- * the lossy seeds do show: with two servers, a failover during the loss
- * makes two copies that name each other's server as confirmer, each refuses
- * the other (docs/ARCHITECTURE.md "Binding"), and neither is listed until
- * the client sends the add once more (a third copy): hence the retries.
+ * with failover): the terminal run where carl never saw bob's edit. The
+ * lossy seeds found a liveness bug, now fixed (tests/ack_pair_test.ts):
+ * with two servers, a failover during the loss made two copies naming each
+ * other's server as confirmer, each refused the other, and neither was
+ * listed until the client sent the add a third time. The add now fails
+ * over once and is acked without a further send.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -106,10 +107,11 @@ for (const seed of SEEDS) {
       const addTag = `add${seed}`;
       send(c, "a", add, bob, addTag);
       let ok = await_(c, addTag, lossy ? 300 : 3000);
-      for (let i = 0; i < 20 && !ok; i++) { // as the client does: the same tag again, failing over every other try
-        send(c, i % 2 === 0 ? "b" : "a", add, bob, addTag);
-        if (i === 1) c.setDrop(() => false);
-        ok = await_(c, addTag, 1000);
+      if (!ok) { // as the client does: the same tag again, to the other server (failover); then the loss ends
+        send(c, "b", add, bob, addTag);
+        ok = await_(c, addTag, 300);
+        c.setDrop(() => false);
+        ok ??= await_(c, addTag, 5000); // no further send: the copies made so far settle (lib/rules/binding.ts)
       }
       c.setDrop(() => false);
       assert.is(ok?.verb, "ok", `the add is acked: ${c.listing("a", "lobby")} / ${c.listing("b", "lobby")}`);

@@ -9,7 +9,10 @@
  *   `afterCommit` says whom to tell);
  * - every LIVENESS.gotNearEveryMs the `near` servers of the ring (the ones
  *   that may name this one), every LIVENESS.gotAllEveryMs every peer: that
- *   is how they know it is alive, and how a lost `got` is made good.
+ *   is how they know it is alive, and how a lost `got` is made good. A
+ *   `got` after a commit counts: a peer told within its period is not told
+ *   again by the timer (every `got` carries the whole disk vector), so
+ *   under load the confirming commits' `got`s stand for the periodic ones.
  *
  * Pure: the peer port sends what it is told, and never from inside an open
  * batch.
@@ -18,7 +21,7 @@
  * ```ts
  * const gots = new GotSchedule(new Ring(ids, "a"), "a");
  * gots.delivered(op);          // from the replicator, for each op it applies
- * send(gots.afterCommit());    // after the commit: the origins waiting
+ * send(gots.afterCommit(now)); // after the commit: the origins waiting
  * send(gots.tick(now) ?? []);  // from the timer
  * ```
  */
@@ -32,15 +35,18 @@ export class GotSchedule {
   #ring: Ring;
   #self: string;
   #peers: Set<string>;
+  #near: Set<string>;
   /** Origins of delivered messages naming this server confirmer, not yet told. */
   #due = new Set<string>();
-  #last = -Infinity;
+  /** When each peer was last sent a `got`. */
+  #told = new Map<string, number>();
   #lastAll = -Infinity;
 
   constructor(ring: Ring, self: string) {
     this.#ring = ring;
     this.#self = self;
     this.#peers = new Set(ring.peers);
+    this.#near = new Set(ring.near);
   }
 
   /**
@@ -55,22 +61,32 @@ export class GotSchedule {
     for (const near of this.#ring.near) this.#due.add(near);
   }
 
-  /** After a commit: the peers waiting for a `got` (then none are). */
-  afterCommit(): string[] {
+  /** After a commit at `now`: the peers waiting for a `got` (then none are). */
+  afterCommit(now: number): string[] {
     if (this.#due.size === 0) return [];
     const to = [...this.#due];
     this.#due.clear();
+    for (const id of to) this.#told.set(id, now);
     return to;
   }
 
-  /** On a tick at `now`: the peers to tell now (every peer, or the near ones), or null when no period is due. */
+  /**
+   * On a tick at `now`: the peers to tell now, or null when none is due —
+   * the near ones not told for LIVENESS.gotNearEveryMs, and every
+   * LIVENESS.gotAllEveryMs the others not told since the previous such
+   * tick (give or take a near period, so the period does not slip a tick).
+   */
   tick(now: number): readonly string[] | null {
-    if (now - this.#last < LIVENESS.gotNearEveryMs) return null;
-    const all = now - this.#lastAll >= LIVENESS.gotAllEveryMs;
-    this.#last = now;
+    const { gotNearEveryMs, gotAllEveryMs } = LIVENESS;
+    const all = now - this.#lastAll >= gotAllEveryMs;
     if (all) this.#lastAll = now;
-    const to = all ? this.#ring.peers : this.#ring.near;
-    for (const id of to) this.#due.delete(id);
+    const stale = (id: string, ms: number) => now - (this.#told.get(id) ?? -Infinity) >= ms;
+    const to = this.#ring.peers.filter((id) => this.#near.has(id) ? stale(id, gotNearEveryMs) : all && stale(id, gotAllEveryMs - gotNearEveryMs));
+    if (to.length === 0) return null;
+    for (const id of to) {
+      this.#due.delete(id);
+      this.#told.set(id, now);
+    }
     return to;
   }
 }

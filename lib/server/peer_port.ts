@@ -139,7 +139,7 @@ export class PeerPort {
     });
     o.commit.subscribe(({ localOps }) => {
       if (localOps.length > 0) this.#send(this.replicator.localOps(localOps, o.clock.now()));
-      this.#sendGot(this.#gots.afterCommit());
+      this.#sendGot(this.#gots.afterCommit(o.clock.now()));
     });
   }
 

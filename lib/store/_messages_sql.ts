@@ -82,9 +82,9 @@ return {
     lastOp: p("SELECT max(aseq) AS n FROM ops"),
     roomOf: p("SELECT room FROM ops WHERE aseq = ?"),
     bound: p(
-      "SELECT 1 AS x FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
+      "SELECT m.origin, m.ksum, COALESCE(o.conf, '') AS conf FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
         "WHERE m.session = ?1 AND m.tag = ?2 AND m.refused = 0 " +
-        "AND (o.conf = ?3 OR o.origin = ?3 OR substr(o.origin, 1, length(?3) + 1) = ?3 || '~') LIMIT 1",
+        "AND (o.conf = ?3 OR o.origin = ?3 OR substr(o.origin, 1, length(?3) + 1) = ?3 || '~')",
     ),
   };
 }

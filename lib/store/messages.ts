@@ -9,6 +9,7 @@ import { get } from "../wire/vector.ts";
 import { nameKey } from "../wire/names.ts";
 import { type Key, visibleTwin } from "../rules/conflict.ts";
 import { keptCount } from "./kept_counts.ts";
+import { refuses } from "../rules/binding.ts";
 import type { SettledTest, Settling } from "./settling.ts";
 
 /** What stable delivery reads of a row (lib/store/settling.ts). */
@@ -233,12 +234,14 @@ export class Messages {
   }
 
   /**
-   * True when server `server` is bound to a copy of (session, tag): one not
-   * refused that it made (under any incarnation) or that names it as its
-   * confirmer (docs/ARCHITECTURE.md "Acks").
+   * True when server `server`, storing a copy of (session, tag) that names
+   * it confirmer (made by `origin`, key `k`), must refuse it: it is bound to
+   * another copy — one not refused that it made (under any incarnation) or
+   * that names it — by the rule of lib/rules/binding.ts.
    */
-  boundAt(session: string, tag: string, server: string): boolean {
-    return this.#s.bound.get(session, tag, server) !== undefined;
+  refuses(session: string, tag: string, server: string, origin: string, k: Key): boolean {
+    const rows = this.#s.bound.all(session, tag, server) as { origin: string; ksum: number; conf: string }[];
+    return rows.length > 0 && refuses(server, origin, k, rows.map((r) => ({ origin: r.origin, key: [r.ksum, r.origin], conf: r.conf })));
   }
 
   /**

@@ -328,9 +328,9 @@ export class Store {
         break;
       case "msg": {
         if (op.msg === "") break; // expunged at its sender by the retention limit: a tombstone, no message
-        // A confirmer is bound to the first copy of (session, tag) it made or confirmed (ARCHITECTURE.md "Acks").
+        // A confirmer is bound to the first copy of (session, tag) it made or confirmed (ARCHITECTURE.md "Acks"; lib/rules/binding.ts).
         const me = serverOf(this.#self);
-        const refuse = op.conf === me && op.origin !== this.#self && this.messages.boundAt(op.session, op.tag, me);
+        const refuse = op.conf === me && op.origin !== this.#self && this.messages.refuses(op.session, op.tag, me, op.origin, key);
         const rkey = nameKey(op.groupName);
         if (rkey.charCodeAt(0) === 64 /* "@": a direct conversation */) this.conversations.note(rkey);
         if (this.messages.insert({ ...op, dseq: aseq }, key, noTwin && op.origin === this.#self)) this.#dirty.rooms.add(rkey);
