@@ -33,7 +33,7 @@ import type { Reply, Request } from "../wire/messages.ts";
 import { makeTagger } from "./tags.ts";
 import type { ClientTransport, OpenTransport, ServerRef } from "./transport.ts";
 import { linkWords } from "./wording.ts";
-import { adoptServers } from "./server_list.ts";
+import { adoptServers, withoutServers } from "./server_list.ts";
 
 export type Timing = {
   /** First retransmission timeout; doubles on each resend. */
@@ -195,6 +195,15 @@ export class Connection {
     this.#servers.splice(0, this.#servers.length, ...r.servers);
     this.#current = this.#servers.indexOf(talkingTo);
     if (r.added.length + r.dropped.length > 0) this.#notice(linkWords.newList(r.added, r.dropped, this.#servers.map((s) => s.id)));
+  }
+
+  /** Drops servers `ids` (a page's /servers.json no longer lists them: lib/client/page_servers.ts), the current one once it fails; returns the ids dropped now. */
+  dropServers(ids: readonly string[]): string[] {
+    const talkingTo = this.server, r = withoutServers(this.#servers, talkingTo, ids);
+    this.#listed = new Set(this.#servers.filter((s) => !ids.includes(s.id) && (this.#listed?.has(s.id) ?? true)).map((s) => s.id));
+    this.#servers.splice(0, this.#servers.length, ...r.servers);
+    this.#current = this.#servers.indexOf(talkingTo);
+    return r.dropped;
   }
 
   /**

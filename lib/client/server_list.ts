@@ -83,3 +83,9 @@ export function adoptServers(o: {
   if (!next.includes(o.talkingTo)) next.push(o.talkingTo);
   return { ok: true, servers: next, added, dropped };
 }
+
+/** `current` without the servers `ids` names, except `talkingTo` (kept until it fails), and the ids dropped. */
+export function withoutServers(current: readonly ServerRef[], talkingTo: ServerRef, ids: readonly string[]): { servers: ServerRef[]; dropped: string[] } {
+  const gone = new Set(ids);
+  return { servers: current.filter((s) => !gone.has(s.id) || s === talkingTo), dropped: current.filter((s) => gone.has(s.id) && s !== talkingTo).map((s) => s.id) };
+}

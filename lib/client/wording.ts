@@ -120,6 +120,10 @@ export const surfaceWords = {
   page: {
     olderHint: (_room: string): string | null => null,
     dmFrom: (user: string) => `direct message from ${user} (under Direct messages)`,
+    /** Said after the page reloaded itself for servers added (lib/client/page_servers.ts). */
+    reloadedFor: (added: readonly string[]) => `server list updated: added ${added.join(", ")}; the page reloaded itself to reach ${added.length === 1 ? "it" : "them"}`,
+    /** Said instead when a reload would ask for the password: the user reloads when it suits. */
+    reloadToReach: (added: readonly string[]) => `server list updated: added ${added.join(", ")}; reload the page to reach ${added.length === 1 ? "it" : "them"} (you will be asked for your password)`,
     help: {
       register: "/register       register your name with a password (a form asks for it)",
       quit: "/quit           log out (the login screen comes back)",
