@@ -8,9 +8,10 @@ import { createController, initialState } from "./controller.js";
 import { LoginScreen } from "./ui/login.js";
 import { AccountScreen } from "./ui/account.js";
 import { ChatScreen } from "./ui/chat.js";
+import { hasDraft } from "./ui/composer.js";
 
 const store = createStore(initialState);
-const { actions, inspect } = createController(store);
+const { actions, inspect } = createController(store, { drafting: hasDraft });
 
 function App() {
   const state = useStore(store);

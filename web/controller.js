@@ -12,6 +12,7 @@ import { nameKey, roomNameProblem, userNameProblem } from "../lib/wire/names.ts"
 import { keptRooms, pageUi, withRoom } from "./page_ui.js";
 import { loadKnownKeys, loadRead, loadSession, saveKnownKeys, saveRead, saveSession } from "./persist.js";
 import { searchActions } from "./search_actions.js";
+import { sayReloaded, watchServers } from "./server_watch.js";
 
 /** How long a server may hold a poll. */
 const WAIT_MS = 25_000;
@@ -75,10 +76,12 @@ async function loadServers() {
   }
 }
 
-export function createController(store) {
+/** `drafting()`: whether anything is typed in a composer (a reload would lose it). */
+export function createController(store, { drafting = () => false } = {}) {
   const set = (f) => store.update(f);
   let chat = null;
   let servers = null;
+  let stopWatch = () => {};
   let passphraseAnswer = null;
   let membersTimer = 0;
   /** The newest message read per room (at, ms), this user's, kept in localStorage across logins. */
@@ -191,10 +194,19 @@ export function createController(store) {
     persist();
     void chat.acts.unread(true);
     startPresence();
+    watch();
+  }
+
+  /** Follows the server list while the session lasts (web/server_watch.js). */
+  function watch() {
+    stopWatch();
+    stopWatch = watchServers({ store, chat: () => chat, loaded: servers.map((s) => s.id), drafting, notice: ui.notice, beforeReload: persist });
+    sayReloaded(ui.notice);
   }
 
   async function endSession(why) {
     clearInterval(presenceTimer);
+    stopWatch();
     saveSession(null);
     const name = chat?.userName ?? "";
     await chat?.conn.close();

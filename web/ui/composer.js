@@ -15,6 +15,11 @@ const SHOW_FROM = 0.8;
 const drafts = new Map();
 const number = (n) => n.toLocaleString("en");
 
+/** Whether any room's box holds typed text (the page waits before reloading itself: web/server_watch.js). */
+export function hasDraft() {
+  return [...drafts.values()].some((t) => t.trim() !== "");
+}
+
 export function Composer({ room, actions, compose }) {
   const box = useRef(null);
   const [text, setText] = useState(drafts.get(room?.key) ?? "");

@@ -1,0 +1,114 @@
+// An open page follows a changed server list (docs/CLIENT.md "A changed
+// server list"; the rules are lib/client/page_servers.ts): every 60 s, and
+// after each failover, it reads /servers.json from the server it talks to
+// (a servers.txt origin: its CSP and CORS let it). Retired servers leave its
+// failover list at once; for added ones, which its CSP cannot reach, it
+// reloads itself at a quiet moment (or at once when no server answers) —
+// the session, rooms and read state survive a reload — and says so after.
+import { compareListing, PAGE_SERVERS_EVERY_MS, parseListing, reloadDecision } from "../lib/client/page_servers.ts";
+import { linkWords, surfaceWords } from "../lib/client/wording.ts";
+
+const RELOADED = "distchat.reloaded";
+/** How long one /servers.json request may take, ms. */
+const FETCH_MS = 5000;
+
+/** The poll interval: `globalThis.distchatServersEveryMs` when a test set it before the page loaded (at least 200), else PAGE_SERVERS_EVERY_MS. */
+function everyMs() {
+  const ms = Number(globalThis.distchatServersEveryMs);
+  return ms >= 200 ? ms : PAGE_SERVERS_EVERY_MS;
+}
+
+/** The last self-reload for a changed list ({ added, at, told }), or null. */
+function lastReload() {
+  try {
+    const r = JSON.parse(sessionStorage.getItem(RELOADED) ?? "null");
+    return r && typeof r.at === "number" && Array.isArray(r.added) ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+function keepReload(r) {
+  try {
+    sessionStorage.setItem(RELOADED, JSON.stringify(r));
+  } catch {
+    // Storage refused: the page still reloads; the gap between reloads is not kept.
+  }
+}
+
+/** After a self-reload: says why the page reloaded, once. */
+export function sayReloaded(notice) {
+  const r = lastReload();
+  if (r === null || r.told) return;
+  keepReload({ ...r, told: true });
+  notice(surfaceWords.page.reloadedFor(r.added));
+}
+
+/** A quiet moment for a reload: the chat screen, nothing typed (`drafting()`), no reply or edit under way, no dialog open. */
+function quietNow(s, drafting) {
+  return s.screen === "chat" && s.passphrase === null && s.compose === null && !drafting() && document.querySelector("dialog[open]") === null;
+}
+
+/**
+ * Starts watching the server list for the session `chat()` (null: stopped):
+ * `loaded`, the ids the page was loaded with; `drafting()`, whether anything
+ * is typed; `notice(text)`; `beforeReload()` keeps the session. Returns `stop`.
+ */
+export function watchServers({ store, chat, loaded, drafting, notice, beforeReload }) {
+  let added = [], answering = true, told = "", busy = false;
+  let lastServer = chat()?.conn.server.id ?? "";
+
+  const decide = () => {
+    const since = Date.now() - (lastReload()?.at ?? -Infinity);
+    const what = reloadDecision({ added, quiet: quietNow(store.get(), drafting), answering, registered: store.get().registered, sinceReloadMs: since });
+    if (what === "tell" && told !== added.join(",")) {
+      told = added.join(",");
+      notice(surfaceWords.page.reloadToReach(added));
+    }
+    if (what !== "reload") return;
+    stop();
+    beforeReload();
+    keepReload({ added, at: Date.now(), told: false });
+    location.reload();
+  };
+
+  const check = async () => {
+    const c = chat();
+    if (c === null || busy) return;
+    busy = true;
+    let listed = null;
+    try {
+      const res = await fetch(`${c.conn.server.web ?? location.origin}/servers.json`, { cache: "no-store", signal: AbortSignal.timeout(FETCH_MS) });
+      listed = res.ok ? parseListing(await res.json()) : null;
+    } catch {
+      listed = null;
+    } finally {
+      busy = false;
+    }
+    if (chat() !== c) return;
+    answering = listed !== null || c.conn.status.state === "connected";
+    if (listed !== null) {
+      const change = compareListing(loaded, listed);
+      const dropped = c.conn.dropServers(change.retired);
+      if (dropped.length > 0) notice(linkWords.newList([], dropped, c.conn.servers.map((s) => s.id)));
+      added = change.added;
+    }
+    decide();
+  };
+
+  const poll = setInterval(() => void check(), everyMs());
+  // While servers wait to be reached: a reload as soon as the page is quiet.
+  const settle = setInterval(() => added.length > 0 && decide(), 1000);
+  const unsubscribe = store.subscribe((s) => {
+    if (s.link.server === lastServer) return;
+    lastServer = s.link.server; // a failover: the new server's list now
+    void check();
+  });
+  void check();
+  function stop() {
+    clearInterval(poll);
+    clearInterval(settle);
+    unsubscribe();
+  }
+  return stop;
+}
