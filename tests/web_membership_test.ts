@@ -5,7 +5,10 @@
  * d is added (servers file rewritten, SIGHUP, d started with --join) — the
  * page waits while something is typed in its composer, then reloads itself
  * and has d in its list, still in its room with its messages, and says why;
- * c is retired — c leaves the page's list without a reload. The page's poll
+ * c is retired — c leaves the page's list without a reload; e is added and
+ * then a, b and d (every server the page knows, its own included) stop —
+ * the page names e's address instead of reloading into the browser's error
+ * page, and reloads once a is back. The page's poll
  * interval is set to 300 ms for the test (globalThis.distchatServersEveryMs).
  * Runs under Node only (the browser is the same under Deno).
  */
@@ -34,7 +37,7 @@ async function start(id: string, extra: string[] = [], newCluster = true): Promi
 
 test.before(async () => {
   dir = tempDir("distchat-web-member-");
-  ({ file, entries } = await makeCluster(["a", "b", "c", "d"], dir, { web: "http" }));
+  ({ file, entries } = await makeCluster(["a", "b", "c", "d", "e"], dir, { web: "http" }));
   writeServers(file, entries, ["a", "b", "c"]);
   await Promise.all(["a", "b", "c"].map((id) => start(id)));
   ctx = await launch();
@@ -98,6 +101,25 @@ test("d is added: the page waits while something is typed, then reloads itself w
   await hear(page, /^server list updated: dropped c \(servers a, b, d\)$/);
   await say(page, "after c");
   await seeLines(page, ["pia: before d", "pia: after d", "pia: after c"]);
+});
+
+test("e is added while no server of the page's list will answer: the page names e's address while its own server is down, and reloads once it answers", async () => {
+  const page = await openPage(ctx, s.a.web!, "quinn");
+  await join(page, "lobby");
+  assert.equal(await listOf(page), ["a", "b", "d"]);
+  await composer(page).fill("not quiet");
+  writeServers(file, entries, ["a", "b", "d", "e"], ["c"]);
+  for (const x of [s.a, s.b, s.d]) x.signal("SIGHUP");
+  for (const x of [s.a, s.b, s.d]) assert.ok(await logged(x, /servers file reloaded: added e/), `${x.id} did not add e: ${x.stderr()}`);
+  const e = await start("e", ["--join"], false);
+  assert.ok(await logged(e, /caught up with every peer: taking writes/, 15_000), `e never caught up: ${e.stderr()}`);
+  for (const x of [s.a, s.b, s.d]) (await x.stop(), t.running.delete(x));
+  await hear(page, new RegExp(`^no server this page knows is answering, its own included; servers added since it loaded: ${e.web}$`));
+  assert.is(await composer(page).inputValue(), "not quiet", "the page stays while its own server is down");
+  await start("a", [], false);
+  assert.ok((await listUntil(page, (ids) => ids.includes("e"))).includes("e"), "the page never reloaded once a answered");
+  await hear(page, /^server list updated: added e; the page reloaded itself to reach it$/);
+  await page.getByRole("heading", { level: 1, name: "lobby" }).waitFor();
 });
 
 test.run();

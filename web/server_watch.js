@@ -36,6 +36,19 @@ function keepReload(r) {
   }
 }
 
+/** The servers `/servers.json` at `origin` lists, or null (no answer, or not a listing). */
+async function listing(origin) {
+  try {
+    const res = await fetch(`${origin}/servers.json`, { cache: "no-store", signal: AbortSignal.timeout(FETCH_MS) });
+    return res.ok ? parseListing(await res.json()) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the server at `origin` answers. */
+const answers = async (origin) => (await listing(origin)) !== null;
+
 /** After a self-reload: says why the page reloaded, once. */
 export function sayReloaded(notice) {
   const r = lastReload();
@@ -55,7 +68,7 @@ function quietNow(s, drafting) {
  * is typed; `notice(text)`; `beforeReload()` keeps the session. Returns `stop`.
  */
 export function watchServers({ store, chat, loaded, drafting, notice, beforeReload }) {
-  let added = [], answering = true, told = "", busy = false;
+  let added = [], addedWeb = [], answering = true, told = "", busy = false, reloading = false;
   let lastServer = chat()?.conn.server.id ?? "";
 
   const decide = () => {
@@ -65,7 +78,20 @@ export function watchServers({ store, chat, loaded, drafting, notice, beforeRelo
       told = added.join(",");
       notice(surfaceWords.page.reloadToReach(added));
     }
-    if (what !== "reload") return;
+    if (what === "reload" && !reloading) void reload();
+  };
+
+  /** Reloads, keeping the session; when no server answers, only if the page's own server does (it serves the page), else says where to go. */
+  const reload = async () => {
+    reloading = true;
+    const home = answering || (await answers(location.origin));
+    reloading = false;
+    if (chat() === null) return;
+    if (!home) {
+      if (told !== `away ${added}`) notice(surfaceWords.page.openElsewhere(addedWeb));
+      told = `away ${added}`;
+      return;
+    }
     stop();
     beforeReload();
     keepReload({ added, at: Date.now(), told: false });
@@ -76,15 +102,8 @@ export function watchServers({ store, chat, loaded, drafting, notice, beforeRelo
     const c = chat();
     if (c === null || busy) return;
     busy = true;
-    let listed = null;
-    try {
-      const res = await fetch(`${c.conn.server.web ?? location.origin}/servers.json`, { cache: "no-store", signal: AbortSignal.timeout(FETCH_MS) });
-      listed = res.ok ? parseListing(await res.json()) : null;
-    } catch {
-      listed = null;
-    } finally {
-      busy = false;
-    }
+    const listed = await listing(c.conn.server.web ?? location.origin);
+    busy = false;
     if (chat() !== c) return;
     answering = listed !== null || c.conn.status.state === "connected";
     if (listed !== null) {
@@ -92,6 +111,7 @@ export function watchServers({ store, chat, loaded, drafting, notice, beforeRelo
       const dropped = c.conn.dropServers(change.retired);
       if (dropped.length > 0) notice(linkWords.newList([], dropped, c.conn.servers.map((s) => s.id)));
       added = change.added;
+      addedWeb = listed.filter((s) => added.includes(s.id)).map((s) => s.web);
     }
     decide();
   };

@@ -122,6 +122,8 @@ export const surfaceWords = {
     dmFrom: (user: string) => `direct message from ${user} (under Direct messages)`,
     /** Said after the page reloaded itself for servers added (lib/client/page_servers.ts). */
     reloadedFor: (added: readonly string[]) => `server list updated: added ${added.join(", ")}; the page reloaded itself to reach ${added.length === 1 ? "it" : "them"}`,
+    /** Said when no server answers, the page's own one included (a reload would show the browser's error page). */
+    openElsewhere: (urls: readonly string[]) => `no server this page knows is answering, its own included; servers added since it loaded: ${urls.join(", ")}`,
     /** Said instead when a reload would ask for the password: the user reloads when it suits. */
     reloadToReach: (added: readonly string[]) => `server list updated: added ${added.join(", ")}; reload the page to reach ${added.length === 1 ? "it" : "them"} (you will be asked for your password)`,
     help: {
