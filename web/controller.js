@@ -11,6 +11,7 @@ import { webTransport } from "../lib/client/web_transport.ts";
 import { nameKey, roomNameProblem, userNameProblem } from "../lib/wire/names.ts";
 import { keptRooms, pageUi, withRoom } from "./page_ui.js";
 import { loadKnownKeys, loadRead, loadSession, saveKnownKeys, saveRead, saveSession } from "./persist.js";
+import { messageActions } from "./message_actions.js";
 import { searchActions } from "./search_actions.js";
 import { sayReloaded, watchServers } from "./server_watch.js";
 
@@ -100,13 +101,6 @@ export function createController(store, { drafting = () => false } = {}) {
       if (++ticks % 10 === 0) void chat.acts.unread(true);
     }, 3000);
   };
-  /** The item `key` of the open room, and its room. */
-  const itemIn = (key) => {
-    const s = store.get();
-    const room = s.rooms[s.current];
-    return room ? { room, item: room.items.find((i) => i.key === key) } : null;
-  };
-
   const persist = () => {
     const s = store.get();
     if (!chat || !chat.session.token || s.screen === "login") return;
@@ -307,35 +301,6 @@ export function createController(store, { drafting = () => false } = {}) {
       return true;
     },
 
-    /** Answer item `key` of the open room: the composer quotes it. */
-    reply(key) {
-      const at = itemIn(key);
-      if (at?.item) set((s) => ({ ...s, compose: { mode: "reply", room: at.room.key, id: key, user: at.item.user, text: at.item.text } }));
-    },
-    /** Edit our item `key`: the composer holds its text. */
-    edit(key) {
-      const at = itemIn(key);
-      if (at?.item) set((s) => ({ ...s, compose: { mode: "edit", room: at.room.key, id: key, user: at.item.user, text: at.item.text } }));
-    },
-    cancelCompose: () => set((s) => ({ ...s, compose: null })),
-    /** Toggles our reaction `emoji` on item `key`. */
-    react(key, emoji) {
-      const at = itemIn(key);
-      if (at) void chat?.acts.react(at.room.name, parseMsgId(key), emoji);
-    },
-    /** Deletes item `key` (ours, or any in a room we moderate). */
-    remove(key) {
-      const at = itemIn(key);
-      if (at) void chat?.acts.del(at.room.name, parseMsgId(key));
-    },
-    /** Brings the message `key` answers into view and marks it a moment. */
-    jumpTo(key) {
-      const el = document.querySelector(`[data-id="${CSS.escape(key)}"]`);
-      if (!el) return ui.notice("that message is older than what is loaded here: load older messages first");
-      el.scrollIntoView({ block: "center" });
-      el.classList.add("flash");
-      setTimeout(() => el.classList.remove("flash"), 1500);
-    },
     /** The user is typing in the open room: said at most every 3 s. */
     typing() {
       const s = store.get();
@@ -366,7 +331,6 @@ export function createController(store, { drafting = () => false } = {}) {
     closeMembers: () => set((s) => ({ ...s, membersOpen: false })),
     toggleDrawer: (open) => set((s) => ({ ...s, drawerOpen: open ?? !s.drawerOpen })),
     listRooms: () => chat?.session.listRooms(),
-
     passphrase: (room) => chat?.run({ kind: "key", room }),
     answerPassphrase(value) {
       set((s) => ({ ...s, passphrase: null }));
@@ -403,6 +367,7 @@ export function createController(store, { drafting = () => false } = {}) {
     },
     dismissToast: () => set((s) => ({ ...s, toast: null })),
     dismissOutput: () => set((s) => ({ ...s, output: null })),
+    ...messageActions(store, () => chat, ui),
     ...searchActions(store, () => chat, () => actions),
   };
 
