@@ -140,7 +140,8 @@ function keyCheck(key: Uint8Array): Uint8Array {
   return hmac(sha256, key, utf8.encode(CHECK_LABEL)).subarray(0, CHECK_BYTES);
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+/** Whether two byte strings are equal, in a time that does not depend on where they differ. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   let d = a.length ^ b.length;
   for (let i = 0; i < Math.min(a.length, b.length); i++) d |= a[i] ^ b[i];
   return d === 0;

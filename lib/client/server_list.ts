@@ -22,6 +22,7 @@
 import { parseAddress } from "../wire/address.ts";
 import { fromBase64 } from "../wire/base64.ts";
 import type { ServerListing } from "../wire/messages.ts";
+import { sameBytes } from "./seal.ts";
 import type { ServerRef } from "./transport.ts";
 
 /** The list adopted (`added`/`dropped`: ids, for a notice), or why not (nothing changes). */
@@ -31,7 +32,7 @@ export type Adopted =
 
 /** Whether two keys are the same bytes. */
 function sameKey(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  return a === undefined || b === undefined ? a === b : a.length === b.length && a.every((x, i) => x === b[i]);
+  return a === undefined || b === undefined ? a === b : sameBytes(a, b);
 }
 
 /** What the client makes of one listed server; undefined key for "-". */

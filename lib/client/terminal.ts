@@ -111,8 +111,8 @@ class TerminalFace implements Terminal {
     });
     this.#rl.on("line", this.#keepEarly);
     this.#rl.once("close", this.#closeEarly);
-    if (o.tty) o.input.on("keypress", () => void (this.#keyAt = Date.now()));
     if (o.tty) {
+      o.input.on("keypress", () => void (this.#keyAt = Date.now()));
       this.#rl.setPrompt(this.#promptText());
       this.#rl.prompt();
     }
