@@ -13,13 +13,15 @@
  *
  * @example
  * ```ts
- * const store = Store.open("data/a.sqlite", "a"); store.begin();
+ * const store = Store.open("data/a.sqlite", "a");
+ * store.begin();
  * const op = store.appendLocal({ kind: "login", session: "ab12…", userName: "bob", ttl: 300 }, Date.now());
- * store.commit(); op.seq; // 1
+ * store.commit();
+ * op.seq; // 1
  * ```
  */
 import type { DatabaseSync } from "node:sqlite";
-import type { Op } from "../wire/messages.ts";
+import type { Op, OpInput } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
 import { advance, formatVector, get } from "../wire/vector.ts";
 import { nameKey } from "../wire/names.ts";
@@ -43,13 +45,11 @@ import { Conversations } from "./conversations.ts";
 import { Erasures } from "./scrub.ts";
 import { MessageActs } from "./message_acts.ts";
 
-export type { MessageEntry, SessionRecord, StoredAdd };
+export type { MessageEntry, OpInput, SessionRecord, StoredAdd };
 
 /** The rooms a commit changed, by room key: those with new visible messages, and those with new notices (docs/PROTOCOL.md "Notices"). */
 export type Dirty = { rooms: Set<string>; notices: Set<string> };
 
-/** What a caller gives to `appendLocal`: an op without origin, seq, deps and time. */
-export type OpInput = Op extends infer T ? T extends unknown ? Omit<T, "origin" | "seq" | "deps" | "at"> : never : never;
 
 export type StoreOptions = {
   /** "full" (default) survives power loss; "normal" only a process crash. */

@@ -346,6 +346,9 @@ export type Op =
   | OpHead & { kind: "act"; action: ActAction; groupName: string; userName: string; target: string; text: string };
 
 export type OpKind = Op["kind"];
+type EachWithout<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never; // an Omit that keeps a union's kinds apart
+/** An op as its maker gives it (Store.appendLocal): without origin, seq, deps and time, which the store adds. */
+export type OpInput = EachWithout<Op, "origin" | "seq" | "deps" | "at">;
 
 type PeerHead = {
   from: string;
