@@ -23,17 +23,12 @@ import { answerLines, clientLine, tagCapsKey } from "./_lines.ts";
 import { LineSplitter } from "./framing.ts";
 import { N } from "./numerics.ts";
 import { hostmask } from "./names.ts";
-import { type ConnState, type Core, type Ctx, type Follow, fromServer, type Handler, type IrcConfig, newState, type ProofJob } from "./_core.ts";
-import { REGISTRATION_HANDLERS, tickRegistration } from "./_registration.ts";
-import { CHANNEL_HANDLERS } from "./_channels.ts";
-import { MODE_HANDLERS } from "./_modes.ts";
+import { type ConnState, type Core, type Ctx, type Follow, fromServer, type IrcConfig, newState, type ProofJob } from "./_core.ts";
 import { type FeedEvent, feedFollow, overdueEchoes, pollFollow, watchingFeed } from "./_deliver.ts";
-import { MESSAGE_HANDLERS } from "./_messaging.ts";
-import { QUERY_HANDLERS } from "./_queries.ts";
 import { tickDms } from "./_dms.ts";
-import { CHATHISTORY_HANDLERS } from "./_chathistory.ts";
-import { ACT_HANDLERS } from "./_acts.ts";
-import { PRESENCE_HANDLERS, presenceNote, tickAway } from "./_presence.ts";
+import { presenceNote, tickAway } from "./_presence.ts";
+import { tickRegistration } from "./_registration.ts";
+import { BEFORE_REGISTRATION, HANDLERS } from "./_handlers.ts";
 
 export type { FeedEvent, IrcConfig, ProofJob };
 
@@ -54,13 +49,6 @@ export type IrcStep = {
 };
 
 const emptyStep = (): IrcStep => ({ lines: [], requests: [], proofs: [], close: false, dmsTo: [], watch: [] });
-
-/** Commands a client may send before it is registered (RFC 2812 §3.1, IRCv3 CAP and SASL). */
-const BEFORE_REGISTRATION = new Set(["CAP", "NICK", "USER", "PASS", "AUTHENTICATE", "PING", "PONG", "QUIT"]);
-
-const HANDLERS: Record<string, Handler> = {
-  ...REGISTRATION_HANDLERS, ...CHANNEL_HANDLERS, ...MODE_HANDLERS, ...MESSAGE_HANDLERS, ...QUERY_HANDLERS, ...CHATHISTORY_HANDLERS, ...ACT_HANDLERS, ...PRESENCE_HANDLERS,
-};
 
 /** Lines a client may send in a burst, and per second after it (then: "Excess flood"). */
 const FLOOD_BURST = 100, FLOOD_PER_SECOND = 20;
