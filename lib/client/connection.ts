@@ -16,7 +16,8 @@
  * With `learnServers`, it asks the server it talks to for the live
  * membership (`servers`, docs/PROTOCOL.md) once connected — after the login,
  * and after each failover — and every `everyMs`, and adopts the list by the
- * rules of lib/client/server_list.ts: new servers are tried on failover;
+ * rules of lib/client/server_list.ts (lib/client/server_roster.ts keeps the
+ * list and the server talked to): new servers are tried on failover;
  * servers no longer listed are dropped, the current one only once it fails.
  *
  * It knows nothing of sessions or rooms (lib/client/session.ts does), nor of
@@ -29,11 +30,11 @@
  * ```
  */
 import { decodeReply, encodeRequest } from "../wire/codec.ts";
-import type { Reply, Request } from "../wire/messages.ts";
+import type { Reply, Request, ServerListing } from "../wire/messages.ts";
 import { makeTagger } from "./tags.ts";
 import type { ClientTransport, OpenTransport, ServerRef } from "./transport.ts";
 import { linkWords } from "./wording.ts";
-import { adoptServers, withoutServers } from "./server_list.ts";
+import { ServerRoster } from "./server_roster.ts";
 
 export type Timing = {
   /** First retransmission timeout; doubles on each resend. */
@@ -111,8 +112,8 @@ export const SERVERS_EVERY_MS = 30_000;
 export type Call = { tag: string; reply: Promise<Reply | null> };
 
 export class Connection {
-  /** The list failed over along (the transport reads it live: adopted lists change it in place). */
-  #servers: ServerRef[];
+  /** The list failed over along, and the server talked to (the transport reads the list live). */
+  #roster: ServerRoster;
   #transport: ClientTransport | undefined;
   #timing: Timing;
   #notice: (text: string) => void;
@@ -120,7 +121,6 @@ export class Connection {
   #nextTag: () => string;
   #now: () => number;
   #pending = new Map<string, Pending>();
-  #current = 0;
   /** When a datagram last came from the current server (or it became current). */
   #heardAt: number;
   /** The transport said the current server cannot be reached: leave it at the next timeout, no probe needed. */
@@ -135,14 +135,11 @@ export class Connection {
   #probeTag: string | null = null;
   #probeTimer: ReturnType<typeof setInterval> | undefined;
   #learn: ConnectionOptions["learnServers"];
-  /** Ids of the servers the last adopted list named (null: none adopted yet); a server not in it is dropped once left. */
-  #listed: Set<string> | null = null;
   #askedServers = false;
   #serversTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(o: ConnectionOptions) {
-    if (o.servers.length === 0) throw new RangeError("Connection needs at least one server");
-    this.#servers = [...o.servers];
+    this.#roster = new ServerRoster(o.servers);
     this.#learn = o.learnServers;
     this.#timing = { ...DEFAULT_TIMING, ...o.timing };
     this.#notice = o.notice ?? (() => {});
@@ -155,7 +152,7 @@ export class Connection {
   /** Creates a connection and opens its transport. */
   static async open(o: ConnectionOptions): Promise<Connection> {
     const c = new Connection(o);
-    c.#transport = await o.transport(c.#servers, {
+    c.#transport = await o.transport(c.#roster.servers, {
       datagram: (bytes, from) => c.#receive(bytes, from),
       alive: (from) => from === c.server && c.#heard(),
       unreachable: (server) => {
@@ -172,7 +169,7 @@ export class Connection {
 
   /** The servers failed over along, in order. */
   get servers(): readonly ServerRef[] {
-    return this.#servers;
+    return this.#roster.servers;
   }
 
   /** Asks the current server for the live membership (`servers`) unless asked already, or it has no pinned key (its list could not be adopted); adopts the answer. */
@@ -187,23 +184,15 @@ export class Connection {
   }
 
   /** Adopts the list `from` sent (lib/client/server_list.ts), or says why not. */
-  #adopt(offered: Parameters<typeof adoptServers>[0]["offered"], from: ServerRef): void {
-    const talkingTo = this.server;
-    const r = adoptServers({ current: this.#servers, root: this.#learn!.root, from, talkingTo, offered });
+  #adopt(offered: readonly ServerListing[], from: ServerRef): void {
+    const r = this.#roster.adopt({ root: this.#learn!.root, from, offered });
     if (!r.ok) return this.#notice(r.problem);
-    this.#listed = new Set(offered.map((s) => s.id));
-    this.#servers.splice(0, this.#servers.length, ...r.servers);
-    this.#current = this.#servers.indexOf(talkingTo);
-    if (r.added.length + r.dropped.length > 0) this.#notice(linkWords.newList(r.added, r.dropped, this.#servers.map((s) => s.id)));
+    if (r.added.length + r.dropped.length > 0) this.#notice(linkWords.newList(r.added, r.dropped, this.servers.map((s) => s.id)));
   }
 
   /** Drops servers `ids` (a page's /servers.json no longer lists them: lib/client/page_servers.ts), the current one once it fails; returns the ids dropped now. */
   dropServers(ids: readonly string[]): string[] {
-    const talkingTo = this.server, r = withoutServers(this.#servers, talkingTo, ids);
-    this.#listed = new Set(this.#servers.filter((s) => !ids.includes(s.id) && (this.#listed?.has(s.id) ?? true)).map((s) => s.id));
-    this.#servers.splice(0, this.#servers.length, ...r.servers);
-    this.#current = this.#servers.indexOf(talkingTo);
-    return r.dropped;
+    return this.#roster.drop(ids);
   }
 
   /**
@@ -239,7 +228,7 @@ export class Connection {
 
   /** The server requests go to now. */
   get server(): ServerRef {
-    return this.servers[this.#current];
+    return this.#roster.current;
   }
 
   /** The link's state now. */
@@ -342,15 +331,7 @@ export class Connection {
 
   /** Moves to the next server and resends every pending request there. */
   #failover(): void {
-    const from = this.server;
-    this.#current = (this.#current + 1) % this.#servers.length;
-    if (this.#listed !== null && !this.#listed.has(from.id) && this.#servers.length > 1) {
-      // No longer listed (retired): dropped now that it failed.
-      const at = this.#servers.indexOf(from);
-      this.#servers.splice(at, 1);
-      if (at < this.#current) this.#current--;
-      this.#current %= this.#servers.length;
-    }
+    const from = this.#roster.advance(); // a server no longer listed (retired) is dropped now that it failed
     this.#silentSwitches++;
     this.#heardAt = this.#now();
     this.#unreachable = false;
