@@ -27,6 +27,7 @@ import { type ConnState, type Core, type Ctx, type Follow, fromServer, type IrcC
 import { type FeedEvent, feedFollow, overdueEchoes, pollFollow, watchingFeed } from "./_deliver.ts";
 import { tickDms } from "./_dms.ts";
 import { presenceNote, tickAway } from "./_presence.ts";
+import { monitorNote } from "./_monitor.ts";
 import { tickRegistration } from "./_registration.ts";
 import { BEFORE_REGISTRATION, HANDLERS } from "./_handlers.ts";
 
@@ -46,9 +47,11 @@ export type IrcStep = {
   dmsTo: string[];
   /** Channels that want their room's shared stream from `cursor` on (IrcConfig.sharedFeeds; answer with `feed`). */
   watch: { room: string; cursor: Vector }[];
+  /** The nicks this connection monitors changed (`state.monitor`): the listener watches them (`monitored`). */
+  monitorChanged?: boolean;
 };
 
-const emptyStep = (): IrcStep => ({ lines: [], requests: [], proofs: [], close: false, dmsTo: [], watch: [] });
+const emptyStep = (): IrcStep => ({ lines: [], requests: [], proofs: [], close: false, dmsTo: [], watch: [], monitorChanged: false });
 
 /** Lines a client may send in a burst, and per second after it (then: "Excess flood"). */
 const FLOOD_BURST = 100, FLOOD_PER_SECOND = 20;
@@ -178,6 +181,13 @@ export class IrcConnection implements Core {
     return this.#take();
   }
 
+  /** A monitored nick (by key) came online as `held`, or went offline (`held` null, `was` its name): 730/731 (MONITOR). */
+  monitored(key: string, held: string | null, was: string, now: number): IrcStep {
+    this.now = now;
+    if (!this.state.closing && this.state.registered) monitorNote(this, key, held, was);
+    return this.#take();
+  }
+
   /** True while channel `room` takes its shared stream (IrcStep.watch): the listener stops feeding it otherwise. */
   watching = (room: string): boolean => watchingFeed(this.state, room);
 
@@ -262,6 +272,10 @@ export class IrcConnection implements Core {
 
   watch(f: Follow): void {
     this.#out.watch.push({ room: f.room, cursor: f.cursor });
+  }
+
+  monitorChanged(): void {
+    this.#out.monitorChanged = true;
   }
 
   // --- Inside ------------------------------------------------------------------

@@ -303,6 +303,8 @@ export class ServerNode {
         this.commit.onShown((d) => d.rooms.size > 0 && fn(d.rooms));
       },
       onPresence: (fn) => this.#presenceHeard.push(fn),
+      online: (userName) => store.sessions.liveHolder(userName, clock.now())?.user ?? null,
+      onSessions: (fn) => this.commit.subscribe((c) => c.localOps.some((op) => op.kind === "login" || op.kind === "logout") && fn()),
       readPosition: (userName, token) => readPosition(positions.previous(nameKey(userName), sessionId(token)), { self: config.id, own: store.vector(), peer: told }),
     };
   }

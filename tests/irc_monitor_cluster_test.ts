@@ -1,0 +1,68 @@
+/**
+ * MONITOR across a cluster (docs/IRC.md "Monitor"), black box: two servers,
+ * each with an IRC listener. An IRC user on server a monitors bob and carol;
+ * carol logs in over the terminal protocol at server b, bob over IRC at b:
+ * a's user is told each came online (730), that bob went away (his AWAY in a
+ * channel a's user is not in: extended-monitor over DistChat's presence), and
+ * that each went offline (731) when they left. Every wait has a generous
+ * deadline; nothing is timed.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { lines, makeCluster, removeTempDirs, type ServerHandle, udpClient } from "../testing/harness.ts";
+import { login } from "../testing/cluster_ops.ts";
+import { type Irc, ircClient, ircUser, startIrcServer } from "../testing/irc_client.ts";
+
+test("an IRC user on one server monitors users of another server, of either transport", async () => {
+  const { file } = await makeCluster(["a", "b"]);
+  const servers: ServerHandle[] = [];
+  const clients: Irc[] = [];
+  const udp = await udpClient();
+  try {
+    const a = await startIrcServer("a", file);
+    servers.push(a.server);
+    const b = await startIrcServer("b", file);
+    servers.push(b.server);
+    const [pa, pb] = [a.port, b.port];
+
+    const watcher = await ircClient(pa);
+    clients.push(watcher);
+    watcher.send("CAP REQ :extended-monitor away-notify");
+    watcher.send("NICK watcher");
+    watcher.send("USER watcher 0 * :Watcher");
+    watcher.send("CAP END");
+    await watcher.waitFor(/ 376 | 422 /);
+    watcher.send("MONITOR + bob,carol");
+    assert.match(await watcher.waitFor(/ 731 /), / 731 watcher :bob,carol$/);
+
+    const carol = await login(udp, b.server.clientAddr, "carol");
+    assert.match(await watcher.waitFor(/ 73[01] /), / 730 watcher :carol!carol@distchat$/, "a terminal user on b is online");
+
+    const bob = await ircUser(pb, "bob");
+    clients.push(bob);
+    assert.match(await watcher.waitFor(/ 73[01] /), / 730 watcher :bob!bob@distchat$/, "an IRC user on b is online");
+    bob.send("JOIN #lobby");
+    await bob.waitFor(/ 366 bob #lobby /);
+    bob.send("AWAY :lunch");
+    await bob.waitFor(/ 306 /);
+    assert.match(await watcher.waitFor(/ AWAY/), /^:bob!bob@distchat AWAY :Away$/, "away, through DistChat's presence (its text stays on b)");
+
+    watcher.send("MONITOR S");
+    const online = await watcher.waitFor(/ 730 /);
+    assert.match(online, /bob!bob@distchat/);
+    assert.match(online, /carol!carol@distchat/);
+
+    bob.send("QUIT :bye");
+    assert.match(await watcher.waitFor(/ 73[01] /), / 731 watcher :bob$/, "bob quit");
+    assert.match(await udp.request(b.server.clientAddr, lines("logout", "l1", carol)), /^ok\n/);
+    assert.match(await watcher.waitFor(/ 73[01] /), / 731 watcher :carol$/, "carol logged out");
+    assert.equal(watcher.lines.filter((l) => / 73[01] /.test(l)), [], "each change told once");
+  } finally {
+    for (const c of clients) c.end();
+    await udp.close();
+    await Promise.all(servers.map((s) => s.stop()));
+    removeTempDirs();
+  }
+});
+
+test.run();
