@@ -4,7 +4,8 @@
  * carol logs in over the terminal protocol at server b, bob over IRC at b:
  * a's user is told each came online (730), that bob went away (his AWAY in a
  * channel a's user is not in: extended-monitor over DistChat's presence), and
- * that each went offline (731) when they left. Every wait has a generous
+ * that each went offline (731) when they left; and dan, on a and in no
+ * channel, going away and coming back (told by a's listener itself). Every wait has a generous
  * deadline; nothing is timed.
  */
 import { test } from "uvu";
@@ -32,8 +33,8 @@ test("an IRC user on one server monitors users of another server, of either tran
     watcher.send("USER watcher 0 * :Watcher");
     watcher.send("CAP END");
     await watcher.waitFor(/ 376 | 422 /);
-    watcher.send("MONITOR + bob,carol");
-    assert.match(await watcher.waitFor(/ 731 /), / 731 watcher :bob,carol$/);
+    watcher.send("MONITOR + bob,carol,dan");
+    assert.match(await watcher.waitFor(/ 731 /), / 731 watcher :bob,carol,dan$/);
 
     const carol = await login(udp, b.server.clientAddr, "carol");
     assert.match(await watcher.waitFor(/ 73[01] /), / 730 watcher :carol!carol@distchat$/, "a terminal user on b is online");
@@ -46,6 +47,16 @@ test("an IRC user on one server monitors users of another server, of either tran
     bob.send("AWAY :lunch");
     await bob.waitFor(/ 306 /);
     assert.match(await watcher.waitFor(/ AWAY/), /^:bob!bob@distchat AWAY :Away$/, "away, through DistChat's presence (its text stays on b)");
+
+    // dan, on a, in no channel: DistChat has no room to say his away in; a's listener tells its own connections.
+    const dan = await ircUser(pa, "dan");
+    clients.push(dan);
+    assert.match(await watcher.waitFor(/ 73[01] /), / 730 watcher :dan!dan@distchat$/);
+    dan.send("AWAY :brb");
+    assert.match(await watcher.waitFor(/ AWAY/), /^:dan!dan@distchat AWAY :brb$/, "a user of the same listener: with its text");
+    dan.send("AWAY");
+    assert.match(await watcher.waitFor(/ AWAY/), /^:dan!dan@distchat AWAY$/);
+    watcher.send("MONITOR - dan");
 
     watcher.send("MONITOR S");
     const online = await watcher.waitFor(/ 730 /);

@@ -41,8 +41,12 @@ test("MONITOR + answers 730 for the online (as DistChat writes the name) and 731
   assert.equal(s.lines(), [":a.distchat 732 me :bob,carol", ":a.distchat 733 me :End of MONITOR list"]);
   s.send("MONITOR S");
   assert.equal(s.lines(), [":a.distchat 730 me :Bob!Bob@distchat", ":a.distchat 731 me :carol"]);
+  const list = s.c.state.monitor;
+  s.send("MONITOR - dave");
+  assert.is(s.c.state.monitor, list, "nothing removed: the same list (the listener sees a change by a new map)");
   s.send("MONITOR - Bob");
   assert.equal(s.lines(), [], "removing says nothing");
+  assert.is.not(s.c.state.monitor, list, "a change is a new map");
   assert.equal([...s.c.state.monitor.values()], ["carol"]);
   s.send("MONITOR C");
   assert.equal(s.lines(), []);

@@ -157,8 +157,11 @@ export type ConnState = {
   dmLast: Map<string, string | null>;
   /** The first `dms` answer was taken as what this connection need not show. */
   dmsBaseline: boolean;
-  /** Nicks this connection MONITORs, by key → as the client wrote them (listener-local: lib/irc/_monitor.ts). */
-  monitor: Map<string, string>;
+  /**
+   * Nicks this connection MONITORs, by key → as the client wrote them (listener-local: lib/irc/_monitor.ts).
+   * Replaced by a new map on every change, never changed in place: the listener sees a new list by identity.
+   */
+  monitor: ReadonlyMap<string, string>;
   /** Whether a name is registered, as whois said, and when. */
   accounts: Map<string, { registered: boolean; at: number }>;
   lastInput: number;
@@ -202,8 +205,6 @@ export interface Core {
   sentDm(nick: string): void;
   /** Asks the listener for the shared stream of `f`'s room from `f.cursor` (IrcStep.watch). */
   watch(f: Follow): void;
-  /** Tells the listener the nicks this connection monitors changed (IrcStep.monitorChanged). */
-  monitorChanged(): void;
 }
 
 /** The state of a connection that has just opened. */

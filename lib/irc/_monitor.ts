@@ -61,7 +61,7 @@ function status(c: Core, ctx: Ctx, nicks: readonly string[]): void {
 
 /** MONITOR + targets: adds what is a nick (432 for what is not), up to the limit (734 for the rest); then their status. */
 function add(c: Core, ctx: Ctx, list: string[]): void {
-  const mine = c.state.monitor, added: string[] = [];
+  const mine = new Map(c.state.monitor), added: string[] = [];
   for (const [i, t] of list.entries()) {
     if (nickProblem(t) !== null) {
       c.numeric(ctx, N.ERR_ERRONEUSNICKNAME, t, "Erroneous nickname: MONITOR takes nicks, not masks");
@@ -75,7 +75,7 @@ function add(c: Core, ctx: Ctx, list: string[]): void {
     mine.set(nameKey(t), t);
     added.push(t);
   }
-  if (added.length > 0) c.monitorChanged();
+  if (added.length > 0) c.state.monitor = mine;
   status(c, ctx, added);
 }
 
@@ -87,14 +87,13 @@ function monitor(c: Core, m: { params: string[] }, ctx: Ctx): void {
     case "+":
       return add(c, ctx, targets(m.params[1]));
     case "-": {
-      let removed = false;
-      for (const t of targets(m.params[1])) removed = c.state.monitor.delete(nameKey(t)) || removed;
-      if (removed) c.monitorChanged();
+      const mine = new Map(c.state.monitor);
+      for (const t of targets(m.params[1])) mine.delete(nameKey(t));
+      if (mine.size < c.state.monitor.size) c.state.monitor = mine;
       return;
     }
     case "C":
-      if (c.state.monitor.size > 0) c.monitorChanged();
-      c.state.monitor.clear();
+      if (c.state.monitor.size > 0) c.state.monitor = new Map();
       return;
     case "L":
       for (const l of commaChunks([...c.state.monitor.values()])) c.numeric(ctx, RPL_MONLIST, l);

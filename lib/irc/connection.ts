@@ -47,11 +47,9 @@ export type IrcStep = {
   dmsTo: string[];
   /** Channels that want their room's shared stream from `cursor` on (IrcConfig.sharedFeeds; answer with `feed`). */
   watch: { room: string; cursor: Vector }[];
-  /** The nicks this connection monitors changed (`state.monitor`): the listener watches them (`monitored`). */
-  monitorChanged?: boolean;
 };
 
-const emptyStep = (): IrcStep => ({ lines: [], requests: [], proofs: [], close: false, dmsTo: [], watch: [], monitorChanged: false });
+const emptyStep = (): IrcStep => ({ lines: [], requests: [], proofs: [], close: false, dmsTo: [], watch: [] });
 
 /** Lines a client may send in a burst, and per second after it (then: "Excess flood"). */
 const FLOOD_BURST = 100, FLOOD_PER_SECOND = 20;
@@ -272,10 +270,6 @@ export class IrcConnection implements Core {
 
   watch(f: Follow): void {
     this.#out.watch.push({ room: f.room, cursor: f.cursor });
-  }
-
-  monitorChanged(): void {
-    this.#out.monitorChanged = true;
   }
 
   // --- Inside ------------------------------------------------------------------

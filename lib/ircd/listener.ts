@@ -93,6 +93,8 @@ type Link = {
   registered: boolean;
   /** The away message last seen on this connection (told to its monitors here when it is in no channel). */
   away: string | null;
+  /** The nicks it monitors, as last handed to the listener's watch (a new list is a new map). */
+  monitor: ReadonlyMap<string, string>;
   /** The tag of the logout a QUIT sent: the socket is closed once it is answered (so a reconnection comes after it). */
   endOn?: string;
 };
@@ -203,7 +205,7 @@ export class IrcTransport implements ClientChannel {
     const { clock } = this.#o;
     socket.setNoDelay?.(true);
     const port = this.#nextPort++;
-    const link: Link = { socket, conn: new IrcConnection(this.#core, clock.now()), from: { host: clientIp(socket), port }, closed: false, congested: false, registered: false, away: null };
+    const link: Link = { socket, conn: new IrcConnection(this.#core, clock.now()), from: { host: clientIp(socket), port }, closed: false, congested: false, registered: false, away: null, monitor: new Map() };
     this.#links.set(port, link);
     socket.on("data", (chunk: Uint8Array) => {
       if (link.closed) return;
@@ -247,7 +249,7 @@ export class IrcTransport implements ClientChannel {
     }
     for (const nick of step.dmsTo) this.#nudge(nameKey(nick), link);
     for (const w of step.watch) if (!link.closed) this.#feeds.watch(link, w.room, w.cursor);
-    if (step.monitorChanged && !link.closed) this.#monitors.set(link, conn.state.monitor.keys());
+    if (conn.state.monitor !== link.monitor && !link.closed) this.#monitors.set(link, (link.monitor = conn.state.monitor).keys());
     if (conn.state.away !== link.away) this.#awayHere(link);
     if (!link.registered && conn.state.registered && !link.closed) {
       link.registered = true;
