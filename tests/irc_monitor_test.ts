@@ -153,6 +153,19 @@ test("MonitorWatch: a check looks at most `most` nicks, in turn; a watcher joini
   assert.equal(told, ["c1 a -"], "c1 hears a went offline; c2 learns it from its own MONITOR +");
 });
 
+test("MonitorWatch.checkNames looks only the watched names of a commit up again", () => {
+  const live = new Map<string, string>();
+  const looked: string[] = [];
+  const told: string[] = [];
+  const m = new MonitorWatch<string>({ online: (k) => (looked.push(k), live.get(k) ?? null), tell: (w, k, h) => told.push(`${w} ${k} ${h ?? "-"}`) });
+  m.set("c1", ["bob"]);
+  looked.length = 0;
+  live.set("bob", "bob");
+  m.checkNames(["ann", "bob", "zed"]);
+  assert.equal(looked, ["bob"]);
+  assert.equal(told, ["c1 bob bob"]);
+});
+
 test("WHOX: fields in the protocol's order whatever the order asked, the token echoed, 0 for no account", () => {
   assert.equal(parseWhox("%nat,42"), { fields: "tna", token: "42" });
   assert.equal(parseWhox("%n,1234"), { fields: "n", token: "0" }, "a token is 1 to 3 digits");

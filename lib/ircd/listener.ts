@@ -55,7 +55,7 @@ export const TICK_MS = 500;
 const DMS_BACKSTOP_MS = 30_000;
 /** Away users remembered (as many as a server's presence board holds states). */
 const MAX_AWAY = 20_000;
-/** Monitored nicks looked up again per tick and per commit that logged a session in or out (round robin). */
+/** Monitored nicks looked up again per tick, in turn (logins and logouts elsewhere, expired sessions). */
 const MONITOR_CHECKS = 1000;
 /** How long a channel's long poll is held (docs/PROTOCOL.md: at most 30 s). */
 const POLL_WAIT_MS = 25_000;
@@ -165,7 +165,7 @@ export class IrcTransport implements ClientChannel {
       online: (key) => o.hooks.online?.(key) ?? null,
       tell: (l, key, held, was) => l.closed || this.#apply(l, l.conn.monitored(key, held, was, clock.now())),
     });
-    o.hooks.onSessions?.(() => this.#monitors.check(MONITOR_CHECKS));
+    o.hooks.onSessions?.((names) => this.#monitors.checkNames(names.map(nameKey)));
     this.#stopTick = clock.every(TICK_MS, () => {
       const now = clock.now();
       for (const l of this.#links.values()) if (!l.closed) this.#apply(l, l.conn.tick(now));

@@ -5,9 +5,10 @@
  * (and as which name). `check` looks a bounded number of nicks up again
  * (round robin) and tells each connection that monitors a nick whose state
  * changed. Whether a nick is online is asked of the server (`online`: a live
- * session of that name anywhere in the cluster); the listener checks after
- * each commit that logged a session in or out here, and every tick for what
- * other servers did and for sessions that expired. No sockets or clock.
+ * session of that name anywhere in the cluster); the listener checks the
+ * names each commit logged in or out here at once (`checkNames`), and
+ * every tick a bounded number in turn (`check`: what other servers did,
+ * sessions that expired). No sockets or clock.
  *
  * @example
  * ```ts
@@ -69,6 +70,14 @@ export class MonitorWatch<W> {
       const key = this.#next();
       if (key === null) return;
       this.#look(key, this.#nicks.get(key)!);
+    }
+  }
+
+  /** Looks the nicks of `keys` up again, those watched, and tells their watchers what changed (a commit logged them in or out). */
+  checkNames(keys: Iterable<string>): void {
+    for (const k of keys) {
+      const e = this.#nicks.get(k);
+      if (e !== undefined) this.#look(k, e);
     }
   }
 

@@ -304,7 +304,10 @@ export class ServerNode {
       },
       onPresence: (fn) => this.#presenceHeard.push(fn),
       online: (userName) => store.sessions.liveHolder(userName, clock.now())?.user ?? null,
-      onSessions: (fn) => this.commit.subscribe((c) => c.localOps.some((op) => op.kind === "login" || op.kind === "logout") && fn()),
+      onSessions: (fn) => this.commit.subscribe((c) => {
+        const names = c.localOps.flatMap((op) => (op.kind === "login" ? [op.userName] : op.kind === "logout" ? [store.session(op.session)?.user ?? ""] : []));
+        if (names.length > 0) fn(names.filter((n) => n !== ""));
+      }),
       readPosition: (userName, token) => readPosition(positions.previous(nameKey(userName), sessionId(token)), { self: config.id, own: store.vector(), peer: told }),
     };
   }

@@ -43,7 +43,7 @@ export type IrcHooks = {
   onPresence?(fn: (note: PresenceNote) => void): void;
   /** The name of the live session holding `userName` (anywhere in the cluster, as this server knows), or null (MONITOR). */
   online?(userName: string): string | null;
-  /** Subscribes `fn` to every commit that logged a session in or out here (MONITOR looks again at once). */
-  onSessions?(fn: () => void): void;
+  /** Subscribes `fn` to the user names of the sessions each commit logged in or out here (MONITOR looks at them again at once). */
+  onSessions?(fn: (userNames: string[]) => void): void;
 };
 
