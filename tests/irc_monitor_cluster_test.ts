@@ -5,12 +5,13 @@
  * a's user is told each came online (730), that bob went away (his AWAY in a
  * channel a's user is not in: extended-monitor over DistChat's presence), and
  * that each went offline (731) when they left; and dan, on a and in no
- * channel, going away and coming back (told by a's listener itself). Every wait has a generous
+ * channel, going away and coming back (told by a's listener itself); and, on one
+ * server, a terminal session that expires going offline. Every wait has a generous
  * deadline; nothing is timed.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { lines, makeCluster, removeTempDirs, type ServerHandle, udpClient } from "../testing/harness.ts";
+import { freeTcpPort, lines, makeCluster, removeTempDirs, type ServerHandle, startServer, udpClient } from "../testing/harness.ts";
 import { login } from "../testing/cluster_ops.ts";
 import { type Irc, ircClient, ircUser, startIrcServer } from "../testing/irc_client.ts";
 
@@ -72,6 +73,25 @@ test("an IRC user on one server monitors users of another server, of either tran
     for (const c of clients) c.end();
     await udp.close();
     await Promise.all(servers.map((s) => s.stop()));
+    removeTempDirs();
+  }
+});
+
+test("a monitored session that expires goes offline (no logout: its idle lifetime passed)", async () => {
+  const port = await freeTcpPort();
+  const srv = await startServer({ ttl: 4, extraArgs: ["--quota", "logins-per-ip-minute=0", "--irc", `127.0.0.1:${port}`] });
+  const udp = await udpClient();
+  let watcher: Irc | null = null;
+  try {
+    watcher = await ircUser(port, "watcher"); // its own session stays alive: the connection keeps it so
+    await login(udp, srv.clientAddr, "eve"); // and never says anything again
+    watcher.send("MONITOR + eve");
+    assert.match(await watcher.waitFor(/ 73[01] /), / 730 watcher :eve!eve@distchat$/);
+    assert.match(await watcher.waitFor(/ 73[01] /), / 731 watcher :eve$/, "offline once its 4 s passed (within 10 s)");
+  } finally {
+    watcher?.end();
+    await udp.close();
+    await srv.stop();
     removeTempDirs();
   }
 });
