@@ -201,6 +201,16 @@ test("WHO #channel %na looks the members' accounts up once, then answers 354 for
   assert.is(s.since(before).filter((r) => r.verb === "whois").length, whois, "known accounts are not asked again");
 });
 
+test("WHO mask %tnuar,5 answers 354 for this listener's users, with their user and real names", () => {
+  const s = new IrcScript({
+    localUsers: () => [{ nick: "ann", invisible: false, rooms: [] }, { nick: "bob", invisible: false, rooms: [] }],
+    localUser: (n) => (nameKey(n) === "ann" ? { user: "annu", realname: "Ann A", away: null } : null),
+  });
+  s.register("me");
+  s.send("WHO a* %tnuar,5");
+  assert.equal(s.lines().slice(0, 2), [":a.distchat 354 me 5 annu ann 0 :Ann A", ":a.distchat 315 me a* :End of WHO list"]);
+});
+
 test("commaChunks: lists split under 400 bytes a line", () => {
   const parts = commaChunks(Array.from({ length: 100 }, (_, i) => `nick${i}`.padEnd(30, "x")));
   assert.ok(parts.length > 1 && parts.every((p) => p.length <= 400));
