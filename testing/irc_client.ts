@@ -12,6 +12,7 @@
  */
 import net from "node:net";
 import tls from "node:tls";
+import { freeTcpPort, type ServerHandle, startServer } from "./harness.ts";
 
 /** How long `waitFor` waits. */
 const DEADLINE_MS = 10_000;
@@ -71,4 +72,11 @@ export async function ircUser(port: number, nick: string): Promise<Irc> {
   c.send(`USER ${nick} 0 * :${nick}`);
   await c.waitFor(/ 376 | 422 /);
   return c;
+}
+
+/** Starts server `id` of the servers file `file` with an IRC listener on a free port (logins not throttled, one-disk acks). */
+export async function startIrcServer(id: string, file: string): Promise<{ server: ServerHandle; port: number }> {
+  const port = await freeTcpPort();
+  const server = await startServer({ id, servers: file, extraArgs: ["--quota", "logins-per-ip-minute=0", "--one-disk-acks", "--irc", `127.0.0.1:${port}`] });
+  return { server, port };
 }

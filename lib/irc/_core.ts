@@ -56,6 +56,11 @@ export type IrcConfig = {
   awayOf?: (nick: string) => boolean;
   /** The registered users of this listener (WHO with a mask: DistChat lists users per room only). */
   localUsers?: () => { nick: string; invisible: boolean; rooms: string[] }[];
+  /**
+   * The name of the live DistChat session holding `nick` anywhere in the cluster, as it is written, or null
+   * (MONITOR: lib/irc/_monitor.ts).
+   */
+  onlineOf?: (nick: string) => string | null;
 };
 
 /** A user connected to the same listener, as WHO and WHOIS show it. */
@@ -152,6 +157,11 @@ export type ConnState = {
   dmLast: Map<string, string | null>;
   /** The first `dms` answer was taken as what this connection need not show. */
   dmsBaseline: boolean;
+  /**
+   * Nicks this connection MONITORs, by key → as the client wrote them (listener-local: lib/irc/_monitor.ts).
+   * Replaced by a new map on every change, never changed in place: the listener sees a new list by identity.
+   */
+  monitor: ReadonlyMap<string, string>;
   /** Whether a name is registered, as whois said, and when. */
   accounts: Map<string, { registered: boolean; at: number }>;
   lastInput: number;
@@ -224,6 +234,7 @@ export function newState(now: number): ConnState {
     dms: new Map(),
     dmLast: new Map(),
     dmsBaseline: false,
+    monitor: new Map(),
     accounts: new Map(),
     lastInput: now,
     lastRequest: now,

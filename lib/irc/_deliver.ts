@@ -245,7 +245,8 @@ export function rememberAccount(c: Core, name: string, registered: boolean): voi
   if (accounts.size > MAX_ACCOUNTS) accounts.delete(accounts.keys().next().value as string);
 }
 
-function knownAccount(c: Core, name: string): boolean {
+/** True when whether `name` is registered was learnt recently enough to be taken as known. */
+export function knownAccount(c: Core, name: string): boolean {
   const a = c.state.accounts.get(nameKey(name));
   return a !== undefined && c.now - a.at < ACCOUNT_TTL_MS;
 }

@@ -7,7 +7,7 @@
  * presence note it hears to its connections (`presenceNote`): others'
  * typing becomes a TAGMSG with `+typing` (message-tags), others going away
  * or coming back an AWAY line (away-notify), in the channels this
- * connection shares with them.
+ * connection shares with them (or when it monitors them: extended-monitor).
  */
 import type { PresenceNote } from "../wire/messages.ts";
 import type { Core, Ctx, Handler } from "./_core.ts";
@@ -16,6 +16,7 @@ import { AWAYLEN } from "./isupport.ts";
 import { channelOfRoom, hostmask, nameKey } from "./names.ts";
 import { utf8Length } from "../wire/utf8.ts";
 import type { IrcMessage } from "./message.ts";
+import { extendedMonitors } from "./_monitor.ts";
 
 /** The away message of a user away on another server: DistChat passes the state between servers, not its text. */
 const REMOTE_AWAY = "Away";
@@ -67,13 +68,14 @@ export function presenceNote(c: Core, note: PresenceNote): void {
   const me = c.state.nick;
   if (me === null || nameKey(me) === nameKey(note.userName)) return;
   const shared = note.rooms.map((r) => c.state.channels.get(r)).filter((f) => f !== undefined);
-  if (shared.length === 0) return;
   const source = hostmask(note.userName);
   if (note.state === "away" || note.state === "back") {
+    // extended-monitor: a monitored user's away is told as if it shared a channel with this connection.
+    if (shared.length === 0 && !extendedMonitors(c, note.userName)) return;
     if (!c.state.caps.has("away-notify") || !toldAway(c, note.userName, note.state === "away")) return;
     return c.push({ tags: {}, source, command: "AWAY", params: note.state === "away" ? [awayText(c, note.userName) ?? REMOTE_AWAY] : [] });
   }
-  if (!c.state.caps.has("message-tags")) return;
+  if (shared.length === 0 || !c.state.caps.has("message-tags")) return;
   const typing = note.state === "typing" ? "active" : "done";
   for (const f of shared) c.push({ tags: { "+typing": typing }, source, command: "TAGMSG", params: [channelOfRoom(f.room)] });
 }

@@ -1,6 +1,7 @@
 /**
  * Queries about users and the server (private to lib/irc): WHO, WHOIS,
- * ISON, USERHOST, MOTD, LUSERS, VERSION (RFC 2812 §3.4–3.6, Modern IRC).
+ * ISON, USERHOST, MOTD, LUSERS, VERSION (RFC 2812 §3.4–3.6, Modern IRC);
+ * WHO with `%fields` answers WHOX lines (lib/irc/_whox.ts).
  * Users come from DistChat's `who` (live sessions of a room) and `whois`
  * (registered, idle, rooms in common). User names, real names and away
  * messages are the listener's (DistChat keeps no real names, and passes
@@ -14,7 +15,8 @@ import { N } from "./numerics.ts";
 import { awayText } from "./_presence.ts";
 import { isupportTokens } from "./isupport.ts";
 import { channelOfRoom, isChannel, nameKey, roomOfChannel, USER_HOST } from "./names.ts";
-import { rememberAccount } from "./_deliver.ts";
+import { accountOf, knownAccount, lookupAccount, rememberAccount } from "./_deliver.ts";
+import { parseWhox, RPL_WHOSPCRPL, whoxParams } from "./_whox.ts";
 
 /** Pages of a `who` or `rooms` list read at most for one command. */
 export const MAX_PAGES = 50;
@@ -66,10 +68,21 @@ export function profile(c: Core, nick: string): LocalUser {
 
 function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
   const mask = m.params[0] ?? "*";
+  const whox = parseWhox(m.params[1]);
   const end = () => c.numeric(ctx, N.RPL_ENDOFWHO, mask, "End of WHO list");
-  const line = (channel: string, nick: string, op: boolean) => {
+  const line = (channel: string, nick: string, op: boolean, idle = 0) => {
     const p = profile(c, nick);
-    c.numeric(ctx, N.RPL_WHOREPLY, channel, p.user, USER_HOST, c.config.serverName, nick, (p.away !== null ? "G" : "H") + (op ? "@" : ""), `0 ${p.realname}`);
+    const flags = (p.away !== null ? "G" : "H") + (op ? "@" : "");
+    if (whox === null) return c.numeric(ctx, N.RPL_WHOREPLY, channel, p.user, USER_HOST, c.config.serverName, nick, flags, `0 ${p.realname}`);
+    const facts = { channel, user: p.user, host: USER_HOST, server: c.config.serverName, nick, flags, idle, account: accountOf(c, nick), realname: p.realname };
+    c.numeric(ctx, RPL_WHOSPCRPL, ...whoxParams(whox, facts));
+  };
+  // WHOX's account field: names whose account is not known yet are looked up first (at most MAX_WHO_MASK).
+  const withAccounts = (names: string[], then: () => void) => {
+    const unknown = whox?.fields.includes("a") ? names.filter((n) => !knownAccount(c, n)).slice(0, MAX_WHO_MASK) : [];
+    let left = unknown.length;
+    if (left === 0) return then();
+    for (const n of unknown) lookupAccount(c, ctx, n, () => --left === 0 && then());
   };
   if (isChannel(mask)) {
     const room = roomOfChannel(mask);
@@ -77,8 +90,11 @@ function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
     return c.call(ctx, (tag, token) => ({ verb: "room", tag, token, groupName: room }), (info) => {
       const ops = info.verb === "ok" && info.kind === "room" ? operators(info.roles) : new Set<string>();
       pageNames(c, ctx, room, (r) => {
-        if ("names" in r) for (const n of r.names) line(channelOfRoom(r.shown ?? room), n, ops.has(nameKey(n)));
-        end();
+        const names = "names" in r ? r.names : [];
+        withAccounts(names, () => {
+          for (const n of names) line(channelOfRoom(("shown" in r ? r.shown : null) ?? room), n, ops.has(nameKey(n)));
+          end();
+        });
       });
     });
   }
@@ -87,11 +103,15 @@ function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
     // ones only when they share a channel with the asker, or are the asker).
     const re = globRegExp(mask), me = nameKey(c.state.nick ?? "");
     const seen = (u: { nick: string; invisible: boolean; rooms: string[] }) => !u.invisible || nameKey(u.nick) === me || u.rooms.some((r) => c.state.channels.has(r));
-    for (const u of (c.config.localUsers?.() ?? []).filter((u) => re.test(u.nick) && seen(u)).slice(0, MAX_WHO_MASK)) line("*", u.nick, false);
-    return end();
+    const names = (c.config.localUsers?.() ?? []).filter((u) => re.test(u.nick) && seen(u)).slice(0, MAX_WHO_MASK).map((u) => u.nick);
+    return withAccounts(names, () => {
+      for (const n of names) line("*", n, false);
+      end();
+    });
   }
   c.call(ctx, (tag, token) => ({ verb: "whois", tag, token, userName: mask }), (r) => {
-    if (r.verb === "ok" && r.kind === "whois" && r.idle !== null) line("*", r.userName, false);
+    if (r.verb === "ok" && r.kind === "whois") rememberAccount(c, r.userName, r.registered);
+    if (r.verb === "ok" && r.kind === "whois" && r.idle !== null) line("*", r.userName, false, r.idle);
     end();
   });
 }

@@ -27,6 +27,7 @@ import { type ConnState, type Core, type Ctx, type Follow, fromServer, type IrcC
 import { type FeedEvent, feedFollow, overdueEchoes, pollFollow, watchingFeed } from "./_deliver.ts";
 import { tickDms } from "./_dms.ts";
 import { presenceNote, tickAway } from "./_presence.ts";
+import { monitorNote } from "./_monitor.ts";
 import { tickRegistration } from "./_registration.ts";
 import { BEFORE_REGISTRATION, HANDLERS } from "./_handlers.ts";
 
@@ -175,6 +176,13 @@ export class IrcConnection implements Core {
   presence(note: PresenceNote, now: number): IrcStep {
     this.now = now;
     if (!this.state.closing && this.state.registered) presenceNote(this, note);
+    return this.#take();
+  }
+
+  /** A monitored nick (by key) came online as `held`, or went offline (`held` null, `was` its name): 730/731 (MONITOR). */
+  monitored(key: string, held: string | null, was: string, now: number): IrcStep {
+    this.now = now;
+    if (!this.state.closing && this.state.registered) monitorNote(this, key, held, was);
     return this.#take();
   }
 

@@ -21,6 +21,7 @@ export const CAPS: Readonly<Record<string, string>> = {
   "draft/message-redaction": "",
   "echo-message": "",
   "extended-join": "",
+  "extended-monitor": "",
   "invite-notify": "",
   "labeled-response": "",
   "message-tags": "",
@@ -48,6 +49,8 @@ export const MAX_CHATHISTORY = 100;
 export const AWAYLEN = 300;
 /** Targets of one PRIVMSG or NOTICE. */
 export const MAX_MSG_TARGETS = 4;
+/** Nicks one connection may MONITOR (ISUPPORT MONITOR; lib/irc/_monitor.ts). */
+export const MAX_MONITOR = 100;
 /** Mode changes with a parameter in one MODE command. */
 export const MAX_MODES = 4;
 
@@ -68,6 +71,7 @@ export function isupportTokens(network: string): string[] {
     `CHATHISTORY=${MAX_CHATHISTORY}`,
     `KICKLEN=${MAX_TOPIC_BYTES}`,
     `MODES=${MAX_MODES}`,
+    `MONITOR=${MAX_MONITOR}`,
     "MSGREFTYPES=msgid,timestamp",
     `NETWORK=${network}`,
     "NICKLEN=32",
@@ -75,5 +79,6 @@ export function isupportTokens(network: string): string[] {
     `TARGMAX=JOIN:${MAX_CHANNELS},KICK:1,NAMES:1,NOTICE:${MAX_MSG_TARGETS},PART:${MAX_CHANNELS},PRIVMSG:${MAX_MSG_TARGETS},WHOIS:1`,
     `TOPICLEN=${MAX_TOPIC_BYTES}`,
     "UTF8ONLY",
+    "WHOX",
   ];
 }

@@ -47,6 +47,7 @@ import { clientIp, CLOSE_GRACE_MS, WebConnections } from "../web/connections.ts"
 import { listen } from "../web/listener.ts";
 import { type IrcConfig, IrcConnection, type IrcStep } from "../irc/connection.ts";
 import { RoomFeeds } from "./feeds.ts";
+import { MonitorWatch } from "./monitors.ts";
 
 /** How often every connection's timers run (timeouts, PING, retried polls, overdue echoes). */
 export const TICK_MS = 500;
@@ -54,6 +55,8 @@ export const TICK_MS = 500;
 const DMS_BACKSTOP_MS = 30_000;
 /** Away users remembered (as many as a server's presence board holds states). */
 const MAX_AWAY = 20_000;
+/** Monitored nicks looked up again per tick, in turn (logins and logouts elsewhere, expired sessions). */
+const MONITOR_CHECKS = 1000;
 /** How long a channel's long poll is held (docs/PROTOCOL.md: at most 30 s). */
 const POLL_WAIT_MS = 25_000;
 
@@ -88,6 +91,10 @@ type Link = {
   closed: boolean;
   congested: boolean;
   registered: boolean;
+  /** The away message last seen on this connection (told to its monitors here when it is in no channel). */
+  away: string | null;
+  /** The nicks it monitors, as last handed to the listener's watch (a new list is a new map). */
+  monitor: ReadonlyMap<string, string>;
   /** The tag of the logout a QUIT sent: the socket is closed once it is answered (so a reconnection comes after it). */
   endOn?: string;
 };
@@ -109,6 +116,8 @@ export class IrcTransport implements ClientChannel {
   #connections: WebConnections;
   /** One shared stream per room followed here. */
   #feeds: RoomFeeds<Link>;
+  /** The nicks the connections MONITOR. */
+  #monitors: MonitorWatch<Link>;
   #nextPort = 1;
   /** Users known to be away (from presence notes), by key → until when. */
   #away = new Map<string, number>();
@@ -140,6 +149,7 @@ export class IrcTransport implements ClientChannel {
         const s = this.#byNick.get(nameKey(nick))?.conn.state;
         return s ? { user: s.user ?? nick, realname: s.realname, away: s.away, signon: s.connectedAt } : null;
       },
+      onlineOf: (nick) => o.hooks.online?.(nick) ?? null,
       localUsers: () => [...this.#byNick.values()].filter((l) => !l.closed).map(({ conn: { state: s } }) => ({ nick: s.nick ?? "", invisible: s.userModes.has("i"), rooms: [...s.channels.keys()] })),
     };
     this.#feeds = new RoomFeeds<Link>({
@@ -151,10 +161,16 @@ export class IrcTransport implements ClientChannel {
     });
     o.hooks.onRooms((rooms) => this.#pushDms(rooms));
     o.hooks.onPresence?.((note) => this.#presence(note));
+    this.#monitors = new MonitorWatch<Link>({
+      online: (key) => o.hooks.online?.(key) ?? null,
+      tell: (l, key, held, was) => l.closed || this.#apply(l, l.conn.monitored(key, held, was, clock.now())),
+    });
+    o.hooks.onSessions?.((names) => this.#monitors.checkNames(names.map(nameKey)));
     this.#stopTick = clock.every(TICK_MS, () => {
       const now = clock.now();
       for (const l of this.#links.values()) if (!l.closed) this.#apply(l, l.conn.tick(now));
       this.#feeds.tick();
+      this.#monitors.check(MONITOR_CHECKS);
     });
   }
 
@@ -189,7 +205,7 @@ export class IrcTransport implements ClientChannel {
     const { clock } = this.#o;
     socket.setNoDelay?.(true);
     const port = this.#nextPort++;
-    const link: Link = { socket, conn: new IrcConnection(this.#core, clock.now()), from: { host: clientIp(socket), port }, closed: false, congested: false, registered: false };
+    const link: Link = { socket, conn: new IrcConnection(this.#core, clock.now()), from: { host: clientIp(socket), port }, closed: false, congested: false, registered: false, away: null, monitor: new Map() };
     this.#links.set(port, link);
     socket.on("data", (chunk: Uint8Array) => {
       if (link.closed) return;
@@ -203,6 +219,7 @@ export class IrcTransport implements ClientChannel {
       if (nick !== null && this.#byNick.get(nameKey(nick)) === link) this.#byNick.delete(nameKey(nick));
       link.closed = true;
       this.#feeds.closed(link);
+      this.#monitors.drop(link);
       // The session logs out (its name is free again); the replies find no link and are dropped.
       this.#deliver(link, link.conn.disconnected(clock.now()));
     });
@@ -232,6 +249,8 @@ export class IrcTransport implements ClientChannel {
     }
     for (const nick of step.dmsTo) this.#nudge(nameKey(nick), link);
     for (const w of step.watch) if (!link.closed) this.#feeds.watch(link, w.room, w.cursor);
+    if (conn.state.monitor !== link.monitor && !link.closed) this.#monitors.set(link, (link.monitor = conn.state.monitor).keys());
+    if (conn.state.away !== link.away) this.#awayHere(link);
     if (!link.registered && conn.state.registered && !link.closed) {
       link.registered = true;
       if (conn.state.nick !== null) this.#byNick.set(nameKey(conn.state.nick), link);
@@ -278,6 +297,18 @@ export class IrcTransport implements ClientChannel {
       if (was === (note.state === "away")) return; // said again: nothing changed
     }
     for (const l of this.#links.values()) if (!l.closed && l.registered) this.#apply(l, l.conn.presence(note, now));
+  }
+
+  /**
+   * A connection's away state changed. In a channel, DistChat tells everyone (a presence note); in none,
+   * DistChat has nowhere to say it, so this listener tells its own connections that monitor the nick.
+   */
+  #awayHere(link: Link): void {
+    const { state } = link.conn;
+    link.away = state.away;
+    if (state.nick === null || state.channels.size > 0 || link.closed) return;
+    const note: PresenceNote = { userName: state.nick, state: state.away === null ? "back" : "away", ttlMs: 0, rooms: [] };
+    for (const l of this.#links.values()) if (l !== link && !l.closed && l.registered) this.#apply(l, l.conn.presence(note, this.#o.clock.now()));
   }
 
   /** Direct conversations a commit touched: their parties' connections look for new ones now. */

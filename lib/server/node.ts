@@ -303,6 +303,11 @@ export class ServerNode {
         this.commit.onShown((d) => d.rooms.size > 0 && fn(d.rooms));
       },
       onPresence: (fn) => this.#presenceHeard.push(fn),
+      online: (userName) => store.sessions.liveHolder(userName, clock.now())?.user ?? null,
+      onSessions: (fn) => this.commit.subscribe((c) => {
+        const names = c.localOps.flatMap((op) => (op.kind === "login" ? [op.userName] : op.kind === "logout" ? [store.session(op.session)?.user ?? ""] : []));
+        if (names.length > 0) fn(names.filter((n) => n !== ""));
+      }),
       readPosition: (userName, token) => readPosition(positions.previous(nameKey(userName), sessionId(token)), { self: config.id, own: store.vector(), peer: told }),
     };
   }

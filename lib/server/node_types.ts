@@ -41,5 +41,9 @@ export type IrcHooks = {
   readPosition(userName: string, token: string): Vector | null;
   /** Subscribes `fn` to every typing or away state said here or passed on by a peer (docs/PROTOCOL.md "Typing and away"). */
   onPresence?(fn: (note: PresenceNote) => void): void;
+  /** The name of the live session holding `userName` (anywhere in the cluster, as this server knows), or null (MONITOR). */
+  online?(userName: string): string | null;
+  /** Subscribes `fn` to the user names of the sessions each commit logged in or out here (MONITOR looks at them again at once). */
+  onSessions?(fn: (userNames: string[]) => void): void;
 };
 
