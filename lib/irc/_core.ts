@@ -52,14 +52,28 @@ export type IrcConfig = {
    * and the listener hands it each batch (IrcConnection.feed). Direct conversations poll on their own.
    */
   sharedFeeds?: boolean;
+  /** Whether `nick` is a bot (user mode +B) connected to this listener (lib/irc/_bot.ts). */
+  botOf?: (nick: string) => boolean;
   /** Whether the server knows `nick` to be away (said on any server: docs/PROTOCOL.md "Typing and away"). */
   awayOf?: (nick: string) => boolean;
   /** The registered users of this listener (WHO with a mask: DistChat lists users per room only). */
   localUsers?: () => { nick: string; invisible: boolean; rooms: string[] }[];
+  /** The server's description (LINKS, INFO). */
+  info?: string;
+  /** The DistChat ids of the cluster's other servers (LINKS). */
+  peers?: readonly string[];
+  /** IRC operators are configured (OPER checks a password with a proof job `{ oper, password }`); else OPER is 491. */
+  operators?: boolean;
+  /** Disconnects this listener's connection of `nick` (KILL), telling it `reason`; false when it has none. */
+  kill?: (nick: string, reason: string) => boolean;
+  /** Sends `msg` to this listener's users but `except` that asked for `cap` and are in one of `rooms` (keys; SETNAME). */
+  tellChannels?: (rooms: string[], msg: IrcMessage, cap: string, except: string) => void;
+  /** Sends `msg` to this listener's users of user mode +w but `except` (WALLOPS: listener-local). */
+  wallops?: (msg: IrcMessage, except: string) => void;
 };
 
 /** A user connected to the same listener, as WHO and WHOIS show it. */
-export type LocalUser = { user: string; realname: string; away: string | null; signon?: number };
+export type LocalUser = { user: string; realname: string; away: string | null; signon?: number; oper?: boolean; bot?: boolean };
 
 /** One command's answer being gathered: sent when no request of it is open any more. */
 export type Ctx = { label: string | null; command: string; startedAt: number; lines: IrcMessage[]; open: number; done: boolean };
@@ -109,8 +123,13 @@ export type PendingEcho = {
   release: () => void;
 };
 
-/** A SCRAM proof the front end must compute for a password it was given (SASL PLAIN, PASS). */
-export type ProofJob = { id: number; password: string; clientFirstBare: string; serverFirst: string };
+/**
+ * Work on a password the front end must do off the event loop: a SCRAM proof (SASL PLAIN, PASS; answered
+ * with the client-final), or an OPER password checked against operator `oper`'s verifier (answered "ok" or null).
+ */
+export type ProofWork = { password: string } & ({ clientFirstBare: string; serverFirst: string } | { oper: string });
+/** A ProofWork with the id its answer comes back with (IrcConnection.proved). */
+export type ProofJob = { id: number } & ProofWork;
 
 /** Where a SASL exchange stands: the mechanism, base64 chunks so far, and the step. */
 export type SaslState = { mech: string; chunks: string; step: "first" | "final" | "ack" | "busy"; name: string; bare: string };
@@ -180,7 +199,7 @@ export interface Core {
   /** Runs a request without a token (login, auth). */
   callBare(ctx: Ctx | null, build: (tag: string) => Request, then: (r: Reply) => void): void;
   /** Has the front end compute a SCRAM client-final; `then` gets it (null: the challenge was malformed). */
-  prove(ctx: Ctx | null, job: Omit<ProofJob, "id">, then: (clientFinal: string | null) => void): void;
+  prove(ctx: Ctx | null, job: ProofWork, then: (clientFinal: string | null) => void): void;
   /** Ends the connection after the lines so far: `ERROR :reason`, and the session logged out. */
   close(reason: string): void;
   /** This user's source, nick!nick@host. */

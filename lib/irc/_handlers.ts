@@ -12,6 +12,9 @@ import { QUERY_HANDLERS } from "./_queries.ts";
 import { CHATHISTORY_HANDLERS } from "./_chathistory.ts";
 import { ACT_HANDLERS } from "./_acts.ts";
 import { PRESENCE_HANDLERS } from "./_presence.ts";
+import { OPER_HANDLERS } from "./_oper.ts";
+import { HELP_HANDLERS } from "./_help.ts";
+import { SETNAME_HANDLERS } from "./_setname.ts";
 
 /** Command → handler (commands are upper case, as parseLine gives them). */
 export const HANDLERS: Readonly<Record<string, Handler>> = {
@@ -23,6 +26,9 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   ...CHATHISTORY_HANDLERS,
   ...ACT_HANDLERS,
   ...PRESENCE_HANDLERS,
+  ...OPER_HANDLERS,
+  ...HELP_HANDLERS,
+  ...SETNAME_HANDLERS,
 };
 
 /** Commands a client may send before it is registered (RFC 2812 §3.1, IRCv3 CAP and SASL). */

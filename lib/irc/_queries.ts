@@ -60,7 +60,8 @@ function globRegExp(mask: string): RegExp {
 
 /** What WHO, WHOIS and USERHOST show of `nick`: this connection's own, another of the listener's, or the nick alone. */
 export function profile(c: Core, nick: string): LocalUser {
-  if (nameKey(nick) === nameKey(c.state.nick ?? "")) return { user: c.state.user ?? nick, realname: c.state.realname, away: c.state.away, signon: c.state.connectedAt };
+  const s = c.state;
+  if (nameKey(nick) === nameKey(s.nick ?? "")) return { user: s.user ?? nick, realname: s.realname, away: s.away, signon: s.connectedAt, oper: s.userModes.has("o"), bot: s.userModes.has("B") };
   return c.config.localUser?.(nick) ?? { user: nick, realname: nick, away: awayText(c, nick) };
 }
 
@@ -69,7 +70,7 @@ function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
   const end = () => c.numeric(ctx, N.RPL_ENDOFWHO, mask, "End of WHO list");
   const line = (channel: string, nick: string, op: boolean) => {
     const p = profile(c, nick);
-    c.numeric(ctx, N.RPL_WHOREPLY, channel, p.user, USER_HOST, c.config.serverName, nick, (p.away !== null ? "G" : "H") + (op ? "@" : ""), `0 ${p.realname}`);
+    c.numeric(ctx, N.RPL_WHOREPLY, channel, p.user, USER_HOST, c.config.serverName, nick, (p.away !== null ? "G" : "H") + (p.oper ? "*" : "") + (op ? "@" : "") + (p.bot ? "B" : ""), `0 ${p.realname}`);
   };
   if (isChannel(mask)) {
     const room = roomOfChannel(mask);
@@ -113,6 +114,8 @@ function whois(c: Core, m: { params: string[] }, ctx: Ctx): void {
     if (r.rooms.length > 0) c.numeric(ctx, N.RPL_WHOISCHANNELS, r.userName, r.rooms.map(channelOfRoom).join(" "));
     c.numeric(ctx, N.RPL_WHOISSERVER, r.userName, c.config.serverName, `${c.config.network} (DistChat)`);
     if (p.away !== null) c.numeric(ctx, N.RPL_AWAY, r.userName, p.away);
+    if (p.oper) c.numeric(ctx, N.RPL_WHOISOPERATOR, r.userName, "is an IRC operator");
+    if (p.bot) c.numeric(ctx, N.RPL_WHOISBOT, r.userName, `is a bot on ${c.config.network}`);
     if (r.registered) c.numeric(ctx, N.RPL_WHOISACCOUNT, r.userName, r.userName, "is logged in as");
     if (p.signon === undefined) c.numeric(ctx, N.RPL_WHOISIDLE, r.userName, String(r.idle), "seconds idle");
     else c.numeric(ctx, N.RPL_WHOISIDLE, r.userName, String(r.idle), String(Math.floor(p.signon / 1000)), "seconds idle, signon time");

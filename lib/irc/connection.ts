@@ -23,12 +23,13 @@ import { answerLines, clientLine, tagCapsKey } from "./_lines.ts";
 import { LineSplitter } from "./framing.ts";
 import { N } from "./numerics.ts";
 import { hostmask } from "./names.ts";
-import { type ConnState, type Core, type Ctx, type Follow, fromServer, type IrcConfig, newState, type ProofJob } from "./_core.ts";
+import { type ConnState, type Core, type Ctx, type Follow, fromServer, type IrcConfig, newState, type ProofJob, type ProofWork } from "./_core.ts";
 import { type FeedEvent, feedFollow, overdueEchoes, pollFollow, watchingFeed } from "./_deliver.ts";
 import { tickDms } from "./_dms.ts";
 import { presenceNote, tickAway } from "./_presence.ts";
 import { tickRegistration } from "./_registration.ts";
 import { BEFORE_REGISTRATION, HANDLERS } from "./_handlers.ts";
+import { withBotTag } from "./_bot.ts";
 
 export type { FeedEvent, IrcConfig, ProofJob };
 
@@ -178,6 +179,13 @@ export class IrcConnection implements Core {
     return this.#take();
   }
 
+  /** A line from the listener for this client now (another user's WALLOPS). */
+  told(msg: IrcMessage, now: number): IrcStep {
+    this.now = now;
+    if (!this.state.closing && this.state.registered) this.push(msg);
+    return this.#take();
+  }
+
   /** True while channel `room` takes its shared stream (IrcStep.watch): the listener stops feeding it otherwise. */
   watching = (room: string): boolean => watchingFeed(this.state, room);
 
@@ -219,7 +227,7 @@ export class IrcConnection implements Core {
     this.#request(ctx, null, build, then);
   }
 
-  prove(ctx: Ctx | null, job: Omit<ProofJob, "id">, then: (clientFinal: string | null) => void): void {
+  prove(ctx: Ctx | null, job: ProofWork, then: (clientFinal: string | null) => void): void {
     const id = this.#nextTag++;
     this.#proofs.set(id, { ctx, then });
     if (ctx) ctx.open++;
@@ -363,7 +371,7 @@ export class IrcConnection implements Core {
 
   /** Formats a line for the client, keeping only the tags its capabilities allow. */
   #emit(msg: IrcMessage): void {
-    this.#out.lines.push(clientLine(msg, this.state.caps, tagCapsKey(this.state.caps)));
+    this.#out.lines.push(clientLine(withBotTag(this, msg), this.state.caps, tagCapsKey(this.state.caps)));
   }
 
   #logout(): void {

@@ -27,6 +27,7 @@ export const CAPS: Readonly<Record<string, string>> = {
   "multi-prefix": "",
   "sasl": "PLAIN,SCRAM-SHA-256",
   "server-time": "",
+  "setname": "",
   "userhost-in-names": "",
 };
 
@@ -60,6 +61,7 @@ export function capList(version: number): string[] {
 export function isupportTokens(network: string): string[] {
   return [
     `AWAYLEN=${AWAYLEN}`,
+    "BOT=B",
     "CASEMAPPING=ascii",
     `CHANLIMIT=#:${MAX_CHANNELS}`,
     "CHANMODES=b,,l,inst",

@@ -46,7 +46,9 @@ import { bindProblem } from "../platform/port_owner.ts";
 import { clientIp, CLOSE_GRACE_MS, WebConnections } from "../web/connections.ts";
 import { listen } from "../web/listener.ts";
 import { type IrcConfig, IrcConnection, type IrcStep } from "../irc/connection.ts";
+import type { IrcMessage } from "../irc/message.ts";
 import { RoomFeeds } from "./feeds.ts";
+import { operPasswordOk } from "./operators.ts";
 
 /** How often every connection's timers run (timeouts, PING, retried polls, overdue echoes). */
 export const TICK_MS = 500;
@@ -135,11 +137,18 @@ export class IrcTransport implements ClientChannel {
       random: o.random,
       census: () => this.#census(),
       readPosition: (userName, token) => o.hooks.readPosition(userName, token),
+      botOf: (nick) => this.#byNick.get(nameKey(nick))?.conn.state.userModes.has("B") === true,
       awayOf: (nick) => (this.#away.get(nameKey(nick)) ?? 0) > clock.now(),
       localUser: (nick) => {
         const s = this.#byNick.get(nameKey(nick))?.conn.state;
-        return s ? { user: s.user ?? nick, realname: s.realname, away: s.away, signon: s.connectedAt } : null;
+        return s ? { user: s.user ?? nick, realname: s.realname, away: s.away, signon: s.connectedAt, oper: s.userModes.has("o"), bot: s.userModes.has("B") } : null;
       },
+      info: config.info,
+      peers: config.peers,
+      operators: (config.opers?.size ?? 0) > 0,
+      kill: (nick, reason) => this.#kill(nick, reason),
+      wallops: (msg, except) => this.#tell(msg, except, (s) => s.userModes.has("w")),
+      tellChannels: (rooms, msg, cap, except) => this.#tell(msg, except, (s) => s.caps.has(cap) && rooms.some((r) => s.channels.has(r))),
       localUsers: () => [...this.#byNick.values()].filter((l) => !l.closed).map(({ conn: { state: s } }) => ({ nick: s.nick ?? "", invisible: s.userModes.has("i"), rooms: [...s.channels.keys()] })),
     };
     this.#feeds = new RoomFeeds<Link>({
@@ -227,8 +236,11 @@ export class IrcTransport implements ClientChannel {
     if (step.lines.length > 0 && !link.closed && !socket.destroyed) this.#write(link, step.lines.map((l) => l + "\r\n").join(""));
     this.#deliver(link, step);
     for (const job of step.proofs) {
-      // SCRAM's PBKDF2 runs off the event loop; the proof comes back later.
-      void clientFinal(job.password, job.clientFirstBare, job.serverFirst).then((f) => this.#apply(link, conn.proved(job.id, f?.message ?? null, clock.now())));
+      // PBKDF2 (SCRAM's proof, OPER's check) runs off the event loop; the answer comes back later.
+      const work = "oper" in job
+        ? operPasswordOk(this.#o.config.opers ?? new Map(), job.oper, job.password).then((ok) => (ok ? "ok" : null))
+        : clientFinal(job.password, job.clientFirstBare, job.serverFirst).then((f) => f?.message ?? null);
+      void work.then((answer) => this.#apply(link, conn.proved(job.id, answer, clock.now())));
     }
     for (const nick of step.dmsTo) this.#nudge(nameKey(nick), link);
     for (const w of step.watch) if (!link.closed) this.#feeds.watch(link, w.room, w.cursor);
@@ -246,6 +258,21 @@ export class IrcTransport implements ClientChannel {
       link.endOn = logout.tag;
       this.#o.clock.after(CLOSE_GRACE_MS, () => this.#end(link));
     }
+  }
+
+  /** Sends `msg` to this listener's registered users but `except` (a nick) whose state passes `to` (WALLOPS, SETNAME). */
+  #tell(msg: IrcMessage, except: string, to: (s: IrcConnection["state"]) => boolean): void {
+    const now = this.#o.clock.now();
+    for (const l of this.#byNick.values()) if (!l.closed && l.conn.state.nick !== except && to(l.conn.state)) this.#apply(l, l.conn.told(msg, now));
+  }
+
+  /** KILL: closes this listener's connection of `nick` with `reason` (its session logs out); false when there is none. */
+  #kill(nick: string, reason: string): boolean {
+    const link = this.#byNick.get(nameKey(nick));
+    if (link === undefined || link.closed || link.conn.state.closing) return false;
+    link.conn.close(reason);
+    this.#apply(link, link.conn.tick(this.#o.clock.now()));
+    return true;
   }
 
   #end(link: Link): void {
