@@ -10,6 +10,7 @@ import { IrcScript } from "./_irc_script.ts";
 import type { IrcMessage } from "../lib/irc/message.ts";
 import { operLine, parseOpersFile } from "../lib/config/irc_opers.ts";
 import { operPasswordOk } from "../lib/ircd/operators.ts";
+import { WhowasHistory } from "../lib/irc/whowas.ts";
 import { makeVerifier, verifierToBase64 } from "../lib/accounts/scram.ts";
 
 const code = (line: string) => line.split(" ")[1];
@@ -142,6 +143,66 @@ test("SETNAME: the real name changes (WHOIS shows it), is confirmed, and told to
   s.send("SETNAME");
   assert.equal(codes(s.lines()), ["461"]);
   assert.is(s.c.state.realname, "Mr Qux", "a refused SETNAME changes nothing");
+});
+
+test("WHOWAS: the listener's nicks that left, newest first, at most `count`; 406 for none; 369 at the end", () => {
+  const h = new WhowasHistory(2, 2);
+  h.add({ nick: "nick2", user: "ident2", realname: "Realname", server: "a.distchat", at: 1_000 });
+  h.add({ nick: "Nick2", user: "ident3", realname: "Realname", server: "a.distchat", at: 2_000 });
+  h.add({ nick: "nick2", user: "ident4", realname: "Realname", server: "a.distchat", at: 3_000 });
+  assert.equal(h.find("NICK2", 0).map((e) => e.user), ["ident4", "ident3"], "two kept per nick, newest first");
+  const s = new IrcScript({ whowas: (nick, count) => h.find(nick, count) });
+  s.register("nick1");
+  s.send("WHOWAS nick2 1");
+  assert.equal(s.lines(), [
+    ":a.distchat 314 nick1 nick2 ident4 distchat * :Realname",
+    `:a.distchat 312 nick1 nick2 a.distchat :${new Date(3_000).toUTCString()}`,
+    ":a.distchat 369 nick1 nick2 :End of WHOWAS",
+  ]);
+  for (const count of ["", " 0", " -1", " 2", " x"]) {
+    s.send(`WHOWAS nick2${count}`);
+    assert.equal(codes(s.lines()), ["314", "312", "314", "312", "369"], count);
+  }
+  s.send("WHOWAS nobody");
+  assert.equal(codes(s.lines()), ["406", "369"]);
+  h.add({ nick: "x", user: "x", realname: "x", server: "a.distchat", at: 4_000 });
+  h.add({ nick: "y", user: "y", realname: "y", server: "a.distchat", at: 5_000 });
+  assert.is(h.size, 2, "bounded in nicks: the oldest is forgotten");
+  assert.equal(h.find("nick2", 0), []);
+});
+
+test("LIST with ELIST conditions: masks (M), not-masks (N), member counts (U), topic times (T)", () => {
+  const members: Record<string, string[]> = { chan1: ["foo"], chan2: ["foo", "bar"], other: ["x"] };
+  const topicAt: Record<string, number> = { chan1: 1_700_000_000_000 - 3 * 60_000, chan2: 1_700_000_000_000 - 60_000, other: 0 };
+  const s = new IrcScript();
+  s.answers.rooms = (r) => ({ verb: "ok", tag: r.tag, kind: "rooms", more: false, names: Object.keys(members) });
+  s.answers.who = (r) => {
+    const room = (r as { groupName: string }).groupName;
+    return { verb: "ok", tag: r.tag, kind: "who", groupName: room, more: false, names: members[room] };
+  };
+  s.answers.room = (r) => {
+    const room = (r as { groupName: string }).groupName;
+    return { verb: "ok", tag: r.tag, kind: "room", groupName: room, mode: "-", topicBy: "-", topicAt: topicAt[room], topic: topicAt[room] ? "t" : "", roles: [] };
+  };
+  s.register("baz");
+  const listed = (param: string) => {
+    s.send(`LIST ${param}`);
+    return s.lines().filter((l) => code(l) === "322").map((l) => l.split(" ")[3]).sort();
+  };
+  assert.equal(listed("*an1"), ["#chan1"]);
+  assert.equal(listed("#c*n2"), ["#chan2"]);
+  assert.equal(listed("#CH*"), ["#chan1", "#chan2"]);
+  assert.equal(listed("!*an1"), ["#chan2", "#other"]);
+  assert.equal(listed("!#ch*"), ["#other"]);
+  assert.equal(listed(">1"), ["#chan2"]);
+  assert.equal(listed("<2"), ["#chan1", "#other"]);
+  assert.equal(listed("<1"), []);
+  assert.equal(listed("T>2"), ["#chan1"]);
+  assert.equal(listed("T<2"), ["#chan2"]);
+  assert.equal(listed("T<0"), []);
+  assert.equal(listed("#ch*,>1"), ["#chan2"], "all conditions hold");
+  assert.equal(listed("#chan1,#other"), ["#chan1", "#other"]);
+  assert.equal(listed(""), ["#chan1", "#chan2", "#other"]);
 });
 
 test("INFO, LINKS: this server and the cluster's; INFO of another server is 402", () => {

@@ -8,6 +8,7 @@
 import type { PollEntry, Reply, Request } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
 import type { IrcMessage } from "./message.ts";
+import type { WhowasEntry } from "./whowas.ts";
 
 /** Settings of one IRC listener (the same for all its connections). */
 export type IrcConfig = {
@@ -66,6 +67,8 @@ export type IrcConfig = {
   operators?: boolean;
   /** Disconnects this listener's connection of `nick` (KILL), telling it `reason`; false when it has none. */
   kill?: (nick: string, reason: string) => boolean;
+  /** Who used `nick` on this listener lately, newest first, at most `count` when positive (WHOWAS: lib/irc/whowas.ts). */
+  whowas?: (nick: string, count: number) => WhowasEntry[];
   /** Sends `msg` to this listener's users but `except` that asked for `cap` and are in one of `rooms` (keys; SETNAME). */
   tellChannels?: (rooms: string[], msg: IrcMessage, cap: string, except: string) => void;
   /** Sends `msg` to this listener's users of user mode +w but `except` (WALLOPS: listener-local). */

@@ -15,6 +15,7 @@ import { PRESENCE_HANDLERS } from "./_presence.ts";
 import { OPER_HANDLERS } from "./_oper.ts";
 import { HELP_HANDLERS } from "./_help.ts";
 import { SETNAME_HANDLERS } from "./_setname.ts";
+import { LIST_HANDLERS } from "./_list.ts";
 
 /** Command → handler (commands are upper case, as parseLine gives them). */
 export const HANDLERS: Readonly<Record<string, Handler>> = {
@@ -29,6 +30,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   ...OPER_HANDLERS,
   ...HELP_HANDLERS,
   ...SETNAME_HANDLERS,
+  ...LIST_HANDLERS,
 };
 
 /** Commands a client may send before it is registered (RFC 2812 §3.1, IRCv3 CAP and SASL). */

@@ -43,7 +43,7 @@ const TOPICS: Readonly<Record<string, readonly string[]>> = {
   WALLOPS: ["WALLOPS :text", "A message to this server's users of mode +w (IRC operators)."],
   WHO: ["WHO #channel | WHO mask", "Users of a channel, or online users matching a mask."],
   WHOIS: ["WHOIS nick", "Who a user is: channels, account, idle time."],
-  WHOWAS: ["WHOWAS nick", "DistChat keeps no past nicks: always 406."],
+  WHOWAS: ["WHOWAS nick [count]", "Who used a nick on this server lately, newest first."],
 };
 
 /** HELP [subject] / HELPOP [subject]: the index, a command's help, or 524. */

@@ -54,7 +54,7 @@ export function operators(roles: string[]): Set<string> {
 const MAX_WHO_MASK = 200;
 
 /** An IRC mask (`*`, `?`) as a regular expression over nicks, ASCII case-insensitive. */
-function globRegExp(mask: string): RegExp {
+export function globRegExp(mask: string): RegExp {
   return new RegExp("^" + mask.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$", "i");
 }
 
@@ -195,11 +195,20 @@ function time(c: Core, _m: unknown, ctx: Ctx): void {
   c.numeric(ctx, "391", c.config.serverName, new Date(c.now).toUTCString());
 }
 
-/** WHOWAS: DistChat keeps no past nicks (ERR_WASNOSUCHNICK, RPL_ENDOFWHOWAS). */
+/**
+ * WHOWAS nick [count]: who used the nick on this listener lately, newest first (IrcConfig.whowas: at most
+ * `count` when it is positive), or ERR_WASNOSUCHNICK; then RPL_ENDOFWHOWAS.
+ */
 function whowas(c: Core, m: { params: string[] }, ctx: Ctx): void {
   const nick = m.params[0];
   if (nick === undefined || nick === "") return c.numeric(ctx, N.ERR_NONICKNAMEGIVEN, "No nickname given");
-  c.numeric(ctx, "406", nick, "There was no such nickname");
+  const count = Number.parseInt(m.params[1] ?? "0", 10);
+  const found = c.config.whowas?.(nick, Number.isFinite(count) ? count : 0) ?? [];
+  if (found.length === 0) c.numeric(ctx, "406", nick, "There was no such nickname");
+  for (const e of found) {
+    c.numeric(ctx, "314", e.nick, e.user, USER_HOST, "*", e.realname);
+    c.numeric(ctx, N.RPL_WHOISSERVER, e.nick, e.server, new Date(e.at).toUTCString());
+  }
   c.numeric(ctx, "369", nick, "End of WHOWAS");
 }
 

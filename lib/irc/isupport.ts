@@ -67,6 +67,7 @@ export function isupportTokens(network: string): string[] {
     "CHANMODES=b,,l,inst",
     "CHANNELLEN=65",
     "CHANTYPES=#",
+    "ELIST=MNTU",
     `CHATHISTORY=${MAX_CHATHISTORY}`,
     `KICKLEN=${MAX_TOPIC_BYTES}`,
     `MODES=${MAX_MODES}`,

@@ -46,7 +46,7 @@ import { bindProblem } from "../platform/port_owner.ts";
 import { clientIp, CLOSE_GRACE_MS, WebConnections } from "../web/connections.ts";
 import { listen } from "../web/listener.ts";
 import { type IrcConfig, IrcConnection, type IrcStep } from "../irc/connection.ts";
-import type { IrcMessage } from "../irc/message.ts";
+import { ListenerUsers } from "./listener_users.ts";
 import { RoomFeeds } from "./feeds.ts";
 import { operPasswordOk } from "./operators.ts";
 
@@ -114,6 +114,8 @@ export class IrcTransport implements ClientChannel {
   #nextPort = 1;
   /** Users known to be away (from presence notes), by key → until when. */
   #away = new Map<string, number>();
+  /** What one connection does to others of this listener (KILL, WALLOPS, SETNAME) and who left (WHOWAS). */
+  #users: ListenerUsers<Link>;
   /** Most users registered at once. */
   #max = 0;
   #stopTick: () => void;
@@ -124,6 +126,7 @@ export class IrcTransport implements ClientChannel {
     const { config, clock } = o;
     this.#o = o;
     this.#connections = new WebConnections({ limits: config.limits, clock, count: () => {} });
+    this.#users = new ListenerUsers<Link>({ byNick: this.#byNick, apply: (l, step) => this.#apply(l, step), now: () => clock.now(), serverName: config.name });
     this.#core = {
       serverName: config.name,
       network: "DistChat",
@@ -146,9 +149,7 @@ export class IrcTransport implements ClientChannel {
       info: config.info,
       peers: config.peers,
       operators: (config.opers?.size ?? 0) > 0,
-      kill: (nick, reason) => this.#kill(nick, reason),
-      wallops: (msg, except) => this.#tell(msg, except, (s) => s.userModes.has("w")),
-      tellChannels: (rooms, msg, cap, except) => this.#tell(msg, except, (s) => s.caps.has(cap) && rooms.some((r) => s.channels.has(r))),
+      ...this.#users.config,
       localUsers: () => [...this.#byNick.values()].filter((l) => !l.closed).map(({ conn: { state: s } }) => ({ nick: s.nick ?? "", invisible: s.userModes.has("i"), rooms: [...s.channels.keys()] })),
     };
     this.#feeds = new RoomFeeds<Link>({
@@ -210,6 +211,7 @@ export class IrcTransport implements ClientChannel {
       this.#links.delete(port);
       const nick = link.conn.state.nick;
       if (nick !== null && this.#byNick.get(nameKey(nick)) === link) this.#byNick.delete(nameKey(nick));
+      this.#users.left(link);
       link.closed = true;
       this.#feeds.closed(link);
       // The session logs out (its name is free again); the replies find no link and are dropped.
@@ -250,6 +252,7 @@ export class IrcTransport implements ClientChannel {
       // The registration timeout is over; silence past IRC_IDLE_MS closes it (a backstop of the core's PING).
       this.#connections.webSocket(socket, () => (conn.close("Idle timeout"), this.#apply(link, conn.tick(clock.now()))));
     }
+    if (step.close) this.#users.left(link);
     if (step.close && !link.closed && link.endOn === undefined) {
       // After QUIT the session's logout is committed before the socket closes: a client that reconnects at
       // once is then a later session, and its replay starts where this one ended (docs/IRC.md "Failover").
@@ -258,21 +261,6 @@ export class IrcTransport implements ClientChannel {
       link.endOn = logout.tag;
       this.#o.clock.after(CLOSE_GRACE_MS, () => this.#end(link));
     }
-  }
-
-  /** Sends `msg` to this listener's registered users but `except` (a nick) whose state passes `to` (WALLOPS, SETNAME). */
-  #tell(msg: IrcMessage, except: string, to: (s: IrcConnection["state"]) => boolean): void {
-    const now = this.#o.clock.now();
-    for (const l of this.#byNick.values()) if (!l.closed && l.conn.state.nick !== except && to(l.conn.state)) this.#apply(l, l.conn.told(msg, now));
-  }
-
-  /** KILL: closes this listener's connection of `nick` with `reason` (its session logs out); false when there is none. */
-  #kill(nick: string, reason: string): boolean {
-    const link = this.#byNick.get(nameKey(nick));
-    if (link === undefined || link.closed || link.conn.state.closing) return false;
-    link.conn.close(reason);
-    this.#apply(link, link.conn.tick(this.#o.clock.now()));
-    return true;
   }
 
   #end(link: Link): void {
