@@ -31,10 +31,10 @@ export type IrcConfig = {
   /** How often to ask `dms` for new direct conversations, ms. */
   dmsEveryMs: number;
   /**
-   * This listener's registered users now (of them `invisible`, user mode +i) and at most, and its connections not
-   * registered yet (LUSERS); the listener knows them, not a connection.
+   * This listener's registered users now (of them `invisible`, user mode +i, and `opers`, +o) and at most, and its
+   * connections not registered yet (LUSERS); the listener knows them, not a connection.
    */
-  census?: () => { local: number; max: number; invisible?: number; unregistered?: number };
+  census?: () => { local: number; max: number; invisible?: number; unregistered?: number; opers?: number };
   /**
    * Where the account's previous connection left off (docs/IRC.md "Failover"): the vector of what the
    * previous session of `userName` (other than this one, of session token `token`) was shown, or null

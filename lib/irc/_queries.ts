@@ -172,7 +172,7 @@ export function sendLusers(c: Core, ctx: Ctx): void {
   const unregistered = Math.max(0, (counted.unregistered ?? 0) - me);
   const servers = c.config.servers;
   c.numeric(ctx, N.RPL_LUSERCLIENT, `There are ${census.local - invisible} users and ${invisible} invisible on ${servers} servers`);
-  c.numeric(ctx, N.RPL_LUSEROP, "0", "operator(s) online");
+  c.numeric(ctx, N.RPL_LUSEROP, String(counted.opers ?? 0), "operator(s) online");
   if (unregistered > 0) c.numeric(ctx, N.RPL_LUSERUNKNOWN, String(unregistered), "unknown connection(s)");
   c.numeric(ctx, N.RPL_LUSERME, `I have ${census.local} clients and ${servers - 1} servers`);
   c.numeric(ctx, N.RPL_LOCALUSERS, String(census.local), String(census.max), `Current local users ${census.local}, max ${census.max}`);

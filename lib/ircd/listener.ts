@@ -270,16 +270,17 @@ export class IrcTransport implements ClientChannel {
     this.#connections.closeWithin(link.socket, CLOSE_GRACE_MS);
   }
 
-  /** LUSERS: registered users (and of them invisible), the most at once, connections not registered yet. */
-  #census(): { local: number; max: number; invisible: number; unregistered: number } {
-    let local = 0, invisible = 0, unregistered = 0;
+  /** LUSERS: registered users (and of them invisible, and operators), the most at once, connections not registered yet. */
+  #census(): { local: number; max: number; invisible: number; unregistered: number; opers: number } {
+    let local = 0, invisible = 0, unregistered = 0, opers = 0;
     for (const l of this.#links.values()) {
       if (l.closed || l.conn.state.closing) continue; // gone (QUIT), its socket not closed yet
+      const modes = l.conn.state.userModes;
       if (!l.conn.state.registered) unregistered++;
-      else if ((local++, l.conn.state.userModes.has("i"))) invisible++;
+      else (local++, invisible += modes.has("i") ? 1 : 0, opers += modes.has("o") ? 1 : 0);
     }
     this.#max = Math.max(this.#max, local);
-    return { local, max: this.#max, invisible, unregistered };
+    return { local, max: this.#max, invisible, unregistered, opers };
   }
 
   /** A presence note: typing to the connections in its rooms; away and back only when they change a user's state. */
