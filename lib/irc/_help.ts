@@ -10,6 +10,7 @@ import { N } from "./numerics.ts";
 
 /** Help on each command (upper case), a line each. */
 const TOPICS: Readonly<Record<string, readonly string[]>> = {
+  AUTHENTICATE: ["AUTHENTICATE PLAIN|SCRAM-SHA-256", "SASL: logs in to a DistChat account (before or after registration; your nick becomes the account's name)."],
   AWAY: ["AWAY [:message]", "Marks you away (with a message) or back; said in all your channels, on every server."],
   CAP: ["CAP LS [302] | REQ :caps | END", "Negotiates IRCv3 capabilities (docs/IRC.md \"Capabilities\")."],
   CHATHISTORY: ["CHATHISTORY LATEST|BEFORE|AFTER|AROUND|BETWEEN|TARGETS …", "Reads a channel's or conversation's stored history."],
@@ -21,9 +22,9 @@ const TOPICS: Readonly<Record<string, readonly string[]>> = {
   KICK: ["KICK #channel nick [:reason]", "Removes a user from a channel (channel operators)."],
   KILL: ["KILL nick :reason", "Disconnects a user of this server's IRC listener (IRC operators)."],
   LINKS: ["LINKS", "The servers of this DistChat cluster."],
-  LIST: ["LIST [#channel,…]", "Channels, with their member counts and topics."],
+  LIST: ["LIST [#channel|mask|!mask|<n|>n|T<n|T>n,…]", "Channels, with their member counts and topics; conditions filter them (ELIST)."],
   LUSERS: ["LUSERS", "How many users this server has."],
-  MODE: ["MODE #channel [+-oblis …] | MODE nick [+-iwB]", "Channel modes (operators, bans, limit, invite-only, secret) or your own user modes."],
+  MODE: ["MODE #channel [+-oblis …] | MODE nick [+-iwB]", "Channel modes (operators, bans, limit, invite-only, secret) or your own user modes (+B: a bot)."],
   MOTD: ["MOTD", "The message of the day."],
   NAMES: ["NAMES #channel", "Who is in a channel."],
   NICK: ["NICK newnick", "Changes your nick (a new DistChat session that joins your channels)."],
@@ -35,6 +36,7 @@ const TOPICS: Readonly<Record<string, readonly string[]>> = {
   PRIVMSG: ["PRIVMSG target :text", "Sends a message to a channel (#name) or a user (nick), stored and replicated by DistChat."],
   QUIT: ["QUIT [:reason]", "Disconnects; your session logs out."],
   REDACT: ["REDACT #channel msgid [:reason]", "Deletes a message (yours, or as an operator)."],
+  SETNAME: ["SETNAME :real name", "Changes your real name (cap setname); users of this server in your channels are told."],
   TAGMSG: ["TAGMSG target", "Sends only tags: typing (+typing) or a reaction (+draft/react)."],
   TIME: ["TIME", "The server's time."],
   TOPIC: ["TOPIC #channel [:topic]", "Shows or sets a channel's topic."],
