@@ -9,7 +9,7 @@ import * as assert from "uvu/assert";
 import { IrcScript } from "./_irc_script.ts";
 import type { IrcMessage } from "../lib/irc/message.ts";
 import { operLine, parseOpersFile } from "../lib/config/irc_opers.ts";
-import { operPasswordOk } from "../lib/ircd/operators.ts";
+import { OperChecks, operPasswordOk } from "../lib/ircd/operators.ts";
 import { WhowasHistory } from "../lib/irc/whowas.ts";
 import { makeVerifier, verifierToBase64 } from "../lib/accounts/scram.ts";
 
@@ -257,6 +257,19 @@ test("irc-opers.txt: a keygen line parses; bad lines are refused naming the file
     ["operuser", /expected two fields/],
   ] as const;
   for (const [text, why] of bad) assert.throws(() => parseOpersFile(text, "irc-opers.txt"), (e: Error) => why.test(e.message) && e.message.startsWith("irc-opers.txt line"));
+});
+
+test("OPER checks are bounded per address: past 10 failed or running in a minute, it waits (no work done); others do not", async () => {
+  const v = await makeVerifier("right", new Uint8Array(16).fill(2), 4096);
+  let now = 1_000_000;
+  const checks = new OperChecks(parseOpersFile(operLine("root", verifierToBase64(v)), "irc-opers.txt"), () => now);
+  const wrong = await Promise.all(Array.from({ length: 12 }, () => checks.check("192.0.2.1", "root", "wrong")));
+  assert.equal(wrong.filter((a) => a === null).length, 10, "ten run at once");
+  assert.equal(wrong.filter((a) => a === "rate-limited").length, 2);
+  assert.is(await checks.check("192.0.2.1", "root", "right"), "rate-limited", "even the right password waits");
+  assert.is(await checks.check("192.0.2.2", "root", "right"), "ok", "another address is not held back");
+  now += 61_000;
+  assert.is(await checks.check("192.0.2.1", "root", "right"), "ok", "a minute later");
 });
 
 test.run();

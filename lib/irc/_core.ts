@@ -128,7 +128,8 @@ export type PendingEcho = {
 
 /**
  * Work on a password the front end must do off the event loop: a SCRAM proof (SASL PLAIN, PASS; answered
- * with the client-final), or an OPER password checked against operator `oper`'s verifier (answered "ok" or null).
+ * with the client-final), or an OPER password checked against operator `oper`'s verifier (answered "ok", null
+ * for a wrong one, or "rate-limited" while the listener makes the client's address wait).
  */
 export type ProofWork = { password: string } & ({ clientFirstBare: string; serverFirst: string } | { oper: string });
 /** A ProofWork with the id its answer comes back with (IrcConnection.proved). */

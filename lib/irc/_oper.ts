@@ -28,13 +28,17 @@ function noPrivileges(c: Core, ctx: Ctx): void {
   c.numeric(ctx, N.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator");
 }
 
-/** OPER name password: 381 and MODE +o; 464 for a wrong name or password (which of them is not said); 491 with no operators. */
+/**
+ * OPER name password: 381 and MODE +o; 464 for a wrong name or password (which of them is not said), or
+ * while the listener makes the client's address wait (its answer "rate-limited"); 491 with no operators.
+ */
 function oper(c: Core, m: { params: string[] }, ctx: Ctx): void {
   const [name, password] = m.params;
   if (name === undefined || password === undefined || name === "") return c.numeric(ctx, N.ERR_NEEDMOREPARAMS, "OPER", "Not enough parameters");
   if (!c.config.operators) return c.numeric(ctx, N.ERR_NOOPERHOST, "No operators are configured on this server");
   c.prove(ctx, { oper: name, password }, (ok) => {
     if (ok === null) return c.numeric(ctx, N.ERR_PASSWDMISMATCH, "Password incorrect");
+    if (ok !== "ok") return c.numeric(ctx, N.ERR_PASSWDMISMATCH, "Too many failed OPER attempts from your address: try again in a minute");
     c.numeric(ctx, N.RPL_YOUREOPER, "You are now an IRC operator");
     if (isOper(c)) return;
     c.state.userModes.add("o");

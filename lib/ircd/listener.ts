@@ -48,7 +48,7 @@ import { listen } from "../web/listener.ts";
 import { type IrcConfig, IrcConnection, type IrcStep } from "../irc/connection.ts";
 import { ListenerUsers } from "./listener_users.ts";
 import { RoomFeeds } from "./feeds.ts";
-import { operPasswordOk } from "./operators.ts";
+import { OperChecks } from "./operators.ts";
 
 /** How often every connection's timers run (timeouts, PING, retried polls, overdue echoes). */
 export const TICK_MS = 500;
@@ -114,6 +114,8 @@ export class IrcTransport implements ClientChannel {
   #nextPort = 1;
   /** Users known to be away (from presence notes), by key → until when. */
   #away = new Map<string, number>();
+  /** OPER's password checks, bounded per address. */
+  #operChecks: OperChecks;
   /** What one connection does to others of this listener (KILL, WALLOPS, SETNAME) and who left (WHOWAS). */
   #users: ListenerUsers<Link>;
   /** Most users registered at once. */
@@ -126,6 +128,7 @@ export class IrcTransport implements ClientChannel {
     const { config, clock } = o;
     this.#o = o;
     this.#connections = new WebConnections({ limits: config.limits, clock, count: () => {} });
+    this.#operChecks = new OperChecks(config.opers ?? new Map(), () => clock.now());
     this.#users = new ListenerUsers<Link>({ byNick: this.#byNick, apply: (l, step) => this.#apply(l, step), now: () => clock.now(), serverName: config.name });
     this.#core = {
       serverName: config.name,
@@ -240,7 +243,7 @@ export class IrcTransport implements ClientChannel {
     for (const job of step.proofs) {
       // PBKDF2 (SCRAM's proof, OPER's check) runs off the event loop; the answer comes back later.
       const work = "oper" in job
-        ? operPasswordOk(this.#o.config.opers ?? new Map(), job.oper, job.password).then((ok) => (ok ? "ok" : null))
+        ? this.#operChecks.check(link.from.host, job.oper, job.password)
         : clientFinal(job.password, job.clientFirstBare, job.serverFirst).then((f) => f?.message ?? null);
       void work.then((answer) => this.#apply(link, conn.proved(job.id, answer, clock.now())));
     }
