@@ -26,7 +26,7 @@ import { createServerNode, type Open, type Started } from "./lib/server/node.ts"
 import { startLine } from "./lib/server/start_line.ts";
 import { readOrCreateKey } from "./lib/server/reply_seal.ts";
 import { webTransport } from "./lib/web/listener.ts";
-import { ircTransport } from "./lib/ircd/listener.ts";
+import { ircTransport } from "./lib/ircd/open.ts";
 import { createLog } from "./lib/config/log.ts";
 
 const argv = process.argv.slice(2);

@@ -15,6 +15,7 @@ under the Node of node_modules (``DISTCHAT_RUNTIME=deno`` runs it under Deno).
 """
 
 import atexit
+import base64
 import os
 import shutil
 import signal
@@ -30,6 +31,9 @@ from irctest.runner import NotImplementedByController
 from irctest.specifications import Capabilities, OptionalBehaviors
 
 import distchat_accounts
+
+#: The IRC operator irctest's tests use (OPER operuser operpassword).
+OPER_NAME, OPER_PASSWORD = "operuser", "operpassword"
 
 #: The repository root: this file is ROOT/irctest/distchat_controller.py.
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,6 +121,14 @@ class DistChatController(BaseServerController, DirectoryBasedController):
         super().create_config()
         with self.open_file("servers.txt"):
             pass
+        # The IRC operator irctest's tests OPER as (its ergo.py: operuser / operpassword), in
+        # irc-opers.txt beside servers.txt (lib/config/irc_opers.ts): the password's SCRAM-SHA-256
+        # verifier, as `npm run keygen -- --irc-oper operuser` prints it.
+        salt = os.urandom(16)
+        stored, server = distchat_accounts.verifier(OPER_PASSWORD, salt)
+        salt64 = base64.b64encode(salt).decode()
+        with self.open_file("irc-opers.txt", "w") as fd:
+            fd.write(f"{OPER_NAME} SCRAM-SHA-256${distchat_accounts.ITERATIONS}:{salt64}${stored}:{server}\n")
 
     def run(
         self,
@@ -159,6 +171,8 @@ class DistChatController(BaseServerController, DirectoryBasedController):
             "--quota", "logins-per-ip-minute=0",
             # the name irctest's tests expect in sources and numerics
             "--irc-name", "My.Little.Server",
+            # and the description its tests expect (LINKS)
+            "--irc-info", "test server",
             # its servers.txt has no key=, and accounts are registered over plaintext UDP (distchat_accounts.py)
             "--allow-plaintext",
         ]

@@ -124,12 +124,29 @@ test("CAP END during an exchange that waits for the client aborts it (906) and r
   assert.is(s.c.state.account, null);
 });
 
-test("SASL after registration: 462 (not supported: the session's name is fixed at login)", () => {
+test("SASL after registration: 900, 903, then the connection moves to the account's session (NICK, channels rejoined, the old session logs out)", () => {
   const s = new IrcScript();
   withAccounts(s);
-  s.register("bob", ["sasl"]);
+  s.joined("bob", "#lobby", ["sasl"]);
+  const from = s.asked.length;
   s.send("AUTHENTICATE PLAIN");
-  assert.equal(s.lines().map(code), ["462"]);
+  assert.equal(s.lines(), [":a.distchat AUTHENTICATE +"]);
+  s.send(`AUTHENTICATE ${b64("\0alice\0wrong")}`);
+  assert.equal(s.lines().map(code), ["904"]);
+  assert.is(s.c.state.nick, "bob", "a failed exchange changes nothing");
+  s.send("AUTHENTICATE PLAIN").send(`AUTHENTICATE ${b64("\0alice\0correct horse")}`);
+  const lines = s.lines();
+  assert.equal(lines.slice(1, 4), [
+    ":a.distchat 900 bob bob!bob@distchat alice :You are now logged in as alice",
+    ":a.distchat 903 bob :SASL authentication successful",
+    ":bob!bob@distchat NICK alice",
+  ]);
+  assert.equal([s.c.state.nick, s.c.state.account, s.c.state.token], ["alice", "alice", "A".repeat(43)]);
+  const verbs = s.since(from).map((r) => r.verb);
+  assert.ok(verbs.includes("logout"), "the old session logs out");
+  assert.ok(s.since(from).some((r) => r.verb === "connect" && (r as { groupName: string }).groupName === "lobby"), "the new session joins the channel");
+  s.send("AUTHENTICATE PLAIN");
+  assert.equal(s.lines(), [":a.distchat AUTHENTICATE +"], "and may authenticate again");
 });
 
 test("a long PLAIN message in 400-byte chunks", () => {
@@ -180,6 +197,7 @@ test("the PBKDF2 of PLAIN is a job for the caller, and the exchange waits for it
   assert.is(s.proofs.length, 1);
   assert.is(s.proofs[0].password, "correct horse");
   const job = s.proofs.splice(0)[0];
+  if ("oper" in job) throw new Error("a SCRAM proof was expected");
   s.take(s.c.proved(job.id, (await clientFinal(job.password, job.clientFirstBare, job.serverFirst))!.message, s.now));
   assert.equal(s.lines().slice(-2).map(code), ["900", "903"]);
 });

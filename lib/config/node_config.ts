@@ -27,6 +27,7 @@ import {
 } from "./limits.ts";
 import type { ServerFlags } from "./server_flags.ts";
 import type { ServerEntry } from "./servers_file.ts";
+import type { IrcOpers } from "./irc_opers.ts";
 
 /** How a node behaves: who it is among whom, and its limits. */
 export type NodeConfig = {
@@ -85,6 +86,12 @@ export type IrcListenConfig = {
   name: string;
   /** Servers in the cluster (LUSERS). */
   servers: number;
+  /** The server's description (`--irc-info`: LINKS, INFO). */
+  info?: string;
+  /** The DistChat ids of the cluster's other servers (LINKS). */
+  peers?: readonly string[];
+  /** The IRC operators (`--irc-opers`, lib/config/irc_opers.ts): OPER's names and password verifiers. */
+  opers?: IrcOpers;
   /**
    * Connection budgets (the web listener's per-address and total numbers, a budget of its own), the
    * registration timeout (`idleMs`), the idle backstop past IRC's own PING timeout (`wsIdleMs`), output bounds.
@@ -155,6 +162,8 @@ export function serverConfig(
     tlsAt: flags.ircTls,
     name: flags.ircName,
     servers: servers.length,
+    info: flags.ircInfo,
+    peers: servers.filter((s) => s.id !== flags.id).map((s) => s.id),
     limits: { ...DEFAULT_WEB_LIMITS, perAddress, total, idleMs: IRC_REGISTRATION_MS, wsIdleMs: IRC_IDLE_MS },
   };
   const web: WebConfig | null = webAt === null ? null : {

@@ -20,6 +20,7 @@ import { readStaticKeyFile } from "./static_key.ts";
 import { type IrcListenConfig, type NodeConfig, serverConfig, type WebConfig } from "./node_config.ts";
 import { type ServerFlags, webListenAddress } from "./server_flags.ts";
 import { readServersFile, type ServerEntry } from "./servers_file.ts";
+import { readOpersFile } from "./irc_opers.ts";
 
 /** What a server starts with. */
 export type ServerSetup = {
@@ -77,7 +78,8 @@ export function serverSetup(flags: ServerFlags, fileLimit: number | null): Serve
   if (clusterKey === null && servers.length > 1) {
     warnings.push(`--insecure-peers: peer datagrams are ${peerKeys === null ? "not authenticated" : "authenticated by the servers' keys only (no cluster key as psk)"}`);
   }
-  const { node, web, irc } = serverConfig(flags, servers, webAt, fileLimit, retired);
+  const { node, web, irc: listener } = serverConfig(flags, servers, webAt, fileLimit, retired);
+  const irc = listener === null ? null : { ...listener, opers: readOpersFile(flags.ircOpers, flags.servers) };
   return { flags, me, servers, node, web, irc, clusterKey, staticKey, peerKeys, allowPlaintext: flags.allowPlaintext, tls, warnings };
 }
 

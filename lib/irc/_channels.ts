@@ -1,7 +1,7 @@
 /**
- * Channels (private to lib/irc): JOIN, PART, TOPIC, NAMES, KICK, INVITE and
- * LIST over DistChat rooms (`connect`/`open`, `leave`, `room`, `who`,
- * `mod`, `rooms`; docs/PROTOCOL.md "Moderation"). A channel's events reach
+ * Channels (private to lib/irc): JOIN, PART, TOPIC, NAMES, KICK and INVITE
+ * over DistChat rooms (`connect`/`open`, `leave`, `room`, `who`, `mod`;
+ * docs/PROTOCOL.md "Moderation"; LIST is lib/irc/_list.ts). A channel's events reach
  * the client from the room's stream of notices (lib/irc/_deliver.ts); the
  * lines of this connection's own actions are sent when DistChat accepts
  * them, and skipped when they come back in the stream.
@@ -10,7 +10,7 @@ import type { ErrorReply } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
 import { MAX_TOPIC_BYTES } from "../wire/messages.ts";
 import { utf8Length } from "../wire/utf8.ts";
-import { type Core, type Ctx, type Follow, fromServer, type Handler, newFollow } from "./_core.ts";
+import { type Core, type Ctx, type Follow, type Handler, newFollow } from "./_core.ts";
 import { N } from "./numerics.ts";
 import { MAX_CHANNELS } from "./isupport.ts";
 import { channelOfRoom, channelProblem, hostmask, nameKey, roomOfChannel } from "./names.ts";
@@ -21,8 +21,6 @@ import { operators, pageNames } from "./_queries.ts";
 const JOIN_PAGE = 20;
 /** Entries read when a reconnected account joins, to replay what it missed (docs/IRC.md "Failover"). */
 const REPLAY_PAGE = 200;
-/** Rooms one LIST describes (two requests each: members and topic); past it, a notice says how many more exist. */
-const LIST_DETAILED = 100;
 
 /** The numeric for a DistChat refusal of `command` on `channel`. */
 export function refuse(c: Core, ctx: Ctx, command: string, channel: string, e: ErrorReply): void {
@@ -256,36 +254,6 @@ function invite(c: Core, m: { params: string[] }, ctx: Ctx): void {
   });
 }
 
-function list(c: Core, m: { params: string[] }, ctx: Ctx): void {
-  c.numeric(ctx, N.RPL_LISTSTART, "Channel", "Users  Name");
-  const end = () => c.numeric(ctx, N.RPL_LISTEND, "End of /LIST");
-  const describe = (rooms: string[]) => {
-    const detailed = rooms.slice(0, LIST_DETAILED);
-    let left = detailed.length;
-    if (left === 0) return end();
-    const rows = new Map<string, string[]>();
-    for (const room of detailed) {
-      c.call(ctx, (tag, token) => ({ verb: "room", tag, token, groupName: room }), (info) => {
-        pageNames(c, ctx, room, (who) => {
-          if ("names" in who) {
-            const topic = info.verb === "ok" && info.kind === "room" ? info.topic : "";
-            rows.set(room, [channelOfRoom(who.shown ?? room), String(who.names.length), topic]);
-          }
-          if (--left > 0) return;
-          for (const r of detailed) if (rows.has(r)) c.numeric(ctx, N.RPL_LIST, ...rows.get(r)!);
-          const more = rooms.length - detailed.length;
-          if (more > 0) c.send(ctx, fromServer(c, "NOTICE", [c.state.nick ?? "*", `${more} more channels not listed: LIST #name for one`]));
-          end();
-        });
-      });
-    }
-  };
-  if (m.params[0] && m.params[0] !== "") {
-    return describe(m.params[0].split(",").map(roomOfChannel).filter((r): r is string => r !== null));
-  }
-  pageNames(c, ctx, null, (r) => ("names" in r ? describe(r.names) : end()));
-}
-
 export const CHANNEL_HANDLERS: Record<string, Handler> = {
   JOIN: join,
   PART: part,
@@ -293,5 +261,4 @@ export const CHANNEL_HANDLERS: Record<string, Handler> = {
   NAMES: names,
   KICK: kick,
   INVITE: invite,
-  LIST: list,
 };

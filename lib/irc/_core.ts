@@ -8,6 +8,7 @@
 import type { PollEntry, Reply, Request } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
 import type { IrcMessage } from "./message.ts";
+import type { WhowasEntry } from "./whowas.ts";
 
 /** Settings of one IRC listener (the same for all its connections). */
 export type IrcConfig = {
@@ -30,10 +31,10 @@ export type IrcConfig = {
   /** How often to ask `dms` for new direct conversations, ms. */
   dmsEveryMs: number;
   /**
-   * This listener's registered users now (of them `invisible`, user mode +i) and at most, and its connections not
-   * registered yet (LUSERS); the listener knows them, not a connection.
+   * This listener's registered users now (of them `invisible`, user mode +i, and `opers`, +o) and at most, and its
+   * connections not registered yet (LUSERS); the listener knows them, not a connection.
    */
-  census?: () => { local: number; max: number; invisible?: number; unregistered?: number };
+  census?: () => { local: number; max: number; invisible?: number; unregistered?: number; opers?: number };
   /**
    * Where the account's previous connection left off (docs/IRC.md "Failover"): the vector of what the
    * previous session of `userName` (other than this one, of session token `token`) was shown, or null
@@ -52,6 +53,8 @@ export type IrcConfig = {
    * and the listener hands it each batch (IrcConnection.feed). Direct conversations poll on their own.
    */
   sharedFeeds?: boolean;
+  /** Whether `nick` is a bot (user mode +B) connected to this listener (lib/irc/_bot.ts). */
+  botOf?: (nick: string) => boolean;
   /** Whether the server knows `nick` to be away (said on any server: docs/PROTOCOL.md "Typing and away"). */
   awayOf?: (nick: string) => boolean;
   /** The registered users of this listener (WHO with a mask: DistChat lists users per room only). */
@@ -61,10 +64,24 @@ export type IrcConfig = {
    * (MONITOR: lib/irc/_monitor.ts).
    */
   onlineOf?: (nick: string) => string | null;
+  /** The server's description (LINKS, INFO). */
+  info?: string;
+  /** The DistChat ids of the cluster's other servers (LINKS). */
+  peers?: readonly string[];
+  /** IRC operators are configured (OPER checks a password with a proof job `{ oper, password }`); else OPER is 491. */
+  operators?: boolean;
+  /** Disconnects this listener's connection of `nick` (KILL), telling it `reason`; false when it has none. */
+  kill?: (nick: string, reason: string) => boolean;
+  /** Who used `nick` on this listener lately, newest first, at most `count` when positive (WHOWAS: lib/irc/whowas.ts). */
+  whowas?: (nick: string, count: number) => WhowasEntry[];
+  /** Sends `msg` to this listener's users but `except` that asked for `cap` and are in one of `rooms` (keys; SETNAME). */
+  tellChannels?: (rooms: string[], msg: IrcMessage, cap: string, except: string) => void;
+  /** Sends `msg` to this listener's users of user mode +w but `except` (WALLOPS: listener-local). */
+  wallops?: (msg: IrcMessage, except: string) => void;
 };
 
 /** A user connected to the same listener, as WHO and WHOIS show it. */
-export type LocalUser = { user: string; realname: string; away: string | null; signon?: number };
+export type LocalUser = { user: string; realname: string; away: string | null; signon?: number; oper?: boolean; bot?: boolean };
 
 /** One command's answer being gathered: sent when no request of it is open any more. */
 export type Ctx = { label: string | null; command: string; startedAt: number; lines: IrcMessage[]; open: number; done: boolean };
@@ -114,8 +131,14 @@ export type PendingEcho = {
   release: () => void;
 };
 
-/** A SCRAM proof the front end must compute for a password it was given (SASL PLAIN, PASS). */
-export type ProofJob = { id: number; password: string; clientFirstBare: string; serverFirst: string };
+/**
+ * Work on a password the front end must do off the event loop: a SCRAM proof (SASL PLAIN, PASS; answered
+ * with the client-final), or an OPER password checked against operator `oper`'s verifier (answered "ok", null
+ * for a wrong one, or "rate-limited" while the listener makes the client's address wait).
+ */
+export type ProofWork = { password: string } & ({ clientFirstBare: string; serverFirst: string } | { oper: string });
+/** A ProofWork with the id its answer comes back with (IrcConnection.proved). */
+export type ProofJob = { id: number } & ProofWork;
 
 /** Where a SASL exchange stands: the mechanism, base64 chunks so far, and the step. */
 export type SaslState = { mech: string; chunks: string; step: "first" | "final" | "ack" | "busy"; name: string; bare: string };
@@ -190,7 +213,7 @@ export interface Core {
   /** Runs a request without a token (login, auth). */
   callBare(ctx: Ctx | null, build: (tag: string) => Request, then: (r: Reply) => void): void;
   /** Has the front end compute a SCRAM client-final; `then` gets it (null: the challenge was malformed). */
-  prove(ctx: Ctx | null, job: Omit<ProofJob, "id">, then: (clientFinal: string | null) => void): void;
+  prove(ctx: Ctx | null, job: ProofWork, then: (clientFinal: string | null) => void): void;
   /** Ends the connection after the lines so far: `ERROR :reason`, and the session logged out. */
   close(reason: string): void;
   /** This user's source, nick!nick@host. */
@@ -257,3 +280,22 @@ export function fromServer(ctx: { config: IrcConfig }, command: string, params: 
 
 /** A command handler: the connection, the message, its answer's context. */
 export type Handler = (c: Core, m: IrcMessage, ctx: Ctx) => void;
+
+/** What to do after one input. */
+export type IrcStep = {
+  /** IRC lines to send, in order, without CR LF. */
+  lines: string[];
+  /** DistChat requests to run; answer each with `reply` (matched by tag). */
+  requests: Request[];
+  /** SCRAM proofs to compute (off the event loop: PBKDF2); answer each with `proved`. */
+  proofs: ProofJob[];
+  /** Close the connection once the lines are sent. */
+  close: boolean;
+  /** Nicks this connection just sent a direct message to: the listener calls `checkDms` on its connections of them. */
+  dmsTo: string[];
+  /** Channels that want their room's shared stream from `cursor` on (IrcConfig.sharedFeeds; answer with `feed`). */
+  watch: { room: string; cursor: Vector }[];
+};
+
+/** A step with nothing to do yet. */
+export const emptyStep = (): IrcStep => ({ lines: [], requests: [], proofs: [], close: false, dmsTo: [], watch: [] });

@@ -13,6 +13,10 @@ import { CHATHISTORY_HANDLERS } from "./_chathistory.ts";
 import { ACT_HANDLERS } from "./_acts.ts";
 import { PRESENCE_HANDLERS } from "./_presence.ts";
 import { MONITOR_HANDLERS } from "./_monitor.ts";
+import { OPER_HANDLERS } from "./_oper.ts";
+import { HELP_HANDLERS } from "./_help.ts";
+import { SETNAME_HANDLERS } from "./_setname.ts";
+import { LIST_HANDLERS } from "./_list.ts";
 
 /** Command → handler (commands are upper case, as parseLine gives them). */
 export const HANDLERS: Readonly<Record<string, Handler>> = {
@@ -25,6 +29,10 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   ...ACT_HANDLERS,
   ...PRESENCE_HANDLERS,
   ...MONITOR_HANDLERS,
+  ...OPER_HANDLERS,
+  ...HELP_HANDLERS,
+  ...SETNAME_HANDLERS,
+  ...LIST_HANDLERS,
 };
 
 /** Commands a client may send before it is registered (RFC 2812 §3.1, IRCv3 CAP and SASL). */

@@ -22,6 +22,7 @@ import { banMask, banName, channelOfRoom, isChannel, nameKey } from "./names.ts"
 import { expect, unexpect } from "./_deliver.ts";
 import { notOnChannel, refuse, roomOrRefuse } from "./_channels.ts";
 import { MAX_ROOM_LIMIT, parseMode } from "../rules/moderation.ts";
+import { userModeSettable } from "./_oper.ts";
 
 type Change = { sign: "+" | "-"; mode: string; arg: string | null };
 
@@ -48,7 +49,8 @@ function userMode(c: Core, m: { params: string[] }, ctx: Ctx): void {
   const applied: string[] = [];
   let unknown = false;
   for (const ch of parseChanges(m.params[1], [])) {
-    if (ch.mode !== "i" && ch.mode !== "w") {
+    if (ch.mode === "o" && ch.sign === "+") continue; // +o comes from OPER only (RFC 2812 §3.1.5)
+    if (!userModeSettable(ch.sign, ch.mode)) {
       unknown = true;
       continue;
     }

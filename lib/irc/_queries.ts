@@ -56,13 +56,14 @@ export function operators(roles: string[]): Set<string> {
 const MAX_WHO_MASK = 200;
 
 /** An IRC mask (`*`, `?`) as a regular expression over nicks, ASCII case-insensitive. */
-function globRegExp(mask: string): RegExp {
+export function globRegExp(mask: string): RegExp {
   return new RegExp("^" + mask.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$", "i");
 }
 
 /** What WHO, WHOIS and USERHOST show of `nick`: this connection's own, another of the listener's, or the nick alone. */
 export function profile(c: Core, nick: string): LocalUser {
-  if (nameKey(nick) === nameKey(c.state.nick ?? "")) return { user: c.state.user ?? nick, realname: c.state.realname, away: c.state.away, signon: c.state.connectedAt };
+  const s = c.state;
+  if (nameKey(nick) === nameKey(s.nick ?? "")) return { user: s.user ?? nick, realname: s.realname, away: s.away, signon: s.connectedAt, oper: s.userModes.has("o"), bot: s.userModes.has("B") };
   return c.config.localUser?.(nick) ?? { user: nick, realname: nick, away: awayText(c, nick) };
 }
 
@@ -72,7 +73,7 @@ function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
   const end = () => c.numeric(ctx, N.RPL_ENDOFWHO, mask, "End of WHO list");
   const line = (channel: string, nick: string, op: boolean, idle = 0) => {
     const p = profile(c, nick);
-    const flags = (p.away !== null ? "G" : "H") + (op ? "@" : "");
+    const flags = (p.away !== null ? "G" : "H") + (p.oper ? "*" : "") + (op ? "@" : "") + (p.bot ? "B" : "");
     if (whox === null) return c.numeric(ctx, N.RPL_WHOREPLY, channel, p.user, USER_HOST, c.config.serverName, nick, flags, `0 ${p.realname}`);
     const facts = { channel, user: p.user, host: USER_HOST, server: c.config.serverName, nick, flags, idle, account: accountOf(c, nick), realname: p.realname };
     c.numeric(ctx, RPL_WHOSPCRPL, ...whoxParams(whox, facts));
@@ -133,6 +134,8 @@ function whois(c: Core, m: { params: string[] }, ctx: Ctx): void {
     if (r.rooms.length > 0) c.numeric(ctx, N.RPL_WHOISCHANNELS, r.userName, r.rooms.map(channelOfRoom).join(" "));
     c.numeric(ctx, N.RPL_WHOISSERVER, r.userName, c.config.serverName, `${c.config.network} (DistChat)`);
     if (p.away !== null) c.numeric(ctx, N.RPL_AWAY, r.userName, p.away);
+    if (p.oper) c.numeric(ctx, N.RPL_WHOISOPERATOR, r.userName, "is an IRC operator");
+    if (p.bot) c.numeric(ctx, N.RPL_WHOISBOT, r.userName, `is a bot on ${c.config.network}`);
     if (r.registered) c.numeric(ctx, N.RPL_WHOISACCOUNT, r.userName, r.userName, "is logged in as");
     if (p.signon === undefined) c.numeric(ctx, N.RPL_WHOISIDLE, r.userName, String(r.idle), "seconds idle");
     else c.numeric(ctx, N.RPL_WHOISIDLE, r.userName, String(r.idle), String(Math.floor(p.signon / 1000)), "seconds idle, signon time");
@@ -189,7 +192,7 @@ export function sendLusers(c: Core, ctx: Ctx): void {
   const unregistered = Math.max(0, (counted.unregistered ?? 0) - me);
   const servers = c.config.servers;
   c.numeric(ctx, N.RPL_LUSERCLIENT, `There are ${census.local - invisible} users and ${invisible} invisible on ${servers} servers`);
-  c.numeric(ctx, N.RPL_LUSEROP, "0", "operator(s) online");
+  c.numeric(ctx, N.RPL_LUSEROP, String(counted.opers ?? 0), "operator(s) online");
   if (unregistered > 0) c.numeric(ctx, N.RPL_LUSERUNKNOWN, String(unregistered), "unknown connection(s)");
   c.numeric(ctx, N.RPL_LUSERME, `I have ${census.local} clients and ${servers - 1} servers`);
   c.numeric(ctx, N.RPL_LOCALUSERS, String(census.local), String(census.max), `Current local users ${census.local}, max ${census.max}`);
@@ -212,11 +215,20 @@ function time(c: Core, _m: unknown, ctx: Ctx): void {
   c.numeric(ctx, "391", c.config.serverName, new Date(c.now).toUTCString());
 }
 
-/** WHOWAS: DistChat keeps no past nicks (ERR_WASNOSUCHNICK, RPL_ENDOFWHOWAS). */
+/**
+ * WHOWAS nick [count]: who used the nick on this listener lately, newest first (IrcConfig.whowas: at most
+ * `count` when it is positive), or ERR_WASNOSUCHNICK; then RPL_ENDOFWHOWAS.
+ */
 function whowas(c: Core, m: { params: string[] }, ctx: Ctx): void {
   const nick = m.params[0];
   if (nick === undefined || nick === "") return c.numeric(ctx, N.ERR_NONICKNAMEGIVEN, "No nickname given");
-  c.numeric(ctx, "406", nick, "There was no such nickname");
+  const count = Number.parseInt(m.params[1] ?? "0", 10);
+  const found = c.config.whowas?.(nick, Number.isFinite(count) ? count : 0) ?? [];
+  if (found.length === 0) c.numeric(ctx, "406", nick, "There was no such nickname");
+  for (const e of found) {
+    c.numeric(ctx, "314", e.nick, e.user, USER_HOST, "*", e.realname);
+    c.numeric(ctx, N.RPL_WHOISSERVER, e.nick, e.server, new Date(e.at).toUTCString());
+  }
   c.numeric(ctx, "369", nick, "End of WHOWAS");
 }
 

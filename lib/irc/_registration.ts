@@ -152,7 +152,7 @@ export function welcome(c: Core, ctx: Ctx): void {
   c.numeric(ctx, N.RPL_WELCOME, `Welcome to the ${cfg.network} IRC network, ${hostmask(s.nick ?? "*")}`);
   c.numeric(ctx, N.RPL_YOURHOST, `Your host is ${cfg.serverName}, running version ${cfg.version}`);
   c.numeric(ctx, N.RPL_CREATED, `This server was created ${new Date(cfg.createdAt).toUTCString()}`);
-  c.numeric(ctx, N.RPL_MYINFO, cfg.serverName, cfg.version, "iw", "bilnst", "bol");
+  c.numeric(ctx, N.RPL_MYINFO, cfg.serverName, cfg.version, "Biow", "bilnst", "bol");
   sendIsupport(c, ctx);
   sendLusers(c, ctx);
   sendMotd(c, ctx);
@@ -166,30 +166,39 @@ export function welcome(c: Core, ctx: Ctx): void {
  * join; direct conversations of an unregistered old name stay with it.
  */
 function rename(c: Core, ctx: Ctx, wanted: string): void {
-  const s = c.state;
   c.callBare(ctx, (tag) => ({ verb: "login", tag, userName: wanted }), (r) => {
     if (r.verb !== "ok" || r.kind !== "login") {
       const code = r.verb === "error" && r.code === "name-taken" ? N.ERR_NICKNAMEINUSE : N.ERR_ERRONEUSNICKNAME;
       const text = r.verb === "error" ? (r.code === "name-taken" ? "Nickname is already in use" : r.message) : "unexpected reply";
       return c.numeric(ctx, code, wanted, text);
     }
-    const oldToken = s.token, oldNick = s.nick ?? "*";
-    s.token = r.token;
-    s.userName = r.userName;
-    s.ttl = r.ttl;
-    for (const f of s.channels.values()) {
-      expect(f, oldNick, "\u0001leave");
-      expect(f, r.userName, "\u0001join");
-      f.generation++;
-      f.polling = false;
-      c.call(ctx, (tag, token) => ({ verb: "connect", tag, token, groupName: f.room }), () => c.follow(f));
-    }
-    for (const f of s.dms.values()) f.generation++;
-    s.dms.clear(); // an unregistered name's conversations belong to its session
-    if (oldToken !== null) c.callBare(null, (tag) => ({ verb: "logout", tag, token: oldToken }), () => {});
-    c.send(ctx, { tags: {}, source: hostmask(oldNick), command: "NICK", params: [r.userName] });
-    s.nick = r.userName;
+    adoptSession(c, ctx, r);
   });
+}
+
+/**
+ * A registered connection moves to the new session of login reply `r` (a nick change, SASL after
+ * registration): the new session joins every channel of the old one, the old logs out, and the client is
+ * told its new nick when the name changed.
+ */
+export function adoptSession(c: Core, ctx: Ctx, r: Extract<Reply, { kind: "login" }>): void {
+  const s = c.state;
+  const oldToken = s.token, oldNick = s.nick ?? "*";
+  s.token = r.token;
+  s.userName = r.userName;
+  s.ttl = r.ttl;
+  for (const f of s.channels.values()) {
+    expect(f, oldNick, "\u0001leave");
+    expect(f, r.userName, "\u0001join");
+    f.generation++;
+    f.polling = false;
+    c.call(ctx, (tag, token) => ({ verb: "connect", tag, token, groupName: f.room }), () => c.follow(f));
+  }
+  for (const f of s.dms.values()) f.generation++;
+  s.dms.clear(); // an unregistered name's conversations belong to its session
+  if (oldToken !== null) c.callBare(null, (tag) => ({ verb: "logout", tag, token: oldToken }), () => {});
+  if (oldNick !== r.userName) c.send(ctx, { tags: {}, source: hostmask(oldNick), command: "NICK", params: [r.userName] });
+  s.nick = r.userName;
 }
 
 /** Timers: registration timeout, PING after silence and its timeout, the session's keep-alive. */

@@ -10,6 +10,8 @@
  * - PLAIN gives the front end the password: it runs the same exchange on
  *   the client's behalf (a proof job: PBKDF2 is slow, so the caller runs it
  *   off the event loop) and forgets the password.
+ * - After registration (SASL 3.2), a successful exchange moves the
+ *   connection to the account's new session, as a nick change does.
  */
 import { Buffer } from "node:buffer";
 import { parseClientFirst } from "../accounts/scram.ts";
@@ -18,7 +20,7 @@ import { type Core, type Ctx, fromServer } from "./_core.ts";
 import { N } from "./numerics.ts";
 import { SASL_MECHANISMS } from "./isupport.ts";
 import { hostmask, isNick } from "./names.ts";
-import { tryRegister } from "./_registration.ts";
+import { adoptSession, tryRegister } from "./_registration.ts";
 
 /** AUTHENTICATE carries base64 in chunks of 400 bytes; a shorter chunk (or "+") ends it. */
 const CHUNK = 400;
@@ -67,9 +69,8 @@ export function authenticate(c: Core, m: { params: string[] }, ctx: Ctx): void {
     c.numeric(ctx, N.ERR_SASLABORTED, "SASL authentication aborted");
     return tryRegister(c, ctx);
   }
-  // A session's name is fixed at its login: no SASL after registration (462, as servers without it answer).
-  if (s.registered) return c.numeric(ctx, N.ERR_ALREADYREGISTERED, "You may not reregister: SASL after registration is not supported; reconnect and authenticate first");
-  if (s.account !== null && s.sasl === null) return c.numeric(ctx, N.ERR_SASLALREADY, "You have already authenticated using SASL");
+  // Before registration one account; after it, a new login moves the connection to that account (adoptSession).
+  if (!s.registered && s.account !== null && s.sasl === null) return c.numeric(ctx, N.ERR_SASLALREADY, "You have already authenticated using SASL");
   if (s.sasl === null) {
     const mech = arg.toUpperCase();
     if (!(SASL_MECHANISMS as readonly string[]).includes(mech)) {
@@ -135,7 +136,11 @@ function scram(c: Core, ctx: Ctx, text: string, failed: (t?: string) => void): v
   succeeded(c, ctx);
 }
 
+/** Logins made after registration, waiting for the exchange to end before the connection moves to them. */
+const afterRegistration = new WeakMap<object, Extract<Reply, { kind: "login" }>>();
+
 function loggedIn(c: Core, r: Extract<Reply, { kind: "login" }>): void {
+  if (c.state.registered) return void afterRegistration.set(c.state, r);
   c.state.token = r.token;
   c.state.userName = r.userName;
   c.state.account = r.userName;
@@ -150,11 +155,20 @@ function finish(c: Core, ctx: Ctx, r: Reply, failed: (t?: string) => void): void
   succeeded(c, ctx);
 }
 
+/**
+ * 900 and 903; before registration, registration goes on. After it (SASL 3.2: at any time), the connection
+ * then moves to the account's new session — its nick becomes the account's name (a NICK line when it
+ * changes), as DistChat's nick is the account — and the old session logs out.
+ */
 function succeeded(c: Core, ctx: Ctx): void {
   const s = c.state;
   s.sasl = null;
-  const account = s.account ?? "*";
+  const later = afterRegistration.get(s);
+  afterRegistration.delete(s);
+  const account = later?.userName ?? s.account ?? "*";
   c.numeric(ctx, N.RPL_LOGGEDIN, hostmask(s.nick ?? account), account, `You are now logged in as ${account}`);
   c.numeric(ctx, N.RPL_SASLSUCCESS, "SASL authentication successful");
-  tryRegister(c, ctx);
+  if (later === undefined) return tryRegister(c, ctx);
+  adoptSession(c, ctx, later);
+  s.account = later.userName;
 }

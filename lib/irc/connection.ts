@@ -17,39 +17,21 @@
  * ```
  */
 import type { PresenceNote, Reply, Request } from "../wire/messages.ts";
-import type { Vector } from "../wire/vector.ts";
 import { type IrcMessage, parseLine } from "./message.ts";
 import { answerLines, clientLine, tagCapsKey } from "./_lines.ts";
 import { LineSplitter } from "./framing.ts";
 import { N } from "./numerics.ts";
 import { hostmask } from "./names.ts";
-import { type ConnState, type Core, type Ctx, type Follow, fromServer, type IrcConfig, newState, type ProofJob } from "./_core.ts";
+import { type ConnState, type Core, type Ctx, emptyStep, type Follow, fromServer, type IrcConfig, type IrcStep, newState, type ProofJob, type ProofWork } from "./_core.ts";
 import { type FeedEvent, feedFollow, overdueEchoes, pollFollow, watchingFeed } from "./_deliver.ts";
 import { tickDms } from "./_dms.ts";
 import { presenceNote, tickAway } from "./_presence.ts";
 import { monitorNote } from "./_monitor.ts";
 import { tickRegistration } from "./_registration.ts";
 import { BEFORE_REGISTRATION, HANDLERS } from "./_handlers.ts";
+import { withBotTag } from "./_bot.ts";
 
-export type { FeedEvent, IrcConfig, ProofJob };
-
-/** What to do after one input. */
-export type IrcStep = {
-  /** IRC lines to send, in order, without CR LF. */
-  lines: string[];
-  /** DistChat requests to run; answer each with `reply` (matched by tag). */
-  requests: Request[];
-  /** SCRAM proofs to compute (off the event loop: PBKDF2); answer each with `proved`. */
-  proofs: ProofJob[];
-  /** Close the connection once the lines are sent. */
-  close: boolean;
-  /** Nicks this connection just sent a direct message to: the listener calls `checkDms` on its connections of them. */
-  dmsTo: string[];
-  /** Channels that want their room's shared stream from `cursor` on (IrcConfig.sharedFeeds; answer with `feed`). */
-  watch: { room: string; cursor: Vector }[];
-};
-
-const emptyStep = (): IrcStep => ({ lines: [], requests: [], proofs: [], close: false, dmsTo: [], watch: [] });
+export type { FeedEvent, IrcConfig, IrcStep, ProofJob };
 
 /** Lines a client may send in a burst, and per second after it (then: "Excess flood"). */
 const FLOOD_BURST = 100, FLOOD_PER_SECOND = 20;
@@ -174,15 +156,23 @@ export class IrcConnection implements Core {
 
   /** A typing or away state the server heard (away and back when they change): TAGMSG +typing, AWAY (away-notify). */
   presence(note: PresenceNote, now: number): IrcStep {
-    this.now = now;
-    if (!this.state.closing && this.state.registered) presenceNote(this, note);
-    return this.#take();
+    return this.#whileRegistered(now, () => presenceNote(this, note));
   }
 
   /** A monitored nick (by key) came online as `held`, or went offline (`held` null, `was` its name): 730/731 (MONITOR). */
   monitored(key: string, held: string | null, was: string, now: number): IrcStep {
+    return this.#whileRegistered(now, () => monitorNote(this, key, held, was));
+  }
+
+  /** A line from the listener for this client now (another user's WALLOPS). */
+  told(msg: IrcMessage, now: number): IrcStep {
+    return this.#whileRegistered(now, () => this.push(msg));
+  }
+
+  /** News from the listener: told to a registered connection that is not closing, else dropped. */
+  #whileRegistered(now: number, tell: () => void): IrcStep {
     this.now = now;
-    if (!this.state.closing && this.state.registered) monitorNote(this, key, held, was);
+    if (!this.state.closing && this.state.registered) tell();
     return this.#take();
   }
 
@@ -227,7 +217,7 @@ export class IrcConnection implements Core {
     this.#request(ctx, null, build, then);
   }
 
-  prove(ctx: Ctx | null, job: Omit<ProofJob, "id">, then: (clientFinal: string | null) => void): void {
+  prove(ctx: Ctx | null, job: ProofWork, then: (clientFinal: string | null) => void): void {
     const id = this.#nextTag++;
     this.#proofs.set(id, { ctx, then });
     if (ctx) ctx.open++;
@@ -371,7 +361,7 @@ export class IrcConnection implements Core {
 
   /** Formats a line for the client, keeping only the tags its capabilities allow. */
   #emit(msg: IrcMessage): void {
-    this.#out.lines.push(clientLine(msg, this.state.caps, tagCapsKey(this.state.caps)));
+    this.#out.lines.push(clientLine(withBotTag(this, msg), this.state.caps, tagCapsKey(this.state.caps)));
   }
 
   #logout(): void {

@@ -28,6 +28,7 @@ export const CAPS: Readonly<Record<string, string>> = {
   "multi-prefix": "",
   "sasl": "PLAIN,SCRAM-SHA-256",
   "server-time": "",
+  "setname": "",
   "userhost-in-names": "",
 };
 
@@ -63,11 +64,13 @@ export function capList(version: number): string[] {
 export function isupportTokens(network: string): string[] {
   return [
     `AWAYLEN=${AWAYLEN}`,
+    "BOT=B",
     "CASEMAPPING=ascii",
     `CHANLIMIT=#:${MAX_CHANNELS}`,
     "CHANMODES=b,,l,inst",
     "CHANNELLEN=65",
     "CHANTYPES=#",
+    "ELIST=MNTU",
     `CHATHISTORY=${MAX_CHATHISTORY}`,
     `KICKLEN=${MAX_TOPIC_BYTES}`,
     `MODES=${MAX_MODES}`,

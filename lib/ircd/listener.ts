@@ -25,15 +25,13 @@
  *
  * @example
  * ```ts
- * const irc = await openIrcListener({ config, deliver, hooks, clock, random, log }); // NodeTransports.irc
+ * const irc = await openIrcListener({ config, deliver, hooks, clock, random, log }); // lib/ircd/open.ts, NodeTransports.irc
  * irc.origin; // "irc://127.0.0.1:6667"
  * await irc.close();
  * ```
  */
-import { createServer as createTcp, type Server, type Socket } from "node:net";
-import { createServer as createTls } from "node:tls";
+import type { Socket } from "node:net";
 import type { Address } from "../wire/address.ts";
-import { formatAddress } from "../wire/address.ts";
 import { decodeReply, encodeRequest } from "../wire/codec.ts";
 import type { PresenceNote } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
@@ -41,13 +39,13 @@ import { clientFinal } from "../accounts/scram.ts";
 import type { IrcListenConfig } from "../config/node_config.ts";
 import type { Clock } from "../server/clock.ts";
 import type { ClientChannel } from "../server/channel.ts";
-import type { Deliver, IrcHooks, NodeTransports } from "../server/node.ts";
-import { bindProblem } from "../platform/port_owner.ts";
+import type { Deliver, IrcHooks } from "../server/node.ts";
 import { clientIp, CLOSE_GRACE_MS, WebConnections } from "../web/connections.ts";
-import { listen } from "../web/listener.ts";
 import { type IrcConfig, IrcConnection, type IrcStep } from "../irc/connection.ts";
+import { ListenerUsers } from "./listener_users.ts";
 import { RoomFeeds } from "./feeds.ts";
 import { MonitorWatch } from "./monitors.ts";
+import { OperChecks } from "./operators.ts";
 
 /** How often every connection's timers run (timeouts, PING, retried polls, overdue echoes). */
 export const TICK_MS = 500;
@@ -121,6 +119,10 @@ export class IrcTransport implements ClientChannel {
   #nextPort = 1;
   /** Users known to be away (from presence notes), by key → until when. */
   #away = new Map<string, number>();
+  /** OPER's password checks, bounded per address. */
+  #operChecks: OperChecks;
+  /** What one connection does to others of this listener (KILL, WALLOPS, SETNAME) and who left (WHOWAS). */
+  #users: ListenerUsers<Link>;
   /** Most users registered at once. */
   #max = 0;
   #stopTick: () => void;
@@ -131,6 +133,8 @@ export class IrcTransport implements ClientChannel {
     const { config, clock } = o;
     this.#o = o;
     this.#connections = new WebConnections({ limits: config.limits, clock, count: () => {} });
+    this.#operChecks = new OperChecks(config.opers ?? new Map(), () => clock.now());
+    this.#users = new ListenerUsers<Link>({ byNick: this.#byNick, apply: (l, step) => this.#apply(l, step), now: () => clock.now(), serverName: config.name });
     this.#core = {
       serverName: config.name,
       network: "DistChat",
@@ -144,12 +148,17 @@ export class IrcTransport implements ClientChannel {
       random: o.random,
       census: () => this.#census(),
       readPosition: (userName, token) => o.hooks.readPosition(userName, token),
+      botOf: (nick) => this.#byNick.get(nameKey(nick))?.conn.state.userModes.has("B") === true,
       awayOf: (nick) => (this.#away.get(nameKey(nick)) ?? 0) > clock.now(),
       localUser: (nick) => {
         const s = this.#byNick.get(nameKey(nick))?.conn.state;
-        return s ? { user: s.user ?? nick, realname: s.realname, away: s.away, signon: s.connectedAt } : null;
+        return s ? { user: s.user ?? nick, realname: s.realname, away: s.away, signon: s.connectedAt, oper: s.userModes.has("o"), bot: s.userModes.has("B") } : null;
       },
       onlineOf: (nick) => o.hooks.online?.(nick) ?? null,
+      info: config.info,
+      peers: config.peers,
+      operators: (config.opers?.size ?? 0) > 0,
+      ...this.#users.config,
       localUsers: () => [...this.#byNick.values()].filter((l) => !l.closed).map(({ conn: { state: s } }) => ({ nick: s.nick ?? "", invisible: s.userModes.has("i"), rooms: [...s.channels.keys()] })),
     };
     this.#feeds = new RoomFeeds<Link>({
@@ -217,6 +226,7 @@ export class IrcTransport implements ClientChannel {
       this.#links.delete(port);
       const nick = link.conn.state.nick;
       if (nick !== null && this.#byNick.get(nameKey(nick)) === link) this.#byNick.delete(nameKey(nick));
+      this.#users.left(link);
       link.closed = true;
       this.#feeds.closed(link);
       this.#monitors.drop(link);
@@ -244,8 +254,11 @@ export class IrcTransport implements ClientChannel {
     if (step.lines.length > 0 && !link.closed && !socket.destroyed) this.#write(link, step.lines.map((l) => l + "\r\n").join(""));
     this.#deliver(link, step);
     for (const job of step.proofs) {
-      // SCRAM's PBKDF2 runs off the event loop; the proof comes back later.
-      void clientFinal(job.password, job.clientFirstBare, job.serverFirst).then((f) => this.#apply(link, conn.proved(job.id, f?.message ?? null, clock.now())));
+      // PBKDF2 (SCRAM's proof, OPER's check) runs off the event loop; the answer comes back later.
+      const work = "oper" in job
+        ? this.#operChecks.check(link.from.host, job.oper, job.password)
+        : clientFinal(job.password, job.clientFirstBare, job.serverFirst).then((f) => f?.message ?? null);
+      void work.then((answer) => this.#apply(link, conn.proved(job.id, answer, clock.now())));
     }
     for (const nick of step.dmsTo) this.#nudge(nameKey(nick), link);
     for (const w of step.watch) if (!link.closed) this.#feeds.watch(link, w.room, w.cursor);
@@ -257,6 +270,7 @@ export class IrcTransport implements ClientChannel {
       // The registration timeout is over; silence past IRC_IDLE_MS closes it (a backstop of the core's PING).
       this.#connections.webSocket(socket, () => (conn.close("Idle timeout"), this.#apply(link, conn.tick(clock.now()))));
     }
+    if (step.close) this.#users.left(link);
     if (step.close && !link.closed && link.endOn === undefined) {
       // After QUIT the session's logout is committed before the socket closes: a client that reconnects at
       // once is then a later session, and its replay starts where this one ended (docs/IRC.md "Failover").
@@ -274,16 +288,17 @@ export class IrcTransport implements ClientChannel {
     this.#connections.closeWithin(link.socket, CLOSE_GRACE_MS);
   }
 
-  /** LUSERS: registered users (and of them invisible), the most at once, connections not registered yet. */
-  #census(): { local: number; max: number; invisible: number; unregistered: number } {
-    let local = 0, invisible = 0, unregistered = 0;
+  /** LUSERS: registered users (and of them invisible, and operators), the most at once, connections not registered yet. */
+  #census(): { local: number; max: number; invisible: number; unregistered: number; opers: number } {
+    let local = 0, invisible = 0, unregistered = 0, opers = 0;
     for (const l of this.#links.values()) {
       if (l.closed || l.conn.state.closing) continue; // gone (QUIT), its socket not closed yet
+      const modes = l.conn.state.userModes;
       if (!l.conn.state.registered) unregistered++;
-      else if ((local++, l.conn.state.userModes.has("i"))) invisible++;
+      else (local++, invisible += modes.has("i") ? 1 : 0, opers += modes.has("o") ? 1 : 0);
     }
     this.#max = Math.max(this.#max, local);
-    return { local, max: this.#max, invisible, unregistered };
+    return { local, max: this.#max, invisible, unregistered, opers };
   }
 
   /** A presence note: typing to the connections in its rooms; away and back only when they change a user's state. */
@@ -341,46 +356,4 @@ export class IrcTransport implements ClientChannel {
     }
     this.#connections.wrote(socket);
   }
-}
-
-/** Builds the listener and binds it; rejects with the OS error when it cannot. */
-export async function openIrcListener(o: IrcListenerOptions): Promise<IrcListener> {
-  const { config } = o;
-  const irc = new IrcTransport(o);
-  const servers: Server[] = [];
-  const close = async (): Promise<void> => {
-    irc.close();
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  };
-  const origins: string[] = [];
-  try {
-    if (config.at) {
-      const s = createTcp();
-      s.on("connection", (socket: Socket) => (irc.accept(socket), irc.open(socket)));
-      servers.push(s);
-      origins.push(`irc://${formatAddress({ ...config.at, port: await listen(s, config.at) })}`);
-    }
-    if (config.tlsAt) {
-      if (!o.tls) throw new Error("--irc-tls needs --tls-cert and --tls-key");
-      const s = createTls({ cert: o.tls.cert, key: o.tls.key }, (socket) => irc.open(socket));
-      // The TCP socket under each TLS one is budgeted before its handshake (the same key: address and port).
-      s.on("connection", (socket: Socket) => irc.accept(socket));
-      s.on("tlsClientError", (_e, socket) => socket.destroy());
-      servers.push(s);
-      origins.push(`ircs://${formatAddress({ ...config.tlsAt, port: await listen(s, config.tlsAt) })}`);
-    }
-  } catch (e) {
-    await close();
-    throw e;
-  }
-  return { origin: origins.join(" "), close };
-}
-
-/** The node's `transports.irc` for `config` (lib/server/node.ts): opens the listener; a port it cannot bind is told in its flag's words. */
-export function ircTransport(config: IrcListenConfig, o: Omit<IrcListenerOptions, "config" | "deliver" | "hooks">): NonNullable<NodeTransports["irc"]> {
-  return (deliver, hooks) =>
-    openIrcListener({ ...o, config, deliver, hooks }).catch((e) => {
-      const at = config.at ?? config.tlsAt!;
-      throw new Error(bindProblem(formatAddress(at), at.port, e, config.at ? "--irc" : "--irc-tls", false));
-    });
 }
