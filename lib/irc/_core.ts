@@ -74,7 +74,7 @@ export type IrcConfig = {
   kill?: (nick: string, reason: string) => boolean;
   /** Who used `nick` on this listener lately, newest first, at most `count` when positive (WHOWAS: lib/irc/whowas.ts). */
   whowas?: (nick: string, count: number) => WhowasEntry[];
-  /** Sends `msg` to this listener's users but `except` that asked for `cap` and are in one of `rooms` (keys; SETNAME). */
+  /** Sends `msg` to this listener's users but `except` that asked for `cap` and are in one of `rooms` (keys) or extended-monitor `except` (SETNAME). */
   tellChannels?: (rooms: string[], msg: IrcMessage, cap: string, except: string) => void;
   /** Sends `msg` to this listener's users of user mode +w but `except` (WALLOPS: listener-local). */
   wallops?: (msg: IrcMessage, except: string) => void;

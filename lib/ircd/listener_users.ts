@@ -45,7 +45,9 @@ export class ListenerUsers<L extends UserLink> {
     return {
       kill: (nick, reason) => this.#kill(nick, reason),
       wallops: (msg, except) => this.#tell(msg, except, (s) => s.userModes.has("w")),
-      tellChannels: (rooms, msg, cap, except) => this.#tell(msg, except, (s) => s.caps.has(cap) && rooms.some((r) => s.channels.has(r))),
+      // Users in a channel with `except`, and (extended-monitor) those that monitor it.
+      tellChannels: (rooms, msg, cap, except) =>
+        this.#tell(msg, except, (s) => s.caps.has(cap) && (rooms.some((r) => s.channels.has(r)) || (s.caps.has("extended-monitor") && s.monitor.has(nameKey(except))))),
       whowas: (nick, count) => this.#whowas.find(nick, count),
     };
   }
