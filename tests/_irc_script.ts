@@ -92,8 +92,9 @@ export class IrcScript {
     if (this.autoProve) {
       const jobs = this.proofs.splice(0);
       for (const j of jobs) {
-        const f = clientFinalNow(j.password, j.clientFirstBare, j.serverFirst);
-        this.take(this.c.proved(j.id, f?.message ?? null, this.now));
+        // A REGISTER's verifier job gets stand-in keys (the stand-in `register` checks none; 600,000 rounds are slow).
+        const f = "salt" in j ? "c3RvcmVk c2VydmVy" : clientFinalNow(j.password, j.clientFirstBare, j.serverFirst)?.message ?? null;
+        this.take(this.c.proved(j.id, f, this.now));
       }
     }
   }

@@ -109,8 +109,15 @@ export type PendingEcho = {
   release: () => void;
 };
 
-/** A SCRAM proof the front end must compute for a password it was given (SASL PLAIN, PASS). */
-export type ProofJob = { id: number; password: string; clientFirstBare: string; serverFirst: string };
+/**
+ * PBKDF2 work the front end must do for a password it was given, off the event loop: a SCRAM proof
+ * (SASL PLAIN, PASS: `clientFirstBare` and `serverFirst`), or a new account's verifier (REGISTER: `salt`
+ * in base64 and `iterations`; the result is "storedKey serverKey" in base64).
+ */
+export type ProofJob = { id: number } & ProofWork;
+
+/** A proof job's input (ProofJob without its id). */
+export type ProofWork = { password: string; clientFirstBare: string; serverFirst: string } | { password: string; salt: string; iterations: number };
 
 /** Where a SASL exchange stands: the mechanism, base64 chunks so far, and the step. */
 export type SaslState = { mech: string; chunks: string; step: "first" | "final" | "ack" | "busy"; name: string; bare: string };
@@ -180,7 +187,7 @@ export interface Core {
   /** Runs a request without a token (login, auth). */
   callBare(ctx: Ctx | null, build: (tag: string) => Request, then: (r: Reply) => void): void;
   /** Has the front end compute a SCRAM client-final; `then` gets it (null: the challenge was malformed). */
-  prove(ctx: Ctx | null, job: Omit<ProofJob, "id">, then: (clientFinal: string | null) => void): void;
+  prove(ctx: Ctx | null, job: ProofWork, then: (clientFinal: string | null) => void): void;
   /** Ends the connection after the lines so far: `ERROR :reason`, and the session logged out. */
   close(reason: string): void;
   /** This user's source, nick!nick@host. */

@@ -12,6 +12,7 @@ import { QUERY_HANDLERS } from "./_queries.ts";
 import { CHATHISTORY_HANDLERS } from "./_chathistory.ts";
 import { ACT_HANDLERS } from "./_acts.ts";
 import { PRESENCE_HANDLERS } from "./_presence.ts";
+import { REGISTER_HANDLERS } from "./_register.ts";
 
 /** Command → handler (commands are upper case, as parseLine gives them). */
 export const HANDLERS: Readonly<Record<string, Handler>> = {
@@ -23,7 +24,8 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   ...CHATHISTORY_HANDLERS,
   ...ACT_HANDLERS,
   ...PRESENCE_HANDLERS,
+  ...REGISTER_HANDLERS,
 };
 
 /** Commands a client may send before it is registered (RFC 2812 §3.1, IRCv3 CAP and SASL). */
-export const BEFORE_REGISTRATION: ReadonlySet<string> = new Set(["CAP", "NICK", "USER", "PASS", "AUTHENTICATE", "PING", "PONG", "QUIT"]);
+export const BEFORE_REGISTRATION: ReadonlySet<string> = new Set(["CAP", "NICK", "USER", "PASS", "AUTHENTICATE", "PING", "PONG", "QUIT", "REGISTER"]);

@@ -23,7 +23,7 @@ import { answerLines, clientLine, tagCapsKey } from "./_lines.ts";
 import { LineSplitter } from "./framing.ts";
 import { N } from "./numerics.ts";
 import { hostmask } from "./names.ts";
-import { type ConnState, type Core, type Ctx, type Follow, fromServer, type IrcConfig, newState, type ProofJob } from "./_core.ts";
+import { type ConnState, type Core, type Ctx, type Follow, fromServer, type IrcConfig, newState, type ProofJob, type ProofWork } from "./_core.ts";
 import { type FeedEvent, feedFollow, overdueEchoes, pollFollow, watchingFeed } from "./_deliver.ts";
 import { tickDms } from "./_dms.ts";
 import { presenceNote, tickAway } from "./_presence.ts";
@@ -219,7 +219,7 @@ export class IrcConnection implements Core {
     this.#request(ctx, null, build, then);
   }
 
-  prove(ctx: Ctx | null, job: Omit<ProofJob, "id">, then: (clientFinal: string | null) => void): void {
+  prove(ctx: Ctx | null, job: ProofWork, then: (clientFinal: string | null) => void): void {
     const id = this.#nextTag++;
     this.#proofs.set(id, { ctx, then });
     if (ctx) ctx.open++;

@@ -17,6 +17,7 @@ export const CAPS: Readonly<Record<string, string>> = {
   "account-tag": "",
   "away-notify": "",
   "batch": "",
+  "draft/account-registration": "",
   "draft/chathistory": "",
   "draft/message-redaction": "",
   "echo-message": "",

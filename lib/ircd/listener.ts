@@ -37,7 +37,7 @@ import { formatAddress } from "../wire/address.ts";
 import { decodeReply, encodeRequest } from "../wire/codec.ts";
 import type { PresenceNote } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
-import { clientFinal } from "../accounts/scram.ts";
+import { proofWork } from "./proof_work.ts";
 import type { IrcListenConfig } from "../config/node_config.ts";
 import type { Clock } from "../server/clock.ts";
 import type { ClientChannel } from "../server/channel.ts";
@@ -228,7 +228,7 @@ export class IrcTransport implements ClientChannel {
     this.#deliver(link, step);
     for (const job of step.proofs) {
       // SCRAM's PBKDF2 runs off the event loop; the proof comes back later.
-      void clientFinal(job.password, job.clientFirstBare, job.serverFirst).then((f) => this.#apply(link, conn.proved(job.id, f?.message ?? null, clock.now())));
+      void proofWork(job).then((f) => this.#apply(link, conn.proved(job.id, f, clock.now())));
     }
     for (const nick of step.dmsTo) this.#nudge(nameKey(nick), link);
     for (const w of step.watch) if (!link.closed) this.#feeds.watch(link, w.room, w.cursor);
