@@ -45,6 +45,8 @@ export class IrcScript {
   /** Every request asked, in order. */
   asked: Request[] = [];
   proofs: IrcStep["proofs"] = [];
+  /** Read markers the connection moved (IrcStep.readMarks), for the listener to tell the account's others. */
+  readMarks: NonNullable<IrcStep["readMarks"]> = [];
   closed = false;
   #lines: string[] = [];
   #next = 100;
@@ -82,6 +84,7 @@ export class IrcScript {
     this.#lines.push(...step.lines);
     this.closed ||= step.close;
     this.proofs.push(...step.proofs);
+    this.readMarks.push(...step.readMarks ?? []);
     for (const req of step.requests) {
       this.asked.push(req);
       const answer = this.answers[req.verb];

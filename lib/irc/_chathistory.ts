@@ -56,7 +56,7 @@ function historyRoom(target: string): string | null {
 }
 
 /** Reads pages back from `before` (null: the newest) until `q` is decided; `done` gets them oldest first, or null when refused. */
-function scan(c: Core, ctx: Ctx, room: string, before: MsgId | null, q: HistoryQuery, done: (entries: PollEntry[] | null) => void): void {
+export function scan(c: Core, ctx: Ctx, room: string, before: MsgId | null, q: HistoryQuery, done: (entries: PollEntry[] | null) => void): void {
   let all: PollEntry[] = [];
   const page = (from: MsgId | null) => {
     c.call(ctx, (tag, token) => ({ verb: "history", tag, token, groupName: room, limit: PAGE, before: from }), (r) => {

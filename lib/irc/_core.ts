@@ -202,6 +202,8 @@ export interface Core {
   sentDm(nick: string): void;
   /** Asks the listener for the shared stream of `f`'s room from `f.cursor` (IrcStep.watch). */
   watch(f: Follow): void;
+  /** Tells the listener this account's read marker of `target` is now `value` (IrcStep.readMarks). */
+  markedRead(target: string, value: string): void;
 }
 
 /** The state of a connection that has just opened. */

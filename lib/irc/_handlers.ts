@@ -13,6 +13,7 @@ import { CHATHISTORY_HANDLERS } from "./_chathistory.ts";
 import { ACT_HANDLERS } from "./_acts.ts";
 import { PRESENCE_HANDLERS } from "./_presence.ts";
 import { REGISTER_HANDLERS } from "./_register.ts";
+import { MARKREAD_HANDLERS } from "./_markread.ts";
 
 /** Command → handler (commands are upper case, as parseLine gives them). */
 export const HANDLERS: Readonly<Record<string, Handler>> = {
@@ -25,6 +26,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   ...ACT_HANDLERS,
   ...PRESENCE_HANDLERS,
   ...REGISTER_HANDLERS,
+  ...MARKREAD_HANDLERS,
 };
 
 /** Commands a client may send before it is registered (RFC 2812 §3.1, IRCv3 CAP and SASL). */

@@ -28,6 +28,7 @@ import { type FeedEvent, feedFollow, overdueEchoes, pollFollow, watchingFeed } f
 import { tickDms } from "./_dms.ts";
 import { presenceNote, tickAway } from "./_presence.ts";
 import { tickRegistration } from "./_registration.ts";
+import { readMarkMoved } from "./_markread.ts";
 import { BEFORE_REGISTRATION, HANDLERS } from "./_handlers.ts";
 
 export type { FeedEvent, IrcConfig, ProofJob };
@@ -46,6 +47,8 @@ export type IrcStep = {
   dmsTo: string[];
   /** Channels that want their room's shared stream from `cursor` on (IrcConfig.sharedFeeds; answer with `feed`). */
   watch: { room: string; cursor: Vector }[];
+  /** Read markers this connection moved (MARKREAD): the listener calls `readMarkMoved` on the account's other connections. */
+  readMarks?: { target: string; value: string }[];
 };
 
 const emptyStep = (): IrcStep => ({ lines: [], requests: [], proofs: [], close: false, dmsTo: [], watch: [] });
@@ -178,6 +181,13 @@ export class IrcConnection implements Core {
     return this.#take();
   }
 
+  /** Another connection of this account moved a read marker (IrcStep.readMarks): MARKREAD, with draft/read-marker. */
+  readMarkMoved(target: string, value: string, now: number): IrcStep {
+    this.now = now;
+    if (!this.state.closing) readMarkMoved(this, target, value);
+    return this.#take();
+  }
+
   /** True while channel `room` takes its shared stream (IrcStep.watch): the listener stops feeding it otherwise. */
   watching = (room: string): boolean => watchingFeed(this.state, room);
 
@@ -224,6 +234,10 @@ export class IrcConnection implements Core {
     this.#proofs.set(id, { ctx, then });
     if (ctx) ctx.open++;
     this.#out.proofs.push({ id, ...job });
+  }
+
+  markedRead(target: string, value: string): void {
+    (this.#out.readMarks ??= []).push({ target, value });
   }
 
   close(reason: string): void {

@@ -20,6 +20,7 @@ export const CAPS: Readonly<Record<string, string>> = {
   "draft/account-registration": "",
   "draft/chathistory": "",
   "draft/message-redaction": "",
+  "draft/read-marker": "",
   "echo-message": "",
   "extended-join": "",
   "invite-notify": "",

@@ -231,6 +231,7 @@ export class IrcTransport implements ClientChannel {
       void proofWork(job).then((f) => this.#apply(link, conn.proved(job.id, f, clock.now())));
     }
     for (const nick of step.dmsTo) this.#nudge(nameKey(nick), link);
+    for (const m of step.readMarks ?? []) this.#toAccount(link, (l) => l.conn.readMarkMoved(m.target, m.value, clock.now()));
     for (const w of step.watch) if (!link.closed) this.#feeds.watch(link, w.room, w.cursor);
     if (!link.registered && conn.state.registered && !link.closed) {
       link.registered = true;
@@ -294,6 +295,15 @@ export class IrcTransport implements ClientChannel {
     for (const l of this.#links.values()) {
       const nick = l.conn.state.nick;
       if (l !== except && !l.closed && nick !== null && l.conn.state.registered && nameKey(nick) === ukey) this.#apply(l, l.conn.checkDms(this.#o.clock.now()));
+    }
+  }
+
+  /** Applies `step` to the other connections logged in to `from`'s account (none for a connection without one). */
+  #toAccount(from: Link, step: (l: Link) => IrcStep): void {
+    const account = from.conn.state.account;
+    if (account === null) return;
+    for (const l of this.#links.values()) {
+      if (l !== from && !l.closed && l.conn.state.account !== null && nameKey(l.conn.state.account) === nameKey(account)) this.#apply(l, step(l));
     }
   }
 
