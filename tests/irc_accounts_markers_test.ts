@@ -10,27 +10,19 @@
 import { Buffer } from "node:buffer";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { freeTcpPort, lines, makeCluster, removeTempDirs, type ServerHandle, startServer, udpClient } from "../testing/harness.ts";
+import { lines } from "../testing/harness.ts";
+import { ircCluster } from "../testing/irc_cluster.ts";
 import { login, within } from "../testing/cluster_ops.ts";
-import { type Irc, ircClient } from "../testing/irc_client.ts";
+import { ircClient } from "../testing/irc_client.ts";
 
 const PASSWORD = "dora's passphrase";
 const CAPS = "draft/account-registration draft/read-marker draft/chathistory batch message-tags server-time echo-message";
 
 test("REGISTER, MARKREAD and a note to oneself made on one server are there on the other", async () => {
-  const { file } = await makeCluster(["a", "b"]);
-  const [pa, pb] = [await freeTcpPort(), await freeTcpPort()];
-  const args = (p: number) => ["--quota", "logins-per-ip-minute=0", "--one-disk-acks", "--irc", `127.0.0.1:${p}`];
-  const servers: ServerHandle[] = [];
-  const clients: Irc[] = [];
-  const udp = await udpClient();
+  const k = await ircCluster(["a", "b"]);
+  const { udp, servers: [, b], ports: [pa, pb] } = k;
   try {
-    servers.push(await startServer({ id: "a", servers: file, extraArgs: args(pa) }));
-    servers.push(await startServer({ id: "b", servers: file, extraArgs: args(pb) }));
-    const [a, b] = servers;
-
-    const first = await ircClient(pa);
-    clients.push(first);
+    const first = k.keep(await ircClient(pa));
     for (const l of [`CAP REQ :${CAPS}`, "NICK dora", "USER dora 0 * :Dora", "CAP END"]) first.send(l);
     await first.waitFor(/ 376 | 422 /);
     first.send(`REGISTER * * :${PASSWORD}`);
@@ -54,8 +46,7 @@ test("REGISTER, MARKREAD and a note to oneself made on one server are there on t
     const known = await within(10_000, async () => /^ok\n.*\nwhois\ndora\n1\n/s.test(await udp.request(b.clientAddr, lines("whois", "w1", watcher, "dora"))));
     assert.ok(known !== null, "b learns dora's account");
 
-    const second = await ircClient(pb);
-    clients.push(second);
+    const second = k.keep(await ircClient(pb));
     for (const l of [`CAP REQ :${CAPS} sasl`, "AUTHENTICATE PLAIN"]) second.send(l);
     await second.waitFor(/AUTHENTICATE \+$/);
     second.send(`AUTHENTICATE ${Buffer.from(`\0dora\0${PASSWORD}`).toString("base64")}`);
@@ -75,10 +66,7 @@ test("REGISTER, MARKREAD and a note to oneself made on one server are there on t
     second.send("CHATHISTORY LATEST dora * 10");
     await second.waitFor(/PRIVMSG dora :a note to myself$/);
   } finally {
-    for (const c of clients) c.end();
-    await udp.close();
-    for (const s of servers) await s.stop();
-    removeTempDirs();
+    await k.stop();
   }
 });
 
