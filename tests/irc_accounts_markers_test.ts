@@ -2,8 +2,8 @@
  * IRC account registration, read markers and messages to oneself are
  * DistChat state, black box: a two-server cluster, each server with an IRC
  * listener. dora registers over IRC on server a (REGISTER), writes a note to
- * herself and a line in #notes, and marks it read (MARKREAD); then she logs
- * in on server b with SASL: the account, the marker (told on JOIN) and the
+ * herself and a line in #notes, and marks it read (MARKREAD: her other
+ * connection to a is told at once); then she logs in on server b with SASL: the account, the marker (told on JOIN) and the
  * conversation with herself (CHATHISTORY) are there. Every wait has a
  * generous deadline; nothing is timed.
  */
@@ -13,10 +13,22 @@ import * as assert from "uvu/assert";
 import { lines } from "../testing/harness.ts";
 import { ircCluster } from "../testing/irc_cluster.ts";
 import { login, within } from "../testing/cluster_ops.ts";
-import { ircClient } from "../testing/irc_client.ts";
+import { type Irc, ircClient } from "../testing/irc_client.ts";
 
 const PASSWORD = "dora's passphrase";
 const CAPS = "draft/account-registration draft/read-marker draft/chathistory batch message-tags server-time echo-message";
+
+/** dora on `port`, logged in to her account with SASL PLAIN, with CAPS; after the end of the MOTD. */
+async function saslClient(port: number): Promise<Irc> {
+  const c = await ircClient(port);
+  for (const l of [`CAP REQ :${CAPS} sasl`, "AUTHENTICATE PLAIN"]) c.send(l);
+  await c.waitFor(/AUTHENTICATE \+$/);
+  c.send(`AUTHENTICATE ${Buffer.from(`\0dora\0${PASSWORD}`).toString("base64")}`);
+  await c.waitFor(/ 903 /);
+  for (const l of ["NICK dora", "USER dora 0 * :Dora", "CAP END"]) c.send(l);
+  await c.waitFor(/ 376 | 422 /);
+  return c;
+}
 
 test("REGISTER, MARKREAD and a note to oneself made on one server are there on the other", async () => {
   const k = await ircCluster(["a", "b"]);
@@ -38,21 +50,19 @@ test("REGISTER, MARKREAD and a note to oneself made on one server are there on t
     first.send("PRIVMSG #notes :read up to here");
     const line = await first.waitFor(/PRIVMSG #notes :read up to here$/);
     const time = /time=([^; ]+)/.exec(line)![1];
+    // another connection of dora on the same server is told at once
+    const other = k.keep(await saslClient(pa));
     first.send(`MARKREAD #notes timestamp=${time}`);
-    await first.waitFor(new RegExp(` MARKREAD #notes timestamp=${time.replaceAll(".", "\\.")}$`));
+    const told = new RegExp(` MARKREAD #notes timestamp=${time.replaceAll(".", "\\.")}$`);
+    await first.waitFor(told);
+    await other.waitFor(told);
 
     // b knows the account once its register op arrived
     const watcher = await login(udp, b.clientAddr, "watcher");
     const known = await within(10_000, async () => /^ok\n.*\nwhois\ndora\n1\n/s.test(await udp.request(b.clientAddr, lines("whois", "w1", watcher, "dora"))));
     assert.ok(known !== null, "b learns dora's account");
 
-    const second = k.keep(await ircClient(pb));
-    for (const l of [`CAP REQ :${CAPS} sasl`, "AUTHENTICATE PLAIN"]) second.send(l);
-    await second.waitFor(/AUTHENTICATE \+$/);
-    second.send(`AUTHENTICATE ${Buffer.from(`\0dora\0${PASSWORD}`).toString("base64")}`);
-    await second.waitFor(/ 903 /);
-    for (const l of ["NICK dora", "USER dora 0 * :Dora", "CAP END"]) second.send(l);
-    await second.waitFor(/ 376 | 422 /);
+    const second = k.keep(await saslClient(pb));
     // the marker may still be on its way from a: JOIN again until b has it
     const marked = await within(10_000, async () => {
       second.send("JOIN #notes");
