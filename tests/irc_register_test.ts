@@ -38,7 +38,7 @@ test("REGISTER * * password: a verifier job, then `register` of the nick; 900 an
   assert.match(s.lines()[0], /^:a\.distchat FAIL REGISTER ALREADY_AUTHENTICATED bar :/);
 });
 
-test("refusals: another name, an email, a short password, before connecting, DistChat's name-taken", () => {
+test("refusals: another name, an email, a short password, before connecting, DistChat's name-taken, a fourth attempt", () => {
   const s = new IrcScript();
   s.send("NICK bar").send("REGISTER * * shivarampassphrase");
   assert.match(s.lines()[0], /^:a\.distchat FAIL REGISTER COMPLETE_CONNECTION_REQUIRED \* :/, "not 451: the spec's code");
@@ -61,6 +61,13 @@ test("refusals: another name, an email, a short password, before connecting, Dis
   s.send("REGISTER BAR * shivarampassphrase");
   assert.equal(s.lines(), [":a.distchat FAIL REGISTER ACCOUNT_EXISTS bar :bar is registered already"]);
   assert.is(s.c.state.account, null);
+  s.answers.register = (r) => ({ verb: "error", tag: r.tag, code: "rate-limited", message: "slow down" });
+  s.send("REGISTER * * shivarampassphrase").send("REGISTER * * shivarampassphrase");
+  assert.equal(s.lines().map((l) => l.split(" :")[0]), [":a.distchat FAIL REGISTER TEMPORARILY_UNAVAILABLE bar", ":a.distchat FAIL REGISTER TEMPORARILY_UNAVAILABLE bar"]);
+  const asked = s.asked.length;
+  s.send("REGISTER * * shivarampassphrase");
+  assert.match(s.lines()[0], /FAIL REGISTER TEMPORARILY_UNAVAILABLE bar :At most 3 REGISTER attempts per connection/);
+  assert.is(s.asked.length, asked, "the fourth computes nothing and asks nothing");
 });
 
 test("proofWork: a verifier job's keys are a verifier a SCRAM login passes with that password", async () => {

@@ -21,6 +21,10 @@ import { N } from "./numerics.ts";
 
 /** Salt bytes of a new verifier (DistChat takes 16 and up). */
 const SALT_BYTES = 16;
+/** Verifiers one connection may have computed (each is 600,000 PBKDF2 rounds of the server's CPU); a client registers once. */
+const MAX_VERIFIERS = 3;
+/** Verifiers computed per connection (by its state object). */
+const computed = new WeakMap<object, number>();
 
 /** REGISTER account email password. */
 function register(c: Core, m: IrcMessage, ctx: Ctx): void {
@@ -36,6 +40,9 @@ function register(c: Core, m: IrcMessage, ctx: Ctx): void {
   if (s.account !== null) return fail("ALREADY_AUTHENTICATED", account, `You are logged in to the account ${s.account} already`);
   if (email !== "*") return fail("UNACCEPTABLE_EMAIL", account, "DistChat keeps no email address: give * as the email");
   if ([...password].length < MIN_PASSWORD_CHARS) return fail("WEAK_PASSWORD", account, `A password needs at least ${MIN_PASSWORD_CHARS} characters`);
+  const spent = computed.get(s) ?? 0;
+  if (spent >= MAX_VERIFIERS) return fail("TEMPORARILY_UNAVAILABLE", account, `At most ${MAX_VERIFIERS} REGISTER attempts per connection: reconnect to try again`);
+  computed.set(s, spent + 1);
   const salt = Buffer.from(c.config.random(SALT_BYTES)).toString("base64");
   c.prove(ctx, { password, salt, iterations: DEFAULT_ITERATIONS }, (keys) => {
     const [storedKey, serverKey] = (keys ?? "").split(" ");
