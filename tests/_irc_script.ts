@@ -45,6 +45,8 @@ export class IrcScript {
   /** Every request asked, in order. */
   asked: Request[] = [];
   proofs: IrcStep["proofs"] = [];
+  /** Read markers the connection moved (IrcStep.readMarks), for the listener to tell the account's others. */
+  readMarks: NonNullable<IrcStep["readMarks"]> = [];
   closed = false;
   #lines: string[] = [];
   #next = 100;
@@ -84,6 +86,7 @@ export class IrcScript {
     this.#lines.push(...step.lines);
     this.closed ||= step.close;
     this.proofs.push(...step.proofs);
+    this.readMarks.push(...step.readMarks ?? []);
     for (const req of step.requests) {
       this.asked.push(req);
       const answer = this.answers[req.verb];
@@ -98,8 +101,9 @@ export class IrcScript {
           this.take(this.c.proved(j.id, this.opers[j.oper] === j.password ? "ok" : null, this.now));
           continue;
         }
-        const f = clientFinalNow(j.password, j.clientFirstBare, j.serverFirst);
-        this.take(this.c.proved(j.id, f?.message ?? null, this.now));
+        // A REGISTER's verifier job gets stand-in keys (the stand-in `register` checks none; 600,000 rounds are slow).
+        const f = "salt" in j ? "c3RvcmVk c2VydmVy" : clientFinalNow(j.password, j.clientFirstBare, j.serverFirst)?.message ?? null;
+        this.take(this.c.proved(j.id, f, this.now));
       }
     }
   }

@@ -215,9 +215,13 @@ test("a sealed DM: the peer reads it on another server; a third session cannot n
       assert.not.ok(bytes.includes("meet at noon"), `${f} holds the DM's text`);
     }
   }
-  // A DM to nobody; to oneself.
+  // A DM to nobody; to oneself: the conversation with oneself, listed by dms.
   assert.is(code(await ask("a", { verb: "add", token: alice.token, groupName: "@nobody", msg: "x" })), "no-user");
-  assert.is(code(await ask("a", { verb: "add", token: alice.token, groupName: "@alice", msg: "x" })), "bad-request");
+  assert.is(code(await ask("a", { verb: "add", token: alice.token, groupName: "@alice", msg: "note to self" })), "ok");
+  const own = await ask("a", { verb: "history", token: alice.token, groupName: "@ALICE", limit: 5, before: null });
+  assert.equal(own.verb === "ok" && own.kind === "history" && own.entries.map((e) => e.msg), ["note to self"]);
+  const dms = await ask("a", { verb: "dms", token: alice.token });
+  assert.ok(dms.verb === "ok" && dms.kind === "dms" && dms.entries.some((e) => e.groupName === "@alice"), "listed as @alice");
 });
 
 test("a DM to an unregistered name reaches its current session only: the name's next holder does not see it", async () => {

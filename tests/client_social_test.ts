@@ -2,7 +2,8 @@
  * The terminal client's accounts, direct messages and moderation (issue 13),
  * client.ts in pipe mode against two real servers: /register with
  * --password-file, a password login on the other server, a sealed /msg that
- * the peer reads and whose text is in no database file, key fingerprints and
+ * the peer reads and whose text is in no database file, notes to oneself
+ * (plain, and sealed to one's own key), key fingerprints and
  * the warning when a key changes, /query, /me, /topic shown on join, /op,
  * /kick, /ban and its error on the banned client, /whois, and the notices.
  */
@@ -91,6 +92,11 @@ test("register, password login elsewhere, a sealed /msg read by its peer only, f
   carol.send("/msg bob plain hello");
   await carol.waitFor(/NOT sealed: you are not registered/);
   await bob.waitFor(/\[@carol\] carol: plain hello/);
+  // Notes to oneself: the conversation with oneself, plain for carol, sealed to her own key for alice.
+  carol.send("/msg carol a note to self");
+  await carol.waitFor(/\[@carol\] carol: a note to self/);
+  alice2.send("/msg alice ~zq8self~ my own note");
+  await alice2.waitFor(/\[@alice\] alice: \[sealed\] ~zq8self~ my own note/);
   // /whois
   carol.send("/whois bob");
   await carol.waitFor(/\* bob: registered, logged in, idle \d+ s, key [0-9a-f ]{24}, no rooms in common/);

@@ -102,6 +102,22 @@ test("a nick's history is its direct conversation", () => {
   assert.ok(s.asked.some((r) => r.verb === "history" && (r as { groupName: string }).groupName === "@alice"));
 });
 
+test("a conversation asked for in another case: my lines go to the other party as it names itself (its lines, else whois)", () => {
+  const s = new IrcScript();
+  let entries = [entry("a", 1, "Alice", "hi"), entry("a", 2, "bob", "hey")];
+  s.answers.history = (r) => ({ verb: "ok", tag: r.tag, kind: "history", groupName: "@ALICE", cursor: new Map(), more: false, entries });
+  s.answers.whois = (r) => ({ verb: "ok", tag: r.tag, kind: "whois", userName: "Alice", registered: true, idle: 3, publicKey: "-", rooms: [] });
+  s.register("bob", CAPS);
+  const body = () => s.lines().slice(1, -1).map((l) => l.replace(/^@\S+ /, ""));
+  s.send("CHATHISTORY LATEST ALICE * 10");
+  assert.equal(body(), [":Alice!Alice@distchat PRIVMSG bob :hi", ":bob!bob@distchat PRIVMSG Alice :hey"]);
+  const whois = s.asked.filter((r) => r.verb === "whois").length;
+  entries = [entry("a", 2, "bob", "hey")];
+  s.send("CHATHISTORY LATEST ALICE * 1");
+  assert.equal(body(), [":bob!bob@distchat PRIVMSG Alice :hey"], "none of hers in the page: whois names her");
+  assert.is(s.asked.filter((r) => r.verb === "whois").length, whois + 1);
+});
+
 test("TARGETS: known channels with a message in the range", () => {
   const s = new IrcScript();
   s.answers.history = historyOf(room(3), 50);

@@ -12,7 +12,8 @@ import { randomBytes } from "node:crypto";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { makeVerifier, verifierToBase64 } from "../lib/accounts/scram.ts";
-import { freeTcpPort, lines, makeCluster, removeTempDirs, type ServerHandle, startServer, udpClient } from "../testing/harness.ts";
+import { lines } from "../testing/harness.ts";
+import { ircCluster } from "../testing/irc_cluster.ts";
 import { add, askState, connectWhenThere, enter, login, within } from "../testing/cluster_ops.ts";
 import { type Irc, ircClient } from "../testing/irc_client.ts";
 import { covers, parseVectorText } from "../lib/wire/vector.ts";
@@ -33,16 +34,9 @@ async function aliceAt(port: number): Promise<Irc> {
 }
 
 test("a reconnected IRC user is given what it missed while its server was down, once", async () => {
-  const { file } = await makeCluster(["a", "b"]);
-  const [pa, pb] = [await freeTcpPort(), await freeTcpPort()];
-  const args = (p: number) => ["--quota", "logins-per-ip-minute=0", "--one-disk-acks", "--irc", `127.0.0.1:${p}`];
-  const servers: ServerHandle[] = [];
-  const clients: Irc[] = [];
-  const udp = await udpClient();
+  const k = await ircCluster(["a", "b"]);
+  const { udp, servers: [a, b], ports: [pa, pb] } = k;
   try {
-    servers.push(await startServer({ id: "a", servers: file, extraArgs: args(pa) }));
-    servers.push(await startServer({ id: "b", servers: file, extraArgs: args(pb) }));
-    const [a, b] = servers;
     // alice's account, registered over the client protocol (4096 rounds: quick proofs)
     const reg = await login(udp, a.clientAddr, "alice");
     const w = verifierToBase64(await makeVerifier(PASSWORD, new Uint8Array(randomBytes(16)), 4096));
@@ -50,7 +44,7 @@ test("a reconnected IRC user is given what it missed while its server was down, 
     await udp.request(a.clientAddr, lines("logout", "r2", reg));
 
     const first = await aliceAt(pa);
-    clients.push(first);
+    k.keep(first);
     first.send("JOIN #lobby");
     await first.waitFor(/ 366 alice #lobby /);
     const bob = await login(udp, b.clientAddr, "bob");
@@ -68,7 +62,7 @@ test("a reconnected IRC user is given what it missed while its server was down, 
     const missed = [await add(udp, b.clientAddr, bob, "lobby", "missed one"), await add(udp, b.clientAddr, bob, "lobby", "missed two")];
 
     const second = await aliceAt(pb);
-    clients.push(second);
+    k.keep(second);
     second.send("JOIN #lobby");
     await second.waitFor(/ 366 alice #lobby /);
     const one = await second.waitFor(/PRIVMSG #lobby :missed one$/);
@@ -88,7 +82,7 @@ test("a reconnected IRC user is given what it missed while its server was down, 
     await second.closed;
     await add(udp, b.clientAddr, bob, "lobby", "while away again");
     const third = await aliceAt(pb);
-    clients.push(third);
+    k.keep(third);
     third.send("JOIN #lobby");
     await third.waitFor(/ 366 alice #lobby /);
     await third.waitFor(/PRIVMSG #lobby :while away again$/);
@@ -96,10 +90,7 @@ test("a reconnected IRC user is given what it missed while its server was down, 
     await third.waitFor(/PRIVMSG #lobby :the end$/);
     assert.not.match(third.lines.join("\n"), /missed|live again|seen before/);
   } finally {
-    for (const c of clients) c.end();
-    await udp.close();
-    for (const s of servers) await s.stop();
-    removeTempDirs();
+    await k.stop();
   }
 });
 

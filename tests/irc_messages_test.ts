@@ -147,16 +147,33 @@ test("without echo-message a first direct message is not shown back, though the 
   assert.ok(s.heldOf("request", "@alice"));
 });
 
-test("PRIVMSG to nobody: 401; to oneself: delivered back, not stored", () => {
+test("PRIVMSG to nobody: 401; to oneself: stored in the conversation with oneself, whose stream delivers it back", () => {
   const s = new IrcScript();
   s.register("bob");
   s.answers.add = (r) => ({ verb: "error", tag: r.tag, code: "no-user", message: "no such user" });
   s.send("PRIVMSG ghost :boo");
   assert.equal(s.lines(), [":a.distchat 401 bob ghost :No such nick/channel"]);
+  s.answers.add = (r) => ({ verb: "ok", tag: r.tag, kind: "add", msg: (r as { msg: string }).msg, groupName: "@bob", msgId: { origin: "a", n: 100 } });
   const from = s.asked.length;
   s.send("PRIVMSG bob :note to self");
-  assert.equal(s.since(from), []);
-  assert.equal(s.lines().map(untagged), [":bob!bob@distchat PRIVMSG bob :note to self"]);
+  assert.equal(s.since(from).find((r) => r.verb === "add"), { verb: "add", tag: s.since(from)[0].tag, token: "T".repeat(43), msg: "note to self", groupName: "@bob" });
+  assert.equal(s.lines(), [], "not before the stream has it");
+  s.poll("@bob", [{ msgId: { origin: "a", n: 100 }, userName: "bob", sentAt: 1_700_000_000_000, msg: "note to self" }]);
+  assert.equal(s.lines().map(untagged), [":bob!bob@distchat PRIVMSG bob :note to self"], "delivered once (no echo-message)");
+});
+
+test("to oneself with echo-message and a label: the labeled echo and an unlabeled delivery, both with the stored time and msgid", () => {
+  const s = new IrcScript();
+  s.register("bob", ["echo-message", "labeled-response", "batch", "message-tags", "server-time"]);
+  s.answers.add = (r) => ({ verb: "ok", tag: r.tag, kind: "add", msg: (r as { msg: string }).msg, groupName: "@bob", msgId: { origin: "a", n: 7 } });
+  s.send("@label=xyz PRIVMSG bob :hi me");
+  assert.equal(s.lines(), []);
+  s.poll("@bob", [{ msgId: { origin: "a", n: 7 }, userName: "bob", sentAt: 1_700_000_000_000, msg: "hi me" }]);
+  const lines = s.lines().sort();
+  assert.equal(lines, [
+    "@time=2023-11-14T22:13:20.000Z;msgid=a.7 :bob!bob@distchat PRIVMSG bob :hi me",
+    "@time=2023-11-14T22:13:20.000Z;msgid=a.7;label=xyz :bob!bob@distchat PRIVMSG bob :hi me",
+  ]);
 });
 
 test("new direct conversations: the first dms is the baseline, later ones that moved are read from the known message on", () => {

@@ -12,6 +12,9 @@
 import type { SecretAsk } from "./chat.ts";
 import type { Terminal } from "./terminal.ts";
 
+/** Fewest characters of a new account password (the web page's rule too, web/controller.js; and IRC's REGISTER). */
+export const MIN_PASSWORD_CHARS = 8;
+
 export type SecretsOptions = {
   term: Pick<Terminal, "readSecret" | "notice" | "error">;
   tty: boolean;
@@ -62,7 +65,7 @@ export function terminalSecrets(o: SecretsOptions): (ask: SecretAsk) => Promise<
     const first = await readSecret(promptOf(ask, o.userName));
     if (first === null || first === "") return first === "" && what === "passphrase" ? (term.notice("empty passphrase; nothing changed"), null) : null;
     if (ask.kind === "login-password" || ask.kind === "current-password") return first;
-    if (what === "password" && first.length < 8) return (term.error("a password needs at least 8 characters"), null);
+    if (what === "password" && first.length < MIN_PASSWORD_CHARS) return (term.error(`a password needs at least ${MIN_PASSWORD_CHARS} characters`), null);
     const again = await readSecret(`The same ${what} again: `);
     if (again !== first) return (term.error(`the two ${what}s differ; nothing changed`), null);
     return first;

@@ -33,11 +33,7 @@ export function auth(c: Context): SessionRecord {
 export function memberRoom(c: Context, groupName: string, s: SessionRecord): { name: string; label: string } {
   if (groupName.startsWith("@")) {
     const dm = conversation(c.store, s, groupName, c.now);
-    if ("problem" in dm) {
-      return dm.problem === "self"
-        ? refuse("bad-request", "a direct conversation needs another user")
-        : refuse("no-user", `no user ${groupName.slice(1)} is registered or logged in`);
-    }
+    if ("problem" in dm) return refuse("no-user", `no user ${groupName.slice(1)} is registered or logged in`);
     return { name: dm.room, label: groupName };
   }
   const a = roomAccess(c.store, groupName, s);

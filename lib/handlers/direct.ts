@@ -85,10 +85,10 @@ const roomKey = (x: string, y: string) => "@" + [x, y].sort().join("@");
  * why there is none: the one under both parties' parts now, unless they
  * already talked under an older key that still stands for both.
  */
-export function conversation(store: Store, s: SessionRecord, address: string, now: number): { room: string } | { problem: "self" | "no-user" } {
+export function conversation(store: Store, s: SessionRecord, address: string, now: number): { room: string } | { problem: "no-user" } {
   const peer = address.slice(1);
-  if (nameKey(peer) === s.ukey) return { problem: "self" };
-  const theirs = partsOfName(store, peer, now);
+  // One's own name is the conversation with oneself (notes to self; IRC's messages to one's own nick): "@PART@PART".
+  const theirs = nameKey(peer) === s.ukey ? partsOfSession(store, s) : partsOfName(store, peer, now);
   if (theirs === null) return { problem: "no-user" };
   const mine = partsOfSession(store, s);
   if (mine.legacy !== null || theirs.legacy !== null) {

@@ -16,6 +16,7 @@ import { MAX_CHANNELS } from "./isupport.ts";
 import { channelOfRoom, channelProblem, hostmask, nameKey, roomOfChannel } from "./names.ts";
 import { expect, followFromHistory, followReplaying, unexpect } from "./_deliver.ts";
 import { operators, pageNames } from "./_queries.ts";
+import { markreadOnJoin } from "./_markread.ts";
 
 /** Entries read when joining, to find this session's own join notice in the stream. */
 const JOIN_PAGE = 20;
@@ -107,7 +108,7 @@ function joined(c: Core, ctx: Ctx, room: string): void {
   const params = c.state.caps.has("extended-join") ? [channel, c.state.account ?? "*", c.state.realname] : [channel];
   c.send(ctx, { tags: {}, source: c.me(), command: "JOIN", params });
   const replayFrom = readPosition(c, key);
-  sendTopic(c, ctx, room, false, () => {
+  sendTopic(c, ctx, room, false, () => markreadOnJoin(c, ctx, channel, room, () => {
     sendNames(c, ctx, room, () => {
       if (replayFrom !== null) return followReplaying(c, ctx, f, REPLAY_PAGE, replayFrom);
       // Show what came after this session's own join notice (nothing, usually), then follow the stream.
@@ -118,7 +119,7 @@ function joined(c: Core, ctx: Ctx, room: string): void {
         return entries.length;
       });
     });
-  });
+  }));
 }
 
 /**

@@ -56,7 +56,7 @@ function historyRoom(target: string): string | null {
 }
 
 /** Reads pages back from `before` (null: the newest) until `q` is decided; `done` gets them oldest first, or null when refused. */
-function scan(c: Core, ctx: Ctx, room: string, before: MsgId | null, q: HistoryQuery, done: (entries: PollEntry[] | null) => void): void {
+export function scan(c: Core, ctx: Ctx, room: string, before: MsgId | null, q: HistoryQuery, done: (entries: PollEntry[] | null) => void): void {
   let all: PollEntry[] = [];
   const page = (from: MsgId | null) => {
     c.call(ctx, (tag, token) => ({ verb: "history", tag, token, groupName: room, limit: PAGE, before: from }), (r) => {
@@ -75,20 +75,27 @@ function sendBatch(c: Core, ctx: Ctx, target: string, room: string, entries: Pol
   const names = [...new Set(entries.map((e) => e.userName))];
   const wanted = c.state.caps.has("account-tag") ? names.filter((n) => !c.state.accounts.has(nameKey(n))) : [];
   let left = wanted.length;
+  const me = c.state.nick ?? "*";
+  // My lines in a conversation go to the other party, named as it names itself (its own lines, else `whois`), not as typed here.
+  let peer = entries.find((e) => nameKey(e.userName) === nameKey(target))?.userName ?? target;
+  const askPeer = room.startsWith("@") && peer === target && entries.some((e) => nameKey(e.userName) === nameKey(me));
   const send = () => {
     const id = c.batchId();
-    const me = c.state.nick ?? "*";
     c.send(ctx, fromServer(c, "BATCH", [`+${id}`, "chathistory", target]));
     for (const e of entries) {
-      const to = room.startsWith("@") ? (nameKey(e.userName) === nameKey(me) ? target : me) : channelOfRoom(room);
+      const to = room.startsWith("@") ? (nameKey(e.userName) === nameKey(me) ? peer : me) : channelOfRoom(room);
       for (const line of messageLines(to, hostmask(e.userName), e, { account: accountOf(c, e.userName), direct: room.startsWith("@") })) {
         c.send(ctx, { ...line, tags: { ...line.tags, batch: id } });
       }
     }
     c.send(ctx, fromServer(c, "BATCH", [`-${id}`]));
   };
-  if (left === 0) return send();
-  for (const n of wanted) lookupAccount(c, ctx, n, () => --left === 0 && send());
+  const accounts = () => (left === 0 ? send() : wanted.forEach((n) => lookupAccount(c, ctx, n, () => --left === 0 && send())));
+  if (!askPeer) return accounts();
+  c.call(ctx, (tag, token) => ({ verb: "whois", tag, token, userName: target }), (r) => {
+    if (r.verb === "ok" && r.kind === "whois") peer = r.userName;
+    accounts();
+  });
 }
 
 /** TARGETS ts1 ts2 limit: the known channels and conversations whose newest message is between the times. */

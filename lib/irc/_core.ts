@@ -132,11 +132,13 @@ export type PendingEcho = {
 };
 
 /**
- * Work on a password the front end must do off the event loop: a SCRAM proof (SASL PLAIN, PASS; answered
- * with the client-final), or an OPER password checked against operator `oper`'s verifier (answered "ok", null
- * for a wrong one, or "rate-limited" while the listener makes the client's address wait).
+ * PBKDF2 work the front end must do for a password it was given, off the event loop: a SCRAM proof (SASL
+ * PLAIN, PASS: `clientFirstBare` and `serverFirst`; answered with the client-final), a new account's verifier
+ * (REGISTER: `salt` in base64 and `iterations`; answered "storedKey serverKey" in base64), or an OPER password
+ * checked against operator `oper`'s verifier (answered "ok", null for a wrong one, or "rate-limited" while the
+ * listener makes the client's address wait).
  */
-export type ProofWork = { password: string } & ({ clientFirstBare: string; serverFirst: string } | { oper: string });
+export type ProofWork = { password: string } & ({ clientFirstBare: string; serverFirst: string } | { salt: string; iterations: number } | { oper: string });
 /** A ProofWork with the id its answer comes back with (IrcConnection.proved). */
 export type ProofJob = { id: number } & ProofWork;
 
@@ -228,6 +230,8 @@ export interface Core {
   sentDm(nick: string): void;
   /** Asks the listener for the shared stream of `f`'s room from `f.cursor` (IrcStep.watch). */
   watch(f: Follow): void;
+  /** Tells the listener this account's read marker of `target` is now `value` (IrcStep.readMarks). */
+  markedRead(target: string, value: string): void;
 }
 
 /** The state of a connection that has just opened. */
@@ -287,7 +291,7 @@ export type IrcStep = {
   lines: string[];
   /** DistChat requests to run; answer each with `reply` (matched by tag). */
   requests: Request[];
-  /** SCRAM proofs to compute (off the event loop: PBKDF2); answer each with `proved`. */
+  /** PBKDF2 work (SCRAM proofs, REGISTER verifiers, OPER checks) to do off the event loop; answer each with `proved`. */
   proofs: ProofJob[];
   /** Close the connection once the lines are sent. */
   close: boolean;
@@ -295,6 +299,8 @@ export type IrcStep = {
   dmsTo: string[];
   /** Channels that want their room's shared stream from `cursor` on (IrcConfig.sharedFeeds; answer with `feed`). */
   watch: { room: string; cursor: Vector }[];
+  /** Read markers this connection moved (MARKREAD): the listener calls `readMarkMoved` on the account's other connections. */
+  readMarks?: { target: string; value: string }[];
 };
 
 /** A step with nothing to do yet. */

@@ -204,18 +204,20 @@ export function deliver(c: Core, f: Follow, entries: PollEntry[], done: () => vo
       if (e.msgId.n <= get(f.shown, e.msgId.origin)) continue;
       f.shown = advance(f.shown, e.msgId.origin, e.msgId.n);
       const echo = f.echoes.get(msgidTag(e.msgId));
+      // A message to oneself is delivered as well as echoed: the delivery outside the echo's (labeled) answer.
+      const toSelf = f.room.startsWith("@") && nameKey(f.room.slice(1)) === nameKey(c.state.nick ?? "");
       if (echo) {
         f.echoes.delete(msgidTag(e.msgId));
         consumeExpected(f, e);
         sendEcho(c, echo, e);
-        continue;
-      }
-      if (consumeExpected(f, e)) {
-        f.ownSeen.set(msgidTag(e.msgId), e);
+        if (!toSelf) continue;
+      } else if (consumeExpected(f, e) || toSelf) {
+        f.ownSeen.set(msgidTag(e.msgId), e); // its echo, should the ack come after it
         if (f.ownSeen.size > 32) f.ownSeen.delete(f.ownSeen.keys().next().value as string);
-        continue;
+        if (!toSelf) continue;
       }
-      for (const line of entryLines(c, f, e)) ctx ? c.send(ctx, line) : c.push(line);
+      const into = toSelf ? null : ctx;
+      for (const line of entryLines(c, f, e)) into ? c.send(into, line) : c.push(line);
     }
     done();
   };

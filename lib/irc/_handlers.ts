@@ -17,6 +17,8 @@ import { OPER_HANDLERS } from "./_oper.ts";
 import { HELP_HANDLERS } from "./_help.ts";
 import { SETNAME_HANDLERS } from "./_setname.ts";
 import { LIST_HANDLERS } from "./_list.ts";
+import { REGISTER_HANDLERS } from "./_register.ts";
+import { MARKREAD_HANDLERS } from "./_markread.ts";
 
 /** Command → handler (commands are upper case, as parseLine gives them). */
 export const HANDLERS: Readonly<Record<string, Handler>> = {
@@ -33,7 +35,9 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   ...HELP_HANDLERS,
   ...SETNAME_HANDLERS,
   ...LIST_HANDLERS,
+  ...REGISTER_HANDLERS,
+  ...MARKREAD_HANDLERS,
 };
 
 /** Commands a client may send before it is registered (RFC 2812 §3.1, IRCv3 CAP and SASL). */
-export const BEFORE_REGISTRATION: ReadonlySet<string> = new Set(["CAP", "NICK", "USER", "PASS", "AUTHENTICATE", "PING", "PONG", "QUIT"]);
+export const BEFORE_REGISTRATION: ReadonlySet<string> = new Set(["CAP", "NICK", "USER", "PASS", "AUTHENTICATE", "PING", "PONG", "QUIT", "REGISTER"]);

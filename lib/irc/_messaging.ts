@@ -100,14 +100,11 @@ function toNick(c: Core, ctx: Ctx, m: IrcMessage, nick: string, text: string, cl
     return;
   }
   const me = c.state.nick ?? "*";
-  if (nameKey(nick) === nameKey(me)) {
-    // To oneself: IRC delivers it back; DistChat has no conversation with oneself, so it is not stored.
-    const line: IrcMessage = { tags: { ...clientTags, time: new Date(c.now).toISOString() }, source: c.me(), command: m.command, params: [me, m.params[1]] };
-    return c.send(ctx, line);
-  }
+  // To oneself: the conversation with oneself (stored, in CHATHISTORY), whose stream delivers it back as IRC does.
+  const self = nameKey(nick) === nameKey(me);
   const address = "@" + nick;
   const f = c.state.dms.get(nameKey(address));
-  if (f) expect(f, me, text);
+  if (f && !self) expect(f, me, text);
   add(c, ctx, address, text, clientTags, (r) => {
     if (r.verb === "ok" && r.kind === "add") {
       // Follow the conversation (answers come in its stream) from the message before this one, so this one
@@ -116,13 +113,13 @@ function toNick(c: Core, ctx: Ctx, m: IrcMessage, nick: string, text: string, cl
       const before = c.state.dmLast.get(key);
       c.state.dmLast.set(key, msgidTag(r.msgId));
       const follow = followDm(c, null, address, before === undefined ? null : before);
-      if (follow.created) expect(follow.f, me, text);
+      if (follow.created && !self) expect(follow.f, me, text);
       echo(c, ctx, m, follow.f, nick, text, r.msgId, clientTags);
       const away = notice ? null : c.config.localUser?.(nick)?.away ?? null;
       if (away !== null) c.numeric(ctx, N.RPL_AWAY, nick, away);
       return c.sentDm(nick); // the listener may nudge the recipient's connections here (checkDms)
     }
-    if (f) unexpect(f, me, text);
+    if (f && !self) unexpect(f, me, text);
     if (r.verb !== "error" || notice) return;
     if (r.code === "no-user" || r.code === "bad-request") return c.numeric(ctx, N.ERR_NOSUCHNICK, nick, "No such nick/channel");
     c.numeric(ctx, N.ERR_UNKNOWNERROR, m.command, `${nick}: ${r.message}`);

@@ -28,6 +28,7 @@ import { tickDms } from "./_dms.ts";
 import { presenceNote, tickAway } from "./_presence.ts";
 import { monitorNote } from "./_monitor.ts";
 import { tickRegistration } from "./_registration.ts";
+import { readMarkMoved } from "./_markread.ts";
 import { BEFORE_REGISTRATION, HANDLERS } from "./_handlers.ts";
 import { withBotTag } from "./_bot.ts";
 
@@ -176,6 +177,13 @@ export class IrcConnection implements Core {
     return this.#take();
   }
 
+  /** Another connection of this account moved a read marker (IrcStep.readMarks): MARKREAD, with draft/read-marker. */
+  readMarkMoved(target: string, value: string, now: number): IrcStep {
+    this.now = now;
+    if (!this.state.closing) readMarkMoved(this, target, value);
+    return this.#take();
+  }
+
   /** True while channel `room` takes its shared stream (IrcStep.watch): the listener stops feeding it otherwise. */
   watching = (room: string): boolean => watchingFeed(this.state, room);
 
@@ -222,6 +230,10 @@ export class IrcConnection implements Core {
     this.#proofs.set(id, { ctx, then });
     if (ctx) ctx.open++;
     this.#out.proofs.push({ id, ...job });
+  }
+
+  markedRead(target: string, value: string): void {
+    (this.#out.readMarks ??= []).push({ target, value });
   }
 
   close(reason: string): void {

@@ -35,7 +35,7 @@ import type { Address } from "../wire/address.ts";
 import { decodeReply, encodeRequest } from "../wire/codec.ts";
 import type { PresenceNote } from "../wire/messages.ts";
 import { nameKey } from "../wire/names.ts";
-import { clientFinal } from "../accounts/scram.ts";
+import { proofWork } from "./proof_work.ts";
 import type { IrcListenConfig } from "../config/node_config.ts";
 import type { Clock } from "../server/clock.ts";
 import type { ClientChannel } from "../server/channel.ts";
@@ -254,13 +254,12 @@ export class IrcTransport implements ClientChannel {
     if (step.lines.length > 0 && !link.closed && !socket.destroyed) this.#write(link, step.lines.map((l) => l + "\r\n").join(""));
     this.#deliver(link, step);
     for (const job of step.proofs) {
-      // PBKDF2 (SCRAM's proof, OPER's check) runs off the event loop; the answer comes back later.
-      const work = "oper" in job
-        ? this.#operChecks.check(link.from.host, job.oper, job.password)
-        : clientFinal(job.password, job.clientFirstBare, job.serverFirst).then((f) => f?.message ?? null);
+      // PBKDF2 (SCRAM's proof, REGISTER's verifier, OPER's check) runs off the event loop; the answer comes back later.
+      const work = "oper" in job ? this.#operChecks.check(link.from.host, job.oper, job.password) : proofWork(job);
       void work.then((answer) => this.#apply(link, conn.proved(job.id, answer, clock.now())));
     }
     for (const nick of step.dmsTo) this.#nudge(nameKey(nick), link);
+    for (const m of step.readMarks ?? []) this.#toAccount(link, (l) => l.conn.readMarkMoved(m.target, m.value, clock.now()));
     for (const w of step.watch) if (!link.closed) this.#feeds.watch(link, w.room, w.cursor);
     if (conn.state.monitor !== link.monitor && !link.closed) this.#monitors.set(link, (link.monitor = conn.state.monitor).keys());
     if (conn.state.away !== link.away) this.#awayHere(link);
@@ -340,6 +339,15 @@ export class IrcTransport implements ClientChannel {
     for (const l of this.#links.values()) {
       const nick = l.conn.state.nick;
       if (l !== except && !l.closed && nick !== null && l.conn.state.registered && nameKey(nick) === ukey) this.#apply(l, l.conn.checkDms(this.#o.clock.now()));
+    }
+  }
+
+  /** Applies `step` to the other connections logged in to `from`'s account (none for a connection without one). */
+  #toAccount(from: Link, step: (l: Link) => IrcStep): void {
+    const account = from.conn.state.account;
+    if (account === null) return;
+    for (const l of this.#links.values()) {
+      if (l !== from && !l.closed && l.conn.state.account !== null && nameKey(l.conn.state.account) === nameKey(account)) this.#apply(l, step(l));
     }
   }
 
