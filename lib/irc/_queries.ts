@@ -15,6 +15,7 @@ import { awayText } from "./_presence.ts";
 import { isupportTokens } from "./isupport.ts";
 import { channelOfRoom, isChannel, nameKey, roomOfChannel, USER_HOST } from "./names.ts";
 import { rememberAccount } from "./_deliver.ts";
+import { memberPrefixes, namesPrefix } from "./channel_modes.ts";
 
 /** Pages of a `who` or `rooms` list read at most for one command. */
 export const MAX_PAGES = 50;
@@ -45,11 +46,6 @@ export function pageNames(
   page(null, 0);
 }
 
-/** Operators of a room (owner included), by key, from its `room` roles. */
-export function operators(roles: string[]): Set<string> {
-  return new Set(roles.filter((r) => r.startsWith("~") || r.startsWith("@")).map((r) => nameKey(r.slice(1))));
-}
-
 /** Most users a WHO with a mask lists. */
 const MAX_WHO_MASK = 200;
 
@@ -67,17 +63,18 @@ export function profile(c: Core, nick: string): LocalUser {
 function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
   const mask = m.params[0] ?? "*";
   const end = () => c.numeric(ctx, N.RPL_ENDOFWHO, mask, "End of WHO list");
-  const line = (channel: string, nick: string, op: boolean) => {
+  const line = (channel: string, nick: string, prefix: string) => {
     const p = profile(c, nick);
-    c.numeric(ctx, N.RPL_WHOREPLY, channel, p.user, USER_HOST, c.config.serverName, nick, (p.away !== null ? "G" : "H") + (op ? "@" : ""), `0 ${p.realname}`);
+    c.numeric(ctx, N.RPL_WHOREPLY, channel, p.user, USER_HOST, c.config.serverName, nick, (p.away !== null ? "G" : "H") + prefix, `0 ${p.realname}`);
   };
   if (isChannel(mask)) {
     const room = roomOfChannel(mask);
     if (room === null) return end();
     return c.call(ctx, (tag, token) => ({ verb: "room", tag, token, groupName: room }), (info) => {
-      const ops = info.verb === "ok" && info.kind === "room" ? operators(info.roles) : new Set<string>();
+      const prefixes = info.verb === "ok" && info.kind === "room" ? memberPrefixes(info.roles) : new Map<string, string>();
+      const multi = c.state.caps.has("multi-prefix");
       pageNames(c, ctx, room, (r) => {
-        if ("names" in r) for (const n of r.names) line(channelOfRoom(r.shown ?? room), n, ops.has(nameKey(n)));
+        if ("names" in r) for (const n of r.names) line(channelOfRoom(r.shown ?? room), n, namesPrefix(prefixes.get(nameKey(n)) ?? "", multi));
         end();
       });
     });
@@ -87,11 +84,11 @@ function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
     // ones only when they share a channel with the asker, or are the asker).
     const re = globRegExp(mask), me = nameKey(c.state.nick ?? "");
     const seen = (u: { nick: string; invisible: boolean; rooms: string[] }) => !u.invisible || nameKey(u.nick) === me || u.rooms.some((r) => c.state.channels.has(r));
-    for (const u of (c.config.localUsers?.() ?? []).filter((u) => re.test(u.nick) && seen(u)).slice(0, MAX_WHO_MASK)) line("*", u.nick, false);
+    for (const u of (c.config.localUsers?.() ?? []).filter((u) => re.test(u.nick) && seen(u)).slice(0, MAX_WHO_MASK)) line("*", u.nick, "");
     return end();
   }
   c.call(ctx, (tag, token) => ({ verb: "whois", tag, token, userName: mask }), (r) => {
-    if (r.verb === "ok" && r.kind === "whois" && r.idle !== null) line("*", r.userName, false);
+    if (r.verb === "ok" && r.kind === "whois" && r.idle !== null) line("*", r.userName, "");
     end();
   });
 }
