@@ -197,7 +197,13 @@ test("two servers: a key, +m with voice, -n and -t set on one hold on the other;
     const bob = await connect(pb, "bob");
     bob.send("JOIN #den");
     await bob.waitFor(/^:bob!\S+ JOIN #den/);
-    await own.waitFor(/^(@\S+ )?:bob!\S+ JOIN #den/); // a knows bob is in: MODE +v bob needs it
+    // MODE +v bob needs a to know bob is in: NAMES until it lists bob (replication takes a moment).
+    for (let tries = 0, names = ""; !/[ :@]bob\b/.test(names); tries++) {
+      assert.ok(tries < 50, "a learns bob's join within 10 s");
+      if (tries > 0) await new Promise((r) => setTimeout(r, 200));
+      own.send("NAMES #den");
+      names = await own.waitFor(/ 353 own . #den /);
+    }
     own.send("MODE #den +k beer");
     await own.waitFor(/^:own!\S+ MODE #den \+k beer$/);
     await bob.waitFor(/^:own!\S+ MODE #den \+k beer$/); // b has the key now

@@ -41,7 +41,7 @@ function newSession(c: Context, tag: string, userName: string, account?: string,
 export function logout(c: Context, req: LogoutRequest): Reply {
   const s = auth(c);
   if (req.reason !== undefined) {
-    for (const rkey of c.store.rooms.ofSession(s.id)) {
+    for (const rkey of c.store.rooms.ofSession(s.id).filter((r) => !r.startsWith("@"))) {
       const a = roomAccess(c.store, rkey, s);
       if ("name" in a) c.store.appendLocal({ kind: "leave", session: s.id, groupName: a.name, reason: req.reason, quit: true }, c.now);
     }
