@@ -112,7 +112,7 @@ class DistChatController(BaseServerController, DirectoryBasedController):
     isupport = {
         "CASEMAPPING": "ascii",
         "CHANTYPES": "#",
-        "PREFIX": "(o)@",
+        "PREFIX": "(ov)@+",
         "TARGMAX": patma.ANYSTR,
         "UTF8ONLY": None,
     }

@@ -145,7 +145,7 @@ test("bad commands say what is wrong", () => {
   };
   assert.match(invalid("/frobnicate"), "unknown command /frobnicate");
   assert.match(invalid("/join"), "usage: /join ROOM");
-  assert.match(invalid("/join a b"), "usage: /join ROOM");
+  assert.match(invalid("/join a b c"), "usage: /join ROOM"); // "/join a b": b is the room's key
   assert.match(invalid("/rooms x"), "usage: /rooms");
   assert.match(invalid("/key my secret"), "usage: /key [ROOM]"); // never a passphrase on the command line
   assert.match(invalid("/key -x"), "not a valid room name");
@@ -213,7 +213,7 @@ test("the page's words leave out what only a terminal has; the terminal's keep i
   assert.is(surfaceWords.terminal.olderHint("lobby"), "older messages of lobby: /history [N]");
   assert.not.match(surfaceWords.page.dmFrom("bob"), /\/query/);
   assert.match(surfaceWords.terminal.dmFrom("bob"), /\/query bob to answer/);
-  assert.match(HELP.join("\n"), /^\/join ROOM +join a room, made when there is none/m);
+  assert.match(HELP.join("\n"), /^\/join ROOM \[KEY\] +join a room, made when there is none/m);
 });
 
 test("an unsealed conversation says which party lacks a key, in a whole sentence", () => {

@@ -791,11 +791,12 @@ badReq("mod: topic over 300 bytes", lines("mod", "7", TOK, "lobby", "topic", "-"
 badReq("open of a direct address", lines("open", "7", TOK, "@bob"), "bad-name", "7");
 badReq("add to a stored conversation key", lines("add", "7", TOK, "hi", "@a@b"), "bad-name", "7");
 badReq("extra field (login)", lines("login", "7", "bob", "c=biws,r=x,p=y", "x"), "bad-request", "7");
-badReq("extra field (logout)", lines("logout", "7", TOK, "x"), "bad-request", "7");
+badReq("extra field (dms)", lines("dms", "7", TOK, "x"), "bad-request", "7");
+badReq("extra field (logout, after its reason)", lines("logout", "7", TOK, "bye", "x"), "bad-request", "7");
 badReq("extra field (request)", lines("request", "7", TOK, "lobby", "0", "10", "x"), "bad-request", "7");
 badReq("extra field (rooms)", lines("rooms", "7", TOK, "a", "b"), "bad-request", "7");
 badReq("extra field (who)", lines("who", "7", TOK, "lobby", "bob", "x"), "bad-request", "7");
-badReq("extra empty line", lines("logout", "7", TOK, ""), "bad-request", "7");
+badReq("extra empty line", lines("dms", "7", TOK, ""), "bad-request", "7");
 // The tag is the second line whenever it matches the tag pattern.
 badReq("blank line before the verb", "\n" + lines("logout", "7", TOK), "bad-request", "logout");
 badReq("CR without LF ends a line", "logout\r7\r" + TOK + "\r", "bad-request", "-");

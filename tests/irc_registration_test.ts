@@ -22,7 +22,7 @@ test("NICK and USER log in as the nick; the welcome burst follows with honest IS
   assert.equal(lines.map(code).slice(0, 4), ["001", "002", "003", "004"]);
   assert.is(lines[0], ":a.distchat 001 bob :Welcome to the DistChat IRC network, bob!bob@distchat");
   const isupport = lines.filter((l) => code(l) === "005").join(" ");
-  for (const t of ["CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "CHANNELLEN=65", "TOPICLEN=300", "PREFIX=(o)@", "CHANMODES=b,,l,inst", "UTF8ONLY", "CHATHISTORY=100"]) {
+  for (const t of ["CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=32", "CHANNELLEN=65", "TOPICLEN=300", "PREFIX=(ov)@+", "CHANMODES=b,k,l,imnst", "UTF8ONLY", "CHATHISTORY=100"]) {
     assert.ok(isupport.includes(t), t);
   }
   assert.ok(lines.some((l) => code(l) === "251"), "LUSERS");

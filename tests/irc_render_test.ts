@@ -35,7 +35,9 @@ test("notices become events", () => {
   assert.equal(ev("hi"), { kind: "message", from: "alice", text: "hi" });
   assert.equal(ev("\u0001me waves"), { kind: "message", from: "alice", text: "\u0001me waves" });
   assert.equal(ev("\u0001join"), { kind: "join", from: "alice" });
-  assert.equal(ev("\u0001leave"), { kind: "leave", from: "alice" });
+  assert.equal(ev("\u0001leave"), { kind: "leave", from: "alice", reason: "" });
+  assert.equal(ev("\u0001leave off to bed"), { kind: "leave", from: "alice", reason: "off to bed" });
+  assert.equal(ev("\u0001quit Quit: bye"), { kind: "quit", from: "alice", reason: "Quit: bye" });
   assert.equal(ev("\u0001op bob"), { kind: "mode", from: "alice", change: "+o", arg: "bob" });
   assert.equal(ev("\u0001deop bob"), { kind: "mode", from: "alice", change: "-o", arg: "bob" });
   assert.equal(ev("\u0001unban bob"), { kind: "mode", from: "alice", change: "-b", arg: "bob" });

@@ -187,7 +187,7 @@ export class ChatClient {
         return this.forgetPassphrase(c.room);
       case "create":
       case "join":
-        return void (await s.join(c.room, c.kind === "create" ? { open: true } : {}));
+        return void (await s.join(c.room, c.kind === "create" ? { open: true } : c.key === undefined ? {} : { key: c.key }));
       case "leave":
         return s.leave(c.room);
       case "switch":

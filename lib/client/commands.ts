@@ -16,7 +16,7 @@ import { parseMsgId } from "./message_acts.ts";
 
 export type Command =
   | { kind: "say"; text: string }
-  | { kind: "create" | "join" | "switch"; room: string }
+  | { kind: "create" | "join" | "switch"; room: string; key?: string }
   | { kind: "leave" | "who" | "key" | "unkey"; room: string | null }
   | { kind: "rooms" | "quit" | "help" }
   | { kind: "history"; count: number }
@@ -36,7 +36,7 @@ export type Command =
   | { kind: "invalid"; message: string };
 
 export const HELP = [
-  "/join ROOM      join a room, made when there is none (it becomes the one you type into)",
+  "/join ROOM [KEY]  join a room, made when there is none (it becomes the one you type into); KEY: the room's key (+k)",
   "/create ROOM    make a new room and join it (refused when it exists)",
   "/leave [ROOM]   leave a room (default: the current one)",
   "/switch ROOM    type into another room you have joined",
@@ -55,7 +55,7 @@ export const HELP = [
   "/topic [TEXT]   show or set the current room's topic",
   "/op NAME, /deop NAME            grant or revoke operator in the current room",
   "/kick NAME [REASON], /ban NAME [REASON], /unban NAME, /invite NAME   moderate the current room",
-  "/mode [+i|-i|+s|-s|+l N|-l]   show the room's mode, make it invite-only (+i) or open (-i), secret (+s: listed to members only) or not, limit its members (+l N) or not (-l)",
+  "/mode [+i|-i|+s|-s|+m|-m|+t|-t|+n|-n|+l N|-l|+k KEY|-k|+v NAME|-v NAME]   show the room's mode, or set one: invite-only (+i), secret (+s), moderated (+m, with voice +v NAME), member limit (+l N), key (+k KEY); -t: any member sets the topic, -n: non-members may send",
   "/edit [ID] TEXT     give your message new text (default: your last here); ID as /search shows it (a.17)",
   "/delete [ID]        delete your message (default: your last here), or any if you moderate the room",
   "/react [ID] EMOJI   toggle a reaction (default: on the newest message here)",
@@ -170,6 +170,10 @@ export function parseLine(raw: string): Command {
   if (!line.startsWith("/")) return { kind: "say", text: line };
   const [word, ...args] = line.slice(1).trim().split(/\s+/);
   if (word.toLowerCase() === "history") return history(args);
+  if (word.toLowerCase() === "join" && args.length === 2) {
+    const problem = roomNameProblem(args[0]);
+    return problem ? { kind: "invalid", message: problem } : { kind: "join", room: args[0], key: args[1] }; // a room's key (+k)
+  }
   const s = social(word.toLowerCase(), line.slice(1).trim().slice(word.length)) ?? acts(word.toLowerCase(), line.slice(1).trim().slice(word.length));
   if (s !== null) return s;
   const spec = COMMANDS[word.toLowerCase()];
@@ -202,9 +206,11 @@ export function parseLine(raw: string): Command {
   }
 }
 
-/** `/mode ARG`: "+i", "-i", "+s", "-s", "+l N" (as the mode target "+lN") or "-l"; the server checks N. */
+/** `/mode ARG`: a flag ("+i", "-m", …), "+l N", "+k KEY" or "+v NAME" (as the mode targets "+lN", "+kKEY", "+vNAME"); the server checks them. */
 function modeCommand(arg: string): Command {
-  const limit = /^\+l\s*([0-9]+)$/.exec(arg);
-  if (limit !== null) return { kind: "mode", mode: `+l${limit[1]}` };
-  return ["+i", "-i", "+s", "-s", "-l"].includes(arg) ? { kind: "mode", mode: arg } : { kind: "invalid", message: "usage: /mode [+i|-i|+s|-s|+l N|-l]" };
+  const withArg = /^(\+l)\s*([0-9]+)$|^(\+k|[+-]v)\s*(\S+)$/.exec(arg);
+  if (withArg !== null) return { kind: "mode", mode: withArg[1] === undefined ? withArg[3] + withArg[4] : withArg[1] + withArg[2] };
+  return /^[+-][ismtn]$|^-[lk]$/.test(arg) ? { kind: "mode", mode: arg } : { kind: "invalid", message: `usage: ${MODE_USAGE}` };
 }
+
+const MODE_USAGE = "/mode [+i|-i|+s|-s|+m|-m|+t|-t|+n|-n|+l N|-l|+k KEY|-k|+v NAME|-v NAME]";

@@ -97,9 +97,10 @@ export class JoinedRooms {
    * /join: joins `room`, creating it when there is none (as IRC's JOIN does;
    * docs/CLIENT.md). /create (`open`): creates it, refused when it exists.
    */
-  async join(room: string, o: { open?: boolean } = {}): Promise<boolean> {
+  async join(room: string, o: { open?: boolean; key?: string } = {}): Promise<boolean> {
     const call = this.#c.call;
-    let reply = await call((tag, token) => ({ verb: o.open ? "open" : "connect", tag, token, groupName: room }));
+    const withKey = o.key === undefined ? {} : { key: o.key }; // a room's key ("mode +kKEY")
+    let reply = await call((tag, token) => (o.open ? { verb: "open", tag, token, groupName: room } : { verb: "connect", tag, token, groupName: room, ...withKey }));
     if (reply?.verb === "error" && reply.code === "no-room" && !o.open) {
       reply = await call((tag, token) => ({ verb: "open", tag, token, groupName: room }));
       if (reply?.verb === "error" && reply.code === "room-exists") {

@@ -294,7 +294,7 @@ export class Session {
   // --- Rooms -------------------------------------------------------------------
 
   /** /join (creating a missing room), or /create with `open` (lib/client/joined_rooms.ts). */
-  join(room: string, o: { open?: boolean } = {}): Promise<boolean> {
+  join(room: string, o: { open?: boolean; key?: string } = {}): Promise<boolean> {
     return this.#rooms.join(room, o);
   }
 

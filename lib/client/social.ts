@@ -248,12 +248,13 @@ export class Social {
     this.#ui.output(r.topic === "" ? `${r.groupName} has no topic` : topicLine(r));
   }
 
-  /** /mode [+i|-i|+l N|-l]: without an argument, the mode and roles. */
+  /** /mode [+i|-i|+l N|-l|…]: without an argument, the mode and roles. */
   async mode(room: string, mode: string | null): Promise<void> {
     if (mode !== null) return this.mod(room, "mode", mode, "");
     const r = await this.#room(room);
     if (r) this.#ui.roomInfo?.(r);
-    if (r) this.#ui.output(`${r.groupName}: ${modeWords(r.mode)}; roles: ${r.roles.join(" ") || "none"} (~owner @operator !banned +invited)`);
+    const roles = r?.roles.filter((x) => !x.startsWith("*")) ?? [];
+    if (r) this.#ui.output(`${r.groupName}: ${modeWords(r.mode, r.roles)}; roles: ${roles.join(" ") || "none"} (~owner @operator %voiced !banned +invited)`);
   }
 
   /** /op /deop /kick /ban /unban /invite /topic /mode. */

@@ -186,13 +186,20 @@ export function noticeText(user: string, text: string): string | null {
     case "join":
       return `* ${user} joined`;
     case "leave":
-      return `* ${user} left`;
+    case "quit": {
+      const reason = [target, rest].filter((x) => x !== "").join(" ");
+      return `* ${user} ${word === "quit" ? "quit" : "left"}${reason === "" ? "" : ` (${reason})`}`;
+    }
     case "kick":
       return `* ${user} kicked ${target}${why}`;
     case "ban":
       return `* ${user} banned ${target}${why}`;
     case "unban":
       return `* ${user} lifted the ban on ${target}`;
+    case "invite":
+      return `* ${user} invited ${target}`;
+    case "invite-to": // in a direct conversation: an invitation (docs/PROTOCOL.md "Moderation")
+      return `* ${user} sent an invitation to ${target}: /join ${target}`;
     case "op":
       return `* ${user} made ${target} an operator`;
     case "deop":
@@ -212,13 +219,36 @@ function modeNotice(user: string, target: string): string {
   if (target === "-l") return `* ${user} lifted the room's member limit`;
   if (target === "+s") return `* ${user} made the room secret (listed to its members only)`;
   if (target === "-s") return `* ${user} listed the room for all`;
+  const words = MODE_NOTICES[target.slice(0, 2)];
+  if (words !== undefined) return `* ${user} ${words.replace("ARG", target.slice(2))}`;
   return `* ${user} limited the room to ${target.slice(2)} members`;
 }
 
-/** A `room` reply's mode ("-", "+i", "+s", "+l5", "+isl5") in words: "invite-only, secret, at most 5 members", "open to all". */
-export function modeWords(mode: string): string {
+/** The notices of the modes of issue 25's fifth round, by their first two characters (ARG: the rest). */
+const MODE_NOTICES: Record<string, string> = {
+  "+k": "set a key on the room (ARG)",
+  "-k": "removed the room's key",
+  "+m": "made the room moderated (operators and voiced names speak)",
+  "-m": "let everyone in the room speak",
+  "+v": "gave voice to ARG",
+  "-v": "took voice from ARG",
+  "+t": "let only operators set the topic",
+  "-t": "let any member set the topic",
+  "+n": "let only members send to the room",
+  "-n": "let non-members send to the room",
+};
+
+/**
+ * A `room` reply's mode ("-", "+i", "+s", "+l5", "+isl5") and, when given, its setting roles
+ * ("*m", "*k", "*-t", "*-n": docs/PROTOCOL.md "Moderation") in words: "invite-only, secret, at most 5 members", "open to all".
+ */
+export function modeWords(mode: string, roles: readonly string[] = []): string {
   const limit = /l([0-9]+)/.exec(mode);
   const words = [mode.includes("i") ? "invite-only" : "open to all", ...(mode.includes("s") ? ["secret"] : []), ...(limit === null ? [] : [`at most ${limit[1]} members`])];
+  if (roles.includes("*m")) words.push("moderated");
+  if (roles.some((r) => r === "*k" || r.startsWith("*k="))) words.push("needs a key");
+  if (roles.includes("*-t")) words.push("any member sets the topic");
+  if (roles.includes("*-n")) words.push("non-members may send");
   return words.join(", ");
 }
 

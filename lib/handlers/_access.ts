@@ -7,7 +7,8 @@ import { Buffer } from "node:buffer";
 import type { SessionRecord } from "../store/store.ts";
 import { isLive } from "../rules/conflict.ts";
 import { type Context, refuse } from "./context.ts";
-import { conversation, roomAccess } from "./direct.ts";
+import { maySpeak } from "../rules/moderation.ts";
+import { banned, conversation, roomAccess } from "./direct.ts";
 
 /** The live session of the request's token (`c.session`), refreshed; `bad-token` otherwise. [PROTOCOL "login": every request but login refreshes] */
 export function auth(c: Context): SessionRecord {
@@ -39,6 +40,26 @@ export function memberRoom(c: Context, groupName: string, s: SessionRecord): { n
   const a = roomAccess(c.store, groupName, s);
   if ("refused" in a) return refuse("not-member", a.refused);
   return { name: a.name, label: a.name };
+}
+
+/**
+ * The room `s` may send to (`add`), as `memberRoom` tells, and further: a
+ * room that allows messages from outside ("-n") takes them from a session
+ * not in it (not banned); a moderated room ("+m") only from its owner,
+ * operators and voiced names (`not-allowed` otherwise; docs/PROTOCOL.md "Moderation").
+ */
+export function sendingRoom(c: Context, groupName: string, s: SessionRecord): { name: string; label: string } {
+  if (groupName.startsWith("@")) return memberRoom(c, groupName, s);
+  const a = roomAccess(c.store, groupName, s);
+  let name: string;
+  if ("name" in a) name = a.name;
+  else {
+    const room = c.store.rooms.name(groupName);
+    if (room === null || !c.store.moderation.get(room).external || banned(c.store, room, s) !== null) return refuse("not-member", a.refused);
+    name = room;
+  }
+  if (!maySpeak(c.store.moderation.get(name), s.user)) refuse("not-allowed", `${name} is moderated (+m): only its operators and voiced names may send`);
+  return { name, label: name };
 }
 
 /** The display name of room `groupName`, or `no-room`. */

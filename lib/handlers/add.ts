@@ -11,7 +11,7 @@ import { isClientText } from "../wire/message_text.ts";
 import { nameKey } from "../wire/names.ts";
 import type { OpInput } from "../store/store.ts";
 import { type Context, type Outcome, refuse } from "./context.ts";
-import { auth, memberRoom } from "./_access.ts";
+import { auth, sendingRoom } from "./_access.ts";
 
 /** [PROTOCOL "add"] the stored message of this (session, tag), or a new one; with the copy the reply names. */
 export function add(c: Context, req: AddRequest): Outcome {
@@ -22,7 +22,7 @@ export function add(c: Context, req: AddRequest): Outcome {
     return { reply: { verb: "ok", tag: req.tag, kind: "add", msg: stored.msg, groupName, msgId }, copy: stored };
   }
   const s = auth(c);
-  const { name, label } = memberRoom(c, req.groupName, s);
+  const { name, label } = sendingRoom(c, req.groupName, s);
   if (!isClientText(req.msg)) refuse("bad-request", 'message text may start with U+0001 only as "\\u0001me " (an action) or "\\u0001notice " (a notice)');
   const conf = c.confirmer();
   const msg: OpInput & { kind: "msg" } = { kind: "msg", session: s.id, tag: req.tag, groupName: name, userName: s.user, msg: req.msg };

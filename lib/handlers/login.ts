@@ -8,6 +8,7 @@ import type { LoginRequest, LogoutRequest, Reply } from "../wire/messages.ts";
 import { sessionId } from "../rules/session_id.ts";
 import { type Context, refuse } from "./context.ts";
 import { auth } from "./_access.ts";
+import { roomAccess } from "./direct.ts";
 import { prove } from "./accounts.ts";
 
 /** [PROTOCOL "login"] claims a name held by no live session; with a proof, a new session of the registered name. */
@@ -36,9 +37,15 @@ function newSession(c: Context, tag: string, userName: string, account?: string,
   return serverFinal === undefined ? reply : { ...reply, serverFinal };
 }
 
-/** [PROTOCOL "logout"] ends the session and its memberships. */
+/** [PROTOCOL "logout"] ends the session and its memberships; with a reason, a quit notice in each room it is in first. */
 export function logout(c: Context, req: LogoutRequest): Reply {
   const s = auth(c);
+  if (req.reason !== undefined) {
+    for (const rkey of c.store.rooms.ofSession(s.id).filter((r) => !r.startsWith("@"))) {
+      const a = roomAccess(c.store, rkey, s);
+      if ("name" in a) c.store.appendLocal({ kind: "leave", session: s.id, groupName: a.name, reason: req.reason, quit: true }, c.now);
+    }
+  }
   c.store.appendLocal({ kind: "logout", session: s.id }, c.now);
   return { verb: "ok", tag: req.tag, kind: "logout" };
 }

@@ -5,7 +5,7 @@
 import type { Reply, RoomRequest, RoomsRequest, WhoRequest } from "../wire/messages.ts";
 import { fitNames } from "../wire/fit.ts";
 import { isLive } from "../rules/conflict.ts";
-import { isFull, mayJoin } from "../rules/moderation.ts";
+import { isFull, keyRefusal, mayJoin } from "../rules/moderation.ts";
 import { type Context, refuse } from "./context.ts";
 import { auth, existingRoom, memberRoom } from "./_access.ts";
 import { banned, roomAccess } from "./direct.ts";
@@ -32,6 +32,8 @@ export function connect(c: Context, req: RoomRequest): Reply {
     // Not a member, or kicked since joining: join (again).
     const m = c.store.moderation.get(name);
     if (!mayJoin(m, s.user)) refuse("not-member", `${name} is invite-only: ask one of its operators to /invite you`);
+    const keyProblem = keyRefusal(m, s.user, req.key);
+    if (keyProblem !== null) refuse("not-member", `${name} ${keyProblem}`);
     if (m.limit !== null && isFull(m, s.user, liveMembers(c, name, null, m.limit).live.length)) {
       refuse("not-member", `${name} is full (at most ${m.limit} members): ask one of its operators to /invite you`);
     }
@@ -40,11 +42,12 @@ export function connect(c: Context, req: RoomRequest): Reply {
   return { verb: "ok", tag: req.tag, kind: "connect", groupName: name };
 }
 
-/** [PROTOCOL "leave"] ends membership; `not-member` without it. */
+/** [PROTOCOL "leave"] ends membership, with the reason (if any) in the leave notice; `not-member` without it. */
 export function leave(c: Context, req: RoomRequest): Reply {
   const s = auth(c);
   const name = memberRoom(c, req.groupName, s).name;
-  c.store.appendLocal({ kind: "leave", session: s.id, groupName: name }, c.now);
+  const reason = req.reason ?? "";
+  c.store.appendLocal(reason === "" ? { kind: "leave", session: s.id, groupName: name } : { kind: "leave", session: s.id, groupName: name, reason }, c.now);
   return { verb: "ok", tag: req.tag, kind: "leave", groupName: name };
 }
 

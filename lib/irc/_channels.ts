@@ -9,14 +9,15 @@
 import type { ErrorReply } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
 import { MAX_TOPIC_BYTES } from "../wire/messages.ts";
-import { utf8Length } from "../wire/utf8.ts";
-import { type Core, type Ctx, type Follow, type Handler, newFollow } from "./_core.ts";
+import { utf8Clip } from "../wire/utf8.ts";
+import { type Core, type Ctx, type Follow, fromServer, type Handler, newFollow } from "./_core.ts";
 import { N } from "./numerics.ts";
 import { MAX_CHANNELS } from "./isupport.ts";
 import { channelOfRoom, channelProblem, hostmask, nameKey, roomOfChannel } from "./names.ts";
 import { expect, followFromHistory, followReplaying, unexpect } from "./_deliver.ts";
-import { operators, pageNames } from "./_queries.ts";
+import { pageNames } from "./_queries.ts";
 import { markreadOnJoin } from "./_markread.ts";
+import { memberPrefixes, namesPrefix } from "./channel_modes.ts";
 
 /** Entries read when joining, to find this session's own join notice in the stream. */
 const JOIN_PAGE = 20;
@@ -25,9 +26,10 @@ const REPLAY_PAGE = 200;
 
 /** The numeric for a DistChat refusal of `command` on `channel`. */
 export function refuse(c: Core, ctx: Ctx, command: string, channel: string, e: ErrorReply): void {
-  if (e.code === "not-member" && (command === "PRIVMSG" || command === "NOTICE")) {
+  if ((e.code === "not-member" || e.code === "not-allowed") && (command === "PRIVMSG" || command === "NOTICE")) {
     return c.numeric(ctx, N.ERR_CANNOTSENDTOCHAN, channel, `Cannot send to channel: ${e.message}`);
   }
+  if (e.code === "not-member" && /key \(\+k\)/.test(e.message)) return c.numeric(ctx, N.ERR_BADCHANNELKEY, channel, `Cannot join channel (+k): ${e.message}`);
   if (e.code === "not-member" && /banned/.test(e.message)) return c.numeric(ctx, N.ERR_BANNEDFROMCHAN, channel, `Cannot join channel (+b): ${e.message}`);
   if (e.code === "not-member" && / is full /.test(e.message)) return c.numeric(ctx, N.ERR_CHANNELISFULL, channel, `Cannot join channel (+l): ${e.message}`);
   if (e.code === "not-member" && /invite-only/.test(e.message)) return c.numeric(ctx, N.ERR_INVITEONLYCHAN, channel, `Cannot join channel (+i): ${e.message}`);
@@ -72,26 +74,24 @@ function join(c: Core, m: { params: string[] }, ctx: Ctx): void {
     for (const f of [...c.state.channels.values()]) part(c, { params: [channelOfRoom(f.room)] }, ctx);
     return;
   }
-  for (const channel of m.params[0].split(",").filter((x) => x !== "")) {
-    const room = roomOrRefuse(c, ctx, channel);
-    if (room === null || c.state.channels.has(nameKey(room))) continue;
-    if (c.state.channels.size >= MAX_CHANNELS) {
-      c.numeric(ctx, "405", channel, `You have joined too many channels (${MAX_CHANNELS})`);
-      continue;
-    }
-    enter(c, ctx, channel, room, 0);
-  }
+  const keys = (m.params[1] ?? "").split(",");
+  m.params[0].split(",").forEach((channel, i) => {
+    const room = channel === "" ? null : roomOrRefuse(c, ctx, channel);
+    if (room === null || c.state.channels.has(nameKey(room))) return;
+    if (c.state.channels.size >= MAX_CHANNELS) return c.numeric(ctx, "405", channel, `You have joined too many channels (${MAX_CHANNELS})`);
+    enter(c, ctx, channel, room, keys[i] || undefined, 0);
+  });
 }
 
-/** `connect`, or `open` when the room does not exist (and `connect` again if someone made it meanwhile). */
-function enter(c: Core, ctx: Ctx, channel: string, room: string, attempt: number): void {
-  c.call(ctx, (tag, token) => ({ verb: "connect", tag, token, groupName: room }), (r) => {
+/** `connect` (with the key given, if any), or `open` when the room does not exist (and `connect` again if someone made it meanwhile). */
+function enter(c: Core, ctx: Ctx, channel: string, room: string, key: string | undefined, attempt: number): void {
+  c.call(ctx, (tag, token) => (key === undefined ? { verb: "connect", tag, token, groupName: room } : { verb: "connect", tag, token, groupName: room, key }), (r) => {
     if (r.verb === "ok" && r.kind === "connect") return joined(c, ctx, r.groupName);
     if (r.verb !== "error") return;
     if (r.code !== "no-room" || attempt > 1) return refuse(c, ctx, "JOIN", channel, r);
     c.call(ctx, (tag, token) => ({ verb: "open", tag, token, groupName: room }), (o) => {
       if (o.verb === "ok" && o.kind === "open") return joined(c, ctx, o.groupName);
-      if (o.verb === "error" && o.code === "room-exists") return enter(c, ctx, channel, room, attempt + 1);
+      if (o.verb === "error" && o.code === "room-exists") return enter(c, ctx, channel, room, key, attempt + 1);
       if (o.verb === "error") refuse(c, ctx, "JOIN", channel, o);
     });
   });
@@ -136,7 +136,7 @@ function readPosition(c: Core, key: string): Vector | null {
 
 function part(c: Core, m: { params: string[] }, ctx: Ctx): void {
   if (m.params.length < 1) return c.numeric(ctx, N.ERR_NEEDMOREPARAMS, "PART", "Not enough parameters");
-  const reason = m.params[1];
+  const reason = utf8Clip(m.params[1] ?? "", MAX_TOPIC_BYTES); // as KICK's reason
   for (const channel of m.params[0].split(",").filter((x) => x !== "")) {
     const room = roomOrRefuse(c, ctx, channel);
     if (room === null) continue;
@@ -146,7 +146,7 @@ function part(c: Core, m: { params: string[] }, ctx: Ctx): void {
       continue;
     }
     c.state.channels.delete(nameKey(room)); // its poll's answer is dropped from now on
-    c.call(ctx, (tag, token) => ({ verb: "leave", tag, token, groupName: f.room }), () => {
+    c.call(ctx, (tag, token) => (reason === "" ? { verb: "leave", tag, token, groupName: f.room } : { verb: "leave", tag, token, groupName: f.room, reason }), () => {
       c.send(ctx, { tags: {}, source: c.me(), command: "PART", params: reason ? [channelOfRoom(f.room), reason] : [channelOfRoom(f.room)] });
     });
   }
@@ -175,8 +175,7 @@ function topic(c: Core, m: { params: string[] }, ctx: Ctx): void {
   }
   const f = joinedOrRefuse(c, ctx, channel);
   if (f === null) return;
-  let text = m.params[1];
-  while (utf8Length(text) > MAX_TOPIC_BYTES) text = text.slice(0, -1); // TOPICLEN, as IRC servers cut
+  const text = utf8Clip(m.params[1], MAX_TOPIC_BYTES); // TOPICLEN, as IRC servers cut
   const notice = `\u0001topic - ${text}`;
   expect(f, c.state.nick ?? "*", notice);
   c.call(ctx, (tag, token) => ({ verb: "mod", tag, token, groupName: f.room, action: "topic", target: "-", text }), (r) => {
@@ -190,14 +189,15 @@ function topic(c: Core, m: { params: string[] }, ctx: Ctx): void {
 function sendNames(c: Core, ctx: Ctx, room: string, then: () => void = () => {}): void {
   const channel = channelOfRoom(room);
   c.call(ctx, (tag, token) => ({ verb: "room", tag, token, groupName: room }), (info) => {
-    const ops = info.verb === "ok" && info.kind === "room" ? operators(info.roles) : new Set<string>();
+    const prefixes = info.verb === "ok" && info.kind === "room" ? memberPrefixes(info.roles) : new Map<string, string>();
+    const multi = c.state.caps.has("multi-prefix");
     const symbol = info.verb === "ok" && info.kind === "room" && info.mode.includes("s") ? "@" : "="; // RFC 2812 §3.2.5: "@" for a secret channel
     pageNames(c, ctx, room, (r) => {
       if ("names" in r) {
         const f = c.state.channels.get(nameKey(room));
         if (f) f.members = new Map(r.names.map((n) => [nameKey(n), n]));
         const full = c.state.caps.has("userhost-in-names");
-        const shown = r.names.map((n) => (ops.has(nameKey(n)) ? "@" : "") + (full ? hostmask(n) : n));
+        const shown = r.names.map((n) => namesPrefix(prefixes.get(nameKey(n)) ?? "", multi) + (full ? hostmask(n) : n));
         for (let i = 0; i < shown.length; i += 20) c.numeric(ctx, N.RPL_NAMREPLY, symbol, channel, shown.slice(i, i + 20).join(" "));
       }
       c.numeric(ctx, N.RPL_ENDOFNAMES, channel, "End of /NAMES list");
@@ -218,8 +218,7 @@ function kick(c: Core, m: { params: string[] }, ctx: Ctx): void {
   const [channel, targets] = m.params;
   const f = joinedOrRefuse(c, ctx, channel);
   if (f === null) return;
-  let reason = m.params[2] ?? "";
-  while (utf8Length(reason) > MAX_TOPIC_BYTES) reason = reason.slice(0, -1);
+  const reason = utf8Clip(m.params[2] ?? "", MAX_TOPIC_BYTES);
   for (const target of targets.split(",").filter((t) => t !== "")) {
     if (!f.members.has(nameKey(target))) {
       c.numeric(ctx, N.ERR_USERNOTINCHANNEL, target, channelOfRoom(f.room), "They aren't on that channel");
@@ -249,7 +248,7 @@ function invite(c: Core, m: { params: string[] }, ctx: Ctx): void {
     c.call(ctx, (tag, token) => ({ verb: "mod", tag, token, groupName: f.room, action: "invite", target: w.userName, text: "" }), (r) => {
       if (r.verb === "error") return refuse(c, ctx, "INVITE", channel, r);
       c.numeric(ctx, N.RPL_INVITING, w.userName, channelOfRoom(f.room));
-      // invite-notify, connection-local: DistChat records no notice of an invitation, so only the inviter is told.
+      // invite-notify: the inviter's own line here (the room's other members read the invite notice in its stream).
       if (c.state.caps.has("invite-notify")) c.send(ctx, { tags: {}, source: c.me(), command: "INVITE", params: [w.userName, channelOfRoom(f.room)] });
     });
   });

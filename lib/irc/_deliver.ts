@@ -11,6 +11,8 @@ import { advance, get, merge, type Vector } from "../wire/vector.ts";
 import type { ConnState, Core, Ctx, Follow, PendingEcho } from "./_core.ts";
 import { banMask, channelOfRoom, hostmask, nameKey } from "./names.ts";
 import { type ChatEvent, entryEvent, messageLines, msgidTag, timeTag } from "./render.ts";
+import { firstQuit } from "./quits.ts";
+import { invitedTo } from "../wire/message_text.ts";
 import type { IrcMessage } from "./message.ts";
 import { actLines, rememberReactions } from "./_acts.ts";
 import { awayOnJoin } from "./_presence.ts";
@@ -282,7 +284,15 @@ export function entryLines(c: Core, f: Follow, e: PollEntry): IrcMessage[] {
   rememberReactions(f, e);
   const acted = actLines(c, f, e, target, direct);
   if (acted !== null) return acted;
-  if (direct) return messageLines(target, source, e, { account: accountOf(c, from), direct: true });
+  if (direct) {
+    const invited = invitedTo(e.msg);
+    if (invited === null) return messageLines(target, source, e, { account: accountOf(c, from), direct: true });
+    // An invitation (docs/PROTOCOL.md "Moderation"): INVITE to the invitee; the inviter had its 341.
+    if (nameKey(from) === nameKey(me)) return [];
+    const account = accountOf(c, from);
+    const tags: Record<string, string> = { time: timeTag(e.sentAt), msgid: msgidTag(e.msgId), ...(account ? { account } : {}) };
+    return [{ tags, source, command: "INVITE", params: [me, channelOfRoom(invited)] }];
+  }
   const channel = target;
   const ev = entryEvent(e);
   const isMe = nameKey(from) === nameKey(me);
@@ -310,7 +320,13 @@ function eventLines(
     case "leave":
       if (isMe) return [];
       f.members.delete(nameKey(ev.from));
-      return [line("PART", [channel])];
+      return [line("PART", ev.reason === "" ? [channel] : [channel, ev.reason])];
+    case "invite": // invite-notify: the room's members who asked are told (the invitee is told in a direct message)
+      return isMe || !c.state.caps.has("invite-notify") ? [] : [line("INVITE", [ev.target, channel])];
+    case "quit":
+      if (isMe) return [];
+      f.members.delete(nameKey(ev.from));
+      return firstQuit(c.state, ev.from, e.sentAt) ? [line("QUIT", [ev.reason])] : [];
     case "mode":
       return [line("MODE", ev.arg === null ? [channel, ev.change] : [channel, ev.change, ev.change.endsWith("b") ? banMask(ev.arg) : ev.arg])];
     case "kick":

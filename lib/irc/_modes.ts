@@ -8,10 +8,12 @@
  * | `+b`/`-b mask` | `mod … ban`/`unban name` (a mask must name one nick: lib/irc/names.ts `banName`) |
  * | `+i`/`-i`, `+s`/`-s` | `mod … mode +i`/`-i`, `+s`/`-s` (secret: LIST shows it to members only, NAMES with `@`) |
  * | `+l N`/`-l` | `mod … mode +lN`/`-l` (a member limit; 696 for N not in 1..10000) |
- * | `+t`, `+n` | always set: only operators set topics, only members send |
+ * | `+k key`/`-k *` | `mod … mode +kKEY`/`-k` (696 for a key DistChat refuses: lib/rules/moderation.ts `ROOM_KEY`) |
+ * | `+m`/`-m`, `+v`/`-v nick` | `mod … mode +m`/`-m`, `+vNICK`/`-vNICK` (moderated; voice) |
+ * | `+t`/`-t`, `+n`/`-n` | `mod … mode +t`/`-t`, `+n`/`-n` (both on by default) |
  * | `b` alone | the ban list (`room` roles `!name`) |
  *
- * Other modes (k, m, …) have no DistChat meaning: ERR_UNKNOWNMODE.
+ * Other modes have no DistChat meaning: ERR_UNKNOWNMODE.
  * User modes `i` and `w` are connection-local.
  */
 import type { ModAction } from "../wire/messages.ts";
@@ -23,10 +25,11 @@ import { expect, unexpect } from "./_deliver.ts";
 import { notOnChannel, refuse, roomOrRefuse } from "./_channels.ts";
 import { MAX_ROOM_LIMIT, parseMode } from "../rules/moderation.ts";
 import { userModeSettable } from "./_oper.ts";
+import { channelModes, createdAt } from "./channel_modes.ts";
 
 type Change = { sign: "+" | "-"; mode: string; arg: string | null };
 
-/** Splits "+ob-i" with its arguments into changes; modes `o`, `b` and `+l` take one. */
+/** Splits "+ob-i" with its arguments into changes; modes `o`, `v`, `b`, `k` and `+l` take one. */
 function parseChanges(modes: string, args: string[]): Change[] {
   const out: Change[] = [];
   let sign: "+" | "-" = "+";
@@ -36,7 +39,7 @@ function parseChanges(modes: string, args: string[]): Change[] {
       sign = ch;
       continue;
     }
-    const takesArg = ch === "o" || ch === "b" || (ch === "l" && sign === "+");
+    const takesArg = "ovbk".includes(ch) || (ch === "l" && sign === "+");
     out.push({ sign, mode: ch, arg: takesArg && next < args.length ? args[next++] : null });
   }
   return out;
@@ -77,52 +80,33 @@ function channelMode(c: Core, m: { params: string[] }, ctx: Ctx): void {
       showBans(c, ctx, room, channel);
       continue;
     }
-    if ((ch.mode === "t" || ch.mode === "n") && ch.sign === "+") continue; // always set
-    if (!["o", "b", "i", "s", "l"].includes(ch.mode)) {
-      c.numeric(ctx, N.ERR_UNKNOWNMODE, ch.mode, ch.mode === "t" || ch.mode === "n" ? "is always set on DistChat" : "is unknown mode char to me");
+    if (!CHANNEL_MODES.includes(ch.mode)) {
+      c.numeric(ctx, N.ERR_UNKNOWNMODE, ch.mode, "is unknown mode char to me");
       continue;
     }
-    if ((ch.mode === "o" || (ch.mode === "l" && ch.sign === "+")) && ch.arg === null) continue; // RFC: ignored without its argument
+    if ((ch.mode === "o" || ch.mode === "v" || (ch.mode === "l" && ch.sign === "+")) && ch.arg === null) continue; // RFC: ignored without its argument
+    if (ch.mode === "k" && ch.sign === "+" && ch.arg === null) {
+      c.numeric(ctx, N.ERR_INVALIDMODEPARAM, channel, "k", "*", "give the key");
+      continue;
+    }
     if (f === undefined) return notOnChannel(c, ctx, channel, room);
     if (queue.length < MAX_MODES) queue.push(ch);
   }
   if (f !== undefined) applyChanges(c, ctx, f, channel, queue);
 }
 
-/** Applies changes one after another (a MODE line for each DistChat accepted). */
-function applyChanges(c: Core, ctx: Ctx, f: Follow, channel: string, queue: Change[]): void {
+/** Applies changes one after another, then sends one MODE line of those DistChat accepted (`done`). */
+function applyChanges(c: Core, ctx: Ctx, f: Follow, channel: string, queue: Change[], done: Change[] = []): void {
   const ch = queue.shift();
-  if (ch === undefined) return;
-  const next = () => applyChanges(c, ctx, f, channel, queue);
+  if (ch === undefined) return sendApplied(c, ctx, f, done);
+  const next = () => applyChanges(c, ctx, f, channel, queue, done);
   let action: ModAction, target: string, shown: string | null;
-  if (ch.mode === "i" || ch.mode === "s" || (ch.mode === "l" && ch.sign === "-")) {
-    action = "mode";
-    target = `${ch.sign}${ch.mode}`;
-    shown = null;
-  } else if (ch.mode === "l") {
-    const limit = parseMode(`+l${ch.arg}`);
-    if (limit === null || !("limit" in limit) || limit.limit === null) {
-      c.numeric(ctx, N.ERR_INVALIDMODEPARAM, channel, "l", ch.arg || "*", `the limit is a number of members from 1 to ${MAX_ROOM_LIMIT}`);
-      return next();
-    }
-    action = "mode";
-    target = `+l${limit.limit}`;
-    shown = String(limit.limit);
-  } else if (ch.mode === "o") {
-    if (!f.members.has(nameKey(ch.arg!))) {
-      // IRC gives operator status to members only: 441, or 401 for a nick no one holds (whois tells).
-      const nick = ch.arg!;
-      c.call(ctx, (tag, token) => ({ verb: "whois", tag, token, userName: nick }), (r) => {
-        if (r.verb === "ok" && r.kind === "whois" && r.idle !== null) c.numeric(ctx, N.ERR_USERNOTINCHANNEL, nick, channel, "They aren't on that channel");
-        else c.numeric(ctx, N.ERR_NOSUCHNICK, nick, "No such nick/channel");
-        next();
-      });
-      return;
-    }
-    action = ch.sign === "+" ? "op" : "deop";
-    target = ch.arg!;
-    shown = target;
-  } else {
+  if (ch.mode === "o" || ch.mode === "v") {
+    if (!f.members.has(nameKey(ch.arg!))) return notMember(c, ctx, ch.arg!, channel, next);
+    action = ch.mode === "v" ? "mode" : ch.sign === "+" ? "op" : "deop";
+    target = ch.mode === "v" ? `${ch.sign}v${ch.arg!}` : ch.arg!;
+    shown = ch.arg!;
+  } else if (ch.mode === "b") {
     const name = banName(ch.arg!);
     if (name === null) {
       c.numeric(ctx, N.ERR_INVALIDMODEPARAM, channel, "b", ch.arg || "*", "DistChat bans user names: give a nick, or nick!*@*");
@@ -131,15 +115,21 @@ function applyChanges(c: Core, ctx: Ctx, f: Follow, channel: string, queue: Chan
     action = ch.sign === "+" ? "ban" : "unban";
     target = name;
     shown = banMask(name);
+  } else {
+    const m = modeTarget(ch);
+    if ("invalid" in m) {
+      c.numeric(ctx, N.ERR_INVALIDMODEPARAM, channel, ch.mode, ch.mode === "k" ? "*" : ch.arg || "*", m.invalid);
+      return next();
+    }
+    action = "mode";
+    ({ target, shown } = m);
   }
   const me = c.state.nick ?? "*";
   const notice = action === "mode" ? `\u0001mode ${target}` : `\u0001${action} ${target}`;
   expect(f, me, notice);
   c.call(ctx, (tag, token) => ({ verb: "mod", tag, token, groupName: f.room, action, target, text: "" }), (r) => {
     if (r.verb === "ok") {
-      const params = [channelOfRoom(f.room), `${ch.sign}${ch.mode}`];
-      if (shown !== null) params.push(shown);
-      c.send(ctx, { tags: {}, source: c.me(), command: "MODE", params });
+      done.push({ sign: ch.sign, mode: ch.mode, arg: shown });
       if (action === "ban") f.members.delete(nameKey(target));
     } else {
       unexpect(f, me, notice);
@@ -149,13 +139,50 @@ function applyChanges(c: Core, ctx: Ctx, f: Follow, channel: string, queue: Chan
   });
 }
 
+/** One MODE line of the changes applied ("+i-nt", then their arguments), if any. */
+function sendApplied(c: Core, ctx: Ctx, f: Follow, done: Change[]): void {
+  if (done.length === 0) return;
+  let modes = "";
+  let sign = "";
+  for (const d of done) {
+    if (d.sign !== sign) modes += sign = d.sign;
+    modes += d.mode;
+  }
+  const args = done.flatMap((d) => (d.arg === null ? [] : [d.arg]));
+  c.send(ctx, { tags: {}, source: c.me(), command: "MODE", params: [channelOfRoom(f.room), modes, ...args] });
+}
+
+/** The channel modes MODE sets (and `b` lists). */
+const CHANNEL_MODES = ["o", "v", "b", "i", "s", "l", "k", "m", "t", "n"];
+
+/** The `mod … mode` target of a change of i, s, l, k, m, t or n, and the argument its MODE line shows; or why it is invalid. */
+function modeTarget(ch: Change): { target: string; shown: string | null } | { invalid: string } {
+  if (ch.sign === "-") return { target: `-${ch.mode}`, shown: ch.mode === "k" ? "*" : null };
+  if (ch.mode !== "l" && ch.mode !== "k") return { target: `+${ch.mode}`, shown: null };
+  const target = `+${ch.mode}${ch.arg}`;
+  if (parseMode(target) === null) {
+    return { invalid: ch.mode === "l" ? `the limit is a number of members from 1 to ${MAX_ROOM_LIMIT}` : "a key is 1 to 23 printable ASCII characters, no space or comma" };
+  }
+  return { target, shown: ch.mode === "l" ? String(Number(ch.arg)) : ch.arg };
+}
+
+/** o or v for a nick not in the channel: 441, or 401 for a nick no one holds (whois tells); then `next`. */
+function notMember(c: Core, ctx: Ctx, nick: string, channel: string, next: () => void): void {
+  c.call(ctx, (tag, token) => ({ verb: "whois", tag, token, userName: nick }), (r) => {
+    if (r.verb === "ok" && r.kind === "whois" && r.idle !== null) c.numeric(ctx, N.ERR_USERNOTINCHANNEL, nick, channel, "They aren't on that channel");
+    else c.numeric(ctx, N.ERR_NOSUCHNICK, nick, "No such nick/channel");
+    next();
+  });
+}
+
 function showModes(c: Core, ctx: Ctx, room: string, channel: string): void {
   c.call(ctx, (tag, token) => ({ verb: "room", tag, token, groupName: room }), (r) => {
     if (r.verb === "error") return refuse(c, ctx, "MODE", channel, r);
     if (r.verb !== "ok" || r.kind !== "room") return;
-    const limit = /l([0-9]+)/.exec(r.mode);
-    const flags = `+${r.mode.includes("i") ? "i" : ""}n${r.mode.includes("s") ? "s" : ""}t${limit === null ? "" : "l"}`;
-    c.numeric(ctx, N.RPL_CHANNELMODEIS, channelOfRoom(r.groupName), ...(limit === null ? [flags] : [flags, limit[1]]));
+    const { flags, args } = channelModes(r.mode, r.roles);
+    c.numeric(ctx, N.RPL_CHANNELMODEIS, channelOfRoom(r.groupName), flags, ...args);
+    const created = createdAt(r.roles);
+    if (created !== null) c.numeric(ctx, N.RPL_CREATIONTIME, channelOfRoom(r.groupName), String(Math.floor(created / 1000)));
   });
 }
 

@@ -17,6 +17,7 @@ import { isupportTokens } from "./isupport.ts";
 import { channelOfRoom, isChannel, nameKey, roomOfChannel, USER_HOST } from "./names.ts";
 import { accountOf, knownAccount, lookupAccount, rememberAccount } from "./_deliver.ts";
 import { parseWhox, RPL_WHOSPCRPL, whoxParams } from "./_whox.ts";
+import { memberPrefixes, namesPrefix } from "./channel_modes.ts";
 
 /** Pages of a `who` or `rooms` list read at most for one command. */
 export const MAX_PAGES = 50;
@@ -47,11 +48,6 @@ export function pageNames(
   page(null, 0);
 }
 
-/** Operators of a room (owner included), by key, from its `room` roles. */
-export function operators(roles: string[]): Set<string> {
-  return new Set(roles.filter((r) => r.startsWith("~") || r.startsWith("@")).map((r) => nameKey(r.slice(1))));
-}
-
 /** Most users a WHO with a mask lists. */
 const MAX_WHO_MASK = 200;
 
@@ -71,9 +67,9 @@ function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
   const mask = m.params[0] ?? "*";
   const whox = parseWhox(m.params[1]);
   const end = () => c.numeric(ctx, N.RPL_ENDOFWHO, mask, "End of WHO list");
-  const line = (channel: string, nick: string, op: boolean, idle = 0) => {
+  const line = (channel: string, nick: string, prefix: string, idle = 0) => {
     const p = profile(c, nick);
-    const flags = (p.away !== null ? "G" : "H") + (p.oper ? "*" : "") + (op ? "@" : "") + (p.bot ? "B" : "");
+    const flags = (p.away !== null ? "G" : "H") + (p.oper ? "*" : "") + prefix + (p.bot ? "B" : "");
     if (whox === null) return c.numeric(ctx, N.RPL_WHOREPLY, channel, p.user, USER_HOST, c.config.serverName, nick, flags, `0 ${p.realname}`);
     const facts = { channel, user: p.user, host: USER_HOST, server: c.config.serverName, nick, flags, idle, account: accountOf(c, nick), realname: p.realname };
     c.numeric(ctx, RPL_WHOSPCRPL, ...whoxParams(whox, facts));
@@ -89,11 +85,12 @@ function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
     const room = roomOfChannel(mask);
     if (room === null) return end();
     return c.call(ctx, (tag, token) => ({ verb: "room", tag, token, groupName: room }), (info) => {
-      const ops = info.verb === "ok" && info.kind === "room" ? operators(info.roles) : new Set<string>();
+      const prefixes = info.verb === "ok" && info.kind === "room" ? memberPrefixes(info.roles) : new Map<string, string>();
+      const multi = c.state.caps.has("multi-prefix");
       pageNames(c, ctx, room, (r) => {
         const names = "names" in r ? r.names : [];
         withAccounts(names, () => {
-          for (const n of names) line(channelOfRoom(("shown" in r ? r.shown : null) ?? room), n, ops.has(nameKey(n)));
+          for (const n of names) line(channelOfRoom(("shown" in r ? r.shown : null) ?? room), n, namesPrefix(prefixes.get(nameKey(n)) ?? "", multi));
           end();
         });
       });
@@ -106,13 +103,13 @@ function who(c: Core, m: { params: string[] }, ctx: Ctx): void {
     const seen = (u: { nick: string; invisible: boolean; rooms: string[] }) => !u.invisible || nameKey(u.nick) === me || u.rooms.some((r) => c.state.channels.has(r));
     const names = (c.config.localUsers?.() ?? []).filter((u) => re.test(u.nick) && seen(u)).slice(0, MAX_WHO_MASK).map((u) => u.nick);
     return withAccounts(names, () => {
-      for (const n of names) line("*", n, false);
+      for (const n of names) line("*", n, "");
       end();
     });
   }
   c.call(ctx, (tag, token) => ({ verb: "whois", tag, token, userName: mask }), (r) => {
     if (r.verb === "ok" && r.kind === "whois") rememberAccount(c, r.userName, r.registered);
-    if (r.verb === "ok" && r.kind === "whois" && r.idle !== null) line("*", r.userName, false, r.idle);
+    if (r.verb === "ok" && r.kind === "whois" && r.idle !== null) line("*", r.userName, "", r.idle);
     end();
   });
 }

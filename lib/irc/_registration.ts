@@ -152,7 +152,7 @@ export function welcome(c: Core, ctx: Ctx): void {
   c.numeric(ctx, N.RPL_WELCOME, `Welcome to the ${cfg.network} IRC network, ${hostmask(s.nick ?? "*")}`);
   c.numeric(ctx, N.RPL_YOURHOST, `Your host is ${cfg.serverName}, running version ${cfg.version}`);
   c.numeric(ctx, N.RPL_CREATED, `This server was created ${new Date(cfg.createdAt).toUTCString()}`);
-  c.numeric(ctx, N.RPL_MYINFO, cfg.serverName, cfg.version, "Biow", "bilnst", "bol");
+  c.numeric(ctx, N.RPL_MYINFO, cfg.serverName, cfg.version, "Biow", "biklmnostv", "bklov");
   sendIsupport(c, ctx);
   sendLusers(c, ctx);
   sendMotd(c, ctx);

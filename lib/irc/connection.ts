@@ -16,7 +16,8 @@
  * // step.lines: [":a.distchat 001 bob :Welcome to the DistChat IRC network, bob", …]
  * ```
  */
-import type { PresenceNote, Reply, Request } from "../wire/messages.ts";
+import { MAX_TOPIC_BYTES, type PresenceNote, type Reply, type Request } from "../wire/messages.ts";
+import { utf8Clip } from "../wire/utf8.ts";
 import { type IrcMessage, parseLine } from "./message.ts";
 import { answerLines, clientLine, tagCapsKey } from "./_lines.ts";
 import { LineSplitter } from "./framing.ts";
@@ -192,7 +193,7 @@ export class IrcConnection implements Core {
     this.now = now;
     if (!this.state.closing) {
       this.state.closing = true;
-      this.#logout();
+      this.#logout("Connection closed");
     }
     return this.#take();
   }
@@ -241,7 +242,7 @@ export class IrcConnection implements Core {
     this.#closing = fromServer(this, "ERROR", [`Closing link: ${reason}`]); // sent last, after the answer in progress
     this.state.closing = true;
     this.#out.close = true;
-    this.#logout();
+    this.#logout(reason);
   }
 
   me(): string {
@@ -376,12 +377,13 @@ export class IrcConnection implements Core {
     this.#out.lines.push(clientLine(withBotTag(this, msg), this.state.caps, tagCapsKey(this.state.caps)));
   }
 
-  #logout(): void {
+  /** Logs the session out; `reason` goes with it, so its channels are told (a QUIT: docs/PROTOCOL.md "logout"). */
+  #logout(reason: string): void {
     const token = this.state.token;
     if (token === null) return;
     this.state.token = null;
     const tag = `i${this.#nextTag++}`;
-    this.#out.requests.push({ verb: "logout", tag, token });
+    this.#out.requests.push({ verb: "logout", tag, token, reason: utf8Clip(reason, MAX_TOPIC_BYTES) });
   }
 
   #take(): IrcStep {

@@ -26,8 +26,10 @@ import { type IrcMessage, lineBytes, MAX_LINE_BYTES } from "./message.ts";
 /** What an entry means to an IRC client. */
 export type ChatEvent =
   | { kind: "message"; from: string; text: string }
-  | { kind: "join" | "leave"; from: string }
-  | { kind: "mode"; from: string; change: "+o" | "-o" | "+b" | "-b" | "+i" | "-i" | "+s" | "-s" | "+l" | "-l"; arg: string | null }
+  | { kind: "join"; from: string }
+  | { kind: "leave" | "quit"; from: string; reason: string }
+  | { kind: "invite"; from: string; target: string }
+  | { kind: "mode"; from: string; change: string; arg: string | null }
   | { kind: "kick" | "ban"; from: string; target: string; reason: string }
   | { kind: "topic"; from: string; text: string }
   | { kind: "unknown"; from: string; text: string };
@@ -44,28 +46,40 @@ export function entryEvent(e: PollEntry): ChatEvent {
   const [target, reason = ""] = splitOnce(rest);
   switch (word) {
     case "join":
-    case "leave":
       return { kind: word, from };
+    case "leave":
+    case "quit":
+      return { kind: word, from, reason: rest };
     case "op":
     case "deop":
       return { kind: "mode", from, change: word === "op" ? "+o" : "-o", arg: target };
     case "unban":
       return { kind: "mode", from, change: "-b", arg: target };
+    case "invite":
+      return { kind: "invite", from, target };
     case "kick":
     case "ban":
       return { kind: word, from, target, reason };
     case "topic":
       return { kind: "topic", from, text: reason }; // "topic - TEXT"
     case "mode": {
-      const m = parseMode(rest);
-      if (m === null) return { kind: "unknown", from, text: body };
-      if ("inviteOnly" in m) return { kind: "mode", from, change: m.inviteOnly ? "+i" : "-i", arg: null };
-      if ("secret" in m) return { kind: "mode", from, change: m.secret ? "+s" : "-s", arg: null };
-      return m.limit === null ? { kind: "mode", from, change: "-l", arg: null } : { kind: "mode", from, change: "+l", arg: String(m.limit) };
+      const m = modeEvent(rest);
+      return m === null ? { kind: "unknown", from, text: body } : { kind: "mode", from, ...m };
     }
     default:
       return { kind: "unknown", from, text: body };
   }
+}
+
+/** A `mode` notice's target as an IRC mode change and its argument ("+l" "5", "+k" "KEY", "-k" "*", "+v" "NICK", "-t"), or null. */
+function modeEvent(target: string): { change: string; arg: string | null } | null {
+  const m = parseMode(target);
+  if (m === null) return null;
+  const change = target.slice(0, 2);
+  if ("voice" in m) return { change, arg: m.voice };
+  if ("limit" in m && m.limit !== null) return { change, arg: String(m.limit) };
+  if ("key" in m) return { change, arg: m.key ?? "*" };
+  return { change, arg: null };
 }
 
 function splitOnce(s: string): [string, string?] {

@@ -7,7 +7,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 
 /**
  * The sender and text of a listed row: a message's own, or a notice's
- * (docs/PROTOCOL.md "Notices"): U+0001, then "join", "leave", or a
+ * (docs/PROTOCOL.md "Notices"): U+0001, then "join", "leave[ REASON]", "quit[ REASON]", or a
  * moderation op's "ACTION TARGET[ TEXT]"; the sender of a join or leave is
  * its session's user.
  */
@@ -17,6 +17,7 @@ export const TEXT = "CASE o.kind WHEN 'msg' THEN " +
   "ELSE o.msg END " +
   "WHEN 'mod' THEN char(1) || o.tag || ' ' || o.conf || CASE WHEN o.msg = '' THEN '' ELSE ' ' || o.msg END " +
   "WHEN 'act' THEN char(1) || o.tag || ' ' || o.conf " +
+  "WHEN 'leave' THEN char(1) || CASE WHEN o.tag = 'quit' THEN 'quit' ELSE 'leave' END || CASE WHEN o.msg IS NULL OR o.msg = '' THEN '' ELSE ' ' || o.msg END " +
   "ELSE char(1) || o.kind END";
 /** The columns of a listed row after its text: what `meta` reads. */
 export const FACTS = "m.flags, o.re";

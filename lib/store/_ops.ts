@@ -46,8 +46,9 @@ export function opToParams(op: Op): (string | number | null)[] {
       return [...head, null, null, null, null, null, null, null];
     case "open":
     case "join":
-    case "leave":
       return [...head, op.groupName, null, null, null, null, null, null];
+    case "leave":
+      return [...head, op.groupName, null, op.quit ? "quit" : null, op.reason ?? null, null, null, null];
     case "msg":
       return [...head, op.groupName, op.userName, op.tag, op.msg, null, op.conf ?? null, op.re ?? null];
     case "hide":
@@ -74,8 +75,10 @@ export function opFromRow(r: OpRow): Op {
       return { ...head, kind: r.kind };
     case "open":
     case "join":
-    case "leave":
       return { ...head, kind: r.kind, groupName: r.room ?? "" };
+    case "leave":
+      if (r.msg === null) return { ...head, kind: "leave", groupName: r.room ?? "" };
+      return r.tag === "quit" ? { ...head, kind: "leave", groupName: r.room ?? "", reason: r.msg, quit: true } : { ...head, kind: "leave", groupName: r.room ?? "", reason: r.msg };
     case "msg": {
       const m: Op & { kind: "msg" } = { ...head, kind: "msg", tag: r.tag ?? "", groupName: r.room ?? "", userName: r.user ?? "", msg: r.msg ?? "" };
       if (r.conf !== null) m.conf = r.conf;

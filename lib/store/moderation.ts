@@ -23,7 +23,7 @@ export class Moderation {
     this.#s = {
       ops: db.prepare("SELECT origin, seq, deps, at, tag AS action, user, conf AS target, msg AS text FROM ops WHERE kind = 'mod' AND lower(room) = ?"),
       opens: db.prepare(
-        "SELECT o.origin, o.seq, o.deps, COALESCE(s.user, '') AS user FROM ops o LEFT JOIN sessions s ON s.id = o.session WHERE o.kind = 'open' AND lower(o.room) = ?",
+        "SELECT o.origin, o.seq, o.deps, o.at, COALESCE(s.user, '') AS user FROM ops o LEFT JOIN sessions s ON s.id = o.session WHERE o.kind = 'open' AND lower(o.room) = ?",
       ),
     };
   }
@@ -46,15 +46,16 @@ export class Moderation {
   /** Loads (from every `mod` and `open` op of the room) and folds. */
   #settle(k: string): Folded<RoomMod> {
     const rows = this.#s.ops.all(k) as { origin: string; seq: number; deps: string; at: number; action: ModAction; user: string; target: string; text: string }[];
-    const opens = this.#s.opens.all(k) as { origin: string; seq: number; deps: string; user: string }[];
-    let owner: { key: Key; user: string } | null = null;
+    const opens = this.#s.opens.all(k) as { origin: string; seq: number; deps: string; at: number; user: string }[];
+    let owner: { key: Key; user: string; at: number } | null = null;
     for (const o of opens) {
       const key = rowKey(o);
-      if (owner === null || keyLess(key, owner.key)) owner = { key, user: o.user };
+      if (owner === null || keyLess(key, owner.key)) owner = { key, user: o.user, at: o.at };
     }
     const ownerName = owner === null || owner.user === "" ? null : owner.user;
     const ops = rows.map((r) => ({ key: rowKey(r), action: r.action, actor: r.user, target: r.target, text: r.text, at: r.at }));
     const state = ops.length === 0 ? { ...emptyRoom(), owner: ownerName } : settleRoom(ops, ownerName);
+    state.created = owner?.at ?? null; // the time of the open that names the room
     return { state, last: lastKey(ops.map((o) => o.key)) };
   }
 }

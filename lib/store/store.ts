@@ -301,7 +301,7 @@ export class Store {
         break;
       case "mod":
         this.moderation.applied(op.groupName, { key, action: op.action, actor: op.userName, target: op.target, text: op.text, at: op.at });
-        if (op.action !== "invite") this.#noticeRow(op, aseq);
+        this.#noticeRow(op, aseq); // an invite too: invite-notify for the room (the invitee is told in a direct message)
         break;
       case "logout": {
         this.#names.logout(op.session, `${op.origin}.${op.seq}`);

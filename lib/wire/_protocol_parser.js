@@ -213,21 +213,24 @@ function peg$parse(input, options) {
   const peg$c43 = "pres";
   const peg$c44 = ".";
   const peg$c45 = "touch";
-  const peg$c46 = "join";
-  const peg$c47 = "msg";
-  const peg$c48 = " >";
-  const peg$c49 = "hide";
-  const peg$c50 = "acct";
-  const peg$c51 = "~";
-  const peg$c52 = ",";
-  const peg$c53 = "0";
-  const peg$c54 = "+";
-  const peg$c55 = "1";
-  const peg$c56 = "\\";
-  const peg$c57 = "n";
-  const peg$c58 = "r";
-  const peg$c59 = "\r";
-  const peg$c60 = "\n";
+  const peg$c46 = "leave ";
+  const peg$c47 = "why";
+  const peg$c48 = "quit";
+  const peg$c49 = "join";
+  const peg$c50 = "msg";
+  const peg$c51 = " >";
+  const peg$c52 = "hide";
+  const peg$c53 = "acct";
+  const peg$c54 = "~";
+  const peg$c55 = ",";
+  const peg$c56 = "0";
+  const peg$c57 = "+";
+  const peg$c58 = "1";
+  const peg$c59 = "\\";
+  const peg$c60 = "n";
+  const peg$c61 = "r";
+  const peg$c62 = "\r";
+  const peg$c63 = "\n";
 
   const peg$r0 = /^[^\r\n]/;
   const peg$r1 = /^[^ =\r\n]/;
@@ -307,58 +310,61 @@ function peg$parse(input, options) {
   const peg$e57 = peg$literalExpectation(".", false);
   const peg$e58 = peg$otherExpectation("mac");
   const peg$e59 = peg$literalExpectation("touch", false);
-  const peg$e60 = peg$literalExpectation("join", false);
-  const peg$e61 = peg$literalExpectation("msg", false);
-  const peg$e62 = peg$literalExpectation(" >", false);
-  const peg$e63 = peg$literalExpectation("hide", false);
-  const peg$e64 = peg$literalExpectation("acct", false);
-  const peg$e65 = peg$otherExpectation("operation id");
-  const peg$e66 = peg$otherExpectation("session id");
-  const peg$e67 = peg$otherExpectation("tag");
-  const peg$e68 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e69 = peg$otherExpectation("token");
-  const peg$e70 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e71 = peg$otherExpectation("server id");
-  const peg$e72 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e73 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e74 = peg$otherExpectation("message id");
-  const peg$e75 = peg$otherExpectation("origin");
-  const peg$e76 = peg$literalExpectation("~", false);
-  const peg$e77 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
-  const peg$e78 = peg$otherExpectation("cursor");
-  const peg$e79 = peg$otherExpectation("vector timestamp");
-  const peg$e80 = peg$literalExpectation(",", false);
-  const peg$e81 = peg$literalExpectation("0", false);
-  const peg$e82 = peg$otherExpectation("SCRAM message");
-  const peg$e83 = peg$classExpectation([["!", "~"]], false, false, false);
-  const peg$e84 = peg$otherExpectation("base64");
-  const peg$e85 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
-  const peg$e86 = peg$otherExpectation("public key");
-  const peg$e87 = peg$otherExpectation("room mode");
-  const peg$e88 = peg$literalExpectation("+", false);
-  const peg$e89 = peg$otherExpectation("word");
-  const peg$e90 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
-  const peg$e91 = peg$otherExpectation("more flag");
-  const peg$e92 = peg$literalExpectation("1", false);
-  const peg$e93 = peg$otherExpectation("integer");
-  const peg$e94 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
-  const peg$e95 = peg$literalExpectation("\\", false);
-  const peg$e96 = peg$literalExpectation("n", false);
-  const peg$e97 = peg$literalExpectation("r", false);
-  const peg$e98 = peg$otherExpectation("newline");
-  const peg$e99 = peg$literalExpectation("\r", false);
-  const peg$e100 = peg$literalExpectation("\n", false);
-  const peg$e101 = peg$otherExpectation("end of datagram");
+  const peg$e60 = peg$literalExpectation("leave ", false);
+  const peg$e61 = peg$literalExpectation("why", false);
+  const peg$e62 = peg$literalExpectation("quit", false);
+  const peg$e63 = peg$literalExpectation("join", false);
+  const peg$e64 = peg$literalExpectation("msg", false);
+  const peg$e65 = peg$literalExpectation(" >", false);
+  const peg$e66 = peg$literalExpectation("hide", false);
+  const peg$e67 = peg$literalExpectation("acct", false);
+  const peg$e68 = peg$otherExpectation("operation id");
+  const peg$e69 = peg$otherExpectation("session id");
+  const peg$e70 = peg$otherExpectation("tag");
+  const peg$e71 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e72 = peg$otherExpectation("token");
+  const peg$e73 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e74 = peg$otherExpectation("server id");
+  const peg$e75 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e76 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e77 = peg$otherExpectation("message id");
+  const peg$e78 = peg$otherExpectation("origin");
+  const peg$e79 = peg$literalExpectation("~", false);
+  const peg$e80 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
+  const peg$e81 = peg$otherExpectation("cursor");
+  const peg$e82 = peg$otherExpectation("vector timestamp");
+  const peg$e83 = peg$literalExpectation(",", false);
+  const peg$e84 = peg$literalExpectation("0", false);
+  const peg$e85 = peg$otherExpectation("SCRAM message");
+  const peg$e86 = peg$classExpectation([["!", "~"]], false, false, false);
+  const peg$e87 = peg$otherExpectation("base64");
+  const peg$e88 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
+  const peg$e89 = peg$otherExpectation("public key");
+  const peg$e90 = peg$otherExpectation("room mode");
+  const peg$e91 = peg$literalExpectation("+", false);
+  const peg$e92 = peg$otherExpectation("word");
+  const peg$e93 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
+  const peg$e94 = peg$otherExpectation("more flag");
+  const peg$e95 = peg$literalExpectation("1", false);
+  const peg$e96 = peg$otherExpectation("integer");
+  const peg$e97 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
+  const peg$e98 = peg$literalExpectation("\\", false);
+  const peg$e99 = peg$literalExpectation("n", false);
+  const peg$e100 = peg$literalExpectation("r", false);
+  const peg$e101 = peg$otherExpectation("newline");
+  const peg$e102 = peg$literalExpectation("\r", false);
+  const peg$e103 = peg$literalExpectation("\n", false);
+  const peg$e104 = peg$otherExpectation("end of datagram");
 
   function peg$f0(tag, userName, proof) {    return proof === null ? { verb: "login", tag, userName } : { verb: "login", tag, userName, proof };  }
   function peg$f1(tag, token, groupName) {    return { verb: "open", tag, token, groupName };  }
-  function peg$f2(tag, token, groupName) {    return { verb: "connect", tag, token, groupName };  }
+  function peg$f2(tag, token, groupName, key) {    return key === null ? { verb: "connect", tag, token, groupName } : { verb: "connect", tag, token, groupName, key };  }
   function peg$f3(tag, token, msg, groupName, re) {    return re === null ? { verb: "add", tag, token, msg, groupName } : { verb: "add", tag, token, msg, groupName, re };  }
   function peg$f4(tag, token, groupName, cursor, waitMs, notices) {    const r = { verb: "request", tag, token, groupName, cursor, waitMs: waitMs ?? 0 }; return notices === null ? r : { ...r, notices: true };  }
-  function peg$f5(tag, token, groupName) {    return { verb: "leave", tag, token, groupName };  }
+  function peg$f5(tag, token, groupName, reason) {    return reason === null ? { verb: "leave", tag, token, groupName } : { verb: "leave", tag, token, groupName, reason };  }
   function peg$f6(tag, token, after) {    return { verb: "rooms", tag, token, after };  }
   function peg$f7(tag, token, groupName, after) {    return { verb: "who", tag, token, groupName, after };  }
-  function peg$f8(tag, token) {    return { verb: "logout", tag, token };  }
+  function peg$f8(tag, token, reason) {    return reason === null ? { verb: "logout", tag, token } : { verb: "logout", tag, token, reason };  }
   function peg$f9(tag, token, groupName, limit, before, notices) {    const r = { verb: "history", tag, token, groupName, limit, before }; return notices === null ? r : { ...r, notices: true };  }
   function peg$f10(tag, userName, nonce) {    return { verb: "auth", tag, userName, nonce };  }
   function peg$f11(tag, token, verifier, publicKey) {    return { verb: "register", tag, token, verifier, publicKey };  }
@@ -427,23 +433,24 @@ function peg$parse(input, options) {
   function peg$f74(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
   function peg$f75(account, deps, at, session, userName, ttl) {    return account === null ? { kind: "login", deps, at, session, userName, ttl } : { kind: "login", deps, at, session, userName, ttl, account };  }
   function peg$f76(kind, deps, at, session) {    return { kind, deps, at, session };  }
-  function peg$f77(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
-  function peg$f78(conf, re, deps, at, session, tag, groupName, userName, msg) {    const m = { kind: "msg", deps, at, session, tag, groupName, userName, msg }; if (conf !== null) m.conf = conf; if (re !== null) m.re = re; return m;  }
-  function peg$f79(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
-  function peg$f80(deps, at, session, action, userName, data) {    return { kind: "acct", deps, at, session, action, userName, data };  }
-  function peg$f81(deps, at, session, action, groupName, userName, target, text) {    return { kind: "mod", deps, at, session, action, groupName, userName, target, text };  }
-  function peg$f82(deps, at, session, action, groupName, userName, target, text) {    return { kind: "act", deps, at, session, action, groupName, userName, target, text };  }
-  function peg$f83(origin, seq) {    return { origin, seq };  }
-  function peg$f84(origin, n) {    return { origin, n };  }
-  function peg$f85(head, tail) {    return [head, ...tail];  }
-  function peg$f86() {    return [];  }
-  function peg$f87(origin, n) {    return [origin, n];  }
-  function peg$f88() {    return false;  }
-  function peg$f89() {    return true;  }
-  function peg$f90(digits) {    return Number(digits);  }
-  function peg$f91(parts) {    return parts.join("");  }
-  function peg$f92() {    return "\n";  }
-  function peg$f93() {    return "\r";  }
+  function peg$f77(why, deps, at, session, groupName, reason) {    return why === "quit" ? { kind: "leave", deps, at, session, groupName, reason, quit: true } : { kind: "leave", deps, at, session, groupName, reason };  }
+  function peg$f78(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
+  function peg$f79(conf, re, deps, at, session, tag, groupName, userName, msg) {    const m = { kind: "msg", deps, at, session, tag, groupName, userName, msg }; if (conf !== null) m.conf = conf; if (re !== null) m.re = re; return m;  }
+  function peg$f80(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
+  function peg$f81(deps, at, session, action, userName, data) {    return { kind: "acct", deps, at, session, action, userName, data };  }
+  function peg$f82(deps, at, session, action, groupName, userName, target, text) {    return { kind: "mod", deps, at, session, action, groupName, userName, target, text };  }
+  function peg$f83(deps, at, session, action, groupName, userName, target, text) {    return { kind: "act", deps, at, session, action, groupName, userName, target, text };  }
+  function peg$f84(origin, seq) {    return { origin, seq };  }
+  function peg$f85(origin, n) {    return { origin, n };  }
+  function peg$f86(head, tail) {    return [head, ...tail];  }
+  function peg$f87() {    return [];  }
+  function peg$f88(origin, n) {    return [origin, n];  }
+  function peg$f89() {    return false;  }
+  function peg$f90() {    return true;  }
+  function peg$f91(digits) {    return Number(digits);  }
+  function peg$f92(parts) {    return parts.join("");  }
+  function peg$f93() {    return "\n";  }
+  function peg$f94() {    return "\r";  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -828,7 +835,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseConnect() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 7) === peg$c2) {
@@ -852,8 +859,20 @@ function peg$parse(input, options) {
                 s7 = peg$parseNameText();
                 s8 = peg$parseNL();
                 if (s8 !== peg$FAILED) {
+                  s9 = peg$currPos;
+                  s10 = peg$parseNameText();
+                  s11 = peg$parseNL();
+                  if (s11 !== peg$FAILED) {
+                    s9 = s10;
+                  } else {
+                    peg$currPos = s9;
+                    s9 = peg$FAILED;
+                  }
+                  if (s9 === peg$FAILED) {
+                    s9 = null;
+                  }
                   peg$savedPos = s0;
-                  s0 = peg$f2(s3, s5, s7);
+                  s0 = peg$f2(s3, s5, s7, s9);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -1082,7 +1101,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseLeave() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 5) === peg$c6) {
@@ -1106,8 +1125,20 @@ function peg$parse(input, options) {
                 s7 = peg$parseNameText();
                 s8 = peg$parseNL();
                 if (s8 !== peg$FAILED) {
+                  s9 = peg$currPos;
+                  s10 = peg$parseMsg();
+                  s11 = peg$parseNL();
+                  if (s11 !== peg$FAILED) {
+                    s9 = s10;
+                  } else {
+                    peg$currPos = s9;
+                    s9 = peg$FAILED;
+                  }
+                  if (s9 === peg$FAILED) {
+                    s9 = null;
+                  }
                   peg$savedPos = s0;
-                  s0 = peg$f5(s3, s5, s7);
+                  s0 = peg$f5(s3, s5, s7, s9);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -1276,7 +1307,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseLogout() {
-    let s0, s1, s2, s3, s4, s5, s6;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 6) === peg$c9) {
@@ -1297,8 +1328,20 @@ function peg$parse(input, options) {
             if (s5 !== peg$FAILED) {
               s6 = peg$parseNL();
               if (s6 !== peg$FAILED) {
+                s7 = peg$currPos;
+                s8 = peg$parseMsg();
+                s9 = peg$parseNL();
+                if (s9 !== peg$FAILED) {
+                  s7 = s8;
+                } else {
+                  peg$currPos = s7;
+                  s7 = peg$FAILED;
+                }
+                if (s7 === peg$FAILED) {
+                  s7 = null;
+                }
                 peg$savedPos = s0;
-                s0 = peg$f8(s3, s5);
+                s0 = peg$f8(s3, s5, s7);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -5666,57 +5709,67 @@ function peg$parse(input, options) {
       }
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
-        s1 = peg$currPos;
-        if (input.substr(peg$currPos, 4) === peg$c1) {
-          s2 = peg$c1;
-          peg$currPos += 4;
+        if (input.substr(peg$currPos, 6) === peg$c46) {
+          s1 = peg$c46;
+          peg$currPos += 6;
         } else {
-          s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e1); }
-        }
-        if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 4) === peg$c46) {
-            s2 = peg$c46;
-            peg$currPos += 4;
-          } else {
-            s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e60); }
-          }
-          if (s2 === peg$FAILED) {
-            if (input.substr(peg$currPos, 5) === peg$c6) {
-              s2 = peg$c6;
-              peg$currPos += 5;
-            } else {
-              s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e6); }
-            }
-          }
-        }
-        if (s2 !== peg$FAILED) {
-          s1 = input.substring(s1, peg$currPos);
-        } else {
-          s1 = s2;
+          s1 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e60); }
         }
         if (s1 !== peg$FAILED) {
-          s2 = peg$parseNL();
+          s2 = peg$currPos;
+          if (input.substr(peg$currPos, 3) === peg$c47) {
+            s3 = peg$c47;
+            peg$currPos += 3;
+          } else {
+            s3 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e61); }
+          }
+          if (s3 === peg$FAILED) {
+            if (input.substr(peg$currPos, 4) === peg$c48) {
+              s3 = peg$c48;
+              peg$currPos += 4;
+            } else {
+              s3 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e62); }
+            }
+          }
+          if (s3 !== peg$FAILED) {
+            s2 = input.substring(s2, peg$currPos);
+          } else {
+            s2 = s3;
+          }
           if (s2 !== peg$FAILED) {
-            s3 = peg$parseVector();
+            s3 = peg$parseNL();
             if (s3 !== peg$FAILED) {
-              s4 = peg$parseNL();
+              s4 = peg$parseVector();
               if (s4 !== peg$FAILED) {
-                s5 = peg$parseInt();
+                s5 = peg$parseNL();
                 if (s5 !== peg$FAILED) {
-                  s6 = peg$parseNL();
+                  s6 = peg$parseInt();
                   if (s6 !== peg$FAILED) {
-                    s7 = peg$parseSessionId();
+                    s7 = peg$parseNL();
                     if (s7 !== peg$FAILED) {
-                      s8 = peg$parseNL();
+                      s8 = peg$parseSessionId();
                       if (s8 !== peg$FAILED) {
-                        s9 = peg$parseNameText();
-                        s10 = peg$parseNL();
-                        if (s10 !== peg$FAILED) {
-                          peg$savedPos = s0;
-                          s0 = peg$f77(s1, s3, s5, s7, s9);
+                        s9 = peg$parseNL();
+                        if (s9 !== peg$FAILED) {
+                          s10 = peg$parseNameText();
+                          s11 = peg$parseNL();
+                          if (s11 !== peg$FAILED) {
+                            s12 = peg$parseMsg();
+                            s13 = peg$parseNL();
+                            if (s13 !== peg$FAILED) {
+                              peg$savedPos = s0;
+                              s0 = peg$f77(s2, s4, s6, s8, s10, s12);
+                            } else {
+                              peg$currPos = s0;
+                              s0 = peg$FAILED;
+                            }
+                          } else {
+                            peg$currPos = s0;
+                            s0 = peg$FAILED;
+                          }
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -5755,111 +5808,57 @@ function peg$parse(input, options) {
         }
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          if (input.substr(peg$currPos, 3) === peg$c47) {
-            s1 = peg$c47;
-            peg$currPos += 3;
+          s1 = peg$currPos;
+          if (input.substr(peg$currPos, 4) === peg$c1) {
+            s2 = peg$c1;
+            peg$currPos += 4;
           } else {
-            s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e61); }
+            s2 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e1); }
           }
-          if (s1 !== peg$FAILED) {
-            s2 = peg$currPos;
-            if (input.charCodeAt(peg$currPos) === 32) {
-              s3 = peg$c30;
-              peg$currPos++;
+          if (s2 === peg$FAILED) {
+            if (input.substr(peg$currPos, 4) === peg$c49) {
+              s2 = peg$c49;
+              peg$currPos += 4;
             } else {
-              s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e31); }
-            }
-            if (s3 !== peg$FAILED) {
-              s4 = peg$parseServerId();
-              if (s4 !== peg$FAILED) {
-                s2 = s4;
-              } else {
-                peg$currPos = s2;
-                s2 = peg$FAILED;
-              }
-            } else {
-              peg$currPos = s2;
               s2 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e63); }
             }
             if (s2 === peg$FAILED) {
-              s2 = null;
-            }
-            s3 = peg$currPos;
-            if (input.substr(peg$currPos, 2) === peg$c48) {
-              s4 = peg$c48;
-              peg$currPos += 2;
-            } else {
-              s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e62); }
-            }
-            if (s4 !== peg$FAILED) {
-              s5 = peg$currPos;
-              s6 = peg$parseOpId();
-              if (s6 !== peg$FAILED) {
-                s5 = input.substring(s5, peg$currPos);
+              if (input.substr(peg$currPos, 5) === peg$c6) {
+                s2 = peg$c6;
+                peg$currPos += 5;
               } else {
-                s5 = s6;
+                s2 = peg$FAILED;
+                if (peg$silentFails === 0) { peg$fail(peg$e6); }
               }
-              if (s5 !== peg$FAILED) {
-                s3 = s5;
-              } else {
-                peg$currPos = s3;
-                s3 = peg$FAILED;
-              }
-            } else {
-              peg$currPos = s3;
-              s3 = peg$FAILED;
             }
-            if (s3 === peg$FAILED) {
-              s3 = null;
-            }
-            s4 = peg$parseNL();
-            if (s4 !== peg$FAILED) {
-              s5 = peg$parseVector();
-              if (s5 !== peg$FAILED) {
-                s6 = peg$parseNL();
-                if (s6 !== peg$FAILED) {
-                  s7 = peg$parseInt();
-                  if (s7 !== peg$FAILED) {
-                    s8 = peg$parseNL();
-                    if (s8 !== peg$FAILED) {
-                      s9 = peg$parseSessionId();
-                      if (s9 !== peg$FAILED) {
-                        s10 = peg$parseNL();
-                        if (s10 !== peg$FAILED) {
-                          s11 = peg$parseTag();
-                          if (s11 !== peg$FAILED) {
-                            s12 = peg$parseNL();
-                            if (s12 !== peg$FAILED) {
-                              s13 = peg$parseNameText();
-                              s14 = peg$parseNL();
-                              if (s14 !== peg$FAILED) {
-                                s15 = peg$parseNameText();
-                                s16 = peg$parseNL();
-                                if (s16 !== peg$FAILED) {
-                                  s17 = peg$parseMsg();
-                                  s18 = peg$parseNL();
-                                  if (s18 !== peg$FAILED) {
-                                    peg$savedPos = s0;
-                                    s0 = peg$f78(s2, s3, s5, s7, s9, s11, s13, s15, s17);
-                                  } else {
-                                    peg$currPos = s0;
-                                    s0 = peg$FAILED;
-                                  }
-                                } else {
-                                  peg$currPos = s0;
-                                  s0 = peg$FAILED;
-                                }
-                              } else {
-                                peg$currPos = s0;
-                                s0 = peg$FAILED;
-                              }
-                            } else {
-                              peg$currPos = s0;
-                              s0 = peg$FAILED;
-                            }
+          }
+          if (s2 !== peg$FAILED) {
+            s1 = input.substring(s1, peg$currPos);
+          } else {
+            s1 = s2;
+          }
+          if (s1 !== peg$FAILED) {
+            s2 = peg$parseNL();
+            if (s2 !== peg$FAILED) {
+              s3 = peg$parseVector();
+              if (s3 !== peg$FAILED) {
+                s4 = peg$parseNL();
+                if (s4 !== peg$FAILED) {
+                  s5 = peg$parseInt();
+                  if (s5 !== peg$FAILED) {
+                    s6 = peg$parseNL();
+                    if (s6 !== peg$FAILED) {
+                      s7 = peg$parseSessionId();
+                      if (s7 !== peg$FAILED) {
+                        s8 = peg$parseNL();
+                        if (s8 !== peg$FAILED) {
+                          s9 = peg$parseNameText();
+                          s10 = peg$parseNL();
+                          if (s10 !== peg$FAILED) {
+                            peg$savedPos = s0;
+                            s0 = peg$f78(s1, s3, s5, s7, s9);
                           } else {
                             peg$currPos = s0;
                             s0 = peg$FAILED;
@@ -5898,116 +5897,95 @@ function peg$parse(input, options) {
           }
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
-            if (input.substr(peg$currPos, 4) === peg$c49) {
-              s1 = peg$c49;
-              peg$currPos += 4;
+            if (input.substr(peg$currPos, 3) === peg$c50) {
+              s1 = peg$c50;
+              peg$currPos += 3;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e63); }
+              if (peg$silentFails === 0) { peg$fail(peg$e64); }
             }
             if (s1 !== peg$FAILED) {
-              s2 = peg$parseNL();
-              if (s2 !== peg$FAILED) {
-                s3 = peg$parseVector();
-                if (s3 !== peg$FAILED) {
-                  s4 = peg$parseNL();
-                  if (s4 !== peg$FAILED) {
-                    s5 = peg$parseInt();
-                    if (s5 !== peg$FAILED) {
-                      s6 = peg$parseNL();
-                      if (s6 !== peg$FAILED) {
-                        s7 = peg$parseSessionId();
-                        if (s7 !== peg$FAILED) {
-                          s8 = peg$parseNL();
-                          if (s8 !== peg$FAILED) {
-                            s9 = peg$currPos;
-                            s10 = peg$parseOpId();
-                            if (s10 !== peg$FAILED) {
-                              s9 = input.substring(s9, peg$currPos);
-                            } else {
-                              s9 = s10;
-                            }
-                            if (s9 !== peg$FAILED) {
-                              s10 = peg$parseNL();
-                              if (s10 !== peg$FAILED) {
-                                peg$savedPos = s0;
-                                s0 = peg$f79(s3, s5, s7, s9);
-                              } else {
-                                peg$currPos = s0;
-                                s0 = peg$FAILED;
-                              }
-                            } else {
-                              peg$currPos = s0;
-                              s0 = peg$FAILED;
-                            }
-                          } else {
-                            peg$currPos = s0;
-                            s0 = peg$FAILED;
-                          }
-                        } else {
-                          peg$currPos = s0;
-                          s0 = peg$FAILED;
-                        }
-                      } else {
-                        peg$currPos = s0;
-                        s0 = peg$FAILED;
-                      }
-                    } else {
-                      peg$currPos = s0;
-                      s0 = peg$FAILED;
-                    }
-                  } else {
-                    peg$currPos = s0;
-                    s0 = peg$FAILED;
-                  }
+              s2 = peg$currPos;
+              if (input.charCodeAt(peg$currPos) === 32) {
+                s3 = peg$c30;
+                peg$currPos++;
+              } else {
+                s3 = peg$FAILED;
+                if (peg$silentFails === 0) { peg$fail(peg$e31); }
+              }
+              if (s3 !== peg$FAILED) {
+                s4 = peg$parseServerId();
+                if (s4 !== peg$FAILED) {
+                  s2 = s4;
                 } else {
-                  peg$currPos = s0;
-                  s0 = peg$FAILED;
+                  peg$currPos = s2;
+                  s2 = peg$FAILED;
                 }
               } else {
-                peg$currPos = s0;
-                s0 = peg$FAILED;
+                peg$currPos = s2;
+                s2 = peg$FAILED;
               }
-            } else {
-              peg$currPos = s0;
-              s0 = peg$FAILED;
-            }
-            if (s0 === peg$FAILED) {
-              s0 = peg$currPos;
-              if (input.substr(peg$currPos, 4) === peg$c50) {
-                s1 = peg$c50;
-                peg$currPos += 4;
+              if (s2 === peg$FAILED) {
+                s2 = null;
+              }
+              s3 = peg$currPos;
+              if (input.substr(peg$currPos, 2) === peg$c51) {
+                s4 = peg$c51;
+                peg$currPos += 2;
               } else {
-                s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e64); }
+                s4 = peg$FAILED;
+                if (peg$silentFails === 0) { peg$fail(peg$e65); }
               }
-              if (s1 !== peg$FAILED) {
-                s2 = peg$parseNL();
-                if (s2 !== peg$FAILED) {
-                  s3 = peg$parseVector();
-                  if (s3 !== peg$FAILED) {
-                    s4 = peg$parseNL();
-                    if (s4 !== peg$FAILED) {
-                      s5 = peg$parseInt();
-                      if (s5 !== peg$FAILED) {
-                        s6 = peg$parseNL();
-                        if (s6 !== peg$FAILED) {
-                          s7 = peg$parseSessionId();
-                          if (s7 !== peg$FAILED) {
-                            s8 = peg$parseNL();
-                            if (s8 !== peg$FAILED) {
-                              s9 = peg$parseWord();
-                              if (s9 !== peg$FAILED) {
-                                s10 = peg$parseNL();
-                                if (s10 !== peg$FAILED) {
-                                  s11 = peg$parseNameText();
-                                  s12 = peg$parseNL();
-                                  if (s12 !== peg$FAILED) {
-                                    s13 = peg$parseText();
-                                    s14 = peg$parseNL();
-                                    if (s14 !== peg$FAILED) {
+              if (s4 !== peg$FAILED) {
+                s5 = peg$currPos;
+                s6 = peg$parseOpId();
+                if (s6 !== peg$FAILED) {
+                  s5 = input.substring(s5, peg$currPos);
+                } else {
+                  s5 = s6;
+                }
+                if (s5 !== peg$FAILED) {
+                  s3 = s5;
+                } else {
+                  peg$currPos = s3;
+                  s3 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s3;
+                s3 = peg$FAILED;
+              }
+              if (s3 === peg$FAILED) {
+                s3 = null;
+              }
+              s4 = peg$parseNL();
+              if (s4 !== peg$FAILED) {
+                s5 = peg$parseVector();
+                if (s5 !== peg$FAILED) {
+                  s6 = peg$parseNL();
+                  if (s6 !== peg$FAILED) {
+                    s7 = peg$parseInt();
+                    if (s7 !== peg$FAILED) {
+                      s8 = peg$parseNL();
+                      if (s8 !== peg$FAILED) {
+                        s9 = peg$parseSessionId();
+                        if (s9 !== peg$FAILED) {
+                          s10 = peg$parseNL();
+                          if (s10 !== peg$FAILED) {
+                            s11 = peg$parseTag();
+                            if (s11 !== peg$FAILED) {
+                              s12 = peg$parseNL();
+                              if (s12 !== peg$FAILED) {
+                                s13 = peg$parseNameText();
+                                s14 = peg$parseNL();
+                                if (s14 !== peg$FAILED) {
+                                  s15 = peg$parseNameText();
+                                  s16 = peg$parseNL();
+                                  if (s16 !== peg$FAILED) {
+                                    s17 = peg$parseMsg();
+                                    s18 = peg$parseNL();
+                                    if (s18 !== peg$FAILED) {
                                       peg$savedPos = s0;
-                                      s0 = peg$f80(s3, s5, s7, s9, s11, s13);
+                                      s0 = peg$f79(s2, s3, s5, s7, s9, s11, s13, s15, s17);
                                     } else {
                                       peg$currPos = s0;
                                       s0 = peg$FAILED;
@@ -6056,14 +6034,94 @@ function peg$parse(input, options) {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
               }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+            if (s0 === peg$FAILED) {
+              s0 = peg$currPos;
+              if (input.substr(peg$currPos, 4) === peg$c52) {
+                s1 = peg$c52;
+                peg$currPos += 4;
+              } else {
+                s1 = peg$FAILED;
+                if (peg$silentFails === 0) { peg$fail(peg$e66); }
+              }
+              if (s1 !== peg$FAILED) {
+                s2 = peg$parseNL();
+                if (s2 !== peg$FAILED) {
+                  s3 = peg$parseVector();
+                  if (s3 !== peg$FAILED) {
+                    s4 = peg$parseNL();
+                    if (s4 !== peg$FAILED) {
+                      s5 = peg$parseInt();
+                      if (s5 !== peg$FAILED) {
+                        s6 = peg$parseNL();
+                        if (s6 !== peg$FAILED) {
+                          s7 = peg$parseSessionId();
+                          if (s7 !== peg$FAILED) {
+                            s8 = peg$parseNL();
+                            if (s8 !== peg$FAILED) {
+                              s9 = peg$currPos;
+                              s10 = peg$parseOpId();
+                              if (s10 !== peg$FAILED) {
+                                s9 = input.substring(s9, peg$currPos);
+                              } else {
+                                s9 = s10;
+                              }
+                              if (s9 !== peg$FAILED) {
+                                s10 = peg$parseNL();
+                                if (s10 !== peg$FAILED) {
+                                  peg$savedPos = s0;
+                                  s0 = peg$f80(s3, s5, s7, s9);
+                                } else {
+                                  peg$currPos = s0;
+                                  s0 = peg$FAILED;
+                                }
+                              } else {
+                                peg$currPos = s0;
+                                s0 = peg$FAILED;
+                              }
+                            } else {
+                              peg$currPos = s0;
+                              s0 = peg$FAILED;
+                            }
+                          } else {
+                            peg$currPos = s0;
+                            s0 = peg$FAILED;
+                          }
+                        } else {
+                          peg$currPos = s0;
+                          s0 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
-                if (input.substr(peg$currPos, 3) === peg$c20) {
-                  s1 = peg$c20;
-                  peg$currPos += 3;
+                if (input.substr(peg$currPos, 4) === peg$c53) {
+                  s1 = peg$c53;
+                  peg$currPos += 4;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e20); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e67); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$parseNL();
@@ -6087,25 +6145,11 @@ function peg$parse(input, options) {
                                     s11 = peg$parseNameText();
                                     s12 = peg$parseNL();
                                     if (s12 !== peg$FAILED) {
-                                      s13 = peg$parseNameText();
+                                      s13 = peg$parseText();
                                       s14 = peg$parseNL();
                                       if (s14 !== peg$FAILED) {
-                                        s15 = peg$parseNameText();
-                                        s16 = peg$parseNL();
-                                        if (s16 !== peg$FAILED) {
-                                          s17 = peg$parseMsg();
-                                          s18 = peg$parseNL();
-                                          if (s18 !== peg$FAILED) {
-                                            peg$savedPos = s0;
-                                            s0 = peg$f81(s3, s5, s7, s9, s11, s13, s15, s17);
-                                          } else {
-                                            peg$currPos = s0;
-                                            s0 = peg$FAILED;
-                                          }
-                                        } else {
-                                          peg$currPos = s0;
-                                          s0 = peg$FAILED;
-                                        }
+                                        peg$savedPos = s0;
+                                        s0 = peg$f81(s3, s5, s7, s9, s11, s13);
                                       } else {
                                         peg$currPos = s0;
                                         s0 = peg$FAILED;
@@ -6156,12 +6200,12 @@ function peg$parse(input, options) {
                 }
                 if (s0 === peg$FAILED) {
                   s0 = peg$currPos;
-                  if (input.substr(peg$currPos, 3) === peg$c21) {
-                    s1 = peg$c21;
+                  if (input.substr(peg$currPos, 3) === peg$c20) {
+                    s1 = peg$c20;
                     peg$currPos += 3;
                   } else {
                     s1 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e21); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e20); }
                   }
                   if (s1 !== peg$FAILED) {
                     s2 = peg$parseNL();
@@ -6188,25 +6232,14 @@ function peg$parse(input, options) {
                                         s13 = peg$parseNameText();
                                         s14 = peg$parseNL();
                                         if (s14 !== peg$FAILED) {
-                                          s15 = peg$currPos;
-                                          s16 = peg$parseOpId();
+                                          s15 = peg$parseNameText();
+                                          s16 = peg$parseNL();
                                           if (s16 !== peg$FAILED) {
-                                            s15 = input.substring(s15, peg$currPos);
-                                          } else {
-                                            s15 = s16;
-                                          }
-                                          if (s15 !== peg$FAILED) {
-                                            s16 = peg$parseNL();
-                                            if (s16 !== peg$FAILED) {
-                                              s17 = peg$parseMsg();
-                                              s18 = peg$parseNL();
-                                              if (s18 !== peg$FAILED) {
-                                                peg$savedPos = s0;
-                                                s0 = peg$f82(s3, s5, s7, s9, s11, s13, s15, s17);
-                                              } else {
-                                                peg$currPos = s0;
-                                                s0 = peg$FAILED;
-                                              }
+                                            s17 = peg$parseMsg();
+                                            s18 = peg$parseNL();
+                                            if (s18 !== peg$FAILED) {
+                                              peg$savedPos = s0;
+                                              s0 = peg$f82(s3, s5, s7, s9, s11, s13, s15, s17);
                                             } else {
                                               peg$currPos = s0;
                                               s0 = peg$FAILED;
@@ -6263,6 +6296,116 @@ function peg$parse(input, options) {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
                   }
+                  if (s0 === peg$FAILED) {
+                    s0 = peg$currPos;
+                    if (input.substr(peg$currPos, 3) === peg$c21) {
+                      s1 = peg$c21;
+                      peg$currPos += 3;
+                    } else {
+                      s1 = peg$FAILED;
+                      if (peg$silentFails === 0) { peg$fail(peg$e21); }
+                    }
+                    if (s1 !== peg$FAILED) {
+                      s2 = peg$parseNL();
+                      if (s2 !== peg$FAILED) {
+                        s3 = peg$parseVector();
+                        if (s3 !== peg$FAILED) {
+                          s4 = peg$parseNL();
+                          if (s4 !== peg$FAILED) {
+                            s5 = peg$parseInt();
+                            if (s5 !== peg$FAILED) {
+                              s6 = peg$parseNL();
+                              if (s6 !== peg$FAILED) {
+                                s7 = peg$parseSessionId();
+                                if (s7 !== peg$FAILED) {
+                                  s8 = peg$parseNL();
+                                  if (s8 !== peg$FAILED) {
+                                    s9 = peg$parseWord();
+                                    if (s9 !== peg$FAILED) {
+                                      s10 = peg$parseNL();
+                                      if (s10 !== peg$FAILED) {
+                                        s11 = peg$parseNameText();
+                                        s12 = peg$parseNL();
+                                        if (s12 !== peg$FAILED) {
+                                          s13 = peg$parseNameText();
+                                          s14 = peg$parseNL();
+                                          if (s14 !== peg$FAILED) {
+                                            s15 = peg$currPos;
+                                            s16 = peg$parseOpId();
+                                            if (s16 !== peg$FAILED) {
+                                              s15 = input.substring(s15, peg$currPos);
+                                            } else {
+                                              s15 = s16;
+                                            }
+                                            if (s15 !== peg$FAILED) {
+                                              s16 = peg$parseNL();
+                                              if (s16 !== peg$FAILED) {
+                                                s17 = peg$parseMsg();
+                                                s18 = peg$parseNL();
+                                                if (s18 !== peg$FAILED) {
+                                                  peg$savedPos = s0;
+                                                  s0 = peg$f83(s3, s5, s7, s9, s11, s13, s15, s17);
+                                                } else {
+                                                  peg$currPos = s0;
+                                                  s0 = peg$FAILED;
+                                                }
+                                              } else {
+                                                peg$currPos = s0;
+                                                s0 = peg$FAILED;
+                                              }
+                                            } else {
+                                              peg$currPos = s0;
+                                              s0 = peg$FAILED;
+                                            }
+                                          } else {
+                                            peg$currPos = s0;
+                                            s0 = peg$FAILED;
+                                          }
+                                        } else {
+                                          peg$currPos = s0;
+                                          s0 = peg$FAILED;
+                                        }
+                                      } else {
+                                        peg$currPos = s0;
+                                        s0 = peg$FAILED;
+                                      }
+                                    } else {
+                                      peg$currPos = s0;
+                                      s0 = peg$FAILED;
+                                    }
+                                  } else {
+                                    peg$currPos = s0;
+                                    s0 = peg$FAILED;
+                                  }
+                                } else {
+                                  peg$currPos = s0;
+                                  s0 = peg$FAILED;
+                                }
+                              } else {
+                                peg$currPos = s0;
+                                s0 = peg$FAILED;
+                              }
+                            } else {
+                              peg$currPos = s0;
+                              s0 = peg$FAILED;
+                            }
+                          } else {
+                            peg$currPos = s0;
+                            s0 = peg$FAILED;
+                          }
+                        } else {
+                          peg$currPos = s0;
+                          s0 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  }
                 }
               }
             }
@@ -6292,7 +6435,7 @@ function peg$parse(input, options) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f83(s1, s3);
+          s0 = peg$f84(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6308,7 +6451,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
     }
 
     return s0;
@@ -6356,7 +6499,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
     }
 
     return s0;
@@ -6374,7 +6517,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6386,7 +6529,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e68); }
+          if (peg$silentFails === 0) { peg$fail(peg$e71); }
         }
       }
     }
@@ -6404,7 +6547,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
     }
 
     return s0;
@@ -6427,7 +6570,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
     }
 
     return s0;
@@ -6445,7 +6588,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6457,7 +6600,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e70); }
+          if (peg$silentFails === 0) { peg$fail(peg$e73); }
         }
       }
     }
@@ -6475,7 +6618,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
 
     return s0;
@@ -6492,7 +6635,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e75); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
@@ -6501,7 +6644,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e73); }
+        if (peg$silentFails === 0) { peg$fail(peg$e76); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -6513,7 +6656,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e73); }
+            if (peg$silentFails === 0) { peg$fail(peg$e76); }
           }
         }
       }
@@ -6531,7 +6674,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
 
     return s0;
@@ -6555,7 +6698,7 @@ function peg$parse(input, options) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f84(s1, s3);
+          s0 = peg$f85(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6571,7 +6714,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+      if (peg$silentFails === 0) { peg$fail(peg$e77); }
     }
 
     return s0;
@@ -6587,11 +6730,11 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 126) {
-        s4 = peg$c51;
+        s4 = peg$c54;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e76); }
+        if (peg$silentFails === 0) { peg$fail(peg$e79); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$currPos;
@@ -6601,7 +6744,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e77); }
+          if (peg$silentFails === 0) { peg$fail(peg$e80); }
         }
         while (s7 !== peg$FAILED) {
           s6.push(s7);
@@ -6613,7 +6756,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e77); }
+              if (peg$silentFails === 0) { peg$fail(peg$e80); }
             }
           }
         }
@@ -6651,7 +6794,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e75); }
+      if (peg$silentFails === 0) { peg$fail(peg$e78); }
     }
 
     return s0;
@@ -6665,7 +6808,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e78); }
+      if (peg$silentFails === 0) { peg$fail(peg$e81); }
     }
 
     return s0;
@@ -6681,11 +6824,11 @@ function peg$parse(input, options) {
       s2 = [];
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 44) {
-        s4 = peg$c52;
+        s4 = peg$c55;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e80); }
+        if (peg$silentFails === 0) { peg$fail(peg$e83); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$parseVectorEntry();
@@ -6703,11 +6846,11 @@ function peg$parse(input, options) {
         s2.push(s3);
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 44) {
-          s4 = peg$c52;
+          s4 = peg$c55;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e80); }
+          if (peg$silentFails === 0) { peg$fail(peg$e83); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseVectorEntry();
@@ -6723,7 +6866,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f85(s1, s2);
+      s0 = peg$f86(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -6731,22 +6874,22 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 48) {
-        s1 = peg$c53;
+        s1 = peg$c56;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e81); }
+        if (peg$silentFails === 0) { peg$fail(peg$e84); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f86();
+        s1 = peg$f87();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e79); }
+      if (peg$silentFails === 0) { peg$fail(peg$e82); }
     }
 
     return s0;
@@ -6769,7 +6912,7 @@ function peg$parse(input, options) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f87(s1, s3);
+          s0 = peg$f88(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6798,7 +6941,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e83); }
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6810,7 +6953,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e83); }
+          if (peg$silentFails === 0) { peg$fail(peg$e86); }
         }
       }
     }
@@ -6828,7 +6971,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+      if (peg$silentFails === 0) { peg$fail(peg$e85); }
     }
 
     return s0;
@@ -6846,7 +6989,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e85); }
+      if (peg$silentFails === 0) { peg$fail(peg$e88); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6858,7 +7001,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e85); }
+          if (peg$silentFails === 0) { peg$fail(peg$e88); }
         }
       }
     }
@@ -6876,7 +7019,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e84); }
+      if (peg$silentFails === 0) { peg$fail(peg$e87); }
     }
 
     return s0;
@@ -6899,7 +7042,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+      if (peg$silentFails === 0) { peg$fail(peg$e89); }
     }
 
     return s0;
@@ -6920,11 +7063,11 @@ function peg$parse(input, options) {
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 43) {
-        s2 = peg$c54;
+        s2 = peg$c57;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e88); }
+        if (peg$silentFails === 0) { peg$fail(peg$e91); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$currPos;
@@ -6934,7 +7077,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e72); }
+          if (peg$silentFails === 0) { peg$fail(peg$e75); }
         }
         while (s5 !== peg$FAILED) {
           s4.push(s5);
@@ -6946,7 +7089,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e72); }
+              if (peg$silentFails === 0) { peg$fail(peg$e75); }
             }
           }
         }
@@ -6976,7 +7119,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e87); }
+      if (peg$silentFails === 0) { peg$fail(peg$e90); }
     }
 
     return s0;
@@ -6994,7 +7137,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e90); }
+      if (peg$silentFails === 0) { peg$fail(peg$e93); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -7006,7 +7149,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e90); }
+          if (peg$silentFails === 0) { peg$fail(peg$e93); }
         }
       }
     }
@@ -7024,7 +7167,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e89); }
+      if (peg$silentFails === 0) { peg$fail(peg$e92); }
     }
 
     return s0;
@@ -7036,36 +7179,36 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 48) {
-      s1 = peg$c53;
+      s1 = peg$c56;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e81); }
+      if (peg$silentFails === 0) { peg$fail(peg$e84); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f88();
+      s1 = peg$f89();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 49) {
-        s1 = peg$c55;
+        s1 = peg$c58;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e92); }
+        if (peg$silentFails === 0) { peg$fail(peg$e95); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f89();
+        s1 = peg$f90();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e91); }
+      if (peg$silentFails === 0) { peg$fail(peg$e94); }
     }
 
     return s0;
@@ -7079,13 +7222,13 @@ function peg$parse(input, options) {
     s1 = peg$parseDigits();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f90(s1);
+      s1 = peg$f91(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e93); }
+      if (peg$silentFails === 0) { peg$fail(peg$e96); }
     }
 
     return s0;
@@ -7151,7 +7294,7 @@ function peg$parse(input, options) {
       }
     }
     peg$savedPos = s0;
-    s1 = peg$f91(s1);
+    s1 = peg$f92(s1);
     s0 = s1;
     peg$silentFails--;
 
@@ -7168,7 +7311,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e94); }
+      if (peg$silentFails === 0) { peg$fail(peg$e97); }
     }
     if (s2 !== peg$FAILED) {
       while (s2 !== peg$FAILED) {
@@ -7178,7 +7321,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e94); }
+          if (peg$silentFails === 0) { peg$fail(peg$e97); }
         }
       }
     } else {
@@ -7198,46 +7341,46 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c56;
+      s1 = peg$c59;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e95); }
+      if (peg$silentFails === 0) { peg$fail(peg$e98); }
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c56;
+        s2 = peg$c59;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e95); }
+        if (peg$silentFails === 0) { peg$fail(peg$e98); }
       }
       if (s2 === peg$FAILED) {
         s2 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 110) {
-          s3 = peg$c57;
+          s3 = peg$c60;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e96); }
+          if (peg$silentFails === 0) { peg$fail(peg$e99); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s2;
-          s3 = peg$f92();
+          s3 = peg$f93();
         }
         s2 = s3;
         if (s2 === peg$FAILED) {
           s2 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 114) {
-            s3 = peg$c58;
+            s3 = peg$c61;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e97); }
+            if (peg$silentFails === 0) { peg$fail(peg$e100); }
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s2;
-            s3 = peg$f93();
+            s3 = peg$f94();
           }
           s2 = s3;
         }
@@ -7320,21 +7463,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 13) {
-      s1 = peg$c59;
+      s1 = peg$c62;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e99); }
+      if (peg$silentFails === 0) { peg$fail(peg$e102); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
     }
     if (input.charCodeAt(peg$currPos) === 10) {
-      s2 = peg$c60;
+      s2 = peg$c63;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e100); }
+      if (peg$silentFails === 0) { peg$fail(peg$e103); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -7346,7 +7489,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e98); }
+      if (peg$silentFails === 0) { peg$fail(peg$e101); }
     }
 
     return s0;
@@ -7375,7 +7518,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e101); }
+      if (peg$silentFails === 0) { peg$fail(peg$e104); }
     }
 
     return s0;

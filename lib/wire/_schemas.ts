@@ -88,12 +88,12 @@ const withToken = { ...withTag, token: v.string() };
 
 const request = v.variant("verb", [
   v.object({ verb: v.literal("login"), ...withTag, userName, proof: v.optional(v.string()) }),
-  v.object({ verb: v.picklist(["open", "connect", "leave"]), ...withToken, groupName }),
+  v.object({ verb: v.picklist(["open", "connect", "leave"]), ...withToken, groupName, key: v.optional(v.string()), reason: v.optional(topicText) }),
   v.object({ verb: v.literal("add"), ...withToken, msg, groupName: chatName, re: v.optional(msgId) }),
   v.object({ verb: v.literal("request"), ...withToken, groupName: chatName, cursor: vector, waitMs: count, notices: v.optional(v.literal(true)) }),
   v.object({ verb: v.literal("rooms"), ...withToken, after: v.nullable(groupName) }),
   v.object({ verb: v.literal("who"), ...withToken, groupName, after: v.nullable(userName) }),
-  v.object({ verb: v.literal("logout"), ...withToken }),
+  v.object({ verb: v.literal("logout"), ...withToken, reason: v.optional(topicText) }),
   v.object({ verb: v.literal("servers"), ...withTag }),
   v.object({
     verb: v.literal("history"),
@@ -191,7 +191,7 @@ const opHead = { origin: v.string(), seq: positive, deps: vector, at: count, ses
 const op = v.variant("kind", [
   v.object({ ...opHead, kind: v.literal("login"), userName, ttl: positive, account: v.optional(v.string()) }),
   v.object({ ...opHead, kind: v.picklist(["logout", "touch"]) }),
-  v.object({ ...opHead, kind: v.picklist(["open", "join", "leave"]), groupName }),
+  v.object({ ...opHead, kind: v.picklist(["open", "join", "leave"]), groupName, reason: v.optional(topicText), quit: v.optional(v.literal(true)) }),
   v.object({ ...opHead, kind: v.literal("msg"), tag: v.string(), groupName: opRoom, userName, msg: opMsg, conf: v.optional(v.string()), re: v.optional(v.string()) }),
   v.object({ ...opHead, kind: v.literal("hide"), target: v.string() }),
   v.object({ ...opHead, kind: v.literal("acct"), action: v.picklist(ACCOUNT_ACTIONS), userName, data: v.pipe(v.string(), v.maxLength(400, "account data too long")) }),

@@ -158,9 +158,11 @@ export function requestText(r: Request): string {
     case "mod":
       return lines(["mod", r.tag, r.token, r.groupName, r.action, r.target, escapeText(r.text)]);
     case "open":
-    case "connect":
-    case "leave":
       return lines([r.verb, r.tag, r.token, r.groupName]);
+    case "connect":
+      return lines([r.verb, r.tag, r.token, r.groupName, ...(r.key === undefined ? [] : [r.key])]);
+    case "leave":
+      return lines([r.verb, r.tag, r.token, r.groupName, ...(r.reason === undefined ? [] : [escapeText(r.reason)])]);
     case "add": {
       const f = ["add", r.tag, r.token, escapeText(r.msg), r.groupName];
       return lines(r.re === undefined ? f : [...f, msgIdText(r.re)]);
@@ -187,7 +189,7 @@ export function requestText(r: Request): string {
       return lines(r.after === null ? f : [...f, r.after]);
     }
     case "logout":
-      return lines(["logout", r.tag, r.token]);
+      return lines(["logout", r.tag, r.token, ...(r.reason === undefined ? [] : [escapeText(r.reason)])]);
     case "history": {
       const f: (string | number)[] = ["history", r.tag, r.token, r.groupName, r.limit];
       if (r.before !== null) f.push(`${r.before.origin}.${r.before.n}`);
@@ -309,8 +311,11 @@ export function opText(op: Op): string {
       return lines(headFields);
     case "open":
     case "join":
-    case "leave":
       return lines([...headFields, op.groupName]);
+    case "leave":
+      if (op.reason === undefined) return lines([...headFields, op.groupName]);
+      headFields[1] = op.quit ? "leave quit" : "leave why";
+      return lines([...headFields, op.groupName, escapeText(op.reason)]);
     case "msg":
       headFields[1] = "msg" + (op.conf === undefined ? "" : ` ${op.conf}`) + (op.re === undefined ? "" : ` >${op.re}`);
       return lines([...headFields, op.tag, op.groupName, op.userName, escapeText(op.msg)]);

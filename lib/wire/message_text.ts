@@ -21,3 +21,14 @@ export function messageWords(text: string): string {
   if (text.startsWith(NOTICE + "me ")) return text.slice(4);
   return text.startsWith(NOTICE_MESSAGE) ? text.slice(NOTICE_MESSAGE.length) : "";
 }
+
+/**
+ * An invitation as the invitee is told it (docs/PROTOCOL.md "Moderation"): a message of the
+ * inviter in their direct conversation, this, then the room's name. Made by the server only.
+ */
+export const INVITE_NOTE = "\u0001invite-to ";
+
+/** The room an invitation message names ("\u0001invite-to ROOM"), or null for any other text. */
+export function invitedTo(text: string): string | null {
+  return text.startsWith(INVITE_NOTE) && text.length > INVITE_NOTE.length ? text.slice(INVITE_NOTE.length) : null;
+}

@@ -80,12 +80,8 @@ export const MOD_ACTIONS = ["op", "deop", "kick", "ban", "unban", "invite", "top
 export type ModAction = typeof MOD_ACTIONS[number];
 /** One moderation action; `target` is a user name, "-" (topic) or "+i"/"-i" (mode); `text` a topic or reason. */
 export type ModRequest = { verb: "mod"; tag: string; token: string; groupName: string; action: ModAction; target: string; text: string };
-export type RoomRequest = {
-  verb: "open" | "connect" | "leave";
-  tag: string;
-  token: string;
-  groupName: string;
-};
+/** `open`, `connect` (`key`: the room's, "mode +kKEY") or `leave` (`reason`: told in the leave notice, at most MAX_TOPIC_BYTES bytes). */
+export type RoomRequest = { verb: "open" | "connect" | "leave"; tag: string; token: string; groupName: string; key?: string; reason?: string };
 /** A message; `re`: the message it replies to (docs/PROTOCOL.md "Replies to a message"). */
 export type AddRequest = { verb: "add"; tag: string; token: string; msg: string; groupName: string; re?: MsgId };
 
@@ -142,7 +138,8 @@ export type WhoRequest = {
   groupName: string;
   after: string | null;
 };
-export type LogoutRequest = { verb: "logout"; tag: string; token: string };
+/** Ends the session; with a `reason` (may be empty), each of its rooms gets a quit notice first. */
+export type LogoutRequest = { verb: "logout"; tag: string; token: string; reason?: string };
 /** The newest `limit` messages of a room, or those before `before` (docs/PROTOCOL.md "History"). */
 export type HistoryRequest = {
   verb: "history";
@@ -318,7 +315,9 @@ export type Op =
   /** `account`: the "origin.seq" of the registration the session proved its password for (absent: an ephemeral login). */
   | OpHead & { kind: "login"; userName: string; ttl: number; account?: string }
   | OpHead & { kind: "logout" | "touch" }
-  | OpHead & { kind: "open" | "join" | "leave"; groupName: string }
+  | OpHead & { kind: "open" | "join"; groupName: string }
+  /** Leaving a room; `reason` (may be absent) is told in the leave notice; `quit`: made by a logout with a reason (a quit notice). */
+  | OpHead & { kind: "leave"; groupName: string; reason?: string; quit?: true }
   | OpHead & {
     kind: "msg";
     tag: string;

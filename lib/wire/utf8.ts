@@ -15,3 +15,16 @@ export function utf8Length(s: string): number {
   }
   return n;
 }
+
+/**
+ * `s` cut (by whole UTF-16 units from its end) to at most `max` UTF-8 bytes,
+ * as IRC servers cut a topic or a reason to their length.
+ *
+ * @example
+ * utf8Clip("héllo", 3); // "hé"
+ */
+export function utf8Clip(s: string, max: number): string {
+  let out = s;
+  while (utf8Length(out) > max) out = out.slice(0, -1);
+  return out;
+}

@@ -7,11 +7,12 @@ import { CloseIcon } from "./icons.js";
 import { nameKey } from "../../lib/wire/names.ts";
 import { modeWords } from "../../lib/client/wording.ts";
 
-/** "owner" / "operator" for a name, from the room's roles ("~name", "@name"). */
+/** "owner" / "operator" / "voiced" for a name, from the room's roles ("~name", "@name", "%name"). */
 function roleOf(roles, name) {
   const k = nameKey(name);
   if (roles.some((r) => r[0] === "~" && nameKey(r.slice(1)) === k)) return "owner";
   if (roles.some((r) => r[0] === "@" && nameKey(r.slice(1)) === k)) return "operator";
+  if (roles.some((r) => r[0] === "%" && nameKey(r.slice(1)) === k)) return "voiced";
   return "";
 }
 
@@ -29,7 +30,7 @@ export function MembersPanel({ state, room, actions, inert }) {
         ? html`<p>A direct conversation with <strong>${room.name.slice(1)}</strong>. ${room.sealed ? "Sealed end to end." : "Not sealed: sealed only when you are both registered."}</p>`
         : html`
           ${room.topic ? html`<p class="topic-full"><span class="sr">Topic: </span>${room.topic}${room.topicBy ? html` <span class="hint">(set by ${room.topicBy})</span>` : ""}</p>` : ""}
-          ${/[isl]/.test(room.mode ?? "") && html`<p class="hint">${modeWords(room.mode)}: operators /invite people.</p>`}
+          ${(/[isl]/.test(room.mode ?? "") || (room.roles ?? []).some((r) => /^\*(m|k|-t|-n)/.test(r))) && html`<p class="hint">${modeWords(room.mode ?? "-", room.roles ?? [])}: operators /invite people.</p>`}
           ${room.members === null ? html`<p class="hint">Loading…</p>` : html`
             <ul class="member-list">
               ${members.map((m) => html`
