@@ -113,6 +113,9 @@ async function enter(l: Link, name: string, room: string): Promise<string> {
 
 /** Adds answered with an error (not counted as acked: an error reply is not a stored message). */
 let refused = 0;
+/** This (load) process's CPU µs per acked add in each addRate run: its 8 clients compete with the server for the same cores. */
+const loadCpu: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
+
 /** Counts an add's reply: acked when `ok`, refused otherwise. */
 const countAdd = (reply: string, acked: () => void) => (reply.startsWith("ok\n") ? acked() : refused++);
 
@@ -154,7 +157,7 @@ async function addRate(to: Address, key: Uint8Array, mode: Mode, run: number, pi
   const clients = await clientsIn(to, key, mode, room);
   const stopAt = Date.now() + SECONDS * 1000;
   const started = performance.now();
-  const cpu0 = cpuSeconds(pid);
+  const cpu0 = cpuSeconds(pid), own0 = process.cpuUsage();
   const counts = await Promise.all(clients.map(({ l, token }, i) =>
     new Promise<number>((resolve) => {
       let acked = 0, inFlight = 0, n = 0;
@@ -174,6 +177,8 @@ async function addRate(to: Address, key: Uint8Array, mode: Mode, run: number, pi
   const total = counts.reduce((a, b) => a + b, 0);
   const rate = total / ((performance.now() - started) / 1000);
   const cpuUs = (cpuSeconds(pid) - cpu0) * 1e6 / total;
+  const own = process.cpuUsage(own0);
+  loadCpu[mode].push((own.user + own.system) / total);
   await Promise.all(clients.map((c) => c.l.close()));
   return [rate, cpuUs];
 }
@@ -291,7 +296,7 @@ try {
       cpu[m].push(us);
     }
   }
-  for (const m of modes) console.log(`  acked adds/s, 8 clients x 16 in flight, ${m}: ${formatSummary(summarize(rates[m]))}; server CPU ${formatSummary(summarize(cpu[m]))} µs per add`);
+  for (const m of modes) console.log(`  acked adds/s, 8 clients x 16 in flight, ${m}: ${formatSummary(summarize(rates[m]))}; server CPU ${formatSummary(summarize(cpu[m]))} µs per add, load process ${formatSummary(summarize(loadCpu[m]))}`);
   if (lost > 0) console.log(`  (${lost} adds unanswered within 5 s)`);
   if (refused > 0) console.log(`  (${refused} adds answered with an error, not counted)`);
   const ratio = summarize(rates.encrypted).median / summarize(rates.plaintext).median;
