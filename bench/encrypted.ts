@@ -241,7 +241,6 @@ const modes: Mode[] = ["plaintext", "encrypted"];
 const json: Record<string, number> = {};
 /** The backlog after failover and cross-server delivery (all but the two add figures), into `json`. */
 async function otherFigures(): Promise<void> {
-
   // 1,000 messages of ~120 bytes in one room, on both servers of each cluster.
   const room = "backlog";
   for (const m of modes) {
