@@ -14,7 +14,7 @@
  * - delivery from an add at server a to a held poll at server b, p50 and p99
  *   (client legs and the server link encrypted or not).
  *
- *   node bench/encrypted.ts [--runs N] [--seconds N] [--server-runtime node|deno] [--json]
+ *   node bench/encrypted.ts [--runs N] [--seconds N] [--server-runtime node|deno] [--json] [--adds-only]
  *
  * The load runs under this process's runtime (Node: Deno's node:dgram loses
  * datagrams at these rates), the servers under --server-runtime. `npm run
@@ -37,12 +37,13 @@ import { runtimePid } from "../testing/proc_stats.ts";
 const COMMAND = defineCommand({
   name: "encrypted",
   about: "The encrypted client transport beside plaintext: acked adds/s, a backlog read after failover, cross-server delivery.",
-  usage: "npm run bench:encrypted -- [--runs N] [--seconds N] [--server-runtime node|deno] [--json]",
+  usage: "npm run bench:encrypted -- [--runs N] [--seconds N] [--server-runtime node|deno] [--json] [--adds-only]",
   flags: {
     runs: { type: "string", value: "N", default: "3", help: "runs of each figure, each way" },
     seconds: { type: "string", value: "N", default: "3", help: "seconds of adds per run" },
     "server-runtime": { type: "string", value: "node|deno", default: "node", help: "the runtime the servers run under (the load stays on this one)" },
     json: { type: "boolean", default: false, help: "end with one line `JSON {...}` of the medians (for npm run bench)" },
+    "adds-only": { type: "boolean", default: false, help: "only the two add figures: acked adds/s and server CPU per add at a steady rate (before/after pairs, profiles)" },
   },
   notes: "Servers under Deno: npm run bench:encrypted -- --server-runtime deno",
 });
@@ -100,11 +101,23 @@ let tags = 0;
 let lost = 0;
 const tag = () => (tags++).toString(36);
 
+/** Logs `name` in and makes it a member of `room`: connect, else open, else (another client opened it meanwhile) connect again. */
 async function enter(l: Link, name: string, room: string): Promise<string> {
   const token = (await l.request(lines("login", tag(), name))).split("\n")[4];
-  if ((await l.request(lines("connect", tag(), token, room))).includes("no-room")) await l.request(lines("open", tag(), token, room));
+  let joined = await l.request(lines("connect", tag(), token, room));
+  if (joined.includes("no-room")) joined = await l.request(lines("open", tag(), token, room));
+  if (joined.includes("room-exists")) joined = await l.request(lines("connect", tag(), token, room));
+  if (!joined.startsWith("ok")) throw new Error(`${name} could not join ${room}: ${joined.slice(0, 80)}`);
   return token;
 }
+
+/** Adds answered with an error (not counted as acked: an error reply is not a stored message). */
+let refused = 0;
+/** This (load) process's CPU µs per acked add in each addRate run: its 8 clients compete with the server for the same cores. */
+const loadCpu: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
+
+/** Counts an add's reply: acked when `ok`, refused otherwise. */
+const countAdd = (reply: string, acked: () => void) => (reply.startsWith("ok\n") ? acked() : refused++);
 
 /** 8 clients logged in to `to` and in `room`. */
 function clientsIn(to: Address, key: Uint8Array, mode: Mode, room: string): Promise<{ l: Link; token: string }[]> {
@@ -126,7 +139,7 @@ async function steadyCpu(to: Address, key: Uint8Array, mode: Mode, run: number, 
     owed += each;
     for (; owed >= 1; owed--) {
       for (const [i, { l, token }] of clients.entries()) {
-        l.request(lines("add", `s${i}x${(n++).toString(36)}`, token, `message ${n} from client ${i} of the encrypted benchmark`, room), 5000).then(() => acked++, () => lost++);
+        l.request(lines("add", `s${i}x${(n++).toString(36)}`, token, `message ${n} from client ${i} of the encrypted benchmark`, room), 5000).then((r) => countAdd(r, () => acked++), () => lost++);
       }
     }
   }, 10);
@@ -144,14 +157,14 @@ async function addRate(to: Address, key: Uint8Array, mode: Mode, run: number, pi
   const clients = await clientsIn(to, key, mode, room);
   const stopAt = Date.now() + SECONDS * 1000;
   const started = performance.now();
-  const cpu0 = cpuSeconds(pid);
+  const cpu0 = cpuSeconds(pid), own0 = process.cpuUsage();
   const counts = await Promise.all(clients.map(({ l, token }, i) =>
     new Promise<number>((resolve) => {
       let acked = 0, inFlight = 0, n = 0;
       const send = () => {
         inFlight++;
         l.request(lines("add", `${i}x${(n++).toString(36)}`, token, `message ${n} from client ${i} of the encrypted benchmark`, room), 5000)
-          .then(() => acked++, () => lost++)
+          .then((r) => countAdd(r, () => acked++), () => lost++)
           .finally(() => {
             inFlight--;
             if (Date.now() < stopAt) send();
@@ -164,6 +177,8 @@ async function addRate(to: Address, key: Uint8Array, mode: Mode, run: number, pi
   const total = counts.reduce((a, b) => a + b, 0);
   const rate = total / ((performance.now() - started) / 1000);
   const cpuUs = (cpuSeconds(pid) - cpu0) * 1e6 / total;
+  const own = process.cpuUsage(own0);
+  loadCpu[mode].push((own.user + own.system) / total);
   await Promise.all(clients.map((c) => c.l.close()));
   return [rate, cpuUs];
 }
@@ -224,29 +239,8 @@ for (const m of ["plaintext", "encrypted"] as const) {
 }
 const modes: Mode[] = ["plaintext", "encrypted"];
 const json: Record<string, number> = {};
-try {
-  console.log(`encrypted: load under ${runtime}, servers under ${SERVER_RUNTIME} (--one-disk-acks), ${RUNS} runs each way, alternating;`);
-  console.log(`  plaintext: a cluster without key= (clients and peer links plaintext); encrypted: one with key= (clients and peer links encrypted)`);
-  const rates: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
-  const cpu: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
-  for (let run = 0; run < RUNS; run++) {
-    for (const m of modes) {
-      const [rate, us] = await addRate(clusters[m].a.clientAddr, clusters[m].keys[0], m, run, clusters[m].pidA);
-      rates[m].push(rate);
-      cpu[m].push(us);
-    }
-  }
-  for (const m of modes) console.log(`  acked adds/s, 8 clients x 16 in flight, ${m}: ${formatSummary(summarize(rates[m]))}; server CPU ${formatSummary(summarize(cpu[m]))} µs per add`);
-  if (lost > 0) console.log(`  (${lost} adds unanswered within 5 s)`);
-  const ratio = summarize(rates.encrypted).median / summarize(rates.plaintext).median;
-  console.log(`  ratio encrypted / plaintext (medians): ${ratio.toFixed(2)}x (goal >= 0.8x); server CPU per add ${(summarize(cpu.encrypted).median / summarize(cpu.plaintext).median).toFixed(2)}x`);
-  json.plainAdds = summarize(rates.plaintext).median;
-  json.encAdds = summarize(rates.encrypted).median;
-  const steady: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
-  for (let run = 0; run < RUNS; run++) for (const m of modes) steady[m].push(await steadyCpu(clusters[m].a.clientAddr, clusters[m].keys[0], m, run, clusters[m].pidA, 1000));
-  for (const m of modes) console.log(`  server CPU per acked add at a steady 1,000 adds/s, ${m}: ${formatSummary(summarize(steady[m]))} µs`);
-  console.log(`  ratio encrypted / plaintext: ${(summarize(steady.encrypted).median / summarize(steady.plaintext).median).toFixed(2)}x`);
-
+/** The backlog after failover and cross-server delivery (all but the two add figures), into `json`. */
+async function otherFigures(): Promise<void> {
   // 1,000 messages of ~120 bytes in one room, on both servers of each cluster.
   const room = "backlog";
   for (const m of modes) {
@@ -287,6 +281,32 @@ try {
   console.log(`  the peer link alone (plaintext clients on both clusters): p50 ${percentile(split.encrypted, 50).toFixed(2)} vs ${percentile(split.plaintext, 50).toFixed(2)} ms, ${peerOnly.toFixed(2)}x`);
   json.plainCrossP50 = percentile(lat.plaintext, 50);
   json.encCrossP50 = percentile(lat.encrypted, 50);
+}
+
+try {
+  console.log(`encrypted: load under ${runtime}, servers under ${SERVER_RUNTIME} (--one-disk-acks), ${RUNS} runs each way, alternating;`);
+  console.log(`  plaintext: a cluster without key= (clients and peer links plaintext); encrypted: one with key= (clients and peer links encrypted)`);
+  const rates: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
+  const cpu: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
+  for (let run = 0; run < RUNS; run++) {
+    for (const m of modes) {
+      const [rate, us] = await addRate(clusters[m].a.clientAddr, clusters[m].keys[0], m, run, clusters[m].pidA);
+      rates[m].push(rate);
+      cpu[m].push(us);
+    }
+  }
+  for (const m of modes) console.log(`  acked adds/s, 8 clients x 16 in flight, ${m}: ${formatSummary(summarize(rates[m]))}; server CPU ${formatSummary(summarize(cpu[m]))} µs per add, load process ${formatSummary(summarize(loadCpu[m]))}`);
+  if (lost > 0) console.log(`  (${lost} adds unanswered within 5 s)`);
+  if (refused > 0) console.log(`  (${refused} adds answered with an error, not counted)`);
+  const ratio = summarize(rates.encrypted).median / summarize(rates.plaintext).median;
+  console.log(`  ratio encrypted / plaintext (medians): ${ratio.toFixed(2)}x (goal >= 0.8x); server CPU per add ${(summarize(cpu.encrypted).median / summarize(cpu.plaintext).median).toFixed(2)}x`);
+  json.plainAdds = summarize(rates.plaintext).median;
+  json.encAdds = summarize(rates.encrypted).median;
+  const steady: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
+  for (let run = 0; run < RUNS; run++) for (const m of modes) steady[m].push(await steadyCpu(clusters[m].a.clientAddr, clusters[m].keys[0], m, run, clusters[m].pidA, 1000));
+  for (const m of modes) console.log(`  server CPU per acked add at a steady 1,000 adds/s, ${m}: ${formatSummary(summarize(steady[m]))} µs`);
+  console.log(`  ratio encrypted / plaintext: ${(summarize(steady.encrypted).median / summarize(steady.plaintext).median).toFixed(2)}x`);
+  if (!values["adds-only"]) await otherFigures();
   // One line for bench/run.ts (bench/encrypted_measurement.ts): the ratio table's rows.
   if (values.json) console.log(`JSON ${JSON.stringify(json)}`);
 } finally {

@@ -129,7 +129,7 @@ export class ClientTransport {
       case "reset":
         return this.#reset(e, now);
       case "data": {
-        const slot = this.#slots().find((s) => s.session.localIndex === e.receiver);
+        const slot = this.#slotOf(e.receiver);
         if (slot === undefined) return { ...nothing, drop: "unknown-session" };
         const opened = slot.session.open(e, now);
         if (!opened.ok) return { ...nothing, drop: opened.reason };
@@ -162,6 +162,13 @@ export class ClientTransport {
     }
     this.#current = null;
     return { ...nothing, send: this.#initiator.due(now) ? [this.#initiator.begin(now)] : [], event: "reset" };
+  }
+
+  /** The slot whose local index is `index` (every datagram from the server: no array made). */
+  #slotOf(index: number): Slot | undefined {
+    const cur = this.#current, prev = this.#previous;
+    if (cur !== null && cur.session.localIndex === index) return cur;
+    return prev !== null && prev.session.localIndex === index ? prev : undefined;
   }
 
   #slots(): Slot[] {

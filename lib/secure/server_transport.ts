@@ -124,10 +124,11 @@ export class ServerTransport {
       if (meta.address === from) meta.proven = true;
     }
     const send = this.#challengeIfUnproven(e.receiver, meta, from, now);
-    const common = { session: e.receiver, address: meta.address, proven: meta.proven, send };
-    if (kind === "datagram") return { kind: "data", plaintext: p, ...common };
-    if (kind === "keepalive") return { kind: "control", what: "keepalive", ...common };
-    if (kind === "response") return { kind: "control", what: "path-response", ...common };
+    const session = e.receiver, address = meta.address, proven = meta.proven;
+    // Each datagram's answer is one object literal (no spread of a shared part): this runs for every request.
+    if (kind === "datagram") return { kind: "data", session, plaintext: p, address, proven, send };
+    if (kind === "keepalive") return { kind: "control", what: "keepalive", session, address, proven, send };
+    if (kind === "response") return { kind: "control", what: "path-response", session, address, proven, send };
     return { kind: "drop", reason: kind === "challenge" ? "unexpected" : "bad-control", send };
   }
 
