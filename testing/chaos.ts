@@ -80,10 +80,12 @@ export type ChaosReport = {
   latency: { p50: number; p99: number; max: number };
   /**
    * From an ack until every server listed the message (polled every 100 ms),
-   * ms: over all servers, and over the servers that were up when it was
-   * acked; `missing`: acked messages some server never listed.
+   * ms: over all servers; over the servers that were up when it was acked;
+   * over the servers not killed between the ack and their listing it (what
+   * replication and stable delivery take, without a restart in the way);
+   * `missing`: acked messages some server never listed.
    */
-  visible: { all: Quantiles; upAtAck: Quantiles; missing: number };
+  visible: { all: Quantiles; upAtAck: Quantiles; notKilled: Quantiles; missing: number };
 };
 
 /** p50, p99 and max of some ms. */
@@ -193,6 +195,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const acked: { client: number; n: number; id: string; text: string; ms: number; at: number; down: string[] }[] = [];
     let unacked = 0;
     const down = new Set<string>();
+    /** Per server, when it was killed and when it was back up (Infinity: not yet). */
+    const outages = new Map<string, [number, number][]>(ids.map((id) => [id, []]));
     const adders = clients.map(async (cl, c) => {
       for (let n = 1; Date.now() < end; n++) {
         const text = `c${c} line ${n}`;
@@ -234,6 +238,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const id = o.previousRelease ? ids[kills % ids.length] : up[Math.floor(rand() * up.length)];
         if (down.has(id)) continue;
         down.add(id);
+        const outage: [number, number] = [Date.now(), Infinity];
+        outages.get(id)?.push(outage);
         await fc.servers[id].kill9();
         kills++;
         log(`chaos: kill -9 ${id}`);
@@ -241,6 +247,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           await sleep(1000);
           if (o.previousRelease) upgraded.add(id);
           await fc.start(id);
+          outage[1] = Date.now();
           down.delete(id);
         })());
       }
@@ -274,7 +281,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await seen.done;
     // Servers retired by a membership change never list what came after: only those running now count.
     const counted = (i: number) => live.includes(ids[i]);
-    const visibleAll: number[] = [], visibleUp: number[] = [];
+    const visibleAll: number[] = [], visibleUp: number[] = [], visibleNotKilled: number[] = [];
+    const killedBetween = (id: string, from: number, to = Infinity) => (outages.get(id) ?? []).some(([k, u]) => k <= to && u >= from);
     let missing = 0;
     for (const a of acked) {
       const all = seen.allAt(a.id, counted);
@@ -282,6 +290,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       if (all === null) missing++;
       else visibleAll.push(Math.max(0, all - a.at));
       if (up !== null) visibleUp.push(Math.max(0, up - a.at));
+      const clean = seen.allAt(a.id, (i, t) => counted(i) && !killedBetween(ids[i], a.at, t));
+      if (clean !== null) visibleNotKilled.push(Math.max(0, clean - a.at));
     }
     listings.forEach((l, i) => {
       const id = live[i];
@@ -318,7 +328,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       changed: changed ?? undefined,
       problems,
       latency: quantiles(acked.map((a) => a.ms)),
-      visible: { all: quantiles(visibleAll), upAtAck: quantiles(visibleUp), missing },
+      visible: { all: quantiles(visibleAll), upAtAck: quantiles(visibleUp), notKilled: quantiles(visibleNotKilled), missing },
     };
   } finally {
     await fc.stop();

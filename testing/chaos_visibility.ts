@@ -18,8 +18,8 @@ import { cursorText, sleep, tag } from "./cluster_ops.ts";
 
 /** When each server first listed each msgID (ms since the epoch). */
 export type Visibility = {
-  /** When the last of the servers (all, or those `only` keeps) first listed `id`; null if one never did. */
-  allAt(id: string, only?: (server: number) => boolean): number | null;
+  /** When the last of the servers (all, or those `only` keeps, told when each listed it) first listed `id`; null if one never did. */
+  allAt(id: string, only?: (server: number, seenAt: number | undefined) => boolean): number | null;
   /** Resolves once every watcher has stopped. */
   done: Promise<void>;
 };
@@ -58,8 +58,8 @@ export function watchVisibility(
     allAt(id, only = () => true) {
       let last = -Infinity;
       for (const [i, seen] of firstSeen.entries()) {
-        if (!only(i)) continue;
         const t = seen.get(id);
+        if (!only(i, t)) continue;
         if (t === undefined) return null;
         last = Math.max(last, t);
       }
