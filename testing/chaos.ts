@@ -86,6 +86,8 @@ export type ChaosReport = {
    * `missing`: acked messages some server never listed.
    */
   visible: { all: Quantiles; upAtAck: Quantiles; notKilled: Quantiles; missing: number };
+  /** From each kill -9 until the restarted server said it listens (1 s of that is the wait before the restart), ms. */
+  outageMs: Quantiles;
 };
 
 /** p50, p99 and max of some ms. */
@@ -329,6 +331,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       problems,
       latency: quantiles(acked.map((a) => a.ms)),
       visible: { all: quantiles(visibleAll), upAtAck: quantiles(visibleUp), notKilled: quantiles(visibleNotKilled), missing },
+      outageMs: quantiles([...outages.values()].flat().filter(([, u]) => Number.isFinite(u)).map(([k, u]) => u - k)),
     };
   } finally {
     await fc.stop();
