@@ -243,8 +243,7 @@ export class PeerPort {
    * told, and no `got` of its own goes out until a period later.
    */
   #fanOut(out: readonly Outgoing[]): void {
-    const o = this.#o;
-    const now = o.clock.now();
+    const o = this.#o, now = o.clock.now();
     const rides = o.twoDisk && out.length > 0 && !o.commit.busy && o.sendsGots?.() !== false &&
       o.auth.versions.shared(this.ring.peers) >= FAN_OUT_GOT_VERSION;
     if (!rides) return this.#send(out);
@@ -302,13 +301,11 @@ export class PeerPort {
     let out: Outgoing[] = [];
     const twoDisk = this.#o.twoDisk;
     // A fan-out carrying its sender's `got`: noted once its ops are applied here, as a `got` sent after it would be.
+    // No `onGot`: the ack gate and the held polls look again after every commit, this one's too.
     const got = d.verb === "add" ? d.got : undefined;
     commit.batch(() => (out = this.replicator.receive(d, this.#o.clock.now())), {
       after: () => {
-        if (got !== undefined && d.verb === "add") {
-          this.#noteGot(d.from, d.vector, got);
-          this.#o.onGot?.();
-        }
+        if (got !== undefined && d.verb === "add") this.#noteGot(d.from, d.vector, got);
         this.#send(out);
       },
       // Two-disk acks: what we tell a peer is on our disk must be (docs/ARCHITECTURE.md "Acks");
