@@ -3,7 +3,8 @@
  * bench/scaling_breakdown.ts (private to bench/): one real GotSchedule
  * (lib/acks/gots.ts) per server on the simulation's clock, every server
  * live, so each message names the first server after its origin as its
- * confirmer. Every op of the simulation counts as a chat message (the
+ * confirmer; a server's fan-out of its own ops carries its `got`
+ * (`fannedOut`). Every op of the simulation counts as a chat message (the
  * simulation's ops are of random kinds; the bench calls them all messages). A delivery is one commit: the `got`s it makes due go out at
  * the end of that moment; the timer ticks every 25 ms, as the peer port's.
  * Counts every `got` datagram (one per recipient).
@@ -54,6 +55,15 @@ export class GotSim {
       this.#flushing.delete(server);
       this.sent.commit += this.#gots.get(server)!.afterCommit(now).length;
     });
+  }
+
+  /**
+   * Server `server` fanned out ops it made at `now`: the fan-out carries its
+   * `got` (peer protocol version 3; the simulation's commits are synced at
+   * once and hold no open batch), as lib/server/peer_port.ts sends it.
+   */
+  fannedOut(server: string, now: number): void {
+    this.#gots.get(server)!.toldAll(now);
   }
 
   /** Ticks every server's timer from `from` on, for as long as the simulation runs. */

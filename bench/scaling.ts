@@ -84,6 +84,7 @@ function run(n: number): Row {
     cluster.net.at(start + (i * 1000) / rate, () => {
       const origin = ids[Math.floor(cluster.prng() * n)];
       for (const op of cluster.createOp(origin)) noteMade(op, cluster.now);
+      gots.fannedOut(origin, cluster.now);
     });
   }
   cluster.runUntil(start + seconds * 1000);

@@ -76,6 +76,7 @@ function run(windowMs: number) {
     waiting.delete(origin);
     if (times.length === 0) return;
     cluster.createOps(origin, times.length).forEach((op, i) => noteMade(op, times[i]));
+    gots.fannedOut(origin, cluster.now);
   };
   for (let i = 0; i < total; i++) {
     cluster.net.at(start + (i * 1000) / rate, () => {
@@ -104,7 +105,7 @@ function run(windowMs: number) {
   const gotPeriodic = per(gots.sent.periodic - gots0.periodic);
   const gotConfirm = per(gots.sent.commit - gots0.commit);
   const lost = per(cluster.net.stats.lost - lost0);
-  return { windowMs, msgs, lost, rows, engine, gotPeriodic, gotConfirm, total: engine + gotPeriodic + gotConfirm, p50: percentile(lat, 50), max: Math.max(...lat), converged: done !== null };
+  return { windowMs, msgs, lost, rows, engine, gotPeriodic, gotConfirm, total: engine + gotPeriodic + gotConfirm, p50: percentile(lat, 50), p99: percentile(lat, 99), max: Math.max(...lat), converged: done !== null };
 }
 
 const results = windows.map(run);
@@ -119,7 +120,7 @@ const table = markdownTable(
     ["`got`, after a confirming commit (to the origin and the near servers)", ...results.map((r) => f(r.gotConfirm))],
     ["**all, with `got`** (goal ≤ 30)", ...results.map((r) => f(r.total))],
     ["datagrams lost (the loss the asks and answers repair)", ...results.map((r) => f(r.lost))],
-    ["delivery p50 / max ms (from the message's own time)", ...results.map((r) => `${r.p50.toFixed(0)} / ${r.max.toFixed(0)}`)],
+    ["delivery p50 / p99 / max ms (from the message's own time)", ...results.map((r) => `${r.p50.toFixed(0)} / ${r.p99.toFixed(0)} / ${r.max.toFixed(0)}`)],
     ["messages; converged", ...results.map((r) => `${r.msgs}; ${r.converged ? "yes" : "NO"}`)],
   ],
 );

@@ -30,6 +30,7 @@ import { connectWhenThere, enter, type FaultyCluster, login, readAll, sleep, sta
 import { type Address, lines, udpClient, type UdpClient } from "./harness.ts";
 import { secureUdpClient } from "./secure_client.ts";
 import { changeMembership } from "./chaos_membership.ts";
+import { watchVisibility } from "./chaos_visibility.ts";
 
 export type ChaosOptions = {
   servers: number;
@@ -77,7 +78,27 @@ export type ChaosReport = {
   problems: string[];
   /** Ack latency, ms (p50, p99, max). */
   latency: { p50: number; p99: number; max: number };
+  /**
+   * From an ack until every server listed the message (polled every 100 ms),
+   * ms: over all servers; over the servers that were up when it was acked;
+   * over the servers not killed between the ack and their listing it (what
+   * replication and stable delivery take, without a restart in the way);
+   * `missing`: acked messages some server never listed.
+   */
+  visible: { all: Quantiles; upAtAck: Quantiles; notKilled: Quantiles; missing: number };
+  /** From each kill -9 until the restarted server said it listens (1 s of that is the wait before the restart), ms. */
+  outageMs: Quantiles;
 };
+
+/** p50, p99 and max of some ms. */
+export type Quantiles = { p50: number; p99: number; max: number };
+
+/** The quantiles of `values` (0s when there are none). */
+function quantiles(values: number[]): Quantiles {
+  const ms = [...values].sort((x, y) => x - y);
+  const q = (p: number) => ms.length ? ms[Math.min(ms.length - 1, Math.floor(p * ms.length))] : 0;
+  return { p50: q(0.5), p99: q(0.99), max: ms.at(-1) ?? 0 };
+}
 
 const ROOM = "chaos";
 
@@ -166,11 +187,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     // Every session and membership on every server before the faults start.
     for (const a of addrs) for (const [c, t] of toks.entries()) await connectWhenThere(udps[c + 1], a, t, ROOM);
+    const watchers = await Promise.all(addrs.map(() => udpClient()));
+    udps.push(...watchers);
+    let watching = true;
+    const seen = watchVisibility(watchers, addrs, readTok, ROOM, () => !watching);
     log(`chaos: ${ids.length} servers, ${o.clients} clients, ${o.seconds} s of faults, seed ${o.seed}`);
 
     const end = Date.now() + o.seconds * 1000;
-    const acked: { client: number; n: number; id: string; text: string; ms: number }[] = [];
+    const acked: { client: number; n: number; id: string; text: string; ms: number; at: number; down: string[] }[] = [];
     let unacked = 0;
+    const down = new Set<string>();
+    /** Per server, when it was killed and when it was back up (Infinity: not yet). */
+    const outages = new Map<string, [number, number][]>(ids.map((id) => [id, []]));
     const adders = clients.map(async (cl, c) => {
       for (let n = 1; Date.now() < end; n++) {
         const text = `c${c} line ${n}`;
@@ -191,14 +219,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           problems.push(`${text}: ${reply.replace(/\n/g, " | ")}`);
           continue;
         }
-        acked.push({ client: c, n, id: f[5], text, ms: Date.now() - start });
+        acked.push({ client: c, n, id: f[5], text, ms: Date.now() - start, at: Date.now(), down: [...down] });
       }
     });
     // Kills at seeded times, each restart in the background, so the number of
     // kills depends on the seed alone, not on how long a slow machine takes
     // to bring a server back.
     const restarts: Promise<void>[] = [];
-    const down = new Set<string>();
     const active = new Set(ids), paused = { on: false };
     const changes = o.membership ? changeMembership({ fc, ids, spare, active, down, paused, addrs, seconds: o.seconds, log }) : null;
     const killer = (async () => {
@@ -213,6 +240,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const id = o.previousRelease ? ids[kills % ids.length] : up[Math.floor(rand() * up.length)];
         if (down.has(id)) continue;
         down.add(id);
+        const outage: [number, number] = [Date.now(), Infinity];
+        outages.get(id)?.push(outage);
         await fc.servers[id].kill9();
         kills++;
         log(`chaos: kill -9 ${id}`);
@@ -220,6 +249,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           await sleep(1000);
           if (o.previousRelease) upgraded.add(id);
           await fc.start(id);
+          outage[1] = Date.now();
           down.delete(id);
         })());
       }
@@ -249,6 +279,22 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       await sleep(250);
     }
     if (convergedMs === null) problems.push("the servers did not agree within the convergence time");
+    watching = false;
+    await seen.done;
+    // Servers retired by a membership change never list what came after: only those running now count.
+    const counted = (i: number) => live.includes(ids[i]);
+    const visibleAll: number[] = [], visibleUp: number[] = [], visibleNotKilled: number[] = [];
+    const killedBetween = (id: string, from: number, to = Infinity) => (outages.get(id) ?? []).some(([k, u]) => k <= to && u >= from);
+    let missing = 0;
+    for (const a of acked) {
+      const all = seen.allAt(a.id, counted);
+      const up = seen.allAt(a.id, (i) => counted(i) && !a.down.includes(ids[i]));
+      if (all === null) missing++;
+      else visibleAll.push(Math.max(0, all - a.at));
+      if (up !== null) visibleUp.push(Math.max(0, up - a.at));
+      const clean = seen.allAt(a.id, (i, t) => counted(i) && !killedBetween(ids[i], a.at, t));
+      if (clean !== null) visibleNotKilled.push(Math.max(0, clean - a.at));
+    }
     listings.forEach((l, i) => {
       const id = live[i];
       const byId = new Map<string, string>();
@@ -275,8 +321,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         }
       }
     });
-    const ms = acked.map((a) => a.ms).sort((x, y) => x - y);
-    const q = (p: number) => ms.length ? ms[Math.min(ms.length - 1, Math.floor(p * ms.length))] : 0;
     return {
       acked: acked.length,
       unacked,
@@ -285,7 +329,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       convergedMs,
       changed: changed ?? undefined,
       problems,
-      latency: { p50: q(0.5), p99: q(0.99), max: ms.at(-1) ?? 0 },
+      latency: quantiles(acked.map((a) => a.ms)),
+      visible: { all: quantiles(visibleAll), upAtAck: quantiles(visibleUp), notKilled: quantiles(visibleNotKilled), missing },
+      outageMs: quantiles([...outages.values()].flat().filter(([, u]) => Number.isFinite(u)).map(([k, u]) => u - k)),
     };
   } finally {
     await fc.stop();

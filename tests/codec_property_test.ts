@@ -224,6 +224,8 @@ const ops = fc.array(op, { maxLength: 4 });
 
 const peerDatagram: fc.Arbitrary<PeerDatagram> = fc.oneof(
   rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector, ops }),
+  // A fan-out carrying its sender's `got` (peer protocol version 3).
+  rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector, ops, got: fc.nat() }),
   rec({ verb: fc.constant("ask" as const), from: serverId, nonce, vector }),
   rec({ verb: fc.constant("ok" as const), from: serverId, nonce, vector, more: fc.boolean(), ops }),
 );

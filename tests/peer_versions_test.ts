@@ -96,18 +96,18 @@ for (const key of [KEY, null]) {
   });
 }
 
-test("a peer upgraded to version 2 is found by the next probe; shared() is the least of the peers", () => {
+test("a peer upgraded to this version is found by the next probe; shared() is the least of the peers", () => {
   const pv = createPeerVersions();
   pv.set("b", 1, 0);
   assert.is(pv.probe("b", 1000, () => "x".repeat(32)), null, "not at once after an older peer's proof");
   const c = pv.probe("b", 30_000, () => "c".repeat(32));
   assert.is(c, "c".repeat(32));
   assert.is(pv.answered("b", "d".repeat(32), 2), false, "another challenge proves nothing");
-  assert.is(pv.answered("b", c!, 2), true);
-  assert.is(pv.of("b"), 2);
+  assert.is(pv.answered("b", c!, PEER_PROTOCOL_VERSION), true);
+  assert.is(pv.of("b"), PEER_PROTOCOL_VERSION);
   assert.is(pv.probe("b", 90_000, () => "e".repeat(32)), null, "no probes once it speaks our version");
   assert.is(pv.shared(["b", "z"]), OLDEST_PEER_VERSION, "an unknown peer counts as the oldest version");
-  assert.is(pv.shared(["b"]), 2);
+  assert.is(pv.shared(["b"]), PEER_PROTOCOL_VERSION);
 });
 
 test.run();

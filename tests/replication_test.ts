@@ -381,6 +381,23 @@ test("a gap known to several peers is asked of one of them", () => {
   assert.is(r.status(30).asksSent, 1);
 });
 
+test("ops held waiting for a gap count as had: the gap is asked of one peer, not of every peer whose vector shows the held ops", () => {
+  const { r } = node("d", ["a", "b", "c"]);
+  // a.1 was lost: a.2 and b.1 (which follows a.2) wait here.
+  r.receive({ verb: "add", from: "a", nonce: "-", vector: fromEntries([["a", 2]]), ops: [op("a", 2)] }, 0);
+  r.receive({ verb: "add", from: "b", nonce: "-", vector: fromEntries([["a", 2], ["b", 1]]), ops: [op("b", 1, fromEntries([["a", 2]]))] }, 0);
+  r.receive({ verb: "add", from: "c", nonce: "-", vector: fromEntries([["a", 2], ["b", 1]]), ops: [] }, 0);
+  const asks = r.tick(30).filter((o) => o.datagram.verb === "ask");
+  assert.is(asks.length, 1, "one ask for a.1");
+  // Its answer brings a.1; the held ops follow.
+  const log = new MemoryLog();
+  for (const o of [op("a", 1), op("a", 2), op("b", 1, fromEntries([["a", 2]]))]) log.applyRemote(o);
+  const asked = asks[0].to[0];
+  const answerer = new Replicator({ self: asked, peers: ["d"], log });
+  for (const d of wire(answerer.receive(wire(asks, asked)[0], 130), "d")) r.receive(d, 230);
+  assert.equal(formatVector(r.status(230).vector), "a=2,b=1");
+});
+
 test("a peer that does not answer yields to another that has the same ops", () => {
   const { r } = node("d", ["a", "b"]);
   const v = fromEntries([["a", 3]]);
@@ -440,6 +457,19 @@ test("periodic got: near peers every 250 ms, the rest every second, and a peer t
   assert.is(gots.tick(800), null);
   assert.equal(gots.tick(900), ["a", "b", "f"]);
   assert.equal(gots.tick(1000), ["d", "e"], "the far ones once a second");
+  assert.equal(gots.tick(2000), ["a", "b", "d", "e", "f"]);
+});
+
+test("a fan-out carrying the got tells every peer: no one is due, the timer waits a period from it", () => {
+  const gots = new GotSchedule(new Ring(["a", "b", "c", "d", "e", "f"], "c"), "c"); // near to c: f, a, b; far: d, e
+  assert.equal(gots.tick(0), ["a", "b", "d", "e", "f"]);
+  gots.delivered({ ...op("b", 1), conf: "c" } as Op);
+  gots.toldAll(400);
+  assert.equal(gots.afterCommit(400), [], "the fan-out carried it");
+  assert.is(gots.tick(500), null);
+  assert.equal(gots.tick(650), ["a", "b", "f"]);
+  assert.equal(gots.tick(900), ["a", "b", "f"]);
+  assert.is(gots.tick(1000), null, "the far ones were told at 400");
   assert.equal(gots.tick(2000), ["a", "b", "d", "e", "f"]);
 });
 

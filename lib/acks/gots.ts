@@ -12,7 +12,10 @@
  *   is how they know it is alive, and how a lost `got` is made good. A
  *   `got` after a commit counts: a peer told within its period is not told
  *   again by the timer (every `got` carries the whole disk vector), so
- *   under load the confirming commits' `got`s stand for the periodic ones.
+ *   under load the confirming commits' `got`s stand for the periodic ones;
+ *   a fan-out that carries the `got` (peer protocol version 3, `toldAll`)
+ *   tells every peer at once, so a server that keeps making ops sends
+ *   hardly any `got` of its own.
  *
  * Pure: the peer port sends what it is told, and never from inside an open
  * batch.
@@ -68,6 +71,17 @@ export class GotSchedule {
     this.#due.clear();
     for (const id of to) this.#told.set(id, now);
     return to;
+  }
+
+  /**
+   * This server just told every peer its disk vector at `now` another way
+   * (a fan-out carrying `got`, peer protocol version 3, sent after a commit
+   * with no batch open): no one waits for a `got` any more, and the timer
+   * tells each peer again only a period after this.
+   */
+  toldAll(now: number): void {
+    this.#due.clear();
+    for (const id of this.#ring.peers) this.#told.set(id, now);
   }
 
   /**

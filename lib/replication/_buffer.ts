@@ -19,6 +19,8 @@ import { get } from "../wire/vector.ts";
 
 /** Every origin counts (the default of `known`). */
 const anyOrigin = (_origin: string) => true;
+/** The most held ops past the delivered vector `covers` looks up per origin (past that, a catch-up: ask). */
+const MAX_HELD_RUN = 64;
 
 /** True when `a` covers `b` on the origins `known` accepts (others can never be delivered, so they are not waited for). */
 function coversKnown(a: Vector, b: Vector, known: (origin: string) => boolean): boolean {
@@ -71,6 +73,22 @@ export class CausalBuffer {
 
   has(origin: string, seq: number): boolean {
     return this.#byOrigin.get(origin)?.has(seq) ?? false;
+  }
+
+  /**
+   * True when every op `v` names is in `base` or held here (at most
+   * MAX_HELD_RUN past `base` per origin are looked up): a peer whose vector
+   * this covers has nothing for us that a repair of our own gap would not
+   * bring too (lib/replication/replicator.ts `#askForGaps`).
+   */
+  covers(base: Vector, v: Vector): boolean {
+    for (const [origin, n] of v) {
+      const from = get(base, origin);
+      if (n <= from) continue;
+      if (n - from > MAX_HELD_RUN) return false;
+      for (let seq = from + 1; seq <= n; seq++) if (!this.has(origin, seq)) return false;
+    }
+    return true;
   }
 
   /** Keeps `op` (sent by peer `from`, `bytes` long) at a node that has delivered `v`; says why not when it is refused. */

@@ -20,9 +20,12 @@
  * ```
  */
 
-/** The peer protocol version this release speaks. Version 2: versions stated in hello and proof. */
-export const PEER_PROTOCOL_VERSION = 2;
-/** The oldest version this release still speaks to (one behind): a peer that has not proved more is spoken to in it. */
+/**
+ * The peer protocol version this release speaks. Version 2: versions stated
+ * in hello and proof. Version 3: a fan-out `add` may end with `got <at>`.
+ */
+export const PEER_PROTOCOL_VERSION = 3;
+/** The oldest version this release still speaks to (version 3 still speaks 1): a peer that has not proved more is spoken to in it. */
 export const OLDEST_PEER_VERSION = 1;
 
 /** Probes, one every this many ms, while a peer's version is unknown or older (datagrams get lost)… */

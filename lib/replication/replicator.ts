@@ -18,7 +18,7 @@
  *   its peers' vectors in one round trip.
  * - `ask vector` — "send me what I lack": the asker's delivered vector. A
  *   node asks when a peer's known vector (from any datagram of that peer)
- *   shows ops it has not delivered — a lost or late datagram, or a restart —
+ *   shows ops it has neither delivered nor holds — a lost datagram, a restart —
  *   and that gap has lasted `gapGraceMs` (a causal race usually closes by
  *   itself). It asks one peer per gap, at most one outstanding ask per peer,
  *   re-asked after `askRetryMs` (`antiEntropyMs` for a peer not heard from).
@@ -303,7 +303,7 @@ export class Replicator {
     candidates.sort((a, b) => order(a.askedAt, b.askedAt) || sum(b.vector) - sum(a.vector) || order(a.id, b.id));
     for (const p of candidates) {
       // Two asks from one vector bring the same ops twice: ask another peer only for what the first lacks.
-      if (covers(expected, p.vector) && (!p.more || asking)) continue;
+      if (this.#buffer.covers(expected, p.vector) && (!p.more || asking)) continue;
       asking = true;
       expected = merge(expected, p.vector);
       p.askedAt = now;
@@ -319,7 +319,8 @@ export class Replicator {
   /** True when `p` has more for us, or has had ops we lack for `gapGraceMs`. */
   #lacksFrom(p: Peer, now: number): boolean {
     if (p.more) return true;
-    if (covers(this.#vector, p.vector)) {
+    // What we hold waiting for a gap counts as had: only the gap itself is asked for (one peer per gap).
+    if (this.#buffer.covers(this.#vector, p.vector)) {
       p.lackVector = null;
       return false;
     }
@@ -331,17 +332,17 @@ export class Replicator {
   }
 
   /**
-   * An ask to `p` is still out: askRetryMs, or twice the time `p` has been
-   * taking to start answering when that is longer (a busy peer; asking again,
-   * or asking another, while its answer is on the way brings every op twice).
+   * An ask to `p` is still out: askRetryMs, or RETRY_RTTS (GAP_RETRY_RTTS)
+   * times the time `p` has been taking to start answering when that is longer
+   * (a busy or far peer; asking again, or asking another, while its answer
+   * is on the way brings every op twice).
    */
   #outstanding(p: Peer, now: number): boolean {
     const alive = this.#liveness.silentFor(p.id, now) < LIVENESS.aliveHeartbeats * this.options.antiEntropyMs;
-    const retry = Math.min(Math.max(this.options.askRetryMs, 2 * p.answerRttMs), this.options.antiEntropyMs);
+    const rtts = this.#buffer.size > 0 ? GAP_RETRY_RTTS : RETRY_RTTS;
+    const retry = Math.min(Math.max(this.options.askRetryMs, rtts * p.answerRttMs), this.options.antiEntropyMs);
     return now - p.askedAt < (alive ? retry : this.options.antiEntropyMs);
   }
-
-  // --- answering ---------------------------------------------------------------
 
   /** The ok datagrams answering an ask with `asked`, or none if there is nothing to send. */
   #answer(peer: Peer, asked: Vector, now: number): Outgoing[] {
@@ -374,8 +375,6 @@ export class Replicator {
     });
   }
 
-  // --- helpers -----------------------------------------------------------------
-
   #heartbeat(to: string[]): Outgoing {
     return this.#out(to, { verb: "add", from: this.self, nonce: "-", vector: this.#vector, ops: [] });
   }
@@ -390,9 +389,10 @@ export class Replicator {
   }
 }
 
+/** An ask unanswered for this many of its peer's answer round trips goes to another peer (docs/PERFORMANCE_NOTES.md §5)… */
+const RETRY_RTTS = 2;
+/** …or this many while ops wait here for a gap (small answers, and delivery held up: one peer is asked per gap). */
+const GAP_RETRY_RTTS = 1.25;
 /** ms since heard, or null for never (Infinity). */
 const heardAgo = (ms: number): number | null => (Number.isFinite(ms) ? ms : null);
-
-function order<T extends number | string>(a: T, b: T): number {
-  return a === b ? 0 : a < b ? -1 : 1;
-}
+const order = <T extends number | string>(a: T, b: T): number => (a === b ? 0 : a < b ? -1 : 1);

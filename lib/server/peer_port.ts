@@ -95,6 +95,9 @@ const PRESENCE_PER_DATAGRAM = 24;
 /** Where the port sends: the peer socket, or the multicast group. */
 type Sender = { send(bytes: Uint8Array, to: Address): void };
 
+/** The peer protocol version that reads a fan-out's `got` line (docs/PEER_PROTOCOL.md "Versions and rolling upgrades"). */
+const FAN_OUT_GOT_VERSION = 3;
+
 /** At most this many `stat`s are answered a second (a `state` is far larger than a `stat`). */
 const STATS_PER_SECOND = 20;
 
@@ -138,7 +141,7 @@ export class PeerPort {
       onDelivered: o.twoDisk ? (op) => this.#gots.delivered(op) : undefined,
     });
     o.commit.subscribe(({ localOps }) => {
-      if (localOps.length > 0) this.#send(this.replicator.localOps(localOps, o.clock.now()));
+      if (localOps.length > 0) this.#fanOut(this.replicator.localOps(localOps, o.clock.now()));
       this.#sendGot(this.#gots.afterCommit(o.clock.now()));
     });
   }
@@ -233,6 +236,21 @@ export class PeerPort {
     this.#send([{ to, datagram }]);
   }
 
+  /**
+   * Sends the fan-out of ops made here. In two-disk mode, with no batch open
+   * (its vector, read after the commit's sync, is all on disk) and every peer
+   * at peer protocol version 3, it carries this server's `got`: every peer is
+   * told, and no `got` of its own goes out until a period later.
+   */
+  #fanOut(out: readonly Outgoing[]): void {
+    const o = this.#o, now = o.clock.now();
+    const rides = o.twoDisk && out.length > 0 && !o.commit.busy && o.sendsGots?.() !== false &&
+      o.auth.versions.shared(this.ring.peers) >= FAN_OUT_GOT_VERSION;
+    if (!rides) return this.#send(out);
+    this.#send(out.map((x) => x.datagram.verb === "add" ? { ...x, datagram: { ...x.datagram, got: now } } : x));
+    this.#gots.toldAll(now);
+  }
+
   stop(): void {
     this.#stopTick?.();
     this.#stopTick = null;
@@ -282,8 +300,14 @@ export class PeerPort {
     }
     let out: Outgoing[] = [];
     const twoDisk = this.#o.twoDisk;
+    // A fan-out carrying its sender's `got`: noted once its ops are applied here, as a `got` sent after it would be.
+    // No `onGot`: the ack gate and the held polls look again after every commit, this one's too.
+    const got = d.verb === "add" ? d.got : undefined;
     commit.batch(() => (out = this.replicator.receive(d, this.#o.clock.now())), {
-      after: () => this.#send(out),
+      after: () => {
+        if (got !== undefined && d.verb === "add") this.#noteGot(d.from, d.vector, got);
+        this.#send(out);
+      },
       // Two-disk acks: what we tell a peer is on our disk must be (docs/ARCHITECTURE.md "Acks");
       // it is on its origin's all the same, so long polls may see it before our sync.
       durableElsewhere: !twoDisk,

@@ -24,6 +24,8 @@ const NONCE = line(`-|${INT}\\.[0-9a-f]{16}`);
 const VECTOR_LINE = line(VECTOR);
 const NUMBER = line(INT);
 const MAC = line("-|[0-9a-f]{64}");
+/** An `add`'s last line before the mac since peer protocol version 3: `got <at>`. */
+const GOT_LINE = new RegExp(`^got (${INT})$`);
 const OP_ID = new RegExp(`^(${ORIGIN})\\.(${INT})$`);
 const SESSION = line("[0-9a-f]{64}");
 const TAG_LINE = line(TAG);
@@ -47,6 +49,10 @@ class Lines {
     if (s === undefined || (re !== undefined && !re.test(s))) return null;
     this.i++;
     return s;
+  }
+  /** The next line, not consumed ("" at the end). */
+  peek(): string {
+    return this.#lines[this.i] ?? "";
   }
   /** A name or text field: any line (it has no CR or LF). */
   text(): string | null {
@@ -98,14 +104,16 @@ export function fastPeer(text: string): Record<string, unknown> | null {
   const count = r.next(NUMBER);
   if (from === null || nonce === null || vector === null || more === null || count === null) return null;
   const ops: Record<string, unknown>[] = [];
-  while (r.left > 1) {
+  while (r.left > 1 && !(verb === "add" && r.left === 2 && GOT_LINE.test(r.peek()))) {
     const o = op(r);
     if (o === null) return null;
     ops.push(o);
   }
+  const got = r.left === 2 ? GOT_LINE.exec(r.next() ?? "") : null;
   const mac = r.next(MAC);
-  if (mac === null) return null;
+  if (mac === null || r.left !== 0) return null;
   const signed = text.slice(0, text.length - mac.length - 1);
   const head = { verb, from, nonce, vector: pairs(vector) };
-  return verb === "add" ? { ...head, count: Number(count), ops, signed, mac } : { ...head, more: more === "1", count: Number(count), ops, signed, mac };
+  if (verb === "ok") return { ...head, more: more === "1", count: Number(count), ops, signed, mac };
+  return got === null ? { ...head, count: Number(count), ops, signed, mac } : { ...head, count: Number(count), ops, got: Number(got[1]), signed, mac };
 }

@@ -203,34 +203,35 @@ function peg$parse(input, options) {
   const peg$c33 = "r=";
   const peg$c34 = "=";
   const peg$c35 = "error";
-  const peg$c36 = "ask";
-  const peg$c37 = "got";
-  const peg$c38 = "hello";
-  const peg$c39 = "proof";
-  const peg$c40 = "v";
-  const peg$c41 = "stat";
-  const peg$c42 = "state";
-  const peg$c43 = "pres";
-  const peg$c44 = ".";
-  const peg$c45 = "touch";
-  const peg$c46 = "leave ";
-  const peg$c47 = "why";
-  const peg$c48 = "quit";
-  const peg$c49 = "join";
-  const peg$c50 = "msg";
-  const peg$c51 = " >";
-  const peg$c52 = "hide";
-  const peg$c53 = "acct";
-  const peg$c54 = "~";
-  const peg$c55 = ",";
-  const peg$c56 = "0";
-  const peg$c57 = "+";
-  const peg$c58 = "1";
-  const peg$c59 = "\\";
-  const peg$c60 = "n";
-  const peg$c61 = "r";
-  const peg$c62 = "\r";
-  const peg$c63 = "\n";
+  const peg$c36 = "got ";
+  const peg$c37 = "ask";
+  const peg$c38 = "got";
+  const peg$c39 = "hello";
+  const peg$c40 = "proof";
+  const peg$c41 = "v";
+  const peg$c42 = "stat";
+  const peg$c43 = "state";
+  const peg$c44 = "pres";
+  const peg$c45 = ".";
+  const peg$c46 = "touch";
+  const peg$c47 = "leave ";
+  const peg$c48 = "why";
+  const peg$c49 = "quit";
+  const peg$c50 = "join";
+  const peg$c51 = "msg";
+  const peg$c52 = " >";
+  const peg$c53 = "hide";
+  const peg$c54 = "acct";
+  const peg$c55 = "~";
+  const peg$c56 = ",";
+  const peg$c57 = "0";
+  const peg$c58 = "+";
+  const peg$c59 = "1";
+  const peg$c60 = "\\";
+  const peg$c61 = "n";
+  const peg$c62 = "r";
+  const peg$c63 = "\r";
+  const peg$c64 = "\n";
 
   const peg$r0 = /^[^\r\n]/;
   const peg$r1 = /^[^ =\r\n]/;
@@ -292,69 +293,71 @@ function peg$parse(input, options) {
   const peg$e39 = peg$classExpectation([["a", "z"]], false, false, false);
   const peg$e40 = peg$classExpectation([["a", "z"], "-"], false, false, false);
   const peg$e41 = peg$anyExpectation();
-  const peg$e42 = peg$literalExpectation("ask", false);
-  const peg$e43 = peg$literalExpectation("got", false);
-  const peg$e44 = peg$literalExpectation("hello", false);
-  const peg$e45 = peg$literalExpectation("proof", false);
-  const peg$e46 = peg$otherExpectation("protocol version");
-  const peg$e47 = peg$literalExpectation("v", false);
-  const peg$e48 = peg$classExpectation([["1", "9"]], false, false, false);
-  const peg$e49 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e50 = peg$otherExpectation("challenge");
-  const peg$e51 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
-  const peg$e52 = peg$literalExpectation("stat", false);
-  const peg$e53 = peg$literalExpectation("state", false);
-  const peg$e54 = peg$literalExpectation("pres", false);
-  const peg$e55 = peg$classExpectation([" ", "\r", "\n"], true, false, false);
-  const peg$e56 = peg$otherExpectation("nonce");
-  const peg$e57 = peg$literalExpectation(".", false);
-  const peg$e58 = peg$otherExpectation("mac");
-  const peg$e59 = peg$literalExpectation("touch", false);
-  const peg$e60 = peg$literalExpectation("leave ", false);
-  const peg$e61 = peg$literalExpectation("why", false);
-  const peg$e62 = peg$literalExpectation("quit", false);
-  const peg$e63 = peg$literalExpectation("join", false);
-  const peg$e64 = peg$literalExpectation("msg", false);
-  const peg$e65 = peg$literalExpectation(" >", false);
-  const peg$e66 = peg$literalExpectation("hide", false);
-  const peg$e67 = peg$literalExpectation("acct", false);
-  const peg$e68 = peg$otherExpectation("operation id");
-  const peg$e69 = peg$otherExpectation("session id");
-  const peg$e70 = peg$otherExpectation("tag");
-  const peg$e71 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e72 = peg$otherExpectation("token");
-  const peg$e73 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e74 = peg$otherExpectation("server id");
-  const peg$e75 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e76 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e77 = peg$otherExpectation("message id");
-  const peg$e78 = peg$otherExpectation("origin");
-  const peg$e79 = peg$literalExpectation("~", false);
-  const peg$e80 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
-  const peg$e81 = peg$otherExpectation("cursor");
-  const peg$e82 = peg$otherExpectation("vector timestamp");
-  const peg$e83 = peg$literalExpectation(",", false);
-  const peg$e84 = peg$literalExpectation("0", false);
-  const peg$e85 = peg$otherExpectation("SCRAM message");
-  const peg$e86 = peg$classExpectation([["!", "~"]], false, false, false);
-  const peg$e87 = peg$otherExpectation("base64");
-  const peg$e88 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
-  const peg$e89 = peg$otherExpectation("public key");
-  const peg$e90 = peg$otherExpectation("room mode");
-  const peg$e91 = peg$literalExpectation("+", false);
-  const peg$e92 = peg$otherExpectation("word");
-  const peg$e93 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
-  const peg$e94 = peg$otherExpectation("more flag");
-  const peg$e95 = peg$literalExpectation("1", false);
-  const peg$e96 = peg$otherExpectation("integer");
-  const peg$e97 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
-  const peg$e98 = peg$literalExpectation("\\", false);
-  const peg$e99 = peg$literalExpectation("n", false);
-  const peg$e100 = peg$literalExpectation("r", false);
-  const peg$e101 = peg$otherExpectation("newline");
-  const peg$e102 = peg$literalExpectation("\r", false);
-  const peg$e103 = peg$literalExpectation("\n", false);
-  const peg$e104 = peg$otherExpectation("end of datagram");
+  const peg$e42 = peg$otherExpectation("got line");
+  const peg$e43 = peg$literalExpectation("got ", false);
+  const peg$e44 = peg$literalExpectation("ask", false);
+  const peg$e45 = peg$literalExpectation("got", false);
+  const peg$e46 = peg$literalExpectation("hello", false);
+  const peg$e47 = peg$literalExpectation("proof", false);
+  const peg$e48 = peg$otherExpectation("protocol version");
+  const peg$e49 = peg$literalExpectation("v", false);
+  const peg$e50 = peg$classExpectation([["1", "9"]], false, false, false);
+  const peg$e51 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e52 = peg$otherExpectation("challenge");
+  const peg$e53 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
+  const peg$e54 = peg$literalExpectation("stat", false);
+  const peg$e55 = peg$literalExpectation("state", false);
+  const peg$e56 = peg$literalExpectation("pres", false);
+  const peg$e57 = peg$classExpectation([" ", "\r", "\n"], true, false, false);
+  const peg$e58 = peg$otherExpectation("nonce");
+  const peg$e59 = peg$literalExpectation(".", false);
+  const peg$e60 = peg$otherExpectation("mac");
+  const peg$e61 = peg$literalExpectation("touch", false);
+  const peg$e62 = peg$literalExpectation("leave ", false);
+  const peg$e63 = peg$literalExpectation("why", false);
+  const peg$e64 = peg$literalExpectation("quit", false);
+  const peg$e65 = peg$literalExpectation("join", false);
+  const peg$e66 = peg$literalExpectation("msg", false);
+  const peg$e67 = peg$literalExpectation(" >", false);
+  const peg$e68 = peg$literalExpectation("hide", false);
+  const peg$e69 = peg$literalExpectation("acct", false);
+  const peg$e70 = peg$otherExpectation("operation id");
+  const peg$e71 = peg$otherExpectation("session id");
+  const peg$e72 = peg$otherExpectation("tag");
+  const peg$e73 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e74 = peg$otherExpectation("token");
+  const peg$e75 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e76 = peg$otherExpectation("server id");
+  const peg$e77 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e78 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e79 = peg$otherExpectation("message id");
+  const peg$e80 = peg$otherExpectation("origin");
+  const peg$e81 = peg$literalExpectation("~", false);
+  const peg$e82 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
+  const peg$e83 = peg$otherExpectation("cursor");
+  const peg$e84 = peg$otherExpectation("vector timestamp");
+  const peg$e85 = peg$literalExpectation(",", false);
+  const peg$e86 = peg$literalExpectation("0", false);
+  const peg$e87 = peg$otherExpectation("SCRAM message");
+  const peg$e88 = peg$classExpectation([["!", "~"]], false, false, false);
+  const peg$e89 = peg$otherExpectation("base64");
+  const peg$e90 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
+  const peg$e91 = peg$otherExpectation("public key");
+  const peg$e92 = peg$otherExpectation("room mode");
+  const peg$e93 = peg$literalExpectation("+", false);
+  const peg$e94 = peg$otherExpectation("word");
+  const peg$e95 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
+  const peg$e96 = peg$otherExpectation("more flag");
+  const peg$e97 = peg$literalExpectation("1", false);
+  const peg$e98 = peg$otherExpectation("integer");
+  const peg$e99 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
+  const peg$e100 = peg$literalExpectation("\\", false);
+  const peg$e101 = peg$literalExpectation("n", false);
+  const peg$e102 = peg$literalExpectation("r", false);
+  const peg$e103 = peg$otherExpectation("newline");
+  const peg$e104 = peg$literalExpectation("\r", false);
+  const peg$e105 = peg$literalExpectation("\n", false);
+  const peg$e106 = peg$otherExpectation("end of datagram");
 
   function peg$f0(tag, userName, proof) {    return proof === null ? { verb: "login", tag, userName } : { verb: "login", tag, userName, proof };  }
   function peg$f1(tag, token, groupName) {    return { verb: "open", tag, token, groupName };  }
@@ -417,7 +420,7 @@ function peg$parse(input, options) {
   function peg$f58(text, n) {    return ["r", [text, n]];  }
   function peg$f59(tag, code, message) {    return { verb: "error", tag, code, message };  }
   function peg$f60(verb, tag) {    return { verb, tag };  }
-  function peg$f61(head, vector, count, ops, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f61(head, vector, count, ops, got, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, ...(got === null ? {} : { got }), signed: input.slice(0, signedEnd), mac };  }
   function peg$f62(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
   function peg$f63(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
   function peg$f64(head, vector, at, signedEnd, mac) {    return { verb: "got", ...head, vector, at, signed: input.slice(0, signedEnd), mac };  }
@@ -4472,7 +4475,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parsePeerAdd() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 3) === peg$c3) {
@@ -4499,13 +4502,30 @@ function peg$parse(input, options) {
                   s7.push(s8);
                   s8 = peg$parseOp();
                 }
-                s8 = peg$parseHere();
-                s9 = peg$parseMac();
+                s8 = peg$currPos;
+                s9 = peg$parseDiskLine();
                 if (s9 !== peg$FAILED) {
                   s10 = peg$parseNL();
                   if (s10 !== peg$FAILED) {
+                    s8 = s9;
+                  } else {
+                    peg$currPos = s8;
+                    s8 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s8;
+                  s8 = peg$FAILED;
+                }
+                if (s8 === peg$FAILED) {
+                  s8 = null;
+                }
+                s9 = peg$parseHere();
+                s10 = peg$parseMac();
+                if (s10 !== peg$FAILED) {
+                  s11 = peg$parseNL();
+                  if (s11 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f61(s2, s3, s5, s7, s8, s9);
+                    s0 = peg$f61(s2, s3, s5, s7, s8, s9, s10);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -4542,16 +4562,49 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseDiskLine() {
+    let s0, s1, s2;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c36) {
+      s1 = peg$c36;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseInt();
+      if (s2 !== peg$FAILED) {
+        s0 = s2;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+    }
+
+    return s0;
+  }
+
   function peg$parsePeerAsk() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c36) {
-      s1 = peg$c36;
+    if (input.substr(peg$currPos, 3) === peg$c37) {
+      s1 = peg$c37;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4682,12 +4735,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c37) {
-      s1 = peg$c37;
+    if (input.substr(peg$currPos, 3) === peg$c38) {
+      s1 = peg$c38;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+      if (peg$silentFails === 0) { peg$fail(peg$e45); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4747,12 +4800,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c38) {
-      s1 = peg$c38;
+    if (input.substr(peg$currPos, 5) === peg$c39) {
+      s1 = peg$c39;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4817,12 +4870,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c39) {
-      s1 = peg$c39;
+    if (input.substr(peg$currPos, 5) === peg$c40) {
+      s1 = peg$c40;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4889,11 +4942,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 118) {
-      s1 = peg$c40;
+      s1 = peg$c41;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4903,7 +4956,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e48); }
+        if (peg$silentFails === 0) { peg$fail(peg$e50); }
       }
       if (s4 !== peg$FAILED) {
         s5 = [];
@@ -4912,7 +4965,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e49); }
+          if (peg$silentFails === 0) { peg$fail(peg$e51); }
         }
         while (s6 !== peg$FAILED) {
           s5.push(s6);
@@ -4924,7 +4977,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e49); }
+              if (peg$silentFails === 0) { peg$fail(peg$e51); }
             }
           }
         }
@@ -4953,7 +5006,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
     }
 
     return s0;
@@ -4971,7 +5024,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e51); }
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -4983,7 +5036,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e51); }
+          if (peg$silentFails === 0) { peg$fail(peg$e53); }
         }
       }
     }
@@ -5001,7 +5054,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+      if (peg$silentFails === 0) { peg$fail(peg$e52); }
     }
 
     return s0;
@@ -5011,12 +5064,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c41) {
-      s1 = peg$c41;
+    if (input.substr(peg$currPos, 4) === peg$c42) {
+      s1 = peg$c42;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e54); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -5052,12 +5105,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c42) {
-      s1 = peg$c42;
+    if (input.substr(peg$currPos, 5) === peg$c43) {
+      s1 = peg$c43;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -5100,12 +5153,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c43) {
-      s1 = peg$c43;
+    if (input.substr(peg$currPos, 4) === peg$c44) {
+      s1 = peg$c44;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e54); }
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -5180,7 +5233,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s12 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e55); }
+                if (peg$silentFails === 0) { peg$fail(peg$e57); }
               }
               if (s12 !== peg$FAILED) {
                 while (s12 !== peg$FAILED) {
@@ -5190,7 +5243,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s12 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e55); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e57); }
                   }
                 }
               } else {
@@ -5226,7 +5279,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s13 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e55); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e57); }
                   }
                   if (s13 !== peg$FAILED) {
                     while (s13 !== peg$FAILED) {
@@ -5236,7 +5289,7 @@ function peg$parse(input, options) {
                         peg$currPos++;
                       } else {
                         s13 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e55); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e57); }
                       }
                     }
                   } else {
@@ -5375,11 +5428,11 @@ function peg$parse(input, options) {
       s2 = peg$parseDigits();
       if (s2 !== peg$FAILED) {
         if (input.charCodeAt(peg$currPos) === 46) {
-          s3 = peg$c44;
+          s3 = peg$c45;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e57); }
+          if (peg$silentFails === 0) { peg$fail(peg$e59); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$currPos;
@@ -5389,7 +5442,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e51); }
+            if (peg$silentFails === 0) { peg$fail(peg$e53); }
           }
           while (s6 !== peg$FAILED) {
             s5.push(s6);
@@ -5401,7 +5454,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s6 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e51); }
+                if (peg$silentFails === 0) { peg$fail(peg$e53); }
               }
             }
           }
@@ -5435,7 +5488,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e56); }
+      if (peg$silentFails === 0) { peg$fail(peg$e58); }
     }
 
     return s0;
@@ -5461,7 +5514,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e51); }
+        if (peg$silentFails === 0) { peg$fail(peg$e53); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -5473,7 +5526,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e51); }
+            if (peg$silentFails === 0) { peg$fail(peg$e53); }
           }
         }
       }
@@ -5492,7 +5545,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
     }
 
     return s0;
@@ -5645,12 +5698,12 @@ function peg$parse(input, options) {
         if (peg$silentFails === 0) { peg$fail(peg$e9); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 5) === peg$c45) {
-          s2 = peg$c45;
+        if (input.substr(peg$currPos, 5) === peg$c46) {
+          s2 = peg$c46;
           peg$currPos += 5;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e59); }
+          if (peg$silentFails === 0) { peg$fail(peg$e61); }
         }
       }
       if (s2 !== peg$FAILED) {
@@ -5709,29 +5762,29 @@ function peg$parse(input, options) {
       }
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
-        if (input.substr(peg$currPos, 6) === peg$c46) {
-          s1 = peg$c46;
+        if (input.substr(peg$currPos, 6) === peg$c47) {
+          s1 = peg$c47;
           peg$currPos += 6;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e60); }
+          if (peg$silentFails === 0) { peg$fail(peg$e62); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$currPos;
-          if (input.substr(peg$currPos, 3) === peg$c47) {
-            s3 = peg$c47;
+          if (input.substr(peg$currPos, 3) === peg$c48) {
+            s3 = peg$c48;
             peg$currPos += 3;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e61); }
+            if (peg$silentFails === 0) { peg$fail(peg$e63); }
           }
           if (s3 === peg$FAILED) {
-            if (input.substr(peg$currPos, 4) === peg$c48) {
-              s3 = peg$c48;
+            if (input.substr(peg$currPos, 4) === peg$c49) {
+              s3 = peg$c49;
               peg$currPos += 4;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e62); }
+              if (peg$silentFails === 0) { peg$fail(peg$e64); }
             }
           }
           if (s3 !== peg$FAILED) {
@@ -5817,12 +5870,12 @@ function peg$parse(input, options) {
             if (peg$silentFails === 0) { peg$fail(peg$e1); }
           }
           if (s2 === peg$FAILED) {
-            if (input.substr(peg$currPos, 4) === peg$c49) {
-              s2 = peg$c49;
+            if (input.substr(peg$currPos, 4) === peg$c50) {
+              s2 = peg$c50;
               peg$currPos += 4;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e63); }
+              if (peg$silentFails === 0) { peg$fail(peg$e65); }
             }
             if (s2 === peg$FAILED) {
               if (input.substr(peg$currPos, 5) === peg$c6) {
@@ -5897,12 +5950,12 @@ function peg$parse(input, options) {
           }
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
-            if (input.substr(peg$currPos, 3) === peg$c50) {
-              s1 = peg$c50;
+            if (input.substr(peg$currPos, 3) === peg$c51) {
+              s1 = peg$c51;
               peg$currPos += 3;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e64); }
+              if (peg$silentFails === 0) { peg$fail(peg$e66); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$currPos;
@@ -5929,12 +5982,12 @@ function peg$parse(input, options) {
                 s2 = null;
               }
               s3 = peg$currPos;
-              if (input.substr(peg$currPos, 2) === peg$c51) {
-                s4 = peg$c51;
+              if (input.substr(peg$currPos, 2) === peg$c52) {
+                s4 = peg$c52;
                 peg$currPos += 2;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e65); }
+                if (peg$silentFails === 0) { peg$fail(peg$e67); }
               }
               if (s4 !== peg$FAILED) {
                 s5 = peg$currPos;
@@ -6040,12 +6093,12 @@ function peg$parse(input, options) {
             }
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
-              if (input.substr(peg$currPos, 4) === peg$c52) {
-                s1 = peg$c52;
+              if (input.substr(peg$currPos, 4) === peg$c53) {
+                s1 = peg$c53;
                 peg$currPos += 4;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e66); }
+                if (peg$silentFails === 0) { peg$fail(peg$e68); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parseNL();
@@ -6116,12 +6169,12 @@ function peg$parse(input, options) {
               }
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
-                if (input.substr(peg$currPos, 4) === peg$c53) {
-                  s1 = peg$c53;
+                if (input.substr(peg$currPos, 4) === peg$c54) {
+                  s1 = peg$c54;
                   peg$currPos += 4;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e67); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e69); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$parseNL();
@@ -6425,11 +6478,11 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c44;
+        s2 = peg$c45;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e57); }
+        if (peg$silentFails === 0) { peg$fail(peg$e59); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
@@ -6451,7 +6504,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
     }
 
     return s0;
@@ -6469,7 +6522,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e51); }
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6481,7 +6534,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e51); }
+          if (peg$silentFails === 0) { peg$fail(peg$e53); }
         }
       }
     }
@@ -6499,7 +6552,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
     }
 
     return s0;
@@ -6517,7 +6570,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6529,7 +6582,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e71); }
+          if (peg$silentFails === 0) { peg$fail(peg$e73); }
         }
       }
     }
@@ -6547,7 +6600,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
 
     return s0;
@@ -6570,7 +6623,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
 
     return s0;
@@ -6588,7 +6641,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+      if (peg$silentFails === 0) { peg$fail(peg$e75); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6600,7 +6653,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e73); }
+          if (peg$silentFails === 0) { peg$fail(peg$e75); }
         }
       }
     }
@@ -6618,7 +6671,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
 
     return s0;
@@ -6635,7 +6688,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e75); }
+      if (peg$silentFails === 0) { peg$fail(peg$e77); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
@@ -6644,7 +6697,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e76); }
+        if (peg$silentFails === 0) { peg$fail(peg$e78); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -6656,7 +6709,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e76); }
+            if (peg$silentFails === 0) { peg$fail(peg$e78); }
           }
         }
       }
@@ -6674,7 +6727,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
     }
 
     return s0;
@@ -6688,11 +6741,11 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c44;
+        s2 = peg$c45;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e57); }
+        if (peg$silentFails === 0) { peg$fail(peg$e59); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
@@ -6714,7 +6767,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e77); }
+      if (peg$silentFails === 0) { peg$fail(peg$e79); }
     }
 
     return s0;
@@ -6730,11 +6783,11 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 126) {
-        s4 = peg$c54;
+        s4 = peg$c55;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e79); }
+        if (peg$silentFails === 0) { peg$fail(peg$e81); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$currPos;
@@ -6744,7 +6797,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e80); }
+          if (peg$silentFails === 0) { peg$fail(peg$e82); }
         }
         while (s7 !== peg$FAILED) {
           s6.push(s7);
@@ -6756,7 +6809,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e80); }
+              if (peg$silentFails === 0) { peg$fail(peg$e82); }
             }
           }
         }
@@ -6794,7 +6847,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e78); }
+      if (peg$silentFails === 0) { peg$fail(peg$e80); }
     }
 
     return s0;
@@ -6808,7 +6861,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e81); }
+      if (peg$silentFails === 0) { peg$fail(peg$e83); }
     }
 
     return s0;
@@ -6824,11 +6877,11 @@ function peg$parse(input, options) {
       s2 = [];
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 44) {
-        s4 = peg$c55;
+        s4 = peg$c56;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e83); }
+        if (peg$silentFails === 0) { peg$fail(peg$e85); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$parseVectorEntry();
@@ -6846,11 +6899,11 @@ function peg$parse(input, options) {
         s2.push(s3);
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 44) {
-          s4 = peg$c55;
+          s4 = peg$c56;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e83); }
+          if (peg$silentFails === 0) { peg$fail(peg$e85); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseVectorEntry();
@@ -6874,11 +6927,11 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 48) {
-        s1 = peg$c56;
+        s1 = peg$c57;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e84); }
+        if (peg$silentFails === 0) { peg$fail(peg$e86); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
@@ -6889,7 +6942,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+      if (peg$silentFails === 0) { peg$fail(peg$e84); }
     }
 
     return s0;
@@ -6941,7 +6994,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+      if (peg$silentFails === 0) { peg$fail(peg$e88); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6950,54 +7003,6 @@ function peg$parse(input, options) {
       } else {
         s3 = input.charAt(peg$currPos);
         if (peg$r13.test(s3)) {
-          peg$currPos++;
-        } else {
-          s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e86); }
-        }
-      }
-    }
-    if (s2.length < 1) {
-      peg$currPos = s1;
-      s1 = peg$FAILED;
-    } else {
-      s1 = s2;
-    }
-    if (s1 !== peg$FAILED) {
-      s0 = input.substring(s0, peg$currPos);
-    } else {
-      s0 = s1;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e85); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseBase64() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$currPos;
-    s2 = [];
-    s3 = input.charAt(peg$currPos);
-    if (peg$r14.test(s3)) {
-      peg$currPos++;
-    } else {
-      s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e88); }
-    }
-    while (s3 !== peg$FAILED) {
-      s2.push(s3);
-      if (s2.length >= 200) {
-        s3 = peg$FAILED;
-      } else {
-        s3 = input.charAt(peg$currPos);
-        if (peg$r14.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
@@ -7025,6 +7030,54 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseBase64() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r14.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e90); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 200) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r14.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e90); }
+        }
+      }
+    }
+    if (s2.length < 1) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e89); }
+    }
+
+    return s0;
+  }
+
   function peg$parsePublicKey() {
     let s0, s1;
 
@@ -7042,7 +7095,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e89); }
+      if (peg$silentFails === 0) { peg$fail(peg$e91); }
     }
 
     return s0;
@@ -7063,11 +7116,11 @@ function peg$parse(input, options) {
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 43) {
-        s2 = peg$c57;
+        s2 = peg$c58;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e91); }
+        if (peg$silentFails === 0) { peg$fail(peg$e93); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$currPos;
@@ -7077,7 +7130,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e75); }
+          if (peg$silentFails === 0) { peg$fail(peg$e77); }
         }
         while (s5 !== peg$FAILED) {
           s4.push(s5);
@@ -7089,7 +7142,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e75); }
+              if (peg$silentFails === 0) { peg$fail(peg$e77); }
             }
           }
         }
@@ -7119,7 +7172,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e90); }
+      if (peg$silentFails === 0) { peg$fail(peg$e92); }
     }
 
     return s0;
@@ -7137,7 +7190,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e93); }
+      if (peg$silentFails === 0) { peg$fail(peg$e95); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -7149,7 +7202,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e93); }
+          if (peg$silentFails === 0) { peg$fail(peg$e95); }
         }
       }
     }
@@ -7167,7 +7220,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e92); }
+      if (peg$silentFails === 0) { peg$fail(peg$e94); }
     }
 
     return s0;
@@ -7179,11 +7232,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 48) {
-      s1 = peg$c56;
+      s1 = peg$c57;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e84); }
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
@@ -7193,11 +7246,11 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 49) {
-        s1 = peg$c58;
+        s1 = peg$c59;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e95); }
+        if (peg$silentFails === 0) { peg$fail(peg$e97); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
@@ -7208,7 +7261,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e94); }
+      if (peg$silentFails === 0) { peg$fail(peg$e96); }
     }
 
     return s0;
@@ -7228,7 +7281,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e96); }
+      if (peg$silentFails === 0) { peg$fail(peg$e98); }
     }
 
     return s0;
@@ -7245,7 +7298,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -7257,7 +7310,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e49); }
+          if (peg$silentFails === 0) { peg$fail(peg$e51); }
         }
       }
     }
@@ -7311,7 +7364,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e97); }
+      if (peg$silentFails === 0) { peg$fail(peg$e99); }
     }
     if (s2 !== peg$FAILED) {
       while (s2 !== peg$FAILED) {
@@ -7321,7 +7374,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e97); }
+          if (peg$silentFails === 0) { peg$fail(peg$e99); }
         }
       }
     } else {
@@ -7341,28 +7394,28 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c59;
+      s1 = peg$c60;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e98); }
+      if (peg$silentFails === 0) { peg$fail(peg$e100); }
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c59;
+        s2 = peg$c60;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e98); }
+        if (peg$silentFails === 0) { peg$fail(peg$e100); }
       }
       if (s2 === peg$FAILED) {
         s2 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 110) {
-          s3 = peg$c60;
+          s3 = peg$c61;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e99); }
+          if (peg$silentFails === 0) { peg$fail(peg$e101); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s2;
@@ -7372,11 +7425,11 @@ function peg$parse(input, options) {
         if (s2 === peg$FAILED) {
           s2 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 114) {
-            s3 = peg$c61;
+            s3 = peg$c62;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e100); }
+            if (peg$silentFails === 0) { peg$fail(peg$e102); }
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s2;
@@ -7463,21 +7516,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 13) {
-      s1 = peg$c62;
+      s1 = peg$c63;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e102); }
+      if (peg$silentFails === 0) { peg$fail(peg$e104); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
     }
     if (input.charCodeAt(peg$currPos) === 10) {
-      s2 = peg$c63;
+      s2 = peg$c64;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e103); }
+      if (peg$silentFails === 0) { peg$fail(peg$e105); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -7489,7 +7542,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e101); }
+      if (peg$silentFails === 0) { peg$fail(peg$e103); }
     }
 
     return s0;
@@ -7518,7 +7571,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e104); }
+      if (peg$silentFails === 0) { peg$fail(peg$e106); }
     }
 
     return s0;

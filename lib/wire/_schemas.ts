@@ -201,7 +201,7 @@ const op = v.variant("kind", [
 
 const peerHead = { from: v.string(), nonce: v.string(), vector, signed: v.string(), mac: v.string() };
 const peer = v.variant("verb", [
-  counted(v.object({ verb: v.literal("add"), ...peerHead, count, ops: v.array(op) }), "ops"),
+  counted(v.object({ verb: v.literal("add"), ...peerHead, count, ops: v.array(op), got: v.optional(count) }), "ops"),
   v.object({ verb: v.literal("ask"), ...peerHead }),
   v.object({ verb: v.literal("got"), ...peerHead, at: count }),
   v.object({ verb: v.picklist(["hello", "proof"]), from: v.string(), nonce: v.string(), challenge: v.string(), version: v.optional(positive), signed: v.string(), mac: v.string() }),

@@ -343,7 +343,7 @@ export function peerSignedText(d: PeerDatagram): string {
     case "got":
       return top + lines([d.at]);
     case "add":
-      return top + lines([d.ops.length]) + d.ops.map(opText).join("");
+      return top + lines([d.ops.length]) + d.ops.map(opText).join("") + (d.got === undefined ? "" : lines([`got ${d.got}`]));
     case "ok":
       return top + lines([flag(d.more), d.ops.length]) + d.ops.map(opText).join("");
   }

@@ -356,7 +356,7 @@ type PeerHead = {
 };
 
 export type PeerDatagram =
-  | PeerHead & { verb: "add"; vector: Vector; ops: Op[] }
+  | PeerHead & { verb: "add"; vector: Vector; ops: Op[]; got?: number } // got (version 3): `vector` is on disk too, the sender's clock read `got`
   | PeerHead & { verb: "ask"; vector: Vector }
   /** What the sender has committed to disk, and its clock when it sent this (ms since the epoch: peers report skew). */
   | PeerHead & { verb: "got"; vector: Vector; at: number }
