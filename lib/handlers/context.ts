@@ -55,6 +55,12 @@ export type HandlerDeps = {
   members: () => ServerListing[];
   /** A typing or away state was said here: the server passes it to its peers (ttlMs 0: the state's own). */
   presenceSaid?: (note: PresenceNote) => void;
+  /**
+   * Whether every peer reads a leave's reason (peer protocol version 3: the kind lines `leave why` and
+   * `leave quit`, docs/PEER_PROTOCOL.md). Until then, in a rolling upgrade, `leave` and `logout` make the
+   * ops of before (no reason, no quit notices), which every peer reads.
+   */
+  leaveReasons: () => boolean;
 };
 
 /** What one handler is given: the server's parts and the request's facts. */

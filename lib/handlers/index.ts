@@ -82,6 +82,8 @@ export function handlerDeps(o: {
   presenceSaid?: (note: PresenceNote) => void;
   /** The live membership for `servers` (default: none listed). */
   members?: () => ServerListing[];
+  /** Whether every peer reads a leave's reason (default: yes, as with no peers). */
+  leaveReasons?: () => boolean;
 }): HandlerDeps {
   return {
     store: o.store,
@@ -91,6 +93,7 @@ export function handlerDeps(o: {
     desk: new AccountDesk({ secret: o.secret ?? o.random(32), random: o.random }),
     presence: o.presence ?? new PresenceBoard(),
     members: o.members ?? (() => []),
+    leaveReasons: o.leaveReasons ?? (() => true),
     ...(o.presenceSaid ? { presenceSaid: o.presenceSaid } : {}),
   };
 }

@@ -40,7 +40,7 @@ function newSession(c: Context, tag: string, userName: string, account?: string,
 /** [PROTOCOL "logout"] ends the session and its memberships; with a reason, a quit notice in each room it is in first. */
 export function logout(c: Context, req: LogoutRequest): Reply {
   const s = auth(c);
-  if (req.reason !== undefined) {
+  if (req.reason !== undefined && c.leaveReasons()) {
     for (const rkey of c.store.rooms.ofSession(s.id).filter((r) => !r.startsWith("@"))) {
       const a = roomAccess(c.store, rkey, s);
       if ("name" in a) c.store.appendLocal({ kind: "leave", session: s.id, groupName: a.name, reason: req.reason, quit: true }, c.now);

@@ -46,7 +46,7 @@ export function connect(c: Context, req: RoomRequest): Reply {
 export function leave(c: Context, req: RoomRequest): Reply {
   const s = auth(c);
   const name = memberRoom(c, req.groupName, s).name;
-  const reason = req.reason ?? "";
+  const reason = c.leaveReasons() ? req.reason ?? "" : ""; // a peer older than version 3 could not read it
   c.store.appendLocal(reason === "" ? { kind: "leave", session: s.id, groupName: name } : { kind: "leave", session: s.id, groupName: name, reason }, c.now);
   return { verb: "ok", tag: req.tag, kind: "leave", groupName: name };
 }

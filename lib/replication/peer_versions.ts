@@ -22,9 +22,12 @@
 
 /**
  * The peer protocol version this release speaks. Version 2: versions stated
- * in hello and proof. Version 3: a fan-out `add` may end with `got <at>`.
+ * in hello and proof. Version 3: a fan-out `add` may end with `got <at>`,
+ * and a `leave` op may carry a reason (`leave why`, `leave quit`).
  */
 export const PEER_PROTOCOL_VERSION = 3;
+/** The version whose `leave` ops may carry a reason (`leave why`, `leave quit`): made only once every peer speaks it. */
+export const LEAVE_REASON_VERSION = 3;
 /** The oldest version this release still speaks to (version 3 still speaks 1): a peer that has not proved more is spoken to in it. */
 export const OLDEST_PEER_VERSION = 1;
 

@@ -31,7 +31,7 @@ import { sessionId } from "../rules/session_id.ts";
 import { nameKey } from "../wire/names.ts";
 import { ReadPositions } from "../store/read_positions.ts";
 import { createPeerAuth, createStatAuth } from "../replication/peer_auth.ts";
-import { createPeerVersions } from "../replication/peer_versions.ts";
+import { createPeerVersions, LEAVE_REASON_VERSION } from "../replication/peer_versions.ts";
 import { PeerLiveness } from "../acks/liveness.ts";
 import { Ring } from "../acks/ring.ts";
 import { type HandlerDeps, handlerDeps } from "../handlers/index.ts";
@@ -153,6 +153,7 @@ export class ServerNode {
       store, random: o.random, sessionTtl: config.sessionTtl, secret: o.clusterKey ?? undefined, confirmer,
       // Typing and away: in memory, passed to peers in `pres` datagrams (docs/PROTOCOL.md "Typing and away").
       members: () => this.members.listing(),
+      leaveReasons: () => this.#versions.shared(this.members.peers.keys()) >= LEAVE_REASON_VERSION,
       presence: this.presence, presenceSaid: (note) => (this.#peerPort.sayPresence(note), this.#presenceHeard.forEach((fn) => fn(note))),
     });
     this.#desk = handlers.desk;
