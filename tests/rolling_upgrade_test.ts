@@ -104,6 +104,9 @@ for (const [step, up] of IDS.entries()) {
     for (const id of IDS) await say(id, `after ${up}'s upgrade, from ${id}`);
     await allEverywhere();
     const upgraded = IDS.slice(0, step + 1);
+    // A restarted peer's version is asked again on its new session (probes 250 ms apart): messages may be everywhere first.
+    const settled = (r: StatusReport) => IDS.every((p) => p === r.id || !upgraded.includes(p) || r.peers[p]?.protocol === PEER_PROTOCOL_VERSION);
+    for (const id of upgraded) assert.ok((await within(10_000, async () => settled(await state(id)), 100)) !== null, `${id} learns every upgraded peer's version`);
     for (const id of IDS) {
       const r = await state(id);
       if (!upgraded.includes(id)) {

@@ -102,7 +102,7 @@ test("malformed datagrams: bad-request; too-large; reply verbs never answered", 
   const tok = await login("mal");
   assert.is(code(await ask("login\nm1\nbob")), "bad-request"); // no final newline
   assert.is(code(await ask(lines("hello", "m2"))), "bad-request");
-  assert.is(code(await ask(lines("logout", "m3", tok, "extra"))), "bad-request");
+  assert.is(code(await ask(lines("logout", "m3", tok, "a reason", "extra"))), "bad-request"); // one line of reason at most
   assert.is(code(await ask(lines("add", "m4", tok, "bad\\escape", "r"))), "bad-request");
   c.send(srv.clientAddr, lines("rooms", "bad-tag!", tok));
   const untagged = await c.next(5000);
