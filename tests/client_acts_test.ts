@@ -7,7 +7,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { join } from "node:path";
 import { readFileSync, writeFileSync } from "node:fs";
-import { makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir } from "../testing/harness.ts";
+import { lines, makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir, udpClient } from "../testing/harness.ts";
+import { login, within } from "../testing/cluster_ops.ts";
 import { type ClientProc, startClient } from "./_client_proc.ts";
 import { parseLine } from "../lib/client/commands.ts";
 import { changeOf, MessageActions, mentions } from "../lib/client/message_acts.ts";
@@ -30,7 +31,18 @@ test.after(async () => {
   removeTempDirs();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits (at most 15 s) until `server` knows room `room` (`who` answers other than `no-room`). */
+async function roomReached(server: ServerHandle, room: string): Promise<void> {
+  const u = await udpClient();
+  try {
+    const token = await login(u, server.clientAddr, `probe${Date.now() % 100000}`);
+    const there = await within(15_000, async () => !(await u.request(server.clientAddr, lines("who", `w${Date.now() % 100000}`, token, room))).startsWith("error\n"), 50);
+    assert.ok(there !== null, `${room} never reached ${server.id}`);
+  } finally {
+    await u.close();
+  }
+}
 
 function client(user: string, first: "a" | "b"): ClientProc {
   const lines = readFileSync(file, "utf8").split("\n").filter((l) => /^[ab] /.test(l));
@@ -95,9 +107,10 @@ test("a sealed room is searched in what the client opened; the last own message 
 test("two terminal clients: edit, react, reply, mention, search, delete", async () => {
   const bob = client("bob", "a");
   await bob.waitFor(/logged in as bob/);
-  // carl starts once lobby exists on a (and so reaches b): started at once, both clients created lobby, one on each
-  // server, and once in two full runs carl never saw bob's edit (under investigation: issue 26's note).
-  await sleep(500);
+  // carl starts once lobby has reached b: started sooner, both clients could create lobby, one on each server (twin
+  // rooms, which tests/twin_room_acts_test.ts covers), and under load carl once never saw bob's edit.
+  await bob.waitFor(/(created|joined) lobby/);
+  await roomReached(srv[1], "lobby");
   const carl = client("carl", "b");
   await carl.waitFor(/logged in as carl/);
   bob.send("teh plan for friday");

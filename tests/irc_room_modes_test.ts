@@ -123,6 +123,13 @@ test("two servers: a limit set on one holds on the other; invited users and oper
     own.send("MODE #den");
     assert.match(await own.waitFor(/ 324 /), / 324 own #den \+ntl :2$/);
     const bob = await connect(pb, "bob");
+    // The room and its limit reach b first: a JOIN sooner would open a twin #den at b.
+    for (const until = Date.now() + 10_000;;) {
+      bob.send("MODE #den");
+      const l = await bob.waitFor(/ 324 bob #den | 403 bob #den /);
+      if (/\+ntl :2$/.test(l) || Date.now() > until) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
     assert.match(await joinOnce(bob, "bob", /JOIN/), /JOIN #den/, "a second member fits");
     const carol = await connect(pb, "carol");
     assert.match(await joinOnce(carol, "carol", / 471 /), / 471 carol #den :Cannot join channel \(\+l\)/, "b has the limit: a third is refused");
