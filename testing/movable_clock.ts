@@ -2,8 +2,11 @@
  * A server clock a test moves while the server runs: Debian's libfaketime,
  * preloaded, reads the offset from a file (FAKETIME_TIMESTAMP_FILE) and
  * reads it again every second. Both runtimes' wall and monotonic clocks
- * move, so timers due in the skipped time fire at once. (`faketime -f`
- * sets one offset for the life of the process: tests/clock_skew_test.ts.)
+ * move, so timers due in the skipped time fire at once. `skewedClock`
+ * sets one offset for the life of the process (tests/clock_skew_test.ts).
+ * Both preload the library rather than run Debian's `faketime` wrapper:
+ * the wrapper names its semaphores by PID, a killed server leaves them
+ * behind, and a later wrapper whose PID was reused fails to start.
  *
  * @example
  * ```ts
@@ -23,6 +26,11 @@ function libfaketime(): string {
     if (existsSync(lib)) return lib;
   }
   throw new Error("this test needs Debian's libfaketime (npm test installs faketime when run as root; else: sudo apt-get install -y faketime)");
+}
+
+/** The command prefix that runs a server with its clock `offset` away from the real one for good ("+600s", "-120s"). */
+export function skewedClock(offset: string): string[] {
+  return ["env", `LD_PRELOAD=${libfaketime()}`, `FAKETIME=${offset}`];
 }
 
 /** A clock at the real time for now; `wrap` is the command prefix that runs a server on it. */

@@ -1,7 +1,7 @@
 /**
  * Clock skew between real server processes (docs/ARCHITECTURE.md "Time"):
  * three keyed servers, c's clock 10 minutes ahead and b's 2 minutes behind
- * (Debian's faketime). Replication runs both ways, a client fails over to
+ * (Debian's libfaketime, preloaded). Replication runs both ways, a client fails over to
  * and from the skewed servers with its token, a name live on one is taken
  * on all, a session expires on every server within the documented bound
  * (ttl plus remote slack) and not before its ttl, and the skew shows in the
@@ -11,24 +11,17 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { add, askState, enter, login, readAll, sleep, tag, within } from "../testing/cluster_ops.ts";
+import { skewedClock } from "../testing/movable_clock.ts";
 import { lines, makeCluster, removeTempDirs, type ServerHandle, startServer, tempDir, udpClient } from "../testing/harness.ts";
 
 const TTL = 6;
-const SKEW: Record<string, string[]> = { a: [], b: ["faketime", "-f", "-120s"], c: ["faketime", "-f", "+600s"] };
-
-function requireFaketime(): void {
-  const r = spawnSync("faketime", ["-f", "+1s", "true"]);
-  if (r.error || r.status !== 0) {
-    throw new Error("this test needs Debian's faketime (npm test installs it when run as root; else: sudo apt-get install -y faketime)");
-  }
-}
+/** Each server's clock: b two minutes behind, c ten minutes ahead (libfaketime; see testing/movable_clock.ts). */
+const skew = (id: string): string[] => (id === "b" ? skewedClock("-120s") : id === "c" ? skewedClock("+600s") : []);
 
 test("a server 10 minutes ahead and one 2 minutes behind: replication, failover, names, expiry and status agree", async () => {
-  requireFaketime();
   const dir = tempDir("distchat-skew-");
   const key = randomBytes(32);
   const keyFile = join(dir, "cluster.key");
@@ -39,7 +32,7 @@ test("a server 10 minutes ahead and one 2 minutes behind: replication, failover,
   const u = await udpClient();
   try {
     for (const id of ["a", "b", "c"]) {
-      running.push(await startServer({ id, servers: file, db: join(dir, `${id}.sqlite`), ttl: TTL, wrap: SKEW[id], extraArgs: ["--cluster-key", keyFile] }));
+      running.push(await startServer({ id, servers: file, db: join(dir, `${id}.sqlite`), ttl: TTL, wrap: skew(id), extraArgs: ["--cluster-key", keyFile] }));
     }
     const [a, b, c] = running;
     // Every server hears both others and knows their clocks.
