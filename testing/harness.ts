@@ -53,6 +53,13 @@ export function tempDir(prefix = "distchat-test-"): string {
   return dir;
 }
 
+/** Keeps every directory `tempDir` made so far (not removed at exit, e.g. a failing chaos run's databases); returns their paths. */
+export function keepTempDirs(): string[] {
+  const kept = [...tempDirs];
+  tempDirs.clear();
+  return kept;
+}
+
 /** Removes every directory `tempDir` made. */
 export function removeTempDirs(): void {
   for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
