@@ -50,7 +50,8 @@ try {
     `ack -> visible on all servers p50 ${v.all.p50} ms p99 ${v.all.p99} ms max ${v.all.max} ms; ` +
       `on the servers up at the ack p50 ${v.upAtAck.p50} ms p99 ${v.upAtAck.p99} ms max ${v.upAtAck.max} ms; ` +
       `on the servers not killed before they listed it p50 ${v.notKilled.p50} ms p99 ${v.notKilled.p99} ms max ${v.notKilled.max} ms; ` +
-      `never on all: ${v.missing}; a killed server was back after p50 ${r.outageMs.p50} ms p99 ${r.outageMs.p99} ms max ${r.outageMs.max} ms`,
+      `never on all: ${v.missing}; a killed server was back after p50 ${r.outageMs.p50} ms p99 ${r.outageMs.p99} ms max ${r.outageMs.max} ms; ` +
+      `kills while another server was down: ${r.twoDown}`,
   );
   for (const p of r.problems.slice(0, 50)) console.log(`PROBLEM: ${p}`);
   if (r.problems.length > 50) console.log(`… and ${r.problems.length - 50} more`);

@@ -3,7 +3,9 @@
  * N servers whose peer traffic crosses fault-injecting proxies (loss,
  * duplication, jitter), clients whose own datagrams and replies are lost
  * too, and a kill -9 of a random server every few seconds (restarted on
- * its database a second later; one down at a time). Each client adds
+ * its database a second later; the next kill picks among the servers up,
+ * so when a restart takes longer than the gap, two are down at once:
+ * `twoDown`). Each client adds
  * numbered lines one at a time, retransmitting the same datagram (same
  * tag) and failing over to the next server of servers.txt after three
  * silent sends, as docs/PROTOCOL.md tells a client to.
@@ -90,6 +92,8 @@ export type ChaosReport = {
   visible: { all: Quantiles; upAtAck: Quantiles; notKilled: Quantiles; missing: number };
   /** From each kill -9 until the restarted server said it listens (1 s of that is the wait before the restart), ms. */
   outageMs: Quantiles;
+  /** Kills made while another server was still down (two down at once). */
+  twoDown: number;
 };
 
 /** p50, p99 and max of some ms. */
@@ -171,7 +175,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   );
   const udps: UdpClient[] = [];
   const problems: string[] = [];
-  let kills = 0;
+  let kills = 0, twoDown = 0;
   try {
     const addrs = ids.map((id) => fc.clientAddr[id]);
     const udpClient = o.encrypted === false ? plainClient : () => secureUdpClient(fc.keys);
@@ -255,6 +259,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const id = o.previousRelease ? ids[kills % ids.length] : up[Math.floor(rand() * up.length)];
         if (down.has(id)) continue;
         down.add(id);
+        if (down.size > 1) twoDown++;
         const outage: [number, number] = [Date.now(), Infinity];
         outages.get(id)?.push(outage);
         await fc.servers[id].kill9();
@@ -355,6 +360,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       problems,
       latency: quantiles(acked.map((a) => a.ms)),
       visible: { all: quantiles(visibleAll), upAtAck: quantiles(visibleUp), notKilled: quantiles(visibleNotKilled), missing },
+      twoDown,
       outageMs: quantiles([...outages.values()].flat().filter(([, u]) => Number.isFinite(u)).map(([k, u]) => u - k)),
     };
   } finally {
