@@ -22,19 +22,14 @@ const IDS = ["a", "b", "c", "d"];
 const add = (token: string, tag: string, msg: string): Request => ({ verb: "add", tag, token, groupName: "r", msg });
 const c = await memoryCluster({ ids: IDS });
 try {
-  c.send("b", { verb: "login", tag: "L1", userName: "bob" });
-  c.run(50);
-  const login = c.reply("L1");
-  if (!login || login.verb !== "ok" || login.kind !== "login") throw new Error("no login");
-  c.send("b", { verb: "open", tag: "O1", token: login.token, groupName: "r" });
-  c.run(300);
+  const token = c.loginAndOpen("b", "bob", "r");
   c.down.add("c");
   c.run(1000); // b no longer hears c
   c.down.add("d"); // killed; b heard it a moment ago, so b's copy names d
-  c.send("b", add(login.token, "t1", "hello"));
+  c.send("b", add(token, "t1", "hello"));
   c.run(1200);
   c.down.delete("c"); // back before it has caught up; the client's resend reaches it
-  c.send("c", add(login.token, "t1", "hello"));
+  c.send("c", add(token, "t1", "hello"));
   c.run(4000);
   c.down.delete("d");
   c.run(5000);

@@ -17,13 +17,7 @@ const add = (token: string, tag: string, msg: string): Request => ({ verb: "add"
 test("confirmer b killed, a's copy acked on c's disk after 1.5 s, that ack lost; b back without it, a resend makes b's own copy and b refuses a's: a resend to a is answered with b's copy, the one every server lists, not a's remembered ack", async () => {
   const c = await memoryCluster({ ids: IDS });
   try {
-    c.send("a", { verb: "login", tag: "L1", userName: "bob" });
-    c.run(50);
-    const login = c.reply("L1");
-    assert.ok(login && login.verb === "ok" && login.kind === "login");
-    const token = login.token;
-    c.send("a", { verb: "open", tag: "O1", token, groupName: "r" });
-    c.run(200);
+    const token = c.loginAndOpen("a", "bob", "r");
     // b is killed; a heard it a moment ago, so a's copy names b.
     c.down.add("b");
     let replyLost = true;

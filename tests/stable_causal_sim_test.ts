@@ -18,13 +18,7 @@ const add = (token: string, tag: string, msg: string): Request => ({ verb: "add"
 test("a's line held back at c (its confirmer b's got lost): c's own later line, made with a's in hand, waits for it in polls and history; the reader at c sees them in order", async () => {
   const c = await memoryCluster({ ids: ["a", "b", "c"] });
   try {
-    c.send("a", { verb: "login", tag: "L1", userName: "bob" });
-    c.run(50);
-    const login = c.reply("L1");
-    assert.ok(login && login.verb === "ok" && login.kind === "login");
-    const token = login.token;
-    c.send("a", { verb: "open", tag: "O1", token, groupName: "r" });
-    c.run(300);
+    const token = c.loginAndOpen("a", "bob", "r");
     let polls = 0;
     /** What a reader polling at c is shown ("origin.seq text"), from `cursor` on. */
     const read = (cursor: ReadonlyMap<string, number>) => {
