@@ -13,8 +13,12 @@
  * When the faults stop it checks, on every server:
  * - every acked (msgID, text) is listed under that msgID;
  * - no msgID and no text is listed twice;
- * - each client's lines are listed in the order it sent them;
- * and how long the servers took to agree (convergence).
+ * - each client's lines are listed in the order it sent them, and were
+ *   shown in that order to a reader polling that server all along (its
+ *   watcher, chaos_visibility.ts);
+ * and how long the servers took to agree (convergence). An acked msgID
+ * not listed is told apart: its text listed under another id (a twin copy
+ * shown instead: the acked id is hidden) or nowhere (lost).
  *
  * tests/chaos_test.ts runs a short one in `npm test`; scripts/chaos.ts a
  * long one (`npm run chaos -- --seconds 120`); with `membership`, a server
@@ -319,6 +323,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       const clean = seen.allAt(a.id, (i, t) => counted(i) && !killedBetween(ids[i], a.at, t));
       if (clean !== null) visibleNotKilled.push(Math.max(0, clean - a.at));
     }
+    /** The first inversion of each client's acked lines in `pos` (msgID → position; ids absent are skipped). */
+    const inversions = (pos: ReadonlyMap<string, number>) =>
+      Array.from({ length: o.clients }, (_, c) => {
+        const mine = acked.filter((a) => a.client === c && pos.has(a.id)).sort((x, y) => x.n - y.n);
+        const k = mine.findIndex((y, k) => k > 0 && pos.get(mine[k - 1].id)! > pos.get(y.id)!);
+        const [x, y] = [mine[k - 1], mine[k]];
+        return k < 0 ? null : `"${y.text}" (${y.id}, acked by ${y.by}) comes before "${x.text}" (${x.id}, acked by ${x.by})`;
+      }).filter((v) => v !== null);
     listings.forEach((l, i) => {
       const id = live[i];
       const byId = new Map<string, string>(), idOf = new Map<string, string>();
@@ -337,17 +349,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         }
       }
       // Order: of each client's acked lines that this server lists (a missing one is reported above, not as an inversion).
-      const at = new Map(l.msgs.map((m, k) => [m, k]));
-      for (let c = 0; c < o.clients; c++) {
-        const mine = acked.filter((a) => a.client === c && at.has(a.text)).sort((x, y) => x.n - y.n);
-        for (let k = 1; k < mine.length; k++) {
-          const [x, y] = [mine[k - 1], mine[k]];
-          if (at.get(x.text)! > at.get(y.text)!) {
-            problems.push(`server ${id}: "${y.text}" (${idOf.get(y.text)}, acked by ${y.by}) is listed before "${x.text}" (${idOf.get(x.text)}, acked by ${x.by})`);
-            break;
-          }
-        }
-      }
+      const at = new Map(l.ids.map((m, k) => [m, k]));
+      for (const inv of inversions(at)) problems.push(`server ${id}: ${inv} in its final listing`);
+      // And in the order its watcher was shown them as they came (what a reader polling there saw).
+      const w = ids.indexOf(id);
+      const shown = new Map(w < 0 ? [] : seen.shownOrder(w).map((m, k) => [m, k]));
+      for (const inv of inversions(shown)) problems.push(`server ${id}: ${inv} as a reader polling it was shown them`);
     });
     return {
       acked: acked.length,
