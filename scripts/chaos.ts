@@ -7,12 +7,12 @@
 import process from "node:process";
 import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { runChaos } from "../testing/chaos.ts";
-import { removeTempDirs } from "../testing/harness.ts";
+import { keepTempDirs, removeTempDirs } from "../testing/harness.ts";
 
 const CHAOS = defineCommand({
   name: "chaos",
   about: "A long chaos run of real servers: loss, duplication, jitter and kill -9 while clients add and fail over.",
-  usage: "npm run chaos -- [--seconds N] [--servers N] [--clients N] [--seed N] [--one-disk-acks] [--membership]",
+  usage: "npm run chaos -- [--seconds N] [--servers N] [--clients N] [--seed N] [--one-disk-acks] [--membership] [--keep]",
   flags: {
     seconds: { type: "string", value: "N", default: "120", help: "how long the faults last" },
     servers: { type: "string", value: "N", default: "5", help: "servers, 2 to 26" },
@@ -20,6 +20,7 @@ const CHAOS = defineCommand({
     seed: { type: "string", value: "N", default: "1", help: "the seed of every fault" },
     "one-disk-acks": { type: "boolean", help: "run the servers with --one-disk-acks" },
     membership: { type: "boolean", help: "add a server a third of the way in and retire the first one two thirds in (servers file + SIGHUP)" },
+    keep: { type: "boolean", help: "keep the servers' directories (databases, servers file) and print where they are" },
   },
   notes: "Prints what was acked and every violated property; exits 1 if there was one.",
 });
@@ -40,7 +41,7 @@ try {
     log: (line) => console.log(line),
   });
   console.log(
-    `acked ${r.acked}, unacked ${r.unacked}, kills ${r.kills}, ack latency p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms ` +
+    `acked ${r.acked}, unacked ${r.unacked}, rate-limited answers ${r.rateLimited}, kills ${r.kills}, ack latency p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms ` +
       `max ${r.latency.max} ms, servers agreed ${r.convergedMs} ms after the faults stopped` +
       (r.changed ? `; added ${r.changed.added}, retired ${r.changed.retired}` : ""),
   );
@@ -49,12 +50,14 @@ try {
     `ack -> visible on all servers p50 ${v.all.p50} ms p99 ${v.all.p99} ms max ${v.all.max} ms; ` +
       `on the servers up at the ack p50 ${v.upAtAck.p50} ms p99 ${v.upAtAck.p99} ms max ${v.upAtAck.max} ms; ` +
       `on the servers not killed before they listed it p50 ${v.notKilled.p50} ms p99 ${v.notKilled.p99} ms max ${v.notKilled.max} ms; ` +
-      `never on all: ${v.missing}; a killed server was back after p50 ${r.outageMs.p50} ms p99 ${r.outageMs.p99} ms max ${r.outageMs.max} ms`,
+      `never on all: ${v.missing}; a killed server was back after p50 ${r.outageMs.p50} ms p99 ${r.outageMs.p99} ms max ${r.outageMs.max} ms; ` +
+      `kills while another server was down: ${r.twoDown}`,
   );
   for (const p of r.problems.slice(0, 50)) console.log(`PROBLEM: ${p}`);
   if (r.problems.length > 50) console.log(`… and ${r.problems.length - 50} more`);
   console.log(r.problems.length === 0 ? "no problems" : `${r.problems.length} problem(s)`);
   process.exitCode = r.problems.length === 0 ? 0 : 1;
 } finally {
-  removeTempDirs();
+  if (values.keep) for (const d of keepTempDirs()) console.log(`kept ${d}`);
+  else removeTempDirs();
 }

@@ -3,7 +3,9 @@
  * N servers whose peer traffic crosses fault-injecting proxies (loss,
  * duplication, jitter), clients whose own datagrams and replies are lost
  * too, and a kill -9 of a random server every few seconds (restarted on
- * its database a second later; one down at a time). Each client adds
+ * its database a second later; the next kill picks among the servers up,
+ * so when a restart takes longer than the gap, two are down at once:
+ * `twoDown`). Each client adds
  * numbered lines one at a time, retransmitting the same datagram (same
  * tag) and failing over to the next server of servers.txt after three
  * silent sends, as docs/PROTOCOL.md tells a client to.
@@ -11,8 +13,12 @@
  * When the faults stop it checks, on every server:
  * - every acked (msgID, text) is listed under that msgID;
  * - no msgID and no text is listed twice;
- * - each client's lines are listed in the order it sent them;
- * and how long the servers took to agree (convergence).
+ * - each client's lines are listed in the order it sent them, and were
+ *   shown in that order to a reader polling that server all along (its
+ *   watcher, chaos_visibility.ts);
+ * and how long the servers took to agree (convergence). An acked msgID
+ * not listed is told apart: its text listed under another id (a twin copy
+ * shown instead: the acked id is hidden) or nowhere (lost).
  *
  * tests/chaos_test.ts runs a short one in `npm test`; scripts/chaos.ts a
  * long one (`npm run chaos -- --seconds 120`); with `membership`, a server
@@ -67,6 +73,8 @@ export type ChaosReport = {
   acked: number;
   /** Adds that were never acked (a client gave up after 30 s). */
   unacked: number;
+  /** `rate-limited` answers to adds (each add was sent again a second later, as docs/PROTOCOL.md says). */
+  rateLimited: number;
   kills: number;
   /** Servers running this release at the end, of those started on `previousRelease` (0 without it). */
   upgraded: number;
@@ -88,6 +96,8 @@ export type ChaosReport = {
   visible: { all: Quantiles; upAtAck: Quantiles; notKilled: Quantiles; missing: number };
   /** From each kill -9 until the restarted server said it listens (1 s of that is the wait before the restart), ms. */
   outageMs: Quantiles;
+  /** Kills made while another server was still down (two down at once). */
+  twoDown: number;
 };
 
 /** p50, p99 and max of some ms. */
@@ -108,6 +118,8 @@ class ChaosClient {
   u: UdpClient;
   servers: Address[];
   lose: () => boolean;
+  /** The address the last reply came from (a late reply of the server failed over from counts). */
+  lastFrom: Address | null = null;
   constructor(u: UdpClient, servers: Address[], start: number, lose: () => boolean) {
     this.u = u;
     this.servers = servers;
@@ -141,7 +153,10 @@ class ChaosClient {
     for (;;) {
       const d = await this.u.next(Math.max(1, until - Date.now()));
       if (d === null) return null;
-      if (d.text.split("\n")[1] === t && !this.lose()) return d.text;
+      if (d.text.split("\n")[1] === t && !this.lose()) {
+        this.lastFrom = d.from;
+        return d.text;
+      }
       if (Date.now() >= until) return null;
     }
   }
@@ -164,7 +179,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   );
   const udps: UdpClient[] = [];
   const problems: string[] = [];
-  let kills = 0;
+  let kills = 0, twoDown = 0;
   try {
     const addrs = ids.map((id) => fc.clientAddr[id]);
     const udpClient = o.encrypted === false ? plainClient : () => secureUdpClient(fc.keys);
@@ -194,8 +209,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     log(`chaos: ${ids.length} servers, ${o.clients} clients, ${o.seconds} s of faults, seed ${o.seed}`);
 
     const end = Date.now() + o.seconds * 1000;
-    const acked: { client: number; n: number; id: string; text: string; ms: number; at: number; down: string[] }[] = [];
-    let unacked = 0;
+    const acked: { client: number; n: number; id: string; text: string; ms: number; at: number; down: string[]; by: string }[] = [];
+    let unacked = 0, rateLimited = 0;
+    const serverAt = (a: Address | null) => ids.find((id) => a !== null && fc.clientAddr[id].port === a.port) ?? "?";
     const down = new Set<string>();
     /** Per server, when it was killed and when it was back up (Infinity: not yet). */
     const outages = new Map<string, [number, number][]>(ids.map((id) => [id, []]));
@@ -206,8 +222,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const request = lines("add", tag(), toks[c], escapeText(text), ROOM);
         let reply = await cl.request(request, 30_000);
         // A server joining or being retired answers `unavailable`: the same add goes to the next server.
-        for (let i = 0; reply?.split("\n")[2] === "unavailable" && i < 50 && Date.now() - start < 30_000; i++) {
-          cl.current = (cl.current + 1) % cl.servers.length;
+        // `rate-limited`: wait and resend (docs/PROTOCOL.md), counted apart.
+        for (let i = 0; i < 50 && Date.now() - start < 30_000; i++) {
+          const code = reply?.split("\n")[2];
+          if (code === "rate-limited") {
+            rateLimited++;
+            log(`chaos: ${text}: rate-limited by ${serverAt(cl.lastFrom)}: ${reply?.split("\n")[3]}`);
+            await sleep(1000);
+          } else if (code === "unavailable") cl.current = (cl.current + 1) % cl.servers.length;
+          else break;
           reply = await cl.request(request, 30_000 - (Date.now() - start));
         }
         if (reply === null) {
@@ -219,7 +242,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           problems.push(`${text}: ${reply.replace(/\n/g, " | ")}`);
           continue;
         }
-        acked.push({ client: c, n, id: f[5], text, ms: Date.now() - start, at: Date.now(), down: [...down] });
+        acked.push({ client: c, n, id: f[5], text, ms: Date.now() - start, at: Date.now(), down: [...down], by: serverAt(cl.lastFrom) });
       }
     });
     // Kills at seeded times, each restart in the background, so the number of
@@ -240,6 +263,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const id = o.previousRelease ? ids[kills % ids.length] : up[Math.floor(rand() * up.length)];
         if (down.has(id)) continue;
         down.add(id);
+        if (down.size > 1) twoDown++;
         const outage: [number, number] = [Date.now(), Infinity];
         outages.get(id)?.push(outage);
         await fc.servers[id].kill9();
@@ -278,7 +302,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
       await sleep(250);
     }
-    if (convergedMs === null) problems.push("the servers did not agree within the convergence time");
+    if (convergedMs === null) {
+      const sets = listings.map((l) => JSON.stringify([...l.ids].sort()));
+      const why = sets.every((x) => x === sets[0]) ? "they list the same msgIDs, but not every acked one" : "their msgIDs differ";
+      problems.push(`the servers did not agree within the convergence time (${why})`);
+    }
     watching = false;
     await seen.done;
     // Servers retired by a membership change never list what came after: only those running now count.
@@ -295,10 +323,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       const clean = seen.allAt(a.id, (i, t) => counted(i) && !killedBetween(ids[i], a.at, t));
       if (clean !== null) visibleNotKilled.push(Math.max(0, clean - a.at));
     }
+    /** The first inversion of each client's acked lines in `pos` (msgID → position; ids absent are skipped). */
+    const inversions = (pos: ReadonlyMap<string, number>) =>
+      Array.from({ length: o.clients }, (_, c) => {
+        const mine = acked.filter((a) => a.client === c && pos.has(a.id)).sort((x, y) => x.n - y.n);
+        const k = mine.findIndex((y, k) => k > 0 && pos.get(mine[k - 1].id)! > pos.get(y.id)!);
+        const [x, y] = [mine[k - 1], mine[k]];
+        return k < 0 ? null : `"${y.text}" (${y.id}, acked by ${y.by}) comes before "${x.text}" (${x.id}, acked by ${x.by})`;
+      }).filter((v) => v !== null);
     listings.forEach((l, i) => {
       const id = live[i];
-      const byId = new Map<string, string>();
-      l.ids.forEach((m, k) => byId.set(m, l.msgs[k]));
+      const byId = new Map<string, string>(), idOf = new Map<string, string>();
+      l.ids.forEach((m, k) => (byId.set(m, l.msgs[k]), idOf.set(l.msgs[k], m)));
       if (byId.size !== l.ids.length) problems.push(`server ${id} lists a msgID twice`);
       if (new Set(l.msgs).size !== l.msgs.length) {
         const seen = new Set<string>();
@@ -307,23 +343,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
       for (const a of acked) {
         if (byId.get(a.id) !== a.text) {
-          problems.push(`server ${id}: acked ${a.id} "${a.text}" is listed as ${JSON.stringify(byId.get(a.id) ?? null)}`);
+          // A twin copy of the same add (docs/ARCHITECTURE.md "Acks") lists the text under another id: not lost, but the acked id is hidden.
+          const twin = byId.has(a.id) ? "" : idOf.has(a.text) ? `; its text is listed under ${idOf.get(a.text)} (the acked id is hidden)` : "; its text is listed nowhere (lost)";
+          problems.push(`server ${id}: acked ${a.id} "${a.text}" (acked by ${a.by}) is listed as ${JSON.stringify(byId.get(a.id) ?? null)}${twin}`);
         }
       }
-      const at = new Map(l.msgs.map((m, k) => [m, k]));
-      for (let c = 0; c < o.clients; c++) {
-        const mine = acked.filter((a) => a.client === c).sort((x, y) => x.n - y.n);
-        for (let k = 1; k < mine.length; k++) {
-          if ((at.get(mine[k - 1].text) ?? -1) > (at.get(mine[k].text) ?? -1)) {
-            problems.push(`server ${id}: "${mine[k].text}" is listed before "${mine[k - 1].text}"`);
-            break;
-          }
-        }
-      }
+      // Order: of each client's acked lines that this server lists (a missing one is reported above, not as an inversion).
+      const at = new Map(l.ids.map((m, k) => [m, k]));
+      for (const inv of inversions(at)) problems.push(`server ${id}: ${inv} in its final listing`);
+      // And in the order its watcher was shown them as they came (what a reader polling there saw).
+      const w = ids.indexOf(id);
+      const shown = new Map(w < 0 ? [] : seen.shownOrder(w).map((m, k) => [m, k]));
+      for (const inv of inversions(shown)) problems.push(`server ${id}: ${inv} as a reader polling it was shown them`);
     });
     return {
       acked: acked.length,
       unacked,
+      rateLimited,
       kills,
       upgraded: upgraded.size,
       convergedMs,
@@ -331,6 +367,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       problems,
       latency: quantiles(acked.map((a) => a.ms)),
       visible: { all: quantiles(visibleAll), upAtAck: quantiles(visibleUp), notKilled: quantiles(visibleNotKilled), missing },
+      twoDown,
       outageMs: quantiles([...outages.values()].flat().filter(([, u]) => Number.isFinite(u)).map(([k, u]) => u - k)),
     };
   } finally {

@@ -20,6 +20,8 @@ import { cursorText, sleep, tag } from "./cluster_ops.ts";
 export type Visibility = {
   /** When the last of the servers (all, or those `only` keeps, told when each listed it) first listed `id`; null if one never did. */
   allAt(id: string, only?: (server: number, seenAt: number | undefined) => boolean): number | null;
+  /** The msgIDs watcher `i` was shown, in the order it was first shown each. */
+  shownOrder(i: number): string[];
   /** Resolves once every watcher has stopped. */
   done: Promise<void>;
 };
@@ -55,6 +57,7 @@ export function watchVisibility(
   const done = Promise.all(addrs.map((_, i) => watch(i))).then(() => {});
   return {
     done,
+    shownOrder: (i) => [...firstSeen[i].keys()],
     allAt(id, only = () => true) {
       let last = -Infinity;
       for (const [i, seen] of firstSeen.entries()) {

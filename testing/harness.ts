@@ -54,6 +54,13 @@ export function tempDir(prefix = "distchat-test-"): string {
   return dir;
 }
 
+/** Keeps every directory `tempDir` made so far (not removed at exit, e.g. a failing chaos run's databases); returns their paths. */
+export function keepTempDirs(): string[] {
+  const kept = [...tempDirs];
+  tempDirs.clear();
+  return kept;
+}
+
 /**
  * Removes every directory `tempDir` made. One that cannot be removed yet (a
  * browser still closing writes into its profile: ENOTEMPTY) is kept for the

@@ -120,6 +120,16 @@ export async function memoryCluster(o: MemoryClusterOptions = {}) {
     run(ms: number) {
       for (let t = 0; t < ms; t += 5) clock.advance(5);
     },
+    /** Logs `userName` in at server `at` and opens room `room` there (reaching every server); the token. */
+    loginAndOpen(at: string, userName: string, room: string): string {
+      this.send(at, { verb: "login", tag: `login${userName}`, userName });
+      this.run(50);
+      const r = this.reply(`login${userName}`);
+      if (!r || r.verb !== "ok" || r.kind !== "login") throw new Error(`login at ${at}: ${JSON.stringify(r)}`);
+      this.send(at, { verb: "open", tag: `open${userName}`, token: r.token, groupName: room });
+      this.run(300);
+      return r.token;
+    },
     /** The reply with this tag, if one came. */
     reply(tag: string): Reply | undefined {
       return replies.find((r) => r.tag === tag);

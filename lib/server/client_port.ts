@@ -17,7 +17,7 @@
  * ```
  */
 import type { Log } from "../config/log.ts";
-import { decodeRequest, encodeText, replyText } from "../wire/codec.ts";
+import { decodeReply, decodeRequest, encodeText, replyText } from "../wire/codec.ts";
 import type { Dirty, Store } from "../store/store.ts";
 import { type ErrorCode, type Reply, type Request, tokenOf } from "../wire/messages.ts";
 import type { Address } from "../wire/address.ts";
@@ -188,7 +188,7 @@ export class ClientPort {
     const { req, from, session, key, now } = a;
     const { answers, store } = this.#o;
     const seen = answers.find(req, key, now);
-    if (seen !== null) return seen;
+    if (seen !== null && !this.#overturned(req, session, seen)) return seen;
     // A resend of an add already stored (or held for its ack) is not new: no quota, no floor.
     const resent = req.verb === "add" && this.#o.gate?.holds(key) === true;
     const refused = resent ? null : this.#refusal(req, from, session, now);
@@ -219,6 +219,20 @@ export class ClientPort {
     const answer = answerOf(reply);
     answers.remember(req, key, answer, now, changed);
     return answer;
+  }
+
+  /**
+   * Whether `seen`, an add's remembered ack, names a copy that is no longer
+   * the visible one of its (session, tag): a stand-in ack that the confirmer,
+   * back without the copy, overturned (docs/ARCHITECTURE.md "A confirmer that
+   * dies"). The resend is then answered afresh, with the copy every server lists.
+   */
+  #overturned(req: Request, session: string, seen: Answer): boolean {
+    if (req.verb !== "add" || seen.error !== null) return false;
+    const visible = this.#o.store.messages.byTag(session, req.tag);
+    if (visible === null) return false;
+    const r = decodeReply(encodeText(seen.text));
+    return r.ok && r.value.verb === "ok" && r.value.kind === "add" && (r.value.msgId.origin !== visible.origin || r.value.msgId.n !== visible.seq);
   }
 
   /** Holds poll `w` (null), or the refusal when it may not be held: past a per-session or memory budget. Not remembered: once a held poll is answered, a resend may be held. */

@@ -37,7 +37,7 @@ export const CONF = "CASE o.kind WHEN 'msg' THEN COALESCE(o.conf, '') ELSE '' EN
 export type MessageStatements = Record<
   | "visibleByTag" | "hide" | "insert" | "insertNotice" | "addByTag" | "originRange" | "refuse" | "byId" | "bestTwin" | "show" | "bound"
   | "dseqOf" | "newest" | "newestBefore" | "lastOf" | "recentOf" | "visibleTwin" | "setFlag" | "remove" | "msgRow" | "byDseq" | "recentKeys"
-  | "anyDseq" | "pendingOps" | "anyByDseq" | "lastOp" | "roomOf",
+  | "anyDseq" | "pendingOps" | "anyByDseq" | "lastOp" | "roomOf" | "lastBefore",
   StatementSync
 >;
 
@@ -62,7 +62,8 @@ return {
     lastOf: p("SELECT max(seq) AS n FROM messages WHERE rkey = ? AND notice = ? AND origin = ?"),
     visibleTwin: p(`SELECT m.origin, m.seq, ${CONF} FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq ` +
       "WHERE m.session = ? AND m.tag = ? AND m.hidden = 0"),
-    recentOf: p(`SELECT m.seq, m.hidden, m.refused, m.session, m.tag, ${CONF} FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq ` +
+    lastBefore: p("SELECT seq FROM messages WHERE rkey = ?1 AND notice = ?2 AND origin = ?3 AND dseq < ?4 ORDER BY seq DESC LIMIT 1"),
+    recentOf: p(`SELECT m.seq, m.dseq, m.hidden, m.refused, m.session, m.tag, ${CONF} FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq ` +
       "WHERE m.rkey = ?1 AND m.notice = 0 AND m.origin = ?2 ORDER BY m.seq DESC LIMIT ?3 + 0"),
     newest: p(`${ENTRIES_DSEQ} WHERE m.rkey = ?1 AND m.notice = ?3 AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?2 + 0`),
     newestBefore: p(`${ENTRIES_DSEQ} WHERE m.rkey = ?1 AND m.notice = ?4 AND m.dseq < ?2 AND m.hidden = 0 ORDER BY m.dseq DESC LIMIT ?3 + 0`),

@@ -13,7 +13,7 @@ import { refuses } from "../rules/binding.ts";
 import type { SettledTest, Settling } from "./settling.ts";
 
 /** What stable delivery reads of a row (lib/store/settling.ts). */
-type WaitRow = { seq: number; hidden: number; refused: number; session: string; tag: string; conf: string };
+type WaitRow = { seq: number; dseq: number; hidden: number; refused: number; session: string; tag: string; conf: string };
 import { EDITED, type MessageActs, REACTED } from "./message_acts.ts";
 import { SearchIndex } from "./search.ts";
 import type { MsgId } from "../wire/messages.ts";
@@ -285,6 +285,8 @@ export class Messages {
     const streams = [...origins].flatMap((origin) => kindsOf(notices).map((kind) => ({ kind, origin, after: get(cursor, origin), rows: [] as Row[], at: 0, done: false })));
     /** Per origin, the seq of its first unsettled copy: its notices after it wait too (the cursor is per origin). */
     const stopAt = new Map<string, number>();
+    /** The delivery order of the first unsettled copy: nothing delivered after it is listed, whatever its origin (it may have been made by a server that had that copy: causal order). */
+    let stopDseq = Infinity;
     const head = (st: typeof streams[number]): Row | null => {
       if (st.at < st.rows.length) return st.rows[st.at];
       if (st.done) return null;
@@ -295,6 +297,7 @@ export class Messages {
       if (stop >= 0) {
         settling!.held(rkey);
         stopAt.set(st.origin, Math.min(stopAt.get(st.origin) ?? Infinity, st.rows[stop].seq));
+        stopDseq = Math.min(stopDseq, st.rows[stop].dseq);
         st.rows.length = stop;
         st.done = true;
       }
@@ -315,7 +318,7 @@ export class Messages {
         }
         if (r && (!bestRow || r.dseq < bestRow.dseq)) (best = st, bestRow = r);
       }
-      if (!best || !bestRow) return;
+      if (!best || !bestRow || bestRow.dseq > stopDseq) return;
       best.at++;
       if (!bestRow.hidden) yield this.#entry({ ...bestRow, origin: best.origin });
     }
@@ -363,25 +366,31 @@ export class Messages {
    * messages and notices stored in the room (two index seeks each). A poll from it lists
    * only messages stored later. Sessions that ask while the room is the same
    * get the same cursor, so their held polls are answered by one read.
-   * With `settling`, an origin's tail stays below its lowest visible copy
-   * not yet settled among its SCAN_BATCH newest in the room, so a poll from
-   * it lists that copy once it settles.
+   * With `settling`, every origin's tail stays below the first copy (in
+   * delivery order) not yet settled among each origin's SCAN_BATCH newest in
+   * the room, so a poll from it lists that copy, and what came after it, once
+   * it settles.
    */
   tail(groupName: string, origins: Iterable<string>, settling?: Settling): Vector {
     const rkey = nameKey(groupName);
     const settled = settling?.test();
     const out = new Map<string, number>();
+    let stopDseq = Infinity;
     for (const origin of origins) {
       for (const kind of kindsOf(true)) {
         const n = (this.#s.lastOf.get(rkey, kind, origin) as { n: number | null }).n;
         if (n !== null && n > (out.get(origin) ?? 0)) out.set(origin, n);
       }
       if (!settled || !out.has(origin)) continue;
-      let low = Infinity;
-      for (const r of this.#s.recentOf.all(rkey, origin, SCAN_BATCH) as WaitRow[]) if (this.#waits(settled, origin, r)) low = r.seq;
-      if (low === Infinity) continue;
-      settling!.held(rkey);
-      if (low - 1 > 0) out.set(origin, Math.min(out.get(origin)!, low - 1));
+      for (const r of this.#s.recentOf.all(rkey, origin, SCAN_BATCH) as WaitRow[]) if (this.#waits(settled, origin, r)) stopDseq = Math.min(stopDseq, r.dseq);
+    }
+    if (stopDseq === Infinity) return out;
+    // As in `uncovered`: nothing delivered after the first copy not settled, whatever its origin (causal order).
+    settling!.held(rkey);
+    for (const origin of [...out.keys()]) {
+      let n = 0;
+      for (const kind of kindsOf(true)) n = Math.max(n, (this.#s.lastBefore.get(rkey, kind, origin, stopDseq) as { seq: number } | undefined)?.seq ?? 0);
+      if (n > 0) out.set(origin, Math.min(out.get(origin)!, n));
       else out.delete(origin);
     }
     return out;
