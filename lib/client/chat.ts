@@ -36,6 +36,9 @@ export type { ChatOptions, ChatUi, SecretAsk, Shown } from "./chat_ui.ts";
 /** Earlier messages kept per room to open once a passphrase comes. */
 const KEEP_LOCKED = 300;
 
+/** How long /edit or /delete of "your last message" waits for messages still being sent to be acknowledged. */
+const OWN_ACK_WAIT_MS = 10_000;
+
 export class ChatClient {
   readonly conn: Connection;
   readonly session: Session;
@@ -66,6 +69,8 @@ export class ChatClient {
         ui.sealed?.(room, room.startsWith("@") ? this.social.seals(room) : this.keyring.has(room));
       },
       message: (room, e) => this.#queue(() => this.#shown(room, e)),
+      pending: (id, room, shown, wire) => (this.acts.sending(id, room, shown), ui.pending?.(id, room, shown, wire)),
+      settled: (id, msgId) => (this.acts.settled(id, msgId), ui.settled?.(id, msgId)),
       older: ui.showOlder
         ? (room, entries, more) =>
           this.#queue(async () => {
@@ -248,6 +253,8 @@ export class ChatClient {
       case "reply": {
         const room = s.currentRoom;
         if (room === null) return this.#ui.error("type into a room first (/join ROOM or /switch ROOM)");
+        // "Your last message" includes one still being sent: wait (bounded) for its ack.
+        if (c.id === null && (c.kind === "edit" || c.kind === "delete")) await this.session.flush(OWN_ACK_WAIT_MS);
         if (c.kind === "edit") return void (await this.acts.edit(room, c.id, c.text));
         if (c.kind === "delete") return void (await this.acts.del(room, c.id));
         if (c.kind === "react") return void (await this.acts.react(room, c.id, c.text));

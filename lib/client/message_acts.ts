@@ -94,6 +94,10 @@ export class MessageActions {
   #recent = new Map<string, Map<string, { user: string; text: string }>>();
   /** Room key → who else was typing or away there, as last told. */
   #presence = new Map<string, PresenceEntry[]>();
+  /** Room key → this user's newest message acknowledged there and not shown yet (its origin may list it after the ack). */
+  #sentUnshown = new Map<string, { id: MsgId; text: string }>();
+  /** Outbox id → room and text as typed, of this user's messages not yet acknowledged. */
+  #sending = new Map<number, { room: string; text: string }>();
 
   constructor(o: ActsOptions) {
     this.#o = o;
@@ -108,12 +112,38 @@ export class MessageActions {
     }
     let m = this.#recent.get(nameKey(room));
     if (!m) this.#recent.set(nameKey(room), m = new Map());
+    if (this.#sentUnshown.has(nameKey(room)) && msgIdText(this.#sentUnshown.get(nameKey(room))!.id) === msgIdText(e.msgId)) this.#sentUnshown.delete(nameKey(room));
     m.set(msgIdText(e.msgId), { user: e.userName, text });
     if (m.size > KEEP) m.delete(m.keys().next().value!);
   }
 
+  /** Message `outboxId` (lib/client/outbox.ts) to `room` is being sent, `text` as typed. */
+  sending(outboxId: number, room: string, text: string): void {
+    this.#sending.set(outboxId, { room, text });
+  }
+
+  /** Message `outboxId` was acknowledged as `msgId` (null: given up): see `sent`. */
+  settled(outboxId: number, msgId: MsgId | null): void {
+    const m = this.#sending.get(outboxId);
+    this.#sending.delete(outboxId);
+    if (m && msgId) this.sent(m.room, msgId, m.text);
+  }
+
+  /**
+   * This user's message to `room` was acknowledged as `id` (`text` as typed):
+   * until it is shown it is "your last message" there. The stream can list it
+   * after the ack reaches the client (stable delivery at its origin waits for
+   * the confirmer's `got`; a reader at the confirmer may see it first).
+   */
+  sent(room: string, id: MsgId, text: string): void {
+    if (this.#recent.get(nameKey(room))?.has(msgIdText(id))) return; // shown already
+    this.#sentUnshown.set(nameKey(room), { id, text });
+  }
+
   /** The sender and text of a message shown in `room`, or null (not seen here). */
   quoteOf(room: string, id: MsgId): { user: string; text: string } | null {
+    const unshown = this.#sentUnshown.get(nameKey(room));
+    if (unshown && msgIdText(unshown.id) === msgIdText(id)) return { user: this.#o.userName, text: unshown.text };
     return this.#recent.get(nameKey(room))?.get(msgIdText(id)) ?? null;
   }
 
@@ -123,6 +153,11 @@ export class MessageActions {
     if (c === null) return null;
     const m = this.#recent.get(nameKey(room));
     const k = msgIdText(c.target);
+    const unshown = this.#sentUnshown.get(nameKey(room));
+    if (unshown && msgIdText(unshown.id) === k) {
+      if (c.kind === "deleted") this.#sentUnshown.delete(nameKey(room));
+      if (c.kind === "edited") unshown.text = openedText ?? c.text;
+    }
     if (c.kind === "deleted") m?.delete(k);
     if (c.kind === "edited") {
       const was = m?.get(k);
@@ -135,6 +170,8 @@ export class MessageActions {
   /** The message an act names: `id`, or the newest shown in `room` (`own`: sent by this user). */
   #target(room: string, id: MsgId | null, own: boolean): MsgId | null {
     if (id !== null) return id;
+    const unshown = own ? this.#sentUnshown.get(nameKey(room)) : undefined;
+    if (unshown) return unshown.id; // sent after everything shown of ours
     const m = [...(this.#recent.get(nameKey(room)) ?? new Map()).entries()].reverse();
     const hit = m.find(([, v]) => !own || nameKey(v.user) === nameKey(this.#o.userName));
     if (!hit) this.#o.ui.error(own ? "you have sent no message here yet; give a message id (/search shows them)" : "no message here yet");
