@@ -108,7 +108,8 @@ test("two terminal clients: edit, react, reply, mention, search, delete", async 
   const bob = client("bob", "a");
   await bob.waitFor(/logged in as bob/);
   // carl starts once lobby has reached b: started sooner, both clients could create lobby, one on each server (twin
-  // rooms, which tests/twin_room_acts_test.ts covers), and under load carl once never saw bob's edit.
+  // rooms, which tests/twin_room_acts_test.ts covers). (Carl never seeing bob's edit was bob's client not showing its own
+  // line yet when told to /edit: tests/own_unshown_test.ts.)
   await bob.waitFor(/(created|joined) lobby/);
   await roomReached(srv[1], "lobby");
   const carl = client("carl", "b");

@@ -4,15 +4,21 @@
  * its origin only once the confirmer's `got` arrives, so a reader on the
  * confirmer can be shown it before its writer is: tests/client_acts_test.ts's
  * bob (on a) was told to /edit once carl (on b, the confirmer) showed the
- * line, and in about 1 run in 7 of the old start-up his client had not shown
- * it yet, said "you have sent no message here yet" and sent no edit — carl
- * "never saw bob's edit" (scratch reproduction of the twinedit branch; twin
- * rooms played no part: one open, and no edit op on either server).
+ * line, and in 3 of 21 runs of the old start-up (a throwaway reproduction,
+ * 2026-12-07) his client had not shown it yet, said "you have sent no message
+ * here yet" and sent no edit — carl "never saw bob's edit". Twin rooms played
+ * no part: one open, and no edit op on either server. The last test is that
+ * run in memory: the poll never lists the line, the ack comes late.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { PollEntry, Request } from "../lib/wire/messages.ts";
+import type { PollEntry, Reply, Request } from "../lib/wire/messages.ts";
 import { MessageActions } from "../lib/client/message_acts.ts";
+import { ChatClient } from "../lib/client/chat.ts";
+import type { OpenTransport } from "../lib/client/transport.ts";
+import { keyMemory } from "../lib/client/social.ts";
+import { decodeRequest, encodeReply } from "../lib/wire/codec.ts";
+import { until } from "./_client_proc.ts";
 
 /** Acts of "bob" whose calls are recorded as [action, "origin.n", text]. */
 function bobActs(): { acts: MessageActions; calls: string[][]; errors: string[] } {
@@ -69,6 +75,61 @@ test("an ack for a message already shown changes nothing; a deletion notice forg
   await acts.react("lobby", null, "ok"); // the newest shown, as before
   assert.equal(calls, [["edit", "a.2", "2"], ["react", "a.2", "ok"]]);
   assert.equal(errors, ["you have sent no message here yet; give a message id (/search shows them)"]);
+});
+
+test("ChatClient: /edit typed before its line is acknowledged waits for the ack, then edits that line (the poll never listed it)", async () => {
+  const asked: string[] = [];
+  const edits: string[][] = [];
+  let ack: (() => void) | null = null;
+  // One in-memory server "a": the room's poll is held (the origin lists the line only once its confirmer has it).
+  const transport: OpenTransport = (list, events) =>
+    Promise.resolve({
+      send(datagram, to) {
+        const q = decodeRequest(datagram);
+        if (!q.ok) return;
+        const r = q.value;
+        asked.push(r.verb);
+        const answer = (reply: Reply) => setTimeout(() => events.datagram(encodeReply(reply), to), 1);
+        if (r.verb === "login") return answer({ verb: "ok", tag: r.tag, kind: "login", userName: r.userName, token: "T".repeat(43), ttl: 300 });
+        if (r.verb === "connect") return answer({ verb: "ok", tag: r.tag, kind: "connect", groupName: r.groupName });
+        if (r.verb === "history") return answer({ verb: "ok", tag: r.tag, kind: "history", groupName: r.groupName, cursor: new Map(), more: false, entries: [] });
+        if (r.verb === "rooms") return answer({ verb: "ok", tag: r.tag, kind: "rooms", more: false, names: ["lobby"] });
+        if (r.verb === "room") return answer({ verb: "ok", tag: r.tag, kind: "room", groupName: r.groupName, mode: "-", topicBy: "bob", topicAt: 0, topic: "", roles: ["~bob"] });
+        if (r.verb === "add") ack = () => answer({ verb: "ok", tag: r.tag, kind: "add", msg: r.msg, groupName: r.groupName, msgId: { origin: "a", n: 3 } });
+        if (r.verb === "act") {
+          if (r.action === "edit") edits.push([`${r.target.origin}.${r.target.n}`, r.text]);
+          return answer({ verb: "ok", tag: r.tag, kind: "act", groupName: r.groupName, action: r.action, target: r.target });
+        }
+      },
+      via: () => "memory",
+      close: () => Promise.resolve(),
+    });
+  const said: string[] = [];
+  const chat = await ChatClient.open({
+    servers: [{ id: "a" }],
+    transport,
+    ui: { show: () => {}, notice: (t) => said.push(t), error: (t) => said.push(`error: ${t}`), output: (t) => said.push(t), askSecret: () => Promise.resolve(null), hints: "command" },
+    userName: "bob",
+    waitMs: 1000,
+    dmsEveryMs: 0,
+    known: keyMemory(),
+  });
+  try {
+    await chat.login();
+    await chat.line("/join lobby");
+    await chat.line("teh plan for friday");
+    await until(() => `the add (asked: ${asked.join(" ")})`, () => ack !== null, 5000);
+    let done = false;
+    const edit = chat.line("/edit the plan for friday").then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.not.ok(done, `the edit waits for the ack: ${said.join(" | ")}`);
+    ack!();
+    await edit;
+    assert.equal(edits, [["a.3", "the plan for friday"]], said.join(" | "));
+    assert.not.ok(said.some((l) => l.startsWith("error")), said.join(" | "));
+  } finally {
+    await chat.conn.close();
+  }
 });
 
 test.run();

@@ -11,7 +11,9 @@
  * when its server is slow to answer).
  *
  * Not reproduced here (24 seeds: long and short polls, skewed clocks, loss
- * with failover): the terminal run where carl never saw bob's edit. The
+ * with failover): the terminal run where carl never saw bob's edit. Its
+ * cause was not the twins but bob's client, which had not shown its own
+ * line yet and sent no edit (tests/own_unshown_test.ts). The
  * lossy seeds found a liveness bug, now fixed (tests/ack_pair_test.ts):
  * with two servers, a failover during the loss made two copies naming each
  * other's server as confirmer, each refused the other, and neither was
