@@ -7,11 +7,15 @@
  * it had been asked for when it truncated); a scrub still not done after
  * `stuckMs` is reported once as { stuck: why } (it keeps trying). Posts
  * "stopped" once "stop" has closed the connection, or { failed } when it
- * cannot open the database.
+ * cannot open the database. It never checkpoints into a file that is not
+ * the database it opened any more (removed, replaced, or overwritten: a
+ * checkpoint would write page 1 back over garbage and hide it from the
+ * server's DatabaseFileGuard, which stops the server before it acks).
  */
 import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import { truncateLog } from "./scrub.ts";
+import { DatabaseFileGuard } from "./file_guard.ts";
 
 const { path, everyMs, stuckMs } = workerData as { path: string; everyMs: number; stuckMs: number };
 
@@ -24,6 +28,7 @@ let scrub: (n: number) => void = () => {};
 
 function start(): () => void {
   const db = new DatabaseSync(path);
+  const guard = new DatabaseFileGuard(path);
   db.exec("PRAGMA busy_timeout = 0");
   // NORMAL and FULL both sync the log before a checkpoint and the database after it.
   db.exec("PRAGMA synchronous = NORMAL");
@@ -35,6 +40,7 @@ function start(): () => void {
   let failingSince = 0;
   let reported = false;
   const tryScrub = () => {
+    if (guard.problem() !== null) return; // as below: never written into
     const upTo = wanted;
     let done = false;
     let why = "a reader or writer kept the log busy";
@@ -64,6 +70,7 @@ function start(): () => void {
     tryScrub();
   };
   const timer = setInterval(() => {
+    if (guard.problem() !== null) return; // not ours to write into: the server's own guard stops it
     if (wanted > scrubbed) return tryScrub();
     try {
       for (let i = 0; i < PASSES; i++) {
@@ -76,6 +83,7 @@ function start(): () => void {
   }, everyMs);
   return () => {
     clearInterval(timer);
+    guard.close();
     db.close();
   };
 }
