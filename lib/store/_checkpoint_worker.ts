@@ -28,7 +28,7 @@ let scrub: (n: number) => void = () => {};
 
 function start(): () => void {
   const db = new DatabaseSync(path);
-  const guard = new DatabaseFileGuard(path);
+  const guard = new DatabaseFileGuard(path, { holdOpen: false }); // no descriptor held: the server counts its own
   db.exec("PRAGMA busy_timeout = 0");
   // NORMAL and FULL both sync the log before a checkpoint and the database after it.
   db.exec("PRAGMA synchronous = NORMAL");

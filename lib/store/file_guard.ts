@@ -11,15 +11,16 @@ export class DatabaseFileGuard {
   readonly path: string;
   #ino: number;
   #dev: number;
+  /** The file, held open to read its header (-1: opened for each check, so no descriptor is held between them). */
   #fd: number;
   #buf = new Uint8Array(16);
 
-  constructor(path: string) {
+  constructor(path: string, o: { holdOpen?: boolean } = {}) {
     this.path = path;
     const st = statSync(path);
     this.#ino = st.ino;
     this.#dev = st.dev;
-    this.#fd = openSync(path, "r");
+    this.#fd = o.holdOpen === false ? -1 : openSync(path, "r");
   }
 
   /** Null when the file is still the one opened and looks like SQLite; else what is wrong. */
@@ -31,7 +32,13 @@ export class DatabaseFileGuard {
       return `database file ${this.path} is gone (${(e as { code?: string }).code ?? (e as Error).message})`;
     }
     if (st.ino !== this.#ino || st.dev !== this.#dev) return `database file ${this.path} was replaced`;
-    const n = readSync(this.#fd, this.#buf, 0, 16, 0);
+    const fd = this.#fd >= 0 ? this.#fd : openSync(this.path, "r");
+    let n: number;
+    try {
+      n = readSync(fd, this.#buf, 0, 16, 0);
+    } finally {
+      if (fd !== this.#fd) closeSync(fd);
+    }
     if (n === 0 && st.size === 0) return null; // not written yet
     if (n < 16 || new TextDecoder().decode(this.#buf) !== MAGIC) {
       return `database file ${this.path} is corrupt (bad header)`;
@@ -40,6 +47,7 @@ export class DatabaseFileGuard {
   }
 
   close(): void {
+    if (this.#fd < 0) return;
     try {
       closeSync(this.#fd);
     } catch { /* already closed */ }
