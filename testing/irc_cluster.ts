@@ -20,8 +20,8 @@ import type { Irc } from "./irc_client.ts";
 /** The running cluster: its servers and IRC ports in the order of `ids`. */
 export type IrcCluster = { servers: ServerHandle[]; ports: number[]; udp: UdpClient; keep(c: Irc): Irc; stop(): Promise<void> };
 
-/** Starts servers `ids`, each with `--irc` on a free loopback port. */
-export async function ircCluster(ids: string[]): Promise<IrcCluster> {
+/** Starts servers `ids`, each with `--irc` on a free loopback port (with `oneDiskAcks: false`, two-disk acks as by default). */
+export async function ircCluster(ids: string[], o: { oneDiskAcks?: boolean } = {}): Promise<IrcCluster> {
   const { file } = await makeCluster(ids);
   const ports: number[] = [];
   for (const _ of ids) ports.push(await freeTcpPort());
@@ -36,7 +36,8 @@ export async function ircCluster(ids: string[]): Promise<IrcCluster> {
   };
   try {
     for (const [i, id] of ids.entries()) {
-      servers.push(await startServer({ id, servers: file, extraArgs: ["--quota", "logins-per-ip-minute=0", "--one-disk-acks", "--irc", `127.0.0.1:${ports[i]}`] }));
+      const acks = o.oneDiskAcks === false ? [] : ["--one-disk-acks"];
+      servers.push(await startServer({ id, servers: file, extraArgs: ["--quota", "logins-per-ip-minute=0", ...acks, "--irc", `127.0.0.1:${ports[i]}`] }));
     }
   } catch (e) {
     await stop();

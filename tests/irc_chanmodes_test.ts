@@ -11,6 +11,7 @@
  * generous deadlines.
  */
 import { test } from "uvu";
+import { ircCluster } from "../testing/irc_cluster.ts";
 import * as assert from "uvu/assert";
 import type { Request } from "../lib/wire/messages.ts";
 import { canModerate, keyRefusal, maySpeak, mayTopic, type ModOp, parseMode, refusal, settingRoles, settleRoom } from "../lib/rules/moderation.ts";
@@ -18,8 +19,7 @@ import { channelModes, createdAt, memberPrefixes, namesPrefix } from "../lib/irc
 import { modeWords, noticeText } from "../lib/client/wording.ts";
 import { parseLine } from "../lib/client/commands.ts";
 import { decodeRequest, requestText } from "../lib/wire/codec.ts";
-import { freeTcpPort, makeCluster, removeTempDirs, type ServerHandle, startServer } from "../testing/harness.ts";
-import { type Irc, ircUser } from "../testing/irc_client.ts";
+import { ircUser } from "../testing/irc_client.ts";
 import { entry, IrcScript } from "./_irc_script.ts";
 
 const code = (line: string) => line.replace(/^@\S+ /, "").split(" ")[1];
@@ -178,19 +178,10 @@ test("IRC script: an invite notice in the stream is INVITE to members with invit
 });
 
 test("two servers: a key, +m with voice, -n and -t set on one hold on the other; a PART reason reaches the other's members", async () => {
-  const { file } = await makeCluster(["a", "b"]);
-  const [pa, pb] = [await freeTcpPort(), await freeTcpPort()];
-  const args = (p: number) => ["--quota", "logins-per-ip-minute=0", "--irc", `127.0.0.1:${p}`];
-  const servers: ServerHandle[] = [];
-  const clients: Irc[] = [];
-  const connect = async (port: number, nick: string) => {
-    const c = await ircUser(port, nick);
-    clients.push(c);
-    return c;
-  };
+  const k = await ircCluster(["a", "b"], { oneDiskAcks: false });
+  const [pa, pb] = k.ports;
+  const connect = async (port: number, nick: string) => k.keep(await ircUser(port, nick));
   try {
-    servers.push(await startServer({ id: "a", servers: file, extraArgs: args(pa) }));
-    servers.push(await startServer({ id: "b", servers: file, extraArgs: args(pb) }));
     const own = await connect(pa, "own");
     own.send("JOIN #den");
     await own.waitFor(/ 366 own #den /);
@@ -258,9 +249,7 @@ test("two servers: a key, +m with voice, -n and -t set on one hold on the other;
     carol.send("QUIT :gone fishing");
     assert.match(await own.waitFor(/ QUIT /), /^(@\S+ )?:carol!\S+ QUIT :Quit: gone fishing$/, "the quit crossed to a");
   } finally {
-    for (const c of clients) c.end();
-    await Promise.all(servers.map((s) => s.stop()));
-    removeTempDirs();
+    await k.stop();
   }
 });
 

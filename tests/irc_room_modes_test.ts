@@ -11,13 +11,13 @@
  * generous deadlines.
  */
 import { test } from "uvu";
+import { ircCluster } from "../testing/irc_cluster.ts";
 import * as assert from "uvu/assert";
 import type { Request } from "../lib/wire/messages.ts";
 import { isFull, MAX_ROOM_LIMIT, modeWord, parseMode, settleRoom } from "../lib/rules/moderation.ts";
 import type { ModOp } from "../lib/rules/moderation.ts";
 import { modeWords, noticeText } from "../lib/client/wording.ts";
 import { parseLine } from "../lib/client/commands.ts";
-import { freeTcpPort, makeCluster, removeTempDirs, type ServerHandle, startServer } from "../testing/harness.ts";
 import { type Irc, ircUser } from "../testing/irc_client.ts";
 import { entry, IrcScript } from "./_irc_script.ts";
 
@@ -93,16 +93,9 @@ test("IRC MODE +l N / -l and +s / -s through mod; 696 for a bad limit; 324 shows
 });
 
 test("two servers: a limit set on one holds on the other; invited users and operators pass it; a part frees a seat; -l lifts it", async () => {
-  const { file } = await makeCluster(["a", "b"]);
-  const [pa, pb] = [await freeTcpPort(), await freeTcpPort()];
-  const args = (p: number) => ["--quota", "logins-per-ip-minute=0", "--irc", `127.0.0.1:${p}`];
-  const servers: ServerHandle[] = [];
-  const clients: Irc[] = [];
-  const connect = async (port: number, nick: string) => {
-    const c = await ircUser(port, nick);
-    clients.push(c);
-    return c;
-  };
+  const k = await ircCluster(["a", "b"], { oneDiskAcks: false });
+  const [pa, pb] = k.ports;
+  const connect = async (port: number, nick: string) => k.keep(await ircUser(port, nick));
   // JOIN until it is not 471 (the limit and joins replicate): the answer, within 10 s.
   const joinOnce = async (c: Irc, nick: string, want: RegExp) => {
     for (const until = Date.now() + 10_000;;) {
@@ -113,8 +106,6 @@ test("two servers: a limit set on one holds on the other; invited users and oper
     }
   };
   try {
-    servers.push(await startServer({ id: "a", servers: file, extraArgs: args(pa) }));
-    servers.push(await startServer({ id: "b", servers: file, extraArgs: args(pb) }));
     const own = await connect(pa, "own");
     own.send("JOIN #den");
     await own.waitFor(/ 366 own #den /);
@@ -171,9 +162,7 @@ test("two servers: a limit set on one holds on the other; invited users and oper
     await frank.waitFor(/ 366 frank #hideout /);
     assert.ok((await listed(frank)).includes("#hideout"), "once a member, it is listed");
   } finally {
-    for (const c of clients) c.end();
-    await Promise.all(servers.map((s) => s.stop()));
-    removeTempDirs();
+    await k.stop();
   }
 });
 
