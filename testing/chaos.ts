@@ -162,7 +162,7 @@ class ChaosClient {
   }
 }
 
-const plainClient = () => udpClient();
+const plainClient = (host: string) => udpClient(host);
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const log = o.log ?? (() => {});
@@ -182,7 +182,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   let kills = 0, twoDown = 0;
   try {
     const addrs = ids.map((id) => fc.clientAddr[id]);
-    const udpClient = o.encrypted === false ? plainClient : () => secureUdpClient(fc.keys);
+    // Each reader, client and watcher from its own loopback address, as users on their own hosts: the servers' per-address
+    // request rate (docs/PROTOCOL.md `rate-limited`, 2,000 a second) is then not shared by the whole run. Shared, it
+    // was the likely cause of the adds refused `rate-limited` in 2 of 6 runs: a watcher drains a restarted server's
+    // backlog in a tight loop of polls.
+    let hosts = 10;
+    const udpClient = () => {
+      const host = `127.0.0.${hosts++}`;
+      return o.encrypted === false ? plainClient(host) : secureUdpClient(fc.keys, host);
+    };
     // A reader session joined on every server, and one session per client.
     const reader = await udpClient();
     udps.push(reader);

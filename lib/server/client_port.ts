@@ -144,7 +144,8 @@ export class ClientPort {
     const token = tokenOf(req);
     const session = token === null ? "" : sessionId(token);
     if (limited || (token !== null && !this.sessionLimiter.allow(session, now))) {
-      this.#refuseRate(req.tag, from, via, source, now);
+      const over = limited ? `from this address (${this.limiter.rate} a second)` : `in this session (${this.sessionLimiter.rate} a second)`;
+      this.#refuseRate(req.tag, from, via, source, now, over);
       return;
     }
     if (token !== null) this.budget.present(session, source);
@@ -283,14 +284,14 @@ export class ClientPort {
     return last !== undefined && now - last < 1000;
   }
 
-  /** `rate-limited`, at most once a second per source (further ones are dropped). */
-  #refuseRate(tag: string, to: Address, via: ClientChannel, source: string, now: number): void {
+  /** `rate-limited` for requests `over` a rate, at most once a second per source (further ones are dropped). */
+  #refuseRate(tag: string, to: Address, via: ClientChannel, source: string, now: number, over: string): void {
     if (this.#toldWithinSecond(source, now)) return;
     if (this.#toldLimited.size > 10_000) {
       for (const [a, t] of this.#toldLimited) if (now - t >= 1000) this.#toldLimited.delete(a);
     }
     this.#toldLimited.set(source, now);
-    this.#send(error(tag, "rate-limited", "too many requests; slow down"), tag, to, via);
+    this.#send(error(tag, "rate-limited", `too many requests ${over}; slow down`), tag, to, via);
   }
 
   /** An add's reply went out: an ok is an ack, timed from the request's arrival. */
