@@ -6,7 +6,8 @@
  *
  *   npm run server -- --id a [--db data/a.sqlite] [flags]     (--help lists them)
  */
-import { cacheCompiledModules } from "./lib/platform/compile_cache.ts";
+import { cacheCompiledModules, flushCompiledModules } from "./lib/platform/compile_cache.ts";
 
 cacheCompiledModules();
-await import("./lib/main/server.ts");
+await import("./lib/main/server.ts"); // resolves once the server has started
+flushCompiledModules();

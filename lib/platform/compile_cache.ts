@@ -15,6 +15,7 @@
  * ```ts
  * cacheCompiledModules();
  * await import("./lib/main/server.ts");
+ * flushCompiledModules();
  * ```
  */
 import module from "node:module";
@@ -23,12 +24,23 @@ import { fileURLToPath } from "node:url";
 /** The project's own cache folder (made by Node when missing). */
 const CACHE_DIR = fileURLToPath(new URL("../../node_modules/.cache/distchat-compile/", import.meta.url));
 
+type CompileCache = { enableCompileCache?: (dir?: string) => unknown; flushCompileCache?: () => void };
+const node = module as unknown as CompileCache;
+
 /** Turns Node's compile cache on in `dir`; nothing under Deno, nothing when it cannot. */
 export function cacheCompiledModules(dir = CACHE_DIR): void {
-  const enable = (module as unknown as { enableCompileCache?: (dir?: string) => unknown }).enableCompileCache;
   try {
-    enable?.(dir);
+    node.enableCompileCache?.(dir);
   } catch {
     // No cache: modules are compiled as before.
+  }
+}
+
+/** Writes what was compiled so far to the cache now, not only at a clean exit (a server may end by kill -9). */
+export function flushCompiledModules(): void {
+  try {
+    node.flushCompileCache?.();
+  } catch {
+    // The next start compiles again.
   }
 }
