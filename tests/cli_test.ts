@@ -58,13 +58,13 @@ test("every entry script's usage line names how to run it here: its npm script, 
   const root = new URL("../", import.meta.url);
   const scripts = JSON.parse(readFileSync(new URL("package.json", root), "utf8")).scripts as Record<string, string>;
   const npmName = (file: string) => Object.entries(scripts).find(([, cmd]) => cmd === `node ${file}`)?.[0];
-  const files = ["server.ts", "client.ts", ...["bench", "scripts"].flatMap((d) => readdirSync(new URL(d, root)).filter((f) => f.endsWith(".ts")).map((f) => `${d}/${f}`))];
+  const files = ["lib/main/server.ts", "lib/main/client.ts", ...["bench", "scripts"].flatMap((d) => readdirSync(new URL(d, root)).filter((f) => f.endsWith(".ts")).map((f) => `${d}/${f}`))];
   let seen = 0;
   for (const file of files) {
     const m = /usage: "([^"]*)"/.exec(readFileSync(new URL(file, root), "utf8"));
     if (!m) continue;
     seen++;
-    const name = npmName(file);
+    const name = npmName(file.replace("lib/main/", ""));
     const want = name === undefined ? "node_modules/.bin/node " : name === "start" ? "npm start" : `npm run ${name}`;
     assert.ok(m[1].startsWith(want), `${file}: usage "${m[1]}" should start with "${want}"`);
   }

@@ -19,7 +19,8 @@ import { ROOT } from "../testing/harness.ts";
  * what they sit on). Bottom to top: wire and platform; rules; acks,
  * replication, accounts, secure; store and config; handlers; server; then
  * the edges — web (the web listener), net (sockets), irc (the IRC front
- * end's core), ircd (its listener) and client (the terminal client's core).
+ * end's core), ircd (its listener) and client (the terminal client's core);
+ * on top, main: what server.ts and client.ts run (flags, files, sockets).
  */
 const LAYERS: Record<string, readonly string[]> = {
   wire: [],
@@ -38,6 +39,7 @@ const LAYERS: Record<string, readonly string[]> = {
   irc: ["handlers", "client"],
   ircd: ["irc", "web"],
   client: ["accounts", "net", "config"],
+  main: ["web", "ircd", "client"],
 };
 
 const MAX_FILE_LINES = 400;
