@@ -272,7 +272,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         restarts.push((async () => {
           await sleep(1000);
           if (o.previousRelease) upgraded.add(id);
-          await fc.start(id);
+          await fc.start(id, [], { waitForWrites: false }); // "back" when it listens: it reads at once, writes once caught up
           outage[1] = Date.now();
           down.delete(id);
         })());

@@ -47,7 +47,7 @@ import { GroupCommit } from "./commit.ts";
 import { UNHEARD_ORIGINS } from "./held_polls.ts";
 import { startHousekeeping } from "./housekeeping.ts";
 import { type Gauge, guessGauges, ServerMetrics, statusGauges } from "./metrics.ts";
-import { Members, reloadServers, watchRetire, type WatchOptions } from "./members.ts";
+import { Members, type MemberState, reloadServers, watchRetire, type WatchOptions } from "./members.ts";
 import { hearPeers, watchCatchUp } from "./catch_up.ts";
 import { PeerPort } from "./peer_port.ts";
 import { PresenceBoard, type PresenceNote } from "../rules/presence.ts";
@@ -100,8 +100,8 @@ export type ServerNodeOptions = {
   onFatal?(problem: string): void;
 };
 
-/** What `start` did: the origin chosen (and why a new incarnation), and where the transports listen. */
-export type Started = OriginChoice & { peer?: Address; client?: Address; web?: string; irc?: string };
+/** What `start` did: the origin chosen (and why a new incarnation), where the transports listen, and its membership state then ("rejoining": restarted, no writes until caught up). */
+export type Started = OriginChoice & { peer?: Address; client?: Address; web?: string; irc?: string; state?: MemberState };
 
 /** A server node (see the file comment); `createServerNode` builds one. */
 export class ServerNode {
@@ -294,7 +294,7 @@ export class ServerNode {
     const irc = await transports.irc?.((bytes, from, via) => clientPort.onDatagram(bytes, from, via), this.#ircHooks());
     if (irc) this.#closers.push(() => irc.close());
     this.#watch(watchCatchUp);
-    return { ...choice, peer: peer.address, client: client.address, web: web?.origin, irc: irc?.origin };
+    return { ...choice, peer: peer.address, client: client.address, web: web?.origin, irc: irc?.origin, state: this.members.state };
   }
 
   #ircHooks(): IrcHooks {
