@@ -60,7 +60,7 @@ test("restarted server c: d killed, b's copy names d and is acked on a's disk; c
     const late = sendUntilOk(c, "c", token, 5000);
     assert.ok(late.some((r) => r.verb === "ok"), `c answers once caught up: ${JSON.stringify(late)}`);
     assert.is(c.node("c").members.state, "member");
-    assert.ok(c.logs.some((l) => /^c: caught up with a, b in \d+ ms: taking writes/.test(l)), c.logs.filter((l) => l.startsWith("c:")).join("\n"));
+    assert.ok(c.logs.some((l) => /^c: caught up with a, b: taking writes \(members a, b, c, d; \d+ ms after start\)/.test(l)), c.logs.filter((l) => l.startsWith("c:")).join("\n"));
     c.down.delete("d");
     c.run(5000);
     assertAckedListed(c, ids);

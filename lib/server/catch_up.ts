@@ -50,7 +50,7 @@ export function watchCatchUp(o: WatchOptions): () => void {
   const check = () => members.checkCaughtUp(o.told(), o.mine(), live);
   const done = () => {
     const whom = state === "joining" ? "every peer" : members.answered?.join(", ") || "no peer (none answered)";
-    log(`caught up with ${whom} in ${clock.now() - since} ms: taking writes (members ${members.ids.join(", ")})`, { event: "membership", fields: { state: "member" } });
+    log(`caught up with ${whom}: taking writes (members ${members.ids.join(", ")}; ${clock.now() - since} ms after start)`, { event: "membership", fields: { state: "member", ms: clock.now() - since } });
   };
   if (state === "joining") {
     log("joining the cluster (--join): no writes until caught up with every peer", { event: "membership", fields: { state } });
