@@ -14,6 +14,8 @@ import * as assert from "uvu/assert";
 import type { Reply, Request } from "../lib/wire/messages.ts";
 import { removeTempDirs } from "../testing/harness.ts";
 import { type MemoryCluster, memoryCluster } from "../testing/memory_cluster.ts";
+import { RejoinWatch } from "../lib/rules/membership.ts";
+import { fromEntries } from "../lib/wire/vector.ts";
 
 const TEXT = "zebra crossing";
 const add = (token: string, tag: string): Request => ({ verb: "add", tag, token, groupName: "r", msg: TEXT });
@@ -39,6 +41,21 @@ function assertAckedListed(c: MemoryCluster, ids: string[]): void {
   assert.equal(listed[0].length, 1, `one copy listed: ${listed[0]}`);
   for (const id of acked) assert.ok(listed[0][0].startsWith(`${id} `), `acked id ${id} listed (acks: ${acked}; listed: ${listed[0]})`);
 }
+
+test("RejoinWatch: waits for what the peers that answered at the first check told, own origins aside; a peer gone silent since no longer counts", () => {
+  const v = (e: [string, number][]) => fromEntries(e);
+  const w = new RejoinWatch("c");
+  assert.is(w.answered, null);
+  const told = [{ id: "a", vector: v([["a", 5], ["c", 9]]) }, { id: "b", vector: v([["a", 4], ["b", 2]]) }];
+  const all = () => true;
+  assert.is(w.waiting(told, all, v([["a", 5]])), "2 op(s) of b");
+  assert.equal(w.answered, ["a", "b"]);
+  // A peer told later (d) is not waited for; what a and b told first stays the target.
+  assert.is(w.waiting([...told, { id: "d", vector: v([["d", 7]]) }], all, v([["a", 5]])), "2 op(s) of b");
+  assert.is(w.waiting(told, (p) => p !== "b", v([["a", 5]])), null, "b silent since: a's word is enough");
+  assert.is(w.waiting(told, all, v([["a", 5], ["b", 2]])), null);
+  assert.is(new RejoinWatch("c").waiting([], all, v([])), null, "no peer answered: nothing to wait for");
+});
 
 test("restarted server c: d killed, b's copy names d and is acked on a's disk; c, restarted without it, is asked again — it refuses until caught up, then answers b's copy", async () => {
   const ids = ["a", "b", "c", "d"];
@@ -106,6 +123,26 @@ test("a restart with every peer down takes writes once the start's wait is over;
     c.run(200);
     assert.is(c.node("a").members.state, "member");
     assert.ok(c.logs.some((l) => /^a: restarted on a database that holds state: .* \(silent at start: b, c\)/.test(l)), c.logs.join("\n"));
+  } finally {
+    c.close();
+  }
+});
+
+test("cold start: every server restarted at once answers the others' catch-up while refusing writes; all take writes, and an add is acked", async () => {
+  const ids = ["a", "b", "c"];
+  const c = await memoryCluster({ ids });
+  try {
+    const token = c.loginAndOpen("a", "bob", "r");
+    c.send("a", add(token, "t0"));
+    c.run(500);
+    for (const id of ids) await c.kill(id);
+    await Promise.all(ids.map((id) => c.restart(id)));
+    c.run(500);
+    assert.equal(ids.map((id) => c.node(id).members.state), ["member", "member", "member"], c.logs.join("\n"));
+    assert.ok(ids.every((id) => c.logs.some((l) => l.startsWith(`${id}: caught up with `) && !l.includes("no peer"))), "each waited for the others");
+    c.send("b", add(token, "t1"));
+    c.run(500);
+    assert.is(idOf(c.reply("t1")!)?.startsWith("b"), true, JSON.stringify(c.reply("t1")));
   } finally {
     c.close();
   }
