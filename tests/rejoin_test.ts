@@ -16,6 +16,7 @@ import { removeTempDirs } from "../testing/harness.ts";
 import { type MemoryCluster, memoryCluster } from "../testing/memory_cluster.ts";
 import { RejoinWatch } from "../lib/rules/membership.ts";
 import { fromEntries } from "../lib/wire/vector.ts";
+import { startLine } from "../lib/server/start_line.ts";
 
 const TEXT = "zebra crossing";
 const add = (token: string, tag: string): Request => ({ verb: "add", tag, token, groupName: "r", msg: TEXT });
@@ -97,14 +98,21 @@ test("restarted confirmer c: b's copy names c and is acked on a's disk while c i
     assert.ok(c.replies.some((r) => r.tag === "t1" && r.verb === "ok"), "b's stand-in ack");
     let slow = true;
     c.setDrop((from, to, bytes) => slow && to === "c" && from !== "client" && carriesText(bytes));
-    await c.restart("c"); // every peer answers at once
+    const started = await c.restart("c"); // every peer answers at once
+    const line = startLine({ started, fanout: "unicast", db: "c.sqlite", peers: 2, keyed: false, encrypted: false, plaintext: true });
+    assert.match(line.message, /, catching up \(restarted\): writes refused until caught up$/);
+    assert.is(line.fields.state, "rejoining");
     c.run(300); // c hears a's got: a copy of c's would name a (not b, whose copy names c: "two copies naming each other")
     assert.is(c.node("c").members.state, "rejoining");
+    const catchingUp = () => c.node("c").gauges().find((g) => g.name === "distchat_catching_up")?.values[0][1];
+    assert.is(catchingUp(), 1);
+    assert.match(c.node("c").status().membership ?? "", /^rejoining: waiting for 1 op\(s\) of b$/);
     const early = sendUntilOk(c, "c", token, 1000);
     assert.ok(early.length > 0 && early.every((r) => r.verb === "error" && r.code === "unavailable"), JSON.stringify(early));
     slow = false;
     const late = sendUntilOk(c, "c", token, 5000);
     assert.ok(late.some((r) => r.verb === "ok"), `c answers once caught up: ${JSON.stringify(late)}`);
+    assert.is(catchingUp(), 0);
     c.run(3000);
     assertAckedListed(c, ids);
   } finally {
