@@ -56,6 +56,7 @@ test("RejoinWatch: waits for what the peers that answered at the first check tol
   assert.is(w.waiting(told, (p) => p !== "b", v([["a", 5]])), null, "b silent since: a's word is enough");
   assert.is(w.waiting(told, all, v([["a", 5], ["b", 2]])), null);
   assert.is(new RejoinWatch("c").waiting([], all, v([])), null, "no peer answered: nothing to wait for");
+  assert.is(new RejoinWatch("c").waiting([{ id: "a", vector: v([["a", 1], ["x", 3]]) }], all, v([["a", 1]]), (id) => id === "x"), null, "ops it cannot take do not hold it back");
 });
 
 test("restarted server c: d killed, b's copy names d and is acked on a's disk; c, restarted without it, is asked again — it refuses until caught up, then answers b's copy", async () => {

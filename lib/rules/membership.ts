@@ -103,7 +103,8 @@ export class JoinWatch {
  * caught up when its vector covers what every one of them that is still
  * live told. A peer silent at that first check does not hold it back (it is
  * down: the others stand in for it as confirmer), nor one that has gone
- * silent since (its ops are on a second disk, whose peer is still counted).
+ * silent since (its ops are on a second disk, whose peer is still counted),
+ * nor ops of servers `unknown` to it (it cannot take them).
  */
 export class RejoinWatch {
   #self: string;
@@ -123,7 +124,8 @@ export class RejoinWatch {
     this.#targets ??= new Map(told.map((t) => [t.id, withoutOrigins(t.vector, this.#self)]));
     let target: Vector = fromEntries([]);
     for (const [id, v] of this.#targets) if (live(id)) target = merge(target, v);
-    return lacking(target, mine, unknown);
+    // Ops of a server its servers file does not know it can never take: waiting for them would refuse writes for good.
+    return lacking(fromEntries([...target].filter(([o]) => !unknown(serverOf(o)))), mine, unknown);
   }
 }
 
