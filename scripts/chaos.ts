@@ -51,7 +51,8 @@ try {
       `on the servers up at the ack p50 ${v.upAtAck.p50} ms p99 ${v.upAtAck.p99} ms max ${v.upAtAck.max} ms; ` +
       `on the servers not killed before they listed it p50 ${v.notKilled.p50} ms p99 ${v.notKilled.p99} ms max ${v.notKilled.max} ms; ` +
       `never on all: ${v.missing}; a killed server was back after p50 ${r.outageMs.p50} ms p99 ${r.outageMs.p99} ms max ${r.outageMs.max} ms; ` +
-      `kills while another server was down: ${r.twoDown}`,
+      `kills while another server was down: ${r.twoDown}; a restarted server took writes after p50 ${r.catchUp.p50} ms p99 ${r.catchUp.p99} ms max ${r.catchUp.max} ms ` +
+      `(${r.catchUp.of} restarts, ${r.catchUp.never} killed again before)`,
   );
   for (const p of r.problems.slice(0, 50)) console.log(`PROBLEM: ${p}`);
   if (r.problems.length > 50) console.log(`… and ${r.problems.length - 50} more`);

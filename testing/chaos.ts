@@ -33,7 +33,7 @@
 import { escapeText } from "../lib/wire/codec.ts";
 import { mulberry32 } from "./prng.ts";
 import { connectWhenThere, enter, type FaultyCluster, login, readAll, sleep, startFaultyCluster, tag } from "./cluster_ops.ts";
-import { type Address, lines, udpClient, type UdpClient } from "./harness.ts";
+import { type Address, lines, type ServerHandle, udpClient, type UdpClient } from "./harness.ts";
 import { secureUdpClient } from "./secure_client.ts";
 import { changeMembership } from "./chaos_membership.ts";
 import { watchVisibility } from "./chaos_visibility.ts";
@@ -96,6 +96,8 @@ export type ChaosReport = {
   visible: { all: Quantiles; upAtAck: Quantiles; notKilled: Quantiles; missing: number };
   /** From each kill -9 until the restarted server said it listens (1 s of that is the wait before the restart), ms. */
   outageMs: Quantiles;
+  /** From a restarted server's start until it took writes (its "… ms after start" line), ms; `of`: restarts, `never`: those killed again first. */
+  catchUp: Quantiles & { of: number; never: number };
   /** Kills made while another server was still down (two down at once). */
   twoDown: number;
 };
@@ -108,6 +110,12 @@ function quantiles(values: number[]): Quantiles {
   const ms = [...values].sort((x, y) => x - y);
   const q = (p: number) => ms.length ? ms[Math.min(ms.length - 1, Math.floor(p * ms.length))] : 0;
   return { p50: q(0.5), p99: q(0.99), max: ms.at(-1) ?? 0 };
+}
+
+/** How long each restarted server took from its start to take writes (docs/OPERATIONS.md "Restarting a server"). */
+function catchUpMs(servers: ServerHandle[]): Quantiles & { of: number; never: number } {
+  const ms = servers.flatMap((h) => /taking writes \(.*; (\d+) ms after start\)/.exec(h.stderr())?.[1] ?? []).map(Number);
+  return { ...quantiles(ms), of: servers.length, never: servers.length - ms.length };
 }
 
 const ROOM = "chaos";
@@ -257,6 +265,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     // kills depends on the seed alone, not on how long a slow machine takes
     // to bring a server back.
     const restarts: Promise<void>[] = [];
+    const restarted: ServerHandle[] = [];
     const active = new Set(ids), paused = { on: false };
     const changes = o.membership ? changeMembership({ fc, ids, spare, active, down, paused, addrs, seconds: o.seconds, log }) : null;
     const killer = (async () => {
@@ -280,7 +289,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         restarts.push((async () => {
           await sleep(1000);
           if (o.previousRelease) upgraded.add(id);
-          await fc.start(id);
+          restarted.push(await fc.start(id, [], { waitForWrites: false })); // "back" when it listens: it reads at once, writes once caught up
           outage[1] = Date.now();
           down.delete(id);
         })());
@@ -376,6 +385,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       latency: quantiles(acked.map((a) => a.ms)),
       visible: { all: quantiles(visibleAll), upAtAck: quantiles(visibleUp), notKilled: quantiles(visibleNotKilled), missing },
       twoDown,
+      catchUp: catchUpMs(restarted),
       outageMs: quantiles([...outages.values()].flat().filter(([, u]) => Number.isFinite(u)).map(([k, u]) => u - k)),
     };
   } finally {

@@ -25,7 +25,7 @@ import { formatVector } from "../lib/wire/vector.ts";
 import { formatAddress } from "../lib/wire/address.ts";
 import { keyField } from "../lib/config/servers_file.ts";
 import { startUdpProxy, type UdpProxy } from "./udp_proxy.ts";
-import { type Address, freePort, lines, makeServerKey, parsePoll, type ServerHandle, startServer, tempDir, type UdpClient } from "./harness.ts";
+import { type Address, freePort, lines, makeServerKey, parsePoll, type ServerHandle, startServer, type StartOptions, tempDir, type UdpClient } from "./harness.ts";
 
 /** Re-exported for the cluster benchmarks, which read polls the same way. */
 export { parsePoll };
@@ -50,8 +50,8 @@ export type FaultyCluster = {
   clientAddr: Record<string, Address>;
   /** Each server's static public key (its key= in servers.txt), by client address `host:port`. */
   keys: Map<string, Uint8Array>;
-  /** Starts (or restarts, on the same database) server `id`; `extra`: more flags (e.g. --join). */
-  start(id: string, extra?: string[]): Promise<ServerHandle>;
+  /** Starts (or restarts, on the same database) server `id`; `extra`: more flags (e.g. --join); `o.waitForWrites` false: return at its start line, before a restarted server has caught up. */
+  start(id: string, extra?: string[], o?: Pick<StartOptions, "waitForWrites">): Promise<ServerHandle>;
   /** Rewrites servers.txt with the lines of `live` and a `retired` line for each of `retired` (a membership change). */
   writeServers(live: readonly string[], retired?: readonly string[]): void;
   stop(): Promise<void>;
@@ -106,7 +106,7 @@ export async function startFaultyCluster(
     peerListen,
     clientAddr,
     keys,
-    async start(id, extra = []) {
+    async start(id, extra = [], o = {}) {
       servers[id] = await startServer({
         id,
         servers: file,
@@ -114,6 +114,7 @@ export async function startFaultyCluster(
         extraArgs: ["--peer-listen", formatAddress(peerListen[id]), "--sync", "normal", ...extraArgs, ...extra],
         newCluster: !extra.includes("--join"),
         command: command(id),
+        ...o,
       });
       return servers[id];
     },

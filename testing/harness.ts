@@ -206,6 +206,13 @@ export type StartOptions = {
    * plain ids ("a.1"). False: start like a server whose disk was replaced.
    */
   newCluster?: boolean;
+  /**
+   * A server restarted on a database that holds state refuses writes until
+   * it has caught up with its peers (its start line says "catching up
+   * (restarted)"; docs/ARCHITECTURE.md "A confirmer that dies"): wait for its
+   * "taking writes" line too (default true). False: return at the start line.
+   */
+  waitForWrites?: boolean;
 };
 
 function spawnScript(script: string, args: string[], wrap: string[] = []): Proc {
@@ -257,6 +264,8 @@ export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
     await p.kill9();
     throw new Error(`server ${id} did not start: ${p.stderr().trim() || "no startup line"}`);
   }
+  const catchingUp = o.waitForWrites !== false && /catching up \(restarted\)/.test(p.stdout());
+  while (catchingUp && !/: taking writes/.test(p.stderr()) && !gone && Date.now() < readyBy) await timeout(20, null);
   return {
     id,
     pid: p.pid,

@@ -5,7 +5,9 @@
  * on one manual clock (each may read it some ms off) and an in-memory
  * network that delivers every datagram 1 ms after it is sent — unless its
  * sender or receiver is down, or `drop` says to lose it. A test client
- * sends requests to any server and collects the replies.
+ * sends requests to any server and collects the replies. `kill` stops a
+ * server (its node closed, its datagrams lost); `restart` starts a fresh node
+ * on the same database, as a real restart after kill -9 or a planned stop.
  *
  * @example
  * ```ts
@@ -82,9 +84,11 @@ export async function memoryCluster(o: MemoryClusterOptions = {}) {
   };
   const servers = ids.map((id, i) => ({ id, peer: peerAddr(i) }));
   const nodes: ServerNode[] = [];
-  for (const [i, id] of ids.entries()) {
+  const killed = new Set<ServerNode>();
+  /** A node of server `id` (the `i`th) on its database in `dir` (made on the first start, kept across restarts). */
+  const makeNode = (id: string, i: number): ServerNode => {
     const store = Store.open(join(dir, `${id}.sqlite`), id, { sync: "normal" });
-    const node = createServerNode({
+    return createServerNode({
       store,
       clock: laggingClock(clock, () => -(o.skew?.[id] ?? 0)),
       random: (n) => randomBytes(random, n),
@@ -94,6 +98,9 @@ export async function memoryCluster(o: MemoryClusterOptions = {}) {
       log: (line) => void logs.push(`${id}: ${line}`),
       transports: { peer: transport(id, peerAddr(i)), client: transport(id, clientAddr(i)) },
     });
+  };
+  for (const [i, id] of ids.entries()) {
+    const node = makeNode(id, i);
     await node.start();
     nodes.push(node);
   }
@@ -115,6 +122,28 @@ export async function memoryCluster(o: MemoryClusterOptions = {}) {
     /** Sends a client request to server `id`. */
     send(id: string, req: Request) {
       deliver("client", CLIENT, encodeRequest(req), clientAddr(ids.indexOf(id)));
+    },
+    /** Stops server `id` as kill -9 would (its node closed; nothing reaches it until `restart`). */
+    async kill(id: string) {
+      down.add(id);
+      for (const at of [peerAddr(ids.indexOf(id)), clientAddr(ids.indexOf(id))]) routes.delete(key(at));
+      killed.add(node(id));
+      await node(id).close();
+    },
+    /** Starts a fresh node of `id` on its database (after `kill`), moving the clock until its `start` is done; what `start` said. */
+    async restart(id: string) {
+      const i = ids.indexOf(id);
+      down.delete(id);
+      nodes[i] = makeNode(id, i);
+      let started: Awaited<ReturnType<ServerNode["start"]>> | undefined;
+      const starting = nodes[i].start().then((s) => (started = s));
+      for (let guard = 0; started === undefined; guard++) {
+        if (guard > 1000) throw new Error(`restart ${id}: start did not finish in ${guard * 5} ms of the cluster's clock`);
+        clock.advance(5);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      await starting;
+      return started;
     },
     /** Moves the clock `ms` forward, 5 ms at a time. */
     run(ms: number) {
@@ -140,7 +169,7 @@ export async function memoryCluster(o: MemoryClusterOptions = {}) {
       return [...store.messages.uncovered(room, EMPTY, store.vector().keys())].map((m) => `${m.origin}.${m.seq} ${m.msg}`);
     },
     close() {
-      for (const n of nodes) void n.close();
+      for (const n of nodes) if (!killed.has(n)) void n.close();
     },
   };
 }

@@ -12,13 +12,12 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { PollEntry, Reply, Request } from "../lib/wire/messages.ts";
+import type { PollEntry, Request } from "../lib/wire/messages.ts";
 import { MessageActions } from "../lib/client/message_acts.ts";
 import { ChatClient } from "../lib/client/chat.ts";
-import type { OpenTransport } from "../lib/client/transport.ts";
 import { keyMemory } from "../lib/client/social.ts";
-import { decodeRequest, encodeReply } from "../lib/wire/codec.ts";
 import { until } from "./_client_proc.ts";
+import { scriptedServer } from "./_scripted_server.ts";
 
 /** Acts of "bob" whose calls are recorded as [action, "origin.n", text]. */
 function bobActs(): { acts: MessageActions; calls: string[][]; errors: string[] } {
@@ -82,28 +81,15 @@ test("ChatClient: /edit typed before its line is acknowledged waits for the ack,
   const edits: string[][] = [];
   let ack: (() => void) | null = null;
   // One in-memory server "a": the room's poll is held (the origin lists the line only once its confirmer has it).
-  const transport: OpenTransport = (list, events) =>
-    Promise.resolve({
-      send(datagram, to) {
-        const q = decodeRequest(datagram);
-        if (!q.ok) return;
-        const r = q.value;
-        asked.push(r.verb);
-        const answer = (reply: Reply) => setTimeout(() => events.datagram(encodeReply(reply), to), 1);
-        if (r.verb === "login") return answer({ verb: "ok", tag: r.tag, kind: "login", userName: r.userName, token: "T".repeat(43), ttl: 300 });
-        if (r.verb === "connect") return answer({ verb: "ok", tag: r.tag, kind: "connect", groupName: r.groupName });
-        if (r.verb === "history") return answer({ verb: "ok", tag: r.tag, kind: "history", groupName: r.groupName, cursor: new Map(), more: false, entries: [] });
-        if (r.verb === "rooms") return answer({ verb: "ok", tag: r.tag, kind: "rooms", more: false, names: ["lobby"] });
-        if (r.verb === "room") return answer({ verb: "ok", tag: r.tag, kind: "room", groupName: r.groupName, mode: "-", topicBy: "bob", topicAt: 0, topic: "", roles: ["~bob"] });
-        if (r.verb === "add") ack = () => answer({ verb: "ok", tag: r.tag, kind: "add", msg: r.msg, groupName: r.groupName, msgId: { origin: "a", n: 3 } });
-        if (r.verb === "act") {
-          if (r.action === "edit") edits.push([`${r.target.origin}.${r.target.n}`, r.text]);
-          return answer({ verb: "ok", tag: r.tag, kind: "act", groupName: r.groupName, action: r.action, target: r.target });
-        }
-      },
-      via: () => "memory",
-      close: () => Promise.resolve(),
-    });
+  const transport = scriptedServer((r, answer) => {
+    asked.push(r.verb);
+    if (r.verb === "add") ack = () => answer({ verb: "ok", tag: r.tag, kind: "add", msg: r.msg, groupName: r.groupName, msgId: { origin: "a", n: 3 } });
+    if (r.verb === "act") {
+      if (r.action === "edit") edits.push([`${r.target.origin}.${r.target.n}`, r.text]);
+      answer({ verb: "ok", tag: r.tag, kind: "act", groupName: r.groupName, action: r.action, target: r.target });
+    }
+    return r.verb === "add" || r.verb === "act";
+  });
   const said: string[] = [];
   const chat = await ChatClient.open({
     servers: [{ id: "a" }],

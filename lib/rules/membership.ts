@@ -88,18 +88,62 @@ export class JoinWatch {
       const silent = peers.filter((p) => !told.some((t) => t.id === p));
       if (silent.length > 0) return `hearing ${silent.join(", ")}`;
       let target: Vector = fromEntries([]);
-      for (const t of told) target = merge(target, fromEntries([...t.vector].filter(([o]) => serverOf(o) !== this.#self)));
+      for (const t of told) target = merge(target, withoutOrigins(t.vector, this.#self));
       this.#target = target;
     }
-    if (covers(mine, this.#target)) return null;
-    let lacking = 0;
-    const of = new Set<string>();
-    for (const [origin, n] of this.#target) {
-      if (n > get(mine, origin)) of.add(serverOf(origin));
-      lacking += Math.max(0, n - get(mine, origin));
-    }
-    const foreign = [...of].filter(unknown);
-    const hint = foreign.length > 0 ? `; this servers file does not list ${foreign.join(", ")}: add \`${foreign[0]} retired\`?` : "";
-    return `${lacking} op(s) of ${[...of].join(", ")}${hint}`;
+    return lacking(this.#target, mine, unknown);
   }
+}
+
+/**
+ * When a restarted server (its database already held state: a restart after
+ * kill -9, a planned restart, a restore) has caught up (docs/ARCHITECTURE.md
+ * "A confirmer that dies"): at the first check it notes what each peer that
+ * answered by then told (their ops of this server's own origins left out);
+ * caught up when its vector covers what every one of them that is still
+ * live told. A peer silent at that first check does not hold it back (it is
+ * down: the others stand in for it as confirmer), nor one that has gone
+ * silent since (its ops are on a second disk, whose peer is still counted),
+ * nor ops of servers `unknown` to it (it cannot take them).
+ */
+export class RejoinWatch {
+  #self: string;
+  #targets: Map<string, Vector> | null = null;
+
+  constructor(self: string) {
+    this.#self = self;
+  }
+
+  /** The peers whose word it waits for (null before the first check). */
+  get answered(): string[] | null {
+    return this.#targets && [...this.#targets.keys()];
+  }
+
+  /** What the server still waits for ("N op(s) of X, Y"), or null once caught up; `live`: whether a peer is up now. */
+  waiting(told: readonly { id: string; vector: Vector }[], live: (peer: string) => boolean, mine: Vector, unknown: (server: string) => boolean = () => false): string | null {
+    this.#targets ??= new Map(told.map((t) => [t.id, withoutOrigins(t.vector, this.#self)]));
+    let target: Vector = fromEntries([]);
+    for (const [id, v] of this.#targets) if (live(id)) target = merge(target, v);
+    // Ops of a server its servers file does not know it can never take: waiting for them would refuse writes for good.
+    return lacking(fromEntries([...target].filter(([o]) => !unknown(serverOf(o)))), mine, unknown);
+  }
+}
+
+/** `v` without the entries of origins of server `self`. */
+function withoutOrigins(v: Vector, self: string): Vector {
+  return fromEntries([...v].filter(([o]) => serverOf(o) !== self));
+}
+
+/** Null when `mine` covers `target`; else "N op(s) of X, Y" (with a hint when `unknown` says a server is not in the servers file). */
+function lacking(target: Vector, mine: Vector, unknown: (server: string) => boolean): string | null {
+  if (covers(mine, target)) return null;
+  let count = 0;
+  const of = new Set<string>();
+  for (const [origin, n] of target) {
+    if (n > get(mine, origin)) of.add(serverOf(origin));
+    count += Math.max(0, n - get(mine, origin));
+  }
+  const foreign = [...of].filter(unknown);
+  const hint = foreign.length > 0 ? `; this servers file does not list ${foreign.join(", ")}: add \`${foreign[0]} retired\`?` : "";
+  return `${count} op(s) of ${[...of].join(", ")}${hint}`;
 }

@@ -4,7 +4,9 @@
  * confirmer, in servers-file order; every server it ever knew (their ops
  * stay valid for good, lib/store/known_servers.ts); and its own state — a
  * `member`, `joining` (added with `--join`, catching up: it takes no writes
- * and sends no `got`, so no one names it confirmer) or `retiring` (its own
+ * and sends no `got`, so no one names it confirmer), `rejoining` (restarted
+ * on a database that held state, catching up with what its peers told it at
+ * start, likewise) or `retiring` (its own
  * line went from the servers file: it takes no writes, and goes on
  * replicating what it has until the operator stops it). `reload` applies a
  * reread servers file (SIGHUP) when lib/rules/membership.ts allows it.
@@ -24,10 +26,10 @@ import { get, type Vector } from "../wire/vector.ts";
 import { serverOf } from "../rules/incarnation.ts";
 import type { Clock } from "./clock.ts";
 import { readServersFile, type ServerEntry, type ServersFile } from "../config/servers_file.ts";
-import { JoinWatch, type Member, type MembershipChange, membershipChange } from "../rules/membership.ts";
+import { JoinWatch, type Member, type MembershipChange, membershipChange, RejoinWatch } from "../rules/membership.ts";
 
 /** A server's own place in the membership. */
-export type MemberState = "member" | "joining" | "retiring";
+export type MemberState = "member" | "joining" | "rejoining" | "retiring";
 
 /** See the file comment. */
 export class Members {
@@ -40,14 +42,18 @@ export class Members {
   readonly known: Set<string>;
   #state: MemberState;
   #join: JoinWatch;
+  #rejoin: RejoinWatch;
   #waiting = "hearing every peer";
 
-  constructor(o: { self: string; servers: readonly Member[]; known: Iterable<string>; joining: boolean }) {
+  /** `joining`: started with `--join` on a new database; `rejoining`: restarted on a database that holds state (two-disk acks). */
+  constructor(o: { self: string; servers: readonly Member[]; known: Iterable<string>; joining: boolean; rejoining?: boolean }) {
     this.self = o.self;
     this.#servers = [...o.servers];
     this.known = new Set([...o.known, ...o.servers.map((s) => s.id)]);
-    this.#state = o.joining && o.servers.some((s) => s.id !== o.self) ? "joining" : "member";
+    const peers = o.servers.some((s) => s.id !== o.self);
+    this.#state = !peers ? "member" : o.joining ? "joining" : o.rejoining ? "rejoining" : "member";
     this.#join = new JoinWatch(o.self);
+    this.#rejoin = new RejoinWatch(o.self);
     this.#setPeers();
   }
 
@@ -60,9 +66,19 @@ export class Members {
     return this.#state;
   }
 
+  /** True while joining or rejoining: it takes no writes and sends no `got`. */
+  get catchingUp(): boolean {
+    return this.#state === "joining" || this.#state === "rejoining";
+  }
+
+  /** The peers a rejoining server waits for (those that answered by its first check), or null before it. */
+  get answered(): string[] | null {
+    return this.#rejoin.answered;
+  }
+
   /** The state as `npm run status` shows it. */
   get described(): string {
-    return this.#state === "joining" ? `joining: waiting for ${this.#waiting}` : this.#state;
+    return this.catchingUp ? `${this.#state}: waiting for ${this.#waiting}` : this.#state;
   }
 
   /** The live servers with a client address, as a `servers` reply lists them (docs/PROTOCOL.md "servers"). */
@@ -79,17 +95,22 @@ export class Members {
   /** Why this server takes no writes now, or null. */
   writesRefused(): string | null {
     if (this.#state === "joining") return `this server was just added and is catching up (waiting for ${this.#waiting}); try another server`;
+    if (this.#state === "rejoining") return `this server restarted and is catching up (waiting for ${this.#waiting}); try another server`;
     if (this.#state === "retiring") return "this server is being retired; try another server";
     return null;
   }
 
   /**
-   * A joining server checks whether it has caught up (`told`: the vectors
-   * its peers told, `mine`: its own); true when it just became a member.
+   * A joining or rejoining server checks whether it has caught up (`told`:
+   * the vectors its peers told, `mine`: its own, `live`: whether a peer is
+   * up now); true when it just became a member.
    */
-  checkCaughtUp(told: readonly { id: string; vector: Vector }[], mine: Vector): boolean {
-    if (this.#state !== "joining") return false;
-    const waiting = this.#join.waiting(told, [...this.peers.keys()], mine, (id) => !this.known.has(id));
+  checkCaughtUp(told: readonly { id: string; vector: Vector }[], mine: Vector, live: (peer: string) => boolean = () => true): boolean {
+    if (!this.catchingUp) return false;
+    const unknown = (id: string) => !this.known.has(id);
+    const waiting = this.#state === "joining"
+      ? this.#join.waiting(told, [...this.peers.keys()], mine, unknown)
+      : this.#rejoin.waiting(told.filter((t) => this.peers.has(t.id)), live, mine, unknown);
     if (waiting !== null) {
       this.#waiting = waiting;
       return false;
@@ -120,27 +141,8 @@ export class Members {
   }
 }
 
-/**
- * While `members` is joining (`--join`): checks every 100 ms whether the
- * server has caught up with what its peers `told`, then logs that it takes
- * writes (and every 10 s until then, what it waits for). Returns what
- * stops the timer (nothing runs for a member).
- */
-export function watchJoin(o: { members: Members; clock: Clock; log: Log; told(): { id: string; vector: Vector }[]; mine(): Vector }): () => void {
-  if (o.members.state !== "joining") return () => {};
-  o.log("joining the cluster (--join): no writes until caught up with every peer", { event: "membership", fields: { state: "joining" } });
-  let said = o.clock.now();
-  const stop = o.clock.every(100, () => {
-    if (!o.members.checkCaughtUp(o.told(), o.mine())) {
-      if (o.clock.now() - said < 10_000) return;
-      said = o.clock.now();
-      return o.log(`still ${o.members.described}`, { level: "warn", event: "membership", fields: { state: "joining" } });
-    }
-    stop();
-    o.log(`caught up with every peer: taking writes (members ${o.members.ids.join(", ")})`, { event: "membership", fields: { state: "member" } });
-  });
-  return stop;
-}
+/** What a membership watch reads (lib/server/catch_up.ts, `watchRetire`): the vectors peers told, this server's own, whether a peer is up now. */
+export type WatchOptions = { members: Members; clock: Clock; log: Log; told(): { id: string; vector: Vector }[]; mine(): Vector; live?(peer: string): boolean };
 
 /**
  * SIGHUP: reads the servers file `path` again and applies its membership
@@ -170,7 +172,7 @@ export function reloadServers(
  * be stopped (step 2 of docs/OPERATIONS.md "Adding and retiring a
  * server"). Returns what stops the timer.
  */
-export function watchRetire(o: Parameters<typeof watchJoin>[0]): () => void {
+export function watchRetire(o: WatchOptions): () => void {
   if (o.members.state !== "retiring") return () => {};
   const stop = o.clock.every(500, () => {
     const own = [...o.mine()].filter(([origin]) => serverOf(origin) === o.members.self);

@@ -150,6 +150,7 @@ export function statusGauges(r: StatusReport, more: { rooms: number; expunged: n
     one("distchat_held_acks", "Add acks waiting for a second disk.", r.heldAcks ?? 0),
     one("distchat_ops_buffered", "Peer ops received but not yet deliverable.", r.gapsPending),
     one("distchat_uptime_seconds", "Seconds since the server started.", Math.round(r.uptimeMs / 1000)),
+    one("distchat_catching_up", "1 while the server catches up after a restart or --join (writes refused, named no confirmer).", /^(re)?joining/.test(r.membership ?? "") ? 1 : 0),
     { name: "distchat_peer_up", help: `1 when the peer was heard within ${UP_MS / 1000} s.`, values: peers.map(([id, p]) => [{ peer: id }, p.lastHeardMsAgo !== null && p.lastHeardMsAgo <= UP_MS ? 1 : 0]) },
     {
       name: "distchat_peer_last_heard_seconds",

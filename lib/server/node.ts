@@ -32,7 +32,7 @@ import { nameKey } from "../wire/names.ts";
 import { ReadPositions } from "../store/read_positions.ts";
 import { createPeerAuth, createStatAuth } from "../replication/peer_auth.ts";
 import { createPeerVersions, LEAVE_REASON_VERSION } from "../replication/peer_versions.ts";
-import { PeerLiveness } from "../acks/liveness.ts";
+import { LIVENESS, PeerLiveness } from "../acks/liveness.ts";
 import { Ring } from "../acks/ring.ts";
 import { type HandlerDeps, handlerDeps } from "../handlers/index.ts";
 import type { NodeConfig } from "../config/node_config.ts";
@@ -47,7 +47,8 @@ import { GroupCommit } from "./commit.ts";
 import { UNHEARD_ORIGINS } from "./held_polls.ts";
 import { startHousekeeping } from "./housekeeping.ts";
 import { type Gauge, guessGauges, ServerMetrics, statusGauges } from "./metrics.ts";
-import { Members, reloadServers, watchJoin, watchRetire } from "./members.ts";
+import { Members, type MemberState, reloadServers, watchRetire, type WatchOptions } from "./members.ts";
+import { hearPeers, watchCatchUp } from "./catch_up.ts";
 import { PeerPort } from "./peer_port.ts";
 import { PresenceBoard, type PresenceNote } from "../rules/presence.ts";
 import { Quotas } from "./quotas.ts";
@@ -56,8 +57,7 @@ import { peerLinksEncrypted, type SecurePeers, securePeers } from "./secure_peer
 import type { StatusReport } from "./status.ts";
 import type { Log } from "../config/log.ts";
 
-/** How long a starting server waits to hear every peer before it chooses its origin, ms. */
-export const PEER_WAIT_MS = 2000;
+export { PEER_WAIT_MS } from "./catch_up.ts";
 
 export type { Deliver, IrcHooks, NodeTransports, NodeView, Open, Sender } from "./node_types.ts";
 import type { IrcHooks, NodeTransports, NodeView, Sender } from "./node_types.ts";
@@ -100,8 +100,8 @@ export type ServerNodeOptions = {
   onFatal?(problem: string): void;
 };
 
-/** What `start` did: the origin chosen (and why a new incarnation), and where the transports listen. */
-export type Started = OriginChoice & { peer?: Address; client?: Address; web?: string; irc?: string };
+/** What `start` did: the origin chosen (and why a new incarnation), where the transports listen, and its membership state then ("rejoining": restarted, no writes until caught up). */
+export type Started = OriginChoice & { peer?: Address; client?: Address; web?: string; irc?: string; state?: MemberState };
 
 /** A server node (see the file comment); `createServerNode` builds one. */
 export class ServerNode {
@@ -135,7 +135,9 @@ export class ServerNode {
     this.store = store;
     // Retired servers' ops are history: valid for good (docs/ARCHITECTURE.md "Membership changes").
     const known = noteKnownServers(store.db, [...config.servers.map((s) => s.id), ...config.retired ?? []]);
-    const members = this.members = new Members({ self: config.id, servers: config.servers, known, joining: (config.join ?? false) && store.storedOrigin() === null });
+    // A restart on a database that holds state takes no writes until caught up (docs/ARCHITECTURE.md "A confirmer that dies").
+    const held = store.storedOrigin() !== null;
+    const members = this.members = new Members({ self: config.id, servers: config.servers, known, joining: (config.join ?? false) && !held, rejoining: config.twoDisk && held });
     const junk = store.dropForeignOrigins(members.isOrigin);
     if (junk > 0) o.log(`removed ${junk} op(s) of origins that are not servers of the servers file`);
     store.sessions.loadLive(clock.now());
@@ -215,7 +217,7 @@ export class ServerNode {
       // Encrypted links authenticate and number every datagram: their text carries no nonce or mac.
       auth: createPeerAuth({ key: peerLinksEncrypted(this.#o.secure, this.members.peers.size) ? null : key, peers: this.members.peers.keys(), now, random, versions: this.#versions }),
       isOrigin: this.members.isOrigin,
-      sendsGots: () => this.members.state !== "joining",
+      sendsGots: () => !this.members.catchingUp,
       statAuth: createStatAuth({ key, peers: "any", now, random, maxNonces: 1000 }),
       multicast: config.multicast,
       localStatus: () => ({ heldPolls: this.heldPolls, heldAcks: this.heldAcks, membership: this.members.described, members: this.members.ids, links: this.#link?.counts }),
@@ -276,7 +278,8 @@ export class ServerNode {
     link?.start(peer, group || undefined);
     if (link) peerPort.start(link.out, group ? link.groupOut : undefined);
     else peerPort.start(peer, group || undefined);
-    const vectors = await this.#hearPeers();
+    const told = () => peerPort.replicator.status(clock.now()).peers.filter((p) => p.told);
+    const vectors = await hearPeers({ clock, told, peers: this.members.peers.size, wait: !(config.newCluster && this.#facts.stored === null) });
     const choice = chooseOrigin({ id: config.id, ...this.#facts, peers: vectors, allPeersHeard: vectors.length === this.members.peers.size, newCluster: config.newCluster, now: clock.now() });
     this.store.setOrigin(choice.origin);
     if (choice.reason) {
@@ -290,8 +293,8 @@ export class ServerNode {
     if (web) this.#closers.push(() => web.close());
     const irc = await transports.irc?.((bytes, from, via) => clientPort.onDatagram(bytes, from, via), this.#ircHooks());
     if (irc) this.#closers.push(() => irc.close());
-    this.#watch(watchJoin);
-    return { ...choice, peer: peer.address, client: client.address, web: web?.origin, irc: irc?.origin };
+    this.#watch(watchCatchUp);
+    return { ...choice, peer: peer.address, client: client.address, web: web?.origin, irc: irc?.origin, state: this.members.state };
   }
 
   #ircHooks(): IrcHooks {
@@ -321,22 +324,12 @@ export class ServerNode {
     return new SecureIntake({ transport, allowPlaintext: secure?.allowPlaintext ?? true, port: this.#clientPort, plain: udp, raw: { send: (b, to) => udp.send(b, to, "") }, clock });
   }
 
-  /** Runs a membership watch (lib/server/members.ts) until it is done or the node closes. */
-  #watch(w: typeof watchJoin): void {
+  /** Runs a membership watch (lib/server/catch_up.ts, members.ts) until it is done or the node closes. */
+  #watch(w: (o: WatchOptions) => () => void): void {
     const { clock, log } = this.#o, told = () => this.#peerPort.replicator.status(clock.now()).peers.filter((p) => p.told);
-    const stop = w({ members: this.members, clock, log, told, mine: () => this.store.vector() });
+    const live = (peer: string) => this.#peerPort.liveness.silentFor(peer, clock.now()) < LIVENESS.confirmerDownMs;
+    const stop = w({ members: this.members, clock, log, told, mine: () => this.store.vector(), live });
     this.#closers.push(async () => stop());
-  }
-
-  /** Waits on the node's clock until every peer has told its vector, or PEER_WAIT_MS passed; the vectors told. */
-  async #hearPeers(): Promise<Vector[]> {
-    const { clock, config } = this.#o;
-    const told = () => this.#peerPort.replicator.status(clock.now()).peers.filter((p) => p.told);
-    const wait = this.members.peers.size > 0 && !(config.newCluster && this.#facts.stored === null);
-    for (const until = clock.now() + PEER_WAIT_MS; wait && told().length < this.members.peers.size && clock.now() < until;) {
-      await new Promise<void>((resolve) => clock.after(20, resolve));
-    }
-    return told().map((p) => p.vector);
   }
 
   /** Applies a reread servers file when lib/rules/membership.ts allows the change; else nothing changes and the refusal says why. */

@@ -34,10 +34,12 @@ export function startLine(f: StartFacts): { message: string; fields: Record<stri
   const { started, peers } = f;
   const clients = formatAddress(started.client!), peerAt = formatAddress(started.peer!);
   const protection = f.encrypted ? `encrypted${f.plaintext ? " or plaintext (--allow-plaintext)" : ""}` : "plaintext only (no key=, --allow-plaintext)";
+  // Restarted or joining: writes are refused until it logs "caught up … taking writes" (docs/OPERATIONS.md "Restarting a server").
+  const catchingUp = started.state === "rejoining" ? ", catching up (restarted): writes refused until caught up" : started.state === "joining" ? ", catching up (--join): writes refused until caught up" : "";
   return {
     message: `clients ${clients}, peers ${peerAt}, database ${f.db}, fan-out ${f.fanout}, ` +
       `${f.keyed ? "peers authenticated" : "peers NOT authenticated"}, ${peers} peer${peers === 1 ? "" : "s"}, origin ${started.origin}, ` +
-      `clients ${protection}`,
-    fields: { clients, peers: peerAt, database: f.db, origin: started.origin, peerCount: peers, encrypted: f.encrypted, plaintext: f.plaintext },
+      `clients ${protection}${catchingUp}`,
+    fields: { clients, peers: peerAt, database: f.db, origin: started.origin, peerCount: peers, encrypted: f.encrypted, plaintext: f.plaintext, state: started.state ?? "member" },
   };
 }

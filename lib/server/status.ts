@@ -46,7 +46,7 @@ export type StatusReport = {
   fanout: string;
   /** True when a cluster key authenticates peers. */
   keyed: boolean;
-  /** "member"; "joining: …" while a server added with --join catches up (what it waits for); "retiring" (docs/OPERATIONS.md "Adding and retiring a server"). */
+  /** "member"; "joining: …" while a server added with --join catches up, "rejoining: …" while a restarted one does (what it waits for); "retiring" (docs/OPERATIONS.md "Adding and retiring a server", "Restarting a server"). */
   membership?: string;
   /** The live servers this one counts as members, in servers-file order. */
   members?: string[];
