@@ -10,6 +10,10 @@ import * as assert from "uvu/assert";
 import { batchWindowMs, GroupCommit } from "../lib/server/commit.ts";
 import type { Transactional } from "../lib/server/commit.ts";
 import type { Clock } from "../lib/server/clock.ts";
+import { removeTempDirs } from "../testing/harness.ts";
+import { ALICE, BOB, setup } from "./_port.ts";
+
+test.after(() => removeTempDirs());
 
 /** A clock whose time moves only when told, and whose `soon` queue runs one turn at a time. */
 function handClock() {
@@ -110,6 +114,25 @@ test("a turn with no arrival commits at once, whatever the window", () => {
   h.turn();
   assert.is(s.commits, 2, "committed in the next turn");
   assert.ok(replied);
+});
+
+test("datagrams that join no batch (malformed, refused) do not hold a batch open; a request that joins it does", () => {
+  const t = setup();
+  try {
+    t.say(ALICE, "login", 1, "alice");
+    t.port.onDatagram(new TextEncoder().encode("no such verb\n"), BOB, { name: "", proven: false, send: () => {} });
+    t.clock.runTurn();
+    assert.is(t.committed.length, 1, "the login committed in the next turn despite the garbage");
+    t.say(ALICE, "login", 2, "carol");
+    t.say(BOB, "login", 3, "bob");
+    t.clock.runTurn();
+    assert.is(t.committed.length, 1, "a turn that brought another request waits one more turn");
+    t.clock.runTurn();
+    assert.is(t.committed.length, 2);
+    assert.equal(t.committed[1].localOps.map((o) => o.kind), ["login", "login"]);
+  } finally {
+    t.close();
+  }
 });
 
 test.run();
