@@ -16,7 +16,7 @@
  * Prints one line per measurement and a summary (median, min–max of the
  * rounds, and the load average), and writes it with the command to --out.
  *
- *   node_modules/node/bin/node bench/hotpath.ts [--rounds 3] [--runtime node,deno] [--seconds 3] [--count 400] [--out FILE]
+ *   npm run bench:hotpath -- [--rounds 3] [--runtime node,deno] [--seconds 3] [--count 400] [--only adds|delivery] [--out FILE]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -34,7 +34,7 @@ import { formatSummary, percentile, summarize } from "./_stats.ts";
 const COMMAND = defineCommand({
   name: "hotpath",
   about: "Issue 27's hot-path ratios (adds/s ÷ echo, delivery p50 ÷ floor) with their anchors, interleaved rounds.",
-  usage: "node_modules/node/bin/node bench/hotpath.ts [--rounds N] [--runtime node,deno] [--seconds N] [--count N] [--out FILE]",
+  usage: "npm run bench:hotpath -- [--rounds N] [--runtime node,deno] [--seconds N] [--count N] [--only adds|delivery] [--out FILE]",
   flags: {
     rounds: { type: "string", value: "N", default: "3", help: "rounds, each measuring every figure and anchor once per runtime" },
     runtime: { type: "string", value: "LIST", default: "node,deno", help: "the servers' runtimes, comma-separated" },
