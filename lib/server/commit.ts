@@ -16,8 +16,8 @@
  * a long poll is answered one disk sync sooner, and nothing it shows can be
  * lost, since the origin has it. When that woke anything, the sync waits
  * for the next turn of the event loop — a datagram sent during a callback
- * only leaves once the callback has returned (docs/PERFORMANCE_NOTES.md,
- * change 6) — and that turn commits whatever was written meanwhile before
+ * with Deno.listenDatagram only leaves once the callback has returned
+ * (docs/PERFORMANCE_NOTES.md, change 6) — and that turn commits whatever was written meanwhile before
  * it syncs, so its callbacks and subscribers see only synced state.
  *
  * Ports (lib/server/client_port.ts, peer_port.ts, and any other) sit on top
