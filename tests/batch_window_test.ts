@@ -61,28 +61,32 @@ function slowStore(pass: (ms: number) => void, syncMs: () => number) {
   return Object.assign(s, { store });
 }
 
-/** One write per turn, each turn `stepMs` long with a datagram arriving: the ms until the batch commits. */
-function openFor(h: ReturnType<typeof handClock>, commit: GroupCommit, s: { commits: number }, stepMs: number): number {
+/** `perTurn` writes per turn, each turn `stepMs` long with datagrams arriving: the ms until the batch commits. */
+function openFor(h: ReturnType<typeof handClock>, commit: GroupCommit, s: { commits: number }, stepMs: number, perTurn = 8): number {
   const before = s.commits;
   commit.batch(() => {});
   let waited = 0;
   for (let i = 0; i < 1000 && s.commits === before; i++) {
     h.pass(stepMs);
     waited += stepMs;
-    commit.noteArrival();
-    commit.batch(() => {});
+    for (let w = 0; w < perTurn; w++) {
+      commit.noteArrival();
+      commit.batch(() => {});
+    }
     h.turn();
   }
   while (h.turn()); // what the last turn queued
   return waited;
 }
 
-test("the window is twice the last sync, from 2 to 10 ms", () => {
+test("the window is twice the last sync, from 2 to 10 ms, for a batch of 32 writes or more; 2 ms below that", () => {
   assert.is(batchWindowMs(0), 2);
   assert.is(batchWindowMs(0.5), 2);
   assert.is(batchWindowMs(3), 6);
-  assert.is(batchWindowMs(4.5), 9);
-  assert.is(batchWindowMs(40), 10);
+  assert.is(batchWindowMs(4.5, 32), 9);
+  assert.is(batchWindowMs(40, 500), 10);
+  assert.is(batchWindowMs(4.5, 31), 2);
+  assert.is(batchWindowMs(4.5, 1), 2);
 });
 
 test("a batch waits longer for arrivals after a slow sync, 2 ms after a fast one", () => {
@@ -100,6 +104,16 @@ test("a batch waits longer for arrivals after a slow sync, 2 ms after a fast one
   openFor(h, commit, s, 0.5);
   const fast = openFor(h, commit, s, 0.5);
   assert.ok(fast >= 2 && fast <= 2.5, `after fast syncs the batch stayed open ${fast} ms`);
+});
+
+test("a batch of few writes waits 2 ms at most, even after a slow sync (a sync is worth waiting for when many share it)", () => {
+  const h = handClock();
+  const s = slowStore(h.pass, () => 4);
+  const commit = new GroupCommit({ store: s.store, clock: h.clock });
+  commit.batch(() => {});
+  h.turn();
+  const few = openFor(h, commit, s, 0.5, 1);
+  assert.ok(few >= 2 && few <= 2.5, `one write per turn: the batch stayed open ${few} ms`);
 });
 
 test("a turn with no arrival commits at once, whatever the window", () => {

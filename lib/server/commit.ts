@@ -93,13 +93,17 @@ const MAX_BATCH = 1024;
  * sync (a shared VM), waiting 2 ms cut batches at ~30–50 adds and the loop
  * stood still in fsync 40% of the time (docs/PERFORMANCE_NOTES.md §8):
  * the longer wait holds a whole client window (8 × 16 adds) per sync.
- * A quiet server is unaffected: a turn with no arrival commits.
+ * Only a batch of WIDE_BATCH writes or more waits past MIN_BATCH_MS (a
+ * sync is worth waiting for only when many share it), and a quiet server is
+ * unaffected: a turn with no arrival commits.
  */
 const MIN_BATCH_MS = 2;
 const MAX_BATCH_MS = 10;
-/** The batch window for a disk whose last synced commit took `syncMs`. */
-export function batchWindowMs(syncMs: number): number {
-  return Math.min(MAX_BATCH_MS, Math.max(MIN_BATCH_MS, 2 * syncMs));
+/** Writes (one libuv read burst) from which a batch may wait longer than MIN_BATCH_MS. */
+const WIDE_BATCH = 32;
+/** The batch window of a batch of `size` writes on a disk whose last synced commit took `syncMs`. */
+export function batchWindowMs(syncMs: number, size = WIDE_BATCH): number {
+  return size < WIDE_BATCH ? MIN_BATCH_MS : Math.min(MAX_BATCH_MS, Math.max(MIN_BATCH_MS, 2 * syncMs));
 }
 
 export class GroupCommit {
@@ -198,7 +202,7 @@ export class GroupCommit {
 
   #tick = (): void => {
     if (!this.#scheduled) return;
-    const young = this.#size < MAX_BATCH && this.#clock.monotonic() - this.#start < batchWindowMs(this.#syncMs);
+    const young = this.#size < MAX_BATCH && this.#clock.monotonic() - this.#start < batchWindowMs(this.#syncMs, this.#size);
     if (this.#arrived > 0 && young && !this.#closed) {
       this.#arrived = 0;
       this.#clock.soon(this.#tick);
