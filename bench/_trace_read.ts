@@ -113,7 +113,7 @@ export const total = (m: Map<string, Tally>): Tally => [...m.values()].reduce((a
 
 /** Rows "what | per op | µs per op" of a Counts divided by `ops`, largest first. */
 export function perOpRows(c: Counts, ops: number, loops: number): string[][] {
-  const f = (x: number) => (x / ops).toFixed(x / ops >= 10 ? 1 : 2);
+  const f = (x: number) => (x / ops).toFixed(x / ops >= 10 ? 1 : x / ops >= 0.1 || x === 0 ? 2 : 4);
   const rows: string[][] = [];
   const section = (label: string, m: Map<string, Tally>) => {
     for (const [k, t] of [...m].sort((x, y) => y[1].n - x[1].n)) rows.push([`${label}: ${k}`, f(t.n), f(t.us)]);

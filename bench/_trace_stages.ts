@@ -58,7 +58,7 @@ export function deliveryStages(adds: readonly TracedAdd[], a: readonly Ev[], b: 
     "a: fsync of the write-ahead log",
     "a: high-water mark file written",
     "a: after the sync → send() of the add to b (after-callbacks, subscribers, encode)",
-    "a: send() → the datagram leaves (node:dgram sends when the commit's callback returns)",
+    "a: send() → the datagram leaves (node:dgram: within send() since lib/net/udp_node.ts answers the lookup at once; before, when the callback returned)",
     "a → b: datagram in flight, b wakes",
     "b: receive callback (decode, auth, replicate, apply)",
     "b: callback end → the commit's turn",

@@ -33,6 +33,7 @@ import { displayCommand, runtimeCommand, startChild, stopAll } from "./_child.ts
 import { type BenchCluster, startBenchCluster, statsUntil } from "./_distchat_cluster_net.ts";
 import { Endpoint, lines, nowMs } from "./_distchat_udp.ts";
 import { record } from "./_ratios.ts";
+import { type Floor, measureFloor } from "./_floor.ts";
 import { fanRounds } from "./_fan_rounds.ts";
 import { allOf, udpLink } from "./_proxy.ts";
 import type { Context, Measurement, Result, Table } from "./_report.ts";
@@ -360,6 +361,7 @@ export function distchatCluster(runtime: Runtime): Measurement {
         // Three servers, as servers.txt has them (bench/scaling.ts simulates 3 to 49).
         const sizes = [3];
         const bySize = new Map<number, SizeRun[]>();
+        const floors: Floor[] = [];
         for (const n of sizes) {
           const runs = ctx.quick ? 1 : n === 3 ? Math.min(ctx.runs, 3) : 1;
           bySize.set(n, []);
@@ -377,6 +379,7 @@ export function distchatCluster(runtime: Runtime): Measurement {
             } finally {
               await c.close();
             }
+            if (n === 3) floors.push(await measureFloor(runtime, dir, runs === 1 ? 3 : 1)); // the delivery's anchor, this run
           }
         }
         const S = (n: number, f: (r: SizeRun) => number, digits = 0) => formatSummary(summarize(bySize.get(n)!.map(f)), digits);
@@ -399,6 +402,8 @@ export function distchatCluster(runtime: Runtime): Measurement {
         record(`${runtime}.stored3`, med(3, (r) => r.stored));
         record(`${runtime}.cross.p50`, med(3, (r) => r.quiet.sendP50));
         record(`${runtime}.cross.p99`, med(3, (r) => r.quiet.sendP99));
+        const floorMs = summarize(floors.map((f) => f.ms)).median;
+        record(`${runtime}.floor`, floorMs);
         const latRows: string[][] = [];
         for (const n of sizes) {
           latRows.push([
@@ -418,6 +423,14 @@ export function distchatCluster(runtime: Runtime): Measurement {
             S(n, (r) => r.busy.lost),
           ]);
         }
+        latRows.push([
+          `floor (anchor, this run; bench/_floor.ts): a one-row FULL commit ${formatNumber(summarize(floors.map((f) => f.commitUs)).median)} µs + a UDP round trip ${formatNumber(summarize(floors.map((f) => f.rttUs)).median)} µs`,
+          "",
+          "",
+          formatSummary(summarize(floors.map((f) => f.ms)), 2),
+          "",
+          "",
+        ]);
         latRows.push([
           "ngircd, s1 → s2, 200/s (anchor, this run; from the send)",
           ircFigure("latency p50"),

@@ -33,6 +33,7 @@ import { lines } from "./_distchat_udp.ts";
 import { chatUser, Reader } from "./distchat_cluster.ts";
 import { countBetween, markdownTable, perOpRows, readTraces } from "./_trace_read.ts";
 import { deliveryStages } from "./_trace_stages.ts";
+import { measureFloor } from "./_floor.ts";
 
 const COMMAND = defineCommand({
   name: "trace",
@@ -122,31 +123,6 @@ function straceCounts(pids: Record<string, number>): () => Promise<Record<string
   };
 }
 
-/** The floor of the issue, measured now: a one-row FULL commit (µs, median of 3) and a UDP round trip (p50 µs, median of 3); bench/_limits_worker.ts. */
-async function floor(): Promise<{ commitUs: number; rttUs: number }> {
-  const med = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1];
-  const commits: number[] = [], rtts: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const d = mkdtempSync(join(dir, "floor-"));
-    const w = startChild(runtimeCommand("node", "bench/_limits_worker.ts", ["sqlite", d, "FULL", "1", "20000", "1"]), { env: { NODE_OPTIONS: "" } });
-    const r = await w.next<{ rows: number; ms: number }>(30_000);
-    commits.push((r.ms * 1000) / r.rows);
-    await w.stop();
-  }
-  const echo = startChild(runtimeCommand("node", "bench/_limits_worker.ts", ["echo", "dgram"]), { env: { NODE_OPTIONS: "" } });
-  try {
-    const { port } = await echo.next<{ port: number }>(30_000);
-    for (let i = 0; i < 3; i++) {
-      const p = startChild(runtimeCommand("node", "bench/_limits_worker.ts", ["ping", "dgram", String(port), "3000"]), { env: { NODE_OPTIONS: "" } });
-      rtts.push((await p.next<{ p50: number }>(60_000)).p50);
-      await p.stop();
-    }
-  } finally {
-    await echo.stop();
-  }
-  return { commitUs: med(commits), rttUs: med(rtts) };
-}
-
 async function delivery(): Promise<void> {
   const count = Number(flags.count ?? 1000), rate = Number(flags.rate);
   const c = await startBenchCluster("node", dir, 3, { pairProxies: false, args: ["--rate-limit", "0"] });
@@ -197,7 +173,7 @@ async function delivery(): Promise<void> {
     const all = readTraces(traces);
     const [a, b] = ["a", "b"].map((id) => all.get(c.servers[id].pid)!);
     const stages = deliveryStages(adds, a.main, b.main, { bPeer: c.servers.b.peer.port });
-    const f = await floor();
+    const f = await measureFloor("node", dir);
     const sorted = adds.filter((x) => x.arrived).map((x) => x.arrived - x.sent).sort((x, y) => x - y);
     const p50 = sorted[sorted.length >> 1];
     stages.notes.push(

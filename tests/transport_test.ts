@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { runtimeName } from "../lib/platform/runtime.ts";
 import { bindTransport } from "../lib/net/bind.ts";
-import { bindUdp } from "../lib/net/udp_node.ts";
+import { bindUdp, lookupAtOnce } from "../lib/net/udp_node.ts";
 import type { Address } from "../lib/wire/address.ts";
 import type { OnDatagram, Transport } from "../lib/wire/transport.ts";
 
@@ -115,6 +115,16 @@ for (const [name, bind] of await transports()) {
 }
 
 // lib/net/udp_node.ts's bare bindUdp still throws "Not running" on a send after close.
+test("node:dgram's lookup answers an IP address within the call (the datagram leaves within send()), a name later", async () => {
+  const answers: [string, number][] = [];
+  lookupAtOnce("127.0.0.1", 4, (err, address, family) => answers.push([err ? "error" : address, family]));
+  lookupAtOnce("::1", 6, (err, address, family) => answers.push([err ? "error" : address, family]));
+  assert.equal(answers, [["127.0.0.1", 4], ["::1", 6]], "answered before lookupAtOnce returned");
+  const name = new Promise<[string, number]>((resolve) => lookupAtOnce("localhost", 4, (err, address, family) => resolve([err ? "error" : address, family])));
+  assert.is(answers.length, 2);
+  assert.equal(await name, ["127.0.0.1", 4]);
+});
+
 test("bindTransport: a send after close is counted, not thrown", async () => {
   const t = await bindTransport(LOOPBACK, () => {});
   await t.close();

@@ -123,7 +123,6 @@ export class ClientPort {
   onDatagram(bytes: Uint8Array, from: Address, via: ClientChannel): void {
     const { commit } = this.#o;
     if (commit.failed) return;
-    commit.noteArrival();
     const now = this.#o.clock.now();
     const start = this.#o.clock.monotonic();
     const source = sourceKey(via, from);
@@ -165,6 +164,8 @@ export class ClientPort {
     }
     const a: Arrival = { req, from, via, source, session, key, now, start };
     let answer: Answer | null = null;
+    // Only a request that joins the batch keeps it open: refused or malformed datagrams (a flood) do not delay others' acks.
+    commit.noteArrival();
     commit.batch(() => (answer = this.#answer(a)), {
       after: () => {
         if (answer === null) return;

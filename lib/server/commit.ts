@@ -16,8 +16,8 @@
  * a long poll is answered one disk sync sooner, and nothing it shows can be
  * lost, since the origin has it. When that woke anything, the sync waits
  * for the next turn of the event loop — a datagram sent during a callback
- * only leaves once the callback has returned (docs/PERFORMANCE_NOTES.md,
- * change 6) — and that turn commits whatever was written meanwhile before
+ * with Deno.listenDatagram only leaves once the callback has returned
+ * (docs/PERFORMANCE_NOTES.md, change 6) — and that turn commits whatever was written meanwhile before
  * it syncs, so its callbacks and subscribers see only synced state.
  *
  * Ports (lib/server/client_port.ts, peer_port.ts, and any other) sit on top
@@ -83,9 +83,28 @@ export type BatchOptions = {
   shownBeforeSync?: boolean;
 };
 
-/** Largest batch, in writes, and longest wait for one, in ms. */
+/** Largest batch, in writes. */
 const MAX_BATCH = 1024;
-const MAX_BATCH_MS = 2;
+/**
+ * How long an open batch may keep waiting for more datagrams (while they
+ * keep arriving), in ms: twice what the last synced commit took to reach the
+ * disk, at least MIN_BATCH_MS and at most MAX_BATCH_MS. On a disk that syncs
+ * in 0.1 ms a busy server commits every 2 ms; on one that takes 3 ms per
+ * sync (a shared VM), waiting 2 ms cut batches at ~30–50 adds and the loop
+ * stood still in fsync 40% of the time (docs/PERFORMANCE_NOTES.md §8):
+ * the longer wait holds a whole client window (8 × 16 adds) per sync.
+ * Only a batch of WIDE_BATCH writes or more waits past MIN_BATCH_MS (a
+ * sync is worth waiting for only when many share it), and a quiet server is
+ * unaffected: a turn with no arrival commits.
+ */
+const MIN_BATCH_MS = 2;
+const MAX_BATCH_MS = 10;
+/** Writes (one libuv read burst) from which a batch may wait longer than MIN_BATCH_MS. */
+const WIDE_BATCH = 32;
+/** The batch window of a batch of `size` writes on a disk whose last synced commit took `syncMs`. */
+export function batchWindowMs(syncMs: number, size = WIDE_BATCH): number {
+  return size < WIDE_BATCH ? MIN_BATCH_MS : Math.min(MAX_BATCH_MS, Math.max(MIN_BATCH_MS, 2 * syncMs));
+}
 
 export class GroupCommit {
   #store: Transactional;
@@ -99,6 +118,8 @@ export class GroupCommit {
   #size = 0;
   #arrived = 0;
   #start = 0;
+  /** How long synced commits take (COMMIT and sync; the last, or half the one before if longer), in ms: sets the batch window. */
+  #syncMs = 0;
   #mustSync = false;
   /** Every write of the open batch may be shown before the sync. */
   #showable = true;
@@ -181,7 +202,7 @@ export class GroupCommit {
 
   #tick = (): void => {
     if (!this.#scheduled) return;
-    const young = this.#size < MAX_BATCH && this.#clock.monotonic() - this.#start < MAX_BATCH_MS;
+    const young = this.#size < MAX_BATCH && this.#clock.monotonic() - this.#start < batchWindowMs(this.#syncMs, this.#size);
     if (this.#arrived > 0 && young && !this.#closed) {
       this.#arrived = 0;
       this.#clock.soon(this.#tick);
@@ -201,6 +222,7 @@ export class GroupCommit {
     this.#showable = true;
     this.#syncDue = false;
     if (this.#failed) return;
+    const t0 = this.#clock.monotonic();
     try {
       if (showEarly || due) this.#store.commitUnsynced();
       else this.#store.commit(sync);
@@ -231,6 +253,8 @@ export class GroupCommit {
         return;
       }
     }
+    // A slow sync widens the window at once; commits that found nothing to sync (read-only batches) narrow it by halves.
+    if (sync) this.#syncMs = Math.max(this.#clock.monotonic() - t0, this.#syncMs / 2);
     const after = this.#after;
     this.#after = [];
     for (const fn of after) fn();

@@ -1,0 +1,56 @@
+/**
+ * The floor of issue 27's delivery goal, measured in the same run as the
+ * delivery it anchors: a one-row `synchronous=FULL` commit in WAL mode (what
+ * the origin's group commit does before an add can leave it) plus one UDP
+ * round trip on loopback, both under the servers' runtime
+ * (bench/_limits_worker.ts `sqlite` and `echo`/`ping`, the transport that
+ * runtime's servers use). Shared by bench/distchat_cluster.ts (the ratio
+ * table's anchor) and bench/trace.ts / bench/hotpath.ts.
+ *
+ * @example
+ * ```ts
+ * const f = await measureFloor("node", tmpDir); // { commitUs: 120, rttUs: 60, ms: 0.18 }
+ * ```
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { type Runtime, runtimeCommand, startChild } from "./_child.ts";
+
+/** One floor measurement: a FULL one-row commit (µs, median of the runs), a loopback round trip (p50 µs, median of the runs), their sum in ms. */
+export type Floor = { commitUs: number; rttUs: number; ms: number };
+
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+
+/** Measures the floor `runs` times under `runtime` (temp files under `dir`, removed); ≈ 2 s per run. */
+export async function measureFloor(runtime: Runtime, dir: string, runs = 3): Promise<Floor> {
+  const env = { NODE_OPTIONS: "" }; // never the trace preload of bench/trace.ts
+  const transport = runtime === "deno" ? "deno" : "dgram";
+  const commits: number[] = [], rtts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const d = mkdtempSync(join(dir, "floor-"));
+    const w = startChild(runtimeCommand(runtime, "bench/_limits_worker.ts", ["sqlite", d, "FULL", "1", "2000", "1"]), { env });
+    try {
+      const r = await w.next<{ rows: number; ms: number }>(30_000);
+      commits.push((r.ms * 1000) / r.rows);
+    } finally {
+      await w.stop();
+      rmSync(d, { recursive: true, force: true });
+    }
+  }
+  const echo = startChild(runtimeCommand(runtime, "bench/_limits_worker.ts", ["echo", transport]), { env });
+  try {
+    const { port } = await echo.next<{ port: number }>(30_000);
+    for (let i = 0; i < runs; i++) {
+      const p = startChild(runtimeCommand(runtime, "bench/_limits_worker.ts", ["ping", transport, String(port), "2000"]), { env });
+      try {
+        rtts.push((await p.next<{ p50: number }>(60_000)).p50);
+      } finally {
+        await p.stop();
+      }
+    }
+  } finally {
+    await echo.stop();
+  }
+  const commitUs = median(commits), rttUs = median(rtts);
+  return { commitUs, rttUs, ms: (commitUs + rttUs) / 1000 };
+}
