@@ -19,6 +19,8 @@ import { type BenchCluster, statsUntil } from "./_distchat_cluster_net.ts";
 
 /** The saturating load: as many clients as one server's adds figure (bench/distchat_single.ts), spread over the servers. */
 export const LOAD_CLIENTS = 8, LOAD_WINDOW = 16;
+/** Seconds of the same load before the timed one, not counted (the JIT compiles the hot paths first; see `warmUp`). */
+export const CLUSTER_WARMUP_S = 0.5;
 const clientsOf = (n: number, i: number) => Math.floor(LOAD_CLIENTS / n) + (i < LOAD_CLIENTS % n ? 1 : 0);
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 /** True when every server's `stat` vector is the same and none waits on a gap: each holds every message. */

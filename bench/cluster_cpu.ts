@@ -19,7 +19,7 @@ import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { killAllChildren, type Runtime } from "./_child.ts";
 import { startBenchCluster } from "./_distchat_cluster_net.ts";
 import { startBenchServer } from "./_distchat_server.ts";
-import { saturate, warmUp } from "./_cluster_saturate.ts";
+import { CLUSTER_WARMUP_S, saturate, warmUp } from "./_cluster_saturate.ts";
 import { chatUser, probeLatency, Reader } from "./distchat_cluster.ts";
 import { addsOnce } from "./distchat_single.ts";
 import { markdownTable } from "./_trace_read.ts";
@@ -33,6 +33,7 @@ const COMMAND = defineCommand({
     runtime: { type: "string", value: "node|deno|both", default: "both", help: "the servers' runtime (both: interleaved)" },
     runs: { type: "string", value: "N", default: "3", help: "single/cluster pairs per runtime" },
     seconds: { type: "string", value: "N", default: "3", help: "seconds of each timed load (the full bench's 3; --quick's 1.5 is not whole)" },
+    warmup: { type: "string", value: "S", default: String(CLUSTER_WARMUP_S), help: "seconds of the cluster's warm-up load (the bench's)" },
   },
 });
 const { values: flags } = parseCommandLine(COMMAND);
@@ -40,6 +41,8 @@ if (!["node", "deno", "both"].includes(flags.runtime!)) fail("cluster-cpu", `--r
 for (const f of ["runs", "seconds"] as const) if (!/^[1-9]\d*$/.test(flags[f]!)) fail("cluster-cpu", `--${f} must be a whole number ≥ 1, got "${flags[f]}"`);
 const runtimes: Runtime[] = flags.runtime === "both" ? ["node", "deno"] : [flags.runtime as Runtime];
 const seconds = Number(flags.seconds);
+const warmup = Number(flags.warmup);
+if (!(warmup > 0 && warmup <= 60)) fail("cluster-cpu", `--warmup must be a number of seconds from 0 to 60, got "${flags.warmup}"`);
 const SERVER_ARGS = ["--rate-limit", "0"];
 const PROBE_RATE = 200;
 const dir = mkdtempSync(join(os.tmpdir(), "distchat-cluster-cpu-"));
@@ -51,7 +54,9 @@ type Run = { oneUs: number; adds: number; threeUs: number; stored: number; ratio
 async function one(runtime: Runtime, run: number): Promise<{ us: number; rate: number }> {
   const srv = await startBenchServer(runtime, mkdtempSync(join(dir, "one-")), SERVER_ARGS);
   try {
+    // As the bench's 8-client figure: after 0.5 s of warm-up and its 1-client run.
     await addsOnce(srv.port, srv.pid, 8, 0.5, `warmup${run}`, []);
+    await addsOnce(srv.port, srv.pid, 1, seconds, `adds1r${run}`, []);
     const r = await addsOnce(srv.port, srv.pid, 8, seconds, `adds8r${run}`, []);
     return { us: r.serverCpuPerAddUs, rate: r.rate };
   } finally {
@@ -68,7 +73,7 @@ async function three(runtime: Runtime, run: number): Promise<{ us: number; rate:
     try {
       await poller.start();
       await probeLatency(writer, poller, PROBE_RATE, 100);
-      await warmUp(c, 0.5, `r${run}`);
+      await warmUp(c, warmup, `r${run}`);
       const r = await saturate(c, { seconds, tag: `r${run}`, commands: [], during: () => probeLatency(writer, poller, PROBE_RATE, Math.round(PROBE_RATE * seconds * 0.8)) });
       return { us: r.cpuPerMessageUs, rate: r.stored };
     } finally {
@@ -113,5 +118,5 @@ console.log(
       ["ratio per run ÷ (3 × one server's), goal ≤ 1.3", ...runtimes.map((rt) => S(results.get(rt)!, (r) => r.ratio, 2))],
       ["ratio of the medians (as the bench's ratio table)", ...runtimes.map((rt) => (med(results.get(rt)!, (r) => r.threeUs) / (3 * med(results.get(rt)!, (r) => r.oneUs))).toFixed(2))],
     ]) +
-    `\n\nload average before ${loadBefore}, after ${load()}; ${seconds} s loads, servers with ${SERVER_ARGS.join(" ")}`,
+    `\n\nload average before ${loadBefore}, after ${load()}; ${seconds} s loads, cluster warm-up ${warmup} s, servers with ${SERVER_ARGS.join(" ")}`,
 );

@@ -33,7 +33,7 @@ import { displayCommand, runtimeCommand, startChild, stopAll } from "./_child.ts
 import { type BenchCluster, startBenchCluster, statsUntil } from "./_distchat_cluster_net.ts";
 import { Endpoint, lines, nowMs } from "./_distchat_udp.ts";
 import { record } from "./_ratios.ts";
-import { agreed, LOAD_CLIENTS, LOAD_WINDOW, saturate, warmUp } from "./_cluster_saturate.ts";
+import { agreed, CLUSTER_WARMUP_S, LOAD_CLIENTS, LOAD_WINDOW, saturate, warmUp } from "./_cluster_saturate.ts";
 import { fanRounds } from "./_fan_rounds.ts";
 import { allOf, udpLink } from "./_proxy.ts";
 import type { Context, Measurement, Result, Table } from "./_report.ts";
@@ -195,7 +195,7 @@ async function sizeRun(c: BenchCluster, ctx: Context, commands: string[], run: n
     await probeLatency(writer, poller, PROBE_RATE, 100); // warm-up, not reported
 
     // Saturating load on every server, 200/s probes a -> b alongside; a short one first, not reported (JIT warm-up, as for one server's adds).
-    await warmUp(c, 0.5, `r${run}`);
+    await warmUp(c, CLUSTER_WARMUP_S, `r${run}`);
     const load = await saturate(c, { seconds, tag: `r${run}`, commands, during: () => probeLatency(writer, poller, PROBE_RATE, Math.round(PROBE_RATE * seconds * 0.8)) });
     const busy = load.during;
 
@@ -363,7 +363,7 @@ export function distchatCluster(runtime: Runtime): Measurement {
         const nRuns = (n: number) => bySize.get(n)!.length;
         const seconds = ctx.quick ? 1.5 : 3;
         tables.push({
-          caption: `Throughput: saturating load on every server for ${seconds} s (one Node load process per server; ${LOAD_CLIENTS} clients × ${LOAD_WINDOW} adds in flight in all, as on one server above, spread evenly over the servers, each server its own room); a message counts when every server holds it (all servers' \`stat\` vectors equal, read every 10 ms), from the start of the load (after 0.5 s of the same load, not counted: JIT warm-up, as for one server). Servers' CPU: user + system seconds of all servers' processes (/proc, all threads; not the load's) from the start of the load until they agree, per message stored on all. Peer datagrams: the servers' \`sent\` / \`received\` counters over the same interval, per chat message (median of the runs given, min–max):`,
+          caption: `Throughput: saturating load on every server for ${seconds} s (one Node load process per server; ${LOAD_CLIENTS} clients × ${LOAD_WINDOW} adds in flight in all, as on one server above, spread evenly over the servers, each server its own room); a message counts when every server holds it (all servers' \`stat\` vectors equal, read every 10 ms), from the start of the load (after ${CLUSTER_WARMUP_S} s of the same load, not counted: JIT warm-up, as for one server). Servers' CPU: user + system seconds of all servers' processes (/proc, all threads; not the load's) from the start of the load until they agree, per message stored on all. Peer datagrams: the servers' \`sent\` / \`received\` counters over the same interval, per chat message (median of the runs given, min–max):`,
           head: ["servers", "runs", "stored on all, msgs/s", "acked during the load, adds/s", "servers' CPU µs / msg", "peer datagrams sent / msg", "received / msg", `sent / msg at ${PROBE_RATE}/s`],
           rows: sizes.map((n) => [
             String(n),
