@@ -36,7 +36,7 @@ export type Saturated<T> = {
   messages: number;
   sentPerMsg: number;
   receivedPerMsg: number;
-  /** CPU seconds of each server over the interval, by id. */
+  /** CPU seconds of each server over the interval, by id (÷ `messages`: each server's share per message). */
   cpu: Record<string, number>;
   /** CPU µs of all servers together per message stored on all. */
   cpuPerMessageUs: number;
@@ -52,13 +52,15 @@ export type SaturateOptions<T> = {
   /** The load processes' command lines are pushed here (ports and rooms shown as PORT, ROOM ID). */
   commands: string[];
   during?: () => Promise<T>;
+  /** The servers the load goes to (default: every one; the same 8 clients spread over these). */
+  on?: readonly string[];
 };
 
-function startLoads(c: BenchCluster, seconds: number, tag: string, commands: string[]): Child[] {
-  return c.ids.map((id, i) => {
+function startLoads(c: BenchCluster, seconds: number, tag: string, commands: string[], on: readonly string[] = c.ids): Child[] {
+  return on.map((id, i) => {
     const port = c.servers[id].client.port;
     const argv = runtimeCommand("node", "bench/_distchat_load.ts", [
-      "adds", String(port), String(clientsOf(c.ids.length, i)), String(LOAD_WINDOW), String(seconds), `tp${id}${tag}`, id,
+      "adds", String(port), String(clientsOf(on.length, i)), String(LOAD_WINDOW), String(seconds), `tp${id}${tag}`, id,
     ]);
     commands.push(displayCommand(argv).replace(` ${port} `, " PORT ").replace(/ tp\w+ \w+$/, " ROOM ID"));
     return startChild(argv);
@@ -66,8 +68,8 @@ function startLoads(c: BenchCluster, seconds: number, tag: string, commands: str
 }
 
 /** A short saturating load whose figures are dropped: the JIT compiles the hot paths first, as for one server's adds. */
-export async function warmUp(c: BenchCluster, seconds: number, tag: string): Promise<void> {
-  const children = startLoads(c, seconds, `w${tag}`, []);
+export async function warmUp(c: BenchCluster, seconds: number, tag: string, on?: readonly string[]): Promise<void> {
+  const children = startLoads(c, seconds, `w${tag}`, [], on);
   try {
     for (const ch of children) await ch.next(60_000);
     for (const ch of children) ch.send("go");
@@ -80,7 +82,7 @@ export async function warmUp(c: BenchCluster, seconds: number, tag: string): Pro
 
 /** Runs the saturating load on every server of `c` and measures it (see the module comment). */
 export async function saturate<T = undefined>(c: BenchCluster, o: SaturateOptions<T>): Promise<Saturated<T>> {
-  const children = startLoads(c, o.seconds, o.tag, o.commands);
+  const children = startLoads(c, o.seconds, o.tag, o.commands, o.on);
   try {
     for (const ch of children) await ch.next<{ ready: boolean }>(60_000);
     const before = await statsUntil(c, agreed, 20_000);

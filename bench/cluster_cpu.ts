@@ -4,13 +4,16 @@
  * "messages/s stored on all of 3 servers"): CPU seconds of all three servers
  * per message stored on all three ÷ (3 × one server's CPU seconds per acked
  * add), goal ≤ 1.3. Each run starts a fresh single server (0.5 s warm-up,
- * then 8 clients × 16 in flight) and a fresh three-server cluster (the same
+ * the bench's 1-client run, then 8 clients × 16 in flight) and a fresh three-server cluster (the same
  * 8 clients spread over it, 0.5 s warm-up, 200/s probes a → b alongside, as
  * in the bench); runs and runtimes interleaved. CPU from /proc of the
  * servers only, not of the load processes. Prints each run, the medians
  * (min–max) and the load average before and after.
  *
- *   npm run bench:cluster-cpu -- [--runtime node|deno|both] [--runs 3] [--seconds 3]
+ *   npm run bench:cluster-cpu -- [--runtime node|deno|both] [--runs 3] [--seconds 3] [--warmup 0.5] [--load-on a,b,c] [--no-probe]
+ *
+ * --load-on a puts all 8 clients on a: b and c then only apply and confirm,
+ * which splits a message's CPU into the origin's and each copy's.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -28,11 +31,13 @@ import { formatSummary, summarize } from "./_stats.ts";
 const COMMAND = defineCommand({
   name: "cluster-cpu",
   about: "Issue 27's cluster goal: CPU of three servers per message stored on all ÷ 3 × one server's CPU per acked add.",
-  usage: "npm run bench:cluster-cpu -- [--runtime node|deno|both] [--runs N] [--seconds N]",
+  usage: "npm run bench:cluster-cpu -- [--runtime node|deno|both] [--runs N] [--seconds N] [--warmup S] [--load-on IDS] [--no-probe]",
   flags: {
     runtime: { type: "string", value: "node|deno|both", default: "both", help: "the servers' runtime (both: interleaved)" },
     runs: { type: "string", value: "N", default: "3", help: "single/cluster pairs per runtime" },
     seconds: { type: "string", value: "N", default: "3", help: "seconds of each timed load (the full bench's 3; --quick's 1.5 is not whole)" },
+    "load-on": { type: "string", value: "IDS", default: "a,b,c", help: "the servers the 8 clients go to (the bench: all three; \"a\": b and c only apply and confirm)" },
+    "no-probe": { type: "boolean", default: false, help: "no 200/s probe a → b during the cluster's load (the bench has it)" },
     warmup: { type: "string", value: "S", default: String(CLUSTER_WARMUP_S), help: "seconds of the cluster's warm-up load (the bench's)" },
   },
 });
@@ -42,6 +47,10 @@ for (const f of ["runs", "seconds"] as const) if (!/^[1-9]\d*$/.test(flags[f]!))
 const runtimes: Runtime[] = flags.runtime === "both" ? ["node", "deno"] : [flags.runtime as Runtime];
 const seconds = Number(flags.seconds);
 const warmup = Number(flags.warmup);
+const loadOn = flags["load-on"]!.split(",");
+if (loadOn.length === 0 || loadOn.some((id) => !["a", "b", "c"].includes(id)) || new Set(loadOn).size !== loadOn.length) {
+  fail("cluster-cpu", `--load-on must list some of a, b, c once each, comma-separated, got "${flags["load-on"]}"`);
+}
 if (!(warmup > 0 && warmup <= 60)) fail("cluster-cpu", `--warmup must be a number of seconds from 0 to 60, got "${flags.warmup}"`);
 const SERVER_ARGS = ["--rate-limit", "0"];
 const PROBE_RATE = 200;
@@ -64,8 +73,8 @@ async function one(runtime: Runtime, run: number): Promise<{ us: number; rate: n
   }
 }
 
-/** Three servers under the bench's saturating load with its probe: CPU µs (all three) per message stored on all, and msgs/s. */
-async function three(runtime: Runtime, run: number): Promise<{ us: number; rate: number }> {
+/** Three servers under the bench's saturating load with its probe (unless --no-probe): CPU µs (all three) per message stored on all, and msgs/s. */
+async function three(runtime: Runtime, run: number): Promise<{ us: number; rate: number; each: string }> {
   const c = await startBenchCluster(runtime, mkdtempSync(join(dir, "three-")), 3, { pairProxies: false, args: SERVER_ARGS });
   try {
     const writer = await chatUser(c.servers.a.client, "probe");
@@ -73,9 +82,11 @@ async function three(runtime: Runtime, run: number): Promise<{ us: number; rate:
     try {
       await poller.start();
       await probeLatency(writer, poller, PROBE_RATE, 100);
-      await warmUp(c, warmup, `r${run}`);
-      const r = await saturate(c, { seconds, tag: `r${run}`, commands: [], during: () => probeLatency(writer, poller, PROBE_RATE, Math.round(PROBE_RATE * seconds * 0.8)) });
-      return { us: r.cpuPerMessageUs, rate: r.stored };
+      await warmUp(c, warmup, `r${run}`, loadOn);
+      const probe = () => probeLatency(writer, poller, PROBE_RATE, Math.round(PROBE_RATE * seconds * 0.8));
+      const r = await saturate(c, { seconds, tag: `r${run}`, commands: [], during: flags["no-probe"] ? undefined : probe, on: loadOn });
+      const each = c.ids.map((id) => `${id} ${((r.cpu[id] * 1e6) / r.messages).toFixed(1)}`).join(", ");
+      return { us: r.cpuPerMessageUs, rate: r.stored, each };
     } finally {
       await poller.stop();
       await writer.ep.close();
@@ -98,7 +109,7 @@ try {
       results.get(rt)!.push(r);
       console.log(
         `${rt} run ${run}: one server ${r.oneUs.toFixed(1)} µs/add (${r.adds.toFixed(0)} adds/s); three ${r.threeUs.toFixed(1)} µs/msg ` +
-          `(${r.stored.toFixed(0)} msgs/s stored on all) = ${r.ratio.toFixed(2)} × 3 × one's; load ${load()}`,
+          `(${r.stored.toFixed(0)} msgs/s stored on all; by server ${t.each}) = ${r.ratio.toFixed(2)} × 3 × one's; load ${load()}`,
       );
     }
   }
@@ -118,5 +129,5 @@ console.log(
       ["ratio per run ÷ (3 × one server's), goal ≤ 1.3", ...runtimes.map((rt) => S(results.get(rt)!, (r) => r.ratio, 2))],
       ["ratio of the medians (as the bench's ratio table)", ...runtimes.map((rt) => (med(results.get(rt)!, (r) => r.threeUs) / (3 * med(results.get(rt)!, (r) => r.oneUs))).toFixed(2))],
     ]) +
-    `\n\nload average before ${loadBefore}, after ${load()}; ${seconds} s loads, cluster warm-up ${warmup} s, servers with ${SERVER_ARGS.join(" ")}`,
+    `\n\nload average before ${loadBefore}, after ${load()}; ${seconds} s loads, cluster warm-up ${warmup} s${flags["no-probe"] ? ", no probe" : ""}${flags["load-on"] !== "a,b,c" ? `, load on ${flags["load-on"]} only` : ""}, servers with ${SERVER_ARGS.join(" ")}`,
 );
