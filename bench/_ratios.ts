@@ -45,6 +45,7 @@ const RATIOS: Ratio[] = [
   { figure: "acked adds/s, one server, 8 clients × 16 in flight", measured: "${rt}.adds8", anchor: "echo server, same runtime and load", anchorKey: "${rt}.echo8", unit: "/s", goal: { min: 0.5 } },
   { figure: "acked adds/s, one server, 8 clients (as above)", measured: "${rt}.adds8", anchor: "Deno.listenDatagram's 0-loss receive rate", anchorKey: "${rt}.recv", unit: "/s", goal: { min: 0.8 }, only: "deno" },
   { figure: "messages/s stored on all of 3 servers, 8 clients", measured: "${rt}.stored3", anchor: "acked adds/s of one server (above)", anchorKey: "${rt}.adds8", unit: "/s", goal: { min: 0.8 } },
+  { figure: "CPU of all 3 servers per message stored on all 3, 8 clients (as above)", measured: "${rt}.cpu3", anchor: "3 × one server's CPU per acked add, 8 clients", anchorKey: "${rt}.cpu1x3", unit: "µs", goal: { max: 1.3 } },
   { figure: "catch-up of 10,000 messages, rows/s from the process start", measured: "${rt}.catchup10k", anchor: "SQLite insert, FULL, 100 rows/commit", anchorKey: "${rt}.sqlite100", unit: "rows/s", goal: { min: 0.25 } },
   { figure: "catch-up of 100,000 messages, rows/s", measured: "${rt}.catchup100k", anchor: "SQLite insert, FULL, 100 rows/commit", anchorKey: "${rt}.sqlite100", unit: "rows/s", goal: { min: 0.25 } },
   { figure: "acked adds/s, every path encrypted (clients and peer links)", measured: "${rt}.enc.adds8", anchor: "every path plaintext, same load, alternating", anchorKey: "${rt}.plain.adds8", unit: "/s", goal: { min: 0.8 } },
@@ -53,7 +54,7 @@ const RATIOS: Ratio[] = [
 ];
 
 const show = (v: number | undefined, unit: string) =>
-  v === undefined ? "not run" : unit === "ms" ? `${formatNumber(v, 2)} ms` : `${formatNumber(v)}${unit === "/s" ? "/s" : ""}`;
+  v === undefined ? "not run" : unit === "ms" ? `${formatNumber(v, 2)} ms` : unit === "µs" ? `${formatNumber(v, 1)} µs` : `${formatNumber(v)}${unit === "/s" ? "/s" : ""}`;
 
 /** The ratio table of what this run measured, Node rows then Deno rows. */
 export function ratioTable(runtimes: readonly string[] = ["node", "deno"]): Table {

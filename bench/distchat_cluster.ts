@@ -34,6 +34,7 @@ import { type BenchCluster, startBenchCluster, statsUntil } from "./_distchat_cl
 import { Endpoint, lines, nowMs } from "./_distchat_udp.ts";
 import { record } from "./_ratios.ts";
 import { type Floor, measureFloor } from "./_floor.ts";
+import { agreed, CLUSTER_WARMUP_S, LOAD_CLIENTS, LOAD_WINDOW, saturate, warmUp } from "./_cluster_saturate.ts";
 import { fanRounds } from "./_fan_rounds.ts";
 import { allOf, udpLink } from "./_proxy.ts";
 import type { Context, Measurement, Result, Table } from "./_report.ts";
@@ -43,9 +44,6 @@ import { formatNumber, formatSummary, percentile, summarize } from "./_stats.ts"
 /** The default, durable configuration (issue 10: the benchmarks say what the defaults cost); no rate limit. */
 const SERVER_ARGS = ["--rate-limit", "0"];
 const PROBE_RATE = 200;
-/** The saturating load: as many clients as one server's adds figure (bench/distchat_single.ts), spread over the servers. */
-const LOAD_CLIENTS = 8, LOAD_WINDOW = 16;
-const clientsOf = (n: number, i: number) => Math.floor(LOAD_CLIENTS / n) + (i < LOAD_CLIENTS % n ? 1 : 0);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -176,6 +174,8 @@ type SizeRun = {
   acked: number;
   sentPerMsg: number;
   receivedPerMsg: number;
+  /** CPU µs of all three servers per message stored on all three, over the saturating load. */
+  cpuPerMsgUs: number;
   quietSentPerMsg: number;
   quiet: { p50: number; p99: number; lost: number; sendP50: number; sendP99: number };
   busy: { p50: number; p99: number; lost: number; sendP50: number; sendP99: number };
@@ -191,58 +191,37 @@ async function sizeRun(c: BenchCluster, ctx: Context, commands: string[], run: n
   const a = c.servers.a, b = c.servers.b;
   const writer = await chatUser(a.client, "probe");
   const poller = new Reader(await chatUser(b.client, "probe"));
-  const children: Child[] = [];
   try {
     await poller.start();
     await probeLatency(writer, poller, PROBE_RATE, 100); // warm-up, not reported
 
-    // Saturating load on every server, 200/s probes a -> b alongside.
-    for (const [i, id] of c.ids.entries()) {
-      const argv = runtimeCommand("node", "bench/_distchat_load.ts", [
-        "adds", String(c.servers[id].client.port), String(clientsOf(c.ids.length, i)), String(LOAD_WINDOW), String(seconds), `tp${id}r${run}`, id,
-      ]);
-      commands.push(displayCommand(argv).replace(` ${c.servers[id].client.port} `, " PORT ").replace(/ tp\w+ \w+$/, " ROOM ID"));
-      children.push(startChild(argv));
-    }
-    for (const ch of children) await ch.next<{ ready: boolean }>(60_000);
-    const same = (rs: { vector: string; gapsPending: number }[]) => rs.every((r) => r.vector === rs[0].vector && r.gapsPending === 0);
-    const before = await statsUntil(c, same, 20_000);
-    if (!before) throw new Error("servers did not agree before the load");
-    const tGo = performance.now();
-    for (const ch of children) ch.send("go");
-    const busyProbe = probeLatency(writer, poller, PROBE_RATE, Math.round(PROBE_RATE * seconds * 0.8));
-    const results = await Promise.all(children.map((ch) => ch.next<{ acked: number }>(seconds * 1000 + 60_000)));
-    const busy = await busyProbe;
-    const after = await statsUntil(c, same, 60_000, 10);
-    if (!after) throw new Error("servers did not converge within 60 s of the load");
-    const msgs = after.reports[0].messages - before.reports[0].messages;
-    const sent = sum(after.reports.map((r) => r.sent)) - sum(before.reports.map((r) => r.sent));
-    const received = sum(after.reports.map((r) => r.received)) - sum(before.reports.map((r) => r.received));
-    const stored = msgs / ((after.at - tGo) / 1000);
-    await stopAll(children.splice(0));
+    // Saturating load on every server, 200/s probes a -> b alongside; a short one first, not reported (JIT warm-up, as for one server's adds).
+    await warmUp(c, CLUSTER_WARMUP_S, `r${run}`);
+    const load = await saturate(c, { seconds, tag: `r${run}`, commands, during: () => probeLatency(writer, poller, PROBE_RATE, Math.round(PROBE_RATE * seconds * 0.8)) });
+    const busy = load.during;
 
     // 200/s alone (peer datagrams per message at this rate too: heartbeats included).
     const quietBefore = await c.stats();
     const quietCount = ctx.quick ? 400 : 1000;
     const quiet = await probeLatency(writer, poller, PROBE_RATE, quietCount);
-    const quietAfter = await statsUntil(c, same, 10_000, 10);
+    const quietAfter = await statsUntil(c, agreed, 10_000, 10);
     if (!quietAfter) throw new Error("servers did not converge after the 200/s probe");
     const quietSent = (sum(quietAfter.reports.map((r) => r.sent)) - sum(quietBefore.map((r) => r.sent))) / quietCount;
 
     // Fan-out: 1,000 long pollers on b, the message added on a.
     const fan = await fanout(c, commands, run);
     return {
-      stored,
-      acked: sum(results.map((r) => r.acked)) / seconds,
-      sentPerMsg: sent / msgs,
-      receivedPerMsg: received / msgs,
+      stored: load.stored,
+      acked: load.acked,
+      sentPerMsg: load.sentPerMsg,
+      receivedPerMsg: load.receivedPerMsg,
+      cpuPerMsgUs: load.cpuPerMessageUs,
       quietSentPerMsg: quietSent,
       quiet: latencySummary(quiet),
       busy: latencySummary(busy),
       fan,
     };
   } finally {
-    await stopAll(children);
     await poller.stop();
     await writer.ep.close();
     await poller.c.ep.close();
@@ -372,7 +351,7 @@ export function distchatCluster(runtime: Runtime): Measurement {
               const r = await sizeRun(c, ctx, commands, run);
               bySize.get(n)!.push(r);
               ctx.log(
-                `  ${runtime} ${n} servers: stored on all ${r.stored.toFixed(0)}/s (acked ${r.acked.toFixed(0)}/s), ${r.sentPerMsg.toFixed(2)} datagrams sent/msg; ` +
+                `  ${runtime} ${n} servers: stored on all ${r.stored.toFixed(0)}/s (acked ${r.acked.toFixed(0)}/s, ${r.cpuPerMsgUs.toFixed(0)} CPU µs/msg), ${r.sentPerMsg.toFixed(2)} datagrams sent/msg; ` +
                   `a->b p50 ${r.quiet.p50.toFixed(2)} p99 ${r.quiet.p99.toFixed(2)} ms, loaded p50 ${r.busy.p50.toFixed(2)} p99 ${r.busy.p99.toFixed(2)} ms; ` +
                   `fan-out p50 ${r.fan.p50.toFixed(1)} p99 ${r.fan.p99.toFixed(1)} ms`,
               );
@@ -387,19 +366,21 @@ export function distchatCluster(runtime: Runtime): Measurement {
         const nRuns = (n: number) => bySize.get(n)!.length;
         const seconds = ctx.quick ? 1.5 : 3;
         tables.push({
-          caption: `Throughput: saturating load on every server for ${seconds} s (one Node load process per server; ${LOAD_CLIENTS} clients × ${LOAD_WINDOW} adds in flight in all, as on one server above, spread evenly over the servers, each server its own room); a message counts when every server holds it (all servers' \`stat\` vectors equal, read every 10 ms), from the start of the load. Peer datagrams: the servers' \`sent\` / \`received\` counters over the same interval, per chat message (median of the runs given, min–max):`,
-          head: ["servers", "runs", "stored on all, msgs/s", "acked during the load, adds/s", "peer datagrams sent / msg", "received / msg", `sent / msg at ${PROBE_RATE}/s`],
+          caption: `Throughput: saturating load on every server for ${seconds} s (one Node load process per server; ${LOAD_CLIENTS} clients × ${LOAD_WINDOW} adds in flight in all, as on one server above, spread evenly over the servers, each server its own room); a message counts when every server holds it (all servers' \`stat\` vectors equal, read every 10 ms), from the start of the load (after ${CLUSTER_WARMUP_S} s of the same load, not counted: JIT warm-up, as for one server). Servers' CPU: user + system seconds of all servers' processes (/proc, all threads; not the load's) from the start of the load until they agree, per message stored on all. Peer datagrams: the servers' \`sent\` / \`received\` counters over the same interval, per chat message (median of the runs given, min–max):`,
+          head: ["servers", "runs", "stored on all, msgs/s", "acked during the load, adds/s", "servers' CPU µs / msg", "peer datagrams sent / msg", "received / msg", `sent / msg at ${PROBE_RATE}/s`],
           rows: sizes.map((n) => [
             String(n),
             String(nRuns(n)),
             S(n, (r) => r.stored),
             S(n, (r) => r.acked),
+            S(n, (r) => r.cpuPerMsgUs, 1),
             S(n, (r) => r.sentPerMsg, 2),
             S(n, (r) => r.receivedPerMsg, 2),
             S(n, (r) => r.quietSentPerMsg, 2),
           ]),
         });
         record(`${runtime}.stored3`, med(3, (r) => r.stored));
+        record(`${runtime}.cpu3`, med(3, (r) => r.cpuPerMsgUs));
         record(`${runtime}.cross.p50`, med(3, (r) => r.quiet.sendP50));
         record(`${runtime}.cross.p99`, med(3, (r) => r.quiet.sendP99));
         const floorMs = summarize(floors.map((f) => f.ms)).median;

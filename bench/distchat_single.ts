@@ -41,7 +41,7 @@ function load(args: string[], commands: string[], port: number): Child {
 // --- 1. Acked adds ---------------------------------------------------------------
 
 /** One timed load: rate, ack latency, and the CPU (in cores) the server and the load processes used meanwhile. */
-type AddsRun = { rate: number; p50: number; p99: number; retransmits: number; serverCores: number; loadCores: number };
+type AddsRun = { rate: number; p50: number; p99: number; retransmits: number; serverCores: number; loadCores: number; serverCpuPerAddUs: number };
 
 /** The adds load (or, with mode "echoes", the same datagrams against an echo server) on `port`, whose process is `serverPid`. */
 export async function addsOnce(
@@ -80,6 +80,7 @@ export async function addsOnce(
       p99: percentile(lat, 99),
       retransmits: results.reduce((a, r) => a + r.retransmits, 0),
       serverCores: (after[0] - before[0]) / wall,
+      serverCpuPerAddUs: ((after[0] - before[0]) * 1e6) / results.reduce((a, r) => a + r.acked, 0),
       loadCores: (after[1] - before[1]) / wall,
     };
   } finally {
@@ -178,6 +179,7 @@ async function costTable(runtime: Runtime, ctx: Context, runs8: AddsRun[], comma
   const rate8 = med(runs8.map((r) => r.rate));
   record(`${runtime}.adds8`, rate8);
   record(`${runtime}.echo8`, echoRate);
+  record(`${runtime}.cpu1x3`, 3 * med(runs8.map((r) => r.serverCpuPerAddUs)));
   const cost = (k: "total" | "decode" | "handle" | "commit") => formatSummary(summarize(costs.map((c) => c[k])), 2);
   const total = med(costs.map((c) => c.total));
   return {
@@ -185,6 +187,7 @@ async function costTable(runtime: Runtime, ctx: Context, runs8: AddsRun[], comma
     head: ["measurement", "value"],
     rows: [
       ["DistChat server CPU, 8 clients (cores)", formatSummary(summarize(runs8.map((r) => r.serverCores)), 2)],
+      ["DistChat server CPU µs per acked add, 8 clients (/proc)", formatSummary(summarize(runs8.map((r) => r.serverCpuPerAddUs)), 1)],
       ["its load process CPU (cores)", formatSummary(summarize(runs8.map((r) => r.loadCores)), 2)],
       [`echo server, same runtime, transport and 4 MiB buffers, same load: replies/s`, formatSummary(summarize(echoRuns.map((r) => r.rate)))],
       ["echo server CPU (cores)", formatSummary(summarize(echoRuns.map((r) => r.serverCores)), 2)],

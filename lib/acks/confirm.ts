@@ -37,6 +37,10 @@ import { LIVENESS, type PeerLiveness } from "./liveness.ts";
 /** What the rule reads of a stored copy of an add: its op id and its confirmer ("" for none). */
 export type Copy = { origin: string; seq: number; conf: string };
 
+/** A confirmer's word as the rule reads it (see HeldAcks.#word). */
+type Word = { needed: boolean; got: Vector | undefined; down: boolean };
+const NO_WORD_NEEDED: Word = { needed: false, got: undefined, down: false };
+
 /** An ack being held: the add's (session, tag), the copy last seen visible, when it is dropped unanswered, and what the holder keeps with it. */
 export type Held<C extends Copy, T> = { session: string; tag: string; copy: C; until: number; data: T };
 
@@ -81,25 +85,39 @@ export class HeldAcks<C extends Copy, T> {
 
   /** True when `copy` may be acked here now (see the file comment); `mine` is this server's delivered vector. */
   confirmed(copy: Copy, mine: Vector, now: number): boolean {
-    const { self, isServer, liveness } = this.#o;
-    const conf = copy.conf;
-    if (conf === "" || conf === self || isServer?.(conf) === false) return true;
-    const got = liveness.disk(conf);
-    if (!got || get(got, copy.origin) < copy.seq) return this.#standIn(copy, now);
-    for (const [origin, n] of got) if (serverOf(origin) === conf && get(mine, origin) < n) return this.#standIn(copy, now);
-    return true;
+    return this.#confirmedBy(copy, this.#word(copy.conf, mine, now), now);
   }
 
-  /** The copy's confirmer is down and a second disk, not the origin's, holds the copy. */
+  /**
+   * What confirmer `conf`'s word says, the same for every copy naming it (so
+   * read once per check of the table, not once per held ack): whether a word
+   * is needed at all (not without a confirmer, from this server, or from an
+   * id no longer a server); its last `got`, when we have delivered `conf`'s
+   * own ops up to it; and whether it is down (silent for
+   * LIVENESS.confirmerDownMs), when a second disk may stand in for its.
+   */
+  #word(conf: string, mine: Vector, now: number): Word {
+    const { self, isServer, liveness, started } = this.#o;
+    if (conf === "" || conf === self || isServer?.(conf) === false) return NO_WORD_NEEDED;
+    const down = now - Math.max(liveness.heardAt(conf) ?? -Infinity, started) >= LIVENESS.confirmerDownMs;
+    let got = liveness.disk(conf);
+    if (got) for (const [origin, n] of got) if (serverOf(origin) === conf && get(mine, origin) < n) got = undefined;
+    return { needed: true, got, down };
+  }
+
+  #confirmedBy(copy: Copy, w: Word, now: number): boolean {
+    if (!w.needed || (w.got !== undefined && get(w.got, copy.origin) >= copy.seq)) return true;
+    return w.down && this.#standIn(copy, now);
+  }
+
+  /** The copy's confirmer is down (the caller checked) and a second disk, not the origin's, holds the copy. */
   #standIn(copy: Copy, now: number): boolean {
-    const { self, liveness, started } = this.#o;
-    const downMs = LIVENESS.confirmerDownMs;
-    if (now - Math.max(liveness.heardAt(copy.conf) ?? -Infinity, started) < downMs) return false;
+    const { self, liveness } = this.#o;
     const origin = serverOf(copy.origin);
     if (origin !== self) return true; // this server's disk (checked after a commit) and the origin's
     for (const [peer, v, at] of liveness.disks()) {
       if (peer === copy.conf || peer === origin) continue;
-      if (now - at < downMs && get(v, copy.origin) >= copy.seq) return true;
+      if (now - at < LIVENESS.confirmerDownMs && get(v, copy.origin) >= copy.seq) return true;
     }
     return false;
   }
@@ -112,8 +130,15 @@ export class HeldAcks<C extends Copy, T> {
    */
   due(now: number, mine: Vector, visible: (session: string, tag: string) => C | null): Held<C, T>[] {
     const out: Held<C, T>[] = [];
+    // Each confirmer's word once per call, not once per held ack (a busy server holds dozens, checked after every commit).
+    const words = new Map<string, Word>();
+    const confirmed = (copy: C) => {
+      let word = words.get(copy.conf);
+      if (word === undefined) words.set(copy.conf, word = this.#word(copy.conf, mine, now));
+      return this.#confirmedBy(copy, word, now);
+    };
     for (const [key, h] of this.#held) {
-      if (!this.confirmed(h.copy, mine, now)) {
+      if (!confirmed(h.copy)) {
         if (now > h.until) this.#held.delete(key);
         continue;
       }
@@ -122,7 +147,7 @@ export class HeldAcks<C extends Copy, T> {
       if (copy === null) continue;
       if (copy.origin !== h.copy.origin || copy.seq !== h.copy.seq) {
         h.copy = copy;
-        if (!this.confirmed(copy, mine, now)) continue;
+        if (!confirmed(copy)) continue;
       }
       this.#held.delete(key);
       out.push(h);

@@ -93,13 +93,13 @@ export class AckGate {
 
   /**
    * A peer's `got` came: the acks it may release are checked now when no
-   * batch is open (everything read is committed), else after that batch's
-   * commit, so none is acked from uncommitted rows.
+   * batch is open (everything read is committed); else the check after
+   * that batch's commit (every commit is followed by one) reads it, so
+   * none is acked from uncommitted rows and none is checked twice.
    */
   noteGot(): void {
-    if (this.#acks.size === 0) return;
-    if (this.#o.commit.busy) this.#o.commit.afterNextCommit(() => this.#recheck());
-    else this.#recheck();
+    if (this.#acks.size === 0 || this.#o.commit.busy) return;
+    this.#recheck();
   }
 
   /**

@@ -50,9 +50,12 @@ export class MessageActs {
     | "counts" | "pending" | "mark" | "setMark" | "marks" | "blankOp" | "opKeyOf",
     StatementSync
   >;
+  /** False while `redactions` is empty (most databases, most of the time): a copy arriving from a peer skips the look-up. */
+  #anyRedacted: boolean;
 
   constructor(db: DatabaseSync) {
     const p = (sql: string) => db.prepare(sql);
+    this.#anyRedacted = (db.prepare("SELECT EXISTS (SELECT 1 FROM redactions) AS x").get() as { x: number }).x === 1;
     this.#s = {
       redacted: p("SELECT 1 AS x FROM redactions WHERE torigin = ? AND tseq = ?"),
       redact: p("INSERT OR IGNORE INTO redactions (torigin, tseq) VALUES (?, ?)"),
@@ -115,7 +118,7 @@ export class MessageActs {
 
   /** True when message `origin.seq` was deleted (a copy or an edit of it arriving now is stored without text). */
   redacted(origin: string, seq: number): boolean {
-    return this.#s.redacted.get(origin, seq) !== undefined;
+    return this.#anyRedacted && this.#s.redacted.get(origin, seq) !== undefined;
   }
 
   /** The flags a message stored now starts with (edits or reactions that came before it: only out of causal order). */
@@ -128,6 +131,7 @@ export class MessageActs {
   redact(target: string): boolean {
     const [o, n] = split(target);
     if (this.redacted(o, n)) return false;
+    this.#anyRedacted = true;
     this.#s.redact.run(o, n);
     this.#s.blankMsg.run(o, n);
     this.#s.blankEdits.run(target);
