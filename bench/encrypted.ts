@@ -20,6 +20,7 @@
  * datagrams at these rates), the servers under --server-runtime. `npm run
  * bench` runs it with --json (bench/encrypted_rows.ts) for its ratio table.
  */
+import os from "node:os";
 import process from "node:process";
 import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
@@ -30,7 +31,7 @@ import type { Address } from "../lib/wire/address.ts";
 import { randomBytes } from "../lib/client/random.ts";
 import { cursorText, readAll } from "../testing/cluster_ops.ts";
 import { lines, makeCluster, parsePoll, removeTempDirs, type ServerHandle, startServer } from "../testing/harness.ts";
-import { formatSummary, percentile, summarize } from "./_stats.ts";
+import { formatNumber, formatSummary, percentile, summarize } from "./_stats.ts";
 import { cpuSeconds, type Runtime, runtimeCommand } from "./_child.ts";
 import { runtimePid } from "../testing/proc_stats.ts";
 
@@ -266,7 +267,15 @@ async function otherFigures(): Promise<void> {
   }
 
   const lat: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
-  for (let run = 0; run < RUNS; run++) for (const m of modes) lat[m].push(...await crossDelivery(clusters[m].a.clientAddr, clusters[m].b.clientAddr, clusters[m].keys, m, run, 100));
+  for (let run = 0; run < RUNS; run++) {
+    const p50: Record<Mode, number> = { plaintext: 0, encrypted: 0 };
+    for (const m of run % 2 === 0 ? modes : [...modes].reverse()) {
+      const xs = await crossDelivery(clusters[m].a.clientAddr, clusters[m].b.clientAddr, clusters[m].keys, m, run, 100);
+      lat[m].push(...xs);
+      p50[m] = percentile(xs, 50);
+    }
+    console.log(`  delivery pair ${run + 1}: p50 ${p50.plaintext.toFixed(2)} vs ${p50.encrypted.toFixed(2)} ms, ${(p50.encrypted / p50.plaintext).toFixed(2)}x; load average ${os.loadavg()[0].toFixed(1)}`);
+  }
   for (const m of modes) {
     const xs = lat[m].sort((x, y) => x - y);
     console.log(`  add at a -> held poll at b, ${m}, ${xs.length} messages: p50 ${percentile(xs, 50).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms`);
@@ -288,18 +297,23 @@ try {
   console.log(`  plaintext: a cluster without key= (clients and peer links plaintext); encrypted: one with key= (clients and peer links encrypted)`);
   const rates: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
   const cpu: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
+  // Pairs in the order ABBA…: neither way always runs first; each pair's ratio with the machine's load average beside it.
+  const pairRatios: number[] = [];
   for (let run = 0; run < RUNS; run++) {
-    for (const m of modes) {
+    for (const m of run % 2 === 0 ? modes : [...modes].reverse()) {
       const [rate, us] = await addRate(clusters[m].a.clientAddr, clusters[m].keys[0], m, run, clusters[m].pidA);
       rates[m].push(rate);
       cpu[m].push(us);
     }
+    pairRatios.push(rates.encrypted[run] / rates.plaintext[run]);
+    console.log(`  pair ${run + 1}: ${formatNumber(rates.plaintext[run])} vs ${formatNumber(rates.encrypted[run])} adds/s, ${pairRatios[run].toFixed(2)}x; server CPU ${cpu.plaintext[run].toFixed(0)} vs ${cpu.encrypted[run].toFixed(0)} µs per add; load average ${os.loadavg()[0].toFixed(1)}`);
   }
   for (const m of modes) console.log(`  acked adds/s, 8 clients x 16 in flight, ${m}: ${formatSummary(summarize(rates[m]))}; server CPU ${formatSummary(summarize(cpu[m]))} µs per add, load process ${formatSummary(summarize(loadCpu[m]))}`);
   if (lost > 0) console.log(`  (${lost} adds unanswered within 5 s)`);
   if (refused > 0) console.log(`  (${refused} adds answered with an error, not counted)`);
   const ratio = summarize(rates.encrypted).median / summarize(rates.plaintext).median;
   console.log(`  ratio encrypted / plaintext (medians): ${ratio.toFixed(2)}x (goal >= 0.8x); server CPU per add ${(summarize(cpu.encrypted).median / summarize(cpu.plaintext).median).toFixed(2)}x`);
+  console.log(`  ratio by pair: ${formatSummary(summarize(pairRatios), 2)}x`);
   json.plainAdds = summarize(rates.plaintext).median;
   json.encAdds = summarize(rates.encrypted).median;
   const steady: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
