@@ -14,12 +14,19 @@
  * - delivery from an add at server a to a held poll at server b, p50 and p99
  *   (client legs and the server link encrypted or not).
  *
- *   node bench/encrypted.ts [--runs N] [--seconds N] [--server-runtime node|deno] [--json] [--adds-only]
+ *   node bench/encrypted.ts [--runs N] [--seconds N] [--server-runtime node|deno] [--json] [--adds-only] [--perf]
+ *
+ * The add figures come in pairs, ABBA (neither way always first), each
+ * printed with the machine's load average; `--perf` splits server a's CPU
+ * per add by perf's groups. `TMPDIR=/dev/shm` puts the servers' databases
+ * on tmpfs (the disk's latency out of the loop).
  *
  * The load runs under this process's runtime (Node: Deno's node:dgram loses
  * datagrams at these rates), the servers under --server-runtime. `npm run
  * bench` runs it with --json (bench/encrypted_rows.ts) for its ratio table.
  */
+import { rmSync } from "node:fs";
+import os from "node:os";
 import process from "node:process";
 import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { bindUdp } from "../lib/net/udp_node.ts";
@@ -30,20 +37,22 @@ import type { Address } from "../lib/wire/address.ts";
 import { randomBytes } from "../lib/client/random.ts";
 import { cursorText, readAll } from "../testing/cluster_ops.ts";
 import { lines, makeCluster, parsePoll, removeTempDirs, type ServerHandle, startServer } from "../testing/harness.ts";
-import { formatSummary, percentile, summarize } from "./_stats.ts";
+import { formatNumber, formatSummary, percentile, summarize } from "./_stats.ts";
 import { cpuSeconds, type Runtime, runtimeCommand } from "./_child.ts";
 import { runtimePid } from "../testing/proc_stats.ts";
+import { perfAvailable, startPerf, summarizePerf } from "./_perf.ts";
 
 const COMMAND = defineCommand({
   name: "encrypted",
   about: "The encrypted client transport beside plaintext: acked adds/s, a backlog read after failover, cross-server delivery.",
-  usage: "npm run bench:encrypted -- [--runs N] [--seconds N] [--server-runtime node|deno] [--json] [--adds-only]",
+  usage: "npm run bench:encrypted -- [--runs N] [--seconds N] [--server-runtime node|deno] [--json] [--adds-only] [--perf]",
   flags: {
     runs: { type: "string", value: "N", default: "3", help: "runs of each figure, each way" },
     seconds: { type: "string", value: "N", default: "3", help: "seconds of adds per run" },
     "server-runtime": { type: "string", value: "node|deno", default: "node", help: "the runtime the servers run under (the load stays on this one)" },
     json: { type: "boolean", default: false, help: "end with one line `JSON {...}` of the medians (for npm run bench)" },
     "adds-only": { type: "boolean", default: false, help: "only the two add figures: acked adds/s and server CPU per add at a steady rate (before/after pairs, profiles)" },
+    perf: { type: "boolean", default: false, help: "sample server a with Linux perf during each acked-adds run and print its CPU µs per add by group (bench/_perf.ts); for JS names give the servers --perf-basic-prof (NODE_OPTIONS)" },
   },
   notes: "Servers under Deno: npm run bench:encrypted -- --server-runtime deno",
 });
@@ -53,6 +62,7 @@ if (values["server-runtime"] !== "node" && values["server-runtime"] !== "deno") 
 const SERVER_RUNTIME = values["server-runtime"] as Runtime;
 const RUNS = Number(values.runs);
 const SECONDS = Number(values.seconds);
+if (values.perf && !perfAvailable()) fail("encrypted", "--perf needs Linux perf, allowed to sample (perf stat -e cpu-clock true)");
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 type Mode = "plaintext" | "encrypted";
@@ -158,6 +168,8 @@ async function addRate(to: Address, key: Uint8Array, mode: Mode, run: number, pi
   const stopAt = Date.now() + SECONDS * 1000;
   const started = performance.now();
   const cpu0 = cpuSeconds(pid), own0 = process.cpuUsage();
+  const perfFile = `${os.tmpdir()}/encrypted-${mode}-${run}-${process.pid}.perf`;
+  const perf = values.perf ? startPerf(pid, perfFile) : null;
   const counts = await Promise.all(clients.map(({ l, token }, i) =>
     new Promise<number>((resolve) => {
       let acked = 0, inFlight = 0, n = 0;
@@ -178,9 +190,20 @@ async function addRate(to: Address, key: Uint8Array, mode: Mode, run: number, pi
   const rate = total / ((performance.now() - started) / 1000);
   const cpuUs = (cpuSeconds(pid) - cpu0) * 1e6 / total;
   const own = process.cpuUsage(own0);
+  if (perf) await printPerf(perf, perfFile, mode, cpuUs);
   loadCpu[mode].push((own.user + own.system) / total);
   await Promise.all(clients.map((c) => c.l.close()));
   return [rate, cpuUs];
+}
+
+/** Server a's CPU per add (`cpuUs`) split by perf's groups (bench/_perf.ts), largest first; the perf file is removed. */
+async function printPerf(perf: { stop(): Promise<void> }, file: string, mode: Mode, cpuUs: number): Promise<void> {
+  await perf.stop();
+  const s = summarizePerf(file);
+  rmSync(file, { force: true });
+  if (s === null) return console.log(`  perf, ${mode}: no samples`);
+  const groups = s.groups.slice(0, 12).map(([g, pct]) => `${g} ${(pct * cpuUs / 100).toFixed(1)}`);
+  console.log(`  perf, ${mode}, server a's CPU µs per add by group: ${groups.join("; ")}`);
 }
 
 /** A link as testing/cluster_ops.ts's readers take a client. */
@@ -266,7 +289,15 @@ async function otherFigures(): Promise<void> {
   }
 
   const lat: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
-  for (let run = 0; run < RUNS; run++) for (const m of modes) lat[m].push(...await crossDelivery(clusters[m].a.clientAddr, clusters[m].b.clientAddr, clusters[m].keys, m, run, 100));
+  for (let run = 0; run < RUNS; run++) {
+    const p50: Record<Mode, number> = { plaintext: 0, encrypted: 0 };
+    for (const m of run % 2 === 0 ? modes : [...modes].reverse()) {
+      const xs = await crossDelivery(clusters[m].a.clientAddr, clusters[m].b.clientAddr, clusters[m].keys, m, run, 100);
+      lat[m].push(...xs);
+      p50[m] = percentile(xs, 50);
+    }
+    console.log(`  delivery pair ${run + 1}: p50 ${p50.plaintext.toFixed(2)} vs ${p50.encrypted.toFixed(2)} ms, ${(p50.encrypted / p50.plaintext).toFixed(2)}x; load average ${os.loadavg()[0].toFixed(1)}`);
+  }
   for (const m of modes) {
     const xs = lat[m].sort((x, y) => x - y);
     console.log(`  add at a -> held poll at b, ${m}, ${xs.length} messages: p50 ${percentile(xs, 50).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms`);
@@ -288,18 +319,23 @@ try {
   console.log(`  plaintext: a cluster without key= (clients and peer links plaintext); encrypted: one with key= (clients and peer links encrypted)`);
   const rates: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
   const cpu: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
+  // Pairs in the order ABBA…: neither way always runs first; each pair's ratio with the machine's load average beside it.
+  const pairRatios: number[] = [];
   for (let run = 0; run < RUNS; run++) {
-    for (const m of modes) {
+    for (const m of run % 2 === 0 ? modes : [...modes].reverse()) {
       const [rate, us] = await addRate(clusters[m].a.clientAddr, clusters[m].keys[0], m, run, clusters[m].pidA);
       rates[m].push(rate);
       cpu[m].push(us);
     }
+    pairRatios.push(rates.encrypted[run] / rates.plaintext[run]);
+    console.log(`  pair ${run + 1}: ${formatNumber(rates.plaintext[run])} vs ${formatNumber(rates.encrypted[run])} adds/s, ${pairRatios[run].toFixed(2)}x; server CPU ${cpu.plaintext[run].toFixed(0)} vs ${cpu.encrypted[run].toFixed(0)} µs per add; load average ${os.loadavg()[0].toFixed(1)}`);
   }
   for (const m of modes) console.log(`  acked adds/s, 8 clients x 16 in flight, ${m}: ${formatSummary(summarize(rates[m]))}; server CPU ${formatSummary(summarize(cpu[m]))} µs per add, load process ${formatSummary(summarize(loadCpu[m]))}`);
   if (lost > 0) console.log(`  (${lost} adds unanswered within 5 s)`);
   if (refused > 0) console.log(`  (${refused} adds answered with an error, not counted)`);
   const ratio = summarize(rates.encrypted).median / summarize(rates.plaintext).median;
   console.log(`  ratio encrypted / plaintext (medians): ${ratio.toFixed(2)}x (goal >= 0.8x); server CPU per add ${(summarize(cpu.encrypted).median / summarize(cpu.plaintext).median).toFixed(2)}x`);
+  console.log(`  ratio by pair: ${formatSummary(summarize(pairRatios), 2)}x`);
   json.plainAdds = summarize(rates.plaintext).median;
   json.encAdds = summarize(rates.encrypted).median;
   const steady: Record<Mode, number[]> = { plaintext: [], encrypted: [] };
