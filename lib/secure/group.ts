@@ -62,7 +62,7 @@ export function decodeGrant(p: Uint8Array): Grant | null {
 
 const tagOf = (tagKey: SymmetricKey, sealed: Uint8Array) => hmacSha256(tagKey, sealed).subarray(0, GROUP_TAG_LEN);
 
-type SendKey = { keyId: number; key: SymmetricKey; tagKeys: SymmetricKey[]; grants: Uint8Array[]; counter: number; usableAt: number };
+type SendKey = { keyId: number; key: Uint8Array; tagKeys: SymmetricKey[]; grants: Uint8Array[]; counter: number; usableAt: number };
 
 /** One server's group key(s) for its multicast fan-out; `peers` in slot order. */
 export class GroupSender {
@@ -120,14 +120,14 @@ export class GroupSender {
     const slots = this.#peers.length;
     const tagBytes = this.#peers.map(() => this.#random(KEY_LEN));
     const grants = tagBytes.map((tagKey, slot) => encodeGrant({ keyId, slot, slots, key: keyBytes, tagKey }));
-    return { keyId, key: secretKey(keyBytes), tagKeys: tagBytes.map(secretKey), grants, counter: 0, usableAt };
+    return { keyId, key: keyBytes, tagKeys: tagBytes.map(secretKey), grants, counter: 0, usableAt };
   }
 }
 
 /** Why a group datagram was dropped. */
 export type GroupDropReason = "unknown-group-key" | "bad-tag" | "replay" | "stale" | "bad-data";
 
-type ReceiveKey = { peer: string; slot: number; slots: number; key: SymmetricKey; tagKey: SymmetricKey; window: ReplayWindow; learnedAt: number };
+type ReceiveKey = { peer: string; slot: number; slots: number; key: Uint8Array; tagKey: SymmetricKey; window: ReplayWindow; learnedAt: number };
 
 /** The group keys this server was granted by its peers. */
 export class GroupReceiver {
@@ -145,7 +145,7 @@ export class GroupReceiver {
     if (g === null) return false;
     const had = this.#keys.get(g.keyId);
     if (had !== undefined) return had.peer === peer;
-    this.#keys.set(g.keyId, { peer, slot: g.slot, slots: g.slots, key: secretKey(g.key), tagKey: secretKey(g.tagKey), window: new ReplayWindow(this.#windowBits), learnedAt: now });
+    this.#keys.set(g.keyId, { peer, slot: g.slot, slots: g.slots, key: g.key, tagKey: secretKey(g.tagKey), window: new ReplayWindow(this.#windowBits), learnedAt: now });
     // The two newest keys of each peer are kept.
     const mine = [...this.#keys].filter(([, k]) => k.peer === peer).sort((x, y) => y[1].learnedAt - x[1].learnedAt);
     for (const [id] of mine.slice(2)) this.#keys.delete(id);

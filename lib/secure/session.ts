@@ -17,7 +17,7 @@
  */
 import { type Data, DATA_HEADER_LEN, DATA_OVERHEAD, encodeDataHeader } from "./envelope.ts";
 import { ReplayWindow } from "./replay_window.ts";
-import { aeadDecrypt, aeadEncryptInto, secretKey, type SymmetricKey } from "./suite.ts";
+import { aeadDecrypt, aeadEncryptInto } from "./suite.ts";
 
 /** When sessions are renewed and refused. */
 export type SessionLimits = {
@@ -69,8 +69,8 @@ export class TransportSession {
   readonly createdAt: number;
   readonly initiator: boolean;
   readonly limits: SessionLimits;
-  readonly #sendKey: SymmetricKey;
-  readonly #receiveKey: SymmetricKey;
+  readonly #sendKey: Uint8Array;
+  readonly #receiveKey: Uint8Array;
   readonly #window: ReplayWindow;
   #sent = 0;
   /** When the last datagram authenticated (ms), or -Infinity. */
@@ -83,8 +83,8 @@ export class TransportSession {
     this.createdAt = o.createdAt;
     this.initiator = o.initiator;
     this.limits = o.limits ?? DEFAULT_LIMITS;
-    this.#sendKey = secretKey(o.sendKey);
-    this.#receiveKey = secretKey(o.receiveKey);
+    this.#sendKey = o.sendKey;
+    this.#receiveKey = o.receiveKey;
     this.#window = new ReplayWindow(this.limits.windowBits);
   }
 

@@ -2,16 +2,22 @@
  * The cipher suite of DistChat's encrypted transport, Noise's
  * `25519_ChaChaPoly_SHA256` (noiseprotocol.org rev 34, sections 12.1, 12.3,
  * 12.5): X25519, ChaCha20-Poly1305 with a 64-bit counter nonce, SHA-256 and
- * its HMAC. Every primitive is node:crypto's (both runtimes provide it);
- * nothing here is home-made. Failures on network input come back as `null`,
- * never as exceptions.
+ * its HMAC. X25519, SHA-256 and HMAC are node:crypto's (both runtimes
+ * provide it); ChaCha20-Poly1305 is libsodium's (its IETF AEAD, the same
+ * RFC 8439 construction, through libsodium-wrappers' WebAssembly build):
+ * node:crypto makes a cipher object, a native context and several buffers
+ * for every call, 5–15 µs each, where libsodium takes about 2.5 µs, and the
+ * encrypted transport makes two such calls per datagram a server handles
+ * (BENCHMARKS.md, issue 23). Nothing here is home-made. Failures on network
+ * input come back as `null`, never as exceptions.
  *
  * Private keys stay node:crypto key objects; only public keys are bytes.
  * Randomness comes in: `generateKeyPair` is the production source of
  * ephemeral keys (node:crypto's generator), `keyPairFromPrivate` builds a
  * pair from given bytes (key files, test vectors).
  *
- * Symmetric keys may be bytes or what `secretKey` makes of them. Node 24
+ * AEAD keys are bytes (libsodium takes them as they are). HMAC keys may
+ * be bytes or what `secretKey` makes of them. Node 24
  * turns raw key bytes into a key object inside every createCipheriv and
  * createHmac, slowly: a 200-byte seal took 20 µs of CPU with key bytes,
  * 8.4 µs with a key object made for the call and 5.5 µs with one kept
@@ -31,8 +37,6 @@
  */
 import { Buffer } from "node:buffer";
 import {
-  createCipheriv,
-  createDecipheriv,
   createHash,
   createHmac,
   createPrivateKey,
@@ -43,7 +47,11 @@ import {
   type KeyObject,
   timingSafeEqual,
 } from "node:crypto";
+import sodium from "libsodium-wrappers";
 import { runtimeName } from "../platform/runtime.ts";
+
+// libsodium's WebAssembly module is compiled once, when this module loads.
+await sodium.ready;
 
 /** DHLEN, HASHLEN: 32 bytes. */
 export const KEY_LEN = 32;
@@ -117,49 +125,34 @@ export function dh(ours: KeyPair, theirs: Uint8Array): Uint8Array | null {
 
 /**
  * One nonce buffer for every AEAD call, rewritten per call instead of
- * allocated (Deno: ~1 µs each): each call uses it from creating its
- * context to its last step, all synchronous, and no other call runs
+ * allocated: each call uses it synchronously and no other call runs
  * meanwhile (its first 4 bytes stay zero).
  */
-const NONCE = Buffer.alloc(12);
+const NONCE = new Uint8Array(12);
+const NONCE_VIEW = new DataView(NONCE.buffer);
 
 /** Noise's ChaChaPoly nonce: 32 bits of zeros, then the counter as 64 bits little-endian (in NONCE, valid until the next call). */
-function nonceBytes(n: number): Buffer {
-  NONCE.writeUInt32LE(n >>> 0, 4);
-  NONCE.writeUInt32LE(Math.floor(n / 0x1_0000_0000), 8);
+function nonceBytes(n: number): Uint8Array {
+  NONCE_VIEW.setUint32(4, n >>> 0, true);
+  NONCE_VIEW.setUint32(8, Math.floor(n / 0x1_0000_0000), true);
   return NONCE;
 }
 
-/** The options of every ChaCha20-Poly1305 context, made once. */
-const AEAD_OPTIONS = { authTagLength: TAG_LEN } as const;
-
 /** ENCRYPT(k, n, ad, plaintext): ciphertext followed by the 16-byte tag. */
-export function aeadEncrypt(key: SymmetricKey, n: number, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  const out = new Uint8Array(plaintext.length + TAG_LEN);
-  aeadEncryptInto(key, n, ad, plaintext, out, 0);
-  return out;
+export function aeadEncrypt(key: Uint8Array, n: number, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  return sodium.crypto_aead_chacha20poly1305_ietf_encrypt(plaintext, ad, null, nonceBytes(n), key);
 }
 
-/** ENCRYPT into `out` from offset `at` (plaintext.length + 16 bytes), saving a copy; `ad` may lie in `out` before `at`. */
-export function aeadEncryptInto(key: SymmetricKey, n: number, ad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, at: number): void {
-  const c = createCipheriv("chacha20-poly1305", asKey(key), nonceBytes(n), AEAD_OPTIONS);
-  c.setAAD(ad, { plaintextLength: plaintext.length });
-  out.set(c.update(plaintext), at);
-  c.final();
-  out.set(c.getAuthTag(), at + plaintext.length);
+/** ENCRYPT into `out` from offset `at` (plaintext.length + 16 bytes); `ad` may lie in `out` before `at`. */
+export function aeadEncryptInto(key: Uint8Array, n: number, ad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, at: number): void {
+  out.set(aeadEncrypt(key, n, ad, plaintext), at);
 }
 
 /** DECRYPT(k, n, ad, ciphertext): the plaintext, or null when the tag does not match. */
-export function aeadDecrypt(key: SymmetricKey, n: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
+export function aeadDecrypt(key: Uint8Array, n: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
   if (ciphertext.length < TAG_LEN) return null;
-  const end = ciphertext.length - TAG_LEN;
   try {
-    const d = createDecipheriv("chacha20-poly1305", asKey(key), nonceBytes(n), AEAD_OPTIONS);
-    d.setAAD(ad, { plaintextLength: end });
-    d.setAuthTag(ciphertext.subarray(end));
-    const body = d.update(ciphertext.subarray(0, end));
-    d.final();
-    return new Uint8Array(body.buffer, body.byteOffset, body.length);
+    return sodium.crypto_aead_chacha20poly1305_ietf_decrypt(null, ciphertext, ad, nonceBytes(n), key);
   } catch {
     return null;
   }
