@@ -303,6 +303,36 @@ test("ask/ok paging: a catch-up runs one round trip per answer until done", () =
   assert.equal(b.r.status(now).dropped, {});
 });
 
+test("pipelined catch-up: half-way through an answer the next ask goes out with that answer's vector; every op comes once", () => {
+  const a = node("a", ["b"], undefined, { answerDatagrams: 16 });
+  const b = node("b", ["a"], undefined, { answerDatagrams: 16 });
+  makeOps(a.log, "a", 5000, (i) => `message ${i} ${"x".repeat(i % 50)}`);
+  for (const d of wire(a.r.tick(0), "b")) b.r.receive(d, 0);
+  let [ask] = wire(b.r.tick(25), "a").filter((d) => d.verb === "ask");
+  let received = 0, answers = 0;
+  for (let now = 26; ask !== undefined && now < 1000; now++) {
+    assert.is(ask.verb, "ask");
+    const answer = wire(a.r.receive(ask, now), "b").filter((d) => d.verb === "ok");
+    answers++;
+    ask = undefined as unknown as PeerDatagram;
+    answer.forEach((d, i) => {
+      if (d.verb !== "ok") return;
+      received += d.ops.length;
+      const asks = wire(b.r.receive(d, now), "a").filter((x) => x.verb === "ask");
+      if (asks.length === 0) return;
+      assert.is(asks.length, 1);
+      assert.is(ask, undefined, "one ask per answer");
+      assert.ok(d.more && i < answer.length - 1, `asked at datagram ${i + 1} of ${answer.length}, more=${d.more}`);
+      assert.is(formatVector((asks[0] as { vector: Vector }).vector), formatVector(d.vector), "asked from the answer's vector");
+      ask = asks[0];
+    });
+  }
+  assert.is(b.log.vector().get("a"), 5000);
+  assert.is(received, 5000, "no op twice");
+  assert.ok(answers >= 5, `${answers} answers`);
+  assert.equal(b.r.status(1000).dropped, {});
+});
+
 test("a lost answer datagram is asked for again askRetryMs after the answer's latest datagram, not before", () => {
   const a = node("a", ["b"]);
   const b = node("b", ["a"]);
