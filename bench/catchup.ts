@@ -91,6 +91,8 @@ for (let i = 1; i <= runs; i++) {
       loads.push(readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "));
       process.stderr.write(`round ${i}/${runs}, ${rt}, ${name} (load ${loads.at(-1)})\n`);
       const r = flags.before ? await roundIn(tree, rt) : await round(rt);
+      const each = counts.map((n) => `${n}: ${r.catchup[n].ms.toFixed(0)} ms, ${(n / r.catchup[n].ms * 1000 / r.sqlite100).toFixed(3)}×`);
+      process.stderr.write(`  ${each.join("; ")} (SQLite ${r.sqlite100.toFixed(0)} rows/s)\n`);
       results.set(`${name}/${rt}`, [...(results.get(`${name}/${rt}`) ?? []), r]);
     }
   }

@@ -333,6 +333,31 @@ test("pipelined catch-up: half-way through an answer the next ask goes out with 
   assert.equal(b.r.status(1000).dropped, {});
 });
 
+test("during a pipelined catch-up no other peer is asked, even when its late answer to an older ask completes", () => {
+  const a = node("a", ["b", "c"], undefined, { answerDatagrams: 16 });
+  const b = node("b", ["a", "c"], undefined, { answerDatagrams: 16 });
+  const c = node("c", ["a", "b"], undefined, { answerDatagrams: 16 });
+  for (const o of makeOps(a.log, "a", 5000, (i) => `line ${i} ${"y".repeat(i % 40)}`)) b.log.applyRemote(o);
+  for (const d of [...wire(a.r.tick(0), "c"), ...wire(b.r.tick(0), "c")]) c.r.receive(d, 0);
+  const asks = (out: Outgoing[], to: string) => wire(out, to).filter((d) => d.verb === "ask");
+  const [toA] = asks(c.r.tick(25), "a");
+  assert.ok(toA, "c asks a first");
+  // a is slow: after askRetryMs c asks b as well; both answer the same vector.
+  const [toB] = asks(c.r.tick(130), "b");
+  assert.ok(toB, "then b");
+  const fromA = wire(a.r.receive(toA, 131), "c").filter((d) => d.verb === "ok");
+  const fromB = wire(b.r.receive(toB, 131), "c").filter((d) => d.verb === "ok");
+  let pipelined: PeerDatagram | undefined;
+  for (const d of fromA.slice(0, 10)) pipelined ??= asks(c.r.receive(d, 132), "a")[0];
+  assert.ok(pipelined, "a pipelined ask to a");
+  // b's answer to the older ask arrives whole (all duplicates now or soon): no ask to anyone while a's is out.
+  const askedAnyone = (out: Outgoing[]) => [...asks(out, "a"), ...asks(out, "b")];
+  for (const d of fromB) assert.equal(askedAnyone(c.r.receive(d, 133)), []);
+  assert.equal(askedAnyone(c.r.tick(134)), []);
+  for (const d of fromA.slice(10)) c.r.receive(d, 135);
+  assert.equal([...asks(c.r.tick(136), "b")], [], "b is not asked while a's pipelined answer is due");
+});
+
 test("a lost answer datagram is asked for again askRetryMs after the answer's latest datagram, not before", () => {
   const a = node("a", ["b"]);
   const b = node("b", ["a"]);

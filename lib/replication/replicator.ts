@@ -60,7 +60,7 @@ import { headBytes, opBytes, packOps } from "./_batch.ts";
 import { answerAsk } from "./_answer.ts";
 import { CausalBuffer, isReady } from "./_buffer.ts";
 import type { Op, PeerDatagram } from "../wire/messages.ts";
-import { DEFAULTS, newPeer, type OpLog, type Outgoing, type Peer, type ReplicationStatus, type ReplicatorOptions } from "./types.ts";
+import { DEFAULTS, GAP_RETRY_RTTS, newPeer, RETRY_RTTS, type OpLog, type Outgoing, type Peer, type ReplicationStatus, type ReplicatorOptions } from "./types.ts";
 import { LIVENESS, PeerLiveness } from "../acks/liveness.ts";
 
 export type { OpLog, Outgoing, PeerStatus, ReplicationStatus, ReplicatorOptions } from "./types.ts";
@@ -272,8 +272,8 @@ export class Replicator {
     }
     this.#deliver(ops, peer.id, now);
     peer.vector = merge(peer.vector, expect);
-    // The rest of the answer a pipelined ask went out from is still arriving: its re-ask waits, as below.
-    if (old && covers(expect, peer.askedVector) && !covers(this.#vector, expect)) peer.askedAt = now;
+    // The rest of the answer a pipelined ask went out from, still arriving: that ask's re-ask waits, as below.
+    if (old && covers(expect, peer.askedVector)) peer.askedAt = now;
     if (old) return [];
     if (covers(this.#vector, expect)) {
       // The whole answer is here: ask again at once if it said there is more.
@@ -290,7 +290,8 @@ export class Replicator {
     // what follows this answer (sent after this batch's commit): the peer
     // reads the next answer while we apply the rest of this one.
     const half = 2 * (sum(this.#vector) - sum(peer.askedVector)) >= sum(expect) - sum(peer.askedVector);
-    return more && half && this.#buffer.size === 0 ? [this.#ask(peer, expect, now)] : [];
+    const other = this.#pipelinedTo(now);
+    return more && half && this.#buffer.size === 0 && (other ?? peer) === peer ? [this.#ask(peer, expect, now, true)] : [];
   }
 
   // --- asking ------------------------------------------------------------------
@@ -301,21 +302,24 @@ export class Replicator {
     let expected = this.#vector;
     /** An ask is out: a peer that says it has more, but nothing past what that ask brings, waits for it. */
     let asking = false;
+    const catchingUp = this.#pipelinedTo(now) !== undefined;
     const candidates: Peer[] = [];
     for (const p of this.#peers.values()) {
-      if (!this.#lacksFrom(p, now)) continue;
+      const lacks = this.#lacksFrom(p, now);
+      // An ask out counts even within the gap grace (a pipelined one, its answer on the way): no other peer is asked the same.
       if (this.#outstanding(p, now)) {
         expected = merge(expected, p.vector);
         asking = true;
-      } else candidates.push(p);
+      } else if (lacks) candidates.push(p);
     }
     // Least recently asked first: a peer whose answer went missing (it may
     // have crashed) yields to another that has the same ops; then the peer
     // that has the most.
     candidates.sort((a, b) => order(a.askedAt, b.askedAt) || sum(b.vector) - sum(a.vector) || order(a.id, b.id));
     for (const p of candidates) {
-      // Two asks from one vector bring the same ops twice: ask another peer only for what the first lacks.
-      if (this.#buffer.covers(expected, p.vector) && (!p.more || asking)) continue;
+      // Two asks from one vector bring the same ops twice: ask another peer only for what the first lacks,
+      // and no one during a catch-up (a pipelined ask out): what others have past it is asked once it ends.
+      if (catchingUp || (this.#buffer.covers(expected, p.vector) && (!p.more || asking))) continue;
       asking = true;
       expected = merge(expected, p.vector);
       out.push(this.#ask(p, this.#vector, now));
@@ -324,13 +328,19 @@ export class Replicator {
   }
 
   /** An ask to `p` for what follows `vector`: what we have, or what an answer still arriving brings us to. */
-  #ask(p: Peer, vector: Vector, now: number): Outgoing {
+  #ask(p: Peer, vector: Vector, now: number, pipelined = false): Outgoing {
+    p.pipelined = pipelined;
     p.askedAt = now;
     p.askSentAt = now;
     p.askedVector = vector;
     p.more = false;
     this.#counts.asksSent++;
     return this.#out([p.id], { verb: "ask", from: this.self, nonce: "-", vector });
+  }
+
+  /** The peer a catch-up is under way with (a pipelined ask out to it), if any: no one else is asked meanwhile. */
+  #pipelinedTo(now: number): Peer | undefined {
+    for (const p of this.#peers.values()) if (p.pipelined && this.#outstanding(p, now)) return p;
   }
 
   /** True when `p` has more for us, or has had ops we lack for `gapGraceMs`. */
@@ -385,10 +395,6 @@ export class Replicator {
   }
 }
 
-/** An ask unanswered for this many of its peer's answer round trips goes to another peer (docs/PERFORMANCE_NOTES.md §5)… */
-const RETRY_RTTS = 2;
-/** …or this many while ops wait here for a gap (small answers, and delivery held up: one peer is asked per gap). */
-const GAP_RETRY_RTTS = 1.25;
 /** ms since heard, or null for never (Infinity). */
 const heardAgo = (ms: number): number | null => (Number.isFinite(ms) ? ms : null);
 const order = <T extends number | string>(a: T, b: T): number => (a === b ? 0 : a < b ? -1 : 1);
