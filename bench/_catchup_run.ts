@@ -14,7 +14,7 @@
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import type { Child, Runtime } from "./_child.ts";
-import { displayCommand, runtimeCommand, startChild, stopAll } from "./_child.ts";
+import { cpuSeconds, displayCommand, runtimeCommand, startChild, stopAll } from "./_child.ts";
 import { startBenchCluster, statsUntil } from "./_distchat_cluster_net.ts";
 
 /** Servers' flags of the catch-up runs: the durable defaults, no rate limit. */
@@ -24,8 +24,11 @@ type Vec = Map<string, number>;
 const parseVec = (s: string): Vec => new Map(s.split(",").filter((x) => x.includes("=")).map((x) => [x.split("=")[0], Number(x.split("=")[1])]));
 const covers = (v: Vec, target: Vec) => [...target].every(([k, n]) => (v.get(k) ?? 0) >= n);
 
-/** What one catch-up run measured (ms; `ms` is from starting c's process, NaN if it never caught up). */
-export type CatchUpRun = { fillMs: number; startupMs: number; ms: number; messages: number };
+/**
+ * What one catch-up run measured (ms; `ms` is from starting c's process, NaN if it never caught up); the CPU
+ * seconds c used from its start and a and b used meanwhile; ops c received twice (its `duplicate-op` drops).
+ */
+export type CatchUpRun = { fillMs: number; startupMs: number; ms: number; messages: number; cpu: { c: number; ab: number }; duplicates: number };
 
 /** One catch-up of `n` missed messages with every server under `runtime`; commands go to `commands`, the server command line to `shown`. */
 export async function catchUp(runtime: Runtime, dir: string, n: number, commands: string[], shown: Set<string>): Promise<CatchUpRun> {
@@ -53,10 +56,14 @@ export async function catchUp(runtime: Runtime, dir: string, n: number, commands
     const ab = await statsUntil(c, (rs) => rs.every((r) => r.vector === rs[0].vector), 60_000, 20, ["a", "b"]);
     if (!ab) throw new Error("a and b did not agree after the fill");
     const target = parseVec(ab.reports[0].vector);
+    const abCpu = () => cpuSeconds(c.servers.a.pid) + cpuSeconds(c.servers.b.pid);
+    const abBefore = abCpu();
     const restarted = performance.now();
     const startupMs = await c.start("c");
     const done = await statsUntil(c, (rs) => covers(parseVec(rs[0].vector), target), 120_000, 10, ["c"]);
-    return { fillMs, startupMs, ms: done ? done.at - restarted : NaN, messages: done?.reports[0].messages ?? NaN };
+    const cpu = { c: cpuSeconds(c.servers.c.pid), ab: abCpu() - abBefore };
+    const r = done?.reports[0];
+    return { fillMs, startupMs, ms: done ? done.at - restarted : NaN, messages: r?.messages ?? NaN, cpu, duplicates: r?.dropped["duplicate-op"] ?? 0 };
   } finally {
     await stopAll(children);
     await c.close();

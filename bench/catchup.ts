@@ -45,7 +45,7 @@ const counts = flags.counts.split(",").map(Number);
 for (const n of counts) if (!Number.isInteger(n) || n < 2 || n % 2) fail("catchup", `--counts lists even whole numbers, got ${flags.counts}`);
 
 /** One round of one runtime: the anchor's rows/s, then per count the catch-up's times. */
-type Round = { sqlite100: number; catchup: Record<string, { ms: number; startupMs: number; fillMs: number }> };
+type Round = { sqlite100: number; catchup: Record<string, { ms: number; startupMs: number; fillMs: number; cpu: { c: number; ab: number }; duplicates: number }> };
 
 async function round(runtime: Runtime): Promise<Round> {
   const dir = mkdtempSync(join(tmpdir(), `catchup-${runtime}-`));
@@ -55,7 +55,7 @@ async function round(runtime: Runtime): Promise<Round> {
     const catchup: Round["catchup"] = {};
     for (const n of counts) {
       const r = await catchUp(runtime, dir, n, commands, new Set());
-      catchup[n] = { ms: r.ms, startupMs: r.startupMs, fillMs: r.fillMs };
+      catchup[n] = { ms: r.ms, startupMs: r.startupMs, fillMs: r.fillMs, cpu: r.cpu, duplicates: r.duplicates };
       process.stderr.write(`  ${runtime} catch-up ${n}: ${r.ms.toFixed(0)} ms from the start (start ${r.startupMs.toFixed(0)} ms; fill ${(r.fillMs / 1000).toFixed(1)} s); SQLite ${sqlite100.toFixed(0)} rows/s\n`);
     }
     return { sqlite100, catchup };
@@ -91,7 +91,7 @@ for (let i = 1; i <= runs; i++) {
       loads.push(readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "));
       process.stderr.write(`round ${i}/${runs}, ${rt}, ${name} (load ${loads.at(-1)})\n`);
       const r = flags.before ? await roundIn(tree, rt) : await round(rt);
-      const each = counts.map((n) => `${n}: ${r.catchup[n].ms.toFixed(0)} ms, ${(n / r.catchup[n].ms * 1000 / r.sqlite100).toFixed(3)}×`);
+      const each = counts.map((n) => `${n}: ${r.catchup[n].ms.toFixed(0)} ms, ${(n / r.catchup[n].ms * 1000 / r.sqlite100).toFixed(3)}×, c ${(r.catchup[n].cpu.c * 1e6 / n).toFixed(0)} CPU µs/op, ${r.catchup[n].duplicates} twice`);
       process.stderr.write(`  ${each.join("; ")} (SQLite ${r.sqlite100.toFixed(0)} rows/s)\n`);
       results.set(`${name}/${rt}`, [...(results.get(`${name}/${rt}`) ?? []), r]);
     }
@@ -108,15 +108,17 @@ for (const rt of runtimes) {
       const ratio = rs.map((r, k) => rate[k] / r.sqlite100);
       const start = formatSummary(summarize(rs.map((r) => r.catchup[n].startupMs)));
       const ms = formatSummary(summarize(rs.map((r) => r.catchup[n].ms)));
-      rows.push(`| ${rt} | ${name} | ${formatNumber(n)} | ${ms} | ${start} | ${formatSummary(summarize(rate))} | ${anchor} | ${formatSummary(summarize(ratio), 3)}× |`);
+      const perOp = (f: (r: Round) => number) => formatSummary(summarize(rs.map((r) => (f(r) * 1e6) / n)));
+      const twice = formatSummary(summarize(rs.map((r) => r.catchup[n].duplicates)));
+      rows.push(`| ${rt} | ${name} | ${formatNumber(n)} | ${ms} | ${start} | ${formatSummary(summarize(rate))} | ${anchor} | ${formatSummary(summarize(ratio), 3)}× | ${perOp((r) => r.catchup[n].cpu.c)} | ${perOp((r) => r.catchup[n].cpu.ab)} | ${twice} |`);
     }
   }
 }
 const table = [
   `Catch-up from c's process start (bench/_catchup_run.ts) ÷ SQLite insert, FULL, 100 rows/commit; ${runs} interleaved round(s), median (min–max); the ratio is taken per round. Load average at each round's start: ${loads.join("; ")}.`,
   "",
-  "| runtime | tree | missed messages | catch-up ms from the start | process start ms | rows/s | SQLite FULL 100/commit rows/s | ratio (goal ≥ 0.25×) |",
-  "|---|---|---:|---:|---:|---:|---:|---:|",
+  "| runtime | tree | missed messages | catch-up ms from the start | process start ms | rows/s | SQLite FULL 100/commit rows/s | ratio (goal ≥ 0.25×) | c's CPU µs per op (from its start) | a + b CPU µs per op | ops c got twice |",
+  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ...rows,
   "",
   "```sh",
