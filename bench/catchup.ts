@@ -11,7 +11,7 @@
  *
  *   git worktree add /tmp/before main && ln -s "$PWD/node_modules" /tmp/before/node_modules
  *   cp bench/catchup.ts bench/_catchup_run.ts /tmp/before/bench/
- *   node_modules/node/bin/node bench/catchup.ts --runs 3 [--before /tmp/before] [--runtimes node,deno] [--counts 10000,100000]
+ *   npm run bench:catchup -- --runs 3 [--before /tmp/before] [--runtimes node,deno] [--counts 10000,100000]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
