@@ -26,7 +26,7 @@ import { formatNumber, formatSummary, summarize } from "./_stats.ts";
 const COMMAND = defineCommand({
   name: "catchup",
   about: "Catch-up of N missed messages (rows/s from c's process start) and SQLite's FULL 100-rows/commit insert, interleaved; ratios per round.",
-  usage: "node bench/catchup.ts [--runs N] [--runtimes node,deno] [--counts 10000,100000] [--before DIR] [--out FILE]",
+  usage: "npm run bench:catchup -- [--runs N] [--runtimes node,deno] [--counts 10000,100000] [--before DIR] [--out FILE]",
   flags: {
     runs: { type: "string", value: "N", default: "3", help: "interleaved rounds" },
     runtimes: { type: "string", value: "LIST", default: "node,deno", help: "runtimes of the servers and of the SQLite anchor" },
