@@ -36,6 +36,7 @@ import { record } from "./_ratios.ts";
 import { type Floor, measureFloor } from "./_floor.ts";
 import { agreed, CLUSTER_WARMUP_S, LOAD_CLIENTS, LOAD_WINDOW, saturate, warmUp } from "./_cluster_saturate.ts";
 import { fanRounds } from "./_fan_rounds.ts";
+import { catchUp, type CatchUpRun } from "./_catchup_run.ts";
 import { allOf, udpLink } from "./_proxy.ts";
 import type { Context, Measurement, Result, Table } from "./_report.ts";
 import { type ChatEndpoint, netsplit } from "./_scenarios.ts";
@@ -162,10 +163,6 @@ export async function probeLatency(w: Chat, r: Reader, rate: number, count: numb
   return { fromAck, fromSend, lost: count - fromAck.length, early };
 }
 
-type Vec = Map<string, number>;
-const parseVec = (s: string): Vec => new Map(s.split(",").filter((x) => x.includes("=")).map((x) => [x.split("=")[0], Number(x.split("=")[1])]));
-const covers = (v: Vec, target: Vec) => [...target].every(([k, n]) => (v.get(k) ?? 0) >= n);
-
 
 // --- 1 + 3. One cluster: throughput, datagrams, latency, fan-out ----------------------
 
@@ -253,43 +250,6 @@ async function fanout(c: BenchCluster, commands: string[], run: number) {
     await writer.ep.close();
   }
   return { p50: percentile(samples, 50), p99: percentile(samples, 99), max: Math.max(...samples), missing };
-}
-
-// --- 2. Catch-up ---------------------------------------------------------------------
-
-async function catchUp(runtime: Runtime, dir: string, n: number, commands: string[], shown: Set<string>) {
-  const c = await startBenchCluster(runtime, mkdtempSync(join(dir, "catch-")), 3, { pairProxies: false, args: SERVER_ARGS });
-  shown.add(c.shown);
-  const children: Child[] = [];
-  try {
-    await c.stop("c", "SIGKILL");
-    // Adds that name c as their confirmer wait for c (docs/ARCHITECTURE.md "Acks"): fill once a and b no longer count c as live.
-    const gone = await statsUntil(c, (rs) => rs.every((r) => {
-      const ago = r.peers.c?.lastHeardMsAgo;
-      return ago === null || (ago ?? 0) > 1000;
-    }), 10_000, 50, ["a", "b"]);
-    if (!gone) throw new Error("a and b still hear c after its kill");
-    for (const id of ["a", "b"]) {
-      const argv = runtimeCommand("node", "bench/_distchat_cluster_load.ts", ["count", String(c.servers[id].client.port), String(n / 2), "4", "16", "catch", id]);
-      commands.push(displayCommand(argv).replace(` ${c.servers[id].client.port} `, " PORT ").replace(/ catch \w+$/, " catch ID"));
-      children.push(startChild(argv));
-    }
-    for (const ch of children) await ch.next<{ ready: boolean }>(60_000);
-    const t0 = performance.now();
-    for (const ch of children) ch.send("go");
-    for (const ch of children) await ch.next<{ acked: number }>(300_000);
-    const fillMs = performance.now() - t0;
-    const ab = await statsUntil(c, (rs) => rs.every((r) => r.vector === rs[0].vector), 60_000, 20, ["a", "b"]);
-    if (!ab) throw new Error("a and b did not agree after the fill");
-    const target = parseVec(ab.reports[0].vector);
-    const restarted = performance.now();
-    const startupMs = await c.start("c");
-    const done = await statsUntil(c, (rs) => covers(parseVec(rs[0].vector), target), 120_000, 10, ["c"]);
-    return { fillMs, startupMs, ms: done ? done.at - restarted : NaN, messages: done?.reports[0].messages ?? NaN };
-  } finally {
-    await stopAll(children);
-    await c.close();
-  }
 }
 
 // --- 4. Netsplit -----------------------------------------------------------------------
@@ -436,7 +396,7 @@ export function distchatCluster(runtime: Runtime): Measurement {
         // Quick mode leaves out the 100,000 catch-up (its fill alone takes seconds).
         for (const n of ctx.quick ? [10_000] : [10_000, 100_000]) {
           const runs = n === 100_000 ? 1 : ctx.quick ? 1 : Math.min(ctx.runs, 2);
-          const rs: Awaited<ReturnType<typeof catchUp>>[] = [];
+          const rs: CatchUpRun[] = [];
           for (let run = 0; run < runs; run++) {
             const r = await catchUp(runtime, dir, n, commands, shown);
             rs.push(r);

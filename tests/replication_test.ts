@@ -303,6 +303,61 @@ test("ask/ok paging: a catch-up runs one round trip per answer until done", () =
   assert.equal(b.r.status(now).dropped, {});
 });
 
+test("pipelined catch-up: half-way through an answer the next ask goes out with that answer's vector; every op comes once", () => {
+  const a = node("a", ["b"], undefined, { answerDatagrams: 16 });
+  const b = node("b", ["a"], undefined, { answerDatagrams: 16 });
+  makeOps(a.log, "a", 5000, (i) => `message ${i} ${"x".repeat(i % 50)}`);
+  for (const d of wire(a.r.tick(0), "b")) b.r.receive(d, 0);
+  let ask: PeerDatagram | undefined = wire(b.r.tick(25), "a").find((d) => d.verb === "ask");
+  let received = 0, answers = 0;
+  for (let now = 26; ask !== undefined && now < 1000; now++) {
+    assert.is(ask.verb, "ask");
+    const answer = wire(a.r.receive(ask, now), "b").filter((d) => d.verb === "ok");
+    answers++;
+    ask = undefined;
+    answer.forEach((d, i) => {
+      if (d.verb !== "ok") return;
+      received += d.ops.length;
+      const asks = wire(b.r.receive(d, now), "a").filter((x) => x.verb === "ask");
+      if (asks.length === 0) return;
+      assert.is(asks.length, 1);
+      assert.is(ask, undefined, "one ask per answer");
+      assert.ok(d.more && i < answer.length - 1, `asked at datagram ${i + 1} of ${answer.length}, more=${d.more}`);
+      assert.is(asks[0].verb === "ask" && formatVector(asks[0].vector), formatVector(d.vector), "asked from the answer's vector");
+      ask = asks[0];
+    });
+  }
+  assert.is(b.log.vector().get("a"), 5000);
+  assert.is(received, 5000, "no op twice");
+  assert.ok(answers >= 5, `${answers} answers`);
+  assert.equal(b.r.status(1000).dropped, {});
+});
+
+test("during a pipelined catch-up no other peer is asked, even when its late answer to an older ask completes", () => {
+  const a = node("a", ["b", "c"], undefined, { answerDatagrams: 16 });
+  const b = node("b", ["a", "c"], undefined, { answerDatagrams: 16 });
+  const c = node("c", ["a", "b"], undefined, { answerDatagrams: 16 });
+  for (const o of makeOps(a.log, "a", 5000, (i) => `line ${i} ${"y".repeat(i % 40)}`)) b.log.applyRemote(o);
+  for (const d of [...wire(a.r.tick(0), "c"), ...wire(b.r.tick(0), "c")]) c.r.receive(d, 0);
+  const asks = (out: Outgoing[], to: string) => wire(out, to).filter((d) => d.verb === "ask");
+  const [toA] = asks(c.r.tick(25), "a");
+  assert.ok(toA, "c asks a first");
+  // a is slow: after askRetryMs c asks b as well; both answer the same vector.
+  const [toB] = asks(c.r.tick(130), "b");
+  assert.ok(toB, "then b");
+  const fromA = wire(a.r.receive(toA, 131), "c").filter((d) => d.verb === "ok");
+  const fromB = wire(b.r.receive(toB, 131), "c").filter((d) => d.verb === "ok");
+  let pipelined: PeerDatagram | undefined;
+  for (const d of fromA.slice(0, 10)) pipelined ??= asks(c.r.receive(d, 132), "a")[0];
+  assert.ok(pipelined, "a pipelined ask to a");
+  // b's answer to the older ask arrives whole (all duplicates now or soon): no ask to anyone while a's is out.
+  const askedAnyone = (out: Outgoing[]) => [...asks(out, "a"), ...asks(out, "b")];
+  for (const d of fromB) assert.equal(askedAnyone(c.r.receive(d, 133)), []);
+  assert.equal(askedAnyone(c.r.tick(134)), []);
+  for (const d of fromA.slice(10)) c.r.receive(d, 135);
+  assert.equal([...asks(c.r.tick(136), "b")], [], "b is not asked while a's pipelined answer is due");
+});
+
 test("a lost answer datagram is asked for again askRetryMs after the answer's latest datagram, not before", () => {
   const a = node("a", ["b"]);
   const b = node("b", ["a"]);

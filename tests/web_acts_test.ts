@@ -89,6 +89,8 @@ test("a page and a terminal client: reply, react, edit, delete, jump to the orig
   // The page edits its own message.
   await control(page, "which plan?", "Edit");
   const box = page.getByRole("textbox", { name: /^Message/ });
+  // The box takes the old text when the page renders the edit: fill after that, or the render overwrites the new text.
+  await page.waitForFunction(() => (document.activeElement as HTMLTextAreaElement | null)?.value === "which plan?");
   await box.fill("which plan, bob?");
   await box.press("Enter");
   await bob.waitFor(/alice edited alice's message "which plan\?": which plan, bob\?/);

@@ -16,7 +16,8 @@
  *   same missing ops at once.) A datagram from a peer not heard from for two
  *   periods is answered with a heartbeat at once, so a restarted node learns
  *   its peers' vectors in one round trip.
- * - `ask vector` — "send me what I lack": the asker's delivered vector. A
+ * - `ask vector` — "send me what I lack": the asker's delivered vector (or
+ *   the vector an answer still arriving brings it to, see `ok`). A
  *   node asks when a peer's known vector (from any datagram of that peer)
  *   shows ops it has neither delivered nor holds — a lost datagram, a restart —
  *   and that gap has lasted `gapGraceMs` (a causal race usually closes by
@@ -28,10 +29,11 @@
  *   most MAX_DATAGRAM bytes. Every datagram of one answer carries the same
  *   `vector`: the asker's vector plus all ops of the answer, i.e. what the
  *   asker has once the whole answer arrived; `more` = 1 when the answerer
- *   has ops past that. The asker asks again as soon as it has reached that
- *   vector (so a catch-up runs one round trip per answer), or after
- *   `askRetryMs` when a datagram of the answer was lost. Nothing to send: no
- *   answer.
+ *   has ops past that. Once half of an answer with `more` = 1 is applied
+ *   (nothing held for a gap), the asker asks for what follows it, with that
+ *   vector (pipelined: the answerer reads the next answer while the asker
+ *   applies the rest of this one); it asks again after `askRetryMs` when a
+ *   datagram of the answer was lost. Nothing to send: no answer.
  *
  * The op log is the server's (lib/store/store.ts implements `OpLog`; tests use an
  * in-memory one). Ops are opaque here: the engine never looks at their kind;
@@ -54,15 +56,16 @@
  * }
  * ```
  */
-import { headBytes, opBytes, packOps, readAnswer } from "./_batch.ts";
+import { headBytes, opBytes, packOps } from "./_batch.ts";
+import { answerAsk } from "./_answer.ts";
 import { CausalBuffer, isReady } from "./_buffer.ts";
 import type { Op, PeerDatagram } from "../wire/messages.ts";
-import { DEFAULTS, newPeer, type OpLog, type Outgoing, type Peer, type ReplicationStatus, type ReplicatorOptions } from "./types.ts";
+import { DEFAULTS, GAP_RETRY_RTTS, newPeer, RETRY_RTTS, type OpLog, type Outgoing, type Peer, type ReplicationStatus, type ReplicatorOptions } from "./types.ts";
 import { LIVENESS, PeerLiveness } from "../acks/liveness.ts";
 
 export type { OpLog, Outgoing, PeerStatus, ReplicationStatus, ReplicatorOptions } from "./types.ts";
 import type { Vector } from "../wire/vector.ts";
-import { advance, covers, formatVector, get, merge, sum } from "../wire/vector.ts";
+import { advance, covers, get, merge, sum } from "../wire/vector.ts";
 
 /** The replication engine of one node; see the module comment. */
 export class Replicator {
@@ -158,7 +161,7 @@ export class Replicator {
         this.#deliver(d.ops, peer.id, now);
         break;
       case "ok":
-        this.#onAnswer(peer, d.vector, d.more, d.ops, now);
+        out.push(...this.#onAnswer(peer, d.vector, d.more, d.ops, now));
         break;
       case "ask":
         peer.vector = d.vector;
@@ -257,28 +260,38 @@ export class Replicator {
     this.#onDelivered(op);
   }
 
-  #onAnswer(peer: Peer, expect: Vector, more: boolean, ops: readonly Op[], now: number): void {
-    if (!Number.isNaN(peer.askSentAt)) {
+  #onAnswer(peer: Peer, expect: Vector, more: boolean, ops: readonly Op[], now: number): Outgoing[] {
+    // An answer to an older ask (a late or duplicated datagram) brings
+    // nothing past what we had when we asked last: it settles nothing,
+    // and its arrival is no round-trip sample of the ask now out.
+    const old = covers(peer.askedVector, expect);
+    if (!old && !Number.isNaN(peer.askSentAt)) {
       const sample = now - peer.askSentAt;
       peer.answerRttMs = peer.answerRttMs === 0 ? sample : 0.75 * peer.answerRttMs + 0.25 * sample;
       peer.askSentAt = NaN;
     }
     this.#deliver(ops, peer.id, now);
     peer.vector = merge(peer.vector, expect);
-    // An answer to an older ask (a late or duplicated datagram) brings
-    // nothing past what we had when we asked last: it settles nothing.
-    if (covers(peer.askedVector, expect)) return;
+    // The rest of the answer a pipelined ask went out from, still arriving: that ask's re-ask waits, as below.
+    if (old && covers(expect, peer.askedVector)) peer.askedAt = now;
+    if (old) return [];
     if (covers(this.#vector, expect)) {
       // The whole answer is here: ask again at once if it said there is more.
       peer.askedAt = -Infinity;
       peer.more = more;
-    } else {
-      peer.more ||= more;
-      // The answer is arriving: the re-ask waits askRetryMs from its latest
-      // datagram, not from the ask, or a large answer that takes longer than
-      // that to apply would be asked for (and sent) again while it arrives.
-      peer.askedAt = now;
+      return [];
     }
+    peer.more ||= more;
+    // The answer is arriving: the re-ask waits askRetryMs from its latest
+    // datagram, not from the ask, or a large answer that takes longer than
+    // that to apply would be asked for (and sent) again while it arrives.
+    peer.askedAt = now;
+    // Pipelining: half of it is applied and the peer has more, so ask now for
+    // what follows this answer (sent after this batch's commit): the peer
+    // reads the next answer while we apply the rest of this one.
+    const half = 2 * (sum(this.#vector) - sum(peer.askedVector)) >= sum(expect) - sum(peer.askedVector);
+    const other = this.#pipelinedTo(now);
+    return more && half && this.#buffer.size === 0 && (other ?? peer) === peer ? [this.#ask(peer, expect, now, true)] : [];
   }
 
   // --- asking ------------------------------------------------------------------
@@ -289,31 +302,45 @@ export class Replicator {
     let expected = this.#vector;
     /** An ask is out: a peer that says it has more, but nothing past what that ask brings, waits for it. */
     let asking = false;
+    const catchingUp = this.#pipelinedTo(now) !== undefined;
     const candidates: Peer[] = [];
     for (const p of this.#peers.values()) {
-      if (!this.#lacksFrom(p, now)) continue;
+      const lacks = this.#lacksFrom(p, now);
+      // An ask out counts even within the gap grace (a pipelined one, its answer on the way): no other peer is asked the same.
       if (this.#outstanding(p, now)) {
         expected = merge(expected, p.vector);
         asking = true;
-      } else candidates.push(p);
+      } else if (lacks) candidates.push(p);
     }
     // Least recently asked first: a peer whose answer went missing (it may
     // have crashed) yields to another that has the same ops; then the peer
     // that has the most.
     candidates.sort((a, b) => order(a.askedAt, b.askedAt) || sum(b.vector) - sum(a.vector) || order(a.id, b.id));
     for (const p of candidates) {
-      // Two asks from one vector bring the same ops twice: ask another peer only for what the first lacks.
-      if (this.#buffer.covers(expected, p.vector) && (!p.more || asking)) continue;
+      // Two asks from one vector bring the same ops twice: ask another peer only for what the first lacks,
+      // and no one during a catch-up (a pipelined ask out): what others have past it is asked once it ends.
+      if (catchingUp || (this.#buffer.covers(expected, p.vector) && (!p.more || asking))) continue;
       asking = true;
       expected = merge(expected, p.vector);
-      p.askedAt = now;
-      p.askSentAt = now;
-      p.askedVector = this.#vector;
-      p.more = false;
-      this.#counts.asksSent++;
-      out.push(this.#out([p.id], { verb: "ask", from: this.self, nonce: "-", vector: this.#vector }));
+      out.push(this.#ask(p, this.#vector, now));
     }
     return out;
+  }
+
+  /** An ask to `p` for what follows `vector`: what we have, or what an answer still arriving brings us to. */
+  #ask(p: Peer, vector: Vector, now: number, pipelined = false): Outgoing {
+    p.pipelined = pipelined;
+    p.askedAt = now;
+    p.askSentAt = now;
+    p.askedVector = vector;
+    p.more = false;
+    this.#counts.asksSent++;
+    return this.#out([p.id], { verb: "ask", from: this.self, nonce: "-", vector });
+  }
+
+  /** The peer a catch-up is under way with (a pipelined ask out to it), if any: no one else is asked meanwhile. */
+  #pipelinedTo(now: number): Peer | undefined {
+    for (const p of this.#peers.values()) if (p.pipelined && this.#outstanding(p, now)) return p;
   }
 
   /** True when `p` has more for us, or has had ops we lack for `gapGraceMs`. */
@@ -346,32 +373,11 @@ export class Replicator {
 
   /** The ok datagrams answering an ask with `asked`, or none if there is nothing to send. */
   #answer(peer: Peer, asked: Vector, now: number): Outgoing[] {
-    const askedText = formatVector(asked);
-    if (askedText === peer.answeredVector && now - peer.answeredAt < this.options.askRetryMs / 2) {
-      this.#drop("duplicate-ask");
-      return [];
-    }
-    // A budget per peer: asks (forged ones on an unkeyed cluster, or a broken peer) never make more than answerRate datagrams a second.
-    const rate = this.options.answerRate;
-    peer.answerTokens = Math.min(rate, peer.answerTokens + ((now - peer.answerTokensAt) / 1000) * rate);
-    peer.answerTokensAt = now;
-    if (peer.answerTokens < 1) {
-      this.#drop("answer-budget");
-      return [];
-    }
-    peer.answeredVector = askedText;
-    peer.answeredAt = now;
-    const { answerOps, fetchOps } = this.options;
-    const datagrams = Math.min(this.options.answerDatagrams, Math.floor(peer.answerTokens));
-    const head = headBytes("ok", this.self, merge(asked, this.#vector));
-    const packed = readAnswer(this.#log, asked, { head, datagrams, answerOps, fetchOps });
-    this.#drop("oversize-op", packed.oversize.length);
-    if (packed.batches.length === 0) return [];
-    const { expect, more } = packed;
-    peer.answerTokens -= packed.batches.length;
-    return packed.batches.map((batch) => {
+    const a = answerAsk(peer, asked, now, { self: this.self, log: this.#log, vector: this.#vector, options: this.options });
+    for (const [reason, n] of a.drops) this.#drop(reason, n);
+    return a.batches.map((batch) => {
       this.#counts.opsSent += batch.length;
-      return this.#out([peer.id], { verb: "ok", from: this.self, nonce: "-", vector: expect, more, ops: batch });
+      return this.#out([peer.id], { verb: "ok", from: this.self, nonce: "-", vector: a.expect, more: a.more, ops: batch });
     });
   }
 
@@ -389,10 +395,6 @@ export class Replicator {
   }
 }
 
-/** An ask unanswered for this many of its peer's answer round trips goes to another peer (docs/PERFORMANCE_NOTES.md §5)… */
-const RETRY_RTTS = 2;
-/** …or this many while ops wait here for a gap (small answers, and delivery held up: one peer is asked per gap). */
-const GAP_RETRY_RTTS = 1.25;
 /** ms since heard, or null for never (Infinity). */
 const heardAgo = (ms: number): number | null => (Number.isFinite(ms) ? ms : null);
 const order = <T extends number | string>(a: T, b: T): number => (a === b ? 0 : a < b ? -1 : 1);

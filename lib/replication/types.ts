@@ -99,6 +99,8 @@ export type Peer = {
   askedVector: Vector;
   /** It said it has more past its last answer. */
   more: boolean;
+  /** The ask now out went while an answer of it was still arriving (a catch-up under way: no one else is asked). */
+  pipelined: boolean;
   /** When the ask now out went, until its answer's first datagram came (NaN then): one round-trip sample per ask. */
   askSentAt: number;
   /** Smoothed time from an ask to its answer's first datagram, ms (0: none measured yet). */
@@ -123,6 +125,7 @@ export function newPeer(id: string, answerRate: number): Peer {
     askedAt: -Infinity,
     askedVector: EMPTY,
     more: false,
+    pipelined: false,
     lackSince: 0,
     lackVector: null,
     answeredAt: -Infinity,
@@ -133,6 +136,11 @@ export function newPeer(id: string, answerRate: number): Peer {
     answerTokensAt: 0,
   };
 }
+
+/** An ask unanswered for this many of its peer's answer round trips goes to another peer (docs/PERFORMANCE_NOTES.md §5)… */
+export const RETRY_RTTS = 2;
+/** …or this many while ops wait here for a gap (small answers, and delivery held up: one peer is asked per gap). */
+export const GAP_RETRY_RTTS = 1.25;
 
 export const DEFAULTS: Required<ReplicatorOptions> = {
   antiEntropyMs: 1000,

@@ -240,10 +240,10 @@ export class Store {
 
   /**
    * Applies an op made elsewhere; the caller checked it is causally ready
-   * (`vector()[origin] == seq - 1` and `vector() ≥ deps`). Already-known ops are ignored.
+   * (`vector()[origin] == seq - 1` and `vector() ≥ deps`). Known ops (seq ≤ the vector's: no look-up) are ignored.
    */
   applyRemote(op: Op): boolean {
-    if (get(this.#vector, op.origin) >= op.seq || this.hasOp(op.origin, op.seq)) return false;
+    if (get(this.#vector, op.origin) >= op.seq) return false;
     this.#apply(op, false);
     return true;
   }
