@@ -2,7 +2,8 @@
  * One in-memory server for a ChatClient (lib/client/chat.ts) in a test: it
  * answers `login`, `connect`, `history`, `rooms` and `room` as a server of
  * one room "lobby" would, 1 ms later; `special` sees every request first and
- * answers it itself when it returns true.
+ * answers it itself when it returns true (it is told which server of the
+ * list the request was sent to: every server answers alike otherwise).
  *
  * @example
  * ```ts
@@ -15,7 +16,7 @@ import type { OpenTransport } from "../lib/client/transport.ts";
 import { decodeRequest, encodeReply } from "../lib/wire/codec.ts";
 
 /** The transport to the scripted server (see the file comment). */
-export function scriptedServer(special: (r: Request, answer: (reply: Reply) => void) => boolean | void): OpenTransport {
+export function scriptedServer(special: (r: Request, answer: (reply: Reply) => void, to: { id: string }) => boolean | void): OpenTransport {
   return (_list, events) =>
     Promise.resolve({
       send(datagram, to) {
@@ -23,7 +24,7 @@ export function scriptedServer(special: (r: Request, answer: (reply: Reply) => v
         if (!q.ok) return;
         const r = q.value;
         const answer = (reply: Reply) => setTimeout(() => events.datagram(encodeReply(reply), to), 1);
-        if (special(r, answer) === true) return;
+        if (special(r, answer, to) === true) return;
         if (r.verb === "login") return answer({ verb: "ok", tag: r.tag, kind: "login", userName: r.userName, token: "T".repeat(43), ttl: 300 });
         if (r.verb === "connect") return answer({ verb: "ok", tag: r.tag, kind: "connect", groupName: r.groupName });
         if (r.verb === "history") return answer({ verb: "ok", tag: r.tag, kind: "history", groupName: r.groupName, cursor: new Map(), more: false, entries: [] });

@@ -103,6 +103,8 @@ type Pending = {
   resolve: (r: Reply | null) => void;
   /** Told the reply and the server it came from, before `resolve`. */
   answered?: (r: Reply, from: ServerRef) => void;
+  /** Servers that answered it `unavailable` (they take no writes now); once every server has, that answer is the reply. */
+  refusedBy?: Set<string>;
 };
 
 /** How often a connection that learns the server list asks for it again, ms. */
@@ -345,11 +347,27 @@ export class Connection {
     // A whole round without an answer: back off.
     if (this.#silentSwitches % n === 0) this.#backoff = Math.min(this.#backoff * 2, this.#timing.maxBackoff);
     this.#status(this.status);
+    this.#resendAll();
+  }
+
+  /** Sends every pending request again, from the start, to the server now current. */
+  #resendAll(): void {
     for (const p of this.#pending.values()) {
       p.sendsHere = 0;
       p.rto = this.#initialRto();
       this.#send(p);
     }
+  }
+
+  /** The server takes no writes now (`unavailable`): on to the next with every pending request (docs/PROTOCOL.md), unless all refused `p` so (false). */
+  #moveOn(p: Pending, why: string): boolean {
+    (p.refusedBy ??= new Set()).add(this.server.id);
+    if (this.servers.every((s) => p.refusedBy!.has(s.id))) return false;
+    const from = this.#roster.advance();
+    this.#notice(linkWords.movedOn(from.id, why, this.server.id));
+    this.#status(this.status);
+    this.#resendAll();
+    return true;
   }
 
   /** The current server showed it is alive. */
@@ -363,7 +381,6 @@ export class Connection {
     this.#state = "connected";
     this.#status(this.status);
     this.#askServers(); // after the login, and after each failover
-
   }
 
   #receive(bytes: Uint8Array, from: ServerRef): void {
@@ -373,6 +390,7 @@ export class Connection {
     if (from === this.server) this.#heard();
     const p = this.#pending.get(r.value.tag);
     if (!p) return; // a late duplicate of an answered request
+    if (r.value.verb === "error" && r.value.code === "unavailable" && from === this.server && this.#moveOn(p, r.value.message)) return;
     clearTimeout(p.timer);
     this.#pending.delete(p.tag);
     p.answered?.(r.value, from);

@@ -153,6 +153,7 @@ export const linkWords = {
   reconnecting: (from: string) => `server ${from} is not answering; reconnecting…`,
   connected: (to: string) => `connected to ${to}`,
   noServer: () => "no server is answering; still trying",
+  movedOn: (from: string, why: string, to: string) => `server ${from} takes no changes now (${why}); going on with ${to}`,
   newList: (added: readonly string[], dropped: readonly string[], now: readonly string[]) =>
     `server list updated: ${[...added.map((id) => `added ${id}`), ...dropped.map((id) => `dropped ${id}`)].join(", ")} (servers ${now.join(", ")})`,
 } as const;
