@@ -12,26 +12,15 @@ import * as assert from "uvu/assert";
 import { ChatClient } from "../lib/client/chat.ts";
 import { keyMemory } from "../lib/client/social.ts";
 import { until } from "./_client_proc.ts";
+import type { OpenTransport } from "../lib/client/transport.ts";
 import { scriptedServer } from "./_scripted_server.ts";
 
-const CATCHING_UP = "this server restarted and is catching up (waiting for 3 op(s) of b); try another server";
-
-test("ChatClient: a login and an add refused `unavailable` by a restarted server catching up are retried and go through once it takes writes", async () => {
-  const refused: string[] = [];
-  let catchingUp = 0; // writes refused until this many have been
-  const transport = scriptedServer((r, answer) => {
-    if ((r.verb === "login" || r.verb === "add") && refused.length < catchingUp) {
-      refused.push(r.verb);
-      answer({ verb: "error", tag: r.tag, code: "unavailable", message: CATCHING_UP });
-      return true;
-    }
-    if (r.verb === "add") answer({ verb: "ok", tag: r.tag, kind: "add", msg: r.msg, groupName: r.groupName, msgId: { origin: "a", n: 3 } });
-    return r.verb === "add";
-  });
+/** bob's ChatClient over `transport` to `servers`, with what it said and the msgIDs acked. */
+async function bob(servers: string[], transport: OpenTransport): Promise<{ chat: ChatClient; said: string[]; acked: string[] }> {
   const said: string[] = [];
   const acked: string[] = [];
   const chat = await ChatClient.open({
-    servers: [{ id: "a" }],
+    servers: servers.map((id) => ({ id })),
     transport,
     ui: {
       show: () => {},
@@ -47,6 +36,24 @@ test("ChatClient: a login and an add refused `unavailable` by a restarted server
     dmsEveryMs: 0,
     known: keyMemory(),
   });
+  return { chat, said, acked };
+}
+
+const CATCHING_UP = "this server restarted and is catching up (waiting for 3 op(s) of b); try another server";
+
+test("ChatClient: a login and an add refused `unavailable` by a restarted server catching up are retried and go through once it takes writes", async () => {
+  const refused: string[] = [];
+  let catchingUp = 0; // writes refused until this many have been
+  const transport = scriptedServer((r, answer) => {
+    if ((r.verb === "login" || r.verb === "add") && refused.length < catchingUp) {
+      refused.push(r.verb);
+      answer({ verb: "error", tag: r.tag, code: "unavailable", message: CATCHING_UP });
+      return true;
+    }
+    if (r.verb === "add") answer({ verb: "ok", tag: r.tag, kind: "add", msg: r.msg, groupName: r.groupName, msgId: { origin: "a", n: 3 } });
+    return r.verb === "add";
+  });
+  const { chat, said, acked } = await bob(["a"], transport);
   try {
     catchingUp = 1;
     await chat.login();
@@ -75,25 +82,7 @@ test("ChatClient: a server that takes no writes (`unavailable`) is left for the 
     if (r.verb === "add") return answer({ verb: "ok", tag: r.tag, kind: "add", msg: r.msg, groupName: r.groupName, msgId: { origin: "b", n: 1 } }), true;
     return false;
   });
-  const said: string[] = [];
-  const acked: string[] = [];
-  const chat = await ChatClient.open({
-    servers: [{ id: "a" }, { id: "b" }],
-    transport,
-    ui: {
-      show: () => {},
-      notice: (t) => said.push(t),
-      error: (t) => said.push(`error: ${t}`),
-      output: (t) => said.push(t),
-      askSecret: () => Promise.resolve(null),
-      hints: "command",
-      settled: (_id, msgId) => msgId && acked.push(`${msgId.origin}.${msgId.n}`),
-    },
-    userName: "bob",
-    waitMs: 1000,
-    dmsEveryMs: 0,
-    known: keyMemory(),
-  });
+  const { chat, said, acked } = await bob(["a", "b"], transport);
   try {
     let loggedIn = false;
     void chat.login().then(() => (loggedIn = true));
