@@ -278,8 +278,7 @@ export class ServerNode {
     link?.start(peer, group || undefined);
     if (link) peerPort.start(link.out, group ? link.groupOut : undefined);
     else peerPort.start(peer, group || undefined);
-    const told = () => peerPort.replicator.status(clock.now()).peers.filter((p) => p.told);
-    const vectors = await hearPeers({ clock, told, peers: this.members.peers.size, wait: !(config.newCluster && this.#facts.stored === null) });
+    const vectors = await hearPeers({ clock, told: this.#told, peers: this.members.peers.size, wait: !(config.newCluster && this.#facts.stored === null) });
     const choice = chooseOrigin({ id: config.id, ...this.#facts, peers: vectors, allPeersHeard: vectors.length === this.members.peers.size, newCluster: config.newCluster, now: clock.now() });
     this.store.setOrigin(choice.origin);
     if (choice.reason) {
@@ -324,11 +323,14 @@ export class ServerNode {
     return new SecureIntake({ transport, allowPlaintext: secure?.allowPlaintext ?? true, port: this.#clientPort, plain: udp, raw: { send: (b, to) => udp.send(b, to, "") }, clock });
   }
 
+  /** The peers that have told their vectors since start (the start's wait and the membership watches read them). */
+  #told = () => this.#peerPort.replicator.status(this.#o.clock.now()).peers.filter((p) => p.told);
+
   /** Runs a membership watch (lib/server/catch_up.ts, members.ts) until it is done or the node closes. */
   #watch(w: (o: WatchOptions) => () => void): void {
-    const { clock, log } = this.#o, told = () => this.#peerPort.replicator.status(clock.now()).peers.filter((p) => p.told);
+    const { clock, log } = this.#o;
     const live = (peer: string) => this.#peerPort.liveness.silentFor(peer, clock.now()) < LIVENESS.confirmerDownMs;
-    const stop = w({ members: this.members, clock, log, told, mine: () => this.store.vector(), live });
+    const stop = w({ members: this.members, clock, log, told: this.#told, mine: () => this.store.vector(), live });
     this.#closers.push(async () => stop());
   }
 
