@@ -5,8 +5,9 @@
  * (`add` datagrams of BATCH ops), and server b decodes each datagram
  * (`decodePeer`) and hands it to its Replicator, which applies the ops to
  * b's store (--sync normal: no disk waits), three datagrams per
- * transaction. Prints CPU µs per op (process.cpuUsage, steadier than the
- * wall clock on a loaded machine): decode; receive and apply; commit. Beside
+ * transaction; then b indexes them for search as its housekeeping would.
+ * Prints CPU µs per op (process.cpuUsage, steadier than the wall clock on a
+ * loaded machine): decode; receive and apply; commit; search index. Beside
  * bench/add_cost.ts (a client's add at its origin), it says what each of
  * the two other copies of a message costs.
  *
@@ -37,6 +38,8 @@ const whole = (s: string | undefined) => s !== undefined && /^[1-9]\d*$/.test(s)
 if (positionals.length > 1 || (positionals[0] !== undefined && !whole(positionals[0]))) fail("apply_cost", `N must be one whole number ≥ 1, got "${positionals.join(" ")}"`);
 if (!whole(cli.batch)) fail("apply_cost", `--batch must be a whole number ≥ 1, got "${cli.batch}"`);
 const N = Number(positionals[0] ?? 20000), BATCH = Number(cli.batch);
+/** Messages indexed per transaction, as lib/server/housekeeping.ts does. */
+const INDEX_BATCH = 5000;
 
 // a makes the messages (a login, a room, N adds), as its clients would.
 const a = inProcessServer("distchat-apply-cost-a-");
@@ -79,10 +82,18 @@ try {
     commitUs += cpu() - t2;
   }
   if (r.delivered !== ops.length) throw new Error(`b applied ${r.delivered} of ${ops.length} ops`);
+  // The search index of what was applied, as the housekeeping builds it (lib/server/housekeeping.ts: INDEX_BATCH per transaction).
+  const t3 = cpu();
+  for (let more = true; more;) {
+    b.begin();
+    more = b.messages.indexPending(INDEX_BATCH) === INDEX_BATCH;
+    b.commit(false);
+  }
+  const indexUs = cpu() - t3;
   const per = (us: number) => (us / ops.length).toFixed(2);
   console.log(
     `${ops.length} ops in ${datagrams.length} datagrams of ≤ ${BATCH}: CPU µs per op — decode ${per(decodeUs)}, receive and apply ${per(applyUs)}, ` +
-      `commit ${per(commitUs)}; all ${per(decodeUs + applyUs + commitUs)}`,
+      `commit ${per(commitUs)}, search index ${per(indexUs)}; all ${per(decodeUs + applyUs + commitUs + indexUs)}`,
   );
 } finally {
   b.close();

@@ -79,7 +79,12 @@ return {
     byDseq: p(`${ENTRIES_DSEQ} WHERE m.rkey = ? AND m.notice = 0 AND m.dseq = ? AND m.hidden = 0`),
     recentKeys: p("SELECT dseq, ksum, origin FROM messages WHERE rkey = ?1 AND notice = 0 AND hidden = 0 ORDER BY dseq DESC LIMIT ?2 + 0"),
     anyDseq: p("SELECT dseq FROM messages WHERE origin = ? AND seq = ? AND notice = 0"),
-    pendingOps: p("SELECT aseq, room FROM ops WHERE aseq > ?1 AND kind = 'msg' AND msg <> '' ORDER BY aseq LIMIT ?2 + 0"),
+    // The messages to index after a mark, with their room key and current text in one read (msg null: its row is gone). The row
+    // is found by its key (rkey, notice, dseq): SQLite's lower() folds ASCII letters only, as nameKey does (lib/wire/names.ts).
+    pendingOps: p(
+      `SELECT o.aseq, lower(o.room) AS rkey, ${TEXT} AS msg FROM ops o LEFT JOIN messages m ON m.rkey = lower(o.room) AND m.notice = 0 AND m.dseq = o.aseq ` +
+        "WHERE o.aseq > ?1 AND o.kind = 'msg' AND o.msg <> '' ORDER BY o.aseq LIMIT ?2 + 0",
+    ),
     anyByDseq: p(`SELECT ${TEXT} AS msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq WHERE m.rkey = ? AND m.notice = 0 AND m.dseq = ?`),
     lastOp: p("SELECT max(aseq) AS n FROM ops"),
     roomOf: p("SELECT room FROM ops WHERE aseq = ?"),

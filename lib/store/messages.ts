@@ -157,9 +157,9 @@ export class Messages {
    */
   indexPending(limit: number): number {
     if (!this.search.enabled) return 0;
-    type Row = { aseq: number; room: string };
+    type Row = { aseq: number; rkey: string; msg: string | null };
     const rows = this.#s.pendingOps.all(this.search.upto, limit) as Row[];
-    for (const r of rows) this.search.add(r.aseq, nameKey(r.room), this.#textOf(nameKey(r.room), r.aseq));
+    for (const r of rows) if (r.msg !== null) this.search.add(r.aseq, r.rkey, r.msg);
     const last = rows.length < limit ? (this.#s.lastOp.get() as { n: number | null }).n ?? 0 : rows[rows.length - 1].aseq;
     this.search.setUpto(last);
     return rows.length;
