@@ -30,6 +30,8 @@ import type { Vector } from "../lib/wire/vector.ts";
 import { parse } from "../lib/wire/_protocol_parser.js";
 import { fastPeer } from "../lib/wire/_fast_peer.ts";
 import { fastRequest } from "../lib/wire/_fast_requests.ts";
+import { checkFastPeer } from "../lib/wire/_fast_peer_check.ts";
+import { checkPeer } from "../lib/wire/_schemas.ts";
 
 // --- Arbitraries of valid values (docs/PROTOCOL.md "Names and values") ----------------
 
@@ -518,6 +520,78 @@ test("fast paths: mutated datagrams and soups never read differently from the gr
   fc.assert(fc.property(mutatedPeer, sameTree), { numRuns: 8000 });
   fc.assert(fc.property(mutated, sameTree), { numRuns: 3000 });
   fc.assert(fc.property(soup, sameTree), { numRuns: 3000 });
+});
+
+// --- The fast check (lib/wire/_fast_peer_check.ts) accepts only what valibot accepts, and returns what valibot returns ---
+
+/** Datagrams the fast path read, whose tree the fast check then judged (accepted or left to valibot). */
+let judged = 0;
+
+/** Whenever the fast check accepts the fast path's tree of `text`, valibot accepts it too, with the same value. */
+function sameCheck(text: string): boolean {
+  const tree = fastPeer(text);
+  if (tree !== null) judged++;
+  const quick = tree === null ? null : checkFastPeer(tree);
+  if (quick === null) return false;
+  const full = checkPeer(fastPeer(text));
+  assert.ok(full.ok, `the fast check accepted what valibot refuses (${full.ok ? "" : full.message}): ${JSON.stringify(text)}`);
+  assert.equal(quick.value, full.value, JSON.stringify(text));
+  return true;
+}
+
+/** Values at and past the schema's limits (ranges, safe integers, name patterns, text bytes, vectors naming a server twice). */
+const trickyLine = fc.oneof(
+  fc.constantFrom(
+    "0", "1", "9007199254740991", "9007199254740992", "9999999999999999", "a=1,a=2", "a=0", "a=0,b=3", "a=0,a=0", "b=9007199254740993",
+    "x".repeat(32), "x".repeat(33), "r".repeat(64), "r".repeat(65), "-x", ".x", "@a@b", "@a@b~0123456789ab", "@A@b", "@a", "@a@", "", "é",
+    "login", "login a.1", "logout", "touch", "open", "join", "leave", "msg", "msg b", "msg b >a.1", "msg >a.0",
+  ),
+  fc.constantFrom("a", "é", "€", "😀").chain((c) => fc.integer({ min: -2, max: 2 }).map((k) => c.repeat(Math.max(1, Math.floor(MAX_MSG_BYTES / utf8Length(c)) + k)))),
+);
+
+/** Ops of the fast path's kinds whose numbers, names and texts are often at or past the schema's limits. */
+const edgeInt = fc.oneof(fc.constantFrom(0, 1, 2 ** 53 - 1, 2 ** 53, 9999999999999999), positive);
+const edgeName = fc.oneof(
+  userName,
+  fc.constantFrom("x".repeat(32), "x".repeat(33), "r".repeat(64), "r".repeat(65), "-x", ".x", "é", "@a@b", "@a@b~0123456789ab", "@A@b", "@a", "@a@"),
+);
+const edgeText = fc.oneof(msg, fc.constant(""), trickyLine);
+const edgeVector = fc.array(fc.tuple(serverId, fc.oneof(fc.constant(0), edgeInt)), { maxLength: 3 }).map((pairs) => new Map(pairs));
+const edgeHead = { origin: serverId, seq: edgeInt, deps: edgeVector, at: edgeInt, session };
+const edgeOp = fc.oneof(
+  rec({ ...edgeHead, kind: fc.constant("login" as const), userName: edgeName, ttl: edgeInt }),
+  rec({ ...edgeHead, kind: fc.constantFrom("logout" as const, "touch" as const) }),
+  rec({ ...edgeHead, kind: fc.constantFrom("open" as const, "join" as const, "leave" as const), groupName: edgeName }),
+  rec({ ...edgeHead, kind: fc.constant("msg" as const), tag, groupName: edgeName, userName: edgeName, msg: edgeText }),
+) as fc.Arbitrary<Op>;
+const edgeDatagram: fc.Arbitrary<PeerDatagram> = fc.oneof(
+  rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector: edgeVector, ops: fc.array(edgeOp, { maxLength: 3 }), got: edgeInt }),
+  rec({ verb: fc.constant("ok" as const), from: serverId, nonce, vector: edgeVector, more: fc.boolean(), ops: fc.array(edgeOp, { maxLength: 3 }) }),
+);
+
+test("fast check: accepts valid fast-path datagrams, and on them and on datagrams with values at the limits returns exactly valibot's value", () => {
+  fc.assert(
+    fc.property(peerDatagram, mac, (d, m) => {
+      const text = new TextDecoder().decode(encodePeer(d, () => m));
+      if (fastPeer(text) !== null) assert.ok(sameCheck(text), `a valid datagram missed the fast check: ${JSON.stringify(text)}`);
+    }),
+    { numRuns: 1500 },
+  );
+  let accepted = 0;
+  judged = 0;
+  const edited = fc.tuple(peerDatagram, mac, fc.array(fc.tuple(anyIndex, trickyLine), { minLength: 1, maxLength: 3 })).map(([d, m, edits]) => {
+    const lines = new TextDecoder().decode(encodePeer(d, () => m)).split("\n");
+    for (const [at, line] of edits) lines[at % (lines.length - 1)] = line;
+    return lines.join("\n");
+  });
+  fc.assert(fc.property(edited, (text) => void (sameCheck(text) && accepted++)), { numRuns: 2000 });
+  fc.assert(fc.property(edgeDatagram, mac, (d, m) => void (sameCheck(new TextDecoder().decode(encodePeer(d, () => m))) && accepted++)), { numRuns: 3000 });
+  fc.assert(fc.property(fc.tuple(peerDatagram, mac).map(([d, m]) => encodePeer(d, () => m)), fc.array(mutation, { minLength: 1, maxLength: 3 }), (b, ms) => {
+    const text = new TextDecoder().decode(ms.reduce(mutate, b));
+    if (sameCheck(text)) accepted++;
+  }), { numRuns: 1000 });
+  // Most edits break a line's pattern (the fast path leaves those to the grammar); enough must reach the check, and some pass it.
+  assert.ok(judged > 1000 && accepted > 200, `only ${judged} edited datagrams reached the fast check, ${accepted} passed it: the property tested little`);
 });
 
 test("fuzz: at least 100,000 cases in all", () => {

@@ -15,6 +15,7 @@
 import { parse } from "./_protocol_parser.js";
 import { fastRequest } from "./_fast_requests.ts";
 import { fastPeer } from "./_fast_peer.ts";
+import { checkFastPeer } from "./_fast_peer_check.ts";
 import { checkPeer, checkReply, checkRequest } from "./_schemas.ts";
 import type {
   Op,
@@ -68,8 +69,8 @@ function fail<T>(bytes: Uint8Array, code: ProtocolError["code"], message: string
   return { ok: false, error: { code, tag: h.tag, message, silent: REPLY_VERBS.has(h.verb) } };
 }
 
-/** Parses with one start rule (size already checked by decodeWith); a SyntaxError becomes a readable message. */
-function parseText(bytes: Uint8Array, rule: StartRule): { ok: true; ast: unknown } | {
+/** Parses with one start rule (size already checked by decodeWith); a SyntaxError becomes a readable message. `fast`: a fast path read it. */
+function parseText(bytes: Uint8Array, rule: StartRule): { ok: true; ast: unknown; fast: boolean } | {
   ok: false;
   message: string;
 } {
@@ -81,7 +82,7 @@ function parseText(bytes: Uint8Array, rule: StartRule): { ok: true; ast: unknown
   }
   try {
     const fast = rule === "ClientRequest" ? fastRequest(text) : rule === "PeerDatagram" ? fastPeer(text) : null;
-    return { ok: true, ast: fast ?? parse(text, { startRule: rule }) };
+    return fast !== null ? { ok: true, ast: fast, fast: true } : { ok: true, ast: parse(text, { startRule: rule }), fast: false };
   } catch (e) {
     const err = e as { message?: string; location?: { start: { line: number } } };
     const line = err.location ? ` (line ${err.location.start.line})` : "";
@@ -93,13 +94,15 @@ function decodeWith<T>(
   bytes: Uint8Array,
   rule: StartRule,
   check: (ast: unknown) => { ok: true; value: T } | { ok: false; nameOnly: boolean; message: string },
+  checkFast?: (ast: Record<string, unknown>) => { ok: true; value: T } | null,
 ): Result<T> {
   if (bytes.length > MAX_DATAGRAM) {
     return fail(bytes, "too-large", `datagram of ${bytes.length} bytes exceeds ${MAX_DATAGRAM}`);
   }
   const parsed = parseText(bytes, rule);
   if (!parsed.ok) return fail(bytes, "bad-request", parsed.message);
-  const checked = check(parsed.ast);
+  // A fast path's tree may be checked without valibot (null: valibot decides, and words the error).
+  const checked = (parsed.fast && checkFast?.(parsed.ast as Record<string, unknown>)) || check(parsed.ast);
   if (!checked.ok) return fail(bytes, checked.nameOnly ? "bad-name" : "bad-request", checked.message);
   return { ok: true, value: checked.value };
 }
@@ -116,7 +119,7 @@ export function decodeReply(bytes: Uint8Array): Result<Reply> {
 
 /** Decodes a server-network datagram; authentication is lib/replication/peer_auth.ts's job. */
 export function decodePeer(bytes: Uint8Array): Result<SignedPeerDatagram> {
-  return decodeWith(bytes, "PeerDatagram", checkPeer);
+  return decodeWith(bytes, "PeerDatagram", checkPeer, checkFastPeer);
 }
 
 // --- Encoding ----------------------------------------------------------------
