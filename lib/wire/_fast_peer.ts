@@ -6,8 +6,9 @@
  * else — another verb or op kind, CRLF line ends, a malformed line —
  * returns null and goes through protocol.peggy, which stays the
  * definition; the tree built is the grammar's (tests/codec_property_test.ts
- * compares the two on generated and mutated datagrams). valibot checks it
- * afterwards either way.
+ * compares the two on generated and mutated datagrams). Its tree is then
+ * checked by lib/wire/_fast_peer_check.ts, or by valibot when that one is
+ * not sure.
  *
  * @example
  * ```ts

@@ -2,7 +2,9 @@
  * The one codec: datagram bytes to typed, validated values and back.
  *
  * `protocol.peggy` checks structure; valibot (lib/wire/_schemas.ts) checks what
- * a grammar cannot (name patterns, byte lengths, integer ranges, counts).
+ * a grammar cannot (name patterns, byte lengths, integer ranges, counts). The
+ * hot datagrams take fast paths that read and check exactly the same
+ * (lib/wire/_fast_requests.ts, _fast_peer.ts, _fast_peer_check.ts).
  * Decoding never throws: it returns a Result whose error carries the code to
  * answer with (docs/PROTOCOL.md "Datagrams and lines").
  *
