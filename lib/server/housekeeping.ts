@@ -25,6 +25,11 @@ export type HousekeepingOptions = {
     /** The search index (lib/store/search.ts): new messages indexed in bulk every INDEX_MS. */
     messages?: { readonly indexBehind: boolean; indexPending(limit: number): number };
   };
+  /**
+   * True while the search index waits (a server catching up with its peers: docs/PROTOCOL.md "Search"); then the messages
+   * stored meanwhile are indexed INDEX_BATCH per turn until none is left. Default: never.
+   */
+  indexLater?: () => boolean;
   /** Rate limiters and quotas: what no longer counts is forgotten now and then. */
   limiters: { prune(now: number): void }[];
   /** What is wrong with the database file, or null; checked every WATCH_MS. */
@@ -50,6 +55,7 @@ const TRIM_SLACK_BYTES = 24 << 20;
 /** Starts the chores; returns what stops them. */
 export function startHousekeeping(o: HousekeepingOptions): Cancel {
   const { clock, commit } = o;
+  let stopped = false;
   const stops: Cancel[] = [
     clock.every(TIDY_MS, () => {
       const now = clock.now();
@@ -75,10 +81,17 @@ export function startHousekeeping(o: HousekeepingOptions): Cancel {
   }
   const messages = o.store.messages;
   if (messages) {
-    stops.push(clock.every(INDEX_MS, () => {
+    /** Whether a turn of indexing is queued (a backlog of more than one batch is indexed a batch per turn). */
+    let queued = false;
+    const index = () => {
+      queued = false;
+      if (stopped || !messages.indexBehind || commit.failed || commit.closed || o.indexLater?.()) return;
       // Not synced on its own: the index and its mark are derived, committed together, and rebuilt from the mark after a power cut.
-      if (messages.indexBehind && !commit.failed && !commit.closed) commit.batch(() => void messages.indexPending(INDEX_BATCH), { durableElsewhere: true });
-    }));
+      let full = false;
+      commit.batch(() => void (full = messages.indexPending(INDEX_BATCH) >= INDEX_BATCH), { durableElsewhere: true });
+      if (full) (queued = true, clock.soon(index));
+    };
+    stops.push(clock.every(INDEX_MS, () => void (queued || index())));
   }
   const check = o.checkDatabase;
   if (check) {
@@ -101,6 +114,7 @@ export function startHousekeeping(o: HousekeepingOptions): Cancel {
     }));
   }
   return () => {
+    stopped = true;
     for (const stop of stops) stop();
   };
 }

@@ -177,6 +177,7 @@ export class ServerNode {
       store,
       limiters: [port.limiter, port.sessionLimiter, ...(quotas ? [quotas] : []), { prune: (now: number) => port.budget.prune((id) => sessionLive(id, now)) }],
       checkDatabase: o.checkDatabase,
+      indexLater: () => this.members.catchingUp,
     });
   }
 
