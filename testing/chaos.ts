@@ -304,6 +304,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const killedBetween = (id: string, from: number, to = Infinity) => (outages.get(id) ?? []).some(([k, u]) => k <= to && u >= from);
     let missing = 0;
     const listed: Listed[] = [];
+    // Per server, the first msgID each of its watcher's polls listed, by the poll's time (the trace's `head`).
+    const heads = o.trace ? ids.map((_, i) => {
+      const first = new Map<number, string>();
+      for (const id of seen.shownOrder(i)) {
+        const t = seen.allAt(id, (j) => j === i) ?? 0;
+        if (!first.has(t)) first.set(t, id);
+      }
+      return first;
+    }) : [];
     for (const a of acked) {
       const all = seen.allAt(a.id, counted);
       const up = seen.allAt(a.id, (i) => counted(i) && !a.down.includes(ids[i]));
@@ -317,7 +326,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         return ok;
       });
       if (clean !== null) visibleNotKilled.push(Math.max(0, clean - a.at));
-      if (clean !== null) listed.push({ id: a.id, text: a.text, at: a.at, listedAt: clean, lastServer });
+      if (clean !== null) listed.push({ id: a.id, text: a.text, at: a.at, listedAt: clean, lastServer, head: heads[ids.indexOf(lastServer)]?.get(lastAt) });
     }
     /** The first inversion of each client's acked lines in `pos` (msgID → position; ids absent are skipped). */
     const inversions = (pos: ReadonlyMap<string, number>) =>

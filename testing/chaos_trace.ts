@@ -10,6 +10,8 @@
  * long after the confirmer took writes the listing came. A listing that
  * comes just after its confirmer took writes waited for it (a `got` it
  * sends only then); one that comes during `starting` or `rejoining` did not.
+ * A listing released with others is told by the copy that headed the poll
+ * that listed them (it held the room), with that copy's confirmer.
  * Inference from the outside, not a server's own trace: a reader's poll
  * every 100 ms, the start and "taking writes" lines.
  *
@@ -49,8 +51,13 @@ export function confirmers(dbPath: string): Map<string, string> {
   }
 }
 
-/** An acked message and when the last of the servers not killed meanwhile listed it (ms since the epoch), and which. */
-export type Listed = { id: string; text: string; at: number; listedAt: number; lastServer: string };
+/**
+ * An acked message and when the last of the servers not killed meanwhile
+ * listed it (ms since the epoch), and which; `head`: the first msgID that
+ * server listed in the same poll — the copy that held the room there, when
+ * another (stable delivery lists nothing past an unsettled copy).
+ */
+export type Listed = { id: string; text: string; at: number; listedAt: number; lastServer: string; head?: string };
 
 /** The phases a server went through in [from, to], in order, each once ("up → starting → rejoining → up"). */
 function phases(restarts: readonly Restart[], from: number, to: number): string {
@@ -63,28 +70,32 @@ function phases(restarts: readonly Restart[], from: number, to: number): string 
 /**
  * Lines on the `slowest` slowest listings (the 1% slowest by default, at
  * least 10), and a summary over every listing slower than `slowMs` (1.5 s:
- * confirmerDownMs) of what its confirmer was doing just before it.
+ * confirmerDownMs) of what the confirmer of the copy that held it (itself,
+ * or the head of the poll that listed it: `Listed.head`) was doing just
+ * before it.
  */
 export function traceSlowest(o: { listed: readonly Listed[]; restarts: ReadonlyMap<string, readonly Restart[]>; confOf: ReadonlyMap<string, string>; slowMs?: number; slowest?: number }): string[] {
   const slowMs = o.slowMs ?? 1500;
   const sorted = [...o.listed].sort((x, y) => (y.listedAt - y.at) - (x.listedAt - x.at));
   const explain = (l: Listed) => {
-    const conf = o.confOf.get(l.id) ?? "?";
+    const head = l.head ?? l.id;
+    const conf = o.confOf.get(head) ?? "?";
     const rs = o.restarts.get(conf) ?? [];
     const before = phaseAt(rs, l.listedAt - 100); // the poll before the one that listed it
     const took = rs.find((r) => r.writes <= l.listedAt && r.writes >= l.at - 5000);
-    return { conf, before, path: phases(rs, l.at, l.listedAt), afterWrites: took ? l.listedAt - took.writes : null };
+    return { head, held: head !== l.id, conf, before, path: phases(rs, l.at, l.listedAt), afterWrites: took ? l.listedAt - took.writes : null };
   };
   const lines: string[] = [];
   for (const l of sorted.slice(0, o.slowest ?? Math.max(10, Math.ceil(o.listed.length / 100)))) {
     const e = explain(l);
     const writes = e.afterWrites === null ? "" : `; listed ${e.afterWrites} ms after ${e.conf} took writes`;
-    lines.push(`trace: ${l.id} "${l.text}" listed ${l.listedAt - l.at} ms after its ack (last at ${l.lastServer}); confirmer ${e.conf}: ${e.path}${writes}`);
+    const whose = e.held ? `held by ${e.head}, its confirmer` : "confirmer";
+    lines.push(`trace: ${l.id} "${l.text}" listed ${l.listedAt - l.at} ms after its ack (last at ${l.lastServer}); ${whose} ${e.conf}: ${e.path}${writes}`);
   }
   const slow = sorted.filter((l) => l.listedAt - l.at > slowMs).map(explain);
   const count = (f: (e: ReturnType<typeof explain>) => boolean) => slow.filter(f).length;
   lines.push(
-    `trace: ${slow.length} listing(s) slower than ${slowMs} ms on the servers not killed; their confirmer just before the listing: ` +
+    `trace: ${slow.length} listing(s) slower than ${slowMs} ms on the servers not killed (${count((e) => e.held)} held by another copy); the confirmer of the copy that held each, just before the listing: ` +
       (["up", "dead", "starting", "rejoining"] as const).map((p) => `${p} ${count((e) => e.before === p)}`).join(", ") +
       `; listed within 300 ms after their confirmer took writes: ${count((e) => e.afterWrites !== null && e.afterWrites <= 300)}; ` +
       `confirmer restarted meanwhile: ${count((e) => e.path !== "up")}`,

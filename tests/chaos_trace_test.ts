@@ -17,18 +17,18 @@ test("phaseAt: up, dead for the harness's wait, starting until the start line, r
   assert.is(phaseAt([], T), "up");
 });
 
-test("traceSlowest: each slow listing's confirmer and its phases; the summary counts those listed just after their confirmer took writes", () => {
+test("traceSlowest: each slow listing's confirmer (or that of the copy heading the poll that listed it) and its phases; the summary counts those listed just after that confirmer took writes", () => {
   const listed: Listed[] = [
     { id: "a.1", text: "c0 line 1", at: T + 100, listedAt: T + 4450, lastServer: "e" },
     { id: "a.2", text: "c0 line 2", at: T + 5000, listedAt: T + 5300, lastServer: "c" },
-    { id: "c.1", text: "c1 line 1", at: T + 100, listedAt: T + 2000, lastServer: "d" },
+    { id: "c.1", text: "c1 line 1", at: T + 100, listedAt: T + 4450, lastServer: "e", head: "a.1" },
   ];
   const lines = traceSlowest({ listed, restarts: new Map([["b", [restart]]]), confOf: new Map([["a.1", "b"], ["a.2", "b"], ["c.1", "d"]]), slowest: 2 });
   assert.equal(lines, [
     'trace: a.1 "c0 line 1" listed 4350 ms after its ack (last at e); confirmer b: dead → starting → rejoining → up; listed 50 ms after b took writes',
-    'trace: c.1 "c1 line 1" listed 1900 ms after its ack (last at d); confirmer d: up',
-    "trace: 2 listing(s) slower than 1500 ms on the servers not killed; their confirmer just before the listing: up 1, dead 0, starting 0, rejoining 1; " +
-    "listed within 300 ms after their confirmer took writes: 1; confirmer restarted meanwhile: 1",
+    'trace: c.1 "c1 line 1" listed 4350 ms after its ack (last at e); held by a.1, its confirmer b: dead → starting → rejoining → up; listed 50 ms after b took writes',
+    "trace: 2 listing(s) slower than 1500 ms on the servers not killed (1 held by another copy); the confirmer of the copy that held each, just before the listing: " +
+    "up 0, dead 0, starting 0, rejoining 2; listed within 300 ms after their confirmer took writes: 2; confirmer restarted meanwhile: 2",
   ]);
 });
 
