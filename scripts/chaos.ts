@@ -2,7 +2,7 @@
  * A long chaos run (testing/chaos.ts) of real servers: prints what was acked
  * and every violated property; exits 1 if there was one.
  *
- *   npm run chaos -- [--seconds 120] [--servers 5] [--clients 6] [--seed 1] [--one-disk-acks] [--membership]
+ *   npm run chaos -- [--seconds 120] [--servers 5] [--clients 6] [--seed 1] [--one-disk-acks] [--membership] [--trace]
  */
 import process from "node:process";
 import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
@@ -12,7 +12,7 @@ import { keepTempDirs, removeTempDirs } from "../testing/harness.ts";
 const CHAOS = defineCommand({
   name: "chaos",
   about: "A long chaos run of real servers: loss, duplication, jitter and kill -9 while clients add and fail over.",
-  usage: "npm run chaos -- [--seconds N] [--servers N] [--clients N] [--seed N] [--one-disk-acks] [--membership] [--keep]",
+  usage: "npm run chaos -- [--seconds N] [--servers N] [--clients N] [--seed N] [--one-disk-acks] [--membership] [--trace] [--keep]",
   flags: {
     seconds: { type: "string", value: "N", default: "120", help: "how long the faults last" },
     servers: { type: "string", value: "N", default: "5", help: "servers, 2 to 26" },
@@ -20,6 +20,7 @@ const CHAOS = defineCommand({
     seed: { type: "string", value: "N", default: "1", help: "the seed of every fault" },
     "one-disk-acks": { type: "boolean", help: "run the servers with --one-disk-acks" },
     membership: { type: "boolean", help: "add a server a third of the way in and retire the first one two thirds in (servers file + SIGHUP)" },
+    trace: { type: "boolean", help: "explain the slowest listings on the servers not killed: each copy's confirmer and what it was doing (testing/chaos_trace.ts)" },
     keep: { type: "boolean", help: "keep the servers' directories (databases, servers file) and print where they are" },
   },
   notes: "Prints what was acked and every violated property; exits 1 if there was one.",
@@ -38,6 +39,7 @@ try {
     seed: num("seed", 1, 2 ** 31),
     serverArgs: values["one-disk-acks"] ? ["--one-disk-acks"] : [],
     membership: values.membership === true,
+    trace: values.trace === true,
     log: (line) => console.log(line),
   });
   console.log(
@@ -54,6 +56,7 @@ try {
       `kills while another server was down: ${r.twoDown}; a restarted server took writes after p50 ${r.catchUp.p50} ms p99 ${r.catchUp.p99} ms max ${r.catchUp.max} ms ` +
       `(${r.catchUp.of} restarts, ${r.catchUp.never} killed again before)`,
   );
+  for (const line of r.trace ?? []) console.log(line);
   for (const p of r.problems.slice(0, 50)) console.log(`PROBLEM: ${p}`);
   if (r.problems.length > 50) console.log(`… and ${r.problems.length - 50} more`);
   console.log(r.problems.length === 0 ? "no problems" : `${r.problems.length} problem(s)`);

@@ -30,13 +30,16 @@
  * r.problems; // [] when all is well
  * ```
  */
+import { join } from "node:path";
 import { escapeText } from "../lib/wire/codec.ts";
 import { mulberry32 } from "./prng.ts";
 import { connectWhenThere, enter, type FaultyCluster, login, readAll, sleep, startFaultyCluster, tag } from "./cluster_ops.ts";
 import { type Address, lines, type ServerHandle, udpClient, type UdpClient } from "./harness.ts";
+import { ChaosClient } from "./chaos_client.ts";
 import { secureUdpClient } from "./secure_client.ts";
 import { changeMembership } from "./chaos_membership.ts";
 import { watchVisibility } from "./chaos_visibility.ts";
+import { confirmers, type Listed, type Restart, traceSlowest } from "./chaos_trace.ts";
 
 export type ChaosOptions = {
   servers: number;
@@ -66,6 +69,8 @@ export type ChaosOptions = {
    * server on this release, the kills going round the servers in order.
    */
   previousRelease?: (args: string[]) => string[];
+  /** Explain the slowest listings on the servers not killed: each copy's confirmer and what it was doing (testing/chaos_trace.ts). */
+  trace?: boolean;
   log?: (line: string) => void;
 };
 
@@ -100,6 +105,8 @@ export type ChaosReport = {
   catchUp: Quantiles & { of: number; never: number };
   /** Kills made while another server was still down (two down at once). */
   twoDown: number;
+  /** With `trace`: the lines of testing/chaos_trace.ts. */
+  trace?: string[];
 };
 
 /** p50, p99 and max of some ms. */
@@ -114,61 +121,26 @@ function quantiles(values: number[]): Quantiles {
 
 /** How long each restarted server took from its start to take writes (docs/OPERATIONS.md "Restarting a server"). */
 function catchUpMs(servers: ServerHandle[]): Quantiles & { of: number; never: number } {
-  const ms = servers.flatMap((h) => /taking writes \(.*; (\d+) ms after start\)/.exec(h.stderr())?.[1] ?? []).map(Number);
+  const ms = servers.flatMap((h) => tookWritesMs(h) ?? []);
   return { ...quantiles(ms), of: servers.length, never: servers.length - ms.length };
 }
 
-const ROOM = "chaos";
-
-/** A client that loses datagrams and fails over like the real one. */
-class ChaosClient {
-  current: number;
-  u: UdpClient;
-  servers: Address[];
-  lose: () => boolean;
-  /** The address the last reply came from (a late reply of the server failed over from counts). */
-  lastFrom: Address | null = null;
-  constructor(u: UdpClient, servers: Address[], start: number, lose: () => boolean) {
-    this.u = u;
-    this.servers = servers;
-    this.current = start;
-    this.lose = lose;
-  }
-
-  /** Sends `text` (same tag every time) until a reply with its tag arrives; null after `maxMs`. */
-  async request(text: string, maxMs: number): Promise<string | null> {
-    const t = text.split("\n")[1];
-    const until = Date.now() + maxMs;
-    let sendsHere = 0;
-    let rto = 400;
-    while (Date.now() < until) {
-      if (!this.lose()) this.u.send(this.servers[this.current], text);
-      sendsHere++;
-      const reply = await this.#wait(t, rto);
-      if (reply !== null) return reply;
-      rto = Math.min(rto * 2, 2000);
-      if (sendsHere >= 3) {
-        this.current = (this.current + 1) % this.servers.length;
-        sendsHere = 0;
-        rto = 400;
-      }
-    }
-    return null;
-  }
-
-  async #wait(t: string, ms: number): Promise<string | null> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const d = await this.u.next(Math.max(1, until - Date.now()));
-      if (d === null) return null;
-      if (d.text.split("\n")[1] === t && !this.lose()) {
-        this.lastFrom = d.from;
-        return d.text;
-      }
-      if (Date.now() >= until) return null;
-    }
-  }
+/** A restarted server's "taking writes (…; N ms after start)" line: N, or undefined when it never took writes. */
+function tookWritesMs(h: ServerHandle): number | undefined {
+  const m = /taking writes \(.*; (\d+) ms after start\)/.exec(h.stderr());
+  return m ? Number(m[1]) : undefined;
 }
+
+/** Each server's restarts for testing/chaos_trace.ts: killed, back, and when it took writes (counted from the start line; its next kill when it never did). */
+function restartsOf(outages: ReadonlyMap<string, [number, number, ServerHandle?][]>): Map<string, Restart[]> {
+  return new Map([...outages].map(([id, os]) => [id, os.map(([killed, back, h], k) => ({
+    killed,
+    back,
+    writes: Math.min(back + ((h && tookWritesMs(h)) ?? Infinity), os[k + 1]?.[0] ?? Infinity),
+  }))]));
+}
+
+const ROOM = "chaos";
 
 const plainClient = (host: string) => udpClient(host);
 
@@ -229,8 +201,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     let unacked = 0, rateLimited = 0;
     const serverAt = (a: Address | null) => ids.find((id) => a !== null && fc.clientAddr[id].port === a.port) ?? "?";
     const down = new Set<string>();
-    /** Per server, when it was killed and when it was back up (Infinity: not yet). */
-    const outages = new Map<string, [number, number][]>(ids.map((id) => [id, []]));
+    /** Per server, when it was killed and when it was back up (Infinity: not yet), and the restarted process. */
+    const outages = new Map<string, [number, number, ServerHandle?][]>(ids.map((id) => [id, []]));
     const adders = clients.map(async (cl, c) => {
       for (let n = 1; Date.now() < end; n++) {
         const text = `c${c} line ${n}`;
@@ -281,7 +253,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         if (down.has(id)) continue;
         down.add(id);
         if (down.size > 1) twoDown++;
-        const outage: [number, number] = [Date.now(), Infinity];
+        const outage: [number, number, ServerHandle?] = [Date.now(), Infinity];
         outages.get(id)?.push(outage);
         await fc.servers[id].kill9();
         kills++;
@@ -289,7 +261,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         restarts.push((async () => {
           await sleep(1000);
           if (o.previousRelease) upgraded.add(id);
-          restarted.push(await fc.start(id, [], { waitForWrites: false })); // "back" when it listens: it reads at once, writes once caught up
+          restarted.push(outage[2] = await fc.start(id, [], { waitForWrites: false })); // "back" when it listens: it reads at once, writes once caught up
           outage[1] = Date.now();
           down.delete(id);
         })());
@@ -331,14 +303,30 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const visibleAll: number[] = [], visibleUp: number[] = [], visibleNotKilled: number[] = [];
     const killedBetween = (id: string, from: number, to = Infinity) => (outages.get(id) ?? []).some(([k, u]) => k <= to && u >= from);
     let missing = 0;
+    const listed: Listed[] = [];
+    // Per server, the first msgID each of its watcher's polls listed, by the poll's time (the trace's `head`).
+    const heads = o.trace ? ids.map((_, i) => {
+      const first = new Map<number, string>();
+      for (const id of seen.shownOrder(i)) {
+        const t = seen.allAt(id, (j) => j === i) ?? 0;
+        if (!first.has(t)) first.set(t, id);
+      }
+      return first;
+    }) : [];
     for (const a of acked) {
       const all = seen.allAt(a.id, counted);
       const up = seen.allAt(a.id, (i) => counted(i) && !a.down.includes(ids[i]));
       if (all === null) missing++;
       else visibleAll.push(Math.max(0, all - a.at));
       if (up !== null) visibleUp.push(Math.max(0, up - a.at));
-      const clean = seen.allAt(a.id, (i, t) => counted(i) && !killedBetween(ids[i], a.at, t));
+      let lastServer = "", lastAt = -Infinity;
+      const clean = seen.allAt(a.id, (i, t) => {
+        const ok = counted(i) && !killedBetween(ids[i], a.at, t);
+        if (ok && t !== undefined && t > lastAt) [lastServer, lastAt] = [ids[i], t];
+        return ok;
+      });
       if (clean !== null) visibleNotKilled.push(Math.max(0, clean - a.at));
+      if (clean !== null) listed.push({ id: a.id, text: a.text, at: a.at, listedAt: clean, lastServer, head: heads[ids.indexOf(lastServer)]?.get(lastAt) });
     }
     /** The first inversion of each client's acked lines in `pos` (msgID → position; ids absent are skipped). */
     const inversions = (pos: ReadonlyMap<string, number>) =>
@@ -373,7 +361,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       const shown = new Map(w < 0 ? [] : seen.shownOrder(w).map((m, k) => [m, k]));
       for (const inv of inversions(shown)) problems.push(`server ${id}: ${inv} as a reader polling it was shown them`);
     });
+    const trace = o.trace ? traceSlowest({ listed, restarts: restartsOf(outages), confOf: confirmers(join(fc.dir, `${live[0]}.sqlite`)) }) : undefined;
     return {
+      trace,
       acked: acked.length,
       unacked,
       rateLimited,

@@ -6,7 +6,7 @@
  * `member`, `joining` (added with `--join`, catching up: it takes no writes
  * and sends no `got`, so no one names it confirmer), `rejoining` (restarted
  * on a database that held state, catching up with what its peers told it at
- * start, likewise) or `retiring` (its own
+ * start: it takes no writes, but sends its `got`) or `retiring` (its own
  * line went from the servers file: it takes no writes, and goes on
  * replicating what it has until the operator stops it). `reload` applies a
  * reread servers file (SIGHUP) when lib/rules/membership.ts allows it.
@@ -66,9 +66,22 @@ export class Members {
     return this.#state;
   }
 
-  /** True while joining or rejoining: it takes no writes and sends no `got`. */
+  /** True while joining or rejoining: it takes no writes. */
   get catchingUp(): boolean {
     return this.#state === "joining" || this.#state === "rejoining";
+  }
+
+  /**
+   * True when this server tells its peers what is on its disk (`got`): not
+   * while joining, so that no peer names it confirmer before it holds the
+   * cluster's history. A rejoining server does: its `got` is its word on
+   * the copies naming it that it has stored (each decided by the binding
+   * rule when stored, catching up or not), and without it those copies
+   * waited for the end of its start's wait at every server, the rooms with
+   * them (docs/ARCHITECTURE.md "A restarted server catches up").
+   */
+  get sendsGots(): boolean {
+    return this.#state !== "joining";
   }
 
   /** The peers a rejoining server waits for (those that answered by its first check), or null before it. */

@@ -218,7 +218,7 @@ export class ServerNode {
       // Encrypted links authenticate and number every datagram: their text carries no nonce or mac.
       auth: createPeerAuth({ key: peerLinksEncrypted(this.#o.secure, this.members.peers.size) ? null : key, peers: this.members.peers.keys(), now, random, versions: this.#versions }),
       isOrigin: this.members.isOrigin,
-      sendsGots: () => !this.members.catchingUp,
+      sendsGots: () => this.members.sendsGots,
       statAuth: createStatAuth({ key, peers: "any", now, random, maxNonces: 1000 }),
       multicast: config.multicast,
       localStatus: () => ({ heldPolls: this.heldPolls, heldAcks: this.heldAcks, membership: this.members.described, members: this.members.ids, links: this.#link?.counts }),

@@ -1,0 +1,35 @@
+/**
+ * The chaos run's trace of its slowest listings (testing/chaos_trace.ts,
+ * `npm run chaos -- --trace`): a confirmer's phase at each moment, and the
+ * lines it prints, from made-up restarts and listings.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { type Listed, phaseAt, type Restart, traceSlowest } from "../testing/chaos_trace.ts";
+
+const T = 1_000_000;
+const restart: Restart = { killed: T, back: T + 2400, writes: T + 4400 };
+
+test("phaseAt: up, dead for the harness's wait, starting until the start line, rejoining until it took writes, then up", () => {
+  assert.equal([T - 1, T, T + 999, T + 1000, T + 2399, T + 2400, T + 4399, T + 4400].map((t) => phaseAt([restart], t)), [
+    "up", "dead", "dead", "starting", "starting", "rejoining", "rejoining", "up",
+  ]);
+  assert.is(phaseAt([], T), "up");
+});
+
+test("traceSlowest: each slow listing's confirmer (or that of the copy heading the poll that listed it) and its phases; the summary counts those listed just after that confirmer took writes", () => {
+  const listed: Listed[] = [
+    { id: "a.1", text: "c0 line 1", at: T + 100, listedAt: T + 4450, lastServer: "e" },
+    { id: "a.2", text: "c0 line 2", at: T + 5000, listedAt: T + 5300, lastServer: "c" },
+    { id: "c.1", text: "c1 line 1", at: T + 100, listedAt: T + 4450, lastServer: "e", head: "a.1" },
+  ];
+  const lines = traceSlowest({ listed, restarts: new Map([["b", [restart]]]), confOf: new Map([["a.1", "b"], ["a.2", "b"], ["c.1", "d"]]), slowest: 2 });
+  assert.equal(lines, [
+    'trace: a.1 "c0 line 1" listed 4350 ms after its ack (last at e); confirmer b: dead → starting → rejoining → up; listed 50 ms after b took writes',
+    'trace: c.1 "c1 line 1" listed 4350 ms after its ack (last at e); held by a.1, its confirmer b: dead → starting → rejoining → up; listed 50 ms after b took writes',
+    "trace: 2 listing(s) slower than 1500 ms on the servers not killed (1 held by another copy); the confirmer of the copy that held each, just before the listing: " +
+    "up 0, dead 0, starting 0, rejoining 2; listed within 300 ms after their confirmer took writes: 2; confirmer restarted meanwhile: 2",
+  ]);
+});
+
+test.run();
