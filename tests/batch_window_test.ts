@@ -54,6 +54,10 @@ function slowStore(pass: (ms: number) => void, syncMs: () => number) {
     syncCommitted() {
       pass(syncMs());
     },
+    syncCommittedAsync(done) {
+      pass(syncMs());
+      done(null);
+    },
     takeLocalOps: () => [],
     takeDirty: () => ({ rooms: new Set(), notices: new Set() }),
     close() {},
