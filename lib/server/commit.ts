@@ -104,8 +104,9 @@ export type BatchOptions = {
 const MAX_BATCH = 1024;
 /**
  * How long an open batch may keep waiting for more datagrams (while they
- * keep arriving), in ms: twice what the last synced commit took to reach the
- * disk, at least MIN_BATCH_MS and at most MAX_BATCH_MS. On a disk that syncs
+ * keep arriving), in ms: twice what the last synced commit held the event
+ * loop (a pipelined sync, on the thread pool, holds it for nothing),
+ * at least MIN_BATCH_MS and at most MAX_BATCH_MS. On a disk that syncs
  * in 0.1 ms a busy server commits every 2 ms; on one that takes 3 ms per
  * sync (a shared VM), waiting 2 ms cut batches at ~30–50 adds and the loop
  * stood still in fsync 40% of the time (docs/PERFORMANCE_NOTES.md §8):
