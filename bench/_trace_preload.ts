@@ -184,9 +184,9 @@ function install(dir: string): void {
   }
   // The pipelined group commit's sync on the thread pool: from the call to its callback (the loop runs meanwhile).
   const fsync = fsx.fsync;
-  fsx.fsync = function (this: unknown, fd: unknown, done: (e: unknown) => void) {
-    const t = us();
-    return fsync.call(this, fd, (e: unknown) => (emit(["fs", t, us() - t, "fsync (thread pool)"]), done(e)));
+  fsx.fsync = function (this: unknown, ...a: unknown[]) {
+    const t = us(), done = a[1] as (e: unknown) => void;
+    return fsync.call(this, a[0], (e: unknown) => (emit(["fs", t, us() - t, "fsync (thread pool)"]), done(e)));
   };
   syncBuiltinESMExports();
   emit(["start", us(), script, worker ? "worker" : "main", loops()]);

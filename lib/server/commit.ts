@@ -161,6 +161,8 @@ export class GroupCommit {
   #start = 0;
   /** How long synced commits take (COMMIT and sync; the last, or half the one before if longer), in ms: sets the batch window. */
   #syncMs = 0;
+  /** The last synced commit was synced on the thread pool (the loop ran meanwhile): no batch window. */
+  #pipelined = false;
   #mustSync = false;
   /** Every write of the open batch may be shown before the sync. */
   #showable = true;
@@ -252,7 +254,10 @@ export class GroupCommit {
   #tick = (): void => {
     // While a sync runs the batch grows; the sync's end commits it.
     if (!this.#scheduled || this.#syncing !== null) return;
-    const young = this.#size < MAX_BATCH && this.#clock.monotonic() - this.#start < batchWindowMs(this.#syncMs, this.#size);
+    // After a pipelined sync the disk is better kept busy: a batch of a burst or more commits now (what arrives during its sync
+    // joins the next batch); a smaller one (Deno reads a datagram per turn) still gathers for up to 2 ms.
+    const wide = this.#pipelined && this.#size >= WIDE_BATCH;
+    const young = !wide && this.#size < MAX_BATCH && this.#clock.monotonic() - this.#start < batchWindowMs(this.#syncMs, this.#size);
     if (this.#arrived > 0 && young && !this.#closed) {
       this.#arrived = 0;
       this.#clock.soon(this.#tick);
@@ -331,6 +336,7 @@ export class GroupCommit {
     // A slow sync that held the loop widens the window at once; one that did not (pipelined), and commits that found
     // nothing to sync (read-only batches), narrow it by halves: with the loop free, what arrives meanwhile joins the next batch anyway.
     this.#syncMs = Math.max(inflight.held ? this.#clock.monotonic() - inflight.t0 : 0, this.#syncMs / 2);
+    this.#pipelined = !inflight.held;
     this.#done(inflight.after);
   }
 
