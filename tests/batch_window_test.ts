@@ -7,7 +7,8 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { batchWindowMs, GroupCommit } from "../lib/server/commit.ts";
+import { GroupCommit } from "../lib/server/commit.ts";
+import { batchWindowMs } from "../lib/server/batch_window.ts";
 import type { Transactional } from "../lib/server/commit.ts";
 import type { Clock } from "../lib/server/clock.ts";
 import { removeTempDirs } from "../testing/harness.ts";
@@ -148,7 +149,7 @@ test("after a sync on the thread pool, a batch of 32 writes commits at the next 
     takeDirty: () => ({ rooms: new Set(), notices: new Set() }),
     close() {},
   };
-  const commit = new GroupCommit({ store, clock: h.clock });
+  const commit = new GroupCommit({ store, clock: h.clock, pipelineFrom: 2 }); // (Deno's default syncs in place)
   for (let i = 0; i < 2; i++) commit.batch(() => {});
   h.turn();
   assert.is(commits, 1);

@@ -7,7 +7,9 @@
  *
  * The commit is pipelined (docs/ARCHITECTURE.md "Durability and acks"): its
  * fsync runs on the thread pool (Store.syncCommittedAsync) while the loop
- * reads the next datagrams and runs their writes in the next transaction.
+ * reads the next datagrams and runs their writes in the next transaction
+ * (under Node, for a batch of two writes or more; under Deno only a shown
+ * commit's: lib/server/batch_window.ts PIPELINE_FROM).
  * What a commit made waits for the end of an fsync that started after its
  * COMMIT, in this order:
  *
@@ -43,6 +45,7 @@
 import type { Op } from "../wire/messages.ts";
 import type { Dirty } from "../store/store.ts";
 import type { Clock } from "./clock.ts";
+import { batchWindowMs, MAX_BATCH, PIPELINE_FROM, WIDE_BATCH } from "./batch_window.ts";
 
 /** What the store must offer the group commit (lib/store/store.ts). */
 export interface Transactional {
@@ -99,34 +102,6 @@ export type BatchOptions = {
    */
   shownBeforeSync?: boolean;
 };
-
-/** Largest batch, in writes. */
-const MAX_BATCH = 1024;
-/**
- * How long an open batch may keep waiting for more datagrams (while they
- * keep arriving), in ms: twice what the last synced commit held the event
- * loop (a pipelined sync, on the thread pool, holds it for nothing),
- * at least MIN_BATCH_MS and at most MAX_BATCH_MS. On a disk that syncs
- * in 0.1 ms a busy server commits every 2 ms; on one that takes 3 ms per
- * sync (a shared VM), waiting 2 ms cut batches at ~30–50 adds and the loop
- * stood still in fsync 40% of the time (docs/PERFORMANCE_NOTES.md §8):
- * the longer wait holds a whole client window (8 × 16 adds) per sync.
- * Only a batch of WIDE_BATCH writes or more waits past MIN_BATCH_MS (a
- * sync is worth waiting for only when many share it), and a quiet server is
- * unaffected: a turn with no arrival commits.
- */
-const MIN_BATCH_MS = 2;
-const MAX_BATCH_MS = 10;
-/** Writes (one libuv read burst) from which a batch may wait longer than MIN_BATCH_MS. */
-const WIDE_BATCH = 32;
-/** The batch window of a batch of `size` writes on a disk whose last synced commit took `syncMs`. */
-export function batchWindowMs(syncMs: number, size = WIDE_BATCH): number {
-  return size < WIDE_BATCH ? MIN_BATCH_MS : Math.min(MAX_BATCH_MS, Math.max(MIN_BATCH_MS, 2 * syncMs));
-}
-
-
-/** Writes in a batch from which its sync leaves the event loop (GroupCommitOptions.pipelineFrom). */
-export const PIPELINE_FROM = 2;
 
 /** Commits the subscribers have not heard of yet, merged, and the callbacks waiting for them. */
 type News = Committed & { later: (() => void)[] };
