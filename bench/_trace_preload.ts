@@ -13,7 +13,8 @@
  * - each SQLite statement run (`StatementSync` run/get/all/iterate, by SQL
  *   text) and each `exec` (BEGIN, COMMIT, PRAGMA), with its duration;
  * - each `fsyncSync` / `fdatasyncSync` / `writeFileSync` (the write-ahead
- *   log's sync, the high-water mark), with its duration;
+ *   log's sync, the high-water mark), with its duration, and each `fsync`
+ *   (the pipelined commit's, on the thread pool) from its call to its callback;
  * - the checkpoints of the worker thread (`PRAGMA wal_checkpoint`).
  *
  * Times are CLOCK_MONOTONIC µs (process.hrtime), the same clock in every
@@ -181,6 +182,12 @@ function install(dir: string): void {
   for (const k of ["fsyncSync", "fdatasyncSync", "writeFileSync"]) {
     fsx[k] = timed(fsx[k], (t, d) => emit(["fs", t, d, k]));
   }
+  // The pipelined group commit's sync on the thread pool: from the call to its callback (the loop runs meanwhile).
+  const fsync = fsx.fsync;
+  fsx.fsync = function (this: unknown, ...a: unknown[]) {
+    const t = us(), done = a[1] as (e: unknown) => void;
+    return fsync.call(this, a[0], (e: unknown) => (emit(["fs", t, us() - t, "fsync (thread pool)"]), done(e)));
+  };
   syncBuiltinESMExports();
   emit(["start", us(), script, worker ? "worker" : "main", loops()]);
 }

@@ -28,14 +28,25 @@ export const T0 = 1_700_000_000_000;
 export const ALICE = { host: "127.0.0.1", port: 40001 };
 export const BOB = { host: "127.0.0.1", port: 40002 };
 
-/** A store, group commit and client port on a manual clock; `events` records syncs and every datagram sent ("PORT text|with|bars"). */
-export function setup(o: Partial<ClientPortOptions> = {}) {
+/**
+ * A store, group commit and client port on a manual clock; `events` records syncs and every datagram sent ("PORT text|with|bars").
+ * `pipelined`: every sync is asynchronous (even of one write) and ends only when the test calls `endSync` (the oldest running one).
+ */
+export function setup(o: Partial<ClientPortOptions> = {}, pipelined = false) {
   const events: string[] = [];
-  const store = Store.open(join(tempDir("distchat-commit-"), "a.sqlite"), "a", { syncFile: () => void events.push("sync") });
+  const running: ((error: Error | null) => void)[] = [];
+  const syncFileAsync = pipelined ? (_fd: number, done: (error: Error | null) => void) => void (events.push("sync"), running.push(done)) : undefined;
+  const store = Store.open(join(tempDir("distchat-commit-"), "a.sqlite"), "a", { syncFile: () => void events.push("sync"), syncFileAsync });
   const clock = new ManualClock(T0);
   let problem: string | null = null;
   const fatal: string[] = [];
-  const commit = new GroupCommit({ store, clock, checkDatabase: () => problem, onFatal: (m) => void fatal.push(m) });
+  const commit = new GroupCommit({ store, clock, checkDatabase: () => problem, onFatal: (m) => void fatal.push(m), pipelineFrom: pipelined ? 1 : undefined });
+  /** Ends the oldest running sync (with `error`, a failed one); false when none runs. */
+  const endSync = (error: Error | null = null): boolean => {
+    const done = running.shift();
+    done?.(error);
+    return done !== undefined;
+  };
   const committed: Committed[] = [];
   commit.subscribe((c) => void committed.push(c));
   const port = new ClientPort({
@@ -52,15 +63,21 @@ export function setup(o: Partial<ClientPortOptions> = {}) {
     port.close();
     commit.close();
   };
-  return { events, store, clock, commit, committed, port, say, close, fatal, setProblem: (p: string) => (problem = p) };
+  return { events, store, clock, commit, committed, port, say, close, fatal, setProblem: (p: string) => (problem = p), endSync, running };
 }
 
 /** Logs `name` in from `from` and joins room r (creating it when `create`); returns the token. */
 export function enter(t: ReturnType<typeof setup>, from: typeof ALICE, name: string, create: boolean): string {
   t.say(from, "login", `${name}1`, name);
-  t.clock.runSoon();
+  settle(t);
   const token = t.events.at(-1)!.split("|")[4];
   t.say(from, create ? "open" : "connect", `${name}2`, token, "r");
-  t.clock.runSoon();
+  settle(t);
   return token;
+}
+
+/** Runs the turns and ends the syncs (pipelined) until nothing is left to do. */
+export function settle(t: ReturnType<typeof setup>): void {
+  t.clock.runSoon();
+  while (t.endSync()) t.clock.runSoon();
 }

@@ -7,7 +7,8 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { batchWindowMs, GroupCommit } from "../lib/server/commit.ts";
+import { GroupCommit } from "../lib/server/commit.ts";
+import { batchWindowMs } from "../lib/server/batch_window.ts";
 import type { Transactional } from "../lib/server/commit.ts";
 import type { Clock } from "../lib/server/clock.ts";
 import { removeTempDirs } from "../testing/harness.ts";
@@ -53,6 +54,10 @@ function slowStore(pass: (ms: number) => void, syncMs: () => number) {
     },
     syncCommitted() {
       pass(syncMs());
+    },
+    syncCommittedAsync(done) {
+      pass(syncMs());
+      done(null);
     },
     takeLocalOps: () => [],
     takeDirty: () => ({ rooms: new Set(), notices: new Set() }),
@@ -128,6 +133,44 @@ test("a turn with no arrival commits at once, whatever the window", () => {
   h.turn();
   assert.is(s.commits, 2, "committed in the next turn");
   assert.ok(replied);
+});
+
+test("after a sync on the thread pool, a batch of 32 writes commits at the next turn though requests keep arriving; a smaller one still gathers up to 2 ms", () => {
+  const h = handClock();
+  const ends: (() => void)[] = [];
+  let commits = 0;
+  const store: Transactional = {
+    begin() {},
+    commit() {},
+    commitUnsynced: () => void commits++,
+    syncCommitted() {},
+    syncCommittedAsync: (done) => void ends.push(() => done(null)), // ends when the test says
+    takeLocalOps: () => [],
+    takeDirty: () => ({ rooms: new Set(), notices: new Set() }),
+    close() {},
+  };
+  const commit = new GroupCommit({ store, clock: h.clock, pipelineFrom: 2 }); // (Deno's default syncs in place)
+  for (let i = 0; i < 2; i++) commit.batch(() => {});
+  h.turn();
+  assert.is(commits, 1);
+  h.pass(5); // a slow sync, but on the pool: it held the loop for nothing
+  ends.shift()!();
+  const turnsUntilCommit = (writes: number) => {
+    const before = commits;
+    for (let i = 0; i < writes; i++) (commit.noteArrival(), commit.batch(() => {}));
+    let turns = 0;
+    for (; commits === before && turns < 100; turns++) {
+      h.pass(0.25);
+      commit.noteArrival();
+      commit.batch(() => {});
+      h.turn();
+    }
+    h.pass(5);
+    ends.shift()!();
+    return turns;
+  };
+  assert.is(turnsUntilCommit(32), 1, "a burst: committed in the next turn");
+  assert.is(turnsUntilCommit(2), 8, "a few: kept open 2 ms (8 turns of 0.25 ms) while requests arrive");
 });
 
 test("datagrams that join no batch (malformed, refused) do not hold a batch open; a request that joins it does", () => {

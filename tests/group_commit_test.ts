@@ -123,47 +123,41 @@ function showFromZ(t: ReturnType<typeof setup>, alice: boolean, after?: () => vo
   return { a, b };
 }
 
-test("a shown commit's sync waits one turn (its poll replies leave first); writes of that turn are committed before it, in one sync", () => {
-  const t = setup();
+test("a shown commit (pipelined): its poll replies leave before its sync starts, its callbacks after the sync; a write of the meanwhile gets a sync of its own", () => {
+  const t = setup({}, true);
   try {
-    const { a } = showFromZ(t, true);
-    assert.equal(t.events.map((e) => e.split("|")[0]), ["40002 poll"], "answered; the sync is not in this turn");
+    let after = false;
+    const { a } = showFromZ(t, true, () => (after = true));
+    assert.equal(t.events.map((e) => e.split("|")[0]), ["40002 poll", "sync"], "answered, then the sync started");
+    assert.ok(!after, "its callbacks wait for the sync");
     assert.ok(t.commit.busy, "busy until the sync: a got or an ack waits for it");
     const committed = t.committed.length;
     t.say(ALICE, "add", "m1", a, "meanwhile", "r");
-    t.clock.runTurn();
-    assert.equal(t.events.map((e) => e.split("|")[0]), ["40002 poll", "sync", "40001 ok"], "one sync for both, then the add's reply");
-    assert.is(t.committed.length, committed + 1, "one commit's news for both");
+    t.clock.runSoon();
+    assert.equal(t.events.length, 2, "the add ran; its commit waits for the running sync");
+    t.endSync();
+    assert.ok(after);
+    assert.equal(t.events.map((e) => e.split("|")[0]), ["40002 poll", "sync", "sync"], "the add committed and its sync started");
+    assert.is(t.committed.length, committed, "subscribers wait for a moment with nothing unsynced");
+    t.endSync();
+    assert.equal(t.events.map((e) => e.split("|")[0]), ["40002 poll", "sync", "sync", "40001 ok"]);
+    assert.is(t.committed.length, committed + 1, "one news for both commits");
     assert.equal(t.committed.at(-1)!.localOps.map((o) => o.kind), ["msg"]);
     assert.ok(!t.commit.busy);
-    t.clock.runSoon();
-    assert.is(t.events.filter((e) => e === "sync").length, 1, "nothing left to sync");
   } finally {
     t.close();
   }
 });
 
-test("a shown commit is synced in the next turn even when that turn's writes change no row (a read-only request)", () => {
-  const t = setup();
+test("a read-only request that came during a shown commit's sync is answered when it ends, with no sync of its own", () => {
+  const t = setup({}, true);
   try {
     const { b } = showFromZ(t, false);
     t.say(BOB, "rooms", "x1", b);
-    t.clock.runTurn();
+    t.clock.runSoon();
+    t.endSync();
     assert.equal(t.events.map((e) => e.split("|")[0]), ["40002 poll", "sync", "40002 ok"]);
-  } finally {
-    t.close();
-  }
-});
-
-test("a shown commit whose turn brings nothing is still synced in that turn, its callbacks after", () => {
-  const t = setup();
-  try {
-    let after = false;
-    showFromZ(t, false, () => (after = true));
-    assert.ok(!after, "its callbacks wait for the sync");
-    t.clock.runTurn();
-    assert.equal(t.events.map((e) => e.split("|")[0]), ["40002 poll", "sync"]);
-    assert.ok(after);
+    assert.ok(!t.commit.busy);
   } finally {
     t.close();
   }

@@ -3,22 +3,33 @@
  * batch of ops from a peer, housekeeping — runs inside one open SQLite
  * transaction, which commits on the next turn of the event loop (or a little
  * later while datagrams keep arriving), so a busy server commits and syncs
- * once per many requests. After each commit, in this order:
+ * once per many requests.
  *
- * 1. the `after` callbacks of the writes in it run (their replies go out:
- *    no reply ever shows what is not on disk);
- * 2. every subscriber hears what was committed — the ops made here (for
- *    replication) and the rooms that got new messages (to wake long polls).
+ * The commit is pipelined (docs/ARCHITECTURE.md "Durability and acks"): its
+ * fsync runs on the thread pool (Store.syncCommittedAsync) while the loop
+ * reads the next datagrams and runs their writes in the next transaction
+ * (under Node, for a batch of two writes or more; under Deno only a shown
+ * commit's: lib/server/batch_window.ts PIPELINE_FROM).
+ * What a commit made waits for the end of an fsync that started after its
+ * COMMIT, in this order:
  *
- * A commit that holds only ops already on their origin's disk (from peers)
- * but must be synced here all the same (two-disk acks: `got` says it is on
- * this disk) shows its rooms (`onShown`) between the commit and the sync:
- * a long poll is answered one disk sync sooner, and nothing it shows can be
- * lost, since the origin has it. When that woke anything, the sync waits
- * for the next turn of the event loop — a datagram sent during a callback
- * with Deno.listenDatagram only leaves once the callback has returned
- * (docs/PERFORMANCE_NOTES.md, change 6) — and that turn commits whatever was written meanwhile before
- * it syncs, so its callbacks and subscribers see only synced state.
+ * 1. the `after` callbacks of the writes in it run (their replies, computed
+ *    when the write ran, go out: no reply ever shows what is not on disk);
+ * 2. once the connection holds nothing newer than what is synced — no
+ *    transaction open, nothing committed and unsynced — the `afterNextCommit`
+ *    callbacks run and every subscriber hears what was committed (the ops
+ *    made here, for replication; the rooms that got messages, to wake long
+ *    polls), so whatever they read is on disk. When the next batch is
+ *    already open at the end of a sync, it is committed at once and writes
+ *    arriving during its sync wait (queued, in order) until its subscribers
+ *    have run: subscribers lag a busy server by one sync at most.
+ *
+ * At most one sync is in flight; a batch whose window closes meanwhile is
+ * committed when it ends. A commit that holds only ops already on their
+ * origin's disk (from peers) but must be synced here all the same (two-disk
+ * acks: `got` says it is on this disk) shows its rooms (`onShown`) between
+ * the commit and the start of the sync: nothing it shows can be lost, since
+ * the origin has it, and the replies leave while the disk works.
  *
  * Ports (lib/server/client_port.ts, peer_port.ts, and any other) sit on top
  * of it and never call each other. A database failure stops everything and
@@ -34,6 +45,7 @@
 import type { Op } from "../wire/messages.ts";
 import type { Dirty } from "../store/store.ts";
 import type { Clock } from "./clock.ts";
+import { batchWindowMs, MAX_BATCH, PIPELINE_FROM, WIDE_BATCH } from "./batch_window.ts";
 
 /** What the store must offer the group commit (lib/store/store.ts). */
 export interface Transactional {
@@ -44,6 +56,8 @@ export interface Transactional {
   commitUnsynced(): void;
   /** Waits for the disk to hold what `commitUnsynced` committed. */
   syncCommitted(): void;
+  /** Starts that wait and returns; `done` runs once an fsync started now has finished (possibly at once). */
+  syncCommittedAsync(done: (error: Error | null) => void): void;
   /** Ops made here since the last call. */
   takeLocalOps(): Op[];
   /** Room keys that got a visible message, and those that got a notice, since the last call. */
@@ -64,6 +78,12 @@ export type GroupCommitOptions = {
   onFatal?(message: string): void;
   /** What is wrong with the database file, or null (lib/store/file_guard.ts); checked after each commit. */
   checkDatabase?(): string | null;
+  /**
+   * Writes in a batch from which its sync runs on the thread pool (the loop
+   * goes on meanwhile); a smaller batch — a quiet server — syncs in place,
+   * which answers sooner than a trip through the pool. Default PIPELINE_FROM.
+   */
+  pipelineFrom?: number;
 };
 
 export type BatchOptions = {
@@ -83,50 +103,46 @@ export type BatchOptions = {
   shownBeforeSync?: boolean;
 };
 
-/** Largest batch, in writes. */
-const MAX_BATCH = 1024;
-/**
- * How long an open batch may keep waiting for more datagrams (while they
- * keep arriving), in ms: twice what the last synced commit took to reach the
- * disk, at least MIN_BATCH_MS and at most MAX_BATCH_MS. On a disk that syncs
- * in 0.1 ms a busy server commits every 2 ms; on one that takes 3 ms per
- * sync (a shared VM), waiting 2 ms cut batches at ~30–50 adds and the loop
- * stood still in fsync 40% of the time (docs/PERFORMANCE_NOTES.md §8):
- * the longer wait holds a whole client window (8 × 16 adds) per sync.
- * Only a batch of WIDE_BATCH writes or more waits past MIN_BATCH_MS (a
- * sync is worth waiting for only when many share it), and a quiet server is
- * unaffected: a turn with no arrival commits.
- */
-const MIN_BATCH_MS = 2;
-const MAX_BATCH_MS = 10;
-/** Writes (one libuv read burst) from which a batch may wait longer than MIN_BATCH_MS. */
-const WIDE_BATCH = 32;
-/** The batch window of a batch of `size` writes on a disk whose last synced commit took `syncMs`. */
-export function batchWindowMs(syncMs: number, size = WIDE_BATCH): number {
-  return size < WIDE_BATCH ? MIN_BATCH_MS : Math.min(MAX_BATCH_MS, Math.max(MIN_BATCH_MS, 2 * syncMs));
-}
+/** Commits the subscribers have not heard of yet, merged, and the callbacks waiting for them. */
+type News = Committed & { later: (() => void)[] };
+
+/** A commit whose fsync is running: the replies waiting for it, and when it began. */
+type InFlight = { after: (() => void)[]; t0: number; held: boolean };
 
 export class GroupCommit {
   #store: Transactional;
   #clock: Clock;
   #onFatal: (message: string) => void;
   #checkDatabase: () => string | null;
+  #pipelineFrom: number;
   #subscribers: ((c: Committed) => void)[] = [];
   #shown: ((dirty: Dirty) => void)[] = [];
+  /** The `after` callbacks of the open batch. */
   #after: (() => void)[] = [];
+  /** `afterNextCommit` callbacks, for the next commit. */
+  #later: (() => void)[] = [];
+  /** Committed, not yet told to subscribers. */
+  #news: News | null = null;
+  /** The commit whose fsync is running, or null. */
+  #syncing: InFlight | null = null;
+  /** Set when a batch had to be committed before the subscribers could run: writes wait in `#queue` until they have. */
+  #draining = false;
+  /** Subscribers are running: writes wait in `#queue` too. */
+  #telling = false;
+  #queue: [() => void, BatchOptions][] = [];
   #scheduled = false;
   #size = 0;
   #arrived = 0;
   #start = 0;
   /** How long synced commits take (COMMIT and sync; the last, or half the one before if longer), in ms: sets the batch window. */
   #syncMs = 0;
+  /** The last synced commit was synced on the thread pool (the loop ran meanwhile): no batch window. */
+  #pipelined = false;
   #mustSync = false;
   /** Every write of the open batch may be shown before the sync. */
   #showable = true;
   #failed = false;
   #closed = false;
-  /** A commit was shown and waits for its sync in the next turn (which commits what came meanwhile first). */
-  #syncDue = false;
   /** Writes ever batched (housekeeping reads it to tell busy from idle). */
   writes = 0;
 
@@ -137,6 +153,7 @@ export class GroupCommit {
       throw new Error(m);
     });
     this.#checkDatabase = o.checkDatabase ?? (() => null);
+    this.#pipelineFrom = o.pipelineFrom ?? PIPELINE_FROM;
   }
 
   get failed(): boolean {
@@ -147,12 +164,17 @@ export class GroupCommit {
     return this.#closed;
   }
 
-  /** True while a commit is scheduled (writes are waiting for it). */
+  /**
+   * True while the connection may hold what is not on disk, or subscribers
+   * have not heard of a commit yet: a batch is open or waits, a sync runs.
+   * Whatever reads state for the outside (a `got`, an ack check) waits for
+   * the subscribers then.
+   */
   get busy(): boolean {
-    return this.#scheduled;
+    return this.#scheduled || this.#syncing !== null || this.#draining;
   }
 
-  /** Hears every commit; subscribers run in the order they subscribed. */
+  /** Hears every commit once it is on disk, with nothing newer written; subscribers run in the order they subscribed. */
   subscribe(fn: (c: Committed) => void): void {
     this.#subscribers.push(fn);
   }
@@ -167,9 +189,13 @@ export class GroupCommit {
     this.#arrived++;
   }
 
-  /** Runs `fn` in the open transaction (opening it) and schedules the commit. */
+  /** Runs `fn` in the open transaction (opening it) and schedules the commit; while subscribers are due, `fn` waits its turn. */
   batch(fn: () => void, o: BatchOptions = {}): void {
     if (this.#failed) return;
+    if (this.#draining || this.#telling) {
+      this.#queue.push([fn, o]);
+      return;
+    }
     try {
       this.#store.begin();
       fn();
@@ -185,10 +211,10 @@ export class GroupCommit {
     this.#schedule();
   }
 
-  /** Runs `fn` after the next commit (scheduling one that writes nothing if none is due). */
+  /** Runs `fn` after the next commit, with the subscribers (scheduling a commit that writes nothing if none is due). */
   afterNextCommit(fn: () => void): void {
     if (this.#failed) return;
-    this.#after.push(fn);
+    this.#later.push(fn);
     this.#schedule();
   }
 
@@ -201,8 +227,12 @@ export class GroupCommit {
   }
 
   #tick = (): void => {
-    if (!this.#scheduled) return;
-    const young = this.#size < MAX_BATCH && this.#clock.monotonic() - this.#start < batchWindowMs(this.#syncMs, this.#size);
+    // While a sync runs the batch grows; the sync's end commits it.
+    if (!this.#scheduled || this.#syncing !== null) return;
+    // After a pipelined sync the disk is better kept busy: a batch of a burst or more commits now (what arrives during its sync
+    // joins the next batch); a smaller one (Deno reads a datagram per turn) still gathers for up to 2 ms.
+    const wide = this.#pipelined && this.#size >= WIDE_BATCH;
+    const young = !wide && this.#size < MAX_BATCH && this.#clock.monotonic() - this.#start < batchWindowMs(this.#syncMs, this.#size);
     if (this.#arrived > 0 && young && !this.#closed) {
       this.#arrived = 0;
       this.#clock.soon(this.#tick);
@@ -211,21 +241,20 @@ export class GroupCommit {
     this.flush();
   };
 
-  /** Commits now and runs what waited for it. Normally runs by itself. */
+  /** Commits the open batch now and starts its sync (unless one is running: its end commits). Normally runs by itself. */
   flush(): void {
+    if (this.#syncing !== null) return;
+    let inPlace = this.#closed || this.#size < this.#pipelineFrom;
     this.#scheduled = false;
     this.#size = 0;
     const sync = this.#mustSync;
-    const due = this.#syncDue; // a shown commit's sync, put off to this turn: never put off twice
-    const showEarly = sync && this.#showable && this.#shown.length > 0 && !due;
+    const showEarly = sync && this.#showable && this.#shown.length > 0;
     this.#mustSync = false;
     this.#showable = true;
-    this.#syncDue = false;
     if (this.#failed) return;
     const t0 = this.#clock.monotonic();
     try {
-      if (showEarly || due) this.#store.commitUnsynced();
-      else this.#store.commit(sync);
+      this.#store.commitUnsynced();
     } catch (e) {
       this.fail(`database commit failed: ${(e as Error).message}`);
       return;
@@ -235,31 +264,82 @@ export class GroupCommit {
       this.fail(problem);
       return;
     }
-    if (showEarly) {
-      const dirty = this.#store.takeDirty();
-      if (dirty.rooms.size > 0 || dirty.notices.size > 0) {
-        for (const fn of this.#shown) fn(dirty);
-        // Let what was sent leave; the next turn syncs (busy meanwhile: writes join that commit, nothing reads unsynced state).
-        this.#syncDue = this.#scheduled = this.#mustSync = true;
-        this.#clock.soon(() => this.#syncDue && this.flush());
-        return;
-      }
-    }
-    if (showEarly || due) {
-      try {
-        this.#store.syncCommitted();
-      } catch (e) {
-        this.fail(`database sync failed: ${(e as Error).message}`);
-        return;
-      }
-    }
-    // A slow sync widens the window at once; commits that found nothing to sync (read-only batches) narrow it by halves.
-    if (sync) this.#syncMs = Math.max(this.#clock.monotonic() - t0, this.#syncMs / 2);
     const after = this.#after;
     this.#after = [];
+    let dirty = this.#store.takeDirty();
+    if (showEarly && (dirty.rooms.size > 0 || dirty.notices.size > 0)) {
+      for (const fn of this.#shown) fn(dirty); // before the sync: the replies leave while the disk works
+      dirty = { rooms: new Set(), notices: new Set() };
+      inPlace &&= this.#closed; // (a Deno datagram leaves only once this callback returns: never sync in place after one)
+    }
+    this.#note(this.#store.takeLocalOps(), dirty);
+    if (!sync) return this.#done(after);
+    const inflight = { after, t0, held: true };
+    this.#syncing = inflight;
+    if (!inPlace) {
+      this.#store.syncCommittedAsync((e) => this.#synced(inflight, e));
+      inflight.held = false; // unless it ended within the call, the loop went on meanwhile
+      return;
+    }
+    try {
+      this.#store.syncCommitted();
+    } catch (e) {
+      return this.#synced(inflight, e as Error);
+    }
+    this.#synced(inflight, null);
+  }
+
+  /** What a commit made joins what subscribers will hear, with the callbacks that waited for it. */
+  #note(localOps: Op[], dirty: Dirty): void {
+    const later = this.#later;
+    this.#later = [];
+    const n = this.#news;
+    if (n === null) {
+      this.#news = { localOps, ...dirty, later };
+      return;
+    }
+    n.localOps.push(...localOps);
+    for (const r of dirty.rooms) n.rooms.add(r);
+    for (const r of dirty.notices) n.notices.add(r);
+    n.later.push(...later);
+  }
+
+  #synced(inflight: InFlight, error: Error | null): void {
+    if (this.#syncing !== inflight || this.#failed) return; // close() synced it already, or the database failed
+    this.#syncing = null;
+    if (error) return this.fail(`database sync failed: ${error.message}`);
+    // A slow sync that held the loop widens the window at once; one that did not (pipelined), and commits that found
+    // nothing to sync (read-only batches), narrow it by halves: with the loop free, what arrives meanwhile joins the next batch anyway.
+    this.#syncMs = Math.max(inflight.held ? this.#clock.monotonic() - inflight.t0 : 0, this.#syncMs / 2);
+    this.#pipelined = !inflight.held;
+    this.#done(inflight.after);
+  }
+
+  /** A commit is on disk: its replies go out; then the subscribers, once nothing newer is written. */
+  #done(after: (() => void)[]): void {
     for (const fn of after) fn();
-    const committed = { localOps: this.#store.takeLocalOps(), ...this.#store.takeDirty() };
-    for (const fn of this.#subscribers) fn(committed);
+    if (this.#failed) return;
+    if (this.#scheduled) {
+      // The next batch opened while the disk worked: commit it now; writes wait until subscribers have run after its sync.
+      this.#draining = true;
+      return this.flush();
+    }
+    const news = this.#news;
+    this.#news = null;
+    this.#draining = false; // not busy: subscribers read synced state (a `got` may ride on the fan-out)
+    this.#telling = true; // but writes wait until every subscriber has read it
+    try {
+      if (news !== null) {
+        for (const fn of news.later) fn();
+        const committed = { localOps: news.localOps, rooms: news.rooms, notices: news.notices };
+        for (const fn of this.#subscribers) fn(committed);
+      }
+    } finally {
+      this.#telling = false;
+    }
+    const queue = this.#queue;
+    this.#queue = [];
+    for (const [fn, o] of queue) this.batch(fn, o);
   }
 
   /** Stops all writing for good and reports `problem` (once). */
@@ -267,15 +347,26 @@ export class GroupCommit {
     if (this.#failed) return;
     this.#failed = true;
     this.#after = [];
+    this.#queue = [];
+    this.#news = null;
     this.#onFatal(problem);
   }
 
-  /** Commits what is pending, then closes the store. */
+  /** Commits what is pending (a running sync is waited for in place), then closes the store. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#failed) return;
+    const inflight = this.#syncing;
+    if (inflight !== null) {
+      try {
+        this.#store.syncCommitted();
+      } catch (e) {
+        return this.#synced(inflight, e as Error);
+      }
+      this.#synced(inflight, null);
+    }
     this.flush();
-    this.#store.close();
+    if (!this.#failed) this.#store.close();
   }
 }

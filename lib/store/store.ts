@@ -37,7 +37,8 @@ import { Settling } from "./settling.ts";
 import { SavedReplies } from "./replies.ts";
 import { HighWater } from "./high_water.ts";
 import { clearBackupMark } from "./backup.ts";
-import { WalSync } from "./wal_sync.ts";
+import { type AsyncSync, WalSync } from "./wal_sync.ts";
+import { Transactions } from "./transactions.ts";
 import { serverOf } from "../rules/incarnation.ts";
 import { Accounts } from "./accounts.ts";
 import { Moderation } from "./moderation.ts";
@@ -56,6 +57,8 @@ export type StoreOptions = {
   sync?: SyncMode;
   /** Flushes a file to disk (tests count the calls). Default: fsyncSync. */
   syncFile?: (fd: number) => void;
+  /** The same on the thread pool (the group commit's pipelined sync). Default: fs.fsync, or `syncFile` run at once when given. */
+  syncFileAsync?: AsyncSync;
   /** Session activity is logged (touch op, table write) at most this often, ms. Default: ttl/10, ≤ 30 s. */
   touchEveryMs?: number;
   /** Remember where each name's claims were settled (default true); false: every login reads all claims (tests compare). */
@@ -93,12 +96,10 @@ export class Store {
   #dirty: Dirty = { rooms: new Set(), notices: new Set() };
   #localOps: Op[] = [];
   #log: OpLogTable;
-  /** The write-ahead log, which `commit` syncs itself under --sync full (see `open`); null: SQLite's setting rules. */
-  #wal: WalSync | null = null;
   /** The origin ops made here are written under (lib/rules/incarnation.ts). */
   #self: string;
-  /** The high-water mark beside the database, when it has a path. */
-  #hwm: HighWater | null = null;
+  /** BEGIN, COMMIT, the log's sync and the high-water mark (lib/store/transactions.ts). */
+  #tx: Transactions;
 
   /**
    * Opens or creates the database at `path` for server `self`; throws a
@@ -111,11 +112,12 @@ export class Store {
     const sync = options.sync ?? "full";
     const db = openDatabase(path, sync);
     const store = new Store(db, self, options);
-    store.#hwm = new HighWater(`${path}.hwm`);
-    store.#hwm.reset(get(store.#vector, self));
+    const tx = store.#tx;
+    tx.hwm = new HighWater(`${path}.hwm`);
+    tx.hwm.reset(get(store.#vector, self));
     // Without a log file to hold, SQLite keeps syncing every commit (FULL).
-    store.#wal = sync === "full" ? WalSync.open(db, path, options.syncFile) : null;
-    if (store.#wal) db.exec("PRAGMA synchronous = NORMAL");
+    tx.wal = sync === "full" ? WalSync.open(db, path, options.syncFile, options.syncFileAsync) : null;
+    if (tx.wal) db.exec("PRAGMA synchronous = NORMAL");
     return store;
   }
 
@@ -134,6 +136,7 @@ export class Store {
     this.retention = new Retention(db, options.retention ?? { maxAgeMs: 0, maxPerRoom: 0 }, () => this.erasures.note(), (o, n) => this.messages.remove(o, n));
     this.#log = new OpLogTable(db);
     this.#vector = this.#log.vector();
+    this.#tx = new Transactions(db, () => ({ origin: this.#self, seq: get(this.#vector, this.#self) }));
   }
 
   // --- Transactions -----------------------------------------------------------
@@ -141,7 +144,7 @@ export class Store {
   /** Opens the write transaction unless one is open: IMMEDIATE, so it waits (busy timeout) for a write lock the checkpoint worker
    * holds; a deferred BEGIN that read first fails its first write at once ("database is locked"), and that stops the server. */
   begin(): void {
-    if (!this.db.isTransaction) (this.db.exec("BEGIN IMMEDIATE"), this.#wal?.begun());
+    this.#tx.begin();
   }
 
   /**
@@ -151,25 +154,22 @@ export class Store {
    * checkpoint syncs them too. Throws what SQLite or the sync throws.
    */
   commit(sync = true): void {
-    if (!this.db.isTransaction) return;
-    this.db.exec("COMMIT");
-    this.#durable(sync);
+    this.#tx.commit(sync);
   }
 
-  /** Commits the open transaction, if any, without waiting for the disk; `syncCommitted` must follow. */
+  /** Commits the open transaction, if any, without waiting for the disk; `syncCommitted` or `syncCommittedAsync` must follow. */
   commitUnsynced(): void {
-    if (this.db.isTransaction) (this.db.exec("COMMIT"), this.#wal?.committed(false));
+    this.#tx.commitUnsynced();
   }
 
   /** Waits for the disk to hold what was committed (under --sync full), then notes the high-water mark. */
   syncCommitted(): void {
-    this.#durable(true);
+    this.#tx.syncCommitted();
   }
 
-  /** The mark is written after the sync: it may lag the database, never lead it. */
-  #durable(sync: boolean): void {
-    this.#wal?.committed(sync);
-    this.#hwm?.note(this.#self, get(this.#vector, this.#self));
+  /** The same without blocking: `done` runs once an fsync started now has finished (lib/store/transactions.ts). */
+  syncCommittedAsync(done: (error: Error | null) => void): void {
+    this.#tx.syncCommittedAsync(done);
   }
 
   /** The origin ops made here get (the server id, or an incarnation of it). */
@@ -187,7 +187,7 @@ export class Store {
 
   /** The high-water mark beside the database (lib/store/high_water.ts), or null when there is none. */
   readHighWater(): { origin: string; seq: number } | null {
-    return this.#hwm?.read() ?? null;
+    return this.#tx.hwm?.read() ?? null;
   }
 
   /** Writes ops under `origin` from now on (before the first local op; lib/rules/incarnation.ts chooses it); clears a backup's mark (lib/store/backup.ts). */
@@ -195,7 +195,7 @@ export class Store {
     this.#self = origin;
     this.db.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('origin', ?)").run(origin);
     clearBackupMark(this.db);
-    this.#hwm?.reset(get(this.#vector, origin));
+    this.#tx.hwm?.reset(get(this.#vector, origin));
   }
 
   /** Writes the in-memory session activity to the table and closes the database. */
@@ -206,9 +206,7 @@ export class Store {
       this.commit();
       this.db.close();
     }
-    this.#wal?.close();
-    this.#wal = null;
-    this.#hwm?.close();
+    this.#tx.close();
   }
 
   // --- The op log (the API replication builds on) ------------------------------
