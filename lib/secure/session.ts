@@ -15,7 +15,8 @@
  * peer.open(decodeEnvelope(bytes) as Data, now);       // { ok: true, plaintext, newest: true }
  * ```
  */
-import { type Data, DATA_HEADER_LEN, DATA_OVERHEAD, encodeDataHeader } from "./envelope.ts";
+import { datagramBuffer } from "./_datagram_pool.ts";
+import { type Data, DATA_HEADER_LEN, DATA_OVERHEAD, writeDataHeader } from "./envelope.ts";
 import { ReplayWindow } from "./replay_window.ts";
 import { aeadDecryptInPlace, aeadEncryptInto } from "./suite.ts";
 
@@ -113,7 +114,8 @@ export class TransportSession {
   seal(plaintext: Uint8Array, now: number): Uint8Array | null {
     if (this.expired(now) || this.#sent >= this.limits.rejectAfterMessages) return null;
     const counter = this.#sent++;
-    const out = encodeDataHeader(this.remoteIndex, counter, DATA_OVERHEAD + plaintext.length);
+    // Every byte is written: the header, then the ciphertext and its tag.
+    const out = writeDataHeader(datagramBuffer(DATA_OVERHEAD + plaintext.length), this.remoteIndex, counter);
     aeadEncryptInto(this.#sendKey, counter, out.subarray(0, DATA_HEADER_LEN), plaintext, out, DATA_HEADER_LEN);
     return out;
   }
