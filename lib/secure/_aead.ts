@@ -58,7 +58,7 @@ const KEY_AT = direct === null ? 0 : direct._malloc(32 + 16 + MAX_AD + 2 * (MAX_
 if (direct !== null && KEY_AT === 0) throw new Error("libsodium could not allocate its scratch area");
 const NONCE_AT = KEY_AT + 32, AD_AT = NONCE_AT + 16, IN_AT = AD_AT + MAX_AD, OUT_AT = IN_AT + MAX_INPUT + TAG;
 
-/** The module's memory as it is now (a new view after the memory grew). */
+/** Copies a call's inputs into the scratch area; returns the module's memory as it is now (its view changes when the memory grows). */
 function heapWith(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, input: Uint8Array): Uint8Array {
   const heap = direct!.HEAPU8;
   heap.set(key, KEY_AT);
