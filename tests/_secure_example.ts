@@ -67,7 +67,7 @@ export function clientExample(): string {
   const cookie = underLoad.receive(initiation, ADDRESS, 0, true).send!;
   const response = t.receive(initiation, ADDRESS, 0).send!;
   const [login] = c.receive(response, 0).send;
-  const r = t.receive(login, ADDRESS, 0);
+  const r = t.receive(login.slice(), ADDRESS, 0); // a copy: receive opens a data datagram in place
   if (r.kind !== "data") throw new Error(r.kind);
   const reply = t.seal(r.session, text(`ok\n1\nlogin\nalice\n${TOKEN}\n300\n`), 0)!.bytes;
   const reset = new ServerTransport({ staticKey: server, random: script(COOKIE_SECRET), newKeyPair: keys(), now: 0 }).receive(login, ADDRESS, 0).send!;

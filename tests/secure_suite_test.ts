@@ -2,7 +2,9 @@
  * lib/secure/suite.ts: the node:crypto primitives under Noise's
  * 25519_ChaChaPoly_SHA256 give what RFC 7748 and an independent
  * implementation (@noble/curves, @noble/ciphers, @noble/hashes) give, and
- * refuse what they must: low-order keys, any changed bit, truncation.
+ * refuse what they must: low-order keys, any changed bit, truncation;
+ * libsodium's ChaCha20-Poly1305 called directly (lib/secure/_aead.ts) gives
+ * the same bytes wherever its scratch area ends, and opens in place.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -10,7 +12,7 @@ import { x25519 } from "@noble/curves/ed25519.js";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { hmac } from "@noble/hashes/hmac.js";
-import { aeadDecrypt, aeadEncrypt, dh, generateKeyPair, hmacSha256, keyPairFromPrivate, privateBytes, sha256 } from "../lib/secure/suite.ts";
+import { aeadDecrypt, aeadDecryptInPlace, aeadDirect, aeadEncrypt, aeadEncryptInto, dh, generateKeyPair, hmacSha256, keyPairFromPrivate, privateBytes, sha256 } from "../lib/secure/suite.ts";
 import { hex, seeded } from "./_secure.ts";
 
 const bytes = (h: string) => Uint8Array.from(h.match(/../g) ?? [], (x) => parseInt(x, 16));
@@ -79,6 +81,36 @@ test("ChaCha20-Poly1305: every flipped bit, a truncation, another nonce, key or 
   assert.is(aeadDecrypt(key, 4, ad, c), null);
   assert.is(aeadDecrypt(random(32), 3, ad, c), null);
   assert.is(aeadDecrypt(key, 3, random(13), c), null);
+});
+
+test("ChaCha20-Poly1305 at the edges of the direct calls: ad of 0–65 bytes, inputs up to and past a datagram, into a buffer, in place", () => {
+  assert.ok(aeadDirect, "libsodium's module is called directly (lib/secure/_aead.ts)");
+  const { random } = seeded(11);
+  // 64 bytes of ad and 65,536 + 16 of input fit the scratch area; 65 and more go through libsodium-wrappers.
+  for (const [adLen, len] of [[0, 10], [32, 0], [64, 300], [65, 300], [13, 65_536], [13, 65_537], [13, 70_000]]) {
+    const key = random(32), ad = random(adLen), plain = random(len);
+    const nonce = new Uint8Array(12);
+    new DataView(nonce.buffer).setUint32(4, 9, true);
+    const expected = hex(chacha20poly1305(key, nonce, ad).encrypt(plain));
+    assert.is(hex(aeadEncrypt(key, 9, ad, plain)), expected, `ad ${adLen}, ${len} bytes`);
+    const out = new Uint8Array(5 + len + 16);
+    aeadEncryptInto(key, 9, ad, plain, out, 5);
+    assert.is(hex(out.subarray(5)), expected);
+    const sealed = out.subarray(5);
+    const copy = aeadDecrypt(key, 9, ad, sealed);
+    assert.is(hex(copy!), hex(plain));
+    // In place: the plaintext is a view of the sealed bytes; a wrong tag leaves them as they were.
+    const wrong = sealed.slice();
+    wrong[wrong.length - 1] ^= 1;
+    const before = hex(wrong);
+    assert.is(aeadDecryptInPlace(key, 9, ad, wrong), null);
+    assert.is(hex(wrong), before);
+    const opened = aeadDecryptInPlace(key, 9, ad, sealed)!;
+    assert.is(opened.buffer, out.buffer);
+    assert.is(opened.byteOffset, 5);
+    assert.is(hex(opened), hex(plain));
+  }
+  assert.is(aeadDecryptInPlace(random(32), 0, new Uint8Array(0), random(15)), null);
 });
 
 test("SHA-256 and HMAC-SHA256 agree with @noble/hashes", () => {

@@ -3,7 +3,8 @@
  * memory (no sockets, time moved by hand): round trips; replayed,
  * reordered, truncated and bit-flipped datagrams dropped with no state
  * change; address proof, roaming and path validation; sessions waiting for
- * their first datagram; resets after a server restart.
+ * their first datagram; resets after a server restart; sealed datagrams
+ * that share no bytes.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -50,6 +51,18 @@ test("round trips both ways, 0 to 8,192 bytes; replies go to the client's addres
     assert.equal([reply.address, reply.proven], [A, true]);
     assert.is(read(client.receive(reply.bytes, 1).plaintext), body);
   }
+});
+
+test("sealed datagrams kept together share no bytes (they are cut from shared slabs): each still opens after 2,000 more were sealed", () => {
+  const { server, client, session } = connect();
+  const bodies = Array.from({ length: 2000 }, (_, i) => `${i} `.repeat(1 + (i * 37) % (i % 100 === 0 ? 2000 : 150)));
+  const replies = bodies.map((b) => server.seal(session, text(b), 1)!.bytes);
+  const requests = bodies.map((b) => sealOne(client, b, 1));
+  bodies.forEach((b, i) => {
+    assert.is(read(client.receive(replies[i], 1).plaintext), b, `reply ${i}`);
+    const r = server.receive(requests[i], A, 1);
+    assert.is(r.kind === "data" && read(r.plaintext), b, `request ${i}`);
+  });
 });
 
 test("a replayed datagram is dropped each time and changes nothing", () => {

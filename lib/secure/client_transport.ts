@@ -108,7 +108,7 @@ export class ClientTransport {
     return [this.#initiator.begin(now)];
   }
 
-  /** Handles one datagram from the server. Never throws on input; bad input changes nothing. */
+  /** Handles one datagram from the server. Never throws on input; bad input changes nothing. A data datagram is opened in place: its bytes then hold the plaintext (TransportSession.open). */
   receive(bytes: Uint8Array, now: number): ClientReceived {
     const nothing: ClientReceived = { plaintext: null, send: [], event: null, drop: null };
     const e = decodeEnvelope(bytes);

@@ -183,7 +183,11 @@ export function encodeCookieReply(c: Omit<CookieReply, "kind">): Uint8Array {
 
 /** The 13-byte header of a data (or group) datagram (its AEAD associated data), in a datagram of `length` bytes (the rest left zero). */
 export function encodeDataHeader(receiver: number, counter: number, length = DATA_HEADER_LEN, kind: number = KIND.data): Uint8Array {
-  const b = new Uint8Array(length);
+  return writeDataHeader(new Uint8Array(length), receiver, counter, kind);
+}
+
+/** Writes the 13-byte header of a data (or group) datagram at the start of `b`; returns `b`. */
+export function writeDataHeader(b: Uint8Array, receiver: number, counter: number, kind: number = KIND.data): Uint8Array {
   b[0] = kind;
   writeU32(b, 1, receiver);
   writeU64(b, 5, counter);

@@ -137,7 +137,7 @@ export class PeerTransport {
     return out;
   }
 
-  /** Handles one datagram from `from` (the source address). Never throws on input; bad input changes nothing. */
+  /** Handles one datagram from `from` (the source address). Never throws on input; bad input changes nothing. A data datagram is opened in place: its bytes then hold the plaintext (TransportSession.open). */
   receive(bytes: Uint8Array, from: string, now: number, underLoad = false): PeerReceived {
     const r: PeerReceived = { kind: "drop", peer: null, plaintext: null, toPeer: [], toSource: null, reason: null };
     const e = decodeEnvelope(bytes);

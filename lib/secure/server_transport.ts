@@ -88,7 +88,7 @@ export class ServerTransport {
     return { ...this.#responder.counts, sessions: t.liveCount, pending: t.pendingCount, evicted: t.evicted };
   }
 
-  /** Handles one datagram from `from`. Never throws on input; bad input changes nothing. */
+  /** Handles one datagram from `from`. Never throws on input; bad input changes nothing. A data datagram is opened in place: its bytes then hold the plaintext (TransportSession.open). */
   receive(bytes: Uint8Array, from: string, now: number, underLoad = false): ServerReceived {
     const e = decodeEnvelope(bytes);
     switch (e.kind) {

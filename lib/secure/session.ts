@@ -15,9 +15,10 @@
  * peer.open(decodeEnvelope(bytes) as Data, now);       // { ok: true, plaintext, newest: true }
  * ```
  */
-import { type Data, DATA_HEADER_LEN, DATA_OVERHEAD, encodeDataHeader } from "./envelope.ts";
+import { datagramBuffer } from "./_datagram_pool.ts";
+import { type Data, DATA_HEADER_LEN, DATA_OVERHEAD, writeDataHeader } from "./envelope.ts";
 import { ReplayWindow } from "./replay_window.ts";
-import { aeadDecrypt, aeadEncryptInto } from "./suite.ts";
+import { aeadDecryptInPlace, aeadEncryptInto } from "./suite.ts";
 
 /** When sessions are renewed and refused. */
 export type SessionLimits = {
@@ -113,7 +114,8 @@ export class TransportSession {
   seal(plaintext: Uint8Array, now: number): Uint8Array | null {
     if (this.expired(now) || this.#sent >= this.limits.rejectAfterMessages) return null;
     const counter = this.#sent++;
-    const out = encodeDataHeader(this.remoteIndex, counter, DATA_OVERHEAD + plaintext.length);
+    // Every byte is written: the header, then the ciphertext and its tag.
+    const out = writeDataHeader(datagramBuffer(DATA_OVERHEAD + plaintext.length), this.remoteIndex, counter);
     aeadEncryptInto(this.#sendKey, counter, out.subarray(0, DATA_HEADER_LEN), plaintext, out, DATA_HEADER_LEN);
     return out;
   }
@@ -121,14 +123,16 @@ export class TransportSession {
   /**
    * Opens a data datagram addressed to this session. Only an authentic,
    * fresh datagram changes anything (the window, `lastReceivedAt`);
-   * `newest` is true when its counter is the highest seen so far.
+   * `newest` is true when its counter is the highest seen so far. It is
+   * decrypted in place: `plaintext` is a view of the datagram's bytes,
+   * whose ciphertext it overwrote (a dropped datagram is left as it was).
    */
   open(d: Data, now: number): { ok: true; plaintext: Uint8Array; newest: boolean } | { ok: false; reason: DataDropReason } {
     if (this.expired(now)) return { ok: false, reason: "expired" };
     if (d.counter >= this.limits.rejectAfterMessages) return { ok: false, reason: "exhausted" };
     const verdict = this.#window.check(d.counter);
     if (verdict !== "ok") return { ok: false, reason: verdict };
-    const plaintext = aeadDecrypt(this.#receiveKey, d.counter, d.header, d.ciphertext);
+    const plaintext = aeadDecryptInPlace(this.#receiveKey, d.counter, d.header, d.ciphertext);
     if (plaintext === null) return { ok: false, reason: "bad-data" };
     const newest = d.counter > this.#window.top;
     this.#window.accept(d.counter);

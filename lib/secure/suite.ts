@@ -4,11 +4,13 @@
  * 12.5): X25519, ChaCha20-Poly1305 with a 64-bit counter nonce, SHA-256 and
  * its HMAC. X25519, SHA-256 and HMAC are node:crypto's (both runtimes
  * provide it); ChaCha20-Poly1305 is libsodium's (its IETF AEAD, the same
- * RFC 8439 construction, through libsodium-wrappers' WebAssembly build):
- * node:crypto makes a cipher object, a native context and several buffers
- * for every call, 5–15 µs each, where libsodium takes about 2.5 µs, and the
- * encrypted transport makes two such calls per datagram a server handles
- * (BENCHMARKS.md, issue 23). Nothing here is home-made. Failures on network
+ * RFC 8439 construction, from libsodium-wrappers' WebAssembly build, called
+ * straight into the module by ./_aead.ts): node:crypto makes a cipher
+ * object, a native context and several buffers for every call, 5–15 µs
+ * each, where libsodium takes about 1 µs, and the encrypted transport makes
+ * two such calls per datagram a server handles (BENCHMARKS.md, issue 23).
+ * A received datagram can be opened in place (`aeadDecryptInPlace`): no
+ * new buffer per datagram. Nothing here is home-made. Failures on network
  * input come back as `null`, never as exceptions.
  *
  * Private keys stay node:crypto key objects; only public keys are bytes.
@@ -47,11 +49,8 @@ import {
   type KeyObject,
   timingSafeEqual,
 } from "node:crypto";
-import sodium from "libsodium-wrappers";
 import { runtimeName } from "../platform/runtime.ts";
-
-// libsodium's WebAssembly module is compiled once, when this module loads.
-await sodium.ready;
+import { decryptInto, directCalls, encryptInto } from "./_aead.ts";
 
 /** DHLEN, HASHLEN: 32 bytes. */
 export const KEY_LEN = 32;
@@ -140,23 +139,36 @@ function nonceBytes(n: number): Uint8Array {
 
 /** ENCRYPT(k, n, ad, plaintext): ciphertext followed by the 16-byte tag. */
 export function aeadEncrypt(key: Uint8Array, n: number, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  return sodium.crypto_aead_chacha20poly1305_ietf_encrypt(plaintext, ad, null, nonceBytes(n), key);
+  const out = new Uint8Array(plaintext.length + TAG_LEN);
+  encryptInto(key, nonceBytes(n), ad, plaintext, out, 0);
+  return out;
 }
 
 /** ENCRYPT into `out` from offset `at` (plaintext.length + 16 bytes); `ad` may lie in `out` before `at`. */
 export function aeadEncryptInto(key: Uint8Array, n: number, ad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, at: number): void {
-  out.set(aeadEncrypt(key, n, ad, plaintext), at);
+  encryptInto(key, nonceBytes(n), ad, plaintext, out, at);
 }
 
 /** DECRYPT(k, n, ad, ciphertext): the plaintext, or null when the tag does not match. */
 export function aeadDecrypt(key: Uint8Array, n: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
   if (ciphertext.length < TAG_LEN) return null;
-  try {
-    return sodium.crypto_aead_chacha20poly1305_ietf_decrypt(null, ciphertext, ad, nonceBytes(n), key);
-  } catch {
-    return null;
-  }
+  const out = new Uint8Array(ciphertext.length - TAG_LEN);
+  return decryptInto(key, nonceBytes(n), ad, ciphertext, out, 0) ? out : null;
 }
+
+/**
+ * DECRYPT in place: the plaintext overwrites the start of `ciphertext`
+ * and is returned as a view of it (no new buffer); null when the tag does
+ * not match, and then `ciphertext` is unchanged. For a received datagram
+ * no one else reads.
+ */
+export function aeadDecryptInPlace(key: Uint8Array, n: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
+  if (ciphertext.length < TAG_LEN) return null;
+  return decryptInto(key, nonceBytes(n), ad, ciphertext, ciphertext, 0) ? ciphertext.subarray(0, ciphertext.length - TAG_LEN) : null;
+}
+
+/** Whether ChaCha20-Poly1305 calls go straight into libsodium's module (./_aead.ts), not through libsodium-wrappers. */
+export const aeadDirect: boolean = directCalls;
 
 /** SHA-256 of the concatenation of `parts`. */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
