@@ -41,7 +41,7 @@ test("traceSlowest with the servers' ids: a listing last at its confirmer's far 
   ];
   const lines = traceSlowest({ listed, ids: ["a", "b", "c", "d", "e"], restarts: new Map(), confOf: new Map([["a.1", "b"], ["a.2", "b"], ["a.3", "b"]]), slowest: 2 });
   assert.equal(lines.slice(0, 2), [
-    'trace: a.1 "c0 line 1" listed 2000 ms after its ack (last at c, the confirmer's far server); confirmer b: up',
+    `trace: a.1 "c0 line 1" listed 2000 ms after its ack (last at c, the confirmer's far server); confirmer b: up`,
     'trace: a.2 "c0 line 2" listed 1900 ms after its ack (last at d); confirmer b: up',
   ]);
   assert.ok(lines[2].endsWith("with the confirmer up all along: 2 of 3"), lines[2]);
