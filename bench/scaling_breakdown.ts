@@ -117,7 +117,7 @@ const table = markdownTable(
     ...kinds.map((k) => [k, ...results.map((r) => f(r.rows.find(([x]) => x === k)?.[1] ?? 0))]),
     ["**engine, all**", ...results.map((r) => f(r.engine))],
     ["`got`, periodic (liveness, clock; lib/acks/gots.ts)", ...results.map((r) => f(r.gotPeriodic))],
-    ["`got`, after a confirming commit (to the origin and the near servers)", ...results.map((r) => f(r.gotConfirm))],
+    ["`got`, after a confirming commit (to the origin and the near servers; every peer up to 8 servers)", ...results.map((r) => f(r.gotConfirm))],
     ["**all, with `got`** (goal ≤ 30)", ...results.map((r) => f(r.total))],
     ["datagrams lost (the loss the asks and answers repair)", ...results.map((r) => f(r.lost))],
     ["delivery p50 / p99 / max ms (from the message's own time)", ...results.map((r) => `${r.p50.toFixed(0)} / ${r.p99.toFixed(0)} / ${r.max.toFixed(0)}`)],

@@ -361,7 +361,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       const shown = new Map(w < 0 ? [] : seen.shownOrder(w).map((m, k) => [m, k]));
       for (const inv of inversions(shown)) problems.push(`server ${id}: ${inv} as a reader polling it was shown them`);
     });
-    const trace = o.trace ? traceSlowest({ listed, restarts: restartsOf(outages), confOf: confirmers(join(fc.dir, `${live[0]}.sqlite`)) }) : undefined;
+    const trace = o.trace ? traceSlowest({ listed, ids, restarts: restartsOf(outages), confOf: confirmers(join(fc.dir, `${live[0]}.sqlite`)) }) : undefined;
     return {
       trace,
       acked: acked.length,

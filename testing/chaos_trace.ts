@@ -12,6 +12,9 @@
  * sends only then); one that comes during `starting` or `rejoining` did not.
  * A listing released with others is told by the copy that headed the poll
  * that listed them (it held the room), with that copy's confirmer.
+ * Given the servers' ids, a listing last at the confirmer's *far* server
+ * (after it in the ring, not one of the `near` ones, so told its `got` once
+ * a second: lib/acks/gots.ts) is marked and counted (fartail, 2026-12-07).
  * Inference from the outside, not a server's own trace: a reader's poll
  * every 100 ms, the start and "taking writes" lines.
  *
@@ -21,6 +24,7 @@
  * ```
  */
 import { DatabaseSync } from "node:sqlite";
+import { Ring } from "../lib/acks/ring.ts";
 
 /** A restart as the run saw it (ms since the epoch): the kill -9, the start line (listening), and when it took writes. */
 export type Restart = { killed: number; back: number; writes: number };
@@ -74,7 +78,9 @@ function phases(restarts: readonly Restart[], from: number, to: number): string 
  * or the head of the poll that listed it: `Listed.head`) was doing just
  * before it.
  */
-export function traceSlowest(o: { listed: readonly Listed[]; restarts: ReadonlyMap<string, readonly Restart[]>; confOf: ReadonlyMap<string, string>; slowMs?: number; slowest?: number }): string[] {
+export function traceSlowest(
+  o: { listed: readonly Listed[]; restarts: ReadonlyMap<string, readonly Restart[]>; confOf: ReadonlyMap<string, string>; ids?: readonly string[]; slowMs?: number; slowest?: number },
+): string[] {
   const slowMs = o.slowMs ?? 1500;
   const sorted = [...o.listed].sort((x, y) => (y.listedAt - y.at) - (x.listedAt - x.at));
   const explain = (l: Listed) => {
@@ -83,14 +89,17 @@ export function traceSlowest(o: { listed: readonly Listed[]; restarts: ReadonlyM
     const rs = o.restarts.get(conf) ?? [];
     const before = phaseAt(rs, l.listedAt - 100); // the poll before the one that listed it
     const took = rs.find((r) => r.writes <= l.listedAt && r.writes >= l.at - 5000);
-    return { head, held: head !== l.id, conf, before, path: phases(rs, l.at, l.listedAt), afterWrites: took ? l.listedAt - took.writes : null };
+    return { head, held: head !== l.id, conf, before, path: phases(rs, l.at, l.listedAt), afterWrites: took ? l.listedAt - took.writes : null, far: isFar(conf, l.lastServer) };
   };
+  /** `server` is one the confirmer tells its `got` only every gotAllEveryMs (not near it in the ring of `ids`). */
+  const isFar = (conf: string, server: string) => o.ids !== undefined && o.ids.includes(conf) && server !== conf && !new Ring(o.ids, conf).near.includes(server);
   const lines: string[] = [];
   for (const l of sorted.slice(0, o.slowest ?? Math.max(10, Math.ceil(o.listed.length / 100)))) {
     const e = explain(l);
     const writes = e.afterWrites === null ? "" : `; listed ${e.afterWrites} ms after ${e.conf} took writes`;
     const whose = e.held ? `held by ${e.head}, its confirmer` : "confirmer";
-    lines.push(`trace: ${l.id} "${l.text}" listed ${l.listedAt - l.at} ms after its ack (last at ${l.lastServer}); ${whose} ${e.conf}: ${e.path}${writes}`);
+    const far = e.far ? ", the confirmer's far server" : "";
+    lines.push(`trace: ${l.id} "${l.text}" listed ${l.listedAt - l.at} ms after its ack (last at ${l.lastServer}${far}); ${whose} ${e.conf}: ${e.path}${writes}`);
   }
   const slow = sorted.filter((l) => l.listedAt - l.at > slowMs).map(explain);
   const count = (f: (e: ReturnType<typeof explain>) => boolean) => slow.filter(f).length;
@@ -98,7 +107,8 @@ export function traceSlowest(o: { listed: readonly Listed[]; restarts: ReadonlyM
     `trace: ${slow.length} listing(s) slower than ${slowMs} ms on the servers not killed (${count((e) => e.held)} held by another copy); the confirmer of the copy that held each, just before the listing: ` +
       (["up", "dead", "starting", "rejoining"] as const).map((p) => `${p} ${count((e) => e.before === p)}`).join(", ") +
       `; listed within 300 ms after their confirmer took writes: ${count((e) => e.afterWrites !== null && e.afterWrites <= 300)}; ` +
-      `confirmer restarted meanwhile: ${count((e) => e.path !== "up")}`,
+      `confirmer restarted meanwhile: ${count((e) => e.path !== "up")}; ` +
+      `last listed at the confirmer's far server (its \`got\` every gotAllEveryMs) with the confirmer up all along: ${count((e) => e.far && e.path === "up")} of ${count((e) => e.path === "up")}`,
   );
   return lines;
 }

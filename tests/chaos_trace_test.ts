@@ -28,8 +28,23 @@ test("traceSlowest: each slow listing's confirmer (or that of the copy heading t
     'trace: a.1 "c0 line 1" listed 4350 ms after its ack (last at e); confirmer b: dead → starting → rejoining → up; listed 50 ms after b took writes',
     'trace: c.1 "c1 line 1" listed 4350 ms after its ack (last at e); held by a.1, its confirmer b: dead → starting → rejoining → up; listed 50 ms after b took writes',
     "trace: 2 listing(s) slower than 1500 ms on the servers not killed (1 held by another copy); the confirmer of the copy that held each, just before the listing: " +
-    "up 0, dead 0, starting 0, rejoining 2; listed within 300 ms after their confirmer took writes: 2; confirmer restarted meanwhile: 2",
+    "up 0, dead 0, starting 0, rejoining 2; listed within 300 ms after their confirmer took writes: 2; confirmer restarted meanwhile: 2; " +
+    "last listed at the confirmer's far server (its `got` every gotAllEveryMs) with the confirmer up all along: 0 of 0",
   ]);
+});
+
+test("traceSlowest with the servers' ids: a listing last at its confirmer's far server (the one after it in the ring, not among the near ones) is marked and counted", () => {
+  const listed: Listed[] = [
+    { id: "a.1", text: "c0 line 1", at: T, listedAt: T + 2000, lastServer: "c" }, // b's far server: b's near ones are d, e, a
+    { id: "a.2", text: "c0 line 2", at: T, listedAt: T + 1900, lastServer: "d" },
+    { id: "a.3", text: "c0 line 3", at: T, listedAt: T + 1800, lastServer: "c", head: "a.1" },
+  ];
+  const lines = traceSlowest({ listed, ids: ["a", "b", "c", "d", "e"], restarts: new Map(), confOf: new Map([["a.1", "b"], ["a.2", "b"], ["a.3", "b"]]), slowest: 2 });
+  assert.equal(lines.slice(0, 2), [
+    `trace: a.1 "c0 line 1" listed 2000 ms after its ack (last at c, the confirmer's far server); confirmer b: up`,
+    'trace: a.2 "c0 line 2" listed 1900 ms after its ack (last at d); confirmer b: up',
+  ]);
+  assert.ok(lines[2].endsWith("with the confirmer up all along: 2 of 3"), lines[2]);
 });
 
 test.run();

@@ -63,7 +63,7 @@ test("a confirmer killed and back within 1.5 s, its start waiting 2 s for a sile
     stopWatch();
     assert.is(c.node("b").members.state, "member");
     const after = ["c", "e"].map((id) => [id, shownAt.has(id) ? shownAt.get(id)! - restarted : null] as const);
-    // Far peers hear b's `got` once a second (LIVENESS.gotAllEveryMs), near ones after the commit that stored the copy: within a second of b's restart, before its start's wait is over.
+    // Every peer hears b's `got` after the commit that stored the copy (five servers: at most LIVENESS.gotAllAfterCommitUpTo; before, the far one only once a second, LIVENESS.gotAllEveryMs): within a second of b's restart, before its start's wait is over.
     for (const [id, ms] of after) assert.ok(ms !== null && ms < PEER_WAIT_MS, `shown at each third server before b's start's wait is over (ms after b's restart: ${JSON.stringify(after)})`);
     assert.ok(c.reply("t1")?.verb === "ok", "the writer's ack came too");
   } finally {

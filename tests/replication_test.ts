@@ -501,18 +501,30 @@ test("delivered messages naming this node confirmer give their origins and the n
 });
 
 test("periodic got: near peers every 250 ms, the rest every second, and a peer told after a commit is not told again within its period", () => {
+  // Nine servers, more than LIVENESS.gotAllAfterCommitUpTo: near to c: i, a, b; far: d to h.
+  const gots = new GotSchedule(new Ring(["a", "b", "c", "d", "e", "f", "g", "h", "i"], "c"), "c");
+  assert.equal(gots.tick(0), ["a", "b", "d", "e", "f", "g", "h", "i"]);
+  assert.is(gots.tick(100), null);
+  assert.equal(gots.tick(250), ["a", "b", "i"]);
+  gots.delivered({ ...op("b", 1), conf: "c" } as Op);
+  assert.equal(gots.afterCommit(400).sort(), ["a", "b", "i"]);
+  assert.is(gots.tick(500), null, "told at 400");
+  assert.equal(gots.tick(650), ["a", "b", "i"]);
+  assert.is(gots.tick(800), null);
+  assert.equal(gots.tick(900), ["a", "b", "i"]);
+  assert.equal(gots.tick(1000), ["d", "e", "f", "g", "h"], "the far ones once a second");
+  assert.equal(gots.tick(2000), ["a", "b", "d", "e", "f", "g", "h", "i"]);
+});
+
+test("a small cluster (at most LIVENESS.gotAllAfterCommitUpTo servers): the got after a confirming commit goes to the far peers too", () => {
   const gots = new GotSchedule(new Ring(["a", "b", "c", "d", "e", "f"], "c"), "c"); // near to c: f, a, b; far: d, e
   assert.equal(gots.tick(0), ["a", "b", "d", "e", "f"]);
-  assert.is(gots.tick(100), null);
-  assert.equal(gots.tick(250), ["a", "b", "f"]);
   gots.delivered({ ...op("b", 1), conf: "c" } as Op);
-  assert.equal(gots.afterCommit(400).sort(), ["a", "b", "f"]);
-  assert.is(gots.tick(500), null, "told at 400");
+  assert.equal(gots.afterCommit(400).sort(), ["a", "b", "d", "e", "f"]);
   assert.equal(gots.tick(650), ["a", "b", "f"]);
-  assert.is(gots.tick(800), null);
-  assert.equal(gots.tick(900), ["a", "b", "f"]);
-  assert.equal(gots.tick(1000), ["d", "e"], "the far ones once a second");
+  assert.equal(gots.tick(1000), ["a", "b", "f"], "the far ones were told at 400");
   assert.equal(gots.tick(2000), ["a", "b", "d", "e", "f"]);
+  assert.equal(gots.afterCommit(2100), [], "nothing delivered since");
 });
 
 test("a fan-out carrying the got tells every peer: no one is due, the timer waits a period from it", () => {

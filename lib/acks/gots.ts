@@ -6,7 +6,9 @@
  *   their origins, which hold those acks until then, and the near servers,
  *   whose long polls hold those copies back until then (stable delivery;
  *   `delivered` is the replicator's hook for each op it delivers;
- *   `afterCommit` says whom to tell);
+ *   `afterCommit` says whom to tell) — every peer in a cluster of at most
+ *   LIVENESS.gotAllAfterCommitUpTo servers, whose far ones' readers would
+ *   otherwise wait for the periodic `got`;
  * - every LIVENESS.gotNearEveryMs the `near` servers of the ring (the ones
  *   that may name this one), every LIVENESS.gotAllEveryMs every peer: that
  *   is how they know it is alive, and how a lost `got` is made good. A
@@ -39,6 +41,8 @@ export class GotSchedule {
   #self: string;
   #peers: Set<string>;
   #near: Set<string>;
+  /** Who waits for the `got` after a commit that confirmed messages, besides their origins. */
+  #waiting: readonly string[];
   /** Origins of delivered messages naming this server confirmer, not yet told. */
   #due = new Set<string>();
   /** When each peer was last sent a `got`. */
@@ -50,18 +54,20 @@ export class GotSchedule {
     this.#self = self;
     this.#peers = new Set(ring.peers);
     this.#near = new Set(ring.near);
+    this.#waiting = ring.peers.length < LIVENESS.gotAllAfterCommitUpTo ? ring.peers : ring.near;
   }
 
   /**
    * An op was delivered here: a message naming this server its confirmer
    * makes its origin wait for a `got` (its ack), and the near servers too
-   * (their readers wait for this server's word: stable delivery).
+   * (their readers wait for this server's word: stable delivery) — in a
+   * small cluster every peer.
    */
   delivered(op: Op): void {
     if (op.kind !== "msg" || op.conf !== this.#self) return;
     const id = serverOf(op.origin);
     if (this.#peers.has(id)) this.#due.add(id);
-    for (const near of this.#ring.near) this.#due.add(near);
+    for (const peer of this.#waiting) this.#due.add(peer);
   }
 
   /** After a commit at `now`: the peers waiting for a `got` (then none are). */

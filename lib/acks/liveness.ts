@@ -29,6 +29,14 @@ export const LIVENESS = {
   gotNearEveryMs: 250,
   /** Every server tells every peer at least this often. */
   gotAllEveryMs: 1000,
+  /**
+   * In a cluster of at most this many servers, the `got` after a commit that
+   * confirmed messages goes to every peer, not only to their origins and the
+   * near servers: a far server's readers would otherwise wait for the
+   * periodic one (a lost one costs another gotAllEveryMs; issue 27's chaos
+   * tail). Wider meshes keep the narrow `got` (the 25-server simulation).
+   */
+  gotAllAfterCommitUpTo: 8,
   /** A near peer whose `got` came within this long is live, a confirmer candidate: three near periods. */
   liveNearMs: 750,
   /** The same for a peer further on, which sends its `got` every gotAllEveryMs: three of those. */
