@@ -21,7 +21,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import process from "node:process";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
 import { killAllChildren, ROOT, type Runtime, runtimeCommand, startChild } from "./_child.ts";
 import { addsOnce } from "./distchat_single.ts";
@@ -142,7 +142,7 @@ try {
   }
   const text = lines.join("\n") + "\n";
   console.log("\n" + text);
-  const out = join(ROOT, flags.out!);
+  const out = resolve(ROOT, flags.out!);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, text);
 } finally {
