@@ -559,4 +559,12 @@ test("status: vector, last heard, counters", () => {
   assert.is(a.r.status(0).opsSent, 3);
 });
 
+test("greet: a heartbeat with this node's vector to that peer alone (a restarted peer's new session); none to a server not in the cluster", () => {
+  const { log, r } = node("a", ["b", "c"]);
+  r.localOps(makeOps(log, "a", 2), 0);
+  const out = r.greet("b");
+  assert.equal(out, [{ to: ["b"], datagram: { verb: "add", from: "a", nonce: "-", vector: fromEntries([["a", 2]]), ops: [] } }]);
+  assert.equal(r.greet("zz"), []);
+});
+
 test.run();

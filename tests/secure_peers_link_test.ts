@@ -6,7 +6,9 @@
  * plaintext peer datagram, are dropped and counted; a `stat` passes and
  * only a `state` leaves unsealed; a restarted receiver gets the group key
  * on its new session; with --allow-plaintext a peer of the earlier release
- * (a rolling upgrade) is read and answered in plaintext.
+ * (a rolling upgrade) is read and answered in plaintext; the first data
+ * datagram of a peer's new session (a restarted peer) makes the link greet
+ * it (the peer port answers with a heartbeat at once).
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -31,9 +33,10 @@ function cluster() {
   const wire: Wire[] = [];
   const got: Record<string, string[]> = { a: [], b: [], c: [] };
   const drops: Record<string, string[]> = { a: [], b: [], c: [] };
+  const greeted: Record<string, string[]> = { a: [], b: [], c: [] };
   const make = (id: string, seed: number) => {
     const peers = new Map(IDS.filter((p) => p !== id).map((p) => [p, PEER[p]] as const));
-    const port = { onDatagram: (b: Uint8Array) => got[id].push(read(b)!), replicator: { noteDropped: (r: string) => drops[id].push(r) } };
+    const port = { onDatagram: (b: Uint8Array) => got[id].push(read(b)!), greet: (p: string) => greeted[id].push(p), replicator: { noteDropped: (r: string) => drops[id].push(r) } };
     const link = securePeers({
       self: id,
       secure: { staticKey: KEYS[id], peerKeys: new Map([...peers.keys()].map((p) => [p, KEYS[p].publicKey])) },
@@ -63,7 +66,7 @@ function cluster() {
       else if (w.to in links) links[w.to].receive(w.bytes, PEER[w.from]);
     }
   };
-  return { clock, wire, got, drops, links, run, restart };
+  return { clock, wire, got, drops, greeted, links, run, restart };
 }
 
 const fanOut = (c: ReturnType<typeof cluster>, from: string, s: string) => c.links[from].groupOut.send(text(s), GROUP);
@@ -142,6 +145,30 @@ test("a restarted receiver drops group datagrams until its new session brings th
   c.run();
   assert.is(sent, 1, "one group datagram again");
   assert.equal(c.got.c, ["add\na\n3\n"]);
+});
+
+test("a restarted peer's first datagram on its new session is greeted (once, by the server it reached); the same session's next is not", () => {
+  const c = cluster();
+  c.links.a.out.send(text("add\na\n1\n"), PEER.c);
+  c.run();
+  assert.equal(c.got.c, ["add\na\n1\n"], "a session between a and c");
+  c.restart("c");
+  for (const id of IDS) c.greeted[id] = [];
+  const heartbeat = "add\nc\n-\n0\n0\n-\n";
+  c.links.c.out.send(text(heartbeat), PEER.a);
+  c.run();
+  assert.equal(c.got.a.at(-1), heartbeat);
+  assert.equal(c.greeted, { a: ["c"], b: [], c: [] });
+  c.clock.advance(10);
+  c.links.c.out.send(text(heartbeat), PEER.a);
+  c.run();
+  assert.equal(c.greeted, { a: ["c"], b: [], c: [] }, "not again on the same session");
+  // A datagram naming another sender on a new session: dropped, not greeted.
+  c.restart("b");
+  c.links.b.out.send(text("add\nc\n-\n0\n0\n-\n"), PEER.a);
+  c.run();
+  assert.equal(c.drops.a.at(-1), "wrong-sender");
+  assert.equal(c.greeted.a, ["c"]);
 });
 
 test("with --allow-plaintext, a peer of the earlier release (plaintext, HMAC) is read once it proves its epoch and answered in plaintext; initiations go too", () => {

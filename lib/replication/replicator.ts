@@ -172,6 +172,9 @@ export class Replicator {
     return out;
   }
 
+  /** A heartbeat to `peer` now, none to a server not in the cluster: its new session says it restarted, maybe too soon to count as stale (lib/server/secure_peers.ts). */
+  greet = (peer: string): Outgoing[] => this.#peers.has(peer) ? [this.#heartbeat([peer])] : [];
+
   /** Heartbeats and re-asks that are due. */
   tick(now: number): Outgoing[] {
     this.#vector = this.#log.vector();
@@ -191,9 +194,7 @@ export class Replicator {
   }
 
   /** Counts a datagram the server dropped before it got here (decode, auth). */
-  noteDropped(reason: string): void {
-    this.#drop(reason);
-  }
+  noteDropped = (reason: string): void => this.#drop(reason);
 
   status(now: number): ReplicationStatus {
     const vector = this.#log.vector();
@@ -381,9 +382,7 @@ export class Replicator {
     });
   }
 
-  #heartbeat(to: string[]): Outgoing {
-    return this.#out(to, { verb: "add", from: this.self, nonce: "-", vector: this.#vector, ops: [] });
-  }
+  #heartbeat = (to: string[]): Outgoing => this.#out(to, { verb: "add", from: this.self, nonce: "-", vector: this.#vector, ops: [] });
 
   #out(to: readonly string[], datagram: PeerDatagram): Outgoing {
     this.#counts.sent += to.length;

@@ -181,6 +181,11 @@ export class PeerPort {
     });
   }
 
+  /** Sends `peer` a heartbeat now: it opened a new encrypted session with this server (restarted), see Replicator.greet. */
+  greet(peer: string): void {
+    this.#send(this.replicator.greet(peer));
+  }
+
   /**
    * Passes a typing or away state said here on to every peer, in a `pres`
    * datagram at the next tick (not an op: no seq, ack or catch-up). Past

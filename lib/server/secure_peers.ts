@@ -61,8 +61,8 @@ export type SecurePeersOptions = {
   /** The multicast group, or null. */
   multicast: Address | null;
   clock: Clock;
-  /** The peer port: gets the datagrams opened. */
-  port: { onDatagram(bytes: Uint8Array, from: Address): void };
+  /** The peer port: gets the datagrams opened, and is told when a peer opened a new session (`greet`: it answers with a heartbeat). */
+  port: { onDatagram(bytes: Uint8Array, from: Address): void; greet?(peer: string): void };
   /** Counts a drop (the replicator's `dropped`). */
   noteDropped(reason: string): void;
   /** Randomness (a new group key when the peers change). */
@@ -178,8 +178,10 @@ export class SecurePeers {
       this.#grant(r.peer, now);
     }
     if (r.kind === "data" && r.peer !== null && r.plaintext !== null) {
-      if (fromLine(r.plaintext, this.#ids.get(r.peer)!)) this.#o.port.onDatagram(r.plaintext, from);
-      else this.#o.noteDropped("wrong-sender");
+      if (!fromLine(r.plaintext, this.#ids.get(r.peer)!)) return this.#o.noteDropped("wrong-sender");
+      this.#o.port.onDatagram(r.plaintext, from);
+      // A new session (a restarted peer, waiting to hear every peer's vector at its start): our vector now, not at our next heartbeat.
+      if (r.fresh) this.#o.port.greet?.(r.peer);
     } else if (r.kind === "grant" && r.peer !== null && r.plaintext !== null) {
       if (!this.#o.receiver.learn(r.peer, r.plaintext, now)) this.#o.noteDropped("bad-grant");
     } else if (r.reason !== null) this.#o.noteDropped(r.reason);
