@@ -27,7 +27,7 @@ export type HousekeepingOptions = {
   };
   /**
    * True while the search index waits (a server catching up with its peers: docs/PROTOCOL.md "Search"); then the messages
-   * stored meanwhile are indexed INDEX_BATCH per turn until none is left. Default: never.
+   * stored meanwhile are indexed INDEX_BATCH every INDEX_MS, as any backlog. Default: never.
    */
   indexLater?: () => boolean;
   /** Rate limiters and quotas: what no longer counts is forgotten now and then. */
@@ -81,17 +81,13 @@ export function startHousekeeping(o: HousekeepingOptions): Cancel {
   }
   const messages = o.store.messages;
   if (messages) {
-    /** Whether a turn of indexing is queued (a backlog of more than one batch is indexed a batch per turn). */
-    let queued = false;
-    const index = () => {
-      queued = false;
+    // A batch per INDEX_MS, never in consecutive turns: a backlog of a million (a restored or filled database) indexed
+    // back to back held a Deno server's loop so long that requests went unanswered for seconds (BENCHMARKS.md, memory).
+    stops.push(clock.every(INDEX_MS, () => {
       if (stopped || !messages.indexBehind || commit.failed || commit.closed || o.indexLater?.()) return;
       // Not synced on its own: the index and its mark are derived, committed together, and rebuilt from the mark after a power cut.
-      let full = false;
-      commit.batch(() => void (full = messages.indexPending(INDEX_BATCH) >= INDEX_BATCH), { durableElsewhere: true });
-      if (full) (queued = true, clock.soon(index));
-    };
-    stops.push(clock.every(INDEX_MS, () => void (queued || index())));
+      commit.batch(() => void messages.indexPending(INDEX_BATCH), { durableElsewhere: true });
+    }));
   }
   const check = o.checkDatabase;
   if (check) {
