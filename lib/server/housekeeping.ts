@@ -55,7 +55,6 @@ const TRIM_SLACK_BYTES = 24 << 20;
 /** Starts the chores; returns what stops them. */
 export function startHousekeeping(o: HousekeepingOptions): Cancel {
   const { clock, commit } = o;
-  let stopped = false;
   const stops: Cancel[] = [
     clock.every(TIDY_MS, () => {
       const now = clock.now();
@@ -84,7 +83,7 @@ export function startHousekeeping(o: HousekeepingOptions): Cancel {
     // A batch per INDEX_MS, never in consecutive turns: a backlog of a million (a restored or filled database) indexed
     // back to back held a Deno server's loop so long that requests went unanswered for seconds (BENCHMARKS.md, memory).
     stops.push(clock.every(INDEX_MS, () => {
-      if (stopped || !messages.indexBehind || commit.failed || commit.closed || o.indexLater?.()) return;
+      if (!messages.indexBehind || commit.failed || commit.closed || o.indexLater?.()) return;
       // Not synced on its own: the index and its mark are derived, committed together, and rebuilt from the mark after a power cut.
       commit.batch(() => void messages.indexPending(INDEX_BATCH), { durableElsewhere: true });
     }));
@@ -110,7 +109,6 @@ export function startHousekeeping(o: HousekeepingOptions): Cancel {
     }));
   }
   return () => {
-    stopped = true;
     for (const stop of stops) stop();
   };
 }
