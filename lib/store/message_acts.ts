@@ -16,6 +16,7 @@ import type { MsgId, Op } from "../wire/messages.ts";
 import type { Key } from "../rules/conflict.ts";
 import { editWins, laterMark, reactionWins } from "../rules/message_acts.ts";
 import { nameKey } from "../wire/names.ts";
+import { OP_ROW } from "./_messages_sql.ts";
 
 export const ACTS_DDL = `
 CREATE TABLE IF NOT EXISTS edits (torigin TEXT NOT NULL, tseq INTEGER NOT NULL, ksum INTEGER NOT NULL, korigin TEXT NOT NULL,
@@ -76,7 +77,7 @@ export class MessageActs {
       mark: p("SELECT torigin, tseq, ksum, korigin FROM read_marks WHERE reg = ? AND rkey = ?"),
       setMark: p("INSERT OR REPLACE INTO read_marks (reg, rkey, torigin, tseq, ksum, korigin) VALUES (?,?,?,?,?,?)"),
       marks: p("SELECT rkey, torigin, tseq, ksum, korigin FROM read_marks WHERE reg = ?"),
-      opKeyOf: p("SELECT ksum FROM messages WHERE origin = ? AND seq = ? LIMIT 1"),
+      opKeyOf: p(`SELECT m.ksum FROM ${OP_ROW} AND m.notice IN (0, 1) WHERE o.origin = ? AND o.seq = ? LIMIT 1`),
     };
   }
 

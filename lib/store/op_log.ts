@@ -12,6 +12,9 @@ import { opFromRow, type OpRow, opToParams } from "./_ops.ts";
 /** Rows read per query when listing ops after a vector. */
 const SCAN_BATCH = 64;
 
+/** The INSERT of one op, parameters in opToParams's order (bench/op_sql.ts times it alone). */
+export const OPS_INSERT = "INSERT INTO ops (origin, seq, kind, deps, at, session, room, user, tag, msg, ttl, conf, re) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+
 export class OpLogTable {
   #s: Record<"vector" | "insert" | "has" | "aseq" | "from", StatementSync>;
 
@@ -19,7 +22,7 @@ export class OpLogTable {
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
       vector: p("SELECT origin, max(seq) AS n FROM ops GROUP BY origin"),
-      insert: p("INSERT INTO ops (origin, seq, kind, deps, at, session, room, user, tag, msg, ttl, conf, re) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+      insert: p(OPS_INSERT),
       has: p("SELECT 1 AS x FROM ops WHERE origin = ? AND seq = ?"),
       aseq: p("SELECT aseq FROM ops WHERE origin = ? AND seq = ?"),
       from: p("SELECT * FROM ops WHERE aseq >= ? ORDER BY aseq LIMIT ? + 0"),
