@@ -37,6 +37,7 @@ const COMMAND = defineCommand({
   flags: {
     n: { type: "string", value: "N", default: "50000", help: "message ops per variant and round" },
     rounds: { type: "string", value: "N", default: "3", help: "interleaved rounds" },
+    rooms: { type: "string", value: "N", default: "1", help: "rooms the messages go to (the catch-up and adds benches: 1)" },
     sessions: { type: "string", value: "N", default: "8", help: "sessions the messages come from (the catch-up bench: 8 clients)" },
     batch: { type: "string", value: "N", default: "1000", help: "ops per transaction (FULL sync at each commit)" },
     only: { type: "string", value: "LIST", help: "variant names to run (comma-separated; default all)" },
@@ -45,14 +46,14 @@ const COMMAND = defineCommand({
 });
 const { values: flags } = parseCommandLine(COMMAND);
 const whole = (s: string) => /^[1-9]\d*$/.test(s);
-for (const k of ["n", "rounds", "batch", "sessions"] as const) if (!whole(flags[k])) fail("op_sql", `--${k} must be a whole number ≥ 1, got ${flags[k]}`);
-const N = Number(flags.n), ROUNDS = Number(flags.rounds), BATCH = Number(flags.batch), SESSIONS = Number(flags.sessions);
+for (const k of ["n", "rounds", "batch", "sessions", "rooms"] as const) if (!whole(flags[k])) fail("op_sql", `--${k} must be a whole number ≥ 1, got ${flags[k]}`);
+const N = Number(flags.n), ROUNDS = Number(flags.rounds), BATCH = Number(flags.batch), SESSIONS = Number(flags.sessions), ROOMS = Number(flags.rooms);
 const runtime = "Deno" in globalThis ? "deno" : "node";
 const only = flags.only?.split(",");
 for (const name of only ?? []) if (!OP_SQL_VARIANTS.some((v) => v.name === name)) fail("op_sql", `no variant "${name}"`);
 const variants = OP_SQL_VARIANTS.filter((v) => only === undefined || only.includes(v.name));
 
-/** N message ops as catch-up sees them: three origins interleaved, SESSIONS sessions, 20 rooms, tags counting per session. */
+/** N message ops as catch-up sees them: three origins interleaved, SESSIONS sessions, ROOMS rooms, tags counting per session. */
 function makeOps(n: number): OpValues[] {
   const hex = (i: number) => Array.from({ length: 8 }, (_, k) => ((i * 2654435761 + k * 40503) >>> 0).toString(16).padStart(8, "0")).join("");
   const sessions = Array.from({ length: SESSIONS }, (_, i) => hex(i + 1));
@@ -62,7 +63,7 @@ function makeOps(n: number): OpValues[] {
   const servers = ["a", "b", "c"];
   const ops: OpValues[] = [];
   for (let i = 0; i < n; i++) {
-    const o = i % 3, s = (i * 7919) % SESSIONS, room = `Room${(i * 31) % 20}`;
+    const o = i % 3, s = (i * 7919) % SESSIONS, room = `Room${(i * 31) % ROOMS}`;
     const seq = ++seqs[o];
     const tag = prefixes[s] + (++count[s]).toString(36);
     const deps = servers.map((x, k) => `${x}=${k === o ? seq - 1 : seqs[k]}`).join(",");
@@ -135,7 +136,7 @@ const rows = variants.map((v) => {
   return `| ${v.name} | ${v.about} | ${formatSummary(cpu, 2)} | ${share} | ${formatSummary(wall, 2)} | ${formatSummary(summarize(rs.map((x) => 1e6 / x.wall)))} |`;
 });
 const table = [
-  `SQLite's own cost of one message op (${runtime}, ${formatNumber(N)} ops per variant from ${SESSIONS} sessions, ${BATCH} per transaction unless said, synchronous=FULL, WAL; ` +
+  `SQLite's own cost of one message op (${runtime}, ${formatNumber(N)} ops per variant from ${SESSIONS} sessions into ${ROOMS} room(s), ${BATCH} per transaction unless said, synchronous=FULL, WAL; ` +
   `${ROUNDS} interleaved round(s), median (min–max)). Load average at each round's start: ${loads.join("; ")}.`,
   "",
   "| variant | what runs | CPU µs per op | CPU saved vs full | wall µs per op | rows/s (wall) |",
