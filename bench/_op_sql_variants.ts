@@ -25,14 +25,14 @@ export type OpValues = {
 };
 
 /**
- * One variant: SQL run after the database is made, which statements run
+ * One variant: SQL (or a function) run after the database is made, which statements run
  * (ops INSERT, twin look-up, messages INSERT; all by default), or a whole
  * step of its own (`prepare`), and its own transaction size.
  */
 export type Variant = {
   name: string;
   about: string;
-  setup?: string;
+  setup?: string | ((db: DatabaseSync) => void);
   ops?: boolean;
   messages?: boolean;
   twin?: boolean;
@@ -85,7 +85,21 @@ export const OP_SQL_VARIANTS: Variant[] = [
     setup: "DROP INDEX messages_session_tag; CREATE INDEX messages_stag ON messages (substr(session, 1, 12), tag);",
     prepare: prefixed,
   },
+  {
+    name: "messages_rowid",
+    about: "full, with messages a rowid table (its key (rkey, notice, dseq) then a unique index of its own) instead of WITHOUT ROWID",
+    setup: withRowid,
+  },
 ];
+
+/** Makes `messages` again from its own DDL without WITHOUT ROWID, with its indexes. */
+function withRowid(db: DatabaseSync): void {
+  const sql = (db.prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'messages' AND sql IS NOT NULL").all() as { sql: string }[]).map((r) => r.sql);
+  db.exec("DROP TABLE messages");
+  for (const s of sql) db.exec(s.replace(/\)\s*WITHOUT ROWID\s*$/, ")"));
+  const left = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'messages' AND sql LIKE '%WITHOUT ROWID%'").get();
+  if (left) throw new Error("messages is still WITHOUT ROWID");
+}
 
 function prefixed(db: DatabaseSync): (o: OpValues) => void {
   const ops = db.prepare(OPS_INSERT);

@@ -80,7 +80,8 @@ function runVariant(dir: string, v: Variant, ops: OpValues[], round: number): { 
   const path = join(dir, `${v.name}-${round}.sqlite`);
   const db: DatabaseSync = openDatabase(path, "full");
   try {
-    if (v.setup) db.exec(v.setup);
+    if (typeof v.setup === "string") db.exec(v.setup);
+    else v.setup?.(db);
     const step = v.prepare ? v.prepare(db) : defaultStep(db, v);
     const batch = v.batch ?? BATCH;
     const c0 = process.cpuUsage(), t0 = performance.now();
