@@ -9,7 +9,9 @@
  *                                  stdin "count ID" → {"id","count"}
  *   blast TRANSPORT PORT           stdin "burst ID RATE N" → sends N 100-byte
  *                                  datagrams at RATE/s; prints {"id","sent","ms","errors"}
- *   sqlite DIR SYNC BATCH ROWS SECONDS   inserts; prints {"rows","ms","perSecond","p50","p99","max"} (per transaction, µs)
+ *   sqlite DIR SYNC BATCH ROWS SECONDS [RATE]   inserts; prints {"rows","ms","perSecond","p50","p99","max"} (per transaction, µs);
+ *                                  with RATE, transaction i is due at i/RATE s and timed from then (open loop:
+ *                                  a slow one delays the next, as requests wait behind a server's commit)
  *   fan TRANSPORT                  fan-out anchor; prints {"port"}: a datagram "reg" is
  *                                  answered "ok" and its source kept; any other
  *                                  datagram is answered with one FAN_BYTES datagram
@@ -163,7 +165,7 @@ async function blast(kind: string, port: number): Promise<void> {
   }, () => t.close());
 }
 
-async function sqlite(dir: string, sync: string, batch: number, rows: number, seconds: number): Promise<void> {
+async function sqlite(dir: string, sync: string, batch: number, rows: number, seconds: number, rate = 0): Promise<void> {
   if (sync !== "NORMAL" && sync !== "FULL") throw new RangeError(`synchronous ${sync} is not NORMAL or FULL`);
   const { DatabaseSync } = await import("node:sqlite");
   const db = new DatabaseSync(join(dir, `bench-${sync}-${batch}.sqlite`));
@@ -176,8 +178,10 @@ async function sqlite(dir: string, sync: string, batch: number, rows: number, se
   let done = 0;
   /** Each transaction's time, µs: the floor's tail (bench/_floor.ts) is this commit's p99. */
   const each: number[] = [];
-  while (done < rows && performance.now() < until) {
-    const c0 = performance.now();
+  for (let n = 0; done < rows && performance.now() < until; n++) {
+    const due = t0 + (n * 1000) / rate;
+    if (rate > 0 && due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
+    const c0 = rate > 0 ? due : performance.now();
     db.exec("BEGIN");
     for (let i = 0; i < batch; i++) insert.run("lobby", body);
     db.exec("COMMIT");
@@ -209,7 +213,7 @@ switch (role) {
     await fan(args[0]);
     break;
   case "sqlite":
-    await sqlite(args[0], args[1], Number(args[2]), Number(args[3]), Number(args[4]));
+    await sqlite(args[0], args[1], Number(args[2]), Number(args[3]), Number(args[4]), Number(args[5] ?? 0));
     break;
   default:
     console.error(`Unknown role "${role}": echo, ping, sink, blast, fan or sqlite`);
