@@ -65,10 +65,22 @@ export function slowestDeliveries(s: { names: string[]; perAdd: { add: TracedAdd
     return [(total(x) / 1000).toFixed(2), short(s.names[worst]), x.parts[worst].toFixed(0), flags(x).notes.join("; ") || "–"];
   });
   const shareOf = (xs: typeof sorted, k: "ck" | "gc" | "tm" | "fs") => `${((100 * xs.filter((x) => flags(x).seen[k].size > 0).length) / xs.length).toFixed(0)}%`;
+  // Whether the server was still syncing an earlier commit when the add's datagram reached it (sent by the writer, for a;
+  // sent by a, after the first 8 stages, for b): the add's own commit waits for that sync (one sync in flight).
+  const syncing = (id: string, stagesBefore: number) => (x: { add: TracedAdd; parts: number[] }) => {
+    const t = x.add.sent + x.parts.slice(0, stagesBefore).reduce((a, b) => a + b, 0);
+    const main = servers.find((v) => v.id === id)?.trace.main ?? [];
+    return main.some((e) => e[0] === "fs" && e[1] < t && e[1] + Number(e[2]) > t);
+  };
+  const inFlight = (xs: typeof sorted, id: string, n: number) => `${((100 * xs.filter(syncing(id, n)).length) / xs.length).toFixed(0)}%`;
   const common = markdownTable(
     ["during the add, on any server", `the slowest ${slow.length}`, `all ${sorted.length}`],
     ([["ck", `a checkpoint ≥ ${LONG.ck} µs (worker thread)`], ["gc", `a GC pause ≥ ${LONG.gc} µs`], ["tm", `a timer callback ≥ ${LONG.tm} µs`], ["fs", `a sync or file write ≥ ${LONG.fs} µs (main thread)`]] as const)
-      .map(([k, label]) => [label, shareOf(slow, k), shareOf(sorted, k)]),
+      .map(([k, label]) => [label, shareOf(slow, k), shareOf(sorted, k)])
+      .concat([
+        ["a still syncing an earlier commit when the add reached it", inFlight(slow, "a", 0), inFlight(sorted, "a", 0)],
+        ["b still syncing an earlier commit when the add reached it", inFlight(slow, "b", 8), inFlight(sorted, "b", 8)],
+      ]),
   );
   return { table: markdownTable(["ms", "stage grown most", "its µs", "what else ran meanwhile"], rows), common };
 }
