@@ -75,7 +75,7 @@ export function slowestDeliveries(s: { names: string[]; perAdd: { add: TracedAdd
   const inFlight = (xs: typeof sorted, id: string, n: number) => `${((100 * xs.filter(syncing(id, n)).length) / xs.length).toFixed(0)}%`;
   const common = markdownTable(
     ["during the add, on any server", `the slowest ${slow.length}`, `all ${sorted.length}`],
-    ([["ck", `a checkpoint ≥ ${LONG.ck} µs (worker thread)`], ["gc", `a GC pause ≥ ${LONG.gc} µs`], ["tm", `a timer callback ≥ ${LONG.tm} µs`], ["fs", `a sync or file write ≥ ${LONG.fs} µs (main thread)`]] as const)
+    ([["ck", `a checkpoint ≥ ${LONG.ck} µs (worker thread)`], ["gc", `a GC pause ≥ ${LONG.gc} µs`], ["tm", `a timer callback ≥ ${LONG.tm} µs`], ["fs", `a sync or file write ≥ ${LONG.fs} µs (in place, or its wait on the thread pool)`]] as const)
       .map(([k, label]) => [label, shareOf(slow, k), shareOf(sorted, k)])
       .concat([
         ["a still syncing an earlier commit when the add reached it", inFlight(slow, "a", 0), inFlight(sorted, "a", 0)],
