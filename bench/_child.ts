@@ -10,8 +10,9 @@
  * await child.stop();
  * ```
  */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { killAll, startProcess } from "../testing/processes.ts";
@@ -137,4 +138,36 @@ export const killAllChildren = killAll;
 /** Stops every child (each its own process group). */
 export async function stopAll(children: readonly Child[]): Promise<void> {
   await Promise.all(children.map((c) => c.stop()));
+}
+
+/** The load average (1, 5, 15 minutes) as /proc/loadavg gives it, "?" where there is none. */
+export function loadAverage(): string {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "?";
+  }
+}
+
+/**
+ * A bench script's temp directory under the OS's, and what removes it: `cleanup` kills every child still running and
+ * removes the directory; SIGINT and SIGTERM run it and exit 130.
+ */
+export function benchTempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const cleanup = () => {
+    killAll();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => (cleanup(), process.exit(130)));
+  return { dir, cleanup };
+}
+
+/** Prints a bench script's summary lines and writes them to `out` (relative to the repository root), making its folder. */
+export function writeSummary(lines: readonly string[], out: string): void {
+  const text = lines.join("\n") + "\n";
+  console.log("\n" + text);
+  const file = resolve(ROOT, out);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text);
 }

@@ -9,7 +9,9 @@
  *                                  stdin "count ID" → {"id","count"}
  *   blast TRANSPORT PORT           stdin "burst ID RATE N" → sends N 100-byte
  *                                  datagrams at RATE/s; prints {"id","sent","ms","errors"}
- *   sqlite DIR SYNC BATCH ROWS SECONDS   inserts; prints {"rows","ms","perSecond"}
+ *   sqlite DIR SYNC BATCH ROWS SECONDS [RATE]   inserts; prints {"rows","ms","perSecond","p50","p99","max"} (per transaction, µs);
+ *                                  with RATE, transaction i is due at i/RATE s and timed from then (open loop:
+ *                                  a slow one delays the next, as requests wait behind a server's commit)
  *   fan TRANSPORT                  fan-out anchor; prints {"port"}: a datagram "reg" is
  *                                  answered "ok" and its source kept; any other
  *                                  datagram is answered with one FAN_BYTES datagram
@@ -85,6 +87,9 @@ async function fan(kind: string): Promise<void> {
   commands(() => {}, () => t.close());
 }
 
+/** Nearest-rank percentile of ascending samples. */
+const sortedAt = (sorted: readonly number[], p: number): number => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
+
 async function ping(kind: string, port: number, count: number): Promise<void> {
   const to: Address = { host: LOOPBACK, port };
   let answer: (() => void) | null = null;
@@ -114,8 +119,7 @@ async function ping(kind: string, port: number, count: number): Promise<void> {
     else lost++;
   }
   rtts.sort((a, b) => a - b);
-  const at = (p: number) => rtts[Math.max(0, Math.ceil((p / 100) * rtts.length) - 1)];
-  out({ count: rtts.length, lost, p50: at(50), p99: at(99), mean: rtts.reduce((a, b) => a + b, 0) / rtts.length });
+  out({ count: rtts.length, lost, p50: sortedAt(rtts, 50), p99: sortedAt(rtts, 99), mean: rtts.reduce((a, b) => a + b, 0) / rtts.length });
   await t.close();
   process.exit(0);
 }
@@ -161,7 +165,7 @@ async function blast(kind: string, port: number): Promise<void> {
   }, () => t.close());
 }
 
-async function sqlite(dir: string, sync: string, batch: number, rows: number, seconds: number): Promise<void> {
+async function sqlite(dir: string, sync: string, batch: number, rows: number, seconds: number, rate = 0): Promise<void> {
   if (sync !== "NORMAL" && sync !== "FULL") throw new RangeError(`synchronous ${sync} is not NORMAL or FULL`);
   const { DatabaseSync } = await import("node:sqlite");
   const db = new DatabaseSync(join(dir, `bench-${sync}-${batch}.sqlite`));
@@ -172,16 +176,23 @@ async function sqlite(dir: string, sync: string, batch: number, rows: number, se
   const t0 = performance.now();
   const until = t0 + seconds * 1000;
   let done = 0;
-  while (done < rows && performance.now() < until) {
+  /** Each transaction's time, µs: the floor's tail (bench/_floor.ts) is this commit's p99. */
+  const each: number[] = [];
+  for (let n = 0; done < rows && performance.now() < until; n++) {
+    const due = t0 + (n * 1000) / rate;
+    if (rate > 0 && due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
+    const c0 = rate > 0 ? due : performance.now();
     db.exec("BEGIN");
     for (let i = 0; i < batch; i++) insert.run("lobby", body);
     db.exec("COMMIT");
+    each.push((performance.now() - c0) * 1000);
     done += batch;
   }
   const ms = performance.now() - t0;
   const mode = (db.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
   db.close();
-  out({ rows: done, ms, perSecond: (done / ms) * 1000, journal: mode });
+  each.sort((x, y) => x - y);
+  out({ rows: done, ms, perSecond: (done / ms) * 1000, journal: mode, p50: sortedAt(each, 50), p99: sortedAt(each, 99), max: each.at(-1) });
 }
 
 const [role, ...args] = process.argv.slice(2);
@@ -202,7 +213,7 @@ switch (role) {
     await fan(args[0]);
     break;
   case "sqlite":
-    await sqlite(args[0], args[1], Number(args[2]), Number(args[3]), Number(args[4]));
+    await sqlite(args[0], args[1], Number(args[2]), Number(args[3]), Number(args[4]), Number(args[5] ?? 0));
     break;
   default:
     console.error(`Unknown role "${role}": echo, ping, sink, blast, fan or sqlite`);

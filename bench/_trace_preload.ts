@@ -15,7 +15,8 @@
  * - each `fsyncSync` / `fdatasyncSync` / `writeFileSync` (the write-ahead
  *   log's sync, the high-water mark), with its duration, and each `fsync`
  *   (the pipelined commit's, on the thread pool) from its call to its callback;
- * - the checkpoints of the worker thread (`PRAGMA wal_checkpoint`).
+ * - the checkpoints of the worker thread (`PRAGMA wal_checkpoint`);
+ * - garbage collections (PerformanceObserver "gc": the pause, its kind).
  *
  * Times are CLOCK_MONOTONIC µs (process.hrtime), the same clock in every
  * process of the machine, so the traces of several servers and of the
@@ -27,7 +28,7 @@
  * Event lines: ["rx", t, dur, localPort, bytes, head] · ["tx", t, localPort,
  * toPort, bytes, head] · ["go", t, localPort, toPort, bytes, head, txTime] · ["im", t, dur, name] · ["tm", t, dur, ms, name] ·
  * ["sql", t, dur, sql] · ["ex", t, dur, sql] · ["fs", t, dur, call] ·
- * ["ck", t, dur, sql]. `head` is the datagram's first two lines: a client's
+ * ["ck", t, dur, sql] · ["gc", t, dur, kind]. `head` is the datagram's first two lines: a client's
  * verb and tag ("add t12"), a peer's verb and sender ("add a").
  */
 import fs from "node:fs";
@@ -36,7 +37,7 @@ import { syncBuiltinESMExports } from "node:module";
 import process from "node:process";
 import { isMainThread, threadId } from "node:worker_threads";
 import { DatabaseSync, StatementSync } from "node:sqlite";
-import { performance } from "node:perf_hooks";
+import { performance, PerformanceObserver } from "node:perf_hooks";
 
 const dir = process.env.DISTCHAT_TRACE;
 const script = process.argv[1] ?? "";
@@ -189,5 +190,14 @@ function install(dir: string): void {
     return fsync.call(this, a[0], (e: unknown) => (emit(["fs", t, us() - t, "fsync (thread pool)"]), done(e)));
   };
   syncBuiltinESMExports();
+
+  // --- Garbage collections: the entry's start, moved from performance.now() (which drifts) onto CLOCK_MONOTONIC now ---
+  new PerformanceObserver((list) => {
+    const nowUs = us(), perfNow = performance.now();
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+      emit(["gc", Math.round(nowUs - (perfNow - e.startTime) * 1000), Math.round(e.duration * 1000), kind]);
+    }
+  }).observe({ entryTypes: ["gc"] });
   emit(["start", us(), script, worker ? "worker" : "main", loops()]);
 }

@@ -68,6 +68,8 @@ export function deliveryStages(adds: readonly TracedAdd[], a: readonly Ev[], b: 
     "b → poller: reply in flight, the bench process reads it",
   ];
   const stages: number[][] = names.map(() => []);
+  /** Each matched add with its stages (µs, in the order of `names`): bench/_trace_tail.ts reads the slowest. */
+  const perAdd: { add: TracedAdd; parts: number[] }[] = [];
   const totals: number[] = [], sums: number[] = [], acks: number[] = [], turnsA: number[] = [], turnsB: number[] = [];
   const ackParts = { pollToGot: [] as number[], gotToAck: [] as number[], fsyncB: [] as number[] };
   let unmatched = 0;
@@ -120,6 +122,7 @@ export function deliveryStages(adds: readonly TracedAdd[], a: readonly Ev[], b: 
     ];
     // The stages between the commit's immediate starting and COMMIT (other writes of the batch, checks) are small; they go to "a: COMMIT"'s neighbours' total.
     parts.forEach((p, i) => stages[i].push(p));
+    perAdd.push({ add, parts });
     totals.push(add.arrived - add.sent);
     sums.push(parts.reduce((s, p) => s + p, 0));
     turnsA.push(a.filter((e) => e[1] >= rxA[1] && e[1] <= txA[1] && (e[0] === "rx" || e[0] === "im" || e[0] === "tm")).length);
@@ -144,6 +147,8 @@ export function deliveryStages(adds: readonly TracedAdd[], a: readonly Ev[], b: 
   rows.push(row("… a hears got → a sends the ok (recheck, saved reply commit)", ackParts.gotToAck));
   return {
     table: markdownTable(["stage", "p10 µs", "p50 µs", "p90 µs"], rows),
+    names,
+    perAdd,
     notes: [`${totals.length} adds matched in both traces, ${unmatched} not (${[...why].map(([k, n]) => `${n} without ${k}`).join(", ") || "none"})`],
   };
 }

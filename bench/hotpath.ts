@@ -18,16 +18,14 @@
  *
  *   npm run bench:hotpath -- [--rounds 3] [--runtime node,deno] [--seconds 3] [--count 400] [--only adds|delivery] [--out FILE]
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
 import process from "node:process";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
-import { killAllChildren, ROOT, type Runtime, runtimeCommand, startChild } from "./_child.ts";
+import { benchTempDir, loadAverage, type Runtime, runtimeCommand, startChild, writeSummary } from "./_child.ts";
 import { addsOnce } from "./distchat_single.ts";
 import { startBenchServer } from "./_distchat_server.ts";
-import { startBenchCluster } from "./_distchat_cluster_net.ts";
-import { chatUser, probeLatency, Reader } from "./distchat_cluster.ts";
+import { deliveryRound } from "./_delivery_probe.ts";
 import { measureFloor } from "./_floor.ts";
 import { formatSummary, percentile, summarize } from "./_stats.ts";
 
@@ -55,13 +53,8 @@ const runtimes = flags.runtime!.split(",").map((s) => s.trim());
 for (const r of runtimes) if (r !== "node" && r !== "deno") fail("hotpath", `--runtime lists node and/or deno, got "${r}"`);
 
 const SERVER_ARGS = ["--rate-limit", "0"];
-const dir = mkdtempSync(join(os.tmpdir(), "distchat-hotpath-"));
-const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-const cleanup = () => {
-  killAllChildren();
-  rmSync(dir, { recursive: true, force: true });
-};
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => (cleanup(), process.exit(130)));
+const { dir, cleanup } = benchTempDir("distchat-hotpath-");
+const load = loadAverage;
 
 /** The echo server's replies/s under the adds load, and its CPU µs per reply. */
 async function echo8(runtime: Runtime): Promise<{ rate: number; cpuUs: number }> {
@@ -92,22 +85,8 @@ async function adds8(runtime: Runtime, round: number): Promise<{ rate: number; c
 
 /** Delivery from the send, a → b's long poll, 200/s: p50 and p99 ms. */
 async function cross(runtime: Runtime): Promise<{ p50: number; p99: number; lost: number }> {
-  const d = mkdtempSync(join(dir, "cross-"));
-  const c = await startBenchCluster(runtime, d, 3, { pairProxies: false, args: SERVER_ARGS });
-  try {
-    const writer = await chatUser(c.servers.a.client, "probe");
-    const poller = new Reader(await chatUser(c.servers.b.client, "probe"));
-    await poller.start();
-    await probeLatency(writer, poller, 200, 100);
-    const p = await probeLatency(writer, poller, 200, count);
-    await poller.stop();
-    await writer.ep.close();
-    await poller.c.ep.close();
-    return { p50: percentile(p.fromSend, 50), p99: percentile(p.fromSend, 99), lost: p.lost };
-  } finally {
-    await c.close();
-    rmSync(d, { recursive: true, force: true });
-  }
+  const r = await deliveryRound(runtime, dir, count);
+  return { p50: percentile(r.fromSend, 50), p99: percentile(r.fromSend, 99), lost: r.lost };
 }
 
 type Row = { adds: number; echo: number; addCpu: number; echoCpu: number; p50: number; p99: number; floor: number; loads: string[] };
@@ -140,11 +119,7 @@ try {
   for (const [rt, rs] of rows) {
     lines.push(`| ${rt} | ${S(rs.map((r) => r.adds))} | ${S(rs.map((r) => r.echo))} | ${S(rs.map((r) => r.adds / r.echo), 2)}× | ${S(rs.map((r) => r.addCpu), 1)} | ${S(rs.map((r) => r.echoCpu), 1)} | ${S(rs.map((r) => r.p50), 2)} | ${S(rs.map((r) => r.p99), 2)} | ${S(rs.map((r) => r.floor), 3)} | ${S(rs.map((r) => r.p50 / r.floor), 2)}× | ${rs[0].loads[0]} … ${rs.at(-1)!.loads[1]} |`);
   }
-  const text = lines.join("\n") + "\n";
-  console.log("\n" + text);
-  const out = resolve(ROOT, flags.out!);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, text);
+  writeSummary(lines, flags.out!);
 } finally {
   cleanup();
 }

@@ -209,6 +209,26 @@ async function reachable(sender: IrcClient, receiver: IrcClient, timeoutMs: numb
   if (!seen) throw new Error(`IRC: ${receiver.nick} got nothing from ${sender.nick} in ${timeoutMs} ms`);
 }
 
+/**
+ * One round of the delivery anchor alone, in a fresh network: `count` lines at `rate`/s from a client on s1 to a
+ * client on s2 (bench/_scenarios.ts `latency`); each line's ms and how many were lost (bench/tail.ts).
+ */
+export async function ircLatencyRound(tmp: string, ngircd: string, o: { count: number; rate: number }, tag: string) {
+  const network = await startIrcNetwork(tmp, ngircd);
+  const clients: IrcClient[] = [];
+  try {
+    await network.linked(15_000);
+    const [a, b] = await Promise.all(network.servers.slice(0, 2).map((s, i) => member(s, `${tag}u${i + 1}`)));
+    clients.push(a, b);
+    await reachable(a, b, 10_000);
+    await latency(a.endpoint(CHANNEL), b.endpoint(CHANNEL), { count: 100, rate: o.rate }); // warm-up, as DistChat's probe
+    return await latency(a.endpoint(CHANNEL), b.endpoint(CHANNEL), o);
+  } finally {
+    for (const c of clients) c.close();
+    await network.stop();
+  }
+}
+
 /** The IRC anchors as a measurement for bench/run.ts. */
 export const ircAnchors: Measurement = {
   name: "irc",

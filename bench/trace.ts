@@ -33,6 +33,7 @@ import { lines } from "./_distchat_udp.ts";
 import { chatUser, Reader } from "./distchat_cluster.ts";
 import { countBetween, markdownTable, perOpRows, readTraces } from "./_trace_read.ts";
 import { deliveryStages } from "./_trace_stages.ts";
+import { slowestDeliveries } from "./_trace_tail.ts";
 import { measureFloor } from "./_floor.ts";
 
 const COMMAND = defineCommand({
@@ -181,6 +182,9 @@ async function delivery(): Promise<void> {
         `${(f.commitUs + f.rttUs).toFixed(0)} µs; traced delivery p50 ${p50.toFixed(0)} µs = ${(p50 / (f.commitUs + f.rttUs)).toFixed(2)}× the floor (issue 27's goal ≤ 1.5×)`,
     );
     section(`One add's path: a → b's long poll, ${count} adds at ${rate}/s (µs, CLOCK_MONOTONIC, same clock in every process)`, stages.table);
+    const tail = slowestDeliveries(stages, ["a", "b", "c"].map((id) => ({ id, trace: all.get(c.servers[id].pid)! })));
+    section("The slowest 2% of the deliveries: the stage that grew most, and what else ran meanwhile", tail.table);
+    section("What the slowest have in common (share of adds during which it ran)", tail.common);
     for (const n of stages.notes) console.log(n);
     report.push(...stages.notes.map((n) => `- ${n}`), "");
     perServer(c, count, "add");

@@ -1,7 +1,8 @@
 /**
  * The worker thread of lib/store/checkpointer.ts: its own connection to the
- * database, a PASSIVE checkpoint every `everyMs` (never blocks the server's
- * writes; a busy database just waits for the next turn). On { scrub: n } it
+ * database, a PASSIVE checkpoint every 100–1,000 ms as the log grows
+ * (lib/store/checkpoint_pace.ts; every `everyMs` if given), which never
+ * blocks the server's writes (a busy database just waits for the next turn). On { scrub: n } it
  * truncates the write-ahead log instead (lib/store/scrub.ts), at once and
  * then every turn until that succeeds, and posts { scrubbed: n } (the last n
  * it had been asked for when it truncated); a scrub still not done after
@@ -16,8 +17,10 @@ import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import { truncateLog } from "./scrub.ts";
 import { DatabaseFileGuard } from "./file_guard.ts";
+import { CHECKPOINT_MAX_MS, CHECKPOINT_MIN_MS, nextCheckpointMs } from "./checkpoint_pace.ts";
 
-const { path, everyMs, stuckMs } = workerData as { path: string; everyMs: number; stuckMs: number };
+/** `everyMs` fixes the period (tests); without it each wait follows the log's growth (lib/store/checkpoint_pace.ts). */
+const { path, everyMs, stuckMs } = workerData as { path: string; everyMs?: number; stuckMs: number };
 
 /** Frames the writer appended during a checkpoint are copied by a few more, short ones. */
 const PASSES = 4;
@@ -69,20 +72,32 @@ function start(): () => void {
     wanted = Math.max(wanted, n);
     tryScrub();
   };
-  const timer = setInterval(() => {
-    if (guard.problem() !== null) return; // not ours to write into: the server's own guard stops it
-    if (wanted > scrubbed) return tryScrub();
-    try {
-      for (let i = 0; i < PASSES; i++) {
-        const r = checkpoint.get() as { busy: number; log: number; checkpointed: number };
-        if (r.busy !== 0 || r.log === r.checkpointed) break;
+  /** One turn: the scrub asked for, or a passive checkpoint; then the next turn, after `everyMs` or the paced wait. */
+  let lastAt = performance.now();
+  const turn = () => {
+    const now = performance.now();
+    let wait = everyMs ?? CHECKPOINT_MIN_MS;
+    if (guard.problem() !== null) wait = everyMs ?? CHECKPOINT_MAX_MS; // not ours to write into: the server's own guard stops it
+    else if (wanted > scrubbed) tryScrub(); // every short turn until it is done
+    else {
+      let frames = NaN;
+      try {
+        for (let i = 0; i < PASSES; i++) {
+          const r = checkpoint.get() as { busy: number; log: number; checkpointed: number };
+          if (i === 0) frames = r.log;
+          if (r.busy !== 0 || r.log === r.checkpointed) break;
+        }
+      } catch {
+        // SQLITE_BUSY and the like: the next turn, soon, tries again.
       }
-    } catch {
-      // SQLITE_BUSY and the like: the next turn tries again.
+      wait = everyMs ?? nextCheckpointMs(frames, now - lastAt);
+      lastAt = now;
     }
-  }, everyMs);
+    timer = setTimeout(turn, wait);
+  };
+  let timer = setTimeout(turn, everyMs ?? CHECKPOINT_MIN_MS);
   return () => {
-    clearInterval(timer);
+    clearTimeout(timer);
     guard.close();
     db.close();
   };

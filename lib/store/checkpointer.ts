@@ -1,7 +1,8 @@
 /**
  * Background checkpoints: a worker thread with its own connection to the
  * database copies the write-ahead log into the database file (syncing
- * both) every `everyMs`, so the server's own thread never stops for one.
+ * both) every 100–1,000 ms as the log grows (lib/store/checkpoint_pace.ts;
+ * every `everyMs` when given), so the server's own thread never stops for one.
  * Done by SQLite after a commit (its auto-checkpoint, every 1,000 pages),
  * a checkpoint stalled the event loop for 4–6 ms about every 0.8 s at 200
  * adds/s, and those stalls alone set the p99 of cross-server delivery
@@ -49,8 +50,8 @@ function setAutoCheckpoint(store: Store, pages: number): void {
   store.db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.trunc(pages))}`);
 }
 
-/** Starts the worker for the database at `path` that `store` has open. */
-export function startCheckpointer(store: Store, path: string, log: (line: string) => void, everyMs = 100, stuckMs = SCRUB_STUCK_MS): Checkpointer {
+/** Starts the worker for the database at `path` that `store` has open; `everyMs` fixes its period (tests), else it is paced. */
+export function startCheckpointer(store: Store, path: string, log: (line: string) => void, everyMs?: number, stuckMs = SCRUB_STUCK_MS): Checkpointer {
   const worker = new Worker(new URL("./_checkpoint_worker.ts", import.meta.url), { workerData: { path, everyMs, stuckMs } });
   (worker as { unref?: () => void }).unref?.();
   setAutoCheckpoint(store, AUTOCHECKPOINT_PAGES);
