@@ -155,7 +155,6 @@ export class HeldAcks<C extends Copy, T> {
       return word;
     };
     const out: Held<C, T>[] = [];
-    const answered = new Set<Held<C, T>>();
     for (const h of this.#confirmedNow(wordOf, now)) {
       // The confirmer's word is in: read which copy is visible now.
       const copy = visible(h.session, h.tag);
@@ -166,11 +165,10 @@ export class HeldAcks<C extends Copy, T> {
         this.#index.add(h);
         if (!this.#confirmedBy(copy, wordOf(copy.conf), now)) continue;
       }
-      answered.add(h);
       out.push(h);
     }
-    this.#index.removeAll(answered);
-    for (const h of answered) {
+    this.#index.removeAll(out);
+    for (const h of out) {
       this.#held.delete(this.#keyOf.get(h)!);
       this.#keyOf.delete(h);
     }
@@ -187,14 +185,10 @@ export class HeldAcks<C extends Copy, T> {
     for (const [conf, byOrigin] of this.#index.groups()) {
       const w = wordOf(conf);
       for (const [origin, list] of byOrigin) {
-        if (!w.needed) {
-          out.push(...list);
-          continue;
-        }
-        const upTo = w.got === undefined ? 0 : get(w.got, origin);
+        const upTo = !w.needed ? Infinity : w.got === undefined ? 0 : get(w.got, origin);
         let i = 0;
         for (; i < list.length && list[i].copy.seq <= upTo; i++) out.push(list[i]);
-        if (w.down) for (; i < list.length; i++) if (this.#standIn(list[i].copy, now)) out.push(list[i]);
+        if (w.needed && w.down) for (; i < list.length; i++) if (this.#standIn(list[i].copy, now)) out.push(list[i]);
       }
     }
     return out;

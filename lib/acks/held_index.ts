@@ -10,7 +10,8 @@
  * const index = new CopyIndex<Held<Copy, Reply>>();
  * index.add(held);                     // held.copy = { origin: "a.1", seq: 7, conf: "b" }
  * for (const [conf, byOrigin] of index.groups()) for (const [origin, list] of byOrigin) list[0];
- * index.remove(held);                  // before held.copy changes, or when it is answered or dropped
+ * index.remove(held);                  // before held.copy changes, or when it is dropped
+ * index.removeAll(answered);           // those a pass answered, in the order it found them
  * ```
  */
 import type { Copy } from "./confirm.ts";
@@ -55,22 +56,17 @@ export class CopyIndex<H extends { copy: Copy }> {
     return false;
   }
 
-  /** Takes out every entry in `gone` (all indexed under their present copy), one pass per group touched. */
-  removeAll(gone: ReadonlySet<H>): void {
-    const touched = new Map<string, Set<string>>();
+  /** Takes out every entry of `gone` (each indexed under its present copy); a group's first entries first is the cheap order (what a `got` releases). */
+  removeAll(gone: readonly H[]): void {
     for (const h of gone) {
-      const origins = touched.get(h.copy.conf) ?? new Set<string>();
-      touched.set(h.copy.conf, origins.add(h.copy.origin));
-    }
-    for (const [conf, origins] of touched) {
-      for (const origin of origins) {
-        const list = this.#byConf.get(conf)?.get(origin);
-        if (list === undefined) continue;
-        const kept = list.filter((h) => !gone.has(h));
-        this.size -= list.length - kept.length;
-        if (kept.length === 0) this.#drop(conf, origin);
-        else this.#byConf.get(conf)!.set(origin, kept);
+      const list = this.#byConf.get(h.copy.conf)?.get(h.copy.origin);
+      if (list?.[0] !== h) {
+        this.remove(h);
+        continue;
       }
+      list.shift();
+      this.size--;
+      if (list.length === 0) this.#drop(h.copy.conf, h.copy.origin);
     }
   }
 
