@@ -142,7 +142,8 @@ export class HeldAcks<C extends Copy, T> {
    * the copy of its (session, tag) visible now (`visible`; a hide op may
    * have changed it), taken off the table. Those past their `until` and not
    * answered are dropped unanswered (read from the oldest: acks are held in
-   * the order of their `until`). Visits only the acks the rule confirms —
+   * the order of their `until`, unless the clock stepped back — then one
+   * is dropped at most that step late). Visits only the acks the rule confirms —
    * each confirmer's `got` covers a prefix of its groups in the index — and,
    * for a confirmer that is down, every ack naming it (the stand-in rule).
    */
