@@ -230,6 +230,7 @@ const peerDatagram: fc.Arbitrary<PeerDatagram> = fc.oneof(
   rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector, ops, got: fc.nat() }),
   rec({ verb: fc.constant("ask" as const), from: serverId, nonce, vector }),
   rec({ verb: fc.constant("ok" as const), from: serverId, nonce, vector, more: fc.boolean(), ops }),
+  rec({ verb: fc.constant("got" as const), from: serverId, nonce, vector, at: fc.nat() }),
 );
 
 // --- Round trips ---------------------------------------------------------------------
@@ -567,6 +568,7 @@ const edgeOp = fc.oneof(
 const edgeDatagram: fc.Arbitrary<PeerDatagram> = fc.oneof(
   rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector: edgeVector, ops: fc.array(edgeOp, { maxLength: 3 }), got: edgeInt }),
   rec({ verb: fc.constant("ok" as const), from: serverId, nonce, vector: edgeVector, more: fc.boolean(), ops: fc.array(edgeOp, { maxLength: 3 }) }),
+  rec({ verb: fc.constant("got" as const), from: serverId, nonce, vector: edgeVector, at: edgeInt }),
 );
 
 test("fast check: accepts valid fast-path datagrams, and on them and on datagrams with values at the limits returns exactly valibot's value", () => {

@@ -33,6 +33,7 @@ import type { Vector } from "../wire/vector.ts";
 import { get } from "../wire/vector.ts";
 import { serverOf } from "../rules/incarnation.ts";
 import { LIVENESS, type PeerLiveness } from "./liveness.ts";
+import { CopyIndex } from "./held_index.ts";
 
 /** What the rule reads of a stored copy of an add: its op id and its confirmer ("" for none). */
 export type Copy = { origin: string; seq: number; conf: string };
@@ -60,7 +61,11 @@ export type HeldAcksOptions = {
 /** The acks a server holds (each with a `T` of its holder's), and the rule that releases them. */
 export class HeldAcks<C extends Copy, T> {
   #o: HeldAcksOptions;
+  /** By key, in the order held (so `until` ascends: expiry reads from the front). */
   #held = new Map<string, Held<C, T>>();
+  /** The same, by confirmer, origin and seq: what a `got` covers is a prefix of each group. */
+  #index = new CopyIndex<Held<C, T>>();
+  #keyOf = new Map<Held<C, T>, string>();
 
   constructor(o: HeldAcksOptions) {
     this.#o = o;
@@ -79,8 +84,18 @@ export class HeldAcks<C extends Copy, T> {
   /** Holds an ack under `key` (nothing when one is held there already); the oldest goes past maxHeld. */
   hold(key: string, held: Held<C, T>): void {
     if (this.#held.has(key)) return;
-    if (this.#held.size >= (this.#o.maxHeld ?? 50_000)) this.#held.delete(this.#held.keys().next().value as string);
+    if (this.#held.size >= (this.#o.maxHeld ?? 50_000)) this.#forget(this.#held.keys().next().value as string);
     this.#held.set(key, held);
+    this.#keyOf.set(held, key);
+    this.#index.add(held);
+  }
+
+  #forget(key: string): void {
+    const h = this.#held.get(key);
+    if (h === undefined) return;
+    this.#held.delete(key);
+    this.#keyOf.delete(h);
+    this.#index.remove(h);
   }
 
   /** True when `copy` may be acked here now (see the file comment); `mine` is this server's delivered vector. */
@@ -125,32 +140,57 @@ export class HeldAcks<C extends Copy, T> {
   /**
    * After a commit, at `now`: the held acks that may be answered, each with
    * the copy of its (session, tag) visible now (`visible`; a hide op may
-   * have changed it), taken off the table. Those past their `until` are
-   * dropped unanswered.
+   * have changed it), taken off the table. Those past their `until` and not
+   * answered are dropped unanswered (read from the oldest: acks are held in
+   * the order of their `until`, unless the clock stepped back — then one
+   * is dropped at most that step late). Visits only the acks the rule confirms —
+   * each confirmer's `got` covers a prefix of its groups in the index — and,
+   * for a confirmer that is down, every ack naming it (the stand-in rule).
    */
   due(now: number, mine: Vector, visible: (session: string, tag: string) => C | null): Held<C, T>[] {
-    const out: Held<C, T>[] = [];
-    // Each confirmer's word once per call, not once per held ack (a busy server holds dozens, checked after every commit).
+    // Each confirmer's word once per call (a busy server holds dozens of acks, checked after every commit and `got`).
     const words = new Map<string, Word>();
-    const confirmed = (copy: C) => {
-      let word = words.get(copy.conf);
-      if (word === undefined) words.set(copy.conf, word = this.#word(copy.conf, mine, now));
-      return this.#confirmedBy(copy, word, now);
+    const wordOf = (conf: string) => {
+      let word = words.get(conf);
+      if (word === undefined) words.set(conf, word = this.#word(conf, mine, now));
+      return word;
     };
-    for (const [key, h] of this.#held) {
-      if (!confirmed(h.copy)) {
-        if (now > h.until) this.#held.delete(key);
-        continue;
-      }
+    const out: Held<C, T>[] = [];
+    for (const h of this.#confirmedNow(wordOf, now)) {
       // The confirmer's word is in: read which copy is visible now.
       const copy = visible(h.session, h.tag);
       if (copy === null) continue;
-      if (copy.origin !== h.copy.origin || copy.seq !== h.copy.seq) {
+      if (copy.origin !== h.copy.origin || copy.seq !== h.copy.seq || copy.conf !== h.copy.conf) {
+        this.#index.remove(h);
         h.copy = copy;
-        if (!confirmed(copy)) continue;
+        this.#index.add(h);
+        if (!this.#confirmedBy(copy, wordOf(copy.conf), now)) continue;
       }
-      this.#held.delete(key);
       out.push(h);
+    }
+    this.#index.removeAll(out);
+    for (const h of out) {
+      this.#held.delete(this.#keyOf.get(h)!);
+      this.#keyOf.delete(h);
+    }
+    for (const [key, h] of this.#held) {
+      if (now <= h.until) break;
+      this.#forget(key);
+    }
+    return out;
+  }
+
+  /** The held acks the rule confirms now, as the index groups them (a list made before any is changed). */
+  #confirmedNow(wordOf: (conf: string) => Word, now: number): Held<C, T>[] {
+    const out: Held<C, T>[] = [];
+    for (const [conf, byOrigin] of this.#index.groups()) {
+      const w = wordOf(conf);
+      for (const [origin, list] of byOrigin) {
+        const upTo = !w.needed ? Infinity : w.got === undefined ? 0 : get(w.got, origin);
+        let i = 0;
+        for (; i < list.length && list[i].copy.seq <= upTo; i++) out.push(list[i]);
+        if (w.needed && w.down) for (; i < list.length; i++) if (this.#standIn(list[i].copy, now)) out.push(list[i]);
+      }
     }
     return out;
   }

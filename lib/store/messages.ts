@@ -295,7 +295,7 @@ export class Messages {
       st.done = st.rows.length < SCAN_BATCH;
       const stop = settled ? st.rows.findIndex((r) => this.#waits(settled, st.origin, r)) : -1;
       if (stop >= 0) {
-        settling!.held(rkey);
+        settling!.held(rkey, settled);
         stopAt.set(st.origin, Math.min(stopAt.get(st.origin) ?? Infinity, st.rows[stop].seq));
         stopDseq = Math.min(stopDseq, st.rows[stop].dseq);
         st.rows.length = stop;
@@ -386,7 +386,7 @@ export class Messages {
     }
     if (stopDseq === Infinity) return out;
     // As in `uncovered`: nothing delivered after the first copy not settled, whatever its origin (causal order).
-    settling!.held(rkey);
+    settling!.held(rkey, settled);
     for (const origin of [...out.keys()]) {
       let n = 0;
       for (const kind of kindsOf(true)) n = Math.max(n, (this.#s.lastBefore.get(rkey, kind, origin, stopDseq) as { seq: number } | undefined)?.seq ?? 0);

@@ -1,7 +1,8 @@
 /**
  * The commonest peer datagrams, `add` and `ok` (fan-out and catch-up
  * answers) whose ops are logins, logouts, touches, room entries and exits,
- * and messages, read line by line with one anchored regular expression per
+ * and messages, and `got` (one after each commit that stored a peer's ops,
+ * to every peer of a small cluster), read line by line with one anchored regular expression per
  * field instead of the grammar (private to lib/wire/codec.ts). Anything
  * else — another verb or op kind, CRLF line ends, a malformed line —
  * returns null and goes through protocol.peggy, which stays the
@@ -12,7 +13,7 @@
  *
  * @example
  * ```ts
- * fastPeer("ask\nb\n-\na=3\n-\n"); // null: only add and ok are read here
+ * fastPeer("ask\nb\n-\na=3\n-\n"); // null: only add, ok and got are read here
  * ```
  */
 
@@ -94,10 +95,11 @@ function op(r: Lines): Record<string, unknown> | null {
   return msg;
 }
 
-/** The grammar's tree of a peer `add` or `ok` whose ops are all of the kinds above, or null: parse it with the grammar. */
+/** The grammar's tree of a peer `got`, or of an `add` or `ok` whose ops are all of the kinds above, or null: parse it with the grammar. */
 export function fastPeer(text: string): Record<string, unknown> | null {
-  const verb = text.startsWith("add\n") ? "add" : text.startsWith("ok\n") ? "ok" : null;
+  const verb = text.startsWith("add\n") ? "add" : text.startsWith("ok\n") ? "ok" : text.startsWith("got\n") ? "got" : null;
   if (verb === null || text.includes("\r") || !text.endsWith("\n")) return null;
+  if (verb === "got") return fastGot(text);
   const r = new Lines(text.slice(0, -1).split("\n"));
   r.next();
   const from = r.next(FROM), nonce = r.next(NONCE), vector = r.next(VECTOR_LINE);
@@ -117,4 +119,14 @@ export function fastPeer(text: string): Record<string, unknown> | null {
   const head = { verb, from, nonce, vector: pairs(vector) };
   if (verb === "ok") return { ...head, more: more === "1", count: Number(count), ops, signed, mac };
   return got === null ? { ...head, count: Number(count), ops, signed, mac } : { ...head, count: Number(count), ops, got: Number(got[1]), signed, mac };
+}
+
+/** The grammar's tree of a `got`: its head, vector, clock (`at`) and mac; null when a line does not match. */
+function fastGot(text: string): Record<string, unknown> | null {
+  const r = new Lines(text.slice(0, -1).split("\n"));
+  r.next();
+  const from = r.next(FROM), nonce = r.next(NONCE), vector = r.next(VECTOR_LINE), at = r.next(NUMBER), mac = r.next(MAC);
+  if (from === null || nonce === null || vector === null || at === null || mac === null || r.left !== 0) return null;
+  const signed = text.slice(0, text.length - mac.length - 1);
+  return { verb: "got", from, nonce, vector: pairs(vector), at: Number(at), signed, mac };
 }

@@ -1,7 +1,7 @@
 /**
  * The checks of lib/wire/_schemas.ts for the trees lib/wire/_fast_peer.ts
- * reads (peer `add` and `ok` whose ops are logins, logouts, touches, room
- * entries and exits, and messages), without valibot: a catch-up applies
+ * reads (peer `got`, and `add` and `ok` whose ops are logins, logouts,
+ * touches, room entries and exits, and messages), without valibot: a catch-up applies
  * tens of thousands of such ops a second, and valibot's generic walk cost
  * about 5 µs of each (docs/PERFORMANCE_NOTES.md "3c"). Private to
  * lib/wire/codec.ts.
@@ -74,10 +74,15 @@ function op(t: Tree): Op | null {
   return { ...t, deps } as Op;
 }
 
-/** The checked datagram of a fast-path tree (`add` or `ok`), as checkPeer would return it, or null: let valibot decide. */
+/** The checked datagram of a fast-path tree (`add`, `ok` or `got`), as checkPeer would return it, or null: let valibot decide. */
 export function checkFastPeer(tree: Tree): { ok: true; value: SignedPeerDatagram } | null {
-  const list = tree.ops as Tree[];
   const v = vector(tree.vector);
+  if (tree.verb === "got") {
+    if (v === null || !safe(tree.at)) return null;
+    const { signed, mac, ...rest } = tree;
+    return { ok: true, value: { datagram: { ...rest, vector: v } as PeerDatagram, signed: signed as string, mac: mac as string } };
+  }
+  const list = tree.ops as Tree[];
   if (v === null || !safe(tree.count) || tree.count !== list.length || (tree.got !== undefined && !safe(tree.got))) return null;
   const ops: Op[] = [];
   for (const t of list) {
