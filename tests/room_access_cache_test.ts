@@ -14,7 +14,7 @@ import { Store } from "../lib/store/store.ts";
 import { handle, handlerDeps } from "../lib/handlers/index.ts";
 import { sessionId } from "../lib/rules/session_id.ts";
 import { MembershipCache } from "../lib/store/_membership_cache.ts";
-import type { Reply, Request } from "../lib/wire/messages.ts";
+import type { Op, Reply, Request } from "../lib/wire/messages.ts";
 
 type Dist<T> = T extends unknown ? Omit<T, "tag"> : never;
 
@@ -71,6 +71,25 @@ test("a leave, a kick, a ban, +m and a logout take effect on the very next add; 
   assert.is(s.add(bob), "bad-token");
   assert.is(s.store.rooms.membership("R1", sessionId(bob)), null, "an ended session's memberships went with it");
   assert.is(s.add(alice), "ok");
+  s.store.close();
+});
+
+test("a peer's leave and join of the session (it moved servers) take effect on the very next add here", () => {
+  const s = server();
+  const alice = s.login("alice"), bob = s.login("bob");
+  assert.is(s.ask({ verb: "open", token: alice, groupName: "r1" }).verb, "ok");
+  assert.is(s.ask({ verb: "connect", token: bob, groupName: "r1" }).verb, "ok");
+  assert.is(s.add(bob), "ok");
+  const peer = (seq: number, kind: "leave" | "join"): Op =>
+    ({ origin: "b", seq, deps: new Map(s.store.vector()), at: 1_700_000_001_000 + seq, session: sessionId(bob), kind, groupName: "r1" }) as Op;
+  s.store.begin();
+  assert.ok(s.store.applyRemote(peer(1, "leave")));
+  s.store.commit();
+  assert.is(s.add(bob), "not-member");
+  s.store.begin();
+  assert.ok(s.store.applyRemote(peer(2, "join")));
+  s.store.commit();
+  assert.is(s.add(bob), "ok");
   s.store.close();
 });
 
