@@ -169,7 +169,7 @@ export class ClientPort {
     commit.batch(() => (answer = this.#answer(a)), {
       after: () => {
         if (answer === null) return;
-        this.#send(answer, req.tag, from, via);
+        this.#send(answer, req.tag, from, via, source);
         if (req.verb === "add") this.#acked(answer, start);
       },
     });
@@ -275,7 +275,7 @@ export class ClientPort {
   #release(a: Arrival, reply: Reply): void {
     const answer = answerOf(reply);
     this.#o.answers.remember(a.req, a.key, answer, this.#o.clock.now());
-    this.#send(answer, a.req.tag, a.from, a.via);
+    this.#send(answer, a.req.tag, a.from, a.via, a.source);
     this.#acked(answer, a.start);
   }
 
@@ -300,10 +300,10 @@ export class ClientPort {
     if (answer.error === null) this.#o.metrics?.ackLatency((this.#o.clock.monotonic() - start) / 1000);
   }
 
-  /** Every reply (to the request tagged `tag`) leaves here: within the budget of an unproven source, or not at all (lib/server/address_budget.ts). */
-  #send(answer: Answer, tag: string, to: Address, via: ClientChannel): void {
+  /** Every reply (to the request tagged `tag`) leaves here: within the budget of an unproven source (`source`: `to` on `via`), or not at all (lib/server/address_budget.ts). */
+  #send(answer: Answer, tag: string, to: Address, via: ClientChannel, source = sourceKey(via, to)): void {
     const bytes = encodeText(answer.text);
-    if (!this.budget.sent(sourceKey(via, to), bytes.length)) return;
+    if (!this.budget.sent(source, bytes.length)) return;
     if (answer.error !== null) this.#o.metrics?.error(answer.error);
     via.send(bytes, to, tag);
   }

@@ -17,17 +17,18 @@ import type { ErrorCode } from "../wire/messages.ts";
 export type Answer = { readonly text: string; readonly error: ErrorCode | null };
 
 export class ReplyCache {
-  #map = new Map<string, { answer: Answer; stamp: number }>();
+  /** Each key's slot in the order below. */
+  #at = new Map<string, number>();
   /**
-   * Keys in the order they were stored, each with the stamp it was stored
-   * under (a key stored again leaves a stale entry, skipped when reached):
-   * eviction pops from the front in O(1), where `map.keys().next()` walks
-   * over every deleted slot at the front of a full Map (3 µs a set at
-   * 8,192 entries; docs/PERFORMANCE_NOTES.md, change 16).
+   * Keys and answers in the order they were stored, side by side; a key
+   * stored again leaves its old slot empty (undefined), skipped when
+   * reached. Eviction takes the front slot in O(1) without a look-up, and
+   * no object is made per set (docs/PERFORMANCE_NOTES.md §2 "addcpu"; the
+   * first ring of change 16 made two and looked the front key up).
    */
-  #order: { key: string; stamp: number }[] = [];
+  #keys: (string | undefined)[] = [];
+  #answers: (Answer | undefined)[] = [];
   #head = 0;
-  #stamp = 0;
   #bytes = 0;
   readonly maxEntries: number;
   readonly maxBytes: number;
@@ -38,36 +39,54 @@ export class ReplyCache {
   }
 
   get(key: string): Answer | undefined {
-    return this.#map.get(key)?.answer;
+    const i = this.#at.get(key);
+    return i === undefined ? undefined : this.#answers[i];
   }
 
   set(key: string, answer: Answer): void {
-    const old = this.#map.get(key);
-    if (old !== undefined) this.#bytes -= old.answer.text.length;
-    const stamp = ++this.#stamp;
-    this.#map.set(key, { answer, stamp });
-    this.#order.push({ key, stamp });
+    const old = this.#at.get(key);
+    if (old !== undefined) {
+      this.#bytes -= this.#answers[old]!.text.length;
+      this.#keys[old] = this.#answers[old] = undefined;
+    }
+    this.#at.set(key, this.#keys.length);
+    this.#keys.push(key);
+    this.#answers.push(answer);
     this.#bytes += answer.text.length;
-    while (this.#map.size > this.maxEntries || this.#bytes > this.maxBytes) {
-      const { key: k, stamp: n } = this.#order[this.#head++];
-      const e = this.#map.get(k);
-      if (e === undefined || e.stamp !== n) continue; // stored again later: not the oldest
-      this.#map.delete(k);
-      this.#bytes -= e.answer.text.length;
+    while (this.#at.size > this.maxEntries || this.#bytes > this.maxBytes) {
+      const k = this.#keys[this.#head];
+      if (k !== undefined) {
+        this.#at.delete(k);
+        this.#bytes -= this.#answers[this.#head]!.text.length;
+        this.#keys[this.#head] = this.#answers[this.#head] = undefined;
+      }
+      this.#head++;
     }
-    // Stale and popped entries at most as many as live ones (plus a slack): amortized O(1) a set.
-    if (this.#order.length > 2 * this.#map.size + 1024) {
-      this.#order = this.#order.slice(this.#head).filter((e) => this.#map.get(e.key)?.stamp === e.stamp);
-      this.#head = 0;
+    // Empty and popped slots at most as many as live ones (plus a slack): amortized O(1) a set.
+    if (this.#keys.length > 2 * this.#at.size + 1024) this.#compact();
+  }
+
+  /** Drops the popped and emptied slots, keeping the order. */
+  #compact(): void {
+    const keys: string[] = [], answers: Answer[] = [];
+    for (let i = this.#head; i < this.#keys.length; i++) {
+      const k = this.#keys[i];
+      if (k === undefined) continue;
+      this.#at.set(k, keys.length);
+      keys.push(k);
+      answers.push(this.#answers[i]!);
     }
+    this.#keys = keys;
+    this.#answers = answers;
+    this.#head = 0;
   }
 
   get size(): number {
-    return this.#map.size;
+    return this.#at.size;
   }
 
-  /** Entries of the eviction order, stale ones included: at most 2 × size + 1,025. */
+  /** Slots of the eviction order, empty ones included: at most 2 × size + 1,025. */
   get orderLength(): number {
-    return this.#order.length - this.#head;
+    return this.#keys.length - this.#head;
   }
 }

@@ -6,14 +6,20 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { nameKey } from "../wire/names.ts";
 import { type Key, opensFirst } from "../rules/conflict.ts";
 import { keptCount } from "./kept_counts.ts";
+import { type Membership, MembershipCache } from "./_membership_cache.ts";
+import type { Sessions } from "./sessions.ts";
 
 export class Rooms {
   #s: Record<"room" | "insert" | "rename" | "after" | "isMember" | "membership" | "ofSession" | "join" | "leave" | "membersAfter", StatementSync>;
 
   /** Rooms there are (kept by SQLite: no scan). */
   readonly count: () => number;
+  /** `membership` answers until a write here (or a session's end) changes them. */
+  readonly #known = new MembershipCache();
 
-  constructor(db: DatabaseSync) {
+  /** `sessions`: told when a session ends, its memberships with it. */
+  constructor(db: DatabaseSync, sessions?: Sessions) {
+    sessions?.onEnd((id) => this.#known.forgetSession(id));
     const p = (sql: string) => db.prepare(sql);
     this.count = keptCount(db, "rooms");
     this.#s = {
@@ -46,12 +52,18 @@ export class Rooms {
     const rkey = nameKey(groupName);
     const room = this.#s.room.get(rkey) as { ksum: number; korigin: string } | undefined;
     if (!room) this.#s.insert.run(rkey, groupName, k[0], k[1]);
-    else if (kind === "open" && opensFirst(k, [room.ksum, room.korigin])) this.#s.rename.run(groupName, k[0], k[1], rkey);
+    else if (kind === "open" && opensFirst(k, [room.ksum, room.korigin])) {
+      this.#s.rename.run(groupName, k[0], k[1], rkey);
+      this.#known.clear(); // every member's answer names the room
+    }
     this.#s.join.run(rkey, session, expires, k[0], k[1]);
+    this.#known.forget(session, rkey);
   }
 
   leave(groupName: string, session: string): void {
-    this.#s.leave.run(nameKey(groupName), session);
+    const rkey = nameKey(groupName);
+    this.#s.leave.run(rkey, session);
+    this.#known.forget(session, rkey);
   }
 
   /** The display name of a room, or null when it does not exist. */
@@ -71,9 +83,14 @@ export class Rooms {
   }
 
   /** The room's display name and the key of the membership's newest join, if `session` is a member; else null. */
-  membership(groupName: string, session: string): { name: string; joined: Key } | null {
-    const row = this.#s.membership.get(nameKey(groupName), session) as { name: string; jsum: number; jorigin: string } | undefined;
-    return row ? { name: row.name, joined: [row.jsum, row.jorigin] } : null;
+  membership(groupName: string, session: string): Membership | null {
+    const rkey = nameKey(groupName);
+    const known = this.#known.get(session, rkey);
+    if (known !== undefined) return known;
+    const row = this.#s.membership.get(rkey, session) as { name: string; jsum: number; jorigin: string } | undefined;
+    const m = row ? { name: row.name, joined: [row.jsum, row.jorigin] as Key } : null;
+    this.#known.set(session, rkey, m);
+    return m;
   }
 
   /** Keys of the rooms `session` is a member of (at most 1,000). */

@@ -46,6 +46,7 @@ type Row = {
 
 export class Sessions {
   #cache = new Map<string, SessionRecord>();
+  #onEnd: ((id: string) => void)[] = [];
   #touchEveryMs: number | undefined;
   #s: Record<"get" | "ofName" | "live" | "insert" | "saveActive" | "end" | "dropMemberships" | "memberExpiry", StatementSync>;
 
@@ -113,10 +114,16 @@ export class Sessions {
     this.#s.insert.run(o.id, o.user, nameKey(o.user), o.ttl, o.at, o.at, o.ksum, o.korigin, o.loginVector);
   }
 
+  /** Runs `f` with the id of every session ended here (its memberships end with it). */
+  onEnd(f: (id: string) => void): void {
+    this.#onEnd.push(f);
+  }
+
   /** Ends a session and its memberships. */
   end(id: string): void {
     this.#s.end.run(id);
     this.#s.dropMemberships.run(id);
+    for (const f of this.#onEnd) f(id);
     const s = this.#cache.get(id);
     if (s) s.ended = true;
   }

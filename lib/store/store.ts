@@ -126,7 +126,7 @@ export class Store {
     this.#self = self;
     this.sessions = new Sessions(db, options.touchEveryMs);
     this.#names = new NameClaims(db, this.sessions, options.rememberSettlements !== false);
-    this.rooms = new Rooms(db);
+    this.rooms = new Rooms(db, this.sessions);
     this.acts = new MessageActs(db);
     this.messages = new Messages(db, this.acts, options.search !== false);
     this.replies = new SavedReplies(db);

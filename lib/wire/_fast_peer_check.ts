@@ -38,7 +38,7 @@ const opRoom = (s: unknown): boolean => typeof s === "string" && (ROOM_NAME.test
 const opMsg = (s: unknown): boolean => typeof s === "string" && (s.length * 3 <= MAX_MSG_BYTES || utf8Length(s) <= MAX_MSG_BYTES);
 
 /** A vector's [origin, n] pairs as the schema's `vector` makes them: null when an origin is named twice or n is not safe; entries of 0 dropped. */
-function vector(pairs: unknown): Vector | null {
+export function vector(pairs: unknown): Vector | null {
   if (!Array.isArray(pairs)) return null;
   const v = new Map<string, number>();
   for (const [origin, n] of pairs as [string, number][]) {

@@ -4,7 +4,8 @@
  * `protocol.peggy` checks structure; valibot (lib/wire/_schemas.ts) checks what
  * a grammar cannot (name patterns, byte lengths, integer ranges, counts). The
  * hot datagrams take fast paths that read and check exactly the same
- * (lib/wire/_fast_requests.ts, _fast_peer.ts, _fast_peer_check.ts).
+ * (lib/wire/_fast_requests.ts, _fast_request_check.ts, _fast_peer.ts,
+ * _fast_peer_check.ts).
  * Decoding never throws: it returns a Result whose error carries the code to
  * answer with (docs/PROTOCOL.md "Datagrams and lines").
  *
@@ -18,6 +19,7 @@ import { parse } from "./_protocol_parser.js";
 import { fastRequest } from "./_fast_requests.ts";
 import { fastPeer } from "./_fast_peer.ts";
 import { checkFastPeer } from "./_fast_peer_check.ts";
+import { checkFastRequest } from "./_fast_request_check.ts";
 import { checkPeer, checkReply, checkRequest } from "./_schemas.ts";
 import type {
   Op,
@@ -111,7 +113,7 @@ function decodeWith<T>(
 
 /** Decodes a client request (what a server's client port receives). */
 export function decodeRequest(bytes: Uint8Array): Result<Request> {
-  return decodeWith(bytes, "ClientRequest", checkRequest);
+  return decodeWith(bytes, "ClientRequest", checkRequest, checkFastRequest);
 }
 
 /** Decodes a server reply (what a client receives). */
