@@ -33,7 +33,7 @@ import { OP_SQL_VARIANTS, type OpValues, type Variant } from "./_op_sql_variants
 const COMMAND = defineCommand({
   name: "op_sql",
   about: "SQLite's own cost of one message op in DistChat's schema, index by index, against the catch-up anchor; CPU and wall µs per op.",
-  usage: "node_modules/node/bin/node bench/op_sql.ts [--n N] [--rounds N] [--batch N] [--only LIST] [--out FILE]",
+  usage: "node_modules/.bin/node bench/op_sql.ts [--n N] [--rounds N] [--batch N] [--only LIST] [--out FILE]",
   flags: {
     n: { type: "string", value: "N", default: "50000", help: "message ops per variant and round" },
     rounds: { type: "string", value: "N", default: "3", help: "interleaved rounds" },

@@ -29,7 +29,7 @@ import { formatSummary, percentile, summarize } from "./_stats.ts";
 const COMMAND = defineCommand({
   name: "tail",
   about: "Issue 27's delivery p99 against three linked ngircd servers' p99 and the floor's p99, interleaved rounds.",
-  usage: "node_modules/node/bin/node bench/tail.ts [--rounds N] [--runtime node,deno] [--count N] [--slow] [--out FILE] [-- SERVER FLAGS]",
+  usage: "node_modules/.bin/node bench/tail.ts [--rounds N] [--runtime node,deno] [--count N] [--slow] [--out FILE] [-- SERVER FLAGS]",
   positionals: [{ name: "-- SERVER FLAGS", help: "passed to every server.ts" }],
   flags: {
     rounds: { type: "string", value: "N", default: "3", help: "rounds, each measuring ngircd, then each runtime's delivery and floor" },
