@@ -5,7 +5,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { type Listed, phaseAt, type Restart, traceSlowest } from "../testing/chaos_trace.ts";
+import { type Listed, phaseAt, type Restart, traceRestartedListings, traceSlowest } from "../testing/chaos_trace.ts";
 
 const T = 1_000_000;
 const restart: Restart = { killed: T, back: T + 2400, writes: T + 4400 };
@@ -45,6 +45,20 @@ test("traceSlowest with the servers' ids: a listing last at its confirmer's far 
     'trace: a.2 "c0 line 2" listed 1900 ms after its ack (last at d); confirmer b: up',
   ]);
   assert.ok(lines[2].endsWith("with the confirmer up all along: 2 of 3"), lines[2]);
+});
+
+test("traceRestartedListings: of the listings on all servers slower than 2 s, those last listed by a server restarted meanwhile, timed from its spawn and from its start line", () => {
+  const listed = [
+    { at: T - 500, listedAt: T + 1800, lastServer: "b" }, // b killed at T, spawned at T + 1000: 800 after the spawn, 600 before its start line
+    { at: T - 100, listedAt: T + 2900, lastServer: "b" }, // 1,900 after the spawn, 500 after the start line
+    { at: T, listedAt: T + 2500, lastServer: "c" }, // slow, but c was not restarted
+    { at: T, listedAt: T + 1500, lastServer: "b" }, // not slow
+  ];
+  assert.is(
+    traceRestartedListings(listed, new Map([["b", [restart]]])),
+    "trace: 3 listing(s) on all servers slower than 2000 ms; 2 last listed by a server killed after the ack and restarted: " +
+      "listed after its spawn p50/p90/max 1900 / 1900 / 1900 ms, after its start line 500 / 500 / 500 ms (1 before it)",
+  );
 });
 
 test.run();
