@@ -118,8 +118,8 @@ export type ListedOnAll = { at: number; listedAt: number; lastServer: string };
 
 /**
  * A line on the listings on all servers slower than `slowMs` (2 s: issue
- * 27's goal): how many were last listed by a server restarted between the
- * ack and the listing, and for those, when that server listed it counted
+ * 27's goal): how many were last listed by a server killed before the
+ * listing and not back (its start line) at the ack, and for those, when that server listed it counted
  * from its process's spawn (the kill + the harness's 1 s wait) and from its
  * start line (`back`; negative: before it, as it reads while its start still
  * hears its peers, docs/ARCHITECTURE.md "Incarnations") — p50 / p90 / max.
@@ -128,7 +128,7 @@ export function traceRestartedListings(listed: readonly ListedOnAll[], restarts:
   const slow = listed.filter((l) => l.listedAt - l.at > slowMs);
   const spawned: number[] = [], back: number[] = [];
   for (const l of slow) {
-    const r = (restarts.get(l.lastServer) ?? []).findLast((r) => r.killed >= l.at - 1 && r.killed <= l.listedAt);
+    const r = (restarts.get(l.lastServer) ?? []).findLast((r) => r.killed <= l.listedAt && r.back >= l.at);
     if (!r) continue;
     spawned.push(l.listedAt - r.killed - RESTART_WAIT_MS);
     if (Number.isFinite(r.back)) back.push(l.listedAt - r.back);
@@ -137,6 +137,6 @@ export function traceRestartedListings(listed: readonly ListedOnAll[], restarts:
     const s = [...v].sort((x, y) => x - y);
     return s.length ? `${s[Math.floor(s.length / 2)]} / ${s[Math.min(s.length - 1, Math.floor(s.length * 0.9))]} / ${s.at(-1)}` : "-";
   };
-  return `trace: ${slow.length} listing(s) on all servers slower than ${slowMs} ms; ${spawned.length} last listed by a server killed after the ack and restarted: ` +
+  return `trace: ${slow.length} listing(s) on all servers slower than ${slowMs} ms; ${spawned.length} last listed by a server down at the ack or killed after it, and restarted: ` +
     `listed after its spawn p50/p90/max ${q(spawned)} ms, after its start line ${q(back)} ms (${back.filter((b) => b < 0).length} before it)`;
 }

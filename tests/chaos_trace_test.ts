@@ -52,12 +52,13 @@ test("traceRestartedListings: of the listings on all servers slower than 2 s, th
     { at: T - 500, listedAt: T + 1800, lastServer: "b" }, // b killed at T, spawned at T + 1000: 800 after the spawn, 600 before its start line
     { at: T - 100, listedAt: T + 2900, lastServer: "b" }, // 1,900 after the spawn, 500 after the start line
     { at: T, listedAt: T + 2500, lastServer: "c" }, // slow, but c was not restarted
+    { at: T + 2000, listedAt: T + 4100, lastServer: "b" }, // acked while b was starting (down): 3,100 after the spawn, 1,700 after its start line
     { at: T, listedAt: T + 1500, lastServer: "b" }, // not slow
   ];
   assert.is(
     traceRestartedListings(listed, new Map([["b", [restart]]])),
-    "trace: 3 listing(s) on all servers slower than 2000 ms; 2 last listed by a server killed after the ack and restarted: " +
-      "listed after its spawn p50/p90/max 1900 / 1900 / 1900 ms, after its start line 500 / 500 / 500 ms (1 before it)",
+    "trace: 4 listing(s) on all servers slower than 2000 ms; 3 last listed by a server down at the ack or killed after it, and restarted: " +
+      "listed after its spawn p50/p90/max 1900 / 3100 / 3100 ms, after its start line 500 / 1700 / 1700 ms (1 before it)",
   );
 });
 
