@@ -137,6 +137,7 @@ function restartsOf(outages: ReadonlyMap<string, [number, number, ServerHandle?]
     killed,
     back,
     writes: Math.min(back + ((h && tookWritesMs(h)) ?? Infinity), os[k + 1]?.[0] ?? Infinity),
+    listening: h?.listeningAt,
   }))]));
 }
 

@@ -26,8 +26,8 @@
 import { DatabaseSync } from "node:sqlite";
 import { Ring } from "../lib/acks/ring.ts";
 
-/** A restart as the run saw it (ms since the epoch): the kill -9, the start line (listening), and when it took writes. */
-export type Restart = { killed: number; back: number; writes: number };
+/** A restart as the run saw it (ms since the epoch): the kill -9, the start line, when it took writes, and its `listening` line (reads answered) if it printed one. */
+export type Restart = { killed: number; back: number; writes: number; listening?: number };
 
 /** What a confirmer was doing at some moment (see the file comment). */
 export type Phase = "up" | "dead" | "starting" | "rejoining";
@@ -126,17 +126,19 @@ export type ListedOnAll = { at: number; listedAt: number; lastServer: string };
  */
 export function traceRestartedListings(listed: readonly ListedOnAll[], restarts: ReadonlyMap<string, readonly Restart[]>, slowMs = 2000): string {
   const slow = listed.filter((l) => l.listedAt - l.at > slowMs);
-  const spawned: number[] = [], back: number[] = [];
+  const spawned: number[] = [], back: number[] = [], listening: number[] = [];
   for (const l of slow) {
     const r = (restarts.get(l.lastServer) ?? []).findLast((r) => r.killed <= l.listedAt && r.back >= l.at);
     if (!r) continue;
     spawned.push(l.listedAt - r.killed - RESTART_WAIT_MS);
     if (Number.isFinite(r.back)) back.push(l.listedAt - r.back);
+    if (r.listening !== undefined) listening.push(l.listedAt - r.listening);
   }
   const q = (v: number[]) => {
     const s = [...v].sort((x, y) => x - y);
     return s.length ? `${s[Math.floor(s.length / 2)]} / ${s[Math.min(s.length - 1, Math.floor(s.length * 0.9))]} / ${s.at(-1)}` : "-";
   };
   return `trace: ${slow.length} listing(s) on all servers slower than ${slowMs} ms; ${spawned.length} last listed by a server down at the ack or killed after it, and restarted: ` +
-    `listed after its spawn p50/p90/max ${q(spawned)} ms, after its start line ${q(back)} ms (${back.filter((b) => b < 0).length} before it)`;
+    `listed after its spawn p50/p90/max ${q(spawned)} ms, after its start line ${q(back)} ms (${back.filter((b) => b < 0).length} before it)` +
+    (listening.length ? `, after its listening line ${q(listening)} ms` : "");
 }

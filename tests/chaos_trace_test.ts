@@ -56,9 +56,9 @@ test("traceRestartedListings: of the listings on all servers slower than 2 s, th
     { at: T, listedAt: T + 1500, lastServer: "b" }, // not slow
   ];
   assert.is(
-    traceRestartedListings(listed, new Map([["b", [restart]]])),
+    traceRestartedListings(listed, new Map([["b", [{ ...restart, listening: T + 1300 }]]])),
     "trace: 4 listing(s) on all servers slower than 2000 ms; 3 last listed by a server down at the ack or killed after it, and restarted: " +
-      "listed after its spawn p50/p90/max 1900 / 3100 / 3100 ms, after its start line 500 / 1700 / 1700 ms (1 before it)",
+      "listed after its spawn p50/p90/max 1900 / 3100 / 3100 ms, after its start line 500 / 1700 / 1700 ms (1 before it), after its listening line 1600 / 2800 / 2800 ms",
   );
 });
 
