@@ -4,9 +4,9 @@
  * open its transports, `createServerNode` builds the group commit, the
  * peer liveness table and the ack gate (lib/acks/), the handlers
  * (lib/handlers/), the client and peer ports and the housekeeping; `start`
- * opens the peer transport, waits (on the node's clock) to hear the peers,
- * chooses the origin it writes under (lib/rules/incarnation.ts), then opens
- * the client transports. It never opens a socket or a file itself: server.ts
+ * opens the peer transport and the client transports (reads only), waits
+ * (on the node's clock) to hear the peers, then chooses the origin it writes
+ * under (lib/rules/incarnation.ts) and takes writes. It never opens a socket or a file itself: server.ts
  * gives it UDP sockets and the web listener, a test the in-memory network of
  * testing/memory_cluster.ts — so a whole cluster runs in one process.
  *
