@@ -39,7 +39,7 @@ import { ChaosClient } from "./chaos_client.ts";
 import { secureUdpClient } from "./secure_client.ts";
 import { changeMembership } from "./chaos_membership.ts";
 import { watchVisibility } from "./chaos_visibility.ts";
-import { confirmers, type Listed, type Restart, traceSlowest } from "./chaos_trace.ts";
+import { confirmers, type Listed, type ListedOnAll, type Restart, traceRestartedListings, traceSlowest } from "./chaos_trace.ts";
 
 export type ChaosOptions = {
   servers: number;
@@ -137,6 +137,7 @@ function restartsOf(outages: ReadonlyMap<string, [number, number, ServerHandle?]
     killed,
     back,
     writes: Math.min(back + ((h && tookWritesMs(h)) ?? Infinity), os[k + 1]?.[0] ?? Infinity),
+    listening: h?.listeningAt,
   }))]));
 }
 
@@ -303,7 +304,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const visibleAll: number[] = [], visibleUp: number[] = [], visibleNotKilled: number[] = [];
     const killedBetween = (id: string, from: number, to = Infinity) => (outages.get(id) ?? []).some(([k, u]) => k <= to && u >= from);
     let missing = 0;
-    const listed: Listed[] = [];
+    const listed: Listed[] = [], onAll: ListedOnAll[] = [];
     // Per server, the first msgID each of its watcher's polls listed, by the poll's time (the trace's `head`).
     const heads = o.trace ? ids.map((_, i) => {
       const first = new Map<number, string>();
@@ -317,7 +318,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       const all = seen.allAt(a.id, counted);
       const up = seen.allAt(a.id, (i) => counted(i) && !a.down.includes(ids[i]));
       if (all === null) missing++;
-      else visibleAll.push(Math.max(0, all - a.at));
+      else visibleAll.push(Math.max(0, all - a.at)), onAll.push({ at: a.at, listedAt: all, lastServer: ids.find((_, i) => counted(i) && seen.allAt(a.id, (j) => j === i) === all) ?? "" });
       if (up !== null) visibleUp.push(Math.max(0, up - a.at));
       let lastServer = "", lastAt = -Infinity;
       const clean = seen.allAt(a.id, (i, t) => {
@@ -362,6 +363,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (const inv of inversions(shown)) problems.push(`server ${id}: ${inv} as a reader polling it was shown them`);
     });
     const trace = o.trace ? traceSlowest({ listed, ids, restarts: restartsOf(outages), confOf: confirmers(join(fc.dir, `${live[0]}.sqlite`)) }) : undefined;
+    trace?.push(traceRestartedListings(onAll, restartsOf(outages)));
     return {
       trace,
       acked: acked.length,

@@ -26,8 +26,8 @@
 import { DatabaseSync } from "node:sqlite";
 import { Ring } from "../lib/acks/ring.ts";
 
-/** A restart as the run saw it (ms since the epoch): the kill -9, the start line (listening), and when it took writes. */
-export type Restart = { killed: number; back: number; writes: number };
+/** A restart as the run saw it (ms since the epoch): the kill -9, the start line, when it took writes, and its `listening` line (reads answered) if it printed one. */
+export type Restart = { killed: number; back: number; writes: number; listening?: number };
 
 /** What a confirmer was doing at some moment (see the file comment). */
 export type Phase = "up" | "dead" | "starting" | "rejoining";
@@ -111,4 +111,34 @@ export function traceSlowest(
       `last listed at the confirmer's far server (its \`got\` every gotAllEveryMs) with the confirmer up all along: ${count((e) => e.far && e.path === "up")} of ${count((e) => e.path === "up")}`,
   );
   return lines;
+}
+
+/** An acked message and when the last of all the servers listed it (ms since the epoch), and which. */
+export type ListedOnAll = { at: number; listedAt: number; lastServer: string };
+
+/**
+ * A line on the listings on all servers slower than `slowMs` (2 s: issue
+ * 27's goal): how many were last listed by a server killed before the
+ * listing and not back (its start line) at the ack, and for those, when that server listed it counted
+ * from its process's spawn (the kill + the harness's 1 s wait) and from its
+ * start line (`back`; negative: before it, as it reads while its start still
+ * hears its peers, docs/ARCHITECTURE.md "Incarnations") — p50 / p90 / max.
+ */
+export function traceRestartedListings(listed: readonly ListedOnAll[], restarts: ReadonlyMap<string, readonly Restart[]>, slowMs = 2000): string {
+  const slow = listed.filter((l) => l.listedAt - l.at > slowMs);
+  const spawned: number[] = [], back: number[] = [], listening: number[] = [];
+  for (const l of slow) {
+    const r = (restarts.get(l.lastServer) ?? []).findLast((r) => r.killed <= l.listedAt && r.back >= l.at);
+    if (!r) continue;
+    spawned.push(l.listedAt - r.killed - RESTART_WAIT_MS);
+    if (Number.isFinite(r.back)) back.push(l.listedAt - r.back);
+    if (r.listening !== undefined) listening.push(l.listedAt - r.listening);
+  }
+  const q = (v: number[]) => {
+    const s = [...v].sort((x, y) => x - y);
+    return s.length ? `${s[Math.floor(s.length / 2)]} / ${s[Math.min(s.length - 1, Math.floor(s.length * 0.9))]} / ${s.at(-1)}` : "-";
+  };
+  return `trace: ${slow.length} listing(s) on all servers slower than ${slowMs} ms; ${spawned.length} last listed by a server down at the ack or killed after it, and restarted: ` +
+    `listed after its spawn p50/p90/max ${q(spawned)} ms, after its start line ${q(back)} ms (${back.filter((b) => b < 0).length} before it)` +
+    (listening.length ? `, after its listening line ${q(listening)} ms` : "");
 }

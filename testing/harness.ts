@@ -170,6 +170,8 @@ export type ServerHandle = {
   db: string;
   /** The servers file it was started with. */
   servers: string;
+  /** When (ms since the epoch, to within 20 ms) its `listening` line was seen: reads answered before its start line. */
+  listeningAt?: number;
   /** Everything it printed so far (stdout then stderr). */
   stdout(): string;
   stderr(): string;
@@ -249,9 +251,11 @@ export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
   let line: RegExpExecArray | null = null;
   let gone = false;
   p.exited.then(() => (gone = true));
+  let listeningAt: number | undefined;
   while (!line && !gone && Date.now() < readyBy) {
     await timeout(20, null);
     line = /clients (\S+), peers (\S+), database/.exec(p.stdout());
+    listeningAt ??= /: listening: clients at /.test(p.stdout()) ? Date.now() : undefined;
   }
   // A web listener: --web, or (by default) this server's web URL in the servers file.
   const wantsWeb = args.includes("--web") || (!args.includes("--no-web") && ownWebUrl(servers, id) !== undefined);
@@ -272,6 +276,7 @@ export async function startServer(o: StartOptions = {}): Promise<ServerHandle> {
     clientAddr: parseAddress(line[1]),
     peerAddr: parseAddress(line[2].replace(/,$/, "")),
     web: web?.[1] ?? null,
+    listeningAt,
     db,
     servers,
     stdout: p.stdout,

@@ -5,7 +5,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { type Listed, phaseAt, type Restart, traceSlowest } from "../testing/chaos_trace.ts";
+import { type Listed, phaseAt, type Restart, traceRestartedListings, traceSlowest } from "../testing/chaos_trace.ts";
 
 const T = 1_000_000;
 const restart: Restart = { killed: T, back: T + 2400, writes: T + 4400 };
@@ -45,6 +45,21 @@ test("traceSlowest with the servers' ids: a listing last at its confirmer's far 
     'trace: a.2 "c0 line 2" listed 1900 ms after its ack (last at d); confirmer b: up',
   ]);
   assert.ok(lines[2].endsWith("with the confirmer up all along: 2 of 3"), lines[2]);
+});
+
+test("traceRestartedListings: of the listings on all servers slower than 2 s, those last listed by a server restarted meanwhile, timed from its spawn and from its start line", () => {
+  const listed = [
+    { at: T - 500, listedAt: T + 1800, lastServer: "b" }, // b killed at T, spawned at T + 1000: 800 after the spawn, 600 before its start line
+    { at: T - 100, listedAt: T + 2900, lastServer: "b" }, // 1,900 after the spawn, 500 after the start line
+    { at: T, listedAt: T + 2500, lastServer: "c" }, // slow, but c was not restarted
+    { at: T + 2000, listedAt: T + 4100, lastServer: "b" }, // acked while b was starting (down): 3,100 after the spawn, 1,700 after its start line
+    { at: T, listedAt: T + 1500, lastServer: "b" }, // not slow
+  ];
+  assert.is(
+    traceRestartedListings(listed, new Map([["b", [{ ...restart, listening: T + 1300 }]]])),
+    "trace: 4 listing(s) on all servers slower than 2000 ms; 3 last listed by a server down at the ack or killed after it, and restarted: " +
+      "listed after its spawn p50/p90/max 1900 / 3100 / 3100 ms, after its start line 500 / 1700 / 1700 ms (1 before it), after its listening line 1600 / 2800 / 2800 ms",
+  );
 });
 
 test.run();

@@ -122,7 +122,11 @@ async function closeAll(): Promise<void> {
 
 let started: Started;
 try {
-  started = await node.start();
+  // Reads are served from here on; the start line follows once the origin is chosen (docs/OPERATIONS.md "Logs").
+  started = await node.start((at) => {
+    const where = { clients: at.client ? formatAddress(at.client) : "-", peers: at.peer ? formatAddress(at.peer) : "-" };
+    log(`listening: clients at ${where.clients} and peers at ${where.peers}; reads answered, writes refused until the peers are heard and the origin chosen`, { event: "listening", stdout: true, fields: where });
+  });
 } catch (e) {
   await closeAll();
   fatal((e as Error).message, "start-failed");

@@ -31,3 +31,18 @@ export type ClientChannel = {
 export function sourceKey(via: Pick<ClientChannel, "name">, from: Address): string {
   return via.name === "" ? formatAddress(from) : `${via.name} ${formatAddress(from)}`;
 }
+
+/**
+ * A client channel that replies through a transport opened after it (a
+ * socket and its callback need each other: the callback is made first, and
+ * nothing arrives before the socket is open and bound here).
+ */
+export function replyThrough<T extends { send(bytes: Uint8Array, to: Address): void }>(name: string): ClientChannel & { bind(t: T): T } {
+  let transport: T | null = null;
+  return {
+    name,
+    proven: false,
+    send: (bytes, to) => transport?.send(bytes, to),
+    bind: (t) => (transport = t),
+  };
+}

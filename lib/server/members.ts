@@ -44,10 +44,15 @@ export class Members {
   #join: JoinWatch;
   #rejoin: RejoinWatch;
   #waiting = "hearing every peer";
+  #starting: boolean;
 
-  /** `joining`: started with `--join` on a new database; `rejoining`: restarted on a database that holds state (two-disk acks). */
-  constructor(o: { self: string; servers: readonly Member[]; known: Iterable<string>; joining: boolean; rejoining?: boolean }) {
+  /**
+   * `joining`: started with `--join` on a new database; `rejoining`: restarted on a database that holds state (two-disk acks);
+   * `starting`: its start has not chosen the origin it writes under yet (`originChosen` ends it; default false).
+   */
+  constructor(o: { self: string; servers: readonly Member[]; known: Iterable<string>; joining: boolean; rejoining?: boolean; starting?: boolean }) {
     this.self = o.self;
+    this.#starting = o.starting ?? false;
     this.#servers = [...o.servers];
     this.known = new Set([...o.known, ...o.servers.map((s) => s.id)]);
     const peers = o.servers.some((s) => s.id !== o.self);
@@ -72,6 +77,20 @@ export class Members {
   }
 
   /**
+   * True until the start has chosen the origin this server writes under
+   * (docs/ARCHITECTURE.md "Incarnations"): it answers reads meanwhile, and
+   * takes no write — not even a session's `touch`.
+   */
+  get starting(): boolean {
+    return this.#starting;
+  }
+
+  /** The start chose the origin: writes are refused only for the state's reasons from now on. */
+  originChosen(): void {
+    this.#starting = false;
+  }
+
+  /**
    * True when this server tells its peers what is on its disk (`got`): not
    * while joining, so that no peer names it confirmer before it holds the
    * cluster's history. A rejoining server does: its `got` is its word on
@@ -91,6 +110,7 @@ export class Members {
 
   /** The state as `npm run status` shows it. */
   get described(): string {
+    if (this.#starting && !this.catchingUp) return "starting: hearing every peer before it chooses its origin";
     return this.catchingUp ? `${this.#state}: waiting for ${this.#waiting}` : this.#state;
   }
 
@@ -107,6 +127,7 @@ export class Members {
 
   /** Why this server takes no writes now, or null. */
   writesRefused(): string | null {
+    if (this.#starting) return "this server is starting (hearing its peers before it takes writes); try another server";
     if (this.#state === "joining") return `this server was just added and is catching up (waiting for ${this.#waiting}); try another server`;
     if (this.#state === "rejoining") return `this server restarted and is catching up (waiting for ${this.#waiting}); try another server`;
     if (this.#state === "retiring") return "this server is being retired; try another server";

@@ -4,9 +4,9 @@
  * open its transports, `createServerNode` builds the group commit, the
  * peer liveness table and the ack gate (lib/acks/), the handlers
  * (lib/handlers/), the client and peer ports and the housekeeping; `start`
- * opens the peer transport, waits (on the node's clock) to hear the peers,
- * chooses the origin it writes under (lib/rules/incarnation.ts), then opens
- * the client transports. It never opens a socket or a file itself: server.ts
+ * opens the peer transport and the client transports (reads only), waits
+ * (on the node's clock) to hear the peers, then chooses the origin it writes
+ * under (lib/rules/incarnation.ts) and takes writes. It never opens a socket or a file itself: server.ts
  * gives it UDP sockets and the web listener, a test the in-memory network of
  * testing/memory_cluster.ts — so a whole cluster runs in one process.
  *
@@ -40,7 +40,7 @@ import { ServerTransport } from "../secure/server_transport.ts";
 import { generateKeyPair, type KeyPair } from "../secure/suite.ts";
 import { AckGate } from "./ack_gate.ts";
 import { Answers } from "./answers.ts";
-import type { ClientChannel } from "./channel.ts";
+import { type ClientChannel, replyThrough } from "./channel.ts";
 import { ClientPort } from "./client_port.ts";
 import { type Clock, laggingClock } from "./clock.ts";
 import { GroupCommit } from "./commit.ts";
@@ -49,6 +49,7 @@ import { startHousekeeping } from "./housekeeping.ts";
 import { type Gauge, guessGauges, ServerMetrics, statusGauges } from "./metrics.ts";
 import { Members, type MemberState, reloadServers, watchRetire, type WatchOptions } from "./members.ts";
 import { hearPeers, watchCatchUp } from "./catch_up.ts";
+import { startingStore } from "./starting_store.ts";
 import { PeerPort } from "./peer_port.ts";
 import { PresenceBoard, type PresenceNote } from "../rules/presence.ts";
 import { Quotas } from "./quotas.ts";
@@ -100,8 +101,11 @@ export type ServerNodeOptions = {
   onFatal?(problem: string): void;
 };
 
+/** Where a starting node listens, as soon as its client transports are open (reads only until its origin is chosen). */
+export type Listening = { peer?: Address; client?: Address; web?: string; irc?: string };
+
 /** What `start` did: the origin chosen (and why a new incarnation), where the transports listen, and its membership state then ("rejoining": restarted, no writes until caught up). */
-export type Started = OriginChoice & { peer?: Address; client?: Address; web?: string; irc?: string; state?: MemberState };
+export type Started = OriginChoice & Listening & { state?: MemberState };
 
 /** A server node (see the file comment); `createServerNode` builds one. */
 export class ServerNode {
@@ -137,7 +141,8 @@ export class ServerNode {
     const known = noteKnownServers(store.db, [...config.servers.map((s) => s.id), ...config.retired ?? []]);
     // A restart on a database that holds state takes no writes until caught up (docs/ARCHITECTURE.md "A confirmer that dies").
     const held = store.storedOrigin() !== null;
-    const members = this.members = new Members({ self: config.id, servers: config.servers, known, joining: (config.join ?? false) && !held, rejoining: config.twoDisk && held });
+    // No writes until `start` has chosen the origin (the client transports open before: docs/ARCHITECTURE.md "Incarnations").
+    const members = this.members = new Members({ self: config.id, servers: config.servers, known, joining: (config.join ?? false) && !held, rejoining: config.twoDisk && held, starting: true });
     const junk = store.dropForeignOrigins(members.isOrigin);
     if (junk > 0) o.log(`removed ${junk} op(s) of origins that are not servers of the servers file`);
     store.sessions.loadLive(clock.now());
@@ -152,7 +157,7 @@ export class ServerNode {
       : undefined;
     const confirmer = config.twoDisk ? () => this.#peerPort.ring.confirmer(liveness, clock.now()) : undefined;
     const handlers = handlerDeps({
-      store, random: o.random, sessionTtl: config.sessionTtl, secret: o.clusterKey ?? undefined, confirmer,
+      store: startingStore(store, () => members.starting ? members.writesRefused() : null), random: o.random, sessionTtl: config.sessionTtl, secret: o.clusterKey ?? undefined, confirmer,
       // Typing and away: in memory, passed to peers in `pres` datagrams (docs/PROTOCOL.md "Typing and away").
       members: () => this.members.listing(),
       leaveReasons: () => this.#versions.shared(this.members.peers.keys()) >= LEAVE_REASON_VERSION,
@@ -265,27 +270,39 @@ export class ServerNode {
   }
 
   /**
-   * Opens the peer transport (and the multicast group's), waits on the
-   * node's clock to hear the peers, chooses the origin to write under
-   * (lib/rules/incarnation.ts: ask the peers what they have of ours first),
-   * then opens the client transports.
+   * Opens the peer transport (and the multicast group's), then the client
+   * transports — reads, polls and catch-up are served from then on, and
+   * `listening` is told where — waits on the node's clock to hear the peers,
+   * and chooses the origin to write under (lib/rules/incarnation.ts: ask the
+   * peers what they have of ours first); no write is taken before.
    */
-  async start(): Promise<Started> {
+  async start(listening?: (at: Listening) => void): Promise<Started> {
     const { transports, config, clock } = this.#o;
-    const peerPort = this.#peerPort, clientPort = this.#clientPort;
+    const peerPort = this.#peerPort;
     const link = this.#link;
     const peer = await transports.peer(link?.receive ?? ((bytes, from) => peerPort.onDatagram(bytes, from)));
     const group = transports.multicast && await transports.multicast(link?.receiveGroup ?? ((bytes, from) => peerPort.onDatagram(bytes, from)));
     link?.start(peer, group || undefined);
     if (link) peerPort.start(link.out, group ? link.groupOut : undefined);
     else peerPort.start(peer, group || undefined);
+    const at = { peer: peer.address, ...await this.#openClients() };
+    listening?.(at);
     const vectors = await hearPeers({ clock, told: this.#told, peers: this.members.peers.size, wait: !(config.newCluster && this.#facts.stored === null) });
     const choice = chooseOrigin({ id: config.id, ...this.#facts, peers: vectors, allPeersHeard: vectors.length === this.members.peers.size, newCluster: config.newCluster, now: clock.now() });
     this.store.setOrigin(choice.origin);
+    this.members.originChosen();
     if (choice.reason) {
       this.#o.log(`writing as the new incarnation ${choice.origin}: ${choice.reason}`, { event: "incarnation", fields: { origin: choice.origin, reason: choice.reason } });
     }
-    const udp = replyThrough("");
+    this.#watch(watchCatchUp);
+    return { ...choice, ...at, state: this.members.state };
+  }
+
+  /** Opens the client transports: UDP (through the encrypted intake), the web listener and IRC when configured. */
+  async #openClients(): Promise<Omit<Listening, "peer">> {
+    const { transports } = this.#o;
+    const clientPort = this.#clientPort;
+    const udp = replyThrough<Sender>("");
     const intake = this.#intake(udp);
     const client = udp.bind(await transports.client((bytes, from) => intake.receive(bytes, from)));
     const view: NodeView = { metrics: this.metrics, gauges: () => this.gauges() };
@@ -293,8 +310,7 @@ export class ServerNode {
     if (web) this.#closers.push(() => web.close());
     const irc = await transports.irc?.((bytes, from, via) => clientPort.onDatagram(bytes, from, via), this.#ircHooks());
     if (irc) this.#closers.push(() => irc.close());
-    this.#watch(watchCatchUp);
-    return { ...choice, peer: peer.address, client: client.address, web: web?.origin, irc: irc?.origin, state: this.members.state };
+    return { client: client.address, web: web?.origin, irc: irc?.origin };
   }
 
   #ircHooks(): IrcHooks {
@@ -371,21 +387,6 @@ function diskGauges(o: Pick<ServerNodeOptions, "diskLow" | "diskFree">): Gauge[]
     free = o.diskFree?.() ?? null;
   } catch { /* cannot tell: no sample */ }
   return free === null ? [low] : [low, { name: "distchat_disk_free_bytes", help: "Bytes free on the database's file system.", values: [[{}, free]] }];
-}
-
-/**
- * A client channel that replies through a transport opened after it (a
- * socket and its callback need each other: the callback is made first, and
- * nothing arrives before the socket is open and bound here).
- */
-function replyThrough(name: string): ClientChannel & { bind(t: Sender): Sender } {
-  let transport: Sender | null = null;
-  return {
-    name,
-    proven: false,
-    send: (bytes, to) => transport?.send(bytes, to),
-    bind: (t) => (transport = t),
-  };
 }
 
 /** Builds a server node; nothing is opened until `start`. */
