@@ -34,7 +34,7 @@ function exchange(client: ClientTransport, server: ServerTransport, ds: Uint8Arr
   const events: (string | null)[] = [];
   for (const d of ds) {
     const r = server.receive(d, A, now);
-    if (r.kind === "data") opened.push(read(r.plaintext));
+    if (r.kind === "data") opened.push(read(r.plaintext) ?? "(not a protocol datagram)");
     if (r.send) {
       const c = client.receive(r.send, now);
       events.push(c.event);
