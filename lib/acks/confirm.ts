@@ -11,7 +11,9 @@
  * - `f` told us (`got`, sent after its commits) a durable vector covering
  *   `o.n`, and we have delivered `f`'s own ops up to that vector — so any
  *   hide op `f` made for C when it stored it is applied here, and C would
- *   no longer be the visible copy, or
+ *   no longer be the visible copy (not only `f`'s last `got`: the newest
+ *   one passing that test, PeerLiveness.usableGot — a server catching up
+ *   lags a busy confirmer's last `got`, issue 27), or
  * - `f` is down — nothing heard from it for LIVENESS.confirmerDownMs (new
  *   adds name another confirmer sooner) — and the copy is on a second disk
  *   all the same: this server's, when it is not the origin, or that of a
@@ -107,16 +109,19 @@ export class HeldAcks<C extends Copy, T> {
    * What confirmer `conf`'s word says, the same for every copy naming it (so
    * read once per check of the table, not once per held ack): whether a word
    * is needed at all (not without a confirmer, from this server, or from an
-   * id no longer a server); its last `got`, when we have delivered `conf`'s
-   * own ops up to it; and whether it is down (silent for
+   * id no longer a server); its newest `got` that we have delivered
+   * `conf`'s own ops up to; and whether it is down (silent for
    * LIVENESS.confirmerDownMs), when a second disk may stand in for its.
    */
   #word(conf: string, mine: Vector, now: number): Word {
     const { self, isServer, liveness, started } = this.#o;
     if (conf === "" || conf === self || isServer?.(conf) === false) return NO_WORD_NEEDED;
     const down = now - Math.max(liveness.heardAt(conf) ?? -Infinity, started) >= LIVENESS.confirmerDownMs;
-    let got = liveness.disk(conf);
-    if (got) for (const [origin, n] of got) if (serverOf(origin) === conf && get(mine, origin) < n) got = undefined;
+    // Not only the last `got`: the newest one whose own-op entries this server has delivered (a catching-up server lags the last).
+    const got = liveness.usableGot(conf, (v) => {
+      for (const [origin, n] of v) if (serverOf(origin) === conf && get(mine, origin) < n) return false;
+      return true;
+    });
     return { needed: true, got, down };
   }
 

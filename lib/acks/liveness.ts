@@ -16,6 +16,7 @@
  * ```
  */
 import type { Vector } from "../wire/vector.ts";
+import { merge } from "../wire/vector.ts";
 
 /** Every period and threshold of peer liveness, in ms (or in heartbeat periods, for the replicator's). */
 export const LIVENESS = {
@@ -51,9 +52,24 @@ export const LIVENESS = {
   staleHeartbeats: 2,
   /** A peer heard within this many heartbeat periods is alive: an ask to it is retried after askRetryMs, not a heartbeat period. */
   aliveHeartbeats: 3,
+  /**
+   * A peer's `got`s kept until the ack rule can use them (PeerLiveness.usableGot):
+   * past this many, the newest waiting one is replaced (the older ones become
+   * usable first, the newest covers most).
+   */
+  maxWaitingGots: 16,
 } as const;
 
-type Peer = { heardAt?: number; gotAt?: number; got?: Vector; clockOffset?: number };
+type Peer = {
+  heardAt?: number;
+  gotAt?: number;
+  got?: Vector;
+  clockOffset?: number;
+  /** The `got`s not yet usable by the ack rule, oldest first. */
+  waiting?: Vector[];
+  /** The merge of the `got`s the ack rule could use. */
+  usable?: Vector;
+};
 
 /** What this server knows of each peer's liveness (see the file comment). */
 export class PeerLiveness {
@@ -81,6 +97,9 @@ export class PeerLiveness {
     p.heardAt = now;
     p.gotAt = now;
     p.got = vector;
+    const waiting = p.waiting ??= [];
+    if (waiting.length >= LIVENESS.maxWaitingGots) waiting.pop();
+    waiting.push(vector);
     p.clockOffset = at - now;
     this.updateLead(now);
     return p.clockOffset;
@@ -105,6 +124,28 @@ export class PeerLiveness {
   /** What the last `got` of `peer` said is on its disk, or undefined. */
   disk(peer: string): Vector | undefined {
     return this.#peers.get(peer)?.got;
+  }
+
+  /**
+   * The merge of every `got` of `peer` that passed `usable` (the ack rule's
+   * test: this server has delivered the peer's own ops up to it), or
+   * undefined. A `got` that fails is kept (up to LIVENESS.maxWaitingGots)
+   * and tried again on the next call, so a newer `got` still ahead of this
+   * server does not throw away an older one it can use. `usable` must stay
+   * true once true (it reads a delivered vector, which only grows): a word
+   * that passed is merged for good. A `got` vector only grows, so the merge
+   * of usable ones is the newest usable one, whatever order they came in.
+   */
+  usableGot(peer: string, usable: (got: Vector) => boolean): Vector | undefined {
+    const p = this.#peers.get(peer);
+    if (!p?.waiting) return p?.usable;
+    const still: Vector[] = [];
+    for (const v of p.waiting) {
+      if (usable(v)) p.usable = p.usable ? merge(p.usable, v) : v;
+      else still.push(v);
+    }
+    p.waiting = still;
+    return p.usable;
   }
 
   /** Every peer that sent a `got`, with what it said is on its disk and when. */

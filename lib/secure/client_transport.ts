@@ -14,7 +14,11 @@
  *   up, and keeps receiving for as long as it lives (a held poll's answer).
  * - A cookie reply: the initiation goes again at once, with mac2.
  * - A reset carrying the token the server gave with the session: the server
- *   lost it (a restart); a new handshake goes out at once.
+ *   lost it (a restart); a new handshake goes out at once, and the
+ *   datagrams sealed on the lost session in the last RESEND_AFTER_RESET_MS
+ *   wait for the new one (the server could not open them; re-sent, each is
+ *   a retransmission of its tag, docs/PROTOCOL.md). Without this a request
+ *   made just before the reset was lost until its client's retry timer.
  * - A path challenge is echoed (the server checks a new address).
  *
  * @example
@@ -32,6 +36,9 @@ import { bytesEqual, type KeyPairSource } from "./suite.ts";
 
 /** Datagrams a ClientTransport holds while it has no session, by default. */
 export const DEFAULT_MAX_QUEUE = 64;
+
+/** Datagrams sealed on a session within this long before its reset are sent again on the next one, ms. */
+export const RESEND_AFTER_RESET_MS = 1000;
 
 /** What a ClientTransport needs. */
 export type ClientTransportOptions = {
@@ -64,6 +71,8 @@ export class ClientTransport {
   #current: Slot | null = null;
   #previous: Slot | null = null;
   #queue: Uint8Array[] = [];
+  /** Datagrams sealed on the current session lately (RESEND_AFTER_RESET_MS, at most maxQueue), oldest first. */
+  #sent: { plaintext: Uint8Array; at: number }[] = [];
 
   /** A transport to the server whose static public key is `o.serverKey`. */
   constructor(o: ClientTransportOptions) {
@@ -93,14 +102,21 @@ export class ClientTransport {
     const out: Uint8Array[] = [];
     const cur = this.established(now) ? this.#current!.session : null;
     if ((cur === null || cur.needsRekey(now)) && this.#initiator.due(now)) out.push(this.#initiator.begin(now));
+    const kept = plaintext.slice(); // as given: sealing may work in place
     const sealed = cur?.seal(plaintext, now) ?? null;
-    if (sealed !== null) out.push(sealed);
-    else if (!this.#queue.some((q) => bytesEqual(q, plaintext))) {
-      // A retransmission of a datagram already waiting is not queued twice.
-      this.#queue.push(plaintext);
-      if (this.#queue.length > (this.#o.maxQueue ?? DEFAULT_MAX_QUEUE)) this.#queue.shift();
-    }
+    if (sealed !== null) {
+      out.push(sealed);
+      this.#sent.push({ plaintext: kept, at: now });
+      if (this.#sent.length > (this.#o.maxQueue ?? DEFAULT_MAX_QUEUE)) this.#sent.shift();
+    } else this.#wait(kept);
     return out;
+  }
+
+  /** Queues `plaintext` for the next session (a datagram already waiting is not queued twice). */
+  #wait(plaintext: Uint8Array): void {
+    if (this.#queue.some((q) => bytesEqual(q, plaintext))) return;
+    this.#queue.push(plaintext);
+    if (this.#queue.length > (this.#o.maxQueue ?? DEFAULT_MAX_QUEUE)) this.#queue.shift();
   }
 
   /** Starts a new handshake now (e.g. when requests go unanswered); the current session carries on meanwhile. */
@@ -161,6 +177,8 @@ export class ClientTransport {
       return { ...nothing, event: "reset" };
     }
     this.#current = null;
+    for (const d of this.#sent) if (now - d.at <= RESEND_AFTER_RESET_MS) this.#wait(d.plaintext);
+    this.#sent = [];
     return { ...nothing, send: this.#initiator.due(now) ? [this.#initiator.begin(now)] : [], event: "reset" };
   }
 
@@ -179,6 +197,7 @@ export class ClientTransport {
     if (this.#previous !== null) this.#indices.delete(this.#previous.session.localIndex);
     this.#previous = this.#current;
     this.#current = slot;
+    this.#sent = [];
   }
 
   #newIndex(): number {
