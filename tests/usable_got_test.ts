@@ -70,4 +70,14 @@ test("waiting gots are bounded; the oldest (first usable) are kept", () => {
   assert.ok(acks.confirmed(copy("c", 36), v({ "b~1": 36 }), T0 + 100), "the newest is kept too");
 });
 
+test("a got below the word kept (the peer lost its disk) drops the word: its old got no longer counts", () => {
+  const { liveness, acks } = setup();
+  liveness.got("b", v({ "b~1": 4, c: 9 }), T0, T0);
+  const mine = v({ "b~1": 4, c: 9 });
+  assert.ok(acks.confirmed(copy("c", 9), mine, T0 + 1), "the word is in");
+  liveness.got("b", v({ "b~2": 1, c: 3 }), T0 + 2, T0 + 2); // b back on an empty disk, a new incarnation
+  assert.not.ok(acks.confirmed(copy("c", 9), v({ "b~1": 4, "b~2": 1, c: 9 }), T0 + 3), "c.9 is no longer on b's disk");
+  assert.ok(acks.confirmed(copy("c", 3), v({ "b~1": 4, "b~2": 1, c: 9 }), T0 + 3), "what b says now counts");
+});
+
 test.run();

@@ -16,7 +16,7 @@
  * ```
  */
 import type { Vector } from "../wire/vector.ts";
-import { merge } from "../wire/vector.ts";
+import { covers, merge } from "../wire/vector.ts";
 
 /** Every period and threshold of peer liveness, in ms (or in heartbeat periods, for the replicator's). */
 export const LIVENESS = {
@@ -97,6 +97,8 @@ export class PeerLiveness {
     p.heardAt = now;
     p.gotAt = now;
     p.got = vector;
+    // A `got` below the word kept: the peer lost what it said it held (a lost disk) — or the UDP order flipped; its word is this `got` only.
+    if (p.usable !== undefined && !covers(vector, p.usable)) [p.usable, p.waiting] = [undefined, []];
     const waiting = p.waiting ??= [];
     if (waiting.length >= LIVENESS.maxWaitingGots) waiting.pop();
     waiting.push(vector);
@@ -134,7 +136,9 @@ export class PeerLiveness {
    * server does not throw away an older one it can use. `usable` must stay
    * true once true (it reads a delivered vector, which only grows): a word
    * that passed is merged for good. A `got` vector only grows, so the merge
-   * of usable ones is the newest usable one, whatever order they came in.
+   * of usable ones is the newest usable one, whatever order they came in
+   * — unless the peer lost its disk: a `got` that does not cover the merge
+   * drops it (`got`), so a lost disk's old word does not outlive it.
    */
   usableGot(peer: string, usable: (got: Vector) => boolean): Vector | undefined {
     const p = this.#peers.get(peer);
