@@ -289,8 +289,11 @@ export function createController(store, { drafting = () => false } = {}) {
       }
       const c = parseLine(text);
       if (c.kind === "quit") return (await actions.logout(), true);
-      if (c.kind === "say") return await chat.say(c.text);
-      if (c.kind === "me") return await chat.say(`\u0001me ${c.text}`);
+      if (c.kind === "say" || c.kind === "me") {
+        const line = c.kind === "me" ? `\u0001me ${c.text}` : c.text;
+        // To the room on the screen, not the core's current one: after a reload they may differ until every kept room is joined again.
+        return here ? await chat.sayTo(here.name, line) : await chat.say(line);
+      }
       if (c.kind === "msg") {
         await chat.session.conversation(`@${c.user}`, false);
         return await chat.sayTo(`@${c.user}`, c.text);
