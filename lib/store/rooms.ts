@@ -18,8 +18,8 @@ export class Rooms {
   readonly #known = new MembershipCache();
 
   /** `sessions`: told when a session ends, its memberships with it. */
-  constructor(db: DatabaseSync, sessions?: Sessions) {
-    sessions?.onEnd((id) => this.#known.forgetSession(id));
+  constructor(db: DatabaseSync, sessions: Sessions) {
+    sessions.onEnd((id) => this.#known.forgetSession(id));
     const p = (sql: string) => db.prepare(sql);
     this.count = keptCount(db, "rooms");
     this.#s = {
