@@ -133,8 +133,17 @@ test("a reload while no server answers keeps the rooms and conversations; they a
     assert.match(await composer(page).getAttribute("placeholder") ?? "", /^Rejoining south…$/);
   }
   await shots(page, "rejoining");
+  // Every room the heading shows while the kept rooms are joined again: only the one on the screen (joining
+  // another must not take the screen there, nor a line typed meanwhile into it).
+  await page.evaluate(() => {
+    const title = document.getElementById("room-title")!;
+    const seen = ((globalThis as unknown as { titles: string[] }).titles = [title.textContent ?? ""]);
+    new MutationObserver(() => seen.push(title.textContent ?? "")).observe(title, { childList: true, characterData: true, subtree: true });
+  });
   await page.unrouteAll({ behavior: "ignoreErrors" });
   await composer(page).and(page.locator(":enabled")).waitFor({ timeout: 40_000 });
+  await roomButton(page, /^#north(?!.*rejoining)/).waitFor({ timeout: 20_000 }); // north joined too
+  assert.equal([...new Set(await page.evaluate(() => (globalThis as unknown as { titles: string[] }).titles))], ["south"], "the heading stays on south");
   await say(page, "back in south");
   await seeLines(page, ["olga: back in south"], 30_000);
   await roomButton(page, /^#north/).click();

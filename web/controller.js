@@ -177,9 +177,10 @@ export function createController(store, { drafting = () => false } = {}) {
       chat.session.restore(kept.pending ?? []);
       set((s) => keptRooms(s, kept.rooms, kept.current));
       persist();
+      // Joined without being made the room typed into: the screen stays on the room it shows (kept.current) throughout.
       for (const room of kept.rooms) {
         if (room.startsWith("@")) await chat.session.conversation(room, false);
-        else if (!(await chat.session.join(room)) && chat !== null) ui.left(room, null); // refused (a ban): the error said why
+        else if (!(await chat.session.join(room, { focus: false })) && chat !== null) ui.left(room, null); // refused (a ban): the error said why
       }
       if (kept.current && chat !== null) chat.session.switchTo(kept.current);
     }

@@ -36,6 +36,13 @@ type Room = {
 };
 type ErrorReply = Extract<Reply, { verb: "error" }>;
 
+/**
+ * How a room is joined: `open` makes it (`open`, not `connect`); `key` is its
+ * key ("mode +k"); `focus: false` joins it without making it the room typed
+ * into (a reload joining its kept rooms again leaves the screen where it was).
+ */
+export type JoinOptions = { open?: boolean; key?: string; focus?: boolean };
+
 /** What the rooms need of their session. */
 export type RoomsContext = {
   ui: SessionUi;
@@ -97,7 +104,7 @@ export class JoinedRooms {
    * /join: joins `room`, creating it when there is none (as IRC's JOIN does;
    * docs/CLIENT.md). /create (`open`): creates it, refused when it exists.
    */
-  async join(room: string, o: { open?: boolean; key?: string } = {}): Promise<boolean> {
+  async join(room: string, o: JoinOptions = {}): Promise<boolean> {
     const call = this.#c.call;
     const withKey = o.key === undefined ? {} : { key: o.key }; // a room's key ("mode +kKEY")
     let reply = await call((tag, token) => (o.open ? { verb: "open", tag, token, groupName: room } : { verb: "connect", tag, token, groupName: room, ...withKey }));
@@ -116,15 +123,17 @@ export class JoinedRooms {
     }
     const name = reply.groupName;
     const known = this.#rooms.get(key(name));
+    const focus = o.focus ?? true;
+    const typing = focus ? `; you are typing into ${name}` : "";
     if (known) {
       known.name = name;
-      this.#setCurrent(key(name));
-      this.#narrate(`joined ${name} (already a member); you are typing into ${name}`);
+      if (focus) this.#setCurrent(key(name));
+      this.#narrate(`joined ${name} (already a member)${typing}`);
       return true;
     }
     const r = this.#add(name);
-    this.#setCurrent(key(name));
-    this.#narrate(`${reply.kind === "open" ? "created" : "joined"} ${name}; you are typing into ${name}`);
+    if (focus) this.#setCurrent(key(name));
+    this.#narrate(`${reply.kind === "open" ? "created" : "joined"} ${name}${typing}`);
     await this.#latest(r);
     await this.#c.afterJoin?.(name);
     void this.#pollLoop(r);

@@ -20,7 +20,7 @@ import { utf8Length } from "../wire/utf8.ts";
 import { toBase64Url } from "../wire/base64.ts";
 import { clientFinal, parseServerFirst } from "../accounts/scram.ts";
 import type { Connection } from "./connection.ts";
-import { JoinedRooms } from "./joined_rooms.ts";
+import { type JoinOptions, JoinedRooms } from "./joined_rooms.ts";
 import { pageNames } from "./lists.ts";
 import { Outbox, type OutboxItem } from "./outbox.ts";
 import { randomBytes } from "./random.ts";
@@ -294,7 +294,7 @@ export class Session {
   // --- Rooms -------------------------------------------------------------------
 
   /** /join (creating a missing room), or /create with `open` (lib/client/joined_rooms.ts). */
-  join(room: string, o: { open?: boolean; key?: string } = {}): Promise<boolean> {
+  join(room: string, o: JoinOptions = {}): Promise<boolean> {
     return this.#rooms.join(room, o);
   }
 
