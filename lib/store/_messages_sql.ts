@@ -56,7 +56,12 @@ export function messageStatements(db: DatabaseSync): MessageStatements {
 return {
     visibleByTag: p("SELECT rkey, dseq, origin, ksum FROM messages WHERE session = ? AND tag = ? AND hidden = 0"),
     hide: p("UPDATE messages SET hidden = 1 WHERE rkey = ? AND notice = 0 AND dseq = ?"),
-    insert: p("INSERT INTO messages (rkey, dseq, origin, seq, session, tag, hidden, ksum) VALUES (?,?,?,?,?,?,?,?)"),
+    // OR FAIL, not the default ABORT: the kept count's trigger makes the insert write two tables, and an ABORT statement
+    // that writes two tables opens a statement journal (pages copied) and a savepoint of every virtual table in the
+    // transaction, which makes FTS5 flush its pending words as a segment (lib/store/search.ts). One VALUES row fails
+    // before it writes anything, so FAIL undoes the same; an error that stops the statement midway (disk full, I/O)
+    // then rolls back the whole transaction, which the group commit treats as it does any failed write: the server stops.
+    insert: p("INSERT OR FAIL INTO messages (rkey, dseq, origin, seq, session, tag, hidden, ksum) VALUES (?,?,?,?,?,?,?,?)"),
     insertNotice: p("INSERT OR IGNORE INTO messages (rkey, notice, dseq, origin, seq, session, tag, hidden, ksum) VALUES (?,1,?,?,?,?,?,0,0)"),
     addByTag: p(
       "SELECT m.rkey, m.origin, m.seq, o.msg, COALESCE(o.conf, '') AS conf FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
