@@ -46,9 +46,12 @@ export const CONF = "CASE o.kind WHEN 'msg' THEN COALESCE(o.conf, '') ELSE '' EN
 export type MessageStatements = Record<
   | "visibleByTag" | "hide" | "insert" | "insertNotice" | "addByTag" | "originRange" | "refuse" | "byId" | "bestTwin" | "show" | "bound"
   | "dseqOf" | "newest" | "newestBefore" | "lastOf" | "recentOf" | "visibleTwin" | "setFlag" | "remove" | "msgRow" | "byDseq" | "recentKeys"
-  | "anyDseq" | "pendingOps" | "anyByDseq" | "lastOp" | "roomOf" | "lastBefore",
+  | "anyDseq" | "pendingOps" | "pendingTexts" | "anyByDseq" | "lastOp" | "roomOf" | "lastBefore",
   StatementSync
 >;
+
+/** `s`, returning its rows as arrays (aseq, rkey, msg): the two reads of the search index's backlog make no object per row. */
+const arrays = (s: StatementSync): StatementSync => (s.setReturnArrays(true), s);
 
 /** Prepares the Messages table's statements on `db`. */
 export function messageStatements(db: DatabaseSync): MessageStatements {
@@ -56,7 +59,12 @@ export function messageStatements(db: DatabaseSync): MessageStatements {
 return {
     visibleByTag: p("SELECT rkey, dseq, origin, ksum FROM messages WHERE session = ? AND tag = ? AND hidden = 0"),
     hide: p("UPDATE messages SET hidden = 1 WHERE rkey = ? AND notice = 0 AND dseq = ?"),
-    insert: p("INSERT INTO messages (rkey, dseq, origin, seq, session, tag, hidden, ksum) VALUES (?,?,?,?,?,?,?,?)"),
+    // OR FAIL, not the default ABORT: the kept count's trigger makes the insert write two tables, and an ABORT statement
+    // that writes two tables opens a statement journal (pages copied) and a savepoint of every virtual table in the
+    // transaction, which makes FTS5 flush its pending words as a segment (lib/store/search.ts). One VALUES row fails
+    // before it writes anything, so FAIL undoes the same; an error that stops the statement midway (disk full, I/O)
+    // then rolls back the whole transaction, which the group commit treats as it does any failed write: the server stops.
+    insert: p("INSERT OR FAIL INTO messages (rkey, dseq, origin, seq, session, tag, hidden, ksum) VALUES (?,?,?,?,?,?,?,?)"),
     insertNotice: p("INSERT OR IGNORE INTO messages (rkey, notice, dseq, origin, seq, session, tag, hidden, ksum) VALUES (?,1,?,?,?,?,?,0,0)"),
     addByTag: p(
       "SELECT m.rkey, m.origin, m.seq, o.msg, COALESCE(o.conf, '') AS conf FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq " +
@@ -88,10 +96,13 @@ return {
     anyDseq: p(`SELECT m.dseq FROM ${BY_OP} WHERE o.origin = ? AND o.seq = ?`),
     // The messages to index after a mark, with their room key and current text in one read (msg null: its row is gone). The row
     // is found by its key (rkey, notice, dseq): SQLite's lower() folds ASCII letters only, as nameKey does (lib/wire/names.ts).
-    pendingOps: p(
+    pendingOps: arrays(p(
       `SELECT o.aseq, lower(o.room) AS rkey, ${TEXT} AS msg FROM ops o LEFT JOIN messages m ON m.rkey = lower(o.room) AND m.notice = 0 AND m.dseq = o.aseq ` +
         "WHERE o.aseq > ?1 AND o.kind = 'msg' AND o.msg <> '' ORDER BY o.aseq LIMIT ?2 + 0",
-    ),
+    )),
+    // The same while no message past the mark was edited (lib/store/messages.ts `indexPending`): a message's text is then its
+    // op's own (TEXT above takes an edit's only for a row flagged edited), and its row needs no look-up.
+    pendingTexts: arrays(p("SELECT o.aseq, lower(o.room) AS rkey, o.msg FROM ops o WHERE o.aseq > ?1 AND o.kind = 'msg' AND o.msg <> '' ORDER BY o.aseq LIMIT ?2 + 0")),
     anyByDseq: p(`SELECT ${TEXT} AS msg FROM messages m JOIN ops o ON o.origin = m.origin AND o.seq = m.seq WHERE m.rkey = ? AND m.notice = 0 AND m.dseq = ?`),
     lastOp: p("SELECT max(aseq) AS n FROM ops"),
     roomOf: p("SELECT room FROM ops WHERE aseq = ?"),

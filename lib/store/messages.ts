@@ -4,21 +4,20 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { type MessageStatements, messageStatements } from "./_messages_sql.ts";
-import type { Vector } from "../wire/vector.ts";
-import { get } from "../wire/vector.ts";
+import { get, type Vector } from "../wire/vector.ts";
 import { nameKey } from "../wire/names.ts";
 import { type Key, visibleTwin } from "../rules/conflict.ts";
 import { keptCount } from "./kept_counts.ts";
 import { refuses } from "../rules/binding.ts";
 import type { SettledTest, Settling } from "./settling.ts";
 
-/** What stable delivery reads of a row (lib/store/settling.ts). */
-type WaitRow = { seq: number; dseq: number; hidden: number; refused: number; session: string; tag: string; conf: string };
 import { EDITED, type MessageActs, REACTED } from "./message_acts.ts";
 import { SearchIndex } from "./search.ts";
-import type { MsgId } from "../wire/messages.ts";
+import { MAX_UNREAD, type MsgId } from "../wire/messages.ts";
 import { unreadAfter } from "../rules/message_acts.ts";
-import { MAX_UNREAD } from "../wire/messages.ts";
+
+/** What stable delivery reads of a row (lib/store/settling.ts). */
+type WaitRow = { seq: number; dseq: number; hidden: number; refused: number; session: string; tag: string; conf: string };
 
 /** What a listed message says besides its text (docs/PROTOCOL.md "Message actions"). */
 export type EntryMeta = { edited?: true; re?: MsgId; reactions?: [string, number][] };
@@ -44,8 +43,7 @@ const parseId = (id: string): MsgId => {
  * fan-out to 1,000 polls of a room 1,000 sessions joined stays one cheap
  * read), and readers that do merge the two by delivery order.
  */
-const MESSAGE_ROWS = 0;
-const NOTICE_ROWS = 1;
+const MESSAGE_ROWS = 0, NOTICE_ROWS = 1;
 /** The kinds of row a reader lists. */
 const kindsOf = (notices: boolean): number[] => notices ? [MESSAGE_ROWS, NOTICE_ROWS] : [MESSAGE_ROWS];
 
@@ -59,6 +57,8 @@ export class Messages {
   readonly search: SearchIndex;
   /** The delivery sequence of the newest message stored (what the index must reach). */
   #newest = 0;
+  /** A message not indexed yet may have been edited (its text is then its edit's): true from the start until the index catches up. */
+  #editedPending = true;
 
   /** Visible chat messages stored (kept by SQLite: no scan). */
   readonly count: () => number;
@@ -106,7 +106,7 @@ export class Messages {
   /** Message `origin.seq` was edited or reacted to: its flag `bit`. */
   flag(origin: string, seq: number, bit: number): void {
     const r = this.row(origin, seq);
-    if (r) this.#s.setFlag.run(r.rkey, seq, bit, origin);
+    if (r) this.#s.setFlag.run(r.rkey, seq, bit, origin), this.#editedPending ||= (bit & EDITED) !== 0 && r.dseq > this.search.upto;
   }
 
   /**
@@ -154,14 +154,16 @@ export class Messages {
    * Indexes for search up to `limit` messages stored since the index's mark
    * (lib/store/search.ts), with their current text, in the caller's
    * transaction; returns how many it read (fewer than `limit`: caught up).
+   * While no message past the mark was edited, their ops' texts are read without the join to `messages`.
    */
   indexPending(limit: number): number {
     if (!this.search.enabled) return 0;
-    type Row = { aseq: number; rkey: string; msg: string | null };
-    const rows = this.#s.pendingOps.all(this.search.upto, limit) as Row[];
-    for (const r of rows) if (r.msg !== null) this.search.add(r.aseq, r.rkey, r.msg);
-    const last = rows.length < limit ? (this.#s.lastOp.get() as { n: number | null }).n ?? 0 : rows[rows.length - 1].aseq;
+    const read = this.#editedPending ? this.#s.pendingOps : this.#s.pendingTexts;
+    const rows = read.all(this.search.upto, limit) as unknown as [aseq: number, rkey: string, msg: string | null][];
+    for (const [aseq, rkey, msg] of rows) if (msg !== null) this.search.add(aseq, rkey, msg);
+    const last = rows.length < limit ? (this.#s.lastOp.get() as { n: number | null }).n ?? 0 : rows[rows.length - 1][0];
     this.search.setUpto(last);
+    if (rows.length < limit) this.#editedPending = false; // every message stored is indexed
     return rows.length;
   }
 
@@ -250,9 +252,8 @@ export class Messages {
    * becomes visible. Returns the room key whose listing changed, or null.
    */
   refuse(target: string): string | null {
-    const dot = target.lastIndexOf(".");
     type Row = { rkey: string; dseq: number; session: string; tag: string; hidden: number };
-    const row = this.#s.byId.get(target.slice(0, dot), Number(target.slice(dot + 1))) as Row | undefined;
+    const id = parseId(target), row = this.#s.byId.get(id.origin, id.n) as Row | undefined;
     if (!row) return null;
     this.#s.refuse.run(row.rkey, row.dseq);
     if (row.hidden) return null;
