@@ -144,15 +144,15 @@ export class HeldAcks<C extends Copy, T> {
 
   /**
    * After a commit, at `now`: the held acks that may be answered, each with
-   * the copy of its (session, tag) visible now (`visible`; a hide op may
-   * have changed it), taken off the table. Those past their `until` and not
+   * the copy of its (session, tag) visible now (`visible`, given the held
+   * ack too; a hide op may have changed it), taken off the table. Those past their `until` and not
    * answered are dropped unanswered (read from the oldest: acks are held in
    * the order of their `until`, unless the clock stepped back — then one
    * is dropped at most that step late). Visits only the acks the rule confirms —
    * each confirmer's `got` covers a prefix of its groups in the index — and,
    * for a confirmer that is down, every ack naming it (the stand-in rule).
    */
-  due(now: number, mine: Vector, visible: (session: string, tag: string) => C | null): Held<C, T>[] {
+  due(now: number, mine: Vector, visible: (session: string, tag: string, held: Held<C, T>) => C | null): Held<C, T>[] {
     // Each confirmer's word once per call (a busy server holds dozens of acks, checked after every commit and `got`).
     const words = new Map<string, Word>();
     const wordOf = (conf: string) => {
@@ -163,7 +163,7 @@ export class HeldAcks<C extends Copy, T> {
     const out: Held<C, T>[] = [];
     for (const h of this.#confirmedNow(wordOf, now)) {
       // The confirmer's word is in: read which copy is visible now.
-      const copy = visible(h.session, h.tag);
+      const copy = visible(h.session, h.tag, h);
       if (copy === null) continue;
       if (copy.origin !== h.copy.origin || copy.seq !== h.copy.seq || copy.conf !== h.copy.conf) {
         this.#index.remove(h);

@@ -43,13 +43,19 @@ export type AckGateOptions = {
   maxHeld?: number;
   /** True for the ids of servers.txt (default: any). A copy naming a confirmer no longer listed is acked on its origin's disk. */
   isServer?: (id: string) => boolean;
+  /**
+   * A count that moves whenever the visible copy of a (session, tag) may
+   * have changed (lib/store/visible_changes.ts): a release reads the copy
+   * again only when it moved since the ack was held. Default: always read.
+   */
+  visibleChanges?: () => number;
 };
 
 /** The add reply a released ack sends. */
 export type AddOk = Extract<OkReply, { kind: "add" }>;
 
-/** What the gate keeps with a held ack: where its reply goes, and how it names the room. */
-type Waiting = { release: (reply: AddOk) => void; groupName: string };
+/** What the gate keeps with a held ack: where its reply goes, how it names the room, and the visible-changes count its copy was read at. */
+type Waiting = { release: (reply: AddOk) => void; groupName: string; seen: number };
 
 /** An add to hold: its (session, tag), the copy its handler stored or found, and how its reply names the room. */
 export type AddToHold = { session: string; tag: string; copy: AddedCopy; groupName: string };
@@ -76,7 +82,8 @@ export class AckGate {
 
   /**
    * Holds the ack of `add` under its retransmission `key` until its copy may
-   * be acked (checked after the next commit); `release` gets the reply. A
+   * be acked (checked after the next commit); `release` gets the reply.
+   * Call it right after the handler that read or stored `add.copy`. A
    * retransmission of a held add only replaces `release` (the newest address
    * answers). The reply names the room as `add.groupName` does (a direct
    * conversation: "@" + the other user).
@@ -88,7 +95,8 @@ export class AckGate {
       return;
     }
     const { session, tag, copy, groupName } = add;
-    this.#acks.hold(key, { session, tag, copy, until: this.#o.clock.now() + (this.#o.holdMs ?? 10_000), data: { release, groupName } });
+    const seen = this.#o.visibleChanges?.() ?? NaN;
+    this.#acks.hold(key, { session, tag, copy, until: this.#o.clock.now() + (this.#o.holdMs ?? 10_000), data: { release, groupName, seen } });
   }
 
   /**
@@ -116,7 +124,15 @@ export class AckGate {
   #recheck(): void {
     if (this.#acks.size === 0) return;
     const { store, clock } = this.#o;
-    for (const h of this.#acks.due(clock.now(), store.vector(), (s, t) => store.messages.byTag(s, t))) {
+    // The copy read at hold (or at a later release check) is still the visible one while the count has not moved (NaN: unknown).
+    const changes = this.#o.visibleChanges?.() ?? NaN;
+    const visible = (session: string, tag: string, held: { copy: AddedCopy; data: Waiting }) => {
+      if (held.data.seen === changes) return held.copy;
+      const copy = store.messages.byTag(session, tag);
+      if (copy !== null) held.data.seen = changes; // `due` makes it the held copy when it differs
+      return copy;
+    };
+    for (const h of this.#acks.due(clock.now(), store.vector(), visible)) {
       const copy = h.copy;
       h.data.release({ verb: "ok", tag: h.tag, kind: "add", msg: copy.msg, groupName: h.data.groupName, msgId: { origin: copy.origin, n: copy.seq } });
     }

@@ -23,6 +23,7 @@ import type { Vector } from "../wire/vector.ts";
 import type { Store } from "../store/store.ts";
 import { readBackupMark } from "../store/backup.ts";
 import { noteKnownServers } from "../store/known_servers.ts";
+import { countVisibleChanges } from "../store/visible_changes.ts";
 import { chooseOrigin, type OriginChoice } from "../rules/incarnation.ts";
 import type { MembershipChange } from "../rules/membership.ts";
 import type { ServersFile } from "../config/servers_file.ts";
@@ -153,7 +154,7 @@ export class ServerNode {
     const liveness = new PeerLiveness();
     const ring = new Ring(members.ids, config.id);
     this.#gate = config.twoDisk
-      ? new AckGate({ self: config.id, store, commit: this.commit, clock, liveness, isServer: members.isServer, holdMs: config.holdAcksMs })
+      ? new AckGate({ self: config.id, store, commit: this.commit, clock, liveness, isServer: members.isServer, holdMs: config.holdAcksMs, visibleChanges: countVisibleChanges(store.db) })
       : undefined;
     const confirmer = config.twoDisk ? () => this.#peerPort.ring.confirmer(liveness, clock.now()) : undefined;
     const handlers = handlerDeps({

@@ -302,8 +302,22 @@ export function replyText(r: Reply): string {
   }
 }
 
-/** Wire text of one replicated operation. */
+/** Wire texts of ops written already, by op object (ops are values: never changed once made). */
+const opTexts = new WeakMap<Op, string>();
+
+/**
+ * Wire text of one replicated operation. Remembered per op object: a
+ * fan-out or an answer writes each op twice, to pack it (lib/replication/_batch.ts)
+ * and in its datagram.
+ */
 export function opText(op: Op): string {
+  let text = opTexts.get(op);
+  if (text === undefined) opTexts.set(op, text = writeOp(op));
+  return text;
+}
+
+/** The wire text opText remembers. */
+function writeOp(op: Op): string {
   const headFields = [`${op.origin}.${op.seq}`, op.kind, formatVector(op.deps), op.at, op.session];
   switch (op.kind) {
     case "login":

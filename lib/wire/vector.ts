@@ -65,11 +65,34 @@ export function sum(v: Vector): number {
   return s;
 }
 
-/** Wire form: "0" for the empty vector, else "id=n" pairs sorted by id. */
+/**
+ * Wire form: "0" for the empty vector, else "id=n" pairs sorted by id.
+ * Every op's deps is formatted when it is stored and when it is sent
+ * (issue 27's cluster CPU): a map already in id order is written in one
+ * pass, without the arrays of a sort.
+ */
 export function formatVector(v: Vector): string {
-  const keys = [...v.keys()].filter((k) => get(v, k) > 0).sort();
-  if (keys.length === 0) return "0";
-  return keys.map((k) => `${k}=${v.get(k)}`).join(",");
+  let out = "", prev = "";
+  for (const [k, n] of v) {
+    if (!(n > 0)) continue;
+    if (out !== "") {
+      if (k <= prev) return formatSorted(v);
+      out += ",";
+    }
+    out += k + "=" + n;
+    prev = k;
+  }
+  return out === "" ? "0" : out;
+}
+
+/** formatVector of a map not in id order. */
+function formatSorted(v: Vector): string {
+  const keys: string[] = [];
+  for (const [k, n] of v) if (n > 0) keys.push(k);
+  keys.sort();
+  let out = keys[0] + "=" + v.get(keys[0]);
+  for (let i = 1; i < keys.length; i++) out += "," + keys[i] + "=" + v.get(keys[i]);
+  return out;
 }
 
 /** Parses the "0" / "a=1,b=2" form formatVector makes (trusted text: stored rows, status reports). */
