@@ -20,10 +20,22 @@ import { chatUser, probeLatency, Reader } from "./distchat_cluster.ts";
 /** The probe's rate, adds per second. */
 export const PROBE_RATE = 200;
 
-/** Delivery from the send, a → b's long poll: each add's ms (in send order, lost ones left out) and how many were lost. */
-export async function deliveryRound(runtime: Runtime, dir: string, count: number, args: string[] = []): Promise<{ fromSend: number[]; lost: number }> {
+/** What else a round's cluster is started with (bench/_gc_trace.ts: the servers' GC trace). */
+export type RoundOptions = { env?: Record<string, string>; onStdout?: (id: string, chunk: string) => void };
+
+/**
+ * Delivery from the send, a → b's long poll: each add's ms (in send order, lost ones left out), when each was sent
+ * (performance.now()), and how many were lost.
+ */
+export async function deliveryRound(
+  runtime: Runtime,
+  dir: string,
+  count: number,
+  args: string[] = [],
+  o: RoundOptions = {},
+): Promise<{ fromSend: number[]; sentAt: number[]; lost: number }> {
   const d = mkdtempSync(join(dir, "cross-"));
-  const c = await startBenchCluster(runtime, d, 3, { pairProxies: false, args: ["--rate-limit", "0", ...args] });
+  const c = await startBenchCluster(runtime, d, 3, { pairProxies: false, args: ["--rate-limit", "0", ...args], ...o });
   try {
     const writer = await chatUser(c.servers.a.client, "probe");
     const poller = new Reader(await chatUser(c.servers.b.client, "probe"));
@@ -33,7 +45,7 @@ export async function deliveryRound(runtime: Runtime, dir: string, count: number
     await poller.stop();
     await writer.ep.close();
     await poller.c.ep.close();
-    return { fromSend: p.fromSend, lost: p.lost };
+    return { fromSend: p.fromSend, sentAt: p.sentAt, lost: p.lost };
   } finally {
     await c.close();
     rmSync(d, { recursive: true, force: true });

@@ -17,6 +17,9 @@
  *
  * --slow also lists each round's slowest 1% as "ms into the round:ms", to
  * see whether they come with a period (a 100 ms checkpoint, the 200 ms index).
+ * --gc runs the servers with V8's GC trace (bench/_gc_trace.ts) and lists,
+ * per round, the main threads' pauses ≥ 2 ms on a and b while the adds were
+ * measured, and how many of the slowest 1% were in flight during one.
  */
 import process from "node:process";
 import { defineCommand, fail, parseCommandLine } from "../lib/config/cli.ts";
@@ -25,17 +28,19 @@ import { deliveryRound, PROBE_RATE } from "./_delivery_probe.ts";
 import { measureFloor } from "./_floor.ts";
 import { ensureNgircd, ircLatencyRound } from "./irc.ts";
 import { formatSummary, percentile, summarize } from "./_stats.ts";
+import { GcLog, gcTraceEnv, slowDuringGc } from "./_gc_trace.ts";
 
 const COMMAND = defineCommand({
   name: "tail",
   about: "Issue 27's delivery p99 against three linked ngircd servers' p99 and the floor's p99, interleaved rounds.",
-  usage: "node_modules/.bin/node bench/tail.ts [--rounds N] [--runtime node,deno] [--count N] [--slow] [--out FILE] [-- SERVER FLAGS]",
+  usage: "node_modules/.bin/node bench/tail.ts [--rounds N] [--runtime node,deno] [--count N] [--slow] [--gc] [--out FILE] [-- SERVER FLAGS]",
   positionals: [{ name: "-- SERVER FLAGS", help: "passed to every server.ts" }],
   flags: {
     rounds: { type: "string", value: "N", default: "3", help: "rounds, each measuring ngircd, then each runtime's delivery and floor" },
     runtime: { type: "string", value: "LIST", default: "node,deno", help: "the servers' runtimes, comma-separated" },
     count: { type: "string", value: "N", default: "1000", help: "lines (adds) per round and system, at 200/s after 100 of warm-up" },
     slow: { type: "boolean", default: false, help: "list each round's slowest 1% as \"ms into the round:ms\"" },
+    gc: { type: "boolean", default: false, help: "trace the servers' garbage collections: pauses ≥ 2 ms on a and b, and the slowest 1% in flight during one" },
     out: { type: "string", value: "FILE", default: "data/bench/tail.md", help: "where the summary goes" },
   },
 });
@@ -55,6 +60,16 @@ const slowest = (xs: number[]) => {
   return xs.map((x, i) => [i * (1000 / PROBE_RATE), x] as const).filter(([, x]) => x >= cut).map(([t, x]) => `${t.toFixed(0)}:${x.toFixed(1)}`).join(" ");
 };
 
+/** The main threads' GC pauses ≥ 2 ms on a and b while a round's adds were measured, and the slowest 1% in flight during one. */
+const gcLine = (gc: GcLog, x: { fromSend: number[]; sentAt: number[] }): string => {
+  if (x.sentAt.length === 0) return "gc: no samples";
+  const from = x.sentAt[0], to = Math.max(...x.sentAt.map((t, i) => t + x.fromSend[i]));
+  const pauses = gc.pauses({ ids: ["a", "b"], from, to, minMs: 2 });
+  const { slow, during } = slowDuringGc(x.sentAt, x.fromSend, percentile(x.fromSend, 99), pauses);
+  const list = pauses.map((p) => `${p.id} ${p.kind} ${p.ms.toFixed(1)} ms at ${(p.endAt - from).toFixed(0)}`).join(", ");
+  return `gc on a, b (main threads, ≥ 2 ms, ms into the round): ${list || "none"}; the slowest 1%: ${during} of ${slow} in flight during one`;
+};
+
 type Row = { p50: number; p99: number; irc50: number; irc99: number; floor: number; floor99: number; commit99: number; rtt99: number; paced99: number; lost: number; loads: string[] };
 const rows = new Map<string, Row[]>(runtimes.map((r) => [r, []]));
 const pooled = new Map<string, number[]>([["irc", []], ...runtimes.map((r) => [r, []] as [string, number[]])]);
@@ -68,7 +83,8 @@ try {
     const irc50 = percentile(irc.samples, 50), irc99 = percentile(irc.samples, 99);
     console.log(`round ${round} ngircd: p50 ${irc50.toFixed(2)} p99 ${irc99.toFixed(2)} ms (lost ${irc.lost})${flags.slow ? `; slowest ${slowest(irc.samples)}` : ""}`);
     for (const rt of runtimes as Runtime[]) {
-      const x = await deliveryRound(rt, dir, count, positionals);
+      const gc = new GcLog();
+      const x = await deliveryRound(rt, dir, count, positionals, flags.gc ? { env: gcTraceEnv(rt), onStdout: gc.hear } : {});
       const f = await measureFloor(rt, dir, 3, PROBE_RATE, count);
       pooled.get(rt)!.push(...x.fromSend);
       const row = {
@@ -79,7 +95,7 @@ try {
       console.log(
         `round ${round} ${rt}: delivery p50 ${row.p50.toFixed(2)} p99 ${row.p99.toFixed(2)} ms (lost ${x.lost}) → p99 ÷ ngircd ${(row.p99 / irc99).toFixed(2)}×; ` +
           `floor p50 ${f.ms.toFixed(3)} p99 ${f.p99Ms.toFixed(3)} ms (commit p99 ${f.commitP99Us.toFixed(0)} + rtt p99 ${f.rttP99Us.toFixed(0)} µs; commits at ${PROBE_RATE}/s: p99 ${f.pacedP99Us.toFixed(0)} µs); load ${row.loads.join(" → ")}` +
-          (flags.slow ? `\n  slowest ${slowest(x.fromSend)}` : ""),
+          (flags.slow ? `\n  slowest ${slowest(x.fromSend)}` : "") + (flags.gc ? `\n  ${gcLine(gc, x)}` : ""),
       );
     }
   }
