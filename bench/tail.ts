@@ -28,7 +28,7 @@ import { deliveryRound, PROBE_RATE } from "./_delivery_probe.ts";
 import { measureFloor } from "./_floor.ts";
 import { ensureNgircd, ircLatencyRound } from "./irc.ts";
 import { formatSummary, percentile, summarize } from "./_stats.ts";
-import { GcLog, gcTraceEnv, slowDuringGc } from "./_gc_trace.ts";
+import { GcLog, type GcPause, gcTraceEnv, slowDuringGc } from "./_gc_trace.ts";
 
 const COMMAND = defineCommand({
   name: "tail",
@@ -66,7 +66,8 @@ const gcLine = (gc: GcLog, x: { fromSend: number[]; sentAt: number[] }): string 
   const from = x.sentAt[0], to = Math.max(...x.sentAt.map((t, i) => t + x.fromSend[i]));
   const pauses = gc.pauses({ ids: ["a", "b"], from, to, minMs: 2 });
   const { slow, during } = slowDuringGc(x.sentAt, x.fromSend, percentile(x.fromSend, 99), pauses);
-  const list = pauses.map((p) => `${p.id} ${p.kind} ${p.ms.toFixed(1)} ms at ${(p.endAt - from).toFixed(0)}`).join(", ");
+  const marking = (p: GcPause) => (p.markingMs > 0 ? ` (marking ${p.markingMs.toFixed(0)} ms)` : "");
+  const list = pauses.map((p) => `${p.id} ${p.kind} ${p.ms.toFixed(1)} ms${marking(p)} at ${(p.endAt - from).toFixed(0)}`).join(", ");
   return `gc on a, b (main threads, ≥ 2 ms, ms into the round): ${list || "none"}; the slowest 1%: ${during} of ${slow} in flight during one`;
 };
 
