@@ -20,20 +20,35 @@ import { chatUser, probeLatency, Reader } from "./distchat_cluster.ts";
 /** The probe's rate, adds per second. */
 export const PROBE_RATE = 200;
 
-/** Delivery from the send, a → b's long poll: each add's ms (in send order, lost ones left out) and how many were lost. */
-export async function deliveryRound(runtime: Runtime, dir: string, count: number, args: string[] = []): Promise<{ fromSend: number[]; lost: number }> {
+/**
+ * What else a round's cluster is started with (bench/_gc_trace.ts: the servers' GC trace), and its warm-up: adds
+ * before the measured ones (default 100; Deno servers' first major GC comes after ~300–600 adds of a fresh cluster).
+ */
+export type RoundOptions = { env?: Record<string, string>; onStdout?: (id: string, chunk: string) => void; warmUp?: number };
+
+/**
+ * Delivery from the send, a → b's long poll: each add's ms (in send order, lost ones left out), when each was sent
+ * (performance.now()), and how many were lost.
+ */
+export async function deliveryRound(
+  runtime: Runtime,
+  dir: string,
+  count: number,
+  args: string[] = [],
+  o: RoundOptions = {},
+): Promise<{ fromSend: number[]; sentAt: number[]; lost: number }> {
   const d = mkdtempSync(join(dir, "cross-"));
-  const c = await startBenchCluster(runtime, d, 3, { pairProxies: false, args: ["--rate-limit", "0", ...args] });
+  const c = await startBenchCluster(runtime, d, 3, { pairProxies: false, args: ["--rate-limit", "0", ...args], env: o.env, onStdout: o.onStdout });
   try {
     const writer = await chatUser(c.servers.a.client, "probe");
     const poller = new Reader(await chatUser(c.servers.b.client, "probe"));
     await poller.start();
-    await probeLatency(writer, poller, PROBE_RATE, 100);
+    await probeLatency(writer, poller, PROBE_RATE, o.warmUp ?? 100);
     const p = await probeLatency(writer, poller, PROBE_RATE, count);
     await poller.stop();
     await writer.ep.close();
     await poller.c.ep.close();
-    return { fromSend: p.fromSend, lost: p.lost };
+    return { fromSend: p.fromSend, sentAt: p.sentAt, lost: p.lost };
   } finally {
     await c.close();
     rmSync(d, { recursive: true, force: true });

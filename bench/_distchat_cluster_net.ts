@@ -111,7 +111,14 @@ export type BenchCluster = {
   close(): Promise<void>;
 };
 
-export type ClusterOptions = { pairProxies: boolean; args: string[] };
+export type ClusterOptions = {
+  pairProxies: boolean;
+  args: string[];
+  /** More environment for the servers (e.g. bench/_gc_trace.ts's). */
+  env?: Record<string, string>;
+  /** Hears each chunk of a server's stdout as it arrives. */
+  onStdout?: (id: string, chunk: string) => void;
+};
 
 /** Starts `n` servers (ids a, b, c, …) under `runtime`, databases and servers files in `dir`. */
 export async function startBenchCluster(runtime: Runtime, dir: string, n: number, o: ClusterOptions): Promise<BenchCluster> {
@@ -158,7 +165,8 @@ export async function startBenchCluster(runtime: Runtime, dir: string, n: number
     ]);
     shown ||= displayCommand(argv).replaceAll(dir, "TMPDIR").replace(`--peer-listen ${fmt(s.peer)}`, "--peer-listen PEER_ADDRESS");
     const t0 = performance.now();
-    const proc = startProcess(argv, { cwd: ROOT, maxStderr: 20_000 });
+    const onStdout = o.onStdout && ((chunk: string) => o.onStdout!(id, chunk));
+    const proc = startProcess(argv, { cwd: ROOT, maxStderr: 20_000, env: o.env, onStdout });
     procs.set(id, proc);
     s.pid = proc.pid;
     s.running = true;

@@ -27,8 +27,9 @@ const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
 
 /**
  * Measures the floor `runs` times under `runtime` (temp files under `dir`, removed); ≈ 2 s per run. With `pacedRate`,
- * also `pacedP99Us`: the p99 of `pacedCount` one-row FULL commits due at `pacedRate`/s, each timed from when it was due
- * (open loop, as the probe's adds: a stalled sync delays the ones behind it); NaN without.
+ * also `pacedP99Us`: the p99 of `pacedCount` one-row FULL commits due at `pacedRate`/s, each its own time plus how long
+ * the earlier ones held it past its due moment (open loop, as the probe's adds: a stalled sync delays the ones behind it;
+ * the runtime's timer not counted); NaN without.
  */
 export async function measureFloor(runtime: Runtime, dir: string, runs = 3, pacedRate = 0, pacedCount = 1000): Promise<Floor> {
   const env = { NODE_OPTIONS: "" }; // never the trace preload of bench/trace.ts

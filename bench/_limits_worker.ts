@@ -10,8 +10,9 @@
  *   blast TRANSPORT PORT           stdin "burst ID RATE N" → sends N 100-byte
  *                                  datagrams at RATE/s; prints {"id","sent","ms","errors"}
  *   sqlite DIR SYNC BATCH ROWS SECONDS [RATE]   inserts; prints {"rows","ms","perSecond","p50","p99","max"} (per transaction, µs);
- *                                  with RATE, transaction i is due at i/RATE s and timed from then (open loop:
- *                                  a slow one delays the next, as requests wait behind a server's commit)
+ *                                  with RATE, transaction i is due at i/RATE s and timed as its own time plus how
+ *                                  long the earlier ones held it past then (open loop: a slow one delays the next,
+ *                                  as requests wait behind a server's commit; the runtime's timer is not counted)
  *   fan TRANSPORT                  fan-out anchor; prints {"port"}: a datagram "reg" is
  *                                  answered "ok" and its source kept; any other
  *                                  datagram is answered with one FAN_BYTES datagram
@@ -178,14 +179,20 @@ async function sqlite(dir: string, sync: string, batch: number, rows: number, se
   let done = 0;
   /** Each transaction's time, µs: the floor's tail (bench/_floor.ts) is this commit's p99. */
   const each: number[] = [];
+  // Paced: a commit's own time plus how long the commits before it held it past its due moment (a stalled sync delays
+  // the ones behind it) — not the runtime's timer: Node fires a fractional wait up to 1 ms early, Deno ~0.3–1 ms late
+  // (docs/PERFORMANCE_NOTES.md §8b "Deno's tails"), which timing from the due moment counted as the disk's.
+  let prevEnd = t0;
   for (let n = 0; done < rows && performance.now() < until; n++) {
     const due = t0 + (n * 1000) / rate;
     if (rate > 0 && due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
-    const c0 = rate > 0 ? due : performance.now();
+    const c0 = performance.now();
     db.exec("BEGIN");
     for (let i = 0; i < batch; i++) insert.run("lobby", body);
     db.exec("COMMIT");
-    each.push((performance.now() - c0) * 1000);
+    const end = performance.now();
+    each.push((end - c0 + (rate > 0 ? Math.max(0, prevEnd - due) : 0)) * 1000);
+    prevEnd = end;
     done += batch;
   }
   const ms = performance.now() - t0;

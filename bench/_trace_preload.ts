@@ -38,11 +38,14 @@ import process from "node:process";
 import { isMainThread, threadId } from "node:worker_threads";
 import { DatabaseSync, StatementSync } from "node:sqlite";
 import { performance, PerformanceObserver } from "node:perf_hooks";
+import { setFlagsFromString } from "node:v8";
 
 const dir = process.env.DISTCHAT_TRACE;
 const script = process.argv[1] ?? "";
 const worker = !isMainThread;
 if (dir && (worker || /server\.ts$/.test(script))) install(dir);
+// bench/_gc_trace.ts: V8's GC trace on stdout (a V8 flag NODE_OPTIONS cannot carry), servers only.
+if (process.env.DISTCHAT_GC_TRACE && isMainThread && /server\.ts$/.test(script)) setFlagsFromString("--trace-gc");
 
 function install(dir: string): void {
   const file = `${dir}/trace-${process.pid}-${threadId}.jsonl`;

@@ -71,6 +71,7 @@ export function deliveryStages(adds: readonly TracedAdd[], a: readonly Ev[], b: 
   /** Each matched add with its stages (µs, in the order of `names`): bench/_trace_tail.ts reads the slowest. */
   const perAdd: { add: TracedAdd; parts: number[] }[] = [];
   const totals: number[] = [], sums: number[] = [], acks: number[] = [], turnsA: number[] = [], turnsB: number[] = [];
+  const sqlA: number[] = [], sqlB: number[] = [];
   const ackParts = { pollToGot: [] as number[], gotToAck: [] as number[], fsyncB: [] as number[] };
   let unmatched = 0;
   const why = new Map<string, number>();
@@ -127,6 +128,9 @@ export function deliveryStages(adds: readonly TracedAdd[], a: readonly Ev[], b: 
     sums.push(parts.reduce((s, p) => s + p, 0));
     turnsA.push(a.filter((e) => e[1] >= rxA[1] && e[1] <= txA[1] && (e[0] === "rx" || e[0] === "im" || e[0] === "tm")).length);
     turnsB.push(b.filter((e) => e[1] >= rxB[1] && e[1] <= pollB[1] && (e[0] === "rx" || e[0] === "im" || e[0] === "tm")).length);
+    const statement = (e: Ev) => e[0] === "sql" || e[0] === "ex";
+    sqlA.push(a.filter((e) => e[1] >= syncEnd && e[1] < txA[1] && statement(e)).length);
+    sqlB.push(b.filter((e) => e[1] >= end(commitB) && e[1] < pollB[1] && statement(e)).length);
     if (ackA) acks.push(ackA[1] - add.sent);
     if (fsB && gotB && gotA && ackA) {
       ackParts.pollToGot.push(gotB[1] - pollB[1]);
@@ -141,6 +145,8 @@ export function deliveryStages(adds: readonly TracedAdd[], a: readonly Ev[], b: 
   rows.push(row("**send → poll reply read (measured)**", totals));
   rows.push(row("callbacks a ran from the add's arrival to its fan-out (rx, immediates, timers)", turnsA));
   rows.push(row("callbacks b ran from the add's arrival to the poll reply", turnsB));
+  rows.push(row("SQLite statements a ran between its sync and the fan-out's send()", sqlA));
+  rows.push(row("SQLite statements b ran between its COMMIT and the poll reply's send()", sqlB));
   rows.push(row("ack: send → ok sent by a", acks));
   rows.push(row("… of which b's fsync (after the poll reply)", ackParts.fsyncB));
   rows.push(row("… b's poll reply → b's got sent", ackParts.pollToGot));

@@ -152,15 +152,17 @@ export async function probeLatency(w: Chat, r: Reader, rate: number, count: numb
   const end = performance.now() + 3000;
   while (performance.now() < end && arrived.filter((x) => x !== undefined).length < count) await sleep(10);
   r.handlers.delete(h);
-  const fromAck: number[] = [], fromSend: number[] = [];
+  const fromAck: number[] = [], fromSend: number[] = [], sentAt: number[] = [];
   let early = 0;
   for (let i = 0; i < count; i++) {
     if (arrived[i] === undefined || acked[i] === undefined) continue;
     if (arrived[i] < acked[i]) early++;
     fromAck.push(Math.max(0, arrived[i] - acked[i]));
     fromSend.push(arrived[i] - sent[i]);
+    sentAt.push(sent[i]);
   }
-  return { fromAck, fromSend, lost: count - fromAck.length, early };
+  // sentAt: each kept sample's send (performance.now()), to line it up with what the servers did meanwhile.
+  return { fromAck, fromSend, sentAt, lost: count - fromAck.length, early };
 }
 
 

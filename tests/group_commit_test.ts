@@ -82,6 +82,26 @@ test("a held poll is answered by the commit that brings its room a message", () 
   }
 });
 
+test("a `first` subscriber (the fan-out) hears a commit before those that subscribed earlier (the held polls); others keep their order", () => {
+  const t = setup();
+  try {
+    const a = enter(t, ALICE, "alice", true);
+    const b = enter(t, BOB, "bob", false);
+    t.commit.subscribe((c) => void (c.localOps.length > 0 && t.events.push("last")));
+    t.commit.subscribe((c) => void (c.localOps.length > 0 && t.events.push("fan-out")), { first: true });
+    t.commit.subscribe((c) => void (c.localOps.length > 0 && t.events.push("fan-out 2")), { first: true });
+    t.say(BOB, "request", "p1", b, "r", "0", 20000);
+    t.clock.runSoon();
+    t.events.length = 0;
+    t.say(ALICE, "add", "m1", a, "hello", "r");
+    t.clock.runSoon();
+    const heads = t.events.map((e) => e.split("|")[0]);
+    assert.equal(heads, ["sync", "40001 ok", "fan-out", "fan-out 2", "40002 poll", "last"], t.events.join(" / "));
+  } finally {
+    t.close();
+  }
+});
+
 test("peers' ops wake a held poll between their commit and its sync; a local add only after the sync", () => {
   const t = setup();
   try {

@@ -116,6 +116,8 @@ export class GroupCommit {
   #checkDatabase: () => string | null;
   #pipelineFrom: number;
   #subscribers: ((c: Committed) => void)[] = [];
+  /** How many of `#subscribers`, at the front, subscribed `first`. */
+  #firsts = 0;
   #shown: ((dirty: Dirty) => void)[] = [];
   /** The `after` callbacks of the open batch. */
   #after: (() => void)[] = [];
@@ -174,9 +176,14 @@ export class GroupCommit {
     return this.#scheduled || this.#syncing !== null || this.#draining;
   }
 
-  /** Hears every commit once it is on disk, with nothing newer written; subscribers run in the order they subscribed. */
-  subscribe(fn: (c: Committed) => void): void {
-    this.#subscribers.push(fn);
+  /**
+   * Hears every commit once it is on disk, with nothing newer written; subscribers run in the order they subscribed,
+   * but `first` ones (the peer port's fan-out: the copy its confirmer must store before a reader there sees it
+   * leaves before this server's own work on the commit) run before all others.
+   */
+  subscribe(fn: (c: Committed) => void, o: { first?: boolean } = {}): void {
+    if (o.first) this.#subscribers.splice(this.#firsts++, 0, fn);
+    else this.#subscribers.push(fn);
   }
 
   /** Hears the rooms of a commit of peers' ops before its sync (then subscribers get no rooms for it). */

@@ -143,7 +143,7 @@ export class PeerPort {
     o.commit.subscribe(({ localOps }) => {
       if (localOps.length > 0) this.#fanOut(this.replicator.localOps(localOps, o.clock.now()));
       this.#sendGot(this.#gots.afterCommit(o.clock.now()));
-    });
+    }, { first: true });
   }
 
   /** This server's place in servers.txt: whom it names confirmer. */
