@@ -8,7 +8,7 @@ import type { Vector } from "../wire/vector.ts";
 import { get } from "../wire/vector.ts";
 import { nameKey } from "../wire/names.ts";
 import { type Key, visibleTwin } from "../rules/conflict.ts";
-import { keptCount } from "./kept_counts.ts";
+import { type NotedCount, notedCount } from "./kept_counts.ts";
 import { refuses } from "../rules/binding.ts";
 import type { SettledTest, Settling } from "./settling.ts";
 
@@ -60,14 +60,14 @@ export class Messages {
   /** The delivery sequence of the newest message stored (what the index must reach). */
   #newest = 0;
 
-  /** Visible chat messages stored (kept by SQLite: no scan). */
-  readonly count: () => number;
-
+  /** Visible chat messages stored (kept: no scan); `insert` notes its visible rows, the store flushes them (lib/store/kept_counts.ts). */
+  readonly visible: NotedCount;
+  readonly count = (): number => this.visible.read();
   /** `search`: keep the full-text index (lib/store/search.ts). */
   constructor(db: DatabaseSync, acts: MessageActs, search: boolean) {
     this.#acts = acts;
     this.search = new SearchIndex(db, search, (dseq) => this.#textAt(dseq));
-    this.count = keptCount(db, "messages", (row) => `${row}.hidden = 0 AND ${row}.notice = 0`);
+    this.visible = notedCount(db, "messages", (row) => `${row}.hidden = 0 AND ${row}.notice = 0`);
     this.#s = messageStatements(db);
     // What a start finds stored past the index's mark (a crash before indexing, an index made again) is indexed as the rest.
     this.#newest = (this.#s.lastOp.get() as { n: number | null }).n ?? 0;
@@ -94,6 +94,7 @@ export class Messages {
     }
     const rkey = nameKey(m.groupName);
     this.#s.insert.run(rkey, m.dseq, m.origin, m.seq, m.session, m.tag, hidden, k[0]);
+    if (hidden === 0) this.visible.inserted();
     if (m.dseq > this.#newest) this.#newest = m.dseq;
     return hidden === 0; // indexed for search later, in bulk (indexPending)
   }

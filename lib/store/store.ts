@@ -136,7 +136,7 @@ export class Store {
     this.retention = new Retention(db, options.retention ?? { maxAgeMs: 0, maxPerRoom: 0 }, () => this.erasures.note(), (o, n) => this.messages.remove(o, n));
     this.#log = new OpLogTable(db);
     this.#vector = this.#log.vector();
-    this.#tx = new Transactions(db, () => ({ origin: this.#self, seq: get(this.#vector, this.#self) }));
+    this.#tx = new Transactions(db, () => ({ origin: this.#self, seq: get(this.#vector, this.#self) }), this.messages.visible.flush);
   }
 
   // --- Transactions -----------------------------------------------------------
