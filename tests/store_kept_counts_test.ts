@@ -108,7 +108,7 @@ test("the noted message count: read inside a transaction, a rollback followed at
   add("5");
   a.db.exec("COMMIT"); // past the store's commit: nothing flushed
   assert.is(agrees(a, "committed without the store"), 4);
-  a.messages.insert({ groupName: "r", dseq: 10_000, origin: "zz", seq: 1, session: "s1", tag: "x", msg: "" }, [1, "zz"], true);
+  a.messages.insert({ origin: "zz", seq: 1, session: "s1", tag: "x" }, "r", 10_000, [1, "zz"], true);
   assert.is(agrees(a, "a row outside any transaction"), 5);
 });
 

@@ -74,17 +74,13 @@ export class Messages {
   }
 
   /**
-   * Stores the message of op `origin.seq` (key `k`, delivered `dseq`-th
-   * here) with the twin rule: of two messages of one (session, tag) the
+   * Stores the message of op `origin.seq` in room `rkey` (key `k`, delivered
+   * `dseq`-th here) with the twin rule: of two messages of one (session, tag) the
    * smaller key is visible. `noTwin`: the caller has just seen that there
    * is no visible message of this (session, tag), so the look-up is skipped.
    * Returns true when the new message is visible.
    */
-  insert(
-    m: { groupName: string; dseq: number; origin: string; seq: number; session: string; tag: string; msg: string },
-    k: Key,
-    noTwin: boolean,
-  ): boolean {
+  insert(m: { origin: string; seq: number; session: string; tag: string }, rkey: string, dseq: number, k: Key, noTwin: boolean): boolean {
     type Twin = { rkey: string; dseq: number; origin: string; ksum: number };
     const twin = noTwin ? undefined : this.#s.visibleByTag.get(m.session, m.tag) as Twin | undefined;
     let hidden = 0;
@@ -92,10 +88,9 @@ export class Messages {
       if (visibleTwin(k, [twin.ksum, twin.origin]) === "new") this.#s.hide.run(twin.rkey, twin.dseq);
       else hidden = 1;
     }
-    const rkey = nameKey(m.groupName);
-    this.#s.insert.run(rkey, m.dseq, m.origin, m.seq, m.session, m.tag, hidden, k[0]);
+    this.#s.insert.run(rkey, dseq, m.origin, m.seq, m.session, m.tag, hidden, k[0]);
     if (hidden === 0) this.visible.inserted();
-    if (m.dseq > this.#newest) this.#newest = m.dseq;
+    if (dseq > this.#newest) this.#newest = dseq;
     return hidden === 0; // indexed for search later, in bulk (indexPending)
   }
 

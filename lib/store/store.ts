@@ -331,7 +331,7 @@ export class Store {
         const refuse = op.conf === me && op.origin !== this.#self && this.messages.refuses(op.session, op.tag, me, op.origin, key);
         const rkey = nameKey(op.groupName);
         if (rkey.charCodeAt(0) === 64 /* "@": a direct conversation */) this.conversations.note(rkey);
-        if (this.messages.insert({ ...op, dseq: aseq }, key, noTwin && op.origin === this.#self)) this.#dirty.rooms.add(rkey);
+        if (this.messages.insert(op, rkey, aseq, key, noTwin && op.origin === this.#self)) this.#dirty.rooms.add(rkey);
         this.retention.noteMessage(rkey);
         if (refuse) this.appendLocal({ kind: "hide", session: op.session, target: `${op.origin}.${op.seq}` }, op.at);
         break;

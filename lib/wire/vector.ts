@@ -67,9 +67,13 @@ export function sum(v: Vector): number {
 
 /** Wire form: "0" for the empty vector, else "id=n" pairs sorted by id. */
 export function formatVector(v: Vector): string {
-  const keys = [...v.keys()].filter((k) => get(v, k) > 0).sort();
+  const keys: string[] = [];
+  for (const [k, n] of v) if (n > 0) keys.push(k);
   if (keys.length === 0) return "0";
-  return keys.map((k) => `${k}=${v.get(k)}`).join(",");
+  keys.sort();
+  let out = `${keys[0]}=${v.get(keys[0])}`;
+  for (let i = 1; i < keys.length; i++) out += `,${keys[i]}=${v.get(keys[i])}`;
+  return out;
 }
 
 /** Parses the "0" / "a=1,b=2" form formatVector makes (trusted text: stored rows, status reports). */
