@@ -28,9 +28,9 @@ export function keptCount(db: DatabaseSync, table: string, where: (row: string) 
 
 /**
  * A kept count whose inserted rows its one writer notes itself (`inserted`,
- * for each row it inserts that matches), not a trigger per row: at ~3 µs a
- * row under load, `messages`' insert trigger was a fifth of the SQL of a
- * caught-up op (docs/PERFORMANCE_NOTES.md §3e). Deletes and updates still
+ * for each row it inserts that matches), not a trigger per row: `messages`'
+ * insert trigger added ~30% to the SQL of a caught-up message (3–4 µs of
+ * CPU under load; docs/PERFORMANCE_NOTES.md §3e). Deletes and updates still
  * count by trigger. Rows noted in a transaction reach the count in one
  * UPDATE at `flush`, which the store runs before each BEGIN and COMMIT
  * (lib/store/transactions.ts); reads add what is noted and not yet flushed.

@@ -62,7 +62,9 @@ export class Messages {
 
   /** Visible chat messages stored (kept: no scan); `insert` notes its visible rows, the store flushes them (lib/store/kept_counts.ts). */
   readonly visible: NotedCount;
+  /** The same count as a number (what `state` reports). */
   readonly count = (): number => this.visible.read();
+
   /** `search`: keep the full-text index (lib/store/search.ts). */
   constructor(db: DatabaseSync, acts: MessageActs, search: boolean) {
     this.#acts = acts;
