@@ -7,6 +7,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { OPS_INSERT } from "../lib/store/op_log.ts";
 import { messageStatements } from "../lib/store/_messages_sql.ts";
+import { keptCount } from "../lib/store/kept_counts.ts";
 
 /** The values of one message op, made before the clock starts. */
 export type OpValues = {
@@ -58,6 +59,11 @@ export const OP_SQL_VARIANTS: Variant[] = [
   { name: "anchor", about: "the catch-up anchor: a 3-column row, no secondary index, 100 rows/commit", batch: 100, prepare: anchor },
   { name: "anchor1000", about: "the same anchor at 1,000 rows/commit", batch: 1000, prepare: anchor },
   { name: "full", about: "ops INSERT + twin look-up + messages INSERT, the schema as it is" },
+  {
+    name: "kept_trigger",
+    about: "full, with the visible messages' count kept by a TEMP trigger per inserted row (as before §3e) instead of noted by the writer",
+    setup: (db) => void keptCount(db, "messages", (row) => `${row}.hidden = 0 AND ${row}.notice = 0`),
+  },
   { name: "-ops_id", about: "full without ops_id (origin, seq)", setup: "DROP INDEX ops_id;" },
   { name: "-ops_partial", about: "full without ops_acct, ops_mod, ops_open (partial: no entry for a message)", setup: OPS_PARTIAL },
   { name: "-messages_origin", about: "full without messages_origin (rkey, notice, origin, seq)", setup: "DROP INDEX messages_origin;" },

@@ -3,7 +3,10 @@
  * (lib/store/kept_counts.ts), not counted per scrape: after every kind of
  * write — adds, notices, twins hidden and shown, a confirmer's hide,
  * retention, dropped origins, a rolled-back transaction, a reopen — they
- * equal what `count(*)` finds.
+ * equal what `count(*)` finds. The visible messages' count is noted by
+ * their writer and flushed at BEGIN and COMMIT (no insert trigger): read
+ * inside a transaction, and after a ROLLBACK that a new transaction
+ * follows before any read, it is still exact.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -85,6 +88,28 @@ test("retention and dropped origins take their messages out of the count", () =>
   assert.is(agrees(a, "after retention"), 4);
   a.dropForeignOrigins((o) => o === "a");
   assert.is(agrees(a, "after dropping origin zz"), 3);
+});
+
+test("the noted message count: read inside a transaction, a rollback followed at once by a new transaction, a row outside any", () => {
+  const a = open("a");
+  const add = (tag: string) => a.appendLocal({ kind: "msg", session: "s1", tag, groupName: "r", userName: "ann", msg: tag }, T0);
+  tx(a, () => (a.appendLocal({ kind: "login", session: "s1", userName: "ann", ttl: 300 }, T0), a.appendLocal({ kind: "open", session: "s1", groupName: "r" }, T0)));
+  a.begin();
+  add("1"), add("2");
+  agrees(a, "two noted in the open transaction");
+  a.commit();
+  assert.is(agrees(a, "committed"), 2);
+  a.begin();
+  add("3");
+  a.db.exec("ROLLBACK");
+  tx(a, () => add("4"));
+  assert.is(agrees(a, "a rollback, then a transaction of one more before any read"), 3);
+  a.db.exec("BEGIN");
+  add("5");
+  a.db.exec("COMMIT"); // past the store's commit: nothing flushed
+  assert.is(agrees(a, "committed without the store"), 4);
+  a.messages.insert({ origin: "zz", seq: 1, session: "s1", tag: "x" }, "r", 10_000, [1, "zz"], true);
+  assert.is(agrees(a, "a row outside any transaction"), 5);
 });
 
 test.run();

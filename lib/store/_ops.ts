@@ -33,6 +33,8 @@ export function rowKey(r: { origin: string; seq: number; deps: string }): [numbe
 
 /** Parameters of the ops INSERT, in column order. */
 export function opToParams(op: Op): (string | number | null)[] {
+  // The commonest (every message of a catch-up) as one array, no head spread.
+  if (op.kind === "msg") return [op.origin, op.seq, "msg", formatVector(op.deps), op.at, op.session, op.groupName, op.userName, op.tag, op.msg, null, op.conf ?? null, op.re ?? null];
   const head = [op.origin, op.seq, op.kind, formatVector(op.deps), op.at, op.session];
   switch (op.kind) {
     case "login":
@@ -49,8 +51,6 @@ export function opToParams(op: Op): (string | number | null)[] {
       return [...head, op.groupName, null, null, null, null, null, null];
     case "leave":
       return [...head, op.groupName, null, op.quit ? "quit" : null, op.reason ?? null, null, null, null];
-    case "msg":
-      return [...head, op.groupName, op.userName, op.tag, op.msg, null, op.conf ?? null, op.re ?? null];
     case "hide":
       return [...head, null, null, null, null, null, op.target, null];
     case "act":

@@ -7,7 +7,7 @@ import { type MessageStatements, messageStatements } from "./_messages_sql.ts";
 import { get, type Vector } from "../wire/vector.ts";
 import { nameKey } from "../wire/names.ts";
 import { type Key, visibleTwin } from "../rules/conflict.ts";
-import { keptCount } from "./kept_counts.ts";
+import { type NotedCount, notedCount } from "./kept_counts.ts";
 import { refuses } from "../rules/binding.ts";
 import type { SettledTest, Settling } from "./settling.ts";
 
@@ -60,31 +60,29 @@ export class Messages {
   /** A message not indexed yet may have been edited (its text is then its edit's): true from the start until the index catches up. */
   #editedPending = true;
 
-  /** Visible chat messages stored (kept by SQLite: no scan). */
-  readonly count: () => number;
+  /** Visible chat messages stored (kept: no scan); `insert` notes its visible rows, the store flushes them (lib/store/kept_counts.ts). */
+  readonly visible: NotedCount;
+  /** The same count as a number (what `state` reports). */
+  readonly count = (): number => this.visible.read();
 
   /** `search`: keep the full-text index (lib/store/search.ts). */
   constructor(db: DatabaseSync, acts: MessageActs, search: boolean) {
     this.#acts = acts;
     this.search = new SearchIndex(db, search, (dseq) => this.#textAt(dseq));
-    this.count = keptCount(db, "messages", (row) => `${row}.hidden = 0 AND ${row}.notice = 0`);
+    this.visible = notedCount(db, "messages", (row) => `${row}.hidden = 0 AND ${row}.notice = 0`);
     this.#s = messageStatements(db);
     // What a start finds stored past the index's mark (a crash before indexing, an index made again) is indexed as the rest.
     this.#newest = (this.#s.lastOp.get() as { n: number | null }).n ?? 0;
   }
 
   /**
-   * Stores the message of op `origin.seq` (key `k`, delivered `dseq`-th
-   * here) with the twin rule: of two messages of one (session, tag) the
+   * Stores the message of op `origin.seq` in room `rkey` (key `k`, delivered
+   * `dseq`-th here) with the twin rule: of two messages of one (session, tag) the
    * smaller key is visible. `noTwin`: the caller has just seen that there
    * is no visible message of this (session, tag), so the look-up is skipped.
    * Returns true when the new message is visible.
    */
-  insert(
-    m: { groupName: string; dseq: number; origin: string; seq: number; session: string; tag: string; msg: string },
-    k: Key,
-    noTwin: boolean,
-  ): boolean {
+  insert(m: { origin: string; seq: number; session: string; tag: string }, rkey: string, dseq: number, k: Key, noTwin: boolean): boolean {
     type Twin = { rkey: string; dseq: number; origin: string; ksum: number };
     const twin = noTwin ? undefined : this.#s.visibleByTag.get(m.session, m.tag) as Twin | undefined;
     let hidden = 0;
@@ -92,9 +90,9 @@ export class Messages {
       if (visibleTwin(k, [twin.ksum, twin.origin]) === "new") this.#s.hide.run(twin.rkey, twin.dseq);
       else hidden = 1;
     }
-    const rkey = nameKey(m.groupName);
-    this.#s.insert.run(rkey, m.dseq, m.origin, m.seq, m.session, m.tag, hidden, k[0]);
-    if (m.dseq > this.#newest) this.#newest = m.dseq;
+    this.#s.insert.run(rkey, dseq, m.origin, m.seq, m.session, m.tag, hidden, k[0]);
+    if (hidden === 0) this.visible.inserted();
+    if (dseq > this.#newest) this.#newest = dseq;
     return hidden === 0; // indexed for search later, in bulk (indexPending)
   }
 

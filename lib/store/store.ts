@@ -136,7 +136,7 @@ export class Store {
     this.retention = new Retention(db, options.retention ?? { maxAgeMs: 0, maxPerRoom: 0 }, () => this.erasures.note(), (o, n) => this.messages.remove(o, n));
     this.#log = new OpLogTable(db);
     this.#vector = this.#log.vector();
-    this.#tx = new Transactions(db, () => ({ origin: this.#self, seq: get(this.#vector, this.#self) }));
+    this.#tx = new Transactions(db, () => ({ origin: this.#self, seq: get(this.#vector, this.#self) }), this.messages.visible.flush);
   }
 
   // --- Transactions -----------------------------------------------------------
@@ -331,7 +331,7 @@ export class Store {
         const refuse = op.conf === me && op.origin !== this.#self && this.messages.refuses(op.session, op.tag, me, op.origin, key);
         const rkey = nameKey(op.groupName);
         if (rkey.charCodeAt(0) === 64 /* "@": a direct conversation */) this.conversations.note(rkey);
-        if (this.messages.insert({ ...op, dseq: aseq }, key, noTwin && op.origin === this.#self)) this.#dirty.rooms.add(rkey);
+        if (this.messages.insert(op, rkey, aseq, key, noTwin && op.origin === this.#self)) this.#dirty.rooms.add(rkey);
         this.retention.noteMessage(rkey);
         if (refuse) this.appendLocal({ kind: "hide", session: op.session, target: `${op.origin}.${op.seq}` }, op.at);
         break;

@@ -24,31 +24,35 @@ export type Mark = { origin: string; seq: number };
 export class Transactions {
   #db: DatabaseSync;
   #mark: () => Mark;
+  /** Runs before each BEGIN and COMMIT: counts kept in JavaScript reach their table (lib/store/kept_counts.ts notedCount). */
+  #flush: () => void;
   /** The write-ahead log, which commits sync themselves under --sync full; null: SQLite's setting rules. */
   wal: WalSync | null = null;
   /** The high-water mark beside the database, when it has a path. */
   hwm: HighWater | null = null;
 
-  constructor(db: DatabaseSync, mark: () => Mark) {
+  constructor(db: DatabaseSync, mark: () => Mark, flush: () => void = () => {}) {
     this.#db = db;
     this.#mark = mark;
+    this.#flush = flush;
   }
 
   /** Opens the write transaction unless one is open (IMMEDIATE: see Store.begin). */
   begin(): void {
-    if (!this.#db.isTransaction) (this.#db.exec("BEGIN IMMEDIATE"), this.wal?.begun());
+    if (!this.#db.isTransaction) (this.#flush(), this.#db.exec("BEGIN IMMEDIATE"), this.wal?.begun());
   }
 
   /** Commits the open transaction, if any, and with `sync` (under --sync full) waits for the disk. */
   commit(sync: boolean): void {
     if (!this.#db.isTransaction) return;
+    this.#flush();
     this.#db.exec("COMMIT");
     this.#durable(sync);
   }
 
   /** Commits the open transaction, if any, without waiting for the disk; `syncCommitted(Async)` must follow. */
   commitUnsynced(): void {
-    if (this.#db.isTransaction) (this.#db.exec("COMMIT"), this.wal?.committed(false));
+    if (this.#db.isTransaction) (this.#flush(), this.#db.exec("COMMIT"), this.wal?.committed(false));
   }
 
   /** Waits for the disk to hold what was committed, then notes the high-water mark. */
