@@ -1,7 +1,7 @@
 /**
- * A message's INSERT writes two tables (the row, and the kept count's
- * trigger: lib/store/kept_counts.ts) and must still open no statement
- * journal (lib/store/_messages_sql.ts, INSERT OR FAIL): a statement that
+ * A message's INSERT must open no statement journal, even should a trigger
+ * make it write a second table (the kept count's did: lib/store/kept_counts.ts;
+ * lib/store/_messages_sql.ts, INSERT OR FAIL): a statement that
  * does opens a savepoint of every virtual table in the transaction, and
  * FTS5 then writes its pending words to the file as a segment of their own
  * (docs/PERFORMANCE_NOTES.md §2, "addrate"). Seen here as the search

@@ -59,7 +59,8 @@ export function messageStatements(db: DatabaseSync): MessageStatements {
 return {
     visibleByTag: p("SELECT rkey, dseq, origin, ksum FROM messages WHERE session = ? AND tag = ? AND hidden = 0"),
     hide: p("UPDATE messages SET hidden = 1 WHERE rkey = ? AND notice = 0 AND dseq = ?"),
-    // OR FAIL, not the default ABORT: the kept count's trigger makes the insert write two tables, and an ABORT statement
+    // OR FAIL, not the default ABORT: should a trigger make the insert write a second table (the kept count's did; it now
+    // notes inserts without one, lib/store/kept_counts.ts), an ABORT statement
     // that writes two tables opens a statement journal (pages copied) and a savepoint of every virtual table in the
     // transaction, which makes FTS5 flush its pending words as a segment (lib/store/search.ts). One VALUES row fails
     // before it writes anything, so FAIL undoes the same; an error that stops the statement midway (disk full, I/O)
