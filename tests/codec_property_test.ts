@@ -228,9 +228,12 @@ const peerDatagram: fc.Arbitrary<PeerDatagram> = fc.oneof(
   rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector, ops }),
   // A fan-out carrying its sender's `got` (peer protocol version 3).
   rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector, ops, got: fc.nat() }),
+  // …and the peers its sender finds silent (version 4).
+  rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector, ops, got: fc.nat(), silent: vector }),
   rec({ verb: fc.constant("ask" as const), from: serverId, nonce, vector }),
   rec({ verb: fc.constant("ok" as const), from: serverId, nonce, vector, more: fc.boolean(), ops }),
   rec({ verb: fc.constant("got" as const), from: serverId, nonce, vector, at: fc.nat() }),
+  rec({ verb: fc.constant("got" as const), from: serverId, nonce, vector, at: fc.nat(), silent: vector }),
 );
 
 // --- Round trips ---------------------------------------------------------------------
@@ -569,6 +572,8 @@ const edgeDatagram: fc.Arbitrary<PeerDatagram> = fc.oneof(
   rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector: edgeVector, ops: fc.array(edgeOp, { maxLength: 3 }), got: edgeInt }),
   rec({ verb: fc.constant("ok" as const), from: serverId, nonce, vector: edgeVector, more: fc.boolean(), ops: fc.array(edgeOp, { maxLength: 3 }) }),
   rec({ verb: fc.constant("got" as const), from: serverId, nonce, vector: edgeVector, at: edgeInt }),
+  rec({ verb: fc.constant("got" as const), from: serverId, nonce, vector: edgeVector, at: edgeInt, silent: edgeVector }),
+  rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector: edgeVector, ops: fc.array(edgeOp, { maxLength: 3 }), got: edgeInt, silent: edgeVector }),
 );
 
 test("fast check: accepts valid fast-path datagrams, and on them and on datagrams with values at the limits returns exactly valibot's value", () => {

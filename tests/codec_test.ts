@@ -536,6 +536,23 @@ peer("peer got", lines("got", "b", "-", "a=3,b=9", 1732400000000, "-"), {
   vector: vec(["a", 3], ["b", 9]),
   at: 1732400000000,
 });
+peer("peer got with the peers its sender finds silent (version 4)", lines("got", "b", "-", "a=3,b=9", 1732400000000, "silent c=1834,d=2210", "-"), {
+  verb: "got",
+  from: "b",
+  nonce: "-",
+  vector: vec(["a", 3], ["b", 9]),
+  at: 1732400000000,
+  silent: vec(["c", 1834], ["d", 2210]),
+});
+peer("peer add: a fan-out carrying the got and its silent peers (version 4)", lines("add", "b", "-", "a=3,b=9", 0, "got 1732400000000", "silent c=1834", "-"), {
+  verb: "add",
+  from: "b",
+  nonce: "-",
+  vector: vec(["a", 3], ["b", 9]),
+  ops: [],
+  got: 1732400000000,
+  silent: vec(["c", 1834]),
+});
 peer(
   "peer add: a msg naming its confirmer, and a hide op",
   lines(
@@ -931,6 +948,9 @@ badPeer("peer op msg, bad confirmer", lines("add", "a", "-", "a=1", 1, ...opLine
 badPeer("peer op hide, bad target", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "hide", "0", 1, SESSION, "a.x"), "-"), "bad-request");
 badPeer("peer got without vector", lines("got", "a", "-", "-"), "bad-request");
 badPeer("peer got without its time", lines("got", "a", "-", "a=1", "-"), "bad-request");
+badPeer("peer got whose silent line names a peer twice", lines("got", "a", "-", "a=1", 5, "silent c=1600,c=1700", "-"), "bad-request");
+badPeer("peer add: a silent line without the got line", lines("add", "a", "-", "a=1", 0, "silent c=1600", "-"), "bad-request");
+badPeer("peer add: the silent line before the got line", lines("add", "a", "-", "a=1", 0, "silent c=1600", "got 5", "-"), "bad-request");
 test("peer op msg empty: a tombstone of an expunged message (docs/PEER_PROTOCOL.md), decoded with empty text", () => {
   const r = decodePeer(utf8.encode(lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "msg", "0", 1, SESSION, "t", "g", "u", ""), "-")));
   assert.ok(r.ok, r.ok ? "" : r.error.message);

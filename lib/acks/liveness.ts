@@ -1,8 +1,8 @@
 /**
  * Peer liveness, one table for the whole server (docs/ARCHITECTURE.md
  * "Acks"): when each peer was last heard (any authenticated datagram), when
- * its last `got` came and what it said is on its disk, and how far its
- * clock is from ours. The replicator (lib/replication/replicator.ts), the
+ * its last `got` came and what it said is on its disk, how far its clock is
+ * from ours, and what its last `got` said of the others' silence. The replicator (lib/replication/replicator.ts), the
  * peer port, the choice of a confirmer (ring.ts) and the ack rule
  * (confirm.ts) all read this one table, and every threshold they read it
  * with is named in LIVENESS below. Pure: times come in as arguments.
@@ -13,6 +13,8 @@
  * peers.heard("b", now);                         // any authenticated datagram of b
  * peers.got("b", vector, bClockAt, now);         // b's `got`: its disk, its clock
  * peers.silentFor("b", now) >= LIVENESS.confirmerDownMs;
+ * peers.told("b", silent, now);                  // b's `got` said it has not heard c for 2,000 ms
+ * peers.quietFor("c", now, started) >= LIVENESS.confirmerDownMs; // true: c never heard here, and b says so
  * ```
  */
 import type { Vector } from "../wire/vector.ts";
@@ -75,6 +77,8 @@ type Peer = {
 export class PeerLiveness {
   #peers = new Map<string, Peer>();
   #lead = 0;
+  /** Each peer's last word on the others' silence (`told`): id → when it last heard that one, in this server's clock. */
+  #words = new Map<string, Map<string, number>>();
 
   #peer(id: string): Peer {
     let p = this.#peers.get(id);
@@ -105,6 +109,53 @@ export class PeerLiveness {
     p.clockOffset = at - now;
     this.updateLead(now);
     return p.clockOffset;
+  }
+
+  /**
+   * Peer `teller`'s `got` at `now` said how long it has not heard from each
+   * peer it finds silent (`silent`: id → ms, peer protocol version 4; empty
+   * for a `got` without the line — none silent, or a teller of an older
+   * version). It replaces the teller's earlier word. Only silences of at
+   * least LIVENESS.confirmerDownMs are kept: a word counts only when its
+   * teller itself takes that peer for down (`quietFor`).
+   */
+  told(teller: string, silent: Vector, now: number): void {
+    this.#words.delete(teller);
+    if (silent.size === 0) return;
+    const word = new Map<string, number>();
+    for (const [id, ms] of silent) if (id !== teller && ms >= LIVENESS.confirmerDownMs) word.set(id, now - ms);
+    if (word.size > 0) this.#words.set(teller, word);
+  }
+
+  /**
+   * How long `peer` has been silent at `now` as the ack rule counts it
+   * (docs/ARCHITECTURE.md "A confirmer that dies"): since this server last
+   * heard it; never heard since this server started at `started`, since then
+   * — or since further back when a peer's last word (`told`) says it has not
+   * heard it for that long: the longest silence told counts.
+   */
+  quietFor(peer: string, now: number, started: number): number {
+    const heard = this.heardAt(peer);
+    if (heard !== undefined) return now - Math.max(heard, started);
+    let since = started;
+    for (const word of this.#words.values()) since = Math.min(since, word.get(peer) ?? Infinity);
+    return now - since;
+  }
+
+  /**
+   * What this server tells its peers in its `got` (version 4): each of
+   * `peers` not heard from for at least LIVENESS.confirmerDownMs at `now`
+   * (counted from `started` when never heard), with for how long (whole
+   * ms). Its own hearing only — never a word it was told, so a word is
+   * never passed on and outlives nothing.
+   */
+  silences(peers: Iterable<string>, now: number, started: number): Vector {
+    const out = new Map<string, number>();
+    for (const id of peers) {
+      const ms = Math.floor(now - Math.max(this.heardAt(id) ?? -Infinity, started));
+      if (ms >= LIVENESS.confirmerDownMs) out.set(id, ms);
+    }
+    return out;
   }
 
   /** When `peer` was last heard at all, or undefined. */

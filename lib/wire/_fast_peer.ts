@@ -28,6 +28,10 @@ const NUMBER = line(INT);
 const MAC = line("-|[0-9a-f]{64}");
 /** An `add`'s last line before the mac since peer protocol version 3: `got <at>`. */
 const GOT_LINE = new RegExp(`^got (${INT})$`);
+/** Since version 4, after a `got`'s `at` or an `add`'s got line: `silent <vector>`. */
+const SILENT_LINE = new RegExp(`^silent (?:${VECTOR})$`);
+/** The [peer, ms] pairs of a silent line. */
+const silentPairs = (line: string) => pairs(line.slice("silent ".length));
 const OP_ID = new RegExp(`^(${ORIGIN})\\.(${INT})$`);
 const SESSION = line("[0-9a-f]{64}");
 const TAG_LINE = line(TAG);
@@ -107,26 +111,31 @@ export function fastPeer(text: string): Record<string, unknown> | null {
   const count = r.next(NUMBER);
   if (from === null || nonce === null || vector === null || more === null || count === null) return null;
   const ops: Record<string, unknown>[] = [];
-  while (r.left > 1 && !(verb === "add" && r.left === 2 && GOT_LINE.test(r.peek()))) {
+  // An op starts with its id line, never `got …`: at an op's start a got line ends the ops.
+  while (r.left > 1 && !(verb === "add" && GOT_LINE.test(r.peek()))) {
     const o = op(r);
     if (o === null) return null;
     ops.push(o);
   }
-  const got = r.left === 2 ? GOT_LINE.exec(r.next() ?? "") : null;
+  const got = r.left > 1 ? GOT_LINE.exec(r.next() ?? "") : null;
+  const silent = got !== null && r.left === 2 ? r.next(SILENT_LINE) : null;
   const mac = r.next(MAC);
   if (mac === null || r.left !== 0) return null;
   const signed = text.slice(0, text.length - mac.length - 1);
   const head = { verb, from, nonce, vector: pairs(vector) };
   if (verb === "ok") return { ...head, more: more === "1", count: Number(count), ops, signed, mac };
-  return got === null ? { ...head, count: Number(count), ops, signed, mac } : { ...head, count: Number(count), ops, got: Number(got[1]), signed, mac };
+  if (got === null) return { ...head, count: Number(count), ops, signed, mac };
+  return { ...head, count: Number(count), ops, got: Number(got[1]), ...(silent === null ? {} : { silent: silentPairs(silent) }), signed, mac };
 }
 
-/** The grammar's tree of a `got`: its head, vector, clock (`at`) and mac; null when a line does not match. */
+/** The grammar's tree of a `got`: its head, vector, clock (`at`), silent peers (version 4) and mac; null when a line does not match. */
 function fastGot(text: string): Record<string, unknown> | null {
   const r = new Lines(text.slice(0, -1).split("\n"));
   r.next();
-  const from = r.next(FROM), nonce = r.next(NONCE), vector = r.next(VECTOR_LINE), at = r.next(NUMBER), mac = r.next(MAC);
+  const from = r.next(FROM), nonce = r.next(NONCE), vector = r.next(VECTOR_LINE), at = r.next(NUMBER);
+  const silent = r.left === 2 ? r.next(SILENT_LINE) : null;
+  const mac = r.next(MAC);
   if (from === null || nonce === null || vector === null || at === null || mac === null || r.left !== 0) return null;
   const signed = text.slice(0, text.length - mac.length - 1);
-  return { verb: "got", from, nonce, vector: pairs(vector), at: Number(at), signed, mac };
+  return { verb: "got", from, nonce, vector: pairs(vector), at: Number(at), ...(silent === null ? {} : { silent: silentPairs(silent) }), signed, mac };
 }

@@ -77,13 +77,17 @@ function op(t: Tree): Op | null {
 /** The checked datagram of a fast-path tree (`add`, `ok` or `got`), as checkPeer would return it, or null: let valibot decide. */
 export function checkFastPeer(tree: Tree): { ok: true; value: SignedPeerDatagram } | null {
   const v = vector(tree.vector);
+  // A `got`'s silent peers (version 4): a vector too.
+  const silent = tree.silent === undefined ? undefined : vector(tree.silent);
+  if (v === null || silent === null) return null;
+  const withSilent = silent === undefined ? {} : { silent };
   if (tree.verb === "got") {
-    if (v === null || !safe(tree.at)) return null;
+    if (!safe(tree.at)) return null;
     const { signed, mac, ...rest } = tree;
-    return { ok: true, value: { datagram: { ...rest, vector: v } as PeerDatagram, signed: signed as string, mac: mac as string } };
+    return { ok: true, value: { datagram: { ...rest, vector: v, ...withSilent } as PeerDatagram, signed: signed as string, mac: mac as string } };
   }
   const list = tree.ops as Tree[];
-  if (v === null || !safe(tree.count) || tree.count !== list.length || (tree.got !== undefined && !safe(tree.got))) return null;
+  if (!safe(tree.count) || tree.count !== list.length || (tree.got !== undefined && !safe(tree.got))) return null;
   const ops: Op[] = [];
   for (const t of list) {
     const o = op(t);
@@ -91,6 +95,6 @@ export function checkFastPeer(tree: Tree): { ok: true; value: SignedPeerDatagram
     ops.push(o);
   }
   const { count: _count, signed, mac, ...rest } = tree;
-  const datagram = { ...rest, vector: v, ops } as PeerDatagram;
+  const datagram = { ...rest, vector: v, ...withSilent, ops } as PeerDatagram;
   return { ok: true, value: { datagram, signed: signed as string, mac: mac as string } };
 }

@@ -204,34 +204,35 @@ function peg$parse(input, options) {
   const peg$c34 = "=";
   const peg$c35 = "error";
   const peg$c36 = "got ";
-  const peg$c37 = "ask";
-  const peg$c38 = "got";
-  const peg$c39 = "hello";
-  const peg$c40 = "proof";
-  const peg$c41 = "v";
-  const peg$c42 = "stat";
-  const peg$c43 = "state";
-  const peg$c44 = "pres";
-  const peg$c45 = ".";
-  const peg$c46 = "touch";
-  const peg$c47 = "leave ";
-  const peg$c48 = "why";
-  const peg$c49 = "quit";
-  const peg$c50 = "join";
-  const peg$c51 = "msg";
-  const peg$c52 = " >";
-  const peg$c53 = "hide";
-  const peg$c54 = "acct";
-  const peg$c55 = "~";
-  const peg$c56 = ",";
-  const peg$c57 = "0";
-  const peg$c58 = "+";
-  const peg$c59 = "1";
-  const peg$c60 = "\\";
-  const peg$c61 = "n";
-  const peg$c62 = "r";
-  const peg$c63 = "\r";
-  const peg$c64 = "\n";
+  const peg$c37 = "silent ";
+  const peg$c38 = "ask";
+  const peg$c39 = "got";
+  const peg$c40 = "hello";
+  const peg$c41 = "proof";
+  const peg$c42 = "v";
+  const peg$c43 = "stat";
+  const peg$c44 = "state";
+  const peg$c45 = "pres";
+  const peg$c46 = ".";
+  const peg$c47 = "touch";
+  const peg$c48 = "leave ";
+  const peg$c49 = "why";
+  const peg$c50 = "quit";
+  const peg$c51 = "join";
+  const peg$c52 = "msg";
+  const peg$c53 = " >";
+  const peg$c54 = "hide";
+  const peg$c55 = "acct";
+  const peg$c56 = "~";
+  const peg$c57 = ",";
+  const peg$c58 = "0";
+  const peg$c59 = "+";
+  const peg$c60 = "1";
+  const peg$c61 = "\\";
+  const peg$c62 = "n";
+  const peg$c63 = "r";
+  const peg$c64 = "\r";
+  const peg$c65 = "\n";
 
   const peg$r0 = /^[^\r\n]/;
   const peg$r1 = /^[^ =\r\n]/;
@@ -295,69 +296,71 @@ function peg$parse(input, options) {
   const peg$e41 = peg$anyExpectation();
   const peg$e42 = peg$otherExpectation("got line");
   const peg$e43 = peg$literalExpectation("got ", false);
-  const peg$e44 = peg$literalExpectation("ask", false);
-  const peg$e45 = peg$literalExpectation("got", false);
-  const peg$e46 = peg$literalExpectation("hello", false);
-  const peg$e47 = peg$literalExpectation("proof", false);
-  const peg$e48 = peg$otherExpectation("protocol version");
-  const peg$e49 = peg$literalExpectation("v", false);
-  const peg$e50 = peg$classExpectation([["1", "9"]], false, false, false);
-  const peg$e51 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e52 = peg$otherExpectation("challenge");
-  const peg$e53 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
-  const peg$e54 = peg$literalExpectation("stat", false);
-  const peg$e55 = peg$literalExpectation("state", false);
-  const peg$e56 = peg$literalExpectation("pres", false);
-  const peg$e57 = peg$classExpectation([" ", "\r", "\n"], true, false, false);
-  const peg$e58 = peg$otherExpectation("nonce");
-  const peg$e59 = peg$literalExpectation(".", false);
-  const peg$e60 = peg$otherExpectation("mac");
-  const peg$e61 = peg$literalExpectation("touch", false);
-  const peg$e62 = peg$literalExpectation("leave ", false);
-  const peg$e63 = peg$literalExpectation("why", false);
-  const peg$e64 = peg$literalExpectation("quit", false);
-  const peg$e65 = peg$literalExpectation("join", false);
-  const peg$e66 = peg$literalExpectation("msg", false);
-  const peg$e67 = peg$literalExpectation(" >", false);
-  const peg$e68 = peg$literalExpectation("hide", false);
-  const peg$e69 = peg$literalExpectation("acct", false);
-  const peg$e70 = peg$otherExpectation("operation id");
-  const peg$e71 = peg$otherExpectation("session id");
-  const peg$e72 = peg$otherExpectation("tag");
-  const peg$e73 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e74 = peg$otherExpectation("token");
-  const peg$e75 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e76 = peg$otherExpectation("server id");
-  const peg$e77 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e78 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e79 = peg$otherExpectation("message id");
-  const peg$e80 = peg$otherExpectation("origin");
-  const peg$e81 = peg$literalExpectation("~", false);
-  const peg$e82 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
-  const peg$e83 = peg$otherExpectation("cursor");
-  const peg$e84 = peg$otherExpectation("vector timestamp");
-  const peg$e85 = peg$literalExpectation(",", false);
-  const peg$e86 = peg$literalExpectation("0", false);
-  const peg$e87 = peg$otherExpectation("SCRAM message");
-  const peg$e88 = peg$classExpectation([["!", "~"]], false, false, false);
-  const peg$e89 = peg$otherExpectation("base64");
-  const peg$e90 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
-  const peg$e91 = peg$otherExpectation("public key");
-  const peg$e92 = peg$otherExpectation("room mode");
-  const peg$e93 = peg$literalExpectation("+", false);
-  const peg$e94 = peg$otherExpectation("word");
-  const peg$e95 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
-  const peg$e96 = peg$otherExpectation("more flag");
-  const peg$e97 = peg$literalExpectation("1", false);
-  const peg$e98 = peg$otherExpectation("integer");
-  const peg$e99 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
-  const peg$e100 = peg$literalExpectation("\\", false);
-  const peg$e101 = peg$literalExpectation("n", false);
-  const peg$e102 = peg$literalExpectation("r", false);
-  const peg$e103 = peg$otherExpectation("newline");
-  const peg$e104 = peg$literalExpectation("\r", false);
-  const peg$e105 = peg$literalExpectation("\n", false);
-  const peg$e106 = peg$otherExpectation("end of datagram");
+  const peg$e44 = peg$otherExpectation("silent line");
+  const peg$e45 = peg$literalExpectation("silent ", false);
+  const peg$e46 = peg$literalExpectation("ask", false);
+  const peg$e47 = peg$literalExpectation("got", false);
+  const peg$e48 = peg$literalExpectation("hello", false);
+  const peg$e49 = peg$literalExpectation("proof", false);
+  const peg$e50 = peg$otherExpectation("protocol version");
+  const peg$e51 = peg$literalExpectation("v", false);
+  const peg$e52 = peg$classExpectation([["1", "9"]], false, false, false);
+  const peg$e53 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e54 = peg$otherExpectation("challenge");
+  const peg$e55 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
+  const peg$e56 = peg$literalExpectation("stat", false);
+  const peg$e57 = peg$literalExpectation("state", false);
+  const peg$e58 = peg$literalExpectation("pres", false);
+  const peg$e59 = peg$classExpectation([" ", "\r", "\n"], true, false, false);
+  const peg$e60 = peg$otherExpectation("nonce");
+  const peg$e61 = peg$literalExpectation(".", false);
+  const peg$e62 = peg$otherExpectation("mac");
+  const peg$e63 = peg$literalExpectation("touch", false);
+  const peg$e64 = peg$literalExpectation("leave ", false);
+  const peg$e65 = peg$literalExpectation("why", false);
+  const peg$e66 = peg$literalExpectation("quit", false);
+  const peg$e67 = peg$literalExpectation("join", false);
+  const peg$e68 = peg$literalExpectation("msg", false);
+  const peg$e69 = peg$literalExpectation(" >", false);
+  const peg$e70 = peg$literalExpectation("hide", false);
+  const peg$e71 = peg$literalExpectation("acct", false);
+  const peg$e72 = peg$otherExpectation("operation id");
+  const peg$e73 = peg$otherExpectation("session id");
+  const peg$e74 = peg$otherExpectation("tag");
+  const peg$e75 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e76 = peg$otherExpectation("token");
+  const peg$e77 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e78 = peg$otherExpectation("server id");
+  const peg$e79 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e80 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e81 = peg$otherExpectation("message id");
+  const peg$e82 = peg$otherExpectation("origin");
+  const peg$e83 = peg$literalExpectation("~", false);
+  const peg$e84 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
+  const peg$e85 = peg$otherExpectation("cursor");
+  const peg$e86 = peg$otherExpectation("vector timestamp");
+  const peg$e87 = peg$literalExpectation(",", false);
+  const peg$e88 = peg$literalExpectation("0", false);
+  const peg$e89 = peg$otherExpectation("SCRAM message");
+  const peg$e90 = peg$classExpectation([["!", "~"]], false, false, false);
+  const peg$e91 = peg$otherExpectation("base64");
+  const peg$e92 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
+  const peg$e93 = peg$otherExpectation("public key");
+  const peg$e94 = peg$otherExpectation("room mode");
+  const peg$e95 = peg$literalExpectation("+", false);
+  const peg$e96 = peg$otherExpectation("word");
+  const peg$e97 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
+  const peg$e98 = peg$otherExpectation("more flag");
+  const peg$e99 = peg$literalExpectation("1", false);
+  const peg$e100 = peg$otherExpectation("integer");
+  const peg$e101 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
+  const peg$e102 = peg$literalExpectation("\\", false);
+  const peg$e103 = peg$literalExpectation("n", false);
+  const peg$e104 = peg$literalExpectation("r", false);
+  const peg$e105 = peg$otherExpectation("newline");
+  const peg$e106 = peg$literalExpectation("\r", false);
+  const peg$e107 = peg$literalExpectation("\n", false);
+  const peg$e108 = peg$otherExpectation("end of datagram");
 
   function peg$f0(tag, userName, proof) {    return proof === null ? { verb: "login", tag, userName } : { verb: "login", tag, userName, proof };  }
   function peg$f1(tag, token, groupName) {    return { verb: "open", tag, token, groupName };  }
@@ -420,10 +423,10 @@ function peg$parse(input, options) {
   function peg$f58(text, n) {    return ["r", [text, n]];  }
   function peg$f59(tag, code, message) {    return { verb: "error", tag, code, message };  }
   function peg$f60(verb, tag) {    return { verb, tag };  }
-  function peg$f61(head, vector, count, ops, got, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, ...(got === null ? {} : { got }), signed: input.slice(0, signedEnd), mac };  }
+  function peg$f61(head, vector, count, ops, got, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, ...(got === null ? {} : got[1] === null ? { got: got[0] } : { got: got[0], silent: got[1] }), signed: input.slice(0, signedEnd), mac };  }
   function peg$f62(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
   function peg$f63(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f64(head, vector, at, signedEnd, mac) {    return { verb: "got", ...head, vector, at, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f64(head, vector, at, silent, signedEnd, mac) {    return { verb: "got", ...head, vector, at, ...(silent === null ? {} : { silent }), signed: input.slice(0, signedEnd), mac };  }
   function peg$f65(head, challenge, version, signedEnd, mac) {    return { verb: "hello", ...head, challenge, ...(version === null ? {} : { version }), signed: input.slice(0, signedEnd), mac };  }
   function peg$f66(head, challenge, version, signedEnd, mac) {    return { verb: "proof", ...head, challenge, ...(version === null ? {} : { version }), signed: input.slice(0, signedEnd), mac };  }
   function peg$f67(digits) {    return Number(digits);  }
@@ -4475,7 +4478,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parsePeerAdd() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 3) === peg$c3) {
@@ -4507,7 +4510,24 @@ function peg$parse(input, options) {
                 if (s9 !== peg$FAILED) {
                   s10 = peg$parseNL();
                   if (s10 !== peg$FAILED) {
-                    s8 = s9;
+                    s11 = peg$currPos;
+                    s12 = peg$parseSilentLine();
+                    if (s12 !== peg$FAILED) {
+                      s13 = peg$parseNL();
+                      if (s13 !== peg$FAILED) {
+                        s11 = s12;
+                      } else {
+                        peg$currPos = s11;
+                        s11 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s11;
+                      s11 = peg$FAILED;
+                    }
+                    if (s11 === peg$FAILED) {
+                      s11 = null;
+                    }
+                    s8 = [ s9, s11 ];
                   } else {
                     peg$currPos = s8;
                     s8 = peg$FAILED;
@@ -4595,16 +4615,49 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseSilentLine() {
+    let s0, s1, s2;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 7) === peg$c37) {
+      s1 = peg$c37;
+      peg$currPos += 7;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseVector();
+      if (s2 !== peg$FAILED) {
+        s0 = s2;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+    }
+
+    return s0;
+  }
+
   function peg$parsePeerAsk() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c37) {
-      s1 = peg$c37;
+    if (input.substr(peg$currPos, 3) === peg$c38) {
+      s1 = peg$c38;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4732,15 +4785,15 @@ function peg$parse(input, options) {
   }
 
   function peg$parsePeerGot() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c38) {
-      s1 = peg$c38;
+    if (input.substr(peg$currPos, 3) === peg$c39) {
+      s1 = peg$c39;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4753,13 +4806,30 @@ function peg$parse(input, options) {
             if (s5 !== peg$FAILED) {
               s6 = peg$parseNL();
               if (s6 !== peg$FAILED) {
-                s7 = peg$parseHere();
-                s8 = peg$parseMac();
+                s7 = peg$currPos;
+                s8 = peg$parseSilentLine();
                 if (s8 !== peg$FAILED) {
                   s9 = peg$parseNL();
                   if (s9 !== peg$FAILED) {
+                    s7 = s8;
+                  } else {
+                    peg$currPos = s7;
+                    s7 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s7;
+                  s7 = peg$FAILED;
+                }
+                if (s7 === peg$FAILED) {
+                  s7 = null;
+                }
+                s8 = peg$parseHere();
+                s9 = peg$parseMac();
+                if (s9 !== peg$FAILED) {
+                  s10 = peg$parseNL();
+                  if (s10 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f64(s2, s3, s5, s7, s8);
+                    s0 = peg$f64(s2, s3, s5, s7, s8, s9);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -4800,12 +4870,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c39) {
-      s1 = peg$c39;
+    if (input.substr(peg$currPos, 5) === peg$c40) {
+      s1 = peg$c40;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4870,12 +4940,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c40) {
-      s1 = peg$c40;
+    if (input.substr(peg$currPos, 5) === peg$c41) {
+      s1 = peg$c41;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4942,11 +5012,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 118) {
-      s1 = peg$c41;
+      s1 = peg$c42;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4956,7 +5026,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e50); }
+        if (peg$silentFails === 0) { peg$fail(peg$e52); }
       }
       if (s4 !== peg$FAILED) {
         s5 = [];
@@ -4965,7 +5035,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e51); }
+          if (peg$silentFails === 0) { peg$fail(peg$e53); }
         }
         while (s6 !== peg$FAILED) {
           s5.push(s6);
@@ -4977,7 +5047,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e51); }
+              if (peg$silentFails === 0) { peg$fail(peg$e53); }
             }
           }
         }
@@ -5006,7 +5076,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
     }
 
     return s0;
@@ -5024,7 +5094,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -5036,7 +5106,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e53); }
+          if (peg$silentFails === 0) { peg$fail(peg$e55); }
         }
       }
     }
@@ -5054,7 +5124,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e54); }
     }
 
     return s0;
@@ -5064,12 +5134,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c42) {
-      s1 = peg$c42;
+    if (input.substr(peg$currPos, 4) === peg$c43) {
+      s1 = peg$c43;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e54); }
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -5105,12 +5175,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c43) {
-      s1 = peg$c43;
+    if (input.substr(peg$currPos, 5) === peg$c44) {
+      s1 = peg$c44;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      if (peg$silentFails === 0) { peg$fail(peg$e57); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -5153,12 +5223,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c44) {
-      s1 = peg$c44;
+    if (input.substr(peg$currPos, 4) === peg$c45) {
+      s1 = peg$c45;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e56); }
+      if (peg$silentFails === 0) { peg$fail(peg$e58); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -5233,7 +5303,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s12 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e57); }
+                if (peg$silentFails === 0) { peg$fail(peg$e59); }
               }
               if (s12 !== peg$FAILED) {
                 while (s12 !== peg$FAILED) {
@@ -5243,7 +5313,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s12 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e57); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e59); }
                   }
                 }
               } else {
@@ -5279,7 +5349,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s13 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e57); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e59); }
                   }
                   if (s13 !== peg$FAILED) {
                     while (s13 !== peg$FAILED) {
@@ -5289,7 +5359,7 @@ function peg$parse(input, options) {
                         peg$currPos++;
                       } else {
                         s13 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e57); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e59); }
                       }
                     }
                   } else {
@@ -5428,11 +5498,11 @@ function peg$parse(input, options) {
       s2 = peg$parseDigits();
       if (s2 !== peg$FAILED) {
         if (input.charCodeAt(peg$currPos) === 46) {
-          s3 = peg$c45;
+          s3 = peg$c46;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e59); }
+          if (peg$silentFails === 0) { peg$fail(peg$e61); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$currPos;
@@ -5442,7 +5512,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e53); }
+            if (peg$silentFails === 0) { peg$fail(peg$e55); }
           }
           while (s6 !== peg$FAILED) {
             s5.push(s6);
@@ -5454,7 +5524,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s6 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e53); }
+                if (peg$silentFails === 0) { peg$fail(peg$e55); }
               }
             }
           }
@@ -5488,7 +5558,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
     }
 
     return s0;
@@ -5514,7 +5584,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e53); }
+        if (peg$silentFails === 0) { peg$fail(peg$e55); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -5526,7 +5596,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e53); }
+            if (peg$silentFails === 0) { peg$fail(peg$e55); }
           }
         }
       }
@@ -5545,7 +5615,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e62); }
     }
 
     return s0;
@@ -5698,12 +5768,12 @@ function peg$parse(input, options) {
         if (peg$silentFails === 0) { peg$fail(peg$e9); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 5) === peg$c46) {
-          s2 = peg$c46;
+        if (input.substr(peg$currPos, 5) === peg$c47) {
+          s2 = peg$c47;
           peg$currPos += 5;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e61); }
+          if (peg$silentFails === 0) { peg$fail(peg$e63); }
         }
       }
       if (s2 !== peg$FAILED) {
@@ -5762,29 +5832,29 @@ function peg$parse(input, options) {
       }
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
-        if (input.substr(peg$currPos, 6) === peg$c47) {
-          s1 = peg$c47;
+        if (input.substr(peg$currPos, 6) === peg$c48) {
+          s1 = peg$c48;
           peg$currPos += 6;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e62); }
+          if (peg$silentFails === 0) { peg$fail(peg$e64); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$currPos;
-          if (input.substr(peg$currPos, 3) === peg$c48) {
-            s3 = peg$c48;
+          if (input.substr(peg$currPos, 3) === peg$c49) {
+            s3 = peg$c49;
             peg$currPos += 3;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e63); }
+            if (peg$silentFails === 0) { peg$fail(peg$e65); }
           }
           if (s3 === peg$FAILED) {
-            if (input.substr(peg$currPos, 4) === peg$c49) {
-              s3 = peg$c49;
+            if (input.substr(peg$currPos, 4) === peg$c50) {
+              s3 = peg$c50;
               peg$currPos += 4;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e64); }
+              if (peg$silentFails === 0) { peg$fail(peg$e66); }
             }
           }
           if (s3 !== peg$FAILED) {
@@ -5870,12 +5940,12 @@ function peg$parse(input, options) {
             if (peg$silentFails === 0) { peg$fail(peg$e1); }
           }
           if (s2 === peg$FAILED) {
-            if (input.substr(peg$currPos, 4) === peg$c50) {
-              s2 = peg$c50;
+            if (input.substr(peg$currPos, 4) === peg$c51) {
+              s2 = peg$c51;
               peg$currPos += 4;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e65); }
+              if (peg$silentFails === 0) { peg$fail(peg$e67); }
             }
             if (s2 === peg$FAILED) {
               if (input.substr(peg$currPos, 5) === peg$c6) {
@@ -5950,12 +6020,12 @@ function peg$parse(input, options) {
           }
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
-            if (input.substr(peg$currPos, 3) === peg$c51) {
-              s1 = peg$c51;
+            if (input.substr(peg$currPos, 3) === peg$c52) {
+              s1 = peg$c52;
               peg$currPos += 3;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e66); }
+              if (peg$silentFails === 0) { peg$fail(peg$e68); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$currPos;
@@ -5982,12 +6052,12 @@ function peg$parse(input, options) {
                 s2 = null;
               }
               s3 = peg$currPos;
-              if (input.substr(peg$currPos, 2) === peg$c52) {
-                s4 = peg$c52;
+              if (input.substr(peg$currPos, 2) === peg$c53) {
+                s4 = peg$c53;
                 peg$currPos += 2;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e67); }
+                if (peg$silentFails === 0) { peg$fail(peg$e69); }
               }
               if (s4 !== peg$FAILED) {
                 s5 = peg$currPos;
@@ -6093,12 +6163,12 @@ function peg$parse(input, options) {
             }
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
-              if (input.substr(peg$currPos, 4) === peg$c53) {
-                s1 = peg$c53;
+              if (input.substr(peg$currPos, 4) === peg$c54) {
+                s1 = peg$c54;
                 peg$currPos += 4;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e68); }
+                if (peg$silentFails === 0) { peg$fail(peg$e70); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parseNL();
@@ -6169,12 +6239,12 @@ function peg$parse(input, options) {
               }
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
-                if (input.substr(peg$currPos, 4) === peg$c54) {
-                  s1 = peg$c54;
+                if (input.substr(peg$currPos, 4) === peg$c55) {
+                  s1 = peg$c55;
                   peg$currPos += 4;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e69); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e71); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$parseNL();
@@ -6478,11 +6548,11 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c45;
+        s2 = peg$c46;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e59); }
+        if (peg$silentFails === 0) { peg$fail(peg$e61); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
@@ -6504,7 +6574,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
 
     return s0;
@@ -6522,7 +6592,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6534,7 +6604,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e53); }
+          if (peg$silentFails === 0) { peg$fail(peg$e55); }
         }
       }
     }
@@ -6552,7 +6622,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
     }
 
     return s0;
@@ -6570,7 +6640,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+      if (peg$silentFails === 0) { peg$fail(peg$e75); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6582,7 +6652,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e73); }
+          if (peg$silentFails === 0) { peg$fail(peg$e75); }
         }
       }
     }
@@ -6600,7 +6670,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
 
     return s0;
@@ -6623,7 +6693,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
 
     return s0;
@@ -6641,7 +6711,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e75); }
+      if (peg$silentFails === 0) { peg$fail(peg$e77); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6653,7 +6723,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e75); }
+          if (peg$silentFails === 0) { peg$fail(peg$e77); }
         }
       }
     }
@@ -6671,7 +6741,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
     }
 
     return s0;
@@ -6688,7 +6758,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e77); }
+      if (peg$silentFails === 0) { peg$fail(peg$e79); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
@@ -6697,7 +6767,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e78); }
+        if (peg$silentFails === 0) { peg$fail(peg$e80); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -6709,7 +6779,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e78); }
+            if (peg$silentFails === 0) { peg$fail(peg$e80); }
           }
         }
       }
@@ -6727,7 +6797,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e76); }
+      if (peg$silentFails === 0) { peg$fail(peg$e78); }
     }
 
     return s0;
@@ -6741,11 +6811,11 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c45;
+        s2 = peg$c46;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e59); }
+        if (peg$silentFails === 0) { peg$fail(peg$e61); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
@@ -6767,7 +6837,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e79); }
+      if (peg$silentFails === 0) { peg$fail(peg$e81); }
     }
 
     return s0;
@@ -6783,11 +6853,11 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 126) {
-        s4 = peg$c55;
+        s4 = peg$c56;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e81); }
+        if (peg$silentFails === 0) { peg$fail(peg$e83); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$currPos;
@@ -6797,7 +6867,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e82); }
+          if (peg$silentFails === 0) { peg$fail(peg$e84); }
         }
         while (s7 !== peg$FAILED) {
           s6.push(s7);
@@ -6809,7 +6879,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e82); }
+              if (peg$silentFails === 0) { peg$fail(peg$e84); }
             }
           }
         }
@@ -6847,7 +6917,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e80); }
+      if (peg$silentFails === 0) { peg$fail(peg$e82); }
     }
 
     return s0;
@@ -6861,7 +6931,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e83); }
+      if (peg$silentFails === 0) { peg$fail(peg$e85); }
     }
 
     return s0;
@@ -6877,11 +6947,11 @@ function peg$parse(input, options) {
       s2 = [];
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 44) {
-        s4 = peg$c56;
+        s4 = peg$c57;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e85); }
+        if (peg$silentFails === 0) { peg$fail(peg$e87); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$parseVectorEntry();
@@ -6899,11 +6969,11 @@ function peg$parse(input, options) {
         s2.push(s3);
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 44) {
-          s4 = peg$c56;
+          s4 = peg$c57;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e85); }
+          if (peg$silentFails === 0) { peg$fail(peg$e87); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseVectorEntry();
@@ -6927,11 +6997,11 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 48) {
-        s1 = peg$c57;
+        s1 = peg$c58;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e86); }
+        if (peg$silentFails === 0) { peg$fail(peg$e88); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
@@ -6942,7 +7012,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e84); }
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
     }
 
     return s0;
@@ -6994,7 +7064,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e88); }
+      if (peg$silentFails === 0) { peg$fail(peg$e90); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -7003,54 +7073,6 @@ function peg$parse(input, options) {
       } else {
         s3 = input.charAt(peg$currPos);
         if (peg$r13.test(s3)) {
-          peg$currPos++;
-        } else {
-          s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e88); }
-        }
-      }
-    }
-    if (s2.length < 1) {
-      peg$currPos = s1;
-      s1 = peg$FAILED;
-    } else {
-      s1 = s2;
-    }
-    if (s1 !== peg$FAILED) {
-      s0 = input.substring(s0, peg$currPos);
-    } else {
-      s0 = s1;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e87); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseBase64() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$currPos;
-    s2 = [];
-    s3 = input.charAt(peg$currPos);
-    if (peg$r14.test(s3)) {
-      peg$currPos++;
-    } else {
-      s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e90); }
-    }
-    while (s3 !== peg$FAILED) {
-      s2.push(s3);
-      if (s2.length >= 200) {
-        s3 = peg$FAILED;
-      } else {
-        s3 = input.charAt(peg$currPos);
-        if (peg$r14.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
@@ -7078,6 +7100,54 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseBase64() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r14.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e92); }
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      if (s2.length >= 200) {
+        s3 = peg$FAILED;
+      } else {
+        s3 = input.charAt(peg$currPos);
+        if (peg$r14.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e92); }
+        }
+      }
+    }
+    if (s2.length < 1) {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s0 = input.substring(s0, peg$currPos);
+    } else {
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e91); }
+    }
+
+    return s0;
+  }
+
   function peg$parsePublicKey() {
     let s0, s1;
 
@@ -7095,7 +7165,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e91); }
+      if (peg$silentFails === 0) { peg$fail(peg$e93); }
     }
 
     return s0;
@@ -7116,11 +7186,11 @@ function peg$parse(input, options) {
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 43) {
-        s2 = peg$c58;
+        s2 = peg$c59;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e93); }
+        if (peg$silentFails === 0) { peg$fail(peg$e95); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$currPos;
@@ -7130,7 +7200,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e77); }
+          if (peg$silentFails === 0) { peg$fail(peg$e79); }
         }
         while (s5 !== peg$FAILED) {
           s4.push(s5);
@@ -7142,7 +7212,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e77); }
+              if (peg$silentFails === 0) { peg$fail(peg$e79); }
             }
           }
         }
@@ -7172,7 +7242,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e92); }
+      if (peg$silentFails === 0) { peg$fail(peg$e94); }
     }
 
     return s0;
@@ -7190,7 +7260,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e95); }
+      if (peg$silentFails === 0) { peg$fail(peg$e97); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -7202,7 +7272,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e95); }
+          if (peg$silentFails === 0) { peg$fail(peg$e97); }
         }
       }
     }
@@ -7220,7 +7290,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e94); }
+      if (peg$silentFails === 0) { peg$fail(peg$e96); }
     }
 
     return s0;
@@ -7232,11 +7302,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 48) {
-      s1 = peg$c57;
+      s1 = peg$c58;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+      if (peg$silentFails === 0) { peg$fail(peg$e88); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
@@ -7246,11 +7316,11 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 49) {
-        s1 = peg$c59;
+        s1 = peg$c60;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e97); }
+        if (peg$silentFails === 0) { peg$fail(peg$e99); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
@@ -7261,7 +7331,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e96); }
+      if (peg$silentFails === 0) { peg$fail(peg$e98); }
     }
 
     return s0;
@@ -7281,7 +7351,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e98); }
+      if (peg$silentFails === 0) { peg$fail(peg$e100); }
     }
 
     return s0;
@@ -7298,7 +7368,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e51); }
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -7310,7 +7380,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e51); }
+          if (peg$silentFails === 0) { peg$fail(peg$e53); }
         }
       }
     }
@@ -7364,7 +7434,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e99); }
+      if (peg$silentFails === 0) { peg$fail(peg$e101); }
     }
     if (s2 !== peg$FAILED) {
       while (s2 !== peg$FAILED) {
@@ -7374,7 +7444,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e99); }
+          if (peg$silentFails === 0) { peg$fail(peg$e101); }
         }
       }
     } else {
@@ -7394,28 +7464,28 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c60;
+      s1 = peg$c61;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e100); }
+      if (peg$silentFails === 0) { peg$fail(peg$e102); }
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c60;
+        s2 = peg$c61;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e100); }
+        if (peg$silentFails === 0) { peg$fail(peg$e102); }
       }
       if (s2 === peg$FAILED) {
         s2 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 110) {
-          s3 = peg$c61;
+          s3 = peg$c62;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e101); }
+          if (peg$silentFails === 0) { peg$fail(peg$e103); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s2;
@@ -7425,11 +7495,11 @@ function peg$parse(input, options) {
         if (s2 === peg$FAILED) {
           s2 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 114) {
-            s3 = peg$c62;
+            s3 = peg$c63;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e102); }
+            if (peg$silentFails === 0) { peg$fail(peg$e104); }
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s2;
@@ -7516,21 +7586,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 13) {
-      s1 = peg$c63;
+      s1 = peg$c64;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e104); }
+      if (peg$silentFails === 0) { peg$fail(peg$e106); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
     }
     if (input.charCodeAt(peg$currPos) === 10) {
-      s2 = peg$c64;
+      s2 = peg$c65;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e105); }
+      if (peg$silentFails === 0) { peg$fail(peg$e107); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -7542,7 +7612,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e103); }
+      if (peg$silentFails === 0) { peg$fail(peg$e105); }
     }
 
     return s0;
@@ -7571,7 +7641,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e106); }
+      if (peg$silentFails === 0) { peg$fail(peg$e108); }
     }
 
     return s0;

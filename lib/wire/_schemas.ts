@@ -201,9 +201,9 @@ const op = v.variant("kind", [
 
 const peerHead = { from: v.string(), nonce: v.string(), vector, signed: v.string(), mac: v.string() };
 const peer = v.variant("verb", [
-  counted(v.object({ verb: v.literal("add"), ...peerHead, count, ops: v.array(op), got: v.optional(count) }), "ops"),
+  counted(v.object({ verb: v.literal("add"), ...peerHead, count, ops: v.array(op), got: v.optional(count), silent: v.optional(vector) }), "ops"),
   v.object({ verb: v.literal("ask"), ...peerHead }),
-  v.object({ verb: v.literal("got"), ...peerHead, at: count }),
+  v.object({ verb: v.literal("got"), ...peerHead, at: count, silent: v.optional(vector) }),
   v.object({ verb: v.picklist(["hello", "proof"]), from: v.string(), nonce: v.string(), challenge: v.string(), version: v.optional(positive), signed: v.string(), mac: v.string() }),
   counted(v.object({ verb: v.literal("ok"), ...peerHead, more: v.boolean(), count, ops: v.array(op) }), "ops"),
   v.object({ verb: v.literal("stat"), from: v.string(), nonce: v.string(), signed: v.string(), mac: v.string() }),

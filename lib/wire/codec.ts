@@ -34,7 +34,7 @@ import type {
   WireVerifier,
 } from "./messages.ts";
 import { MAX_DATAGRAM } from "./messages.ts";
-import { formatVector } from "./vector.ts";
+import { formatVector, type Vector } from "./vector.ts";
 import { utf8Length } from "./utf8.ts";
 
 export { MAX_DATAGRAM, utf8Length };
@@ -333,6 +333,9 @@ export function opText(op: Op): string {
   }
 }
 
+/** A `got`'s `silent` line (peer protocol version 4), or nothing. */
+const silentLine = (silent: Vector | undefined): string => silent === undefined ? "" : lines([`silent ${formatVector(silent)}`]);
+
 /** Wire text of a peer datagram up to (not including) its mac line. */
 export function peerSignedText(d: PeerDatagram): string {
   if (d.verb === "stat") return lines([d.verb, d.from, d.nonce]);
@@ -348,9 +351,9 @@ export function peerSignedText(d: PeerDatagram): string {
     case "ask":
       return top;
     case "got":
-      return top + lines([d.at]);
+      return top + lines([d.at]) + silentLine(d.silent);
     case "add":
-      return top + lines([d.ops.length]) + d.ops.map(opText).join("") + (d.got === undefined ? "" : lines([`got ${d.got}`]));
+      return top + lines([d.ops.length]) + d.ops.map(opText).join("") + (d.got === undefined ? "" : lines([`got ${d.got}`]) + silentLine(d.silent));
     case "ok":
       return top + lines([flag(d.more), d.ops.length]) + d.ops.map(opText).join("");
   }

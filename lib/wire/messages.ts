@@ -356,10 +356,14 @@ type PeerHead = {
 };
 
 export type PeerDatagram =
-  | PeerHead & { verb: "add"; vector: Vector; ops: Op[]; got?: number } // got (version 3): `vector` is on disk too, the sender's clock read `got`
+  // got (version 3): `vector` is on disk too, the sender's clock read `got`; silent (version 4, only with got): as the `got` verb's
+  | PeerHead & { verb: "add"; vector: Vector; ops: Op[]; got?: number; silent?: Vector }
   | PeerHead & { verb: "ask"; vector: Vector }
-  /** What the sender has committed to disk, and its clock when it sent this (ms since the epoch: peers report skew). */
-  | PeerHead & { verb: "got"; vector: Vector; at: number }
+  /**
+   * What the sender has committed to disk, and its clock when it sent this (ms since the epoch: peers report skew);
+   * `silent` (version 4): each peer the sender has not heard from for at least LIVENESS.confirmerDownMs, and for how long (ms).
+   */
+  | PeerHead & { verb: "got"; vector: Vector; at: number; silent?: Vector }
   /** "Prove the epoch of your nonces": 32 hex digits. */
   | PeerHead & { verb: "hello"; challenge: string; version?: number }
   /** The answer to a hello, sealed with the prover's current nonce. */
