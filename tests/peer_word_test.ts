@@ -93,6 +93,26 @@ test("what a server tells: its own hearing of each peer, from its start when nev
   assert.equal(liveness.silences(["a", "b", "d"], T0 + 1000, T0), EMPTY);
 });
 
+test("rule: a confirmer's last got passed on by a peer counts as its got, once this server has its own ops up to it — and only while it has not heard the confirmer itself", () => {
+  const { liveness, acks } = startedAtT0();
+  liveness.gotOf("b", v({ a: 5, b: 3 }));
+  assert.not.ok(acks.confirmed(copy, mine, T0 + 10), "b's own ops up to 3 not delivered here yet");
+  assert.ok(acks.confirmed(copy, v({ a: 5, b: 3 }), T0 + 20), "b's word, through d");
+  const later = startedAtT0();
+  later.liveness.heard("b", T0 + 5);
+  later.liveness.gotOf("b", v({ a: 5, b: 3 }));
+  assert.not.ok(later.acks.confirmed(copy, v({ a: 5, b: 3 }), T0 + 20), "b heard since the start: only its own got counts");
+});
+
+test("what a server passes on: the last got of each peer silent for 0.5 s and less than 3 s", () => {
+  const liveness = new PeerLiveness();
+  liveness.got("b", v({ a: 1 }), T0, T0);
+  liveness.got("d", v({ a: 2 }), T0 + 600, T0 + 600);
+  liveness.got("e", v({ a: 3 }), T0 - 5000, T0 - 5000);
+  liveness.heard("a", T0);
+  assert.equal([...liveness.gotsOf(["a", "b", "d", "e"], T0 + 700)], [["b", v({ a: 1 })]], "a sent no got, d spoke 100 ms ago, e is down (silent says so)");
+});
+
 test("versions: `silent` is sent to a peer only when both speak version 4", () => {
   const now = createPeerVersions();
   now.set("b", 4, 0);
@@ -151,6 +171,50 @@ test("cluster: c restarted while confirmer b has been down 2 s lists b's copy on
 
 test("cluster: the same with peers of version 3 (no word): c waits its own 1.5 s, as before", async () => {
   const ms = await restartWhileConfirmerDown({ a: 3, b: 3, d: 3, e: 3 });
+  assert.ok(ms >= DOWN, `shown ${ms} ms after c's start`);
+});
+
+/**
+ * Five servers; c killed; a's copy naming b is stored and confirmed by b
+ * (its `got` reaches a, d, e, not c); b is killed the moment c starts
+ * again, before c hears it: ms from c's start until its readers are shown
+ * the copy.
+ */
+async function restartAsConfirmerDies(versions?: Record<string, number>): Promise<number> {
+  const c = await memoryCluster({ ids: ["a", "b", "c", "d", "e"], versions });
+  try {
+    const token = c.loginAndOpen("a", "bob", "r");
+    c.run(2000); // the version handshakes
+    await c.kill("c");
+    c.run(500);
+    c.send("a", add(token, "t1", "confirmed line"));
+    c.run(300);
+    assert.is(c.reply("t1")?.verb, "ok", "acked on b's got");
+    const started = c.clock.now();
+    let shownAt: number | null = null;
+    const stopWatch = c.clock.every(5, () => void (shownAt ??= settledListing(c, "c").length > 0 ? c.clock.now() : null));
+    const starting = c.launch("c");
+    await c.kill("b"); // before c's first datagram reaches it: c never hears b
+    for (let t = 0; t < 3000; t += 5) {
+      c.clock.advance(5);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    await starting;
+    stopWatch();
+    assert.ok(shownAt !== null, "c lists the copy in the end");
+    return shownAt! - started;
+  } finally {
+    c.close();
+  }
+}
+
+test("cluster: c restarted as confirmer b dies lists b's confirmed copy on b's last got, passed on by its peers, before its own 1.5 s", async () => {
+  const ms = await restartAsConfirmerDies();
+  assert.ok(ms < DOWN - 500, `shown ${ms} ms after c's start`);
+});
+
+test("cluster: the same with peers of version 3: c waits its own 1.5 s, as before", async () => {
+  const ms = await restartAsConfirmerDies({ a: 3, b: 3, d: 3, e: 3 });
   assert.ok(ms >= DOWN, `shown ${ms} ms after c's start`);
 });
 

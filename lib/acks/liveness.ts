@@ -46,6 +46,14 @@ export const LIVENESS = {
   liveFarMs: 3000,
   /** A confirmer not heard from for this long is down: another server's disk may stand in for its. */
   confirmerDownMs: 1500,
+  /**
+   * A `got` passes on the last `got` of each peer its sender has not heard
+   * from for at least this long (and less than liveFarMs: then `silent`
+   * says it is down), for a server that restarted since and never heard it
+   * (peer protocol version 4, `gotof`): two near periods, so a live near
+   * peer is seldom passed on.
+   */
+  passGotAfterMs: 500,
   /** Clock offsets of peers whose `got` came within this long set chat time (the slowest restarting must not make it jump). */
   clockWithinMs: 3_600_000,
   /** The most a fast server sets its chat time back to follow a slow peer (a day). */
@@ -140,6 +148,38 @@ export class PeerLiveness {
     let since = started;
     for (const word of this.#words.values()) since = Math.min(since, word.get(peer) ?? Infinity);
     return now - since;
+  }
+
+  /**
+   * Peer `peer`'s last `got` as another peer had it (`gotof`, version 4):
+   * kept with `peer`'s own `got`s for the ack rule (`usableGot`: still
+   * only once this server has delivered `peer`'s own ops up to it) — not
+   * as hearing `peer`, nor as its disk for a stand-in, nor its clock. Only
+   * while this server has not heard `peer` since it started: from then on
+   * `peer`'s own `got`s say it (a word passed on cannot outlive a lost disk
+   * that `got` would show).
+   */
+  gotOf(peer: string, vector: Vector): void {
+    const p = this.#peer(peer);
+    if (p.heardAt !== undefined || (p.usable !== undefined && covers(p.usable, vector))) return;
+    const waiting = p.waiting ??= [];
+    if (waiting.some((w) => covers(w, vector))) return;
+    if (waiting.length >= LIVENESS.maxWaitingGots) waiting.pop();
+    waiting.push(vector);
+  }
+
+  /**
+   * What this server passes on in its `got` (version 4): the last `got` of
+   * each of `peers` it has not heard from for LIVENESS.passGotAfterMs (nor
+   * for liveFarMs or more), as that peer sent it.
+   */
+  gotsOf(peers: Iterable<string>, now: number): Map<string, Vector> {
+    const out = new Map<string, Vector>();
+    for (const id of peers) {
+      const p = this.#peers.get(id), silent = now - (p?.heardAt ?? now);
+      if (p?.got !== undefined && silent >= LIVENESS.passGotAfterMs && silent < LIVENESS.liveFarMs) out.set(id, p.got);
+    }
+    return out;
   }
 
   /**

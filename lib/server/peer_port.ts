@@ -28,7 +28,7 @@
  */
 import type { Log } from "../config/log.ts";
 import { decodePeer } from "../wire/codec.ts";
-import type { PeerDatagram, PresenceNote } from "../wire/messages.ts";
+import type { GotWords, PeerDatagram, PresenceNote } from "../wire/messages.ts";
 import { MAX_PRESENCE_ROOMS } from "../wire/messages.ts";
 import { EMPTY, formatVector, type Vector } from "../wire/vector.ts";
 import type { Address } from "../wire/address.ts";
@@ -214,14 +214,16 @@ export class PeerPort {
 
   /**
    * A peer's `got`: what is on its disk, its clock (one-way delay
-   * included: a few ms) and the peers it finds silent (version 4; none: its
-   * earlier word is void). One log line when its clock is more than
-   * SKEW_LOG_MS off, again after SKEW_LOG_EVERY_MS while it stays so.
+   * included: a few ms), the peers it finds silent and the last `got` of
+   * some (version 4; no `silent`: its earlier word is void). One log line
+   * when its clock is more than SKEW_LOG_MS off, again after
+   * SKEW_LOG_EVERY_MS while it stays so.
    */
-  #noteGot(peer: string, vector: Vector, at: number, silent: Vector | undefined): void {
+  #noteGot(peer: string, vector: Vector, at: number, words: GotWords): void {
     const now = this.#o.clock.now();
     const offset = this.liveness.got(peer, vector, at, now);
-    this.liveness.told(peer, silent ?? EMPTY, now);
+    this.liveness.told(peer, words.silent ?? EMPTY, now);
+    for (const [id, v] of words.gotsOf ?? []) if (id !== peer && id !== this.#o.self) this.liveness.gotOf(id, v);
     const last = this.#skewLogged.get(peer) ?? -Infinity;
     if (Math.abs(offset) > SKEW_LOG_MS && now - last > SKEW_LOG_EVERY_MS) {
       this.#skewLogged.set(peer, now);
@@ -236,36 +238,41 @@ export class PeerPort {
   /**
    * Tells `to` what is on this server's disk (the origins waiting for it,
    * the near servers, or every peer) and, those that read it (version 4),
-   * which peers it has not heard from for LIVENESS.confirmerDownMs.
+   * what it knows of its silent peers (`#words`).
    */
   #sendGot(to: readonly string[]): void {
     if (to.length === 0 || this.#o.sendsGots?.() === false) return;
     const now = this.#o.clock.now(), versions = this.#o.auth.versions;
     const datagram = { verb: "got" as const, from: this.#o.self, nonce: "-", vector: this.#o.store.vector(), at: now };
-    const silent = this.#silent(now);
-    const told = silent.size === 0 ? [] : to.filter((id) => versions.reads(id, SILENT_VERSION));
+    const words = this.#words(now);
+    const told = words === null ? [] : to.filter((id) => versions.reads(id, SILENT_VERSION));
     const rest = told.length === 0 ? to : to.filter((id) => !told.includes(id));
-    this.#send([{ to: told, datagram: { ...datagram, silent } }, { to: rest, datagram }].filter((x) => x.to.length > 0));
+    this.#send([{ to: told, datagram: { ...datagram, ...words } }, { to: rest, datagram }].filter((x) => x.to.length > 0));
   }
 
-  /** The peers this server has not heard from for LIVENESS.confirmerDownMs, and for how long (a `got`'s `silent`). */
-  #silent(now: number): Vector {
-    return this.liveness.silences(this.ring.peers, now, this.#started);
+  /**
+   * What a `got` says of this server's peers (version 4; null: nothing) for
+   * a server that restarted since: those not heard from for 1.5 s and how
+   * long, and the last `got` of those not heard from lately.
+   */
+  #words(now: number): GotWords | null {
+    const silent = this.liveness.silences(this.ring.peers, now, this.#started), gotsOf = this.liveness.gotsOf(this.ring.peers, now);
+    if (silent.size + gotsOf.size === 0) return null;
+    return { ...(silent.size === 0 ? {} : { silent }), ...(gotsOf.size === 0 ? {} : { gotsOf }) };
   }
 
   /**
    * Sends the fan-out of ops made here. In two-disk mode, with no batch open
    * (its vector, read after the commit's sync, is all on disk) and every peer
    * at peer protocol version 3, it carries this server's `got` (at version 4
-   * with its `silent` peers): every peer is told, and no `got` of its own goes
+   * with what it says of its silent peers): every peer is told, and no `got` of its own goes
    * out until a period later.
    */
   #fanOut(out: readonly Outgoing[]): void {
     const o = this.#o, now = o.clock.now(), shared = o.auth.versions.shared(this.ring.peers);
     const rides = o.twoDisk && out.length > 0 && !o.commit.busy && o.sendsGots?.() !== false && shared >= FAN_OUT_GOT_VERSION;
     if (!rides) return this.#send(out);
-    const silent = shared >= SILENT_VERSION ? this.#silent(now) : EMPTY;
-    const got = silent.size === 0 ? { got: now } : { got: now, silent };
+    const got = { got: now, ...(shared >= SILENT_VERSION ? this.#words(now) : null) };
     this.#send(out.map((x) => x.datagram.verb === "add" ? { ...x, datagram: { ...x.datagram, ...got } } : x));
     this.#gots.toldAll(now);
   }
@@ -310,7 +317,7 @@ export class PeerPort {
       return;
     }
     if (d.verb === "got") {
-      this.#noteGot(d.from, d.vector, d.at, d.silent);
+      this.#noteGot(d.from, d.vector, d.at, d);
       this.#o.onGot?.();
       return;
     }
@@ -325,7 +332,7 @@ export class PeerPort {
     const got = d.verb === "add" ? d.got : undefined;
     commit.batch(() => (out = this.replicator.receive(d, this.#o.clock.now())), {
       after: () => {
-        if (got !== undefined && d.verb === "add") this.#noteGot(d.from, d.vector, got, d.silent);
+        if (got !== undefined && d.verb === "add") this.#noteGot(d.from, d.vector, got, d);
         this.#send(out);
       },
       // Two-disk acks: what we tell a peer is on our disk must be (docs/ARCHITECTURE.md "Acks");

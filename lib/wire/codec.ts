@@ -22,6 +22,7 @@ import { checkFastPeer } from "./_fast_peer_check.ts";
 import { checkFastRequest } from "./_fast_request_check.ts";
 import { checkPeer, checkReply, checkRequest } from "./_schemas.ts";
 import type {
+  GotWords,
   Op,
   PeerDatagram,
   PollEntry,
@@ -333,8 +334,12 @@ export function opText(op: Op): string {
   }
 }
 
-/** A `got`'s `silent` line (peer protocol version 4), or nothing. */
-const silentLine = (silent: Vector | undefined): string => silent === undefined ? "" : lines([`silent ${formatVector(silent)}`]);
+/** A `got`'s `silent` and `gotof` lines (peer protocol version 4), or nothing. */
+function gotWords(d: GotWords): string {
+  const silent = d.silent === undefined ? [] : [`silent ${formatVector(d.silent)}`];
+  const of = [...d.gotsOf ?? []].map(([id, v]) => `gotof ${id} ${formatVector(v)}`);
+  return silent.length + of.length === 0 ? "" : lines([...silent, ...of]);
+}
 
 /** Wire text of a peer datagram up to (not including) its mac line. */
 export function peerSignedText(d: PeerDatagram): string {
@@ -351,9 +356,9 @@ export function peerSignedText(d: PeerDatagram): string {
     case "ask":
       return top;
     case "got":
-      return top + lines([d.at]) + silentLine(d.silent);
+      return top + lines([d.at]) + gotWords(d);
     case "add":
-      return top + lines([d.ops.length]) + d.ops.map(opText).join("") + (d.got === undefined ? "" : lines([`got ${d.got}`]) + silentLine(d.silent));
+      return top + lines([d.ops.length]) + d.ops.map(opText).join("") + (d.got === undefined ? "" : lines([`got ${d.got}`]) + gotWords(d));
     case "ok":
       return top + lines([flag(d.more), d.ops.length]) + d.ops.map(opText).join("");
   }
