@@ -19,6 +19,7 @@ import { HeldAcks } from "../lib/acks/confirm.ts";
 import { LIVENESS, PeerLiveness } from "../lib/acks/liveness.ts";
 import { createPeerVersions, SILENT_VERSION } from "../lib/replication/peer_versions.ts";
 import type { Request } from "../lib/wire/messages.ts";
+import { peerFits } from "../lib/wire/codec.ts";
 import { EMPTY, fromEntries, type Vector } from "../lib/wire/vector.ts";
 import { removeTempDirs } from "../testing/harness.ts";
 import { type MemoryCluster, memoryCluster } from "../testing/memory_cluster.ts";
@@ -111,6 +112,14 @@ test("what a server passes on: the last got of each peer silent for 0.5 s and le
   liveness.got("e", v({ a: 3 }), T0 - 5000, T0 - 5000);
   liveness.heard("a", T0);
   assert.equal([...liveness.gotsOf(["a", "b", "d", "e"], T0 + 700)], [["b", v({ a: 1 })]], "a sent no got, d spoke 100 ms ago, e is down (silent says so)");
+});
+
+test("a fan-out carries the words only where they fit: peerFits counts the longest nonce and a mac", () => {
+  const op = { origin: "a", seq: 1, kind: "msg" as const, deps: EMPTY, at: 1, session: "0".repeat(64), tag: "t", groupName: "r", userName: "bob", msg: "x".repeat(2000) };
+  const full = { verb: "add" as const, from: "a", nonce: "-", vector: v({ a: 4 }), ops: [1, 2, 3].map((seq) => ({ ...op, seq })), got: 1 };
+  assert.ok(peerFits(full), "3 ops of 2,000 bytes fit");
+  const gotsOf = new Map(["b", "c", "d", "e"].map((id) => [id, v(Object.fromEntries([...Array(25)].map((_, i) => [`server${i}`, 1e15])))]));
+  assert.not.ok(peerFits({ ...full, silent: v({ b: 1600 }), gotsOf }), "…not with four 25-server vectors more");
 });
 
 test("versions: `silent` is sent to a peer only when both speak version 4", () => {

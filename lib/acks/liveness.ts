@@ -54,6 +54,8 @@ export const LIVENESS = {
    * peer is seldom passed on.
    */
   passGotAfterMs: 500,
+  /** At most this many peers' `got`s are passed on in one `got` (a vector each: a `got` of 25 servers stays well under MAX_DATAGRAM). */
+  maxGotsOf: 4,
   /** Clock offsets of peers whose `got` came within this long set chat time (the slowest restarting must not make it jump). */
   clockWithinMs: 3_600_000,
   /** The most a fast server sets its chat time back to follow a slow peer (a day). */
@@ -171,11 +173,13 @@ export class PeerLiveness {
   /**
    * What this server passes on in its `got` (version 4): the last `got` of
    * each of `peers` it has not heard from for LIVENESS.passGotAfterMs (nor
-   * for liveFarMs or more), as that peer sent it.
+   * for liveFarMs or more), as that peer sent it; at most
+   * LIVENESS.maxGotsOf of them.
    */
   gotsOf(peers: Iterable<string>, now: number): Map<string, Vector> {
     const out = new Map<string, Vector>();
     for (const id of peers) {
+      if (out.size >= LIVENESS.maxGotsOf) break;
       const p = this.#peers.get(id), silent = now - (p?.heardAt ?? now);
       if (p?.got !== undefined && silent >= LIVENESS.passGotAfterMs && silent < LIVENESS.liveFarMs) out.set(id, p.got);
     }

@@ -27,7 +27,7 @@
  * ```
  */
 import type { Log } from "../config/log.ts";
-import { decodePeer } from "../wire/codec.ts";
+import { decodePeer, peerFits } from "../wire/codec.ts";
 import type { GotWords, PeerDatagram, PresenceNote } from "../wire/messages.ts";
 import { MAX_PRESENCE_ROOMS } from "../wire/messages.ts";
 import { EMPTY, formatVector, type Vector } from "../wire/vector.ts";
@@ -272,8 +272,10 @@ export class PeerPort {
     const o = this.#o, now = o.clock.now(), shared = o.auth.versions.shared(this.ring.peers);
     const rides = o.twoDisk && out.length > 0 && !o.commit.busy && o.sendsGots?.() !== false && shared >= FAN_OUT_GOT_VERSION;
     if (!rides) return this.#send(out);
-    const got = { got: now, ...(shared >= SILENT_VERSION ? this.#words(now) : null) };
-    this.#send(out.map((x) => x.datagram.verb === "add" ? { ...x, datagram: { ...x.datagram, ...got } } : x));
+    const words = shared >= SILENT_VERSION ? this.#words(now) : null;
+    // The words only where they fit: the ops were packed up to MAX_DATAGRAM without them.
+    const ride = (d: Extract<PeerDatagram, { verb: "add" }>) => words !== null && peerFits({ ...d, got: now, ...words }) ? { ...d, got: now, ...words } : { ...d, got: now };
+    this.#send(out.map((x) => x.datagram.verb === "add" ? { ...x, datagram: ride(x.datagram) } : x));
     this.#gots.toldAll(now);
   }
 

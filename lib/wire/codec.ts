@@ -364,6 +364,15 @@ export function peerSignedText(d: PeerDatagram): string {
   }
 }
 
+/** The longest nonce the grammar allows (16 digits "." 16 hex digits), and the mac line (64 hex digits and a newline). */
+export const WORST_NONCE = "9999999999999999.ffffffffffffffff";
+export const MAC_LINE = 65;
+
+/** True when peer datagram `d` fits in MAX_DATAGRAM however it is sealed (the longest nonce, a mac). */
+export function peerFits(d: PeerDatagram): boolean {
+  return utf8Length(peerSignedText({ ...d, nonce: WORST_NONCE })) + MAC_LINE <= MAX_DATAGRAM;
+}
+
 export const encodeText = (s: string): Uint8Array => utf8.encode(s);
 export const encodeRequest = (r: Request): Uint8Array => utf8.encode(requestText(r));
 export const encodeReply = (r: Reply): Uint8Array => utf8.encode(replyText(r));
