@@ -144,88 +144,71 @@ function settledListing(c: MemoryCluster, id: string): string[] {
   return [...store.messages.uncovered("r", EMPTY, store.vector().keys(), false, store.settling)].map((m) => `${m.origin}.${m.seq} ${m.msg}`);
 }
 
+type Step = (c: MemoryCluster, token: string) => Promise<void>;
+
 /**
- * Five servers; c killed, then b right after a stored a copy naming b; b
- * never gets it. Once every live server has listed it (b silent 1.5 s), c is
- * started again: ms from its start until its readers are shown the copy.
+ * Five servers, c killed; `faults` adds a's line and the faults; then c is
+ * started again, `atStart` run right after its launch: ms from its start
+ * until its readers are shown the line.
  */
-async function restartWhileConfirmerDown(versions?: Record<string, number>): Promise<number> {
+async function shownAfterRestart(versions: Record<string, number> | undefined, faults: Step, atStart: Step): Promise<number> {
   const c = await memoryCluster({ ids: ["a", "b", "c", "d", "e"], versions });
   try {
     const token = c.loginAndOpen("a", "bob", "r");
     c.run(2000); // the version handshakes
     await c.kill("c");
     c.run(500);
-    await c.kill("b"); // a heard b a moment ago: a's copy names b
-    c.send("a", add(token, "t1", "held line"));
-    c.run(DOWN + 500);
-    for (const id of ["a", "d", "e"]) assert.equal(settledListing(c, id).length, 1, `${id} lists the copy on the stand-in rule`);
-    const started = c.clock.now();
-    let shownAt: number | null = null;
-    const stopWatch = c.clock.every(5, () => void (shownAt ??= settledListing(c, "c").length > 0 ? c.clock.now() : null));
-    await c.restart("c"); // its start waits PEER_WAIT_MS for silent b; reads and settling go on meanwhile
-    c.run(500);
-    stopWatch();
-    assert.ok(shownAt !== null, "c lists the copy in the end");
-    return shownAt! - started;
-  } finally {
-    c.close();
-  }
-}
-
-test("cluster: c restarted while confirmer b has been down 2 s lists b's copy on its peers' word, before its own 1.5 s", async () => {
-  const ms = await restartWhileConfirmerDown();
-  assert.ok(ms < DOWN - 500, `shown ${ms} ms after c's start`);
-});
-
-test("cluster: the same with peers of version 3 (no word): c waits its own 1.5 s, as before", async () => {
-  const ms = await restartWhileConfirmerDown({ a: 3, b: 3, d: 3, e: 3 });
-  assert.ok(ms >= DOWN, `shown ${ms} ms after c's start`);
-});
-
-/**
- * Five servers; c killed; a's copy naming b is stored and confirmed by b
- * (its `got` reaches a, d, e, not c); b is killed the moment c starts
- * again, before c hears it: ms from c's start until its readers are shown
- * the copy.
- */
-async function restartAsConfirmerDies(versions?: Record<string, number>): Promise<number> {
-  const c = await memoryCluster({ ids: ["a", "b", "c", "d", "e"], versions });
-  try {
-    const token = c.loginAndOpen("a", "bob", "r");
-    c.run(2000); // the version handshakes
-    await c.kill("c");
-    c.run(500);
-    c.send("a", add(token, "t1", "confirmed line"));
-    c.run(300);
-    assert.is(c.reply("t1")?.verb, "ok", "acked on b's got");
+    await faults(c, token);
     const started = c.clock.now();
     let shownAt: number | null = null;
     const stopWatch = c.clock.every(5, () => void (shownAt ??= settledListing(c, "c").length > 0 ? c.clock.now() : null));
     const starting = c.launch("c");
-    await c.kill("b"); // before c's first datagram reaches it: c never hears b
+    await atStart(c, token);
+    // Its start waits PEER_WAIT_MS for silent b; reads and settling go on meanwhile.
     for (let t = 0; t < 3000; t += 5) {
       c.clock.advance(5);
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
     await starting;
     stopWatch();
-    assert.ok(shownAt !== null, "c lists the copy in the end");
+    assert.ok(shownAt !== null, "c lists the line in the end");
     return shownAt! - started;
   } finally {
     c.close();
   }
 }
 
-test("cluster: c restarted as confirmer b dies lists b's confirmed copy on b's last got, passed on by its peers, before its own 1.5 s", async () => {
-  const ms = await restartAsConfirmerDies();
-  assert.ok(ms < DOWN - 500, `shown ${ms} ms after c's start`);
-});
+/** b killed right after a stored a copy naming b: b never gets it; every live server lists it once b has been silent 1.5 s. */
+const confirmerDown: Step = async (c, token) => {
+  await c.kill("b"); // a heard b a moment ago: a's copy names b
+  c.send("a", add(token, "t1", "held line"));
+  c.run(DOWN + 500);
+  for (const id of ["a", "d", "e"]) assert.equal(settledListing(c, id).length, 1, `${id} lists the copy on the stand-in rule`);
+};
 
-test("cluster: the same with peers of version 3: c waits its own 1.5 s, as before", async () => {
-  const ms = await restartAsConfirmerDies({ a: 3, b: 3, d: 3, e: 3 });
-  assert.ok(ms >= DOWN, `shown ${ms} ms after c's start`);
-});
+/** a's copy naming b is stored and confirmed by b (its `got` reaches a, d and e, not c). */
+const confirmed: Step = async (c, token) => {
+  c.send("a", add(token, "t1", "confirmed line"));
+  c.run(300);
+  assert.is(c.reply("t1")?.verb, "ok", "acked on b's got");
+};
+
+const nothing: Step = async () => {};
+/** b is killed as c starts, before c's first datagram reaches it: c never hears b. */
+const confirmerDies: Step = async (c) => await c.kill("b");
+
+const CASES: [string, Step, Step][] = [
+  ["c restarted while confirmer b has been down 2 s lists b's copy on its peers' word", confirmerDown, nothing],
+  ["c restarted as confirmer b dies lists b's confirmed copy on b's last got, passed on by its peers", confirmed, confirmerDies],
+];
+for (const [name, faults, atStart] of CASES) {
+  test(`cluster: ${name}, before its own 1.5 s; with peers of version 3 (no word), after it, as before`, async () => {
+    const ms = await shownAfterRestart(undefined, faults, atStart);
+    assert.ok(ms < DOWN - 500, `shown ${ms} ms after c's start`);
+    const old = await shownAfterRestart({ a: 3, b: 3, d: 3, e: 3 }, faults, atStart);
+    assert.ok(old >= DOWN, `version 3: shown ${old} ms after c's start`);
+  });
+}
 
 test.after(removeTempDirs);
 test.run();
