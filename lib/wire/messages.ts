@@ -349,11 +349,7 @@ type EachWithout<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : ne
 /** An op as its maker gives it (Store.appendLocal): without origin, seq, deps and time, which the store adds. */
 export type OpInput = EachWithout<Op, "origin" | "seq" | "deps" | "at">;
 
-/** Peer id → the last `got` vector its sender had from that peer (a `got`'s `gotof` lines, peer protocol version 4). */
-export type GotsOf = ReadonlyMap<string, Vector>;
-/** What a `got` (a datagram, or riding on a fan-out) may say of its sender's peers (version 4): see the `got` verb. */
-export type GotWords = { silent?: Vector; gotsOf?: GotsOf };
-
+export type GotWords = { silent?: Vector; gotsOf?: ReadonlyMap<string, Vector> }; // what a `got` says of its sender's peers: see the `got` verb
 type PeerHead = {
   from: string;
   /** "-" without a cluster key. */
@@ -361,14 +357,9 @@ type PeerHead = {
 };
 
 export type PeerDatagram =
-  // got (version 3): `vector` is on disk too, the sender's clock read `got`; silent, gotsOf (version 4, only with got): as the `got` verb's
-  | PeerHead & { verb: "add"; vector: Vector; ops: Op[]; got?: number } & GotWords
+  | PeerHead & { verb: "add"; vector: Vector; ops: Op[]; got?: number } & GotWords // got (version 3): `vector` is on disk too, the sender's clock read `got`
   | PeerHead & { verb: "ask"; vector: Vector }
-  /**
-   * What the sender has committed to disk, and its clock when it sent this (ms since the epoch: peers report skew);
-   * `silent` (version 4): each peer the sender has not heard from for at least LIVENESS.confirmerDownMs, and for how long (ms);
-   * `gotsOf` (version 4): the last `got` the sender had from some peers it has not heard from lately.
-   */
+  /** On the sender's disk, its clock (ms: peers report skew); version 4: peers not heard for 1.5 s and how long (ms), the last `got` of some not heard lately. */
   | PeerHead & { verb: "got"; vector: Vector; at: number } & GotWords
   /** "Prove the epoch of your nonces": 32 hex digits. */
   | PeerHead & { verb: "hello"; challenge: string; version?: number }
