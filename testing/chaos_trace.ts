@@ -122,7 +122,11 @@ export type ListedOnAll = { at: number; listedAt: number; lastServer: string };
  * listing and not back (its start line) at the ack, and for those, when that server listed it counted
  * from its process's spawn (the kill + the harness's 1 s wait) and from its
  * start line (`back`; negative: before it, as it reads while its start still
- * hears its peers, docs/ARCHITECTURE.md "Incarnations") — p50 / p90 / max.
+ * hears its peers, docs/ARCHITECTURE.md "Incarnations") — p50 / p90 / max;
+ * and how many of those it listed 1.35–1.7 s after its listening line: at
+ * the end of its own wait for a confirmer it never heard
+ * (LIVENESS.confirmerDownMs counted from its start, give or take the
+ * watcher's poll).
  */
 export function traceRestartedListings(listed: readonly ListedOnAll[], restarts: ReadonlyMap<string, readonly Restart[]>, slowMs = 2000): string {
   const slow = listed.filter((l) => l.listedAt - l.at > slowMs);
@@ -140,5 +144,5 @@ export function traceRestartedListings(listed: readonly ListedOnAll[], restarts:
   };
   return `trace: ${slow.length} listing(s) on all servers slower than ${slowMs} ms; ${spawned.length} last listed by a server down at the ack or killed after it, and restarted: ` +
     `listed after its spawn p50/p90/max ${q(spawned)} ms, after its start line ${q(back)} ms (${back.filter((b) => b < 0).length} before it)` +
-    (listening.length ? `, after its listening line ${q(listening)} ms` : "");
+    (listening.length ? `, after its listening line ${q(listening)} ms (${listening.filter((ms) => ms >= 1350 && ms < 1700).length} of them 1.35–1.7 s after it)` : "");
 }

@@ -48,6 +48,8 @@ export type MemoryClusterOptions = {
   key?: Uint8Array;
   /** Config changes for every node (default: nodeConfig's, with held acks kept a minute). */
   config?: Partial<NodeConfig>;
+  /** The peer protocol version each server speaks (a cluster being upgraded); default this release's. */
+  versions?: Record<string, number>;
 };
 
 /** A cluster of server nodes on an in-memory network (see the file comment). */
@@ -97,6 +99,7 @@ export async function memoryCluster(o: MemoryClusterOptions = {}) {
       replyKey: new Uint8Array(32),
       log: (line) => void logs.push(`${id}: ${line}`),
       transports: { peer: transport(id, peerAddr(i)), client: transport(id, clientAddr(i)) },
+      peerProtocol: o.versions?.[id],
     });
   };
   for (const [i, id] of ids.entries()) {

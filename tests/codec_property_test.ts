@@ -221,6 +221,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 );
 
 const nonce = fc.oneof(fc.constant("-"), fc.stringMatching(/^[0-9]{1,16}\.[0-9a-f]{16}$/));
+/** A `got`'s gotof lines (version 4): a vector per peer, at least one. */
+const gotsOf = fc.uniqueArray(fc.tuple(serverId, vector), { selector: (p) => p[0], minLength: 1, maxLength: 3 }).map((pairs) => new Map(pairs));
 const mac = fc.oneof(fc.constant("-"), hex(64));
 const ops = fc.array(op, { maxLength: 4 });
 
@@ -228,9 +230,16 @@ const peerDatagram: fc.Arbitrary<PeerDatagram> = fc.oneof(
   rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector, ops }),
   // A fan-out carrying its sender's `got` (peer protocol version 3).
   rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector, ops, got: fc.nat() }),
+  // …and the peers its sender finds silent (version 4).
+  rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector, ops, got: fc.nat(), silent: vector }),
+  rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector, ops, got: fc.nat(), silent: vector, gotsOf }),
+  rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector, ops, got: fc.nat(), gotsOf }),
   rec({ verb: fc.constant("ask" as const), from: serverId, nonce, vector }),
   rec({ verb: fc.constant("ok" as const), from: serverId, nonce, vector, more: fc.boolean(), ops }),
   rec({ verb: fc.constant("got" as const), from: serverId, nonce, vector, at: fc.nat() }),
+  rec({ verb: fc.constant("got" as const), from: serverId, nonce, vector, at: fc.nat(), silent: vector }),
+  rec({ verb: fc.constant("got" as const), from: serverId, nonce, vector, at: fc.nat(), silent: vector, gotsOf }),
+  rec({ verb: fc.constant("got" as const), from: serverId, nonce, vector, at: fc.nat(), gotsOf }),
 );
 
 // --- Round trips ---------------------------------------------------------------------
@@ -569,6 +578,9 @@ const edgeDatagram: fc.Arbitrary<PeerDatagram> = fc.oneof(
   rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector: edgeVector, ops: fc.array(edgeOp, { maxLength: 3 }), got: edgeInt }),
   rec({ verb: fc.constant("ok" as const), from: serverId, nonce, vector: edgeVector, more: fc.boolean(), ops: fc.array(edgeOp, { maxLength: 3 }) }),
   rec({ verb: fc.constant("got" as const), from: serverId, nonce, vector: edgeVector, at: edgeInt }),
+  rec({ verb: fc.constant("got" as const), from: serverId, nonce, vector: edgeVector, at: edgeInt, silent: edgeVector }),
+  rec({ verb: fc.constant("got" as const), from: serverId, nonce, vector: edgeVector, at: edgeInt, gotsOf: fc.array(fc.tuple(serverId, edgeVector), { minLength: 1, maxLength: 3 }).map((p) => new Map(p)) }),
+  rec({ verb: fc.constant("add" as const), from: serverId, nonce, vector: edgeVector, ops: fc.array(edgeOp, { maxLength: 3 }), got: edgeInt, silent: edgeVector }),
 );
 
 test("fast check: accepts valid fast-path datagrams, and on them and on datagrams with values at the limits returns exactly valibot's value", () => {

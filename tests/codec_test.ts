@@ -536,6 +536,32 @@ peer("peer got", lines("got", "b", "-", "a=3,b=9", 1732400000000, "-"), {
   vector: vec(["a", 3], ["b", 9]),
   at: 1732400000000,
 });
+peer("peer got with the peers its sender finds silent (version 4)", lines("got", "b", "-", "a=3,b=9", 1732400000000, "silent c=1834,d=2210", "-"), {
+  verb: "got",
+  from: "b",
+  nonce: "-",
+  vector: vec(["a", 3], ["b", 9]),
+  at: 1732400000000,
+  silent: vec(["c", 1834], ["d", 2210]),
+});
+peer("peer add: a fan-out carrying the got, its silent peers and a silent peer's last got (version 4)", lines("add", "b", "-", "a=3,b=9", 0, "got 1732400000000", "silent c=1834", "gotof c a=3,c=12", "gotof d 0", "-"), {
+  verb: "add",
+  from: "b",
+  nonce: "-",
+  vector: vec(["a", 3], ["b", 9]),
+  ops: [],
+  got: 1732400000000,
+  silent: vec(["c", 1834]),
+  gotsOf: new Map([["c", vec(["a", 3], ["c", 12])], ["d", EMPTY]]),
+});
+peer("peer got with a peer's last got and no silent line (version 4)", lines("got", "b", "-", "a=3,b=9", 1732400000000, "gotof c a=3", "-"), {
+  verb: "got",
+  from: "b",
+  nonce: "-",
+  vector: vec(["a", 3], ["b", 9]),
+  at: 1732400000000,
+  gotsOf: new Map([["c", vec(["a", 3])]]),
+});
 peer(
   "peer add: a msg naming its confirmer, and a hide op",
   lines(
@@ -931,6 +957,11 @@ badPeer("peer op msg, bad confirmer", lines("add", "a", "-", "a=1", 1, ...opLine
 badPeer("peer op hide, bad target", lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "hide", "0", 1, SESSION, "a.x"), "-"), "bad-request");
 badPeer("peer got without vector", lines("got", "a", "-", "-"), "bad-request");
 badPeer("peer got without its time", lines("got", "a", "-", "a=1", "-"), "bad-request");
+badPeer("peer got whose silent line names a peer twice", lines("got", "a", "-", "a=1", 5, "silent c=1600,c=1700", "-"), "bad-request");
+badPeer("peer add: a silent line without the got line", lines("add", "a", "-", "a=1", 0, "silent c=1600", "-"), "bad-request");
+badPeer("peer add: the silent line before the got line", lines("add", "a", "-", "a=1", 0, "silent c=1600", "got 5", "-"), "bad-request");
+badPeer("peer got naming a peer in two gotof lines", lines("got", "a", "-", "a=1", 5, "gotof c a=1", "gotof c a=2", "-"), "bad-request");
+badPeer("peer got: the gotof line before the silent line", lines("got", "a", "-", "a=1", 5, "gotof c a=1", "silent c=1600", "-"), "bad-request");
 test("peer op msg empty: a tombstone of an expunged message (docs/PEER_PROTOCOL.md), decoded with empty text", () => {
   const r = decodePeer(utf8.encode(lines("add", "a", "-", "a=1", 1, ...opLine("a.1", "msg", "0", 1, SESSION, "t", "g", "u", ""), "-")));
   assert.ok(r.ok, r.ok ? "" : r.error.message);

@@ -15,7 +15,10 @@
  *   one passing that test, PeerLiveness.usableGot — a server catching up
  *   lags a busy confirmer's last `got`, issue 27), or
  * - `f` is down — nothing heard from it for LIVENESS.confirmerDownMs (new
- *   adds name another confirmer sooner) — and the copy is on a second disk
+ *   adds name another confirmer sooner); a server that has not heard `f`
+ *   since it started counts from its start, or from further back when a
+ *   peer's `got` says that peer has not heard `f` for that long itself
+ *   (PeerLiveness.quietFor; peer protocol version 4) — and the copy is on a second disk
  *   all the same: this server's, when it is not the origin, or that of a
  *   live peer other than the origin whose `got` covers it. Without this a
  *   copy stored in the moment its confirmer died would wait for that server
@@ -54,7 +57,7 @@ export type HeldAcksOptions = {
   isServer?: (id: string) => boolean;
   /** The peer liveness table (the confirmer's `got`, other peers' `got`s, when each was heard). */
   liveness: PeerLiveness;
-  /** When this server started: a confirmer never heard from counts as heard then. */
+  /** When this server started: a confirmer never heard from counts as heard then (or when a peer last heard it, by the peer's word). */
   started: number;
   /** Most acks held at once; the oldest is dropped past it. Default 50,000. */
   maxHeld?: number;
@@ -116,7 +119,8 @@ export class HeldAcks<C extends Copy, T> {
   #word(conf: string, mine: Vector, now: number): Word {
     const { self, isServer, liveness, started } = this.#o;
     if (conf === "" || conf === self || isServer?.(conf) === false) return NO_WORD_NEEDED;
-    const down = now - Math.max(liveness.heardAt(conf) ?? -Infinity, started) >= LIVENESS.confirmerDownMs;
+    // Never heard since this server started: the peers' word may say it has been silent longer (PeerLiveness.quietFor).
+    const down = liveness.quietFor(conf, now, started) >= LIVENESS.confirmerDownMs;
     // Not only the last `got`: the newest one whose own-op entries this server has delivered (a catching-up server lags the last).
     const got = liveness.usableGot(conf, (v) => {
       for (const [origin, n] of v) if (serverOf(origin) === conf && get(mine, origin) < n) return false;

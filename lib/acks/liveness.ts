@@ -1,8 +1,8 @@
 /**
  * Peer liveness, one table for the whole server (docs/ARCHITECTURE.md
  * "Acks"): when each peer was last heard (any authenticated datagram), when
- * its last `got` came and what it said is on its disk, and how far its
- * clock is from ours. The replicator (lib/replication/replicator.ts), the
+ * its last `got` came and what it said is on its disk, how far its clock is
+ * from ours, and what its last `got` said of the others' silence. The replicator (lib/replication/replicator.ts), the
  * peer port, the choice of a confirmer (ring.ts) and the ack rule
  * (confirm.ts) all read this one table, and every threshold they read it
  * with is named in LIVENESS below. Pure: times come in as arguments.
@@ -13,6 +13,8 @@
  * peers.heard("b", now);                         // any authenticated datagram of b
  * peers.got("b", vector, bClockAt, now);         // b's `got`: its disk, its clock
  * peers.silentFor("b", now) >= LIVENESS.confirmerDownMs;
+ * peers.told("b", silent, now);                  // b's `got` said it has not heard c for 2,000 ms
+ * peers.quietFor("c", now, started) >= LIVENESS.confirmerDownMs; // true: c never heard here, and b says so
  * ```
  */
 import type { Vector } from "../wire/vector.ts";
@@ -44,6 +46,16 @@ export const LIVENESS = {
   liveFarMs: 3000,
   /** A confirmer not heard from for this long is down: another server's disk may stand in for its. */
   confirmerDownMs: 1500,
+  /**
+   * A `got` passes on the last `got` of each peer its sender has not heard
+   * from for at least this long (and less than liveFarMs: then `silent`
+   * says it is down), for a server that restarted since and never heard it
+   * (peer protocol version 4, `gotof`): two near periods, so a live near
+   * peer is seldom passed on.
+   */
+  passGotAfterMs: 500,
+  /** At most this many peers' `got`s are passed on in one `got` (a vector each: a `got` of 25 servers stays well under MAX_DATAGRAM). */
+  maxGotsOf: 4,
   /** Clock offsets of peers whose `got` came within this long set chat time (the slowest restarting must not make it jump). */
   clockWithinMs: 3_600_000,
   /** The most a fast server sets its chat time back to follow a slow peer (a day). */
@@ -75,6 +87,8 @@ type Peer = {
 export class PeerLiveness {
   #peers = new Map<string, Peer>();
   #lead = 0;
+  /** Each peer's last word on the others' silence (`told`): id → when it last heard that one, in this server's clock. */
+  #words = new Map<string, Map<string, number>>();
 
   #peer(id: string): Peer {
     let p = this.#peers.get(id);
@@ -105,6 +119,87 @@ export class PeerLiveness {
     p.clockOffset = at - now;
     this.updateLead(now);
     return p.clockOffset;
+  }
+
+  /**
+   * Peer `teller`'s `got` at `now` said how long it has not heard from each
+   * peer it finds silent (`silent`: id → ms, peer protocol version 4; empty
+   * for a `got` without the line — none silent, or a teller of an older
+   * version). It replaces the teller's earlier word. Only silences of at
+   * least LIVENESS.confirmerDownMs are kept: a word counts only when its
+   * teller itself takes that peer for down (`quietFor`).
+   */
+  told(teller: string, silent: Vector, now: number): void {
+    this.#words.delete(teller);
+    if (silent.size === 0) return;
+    const word = new Map<string, number>();
+    for (const [id, ms] of silent) if (id !== teller && ms >= LIVENESS.confirmerDownMs) word.set(id, now - ms);
+    if (word.size > 0) this.#words.set(teller, word);
+  }
+
+  /**
+   * How long `peer` has been silent at `now` as the ack rule counts it
+   * (docs/ARCHITECTURE.md "A confirmer that dies"): since this server last
+   * heard it; never heard since this server started at `started`, since then
+   * — or since further back when a peer's last word (`told`) says it has not
+   * heard it for that long: the longest silence told counts.
+   */
+  quietFor(peer: string, now: number, started: number): number {
+    const heard = this.heardAt(peer);
+    if (heard !== undefined) return now - Math.max(heard, started);
+    let since = started;
+    for (const word of this.#words.values()) since = Math.min(since, word.get(peer) ?? Infinity);
+    return now - since;
+  }
+
+  /**
+   * Peer `peer`'s last `got` as another peer had it (`gotof`, version 4):
+   * kept with `peer`'s own `got`s for the ack rule (`usableGot`: still
+   * only once this server has delivered `peer`'s own ops up to it) — not
+   * as hearing `peer`, nor as its disk for a stand-in, nor its clock. Only
+   * while this server has not heard `peer` since it started: from then on
+   * `peer`'s own `got`s say it (a word passed on cannot outlive a lost disk
+   * that `got` would show).
+   */
+  gotOf(peer: string, vector: Vector): void {
+    const p = this.#peer(peer);
+    if (p.heardAt !== undefined || (p.usable !== undefined && covers(p.usable, vector))) return;
+    const waiting = p.waiting ??= [];
+    if (waiting.some((w) => covers(w, vector))) return;
+    if (waiting.length >= LIVENESS.maxWaitingGots) waiting.pop();
+    waiting.push(vector);
+  }
+
+  /**
+   * What this server passes on in its `got` (version 4): the last `got` of
+   * each of `peers` it has not heard from for LIVENESS.passGotAfterMs (nor
+   * for liveFarMs or more), as that peer sent it; at most
+   * LIVENESS.maxGotsOf of them.
+   */
+  gotsOf(peers: Iterable<string>, now: number): Map<string, Vector> {
+    const out = new Map<string, Vector>();
+    for (const id of peers) {
+      if (out.size >= LIVENESS.maxGotsOf) break;
+      const p = this.#peers.get(id), silent = now - (p?.heardAt ?? now);
+      if (p?.got !== undefined && silent >= LIVENESS.passGotAfterMs && silent < LIVENESS.liveFarMs) out.set(id, p.got);
+    }
+    return out;
+  }
+
+  /**
+   * What this server tells its peers in its `got` (version 4): each of
+   * `peers` not heard from for at least LIVENESS.confirmerDownMs at `now`
+   * (counted from `started` when never heard), with for how long (whole
+   * ms). Its own hearing only — never a word it was told, so a word is
+   * never passed on and outlives nothing.
+   */
+  silences(peers: Iterable<string>, now: number, started: number): Vector {
+    const out = new Map<string, number>();
+    for (const id of peers) {
+      const ms = Math.floor(now - Math.max(this.heardAt(id) ?? -Infinity, started));
+      if (ms >= LIVENESS.confirmerDownMs) out.set(id, ms);
+    }
+    return out;
   }
 
   /** When `peer` was last heard at all, or undefined. */

@@ -2,16 +2,12 @@
  * Packing operations into peer datagrams of at most MAX_DATAGRAM bytes,
  * counted exactly as lib/wire/codec.ts writes them. Private to lib/replication/replicator.ts.
  */
-import { opText, peerSignedText, utf8Length } from "../wire/codec.ts";
+import { MAC_LINE, opText, peerSignedText, utf8Length, WORST_NONCE } from "../wire/codec.ts";
 import type { Op } from "../wire/messages.ts";
 import { MAX_DATAGRAM } from "../wire/messages.ts";
 import type { Vector } from "../wire/vector.ts";
 import { advance } from "../wire/vector.ts";
 
-/** The longest nonce the grammar allows: 16 digits "." 16 hex digits. */
-const WORST_NONCE = "9999999999999999.ffffffffffffffff";
-/** The mac line: 64 hex digits and a newline. */
-const MAC_LINE = 65;
 /** Room for a count of up to 5 digits where the empty datagram has "0". */
 const COUNT_SLACK = 4;
 

@@ -23,12 +23,17 @@
 /**
  * The peer protocol version this release speaks. Version 2: versions stated
  * in hello and proof. Version 3: a fan-out `add` may end with `got <at>`,
- * and a `leave` op may carry a reason (`leave why`, `leave quit`).
+ * and a `leave` op may carry a reason (`leave why`, `leave quit`). Version 4:
+ * a `got` may carry `silent`, the peers its sender has not heard from lately.
  */
-export const PEER_PROTOCOL_VERSION = 3;
+export const PEER_PROTOCOL_VERSION = 4;
 /** The version whose `leave` ops may carry a reason (`leave why`, `leave quit`): made only once every peer speaks it. */
 export const LEAVE_REASON_VERSION = 3;
-/** The oldest version this release still speaks to (version 3 still speaks 1): a peer that has not proved more is spoken to in it. */
+/** The version that reads a fan-out's `got` line: a fan-out carries it only when every peer speaks it. */
+export const FAN_OUT_GOT_VERSION = 3;
+/** The version that reads a `got`'s `silent` line (a `got` datagram, to a peer that proved it; on a fan-out, when every peer did). */
+export const SILENT_VERSION = 4;
+/** The oldest version this release still speaks to (version 4 still speaks 1): a peer that has not proved more is spoken to in it. */
 export const OLDEST_PEER_VERSION = 1;
 
 /** Probes, one every this many ms, while a peer's version is unknown or older (datagrams get lost)… */
@@ -52,6 +57,8 @@ export type PeerVersions = {
   forget(peer: string): void;
   /** The version all of `peers` speak: the least proved, OLDEST_PEER_VERSION for one not known, never above `own`. */
   shared(peers: Iterable<string>): number;
+  /** True when this server and `peer` both speak version `n` (what `peer` proved; OLDEST_PEER_VERSION while unknown). */
+  reads(peer: string, n: number): boolean;
 };
 
 /** Version bookkeeping for one server (`own`: its version, PEER_PROTOCOL_VERSION unless a test says otherwise). */
@@ -92,5 +99,6 @@ export function createPeerVersions(own = PEER_PROTOCOL_VERSION): PeerVersions {
       for (const p of peers) v = Math.min(v, versions.get(p) ?? OLDEST_PEER_VERSION);
       return v;
     },
+    reads: (peer, n) => own >= n && (versions.get(peer) ?? OLDEST_PEER_VERSION) >= n,
   };
 }

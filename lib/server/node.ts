@@ -32,7 +32,7 @@ import { sessionId } from "../rules/session_id.ts";
 import { nameKey } from "../wire/names.ts";
 import { ReadPositions } from "../store/read_positions.ts";
 import { createPeerAuth, createStatAuth } from "../replication/peer_auth.ts";
-import { createPeerVersions, LEAVE_REASON_VERSION } from "../replication/peer_versions.ts";
+import { createPeerVersions, LEAVE_REASON_VERSION, type PeerVersions } from "../replication/peer_versions.ts";
 import { LIVENESS, PeerLiveness } from "../acks/liveness.ts";
 import { Ring } from "../acks/ring.ts";
 import { type HandlerDeps, handlerDeps } from "../handlers/index.ts";
@@ -98,6 +98,8 @@ export type ServerNodeOptions = {
   diskFree?(): number;
   /** The checkpointer (lib/store/checkpointer.ts): scrubs the log after a commit that deleted text; stopped before the store closes. */
   checkpointer?: { scrub(): void; stop(): Promise<void> };
+  /** The peer protocol version this node speaks (tests of a cluster being upgraded); default PEER_PROTOCOL_VERSION. */
+  peerProtocol?: number;
   /** The database failed: the node stops writing; this must stop the process (default: throw). */
   onFatal?(problem: string): void;
 };
@@ -130,13 +132,14 @@ export class ServerNode {
   /** The peer links' encrypted transport, or null: plaintext peer datagrams (HMAC only). */
   #link: SecurePeers | null = null;
   /** The peers' protocol versions, shared by the peer port's authenticator and the links' (lib/server/secure_peers.ts). */
-  readonly #versions = createPeerVersions();
+  readonly #versions: PeerVersions;
   #stopHousekeeping: () => void;
   #closers: (() => Promise<void>)[] = [];
 
   constructor(o: ServerNodeOptions) {
     const { store, clock, config } = o;
     this.#o = o;
+    this.#versions = createPeerVersions(o.peerProtocol);
     this.store = store;
     // Retired servers' ops are history: valid for good (docs/ARCHITECTURE.md "Membership changes").
     const known = noteKnownServers(store.db, [...config.servers.map((s) => s.id), ...config.retired ?? []]);

@@ -5,7 +5,8 @@
  * Replicator answers is sent after that commit, so an answer never carries
  * an op that is not durable here. Ops made here reach the Replicator when
  * the group commit says they are committed. A tick timer drives heartbeats
- * and re-asks, and a `stat` is answered with this server's `state`.
+ * and re-asks, and a `stat` is answered with this server's `state`
+ * (lib/server/stat_answers.ts).
  *
  * - Every peer datagram takes one route, whichever socket it came in on
  *   (the peer socket or the multicast group); our own, which multicast
@@ -26,12 +27,13 @@
  * ```
  */
 import type { Log } from "../config/log.ts";
-import { decodePeer } from "../wire/codec.ts";
-import type { PeerDatagram, PresenceNote } from "../wire/messages.ts";
+import { decodePeer, peerFits } from "../wire/codec.ts";
+import type { GotWords, PeerDatagram, PresenceNote } from "../wire/messages.ts";
 import { MAX_PRESENCE_ROOMS } from "../wire/messages.ts";
-import { formatVector, type Vector } from "../wire/vector.ts";
+import { EMPTY, formatVector, type Vector } from "../wire/vector.ts";
 import type { Address } from "../wire/address.ts";
 import type { PeerAuth } from "../replication/peer_auth.ts";
+import { FAN_OUT_GOT_VERSION, SILENT_VERSION } from "../replication/peer_versions.ts";
 import { type OpLog, type Outgoing, Replicator, type ReplicatorOptions } from "../replication/replicator.ts";
 import { runtimeVersion } from "../platform/runtime.ts";
 import { originsOf } from "../rules/incarnation.ts";
@@ -40,7 +42,8 @@ import type { Ring } from "../acks/ring.ts";
 import { GotSchedule } from "../acks/gots.ts";
 import type { Cancel, Clock } from "./clock.ts";
 import type { GroupCommit } from "./commit.ts";
-import type { ClockHint, StatusReport } from "./status.ts";
+import type { StatusReport } from "./status.ts";
+import { StatAnswers } from "./stat_answers.ts";
 
 /** What the peer port reads of the store besides the op log. */
 export interface PeerStore extends OpLog {
@@ -95,12 +98,6 @@ const PRESENCE_PER_DATAGRAM = 24;
 /** Where the port sends: the peer socket, or the multicast group. */
 type Sender = { send(bytes: Uint8Array, to: Address): void };
 
-/** The peer protocol version that reads a fan-out's `got` line (docs/PEER_PROTOCOL.md "Versions and rolling upgrades"). */
-const FAN_OUT_GOT_VERSION = 3;
-
-/** At most this many `stat`s are answered a second (a `state` is far larger than a `stat`). */
-const STATS_PER_SECOND = 20;
-
 /** A peer clock further off than this is logged (once per SKEW_LOG_EVERY_MS). */
 const SKEW_LOG_MS = 5000;
 const SKEW_LOG_EVERY_MS = 600_000;
@@ -112,8 +109,7 @@ export class PeerPort {
   #stopTick: Cancel | null = null;
   #out: Sender | null = null;
   #group: Sender | null = null;
-  #statWindowStart = 0;
-  #statsAnswered = 0;
+  #stats: StatAnswers;
   /** When each peer was heard, its `got`s and its clock (lib/acks/liveness.ts). */
   readonly liveness: PeerLiveness;
   #ring: Ring;
@@ -130,6 +126,7 @@ export class PeerPort {
     this.liveness = o.liveness;
     this.#ring = o.ring;
     this.#gots = new GotSchedule(this.ring, o.self);
+    this.#stats = new StatAnswers({ self: o.self, auth: o.statAuth, clock: o.clock, dropped: (r) => this.replicator.noteDropped(r), report: () => this.status() });
     // Ops can only come from the servers of servers.txt (and their incarnations), or those it ever listed.
     const isOrigin = o.isOrigin ?? originsOf([o.self, ...o.peers.keys()]);
     this.replicator = new Replicator({
@@ -216,13 +213,17 @@ export class PeerPort {
   }
 
   /**
-   * A peer's `got`: what is on its disk and its clock (one-way delay
-   * included: a few ms). One log line when its clock is more than
-   * SKEW_LOG_MS off, again after SKEW_LOG_EVERY_MS while it stays so.
+   * A peer's `got`: what is on its disk, its clock (one-way delay
+   * included: a few ms), the peers it finds silent and the last `got` of
+   * some (version 4; no `silent`: its earlier word is void). One log line
+   * when its clock is more than SKEW_LOG_MS off, again after
+   * SKEW_LOG_EVERY_MS while it stays so.
    */
-  #noteGot(peer: string, vector: Vector, at: number): void {
+  #noteGot(peer: string, vector: Vector, at: number, words: GotWords): void {
     const now = this.#o.clock.now();
     const offset = this.liveness.got(peer, vector, at, now);
+    this.liveness.told(peer, words.silent ?? EMPTY, now);
+    for (const [id, v] of words.gotsOf ?? []) if (id !== peer && id !== this.#o.self) this.liveness.gotOf(id, v);
     const last = this.#skewLogged.get(peer) ?? -Infinity;
     if (Math.abs(offset) > SKEW_LOG_MS && now - last > SKEW_LOG_EVERY_MS) {
       this.#skewLogged.set(peer, now);
@@ -234,25 +235,47 @@ export class PeerPort {
     }
   }
 
-  /** Tells `to` what is on this server's disk: the origins waiting for it, the near servers, or every peer. */
+  /**
+   * Tells `to` what is on this server's disk (the origins waiting for it,
+   * the near servers, or every peer) and, those that read it (version 4),
+   * what it knows of its silent peers (`#words`).
+   */
   #sendGot(to: readonly string[]): void {
     if (to.length === 0 || this.#o.sendsGots?.() === false) return;
-    const datagram = { verb: "got" as const, from: this.#o.self, nonce: "-", vector: this.#o.store.vector(), at: this.#o.clock.now() };
-    this.#send([{ to, datagram }]);
+    const now = this.#o.clock.now(), versions = this.#o.auth.versions;
+    const datagram = { verb: "got" as const, from: this.#o.self, nonce: "-", vector: this.#o.store.vector(), at: now };
+    const words = this.#words(now);
+    const told = words === null ? [] : to.filter((id) => versions.reads(id, SILENT_VERSION));
+    const rest = told.length === 0 ? to : to.filter((id) => !told.includes(id));
+    this.#send([{ to: told, datagram: { ...datagram, ...words } }, { to: rest, datagram }].filter((x) => x.to.length > 0));
+  }
+
+  /**
+   * What a `got` says of this server's peers (version 4; null: nothing) for
+   * a server that restarted since: those not heard from for 1.5 s and how
+   * long, and the last `got` of those not heard from lately.
+   */
+  #words(now: number): GotWords | null {
+    const silent = this.liveness.silences(this.ring.peers, now, this.#started), gotsOf = this.liveness.gotsOf(this.ring.peers, now);
+    if (silent.size + gotsOf.size === 0) return null;
+    return { ...(silent.size === 0 ? {} : { silent }), ...(gotsOf.size === 0 ? {} : { gotsOf }) };
   }
 
   /**
    * Sends the fan-out of ops made here. In two-disk mode, with no batch open
    * (its vector, read after the commit's sync, is all on disk) and every peer
-   * at peer protocol version 3, it carries this server's `got`: every peer is
-   * told, and no `got` of its own goes out until a period later.
+   * at peer protocol version 3, it carries this server's `got` (at version 4
+   * with what it says of its silent peers): every peer is told, and no `got` of its own goes
+   * out until a period later.
    */
   #fanOut(out: readonly Outgoing[]): void {
-    const o = this.#o, now = o.clock.now();
-    const rides = o.twoDisk && out.length > 0 && !o.commit.busy && o.sendsGots?.() !== false &&
-      o.auth.versions.shared(this.ring.peers) >= FAN_OUT_GOT_VERSION;
+    const o = this.#o, now = o.clock.now(), shared = o.auth.versions.shared(this.ring.peers);
+    const rides = o.twoDisk && out.length > 0 && !o.commit.busy && o.sendsGots?.() !== false && shared >= FAN_OUT_GOT_VERSION;
     if (!rides) return this.#send(out);
-    this.#send(out.map((x) => x.datagram.verb === "add" ? { ...x, datagram: { ...x.datagram, got: now } } : x));
+    const words = shared >= SILENT_VERSION ? this.#words(now) : null;
+    // The words only where they fit: the ops were packed up to MAX_DATAGRAM without them.
+    const ride = (d: Extract<PeerDatagram, { verb: "add" }>) => words !== null && peerFits({ ...d, got: now, ...words }) ? { ...d, got: now, ...words } : { ...d, got: now };
+    this.#send(out.map((x) => x.datagram.verb === "add" ? { ...x, datagram: ride(x.datagram) } : x));
     this.#gots.toldAll(now);
   }
 
@@ -280,7 +303,8 @@ export class PeerPort {
     const d = signed.datagram;
     if (d.from === this.#o.self) return;
     if (d.verb === "stat") {
-      this.#answerStat(signed, from);
+      const state = this.#stats.answer(signed);
+      if (state !== null) this.#out?.send(state, from);
       return;
     }
     if (d.verb === "state") {
@@ -295,7 +319,7 @@ export class PeerPort {
       return;
     }
     if (d.verb === "got") {
-      this.#noteGot(d.from, d.vector, d.at);
+      this.#noteGot(d.from, d.vector, d.at, d);
       this.#o.onGot?.();
       return;
     }
@@ -310,7 +334,7 @@ export class PeerPort {
     const got = d.verb === "add" ? d.got : undefined;
     commit.batch(() => (out = this.replicator.receive(d, this.#o.clock.now())), {
       after: () => {
-        if (got !== undefined && d.verb === "add") this.#noteGot(d.from, d.vector, got);
+        if (got !== undefined && d.verb === "add") this.#noteGot(d.from, d.vector, got, d);
         this.#send(out);
       },
       // Two-disk acks: what we tell a peer is on our disk must be (docs/ARCHITECTURE.md "Acks");
@@ -352,32 +376,6 @@ export class PeerPort {
       protocol: this.#o.auth.versions.own,
       sharedProtocol: this.#o.auth.versions.shared(r.peers.map((p) => p.id)),
     };
-  }
-
-  /** Answers a `stat` to its source address, within a budget a second; with a key, its mac and nonce must check. */
-  #answerStat(signed: Parameters<PeerAuth["verify"]>[0], to: Address): void {
-    const now = this.#o.clock.now();
-    if (now - this.#statWindowStart >= 1000) {
-      this.#statWindowStart = now;
-      this.#statsAnswered = 0;
-    }
-    if (this.#statsAnswered >= STATS_PER_SECOND) {
-      this.replicator.noteDropped("stat-rate");
-      return;
-    }
-    const v = this.#o.statAuth.verify(signed);
-    if (!v.ok) {
-      this.replicator.noteDropped(v.reason);
-      // A nonce off by more than the window: the asker's clock is not ours. Say our time (a reply under 1.5× the stat).
-      if (v.reason !== "stale") return;
-      this.#statsAnswered++;
-      const hint: ClockHint = { id: this.#o.self, staleNonce: true, now: this.#o.clock.now() };
-      this.#out?.send(this.#o.statAuth.seal({ verb: "state", from: this.#o.self, nonce: "-", json: JSON.stringify(hint) }), to);
-      return;
-    }
-    this.#statsAnswered++;
-    const json = JSON.stringify(this.status());
-    this.#out?.send(this.#o.statAuth.seal({ verb: "state", from: this.#o.self, nonce: "-", json }), to);
   }
 
   #send(out: readonly Outgoing[]): void {

@@ -28,6 +28,21 @@ const NUMBER = line(INT);
 const MAC = line("-|[0-9a-f]{64}");
 /** An `add`'s last line before the mac since peer protocol version 3: `got <at>`. */
 const GOT_LINE = new RegExp(`^got (${INT})$`);
+/** Since version 4, after a `got`'s `at` or an `add`'s got line: `silent <vector>`. */
+const SILENT_LINE = new RegExp(`^silent (?:${VECTOR})$`);
+/** …then `gotof <id> <vector>` lines. */
+const GOT_OF_LINE = new RegExp(`^gotof (${SERVER_ID}) (${VECTOR})$`);
+
+/** A `got`'s lines after its clock (version 4), as the grammar's GotWords reads them: the silent line, then the gotof lines; null when a line is neither (or out of order). */
+function gotWords(r: Lines): Record<string, unknown> | null {
+  const words: Record<string, unknown> = {};
+  const silent = r.left > 1 ? r.next(SILENT_LINE) : null;
+  if (silent !== null) words.silent = pairs(silent.slice("silent ".length));
+  const of: [string, [string, number][]][] = [];
+  for (let m; r.left > 1 && (m = GOT_OF_LINE.exec(r.peek())) !== null; r.next()) of.push([m[1], pairs(m[2])]);
+  if (of.length > 0) words.gotsOf = of;
+  return r.left === 1 ? words : null;
+}
 const OP_ID = new RegExp(`^(${ORIGIN})\\.(${INT})$`);
 const SESSION = line("[0-9a-f]{64}");
 const TAG_LINE = line(TAG);
@@ -107,26 +122,31 @@ export function fastPeer(text: string): Record<string, unknown> | null {
   const count = r.next(NUMBER);
   if (from === null || nonce === null || vector === null || more === null || count === null) return null;
   const ops: Record<string, unknown>[] = [];
-  while (r.left > 1 && !(verb === "add" && r.left === 2 && GOT_LINE.test(r.peek()))) {
+  // An op starts with its id line, never `got …`: at an op's start a got line ends the ops.
+  while (r.left > 1 && !(verb === "add" && GOT_LINE.test(r.peek()))) {
     const o = op(r);
     if (o === null) return null;
     ops.push(o);
   }
-  const got = r.left === 2 ? GOT_LINE.exec(r.next() ?? "") : null;
-  const mac = r.next(MAC);
+  const got = r.left > 1 ? GOT_LINE.exec(r.next() ?? "") : null;
+  const words = got === null ? {} : gotWords(r);
+  const mac = words === null ? null : r.next(MAC);
   if (mac === null || r.left !== 0) return null;
   const signed = text.slice(0, text.length - mac.length - 1);
   const head = { verb, from, nonce, vector: pairs(vector) };
   if (verb === "ok") return { ...head, more: more === "1", count: Number(count), ops, signed, mac };
-  return got === null ? { ...head, count: Number(count), ops, signed, mac } : { ...head, count: Number(count), ops, got: Number(got[1]), signed, mac };
+  if (got === null) return { ...head, count: Number(count), ops, signed, mac };
+  return { ...head, count: Number(count), ops, got: Number(got[1]), ...words, signed, mac };
 }
 
-/** The grammar's tree of a `got`: its head, vector, clock (`at`) and mac; null when a line does not match. */
+/** The grammar's tree of a `got`: its head, vector, clock (`at`), what it says of its peers (version 4) and mac; null when a line does not match. */
 function fastGot(text: string): Record<string, unknown> | null {
   const r = new Lines(text.slice(0, -1).split("\n"));
   r.next();
-  const from = r.next(FROM), nonce = r.next(NONCE), vector = r.next(VECTOR_LINE), at = r.next(NUMBER), mac = r.next(MAC);
+  const from = r.next(FROM), nonce = r.next(NONCE), vector = r.next(VECTOR_LINE), at = r.next(NUMBER);
+  const words = at === null ? null : gotWords(r);
+  const mac = words === null ? null : r.next(MAC);
   if (from === null || nonce === null || vector === null || at === null || mac === null || r.left !== 0) return null;
   const signed = text.slice(0, text.length - mac.length - 1);
-  return { verb: "got", from, nonce, vector: pairs(vector), at: Number(at), signed, mac };
+  return { verb: "got", from, nonce, vector: pairs(vector), at: Number(at), ...words, signed, mac };
 }

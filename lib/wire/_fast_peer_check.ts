@@ -49,6 +49,17 @@ export function vector(pairs: unknown): Vector | null {
   return v;
 }
 
+/** A `got`'s gotof pairs as the schema's `gotsOf` makes them: null when a peer is named twice or a vector fails. */
+function gotsOf(pairs: unknown): Map<string, Vector> | null {
+  const out = new Map<string, Vector>();
+  for (const [id, p] of pairs as [string, unknown][]) {
+    const v = vector(p);
+    if (v === null || out.has(id)) return null;
+    out.set(id, v);
+  }
+  return out;
+}
+
 /** One op of the fast path's kinds, checked, or null. */
 function op(t: Tree): Op | null {
   const deps = vector(t.deps);
@@ -77,13 +88,18 @@ function op(t: Tree): Op | null {
 /** The checked datagram of a fast-path tree (`add`, `ok` or `got`), as checkPeer would return it, or null: let valibot decide. */
 export function checkFastPeer(tree: Tree): { ok: true; value: SignedPeerDatagram } | null {
   const v = vector(tree.vector);
+  // What a `got` says of the sender's peers (version 4): a vector, and [peer, vector] pairs, each peer once.
+  const silent = tree.silent === undefined ? undefined : vector(tree.silent);
+  const of = tree.gotsOf === undefined ? undefined : gotsOf(tree.gotsOf);
+  if (v === null || silent === null || of === null) return null;
+  const withSilent = { ...(silent === undefined ? {} : { silent }), ...(of === undefined ? {} : { gotsOf: of }) };
   if (tree.verb === "got") {
-    if (v === null || !safe(tree.at)) return null;
+    if (!safe(tree.at)) return null;
     const { signed, mac, ...rest } = tree;
-    return { ok: true, value: { datagram: { ...rest, vector: v } as PeerDatagram, signed: signed as string, mac: mac as string } };
+    return { ok: true, value: { datagram: { ...rest, vector: v, ...withSilent } as PeerDatagram, signed: signed as string, mac: mac as string } };
   }
   const list = tree.ops as Tree[];
-  if (v === null || !safe(tree.count) || tree.count !== list.length || (tree.got !== undefined && !safe(tree.got))) return null;
+  if (!safe(tree.count) || tree.count !== list.length || (tree.got !== undefined && !safe(tree.got))) return null;
   const ops: Op[] = [];
   for (const t of list) {
     const o = op(t);
@@ -91,6 +107,6 @@ export function checkFastPeer(tree: Tree): { ok: true; value: SignedPeerDatagram
     ops.push(o);
   }
   const { count: _count, signed, mac, ...rest } = tree;
-  const datagram = { ...rest, vector: v, ops } as PeerDatagram;
+  const datagram = { ...rest, vector: v, ...withSilent, ops } as PeerDatagram;
   return { ok: true, value: { datagram, signed: signed as string, mac: mac as string } };
 }

@@ -204,34 +204,36 @@ function peg$parse(input, options) {
   const peg$c34 = "=";
   const peg$c35 = "error";
   const peg$c36 = "got ";
-  const peg$c37 = "ask";
-  const peg$c38 = "got";
-  const peg$c39 = "hello";
-  const peg$c40 = "proof";
-  const peg$c41 = "v";
-  const peg$c42 = "stat";
-  const peg$c43 = "state";
-  const peg$c44 = "pres";
-  const peg$c45 = ".";
-  const peg$c46 = "touch";
-  const peg$c47 = "leave ";
-  const peg$c48 = "why";
-  const peg$c49 = "quit";
-  const peg$c50 = "join";
-  const peg$c51 = "msg";
-  const peg$c52 = " >";
-  const peg$c53 = "hide";
-  const peg$c54 = "acct";
-  const peg$c55 = "~";
-  const peg$c56 = ",";
-  const peg$c57 = "0";
-  const peg$c58 = "+";
-  const peg$c59 = "1";
-  const peg$c60 = "\\";
-  const peg$c61 = "n";
-  const peg$c62 = "r";
-  const peg$c63 = "\r";
-  const peg$c64 = "\n";
+  const peg$c37 = "silent ";
+  const peg$c38 = "gotof ";
+  const peg$c39 = "ask";
+  const peg$c40 = "got";
+  const peg$c41 = "hello";
+  const peg$c42 = "proof";
+  const peg$c43 = "v";
+  const peg$c44 = "stat";
+  const peg$c45 = "state";
+  const peg$c46 = "pres";
+  const peg$c47 = ".";
+  const peg$c48 = "touch";
+  const peg$c49 = "leave ";
+  const peg$c50 = "why";
+  const peg$c51 = "quit";
+  const peg$c52 = "join";
+  const peg$c53 = "msg";
+  const peg$c54 = " >";
+  const peg$c55 = "hide";
+  const peg$c56 = "acct";
+  const peg$c57 = "~";
+  const peg$c58 = ",";
+  const peg$c59 = "0";
+  const peg$c60 = "+";
+  const peg$c61 = "1";
+  const peg$c62 = "\\";
+  const peg$c63 = "n";
+  const peg$c64 = "r";
+  const peg$c65 = "\r";
+  const peg$c66 = "\n";
 
   const peg$r0 = /^[^\r\n]/;
   const peg$r1 = /^[^ =\r\n]/;
@@ -295,69 +297,73 @@ function peg$parse(input, options) {
   const peg$e41 = peg$anyExpectation();
   const peg$e42 = peg$otherExpectation("got line");
   const peg$e43 = peg$literalExpectation("got ", false);
-  const peg$e44 = peg$literalExpectation("ask", false);
-  const peg$e45 = peg$literalExpectation("got", false);
-  const peg$e46 = peg$literalExpectation("hello", false);
-  const peg$e47 = peg$literalExpectation("proof", false);
-  const peg$e48 = peg$otherExpectation("protocol version");
-  const peg$e49 = peg$literalExpectation("v", false);
-  const peg$e50 = peg$classExpectation([["1", "9"]], false, false, false);
-  const peg$e51 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e52 = peg$otherExpectation("challenge");
-  const peg$e53 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
-  const peg$e54 = peg$literalExpectation("stat", false);
-  const peg$e55 = peg$literalExpectation("state", false);
-  const peg$e56 = peg$literalExpectation("pres", false);
-  const peg$e57 = peg$classExpectation([" ", "\r", "\n"], true, false, false);
-  const peg$e58 = peg$otherExpectation("nonce");
-  const peg$e59 = peg$literalExpectation(".", false);
-  const peg$e60 = peg$otherExpectation("mac");
-  const peg$e61 = peg$literalExpectation("touch", false);
-  const peg$e62 = peg$literalExpectation("leave ", false);
-  const peg$e63 = peg$literalExpectation("why", false);
-  const peg$e64 = peg$literalExpectation("quit", false);
-  const peg$e65 = peg$literalExpectation("join", false);
-  const peg$e66 = peg$literalExpectation("msg", false);
-  const peg$e67 = peg$literalExpectation(" >", false);
-  const peg$e68 = peg$literalExpectation("hide", false);
-  const peg$e69 = peg$literalExpectation("acct", false);
-  const peg$e70 = peg$otherExpectation("operation id");
-  const peg$e71 = peg$otherExpectation("session id");
-  const peg$e72 = peg$otherExpectation("tag");
-  const peg$e73 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e74 = peg$otherExpectation("token");
-  const peg$e75 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e76 = peg$otherExpectation("server id");
-  const peg$e77 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
-  const peg$e78 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e79 = peg$otherExpectation("message id");
-  const peg$e80 = peg$otherExpectation("origin");
-  const peg$e81 = peg$literalExpectation("~", false);
-  const peg$e82 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
-  const peg$e83 = peg$otherExpectation("cursor");
-  const peg$e84 = peg$otherExpectation("vector timestamp");
-  const peg$e85 = peg$literalExpectation(",", false);
-  const peg$e86 = peg$literalExpectation("0", false);
-  const peg$e87 = peg$otherExpectation("SCRAM message");
-  const peg$e88 = peg$classExpectation([["!", "~"]], false, false, false);
-  const peg$e89 = peg$otherExpectation("base64");
-  const peg$e90 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
-  const peg$e91 = peg$otherExpectation("public key");
-  const peg$e92 = peg$otherExpectation("room mode");
-  const peg$e93 = peg$literalExpectation("+", false);
-  const peg$e94 = peg$otherExpectation("word");
-  const peg$e95 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
-  const peg$e96 = peg$otherExpectation("more flag");
-  const peg$e97 = peg$literalExpectation("1", false);
-  const peg$e98 = peg$otherExpectation("integer");
-  const peg$e99 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
-  const peg$e100 = peg$literalExpectation("\\", false);
-  const peg$e101 = peg$literalExpectation("n", false);
-  const peg$e102 = peg$literalExpectation("r", false);
-  const peg$e103 = peg$otherExpectation("newline");
-  const peg$e104 = peg$literalExpectation("\r", false);
-  const peg$e105 = peg$literalExpectation("\n", false);
-  const peg$e106 = peg$otherExpectation("end of datagram");
+  const peg$e44 = peg$otherExpectation("silent line");
+  const peg$e45 = peg$literalExpectation("silent ", false);
+  const peg$e46 = peg$otherExpectation("gotof line");
+  const peg$e47 = peg$literalExpectation("gotof ", false);
+  const peg$e48 = peg$literalExpectation("ask", false);
+  const peg$e49 = peg$literalExpectation("got", false);
+  const peg$e50 = peg$literalExpectation("hello", false);
+  const peg$e51 = peg$literalExpectation("proof", false);
+  const peg$e52 = peg$otherExpectation("protocol version");
+  const peg$e53 = peg$literalExpectation("v", false);
+  const peg$e54 = peg$classExpectation([["1", "9"]], false, false, false);
+  const peg$e55 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e56 = peg$otherExpectation("challenge");
+  const peg$e57 = peg$classExpectation([["0", "9"], ["a", "f"]], false, false, false);
+  const peg$e58 = peg$literalExpectation("stat", false);
+  const peg$e59 = peg$literalExpectation("state", false);
+  const peg$e60 = peg$literalExpectation("pres", false);
+  const peg$e61 = peg$classExpectation([" ", "\r", "\n"], true, false, false);
+  const peg$e62 = peg$otherExpectation("nonce");
+  const peg$e63 = peg$literalExpectation(".", false);
+  const peg$e64 = peg$otherExpectation("mac");
+  const peg$e65 = peg$literalExpectation("touch", false);
+  const peg$e66 = peg$literalExpectation("leave ", false);
+  const peg$e67 = peg$literalExpectation("why", false);
+  const peg$e68 = peg$literalExpectation("quit", false);
+  const peg$e69 = peg$literalExpectation("join", false);
+  const peg$e70 = peg$literalExpectation("msg", false);
+  const peg$e71 = peg$literalExpectation(" >", false);
+  const peg$e72 = peg$literalExpectation("hide", false);
+  const peg$e73 = peg$literalExpectation("acct", false);
+  const peg$e74 = peg$otherExpectation("operation id");
+  const peg$e75 = peg$otherExpectation("session id");
+  const peg$e76 = peg$otherExpectation("tag");
+  const peg$e77 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e78 = peg$otherExpectation("token");
+  const peg$e79 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e80 = peg$otherExpectation("server id");
+  const peg$e81 = peg$classExpectation([["a", "z"], ["0", "9"]], false, false, false);
+  const peg$e82 = peg$classExpectation([["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e83 = peg$otherExpectation("message id");
+  const peg$e84 = peg$otherExpectation("origin");
+  const peg$e85 = peg$literalExpectation("~", false);
+  const peg$e86 = peg$classExpectation([["0", "9"], ["a", "z"]], false, false, false);
+  const peg$e87 = peg$otherExpectation("cursor");
+  const peg$e88 = peg$otherExpectation("vector timestamp");
+  const peg$e89 = peg$literalExpectation(",", false);
+  const peg$e90 = peg$literalExpectation("0", false);
+  const peg$e91 = peg$otherExpectation("SCRAM message");
+  const peg$e92 = peg$classExpectation([["!", "~"]], false, false, false);
+  const peg$e93 = peg$otherExpectation("base64");
+  const peg$e94 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "+", "/", "="], false, false, false);
+  const peg$e95 = peg$otherExpectation("public key");
+  const peg$e96 = peg$otherExpectation("room mode");
+  const peg$e97 = peg$literalExpectation("+", false);
+  const peg$e98 = peg$otherExpectation("word");
+  const peg$e99 = peg$classExpectation([["a", "z"], "+", "-"], false, false, false);
+  const peg$e100 = peg$otherExpectation("more flag");
+  const peg$e101 = peg$literalExpectation("1", false);
+  const peg$e102 = peg$otherExpectation("integer");
+  const peg$e103 = peg$classExpectation(["\\", "\r", "\n"], true, false, false);
+  const peg$e104 = peg$literalExpectation("\\", false);
+  const peg$e105 = peg$literalExpectation("n", false);
+  const peg$e106 = peg$literalExpectation("r", false);
+  const peg$e107 = peg$otherExpectation("newline");
+  const peg$e108 = peg$literalExpectation("\r", false);
+  const peg$e109 = peg$literalExpectation("\n", false);
+  const peg$e110 = peg$otherExpectation("end of datagram");
 
   function peg$f0(tag, userName, proof) {    return proof === null ? { verb: "login", tag, userName } : { verb: "login", tag, userName, proof };  }
   function peg$f1(tag, token, groupName) {    return { verb: "open", tag, token, groupName };  }
@@ -420,40 +426,42 @@ function peg$parse(input, options) {
   function peg$f58(text, n) {    return ["r", [text, n]];  }
   function peg$f59(tag, code, message) {    return { verb: "error", tag, code, message };  }
   function peg$f60(verb, tag) {    return { verb, tag };  }
-  function peg$f61(head, vector, count, ops, got, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, ...(got === null ? {} : { got }), signed: input.slice(0, signedEnd), mac };  }
-  function peg$f62(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f63(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f64(head, vector, at, signedEnd, mac) {    return { verb: "got", ...head, vector, at, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f65(head, challenge, version, signedEnd, mac) {    return { verb: "hello", ...head, challenge, ...(version === null ? {} : { version }), signed: input.slice(0, signedEnd), mac };  }
-  function peg$f66(head, challenge, version, signedEnd, mac) {    return { verb: "proof", ...head, challenge, ...(version === null ? {} : { version }), signed: input.slice(0, signedEnd), mac };  }
-  function peg$f67(digits) {    return Number(digits);  }
-  function peg$f68(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f69(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f70(head, count, notes, signedEnd, mac) {    return { verb: "pres", ...head, count, notes, signed: input.slice(0, signedEnd), mac };  }
-  function peg$f71(userName, state, ttlMs, rooms) {    return { userName, state, ttlMs, rooms };  }
-  function peg$f72(from, nonce) {    return { from, nonce };  }
-  function peg$f73() {    return offset();  }
-  function peg$f74(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
-  function peg$f75(account, deps, at, session, userName, ttl) {    return account === null ? { kind: "login", deps, at, session, userName, ttl } : { kind: "login", deps, at, session, userName, ttl, account };  }
-  function peg$f76(kind, deps, at, session) {    return { kind, deps, at, session };  }
-  function peg$f77(why, deps, at, session, groupName, reason) {    return why === "quit" ? { kind: "leave", deps, at, session, groupName, reason, quit: true } : { kind: "leave", deps, at, session, groupName, reason };  }
-  function peg$f78(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
-  function peg$f79(conf, re, deps, at, session, tag, groupName, userName, msg) {    const m = { kind: "msg", deps, at, session, tag, groupName, userName, msg }; if (conf !== null) m.conf = conf; if (re !== null) m.re = re; return m;  }
-  function peg$f80(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
-  function peg$f81(deps, at, session, action, userName, data) {    return { kind: "acct", deps, at, session, action, userName, data };  }
-  function peg$f82(deps, at, session, action, groupName, userName, target, text) {    return { kind: "mod", deps, at, session, action, groupName, userName, target, text };  }
-  function peg$f83(deps, at, session, action, groupName, userName, target, text) {    return { kind: "act", deps, at, session, action, groupName, userName, target, text };  }
-  function peg$f84(origin, seq) {    return { origin, seq };  }
-  function peg$f85(origin, n) {    return { origin, n };  }
-  function peg$f86(head, tail) {    return [head, ...tail];  }
-  function peg$f87() {    return [];  }
-  function peg$f88(origin, n) {    return [origin, n];  }
-  function peg$f89() {    return false;  }
-  function peg$f90() {    return true;  }
-  function peg$f91(digits) {    return Number(digits);  }
-  function peg$f92(parts) {    return parts.join("");  }
-  function peg$f93() {    return "\n";  }
-  function peg$f94() {    return "\r";  }
+  function peg$f61(head, vector, count, ops, got, signedEnd, mac) {    return { verb: "add", ...head, vector, count, ops, ...(got === null ? {} : { got: got[0], ...got[1] }), signed: input.slice(0, signedEnd), mac };  }
+  function peg$f62(id, vector) {    return [id, vector];  }
+  function peg$f63(silent, gotsOf) {    return { ...(silent === null ? {} : { silent }), ...(gotsOf.length === 0 ? {} : { gotsOf }) };  }
+  function peg$f64(head, vector, signedEnd, mac) {    return { verb: "ask", ...head, vector, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f65(head, vector, more, count, ops, signedEnd, mac) {    return { verb: "ok", ...head, vector, more, count, ops, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f66(head, vector, at, words, signedEnd, mac) {    return { verb: "got", ...head, vector, at, ...words, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f67(head, challenge, version, signedEnd, mac) {    return { verb: "hello", ...head, challenge, ...(version === null ? {} : { version }), signed: input.slice(0, signedEnd), mac };  }
+  function peg$f68(head, challenge, version, signedEnd, mac) {    return { verb: "proof", ...head, challenge, ...(version === null ? {} : { version }), signed: input.slice(0, signedEnd), mac };  }
+  function peg$f69(digits) {    return Number(digits);  }
+  function peg$f70(head, signedEnd, mac) {    return { verb: "stat", ...head, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f71(head, json, signedEnd, mac) {    return { verb: "state", ...head, json, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f72(head, count, notes, signedEnd, mac) {    return { verb: "pres", ...head, count, notes, signed: input.slice(0, signedEnd), mac };  }
+  function peg$f73(userName, state, ttlMs, rooms) {    return { userName, state, ttlMs, rooms };  }
+  function peg$f74(from, nonce) {    return { from, nonce };  }
+  function peg$f75() {    return offset();  }
+  function peg$f76(id, body) {    return { origin: id.origin, seq: id.seq, ...body };  }
+  function peg$f77(account, deps, at, session, userName, ttl) {    return account === null ? { kind: "login", deps, at, session, userName, ttl } : { kind: "login", deps, at, session, userName, ttl, account };  }
+  function peg$f78(kind, deps, at, session) {    return { kind, deps, at, session };  }
+  function peg$f79(why, deps, at, session, groupName, reason) {    return why === "quit" ? { kind: "leave", deps, at, session, groupName, reason, quit: true } : { kind: "leave", deps, at, session, groupName, reason };  }
+  function peg$f80(kind, deps, at, session, groupName) {    return { kind, deps, at, session, groupName };  }
+  function peg$f81(conf, re, deps, at, session, tag, groupName, userName, msg) {    const m = { kind: "msg", deps, at, session, tag, groupName, userName, msg }; if (conf !== null) m.conf = conf; if (re !== null) m.re = re; return m;  }
+  function peg$f82(deps, at, session, target) {    return { kind: "hide", deps, at, session, target };  }
+  function peg$f83(deps, at, session, action, userName, data) {    return { kind: "acct", deps, at, session, action, userName, data };  }
+  function peg$f84(deps, at, session, action, groupName, userName, target, text) {    return { kind: "mod", deps, at, session, action, groupName, userName, target, text };  }
+  function peg$f85(deps, at, session, action, groupName, userName, target, text) {    return { kind: "act", deps, at, session, action, groupName, userName, target, text };  }
+  function peg$f86(origin, seq) {    return { origin, seq };  }
+  function peg$f87(origin, n) {    return { origin, n };  }
+  function peg$f88(head, tail) {    return [head, ...tail];  }
+  function peg$f89() {    return [];  }
+  function peg$f90(origin, n) {    return [origin, n];  }
+  function peg$f91() {    return false;  }
+  function peg$f92() {    return true;  }
+  function peg$f93(digits) {    return Number(digits);  }
+  function peg$f94(parts) {    return parts.join("");  }
+  function peg$f95() {    return "\n";  }
+  function peg$f96() {    return "\r";  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -4507,7 +4515,8 @@ function peg$parse(input, options) {
                 if (s9 !== peg$FAILED) {
                   s10 = peg$parseNL();
                   if (s10 !== peg$FAILED) {
-                    s8 = s9;
+                    s11 = peg$parseGotWords();
+                    s8 = [ s9, s11 ];
                   } else {
                     peg$currPos = s8;
                     s8 = peg$FAILED;
@@ -4595,16 +4604,160 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseSilentLine() {
+    let s0, s1, s2;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 7) === peg$c37) {
+      s1 = peg$c37;
+      peg$currPos += 7;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseVector();
+      if (s2 !== peg$FAILED) {
+        s0 = s2;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseGotOfLine() {
+    let s0, s1, s2, s3, s4;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c38) {
+      s1 = peg$c38;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseServerId();
+      if (s2 !== peg$FAILED) {
+        if (input.charCodeAt(peg$currPos) === 32) {
+          s3 = peg$c30;
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e31); }
+        }
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseVector();
+          if (s4 !== peg$FAILED) {
+            peg$savedPos = s0;
+            s0 = peg$f62(s2, s4);
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseGotWords() {
+    let s0, s1, s2, s3, s4, s5;
+
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = peg$parseSilentLine();
+    if (s2 !== peg$FAILED) {
+      s3 = peg$parseNL();
+      if (s3 !== peg$FAILED) {
+        s1 = s2;
+      } else {
+        peg$currPos = s1;
+        s1 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    }
+    if (s1 === peg$FAILED) {
+      s1 = null;
+    }
+    s2 = [];
+    s3 = peg$currPos;
+    s4 = peg$parseGotOfLine();
+    if (s4 !== peg$FAILED) {
+      s5 = peg$parseNL();
+      if (s5 !== peg$FAILED) {
+        s3 = s4;
+      } else {
+        peg$currPos = s3;
+        s3 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s3;
+      s3 = peg$FAILED;
+    }
+    while (s3 !== peg$FAILED) {
+      s2.push(s3);
+      s3 = peg$currPos;
+      s4 = peg$parseGotOfLine();
+      if (s4 !== peg$FAILED) {
+        s5 = peg$parseNL();
+        if (s5 !== peg$FAILED) {
+          s3 = s4;
+        } else {
+          peg$currPos = s3;
+          s3 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s3;
+        s3 = peg$FAILED;
+      }
+    }
+    peg$savedPos = s0;
+    s0 = peg$f63(s1, s2);
+
+    return s0;
+  }
+
   function peg$parsePeerAsk() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c37) {
-      s1 = peg$c37;
+    if (input.substr(peg$currPos, 3) === peg$c39) {
+      s1 = peg$c39;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4619,7 +4772,7 @@ function peg$parse(input, options) {
               s7 = peg$parseNL();
               if (s7 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f62(s2, s3, s5, s6);
+                s0 = peg$f64(s2, s3, s5, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4686,7 +4839,7 @@ function peg$parse(input, options) {
                       s12 = peg$parseNL();
                       if (s12 !== peg$FAILED) {
                         peg$savedPos = s0;
-                        s0 = peg$f63(s2, s3, s5, s7, s9, s10, s11);
+                        s0 = peg$f65(s2, s3, s5, s7, s9, s10, s11);
                       } else {
                         peg$currPos = s0;
                         s0 = peg$FAILED;
@@ -4732,15 +4885,15 @@ function peg$parse(input, options) {
   }
 
   function peg$parsePeerGot() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c38) {
-      s1 = peg$c38;
+    if (input.substr(peg$currPos, 3) === peg$c40) {
+      s1 = peg$c40;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4753,13 +4906,14 @@ function peg$parse(input, options) {
             if (s5 !== peg$FAILED) {
               s6 = peg$parseNL();
               if (s6 !== peg$FAILED) {
-                s7 = peg$parseHere();
-                s8 = peg$parseMac();
-                if (s8 !== peg$FAILED) {
-                  s9 = peg$parseNL();
-                  if (s9 !== peg$FAILED) {
+                s7 = peg$parseGotWords();
+                s8 = peg$parseHere();
+                s9 = peg$parseMac();
+                if (s9 !== peg$FAILED) {
+                  s10 = peg$parseNL();
+                  if (s10 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f64(s2, s3, s5, s7, s8);
+                    s0 = peg$f66(s2, s3, s5, s7, s8, s9);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -4800,12 +4954,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c39) {
-      s1 = peg$c39;
+    if (input.substr(peg$currPos, 5) === peg$c41) {
+      s1 = peg$c41;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4837,7 +4991,7 @@ function peg$parse(input, options) {
               s8 = peg$parseNL();
               if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f65(s2, s3, s5, s6, s7);
+                s0 = peg$f67(s2, s3, s5, s6, s7);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4870,12 +5024,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c40) {
-      s1 = peg$c40;
+    if (input.substr(peg$currPos, 5) === peg$c42) {
+      s1 = peg$c42;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -4907,7 +5061,7 @@ function peg$parse(input, options) {
               s8 = peg$parseNL();
               if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f66(s2, s3, s5, s6, s7);
+                s0 = peg$f68(s2, s3, s5, s6, s7);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4942,11 +5096,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 118) {
-      s1 = peg$c41;
+      s1 = peg$c43;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4956,7 +5110,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e50); }
+        if (peg$silentFails === 0) { peg$fail(peg$e54); }
       }
       if (s4 !== peg$FAILED) {
         s5 = [];
@@ -4965,7 +5119,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e51); }
+          if (peg$silentFails === 0) { peg$fail(peg$e55); }
         }
         while (s6 !== peg$FAILED) {
           s5.push(s6);
@@ -4977,7 +5131,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e51); }
+              if (peg$silentFails === 0) { peg$fail(peg$e55); }
             }
           }
         }
@@ -4994,7 +5148,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f67(s2);
+        s0 = peg$f69(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5006,7 +5160,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e52); }
     }
 
     return s0;
@@ -5024,7 +5178,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e57); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -5036,7 +5190,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e53); }
+          if (peg$silentFails === 0) { peg$fail(peg$e57); }
         }
       }
     }
@@ -5054,7 +5208,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
     }
 
     return s0;
@@ -5064,12 +5218,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c42) {
-      s1 = peg$c42;
+    if (input.substr(peg$currPos, 4) === peg$c44) {
+      s1 = peg$c44;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e54); }
+      if (peg$silentFails === 0) { peg$fail(peg$e58); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -5080,7 +5234,7 @@ function peg$parse(input, options) {
           s5 = peg$parseNL();
           if (s5 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f68(s2, s3, s4);
+            s0 = peg$f70(s2, s3, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -5105,12 +5259,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c43) {
-      s1 = peg$c43;
+    if (input.substr(peg$currPos, 5) === peg$c45) {
+      s1 = peg$c45;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      if (peg$silentFails === 0) { peg$fail(peg$e59); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -5124,7 +5278,7 @@ function peg$parse(input, options) {
             s7 = peg$parseNL();
             if (s7 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f69(s2, s3, s5, s6);
+              s0 = peg$f71(s2, s3, s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -5153,12 +5307,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c44) {
-      s1 = peg$c44;
+    if (input.substr(peg$currPos, 4) === peg$c46) {
+      s1 = peg$c46;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e56); }
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parsePeerHead();
@@ -5179,7 +5333,7 @@ function peg$parse(input, options) {
               s8 = peg$parseNL();
               if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f70(s2, s3, s5, s6, s7);
+                s0 = peg$f72(s2, s3, s5, s6, s7);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -5233,7 +5387,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s12 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e57); }
+                if (peg$silentFails === 0) { peg$fail(peg$e61); }
               }
               if (s12 !== peg$FAILED) {
                 while (s12 !== peg$FAILED) {
@@ -5243,7 +5397,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s12 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e57); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e61); }
                   }
                 }
               } else {
@@ -5279,7 +5433,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s13 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e57); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e61); }
                   }
                   if (s13 !== peg$FAILED) {
                     while (s13 !== peg$FAILED) {
@@ -5289,7 +5443,7 @@ function peg$parse(input, options) {
                         peg$currPos++;
                       } else {
                         s13 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e57); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e61); }
                       }
                     }
                   } else {
@@ -5326,7 +5480,7 @@ function peg$parse(input, options) {
                 s8 = peg$parseNL();
                 if (s8 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f71(s1, s3, s5, s7);
+                  s0 = peg$f73(s1, s3, s5, s7);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -5374,7 +5528,7 @@ function peg$parse(input, options) {
             s5 = peg$parseNL();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f72(s2, s4);
+              s0 = peg$f74(s2, s4);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -5405,7 +5559,7 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = '';
     peg$savedPos = s0;
-    s1 = peg$f73();
+    s1 = peg$f75();
     s0 = s1;
 
     return s0;
@@ -5428,11 +5582,11 @@ function peg$parse(input, options) {
       s2 = peg$parseDigits();
       if (s2 !== peg$FAILED) {
         if (input.charCodeAt(peg$currPos) === 46) {
-          s3 = peg$c45;
+          s3 = peg$c47;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e59); }
+          if (peg$silentFails === 0) { peg$fail(peg$e63); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$currPos;
@@ -5442,7 +5596,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e53); }
+            if (peg$silentFails === 0) { peg$fail(peg$e57); }
           }
           while (s6 !== peg$FAILED) {
             s5.push(s6);
@@ -5454,7 +5608,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s6 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e53); }
+                if (peg$silentFails === 0) { peg$fail(peg$e57); }
               }
             }
           }
@@ -5488,7 +5642,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+      if (peg$silentFails === 0) { peg$fail(peg$e62); }
     }
 
     return s0;
@@ -5514,7 +5668,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e53); }
+        if (peg$silentFails === 0) { peg$fail(peg$e57); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -5526,7 +5680,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e53); }
+            if (peg$silentFails === 0) { peg$fail(peg$e57); }
           }
         }
       }
@@ -5545,7 +5699,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
     }
 
     return s0;
@@ -5562,7 +5716,7 @@ function peg$parse(input, options) {
         s3 = peg$parseOpBody();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f74(s1, s3);
+          s0 = peg$f76(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5642,7 +5796,7 @@ function peg$parse(input, options) {
                         s13 = peg$parseNL();
                         if (s13 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f75(s2, s4, s6, s8, s10, s12);
+                          s0 = peg$f77(s2, s4, s6, s8, s10, s12);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -5698,12 +5852,12 @@ function peg$parse(input, options) {
         if (peg$silentFails === 0) { peg$fail(peg$e9); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 5) === peg$c46) {
-          s2 = peg$c46;
+        if (input.substr(peg$currPos, 5) === peg$c48) {
+          s2 = peg$c48;
           peg$currPos += 5;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e61); }
+          if (peg$silentFails === 0) { peg$fail(peg$e65); }
         }
       }
       if (s2 !== peg$FAILED) {
@@ -5727,7 +5881,7 @@ function peg$parse(input, options) {
                     s8 = peg$parseNL();
                     if (s8 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f76(s1, s3, s5, s7);
+                      s0 = peg$f78(s1, s3, s5, s7);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -5762,29 +5916,29 @@ function peg$parse(input, options) {
       }
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
-        if (input.substr(peg$currPos, 6) === peg$c47) {
-          s1 = peg$c47;
+        if (input.substr(peg$currPos, 6) === peg$c49) {
+          s1 = peg$c49;
           peg$currPos += 6;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e62); }
+          if (peg$silentFails === 0) { peg$fail(peg$e66); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$currPos;
-          if (input.substr(peg$currPos, 3) === peg$c48) {
-            s3 = peg$c48;
+          if (input.substr(peg$currPos, 3) === peg$c50) {
+            s3 = peg$c50;
             peg$currPos += 3;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e63); }
+            if (peg$silentFails === 0) { peg$fail(peg$e67); }
           }
           if (s3 === peg$FAILED) {
-            if (input.substr(peg$currPos, 4) === peg$c49) {
-              s3 = peg$c49;
+            if (input.substr(peg$currPos, 4) === peg$c51) {
+              s3 = peg$c51;
               peg$currPos += 4;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e64); }
+              if (peg$silentFails === 0) { peg$fail(peg$e68); }
             }
           }
           if (s3 !== peg$FAILED) {
@@ -5814,7 +5968,7 @@ function peg$parse(input, options) {
                             s13 = peg$parseNL();
                             if (s13 !== peg$FAILED) {
                               peg$savedPos = s0;
-                              s0 = peg$f77(s2, s4, s6, s8, s10, s12);
+                              s0 = peg$f79(s2, s4, s6, s8, s10, s12);
                             } else {
                               peg$currPos = s0;
                               s0 = peg$FAILED;
@@ -5870,12 +6024,12 @@ function peg$parse(input, options) {
             if (peg$silentFails === 0) { peg$fail(peg$e1); }
           }
           if (s2 === peg$FAILED) {
-            if (input.substr(peg$currPos, 4) === peg$c50) {
-              s2 = peg$c50;
+            if (input.substr(peg$currPos, 4) === peg$c52) {
+              s2 = peg$c52;
               peg$currPos += 4;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e65); }
+              if (peg$silentFails === 0) { peg$fail(peg$e69); }
             }
             if (s2 === peg$FAILED) {
               if (input.substr(peg$currPos, 5) === peg$c6) {
@@ -5911,7 +6065,7 @@ function peg$parse(input, options) {
                           s10 = peg$parseNL();
                           if (s10 !== peg$FAILED) {
                             peg$savedPos = s0;
-                            s0 = peg$f78(s1, s3, s5, s7, s9);
+                            s0 = peg$f80(s1, s3, s5, s7, s9);
                           } else {
                             peg$currPos = s0;
                             s0 = peg$FAILED;
@@ -5950,12 +6104,12 @@ function peg$parse(input, options) {
           }
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
-            if (input.substr(peg$currPos, 3) === peg$c51) {
-              s1 = peg$c51;
+            if (input.substr(peg$currPos, 3) === peg$c53) {
+              s1 = peg$c53;
               peg$currPos += 3;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e66); }
+              if (peg$silentFails === 0) { peg$fail(peg$e70); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$currPos;
@@ -5982,12 +6136,12 @@ function peg$parse(input, options) {
                 s2 = null;
               }
               s3 = peg$currPos;
-              if (input.substr(peg$currPos, 2) === peg$c52) {
-                s4 = peg$c52;
+              if (input.substr(peg$currPos, 2) === peg$c54) {
+                s4 = peg$c54;
                 peg$currPos += 2;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e67); }
+                if (peg$silentFails === 0) { peg$fail(peg$e71); }
               }
               if (s4 !== peg$FAILED) {
                 s5 = peg$currPos;
@@ -6038,7 +6192,7 @@ function peg$parse(input, options) {
                                     s18 = peg$parseNL();
                                     if (s18 !== peg$FAILED) {
                                       peg$savedPos = s0;
-                                      s0 = peg$f79(s2, s3, s5, s7, s9, s11, s13, s15, s17);
+                                      s0 = peg$f81(s2, s3, s5, s7, s9, s11, s13, s15, s17);
                                     } else {
                                       peg$currPos = s0;
                                       s0 = peg$FAILED;
@@ -6093,12 +6247,12 @@ function peg$parse(input, options) {
             }
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
-              if (input.substr(peg$currPos, 4) === peg$c53) {
-                s1 = peg$c53;
+              if (input.substr(peg$currPos, 4) === peg$c55) {
+                s1 = peg$c55;
                 peg$currPos += 4;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e68); }
+                if (peg$silentFails === 0) { peg$fail(peg$e72); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parseNL();
@@ -6126,7 +6280,7 @@ function peg$parse(input, options) {
                                 s10 = peg$parseNL();
                                 if (s10 !== peg$FAILED) {
                                   peg$savedPos = s0;
-                                  s0 = peg$f80(s3, s5, s7, s9);
+                                  s0 = peg$f82(s3, s5, s7, s9);
                                 } else {
                                   peg$currPos = s0;
                                   s0 = peg$FAILED;
@@ -6169,12 +6323,12 @@ function peg$parse(input, options) {
               }
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
-                if (input.substr(peg$currPos, 4) === peg$c54) {
-                  s1 = peg$c54;
+                if (input.substr(peg$currPos, 4) === peg$c56) {
+                  s1 = peg$c56;
                   peg$currPos += 4;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e69); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e73); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$parseNL();
@@ -6202,7 +6356,7 @@ function peg$parse(input, options) {
                                       s14 = peg$parseNL();
                                       if (s14 !== peg$FAILED) {
                                         peg$savedPos = s0;
-                                        s0 = peg$f81(s3, s5, s7, s9, s11, s13);
+                                        s0 = peg$f83(s3, s5, s7, s9, s11, s13);
                                       } else {
                                         peg$currPos = s0;
                                         s0 = peg$FAILED;
@@ -6292,7 +6446,7 @@ function peg$parse(input, options) {
                                             s18 = peg$parseNL();
                                             if (s18 !== peg$FAILED) {
                                               peg$savedPos = s0;
-                                              s0 = peg$f82(s3, s5, s7, s9, s11, s13, s15, s17);
+                                              s0 = peg$f84(s3, s5, s7, s9, s11, s13, s15, s17);
                                             } else {
                                               peg$currPos = s0;
                                               s0 = peg$FAILED;
@@ -6397,7 +6551,7 @@ function peg$parse(input, options) {
                                                 s18 = peg$parseNL();
                                                 if (s18 !== peg$FAILED) {
                                                   peg$savedPos = s0;
-                                                  s0 = peg$f83(s3, s5, s7, s9, s11, s13, s15, s17);
+                                                  s0 = peg$f85(s3, s5, s7, s9, s11, s13, s15, s17);
                                                 } else {
                                                   peg$currPos = s0;
                                                   s0 = peg$FAILED;
@@ -6478,17 +6632,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c45;
+        s2 = peg$c47;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e59); }
+        if (peg$silentFails === 0) { peg$fail(peg$e63); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f84(s1, s3);
+          s0 = peg$f86(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6504,7 +6658,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
 
     return s0;
@@ -6522,7 +6676,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e57); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6534,7 +6688,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e53); }
+          if (peg$silentFails === 0) { peg$fail(peg$e57); }
         }
       }
     }
@@ -6552,7 +6706,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e75); }
     }
 
     return s0;
@@ -6570,7 +6724,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+      if (peg$silentFails === 0) { peg$fail(peg$e77); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6582,7 +6736,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e73); }
+          if (peg$silentFails === 0) { peg$fail(peg$e77); }
         }
       }
     }
@@ -6600,7 +6754,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
     }
 
     return s0;
@@ -6623,7 +6777,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
     }
 
     return s0;
@@ -6641,7 +6795,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e75); }
+      if (peg$silentFails === 0) { peg$fail(peg$e79); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -6653,7 +6807,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e75); }
+          if (peg$silentFails === 0) { peg$fail(peg$e79); }
         }
       }
     }
@@ -6671,7 +6825,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+      if (peg$silentFails === 0) { peg$fail(peg$e78); }
     }
 
     return s0;
@@ -6688,7 +6842,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e77); }
+      if (peg$silentFails === 0) { peg$fail(peg$e81); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
@@ -6697,7 +6851,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e78); }
+        if (peg$silentFails === 0) { peg$fail(peg$e82); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -6709,7 +6863,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e78); }
+            if (peg$silentFails === 0) { peg$fail(peg$e82); }
           }
         }
       }
@@ -6727,7 +6881,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e76); }
+      if (peg$silentFails === 0) { peg$fail(peg$e80); }
     }
 
     return s0;
@@ -6741,17 +6895,17 @@ function peg$parse(input, options) {
     s1 = peg$parseOrigin();
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 46) {
-        s2 = peg$c45;
+        s2 = peg$c47;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e59); }
+        if (peg$silentFails === 0) { peg$fail(peg$e63); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f85(s1, s3);
+          s0 = peg$f87(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6767,7 +6921,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e79); }
+      if (peg$silentFails === 0) { peg$fail(peg$e83); }
     }
 
     return s0;
@@ -6783,11 +6937,11 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 126) {
-        s4 = peg$c55;
+        s4 = peg$c57;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e81); }
+        if (peg$silentFails === 0) { peg$fail(peg$e85); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$currPos;
@@ -6797,7 +6951,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e82); }
+          if (peg$silentFails === 0) { peg$fail(peg$e86); }
         }
         while (s7 !== peg$FAILED) {
           s6.push(s7);
@@ -6809,7 +6963,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e82); }
+              if (peg$silentFails === 0) { peg$fail(peg$e86); }
             }
           }
         }
@@ -6847,7 +7001,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e80); }
+      if (peg$silentFails === 0) { peg$fail(peg$e84); }
     }
 
     return s0;
@@ -6861,7 +7015,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e83); }
+      if (peg$silentFails === 0) { peg$fail(peg$e87); }
     }
 
     return s0;
@@ -6877,11 +7031,11 @@ function peg$parse(input, options) {
       s2 = [];
       s3 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 44) {
-        s4 = peg$c56;
+        s4 = peg$c58;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e85); }
+        if (peg$silentFails === 0) { peg$fail(peg$e89); }
       }
       if (s4 !== peg$FAILED) {
         s5 = peg$parseVectorEntry();
@@ -6899,11 +7053,11 @@ function peg$parse(input, options) {
         s2.push(s3);
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 44) {
-          s4 = peg$c56;
+          s4 = peg$c58;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e85); }
+          if (peg$silentFails === 0) { peg$fail(peg$e89); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseVectorEntry();
@@ -6919,7 +7073,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f86(s1, s2);
+      s0 = peg$f88(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -6927,22 +7081,22 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 48) {
-        s1 = peg$c57;
+        s1 = peg$c59;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e86); }
+        if (peg$silentFails === 0) { peg$fail(peg$e90); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f87();
+        s1 = peg$f89();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e84); }
+      if (peg$silentFails === 0) { peg$fail(peg$e88); }
     }
 
     return s0;
@@ -6965,7 +7119,7 @@ function peg$parse(input, options) {
         s3 = peg$parseInt();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f88(s1, s3);
+          s0 = peg$f90(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6994,7 +7148,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e88); }
+      if (peg$silentFails === 0) { peg$fail(peg$e92); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -7006,7 +7160,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e88); }
+          if (peg$silentFails === 0) { peg$fail(peg$e92); }
         }
       }
     }
@@ -7024,7 +7178,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e87); }
+      if (peg$silentFails === 0) { peg$fail(peg$e91); }
     }
 
     return s0;
@@ -7042,7 +7196,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e90); }
+      if (peg$silentFails === 0) { peg$fail(peg$e94); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -7054,7 +7208,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e90); }
+          if (peg$silentFails === 0) { peg$fail(peg$e94); }
         }
       }
     }
@@ -7072,7 +7226,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e89); }
+      if (peg$silentFails === 0) { peg$fail(peg$e93); }
     }
 
     return s0;
@@ -7095,7 +7249,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e91); }
+      if (peg$silentFails === 0) { peg$fail(peg$e95); }
     }
 
     return s0;
@@ -7116,11 +7270,11 @@ function peg$parse(input, options) {
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 43) {
-        s2 = peg$c58;
+        s2 = peg$c60;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e93); }
+        if (peg$silentFails === 0) { peg$fail(peg$e97); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$currPos;
@@ -7130,7 +7284,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e77); }
+          if (peg$silentFails === 0) { peg$fail(peg$e81); }
         }
         while (s5 !== peg$FAILED) {
           s4.push(s5);
@@ -7142,7 +7296,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e77); }
+              if (peg$silentFails === 0) { peg$fail(peg$e81); }
             }
           }
         }
@@ -7172,7 +7326,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e92); }
+      if (peg$silentFails === 0) { peg$fail(peg$e96); }
     }
 
     return s0;
@@ -7190,7 +7344,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e95); }
+      if (peg$silentFails === 0) { peg$fail(peg$e99); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -7202,7 +7356,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e95); }
+          if (peg$silentFails === 0) { peg$fail(peg$e99); }
         }
       }
     }
@@ -7220,7 +7374,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e94); }
+      if (peg$silentFails === 0) { peg$fail(peg$e98); }
     }
 
     return s0;
@@ -7232,36 +7386,36 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 48) {
-      s1 = peg$c57;
+      s1 = peg$c59;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+      if (peg$silentFails === 0) { peg$fail(peg$e90); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f89();
+      s1 = peg$f91();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 49) {
-        s1 = peg$c59;
+        s1 = peg$c61;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e97); }
+        if (peg$silentFails === 0) { peg$fail(peg$e101); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f90();
+        s1 = peg$f92();
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e96); }
+      if (peg$silentFails === 0) { peg$fail(peg$e100); }
     }
 
     return s0;
@@ -7275,13 +7429,13 @@ function peg$parse(input, options) {
     s1 = peg$parseDigits();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f91(s1);
+      s1 = peg$f93(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e98); }
+      if (peg$silentFails === 0) { peg$fail(peg$e102); }
     }
 
     return s0;
@@ -7298,7 +7452,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e51); }
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
     }
     while (s3 !== peg$FAILED) {
       s2.push(s3);
@@ -7310,7 +7464,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e51); }
+          if (peg$silentFails === 0) { peg$fail(peg$e55); }
         }
       }
     }
@@ -7347,7 +7501,7 @@ function peg$parse(input, options) {
       }
     }
     peg$savedPos = s0;
-    s1 = peg$f92(s1);
+    s1 = peg$f94(s1);
     s0 = s1;
     peg$silentFails--;
 
@@ -7364,7 +7518,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e99); }
+      if (peg$silentFails === 0) { peg$fail(peg$e103); }
     }
     if (s2 !== peg$FAILED) {
       while (s2 !== peg$FAILED) {
@@ -7374,7 +7528,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e99); }
+          if (peg$silentFails === 0) { peg$fail(peg$e103); }
         }
       }
     } else {
@@ -7394,46 +7548,46 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c60;
+      s1 = peg$c62;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e100); }
+      if (peg$silentFails === 0) { peg$fail(peg$e104); }
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c60;
+        s2 = peg$c62;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e100); }
+        if (peg$silentFails === 0) { peg$fail(peg$e104); }
       }
       if (s2 === peg$FAILED) {
         s2 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 110) {
-          s3 = peg$c61;
+          s3 = peg$c63;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e101); }
+          if (peg$silentFails === 0) { peg$fail(peg$e105); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s2;
-          s3 = peg$f93();
+          s3 = peg$f95();
         }
         s2 = s3;
         if (s2 === peg$FAILED) {
           s2 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 114) {
-            s3 = peg$c62;
+            s3 = peg$c64;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e102); }
+            if (peg$silentFails === 0) { peg$fail(peg$e106); }
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s2;
-            s3 = peg$f94();
+            s3 = peg$f96();
           }
           s2 = s3;
         }
@@ -7516,21 +7670,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 13) {
-      s1 = peg$c63;
+      s1 = peg$c65;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e104); }
+      if (peg$silentFails === 0) { peg$fail(peg$e108); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
     }
     if (input.charCodeAt(peg$currPos) === 10) {
-      s2 = peg$c64;
+      s2 = peg$c66;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e105); }
+      if (peg$silentFails === 0) { peg$fail(peg$e109); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -7542,7 +7696,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e103); }
+      if (peg$silentFails === 0) { peg$fail(peg$e107); }
     }
 
     return s0;
@@ -7571,7 +7725,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e106); }
+      if (peg$silentFails === 0) { peg$fail(peg$e110); }
     }
 
     return s0;

@@ -83,6 +83,13 @@ const vector = v.pipe(
   v.transform((pairs): Vector => new Map(pairs.filter((p) => p[1] > 0))),
 );
 
+/** A `got`'s `gotof` lines (version 4): [peer, vector] pairs, each peer once. */
+const gotsOf = v.pipe(
+  v.array(v.tuple([v.string(), vector])),
+  v.check((pairs) => new Set(pairs.map((p) => p[0])).size === pairs.length, "gotof names a peer twice"),
+  v.transform((pairs) => new Map(pairs)),
+);
+
 const withTag = { tag: v.string() };
 const withToken = { ...withTag, token: v.string() };
 
@@ -201,9 +208,9 @@ const op = v.variant("kind", [
 
 const peerHead = { from: v.string(), nonce: v.string(), vector, signed: v.string(), mac: v.string() };
 const peer = v.variant("verb", [
-  counted(v.object({ verb: v.literal("add"), ...peerHead, count, ops: v.array(op), got: v.optional(count) }), "ops"),
+  counted(v.object({ verb: v.literal("add"), ...peerHead, count, ops: v.array(op), got: v.optional(count), silent: v.optional(vector), gotsOf: v.optional(gotsOf) }), "ops"),
   v.object({ verb: v.literal("ask"), ...peerHead }),
-  v.object({ verb: v.literal("got"), ...peerHead, at: count }),
+  v.object({ verb: v.literal("got"), ...peerHead, at: count, silent: v.optional(vector), gotsOf: v.optional(gotsOf) }),
   v.object({ verb: v.picklist(["hello", "proof"]), from: v.string(), nonce: v.string(), challenge: v.string(), version: v.optional(positive), signed: v.string(), mac: v.string() }),
   counted(v.object({ verb: v.literal("ok"), ...peerHead, more: v.boolean(), count, ops: v.array(op) }), "ops"),
   v.object({ verb: v.literal("stat"), from: v.string(), nonce: v.string(), signed: v.string(), mac: v.string() }),

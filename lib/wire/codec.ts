@@ -22,6 +22,7 @@ import { checkFastPeer } from "./_fast_peer_check.ts";
 import { checkFastRequest } from "./_fast_request_check.ts";
 import { checkPeer, checkReply, checkRequest } from "./_schemas.ts";
 import type {
+  GotWords,
   Op,
   PeerDatagram,
   PollEntry,
@@ -34,7 +35,7 @@ import type {
   WireVerifier,
 } from "./messages.ts";
 import { MAX_DATAGRAM } from "./messages.ts";
-import { formatVector } from "./vector.ts";
+import { formatVector, type Vector } from "./vector.ts";
 import { utf8Length } from "./utf8.ts";
 
 export { MAX_DATAGRAM, utf8Length };
@@ -347,6 +348,13 @@ function writeOp(op: Op): string {
   }
 }
 
+/** A `got`'s `silent` and `gotof` lines (peer protocol version 4), or nothing. */
+function gotWords(d: GotWords): string {
+  const silent = d.silent === undefined ? [] : [`silent ${formatVector(d.silent)}`];
+  const of = [...d.gotsOf ?? []].map(([id, v]) => `gotof ${id} ${formatVector(v)}`);
+  return silent.length + of.length === 0 ? "" : lines([...silent, ...of]);
+}
+
 /** Wire text of a peer datagram up to (not including) its mac line. */
 export function peerSignedText(d: PeerDatagram): string {
   if (d.verb === "stat") return lines([d.verb, d.from, d.nonce]);
@@ -362,12 +370,21 @@ export function peerSignedText(d: PeerDatagram): string {
     case "ask":
       return top;
     case "got":
-      return top + lines([d.at]);
+      return top + lines([d.at]) + gotWords(d);
     case "add":
-      return top + lines([d.ops.length]) + d.ops.map(opText).join("") + (d.got === undefined ? "" : lines([`got ${d.got}`]));
+      return top + lines([d.ops.length]) + d.ops.map(opText).join("") + (d.got === undefined ? "" : lines([`got ${d.got}`]) + gotWords(d));
     case "ok":
       return top + lines([flag(d.more), d.ops.length]) + d.ops.map(opText).join("");
   }
+}
+
+/** The longest nonce the grammar allows (16 digits "." 16 hex digits), and the mac line (64 hex digits and a newline). */
+export const WORST_NONCE = "9999999999999999.ffffffffffffffff";
+export const MAC_LINE = 65;
+
+/** True when peer datagram `d` fits in MAX_DATAGRAM however it is sealed (the longest nonce, a mac). */
+export function peerFits(d: PeerDatagram): boolean {
+  return utf8Length(peerSignedText({ ...d, nonce: WORST_NONCE })) + MAC_LINE <= MAX_DATAGRAM;
 }
 
 export const encodeText = (s: string): Uint8Array => utf8.encode(s);

@@ -349,6 +349,7 @@ type EachWithout<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : ne
 /** An op as its maker gives it (Store.appendLocal): without origin, seq, deps and time, which the store adds. */
 export type OpInput = EachWithout<Op, "origin" | "seq" | "deps" | "at">;
 
+export type GotWords = { silent?: Vector; gotsOf?: ReadonlyMap<string, Vector> }; // what a `got` says of its sender's peers: see the `got` verb
 type PeerHead = {
   from: string;
   /** "-" without a cluster key. */
@@ -356,10 +357,10 @@ type PeerHead = {
 };
 
 export type PeerDatagram =
-  | PeerHead & { verb: "add"; vector: Vector; ops: Op[]; got?: number } // got (version 3): `vector` is on disk too, the sender's clock read `got`
+  | PeerHead & { verb: "add"; vector: Vector; ops: Op[]; got?: number } & GotWords // got (version 3): `vector` is on disk too, the sender's clock read `got`
   | PeerHead & { verb: "ask"; vector: Vector }
-  /** What the sender has committed to disk, and its clock when it sent this (ms since the epoch: peers report skew). */
-  | PeerHead & { verb: "got"; vector: Vector; at: number }
+  /** On the sender's disk, its clock (ms: peers report skew); version 4: peers not heard for 1.5 s and how long (ms), the last `got` of some not heard lately. */
+  | PeerHead & { verb: "got"; vector: Vector; at: number } & GotWords
   /** "Prove the epoch of your nonces": 32 hex digits. */
   | PeerHead & { verb: "hello"; challenge: string; version?: number }
   /** The answer to a hello, sealed with the prover's current nonce. */
