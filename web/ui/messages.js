@@ -78,7 +78,9 @@ export function MessageList({ room, actions, me }) {
     const first = items[0]?.key ?? null;
     if (was.key !== room.key) el.scrollTop = el.scrollHeight;
     else if (first !== was.first && count > was.count && !was.atEnd) el.scrollTop += el.scrollHeight - was.height;
-    else if (was.atEnd) el.scrollTop = el.scrollHeight;
+    // At the end when last measured, and something came or grew since: follow it. Nothing changed: leave the scroll
+    // alone — the reader may have just scrolled up, and the scroll event that says so may not have come yet.
+    else if (was.atEnd && (count !== was.count || el.scrollHeight !== was.height)) el.scrollTop = el.scrollHeight;
     if (was.key !== room.key) setAway(null);
     last.current = { key: room.key, count, first, height: el.scrollHeight, atEnd: el.scrollHeight - el.scrollTop - el.clientHeight < NEAR };
   });
