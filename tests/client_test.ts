@@ -311,6 +311,21 @@ fake("retransmissions keep the tag; new requests get new tags", async (net) => {
   await c.conn.close();
 });
 
+fake("a request first sent before its server's last word still fails over once the server falls silent", async (net) => {
+  const world = new World();
+  const a = net.server("a", world), b = net.server("b", world);
+  const c = await client(net, [a, b], "bob");
+  const rooms = () => c.conn.request((tag) => ({ verb: "rooms", tag, token: "x".repeat(16), after: null }));
+  a.dropNext = 1;
+  const lost = rooms(); // lost on the way…
+  await rooms().reply; // …while a answers the next (it is heard from after the first was sent)…
+  a.kill(); // …and then falls silent for good: the first is resent to a, found silent there, and goes to b
+  const timeout = new Promise<"stuck">((r) => setTimeout(() => r("stuck"), 5000));
+  assert.is.not(await Promise.race([lost.reply, timeout]), "stuck", "resent to a for ever");
+  assert.is(c.conn.server.id, "b");
+  await c.conn.close();
+});
+
 fake("a line is pending while its server is dead, settles after failover, and shows once", async (net) => {
   const world = new World();
   const a = net.server("a", world), b = net.server("b", world);

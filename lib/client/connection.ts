@@ -321,6 +321,7 @@ export class Connection {
   #timeout(p: Pending): void {
     if (this.#closed || this.#pending.get(p.tag) !== p) return;
     const silent = this.#heardAt <= p.firstSentHere;
+    if (!silent) p.sendsHere = 0; // heard since its first send here: its silence is counted afresh from the resend below
     if (silent && this.#unreachable) return this.#failover();
     if (silent && (p.waitMs > 0 || p.sendsHere >= this.#timing.failoverSends)) {
       // Only a silent probe (or, before there is one, the request itself) says the server is gone.
