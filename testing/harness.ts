@@ -17,8 +17,6 @@
  * }
  * ```
  */
-import dgram from "node:dgram";
-import net from "node:net";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { tmpdir } from "node:os";
@@ -35,6 +33,8 @@ import { decodeReply } from "../lib/wire/codec.ts";
 import type { PollReply } from "../lib/wire/messages.ts";
 
 export type { Address };
+import { freePort, freeTcpPort } from "./ports.ts";
+export { freePort, freeTcpPort };
 
 /** The repository root (where server.ts lives). */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -84,32 +84,8 @@ process.on("exit", () => {
   }
 });
 
-/** A UDP port on 127.0.0.1 that was free a moment ago (bind 0, read, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket("udp4");
-    s.once("error", reject);
-    s.bind(0, LOOPBACK, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** A server of a test cluster; `key` its static public key (`key=` in the servers file; its private key is `<dir>/<id>.server.key`). */
 export type ClusterEntry = { id: string; client: Address; peer: Address; web?: string; key?: Uint8Array };
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, LOOPBACK, () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
 
 /** Makes server `id`'s key pair as `<dir>/<id>.server.key` (where server.ts looks by default, beside the servers file); its public key. */
 export function makeServerKey(dir: string, id: string): Uint8Array {
