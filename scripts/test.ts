@@ -76,9 +76,10 @@ ensurePackages();
 const checked = ["server.ts", "client.ts", "lib", "testing", "tests", "scripts", "bench"].filter((f) => existsSync(f));
 await step("generated parser", process.execPath, ["scripts/check_gen.ts"]);
 if (stopped === null) await step("type check", bin("deno"), ["check", "--quiet", ...checked]);
-const underNode = () => step("tests under Node", process.execPath, ["tests/run.ts", ...filters]);
+// Each runtime's suite starts its servers on ports of its own (testing/ports.ts): the two run side by side.
+const underNode = () => step("tests under Node", process.execPath, ["tests/run.ts", ...filters], { env: { DISTCHAT_TEST_PORTS: "20000-25999" } });
 const underDeno = (quiet: boolean) =>
-  step("tests under Deno", bin("deno"), ["run", "-A", "tests/run.ts", ...filters], { quiet, env: { TEST_ORDER: "reverse" } });
+  step("tests under Deno", bin("deno"), ["run", "-A", "tests/run.ts", ...filters], { quiet, env: { TEST_ORDER: "reverse", DISTCHAT_TEST_PORTS: "26000-31999" } });
 if (stopped === null && process.env.TEST_SERIAL === "1") {
   await underNode();
   if (stopped === null) await underDeno(false);
